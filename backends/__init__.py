@@ -1,0 +1,161 @@
+"""The target registry: one entry per query language sigport emits and interprets.
+
+Each language lives in its own folder (``backends/<lang>/``): ``backend.py`` (the pySigma emitter),
+``parser.py`` + ``<lang>.lark`` (text to the shared tree in ``backends/query``) and ``semantics.py``
+(its documented quirks). ``TARGETS`` is the one place that lists them; the CLI, the equivalence
+checker and the tests iterate it, so adding a language touches its folder and one line here.
+
+Entries name their classes and functions by import path and load them on first use, so that
+importing the registry (and starting the CLI) costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+def _load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One conversion target.
+
+    Attributes:
+        name: the target's CLI name (``-t NAME``).
+        description: one line for ``sigport list targets``.
+        backend: import path of the pySigma backend class (``module:Class``).
+        parser: import path of the interpreter's ``parse`` function, or None when sigport cannot
+            interpret this language yet (``check`` then reports "not checked" with the reason).
+        semantics: import path of the language's ``SEMANTICS`` table, or None.
+        pipeline: the built-in pipeline used when the user names none.
+        schema: the event schema the target reads (``ecs``, ``splunk-sysmon``, ``splunk-cim``):
+            which rendering of the sample events its queries are evaluated on.
+        eql_category: the language has event categories (``process where``).
+        caseless_subfields: how the pipeline uses ``.caseless`` multi-fields (see
+            ``converter.pipeline.TargetTraits``).
+        field_model: the interpreter needs the Elasticsearch field model (types, multi-fields).
+        formats: output formats with descriptions; ``default`` is one query per rule.
+        backend_options: keyword arguments for the backend's constructor.
+        no_interpreter_reason: why ``parser`` is None.
+    """
+
+    name: str
+    description: str
+    backend: str
+    parser: str | None
+    semantics: str | None
+    pipeline: str
+    schema: str
+    eql_category: bool = False
+    caseless_subfields: str = "no"
+    field_model: bool = False
+    formats: dict[str, str] = field(default_factory=lambda: {"default": "one query per rule"})
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    no_interpreter_reason: str | None = None
+
+    def backend_class(self) -> type:
+        """The pySigma backend class (imported on first use)."""
+        return _load(self.backend)
+
+    def parse_function(self) -> Callable[..., Any] | None:
+        """The interpreter's ``parse(text, fields=None)`` function, or None."""
+        return _load(self.parser) if self.parser else None
+
+    def semantics_table(self) -> Any:
+        """The language's ``Semantics`` table, or None."""
+        return _load(self.semantics) if self.semantics else None
+
+
+_ELASTIC_FORMATS = {
+    "default": "one query per rule",
+    "kibana-ndjson": "Elastic Security detection rules, one JSON object per line (Kibana rule import)",
+}
+_SPLUNK_FORMATS = {
+    "default": "one search per rule",
+    "savedsearches": "Splunk savedsearches.conf stanzas",
+}
+
+TARGETS: dict[str, TargetSpec] = {
+    spec.name: spec
+    for spec in (
+        TargetSpec(
+            "eql",
+            "Elasticsearch Event Query Language (Elastic Security EQL rules)",
+            "backends.eql.backend:SigportEqlBackend",
+            "backends.eql.parser:parse",
+            "backends.eql.semantics:SEMANTICS",
+            pipeline="ecs-windows",
+            schema="ecs",
+            eql_category=True,
+            formats=_ELASTIC_FORMATS,
+        ),
+        TargetSpec(
+            "kql",
+            "Kibana Query Language (Kibana search bar, Elastic Security custom query rules)",
+            "backends.kql.backend:KqlBackend",
+            "backends.kql.parser:parse",
+            "backends.kql.semantics:SEMANTICS",
+            pipeline="ecs-windows",
+            schema="ecs",
+            caseless_subfields="all",
+            field_model=True,
+            formats=_ELASTIC_FORMATS,
+        ),
+        TargetSpec(
+            "lucene",
+            "Elasticsearch Lucene query_string syntax",
+            "backends.lucene.backend:SigportLuceneBackend",
+            "backends.lucene.parser:parse",
+            "backends.lucene.semantics:SEMANTICS",
+            pipeline="ecs-windows",
+            schema="ecs",
+            caseless_subfields="lossless",
+            field_model=True,
+            formats=_ELASTIC_FORMATS,
+        ),
+        TargetSpec(
+            "esql",
+            "Elasticsearch ES|QL (from pysigma-backend-elasticsearch)",
+            "backends.esql.backend:SigportEsqlBackend",
+            None,
+            None,
+            pipeline="ecs-windows",
+            schema="ecs",
+            formats=_ELASTIC_FORMATS,
+            no_interpreter_reason="sigport has no ES|QL interpreter yet",
+        ),
+        TargetSpec(
+            "splunk",
+            "Splunk SPL searches over raw Sysmon / Windows event logs",
+            "backends.splunk.backend:SigportSplunkBackend",
+            "backends.splunk.parser:parse",
+            "backends.splunk.semantics:SEMANTICS",
+            pipeline="splunk-sysmon",
+            schema="splunk-sysmon",
+            formats=_SPLUNK_FORMATS,
+        ),
+        TargetSpec(
+            "splunk-cim",
+            "Splunk SPL tstats searches over the CIM Endpoint data model",
+            "backends.splunk.backend:SigportSplunkCimBackend",
+            "backends.splunk.parser:parse",
+            "backends.splunk.semantics:SEMANTICS",
+            pipeline="splunk-cim",
+            schema="splunk-cim",
+            formats=_SPLUNK_FORMATS,
+        ),
+    )
+}
+
+
+def get_target(name: str) -> TargetSpec:
+    """Look a target up by name; raise ``KeyError`` listing the known names."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise KeyError(f"unknown target {name!r}; known: {', '.join(TARGETS)}") from None

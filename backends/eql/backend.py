@@ -1,0 +1,166 @@
+"""The EQL emitter: pySigma's Elasticsearch EQL backend with its semantic gaps closed.
+
+``SigportEqlBackend`` subclasses ``sigma.backends.elasticsearch.EqlBackend`` and changes only what
+makes its output mean something else than the rule (Elastic's EQL syntax reference:
+https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html):
+
+* the event category comes from the pipeline (``process where``), not always ``any where``;
+* Sigma regular expressions are case-sensitive and unanchored; EQL ``regex`` is Lucene's dialect,
+  anchored to the whole value: patterns are translated, and ``regex~`` is used only for ``|i``;
+* ``:`` always treats ``*`` and ``?`` as wildcards, so a value with a literal ``*``/``?`` becomes
+  an exact regex; ``|cased`` values with wildcards use ``like`` (``==`` has no wildcards);
+* unbound keyword searches have no EQL form and are refused, never emitted as bare strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionOR, ConditionValueExpression
+from sigma.backends.elasticsearch import EqlBackend
+from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString, SpecialChars
+
+from backends.common import WarningsMixin
+
+#: Characters with a meaning in Lucene regular expressions (the optional operators ``@ # & < > ~``
+#: are on by default in Elasticsearch), escaped with a backslash to be literal.
+#: https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html
+LUCENE_REGEX_RESERVED = frozenset('.?+*|{}[]()"\\#@&<>~')
+
+
+def eql_string(text: str) -> str:
+    """Quote ``text`` as an EQL string literal (``\\`` and ``"`` escaped, controls as escapes)."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"')
+    out = out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return f'"{out}"'
+
+
+def _regex_literal(text: str) -> str:
+    return "".join("\\" + c if c in LUCENE_REGEX_RESERVED else c for c in text)
+
+
+def _has_literal_wildcard(value: SigmaString) -> bool:
+    return any(isinstance(p, str) and ("*" in p or "?" in p) for p in value.s)
+
+
+def _glob_text(value: SigmaString) -> str:
+    """The value as an EQL wildcard pattern (only valid when no literal ``*``/``?`` occur)."""
+    out = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            out.append("*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            out.append("?")
+        elif isinstance(part, str):
+            out.append(part)
+        else:
+            raise SigmaFeatureNotSupportedByBackendError(f"unresolved placeholder {part} in value")
+    return "".join(out)
+
+
+def _regex_text(value: SigmaString) -> str:
+    """The value as an anchored Lucene regex (wildcards live, everything else literal)."""
+    out = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            out.append(".*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            out.append(".")
+        elif isinstance(part, str):
+            out.append(_regex_literal(part))
+        else:
+            raise SigmaFeatureNotSupportedByBackendError(f"unresolved placeholder {part} in value")
+    return "".join(out)
+
+
+class SigportEqlBackend(WarningsMixin, EqlBackend):
+    """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
+
+    name: ClassVar[str] = "sigport EQL"
+    formats: ClassVar[dict[str, str]] = {"default": "one EQL query per rule"}
+    # exists: a field has a value. The optional-field prefix keeps the query valid on indices that
+    # do not map the field (ES 8 optional fields).
+    field_exists_expression: ClassVar[str] = "?{field} != null"
+    field_not_exists_expression: ClassVar[str] = "?{field} == null"
+
+    def _string_test(self, field: str, value: SigmaString, case_sensitive: bool) -> str:
+        """One field test on a Sigma string, choosing the EQL operator that keeps its meaning."""
+        quoted_field = self.escape_and_quote_field(field)
+        if _has_literal_wildcard(value):
+            op = "regex" if case_sensitive else "regex~"
+            return f"{quoted_field} {op} {eql_string(_regex_text(value))}"
+        if case_sensitive:
+            op = "like" if value.contains_special() else "=="
+            return f"{quoted_field} {op} {eql_string(_glob_text(value))}"
+        if not value.s:
+            return f"{quoted_field} == \"\""
+        return f"{quoted_field} : {eql_string(_glob_text(value))}"
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """``field : "value"`` (case-insensitive wildcard match), or an exact alternative."""
+        return self._string_test(cond.field, cond.value, case_sensitive=False)
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """``|cased``: ``==`` without wildcards, ``like`` with them."""
+        return self._string_test(cond.field, cond.value, case_sensitive=True)
+
+    def decide_convert_condition_as_in_expression(
+        self, cond: ConditionOR, state: ConversionState
+    ) -> bool:
+        """Use the ``like~ (...)`` list only for plain case-insensitive wildcard values."""
+        if not super().decide_convert_condition_as_in_expression(cond, state):
+            return False
+        for arg in cond.args:
+            value = getattr(arg, "value", None)
+            if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
+                return False
+            if _has_literal_wildcard(value) or not value.s:
+                return False
+        return True
+
+    def convert_condition_as_in_expression(self, cond: ConditionOR, state: ConversionState) -> Any:
+        """``field : ("a", "b*")``: the list form of ``:`` (case-insensitive, wildcards)."""
+        field = self.escape_and_quote_field(cond.args[0].field)
+        values = ", ".join(eql_string(_glob_text(arg.value)) for arg in cond.args)
+        return f"{field} : ({values})"
+
+    def convert_condition_field_eq_val_re(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """Sigma ``re``: PCRE-style, unanchored, case-sensitive unless ``|i``; EQL: Lucene, anchored."""
+        from backends.lucene.regex import pcre_to_lucene
+
+        value: SigmaRegularExpression = cond.value
+        flags = value.flags
+        insensitive = SigmaRegularExpressionFlag.IGNORECASE in flags
+        pattern = pcre_to_lucene(
+            str(value.regexp),
+            # EQL's regex~ folds case itself, so the translator need not add [aA] classes.
+            case_insensitive=False,
+            multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
+            dotall=SigmaRegularExpressionFlag.DOTALL in flags,
+        )
+        op = "regex~" if insensitive else "regex"
+        return f"{self.escape_and_quote_field(cond.field)} {op} {eql_string(pattern)}"
+
+    def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> Any:
+        """EQL has no full-text search: a keyword (unbound) value cannot be expressed."""
+        raise SigmaFeatureNotSupportedByBackendError(
+            "EQL has no keyword (full-text) search; give the value a field, or use the kql or "
+            "lucene target",
+            source=cond.source,
+        )
+
+    convert_condition_val_num = convert_condition_val_str
+    convert_condition_val_re = convert_condition_val_str
+
+    def finalize_query_default(self, rule: Any, query: str, index: int, state: ConversionState) -> str:
+        """``<category> where <query>``; the pipeline sets the category (``process``)."""
+        category = state.processing_state.get("eql_category", "any")
+        return f"{category} where {query}"

@@ -1,0 +1,452 @@
+"""pySigma backend that emits Kibana Query Language (KQL, Kibana's "kuery"; not Microsoft Kusto).
+
+No maintained pySigma KQL backend exists, so this one follows the shape of pySigma's LuceneBackend:
+class-level templates plus a few overridden ``convert_*`` methods where KQL's grammar needs care.
+The value escaping is written from Kibana's grammar (packages/kbn-es-query/src/kuery/grammar/
+grammar.peggy), whose traps decide most of this module:
+
+* unquoted values escape ``\\ ( ) : < > " * { }`` with a backslash, ``\\t \\r \\n`` for whitespace,
+  and the operator words; whitespace inside is legal but the literal is trimmed at both ends;
+* the grammar tries ``\\n`` (newline) before ``\\not``, so a lowercase-n ``not`` is escaped as
+  ``\\u006eot``; ``or``/``and`` become ``\\or``/``\\and``;
+* quoted values (``"..."``) know only ``\\\\ \\" \\t \\r \\n \\uXXXX`` and never hold wildcards.
+
+Approximations are never silent: they are appended to ``self.warnings`` (reset per rule).
+Field mapping and logsource conditions belong to the processing pipelines, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionItem,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.conversion.base import TextQueryBackend
+from sigma.conversion.deferred import DeferredQueryExpression
+from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.rule import SigmaRule
+from sigma.types import (
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaNull,
+    SigmaString,
+    SpecialChars,
+)
+
+from .semantics import JS_TRIM_WHITESPACE
+
+#: Characters that an unquoted KQL literal must backslash-escape (grammar.peggy SpecialCharacter).
+KQL_SPECIAL = frozenset('\\():<>"*{}')
+#: Whitespace with a dedicated escape in both quoted and unquoted literals (EscapedWhitespace).
+WHITESPACE_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
+#: Unquoted literals that the grammar turns into typed null/true/false (case-sensitive compare).
+TYPED_LITERALS = frozenset({"null", "true", "false"})
+
+_WILD = object()  # marker for a live ``*`` in the flattened value
+
+
+class WarningsMixin:
+    """Collect human-readable caveats about the last converted rule in ``self.warnings``.
+
+    The list lives on the instance (never the class) and is cleared by ``reset_warnings``; backends
+    call ``warn`` wherever they emit an approximation. Duplicates are dropped.
+    """
+
+    warnings: list[str]
+
+    def reset_warnings(self) -> None:
+        """Forget the warnings of the previous rule."""
+        self.warnings = []
+
+    def warn(self, message: str) -> None:
+        """Record one caveat (once) for the rule being converted."""
+        if not hasattr(self, "warnings"):
+            self.warnings = []
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+def _flatten(parts: Iterable[Any]) -> list[Any]:
+    """Flatten Sigma string parts into single characters and ``_WILD`` markers."""
+    flat: list[Any] = []
+    for part in parts:
+        if isinstance(part, str):
+            flat.extend(part)
+        elif part in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE):
+            flat.append(_WILD)
+        else:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"KQL backend cannot emit the unresolved placeholder {part!r}"
+            )
+    return flat
+
+
+def _followed_by_space(flat: list[Any], index: int) -> bool:
+    """True when position ``index`` is a literal space or the end of the value.
+
+    The end counts as a space because the surrounding query text (`` or ``, `` and ``, a list
+    separator) may put one right after the value.
+    """
+    return index >= len(flat) or flat[index] == " "
+
+
+def _keyword_escape(flat: list[Any], i: int) -> tuple[str, int] | None:
+    """If an operator word starts at ``flat[i]`` and the grammar would read it as one, escape it.
+
+    Returns the escaped text and the number of characters consumed, or None.
+    """
+    for word in ("not", "and", "or"):
+        end = i + len(word)
+        chunk = flat[i:end]
+        if len(chunk) < len(word) or not all(isinstance(c, str) for c in chunk):
+            continue
+        text = "".join(chunk)
+        if text.lower() != word or not _followed_by_space(flat, end):
+            continue
+        if word == "not":
+            # Not = 'not'i Space+ needs no space before it. `\n` is read as a newline escape
+            # before `\not` is tried, so a lowercase n is written as a unicode escape instead.
+            return ("\\u006e" + text[1:] if text[0] == "n" else "\\" + text), len(word)
+        # Or/And = Space+ word Space+: only a word preceded by a space can end the literal.
+        if i > 0 and flat[i - 1] == " ":
+            return "\\" + text, len(word)
+    return None
+
+
+def escape_unquoted(flat: list[Any]) -> str:
+    """Render flattened value characters as an unquoted KQL literal (``_WILD`` becomes ``*``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(flat):
+        char = flat[i]
+        if char is _WILD:
+            out.append("*")
+            i += 1
+            continue
+        keyword = _keyword_escape(flat, i)
+        if keyword is not None:
+            out.append(keyword[0])
+            i += keyword[1]
+            continue
+        if char in KQL_SPECIAL:
+            out.append("\\" + char)
+        elif char in WHITESPACE_ESCAPES:
+            out.append(WHITESPACE_ESCAPES[char])
+        elif char == "\u00a0":
+            # NBSP is a grammar Space: left raw it could complete an ` or ` operator.
+            out.append("\\u00a0")
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def quote(text: str) -> str:
+    """Render ``text`` as a quoted KQL literal (no wildcards; escapes the quoted-string set)."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    for char, escaped in WHITESPACE_ESCAPES.items():
+        body = body.replace(char, escaped)
+    return f'"{body}"'
+
+
+def kql_literal(parts: Iterable[Any], what: str = "value") -> tuple[str, bool]:
+    """Render Sigma string parts as a KQL literal that means exactly those parts.
+
+    Returns the text and whether a Sigma ``?`` had to be widened to ``*``. Values without wildcards
+    are quoted when unquoted text would change them (empty, edge whitespace, null/true/false).
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: a wildcard value with leading or trailing
+            whitespace (quoting would disable the wildcards, unquoting trims the whitespace).
+    """
+    parts = list(parts)
+    widened = SpecialChars.WILDCARD_SINGLE in parts
+    flat = _flatten(parts)
+    has_wildcard = _WILD in flat
+    edge_space = bool(flat) and (
+        (isinstance(flat[0], str) and flat[0] in JS_TRIM_WHITESPACE)
+        or (isinstance(flat[-1], str) and flat[-1] in JS_TRIM_WHITESPACE)
+    )
+    if not has_wildcard:
+        text = "".join(flat)
+        if not text or edge_space or text in TYPED_LITERALS:
+            return quote(text), widened
+        return escape_unquoted(flat), widened
+    if edge_space:
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"KQL cannot express the {what} {''.join('*' if c is _WILD else c for c in flat)!r}: "
+            "unquoted values are trimmed and quoted values have no wildcards; use the lucene or "
+            "eql target"
+        )
+    return escape_unquoted(flat), widened
+
+
+class KqlBackend(WarningsMixin, TextQueryBackend):
+    """Convert Sigma rules to Kibana Query Language queries.
+
+    Extension points follow pySigma's TextQueryBackend: templates are class variables; values and
+    field names go through ``kql_literal`` (``convert_value_str``, ``escape_and_quote_field``);
+    ``convert_rule`` resets ``warnings``; regular expressions and field references raise.
+    """
+
+    name: ClassVar[str] = "Kibana KQL"
+    formats: ClassVar[dict[str, str]] = {"default": "Plain Kibana Query Language (KQL) queries"}
+    requires_pipeline: ClassVar[bool] = True
+
+    # KQL precedence (grammar.peggy): not binds tightest, then and, then or.
+    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression: ClassVar[str] = "({expr})"
+    token_separator: str = " "
+    or_token: ClassVar[str] = "or"
+    and_token: ClassVar[str] = "and"
+    not_token: ClassVar[str] = "not"
+    eq_token: ClassVar[str] = ":"
+
+    # KQL keyword fields are already case-sensitive, so `|cased` values use the same template.
+    case_sensitive_match_expression: ClassVar[str] = "{field}:{value}"
+
+    # Numbers and booleans are plain unquoted literals (`true`/`false` are typed literals).
+    bool_values: ClassVar[dict[bool, str | None]] = {True: "true", False: "false"}
+    compare_op_expression: ClassVar[str] = "{field} {operator} {value}"
+    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
+        SigmaCompareExpression.CompareOperators.LT: "<",
+        SigmaCompareExpression.CompareOperators.LTE: "<=",
+        SigmaCompareExpression.CompareOperators.GT: ">",
+        SigmaCompareExpression.CompareOperators.GTE: ">=",
+    }
+
+    # `field:*` is Kibana's exists query (it also matches empty strings).
+    field_exists_expression: ClassVar[str] = "{field}:*"
+    field_not_exists_expression: ClassVar[str] = "not {field}:*"
+    field_null_expression: ClassVar[str] = "not {field}:*"
+
+    # `field:(a or b)` / `field:(a and b)` value lists; wildcards are fine inside them.
+    convert_or_as_in: ClassVar[bool] = True
+    convert_and_as_in: ClassVar[bool] = True
+    in_expressions_allow_wildcards: ClassVar[bool] = True
+    field_in_list_expression: ClassVar[str] = "{field}{op}({list})"
+    or_in_operator: ClassVar[str] = ":"
+    and_in_operator: ClassVar[str] = ":"
+    list_separator: ClassVar[str] = " or "
+    and_list_separator: ClassVar[str] = " and "
+
+    # CIDR on an ip-typed field is a term query with CIDR notation (ES ip field docs).
+    cidr_expression: ClassVar[str] = "{field}:{value}"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.warnings: list[str] = []
+
+    def convert_rule(
+        self,
+        rule: SigmaRule,
+        output_format: str | None = None,
+        callback: Callable[..., Any] | None = None,
+    ) -> list[Any]:
+        """Convert one rule; ``self.warnings`` afterwards holds this rule's caveats only."""
+        self.reset_warnings()
+        return super().convert_rule(rule, output_format, callback)
+
+    # --- precedence and negation ---------------------------------------------------------------
+
+    def compare_precedence(self, outer: Any, inner: Any) -> bool:
+        """Group an ``and`` inside an ``or`` (and vice versa) for readers; never group a ``not``."""
+        if isinstance(outer, (ConditionAND, ConditionOR)) and isinstance(
+            inner, (ConditionAND, ConditionOR)
+        ):
+            # A same-field value list becomes one `field:(...)` term that needs no group.
+            if self.decide_convert_condition_as_in_expression(inner, ConversionState()):
+                return True
+            return type(inner) is type(outer)
+        return super().compare_precedence(outer, inner)
+
+    def convert_condition_not(
+        self, cond: ConditionNOT, state: ConversionState
+    ) -> str | DeferredQueryExpression | None:
+        """Negate; KQL has no ``not not``, so double negations are resolved or parenthesised."""
+        arg = cond.args[0]
+        if isinstance(arg, ConditionFieldEqualsValueExpression):
+            # not (null) / not (exists: false) -> exists
+            if isinstance(arg.value, SigmaNull) or (
+                isinstance(arg.value, SigmaExists) and not arg.value
+            ):
+                return self.field_exists_expression.format(
+                    field=self.escape_and_quote_field(arg.field)
+                )
+        result = super().convert_condition_not(cond, state)
+        prefix = f"{self.not_token}{self.token_separator}"
+        if isinstance(result, str) and result.startswith(prefix + prefix):
+            # NotQuery = Not SubQuery: the inner negation must be a parenthesised sub-query.
+            return prefix + self.group_expression.format(expr=result[len(prefix) :])
+        return result
+
+    # --- values and field names ----------------------------------------------------------------
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        """Field names are KQL literals too: escape specials/keywords, quote edge whitespace."""
+        text, _ = kql_literal([field_name], what="field name")
+        return text
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        """Render a Sigma string as a KQL value; widening ``?`` to ``*`` is recorded."""
+        text, widened = kql_literal(s.iter_parts())
+        if widened:
+            self.warn(
+                f"Sigma '?' (single-character wildcard) in {str(s)!r} has no KQL equivalent; "
+                "emitted '*' which also matches zero or several characters"
+            )
+        return text
+
+    def _check_case(self, field: str, value: Any) -> None:
+        """Warn when KQL's case rule differs from Sigma's for this field and string value."""
+        if not isinstance(value, SigmaString):
+            return
+        plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
+        if plain.lower() == plain.upper():
+            return  # no letters: case cannot matter
+        caseless = field.endswith(".caseless")
+        if isinstance(value, SigmaCasedString):
+            if caseless:
+                self.warn(
+                    f"KQL matches {field} case-insensitively (lowercase normalizer); the Sigma "
+                    f"value {plain!r} is |cased"
+                )
+        elif not caseless:
+            self.warn(
+                f"KQL matches {field} case-sensitively; Sigma's match is case-insensitive; use "
+                "data_source=defend (.caseless) or the eql/lucene target"
+            )
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """``field:value`` with the case caveat recorded."""
+        self._check_case(cond.field, cond.value)
+        return super().convert_condition_field_eq_val_str(cond, state)
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """``|cased``: KQL keyword matching is already case-sensitive."""
+        self._check_case(cond.field, cond.value)
+        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """``field:(a or b)`` / ``field:(a and b)``; the separator follows the boolean kind."""
+        for arg in cond.args:
+            assert isinstance(arg, ConditionFieldEqualsValueExpression)
+            self._check_case(arg.field, arg.value)
+        field = self.escape_and_quote_field(cond.args[0].field)  # type: ignore[union-attr]
+        separator = self.list_separator if isinstance(cond, ConditionOR) else self.and_list_separator
+        values = [
+            self.convert_value_str(arg.value, state)
+            if isinstance(arg.value, SigmaString)
+            else str(arg.value)
+            for arg in cond.args  # type: ignore[union-attr]
+        ]
+        op = self.or_in_operator if isinstance(cond, ConditionOR) else self.and_in_operator
+        return self.field_in_list_expression.format(
+            field=field, op=op, list=separator.join(values)
+        )
+
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """``field:10.0.0.0/8``; IPv6 colons are escaped. Only ip-typed fields read it as CIDR."""
+        assert isinstance(cond.value, SigmaCIDRExpression)
+        network, _ = kql_literal([str(cond.value.network)])
+        return self.cidr_expression.format(
+            field=self.escape_and_quote_field(cond.field), value=network
+        )
+
+    # --- unbound values ------------------------------------------------------------------------
+
+    def convert_condition_val_str(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """Free-text search over Kibana's default fields, as ``*value*`` (or a quoted phrase).
+
+        KQL free text goes to query_string/multi_match over ``index.query.default_field``; its
+        outcome depends on every field's mapping, so a warning is always recorded. A value with
+        inner whitespace and wildcards is refused: query_string would split it into OR-ed words.
+        """
+        value = cond.value
+        assert isinstance(value, SigmaString)
+        parts = list(value.iter_parts())
+        plain = "".join(p for p in parts if isinstance(p, str))
+        has_space = any(c in JS_TRIM_WHITESPACE for c in plain)
+        if has_space:
+            if value.contains_special():
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"KQL free text cannot search for {str(value)!r}: a wildcard value with "
+                    "whitespace is split into OR-ed words by query_string; use a field"
+                )
+            self.warn(
+                f"KQL free text {plain!r} is a phrase search over Kibana's default fields "
+                "(token phrase on text fields, whole value on keyword fields)"
+            )
+            return quote(plain)
+        if parts and parts[0] != SpecialChars.WILDCARD_MULTI:
+            parts.insert(0, SpecialChars.WILDCARD_MULTI)
+        if parts and parts[-1] != SpecialChars.WILDCARD_MULTI:
+            parts.append(SpecialChars.WILDCARD_MULTI)
+        text, widened = kql_literal(parts)
+        if widened:
+            self.warn(f"Sigma '?' in {str(value)!r} has no KQL equivalent; emitted '*'")
+        self.warn(
+            f"KQL free text {text} searches Kibana's default fields (index.query.default_field); "
+            "the result depends on each field's mapping and case rules"
+        )
+        return text
+
+    def convert_condition_val_num(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """A bare number is free text too (multi_match, lenient)."""
+        self.warn(f"KQL free text {cond.value} searches Kibana's default fields")
+        return str(cond.value)
+
+    # --- unsupported ---------------------------------------------------------------------------
+
+    def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
+        """Regular expressions cannot be written in KQL."""
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"KQL has no regular expressions (field {cond.field}); use the lucene or eql target"
+        )
+
+    def convert_condition_val_re(self, cond: Any, state: ConversionState) -> Any:
+        """Regular expressions cannot be written in KQL."""
+        raise SigmaFeatureNotSupportedByBackendError(
+            "KQL has no regular expressions; use the lucene or eql target"
+        )
+
+    def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
+        """KQL compares fields with constants only."""
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"KQL cannot compare field {cond.field} with another field (fieldref); use the eql "
+            "target"
+        )
+
+    def convert_condition_field_eq_val_timestamp_part(
+        self, cond: Any, state: ConversionState
+    ) -> Any:
+        """KQL has no date-part functions."""
+        raise SigmaFeatureNotSupportedByBackendError(
+            "KQL cannot extract timestamp parts (minute/hour/day...); use the eql or esql target"
+        )

@@ -1,0 +1,1 @@
+"""Elasticsearch Lucene ``query_string``: emitter (``backend``), interpreter (``parser``), semantics."""

@@ -1,0 +1,242 @@
+"""sigport's Lucene ``query_string`` emitter: pySigma's ``LuceneBackend`` with its semantic bugs fixed.
+
+The stock backend (pysigma-backend-elasticsearch ``LuceneBackend``) gets the syntax right but not
+the meaning in several places; each fix below overrides one ClassVar or method and says why:
+
+* **Case.** Sigma strings are case-insensitive, Lucene terms on ``keyword``/``wildcard`` fields are
+  not, and query_string has no ``case_insensitive`` option. Fields renamed by the pipeline to a
+  ``.caseless`` multi-field (lowercase normalizer) are insensitive already; for any other field a
+  value with letters becomes an exact regex with per-letter classes (``/[cC][mM][dD]\\.exe/``).
+* **``|cased``** had no template (NotImplementedError); it is now a plain sensitive term.
+* **Regex.** Sigma regexes are unanchored PCRE; the stock backend pasted them unchanged (with a
+  ``(?i)`` prefix Lucene does not understand). They are now translated by ``regex.py``.
+* **Values that are operators or ranges.** ``F:AND`` is a syntax error, ``F:-1`` too, and an unquoted
+  term starting with ``<``/``>`` is a range even when escaped (the doc: they "can't be escaped at
+  all"; ES' ``getFieldQuery`` checks the unescaped text). Such values are quoted (a phrase on a
+  keyword field is the exact whole value) or, for numbers, escaped.
+
+Output formats (default, kibana_ndjson, dsl_lucene, siem_rule, siem_rule_ndjson) are inherited.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, ClassVar, Pattern
+
+from sigma.backends.elasticsearch import LuceneBackend
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.rule import SigmaRule
+from sigma.types import (
+    SigmaCasedString,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
+
+from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, pcre_to_lucene
+
+#: Field-name suffix of a keyword multi-field with a lowercase normalizer (Elastic Defend).
+CASELESS_SUFFIX = ".caseless"
+#: Choices of the ``case_insensitive`` backend option.
+CASE_MODES = ("regex", "none")
+#: Whole-token words that Lucene's classic grammar reads as operators, never as values.
+OPERATOR_WORDS = frozenset({"AND", "OR", "NOT"})
+
+
+def is_caseless(field: str) -> bool:
+    """True for a field name that targets a lowercase-normalised multi-field."""
+    return field.endswith(CASELESS_SUFFIX)
+
+
+def embed_regex(regex: str) -> str:
+    """Wrap a Lucene RegExp as a query_string regex term ``/.../``.
+
+    ``/`` is escaped for the query_string tokenizer (``\\/`` is also a literal ``/`` to RegExp). A
+    trailing literal backslash would turn the closing delimiter into ``\\/`` (the tokenizer takes
+    the longest match), so it is written as the class ``[\\\\]`` instead.
+    """
+    body = regex.replace("/", "\\/")
+    trailing = len(body) - len(body.rstrip("\\"))
+    if trailing >= 2 and trailing % 2 == 0:
+        body = body[:-2] + "[\\\\]"
+    return "/" + body + "/"
+
+
+class SigportLuceneBackend(LuceneBackend):
+    """Lucene query_string backend whose output matches what the Sigma rule matches.
+
+    Args:
+        processing_pipeline: the pipeline (field mapping) to apply before conversion.
+        collect_errors: collect rule errors instead of raising (pySigma semantics).
+        case_insensitive: ``"regex"`` (default) renders case-insensitive values on fields without
+            a lowercase normalizer as exact per-letter-class regexes; ``"none"`` emits plain
+            (case-sensitive) terms and records a warning for each.
+        **kwargs: passed on to ``LuceneBackend`` (index_names, schedule_interval, ...).
+
+    Attributes:
+        warnings: messages about approximate output for the rule converted last.
+    """
+
+    name: ClassVar[str] = "sigport Lucene query_string"
+    # Escape what the classic grammar cannot have inside a field-name term (and a leading + or -);
+    # the stock pattern only escaped whitespace and '*'.
+    field_escape_pattern: ClassVar[Pattern[str]] = re.compile(r'[\s!():^\[\]"{}~*?\\/]|^[+\-]')
+
+    def __init__(
+        self,
+        processing_pipeline: Any = None,
+        collect_errors: bool = False,
+        case_insensitive: str = "regex",
+        **kwargs: Any,
+    ) -> None:
+        if case_insensitive not in CASE_MODES:
+            raise ValueError(
+                f"case_insensitive must be one of {', '.join(CASE_MODES)}, not {case_insensitive!r}"
+            )
+        super().__init__(processing_pipeline, collect_errors, **kwargs)
+        self.case_insensitive = case_insensitive
+        self.warnings: list[str] = []
+
+    def convert_rule(
+        self,
+        rule: SigmaRule,
+        output_format: str | None = None,
+        callback: Callable[..., Any] | None = None,
+    ) -> list[Any]:
+        """Convert one rule; ``self.warnings`` then holds this rule's approximations only."""
+        self.warnings = []
+        return super().convert_rule(rule, output_format, callback)
+
+    # --- strings ---------------------------------------------------------------------------
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        """Escape a value; quote it where an unquoted term would be an operator or a range."""
+        if not s.contains_special():
+            plain = "".join(part for part in s.s if isinstance(part, str))
+            if plain in OPERATOR_WORDS or plain[:1] in ("<", ">"):
+                # A phrase is exempt from range detection and is the exact value on keyword.
+                converted = s.convert(
+                    self.escape_char,
+                    self.wildcard_multi,
+                    self.wildcard_single,
+                    self.str_quote + self.add_escaped.replace(" ", ""),
+                    self.filter_chars,
+                )
+                return self.str_quote + converted + self.str_quote
+        return super().convert_value_str(s, state)
+
+    def _glob_pieces(self, value: SigmaString) -> list[GlobPiece]:
+        pieces: list[GlobPiece] = []
+        for part in value.s:
+            if isinstance(part, str):
+                pieces.append(part)
+            elif part == SpecialChars.WILDCARD_MULTI:
+                pieces.append(GlobWildcard("*"))
+            elif part == SpecialChars.WILDCARD_SINGLE:
+                pieces.append(GlobWildcard("?"))
+            else:
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"unresolved placeholder in value {value}: apply a pipeline that resolves it"
+                )
+        return pieces
+
+    def render_string(self, field: str, value: SigmaString, state: ConversionState) -> str:
+        """Render the value side of ``field:<value>`` with Sigma's case rule honoured."""
+        if isinstance(value, SigmaCasedString):
+            if is_caseless(field):
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"field {field} is lowercase-normalised, so the case-sensitive (|cased) value "
+                    f"{value} cannot be matched exactly; map the field without '{CASELESS_SUFFIX}'"
+                )
+            return self.convert_value_str(value, state)
+        pieces = self._glob_pieces(value)
+        letters = any(isinstance(p, str) and has_case(p) for p in pieces)
+        if is_caseless(field) or not letters:
+            return self.convert_value_str(value, state)
+        if self.case_insensitive == "none":
+            self.warnings.append(
+                f"{field}: value {value} emitted as a case-sensitive term (case_insensitive=none); "
+                "it misses other letter cases"
+            )
+            return self.convert_value_str(value, state)
+        return embed_regex(glob_to_lucene(pieces, case_insensitive=True))
+
+    def render_number(self, value: Any) -> str:
+        """A number as a term; a leading '-' would be the prohibit operator, so escape it."""
+        text = str(value)
+        return "\\" + text if text.startswith("-") else text
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        """``field:value`` for a case-insensitive Sigma string."""
+        assert isinstance(cond.value, SigmaString)
+        return (
+            self.escape_and_quote_field(cond.field)
+            + self.eq_token
+            + self.render_string(cond.field, cond.value, state)
+        )
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        """``field:value`` for ``|cased``: Lucene keyword terms are case-sensitive already."""
+        return self.convert_condition_field_eq_val_str(cond, state)
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        """``field:number`` with a negative sign escaped."""
+        return (
+            self.escape_and_quote_field(cond.field) + self.eq_token + self.render_number(cond.value)
+        )
+
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> str:
+        """``field:(a OR b)`` where each value is rendered like a single comparison."""
+        args = [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
+        field = args[0].field
+        items = [
+            self.render_string(field, arg.value, state)
+            if isinstance(arg.value, SigmaString)
+            else self.render_number(arg.value)
+            for arg in args
+        ]
+        return self.field_in_list_expression.format(
+            field=self.escape_and_quote_field(field),
+            op=self.or_in_operator,
+            list=self.list_separator.join(items),
+        )
+
+    def convert_condition_val_str(self, cond: Any, state: ConversionState) -> Any:
+        """Unbound keyword search: kept as the stock backend renders it, with a warning."""
+        self.warnings.append(
+            f"keyword search {cond.value} is matched against the default fields as a "
+            "case-sensitive wildcard term, not Sigma's case-insensitive full-event search"
+        )
+        return super().convert_condition_val_str(cond, state)
+
+    # --- regular expressions ---------------------------------------------------------------
+    def convert_condition_field_eq_val_re(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        """``field:/regex/`` with the Sigma regex translated to an equivalent Lucene RegExp."""
+        value = cond.value
+        assert isinstance(value, SigmaRegularExpression)
+        insensitive = SigmaRegularExpressionFlag.IGNORECASE in value.flags
+        if is_caseless(cond.field) and not insensitive:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"field {cond.field} is lowercase-normalised, so the case-sensitive regex "
+                f"{value.regexp} cannot be matched exactly; map the field without "
+                f"'{CASELESS_SUFFIX}' or use |re|i"
+            )
+        regex = pcre_to_lucene(
+            str(value.regexp),
+            case_insensitive=insensitive,
+            multiline=SigmaRegularExpressionFlag.MULTILINE in value.flags,
+            dotall=SigmaRegularExpressionFlag.DOTALL in value.flags,
+        )
+        return self.escape_and_quote_field(cond.field) + self.eq_token + embed_regex(regex)

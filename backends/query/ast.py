@@ -1,0 +1,284 @@
+"""The shared query tree that every language's parser lowers its text into.
+
+Each interpreter (``backends/<lang>/parser.py``) turns an emitted query *text* into this tree; one
+evaluator (``backends/query/evaluate.py``) runs it on events. The leaves carry their own semantics
+(case, wildcard, missing-field outcome, field type effects), decided once at lowering time from the
+language's ``Semantics`` table, so the evaluator never asks which language it is running.
+
+Nodes are small frozen dataclasses: structural ``==``, hashable, and a ``repr`` that evaluates back
+to an equal node (``eval(repr(node)) == node`` with this module's names in scope).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Union
+
+
+class Wildcard(enum.Enum):
+    """A live wildcard inside a glob pattern (literal ``*``/``?`` are plain text parts)."""
+
+    ANY = "*"  #: zero or more characters
+    ONE = "?"  #: exactly one character
+
+    def __repr__(self) -> str:
+        return f"Wildcard.{self.name}"
+
+
+#: A glob pattern: literal text runs and live wildcards, already unescaped by the parser.
+GlobPart = Union[str, Wildcard]
+
+
+class RegexDialect(enum.Enum):
+    """Which regular-expression language a pattern is written in."""
+
+    #: Lucene RegExp (ES ``regexp`` query, query_string ``/re/``, EQL ``regex``): always matches the
+    #: whole value, no ``^``/``$`` anchors, ``@``/``#``/``&``/``~``/``<n-m>`` operators.
+    #: https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html
+    LUCENE = "lucene"
+    #: PCRE (Splunk ``regex``/``match()``, Sigma ``re``): unanchored search unless anchors are written.
+    PCRE = "pcre"
+
+    def __repr__(self) -> str:
+        return f"RegexDialect.{self.name}"
+
+
+class Missing(enum.Enum):
+    """What a field test yields when the event lacks the field (or has only nulls)."""
+
+    #: Two-valued: the positive test is false, so its negation is true (Query DSL ``must_not``,
+    #: SPL ``NOT f=v``).
+    FALSE = "false"
+    #: Null-propagating: the test is unknown, ``NOT`` keeps it unknown, and unknown never matches
+    #: (SPL ``f!=v`` and ``| where``, EQL functions evaluated as scripts).
+    NULL = "null"
+
+    def __repr__(self) -> str:
+        return f"Missing.{self.name}"
+
+
+class CompareOp(enum.Enum):
+    """Ordering comparison operators."""
+
+    LT = "<"
+    LTE = "<="
+    GT = ">"
+    GTE = ">="
+    EQ = "=="
+    NEQ = "!="
+
+    def __repr__(self) -> str:
+        return f"CompareOp.{self.name}"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a node came from in the query text: character offset and length."""
+
+    offset: int
+    length: int
+
+    def __repr__(self) -> str:
+        return f"Span({self.offset}, {self.length})"
+
+
+@dataclass(frozen=True)
+class Node:
+    """Base of all tree nodes. ``span`` is excluded from equality so trees compare structurally."""
+
+    span: Span | None = field(default=None, compare=False, kw_only=True, repr=False)
+
+
+# --- boolean structure -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class And(Node):
+    """True when every child is true (three-valued: false wins, then unknown)."""
+
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or(Node):
+    """True when any child is true (three-valued: true wins, then unknown)."""
+
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    """Negation; the negation of unknown stays unknown."""
+
+    child: Node
+
+
+@dataclass(frozen=True)
+class Const(Node):
+    """A constant truth value (``any where true``, an empty SPL search ``*``)."""
+
+    value: bool
+
+
+# --- field tests (leaves) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leaf(Node):
+    """A test of one field. Common semantics every leaf carries.
+
+    Attributes:
+        field: the event field name, dotted for nested ECS objects (``process.parent.name``).
+        missing: outcome when the event lacks the field.
+        max_length: values longer than this were never indexed and match nothing (ES keyword
+            ``ignore_above``); None when there is no such limit.
+    """
+
+    field: str = ""
+    missing: Missing = Missing.FALSE
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Exists(Leaf):
+    """The field has at least one non-null value (an empty string counts as a value)."""
+
+
+@dataclass(frozen=True)
+class Equals(Leaf):
+    """Whole-value equality with a string, number or boolean.
+
+    ``case_sensitive`` applies to strings. ``lowercase_value`` lowercases the stored value before
+    comparing (a keyword field with a ``lowercase`` normalizer, which also lowercases query terms).
+    """
+
+    value: str | int | float | bool = ""
+    case_sensitive: bool = True
+    lowercase_value: bool = False
+
+
+@dataclass(frozen=True)
+class Glob(Leaf):
+    """Whole-value glob match: ``parts`` are literal strings and live ``Wildcard`` markers."""
+
+    parts: tuple[GlobPart, ...] = ()
+    case_sensitive: bool = True
+    lowercase_value: bool = False
+
+
+@dataclass(frozen=True)
+class Regex(Leaf):
+    """Regular-expression match in the given dialect.
+
+    ``anchored`` means the pattern must match the whole value (Lucene always; PCRE never unless the
+    pattern anchors itself). ``flags`` is a subset of ``"ims"`` (PCRE inline-flag letters).
+    """
+
+    pattern: str = ""
+    dialect: RegexDialect = RegexDialect.PCRE
+    anchored: bool = False
+    case_sensitive: bool = True
+    flags: str = ""
+    lowercase_value: bool = False
+
+
+@dataclass(frozen=True)
+class Cidr(Leaf):
+    """The value is an IP address inside the network ``network`` (``10.0.0.0/8``, IPv6 too)."""
+
+    network: str = ""
+
+
+@dataclass(frozen=True)
+class Compare(Leaf):
+    """Ordering comparison. Numbers compare numerically; strings lexicographically (sensitive)."""
+
+    op: CompareOp = CompareOp.EQ
+    value: str | int | float = 0
+
+
+@dataclass(frozen=True)
+class Text(Leaf):
+    """Full-text match on an analysed (``text``/``match_only_text``) field.
+
+    The stored value and the query are both tokenised with ``analyzer`` (``"standard"``: split on
+    non-alphanumerics, lowercase). ``phrase`` requires the tokens in order and adjacent; otherwise
+    any one token matching is enough (``match`` query with the default OR operator). ``parts`` may
+    hold wildcards; a wildcard term matches single tokens.
+    """
+
+    parts: tuple[GlobPart, ...] = ()
+    phrase: bool = False
+    analyzer: str = "standard"
+
+
+@dataclass(frozen=True)
+class FieldEquals(Leaf):
+    """Compare ``field`` with another field of the same event (Sigma ``fieldref``, SPL ``where``)."""
+
+    other: str = ""
+    case_sensitive: bool = True
+
+
+@dataclass(frozen=True)
+class Keyword(Node):
+    """An unbound value: matches when any field of the event (or its raw text) matches.
+
+    ``fields`` restricts the search to those fields when not empty (Kibana default fields, Splunk
+    ``_raw``). The value is a glob with the given case rule.
+    """
+
+    parts: tuple[GlobPart, ...] = ()
+    case_sensitive: bool = False
+    fields: tuple[str, ...] = ()
+
+
+LEAF_TYPES = (Exists, Equals, Glob, Regex, Cidr, Compare, Text, FieldEquals, Keyword)
+
+
+def glob_text(parts: tuple[GlobPart, ...]) -> str:
+    """Render a glob for humans (messages): wildcards as ``*``/``?``, literal ones escaped."""
+    out = []
+    for part in parts:
+        if isinstance(part, Wildcard):
+            out.append(part.value)
+        else:
+            out.append(part.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?"))
+    return "".join(out)
+
+
+def describe(node: Node) -> str:
+    """A short, language-neutral description of a node, for disagreement reports."""
+    if isinstance(node, And):
+        return "and(" + ", ".join(describe(c) for c in node.children) + ")"
+    if isinstance(node, Or):
+        return "or(" + ", ".join(describe(c) for c in node.children) + ")"
+    if isinstance(node, Not):
+        return f"not {describe(node.child)}"
+    if isinstance(node, Const):
+        return str(node.value).lower()
+    case = ""
+    if isinstance(node, (Equals, Glob, Regex, FieldEquals)):
+        case = " (case-sensitive)" if node.case_sensitive else " (case-insensitive)"
+    if isinstance(node, Exists):
+        return f"{node.field} exists"
+    if isinstance(node, Equals):
+        return f"{node.field} == {node.value!r}{case}"
+    if isinstance(node, Glob):
+        return f"{node.field} like {glob_text(node.parts)!r}{case}"
+    if isinstance(node, Regex):
+        anchor = "whole value" if node.anchored else "anywhere"
+        return f"{node.field} regex {node.pattern!r} [{node.dialect.value}, {anchor}]{case}"
+    if isinstance(node, Cidr):
+        return f"{node.field} in {node.network}"
+    if isinstance(node, Compare):
+        return f"{node.field} {node.op.value} {node.value!r}"
+    if isinstance(node, Text):
+        kind = "phrase" if node.phrase else "any token"
+        return f"{node.field} text {kind} {glob_text(node.parts)!r}"
+    if isinstance(node, FieldEquals):
+        return f"{node.field} == field {node.other}{case}"
+    if isinstance(node, Keyword):
+        return f"keyword {glob_text(node.parts)!r}"
+    return type(node).__name__

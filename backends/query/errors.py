@@ -1,0 +1,53 @@
+"""Errors of the query layer: parsing emitted query text and evaluating the shared tree.
+
+``QueryError`` is the root. Parse errors carry the line, the column and the source text so that
+their message shows the offending line with a caret under the problem, as the eql library does.
+"""
+
+from __future__ import annotations
+
+
+class QueryError(Exception):
+    """Root of every error raised while parsing or evaluating a query."""
+
+
+class QueryParseError(QueryError):
+    """The query text does not parse.
+
+    Args:
+        message: what is wrong, ideally with a hint on how to fix it.
+        source: the whole query text.
+        offset: 0-based character offset of the problem in ``source``.
+        width: how many characters to underline.
+        language: name of the query language, for the message.
+    """
+
+    def __init__(
+        self, message: str, source: str, offset: int, width: int = 1, language: str = "query"
+    ) -> None:
+        self.reason = message
+        self.source = source
+        self.offset = max(0, min(offset, len(source)))
+        self.width = max(1, width)
+        self.language = language
+        before = source[: self.offset]
+        self.line = before.count("\n") + 1
+        self.column = self.offset - (before.rfind("\n") + 1) + 1
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        lines = self.source.split("\n")
+        text = lines[self.line - 1] if self.line - 1 < len(lines) else ""
+        caret = " " * (self.column - 1) + "^" * self.width
+        return (
+            f"{self.language} parse error at line {self.line}, column {self.column}: "
+            f"{self.reason}\n{text}\n{caret}"
+        )
+
+
+class UnsupportedQueryError(QueryError):
+    """The query is valid in its language but uses something sigport cannot evaluate faithfully.
+
+    Raised instead of guessing: a verdict computed on an approximation would make the equivalence
+    check lie.
+    """

@@ -1,0 +1,382 @@
+"""The language-neutral evaluator: compiles a query tree to closures and runs them on events.
+
+Every interpreter lowers its query text to ``ast`` nodes whose leaves carry their own semantics,
+so nothing here asks which language a tree came from. A tree is compiled once (and cached per
+node, nodes being hashable) into nested closures, as the eql library's engine does; evaluating an
+event does not walk the tree again.
+
+Logic is three-valued: a predicate returns True, False or None (unknown). ``And`` is False if any
+child is False, else None if any child is None, else True; ``Or`` is symmetric; ``Not(None)`` is
+None. A leaf whose field is missing returns what its ``missing`` policy says (``Missing.FALSE``
+gives False, ``Missing.NULL`` gives None). A multi-valued field satisfies a leaf when ANY value
+does, so a negated leaf is true only when NO value matches.
+
+Case folding: every case-insensitive comparison lowercases both sides with ``str.lower``, which
+is what the Elasticsearch ``lowercase`` normalizer and Sigma's case-insensitive matching do
+(https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html). Lucene regexes
+use their own ASCII-only folding (see ``matching.lucene_regex``).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Optional
+
+from . import ast
+from .errors import UnsupportedQueryError
+from .matching import (
+    analyze,
+    cidr_match,
+    glob_to_regex,
+    iter_strings,
+    lookup,
+    lucene_regex,
+    parse_network,
+    pcre_regex,
+    scalar_text,
+    to_number,
+)
+
+__all__ = ["Predicate", "compile_query", "evaluate", "explain", "matches"]
+
+#: A compiled query: event in, True / False / None (unknown) out.
+Predicate = Callable[[Mapping[str, Any]], Optional[bool]]
+#: A test of one event value.
+ValueTest = Callable[[Any], bool]
+
+_ORDER = {
+    ast.CompareOp.LT: operator.lt,
+    ast.CompareOp.LTE: operator.le,
+    ast.CompareOp.GT: operator.gt,
+    ast.CompareOp.GTE: operator.ge,
+    ast.CompareOp.EQ: operator.eq,
+    ast.CompareOp.NEQ: operator.ne,
+}
+
+
+def _utf16_length(text: str) -> int:
+    """Length in UTF-16 code units: ``ignore_above`` compares Java ``String.length()``."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _field_values(
+    event: Mapping[str, Any], field: str, max_length: int | None
+) -> list[Any] | None:
+    """Values of ``field`` that were indexed: strings longer than ``max_length`` are dropped
+    (keyword ``ignore_above``: kept in ``_source`` but not indexed, so no query sees them,
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html)."""
+    values = lookup(event, field)
+    if values is None or max_length is None:
+        return values
+    kept = [v for v in values if not (isinstance(v, str) and _utf16_length(v) > max_length)]
+    return kept or None
+
+
+def _missing_result(leaf: ast.Leaf) -> bool | None:
+    """What a leaf yields when its field is missing."""
+    return None if leaf.missing is ast.Missing.NULL else False
+
+
+def _snake(name: str) -> str:
+    """``FieldEquals`` -> ``field_equals``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class _Compiler:
+    """Turns nodes into predicates; one ``_compile_<snake_case_class>`` method per node kind.
+
+    Methods are found through the node class's MRO, so a subclass of a known node reuses its
+    parent's compiler; a class with no method anywhere in its MRO is an error, never a default.
+    """
+
+    def compile(self, node: ast.Node) -> Predicate:
+        """Compile ``node`` (children through the cached ``compile_query``)."""
+        for cls in type(node).__mro__:
+            method = getattr(self, f"_compile_{_snake(cls.__name__)}", None)
+            if method is not None:
+                return method(node)
+        raise UnsupportedQueryError(f"the evaluator has no rule for node type {type(node).__name__}")
+
+    # --- boolean structure -------------------------------------------------------------------
+
+    def _compile_and(self, node: ast.And) -> Predicate:
+        children = tuple(compile_query(c) for c in node.children)
+
+        def run(event: Mapping[str, Any]) -> bool | None:
+            unknown = False
+            for child in children:
+                result = child(event)
+                if result is False:
+                    return False
+                if result is None:
+                    unknown = True
+            return None if unknown else True
+
+        return run
+
+    def _compile_or(self, node: ast.Or) -> Predicate:
+        children = tuple(compile_query(c) for c in node.children)
+
+        def run(event: Mapping[str, Any]) -> bool | None:
+            unknown = False
+            for child in children:
+                result = child(event)
+                if result is True:
+                    return True
+                if result is None:
+                    unknown = True
+            return None if unknown else False
+
+        return run
+
+    def _compile_not(self, node: ast.Not) -> Predicate:
+        child = compile_query(node.child)
+
+        def run(event: Mapping[str, Any]) -> bool | None:
+            result = child(event)
+            return None if result is None else not result
+
+        return run
+
+    def _compile_const(self, node: ast.Const) -> Predicate:
+        value = bool(node.value)
+        return lambda event: value
+
+    # --- leaves ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _any_value(leaf: ast.Leaf, test: ValueTest) -> Predicate:
+        """Predicate true when any indexed value of the leaf's field passes ``test``."""
+        field, max_length, missing = leaf.field, leaf.max_length, _missing_result(leaf)
+
+        def run(event: Mapping[str, Any]) -> bool | None:
+            values = _field_values(event, field, max_length)
+            if values is None:
+                return missing
+            return any(test(v) for v in values)
+
+        return run
+
+    def _compile_exists(self, node: ast.Exists) -> Predicate:
+        # An existence test is never unknown: a missing field is simply "does not exist", whatever
+        # the leaf's missing policy (SPL isnotnull(), EQL `!= null` and ES `exists` all agree).
+        field, max_length = node.field, node.max_length
+        return lambda event: _field_values(event, field, max_length) is not None
+
+    def _compile_equals(self, node: ast.Equals) -> Predicate:
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            target_number = value
+
+            def test_number(v: Any) -> bool:
+                number = to_number(v)
+                return number is not None and number == target_number
+
+            return self._any_value(node, test_number)
+        # Booleans compare as their JSON text, so True matches a JSON true and the string "true"
+        # (a keyword field indexes a JSON boolean as "true"; a boolean field accepts "true").
+        text = scalar_text(value)
+        fold = (not node.case_sensitive) or node.lowercase_value
+        target = text.lower() if fold else text
+        if fold:
+            return self._any_value(node, lambda v: scalar_text(v).lower() == target)
+        return self._any_value(node, lambda v: scalar_text(v) == target)
+
+    def _compile_glob(self, node: ast.Glob) -> Predicate:
+        fold = (not node.case_sensitive) or node.lowercase_value
+        parts = tuple(p.lower() if fold and isinstance(p, str) else p for p in node.parts)
+        fullmatch = glob_to_regex(parts, True).fullmatch
+        if fold:
+            return self._any_value(node, lambda v: fullmatch(scalar_text(v).lower()) is not None)
+        return self._any_value(node, lambda v: fullmatch(scalar_text(v)) is not None)
+
+    def _compile_regex(self, node: ast.Regex) -> Predicate:
+        if node.dialect is ast.RegexDialect.LUCENE:
+            if node.flags:
+                raise UnsupportedQueryError(f"Lucene regex with flags {node.flags!r}")
+            match = lucene_regex(node.pattern, node.case_sensitive).fullmatch
+        else:
+            compiled = pcre_regex(node.pattern, node.flags, node.case_sensitive, node.anchored)
+            match = compiled.fullmatch if node.anchored else compiled.search
+        # A lowercase normalizer lowercases the indexed value but not the regex pattern.
+        if node.lowercase_value:
+            return self._any_value(node, lambda v: match(scalar_text(v).lower()) is not None)
+        return self._any_value(node, lambda v: match(scalar_text(v)) is not None)
+
+    def _compile_cidr(self, node: ast.Cidr) -> Predicate:
+        network = node.network
+        parse_network(network)  # reject a bad network at compile time
+        return self._any_value(node, lambda v: cidr_match(v, network))
+
+    def _compile_compare(self, node: ast.Compare) -> Predicate:
+        # NEQ is a per-value test like the others ("some value differs"); parsers lower
+        # language-level inequality to Not(Equals) when that is what the language means.
+        order = _ORDER[node.op]
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            target = value
+
+            def test_number(v: Any) -> bool:
+                number = to_number(v)
+                return number is not None and bool(order(number, target))
+
+            return self._any_value(node, test_number)
+        text = scalar_text(value)  # strings compare lexicographically, case-sensitively
+        return self._any_value(node, lambda v: bool(order(scalar_text(v), text)))
+
+    def _compile_text(self, node: ast.Text) -> Predicate:
+        if node.analyzer != "standard":
+            raise UnsupportedQueryError(f"text analysis with analyzer {node.analyzer!r}")
+        wildcard = any(isinstance(p, ast.Wildcard) for p in node.parts)
+        if wildcard and node.phrase:
+            raise UnsupportedQueryError("a phrase query containing wildcards")
+        if wildcard:
+            # A wildcard term is not tokenised, only normalised (lowercased), and is matched
+            # against single indexed tokens.
+            parts = tuple(p.lower() if isinstance(p, str) else p for p in node.parts)
+            fullmatch = glob_to_regex(parts, True).fullmatch
+            return self._any_value(
+                node, lambda v: any(fullmatch(t) for t in analyze(scalar_text(v)))
+            )
+        query = analyze("".join(p for p in node.parts if isinstance(p, str)))
+        if not query:
+            # A match query whose text analyses to nothing matches no document
+            # (zero_terms_query defaults to none).
+            return self._any_value(node, lambda v: False)
+        if node.phrase:
+            size = len(query)
+
+            def test_phrase(v: Any) -> bool:
+                tokens = analyze(scalar_text(v))
+                return any(tokens[i : i + size] == query for i in range(len(tokens) - size + 1))
+
+            return self._any_value(node, test_phrase)
+        wanted = frozenset(query)
+        return self._any_value(node, lambda v: not wanted.isdisjoint(analyze(scalar_text(v))))
+
+    def _compile_field_equals(self, node: ast.FieldEquals) -> Predicate:
+        field, other, max_length = node.field, node.other, node.max_length
+        missing, fold = _missing_result(node), not node.case_sensitive
+
+        def equal(a: Any, b: Any) -> bool:
+            if any(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
+                na, nb = to_number(a), to_number(b)
+                return na is not None and na == nb
+            ta, tb = scalar_text(a), scalar_text(b)
+            return ta.lower() == tb.lower() if fold else ta == tb
+
+        def run(event: Mapping[str, Any]) -> bool | None:
+            left = _field_values(event, field, max_length)
+            right = _field_values(event, other, max_length)
+            if left is None or right is None:
+                return missing
+            return any(equal(a, b) for a in left for b in right)
+
+        return run
+
+    def _compile_keyword(self, node: ast.Keyword) -> Predicate:
+        fold = not node.case_sensitive
+        parts = tuple(p.lower() if fold and isinstance(p, str) else p for p in node.parts)
+        fullmatch = glob_to_regex(parts, True).fullmatch
+        fields = node.fields
+
+        def texts(event: Mapping[str, Any]) -> Any:
+            if not fields:
+                return iter_strings(event)
+            return (t for f in fields for t in iter_strings(lookup(event, f) or ()))
+
+        def run(event: Mapping[str, Any]) -> bool | None:
+            for text in texts(event):
+                if fullmatch(text.lower() if fold else text):
+                    return True
+            return False
+
+        return run
+
+
+_COMPILER = _Compiler()
+
+
+@functools.lru_cache(maxsize=8192)
+def compile_query(node: ast.Node) -> Predicate:
+    """Compile ``node`` once into a predicate (cached per structurally equal node).
+
+    Raises:
+        UnsupportedQueryError: a node type or construct the evaluator cannot run faithfully.
+        matching.PatternSyntaxError: a regex or CIDR network the engine would reject.
+    """
+    return _COMPILER.compile(node)
+
+
+def evaluate(node: ast.Node, event: Mapping[str, Any]) -> bool | None:
+    """Three-valued result of ``node`` on ``event``: True, False, or None (unknown)."""
+    return compile_query(node)(event)
+
+
+def matches(node: ast.Node, event: Mapping[str, Any]) -> bool:
+    """Whether ``event`` matches ``node``; unknown counts as no match (as in every engine)."""
+    return compile_query(node)(event) is True
+
+
+# --- explanations ------------------------------------------------------------------------------
+
+
+def _word(result: bool | None) -> str:
+    return "unknown" if result is None else str(result).lower()
+
+
+def _show(values: list[Any]) -> str:
+    text = repr(values[0]) if len(values) == 1 else repr(values)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _field_detail(event: Mapping[str, Any], field: str, max_length: int | None) -> str:
+    """How a field looks on this event: its indexed values, or why it counts as missing."""
+    raw = lookup(event, field)
+    if raw is None:
+        return f"{field} missing"
+    kept = _field_values(event, field, max_length)
+    if kept is None:
+        return f"{field} is {_show(raw)}, longer than {max_length} characters (not indexed)"
+    return f"{field} is {_show(kept)}"
+
+
+def explain(node: ast.Node, event: Mapping[str, Any]) -> str:
+    """A one-line reason for ``node``'s verdict on ``event``, naming the deciding leaf.
+
+    Example: ``process.name == 'cmd.exe' (case-sensitive) was false: process.name is 'CMD.EXE'``.
+    """
+    result = evaluate(node, event)
+    if isinstance(node, (ast.And, ast.Or)):
+        kind = "and" if isinstance(node, ast.And) else "or"
+        decisive = False if kind == "and" else True
+        results = [(c, evaluate(c, event)) for c in node.children]
+        for wanted in (decisive, None):
+            if result is wanted:
+                child = next(c for c, r in results if r is wanted)
+                return explain(child, event)
+        if not results:
+            return f"empty {kind} was {_word(result)}"
+        quantifier = "every condition" if kind == "and" else "no alternative"
+        return (
+            f"{kind} of {len(results)} was {_word(result)}: {quantifier} was true; "
+            f"first: {explain(results[0][0], event)}"
+        )
+    if isinstance(node, ast.Not):
+        return f"not(...) was {_word(result)} because {explain(node.child, event)}"
+    if isinstance(node, ast.Const):
+        return f"constant {_word(result)}"
+    head = f"{ast.describe(node)} was {_word(result)}"
+    if isinstance(node, ast.Keyword):
+        scope = ", ".join(node.fields) if node.fields else "any field"
+        return f"{head}: searched {scope}"
+    if isinstance(node, ast.FieldEquals):
+        left = _field_detail(event, node.field, node.max_length)
+        right = _field_detail(event, node.other, node.max_length)
+        return f"{head}: {left}; {right}"
+    if isinstance(node, ast.Leaf):
+        return f"{head}: {_field_detail(event, node.field, node.max_length)}"
+    return head

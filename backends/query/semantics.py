@@ -1,0 +1,47 @@
+"""The per-language semantics table: every way a language's matching differs, as named data.
+
+Each language's ``backends/<lang>/semantics.py`` builds one frozen ``Semantics`` with a vendor doc
+link per entry. Parsers consult it while lowering text to the shared tree (``ast.py``), so the
+evaluator itself is language-neutral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .ast import Missing
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One documented semantic fact: its value and the vendor document that states it."""
+
+    value: object
+    doc: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """How one query language matches, entry by entry.
+
+    Attributes:
+        name: the language's name.
+        entries: named facts (``"eq_case_sensitive"``, ``"single_wildcard"``, ...), each a ``Rule``
+            with its doc link. Parsers read them with ``get``; tests and ``sigport list semantics``
+            print them.
+    """
+
+    name: str
+    entries: dict[str, Rule] = field(default_factory=dict)
+
+    def get(self, key: str) -> object:
+        """Return the value of entry ``key``; a missing entry is a programming error."""
+        return self.entries[key].value
+
+    def missing(self, key: str) -> Missing:
+        """Return entry ``key`` as a ``Missing`` policy."""
+        value = self.get(key)
+        if not isinstance(value, Missing):
+            raise TypeError(f"semantics entry {key!r} of {self.name} is not a Missing policy")
+        return value

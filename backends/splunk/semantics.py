@@ -1,0 +1,144 @@
+"""How Splunk SPL (classic SPL1) matches, as a documented table the SPL interpreter reads.
+
+Every entry links the Splunk page that states the fact. Entries whose behaviour the docs do not
+state are marked "inferred" in their note, together with the choice made. The parser
+(``backends/splunk/parser.py``) consults this table while lowering query text to the shared tree,
+so the evaluator never needs to know it is running SPL.
+
+Verified with the ``search`` tool against help.splunk.com / docs.splunk.com while writing this
+module: the Boolean-expression order table (search: NOT, OR, AND; where/eval: NOT, AND, OR), the
+Backslashes page ("The backslash symbol can't be used to escape the asterisk"), the regex command
+page (unanchored PCRE, ``<field>!=<regex>`` keeps non-matching results, default field ``_raw``), the
+rex page (unanchored, named groups become fields) and the Wildcards page (``*`` only outside
+eval/where; ``like()`` uses ``%`` and ``_``).
+"""
+
+from __future__ import annotations
+
+from backends.query.ast import Missing
+from backends.query.semantics import Rule, Semantics
+
+_BOOL = "https://help.splunk.com/en/splunk-enterprise/search/search-manual/9.3/expressions-and-predicates"
+_NOT = "https://docs.splunk.com/Documentation/Splunk/9.0.9/Search/NOTexpressions"
+_CASE = "https://docs.splunk.com/Documentation/Splunk/9.1.1/Search/UseCASEandTERMtomatchphrases"
+_BACKSLASH = (
+    "https://help.splunk.com/splunk-enterprise/search/search-manual/9.4/search-primer/backslashes"
+)
+_WILDCARDS = (
+    "https://help.splunk.com/splunk-enterprise/search/search-manual/9.3/search-primer/wildcards"
+)
+_PRIMER = "https://help.splunk.com/en/splunk-enterprise/search/search-manual/9.3/search-primer"
+_WHERE = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/where"
+_REGEX = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/regex"
+_REX = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.1/search-commands/rex"
+_SPL_RE = (
+    "https://help.splunk.com/splunk-enterprise/search/search-manual/9.0/"
+    "expressions-and-predicates/spl-and-regular-expressions"
+)
+_TSTATS = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/tstats"
+_EVAL_IF = (
+    "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/"
+    "comparison-and-conditional-functions"
+)
+
+SPL_SEMANTICS = Semantics(
+    "spl",
+    {
+        # --- search command (also the implicit first command and the tstats WHERE clause) -----
+        "search_case_sensitive": Rule(
+            False, _CASE, "field values and keywords match case-insensitively in search"
+        ),
+        "case_function_sensitive": Rule(
+            True, _CASE, "CASE(term) forces a case-sensitive match, wildcards still allowed"
+        ),
+        "search_wildcard_any": Rule("*", _WILDCARDS, "'*' is the only search wildcard"),
+        "search_wildcard_one": Rule(
+            None, _WILDCARDS, "there is no single-character wildcard: '?' is a literal character"
+        ),
+        "search_escape_backslash": Rule(
+            True, _BACKSLASH, "'\\\\' passes one literal backslash; '\\\"' a literal quote"
+        ),
+        "search_star_escapable": Rule(
+            False, _BACKSLASH, "a backslash cannot escape '*': every '*' in search is a wildcard"
+        ),
+        "search_precedence": Rule(
+            ("NOT", "OR", "AND"),
+            _BOOL,
+            "search evaluates NOT, then OR, then AND (implicit or explicit AND share the tier)",
+        ),
+        "search_field_value_whole": Rule(
+            True, _PRIMER, "field=value compares the whole value; wildcards make it a glob"
+        ),
+        "search_eq_missing": Rule(
+            Missing.FALSE, _NOT, "NOT field=value also returns events that lack the field"
+        ),
+        "search_neq_requires_field": Rule(
+            True,
+            _NOT,
+            "field!=value returns only events that have the field with another value; lowered "
+            "to And(Exists(f), Not(test)) so a missing field is false even under NOT",
+        ),
+        "search_multivalue_any": Rule(
+            True,
+            _NOT,
+            "inferred: field=value is true if any value of a multivalue field matches; "
+            "f!=v is lowered with the same any-value test under Not (no value equals)",
+        ),
+        "search_bare_term_raw": Rule(
+            "_raw",
+            _PRIMER,
+            "bare keywords and quoted phrases match indexed terms of _raw (segmented by "
+            "breakers); only a term wildcarded on both sides is lowered, as a substring "
+            "search of _raw (approximation), anything else is unsupported",
+        ),
+        "search_cidr": Rule(
+            True,
+            "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/search",
+            "inferred (not found in the pages searched; pySigma emits it): a field value written "
+            "as an IPv4 CIDR block matches addresses inside it",
+        ),
+        # --- where / eval ----------------------------------------------------------------------
+        "where_case_sensitive": Rule(True, _WHERE, "the where eval-expression is case-sensitive"),
+        "where_precedence": Rule(("NOT", "AND", "OR"), _BOOL, "eval/where evaluate AND before OR"),
+        "where_missing": Rule(
+            Missing.NULL,
+            _WHERE,
+            "inferred: a comparison with a null field is null and where keeps only true results",
+        ),
+        "where_like_wildcards": Rule(("%", "_"), _WILDCARDS, "like(): '%' any run, '_' one char"),
+        "where_unquoted_is_field": Rule(
+            True, _WHERE, "an unquoted or single-quoted right-hand side names a field"
+        ),
+        "eval_if_null_is_false": Rule(
+            True, _EVAL_IF, "if(X,Y,Z) returns Z unless X is true (a null X selects Z)"
+        ),
+        # --- regex / rex -----------------------------------------------------------------------
+        "regex_anchored": Rule(False, _REGEX, "the regex command's expression is unanchored PCRE"),
+        "regex_case_sensitive": Rule(True, _SPL_RE, "PCRE is case-sensitive unless (?i)"),
+        "regex_default_field": Rule("_raw", _REGEX, "without a field, regex applies to _raw"),
+        "regex_string_unescape": Rule(
+            True,
+            _SPL_RE,
+            "the quoted regex passes through the SPL string parser first: '\\\\' -> '\\'",
+        ),
+        "regex_neq_missing_keeps": Rule(
+            True,
+            _REGEX,
+            "inferred (undocumented): field!=regex keeps results lacking the field, since "
+            "nothing there matches; lowered as Not(Regex) with Missing.FALSE",
+        ),
+        "rex_missing_no_match": Rule(
+            True, _REX, "rex on an absent field extracts nothing, so the named group is null"
+        ),
+        # --- tstats ----------------------------------------------------------------------------
+        "tstats_where_is_search": Rule(
+            True, _TSTATS, "tstats WHERE takes a search-language query (search rules apply)"
+        ),
+        "tstats_fillnull": Rule(
+            "null",
+            _TSTATS,
+            "fillnull_value replaces null BY-field values with this string after tstats, so "
+            "later commands see the string instead of a missing field",
+        ),
+    },
+)

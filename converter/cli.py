@@ -1,0 +1,339 @@
+"""The ``sigport`` command line: a thin click layer over the library.
+
+Library errors become one-line messages on stderr with a documented exit code, never tracebacks
+(``--debug`` shows them). Exit codes:
+
+* 0: everything converted (``convert``) / every target equivalent (``check``);
+* 1: ``check`` found a disagreement;
+* 2: bad usage or bad input (unknown target, unreadable or invalid rule file, ...);
+* 3: ``convert`` could not convert some rules for some targets (unsupported), the rest was written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+import click
+
+from .errors import ConverterError
+
+EXIT_OK = 0
+EXIT_DISAGREE = 1
+EXIT_INPUT = 2
+EXIT_PARTIAL = 3
+
+
+class SigportGroup(click.Group):
+    """Turns library errors into one-line messages and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; render ``ConverterError`` as ``sigport: error: ...``."""
+        try:
+            return super().invoke(ctx)
+        except ConverterError as exc:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"sigport: error: {exc.one_line()}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # a bug: still one line, with the way to get the traceback
+            if ctx.params.get("debug"):
+                raise
+            text = " ".join(str(exc).split())
+            click.echo(
+                f"sigport: internal error: {type(exc).__name__}: {text} "
+                "(run with --debug for the traceback and report it)",
+                err=True,
+            )
+            ctx.exit(EXIT_INPUT)
+
+
+@click.group(cls=SigportGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors (for bug reports).")
+@click.version_option(package_name="sigport")
+def main(debug: bool) -> None:
+    """Convert Sigma rules to EQL, KQL, Lucene, ES|QL and Splunk SPL, and prove on events that
+    each query matches exactly what the rule matches."""
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _progress(total: int, label: str) -> Any:
+    """A rich progress bar on a terminal; a no-op when stderr is piped or the job is small."""
+    if total < 2 or not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_stderr_console(),
+        transient=True,
+    )
+    return progress, progress.add_task(label, total=total)
+
+
+def _targets(values: Iterable[str]) -> list[str]:
+    from backends import TARGETS
+
+    out: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if name == "all":
+                out.extend(t for t in TARGETS if t not in out)
+            elif name not in TARGETS:
+                raise click.BadParameter(
+                    f"unknown target {name!r}; known: {', '.join(TARGETS)} or all",
+                    param_hint="-t/--target",
+                )
+            elif name not in out:
+                out.append(name)
+    return out
+
+
+def _relative(path: str, roots: list[Path]) -> Path:
+    """The rule's path relative to the input directory it was found under."""
+    candidate = Path(path)
+    for root in roots:
+        if root.is_dir():
+            try:
+                return candidate.resolve().relative_to(root.resolve())
+            except ValueError:
+                continue
+    return Path(candidate.name)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option(
+    "-t", "--target", "targets", multiple=True, required=True,
+    help="Target language (repeatable, comma-separated, or 'all'); see `sigport list targets`.",
+)
+@click.option(
+    "-p", "--pipeline", "pipelines", multiple=True,
+    help="Processing pipeline: a built-in name or a pySigma pipeline YAML file (repeatable). "
+    "Files run after the target's default pipeline; naming a built-in replaces the default.",
+)
+@click.option(
+    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default=None,
+    help="Which shipper wrote the Elastic data (ecs-windows pipeline): decides per-source field "
+    "names and whether `.caseless` sub-fields exist. Default: defend.",
+)
+@click.option(
+    "-f", "--format", "output_format", default="default", show_default=True,
+    help="Output format; see `sigport list formats`.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), default=None,
+    help="Write to FILE, or to DIR (an existing directory or a path ending in '/'), mirroring the "
+    "input tree with one file per rule and target. Default: standard output.",
+)
+@click.option(
+    "--report", type=click.Path(path_type=Path), default=None,
+    help="Write a JSON report with one entry per rule and target (status and reason).",
+)
+def convert(
+    paths: tuple[str, ...],
+    targets: tuple[str, ...],
+    pipelines: tuple[str, ...],
+    data_source: str | None,
+    output_format: str,
+    output: Path | None,
+    report: Path | None,
+) -> None:
+    """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
+    from backends import TARGETS
+
+    from .convert import CONVERTED, ERROR, convert_all
+    from .formats import FORMATS
+    from .rules import load_rules
+
+    names = _targets(targets)
+    if output_format not in FORMATS:
+        raise click.BadParameter(
+            f"unknown format {output_format!r}; known: {', '.join(FORMATS)}", param_hint="-f/--format"
+        )
+    for name in names:
+        if output_format not in TARGETS[name].formats:
+            raise click.BadParameter(
+                f"format {output_format!r} is not available for target {name} "
+                f"(it has: {', '.join(TARGETS[name].formats)})",
+                param_hint="-f/--format",
+            )
+    loaded = load_rules(paths)
+    options = {"data_source": data_source} if data_source else None
+    bar = _progress(len(loaded) * len(names), "converting")
+    if bar is not None:
+        progress, task = bar
+        with progress:
+            results = convert_all(
+                loaded, names, list(pipelines), options, lambda: progress.advance(task)
+            )
+    else:
+        results = convert_all(loaded, names, list(pipelines), options)
+
+    _write_output(results, names, output_format, output, [Path(p) for p in paths if p != "-"])
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(
+            json.dumps({"rules": [r.to_report() for r in results]}, indent=2, ensure_ascii=False)
+            + "\n",
+            encoding="utf-8",
+        )
+    for r in results:
+        if r.status != CONVERTED:
+            click.echo(f"{r.path}: {r.target}: {r.status}: {r.reason}", err=True)
+        for warning in r.warnings:
+            click.echo(f"{r.path}: {r.target}: warning: {warning}", err=True)
+    if len(loaded) > 1 or any(r.status != CONVERTED for r in results):
+        _summary(results, names)
+    if any(r.status == ERROR for r in results):
+        sys.exit(EXIT_INPUT)
+    if any(r.status != CONVERTED for r in results):
+        sys.exit(EXIT_PARTIAL)
+
+
+def _write_output(
+    results: list[Any], names: list[str], output_format: str, output: Path | None, roots: list[Path]
+) -> None:
+    """Render and write conversions to stdout, one file, or a mirrored directory tree."""
+    from .formats import FORMATS, SUFFIXES, TARGET_SUFFIXES
+
+    render = FORMATS[output_format]
+    by_target = {name: [r for r in results if r.target == name] for name in names}
+    directory = output is not None and (output.is_dir() or str(output).endswith(("/", "\\")))
+    if output is None or not directory:
+        chunks = []
+        for name in names:
+            text = render(by_target[name])
+            if not text:
+                continue
+            if output_format == "default" and len(names) > 1:
+                text = f"# {name}\n{text}"
+            chunks.append(text)
+        text = "".join(chunks) if output_format != "savedsearches" else "\n".join(chunks)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        return
+    assert output is not None
+    if output_format == "savedsearches":
+        for name in names:
+            folder = output / name if len(names) > 1 else output
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "savedsearches.conf").write_text(render(by_target[name]), encoding="utf-8")
+        return
+    for r in results:
+        if not r.queries:
+            continue
+        relative = _relative(r.path, roots)
+        suffix = SUFFIXES[output_format] or TARGET_SUFFIXES[r.target]
+        target_file = output / r.target / relative.with_suffix(suffix)
+        target_file.parent.mkdir(parents=True, exist_ok=True)
+        target_file.write_text(render([r]), encoding="utf-8")
+
+
+def _summary(results: list[Any], names: list[str]) -> None:
+    """A rich table of statuses per target, and the most common reasons."""
+    from rich.table import Table
+
+    table = Table(title="sigport convert", show_lines=False)
+    table.add_column("target")
+    for status in ("converted", "unsupported", "error"):
+        table.add_column(status, justify="right")
+    for name in names:
+        counts = Counter(r.status for r in results if r.target == name)
+        table.add_row(name, *(str(counts.get(s, 0)) for s in ("converted", "unsupported", "error")))
+    console = _stderr_console()
+    console.print(table)
+    reasons = Counter(
+        (r.target, r.status, (r.reason or "")[:120]) for r in results if r.status != "converted"
+    )
+    if reasons:
+        why = Table(title="not converted, by reason")
+        for col in ("target", "status", "count", "reason"):
+            why.add_column(col, overflow="fold")
+        for (target, status, reason), count in reasons.most_common(20):
+            why.add_row(target, status, str(count), reason)
+        console.print(why)
+
+
+@main.group(name="list")
+def list_() -> None:
+    """List targets, pipelines or output formats."""
+
+
+@list_.command(name="targets")
+def list_targets() -> None:
+    """The target languages, their default pipelines and formats."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from backends import TARGETS
+
+    table = Table(title="sigport targets")
+    for col in ("target", "description", "default pipeline", "formats", "checked by"):
+        table.add_column(col, overflow="fold")
+    for spec in TARGETS.values():
+        checked = "interpreter" if spec.parser else f"not checked: {spec.no_interpreter_reason}"
+        table.add_row(spec.name, spec.description, spec.pipeline, ", ".join(spec.formats), checked)
+    Console().print(table)
+
+
+@list_.command(name="pipelines")
+def list_pipelines() -> None:
+    """The built-in processing pipelines (mapping tables) and their options."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .mapping import builtin_table_names, load_table
+
+    table = Table(title="sigport pipelines")
+    for col in ("pipeline", "description", "logsources", "options"):
+        table.add_column(col, overflow="fold")
+    for name in builtin_table_names():
+        t = load_table(name)
+        options = "; ".join(
+            f"{k}: {', '.join(v.get('choices', []))} (default {v.get('default')})"
+            for k, v in t.options.items()
+        )
+        table.add_row(name, t.description, ", ".join(e.id for e in t.logsources), options or "-")
+    Console().print(table)
+
+
+@list_.command(name="formats")
+def list_formats() -> None:
+    """The output formats and the targets that offer them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from backends import TARGETS
+
+    formats: dict[str, tuple[str, list[str]]] = {}
+    for spec in TARGETS.values():
+        for fmt, description in spec.formats.items():
+            formats.setdefault(fmt, (description, []))[1].append(spec.name)
+    table = Table(title="sigport formats")
+    for col in ("format", "targets", "description"):
+        table.add_column(col, overflow="fold")
+    for fmt, (description, names) in formats.items():
+        table.add_row(fmt, ", ".join(names), description)
+    Console().print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

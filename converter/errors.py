@@ -1,0 +1,110 @@
+"""Errors of the converter layer (loading rules, pipelines, conversion, checking).
+
+``ConverterError`` is the root. Every error carries the file (and line/column where known) and a
+hint saying what to do next; ``format_error`` renders any library error as the one line the CLI
+prints. pySigma's own ``SigmaError`` is kept as is (it already carries ``source=path:line``) and is
+only rendered here, not re-wrapped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sigma.exceptions import SigmaError
+
+
+class ConverterError(Exception):
+    """Root of every sigport converter error.
+
+    Args:
+        message: what went wrong.
+        path: the file concerned, if any.
+        line: 1-based line in that file, if known.
+        column: 1-based column, if known.
+        hint: what the user can do about it.
+    """
+
+    #: Exit code the CLI uses for this class of error (documented in the README).
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.column = column
+        self.hint = hint
+        super().__init__(self.one_line())
+
+    def location(self) -> str:
+        """``path:line:column`` with whatever parts are known."""
+        parts = [p for p in (self.path, self.line, self.column) if p is not None]
+        return ":".join(str(p) for p in parts)
+
+    def one_line(self) -> str:
+        """The message as one line: location, message, hint."""
+        loc = self.location()
+        text = f"{loc}: {self.message}" if loc else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return " ".join(text.split("\n"))
+
+
+class RuleLoadError(ConverterError):
+    """A rule file cannot be read or is not a valid Sigma rule."""
+
+
+class PipelineError(ConverterError):
+    """A processing pipeline (built-in name or user YAML) cannot be loaded or applied."""
+
+
+class UnknownTargetError(ConverterError):
+    """The requested target language is not registered."""
+
+
+class UnmappedFieldError(ConverterError):
+    """A rule uses a field that the pipeline does not map (never passed through silently)."""
+
+
+class EventsError(ConverterError):
+    """An events file cannot be read."""
+
+
+def sigma_error_location(error: SigmaError) -> tuple[str | None, int | None, int | None]:
+    """Return (path, line, column) from a pySigma error's ``source``, where it has one."""
+    source = getattr(error, "source", None)
+    if source is None:
+        return None, None, None
+    path = getattr(source, "path", None)
+    line = getattr(source, "line", None)
+    column = getattr(source, "char", None)
+    return (str(path) if path is not None else None), line, column
+
+
+def format_error(error: BaseException, path: str | Path | None = None) -> str:
+    """Render any library error as one line, naming the file and position where known."""
+    if isinstance(error, ConverterError):
+        if path is not None and error.path is None:
+            error.path = str(path)
+        return error.one_line()
+    if isinstance(error, SigmaError):
+        epath, line, column = sigma_error_location(error)
+        # pySigma appends its own " in <source>" text; keep only the message.
+        message = str(getattr(error, "args", [str(error)])[0]) if error.args else str(error)
+        loc = [str(epath or path)] if (epath or path) else []
+        if line is not None:
+            loc.append(str(line))
+            if column is not None:
+                loc.append(str(column))
+        prefix = ":".join(loc)
+        text = f"{prefix}: {message}" if prefix else message
+        return " ".join(text.split())
+    text = str(error) or type(error).__name__
+    text = " ".join(text.split("\n")[0].split())
+    return f"{path}: {text}" if path else text

@@ -1,0 +1,266 @@
+"""Which events belong to a Sigma logsource: a table of Windows event classes, and its test.
+
+A Sigma rule only applies to the events of its ``logsource`` (``product`` / ``category`` /
+``service``). The reference evaluator needs that as a predicate on a flat Windows event, so this
+module turns the Sigma taxonomy appendix into data:
+
+* a Windows **category** is one or more *event classes*, each an event log channel plus the event
+  ids that carry that category (Sysmon ``EventID: 1`` in ``Microsoft-Windows-Sysmon/Operational``
+  is ``process_creation``);
+* a Windows **service** is one or more event log channels, any event id.
+
+Source of every entry: the Sigma taxonomy appendix v2.1.0, "Windows Folder" tables
+(https://github.com/SigmaHQ/sigma-specification/blob/main/specification/sigma-appendix-taxonomy.md).
+Two additions, both from pySigma 1.5.1 itself: Security ``4688`` is a second source of
+``process_creation`` (``sigma/validators/core/logsources.py`` maps it there) and the PowerShell 7
+channel ``PowerShellCore/Operational`` also carries ``service: powershell``
+(``sigma/pipelines/common.py``). Categories the taxonomy defines through an ETW provider rather
+than a channel (``file_access``, ``file_rename``) have no entry, so rules using them are reported
+as unsupported rather than guessed.
+
+Membership test (the evaluator's convention, documented here because the spec is silent):
+the event's ``Channel`` is compared case-insensitively; its ``EventID`` may be an integer or a
+decimal string. A category event must carry a listed ``EventID``, and if it carries a ``Channel``
+that channel must be the class's channel (hand-written test events often omit ``Channel``). A
+service event must carry one of the service's channels. An event with neither field belongs to no
+Windows logsource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+POWERSHELL = ("Microsoft-Windows-PowerShell/Operational", "PowerShellCore/Operational")
+POWERSHELL_CLASSIC = "Windows PowerShell"
+
+
+@dataclass(frozen=True)
+class EventClass:
+    """Events of one channel with one of the given event ids (``event_ids=None``: any id)."""
+
+    channels: tuple[str, ...]
+    event_ids: tuple[int, ...] | None = None
+
+
+def _sysmon(*event_ids: int) -> tuple[EventClass, ...]:
+    return (EventClass((SYSMON,), event_ids),)
+
+
+# Windows categories -> event classes (taxonomy appendix, "Windows Folder / Category").
+WINDOWS_CATEGORIES: dict[str, tuple[EventClass, ...]] = {
+    "process_creation": (EventClass((SYSMON,), (1,)), EventClass(("Security",), (4688,))),
+    "file_change": _sysmon(2),
+    "network_connection": _sysmon(3),
+    "sysmon_status": _sysmon(4, 16),
+    "process_termination": _sysmon(5),
+    "driver_load": _sysmon(6),
+    "image_load": _sysmon(7),
+    "create_remote_thread": _sysmon(8),
+    "raw_access_thread": _sysmon(9),
+    "process_access": _sysmon(10),
+    "file_event": _sysmon(11),
+    "registry_add": _sysmon(12),
+    "registry_delete": _sysmon(12),
+    "registry_set": _sysmon(13),
+    "registry_rename": _sysmon(14),
+    "registry_event": _sysmon(12, 13, 14),
+    "create_stream_hash": _sysmon(15),
+    "pipe_created": _sysmon(17, 18),
+    "wmi_event": _sysmon(19, 20, 21),
+    "dns_query": _sysmon(22),
+    "file_delete": _sysmon(23),
+    "clipboard_capture": _sysmon(24),
+    "process_tampering": _sysmon(25),
+    "file_delete_detected": _sysmon(26),
+    "file_block_executable": _sysmon(27),
+    "file_block_shredding": _sysmon(28),
+    "file_executable_detected": _sysmon(29),
+    "sysmon_error": _sysmon(255),
+    "ps_classic_start": (EventClass((POWERSHELL_CLASSIC,), (400,)),),
+    "ps_classic_provider_start": (EventClass((POWERSHELL_CLASSIC,), (600,)),),
+    "ps_classic_script": (EventClass((POWERSHELL_CLASSIC,), (800,)),),
+    "ps_module": (EventClass(POWERSHELL, (4103,)),),
+    "ps_script": (EventClass(POWERSHELL, (4104,)),),
+}
+
+# Windows services -> event log channels (taxonomy appendix, "Windows Folder / Service").
+WINDOWS_SERVICES: dict[str, tuple[str, ...]] = {
+    "application": ("Application",),
+    "application-experience": (
+        "Microsoft-Windows-Application-Experience/Program-Telemetry",
+        "Microsoft-Windows-Application-Experience/Program-Compatibility-Assistant",
+    ),
+    "applocker": (
+        "Microsoft-Windows-AppLocker/MSI and Script",
+        "Microsoft-Windows-AppLocker/EXE and DLL",
+        "Microsoft-Windows-AppLocker/Packaged app-Deployment",
+        "Microsoft-Windows-AppLocker/Packaged app-Execution",
+    ),
+    "appmodel-runtime": ("Microsoft-Windows-AppModel-Runtime/Admin",),
+    "appxdeployment-server": ("Microsoft-Windows-AppXDeploymentServer/Operational",),
+    "appxpackaging-om": ("Microsoft-Windows-AppxPackaging/Operational",),
+    "bitlocker": ("Microsoft-Windows-BitLocker/BitLocker Management",),
+    "bits-client": ("Microsoft-Windows-Bits-Client/Operational",),
+    "capi2": ("Microsoft-Windows-CAPI2/Operational",),
+    "certificateservicesclient-lifecycle-system": (
+        "Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational",
+    ),
+    "codeintegrity-operational": ("Microsoft-Windows-CodeIntegrity/Operational",),
+    "dhcp": ("Microsoft-Windows-DHCP-Server/Operational",),
+    "diagnosis-scripted": ("Microsoft-Windows-Diagnosis-Scripted/Operational",),
+    "dns-client": ("Microsoft-Windows-DNS Client Events/Operational",),
+    "dns-server": ("DNS Server",),
+    "dns-server-analytic": ("Microsoft-Windows-DNS-Server/Analytical",),
+    "dns-server-audit": ("Microsoft-Windows-DNS-Server/Audit",),
+    "driver-framework": ("Microsoft-Windows-DriverFrameworks-UserMode/Operational",),
+    "firewall-as": ("Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",),
+    "hyper-v-worker": ("Microsoft-Windows-Hyper-V-Worker",),
+    "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
+    "kernel-event-tracing": ("Microsoft-Windows-Kernel-EventTracing",),
+    # The appendix writes the second channel with a Splunk-style "WinEventLog:" prefix; an event's
+    # Channel field never carries it.
+    "kernel-shimengine": (
+        "Microsoft-Windows-Kernel-ShimEngine/Operational",
+        "Microsoft-Windows-Kernel-ShimEngine/Diagnostic",
+    ),
+    "ldap": ("Microsoft-Windows-LDAP-Client/Debug",),
+    "lsa-server": ("Microsoft-Windows-LSA/Operational",),
+    "msexchange-management": ("MSExchange Management",),
+    "ntfs": ("Microsoft-Windows-Ntfs/Operational",),
+    "ntlm": ("Microsoft-Windows-NTLM/Operational",),
+    "openssh": ("OpenSSH/Operational",),
+    "powershell": POWERSHELL,
+    "powershell-classic": (POWERSHELL_CLASSIC,),
+    "printservice-admin": ("Microsoft-Windows-PrintService/Admin",),
+    "printservice-operational": ("Microsoft-Windows-PrintService/Operational",),
+    "security": ("Security",),
+    "security-mitigations": (
+        "Microsoft-Windows-Security-Mitigations/Kernel Mode",
+        "Microsoft-Windows-Security-Mitigations/User Mode",
+    ),
+    "sense": ("Microsoft-Windows-SENSE/Operational",),
+    "servicebus-client": (
+        "Microsoft-ServiceBus-Client/Operational",
+        "Microsoft-ServiceBus-Client/Admin",
+    ),
+    "shell-core": ("Microsoft-Windows-Shell-Core/Operational",),
+    "smbclient-security": ("Microsoft-Windows-SmbClient/Security",),
+    "sysmon": (SYSMON,),
+    "system": ("System",),
+    "taskscheduler": ("Microsoft-Windows-TaskScheduler/Operational",),
+    "terminalservices-localsessionmanager": (
+        "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+    ),
+    "vhdmp": ("Microsoft-Windows-VHDMP/Operational",),
+    "windefend": ("Microsoft-Windows-Windows Defender/Operational",),
+    "wmi": ("Microsoft-Windows-WMI-Activity/Operational",),
+}
+
+EventPredicate = Callable[[Mapping[str, Any]], bool]
+
+
+class LogsourceUnsupported(Exception):
+    """The logsource has no event-membership rule; ``str(error)`` is the reason."""
+
+
+def describe(product: str | None, category: str | None, service: str | None) -> str:
+    """Render a logsource as ``product/category/service`` with ``-`` for absent parts."""
+    return "/".join(part or "-" for part in (product, category, service))
+
+
+def _event_id(event: Mapping[str, Any]) -> int | None:
+    """Return the event's ``EventID`` as an int (NXLog writes ints, some exports strings)."""
+    value = event.get("EventID")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _channel(event: Mapping[str, Any]) -> str | None:
+    value = event.get("Channel")
+    return value.lower() if isinstance(value, str) else None
+
+
+def _category_predicate(classes: tuple[EventClass, ...]) -> EventPredicate:
+    """Member when some class lists the event's id and (if present) its channel."""
+    table = tuple(
+        (frozenset(c.lower() for c in ec.channels), frozenset(ec.event_ids or ()), ec.event_ids)
+        for ec in classes
+    )
+
+    def member(event: Mapping[str, Any]) -> bool:
+        event_id = _event_id(event)
+        channel = _channel(event)
+        if event_id is None:
+            return False
+        for channels, ids, any_id in table:
+            if (any_id is None or event_id in ids) and (channel is None or channel in channels):
+                return True
+        return False
+
+    return member
+
+
+def _service_predicate(channels: tuple[str, ...]) -> EventPredicate:
+    """Member when the event's channel is one of the service's channels."""
+    wanted = frozenset(c.lower() for c in channels)
+    return lambda event: _channel(event) in wanted
+
+
+def _windows_event(event: Mapping[str, Any]) -> bool:
+    """``product: windows`` alone: any Windows event log record (it has a channel or an id)."""
+    return _channel(event) is not None or _event_id(event) is not None
+
+
+def membership(
+    product: str | None, category: str | None, service: str | None
+) -> EventPredicate:
+    """Return the predicate "this event belongs to the logsource".
+
+    Args:
+        product: the rule's ``logsource.product``.
+        category: the rule's ``logsource.category``.
+        service: the rule's ``logsource.service``.
+
+    Returns:
+        A function of a flat event returning ``True`` for members.
+
+    Raises:
+        LogsourceUnsupported: the table has no rule for this logsource (a non-Windows product, a
+            Windows category or service the taxonomy does not tie to a channel); never guessed.
+    """
+    name = describe(product, category, service)
+    if (product or "").lower() != "windows":
+        raise LogsourceUnsupported(
+            f"logsource {name} has no event-membership rule (only product windows is tabled)"
+        )
+    predicates: list[EventPredicate] = []
+    if category is not None:
+        classes = WINDOWS_CATEGORIES.get(category.lower())
+        if classes is None:
+            raise LogsourceUnsupported(
+                f"logsource {name} has no event-membership rule "
+                f"(Windows category {category!r} is not tied to a channel and event id)"
+            )
+        predicates.append(_category_predicate(classes))
+    if service is not None:
+        channels = WINDOWS_SERVICES.get(service.lower())
+        if channels is None:
+            raise LogsourceUnsupported(
+                f"logsource {name} has no event-membership rule "
+                f"(Windows service {service!r} has no known channel)"
+            )
+        predicates.append(_service_predicate(channels))
+    if not predicates:
+        return _windows_event
+    if len(predicates) == 1:
+        return predicates[0]
+    first, second = predicates
+    return lambda event: first(event) and second(event)

@@ -1,0 +1,252 @@
+"""Mapping tables: Sigma taxonomy to a target schema, as data (``converter/mappings/*.yml``).
+
+One table has two uses that must never drift apart:
+
+* ``converter/pipeline.py`` turns it into a pySigma processing pipeline (field renames, derived
+  fields, logsource conditions) for conversion;
+* ``converter/events.py`` renders Sigma-taxonomy sample events into the target schema with it, so
+  the equivalence check evaluates each query on the events its pipeline assumes.
+
+This module only loads and validates the tables; it knows nothing of pySigma or of any backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import PipelineError
+
+#: Named value functions a table may use. Each is implemented in both directions: as a pySigma
+#: transformation (query side) and as an event renderer (event side).
+FIELD_FUNCTIONS = {"basename", "lowercase"}
+
+
+@dataclass(frozen=True)
+class FieldTarget:
+    """Where one Sigma field goes in the target schema.
+
+    Attributes:
+        sigma: the Sigma taxonomy field name (``Image``).
+        target: the target field (``process.executable``); for multi-target functions the first.
+        function: None for a plain rename, else a name from ``FIELD_FUNCTIONS``.
+        targets: every target field a function writes (``user.domain``, ``user.name``).
+        params: extra function parameters from the table.
+    """
+
+    sigma: str
+    target: str
+    function: str | None = None
+    targets: tuple[str, ...] = ()
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def param(self, key: str, default: Any = None) -> Any:
+        """Return a function parameter."""
+        return dict(self.params).get(key, default)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A target field computed from a Sigma field (``process.name`` = basename of ``Image``)."""
+
+    source: str
+    target: str
+    function: str
+
+
+@dataclass(frozen=True)
+class LogsourceMapping:
+    """The mapping of one Sigma logsource (product/category/service) to the target schema."""
+
+    id: str
+    match: dict[str, str]
+    conditions: dict[str, Any]
+    events: tuple[dict[str, Any], ...]
+    render: dict[str, Any]
+    fields: dict[str, Any]
+    derived: tuple[Derived, ...]
+    eql_category: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    field_prefix: str = ""
+    unmapped: dict[str, str] = field(default_factory=dict)
+
+    def matches_logsource(self, product: str | None, category: str | None, service: str | None) -> bool:
+        """True when a rule's logsource is this entry's (every key the entry names must agree)."""
+        given = {"product": product, "category": category, "service": service}
+        return all(given.get(k) == v for k, v in self.match.items())
+
+    def field_targets(self, data_source: str | None) -> dict[str, FieldTarget]:
+        """Resolve the field table for one data source (per-source entries pick theirs)."""
+        out: dict[str, FieldTarget] = {}
+        for sigma_name, spec in self.fields.items():
+            resolved = _resolve_source(spec, data_source)
+            if resolved is None:
+                continue
+            out[sigma_name] = _field_target(sigma_name, resolved)
+        return out
+
+
+@dataclass(frozen=True)
+class MappingTable:
+    """A whole mapping table (one YAML file)."""
+
+    name: str
+    schema: str
+    description: str
+    docs: tuple[str, ...]
+    options: dict[str, dict[str, Any]]
+    logsources: tuple[LogsourceMapping, ...]
+    path: str
+    source_aliases: dict[str, Any] = field(default_factory=dict)
+
+    def option_default(self, key: str) -> Any:
+        """The default value of a table option (e.g. ``data_source``)."""
+        return self.options.get(key, {}).get("default")
+
+    def check_option(self, key: str, value: Any) -> Any:
+        """Validate an option value against the table's declared choices."""
+        if key not in self.options:
+            raise PipelineError(
+                f"pipeline {self.name} has no option {key!r}",
+                hint=f"options: {', '.join(sorted(self.options)) or 'none'}",
+            )
+        choices = self.options[key].get("choices")
+        if choices and value not in choices:
+            raise PipelineError(
+                f"pipeline {self.name}: {key}={value!r} is not one of {', '.join(choices)}"
+            )
+        return value
+
+    def for_logsource(
+        self, product: str | None, category: str | None, service: str | None
+    ) -> LogsourceMapping | None:
+        """The first logsource entry that matches, or None."""
+        for entry in self.logsources:
+            if entry.matches_logsource(product, category, service):
+                return entry
+        return None
+
+
+def _resolve_source(spec: Any, data_source: str | None) -> Any:
+    """Pick the per-data-source variant of a field spec, if it is one."""
+    if isinstance(spec, dict) and "function" not in spec and "to" not in spec:
+        if data_source is None:
+            raise PipelineError("a per-data-source field mapping needs the data_source option")
+        return spec.get(data_source)
+    return spec
+
+
+def _field_target(sigma_name: str, spec: Any) -> FieldTarget:
+    if isinstance(spec, str):
+        return FieldTarget(sigma_name, spec, None, (spec,))
+    if isinstance(spec, dict):
+        to = spec.get("to")
+        targets = tuple(to) if isinstance(to, list) else (to,)
+        params = tuple(sorted((k, v) for k, v in spec.items() if k not in {"to", "function"}))
+        return FieldTarget(sigma_name, targets[0], spec.get("function"), targets, params)
+    raise PipelineError(f"field {sigma_name!r}: mapping must be a field name or a mapping")
+
+
+def _validate(raw: Any, path: str) -> MappingTable:
+    """Check the table's shape and build the typed form; errors name the file and the entry."""
+    if not isinstance(raw, dict):
+        raise PipelineError("mapping table must be a YAML mapping", path=path)
+    for key in ("name", "schema", "logsources"):
+        if key not in raw:
+            raise PipelineError(f"mapping table lacks the {key!r} key", path=path)
+    logsources = []
+    for i, entry in enumerate(raw["logsources"]):
+        where = f"logsources[{i}]"
+        if not isinstance(entry, dict) or "match" not in entry or "id" not in entry:
+            raise PipelineError(f"{where} needs 'id' and 'match'", path=path)
+        derived = []
+        for d in entry.get("derived") or []:
+            if d.get("function") not in FIELD_FUNCTIONS:
+                raise PipelineError(
+                    f"{where}: unknown derived function {d.get('function')!r}",
+                    path=path,
+                    hint=f"known: {', '.join(sorted(FIELD_FUNCTIONS))}",
+                )
+            derived.append(Derived(d["from"], d["to"], d["function"]))
+        fields = entry.get("fields") or {}
+        for name, spec in fields.items():
+            variants = spec.values() if isinstance(spec, dict) and "function" not in spec and "to" not in spec else [spec]
+            for variant in variants:
+                if isinstance(variant, dict) and variant.get("function") not in FIELD_FUNCTIONS:
+                    raise PipelineError(
+                        f"{where}: field {name}: unknown function {variant.get('function')!r}",
+                        path=path,
+                    )
+        logsources.append(
+            LogsourceMapping(
+                id=entry["id"],
+                match=dict(entry["match"]),
+                conditions=dict(entry.get("conditions") or {}),
+                events=tuple(entry.get("events") or ()),
+                render=dict(entry.get("render") or {}),
+                fields=dict(fields),
+                derived=tuple(derived),
+                eql_category=entry.get("eql_category"),
+                state=dict(entry.get("state") or {}),
+                field_prefix=entry.get("field_prefix", ""),
+                unmapped=dict(entry.get("unmapped") or {}),
+            )
+        )
+    return MappingTable(
+        name=raw["name"],
+        schema=raw["schema"],
+        description=raw.get("description", ""),
+        docs=tuple(raw.get("docs") or ()),
+        options=dict(raw.get("options") or {}),
+        logsources=tuple(logsources),
+        path=path,
+        source_aliases=dict(raw.get("source_aliases") or {}),
+    )
+
+
+def builtin_table_names() -> list[str]:
+    """Names of the mapping tables shipped with sigport."""
+    folder = resources.files("converter") / "mappings"
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml"))
+
+
+@lru_cache(maxsize=None)
+def load_table(name: str) -> MappingTable:
+    """Load a built-in mapping table by name (``ecs-windows``) or a table file by path."""
+    if name.endswith((".yml", ".yaml")) or "/" in name:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PipelineError(f"cannot read mapping table: {exc.strerror}", path=path) from exc
+        where = str(path)
+    else:
+        resource = resources.files("converter") / "mappings" / f"{name}.yml"
+        if not resource.is_file():
+            raise PipelineError(
+                f"unknown mapping table {name!r}", hint=f"known: {', '.join(builtin_table_names())}"
+            )
+        text = resource.read_text(encoding="utf-8")
+        where = f"converter/mappings/{name}.yml"
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PipelineError(
+            f"invalid YAML: {getattr(exc, 'problem', exc)}",
+            path=where,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from exc
+    try:
+        return _validate(raw, where)
+    except PipelineError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # A table of the wrong shape must give a clear error naming the file, not a traceback.
+        raise PipelineError(f"invalid mapping table: {type(exc).__name__}: {exc}", path=where) from exc

@@ -1,0 +1,292 @@
+"""Processing pipelines built from the mapping tables, plus users' own pySigma pipeline YAML.
+
+A built-in pipeline (``ecs-windows``, ``splunk-sysmon``, ``splunk-cim``) is generated from its
+mapping table (``converter/mapping.py``), one identified ``ProcessingItem`` per step, so tests can
+assert which items applied:
+
+1. ``<pipeline>-<logsource>-unmapped``: a rule field the table does not map is an error naming the
+   field (never a silent pass-through);
+2. ``<pipeline>-<logsource>-derived-<field>``: derived fields, e.g. ``Image|endswith: '\\cmd.exe'``
+   (a whole file name) becomes a case-insensitive match on ``process.name``;
+3. ``<pipeline>-<logsource>-fields``: plain renames and value functions;
+4. ``<pipeline>-<logsource>-conditions`` / ``-category`` / ``-state``: the logsource's own
+   conditions (``host.os.type == "windows"``, ``event.type == "start"``), EQL's event category
+   (``process where``) and backend state (Splunk data model);
+5. ``<pipeline>-caseless``: for KQL and Lucene on Elastic Defend data, case-insensitive string
+   matches move to the ``.caseless`` multi-field (lowercase normalizer) where the field model says
+   one exists;
+6. ``<pipeline>-unsupported-logsource``: rules whose logsource the table does not cover fail with a
+   reason.
+
+Users add pipelines with ``-p FILE.yml`` in pySigma's own YAML pipeline format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sigma.exceptions import SigmaError, SigmaTransformationError
+from sigma.processing.conditions import IncludeFieldCondition, LogsourceCondition
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import (
+    AddConditionTransformation,
+    FieldMappingTransformation,
+    RuleFailureTransformation,
+    SetStateTransformation,
+)
+
+from .errors import PipelineError
+from .mapping import LogsourceMapping, MappingTable, builtin_table_names, load_table
+from .transformations import (
+    BasenameTransformation,
+    CaselessSubfieldTransformation,
+    FunctionFieldTransformation,
+    UnmappedFieldFailure,
+)
+
+
+@dataclass(frozen=True)
+class TargetTraits:
+    """What a pipeline needs to know about the target it feeds (from the target registry).
+
+    Attributes:
+        eql_category: the target has event categories (EQL ``process where``) instead of an
+            ``event.category`` condition.
+        caseless_subfields: whether Sigma's case-insensitive string matches move to a
+            lowercase-normalised ``.caseless`` multi-field where the data source has one: ``"no"``
+            (EQL: ``:`` is case-insensitive on its own), ``"all"`` (KQL, which has no other exact
+            way), ``"lossless"`` (Lucene: only where the multi-field indexes every value the base
+            field does; elsewhere the backend folds case with an exact regex instead).
+    """
+
+    eql_category: bool = False
+    caseless_subfields: str = "no"
+
+
+def builtin_pipelines() -> dict[str, str]:
+    """Built-in pipeline names with their one-line descriptions."""
+    return {name: load_table(name).description for name in builtin_table_names()}
+
+
+def _logsource_condition(entry: LogsourceMapping) -> LogsourceCondition:
+    return LogsourceCondition(**entry.match)
+
+
+def _logsource_items(
+    table: MappingTable, entry: LogsourceMapping, traits: TargetTraits, data_source: str | None
+) -> list[ProcessingItem]:
+    """The processing items of one logsource entry, in application order."""
+    prefix = f"{table.name}-{entry.id}"
+    targets = entry.field_targets(data_source)
+    known = set(targets) | {d.source for d in entry.derived}
+    items: list[ProcessingItem] = [
+        ProcessingItem(
+            identifier=f"{prefix}-unmapped",
+            transformation=UnmappedFieldFailure(
+                pipeline=table.name + (f" (data_source={data_source})" if data_source else ""),
+                logsource=entry.id,
+                known=frozenset(known),
+            ),
+            rule_conditions=[_logsource_condition(entry)],
+        )
+    ]
+    for derived in entry.derived:
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-derived-{derived.target}",
+                transformation=BasenameTransformation(derived.source, derived.target),
+                rule_conditions=[_logsource_condition(entry)],
+                field_name_conditions=[IncludeFieldCondition(fields=[derived.source])],
+            )
+        )
+    functions = {k: t for k, t in targets.items() if t.function is not None}
+    for sigma_name, target in sorted(functions.items()):
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-function-{sigma_name}",
+                transformation=FunctionFieldTransformation(target, entry.field_prefix),
+                rule_conditions=[_logsource_condition(entry)],
+                field_name_conditions=[IncludeFieldCondition(fields=[sigma_name])],
+            )
+        )
+    renames = {
+        k: entry.field_prefix + t.target for k, t in targets.items() if t.function is None
+    }
+    if renames:
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-fields",
+                transformation=FieldMappingTransformation(renames),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    conditions = dict(entry.conditions)
+    if entry.eql_category:
+        if traits.eql_category:
+            items.append(
+                ProcessingItem(
+                    identifier=f"{prefix}-category",
+                    transformation=SetStateTransformation("eql_category", entry.eql_category),
+                    rule_conditions=[_logsource_condition(entry)],
+                )
+            )
+        else:
+            # `process where` means event.category == "process" (case-sensitive term query):
+            # https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html
+            conditions = {"event.category": entry.eql_category, **conditions}
+    if conditions:
+        # Conditions are exact values written by the shipper: compare them case-sensitively.
+        cased = {
+            (f"{entry.field_prefix}{k}|cased" if isinstance(v, str) else f"{entry.field_prefix}{k}"): v
+            for k, v in conditions.items()
+        }
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-conditions",
+                transformation=AddConditionTransformation(cased),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    for key, value in entry.state.items():
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-state-{key}",
+                transformation=SetStateTransformation(key, value),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    return items
+
+
+def build_pipeline(
+    name: str,
+    traits: TargetTraits,
+    options: dict[str, Any] | None = None,
+) -> ProcessingPipeline:
+    """Build a built-in pipeline for a target.
+
+    Args:
+        name: a built-in table name (``ecs-windows``) or a mapping-table file path.
+        traits: what the target needs (see ``TargetTraits``).
+        options: table options, e.g. ``{"data_source": "winlogbeat"}``.
+
+    Raises:
+        PipelineError: unknown pipeline, bad option, or an invalid table.
+    """
+    table = load_table(name)
+    opts = {key: table.option_default(key) for key in table.options}
+    for key, value in (options or {}).items():
+        opts[key] = table.check_option(key, value)
+    data_source = opts.get("data_source")
+    items: list[ProcessingItem] = []
+    for entry in table.logsources:
+        items.extend(_logsource_items(table, entry, traits, data_source))
+    if traits.caseless_subfields != "no" and data_source is not None and table.schema == "ecs":
+        caseless = _caseless_fields(data_source, lossless_only=traits.caseless_subfields == "lossless")
+        if caseless:
+            items.append(
+                ProcessingItem(
+                    identifier=f"{table.name}-caseless",
+                    transformation=CaselessSubfieldTransformation(frozenset(caseless)),
+                )
+            )
+    items.append(
+        ProcessingItem(
+            identifier=f"{table.name}-unsupported-logsource",
+            transformation=RuleFailureTransformation(
+                f"pipeline {table.name} has no mapping for this rule's logsource "
+                f"(it covers: {', '.join(e.id for e in table.logsources)})"
+            ),
+            rule_conditions=[_logsource_condition(e) for e in table.logsources],
+            rule_condition_linking=any,
+            rule_condition_negation=True,
+        )
+    )
+    return ProcessingPipeline(
+        name=f"sigport {table.name}",
+        priority=20,
+        items=items,
+        vars={"sigport_table": table.name, "sigport_options": opts},
+    )
+
+
+def _caseless_fields(data_source: str, lossless_only: bool) -> list[str]:
+    """Fields that have a lowercase-normalised ``.caseless`` multi-field in this data source.
+
+    With ``lossless_only``, skip multi-fields that drop values their base field keeps: Defend's
+    ``process.command_line.caseless`` has ``ignore_above: 1024`` while ``process.command_line`` is a
+    ``wildcard`` field without that limit, so long command lines would silently stop matching.
+    """
+    # The field model is the one place that knows each data source's multi-fields; the pipeline
+    # reads it rather than keeping a second list.
+    from backends.query.fields import FieldModel
+
+    model = FieldModel.builtin(data_source)
+    out = []
+    for info in model.multi_fields():
+        if not (info.name.endswith(".caseless") and info.normalizer == "lowercase"):
+            continue
+        base = model.lookup(info.source)
+        limit = base.ignore_above if base is not None else None
+        if lossless_only and info.ignore_above is not None and (
+            limit is None or limit > info.ignore_above
+        ):
+            continue
+        out.append(info.source)
+    return sorted(out)
+
+
+def load_user_pipeline(path: str | Path) -> ProcessingPipeline:
+    """Load a user's pySigma pipeline YAML file (``-p FILE``).
+
+    Raises:
+        PipelineError: the file cannot be read or is not a valid pySigma pipeline.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PipelineError(f"cannot read pipeline file: {exc.strerror}", path=path) from exc
+    try:
+        return ProcessingPipeline.from_yaml(text)
+    except SigmaError as exc:
+        raise PipelineError(f"invalid pipeline: {exc}", path=path) from exc
+    except Exception as exc:  # yaml errors and pySigma's own ValueErrors/KeyErrors on bad shapes
+        mark = getattr(exc, "problem_mark", None)
+        raise PipelineError(
+            f"invalid pipeline: {' '.join(str(exc).split())}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            hint="see pySigma's processing pipeline YAML format",
+        ) from exc
+
+
+def resolve_pipelines(
+    specs: list[str], traits: TargetTraits, options: dict[str, Any] | None = None
+) -> ProcessingPipeline:
+    """Combine the pipelines a user named (built-in names or files), in the order given."""
+    pipeline = ProcessingPipeline()
+    for spec in specs:
+        if spec in builtin_table_names():
+            pipeline = pipeline + build_pipeline(spec, traits, options)
+        elif Path(spec).suffix in {".yml", ".yaml"} or Path(spec).exists():
+            pipeline = pipeline + load_user_pipeline(spec)
+        else:
+            raise PipelineError(
+                f"unknown pipeline {spec!r}",
+                hint=f"built-in: {', '.join(builtin_table_names())}, or a pySigma pipeline YAML file",
+            )
+    return pipeline
+
+
+__all__ = [
+    "TargetTraits",
+    "build_pipeline",
+    "builtin_pipelines",
+    "load_user_pipeline",
+    "resolve_pipelines",
+    "SigmaTransformationError",
+]
