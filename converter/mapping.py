@@ -24,7 +24,20 @@ from .errors import PipelineError
 
 #: Named value functions a table may use. Each is implemented in both directions: as a pySigma
 #: transformation (query side) and as an event renderer (event side).
-FIELD_FUNCTIONS = {"basename", "lowercase"}
+FIELD_FUNCTIONS = {
+    "basename",
+    "copy",
+    "lowercase",
+    "to_integer",
+    "to_string",
+    "any_of",
+    "split_domain_user",
+    "hashes",
+    "split_hashes",
+    "integrity_level_name",
+    "hex_to_integer",
+    "join_domain_user",
+}
 
 
 @dataclass(frozen=True)
@@ -52,11 +65,16 @@ class FieldTarget:
 
 @dataclass(frozen=True)
 class Derived:
-    """A target field computed from a Sigma field (``process.name`` = basename of ``Image``)."""
+    """A target field computed from a Sigma field (``process.name`` = basename of ``Image``).
+
+    ``target`` is a field name, or for ``split_hashes`` a mapping algorithm -> field name.
+    ``query`` is False for render-only entries.
+    """
 
     source: str
-    target: str
+    target: Any
     function: str
+    query: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,11 @@ class LogsourceMapping:
     state: dict[str, Any] = field(default_factory=dict)
     field_prefix: str = ""
     unmapped: dict[str, str] = field(default_factory=dict)
+    render_by_source: dict[str, dict[str, Any]] = field(default_factory=dict)
+    event_render: tuple[dict[str, Any], ...] = ()
+    render_derived: tuple[Derived, ...] = ()
+    #: Conditions compare case-sensitively (ECS keyword terms) or not (Splunk search values).
+    conditions_cased: bool = True
 
     def matches_logsource(self, product: str | None, category: str | None, service: str | None) -> bool:
         """True when a rule's logsource is this entry's (every key the entry names must agree)."""
@@ -103,6 +126,8 @@ class MappingTable:
     logsources: tuple[LogsourceMapping, ...]
     path: str
     source_aliases: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datamodel: dict[str, Any] = field(default_factory=dict)
 
     def option_default(self, key: str) -> Any:
         """The default value of a table option (e.g. ``data_source``)."""
@@ -164,15 +189,8 @@ def _validate(raw: Any, path: str) -> MappingTable:
         where = f"logsources[{i}]"
         if not isinstance(entry, dict) or "match" not in entry or "id" not in entry:
             raise PipelineError(f"{where} needs 'id' and 'match'", path=path)
-        derived = []
-        for d in entry.get("derived") or []:
-            if d.get("function") not in FIELD_FUNCTIONS:
-                raise PipelineError(
-                    f"{where}: unknown derived function {d.get('function')!r}",
-                    path=path,
-                    hint=f"known: {', '.join(sorted(FIELD_FUNCTIONS))}",
-                )
-            derived.append(Derived(d["from"], d["to"], d["function"]))
+        derived = _derived(entry.get("derived") or [], where, path)
+        render_derived = _derived(entry.get("render_derived") or [], where, path, query=False)
         fields = entry.get("fields") or {}
         for name, spec in fields.items():
             variants = spec.values() if isinstance(spec, dict) and "function" not in spec and "to" not in spec else [spec]
@@ -195,6 +213,10 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 state=dict(entry.get("state") or {}),
                 field_prefix=entry.get("field_prefix", ""),
                 unmapped=dict(entry.get("unmapped") or {}),
+                render_by_source=dict(entry.get("render_by_source") or {}),
+                event_render=tuple(entry.get("event_render") or ()),
+                render_derived=tuple(render_derived),
+                conditions_cased=bool(entry.get("conditions_cased", True)),
             )
         )
     return MappingTable(
@@ -206,7 +228,24 @@ def _validate(raw: Any, path: str) -> MappingTable:
         logsources=tuple(logsources),
         path=path,
         source_aliases=dict(raw.get("source_aliases") or {}),
+        sources=dict(raw.get("sources") or {}),
+        datamodel=dict(raw.get("datamodel") or {}),
     )
+
+
+def _derived(
+    entries: list[dict[str, Any]], where: str, path: str, query: bool = True
+) -> tuple[Derived, ...]:
+    out = []
+    for d in entries:
+        if d.get("function") not in FIELD_FUNCTIONS:
+            raise PipelineError(
+                f"{where}: unknown derived function {d.get('function')!r}",
+                path=path,
+                hint=f"known: {', '.join(sorted(FIELD_FUNCTIONS))}",
+            )
+        out.append(Derived(d["from"], d["to"], d["function"], query and d.get("query", True)))
+    return tuple(out)
 
 
 def builtin_table_names() -> list[str]:

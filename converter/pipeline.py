@@ -80,7 +80,7 @@ def _logsource_items(
     """The processing items of one logsource entry, in application order."""
     prefix = f"{table.name}-{entry.id}"
     targets = entry.field_targets(data_source)
-    known = set(targets) | {d.source for d in entry.derived}
+    known = set(targets) | {d.source for d in entry.derived if d.query}
     items: list[ProcessingItem] = [
         ProcessingItem(
             identifier=f"{prefix}-unmapped",
@@ -88,11 +88,14 @@ def _logsource_items(
                 pipeline=table.name + (f" (data_source={data_source})" if data_source else ""),
                 logsource=entry.id,
                 known=frozenset(known),
+                reasons=tuple(sorted(entry.unmapped.items())),
             ),
             rule_conditions=[_logsource_condition(entry)],
         )
     ]
     for derived in entry.derived:
+        if not derived.query:
+            continue
         items.append(
             ProcessingItem(
                 identifier=f"{prefix}-derived-{derived.target}",
@@ -137,9 +140,14 @@ def _logsource_items(
             # https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html
             conditions = {"event.category": entry.eql_category, **conditions}
     if conditions:
-        # Conditions are exact values written by the shipper: compare them case-sensitively.
+        # Conditions are exact values written by the shipper; the table says whether the target
+        # compares them case-sensitively (ECS keyword terms) or not (Splunk search values).
         cased = {
-            (f"{entry.field_prefix}{k}|cased" if isinstance(v, str) else f"{entry.field_prefix}{k}"): v
+            (
+                f"{entry.field_prefix}{k}|cased"
+                if isinstance(v, str) and entry.conditions_cased
+                else f"{entry.field_prefix}{k}"
+            ): v
             for k, v in conditions.items()
         }
         items.append(
@@ -149,7 +157,12 @@ def _logsource_items(
                 rule_conditions=[_logsource_condition(entry)],
             )
         )
-    for key, value in entry.state.items():
+    state = dict(entry.state)
+    if table.datamodel:
+        # Splunk CIM: the tstats backend reads the data model and its BY fields from the state.
+        state.setdefault("data_model_set", table.datamodel["name"])
+        state.setdefault("fields", list(table.datamodel.get("by", [])))
+    for key, value in state.items():
         items.append(
             ProcessingItem(
                 identifier=f"{prefix}-state-{key}",
@@ -225,8 +238,9 @@ def _caseless_fields(data_source: str, lossless_only: bool) -> list[str]:
 
     model = FieldModel.builtin(data_source)
     out = []
-    for info in model.multi_fields():
-        if not (info.name.endswith(".caseless") and info.normalizer == "lowercase"):
+    for name in model:
+        info = model.lookup(name)
+        if info is None or not (name.endswith(".caseless") and info.normalizer == "lowercase"):
             continue
         base = model.lookup(info.source)
         limit = base.ignore_above if base is not None else None

@@ -165,14 +165,17 @@ class UnmappedFieldFailure(DetectionItemTransformation):
     pipeline: str = ""
     logsource: str = ""
     known: frozenset[str] = field(default_factory=frozenset)
+    reasons: tuple[tuple[str, str], ...] = ()
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Raise for a field outside ``known``; unbound keyword items have no field to map."""
         name = detection_item.field
         if name is None or name in self.known:
             return None
+        why = dict(self.reasons).get(name)
         raise SigmaTransformationError(
             f"field {name!r} is not mapped by pipeline {self.pipeline} for logsource "
-            f"{self.logsource}; add it to the mapping table or pass a pipeline that maps it",
+            f"{self.logsource}"
+            + (f": {why}" if why else "; add it to the mapping table or pass a pipeline that maps it"),
             source=detection_item.source,
         )

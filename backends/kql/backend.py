@@ -353,7 +353,8 @@ class KqlBackend(WarningsMixin, TextQueryBackend):
             assert isinstance(arg, ConditionFieldEqualsValueExpression)
             self._check_case(arg.field, arg.value)
         field = self.escape_and_quote_field(cond.args[0].field)  # type: ignore[union-attr]
-        separator = self.list_separator if isinstance(cond, ConditionOR) else self.and_list_separator
+        is_or = isinstance(cond, ConditionOR)
+        separator = self.list_separator if is_or else self.and_list_separator
         values = [
             self.convert_value_str(arg.value, state)
             if isinstance(arg.value, SigmaString)

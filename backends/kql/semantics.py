@@ -1,9 +1,10 @@
 """Kibana Query Language (KQL, Kibana's "kuery") matching semantics, one documented fact per entry.
 
-The KQL interpreter (``parser.py``) reads these entries while lowering query text to the shared tree,
-so every language-specific decision is visible here with the vendor source that states it. The
-grammar facts were checked against Kibana's ``grammar.peggy`` and the translation facts against
-``functions/is.ts`` and ``node_types/wildcard.ts`` (elastic/kibana, packages/kbn-es-query/src/kuery).
+The KQL interpreter (``parser.py``) reads these entries while lowering query text to the shared
+tree, so every language-specific decision is visible here with the vendor source that states it.
+The grammar facts were checked against Kibana's ``grammar.peggy`` and the translation facts
+against ``functions/is.ts`` and ``node_types/wildcard.ts`` (elastic/kibana,
+packages/kbn-es-query/src/kuery).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ GRAMMAR = (
     "https://github.com/elastic/kibana/blob/main/packages/kbn-es-query/src/kuery/grammar/"
     "grammar.peggy"
 )
-IS_TS = "https://github.com/elastic/kibana/blob/main/packages/kbn-es-query/src/kuery/functions/is.ts"
+IS_TS = (
+    "https://github.com/elastic/kibana/blob/main/packages/kbn-es-query/src/kuery/functions/is.ts"
+)
 WILDCARD_TS = (
     "https://github.com/elastic/kibana/blob/main/packages/kbn-es-query/src/kuery/node_types/"
     "wildcard.ts"
@@ -44,8 +47,9 @@ SEMANTICS = Semantics(
         "keyword_spacing": Rule(
             "or/and need whitespace on both sides, not needs whitespace after",
             GRAMMAR,
-            "Or = Space+ 'or'i Space+; And = Space+ 'and'i Space+; Not = 'not'i Space+. An unquoted "
-            "literal stops before any of them, so `cannot x` ends the literal at `not `.",
+            "Or = Space+ 'or'i Space+; And = Space+ 'and'i Space+; Not = 'not'i Space+. "
+            "An unquoted literal stops before any of them, so `cannot x` ends the literal at "
+            "`not `.",
         ),
         "space_chars": Rule(
             " \t\r\n\u00a0", GRAMMAR, "Space = [\\ \\t\\r\\n\\u00A0] (operators, padding)."
@@ -59,8 +63,8 @@ SEMANTICS = Semantics(
             "\\t \\r \\n, \\<special>, \\uXXXX, \\or \\and \\not (in that order of preference)",
             GRAMMAR,
             "UnquotedCharacter tries EscapedWhitespace first, so `\\not` reads as newline + 'ot'; "
-            "only `\\Not`/`\\NOT` (or `\\u006eot`) escape a lowercase-n keyword. A backslash before "
-            "any other character is a syntax error.",
+            "only `\\Not`/`\\NOT` (or `\\u006eot`) escape a lowercase-n keyword. "
+            "A backslash before any other character is a syntax error.",
         ),
         "unquoted_whitespace_inside": Rule(
             True,
@@ -72,7 +76,8 @@ SEMANTICS = Semantics(
         "unquoted_typed_literals": Rule(
             ("null", "true", "false"),
             GRAMMAR,
-            "An unquoted literal equal to null/true/false (case-sensitive) becomes a typed literal.",
+            "An unquoted literal equal to null/true/false (case-sensitive) becomes a typed "
+            "literal.",
         ),
         "quoted_escapes": Rule(
             '\\t \\r \\n \\uXXXX \\\\ \\"',
@@ -119,7 +124,8 @@ SEMANTICS = Semantics(
         "ignore_above": Rule(
             "value longer than the limit matches nothing",
             f"{ES_REF}/ignore-above.html",
-            "Keyword values longer than ignore_above are not indexed: no query on the field sees them.",
+            "Keyword values longer than ignore_above are not indexed: no query on the field "
+            "sees them.",
         ),
         "wildcard_field_plain": Rule(
             "exact, case-sensitive",

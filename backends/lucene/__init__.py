@@ -1,1 +1,1 @@
-"""Elasticsearch Lucene ``query_string``: emitter (``backend``), interpreter (``parser``), semantics."""
+"""Elasticsearch Lucene ``query_string``: emitter, interpreter (parser, lower) and semantics."""

@@ -1,4 +1,4 @@
-"""sigport's Lucene ``query_string`` emitter: pySigma's ``LuceneBackend`` with its semantic bugs fixed.
+"""sigport's Lucene ``query_string`` emitter: pySigma's ``LuceneBackend``, semantic bugs fixed.
 
 The stock backend (pysigma-backend-elasticsearch ``LuceneBackend``) gets the syntax right but not
 the meaning in several places; each fix below overrides one ClassVar or method and says why:
@@ -10,10 +10,10 @@ the meaning in several places; each fix below overrides one ClassVar or method a
 * **``|cased``** had no template (NotImplementedError); it is now a plain sensitive term.
 * **Regex.** Sigma regexes are unanchored PCRE; the stock backend pasted them unchanged (with a
   ``(?i)`` prefix Lucene does not understand). They are now translated by ``regex.py``.
-* **Values that are operators or ranges.** ``F:AND`` is a syntax error, ``F:-1`` too, and an unquoted
-  term starting with ``<``/``>`` is a range even when escaped (the doc: they "can't be escaped at
-  all"; ES' ``getFieldQuery`` checks the unescaped text). Such values are quoted (a phrase on a
-  keyword field is the exact whole value) or, for numbers, escaped.
+* **Values that are operators or ranges.** ``F:AND`` is a syntax error, ``F:-1`` too, and an
+  unquoted term starting with ``<``/``>`` is a range even when escaped (the doc: they "can't be
+  escaped at all"; ES' ``getFieldQuery`` checks the unescaped text). Such values are quoted (a
+  phrase on a keyword field is the exact whole value) or, for numbers, escaped.
 
 Output formats (default, kibana_ndjson, dsl_lucene, siem_rule, siem_rule_ndjson) are inherited.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lark import Lark, Token, Tree
+from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..query.ast import And, Const, Node, Not, Or, Span
@@ -29,6 +29,7 @@ LANGUAGE = "lucene"
 _PARSER = Lark(
     (Path(__file__).with_name("lucene.lark")).read_text(encoding="utf-8"),
     parser="lalr",
+    lexer="basic",
     propagate_positions=True,
     maybe_placeholders=False,
 )
@@ -207,4 +208,4 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
     return _Lowering(text, fields).items(items, None)
 
 
-__all__ = ["parse", "parse_tree", "LANGUAGE", "Token"]
+__all__ = ["parse", "parse_tree", "LANGUAGE"]

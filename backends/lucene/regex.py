@@ -3,7 +3,8 @@
 Sigma ``re`` values are PCRE-flavoured, *unanchored* (search semantics) and case-sensitive unless
 ``|i``; Lucene RegExp (query_string ``/re/``, Query DSL ``regexp``, EQL ``regex``) is anchored to
 the whole value, has no ``^``/``$``, no shorthand guarantees, and reserves extra operator characters
-(``# @ & < > ~``; https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html).
+(``# @ & < > ~``;
+https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html).
 
 Anything without an exact Lucene equivalent (look-around, back-references, lazy quantifiers,
 inline flags, anchors in the middle, ``^``/``$`` under ``|m``) raises
@@ -32,7 +33,9 @@ _SPACE_CHARS = " \t\n\x0b\x0c\r"
 _DIGITS = [("0", "9")]
 _WORD = [("a", "z"), ("A", "Z"), ("0", "9"), ("_", "_")]
 _SPACE = [(c, c) for c in _SPACE_CHARS]
-_SIMPLE_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\x0c", "v": "\x0b", "a": "\x07", "e": "\x1b"}
+_SIMPLE_ESCAPES = {
+    "t": "\t", "n": "\n", "r": "\r", "f": "\x0c", "v": "\x0b", "a": "\x07", "e": "\x1b"
+}
 
 _QUANT_RE = re.compile(r"\{(\d+)(,(\d*))?\}")
 
@@ -104,7 +107,7 @@ def glob_to_lucene(parts: Iterable[GlobPiece], case_insensitive: bool) -> str:
                 out.append(literal_to_lucene(char, case_insensitive))
             except ValueError as exc:
                 raise SigmaFeatureNotSupportedByBackendError(
-                    f"case-insensitive match of {part!r} cannot be written with letter classes: {exc}"
+                    f"case-insensitive match of {part!r} cannot use letter classes: {exc}"
                 ) from exc
     return "".join(out)
 
@@ -209,7 +212,7 @@ class _Translator:
                 raise self.fail("lazy quantifiers have no Lucene equivalent")
             if self.peek() == "+":
                 raise self.fail("possessive quantifiers have no Lucene equivalent")
-            if self.peek() in ("*", "{") and (self.peek() == "*" or _QUANT_RE.match(self.p, self.i)):
+            if self.peek() == "*" or _QUANT_RE.match(self.p, self.i):
                 raise self.fail("stacked quantifiers")
         return atom + quant
 

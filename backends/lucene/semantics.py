@@ -15,15 +15,13 @@ QS_DOC = (
     "https://www.elastic.co/guide/en/elasticsearch/reference/current/"
     "query-dsl-query-string-query.html#query-string-syntax"
 )
-QS_PARAMS_DOC = (
-    "https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl-query-string-query.html"
-)
 REGEX_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html"
 KEYWORD_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/keyword.html"
 NORMALIZER_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html"
-IGNORE_ABOVE_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html"
-EXISTS_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl-exists-query.html"
-BOOL_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl-bool-query.html"
+_ES = "https://www.elastic.co/guide/en/elasticsearch/reference/current/"
+IGNORE_ABOVE_DOC = _ES + "ignore-above.html"
+EXISTS_DOC = _ES + "query-dsl-exists-query.html"
+BOOL_DOC = _ES + "query-dsl-bool-query.html"
 TEXT_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/text.html"
 IP_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/ip.html"
 ARRAY_DOC = "https://www.elastic.co/guide/en/elasticsearch/reference/current/array.html"
@@ -49,18 +47,20 @@ LUCENE_SEMANTICS = Semantics(
             QS_DOC,
             "AND/OR/NOT do not honour the usual precedence. Lucene's classic parser builds one "
             "flat clause list per group: AND marks its left and right neighbours MUST, NOT/- marks "
-            "MUST_NOT, +  marks MUST, other clauses SHOULD (verified in QueryParserBase.addClause). "
+            "MUST_NOT, + marks MUST, other clauses SHOULD (verified in QueryParserBase.addClause). "
             "sigport rejects a group that mixes AND with OR/implicit OR.",
         ),
         "should_with_must": Rule(
             "optional",
             BOOL_DOC,
-            "In a bool query with a MUST clause, SHOULD clauses only score: 'a AND b OR c' = a AND b.",
+            "In a bool query with a MUST clause, SHOULD clauses only score: "
+            "'a AND b OR c' = a AND b.",
         ),
         "pure_negative_group": Rule(
             "match-all-minus",
             QS_DOC,
-            "A group of only NOT/- clauses matches every document except those (ES adds a match_all; "
+            "A group of only NOT/- clauses matches every document except those "
+            "(ES adds a match_all; "
             "verified in QueryStringQueryParser.getBooleanQuery -> fixNegativeQueryIfNeeded).",
         ),
         "not_missing": Rule(
@@ -73,7 +73,9 @@ LUCENE_SEMANTICS = Semantics(
             QS_DOC,
             "f:* is rewritten to an exists query: matches '' but not missing or null.",
         ),
-        "exists_field": Rule(True, QS_DOC, "_exists_:f matches documents where f has a non-null value."),
+        "exists_field": Rule(
+            True, EXISTS_DOC, "_exists_:f matches documents where f has an indexed non-null value."
+        ),
         "wildcards": Rule(
             "*?",
             QS_DOC,
@@ -82,7 +84,8 @@ LUCENE_SEMANTICS = Semantics(
         "phrase_no_wildcards": Rule(
             True,
             QS_DOC,
-            "A quoted phrase has no wildcard or regex interpretation; on keyword fields the keyword "
+            "A quoted phrase has no wildcard or regex interpretation; on keyword fields the "
+            "keyword "
             "analyzer makes it one whole-value term.",
         ),
         "escape_char": Rule("\\", QS_DOC, "Reserved characters are escaped with a backslash."),
@@ -99,7 +102,7 @@ LUCENE_SEMANTICS = Semantics(
         "regex_case_sensitive": Rule(
             True,
             REGEX_DOC,
-            "query_string regexes are case-sensitive and are not passed through a field normalizer.",
+            "query_string regexes are case-sensitive and not passed through a field normalizer.",
         ),
         "keyword_case_sensitive": Rule(
             True, KEYWORD_DOC, "keyword/wildcard terms, prefixes and wildcards compare exactly."
@@ -130,7 +133,9 @@ LUCENE_SEMANTICS = Semantics(
             ARRAY_DOC,
             "A field test matches when any value of an array matches; NOT matches when none does.",
         ),
-        "empty_query": Rule(False, QS_DOC, "An empty or whitespace-only query string matches nothing."),
+        "empty_query": Rule(
+            False, QS_DOC, "An empty or whitespace-only query string matches nothing."
+        ),
         "unknown_field": Rule(
             "keyword",
             QS_DOC,
@@ -139,7 +144,8 @@ LUCENE_SEMANTICS = Semantics(
         "classic_term_chars": Rule(
             "javacc",
             CLASSIC_DOC,
-            "A term may not start with + - ! ( ) : ^ [ ] \" { } ~ * ? \\ / or whitespace; '-' and '+' "
+            "A term may not start with + - ! ( ) : ^ [ ] \" { } ~ \\ / or whitespace; "
+            "'-', '+', '*', '?' "
             "are allowed inside a term; 'AND', 'OR', 'NOT', '&&', '||' alone are operators.",
         ),
         "sigma_case_insensitive": Rule(

@@ -98,7 +98,8 @@ class _Compiler:
             method = getattr(self, f"_compile_{_snake(cls.__name__)}", None)
             if method is not None:
                 return method(node)
-        raise UnsupportedQueryError(f"the evaluator has no rule for node type {type(node).__name__}")
+        name = type(node).__name__
+        raise UnsupportedQueryError(f"the evaluator has no rule for node type {name}")
 
     # --- boolean structure -------------------------------------------------------------------
 
@@ -301,14 +302,22 @@ _COMPILER = _Compiler()
 
 
 @functools.lru_cache(maxsize=8192)
+def _compile_cached(key: tuple[type, str], node: ast.Node) -> Predicate:
+    """Cache entry for ``compile_query``; ``key`` keeps apart nodes that ``==`` conflates."""
+    return _COMPILER.compile(node)
+
+
 def compile_query(node: ast.Node) -> Predicate:
     """Compile ``node`` once into a predicate (cached per structurally equal node).
+
+    The cache key includes the node's ``repr`` because dataclass equality follows Python's
+    ``True == 1 == 1.0``: ``Equals(value=True)`` equals ``Equals(value=1)`` yet matches differently.
 
     Raises:
         UnsupportedQueryError: a node type or construct the evaluator cannot run faithfully.
         matching.PatternSyntaxError: a regex or CIDR network the engine would reject.
     """
-    return _COMPILER.compile(node)
+    return _compile_cached((type(node), repr(node)), node)
 
 
 def evaluate(node: ast.Node, event: Mapping[str, Any]) -> bool | None:

@@ -723,9 +723,9 @@ def _kind(ch: str) -> str:
 def analyze(text: str) -> list[str]:
     """Tokenize and lowercase ``text`` like Elasticsearch's ``standard`` analyzer (approximation).
 
-    The standard tokenizer follows the Unicode Text Segmentation word-break rules (UAX#29,
-    https://www.elastic.co/guide/en/elasticsearch/reference/current/analysis-standard-tokenizer.html,
-    https://lucene.apache.org/core/9_0_0/core/org/apache/lucene/analysis/standard/StandardTokenizer.html).
+    The standard tokenizer follows the Unicode Text Segmentation word-break rules (UAX#29): see
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/analysis-standard-tokenizer.html
+    and Lucene's ``StandardTokenizer`` javadoc (package org.apache.lucene.analysis.standard).
     Implemented here: letters and digits form words; ``_`` joins (WB13); ``.``, ``'`` and ``:``
     between two letters do not break (WB6/7: ``cmd.exe`` and ``o'neil`` are one token); ``.``,
     ``,``, ``;`` and ``'`` between two digits do not break (WB11/12: ``10.0.0.1``); every other

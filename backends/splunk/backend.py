@@ -6,8 +6,8 @@ a few ``convert_*`` methods instead of copying them:
 * ``SigportSplunkBackend`` (target ``splunk``): raw-event searches (``default``, ``savedsearches``).
 * ``SigportSplunkCimBackend`` (target ``splunk-cim``): ``| tstats ... from datamodel=<DM>.<Set>
   where ... by ...`` queries over CIM data models; the processing pipeline must set the processing
-  state ``data_model_set`` (``"Endpoint.Processes"``) and ``fields`` (the BY fields), as pySigma's own
-  ``splunk_cim_data_model`` pipeline does.
+  state ``data_model_set`` (``"Endpoint.Processes"``) and ``fields`` (the BY fields), as
+  pySigma's own ``splunk_cim_data_model`` pipeline does.
 
 What the stock backend gets wrong and how it is fixed here (facts cited in ``semantics.py``):
 
@@ -67,7 +67,9 @@ _SEARCH_MARKER = "\n| search "
 
 
 def spl_quote(text: str) -> str:
-    """Write ``text`` as the body of an SPL double-quoted string (``\\`` -> ``\\\\``, ``"`` -> ``\\"``).
+    """Write ``text`` as the body of an SPL double-quoted string.
+
+    Every backslash is doubled and every double quote gets a backslash.
 
     The SPL parser collapses ``\\\\`` to one backslash before a command sees the argument, so a
     regex meant for ``| regex`` / ``rex`` / ``match()`` needs every backslash doubled ("SPL and
@@ -319,12 +321,16 @@ class SigportSplunkBackend(SplunkBackend):
         regex = super(SplunkBackend, self).convert_condition_field_eq_val_re(cond, state)
         return self._regex_test(cond.field, regex, cond, state)
 
-    def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> Any:
+    def convert_condition_val_re(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> Any:
         """An unbound ``|re`` keyword is a regex over ``_raw`` (stock emitted it as a bare term)."""
         regex = self.convert_value_re(cond.value, state)
         return self._regex_test(None, regex, cond, state)
 
-    def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> Any:
+    def convert_condition_val_str(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> Any:
         """Keywords stay bare terms (stock); they match indexed tokens of _raw, not substrings."""
         self._warn(
             "keyword values are emitted as bare search terms, which match indexed terms of _raw "
@@ -355,7 +361,7 @@ class SigportSplunkBackend(SplunkBackend):
     # --- query layout ------------------------------------------------------------------------
 
     def finish_query(self, rule: Any, query: Any, state: ConversionState) -> Any:
-        """Stock layout, then hoist real top-level conjuncts before ``| rex`` (or start with ``*``)."""
+        """Stock layout; then hoist real top-level conjuncts before ``| rex`` (else start ``*``)."""
         if isinstance(query, DeferredQueryExpression):
             query = self.deferred_only_query
         query = super().finish_query(rule, query, state)
@@ -404,7 +410,15 @@ class SigportSplunkCimBackend(SigportSplunkBackend):
     formats: ClassVar[dict[str, str]] = {
         "default": "Data model queries with tstats",
         "data_model": "Data model queries with tstats",
+        "savedsearches": "tstats queries in a savedsearches.conf file",
     }
+
+    def finalize_query_savedsearches(
+        self, rule: Any, query: str, index: int, state: ConversionState
+    ) -> str:
+        """A savedsearches.conf stanza holding the tstats query."""
+        tstats = self.finalize_query_data_model(rule, query, index, state)
+        return super().finalize_query_savedsearches(rule, tstats, index, state)
 
     def finalize_query_default(self, rule: Any, query: str, index: int, state: ConversionState):
         """The default output is the tstats query."""

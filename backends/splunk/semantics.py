@@ -18,7 +18,10 @@ from __future__ import annotations
 from backends.query.ast import Missing
 from backends.query.semantics import Rule, Semantics
 
-_BOOL = "https://help.splunk.com/en/splunk-enterprise/search/search-manual/9.3/expressions-and-predicates"
+_BOOL = (
+    "https://help.splunk.com/en/splunk-enterprise/search/search-manual/9.3/"
+    "expressions-and-predicates"
+)
 _NOT = "https://docs.splunk.com/Documentation/Splunk/9.0.9/Search/NOTexpressions"
 _CASE = "https://docs.splunk.com/Documentation/Splunk/9.1.1/Search/UseCASEandTERMtomatchphrases"
 _BACKSLASH = (
@@ -35,7 +38,8 @@ _SPL_RE = (
     "https://help.splunk.com/splunk-enterprise/search/search-manual/9.0/"
     "expressions-and-predicates/spl-and-regular-expressions"
 )
-_TSTATS = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/tstats"
+_REF = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/"
+_TSTATS = _REF + "tstats"
 _EVAL_IF = (
     "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/"
     "comparison-and-conditional-functions"
@@ -93,7 +97,7 @@ SPL_SEMANTICS = Semantics(
         ),
         "search_cidr": Rule(
             True,
-            "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/search",
+            _REF + "search",
             "inferred (not found in the pages searched; pySigma emits it): a field value written "
             "as an IPv4 CIDR block matches addresses inside it",
         ),
@@ -142,3 +146,6 @@ SPL_SEMANTICS = Semantics(
         ),
     },
 )
+
+#: The registry's name for this table (``backends/__init__.py``).
+SEMANTICS = SPL_SEMANTICS

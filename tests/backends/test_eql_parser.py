@@ -203,7 +203,7 @@ def test_parse_expression_fragment() -> None:
         ("any where f : 5", 1, 15, "strings only"),
         ("any where f == g", 1, 11, "field with another field"),
         ("any where f < null", 1, 11, "null"),
-        (r'any where f == "\u{1}"', 1, 16, "hex digits"),
+        (r'any where f == "\u{1}"', 1, 17, "hex digits"),
         ('any where cidrMatch(ip, "10.0.0.300/8")', 1, 25, "not an IP"),
         ("any where `unterminated == 1", 1, 11, "quoted"),
     ],

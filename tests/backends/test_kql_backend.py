@@ -1,0 +1,262 @@
+"""Tests of the KQL emitter: inline Sigma rules -> exact KQL query strings and warnings."""
+
+from __future__ import annotations
+
+import pytest
+from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import FieldMappingTransformation
+
+from backends.kql.backend import KqlBackend, WarningsMixin, kql_literal, quote
+
+RULE = """
+title: t
+status: test
+logsource: {{category: process_creation, product: windows}}
+detection:
+{detection}
+"""
+
+
+def _backend(mapping: dict[str, str] | None = None) -> KqlBackend:
+    """A KQL backend with an empty pipeline, or one simple field mapping."""
+    if mapping is None:
+        return KqlBackend(ProcessingPipeline())
+    item = ProcessingItem(FieldMappingTransformation(mapping), identifier="test_mapping")
+    return KqlBackend(ProcessingPipeline([item]))
+
+
+def convert(detection: str, mapping: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """Convert one rule (detection block indented by two spaces) -> (query, warnings)."""
+    backend = _backend(mapping)
+    rules = SigmaCollection.from_yaml(RULE.format(detection=detection))
+    queries = backend.convert(rules)
+    assert len(queries) == 1
+    return queries[0], list(backend.warnings)
+
+
+@pytest.mark.parametrize(
+    ("detection", "expected"),
+    [
+        pytest.param("  sel: {a: foo}\n  condition: sel", "a:foo", id="plain"),
+        pytest.param("  sel: {a|contains: foo}\n  condition: sel", "a:*foo*", id="contains"),
+        pytest.param("  sel: {a|startswith: foo}\n  condition: sel", "a:foo*", id="startswith"),
+        pytest.param("  sel: {a|endswith: foo}\n  condition: sel", "a:*foo", id="endswith"),
+        pytest.param("  sel: {a: [x, y, z]}\n  condition: sel", "a:(x or y or z)", id="or-list"),
+        pytest.param(
+            "  sel: {a|contains|all: [x, y]}\n  condition: sel", "a:(*x* and *y*)", id="all"
+        ),
+        pytest.param(
+            "  sel: {a: x, b: y}\n  condition: sel", "a:x and b:y", id="and-of-fields"
+        ),
+        pytest.param("  sel: {a: 42}\n  condition: sel", "a:42", id="number"),
+        pytest.param("  sel: {a: [1, 2]}\n  condition: sel", "a:(1 or 2)", id="number-list"),
+        pytest.param("  sel: {a: true}\n  condition: sel", "a:true", id="boolean"),
+        pytest.param("  sel: {a|gte: 5}\n  condition: sel", "a >= 5", id="gte"),
+        pytest.param("  sel: {a|lt: 5}\n  condition: sel", "a < 5", id="lt"),
+        pytest.param("  sel: {a: null}\n  condition: sel", "not a:*", id="null"),
+        pytest.param("  sel: {a: null}\n  condition: not sel", "a:*", id="not-null"),
+        pytest.param("  sel: {a|exists: true}\n  condition: sel", "a:*", id="exists"),
+        pytest.param("  sel: {a|exists: false}\n  condition: sel", "not a:*", id="not-exists"),
+        pytest.param(
+            "  sel: {a|exists: false}\n  condition: not sel", "a:*", id="not-not-exists"
+        ),
+        pytest.param("  sel: {a: ''}\n  condition: sel", 'a:""', id="empty"),
+        pytest.param(
+            "  sel: {ip|cidr: 10.0.0.0/8}\n  condition: sel", "ip:10.0.0.0/8", id="cidr"
+        ),
+        pytest.param(
+            "  sel: {ip|cidr: '2001:db8::/32'}\n  condition: sel",
+            "ip:2001\\:db8\\:\\:/32",
+            id="cidr-v6",
+        ),
+        pytest.param("  sel: {a: x}\n  condition: not sel", "not a:x", id="not"),
+        pytest.param(
+            "  a1: {a: x}\n  b1: {b: y}\n  c1: {c: z}\n  condition: a1 or (b1 and not c1)",
+            "a:x or (b:y and not c:z)",
+            id="precedence",
+        ),
+        pytest.param(
+            "  a1: {a: x}\n  b1: {b: y}\n  c1: {c: z}\n  condition: (a1 or b1) and c1",
+            "(a:x or b:y) and c:z",
+            id="or-inside-and",
+        ),
+        pytest.param(
+            "  a1: {a: x}\n  b1: {b: y}\n  condition: not (a1 or b1)",
+            "not (a:x or b:y)",
+            id="not-group",
+        ),
+        pytest.param(
+            "  s1: {a: x}\n  s2: {b: y}\n  condition: 1 of s*",
+            "a:x or b:y",
+            id="1-of",
+        ),
+        pytest.param(
+            "  s1: {a: x}\n  s2: {b: y}\n  condition: all of s*",
+            "a:x and b:y",
+            id="all-of",
+        ),
+        pytest.param(
+            "  sel:\n    - a: x\n    - b: [y, z]\n  condition: sel",
+            "a:x or b:(y or z)",
+            id="list-of-maps",
+        ),
+        pytest.param(
+            "  sel: {a: x, b: [y, z]}\n  condition: sel",
+            "a:x and b:(y or z)",
+            id="in-list-not-grouped",
+        ),
+    ],
+)
+def test_convert(detection: str, expected: str) -> None:
+    query, _ = convert(detection)
+    assert query == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("a\\b", "a\\\\b", id="backslash"),
+        pytest.param("C:\\Windows\\\\*", "C\\:\\\\Windows\\\\*", id="path-prefix"),
+        pytest.param("C:\\Windows\\*", "C\\:\\\\Windows\\*", id="sigma-escaped-star"),
+        pytest.param("(x)", "\\(x\\)", id="parens"),
+        pytest.param("a:b", "a\\:b", id="colon"),
+        pytest.param("<a>", "\\<a\\>", id="angles"),
+        pytest.param('say "hi"', 'say \\"hi\\"', id="double-quote"),
+        pytest.param("{x}", "\\{x\\}", id="braces"),
+        pytest.param("lit\\*star", "lit\\*star", id="literal-asterisk"),
+        pytest.param("net user", "net user", id="inner-space"),
+        pytest.param("a or b", "a \\or b", id="or-word"),
+        pytest.param("a AND b", "a \\AND b", id="and-word"),
+        pytest.param("a Not b", "a \\Not b", id="not-word-capital"),
+        pytest.param("a not b", "a \\u006eot b", id="not-word-lowercase"),
+        pytest.param("cannot x", "can\\u006eot x", id="not-suffix"),
+        pytest.param("x or", "x \\or", id="or-at-end"),
+        pytest.param("xnot", "x\\u006eot", id="not-at-end"),
+        pytest.param("order android", "order android", id="words-containing-keywords"),
+        pytest.param("tab\there", "tab\\there", id="tab"),
+        pytest.param("cr\rlf\nx", "cr\\rlf\\nx", id="cr-lf-inside"),
+        pytest.param("x\n", '"x\\n"', id="trailing-newline-quoted"),
+        pytest.param(" lead", '" lead"', id="leading-space-quoted"),
+        pytest.param("trail ", '"trail "', id="trailing-space-quoted"),
+        pytest.param("null", '"null"', id="typed-null-quoted"),
+        pytest.param("true", '"true"', id="typed-true-quoted"),
+        pytest.param("a\u00a0or b", "a\\u00a0or b", id="nbsp"),
+        pytest.param("?", "*", id="question-widened"),
+    ],
+)
+def test_value_escaping(value: str, expected: str) -> None:
+    # YAML single-quoted scalars keep backslashes; `''` is a quote inside them.
+    yaml_value = value.replace("'", "''")
+    detection = f"  sel:\n    a|cased: '{yaml_value}'\n  condition: sel"
+    detection = detection.replace("\t", "\\t")
+    if any(c in value for c in "\t\r\n\u00a0"):
+        escaped = value.encode("unicode_escape").decode().replace('"', '\\"')
+        detection = f'  sel:\n    a|cased: "{escaped}"\n  condition: sel'
+    query, _ = convert(detection)
+    assert query == f"a:{expected}"
+
+
+def test_field_name_escaping() -> None:
+    query, _ = convert("  sel: {'odd:name (x)': v}\n  condition: sel")
+    assert query == "odd\\:name \\(x\\):v"
+
+
+def test_wildcard_with_edge_space_is_refused() -> None:
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="trimmed"):
+        convert("  sel: {a|startswith: ' x'}\n  condition: sel")
+
+
+def test_question_mark_warns() -> None:
+    query, warnings = convert("  sel: {a|cased: 'x?y'}\n  condition: sel")
+    assert query == "a:x*y"
+    assert len(warnings) == 1 and "single-character wildcard" in warnings[0]
+
+
+def test_case_warning_and_caseless_field() -> None:
+    _, warnings = convert("  sel: {Image: CMD.exe}\n  condition: sel")
+    assert warnings == [
+        "KQL matches Image case-sensitively; Sigma's match is case-insensitive; use "
+        "data_source=defend (.caseless) or the eql/lucene target"
+    ]
+    query, warnings = convert(
+        "  sel: {Image: CMD.exe}\n  condition: sel", {"Image": "process.name.caseless"}
+    )
+    assert query == "process.name.caseless:CMD.exe"
+    assert warnings == []
+    _, warnings = convert("  sel: {Image: '1234'}\n  condition: sel")
+    assert warnings == []  # no letters, case cannot matter
+
+
+def test_cased_on_caseless_warns() -> None:
+    _, warnings = convert(
+        "  sel: {Image|cased: CMD.exe}\n  condition: sel", {"Image": "process.name.caseless"}
+    )
+    assert len(warnings) == 1 and "case-insensitively" in warnings[0]
+
+
+def test_case_warning_in_value_lists() -> None:
+    query, warnings = convert("  sel: {Image: [A, B]}\n  condition: sel", {"Image": "process.name"})
+    assert query == "process.name:(A or B)"
+    assert len(warnings) == 1 and "process.name" in warnings[0]
+
+
+def test_warnings_reset_per_rule() -> None:
+    backend = _backend()
+    first = SigmaCollection.from_yaml(RULE.format(detection="  s: {a: X}\n  condition: s"))
+    second = SigmaCollection.from_yaml(RULE.format(detection="  s: {a: '1'}\n  condition: s"))
+    backend.convert(first)
+    assert backend.warnings
+    backend.convert(second)
+    assert backend.warnings == []
+    assert KqlBackend(ProcessingPipeline()).warnings == []  # instance state, not class state
+
+
+def test_regex_unsupported() -> None:
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError) as info:
+        convert("  sel: {a|re: 'x.*'}\n  condition: sel")
+    assert "KQL has no regular expressions" in str(info.value)
+    assert "lucene or eql target" in str(info.value)
+    # An unbound regular expression only arises from pipelines; the method refuses it too.
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="no regular"):
+        _backend().convert_condition_val_re(None, None)  # type: ignore[arg-type]
+
+
+def test_fieldref_unsupported() -> None:
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="another field"):
+        convert("  sel: {a|fieldref: b}\n  condition: sel")
+
+
+def test_keyword_search() -> None:
+    query, warnings = convert("  keywords: [mimikatz]\n  condition: keywords")
+    assert query == "*mimikatz*"
+    assert any("default fields" in w for w in warnings)
+    query, warnings = convert("  keywords: ['sekurlsa logonpasswords']\n  condition: keywords")
+    assert query == '"sekurlsa logonpasswords"'
+    assert any("phrase" in w for w in warnings)
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="split"):
+        convert("  keywords: ['a * b']\n  condition: keywords")
+
+
+def test_literal_helpers() -> None:
+    assert quote('a\\b"c\td') == '"a\\\\b\\"c\\td"'
+    assert kql_literal(["x"]) == ("x", False)
+
+
+def test_warnings_mixin_deduplicates() -> None:
+    class Demo(WarningsMixin):
+        pass
+
+    demo = Demo()
+    demo.warn("a")
+    demo.warn("a")
+    assert demo.warnings == ["a"]
+    demo.reset_warnings()
+    assert demo.warnings == []
+
+
+def test_backend_metadata() -> None:
+    assert KqlBackend.name == "Kibana KQL"
+    assert set(KqlBackend.formats) == {"default"}
+    assert KqlBackend.requires_pipeline is True

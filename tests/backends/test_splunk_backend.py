@@ -1,0 +1,350 @@
+"""Tests of the Splunk SPL emitters: exact output strings, and round trips through the interpreter.
+
+Rules are inline YAML; pipelines are empty (or a tiny CIM pipeline that sets the tstats state the
+way pySigma's splunk_cim_data_model pipeline does), so the strings show only backend behaviour.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import FieldMappingTransformation, SetStateTransformation
+
+from backends.query.evaluate import matches
+from backends.splunk.backend import SigportSplunkBackend, SigportSplunkCimBackend
+from backends.splunk.parser import parse
+
+TSTATS_HEAD = (
+    '| tstats summariesonly=false allow_old_summaries=true fillnull_value="null" count '
+    "min(_time) as firstTime max(_time) as lastTime from datamodel=Endpoint.Processes"
+)
+TSTATS_TAIL = (
+    ' | `drop_dm_object_name(Processes)` | convert timeformat="%Y-%m-%dT%H:%M:%S" '
+    'ctime(firstTime) | convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(lastTime)'
+)
+CIM_FIELDS = {"Image": "Processes.process_path", "CommandLine": "Processes.process",
+              "User": "Processes.user"}
+
+
+def rule(detection: str) -> SigmaCollection:
+    """A process_creation rule with the given detection block (indented YAML)."""
+    return SigmaCollection.from_yaml(
+        "title: t\nstatus: test\nlogsource: {product: windows, category: process_creation}\n"
+        "detection:\n" + detection
+    )
+
+
+def cim_pipeline(mapping: dict[str, str] | None = None) -> ProcessingPipeline:
+    """Field mapping plus the tstats state (data_model_set, fields)."""
+    mapping = CIM_FIELDS if mapping is None else mapping
+    return ProcessingPipeline(
+        [
+            ProcessingItem(FieldMappingTransformation(mapping), identifier="map"),
+            ProcessingItem(SetStateTransformation("data_model_set", "Endpoint.Processes")),
+            ProcessingItem(SetStateTransformation("fields", sorted(set(mapping.values())))),
+        ]
+    )
+
+
+def spl(detection: str) -> str:
+    (query,) = SigportSplunkBackend(ProcessingPipeline()).convert(rule(detection))
+    return query
+
+
+def cim(detection: str) -> str:
+    (query,) = SigportSplunkCimBackend(cim_pipeline()).convert(rule(detection))
+    return query
+
+
+BY = " by Processes.process Processes.process_path Processes.user"
+
+EXACT = [
+    pytest.param(
+        "  sel: {Image: 'C:\\Windows\\a?c.exe'}\n  condition: sel",
+        'Image="C:\\\\Windows\\\\a*c.exe"\n'
+        '| regex Image="(?is)^C:\\\\\\\\Windows\\\\\\\\a.c\\\\.exe$"',
+        id="single-wildcard-prefilter-and-regex",
+    ),
+    pytest.param(
+        "  sel: {Image: 'a\\*b'}\n  condition: sel",
+        'Image="a*b"\n| regex Image="(?is)^a\\\\*b$"',
+        id="literal-star",
+    ),
+    pytest.param(
+        "  sel: {A|cased: xY}\n  condition: sel",
+        'A="xY"\n| regex A="(?s)^xY$"',
+        id="cased",
+    ),
+    pytest.param(
+        "  sel: {A|re: 'a\\\\b\"c'}\n  condition: sel",
+        '*\n| regex A="a\\\\\\\\b\\"c"',
+        id="re-backslash-quote",
+    ),
+    pytest.param(
+        "  sel: {A|re|i|m|s: 'a.b'}\n  condition: sel",
+        '*\n| regex A="(?ims)a.b"',
+        id="re-flags",
+    ),
+    pytest.param(
+        "  a: {A: 1}\n  b: {B: 2, C: 3}\n  condition: a or b",
+        "A=1 OR (B=2 C=3)",
+        id="and-inside-or-parenthesised",
+    ),
+    pytest.param(
+        "  a: {A: 1}\n  b: {B: 2, C: 3}\n  condition: a and not b",
+        "A=1 NOT (B=2 C=3)",
+        id="not-group",
+    ),
+    pytest.param(
+        "  a: {A: 1}\n  b: {B: [2, 3]}\n  condition: a and b",
+        "A=1 B IN (2, 3)",
+        id="or-inside-and-as-in",
+    ),
+    pytest.param(
+        "  s1: {A: 1, B: 2}\n  s2: {C: 3}\n  f: {D: 4}\n  condition: 1 of s* and not f",
+        "(A=1 B=2) OR C=3 NOT D=4",
+        id="one-of",
+    ),
+    pytest.param(
+        "  s1: {A: 1}\n  s2: {C: [3, 4]}\n  condition: all of s*",
+        "A=1 C IN (3, 4)",
+        id="all-of",
+    ),
+    pytest.param(
+        "  a: {A: null, B|exists: false, C|exists: true, D|neq: x}\n  condition: a",
+        'NOT A=* NOT B=* C=* NOT D="x"',
+        id="null-exists-neq",
+    ),
+    pytest.param(
+        "  a: {A: 'say \"hi\" now'}\n  condition: a",
+        'A="say \\"hi\\" now"',
+        id="quotes-escaped",
+    ),
+    pytest.param(
+        "  a: {A|fieldref: B}\n  condition: a",
+        "*\n| where lower('A')=lower('B')",
+        id="fieldref-case-insensitive",
+    ),
+    pytest.param(
+        "  a: {A|fieldref: B}\n  condition: not a",
+        '*\n| eval ACondition=if(lower(\'A\')=lower(\'B\'), "true", "false")\n'
+        '| search NOT ACondition="true"',
+        id="fieldref-negated",
+    ),
+    pytest.param(
+        "  a: {A|re: x, B|re: y}\n  condition: a",
+        '*\n| regex A="x"\n| regex B="y"',
+        id="only-regexes-not-dropped",
+    ),
+    pytest.param(
+        "  a: {A|re: x, B|re: y}\n  condition: not a",
+        '*\n| rex field=A "(?<AMatch>x)"\n| eval ACondition=if(isnotnull(AMatch), "true", "false")'
+        '\n| rex field=B "(?<BMatch>y)"\n| eval BCondition=if(isnotnull(BMatch), "true", "false")'
+        '\n| search NOT (ACondition="true" BCondition="true")',
+        id="negated-regex-group-keeps-negation",
+    ),
+    pytest.param(
+        "  a: {A: 1}\n  b: {B|re: 'x', C: 3}\n  condition: a or b",
+        '*\n| rex field=B "(?<BMatch>x)"\n| eval BCondition=if(isnotnull(BMatch), "true", "false")'
+        '\n| search A=1 OR (BCondition="true" C=3)',
+        id="or-operand-not-hoisted",
+    ),
+    pytest.param(
+        "  a: {A: 1}\n  b: {B|re: 'x'}\n  c: {C: 3}\n  condition: a and (b or c)",
+        'A=1\n| rex field=B "(?<BMatch>x)"\n'
+        '| eval BCondition=if(isnotnull(BMatch), "true", "false")\n'
+        '| search BCondition="true" OR C=3',
+        id="conjunct-hoisted",
+    ),
+    pytest.param(
+        "  a: {A: ['a?', b]}\n  condition: a",
+        '*\n| rex field=A "(?<AMatch>(?is)^a.$)"\n| eval ACondition=if(isnotnull(AMatch), "true", '
+        '"false")\n| search ACondition="true" OR A="b"',
+        id="single-wildcard-in-or-list",
+    ),
+]
+
+
+@pytest.mark.parametrize("detection, expected", EXACT)
+def test_splunk_output(detection: str, expected: str) -> None:
+    assert spl(detection) == expected
+
+
+def test_cim_tstats_simple() -> None:
+    query = cim("  sel: {Image|endswith: '\\cmd.exe', User: x}\n  condition: sel")
+    where = ' where Processes.process_path="*\\\\cmd.exe" Processes.user="x"'
+    assert query == TSTATS_HEAD + where + BY + TSTATS_TAIL
+
+
+def test_cim_tstats_regex_after_by() -> None:
+    query = cim("  sel: {Image: 'a?c'}\n  condition: sel")
+    assert query == (
+        TSTATS_HEAD + ' where Processes.process_path="a*c"' + BY
+        + ' | regex Processes.process_path="(?is)^a.c$"' + TSTATS_TAIL
+    )
+
+
+def test_cim_or_regex_keeps_condition_fields_out_of_where() -> None:
+    query = cim("  a: {Image: x}\n  b: {CommandLine|re: 'y'}\n  condition: a or b")
+    assert query == (
+        TSTATS_HEAD + BY + ' | rex field=Processes.process "(?<processMatch>y)" | eval '
+        'processCondition=if(isnotnull(processMatch), "true", "false") | search '
+        'Processes.process_path="x" OR processCondition="true"' + TSTATS_TAIL
+    )
+
+
+def test_cim_requires_state() -> None:
+    backend = SigportSplunkCimBackend(ProcessingPipeline())
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="data_model_set"):
+        backend.convert(rule("  sel: {A: 1}\n  condition: sel"))
+
+
+def test_fieldref_in_or_uses_condition_field() -> None:
+    assert spl("  a: {A|fieldref: B}\n  b: {C: 1}\n  condition: a or b") == (
+        '*\n| eval ACondition=if(lower(\'A\')=lower(\'B\'), "true", "false")\n'
+        '| search ACondition="true" OR C=1'
+    )
+
+
+def test_fieldref_startswith_unsupported() -> None:
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
+        spl("  a: {A|fieldref|startswith: B}\n  condition: a")
+
+
+def test_regex_counter_does_not_leak_between_rules() -> None:
+    backend = SigportSplunkBackend(ProcessingPipeline())
+    detection = "  a: {A|re: x}\n  b: {C: 1}\n  condition: a or b"
+    first = backend.convert(rule(detection))
+    second = backend.convert(rule(detection))
+    assert first == second
+    assert "AMatch2" not in second[0]
+
+
+def test_regex_counter_reset_after_failed_rule() -> None:
+    backend = SigportSplunkBackend(ProcessingPipeline())
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
+        backend.convert(rule("  a: {A|re: x}\n  b: {A|fieldref|endswith: B}\n  condition: a or b"))
+    (query,) = backend.convert(rule("  a: {A|re: x}\n  b: {C: 1}\n  condition: a or b"))
+    assert "(?<AMatch>x)" in query and "ACondition=" in query
+
+
+def test_warnings_reset_per_rule() -> None:
+    backend = SigportSplunkBackend(ProcessingPipeline())
+    backend.convert(rule("  keywords: [evil]\n  condition: keywords"))
+    assert any("bare search terms" in w for w in backend.warnings)
+    backend.convert(rule("  sel: {A: 1}\n  condition: sel"))
+    assert backend.warnings == []
+
+
+# --- round trips: emitted text -> interpreter -> events ----------------------------------------
+
+ROUND_TRIPS = [
+    pytest.param(
+        "  sel: {Image: 'C:\\Windows\\a?c.exe'}\n  condition: sel",
+        [{"Image": "c:\\windows\\abc.exe"}, {"Image": "C:\\Windows\\abbc.exe"}, {}],
+        [0],
+        id="single-wildcard",
+    ),
+    pytest.param(
+        "  sel: {Image: 'C:\\Windows\\a?c.exe'}\n  condition: not sel",
+        [{"Image": "C:\\Windows\\abc.exe"}, {"Image": "C:\\Windows\\abbc.exe"}, {}],
+        [1, 2],
+        id="single-wildcard-negated",
+    ),
+    pytest.param(
+        "  sel: {A: 'x\\*y'}\n  condition: sel",
+        [{"A": "x*y"}, {"A": "xzzy"}],
+        [0],
+        id="literal-star",
+    ),
+    pytest.param(
+        "  sel: {A|cased: xY}\n  condition: sel",
+        [{"A": "xY"}, {"A": "xy"}],
+        [0],
+        id="cased",
+    ),
+    pytest.param(
+        "  a: {A|re: '^a\\\\b'}\n  b: {B: 1}\n  condition: a or b",
+        [{"A": "a\\bc"}, {"A": "abc"}, {"B": 1}, {}],
+        [0, 2],
+        id="regex-or",
+    ),
+    pytest.param(
+        "  a: {A|re: x, B|re: y}\n  condition: not a",
+        [{"A": "x", "B": "y"}, {"A": "x"}, {}],
+        [1, 2],
+        id="negated-regex-group",
+    ),
+    pytest.param(
+        "  a: {A|fieldref: B}\n  condition: a",
+        [{"A": "X", "B": "x"}, {"A": "x", "B": "y"}, {"A": "x"}],
+        [0],
+        id="fieldref",
+    ),
+    pytest.param(
+        "  a: {A|fieldref: B}\n  condition: not a",
+        [{"A": "X", "B": "x"}, {"A": "x", "B": "y"}, {"A": "x"}],
+        [1, 2],
+        id="fieldref-negated",
+    ),
+    pytest.param(
+        "  a: {A: 1}\n  b: {B: 2, C: 3}\n  condition: a or b",
+        [{"A": 1}, {"B": 2, "C": 3}, {"B": 2}],
+        [0, 1],
+        id="precedence",
+    ),
+    pytest.param(
+        "  a: {A: 1}\n  b: {B|re: 'x'}\n  c: {C: 3}\n  condition: a and (b or c)",
+        [{"A": 1, "B": "x"}, {"A": 1, "C": 3}, {"B": "x"}, {"A": 1}],
+        [0, 1],
+        id="hoisted",
+    ),
+    pytest.param(
+        "  s1: {A: 1, B: 2}\n  s2: {C: 3}\n  f: {D: 4}\n  condition: 1 of s* and not f",
+        [{"A": 1, "B": 2}, {"C": 3, "D": 4}, {"A": 1}, {"C": 3}],
+        [0, 3],
+        id="one-of",
+    ),
+]
+
+
+@pytest.mark.parametrize("detection, events, expected", ROUND_TRIPS)
+def test_round_trip_splunk(detection: str, events: list[dict], expected: list[int]) -> None:
+    tree = parse(spl(detection))
+    assert [i for i, event in enumerate(events) if matches(tree, event)] == expected
+
+
+CIM_TRIPS = [
+    pytest.param(
+        "  sel: {Image: 'a?c'}\n  condition: sel",
+        [{"process_path": "ABC"}, {"process_path": "abbc"}],
+        [0],
+        id="cim-single-wildcard",
+    ),
+    pytest.param(
+        "  a: {Image: x}\n  b: {CommandLine|re: 'y'}\n  condition: a or b",
+        [{"process_path": "x"}, {"process": "ayb"}, {"process": "z"}],
+        [0, 1],
+        id="cim-or-regex",
+    ),
+    pytest.param(
+        "  a: {Image: x}\n  b: {CommandLine|re: 'y'}\n  condition: a and not b",
+        [{"process_path": "x"}, {"process_path": "x", "process": "y"}],
+        [0],
+        id="cim-not-regex",
+    ),
+]
+
+
+@pytest.mark.parametrize("detection, events, expected", CIM_TRIPS)
+def test_round_trip_cim(detection: str, events: list[dict], expected: list[int]) -> None:
+    tree = parse(cim(detection))
+    assert [i for i, event in enumerate(events) if matches(tree, event)] == expected
+
+
+def test_cim_savedsearches_holds_tstats() -> None:
+    backend = SigportSplunkCimBackend(cim_pipeline())
+    output = backend.convert(rule("  sel: {Image: x}\n  condition: sel"), "savedsearches")
+    assert "\nsearch = " + TSTATS_HEAD + ' where Processes.process_path="x"' + BY in output

@@ -1,0 +1,158 @@
+"""Tests of the SPL interpreter: lowering, error positions, and the conformance table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from backends.query.ast import (
+    And,
+    Cidr,
+    Compare,
+    CompareOp,
+    Const,
+    Equals,
+    Exists,
+    FieldEquals,
+    Glob,
+    Keyword,
+    Missing,
+    Not,
+    Or,
+    Regex,
+    Wildcard,
+)
+from backends.query.errors import QueryParseError, UnsupportedQueryError
+from backends.query.evaluate import matches
+from backends.splunk.parser import parse, split_pipes
+
+CONFORMANCE = Path(__file__).parents[1] / "data" / "conformance" / "splunk.yml"
+
+
+def eq(field: str, value: str, cs: bool = False) -> Equals:
+    return Equals(field=field, value=value, case_sensitive=cs)
+
+
+def glob(field: str, *parts: object) -> Glob:
+    return Glob(field=field, parts=parts, case_sensitive=False)  # type: ignore[arg-type]
+
+
+LOWERING = [
+    ("A=1", eq("A", "1")),
+    ("search A=1", eq("A", "1")),
+    ("A=1 B=2 OR C=3", And((eq("A", "1"), Or((eq("B", "2"), eq("C", "3")))))),
+    ("A=1 AND B=2 OR C=3", And((eq("A", "1"), Or((eq("B", "2"), eq("C", "3")))))),
+    ("(A=1 B=2) OR C=3", Or((And((eq("A", "1"), eq("B", "2"))), eq("C", "3")))),
+    ("NOT A=1 OR B=2", Or((Not(eq("A", "1")), eq("B", "2")))),
+    ("A!=x", And((Exists(field="A"), Not(eq("A", "x"))))),
+    ("A=*", Exists(field="A")),
+    ("A=CASE(xY)", eq("A", "xY", cs=True)),
+    ('A="C:\\\\Win\\\\*"', glob("A", "C:\\Win\\", Wildcard.ANY)),
+    ('A="a?b"', eq("A", "a?b")),
+    ('A="x\\"y"', eq("A", 'x"y')),
+    ("F IN (a, b*)", Or((eq("F", "a"), glob("F", "b", Wildcard.ANY)))),
+    ("N>=5", Compare(field="N", op=CompareOp.GTE, value=5)),
+    ("ip=192.168.0.0/16", Cidr(field="ip", network="192.168.0.0/16")),
+    ("*", Const(True)),
+    ("*evil*", Keyword(parts=(Wildcard.ANY, "evil", Wildcard.ANY), fields=("_raw",))),
+    ('* | regex A="x\\\\d"', Regex(field="A", pattern="x\\d")),
+    ('* | regex A!="x"', Not(Regex(field="A", pattern="x"))),
+    (
+        "* | where lower('A')=lower('B')",
+        FieldEquals(field="A", other="B", case_sensitive=False, missing=Missing.NULL),
+    ),
+    ("* | where A=B", FieldEquals(field="A", other="B", missing=Missing.NULL)),
+    ('* | where A!="x"', Not(Equals(field="A", value="x", missing=Missing.NULL))),
+    ("* | where isnotnull(A)", Exists(field="A")),
+    ("A=1 | table A, B", eq("A", "1")),
+]
+
+
+@pytest.mark.parametrize("query, expected", LOWERING, ids=[q for q, _ in LOWERING])
+def test_lowering(query: str, expected: object) -> None:
+    assert parse(query) == expected
+
+
+def test_repr_round_trip() -> None:
+    from backends.query import ast
+
+    tree = parse('A=1 B!=2 OR NOT C=x* | regex D="y" | where lower(E)="z"')
+    assert eval(repr(tree), vars(ast)) == tree
+
+
+def test_tstats_strips_dataset_prefix_and_fills_null() -> None:
+    tree = parse(
+        '| tstats fillnull_value="null" count from datamodel=Endpoint.Processes '
+        'where Processes.process_name=cmd.exe by Processes.process_name Processes.process '
+        '| regex Processes.process!="x" | `drop_dm_object_name(Processes)`'
+    )
+    assert tree == And(
+        (
+            eq("process_name", "cmd.exe"),
+            Not(And((Exists(field="process"), Regex(field="process", pattern="x")))),
+        )
+    )
+
+
+def test_tstats_field_not_in_by_list() -> None:
+    with pytest.raises(UnsupportedQueryError, match="not one of its BY fields"):
+        parse('| tstats fillnull_value="null" count from datamodel=A.B by B.x | regex B.y="z"')
+
+
+def test_split_pipes_respects_quotes_and_macros() -> None:
+    assert split_pipes('a="x|y" | `m(a|b)` | c') == [(0, 'a="x|y" '), (9, " `m(a|b)` "), (20, " c")]
+
+
+INVALID = [
+    ("A=(", 1, 3, "unexpected '('"),
+    ('A="x', 1, 3, "unterminated string"),
+    ("A=1 OR", 1, 7, "unexpected end"),
+    ("A=1\n| where (B=", 2, 12, "unexpected end"),
+    ("A=1 | ", 1, 7, "empty command"),
+    ('* | regex A=x', 1, 10, "expected regex"),
+]
+
+
+@pytest.mark.parametrize("query, line, column, message", INVALID)
+def test_invalid(query: str, line: int, column: int, message: str) -> None:
+    with pytest.raises(QueryParseError) as info:
+        parse(query)
+    assert (info.value.line, info.value.column) == (line, column)
+    assert message in info.value.reason
+
+
+UNSUPPORTED = [
+    ("A=1 | stats count", "'stats'"),
+    ("evil", "bare search term"),
+    ('A="x\\*"', "cannot escape"),
+    ("A=TERM(x)", "TERM"),
+    ("* | where len(A)>3", "len"),
+    ("* | rex field=A \"x\"", "rex"),
+]
+
+
+@pytest.mark.parametrize("query, message", UNSUPPORTED)
+def test_unsupported(query: str, message: str) -> None:
+    with pytest.raises(UnsupportedQueryError, match=message):
+        parse(query)
+
+
+def _cases() -> list:
+    data = yaml.safe_load(CONFORMANCE.read_text(encoding="utf-8"))
+    return [pytest.param(case, id=case["name"]) for case in data["cases"]]
+
+
+def test_conformance_table_shape() -> None:
+    data = yaml.safe_load(CONFORMANCE.read_text(encoding="utf-8"))
+    assert data["language"] == "spl" and data["parser"] == "backends.splunk.parser:parse"
+    assert len(data["cases"]) >= 35
+    assert all(case["doc"].startswith("https://") for case in data["cases"])
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_conformance(case: dict) -> None:
+    tree = parse(case["query"])
+    got = [i for i, event in enumerate(case["events"]) if matches(tree, event)]
+    assert got == case["expected"]
