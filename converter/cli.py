@@ -272,6 +272,67 @@ def _summary(results: list[Any], names: list[str]) -> None:
         console.print(why)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option(
+    "--events", "events_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+    help="JSON-lines events file or directory (repeatable). Default: each rule's own sample "
+    "events beside it (<rule>.events.jsonl).",
+)
+@click.option(
+    "--schema", type=click.Choice(["sigma", "ecs"]), default="sigma", show_default=True,
+    help="Field names of the --events: Sigma taxonomy (rendered for each target), or ECS "
+    "(used as is for Elastic targets, mapped back for the reference).",
+)
+@click.option(
+    "-t", "--target", "targets", multiple=True,
+    help="Target to check (repeatable, comma-separated, or 'all'). Default: every target that "
+    "has an interpreter.",
+)
+@click.option("-p", "--pipeline", "pipelines", multiple=True, help="Extra pipelines, as for convert.")
+@click.option(
+    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default=None,
+    help="Which shipper wrote the Elastic data (default: defend).",
+)
+@click.option(
+    "--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your index mapping (the JSON of GET <index>/_mapping): field types and multi-fields "
+    "for the KQL and Lucene interpreters, instead of the built-in ECS model.",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="text: tables and disagreements; json: the machine-readable report.",
+)
+def check(
+    paths: tuple[str, ...],
+    events_paths: tuple[Path, ...],
+    schema: str,
+    targets: tuple[str, ...],
+    pipelines: tuple[str, ...],
+    data_source: str | None,
+    mapping_file: Path | None,
+    output_format: str,
+) -> None:
+    """Prove on events that each target's query matches exactly what the rule matches.
+
+    Exit 0 when every target agrees with the reference on every event (and the reference with
+    every `_expect`), 1 on any disagreement or target that could not be checked, 2 on bad input.
+    """
+    from .checkrun import run_check
+
+    code = run_check(
+        paths=list(paths),
+        events_paths=list(events_paths),
+        schema=schema,
+        targets=_targets(targets) if targets else None,
+        pipelines=list(pipelines),
+        data_source=data_source,
+        mapping_file=mapping_file,
+        output_format=output_format,
+    )
+    sys.exit(code)
+
+
 @main.group(name="list")
 def list_() -> None:
     """List targets, pipelines or output formats."""

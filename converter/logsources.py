@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -219,10 +220,36 @@ def _windows_event(event: Mapping[str, Any]) -> bool:
     return _channel(event) is not None or _event_id(event) is not None
 
 
+_MEMO_LIMIT = 4096  # distinct (Channel, EventID) pairs remembered per logsource
+
+
+def _memoized(raw: EventPredicate) -> EventPredicate:
+    """Remember the answer per (Channel, EventID): membership depends on nothing else, and the
+    backtest asks it once per rule and event (hundreds of millions of times)."""
+    cache: dict[tuple[Any, Any], bool] = {}
+
+    def member(event: Mapping[str, Any]) -> bool:
+        key = (event.get("Channel"), event.get("EventID"))
+        try:
+            return cache[key]
+        except KeyError:
+            result = raw(event)
+            if len(cache) < _MEMO_LIMIT:
+                cache[key] = result
+            return result
+        except TypeError:  # an unhashable (list-valued) Channel or EventID
+            return raw(event)
+
+    return member
+
+
+@lru_cache(maxsize=None)
 def membership(
     product: str | None, category: str | None, service: str | None
 ) -> EventPredicate:
     """Return the predicate "this event belongs to the logsource".
+
+    Rules with the same logsource share one (memoized) predicate.
 
     Args:
         product: the rule's ``logsource.product``.
@@ -259,8 +286,8 @@ def membership(
             )
         predicates.append(_service_predicate(channels))
     if not predicates:
-        return _windows_event
+        return _memoized(_windows_event)
     if len(predicates) == 1:
-        return predicates[0]
+        return _memoized(predicates[0])
     first, second = predicates
-    return lambda event: first(event) and second(event)
+    return _memoized(lambda event: first(event) and second(event))

@@ -13,7 +13,7 @@ from sigma.conditions import ConditionAND, ConditionOR
 from sigma.exceptions import SigmaTransformationError
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem
-from sigma.types import SigmaCasedString, SigmaString, SpecialChars
+from sigma.types import SigmaString, SpecialChars
 
 from .mapping import FieldTarget
 
@@ -102,55 +102,37 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
 
 @dataclass
 class FunctionFieldTransformation(DetectionItemTransformation):
-    """Apply a mapping table's value function while renaming a field.
+    """Map a field through one of the mapping table's named value functions (query side).
 
-    ``lowercase``: the shipper stores the value lowercased (e.g. hash digests), so the query value
-    is lowercased too. Case-sensitive (``|cased``) values that are not already lowercase can never
-    match such data: that is an error, not a silent rewrite.
+    The functions live in ``converter/functions.py`` with their render side, so both directions of
+    each function sit next to each other; where a rewrite cannot be exact they raise
+    ``SigmaTransformationError`` with the reason, and the rule is reported unsupported.
     """
 
     target: FieldTarget | None = None
     prefix: str = ""
 
-    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetection | SigmaDetectionItem | None:
         """Rewrite one item according to the function."""
-        assert self.target is not None
-        function = self.target.function
-        if function == "lowercase":
-            values = []
-            for value in detection_item.value:
-                if isinstance(value, SigmaCasedString) and str(value) != str(value).lower():
-                    raise SigmaTransformationError(
-                        f"{self.target.sigma}: the data source stores lowercase values, so the "
-                        f"case-sensitive value {str(value)!r} can never match",
-                        source=detection_item.source,
-                    )
-                if type(value) is SigmaString:
-                    value = _lower(value)
-                values.append(value)
-            return SigmaDetectionItem(
-                self.prefix + self.target.target,
-                detection_item.modifiers,
-                values,
-                value_linking=detection_item.value_linking,
-            )
-        raise SigmaTransformationError(
-            f"mapping function {function!r} has no query-side implementation",
-            source=detection_item.source,
-        )
+        from .functions import QUERY_FUNCTIONS
+
+        assert self.target is not None and self.target.function is not None
+        try:
+            rewrite = QUERY_FUNCTIONS[self.target.function]
+        except KeyError:
+            raise SigmaTransformationError(
+                f"mapping function {self.target.function!r} has no query side",
+                source=detection_item.source,
+            ) from None
+        return rewrite(detection_item, self.target, self.prefix)
 
 
 def _literal(text: str) -> SigmaString:
     """A Sigma string holding ``text`` literally (no wildcards, no escape processing)."""
     out = SigmaString()
     out.s = (text,) if text else ()
-    return out
-
-
-def _lower(value: SigmaString) -> SigmaString:
-    """Lowercase the literal parts of a Sigma string, keeping its wildcards."""
-    out = SigmaString()
-    out.s = tuple(p.lower() if isinstance(p, str) else p for p in value.s)
     return out
 
 

@@ -1,0 +1,157 @@
+"""``sigport check`` as a library call: load rules and events, run the checker, print the report.
+
+Kept out of ``cli.py`` so the command line stays a thin layer; returns the exit code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .equivalence import Checker, RuleResult
+from .errors import EventsError
+from .events import SampleEvent, iter_event_files, read_jsonl, sample_events_path, to_sigma
+from .mapping import load_table
+from .rules import load_rules
+
+EXIT_OK, EXIT_DISAGREE, EXIT_INPUT = 0, 1, 2
+
+
+def _load_events(paths: list[Path], schema: str, data_source: str | None) -> list[SampleEvent]:
+    events: list[SampleEvent] = []
+    for path in iter_event_files(paths):
+        events.extend(read_jsonl(path))
+    if schema == "ecs":
+        table = load_table("ecs-windows")
+        for event in events:
+            native = event.fields
+            event.native = {"ecs": native}
+            event.fields = to_sigma(native, table, data_source)
+    return events
+
+
+def _field_model(mapping_file: Path | None) -> Any:
+    if mapping_file is None:
+        return None
+    from backends.query.errors import QueryError
+    from backends.query.fields import FieldModel
+
+    try:
+        return FieldModel.from_es_mapping(json.loads(mapping_file.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        raise EventsError(
+            f"mapping is not valid JSON: {exc.msg}", path=mapping_file, line=exc.lineno, column=exc.colno
+        ) from exc
+    except QueryError as exc:
+        raise EventsError(f"unusable index mapping: {exc}", path=mapping_file) from exc
+
+
+def run_check(
+    paths: list[str],
+    events_paths: list[Path],
+    schema: str,
+    targets: list[str] | None,
+    pipelines: list[str],
+    data_source: str | None,
+    mapping_file: Path | None,
+    output_format: str,
+) -> int:
+    """Run ``sigport check``; print the report; return the exit code."""
+    loaded = load_rules(paths)
+    shared = _load_events(events_paths, schema, data_source) if events_paths else None
+    checker = Checker(targets, pipelines, data_source, _field_model(mapping_file))
+    results: list[RuleResult] = []
+    bad_input = False
+    for item in loaded:
+        if shared is not None:
+            events = shared
+        else:
+            own = sample_events_path(item.path)
+            if item.rule is not None and not own.is_file():
+                result = RuleResult(item.id, item.title, item.path, [])
+                result.error = (
+                    f"no events: pass --events, or add sample events in {own.name} beside the rule"
+                )
+                results.append(result)
+                bad_input = True
+                continue
+            events = read_jsonl(own) if own.is_file() else []
+        result = checker.check(item, events)
+        bad_input = bad_input or item.error is not None
+        results.append(result)
+    if output_format == "json":
+        report = {
+            "equivalent": bool(results) and all(r.equivalent for r in results),
+            "targets": checker.targets,
+            "rules": [r.to_json() for r in results],
+        }
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        _print_text(results, checker.targets)
+    if bad_input:
+        return EXIT_INPUT
+    return EXIT_OK if results and all(r.equivalent for r in results) else EXIT_DISAGREE
+
+
+def _verdict(result: Any) -> str:
+    if result.equivalent is True:
+        return "[green]equivalent[/]"
+    if result.equivalent is False:
+        return "[red]DIFFERS[/]"
+    return "[yellow]not checked[/]"
+
+
+def _print_text(results: list[RuleResult], targets: list[str]) -> None:
+    """Rich tables: one per rule (targets x matched / expected / verdict) and the disagreements."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    for r in results:
+        if r.error:
+            console.print(f"[red]error[/] {escape(r.path)}: {escape(r.error)}")
+            continue
+        table = Table(title=f"{escape(r.title)} ({r.id})\n{escape(r.path)}: {len(r.events)} events")
+        for col in ("target", "matched events", "reference", "verdict", "note"):
+            table.add_column(col, overflow="fold")
+        ref = ", ".join(map(str, r.reference_matched)) or "-"
+        table.add_row(
+            "reference",
+            ref,
+            "",
+            "[red]EXPECTATION FAILED[/]" if r.expectation_failures else "[green]meets _expect[/]",
+            escape(r.reference_unsupported or ""),
+        )
+        for name, t in r.targets.items():
+            table.add_row(
+                name,
+                ", ".join(map(str, t.matched)) or "-",
+                ref,
+                _verdict(t),
+                escape(t.reason or "; ".join(t.warnings)),
+            )
+        console.print(table)
+        for failure in r.expectation_failures:
+            event = r.events[failure["event"]]
+            console.print(
+                f"  [red]reference[/] event {failure['event']} ({escape(event.note or event.source)}):"
+                f" expected {failure['expected']}, reference says {failure['reference']}"
+            )
+        for name, t in r.targets.items():
+            if t.query and t.disagreements:
+                console.print(f"  [bold]{name}[/] query: {escape(t.query)}")
+            for d in t.disagreements:
+                event = r.events[d.event]
+                console.print(
+                    f"  [red]{name}[/] event {d.event} ({escape(event.note or event.source)}): "
+                    f"reference {d.reference}, {name} {d.target}: {escape(d.why)}"
+                )
+    checked = [r for r in results if not r.error]
+    ok = sum(1 for r in checked if r.equivalent)
+    console.print(
+        f"{ok} of {len(results)} rules equivalent on every target ({', '.join(targets)})"
+    )

@@ -1,0 +1,242 @@
+"""The equivalence checker: does each emitted query match exactly the events the rule matches?
+
+For one rule and a list of Sigma-taxonomy events:
+
+1. the reference evaluator (``converter/reference.py``) decides each event with Sigma's semantics;
+2. for each target, the rule is converted, the query TEXT is parsed by that language's
+   interpreter (``backends/<lang>/parser.py``) into the shared tree, the events are rendered in the
+   target's schema by the same mapping table that built the query's pipeline, and the shared
+   evaluator decides each rendered event;
+3. every event where the two differ is a disagreement, explained by the leaf or operator that
+   decided it on the target side.
+
+A target is called equivalent only when it was converted, interpreted and agrees on every event;
+otherwise ``equivalent`` is False (disagreement) or None (could not be checked, with the reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends import TARGETS, TargetSpec
+
+from .convert import CONVERTED, Conversion, Converter
+from .events import EventRenderer, SampleEvent
+from .mapping import load_table
+from .reference import compile_rule
+from .rules import LoadedRule
+
+
+@dataclass
+class Disagreement:
+    """One event on which a target and the reference differ."""
+
+    event: int
+    reference: bool
+    target: bool
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for reports."""
+        return {"event": self.event, "reference": self.reference, "target": self.target, "why": self.why}
+
+
+@dataclass
+class TargetResult:
+    """A target's verdicts on one rule's events."""
+
+    target: str
+    query: str | None
+    matched: list[int] = field(default_factory=list)
+    equivalent: bool | None = None
+    reason: str | None = None
+    disagreements: list[Disagreement] = field(default_factory=list)
+    not_rendered: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for reports (the schema documented in the README)."""
+        return {
+            "query": self.query,
+            "matched": self.matched,
+            "equivalent": self.equivalent,
+            "reason": self.reason,
+            "disagreements": [d.to_json() for d in self.disagreements],
+            "not_rendered": self.not_rendered,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class RuleResult:
+    """Reference and target verdicts for one rule."""
+
+    id: str
+    title: str
+    path: str
+    events: list[SampleEvent]
+    reference_matched: list[int] = field(default_factory=list)
+    reference_unsupported: str | None = None
+    expectation_failures: list[dict[str, Any]] = field(default_factory=list)
+    targets: dict[str, TargetResult] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def equivalent(self) -> bool:
+        """True when the reference meets every ``_expect`` and every target is equivalent."""
+        return (
+            self.error is None
+            and not self.expectation_failures
+            and self.reference_unsupported is None
+            and all(t.equivalent is True for t in self.targets.values())
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for reports (the schema documented in the README)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "path": self.path,
+            "events": len(self.events),
+            "equivalent": self.equivalent,
+            "error": self.error,
+            "reference": {
+                "matched": self.reference_matched,
+                "unsupported": self.reference_unsupported,
+                "expectation_failures": self.expectation_failures,
+            },
+            "targets": {name: t.to_json() for name, t in self.targets.items()},
+        }
+
+
+def default_targets() -> list[str]:
+    """The targets sigport can check (those with an interpreter)."""
+    return [name for name, spec in TARGETS.items() if spec.parser]
+
+
+class Checker:
+    """Checks rules against events for a set of targets (converters and parsers built once)."""
+
+    def __init__(
+        self,
+        targets: list[str] | None = None,
+        pipelines: list[str] | None = None,
+        data_source: str | None = None,
+        field_model: Any = None,
+    ) -> None:
+        """Prepare converters, renderers and field models.
+
+        Args:
+            targets: target names (default: every target with an interpreter).
+            pipelines: extra pipelines, as for ``convert``.
+            data_source: the Elastic data source (``defend``, ``windows``, ``winlogbeat``).
+            field_model: a ``FieldModel`` that replaces the built-in one (``--mapping FILE``).
+        """
+        from backends.query.fields import FieldModel
+
+        self.targets = targets or default_targets()
+        self.data_source = data_source
+        options = {"data_source": data_source} if data_source else None
+        self.converters = {t: Converter(t, pipelines, options) for t in self.targets}
+        self.renderers: dict[str, EventRenderer] = {}
+        self.models: dict[str, Any] = {}
+        for name in self.targets:
+            spec = TARGETS[name]
+            table = load_table(spec.pipeline)
+            source = data_source if data_source in (table.options.get("data_source", {}).get("choices") or []) else None
+            self.renderers[name] = EventRenderer(table, source)
+            if spec.field_model:
+                self.models[name] = field_model or FieldModel.builtin(
+                    self.renderers[name].data_source or "defend"
+                )
+
+    def check(self, loaded: LoadedRule, events: list[SampleEvent]) -> RuleResult:
+        """Check one rule on its events; never raises for a bad rule (it becomes ``error``)."""
+        result = RuleResult(loaded.id, loaded.title, loaded.path, events)
+        if loaded.error is not None or loaded.rule is None:
+            result.error = loaded.error.one_line() if loaded.error else "rule did not load"
+            return result
+        compiled = compile_rule(loaded.rule)
+        verdicts = [compiled.evaluate(e.fields) for e in events]
+        reasons = sorted({v.unsupported for v in verdicts if v.unsupported})
+        if reasons:
+            result.reference_unsupported = "; ".join(reasons)
+        result.reference_matched = [i for i, v in enumerate(verdicts) if v.matched]
+        for i, (event, verdict) in enumerate(zip(events, verdicts)):
+            if event.expect is not None and verdict.matched is not None and event.expect != verdict.matched:
+                result.expectation_failures.append(
+                    {"event": i, "expected": event.expect, "reference": verdict.matched}
+                )
+        for name in self.targets:
+            conversion = self.converters[name].convert(loaded)
+            result.targets[name] = self._check_target(
+                TARGETS[name], conversion, events, verdicts, result.reference_unsupported
+            )
+        return result
+
+    def _check_target(
+        self,
+        spec: TargetSpec,
+        conversion: Conversion,
+        events: list[SampleEvent],
+        verdicts: list[Any],
+        reference_unsupported: str | None,
+    ) -> TargetResult:
+        from backends.query.ast import Or
+        from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
+        from backends.query.evaluate import explain, matches
+
+        out = TargetResult(spec.name, conversion.output, warnings=list(conversion.warnings))
+        if conversion.status != CONVERTED:
+            out.reason = f"not converted ({conversion.status}): {conversion.reason}"
+            return out
+        parse = spec.parse_function()
+        if parse is None:
+            out.reason = f"not checked: {spec.no_interpreter_reason}"
+            return out
+        try:
+            trees = [parse(q, fields=self.models.get(spec.name)) for q in conversion.queries]
+        except QueryParseError as exc:
+            # Our own output does not parse in our model of the language: a real defect.
+            out.equivalent = False
+            out.reason = f"the emitted query does not parse: {exc.reason} (line {exc.line}, column {exc.column})"
+            return out
+        except UnsupportedQueryError as exc:
+            out.reason = f"not checked: the interpreter cannot evaluate this query: {exc}"
+            return out
+        except QueryError as exc:
+            out.reason = f"not checked: {exc}"
+            return out
+        tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
+        renderer = self.renderers[spec.name]
+        for i, (event, verdict) in enumerate(zip(events, verdicts)):
+            rendered = renderer.render_sample(event)
+            if rendered is None:
+                out.not_rendered.append(i)
+                if verdict.matched:
+                    out.disagreements.append(
+                        Disagreement(
+                            i, True, False,
+                            f"the {spec.schema} data has no such event: no logsource of mapping "
+                            f"table {renderer.table.name} covers its EventID/Channel",
+                        )
+                    )
+                continue
+            try:
+                hit = matches(tree, rendered)
+            except QueryError as exc:
+                out.reason = f"not checked: evaluating event {i} failed: {exc}"
+                out.disagreements = []
+                return out
+            if hit:
+                out.matched.append(i)
+            if verdict.matched is not None and hit != verdict.matched:
+                out.disagreements.append(Disagreement(i, bool(verdict.matched), hit, explain(tree, rendered)))
+        if reference_unsupported:
+            out.reason = f"not checked: the reference cannot evaluate the rule: {reference_unsupported}"
+            return out
+        out.equivalent = not out.disagreements
+        if out.disagreements:
+            out.reason = f"{len(out.disagreements)} of {len(events)} events disagree"
+        return out

@@ -1,0 +1,296 @@
+"""Events: read them, and render Sigma-taxonomy events for each target with the mapping tables.
+
+Sample events are written once, in the rule's own field names (Sysmon-style flat JSON: ``EventID``,
+``Channel``, ``Image``, ...). ``EventRenderer`` writes them in a target's schema (ECS, Splunk
+Sysmon add-on, Splunk CIM) with the SAME mapping table the target's pipeline was built from, so the
+query and the event it is evaluated on cannot drift apart. ``to_sigma`` goes the other way for
+events that are already in ECS (``--schema ecs``).
+
+An event whose ``EventID``/``Channel`` belongs to no logsource of a table is not rendered for that
+target (``None``): the checker reports it as not evaluated rather than guessing a rendering.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+from xml.sax.saxutils import escape, quoteattr
+
+from .errors import EventsError
+from .mapping import FieldTarget, LogsourceMapping, MappingTable
+
+#: Key of the expected verdict in a JSON-lines event; it is not an event field.
+EXPECT_KEY = "_expect"
+#: Optional human label of a sample event; not an event field either.
+NOTE_KEY = "_note"
+#: Optional per-schema extra values the shipper writes beyond the Sigma fields, e.g.
+#: ``{"ecs": {"event.type": ["start", "process_started"]}}``; merged into the rendered event.
+RENDER_KEY = "_render"
+
+
+@dataclass
+class SampleEvent:
+    """One event with its optional expected verdict and label."""
+
+    fields: dict[str, Any]
+    expect: bool | None = None
+    note: str | None = None
+    source: str = ""
+    render: dict[str, dict[str, Any]] | None = None
+    #: The event as given in a target schema (``--schema ecs``): used as is for that schema.
+    native: dict[str, dict[str, Any]] | None = None
+
+
+def read_jsonl(path: str | Path) -> list[SampleEvent]:
+    """Read a JSON-lines events file (one JSON object per line; blank lines and ``#`` skipped).
+
+    Raises:
+        EventsError: naming the file, line and column of a line that is not a JSON object.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EventsError(f"cannot read events: {exc.strerror}", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise EventsError(f"events file is not UTF-8 ({exc.reason})", path=path) from exc
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EventsError(
+                f"not valid JSON: {exc.msg}", path=path, line=number, column=exc.colno,
+                hint="events files hold one JSON object per line",
+            ) from exc
+        if not isinstance(obj, dict):
+            raise EventsError(
+                f"a line must hold a JSON object, not {type(obj).__name__}", path=path, line=number
+            )
+        expect = obj.pop(EXPECT_KEY, None)
+        if expect is not None and not isinstance(expect, bool):
+            raise EventsError(f"{EXPECT_KEY} must be true or false", path=path, line=number)
+        note = obj.pop(NOTE_KEY, None)
+        render = obj.pop(RENDER_KEY, None)
+        if render is not None and not (
+            isinstance(render, dict) and all(isinstance(v, dict) for v in render.values())
+        ):
+            raise EventsError(
+                f"{RENDER_KEY} must map a schema name to field values", path=path, line=number
+            )
+        out.append(SampleEvent(obj, expect, note, f"{path}:{number}", render))
+    return out
+
+
+def sample_events_path(rule_path: str | Path) -> Path:
+    """Where a bundled rule's own sample events live: beside it, ``<rule>.events.jsonl``."""
+    rule_path = Path(rule_path)
+    return rule_path.with_name(rule_path.stem + ".events.jsonl")
+
+
+def _event_matches(event: dict[str, Any], criteria: dict[str, Any]) -> bool:
+    """True when the event's fields equal the criteria (EventID compared as text)."""
+    for key, value in criteria.items():
+        got = event.get(key)
+        if got is None or str(got) != str(value):
+            return False
+    return True
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _merge(out: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``out[key]``, turning repeated writes into a list (arrays stay arrays)."""
+    if key not in out:
+        out[key] = value
+        return
+    current = _as_list(out[key])
+    for item in _as_list(value):
+        if item not in current:
+            current.append(item)
+    out[key] = current if len(current) > 1 else current[0]
+
+
+class EventRenderer:
+    """Renders Sigma-taxonomy events in one table's target schema, for one data source."""
+
+    def __init__(self, table: MappingTable, data_source: str | None = None) -> None:
+        """Prepare the renderer; ``data_source`` defaults to the table's default."""
+        self.table = table
+        self.data_source = data_source or table.option_default("data_source")
+        source_facts = table.sources.get(self.data_source or "", {})
+        self.drop_values = set(source_facts.get("drop_values") or [])
+        self.prefix = str(table.datamodel.get("prefix", ""))
+        self._targets = {e.id: e.field_targets(self.data_source) for e in table.logsources}
+
+    def logsource_of(self, event: dict[str, Any]) -> LogsourceMapping | None:
+        """The table's logsource entry whose source events include this one."""
+        for entry in self.table.logsources:
+            if any(_event_matches(event, crit) for crit in entry.events):
+                return entry
+        return None
+
+    def _strip(self, name: str) -> str:
+        # Data model fields are queried as `Processes.process_name` but read as `process_name`.
+        return name[len(self.prefix):] if self.prefix and name.startswith(self.prefix) else name
+
+    def _keep(self, value: Any) -> Any:
+        """Drop the values the shipper removes (Windows integration: "", "-", zero GUID)."""
+        if isinstance(value, list):
+            kept = [v for v in value if not (isinstance(v, str) and v in self.drop_values)]
+            return kept if kept else None
+        if isinstance(value, str) and value in self.drop_values:
+            return None
+        return value
+
+    def render_sample(self, sample: SampleEvent) -> dict[str, Any] | None:
+        """Render a sample event, then apply its ``_render`` values for this table's schema."""
+        if sample.native and self.table.schema in sample.native:
+            return sample.native[self.table.schema]
+        out = self.render(sample.fields)
+        if out is not None and sample.render:
+            out.update(sample.render.get(self.table.schema, {}))
+        return out
+
+    def render(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The event in the target schema, or None when no logsource of the table covers it."""
+        from .functions import RENDER_FUNCTIONS
+
+        entry = self.logsource_of(event)
+        if entry is None:
+            return None
+        out: dict[str, Any] = {}
+        constants = dict(entry.render)
+        constants.update(entry.render_by_source.get(self.data_source or "", {}) or {})
+        overrides: dict[str, str] = {}
+        for special in entry.event_render:
+            if _event_matches(event, special.get("match", {})):
+                per_source = special.get(self.data_source or "", {}) or {}
+                constants.update(per_source)
+                overrides.update(special.get("fields", {}) or {})
+        for key, value in constants.items():
+            out[self._strip(key)] = value
+        targets = self._targets[entry.id]
+        for name, raw in event.items():
+            target = targets.get(name)
+            value = self._keep(raw)
+            if target is None or value is None:
+                continue
+            for key, written in self._render_field(target, value, overrides, RENDER_FUNCTIONS):
+                _merge(out, self._strip(key), written)
+        for derived in (*entry.derived, *entry.render_derived):
+            value = self._keep(event.get(derived.source))
+            if value is None:
+                continue
+            spec = FieldTarget(
+                derived.source,
+                derived.target if isinstance(derived.target, str) else "",
+                derived.function,
+                (derived.target,) if isinstance(derived.target, str) else tuple(derived.target.values()),
+                (("to", derived.target),),
+            )
+            for item in _as_list(value):
+                for key, written in RENDER_FUNCTIONS[derived.function](item, spec).items():
+                    _merge(out, self._strip(key), written)
+        if self.table.schema.startswith("splunk"):
+            out.setdefault("_raw", raw_xml(event))
+        return out
+
+    def _render_field(
+        self,
+        target: FieldTarget,
+        value: Any,
+        overrides: dict[str, str],
+        functions: dict[str, Any],
+    ) -> Iterator[tuple[str, Any]]:
+        """(target field, value) pairs one Sigma field writes."""
+        if target.function is None:
+            yield target.target, value
+            return
+        if target.function == "any_of":
+            # The shipper fills exactly one of the targets, chosen by the kind of source event.
+            yield overrides.get(target.sigma, target.target), value
+            return
+        for item in _as_list(value):
+            yield from functions[target.function](item, target).items()
+
+
+def raw_xml(event: dict[str, Any]) -> str:
+    """A Windows-event-log XML rendering of a Sigma event, as Splunk's ``_raw`` holds it."""
+    data = "".join(
+        f"<Data Name={quoteattr(str(k))}>{escape(str(v))}</Data>"
+        for k, values in event.items()
+        if k not in {"EventID", "Channel"}
+        for v in _as_list(values)
+    )
+    system = (
+        f"<System><EventID>{escape(str(event.get('EventID', '')))}</EventID>"
+        f"<Channel>{escape(str(event.get('Channel', '')))}</Channel></System>"
+    )
+    return f"<Event>{system}<EventData>{data}</EventData></Event>"
+
+
+def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None = None) -> dict[str, Any]:
+    """Map an event already in the table's target schema back to Sigma taxonomy names.
+
+    Plain renames are inverted; ``EventID``/``Channel`` come from the logsource whose rendered
+    constants the event carries (e.g. event.category ``process`` and event.type ``start`` mean a
+    process-creation event). Function-mapped fields are inverted where the function is one-to-one
+    (``to_integer``, ``to_string``, ``split_domain_user``); others are left out of the Sigma view.
+    """
+    from backends.query.matching import lookup
+
+    source = data_source or table.option_default("data_source")
+    out: dict[str, Any] = {}
+    for entry in table.logsources:
+        constants = {**entry.render, **(entry.render_by_source.get(source or "", {}) or {})}
+        if constants and all(_constant_matches(lookup(event, k), v) for k, v in constants.items()):
+            out.update({k: v for k, v in entry.events[0].items()} if entry.events else {})
+            break
+    else:
+        return out
+    for name, target in entry.field_targets(source).items():
+        if target.function is None:
+            values = lookup(event, target.target)
+            if values is not None:
+                out[name] = values if len(values) > 1 else values[0]
+        elif target.function in {"to_integer", "to_string"}:
+            values = lookup(event, target.target)
+            if values is not None:
+                out[name] = str(values[0])
+        elif target.function == "split_domain_user":
+            domain, user = (lookup(event, t) for t in target.targets[:2])
+            if user is not None:
+                out[name] = f"{domain[0]}\\{user[0]}" if domain else user[0]
+        elif target.function == "any_of":
+            for candidate in target.targets:
+                values = lookup(event, candidate)
+                if values is not None:
+                    out[name] = values[0]
+                    break
+    return out
+
+
+def _constant_matches(values: list[Any] | None, expected: Any) -> bool:
+    if values is None:
+        return False
+    wanted = _as_list(expected)
+    return all(any(str(v) == str(w) for v in values) for w in wanted)
+
+
+def iter_event_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Events files under the given paths (``.jsonl``/``.json`` files, directories recursively)."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in {".jsonl", ".json"})
+        elif path.is_file():
+            yield path
+        else:
+            raise EventsError("no such events file or directory", path=path)
