@@ -130,11 +130,29 @@ class EventRenderer:
         self._targets = {e.id: e.field_targets(self.data_source) for e in table.logsources}
 
     def logsource_of(self, event: dict[str, Any]) -> LogsourceMapping | None:
-        """The table's logsource entry whose source events include this one."""
+        """The table's logsource entry whose source events (or variants' events) include this one."""
         for entry in self.table.logsources:
-            if any(_event_matches(event, crit) for crit in entry.events):
+            kinds = [*entry.events, *(c for v in entry.variants for c in v.events)]
+            if any(_event_matches(event, crit) for crit in kinds):
                 return entry
         return None
+
+    def _render_variant(self, event: dict[str, Any], variant: Any) -> dict[str, Any]:
+        """Render an event of a variant kind (e.g. Security 4688) with the variant's names."""
+        from .functions import RENDER_FUNCTIONS
+
+        out = {self._strip(k): v for k, v in variant.render.items()}
+        targets = variant.field_targets()
+        for name, raw in event.items():
+            target = targets.get(name)
+            value = self._keep(raw)
+            if target is None or value is None:
+                continue
+            for key, written in self._render_field(target, value, {}, RENDER_FUNCTIONS):
+                _merge(out, self._strip(key), written)
+        if self.table.schema.startswith("splunk"):
+            out.setdefault("_raw", raw_xml(event))
+        return out
 
     def _strip(self, name: str) -> str:
         # Data model fields are queried as `Processes.process_name` but read as `process_name`.
@@ -165,6 +183,9 @@ class EventRenderer:
         entry = self.logsource_of(event)
         if entry is None:
             return None
+        for variant in entry.variants:
+            if any(_event_matches(event, crit) for crit in variant.events):
+                return self._render_variant(event, variant)
         out: dict[str, Any] = {}
         constants = dict(entry.render)
         constants.update(entry.render_by_source.get(self.data_source or "", {}) or {})

@@ -78,6 +78,27 @@ class Derived:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Another kind of source event of the same logsource, with its own field names.
+
+    A Splunk raw search must look at Sysmon event 1 AND Security event 4688 for a Sigma
+    process_creation rule, and the two carry different field names (``Image`` vs
+    ``NewProcessName``). Each variant becomes one OR branch of the query, guarded by its own
+    conditions; the renderer writes events of that kind with its fields.
+    """
+
+    id: str
+    conditions: dict[str, Any]
+    events: tuple[dict[str, Any], ...]
+    render: dict[str, Any]
+    fields: dict[str, Any]
+
+    def field_targets(self) -> dict[str, FieldTarget]:
+        """The variant's field table (no per-data-source forms)."""
+        return {name: _field_target(name, spec) for name, spec in self.fields.items()}
+
+
+@dataclass(frozen=True)
 class LogsourceMapping:
     """The mapping of one Sigma logsource (product/category/service) to the target schema."""
 
@@ -97,6 +118,7 @@ class LogsourceMapping:
     render_derived: tuple[Derived, ...] = ()
     #: Conditions compare case-sensitively (ECS keyword terms) or not (Splunk search values).
     conditions_cased: bool = True
+    variants: tuple[Variant, ...] = ()
 
     def matches_logsource(self, product: str | None, category: str | None, service: str | None) -> bool:
         """True when a rule's logsource is this entry's (every key the entry names must agree)."""
@@ -217,6 +239,16 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 event_render=tuple(entry.get("event_render") or ()),
                 render_derived=tuple(render_derived),
                 conditions_cased=bool(entry.get("conditions_cased", True)),
+                variants=tuple(
+                    Variant(
+                        id=v["id"],
+                        conditions=dict(v.get("conditions") or {}),
+                        events=tuple(v.get("events") or ()),
+                        render=dict(v.get("render") or {}),
+                        fields=dict(v.get("fields") or {}),
+                    )
+                    for v in entry.get("variants") or []
+                ),
             )
         )
     return MappingTable(

@@ -43,6 +43,7 @@ from .transformations import (
     BasenameTransformation,
     CaselessSubfieldTransformation,
     FunctionFieldTransformation,
+    SourceVariantsTransformation,
     UnmappedFieldFailure,
 )
 
@@ -81,7 +82,27 @@ def _logsource_items(
     prefix = f"{table.name}-{entry.id}"
     targets = entry.field_targets(data_source)
     known = set(targets) | {d.source for d in entry.derived if d.query}
-    items: list[ProcessingItem] = [
+    items: list[ProcessingItem] = []
+    if entry.variants:
+        # One OR branch per kind of source event (Sysmon 1 / Security 4688), each guarded by its
+        # own conditions; the variant branches are already in their final field names.
+        known.update(entry.conditions)
+        for variant in entry.variants:
+            known.update(variant.conditions)
+            for target in variant.field_targets().values():
+                known.update(target.targets)
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-variants",
+                transformation=SourceVariantsTransformation(
+                    primary_conditions=tuple(entry.conditions.items()),
+                    variants=entry.variants,
+                    cased=entry.conditions_cased,
+                ),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    items += [
         ProcessingItem(
             identifier=f"{prefix}-unmapped",
             transformation=UnmappedFieldFailure(
@@ -139,7 +160,7 @@ def _logsource_items(
             # `process where` means event.category == "process" (case-sensitive term query):
             # https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html
             conditions = {"event.category": entry.eql_category, **conditions}
-    if conditions:
+    if conditions and not entry.variants:
         # Conditions are exact values written by the shipper; the table says whether the target
         # compares them case-sensitively (ECS keyword terms) or not (Splunk search values).
         cased = {
@@ -285,7 +306,15 @@ def resolve_pipelines(
     pipeline = ProcessingPipeline()
     for spec in specs:
         if spec in builtin_table_names():
-            pipeline = pipeline + build_pipeline(spec, traits, options)
+            table = load_table(spec)
+            # An option applies to the tables that offer that value (--data-source winlogbeat
+            # concerns the Elastic tables, not the Splunk ones).
+            own = {
+                k: v
+                for k, v in (options or {}).items()
+                if v in (table.options.get(k, {}).get("choices") or [])
+            }
+            pipeline = pipeline + build_pipeline(spec, traits, own)
         elif Path(spec).suffix in {".yml", ".yaml"} or Path(spec).exists():
             pipeline = pipeline + load_user_pipeline(spec)
         else:

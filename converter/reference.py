@@ -484,10 +484,24 @@ def _field_predicate(field: str, value: SigmaType) -> Predicate:
     return _any_element(get, _value_test(value, keyword=False))
 
 
-def _keyword_predicate(value: SigmaType) -> Predicate:
-    """Compile an unbound value: any scalar of the event contains it ("keywords")."""
-    test = _value_test(value, keyword=True)
-    return lambda event: any(test(v) for v in _event_scalars(event))
+def _keyword_predicate(values: list[SigmaType]) -> Predicate:
+    """Compile OR-ed unbound values: some scalar of the event contains one ("keywords").
+
+    OR-ed keywords share one pass over the event; top-level strings skip the generator.
+    """
+    tests = [_value_test(value, keyword=True) for value in values]
+    test = tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests))
+
+    def predicate(event: Event) -> bool:
+        for value in event.values():
+            if type(value) is str or not isinstance(value, (Mapping, list, tuple)):
+                if value is not None and test(value):
+                    return True
+            elif any(test(v) for v in _event_scalars(value)):
+                return True
+        return False
+
+    return predicate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,14 +533,16 @@ def _compile_node(node: object) -> Predicate:
     if isinstance(node, ConditionAND):
         return _all([_compile_node(arg) for arg in node.args])
     if isinstance(node, ConditionOR):
-        return _any([_compile_node(arg) for arg in node.args])
+        keywords = [arg.value for arg in node.args if isinstance(arg, ConditionValueExpression)]
+        others = [_compile_node(a) for a in node.args if not isinstance(a, ConditionValueExpression)]
+        return _any(others + ([_keyword_predicate(keywords)] if keywords else []))
     if isinstance(node, ConditionNOT):
         inner = _compile_node(node.args[0])
         return lambda event: not inner(event)
     if isinstance(node, ConditionFieldEqualsValueExpression):
         return _field_predicate(node.field, node.value)
     if isinstance(node, ConditionValueExpression):
-        return _keyword_predicate(node.value)
+        return _keyword_predicate([node.value])
     raise _Unsupported(f"condition node {type(node).__name__} has no reference semantics")
 
 

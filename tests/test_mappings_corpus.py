@@ -40,6 +40,7 @@ OPTIONAL_TOP_KEYS = ("datamodel", "source_aliases")
 LOGSOURCE_KEYS = ("id", "match", "conditions", "events", "render", "fields")
 OPTIONAL_LOGSOURCE_KEYS = (
     "conditions_cased",
+    "variants",
     "eql_category",
     "render_by_source",
     "event_render",
