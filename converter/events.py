@@ -270,9 +270,12 @@ def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None
     source = data_source or table.option_default("data_source")
     out: dict[str, Any] = {}
     for entry in table.logsources:
-        constants = {**entry.render, **(entry.render_by_source.get(source or "", {}) or {})}
-        if constants and all(_constant_matches(lookup(event, k), v) for k, v in constants.items()):
-            out.update({k: v for k, v in entry.events[0].items()} if entry.events else {})
+        # Membership is what the query itself tests: the logsource's conditions and category.
+        wanted = dict(entry.conditions)
+        if entry.eql_category:
+            wanted["event.category"] = entry.eql_category
+        if wanted and all(_constant_matches(lookup(event, k), v) for k, v in wanted.items()):
+            out.update(dict(entry.events[0]) if entry.events else {})
             break
     else:
         return out
