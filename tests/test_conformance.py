@@ -60,3 +60,13 @@ def test_conformance(table_name: str, table: dict[str, Any], case: dict[str, Any
     tree = parse(case["query"], fields=fields)
     got = [i for i, event in enumerate(case["events"]) if matches(tree, event)]
     assert got == case["expected"], f"{case['query']!r}: {case.get('note', '')}"
+
+
+@pytest.mark.parametrize("path", TABLES, ids=[p.stem for p in TABLES])
+def test_table_is_well_formed(path: Path) -> None:
+    table = _load(path)
+    cases = table["cases"]
+    assert len(cases) >= 35, "each language keeps a substantial gold table"
+    assert len({c["name"] for c in cases}) == len(cases), "case names are unique"
+    for case in cases:
+        assert all(0 <= i < len(case["events"]) for i in case["expected"]), case["name"]

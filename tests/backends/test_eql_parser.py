@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from backends.eql.parser import parse, parse_expression
 from backends.eql.semantics import SEMANTICS
@@ -292,30 +291,3 @@ def test_field_model_applies_source_limit_and_normalizer() -> None:
     )
     with pytest.raises(UnsupportedQueryError, match="match_only_text"):
         parse('any where message : "x"', model)  # type: ignore[arg-type]
-
-
-# --- conformance table -------------------------------------------------------------------------
-
-
-def _cases() -> list[Any]:
-    data = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
-    assert data["language"] == "eql" and data["parser"] == "backends.eql.parser:parse"
-    return [pytest.param(case, id=case["name"]) for case in data["cases"]]
-
-
-def test_conformance_table_is_well_formed() -> None:
-    cases = [p.values[0] for p in _cases()]
-    assert len(cases) >= 40
-    assert len({c["name"] for c in cases}) == len(cases)
-    for case in cases:
-        assert case["doc"].startswith("https://www.elastic.co/"), case["name"]
-        assert all(0 <= i < len(case["events"]) for i in case["expected"]), case["name"]
-
-
-@pytest.mark.parametrize("case", _cases())
-def test_conformance(case: dict[str, Any]) -> None:
-    from backends.query.evaluate import matches
-
-    tree = parse(case["query"])
-    got = [i for i, event in enumerate(case["events"]) if matches(tree, event)]
-    assert got == case["expected"], f"{case['query']}\n{tree!r}"

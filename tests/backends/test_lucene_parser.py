@@ -3,11 +3,9 @@ and the gold conformance table ``tests/data/conformance/lucene.yml``."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
-import yaml
 
 from backends.lucene.parser import parse
 from backends.query.ast import (
@@ -28,7 +26,6 @@ from backends.query.ast import (
     Wildcard,
 )
 from backends.query.errors import QueryParseError, UnsupportedQueryError
-from backends.query.evaluate import matches
 from backends.query.fields import FieldModel
 
 TABLE = Path(__file__).resolve().parents[1] / "data" / "conformance" / "lucene.yml"
@@ -194,29 +191,3 @@ def test_parser_does_not_import_emitter() -> None:
     lower = (Path(__file__).resolve().parents[2] / "backends" / "lucene" / "lower.py").read_text()
     for text in (source, lower):
         assert "backend" not in text.replace("backends", "") and "sigma." not in text
-
-
-# --- gold conformance table -------------------------------------------------------------------
-
-
-def _table() -> dict:
-    return yaml.safe_load(TABLE.read_text(encoding="utf-8"))
-
-
-def test_table_shape() -> None:
-    table = _table()
-    assert table["language"] == "lucene" and table["parser"] == "backends.lucene.parser:parse"
-    assert len(table["cases"]) >= 35
-    assert all(case["doc"].startswith("https://") for case in table["cases"])
-    assert len({case["name"] for case in table["cases"]}) == len(table["cases"])
-
-
-@pytest.mark.parametrize("case", _table()["cases"], ids=lambda case: case["name"])
-def test_conformance(case: dict) -> None:
-    table = _table()
-    module, func = table["parser"].split(":")
-    parse_fn = getattr(importlib.import_module(module), func)
-    model = FieldModel.from_dict(table["field_model"]["fields"])
-    tree = parse_fn(case["query"], model)
-    got = [i for i, event in enumerate(case["events"]) if matches(tree, event)]
-    assert got == case["expected"], case.get("note", "")
