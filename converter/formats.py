@@ -190,7 +190,8 @@ def savedsearch_stanza(conv: Conversion) -> str:
         "description": _conf_value(_description(rule)),
         "cron_schedule": _cron(interval),
         "enableSched": "1",
-        "dispatch.earliest_time": f"-{interval}",
+        # Look back as far as the rule's Elastic schedule does (from: now-9m), else one interval.
+        "dispatch.earliest_time": "-" + str(elastic.get("from", f"now-{interval}")).removeprefix("now-"),
         "dispatch.latest_time": "now",
         "alert.severity": str(SPLUNK_SEVERITY.get(_level(rule), 3)),
         "alert.track": "1",
