@@ -6,10 +6,9 @@ Kept out of ``cli.py`` so the command line stays a thin layer; returns the exit 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
-
-import click
 
 from .equivalence import Checker, RuleResult
 from .errors import EventsError
@@ -88,7 +87,7 @@ def run_check(
             "targets": checker.targets,
             "rules": [r.to_json() for r in results],
         }
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     else:
         _print_text(results, checker.targets)
     if bad_input:

@@ -37,7 +37,8 @@ from sigma.conditions import (
 )
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
-from sigma.rule import SigmaRule
+from sigma.modifiers import SigmaBase64Modifier, SigmaBase64OffsetModifier, SigmaUTF16Modifier
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     CompareOperators,
     Placeholder,
@@ -546,8 +547,37 @@ def _compile_node(node: object) -> Predicate:
     raise _Unsupported(f"condition node {type(node).__name__} has no reference semantics")
 
 
+def _detection_items(detection: SigmaDetection) -> Iterator[SigmaDetectionItem]:
+    for item in detection.detection_items:
+        if isinstance(item, SigmaDetection):
+            yield from _detection_items(item)
+        else:
+            yield item
+
+
+def _refuse_known_modifier_bugs(rule: SigmaRule) -> None:
+    """Refuse modifier chains whose pySigma 1.5.1 output contradicts the spec.
+
+    ``utf16`` then ``base64``/``base64offset``: pySigma puts U+FEFF in the string and base64
+    encodes its UTF-8 form (EF BB BF), where the modifiers appendix requires the UTF-16 byte
+    order mark FF FE; evaluating pySigma's value would prove the wrong bytes.
+    """
+    for detection in rule.detection.detections.values():
+        for item in _detection_items(detection):
+            chain = item.modifiers
+            if SigmaUTF16Modifier in chain and any(
+                m in (SigmaBase64Modifier, SigmaBase64OffsetModifier)
+                for m in chain[chain.index(SigmaUTF16Modifier):]
+            ):
+                raise _Unsupported(
+                    f"{item.field or 'keyword'}|utf16|base64*: pySigma 1.5.1 encodes the byte "
+                    "order mark as UTF-8 (EF BB BF) instead of FF FE"
+                )
+
+
 def _compile_detection(rule: SigmaRule) -> Predicate:
     """Compile all of a rule's conditions; a list of conditions is OR-ed (rules spec)."""
+    _refuse_known_modifier_bugs(rule)
     predicates = []
     for condition in rule.detection.parsed_condition:
         tree = condition.parsed  # re-parsed on every access: done once, here

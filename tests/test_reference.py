@@ -459,6 +459,11 @@ def test_time_modifier_is_unsupported() -> None:
     assert compiled.unsupported and "time modifier (hour)" in compiled.unsupported
 
 
+def test_utf16_with_bom_then_base64_is_refused() -> None:
+    compiled = compile_rule(load("sel:\n  D|utf16|base64offset|contains: 'cmd'\ncondition: sel"))
+    assert compiled.unsupported and "byte order mark" in compiled.unsupported
+
+
 def test_correlation_rule_is_unsupported() -> None:
     text = """
 title: base
@@ -543,7 +548,7 @@ def _regression_cases() -> list[tuple[Path, dict[str, Any]]]:
 
 
 def _flatten_evtx_json(obj: dict[str, Any]) -> dict[str, Any]:
-    """Flatten the Event.System / Event.EventData export into a flat Sigma-style event."""
+    """Flatten the Event.System / EventData / UserData export into a flat Sigma-style event."""
     event = obj["Event"]
     system = event["System"]
     flat: dict[str, Any] = {"EventID": system.get("EventID"), "Channel": system.get("Channel"),
@@ -551,6 +556,9 @@ def _flatten_evtx_json(obj: dict[str, Any]) -> dict[str, Any]:
     data = event.get("EventData")
     if isinstance(data, dict):
         flat.update({k: v for k, v in data.items() if k != "#attributes"})
+    for section in (event.get("UserData") or {}).values():  # e.g. WMI-Activity's Operation_*
+        if isinstance(section, dict):
+            flat.update({k: v for k, v in section.items() if k != "#attributes"})
     return flat
 
 

@@ -1,0 +1,82 @@
+"""The dependency rules that keep the equivalence proof honest, checked on the import graph.
+
+* An interpreter (``backends/<lang>/parser.py`` and its helpers, ``semantics.py``) never imports
+  an emitter (``backends/<lang>/backend.py``) nor pySigma's backends: otherwise a shared escaping
+  bug would be invisible.
+* The shared query layer (``backends/query``) imports no language and nothing of ``converter``.
+* The reference evaluator imports nothing from ``backends``.
+* Only ``converter/cli.py`` imports click; every module has a docstring.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = sorted(p for d in ("backends", "converter") for p in (ROOT / d).rglob("*.py"))
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            out.add(module)
+            out.update(f"{module}.{alias.name}" for alias in node.names)
+    return out
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+INTERPRETER_FILES = [
+    p for p in MODULES
+    if p.parent.parent.name == "backends" and p.parent.name != "query" and p.name != "backend.py"
+    and p.name != "__init__.py"
+]
+
+
+@pytest.mark.parametrize("path", INTERPRETER_FILES, ids=rel)
+def test_interpreters_never_import_emitters(path: Path) -> None:
+    bad = {m for m in imports(path) if m.endswith(".backend") or ".backend." in m or m.startswith("sigma.backends")}
+    assert not bad, f"{rel(path)} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "backends" / "query").glob("*.py")), ids=rel)
+def test_query_layer_imports_no_language(path: Path) -> None:
+    bad = {
+        m for m in imports(path)
+        if m.startswith("converter") or (m.startswith("backends.") and not m.startswith("backends.query"))
+    }
+    assert not bad, f"{rel(path)} imports {sorted(bad)}"
+
+
+def test_reference_is_independent_of_backends() -> None:
+    for name in ("reference.py", "logsources.py"):
+        path = ROOT / "converter" / name
+        bad = {m for m in imports(path) if m.startswith("backends") or m.startswith("sigma.backends")}
+        assert not bad, f"{name} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=rel)
+def test_only_the_cli_imports_click(path: Path) -> None:
+    if rel(path) == "converter/cli.py":
+        return
+    assert not {m for m in imports(path) if m == "click" or m.startswith("click.")}, rel(path)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=rel)
+def test_every_module_has_a_docstring(path: Path) -> None:
+    assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), rel(path)
