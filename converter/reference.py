@@ -9,7 +9,7 @@ calls ``SigmaString.convert()`` or any backend escaping, and never imports ``bac
 Usage::
 
     compiled = compile_rule(rule)          # once per rule
-    verdict = compiled.evaluate(event)     # many events; Verdict(matched, unsupported, logsource_ok)
+    verdict = compiled.evaluate(event)     # many events -> Verdict(matched, unsupported, ...)
 
 Every choice the Sigma specification leaves open is an entry of ``SIGMA_SEMANTICS`` below with
 the spec passage it rests on; the matcher code refers to those entries by name in comments.
@@ -534,9 +534,10 @@ def _compile_node(node: object) -> Predicate:
     if isinstance(node, ConditionAND):
         return _all([_compile_node(arg) for arg in node.args])
     if isinstance(node, ConditionOR):
-        keywords = [arg.value for arg in node.args if isinstance(arg, ConditionValueExpression)]
-        others = [_compile_node(a) for a in node.args if not isinstance(a, ConditionValueExpression)]
-        return _any(others + ([_keyword_predicate(keywords)] if keywords else []))
+        # OR-ed keywords (a keyword list) share one pass over the event.
+        keywords = [a.value for a in node.args if isinstance(a, ConditionValueExpression)]
+        rest = [_compile_node(a) for a in node.args if not isinstance(a, ConditionValueExpression)]
+        return _any(rest + ([_keyword_predicate(keywords)] if keywords else []))
     if isinstance(node, ConditionNOT):
         inner = _compile_node(node.args[0])
         return lambda event: not inner(event)
