@@ -299,7 +299,8 @@ def _glob(parts: Parts, cased: bool, search: bool) -> Callable[[str], bool]:
         if search:
             return lambda s: literal in fold(s)
         return lambda s: fold(s) == literal
-    if not search:
+    # Only literal runs and '*' qualify: a '?' is one character, not a literal.
+    if not search and all(isinstance(p, str) or p is many for p in items):
         strs = [p for p in items if isinstance(p, str)]
         shape = tuple(p is many for p in items)
         if shape == (True,):

@@ -598,3 +598,26 @@ def test_sigmahq_regression_events_match_their_rules() -> None:
     for line in disagree:
         print("  " + line)
     assert agree >= 0.9 * (agree + len(disagree))
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("'?*'", [False, True, True]), ("'*?'", [False, True, True]), ("'*?*'", [False, True, True]),
+     ("'a?c'", [False, False, True])],
+)
+def test_single_wildcard_next_to_multi(value: str, expected: list[bool]) -> None:
+    """'?' beside '*' is one character, not a literal (the fast paths must not take it)."""
+    from sigma.collection import SigmaCollection
+
+    rule = SigmaCollection.from_yaml(
+        "title: t\nlogsource: {product: windows, category: process_creation}\n"
+        f"detection:\n  sel:\n    User: {value}\n  condition: sel\n"
+    ).rules[0]
+    compiled = compile_rule(rule)
+    got = [
+        compiled.evaluate(
+            {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "User": u}
+        ).matched
+        for u in ["", "a", "abc"]
+    ]
+    assert got == expected
