@@ -17,7 +17,7 @@ Field mapping and logsource conditions belong to the processing pipelines, not h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from sigma.conditions import (
@@ -32,7 +32,6 @@ from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.deferred import DeferredQueryExpression
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.rule import SigmaRule
 from sigma.types import (
     SigmaCasedString,
     SigmaCIDRExpression,
@@ -42,6 +41,8 @@ from sigma.types import (
     SigmaString,
     SpecialChars,
 )
+
+from backends.common import WarningsMixin
 
 from .semantics import JS_TRIM_WHITESPACE
 
@@ -53,27 +54,6 @@ WHITESPACE_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
 TYPED_LITERALS = frozenset({"null", "true", "false"})
 
 _WILD = object()  # marker for a live ``*`` in the flattened value
-
-
-class WarningsMixin:
-    """Collect human-readable caveats about the last converted rule in ``self.warnings``.
-
-    The list lives on the instance (never the class) and is cleared by ``reset_warnings``; backends
-    call ``warn`` wherever they emit an approximation. Duplicates are dropped.
-    """
-
-    warnings: list[str]
-
-    def reset_warnings(self) -> None:
-        """Forget the warnings of the previous rule."""
-        self.warnings = []
-
-    def warn(self, message: str) -> None:
-        """Record one caveat (once) for the rule being converted."""
-        if not hasattr(self, "warnings"):
-            self.warnings = []
-        if message not in self.warnings:
-            self.warnings.append(message)
 
 
 def _flatten(parts: Iterable[Any]) -> list[Any]:
@@ -251,15 +231,6 @@ class KqlBackend(WarningsMixin, TextQueryBackend):
         super().__init__(*args, **kwargs)
         self.warnings: list[str] = []
 
-    def convert_rule(
-        self,
-        rule: SigmaRule,
-        output_format: str | None = None,
-        callback: Callable[..., Any] | None = None,
-    ) -> list[Any]:
-        """Convert one rule; ``self.warnings`` afterwards holds this rule's caveats only."""
-        self.reset_warnings()
-        return super().convert_rule(rule, output_format, callback)
 
     # --- precedence and negation ---------------------------------------------------------------
 

@@ -21,13 +21,12 @@ Output formats (default, kibana_ndjson, dsl_lucene, siem_rule, siem_rule_ndjson)
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, ClassVar, Pattern
+from typing import Any, ClassVar, Pattern
 
 from sigma.backends.elasticsearch import LuceneBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.rule import SigmaRule
 from sigma.types import (
     SigmaCasedString,
     SigmaRegularExpression,
@@ -35,6 +34,8 @@ from sigma.types import (
     SigmaString,
     SpecialChars,
 )
+
+from backends.common import WarningsMixin
 
 from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, pcre_to_lucene
 
@@ -65,7 +66,7 @@ def embed_regex(regex: str) -> str:
     return "/" + body + "/"
 
 
-class SigportLuceneBackend(LuceneBackend):
+class SigportLuceneBackend(WarningsMixin, LuceneBackend):
     """Lucene query_string backend whose output matches what the Sigma rule matches.
 
     Args:
@@ -98,17 +99,7 @@ class SigportLuceneBackend(LuceneBackend):
             )
         super().__init__(processing_pipeline, collect_errors, **kwargs)
         self.case_insensitive = case_insensitive
-        self.warnings: list[str] = []
 
-    def convert_rule(
-        self,
-        rule: SigmaRule,
-        output_format: str | None = None,
-        callback: Callable[..., Any] | None = None,
-    ) -> list[Any]:
-        """Convert one rule; ``self.warnings`` then holds this rule's approximations only."""
-        self.warnings = []
-        return super().convert_rule(rule, output_format, callback)
 
     # --- strings ---------------------------------------------------------------------------
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
@@ -156,7 +147,7 @@ class SigportLuceneBackend(LuceneBackend):
         if is_caseless(field) or not letters:
             return self.convert_value_str(value, state)
         if self.case_insensitive == "none":
-            self.warnings.append(
+            self.warn(
                 f"{field}: value {value} emitted as a case-sensitive term (case_insensitive=none); "
                 "it misses other letter cases"
             )
@@ -213,7 +204,7 @@ class SigportLuceneBackend(LuceneBackend):
 
     def convert_condition_val_str(self, cond: Any, state: ConversionState) -> Any:
         """Unbound keyword search: kept as the stock backend renders it, with a warning."""
-        self.warnings.append(
+        self.warn(
             f"keyword search {cond.value} is matched against the default fields as a "
             "case-sensitive wildcard term, not Sigma's case-insensitive full-event search"
         )

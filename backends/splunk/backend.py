@@ -57,6 +57,8 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaString, SpecialChars
 
+from backends.common import WarningsMixin
+
 #: Characters with a meaning in PCRE outside a class; escaped when a Sigma string becomes a regex.
 _PCRE_META = frozenset("\\.^$|?*+()[]{}")
 
@@ -190,7 +192,7 @@ class SplDeferredEvalFieldRef(SplunkDeferredORRegularExpression):
         return self.rendered
 
 
-class SigportSplunkBackend(SplunkBackend):
+class SigportSplunkBackend(WarningsMixin, SplunkBackend):
     """Splunk SPL for raw events, with exact wildcard, regex, fieldref and precedence handling."""
 
     name: ClassVar[str] = "sigport Splunk SPL (exact)"
@@ -202,7 +204,6 @@ class SigportSplunkBackend(SplunkBackend):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Why the last converted rule's output is approximate (reset per rule).
-        self.warnings: list[str] = []
         # Stack of OR/NOT nodes above the node being converted: decides pipe vs condition field.
         self._scopes: list[type] = []
 
@@ -210,7 +211,6 @@ class SigportSplunkBackend(SplunkBackend):
 
     def convert_rule(self, rule: SigmaRule, output_format: str | None = None, callback: Any = None):
         """Convert one rule; warnings and the stock class-level regex counter start empty."""
-        self.warnings = []
         self._scopes = []
         SplunkDeferredORRegularExpression.reset()
         try:
@@ -219,9 +219,6 @@ class SigportSplunkBackend(SplunkBackend):
             SplunkDeferredORRegularExpression.reset()
             self._scopes = []
 
-    def _warn(self, message: str) -> None:
-        if message not in self.warnings:
-            self.warnings.append(message)
 
     # --- context tracking --------------------------------------------------------------------
 
@@ -276,7 +273,7 @@ class SigportSplunkBackend(SplunkBackend):
             return SplunkDeferredRegularExpression(state, field, spl_regex).postprocess(None, cond)
         target = field or SplunkDeferredORRegularExpression.default_field
         SplunkDeferredORRegularExpression(state, target, spl_regex).postprocess(None, cond)
-        self._warn(
+        self.warn(
             "a regex under OR/NOT is evaluated with rex/eval; on a multivalue field rex reads the "
             "first value only (inferred)"
         )
@@ -332,12 +329,12 @@ class SigportSplunkBackend(SplunkBackend):
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> Any:
         """Keywords stay bare terms (stock); they match indexed tokens of _raw, not substrings."""
-        self._warn(
+        self.warn(
             "keyword values are emitted as bare search terms, which match indexed terms of _raw "
             "(segmented by breakers), not arbitrary substrings"
         )
         if isinstance(cond.value, SigmaString) and needs_exact_test(cond.value):
-            self._warn("a keyword with '?' or a literal '*' is widened to '*'")
+            self.warn("a keyword with '?' or a literal '*' is widened to '*'")
         return super().convert_condition_val_str(cond, state)
 
     # --- field references --------------------------------------------------------------------
@@ -452,7 +449,7 @@ class SigportSplunkCimBackend(SigportSplunkBackend):
         where = "" if head.strip() == "*" else f" where {head}"
         post = (sep + pipes) if sep else ""
         if post:
-            self._warn(
+            self.warn(
                 'after tstats, a missing BY field reads as the string "null" '
                 "(fillnull_value) in the following pipes"
             )

@@ -8,7 +8,7 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import FieldMappingTransformation
 
-from backends.kql.backend import KqlBackend, WarningsMixin, kql_literal, quote
+from backends.kql.backend import KqlBackend, kql_literal, quote
 
 RULE = """
 title: t
@@ -244,16 +244,24 @@ def test_literal_helpers() -> None:
     assert kql_literal(["x"]) == ("x", False)
 
 
-def test_warnings_mixin_deduplicates() -> None:
-    class Demo(WarningsMixin):
-        pass
+def test_warnings_are_per_rule_and_deduplicated() -> None:
+    """The shared WarningsMixin: a warning per caveat, cleared for the next rule."""
+    from sigma.collection import SigmaCollection
+    from sigma.processing.pipeline import ProcessingPipeline
 
-    demo = Demo()
-    demo.warn("a")
-    demo.warn("a")
-    assert demo.warnings == ["a"]
-    demo.reset_warnings()
-    assert demo.warnings == []
+    backend = KqlBackend(ProcessingPipeline())
+    widened = SigmaCollection.from_yaml(
+        "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n"
+        "    a.caseless: ['x?y', 'p?q']\n  condition: sel\n"
+    ).rules[0]
+    plain = SigmaCollection.from_yaml(
+        "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n"
+        "    a.caseless: xy\n  condition: sel\n"
+    ).rules[0]
+    backend.convert_rule(widened)
+    assert len(backend.warnings) == 2 and all("'?'" in w for w in backend.warnings)
+    backend.convert_rule(plain)
+    assert backend.warnings == []
 
 
 def test_backend_metadata() -> None:
