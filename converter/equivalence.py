@@ -236,7 +236,17 @@ class Checker:
         if reference_unsupported:
             out.reason = f"not checked: the reference cannot evaluate the rule: {reference_unsupported}"
             return out
-        out.equivalent = not out.disagreements
         if out.disagreements:
+            out.equivalent = False
             out.reason = f"{len(out.disagreements)} of {len(events)} events disagree"
+        elif out.warnings:
+            # The emitter itself says the query is approximate; agreeing on these events does not
+            # make it equivalent, so it is not called so.
+            out.reason = (
+                "not proven: the emitter declared its output approximate ("
+                + "; ".join(out.warnings)
+                + "), and no event here shows the difference"
+            )
+        else:
+            out.equivalent = True
         return out

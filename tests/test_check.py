@@ -175,3 +175,25 @@ def test_renderer_writes_ecs_from_the_table() -> None:
     assert out["event.category"] == ["process"] and out["event.type"] == ["start"]
     # An event no logsource of the table covers is not guessed at.
     assert renderer.render({"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational"}) is None
+
+
+def test_declared_approximation_is_never_called_equivalent(tmp_path: Path) -> None:
+    """KQL has no single-character wildcard: even when the events agree, it is not 'equivalent'."""
+    rule = tmp_path / "q.yml"
+    rule.write_text(
+        "title: q\nid: 7d0e4a52-0000-4000-8000-000000000002\n"
+        "logsource: {product: windows, category: process_creation}\n"
+        "detection:\n  sel:\n    Image|endswith: '\\\\cm?.exe'\n  condition: sel\n"
+    )
+    (tmp_path / "q.events.jsonl").write_text(
+        json.dumps({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                    "Image": "C:\\Windows\\cmd.exe", "_expect": True}) + "\n"
+    )
+    (loaded,) = load_rules([rule])
+    checker = Checker(["kql", "splunk"])
+    result = checker.check(loaded, read_jsonl(tmp_path / "q.events.jsonl"))
+    kql = result.targets["kql"]
+    assert kql.disagreements == [] and kql.equivalent is None
+    assert "approximate" in (kql.reason or "")
+    # SPL keeps the pattern exact with a regex, so the events agree there too.
+    assert result.targets["splunk"].disagreements == []
