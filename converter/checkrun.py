@@ -57,26 +57,37 @@ def run_check(
     data_source: str | None,
     mapping_file: Path | None,
     output_format: str,
+    generate: int | None = None,
+    seed: int = 0,
 ) -> int:
-    """Run ``sigport check``; print the report; return the exit code."""
+    """Run ``sigport check``; print the report; return the exit code.
+
+    Events: ``--events`` for every rule; else ``--generate`` events; else each rule's own sample
+    events, generated ones for a rule that has none.
+    """
     loaded = load_rules(paths)
     shared = _load_events(events_paths, schema, data_source) if events_paths else None
     checker = Checker(targets, pipelines, data_source, _field_model(mapping_file))
     results: list[RuleResult] = []
     bad_input = False
     for item in loaded:
+        own = sample_events_path(item.path)
         if shared is not None:
             events = shared
-        else:
-            own = sample_events_path(item.path)
-            if item.rule is not None and not own.is_file():
+        elif item.rule is not None and (generate is not None or not own.is_file()):
+            from .generate import generate_events
+
+            events = generate_events(item.rule, count=generate or None, seed=seed)
+            if not events:
                 result = RuleResult(item.id, item.title, item.path, [])
                 result.error = (
-                    f"no events: pass --events, or add sample events in {own.name} beside the rule"
+                    "no events: none could be generated for this rule (see its logsource); "
+                    f"pass --events, or add sample events in {own.name} beside the rule"
                 )
                 results.append(result)
                 bad_input = True
                 continue
+        else:
             events = read_jsonl(own) if own.is_file() else []
         result = checker.check(item, events)
         bad_input = bad_input or item.error is not None

@@ -300,6 +300,13 @@ def _summary(results: list[Any], names: list[str]) -> None:
     "for the KQL and Lucene interpreters, instead of the built-in ECS model.",
 )
 @click.option(
+    "--generate", "generate", type=int, is_flag=False, flag_value=0, default=None,
+    metavar="[N]",
+    help="Check on events generated from each rule (positives and near misses); N asks for about "
+    "N events per rule (default: a few tens). Rules without sample events get generated ones anyway.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --generate.")
+@click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
     show_default=True, help="text: tables and disagreements; json: the machine-readable report.",
 )
@@ -311,6 +318,8 @@ def check(
     pipelines: tuple[str, ...],
     data_source: str | None,
     mapping_file: Path | None,
+    generate: int | None,
+    seed: int,
     output_format: str,
 ) -> None:
     """Prove on events that each target's query matches exactly what the rule matches.
@@ -329,6 +338,8 @@ def check(
         data_source=data_source,
         mapping_file=mapping_file,
         output_format=output_format,
+        generate=generate,
+        seed=seed,
     )
     sys.exit(code)
 

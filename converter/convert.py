@@ -136,8 +136,16 @@ class Converter:
         except SigmaError as exc:
             raise PipelineError(f"target {target}: {format_error(exc)}") from exc
 
-    def convert(self, loaded: LoadedRule) -> Conversion:
-        """Convert one loaded rule; never raises."""
+    def convert(self, loaded: LoadedRule, *, copy_rule: bool = True) -> Conversion:
+        """Convert one loaded rule; never raises.
+
+        Args:
+            copy_rule: convert a deep copy of ``loaded.rule`` (the default), so the loaded rule
+                stays as parsed for other targets and the reference. False hands the rule over:
+                the pipeline mutates it in place. The batch path (``converter/parallel.py``)
+                passes False for the last target of a rule, saving the copy, which costs more
+                than the conversion itself.
+        """
         base = dict(path=loaded.path, id=loaded.id, title=loaded.title, target=self.spec.name)
         if loaded.error is not None or loaded.rule is None:
             reason = loaded.error.one_line() if loaded.error else "rule did not load"
@@ -149,7 +157,7 @@ class Converter:
                 reason="correlation rules are not supported by sigport yet",
             )
         # Pipelines mutate the rule they process: every target works on its own copy.
-        rule = copy.deepcopy(loaded.rule)
+        rule = copy.deepcopy(loaded.rule) if copy_rule else loaded.rule
         try:
             queries = self.backend.convert_rule(rule)
         except SigmaFeatureNotSupportedByBackendError as exc:

@@ -21,9 +21,45 @@ from sigma.rule import SigmaRule
 
 from .errors import RuleLoadError
 
+#: libyaml's C parser when PyYAML was built with it (ten times faster on a rule corpus: the pure
+#: Python scanner was ~80% of loading time), else the pure-Python one. Both use the same safe
+#: constructor and resolver, so they build the same documents.
+FAST_SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse_documents(text: str) -> list[object]:
+    """Every YAML document in ``text``, parsed with the fast loader.
+
+    Raises:
+        yaml.YAMLError: from the pure-Python loader, so messages and positions are the ones it
+            gives (libyaml words them differently and can place an end-of-stream error a line
+            later); the slow parse only runs on malformed input.
+    """
+    try:
+        return _load_bounded(text, FAST_SAFE_LOADER)
+    except _AliasExpansionError:
+        raise
+    except yaml.YAMLError:
+        if FAST_SAFE_LOADER is yaml.SafeLoader:
+            raise
+    return _load_bounded(text, yaml.SafeLoader)
+
 #: File suffixes taken as Sigma rules when a directory is given.
 RULE_SUFFIXES = (".yml", ".yaml")
 STDIN = "-"
+
+#: How many YAML nodes aliases may add to a document beyond the nodes written in the file. PyYAML
+#: builds an alias as a shared reference (cheap), but everything that walks the rule afterwards
+#: (pySigma, JSON output formats) expands it, so nine nested lists of ten aliases ("billion
+#: laughs") turn a 400-byte file into 10^9 values. A file without aliases never hits this limit,
+#: whatever its size; real rules use no aliases at all.
+MAX_ALIAS_EXPANSION = 100_000
+#: How deeply a parsed condition may nest. pySigma, the emitters and the reference evaluator all
+#: recurse over the condition tree (and ``copy.deepcopy`` takes about five stack frames per level),
+#: so a tree nested ~150 levels deep exhausts Python's default recursion limit somewhere later.
+#: Refusing it at load time turns that into one clear error. Real rules nest fewer than ten levels;
+#: parentheses alone do not count (``((sel))`` parses to ``sel``).
+MAX_CONDITION_DEPTH = 64
 
 
 @dataclass
@@ -130,6 +166,17 @@ def _error(path: str, error: SigmaError, text: str) -> RuleLoadError:
     return RuleLoadError(message, path=path, line=line, column=column, hint=hint)
 
 
+def _condition_depth(root: object) -> int:
+    """Nesting depth of a parsed condition tree (iterative: the tree may be too deep to recurse)."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in getattr(node, "args", None) or ())
+    return deepest
+
+
 def _check_rule(rule: SigmaRule | SigmaCorrelationRule) -> SigmaError | None:
     """First error pySigma collected for a rule, or one its condition raises when parsed."""
     if rule.errors:
@@ -137,16 +184,132 @@ def _check_rule(rule: SigmaRule | SigmaCorrelationRule) -> SigmaError | None:
     if isinstance(rule, SigmaRule):
         try:
             for condition in rule.detection.parsed_condition:
-                condition.parse()
+                depth = _condition_depth(condition.parse())
+                if depth > MAX_CONDITION_DEPTH:
+                    return SigmaConditionError(
+                        f"condition nests {depth} levels deep; sigport accepts at most "
+                        f"{MAX_CONDITION_DEPTH}"
+                    )
         except SigmaError as exc:
             return exc
+        except RecursionError:  # pySigma's condition parser recurses once per nesting level
+            return SigmaConditionError(
+                f"condition nests too deeply to parse; sigport accepts at most "
+                f"{MAX_CONDITION_DEPTH} levels"
+            )
     return None
+
+
+def _expanded_size(root: yaml.Node) -> int | None:
+    """Number of nodes the document has once every alias is expanded; None for a cycle.
+
+    Iterative post-order walk with a memo per node, so the cost is linear in the nodes written,
+    not in the (possibly exponential) expanded size.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            return None  # the node contains itself (``&a [*a]``)
+        active.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in active:
+                return None
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _written_size(root: yaml.Node) -> int:
+    """Number of distinct nodes in the document (each alias target counted once)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(_children(node))
+    return len(seen)
+
+
+class _AliasExpansionError(yaml.YAMLError):
+    """YAML aliases that would expand without bound (a cycle or an alias bomb)."""
+
+
+def _load_bounded(text: str, loader_class: type) -> list[object]:
+    """``yaml.load_all`` with alias expansion bounded (see ``MAX_ALIAS_EXPANSION``).
+
+    Raises:
+        yaml.YAMLError: malformed YAML.
+        _AliasExpansionError: aliases that would expand past the limit.
+    """
+    loader = loader_class(text)
+    documents = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            expanded = _expanded_size(node)
+            if expanded is None:
+                raise _AliasExpansionError("a YAML alias refers to a node that contains it")
+            if expanded - _written_size(node) > MAX_ALIAS_EXPANSION:
+                raise _AliasExpansionError(
+                    f"YAML aliases expand this document to {expanded} values (limit: "
+                    f"{MAX_ALIAS_EXPANSION} beyond the values written)"
+                )
+            documents.append(loader.construct_document(node))
+    finally:
+        loader.dispose()
+    return documents
 
 
 def load_text(text: str, path: str) -> list[LoadedRule]:
     """Parse one file's text into rules (a file may hold several YAML documents)."""
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = _parse_documents(text)
+    except RecursionError:  # PyYAML composes nested collections recursively
+        return [
+            LoadedRule(
+                path,
+                None,
+                RuleLoadError(
+                    "malformed YAML: collections nested too deeply", path=path,
+                    hint="a Sigma rule nests a few levels deep",
+                ),
+                text,
+            )
+        ]
+    except _AliasExpansionError as exc:
+        return [
+            LoadedRule(
+                path,
+                None,
+                RuleLoadError(
+                    f"refused YAML: {exc}", path=path, hint="write the values out instead of "
+                    "using YAML aliases",
+                ),
+                text,
+            )
+        ]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -183,12 +346,14 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
                 )
             ]
     try:
-        collection = SigmaCollection.from_yaml(
-            text, collect_errors=True, source=SigmaRuleLocation(Path(path))
+        # The documents parsed above, not the text: from_yaml would parse it again, with
+        # PyYAML's pure-Python loader. from_dicts may mutate the dicts; nothing else holds them.
+        collection = SigmaCollection.from_dicts(
+            documents, collect_errors=True, source=SigmaRuleLocation(Path(path))
         )
     except SigmaError as exc:
         return [LoadedRule(path, None, _error(path, exc, text), text)]
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
         # pySigma raises plain Python errors on some malformed shapes (e.g. a list where a
         # mapping belongs); report them as rule errors rather than crash the batch.
         return [

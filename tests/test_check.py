@@ -136,9 +136,21 @@ def test_ecs_schema_events(tmp_path: Path) -> None:
     assert report["rules"][0]["reference"]["matched"] == [0]
 
 
-def test_rule_without_events_is_bad_input(tmp_path: Path) -> None:
+def test_rule_without_events_gets_generated_ones(tmp_path: Path) -> None:
     rule = tmp_path / "r.yml"
     rule.write_text(ZOOM.read_text())
+    result = CliRunner().invoke(main, ["check", str(rule), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert report["rules"][0]["events"] > 5
+    assert result.exit_code == 0, report
+
+
+def test_rule_nothing_can_be_generated_for_is_bad_input(tmp_path: Path) -> None:
+    rule = tmp_path / "r.yml"
+    rule.write_text(
+        "title: t\nlogsource: {product: nosuchproduct, category: nosuch}\n"
+        "detection:\n  sel:\n    a: b\n  condition: sel\n"
+    )
     result = CliRunner().invoke(main, ["check", str(rule)])
     assert result.exit_code == 2
     assert "no events" in " ".join(result.stdout.split())
@@ -174,7 +186,7 @@ def test_renderer_writes_ecs_from_the_table() -> None:
     assert out["process.pid"] == 42
     assert out["event.category"] == ["process"] and out["event.type"] == ["start"]
     # An event no logsource of the table covers is not guessed at.
-    assert renderer.render({"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational"}) is None
+    assert renderer.render({"EventID": 8, "Channel": "Microsoft-Windows-Sysmon/Operational"}) is None
 
 
 def test_declared_approximation_is_never_called_equivalent(tmp_path: Path) -> None:

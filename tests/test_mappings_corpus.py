@@ -36,7 +36,7 @@ ELASTIC_ETC = CORPUS / "elastic" / "etc"
 TABLES = ("ecs-windows.yml", "splunk-sysmon.yml", "splunk-cim.yml")
 
 TOP_KEYS = ("name", "schema", "description", "docs", "options", "sources", "logsources")
-OPTIONAL_TOP_KEYS = ("datamodel", "source_aliases")
+OPTIONAL_TOP_KEYS = ("datamodel", "source_aliases", "not_covered")
 LOGSOURCE_KEYS = ("id", "match", "conditions", "events", "render", "fields")
 OPTIONAL_LOGSOURCE_KEYS = (
     "conditions_cased",
@@ -48,6 +48,8 @@ OPTIONAL_LOGSOURCE_KEYS = (
     "render_derived",
     "unmapped",
     "non_ecs_fields",
+    "state",
+    "field_prefix",
 )
 SCHEMAS = ("ecs", "splunk", "splunk_cim")
 

@@ -12,12 +12,17 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Callable
 
-from .ast import GlobPart, Wildcard
+import regex
+
+from .ast import GlobPart, Wildcard, glob_text
 from .errors import QueryError, UnsupportedQueryError
 
 __all__ = [
+    "MATCH_TIME_LIMIT",
+    "BoundedPattern",
+    "MatchTimeout",
     "PatternSyntaxError",
     "analyze",
     "cidr_match",
@@ -41,6 +46,92 @@ class PatternSyntaxError(QueryError):
         self.pattern = pattern
         self.position = position
         super().__init__(f"{message} (pattern {pattern!r}, offset {position})")
+
+
+# --- bounded matching --------------------------------------------------------------------------
+#
+# Python's ``re`` backtracks, so a pattern like ``^(a+)+$`` (or a glob ``*a*a*a*a*a*a*a*b``) on a
+# long value runs for minutes and would hang ``check``. Patterns are validated and translated with
+# ``re`` as before (what compiles, and the error positions, stay those of ``re``), then run by the
+# ``regex`` package, which matches ``re``'s syntax and semantics (its default VERSION0 mode) and
+# takes a ``timeout``. A match that runs past the limit raises ``MatchTimeout`` (an
+# ``UnsupportedQueryError``): the verdict is "cannot evaluate", never a silent non-match.
+# A linear-time engine (RE2) was not used: its ``$`` matches only at the very end of the text,
+# where PCRE and Python also match before a final newline, so it would change verdicts.
+
+#: Seconds one match of one pattern against one value may take before it is abandoned.
+MATCH_TIME_LIMIT = 1.0
+
+_RE_TO_REGEX_FLAGS = (
+    (re.IGNORECASE, regex.IGNORECASE),
+    (re.MULTILINE, regex.MULTILINE),
+    (re.DOTALL, regex.DOTALL),
+    (re.VERBOSE, regex.VERBOSE),
+    (re.ASCII, regex.ASCII),
+)
+
+
+class MatchTimeout(UnsupportedQueryError):
+    """A pattern match ran past ``MATCH_TIME_LIMIT`` (catastrophic backtracking)."""
+
+
+class BoundedPattern:
+    """A compiled pattern whose ``search``/``fullmatch`` give up after ``MATCH_TIME_LIMIT``.
+
+    After one timeout the pattern refuses at once on every later value, so a batch of events pays
+    the time limit once per pattern, not once per event.
+    """
+
+    __slots__ = ("pattern", "_compiled", "_timed_out")
+
+    def __init__(self, compiled: re.Pattern[str], shown: str) -> None:
+        """Re-compile an ``re`` pattern (already validated) with the ``regex`` engine.
+
+        Args:
+            compiled: the pattern as ``re`` compiled it (its text and flags are reused).
+            shown: the pattern as the query wrote it, for messages.
+        """
+        bits = 0
+        for re_bit, regex_bit in _RE_TO_REGEX_FLAGS:
+            if compiled.flags & re_bit:
+                bits |= regex_bit
+        self.pattern = shown
+        self._compiled = regex.compile(compiled.pattern, bits)
+        self._timed_out = False
+
+    def search(self, value: str) -> Any:
+        """Leftmost match anywhere in ``value``, or None.
+
+        Raises:
+            MatchTimeout: the match ran past the time limit.
+        """
+        return self._run(self._compiled.search, value)
+
+    def fullmatch(self, value: str) -> Any:
+        """Match of the whole ``value``, or None.
+
+        Raises:
+            MatchTimeout: the match ran past the time limit.
+        """
+        return self._run(self._compiled.fullmatch, value)
+
+    def _run(self, method: Callable[..., Any], value: str) -> Any:
+        if self._timed_out:
+            raise MatchTimeout(
+                f"pattern {self.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on an earlier value "
+                "(catastrophic backtracking); its matches are undecided"
+            )
+        try:
+            return method(value, timeout=MATCH_TIME_LIMIT)
+        except TimeoutError:
+            self._timed_out = True
+            raise MatchTimeout(
+                f"pattern {self.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on a "
+                f"{len(value)}-character value (catastrophic backtracking); the match is undecided"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"BoundedPattern({self.pattern!r})"
 
 
 # --- field lookup ------------------------------------------------------------------------------
@@ -141,7 +232,7 @@ def scalar_text(value: Any) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def glob_to_regex(parts: tuple[GlobPart, ...], case_sensitive: bool = True) -> re.Pattern[str]:
+def glob_to_regex(parts: tuple[GlobPart, ...], case_sensitive: bool = True) -> BoundedPattern:
     """Compile a glob (literal strings and ``Wildcard`` markers) to a whole-value regex.
 
     ``*`` matches any run of characters including newlines, ``?`` exactly one character. Literal
@@ -158,7 +249,8 @@ def glob_to_regex(parts: tuple[GlobPart, ...], case_sensitive: bool = True) -> r
         else:
             out.append(re.escape(part))
     flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
-    return re.compile("".join(out), flags)
+    # Bounded: a glob with many '*' backtracks polynomially ('*a*a*a*a*a*a*a*b').
+    return BoundedPattern(re.compile("".join(out), flags), glob_text(parts))
 
 
 # --- Lucene RegExp -----------------------------------------------------------------------------
@@ -455,7 +547,7 @@ def _emit_lucene(node: tuple, case_sensitive: bool, top: bool) -> str:
 
 
 @functools.lru_cache(maxsize=2048)
-def lucene_regex(pattern: str, case_sensitive: bool = True) -> re.Pattern[str]:
+def lucene_regex(pattern: str, case_sensitive: bool = True) -> BoundedPattern:
     """Compile a Lucene RegExp to a Python regex meant for ``fullmatch`` (whole-value match).
 
     Args:
@@ -468,7 +560,8 @@ def lucene_regex(pattern: str, case_sensitive: bool = True) -> re.Pattern[str]:
         UnsupportedQueryError: ``&`` or ``~`` nested inside a concatenation or repetition.
     """
     tree = _LuceneParser(pattern).parse()
-    return re.compile(_emit_lucene(tree, case_sensitive, True), re.DOTALL)
+    # Lucene runs regexps as automata (linear); the Python translation backtracks, so bound it.
+    return BoundedPattern(re.compile(_emit_lucene(tree, case_sensitive, True), re.DOTALL), pattern)
 
 
 # --- PCRE --------------------------------------------------------------------------------------
@@ -622,7 +715,7 @@ def _copy_pcre_class(pattern: str, i: int, out: list[str]) -> int:
 @functools.lru_cache(maxsize=2048)
 def pcre_regex(
     pattern: str, flags: str = "", case_sensitive: bool = True, anchored: bool = False
-) -> re.Pattern[str]:
+) -> BoundedPattern:
     """Compile a PCRE pattern (the subset Sigma and Splunk use) to a Python regex.
 
     Args:
@@ -652,9 +745,11 @@ def pcre_regex(
     if not case_sensitive:
         bits |= re.IGNORECASE
     try:
-        return re.compile(text, bits)
+        compiled = re.compile(text, bits)
     except re.error as exc:
         raise PatternSyntaxError(f"invalid regular expression: {exc.msg}", pattern, exc.pos or 0)
+    # Bounded: Python's backtracking must not hang the check on a pathological pattern.
+    return BoundedPattern(compiled, pattern)
 
 
 # --- CIDR --------------------------------------------------------------------------------------

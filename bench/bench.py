@@ -1,0 +1,507 @@
+"""sigport benchmarks: corpus conversion against sigma-cli, and EQL evaluation against the eql package.
+
+Run from the project root with the project's virtualenv::
+
+    python bench/bench.py [--runs N] [--corpus PATH] [--sigma-cli PATH] [--workers N] [--backtest]
+
+It measures on this machine, in this one run, and writes BENCHMARKS.md (``--output`` to change):
+
+- conversion, whole process: ``sigport convert DIR -t eql -o OUT/`` (parallel path) and the serial
+  path against ``sigma convert -t eql -p ecs_windows -s DIR`` (sigma-cli from its own virtualenv),
+  runs alternated, wall time, CPU time (user+sys of the process and its workers) and peak RSS;
+- conversion rate per target (rules/s) for every target;
+- evaluation: events/s of sigport's EQL interpreter (parse + ``compile_query`` once, then one call
+  per event) against the eql package's PythonEngine on the same queries and the same events,
+  alternated in the same process.
+
+Speed is reported here, never asserted in tests. Other processes on the machine skew wall times:
+the load average before and after is recorded, and CPU times are reported beside wall times
+because they are far less sensitive to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules" / "windows" / "process_creation"
+DEFAULT_SIGMA_CLI = Path("/work/bench-venv/bin/sigma")
+ZOOM_RULE = ROOT / "sigma_rules" / "windows" / "process_creation" / "proc_creation_win_zoom_suspicious_child_process.yml"
+ALL_TARGETS = ("eql", "kql", "lucene", "esql", "splunk", "splunk-cim")
+SIGPORT_PACKAGES = ("pySigma", "pySigma-backend-elasticsearch", "pysigma-backend-splunk", "PyYAML", "lark", "eql", "click", "rich")
+
+
+# --- measuring processes -----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One timed process: wall seconds, CPU seconds (it and its waited-for children), peak RSS."""
+
+    wall: float
+    cpu: float
+    maxrss_mb: float
+    returncode: int
+
+
+def run_process(cmd: list[str], cwd: Path = ROOT) -> Run:
+    """Run ``cmd`` with output discarded and measure it with ``wait4`` (this child only)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
+    # ru_maxrss is in KiB on Linux: the largest of the process and its children, not their sum.
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def median_range(values: list[float]) -> str:
+    """``median (min-max)`` with two decimals."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def alternate(commands: dict[str, Callable[[], Run]], runs: int) -> dict[str, list[Run]]:
+    """Run every command ``runs`` times, interleaved, rotating which goes first each round."""
+    names = list(commands)
+    out: dict[str, list[Run]] = {n: [] for n in names}
+    for round_ in range(runs):
+        order = names[round_ % len(names):] + names[: round_ % len(names)]
+        for name in order:
+            out[name].append(commands[name]())
+            print(f"  {name}: run {round_ + 1}/{runs}: {out[name][-1].wall:.2f}s", file=sys.stderr)
+    return out
+
+
+# --- the machine -------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    """Lines describing the CPU, cores, memory, Python and package versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    import yaml
+
+    versions = ", ".join(f"{p} {_version(p)}" for p in SIGPORT_PACKAGES)
+    return [
+        f"- CPU: {cpu}; {os.cpu_count()} logical cores, {usable} usable by this process",
+        f"- RAM: {ram}",
+        f"- OS: {platform.platform()}",
+        f"- Python {platform.python_version()} ({sys.executable})",
+        f"- sigport's packages: {versions}; libyaml: {'yes' if yaml.__with_libyaml__ else 'no'}",
+    ]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def sigma_cli_versions(sigma: Path) -> str:
+    """Versions in sigma-cli's own virtualenv."""
+    python = sigma.parent / "python"
+    code = (
+        "from importlib import metadata; import yaml\n"
+        "names = ['sigma-cli', 'pySigma', 'pySigma-backend-elasticsearch', 'PyYAML']\n"
+        "print(', '.join(f'{n} {metadata.version(n)}' for n in names) + "
+        "'; libyaml: ' + ('yes' if yaml.__with_libyaml__ else 'no'))"
+    )
+    try:
+        return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"unknown ({exc})"
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages."""
+    return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+# --- conversion --------------------------------------------------------------------------------
+
+
+def _sigport_command() -> list[str]:
+    script = Path(sys.executable).parent / "sigport"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "converter.cli"]
+
+
+def _cli_has_workers() -> bool:
+    help_text = subprocess.run(
+        [*_sigport_command(), "convert", "--help"], capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    return "--workers" in help_text
+
+
+def sigport_convert(corpus: Path, target: str, out: Path, workers: int, wired: bool) -> Run:
+    """``sigport convert CORPUS -t TARGET -o OUT/`` with ``workers`` (1: the serial path).
+
+    Until the CLI has ``--workers``, the parallel path runs through ``--driver`` below, which does
+    what the command does: convert_paths, then the CLI's own writer and summary.
+    """
+    shutil.rmtree(out, ignore_errors=True)
+    if wired:
+        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/", "--workers", str(workers)]
+    elif workers <= 1:
+        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
+    else:
+        cmd = [sys.executable, str(Path(__file__)), "--driver", str(corpus), target, f"{out}/", str(workers)]
+    return run_process(cmd)
+
+
+def driver(corpus: str, target: str, out: str, workers: int) -> int:
+    """The parallel ``sigport convert`` until the CLI option exists (see ``sigport_convert``)."""
+    from converter import cli
+    from converter.parallel import convert_paths
+
+    _, results = convert_paths([corpus], [target], None, None, workers=workers)
+    cli._write_output(results, [target], "default", Path(out), [Path(corpus)])
+    cli._summary(results, [target])
+    return 0
+
+
+def conversion_section(corpus: Path, runs: int, workers: int, sigma: Path | None) -> list[str]:
+    """Whole-process conversion of the corpus to EQL: sigport (parallel, serial) vs sigma-cli."""
+    from converter.rules import expand_paths
+
+    files = len(list(expand_paths([corpus])))
+    wired = _cli_has_workers()
+    tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-"))
+    commands: dict[str, Callable[[], Run]] = {
+        f"sigport, {workers} workers": lambda: sigport_convert(corpus, "eql", tmp / "par", workers, wired),
+        "sigport, serial": lambda: sigport_convert(corpus, "eql", tmp / "ser", 1, wired),
+    }
+    if sigma is not None:
+        commands["sigma-cli"] = lambda: run_process(
+            [str(sigma), "convert", "-t", "eql", "-p", "ecs_windows", "-s", str(corpus), "-o", str(tmp / "sigma.txt")]
+        )
+    print("conversion: sigport vs sigma-cli", file=sys.stderr)
+    results = alternate(commands, runs)
+    lines = [
+        f"Corpus: `{corpus}` ({files} rule files), target EQL, {runs} runs per command, "
+        "alternated. Wall and CPU seconds: median (min-max). CPU = user+sys of the process and "
+        "its worker processes. Peak RSS: the largest single process (workers are counted "
+        "separately, not summed).",
+        "",
+        f"sigport's parallel path ran {'as `sigport convert --workers N`' if wired else 'through `bench.py --driver` (converter.parallel.convert_paths + the CLI writer; the CLI has no `--workers` yet)'}.",
+        "",
+        "| command | wall s | CPU s | rules/s (wall) | peak RSS MiB | exit codes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, rs in results.items():
+        walls = [r.wall for r in rs]
+        lines.append(
+            f"| {name} | {median_range(walls)} | {median_range([r.cpu for r in rs])} | "
+            f"{files / statistics.median(walls):.0f} | {max(r.maxrss_mb for r in rs):.0f} | "
+            f"{sorted({r.returncode for r in rs})} |"
+        )
+    if sigma is not None:
+        cli_wall = statistics.median(r.wall for r in results["sigma-cli"])
+        cli_cpu = statistics.median(r.cpu for r in results["sigma-cli"])
+        lines += ["", "Ratios to sigma-cli (lower is faster; the goal is wall <= 0.3):", ""]
+        for name, rs in results.items():
+            if name == "sigma-cli":
+                continue
+            wall = statistics.median(r.wall for r in rs) / cli_wall
+            cpu = statistics.median(r.cpu for r in rs) / cli_cpu
+            lines.append(f"- {name}: wall {wall:.2f}, CPU {cpu:.2f}")
+        lines += [
+            "",
+            "sigma-cli writes one file and checks nothing; sigport also validates every rule "
+            "(conditions parsed at load), writes one file per rule and target, and prints a "
+            "status summary. sigma-cli's exit code is 0 with `-s` (skip unsupported rules).",
+        ]
+    else:
+        lines += ["", "sigma-cli not found: see bench/README.md to install it."]
+    shutil.rmtree(tmp, ignore_errors=True)
+    return lines
+
+
+def targets_section(corpus: Path, runs: int, workers: int) -> list[str]:
+    """Rules/s for each target, whole process, parallel path."""
+    from converter.rules import expand_paths
+
+    files = len(list(expand_paths([corpus])))
+    wired = _cli_has_workers()
+    tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-"))
+    commands = {
+        t: (lambda t=t: sigport_convert(corpus, t, tmp / t, workers, wired)) for t in ALL_TARGETS
+    }
+    print("conversion rate per target", file=sys.stderr)
+    results = alternate(commands, runs)
+    shutil.rmtree(tmp, ignore_errors=True)
+    lines = [
+        f"`sigport convert` of the same {files} files, {workers} workers, one target per "
+        f"process, {runs} runs alternated (process start-up included).",
+        "",
+        "| target | wall s | CPU s | rules/s | peak RSS MiB |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rs in results.items():
+        walls = [r.wall for r in rs]
+        lines.append(
+            f"| {name} | {median_range(walls)} | {median_range([r.cpu for r in rs])} | "
+            f"{files / statistics.median(walls):.0f} | {max(r.maxrss_mb for r in rs):.0f} |"
+        )
+    return lines
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """A dotted flat event as nested objects (the eql package reads only nested ones)."""
+    out: dict[str, Any] = {}
+    for key in sorted(flat, key=lambda k: k.count(".")):
+        node = out
+        *parents, last = key.split(".")
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # a value and an object under one name: keep the value
+                break
+            node = child
+        else:
+            node[last] = flat[key]
+    return out
+
+
+def _background_events(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Ordinary process starts (Sigma taxonomy), deterministic, most matching no rule."""
+    import random
+
+    rng = random.Random(seed)
+    images = [
+        r"C:\Windows\System32\svchost.exe", r"C:\Windows\System32\cmd.exe",
+        r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+        r"C:\Program Files\Google\Chrome\Application\chrome.exe", r"C:\Windows\explorer.exe",
+        r"C:\Windows\System32\conhost.exe", r"C:\Windows\System32\rundll32.exe",
+        r"C:\Users\alice\AppData\Local\Microsoft\Teams\current\Teams.exe",
+        r"C:\Windows\System32\reg.exe", r"C:\Windows\System32\schtasks.exe",
+    ]
+    args = ["", " /c dir", " -nop -c Get-Date", " --type=renderer", " /s", " query HKLM\\Software",
+            " /create /tn update", " shell32.dll,Control_RunDLL", " -k netsvcs -p"]
+    out = []
+    for i in range(count):
+        image, parent = rng.choice(images), rng.choice(images)
+        name = image.rsplit("\\", 1)[-1]
+        out.append({
+            "EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "Image": image, "ParentImage": parent, "OriginalFileName": name.upper(),
+            "CommandLine": f'"{image}"{rng.choice(args)}', "ParentCommandLine": f'"{parent}"',
+            "User": rng.choice([r"CORP\\alice", r"NT AUTHORITY\\SYSTEM"]), "ProcessId": 1000 + i,
+            "ParentProcessId": 4, "IntegrityLevel": rng.choice(["Medium", "High", "System"]),
+            "CurrentDirectory": r"C:\Windows\System32\\",
+        })
+    return out
+
+
+def _eql_queries(corpus: Path, heavy: int) -> list[tuple[str, str, Any]]:
+    """(name, EQL text, parsed rule): the Zoom rule and the heaviest corpus rules both parsers take."""
+    import eql
+
+    from backends.eql.parser import parse
+    from converter.convert import Converter
+    from converter.rules import load_rules
+
+    converter = Converter("eql")
+    candidates = []
+    for loaded in load_rules([ZOOM_RULE]) + load_rules([corpus]):
+        if loaded.rule is None:
+            continue
+        conv = converter.convert(loaded)
+        if len(conv.queries) != 1:
+            continue
+        text = conv.queries[0]
+        try:
+            parse(text)
+            with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
+                eql.parse_query(text)
+        except Exception:  # a query either parser refuses is not comparable
+            continue
+        candidates.append((Path(loaded.path).stem, text, loaded.rule))
+    zoom, rest = candidates[0], candidates[1:]
+    rest.sort(key=lambda c: len(c[1]), reverse=True)
+    chosen, families = [zoom], set()
+    for candidate in rest:
+        # One query per rule family: SigmaHQ splits long lists over rules named _1, _2, ...
+        family = re.sub(r"_\d+$", "", candidate[0])
+        if family not in families and len(chosen) <= heavy:
+            families.add(family)
+            chosen.append(candidate)
+    return chosen
+
+
+def evaluation_section(corpus: Path, runs: int, n_events: int) -> list[str]:
+    """events/s of sigport's EQL interpreter and the eql PythonEngine on the same events."""
+    import eql
+
+    from backends.eql.parser import parse
+    from backends.query.evaluate import compile_query
+    from converter.events import EventRenderer, SampleEvent
+    from converter.mapping import load_table
+
+    print("evaluation: sigport vs eql", file=sys.stderr)
+    queries = _eql_queries(corpus, heavy=4)
+    samples: list[SampleEvent] = []
+    try:
+        from converter.generate import generate_events
+
+        for _, _, rule in queries:
+            samples.extend(generate_events(rule, count=40))
+    except ImportError:  # the generator is optional here: background events alone still time
+        pass
+    generated = len(samples)
+    samples += [SampleEvent(fields=e) for e in _background_events(max(0, n_events - generated))]
+    renderer = EventRenderer(load_table("ecs-windows"))
+    rendered = [r for r in (renderer.render_sample(s) for s in samples) if r is not None]
+    events = [_nest(r) for r in rendered]
+    eql_events = [eql.Event("process", 0, e) for e in events]
+    rows, total_sig, total_eql = [], 0.0, 0.0
+    for name, text, _ in queries:
+        predicate = compile_query(parse(text))
+        with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
+            check = eql.PythonEngine().convert(eql.parse_query(text).first)
+        sig_times, eql_times = [], []
+        for round_ in range(runs):
+            for which in (("sig", "eql") if round_ % 2 == 0 else ("eql", "sig")):
+                start = time.perf_counter()
+                if which == "sig":
+                    for event in events:
+                        predicate(event)
+                    sig_times.append(time.perf_counter() - start)
+                else:
+                    for event in eql_events:
+                        check(event)
+                    eql_times.append(time.perf_counter() - start)
+        sig_hits = sum(predicate(e) is True for e in events)
+        eql_hits = sum(bool(check(e)) for e in eql_events)
+        sig, eq = statistics.median(sig_times), statistics.median(eql_times)
+        total_sig, total_eql = total_sig + sig, total_eql + eq
+        rows.append(
+            f"| {name} | {len(text)} | {len(events) / sig:,.0f} ({len(events) / max(sig_times):,.0f}-"
+            f"{len(events) / min(sig_times):,.0f}) | {len(events) / eq:,.0f} ({len(events) / max(eql_times):,.0f}-"
+            f"{len(events) / min(eql_times):,.0f}) | {eq / sig:.2f} | {sig_hits} / {eql_hits} |"
+        )
+    n = len(events) * len(queries)
+    return [
+        f"{len(queries)} EQL queries (the Zoom rule's and the {len(queries) - 1} longest SigmaHQ "
+        "process_creation conversions that both sigport's parser and `eql.parse_query` under "
+        f"`elasticsearch_syntax` accept) on the same {len(events)} ECS events: {generated} "
+        "generated from those rules by `converter.generate` (positives and near misses), the "
+        "rest ordinary process starts, rendered by the ecs-windows table and nested (the eql "
+        "package reads only nested objects). Each side compiles once; the timed loop calls the "
+        f"predicate once per event. {runs} runs alternated; events/s median (min-max).",
+        "",
+        "| query | chars | sigport events/s | eql events/s | sigport / eql | matches sigport / eql |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"All queries: sigport {n / total_sig:,.0f} events/s, eql {n / total_eql:,.0f} events/s, "
+        f"ratio {total_eql / total_sig:.2f} (goal >= 3).",
+        "",
+        "Match counts may differ: the eql package is not Elasticsearch (for instance it compares "
+        "an array field such as ECS `event.type` with `==` as a whole, where Elasticsearch "
+        "matches any element), so the comparison is of speed, not of verdicts.",
+    ]
+
+
+def backtest_section(run_it: bool) -> list[str]:
+    """The backtest / reference-at-scale numbers, from bench/backtest.py when asked and present."""
+    script = ROOT / "bench" / "backtest.py"
+    if not run_it:
+        return ["Not measured in this run: `python bench/bench.py --backtest` runs `bench/backtest.py`."]
+    if not script.exists():
+        return ["`bench/backtest.py` is not in this tree yet."]
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        return [f"`bench/backtest.py` failed (exit {done.returncode}):", "", "```", done.stderr[-2000:], "```"]
+    return [done.stdout.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run every section, write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="rule directory")
+    parser.add_argument("--sigma-cli", type=Path, default=DEFAULT_SIGMA_CLI, help="sigma-cli's `sigma`")
+    parser.add_argument("--workers", type=int, default=2, help="sigport worker processes")
+    parser.add_argument("--events", type=int, default=2000, help="events per evaluation query")
+    parser.add_argument("--only", choices=["conversion", "targets", "evaluation"], action="append")
+    parser.add_argument("--backtest", action="store_true", help="also run bench/backtest.py")
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--driver", nargs=4, metavar=("CORPUS", "TARGET", "OUT", "WORKERS"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.driver:
+        corpus, target, out, workers = args.driver
+        return driver(corpus, target, out, int(workers))
+    if not args.corpus.is_dir():
+        parser.error(f"corpus {args.corpus} is not a directory (pass --corpus)")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    sigma = args.sigma_cli if args.sigma_cli.exists() else None
+    wanted = set(args.only or ["conversion", "targets", "evaluation"])
+    before = load_average()
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    sections: list[tuple[str, list[str]]] = []
+    if "conversion" in wanted:
+        sections.append(("Conversion: sigport vs sigma-cli", conversion_section(args.corpus, args.runs, args.workers, sigma)))
+    if "targets" in wanted:
+        sections.append(("Conversion rate per target", targets_section(args.corpus, args.runs, args.workers)))
+    if "evaluation" in wanted:
+        sections.append(("Evaluation: sigport's EQL interpreter vs the eql package", evaluation_section(args.corpus, args.runs, args.events)))
+    sections.append(("Backtest and the reference evaluator at scale", backtest_section(args.backtest)))
+    head = [
+        "# sigport benchmarks",
+        "",
+        f"Generated by `python bench/bench.py --runs {args.runs}` on {started}; every number below "
+        "comes from that one run on this machine. See bench/README.md for the method.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        f"- sigma-cli's virtualenv: {sigma_cli_versions(sigma) if sigma else 'not found'}",
+        f"- Load average (1/5/15 min) before: {before}; after: {load_average()}. A load above the "
+        "core count means other processes competed for the CPU: wall times are then inflated, "
+        "CPU times much less.",
+    ]
+    body: list[str] = []
+    for title, lines in sections:
+        body += ["", f"## {title}", "", *lines]
+    args.output.write_text("\n".join(head + body) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
