@@ -115,6 +115,8 @@ class BacktestReport:
     workers: int = 1
     #: Of ``elapsed_s``, the time spent loading, converting and interpreting the rules.
     prepare_s: float = 0.0
+    #: Per mapping table: events of a routed logsource it could not render (count, first one).
+    render_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def events_per_s(self) -> float:
@@ -131,6 +133,7 @@ class BacktestReport:
             "elapsed_s": round(self.elapsed_s, 3),
             "prepare_s": round(self.prepare_s, 3),
             "events_per_s": round(self.events_per_s, 1),
+            "render_errors": self.render_errors,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -586,7 +589,8 @@ class _Engine:
         """Evaluate a batch; return ``{"events", "routed": {rule: n}, "ref": {rule: hits},
         "hits": {(rule, t): n}, "dis": {(rule, t): [count, examples]}, "failed": {...}}``."""
         delta: dict[str, Any] = {"events": len(batch), "routed": Counter(), "ref": Counter(),
-                                 "hits": Counter(), "dis": {}, "failed": dict(self.compile_failed)}
+                                 "hits": Counter(), "dis": {}, "failed": dict(self.compile_failed),
+                                 "render_errors": {}}
         for source, event in batch:
             group = self._group(event)
             if group is not None:
@@ -605,12 +609,19 @@ class _Engine:
                 matched.add(i)
         delta["ref"].update(matched)
         for schema, (renderer, index, by_rule) in group.schemas.items():
-            rendered = renderer.render(event)
+            try:
+                rendered = renderer.render(event)
+                why = (f"the {renderer.table.schema} data has no such event: no logsource "
+                       f"of mapping table {renderer.table.name} covers its EventID/Channel")
+            except ValueError as exc:
+                # A value the shipper could not write (e.g. an integrity level outside Elastic
+                # Defend's vocabulary): no target of this schema sees the event.
+                rendered, why = None, f"the event cannot be rendered for {renderer.table.name}: {exc}"
+                entry = delta["render_errors"].setdefault(renderer.table.name, [0, source, str(exc)])
+                entry[0] += 1
             if rendered is None:
                 for i in matched & by_rule.keys():
                     for t in by_rule[i]:
-                        why = (f"the {renderer.table.schema} data has no such event: no logsource "
-                               f"of mapping table {renderer.table.name} covers its EventID/Channel")
                         self._disagree(delta, (i, t), source, True, False, why)
                 continue
             candidates = index.candidates(rendered)
@@ -707,12 +718,16 @@ class _Merger:
         self.hits: Counter = Counter()
         self.dis: dict[tuple[int, str], list[Any]] = {}
         self.failed: dict[tuple[int, str], str] = {}
+        self.render_errors: dict[str, list[Any]] = {}
 
     def add(self, delta: dict[str, Any]) -> None:
         self.events += delta["events"]
         self.routed.update(delta["routed"])
         self.ref.update(delta["ref"])
         self.hits.update(delta["hits"])
+        for table, (count, source, message) in delta["render_errors"].items():
+            entry = self.render_errors.setdefault(table, [0, source, message])
+            entry[0] += count
         for slot, reason in delta["failed"].items():
             self.failed.setdefault(slot, reason)
         for slot, (count, examples) in delta["dis"].items():
@@ -818,8 +833,11 @@ def run_backtest(
                     _collect(pending.popleft(), merged, progress)
             while pending:
                 _collect(pending.popleft(), merged, progress)
+    render_errors = {table: {"events": count, "first": source, "error": message}
+                     for table, (count, source, message) in merged.render_errors.items()}
     return BacktestReport(merged.events, _tallies(prepared, merged), target_names,
-                          time.perf_counter() - started, max(1, workers), prepare_s)
+                          time.perf_counter() - started, max(1, workers), prepare_s,
+                          render_errors)
 
 
 def _collect(result: Any, merged: _Merger, progress: Callable[[int], None] | None) -> None:

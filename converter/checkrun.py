@@ -19,10 +19,24 @@ from .rules import load_rules
 EXIT_OK, EXIT_DISAGREE, EXIT_INPUT = 0, 1, 2
 
 
-def _load_events(paths: list[Path], schema: str, data_source: str | None) -> list[SampleEvent]:
+def _load_events(
+    paths: list[Path], schema: str, data_source: str | None, input_format: str | None = None
+) -> list[SampleEvent]:
+    """Events for every rule: JSON lines keep their ``_expect``; other formats (SigmaHQ regression
+    JSON, .evtx, archives) are read and normalised by ``converter.inputs``."""
+    from .inputs import detect_format, iter_events
+
     events: list[SampleEvent] = []
-    for path in iter_event_files(paths):
-        events.extend(read_jsonl(path))
+    for path in paths:
+        files = iter_event_files([path]) if path.is_dir() else [path]
+        for file in files:
+            fmt = input_format or detect_format(file)
+            if fmt == "jsonl":
+                events.extend(read_jsonl(file))
+            else:
+                events.extend(
+                    SampleEvent(event, source=f"{file}") for event in iter_events(file, fmt)
+                )
     if schema == "ecs":
         table = load_table("ecs-windows")
         for event in events:
@@ -59,6 +73,7 @@ def run_check(
     output_format: str,
     generate: int | None = None,
     seed: int = 0,
+    input_format: str | None = None,
 ) -> int:
     """Run ``sigport check``; print the report; return the exit code.
 
@@ -66,7 +81,9 @@ def run_check(
     events, generated ones for a rule that has none.
     """
     loaded = load_rules(paths)
-    shared = _load_events(events_paths, schema, data_source) if events_paths else None
+    shared = (
+        _load_events(events_paths, schema, data_source, input_format) if events_paths else None
+    )
     checker = Checker(targets, pipelines, data_source, _field_model(mapping_file))
     results: list[RuleResult] = []
     bad_input = False

@@ -307,6 +307,10 @@ def _summary(results: list[Any], names: list[str]) -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --generate.")
 @click.option(
+    "--input-format", type=click.Choice(["jsonl", "sigma-regression", "evtx", "archive"]),
+    default=None, help="Format of --events (default: detected from the suffix and content).",
+)
+@click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
     show_default=True, help="text: tables and disagreements; json: the machine-readable report.",
 )
@@ -320,6 +324,7 @@ def check(
     mapping_file: Path | None,
     generate: int | None,
     seed: int,
+    input_format: str | None,
     output_format: str,
 ) -> None:
     """Prove on events that each target's query matches exactly what the rule matches.
@@ -340,8 +345,56 @@ def check(
         output_format=output_format,
         generate=generate,
         seed=seed,
+        input_format=input_format,
     )
     sys.exit(code)
+
+
+@main.group(name="import")
+def import_group() -> None:
+    """Import rules written for other tools as Sigma rules."""
+
+
+@import_group.command(name="elastic")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the Sigma rules (mirrors the input tree).",
+)
+@click.option(
+    "--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write the JSON report (one entry per rule: verified / imported / not_importable / error).",
+)
+def import_elastic_cmd(paths: tuple[Path, ...], outdir: Path, report: Path | None) -> None:
+    """Import Elastic detection rules (detection-rules TOML, Kibana NDJSON export) as Sigma.
+
+    Each imported rule is proven by a round trip on generated events: the original query, the
+    Sigma reference and sigport's EQL (and KQL where KQL can express it) must agree ("verified").
+    Exit 0 when no rule ended in error, 2 otherwise.
+    """
+    from rich.table import Table
+
+    from .importer import import_elastic
+
+    result = import_elastic(list(paths), outdir, report)
+    counts = result.counts()
+    table = Table(title="sigport import elastic")
+    for col in ("status", "rules"):
+        table.add_column(col)
+    for status, count in sorted(counts.items()):
+        table.add_row(status, str(count))
+    console = _stderr_console()
+    console.print(table)
+    reasons = result.reasons()
+    if reasons:
+        why = Table(title="not verified, by reason")
+        for col in ("count", "status", "reason"):
+            why.add_column(col, overflow="fold")
+        for (status, group), count in reasons.most_common():
+            why.add_row(str(count), status, group)
+        console.print(why)
+    if counts.get("error"):
+        sys.exit(EXIT_INPUT)
 
 
 @main.group(name="list")

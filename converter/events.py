@@ -93,10 +93,16 @@ def sample_events_path(rule_path: str | Path) -> Path:
 
 
 def _event_matches(event: dict[str, Any], criteria: dict[str, Any]) -> bool:
-    """True when the event's fields equal the criteria (EventID compared as text)."""
+    """True when the event's fields equal the criteria (compared as text; ``Channel`` ignoring
+    case, as Windows channel names are: OTRF data has both ``Security`` and ``security``)."""
     for key, value in criteria.items():
         got = event.get(key)
-        if got is None or str(got) != str(value):
+        if got is None:
+            return False
+        if key == "Channel":
+            if str(got).lower() != str(value).lower():
+                return False
+        elif str(got) != str(value):
             return False
     return True
 

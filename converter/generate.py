@@ -146,6 +146,13 @@ KEYWORD_CARRIERS = ("CommandLine", "ScriptBlockText", "Message", "Data")
 FILLERS = (" ", "C:\\Program Files\\Ünï Çorp\\", " -x \"a b\" ", "\\\\srv\\share\\", "*?*",
            " 'q' ", "日本\\", "%TEMP%\\", "a\\*b ")
 SINGLES = ("x", "*", "?", " ", "\\", "é", "'")
+# Fields with a structure a shipper parses: fillers keep it. A user is "DOMAIN\\name" with one
+# backslash (Sysmon's User); Hashes is "ALG=HEX,ALG=HEX" (Sysmon's Hashes).
+USER_FIELDS = ("User", "ParentUser")
+FIELD_FILLERS = {
+    **dict.fromkeys(USER_FIELDS, (" ", "é", " 'q' ", "*?*", "x y", "日本")),
+    "Hashes": (",", ",MD5=6A5C19D9FFE8804B2E4B8A1E2B5E3F10,"),
+}
 WRAPS = ((" ", " "), ('"', '"'), ("\\", "\\"), ("*", "*"), ("?", "?"), ("'", "'"))
 
 
@@ -462,7 +469,7 @@ def satisfies(candidate: Any, value: Any) -> bool | None:
     return None
 
 
-def fill(parts: Parts, rng: random.Random | None) -> str:
+def fill(parts: Parts, rng: random.Random | None, field: str = "") -> str:
     """Realize wildcard parts; ``rng=None`` fills plainly (one space, one 'x').
 
     A filler never repeats the character next to it ('\\' before '\\cmd.exe'), so that
@@ -473,7 +480,7 @@ def fill(parts: Parts, rng: random.Random | None) -> str:
         if isinstance(part, str):
             out.append(part)
             continue
-        pool = FILLERS if part is MULTI else SINGLES
+        pool = FIELD_FILLERS.get(field, FILLERS) if part is MULTI else SINGLES
         start = int(rng.random() * len(pool)) if rng else 0  # one draw per wildcard, always
         before = out[-1][-1:] if out and out[-1] else ""
         after = parts[i + 1][:1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
@@ -486,7 +493,8 @@ def fill(parts: Parts, rng: random.Random | None) -> str:
     return "".join(out)
 
 
-def _combine(globs: list[Glob], rng: random.Random | None, extra: tuple[str, ...] = ()) -> str:
+def _combine(globs: list[Glob], rng: random.Random | None, extra: tuple[str, ...] = (),
+             field: str = "") -> str:
     """One string meant to match every glob: the longest anchored head and tail around the
     unanchored middles and the ``extra`` texts (exact when some glob has no wildcard)."""
     for glob in globs:
@@ -501,7 +509,7 @@ def _combine(globs: list[Glob], rng: random.Random | None, extra: tuple[str, ...
             parts.pop(0)
         if parts and isinstance(parts[-1], str):
             parts.pop()
-        middles.append(fill(tuple(parts), rng))
+        middles.append(fill(tuple(parts), rng, field))
     head = max(heads, key=len, default="")
     tail = max(tails, key=len, default="")
     return head + "".join(middles) + tail
@@ -525,7 +533,7 @@ def _candidates(values: list[Any], rng: random.Random, field: str) -> list[Any]:
     out: list[Any] = []
     if globs or examples:  # regex examples go between the anchored head and tail
         spaced = tuple(f" {e} " for e in examples)
-        out += [_combine(globs, rng, tuple(examples)), _combine(globs, None, spaced)]
+        out += [_combine(globs, rng, tuple(examples), field), _combine(globs, None, spaced)]
         out += ["".join(examples), " ".join(examples)] if examples else []
         if globs and examples:  # an exact glob leaves no room inside: try both ends
             plain = _combine(globs, None)
@@ -545,6 +553,8 @@ def _candidates(values: list[Any], rng: random.Random, field: str) -> list[Any]:
     needs_presence = any(isinstance(v, SigmaExists) and v.exists for v in values)
     if not out and needs_presence:
         out.append("present value")
+    if field in USER_FIELDS:  # a Windows account is DOMAIN\name: one backslash, preferably
+        out = [f"CORP\\{c}" for c in out if isinstance(c, str) and "\\" not in c] + out
     return out
 
 
@@ -588,6 +598,8 @@ def realize(plan: Plan, ctx: Context, seed: str, present: bool = False) -> dict[
     neg: dict[str | None, list[Any]] = {}
     for lit in plan:
         (pos if lit.positive else neg).setdefault(lit.field, []).append(lit.value)
+    if ctx.base.get("EventID") == 4688 and not set(pos) <= SECURITY_4688_FIELDS:
+        return None  # such a record has no such field (a filter merged into a 4688 positive)
     event = dict(ctx.base)
     refs: list[tuple[str, SigmaFieldReference]] = []
     for field, values in pos.items():

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.pipeline import ProcessingPipeline
 
 from backends import TARGETS
 from backends.query import ast
@@ -36,12 +36,12 @@ from backends.query.errors import QueryError
 from backends.query.evaluate import compile_query
 from backends.query.fields import FieldModel
 
-from .convert import CONVERTED, Converter, get_target
+from .convert import CONVERTED, Converter, get_target, target_traits
 from .events import EventRenderer
 from .mapping import load_table
 from .reference import compile_rule
 from .rules import LoadedRule
-from .transformations import CaselessSubfieldTransformation
+from .pipeline import PASSTHROUGH, passthrough_pipeline
 
 #: Targets whose emitted query is interpreted in the proof.
 ROUND_TRIP_TARGETS = ("eql", "kql")
@@ -55,45 +55,16 @@ MAX_EVENTS = 400
 
 
 def ecs_passthrough_pipeline(target: str, data_source: str = "defend") -> ProcessingPipeline:
-    """A pipeline for rules that keep ECS field names: no renames, no added conditions.
-
-    For KQL, case-insensitive strings move to ``.caseless`` multi-fields exactly as the built-in
-    ``ecs-windows`` pipeline does for taxonomy rules (the field model lists which exist).
-    """
-    spec = get_target(target)
-    items = []
-    if spec.caseless_subfields != "no":
-        model = FieldModel.builtin(data_source)
-        caseless = []
-        for name in model:
-            info = model.lookup(name)
-            if info is None or not name.endswith(".caseless") or info.normalizer != "lowercase":
-                continue
-            base = model.lookup(info.source)
-            if spec.caseless_subfields == "lossless" and info.ignore_above is not None and (
-                base is None or base.ignore_above is None or base.ignore_above > info.ignore_above
-            ):
-                continue  # the multi-field drops long values its base field keeps
-            caseless.append(info.source)
-        items.append(
-            ProcessingItem(
-                identifier="ecs-passthrough-caseless",
-                transformation=CaselessSubfieldTransformation(frozenset(caseless)),
-            )
-        )
-    return ProcessingPipeline(name="sigport ecs pass-through", priority=20, items=items)
+    """The built-in ``ecs`` pipeline for ``target`` (rules that keep ECS field names)."""
+    return passthrough_pipeline(target_traits(get_target(target)), data_source)
 
 
 class PassthroughConverter(Converter):
-    """A ``Converter`` whose pipeline keeps ECS names (``ecs_passthrough_pipeline``)."""
+    """A ``Converter`` over the built-in ``ecs`` pipeline (``-p ecs``)."""
 
     def __init__(self, target: str) -> None:
         """Build the target's backend over the pass-through pipeline."""
-        self.spec = get_target(target)
-        self.pipeline = ecs_passthrough_pipeline(target)
-        self.backend = self.spec.backend_class()(
-            processing_pipeline=self.pipeline, **self.spec.backend_options
-        )
+        super().__init__(target, pipelines=[PASSTHROUGH])
 
 
 @lru_cache(maxsize=None)

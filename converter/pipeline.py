@@ -66,9 +66,35 @@ class TargetTraits:
     caseless_subfields: str = "no"
 
 
+#: The pipeline for rules that already use ECS field names (e.g. imported Elastic rules).
+PASSTHROUGH = "ecs"
+
+
 def builtin_pipelines() -> dict[str, str]:
     """Built-in pipeline names with their one-line descriptions."""
-    return {name: load_table(name).description for name in builtin_table_names()}
+    out = {name: load_table(name).description for name in builtin_table_names()}
+    out[PASSTHROUGH] = (
+        "rules whose fields are already ECS names: no renames and no added conditions; "
+        "KQL/Lucene still use .caseless multi-fields where the data source has them"
+    )
+    return out
+
+
+def passthrough_pipeline(traits: TargetTraits, data_source: str | None = None) -> ProcessingPipeline:
+    """The ``ecs`` pipeline: keep the rule's ECS names, only move case-insensitive matches to
+    ``.caseless`` multi-fields the way ``ecs-windows`` does."""
+    items = []
+    if traits.caseless_subfields != "no":
+        caseless = _caseless_fields(
+            data_source or "defend", lossless_only=traits.caseless_subfields == "lossless"
+        )
+        items.append(
+            ProcessingItem(
+                identifier=f"{PASSTHROUGH}-caseless",
+                transformation=CaselessSubfieldTransformation(frozenset(caseless)),
+            )
+        )
+    return ProcessingPipeline(name="sigport ecs pass-through", priority=20, items=items)
 
 
 def _logsource_condition(entry: LogsourceMapping) -> LogsourceCondition:
@@ -305,7 +331,12 @@ def resolve_pipelines(
     """Combine the pipelines a user named (built-in names or files), in the order given."""
     pipeline = ProcessingPipeline()
     for spec in specs:
-        if spec in builtin_table_names():
+        if spec == PASSTHROUGH:
+            source = (options or {}).get("data_source")
+            pipeline = pipeline + passthrough_pipeline(
+                traits, source if source in ("defend", "windows", "winlogbeat") else None
+            )
+        elif spec in builtin_table_names():
             table = load_table(spec)
             # An option applies to the tables that offer that value (--data-source winlogbeat
             # concerns the Elastic tables, not the Splunk ones).

@@ -295,3 +295,19 @@ def test_sigma_forms_fold_unless_cased() -> None:
     (form,) = [_sigma_form(c.parsed) for c in rule.detection.parsed_condition]
     (need,) = _needs([form])
     assert need == frozenset({("CommandLine", False, "AbC"), ("Image", True, "\\x.exe")})
+
+
+def test_an_event_a_schema_cannot_render_is_counted(tmp_path: Path, corpus: tuple[Path, Path]) -> None:
+    """An integrity level outside Elastic Defend's vocabulary: ECS targets never see the event."""
+    rules, _ = corpus
+    events = tmp_path / "app.jsonl"
+    odd = dict(EVENTS[0], IntegrityLevel="AppContainer")
+    events.write_text(json.dumps(odd) + "\n")
+    report = run_backtest([rules / "whoami.yml"], [events], targets=["eql", "splunk"], workers=1)
+    out = report.to_json()
+    assert out["render_errors"]["ecs-windows"]["events"] == 1
+    assert "AppContainer" in out["render_errors"]["ecs-windows"]["error"]
+    targets = out["rules"][0]["targets"]
+    assert targets["eql"]["disagreements"] == 1
+    assert "cannot be rendered" in targets["eql"]["examples"][0]["why"]
+    assert targets["splunk"]["equivalent"] is True

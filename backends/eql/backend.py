@@ -75,6 +75,19 @@ def _regex_text(value: SigmaString) -> str:
     return "".join(out)
 
 
+_NUMERIC_TYPES = frozenset(
+    {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long"}
+)
+
+
+def _is_numeric_field(name: str) -> bool:
+    """True when the ECS field model types ``name`` as a number."""
+    from backends.query.fields import FieldModel
+
+    info = FieldModel.builtin("defend").lookup(name)
+    return info is not None and info.type in _NUMERIC_TYPES
+
+
 class SigportEqlBackend(WarningsMixin, EqlBackend):
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
 
@@ -109,6 +122,26 @@ class SigportEqlBackend(WarningsMixin, EqlBackend):
     ) -> Any:
         """``|cased``: ``==`` without wildcards, ``like`` with them."""
         return self._string_test(cond.field, cond.value, case_sensitive=True)
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """A Sigma number: ``==`` on a numeric field; on a string field the number's text.
+
+        EQL's ``:`` compares strings only and a number compared with a keyword field is a type
+        error (eql-syntax, "Comparison operators"), while Sigma compares values as strings. The
+        ECS field model says which fields are numeric.
+        """
+        field = self.escape_and_quote_field(cond.field)
+        if _is_numeric_field(cond.field):
+            return f"{field} == {cond.value}"
+        return f"{field} : {eql_string(str(cond.value))}"
+
+    def convert_condition_field_eq_val_bool(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """Booleans with ``==`` (``true``/``false`` literals)."""
+        return f"{self.escape_and_quote_field(cond.field)} == {self.bool_values[bool(cond.value)]}"
 
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR, state: ConversionState
