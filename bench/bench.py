@@ -1,4 +1,4 @@
-"""sigport benchmarks: corpus conversion against sigma-cli, and EQL evaluation against the eql package.
+"""sigport benchmarks: corpus conversion against sigma-cli, EQL evaluation against the eql package.
 
 Run from the project root with the project's virtualenv::
 
@@ -40,11 +40,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules" / "windows" / "process_creation"
+DEFAULT_CORPUS = ROOT.parent / "shared/corpus/sigmahq/rules/windows/process_creation"
 DEFAULT_SIGMA_CLI = Path("/work/bench-venv/bin/sigma")
-ZOOM_RULE = ROOT / "sigma_rules" / "windows" / "process_creation" / "proc_creation_win_zoom_suspicious_child_process.yml"
+ZOOM_RULE = ROOT / "sigma_rules/windows/process_creation" / (
+    "proc_creation_win_zoom_suspicious_child_process.yml"
+)
 ALL_TARGETS = ("eql", "kql", "lucene", "esql", "splunk", "splunk-cim")
-SIGPORT_PACKAGES = ("pySigma", "pySigma-backend-elasticsearch", "pysigma-backend-splunk", "PyYAML", "lark", "eql", "click", "rich")
+SIGPORT_PACKAGES = (
+    "pySigma", "pySigma-backend-elasticsearch", "pysigma-backend-splunk", "PyYAML", "lark", "eql",
+    "click", "rich",
+)
 
 
 # --- measuring processes -----------------------------------------------------------------------
@@ -138,7 +143,8 @@ def sigma_cli_versions(sigma: Path) -> str:
         "'; libyaml: ' + ('yes' if yaml.__with_libyaml__ else 'no'))"
     )
     try:
-        return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
     except (OSError, subprocess.CalledProcessError) as exc:
         return f"unknown ({exc})"
 
@@ -171,11 +177,13 @@ def sigport_convert(corpus: Path, target: str, out: Path, workers: int, wired: b
     """
     shutil.rmtree(out, ignore_errors=True)
     if wired:
-        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/", "--workers", str(workers)]
+        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
+        cmd += ["--workers", str(workers)]
     elif workers <= 1:
         cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
     else:
-        cmd = [sys.executable, str(Path(__file__)), "--driver", str(corpus), target, f"{out}/", str(workers)]
+        cmd = [sys.executable, str(Path(__file__)), "--driver", str(corpus), target, f"{out}/"]
+        cmd.append(str(workers))
     return run_process(cmd)
 
 
@@ -187,7 +195,10 @@ def driver(corpus: str, target: str, out: str, workers: int) -> int:
     _, results = convert_paths([corpus], [target], None, None, workers=workers)
     cli._write_output(results, [target], "default", Path(out), [Path(corpus)])
     cli._summary(results, [target])
-    return 0
+    # The command's exit codes: 2 when a rule failed, 3 when one was not converted.
+    if any(r.status == "error" for r in results):
+        return cli.EXIT_INPUT
+    return cli.EXIT_PARTIAL if any(r.status != "converted" for r in results) else cli.EXIT_OK
 
 
 def conversion_section(corpus: Path, runs: int, workers: int, sigma: Path | None) -> list[str]:
@@ -198,12 +209,15 @@ def conversion_section(corpus: Path, runs: int, workers: int, sigma: Path | None
     wired = _cli_has_workers()
     tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-"))
     commands: dict[str, Callable[[], Run]] = {
-        f"sigport, {workers} workers": lambda: sigport_convert(corpus, "eql", tmp / "par", workers, wired),
+        f"sigport, {workers} workers": lambda: sigport_convert(
+            corpus, "eql", tmp / "par", workers, wired
+        ),
         "sigport, serial": lambda: sigport_convert(corpus, "eql", tmp / "ser", 1, wired),
     }
     if sigma is not None:
         commands["sigma-cli"] = lambda: run_process(
-            [str(sigma), "convert", "-t", "eql", "-p", "ecs_windows", "-s", str(corpus), "-o", str(tmp / "sigma.txt")]
+            [str(sigma), "convert", "-t", "eql", "-p", "ecs_windows", "-s", str(corpus),
+             "-o", str(tmp / "sigma.txt")]
         )
     print("conversion: sigport vs sigma-cli", file=sys.stderr)
     results = alternate(commands, runs)
@@ -213,7 +227,13 @@ def conversion_section(corpus: Path, runs: int, workers: int, sigma: Path | None
         "its worker processes. Peak RSS: the largest single process (workers are counted "
         "separately, not summed).",
         "",
-        f"sigport's parallel path ran {'as `sigport convert --workers N`' if wired else 'through `bench.py --driver` (converter.parallel.convert_paths + the CLI writer; the CLI has no `--workers` yet)'}.",
+        "sigport's parallel path ran "
+        + (
+            "as `sigport convert --workers N`."
+            if wired
+            else "through `bench.py --driver` (converter.parallel.convert_paths + the CLI's "
+            "writer and summary; the CLI has no `--workers` yet)."
+        ),
         "",
         "| command | wall s | CPU s | rules/s (wall) | peak RSS MiB | exit codes |",
         "|---|---|---|---|---|---|",
@@ -331,7 +351,7 @@ def _background_events(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 
 def _eql_queries(corpus: Path, heavy: int) -> list[tuple[str, str, Any]]:
-    """(name, EQL text, parsed rule): the Zoom rule and the heaviest corpus rules both parsers take."""
+    """(name, EQL text, parsed rule): the Zoom rule and the heaviest rules both parsers take."""
     import eql
 
     from backends.eql.parser import parse
@@ -364,6 +384,14 @@ def _eql_queries(corpus: Path, heavy: int) -> list[tuple[str, str, Any]]:
             families.add(family)
             chosen.append(candidate)
     return chosen
+
+
+def _rate(count: int, times: list[float]) -> str:
+    """Events/s as ``median (min-max)``."""
+    return (
+        f"{count / statistics.median(times):,.0f} "
+        f"({count / max(times):,.0f}-{count / min(times):,.0f})"
+    )
 
 
 def evaluation_section(corpus: Path, runs: int, n_events: int) -> list[str]:
@@ -413,9 +441,8 @@ def evaluation_section(corpus: Path, runs: int, n_events: int) -> list[str]:
         sig, eq = statistics.median(sig_times), statistics.median(eql_times)
         total_sig, total_eql = total_sig + sig, total_eql + eq
         rows.append(
-            f"| {name} | {len(text)} | {len(events) / sig:,.0f} ({len(events) / max(sig_times):,.0f}-"
-            f"{len(events) / min(sig_times):,.0f}) | {len(events) / eq:,.0f} ({len(events) / max(eql_times):,.0f}-"
-            f"{len(events) / min(eql_times):,.0f}) | {eq / sig:.2f} | {sig_hits} / {eql_hits} |"
+            f"| {name} | {len(text)} | {_rate(len(events), sig_times)} | "
+            f"{_rate(len(events), eql_times)} | {eq / sig:.2f} | {sig_hits} / {eql_hits} |"
         )
     n = len(events) * len(queries)
     return [
@@ -427,7 +454,8 @@ def evaluation_section(corpus: Path, runs: int, n_events: int) -> list[str]:
         "package reads only nested objects). Each side compiles once; the timed loop calls the "
         f"predicate once per event. {runs} runs alternated; events/s median (min-max).",
         "",
-        "| query | chars | sigport events/s | eql events/s | sigport / eql | matches sigport / eql |",
+        "| query | chars | sigport events/s | eql events/s | sigport / eql "
+        "| matches sigport / eql |",
         "|---|---|---|---|---|---|",
         *rows,
         "",
@@ -446,12 +474,16 @@ def backtest_section(run_it: bool) -> list[str]:
     """The backtest / reference-at-scale numbers, from bench/backtest.py when asked and present."""
     script = ROOT / "bench" / "backtest.py"
     if not run_it:
-        return ["Not measured in this run: `python bench/bench.py --backtest` runs `bench/backtest.py`."]
+        return [
+            "Not measured in this run: `python bench/bench.py --backtest` runs "
+            "`bench/backtest.py`."
+        ]
     if not script.exists():
         return ["`bench/backtest.py` is not in this tree yet."]
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
-        return [f"`bench/backtest.py` failed (exit {done.returncode}):", "", "```", done.stderr[-2000:], "```"]
+        failed = f"`bench/backtest.py` failed (exit {done.returncode}):"
+        return [failed, "", "```", done.stderr[-2000:], "```"]
     return [done.stdout.strip()]
 
 
@@ -460,13 +492,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="rule directory")
-    parser.add_argument("--sigma-cli", type=Path, default=DEFAULT_SIGMA_CLI, help="sigma-cli's `sigma`")
+    parser.add_argument(
+        "--sigma-cli", type=Path, default=DEFAULT_SIGMA_CLI, help="sigma-cli's `sigma`"
+    )
     parser.add_argument("--workers", type=int, default=2, help="sigport worker processes")
-    parser.add_argument("--events", type=int, default=2000, help="events per evaluation query")
+    parser.add_argument("--events", type=int, default=500, help="events per evaluation query")
     parser.add_argument("--only", choices=["conversion", "targets", "evaluation"], action="append")
     parser.add_argument("--backtest", action="store_true", help="also run bench/backtest.py")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--driver", nargs=4, metavar=("CORPUS", "TARGET", "OUT", "WORKERS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--driver", nargs=4, metavar=("CORPUS", "TARGET", "OUT", "WORKERS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.driver:
         corpus, target, out, workers = args.driver
@@ -481,12 +517,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     sections: list[tuple[str, list[str]]] = []
     if "conversion" in wanted:
-        sections.append(("Conversion: sigport vs sigma-cli", conversion_section(args.corpus, args.runs, args.workers, sigma)))
+        lines = conversion_section(args.corpus, args.runs, args.workers, sigma)
+        sections.append(("Conversion: sigport vs sigma-cli", lines))
     if "targets" in wanted:
-        sections.append(("Conversion rate per target", targets_section(args.corpus, args.runs, args.workers)))
+        lines = targets_section(args.corpus, args.runs, args.workers)
+        sections.append(("Conversion rate per target", lines))
     if "evaluation" in wanted:
-        sections.append(("Evaluation: sigport's EQL interpreter vs the eql package", evaluation_section(args.corpus, args.runs, args.events)))
-    sections.append(("Backtest and the reference evaluator at scale", backtest_section(args.backtest)))
+        lines = evaluation_section(args.corpus, args.runs, args.events)
+        sections.append(("Evaluation: sigport's EQL interpreter vs the eql package", lines))
+    lines = backtest_section(args.backtest)
+    sections.append(("Backtest and the reference evaluator at scale", lines))
     head = [
         "# sigport benchmarks",
         "",

@@ -844,3 +844,49 @@ def _collect(result: Any, merged: _Merger, progress: Callable[[int], None] | Non
     merged.add(result.get())
     if progress is not None:
         progress(merged.events)
+
+
+def print_report(report: BacktestReport, console: Any = None) -> None:
+    """Print a backtest as rich tables: the rules with hits or disagreements, then totals."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"Backtest: {report.events:,} events, {len(report.rules)} rules")
+    for column in ("rule", "events", "reference", *report.targets):
+        table.add_column(column, overflow="fold")
+    for rule in report.rules:
+        busy = rule.reference_hits or any(t.hits or t.disagreements for t in rule.targets.values())
+        if not busy and rule.error is None:
+            continue
+        cells = [escape(rule.title or rule.path), str(rule.events),
+                 "[red]error[/]" if rule.error else str(rule.reference_hits)]
+        for name in report.targets:
+            t = rule.targets.get(name)
+            if t is None:
+                cells.append("-")
+            elif t.disagreements:
+                cells.append(f"[red]{t.hits} ({t.disagreements} differ)[/]")
+            else:
+                cells.append(str(t.hits) if t.equivalent is not None else f"[yellow]{t.hits}?[/]")
+        table.add_row(*cells)
+    console.print(table)
+    for rule in report.rules:
+        for name, t in rule.targets.items():
+            for example in t.examples:
+                console.print(f"  [red]{name}[/] {escape(rule.title)} @ {escape(example['event'])}: "
+                              f"reference {example['reference']}, {name} {example['target']}: "
+                              f"{escape(example['why'])}")
+    totals = Table(title="Per target")
+    for column in ("target", "equivalent", "differs", "not checked", "hits", "disagreements"):
+        totals.add_column(column)
+    for name, t in report.summary().items():
+        totals.add_row(name, *(str(t[k]) for k in ("equivalent", "differs", "not_checked", "hits",
+                                                    "disagreements")))
+    console.print(totals)
+    for table_name, info in report.render_errors.items():
+        console.print(f"[yellow]{info['events']} events not renderable for {table_name}[/] "
+                      f"(first {escape(info['first'])}: {escape(info['error'])})")
+    console.print(f"{report.events:,} events in {report.elapsed_s:.1f} s "
+                  f"({report.prepare_s:.1f} s preparing rules), {report.events_per_s:,.0f} events/s")

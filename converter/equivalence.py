@@ -211,15 +211,22 @@ class Checker:
         tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
         renderer = self.renderers[spec.name]
         for i, (event, verdict) in enumerate(zip(events, verdicts)):
-            rendered = renderer.render_sample(event)
+            try:
+                rendered = renderer.render_sample(event)
+                why_not = (
+                    f"no logsource of mapping table {renderer.table.name} covers its "
+                    "EventID/Channel"
+                )
+            except ValueError as exc:
+                # A value the shipper could not have written (e.g. an integrity level outside the
+                # data source's vocabulary): there is no target event to evaluate.
+                rendered, why_not = None, f"the value cannot be written by the shipper: {exc}"
             if rendered is None:
                 out.not_rendered.append(i)
                 if verdict.matched:
                     out.disagreements.append(
                         Disagreement(
-                            i, True, False,
-                            f"the {spec.schema} data has no such event: no logsource of mapping "
-                            f"table {renderer.table.name} covers its EventID/Channel",
+                            i, True, False, f"the {spec.schema} data has no such event: {why_not}"
                         )
                     )
                 continue

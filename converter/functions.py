@@ -769,8 +769,10 @@ def render_integrity_level_name(value: Any, spec: FieldTarget) -> dict[str, Any]
     text = _scalar_string(value, spec)
     if text is None:
         return {}
+    # Case does not identify a level (Windows writes "High"; Sigma compares case-insensitively,
+    # and a `cased` test on this field is refused on the query side).
     for name, *forms in INTEGRITY_LEVELS:
-        if text in forms:
+        if text.lower() in (form.lower() for form in forms):
             return {spec.target: name}
     raise ValueError(
         f"{spec.sigma}: {text!r} is not in Elastic Defend's integrity-level vocabulary "

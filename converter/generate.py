@@ -151,7 +151,7 @@ SINGLES = ("x", "*", "?", " ", "\\", "é", "'")
 USER_FIELDS = ("User", "ParentUser")
 FIELD_FILLERS = {
     **dict.fromkeys(USER_FIELDS, (" ", "é", " 'q' ", "*?*", "x y", "日本")),
-    "Hashes": (",", ",MD5=6A5C19D9FFE8804B2E4B8A1E2B5E3F10,"),
+    "Hashes": (",", ", "),  # no digest of its own: a second MD5= would shadow the rule's
 }
 WRAPS = ((" ", " "), ('"', '"'), ("\\", "\\"), ("*", "*"), ("?", "?"), ("'", "'"))
 
@@ -796,10 +796,11 @@ class _Generator:
                 companions["IntegrityLevel"] = "S-1-16-8192"
         return Context(kind, companions, self.carrier)
 
-    def positives(self) -> list[tuple[int, Plan, Item]]:
-        """One event per plan; plans with negated fields also with those fields present."""
+    def positives(self, limit: int) -> list[tuple[int, Plan, Item]]:
+        """One event per plan (the first ``limit`` plans: no more can be shown); plans with
+        negated fields also with those fields present."""
         out = []
-        for i, plan in enumerate(self.plans):
+        for i, plan in enumerate(self.plans[:max(limit, DEFAULT_COUNT)]):
             touched = frozenset(lit.field for lit in plan)
             label = "positive: " + _label(plan)
             if i == 0 and len(self.kinds) > 1:  # the first way to match in the other event kind
@@ -851,12 +852,13 @@ class _Generator:
                 ({**moved, **elsewhere}, "near miss: wrong logsource", touched, ctx))
         return out
 
-    def ordered(self) -> list[Item]:
+    def ordered(self, limit: int) -> list[Item]:
         """A plain positive, a near miss, a still-matching variant (case flip...), and again."""
-        positives = self.positives()
+        positives = self.positives(limit)
         kinds: dict[str, list[Item]] = {}
-        step = max(1, len(positives) // NEAR_MISS_BASES)
-        for index, plan, item in positives[::step][:NEAR_MISS_BASES]:
+        # Near misses from a few positives spread over the first plans, whatever the count.
+        first = [p for p in positives if p[0] < DEFAULT_COUNT]
+        for index, plan, item in first[::max(1, len(first) // NEAR_MISS_BASES)][:NEAR_MISS_BASES]:
             for kind, items in self.near_misses(index, plan, item).items():
                 kinds.setdefault(kind, []).extend(items)
         mutated = _interleave(list(kinds.values()))
@@ -891,7 +893,7 @@ def generate_events(rule: SigmaRule, count: int | None = None, seed: int = 0) ->
     limit = DEFAULT_COUNT if count is None else max(count, 0)
     out: list[SampleEvent] = []
     seen: set[str] = set()
-    for event, label, touched, ctx in _Generator(rule, kinds, seed).ordered():
+    for event, label, touched, ctx in _Generator(rule, kinds, seed).ordered(limit):
         if len(out) >= limit:
             break
         key = json.dumps(event, sort_keys=True, default=str)

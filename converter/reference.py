@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import regex
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
@@ -157,6 +158,10 @@ class ReferenceEvaluationError(Exception):
 
 class _Unsupported(Exception):
     """Internal: a construct cannot be evaluated; the message is the verdict's reason."""
+
+
+class _Undecided(Exception):
+    """Internal: evaluating one event ran past a time limit; the verdict is unknown."""
 
 
 @dataclass(frozen=True)
@@ -315,17 +320,62 @@ def _glob(parts: Parts, cased: bool, search: bool) -> Callable[[str], bool]:
         re.escape(p) if isinstance(p, str) else (".*" if p is many else ".") for p in items
     )
     # DOTALL: '*' and '?' stand for any character, a newline in a command line included.
-    pattern = re.compile(source, re.DOTALL)
+    pattern = _Bounded(re.compile(source, re.DOTALL), "wildcard value")
     find = pattern.search if search else pattern.fullmatch
-    return lambda s: find(fold(s)) is not None
+    return lambda s: find(fold(s))
+
+
+#: Seconds one regex (or wildcard) match against one value may take. Python's ``re`` backtracks,
+#: so ``^(a+)+$`` on a long value runs for minutes; past this limit the event's verdict is
+#: "unsupported" (naming the rule and the pattern), never a silent non-match.
+MATCH_TIME_LIMIT = 1.0
+_TO_REGEX_FLAGS = (
+    (re.IGNORECASE, regex.IGNORECASE),
+    (re.MULTILINE, regex.MULTILINE),
+    (re.DOTALL, regex.DOTALL),
+)
+
+
+class _Bounded:
+    """A pattern validated by ``re`` and run by the ``regex`` package, whose default (VERSION0)
+    mode has ``re``'s syntax and semantics and whose matching takes a ``timeout``."""
+
+    __slots__ = ("_what", "_compiled", "_timed_out")
+
+    def __init__(self, compiled: re.Pattern[str], what: str) -> None:
+        bits = sum(new for old, new in _TO_REGEX_FLAGS if compiled.flags & old)
+        self._what = what
+        self._compiled = regex.compile(compiled.pattern, bits)
+        # Length of the value a match timed out on; from then on the pattern refuses at once,
+        # so a batch pays the time limit once per pattern, not once per event.
+        self._timed_out: int | None = None
+
+    def search(self, value: str) -> bool:
+        return self._run(self._compiled.search, value)
+
+    def fullmatch(self, value: str) -> bool:
+        return self._run(self._compiled.fullmatch, value)
+
+    def _run(self, method: Callable[..., Any], value: str) -> bool:
+        if self._timed_out is None:
+            try:
+                return method(value, timeout=MATCH_TIME_LIMIT) is not None
+            except TimeoutError:
+                self._timed_out = len(value)
+        raise _Undecided(
+            f"{self._what} {self._compiled.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on a "
+            f"{self._timed_out}-character value (catastrophic backtracking); its matches are "
+            "undecided"
+        )
 
 
 @lru_cache(maxsize=4096)
-def _regex(source: str, flags: int) -> re.Pattern[str]:
+def _regex(source: str, flags: int) -> _Bounded:
     try:
-        return re.compile(source, flags)
+        compiled = re.compile(source, flags)
     except re.error as error:
         raise _Unsupported(f"regular expression {source!r} does not compile: {error}") from None
+    return _Bounded(compiled, "regular expression")
 
 
 _REGEX_FLAGS = {
@@ -388,8 +438,7 @@ def _value_test(value: SigmaType, keyword: bool) -> ValueTest:
         flags = 0
         for flag in value.flags:
             flags |= _REGEX_FLAGS[flag]
-        search = _regex(_regex_source(value), flags).search
-        return _string_test(lambda s: search(s) is not None)
+        return _string_test(_regex(_regex_source(value), flags).search)
     if isinstance(value, SigmaTimestampPart):  # subclass of SigmaNumber: test it first
         raise _Unsupported(
             f"time modifier ({value.timestamp_part.name.lower()}) needs a timestamp format and "
@@ -629,8 +678,14 @@ class CompiledRule:
         return self._member is not None and self._member(event)
 
     def detection_matches(self, event: Event) -> bool | None:
-        """Evaluate the detection alone, ignoring the logsource; None if it is unsupported."""
-        return None if self._detection is None else self._detection(event)
+        """Evaluate the detection alone, ignoring the logsource; None if it is unsupported or a
+        match ran past the time limit."""
+        if self._detection is None:
+            return None
+        try:
+            return self._detection(event)
+        except _Undecided:
+            return None
 
     def evaluate(self, event: Event) -> Verdict:
         """Evaluate the rule on one flat event.
@@ -638,14 +693,18 @@ class CompiledRule:
         Returns:
             ``Verdict(True/False, None, logsource_ok)`` when the rule is evaluable; an event
             outside the logsource never matches. ``Verdict(None, reason, logsource_ok)`` when
-            the rule is unsupported.
+            the rule is unsupported, or when one of its matches ran past ``MATCH_TIME_LIMIT``
+            on this event.
         """
         member = self._member is not None and self._member(event)
         if self.unsupported is not None:
             return self._refusals[member]
         if not member:
             return _OUTSIDE
-        return _MATCH if self._detection(event) else _NO_MATCH  # type: ignore[misc]
+        try:
+            return _MATCH if self._detection(event) else _NO_MATCH  # type: ignore[misc]
+        except _Undecided as error:
+            return Verdict(None, f"rule {self.rule_id or self.title!r}: {error}", True)
 
     def __repr__(self) -> str:
         state = f"unsupported={self.unsupported!r}" if self.unsupported else "ok"

@@ -309,3 +309,25 @@ def known_gaps_markdown(report: RegressReport) -> str:
             lines.extend(f"- {' '.join(g.split())}" for g in gaps)
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def print_report(report: RegressReport, console: Any = None) -> None:
+    """Print the regression rows as a rich table, then the acceptance numbers."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"SigmaHQ regression data: {len(report.results)} tests")
+    for column in report.header():
+        table.add_column(column, overflow="fold")
+    for cells in report.rows():
+        table.add_row(*(escape(c) for c in cells))
+    console.print(table)
+    numbers = acceptance(report)
+    console.print(
+        f"Windows process_creation: {numbers['rules']} rules; reference >= match_count: "
+        f"{numbers['reference_ok_share']:.1%}; every target agrees: "
+        f"{numbers['all_targets_agree_share']:.1%}; no target disagrees: "
+        f"{numbers['no_target_disagrees_share']:.1%}"
+    )

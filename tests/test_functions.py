@@ -438,7 +438,9 @@ def test_integrity_level_name_exact(key: str, pattern: Any) -> None:
 def test_integrity_level_name_render_and_errors() -> None:
     render = RENDER_FUNCTIONS["integrity_level_name"]
     assert render("S-1-16-12288", INTEGRITY) == {INTEGRITY.target: "high"}
-    for outside in ("AppContainer", "S-1-16-8448", "high"):
+    # Case does not identify a level: "hIGH" is High (Sigma compares case-insensitively).
+    assert render("hIGH", INTEGRITY) == {INTEGRITY.target: "high"}
+    for outside in ("AppContainer", "S-1-16-8448", "Higher"):
         with pytest.raises(ValueError, match="vocabulary"):
             render(outside, INTEGRITY)
     raises_with(INTEGRITY, "IntegrityLevel|cased", "High", "case-sensitive")

@@ -122,6 +122,10 @@ def _run(text: str, start: str, fields: FieldModel | None) -> Node:
         if isinstance(exc.orig_exc, QueryError):
             raise exc.orig_exc from None
         raise
+    except RecursionError:  # lark's Transformer recurses once per nesting level
+        raise UnsupportedQueryError(
+            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
+        ) from None
     return _as_condition(result, text)
 
 

@@ -472,5 +472,9 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
         if isinstance(err.orig_exc, UnsupportedQueryError):
             raise err.orig_exc from None
         raise
+    except RecursionError:  # lark's Transformer recurses once per nesting level
+        raise UnsupportedQueryError(
+            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
+        ) from None
     assert isinstance(node, Node)
     return node

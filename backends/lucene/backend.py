@@ -66,6 +66,11 @@ def embed_regex(regex: str) -> str:
     return "/" + body + "/"
 
 
+def _strip_whitespace(chars: str) -> str:
+    """``chars`` without whitespace: inside a phrase whitespace needs no escape."""
+    return "".join(c for c in chars if c not in " \t\n\r\u3000")
+
+
 class SigportLuceneBackend(WarningsMixin, LuceneBackend):
     """Lucene query_string backend whose output matches what the Sigma rule matches.
 
@@ -85,6 +90,10 @@ class SigportLuceneBackend(WarningsMixin, LuceneBackend):
     # Escape what the classic grammar cannot have inside a field-name term (and a leading + or -);
     # the stock pattern only escaped whitespace and '*'.
     field_escape_pattern: ClassVar[Pattern[str]] = re.compile(r'[\s!():^\[\]"{}~*?\\/]|^[+\-]')
+    # Every character the query_string tokenizer treats as whitespace ends an unquoted term, not
+    # only the space the stock list escapes: a tab or newline in a value would split it in two
+    # (``\t`` alone left an empty term). Same set as the interpreter's WS terminal.
+    add_escaped: ClassVar[str] = LuceneBackend.add_escaped + "\t\n\r\u3000"
 
     def __init__(
         self,
@@ -112,7 +121,7 @@ class SigportLuceneBackend(WarningsMixin, LuceneBackend):
                     self.escape_char,
                     self.wildcard_multi,
                     self.wildcard_single,
-                    self.str_quote + self.add_escaped.replace(" ", ""),
+                    self.str_quote + _strip_whitespace(self.add_escaped),
                     self.filter_chars,
                 )
                 return self.str_quote + converted + self.str_quote

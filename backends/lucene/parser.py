@@ -205,7 +205,12 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
     items = [c for c in tree.children if isinstance(c, Tree)]
     if not items:
         return Const(False, span=Span(0, len(text)))
-    return _Lowering(text, fields).items(items, None)
+    try:
+        return _Lowering(text, fields).items(items, None)
+    except RecursionError:  # the lowering recurses once per nesting level
+        raise UnsupportedQueryError(
+            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
+        ) from None
 
 
 __all__ = ["parse", "parse_tree", "LANGUAGE"]

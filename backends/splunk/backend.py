@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
 from sigma.backends.splunk import SplunkBackend
 from sigma.backends.splunk.splunk import (
@@ -66,6 +66,40 @@ _PCRE_META = frozenset("\\.^$|?*+()[]{}")
 _LEADING_TERM = re.compile(r'([\w.]+)=(?:"(?:[^"\\]|\\.)*"|[^\s"()]+)(?=\s|$)')
 
 _SEARCH_MARKER = "\n| search "
+
+
+def _unquoted_offsets(text: str) -> Iterator[int]:
+    """Offsets of the characters of ``text`` that lie outside SPL double-quoted strings.
+
+    A value may hold ``\n| `` or a newline; the layout code below must only ever cut or rewrite
+    the query's own pipe separators, never the inside of a quoted value (that would let a Sigma
+    value end its string and start a pipe command of its own).
+    """
+    quoted, i = False, 0
+    while i < len(text):
+        ch = text[i]
+        if quoted and ch == "\\":
+            i += 2  # an escaped character never ends the string
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted:
+            yield i
+        i += 1
+
+
+def _find_unquoted(text: str, needle: str) -> int:
+    """Offset of the first ``needle`` outside quoted strings, or -1."""
+    return next((i for i in _unquoted_offsets(text) if text.startswith(needle, i)), -1)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its newlines outside quoted strings turned into spaces."""
+    chars = list(text)
+    for i in _unquoted_offsets(text):
+        if chars[i] == "\n":
+            chars[i] = " "
+    return "".join(chars)
 
 
 def spl_quote(text: str) -> str:
@@ -445,7 +479,8 @@ class SigportSplunkCimBackend(SigportSplunkBackend):
                 "the processing pipeline must set the tstats BY fields in state 'fields'"
             )
         data_set = str(data_model_set).split(".")[1]
-        head, sep, pipes = query.partition("\n| ")
+        cut = _find_unquoted(query, "\n| ")
+        head, sep, pipes = (query, "", "") if cut < 0 else (query[:cut], "\n| ", query[cut + 3 :])
         where = "" if head.strip() == "*" else f" where {head}"
         post = (sep + pipes) if sep else ""
         if post:
@@ -461,4 +496,4 @@ class SigportSplunkCimBackend(SigportSplunkBackend):
             '| convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(firstTime)\n'
             '| convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(lastTime)'
         )
-        return text.replace("\n", " ")
+        return _one_line(text)

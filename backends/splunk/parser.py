@@ -460,6 +460,15 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
         QueryParseError: the text is not valid SPL (position and caret in the message).
         UnsupportedQueryError: a valid command or construct sigport does not evaluate.
     """
+    try:
+        return _parse(text, fields)
+    except RecursionError:  # the search and where lowerings recurse once per nesting level
+        raise UnsupportedQueryError(
+            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
+        ) from None
+
+
+def _parse(text: str, fields: FieldModel | None) -> Node:
     pipeline = _Pipeline(text, fields)
     for index, (offset, segment) in enumerate(split_pipes(text)):
         stripped = segment.lstrip()
