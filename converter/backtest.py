@@ -162,6 +162,9 @@ class BacktestReport:
 # none); a Not has none. Leaves mirror exactly how the evaluators fold and compare.
 
 Alt = tuple[str, bool, str]
+#: The pseudo-field of keyword (unbound) searches: every scalar of the event. A NUL cannot occur
+#: in a Sigma or query field name, so it never clashes with one.
+ANY_FIELD = "\x00any"
 Need = frozenset  # frozenset[Alt]
 Form = tuple  # ("and" | "or", [Form]) or ("leaf", Need | None)
 
@@ -180,7 +183,12 @@ def _longest(parts: Iterable[Any]) -> str | None:
 
 def _sigma_form(node: Any) -> Form:
     """Reduce pySigma's condition tree to a Form (reference side, ``converter.reference``)."""
-    from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+    from sigma.conditions import (
+        ConditionAND,
+        ConditionFieldEqualsValueExpression,
+        ConditionOR,
+        ConditionValueExpression,
+    )
 
     if isinstance(node, ConditionAND):
         return ("and", [_sigma_form(a) for a in node.args])
@@ -188,7 +196,10 @@ def _sigma_form(node: Any) -> Form:
         return ("or", [_sigma_form(a) for a in node.args])
     if isinstance(node, ConditionFieldEqualsValueExpression):
         return ("leaf", _sigma_value_need(node.field, node.value))
-    return ("leaf", None)  # NOT, keywords, anything else: no cheap condition
+    if isinstance(node, ConditionValueExpression):
+        # A keyword is searched (same folding) in every scalar of the event ("keywords").
+        return ("leaf", _sigma_value_need(ANY_FIELD, node.value))
+    return ("leaf", None)  # NOT, anything else: no cheap condition
 
 
 def _sigma_value_need(name: str, value: Any) -> Need | None:
@@ -232,6 +243,15 @@ def _tree_form(node: Any) -> Form:
         if not literal:
             return ("leaf", None)
         return ("leaf", frozenset({(node.field, fold, literal.lower() if fold else literal)}))
+    if isinstance(node, ast.Keyword):
+        # evaluate.py: fullmatch of the (folded) glob on each text of the event or of the
+        # listed fields, so each literal run occurs in one of them.
+        literal = _longest(node.parts)
+        if not literal:
+            return ("leaf", None)
+        fold = not node.case_sensitive
+        literal = literal.lower() if fold else literal
+        return ("leaf", frozenset((f, fold, literal) for f in node.fields or (ANY_FIELD,)))
     if isinstance(node, ast.Regex) and node.dialect is ast.RegexDialect.LUCENE and not node.flags:
         literal = _lucene_literal(node.pattern)
         return ("leaf", None if literal is None else frozenset({(node.field, True, literal)}))
@@ -428,7 +448,12 @@ def _context() -> Any:
 def _sigma_texts(event: dict[str, Any], name: str) -> list[str]:
     """Texts the reference compares for field ``name`` (``reference._field_getter``, ``_text``):
     the exact key, else the dotted path; lists flattened; null and objects skipped."""
-    value = event.get(name, None)
+    if name == ANY_FIELD:
+        value: Any = list(_nested_values(event))
+    else:
+        value = event.get(name, None)
+        if type(value) is str:  # the common case, without the walk below
+            return [value]
     if value is None and name not in event and "." in name:
         node: Any = event
         for part in name.split("."):
@@ -449,10 +474,28 @@ def _sigma_texts(event: dict[str, Any], name: str) -> list[str]:
     return out
 
 
-def _tree_texts(event: dict[str, Any], name: str) -> list[str]:
-    """Texts the shared evaluator compares for field ``name`` (``lookup`` + ``scalar_text``)."""
-    from backends.query.matching import lookup, scalar_text
+def _nested_values(value: Any) -> Iterator[Any]:
+    """Every value inside objects, recursively (lists are flattened by the callers)."""
+    for item in value.values():
+        if isinstance(item, dict):
+            yield from _nested_values(item)
+        elif isinstance(item, (list, tuple)):
+            for element in item:
+                if isinstance(element, dict):
+                    yield from _nested_values(element)
+                else:
+                    yield element
+        else:
+            yield item
 
+
+def _tree_texts(event: dict[str, Any], name: str) -> list[str]:
+    """Texts the shared evaluator compares for field ``name`` (``lookup`` + ``scalar_text``;
+    ``iter_strings`` of the whole event for keywords)."""
+    from backends.query.matching import iter_strings, lookup, scalar_text
+
+    if name == ANY_FIELD:
+        return list(iter_strings(event))
     return [scalar_text(v) for v in lookup(event, name) or ()]
 
 

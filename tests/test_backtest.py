@@ -221,12 +221,31 @@ def test_two_workers_count_like_one(corpus: tuple[Path, Path], tmp_path: Path) -
     assert seen and seen[-1] == len(lines) and seen == sorted(seen)
 
 
+KEYWORDS = """\
+title: Keywords Anywhere
+id: 66666666-6666-4666-8666-666666666666
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  keywords:
+    - 'WHOAMI /ALL'
+    - '*net /who*'
+  condition: keywords
+level: low
+"""
+
+
 def test_prefilter_never_changes_a_count(corpus: tuple[Path, Path]) -> None:
     rules, events = corpus
-    for targets in (["eql", "kql", "lucene", "splunk", "splunk-cim"],):
-        fast = run_backtest([rules], [events], targets=targets, workers=1)
-        slow = run_backtest([rules], [events], targets=targets, workers=1, prefilter=False)
-        assert fast.to_json()["rules"] == slow.to_json()["rules"]
+    (rules / "keywords.yml").write_text(KEYWORDS)
+    targets = ["eql", "kql", "lucene", "splunk", "splunk-cim"]
+    fast = run_backtest([rules], [events], targets=targets, workers=1)
+    slow = run_backtest([rules], [events], targets=targets, workers=1, prefilter=False)
+    assert fast.to_json()["rules"] == slow.to_json()["rules"]
+    keywords = _by_id(fast)["66666666-6666-4666-8666-666666666666"]
+    assert keywords["reference"]["hits"] == 2  # "whoami /all" and "net /whoami"
+    # Lucene's keyword query is evaluated (and prefiltered) too, whatever it concludes.
+    assert keywords["targets"]["lucene"]["reason"] is None or keywords["targets"]["lucene"]["hits"]
 
 
 def test_json_shape(corpus: tuple[Path, Path]) -> None:

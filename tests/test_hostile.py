@@ -94,11 +94,11 @@ def _write_batch(folder: Path) -> dict[str, str]:
     add("alias_bomb_custom.yml", "x_bomb:\n" + _bomb(9) + "\n" + _rule(n=8, extra="x: *l9\n"),
         "error")
     add("alias_cycle.yml", _rule(n=9, extra="x: &a [*a]\n"), "error")
-    add("ten_mb.yml", _rule(n=10, selection="    CommandLine|contains: '" + "A" * (10 * 2**20) + "'"),
+    ten_mb = "A" * (10 * 2**20)
+    add("ten_mb.yml", _rule(n=10, selection=f"    CommandLine|contains: '{ten_mb}'"), "converted")
+    values = "".join(f"      - 'v{i}'\n" for i in range(100_000))
+    add("values_100k.yml", _rule(n=11, selection="    CommandLine|contains:\n" + values),
         "converted")
-    add("values_100k.yml", _rule(
-        n=11, selection="    CommandLine|contains:\n" + "".join(f"      - 'v{i}'\n" for i in range(100_000))
-    ), "converted")
     add("invalid_utf8.yml", b"title: \xff\xfe broken\n", "error")
     add("binary.yml", bytes(range(256)) * 64, "error")
     add("binary_utf8.yml", "\x00\x01\x02 title: x\x7f\n", "error")
@@ -232,7 +232,8 @@ def test_reference_regex_still_decides_ordinary_values() -> None:
 def test_reference_glob_with_many_wildcards_is_bounded() -> None:
     # Sigma '*a*a*...*b' compiles to '.*a.*a...' which backtracks polynomially.
     value = "*a" * 9 + "*b?"
-    compiled = compile_rule(load_text(_rule(selection=f"    CommandLine: '{value}'"), "g.yml")[0].rule)
+    text = _rule(selection=f"    CommandLine: '{value}'")
+    compiled = compile_rule(load_text(text, "g.yml")[0].rule)
     verdict = compiled.evaluate({"EventID": 1, "Channel": SYSMON, "CommandLine": "a" * 6000})
     assert verdict.matched is None and "wildcard value" in verdict.unsupported
 

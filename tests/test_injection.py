@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from backends import TARGETS
@@ -42,8 +42,8 @@ HOSTILE = [
     '"', "'", "\\", "\\\\", '\\"', "*", "?", "|", "||", "| delete", "(", ")", "[", "]", "{", "}",
     "\n", "\t", "\r", " ", "  ", " or ", " and ", " not ", " OR ", " AND ", " NOT ", "or", "NOT",
     ":", "=", "!=", "<", ">", "/", "`", "$", "^", "~", "&", "@", "#", "%", "+", "-", "!", ",",
-    "é", "ß", "İ", "\u00a0", "\u200b", "日本", "\U0001f600", "null", "true", "*:*", "a", "Z", "9",
-    "cmd.exe", "C:\\Windows\\", "search index=*", "where", "regex", "eval x=1", ".*",
+    "é", "ß", "İ", "\u00a0", "\u200b", "日本", "\U0001f600", "null", "true", "*:*", "a", "Z",
+    "9", "cmd.exe", "C:\\Windows\\", "search index=*", "where", "regex", "eval x=1", ".*",
 ]
 
 #: Pipe commands the SPL emitters write themselves, for regexes, ``cased`` and literal wildcards.
@@ -164,7 +164,15 @@ def check_value(value: str, modifier: str | None) -> dict[str, Any]:
 @example(value="\\*")
 @example(value='\\"')
 @example(value="not x")
+@example(value="a\n| delete x")  # splunk-cim cut its query at a "\n| " inside a quoted value
+@example(value="line\nbreak")  # splunk-cim turned the newline inside the value into a space
+@example(value="\t")  # lucene left the tab unescaped: an empty term
+@example(value="*é")  # eql regex~ and splunk (?i) fold ASCII only: 'É' was missed
 def test_hostile_value_stays_one_literal(modifier: str | None, value: str) -> None:
+    # YAML itself normalises some characters (NEL, LS, PS are line breaks to it); such a value
+    # cannot be written in a rule file at all, so it is not a conversion question.
+    selection = yaml.safe_load(rule_text(modifier, value))["detection"]["sel"]
+    assume(list(selection.values()) == [sigma_escape(value)])
     check_value(value, modifier)
 
 
@@ -173,3 +181,34 @@ def test_plain_values_are_proven_on_every_target() -> None:
     # every Elastic target (Splunk's cased form is declared approximate by its emitter).
     outcome = check_value('a" or b', "contains")
     assert outcome == {t: "checked" for t in TARGET_NAMES}, outcome
+
+
+# --- regressions, pinned on the emitted text -----------------------------------------------------
+
+
+def _convert(target: str, modifier: str | None, value: str) -> Any:
+    return checker().converters[target].convert(load_text(rule_text(modifier, value), "r.yml")[0])
+
+
+def test_splunk_cim_keeps_a_pipe_inside_a_value_quoted() -> None:
+    query = _convert("splunk-cim", None, "a\n| delete x").queries[0]
+    assert 'Processes.process="a\n| delete x" by ' in query
+    commands = [seg.strip().split(" ", 1)[0] for _, seg in split_pipes(query)]
+    assert "delete" not in commands
+
+
+def test_lucene_escapes_every_whitespace_character() -> None:
+    for char in "\t\n\r\u3000":
+        query = _convert("lucene", None, "1" + char + "2").queries[0]
+        assert query.endswith("process.command_line:1\\" + char + "2"), repr(query)
+
+
+def test_eql_refuses_a_literal_wildcard_with_non_ascii_letters() -> None:
+    conversion = _convert("eql", "startswith", "*é")
+    assert conversion.status == "unsupported" and "ASCII" in conversion.reason
+    assert _convert("eql", "cased", "*é").status == "converted"  # case-sensitive regex is exact
+
+
+def test_splunk_regex_spells_out_non_ascii_case_variants() -> None:
+    query = _convert("splunk", "startswith", "*é").queries[0]
+    assert "[Éé]" in query

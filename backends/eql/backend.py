@@ -45,6 +45,14 @@ def _has_literal_wildcard(value: SigmaString) -> bool:
     return any(isinstance(p, str) and ("*" in p or "?" in p) for p in value.s)
 
 
+def _has_non_ascii_case(value: SigmaString) -> bool:
+    """True when a literal part has a non-ASCII character with another letter case."""
+    return any(
+        isinstance(p, str) and any(not c.isascii() and c.lower() != c.upper() for c in p)
+        for p in value.s
+    )
+
+
 def _glob_text(value: SigmaString) -> str:
     """The value as an EQL wildcard pattern (only valid when no literal ``*``/``?`` occur)."""
     out = []
@@ -102,6 +110,14 @@ class SigportEqlBackend(WarningsMixin, EqlBackend):
         """One field test on a Sigma string, choosing the EQL operator that keeps its meaning."""
         quoted_field = self.escape_and_quote_field(field)
         if _has_literal_wildcard(value):
+            if not case_sensitive and _has_non_ascii_case(value):
+                # regex~ folds ASCII letters only (Lucene ASCII_CASE_INSENSITIVE), so 'é' would
+                # miss 'É' where Sigma matches it; ':' cannot hold a literal '*' or '?'.
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"value {value} has a literal '*' or '?' and non-ASCII letters: EQL's "
+                    "case-insensitive regex~ folds ASCII letters only, and ':' has no literal "
+                    "wildcards"
+                )
             op = "regex" if case_sensitive else "regex~"
             return f"{quoted_field} {op} {eql_string(_regex_text(value))}"
         if case_sensitive:

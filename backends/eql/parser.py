@@ -121,7 +121,11 @@ def _run(text: str, start: str, fields: FieldModel | None) -> Node:
     except VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
             raise exc.orig_exc from None
-        raise
+        if not isinstance(exc.orig_exc, RecursionError):
+            raise
+        raise UnsupportedQueryError(
+            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
+        ) from None
     except RecursionError:  # lark's Transformer recurses once per nesting level
         raise UnsupportedQueryError(
             "the query nests too deeply for sigport's interpreter (Python recursion limit)"

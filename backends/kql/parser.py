@@ -471,7 +471,11 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
     except VisitError as err:  # lark wraps errors raised inside transformer callbacks
         if isinstance(err.orig_exc, UnsupportedQueryError):
             raise err.orig_exc from None
-        raise
+        if not isinstance(err.orig_exc, RecursionError):
+            raise
+        raise UnsupportedQueryError(
+            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
+        ) from None
     except RecursionError:  # lark's Transformer recurses once per nesting level
         raise UnsupportedQueryError(
             "the query nests too deeply for sigport's interpreter (Python recursion limit)"

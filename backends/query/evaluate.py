@@ -30,7 +30,9 @@ from .errors import UnsupportedQueryError
 from .matching import (
     analyze,
     cidr_match,
+    glob_predicate,
     glob_to_regex,
+    globs_to_regex,
     iter_strings,
     lookup,
     lucene_regex,
@@ -62,13 +64,41 @@ def _utf16_length(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
+class _Event(dict):  # type: ignore[type-arg]
+    """The event being evaluated, with each field's values looked up once.
+
+    A query tests the same field in many leaves (a rule's list of 100 command-line fragments);
+    walking nested objects again for each leaf was most of the evaluation time.
+    """
+
+    __slots__ = ("_memo",)
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        super().__init__(event)
+        self._memo: dict[str, list[Any] | None] = {}
+
+    def values_of(self, field: str) -> list[Any] | None:
+        """``matching.lookup`` of ``field``, memoised for this event."""
+        try:
+            return self._memo[field]
+        except KeyError:
+            values = self._memo[field] = lookup(self, field)
+            return values
+
+
+def _values(event: Mapping[str, Any], field: str) -> list[Any] | None:
+    if isinstance(event, _Event):
+        return event.values_of(field)
+    return lookup(event, field)
+
+
 def _field_values(
     event: Mapping[str, Any], field: str, max_length: int | None
 ) -> list[Any] | None:
     """Values of ``field`` that were indexed: strings longer than ``max_length`` are dropped
     (keyword ``ignore_above``: kept in ``_source`` but not indexed, so no query sees them,
     https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html)."""
-    values = lookup(event, field)
+    values = _values(event, field)
     if values is None or max_length is None:
         return values
     kept = [v for v in values if not (isinstance(v, str) and _utf16_length(v) > max_length)]
@@ -103,6 +133,24 @@ class _Compiler:
 
     # --- boolean structure -------------------------------------------------------------------
 
+    def _or_children(self, nodes: tuple[ast.Node, ...]) -> list[Predicate]:
+        """OR children compiled, with Globs of one field and the same flags merged into one."""
+        groups: dict[tuple[Any, ...], list[ast.Glob]] = {}
+        out: list[Predicate] = []
+        for child in nodes:
+            if type(child) is ast.Glob:
+                key = (child.field, child.case_sensitive, child.lowercase_value, child.missing,
+                       child.max_length)
+                groups.setdefault(key, []).append(child)
+            else:
+                out.append(compile_query(child))
+        for leaves in groups.values():
+            if len(leaves) == 1:
+                out.append(compile_query(leaves[0]))
+            else:
+                out.append(self._compile_glob_group(tuple(leaves)))
+        return out
+
     def _compile_and(self, node: ast.And) -> Predicate:
         children = tuple(compile_query(c) for c in node.children)
 
@@ -119,7 +167,7 @@ class _Compiler:
         return run
 
     def _compile_or(self, node: ast.Or) -> Predicate:
-        children = tuple(compile_query(c) for c in node.children)
+        children = tuple(self._or_children(node.children))
 
         def run(event: Mapping[str, Any]) -> bool | None:
             unknown = False
@@ -189,10 +237,28 @@ class _Compiler:
     def _compile_glob(self, node: ast.Glob) -> Predicate:
         fold = (not node.case_sensitive) or node.lowercase_value
         parts = tuple(p.lower() if fold and isinstance(p, str) else p for p in node.parts)
-        fullmatch = glob_to_regex(parts, True).fullmatch
+        test = glob_predicate(parts)
         if fold:
-            return self._any_value(node, lambda v: fullmatch(scalar_text(v).lower()) is not None)
-        return self._any_value(node, lambda v: fullmatch(scalar_text(v)) is not None)
+            return self._any_value(node, lambda v: test(scalar_text(v).lower()))
+        return self._any_value(node, lambda v: test(scalar_text(v)))
+
+    def _compile_glob_group(self, leaves: tuple[ast.Glob, ...]) -> Predicate:
+        """Several Globs on one field with the same flags, OR-ed: one alternation regex.
+
+        Exact: each Glob is "some value fullmatches its pattern" with the same field, case rule,
+        length limit and missing-field outcome, so their OR is "some value fullmatches one of the
+        patterns".
+        """
+        first = leaves[0]
+        fold = (not first.case_sensitive) or first.lowercase_value
+        globs = tuple(
+            tuple(p.lower() if fold and isinstance(p, str) else p for p in leaf.parts)
+            for leaf in leaves
+        )
+        fullmatch = globs_to_regex(globs).fullmatch
+        if fold:
+            return self._any_value(first, lambda v: fullmatch(scalar_text(v).lower()) is not None)
+        return self._any_value(first, lambda v: fullmatch(scalar_text(v)) is not None)
 
     def _compile_regex(self, node: ast.Regex) -> Predicate:
         if node.dialect is ast.RegexDialect.LUCENE:
@@ -287,7 +353,7 @@ class _Compiler:
         def texts(event: Mapping[str, Any]) -> Any:
             if not fields:
                 return iter_strings(event)
-            return (t for f in fields for t in iter_strings(lookup(event, f) or ()))
+            return (t for f in fields for t in iter_strings(_values(event, f) or ()))
 
         def run(event: Mapping[str, Any]) -> bool | None:
             for text in texts(event):
@@ -322,12 +388,12 @@ def compile_query(node: ast.Node) -> Predicate:
 
 def evaluate(node: ast.Node, event: Mapping[str, Any]) -> bool | None:
     """Three-valued result of ``node`` on ``event``: True, False, or None (unknown)."""
-    return compile_query(node)(event)
+    return compile_query(node)(_Event(event))
 
 
 def matches(node: ast.Node, event: Mapping[str, Any]) -> bool:
     """Whether ``event`` matches ``node``; unknown counts as no match (as in every engine)."""
-    return compile_query(node)(event) is True
+    return compile_query(node)(_Event(event)) is True
 
 
 # --- explanations ------------------------------------------------------------------------------

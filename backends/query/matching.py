@@ -231,6 +231,18 @@ def scalar_text(value: Any) -> str:
 # --- glob --------------------------------------------------------------------------------------
 
 
+def _glob_source(parts: tuple[GlobPart, ...]) -> str:
+    out = []
+    for part in parts:
+        if part is Wildcard.ANY:
+            out.append(".*")
+        elif part is Wildcard.ONE:
+            out.append(".")
+        else:
+            out.append(re.escape(part))
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=4096)
 def glob_to_regex(parts: tuple[GlobPart, ...], case_sensitive: bool = True) -> BoundedPattern:
     """Compile a glob (literal strings and ``Wildcard`` markers) to a whole-value regex.
@@ -240,17 +252,43 @@ def glob_to_regex(parts: tuple[GlobPart, ...], case_sensitive: bool = True) -> B
     the evaluator instead lowercases both sides and passes ``True`` so every case-insensitive
     operator folds case the same way (``str.lower``).
     """
-    out = []
-    for part in parts:
-        if part is Wildcard.ANY:
-            out.append(".*")
-        elif part is Wildcard.ONE:
-            out.append(".")
-        else:
-            out.append(re.escape(part))
     flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
     # Bounded: a glob with many '*' backtracks polynomially ('*a*a*a*a*a*a*a*b').
-    return BoundedPattern(re.compile("".join(out), flags), glob_text(parts))
+    return BoundedPattern(re.compile(_glob_source(parts), flags), glob_text(parts))
+
+
+@functools.lru_cache(maxsize=1024)
+def globs_to_regex(globs: tuple[tuple[GlobPart, ...], ...]) -> BoundedPattern:
+    """One whole-value regex matching a value when ANY of the globs matches it (case-sensitive;
+    callers fold case themselves). A rule's list of 100 patterns on one field becomes one scan."""
+    source = "|".join(f"(?:{_glob_source(parts)})" for parts in globs)
+    shown = " or ".join(glob_text(parts) for parts in globs)
+    return BoundedPattern(re.compile(source, re.DOTALL), shown)
+
+
+@functools.lru_cache(maxsize=4096)
+def glob_predicate(parts: tuple[GlobPart, ...]) -> Callable[[str], bool]:
+    """A case-sensitive whole-value test for one glob; plain string operations for the shapes
+    Sigma's modifiers produce (``x``, ``x*``, ``*x``, ``*x*``), the bounded regex otherwise."""
+    shape = tuple(isinstance(p, str) for p in parts)
+    if shape == ():
+        return lambda v: v == ""
+    if shape == (True,):
+        literal = parts[0]
+        return lambda v: v == literal
+    if shape == (True, False) and parts[1] is Wildcard.ANY:
+        prefix = parts[0]
+        return lambda v: v.startswith(prefix)
+    if shape == (False, True) and parts[0] is Wildcard.ANY:
+        suffix = parts[1]
+        return lambda v: v.endswith(suffix)
+    if shape == (False, True, False) and parts[0] is Wildcard.ANY and parts[2] is Wildcard.ANY:
+        inner = parts[1]
+        return lambda v: inner in v
+    if shape == (False,) and parts[0] is Wildcard.ANY:
+        return lambda v: True
+    fullmatch = glob_to_regex(parts, True).fullmatch
+    return lambda v: fullmatch(v) is not None
 
 
 # --- Lucene RegExp -----------------------------------------------------------------------------

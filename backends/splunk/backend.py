@@ -114,6 +114,22 @@ def spl_quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _pcre_char(c: str, case_sensitive: bool) -> str:
+    """One literal character of a Sigma string as PCRE.
+
+    A non-ASCII letter gets an explicit class of its case variants when the match is
+    case-insensitive: whether ``(?i)`` folds beyond ASCII depends on PCRE's UTF/UCP build options,
+    and a class is exact either way (``é`` -> ``[éÉ]``).
+    """
+    if c in _PCRE_META:
+        return "\\" + c
+    if case_sensitive or c.isascii():
+        return c
+    variants = {c} | {x for x in (c.lower(), c.upper(), c.title()) if len(x) == 1}
+    variants = {x for x in variants if x.lower() == c.lower()}
+    return "[" + "".join(sorted(variants)) + "]" if len(variants) > 1 else c
+
+
 def glob_to_pcre(value: SigmaString, case_sensitive: bool) -> str:
     """Translate a Sigma string (wildcards and literal runs) into an anchored, exact PCRE.
 
@@ -127,7 +143,7 @@ def glob_to_pcre(value: SigmaString, case_sensitive: bool) -> str:
         elif part is SpecialChars.WILDCARD_SINGLE:
             out.append(".")
         elif isinstance(part, str):
-            out.append("".join("\\" + c if c in _PCRE_META else c for c in part))
+            out.append("".join(_pcre_char(c, case_sensitive) for c in part))
         else:
             raise SigmaFeatureNotSupportedByBackendError(f"unexpected string part {part!r}")
     out.append("$")
