@@ -67,8 +67,11 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
-def _progress(total: int, label: str) -> Any:
-    """A rich progress bar on a terminal; a no-op when stderr is piped or the job is small."""
+def _progress(total: int, label: str, auto_refresh: bool = True) -> Any:
+    """A rich progress bar on a terminal; a no-op when stderr is piped or the job is small.
+
+    ``auto_refresh=False`` for jobs that fork worker processes: no refresh thread at fork time.
+    """
     if total < 2 or not sys.stderr.isatty():
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -80,6 +83,7 @@ def _progress(total: int, label: str) -> Any:
         TimeElapsedColumn(),
         console=_stderr_console(),
         transient=True,
+        auto_refresh=auto_refresh,
     )
     return progress, progress.add_task(label, total=total)
 
@@ -136,7 +140,7 @@ def _relative(path: str, roots: list[Path]) -> Path:
     help="Output format; see `sigport list formats`.",
 )
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), default=None,
+    "-o", "--output", type=click.Path(), default=None,
     help="Write to FILE, or to DIR (an existing directory or a path ending in '/'), mirroring the "
     "input tree with one file per rule and target. Default: standard output.",
 )
@@ -144,21 +148,27 @@ def _relative(path: str, roots: list[Path]) -> Path:
     "--report", type=click.Path(path_type=Path), default=None,
     help="Write a JSON report with one entry per rule and target (status and reason).",
 )
+@click.option(
+    "-w", "--workers", type=click.IntRange(min=1), default=None,
+    help="Worker processes (default: 2 when there are 16 or more rule files, else 1).",
+)
 def convert(
     paths: tuple[str, ...],
     targets: tuple[str, ...],
     pipelines: tuple[str, ...],
     data_source: str | None,
     output_format: str,
-    output: Path | None,
+    output: str | None,
     report: Path | None,
+    workers: int | None,
 ) -> None:
     """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
     from backends import TARGETS
 
-    from .convert import CONVERTED, ERROR, convert_all
+    from .convert import CONVERTED, ERROR
     from .formats import FORMATS
-    from .rules import load_rules
+    from .parallel import MIN_FILES_FOR_POOL, convert_paths
+    from .rules import expand_paths
 
     names = _targets(targets)
     if output_format not in FORMATS:
@@ -172,17 +182,19 @@ def convert(
                 f"(it has: {', '.join(TARGETS[name].formats)})",
                 param_hint="-f/--format",
             )
-    loaded = load_rules(paths)
     options = {"data_source": data_source} if data_source else None
-    bar = _progress(len(loaded) * len(names), "converting")
+    total = len(list(expand_paths(paths)))
+    count = workers if workers is not None else (2 if total >= MIN_FILES_FOR_POOL else 1)
+    bar = _progress(total, "converting", auto_refresh=False)
     if bar is not None:
         progress, task = bar
         with progress:
-            results = convert_all(
-                loaded, names, list(pipelines), options, lambda: progress.advance(task)
+            summaries, results = convert_paths(
+                paths, names, list(pipelines), options, count,
+                lambda n: (progress.advance(task, n), progress.refresh()),
             )
     else:
-        results = convert_all(loaded, names, list(pipelines), options)
+        summaries, results = convert_paths(paths, names, list(pipelines), options, count)
 
     _write_output(results, names, output_format, output, [Path(p) for p in paths if p != "-"])
     if report is not None:
@@ -197,7 +209,7 @@ def convert(
             click.echo(f"{r.path}: {r.target}: {r.status}: {r.reason}", err=True)
         for warning in r.warnings:
             click.echo(f"{r.path}: {r.target}: warning: {warning}", err=True)
-    if len(loaded) > 1 or any(r.status != CONVERTED for r in results):
+    if len(summaries) > 1 or any(r.status != CONVERTED for r in results):
         _summary(results, names)
     if any(r.status == ERROR for r in results):
         sys.exit(EXIT_INPUT)
@@ -206,14 +218,16 @@ def convert(
 
 
 def _write_output(
-    results: list[Any], names: list[str], output_format: str, output: Path | None, roots: list[Path]
+    results: list[Any], names: list[str], output_format: str, raw_output: str | None, roots: list[Path]
 ) -> None:
     """Render and write conversions to stdout, one file, or a mirrored directory tree."""
     from .formats import FORMATS, SUFFIXES, TARGET_SUFFIXES
 
     render = FORMATS[output_format]
     by_target = {name: [r for r in results if r.target == name] for name in names}
-    directory = output is not None and (output.is_dir() or str(output).endswith(("/", "\\")))
+    # A trailing separator asks for a directory even when it does not exist yet.
+    output = Path(raw_output) if raw_output is not None else None
+    directory = output is not None and (output.is_dir() or raw_output.endswith(("/", "\\")))
     if output is None or not directory:
         chunks = []
         for name in names:
