@@ -30,3 +30,45 @@ class WarningsMixin:
         """Reset the warnings, then convert as the pySigma base class does."""
         self.warnings = []
         return super().convert_rule(rule, output_format, *args, **kwargs)  # type: ignore[misc]
+
+
+class ExpansionGroupMixin:
+    """Parenthesise the OR that a value expansion (``windash``, ``base64offset``) becomes.
+
+    pySigma converts an expansion into an OR of its variants *inside* what its parent sees as a
+    single field test, so the parent never adds the parentheses an OR needs: under ``not`` in KQL
+    (``not > and > or``) or SPL (``NOT > OR > AND``), ``not f:a or f:b`` negates only the first
+    variant. Grouping the expansion keeps its meaning in every context.
+    """
+
+    group_expression: str
+
+    def convert_condition_field_eq_expansion(self, cond: Any, state: Any) -> Any:
+        """Convert the expansion as pySigma does, then group it when it has several variants."""
+        result = super().convert_condition_field_eq_expansion(cond, state)  # type: ignore[misc]
+        if isinstance(result, str) and len(getattr(cond.value, "values", ())) > 1:
+            if not (result.startswith("(") and _balanced_group(result)):
+                return self.group_expression.format(expr=result)
+        return result
+
+
+def _balanced_group(text: str) -> bool:
+    """True when ``text`` is one parenthesised group from its first to its last character."""
+    depth = 0
+    quote = False
+    escaped = False
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+            continue
+        if ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quote = not quote
+        elif not quote and ch == "(":
+            depth += 1
+        elif not quote and ch == ")":
+            depth -= 1
+            if depth == 0 and i != len(text) - 1:
+                return False
+    return depth == 0 and text.endswith(")")

@@ -20,7 +20,7 @@ from sigma.processing.transformations.base import (
     PreprocessingTransformation,
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
-from sigma.types import SigmaExists, SigmaString, SpecialChars
+from sigma.types import SigmaExists, SigmaExpansion, SigmaString, SpecialChars
 
 from .mapping import FieldTarget
 
@@ -100,7 +100,11 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         """Rename the item's field when every value is a plain case-insensitive string."""
         if detection_item.field not in self.fields or not detection_item.value:
             return None
-        if not all(type(v) is SigmaString for v in detection_item.value):
+        # windash/base64offset variants (SigmaExpansion) are plain strings too.
+        values = [
+            w for v in detection_item.value for w in (v.values if isinstance(v, SigmaExpansion) else [v])
+        ]
+        if not all(type(v) is SigmaString for v in values):
             return None
         detection_item.field = f"{detection_item.field}.caseless"
         self.processing_item_applied(detection_item)

@@ -146,3 +146,29 @@ def test_sigma_collection_is_not_mutated_across_targets() -> None:
     Converter("splunk").convert(loaded)
     assert Converter("eql").convert(loaded).output == first
     assert isinstance(loaded.rule, type(SigmaCollection.from_yaml(loaded.text).rules[0]))
+
+
+@pytest.mark.parametrize("target", ["kql", "splunk", "esql", "lucene", "eql"])
+def test_negated_windash_expansion_stays_grouped(target: str) -> None:
+    """A windash expansion is an OR of variants: under NOT it must stay one group (in KQL and
+    SPL, `not a or b` negates only `a`)."""
+    from converter.equivalence import Checker
+    from converter.events import SampleEvent
+
+    (loaded,) = load_text(
+        rule_text(
+            "sel:\n    Image|endswith: '\\\\regsvr32.exe'\nfilter:\n"
+            "    CommandLine|windash|contains: ' -n '\ncondition: sel and not filter"
+        ),
+        "r.yml",
+    )
+    conv = Converter(target).convert(loaded)
+    assert conv.status == "converted", conv.reason
+    if target == "esql":
+        return  # no interpreter: the text check above is all there is
+    base = {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "Image": "C:\\Windows\\System32\\regsvr32.exe"}
+    events = [SampleEvent({**base, "CommandLine": f"regsvr32 {flag}n x.dll"}) for flag in "-/–—―"]
+    events.append(SampleEvent({**base, "CommandLine": "regsvr32 x.dll"}))
+    result = Checker([target]).check(loaded, events).targets[target]
+    assert result.matched == [5], result

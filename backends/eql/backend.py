@@ -22,7 +22,7 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString, SpecialChars
 
-from backends.common import WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin
 
 #: Characters with a meaning in Lucene regular expressions (the optional operators ``@ # & < > ~``
 #: are on by default in Elasticsearch), escaped with a backslash to be literal.
@@ -96,7 +96,7 @@ def _is_numeric_field(name: str) -> bool:
     return info is not None and info.type in _NUMERIC_TYPES
 
 
-class SigportEqlBackend(WarningsMixin, EqlBackend):
+class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, EqlBackend):
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
 
     name: ClassVar[str] = "sigport EQL"

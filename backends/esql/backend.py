@@ -18,7 +18,7 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaString, SpecialChars
 
-from backends.common import WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin
 
 
 def _like_pattern(value: SigmaString, lower: bool) -> str:
@@ -41,7 +41,7 @@ def _like_pattern(value: SigmaString, lower: bool) -> str:
     return '"' + pattern.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class SigportEsqlBackend(WarningsMixin, ESQLBackend):
+class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
     """ES|QL with case-insensitive string matching (see the module docstring)."""
 
     name: ClassVar[str] = "sigport ES|QL"

@@ -42,7 +42,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin
 
 from .semantics import JS_TRIM_WHITESPACE
 
@@ -171,7 +171,7 @@ def kql_literal(parts: Iterable[Any], what: str = "value") -> tuple[str, bool]:
     return escape_unquoted(flat), widened
 
 
-class KqlBackend(WarningsMixin, TextQueryBackend):
+class KqlBackend(ExpansionGroupMixin, WarningsMixin, TextQueryBackend):
     """Convert Sigma rules to Kibana Query Language queries.
 
     Extension points follow pySigma's TextQueryBackend: templates are class variables; values and
@@ -282,6 +282,29 @@ class KqlBackend(WarningsMixin, TextQueryBackend):
             )
         return text
 
+    def _check_wildcard_spaces(self, field: str, value: Any) -> None:
+        """Refuse a wildcard value with whitespace on a field KQL would not treat as keyword.
+
+        Kibana turns a wildcard value into a ``wildcard`` query only on ``keyword`` fields; on
+        any other field (``wildcard``-typed ``process.command_line``, text, unknown) it goes
+        through ``query_string``, which splits it at the whitespace into OR-ed terms (Kibana
+        is.ts; SEMANTICS.md 2.2), so ``* -n *`` would also match ``-n`` anywhere.
+        """
+        if not isinstance(value, SigmaString) or not value.contains_special():
+            return
+        if not any(isinstance(p, str) and any(c.isspace() for c in p) for p in value.iter_parts()):
+            return
+        from backends.query.fields import FieldModel
+
+        info = FieldModel.builtin("defend").lookup(field)
+        if info is not None and info.type == "keyword":
+            return
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"KQL cannot match the wildcard value {str(value)!r} on {field} exactly: on a field "
+            "that is not a keyword field Kibana splits it at the spaces (query_string); use "
+            "data_source=defend (.caseless keyword sub-field) or the eql/lucene target"
+        )
+
     def _check_case(self, field: str, value: Any) -> None:
         """Warn when KQL's case rule differs from Sigma's for this field and string value."""
         if not isinstance(value, SigmaString):
@@ -306,6 +329,7 @@ class KqlBackend(WarningsMixin, TextQueryBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str | DeferredQueryExpression:
         """``field:value`` with the case caveat recorded."""
+        self._check_wildcard_spaces(cond.field, cond.value)
         self._check_case(cond.field, cond.value)
         return super().convert_condition_field_eq_val_str(cond, state)
 
@@ -313,6 +337,7 @@ class KqlBackend(WarningsMixin, TextQueryBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str | DeferredQueryExpression:
         """``|cased``: KQL keyword matching is already case-sensitive."""
+        self._check_wildcard_spaces(cond.field, cond.value)
         self._check_case(cond.field, cond.value)
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
 
@@ -322,6 +347,7 @@ class KqlBackend(WarningsMixin, TextQueryBackend):
         """``field:(a or b)`` / ``field:(a and b)``; the separator follows the boolean kind."""
         for arg in cond.args:
             assert isinstance(arg, ConditionFieldEqualsValueExpression)
+            self._check_wildcard_spaces(arg.field, arg.value)
             self._check_case(arg.field, arg.value)
         field = self.escape_and_quote_field(cond.args[0].field)  # type: ignore[union-attr]
         is_or = isinstance(cond, ConditionOR)

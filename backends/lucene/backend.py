@@ -35,7 +35,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin
 
 from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, pcre_to_lucene
 
@@ -71,7 +71,7 @@ def _strip_whitespace(chars: str) -> str:
     return "".join(c for c in chars if c not in " \t\n\r\u3000")
 
 
-class SigportLuceneBackend(WarningsMixin, LuceneBackend):
+class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, LuceneBackend):
     """Lucene query_string backend whose output matches what the Sigma rule matches.
 
     Args:

@@ -57,7 +57,7 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaString, SpecialChars
 
-from backends.common import WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin
 
 #: Characters with a meaning in PCRE outside a class; escaped when a Sigma string becomes a regex.
 _PCRE_META = frozenset("\\.^$|?*+()[]{}")
@@ -242,7 +242,7 @@ class SplDeferredEvalFieldRef(SplunkDeferredORRegularExpression):
         return self.rendered
 
 
-class SigportSplunkBackend(WarningsMixin, SplunkBackend):
+class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     """Splunk SPL for raw events, with exact wildcard, regex, fieldref and precedence handling."""
 
     name: ClassVar[str] = "sigport Splunk SPL (exact)"

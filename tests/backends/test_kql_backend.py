@@ -164,8 +164,21 @@ def test_field_name_escaping() -> None:
 
 
 def test_wildcard_with_edge_space_is_refused() -> None:
+    # process.name is a keyword field, so the value would be one wildcard query, but KQL trims it.
     with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="trimmed"):
-        convert("  sel: {a|startswith: ' x'}\n  condition: sel")
+        convert("  sel: {process.name|startswith: ' x'}\n  condition: sel")
+
+
+@pytest.mark.parametrize("field", ["process.command_line", "no.such.field"])
+def test_wildcard_with_inner_space_off_keyword_fields_is_refused(field: str) -> None:
+    """Kibana sends it through query_string, which splits it at the space (SEMANTICS.md 2.2)."""
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="splits it at the spaces"):
+        convert(f"  sel: {{{field}|contains: 'net user'}}\n  condition: sel")
+
+
+def test_wildcard_with_inner_space_on_keyword_fields_is_one_term() -> None:
+    query, _ = convert("  sel: {process.command_line.caseless|contains: 'net user'}\n  condition: sel")
+    assert query == "process.command_line.caseless:*net user*"
 
 
 def test_question_mark_warns() -> None:
