@@ -273,7 +273,9 @@ class SourceVariantsTransformation(PreprocessingTransformation):
         detections: dict[str, SigmaDetection] = {}
         for prefix, conditions, variant in branches:
             for name, detection in old.detections.items():
-                copied = copy.deepcopy(detection)
+                # Detections link back to their rule: share the rule and the old detections
+                # section instead of copying the whole rule once per branch.
+                copied = copy.deepcopy(detection, {id(old): old, id(rule): rule})
                 detections[_prefixed(prefix, name)] = (
                     copied if variant is None else self._map_variant(copied, variant)
                 )
