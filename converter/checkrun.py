@@ -74,6 +74,7 @@ def run_check(
     generate: int | None = None,
     seed: int = 0,
     input_format: str | None = None,
+    markdown: Path | None = None,
 ) -> int:
     """Run ``sigport check``; print the report; return the exit code.
 
@@ -109,6 +110,8 @@ def run_check(
         result = checker.check(item, events)
         bad_input = bad_input or item.error is not None
         results.append(result)
+    if markdown is not None:
+        markdown.write_text(summary_markdown(results, checker.targets), encoding="utf-8")
     if output_format == "json":
         report = {
             "equivalent": bool(results) and all(r.equivalent for r in results),
@@ -182,3 +185,69 @@ def _print_text(results: list[RuleResult], targets: list[str]) -> None:
     console.print(
         f"{ok} of {len(results)} rules equivalent on every target ({', '.join(targets)})"
     )
+
+
+def summary_markdown(results: list[RuleResult], targets: list[str]) -> str:
+    """A Markdown report: per target, how many rules are equivalent, differ or were not checked,
+    and every rule that is not equivalent with the reason (``check --markdown FILE``)."""
+    from collections import Counter
+
+    checked = [r for r in results if not r.error]
+    lines = [
+        "# Equivalence report (`sigport check`)",
+        "",
+        f"{len(results)} rules; {len(checked)} with events. A target is *equivalent* on a rule when "
+        "it was converted, interpreted and agreed with the reference on every event; *differs* "
+        "when some event disagrees; *not checked* otherwise (not convertible, declared "
+        "approximate, or the reference cannot evaluate the rule).",
+        "",
+        "| target | equivalent | differs | not checked | equivalent among checked |",
+        "|---|---|---|---|---|",
+    ]
+    for name in targets:
+        states = Counter(
+            "equivalent" if r.targets[name].equivalent is True
+            else "differs" if r.targets[name].equivalent is False
+            else "not checked"
+            for r in checked if name in r.targets
+        )
+        decided = states["equivalent"] + states["differs"]
+        share = f"{states['equivalent'] / decided:.1%}" if decided else "-"
+        total = max(len(checked), 1)
+        lines.append(
+            f"| {name} | {states['equivalent']} ({states['equivalent'] / total:.1%}) | "
+            f"{states['differs']} | {states['not checked']} | {share} |"
+        )
+    for name in targets:
+        reasons = Counter(
+            _reason_group(r.targets[name].reason or "")
+            for r in checked
+            if name in r.targets and r.targets[name].equivalent is not True
+        )
+        if not reasons:
+            continue
+        lines += ["", f"## {name}: why rules are not equivalent", "", "| rules | reason |", "|---|---|"]
+        lines += [f"| {n} | {why} |" for why, n in reasons.most_common(25)]
+        lines += ["", "<details><summary>every rule</summary>", ""]
+        for r in checked:
+            t = r.targets.get(name)
+            if t is None or t.equivalent is True:
+                continue
+            why = (t.reason or "").replace("|", "\\|").replace("\n", " ")
+            example = f" — e.g. event {t.disagreements[0].event}: {t.disagreements[0].why}" if t.disagreements else ""
+            lines.append(f"- `{Path(r.path).name}` ({r.title}): {why[:300]}{example[:300]}")
+        lines += ["", "</details>"]
+    errors = [r for r in results if r.error]
+    if errors:
+        lines += ["", "## Rules without events or that failed to load", ""]
+        lines += [f"- `{Path(r.path).name}`: {r.error}" for r in errors]
+    return "\n".join(lines) + "\n"
+
+
+def _reason_group(reason: str) -> str:
+    """A reason without the rule-specific details (values, counts), for grouping."""
+    import re
+
+    text = re.sub(r"'[^']*'", "'…'", reason)
+    text = re.sub(r"\b\d+ of \d+ events disagree", "N events disagree", text)
+    return text[:160].replace("|", "\\|")

@@ -328,6 +328,11 @@ def _summary(results: list[Any], names: list[str]) -> None:
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
     show_default=True, help="text: tables and disagreements; json: the machine-readable report.",
 )
+@click.option(
+    "--markdown", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also write a Markdown summary: per target the share of equivalent rules, and every "
+    "rule that is not, with the reason.",
+)
 def check(
     paths: tuple[str, ...],
     events_paths: tuple[Path, ...],
@@ -340,6 +345,7 @@ def check(
     seed: int,
     input_format: str | None,
     output_format: str,
+    markdown: Path | None,
 ) -> None:
     """Prove on events that each target's query matches exactly what the rule matches.
 
@@ -360,8 +366,148 @@ def check(
         generate=generate,
         seed=seed,
         input_format=input_format,
+        markdown=markdown,
     )
     sys.exit(code)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--events", "events_paths", multiple=True, required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Events file, directory or archive (repeatable): JSON lines, SigmaHQ regression JSON, "
+    ".evtx, .zip/.tar.gz of JSON lines.",
+)
+@click.option(
+    "-t", "--target", "targets", multiple=True,
+    help="Target (repeatable, comma-separated, or 'all'). Default: every target with an interpreter.",
+)
+@click.option("-p", "--pipeline", "pipelines", multiple=True, help="Extra pipelines, as for convert.")
+@click.option(
+    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default=None,
+    help="Which shipper wrote the Elastic data (default: defend).",
+)
+@click.option(
+    "--input-format", type=click.Choice(["jsonl", "sigma-regression", "evtx", "archive"]),
+    default=None, help="Format of --events (default: detected per file).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=2, show_default=True,
+    help="Processes preparing rules and evaluating events.",
+)
+@click.option(
+    "--examples", type=click.IntRange(min=0), default=5, show_default=True,
+    help="Disagreeing events kept per rule and target (all are counted).",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="text: tables; json: the machine-readable report.",
+)
+def backtest(
+    paths: tuple[Path, ...],
+    events_paths: tuple[Path, ...],
+    targets: tuple[str, ...],
+    pipelines: tuple[str, ...],
+    data_source: str | None,
+    input_format: str | None,
+    workers: int,
+    examples: int,
+    output_format: str,
+) -> None:
+    """Replay event collections (streamed, constant memory) against rules: hits of the reference
+    and of every target's query, and every event where they disagree.
+
+    Exit 0 when no target disagrees with the reference, 1 otherwise, 2 on bad input.
+    """
+    import json
+    from contextlib import nullcontext
+
+    from .backtest import print_report, run_backtest
+
+    bar: Any = None
+    callback: Any = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        bar = Progress(
+            SpinnerColumn(), TextColumn("backtest: {task.completed:,} events"),
+            TimeElapsedColumn(), console=_stderr_console(), transient=True, auto_refresh=False,
+        )
+        task = bar.add_task("events", total=None)
+
+        def advance(done: int) -> None:
+            bar.update(task, completed=done)
+            bar.refresh()
+
+        callback = advance
+
+    with bar or nullcontext():
+        report = run_backtest(
+            list(paths), list(events_paths),
+            targets=_targets(targets) if targets else None,
+            data_source=data_source, input_format=input_format, workers=workers,
+            progress=callback, pipelines=list(pipelines), max_examples=examples,
+        )
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print_report(report)
+    disagree = any(t.disagreements for r in report.rules for t in r.targets.values())
+    sys.exit(EXIT_DISAGREE if disagree else EXIT_OK)
+
+
+@main.command()
+@click.argument(
+    "regression_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--rules", "rule_dirs", multiple=True, required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Rule directories where each rule is found by its id (repeatable).",
+)
+@click.option("-t", "--target", "targets", multiple=True, help="Target (repeatable, or 'all').")
+@click.option("--evtx", "use_evtx", is_flag=True, help="Read the .evtx files, not their .json twins.")
+@click.option(
+    "--known-gaps", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write KNOWN_GAPS.md: every rule where the reference misses match_count or a target "
+    "disagrees or cannot be checked, with the reason.",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="text: a table; json: the machine-readable report.",
+)
+def regress(
+    regression_dir: Path,
+    rule_dirs: tuple[Path, ...],
+    targets: tuple[str, ...],
+    use_evtx: bool,
+    known_gaps: Path | None,
+    output_format: str,
+) -> None:
+    """Check every rule that has SigmaHQ regression data (REGRESSION_DIR, e.g. SigmaHQ's
+    regression_data folder): expected match_count, reference hits, each target's hits and verdict.
+
+    Exit 0 when the reference reaches match_count for every Windows process_creation rule and no
+    target disagrees with it, 1 otherwise.
+    """
+    import json
+
+    from .regress import acceptance, known_gaps_markdown, print_report, run_regress
+
+    report = run_regress(
+        regression_dir, list(rule_dirs),
+        targets=_targets(targets) if targets else None, use_evtx=use_evtx,
+    )
+    if known_gaps is not None:
+        known_gaps.write_text(known_gaps_markdown(report), encoding="utf-8")
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print_report(report)
+    numbers = acceptance(report)
+    ok = numbers["reference_ok_share"] == 1.0 and numbers["no_target_disagrees_share"] == 1.0
+    sys.exit(EXIT_OK if ok else EXIT_DISAGREE)
 
 
 @main.group(name="import")

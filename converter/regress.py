@@ -304,7 +304,8 @@ def known_gaps_markdown(report: RegressReport) -> str:
         if gaps:
             lines.append(f"## {row.title or row.rule_id} (`{row.rule_id}`)")
             lines.append("")
-            lines.append(f"Rule `{row.rule_path or '?'}`, regression folder `{row.folder}`.")
+            name = Path(row.rule_path).name if row.rule_path else "?"
+            lines.append(f"Rule `{name}`, regression folder `{row.folder}`.")
             lines.append("")
             lines.extend(f"- {' '.join(g.split())}" for g in gaps)
             lines.append("")
