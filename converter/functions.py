@@ -221,7 +221,12 @@ def _tokens(value: SigmaString) -> list[Token]:
 
 
 def _string(tokens: list[Token], cased: bool = False) -> SigmaString:
-    """Build a Sigma string from tokens (``original`` escaped so it re-parses to the same)."""
+    """Build a Sigma string from tokens (``original`` escaped so it re-parses to the same).
+
+    ``cased`` for values the shipper stores in one case (lowercased digests, Defend's integrity
+    level names): the value is lowercased here, so a case-sensitive match is exact, and targets
+    that match case-sensitively anyway (KQL, Lucene keyword fields) need no approximation.
+    """
     out: SigmaString = SigmaCasedString() if cased else SigmaString()
     parts: list[Any] = []
     for token in tokens:
@@ -333,7 +338,7 @@ def _query_lowercase(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -
             return _Test(target, value)
         if isinstance(value, SigmaString):
             return _Test(
-                target, _string([t.lower() if isinstance(t, str) else t for t in _tokens(value)])
+                target, _string([t.lower() if isinstance(t, str) else t for t in _tokens(value)], cased=True)
             )
         if isinstance(value, SigmaRegularExpression):
             if SigmaRegularExpressionFlag.IGNORECASE not in value.flags:
@@ -489,13 +494,13 @@ def _query_hashes(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> Q
             full = _DIGEST_LENGTH.get(algorithm.lower())
             _check_digest(digest, text)
             pattern = list(digest.lower()) + ([] if len(digest) == full else [MANY])
-            return _Test(field, _string(pattern))
+            return _Test(field, _string(pattern, cased=True))
         if len(text) < _MIN_BARE_HEX:
             raise _NotExact(
                 f"{text!r}: fewer than {_MIN_BARE_HEX} hex digits may sit inside an algorithm name"
             )
         _check_digest(text, text)
-        return _or(*[_Test(f, _string([MANY, *text.lower(), MANY])) for f in fields.values()])
+        return _or(*[_Test(f, _string([MANY, *text.lower(), MANY], cased=True)) for f in fields.values()])
 
     return _rewrite(item, spec, prefix, handle)
 
@@ -580,7 +585,7 @@ def _query_integrity_level_name(
     present = (
         _Test(target, SigmaExists(True))
         if len(names) == len(INTEGRITY_LEVELS)  # every value the field can hold
-        else _or(*[_Test(target, _string(list(n))) for n in names])
+        else _or(*[_Test(target, _string(list(n), cased=True)) for n in names])
     )
     missing = (
         _Test(target, SigmaNull()) if _guarded(item, spec, prefix, lambda: accepts(None)) else FALSE

@@ -419,6 +419,21 @@ def _field_detail(event: Mapping[str, Any], field: str, max_length: int | None) 
     return f"{field} is {_show(kept)}"
 
 
+def _relevance(node: ast.Node, event: Mapping[str, Any]) -> int:
+    """How telling a child is when none decided alone: a test on a field the event has (it
+    nearly matched) beats one on a missing field, and a case-sensitive test beats an insensitive
+    one (case is the classic cross-language difference)."""
+    if isinstance(node, (ast.And, ast.Or)):
+        return max((_relevance(c, event) for c in node.children), default=0)
+    if isinstance(node, ast.Not):
+        return _relevance(node.child, event)
+    if isinstance(node, ast.Leaf):
+        if _values(event, node.field) is None:
+            return 0
+        return 2 if getattr(node, "case_sensitive", False) else 1
+    return 0
+
+
 def explain(node: ast.Node, event: Mapping[str, Any]) -> str:
     """A one-line reason for ``node``'s verdict on ``event``, naming the deciding leaf.
 
@@ -436,9 +451,10 @@ def explain(node: ast.Node, event: Mapping[str, Any]) -> str:
         if not results:
             return f"empty {kind} was {_word(result)}"
         quantifier = "every condition" if kind == "and" else "no alternative"
+        closest = max((c for c, _ in results), key=lambda c: _relevance(c, event))
         return (
             f"{kind} of {len(results)} was {_word(result)}: {quantifier} was true; "
-            f"first: {explain(results[0][0], event)}"
+            f"closest: {explain(closest, event)}"
         )
     if isinstance(node, ast.Not):
         return f"not(...) was {_word(result)} because {explain(node.child, event)}"
