@@ -164,6 +164,7 @@ def check_value(value: str, modifier: str | None) -> dict[str, Any]:
 @example(value="\\*")
 @example(value='\\"')
 @example(value="not x")
+@example(value="*\u0130")  # İ lowercases to two characters: SPL must refuse, not mismatch
 @example(value="a\n| delete x")  # splunk-cim cut its query at a "\n| " inside a quoted value
 @example(value="line\nbreak")  # splunk-cim turned the newline inside the value into a space
 @example(value="\t")  # lucene left the tab unescaped: an empty term

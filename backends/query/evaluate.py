@@ -135,21 +135,34 @@ class _Compiler:
 
     def _or_children(self, nodes: tuple[ast.Node, ...]) -> list[Predicate]:
         """OR children compiled, with Globs of one field and the same flags merged into one."""
-        groups: dict[tuple[Any, ...], list[ast.Glob]] = {}
+        groups: dict[tuple[Any, ...], list[Any]] = {}
         out: list[Predicate] = []
         for child in nodes:
-            if type(child) is ast.Glob:
-                key = (child.field, child.case_sensitive, child.lowercase_value, child.missing,
-                       child.max_length)
+            # Globs, and Equals with a string value, merge with their like on the same field.
+            if type(child) is ast.Glob or (type(child) is ast.Equals and isinstance(child.value, str)):
+                key = (type(child), child.field, child.case_sensitive, child.lowercase_value,
+                       child.missing, child.max_length)
                 groups.setdefault(key, []).append(child)
             else:
                 out.append(compile_query(child))
-        for leaves in groups.values():
+        for key, leaves in groups.items():
             if len(leaves) == 1:
                 out.append(compile_query(leaves[0]))
-            else:
+            elif key[0] is ast.Glob:
                 out.append(self._compile_glob_group(tuple(leaves)))
+            else:
+                out.append(self._compile_equals_group(tuple(leaves)))
         return out
+
+    def _compile_equals_group(self, leaves: tuple[ast.Equals, ...]) -> Predicate:
+        """OR-ed string Equals on one field with the same flags: one set membership test (exact
+        for the same reason as ``_compile_glob_group``; a rule's list of 300 hashes)."""
+        first = leaves[0]
+        fold = (not first.case_sensitive) or first.lowercase_value
+        wanted = frozenset(str(leaf.value).lower() if fold else str(leaf.value) for leaf in leaves)
+        if fold:
+            return self._any_value(first, lambda v: scalar_text(v).lower() in wanted)
+        return self._any_value(first, lambda v: scalar_text(v) in wanted)
 
     def _compile_and(self, node: ast.And) -> Predicate:
         children = tuple(compile_query(c) for c in node.children)

@@ -125,6 +125,13 @@ def _pcre_char(c: str, case_sensitive: bool) -> str:
         return "\\" + c
     if case_sensitive or c.isascii():
         return c
+    if len(c.lower()) != 1:
+        # 'İ' lowercases to two characters ('i' + a combining dot), and so do other strings:
+        # no character class matches exactly what Sigma's case-insensitive comparison accepts.
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"the character {c!r} has no one-character lowercase form; SPL cannot match it "
+            "case-insensitively exactly"
+        )
     variants = {c} | {x for x in (c.lower(), c.upper(), c.title()) if len(x) == 1}
     variants = {x for x in variants if x.lower() == c.lower()}
     return "[" + "".join(sorted(variants)) + "]" if len(variants) > 1 else c
