@@ -20,7 +20,7 @@ from sigma.processing.transformations.base import (
     PreprocessingTransformation,
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
-from sigma.types import SigmaExists, SigmaExpansion, SigmaString, SpecialChars
+from sigma.types import SigmaExists, SigmaExpansion, SigmaNull, SigmaString, SpecialChars
 
 from .mapping import FieldTarget
 
@@ -205,15 +205,26 @@ def rewrite_condition(condition: str, prefix: str) -> str:
     return " ".join(out)
 
 
-def _never(name: str) -> SigmaDetection:
-    """A detection that can never match: ``name`` exists and ``name`` does not exist."""
+def _constant(name: str, value: bool) -> SigmaDetection:
+    """A detection with a fixed outcome: ``name`` exists and/or (``value``) does not exist."""
     return SigmaDetection(
         [
             SigmaDetectionItem(name, [], [SigmaExists(True)]),
             SigmaDetectionItem(name, [], [SigmaExists(False)]),
         ],
-        item_linking=ConditionAND,
+        item_linking=ConditionOR if value else ConditionAND,
     )
+
+
+def _on_missing_field(item: SigmaDetectionItem) -> bool:
+    """What a detection item decides on an event that lacks its field (Sigma semantics): value
+    tests are false, ``null`` is true, ``exists: false`` is true; ``neq`` negates."""
+    outcomes = [
+        True if isinstance(v, SigmaNull) else (not v.exists) if isinstance(v, SigmaExists) else False
+        for v in (item.value or [SigmaNull()])
+    ]
+    result = all(outcomes) if item.value_linking is ConditionAND else any(outcomes)
+    return (not result) if getattr(item, "negated", False) else result
 
 
 @dataclass
@@ -223,8 +234,8 @@ class SourceVariantsTransformation(PreprocessingTransformation):
     The rule's detections are copied once per branch under a branch prefix, the condition becomes
     ``(primary guard and C) or (variant guard and C')``, and in a variant's copy every field is
     renamed (or mapped through a value function) with the variant's table. A Sigma field the
-    variant's events never carry can never match there: its items become a test that is always
-    false, exactly what the reference decides on such an event (a missing field). The primary
+    variant's events never carry is missing there: its items become constants, decided as the
+    reference decides on a missing field (a value test false, a ``null`` test true). The primary
     branch keeps Sigma names; the table's normal items map them afterwards.
     """
 
@@ -253,7 +264,9 @@ class SourceVariantsTransformation(PreprocessingTransformation):
                 continue
             target = targets.get(item.field)
             if target is None:
-                items.append(_never(item.field))
+                # The variant's events never carry this field: decide the item as on a missing
+                # field (a value test is false, a `null` test true), as the reference does.
+                items.append(_constant(item.field, _on_missing_field(item)))
             elif target.function is None:
                 item.field = target.target
                 items.append(item)

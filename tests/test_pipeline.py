@@ -172,3 +172,28 @@ def test_negated_windash_expansion_stays_grouped(target: str) -> None:
     events.append(SampleEvent({**base, "CommandLine": "regsvr32 x.dll"}))
     result = Checker([target]).check(loaded, events).targets[target]
     assert result.matched == [5], result
+
+
+def test_variant_decides_absent_fields_like_the_reference() -> None:
+    """Security 4688 has no CurrentDirectory: `CurrentDirectory: null` is TRUE there (found by the
+    OTRF backtest: the SPL 4688 branch treated it as never matching)."""
+    from converter.equivalence import Checker
+    from converter.events import SampleEvent
+
+    (loaded,) = load_text(
+        rule_text(
+            "sel:\n    Image|endswith: '\\\\calc.exe'\nfilter_null:\n    CurrentDirectory: null\n"
+            "filter_c:\n    CurrentDirectory|contains: 'C:\\\\'\ncondition: sel and not 1 of filter_*"
+        ),
+        "r.yml",
+    )
+    image = "D:\\calc.exe"
+    events = [
+        SampleEvent({"EventID": 4688, "Channel": "Security", "Image": image}),
+        SampleEvent({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "Image": image,
+                     "CurrentDirectory": "D:\\x\\"}),
+    ]
+    result = Checker(["splunk"]).check(loaded, events)
+    assert result.reference_matched == [1]
+    assert result.targets["splunk"].matched == [1]
+    assert result.targets["splunk"].disagreements == []
