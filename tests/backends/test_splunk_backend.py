@@ -348,3 +348,24 @@ def test_cim_savedsearches_holds_tstats() -> None:
     backend = SigportSplunkCimBackend(cim_pipeline())
     output = backend.convert(rule("  sel: {Image: x}\n  condition: sel"), "savedsearches")
     assert "\nsearch = " + TSTATS_HEAD + ' where Processes.process_path="x"' + BY in output
+
+
+def test_ipv6_cidr_is_refused_ipv4_kept() -> None:
+    """The OTRF backtest found IPv6 addresses inside a Sigma `cidr` block that the SPL search form
+    did not match; IPv6 blocks are refused, IPv4 blocks stay search terms."""
+    from sigma.collection import SigmaCollection
+    from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+    from sigma.processing.pipeline import ProcessingPipeline
+
+    from backends.splunk.backend import SigportSplunkBackend
+
+    def rule(net: str):  # type: ignore[no-untyped-def]
+        return SigmaCollection.from_yaml(
+            "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n"
+            f"    IpAddress|cidr: '{net}'\n  condition: sel\n"
+        ).rules[0]
+
+    backend = SigportSplunkBackend(ProcessingPipeline())
+    assert backend.convert_rule(rule("10.0.0.0/8")) == ['IpAddress="10.0.0.0/8"']
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="IPv6"):
+        backend.convert_rule(rule("fe80::/10"))
