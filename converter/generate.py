@@ -598,8 +598,11 @@ def realize(plan: Plan, ctx: Context, seed: str, present: bool = False) -> dict[
     neg: dict[str | None, list[Any]] = {}
     for lit in plan:
         (pos if lit.positive else neg).setdefault(lit.field, []).append(lit.value)
-    if ctx.base.get("EventID") == 4688 and not set(pos) <= SECURITY_4688_FIELDS:
-        return None  # such a record has no such field (a filter merged into a 4688 positive)
+    if ctx.base.get("EventID") == 4688:
+        if not set(pos) <= SECURITY_4688_FIELDS:
+            return None  # such a record has no such field (a filter merged into a 4688 positive)
+        # Nor can it carry a value for a field it does not have, even a non-matching one.
+        neg = {f: v for f, v in neg.items() if f is None or f in SECURITY_4688_FIELDS}
     event = dict(ctx.base)
     refs: list[tuple[str, SigmaFieldReference]] = []
     for field, values in pos.items():

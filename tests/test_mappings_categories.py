@@ -272,5 +272,8 @@ def test_corpus_rules_convert_without_errors(key: str, target: str, data_source:
     assert errors == []
     assert all(r.reason for r in results if r.status == "unsupported")
     if target == "splunk" and key not in ("security", "system"):
-        # Raw Sysmon searches name every Sigma field verbatim: everything converts.
-        assert all(r.status == "converted" for r in results)
+        # Raw Sysmon searches name every Sigma field verbatim: everything converts, except IPv6
+        # CIDR blocks, which the SPL emitter refuses (search-command CIDR is IPv4 only).
+        assert all(
+            r.status == "converted" or "IPv6 CIDR" in (r.reason or "") for r in results
+        )
