@@ -38,7 +38,7 @@ from ..query.ast import (
     Regex,
     Span,
 )
-from ..query.errors import QueryError, QueryParseError, UnsupportedQueryError
+from ..query.errors import QueryError, QueryParseError, UnsupportedQueryError, too_deep
 from .semantics import SEMANTICS
 
 if TYPE_CHECKING:  # the field model is optional and only duck-typed here
@@ -123,13 +123,9 @@ def _run(text: str, start: str, fields: FieldModel | None) -> Node:
             raise exc.orig_exc from None
         if not isinstance(exc.orig_exc, RecursionError):
             raise
-        raise UnsupportedQueryError(
-            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
-        ) from None
+        raise too_deep() from None
     except RecursionError:  # lark's Transformer recurses once per nesting level
-        raise UnsupportedQueryError(
-            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
-        ) from None
+        raise too_deep() from None
     return _as_condition(result, text)
 
 

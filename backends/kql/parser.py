@@ -50,7 +50,7 @@ from ..query.ast import (
     Text,
     Wildcard,
 )
-from ..query.errors import QueryParseError, UnsupportedQueryError
+from ..query.errors import QueryParseError, UnsupportedQueryError, too_deep
 from .semantics import JS_TRIM_WHITESPACE, SEMANTICS
 
 if TYPE_CHECKING:  # the field model is another module's; only its interface is used here
@@ -473,12 +473,8 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
             raise err.orig_exc from None
         if not isinstance(err.orig_exc, RecursionError):
             raise
-        raise UnsupportedQueryError(
-            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
-        ) from None
+        raise too_deep() from None
     except RecursionError:  # lark's Transformer recurses once per nesting level
-        raise UnsupportedQueryError(
-            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
-        ) from None
+        raise too_deep() from None
     assert isinstance(node, Node)
     return node

@@ -18,7 +18,7 @@ from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..query.ast import And, Const, Node, Not, Or, Span
-from ..query.errors import QueryParseError, UnsupportedQueryError
+from ..query.errors import QueryParseError, UnsupportedQueryError, too_deep
 from .lower import FieldView, lower_phrase, lower_range, lower_regex, lower_term, resolve_field
 from .semantics import LUCENE_SEMANTICS
 
@@ -208,9 +208,7 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
     try:
         return _Lowering(text, fields).items(items, None)
     except RecursionError:  # the lowering recurses once per nesting level
-        raise UnsupportedQueryError(
-            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
-        ) from None
+        raise too_deep() from None
 
 
 __all__ = ["parse", "parse_tree", "LANGUAGE"]

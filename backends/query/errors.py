@@ -51,3 +51,11 @@ class UnsupportedQueryError(QueryError):
     Raised instead of guessing: a verdict computed on an approximation would make the equivalence
     check lie.
     """
+
+
+def too_deep() -> UnsupportedQueryError:
+    """The error every parser raises when a query nests deeper than Python's recursion allows
+    (lark's transformers recurse once per nesting level)."""
+    return UnsupportedQueryError(
+        "the query nests too deeply for sigport's interpreter (Python recursion limit)"
+    )

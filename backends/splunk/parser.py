@@ -53,7 +53,7 @@ from backends.query.ast import (
     Span,
     Wildcard,
 )
-from backends.query.errors import QueryParseError, UnsupportedQueryError
+from backends.query.errors import QueryParseError, UnsupportedQueryError, too_deep
 
 from .semantics import SPL_SEMANTICS as SEM
 from .where import WhereLowering
@@ -463,9 +463,7 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
     try:
         return _parse(text, fields)
     except RecursionError:  # the search and where lowerings recurse once per nesting level
-        raise UnsupportedQueryError(
-            "the query nests too deeply for sigport's interpreter (Python recursion limit)"
-        ) from None
+        raise too_deep() from None
 
 
 def _parse(text: str, fields: FieldModel | None) -> Node:
