@@ -43,7 +43,7 @@ import yaml
 from backends.eql.parser import parse as parse_eql
 from backends.kql.parser import parse as parse_kql
 from backends.query import ast
-from backends.query.errors import QueryError, UnsupportedQueryError
+from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
 from backends.query.fields import FieldModel
 
 from .importer_lower import (
@@ -326,17 +326,51 @@ def _scope(rule: dict[str, Any]) -> NotImportable | None:
     return None
 
 
+#: EQL's math operators ("Math operators" in the EQL syntax reference,
+#: https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html); Sigma has no
+#: arithmetic, so a query computing a value cannot become a Sigma detection.
+EQL_MATH_OPERATORS = frozenset("+-*/%")
+
+
+def _arithmetic(exc: QueryParseError) -> NotImportable | None:
+    """The EQL parse error is an arithmetic operator the interpreter's grammar lacks, or None.
+
+    sigport's EQL grammar has no math operators, so ``length(a) - 1`` fails to parse at the
+    ``-`` token. A lark error names an unexpected *token*, which lies outside any string, and in
+    EQL such a token can only be a math operator: the rule is valid EQL that Sigma cannot express.
+    """
+    text, offset = exc.source, exc.offset
+    if offset >= len(text) or text[offset] not in EQL_MATH_OPERATORS:
+        return None
+    if not exc.reason.startswith("unexpected"):
+        return None
+    line = text.split("\n")[exc.line - 1]
+    start = max(0, exc.column - 61)
+    snippet = " ".join(line[start : exc.column + 60].split())
+    return NotImportable(
+        "arithmetic",
+        f"the EQL math operator {text[offset]!r} at line {exc.line}, column {exc.column} "
+        f"({snippet}): Sigma has no arithmetic",
+    )
+
+
 def parse_query(language: str, query: str) -> ast.Node:
     """Parse the original query with sigport's interpreter (KQL with the Elastic Defend fields).
 
     Raises:
-        NotImportable: sequences, samples and constructs the interpreter does not evaluate.
+        NotImportable: sequences, samples, arithmetic and constructs the interpreter does not
+            evaluate.
         QueryError: a parse error.
     """
     try:
         if language == "eql":
             return parse_eql(query)
         return parse_kql(query, FieldModel.builtin("defend"))
+    except QueryParseError as exc:
+        arithmetic = _arithmetic(exc) if language == "eql" else None
+        if arithmetic is not None:
+            raise arithmetic from None
+        raise
     except UnsupportedQueryError as exc:
         text = str(exc)
         group = "EQL sequence" if "sequence" in text.split(":")[0] else "unsupported construct"

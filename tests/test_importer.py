@@ -227,6 +227,26 @@ def test_functions_without_sigma_equivalent_are_reported(tmp_path: Path) -> None
     assert "function without a Sigma equivalent" in entry["reason"]
 
 
+def test_eql_arithmetic_is_not_importable(tmp_path: Path) -> None:
+    # Valid EQL (math operators) that Sigma cannot express: not an error of the importer.
+    query = (
+        'process where host.os.type == "windows" and\n'
+        "  not startswith~(process.name, substring(user.name, 0, length(user.name) - 1))"
+    )
+    entry, doc = _import_one(tmp_path, _rule_toml(query))
+    assert entry["status"] == NOT_IMPORTABLE and doc is None, entry["reason"]
+    assert entry["reason"].startswith("not importable: arithmetic: the EQL math operator '-'")
+    assert "line 2" in entry["reason"]
+
+
+def test_eql_syntax_error_stays_an_error(tmp_path: Path) -> None:
+    # A real syntax error (not a math operator) is still reported as a parse error.
+    entry, _ = _import_one(tmp_path, _rule_toml('process where process.name == "a" and'))
+    assert entry["status"] == ERROR and "does not parse" in entry["reason"]
+    entry, _ = _import_one(tmp_path, _rule_toml('process where process.name == "a" ) -'), "b.toml")
+    assert entry["status"] == ERROR and "does not parse" in entry["reason"]
+
+
 def test_bad_toml_is_an_error_naming_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "broken.toml"
     bad.write_text("[rule\nname = 1\n", encoding="utf-8")

@@ -321,9 +321,50 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, TextQueryBackend):
                 )
         elif not caseless:
             self.warn(
-                f"KQL matches {field} case-sensitively; Sigma's match is case-insensitive; use "
-                "data_source=defend (.caseless) or the eql/lucene target"
+                f"KQL matches {field} case-sensitively; Sigma's match is case-insensitive; "
+                + self._caseless_advice(field)
             )
+
+    def _data_source(self) -> str | None:
+        """The data source the rule's pipeline was built for (``ecs-windows`` records its options
+        in the pipeline vars), or None when the pipeline does not say."""
+        pipeline = getattr(self, "last_processing_pipeline", None)
+        options = (getattr(pipeline, "vars", None) or {}).get("sigport_options") or {}
+        source = options.get("data_source") if isinstance(options, dict) else None
+        return str(source) if source else None
+
+    def _caseless_advice(self, field: str) -> str:
+        """What would make a case-insensitive match on ``field`` exact, for this data source.
+
+        Only a lowercase-normalised ``<field>.caseless`` keyword sub-field lets KQL match without
+        case; which data sources have one for this field is read from their field models (today
+        only Elastic Defend, and only for some process and file fields).
+        """
+        from backends.query.fields import BUILTIN_SOURCES, FieldModel
+
+        with_caseless = [
+            source
+            for source in BUILTIN_SOURCES
+            if (info := FieldModel.builtin(source).lookup(field + ".caseless")) is not None
+            and info.normalizer == "lowercase"
+        ]
+        current = self._data_source()
+        others = [s for s in with_caseless if s != current]
+        if current is not None and current in with_caseless:
+            # Only reachable when the pipeline did not rewrite the field (a custom pipeline).
+            return (
+                f"data_source={current} has {field}.caseless, but this pipeline did not use it; "
+                "use the ecs-windows pipeline or the eql/lucene target"
+            )
+        if others:
+            return (
+                "use " + " or ".join(f"data_source={s}" for s in others)
+                + f" ({field}.caseless) or the eql/lucene target"
+            )
+        return (
+            f"no data source ({', '.join(BUILTIN_SOURCES)}) has a {field}.caseless sub-field; "
+            "use the eql or lucene target"
+        )
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

@@ -6,7 +6,8 @@ state are marked "inferred" in their note, together with the choice made. The pa
 so the evaluator never needs to know it is running SPL.
 
 Verified with the ``search`` tool against help.splunk.com / docs.splunk.com while writing this
-module: the Boolean-expression order table (search: NOT, OR, AND; where/eval: NOT, AND, OR), the
+module (the mvfind() entry, the match() description and the replace() note on eval escaping were
+read from copies of the Splunk 10.0 reference pages, the same text as the 9.4 pages linked): the Boolean-expression order table (search: NOT, OR, AND; where/eval: NOT, AND, OR), the
 Backslashes page ("The backslash symbol can't be used to escape the asterisk"), the regex command
 page (unanchored PCRE, ``<field>!=<regex>`` keeps non-matching results, default field ``_raw``), the
 rex page (unanchored, named groups become fields) and the Wildcards page (``*`` only outside
@@ -44,6 +45,9 @@ _EVAL_IF = (
     "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/"
     "comparison-and-conditional-functions"
 )
+_EVAL_FUNCS = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/"
+_EVAL_MV = _EVAL_FUNCS + "multivalue-eval-functions"
+_EVAL_TEXT = _EVAL_FUNCS + "text-functions"
 
 SPL_SEMANTICS = Semantics(
     "spl",
@@ -116,6 +120,33 @@ SPL_SEMANTICS = Semantics(
         "eval_if_null_is_false": Rule(
             True, _EVAL_IF, "if(X,Y,Z) returns Z unless X is true (a null X selects Z)"
         ),
+        "eval_isnull_two_valued": Rule(
+            True, _EVAL_IF, "isnull(X) / isnotnull(X) return TRUE or FALSE, never NULL"
+        ),
+        "eval_string_unescape": Rule(
+            True,
+            _EVAL_TEXT,
+            "an eval string literal gets one level of unescaping before PCRE sees it (replace(): "
+            "'the eval expression performs one level of escaping'): '\\\\' -> '\\', '\\\"' "
+            "-> '\"'; the documented examples (mvfind(f, \"err\\d+\"), match(f, \"^\\d...\")) "
+            "show a backslash before any other character staying as it is",
+        ),
+        "eval_mvfind_any_value": Rule(
+            True,
+            _EVAL_MV,
+            "mvfind(<mv>, <regex>) returns the index of the first value the (unanchored PCRE) "
+            "regex matches and NULL when no value does, so isnotnull(mvfind(f, re)) is 'some value "
+            "matches'. Inferred, not stated on the page: a single-valued field is a one-value "
+            "list (the same page's mvcount() counts it as 1) and a missing field has no value, so "
+            "NULL (as mvcount() returns for it)",
+        ),
+        "eval_match_multivalue": Rule(
+            None,
+            _EVAL_IF,
+            "undocumented: match(<str>, <regex>) is described for one string value; what it "
+            "does on a multivalue field is not stated, so the emitters use mvfind() instead and "
+            "the interpreter's match() leaf (any value) is only trusted on single values",
+        ),
         # --- regex / rex -----------------------------------------------------------------------
         "regex_anchored": Rule(False, _REGEX, "the regex command's expression is unanchored PCRE"),
         "regex_case_sensitive": Rule(True, _SPL_RE, "PCRE is case-sensitive unless (?i)"),
@@ -133,6 +164,13 @@ SPL_SEMANTICS = Semantics(
         ),
         "rex_missing_no_match": Rule(
             True, _REX, "rex on an absent field extracts nothing, so the named group is null"
+        ),
+        "rex_multivalue": Rule(
+            None,
+            _REX,
+            "undocumented: which values of a multivalue field rex reads is not stated (reported "
+            "as the first only); the emitters test regexes under OR/NOT with mvfind() instead, and "
+            "the interpreter's rex-group leaf (any value) is only trusted on single values",
         ),
         # --- tstats ----------------------------------------------------------------------------
         "tstats_where_is_search": Rule(

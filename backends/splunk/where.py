@@ -6,8 +6,10 @@ or single-quoted name is a field), and a comparison with a missing field is null
 drops (leaves get ``Missing.NULL``).
 
 Supported: ``NOT``/``AND``/``OR``, ``=``/``==``/``!=``/``<``/``<=``/``>``/``>=`` between fields,
-strings and numbers, ``lower(field)``, ``isnull()``, ``isnotnull()``, ``like()`` and ``match()``.
-Anything else raises ``UnsupportedQueryError``.
+strings and numbers, ``lower(field)``, ``isnull()``, ``isnotnull()``, ``like()``, ``match()`` and
+``isnull(mvfind(field, "pcre"))`` / ``isnotnull(mvfind(...))`` (true exactly when some value of
+the field matches, a missing field included as "no value matches"). Anything else raises
+``UnsupportedQueryError``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ _ORDER = {"<": CompareOp.LT, "<=": CompareOp.LTE, ">": CompareOp.GT, ">=": Compa
 
 
 def _unescape(body: str) -> str:
-    """The SPL string layer (``\\\\`` -> ``\\``, ``\\"`` -> ``"``), as in the parser."""
+    """The one level of unescaping an eval string literal gets (``eval_string_unescape``):
+    ``\\\\`` -> ``\\``, ``\\"`` -> ``"``, any other backslash stays (so ``"err\\d+"`` reaches
+    PCRE as ``err\\d+``, as the Splunk examples write it)."""
     out, i = [], 0
     while i < len(body):
         if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in '\\"':
@@ -105,6 +109,10 @@ class WhereLowering:
             return Const(node.value == want)
         if isinstance(node, Exists):
             return node if want else Not(node)
+        if isinstance(node, Leaf) and node.missing is Missing.FALSE:
+            # Already two-valued (an isnotnull() test, a rex group): never null, so "false" is
+            # its plain negation, true on an event lacking the field.
+            return node if want else Not(node)
         if isinstance(node, Leaf):
             two_valued = dataclasses.replace(node, missing=Missing.FALSE)
             if want:
@@ -118,7 +126,8 @@ class WhereLowering:
     # --- operands ----------------------------------------------------------------------------
 
     def _operand(self, tree: Tree | Token) -> tuple[str, Any]:
-        """Classify an operand: ("field", name), ("lower", name), ("str", s) or ("num", n)."""
+        """Classify an operand: ("field", name), ("lower", name), ("str", s), ("num", n),
+        ("group", rex group) or ("mvfind", (field, pattern))."""
         kind = tree.data if isinstance(tree, Tree) else tree.type
         if kind in ("e_field", "e_qfield"):
             raw = str(tree.children[0])
@@ -129,6 +138,7 @@ class WhereLowering:
                 raise UnsupportedQueryError(f"eval/where on the computed field {name!r}")
             return "field", self.pipeline.field_name(name)
         if kind == "e_str":
+            assert SEM.get("eval_string_unescape")
             return "str", _unescape(str(tree.children[0])[1:-1])
         if kind == "e_num":
             text = str(tree.children[0])
@@ -137,6 +147,8 @@ class WhereLowering:
             name, args = self._call(tree)
             if name == "lower" and len(args) == 1 and args[0][0] == "field":
                 return "lower", args[0][1]
+            if name == "mvfind" and len(args) == 2 and args[0][0] == "field" and args[1][0] == "str":
+                return "mvfind", (args[0][1], args[1][1])
             raise UnsupportedQueryError(f"eval function {name}() as a value")
         raise UnsupportedQueryError(f"eval operand {kind!r}")
 
@@ -154,6 +166,9 @@ class WhereLowering:
         if left[0] in ("str", "num") and right[0] in ("field", "lower"):
             flipped = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
             return self._compare(right, flipped, left)
+        if left[0] == "mvfind" or right[0] == "mvfind":
+            # mvfind() is an index or NULL; only its null test is evaluated.
+            raise UnsupportedQueryError("mvfind() compared with a value (use isnotnull(mvfind()))")
         if left[0] not in ("field", "lower"):
             raise UnsupportedQueryError("an eval comparison without a field")
         lowered, name = left[0] == "lower", left[1]
@@ -197,6 +212,9 @@ class WhereLowering:
             # A rex named group is non-null exactly when its pattern matched.
             matched = self.pipeline.groups[args[0][1]]
             return Not(matched) if name == "isnull" else matched
+        if name in ("isnull", "isnotnull") and len(args) == 1 and args[0][0] == "mvfind":
+            matched = self._mvfind(*args[0][1])
+            return Not(matched) if name == "isnull" else matched
         if name in ("isnull", "isnotnull") and len(args) == 1 and args[0][0] == "field":
             exists = self._leaf(Exists(field=args[0][1]))
             return Not(exists) if name == "isnull" else exists
@@ -227,6 +245,26 @@ class WhereLowering:
                 )
             )
         raise UnsupportedQueryError(f"eval function {name}() as a condition")
+
+
+    def _mvfind(self, field: str, pattern: str) -> Node:
+        """``isnotnull(mvfind(field, pattern))``: some value of the field matches the PCRE.
+
+        mvfind returns the index of the first matching value and NULL when none matches
+        (``eval_mvfind_any_value``), so the test is two-valued (``eval_isnull_two_valued``): an
+        any-value, unanchored regex leaf whose missing-field outcome is plain false.
+        """
+        assert SEM.get("eval_mvfind_any_value") and SEM.get("eval_isnull_two_valued")
+        return self._leaf(
+            Regex(
+                field=field,
+                pattern=pattern,
+                dialect=RegexDialect.PCRE,
+                anchored=bool(SEM.get("regex_anchored")),
+                case_sensitive=bool(SEM.get("regex_case_sensitive")),
+                missing=Missing.FALSE,
+            )
+        )
 
 
 def _like_parts(pattern: str) -> tuple[GlobPart, ...]:

@@ -190,8 +190,8 @@ def test_question_mark_warns() -> None:
 def test_case_warning_and_caseless_field() -> None:
     _, warnings = convert("  sel: {Image: CMD.exe}\n  condition: sel")
     assert warnings == [
-        "KQL matches Image case-sensitively; Sigma's match is case-insensitive; use "
-        "data_source=defend (.caseless) or the eql/lucene target"
+        "KQL matches Image case-sensitively; Sigma's match is case-insensitive; no data source "
+        "(defend, windows, winlogbeat) has a Image.caseless sub-field; use the eql or lucene target"
     ]
     query, warnings = convert(
         "  sel: {Image: CMD.exe}\n  condition: sel", {"Image": "process.name.caseless"}
@@ -200,6 +200,49 @@ def test_case_warning_and_caseless_field() -> None:
     assert warnings == []
     _, warnings = convert("  sel: {Image: '1234'}\n  condition: sel")
     assert warnings == []  # no letters, case cannot matter
+
+
+def _sigport_kql(rule: str, data_source: str) -> list[str]:
+    """The warnings of the real KQL conversion (ecs-windows pipeline) for one data source."""
+    from converter.convert import Converter
+    from converter.rules import load_text
+
+    converter = Converter("kql", options={"data_source": data_source})
+    conversion = converter.convert(load_text(rule, "r.yml")[0])
+    assert conversion.status == "converted", conversion.reason
+    return list(conversion.warnings)
+
+
+OFN_RULE = """
+title: t
+logsource: {category: process_creation, product: windows}
+detection:
+  sel: {OriginalFileName: Cmd.Exe, CommandLine|contains: Whoami}
+  condition: sel
+"""
+
+
+@pytest.mark.parametrize("data_source", ["defend", "windows", "winlogbeat"])
+def test_case_advice_follows_data_source_and_field(data_source: str) -> None:
+    """Defend has no .caseless for process.pe.original_file_name: never advise switching to it
+    for that field; advise it for process.command_line only when the data source is not Defend
+    (Defend's own .caseless sub-field is used then, and nothing is warned)."""
+    warnings = _sigport_kql(OFN_RULE, data_source)
+    ofn = [w for w in warnings if "original_file_name" in w]
+    assert ofn == [
+        "KQL matches process.pe.original_file_name case-sensitively; Sigma's match is "
+        "case-insensitive; no data source (defend, windows, winlogbeat) has a "
+        "process.pe.original_file_name.caseless sub-field; use the eql or lucene target"
+    ]
+    command_line = [w for w in warnings if "command_line" in w]
+    if data_source == "defend":
+        assert command_line == []
+    else:
+        assert command_line == [
+            "KQL matches process.command_line case-sensitively; Sigma's match is "
+            "case-insensitive; use data_source=defend (process.command_line.caseless) or the "
+            "eql/lucene target"
+        ]
 
 
 def test_cased_on_caseless_warns() -> None:

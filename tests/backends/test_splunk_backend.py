@@ -140,28 +140,27 @@ EXACT = [
     ),
     pytest.param(
         "  a: {A|re: x, B|re: y}\n  condition: not a",
-        '*\n| rex field=A "(?<AMatch>x)"\n| eval ACondition=if(isnotnull(AMatch), "true", "false")'
-        '\n| rex field=B "(?<BMatch>y)"\n| eval BCondition=if(isnotnull(BMatch), "true", "false")'
+        '*\n| eval ACondition=if(isnotnull(mvfind(\'A\', "x")), "true", "false")'
+        '\n| eval BCondition=if(isnotnull(mvfind(\'B\', "y")), "true", "false")'
         '\n| search NOT (ACondition="true" BCondition="true")',
         id="negated-regex-group-keeps-negation",
     ),
     pytest.param(
         "  a: {A: 1}\n  b: {B|re: 'x', C: 3}\n  condition: a or b",
-        '*\n| rex field=B "(?<BMatch>x)"\n| eval BCondition=if(isnotnull(BMatch), "true", "false")'
+        '*\n| eval BCondition=if(isnotnull(mvfind(\'B\', "x")), "true", "false")'
         '\n| search A=1 OR (BCondition="true" C=3)',
         id="or-operand-not-hoisted",
     ),
     pytest.param(
         "  a: {A: 1}\n  b: {B|re: 'x'}\n  c: {C: 3}\n  condition: a and (b or c)",
-        'A=1\n| rex field=B "(?<BMatch>x)"\n'
-        '| eval BCondition=if(isnotnull(BMatch), "true", "false")\n'
+        'A=1\n| eval BCondition=if(isnotnull(mvfind(\'B\', "x")), "true", "false")\n'
         '| search BCondition="true" OR C=3',
         id="conjunct-hoisted",
     ),
     pytest.param(
         "  a: {A: ['a?', b]}\n  condition: a",
-        '*\n| rex field=A "(?<AMatch>(?is)^a.$)"\n| eval ACondition=if(isnotnull(AMatch), "true", '
-        '"false")\n| search ACondition="true" OR A="b"',
+        '*\n| eval ACondition=if(isnotnull(mvfind(\'A\', "(?is)^a.$")), "true", "false")'
+        '\n| search ACondition="true" OR A="b"',
         id="single-wildcard-in-or-list",
     ),
 ]
@@ -189,10 +188,51 @@ def test_cim_tstats_regex_after_by() -> None:
 def test_cim_or_regex_keeps_condition_fields_out_of_where() -> None:
     query = cim("  a: {Image: x}\n  b: {CommandLine|re: 'y'}\n  condition: a or b")
     assert query == (
-        TSTATS_HEAD + BY + ' | rex field=Processes.process "(?<processMatch>y)" | eval '
-        'processCondition=if(isnotnull(processMatch), "true", "false") | search '
+        TSTATS_HEAD + BY + " | eval processCondition=if(isnotnull(mvfind('Processes.process', "
+        '"y")), "true", "false") | search '
         'Processes.process_path="x" OR processCondition="true"' + TSTATS_TAIL
     )
+
+
+FILL_CASES = [
+    pytest.param("  a: {Image: x}\n  b: {CommandLine|re: 'y'}\n  condition: a or b", None,
+                 id="regex-false-on-fill"),
+    pytest.param("  a: {Image: 'a?c'}\n  condition: a", None, id="exact-false-on-fill"),
+    pytest.param("  a: {Image: x}\n  b: {CommandLine|re: 'ul'}\n  condition: a or b",
+                 "the regex 'ul' matches 'null'", id="regex-true-on-fill"),
+    pytest.param("  a: {Image: 'n?ll'}\n  condition: a", "matches 'null'",
+                 id="exact-true-on-fill"),
+    pytest.param("  a: {Image|re: 'x'}\n  b: {CommandLine|contains: 'ul'}\n  condition: a or b",
+                 "the value '*ul*' matches 'null'", id="search-term-true-on-fill"),
+    pytest.param("  a: {Image|re: 'x'}\n  b: {User: null}\n  condition: a or b",
+                 "the null test of Processes.user", id="null-test"),
+    pytest.param("  a: {Image|fieldref: User}\n  condition: a", "the field reference",
+                 id="fieldref"),
+]
+
+
+@pytest.mark.parametrize("detection, warning", FILL_CASES)
+def test_cim_fill_warning_only_when_a_test_is_true_on_the_fill(detection: str,
+                                                                warning: str | None) -> None:
+    """After tstats a missing BY field reads "null": the output is approximate exactly when some
+    test is true on that string (on the others a fill behaves as a missing field)."""
+    backend = SigportSplunkCimBackend(cim_pipeline())
+    (query,) = backend.convert(rule(detection))
+    assert "fillnull_value=\"null\"" in query and " | " in query.split(" by ", 1)[1]
+    fill = [w for w in backend.warnings if "fillnull_value" in w]
+    if warning is None:
+        assert fill == []
+    else:
+        assert len(fill) == 1 and warning in fill[0], fill
+
+
+def test_cim_fill_warning_is_needed() -> None:
+    """The interpreter models the fill: an event lacking the field matches the 'ul' regex after
+    tstats (Sigma's rule does not match it), and does not match the 'y' regex."""
+    lacking = {"process_path": "z"}
+    risky = parse(cim("  a: {Image: x}\n  b: {CommandLine|re: 'ul'}\n  condition: a or b"))
+    safe = parse(cim("  a: {Image: x}\n  b: {CommandLine|re: 'y'}\n  condition: a or b"))
+    assert matches(risky, lacking) and not matches(safe, lacking)
 
 
 def test_cim_requires_state() -> None:
@@ -227,7 +267,21 @@ def test_regex_counter_reset_after_failed_rule() -> None:
     with pytest.raises(SigmaFeatureNotSupportedByBackendError):
         backend.convert(rule("  a: {A|re: x}\n  b: {A|fieldref|endswith: B}\n  condition: a or b"))
     (query,) = backend.convert(rule("  a: {A|re: x}\n  b: {C: 1}\n  condition: a or b"))
-    assert "(?<AMatch>x)" in query and "ACondition=" in query
+    assert "mvfind('A', \"x\")" in query and "ACondition=" in query
+
+
+def test_regex_under_or_not_is_exact_and_escaped_for_eval() -> None:
+    """Under OR/NOT a regex is an eval of mvfind(): one string level (backslashes doubled, quotes
+    escaped), the field single-quoted (a dotted name would be a concatenation in eval), and no
+    "approximate" warning any more."""
+    backend = SigportSplunkBackend(ProcessingPipeline())
+    (query,) = backend.convert(rule("  a: {A.b|re: 'x\\\\d\"'}\n  condition: not a"))
+    assert query == (
+        '*\n| eval bCondition=if(isnotnull(mvfind(\'A.b\', "x\\\\\\\\d\\"")), "true", "false")'
+        '\n| search NOT bCondition="true"'
+    )
+    assert backend.warnings == []
+    assert "rex" not in query
 
 
 def test_warnings_reset_per_rule() -> None:
@@ -276,6 +330,30 @@ ROUND_TRIPS = [
         [{"A": "x", "B": "y"}, {"A": "x"}, {}],
         [1, 2],
         id="negated-regex-group",
+    ),
+    pytest.param(
+        "  a: {A|re: '^x$'}\n  b: {B: 1}\n  condition: a or b",
+        [{"A": ["y", "x"]}, {"A": ["y", "z"]}, {"A": "x"}, {"B": 1}],
+        [0, 2, 3],
+        id="regex-or-any-value-of-multivalue",
+    ),
+    pytest.param(
+        "  a: {A|re: '^x$'}\n  condition: not a",
+        [{"A": ["y", "x"]}, {"A": ["y", "z"]}, {"A": "x"}, {}],
+        [1, 3],
+        id="regex-not-no-value-of-multivalue",
+    ),
+    pytest.param(
+        "  a: {A|re: 'a\\\\b\"c'}\n  condition: not a",
+        [{"A": 'a\\b"c'}, {"A": 'ab"c'}, {"A": 'xa\\b"cx'}, {"A": 'a\\\\b"c'}, {}],
+        [1, 3, 4],
+        id="regex-not-backslash-quote",
+    ),
+    pytest.param(
+        "  a: {A: ['x?z', 'q']}\n  condition: not a",
+        [{"A": ["xyz", "n"]}, {"A": ["n", "m"]}, {"A": "q"}, {}],
+        [1, 3],
+        id="single-wildcard-not-multivalue",
     ),
     pytest.param(
         "  a: {A|fieldref: B}\n  condition: a",
@@ -334,6 +412,12 @@ CIM_TRIPS = [
         [{"process_path": "x"}, {"process_path": "x", "process": "y"}],
         [0],
         id="cim-not-regex",
+    ),
+    pytest.param(
+        "  a: {Image: x}\n  b: {CommandLine|re: 'y'}\n  condition: a or b",
+        [{"process": ["a", "ayb"]}, {"process": ["a", "b"]}],
+        [0],
+        id="cim-or-regex-multivalue",
     ),
 ]
 

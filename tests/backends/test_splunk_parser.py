@@ -65,6 +65,15 @@ LOWERING = [
     ('* | where A!="x"', Not(Equals(field="A", value="x", missing=Missing.NULL))),
     ("* | where isnotnull(A)", Exists(field="A")),
     ("A=1 | table A, B", eq("A", "1")),
+    (
+        '* | eval C=if(isnotnull(mvfind(\'A\', "x\\\\d")), "true", "false") | search C="true"',
+        Regex(field="A", pattern="x\\d", missing=Missing.FALSE),
+    ),
+    (
+        '* | eval C=if(isnotnull(mvfind(\'A\', "x")), "true", "false") | search NOT C="true"',
+        Not(Regex(field="A", pattern="x", missing=Missing.FALSE)),
+    ),
+    ('* | where isnull(mvfind(A, "x"))', Not(Regex(field="A", pattern="x", missing=Missing.FALSE))),
 ]
 
 
@@ -128,6 +137,8 @@ UNSUPPORTED = [
     ("A=TERM(x)", "TERM"),
     ("* | where len(A)>3", "len"),
     ("* | rex field=A \"x\"", "rex"),
+    ('* | where mvfind(A, "x")>=0', "mvfind"),
+    ('* | where isnotnull(mvfind(lower(A), "x"))', "mvfind"),
 ]
 
 

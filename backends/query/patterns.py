@@ -1,0 +1,116 @@
+"""Compiled patterns that give up instead of hanging, and the pattern error type.
+
+Every regex the evaluator runs (globs, Lucene RegExp, PCRE) is compiled into a ``BoundedPattern``:
+validated and translated with ``re``, run by the ``regex`` package with a time limit. Split out of
+``matching.py`` so the dialect translators (``lucene_regex.py``, ``pcre.py``) can share it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import regex
+
+from .errors import QueryError, UnsupportedQueryError
+
+__all__ = ["MATCH_TIME_LIMIT", "BoundedPattern", "MatchTimeout", "PatternSyntaxError"]
+
+
+class PatternSyntaxError(QueryError):
+    """A regex or network pattern that the target engine itself would reject.
+
+    ``position`` is the 0-based offset inside the pattern (not the query), so a parser can turn it
+    into a ``QueryParseError`` pointing at the right column of its query text.
+    """
+
+    def __init__(self, message: str, pattern: str, position: int = 0) -> None:
+        self.pattern = pattern
+        self.position = position
+        super().__init__(f"{message} (pattern {pattern!r}, offset {position})")
+
+
+# --- bounded matching --------------------------------------------------------------------------
+#
+# Python's ``re`` backtracks, so a pattern like ``^(a+)+$`` (or a glob ``*a*a*a*a*a*a*a*b``) on a
+# long value runs for minutes and would hang ``check``. Patterns are validated and translated with
+# ``re`` as before (what compiles, and the error positions, stay those of ``re``), then run by the
+# ``regex`` package, which matches ``re``'s syntax and semantics (its default VERSION0 mode) and
+# takes a ``timeout``. A match that runs past the limit raises ``MatchTimeout`` (an
+# ``UnsupportedQueryError``): the verdict is "cannot evaluate", never a silent non-match.
+# A linear-time engine (RE2) was not used: its ``$`` matches only at the very end of the text,
+# where PCRE and Python also match before a final newline, so it would change verdicts.
+
+#: Seconds one match of one pattern against one value may take before it is abandoned.
+MATCH_TIME_LIMIT = 1.0
+
+_RE_TO_REGEX_FLAGS = (
+    (re.IGNORECASE, regex.IGNORECASE),
+    (re.MULTILINE, regex.MULTILINE),
+    (re.DOTALL, regex.DOTALL),
+    (re.VERBOSE, regex.VERBOSE),
+    (re.ASCII, regex.ASCII),
+)
+
+
+class MatchTimeout(UnsupportedQueryError):
+    """A pattern match ran past ``MATCH_TIME_LIMIT`` (catastrophic backtracking)."""
+
+
+class BoundedPattern:
+    """A compiled pattern whose ``search``/``fullmatch`` give up after ``MATCH_TIME_LIMIT``.
+
+    After one timeout the pattern refuses at once on every later value, so a batch of events pays
+    the time limit once per pattern, not once per event.
+    """
+
+    __slots__ = ("pattern", "_compiled", "_timed_out")
+
+    def __init__(self, compiled: re.Pattern[str], shown: str) -> None:
+        """Re-compile an ``re`` pattern (already validated) with the ``regex`` engine.
+
+        Args:
+            compiled: the pattern as ``re`` compiled it (its text and flags are reused).
+            shown: the pattern as the query wrote it, for messages.
+        """
+        bits = 0
+        for re_bit, regex_bit in _RE_TO_REGEX_FLAGS:
+            if compiled.flags & re_bit:
+                bits |= regex_bit
+        self.pattern = shown
+        self._compiled = regex.compile(compiled.pattern, bits)
+        self._timed_out = False
+
+    def search(self, value: str) -> Any:
+        """Leftmost match anywhere in ``value``, or None.
+
+        Raises:
+            MatchTimeout: the match ran past the time limit.
+        """
+        return self._run(self._compiled.search, value)
+
+    def fullmatch(self, value: str) -> Any:
+        """Match of the whole ``value``, or None.
+
+        Raises:
+            MatchTimeout: the match ran past the time limit.
+        """
+        return self._run(self._compiled.fullmatch, value)
+
+    def _run(self, method: Callable[..., Any], value: str) -> Any:
+        if self._timed_out:
+            raise MatchTimeout(
+                f"pattern {self.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on an earlier value "
+                "(catastrophic backtracking); its matches are undecided"
+            )
+        try:
+            return method(value, timeout=MATCH_TIME_LIMIT)
+        except TimeoutError:
+            self._timed_out = True
+            raise MatchTimeout(
+                f"pattern {self.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on a "
+                f"{len(value)}-character value (catastrophic backtracking); the match is undecided"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"BoundedPattern({self.pattern!r})"

@@ -1,0 +1,193 @@
+"""Text helpers of the Splunk emitters: SPL string quoting, exact PCRE for Sigma strings, search
+widening, and cuts of query text that respect quoted values.
+
+Pure functions on strings and pySigma value types (no backend class): ``backend.py`` builds its
+queries with them. ``matches_fill`` decides whether a search term could be true on the string
+tstats writes for a missing BY field (see ``SigportSplunkCimBackend``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.types import SigmaCasedString, SigmaString, SpecialChars
+
+
+#: Characters with a meaning in PCRE outside a class; escaped when a Sigma string becomes a regex.
+_PCRE_META = frozenset("\\.^$|?*+()[]{}")
+
+#: A leading ``field=value`` term of a search, value quoted (with escapes) or bare.
+LEADING_TERM = re.compile(r'([\w.]+)=(?:"(?:[^"\\]|\\.)*"|[^\s"()]+)(?=\s|$)')
+
+SEARCH_MARKER = "\n| search "
+
+
+def _unquoted_offsets(text: str) -> Iterator[int]:
+    """Offsets of the characters of ``text`` that lie outside SPL double-quoted strings.
+
+    A value may hold ``\n| `` or a newline; the layout code below must only ever cut or rewrite
+    the query's own pipe separators, never the inside of a quoted value (that would let a Sigma
+    value end its string and start a pipe command of its own).
+    """
+    quoted, i = False, 0
+    while i < len(text):
+        ch = text[i]
+        if quoted and ch == "\\":
+            i += 2  # an escaped character never ends the string
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted:
+            yield i
+        i += 1
+
+
+def find_unquoted(text: str, needle: str) -> int:
+    """Offset of the first ``needle`` outside quoted strings, or -1."""
+    return next((i for i in _unquoted_offsets(text) if text.startswith(needle, i)), -1)
+
+
+def one_line(text: str) -> str:
+    """``text`` with its newlines outside quoted strings turned into spaces."""
+    chars = list(text)
+    for i in _unquoted_offsets(text):
+        if chars[i] == "\n":
+            chars[i] = " "
+    return "".join(chars)
+
+
+def spl_quote(text: str) -> str:
+    """Write ``text`` as the body of an SPL double-quoted string.
+
+    Every backslash is doubled and every double quote gets a backslash.
+
+    The SPL parser collapses ``\\\\`` to one backslash before a command sees the argument, so a
+    regex meant for ``| regex`` / ``rex`` / ``match()`` needs every backslash doubled ("SPL and
+    regular expressions").
+    """
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _pcre_char(c: str, case_sensitive: bool) -> str:
+    """One literal character of a Sigma string as PCRE.
+
+    A non-ASCII letter gets an explicit class of its case variants when the match is
+    case-insensitive: whether ``(?i)`` folds beyond ASCII depends on PCRE's UTF/UCP build options,
+    and a class is exact either way (``é`` -> ``[éÉ]``).
+    """
+    if c in _PCRE_META:
+        return "\\" + c
+    if case_sensitive or c.isascii():
+        return c
+    if len(c.lower()) != 1:
+        # 'İ' lowercases to two characters ('i' + a combining dot), and so do other strings:
+        # no character class matches exactly what Sigma's case-insensitive comparison accepts.
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"the character {c!r} has no one-character lowercase form; SPL cannot match it "
+            "case-insensitively exactly"
+        )
+    variants = {c} | {x for x in (c.lower(), c.upper(), c.title()) if len(x) == 1}
+    variants = {x for x in variants if x.lower() == c.lower()}
+    return "[" + "".join(sorted(variants)) + "]" if len(variants) > 1 else c
+
+
+def glob_to_pcre(value: SigmaString, case_sensitive: bool) -> str:
+    """Translate a Sigma string (wildcards and literal runs) into an anchored, exact PCRE.
+
+    ``(?s)`` lets a wildcard match newlines as Sigma's do; ``(?i)`` is added unless the match is
+    case-sensitive. The pattern is not yet escaped for the SPL string parser (see ``spl_quote``).
+    """
+    out = ["(?s)" if case_sensitive else "(?is)", "^"]
+    for part in value.iter_parts():
+        if part is SpecialChars.WILDCARD_MULTI:
+            out.append(".*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            out.append(".")
+        elif isinstance(part, str):
+            out.append("".join(_pcre_char(c, case_sensitive) for c in part))
+        else:
+            raise SigmaFeatureNotSupportedByBackendError(f"unexpected string part {part!r}")
+    out.append("$")
+    return "".join(out)
+
+
+def widen(value: SigmaString) -> SigmaString:
+    """The search pre-filter for ``value``: ``?`` and literal ``*`` become the ``*`` wildcard.
+
+    SPL search has only ``*``, so the widened term matches a superset of the exact value; the
+    exact test is added separately.
+    """
+    parts: list[str | SpecialChars] = []
+
+    def push(part: str | SpecialChars) -> None:
+        if part is SpecialChars.WILDCARD_MULTI and parts and parts[-1] is part:
+            return  # '**' is the same glob as '*'
+        if isinstance(part, str) and parts and isinstance(parts[-1], str):
+            parts[-1] = parts[-1] + part
+            return
+        parts.append(part)
+
+    for part in value.iter_parts():
+        if part is SpecialChars.WILDCARD_SINGLE:
+            push(SpecialChars.WILDCARD_MULTI)
+        elif isinstance(part, str) and "*" in part:
+            for index, chunk in enumerate(part.split("*")):
+                if index:
+                    push(SpecialChars.WILDCARD_MULTI)
+                if chunk:
+                    push(chunk)
+        else:
+            push(part)
+    widened = SigmaString()
+    widened.s = tuple(parts)
+    return widened
+
+
+def needs_exact_test(value: SigmaString) -> bool:
+    """True when ``value`` has no exact rendering in SPL search (``?``, literal ``*``, cased)."""
+    if isinstance(value, SigmaCasedString):
+        return True
+    return any(
+        part is SpecialChars.WILDCARD_SINGLE or (isinstance(part, str) and "*" in part)
+        for part in value.iter_parts()
+    )
+
+
+def hoist_conjuncts(search: str, skip_fields: set[str]) -> tuple[str, str]:
+    """Split leading top-level conjuncts ``field=value`` off a search.
+
+    In SPL search OR binds tighter than implicit AND, so a leading term is a conjunct of the whole
+    search only if the next token is not ``OR``. Terms on ``skip_fields`` (computed later in the
+    pipeline) stay. Returns (hoisted terms, remaining search).
+    """
+    hoisted: list[str] = []
+    pos = 0
+    while True:
+        match = LEADING_TERM.match(search, pos)
+        if not match or match.group(1) in skip_fields:
+            break
+        after = search[match.end() :].lstrip()
+        if after.startswith("OR ") or after == "OR":
+            break
+        hoisted.append(match.group(0))
+        pos = len(search) - len(after)
+    return " ".join(hoisted), search[pos:]
+
+
+def matches_fill(value: SigmaString, fill: str) -> bool:
+    """True when the search term ``field=<value>`` (case-insensitive, ``*`` a wildcard) would be
+    true on the string ``fill``; a placeholder, which has no value yet, counts as true."""
+    pattern: list[str] = []
+    for part in value.iter_parts():
+        if part is SpecialChars.WILDCARD_MULTI:
+            pattern.append(".*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            pattern.append(".")
+        elif isinstance(part, str):
+            pattern.append(re.escape(part))
+        else:
+            return True
+    flags = re.S if isinstance(value, SigmaCasedString) else re.S | re.I
+    return re.fullmatch("".join(pattern), fill, flags) is not None
