@@ -6,7 +6,8 @@ https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html)
 
 * the event category comes from the pipeline (``process where``), not always ``any where``;
 * Sigma regular expressions are case-sensitive and unanchored; EQL ``regex`` is Lucene's dialect,
-  anchored to the whole value: patterns are translated, and ``regex~`` is used only for ``|i``;
+  anchored to the whole value: patterns are translated (``backends/lucene/regex.py``), and
+  ``regex~`` is used only for case-insensitive patterns whose folding it reproduces exactly;
 * ``:`` always treats ``*`` and ``?`` as wildcards, so a value with a literal ``*``/``?`` becomes
   an exact regex; ``|cased`` values with wildcards use ``like`` (``==`` has no wildcards);
 * unbound keyword searches have no EQL form and are refused, never emitted as bare strings.
@@ -182,21 +183,27 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, EqlBackend):
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """Sigma ``re``: PCRE-style, unanchored, case-sensitive unless ``|i``; EQL: Lucene, anchored."""
-        from backends.lucene.regex import pcre_to_lucene
+        """Sigma ``re`` (PCRE-style, unanchored) as EQL ``regex``/``regex~`` (Lucene, anchored).
+
+        A case-insensitive pattern (``|i`` or a leading ``(?i)``) uses ``regex~`` only when the
+        letters it leaves to the operator fold the same way in every Elasticsearch version
+        (semantics ``regex_insensitive_folding``); otherwise ``regex`` with explicit
+        ``[kK\u212a]`` classes, which no version folds further.
+        """
+        from backends.lucene.regex import translate_pcre
 
         value: SigmaRegularExpression = cond.value
         flags = value.flags
-        insensitive = SigmaRegularExpressionFlag.IGNORECASE in flags
-        pattern = pcre_to_lucene(
+        translation = translate_pcre(
             str(value.regexp),
-            # EQL's regex~ folds case itself, so the translator need not add [aA] classes.
-            case_insensitive=False,
+            case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in flags,
             multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
             dotall=SigmaRegularExpressionFlag.DOTALL in flags,
         )
-        op = "regex~" if insensitive else "regex"
-        return f"{self.escape_and_quote_field(cond.field)} {op} {eql_string(pattern)}"
+        field = self.escape_and_quote_field(cond.field)
+        if translation.insensitive is not None:
+            return f"{field} regex~ {eql_string(translation.insensitive)}"
+        return f"{field} regex {eql_string(translation.pattern)}"
 
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> Any:
         """EQL has no full-text search: a keyword (unbound) value cannot be expressed."""

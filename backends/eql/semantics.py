@@ -157,6 +157,16 @@ SEMANTICS = Semantics(
             _SYNTAX + "#eql-syntax-pattern-comparison-keywords",
             "`regex~` is case-insensitive.",
         ),
+        "regex_insensitive_folding": Rule(
+            "version-dependent",
+            "https://github.com/elastic/elasticsearch/pull/153513",
+            "`regex~` runs the regexp with case_insensitive. Up to this change Lucene folds ASCII "
+            "letters of literal characters only (RegExp.ASCII_CASE_INSENSITIVE, "
+            "elastic/elasticsearch#59441), never class ranges; after it, Unicode simple case "
+            "folding ('k' also matches U+212A). The interpreter models the ASCII behaviour, so "
+            "the emitter uses `regex~` only for patterns where both agree with the Sigma regex: "
+            "other letters are written as explicit classes, else it emits `regex`.",
+        ),
         "regex_dialect": Rule(
             RegexDialect.LUCENE,
             _REGEXP,

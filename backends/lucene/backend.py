@@ -37,7 +37,7 @@ from sigma.types import (
 
 from backends.common import ExpansionGroupMixin, WarningsMixin
 
-from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, pcre_to_lucene
+from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, translate_pcre
 
 #: Field-name suffix of a keyword multi-field with a lowercase normalizer (Elastic Defend).
 CASELESS_SUFFIX = ".caseless"
@@ -226,17 +226,22 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, LuceneBackend):
         """``field:/regex/`` with the Sigma regex translated to an equivalent Lucene RegExp."""
         value = cond.value
         assert isinstance(value, SigmaRegularExpression)
-        insensitive = SigmaRegularExpressionFlag.IGNORECASE in value.flags
-        if is_caseless(cond.field) and not insensitive:
+        translation = translate_pcre(
+            str(value.regexp),
+            case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in value.flags,
+            multiline=SigmaRegularExpressionFlag.MULTILINE in value.flags,
+            dotall=SigmaRegularExpressionFlag.DOTALL in value.flags,
+        )
+        if is_caseless(cond.field) and translation.case_sensitive:
+            # The normalizer lower-cases the indexed value, and query_string regexes are not
+            # normalised: every letter must be matched through its case variants.
             raise SigmaFeatureNotSupportedByBackendError(
                 f"field {cond.field} is lowercase-normalised, so the case-sensitive regex "
                 f"{value.regexp} cannot be matched exactly; map the field without "
                 f"'{CASELESS_SUFFIX}' or use |re|i"
             )
-        regex = pcre_to_lucene(
-            str(value.regexp),
-            case_insensitive=insensitive,
-            multiline=SigmaRegularExpressionFlag.MULTILINE in value.flags,
-            dotall=SigmaRegularExpressionFlag.DOTALL in value.flags,
+        return (
+            self.escape_and_quote_field(cond.field)
+            + self.eq_token
+            + embed_regex(translation.pattern)
         )
-        return self.escape_and_quote_field(cond.field) + self.eq_token + embed_regex(regex)

@@ -29,6 +29,12 @@ CLASSIC_DOC = (
     "https://lucene.apache.org/core/9_0_0/queryparser/org/apache/lucene/queryparser/classic/"
     "package-summary.html"
 )
+LUCENE_REGEXP_JAVADOC = (
+    "https://lucene.apache.org/core/9_0_0/core/org/apache/lucene/util/automaton/RegExp.html"
+)
+PY_RE_DOC = "https://docs.python.org/3/library/re.html#regular-expression-syntax"
+PY_REGEX_DOC = "https://pypi.org/project/regex/"
+PCRE2_TYPES_DOC = "https://www.pcre.org/current/doc/html/pcre2pattern.html#genericchartypes"
 SIGMA_DOC = (
     "https://github.com/SigmaHQ/sigma-specification/blob/main/specification/"
     "sigma-rules-specification.md"
@@ -148,10 +154,111 @@ LUCENE_SEMANTICS = Semantics(
             "'-', '+', '*', '?' "
             "are allowed inside a term; 'AND', 'OR', 'NOT', '&&', '||' alone are operators.",
         ),
+        # --- Lucene RegExp facts the Sigma-regex translation (regex.py) relies on --------------
+        "regex_reserved": Rule(
+            '.?+*|{}[]()"\\#@&<>~',
+            REGEX_DOC,
+            "Standard operators plus the optional ones (# @ & < > ~), which query_string and the "
+            "regexp query enable by default (flags ALL); a backslash makes any of them literal.",
+        ),
+        "regex_empty_string": Rule(
+            "()",
+            LUCENE_REGEXP_JAVADOC,
+            "'()' is the empty string; an empty alternative such as '(a|)' is not valid Lucene "
+            "syntax (the parser reads ')' as a character), so it is written '(a|())'.",
+        ),
+        "regex_no_assertions": Rule(
+            True,
+            REGEX_DOC,
+            "Lucene RegExp has no anchors, look-around or word boundaries (it compiles to an "
+            "automaton over whole values): PCRE \\b and look-around have no translation.",
+        ),
+        "regex_predefined_classes": Rule(
+            {"d": "[0-9]", "s": "[ \t\n\r]", "w": "[a-zA-Z_0-9]"},
+            LUCENE_REGEXP_JAVADOC,
+            "Lucene 9 added \\d \\s \\w (not on the Elasticsearch syntax page, absent before "
+            "Lucene 9); its \\s lacks \\v and \\f, so the translation never emits them and "
+            "writes explicit classes instead.",
+        ),
+        "regex_case_insensitive_expand": Rule(
+            {
+                "i": "iI", "I": "Ii", "\u0130": "\u0130i", "\u0131": "\u0131I",
+                "k": "kK\u212a", "K": "Kk\u212a", "\u212a": "\u212akK",
+                "s": "sS\u017f", "S": "Ss\u017f", "\u017f": "\u017fSs",
+            },
+            "https://github.com/elastic/elasticsearch/pull/153513",
+            "case_insensitive regexps (EQL regex~) fold ASCII letters only in Lucene 9 "
+            "(RegExp.ASCII_CASE_INSENSITIVE); since this change they use Lucene's "
+            "CaseFolding.expand: Java's toUpperCase/toLowerCase plus special cases (Kelvin sign, "
+            "long s, ...). These are the variants of ASCII letters and the characters that fold "
+            "onto them (other ASCII letters: their pair in both versions).",
+        ),
+        # --- Sigma regex semantics, as sigport's reference evaluator runs them ----------------
+        "sigma_regex_search": Rule(
+            True,
+            SIGMA_DOC,
+            "A Sigma regex matches anywhere in the value (it has ^/$ anchors); the reference runs "
+            "Python's regex package search(). Translations add '.*' on unanchored sides.",
+        ),
+        "sigma_regex_lazy_quantifiers": Rule(
+            "greedy-equivalent",
+            PY_RE_DOC,
+            "*? +? ?? {m,n}? change which match is returned, never whether one exists (the same "
+            "alternatives are tried in another order), so for a match/no-match test they equal "
+            "the greedy forms. Possessive quantifiers and atomic groups do change it: refused.",
+        ),
+        "sigma_regex_inline_flags": Rule(
+            {"i": "ignorecase", "s": "dotall", "m": "multiline", "a": "ascii", "u": "unicode"},
+            PY_RE_DOC,
+            "(?flags) is allowed only at the start of the pattern and applies to all of it; "
+            "(?flags-flags:...) scopes them to a group. Flags elsewhere are a syntax error in "
+            "Python 3.11+, and (?x) is refused (verbose mode).",
+        ),
+        "sigma_regex_quantifier_braces": Rule(
+            "python",
+            PY_RE_DOC,
+            "{m}, {m,}, {m,n} and {,n} (lower bound zero) are quantifiers; any other brace, "
+            "e.g. '{}' or '{1, 2}', is a literal character.",
+        ),
+        "sigma_regex_dollar": Rule(
+            "end-or-before-final-newline",
+            PY_RE_DOC,
+            "Without the multi-line flag '$' matches at the end or just before a newline at the "
+            "end; \\Z only at the very end, \\A only at the start. '.' excludes '\\n' unless "
+            "dot-all.",
+        ),
+        "sigma_regex_shorthand": Rule(
+            {
+                "d": (("0", "9"),),
+                "w": (("0", "9"), ("A", "Z"), ("_", "_"), ("a", "z")),
+                "s": (("\t", "\r"), (" ", " ")),
+            },
+            PCRE2_TYPES_DOC,
+            "PCRE's \\d \\w \\s match ASCII characters only unless UCP is set (\\s: space, "
+            "\\t \\n \\v \\f \\r), as sigport's SPL interpreter models them. KNOWN GAP: the "
+            "reference evaluator runs Python's Unicode classes, so a non-ASCII digit, letter or "
+            "space (U+0663, 'é', U+00A0) matches there and not in the translation.",
+        ),
+        "sigma_regex_case_folding": Rule(
+            {
+                "i": "iI\u0130", "I": "Ii\u0131", "\u0130": "\u0130i", "\u0131": "\u0131I",
+                "k": "kK\u212a", "K": "Kk\u212a", "\u212a": "\u212akK",
+                "s": "sS\u017f", "S": "Ss\u017f", "\u017f": "\u017fsS",
+            },
+            PY_REGEX_DOC,
+            "Case-insensitive matching in the reference's regex package (simple case folding of "
+            "https://www.unicode.org/Public/UCD/latest/ucd/CaseFolding.txt plus the Turkic "
+            "dotted/dotless i): 'k' also matches the Kelvin sign, 's' the long s, 'i' U+0130, "
+            "'I' U+0131; other ASCII letters pair with their other case only. Verified against "
+            "regex's own case table for every code point in tests/test_regex_translation.py. "
+            "Non-ASCII letters are refused: their variants depend on the Unicode version.",
+        ),
         "sigma_case_insensitive": Rule(
             True,
             SIGMA_DOC,
-            "Sigma string values match case-insensitively; regexes are case-sensitive unless |i.",
+            "Sigma string values match case-insensitively; regexes are case-sensitive unless |i. "
+            "sigport's reference compares str.lower() of both sides, so a letter's class holds "
+            "every character with the same lower case ('k' also takes the Kelvin sign U+212A).",
         ),
     },
 )

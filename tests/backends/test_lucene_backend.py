@@ -119,6 +119,23 @@ def test_caseless_field_keeps_value() -> None:
 def test_caseless_field_regex_i_allowed() -> None:
     out = convert("  sel:\n    CommandLine|re|i: 'Ab'", pipeline=CASELESS)
     assert out == ["process.command_line.caseless:/.*[aA][bB].*/"]
+    # A leading (?i) is the same as |i; a regex without letters needs no case at all.
+    out = convert("  sel:\n    CommandLine|re: '(?i)Ab'", pipeline=CASELESS)
+    assert out == ["process.command_line.caseless:/.*[aA][bB].*/"]
+    assert convert("  sel:\n    CommandLine|re: '\\d+'", pipeline=CASELESS) == [
+        "process.command_line.caseless:/.*[0-9]+.*/"
+    ]
+
+
+@pytest.mark.parametrize("pattern", ["(?i)a(?-i:b)", "(?i:a)b", "[^a]", "\\W"])
+def test_caseless_field_rejects_case_sensitive_letters(pattern: str) -> None:
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="lowercase-normalised"):
+        convert(f"  sel:\n    CommandLine|re: '{pattern}'", pipeline=CASELESS)
+
+
+def test_kelvin_sign_joins_k_in_string_classes() -> None:
+    # The reference lower-cases both sides, and the Kelvin sign lower-cases to 'k'.
+    assert convert("  sel:\n    F: 'k'") == ["F:/[kK\u212a]/"]
 
 
 @pytest.mark.parametrize(
@@ -136,10 +153,13 @@ def test_caseless_field_rejects_case_sensitive(detection: str) -> None:
     [
         ("a(?=b)", "look-around"),
         ("(a)\\1", "back-references"),
-        ("a+?", "lazy"),
+        ("a++", "possessive"),
         ("a^b", "anchor"),
-        ("(?i)a", "inline flags"),
-        ("a\\b", "\\\\b"),
+        ("a(?i)b", "inline flags are only valid at the start"),
+        ("(?x)a", "inline flag 'x'"),
+        ("a\\b", "word-boundary"),
+        ("(?i)\u00e9", "case variants"),
+        ("(?>a)", "special group"),
     ],
 )
 def test_untranslatable_regex(pattern: str, reason: str) -> None:
@@ -156,13 +176,22 @@ def test_multiline_with_anchor_rejected_without_is_fine() -> None:
 @pytest.mark.parametrize(
     ("pattern", "ci", "expected"),
     [
-        ("[a-c]x", True, ".*[a-cABC][xX].*"),
+        ("[a-c]x", True, ".*[A-Ca-c][xX].*"),
         ("[^\\d_]", False, ".*[^0-9_].*"),
         ("\\w\\s", False, ".*[a-zA-Z0-9_][ \t\n\x0b\x0c\r].*"),
         ('a@b#c&d<e>f~g"', False, '.*a\\@b\\#c\\&d\\<e\\>f\\~g\\".*'),
         ("(?:ab|cd){2,3}$", False, ".*(ab|cd){2,3}(\n)?"),
         ("^a|b$", False, "a.*|.*b(\n)?"),
-        ("a{,2}", False, ".*a\\{,2\\}.*"),
+        ("a{,2}", False, ".*a{0,2}.*"),  # Python reads {,n} as {0,n}
+        ("a{}b{1, 2}", False, ".*a\\{\\}b\\{1, 2\\}.*"),  # other braces are literal
+        ("a+?b{2,3}?", False, ".*a+b{2,3}.*"),  # laziness does not change the match/no-match
+        ("(?i)ks", False, ".*[kK\u212a][sS\u017f].*"),
+        ("(?i:a)b", False, ".*([aA])b.*"),
+        ("(?i)a(?-i:b)", False, ".*[aA](b).*"),
+        ("(?s).(?-s:.)", False, ".*.([^\n]).*"),
+        ("\\Aa|b\\Z", False, "a.*|.*b"),
+        ("(a|)", False, ".*(a|()).*"),
+        ("\\x41\\u00e9\\0\\101[\\b]", False, ".*A\u00e9\x00A\x08.*"),
     ],
 )
 def test_pcre_translation(pattern: str, ci: bool, expected: str) -> None:
@@ -250,6 +279,27 @@ ROUND_TRIPS = [
         None,
         [{"F": "aB/Cd"}, {"F": "bc"}],
         [0],
+    ),
+    (
+        "  sel:\n    F|re: '(?i)\\s(-u|--user)\\s*:'",
+        "sel",
+        None,
+        [{"F": "curl --USER :x"}, {"F": "curl\t-U:"}, {"F": "curl -user:"}, {"F": "--u\u017fer:"}],
+        [0, 1],
+    ),
+    (
+        "  sel:\n    CommandLine|re: '(?i)echo.*clip'",
+        "sel",
+        CASELESS,
+        [{"process": {"command_line": "ECHO x | CLIP"}}, {"process": {"command_line": "clip echo"}}],
+        [0],
+    ),
+    (
+        "  sel:\n    F|contains: 'kill'",
+        "sel",
+        None,
+        [{"F": "xKILL"}, {"F": "\u212aill"}, {"F": "kil"}],
+        [0, 1],
     ),
     ("  a:\n    X: 1\n  b:\n    Y: 2", "a or not b", None, [{"X": 1, "Y": 2}, {"Y": 2}, {}], [0, 2]),
     ("  sel:\n    F: -5", "sel", None, [{"F": -5}, {"F": 5}], [0]),
