@@ -10,6 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 
+#: The rule attribute where a pipeline transformation leaves warnings for the backend (the
+#: transformations live in ``converter``, which ``backends`` does not import; the name is the
+#: contract between them).
+PIPELINE_WARNINGS = "sigport_warnings"
+
+
 class WarningsMixin:
     """Collects conversion warnings for the rule being converted.
 
@@ -27,9 +33,16 @@ class WarningsMixin:
             self.warnings.append(message)
 
     def convert_rule(self, rule: Any, output_format: str | None = None, *args: Any, **kwargs: Any) -> Any:
-        """Reset the warnings, then convert as the pySigma base class does."""
+        """Reset the warnings, convert as the pySigma base class does, then collect the warnings
+        the processing pipeline left on the rule (``PIPELINE_WARNINGS``)."""
         self.warnings = []
-        return super().convert_rule(rule, output_format, *args, **kwargs)  # type: ignore[misc]
+        try:
+            return super().convert_rule(rule, output_format, *args, **kwargs)  # type: ignore[misc]
+        finally:
+            # Popped, so a rule object converted again (another target) starts clean.
+            attributes = getattr(rule, "custom_attributes", None) or {}
+            for message in attributes.pop(PIPELINE_WARNINGS, ()):
+                self.warn(message)
 
 
 class ExpansionGroupMixin:

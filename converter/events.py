@@ -130,8 +130,8 @@ class EventRenderer:
         """Prepare the renderer; ``data_source`` defaults to the table's default."""
         self.table = table
         self.data_source = data_source or table.option_default("data_source")
-        source_facts = table.sources.get(self.data_source or "", {})
-        self.drop_values = set(source_facts.get("drop_values") or [])
+        dropped, self.drop_exempt = table.dropped(self.data_source)
+        self.drop_values = set(dropped)
         self.prefix = str(table.datamodel.get("prefix", ""))
         self._targets = {e.id: e.field_targets(self.data_source) for e in table.logsources}
 
@@ -151,7 +151,7 @@ class EventRenderer:
         targets = variant.field_targets()
         for name, raw in event.items():
             target = targets.get(name)
-            value = self._keep(raw)
+            value = self._keep(raw, name)
             if target is None or value is None:
                 continue
             for key, written in self._render_field(target, value, {}, RENDER_FUNCTIONS):
@@ -164,8 +164,11 @@ class EventRenderer:
         # Data model fields are queried as `Processes.process_name` but read as `process_name`.
         return name[len(self.prefix):] if self.prefix and name.startswith(self.prefix) else name
 
-    def _keep(self, value: Any) -> Any:
-        """Drop the values the shipper removes (Windows integration: "", "-", zero GUID)."""
+    def _keep(self, value: Any, name: str | None = None) -> Any:
+        """Drop the values the shipper removes (Windows integration: "", "-", zero GUID) from
+        the event-data field ``name`` (fields of the record's System section are kept)."""
+        if name is not None and name in self.drop_exempt:
+            return value
         if isinstance(value, list):
             kept = [v for v in value if not (isinstance(v, str) and v in self.drop_values)]
             return kept if kept else None
@@ -206,13 +209,13 @@ class EventRenderer:
         targets = self._targets[entry.id]
         for name, raw in event.items():
             target = targets.get(name)
-            value = self._keep(raw)
+            value = self._keep(raw, name)
             if target is None or value is None:
                 continue
             for key, written in self._render_field(target, value, overrides, RENDER_FUNCTIONS):
                 _merge(out, self._strip(key), written)
-        for derived in (*entry.derived, *entry.render_derived):
-            value = self._keep(event.get(derived.source))
+        for derived in entry.derived_for(self.data_source, render=True):
+            value = self._keep(event.get(derived.source), derived.source)
             if value is None:
                 continue
             spec = FieldTarget(
@@ -269,9 +272,12 @@ def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None
     Plain renames are inverted; ``EventID``/``Channel`` come from the logsource whose rendered
     constants the event carries (e.g. event.category ``process`` and event.type ``start`` mean a
     process-creation event). Function-mapped fields are inverted where the function is one-to-one
-    (``to_integer``, ``to_string``, ``split_domain_user``); others are left out of the Sigma view.
+    (``to_integer``, ``to_string``, ``split_domain_user``, ``any_of``, ``to_ip``, ``value_map``);
+    others are left out of the Sigma view.
     """
     from backends.query.matching import lookup
+
+    from .functions import invert_value_map
 
     source = data_source or table.option_default("data_source")
     out: dict[str, Any] = {}
@@ -304,6 +310,15 @@ def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None
                 if values is not None:
                     out[name] = values[0]
                     break
+        elif target.function == "to_ip":  # the address text is kept as the shipper got it
+            values = lookup(event, target.target)
+            if values is not None:
+                out[name] = values if len(values) > 1 else values[0]
+        elif target.function == "value_map":
+            values = lookup(event, target.target)
+            sigma = invert_value_map(values[0], target) if values is not None else None
+            if sigma is not None:
+                out[name] = sigma
     return out
 
 

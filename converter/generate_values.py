@@ -65,6 +65,9 @@ SECURITY_4688_FIELDS = frozenset({"Image", "ParentImage", "CommandLine", "User",
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "IntegrityLevel": ("System", "High", "Medium", "Low", "Untrusted", "S-1-16-16384",
                        "S-1-16-12288", "S-1-16-8192", "S-1-16-4096", "S-1-16-0"),
+    # Sysmon writes these network-connection flags as the words true/false (the tables map them
+    # with value_map, which has no target for other text).
+    **dict.fromkeys(("Initiated", "SourceIsIpv6", "DestinationIsIpv6"), ("true", "false")),
 }
 KEYWORD_CARRIERS = ("CommandLine", "ScriptBlockText", "Message", "Data")
 # Filler text for '*' and '?': spaces, quotes, backslashes, literal wildcard characters, unicode.

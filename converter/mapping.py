@@ -37,6 +37,8 @@ FIELD_FUNCTIONS = {
     "integrity_level_name",
     "hex_to_integer",
     "join_domain_user",
+    "value_map",
+    "to_ip",
 }
 
 
@@ -67,14 +69,22 @@ class FieldTarget:
 class Derived:
     """A target field computed from a Sigma field (``process.name`` = basename of ``Image``).
 
-    ``target`` is a field name, or for ``split_hashes`` a mapping algorithm -> field name.
-    ``query`` is False for render-only entries.
+    ``target`` is a field name, or for ``split_hashes`` a mapping algorithm -> field name; like
+    every target it is named without the entry's ``field_prefix``, which the pipeline adds.
+    ``query`` is False for render-only entries. ``sources`` limits the entry to some data sources
+    (empty: every source): ``ImageLoaded``'s base name is ``dll.name`` in Elastic Defend and
+    ``file.name`` in the Sysmon pipelines.
     """
 
     source: str
     target: Any
     function: str
     query: bool = True
+    sources: tuple[str, ...] = ()
+
+    def applies_to(self, data_source: str | None) -> bool:
+        """Whether the entry holds for this data source."""
+        return not self.sources or data_source in self.sources
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,11 @@ class LogsourceMapping:
         given = {"product": product, "category": category, "service": service}
         return all(given.get(k) == v for k, v in self.match.items())
 
+    def derived_for(self, data_source: str | None, render: bool = False) -> tuple[Derived, ...]:
+        """The ``derived`` entries of one data source; with ``render``, ``render_derived`` too."""
+        entries = (*self.derived, *self.render_derived) if render else self.derived
+        return tuple(d for d in entries if d.applies_to(data_source))
+
     def field_targets(self, data_source: str | None) -> dict[str, FieldTarget]:
         """Resolve the field table for one data source (per-source entries pick theirs)."""
         out: dict[str, FieldTarget] = {}
@@ -150,6 +165,12 @@ class MappingTable:
     source_aliases: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     datamodel: dict[str, Any] = field(default_factory=dict)
+
+    def dropped(self, data_source: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
+        """The values a data source's shipper deletes, and the Sigma fields it never deletes."""
+        facts = self.sources.get(data_source or "", {}) or {}
+        values = tuple(str(v) for v in facts.get("drop_values") or ())
+        return values, frozenset(facts.get("drop_exempt") or ())
 
     def option_default(self, key: str) -> Any:
         """The default value of a table option (e.g. ``data_source``)."""
@@ -222,6 +243,8 @@ def _validate(raw: Any, path: str) -> MappingTable:
                         f"{where}: field {name}: unknown function {variant.get('function')!r}",
                         path=path,
                     )
+                if isinstance(variant, dict) and variant.get("function") == "value_map":
+                    _check_value_map(variant.get("values"), f"{where}: field {name}", path)
         logsources.append(
             LogsourceMapping(
                 id=entry["id"],
@@ -265,6 +288,31 @@ def _validate(raw: Any, path: str) -> MappingTable:
     )
 
 
+def _check_value_map(values: Any, where: str, path: str) -> None:
+    """A ``value_map`` table: string keys distinct ignoring case, string targets, no target value
+    shared by two keys (the query side could not tell them apart)."""
+    if not isinstance(values, dict) or not values:
+        raise PipelineError(f"{where}: value_map needs a non-empty `values` mapping", path=path)
+    seen_keys: set[str] = set()
+    seen_targets: set[str] = set()
+    for key, target in values.items():
+        targets = target if isinstance(target, list) else [target]
+        if not isinstance(key, str) or not targets or not all(isinstance(t, str) for t in targets):
+            raise PipelineError(
+                f"{where}: value_map maps strings to a string or a list of strings, got "
+                f"{key!r}: {target!r}",
+                path=path,
+                hint="quote YAML words such as 'true' and 'false'",
+            )
+        if key.lower() in seen_keys or seen_targets & set(targets):
+            raise PipelineError(
+                f"{where}: value_map keys must differ ignoring case and map to distinct values",
+                path=path,
+            )
+        seen_keys.add(key.lower())
+        seen_targets.update(targets)
+
+
 def _derived(
     entries: list[dict[str, Any]], where: str, path: str, query: bool = True
 ) -> tuple[Derived, ...]:
@@ -276,7 +324,14 @@ def _derived(
                 path=path,
                 hint=f"known: {', '.join(sorted(FIELD_FUNCTIONS))}",
             )
-        out.append(Derived(d["from"], d["to"], d["function"], query and d.get("query", True)))
+        sources = d.get("sources") or []
+        if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+            raise PipelineError(f"{where}: derived `sources` must be a list of data sources", path=path)
+        out.append(
+            Derived(
+                d["from"], d["to"], d["function"], query and d.get("query", True), tuple(sources)
+            )
+        )
     return tuple(out)
 
 

@@ -6,16 +6,19 @@ assert which items applied:
 
 1. ``<pipeline>-<logsource>-unmapped``: a rule field the table does not map is an error naming the
    field (never a silent pass-through);
-2. ``<pipeline>-<logsource>-derived-<field>``: derived fields, e.g. ``Image|endswith: '\\cmd.exe'``
+2. ``<pipeline>-<logsource>-dropped-values``: on a data source whose shipper deletes some values
+   (the Windows integration: ``""``, ``"-"``), a test that answers differently on them than on a
+   missing field is refused with the reason;
+3. ``<pipeline>-<logsource>-derived-<field>``: derived fields, e.g. ``Image|endswith: '\\cmd.exe'``
    (a whole file name) becomes a case-insensitive match on ``process.name``;
-3. ``<pipeline>-<logsource>-fields``: plain renames and value functions;
-4. ``<pipeline>-<logsource>-conditions`` / ``-category`` / ``-state``: the logsource's own
+4. ``<pipeline>-<logsource>-fields``: plain renames and value functions;
+5. ``<pipeline>-<logsource>-conditions`` / ``-category`` / ``-state``: the logsource's own
    conditions (``host.os.type == "windows"``, ``event.type == "start"``), EQL's event category
    (``process where``) and backend state (Splunk data model);
-5. ``<pipeline>-caseless``: for KQL and Lucene on Elastic Defend data, case-insensitive string
+6. ``<pipeline>-caseless``: for KQL and Lucene on Elastic Defend data, case-insensitive string
    matches move to the ``.caseless`` multi-field (lowercase normalizer) where the field model says
    one exists;
-6. ``<pipeline>-unsupported-logsource``: rules whose logsource the table does not cover fail with a
+7. ``<pipeline>-unsupported-logsource``: rules whose logsource the table does not cover fail with a
    reason.
 
 Users add pipelines with ``-p FILE.yml`` in pySigma's own YAML pipeline format.
@@ -42,6 +45,7 @@ from .mapping import LogsourceMapping, MappingTable, builtin_table_names, load_t
 from .transformations import (
     BasenameTransformation,
     CaselessSubfieldTransformation,
+    DroppedValueCheck,
     FunctionFieldTransformation,
     SourceVariantsTransformation,
     UnmappedFieldFailure,
@@ -107,7 +111,8 @@ def _logsource_items(
     """The processing items of one logsource entry, in application order."""
     prefix = f"{table.name}-{entry.id}"
     targets = entry.field_targets(data_source)
-    known = set(targets) | {d.source for d in entry.derived if d.query}
+    derived = [d for d in entry.derived_for(data_source) if d.query]
+    known = set(targets) | {d.source for d in derived}
     items: list[ProcessingItem] = []
     if entry.variants:
         # One OR branch per kind of source event (Sysmon 1 / Security 4688), each guarded by its
@@ -140,15 +145,27 @@ def _logsource_items(
             rule_conditions=[_logsource_condition(entry)],
         )
     ]
-    for derived in entry.derived:
-        if not derived.query:
-            continue
+    dropped, exempt = table.dropped(data_source)
+    if dropped:
         items.append(
             ProcessingItem(
-                identifier=f"{prefix}-derived-{derived.target}",
-                transformation=BasenameTransformation(derived.source, derived.target),
+                identifier=f"{prefix}-dropped-values",
+                transformation=DroppedValueCheck(
+                    data_source=data_source or "", values=dropped, exempt=exempt
+                ),
                 rule_conditions=[_logsource_condition(entry)],
-                field_name_conditions=[IncludeFieldCondition(fields=[derived.source])],
+            )
+        )
+    for extra in derived:
+        # Targets are named without the dataset prefix, like every other target of the entry.
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-derived-{extra.target}",
+                transformation=BasenameTransformation(
+                    extra.source, entry.field_prefix + extra.target
+                ),
+                rule_conditions=[_logsource_condition(entry)],
+                field_name_conditions=[IncludeFieldCondition(fields=[extra.source])],
             )
         )
     functions = {k: t for k, t in targets.items() if t.function is not None}
@@ -189,10 +206,12 @@ def _logsource_items(
     if conditions and not entry.variants:
         # Conditions are exact values written by the shipper; the table says whether the target
         # compares them case-sensitively (ECS keyword terms) or not (Splunk search values).
+        # A list is an OR of the shipper's values (one per data source's vocabulary): each is
+        # exact too, so the whole list is cased.
         cased = {
             (
                 f"{entry.field_prefix}{k}|cased"
-                if isinstance(v, str) and entry.conditions_cased
+                if _all_strings(v) and entry.conditions_cased
                 else f"{entry.field_prefix}{k}"
             ): v
             for k, v in conditions.items()
@@ -218,6 +237,13 @@ def _logsource_items(
             )
         )
     return items
+
+
+def _all_strings(value: Any) -> bool:
+    """A string, or a non-empty list of strings (a condition the ``cased`` modifier applies to)."""
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(v, str) for v in value)
+    return isinstance(value, str)
 
 
 def build_pipeline(

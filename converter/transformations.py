@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from backends.common import PIPELINE_WARNINGS
 from sigma.conditions import ConditionAND, ConditionOR
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaTransformationError
@@ -172,6 +173,82 @@ class UnmappedFieldFailure(DetectionItemTransformation):
             + (f": {why}" if why else "; add it to the mapping table or pass a pipeline that maps it"),
             source=detection_item.source,
         )
+
+
+#: Where a transformation leaves a warning for the backend (``backends.common.WarningsMixin``
+#: reads it): the rule's custom attributes travel with the rule object being converted, while the
+#: pipeline a transformation points to may be a component of the combined one the backend runs.
+RULE_WARNINGS = PIPELINE_WARNINGS
+
+
+def warn_on_rule(rule: Any, message: str) -> None:
+    """Record a conversion warning on the rule being converted (read back by the backend)."""
+    attributes = getattr(rule, "custom_attributes", None)
+    if attributes is None:
+        return
+    found = attributes.setdefault(RULE_WARNINGS, [])
+    if message not in found:
+        found.append(message)
+
+
+@dataclass
+class DroppedValueCheck(DetectionItemTransformation):
+    """Flag a test the shipper's deletion of some values makes inexact (``sources.drop_values``).
+
+    The Windows integration and Winlogbeat delete every event-data value equal to ``""``, ``"-"``
+    or the all-zero GUID before indexing, so the target sees a missing field where the source
+    wrote one of them. A detection item whose Sigma verdict on such a value differs from its
+    verdict on a missing field (``X: ''``, ``X|contains: '-'``, ``X: null``, ``X|exists: true``)
+    has no exact query on that data: the target cannot tell the value from its absence. The query
+    is still emitted (it is exact on every other value, and a user of that data has no better one)
+    with a warning naming the field and the value, so ``check`` calls it "not proven" and never
+    equivalent. Items that answer alike on the deleted values and on a missing field (the common
+    ``endswith``/``contains`` of real text) are untouched; fields read from the record's System
+    section (``exempt``) are never deleted. An item whose verdict on those values cannot be
+    decided is refused.
+    """
+
+    data_source: str = ""
+    values: tuple[str, ...] = ()
+    exempt: frozenset[str] = field(default_factory=frozenset)
+
+    def apply(self, rule: Any) -> None:
+        """Remember the rule (warnings are recorded on it), then visit its detection items."""
+        self._rule = rule
+        try:
+            super().apply(rule)
+        finally:
+            self._rule = None
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Warn for an item whose verdict on a deleted value differs from a missing field's."""
+        from .function_tree import NotExact, item_verdict
+
+        name = detection_item.field
+        if name is None or name in self.exempt or not self.values:
+            return None
+        shown = ", ".join(repr(v) for v in self.values)
+        try:
+            missing = item_verdict(detection_item, None)
+            differ = [v for v in self.values if item_verdict(detection_item, v) is not missing]
+        except NotExact as reason:
+            raise SigmaTransformationError(
+                f"{name}: on data_source={self.data_source} the shipper deletes the values {shown}"
+                f" before indexing, and whether this test is true on them cannot be decided "
+                f"({reason})",
+                source=detection_item.source,
+            ) from None
+        if differ:
+            warn_on_rule(
+                getattr(self, "_rule", None),
+                f"{name}: on data_source={self.data_source} the shipper deletes the values {shown}"
+                f" before indexing, so the target sees a missing field where the source wrote "
+                f"{' or '.join(repr(v) for v in differ)}; this test is "
+                f"{'true' if not missing else 'false'} on {differ[0]!r} but "
+                f"{'true' if missing else 'false'} on a missing field, and the query can only "
+                "answer as for a missing field",
+            )
+        return None
 
 
 _CONDITION_TOKEN = re.compile(r"\(|\)|[^\s()]+")

@@ -12,6 +12,7 @@ independent of ``converter.reference`` and of every backend on purpose.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import operator
 import re
@@ -25,7 +26,9 @@ from sigma.exceptions import SigmaTransformationError
 from sigma.rule import SigmaDetection, SigmaDetectionItem
 from sigma.types import (
     CompareOperators,
+    SigmaBool,
     SigmaCasedString,
+    SigmaCIDRExpression,
     SigmaCompareExpression,
     SigmaExists,
     SigmaExpansion,
@@ -81,7 +84,35 @@ def _value_matches(value: Any, scalar: Any, sigma: bool) -> bool:
         if sigma and isinstance(scalar, str) and re.fullmatch(r"-?[0-9]+", scalar.strip()):
             scalar = int(scalar)
         return isinstance(scalar, int) and _OPS[value.op](scalar, value.number.number)
+    if isinstance(value, SigmaBool):
+        return isinstance(scalar, str) and scalar.lower() == str(value.boolean).lower()
+    if isinstance(value, SigmaCIDRExpression):
+        return _in_network(scalar, value.network, sigma)
     raise AssertionError(f"test evaluator: no semantics for {value!r}")
+
+
+def _in_network(scalar: Any, network: Any, sigma: bool) -> bool:
+    """Sigma's cidr (the text parses as an address of the network's family and lies inside), or
+    an Elasticsearch ip field's (every address stored as IPv6, IPv4 addresses IPv4-mapped)."""
+    if not isinstance(scalar, str):
+        return False
+    try:
+        address = ipaddress.ip_address(scalar.strip() if sigma else scalar)
+    except ValueError:
+        return False
+    if sigma:
+        return address.version == network.version and address in network
+    return _as_v6(address) in _as_v6_network(network)
+
+
+def _as_v6(address: Any) -> ipaddress.IPv6Address:
+    return address if address.version == 6 else ipaddress.IPv6Address(f"::ffff:{address}")
+
+
+def _as_v6_network(network: Any) -> ipaddress.IPv6Network:
+    if network.version == 6:
+        return network
+    return ipaddress.IPv6Network(f"::ffff:{network.network_address}/{96 + network.prefixlen}")
 
 
 def _field_test(field: str, value: Any, event: dict[str, Any], sigma: bool) -> bool:

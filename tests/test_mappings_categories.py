@@ -196,10 +196,15 @@ def test_ecs_event_data_fields_are_exact_renames_where_the_ingest_keeps_them() -
     image = entry_for(raw_table("ecs-windows"), CATEGORIES["image_load"])
     assert image is not None
     assert image["fields"]["Signed"]["windows"] == "winlog.event_data.Signed"
-    # Values translated to another vocabulary (egress/ingress) are unmapped, with a reason.
+    # Values translated to another vocabulary (egress/ingress) go through value_map, per source
+    # (Defend has written two spellings); addresses through to_ip.
     network = entry_for(raw_table("ecs-windows"), CATEGORIES["network_connection"])
-    assert network is not None and "Initiated" in network["unmapped"]
-    assert "Initiated" not in network["fields"]
+    assert network is not None and "Initiated" not in network["unmapped"]
+    initiated = network["fields"]["Initiated"]
+    assert initiated["windows"]["function"] == "value_map"
+    assert initiated["windows"]["values"] == {"true": "egress", "false": "ingress"}
+    assert initiated["defend"]["values"]["true"] == ["egress", "outgoing"]
+    assert network["fields"]["DestinationIp"] == {"function": "to_ip", "to": "destination.ip"}
 
 
 # --------------------------------------------------------------------------------------------

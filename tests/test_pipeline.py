@@ -197,3 +197,26 @@ def test_variant_decides_absent_fields_like_the_reference() -> None:
     assert result.reference_matched == [1]
     assert result.targets["splunk"].matched == [1]
     assert result.targets["splunk"].disagreements == []
+
+
+def test_list_conditions_compare_case_sensitively() -> None:
+    """A list of shipper values (one per source's vocabulary) is exact terms, like a single one:
+    KQL needs no case warning on windows data, EQL compares with ``==``."""
+    (loaded,) = load_text(
+        rule_text("sel:\n    Image|endswith: '\\\\reg.exe'\ncondition: sel", "registry_set"),
+        "inline.yml",
+    )
+    eql = Converter("eql", options={"data_source": "windows"}).convert(loaded)
+    assert eql.status == "converted", eql.reason
+    assert 'event.action == "RegistryEvent (Value Set)"' in eql.output
+    assert 'event.action : "modification"' not in eql.output
+    kql = Converter("kql", options={"data_source": "windows"}).convert(loaded)
+    assert not any("event.action" in w for w in kql.warnings), kql.warnings
+
+
+def test_dropped_values_item_applies_only_where_values_are_dropped() -> None:
+    detection = "sel:\n    CommandLine|endswith: '.exe'\ncondition: sel"
+    windows = convert("eql", detection, data_source="windows")
+    assert "ecs-windows-windows-process-creation-dropped-values" in windows.pipeline
+    defend = convert("eql", detection)
+    assert not any(p.endswith("-dropped-values") for p in defend.pipeline)
