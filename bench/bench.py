@@ -8,8 +8,10 @@ It measures on this machine, in this one run, and writes BENCHMARKS.md (``--outp
 
 - conversion, whole process: ``sigport convert DIR -t eql -o OUT/`` (parallel path) and the serial
   path against ``sigma convert -t eql -p ecs_windows -s DIR`` (sigma-cli from its own virtualenv),
-  runs alternated, wall time, CPU time (user+sys of the process and its workers) and peak RSS;
+  runs alternated, wall time, CPU time (user+sys of the process and its workers) and peak RSS,
+  then the CPU time of the serial conversion per phase;
 - conversion rate per target (rules/s) for every target;
+(the conversion measurements live in bench/conversion.py);
 - evaluation: events/s of sigport's EQL interpreter (parse + ``compile_query`` once, then one call
   per event) against the eql package's PythonEngine on the same queries and the same events,
   alternated in the same process.
@@ -25,72 +27,33 @@ import argparse
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The conversion measurements, from this file's folder (``python bench/bench.py`` puts it first
+# on sys.path; importing bench.bench from elsewhere needs it added).
+if str(ROOT / "bench") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bench"))
+from conversion import conversion_section, driver, targets_section  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared/corpus/sigmahq/rules/windows/process_creation"
 DEFAULT_SIGMA_CLI = Path("/work/bench-venv/bin/sigma")
 ZOOM_RULE = ROOT / "sigma_rules/windows/process_creation" / (
     "proc_creation_win_zoom_suspicious_child_process.yml"
 )
-ALL_TARGETS = ("eql", "kql", "lucene", "esql", "splunk", "splunk-cim")
 SIGPORT_PACKAGES = (
     "pySigma", "pySigma-backend-elasticsearch", "pysigma-backend-splunk", "PyYAML", "lark", "eql",
     "click", "rich",
 )
-
-
-# --- measuring processes -----------------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """One timed process: wall seconds, CPU seconds (it and its waited-for children), peak RSS."""
-
-    wall: float
-    cpu: float
-    maxrss_mb: float
-    returncode: int
-
-
-def run_process(cmd: list[str], cwd: Path = ROOT) -> Run:
-    """Run ``cmd`` with output discarded and measure it with ``wait4`` (this child only)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
-    # ru_maxrss is in KiB on Linux: the largest of the process and its children, not their sum.
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
-
-
-def median_range(values: list[float]) -> str:
-    """``median (min-max)`` with two decimals."""
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
-
-
-def alternate(commands: dict[str, Callable[[], Run]], runs: int) -> dict[str, list[Run]]:
-    """Run every command ``runs`` times, interleaved, rotating which goes first each round."""
-    names = list(commands)
-    out: dict[str, list[Run]] = {n: [] for n in names}
-    for round_ in range(runs):
-        order = names[round_ % len(names):] + names[: round_ % len(names)]
-        for name in order:
-            out[name].append(commands[name]())
-            print(f"  {name}: run {round_ + 1}/{runs}: {out[name][-1].wall:.2f}s", file=sys.stderr)
-    return out
 
 
 # --- the machine -------------------------------------------------------------------------------
@@ -152,148 +115,6 @@ def sigma_cli_versions(sigma: Path) -> str:
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages."""
     return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
-# --- conversion --------------------------------------------------------------------------------
-
-
-def _sigport_command() -> list[str]:
-    script = Path(sys.executable).parent / "sigport"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "converter.cli"]
-
-
-def _cli_has_workers() -> bool:
-    help_text = subprocess.run(
-        [*_sigport_command(), "convert", "--help"], capture_output=True, text=True, cwd=ROOT
-    ).stdout
-    return "--workers" in help_text
-
-
-def sigport_convert(corpus: Path, target: str, out: Path, workers: int, wired: bool) -> Run:
-    """``sigport convert CORPUS -t TARGET -o OUT/`` with ``workers`` (1: the serial path).
-
-    Until the CLI has ``--workers``, the parallel path runs through ``--driver`` below, which does
-    what the command does: convert_paths, then the CLI's own writer and summary.
-    """
-    shutil.rmtree(out, ignore_errors=True)
-    if wired:
-        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
-        cmd += ["--workers", str(workers)]
-    elif workers <= 1:
-        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
-    else:
-        cmd = [sys.executable, str(Path(__file__)), "--driver", str(corpus), target, f"{out}/"]
-        cmd.append(str(workers))
-    return run_process(cmd)
-
-
-def driver(corpus: str, target: str, out: str, workers: int) -> int:
-    """The parallel ``sigport convert`` until the CLI option exists (see ``sigport_convert``)."""
-    from converter import cli
-    from converter.parallel import convert_paths
-
-    _, results = convert_paths([corpus], [target], None, None, workers=workers)
-    cli._write_output(results, [target], "default", Path(out), [Path(corpus)])
-    cli._summary(results, [target])
-    # The command's exit codes: 2 when a rule failed, 3 when one was not converted.
-    if any(r.status == "error" for r in results):
-        return cli.EXIT_INPUT
-    return cli.EXIT_PARTIAL if any(r.status != "converted" for r in results) else cli.EXIT_OK
-
-
-def conversion_section(corpus: Path, runs: int, workers: int, sigma: Path | None) -> list[str]:
-    """Whole-process conversion of the corpus to EQL: sigport (parallel, serial) vs sigma-cli."""
-    from converter.rules import expand_paths
-
-    files = len(list(expand_paths([corpus])))
-    wired = _cli_has_workers()
-    tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-"))
-    commands: dict[str, Callable[[], Run]] = {
-        f"sigport, {workers} workers": lambda: sigport_convert(
-            corpus, "eql", tmp / "par", workers, wired
-        ),
-        "sigport, serial": lambda: sigport_convert(corpus, "eql", tmp / "ser", 1, wired),
-    }
-    if sigma is not None:
-        commands["sigma-cli"] = lambda: run_process(
-            [str(sigma), "convert", "-t", "eql", "-p", "ecs_windows", "-s", str(corpus),
-             "-o", str(tmp / "sigma.txt")]
-        )
-    print("conversion: sigport vs sigma-cli", file=sys.stderr)
-    results = alternate(commands, runs)
-    lines = [
-        f"Corpus: `{corpus}` ({files} rule files), target EQL, {runs} runs per command, "
-        "alternated. Wall and CPU seconds: median (min-max). CPU = user+sys of the process and "
-        "its worker processes. Peak RSS: the largest single process (workers are counted "
-        "separately, not summed).",
-        "",
-        "sigport's parallel path ran "
-        + (
-            "as `sigport convert --workers N`."
-            if wired
-            else "through `bench.py --driver` (converter.parallel.convert_paths + the CLI's "
-            "writer and summary; the CLI has no `--workers` yet)."
-        ),
-        "",
-        "| command | wall s | CPU s | rules/s (wall) | peak RSS MiB | exit codes |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, rs in results.items():
-        walls = [r.wall for r in rs]
-        lines.append(
-            f"| {name} | {median_range(walls)} | {median_range([r.cpu for r in rs])} | "
-            f"{files / statistics.median(walls):.0f} | {max(r.maxrss_mb for r in rs):.0f} | "
-            f"{sorted({r.returncode for r in rs})} |"
-        )
-    if sigma is not None:
-        cli_wall = statistics.median(r.wall for r in results["sigma-cli"])
-        cli_cpu = statistics.median(r.cpu for r in results["sigma-cli"])
-        lines += ["", "Ratios to sigma-cli (lower is faster; the goal is wall <= 0.3):", ""]
-        for name, rs in results.items():
-            if name == "sigma-cli":
-                continue
-            wall = statistics.median(r.wall for r in rs) / cli_wall
-            cpu = statistics.median(r.cpu for r in rs) / cli_cpu
-            lines.append(f"- {name}: wall {wall:.2f}, CPU {cpu:.2f}")
-        lines += [
-            "",
-            "sigma-cli writes one file and checks nothing; sigport also validates every rule "
-            "(conditions parsed at load), writes one file per rule and target, and prints a "
-            "status summary. sigma-cli's exit code is 0 with `-s` (skip unsupported rules).",
-        ]
-    else:
-        lines += ["", "sigma-cli not found: see bench/README.md to install it."]
-    shutil.rmtree(tmp, ignore_errors=True)
-    return lines
-
-
-def targets_section(corpus: Path, runs: int, workers: int) -> list[str]:
-    """Rules/s for each target, whole process, parallel path."""
-    from converter.rules import expand_paths
-
-    files = len(list(expand_paths([corpus])))
-    wired = _cli_has_workers()
-    tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-"))
-    commands = {
-        t: (lambda t=t: sigport_convert(corpus, t, tmp / t, workers, wired)) for t in ALL_TARGETS
-    }
-    print("conversion rate per target", file=sys.stderr)
-    results = alternate(commands, runs)
-    shutil.rmtree(tmp, ignore_errors=True)
-    lines = [
-        f"`sigport convert` of the same {files} files, {workers} workers, one target per "
-        f"process, {runs} runs alternated (process start-up included).",
-        "",
-        "| target | wall s | CPU s | rules/s | peak RSS MiB |",
-        "|---|---|---|---|---|",
-    ]
-    for name, rs in results.items():
-        walls = [r.wall for r in rs]
-        lines.append(
-            f"| {name} | {median_range(walls)} | {median_range([r.cpu for r in rs])} | "
-            f"{files / statistics.median(walls):.0f} | {max(r.maxrss_mb for r in rs):.0f} |"
-        )
-    return lines
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -499,6 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=500, help="events per evaluation query")
     parser.add_argument("--only", choices=["conversion", "targets", "evaluation"], action="append")
     parser.add_argument("--backtest", action="store_true", help="also run bench/backtest.py")
+    parser.add_argument(
+        "--scratch", type=Path, default=None,
+        help="directory for the converted outputs (default: the system's temporary directory)",
+    )
+    parser.add_argument(
+        "--no-bytecode-cache", dest="bytecode", action="store_false",
+        help="time the commands without a bytecode cache (see bench/README.md)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument(
         "--driver", nargs=4, metavar=("CORPUS", "TARGET", "OUT", "WORKERS"), help=argparse.SUPPRESS
@@ -517,10 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     sections: list[tuple[str, list[str]]] = []
     if "conversion" in wanted:
-        lines = conversion_section(args.corpus, args.runs, args.workers, sigma)
+        lines = conversion_section(
+            args.corpus, args.runs, args.workers, sigma, args.bytecode, args.scratch
+        )
         sections.append(("Conversion: sigport vs sigma-cli", lines))
     if "targets" in wanted:
-        lines = targets_section(args.corpus, args.runs, args.workers)
+        lines = targets_section(
+            args.corpus, args.runs, args.workers, args.bytecode, args.scratch
+        )
         sections.append(("Conversion rate per target", lines))
     if "evaluation" in wanted:
         lines = evaluation_section(args.corpus, args.runs, args.events)

@@ -107,18 +107,6 @@ def _targets(values: Iterable[str]) -> list[str]:
     return out
 
 
-def _relative(path: str, roots: list[Path]) -> Path:
-    """The rule's path relative to the input directory it was found under."""
-    candidate = Path(path)
-    for root in roots:
-        if root.is_dir():
-            try:
-                return candidate.resolve().relative_to(root.resolve())
-            except ValueError:
-                continue
-    return Path(candidate.name)
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @click.option(
@@ -185,18 +173,26 @@ def convert(
     options = {"data_source": data_source} if data_source else None
     total = len(list(expand_paths(paths)))
     count = workers if workers is not None else (2 if total >= MIN_FILES_FOR_POOL else 1)
+    roots = [Path(p) for p in paths if p != "-"]
+    # One file per rule and target: written as the conversions come in, while the workers
+    # convert the rest; other outputs are rendered from all the results at the end.
+    writer = _tree_writer(output, output_format, roots)
+    on_file = writer.write if writer is not None else None
     bar = _progress(total, "converting", auto_refresh=False)
     if bar is not None:
         progress, task = bar
         with progress:
             summaries, results = convert_paths(
                 paths, names, list(pipelines), options, count,
-                lambda n: (progress.advance(task, n), progress.refresh()),
+                lambda n: (progress.advance(task, n), progress.refresh()), on_file=on_file,
             )
     else:
-        summaries, results = convert_paths(paths, names, list(pipelines), options, count)
+        summaries, results = convert_paths(
+            paths, names, list(pipelines), options, count, on_file=on_file
+        )
 
-    _write_output(results, names, output_format, output, [Path(p) for p in paths if p != "-"])
+    if writer is None:
+        _write_output(results, names, output_format, output, roots)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(
@@ -217,11 +213,23 @@ def convert(
         sys.exit(EXIT_PARTIAL)
 
 
+def _tree_writer(raw_output: str | None, output_format: str, roots: list[Path]) -> Any:
+    """A ``TreeWriter`` when the output is a directory (not for savedsearches), else None."""
+    from .formats import TreeWriter
+
+    if raw_output is None or output_format == "savedsearches":
+        return None
+    output = Path(raw_output)
+    if not (output.is_dir() or raw_output.endswith(("/", "\\"))):
+        return None
+    return TreeWriter(output, roots, output_format)
+
+
 def _write_output(
     results: list[Any], names: list[str], output_format: str, raw_output: str | None, roots: list[Path]
 ) -> None:
     """Render and write conversions to stdout, one file, or a mirrored directory tree."""
-    from .formats import FORMATS, SUFFIXES, TARGET_SUFFIXES
+    from .formats import FORMATS, TreeWriter
 
     render = FORMATS[output_format]
     by_target = {name: [r for r in results if r.target == name] for name in names}
@@ -251,14 +259,7 @@ def _write_output(
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "savedsearches.conf").write_text(render(by_target[name]), encoding="utf-8")
         return
-    for r in results:
-        if not r.queries:
-            continue
-        relative = _relative(r.path, roots)
-        suffix = SUFFIXES[output_format] or TARGET_SUFFIXES[r.target]
-        target_file = output / r.target / relative.with_suffix(suffix)
-        target_file.parent.mkdir(parents=True, exist_ok=True)
-        target_file.write_text(render([r]), encoding="utf-8")
+    TreeWriter(output, roots, output_format).write(results)
 
 
 def _summary(results: list[Any], names: list[str]) -> None:

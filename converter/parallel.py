@@ -10,12 +10,17 @@ What makes it fast, measured on the SigmaHQ Windows process_creation rules (see 
   converting them, so a parallel conversion behind a serial load would gain little.
 - Each worker builds one ``Converter`` per target once (pool initializer); with the ``fork`` start
   method the workers inherit the parent's imported modules and its already built converters, so
-  nothing is imported or built twice.
+  nothing is imported or built twice. The parent freezes its objects (``gc.freeze``) while it
+  forks: the workers' garbage collector then never walks the inherited objects, nor writes to
+  (and so copies) the memory pages they share with the parent.
+- Chunks shrink toward the end of the input, so both workers finish at about the same time.
 - A rule is copied only for the targets before its last: pipelines mutate the rule they process,
   and the last target may consume the worker's own parsed rule. Those copies are a pickle round
-  trip, about three times cheaper than ``copy.deepcopy`` of a ``SigmaRule``.
+  trip, cheaper than ``copy.deepcopy`` of a ``SigmaRule``.
 - Results travel back without the pySigma rule: a ``Conversion`` from this path carries a small
   picklable ``RuleMeta`` in ``rule``, with exactly the metadata the output formats read.
+- ``on_file`` hands each file's conversions to the caller as soon as they are in order, so the
+  output files can be written while the workers convert the rest.
 
 One failing rule never stops the batch: a rule that does not load, or a file that breaks a worker,
 becomes entries with status ``error``.
@@ -24,6 +29,7 @@ becomes entries with status ``error``.
 from __future__ import annotations
 
 import copy
+import gc
 import multiprocessing
 import pickle
 import sys
@@ -232,9 +238,19 @@ def _mp_context() -> Any:
 
 
 def _chunks(items: list[WorkItem], workers: int) -> list[list[WorkItem]]:
-    """Chunks of about an eighth of a worker's share, at most ``MAX_CHUNK`` files."""
-    size = max(1, min(MAX_CHUNK, len(items) // (workers * 8) or 1))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    """Chunks that shrink toward the end of the input ("guided" scheduling).
+
+    Each chunk takes about an eighth of a worker's share of the files not yet handed out, at
+    most ``MAX_CHUNK``: few dispatches while much remains, and chunks of one or two files at
+    the end, so that no worker is left converting a large last chunk while the other idles.
+    """
+    out = []
+    start = 0
+    while start < len(items):
+        size = max(1, min(MAX_CHUNK, (len(items) - start) // (workers * 8)))
+        out.append(items[start : start + size])
+        start += size
+    return out
 
 
 def work_items(paths: Iterable[str]) -> list[WorkItem]:
@@ -252,6 +268,46 @@ def work_items(paths: Iterable[str]) -> list[WorkItem]:
     return items
 
 
+class _Results:
+    """Per-file results filled in any order, handed to ``on_file`` in input order."""
+
+    def __init__(
+        self,
+        count: int,
+        progress: Callable[[int], Any] | None,
+        on_file: Callable[[list[Conversion]], Any] | None,
+    ) -> None:
+        """``count`` files; ``progress`` and ``on_file`` as for ``convert_paths``."""
+        self.slots: list[FileResult | None] = [None] * count
+        self.progress = progress
+        self.on_file = on_file
+        self.emitted = 0  # files before this index were handed to on_file
+
+    def put(self, start: int, results: list[FileResult]) -> None:
+        """Store the results of the files from index ``start`` on."""
+        for offset, result in enumerate(results):
+            self.slots[start + offset] = result
+        if self.progress is not None:
+            self.progress(len(results))
+        if self.on_file is not None:
+            while self.emitted < len(self.slots):
+                ready = self.slots[self.emitted]
+                if ready is None:
+                    break
+                self.on_file(ready[1])
+                self.emitted += 1
+
+    def collect(self) -> tuple[list[RuleSummary], list[Conversion]]:
+        """Every summary and every conversion, in input order."""
+        summaries: list[RuleSummary] = []
+        conversions: list[Conversion] = []
+        for result in self.slots:
+            assert result is not None
+            summaries.extend(result[0])
+            conversions.extend(result[1])
+        return summaries, conversions
+
+
 def convert_paths(
     paths: Iterable[str],
     targets: Sequence[str],
@@ -259,6 +315,7 @@ def convert_paths(
     options: dict[str, Any] | None = None,
     workers: int = 2,
     progress: Callable[[int], Any] | None = None,
+    on_file: Callable[[list[Conversion]], Any] | None = None,
 ) -> tuple[list[RuleSummary], list[Conversion]]:
     """Load and convert every rule under ``paths`` for every target, on ``workers`` processes.
 
@@ -274,6 +331,9 @@ def convert_paths(
         workers: worker processes; 1 (or fewer than ``MIN_FILES_FOR_POOL`` files) runs here.
         progress: called with the number of input files just finished (the total is
             ``len(list(expand_paths(paths)))``), for a progress bar.
+        on_file: called in this process with each input file's conversions, in input order,
+            as soon as that file and every file before it are done: output can be written while
+            the workers convert the rest (``converter.formats.TreeWriter.write``).
 
     Raises:
         UnknownTargetError, PipelineError: before any rule is converted.
@@ -283,26 +343,17 @@ def convert_paths(
     # inherit these converters instead of building their own.
     state = _ensure_state(targets, pipelines, options)
     items = work_items(paths)
-    results: list[FileResult | None] = [None] * len(items)
+    results = _Results(len(items), progress, on_file)
 
     def run_here(start: int, chunk: list[WorkItem]) -> None:
         for offset, (path, text) in enumerate(chunk):
-            results[start + offset] = _process_file(path, text, state)
-            if progress is not None:
-                progress(1)
+            results.put(start + offset, [_process_file(path, text, state)])
 
     if workers <= 1 or len(items) < MIN_FILES_FOR_POOL:
         run_here(0, items)
     else:
-        _run_pool(items, targets, pipelines, options, workers, progress, results, run_here)
-
-    summaries: list[RuleSummary] = []
-    conversions: list[Conversion] = []
-    for result in results:
-        assert result is not None
-        summaries.extend(result[0])
-        conversions.extend(result[1])
-    return summaries, conversions
+        _run_pool(items, targets, pipelines, options, workers, results, run_here)
+    return results.collect()
 
 
 def _run_pool(
@@ -311,8 +362,7 @@ def _run_pool(
     pipelines: Sequence[str] | None,
     options: dict[str, Any] | None,
     workers: int,
-    progress: Callable[[int], Any] | None,
-    results: list[FileResult | None],
+    results: _Results,
     run_here: Callable[[int, list[WorkItem]], None],
 ) -> None:
     """Fill ``results`` from a process pool; chunks a dead worker took are redone here."""
@@ -329,8 +379,15 @@ def _run_pool(
         initializer=_init_worker,
         initargs=(list(targets), list(pipelines or ()), options),
     ) as pool:
-        for index, chunk in enumerate(chunks):
-            pending[pool.submit(_run_chunk, chunk)] = index
+        # The first submit forks the workers. Objects that exist now (modules, converters)
+        # live as long as the workers do: frozen, their collector never walks them, nor
+        # touches (and so copies) the memory pages they share with this process.
+        gc.freeze()
+        try:
+            for index, chunk in enumerate(chunks):
+                pending[pool.submit(_run_chunk, chunk)] = index
+        finally:
+            gc.unfreeze()
         redo: list[int] = []
         for future in as_completed(pending):
             index = pending[future]
@@ -342,9 +399,6 @@ def _run_pool(
                 # in this process rather than report innocent files as failed.
                 redo.append(index)
                 continue
-            for offset, result in enumerate(chunk_results):
-                results[starts[index] + offset] = result
-            if progress is not None:
-                progress(len(chunk_results))
+            results.put(starts[index], chunk_results)
     for index in sorted(redo):
         run_here(starts[index], chunks[index])

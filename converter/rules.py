@@ -182,6 +182,7 @@ def _check_rule(rule: SigmaRule | SigmaCorrelationRule) -> SigmaError | None:
     if rule.errors:
         return rule.errors[0]
     if isinstance(rule, SigmaRule):
+        parents = _parents(rule)
         try:
             for condition in rule.detection.parsed_condition:
                 depth = _condition_depth(condition.parse())
@@ -197,7 +198,25 @@ def _check_rule(rule: SigmaRule | SigmaCorrelationRule) -> SigmaError | None:
                 f"condition nests too deeply to parse; sigport accepts at most "
                 f"{MAX_CONDITION_DEPTH} levels"
             )
+        finally:
+            # Parsing links the rule's detections to the parsed condition tree (``parent``);
+            # every later parse, at conversion, sets the links again. Until then the checked
+            # tree would hang off the rule, and every copy of the rule (one per extra target,
+            # and the Splunk pipelines' per-branch copies) would copy it too.
+            for obj, parent in parents:
+                obj.parent = parent
     return None
+
+
+def _parents(rule: SigmaRule) -> list[tuple[object, object]]:
+    """Every detection and detection item of the rule, with its ``parent`` link."""
+    out: list[tuple[object, object]] = []
+    stack: list[object] = list(rule.detection.detections.values())
+    while stack:
+        node = stack.pop()
+        out.append((node, getattr(node, "parent", None)))
+        stack.extend(getattr(node, "detection_items", None) or ())
+    return out
 
 
 def _expanded_size(root: yaml.Node) -> int | None:
@@ -263,23 +282,96 @@ def _load_bounded(text: str, loader_class: type) -> list[object]:
         yaml.YAMLError: malformed YAML.
         _AliasExpansionError: aliases that would expand past the limit.
     """
+    # An alias needs an anchor, and an anchor needs "&" followed by a name character in the
+    # text: without one, no node is shared, so the expanded size is the written size and the
+    # two walks (a sixth of loading time) are skipped. Nearly all rules take this path.
+    aliases_possible = _ANCHOR.search(text) is not None
     loader = loader_class(text)
     documents = []
     try:
         while loader.check_node():
             node = loader.get_node()
-            expanded = _expanded_size(node)
-            if expanded is None:
-                raise _AliasExpansionError("a YAML alias refers to a node that contains it")
-            if expanded - _written_size(node) > MAX_ALIAS_EXPANSION:
-                raise _AliasExpansionError(
-                    f"YAML aliases expand this document to {expanded} values (limit: "
-                    f"{MAX_ALIAS_EXPANSION} beyond the values written)"
-                )
-            documents.append(loader.construct_document(node))
+            if aliases_possible:
+                expanded = _expanded_size(node)
+                if expanded is None:
+                    raise _AliasExpansionError("a YAML alias refers to a node that contains it")
+                if expanded - _written_size(node) > MAX_ALIAS_EXPANSION:
+                    raise _AliasExpansionError(
+                        f"YAML aliases expand this document to {expanded} values (limit: "
+                        f"{MAX_ALIAS_EXPANSION} beyond the values written)"
+                    )
+                documents.append(loader.construct_document(node))
+            else:
+                documents.append(_construct(loader, node))
     finally:
         loader.dispose()
     return documents
+
+
+#: What an anchor can start with: "&" and one character that is neither a YAML space or line
+#: break nor a flow indicator. PyYAML and libyaml accept only [0-9A-Za-z_-] after "&"; YAML 1.2
+#: allows more, and this pattern is the wider of the two, so it can only send a file to the
+#: full check needlessly, never skip one that has an anchor.
+_ANCHOR = re.compile(r"&[^ \t\r\n,\[\]{}]")
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+class _NotPlain(Exception):
+    """The document holds a node that ``_construct_plain`` leaves to PyYAML's constructor."""
+
+
+def _construct(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> object:
+    """``loader.construct_document(node)`` for a document without aliases, built directly.
+
+    PyYAML's constructor builds every collection through a generator and a memo of constructed
+    nodes (so that aliases can share objects and recursive structures can close); a document
+    without anchors needs neither, and plain maps, sequences and strings (almost all of a Sigma
+    rule) are built here in one walk. Any other scalar tag (int, bool, null, timestamp, ...)
+    still goes through the loader's own constructor for that scalar; a document with merge keys,
+    non-scalar keys or other collection tags is built entirely by PyYAML, so the result is
+    always the one ``construct_document`` gives.
+    """
+    try:
+        return _construct_plain(loader, node)
+    except Exception:  # noqa: BLE001 - _NotPlain, RecursionError, or a scalar PyYAML refuses:
+        # PyYAML builds the whole document again and raises its own first error, so an invalid
+        # document fails exactly as before (scalar construction has no side effects to undo).
+        pass
+    finally:
+        # What the loader's scalar constructors recorded (a failed one leaves its node marked
+        # as "being built"): cleared, as construct_document clears it, before any rebuild.
+        loader.constructed_objects = {}
+        loader.recursive_objects = {}
+    return loader.construct_document(node)
+
+
+def _construct_plain(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> object:
+    """One node of a plain document (see ``_construct``); raises ``_NotPlain`` otherwise."""
+    kind = type(node)
+    tag = node.tag
+    if kind is yaml.ScalarNode:
+        return node.value if tag == _STR_TAG else loader.construct_object(node)
+    if kind is yaml.MappingNode and tag == _MAP_TAG:
+        mapping = {}
+        for key_node, value_node in node.value:
+            # Merge ("<<") and value ("=") keys change the mapping; a collection key is refused
+            # by PyYAML with its own error: both are PyYAML's to handle.
+            if type(key_node) is not yaml.ScalarNode or key_node.tag not in _PLAIN_KEY_TAGS:
+                raise _NotPlain
+            mapping[_construct_plain(loader, key_node)] = _construct_plain(loader, value_node)
+        return mapping
+    if kind is yaml.SequenceNode and tag == _SEQ_TAG:
+        return [_construct_plain(loader, child) for child in node.value]
+    raise _NotPlain
+
+
+#: Scalar key tags whose value is a plain hashable Python object, as PyYAML builds it.
+_PLAIN_KEY_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
 
 
 def load_text(text: str, path: str) -> list[LoadedRule]:

@@ -184,3 +184,93 @@ def test_unknown_target_fails_before_work(rules_dir: Path) -> None:
 
     with pytest.raises(UnknownTargetError):
         convert_paths([str(rules_dir)], ["nosuch"], workers=2)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_on_file_gets_every_file_in_input_order(
+    rules_dir: Path, small_pool: None, workers: int
+) -> None:
+    handed: list[list[object]] = []
+    _, batch = convert_paths(
+        [str(rules_dir)], ["eql", "kql"], workers=workers, on_file=handed.append
+    )
+    files = sorted(str(p) for p in rules_dir.rglob("*.yml"))
+    assert len(handed) == len(files)
+    assert [c for chunk in handed for c in chunk] == batch  # the same objects, in order
+    assert [chunk[0].path for chunk in handed] == files
+
+
+def test_chunks_cover_the_input_and_shrink_at_the_end() -> None:
+    items = [(f"f{i}.yml", None) for i in range(1000)]
+    chunks = parallel._chunks(items, 2)
+    assert [item for chunk in chunks for item in chunk] == items
+    sizes = [len(c) for c in chunks]
+    assert max(sizes) <= parallel.MAX_CHUNK and sizes == sorted(sizes, reverse=True)
+    assert sizes[-1] == 1 and sizes[0] == parallel.MAX_CHUNK
+
+
+def test_the_pool_leaves_no_object_frozen(rules_dir: Path, small_pool: None) -> None:
+    import gc
+
+    convert_paths([str(rules_dir)], ["eql"], workers=2)
+    assert gc.get_freeze_count() == 0
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _write_each_rule(results: list, roots: list[Path], output: Path, output_format: str) -> None:
+    """The CLI's one-file-per-rule writer as it was before ``TreeWriter`` (the reference)."""
+    from converter.formats import FORMATS, SUFFIXES, TARGET_SUFFIXES
+
+    for r in results:
+        if not r.queries:
+            continue
+        relative = Path(Path(r.path).name)
+        for root in roots:
+            if root.is_dir():
+                try:
+                    relative = Path(r.path).resolve().relative_to(root.resolve())
+                    break
+                except ValueError:
+                    continue
+        suffix = SUFFIXES[output_format] or TARGET_SUFFIXES[r.target]
+        target = output / r.target / relative.with_suffix(suffix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(FORMATS[output_format]([r]), encoding="utf-8")
+
+
+@pytest.mark.parametrize("output_format", ["default", "kibana-ndjson"])
+def test_tree_writer_writes_what_the_cli_wrote(
+    rules_dir: Path, tmp_path: Path, output_format: str
+) -> None:
+    from converter.formats import TreeWriter
+
+    # A link to a rule elsewhere goes by its real path: outside every root, so by its name.
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "linked.yml").write_text(GOOD.replace("1111-4111", "5555-4555"), encoding="utf-8")
+    (rules_dir / "inline" / "sub").mkdir()
+    (rules_dir / "inline" / "sub" / "link.yml").symlink_to(outside / "linked.yml")
+    single = tmp_path / "single.yml"
+    single.write_text(TWO_DOCS, encoding="utf-8")
+    roots = [rules_dir / "inline", rules_dir, single]
+    _, results = convert_paths([str(r) for r in roots], ["eql", "esql"], workers=1)
+    _write_each_rule(results, roots, tmp_path / "old", output_format)
+    writer = TreeWriter(tmp_path / "new", roots, output_format)
+    for conversion in results:  # one at a time, as on_file hands them over
+        writer.write([conversion])
+    expected = _tree(tmp_path / "old")
+    assert _tree(tmp_path / "new") == expected
+    # The link is outside every root once resolved: it goes by its own name, at the top.
+    assert {"eql/link.eql", "eql/link.ndjson"} & set(expected)
+    assert not any("sub/link" in name for name in expected)
+    assert any(name.startswith("eql/bundled/") for name in expected)
+
+
+def test_tree_writer_refuses_savedsearches(tmp_path: Path) -> None:
+    from converter.formats import TreeWriter
+
+    with pytest.raises(KeyError):
+        TreeWriter(tmp_path, [], "savedsearches")

@@ -9,6 +9,7 @@ tstats writes for a missing BY field (see ``SigportSplunkCimBackend``).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterator
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
@@ -190,4 +191,11 @@ def matches_fill(value: SigmaString, fill: str) -> bool:
         else:
             return True
     flags = re.S if isinstance(value, SigmaCasedString) else re.S | re.I
-    return re.fullmatch("".join(pattern), fill, flags) is not None
+    return _fill_pattern("".join(pattern), flags).fullmatch(fill) is not None
+
+
+@lru_cache(maxsize=8192)
+def _fill_pattern(source: str, flags: int) -> re.Pattern[str]:
+    # The same values are tested for every branch and fill of a rule: tens of thousands of
+    # compiles over a corpus, past what the re module's own small cache keeps.
+    return re.compile(source, flags)

@@ -1,0 +1,413 @@
+"""Conversion benchmarks for bench/bench.py: whole processes, rules/s per target, CPU per phase.
+
+Three measurements of ``sigport convert`` on a rule corpus:
+
+- ``conversion_section``: sigport (worker processes, and serial) against sigma-cli, each a whole
+  process (start-up included), runs alternated, wall time, CPU time and peak RSS via ``wait4``;
+- ``targets_section``: rules/s for every target, whole process;
+- ``phases_section``: where the CPU time of one serial conversion goes (start-up, imports,
+  pipeline and backend, reading files, YAML, pySigma rule objects and load checks, conversion,
+  output files, summary), measured in a child process with ``time.process_time`` per phase.
+
+Every timed command runs with a bytecode cache (``PYTHONPYCACHEPREFIX`` in the run's temporary
+directory, filled by one untimed warm-up run of each command): an installed tool has its
+``.pyc`` files, but this machine sets ``PYTHONDONTWRITEBYTECODE``, so sigport (installed in
+editable mode) would otherwise compile its own modules in every run while sigma-cli's, compiled
+by pip, load from bytecode. ``bytecode=False`` measures without the cache.
+
+Running this file directly is the child side of the phase measurement and of the legacy
+``--driver`` (see ``sigport_convert``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+ALL_TARGETS = ("eql", "kql", "lucene", "esql", "splunk", "splunk-cim")
+
+
+# --- measuring processes -----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One timed process: wall seconds, CPU seconds (it and its waited-for children), peak RSS."""
+
+    wall: float
+    cpu: float
+    maxrss_mb: float
+    returncode: int
+
+
+def run_process(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
+    """Run ``cmd`` with output discarded and measure it with ``wait4`` (this child only)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
+    # ru_maxrss is in KiB on Linux: the largest of the process and its children, not their sum.
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def median_range(values: list[float]) -> str:
+    """``median (min-max)`` with two decimals."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def alternate(
+    commands: dict[str, Callable[[], Run]], runs: int, warm_up: bool = True
+) -> dict[str, list[Run]]:
+    """Run every command ``runs`` times, interleaved, rotating which goes first each round.
+
+    With ``warm_up``, each command first runs once untimed (it fills the bytecode cache and the
+    operating system's file cache, as earlier runs of an installed tool would have).
+    """
+    names = list(commands)
+    if warm_up:
+        for name in names:
+            commands[name]()
+    out: dict[str, list[Run]] = {n: [] for n in names}
+    for round_ in range(runs):
+        order = names[round_ % len(names):] + names[: round_ % len(names)]
+        for name in order:
+            out[name].append(commands[name]())
+            print(f"  {name}: run {round_ + 1}/{runs}: {out[name][-1].wall:.2f}s", file=sys.stderr)
+    return out
+
+
+def bytecode_env(tmp: Path, bytecode: bool = True) -> dict[str, str]:
+    """The environment of the timed commands: with a bytecode cache under ``tmp`` (see above)."""
+    env = dict(os.environ)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    return env
+
+
+# --- sigport and sigma-cli, whole processes ----------------------------------------------------
+
+
+def _sigport_command() -> list[str]:
+    script = Path(sys.executable).parent / "sigport"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "converter.cli"]
+
+
+def _cli_has_workers() -> bool:
+    help_text = subprocess.run(
+        [*_sigport_command(), "convert", "--help"], capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    return "--workers" in help_text
+
+
+def sigport_convert(
+    corpus: Path, target: str, out: Path, workers: int, wired: bool,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """``sigport convert CORPUS -t TARGET -o OUT/`` with ``workers`` (1: the serial path).
+
+    Without a ``--workers`` option in the CLI (older trees), the parallel path runs through
+    ``--driver`` below, which does what the command does: convert_paths, then the CLI's own
+    writer and summary.
+    """
+    shutil.rmtree(out, ignore_errors=True)
+    if wired:
+        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
+        cmd += ["--workers", str(workers)]
+    elif workers <= 1:
+        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
+    else:
+        cmd = [sys.executable, str(Path(__file__)), "--driver", str(corpus), target, f"{out}/"]
+        cmd.append(str(workers))
+    return run_process(cmd, env=env)
+
+
+def driver(corpus: str, target: str, out: str, workers: int) -> int:
+    """The parallel ``sigport convert`` for CLIs without ``--workers`` (see ``sigport_convert``)."""
+    from converter import cli
+    from converter.parallel import convert_paths
+
+    _, results = convert_paths([corpus], [target], None, None, workers=workers)
+    cli._write_output(results, [target], "default", out, [Path(corpus)])
+    cli._summary(results, [target])
+    # The command's exit codes: 2 when a rule failed, 3 when one was not converted.
+    if any(r.status == "error" for r in results):
+        return cli.EXIT_INPUT
+    return cli.EXIT_PARTIAL if any(r.status != "converted" for r in results) else cli.EXIT_OK
+
+
+def _files(corpus: Path) -> int:
+    from converter.rules import expand_paths
+
+    return len(list(expand_paths([corpus])))
+
+
+def conversion_section(
+    corpus: Path, runs: int, workers: int, sigma: Path | None, bytecode: bool = True,
+    scratch: Path | None = None,
+) -> list[str]:
+    """Whole-process conversion of the corpus to EQL: sigport (parallel, serial) vs sigma-cli,
+    then the CPU time of the serial conversion per phase. Outputs go under ``scratch`` (default:
+    the system's temporary directory)."""
+    files = _files(corpus)
+    wired = _cli_has_workers()
+    tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-", dir=scratch))
+    env = bytecode_env(tmp, bytecode)
+    commands: dict[str, Callable[[], Run]] = {
+        f"sigport, {workers} workers": lambda: sigport_convert(
+            corpus, "eql", tmp / "par", workers, wired, env
+        ),
+        "sigport, serial": lambda: sigport_convert(corpus, "eql", tmp / "ser", 1, wired, env),
+    }
+    if sigma is not None:
+        commands["sigma-cli"] = lambda: run_process(
+            [str(sigma), "convert", "-t", "eql", "-p", "ecs_windows", "-s", str(corpus),
+             "-o", str(tmp / "sigma.txt")],
+            env=env,
+        )
+    print("conversion: sigport vs sigma-cli", file=sys.stderr)
+    results = alternate(commands, runs)
+    lines = [
+        f"Corpus: `{corpus}` ({files} rule files), target EQL, {runs} runs per command, "
+        "alternated, after one untimed warm-up run of each. Wall and CPU seconds: median "
+        "(min-max). CPU = user+sys of the process and its worker processes. Peak RSS: the "
+        "largest single process (workers are counted separately, not summed). "
+        f"Outputs written under `{tmp.parent}`. "
+        + (
+            "Every command ran with a bytecode cache (`PYTHONPYCACHEPREFIX`), as an installed "
+            "tool has its `.pyc` files."
+            if bytecode
+            else "Without a bytecode cache: sigport compiled its own modules in every run."
+        ),
+        "",
+        "sigport's parallel path ran "
+        + (
+            "as `sigport convert --workers N`."
+            if wired
+            else "through `bench/conversion.py --driver` (converter.parallel.convert_paths + the "
+            "CLI's writer and summary; the CLI has no `--workers` yet)."
+        ),
+        "",
+        "| command | wall s | CPU s | rules/s (wall) | peak RSS MiB | exit codes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, rs in results.items():
+        walls = [r.wall for r in rs]
+        lines.append(
+            f"| {name} | {median_range(walls)} | {median_range([r.cpu for r in rs])} | "
+            f"{files / statistics.median(walls):.0f} | {max(r.maxrss_mb for r in rs):.0f} | "
+            f"{sorted({r.returncode for r in rs})} |"
+        )
+    if sigma is not None:
+        cli_wall = statistics.median(r.wall for r in results["sigma-cli"])
+        cli_cpu = statistics.median(r.cpu for r in results["sigma-cli"])
+        lines += ["", "Ratios to sigma-cli (lower is faster; the goal is wall <= 0.3):", ""]
+        for name, rs in results.items():
+            if name == "sigma-cli":
+                continue
+            wall = statistics.median(r.wall for r in rs) / cli_wall
+            cpu = statistics.median(r.cpu for r in rs) / cli_cpu
+            lines.append(f"- {name}: wall {wall:.2f}, CPU {cpu:.2f}")
+        lines += [
+            "",
+            "sigma-cli writes one file and checks nothing; sigport also validates every rule "
+            "(conditions parsed at load), writes one file per rule and target, and prints a "
+            "status summary. sigma-cli's exit code is 0 with `-s` (skip unsupported rules).",
+        ]
+    else:
+        lines += ["", "sigma-cli not found: see bench/README.md to install it."]
+    lines += ["", *phases_section(corpus, "eql", runs, env, scratch)]
+    shutil.rmtree(tmp, ignore_errors=True)
+    return lines
+
+
+def targets_section(
+    corpus: Path, runs: int, workers: int, bytecode: bool = True, scratch: Path | None = None
+) -> list[str]:
+    """Rules/s for each target, whole process, parallel path."""
+    files = _files(corpus)
+    wired = _cli_has_workers()
+    tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-", dir=scratch))
+    env = bytecode_env(tmp, bytecode)
+    commands = {
+        t: (lambda t=t: sigport_convert(corpus, t, tmp / t, workers, wired, env))
+        for t in ALL_TARGETS
+    }
+    print("conversion rate per target", file=sys.stderr)
+    results = alternate(commands, runs)
+    shutil.rmtree(tmp, ignore_errors=True)
+    lines = [
+        f"`sigport convert` of the same {files} files, {workers} workers, one target per "
+        f"process, {runs} runs alternated (process start-up included).",
+        "",
+        "| target | wall s | CPU s | rules/s | peak RSS MiB |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rs in results.items():
+        walls = [r.wall for r in rs]
+        lines.append(
+            f"| {name} | {median_range(walls)} | {median_range([r.cpu for r in rs])} | "
+            f"{files / statistics.median(walls):.0f} | {max(r.maxrss_mb for r in rs):.0f} |"
+        )
+    return lines
+
+
+# --- CPU time per phase ------------------------------------------------------------------------
+
+#: The phases of a serial ``sigport convert DIR -t TARGET -o OUT/``, in order, with what each
+#: covers (the table's second column).
+PHASES = {
+    "start-up": "the interpreter, up to the first line of the measuring script",
+    "imports": "the modules `sigport convert` imports (click, pySigma, the backend)",
+    "pipeline and backend": "the target's processing pipeline and backend, built once",
+    "read files": "listing the corpus and reading every file",
+    "YAML": "parsing the files (libyaml, then sigport's direct construction)",
+    "rule objects and checks": "pySigma rules from the parsed YAML, and sigport's load checks "
+    "(conditions parsed)",
+    "conversion": "the pipeline and the emitter, per rule",
+    "output files": "one file per rule and target",
+    "summary": "the status table and the reasons",
+    "garbage collection": "Python's cyclic collector, whenever it ran (taken out of the phases "
+    "above; parsed pySigma rules are reference cycles)",
+}
+
+
+def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
+    """CPU seconds per phase of a serial conversion, measured in this (fresh) process.
+
+    The files go one by one through the stages, as in the command. Each file's YAML is parsed
+    twice: once alone (the YAML phase) and once inside ``load_text``, whose time less the YAML's
+    is what pySigma and the load checks add.
+    """
+    import gc
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    times = dict.fromkeys(PHASES, 0.0)
+    times["start-up"] = usage.ru_utime + usage.ru_stime
+    collecting = [0.0, 0.0]  # start of the running collection, collector time since the last lap
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collecting[0] = time.process_time()
+        else:
+            collecting[1] += time.process_time() - collecting[0]
+
+    gc.callbacks.append(on_gc)
+    clock = time.process_time()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.process_time()
+        times[name] += now - clock - collecting[1]
+        times["garbage collection"] += collecting[1]
+        collecting[1] = 0.0
+        clock = now
+
+    from converter import cli, formats, parallel, rules
+
+    lap("imports")
+    state = parallel._ensure_state([target], [], None)
+    writer = formats.TreeWriter(Path(out), [Path(corpus)], "default")
+    lap("pipeline and backend")
+    conversions = []
+    for path in rules.expand_paths([corpus]):
+        text = Path(path).read_text(encoding="utf-8")
+        lap("read files")
+        rules._parse_documents(text)
+        lap("YAML")
+        loaded = rules.load_text(text, path)
+        lap("rule objects and checks")
+        done = [
+            parallel._freeze(converter.convert(item, copy_rule=False))
+            for item in loaded
+            for converter in state.converters
+        ]
+        lap("conversion")
+        writer.write(done)
+        lap("output files")
+        conversions += done
+    times["rule objects and checks"] -= times["YAML"]
+    cli._summary(conversions, [target])
+    lap("summary")
+    return times
+
+
+def phases_section(
+    corpus: Path, target: str, runs: int, env: dict[str, str], scratch: Path | None = None
+) -> list[str]:
+    """The phase table: medians of ``runs`` fresh child processes."""
+    tmp = Path(tempfile.mkdtemp(prefix="sigport-phases-", dir=scratch))
+    samples: list[dict[str, float]] = []
+    print("conversion: CPU time per phase", file=sys.stderr)
+    for _ in range(runs + 1):  # the first run warms the caches and is dropped
+        shutil.rmtree(tmp / "out", ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__)), "--phases", str(corpus), target, f"{tmp}/out/"],
+            capture_output=True, text=True, cwd=ROOT, env=env,
+        )
+        if done.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return [f"Phase measurement failed (exit {done.returncode}):", "", "```",
+                    done.stderr[-2000:], "```"]
+        samples.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    shutil.rmtree(tmp, ignore_errors=True)
+    samples = samples[1:]
+    medians = {name: statistics.median(s.get(name, 0.0) for s in samples) for name in PHASES}
+    total = sum(medians.values())
+    lines = [
+        f"Where the CPU time of one serial `sigport convert -t {target} -o DIR/` goes: the same "
+        f"stages in a fresh process ({runs} runs, median CPU seconds per phase, "
+        "`time.process_time`). With worker processes, the phases from reading files to output "
+        "files are what the workers share; the rest is the parent's.",
+        "",
+        "| phase | covers | CPU s | share |",
+        "|---|---|---|---|",
+    ]
+    for name, covers in PHASES.items():
+        lines.append(
+            f"| {name} | {covers} | {medians[name]:.2f} | {100 * medians[name] / total:.0f}% |"
+        )
+    lines.append(f"| total | | {total:.2f} | 100% |")
+    return lines
+
+
+def _child(argv: list[str]) -> int:
+    """``--phases CORPUS TARGET OUT`` or ``--driver CORPUS TARGET OUT WORKERS``."""
+    if argv[:1] == ["--phases"] and len(argv) == 4:
+        _, corpus, target, out = argv
+        sys.stderr = open(os.devnull, "w")  # the summary table: measured, not shown
+        print(json.dumps(phase_times(corpus, target, out)))
+        return 0
+    if argv[:1] == ["--driver"] and len(argv) == 5:
+        _, corpus, target, out, workers = argv
+        return driver(corpus, target, out, int(workers))
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
+
+
+__all__ = [
+    "ALL_TARGETS", "PHASES", "Run", "alternate", "bytecode_env", "conversion_section", "driver",
+    "median_range", "phase_times", "phases_section", "run_process", "sigport_convert",
+    "targets_section",
+]
