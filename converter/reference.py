@@ -11,24 +11,29 @@ Usage::
     compiled = compile_rule(rule)          # once per rule
     verdict = compiled.evaluate(event)     # many events -> Verdict(matched, unsupported, ...)
 
-Every choice the Sigma specification leaves open is an entry of ``SIGMA_SEMANTICS`` below with
-the spec passage it rests on; the matcher code refers to those entries by name in comments.
-Whatever cannot be evaluated faithfully (placeholders, time modifiers, correlations, logsources
-without a membership rule) yields ``Verdict(matched=None, unsupported=<reason>)``, never a silent
-``False``. Evaluation is two-valued: a missing field fails every value test, so ``not`` of it holds.
+For many rules on many events, ``converter.ruleindex.RuleIndex`` evaluates only the rules an
+event can match, with the same verdicts.
+
+Every choice the Sigma specification leaves open is an entry of ``SIGMA_SEMANTICS``
+(``converter.reference_semantics``) with the spec passage it rests on; the matcher code refers to
+those entries by name in comments. Whatever cannot be evaluated faithfully (placeholders, time
+modifiers, correlations, logsources without a membership rule) yields ``Verdict(matched=None,
+unsupported=<reason>)``, never a silent ``False``. Evaluation is two-valued: a missing field fails
+every value test, so ``not`` of it holds.
+
+Layout: this module compiles the condition tree and holds the rule API; the leaves (field access,
+case folding, wildcards, bounded regexes, typed values) are in ``converter.reference_values``.
+Compiled predicates take ``(event, cache)``, where ``cache`` is a per-event dict of lowercased
+field values (``reference_values.folded_texts``), so a field is lowercased once per event however
+many tests and rules read it.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import operator
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import regex
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
@@ -40,128 +45,48 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.modifiers import SigmaBase64Modifier, SigmaBase64OffsetModifier, SigmaUTF16Modifier
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import (
-    CompareOperators,
-    Placeholder,
-    SigmaBool,
-    SigmaCasedString,
-    SigmaCIDRExpression,
-    SigmaCompareExpression,
-    SigmaExists,
-    SigmaExpansion,
-    SigmaFieldReference,
-    SigmaNull,
-    SigmaNumber,
-    SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
-    SigmaString,
-    SigmaTimestampPart,
-    SigmaType,
-    SpecialChars,
-)
+from sigma.types import SigmaExists, SigmaFieldReference, SigmaNull, SigmaType
 
 from .logsources import LogsourceUnsupported, describe, membership
-
-RULES_SPEC = (
-    "https://github.com/SigmaHQ/sigma-specification/blob/main/specification/"
-    "sigma-rules-specification.md"
+from .reference_semantics import SIGMA_SEMANTICS, Fact
+from .reference_events import (
+    MISSING,
+    Event,
+    FoldCache,
+    event_scalars,
+    field_getter,
+    folded_texts,
+    scalars,
+    text_of,
 )
-MODIFIERS_SPEC = (
-    "https://github.com/SigmaHQ/sigma-specification/blob/main/specification/"
-    "sigma-appendix-modifiers.md"
+from .reference_values import (
+    MATCH_TIME_LIMIT,
+    FoldedSpec,
+    FoldedTest,
+    Undecided,
+    Unsupported,
+    ValueTest,
+    folded_matcher,
+    folded_specs,
+    value_test,
 )
-TAXONOMY_SPEC = (
-    "https://github.com/SigmaHQ/sigma-specification/blob/main/specification/"
-    "sigma-appendix-taxonomy.md"
-)
 
-
-@dataclass(frozen=True)
-class Fact:
-    """One semantic choice of the reference evaluator and the spec text it rests on."""
-
-    value: object
-    doc: str
-    note: str = ""
-
-
-SIGMA_SEMANTICS: dict[str, Fact] = {
-    "string_case": Fact(
-        "insensitive", RULES_SPEC,
-        "'General': values are case-insensitive; both sides are folded with str.lower.",
-    ),
-    "cased": Fact("sensitive", MODIFIERS_SPEC, "'cased': values are applied case sensitively."),
-    "wildcards": Fact(
-        "* = any run (also empty, also newlines), ? = exactly one character", RULES_SPEC,
-        "'String Wildcard' / 'Escape Character'; escapes are resolved by pySigma's SigmaString.",
-    ),
-    "whole_value": Fact(True, RULES_SPEC, "A plain value must equal the whole field value."),
-    "regex": Fact(
-        "Python re.search (unanchored), case-sensitive unless |i; |m and |s set re flags",
-        MODIFIERS_SPEC, "The spec defines ^ and $ anchors, so an unanchored pattern may match "
-        "anywhere (search semantics).",
-    ),
-    "numbers": Fact(
-        "compared as strings; a numeric event value also compares numerically", RULES_SPEC,
-        "'General': all values are strings; EventID: 4688 matches 4688 and '4688'.",
-    ),
-    "null": Fact(
-        "missing key, JSON null, or an empty list", RULES_SPEC,
-        "'Special Field Values': application depends on the target. pySigma backends render "
-        "F: null as a not-exists test (inferred from their field_null_expression), so missing "
-        "and null both count.",
-    ),
-    "exists": Fact(
-        "the key is present, whatever its value (also null)", MODIFIERS_SPEC,
-        "'exists': only verifies the presence of a field, not its value, be it empty or null. "
-        "Targets that index null as absent diverge on events with explicit nulls.",
-    ),
-    "missing_field": Fact(
-        "every value test is false; 'not' of it is true (two-valued)", RULES_SPEC,
-        "The spec is silent; this is the SIEM backends' convention (SEMANTICS.md 7.1).",
-    ),
-    "multi_valued": Fact(
-        "a value test holds when any list element matches", RULES_SPEC,
-        "The spec is silent; backend convention (ES and Splunk multi-value fields).",
-    ),
-    "field_names": Fact(
-        "exact, case-sensitive keys; a dotted name falls back to nested objects", TAXONOMY_SPEC,
-        "Sigma Windows events are flat (Image, CommandLine).",
-    ),
-    "keywords": Fact(
-        "some scalar value anywhere in the event contains the keyword (wildcards honoured, "
-        "case-insensitive)", RULES_SPEC,
-        "'Keywords search': keywords are searched across an entire event.",
-    ),
-    "neq": Fact(
-        "not (v1 or v2 ...); a missing field therefore satisfies neq", MODIFIERS_SPEC,
-        "pySigma implements neq by negating the detection item.",
-    ),
-    "fieldref": Fact(
-        "the two fields' values compared as case-insensitive strings (any pair of elements)",
-        MODIFIERS_SPEC, "Case-insensitive per 'General'; contains/startswith/endswith apply.",
-    ),
-    "encodings": Fact(
-        "base64/base64offset/utf16*/windash are the typed values pySigma's modifiers produce, "
-        "matched like any other string (so case-insensitively)", MODIFIERS_SPEC,
-        "pySigma's windash only rewrites '-' and '/' at the start of a word.",
-    ),
-    "logsource": Fact(
-        "a rule matches only events of its logsource (converter.logsources table)", TAXONOMY_SPEC,
-    ),
-}
+__all__ = [
+    "MATCH_TIME_LIMIT",
+    "SIGMA_SEMANTICS",
+    "CompiledRule",
+    "Fact",
+    "Predicate",
+    "ReferenceEvaluationError",
+    "Undecided",
+    "Verdict",
+    "compile_rule",
+    "evaluate_rule",
+]
 
 
 class ReferenceEvaluationError(Exception):
     """Root of the reference evaluator's errors: it was handed something that is not a rule."""
-
-
-class _Unsupported(Exception):
-    """Internal: a construct cannot be evaluated; the message is the verdict's reason."""
-
-
-class _Undecided(Exception):
-    """Internal: evaluating one event ran past a time limit; the verdict is unknown."""
 
 
 @dataclass(frozen=True)
@@ -183,326 +108,52 @@ _MATCH = Verdict(True, None, True)
 _NO_MATCH = Verdict(False, None, True)
 _OUTSIDE = Verdict(False, None, False)
 
-Event = Mapping[str, Any]
-Predicate = Callable[[Event], bool]
-ValueTest = Callable[[Any], bool]
-Parts = tuple["str | SpecialChars", ...]
-
-_MISSING: Any = object()  # sentinel: the key is absent (distinct from a JSON null)
+#: A compiled condition: ``predicate(event, cache)`` with ``cache`` a per-event ``FoldCache``.
+#: May raise ``Undecided`` when a bounded pattern runs past ``MATCH_TIME_LIMIT``.
+Predicate = Callable[[Event, FoldCache], bool]
 
 
 # ---------------------------------------------------------------------------------------------
-# Event access
+# Leaves
 
 
-def _field_getter(name: str) -> Callable[[Event], Any]:
-    """Return a reader for field ``name`` ("field_names": exact key, then the dotted path)."""
-    if "." not in name:
-        return lambda event: event.get(name, _MISSING)
-    path = name.split(".")
+def _folded_predicate(name: str, test: FoldedTest) -> Predicate:
+    """Field predicate for case-insensitive string tests: the field's texts are lowercased once
+    per event (``folded_texts``); true when some text passes ("multi_valued")."""
 
-    def get(event: Event) -> Any:
-        value = event.get(name, _MISSING)
-        if value is not _MISSING:
-            return value
-        node: Any = event
-        for part in path:
-            if not isinstance(node, Mapping):
-                return _MISSING
-            node = node.get(part, _MISSING)
-            if node is _MISSING:
-                return _MISSING
-        return node
+    def predicate(event: Event, cache: FoldCache) -> bool:
+        try:
+            texts = cache[name]
+        except KeyError:
+            texts = folded_texts(event, name, cache)
+        if type(texts) is str:
+            return test(texts)
+        for text in texts:  # a list, a number or a boolean; empty when missing ("missing_field")
+            if test(text):
+                return True
+        return False
 
-    return get
+    return predicate
 
 
-def _scalars(value: Any) -> Iterator[Any]:
-    """Yield the non-null scalars of a field value, flattening lists ("multi_valued")."""
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _scalars(item)
-    elif value is not None and value is not _MISSING:
-        yield value
+def _raw_predicate(name: str, test: ValueTest) -> Predicate:
+    """Field predicate on raw values: the field is present and some element passes."""
+    get = field_getter(name)
 
-
-def _event_scalars(value: Any) -> Iterator[Any]:
-    """Yield every scalar anywhere in an event, for keyword searches."""
-    if isinstance(value, Mapping):
-        for item in value.values():
-            yield from _event_scalars(item)
-    else:
-        yield from _scalars(value)
-
-
-def _text(value: Any) -> str | None:
-    """The string a scalar event value is compared as ("numbers"); None for objects."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):  # JSON true/false, spelled as Sigma's YAML would write them
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return None
-
-
-def _number(value: Any) -> int | float | None:
-    """The numeric reading of an event value for gt/gte/lt/lte (a decimal string counts)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        for parse in (int, float):
-            try:
-                return parse(text)
-            except ValueError:
-                continue
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Value matchers
-
-
-def _string_parts(value: SigmaString) -> Parts:
-    """Return the literal/wildcard parts of a Sigma string, merged; placeholders are refused."""
-    parts: list[str | SpecialChars] = []
-    for part in value.iter_parts():
-        if isinstance(part, Placeholder):
-            raise _Unsupported(
-                f"placeholder %{part.name}% (expand modifier) needs a value source that the "
-                "reference evaluator does not have"
-            )
-        if isinstance(part, str) and parts and isinstance(parts[-1], str):
-            parts[-1] += part
-        else:
-            parts.append(part)
-    return tuple(parts)
-
-
-@lru_cache(maxsize=16384)
-def _glob(parts: Parts, cased: bool, search: bool) -> Callable[[str], bool]:
-    """Compile Sigma wildcard parts into a test on one string.
-
-    ``search`` gives contains semantics (keywords); otherwise the whole value must match
-    ("whole_value"). Case folding is ``str.lower`` on both sides unless ``cased``.
-    """
-    many = SpecialChars.WILDCARD_MULTI
-    items = list(parts)
-    if search:  # a leading or trailing '*' adds nothing to a substring search
-        while items and items[0] is many:
-            items.pop(0)
-        while items and items[-1] is many:
-            items.pop()
-    fold: Callable[[str], str] = (lambda s: s) if cased else str.lower
-    items = [fold(p) if isinstance(p, str) else p for p in items]
-    # Fast paths for the shapes contains/startswith/endswith produce; a regex otherwise.
-    if all(isinstance(p, str) for p in items):
-        literal = "".join(items)  # type: ignore[arg-type]
-        if search:
-            return lambda s: literal in fold(s)
-        return lambda s: fold(s) == literal
-    # Only literal runs and '*' qualify: a '?' is one character, not a literal.
-    if not search and all(isinstance(p, str) or p is many for p in items):
-        strs = [p for p in items if isinstance(p, str)]
-        shape = tuple(p is many for p in items)
-        if shape == (True,):
-            return lambda s: True
-        if shape == (True, False):
-            return lambda s: fold(s).endswith(strs[0])
-        if shape == (False, True):
-            return lambda s: fold(s).startswith(strs[0])
-        if shape == (True, False, True):
-            return lambda s: strs[0] in fold(s)
-    source = "".join(
-        re.escape(p) if isinstance(p, str) else (".*" if p is many else ".") for p in items
-    )
-    # DOTALL: '*' and '?' stand for any character, a newline in a command line included.
-    pattern = _Bounded(re.compile(source, re.DOTALL), "wildcard value")
-    find = pattern.search if search else pattern.fullmatch
-    return lambda s: find(fold(s))
-
-
-#: Seconds one regex (or wildcard) match against one value may take. Python's ``re`` backtracks,
-#: so ``^(a+)+$`` on a long value runs for minutes; past this limit the event's verdict is
-#: "unsupported" (naming the rule and the pattern), never a silent non-match.
-MATCH_TIME_LIMIT = 1.0
-_TO_REGEX_FLAGS = (
-    (re.IGNORECASE, regex.IGNORECASE),
-    (re.MULTILINE, regex.MULTILINE),
-    (re.DOTALL, regex.DOTALL),
-)
-
-
-class _Bounded:
-    """A pattern validated by ``re`` and run by the ``regex`` package, whose default (VERSION0)
-    mode has ``re``'s syntax and semantics and whose matching takes a ``timeout``."""
-
-    __slots__ = ("_what", "_compiled", "_timed_out")
-
-    def __init__(self, compiled: re.Pattern[str], what: str) -> None:
-        bits = sum(new for old, new in _TO_REGEX_FLAGS if compiled.flags & old)
-        self._what = what
-        self._compiled = regex.compile(compiled.pattern, bits)
-        # Length of the value a match timed out on; from then on the pattern refuses at once,
-        # so a batch pays the time limit once per pattern, not once per event.
-        self._timed_out: int | None = None
-
-    def search(self, value: str) -> bool:
-        return self._run(self._compiled.search, value)
-
-    def fullmatch(self, value: str) -> bool:
-        return self._run(self._compiled.fullmatch, value)
-
-    def _run(self, method: Callable[..., Any], value: str) -> bool:
-        if self._timed_out is None:
-            try:
-                return method(value, timeout=MATCH_TIME_LIMIT) is not None
-            except TimeoutError:
-                self._timed_out = len(value)
-        raise _Undecided(
-            f"{self._what} {self._compiled.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on a "
-            f"{self._timed_out}-character value (catastrophic backtracking); its matches are "
-            "undecided"
-        )
-
-
-@lru_cache(maxsize=4096)
-def _regex(source: str, flags: int) -> _Bounded:
-    try:
-        compiled = re.compile(source, flags)
-    except re.error as error:
-        raise _Unsupported(f"regular expression {source!r} does not compile: {error}") from None
-    return _Bounded(compiled, "regular expression")
-
-
-_REGEX_FLAGS = {
-    SigmaRegularExpressionFlag.IGNORECASE: re.IGNORECASE,
-    SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
-    SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
-}
-_COMPARE = {
-    CompareOperators.LT: operator.lt,
-    CompareOperators.LTE: operator.le,
-    CompareOperators.GT: operator.gt,
-    CompareOperators.GTE: operator.ge,
-    CompareOperators.NEQ: operator.ne,
-}
-
-
-def _regex_source(value: SigmaRegularExpression) -> str:
-    """Rebuild the pattern text: pySigma parses it as a SigmaString without escapes, so its
-    wildcard parts are the regex's own '*' and '?' characters."""
-    out: list[str] = []
-    for part in value.regexp.iter_parts():
-        if isinstance(part, str):
-            out.append(part)
-        elif part is SpecialChars.WILDCARD_MULTI:
-            out.append("*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append("?")
-        else:
-            raise _Unsupported(f"placeholder %{part.name}% inside a regular expression")
-    return "".join(out)
-
-
-def _string_test(match: Callable[[str], bool]) -> ValueTest:
-    def test(value: Any) -> bool:
-        if type(value) is str:  # the common case first, without _text's dispatch
-            return match(value)
-        text = _text(value)
-        return text is not None and match(text)
-
-    return test
-
-
-def _value_test(value: SigmaType, keyword: bool) -> ValueTest:
-    """Compile one typed Sigma value into a test on one scalar event value.
-
-    Args:
-        value: a value leaf of pySigma's condition tree.
-        keyword: the value is an unbound keyword (substring search, "keywords").
-
-    Raises:
-        _Unsupported: the value type cannot be evaluated on an event.
-    """
-    if isinstance(value, SigmaExpansion):  # windash, base64offset: the variants are OR-ed
-        tests = tuple(_value_test(v, keyword) for v in value.values)
-        return lambda v: any(t(v) for t in tests)
-    if isinstance(value, SigmaString):  # "string_case", "cased", "wildcards"
-        cased = isinstance(value, SigmaCasedString)
-        return _string_test(_glob(_string_parts(value), cased, keyword))
-    if isinstance(value, SigmaRegularExpression):  # "regex"
-        flags = 0
-        for flag in value.flags:
-            flags |= _REGEX_FLAGS[flag]
-        return _string_test(_regex(_regex_source(value), flags).search)
-    if isinstance(value, SigmaTimestampPart):  # subclass of SigmaNumber: test it first
-        raise _Unsupported(
-            f"time modifier ({value.timestamp_part.name.lower()}) needs a timestamp format and "
-            "time zone that Sigma leaves undefined"
-        )
-    if isinstance(value, SigmaNumber):  # "numbers"
-        number, text = value.number, str(value.number).lower()
-        if keyword:
-            return _string_test(lambda s: text in s.lower())
-
-        def number_test(v: Any) -> bool:
-            if isinstance(v, bool):
-                return False
-            if isinstance(v, (int, float)):
-                return bool(v == number)
-            return isinstance(v, str) and v.lower() == text
-
-        return number_test
-    if keyword:
-        raise _Unsupported(f"keyword (unbound) value of type {type(value).__name__}")
-    if isinstance(value, SigmaBool):
-        wanted, spelled = value.boolean, str(value.boolean).lower()
-        return lambda v: v is wanted or (isinstance(v, str) and v.lower() == spelled)
-    if isinstance(value, SigmaCompareExpression):  # gt/gte/lt/lte
-        compare, limit = _COMPARE[value.op], value.number.number
-
-        def compare_test(v: Any) -> bool:
-            n = _number(v)
-            return n is not None and bool(compare(n, limit))
-
-        return compare_test
-    if isinstance(value, SigmaCIDRExpression):
-        network = value.network
-
-        def cidr_test(v: Any) -> bool:
-            if not isinstance(v, str):
-                return False
-            try:
-                address = ipaddress.ip_address(v.strip())
-            except ValueError:
-                return False
-            return address.version == network.version and address in network
-
-        return cidr_test
-    raise _Unsupported(f"value type {type(value).__name__} has no reference semantics")
-
-
-def _any_element(get: Callable[[Event], Any], test: ValueTest) -> Predicate:
-    """Field predicate: the field is present and some element passes ("multi_valued")."""
-
-    def predicate(event: Event) -> bool:
+    def predicate(event: Event, cache: FoldCache) -> bool:
         value = get(event)
-        if value is _MISSING or value is None:  # "missing_field"
+        if value is MISSING or value is None:  # "missing_field"
             return False
         if isinstance(value, (list, tuple)):
-            return any(test(item) for item in _scalars(value))
+            return any(test(item) for item in scalars(value))
         return test(value)
 
     return predicate
 
 
-def _fieldref_predicate(get: Callable[[Event], Any], ref: SigmaFieldReference) -> Predicate:
+def _fieldref_predicate(name: str, ref: SigmaFieldReference) -> Predicate:
     """Compare two fields of the same event ("fieldref")."""
-    other = _field_getter(ref.field)
+    get, other = field_getter(name), field_getter(ref.field)
     if ref.starts_with and ref.ends_with:
         relation: Callable[[str, str], bool] = lambda a, b: b in a
     elif ref.starts_with:
@@ -512,11 +163,11 @@ def _fieldref_predicate(get: Callable[[Event], Any], ref: SigmaFieldReference) -
     else:
         relation = str.__eq__
 
-    def predicate(event: Event) -> bool:
-        left = [t.lower() for t in map(_text, _scalars(get(event))) if t is not None]
+    def predicate(event: Event, cache: FoldCache) -> bool:
+        left = [t.lower() for t in map(text_of, scalars(get(event))) if t is not None]
         if not left:
             return False
-        right = [t.lower() for t in map(_text, _scalars(other(event))) if t is not None]
+        right = [t.lower() for t in map(text_of, scalars(other(event))) if t is not None]
         return any(relation(a, b) for a in left for b in right)
 
     return predicate
@@ -524,15 +175,18 @@ def _fieldref_predicate(get: Callable[[Event], Any], ref: SigmaFieldReference) -
 
 def _field_predicate(field: str, value: SigmaType) -> Predicate:
     """Compile ``field <op> value`` (one leaf of the condition tree)."""
-    get = _field_getter(field)
     if isinstance(value, SigmaNull):  # "null"
-        return lambda event: next(_scalars(get(event)), _MISSING) is _MISSING
+        get = field_getter(field)
+        return lambda event, cache: next(scalars(get(event)), MISSING) is MISSING
     if isinstance(value, SigmaExists):  # "exists"
-        wanted = value.exists
-        return lambda event: (get(event) is not _MISSING) is wanted
+        get, wanted = field_getter(field), value.exists
+        return lambda event, cache: (get(event) is not MISSING) is wanted
     if isinstance(value, SigmaFieldReference):
-        return _fieldref_predicate(get, value)
-    return _any_element(get, _value_test(value, keyword=False))
+        return _fieldref_predicate(field, value)
+    specs = folded_specs(value)
+    if specs is not None:
+        return _folded_predicate(field, folded_matcher(specs))
+    return _raw_predicate(field, value_test(value, keyword=False))
 
 
 def _keyword_predicate(values: list[SigmaType]) -> Predicate:
@@ -540,15 +194,15 @@ def _keyword_predicate(values: list[SigmaType]) -> Predicate:
 
     OR-ed keywords share one pass over the event; top-level strings skip the generator.
     """
-    tests = [_value_test(value, keyword=True) for value in values]
+    tests = [value_test(value, keyword=True) for value in values]
     test = tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests))
 
-    def predicate(event: Event) -> bool:
+    def predicate(event: Event, cache: FoldCache) -> bool:
         for value in event.values():
             if type(value) is str or not isinstance(value, (Mapping, list, tuple)):
                 if value is not None and test(value):
                     return True
-            elif any(test(v) for v in _event_scalars(value)):
+            elif any(test(v) for v in event_scalars(value)):
                 return True
         return False
 
@@ -564,9 +218,16 @@ def _all(predicates: list[Predicate]) -> Predicate:
         return predicates[0]
     if len(predicates) == 2:
         first, second = predicates
-        return lambda event: first(event) and second(event)
+        return lambda event, cache: first(event, cache) and second(event, cache)
     frozen = tuple(predicates)
-    return lambda event: all(p(event) for p in frozen)
+
+    def every(event: Event, cache: FoldCache) -> bool:
+        for predicate in frozen:
+            if not predicate(event, cache):
+                return False
+        return True
+
+    return every
 
 
 def _any(predicates: list[Predicate]) -> Predicate:
@@ -574,9 +235,46 @@ def _any(predicates: list[Predicate]) -> Predicate:
         return predicates[0]
     if len(predicates) == 2:
         first, second = predicates
-        return lambda event: first(event) or second(event)
+        return lambda event, cache: first(event, cache) or second(event, cache)
     frozen = tuple(predicates)
-    return lambda event: any(p(event) for p in frozen)
+
+    def some(event: Event, cache: FoldCache) -> bool:
+        for predicate in frozen:
+            if predicate(event, cache):
+                return True
+        return False
+
+    return some
+
+
+def _compile_or(args: list[Any]) -> Predicate:
+    """Compile an OR. Case-insensitive string tests on one field become one predicate (the field
+    is read once and the literals are checked as a set, a prefix tuple, a suffix tuple and a
+    loop), placed where the field's first test was; OR-ed keywords share one pass over the event.
+    Literal tests thereby run before the wildcard patterns of their field: an OR is true as soon
+    as any member is, so only a time-limited pattern's "undecided" can change, to a decided True.
+    """
+    slots: list[Any] = []  # a compiled predicate, or a field name whose specs gather below
+    by_field: dict[str, list[FoldedSpec]] = {}
+    keywords: list[SigmaType] = []
+    for arg in args:
+        if isinstance(arg, ConditionValueExpression):
+            keywords.append(arg.value)
+            continue
+        if isinstance(arg, ConditionFieldEqualsValueExpression):
+            specs = folded_specs(arg.value)
+            if specs is not None:
+                if arg.field not in by_field:
+                    by_field[arg.field] = []
+                    slots.append(arg.field)
+                by_field[arg.field].extend(specs)
+                continue
+        slots.append(_compile_node(arg))
+    predicates = [
+        _folded_predicate(s, folded_matcher(by_field[s])) if isinstance(s, str) else s
+        for s in slots
+    ]
+    return _any(predicates + ([_keyword_predicate(keywords)] if keywords else []))
 
 
 def _compile_node(node: object) -> Predicate:
@@ -584,18 +282,15 @@ def _compile_node(node: object) -> Predicate:
     if isinstance(node, ConditionAND):
         return _all([_compile_node(arg) for arg in node.args])
     if isinstance(node, ConditionOR):
-        # OR-ed keywords (a keyword list) share one pass over the event.
-        keywords = [a.value for a in node.args if isinstance(a, ConditionValueExpression)]
-        rest = [_compile_node(a) for a in node.args if not isinstance(a, ConditionValueExpression)]
-        return _any(rest + ([_keyword_predicate(keywords)] if keywords else []))
+        return _compile_or(list(node.args))
     if isinstance(node, ConditionNOT):
         inner = _compile_node(node.args[0])
-        return lambda event: not inner(event)
+        return lambda event, cache: not inner(event, cache)
     if isinstance(node, ConditionFieldEqualsValueExpression):
         return _field_predicate(node.field, node.value)
     if isinstance(node, ConditionValueExpression):
         return _keyword_predicate([node.value])
-    raise _Unsupported(f"condition node {type(node).__name__} has no reference semantics")
+    raise Unsupported(f"condition node {type(node).__name__} has no reference semantics")
 
 
 def _detection_items(detection: SigmaDetection) -> Iterator[SigmaDetectionItem]:
@@ -620,22 +315,23 @@ def _refuse_known_modifier_bugs(rule: SigmaRule) -> None:
                 m in (SigmaBase64Modifier, SigmaBase64OffsetModifier)
                 for m in chain[chain.index(SigmaUTF16Modifier):]
             ):
-                raise _Unsupported(
+                raise Unsupported(
                     f"{item.field or 'keyword'}|utf16|base64*: pySigma 1.5.1 encodes the byte "
                     "order mark as UTF-8 (EF BB BF) instead of FF FE"
                 )
 
 
-def _compile_detection(rule: SigmaRule) -> Predicate:
-    """Compile all of a rule's conditions; a list of conditions is OR-ed (rules spec)."""
+def _compile_detection(rule: SigmaRule) -> tuple[Predicate, tuple[Any, ...]]:
+    """Compile all of a rule's conditions (a list of conditions is OR-ed, rules spec); return
+    the predicate and the parsed condition trees."""
     _refuse_known_modifier_bugs(rule)
-    predicates = []
+    trees = []
     for condition in rule.detection.parsed_condition:
         tree = condition.parsed  # re-parsed on every access: done once, here
         if tree is None:
-            raise _Unsupported(f"condition {condition.condition!r} selects no detection")
-        predicates.append(_compile_node(tree))
-    return _any(predicates)
+            raise Unsupported(f"condition {condition.condition!r} selects no detection")
+        trees.append(tree)
+    return _any([_compile_node(tree) for tree in trees]), tuple(trees)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -650,10 +346,15 @@ class CompiledRule:
         title: the rule's title.
         logsource: the logsource as ``product/category/service``.
         unsupported: why the rule cannot be evaluated, or None.
+        member: the logsource membership predicate of a flat event (None if unknown).
+        detection: the low-level detection predicate ``detection(event, cache)`` (None when
+            unsupported); ``cache`` is a fresh dict per event, shareable between rules; it
+            raises ``Undecided`` past the time limit. ``evaluate`` wraps both.
+        conditions: pySigma's parsed condition trees (OR-ed), for ``converter.ruleindex``.
     """
 
-    __slots__ = ("rule_id", "title", "logsource", "unsupported", "_member", "_detection",
-                 "_refusals")
+    __slots__ = ("rule_id", "title", "logsource", "unsupported", "member", "detection",
+                 "conditions", "_refusals")
 
     def __init__(
         self,
@@ -661,34 +362,41 @@ class CompiledRule:
         title: str,
         logsource: str,
         unsupported: str | None,
-        member: Predicate | None,
+        member: Callable[[Event], bool] | None,
         detection: Predicate | None,
+        conditions: tuple[Any, ...] = (),
     ) -> None:
         self.rule_id = rule_id
         self.title = title
         self.logsource = logsource
         self.unsupported = unsupported
-        self._member = member
-        self._detection = detection
+        self.member = member
+        self.detection = detection
+        self.conditions = conditions
         # Pre-built verdicts: evaluate() allocates nothing.
         self._refusals = (Verdict(None, unsupported, False), Verdict(None, unsupported, True))
 
     def in_logsource(self, event: Event) -> bool:
         """Return whether ``event`` belongs to the rule's logsource (False if unknown)."""
-        return self._member is not None and self._member(event)
+        return self.member is not None and self.member(event)
 
     def detection_matches(self, event: Event) -> bool | None:
         """Evaluate the detection alone, ignoring the logsource; None if it is unsupported or a
         match ran past the time limit."""
-        if self._detection is None:
+        if self.detection is None:
             return None
         try:
-            return self._detection(event)
-        except _Undecided:
+            return self.detection(event, {})
+        except Undecided:
             return None
 
-    def evaluate(self, event: Event) -> Verdict:
+    def evaluate(self, event: Event, cache: FoldCache | None = None) -> Verdict:
         """Evaluate the rule on one flat event.
+
+        Args:
+            event: the event.
+            cache: a per-event fold cache to share between the rules evaluated on this event
+                (a new one when None); never reuse it for another event.
 
         Returns:
             ``Verdict(True/False, None, logsource_ok)`` when the rule is evaluable; an event
@@ -696,15 +404,20 @@ class CompiledRule:
             the rule is unsupported, or when one of its matches ran past ``MATCH_TIME_LIMIT``
             on this event.
         """
-        member = self._member is not None and self._member(event)
+        member = self.member is not None and self.member(event)
         if self.unsupported is not None:
             return self._refusals[member]
         if not member:
             return _OUTSIDE
         try:
-            return _MATCH if self._detection(event) else _NO_MATCH  # type: ignore[misc]
-        except _Undecided as error:
-            return Verdict(None, f"rule {self.rule_id or self.title!r}: {error}", True)
+            matched = self.detection(event, {} if cache is None else cache)  # type: ignore[misc]
+        except Undecided as error:
+            return self.undecided(error)
+        return _MATCH if matched else _NO_MATCH
+
+    def undecided(self, error: Undecided) -> Verdict:
+        """The verdict of an evaluation that raised ``Undecided`` (naming this rule)."""
+        return Verdict(None, f"rule {self.rule_id or self.title!r}: {error}", True)
 
     def __repr__(self) -> str:
         state = f"unsupported={self.unsupported!r}" if self.unsupported else "ok"
@@ -739,16 +452,17 @@ def compile_rule(rule: SigmaRule | SigmaCorrelationRule) -> CompiledRule:
     reasons: list[str] = []
     if rule.errors:
         reasons.append("rule failed to load: " + "; ".join(str(e) for e in rule.errors))
-    member: Predicate | None = None
+    member: Callable[[Event], bool] | None = None
     try:
         member = membership(source.product, source.category, source.service)
     except LogsourceUnsupported as error:
         reasons.append(str(error))
     detection: Predicate | None = None
+    conditions: tuple[Any, ...] = ()
     if not rule.errors:
         try:
-            detection = _compile_detection(rule)
-        except _Unsupported as error:
+            detection, conditions = _compile_detection(rule)
+        except Unsupported as error:
             reasons.append(str(error))
         except SigmaError as error:  # e.g. the retired "| count()" pipe syntax
             reasons.append(f"pySigma cannot parse the condition: {error}")
@@ -759,6 +473,7 @@ def compile_rule(rule: SigmaRule | SigmaCorrelationRule) -> CompiledRule:
         "; ".join(reasons) or None,
         member,
         detection,
+        conditions,
     )
 
 

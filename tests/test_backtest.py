@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from converter import backtest
-from converter.backtest import _lucene_literal, _needs, _sigma_form, _tree_form, run_backtest
+from converter.backtest import run_backtest
+from converter.backtest_needs import lucene_literal, tree_form
+from converter.ruleneeds import Alt, conditions_of, rule_form
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
@@ -286,7 +288,7 @@ def test_bad_rule_is_an_entry(tmp_path: Path, corpus: tuple[Path, Path]) -> None
     ],
 )
 def test_lucene_literal(pattern: str, literal: str | None) -> None:
-    assert _lucene_literal(pattern) == literal
+    assert lucene_literal(pattern) == literal
 
 
 def test_and_picks_the_rarest_literal() -> None:
@@ -297,10 +299,11 @@ def test_and_picks_the_rarest_literal() -> None:
                                 case_sensitive=False)))
     rule_b = And((common, Or((Glob(field="f", parts=("x", Wildcard.ANY)),
                               Not(Equals(field="g", value="y"))))))
-    need_a, need_b = _needs([_tree_form(rule_a), _tree_form(rule_b)])
-    assert need_a == frozenset({("process.name", True, "\\a.exe")})
+    cond_a, cond_b = conditions_of([tree_form(rule_a), tree_form(rule_b)])
+    # The rarer literal first; the constant both rules test is a second clause.
+    assert cond_a[0] == frozenset({Alt("process.name", "contains", "\\a.exe")})
     # The Or has a branch without a condition, so only the constant remains.
-    assert need_b == frozenset({("event.category", False, "process")})
+    assert cond_b == (frozenset({Alt("event.category", "contains", "process", True)}),)
 
 
 def test_sigma_forms_fold_unless_cased() -> None:
@@ -311,9 +314,9 @@ def test_sigma_forms_fold_unless_cased() -> None:
         "  a: {CommandLine|contains|cased: 'AbC'}\n  b: {Image|endswith: '\\X.EXE'}\n"
         "  condition: a or b\n"
     ).rules[0]
-    (form,) = [_sigma_form(c.parsed) for c in rule.detection.parsed_condition]
-    (need,) = _needs([form])
-    assert need == frozenset({("CommandLine", False, "AbC"), ("Image", True, "\\x.exe")})
+    (condition,) = conditions_of([rule_form(c.parsed for c in rule.detection.parsed_condition)])
+    assert condition == (frozenset({Alt("CommandLine", "contains", "AbC", True),
+                                    Alt("Image", "endswith", "\\x.exe")}),)
 
 
 def test_an_event_a_schema_cannot_render_is_counted(tmp_path: Path, corpus: tuple[Path, Path]) -> None:

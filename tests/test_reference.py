@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
@@ -621,3 +623,97 @@ def test_single_wildcard_next_to_multi(value: str, expected: list[bool]) -> None
         for u in ["", "a", "abc"]
     ]
     assert got == expected
+
+
+# --- compiled shapes: star globs without a regex, OR-ed literals on one field, the fold cache ---
+
+_GLOB_ITEMS = st.lists(st.one_of(st.just("*"), st.text(alphabet="ab*", min_size=1, max_size=2)),
+                       max_size=5)
+
+
+@settings(max_examples=300)
+@given(items=_GLOB_ITEMS, text=st.text(alphabet="abAB", max_size=7), search=st.booleans())
+def test_star_glob_agrees_with_a_regex(items: list[str], text: str, search: bool) -> None:
+    """The regex-free matcher of '*'-only patterns decides like the regex it replaces."""
+    import re
+
+    from sigma.types import SpecialChars
+
+    from converter.reference_values import glob
+
+    parts: list[Any] = []
+    for item in items:
+        part = SpecialChars.WILDCARD_MULTI if item == "*" else item.replace("*", "")
+        if part == "":
+            continue
+        if isinstance(part, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += part
+        else:
+            parts.append(part)
+    source = "".join(".*" if p is SpecialChars.WILDCARD_MULTI else re.escape(p) for p in parts)
+    find = re.search if search else re.fullmatch
+    for cased in (True, False):
+        folded = text if cased else text.lower()
+        expected = find(source if cased else source.lower(), folded, re.DOTALL) is not None
+        assert glob(tuple(parts), cased, search)(folded) is expected
+
+
+def test_ored_literals_on_one_field_keep_each_shape() -> None:
+    det = ("sel:\n  Image|endswith: ['\\a.exe', '\\b.exe']\n  Image|startswith: 'C:\\x\\'\n"
+           "sel2:\n  - CommandLine|contains: [' -x ', 'evil']\n  - CommandLine: ['run', 'a*b?c']\n"
+           "condition: sel or sel2")
+    assert hits(det, {"Image": "C:\\x\\A.EXE"}, {"Image": "c:\\y\\b.exe"}, {"Image": "C:\\x\\c"},
+                {"CommandLine": "an EVIL one"}, {"CommandLine": "RUN"},
+                {"CommandLine": "run it"}, {"CommandLine": "aXbYc"}, {"CommandLine": "abc"}) == [
+        True, False, False, True, True, False, True, False]
+
+
+def test_a_shared_fold_cache_gives_the_same_verdicts() -> None:
+    first = compile_rule(load("sel: {CommandLine|contains: 'WHO'}\ncondition: sel"))
+    second = compile_rule(load("sel: {CommandLine|endswith: 'AMI'}\ncondition: sel"))
+    event = sysmon(CommandLine="whoami")
+    cache: dict[str, Any] = {}
+    assert first.evaluate(event, cache).matched and second.evaluate(event, cache).matched
+    assert cache == {"CommandLine": "whoami"}
+
+
+# --- PCRE's ASCII shorthand classes -------------------------------------------------------------
+
+ASCII_PATTERNS = [r"x\dy", r"^\w+$", r"a\sb", r"\bword\b", r"[\w.-]+@", r"[^\s]{3}", r"\D\W\S", r"no\Bpe"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.sampled_from(ASCII_PATTERNS),
+    text=st.text(alphabet=st.sampled_from("xyab09_ .-@\t\x0b\u00a0\u0663\u00e9\u212aword"), max_size=12),
+)
+def test_shorthand_classes_are_ascii_as_in_pcre(pattern: str, text: str) -> None:
+    """The reference reads ``\\d \\w \\s \\b`` as PCRE does (ASCII), like every target engine."""
+    from converter.reference_values import compiled_regex
+    import re
+
+    assert compiled_regex(pattern, 0).search(text) == (re.search(pattern, text, re.ASCII) is not None)
+
+
+def test_shorthand_rewrite_keeps_escapes_and_classes() -> None:
+    from converter.reference_values import Unsupported, ascii_shorthands
+
+    assert ascii_shorthands(r"a\\d") == r"a\\d"  # an escaped backslash, then a literal d
+    assert ascii_shorthands(r"[\]\d]") == r"[\]0-9]"
+    assert ascii_shorthands(r"[\b]") == r"[\b]"  # backspace inside a class
+    with pytest.raises(Unsupported):
+        ascii_shorthands(r"[\D]")
+
+
+def test_unicode_digit_does_not_satisfy_backslash_d() -> None:
+    rule = SigmaRule.from_yaml(textwrap.dedent(r"""
+        title: digits
+        logsource: {product: windows, category: process_creation}
+        detection:
+          sel: {CommandLine|re: 'x\dy'}
+          condition: sel
+    """))
+    compiled = compile_rule(rule)
+    base = {"Channel": SYSMON, "EventID": 1}
+    assert compiled.evaluate({**base, "CommandLine": "x3y"}).matched is True
+    assert compiled.evaluate({**base, "CommandLine": "x\u0663y"}).matched is False
