@@ -215,3 +215,25 @@ def test_uncovered_logsource_fails(backend: SigportEqlBackend) -> None:
     ).rules[0]
     with pytest.raises(SigmaTransformationError, match="no mapping for this rule's logsource"):
         backend.convert_rule(rule)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["aws.cloudtrail.flattened.request_parameters.x-amz-acl", "a.not", "6eyes", "my field", "a.b`c", "@timestamp"],
+)
+def test_field_names_that_are_not_identifiers_are_back_quoted(name: str) -> None:
+    """Each dotted part that is not an EQL identifier is back-quoted, and our interpreter reads the
+    field back under its own name (before, ``x-amz-acl`` came out bare: a syntax error)."""
+    from backends.eql.parser import parse
+
+    from sigma.rule import SigmaRule
+
+    rule = SigmaRule.from_dict({
+        "title": "field names",
+        "logsource": {"product": "aws", "service": "cloudtrail"},
+        "detection": {"sel": {name: "public-read"}, "condition": "sel"},
+    })
+    query = SigportEqlBackend().convert_rule(rule)[0]
+    tree = parse(query)
+    assert tree.field == name, query
+    assert "public-read" in str(tree)

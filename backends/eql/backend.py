@@ -15,6 +15,7 @@ https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html)
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionOR, ConditionValueExpression
@@ -97,6 +98,15 @@ def _is_numeric_field(name: str) -> bool:
     return info is not None and info.type in _NUMERIC_TYPES
 
 
+#: EqlBase.g4: IDENTIFIER is (LETTER | '_' | '@') (LETTER | DIGIT | '_')*; the keywords are its
+#: lower-case literal tokens (https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/eql/
+#: src/main/antlr/EqlBase.g4).
+_PLAIN_NAME = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*\Z")
+_KEYWORDS = frozenset(
+    "and any by false fork in join maxspan not null of or sequence true until where with".split()
+)
+
+
 class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, EqlBackend):
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
 
@@ -106,6 +116,21 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, EqlBackend):
     # do not map the field (ES 8 optional fields).
     field_exists_expression: ClassVar[str] = "?{field} != null"
     field_not_exists_expression: ClassVar[str] = "?{field} == null"
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        """Back-quote each dotted part of a field name that is not a plain EQL identifier.
+
+        The stock pattern quotes only names that start with a digit or ``-`` or hold whitespace,
+        so ``request_parameters.x-amz-acl`` came out bare and ES (and our interpreter) read
+        ``x - amz``: a syntax error. ES's lexer takes an identifier as a letter, ``_`` or ``@``
+        then letters, digits and ``_``; any other part is back-quoted, a back-quote doubled;
+        its keywords (``and``, ``not``, ``where``, ...) are not identifiers either.
+        """
+        return ".".join(
+            part if _PLAIN_NAME.match(part) and part not in _KEYWORDS
+            else "`" + part.replace("`", "``") + "`"
+            for part in field_name.split(".")
+        )
 
     def _string_test(self, field: str, value: SigmaString, case_sensitive: bool) -> str:
         """One field test on a Sigma string, choosing the EQL operator that keeps its meaning."""
