@@ -25,6 +25,7 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString, SpecialChars
 
 from backends.common import ExpansionGroupMixin, WarningsMixin
+from backends.eql.semantics import SEMANTICS
 
 #: Characters with a meaning in Lucene regular expressions (the optional operators ``@ # & < > ~``
 #: are on by default in Elasticsearch), escaped with a backslash to be literal.
@@ -98,13 +99,10 @@ def _is_numeric_field(name: str) -> bool:
     return info is not None and info.type in _NUMERIC_TYPES
 
 
-#: EqlBase.g4: IDENTIFIER is (LETTER | '_' | '@') (LETTER | DIGIT | '_')*; the keywords are its
-#: lower-case literal tokens (https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/eql/
-#: src/main/antlr/EqlBase.g4).
-_PLAIN_NAME = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*\Z")
-_KEYWORDS = frozenset(
-    "and any by false fork in join maxspan not null of or sequence true until where with".split()
-)
+# Field-name quoting follows the semantics table (identifier shape, keywords, quote character).
+_PLAIN_NAME = re.compile(str(SEMANTICS.get("field_name_part")) + r"\Z")
+_KEYWORDS = frozenset(SEMANTICS.get("keywords"))  # type: ignore[arg-type]
+_QUOTE = str(SEMANTICS.get("field_quote"))
 
 
 class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, EqlBackend):
@@ -128,7 +126,7 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, EqlBackend):
         """
         return ".".join(
             part if _PLAIN_NAME.match(part) and part not in _KEYWORDS
-            else "`" + part.replace("`", "``") + "`"
+            else _QUOTE + part.replace(_QUOTE, _QUOTE * 2) + _QUOTE
             for part in field_name.split(".")
         )
 

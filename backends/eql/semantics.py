@@ -69,6 +69,20 @@ SEMANTICS = Semantics(
             _SYNTAX + "#eql-syntax-escape-a-field-name",
             "Back-ticks escape field names; a doubled back-tick is a literal back-tick.",
         ),
+        "field_name_part": Rule(
+            r"[A-Za-z_@][A-Za-z0-9_]*",
+            _GRAMMAR,
+            "IDENTIFIER is (LETTER | '_' | '@') (LETTER | DIGIT | '_')*; a dotted field name is "
+            "identifiers joined by '.', any of which may be back-quoted instead.",
+        ),
+        "keywords": Rule(
+            frozenset(
+                "and any by false fork in join maxspan not null of or sequence true until where "
+                "with".split()
+            ),
+            _GRAMMAR,
+            "The lexer's keyword tokens: a field name part spelled like one must be back-quoted.",
+        ),
         "optional_field_prefix": Rule(
             "?",
             _SYNTAX + "#eql-syntax-optional-fields",
