@@ -45,6 +45,12 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
         MODIFIERS_SPEC, "The spec defines ^ and $ anchors, so an unanchored pattern may match "
         "anywhere (search semantics).",
     ),
+    "regex_shorthand_classes": Fact(
+        "ASCII", "https://www.pcre.org/current/doc/html/pcre2pattern.html#genericchartypes",
+        "Sigma's re values are PCRE-flavoured (rules spec, 'Regular Expression'); without PCRE's "
+        "UCP option code points above 127 never match \\d, \\s or \\w (nor make a \\b "
+        "boundary), where Python's are Unicode. reference_values.ascii_shorthands rewrites them.",
+    ),
     "numbers": Fact(
         "compared as strings; a numeric event value also compares numerically", RULES_SPEC,
         "'General': all values are strings; EventID: 4688 matches 4688 and '4688'.",

@@ -219,7 +219,8 @@ class Bounded:
         )
 
 
-#: PCRE's shorthand classes (without its UCP option) are ASCII; Python's are Unicode (``\d``
+#: SIGMA_SEMANTICS["regex_shorthand_classes"]: PCRE's shorthand classes (without its UCP option)
+#: are ASCII; Python's are Unicode (``\d``
 #: matches Arabic-Indic digits). Sigma's ``re`` is PCRE-flavoured and every target engine reads
 #: them as ASCII, so the reference spells them out before compiling (the ``a`` flag scoped to the
 #: escape only: a pattern-wide ASCII flag would also change how ``|i`` folds letters).
