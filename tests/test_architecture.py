@@ -54,6 +54,28 @@ def test_interpreters_never_import_emitters(path: Path) -> None:
     assert not bad, f"{rel(path)} imports {sorted(bad)}"
 
 
+#: Emitter-side helpers that live beside the interpreter (translation and escaping for the
+#: backend): an interpreter reusing them would check the emitter against itself.
+EMITTER_HELPERS = {
+    "backends.lucene.regex", "backends.lucene.pcre", "backends.lucene.charset",
+    "backends.splunk.spl_text",
+}
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in INTERPRETER_FILES if rel(p)[:-3].replace("/", ".") not in EMITTER_HELPERS], ids=rel
+)
+def test_interpreters_never_import_emitter_helpers(path: Path) -> None:
+    bad = {m for m in imports(path) if any(m == h or m.startswith(h + ".") for h in EMITTER_HELPERS)}
+    assert not bad, f"{rel(path)} imports {sorted(bad)}"
+
+
+def test_emitter_helpers_exist() -> None:
+    """The list above names real modules (a rename would otherwise make the check vacuous)."""
+    for module in EMITTER_HELPERS:
+        assert (ROOT / (module.replace(".", "/") + ".py")).exists(), module
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "backends" / "query").glob("*.py")), ids=rel)
 def test_query_layer_imports_no_language(path: Path) -> None:
     bad = {
