@@ -46,10 +46,11 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
         "anywhere (search semantics).",
     ),
     "regex_shorthand_classes": Fact(
-        "ASCII", "https://www.pcre.org/current/doc/html/pcre2pattern.html#genericchartypes",
-        "Sigma's re values are PCRE-flavoured (rules spec, 'Regular Expression'); without PCRE's "
-        "UCP option code points above 127 never match \\d, \\s or \\w (nor make a \\b "
-        "boundary), where Python's are Unicode. reference_values.ascii_shorthands rewrites them.",
+        "ASCII", MODIFIERS_SPEC,
+        "'re' hands the value to the backend as a regular expression without naming a flavour. "
+        "PCRE without its UCP option (https://www.pcre.org/current/doc/html/pcre2pattern.html"
+        "#genericchartypes) and every target engine here read \\d, \\s, \\w and \\b as ASCII, "
+        "where Python's are Unicode; reference_values.ascii_shorthands spells them out.",
     ),
     "numbers": Fact(
         "compared as strings; a numeric event value also compares numerically", RULES_SPEC,
