@@ -140,6 +140,10 @@ def _targets(values: Iterable[str]) -> list[str]:
     "-w", "--workers", type=click.IntRange(min=1), default=None,
     help="Worker processes (default: 2 when there are 16 or more rule files, else 1).",
 )
+@click.option(
+    "--splunk-es", is_flag=True,
+    help="savedsearches: also write Splunk Enterprise Security correlation search keys.",
+)
 def convert(
     paths: tuple[str, ...],
     targets: tuple[str, ...],
@@ -149,6 +153,7 @@ def convert(
     output: str | None,
     report: Path | None,
     workers: int | None,
+    splunk_es: bool,
 ) -> None:
     """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
     from backends import TARGETS
@@ -176,7 +181,8 @@ def convert(
     roots = [Path(p) for p in paths if p != "-"]
     # One file per rule and target: written as the conversions come in, while the workers
     # convert the rest; other outputs are rendered from all the results at the end.
-    writer = _tree_writer(output, output_format, roots)
+    render_options = {"data_source": data_source, "splunk_es": splunk_es}
+    writer = _tree_writer(output, output_format, roots, render_options)
     on_file = writer.write if writer is not None else None
     bar = _progress(total, "converting", auto_refresh=False)
     if bar is not None:
@@ -192,7 +198,7 @@ def convert(
         )
 
     if writer is None:
-        _write_output(results, names, output_format, output, roots)
+        _write_output(results, names, output_format, output, roots, render_options)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(
@@ -213,7 +219,9 @@ def convert(
         sys.exit(EXIT_PARTIAL)
 
 
-def _tree_writer(raw_output: str | None, output_format: str, roots: list[Path]) -> Any:
+def _tree_writer(
+    raw_output: str | None, output_format: str, roots: list[Path], options: dict[str, Any]
+) -> Any:
     """A ``TreeWriter`` when the output is a directory (not for savedsearches), else None."""
     from .formats import TreeWriter
 
@@ -222,16 +230,27 @@ def _tree_writer(raw_output: str | None, output_format: str, roots: list[Path]) 
     output = Path(raw_output)
     if not (output.is_dir() or raw_output.endswith(("/", "\\"))):
         return None
-    return TreeWriter(output, roots, output_format)
+    return TreeWriter(output, roots, output_format, options)
 
 
 def _write_output(
-    results: list[Any], names: list[str], output_format: str, raw_output: str | None, roots: list[Path]
+    results: list[Any],
+    names: list[str],
+    output_format: str,
+    raw_output: str | None,
+    roots: list[Path],
+    options: dict[str, Any],
 ) -> None:
-    """Render and write conversions to stdout, one file, or a mirrored directory tree."""
+    """Render and write conversions to stdout, one file, or a mirrored directory tree.
+
+    Nothing converted writes no file (an empty savedsearches.conf or NDJSON would look like a
+    successful export); the report and the exit code say what happened.
+    """
+    import functools
+
     from .formats import FORMATS, TreeWriter
 
-    render = FORMATS[output_format]
+    render = functools.partial(FORMATS[output_format], **options)
     by_target = {name: [r for r in results if r.target == name] for name in names}
     # A trailing separator asks for a directory even when it does not exist yet.
     output = Path(raw_output) if raw_output is not None else None
@@ -248,18 +267,21 @@ def _write_output(
         text = "".join(chunks) if output_format != "savedsearches" else "\n".join(chunks)
         if output is None:
             click.echo(text, nl=False)
-        else:
+        elif text:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(text, encoding="utf-8")
         return
     assert output is not None
     if output_format == "savedsearches":
         for name in names:
+            text = render(by_target[name])
+            if not text:
+                continue
             folder = output / name if len(names) > 1 else output
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "savedsearches.conf").write_text(render(by_target[name]), encoding="utf-8")
+            (folder / "savedsearches.conf").write_text(text, encoding="utf-8")
         return
-    TreeWriter(output, roots, output_format).write(results)
+    TreeWriter(output, roots, output_format, options).write(results)
 
 
 def _summary(results: list[Any], names: list[str]) -> None:

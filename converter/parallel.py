@@ -78,10 +78,14 @@ class RuleMeta:
     references: tuple[str, ...] = ()
     falsepositives: tuple[str, ...] = ()
     license: str | None = None
+    #: The processed rule's detection fields (``converter.kibana.query_fields``).
+    query_fields: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, rule: Any) -> RuleMeta:
         """The metadata of a pySigma rule (after the pipeline ran: it may set attributes)."""
+        from .kibana import query_fields
+
         return cls(
             id=str(rule.id) if getattr(rule, "id", None) else "",
             title=getattr(rule, "title", None) or "",
@@ -93,6 +97,7 @@ class RuleMeta:
             references=tuple(getattr(rule, "references", None) or ()),
             falsepositives=tuple(getattr(rule, "falsepositives", None) or ()),
             license=getattr(rule, "license", None),
+            query_fields=query_fields(rule),
         )
 
 

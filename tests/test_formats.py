@@ -59,21 +59,34 @@ def test_kibana_rule_matches_the_original_toml() -> None:
 
 
 def test_savedsearches_stanza() -> None:
+    from splunk_conf import read_conf
+
     result = CliRunner().invoke(main, ["convert", str(ZOOM), "-t", "splunk", "-f", "savedsearches"])
     assert result.exit_code == 0, result.output
-    text = result.stdout
-    assert text.startswith("[Suspicious Zoom Child Process]\n")
-    settings = dict(
-        line.split(" = ", 1) for line in text.splitlines() if " = " in line and not line.startswith(" ")
-    )
+    stanzas = read_conf(result.stdout)
+    assert list(stanzas) == ["Suspicious Zoom Child Process"]
+    settings = stanzas["Suspicious Zoom Child Process"]
     assert settings["cron_schedule"] == "*/5 * * * *"
-    assert settings["dispatch.earliest_time"] == "-9m"
+    # The rule's Elastic look-back (now-9m) on a 5-minute schedule: 4 minutes of overlap.
+    assert settings["dispatch.earliest_time"] == "-9m@m"
+    assert settings["dispatch.latest_time"] == "now"
     assert settings["alert.severity"] == "3"
+    assert (settings["counttype"], settings["relation"], settings["quantity"]) == (
+        "number of events", "greater than", "0"
+    )
+    assert settings["alert.track"] == "1"
+    assert "EventCode=4688" in settings["search"]
+    # A multi-line description keeps its newline (continuation lines, no added space).
+    assert "Verify process details\nsuch as" in settings["description"]
+    # Enterprise Security keys only with --splunk-es.
+    assert not any(k.startswith("action.") for k in settings)
+    result = CliRunner().invoke(
+        main, ["convert", str(ZOOM), "-t", "splunk", "-f", "savedsearches", "--splunk-es"]
+    )
+    settings = read_conf(result.stdout)["Suspicious Zoom Child Process"]
     annotations = json.loads(settings["action.correlationsearch.annotations"])
     assert annotations["mitre_attack"] == ["T1036", "T1055", "T1059", "T1059.001", "T1059.003", "T1203"]
-    assert 'EventCode=4688' in settings["search"]
-    # A multi-line description continues with a trailing backslash, as .conf files require.
-    assert "Verify process details \\\n" in text
+    assert settings["action.correlationsearch.enabled"] == "1"
 
 
 def test_savedsearches_for_a_directory_is_one_file(tmp_path: Path) -> None:

@@ -144,8 +144,8 @@ def test_kibana_and_savedsearches_equal_serial(rules_dir: Path, small_pool: None
         expected = render_kibana_ndjson([c for c in serial if c.target == target])
         assert render_kibana_ndjson([c for c in batch if c.target == target]) == expected
         assert '"risk_score": 55' in expected  # the elastic: custom attribute made it through
-    expected = render_savedsearches([c for c in serial if c.target == "splunk"])
-    assert render_savedsearches([c for c in batch if c.target == "splunk"]) == expected
+    expected = render_savedsearches([c for c in serial if c.target == "splunk"], splunk_es=True)
+    assert render_savedsearches([c for c in batch if c.target == "splunk"], splunk_es=True) == expected
     assert "t1033" in expected.lower()
 
 

@@ -1,0 +1,201 @@
+"""Kibana rule NDJSON: one Elastic Security detection rule object per converted rule.
+
+Built from the rule's metadata, not by pySigma's stock finalizer (which downloads MITRE ATT&CK
+data at conversion time and drops the Elastic settings a rule carries in its ``elastic:`` custom
+attribute: index, interval, from, max signals, note, ...). Fields follow Elastic's detection rule
+schema (https://www.elastic.co/guide/en/security/current/rules-api-create.html):
+
+* ``threat``: tactics, techniques and sub-techniques with ids, names and references, from the
+  bundled ATT&CK table (``converter/attack.py``);
+* ``index``, ``timestamp_override`` and ``related_integrations``: from the data source the rule
+  was converted for (``--data-source``; the ``sources`` section of the ``ecs-windows`` mapping
+  table), unless the rule's ``elastic:`` settings name them;
+* ``required_fields``: the fields the query tests, with their type from the bundled ECS field
+  model (``backends/query/ecs_fields.yml``; ``ecs: false`` and type ``unknown`` for a field
+  outside it).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+import yaml
+
+from .attack import attack_tags, threat
+from .convert import Conversion
+
+__all__ = ["attack_tags", "kibana_rule", "render_kibana_ndjson", "query_fields"]
+
+#: Sigma level -> Elastic severity and default risk score (Elastic's prebuilt rules use 21/47/73/99).
+ELASTIC_SEVERITY = {
+    "informational": ("low", 21),
+    "low": ("low", 21),
+    "medium": ("medium", 47),
+    "high": ("high", 73),
+    "critical": ("critical", 99),
+}
+
+#: Target -> Elastic rule type and query language.
+ELASTIC_RULE_KIND = {
+    "eql": ("eql", "eql"),
+    "kql": ("query", "kuery"),
+    "lucene": ("query", "lucene"),
+    "esql": ("esql", "esql"),
+}
+
+DEFAULT_INTERVAL = "5m"
+_ESQL_FROM_ALL = "from * "
+#: Multi-field suffixes sigport's pipelines query instead of the field itself.
+_SUBFIELDS = (".caseless", ".text")
+
+
+def _elastic_attrs(rule: Any) -> dict[str, Any]:
+    value = (getattr(rule, "custom_attributes", None) or {}).get("elastic")
+    return value if isinstance(value, dict) else {}
+
+
+def _level(rule: Any) -> str:
+    level = getattr(rule, "level", None)
+    return level.name.lower() if level is not None else "medium"
+
+
+@lru_cache(maxsize=1)
+def _source_facts() -> tuple[str, dict[str, dict[str, Any]]]:
+    """(default data source, per-source facts) of the ``ecs-windows`` table."""
+    from .mapping import load_table
+
+    t = load_table("ecs-windows")
+    return str(t.option_default("data_source")), dict(t.sources)
+
+
+@lru_cache(maxsize=1)
+def _ecs_types() -> tuple[dict[str, str], dict[str, str]]:
+    """(ECS field -> type, other known field -> type) from the bundled field model."""
+    text = resources.files("backends.query").joinpath("ecs_fields.yml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    ecs = {k: str(v.get("type", "unknown")) for k, v in (data.get("ecs_fields") or {}).items()}
+    other: dict[str, str] = {}
+    for section, value in data.items():
+        if section in ("ecs_fields", "ecs_version") or not isinstance(value, dict):
+            continue
+        for name, spec in value.items():
+            if isinstance(spec, dict) and "type" in spec:
+                other.setdefault(name, str(spec["type"]))
+    return ecs, other
+
+
+def _detection_fields(rule: Any) -> list[str]:
+    """The field names of the (processed) rule's detection items, in order."""
+    known = getattr(rule, "query_fields", None)
+    if known is not None:
+        return list(known)
+    detection = getattr(rule, "detection", None)
+    out: list[str] = []
+
+    def walk(items: Iterable[Any]) -> None:
+        for item in items:
+            if hasattr(item, "detection_items"):
+                walk(item.detection_items)
+            elif getattr(item, "field", None) and item.field not in out:
+                out.append(item.field)
+
+    if detection is not None:
+        walk(detection.detections.values())
+    return out
+
+
+def query_fields(rule: Any) -> tuple[str, ...]:
+    """The detection fields of a processed rule (what ``RuleMeta`` carries across processes)."""
+    return tuple(_detection_fields(rule))
+
+
+def required_fields(conv: Conversion) -> list[dict[str, Any]]:
+    """``required_fields``: each field the query names, with its ECS type."""
+    query = conv.queries[0] if conv.queries else ""
+    ecs, other = _ecs_types()
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for name in _detection_fields(conv.rule):
+        # A field of the rule that the query does not name (a test decided as a constant for
+        # this data source) is not required.
+        if name not in query:
+            continue
+        for suffix in _SUBFIELDS:
+            if name.endswith(suffix) and name[: -len(suffix)] in ecs:
+                name = name[: -len(suffix)]
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in ecs:
+            out.append({"name": name, "type": ecs[name], "ecs": True})
+        else:
+            out.append({"name": name, "type": other.get(name, "unknown"), "ecs": False})
+    return sorted(out, key=lambda f: f["name"])
+
+
+def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, Any]:
+    """One Elastic Security detection rule object for Kibana's rule import."""
+    rule = conv.rule
+    elastic = _elastic_attrs(rule)
+    default_source, sources = _source_facts()
+    facts = sources.get(data_source or default_source, {}) or {}
+    severity, risk = ELASTIC_SEVERITY.get(_level(rule), ("medium", 47))
+    rule_type, language = ELASTIC_RULE_KIND[conv.target]
+    author = getattr(rule, "author", None)
+    obj: dict[str, Any] = {
+        "rule_id": str(elastic.get("rule_id") or conv.id),
+        "name": conv.title,
+        "description": (getattr(rule, "description", None) or conv.title or "").strip(),
+        "risk_score": int(elastic.get("risk_score", risk)),
+        "severity": str(elastic.get("severity", severity)),
+        "type": rule_type,
+        "language": language,
+        "query": conv.queries[0] if conv.queries else "",
+        "index": list(elastic.get("index") or facts.get("index") or []),
+        "interval": str(elastic.get("interval", DEFAULT_INTERVAL)),
+        "from": str(elastic.get("from", "now-9m")),
+        "to": "now",
+        "max_signals": int(elastic.get("max_signals", 100)),
+        "enabled": False,
+        "author": [a.strip() for a in str(author).split(",")] if author else [],
+        "tags": list(elastic.get("tags") or [f"{t.namespace}.{t.name}" for t in rule.tags]),
+        "threat": elastic.get("threat") or threat(rule),
+        "false_positives": list(getattr(rule, "falsepositives", None) or []),
+        "references": list(getattr(rule, "references", None) or []),
+        "required_fields": required_fields(conv),
+        "version": 1,
+    }
+    if rule_type == "esql":
+        # An ES|QL query names its indices in FROM: the data source's, where the query reads all.
+        index = obj.pop("index")
+        if index and obj["query"].startswith(_ESQL_FROM_ALL):
+            obj["query"] = f"from {', '.join(index)} " + obj["query"][len(_ESQL_FROM_ALL):]
+    elif not obj["index"]:
+        obj.pop("index")
+    timestamp = elastic.get("timestamp_override") or facts.get("timestamp_override")
+    if timestamp:
+        obj["timestamp_override"] = str(timestamp)
+    integrations = elastic.get("related_integrations") or facts.get("related_integrations")
+    if integrations:
+        obj["related_integrations"] = [dict(i) for i in integrations]
+    if getattr(rule, "license", None):
+        obj["license"] = rule.license
+    for key in ("note", "setup"):
+        if elastic.get(key):
+            obj[key] = elastic[key]
+    if len(conv.queries) > 1:
+        obj["description"] += " (sigport: the rule has several conditions; this is the first)"
+    return obj
+
+
+def render_kibana_ndjson(conversions: list[Conversion], data_source: str | None = None) -> str:
+    """All converted rules as NDJSON (one rule object per line)."""
+    lines = [
+        json.dumps(kibana_rule(c, data_source), ensure_ascii=False)
+        for c in conversions
+        if c.queries
+    ]
+    return "\n".join(lines) + ("\n" if lines else "")
