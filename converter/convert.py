@@ -26,6 +26,7 @@ from sigma.rule import SigmaLogSource, SigmaRule
 from backends import TARGETS, TargetSpec
 
 from .errors import ConverterError, PipelineError, UnknownTargetError, format_error
+from .partial import EXACT_WARNINGS
 from .pipeline import TargetTraits, builtin_pipelines, resolve_pipelines
 from .rules import LoadedRule
 
@@ -46,7 +47,10 @@ class Conversion:
         status: ``converted``, ``unsupported`` or ``error``.
         reason: why it is not converted (None when converted).
         queries: the emitted queries (a rule with several conditions gives several).
-        warnings: where the output is not exactly the rule, said by the emitter.
+        warnings: where the output is not exactly the rule, said by the emitter, and the
+            facts of the data source the query relies on (``exact_warnings``).
+        exact_warnings: the warnings that state what the data source never records (partial
+            evaluation, ``converter/partial.py``): the query is exact on that data source.
         rule: the parsed rule (not serialised).
         pipeline: the pipeline identifiers that applied, for tests and ``--verbose``.
     """
@@ -59,6 +63,7 @@ class Conversion:
     reason: str | None = None
     queries: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    exact_warnings: list[str] = field(default_factory=list)
     rule: Any = None
     pipeline: list[str] = field(default_factory=list)
 
@@ -195,6 +200,7 @@ class Converter:
             status=CONVERTED,
             queries=[str(q) for q in queries],
             warnings=list(getattr(self.backend, "warnings", [])),
+            exact_warnings=list((getattr(rule, "custom_attributes", None) or {}).pop(EXACT_WARNINGS, ())),
             rule=rule,
             pipeline=applied,
         )

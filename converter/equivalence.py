@@ -116,6 +116,22 @@ def default_targets() -> list[str]:
     return [name for name, spec in TARGETS.items() if spec.parser]
 
 
+def _on_source(compiled: Any, event: dict[str, Any], hidden: tuple[str, ...], verdict: Any) -> Any:
+    """The reference's verdict on ``event`` as a data source that never records ``hidden`` holds
+    it: the logsource is still decided on the whole event (its EventID / Channel say which kind of
+    event the source's own record stands for), the detection on the event without those fields."""
+    from .reference import Verdict
+    from .reference_values import Undecided
+
+    if verdict.matched is None or not compiled.in_logsource(event):
+        return verdict
+    try:
+        matched = compiled.detection({k: v for k, v in event.items() if k not in hidden}, {})
+    except Undecided as error:
+        return compiled.undecided(error)
+    return Verdict(bool(matched), None, True)
+
+
 class Checker:
     """Checks rules against events for a set of targets (converters and parsers built once)."""
 
@@ -173,12 +189,35 @@ class Checker:
                     {"event": i, "expected": event.expect, "reference": verdict.matched}
                 )
         mirror = mirror_for(self.user_pipelines, loaded.rule) if self.user_pipelines else EventMirror()
+        seen: dict[tuple[str, ...], list[Any]] = {(): verdicts}
         for name in self.targets:
             conversion = self.converters[name].convert(loaded)
+            hidden = self._unrecorded(name, loaded.rule, events)
+            if hidden not in seen:
+                # The data source never records these fields (the renderer never writes them):
+                # the events it can hold are these events without them, and the reference
+                # decides those (partial evaluation, converter/partial.py).
+                seen[hidden] = [
+                    _on_source(compiled, e.fields, hidden, v) for e, v in zip(events, verdicts)
+                ]
             result.targets[name] = self._check_target(
-                TARGETS[name], conversion, events, verdicts, result.reference_unsupported, mirror
+                TARGETS[name], conversion, events, seen[hidden], result.reference_unsupported, mirror
             )
         return result
+
+    def _unrecorded(self, target: str, rule: Any, events: list[SampleEvent]) -> tuple[str, ...]:
+        """The Sigma fields of these events that the target's data source never records for the
+        rule's logsource (mapping table ``unrecorded``)."""
+        renderer = self.renderers[target]
+        source = getattr(rule, "logsource", None)
+        if source is None:
+            return ()
+        entry = renderer.table.for_logsource(source.product, source.category, source.service)
+        if entry is None:
+            return ()
+        fields = set(entry.unrecorded_fields(renderer.data_source))
+        present = {k for e in events for k in e.fields} & fields
+        return tuple(sorted(present))
 
     def _check_target(
         self,
@@ -194,6 +233,9 @@ class Checker:
         from backends.query.evaluate import explain, matches
 
         out = TargetResult(spec.name, conversion.output, warnings=list(conversion.warnings))
+        # Warnings that state a fact of the data source (partial evaluation) leave the query
+        # exact on that data: only the others are the emitter's declared approximations.
+        approximate = [w for w in out.warnings if w not in conversion.exact_warnings]
         unmirrored = mirror.approximation()
         if conversion.status != CONVERTED:
             out.reason = f"not converted ({conversion.status}): {conversion.reason}"
@@ -257,12 +299,12 @@ class Checker:
             out.reason = f"{len(out.disagreements)} of {len(events)} events disagree"
             if unmirrored:
                 out.reason += f" ({unmirrored}: the difference may come from it)"
-        elif out.warnings:
+        elif approximate:
             # The emitter itself says the query is approximate; agreeing on these events does not
             # make it equivalent, so it is not called so.
             out.reason = (
                 "not proven: the emitter declared its output approximate ("
-                + "; ".join(out.warnings)
+                + "; ".join(approximate)
                 + "), and no event here shows the difference"
             )
         elif unmirrored:

@@ -129,6 +129,13 @@ class LogsourceMapping:
     #: Conditions compare case-sensitively (ECS keyword terms) or not (Splunk search values).
     conditions_cased: bool = True
     variants: tuple[Variant, ...] = ()
+    #: data source -> Sigma fields that source never records for this logsource (each has its
+    #: reason in ``unmapped``); the pipeline evaluates their tests as on a missing field.
+    unrecorded: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def unrecorded_fields(self, data_source: str | None) -> tuple[str, ...]:
+        """The Sigma fields ``data_source`` never records for this logsource."""
+        return self.unrecorded.get(data_source or "", ())
 
     def matches_logsource(self, product: str | None, category: str | None, service: str | None) -> bool:
         """True when a rule's logsource is this entry's (every key the entry names must agree)."""
@@ -262,6 +269,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 event_render=tuple(entry.get("event_render") or ()),
                 render_derived=tuple(render_derived),
                 conditions_cased=bool(entry.get("conditions_cased", True)),
+                unrecorded=_unrecorded(entry, where, path),
                 variants=tuple(
                     Variant(
                         id=v["id"],
@@ -286,6 +294,30 @@ def _validate(raw: Any, path: str) -> MappingTable:
         sources=dict(raw.get("sources") or {}),
         datamodel=dict(raw.get("datamodel") or {}),
     )
+
+
+def _unrecorded(entry: dict[str, Any], where: str, path: str) -> dict[str, tuple[str, ...]]:
+    """``unrecorded: {data source: [Sigma fields]}``: each field has a reason in ``unmapped`` and
+    no target in that source (a field the source records cannot be evaluated as missing)."""
+    raw = entry.get("unrecorded") or {}
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{where}: `unrecorded` maps data sources to field lists", path=path)
+    reasons = entry.get("unmapped") or {}
+    out: dict[str, tuple[str, ...]] = {}
+    for source, names in raw.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise PipelineError(f"{where}: unrecorded.{source} must be a list of fields", path=path)
+        for name in names:
+            spec = (entry.get("fields") or {}).get(name)
+            target = None if spec is None else _resolve_source(spec, source)
+            if name not in reasons or target is not None:
+                raise PipelineError(
+                    f"{where}: unrecorded field {name} of {source} needs a reason under "
+                    f"`unmapped` and no target (null) for {source}",
+                    path=path,
+                )
+        out[str(source)] = tuple(names)
+    return out
 
 
 def _check_value_map(values: Any, where: str, path: str) -> None:

@@ -4,8 +4,10 @@ A built-in pipeline (``ecs-windows``, ``splunk-sysmon``, ``splunk-cim``) is gene
 mapping table (``converter/mapping.py``), one identified ``ProcessingItem`` per step, so tests can
 assert which items applied:
 
-1. ``<pipeline>-<logsource>-unmapped``: a rule field the table does not map is an error naming the
-   field (never a silent pass-through);
+1. ``<pipeline>-<logsource>-unrecorded``: tests on fields the data source never records are
+   evaluated as on a missing field and the rule simplified (``converter/partial.py``);
+   ``<pipeline>-<logsource>-unmapped``: a rule field the table does not map is an error naming
+   the field (never a silent pass-through);
 2. ``<pipeline>-<logsource>-dropped-values``: on a data source whose shipper deletes some values
    (the Windows integration: ``""``, ``"-"``), a test that answers differently on them than on a
    missing field is refused with the reason;
@@ -42,6 +44,7 @@ from sigma.processing.transformations import (
 
 from .errors import PipelineError
 from .mapping import LogsourceMapping, MappingTable, builtin_table_names, load_table
+from .partial import UnrecordedFieldsTransformation
 from .transformations import (
     BasenameTransformation,
     CaselessSubfieldTransformation,
@@ -129,6 +132,19 @@ def _logsource_items(
                     primary_conditions=tuple(entry.conditions.items()),
                     variants=entry.variants,
                     cased=entry.conditions_cased,
+                ),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    hidden = entry.unrecorded_fields(data_source)
+    if hidden:
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-unrecorded",
+                transformation=UnrecordedFieldsTransformation(
+                    data_source=data_source or "",
+                    logsource=entry.id,
+                    fields=tuple((name, entry.unmapped.get(name, "")) for name in hidden),
                 ),
                 rule_conditions=[_logsource_condition(entry)],
             )

@@ -30,6 +30,7 @@ many tests and rules read it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -475,6 +476,24 @@ def compile_rule(rule: SigmaRule | SigmaCorrelationRule) -> CompiledRule:
         detection,
         conditions,
     )
+
+
+def verdict_on_missing_fields(item: SigmaDetectionItem, detections: Any) -> bool:
+    """The reference's verdict of one detection item on an event that holds none of the fields
+    it reads (its own field and, for ``fieldref``, the referenced one): the value every event of a
+    data source that never records such a field gives it ("missing_field").
+
+    Args:
+        item: a field-bound detection item of a parsed rule.
+        detections: the rule's ``SigmaDetections`` (pySigma's condition builder needs it).
+
+    Raises:
+        Unsupported: the item cannot be evaluated by the reference (placeholders, ...).
+    """
+    node = copy.copy(item).postprocess(detections)
+    if node is None:
+        raise Unsupported(f"detection item on {item.field!r} builds no condition")
+    return bool(_compile_node(node)({}, {}))
 
 
 def evaluate_rule(rule: SigmaRule | SigmaCorrelationRule, event: Event) -> Verdict:

@@ -39,6 +39,7 @@ TOP_KEYS = ("name", "schema", "description", "docs", "options", "sources", "logs
 OPTIONAL_TOP_KEYS = ("datamodel", "source_aliases", "not_covered")
 LOGSOURCE_KEYS = ("id", "match", "conditions", "events", "render", "fields")
 OPTIONAL_LOGSOURCE_KEYS = (
+    "unrecorded",
     "conditions_cased",
     "variants",
     "eql_category",
@@ -173,6 +174,10 @@ def _logsource_problems(
     for field, reason in unmapped.items():
         if not str(reason or "").strip():
             problems.append(f"{where}: unmapped {field} has no reason")
+    for source, names in (logsource.get("unrecorded") or {}).items():
+        if source not in declared:
+            problems.append(f"{where}: unrecorded: undeclared source {source!r}")
+        problems += [f"{where}: unrecorded {n} has no reason" for n in names if n not in unmapped]
     for field, value in (logsource.get("fields") or {}).items():
         if isinstance(value, dict) and not is_function_spec(value):
             variants = []

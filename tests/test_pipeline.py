@@ -53,9 +53,13 @@ def test_applied_items_are_identified() -> None:
 
 
 def test_unmapped_field_names_field_and_reason() -> None:
+    conv = convert("eql", "sel:\n    NoSuchField: Microsoft\ncondition: sel")
+    assert conv.status == "unsupported"
+    assert "field 'NoSuchField' is not mapped" in conv.reason
+    # A field Defend never records: the rule is constant there, refused with the table's reason.
     conv = convert("eql", "sel:\n    Company: Microsoft\ncondition: sel")
     assert conv.status == "unsupported"
-    assert "field 'Company' is not mapped" in conv.reason
+    assert "never records Company" in conv.reason
     assert "process.pe.company" in conv.reason  # the table's reason for Defend
 
 
