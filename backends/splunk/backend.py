@@ -70,6 +70,7 @@ from backends.common import ExpansionGroupMixin, WarningsMixin
 from backends.query.errors import QueryError
 from backends.query.matching import pcre_regex
 
+from .simplify import base_filter, simplify
 from .spl_text import (
     SEARCH_MARKER,
     find_unquoted,
@@ -195,6 +196,10 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         # Tests of the rule that are (or may be) true on the fill string: after tstats they would
         # be true on a missing BY field, where Sigma's are false (reset per rule).
         self._fill_hazards: list[str] = []
+        # Depth of convert_condition calls (0: the next call gets a condition's root), and the
+        # simplified root being converted (its base filter replaces a `*` base search).
+        self._depth = 0
+        self._root: Any = None
 
     # --- rule lifecycle ----------------------------------------------------------------------
 
@@ -202,6 +207,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         """Convert one rule; warnings and the stock class-level regex counter start empty."""
         self._scopes = []
         self._fill_hazards = []
+        self._depth, self._root = 0, None
         SplunkDeferredORRegularExpression.reset()
         try:
             return super().convert_rule(rule, output_format, callback)
@@ -209,6 +215,38 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
             SplunkDeferredORRegularExpression.reset()
             self._scopes = []
 
+
+    # --- constants and the base search --------------------------------------------------------
+
+    def convert_condition(self, cond: Any, state: ConversionState) -> Any:
+        """Convert; a condition's root is first simplified (``simplify.py``): constant branches
+        go, and a condition that is constant as a whole is refused with the reason."""
+        if self._depth == 0:
+            cond = simplify(cond)
+            if isinstance(cond, bool):
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"the condition is always {'true' if cond else 'false'} on this data "
+                    "source: the fields it tests are never carried by its events (a search "
+                    "would match every event or none)"
+                )
+            self._root = cond
+        self._depth += 1
+        try:
+            return super().convert_condition(cond, state)
+        finally:
+            self._depth -= 1
+
+    def _base_search(self, state: ConversionState) -> str:
+        """The root's base filter as search text (``simplify.base_filter``), or ``*``."""
+        tree = base_filter(self._root, needs_exact_test) if self._root is not None else None
+        if tree is None:
+            return self.deferred_only_query
+        self._depth += 1  # a nested conversion: no new root
+        try:
+            text = self.convert_condition(tree, state)
+        finally:
+            self._depth -= 1
+        return text if isinstance(text, str) and text.strip() else self.deferred_only_query
 
     # --- context tracking --------------------------------------------------------------------
 
@@ -402,7 +440,12 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         prefix, rest = hoist_conjuncts(search, condition_fields)
         if not rest.strip():
             rest = "*"
-        return (prefix or self.deferred_only_query) + pipes + SEARCH_MARKER + rest
+        if not prefix:
+            # Nothing is a conjunct of the whole search (an OR of logsource branches, say): the
+            # base search is a filter implied by the condition, so the pipes do not run over
+            # every event; the full search still decides after them.
+            prefix, rest = self._base_search(state), search
+        return prefix + pipes + SEARCH_MARKER + rest
 
     def finalize_query_default(self, rule: Any, query: str, index: int, state: ConversionState):
         """The query as finished (no stock hoisting, which broke OR operands), plus ``| table``."""
