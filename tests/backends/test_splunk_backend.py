@@ -147,7 +147,8 @@ EXACT = [
     ),
     pytest.param(
         "  a: {A: 1}\n  b: {B|re: 'x', C: 3}\n  condition: a or b",
-        '*\n| eval BCondition=if(isnotnull(mvfind(\'B\', "x")), "true", "false")'
+        # The base search is the OR of each branch's plain terms (simplify.base_filter).
+        'A=1 OR C=3\n| eval BCondition=if(isnotnull(mvfind(\'B\', "x")), "true", "false")'
         '\n| search A=1 OR (BCondition="true" C=3)',
         id="or-operand-not-hoisted",
     ),
