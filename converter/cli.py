@@ -26,6 +26,11 @@ EXIT_DISAGREE = 1
 EXIT_INPUT = 2
 EXIT_PARTIAL = 3
 
+#: Versions of the machine-readable outputs (README "JSON outputs"): raised when a field is
+#: removed or changes meaning; new fields may appear within a version.
+REPORT_SCHEMA_VERSION = 1
+BACKTEST_SCHEMA_VERSION = 1
+
 
 class SigportGroup(click.Group):
     """Turns library errors into one-line messages and exit code 2."""
@@ -62,9 +67,36 @@ def main(debug: bool) -> None:
 
 
 def _stderr_console() -> Any:
+    return _console(stderr=True)
+
+
+#: Width of tables written to a pipe or file (no terminal to ask): wide enough that reasons are
+#: not folded into narrow columns; ``COLUMNS`` overrides it.
+PIPE_WIDTH = 200
+
+
+def _console(stderr: bool = False) -> Any:
+    """A rich console; when the stream is not a terminal, ``COLUMNS`` or ``PIPE_WIDTH`` wide
+    (rich would otherwise assume 80 columns)."""
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=True)
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+    return Console(stderr=stderr, width=width)
+
+
+def _require_inputs(found: int, what: str, paths: Iterable[Any]) -> None:
+    """Exit 2 with one line when the inputs hold nothing to work on (the same in every command)."""
+    if found:
+        return
+    names = ", ".join(str(p) for p in paths) or "(none)"
+    click.echo(f"sigport: error: no {what} found in {names}", err=True)
+    sys.exit(EXIT_INPUT)
 
 
 def _progress(total: int, label: str, auto_refresh: bool = True) -> Any:
@@ -144,6 +176,10 @@ def _targets(values: Iterable[str]) -> list[str]:
     "--splunk-es", is_flag=True,
     help="savedsearches: also write Splunk Enterprise Security correlation search keys.",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True,
+    help="List every warning with its rule (default: warnings counted by kind).",
+)
 def convert(
     paths: tuple[str, ...],
     targets: tuple[str, ...],
@@ -154,6 +190,7 @@ def convert(
     report: Path | None,
     workers: int | None,
     splunk_es: bool,
+    verbose: bool,
 ) -> None:
     """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
     from backends import TARGETS
@@ -177,6 +214,7 @@ def convert(
             )
     options = {"data_source": data_source} if data_source else None
     total = len(list(expand_paths(paths)))
+    _require_inputs(total, "Sigma rule files (*.yml, *.yaml)", paths)
     count = workers if workers is not None else (2 if total >= MIN_FILES_FOR_POOL else 1)
     roots = [Path(p) for p in paths if p != "-"]
     # One file per rule and target: written as the conversions come in, while the workers
@@ -202,17 +240,24 @@ def convert(
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(
-            json.dumps({"rules": [r.to_report() for r in results]}, indent=2, ensure_ascii=False)
+            json.dumps(
+                {"schema_version": REPORT_SCHEMA_VERSION,
+                 "rules": [r.to_report() for r in results]},
+                indent=2, ensure_ascii=False,
+            )
             + "\n",
             encoding="utf-8",
         )
     for r in results:
         if r.status != CONVERTED:
             click.echo(f"{r.path}: {r.target}: {r.status}: {r.reason}", err=True)
-        for warning in r.warnings:
-            click.echo(f"{r.path}: {r.target}: warning: {warning}", err=True)
+        if verbose or len(results) == 1:
+            for warning in r.warnings:
+                click.echo(f"{r.path}: {r.target}: warning: {warning}", err=True)
     if len(summaries) > 1 or any(r.status != CONVERTED for r in results):
         _summary(results, names)
+    if not verbose and len(results) > 1:
+        _warning_summary(results)
     if any(r.status == ERROR for r in results):
         sys.exit(EXIT_INPUT)
     if any(r.status != CONVERTED for r in results):
@@ -298,7 +343,7 @@ def _summary(results: list[Any], names: list[str]) -> None:
     console = _stderr_console()
     console.print(table)
     reasons = Counter(
-        (r.target, r.status, (r.reason or "")[:120]) for r in results if r.status != "converted"
+        (r.target, r.status, warning_kind(r.reason or "")) for r in results if r.status != "converted"
     )
     if reasons:
         why = Table(title="not converted, by reason")
@@ -306,7 +351,33 @@ def _summary(results: list[Any], names: list[str]) -> None:
             why.add_column(col, overflow="fold")
         for (target, status, reason), count in reasons.most_common(20):
             why.add_row(target, status, str(count), reason)
+        if len(reasons) > 20:
+            why.caption = f"{len(reasons) - 20} more reasons: see the lines above or --report"
         console.print(why)
+
+
+def warning_kind(text: str) -> str:
+    """A message with its particulars (quoted values, numbers) replaced, so that messages of one
+    kind group together: ``field 'a' ...`` and ``field 'b' ...`` are one kind."""
+    import re
+
+    text = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "'…'", text)
+    return re.sub(r"\b\d+\b", "N", text)
+
+
+def _warning_summary(results: list[Any]) -> None:
+    """Warnings counted by kind (``--verbose`` lists each one with its rule)."""
+    from rich.table import Table
+
+    kinds = Counter((r.target, warning_kind(w)) for r in results for w in r.warnings)
+    if not kinds:
+        return
+    table = Table(title="warnings, by kind (--verbose lists each)")
+    for col in ("target", "rules", "warning"):
+        table.add_column(col, overflow="fold")
+    for (target, kind), count in kinds.most_common():
+        table.add_row(target, str(count), kind)
+    _stderr_console().print(table)
 
 
 @main.command()
@@ -376,7 +447,9 @@ def check(
     every `_expect`), 1 on any disagreement or target that could not be checked, 2 on bad input.
     """
     from .checkrun import run_check
+    from .rules import expand_paths
 
+    _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
     code = run_check(
         paths=list(paths),
         events_paths=list(events_paths),
@@ -447,7 +520,9 @@ def backtest(
     from contextlib import nullcontext
 
     from .backtest import print_report, run_backtest
+    from .rules import expand_paths
 
+    _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
     bar: Any = None
     callback: Any = None
     if sys.stderr.isatty():
@@ -473,7 +548,8 @@ def backtest(
             progress=callback, pipelines=list(pipelines), max_examples=examples,
         )
     if output_format == "json":
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        data = {"schema_version": BACKTEST_SCHEMA_VERSION, **report.to_json()}
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print_report(report)
     disagree = any(t.disagreements for r in report.rules for t in r.targets.values())
@@ -518,6 +594,10 @@ def regress(
 
     from .regress import acceptance, known_gaps_markdown, print_report, run_regress
 
+    _require_inputs(
+        sum(1 for _ in regression_dir.rglob("info.yml")), "regression data (info.yml)",
+        [regression_dir],
+    )
     report = run_regress(
         regression_dir, list(rule_dirs),
         targets=_targets(targets) if targets else None, use_evtx=use_evtx,
@@ -559,6 +639,11 @@ def import_elastic_cmd(paths: tuple[Path, ...], outdir: Path, report: Path | Non
 
     from .importer import import_elastic
 
+    _require_inputs(
+        sum(1 for p in paths for f in ([p] if p.is_file() else p.rglob("*"))
+            if f.is_file() and (p.is_file() or f.suffix in {".toml", ".ndjson"})),
+        "Elastic rule files (*.toml, *.ndjson)", paths,
+    )
     result = import_elastic(list(paths), outdir, report)
     counts = result.counts()
     table = Table(title="sigport import elastic")
@@ -588,7 +673,6 @@ def list_() -> None:
 @list_.command(name="targets")
 def list_targets() -> None:
     """The target languages, their default pipelines and formats."""
-    from rich.console import Console
     from rich.table import Table
 
     from backends import TARGETS
@@ -599,13 +683,12 @@ def list_targets() -> None:
     for spec in TARGETS.values():
         checked = "interpreter" if spec.parser else f"not checked: {spec.no_interpreter_reason}"
         table.add_row(spec.name, spec.description, spec.pipeline, ", ".join(spec.formats), checked)
-    Console().print(table)
+    _console().print(table)
 
 
 @list_.command(name="pipelines")
 def list_pipelines() -> None:
     """The built-in processing pipelines (mapping tables) and their options."""
-    from rich.console import Console
     from rich.table import Table
 
     from .mapping import builtin_table_names, load_table
@@ -620,13 +703,12 @@ def list_pipelines() -> None:
             for k, v in t.options.items()
         )
         table.add_row(name, t.description, ", ".join(e.id for e in t.logsources), options or "-")
-    Console().print(table)
+    _console().print(table)
 
 
 @list_.command(name="formats")
 def list_formats() -> None:
     """The output formats and the targets that offer them."""
-    from rich.console import Console
     from rich.table import Table
 
     from backends import TARGETS
@@ -640,7 +722,7 @@ def list_formats() -> None:
         table.add_column(col, overflow="fold")
     for fmt, (description, names) in formats.items():
         table.add_row(fmt, ", ".join(names), description)
-    Console().print(table)
+    _console().print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

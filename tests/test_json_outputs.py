@@ -1,0 +1,52 @@
+"""The machine-readable outputs carry a schema version (README "JSON outputs")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from converter.cli import BACKTEST_SCHEMA_VERSION, REPORT_SCHEMA_VERSION, main
+
+RULE = """\
+title: Whoami
+id: 44444444-4444-4444-8444-444444444444
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\\\\whoami.exe'
+  condition: selection
+"""
+
+
+def test_convert_report_has_a_schema_version(tmp_path: Path) -> None:
+    rule = tmp_path / "r.yml"
+    rule.write_text(RULE, encoding="utf-8")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["convert", str(rule), "-t", "eql", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["schema_version"] == REPORT_SCHEMA_VERSION == 1
+    assert set(data["rules"][0]) >= {"path", "id", "title", "target", "status", "reason", "output",
+                                     "warnings"}
+
+
+def test_backtest_json_has_a_schema_version(tmp_path: Path) -> None:
+    rule = tmp_path / "r.yml"
+    rule.write_text(RULE, encoding="utf-8")
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        json.dumps({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+                    "Image": "C:\\Windows\\System32\\whoami.exe"}) + "\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        main, ["backtest", str(rule), "--events", str(events), "-t", "eql", "--format", "json",
+               "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema_version"] == BACKTEST_SCHEMA_VERSION == 1
+    assert data["rules"][0]["reference"]["hits"] == 1
