@@ -75,6 +75,7 @@ _ELASTIC_FORMATS = {
     "default": "one query per rule",
     "kibana-ndjson": "Elastic Security detection rules, one JSON object per line (Kibana rule import)",
 }
+_KUSTO_FORMATS = {"default": "one query per rule (`Table | where ...`)"}
 _SPLUNK_FORMATS = {
     "default": "one search per rule",
     "savedsearches": "Splunk savedsearches.conf stanzas",
@@ -96,7 +97,8 @@ TARGETS: dict[str, TargetSpec] = {
         ),
         TargetSpec(
             "kql",
-            "Kibana Query Language (Kibana search bar, Elastic Security custom query rules)",
+            "Kibana Query Language (Kibana search bar, Elastic Security custom query rules; "
+            "not Microsoft's Kusto)",
             "backends.kql.backend:KqlBackend",
             "backends.kql.parser:parse",
             "backends.kql.semantics:SEMANTICS",
@@ -148,6 +150,17 @@ TARGETS: dict[str, TargetSpec] = {
             pipeline="splunk-cim",
             schema="splunk-cim",
             formats=_SPLUNK_FORMATS,
+        ),
+        TargetSpec(
+            "kusto",
+            "Microsoft Kusto (KQL of Sentinel and Defender XDR advanced hunting; "
+            "not Kibana's kql)",
+            "backends.kusto.backend:SigportKustoBackend",
+            "backends.kusto.parser:parse",
+            "backends.kusto.semantics:SEMANTICS",
+            pipeline="kusto-windows",
+            schema="kusto",
+            formats=_KUSTO_FORMATS,
         ),
     )
 }

@@ -21,6 +21,10 @@ import click
 
 from .errors import ConverterError
 
+#: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
+#: windows, winlogbeat; Kusto: defender, sentinel).
+DATA_SOURCES = ["defend", "windows", "winlogbeat", "defender", "sentinel"]
+
 EXIT_OK = 0
 EXIT_DISAGREE = 1
 EXIT_INPUT = 2
@@ -151,9 +155,10 @@ def _targets(values: Iterable[str]) -> list[str]:
     "Files run after the target's default pipeline; naming a built-in replaces the default.",
 )
 @click.option(
-    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default=None,
+    "--data-source", type=click.Choice(DATA_SOURCES), default=None,
     help="Which shipper wrote the Elastic data (ecs-windows pipeline): decides per-source field "
-    "names and whether `.caseless` sub-fields exist. Default: defend.",
+    "names and whether `.caseless` sub-fields exist. Default: defend. For kusto: defender "
+    "(Defender XDR tables, default) or sentinel (Sentinel SecurityEvent).",
 )
 @click.option(
     "-f", "--format", "output_format", default="default", show_default=True,
@@ -399,7 +404,7 @@ def _warning_summary(results: list[Any]) -> None:
 )
 @click.option("-p", "--pipeline", "pipelines", multiple=True, help="Extra pipelines, as for convert.")
 @click.option(
-    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default=None,
+    "--data-source", type=click.Choice(DATA_SOURCES), default=None,
     help="Which shipper wrote the Elastic data (default: defend).",
 )
 @click.option(
@@ -481,7 +486,7 @@ def check(
 )
 @click.option("-p", "--pipeline", "pipelines", multiple=True, help="Extra pipelines, as for convert.")
 @click.option(
-    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default=None,
+    "--data-source", type=click.Choice(DATA_SOURCES), default=None,
     help="Which shipper wrote the Elastic data (default: defend).",
 )
 @click.option(

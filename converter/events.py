@@ -133,11 +133,12 @@ class EventRenderer:
         dropped, self.drop_exempt = table.dropped(self.data_source)
         self.drop_values = set(dropped)
         self.prefix = str(table.datamodel.get("prefix", ""))
-        self._targets = {e.id: e.field_targets(self.data_source) for e in table.logsources}
+        self._entries = table.entries_for(self.data_source)
+        self._targets = {e.id: e.field_targets(self.data_source) for e in self._entries}
 
     def logsource_of(self, event: dict[str, Any]) -> LogsourceMapping | None:
         """The table's logsource entry whose source events (or variants' events) include this one."""
-        for entry in self.table.logsources:
+        for entry in self._entries:
             kinds = [*entry.events, *(c for v in entry.variants for c in v.events)]
             if any(_event_matches(event, crit) for crit in kinds):
                 return entry
@@ -281,7 +282,7 @@ def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None
 
     source = data_source or table.option_default("data_source")
     out: dict[str, Any] = {}
-    for entry in table.logsources:
+    for entry in table.entries_for(source):
         # Membership is what the query itself tests: the logsource's conditions and category.
         wanted = dict(entry.conditions)
         if entry.eql_category:

@@ -137,6 +137,14 @@ class LogsourceMapping:
         """The Sigma fields ``data_source`` never records for this logsource."""
         return self.unrecorded.get(data_source or "", ())
 
+    #: Data sources this entry belongs to (empty: all). Kusto keeps one entry per table
+    #: (Defender XDR ``DeviceProcessEvents`` vs Sentinel ``SecurityEvent``) for one logsource.
+    sources: tuple[str, ...] = ()
+
+    def applies_to(self, data_source: str | None) -> bool:
+        """Whether the entry is part of the table for this data source."""
+        return not self.sources or data_source in self.sources
+
     def matches_logsource(self, product: str | None, category: str | None, service: str | None) -> bool:
         """True when a rule's logsource is this entry's (every key the entry names must agree)."""
         given = {"product": product, "category": category, "service": service}
@@ -198,13 +206,24 @@ class MappingTable:
         return value
 
     def for_logsource(
-        self, product: str | None, category: str | None, service: str | None
+        self,
+        product: str | None,
+        category: str | None,
+        service: str | None,
+        data_source: str | None = None,
     ) -> LogsourceMapping | None:
-        """The first logsource entry that matches, or None."""
-        for entry in self.logsources:
+        """The first logsource entry that matches (of ``data_source``, when given), or None."""
+        for entry in self.entries_for(data_source):
             if entry.matches_logsource(product, category, service):
                 return entry
         return None
+
+    def entries_for(self, data_source: str | None) -> tuple[LogsourceMapping, ...]:
+        """The logsource entries of one data source (entries without ``sources`` belong to all;
+        ``None`` keeps every entry)."""
+        if data_source is None:
+            return self.logsources
+        return tuple(e for e in self.logsources if e.applies_to(data_source))
 
 
 def _resolve_source(spec: Any, data_source: str | None) -> Any:
@@ -270,6 +289,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 render_derived=tuple(render_derived),
                 conditions_cased=bool(entry.get("conditions_cased", True)),
                 unrecorded=_unrecorded(entry, where, path),
+                sources=tuple(entry.get("sources") or ()),
                 variants=tuple(
                     Variant(
                         id=v["id"],

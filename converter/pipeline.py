@@ -283,7 +283,8 @@ def build_pipeline(
         opts[key] = table.check_option(key, value)
     data_source = opts.get("data_source")
     items: list[ProcessingItem] = []
-    for entry in table.logsources:
+    entries = table.entries_for(data_source)
+    for entry in entries:
         items.extend(_logsource_items(table, entry, traits, data_source))
     if traits.caseless_subfields != "no" and data_source is not None and table.schema == "ecs":
         caseless = _caseless_fields(data_source, lossless_only=traits.caseless_subfields == "lossless")
@@ -299,9 +300,9 @@ def build_pipeline(
             identifier=f"{table.name}-unsupported-logsource",
             transformation=RuleFailureTransformation(
                 f"pipeline {table.name} has no mapping for this rule's logsource "
-                f"(it covers: {', '.join(e.id for e in table.logsources)})"
+                f"(it covers: {', '.join(e.id for e in entries)})"
             ),
-            rule_conditions=[_logsource_condition(e) for e in table.logsources],
+            rule_conditions=[_logsource_condition(e) for e in entries],
             rule_condition_linking=any,
             rule_condition_negation=True,
         )

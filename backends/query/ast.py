@@ -39,6 +39,10 @@ class RegexDialect(enum.Enum):
     LUCENE = "lucene"
     #: PCRE (Splunk ``regex``/``match()``, Sigma ``re``): unanchored search unless anchors are written.
     PCRE = "pcre"
+    #: RE2 (Kusto ``matches regex``): unanchored search, linear time; ``$`` matches only at the very
+    #: end of the text, ``(?i)`` folds by Unicode simple case folding, ``\\d \\w \\s \\b`` are ASCII.
+    #: https://learn.microsoft.com/kusto/query/re2 and https://github.com/google/re2/wiki/Syntax
+    RE2 = "re2"
 
     def __repr__(self) -> str:
         return f"RegexDialect.{self.name}"

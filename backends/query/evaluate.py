@@ -38,6 +38,7 @@ from .matching import (
     lucene_regex,
     parse_network,
     pcre_regex,
+    re2_regex,
     scalar_text,
     to_number,
 )
@@ -278,6 +279,9 @@ class _Compiler:
             if node.flags:
                 raise UnsupportedQueryError(f"Lucene regex with flags {node.flags!r}")
             match = lucene_regex(node.pattern, node.case_sensitive).fullmatch
+        elif node.dialect is ast.RegexDialect.RE2:
+            compiled_re2 = re2_regex(node.pattern, node.flags, node.case_sensitive)
+            match = compiled_re2.fullmatch if node.anchored else compiled_re2.search
         else:
             compiled = pcre_regex(node.pattern, node.flags, node.case_sensitive, node.anchored)
             match = compiled.fullmatch if node.anchored else compiled.search

@@ -21,6 +21,7 @@ from .ast import GlobPart, Wildcard, glob_text
 from .lucene_regex import decimal_interval, lucene_regex
 from .patterns import MATCH_TIME_LIMIT, BoundedPattern, MatchTimeout, PatternSyntaxError
 from .pcre import pcre_regex
+from .re2 import re2_regex
 
 __all__ = [
     "MATCH_TIME_LIMIT",
@@ -38,6 +39,7 @@ __all__ = [
     "lucene_regex",
     "parse_network",
     "pcre_regex",
+    "re2_regex",
     "scalar_text",
     "to_number",
 ]

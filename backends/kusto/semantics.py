@@ -1,0 +1,194 @@
+"""How Microsoft Kusto (KQL of Sentinel, Defender XDR advanced hunting and Azure Data Explorer)
+matches, one documented fact per entry.
+
+Not Kibana's KQL (``backends/kql``): the two languages share an acronym and nothing else. The
+Kusto interpreter (``parser.py``) reads these entries while lowering query text to the shared
+tree, so every Kusto-specific decision is visible here with the Microsoft Learn page that states
+it. Entries whose behaviour Microsoft does not document say so in their note, with the choice
+made (the interpreter then refuses, or ``check`` does not call the query equivalent).
+"""
+
+from __future__ import annotations
+
+from backends.query.ast import Missing
+from backends.query.semantics import Rule, Semantics
+
+_Q = "https://learn.microsoft.com/kusto/query/"
+STRING_OPERATORS = _Q + "datatypes-string-operators"
+STRING_TYPE = _Q + "scalar-data-types/string"
+NULL_VALUES = _Q + "scalar-data-types/null-values"
+DYNAMIC_TYPE = _Q + "scalar-data-types/dynamic"
+ISEMPTY = _Q + "isempty-function"
+ISNULL = _Q + "isnull-function"
+RE2_SYNTAX = _Q + "re2"
+MATCHES_REGEX = _Q + "matches-regex-operator"
+IN_CI = _Q + "in-operator"
+IN_CS = _Q + "in-cs-operator"
+HAS = _Q + "has-operator"
+HAS_ANY = _Q + "has-anyoperator"
+HAS_ALL = _Q + "has-all-operator"
+WHERE = _Q + "where-operator"
+LOGICAL = _Q + "logical-operators"
+NOT_FN = _Q + "not-function"
+NUMERIC = _Q + "numerical-operators"
+ENTITY_NAMES = _Q + "schema-entities/entity-names"
+IPV4_RANGE = _Q + "ipv4-is-in-range-function"
+RE2_WIKI = "https://github.com/google/re2/wiki/Syntax"
+
+#: Characters that make up a ``has`` term (ASCII letters and digits; see ``has_term``).
+TERM_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+SEMANTICS = Semantics(
+    "kusto",
+    {
+        # --- query shape ----------------------------------------------------------------------
+        "tabular_source": Rule(
+            "$table",
+            WHERE,
+            "`T | where P` keeps the rows of table T for which P is true. The interpreter models "
+            "the table as a pseudo-column `$table` (the rendered events carry it), compared "
+            "case-sensitively: entity names are case-sensitive (" + ENTITY_NAMES + ").",
+        ),
+        "where_null_drops_row": Rule(
+            Missing.NULL,
+            WHERE,
+            "`where` keeps a row only when the predicate is true: a null predicate drops it.",
+        ),
+        "precedence": Rule(
+            ("or", "and"),
+            LOGICAL,
+            "`and` binds tighter than `or`; negation is the function not(expr), so it needs no "
+            "precedence level of its own (" + NOT_FN + ").",
+        ),
+        "keywords_case_sensitive": Rule(
+            True, LOGICAL, "Operators and keywords are lowercase (`and`, `or`, `not`, `in~`)."
+        ),
+        "string_literals": Rule(
+            '\\\\ \\" \\\' \\t \\n',
+            STRING_TYPE,
+            "Double- or single-quoted; a backslash escapes the enclosing quote, tab (\\t), "
+            "newline (\\n) and itself. Verbatim literals (@\"...\") keep backslashes and double "
+            "the quote. Other backslash sequences are not documented: the interpreter refuses "
+            "them.",
+        ),
+        "quoted_identifiers": Rule(
+            "['name']",
+            ENTITY_NAMES,
+            "A column whose name is not a plain identifier (or is a keyword) is written "
+            "['name'] or [\"name\"].",
+        ),
+        # --- string comparison ----------------------------------------------------------------
+        "eq_case_sensitive": Rule(True, STRING_OPERATORS, "`==` and `!=` are case-sensitive."),
+        "eq_tilde_case_insensitive": Rule(
+            False, STRING_OPERATORS, "`=~` and `!~` are case-insensitive equality."
+        ),
+        "contains_family": Rule(
+            "substring, case-insensitive; _cs forms case-sensitive",
+            STRING_OPERATORS,
+            "`contains`: RHS occurs as a subsequence of LHS; `startswith` / `endswith`: RHS is "
+            "an initial / closing subsequence; all three case-insensitive, the `_cs` forms "
+            "case-sensitive; `!op` is the negation of `op`.",
+        ),
+        "has_term": Rule(
+            "whole terms of ASCII letters and digits",
+            STRING_OPERATORS,
+            "`has`: RHS is a whole term in LHS (case-insensitive; `has_cs` sensitive). Each "
+            "string is broken into maximal sequences of alphanumeric characters, each a term. "
+            "So `has` is NOT substring containment: 'xwhoami' has no term 'whoami'. The "
+            "interpreter reads an RHS as matching where it occurs in LHS with no term character "
+            "just before its first character (when that is a term character) and none just after "
+            "its last; which non-ASCII letters count as alphanumeric is not documented, so an "
+            "RHS with non-ASCII characters is refused.",
+        ),
+        "has_short_terms": Rule(
+            "same meaning, slower",
+            STRING_OPERATORS,
+            "Only terms of three or more characters (four in EngineV2) are indexed; a shorter "
+            "RHS is answered by scanning the column, with the same term semantics.",
+        ),
+        "has_any_all": Rule(
+            "OR / AND of has",
+            HAS_ANY,
+            "`has_any(a, b)` is true when any of the RHS values is a term of LHS (`has` for "
+            "each, OR-ed); `has_all` needs every one (" + HAS_ALL + ").",
+        ),
+        "in_operators": Rule(
+            "in: case-sensitive; in~: case-insensitive",
+            IN_CI,
+            "`in~ (a, b)` is true when LHS equals any element ignoring case; `in` is the "
+            "case-sensitive form and `!in`/`!in~` the negations (" + IN_CS + ").",
+        ),
+        "nonascii_case_folding": Rule(
+            "undocumented",
+            STRING_OPERATORS,
+            "Microsoft documents the case-insensitive operators (=~, contains, startswith, "
+            "endswith, in~, has) with ASCII examples only and does not say how non-ASCII "
+            "letters fold (simple lowercase, ToUpperInvariant, or Unicode case folding differ "
+            "on letters such as U+0130, U+0131, U+017F, U+212A, final sigma). Sigma's reading "
+            "is per-code-point simple lowercase. The interpreter refuses a case-insensitive "
+            "literal with a letter whose class differs between those readings, so `check` never "
+            "calls such a query equivalent.",
+        ),
+        # --- regular expressions --------------------------------------------------------------
+        "regex_dialect": Rule(
+            "RE2",
+            RE2_SYNTAX,
+            "`matches regex` uses the syntax of the RE2 library: no look-around, no "
+            "back-references, no possessive quantifiers; `$` matches only at the end of the "
+            "text unless (?m). The interpreter runs patterns with RE2 itself.",
+        ),
+        "regex_unanchored_case_sensitive": Rule(
+            "search, case-sensitive",
+            MATCHES_REGEX,
+            "`LHS matches regex RHS` is true when RHS matches somewhere in LHS; matching is "
+            "case-sensitive unless the pattern sets (?i), which RE2 applies by Unicode simple "
+            "case folding (" + RE2_WIKI + ").",
+        ),
+        "regex_in_string_literal": Rule(
+            "string unescaping first",
+            RE2_SYNTAX,
+            "A regex is written as a string literal and follows the string quoting rules: the "
+            "RE2 expression \\A is \"\\\\A\" in query text.",
+        ),
+        # --- missing values -------------------------------------------------------------------
+        "string_never_null": Rule(
+            "",
+            NULL_VALUES,
+            "The string type has no null: an absent string value is the empty string, so a "
+            "string test on a missing column is evaluated on \"\" (isempty/isnotempty are the "
+            "documented tests).",
+        ),
+        "isempty": Rule(
+            "null or empty",
+            ISEMPTY,
+            "isempty(x) is true when x is an empty string or null; isnotempty its negation.",
+        ),
+        "isnull": Rule(
+            "null only",
+            ISNULL,
+            "isnull(x) is true for the null value of non-string types; a string is never null.",
+        ),
+        "null_comparisons": Rule(
+            Missing.NULL,
+            NULL_VALUES,
+            "A comparison with a null operand (a missing numeric column) yields null, and "
+            "not(null) is null: the row is dropped either way.",
+        ),
+        "numeric_comparison": Rule(
+            ("==", "!=", "<", "<=", ">", ">="),
+            NUMERIC,
+            "Numbers compare numerically.",
+        ),
+        "dynamic_columns": Rule(
+            "unsupported",
+            DYNAMIC_TYPE,
+            "dynamic (JSON array/object) columns need mv-expand or array functions; sigport "
+            "maps no Sigma field to one, and the interpreter refuses operators on them.",
+        ),
+        "ipv4_is_in_range": Rule(
+            "CIDR membership",
+            IPV4_RANGE,
+            "ipv4_is_in_range(ip, \"a.b.c.d/n\") is true when ip lies in the range.",
+        ),
+    },
+)

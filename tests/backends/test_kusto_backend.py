@@ -1,0 +1,174 @@
+"""The Kusto emitter: the stock pySigma Kusto backend's semantic bugs, each reproduced and fixed,
+and every emitted query parsed back by the Kusto interpreter and checked against the reference.
+
+Stock bugs (AttackIQ/pySigma-backend-kusto): ``?`` widened to ``*`` (#13), ``contains|all`` with
+wildcards widened into unordered ``contains`` pieces (#14), garbled ``not((...))`` (#34), and
+Sigma's ``re|i`` flag lost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sigma.backends.kusto import KustoBackend
+from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import SetStateTransformation
+
+from backends.kusto.backend import SigportKustoBackend
+from backends.kusto.parser import parse
+from backends.query.evaluate import matches
+from converter.events import read_jsonl, sample_events_path
+from converter.reference import compile_rule
+from converter.rules import load_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+ZOOM = ROOT / "sigma_rules/windows/process_creation/proc_creation_win_zoom_suspicious_child_process.yml"
+
+
+#: The logsource fields of a Sysmon process-creation record (the reference checks them).
+SYSMON_1 = {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1}
+
+
+def stock_agrees(detection: str, value: str, field: str = "f") -> bool:
+    """Does the stock backend's query give the reference's verdict on {field: value}?"""
+    collection = rule(detection)
+    (query,) = KustoBackend(table_pipeline()).convert(collection)
+    sigma = compile_rule(collection.rules[0]).evaluate({**SYSMON_1, field: value}).matched
+    return bool(sigma) == matches(parse(f"T | where {query}"), {"$table": "T", field: value})
+
+
+def rule(detection: str) -> SigmaCollection:
+    return SigmaCollection.from_yaml(
+        "title: t\nstatus: test\nlogsource: {product: windows, category: process_creation}\n"
+        "detection:\n" + detection
+    )
+
+
+def table_pipeline() -> ProcessingPipeline:
+    return ProcessingPipeline(
+        items=[ProcessingItem(SetStateTransformation("query_table", "T"), identifier="t")]
+    )
+
+
+def kusto(detection: str) -> str:
+    (query,) = SigportKustoBackend(table_pipeline()).convert(rule(detection))
+    return query
+
+
+def agree(detection: str, values: list[str], field: str = "f") -> list[bool]:
+    """For each value: does the emitted query give the reference's verdict on {field: value}?"""
+    collection = rule(detection)
+    (query,) = SigportKustoBackend(table_pipeline()).convert(collection)
+    tree = parse(query)
+    reference = compile_rule(collection.rules[0])
+    out = []
+    for value in values:
+        sigma = reference.evaluate({**SYSMON_1, field: value}).matched
+        ours = matches(tree, {"$table": "T", field: value})
+        out.append(bool(sigma) == ours)
+    return out
+
+
+def test_zoom_rule_on_defender_and_sentinel() -> None:
+    from converter.convert import Converter
+
+    (loaded,) = load_rules([ZOOM])
+    defender = Converter("kusto").convert(loaded)
+    assert defender.queries == [
+        'DeviceProcessEvents\n| where InitiatingProcessFileName =~ "Zoom.exe" and (FileName in~ '
+        '("cmd.exe", "powershell.exe", "pwsh.exe", "powershell_ise.exe"))'
+    ]
+    sentinel = Converter("kusto", None, {"data_source": "sentinel"}).convert(loaded)
+    assert sentinel.queries[0].startswith("SecurityEvent\n| where EventID == 4688 and (")
+
+
+def test_zoom_rule_is_proven_on_its_events() -> None:
+    from converter.equivalence import Checker
+
+    (loaded,) = load_rules([ZOOM])
+    result = Checker(["kusto"]).check(loaded, read_jsonl(sample_events_path(ZOOM)))
+    target = result.targets["kusto"]
+    assert target.equivalent is True, target.reason
+    assert target.matched == result.reference_matched
+
+
+def test_question_mark_is_one_character_not_star() -> None:
+    """#13: stock emits ``?`` as ``*``; here it is one code point of an anchored pattern."""
+    assert not stock_agrees("  s: {f|endswith: 'a?c.exe'}\n  condition: s", "abc.exe.bak")
+    assert all(agree("  s: {f|endswith: 'a?c.exe'}\n  condition: s",
+                     ["xabc.exe", "xaBBc.exe", "ac.exe", "A1C.EXE"]))
+
+
+def test_contains_all_with_wildcards_keeps_order_and_gaps() -> None:
+    """#14: stock splits 'a*b' into `contains "a" and contains "b"` (any order)."""
+    detection = "  s: {f|contains|all: ['a*b', 'c']}\n  condition: s"
+    query = kusto(detection)
+    assert "matches regex" in query
+    assert all(agree(detection, ["xa1bxc", "b a c", "ABC", "bac"]))
+
+
+def test_not_is_one_function_call() -> None:
+    """#34: `not((...))` garbling; negation wraps one whole expression."""
+    detection = (
+        "  s: {f|endswith: '.exe'}\n  fl: {f|contains: ['temp', 'tmp']}\n"
+        "  condition: s and not fl"
+    )
+    query = kusto(detection)
+    assert 'not(f contains "temp" or f contains "tmp")' in query
+    assert all(agree(detection, ["a.exe", "tmp.exe", "TEMP.EXE", "x"]))
+
+
+def test_regex_case_insensitive_flag_is_kept() -> None:
+    """Stock drops Sigma's |i; here letters become ASCII case classes (RE2's (?i) would fold
+    more letters than the reference's ASCII caseless matching)."""
+    detection = "  s: {f|re|i: 'who?ami'}\n  condition: s"
+    query = kusto(detection)
+    assert "(?i)" not in query and "[wW]" in query
+    assert all(agree(detection, ["WHOAMI", "whami", "x WhoAmI y", "who", "\u212aw"]))
+
+
+def test_regex_dollar_matches_before_final_newline_like_pcre() -> None:
+    detection = "  s: {f|re: 'exe$'}\n  condition: s"
+    assert all(agree(detection, ["a.exe", "a.exe\n", "a.exex"]))
+
+
+@pytest.mark.parametrize("pattern", ["(?=x)y", "(a)\\1", "a{,3}", "a$b", "[[:alpha:]]", "a++"])
+def test_regex_without_exact_re2_form_is_refused(pattern: str) -> None:
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
+        kusto(f"  s: {{f|re: '{pattern}'}}\n  condition: s")
+
+
+def test_cased_values_use_case_sensitive_operators() -> None:
+    query = kusto("  s: {f|cased|contains: 'AbC'}\n  condition: s")
+    assert 'f contains_cs "AbC"' in query
+    assert kusto("  s: {f|cased: 'AbC'}\n  condition: s").endswith('f == "AbC"')
+
+
+def test_non_ascii_letters_use_exact_case_classes() -> None:
+    """Kusto's folding of non-ASCII letters is undocumented: such a value is a class regex."""
+    detection = "  s: {f|contains: 'Ärger'}\n  condition: s"
+    query = kusto(detection)
+    assert "matches regex" in query and "[Ää]" in query
+    assert all(agree(detection, ["xÄRGERx", "xärgerx", "arger"]))
+
+
+def test_wildcards_and_escapes_round_trip() -> None:
+    detection = "  s: {f: ['C:\\Win*\\\"q\"?', 'a\\*b']}\n  condition: s"
+    assert all(agree(detection, ['C:\\Windows\\"q"x', 'c:\\win\\"Q"', 'a*b', 'a\\*b', 'axb']))
+
+
+def test_null_and_exists_use_isempty() -> None:
+    assert kusto("  s: {f: null}\n  condition: s").endswith("isempty(f)")
+    assert kusto("  s: {f|exists: true}\n  condition: s").endswith("isnotempty(f)")
+
+
+def test_field_names_that_are_not_identifiers_are_bracketed() -> None:
+    assert "['a b'] =~" in kusto("  s: {'a b': x}\n  condition: s")
+
+
+def test_keywords_are_refused() -> None:
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
+        kusto("  s: [whoami]\n  condition: s")

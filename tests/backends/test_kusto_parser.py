@@ -1,0 +1,82 @@
+"""The Kusto interpreter: parse errors, refusals, and the checker catching a non-exact `has`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backends.kusto.parser import parse
+from backends.query.ast import And, Equals
+from backends.query.errors import QueryParseError, UnsupportedQueryError
+from backends.query.evaluate import matches
+from converter.equivalence import Checker
+from converter.events import SampleEvent
+from converter.generate import generate_events
+from converter.rules import load_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_table_is_a_case_sensitive_pseudo_column() -> None:
+    tree = parse("DeviceProcessEvents\n| where FileName =~ 'a'")
+    assert isinstance(tree, And)
+    assert tree.children[0] == Equals(field="$table", value="DeviceProcessEvents", case_sensitive=True)
+
+
+def test_parse_error_names_line_and_column() -> None:
+    with pytest.raises(QueryParseError) as err:
+        parse('T\n| where FileName =~ "a" and')
+    assert err.value.line == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'f =~ "Ärger"',  # undocumented non-ASCII folding
+        'f contains "straße"',
+        'f has "größe"',  # which non-ASCII characters are term characters
+        "isnull(f)",  # meaning depends on the column type
+        'f == "a\\rb"',  # an undocumented escape
+    ],
+)
+def test_undocumented_behaviour_is_refused(query: str) -> None:
+    with pytest.raises(UnsupportedQueryError):
+        parse(query)
+
+
+def test_case_sensitive_non_ascii_is_fine() -> None:
+    assert matches(parse('f == "Ärger"'), {"f": "Ärger"})
+    assert not matches(parse('f == "Ärger"'), {"f": "ärger"})
+
+
+def test_invalid_regex_is_a_parse_error() -> None:
+    with pytest.raises(QueryParseError):
+        parse('f matches regex "(?=x)"')
+
+
+def test_checker_catches_has_where_the_rule_means_contains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An emitter that used `has` for `contains` (fast, but term matching) is caught on events."""
+    path = ROOT / "tests/data/kusto_has_rule.yml"
+    (loaded,) = load_rules([path])
+    # The generated events wrap the value in spaces and quotes (term boundaries), so they alone
+    # would not tell `has` from `contains`; a value with letters around it does.
+    kind = {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1}
+    events = generate_events(loaded.rule) + [
+        SampleEvent({**kind, "CommandLine": line}) for line in ("xwhoamix", "whoami.exe", "who")
+    ]
+    checker = Checker(["kusto"])
+    good = checker.check(loaded, events).targets["kusto"]
+    assert good.equivalent is True, good.reason
+    real = checker.converters["kusto"].convert
+
+    def with_has(item):  # type: ignore[no-untyped-def]
+        conversion = real(item)
+        conversion.queries = [q.replace(" contains ", " has ") for q in conversion.queries]
+        assert all(" has " in q for q in conversion.queries)
+        return conversion
+
+    monkeypatch.setattr(checker.converters["kusto"], "convert", with_has)
+    bad = checker.check(loaded, events).targets["kusto"]
+    assert bad.equivalent is False
+    assert any("whoami" in str(events[d.event].fields) for d in bad.disagreements)
