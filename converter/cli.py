@@ -261,6 +261,10 @@ def convert(
                 click.echo(f"{r.path}: {r.target}: warning: {warning}", err=True)
     if len(summaries) > 1 or any(r.status != CONVERTED for r in results):
         _summary(results, names)
+        from .datasource import other_data_sources
+
+        for hint in other_data_sources(results, names, list(pipelines), data_source):
+            click.echo(hint.message(), err=True)
     if not verbose and len(results) > 1:
         _warning_summary(results)
     if any(r.status == ERROR for r in results):

@@ -250,12 +250,34 @@ def is_plain_string(value: SigmaType) -> bool:
 
 
 def glob_matches(tokens: list[Token], text: str, cased: bool) -> bool:
-    """Whole-value Sigma glob match (``*`` any run, ``?`` one character); lower() unless cased."""
-    pattern = "".join(
-        re.escape(t) if isinstance(t, str) else (".*" if t is MANY else ".") for t in tokens
-    )
-    fold = (lambda s: s) if cased else str.lower
-    return re.fullmatch(fold(pattern), fold(text), re.DOTALL) is not None
+    """Whole-value Sigma glob match (``*`` any run, ``?`` one character); lower() unless cased.
+
+    A greedy two-pointer match with backtracking to the last ``*`` (no regex: the pipeline asks
+    this for every value of a rule on a few short texts, and compiling a pattern each time cost
+    more than the whole conversion)."""
+    pattern: list[Token] = []
+    for t in tokens:
+        if isinstance(t, str):
+            pattern.extend(t if cased else t.lower())  # lower() may lengthen: per character
+        else:
+            pattern.append(t)
+    if not cased:
+        text = text.lower()
+    i = j = 0
+    star, mark = -1, 0
+    while j < len(text):
+        if i < len(pattern) and pattern[i] is not MANY and (pattern[i] is ONE or pattern[i] == text[j]):
+            i, j = i + 1, j + 1
+        elif i < len(pattern) and pattern[i] is MANY:
+            star, mark, i = i, j, i + 1
+        elif star != -1:
+            mark += 1
+            i, j = star + 1, mark
+        else:
+            return False
+    while i < len(pattern) and pattern[i] is MANY:
+        i += 1
+    return i == len(pattern)
 
 
 def regex_text(value: SigmaRegularExpression) -> str:

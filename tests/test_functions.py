@@ -672,3 +672,27 @@ def test_every_table_function_is_implemented() -> None:
         for alias in table.source_aliases.values():
             for field in alias["fields"]:
                 assert field.get("function") in (None, *ALIAS_FUNCTIONS), (name, field)
+
+
+def test_glob_matches_agrees_with_the_regex_reading() -> None:
+    """``glob_matches`` (two pointers, no regex) answers as a DOTALL full match of the glob
+    as a regex, case folded by lower() on both sides unless cased."""
+    import random
+    import re
+
+    from converter.function_tree import MANY, ONE, glob_matches
+
+    def regex(tokens: list, text: str, cased: bool) -> bool:
+        pattern = "".join(
+            re.escape(t) if isinstance(t, str) else (".*" if t is MANY else ".") for t in tokens
+        )
+        fold = (lambda s: s) if cased else str.lower
+        return re.fullmatch(fold(pattern), fold(text), re.DOTALL) is not None
+
+    rng = random.Random(7)
+    alphabet = ["a", "B", "\n", "İ", "-", "ß"]
+    for _ in range(20000):
+        tokens = [rng.choice(alphabet + [MANY, ONE]) for _ in range(rng.randint(0, 6))]
+        text = "".join(rng.choice(alphabet + ["i", "\u0307", "A"]) for _ in range(rng.randint(0, 7)))
+        cased = rng.random() < 0.3
+        assert glob_matches(tokens, text, cased) == regex(tokens, text, cased), (tokens, text, cased)
