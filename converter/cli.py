@@ -22,8 +22,8 @@ import click
 from .errors import ConverterError
 
 #: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
-#: windows, winlogbeat; Kusto: defender, sentinel).
-DATA_SOURCES = ["defend", "windows", "winlogbeat", "defender", "sentinel"]
+#: windows, winlogbeat; Kusto: defender, sentinel, sentinel-asim).
+DATA_SOURCES = ["defend", "windows", "winlogbeat", "defender", "sentinel", "sentinel-asim"]
 
 EXIT_OK = 0
 EXIT_DISAGREE = 1
@@ -158,7 +158,8 @@ def _targets(values: Iterable[str]) -> list[str]:
     "--data-source", type=click.Choice(DATA_SOURCES), default=None,
     help="Which shipper wrote the Elastic data (ecs-windows pipeline): decides per-source field "
     "names and whether `.caseless` sub-fields exist. Default: defend. For kusto: defender "
-    "(Defender XDR tables, default) or sentinel (Sentinel SecurityEvent).",
+    "(Defender XDR tables, default), sentinel (Sentinel SecurityEvent) or sentinel-asim "
+    "(Sentinel ASIM imProcessCreate).",
 )
 @click.option(
     "-f", "--format", "output_format", default="default", show_default=True,

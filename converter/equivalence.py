@@ -212,7 +212,9 @@ class Checker:
         source = getattr(rule, "logsource", None)
         if source is None:
             return ()
-        entry = renderer.table.for_logsource(source.product, source.category, source.service)
+        entry = renderer.table.for_logsource(
+            source.product, source.category, source.service, renderer.data_source
+        )
         if entry is None:
             return ()
         fields = set(entry.unrecorded_fields(renderer.data_source))

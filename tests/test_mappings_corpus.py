@@ -33,13 +33,14 @@ MAPPINGS = ROOT / "converter" / "mappings"
 CORPUS = ROOT.parent / "shared" / "corpus"
 PROCESS_CREATION_RULES = CORPUS / "sigmahq" / "rules" / "windows" / "process_creation"
 ELASTIC_ETC = CORPUS / "elastic" / "etc"
-TABLES = ("ecs-windows.yml", "splunk-sysmon.yml", "splunk-cim.yml")
+TABLES = ("ecs-windows.yml", "splunk-sysmon.yml", "splunk-cim.yml", "kusto-windows.yml")
 
 TOP_KEYS = ("name", "schema", "description", "docs", "options", "sources", "logsources")
 OPTIONAL_TOP_KEYS = ("datamodel", "source_aliases", "not_covered")
 LOGSOURCE_KEYS = ("id", "match", "conditions", "events", "render", "fields")
 OPTIONAL_LOGSOURCE_KEYS = (
     "unrecorded",
+    "sources",
     "conditions_cased",
     "variants",
     "eql_category",
@@ -52,7 +53,7 @@ OPTIONAL_LOGSOURCE_KEYS = (
     "state",
     "field_prefix",
 )
-SCHEMAS = ("ecs", "splunk", "splunk_cim")
+SCHEMAS = ("ecs", "splunk", "splunk_cim", "kusto")
 
 needs_corpus = pytest.mark.skipif(
     not PROCESS_CREATION_RULES.is_dir(), reason="../shared/corpus (SigmaHQ rules) is absent"
@@ -262,9 +263,12 @@ def process_creation_field_counts() -> Counter[str]:
     return counts
 
 
-def process_creation(table: dict[str, Any]) -> dict[str, Any]:
-    """Return a table's windows process_creation logsource entry."""
+def process_creation(table: dict[str, Any], source: str | None = None) -> dict[str, Any]:
+    """Return a table's windows process_creation logsource entry (of ``source``, for tables whose
+    entries are per data source)."""
     for logsource in table["logsources"]:
+        if source is not None and source not in logsource.get("sources", [source]):
+            continue
         if logsource["match"] == {"product": "windows", "category": "process_creation"}:
             return logsource
     raise AssertionError(f"{table['name']}: no windows process_creation logsource")
@@ -362,12 +366,11 @@ def test_every_process_creation_field_is_covered(name: str) -> None:
     counts = process_creation_field_counts()
     assert counts, "no process_creation rules were read"
     table = load_table(name)
-    logsource = process_creation(table)
     missing = [
         f"{field} ({count} rules) for {source}"
         for field, count in counts.most_common()
         for source in sources_of(table)
-        if coverage(logsource, table, field, source) is None
+        if coverage(process_creation(table, source), table, field, source) is None
     ]
     assert missing == []
 

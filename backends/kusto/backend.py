@@ -128,6 +128,10 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
             # Sigma '*' matches any value, the empty string included; Kusto cannot tell "" from
             # a missing string (the pipeline's dropped-values check flags that difference).
             return f"isnotempty({field})"
+        if not parts:
+            # Sigma '' equals only the empty string; Kusto reads a missing string as "" too (the
+            # pipeline's dropped-values check flags that difference).
+            return f"{field} {'==' if cased else '=~'} \"\""
         inner = parts[1:-1] if len(parts) >= 2 else []
         literal = "".join(p for p in parts if isinstance(p, str))
         simple = all(isinstance(p, str) for p in inner) and all(

@@ -18,11 +18,15 @@ Emitter-side only; the interpreter runs the emitted RE2 text with RE2 itself.
 
 from __future__ import annotations
 
+import re
+
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 
 _SPACE = "\\t\\n\\x0b\\f\\r "
+#: A leading inline-flag group (``(?i)`` at the very start), which applies to the whole pattern.
+_LEADING_FLAGS = re.compile(r"\(\?([ims]+)\)")
 #: Escapes with the same meaning in PCRE (no UCP) and RE2.
-_SAME_ESCAPES = set("dDwWbBAtnrfv") | set("\\.^$|?*+()[]{}/-#&~!\"',:;<=>@%`_ ")
+_SAME_ESCAPES = set("dDwWbBAztnrf") | set("\\.^$|?*+()[]{}/-#&~!\"',:;<=>@%`_ ")
 
 
 def _refuse(pattern: str, why: str) -> SigmaFeatureNotSupportedByBackendError:
@@ -125,6 +129,11 @@ def sigma_regex_to_re2(pattern: str, flags: str) -> str:
     Raises:
         SigmaFeatureNotSupportedByBackendError: no exact RE2 form (see the module docstring).
     """
+    leading = _LEADING_FLAGS.match(pattern)
+    if leading:
+        # A leading (?ims) group is the same as the flags (the reference reads it so too).
+        flags = "".join(sorted(set(flags) | set(leading.group(1))))
+        pattern = pattern[leading.end():]
     caseless, multiline = "i" in flags, "m" in flags
     out: list[str] = []
     i = 0

@@ -135,7 +135,19 @@ def test_regex_dollar_matches_before_final_newline_like_pcre() -> None:
     assert all(agree(detection, ["a.exe", "a.exe\n", "a.exex"]))
 
 
-@pytest.mark.parametrize("pattern", ["(?=x)y", "(a)\\1", "a{,3}", "a$b", "[[:alpha:]]", "a++"])
+def test_leading_inline_flags_are_the_rule_flags() -> None:
+    detection = "  s: {f|re: '(?i)^who'}\n  condition: s"
+    assert "(?i)" not in kusto(detection)
+    assert all(agree(detection, ["WHOAMI", "whoami", "x who", "\u212aho"]))
+
+
+def test_empty_value_is_the_empty_string() -> None:
+    """Sigma '' (stock: an IndexError in the emitter) is `== ""`, flagged by the pipeline where
+    "" and a missing column differ."""
+    assert kusto("  s: {f: ''}\n  condition: s").endswith('f =~ ""')
+
+
+@pytest.mark.parametrize("pattern", ["(?=x)y", "(a)\\1", "a{,3}", "a$b", "[[:alpha:]]", "a++", "a\\v"])
 def test_regex_without_exact_re2_form_is_refused(pattern: str) -> None:
     with pytest.raises(SigmaFeatureNotSupportedByBackendError):
         kusto(f"  s: {{f|re: '{pattern}'}}\n  condition: s")
@@ -172,3 +184,32 @@ def test_field_names_that_are_not_identifiers_are_bracketed() -> None:
 def test_keywords_are_refused() -> None:
     with pytest.raises(SigmaFeatureNotSupportedByBackendError):
         kusto("  s: [whoami]\n  condition: s")
+
+
+def test_unrecorded_fields_are_those_of_the_chosen_data_source(tmp_path: Path) -> None:
+    """SecurityEvent 4688 records never carry OriginalFileName: on `sentinel` a filter on it is
+    evaluated away, and check proves the query on events without it (the logsource entry is the
+    one of the chosen data source, not the first one of the table)."""
+    from converter.equivalence import Checker
+    from converter.events import SampleEvent
+
+    path = tmp_path / "r.yml"
+    path.write_text(
+        "title: t\nid: 5d3f0a4e-8a3c-4f51-9d55-0c3f0e8f7a21\nstatus: test\n"
+        "logsource: {product: windows, category: process_creation}\n"
+        "detection:\n  s: {CommandLine|contains: whoami}\n  f: {OriginalFileName: whoami.exe}\n"
+        "  condition: s and not f\n",
+        encoding="utf-8",
+    )
+    (loaded,) = load_rules([path])
+    kind = {"Channel": "Security", "EventID": 4688}
+    events = [
+        SampleEvent({**kind, "CommandLine": "whoami /all", "OriginalFileName": "whoami.exe"}),
+        SampleEvent({**kind, "CommandLine": "whoami /all"}),
+        SampleEvent({**kind, "CommandLine": "net user"}),
+    ]
+    result = Checker(["kusto"], data_source="sentinel").check(loaded, events)
+    target = result.targets["kusto"]
+    assert target.query.startswith("SecurityEvent\n")
+    assert target.equivalent is True, target.reason
+    assert target.matched == [0, 1]
