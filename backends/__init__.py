@@ -75,7 +75,10 @@ _ELASTIC_FORMATS = {
     "default": "one query per rule",
     "kibana-ndjson": "Elastic Security detection rules, one JSON object per line (Kibana rule import)",
 }
-_KUSTO_FORMATS = {"default": "one query per rule (`Table | where ...`)"}
+_KUSTO_FORMATS = {
+    "default": "one query per rule (`Table | where ...`)",
+    "sentinel-yaml": "Microsoft Sentinel scheduled analytics rules (Azure-Sentinel detections YAML)",
+}
 _SPLUNK_FORMATS = {
     "default": "one search per rule",
     "savedsearches": "Splunk savedsearches.conf stanzas",

@@ -1,7 +1,8 @@
 """Output formats around the emitted queries, and the directory-tree writer.
 
 ``FORMATS`` maps a format name to its renderer: ``default`` (one query per line),
-``kibana-ndjson`` (``converter/kibana.py``) and ``savedsearches`` (``converter/savedsearches.py``).
+``kibana-ndjson`` (``converter/kibana.py``), ``savedsearches`` (``converter/savedsearches.py``)
+and ``sentinel-yaml`` (``converter/sentinel.py``).
 Every renderer takes the conversions and keyword options (``data_source`` for the Elastic rule
 settings, ``splunk_es`` for Splunk Enterprise Security keys); a renderer ignores the options it
 does not use.
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .convert import Conversion
 from .kibana import kibana_rule, render_kibana_ndjson as _render_kibana
 from .savedsearches import render as _render_savedsearches
+from .sentinel import render_sentinel_yaml
 
 __all__ = ["FORMATS", "SUFFIXES", "TARGET_SUFFIXES", "TreeWriter", "kibana_rule",
            "render_default", "render_kibana_ndjson", "render_savedsearches"]
@@ -44,10 +46,13 @@ FORMATS: dict[str, Callable[..., str]] = {
     "default": render_default,
     "kibana-ndjson": render_kibana_ndjson,
     "savedsearches": render_savedsearches,
+    "sentinel-yaml": render_sentinel_yaml,
 }
 
 #: File suffix per format, for ``-o DIR`` output.
-SUFFIXES = {"default": None, "kibana-ndjson": ".ndjson", "savedsearches": ".conf"}
+SUFFIXES = {
+    "default": None, "kibana-ndjson": ".ndjson", "savedsearches": ".conf", "sentinel-yaml": ".yaml"
+}
 
 #: File suffix per target for the default format.
 TARGET_SUFFIXES = {
@@ -57,6 +62,7 @@ TARGET_SUFFIXES = {
     "esql": ".esql",
     "splunk": ".spl",
     "splunk-cim": ".spl",
+    "kusto": ".kusto",
 }
 
 

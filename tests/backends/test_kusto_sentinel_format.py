@@ -1,0 +1,122 @@
+"""Sentinel analytics rules (``-t kusto -f sentinel-yaml``) against the format's documented schema.
+
+The constraints are the ones the Azure-Sentinel repository validates every detection with
+(.script/tests/detectionTemplateSchemaValidation/Models: AnalyticsTemplateInternalModelBase.cs,
+ScheduledTemplateInternalModel.cs, ScheduledTemplateTimeSpanConverter.cs,
+ScheduledTemplateTriggerOperatorConverter.cs, AttackTactic.cs, EntityMappingIdentifiers.cs).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from converter.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+ZOOM = ROOT / "sigma_rules/windows/process_creation/proc_creation_win_zoom_suspicious_child_process.yml"
+
+REQUIRED = (
+    "id", "kind", "name", "description", "severity", "requiredDataConnectors", "queryFrequency",
+    "queryPeriod", "triggerOperator", "triggerThreshold", "query",
+)
+SEVERITIES = {"Informational", "Low", "Medium", "High"}
+TRIGGER_OPERATORS = {"GreaterThan", "LessThan", "Equal", "NotEqual", "gt", "lt", "eq", "ne"}
+TACTICS = {
+    "InitialAccess", "Execution", "Persistence", "PrivilegeEscalation", "DefenseEvasion",
+    "CredentialAccess", "Discovery", "LateralMovement", "Collection", "Exfiltration",
+    "CommandAndControl", "Impact", "Reconnaissance", "ResourceDevelopment",
+    "ImpairProcessControl", "InhibitResponseFunction",
+}
+#: EntityMappingIdentifiers.cs: the identifiers each entity type accepts (those used here).
+IDENTIFIERS = {
+    "Account": {"Name", "FullName", "NTDomain", "DnsDomain", "UPNSuffix", "Sid", "AadTenantId",
+                "AadUserId", "PUID", "IsDomainJoined", "DisplayName", "ObjectGuid"},
+    "Host": {"DnsDomain", "NTDomain", "HostName", "FullName", "NetBiosName", "AzureID",
+             "OMSAgentID", "OSFamily", "OSVersion", "IsDomainJoined"},
+    "Process": {"ProcessId", "CommandLine", "ElevationToken", "CreationTimeUtc"},
+}
+_MINUTES = {"m": 1, "h": 60, "d": 1440}
+
+
+def _minutes(value: str) -> int:
+    match = re.fullmatch(r"(\d+)([mhd])", value)
+    assert match, f"{value!r} is not <number><m|h|d>"
+    return int(match.group(1)) * _MINUTES[match.group(2)]
+
+
+def schema_problems(rule: dict) -> list[str]:
+    """Every way ``rule`` breaks the Azure-Sentinel scheduled-template schema."""
+    problems = [f"missing {key}" for key in REQUIRED if key not in rule]
+    if problems:
+        return problems
+    try:
+        uuid.UUID(rule["id"])
+    except ValueError:
+        problems.append("id is not a GUID")
+    if rule["kind"] != "Scheduled":
+        problems.append("kind")
+    if not 0 < len(rule["name"]) <= 256 or len(rule["description"]) > 5000:
+        problems.append("name/description length")
+    if rule["severity"] not in SEVERITIES:
+        problems.append("severity")
+    for connector in rule["requiredDataConnectors"]:
+        if not connector.get("connectorId") or not connector.get("dataTypes"):
+            problems.append("connector")
+    frequency, period = _minutes(rule["queryFrequency"]), _minutes(rule["queryPeriod"])
+    if not (5 <= frequency <= 20160 and 5 <= period <= 20160 and period >= frequency):
+        problems.append("frequency/period")
+    if rule["triggerOperator"] not in TRIGGER_OPERATORS:
+        problems.append("triggerOperator")
+    if not 0 <= int(rule["triggerThreshold"]) <= 10000:
+        problems.append("triggerThreshold")
+    if not 1 <= len(rule["query"]) <= 10000:
+        problems.append("query length")
+    if set(rule.get("tactics") or []) - TACTICS:
+        problems.append("tactics")
+    if any(not re.fullmatch(r"T\d{4}(\.\d{3})?", t) for t in rule.get("relevantTechniques") or []):
+        problems.append("relevantTechniques")
+    entities = rule.get("entityMappings")
+    if entities is not None:
+        if not 1 <= len(entities) <= 5:
+            problems.append("entityMappings count")
+        for entity in entities:
+            fields = entity["fieldMappings"]
+            if not 1 <= len(fields) <= 3:
+                problems.append("fieldMappings count")
+            allowed = IDENTIFIERS.get(entity["entityType"], set())
+            if any(f["identifier"] not in allowed or not f["columnName"] for f in fields):
+                problems.append(f"identifiers of {entity['entityType']}")
+    return problems
+
+
+@pytest.mark.parametrize("source", ["defender", "sentinel", "sentinel-asim"])
+def test_zoom_rule_file_matches_the_schema(source: str) -> None:
+    result = CliRunner().invoke(
+        main, ["convert", str(ZOOM), "-t", "kusto", "-f", "sentinel-yaml", "--data-source", source]
+    )
+    assert result.exit_code == 0, result.output
+    (rule,) = list(yaml.safe_load_all(result.stdout))
+    assert schema_problems(rule) == []
+    assert rule["id"] == "97aba1ef-6034-4bd3-8c1a-1e0996b27afa"
+    table = {"defender": "DeviceProcessEvents", "sentinel": "SecurityEvent"}.get(source, "imProcessCreate")
+    assert rule["query"].startswith(table + "\n| where ")
+    if source != "sentinel-asim":
+        assert rule["requiredDataConnectors"][0]["dataTypes"] == [table]
+        assert {e["entityType"] for e in rule["entityMappings"]} == {"Host", "Account", "Process"}
+
+
+def test_schema_check_catches_broken_rules() -> None:
+    """The checker itself must fail on a rule that breaks the schema."""
+    result = CliRunner().invoke(main, ["convert", str(ZOOM), "-t", "kusto", "-f", "sentinel-yaml"])
+    (rule,) = list(yaml.safe_load_all(result.stdout))
+    broken = dict(rule, severity="Critical", queryPeriod="1m", tactics=["Execution Stuff"])
+    del broken["query"]
+    assert schema_problems(broken) == ["missing query"]
+    broken["query"] = "x"
+    assert set(schema_problems(broken)) == {"severity", "frequency/period", "tactics"}
