@@ -82,6 +82,8 @@ class _Merger:
         self.dis: dict[tuple[int, str], list[Any]] = {}
         self.failed: dict[tuple[int, str], str] = {}
         self.render_errors: dict[str, list[Any]] = {}
+        #: rule (reference) or (rule, target) -> [events undecided, first event, reason]
+        self.undecided: dict[Any, list[Any]] = {}
 
     def add(self, delta: dict[str, Any]) -> None:
         self.events += delta["events"]
@@ -90,6 +92,9 @@ class _Merger:
         self.hits.update(delta["hits"])
         for table, (count, source, message) in delta["render_errors"].items():
             entry = self.render_errors.setdefault(table, [0, source, message])
+            entry[0] += count
+        for key, (count, source, reason) in delta["undecided"].items():
+            entry = self.undecided.setdefault(key, [0, source, reason])
             entry[0] += count
         for slot, reason in delta["failed"].items():
             self.failed.setdefault(slot, reason)
@@ -110,11 +115,17 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger) -> list[RuleTally]:
             continue
         tally.reference_unsupported = item.unsupported
         tally.reference_hits = None if item.unsupported else merged.ref[i]
+        ref_undecided = merged.undecided.get(i)
+        if ref_undecided is not None:
+            tally.reference_undecided = _undecided_json(ref_undecided)
         for name, target in item.targets.items():
             t = TargetTally(target.query, merged.hits[(i, name)], reason=target.reason,
                             warnings=target.warnings)
             tally.targets[name] = t
             count, examples = merged.dis.get((i, name), (0, []))
+            undecided = merged.undecided.get((i, name))
+            if undecided is not None:
+                t.undecided = _undecided_json(undecided)
             if target.tree is None or target.reason:
                 t.equivalent = False if target.parse_failed else None
             elif (i, name) in merged.failed:
@@ -125,6 +136,12 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger) -> list[RuleTally]:
             elif count:
                 t.equivalent, t.disagreements, t.examples = False, count, examples
                 t.reason = f"{count} of {tally.events} events disagree"
+            elif undecided is not None or ref_undecided is not None:
+                side, (n, source, why) = (
+                    (name, undecided) if undecided is not None else ("the reference", ref_undecided)
+                )
+                t.reason = (f"not proven: {side} could not decide {n} of {tally.events} events "
+                            f"(first {source}: {why})")
             elif not tally.events:
                 t.reason = "not checked: no event of the rule's logsource in the input"
             elif target.warnings:
@@ -134,6 +151,11 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger) -> list[RuleTally]:
             else:
                 t.equivalent = True
     return out
+
+
+def _undecided_json(entry: list[Any]) -> dict[str, Any]:
+    count, source, reason = entry
+    return {"events": count, "first": source, "reason": reason}
 
 
 def run_backtest(

@@ -137,10 +137,11 @@ class Engine:
 
     def run(self, batch: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         """Evaluate a batch; return ``{"events", "routed": {rule: n}, "ref": {rule: hits},
-        "hits": {(rule, t): n}, "dis": {(rule, t): [count, examples]}, "failed": {...}}``."""
+        "hits": {(rule, t): n}, "dis": {(rule, t): [count, examples]}, "failed": {...},
+        "undecided": {rule or (rule, t): [count, first event, reason]}}``."""
         delta: dict[str, Any] = {"events": len(batch), "routed": Counter(), "ref": Counter(),
                                  "hits": Counter(), "dis": {}, "failed": dict(self.compile_failed),
-                                 "render_errors": {}}
+                                 "render_errors": {}, "undecided": {}}
         for source, event in batch:
             group = self._group(event)
             if group is not None:
@@ -150,10 +151,14 @@ class Engine:
     def _event(self, group: _Group, source: str, event: dict[str, Any], delta: dict) -> None:
         from backends.query.errors import QueryError
         from backends.query.evaluate import explain
+        from backends.query.patterns import MatchTimeout
 
         delta["routed"].update(group.members)
-        matched = set(self.reference.matches(event))
+        undecided: dict[int, Any] = {}
+        matched = set(self.reference.matches(event, undecided))
         delta["ref"].update(matched)
+        for i, verdict in undecided.items():  # counted, never a silent non-match
+            _undecided(delta, i, source, verdict.unsupported)
         for _schema, (renderer, index, by_rule) in group.schemas.items():
             try:
                 rendered = renderer.render(event)
@@ -178,13 +183,17 @@ class Engine:
                     continue
                 try:
                     hit = self.preds[slot](rendered) is True
+                except MatchTimeout as exc:  # this event is undecided; later ones still count
+                    _undecided(delta, slot, source, str(exc))
+                    continue
                 except QueryError as exc:
                     self.failed.add(slot)
                     delta["failed"][slot] = f"not checked: evaluating event {source} failed: {exc}"
                     continue
                 if hit:
                     delta["hits"][slot] += 1
-                if hit != (slot[0] in matched) and self._reference_ok(slot[0]):
+                if (hit != (slot[0] in matched) and self._reference_ok(slot[0])
+                        and slot[0] not in undecided):
                     tree = self.trees[slot[0]][slot[1]]
                     self._disagree(delta, slot, source, not hit, hit, explain(tree, rendered))
             for i in matched & by_rule.keys():  # reference hits the prefilter ruled out
@@ -203,6 +212,12 @@ class Engine:
         entry[0] += 1
         if len(entry[1]) < self.max_examples:
             entry[1].append({"event": source, "reference": ref, "target": hit, "why": why})
+
+
+def _undecided(delta: dict, key: int | tuple[int, str], source: str, reason: str) -> None:
+    """Count one event whose verdict (of rule ``key`` or slot ``key``) ran past the time limit."""
+    entry = delta["undecided"].setdefault(key, [0, source, reason])
+    entry[0] += 1
 
 
 _WORKER: dict[str, Engine] = {}

@@ -23,14 +23,18 @@ class TargetTally:
     disagreements: int = 0
     examples: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Events whose verdict ran past the time limit: ``{"events", "first", "reason"}`` or None.
+    undecided: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """JSON form (``hits``, ``equivalent``, ``reason``, ``disagreements``, ``examples``)."""
+        """JSON form (``hits``, ``equivalent``, ``reason``, ``disagreements``, ``undecided``,
+        ``examples``)."""
         return {
             "hits": self.hits,
             "equivalent": self.equivalent,
             "reason": self.reason,
             "disagreements": self.disagreements,
+            "undecided": self.undecided,
             "examples": self.examples,
             "query": self.query,
             "warnings": self.warnings,
@@ -49,6 +53,8 @@ class RuleTally:
     reference_unsupported: str | None = None
     error: str | None = None
     targets: dict[str, TargetTally] = field(default_factory=dict)
+    #: Events on which the reference's verdict ran past the time limit (as ``TargetTally``).
+    reference_undecided: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form; ``events`` is how many events of the rule's logsource it saw."""
@@ -58,7 +64,8 @@ class RuleTally:
             "path": self.path,
             "events": self.events,
             "error": self.error,
-            "reference": {"hits": self.reference_hits, "unsupported": self.reference_unsupported},
+            "reference": {"hits": self.reference_hits, "unsupported": self.reference_unsupported,
+                          "undecided": self.reference_undecided},
             "targets": {name: t.to_json() for name, t in self.targets.items()},
         }
 
@@ -94,6 +101,12 @@ class BacktestReport:
             "events_per_s": round(self.events_per_s, 1),
             "render_errors": self.render_errors,
         }
+
+    @property
+    def undecided(self) -> int:
+        """Rules with at least one event whose verdict (reference or target) is undecided."""
+        return sum(1 for r in self.rules if r.reference_undecided is not None
+                   or any(t.undecided is not None for t in r.targets.values()))
 
     def summary(self) -> dict[str, Any]:
         """Totals per target: rules equivalent / differing / not checked, hits, disagreements."""
@@ -150,6 +163,14 @@ def print_report(report: BacktestReport, console: Any = None) -> None:
         totals.add_row(name, *(str(t[k]) for k in ("equivalent", "differs", "not_checked", "hits",
                                                     "disagreements")))
     console.print(totals)
+    for rule in report.rules:
+        sides = [("reference", rule.reference_undecided)] + [
+            (name, t.undecided) for name, t in rule.targets.items()]
+        for side, info in sides:
+            if info is not None:
+                console.print(f"[yellow]{escape(rule.title or rule.path)}: {side} undecided on "
+                              f"{info['events']} events[/] (first {escape(info['first'])}: "
+                              f"{escape(info['reason'])})")
     for table_name, info in report.render_errors.items():
         console.print(f"[yellow]{info['events']} events not renderable for {table_name}[/] "
                       f"(first {escape(info['first'])}: {escape(info['error'])})")

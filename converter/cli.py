@@ -524,7 +524,8 @@ def backtest(
     """Replay event collections (streamed, constant memory) against rules: hits of the reference
     and of every target's query, and every event where they disagree.
 
-    Exit 0 when no target disagrees with the reference, 1 otherwise, 2 on bad input.
+    Exit 0 when no target disagrees with the reference and every verdict was decided, 1 otherwise
+    (a disagreement, or an event whose match ran past the time limit), 2 on bad input.
     """
     import json
     from contextlib import nullcontext
@@ -563,7 +564,7 @@ def backtest(
     else:
         print_report(report)
     disagree = any(t.disagreements for r in report.rules for t in r.targets.values())
-    sys.exit(EXIT_DISAGREE if disagree else EXIT_OK)
+    sys.exit(EXIT_DISAGREE if disagree or report.undecided else EXIT_OK)
 
 
 @main.command()

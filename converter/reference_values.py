@@ -177,6 +177,8 @@ def simple_shape(parts: Parts) -> tuple[str, str] | None:
 #: so ``^(a+)+$`` on a long value runs for minutes; past this limit the event's verdict is
 #: "unsupported" (naming the rule and the pattern), never a silent non-match.
 MATCH_TIME_LIMIT = 1.0
+#: Timeouts one pattern may have before it refuses every later value at once (see ``Bounded``).
+MAX_TIMEOUTS = 3
 _TO_REGEX_FLAGS = (
     (re.IGNORECASE, regex.IGNORECASE),
     (re.MULTILINE, regex.MULTILINE),
@@ -186,17 +188,22 @@ _TO_REGEX_FLAGS = (
 
 class Bounded:
     """A pattern validated by ``re`` and run by the ``regex`` package, whose default (VERSION0)
-    mode has ``re``'s syntax and semantics and whose matching takes a ``timeout``."""
+    mode has ``re``'s syntax and semantics and whose matching takes a ``timeout``.
 
-    __slots__ = ("_what", "_compiled", "_timed_out")
+    After a timeout on a value of length N, later values of length N or more are refused at once
+    (backtracking grows with length) while shorter ones are still decided, so one hostile value
+    leaves ordinary events decided; after ``MAX_TIMEOUTS`` timeouts every value is refused, which
+    bounds what one pattern can cost a run.
+    """
+
+    __slots__ = ("_what", "_compiled", "_timed_out", "_timeouts")
 
     def __init__(self, compiled: re.Pattern[str], what: str) -> None:
         bits = sum(new for old, new in _TO_REGEX_FLAGS if compiled.flags & old)
         self._what = what
         self._compiled = regex.compile(compiled.pattern, bits)
-        # Length of the value a match timed out on; from then on the pattern refuses at once,
-        # so a batch pays the time limit once per pattern, not once per event.
-        self._timed_out: int | None = None
+        self._timed_out: int | None = None  # the shortest value length a match timed out on
+        self._timeouts = 0
 
     def search(self, value: str) -> bool:
         """Whether the pattern occurs in ``value`` (raises ``Undecided`` past the limit)."""
@@ -207,11 +214,14 @@ class Bounded:
         return self._run(self._compiled.fullmatch, value)
 
     def _run(self, method: Callable[..., Any], value: str) -> bool:
-        if self._timed_out is None:
+        if self._timeouts < MAX_TIMEOUTS and (
+            self._timed_out is None or len(value) < self._timed_out
+        ):
             try:
                 return method(value, timeout=MATCH_TIME_LIMIT) is not None
             except TimeoutError:
-                self._timed_out = len(value)
+                self._timeouts += 1
+                self._timed_out = len(value)  # shorter values only reach here: a new minimum
         raise Undecided(
             f"{self._what} {self._compiled.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on a "
             f"{self._timed_out}-character value (catastrophic backtracking); its matches are "

@@ -102,7 +102,7 @@ def test_hit_counts_and_routing(corpus: tuple[Path, Path]) -> None:
     whoami = got["11111111-1111-4111-8111-111111111111"]
     # Events 0 and 1 (case-insensitive), not 2 (filtered), 3 (parent), 4 (image), 5 (registry).
     assert whoami["events"] == 5
-    assert whoami["reference"] == {"hits": 2, "unsupported": None}
+    assert whoami["reference"] == {"hits": 2, "unsupported": None, "undecided": None}
     for name in ("eql", "splunk"):
         assert whoami["targets"][name]["hits"] == 2
         assert whoami["targets"][name]["equivalent"] is True
@@ -256,7 +256,7 @@ def test_json_shape(corpus: tuple[Path, Path]) -> None:
     assert set(report) >= {"events", "rules", "elapsed_s", "events_per_s"}
     rule = report["rules"][0]
     assert set(rule) >= {"id", "title", "path", "reference", "targets"}
-    assert set(rule["reference"]) == {"hits", "unsupported"}
+    assert set(rule["reference"]) == {"hits", "unsupported", "undecided"}
     assert set(rule["targets"]["eql"]) >= {"hits", "equivalent", "reason", "disagreements",
                                            "examples"}
     json.dumps(report)

@@ -215,9 +215,11 @@ def test_reference_times_out_to_an_explicit_unsupported_verdict() -> None:
     assert verdict.matched is None
     assert "5f0c3c7e-1111-4a1a-9a9a-000000000099" in verdict.unsupported  # names the rule
     assert "^(a+)+$" in verdict.unsupported and "40001-character" in verdict.unsupported
-    # The pattern is remembered as undecidable: the next event costs nothing, and says so.
-    again = compiled.evaluate(dict(event, CommandLine="aaa"))
+    # Values as long are refused at once (they would cost the limit again) and say so; shorter
+    # ones are still decided, so one hostile value leaves ordinary events their verdicts.
+    again = compiled.evaluate(dict(event, CommandLine="a" * 40_001 + "c"))
     assert again.matched is None and "40001-character" in again.unsupported
+    assert compiled.evaluate(dict(event, CommandLine="aaa")).matched is True
     assert compiled.detection_matches(event) is None
 
 
@@ -254,8 +256,9 @@ def test_matching_times_out_with_unsupported(compile_pattern, subject: str) -> N
     with pytest.raises(MatchTimeout) as info:
         match(subject)
     assert isinstance(info.value, UnsupportedQueryError)
-    with pytest.raises(MatchTimeout, match="earlier value"):  # refused at once from now on
-        match("short")
+    with pytest.raises(MatchTimeout, match="earlier value"):  # as long: refused at once
+        match(subject + "x")
+    match("short")  # shorter values are still decided
 
 
 def test_evaluator_raises_unsupported_not_false() -> None:

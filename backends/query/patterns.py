@@ -14,7 +14,7 @@ import regex
 
 from .errors import QueryError, UnsupportedQueryError
 
-__all__ = ["MATCH_TIME_LIMIT", "BoundedPattern", "MatchTimeout", "PatternSyntaxError"]
+__all__ = ["MATCH_TIME_LIMIT", "MAX_TIMEOUTS", "BoundedPattern", "MatchTimeout", "PatternSyntaxError"]
 
 
 class PatternSyntaxError(QueryError):
@@ -43,6 +43,9 @@ class PatternSyntaxError(QueryError):
 
 #: Seconds one match of one pattern against one value may take before it is abandoned.
 MATCH_TIME_LIMIT = 1.0
+#: Timeouts one pattern may have before it refuses every later value at once: the time one pattern
+#: can cost a whole run is at most ``MAX_TIMEOUTS * MATCH_TIME_LIMIT``.
+MAX_TIMEOUTS = 3
 
 _RE_TO_REGEX_FLAGS = (
     (re.IGNORECASE, regex.IGNORECASE),
@@ -60,11 +63,13 @@ class MatchTimeout(UnsupportedQueryError):
 class BoundedPattern:
     """A compiled pattern whose ``search``/``fullmatch`` give up after ``MATCH_TIME_LIMIT``.
 
-    After one timeout the pattern refuses at once on every later value, so a batch of events pays
-    the time limit once per pattern, not once per event.
+    After a timeout the pattern refuses at once every later value at least as long as the one that
+    timed out (backtracking grows with the value's length) and still decides shorter ones, so one
+    hostile value does not make the verdicts of ordinary events undecided; after ``MAX_TIMEOUTS``
+    timeouts it refuses every value, so a batch pays the time limit a bounded number of times.
     """
 
-    __slots__ = ("pattern", "_compiled", "_timed_out")
+    __slots__ = ("pattern", "_compiled", "_refuse_from", "_timeouts")
 
     def __init__(self, compiled: re.Pattern[str], shown: str) -> None:
         """Re-compile an ``re`` pattern (already validated) with the ``regex`` engine.
@@ -79,7 +84,8 @@ class BoundedPattern:
                 bits |= regex_bit
         self.pattern = shown
         self._compiled = regex.compile(compiled.pattern, bits)
-        self._timed_out = False
+        self._refuse_from: int | None = None  # the shortest value length that timed out
+        self._timeouts = 0
 
     def search(self, value: str) -> Any:
         """Leftmost match anywhere in ``value``, or None.
@@ -98,7 +104,9 @@ class BoundedPattern:
         return self._run(self._compiled.fullmatch, value)
 
     def _run(self, method: Callable[..., Any], value: str) -> Any:
-        if self._timed_out:
+        if self._timeouts >= MAX_TIMEOUTS or (
+            self._refuse_from is not None and len(value) >= self._refuse_from
+        ):
             raise MatchTimeout(
                 f"pattern {self.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on an earlier value "
                 "(catastrophic backtracking); its matches are undecided"
@@ -106,7 +114,8 @@ class BoundedPattern:
         try:
             return method(value, timeout=MATCH_TIME_LIMIT)
         except TimeoutError:
-            self._timed_out = True
+            self._timeouts += 1
+            self._refuse_from = min(len(value), self._refuse_from or len(value))
             raise MatchTimeout(
                 f"pattern {self.pattern!r} ran past {MATCH_TIME_LIMIT:g}s on a "
                 f"{len(value)}-character value (catastrophic backtracking); the match is undecided"
