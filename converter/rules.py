@@ -20,46 +20,16 @@ from sigma.exceptions import SigmaConditionError, SigmaError, SigmaModifierError
 from sigma.rule import SigmaRule
 
 from .errors import RuleLoadError
-
-#: libyaml's C parser when PyYAML was built with it (ten times faster on a rule corpus: the pure
-#: Python scanner was ~80% of loading time), else the pure-Python one. Both use the same safe
-#: constructor and resolver, so they build the same documents.
-FAST_SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _parse_documents(text: str) -> list[object]:
-    """Every YAML document in ``text``, parsed with the fast loader.
-
-    Raises:
-        yaml.YAMLError: from the pure-Python loader, so messages and positions are the ones it
-            gives (libyaml words them differently and can place an end-of-stream error a line
-            later); the slow parse only runs on malformed input.
-    """
-    try:
-        return _load_bounded(text, FAST_SAFE_LOADER)
-    except _AliasExpansionError:
-        raise
-    except yaml.YAMLError:
-        if FAST_SAFE_LOADER is yaml.SafeLoader:
-            raise
-    return _load_bounded(text, yaml.SafeLoader)
+from .rule_limits import MAX_CONDITION_DEPTH, LimitExceeded, check_document, check_size
+from .rule_yaml import (  # noqa: F401 - MAX_ALIAS_EXPANSION re-exported for callers
+    MAX_ALIAS_EXPANSION,
+    RefusedYAML,
+    parse_documents,
+)
 
 #: File suffixes taken as Sigma rules when a directory is given.
 RULE_SUFFIXES = (".yml", ".yaml")
 STDIN = "-"
-
-#: How many YAML nodes aliases may add to a document beyond the nodes written in the file. PyYAML
-#: builds an alias as a shared reference (cheap), but everything that walks the rule afterwards
-#: (pySigma, JSON output formats) expands it, so nine nested lists of ten aliases ("billion
-#: laughs") turn a 400-byte file into 10^9 values. A file without aliases never hits this limit,
-#: whatever its size; real rules use no aliases at all.
-MAX_ALIAS_EXPANSION = 100_000
-#: How deeply a parsed condition may nest. pySigma, the emitters and the reference evaluator all
-#: recurse over the condition tree (and ``copy.deepcopy`` takes about five stack frames per level),
-#: so a tree nested ~150 levels deep exhausts Python's default recursion limit somewhere later.
-#: Refusing it at load time turns that into one clear error. Real rules nest fewer than ten levels;
-#: parentheses alone do not count (``((sel))`` parses to ``sel``).
-MAX_CONDITION_DEPTH = 64
 
 
 @dataclass
@@ -110,9 +80,14 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
             raise RuleLoadError("no such file or directory", path=path)
 
 
-def _line_of(text: str, pattern: str) -> tuple[int, int] | None:
-    """1-based (line, column) of the first regex match in text."""
-    match = re.search(pattern, text, re.MULTILINE)
+def _line_of(text: str, pattern: str, from_line: int = 1) -> tuple[int, int] | None:
+    """1-based (line, column) of the first regex match in text at or after ``from_line``."""
+    start = 0
+    for _ in range(from_line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return None
+    match = re.compile(pattern, re.MULTILINE).search(text, start)
     if not match:
         return None
     before = text[: match.start()]
@@ -219,224 +194,47 @@ def _parents(rule: SigmaRule) -> list[tuple[object, object]]:
     return out
 
 
-def _expanded_size(root: yaml.Node) -> int | None:
-    """Number of nodes the document has once every alias is expanded; None for a cycle.
-
-    Iterative post-order walk with a memo per node, so the cost is linear in the nodes written,
-    not in the (possibly exponential) expanded size.
-    """
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            active.discard(key)
-            children = _children(node)
-            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
-            continue
-        if key in sizes:
-            continue
-        if key in active:
-            return None  # the node contains itself (``&a [*a]``)
-        active.add(key)
-        stack.append((node, True))
-        for child in _children(node):
-            if id(child) in active:
-                return None
-            if id(child) not in sizes:
-                stack.append((child, False))
-    return sizes[id(root)]
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    return []
-
-
-def _written_size(root: yaml.Node) -> int:
-    """Number of distinct nodes in the document (each alias target counted once)."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.extend(_children(node))
-    return len(seen)
-
-
-class _AliasExpansionError(yaml.YAMLError):
-    """YAML aliases that would expand without bound (a cycle or an alias bomb)."""
-
-
-def _load_bounded(text: str, loader_class: type) -> list[object]:
-    """``yaml.load_all`` with alias expansion bounded (see ``MAX_ALIAS_EXPANSION``).
-
-    Raises:
-        yaml.YAMLError: malformed YAML.
-        _AliasExpansionError: aliases that would expand past the limit.
-    """
-    # An alias needs an anchor, and an anchor needs "&" followed by a name character in the
-    # text: without one, no node is shared, so the expanded size is the written size and the
-    # two walks (a sixth of loading time) are skipped. Nearly all rules take this path.
-    aliases_possible = _ANCHOR.search(text) is not None
-    loader = loader_class(text)
-    documents = []
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if aliases_possible:
-                expanded = _expanded_size(node)
-                if expanded is None:
-                    raise _AliasExpansionError("a YAML alias refers to a node that contains it")
-                if expanded - _written_size(node) > MAX_ALIAS_EXPANSION:
-                    raise _AliasExpansionError(
-                        f"YAML aliases expand this document to {expanded} values (limit: "
-                        f"{MAX_ALIAS_EXPANSION} beyond the values written)"
-                    )
-                documents.append(loader.construct_document(node))
-            else:
-                documents.append(_construct(loader, node))
-    finally:
-        loader.dispose()
-    return documents
-
-
-#: What an anchor can start with: "&" and one character that is neither a YAML space or line
-#: break nor a flow indicator. PyYAML and libyaml accept only [0-9A-Za-z_-] after "&"; YAML 1.2
-#: allows more, and this pattern is the wider of the two, so it can only send a file to the
-#: full check needlessly, never skip one that has an anchor.
-_ANCHOR = re.compile(r"&[^ \t\r\n,\[\]{}]")
-
-_STR_TAG = "tag:yaml.org,2002:str"
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-
-
-class _NotPlain(Exception):
-    """The document holds a node that ``_construct_plain`` leaves to PyYAML's constructor."""
-
-
-def _construct(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> object:
-    """``loader.construct_document(node)`` for a document without aliases, built directly.
-
-    PyYAML's constructor builds every collection through a generator and a memo of constructed
-    nodes (so that aliases can share objects and recursive structures can close); a document
-    without anchors needs neither, and plain maps, sequences and strings (almost all of a Sigma
-    rule) are built here in one walk. Any other scalar tag (int, bool, null, timestamp, ...)
-    still goes through the loader's own constructor for that scalar; a document with merge keys,
-    non-scalar keys or other collection tags is built entirely by PyYAML, so the result is
-    always the one ``construct_document`` gives.
-    """
-    try:
-        return _construct_plain(loader, node)
-    except Exception:  # noqa: BLE001 - _NotPlain, RecursionError, or a scalar PyYAML refuses:
-        # PyYAML builds the whole document again and raises its own first error, so an invalid
-        # document fails exactly as before (scalar construction has no side effects to undo).
-        pass
-    finally:
-        # What the loader's scalar constructors recorded (a failed one leaves its node marked
-        # as "being built"): cleared, as construct_document clears it, before any rebuild.
-        loader.constructed_objects = {}
-        loader.recursive_objects = {}
-    return loader.construct_document(node)
-
-
-def _construct_plain(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> object:
-    """One node of a plain document (see ``_construct``); raises ``_NotPlain`` otherwise."""
-    kind = type(node)
-    tag = node.tag
-    if kind is yaml.ScalarNode:
-        return node.value if tag == _STR_TAG else loader.construct_object(node)
-    if kind is yaml.MappingNode and tag == _MAP_TAG:
-        mapping = {}
-        for key_node, value_node in node.value:
-            # Merge ("<<") and value ("=") keys change the mapping; a collection key is refused
-            # by PyYAML with its own error: both are PyYAML's to handle.
-            if type(key_node) is not yaml.ScalarNode or key_node.tag not in _PLAIN_KEY_TAGS:
-                raise _NotPlain
-            mapping[_construct_plain(loader, key_node)] = _construct_plain(loader, value_node)
-        return mapping
-    if kind is yaml.SequenceNode and tag == _SEQ_TAG:
-        return [_construct_plain(loader, child) for child in node.value]
-    raise _NotPlain
-
-
-#: Scalar key tags whose value is a plain hashable Python object, as PyYAML builds it.
-_PLAIN_KEY_TAGS = frozenset(
-    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp")
-)
+def _failed(path: str, text: str, message: str, line: int | None = None,
+            column: int | None = None, hint: str | None = None) -> list[LoadedRule]:
+    return [LoadedRule(path, None, RuleLoadError(message, path=path, line=line, column=column,
+                                                 hint=hint), text)]
 
 
 def load_text(text: str, path: str) -> list[LoadedRule]:
     """Parse one file's text into rules (a file may hold several YAML documents)."""
+    lines: list[int] = []
     try:
-        documents = _parse_documents(text)
+        check_size(text)
+        documents = parse_documents(text, lines)
+    except LimitExceeded as exc:
+        return _failed(path, text, str(exc), hint="split the rule, or check where it came from")
     except RecursionError:  # PyYAML composes nested collections recursively
-        return [
-            LoadedRule(
-                path,
-                None,
-                RuleLoadError(
-                    "malformed YAML: collections nested too deeply", path=path,
-                    hint="a Sigma rule nests a few levels deep",
-                ),
-                text,
-            )
-        ]
-    except _AliasExpansionError as exc:
-        return [
-            LoadedRule(
-                path,
-                None,
-                RuleLoadError(
-                    f"refused YAML: {exc}", path=path, hint="write the values out instead of "
-                    "using YAML aliases",
-                ),
-                text,
-            )
-        ]
+        return _failed(path, text, "malformed YAML: collections nested too deeply",
+                       hint="a Sigma rule nests a few levels deep")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        return [
-            LoadedRule(
-                path,
-                None,
-                RuleLoadError(
-                    f"malformed YAML: {problem}",
-                    path=path,
-                    line=mark.line + 1 if mark else None,
-                    column=mark.column + 1 if mark else None,
-                    hint="fix the YAML syntax",
-                ),
-                text,
-            )
-        ]
+        refused = isinstance(exc, RefusedYAML)
+        return _failed(path, text, f"{'refused' if refused else 'malformed'} YAML: {problem}",
+                       mark.line + 1 if mark else None, mark.column + 1 if mark else None,
+                       "fix the rule" if refused else "fix the YAML syntax")
     if not documents or all(d is None for d in documents):
-        return [LoadedRule(path, None, RuleLoadError("empty file: no Sigma rule", path=path), text)]
-    for doc in documents:
+        return _failed(path, text, "empty file: no Sigma rule")
+    for number, (doc, line) in enumerate(zip(documents, lines), start=1):
+        which = f"YAML document {number} of {len(documents)}" if len(documents) > 1 else \
+            "the YAML document"
         if doc is not None and not isinstance(doc, dict):
-            return [
-                LoadedRule(
-                    path,
-                    None,
-                    RuleLoadError(
-                        f"not a Sigma rule: the YAML document is a {type(doc).__name__}, "
-                        "not a mapping",
-                        path=path,
-                        line=1,
-                        hint="a Sigma rule is a mapping with title, logsource and detection",
-                    ),
-                    text,
-                )
-            ]
+            return _failed(path, text, f"not a Sigma rule: {which} is a {type(doc).__name__}, "
+                           "not a mapping", line,
+                           hint="a Sigma rule is a mapping with title, logsource and detection")
+        if doc is not None:
+            try:
+                check_document(doc)
+            except LimitExceeded as exc:
+                key = rf"^[\s-]*{re.escape(exc.key)}\s*:" if exc.key else None
+                pos = _line_of(text, key, line) if key else None
+                return _failed(path, text, str(exc), *(pos or (line, None)),
+                               hint="see Limits in the README")
     try:
         # The documents parsed above, not the text: from_yaml would parse it again, with
         # PyYAML's pure-Python loader. from_dicts may mutate the dicts; nothing else holds them.

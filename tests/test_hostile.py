@@ -83,7 +83,7 @@ def _write_batch(folder: Path) -> dict[str, str]:
 
     add("good.yml", _rule(n=1), "converted")
     add("nested/good2.yml", _rule(n=2, selection="    CommandLine|contains: 'whoami'"), "converted")
-    add("parens_1000.yml", _rule("(" * 1000 + "sel" + ")" * 1000, n=3), "converted")
+    add("parens_1000.yml", _rule("(" * 1000 + "sel" + ")" * 1000, n=3), "error")  # counted
     add("not_1000.yml", _rule("not " * 1000 + "sel", n=4), "error")
     add("not_parens_500.yml", _rule("(not " * 500 + "sel" + ")" * 500, n=5), "error")
     add("and_200.yml", _rule("(sel and " * 200 + "sel" + ")" * 200, n=6), "error")
@@ -95,10 +95,11 @@ def _write_batch(folder: Path) -> dict[str, str]:
         "error")
     add("alias_cycle.yml", _rule(n=9, extra="x: &a [*a]\n"), "error")
     ten_mb = "A" * (10 * 2**20)
-    add("ten_mb.yml", _rule(n=10, selection=f"    CommandLine|contains: '{ten_mb}'"), "converted")
+    # Over MAX_RULE_CHARS / MAX_DETECTION_VALUES: refused before they are parsed or built.
+    add("ten_mb.yml", _rule(n=10, selection=f"    CommandLine|contains: '{ten_mb}'"), "error")
     values = "".join(f"      - 'v{i}'\n" for i in range(100_000))
     add("values_100k.yml", _rule(n=11, selection="    CommandLine|contains:\n" + values),
-        "converted")
+        "error")
     add("invalid_utf8.yml", b"title: \xff\xfe broken\n", "error")
     add("binary.yml", bytes(range(256)) * 64, "error")
     add("binary_utf8.yml", "\x00\x01\x02 title: x\x7f\n", "error")
@@ -178,7 +179,9 @@ def test_modest_alias_use_still_loads() -> None:
     [
         ("not " * (MAX_CONDITION_DEPTH - 1) + "sel", True),
         ("not " * MAX_CONDITION_DEPTH + "sel", False),
-        ("(" * 2000 + "sel" + ")" * 2000, True),
+        ("(" * MAX_CONDITION_DEPTH + "sel" + ")" * MAX_CONDITION_DEPTH, True),
+        ("(" * (MAX_CONDITION_DEPTH + 1) + "sel" + ")" * (MAX_CONDITION_DEPTH + 1), False),
+        ("(" * 10_000 + "sel" + ")" * 10_000, False),  # refused before pySigma parses it
         ("not " * 3000 + "sel", False),
     ],
 )

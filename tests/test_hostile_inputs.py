@@ -73,3 +73,92 @@ def test_a_pattern_stops_trying_after_a_bounded_number_of_timeouts(
     with pytest.raises(patterns.MatchTimeout, match="earlier value"):  # now refused at once
         match("aaa")
     assert tries == patterns.MAX_TIMEOUTS
+
+
+# --- defect 7: bounded expansion and rule size ------------------------------------------------
+
+
+def _load_error(text: str) -> str:
+    from converter.rules import load_text
+
+    (loaded,) = load_text(text, "r.yml")
+    assert loaded.rule is None and loaded.error is not None
+    return loaded.error.one_line()
+
+
+def test_windash_expansion_is_refused_before_it_is_built() -> None:
+    from converter.rule_limits import MAX_DETECTION_VALUES
+
+    dashes = " ".join(["-a"] * 12)  # 5^12 variants: pySigma would build 244 million values
+    message = _load_error(_rule_text(f"  sel:\n    CommandLine|windash|contains: '{dashes}'\n"
+                                     "  condition: sel"))
+    assert message.startswith("r.yml:8:") and "MAX_DETECTION_VALUES" in message
+    assert f"{MAX_DETECTION_VALUES:,}" in message and "\n" not in message
+
+
+def test_too_many_search_identifiers_are_refused() -> None:
+    from converter.rule_limits import MAX_SEARCH_IDENTIFIERS
+
+    selections = "".join(f"  s{i}:\n    Image: x{i}\n" for i in range(MAX_SEARCH_IDENTIFIERS + 1))
+    message = _load_error(_rule_text(selections + "  condition: 1 of s*"))
+    assert "MAX_SEARCH_IDENTIFIERS" in message and "r.yml:6:" in message
+
+
+def test_an_oversized_rule_file_is_refused_unparsed() -> None:
+    from converter.rule_limits import MAX_RULE_CHARS
+
+    big = "A" * MAX_RULE_CHARS
+    message = _load_error(_rule_text(f"  sel:\n    CommandLine: '{big}'\n  condition: sel"))
+    assert "MAX_RULE_CHARS" in message
+
+
+def test_rules_within_the_limits_still_load() -> None:
+    from converter.rules import load_text
+
+    text = _rule_text("  sel:\n    CommandLine|windash|contains: '-a -b -c -d'\n  s1:\n    Image: x"
+                      "\n  condition: sel and 1 of s*")
+    (loaded,) = load_text(text, "r.yml")
+    assert loaded.error is None
+
+
+# --- defect 14: parentheses, duplicate keys, empty value lists --------------------------------
+
+
+def test_redundant_parentheses_count_towards_the_depth_limit() -> None:
+    condition = "(" * 10_000 + "sel" + ")" * 10_000
+    message = _load_error(_rule_text(f"  sel:\n    Image: x\n  condition: {condition}"))
+    assert "MAX_CONDITION_DEPTH" in message and "r.yml:9:" in message
+
+
+def test_duplicate_keys_are_an_error_naming_the_key_and_line() -> None:
+    text = _rule_text("  sel:\n    Image: x\n  filter:\n    Image: y\n"
+                      "  condition: sel and not filter\n  condition: sel")
+    message = _load_error(text)
+    assert "duplicate key 'condition'" in message and message.startswith("r.yml:12:")
+
+
+def test_duplicate_keys_are_found_inside_aliased_documents_too() -> None:
+    text = _rule_text("  sel: &s\n    Image: x\n    Image: y\n  condition: sel")
+    assert "duplicate key 'Image'" in _load_error(text)
+
+
+def test_an_empty_value_list_is_an_error_not_a_missing_field() -> None:
+    message = _load_error(_rule_text("  sel:\n    CommandLine: []\n  condition: sel"))
+    assert "'CommandLine' has an empty list of values" in message and "r.yml:8:" in message
+    message = _load_error(_rule_text("  sel:\n    - CommandLine|contains: []\n  condition: sel"))
+    assert "empty list" in message
+
+
+# --- defect 13: plain bad input in rules --------------------------------------------------------
+
+
+def test_an_integer_too_long_for_python_is_a_positioned_error() -> None:
+    message = _load_error(_rule_text(f"  sel:\n    ProcessId: {'9' * 5000}\n  condition: sel"))
+    assert message.startswith("r.yml:8:16:") and "5000 digits" in message
+    assert "internal" not in message
+
+
+def test_a_bad_document_of_several_is_named() -> None:
+    text = _rule_text("  sel:\n    Image: x\n  condition: sel") + "---\n- 1\n- 2\n"
+    message = _load_error(text)
+    assert "YAML document 2 of 2 is a list" in message and message.startswith("r.yml:11:")
