@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import Iterator
 
 import yaml
 
@@ -103,8 +104,8 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _written_size(root: yaml.Node) -> int:
-    """Number of distinct nodes in the document (each alias target counted once)."""
+def _distinct_nodes(root: yaml.Node) -> Iterator[yaml.Node]:
+    """Every node of the document once (an alias target once), iteratively."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -112,8 +113,13 @@ def _written_size(root: yaml.Node) -> int:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node
         stack.extend(_children(node))
-    return len(seen)
+
+
+def _written_size(root: yaml.Node) -> int:
+    """Number of distinct nodes in the document (each alias target counted once)."""
+    return sum(1 for _ in _distinct_nodes(root))
 
 
 def _refused_node(root: yaml.Node) -> RefusedYAML | None:
@@ -123,13 +129,7 @@ def _refused_node(root: yaml.Node) -> RefusedYAML | None:
     that changes the meaning (a second ``condition:`` replaces the first). An integer longer than
     ``MAX_INT_DIGITS``: Python refuses to convert it (a ``ValueError`` deep in the constructor).
     """
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in _distinct_nodes(root):
         if isinstance(node, yaml.MappingNode):
             keys: set[tuple[str, str]] = set()
             for key_node, _ in node.value:
@@ -146,7 +146,6 @@ def _refused_node(root: yaml.Node) -> RefusedYAML | None:
                 return RefusedYAML(f"an integer of {len(digits)} digits (at most "
                                    f"{MAX_INT_DIGITS}; quote it to make it a string)",
                                    node.start_mark)
-        stack.extend(_children(node))
     return None
 
 
