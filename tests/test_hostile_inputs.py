@@ -162,3 +162,23 @@ def test_a_bad_document_of_several_is_named() -> None:
     text = _rule_text("  sel:\n    Image: x\n  condition: sel") + "---\n- 1\n- 2\n"
     message = _load_error(text)
     assert "YAML document 2 of 2 is a list" in message and message.startswith("r.yml:11:")
+
+
+# --- defect 12: EQL windash with a literal wildcard -------------------------------------------
+
+
+def test_eql_windash_with_a_literal_star_converts_and_is_equivalent() -> None:
+    from converter.equivalence import Checker
+    from converter.events import SampleEvent
+    from converter.rules import load_text
+
+    text = _rule_text("  sel:\n    CommandLine|windash|contains: ' -a\\*'\n  filter:\n"
+                      "    CommandLine|windash: '-x\\*'\n  condition: sel and not filter")
+    (loaded,) = load_text(text, "r.yml")
+    values = ["p -a* q", "p /a* q", "p \u2013a* q", "p -ab q", "-x*", "/x*", "p -a* -x*", "-a*"]
+    events = [SampleEvent({"EventID": 1, "Channel": SYSMON, "Image": "C:\\p.exe",
+                           "CommandLine": v}) for v in values]
+    result = Checker(["eql"]).check(loaded, events).to_json()
+    eql = result["targets"]["eql"]
+    assert eql["equivalent"] is True, eql["reason"]
+    assert result["reference"]["matched"] == [0, 1, 2, 6]

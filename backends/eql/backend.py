@@ -105,7 +105,29 @@ _KEYWORDS = frozenset(SEMANTICS.get("keywords"))  # type: ignore[arg-type]
 _QUOTE = str(SEMANTICS.get("field_quote"))
 
 
-class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, EqlBackend):
+class _ExpansionFixedEqlBackend(EqlBackend):
+    """pySigma's EQL backend with its value-expansion conversion repaired.
+
+    pySigma's ``convert_condition_field_eq_expansion`` builds the OR of the variants but, when the
+    list form ``field : (...)`` does not apply (a variant with a literal ``*``, as ``windash`` on
+    ``a\\*`` gives), hands the expansion itself to ``convert_condition_or``, which fails with an
+    AttributeError ('args'). This converts the OR it built.
+    """
+
+    def convert_condition_field_eq_expansion(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """The expansion's variants as ``field : (...)`` when possible, else an OR of tests."""
+        or_cond = ConditionOR(
+            [ConditionFieldEqualsValueExpression(cond.field, value) for value in cond.value.values],
+            cond.source,
+        )
+        if self.decide_convert_condition_as_in_expression(or_cond, state):
+            return self.convert_condition_as_in_expression(or_cond, state)
+        return self.convert_condition_or(or_cond, state)
+
+
+class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBackend):
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
 
     name: ClassVar[str] = "sigport EQL"
