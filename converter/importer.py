@@ -31,12 +31,11 @@ Elastic settings are kept under the rule's ``elastic:`` custom attribute with th
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import yaml
 
@@ -53,18 +52,19 @@ from .importer_lower import (
     ecs_logsource,
     to_taxonomy,
 )
+from .importer_read import (  # noqa: F401 - statuses and readers re-exported
+    ERROR,
+    IMPORTED,
+    NOT_IMPORTABLE,
+    VERIFIED,
+    ElasticRule,
+    ImportEntry,
+    malformed,
+    read_rules,
+    slug as _slug,
+)
 from .importer_roundtrip import round_trip
 from .rules import load_text
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10 (dependency: tomli>=2)
-    import tomli as tomllib  # type: ignore[no-redef]
-
-VERIFIED = "verified"
-IMPORTED = "imported"
-NOT_IMPORTABLE = "not_importable"
-ERROR = "error"
 
 #: Languages whose queries are imported, and the rule types whose query is imported for kuery.
 IMPORTED_LANGUAGES = ("eql", "kuery")
@@ -82,35 +82,6 @@ ELASTIC_KEYS = (
     "severity_mapping", "risk_score_mapping", "exceptions_list", "required_fields",
     "related_integrations", "investigation_fields", "version",
 )
-
-
-@dataclass
-class ImportEntry:
-    """One rule's report entry (``to_json`` gives the documented keys).
-
-    ``group`` is a short name of the reason's kind, for counting; it is not part of the JSON.
-    """
-
-    source: str
-    rule_id: str
-    language: str
-    status: str
-    reason: str | None = None
-    output: str | None = None
-    group: str | None = None
-    deprecated: bool = False
-    name: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"source", "rule_id", "language", "status", "reason", "output"}``."""
-        return {
-            "source": self.source,
-            "rule_id": self.rule_id,
-            "language": self.language,
-            "status": self.status,
-            "reason": self.reason,
-            "output": self.output,
-        }
 
 
 @dataclass
@@ -132,83 +103,6 @@ class ImportReport:
         return Counter(
             (e.status, e.group or (e.reason or "")) for e in self.entries if e.status != VERIFIED
         )
-
-
-# --- reading --------------------------------------------------------------------------------------
-
-
-@dataclass
-class ElasticRule:
-    """One Elastic rule as read: its settings (``[rule]`` or an NDJSON object) and metadata."""
-
-    source: str
-    rule: dict[str, Any]
-    metadata: dict[str, Any]
-    relative: Path
-    #: The TOML file's ``[transform]`` table (investigation-guide queries), kept for re-export.
-    transform: dict[str, Any] | None = None
-
-
-def _iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path]]:
-    """(file, path relative to the input root) for TOML and NDJSON files under ``paths``."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                if file.suffix in {".toml", ".ndjson"} and file.is_file():
-                    yield file, file.relative_to(path)
-        else:
-            yield path, Path(path.name)
-
-
-def read_rules(paths: Iterable[str | Path]) -> Iterator[ElasticRule | ImportEntry]:
-    """Yield each rule found, or an ``error`` entry for a file that cannot be read."""
-    for file, relative in _iter_files(paths):
-        source = str(file)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            yield ImportEntry(source, "", "", ERROR, f"{source}: cannot read: {exc}", group="unreadable file")
-            continue
-        if file.suffix == ".ndjson":
-            yield from _read_ndjson(source, text, relative)
-            continue
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            yield ImportEntry(source, "", "", ERROR, f"{source}: invalid TOML: {exc}", group="invalid TOML")
-            continue
-        rule = doc.get("rule")
-        if not isinstance(rule, dict):
-            yield ImportEntry(
-                source, "", "", ERROR, f"{source}: not a detection rule (no [rule] table)",
-                group="not a detection rule",
-            )
-            continue
-        yield ElasticRule(
-            source, rule, dict(doc.get("metadata") or {}), relative.with_suffix(".yml"),
-            doc.get("transform") or None,
-        )
-
-
-def _read_ndjson(source: str, text: str, relative: Path) -> Iterator[ElasticRule | ImportEntry]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{source}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield ImportEntry(where, "", "", ERROR, f"{where}: invalid JSON: {exc.msg}", group="invalid JSON")
-            continue
-        if not isinstance(obj, dict) or "exported_count" in obj or "rule_id" not in obj:
-            continue  # the export summary, exception lists and their items are no rules
-        stem = _slug(str(obj.get("name") or obj["rule_id"]))
-        yield ElasticRule(where, obj, {}, relative.with_suffix("") / f"{stem}.yml")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:80] or "rule"
 
 
 # --- metadata -------------------------------------------------------------------------------------
@@ -388,6 +282,11 @@ def import_rule(item: ElasticRule, outdir: Path, taken: set[Path]) -> ImportEntr
         item.source, str(rule.get("rule_id", "")), str(rule.get("language", "")), ERROR,
         deprecated=item.metadata.get("maturity") == "deprecated", name=str(rule.get("name", "")),
     )
+    shape = malformed(rule)
+    if shape is not None:
+        entry.status, entry.group = ERROR, "malformed rule"
+        entry.reason = f"{item.source}: malformed rule: {shape}"
+        return entry
     try:
         scope = _scope(rule)
         if scope is not None:
@@ -408,6 +307,15 @@ def import_rule(item: ElasticRule, outdir: Path, taken: set[Path]) -> ImportEntr
     except QueryError as exc:
         entry.status, entry.group = ERROR, "query parse error"
         entry.reason = f"{item.source}: the query does not parse: {' '.join(str(exc).split())}"
+        return entry
+    except RecursionError:
+        entry.status, entry.group = ERROR, "query nested too deeply"
+        entry.reason = f"{item.source}: the query nests too deeply to import"
+        return entry
+    except Exception as exc:  # noqa: BLE001 - a bug on one rule must not stop the batch
+        entry.status, entry.group = ERROR, "internal error"
+        entry.reason = (f"{item.source}: internal error while importing (please report): "
+                        f"{type(exc).__name__}: {' '.join(str(exc).split())}")
         return entry
     target = outdir / item.relative
     if target in taken:
@@ -432,8 +340,13 @@ def import_rule(item: ElasticRule, outdir: Path, taken: set[Path]) -> ImportEntr
     if rule.get("type") in {"threshold", "new_terms"}:
         note = f"{rule['type']} rule: only its query is imported; its settings are under elastic.{rule['type']}"
         entry.reason = f"{entry.reason}; {note}" if entry.reason else note
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        entry.status, entry.group = ERROR, "cannot write"
+        entry.reason = f"{target}: cannot write: {exc.strerror}"
+        return entry
     entry.output = str(target)
     return entry
 

@@ -182,3 +182,74 @@ def test_eql_windash_with_a_literal_star_converts_and_is_equivalent() -> None:
     eql = result["targets"]["eql"]
     assert eql["equivalent"] is True, eql["reason"]
     assert result["reference"]["matched"] == [0, 1, 2, 6]
+
+
+# --- defect 10: import elastic accounts for every file and line -------------------------------
+
+
+def _toml(extra: str, query: str = 'process where process.name : "a.exe"') -> str:
+    return ("[metadata]\nmaturity = \"production\"\n[rule]\nname = \"T\"\ndescription = \"d\"\n"
+            "rule_id = \"11111111-2222-3333-4444-555555555555\"\nrisk_score = 21\n"
+            "severity = \"low\"\nlanguage = \"eql\"\ntype = \"eql\"\n"
+            f"{extra}\nquery = '''\n{query}\n'''\n")
+
+
+@pytest.mark.parametrize("extra, reason", [
+    ("threat = 7", "threat must be a list, not number"),
+    ("tags = 5", "tags must be a list"),
+    ("references = [1, 2]", "references must be a list of strings"),
+    ("[[rule.threat]]\nframework = \"MITRE ATT&CK\"\ntechnique = 3", "threat[0].technique"),
+    ("name = [\"x\"]", "name must be a string"),
+])
+def test_import_a_malformed_rule_is_an_error_entry_and_the_batch_goes_on(
+    tmp_path: Path, extra: str, reason: str
+) -> None:
+    from converter.importer import ERROR, VERIFIED, import_elastic
+
+    src = tmp_path / "in"
+    src.mkdir()
+    bad = _toml(extra) if "name =" not in extra else _toml("").replace('name = "T"', extra)
+    (src / "a_bad.toml").write_text(bad, encoding="utf-8")
+    (src / "b_good.toml").write_text(_toml(""), encoding="utf-8")
+    report_path = tmp_path / "report.json"
+    report = import_elastic([src], tmp_path / "out", report=report_path)
+    statuses = {Path(e.source).name: (e.status, e.reason) for e in report.entries}
+    assert statuses["a_bad.toml"][0] == ERROR and reason in statuses["a_bad.toml"][1]
+    assert "a_bad.toml" in statuses["a_bad.toml"][1]
+    assert statuses["b_good.toml"][0] == VERIFIED
+    assert len(json.loads(report_path.read_text())["rules"]) == 2
+
+
+def test_import_every_ndjson_line_is_accounted_for(tmp_path: Path) -> None:
+    from converter.importer import ERROR, VERIFIED, import_elastic
+
+    good = {"rule_id": "r1", "name": "G", "description": "d", "risk_score": 1, "severity": "low",
+            "type": "eql", "language": "eql", "query": 'process where process.name : "a.exe"'}
+    lines = [json.dumps([1, 2]), json.dumps({"query": None}),
+             json.dumps(dict(good, rule_id="r2", query={"match": "x"})),
+             json.dumps({"name": "no id", "query": "process where true"}),
+             json.dumps(good), "{broken", json.dumps({"exported_count": 1})]
+    src = tmp_path / "export.ndjson"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_elastic([src], tmp_path / "out")
+    by_line = {e.source.rsplit(":", 1)[1]: e for e in report.entries}
+    assert sorted(by_line, key=int) == ["1", "2", "3", "4", "5", "6"]  # the summary is no rule
+    for line in ("1", "2", "3", "4", "6"):
+        assert by_line[line].status == ERROR and f"export.ndjson:{line}" in by_line[line].reason
+    assert "list is not a rule object" in by_line["1"].reason
+    assert "no rule_id" in by_line["2"].reason and "no rule_id" in by_line["4"].reason
+    assert "query must be a string, not object" in by_line["3"].reason
+    assert by_line["5"].status == VERIFIED
+
+
+def test_import_cli_reports_a_bad_file_without_internal_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from converter.cli import main
+
+    (tmp_path / "bad.toml").write_text(_toml("threat = 7"), encoding="utf-8")
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["import", "elastic", str(tmp_path / "bad.toml"),
+                                       "-o", str(tmp_path / "out"), "--report", str(report)])
+    assert result.exit_code == 2 and "internal error" not in result.output
+    assert json.loads(report.read_text())["rules"][0]["status"] == "error"
