@@ -45,7 +45,7 @@ BATCH_SIZE = 500
 
 
 def _batches(
-    events_paths: Iterable[str | Path], input_format: str | None
+    events_paths: Iterable[str | Path], input_format: str | None, limits: Any
 ) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """Stream (source, normalised event) pairs in batches (``converter.inputs``).
 
@@ -57,7 +57,9 @@ def _batches(
 
     batch: list[tuple[str, dict[str, Any]]] = []
     for path in events_paths:
-        for source, raw in iter_raw(path, input_format):
+        read = 0
+        for source, raw in iter_raw(path, input_format, limits):
+            read += 1
             try:
                 # The reader's dicts are ours: normalise in place, saving a copy per event.
                 batch.append((source, normalise_owned(raw)))
@@ -66,6 +68,8 @@ def _batches(
             if len(batch) >= BATCH_SIZE:
                 yield batch
                 batch = []
+        if not read:
+            limits.warn(f"{path}: no event read from this input")
     if batch:
         yield batch
 
@@ -171,6 +175,7 @@ def run_backtest(
     field_model: Any = None,
     max_examples: int = MAX_EXAMPLES,
     prefilter: bool = True,
+    limits: Any = None,
 ) -> BacktestReport:
     """Backtest rules on a stream of events for every target.
 
@@ -186,6 +191,8 @@ def run_backtest(
         field_model: a ``FieldModel`` replacing the built-in one.
         max_examples: disagreement examples kept per rule and target.
         prefilter: skip evaluations a required literal rules out (never changes a count).
+        limits: the input caps (``converter.inputs.InputLimits``); its warnings (lines and
+            members skipped, unreadable input) end up in the report.
 
     Returns:
         The ``BacktestReport``.
@@ -202,8 +209,11 @@ def run_backtest(
     options["targets"] = target_names
     prepared = prepare([str(p) for p in rule_paths], options, workers)
     prepare_s = time.perf_counter() - started
+    from .inputs import InputLimits
+
     merged = _Merger(prepared, max_examples)
-    batches = _batches(list(events_paths), input_format)
+    limits = limits if limits is not None else InputLimits()
+    batches = _batches(list(events_paths), input_format, limits)
     if workers <= 1:
         engine = Engine(prepared, options)
         for batch in batches:
@@ -224,7 +234,7 @@ def run_backtest(
                      for table, (count, source, message) in merged.render_errors.items()}
     return BacktestReport(merged.events, _tallies(prepared, merged), target_names,
                           time.perf_counter() - started, max(1, workers), prepare_s,
-                          render_errors)
+                          render_errors, limits.all_warnings())
 
 
 def _collect(result: Any, merged: _Merger, progress: Callable[[int], None] | None) -> None:

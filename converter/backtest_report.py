@@ -83,6 +83,8 @@ class BacktestReport:
     prepare_s: float = 0.0
     #: Per mapping table: events of a routed logsource it could not render (count, first one).
     render_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What the input caps skipped, and input that read as fewer events than it holds.
+    input_warnings: list[str] = field(default_factory=list)
 
     @property
     def events_per_s(self) -> float:
@@ -100,6 +102,7 @@ class BacktestReport:
             "prepare_s": round(self.prepare_s, 3),
             "events_per_s": round(self.events_per_s, 1),
             "render_errors": self.render_errors,
+            "input_warnings": self.input_warnings,
         }
 
     @property

@@ -20,10 +20,12 @@ EXIT_OK, EXIT_DISAGREE, EXIT_INPUT = 0, 1, 2
 
 
 def _load_events(
-    paths: list[Path], schema: str, data_source: str | None, input_format: str | None = None
+    paths: list[Path], schema: str, data_source: str | None, input_format: str | None = None,
+    limits: Any = None,
 ) -> list[SampleEvent]:
     """Events for every rule: JSON lines keep their ``_expect``; other formats (SigmaHQ regression
-    JSON, .evtx, archives) are read and normalised by ``converter.inputs``."""
+    JSON, .evtx, archives) are read and normalised by ``converter.inputs``. What the input caps
+    skip, and input that reads as no event, is recorded in ``limits`` (an ``InputLimits``)."""
     from .inputs import detect_format, iter_events
 
     events: list[SampleEvent] = []
@@ -31,12 +33,16 @@ def _load_events(
         files = iter_event_files([path]) if path.is_dir() else [path]
         for file in files:
             fmt = input_format or detect_format(file)
+            before = len(events)
             if fmt == "jsonl":
-                events.extend(read_jsonl(file))
+                events.extend(read_jsonl(file, limits))
             else:
                 events.extend(
-                    SampleEvent(event, source=f"{file}") for event in iter_events(file, fmt)
+                    SampleEvent(event, source=f"{file}")
+                    for event in iter_events(file, fmt, limits)
                 )
+            if len(events) == before and limits is not None:
+                limits.warn(f"{file}: no event read from this file")
     if schema == "ecs":
         table = load_table("ecs-windows")
         for event in events:
@@ -75,16 +81,23 @@ def run_check(
     seed: int = 0,
     input_format: str | None = None,
     markdown: Path | None = None,
+    input_limits: Any = None,
 ) -> int:
     """Run ``sigport check``; print the report; return the exit code.
 
     Events: ``--events`` for every rule; else ``--generate`` events; else each rule's own sample
     events, generated ones for a rule that has none.
     """
+    from .inputs import InputLimits
+
     loaded = load_rules(paths)
+    limits = input_limits or InputLimits()
     shared = (
-        _load_events(events_paths, schema, data_source, input_format) if events_paths else None
+        _load_events(events_paths, schema, data_source, input_format, limits)
+        if events_paths else None
     )
+    for warning in limits.all_warnings():
+        print(f"sigport: warning: {warning}", file=sys.stderr)
     checker = Checker(targets, pipelines, data_source, _field_model(mapping_file))
     results: list[RuleResult] = []
     bad_input = False
@@ -106,7 +119,15 @@ def run_check(
                 bad_input = True
                 continue
         else:
-            events = read_jsonl(own) if own.is_file() else []
+            events = read_jsonl(own, limits) if own.is_file() else []
+        if not events and item.error is None:
+            # Nothing to prove anything on: never "equivalent" on zero events.
+            result = RuleResult(item.id, item.title, item.path, [])
+            where = ", ".join(str(p) for p in events_paths) if shared is not None else own.name
+            result.error = f"no events: {where} holds no event for this rule; nothing is proven"
+            results.append(result)
+            bad_input = True
+            continue
         result = checker.check(item, events)
         bad_input = bad_input or item.error is not None
         results.append(result)
@@ -117,6 +138,7 @@ def run_check(
             "equivalent": bool(results) and all(r.equivalent for r in results),
             "targets": checker.targets,
             "rules": [r.to_json() for r in results],
+            "input_warnings": limits.all_warnings(),
         }
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -390,6 +390,28 @@ def _warning_summary(results: list[Any]) -> None:
     _stderr_console().print(table)
 
 
+def _input_limit_options(command: Any) -> Any:
+    """``--max-line-bytes`` and ``--max-member-bytes`` (``converter.inputs.InputLimits``)."""
+    from .inputs_bounded import MAX_LINE_BYTES, MAX_MEMBER_BYTES
+
+    command = click.option(
+        "--max-member-bytes", type=click.IntRange(min=1), default=MAX_MEMBER_BYTES,
+        show_default=True, help="Decompressed bytes read from one archive member; the rest is "
+        "skipped with a warning.",
+    )(command)
+    return click.option(
+        "--max-line-bytes", type=click.IntRange(min=1), default=MAX_LINE_BYTES,
+        show_default=True, help="Longest events line (or JSON object) read; a longer one is "
+        "skipped with a warning.",
+    )(command)
+
+
+def _input_limits(max_line_bytes: int, max_member_bytes: int) -> Any:
+    from .inputs_bounded import InputLimits
+
+    return InputLimits(max_line_bytes=max_line_bytes, max_member_bytes=max_member_bytes)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @click.option(
@@ -437,6 +459,7 @@ def _warning_summary(results: list[Any]) -> None:
     help="Also write a Markdown summary: per target the share of equivalent rules, and every "
     "rule that is not, with the reason.",
 )
+@_input_limit_options
 def check(
     paths: tuple[str, ...],
     events_paths: tuple[Path, ...],
@@ -450,6 +473,8 @@ def check(
     input_format: str | None,
     output_format: str,
     markdown: Path | None,
+    max_line_bytes: int,
+    max_member_bytes: int,
 ) -> None:
     """Prove on events that each target's query matches exactly what the rule matches.
 
@@ -473,6 +498,7 @@ def check(
         seed=seed,
         input_format=input_format,
         markdown=markdown,
+        input_limits=_input_limits(max_line_bytes, max_member_bytes),
     )
     sys.exit(code)
 
@@ -510,6 +536,7 @@ def check(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
     show_default=True, help="text: tables; json: the machine-readable report.",
 )
+@_input_limit_options
 def backtest(
     paths: tuple[Path, ...],
     events_paths: tuple[Path, ...],
@@ -520,12 +547,15 @@ def backtest(
     workers: int,
     examples: int,
     output_format: str,
+    max_line_bytes: int,
+    max_member_bytes: int,
 ) -> None:
     """Replay event collections (streamed, constant memory) against rules: hits of the reference
     and of every target's query, and every event where they disagree.
 
     Exit 0 when no target disagrees with the reference and every verdict was decided, 1 otherwise
-    (a disagreement, or an event whose match ran past the time limit), 2 on bad input.
+    (a disagreement, or an event whose match ran past the time limit), 2 on bad input (also: no
+    event read at all).
     """
     import json
     from contextlib import nullcontext
@@ -557,12 +587,17 @@ def backtest(
             targets=_targets(targets) if targets else None,
             data_source=data_source, input_format=input_format, workers=workers,
             progress=callback, pipelines=list(pipelines), max_examples=examples,
+            limits=_input_limits(max_line_bytes, max_member_bytes),
         )
+    for warning in report.input_warnings:
+        click.echo(f"sigport: warning: {warning}", err=True)
     if output_format == "json":
         data = {"schema_version": BACKTEST_SCHEMA_VERSION, **report.to_json()}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print_report(report)
+    # Nothing was evaluated: no evidence either way, never a pass.
+    _require_inputs(report.events, "events (nothing is proven)", events_paths)
     disagree = any(t.disagreements for r in report.rules for t in r.targets.values())
     sys.exit(EXIT_DISAGREE if disagree or report.undecided else EXIT_OK)
 

@@ -12,7 +12,6 @@ target (``None``): the checker reports it as not evaluated rather than guessing 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -43,46 +42,54 @@ class SampleEvent:
     native: dict[str, dict[str, Any]] | None = None
 
 
-def read_jsonl(path: str | Path) -> list[SampleEvent]:
+def read_jsonl(path: str | Path, limits: Any = None) -> list[SampleEvent]:
     """Read a JSON-lines events file (one JSON object per line; blank lines and ``#`` skipped).
+
+    Lines are read through ``converter.inputs_bounded`` (a line over ``max_line_bytes`` is
+    skipped with a warning in ``limits``; JSON that cannot be decoded is a positioned error).
 
     Raises:
         EventsError: naming the file, line and column of a line that is not a JSON object.
     """
+    from .inputs_bounded import InputLimits, decode_json, read_lines
+
     path = Path(path)
+    limits = limits if limits is not None else InputLimits()
+    out = []
     try:
-        text = path.read_text(encoding="utf-8")
+        fh = open(path, "rb")
     except OSError as exc:
         raise EventsError(f"cannot read events: {exc.strerror}", path=path) from exc
-    except UnicodeDecodeError as exc:
-        raise EventsError(f"events file is not UTF-8 ({exc.reason})", path=path) from exc
-    out = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EventsError(
-                f"not valid JSON: {exc.msg}", path=path, line=number, column=exc.colno,
-                hint="events files hold one JSON object per line",
-            ) from exc
-        if not isinstance(obj, dict):
-            raise EventsError(
-                f"a line must hold a JSON object, not {type(obj).__name__}", path=path, line=number
-            )
-        expect = obj.pop(EXPECT_KEY, None)
-        if expect is not None and not isinstance(expect, bool):
-            raise EventsError(f"{EXPECT_KEY} must be true or false", path=path, line=number)
-        note = obj.pop(NOTE_KEY, None)
-        render = obj.pop(RENDER_KEY, None)
-        if render is not None and not (
-            isinstance(render, dict) and all(isinstance(v, dict) for v in render.values())
-        ):
-            raise EventsError(
-                f"{RENDER_KEY} must map a schema name to field values", path=path, line=number
-            )
-        out.append(SampleEvent(obj, expect, note, f"{path}:{number}", render))
+    with fh:
+        for number, raw in read_lines(fh, str(path), limits):
+            line = raw.strip()
+            if line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM on the first line
+                line = line[3:].strip()
+            if not line or line.startswith(b"#"):
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise EventsError(f"events file is not UTF-8 ({exc.reason})", path=path,
+                                  line=number) from exc
+            obj = decode_json(line, str(path), number)
+            if not isinstance(obj, dict):
+                raise EventsError(
+                    f"a line must hold a JSON object, not {type(obj).__name__}", path=path,
+                    line=number,
+                )
+            expect = obj.pop(EXPECT_KEY, None)
+            if expect is not None and not isinstance(expect, bool):
+                raise EventsError(f"{EXPECT_KEY} must be true or false", path=path, line=number)
+            note = obj.pop(NOTE_KEY, None)
+            render = obj.pop(RENDER_KEY, None)
+            if render is not None and not (
+                isinstance(render, dict) and all(isinstance(v, dict) for v in render.values())
+            ):
+                raise EventsError(
+                    f"{RENDER_KEY} must map a schema name to field values", path=path, line=number
+                )
+            out.append(SampleEvent(obj, expect, note, f"{path}:{number}", render))
     return out
 
 

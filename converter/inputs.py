@@ -16,6 +16,13 @@ Formats (``FORMATS``; ``detect_format`` picks one by suffix and a peek at the co
   ``__MACOSX/`` entries and ``._*`` AppleDouble files are skipped, as are members without a JSON
   suffix (``.json``, ``.jsonl``, ``.ndjson``).
 
+Limits (``InputLimits``, configurable per call): a line (or one JSON object) longer than
+``max_line_bytes`` is skipped without being held in memory, an archive member is read up to
+``max_member_bytes`` (decompressed), and an event nesting deeper than ``MAX_EVENT_DEPTH`` is an
+error; each skip, and input that reads as fewer events than it should (a truncated ``.evtx``),
+is a one-line warning in ``InputLimits.warnings``. A JSON line is held once as bytes and once
+decoded, so memory stays bounded by the line cap whatever a (compressed) input expands to.
+
 ``iter_raw`` yields ``(source, raw event)`` pairs, ``source`` being ``file:line`` (``file:N`` for
 the N-th record of an ``.evtx`` file) or ``archive!member:line``; ``iter_events`` yields the
 events normalised by ``converter.normalise.normalise``. A directory is walked recursively in
@@ -32,10 +39,24 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from .errors import EventsError
+from .inputs_bounded import (
+    MAX_EVENT_DEPTH,
+    MAX_LINE_BYTES,
+    MAX_MEMBER_BYTES,
+    InputError,
+    InputLimits,
+    check_depth,
+    decode_failure,
+    decode_json,
+    read_lines,
+)
 from .normalise import normalise, normalise_owned
 
-__all__ = ["FORMATS", "InputError", "detect_format", "iter_events", "iter_raw", "normalise"]
+__all__ = ["FORMATS", "MAX_EVENT_DEPTH", "MAX_LINE_BYTES", "MAX_MEMBER_BYTES", "InputError",
+           "InputLimits", "decode_json", "detect_format", "iter_events", "iter_raw", "normalise",
+           "read_lines"]
+#: The fixed parts of an .evtx file (the file header block, then 64 KiB chunks).
+_EVTX_HEADER, _EVTX_CHUNK = 4096, 65536
 
 FORMATS = ("jsonl", "sigma-regression", "evtx", "archive")
 
@@ -59,39 +80,6 @@ _CHUNK = 1 << 16
 
 # Raw event with its location: (path, archive member or None, line or record number).
 _Located = tuple[str, "str | None", int, dict[str, Any]]
-
-
-class InputError(EventsError):
-    """An events input cannot be read: names the file, the archive member and the line.
-
-    Args:
-        message: what went wrong.
-        path: the file concerned.
-        line: 1-based line (record number for ``.evtx``), if known.
-        column: 1-based column, if known.
-        hint: what the user can do about it.
-        member: the archive member, for archives.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        path: str | Path | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        hint: str | None = None,
-        member: str | None = None,
-    ) -> None:
-        self.member = member
-        super().__init__(message, path=path, line=line, column=column, hint=hint)
-
-    def location(self) -> str:
-        """``archive!member:line:column`` (or ``file:line:column``) with the parts known."""
-        where = self.path
-        if self.member is not None:
-            where = f"{where or ''}!{self.member}"
-        parts = [p for p in (where, self.line, self.column) if p is not None]
-        return ":".join(str(p) for p in parts)
 
 
 def _source(path: str, member: str | None, line: int) -> str:
@@ -132,32 +120,36 @@ def detect_format(path: Path) -> str:
 
 
 def iter_raw(
-    path: str | Path, input_format: str | None = None
+    path: str | Path, input_format: str | None = None, limits: InputLimits | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield ``(source, raw event)`` for every event under ``path``, before normalisation.
 
     Args:
         path: an events file, or a directory (walked recursively, sorted).
         input_format: one of ``FORMATS`` to force for every file; None detects per file.
+        limits: the caps to apply and where warnings go (default caps when None).
 
     Raises:
         InputError: a missing path, an unknown format, or bad content (with its location).
     """
-    for file_path, member, line, raw in _iter_located(path, input_format):
+    for file_path, member, line, raw in _iter_located(path, input_format, limits):
         yield _source(file_path, member, line), raw
 
 
-def iter_events(path: str | Path, input_format: str | None = None) -> Iterator[dict[str, Any]]:
+def iter_events(
+    path: str | Path, input_format: str | None = None, limits: InputLimits | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield every event under ``path`` normalised to flat Sigma/Sysmon names, in constant memory.
 
     Args:
         path: an events file, or a directory (walked recursively, sorted).
         input_format: one of ``FORMATS`` to force for every file; None detects per file.
+        limits: as for ``iter_raw``.
 
     Raises:
         InputError: as ``iter_raw``, and for a record whose value has no Sigma representation.
     """
-    for file_path, member, line, raw in _iter_located(path, input_format):
+    for file_path, member, line, raw in _iter_located(path, input_format, limits):
         try:
             yield normalise_owned(raw)
         except ValueError as exc:
@@ -192,27 +184,30 @@ def _files(path: Path) -> Iterable[Path]:
             yield found
 
 
-def _iter_located(path: str | Path, input_format: str | None) -> Iterator[_Located]:
+def _iter_located(
+    path: str | Path, input_format: str | None, limits: InputLimits | None
+) -> Iterator[_Located]:
+    limits = limits if limits is not None else InputLimits()
     if input_format is not None and input_format not in FORMATS:
         raise InputError(f"unknown input format {input_format!r}", path=path,
                          hint=f"known: {', '.join(FORMATS)}")
     path = Path(path)
     if path.is_dir():
         for file_path in _files(path):
-            yield from _iter_file(file_path, input_format or detect_format(file_path))
+            yield from _iter_file(file_path, input_format or detect_format(file_path), limits)
     elif path.is_file():
-        yield from _iter_file(path, input_format or detect_format(path))
+        yield from _iter_file(path, input_format or detect_format(path), limits)
     else:
         raise InputError("no such events file or directory", path=path)
 
 
-def _iter_file(path: Path, fmt: str) -> Iterator[_Located]:
+def _iter_file(path: Path, fmt: str, limits: InputLimits) -> Iterator[_Located]:
     name = str(path)
     if fmt == "evtx":
-        yield from _read_evtx(path)
+        yield from _read_evtx(path, limits)
         return
     if fmt == "archive":
-        yield from _read_archive(path)
+        yield from _read_archive(path, limits)
         return
     try:
         fh = open(path, "rb")
@@ -220,10 +215,10 @@ def _iter_file(path: Path, fmt: str) -> Iterator[_Located]:
         raise InputError(f"cannot read events: {exc.strerror}", path=path) from exc
     with fh:
         if fmt == "jsonl":
-            for line, raw in _read_jsonl(fh, name, None):
+            for line, raw in _read_jsonl(fh, name, None, limits):
                 yield name, None, line, raw
         else:
-            for line, raw in _read_json_values(fh, name):
+            for line, raw in _read_json_values(fh, name, limits):
                 yield name, None, line, raw
 
 
@@ -253,30 +248,24 @@ def _json_format(head: bytes, path: Path) -> str:
 
 
 def _read_jsonl(
-    fh: IO[bytes], path: str, member: str | None
+    fh: IO[bytes], path: str, member: str | None, limits: InputLimits, cap: int | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each JSON-lines line; reads one line at a time."""
-    for number, line in enumerate(fh, start=1):
+    """(line number, object) for each JSON-lines line; reads one bounded line at a time."""
+    where = f"{path}!{member}" if member is not None else path
+    for number, line in read_lines(fh, where, limits, cap):
         stripped = line.strip()
         if not stripped or stripped.startswith(b"#"):
             continue
-        try:
-            # json.loads detects UTF-8/16/32 and a UTF-8 BOM on bytes.
-            obj = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", path=path, line=number,
-                             column=exc.colno, member=member,
-                             hint="JSON-lines files hold one JSON object per line") from exc
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason})", path=path, line=number,
-                             member=member) from exc
+        obj = decode_json(stripped, path, number, member)
         if not isinstance(obj, dict):
             raise InputError(f"a line must hold a JSON object, not {type(obj).__name__}",
                              path=path, line=number, member=member)
         yield number, obj
 
 
-def _read_json_values(fh: IO[bytes], path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_json_values(
+    fh: IO[bytes], path: str, limits: InputLimits
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, object) for JSON objects written one after another, or inside one top-level array.
 
     The buffer holds at most the object being decoded plus one read: after a failed decode more
@@ -308,6 +297,10 @@ def _read_json_values(fh: IO[bytes], path: str) -> Iterator[tuple[int, dict[str,
             obj, end = decoder.raw_decode(buf, pos)
         except json.JSONDecodeError as exc:
             if not eof:
+                if len(buf) - pos > limits.max_line_bytes:
+                    line = base_line + buf.count("\n", 0, pos)
+                    raise InputError(f"a JSON value longer than {limits.max_line_bytes:,} "
+                                     "characters (max_line_bytes)", path=path, line=line) from None
                 more = reader(size)
                 eof = more == ""
                 buf, size = buf + more, size * 2
@@ -317,8 +310,11 @@ def _read_json_values(fh: IO[bytes], path: str) -> Iterator[tuple[int, dict[str,
             raise InputError(f"not valid JSON: {exc.msg}", path=path, line=line, column=column,
                              hint="expected JSON objects (one after another) or an array of "
                              "them") from None
+        except (ValueError, RecursionError) as exc:  # a huge integer, deep nesting
+            raise decode_failure(exc, path, base_line + buf.count("\n", 0, pos)) from None
         started = True
         line = base_line + buf.count("\n", 0, pos)
+        check_depth(obj, buf[pos:end], path, line)
         if not isinstance(obj, dict):
             raise InputError(f"expected a JSON object, not {type(obj).__name__}", path=path,
                              line=line)
@@ -344,8 +340,14 @@ def _text_reader(fh: IO[bytes], path: str) -> Any:
     return read
 
 
-def _read_evtx(path: Path) -> Iterator[_Located]:
-    """(path, None, record number, record JSON) for each record of a Windows .evtx file."""
+def _read_evtx(path: Path, limits: InputLimits) -> Iterator[_Located]:
+    """(path, None, record number, record JSON) for each record of a Windows .evtx file.
+
+    The parser stops quietly at a truncated chunk, so the file's size is checked against its
+    layout (a 4 KiB header, then whole 64 KiB chunks): a file that does not fit gets a warning
+    instead of passing as a shorter (or empty) log.
+    """
+    _evtx_layout(path, limits)
     try:
         from evtx import PyEvtxParser
     except ImportError as exc:
@@ -366,10 +368,22 @@ def _read_evtx(path: Path) -> Iterator[_Located]:
             # A damaged record: say which one followed the last good record.
             raise InputError(f"cannot read record: {exc}", path=path, line=number + 1) from exc
         number += 1
-        yield name, None, number, json.loads(record["data"])
+        yield name, None, number, decode_json(record["data"], name, number)
 
 
-def _read_archive(path: Path) -> Iterator[_Located]:
+def _evtx_layout(path: Path, limits: InputLimits) -> None:
+    """Warn when an .evtx file's size is not a header plus whole chunks (a truncated file)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # the parser reports the unreadable file
+    if size < _EVTX_HEADER or (size - _EVTX_HEADER) % _EVTX_CHUNK:
+        limits.warn(f"{path}: truncated .evtx file: {size:,} bytes is not a {_EVTX_HEADER:,}-byte "
+                    f"header plus whole {_EVTX_CHUNK:,}-byte chunks; records past the cut are "
+                    "missing")
+
+
+def _read_archive(path: Path, limits: InputLimits) -> Iterator[_Located]:
     """Every JSON-lines member of a zip or tar archive, streamed."""
     name = str(path)
     if zipfile.is_zipfile(path):
@@ -386,7 +400,8 @@ def _read_archive(path: Path) -> Iterator[_Located]:
                     # lines about twice as fast, still one buffer at a time.
                     member_file = archive.open(info)
                     with io.BufferedReader(member_file, _CHUNK) as fh:  # type: ignore[arg-type]
-                        for line, raw in _read_jsonl(fh, name, info.filename):
+                        for line, raw in _read_jsonl(fh, name, info.filename, limits,
+                                                     limits.max_member_bytes):
                             yield name, info.filename, line, raw
                 except (zipfile.BadZipFile, OSError, EOFError) as exc:
                     raise InputError(f"damaged archive member: {exc}", path=path,
@@ -404,7 +419,8 @@ def _read_archive(path: Path) -> Iterator[_Located]:
                 if fh is None:
                     continue
                 with fh:
-                    for line, raw in _read_jsonl(fh, name, entry.name):
+                    for line, raw in _read_jsonl(fh, name, entry.name, limits,
+                                                 limits.max_member_bytes):
                         yield name, entry.name, line, raw
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise InputError(f"not a readable zip or tar archive: {exc}", path=path,

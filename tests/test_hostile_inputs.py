@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -253,3 +254,166 @@ def test_import_cli_reports_a_bad_file_without_internal_error(tmp_path: Path) ->
                                        "-o", str(tmp_path / "out"), "--report", str(report)])
     assert result.exit_code == 2 and "internal error" not in result.output
     assert json.loads(report.read_text())["rules"][0]["status"] == "error"
+
+
+# --- defect 8: archive bombs ------------------------------------------------------------------
+#
+# The real bomb (one 1 GiB line, ~1 MB compressed) is measured by bench/archive_bomb.py; here the
+# same bomb builder makes a 48 MiB line and the cap is lowered to 1 MiB, so the test proves the
+# mechanism (the line is skipped in bounded pieces, reported, and the next event still read)
+# with the peak RSS of the real command measured in a subprocess.
+
+PEAK_RSS_MB = 500
+
+
+def _bomb_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "archive_bomb", Path(__file__).resolve().parent.parent / "bench" / "archive_bomb.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_an_archive_bomb_line_is_skipped_with_bounded_memory(tmp_path: Path, kind: str) -> None:
+    bench = _bomb_module()
+    make = bench.make_zip if kind == "zip" else bench.make_tar_gz
+    bomb = make(tmp_path / f"bomb.{kind}", 48 << 20)
+    rule = tmp_path / "rule.yml"
+    rule.write_text(bench.RULE, encoding="utf-8")
+    code, peak, err, _ = bench.run(["backtest", str(rule), "--events", str(bomb), "--format",
+                                    "json", "--workers", "1", "--max-line-bytes", str(1 << 20)])
+    assert "Traceback" not in err and "internal error" not in err, err[-2000:]
+    assert f"bomb.{kind}!bomb.jsonl:1: line skipped: longer than 1,048,576 bytes" in err
+    assert code == 0  # the ordinary event after the bomb was read and agreed on
+    assert peak <= PEAK_RSS_MB
+
+
+def test_a_member_past_its_cap_is_cut_and_reported(tmp_path: Path) -> None:
+    import zipfile
+
+    from converter.inputs import InputLimits, iter_raw
+
+    line = json.dumps({"EventID": 1, "Channel": SYSMON, "CommandLine": "x"}) + "\n"
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("m.jsonl", line * 100)
+    limits = InputLimits(max_member_bytes=len(line) * 10)
+    assert sum(1 for _ in iter_raw(archive, limits=limits)) == 10
+    (warning,) = limits.warnings
+    assert "a.zip!m.jsonl: the rest skipped from line 11" in warning
+    assert "max_member_bytes" in warning
+
+
+def test_a_long_plain_jsonl_line_is_skipped_in_check_too(tmp_path: Path) -> None:
+    from converter.events import read_jsonl
+    from converter.inputs import InputLimits
+
+    events = tmp_path / "e.jsonl"
+    good = json.dumps({"EventID": 1, "Channel": SYSMON, "CommandLine": "x"})
+    events.write_text(json.dumps({"CommandLine": "a" * 5000}) + "\n" + good + "\n",
+                      encoding="utf-8")
+    limits = InputLimits(max_line_bytes=1000)
+    assert [e.source for e in read_jsonl(events, limits)] == [f"{events}:2"]
+    assert limits.warnings == [f"{events}:1: line skipped: longer than 1,000 bytes "
+                               "(max_line_bytes)"]
+
+
+# --- defect 11: no events is no evidence --------------------------------------------------------
+
+
+def _cli(args: list[str]) -> Any:
+    from click.testing import CliRunner
+
+    from converter.cli import main
+
+    return CliRunner().invoke(main, args)
+
+
+def _simple_rule(tmp_path: Path) -> Path:
+    rule = tmp_path / "rule.yml"
+    rule.write_text(_rule_text("  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel"),
+                    encoding="utf-8")
+    return rule
+
+
+def test_check_on_an_empty_events_file_is_not_proven(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    result = _cli(["check", str(_simple_rule(tmp_path)), "--events", str(empty), "--format",
+                   "json"])
+    assert result.exit_code == 2, result.stderr  # README: "a rule without events"
+    report = json.loads(result.stdout)
+    assert report["equivalent"] is False
+    assert "no events" in report["rules"][0]["error"]
+    assert all(t.get("equivalent") is not True for t in report["rules"][0]["targets"].values())
+    assert "no event read" in result.stderr
+
+
+def test_backtest_on_no_events_is_an_input_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n# nothing\n", encoding="utf-8")
+    result = _cli(["backtest", str(_simple_rule(tmp_path)), "--events", str(empty),
+                   "--workers", "1", "--format", "json"])
+    assert result.exit_code == 2
+    assert "no events (nothing is proven) found in" in result.stderr
+
+
+@pytest.mark.parametrize("content", [b"ElfFile\x00" + b"\x07" * 3000, b"ElfFile\x00"])
+def test_a_truncated_evtx_file_warns(tmp_path: Path, content: bytes) -> None:
+    pytest.importorskip("evtx")
+    from converter.inputs import InputLimits, iter_raw
+
+    evtx = tmp_path / "cut.evtx"
+    evtx.write_bytes(content)
+    limits = InputLimits()
+    try:
+        events = list(iter_raw(evtx, limits=limits))
+    except Exception as exc:  # a damaged file may also be an error naming it; never silent
+        from converter.inputs import InputError
+
+        assert isinstance(exc, InputError) and "cut.evtx" in str(exc)
+        return
+    assert events == []
+    assert any("cut.evtx: truncated .evtx file" in w for w in limits.warnings)
+
+
+def test_a_cut_real_evtx_file_warns(tmp_path: Path) -> None:
+    pytest.importorskip("evtx")
+    from converter.inputs import InputLimits, iter_raw
+
+    sources = sorted(Path(__file__).resolve().parents[2].glob("shared/corpus/sigmahq/"
+                                                              "regression_data/**/*.evtx"))
+    whole = next((p for p in sources if p.stat().st_size >= 69632), None)
+    if whole is None:
+        pytest.skip("no .evtx file in the shared corpus")
+    cut = tmp_path / "cut.evtx"
+    cut.write_bytes(whole.read_bytes()[:5000])  # the header and a piece of the first chunk
+    limits = InputLimits()
+    assert list(iter_raw(cut, limits=limits)) == []
+    assert limits.warnings and "truncated .evtx" in limits.warnings[0]
+
+
+# --- defect 13: plain bad input in events -------------------------------------------------------
+
+
+@pytest.mark.parametrize("line, message", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    (json.dumps({"X": json.loads("[" * 200 + "]" * 200)}), "nests more than 100 levels"),
+    ('{"ProcessId": ' + "9" * 5000 + "}", "an integer longer than 4,300 digits"),
+])
+@pytest.mark.parametrize("command", ["check", "backtest"])
+def test_undecodable_events_are_positioned_errors(
+    tmp_path: Path, line: str, message: str, command: str
+) -> None:
+    events = tmp_path / "e.jsonl"
+    good = json.dumps({"EventID": 1, "Channel": SYSMON, "Image": "C:\\cmd.exe"})
+    events.write_text(good + "\n" + line + "\n", encoding="utf-8")
+    args = [command, str(_simple_rule(tmp_path)), "--events", str(events)]
+    result = _cli(args + (["--workers", "1"] if command == "backtest" else []))
+    assert result.exit_code == 2
+    (err,) = result.stderr.strip().splitlines()
+    assert err.startswith(f"sigport: error: {events}:2") and message in err
+    assert "internal error" not in err
