@@ -50,6 +50,15 @@ class SigportGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as exc:  # the system refused a read or write (ENOSPC, EACCES, ...)
+            if ctx.params.get("debug"):
+                raise
+            # Writes of output files name their file (OutputError); this is the net for the
+            # rest, e.g. standard output on a full disk.
+            text = exc.strerror or " ".join(str(exc).split())
+            where = f"{exc.filename}: " if exc.filename is not None else "cannot read or write: "
+            click.echo(f"sigport: error: {where}{text}", err=True)
+            ctx.exit(EXIT_INPUT)
         except Exception as exc:  # a bug: still one line, with the way to get the traceback
             if ctx.params.get("debug"):
                 raise

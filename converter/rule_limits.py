@@ -46,7 +46,8 @@ _BASE64_OFFSETS = 3
 
 
 class LimitExceeded(ValueError):
-    """A rule exceeds one of the limits; ``key`` is the YAML key to point at (None: the file)."""
+    """A rule exceeds one of the limits, or has a shape Sigma leaves undefined; ``key`` is the
+    YAML key to point at (None: the file)."""
 
     def __init__(self, message: str, key: str | None = None) -> None:
         self.key = key
@@ -65,7 +66,8 @@ def check_size(text: str) -> None:
 
 
 def check_document(document: dict[str, Any]) -> None:
-    """Refuse a rule document whose detection exceeds a limit, or holds an empty value list.
+    """Refuse a rule document whose detection exceeds a limit, or holds an empty value list or a
+    null keyword (undefined in Sigma; pySigma builds conditions no backend can convert).
 
     Raises:
         LimitExceeded: naming the limit and the key concerned.
@@ -86,6 +88,11 @@ def check_document(document: dict[str, Any]) -> None:
                     f"{key or name!r} has an empty list of values, which Sigma does not define "
                     "(pySigma reads it as 'the field is missing', a list as 'any of'); write "
                     "'null' to match a missing field, or give values", key or name)
+            if not key and (values is None or (isinstance(values, list) and None in values)):
+                raise LimitExceeded(
+                    f"search identifier {name!r} has a keyword value null, which Sigma does not "
+                    "define (a keyword is a string or number searched in the whole event); "
+                    "write 'Field: null' to match a missing field", name)
             total += _expanded_count(key, values)
             if total > MAX_DETECTION_VALUES:
                 raise LimitExceeded(

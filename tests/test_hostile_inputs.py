@@ -417,3 +417,30 @@ def test_undecodable_events_are_positioned_errors(
     (err,) = result.stderr.strip().splitlines()
     assert err.startswith(f"sigport: error: {events}:2") and message in err
     assert "internal error" not in err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("where", [["-o", "/dev/full"], ["--report", "/dev/full"]])
+def test_a_full_disk_is_a_one_line_error(tmp_path: Path, where: list[str]) -> None:
+    result = _cli(["convert", str(_simple_rule(tmp_path)), "-t", "eql", *where])
+    assert result.exit_code == 2
+    (line,) = [ln for ln in result.stderr.splitlines() if "sigport: error" in ln]
+    assert "No space left on device" in line and "internal error" not in result.stderr
+
+
+def test_eql_names_itself_when_refusing_a_field_reference() -> None:
+    from converter.convert import Converter
+    from converter.rules import load_text
+
+    (loaded,) = load_text(_rule_text("  sel:\n    Image|fieldref: ParentImage\n  condition: sel"),
+                          "r.yml")
+    conversion = Converter("eql").convert(loaded)
+    assert conversion.status == "unsupported"
+    assert conversion.reason.startswith("EQL cannot compare field") and "Lucene" not in \
+        conversion.reason
+
+
+@pytest.mark.parametrize("selection", ["null", "\n    - a\n    - null"])
+def test_a_null_keyword_is_an_error_not_an_internal_one(selection: str) -> None:
+    message = _load_error(_rule_text(f"  sel: {selection}\n  condition: sel"))
+    assert "keyword value null" in message and message.startswith("r.yml:7:")

@@ -126,6 +126,17 @@ class _ExpansionFixedEqlBackend(EqlBackend):
             return self.convert_condition_as_in_expression(or_cond, state)
         return self.convert_condition_or(or_cond, state)
 
+    def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
+        """Sigma ``fieldref``: EQL cannot compare a field with another field (semantics
+        ``field_vs_field_is_error``); pySigma's message named the Lucene backend."""
+        if SEMANTICS.get("field_vs_field_is_error"):
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"EQL cannot compare field {cond.field} with another field (fieldref): "
+                "Elasticsearch refuses field-to-field comparisons in EQL; use the esql or splunk "
+                "target"
+            )
+        return super().convert_condition_field_eq_field(cond, state)  # pragma: no cover
+
 
 class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBackend):
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""

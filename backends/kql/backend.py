@@ -478,8 +478,8 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, TextQueryBackend):
     def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
         """KQL compares fields with constants only."""
         raise SigmaFeatureNotSupportedByBackendError(
-            f"KQL cannot compare field {cond.field} with another field (fieldref); use the eql "
-            "target"
+            f"KQL cannot compare field {cond.field} with another field (fieldref); use the esql "
+            "or splunk target"
         )
 
     def convert_condition_field_eq_val_timestamp_part(
