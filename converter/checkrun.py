@@ -64,6 +64,11 @@ def _field_model(mapping_file: Path | None) -> Any:
         raise EventsError(
             f"mapping is not valid JSON: {exc.msg}", path=mapping_file, line=exc.lineno, column=exc.colno
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise EventsError(f"mapping is not UTF-8 ({exc.reason})", path=mapping_file) from exc
+    except (ValueError, RecursionError) as exc:  # a huge integer, nesting too deep to decode
+        raise EventsError(f"mapping cannot be read: {' '.join(str(exc).split())[:200]}",
+                          path=mapping_file) from exc
     except QueryError as exc:
         raise EventsError(f"unusable index mapping: {exc}", path=mapping_file) from exc
 

@@ -444,3 +444,12 @@ def test_eql_names_itself_when_refusing_a_field_reference() -> None:
 def test_a_null_keyword_is_an_error_not_an_internal_one(selection: str) -> None:
     message = _load_error(_rule_text(f"  sel: {selection}\n  condition: sel"))
     assert "keyword value null" in message and message.startswith("r.yml:7:")
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a": ' + "1" * 5000 + "}"])
+def test_an_undecodable_index_mapping_is_an_error_naming_it(tmp_path: Path, text: str) -> None:
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(text, encoding="utf-8")
+    result = _cli(["check", str(_simple_rule(tmp_path)), "--mapping", str(mapping)])
+    assert result.exit_code == 2 and "internal error" not in result.stderr
+    assert f"sigport: error: {mapping}: mapping cannot be read" in result.stderr
