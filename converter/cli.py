@@ -606,7 +606,7 @@ def backtest(
     else:
         print_report(report)
     # Nothing was evaluated: no evidence either way, never a pass.
-    _require_inputs(report.events, "events (nothing is proven)", events_paths)
+    _require_inputs(report.events, "events", events_paths)
     disagree = any(t.disagreements for r in report.rules for t in r.targets.values())
     sys.exit(EXIT_DISAGREE if disagree or report.undecided else EXIT_OK)
 
