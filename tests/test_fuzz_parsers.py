@@ -19,7 +19,7 @@ from backends import TARGETS
 from backends.query.errors import QueryParseError, UnsupportedQueryError
 from backends.query.fields import FieldModel
 
-LANGUAGES = ["eql", "kql", "lucene", "splunk"]
+LANGUAGES = ["eql", "kql", "lucene", "splunk", "kusto"]
 
 #: Tokens per language: keywords, operators, field names, quoting and escaping characters.
 TOKENS: dict[str, list[str]] = {
@@ -47,6 +47,14 @@ TOKENS: dict[str, list[str]] = {
         "'", "\\", "*", "Image", "CommandLine", "\"a b\"", "\"x\\\"y\"", "match(", "like(",
         "lower(", "isnull(", "isnotnull(", "case(", "\"^a.*\"", "source=\"x\"", "1", "\n", " ",
         "`", "[", "]", "summariesonly=true", "count", "Processes.process",
+    ],
+    "kusto": [
+        "DeviceProcessEvents", "|", "where", "and", "or", "not(", "(", ")", "==", "!=", "=~",
+        "!~", "contains", "!contains_cs", "startswith", "endswith_cs", "has", "!has", "has_any",
+        "has_all", "in", "in~", "!in~", "matches regex", "isempty(", "isnotempty(", "isnull(",
+        "ipv4_is_in_range(", ",", "\"", "'", "@\"a\\b\"", "\\", "\"a\\\"b\"", "['a b']",
+        "FileName", "ProcessCommandLine", "\"(?i)x\"", "\"(?=x)\"", "1", "-2", "1.5", "true",
+        "\n", " ", "//", "[", "]", "~",
     ],
 }
 
@@ -109,9 +117,12 @@ def test_deep_nesting_is_an_error_not_a_crash(language: str) -> None:
         "kql": "process.name:a",
         "lucene": "process.name:a",
         "splunk": "Image=a",
+        "kusto": "FileName =~ \"a\"",
     }[language]
     prefix = "any where " if language == "eql" else ""
     conj, neg = (" AND ", "NOT ") if language in ("lucene", "splunk") else (" and ", "not ")
+    if language == "kusto":  # negation is the function not(...)
+        neg = "not"
     for depth in (50, 3000):
         _check(language, prefix + "(" * depth + inner + ")" * depth)
         _check(language, prefix + neg * depth + inner)
