@@ -272,6 +272,13 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
         expr = self.convert_condition(arg, state)  # type: ignore[arg-type]
         if isinstance(expr, DeferredQueryExpression):  # pragma: no cover - nothing defers here
             raise SigmaFeatureNotSupportedByBackendError("deferred expressions under not")
+        if "ipv4_is_in_range(" in str(expr):
+            # ipv4_is_in_range is null on a value that is not an IPv4 address, and not(null) is
+            # null: Kusto drops the row where Sigma's negated cidr is true.
+            raise SigmaFeatureNotSupportedByBackendError(
+                "a negated cidr is not supported by the Kusto backend (ipv4_is_in_range is null "
+                "on values that are not IPv4 addresses)"
+            )
         return f"not({expr})"
 
     def compare_precedence(self, outer: ConditionItem, inner: ConditionItem) -> bool:

@@ -122,6 +122,15 @@ def _re2_escape(text: str) -> str:
     return "".join(out)
 
 
+def _has_cidr(node: Node) -> bool:
+    """Whether ``node`` contains an ``ipv4_is_in_range`` test (the only Cidr leaves here)."""
+    if isinstance(node, (And, Or)):
+        return any(_has_cidr(c) for c in node.children)
+    if isinstance(node, Not):
+        return _has_cidr(node.child)
+    return isinstance(node, Cidr)
+
+
 class Lowering(Transformer):  # type: ignore[type-arg]
     """lark tree -> shared query tree, one method per grammar rule."""
 
@@ -151,6 +160,12 @@ class Lowering(Transformer):  # type: ignore[type-arg]
 
     @v_args(meta=True)
     def negation(self, meta: Any, children: list[Node]) -> Node:
+        if _has_cidr(children[0]):
+            raise UnsupportedQueryError(
+                "ipv4_is_in_range under not(): it is null on a value that is not an IPv4 address "
+                "and not(null) drops the row, which the shared tree does not model "
+                "(semantics ipv4_is_in_range)"
+            )
         return Not(children[0], span=_span(meta))
 
     def bool_const(self, children: list[Token]) -> Node:

@@ -188,7 +188,9 @@ SEMANTICS = Semantics(
         "ipv4_is_in_range": Rule(
             "CIDR membership",
             IPV4_RANGE,
-            "ipv4_is_in_range(ip, \"a.b.c.d/n\") is true when ip lies in the range.",
+            "ipv4_is_in_range(ip, \"a.b.c.d/n\") is true when ip lies in the range, and null "
+            "when the conversion to IPv4 fails (an empty or non-address value): under not() the "
+            "row is dropped, so the interpreter refuses a negated range test.",
         ),
     },
 )

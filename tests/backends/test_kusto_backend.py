@@ -181,6 +181,13 @@ def test_field_names_that_are_not_identifiers_are_bracketed() -> None:
     assert "['a b'] =~" in kusto("  s: {'a b': x}\n  condition: s")
 
 
+def test_negated_cidr_is_refused() -> None:
+    """ipv4_is_in_range is null on a non-address; not(null) drops the row Sigma keeps."""
+    assert "ipv4_is_in_range(f, \"10.0.0.0/8\")" in kusto("  s: {f|cidr: 10.0.0.0/8}\n  condition: s")
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
+        kusto("  s: {f|cidr: 10.0.0.0/8}\n  condition: not s")
+
+
 def test_keywords_are_refused() -> None:
     with pytest.raises(SigmaFeatureNotSupportedByBackendError):
         kusto("  s: [whoami]\n  condition: s")
