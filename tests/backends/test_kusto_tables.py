@@ -1,5 +1,6 @@
-"""The kusto-windows mapping table beyond process creation: each Defender XDR table converts a
-rule of its logsource and is proven on the rule's generated events."""
+"""The kusto-windows mapping table beyond process creation: each Defender XDR table (and Sentinel's
+SecurityEvent for the Security channel) converts a rule of its logsource and is proven on the
+rule's generated events."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from converter.generate import generate_events
 from converter.rules import load_rules
 
 RULES = {
+    "service: security": (
+        "SecurityEvent\n| where ",
+        "  s: {EventID: 4625, LogonType: 3, TargetUserName|endswith: '$'}\n"
+        "  f: {IpAddress: '-'}\n  condition: s and not f\n",
+    ),
     "file_event": (
         "DeviceFileEvents\n| where ActionType == \"FileCreated\" and ",
         "  s: {TargetFilename|endswith: '\\evil.dll', Image|contains: '\\Temp\\'}\n"
@@ -26,16 +32,18 @@ RULES = {
 
 
 @pytest.mark.parametrize("category", sorted(RULES))
-def test_defender_table_is_proven(category: str, tmp_path: Path) -> None:
+def test_table_is_proven(category: str, tmp_path: Path) -> None:
     prefix, detection = RULES[category]
     path = tmp_path / "r.yml"
+    kind = category if ":" in category else f"category: {category}"
     path.write_text(
         "title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b1c\nstatus: test\n"
-        f"logsource: {{product: windows, category: {category}}}\ndetection:\n{detection}",
+        f"logsource: {{product: windows, {kind}}}\ndetection:\n{detection}",
         encoding="utf-8",
     )
     (loaded,) = load_rules([path])
-    result = Checker(["kusto"]).check(loaded, generate_events(loaded.rule))
+    source = "sentinel" if category.startswith("service") else "defender"
+    result = Checker(["kusto"], data_source=source).check(loaded, generate_events(loaded.rule))
     target = result.targets["kusto"]
     assert target.query.startswith(prefix), target.query
     # Equivalent on the events the source can hold (Signed is never recorded by Defender).
