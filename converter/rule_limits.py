@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "MAX_CONDITION_DEPTH",
+    "MAX_CONDITION_TOKENS",
     "MAX_DETECTION_VALUES",
     "MAX_RULE_CHARS",
     "MAX_SEARCH_IDENTIFIERS",
@@ -31,6 +32,10 @@ MAX_RULE_CHARS = 1 << 20
 MAX_DETECTION_VALUES = 20_000
 #: Search identifiers (selections, filters) in one detection.
 MAX_SEARCH_IDENTIFIERS = 1_000
+#: Words and parentheses in one condition: pySigma's condition grammar takes about a millisecond
+#: per operand (20,000 ``or``-ed operands, 140 KB, take 19 s). The longest SigmaHQ condition
+#: has 83.
+MAX_CONDITION_TOKENS = 1_000
 #: How deeply a condition may nest. pySigma, the emitters and the reference evaluator all
 #: recurse over the condition tree (and ``copy.deepcopy`` takes about five stack frames per level),
 #: so a tree nested ~150 levels deep exhausts Python's default recursion limit somewhere later.
@@ -41,6 +46,8 @@ MAX_CONDITION_DEPTH = 64
 #: What pySigma's ``windash`` rewrites (``SigmaWindowsDashModifier``), and into how many forms.
 _WINDASH = re.compile(r"\B[-/]\b")
 _WINDASH_FORMS = 5
+#: A word or a parenthesis of a condition.
+_TOKEN = re.compile(r"[()]|[^\s()]+")
 #: ``base64offset`` writes each value at its three offsets.
 _BASE64_OFFSETS = 3
 
@@ -107,6 +114,11 @@ def check_document(document: dict[str, Any]) -> None:
                 raise LimitExceeded(f"the condition nests {depth} levels of parentheses; sigport "
                                     f"accepts at most {MAX_CONDITION_DEPTH} (MAX_CONDITION_DEPTH)",
                                     "condition")
+            tokens = len(_TOKEN.findall(condition))
+            if tokens > MAX_CONDITION_TOKENS:
+                raise LimitExceeded(f"the condition has {tokens:,} words and parentheses; sigport "
+                                    f"accepts at most {MAX_CONDITION_TOKENS:,} "
+                                    "(MAX_CONDITION_TOKENS)", "condition")
 
 
 def _items(selection: Any) -> list[tuple[str, Any]]:

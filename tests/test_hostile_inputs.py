@@ -453,3 +453,16 @@ def test_an_undecodable_index_mapping_is_an_error_naming_it(tmp_path: Path, text
     result = _cli(["check", str(_simple_rule(tmp_path)), "--mapping", str(mapping)])
     assert result.exit_code == 2 and "internal error" not in result.stderr
     assert f"sigport: error: {mapping}: mapping cannot be read" in result.stderr
+
+
+def test_a_long_flat_condition_is_refused_before_it_is_parsed() -> None:
+    from converter.rule_limits import MAX_CONDITION_TOKENS
+
+    condition = " or ".join(["sel"] * 20_000)  # no nesting at all; pySigma takes ~19 s on it
+    message = _load_error(_rule_text(f"  sel:\n    Image: x\n  condition: {condition}"))
+    assert "MAX_CONDITION_TOKENS" in message and "r.yml:9:" in message
+    within = " or ".join(["sel"] * (MAX_CONDITION_TOKENS // 2))
+    from converter.rules import load_text
+
+    (loaded,) = load_text(_rule_text(f"  sel:\n    Image: x\n  condition: {within}"), "r.yml")
+    assert loaded.error is None
