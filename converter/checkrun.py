@@ -163,11 +163,12 @@ def _verdict(result: Any) -> str:
 
 def _print_text(results: list[RuleResult], targets: list[str]) -> None:
     """Rich tables: one per rule (targets x matched / expected / verdict) and the disagreements."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
+    from .console import console as make_console
+
+    console = make_console()
     for r in results:
         if r.error:
             console.print(f"[red]error[/] {escape(r.path)}: {escape(r.error)}")

@@ -83,24 +83,11 @@ def _stderr_console() -> Any:
     return _console(stderr=True)
 
 
-#: Width of tables written to a pipe or file (no terminal to ask): wide enough that reasons are
-#: not folded into narrow columns; ``COLUMNS`` overrides it.
-PIPE_WIDTH = 200
-
-
 def _console(stderr: bool = False) -> Any:
-    """A rich console; when the stream is not a terminal, ``COLUMNS`` or ``PIPE_WIDTH`` wide
-    (rich would otherwise assume 80 columns)."""
-    import os
+    """A rich console (``converter/console.py``: full width when piped)."""
+    from .console import console
 
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    if stream.isatty():
-        return Console(stderr=stderr)
-    columns = os.environ.get("COLUMNS", "")
-    width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
-    return Console(stderr=stderr, width=width)
+    return console(stderr=stderr)
 
 
 def _require_inputs(found: int, what: str, paths: Iterable[Any]) -> None:
@@ -604,7 +591,7 @@ def backtest(
         data = {"schema_version": BACKTEST_SCHEMA_VERSION, **report.to_json()}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        print_report(report)
+        print_report(report, _console())
     # Nothing was evaluated: no evidence either way, never a pass.
     _require_inputs(report.events, "events", events_paths)
     disagree = any(t.disagreements for r in report.rules for t in r.targets.values())
@@ -662,7 +649,7 @@ def regress(
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
-        print_report(report)
+        print_report(report, _console())
     numbers = acceptance(report)
     ok = numbers["reference_ok_share"] == 1.0 and numbers["no_target_disagrees_share"] == 1.0
     sys.exit(EXIT_OK if ok else EXIT_DISAGREE)

@@ -80,3 +80,12 @@ def test_empty_input_is_one_error_line_and_exit_2(tmp_path: Path, args: list[str
     assert result.exit_code == EXIT_INPUT
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sigport: error: no ") and "found in" in lines[0]
+
+
+def test_tables_on_a_pipe_are_columns_or_200_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    from converter.console import PIPE_WIDTH, console
+
+    monkeypatch.setenv("COLUMNS", "123")
+    assert console().width == 123  # pytest's stdout is not a terminal
+    monkeypatch.delenv("COLUMNS")
+    assert console(stderr=True).width == PIPE_WIDTH == 200
