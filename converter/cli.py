@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -197,6 +196,7 @@ def convert(
     """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
     from backends import TARGETS
 
+    from .cli_output import summary, tree_writer, warning_summary, write_output
     from .convert import CONVERTED, ERROR
     from .formats import FORMATS
     from .parallel import MIN_FILES_FOR_POOL, convert_paths
@@ -222,7 +222,7 @@ def convert(
     # One file per rule and target: written as the conversions come in, while the workers
     # convert the rest; other outputs are rendered from all the results at the end.
     render_options = {"data_source": data_source, "splunk_es": splunk_es}
-    writer = _tree_writer(output, output_format, roots, render_options)
+    writer = tree_writer(output, output_format, roots, render_options)
     on_file = writer.write if writer is not None else None
     bar = _progress(total, "converting", auto_refresh=False)
     if bar is not None:
@@ -238,7 +238,9 @@ def convert(
         )
 
     if writer is None:
-        _write_output(results, names, output_format, output, roots, render_options)
+        text = write_output(results, names, output_format, output, roots, render_options)
+        if text is not None:
+            click.echo(text, nl=False)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(
@@ -257,133 +259,17 @@ def convert(
             for warning in r.warnings:
                 click.echo(f"{r.path}: {r.target}: warning: {warning}", err=True)
     if len(summaries) > 1 or any(r.status != CONVERTED for r in results):
-        _summary(results, names)
+        summary(results, names, _stderr_console())
         from .datasource import other_data_sources
 
         for hint in other_data_sources(results, names, list(pipelines), data_source):
             click.echo(hint.message(), err=True)
     if not verbose and len(results) > 1:
-        _warning_summary(results)
+        warning_summary(results, _stderr_console())
     if any(r.status == ERROR for r in results):
         sys.exit(EXIT_INPUT)
     if any(r.status != CONVERTED for r in results):
         sys.exit(EXIT_PARTIAL)
-
-
-def _tree_writer(
-    raw_output: str | None, output_format: str, roots: list[Path], options: dict[str, Any]
-) -> Any:
-    """A ``TreeWriter`` when the output is a directory (not for savedsearches), else None."""
-    from .formats import TreeWriter
-
-    if raw_output is None or output_format == "savedsearches":
-        return None
-    output = Path(raw_output)
-    if not (output.is_dir() or raw_output.endswith(("/", "\\"))):
-        return None
-    return TreeWriter(output, roots, output_format, options)
-
-
-def _write_output(
-    results: list[Any],
-    names: list[str],
-    output_format: str,
-    raw_output: str | None,
-    roots: list[Path],
-    options: dict[str, Any],
-) -> None:
-    """Render and write conversions to stdout, one file, or a mirrored directory tree.
-
-    Nothing converted writes no file (an empty savedsearches.conf or NDJSON would look like a
-    successful export); the report and the exit code say what happened.
-    """
-    import functools
-
-    from .formats import FORMATS, TreeWriter
-
-    render = functools.partial(FORMATS[output_format], **options)
-    by_target = {name: [r for r in results if r.target == name] for name in names}
-    # A trailing separator asks for a directory even when it does not exist yet.
-    output = Path(raw_output) if raw_output is not None else None
-    directory = output is not None and (output.is_dir() or raw_output.endswith(("/", "\\")))
-    if output is None or not directory:
-        chunks = []
-        for name in names:
-            text = render(by_target[name])
-            if not text:
-                continue
-            if output_format == "default" and len(names) > 1:
-                text = f"# {name}\n{text}"
-            chunks.append(text)
-        text = "".join(chunks) if output_format != "savedsearches" else "\n".join(chunks)
-        if output is None:
-            click.echo(text, nl=False)
-        elif text:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-        return
-    assert output is not None
-    if output_format == "savedsearches":
-        for name in names:
-            text = render(by_target[name])
-            if not text:
-                continue
-            folder = output / name if len(names) > 1 else output
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "savedsearches.conf").write_text(text, encoding="utf-8")
-        return
-    TreeWriter(output, roots, output_format, options).write(results)
-
-
-def _summary(results: list[Any], names: list[str]) -> None:
-    """A rich table of statuses per target, and the most common reasons."""
-    from rich.table import Table
-
-    table = Table(title="sigport convert", show_lines=False)
-    table.add_column("target")
-    for status in ("converted", "unsupported", "error"):
-        table.add_column(status, justify="right")
-    for name in names:
-        counts = Counter(r.status for r in results if r.target == name)
-        table.add_row(name, *(str(counts.get(s, 0)) for s in ("converted", "unsupported", "error")))
-    console = _stderr_console()
-    console.print(table)
-    reasons = Counter(
-        (r.target, r.status, warning_kind(r.reason or "")) for r in results if r.status != "converted"
-    )
-    if reasons:
-        why = Table(title="not converted, by reason")
-        for col in ("target", "status", "count", "reason"):
-            why.add_column(col, overflow="fold")
-        for (target, status, reason), count in reasons.most_common(20):
-            why.add_row(target, status, str(count), reason)
-        if len(reasons) > 20:
-            why.caption = f"{len(reasons) - 20} more reasons: see the lines above or --report"
-        console.print(why)
-
-
-def warning_kind(text: str) -> str:
-    """A message with its particulars (quoted values, numbers) replaced, so that messages of one
-    kind group together: ``field 'a' ...`` and ``field 'b' ...`` are one kind."""
-    import re
-
-    text = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "'…'", text)
-    return re.sub(r"\b\d+\b", "N", text)
-
-
-def _warning_summary(results: list[Any]) -> None:
-    """Warnings counted by kind (``--verbose`` lists each one with its rule)."""
-    from rich.table import Table
-
-    kinds = Counter((r.target, warning_kind(w)) for r in results for w in r.warnings)
-    if not kinds:
-        return
-    table = Table(title="warnings, by kind (--verbose lists each)")
-    for col in ("target", "rules", "warning"):
-        table.add_column(col, overflow="fold")
-    for (target, kind), count in kinds.most_common():
-        table.add_row(target, str(count), kind)
-    _stderr_console().print(table)
 
 
 def _input_limit_options(command: Any) -> Any:
