@@ -25,9 +25,16 @@ The alert settings (all from savedsearches.conf.spec, link above): ``enableSched
 look-back, else one interval plus ``DEFAULT_LAG``), so events indexed late are still searched
 by the next run; ``counttype = number of events``, ``relation = greater than``, ``quantity = 0``
 trigger the alert on any result; ``alert.track = 1`` lists fired alerts in Triggered Alerts;
-``alert.severity`` follows the Sigma level. Splunk Enterprise Security keys
-(``action.correlationsearch.*``, ``action.notable``) are written only when asked
-(``es=True``): on a plain Splunk they are unknown settings.
+``alert.severity`` follows the Sigma level. Splunk Enterprise Security keys are written only when
+asked (``es=True``): on a plain Splunk they are unknown settings. ES marks a saved search as a
+correlation search with ``action.correlationsearch.enabled = 1`` and reads its name from
+``action.correlationsearch.label``; ``action.notable`` with ``action.notable.param.rule_title`` and
+``action.notable.param.severity`` creates the notable event (ES Admin manual, "Upgrade correlation
+searches", which lists the savedsearches.conf parameters:
+https://docs.splunk.com/Documentation/ES/latest/Admin/Upgradecorrelationsearches);
+``action.correlationsearch.annotations`` holds the ATT&CK mapping as JSON (ES, "Use annotations
+to enrich correlation search results":
+https://docs.splunk.com/Documentation/ES/latest/Admin/Configurecorrelationsearches).
 """
 
 from __future__ import annotations
