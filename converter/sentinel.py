@@ -180,14 +180,29 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(_Literal, _literal)
 
 
+#: ScheduledTemplateInternalModel.cs: [StringLength(10000, MinimumLength = 1)] on the query.
+MAX_QUERY_LENGTH = 10000
+
+
 def render_sentinel_yaml(conversions: list[Conversion], **_: Any) -> str:
-    """The converted rules as Sentinel analytics-rule YAML documents (``---`` between them)."""
+    """The converted rules as Sentinel analytics-rule YAML documents (``---`` between them).
+
+    A rule whose query is longer than Sentinel accepts is left out, named in a YAML comment at
+    the top (a comment, so the file still parses and every document in it is valid).
+    """
     docs = []
+    skipped = []
     for conv in conversions:
         if not conv.queries:
+            continue
+        if len(conv.queries[0]) > MAX_QUERY_LENGTH:
+            skipped.append(
+                f"# sigport: left out {conv.id} ({conv.title}): its query has "
+                f"{len(conv.queries[0])} characters, more than Sentinel's {MAX_QUERY_LENGTH}\n"
+            )
             continue
         rule = sentinel_rule(conv)
         if "\n" in rule["query"]:
             rule["query"] = _Literal(rule["query"])
         docs.append(yaml.dump(rule, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
-    return "---\n".join(docs)
+    return "".join(skipped) + "---\n".join(docs)

@@ -120,3 +120,22 @@ def test_schema_check_catches_broken_rules() -> None:
     assert schema_problems(broken) == ["missing query"]
     broken["query"] = "x"
     assert set(schema_problems(broken)) == {"severity", "frequency/period", "tactics"}
+
+
+def test_query_longer_than_sentinel_accepts_is_left_out_with_a_comment(tmp_path: Path) -> None:
+    values = "\n".join(f"      - 'value{i:05d}-{'x' * 40}'" for i in range(300))
+    rule = tmp_path / "long.yml"
+    rule.write_text(
+        "title: Long\nid: 7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f\nstatus: test\n"
+        "logsource: {product: windows, category: process_creation}\n"
+        f"detection:\n  s:\n    CommandLine|contains:\n{values}\n  condition: s\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        main, ["convert", str(rule), str(ZOOM), "-t", "kusto", "-f", "sentinel-yaml"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# sigport: left out 7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f")
+    (only,) = list(yaml.safe_load_all(result.stdout))
+    assert only["name"] == "Suspicious Zoom Child Process"
+    assert schema_problems(only) == []
