@@ -21,8 +21,10 @@ import click
 from .errors import ConverterError
 
 #: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
-#: windows, winlogbeat; Kusto: defender, sentinel, sentinel-asim).
-DATA_SOURCES = ["defend", "windows", "winlogbeat", "defender", "sentinel", "sentinel-asim"]
+#: windows, winlogbeat, sysmon_linux; Kusto: defender, sentinel, sentinel-asim).
+DATA_SOURCES = [
+    "defend", "windows", "winlogbeat", "defender", "sentinel", "sentinel-asim", "sysmon_linux",
+]
 
 EXIT_OK = 0
 EXIT_DISAGREE = 1
@@ -154,7 +156,8 @@ def _targets(values: Iterable[str]) -> list[str]:
     help="Which shipper wrote the Elastic data (ecs-windows pipeline): decides per-source field "
     "names and whether `.caseless` sub-fields exist. Default: defend. For kusto: defender "
     "(Defender XDR tables, default), sentinel (Sentinel SecurityEvent) or sentinel-asim "
-    "(Sentinel ASIM imProcessCreate).",
+    "(Sentinel ASIM imProcessCreate). For Linux rules on the Elastic targets: defend (default) "
+    "or sysmon_linux (Sysmon for Linux integration).",
 )
 @click.option(
     "-f", "--format", "output_format", default="default", show_default=True,
@@ -630,7 +633,8 @@ def list_pipelines() -> None:
             f"{k}: {', '.join(v.get('choices', []))} (default {v.get('default')})"
             for k, v in t.options.items()
         )
-        table.add_row(name, t.description, ", ".join(e.id for e in t.logsources), options or "-")
+        joins = f" (its logsources join the {t.extends} pipeline)" if t.extends else ""
+        table.add_row(name, t.description + joins, ", ".join(e.id for e in t.logsources), options or "-")
     _console().print(table)
 
 

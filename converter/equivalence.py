@@ -163,9 +163,7 @@ class Checker:
         self.models: dict[str, Any] = {}
         for name in self.targets:
             spec = TARGETS[name]
-            table = load_table(spec.pipeline)
-            source = data_source if data_source in (table.options.get("data_source", {}).get("choices") or []) else None
-            self.renderers[name] = EventRenderer(table, source)
+            self.renderers[name] = EventRenderer.routed(load_table(spec.pipeline), data_source)
             if spec.field_model:
                 self.models[name] = field_model or FieldModel.builtin(
                     self.renderers[name].data_source or "defend"
@@ -208,15 +206,13 @@ class Checker:
     def _unrecorded(self, target: str, rule: Any, events: list[SampleEvent]) -> tuple[str, ...]:
         """The Sigma fields of these events that the target's data source never records for the
         rule's logsource (mapping table ``unrecorded``)."""
-        renderer = self.renderers[target]
         source = getattr(rule, "logsource", None)
         if source is None:
             return ()
-        entry = renderer.table.for_logsource(
-            source.product, source.category, source.service, renderer.data_source
-        )
-        if entry is None:
+        routed = self.renderers[target].route(source.product, source.category, source.service)
+        if routed is None:
             return ()
+        renderer, entry = routed
         fields = set(entry.unrecorded_fields(renderer.data_source))
         present = {k for e in events for k in e.fields} & fields
         return tuple(sorted(present))

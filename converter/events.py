@@ -142,6 +142,32 @@ class EventRenderer:
         self.prefix = str(table.datamodel.get("prefix", ""))
         self._entries = table.entries_for(self.data_source)
         self._targets = {e.id: e.field_targets(self.data_source) for e in self._entries}
+        #: Renderers of the tables that extend this one (``converter.mapping.companion_tables``).
+        self.companions: list[EventRenderer] = []
+
+    @classmethod
+    def routed(cls, table: MappingTable, data_source: str | None = None) -> "EventRenderer":
+        """A renderer for ``table`` and the tables that extend it, the way a target's pipeline
+        covers them: ``data_source`` (the user's choice) applies to each table that offers it;
+        the others render for their default."""
+        from .mapping import companion_tables, load_table
+
+        def pick(t: MappingTable) -> str | None:
+            choices = t.options.get("data_source", {}).get("choices") or []
+            return data_source if data_source in choices else None
+
+        out = cls(table, pick(table))
+        out.companions = [cls(load_table(n), pick(load_table(n))) for n in companion_tables(table.name)]
+        return out
+
+    def route(self, product: str | None, category: str | None, service: str | None
+              ) -> tuple["EventRenderer", LogsourceMapping] | None:
+        """The renderer (this one or a companion) and entry that cover a rule's logsource."""
+        for renderer in (self, *self.companions):
+            entry = renderer.table.for_logsource(product, category, service, renderer.data_source)
+            if entry is not None:
+                return renderer, entry
+        return None
 
     def logsource_of(self, event: dict[str, Any]) -> LogsourceMapping | None:
         """The table's logsource entry whose source events (or variants' events) include this one."""
@@ -188,6 +214,10 @@ class EventRenderer:
         """Render a sample event, then apply its ``_render`` values for this table's schema."""
         if sample.native and self.table.schema in sample.native:
             return sample.native[self.table.schema]
+        if self.companions and self.logsource_of(sample.fields) is None:
+            for other in self.companions:
+                if other.logsource_of(sample.fields) is not None:
+                    return other.render_sample(sample)
         out = self.render(sample.fields)
         if out is not None and sample.render:
             out.update(sample.render.get(self.table.schema, {}))

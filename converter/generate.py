@@ -65,6 +65,7 @@ from .logsources import (
     WINDOWS_SERVICES,
     LogsourceUnsupported,
     membership,
+    other_logsource,
 )
 from .reference import compile_rule
 
@@ -105,6 +106,10 @@ NEAR_MISS_BASES = 6  # positives whose literals are mutated into near misses
 def _logsource_events(product: str | None, category: str | None, service: str | None
                       ) -> list[dict[str, Any]]:
     """EventID/Channel dicts of the logsource, the main one first; [] when untabled."""
+    other = other_logsource(product, category, service)
+    if other is not None:
+        return [{**({"EventID": ec.event_ids[0]} if ec.event_ids else {}), "Channel": ch}
+                for ec in other for ch in ec.channels]
     if (product or "").lower() != "windows":
         return []
     channels = WINDOWS_SERVICES.get((service or "").lower()) if service else None

@@ -160,6 +160,38 @@ WINDOWS_SERVICES: dict[str, tuple[str, ...]] = {
     "wmi": ("Microsoft-Windows-WMI-Activity/Operational",),
 }
 
+#: Non-Windows logsources -> event classes of the Sigma-taxonomy event. Sysmon for Linux writes
+#: the Windows Sysmon record (same event ids and field names) on the channel
+#: ``Linux-Sysmon/Operational`` (https://github.com/Sysinternals/SysmonForLinux, and the Splunk data
+#: sources ``sysmon_for_linux_eventid_1.yml`` / ``_11.yml``: ``source: Syslog:Linux-Sysmon/
+#: Operational``), so Linux process, network and file events are those records. Other logsources
+#: have no event-log record: their taxonomy event carries a sigport logsource tag as ``Channel``
+#: (``macos/process_creation``), a convention of this table and of the mapping tables' ``events``
+#: (the renderers write each data source's own constants for it).
+LINUX_SYSMON = "Linux-Sysmon/Operational"
+OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
+    ("linux", "process_creation"): (EventClass((LINUX_SYSMON,), (1,)),),
+    ("linux", "network_connection"): (EventClass((LINUX_SYSMON,), (3,)),),
+    ("linux", "file_event"): (EventClass((LINUX_SYSMON,), (11,)),),
+    ("macos", "process_creation"): (EventClass(("macos/process_creation",)),),
+    ("macos", "file_event"): (EventClass(("macos/file_event",)),),
+    ("linux", "auditd"): (EventClass(("linux/auditd",)),),
+}
+#: Channels of non-Windows events: never members of a ``product: windows`` logsource.
+_OTHER_CHANNELS = frozenset(
+    ch.lower() for classes in OTHER_LOGSOURCES.values() for ec in classes for ch in ec.channels
+)
+
+
+def other_logsource(product: str | None, category: str | None, service: str | None
+                    ) -> tuple[EventClass, ...] | None:
+    """The event classes of a tabled non-Windows logsource (category or service), or None."""
+    key = category if category is not None else service
+    if product is None or key is None or (category is not None and service is not None):
+        return None
+    return OTHER_LOGSOURCES.get((product.lower(), key.lower()))
+
+
 EventPredicate = Callable[[Mapping[str, Any]], bool]
 
 
@@ -216,8 +248,27 @@ def _service_predicate(channels: tuple[str, ...]) -> EventPredicate:
 
 
 def _windows_event(event: Mapping[str, Any]) -> bool:
-    """``product: windows`` alone: any Windows event log record (it has a channel or an id)."""
-    return _channel(event) is not None or _event_id(event) is not None
+    """``product: windows`` alone: any Windows event log record (it has a channel or an id), not
+    one of the non-Windows classes (``Linux-Sysmon/Operational`` has Sysmon's ids too)."""
+    channel = _channel(event)
+    if channel in _OTHER_CHANNELS:
+        return False
+    return channel is not None or _event_id(event) is not None
+
+
+def _class_predicate(classes: tuple[EventClass, ...]) -> EventPredicate:
+    """Non-Windows classes: the event must carry the class's channel (there is no event without
+    one, unlike hand-written Windows events), and a listed ``EventID`` where the class has ids."""
+    table = tuple((frozenset(c.lower() for c in ec.channels), ec.event_ids) for ec in classes)
+
+    def member(event: Mapping[str, Any]) -> bool:
+        channel = _channel(event)
+        return any(
+            channel in channels and (ids is None or _event_id(event) in ids)
+            for channels, ids in table
+        )
+
+    return member
 
 
 _MEMO_LIMIT = 4096  # distinct (Channel, EventID) pairs remembered per logsource
@@ -264,6 +315,9 @@ def membership(
             Windows category or service the taxonomy does not tie to a channel); never guessed.
     """
     name = describe(product, category, service)
+    other = other_logsource(product, category, service)
+    if other is not None:
+        return _memoized(_class_predicate(other))
     if (product or "").lower() != "windows":
         raise LogsourceUnsupported(
             f"logsource {name} has no event-membership rule (only product windows is tabled)"

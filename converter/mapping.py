@@ -180,6 +180,9 @@ class MappingTable:
     source_aliases: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     datamodel: dict[str, Any] = field(default_factory=dict)
+    #: The built-in table whose pipeline this table's logsources join (``ecs-linux`` extends
+    #: ``ecs-windows``: the eql/kql/lucene/esql targets cover Linux rules from it), or None.
+    extends: str | None = None
 
     def dropped(self, data_source: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
         """The values a data source's shipper deletes, and the Sigma fields it never deletes."""
@@ -313,6 +316,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
         source_aliases=dict(raw.get("source_aliases") or {}),
         sources=dict(raw.get("sources") or {}),
         datamodel=dict(raw.get("datamodel") or {}),
+        extends=raw.get("extends"),
     )
 
 
@@ -404,6 +408,17 @@ def _parse_yaml(text: str) -> Any:
         except yaml.YAMLError:
             pass
     return yaml.safe_load(text)
+
+
+@lru_cache(maxsize=None)
+def companion_tables(name: str) -> tuple[str, ...]:
+    """Built-in tables that extend ``name`` (``extends: name``), by name: their logsources join
+    the pipeline and the renderer of every target whose table is ``name``, each with its own
+    data sources (a ``--data-source`` value it does not list leaves it at its default)."""
+    return tuple(
+        other for other in builtin_table_names()
+        if other != name and load_table(other).extends == name
+    )
 
 
 @lru_cache(maxsize=None)

@@ -23,6 +23,9 @@ assert which items applied:
 7. ``<pipeline>-unsupported-logsource``: rules whose logsource the table does not cover fail with a
    reason.
 
+A table that ``extends`` another (``ecs-linux`` extends ``ecs-windows``) adds its logsource items to
+that table's pipeline, built for its own data source (``converter.mapping.companion_tables``).
+
 Users add pipelines with ``-p FILE.yml`` in pySigma's own YAML pipeline format.
 """
 
@@ -43,7 +46,13 @@ from sigma.processing.transformations import (
 )
 
 from .errors import PipelineError
-from .mapping import LogsourceMapping, MappingTable, builtin_table_names, load_table
+from .mapping import (
+    LogsourceMapping,
+    MappingTable,
+    builtin_table_names,
+    companion_tables,
+    load_table,
+)
 from .partial import UnrecordedFieldsTransformation
 from .transformations import (
     BasenameTransformation,
@@ -266,6 +275,7 @@ def build_pipeline(
     name: str,
     traits: TargetTraits,
     options: dict[str, Any] | None = None,
+    all_options: dict[str, Any] | None = None,
 ) -> ProcessingPipeline:
     """Build a built-in pipeline for a target.
 
@@ -273,6 +283,8 @@ def build_pipeline(
         name: a built-in table name (``ecs-windows``) or a mapping-table file path.
         traits: what the target needs (see ``TargetTraits``).
         options: table options, e.g. ``{"data_source": "winlogbeat"}``.
+        all_options: the options as the user gave them, for the tables that extend this one
+            (each takes the values it offers; default ``options``).
 
     Raises:
         PipelineError: unknown pipeline, bad option, or an invalid table.
@@ -286,6 +298,15 @@ def build_pipeline(
     entries = table.entries_for(data_source)
     for entry in entries:
         items.extend(_logsource_items(table, entry, traits, data_source))
+    # Tables that extend this one (non-Windows logsources) add their entries, each built for
+    # its own data source: the option value when the table lists it, else the table's default.
+    for other_name in companion_tables(table.name) if not name.endswith((".yml", ".yaml")) else ():
+        other = load_table(other_name)
+        own = own_options(other, options if all_options is None else all_options)
+        source = own.get("data_source", other.option_default("data_source"))
+        for entry in other.entries_for(source):
+            items.extend(_logsource_items(other, entry, traits, source))
+            entries = (*entries, entry)
     if traits.caseless_subfields != "no" and data_source is not None and table.schema == "ecs":
         caseless = _caseless_fields(data_source, lossless_only=traits.caseless_subfields == "lossless")
         if caseless:
@@ -342,6 +363,16 @@ def _caseless_fields(data_source: str, lossless_only: bool) -> list[str]:
     return sorted(out)
 
 
+def own_options(table: MappingTable, options: dict[str, Any] | None) -> dict[str, Any]:
+    """The options that apply to ``table``: those whose value it offers (--data-source
+    winlogbeat concerns the Elastic Windows table, not the Splunk ones or ``ecs-linux``)."""
+    return {
+        k: v
+        for k, v in (options or {}).items()
+        if v in (table.options.get(k, {}).get("choices") or [])
+    }
+
+
 def load_user_pipeline(path: str | Path) -> ProcessingPipeline:
     """Load a user's pySigma pipeline YAML file (``-p FILE``).
 
@@ -380,15 +411,8 @@ def resolve_pipelines(
                 traits, source if source in ("defend", "windows", "winlogbeat") else None
             )
         elif spec in builtin_table_names():
-            table = load_table(spec)
-            # An option applies to the tables that offer that value (--data-source winlogbeat
-            # concerns the Elastic tables, not the Splunk ones).
-            own = {
-                k: v
-                for k, v in (options or {}).items()
-                if v in (table.options.get(k, {}).get("choices") or [])
-            }
-            pipeline = pipeline + build_pipeline(spec, traits, own)
+            own = own_options(load_table(spec), options)
+            pipeline = pipeline + build_pipeline(spec, traits, own, all_options=options)
         elif Path(spec).suffix in {".yml", ".yaml"} or Path(spec).exists():
             pipeline = pipeline + load_user_pipeline(spec)
         else:

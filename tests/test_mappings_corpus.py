@@ -36,9 +36,10 @@ ELASTIC_ETC = CORPUS / "elastic" / "etc"
 TABLES = ("ecs-windows.yml", "splunk-sysmon.yml", "splunk-cim.yml", "kusto-windows.yml")
 
 TOP_KEYS = ("name", "schema", "description", "docs", "options", "sources", "logsources")
-OPTIONAL_TOP_KEYS = ("datamodel", "source_aliases", "not_covered")
+OPTIONAL_TOP_KEYS = ("datamodel", "source_aliases", "not_covered", "extends")
 LOGSOURCE_KEYS = ("id", "match", "conditions", "events", "render", "fields")
 OPTIONAL_LOGSOURCE_KEYS = (
+    "sources",
     "unrecorded",
     "sources",
     "conditions_cased",

@@ -1,0 +1,210 @@
+"""Non-Windows logsources: tables that extend a target's table, their routing and their proof.
+
+* membership: Sysmon for Linux records and the sigport logsource tags (``macos/...``) belong to
+  their own logsources and never to a ``product: windows`` one;
+* routing: a table with ``extends: ecs-windows`` joins the pipeline and the renderer of every
+  target whose table is ecs-windows, with its own data source (a ``--data-source`` value it does
+  not offer leaves it at its default);
+* the tables: schema, coverage of every field of the corpus rules of each logsource, every ECS
+  target in ECS (``ecs_flat``);
+* proof: ``check --generate`` proves corpus rules of each new logsource on the Elastic targets.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from converter.convert import Converter
+from converter.equivalence import Checker
+from converter.events import EventRenderer, SampleEvent
+from converter.generate import generate_events
+from converter.logsources import membership
+from converter.mapping import companion_tables, load_table
+from converter.rules import LoadedRule, load_text
+from test_mappings_corpus import (
+    ELASTIC_ETC,
+    coverage,
+    documented_functions,
+    ecs_targets,
+    rule_fields,
+    schema_problems,
+    sources_of,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
+NEW_TABLES = ("ecs-linux", "ecs-macos")
+#: corpus folder -> (table, logsource match)
+LOGSOURCES = {
+    "linux/process_creation": ("ecs-linux", {"product": "linux", "category": "process_creation"}),
+    "linux/file_event": ("ecs-linux", {"product": "linux", "category": "file_event"}),
+    "linux/network_connection": ("ecs-linux", {"product": "linux", "category": "network_connection"}),
+    "macos/process_creation": ("ecs-macos", {"product": "macos", "category": "process_creation"}),
+    "macos/file_event": ("ecs-macos", {"product": "macos", "category": "file_event"}),
+}
+needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
+
+LINUX_RULE = """
+title: at from a shell
+id: 11111111-2222-3333-4444-555555555555
+logsource: {product: linux, category: process_creation}
+detection:
+    selection:
+        Image|endswith: '/at'
+        CommandLine|contains: 'now'
+    filter:
+        LogonId: 0
+    condition: selection and not filter
+"""
+
+
+def load_rule_text(text: str) -> LoadedRule:
+    """The one rule of a YAML text."""
+    return load_text(text, "rule.yml")[0]
+
+
+def raw(name: str) -> dict:
+    """A mapping table as plain YAML."""
+    return yaml.safe_load((ROOT / "converter" / "mappings" / f"{name}.yml").read_text("utf-8"))
+
+
+def entry_of(table: dict, match: dict) -> list[dict]:
+    """The table's entries for one logsource (one per data source at most)."""
+    return [e for e in table["logsources"] if e["match"] == match]
+
+
+def test_linux_sysmon_and_tagged_events_belong_to_their_logsource_only() -> None:
+    linux = {"Channel": "Linux-Sysmon/Operational", "EventID": 1}
+    mac = {"Channel": "macos/process_creation"}
+    assert membership("linux", "process_creation", None)(linux)
+    assert not membership("linux", "network_connection", None)(linux)
+    assert not membership("linux", "process_creation", None)({"EventID": 1})
+    assert membership("macos", "process_creation", None)(mac)
+    assert not membership("macos", "process_creation", None)(linux)
+    # A Windows product-only rule must not take Linux Sysmon records (same event ids).
+    assert not membership("windows", None, None)(linux)
+    assert not membership("windows", "process_creation", None)(linux)
+    assert membership("windows", None, None)({"Channel": "Security", "EventID": 4624})
+
+
+def test_new_tables_extend_the_ecs_windows_pipeline() -> None:
+    assert set(NEW_TABLES) <= set(companion_tables("ecs-windows"))
+    assert companion_tables("splunk-cim") == ()
+    for name in NEW_TABLES:
+        assert load_table(name).extends == "ecs-windows"
+
+
+@pytest.mark.parametrize("name", NEW_TABLES)
+def test_new_table_schema_is_valid(name: str) -> None:
+    assert schema_problems(raw(name), documented_functions()) == []
+
+
+def _convert(target: str, data_source: str | None, text: str = LINUX_RULE) -> str:
+    converter = Converter(target, options={"data_source": data_source} if data_source else None)
+    result = converter.convert(load_rule_text(text))
+    assert result.status == "converted", result.reason
+    return "\n".join(result.queries)
+
+
+def test_linux_rule_uses_the_linux_table_for_any_windows_data_source() -> None:
+    # defend (both tables' default) and windows (not offered by ecs-linux: it stays on defend).
+    for source in (None, "defend", "windows"):
+        query = _convert("eql", source)
+        assert 'host.os.type == "linux"' in query and 'event.action == "exec"' in query
+        assert "process.executable" in query and "LogonId" not in query
+
+
+def test_sysmon_linux_data_source_picks_its_own_entry() -> None:
+    query = _convert("eql", "sysmon_linux")
+    assert 'host.os.type == "linux"' in query and "event.action" not in query
+    # The Windows table does not offer sysmon_linux: its rules stay on its default (defend).
+    windows = _convert(
+        "eql", "sysmon_linux",
+        LINUX_RULE.replace("product: linux", "product: windows").replace("'/at'", "'\\at.exe'"),
+    )
+    assert 'host.os.type == "windows"' in windows
+
+
+def test_unrecorded_logon_id_is_evaluated_away_with_a_warning() -> None:
+    converter = Converter("eql")
+    result = converter.convert(load_rule_text(LINUX_RULE))
+    assert any("LogonId" in w for w in result.exact_warnings)
+
+
+def test_uncovered_non_windows_logsource_is_refused_with_the_covered_list() -> None:
+    text = LINUX_RULE.replace("category: process_creation", "service: syslog")
+    result = Converter("eql").convert(load_rule_text(text))
+    assert result.status != "converted"
+    assert "linux-process-creation" in result.reason and "windows-process-creation" in result.reason
+
+
+def test_routed_renderer_renders_linux_events_with_the_linux_table() -> None:
+    renderer = EventRenderer.routed(load_table("ecs-windows"), "windows")
+    event = {"Channel": "Linux-Sysmon/Operational", "EventID": 1, "Image": "/usr/bin/at",
+             "CommandLine": "at now", "LogonId": "0"}
+    out = renderer.render_sample(SampleEvent(event))
+    assert out["host.os.type"] == "linux" and out["event.action"] == "exec"
+    assert out["process.executable"] == "/usr/bin/at" and "LogonId" not in json.dumps(out)
+    routed = renderer.route("linux", "process_creation", None)
+    assert routed is not None and routed[0].table.name == "ecs-linux"
+    assert routed[0].data_source == "defend"
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene", "kql"])
+def test_linux_rule_is_proven_on_generated_events(target: str) -> None:
+    rule = load_rule_text(LINUX_RULE)
+    events = generate_events(rule.rule)
+    assert events
+    result = Checker([target]).check(rule, events)
+    assert result.targets[target].equivalent, result.targets[target].reason
+
+
+@needs_corpus
+@pytest.mark.parametrize("folder", list(LOGSOURCES))
+def test_every_corpus_field_is_covered(folder: str) -> None:
+    name, match = LOGSOURCES[folder]
+    table = raw(name)
+    entries = entry_of(table, match)
+    assert entries, f"{name} has no entry for {match}"
+    missing = set()
+    for path in sorted((CORPUS_RULES / folder).rglob("*.yml")):
+        fields = rule_fields(yaml.safe_load(path.read_text("utf-8"))["detection"])
+        for entry in entries:
+            for source in entry.get("sources") or sources_of(table):
+                missing |= {f"{f} ({source})" for f in fields if coverage(entry, table, f, source) is None}
+    assert sorted(missing) == []
+
+
+@pytest.mark.skipif(not (ELASTIC_ETC / "ecs_flat.json.gz").is_file(), reason="no ecs_flat")
+@pytest.mark.parametrize("name", NEW_TABLES)
+def test_every_target_is_an_ecs_field(name: str) -> None:
+    with gzip.open(ELASTIC_ETC / "ecs_flat.json.gz", "rt", encoding="utf-8") as handle:
+        ecs = set(json.load(handle))
+    problems = [
+        f"{entry['id']}: {target}"
+        for entry in raw(name)["logsources"]
+        for target in sorted(ecs_targets(entry))
+        if target not in ecs and target not in (entry.get("non_ecs_fields") or {})
+    ]
+    assert problems == []
+
+
+@needs_corpus
+@pytest.mark.parametrize("folder", ["linux/file_event", "macos/file_event", "linux/network_connection"])
+def test_corpus_rules_are_proven_on_eql(folder: str) -> None:
+    checker = Checker(["eql"])
+    proven = refused = 0
+    for path in sorted((CORPUS_RULES / folder).rglob("*.yml")):
+        loaded = load_rule_text(path.read_text("utf-8"))
+        events = generate_events(loaded.rule)
+        result = checker.check(loaded, events).targets["eql"]
+        # Never "differs": a rule is proven, or refused with a reason.
+        assert result.equivalent or (result.reason or "").startswith("not converted"), result.reason
+        proven += bool(result.equivalent)
+        refused += not result.equivalent
+    assert proven and proven + refused == len(list((CORPUS_RULES / folder).rglob("*.yml")))
