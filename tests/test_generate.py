@@ -16,6 +16,7 @@ import pytest
 from converter.equivalence import Checker
 from converter.events import SampleEvent
 from converter.generate import DEFAULT_COUNT, RegexUnsupported, generate_events, regex_example
+from converter.logsources import SYSMON
 from converter.reference import compile_rule
 from converter.rules import load_rules, load_text
 
@@ -190,8 +191,14 @@ def test_logsources() -> None:
     assert (1, "Microsoft-Windows-Sysmon/Operational") in kinds and (4688, "Security") in kinds
     moved = [e for e in events if e.note == "near miss: wrong logsource"]
     assert moved and all(e.expect is False for e in moved)
+    # Linux process creation: Sysmon for Linux records (converter/logsources.py), never a
+    # Windows channel; a logsource without a membership rule yields no events.
     linux = rule_of(INLINE["endswith"], "{product: linux, category: process_creation}")
-    assert generate_events(linux) == []
+    linux_kinds = {(e.fields.get("EventID"), e.fields.get("Channel")) for e in generate_events(linux)}
+    assert (1, "Linux-Sysmon/Operational") in linux_kinds
+    assert all(ch in ("Linux-Sysmon/Operational", SYSMON) for _, ch in linux_kinds)
+    zeek = rule_of(INLINE["endswith"], "{product: zeek, service: smb_files}")
+    assert generate_events(zeek) == []
 
 
 def test_companions_do_not_change_verdicts() -> None:

@@ -433,7 +433,7 @@ def test_category_table(category: str, event_id: int, channel: str) -> None:
 
 @pytest.mark.parametrize(
     ("logsource", "needle"),
-    [("product: linux\n  category: process_creation", "linux/process_creation/-"),
+    [("product: linux\n  service: syslog", "linux/-/syslog"),
      ("product: windows\n  category: file_access", "file_access"),
      ("category: proxy", "-/proxy/-"),
      ("product: windows\n  service: no-such-service", "no-such-service")],
