@@ -192,7 +192,7 @@ def test_each_hand_rule_matches_through_the_index(rules: list[CompiledRule],
 def test_unsupported_rules_are_never_candidates() -> None:
     ok = compiled("sel: {Image|endswith: '.exe'}\ncondition: sel")
     odd = compile_rule(SigmaCollection.from_yaml(
-        "title: odd\nlogsource: {product: linux, category: process_creation}\n"
+        "title: odd\nlogsource: {product: linux, service: syslog}\n"
         "detection: {sel: {Image: x}, condition: sel}\n").rules[0])
     assert odd.unsupported
     index = RuleIndex.build([odd, ok])
