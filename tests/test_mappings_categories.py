@@ -52,6 +52,11 @@ CATEGORIES: dict[str, dict[str, str]] = {
     "ps_script": {"product": "windows", "category": "ps_script"},
     "security": {"product": "windows", "service": "security"},
     "system": {"product": "windows", "service": "system"},
+    "dns_query": {"product": "windows", "category": "dns_query"},
+    "pipe_created": {"product": "windows", "category": "pipe_created"},
+    "process_access": {"product": "windows", "category": "process_access"},
+    "create_remote_thread": {"product": "windows", "category": "create_remote_thread"},
+    "driver_load": {"product": "windows", "category": "driver_load"},
 }
 
 needs_corpus = pytest.mark.skipif(
@@ -278,7 +283,47 @@ def test_corpus_rules_convert_without_errors(key: str, target: str, data_source:
     assert all(r.reason for r in results if r.status == "unsupported")
     if target == "splunk" and key not in ("security", "system"):
         # Raw Sysmon searches name every Sigma field verbatim: everything converts, except IPv6
-        # CIDR blocks, which the SPL emitter refuses (search-command CIDR is IPv4 only).
+        # CIDR blocks, which the SPL emitter refuses (search-command CIDR is IPv4 only), and
+        # fields the add-on's field lists do not show for that event (unmapped with the reason).
+        entry = load_table("splunk-sysmon").for_logsource("windows", CATEGORIES[key].get("category"), None)
+        assert entry is not None
         assert all(
-            r.status == "converted" or "IPv6 CIDR" in (r.reason or "") for r in results
+            r.status == "converted"
+            or "IPv6 CIDR" in (r.reason or "")
+            or any(f"field {name!r} is not mapped" in (r.reason or "") for name in entry.unmapped)
+            for r in results
         )
+
+
+#: Splunk raw Sysmon entries and the security_content data source files listing their fields.
+SPLUNK_SYSMON_SOURCES = {
+    "windows-dns-query": (22,),
+    "windows-pipe-created": (17, 18),
+    "windows-process-access": (10,),
+    "windows-create-remote-thread": (8,),
+    "windows-driver-load": (6,),
+    "windows-wmi-event": (20, 21),
+    "windows-create-stream-hash": (15,),
+    "windows-file-delete": (23,),
+    "windows-raw-access-thread": (9,),
+}
+SPLUNK_DATA_SOURCES = ROOT.parent / "shared" / "corpus" / "splunk-security-content" / "data_sources"
+
+
+@pytest.mark.skipif(not SPLUNK_DATA_SOURCES.is_dir(), reason="../shared/corpus/splunk-security-content is absent")
+@pytest.mark.parametrize("entry_id", sorted(SPLUNK_SYSMON_SOURCES))
+def test_splunk_sysmon_fields_are_in_the_data_source_lists(entry_id: str) -> None:
+    """Every field a Splunk raw Sysmon entry searches or renders is one the Splunk Add-on for
+    Sysmon extracts for that event (security_content data_sources/sysmon_eventid_<N>.yml), and
+    the `source` condition is that file's source."""
+    documents = [
+        yaml.safe_load((SPLUNK_DATA_SOURCES / f"sysmon_eventid_{n}.yml").read_text(encoding="utf-8"))
+        for n in SPLUNK_SYSMON_SOURCES[entry_id]
+    ]
+    known = set().union(*(set(d["fields"]) for d in documents))
+    entry = next(e for e in raw_table("splunk-sysmon")["logsources"] if e["id"] == entry_id)
+    assert {d["source"] for d in documents} == {entry["conditions"]["source"]}
+    used = set(entry["conditions"]) | set(entry["render"]) - {"source", "sourcetype"}
+    for target in entry["fields"].values():
+        used.add(target if isinstance(target, str) else target["to"])
+    assert sorted(used - known) == []
