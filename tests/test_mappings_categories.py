@@ -327,3 +327,37 @@ def test_splunk_sysmon_fields_are_in_the_data_source_lists(entry_id: str) -> Non
     for target in entry["fields"].values():
         used.add(target if isinstance(target, str) else target["to"])
     assert sorted(used - known) == []
+
+
+SYSMON_RULES = {
+    "dns_query": {"sel": {"QueryName|endswith": ".ngrok.io"}, "filter": {"Image|endswith": "\\chrome.exe"}},
+    "pipe_created": {"sel": {"PipeName|startswith": "\\msagent_"}, "filter": {"Image|endswith": "\\x.exe"}},
+    "process_access": {
+        "sel": {"TargetImage|endswith": "\\lsass.exe", "GrantedAccess": "0x1410"},
+        "filter": {"SourceImage|endswith": "\\wininit.exe"},
+    },
+    "create_remote_thread": {"sel": {"StartModule|endswith": "\\kernel32.dll"}, "filter": {"SourceImage|contains": "\\Temp\\"}},
+    "driver_load": {"sel": {"ImageLoaded|endswith": "\\foo.sys"}, "filter": {"Hashes|contains": "MD5=0123456789ABCDEF0123456789ABCDEF"}},
+}
+
+
+@pytest.mark.parametrize("category", sorted(SYSMON_RULES))
+@pytest.mark.parametrize("targets,data_source", [(["eql", "lucene"], "windows"), (["eql", "lucene"], "winlogbeat"), (["splunk"], None)])
+def test_sysmon_categories_are_proven_on_rendered_events(category: str, targets: list[str], data_source: str | None) -> None:
+    """Each new Sysmon category converts and is equivalent on events rendered by its table."""
+    from converter.equivalence import Checker
+    from converter.generate import generate_events
+    from converter.rules import load_text
+
+    text = yaml.safe_dump(
+        {
+            "title": f"{category} test",
+            "id": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+            "logsource": {"product": "windows", "category": category},
+            "detection": {**SYSMON_RULES[category], "condition": "sel and not filter"},
+        }
+    )
+    (loaded,) = load_text(text, "inline.yml")
+    result = Checker(targets, data_source=data_source).check(loaded, generate_events(loaded.rule, seed=0))
+    for name, target in result.targets.items():
+        assert target.equivalent is True, (name, target.reason, target.disagreements[:2])
