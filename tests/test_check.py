@@ -186,7 +186,7 @@ def test_renderer_writes_ecs_from_the_table() -> None:
     assert out["process.pid"] == 42
     assert out["event.category"] == ["process"] and out["event.type"] == ["start"]
     # An event no logsource of the table covers is not guessed at.
-    assert renderer.render({"EventID": 8, "Channel": "Microsoft-Windows-Sysmon/Operational"}) is None
+    assert renderer.render({"EventID": 24, "Channel": "Microsoft-Windows-Sysmon/Operational"}) is None
 
 
 def test_declared_approximation_is_never_called_equivalent(tmp_path: Path) -> None:

@@ -57,6 +57,9 @@ CATEGORIES: dict[str, dict[str, str]] = {
     "process_access": {"product": "windows", "category": "process_access"},
     "create_remote_thread": {"product": "windows", "category": "create_remote_thread"},
     "driver_load": {"product": "windows", "category": "driver_load"},
+    "create_stream_hash": {"product": "windows", "category": "create_stream_hash"},
+    "file_delete": {"product": "windows", "category": "file_delete"},
+    "raw_access_thread": {"product": "windows", "category": "raw_access_thread"},
 }
 
 needs_corpus = pytest.mark.skipif(
@@ -338,6 +341,9 @@ SYSMON_RULES = {
     },
     "create_remote_thread": {"sel": {"StartModule|endswith": "\\kernel32.dll"}, "filter": {"SourceImage|contains": "\\Temp\\"}},
     "driver_load": {"sel": {"ImageLoaded|endswith": "\\foo.sys"}, "filter": {"Hashes|contains": "MD5=0123456789ABCDEF0123456789ABCDEF"}},
+    "create_stream_hash": {"sel": {"TargetFilename|endswith": ":Zone.Identifier", "Contents|contains": "blob:"}, "filter": {"Image|endswith": "\\chrome.exe"}},
+    "file_delete": {"sel": {"TargetFilename|endswith": "\\x.evtx"}, "filter": {"Image|endswith": "\\svchost.exe"}},
+    "raw_access_thread": {"sel": {"Device|contains": "\\Device\\HarddiskVolume"}, "filter": {"Image|endswith": "\\System"}},
 }
 
 
