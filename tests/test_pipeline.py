@@ -109,7 +109,7 @@ def test_splunk_covers_sysmon_and_security_4688() -> None:
 
 def test_uncovered_logsource_is_unsupported() -> None:
     (loaded,) = load_text(
-        "title: t\nlogsource: {product: windows, category: driver_load}\n"
+        "title: t\nlogsource: {product: windows, category: clipboard_capture}\n"
         "detection:\n  sel:\n    ImageLoaded: x\n  condition: sel\n",
         "inline.yml",
     )
