@@ -128,7 +128,7 @@ TARGETS: dict[str, TargetSpec] = {
             "Elasticsearch ES|QL (from pysigma-backend-elasticsearch)",
             "backends.esql.backend:SigportEsqlBackend",
             None,
-            None,
+            "backends.esql.semantics:SEMANTICS",
             pipeline="ecs-windows",
             schema="ecs",
             formats=_ELASTIC_FORMATS,

@@ -16,6 +16,25 @@ from typing import Any
 PIPELINE_WARNINGS = "sigport_warnings"
 
 
+def refuse_empty_field(name: str) -> str:
+    """Return ``name``; an empty field name (a pipeline mapped a field to '') is refused.
+
+    No query language names a field '' (EQL and ES|QL back-quotes need one character, KQL and
+    Lucene read ``:value`` as a missing field, SPL ``""=v`` as a phrase search), so the rule is
+    reported as unsupported for the target instead of emitted.
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: the name is empty.
+    """
+    if not name:
+        from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+
+        raise SigmaFeatureNotSupportedByBackendError(
+            "empty field name (a processing pipeline mapped a field to ''): no query can name it"
+        )
+    return name
+
+
 class WarningsMixin:
     """Collects conversion warnings for the rule being converted.
 

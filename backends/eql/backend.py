@@ -24,7 +24,7 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString, SpecialChars
 
-from backends.common import ExpansionGroupMixin, WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
 from backends.eql.semantics import SEMANTICS
 
 #: Characters with a meaning in Lucene regular expressions (the optional operators ``@ # & < > ~``
@@ -160,7 +160,7 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
         return ".".join(
             part if _PLAIN_NAME.match(part) and part not in _KEYWORDS
             else _QUOTE + part.replace(_QUOTE, _QUOTE * 2) + _QUOTE
-            for part in field_name.split(".")
+            for part in refuse_empty_field(field_name).split(".")
         )
 
     def _string_test(self, field: str, value: SigmaString, case_sensitive: bool) -> str:

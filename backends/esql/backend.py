@@ -6,10 +6,17 @@ while Sigma's are not. The stock backend emits them as they are; this subclass c
 ``TO_LOWER(field)`` with the lowercased pattern instead, and keeps ``|cased`` values sensitive.
 ``LIKE`` treats ``*`` and ``?`` as wildcards and a backslash escapes them, so literal ``*``, ``?``
 and ``\\`` in a value are escaped.
+
+Field names and string literals follow the lexical rules in ``semantics.py``: a name that is not
+plain identifiers joined by dots is back-quoted (back-quotes doubled; the stock backend left them
+as they were, so a name could close its quotes and add conditions), an empty name is refused, and
+a CR or LF inside a string is written as ``\\r`` / ``\\n`` (raw, they end the token and the
+query does not parse).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from sigma.backends.elasticsearch import ESQLBackend
@@ -18,7 +25,43 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaString, SpecialChars
 
-from backends.common import ExpansionGroupMixin, WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
+
+from .semantics import SEMANTICS
+
+_PART = re.compile("(?:" + str(SEMANTICS.get("identifier_part")) + r")\Z")
+_KEYWORDS = frozenset(SEMANTICS.get("keywords"))  # type: ignore[arg-type]
+_ID_QUOTE = str(SEMANTICS.get("identifier_quote"))
+_STR_QUOTE = str(SEMANTICS.get("string_quote"))
+_ESCAPES: dict[str, str] = dict(SEMANTICS.get("string_escapes"))  # type: ignore[arg-type]
+_ESCAPED = re.compile("|".join(re.escape(c) for c in _ESCAPES))
+#: The characters a string literal may not hold raw (the stock escaping already handles the
+#: quote and the backslash, so only these remain to be written as escapes after it).
+_RAW_BREAKS = re.compile("[\r\n]")
+
+
+def esql_field(name: str) -> str:
+    """A field name as ES|QL reads it: bare when every dotted part is a plain identifier, else
+    the whole name back-quoted with back-quotes doubled (``identifier_part``, ``keywords``,
+    ``identifier_quote``).
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: the name is empty.
+    """
+    parts = refuse_empty_field(name).split(".")
+    if all(_PART.match(p) and p.lower() not in _KEYWORDS for p in parts):
+        return name
+    return _ID_QUOTE + name.replace(_ID_QUOTE, _ID_QUOTE * 2) + _ID_QUOTE
+
+
+def esql_string(text: str) -> str:
+    """``text`` as an ES|QL double-quoted string literal (``string_escapes``)."""
+    return _STR_QUOTE + _ESCAPED.sub(lambda m: _ESCAPES[m.group()], text) + _STR_QUOTE
+
+
+def _escape_breaks(literal: str) -> str:
+    """A string literal from the stock escaping, with raw CR/LF written as escapes."""
+    return _RAW_BREAKS.sub(lambda m: _ESCAPES[m.group()], literal)
 
 
 def _like_pattern(value: SigmaString, lower: bool) -> str:
@@ -36,9 +79,8 @@ def _like_pattern(value: SigmaString, lower: bool) -> str:
             out.append(text)
         else:
             raise SigmaFeatureNotSupportedByBackendError(f"unresolved placeholder {part} in value")
-    pattern = "".join(out)
     # The pattern sits in a string literal, where backslashes and quotes are escaped again.
-    return '"' + pattern.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return esql_string("".join(out))
 
 
 class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
@@ -46,6 +88,18 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
 
     name: ClassVar[str] = "sigport ES|QL"
     formats: ClassVar[dict[str, str]] = {"default": "one ES|QL query per rule"}
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        """Back-quote a field name that is not plain identifiers (see ``esql_field``)."""
+        return esql_field(field_name)
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        """The stock string literal, with CR/LF escaped (raw, they break the literal)."""
+        return _escape_breaks(super().convert_value_str(s, state))
+
+    def convert_value_re(self, r: Any, state: ConversionState) -> str:
+        """The stock regex text (it sits in a string literal), with CR/LF escaped."""
+        return _escape_breaks(super().convert_value_re(r, state))
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

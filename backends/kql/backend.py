@@ -42,7 +42,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
 
 from .semantics import JS_TRIM_WHITESPACE
 
@@ -269,7 +269,7 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, TextQueryBackend):
 
     def escape_and_quote_field(self, field_name: str) -> str:
         """Field names are KQL literals too: escape specials/keywords, quote edge whitespace."""
-        text, _ = kql_literal([field_name], what="field name")
+        text, _ = kql_literal([refuse_empty_field(field_name)], what="field name")
         return text
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:

@@ -35,7 +35,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
 
 from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, translate_pcre
 
@@ -94,6 +94,10 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, LuceneBackend):
     # only the space the stock list escapes: a tab or newline in a value would split it in two
     # (``\t`` alone left an empty term). Same set as the interpreter's WS terminal.
     add_escaped: ClassVar[str] = LuceneBackend.add_escaped + "\t\n\r\u3000"
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        """The stock escaping; an empty name (``:value``) is refused."""
+        return super().escape_and_quote_field(refuse_empty_field(field_name))
 
     def __init__(
         self,

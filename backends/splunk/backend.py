@@ -66,10 +66,11 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaString
 
-from backends.common import ExpansionGroupMixin, WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
 from backends.query.errors import QueryError
 from backends.query.matching import pcre_regex
 
+from .semantics import SPL_SEMANTICS
 from .simplify import base_filter, simplify
 from .spl_text import (
     SEARCH_MARKER,
@@ -82,6 +83,32 @@ from .spl_text import (
     spl_quote,
     widen,
 )
+
+
+# Field names: the shape SPL search takes bare, and the words it reserves (semantics table). SPL1
+# documents no quoting of other names in search, so they are refused, never written.
+_FIELD_NAME = re.compile(str(SPL_SEMANTICS.get("search_field_name")) + r"\Z")
+_RESERVED = frozenset(SPL_SEMANTICS.get("search_reserved_words"))  # type: ignore[arg-type]
+
+
+def spl_field(name: str) -> str:
+    """``name`` as written in SPL (search, regex, rex, eval, tstats, table): bare, or refused.
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: the name is empty, not of the shape in the
+            ``search_field_name`` entry, or a reserved word (``search_reserved_words``).
+    """
+    if not _FIELD_NAME.match(refuse_empty_field(name)):
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"field name {name!r} cannot be written in SPL: only letters, digits, '_' and '.' "
+            "are valid and SPL search has no quoting for others (semantics entry "
+            "search_field_name)"
+        )
+    if name in _RESERVED:
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"field name {name!r} is an SPL search keyword (semantics entry search_reserved_words)"
+        )
+    return name
 
 
 @dataclass
@@ -200,6 +227,21 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         # simplified root being converted (its base filter replaces a `*` base search).
         self._depth = 0
         self._root: Any = None
+
+    # --- field names -------------------------------------------------------------------------
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        """Every field of a search term goes through ``spl_field`` (stock double-quoted names
+        without escaping, so ``a" OR * OR "`` matched every event)."""
+        return spl_field(field_name)
+
+    def finalize_query(
+        self, rule: Any, query: Any, index: int, state: ConversionState, output_format: str
+    ) -> Any:
+        """Check the rule's ``fields`` (written into ``| table``) before any output format."""
+        for name in getattr(rule, "fields", None) or ():
+            spl_field(name)
+        return super().finalize_query(rule, query, index, state, output_format)
 
     # --- rule lifecycle ----------------------------------------------------------------------
 
@@ -342,6 +384,8 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         ``spl_regex`` is already escaped for the SPL string parser.
         """
         self._check_fill_regex(spl_regex)
+        if field is not None:
+            spl_field(field)
         if self._pipe_context():
             return SplunkDeferredRegularExpression(state, field, spl_regex).postprocess(None, cond)
         target = field or SplunkDeferredORRegularExpression.default_field
@@ -419,6 +463,8 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
                 "fieldref with startswith/endswith/contains is not supported by the Splunk backend",
                 source=cond.source,
             )
+        spl_field(cond.field)
+        spl_field(ref.field)
         self._fill_hazard(f"the field reference {cond.field}={ref.field} (two fills are equal)")
         if self._pipe_context():
             return SplDeferredWhereFieldRef(state, cond.field, ref.field).postprocess(None, cond)
@@ -498,6 +544,9 @@ class SigportSplunkCimBackend(SigportSplunkBackend):
             raise SigmaFeatureNotSupportedByBackendError(
                 "the processing pipeline must set the tstats BY fields in state 'fields'"
             )
+        spl_field(str(data_model_set))
+        for name in fields:
+            spl_field(str(name))
         data_set = str(data_model_set).split(".")[1]
         cut = find_unquoted(query, "\n| ")
         head, sep, pipes = (query, "", "") if cut < 0 else (query[:cut], "\n| ", query[cut + 3 :])

@@ -73,6 +73,8 @@ _REX_GROUP = re.compile(r"^\(\?<(\w+)>(.*)\)$", re.S)
 _EVAL_IF = re.compile(
     r'^\s*([\w.]+)\s*=\s*if\((.*),\s*"true"\s*,\s*"false"\s*\)\s*$', re.S
 )
+_FIELD_NAME = re.compile(str(SEM.get("search_field_name")) + r"\Z")
+_RESERVED = frozenset(SEM.get("search_reserved_words"))  # type: ignore[arg-type]
 _TSTATS = re.compile(r"\bfrom\s+datamodel=([\w]+)\.([\w]+)(\s+where\s+)?", re.I)
 
 
@@ -222,7 +224,14 @@ class _Pipeline:
         raise self.error(f"unexpected search construct {kind!r}", span.offset)  # pragma: no cover
 
     def _field(self, tree: Tree) -> str:
-        return self.field_name(str(tree.children[0]))
+        """A search field name; one of another shape is not guessed (``search_field_name``)."""
+        name = str(tree.children[0])
+        if not _FIELD_NAME.match(name) or name in _RESERVED:
+            raise UnsupportedQueryError(
+                f"search field name {name!r}: SPL search documents no such field name "
+                "(semantics entry search_field_name)"
+            )
+        return self.field_name(name)
 
     def _value(self, tree: Tree, base: int) -> tuple[tuple[GlobPart, ...], bool, bool]:
         """Decode a search value: (glob parts, case_sensitive, quoted)."""

@@ -48,6 +48,9 @@ _EVAL_IF = (
 _EVAL_FUNCS = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/"
 _EVAL_MV = _EVAL_FUNCS + "multivalue-eval-functions"
 _EVAL_TEXT = _EVAL_FUNCS + "text-functions"
+_FIELD_NAMES = (
+    "https://docs.splunk.com/Documentation/Splunk/latest/Data/Configureindex-timefieldextraction"
+)
 
 SPL_SEMANTICS = Semantics(
     "spl",
@@ -105,6 +108,24 @@ SPL_SEMANTICS = Semantics(
             "inferred (not found in the pages searched; pySigma emits it): a field value written "
             "as an IPv4 CIDR block matches addresses inside it",
         ),
+        "search_field_name": Rule(
+            r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*",
+            _FIELD_NAMES,
+            "'Valid characters for field names are a-z, A-Z, 0-9, or _' (search-time extractions "
+            "are cleaned to the same set by CLEAN_KEYS), joined by '.' as in data-model fields "
+            "(Processes.process_name, see the tstats page). SPL1's search command documents no "
+            "quoting for any other field name (the single quotes of the SPL2 manual are not SPL1 "
+            "search syntax): the emitters refuse other names (a quote, space, '=', '|', newline "
+            "or an empty name could change the query's meaning) and the interpreter reads search "
+            "field names of this shape only",
+        ),
+        "search_reserved_words": Rule(
+            frozenset({"AND", "OR", "NOT", "IN", "CASE", "TERM"}),
+            _BOOL,
+            "the Boolean operators, IN and the CASE()/TERM() directives are upper-case words of "
+            "the search language: a field named like one is refused (how search reads it is not "
+            "documented)",
+        ),
         # --- where / eval ----------------------------------------------------------------------
         "where_case_sensitive": Rule(True, _WHERE, "the where eval-expression is case-sensitive"),
         "where_precedence": Rule(("NOT", "AND", "OR"), _BOOL, "eval/where evaluate AND before OR"),
@@ -112,6 +133,13 @@ SPL_SEMANTICS = Semantics(
             Missing.NULL,
             _WHERE,
             "inferred: a comparison with a null field is null and where keeps only true results",
+        ),
+        "eval_field_quote": Rule(
+            "'",
+            _WHERE,
+            "a field name with characters other than letters, digits and '_' (a dotted name "
+            "included) is single-quoted in an eval expression; no escape for a single quote "
+            "inside is documented, and search_field_name admits none",
         ),
         "where_like_wildcards": Rule(("%", "_"), _WILDCARDS, "like(): '%' any run, '_' one char"),
         "where_unquoted_is_field": Rule(

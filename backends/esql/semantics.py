@@ -1,0 +1,62 @@
+"""ES|QL lexical rules the emitter follows, one documented entry per fact.
+
+sigport has no ES|QL interpreter yet (``check`` reports the target as not checked), so this table
+is read by the emitter only: how a field name is written (bare or back-quoted) and how a string
+literal is written (quotes, escapes, characters that may not appear raw). Sources: the ES|QL
+syntax reference and, where it is silent, Elasticsearch's ANTLR lexer (``Expression.g4``, the
+expression-mode tokens), marked "verified in source".
+"""
+
+from __future__ import annotations
+
+from ..query.semantics import Rule, Semantics
+
+_SYNTAX = "https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-syntax.html"
+_LEXER = (
+    "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/esql/src/main/antlr/"
+    "lexer/Expression.g4"
+)
+
+SEMANTICS = Semantics(
+    "esql",
+    {
+        # --- identifiers -----------------------------------------------------------------------
+        "identifier_part": Rule(
+            r"[A-Za-z][A-Za-z0-9_]*|[_@][A-Za-z0-9_]+",
+            _SYNTAX + "#esql-identifiers",
+            "Identifiers need back-quotes unless they start with a letter, '_' or '@' and go on "
+            "with letters, digits and '_' (UNQUOTED_IDENTIFIER; a lone '_' or '@' is not one, "
+            "verified in source). A dotted field name is such identifiers joined by '.'.",
+        ),
+        "identifier_quote": Rule(
+            "`",
+            _SYNTAX + "#esql-identifiers",
+            "A back-quoted identifier names the field whose name is its text (`1.field`); a "
+            "back-quote inside is doubled. QUOTED_ID is '`' ('``' | ~'`')+ '`': at least one "
+            "character, so an empty name cannot be written (verified in source).",
+        ),
+        "keywords": Rule(
+            frozenset(
+                "and asc by desc false first in is last like not null nulls or rlike true "
+                "where".split()
+            ),
+            _LEXER,
+            "Expression-mode keyword tokens: a name part spelled like one (in any case: newer "
+            "lexers are case-insensitive) is back-quoted, as it would not lex as an identifier.",
+        ),
+        # --- string literals -------------------------------------------------------------------
+        "string_quote": Rule(
+            '"',
+            _SYNTAX + "#esql-string-literals",
+            "A string literal is delimited by double quotes; a quote inside is escaped (\\\").",
+        ),
+        "string_escapes": Rule(
+            {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"},
+            _LEXER,
+            "QUOTED_STRING is '\"' (ESCAPE_SEQUENCE | UNESCAPED_CHARS)* '\"' with ESCAPE_SEQUENCE "
+            "'\\\\' [tnr\"\\\\] and UNESCAPED_CHARS ~[\\r\\n\"\\\\]: a raw CR or LF ends the token "
+            "(the query does not parse), so they are written as \\r and \\n; other control "
+            "characters are valid raw and have no escape (verified in source).",
+        ),
+    },
+)
