@@ -137,7 +137,9 @@ def run_check(
         bad_input = bad_input or item.error is not None
         results.append(result)
     if markdown is not None:
-        markdown.write_text(summary_markdown(results, checker.targets), encoding="utf-8")
+        from .output import write_named_file
+
+        write_named_file(markdown, summary_markdown(results, checker.targets))
     if output_format == "json":
         report = {
             "equivalent": bool(results) and all(r.equivalent for r in results),

@@ -244,17 +244,25 @@ def convert(
         text = write_output(results, names, output_format, output, roots, render_options)
         if text is not None:
             click.echo(text, nl=False)
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(
-            json.dumps(
-                {"schema_version": REPORT_SCHEMA_VERSION,
-                 "rules": [r.to_report() for r in results]},
-                indent=2, ensure_ascii=False,
-            )
-            + "\n",
-            encoding="utf-8",
+    collisions = writer.collisions if writer is not None else []
+    for path, target, wanted, written in collisions:
+        click.echo(
+            f"{path}: {target}: warning: {wanted} is the output of another input file; "
+            f"written to {written}",
+            err=True,
         )
+    if report is not None:
+        from .output import write_named_file
+
+        document: dict[str, Any] = {
+            "schema_version": REPORT_SCHEMA_VERSION, "rules": [r.to_report() for r in results]
+        }
+        if collisions:
+            document["collisions"] = [
+                {"path": p, "target": t, "wanted": str(w), "written": str(f)}
+                for p, t, w, f in collisions
+            ]
+        write_named_file(report, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     for r in results:
         if r.status != CONVERTED:
             click.echo(f"{r.path}: {r.target}: {r.status}: {r.reason}", err=True)
@@ -534,7 +542,9 @@ def regress(
         targets=_targets(targets) if targets else None, use_evtx=use_evtx,
     )
     if known_gaps is not None:
-        known_gaps.write_text(known_gaps_markdown(report), encoding="utf-8")
+        from .output import write_named_file
+
+        write_named_file(known_gaps, known_gaps_markdown(report))
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -44,6 +44,7 @@ def write_output(
     import functools
 
     from .formats import FORMATS, TreeWriter
+    from .output import write_file, write_named_file
 
     render = functools.partial(FORMATS[output_format], **options)
     by_target = {name: [r for r in results if r.target == name] for name in names}
@@ -63,8 +64,7 @@ def write_output(
         if output is None:
             return text
         if text:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
+            write_named_file(output, text)
         return None
     assert output is not None
     if output_format == "savedsearches":
@@ -72,9 +72,8 @@ def write_output(
             text = render(by_target[name])
             if not text:
                 continue
-            folder = output / name if len(names) > 1 else output
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "savedsearches.conf").write_text(text, encoding="utf-8")
+            conf = Path(name, "savedsearches.conf") if len(names) > 1 else Path("savedsearches.conf")
+            write_file(output, conf, text)
         return None
     TreeWriter(output, roots, output_format, options).write(results)
     return None

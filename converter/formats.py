@@ -67,18 +67,24 @@ TARGET_SUFFIXES = {
 
 
 class TreeWriter:
-    """Writes conversions under a directory that mirrors the input tree, one file per rule and
-    target: ``OUTPUT/<target>/<path relative to its input directory>.<suffix>``.
+    """Writes conversions under a directory that mirrors the input tree, one file per rule file
+    and target: ``OUTPUT/<target>/<path relative to its input directory>.<suffix>``.
 
     ``write`` takes any batch of conversions (a whole run, or one input file's from
     ``convert_paths(on_file=...)``, so files are written while the workers convert the rest).
-    Conversions without queries write nothing; a later conversion for the same file replaces
-    the earlier one, as when writing a whole run in order.
+    Conversions without queries write nothing; the rules of one input file share its output file.
 
     A rule's place in the tree is its real path (symbolic links resolved) relative to the first
     input directory that contains it, or just its file name. Resolving a path asks the file
     system about every directory on it; here each directory is resolved once per run and each
-    file only checked for being a link, and each output directory is created once.
+    file only checked for being a link.
+
+    Two input files that would land on one output file (``d1/a.yml`` and ``d2/a.yml`` given as
+    files, or the same relative path under two input directories; compared case-insensitively,
+    as macOS and Windows file systems do) never overwrite each other: the later one gets
+    ``<name>~2<suffix>`` (``~3``, ...), and ``collisions`` lists every such case for the caller
+    to report. Files are written by ``converter.output.write_file``: atomically, never through a
+    symbolic link below ``output``.
     """
 
     def __init__(
@@ -102,7 +108,13 @@ class TreeWriter:
         self.suffix = SUFFIXES[output_format]
         self.roots = [root.resolve() for root in roots if root.is_dir()]
         self._real_dirs: dict[str, str] = {}
-        self._made: set[Path] = set()
+        # Output file (relative, case-folded) -> the input file that claimed it, and the
+        # output file each (input file, target) got.
+        self._claimed: dict[str, str] = {}
+        self._assigned: dict[tuple[str, str], Path] = {}
+        #: Every collision: (input file, target, the file it would have overwritten, the file
+        #: written instead).
+        self.collisions: list[tuple[str, str, Path, Path]] = []
 
     def relative(self, path: str) -> Path:
         """Where the rule file ``path`` goes under ``OUTPUT/<target>/`` (before its suffix)."""
@@ -128,17 +140,40 @@ class TreeWriter:
         return Path(real, name)
 
     def target_file(self, conversion: Conversion) -> Path:
-        """The output file of one conversion."""
+        """The output file of one conversion (unique in this run: see ``collisions``)."""
+        key = (conversion.path, conversion.target)
+        assigned = self._assigned.get(key)
+        if assigned is None:
+            assigned = self._assigned[key] = self._claim(conversion)
+        return self.output / assigned
+
+    def _claim(self, conversion: Conversion) -> Path:
         suffix = self.suffix or TARGET_SUFFIXES[conversion.target]
-        return self.output / conversion.target / self.relative(conversion.path).with_suffix(suffix)
+        wanted = Path(conversion.target) / self.relative(conversion.path).with_suffix(suffix)
+        candidate, number = wanted, 1
+        while self._claimed.setdefault(str(candidate).casefold(), conversion.path) != (
+            conversion.path
+        ):
+            number += 1
+            candidate = wanted.with_name(f"{wanted.stem}~{number}{wanted.suffix}")
+        if candidate != wanted:
+            self.collisions.append(
+                (conversion.path, conversion.target, self.output / wanted, self.output / candidate)
+            )
+        return candidate
 
     def write(self, conversions: Iterable[Conversion]) -> None:
-        """Write the file of every conversion that has queries."""
+        """Write the file of every rule file and target that has queries.
+
+        Raises:
+            OutputError: a symbolic link below the output directory, or a write error.
+        """
+        from .output import write_file
+
+        groups: dict[tuple[str, str], list[Conversion]] = {}
         for conversion in conversions:
-            if not conversion.queries:
-                continue
-            target = self.target_file(conversion)
-            if target.parent not in self._made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._made.add(target.parent)
-            target.write_text(self.render([conversion]), encoding="utf-8")
+            if conversion.queries:
+                groups.setdefault((conversion.path, conversion.target), []).append(conversion)
+        for group in groups.values():
+            target = self.target_file(group[0])
+            write_file(self.output, target.relative_to(self.output), self.render(group))
