@@ -7,6 +7,8 @@ Library errors become one-line messages on stderr with a documented exit code, n
 * 1: ``check`` found a disagreement;
 * 2: bad usage or bad input (unknown target, unreadable or invalid rule file, ...);
 * 3: ``convert`` could not convert some rules for some targets (unsupported), the rest was written.
+* 130 / 143: interrupted by SIGINT / SIGTERM (128 + the signal number): the worker processes are
+  stopped, every file already written is whole, and ``convert --report`` says what was done.
 """
 
 from __future__ import annotations
@@ -38,12 +40,21 @@ BACKTEST_SCHEMA_VERSION = 1
 
 
 class SigportGroup(click.Group):
-    """Turns library errors into one-line messages and exit code 2."""
+    """Turns library errors into one-line messages and exit code 2, signals into 130 / 143."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; render ``ConverterError`` as ``sigport: error: ...``."""
+        """Run the command; render ``ConverterError`` as ``sigport: error: ...`` and a SIGINT or
+        SIGTERM as ``sigport: interrupted by ...`` with exit code 130 / 143."""
+        from .signals import Interrupted, exit_after_interrupt, handle_signals
+
+        restore = handle_signals()
         try:
             return super().invoke(ctx)
+        except Interrupted as exc:
+            detail = getattr(exc, "detail", "")
+            click.echo(f"sigport: {exc}" + (f": {detail}" if detail else ""), err=True)
+            exit_after_interrupt(exc.exit_code)
+            ctx.exit(exc.exit_code)
         except ConverterError as exc:
             if ctx.params.get("debug"):
                 raise
@@ -70,6 +81,8 @@ class SigportGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_INPUT)
+        finally:
+            restore()
 
 
 @click.group(cls=SigportGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -199,11 +212,15 @@ def convert(
     """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
     from backends import TARGETS
 
-    from .cli_output import summary, tree_writer, warning_summary, write_output
+    from .cli_output import (
+        interrupted_report, summary, tree_writer, warning_summary, write_output,
+    )
     from .convert import CONVERTED, ERROR
     from .formats import FORMATS
+    from .output import write_named_file
     from .parallel import MIN_FILES_FOR_POOL, convert_paths
     from .rules import expand_paths
+    from .signals import Interrupted, deferred
 
     names = _targets(targets)
     if output_format not in FORMATS:
@@ -218,7 +235,8 @@ def convert(
                 param_hint="-f/--format",
             )
     options = {"data_source": data_source} if data_source else None
-    total = len(list(expand_paths(paths)))
+    inputs = list(expand_paths(paths))
+    total = len(inputs)
     _require_inputs(total, "Sigma rule files (*.yml, *.yaml)", paths)
     count = workers if workers is not None else (2 if total >= MIN_FILES_FOR_POOL else 1)
     roots = [Path(p) for p in paths if p != "-"]
@@ -226,19 +244,34 @@ def convert(
     # convert the rest; other outputs are rendered from all the results at the end.
     render_options = {"data_source": data_source, "splunk_es": splunk_es}
     writer = tree_writer(output, output_format, roots, render_options)
-    on_file = writer.write if writer is not None else None
+    done: list[Any] = []  # conversions of the input files finished (and written), in order
+    files_done = [0]
+
+    def on_file(conversions: list[Any]) -> None:
+        # A signal waits until the file is written and counted: the report then lists exactly
+        # the files on disk.
+        with deferred():
+            if writer is not None:
+                writer.write(conversions)
+            done.extend(conversions)
+            files_done[0] += 1
+
     bar = _progress(total, "converting", auto_refresh=False)
-    if bar is not None:
-        progress, task = bar
-        with progress:
+    try:
+        if bar is not None:
+            progress, task = bar
+            with progress:
+                summaries, results = convert_paths(
+                    paths, names, list(pipelines), options, count,
+                    lambda n: (progress.advance(task, n), progress.refresh()), on_file=on_file,
+                )
+        else:
             summaries, results = convert_paths(
-                paths, names, list(pipelines), options, count,
-                lambda n: (progress.advance(task, n), progress.refresh()), on_file=on_file,
+                paths, names, list(pipelines), options, count, on_file=on_file
             )
-    else:
-        summaries, results = convert_paths(
-            paths, names, list(pipelines), options, count, on_file=on_file
-        )
+    except Interrupted as exc:
+        interrupted_report(exc, report, done, inputs, files_done[0], writer is not None)
+        raise
 
     if writer is None:
         text = write_output(results, names, output_format, output, roots, render_options)
@@ -252,8 +285,6 @@ def convert(
             err=True,
         )
     if report is not None:
-        from .output import write_named_file
-
         document: dict[str, Any] = {
             "schema_version": REPORT_SCHEMA_VERSION, "rules": [r.to_report() for r in results]
         }

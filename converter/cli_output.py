@@ -7,6 +7,7 @@ Reasons for rules not converted are grouped by kind and never cut; warnings are 
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -125,3 +126,31 @@ def warning_summary(results: list[Any], console: Any) -> None:
     for (target, kind), count in kinds.most_common():
         table.add_row(target, str(count), kind)
     console.print(table)
+
+
+def interrupted_report(
+    exc: Any, report: Path | None, done: list[Any], inputs: list[str], files_done: int,
+    written: bool,
+) -> None:
+    """``convert`` stopped by a signal: say what was done on stderr (through the exception) and
+    in the report: the entries of the input files finished, the files not done."""
+    from .cli import REPORT_SCHEMA_VERSION
+    from .output import write_named_file
+
+    exc.detail = (
+        f"{files_done} of {len(inputs)} rule files converted"
+        + (" and written" if written else ", no output written")
+        + (f"; report: {report}" if report is not None else "")
+    )
+    if report is None:
+        return
+    document = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "interrupted": {
+            "signal": exc.name, "exit_code": exc.exit_code, "files_done": files_done,
+            "files_total": len(inputs), "output_written": written,
+        },
+        "rules": [r.to_report() for r in done],
+        "not_done": inputs[files_done:],
+    }
+    write_named_file(report, json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -5,8 +5,9 @@ through ``write_file`` or ``write_named_file``:
 
 * **Atomic.** The text goes to a new temporary file in the destination's own directory, which is
   then renamed over the destination (``os.replace``): a reader, or a run killed at any moment,
-  sees the old file or the new one, never a zero-byte or half-written one. A temporary file is
-  removed again when the write fails or is interrupted (SIGINT, SIGTERM).
+  sees the old file or the new one, never a zero-byte or half-written one. A SIGINT or SIGTERM
+  waits until the file is in place (``converter.signals.deferred``); a temporary file is removed
+  again when the write fails.
 * **No symbolic links below the output directory.** The directory the user names (``-o DIR``)
   is taken as it is; every directory sigport opens or creates below it, and the file itself, is
   opened without following links (``O_NOFOLLOW`` relative to its parent's descriptor, so a link
@@ -28,6 +29,7 @@ import stat
 from pathlib import Path
 
 from .errors import ConverterError
+from .signals import deferred
 
 #: Directory descriptors and no-follow opens relative to them (Linux, macOS, BSD).
 _DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
@@ -154,20 +156,21 @@ def _replace(dir_fd: int, name: str, text: str, path: Path) -> None:
         raise OutputError("is a directory", path)
     temp = f".{name}.{secrets.token_hex(6)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
-    handle = os.open(temp, flags, 0o666, dir_fd=dir_fd)
-    try:
+    with deferred():  # a SIGINT/SIGTERM waits until the file is whole and in place
+        handle = os.open(temp, flags, 0o666, dir_fd=dir_fd)
         try:
-            _write_all(handle, text.encode("utf-8"))
-        finally:
-            os.close(handle)
-        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        # Interrupted (SIGINT/SIGTERM become exceptions) or failed: leave no temporary file.
-        try:
-            os.unlink(temp, dir_fd=dir_fd)
-        except OSError:
-            pass
-        raise
+            try:
+                _write_all(handle, text.encode("utf-8"))
+            finally:
+                os.close(handle)
+            os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            # A write error (no space left, ...): leave no temporary file behind.
+            try:
+                os.unlink(temp, dir_fd=dir_fd)
+            except OSError:
+                pass
+            raise
 
 
 def _write_all(handle: int, data: bytes) -> None:
@@ -189,10 +192,11 @@ def _write_by_path(root: Path, parts: tuple[str, ...], text: str) -> None:
     if target.is_symlink():
         raise _link_error(target)
     temp = here / f".{parts[-1]}.{secrets.token_hex(6)}.tmp"
-    try:
-        with open(temp, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with deferred():
+        try:
+            with open(temp, "x", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import gc
 import multiprocessing
+import os
 import pickle
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -41,6 +42,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 from .convert import ERROR, Conversion, Converter
 from .errors import RuleLoadError
 from .rules import STDIN, LoadedRule, expand_paths, load_rules, load_text
+from .signals import die_with_parent
 
 #: Below this many files the pool costs more than it saves; the batch runs in this process.
 MIN_FILES_FOR_POOL = 16
@@ -150,9 +152,15 @@ def _ensure_state(
 
 
 def _init_worker(
-    targets: Sequence[str], pipelines: Sequence[str] | None, options: dict[str, Any] | None
+    targets: Sequence[str],
+    pipelines: Sequence[str] | None,
+    options: dict[str, Any] | None,
+    parent: int | None = None,
 ) -> None:
-    """Pool initializer: reuse inherited converters (fork) or build them (spawn, forkserver)."""
+    """Pool initializer: die with the parent process ``parent`` (no orphan holds the output
+    pipes), then reuse inherited converters (fork) or build them (spawn, forkserver)."""
+    if parent is not None:
+        die_with_parent(parent)
     _ensure_state(targets, pipelines, options)
 
 
@@ -228,6 +236,24 @@ def _run_chunk(chunk: list[WorkItem]) -> list[FileResult]:
     """Worker entry point: every file of a chunk, in order."""
     assert _STATE is not None, "worker used without its initializer"
     return [_process_file(path, text, _STATE) for path, text in chunk]
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and terminate the workers, without waiting for their chunks.
+
+    The pool's manager thread is not waited for: a worker killed while sending a result leaves
+    it blocked on the rest of that message (``converter.signals.exit_after_interrupt``).
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
 
 
 def _mp_context() -> Any:
@@ -378,12 +404,14 @@ def _run_pool(
         starts.append(position)
         position += len(chunk)
     pending: dict[Future[list[FileResult]], int] = {}
-    with ProcessPoolExecutor(
+    redo: list[int] = []
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=_init_worker,
-        initargs=(list(targets), list(pipelines or ()), options),
-    ) as pool:
+        initargs=(list(targets), list(pipelines or ()), options, os.getpid()),
+    )
+    try:
         # The first submit forks the workers. Objects that exist now (modules, converters)
         # live as long as the workers do: frozen, their collector never walks them, nor
         # touches (and so copies) the memory pages they share with this process.
@@ -393,7 +421,6 @@ def _run_pool(
                 pending[pool.submit(_run_chunk, chunk)] = index
         finally:
             gc.unfreeze()
-        redo: list[int] = []
         for future in as_completed(pending):
             index = pending[future]
             try:
@@ -405,5 +432,11 @@ def _run_pool(
                 redo.append(index)
                 continue
             results.put(starts[index], chunk_results)
+    except BaseException:
+        # Interrupted (SIGINT/SIGTERM) or a failure here, e.g. writing an output file: stop the
+        # workers now. Leaving the pool by ``with`` would wait for every queued chunk.
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     for index in sorted(redo):
         run_here(starts[index], chunks[index])
