@@ -8,7 +8,8 @@ being written stayed truncated, and no ``--report`` was written. With ``handle_s
   ``Interrupted`` in the main thread (after a ``deferred()`` block in progress, such as writing
   one output file, is done), so the command writes its report, and the CLI exits with 128 + the
   signal number (130 for SIGINT, 143 for SIGTERM), without waiting for what is left of a
-  stopped process pool (``exit_after_interrupt``);
+  stopped process pool (``exit_after_interrupt``); a cleanup that blocks (a pool's result thread
+  waiting for a message a killed worker never finished) is cut short after ``GRACE_SECONDS``;
 * a forked worker that inherited the handler dies of the signal at once, as it would by default;
 * on Linux each forked worker asks the kernel for SIGTERM when its parent dies
   (``PR_SET_PDEATHSIG``), so even a parent killed with SIGKILL leaves no orphan behind.
@@ -73,10 +74,32 @@ class _State:
     pending: int | None = None  # a signal that arrived during a deferred block
 
 
+#: Seconds an interrupted process may spend cleaning up before it ends anyway.
+GRACE_SECONDS = 5.0
+
+
 def _fire(signum: int) -> None:
     _State.fired = True
+    _start_watchdog(signum)
     terminate_workers()
     raise Interrupted(signum)
+
+
+def _start_watchdog(signum: int) -> None:
+    """End the process ``GRACE_SECONDS`` after the signal whatever the main thread is doing.
+
+    A process pool's own cleanup can block forever once its workers are gone (a
+    ``multiprocessing.Pool`` joins its result thread, which waits for the rest of a message a
+    killed worker never sent); the interrupt must end the run all the same.
+    """
+    name = signal.Signals(signum).name
+
+    def run() -> None:
+        if not threading.Event().wait(GRACE_SECONDS):
+            os.write(2, f"sigport: interrupted by {name} (cleanup cut short)\n".encode())
+            os._exit(128 + signum)
+
+    threading.Thread(target=run, name="sigport-interrupt", daemon=True).start()
 
 
 def _handler(signum: int, frame: Any) -> None:

@@ -164,3 +164,40 @@ def test_sigint_exits_130_with_the_report(rules: Path, tmp_path: Path) -> None:
     assert code == 130, stderr
     assert "Traceback" not in stderr
     _check_outputs(out, report, "SIGINT")
+
+
+def test_sigterm_stops_a_backtest_and_its_pool(tmp_path: Path) -> None:
+    """``backtest`` runs a ``multiprocessing.Pool``, whose cleanup blocks once its workers are
+    gone: the run still ends, with 143 and no orphan."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for n in range(40):
+        (rules / f"r{n}.yml").write_text(RULE.format(n=n, id=uuid.uuid4()), encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    line = json.dumps({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                       "Image": "C:\\\\x\\\\tool7.exe", "CommandLine": "tool7.exe -a7"})
+    with events.open("w", encoding="utf-8") as handle:
+        for _ in range(400_000):
+            handle.write(line + "\n")
+    program = "from converter.cli import main; main()"
+    command = [sys.executable, "-c", program, "backtest", str(rules), "--events", str(events),
+               "--workers", "2"]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    workers: set[int] = set()
+    try:
+        assert _wait(lambda: len(_children(proc.pid)) >= 2), "the workers never started"
+        workers = _children(proc.pid)
+        assert proc.poll() is None, "the backtest ended before the signal: raise the events"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=BOUND)
+        assert proc.returncode == 143, stderr
+        assert "interrupted by SIGTERM" in stderr.decode()
+        assert _wait(lambda: not any(_alive(w) for w in workers)), "orphaned workers"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for worker in workers:
+            if _alive(worker):
+                os.kill(worker, signal.SIGKILL)
