@@ -80,6 +80,7 @@ USER_FIELDS = ("User", "ParentUser")
 FIELD_FILLERS = {
     **dict.fromkeys(USER_FIELDS, (" ", "é", " 'q' ", "*?*", "x y", "日本")),
     "Hashes": (",", ", "),  # no digest of its own: a second MD5= would shadow the rule's
+    "Hash": (",", ", "),  # Sysmon 15's Hash has the same structure (the shippers parse it alike)
 }
 WRAPS = ((" ", " "), ('"', '"'), ("\\", "\\"), ("*", "*"), ("?", "?"), ("'", "'"))
 
