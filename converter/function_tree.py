@@ -87,6 +87,7 @@ TRUE, FALSE = Const(True), Const(False)
 def junction(conjunction: bool, children: list[Node]) -> Node:
     """AND/OR with flattening and constant folding (the neutral constant vanishes)."""
     out: list[Node] = []
+    seen: set[str] = set()  # reprs of `out`, kept as it grows (rebuilding it was quadratic)
     for child in children:
         if isinstance(child, Const):
             if child.value is not conjunction:  # FALSE in an AND, TRUE in an OR
@@ -98,7 +99,9 @@ def junction(conjunction: bool, children: list[Node]) -> Node:
             else (child,)
         )
         for c in grandchildren:  # drop duplicates (repr: pySigma values refuse mixed-type ==)
-            if repr(c) not in {repr(o) for o in out}:
+            key = repr(c)
+            if key not in seen:
+                seen.add(key)
                 out.append(c)
     if not out:
         return Const(conjunction)
