@@ -183,6 +183,9 @@ class MappingTable:
     #: The built-in table whose pipeline this table's logsources join (``ecs-linux`` extends
     #: ``ecs-windows``: the eql/kql/lucene/esql targets cover Linux rules from it), or None.
     extends: str | None = None
+    #: ``[{match, reason}]``: logsources the table deliberately does not map, with the reason the
+    #: pipeline gives when it refuses their rules.
+    not_covered: tuple[dict[str, Any], ...] = ()
 
     def dropped(self, data_source: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
         """The values a data source's shipper deletes, and the Sigma fields it never deletes."""
@@ -317,6 +320,10 @@ def _validate(raw: Any, path: str) -> MappingTable:
         sources=dict(raw.get("sources") or {}),
         datamodel=dict(raw.get("datamodel") or {}),
         extends=raw.get("extends"),
+        not_covered=tuple(
+            {"match": dict(item["match"]), "reason": str(item.get("reason", ""))}
+            for item in raw.get("not_covered") or []
+        ),
     )
 
 

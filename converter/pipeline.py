@@ -300,6 +300,7 @@ def build_pipeline(
         items.extend(_logsource_items(table, entry, traits, data_source))
     # Tables that extend this one (non-Windows logsources) add their entries, each built for
     # its own data source: the option value when the table lists it, else the table's default.
+    refusals = [(table, item) for item in table.not_covered]
     for other_name in companion_tables(table.name) if not name.endswith((".yml", ".yaml")) else ():
         other = load_table(other_name)
         own = own_options(other, options if all_options is None else all_options)
@@ -307,6 +308,7 @@ def build_pipeline(
         for entry in other.entries_for(source):
             items.extend(_logsource_items(other, entry, traits, source))
             entries = (*entries, entry)
+        refusals += [(other, item) for item in other.not_covered]
     if traits.caseless_subfields != "no" and data_source is not None and table.schema == "ecs":
         caseless = _caseless_fields(data_source, lossless_only=traits.caseless_subfields == "lossless")
         if caseless:
@@ -316,6 +318,21 @@ def build_pipeline(
                     transformation=CaselessSubfieldTransformation(frozenset(caseless)),
                 )
             )
+    # A logsource a table declares `not_covered` (and no entry of the chosen data sources maps)
+    # is refused with the table's reason.
+    for i, (owner, refusal) in enumerate(refusals):
+        if any(e.match == refusal["match"] for e in entries):
+            continue
+        items.append(
+            ProcessingItem(
+                identifier=f"{owner.name}-not-covered-{i}",
+                transformation=RuleFailureTransformation(
+                    f"pipeline {table.name} does not cover this rule's logsource "
+                    f"({owner.name}): {refusal['reason']}"
+                ),
+                rule_conditions=[LogsourceCondition(**refusal["match"])],
+            )
+        )
     items.append(
         ProcessingItem(
             identifier=f"{table.name}-unsupported-logsource",

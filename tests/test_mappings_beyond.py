@@ -164,10 +164,19 @@ def test_linux_rule_is_proven_on_generated_events(target: str) -> None:
     assert result.targets[target].equivalent, result.targets[target].reason
 
 
+SPLUNK_LOGSOURCES = {
+    "linux/process_creation": ("splunk-linux", {"product": "linux", "category": "process_creation"}),
+    "linux/file_event": ("splunk-linux", {"product": "linux", "category": "file_event"}),
+    "linux/auditd": ("splunk-linux", {"product": "linux", "service": "auditd"}),
+}
+
+
 @needs_corpus
-@pytest.mark.parametrize("folder", list(LOGSOURCES))
-def test_every_corpus_field_is_covered(folder: str) -> None:
-    name, match = LOGSOURCES[folder]
+@pytest.mark.parametrize(
+    "folder,name,match",
+    [(f, *LOGSOURCES[f]) for f in LOGSOURCES] + [(f, *SPLUNK_LOGSOURCES[f]) for f in SPLUNK_LOGSOURCES],
+)
+def test_every_corpus_field_is_covered(folder: str, name: str, match: dict) -> None:
     table = raw(name)
     entries = entry_of(table, match)
     assert entries, f"{name} has no entry for {match}"
@@ -208,3 +217,94 @@ def test_corpus_rules_are_proven_on_eql(folder: str) -> None:
         proven += bool(result.equivalent)
         refused += not result.equivalent
     assert proven and proven + refused == len(list((CORPUS_RULES / folder).rglob("*.yml")))
+
+
+SPLUNK_DATA_SOURCES = ROOT.parent / "shared" / "corpus" / "splunk-security-content" / "data_sources"
+#: Splunk table -> the security_content data sources its docs and comments cite.
+SPLUNK_CITED = {
+    "splunk-linux": (
+        "sysmon_for_linux_eventid_1.yml", "sysmon_for_linux_eventid_11.yml",
+        "linux_auditd_execve.yml", "linux_auditd_syscall.yml", "linux_auditd_path.yml",
+    ),
+}
+#: Splunk's default fields of every event (not in the data source field lists).
+SPLUNK_DEFAULT_FIELDS = {"source", "sourcetype", "_raw"}
+
+
+def splunk_known_fields(files: tuple[str, ...]) -> set[str]:
+    """The fields the data sources list, plus the keys their example events carry (the add-ons
+    extract every <Data Name='X'> / key=value of the record as field X)."""
+    import re
+
+    out: set[str] = set()
+    for name in files:
+        data = yaml.safe_load((SPLUNK_DATA_SOURCES / name).read_text("utf-8"))
+        out.update(data.get("fields") or [])
+        log = str(data.get("example_log") or "")
+        out.update(re.findall(r'<Data Name="(\w+)"', log))
+        out.update(re.findall(r"(?:^|\s)(\w+)=", log))
+    return out
+
+
+@pytest.mark.skipif(not SPLUNK_DATA_SOURCES.is_dir(), reason="no security_content data sources")
+@pytest.mark.parametrize("name", list(SPLUNK_CITED))
+def test_every_splunk_field_is_in_a_cited_data_source(name: str) -> None:
+    import re
+
+    known = splunk_known_fields(SPLUNK_CITED[name]) | SPLUNK_DEFAULT_FIELDS
+    problems = []
+    for entry in raw(name)["logsources"]:
+        targets = {t for spec in (entry.get("fields") or {}).values() for t in _flat(spec)}
+        targets |= set(entry.get("conditions") or {}) | set(entry.get("render") or {})
+        for target in sorted(targets):
+            # EXECVE records carry a0 .. a<argc-1> (linux_auditd_execve.yml: argc=3 a0 a1 a2).
+            if target in known or (entry["id"] == "linux-auditd" and re.fullmatch(r"a\d", target)):
+                continue
+            problems.append(f"{entry['id']}: {target}")
+    assert problems == []
+
+
+def _flat(spec: object) -> list[str]:
+    if isinstance(spec, str):
+        return [spec]
+    if isinstance(spec, dict) and "to" in spec:
+        to = spec["to"]
+        return list(to) if isinstance(to, list) else [to]
+    return []
+
+
+def test_splunk_target_routes_linux_rules_to_the_sysmon_for_linux_add_on() -> None:
+    query = _convert("splunk", None)
+    assert 'source="Syslog:Linux-Sysmon/Operational"' in query and "EventID=1" in query
+
+
+AUDITD_RULE = """
+title: auditd execve of base64 -d
+id: 21111111-2222-3333-4444-555555555555
+logsource: {product: linux, service: auditd}
+detection:
+    selection:
+        type: EXECVE
+        a0: base64
+        a1|contains: '-d'
+    condition: selection
+"""
+
+
+def test_auditd_is_proven_on_splunk_and_refused_with_the_reason_on_elastic() -> None:
+    rule = load_rule_text(AUDITD_RULE)
+    events = generate_events(rule.rule)
+    assert events
+    result = Checker(["splunk", "eql"]).check(rule, events)
+    assert result.targets["splunk"].equivalent, result.targets["splunk"].reason
+    reason = result.targets["eql"].reason or ""
+    assert "not converted" in reason and "Auditd Manager" in reason
+
+
+def test_not_covered_reason_applies_only_where_no_entry_maps_the_logsource() -> None:
+    text = LINUX_RULE.replace("category: process_creation", "category: file_event").replace(
+        "LogonId: 0", "Image: '/bin/x'"
+    ).replace("CommandLine|contains: 'now'", "TargetFilename|contains: 'now'")
+    assert "file.path" in _convert("eql", "defend", text)
+    result = Converter("eql", options={"data_source": "sysmon_linux"}).convert(load_rule_text(text))
+    assert result.status != "converted" and "sysmon_linux" in result.reason
