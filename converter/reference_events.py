@@ -2,7 +2,8 @@
 
 Every reading follows an entry of ``SIGMA_SEMANTICS`` (``converter.reference_semantics``):
 "field_names" (exact key, then a dotted path into nested objects), "multi_valued" (lists are
-flattened), "numbers" (numbers and booleans compare as their text), "string_case" (folded with
+flattened), "numbers" (numbers and booleans compare as their text; ``number_of`` reads a string
+as a number only when it is an ASCII decimal, "number_text"), "string_case" (folded with
 ``str.lower``), "keywords" (every scalar anywhere in the event).
 
 The per-event cache of folded values (``FoldCache``) is a plain dict from field name to the
@@ -12,6 +13,8 @@ cache while it looks for candidate rules, and the rules then reuse it.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Union
 
@@ -75,19 +78,27 @@ def text_of(value: Any) -> str | None:
     return None
 
 
+#: SIGMA_SEMANTICS["number_text"]: the decimal forms of the YAML 1.2 core schema's int and float,
+#: in ASCII digits. Not a number: whitespace around it, ``_`` separators, other scripts' digits
+#: (``str.isdecimal``), ``inf`` / ``nan``, ``0x`` / ``0o`` forms.
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_INTEGER = re.compile(r"[-+]?[0-9]+")
+
+
 def number_of(value: Any) -> int | float | None:
-    """The numeric reading of an event value for gt/gte/lt/lte (a decimal string counts)."""
+    """The numeric reading of an event value for gt/gte/lt/lte ("number_text"): a JSON number
+    (finite), or a string that is an ASCII decimal as a whole; None otherwise."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return value
-    if isinstance(value, str):
-        text = value.strip()
-        for parse in (int, float):
-            try:
-                return parse(text)
-            except ValueError:
-                continue
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        if _INTEGER.fullmatch(value):
+            return int(value)
+        number = float(value)
+        return number if math.isfinite(number) else None
     return None
 
 

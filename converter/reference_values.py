@@ -333,6 +333,20 @@ def regex_flags(value: SigmaRegularExpression) -> int:
 # ---------------------------------------------------------------------------------------------
 # Value tests
 
+_MAPPED = 0xFFFF << 32  # ::ffff:0:0/96, the IPv4-mapped IPv6 addresses (RFC 4291 section 2.5.5.2)
+
+
+def _in_ipv6(item: Any) -> Any:
+    """An address or network in IPv6 space ("cidr"): IPv4 as its IPv4-mapped IPv6 form, so
+    ``::ffff:10.1.2.3`` is ``10.1.2.3``; a zone index (``fe80::1%12``) is dropped."""
+    if isinstance(item, ipaddress.IPv4Address):
+        return ipaddress.IPv6Address(_MAPPED | int(item))
+    if isinstance(item, ipaddress.IPv4Network):
+        return ipaddress.IPv6Network((_MAPPED | int(item.network_address), 96 + item.prefixlen))
+    if isinstance(item, ipaddress.IPv6Address):
+        return ipaddress.IPv6Address(int(item))
+    return item
+
 
 def string_test(match: Callable[[str], bool]) -> ValueTest:
     """Lift a test on text to a test on one raw scalar ("numbers": numbers compare as text)."""
@@ -458,8 +472,8 @@ def value_test(value: SigmaType, keyword: bool) -> ValueTest:
             return n is not None and bool(compare(n, limit))
 
         return compare_test
-    if isinstance(value, SigmaCIDRExpression):
-        network = value.network
+    if isinstance(value, SigmaCIDRExpression):  # "cidr"
+        network = _in_ipv6(value.network)
 
         def cidr_test(v: Any) -> bool:
             if not isinstance(v, str):
@@ -468,7 +482,7 @@ def value_test(value: SigmaType, keyword: bool) -> ValueTest:
                 address = ipaddress.ip_address(v.strip())
             except ValueError:
                 return False
-            return address.version == network.version and address in network
+            return _in_ipv6(address) in network  # type: ignore[operator]
 
         return cidr_test
     raise Unsupported(f"value type {type(value).__name__} has no reference semantics")

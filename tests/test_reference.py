@@ -211,7 +211,8 @@ def test_cidr_ipv4() -> None:
     assert hits(
         det, {"DestinationIp": "10.1.2.3"}, {"DestinationIp": "11.0.0.1"},
         {"DestinationIp": "not an ip"}, {"DestinationIp": "::ffff:10.1.2.3"},
-    ) == [True, False, False, False]
+        {"DestinationIp": "::ffff:11.1.2.3"}, {"DestinationIp": "::10.1.2.3"},
+    ) == [True, False, False, True, False, False]
 
 
 def test_cidr_ipv6() -> None:
