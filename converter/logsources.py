@@ -176,6 +176,7 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     ("macos", "process_creation"): (EventClass(("macos/process_creation",)),),
     ("macos", "file_event"): (EventClass(("macos/file_event",)),),
     ("linux", "auditd"): (EventClass(("linux/auditd",)),),
+    ("aws", "cloudtrail"): (EventClass(("aws/cloudtrail",)),),
 }
 #: Channels of non-Windows events: never members of a ``product: windows`` logsource.
 _OTHER_CHANNELS = frozenset(

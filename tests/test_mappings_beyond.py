@@ -168,6 +168,7 @@ SPLUNK_LOGSOURCES = {
     "linux/process_creation": ("splunk-linux", {"product": "linux", "category": "process_creation"}),
     "linux/file_event": ("splunk-linux", {"product": "linux", "category": "file_event"}),
     "linux/auditd": ("splunk-linux", {"product": "linux", "service": "auditd"}),
+    "cloud/aws/cloudtrail": ("splunk-cloud", {"product": "aws", "service": "cloudtrail"}),
 }
 
 
@@ -225,6 +226,9 @@ SPLUNK_CITED = {
     "splunk-linux": (
         "sysmon_for_linux_eventid_1.yml", "sysmon_for_linux_eventid_11.yml",
         "linux_auditd_execve.yml", "linux_auditd_syscall.yml", "linux_auditd_path.yml",
+    ),
+    "splunk-cloud": tuple(
+        sorted(p.name for p in SPLUNK_DATA_SOURCES.glob("aws_cloudtrail*.yml"))
     ),
 }
 #: Splunk's default fields of every event (not in the data source field lists).
@@ -308,3 +312,26 @@ def test_not_covered_reason_applies_only_where_no_entry_maps_the_logsource() -> 
     assert "file.path" in _convert("eql", "defend", text)
     result = Converter("eql", options={"data_source": "sysmon_linux"}).convert(load_rule_text(text))
     assert result.status != "converted" and "sysmon_linux" in result.reason
+
+
+CLOUDTRAIL_RULE = """
+title: login profile updated for another user
+id: 31111111-2222-3333-4444-555555555555
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventSource: iam.amazonaws.com
+        eventName: UpdateLoginProfile
+    filter:
+        userIdentity.arn|fieldref: requestParameters.userName
+    condition: selection and not filter
+"""
+
+
+def test_cloudtrail_rule_with_fieldref_is_proven_on_splunk() -> None:
+    rule = load_rule_text(CLOUDTRAIL_RULE)
+    events = generate_events(rule.rule)
+    assert events and any(e.fields.get("Channel") == "aws/cloudtrail" for e in events)
+    result = Checker(["splunk"]).check(rule, events)
+    assert result.targets["splunk"].equivalent, result.targets["splunk"].reason
+    assert 'sourcetype="aws:cloudtrail"' in result.targets["splunk"].query
