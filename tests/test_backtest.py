@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import zipfile
 from pathlib import Path
@@ -153,7 +155,7 @@ def test_disagreements_are_captured(
     def broken(self: Converter, loaded: Any) -> Any:
         conversion = real(self, loaded)
         if self.spec.name == "eql":
-            conversion.queries = [q.replace("process.name :", "process.name ==")
+            conversion.queries = [re.sub(r'process\.name regex "[^"]*"', 'process.name == "whoami.exe"', q)
                                   for q in conversion.queries]
         return conversion
 

@@ -34,15 +34,19 @@ def test_convert_zoom_eql(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
         'process where (host.os.type == "windows" and event.type == "start") and '
-        '(process.parent.name : "Zoom.exe" and (process.name : ("cmd.exe", "powershell.exe", '
-        '"pwsh.exe", "powershell_ise.exe")))'
+        # 's' and 'i' fold unlike Sigma under some ES versions (case_insensitive_folding):
+        # those names are case-sensitive regexes with explicit classes.
+        '(process.parent.name : "Zoom.exe" and (process.name : "cmd.exe" or process.name regex '
+        '"[pP][oO][wW][eE][rR][sS][hH][eE][lL][lL]\\\\.[eE][xX][eE]" or process.name regex '
+        '"[pP][wW][sS][hH]\\\\.[eE][xX][eE]" or process.name regex '
+        '"[pP][oO][wW][eE][rR][sS][hH][eE][lL][lL]_[iIİ][sS][eE]\\\\.[eE][xX][eE]"))'
     )
 
 
 def test_convert_from_stdin(runner: CliRunner) -> None:
     result = runner.invoke(main, ["convert", "-", "-t", "eql"], input=GOOD)
     assert result.exit_code == 0, result.output
-    assert 'process.name : "whoami.exe"' in result.stdout
+    assert 'process.name regex "[wW][hH][oO][aA][mM][iIİ]\\\\.[eE][xX][eE]"' in result.stdout
 
 
 def test_list_commands(runner: CliRunner) -> None:
@@ -92,7 +96,7 @@ def test_bad_rules_give_one_line_errors(
     assert result.exit_code == EXIT_INPUT
     assert "Traceback" not in result.output
     # The good rule is still converted.
-    assert 'process.name : "whoami.exe"' in result.stdout
+    assert 'process.name regex "[wW][hH][oO][aA][mM][iIİ]\\\\.[eE][xX][eE]"' in result.stdout
     error_lines = [line for line in result.stderr.splitlines() if line.startswith(str(bad))]
     assert len(error_lines) == 1, result.stderr
     assert message in error_lines[0]

@@ -10,6 +10,9 @@ https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html)
   ``regex~`` is used only for case-insensitive patterns whose folding it reproduces exactly;
 * ``:`` always treats ``*`` and ``?`` as wildcards, so a value with a literal ``*``/``?`` becomes
   an exact regex; ``|cased`` values with wildcards use ``like`` (``==`` has no wildcards);
+* ``:`` folds ASCII letters only or Unicode-wide depending on the ES version, never as Sigma
+  does for ``i`` (``İ``), ``k`` (Kelvin sign), ``s`` (``ſ``) and non-ASCII letters: a value
+  holding one of them becomes a case-sensitive ``regex`` with explicit classes (``[iIİ]``);
 * unbound keyword searches have no EQL form and are refused, never emitted as bare strings.
 """
 
@@ -26,6 +29,8 @@ from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaRegularEx
 
 from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
 from backends.eql.semantics import SEMANTICS
+from backends.lucene.regex import GlobPiece, GlobWildcard, glob_to_lucene
+from backends.query.folding import SIMPLE, folds_alike
 
 #: Characters with a meaning in Lucene regular expressions (the optional operators ``@ # & < > ~``
 #: are on by default in Elasticsearch), escaped with a backslash to be literal.
@@ -48,12 +53,34 @@ def _has_literal_wildcard(value: SigmaString) -> bool:
     return any(isinstance(p, str) and ("*" in p or "?" in p) for p in value.s)
 
 
-def _has_non_ascii_case(value: SigmaString) -> bool:
-    """True when a literal part has a non-ASCII character with another letter case."""
+#: The readings a case-insensitive EQL operator may fold with (semantics
+#: ``case_insensitive_folding``), plus Sigma's own (per-code-point simple lowercase).
+_READINGS = (SIMPLE, *SEMANTICS.get("case_insensitive_folding").readings)  # type: ignore[attr-defined]
+
+
+def _needs_explicit_case(value: SigmaString) -> bool:
+    """True when a literal letter of ``value`` folds differently under Sigma's reading and the
+    readings of EQL's case-insensitive operators: ``i`` (Sigma also takes ``İ``), ``k`` (the
+    Kelvin sign), ``s`` (``ſ`` under Unicode folding) and every non-ASCII cased letter."""
     return any(
-        isinstance(p, str) and any(not c.isascii() and c.lower() != c.upper() for c in p)
-        for p in value.s
+        isinstance(p, str) and not all(folds_alike(c, _READINGS) for c in p) for p in value.s
     )
+
+
+def _explicit_case_regex(value: SigmaString) -> str:
+    """The value as a case-sensitive Lucene regex with every letter written as the class of
+    its Sigma case partners (``[iIİ]``, ``[éÉ]``): exact whatever the ES version folds."""
+    pieces: list[GlobPiece] = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            pieces.append(GlobWildcard("*"))
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            pieces.append(GlobWildcard("?"))
+        elif isinstance(part, str):
+            pieces.append(part)
+        else:
+            raise SigmaFeatureNotSupportedByBackendError(f"unresolved placeholder {part} in value")
+    return glob_to_lucene(pieces, case_insensitive=True)
 
 
 def _glob_text(value: SigmaString) -> str:
@@ -166,15 +193,11 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
     def _string_test(self, field: str, value: SigmaString, case_sensitive: bool) -> str:
         """One field test on a Sigma string, choosing the EQL operator that keeps its meaning."""
         quoted_field = self.escape_and_quote_field(field)
+        if not case_sensitive and _needs_explicit_case(value):
+            # ':' / regex~ fold ASCII only or Unicode-wide depending on the ES version
+            # (semantics case_insensitive_folding), neither as Sigma does for these letters.
+            return f"{quoted_field} regex {eql_string(_explicit_case_regex(value))}"
         if _has_literal_wildcard(value):
-            if not case_sensitive and _has_non_ascii_case(value):
-                # regex~ folds ASCII letters only (Lucene ASCII_CASE_INSENSITIVE), so 'é' would
-                # miss 'É' where Sigma matches it; ':' cannot hold a literal '*' or '?'.
-                raise SigmaFeatureNotSupportedByBackendError(
-                    f"value {value} has a literal '*' or '?' and non-ASCII letters: EQL's "
-                    "case-insensitive regex~ folds ASCII letters only, and ':' has no literal "
-                    "wildcards"
-                )
             op = "regex" if case_sensitive else "regex~"
             return f"{quoted_field} {op} {eql_string(_regex_text(value))}"
         if case_sensitive:
@@ -226,7 +249,7 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
             value = getattr(arg, "value", None)
             if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
                 return False
-            if _has_literal_wildcard(value) or not value.s:
+            if _has_literal_wildcard(value) or not value.s or _needs_explicit_case(value):
                 return False
         return True
 

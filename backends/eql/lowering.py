@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lark import Token, Transformer, v_args
 
 from ..query.ast import (
+    Fold,
     And,
     Cidr,
     Compare,
@@ -47,6 +48,14 @@ if TYPE_CHECKING:  # the field model is optional and only duck-typed here
     from ..query.fields import FieldModel
 
 _TEXT_TYPES = frozenset({"text", "match_only_text"})
+#: How `:`, `like~`, `in~`, `regex~` and `~` functions fold case (semantics entry).
+_FOLD = SEMANTICS.get("case_insensitive_folding")
+
+
+def _fold(case_sensitive: bool) -> Any:
+    """The fold of a leaf: the table's case-insensitive folding, or the default when the
+    operator is case-sensitive (then no folding applies)."""
+    return Fold.SIMPLE if case_sensitive else _FOLD
 _COMPARE_OPS = {"<": CompareOp.LT, "<=": CompareOp.LTE, ">": CompareOp.GT, ">=": CompareOp.GTE}
 
 
@@ -272,6 +281,7 @@ class Lowering(Transformer):
                         anchored=bool(SEMANTICS.get("regex_anchored")),
                         case_sensitive=sensitive,
                         lowercase_value=lower,
+                        fold=_fold(sensitive),
                         span=lit.span,
                         **kwargs,
                     )
@@ -282,6 +292,7 @@ class Lowering(Transformer):
                         parts=glob_parts(lit.value),
                         case_sensitive=sensitive,
                         lowercase_value=lower,
+                        fold=_fold(sensitive),
                         span=lit.span,
                         **kwargs,
                     )
@@ -302,6 +313,7 @@ class Lowering(Transformer):
                     value=lit.value,
                     case_sensitive=bool(SEMANTICS.get(key)),
                     lowercase_value=self._lowercased(field.name),
+                    fold=_fold(bool(SEMANTICS.get(key))),
                     span=lit.span,
                     **self._leaf(field.name, "not_missing", lit.span),
                 )
@@ -375,6 +387,7 @@ class Lowering(Transformer):
                 parts=tuple(parts),
                 case_sensitive=sensitive,
                 lowercase_value=self._lowercased(field.name),
+                fold=_fold(sensitive),
                 span=call.span,
                 **self._leaf(field.name, "function_missing", call.span),
             )

@@ -10,13 +10,16 @@ expression page, and where the docs are silent the ES source (``EqlBase.g4``,
 
 from __future__ import annotations
 
-from ..query.ast import Missing, RegexDialect, Wildcard
+from ..query.ast import Fold, Missing, RegexDialect, Wildcard
 from ..query.semantics import Rule, Semantics
 
 _SYNTAX = "https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html"
 _FUNCS = "https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-function-ref.html"
 _REGEXP = "https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html"
 _REQS = "https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-requirements.html"
+_TERM = "https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl-term-query.html"
+_UNICODE_FOLDING_PR = "https://github.com/elastic/elasticsearch/pull/153513"
+_NORMALIZER = "https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html"
 _GRAMMAR = (
     "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/eql/src/main/antlr/EqlBase.g4"
 )
@@ -172,6 +175,29 @@ SEMANTICS = Semantics(
             False,
             _SYNTAX + "#eql-syntax-pattern-comparison-keywords",
             "`regex~` is case-insensitive.",
+        ),
+        "case_insensitive_folding": Rule(
+            Fold.ASCII_OR_UNICODE,
+            _TERM,
+            "`:`, `like~`, `in~`, `regex~` and the `~` functions run term/wildcard/regexp/prefix "
+            "queries with case_insensitive=true (QueryTranslator). The term query page says "
+            "'Allows ASCII case insensitive matching': AutomatonQueries.toCaseInsensitiveChar "
+            "leaves code points above 128 alone, so 'café' misses 'CAFÉ' and 'k' misses the "
+            "Kelvin sign. " + _UNICODE_FOLDING_PR + " (merged 2026-07) replaced it with Lucene "
+            "10.5's Unicode simple case folding (CaseFolding.expand: 'k' = Kelvin sign, 's' = "
+            "'ſ', 'σ' = 'ς', still never 'İ' = 'i'). Which one a cluster uses depends on its "
+            "version, so both readings are candidates: an event on which they disagree is "
+            "undecided, and the emitter writes case-insensitive values whose letters fold "
+            "differently under either reading or under Sigma's (per-code-point lowercase) as "
+            "case-sensitive `regex` with explicit classes.",
+        ),
+        "normalizer_folding": Rule(
+            Fold.SIMPLE,
+            _NORMALIZER,
+            "A keyword field with the `lowercase` normalizer (Elastic Defend's .caseless) indexes "
+            "each value through Lucene's LowerCaseFilter: Character.toLowerCase per code point "
+            "(FİLE.EXE -> file.exe, ΟΔΟΣ -> οδοσ), and normalizes term and wildcard query text "
+            "the same way; regexp patterns are not normalized.",
         ),
         "regex_insensitive_folding": Rule(
             "version-dependent",

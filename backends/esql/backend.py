@@ -27,7 +27,9 @@ from sigma.types import SigmaString, SpecialChars
 
 from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
 
-from .semantics import SEMANTICS
+from backends.query.folding import SIMPLE, equivalents, simple_lower
+
+from .semantics import ESQL_SEMANTICS, SEMANTICS
 
 _PART = re.compile("(?:" + str(SEMANTICS.get("identifier_part")) + r")\Z")
 _KEYWORDS = frozenset(SEMANTICS.get("keywords"))  # type: ignore[arg-type]
@@ -38,6 +40,9 @@ _ESCAPED = re.compile("|".join(re.escape(c) for c in _ESCAPES))
 #: The characters a string literal may not hold raw (the stock escaping already handles the
 #: quote and the backslash, so only these remain to be written as escapes after it).
 _RAW_BREAKS = re.compile("[\r\n]")
+#: Letters whose Sigma class holds a character TO_LOWER maps otherwise than Sigma (semantics
+#: ``to_lower_folding``): U+0130 (two code points) and capital sigma (final 'ς' by context).
+_TO_LOWER_HAZARDS = frozenset(x for letter in "iσς" for x in equivalents(letter, SIMPLE))
 
 
 def esql_field(name: str) -> str:
@@ -73,7 +78,8 @@ def _like_pattern(value: SigmaString, lower: bool) -> str:
         elif part is SpecialChars.WILDCARD_SINGLE:
             out.append("?")
         elif isinstance(part, str):
-            text = part.lower() if lower else part
+            # Sigma compares each code point's simple lowercase; so does the pattern.
+            text = simple_lower(part) if lower else part
             # LIKE escapes: a backslash before *, ? or \ makes it literal.
             text = text.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
             out.append(text)
@@ -106,6 +112,15 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
     ) -> Any:
         """``TO_LOWER(field) LIKE "pattern"`` (a LIKE without wildcards is whole-value equality)."""
         field = self.escape_and_quote_field(cond.field)
+        letters = {c for p in cond.value.s if isinstance(p, str) for c in p}
+        hazards = sorted(letters & _TO_LOWER_HAZARDS)
+        if hazards:
+            self.warn(
+                f"{cond.field}: TO_LOWER lowercases as String.toLowerCase does ("
+                f"{ESQL_SEMANTICS.entries['to_lower_folding'].value}), not per code point as "
+                f"Sigma: values with {', '.join(repr(c) for c in hazards)} can miss events "
+                "Sigma matches (U+0130, a final capital sigma)"
+            )
         return f"TO_LOWER({field}) like {_like_pattern(cond.value, lower=True)}"
 
     def convert_condition_field_eq_val_str_case_sensitive(

@@ -12,6 +12,9 @@ from __future__ import annotations
 from ..query.semantics import Rule, Semantics
 
 _SYNTAX = "https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-syntax.html"
+_FUNCTIONS = (
+    "https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-functions-operators.html"
+)
 _LEXER = (
     "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/esql/src/main/antlr/"
     "lexer/Expression.g4"
@@ -58,5 +61,26 @@ SEMANTICS = Semantics(
             "(the query does not parse), so they are written as \\r and \\n; other control "
             "characters are valid raw and have no escape (verified in source).",
         ),
+        # --- case folding (issue 11) -------------------------------------------------------------
+        "to_lower_folding": Rule(
+            "String.toLowerCase(locale)",
+            _FUNCTIONS + "#esql-to_lower",
+            "TO_LOWER 'returns a new string representing the input string converted to lower "
+            "case'; the implementation is Java's String.toLowerCase with the request's locale "
+            "(Locale.ROOT unless the `locale` parameter is set: "
+            "https://github.com/elastic/elasticsearch/pull/127772). That is the full mapping of "
+            "SpecialCasing.txt, not Sigma's per-code-point simple lowercase: U+0130 becomes two "
+            "code points ('i' + U+0307), a final capital sigma becomes 'ς', and a Turkish locale "
+            "lowercases 'I' to 'ı'. A value whose letters include 'i' or 'σ' (in any case) can "
+            "therefore miss events Sigma matches: the emitter declares it.",
+        ),
+        "string_compare_case_sensitive": Rule(
+            True,
+            _FUNCTIONS,
+            "==, LIKE, starts_with and ends_with compare strings case-sensitively.",
+        ),
     },
 )
+
+#: The table under the name the case-folding code reads it by.
+ESQL_SEMANTICS = SEMANTICS

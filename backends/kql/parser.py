@@ -51,6 +51,7 @@ from ..query.ast import (
     Wildcard,
 )
 from ..query.errors import QueryParseError, UnsupportedQueryError, too_deep
+from ..query.folding import simple_lower
 from .semantics import JS_TRIM_WHITESPACE, SEMANTICS
 
 if TYPE_CHECKING:  # the field model is another module's; only its interface is used here
@@ -314,9 +315,10 @@ def _lower_is(field: _Literal | None, value: _Literal, fields: FieldModel | None
             raise _unsupported(name, f"custom normalizer {normalizer!r}")
         lower = normalizer == "lowercase"  # normalizer_lowercase
         if value.has_wildcard:
-            parts = tuple(p.lower() if lower and isinstance(p, str) else p for p in value.parts)
+            # The normalizer lowercases query text per code point too (normalizer_folding).
+            parts = tuple(simple_lower(p) if lower and isinstance(p, str) else p for p in value.parts)
             return Glob(parts=parts, case_sensitive=not lower, lowercase_value=lower, **common)
-        text = value.text.lower() if lower else value.text
+        text = simple_lower(value.text) if lower else value.text
         return Equals(value=text, case_sensitive=not lower, lowercase_value=lower, **common)
 
     if es_type in _TEXT_TYPES:

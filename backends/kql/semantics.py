@@ -9,7 +9,7 @@ packages/kbn-es-query/src/kuery).
 
 from __future__ import annotations
 
-from ..query.ast import Missing
+from ..query.ast import Fold, Missing
 from ..query.semantics import Rule, Semantics
 
 KQL_DOC = "https://www.elastic.co/guide/en/kibana/current/kuery-query.html"
@@ -119,7 +119,17 @@ SEMANTICS = Semantics(
             "case-insensitive",
             f"{ES_REF}/normalizer.html",
             "A lowercase normalizer lowercases indexed values and term/wildcard query values "
-            "(Elastic Defend `.caseless` multi-fields).",
+            "(Elastic Defend `.caseless` multi-fields) with Lucene's LowerCaseFilter: Java's "
+            "Character.toLowerCase per code point (entry normalizer_folding).",
+        ),
+        "normalizer_folding": Rule(
+            Fold.SIMPLE,
+            f"{ES_REF}/normalizer.html",
+            "The lowercase normalizer is Lucene's LowerCaseFilter (https://lucene.apache.org/core/"
+            "9_0_0/core/org/apache/lucene/analysis/LowerCaseFilter.html): Character.toLowerCase "
+            "per code point, never str.lower's full mapping: FİLE.EXE -> file.exe, ΟΔΟΣ -> οδοσ, "
+            "ẞ -> ß, Kelvin sign -> k; ſ and ς stay themselves. The same per-code-point reading "
+            "as sigport's reference, so a .caseless match is exact on every letter.",
         ),
         "ignore_above": Rule(
             "value longer than the limit matches nothing",

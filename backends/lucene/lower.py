@@ -30,6 +30,7 @@ from ..query.ast import (
     Wildcard,
 )
 from ..query.errors import QueryParseError, UnsupportedQueryError
+from ..query.folding import lower1, simple_lower
 from .semantics import LUCENE_SEMANTICS
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ def _wildcard_parts(image: str, lowercase: bool) -> tuple[GlobPart, ...]:
                 buf = []
             parts.append(Wildcard.ANY if char == "*" else Wildcard.ONE)
         else:
-            buf.append(char.lower() if lowercase else char)
+            buf.append(lower1(char) if lowercase else char)
         i += 1
     if buf:
         parts.append("".join(buf))
@@ -177,7 +178,7 @@ def _escaped_upper(image: str) -> bool:
     i = 0
     while i < len(image) - 1:
         if image[i] == "\\":
-            if image[i + 1].lower() != image[i + 1]:
+            if lower1(image[i + 1]) != image[i + 1]:
                 return True
             i += 2
             continue
@@ -219,7 +220,7 @@ def _scalar(text: str, field: FieldView, span: Span | None, token: Any) -> Node:
     if kind == "keyword":
         return Equals(
             field=field.source,
-            value=text.lower() if field.lowercase else text,
+            value=simple_lower(text) if field.lowercase else text,
             case_sensitive=True,
             lowercase_value=field.lowercase,
             max_length=field.max_length,
@@ -272,7 +273,7 @@ def lower_term(
         if _is_prefix(image):
             # PREFIXTERM: unescaped as a whole, then normalised as a whole.
             prefix = unescape(image[:-1])
-            parts: tuple[GlobPart, ...] = (prefix.lower() if field.lowercase else prefix,
+            parts: tuple[GlobPart, ...] = (simple_lower(prefix) if field.lowercase else prefix,
                                            Wildcard.ANY)
         else:
             parts = _wildcard_parts(image, field.lowercase)

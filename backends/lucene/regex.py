@@ -11,18 +11,19 @@ regexp-syntax.html). Two translations live here:
   quantifiers, anchors inside the pattern, ``^``/``$`` under ``|m``, non-ASCII letters matched
   case-insensitively) raises ``SigmaFeatureNotSupportedByBackendError`` naming the construct.
 * ``glob_to_lucene``: a Sigma string value with its live ``*``/``?`` wildcards, matched
-  case-insensitively the way Sigma strings are (both sides lower-cased): letters become
-  ``[cC]`` classes. Only letters whose lower and upper case forms are single characters mapping
-  back to each other are folded; others (``ß``, ``İ``) raise, because no class describes them.
+  case-insensitively the way Sigma strings are (each code point's simple lowercase): letters
+  become classes of every character with the same simple lowercase (``[cC]``, ``[iIİ]``,
+  ``[ßẞ]``), so the case-sensitive regex is exact on every letter.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Iterable, Union
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+
+from backends.query.folding import SIMPLE, equivalents, lower1
 
 from .pcre import EngineFoldingUnusable, Flags, Translator
 from .semantics import LUCENE_SEMANTICS
@@ -43,44 +44,25 @@ class GlobWildcard:
         self.char = char
 
 
-@functools.lru_cache(maxsize=1)
-def _lower_preimages() -> dict[str, str]:
-    """For each character, the other characters whose lower case it is (``k``: the Kelvin sign).
-
-    Built once from Python's own case tables, which the reference evaluator folds Sigma strings
-    with (LUCENE_SEMANTICS "sigma_case_insensitive"). No character beyond U+1FFFF has case.
-    """
-    table: dict[str, str] = {}
-    for code in range(0x20000):
-        char = chr(code)
-        lower = char.lower()
-        if len(lower) == 1 and lower != char and lower.upper() != char:
-            table[lower] = table.get(lower, "") + char
-    return table
-
-
 def case_variants(char: str) -> str:
     """Return the characters a case-insensitive Sigma string match of ``char`` accepts.
 
-    Sigma strings are compared after ``str.lower`` on both sides, so the class holds every
-    character with the same lower case: the pair, a title-case letter itself (U+01C5), and
-    characters such as the Kelvin sign (lower case ``k``). Lower case comes first (``[cC]``).
-
-    Raises:
-        ValueError: the character's case mapping is not 1:1 (``ß`` -> ``SS``, ``İ``, ``ı`` ...).
+    Sigma strings are compared after each code point's simple lowercase (Java's
+    ``Character.toLowerCase``; LUCENE_SEMANTICS "sigma_case_insensitive"), so the class holds
+    every character with the same simple lowercase: ``i`` -> ``iIİ``, ``k`` -> ``kKK``, ``ß``
+    -> ``ßẞ``, ``ς`` alone. Lower case first, then upper case, then the rest (``[cC]``).
     """
-    lower, upper = char.lower(), char.upper()
-    if lower == upper == char:
+    variants = equivalents(char, SIMPLE)
+    if len(variants) == 1:
         return char
-    if len(lower) != 1 or len(upper) != 1 or lower.upper() != upper or upper.lower() != lower:
-        raise ValueError(f"character {char!r} has no one-to-one case mapping")
-    extra = tuple(_lower_preimages().get(lower, ""))
-    return "".join(dict.fromkeys((lower, upper, char) + extra))
+    lower = lower1(char)
+    first = [lower] + [c for c in variants if c != lower and lower1(c) == lower and c == lower.upper()]
+    return "".join(dict.fromkeys(first + list(variants)))
 
 
 def has_case(text: str) -> bool:
-    """True when some character of ``text`` has a distinct other-case form."""
-    return any(c.lower() != c or c.upper() != c for c in text)
+    """True when some character of ``text`` has a case partner under Sigma's folding."""
+    return any(len(equivalents(c, SIMPLE)) > 1 for c in text)
 
 
 def escape_literal(char: str) -> str:

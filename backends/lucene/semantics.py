@@ -8,7 +8,7 @@ because the reference page is silent on them.
 
 from __future__ import annotations
 
-from ..query.ast import Missing
+from ..query.ast import Fold, Missing
 from ..query.semantics import Rule, Semantics
 
 QS_DOC = (
@@ -119,6 +119,14 @@ LUCENE_SEMANTICS = Semantics(
             "A lowercase normalizer applies to indexed values and to query terms, phrases and "
             "prefixes. In wildcard terms escaped characters are kept unnormalised (verified in "
             "StringFieldType.wildcardQuery).",
+        ),
+        "normalizer_folding": Rule(
+            Fold.SIMPLE,
+            NORMALIZER_DOC,
+            "The lowercase normalizer is Lucene's LowerCaseFilter (https://lucene.apache.org/core/"
+            "9_0_0/core/org/apache/lucene/analysis/LowerCaseFilter.html): Character.toLowerCase "
+            "per code point (FİLE.EXE -> file.exe, ΟΔΟΣ -> οδοσ), the reading sigport's "
+            "reference uses for Sigma strings.",
         ),
         "ignore_above": Rule(
             True,
@@ -257,8 +265,10 @@ LUCENE_SEMANTICS = Semantics(
             True,
             SIGMA_DOC,
             "Sigma string values match case-insensitively; regexes are case-sensitive unless |i. "
-            "sigport's reference compares str.lower() of both sides, so a letter's class holds "
-            "every character with the same lower case ('k' also takes the Kelvin sign U+212A).",
+            "sigport's reference compares each code point's simple lowercase (Java's "
+            "Character.toLowerCase), so a letter's class holds every character with the same "
+            "simple lowercase: 'i' takes 'I' and 'İ', 'k' the Kelvin sign, 'ß' takes 'ẞ', 'σ' "
+            "takes 'Σ' but not 'ς' (backends/query/folding.equivalents).",
         ),
     },
 )

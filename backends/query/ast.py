@@ -62,6 +62,35 @@ class Missing(enum.Enum):
         return f"Missing.{self.name}"
 
 
+class Fold(enum.Enum):
+    """How a case-insensitive leaf folds case: the reading(s) it may be evaluated with.
+
+    A leaf with ``case_sensitive=False`` compares both sides after folding them with its reading
+    (``folding.py``). Where the engine's folding depends on its version or is undocumented, the
+    leaf names every candidate reading; the evaluator then refuses to decide an event on which
+    they disagree (``FoldingUndecided``) instead of picking one.
+    """
+
+    #: Java ``Character.toLowerCase`` per code point (the ``lowercase`` normalizer; Sigma).
+    SIMPLE = "simple"
+    #: ASCII letters only.
+    ASCII = "ascii"
+    #: Unicode simple case folding (``ſ`` = ``s``, Kelvin sign = ``k``).
+    UNICODE = "unicode"
+    #: Elasticsearch ``case_insensitive``: ASCII before elastic/elasticsearch#153513, Unicode after.
+    ASCII_OR_UNICODE = "ascii|unicode"
+    #: Undocumented lowercase mapping: ASCII only or per code point.
+    ASCII_OR_SIMPLE = "ascii|simple"
+
+    @property
+    def readings(self) -> tuple[str, ...]:
+        """The candidate readings, by name (``folding.SIMPLE`` ...)."""
+        return tuple(self.value.split("|"))
+
+    def __repr__(self) -> str:
+        return f"Fold.{self.name}"
+
+
 class CompareOp(enum.Enum):
     """Ordering comparison operators."""
 
@@ -153,13 +182,15 @@ class Exists(Leaf):
 class Equals(Leaf):
     """Whole-value equality with a string, number or boolean.
 
-    ``case_sensitive`` applies to strings. ``lowercase_value`` lowercases the stored value before
-    comparing (a keyword field with a ``lowercase`` normalizer, which also lowercases query terms).
+    ``case_sensitive`` applies to strings; a case-insensitive comparison folds both sides with
+    ``fold``. ``lowercase_value`` lowercases the stored value per code point before comparing (a
+    keyword field with a ``lowercase`` normalizer, which also lowercases query terms).
     """
 
     value: str | int | float | bool = ""
     case_sensitive: bool = True
     lowercase_value: bool = False
+    fold: Fold = Fold.SIMPLE
 
 
 @dataclass(frozen=True)
@@ -169,6 +200,7 @@ class Glob(Leaf):
     parts: tuple[GlobPart, ...] = ()
     case_sensitive: bool = True
     lowercase_value: bool = False
+    fold: Fold = Fold.SIMPLE
 
 
 @dataclass(frozen=True)
@@ -185,6 +217,7 @@ class Regex(Leaf):
     case_sensitive: bool = True
     flags: str = ""
     lowercase_value: bool = False
+    fold: Fold = Fold.SIMPLE
 
 
 @dataclass(frozen=True)
@@ -223,6 +256,7 @@ class FieldEquals(Leaf):
 
     other: str = ""
     case_sensitive: bool = True
+    fold: Fold = Fold.SIMPLE
 
 
 @dataclass(frozen=True)
@@ -236,6 +270,7 @@ class Keyword(Node):
     parts: tuple[GlobPart, ...] = ()
     case_sensitive: bool = False
     fields: tuple[str, ...] = ()
+    fold: Fold = Fold.SIMPLE
 
 
 LEAF_TYPES = (Exists, Equals, Glob, Regex, Cidr, Compare, Text, FieldEquals, Keyword)
@@ -265,6 +300,8 @@ def describe(node: Node) -> str:
     case = ""
     if isinstance(node, (Equals, Glob, Regex, FieldEquals)):
         case = " (case-sensitive)" if node.case_sensitive else " (case-insensitive)"
+        if not node.case_sensitive and node.fold is not Fold.SIMPLE:
+            case = f" (case-insensitive, {node.fold.value} folding)"
     if isinstance(node, Exists):
         return f"{node.field} exists"
     if isinstance(node, Equals):

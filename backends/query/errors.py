@@ -53,6 +53,14 @@ class UnsupportedQueryError(QueryError):
     """
 
 
+class FoldingUndecided(UnsupportedQueryError):
+    """An event on which the candidate case foldings of a leaf give different verdicts.
+
+    Raised where an engine's folding depends on its version or is undocumented (``ast.Fold``
+    with several readings): the verdict on that event is not known, so no equivalence is claimed.
+    """
+
+
 def too_deep() -> UnsupportedQueryError:
     """The error every parser raises when a query nests deeper than Python's recursion allows
     (lark's transformers recurse once per nesting level)."""

@@ -11,10 +11,14 @@ None. A leaf whose field is missing returns what its ``missing`` policy says (``
 gives False, ``Missing.NULL`` gives None). A multi-valued field satisfies a leaf when ANY value
 does, so a negated leaf is true only when NO value matches.
 
-Case folding: every case-insensitive comparison lowercases both sides with ``str.lower``, which
-is what the Elasticsearch ``lowercase`` normalizer and Sigma's case-insensitive matching do
-(https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html). Lucene regexes
-use their own ASCII-only folding (see ``matching.lucene_regex``).
+Case folding: a case-insensitive leaf folds both sides with the reading its ``fold`` names
+(``folding.py``: per-code-point simple lowercase, ASCII only, or Unicode simple case folding),
+never with ``str.lower``. A ``lowercase_value`` leaf (a ``lowercase`` normalizer) lowercases the
+indexed value per code point, as Lucene's LowerCaseFilter does
+(https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html). A fold with
+several candidate readings (a version-dependent or undocumented engine folding) is evaluated
+under each; an event on which they disagree raises ``FoldingUndecided`` rather than being decided
+by a guess.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
 from . import ast
-from .errors import UnsupportedQueryError
+from .errors import FoldingUndecided, UnsupportedQueryError
+from .folding import SIMPLE, UNICODE, equivalents, fold_function, simple_lower
 from .matching import (
     analyze,
     cidr_match,
@@ -106,6 +111,76 @@ def _field_values(
     return kept or None
 
 
+def _identity(text: str) -> str:
+    return text
+
+
+def _foldings(
+    case_sensitive: bool, lowercase_value: bool, fold: ast.Fold
+) -> tuple[Callable[[str], str], ...]:
+    """One string function per candidate reading of a leaf: its normalizer, then its fold.
+
+    A case-sensitive leaf has one function (the normalizer, or the identity); a case-insensitive
+    one has one per reading of ``fold``.
+    """
+    normalize = simple_lower if lowercase_value else None
+    if case_sensitive:
+        return (normalize or _identity,)
+    out: list[Callable[[str], str]] = []
+    for reading in fold.readings:
+        function = fold_function(reading)
+        if normalize is None:
+            out.append(function)
+        else:
+            out.append(lambda text, function=function: function(simple_lower(text)))
+    return tuple(out)
+
+
+def _fold_parts(parts: tuple[ast.GlobPart, ...], function: Callable[[str], str]) -> tuple[ast.GlobPart, ...]:
+    return tuple(function(p) if isinstance(p, str) else p for p in parts)
+
+
+def _agree(leaf: ast.Node, text: str, results: list[bool]) -> bool:
+    """The common verdict of the candidate readings, or ``FoldingUndecided`` naming the leaf."""
+    if all(r == results[0] for r in results[1:]):
+        return results[0]
+    fold = getattr(leaf, "fold", ast.Fold.SIMPLE)
+    verdicts = ", ".join(f"{name}: {str(r).lower()}" for name, r in zip(fold.readings, results))
+    raise FoldingUndecided(
+        f"{ast.describe(leaf)} on {text[:80]!r}: the verdict depends on the engine's case "
+        f"folding ({verdicts})"
+    )
+
+
+def _folded_test(
+    leaf: ast.Node,
+    functions: tuple[Callable[[str], str], ...],
+    make: Callable[[Callable[[str], str]], Callable[[str], bool]],
+) -> ValueTest:
+    """A value test under every candidate reading: ``make(f)`` tests a value already folded by
+    ``f`` (it folds its own pattern with ``f``). Readings that disagree raise."""
+    tests = [(function, make(function)) for function in functions]
+    if len(tests) == 1:
+        function, test = tests[0]
+        return lambda v: test(function(scalar_text(v)))
+
+    def run(v: Any) -> bool:
+        text = scalar_text(v)
+        return _agree(leaf, text, [test(function(text)) for function, test in tests])
+
+    return run
+
+
+def _caseless_ascii(text: str) -> bool:
+    """True when no character of ``text`` folds differently beyond ASCII (no non-ASCII letter
+    with a case partner), so ASCII-only and Unicode caseless matching agree on it."""
+    return text.isascii() or all(c.isascii() or not _has_partner(c) for c in text)
+
+
+def _has_partner(char: str) -> bool:
+    return equivalents(char, UNICODE) != char or equivalents(char, SIMPLE) != char
+
+
 def _missing_result(leaf: ast.Leaf) -> bool | None:
     """What a leaf yields when its field is missing."""
     return None if leaf.missing is ast.Missing.NULL else False
@@ -142,7 +217,7 @@ class _Compiler:
             # Globs, and Equals with a string value, merge with their like on the same field.
             if type(child) is ast.Glob or (type(child) is ast.Equals and isinstance(child.value, str)):
                 key = (type(child), child.field, child.case_sensitive, child.lowercase_value,
-                       child.missing, child.max_length)
+                       child.fold, child.missing, child.max_length)
                 groups.setdefault(key, []).append(child)
             else:
                 out.append(compile_query(child))
@@ -159,11 +234,13 @@ class _Compiler:
         """OR-ed string Equals on one field with the same flags: one set membership test (exact
         for the same reason as ``_compile_glob_group``; a rule's list of 300 hashes)."""
         first = leaves[0]
-        fold = (not first.case_sensitive) or first.lowercase_value
-        wanted = frozenset(str(leaf.value).lower() if fold else str(leaf.value) for leaf in leaves)
-        if fold:
-            return self._any_value(first, lambda v: scalar_text(v).lower() in wanted)
-        return self._any_value(first, lambda v: scalar_text(v) in wanted)
+        functions = _foldings(first.case_sensitive, first.lowercase_value, first.fold)
+
+        def make(function: Callable[[str], str]) -> Callable[[str], bool]:
+            wanted = frozenset(function(str(leaf.value)) for leaf in leaves)
+            return wanted.__contains__
+
+        return self._any_value(first, _folded_test(first, functions, make))
 
     def _compile_and(self, node: ast.And) -> Predicate:
         children = tuple(compile_query(c) for c in node.children)
@@ -242,19 +319,20 @@ class _Compiler:
         # Booleans compare as their JSON text, so True matches a JSON true and the string "true"
         # (a keyword field indexes a JSON boolean as "true"; a boolean field accepts "true").
         text = scalar_text(value)
-        fold = (not node.case_sensitive) or node.lowercase_value
-        target = text.lower() if fold else text
-        if fold:
-            return self._any_value(node, lambda v: scalar_text(v).lower() == target)
-        return self._any_value(node, lambda v: scalar_text(v) == target)
+        functions = _foldings(node.case_sensitive, node.lowercase_value, node.fold)
+
+        def make(function: Callable[[str], str]) -> Callable[[str], bool]:
+            return function(text).__eq__
+
+        return self._any_value(node, _folded_test(node, functions, make))
 
     def _compile_glob(self, node: ast.Glob) -> Predicate:
-        fold = (not node.case_sensitive) or node.lowercase_value
-        parts = tuple(p.lower() if fold and isinstance(p, str) else p for p in node.parts)
-        test = glob_predicate(parts)
-        if fold:
-            return self._any_value(node, lambda v: test(scalar_text(v).lower()))
-        return self._any_value(node, lambda v: test(scalar_text(v)))
+        functions = _foldings(node.case_sensitive, node.lowercase_value, node.fold)
+
+        def make(function: Callable[[str], str]) -> Callable[[str], bool]:
+            return glob_predicate(_fold_parts(node.parts, function))
+
+        return self._any_value(node, _folded_test(node, functions, make))
 
     def _compile_glob_group(self, leaves: tuple[ast.Glob, ...]) -> Predicate:
         """Several Globs on one field with the same flags, OR-ed: one alternation regex.
@@ -264,31 +342,59 @@ class _Compiler:
         patterns".
         """
         first = leaves[0]
-        fold = (not first.case_sensitive) or first.lowercase_value
-        globs = tuple(
-            tuple(p.lower() if fold and isinstance(p, str) else p for p in leaf.parts)
-            for leaf in leaves
-        )
-        fullmatch = globs_to_regex(globs).fullmatch
-        if fold:
-            return self._any_value(first, lambda v: fullmatch(scalar_text(v).lower()) is not None)
-        return self._any_value(first, lambda v: fullmatch(scalar_text(v)) is not None)
+        functions = _foldings(first.case_sensitive, first.lowercase_value, first.fold)
+
+        def make(function: Callable[[str], str]) -> Callable[[str], bool]:
+            globs = tuple(_fold_parts(leaf.parts, function) for leaf in leaves)
+            fullmatch = globs_to_regex(globs).fullmatch
+            return lambda text: fullmatch(text) is not None
+
+        return self._any_value(first, _folded_test(first, functions, make))
 
     def _compile_regex(self, node: ast.Regex) -> Predicate:
+        # A lowercase normalizer lowercases the indexed value but not the regex pattern; the
+        # pattern folds case itself (inside the automaton), per candidate reading.
+        normalize = simple_lower if node.lowercase_value else _identity
         if node.dialect is ast.RegexDialect.LUCENE:
             if node.flags:
                 raise UnsupportedQueryError(f"Lucene regex with flags {node.flags!r}")
-            match = lucene_regex(node.pattern, node.case_sensitive).fullmatch
-        elif node.dialect is ast.RegexDialect.RE2:
+            readings = ("",) if node.case_sensitive else node.fold.readings
+            matchers = [lucene_regex(node.pattern, node.case_sensitive, r or "ascii").fullmatch
+                        for r in readings]
+            if len(matchers) == 1:
+                match = matchers[0]
+                return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
+
+            def test_all(v: Any) -> bool:
+                text = normalize(scalar_text(v))
+                return _agree(node, text, [m(text) is not None for m in matchers])
+
+            return self._any_value(node, test_all)
+        if node.dialect is ast.RegexDialect.RE2:
+            # RE2's (?i) is Unicode simple case folding, one documented reading (Kusto semantics).
             compiled_re2 = re2_regex(node.pattern, node.flags, node.case_sensitive)
             match = compiled_re2.fullmatch if node.anchored else compiled_re2.search
-        else:
-            compiled = pcre_regex(node.pattern, node.flags, node.case_sensitive, node.anchored)
-            match = compiled.fullmatch if node.anchored else compiled.search
-        # A lowercase normalizer lowercases the indexed value but not the regex pattern.
-        if node.lowercase_value:
-            return self._any_value(node, lambda v: match(scalar_text(v).lower()) is not None)
-        return self._any_value(node, lambda v: match(scalar_text(v)) is not None)
+            return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
+        compiled = pcre_regex(node.pattern, node.flags, node.case_sensitive, node.anchored)
+        match = compiled.fullmatch if node.anchored else compiled.search
+        caseless = not node.case_sensitive or "i" in node.flags or compiled.caseless
+        if caseless and node.fold.readings != ("ascii",):
+            # Python's regex folds ASCII only here (PCRE without UTF); a caseless PCRE in UTF
+            # mode folds Unicode. Both agree when neither side holds a non-ASCII cased letter.
+            pattern_ascii = node.pattern.isascii()
+
+            def test_pcre(v: Any) -> bool:
+                text = normalize(scalar_text(v))
+                if not (pattern_ascii and _caseless_ascii(text)):
+                    raise FoldingUndecided(
+                        f"{ast.describe(node)} on {text[:80]!r}: a caseless PCRE folds non-ASCII "
+                        f"letters only in UTF mode, and the candidate foldings are "
+                        f"{node.fold.value}"
+                    )
+                return match(text) is not None
+
+            return self._any_value(node, test_pcre)
+        return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
 
     def _compile_cidr(self, node: ast.Cidr) -> Predicate:
         network = node.network
@@ -320,7 +426,7 @@ class _Compiler:
         if wildcard:
             # A wildcard term is not tokenised, only normalised (lowercased), and is matched
             # against single indexed tokens.
-            parts = tuple(p.lower() if isinstance(p, str) else p for p in node.parts)
+            parts = _fold_parts(node.parts, simple_lower)
             fullmatch = glob_to_regex(parts, True).fullmatch
             return self._any_value(
                 node, lambda v: any(fullmatch(t) for t in analyze(scalar_text(v)))
@@ -344,13 +450,16 @@ class _Compiler:
     def _compile_field_equals(self, node: ast.FieldEquals) -> Predicate:
         field, other, max_length = node.field, node.other, node.max_length
         missing, fold = _missing_result(node), not node.case_sensitive
+        functions = _foldings(node.case_sensitive, False, node.fold)
 
         def equal(a: Any, b: Any) -> bool:
             if any(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
                 na, nb = to_number(a), to_number(b)
                 return na is not None and na == nb
             ta, tb = scalar_text(a), scalar_text(b)
-            return ta.lower() == tb.lower() if fold else ta == tb
+            if not fold:
+                return ta == tb
+            return _agree(node, ta, [f(ta) == f(tb) for f in functions])
 
         def run(event: Mapping[str, Any]) -> bool | None:
             left = _field_values(event, field, max_length)
@@ -362,9 +471,13 @@ class _Compiler:
         return run
 
     def _compile_keyword(self, node: ast.Keyword) -> Predicate:
-        fold = not node.case_sensitive
-        parts = tuple(p.lower() if fold and isinstance(p, str) else p for p in node.parts)
-        fullmatch = glob_to_regex(parts, True).fullmatch
+        functions = _foldings(node.case_sensitive, False, node.fold)
+
+        def make(function: Callable[[str], str]) -> Callable[[str], bool]:
+            fullmatch = glob_to_regex(_fold_parts(node.parts, function), True).fullmatch
+            return lambda text: fullmatch(text) is not None
+
+        test = _folded_test(node, functions, make)
         fields = node.fields
 
         def texts(event: Mapping[str, Any]) -> Any:
@@ -373,10 +486,7 @@ class _Compiler:
             return (t for f in fields for t in iter_strings(_values(event, f) or ()))
 
         def run(event: Mapping[str, Any]) -> bool | None:
-            for text in texts(event):
-                if fullmatch(text.lower() if fold else text):
-                    return True
-            return False
+            return any(test(text) for text in texts(event))
 
         return run
 

@@ -11,6 +11,7 @@ import functools
 import re
 
 from .errors import UnsupportedQueryError
+from .folding import ASCII, equivalents
 from .patterns import BoundedPattern, PatternSyntaxError
 
 __all__ = ["decimal_interval", "lucene_regex"]
@@ -233,15 +234,24 @@ def decimal_interval(low: int, high: int, digits: int) -> str:
     return "0*(?:" + "|".join(alts) + ")"
 
 
-def _lucene_char(ch: str, case_sensitive: bool) -> str:
-    """A literal character; case-insensitive matching folds ASCII letters only (Lucene's
-    ASCII_CASE_INSENSITIVE, RegExp.toCaseInsensitiveChar)."""
-    if not case_sensitive and ch.isascii() and ch.lower() != ch.upper():
-        return f"[{ch.lower()}{ch.upper()}]"
+def _variants(ch: str, case_sensitive: bool | str) -> str:
+    """The characters a literal ``ch`` matches: itself when case-sensitive, else its class under
+    the reading (``"ascii"``: Lucene ASCII_CASE_INSENSITIVE, RegExp.toCaseInsensitiveChar;
+    ``"unicode"``: Automata.makeCaseInsensitiveChar, Unicode simple case folding)."""
+    if case_sensitive is True:
+        return ch
+    return equivalents(ch, ASCII if case_sensitive is False else str(case_sensitive))
+
+
+def _lucene_char(ch: str, case_sensitive: bool | str) -> str:
+    """A literal character, folded as ``_variants`` says."""
+    variants = _variants(ch, case_sensitive)
+    if len(variants) > 1:
+        return "[" + "".join(re.escape(c) for c in variants) + "]"
     return re.escape(ch)
 
 
-def _lucene_class(node: tuple, case_sensitive: bool) -> str:
+def _lucene_class(node: tuple, case_sensitive: bool | str) -> str:
     """Emit a character class; ranges are not case-folded (RegExp.toAutomaton, CHAR_RANGE)."""
     _, negate, items = node
     members: list[str] = []
@@ -252,9 +262,7 @@ def _lucene_class(node: tuple, case_sensitive: bool) -> str:
         elif item[0] == "range":
             members.append(f"{re.escape(item[1])}-{re.escape(item[2])}")
         else:
-            ch = item[1]
-            folded = {ch, ch.lower(), ch.upper()} if not case_sensitive and ch.isascii() else {ch}
-            members.extend(re.escape(c) for c in sorted(folded))
+            members.extend(re.escape(c) for c in _variants(item[1], case_sensitive))
     alts = ([f"[{''.join(members)}]"] if members else []) + [f"[^{p}]" for p in negated_pre]
     if not negate and len(alts) == 1:
         return alts[0]
@@ -264,7 +272,7 @@ def _lucene_class(node: tuple, case_sensitive: bool) -> str:
     return f"(?!{either})." if negate else either
 
 
-def _emit_lucene(node: tuple, case_sensitive: bool, top: bool) -> str:
+def _emit_lucene(node: tuple, case_sensitive: bool | str, top: bool) -> str:
     """Emit Python regex text for a Lucene node. ``top`` means the node spans the whole value,
     where intersection and complement can be expressed exactly with lookaheads anchored at
     ``\\Z``; anywhere else they raise ``UnsupportedQueryError``."""
@@ -310,13 +318,15 @@ def _emit_lucene(node: tuple, case_sensitive: bool, top: bool) -> str:
 
 
 @functools.lru_cache(maxsize=2048)
-def lucene_regex(pattern: str, case_sensitive: bool = True) -> BoundedPattern:
+def lucene_regex(pattern: str, case_sensitive: bool = True, reading: str = ASCII) -> BoundedPattern:
     """Compile a Lucene RegExp to a Python regex meant for ``fullmatch`` (whole-value match).
 
     Args:
         pattern: the pattern as Lucene receives it (query-language escaping already removed).
-        case_sensitive: False models ``case_insensitive: true`` / EQL ``regex~``: ASCII letters
-            in literal characters and strings fold, ranges do not.
+        case_sensitive: False models ``case_insensitive: true`` / EQL ``regex~``: letters in
+            literal characters and strings fold, ranges do not.
+        reading: how they fold when ``case_sensitive`` is False: ``"ascii"`` (ES before
+            elastic/elasticsearch#153513) or ``"unicode"`` (after it).
 
     Raises:
         PatternSyntaxError: Lucene would reject the pattern.
@@ -324,4 +334,5 @@ def lucene_regex(pattern: str, case_sensitive: bool = True) -> BoundedPattern:
     """
     tree = _LuceneParser(pattern).parse()
     # Lucene runs regexps as automata (linear); the Python translation backtracks, so bound it.
-    return BoundedPattern(re.compile(_emit_lucene(tree, case_sensitive, True), re.DOTALL), pattern)
+    fold: bool | str = True if case_sensitive else reading
+    return BoundedPattern(re.compile(_emit_lucene(tree, fold, True), re.DOTALL), pattern)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Callable
 
 from .ast import GlobPart, Wildcard, glob_text
+from .folding import lower1, simple_lower
 from .lucene_regex import decimal_interval, lucene_regex
 from .patterns import MATCH_TIME_LIMIT, BoundedPattern, MatchTimeout, PatternSyntaxError
 from .pcre import pcre_regex
@@ -160,8 +161,8 @@ def glob_to_regex(parts: tuple[GlobPart, ...], case_sensitive: bool = True) -> B
 
     ``*`` matches any run of characters including newlines, ``?`` exactly one character. Literal
     parts are escaped. With ``case_sensitive=False`` the pattern uses Unicode ``IGNORECASE``;
-    the evaluator instead lowercases both sides and passes ``True`` so every case-insensitive
-    operator folds case the same way (``str.lower``).
+    the evaluator instead folds both sides with the leaf's reading (``folding.py``) and passes
+    ``True``.
     """
     flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
     # Bounded: a glob with many '*' backtracks polynomially ('*a*a*a*a*a*a*a*b').
@@ -276,7 +277,8 @@ def analyze(text: str) -> list[str]:
     ``,``, ``;`` and ``'`` between two digits do not break (WB11/12: ``10.0.0.1``); every other
     character breaks and is dropped. Ideographs and Hiragana become one-character tokens; tokens
     over 255 characters are split. Not implemented: Katakana/Hebrew special rules, emoji and
-    ZWJ sequences, Format characters. The ``lowercase`` filter is approximated with ``str.lower``.
+    ZWJ sequences, Format characters. The ``lowercase`` filter is Lucene's LowerCaseFilter:
+    ``Character.toLowerCase`` per code point (``folding.simple_lower``).
     """
     tokens: list[str] = []
     current: list[str] = []
@@ -284,7 +286,7 @@ def analyze(text: str) -> list[str]:
 
     def flush() -> None:
         if current and any(k in "LDI" for k in map(_kind, current)):
-            word = "".join(current).lower()
+            word = simple_lower("".join(current))
             tokens.extend(
                 word[i : i + _MAX_TOKEN_LENGTH] for i in range(0, len(word), _MAX_TOKEN_LENGTH)
             )
@@ -294,7 +296,7 @@ def analyze(text: str) -> list[str]:
         kind = kinds[i]
         if kind == "I":
             flush()
-            tokens.append(ch.lower())
+            tokens.append(lower1(ch))
         elif kind in "LDX" or (kind == "E" and current):
             current.append(ch)
         elif current and 0 < i < len(text) - 1:

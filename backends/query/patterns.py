@@ -60,6 +60,10 @@ class MatchTimeout(UnsupportedQueryError):
     """A pattern match ran past ``MATCH_TIME_LIMIT`` (catastrophic backtracking)."""
 
 
+#: An inline flag group that turns caseless matching on (``(?i)``, ``(?si:``).
+_INLINE_CASELESS = re.compile(r"\(\?[a-zA-Z]*i[a-zA-Z]*(?:-[a-zA-Z]*)?[:)]")
+
+
 class BoundedPattern:
     """A compiled pattern whose ``search``/``fullmatch`` give up after ``MATCH_TIME_LIMIT``.
 
@@ -86,6 +90,14 @@ class BoundedPattern:
         self._compiled = regex.compile(compiled.pattern, bits)
         self._refuse_from: int | None = None  # the shortest value length that timed out
         self._timeouts = 0
+
+    @property
+    def caseless(self) -> bool:
+        """True when some part of the pattern matches case-insensitively (a flag or an inline
+        ``(?i)``/``(?i:...)`` group)."""
+        return bool(self._compiled.flags & regex.IGNORECASE) or bool(
+            _INLINE_CASELESS.search(self._compiled.pattern)
+        )
 
     def search(self, value: str) -> Any:
         """Leftmost match anywhere in ``value``, or None.

@@ -111,6 +111,35 @@ def spl_field(name: str) -> str:
     return name
 
 
+def _shipper_values(rule: Any) -> frozenset[int]:
+    """Identities of the values of the detections a processing pipeline added to ``rule`` (the
+    shipper's constants: ``source``, ``EventCode``).
+
+    pySigma's AddConditionTransformation names such a detection ``_cond_...`` and records itself
+    on it; sigport's SourceVariantsTransformation (item ``<table>-variants``, recorded on the
+    rule) names it ``guard_<branch>__`` after prefixing every rule detection with its branch.
+    Both marks are required, so a rule's own detection named ``_cond_x`` or ``guard_x`` never
+    counts. Values are matched by identity: conditions (and the base filter's copies of them)
+    hold the detection items' value objects.
+    """
+    detections = getattr(getattr(rule, "detection", None), "detections", None) or {}
+    variants = any(
+        str(i).endswith("-variants") for i in getattr(rule, "applied_processing_items", ()) or ()
+    )
+    out: set[int] = set()
+    for name, detection in detections.items():
+        added = name.startswith("_cond_") and getattr(detection, "applied_processing_items", None)
+        if added or (name.startswith("guard_") and variants):
+            todo = list(detection.detection_items)
+            while todo:
+                item = todo.pop()
+                if hasattr(item, "detection_items"):
+                    todo.extend(item.detection_items)
+                else:
+                    out.update(id(v) for v in getattr(item, "value", ()) or ())
+    return frozenset(out)
+
+
 @dataclass
 class _NoSearchTerm(DeferredQueryExpression):
     """Marks an AND whose operands all became trailing pipes (nothing left for the search).
@@ -227,6 +256,9 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         # simplified root being converted (its base filter replaces a `*` base search).
         self._depth = 0
         self._root: Any = None
+        # The rule being converted: the detections its pipeline added are the shipper's
+        # constants (source, EventCode).
+        self._rule: Any = None
 
     # --- field names -------------------------------------------------------------------------
 
@@ -250,6 +282,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         self._scopes = []
         self._fill_hazards = []
         self._depth, self._root = 0, None
+        self._rule = rule  # the pipeline adds its detections to this object while converting
         SplunkDeferredORRegularExpression.reset()
         try:
             return super().convert_rule(rule, output_format, callback)
@@ -280,7 +313,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
 
     def _base_search(self, state: ConversionState) -> str:
         """The root's base filter as search text (``simplify.base_filter``), or ``*``."""
-        tree = base_filter(self._root, needs_exact_test) if self._root is not None else None
+        tree = base_filter(self._root, self._needs_exact_value) if self._root is not None else None
         if tree is None:
             return self.deferred_only_query
         self._depth += 1  # a nested conversion: no new root
@@ -319,12 +352,21 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         """True when only ANDs lead from the root to here, so a trailing pipe is exact."""
         return not self._scopes
 
+    def _needs_exact(self, cond: ConditionFieldEqualsValueExpression) -> bool:
+        """``needs_exact_test`` of the condition's value (False for a non-string)."""
+        value = cond.value
+        return isinstance(value, SigmaString) and self._needs_exact_value(value)
+
+    def _needs_exact_value(self, value: SigmaString) -> bool:
+        """``needs_exact_test``; a shipper's constant (a value of a condition the pipeline
+        added) needs no folding guard, as the shipper writes one spelling of it."""
+        shipper = id(value) in _shipper_values(self._rule)
+        return needs_exact_test(value, folding=not shipper)
+
     def decide_convert_condition_as_in_expression(self, cond: Any, state: ConversionState) -> bool:
         """No ``IN (...)`` list when a value needs an exact test (the list would widen it)."""
         if any(
-            isinstance(arg, ConditionFieldEqualsValueExpression)
-            and isinstance(arg.value, SigmaString)
-            and needs_exact_test(arg.value)
+            isinstance(arg, ConditionFieldEqualsValueExpression) and self._needs_exact(arg)
             for arg in cond.args
         ):
             return False
@@ -413,8 +455,9 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """field=value; values with ``?`` or a literal ``*`` get the exact treatment."""
-        if isinstance(cond.value, SigmaString) and needs_exact_test(cond.value):
+        """field=value; values with ``?``, a literal ``*`` or a letter search may fold unlike
+        Sigma (``i``, ``k``, non-ASCII) get the exact treatment."""
+        if self._needs_exact(cond):
             return self._exact_string(cond, state)
         return super().convert_condition_field_eq_val_str(cond, state)
 

@@ -26,12 +26,13 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput
 
 from backends.query.ast import (
+    Fold,
     And,
     Cidr,
     Compare,
@@ -295,9 +296,11 @@ class _Pipeline:
                     network = ""
                 if network:
                     return self.fill_leaf(Cidr(field=name, network=network, span=span))
-            leaf: Node = Equals(field=name, value=value, case_sensitive=case_sensitive, span=span)
+            leaf: Node = Equals(field=name, value=value, case_sensitive=case_sensitive,
+                                 fold=_search_fold(case_sensitive), span=span)
         else:
-            leaf = Glob(field=name, parts=parts, case_sensitive=case_sensitive, span=span)
+            leaf = Glob(field=name, parts=parts, case_sensitive=case_sensitive,
+                        fold=_search_fold(case_sensitive), span=span)
         return self.fill_leaf(leaf)
 
     def _compare(self, name: str, op: str, tree: Tree, base: int) -> Node:
@@ -316,7 +319,8 @@ class _Pipeline:
             return Const(True, span=_span(tree, base))
         if len(parts) >= 3 and parts[0] is Wildcard.ANY and parts[-1] is Wildcard.ANY:
             raw = str(SEM.get("search_bare_term_raw"))
-            keyword = Keyword(parts=parts, case_sensitive=case_sensitive, fields=(raw,))
+            keyword = Keyword(parts=parts, case_sensitive=case_sensitive, fields=(raw,),
+                              fold=_search_fold(case_sensitive))
             return self.fill_leaf(dataclasses.replace(keyword, span=_span(tree, base)))
         raise UnsupportedQueryError(
             f"bare search term {''.join(p if isinstance(p, str) else '*' for p in parts)!r}: it "
@@ -405,6 +409,15 @@ def _find_by(args: str, start: int) -> int | None:
     return found
 
 
+#: How search terms fold letters (semantics entry search_folding).
+_SEARCH_FOLD: Any = SEM.get("search_folding")
+
+
+def _search_fold(case_sensitive: bool) -> Any:
+    """The fold of a search leaf: none applies to a ``CASE()`` (case-sensitive) term."""
+    return Fold.SIMPLE if case_sensitive else _SEARCH_FOLD
+
+
 def _pcre(name: str, pattern: str, missing: Missing) -> Regex:
     """An unanchored PCRE leaf (regex/rex/match() are unanchored, case-sensitive unless (?i))."""
     return Regex(
@@ -413,6 +426,7 @@ def _pcre(name: str, pattern: str, missing: Missing) -> Regex:
         dialect=RegexDialect.PCRE,
         anchored=bool(SEM.get("regex_anchored")),
         case_sensitive=bool(SEM.get("regex_case_sensitive")),
+        fold=SEM.get("regex_caseless_folding"),  # type: ignore[arg-type]
         missing=missing,
     )
 

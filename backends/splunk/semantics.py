@@ -16,7 +16,7 @@ eval/where; ``like()`` uses ``%`` and ``_``).
 
 from __future__ import annotations
 
-from backends.query.ast import Missing
+from backends.query.ast import Fold, Missing
 from backends.query.semantics import Rule, Semantics
 
 _BOOL = (
@@ -51,6 +51,7 @@ _EVAL_TEXT = _EVAL_FUNCS + "text-functions"
 _FIELD_NAMES = (
     "https://docs.splunk.com/Documentation/Splunk/latest/Data/Configureindex-timefieldextraction"
 )
+_PCRE2_CASE = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC8"
 
 SPL_SEMANTICS = Semantics(
     "spl",
@@ -58,6 +59,30 @@ SPL_SEMANTICS = Semantics(
         # --- search command (also the implicit first command and the tstats WHERE clause) -----
         "search_case_sensitive": Rule(
             False, _CASE, "field values and keywords match case-insensitively in search"
+        ),
+        "search_folding": Rule(
+            Fold.ASCII_OR_SIMPLE,
+            _CASE,
+            "How search folds letters is documented with ASCII examples only ('any case of that "
+            "term is returned, such as Error, error, and ERROR'); no Splunk page found says what "
+            "happens to non-ASCII letters, U+0130 or the Kelvin sign. Candidates: ASCII-only "
+            "lowercasing, or per-code-point lowercasing (the page speaks of 'case', a lowercase "
+            "mapping, so 'ſ' stays apart from 's' under both). An event on which they disagree "
+            "is undecided; the emitter writes values with 'i', 'k' or a non-ASCII cased letter "
+            "as a widened term plus an exact case-sensitive PCRE with explicit alternatives.",
+        ),
+        "eval_lower_folding": Rule(
+            Fold.ASCII_OR_SIMPLE,
+            _EVAL_TEXT,
+            "lower(X) 'returns the string in lowercase'; which letters beyond ASCII it lowercases "
+            "is not documented: the same two candidates as search_folding.",
+        ),
+        "regex_caseless_folding": Rule(
+            Fold.ASCII_OR_UNICODE,
+            _PCRE2_CASE,
+            "(?i) in PCRE folds ASCII (and locale-table) letters without UTF mode, and uses "
+            "Unicode case folding (Kelvin sign = k, ſ = s) in UTF mode; Splunk does not document "
+            "how its PCRE is compiled. sigport's own regexes never use (?i) for that reason.",
         ),
         "case_function_sensitive": Rule(
             True, _CASE, "CASE(term) forces a case-sensitive match, wildcards still allowed"

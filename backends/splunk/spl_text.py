@@ -15,6 +15,14 @@ from typing import Iterator
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
+from backends.lucene.regex import case_variants
+from backends.query.folding import SIMPLE, folds_alike
+
+from .semantics import SPL_SEMANTICS
+
+#: Sigma's reading and the candidate readings of SPL search (semantics ``search_folding``).
+_SEARCH_READINGS = (SIMPLE, *SPL_SEMANTICS.get("search_folding").readings)  # type: ignore[attr-defined]
+
 
 #: Characters with a meaning in PCRE outside a class; escaped when a Sigma string becomes a regex.
 _PCRE_META = frozenset("\\.^$|?*+()[]{}")
@@ -72,35 +80,33 @@ def spl_quote(text: str) -> str:
 
 
 def _pcre_char(c: str, case_sensitive: bool) -> str:
-    """One literal character of a Sigma string as PCRE.
+    """One literal character of a Sigma string as PCRE, exact whatever ``(?i)`` would do.
 
-    A non-ASCII letter gets an explicit class of its case variants when the match is
-    case-insensitive: whether ``(?i)`` folds beyond ASCII depends on PCRE's UTF/UCP build options,
-    and a class is exact either way (``é`` -> ``[éÉ]``).
+    A case-insensitive letter becomes the explicit set of its Sigma case partners (each code
+    point's simple lowercase: ``[sS]``, ``(?:i|I|İ)``): PCRE's own caseless matching folds
+    ASCII only without UTF mode and Unicode-wide (``ſ`` = ``s``) with it, and Splunk documents
+    neither (semantics ``regex_caseless_folding``). Non-ASCII members are alternatives rather
+    than class members, so the pattern means the same whether PCRE reads bytes or code points.
     """
-    if c in _PCRE_META:
-        return "\\" + c
-    if case_sensitive or c.isascii():
-        return c
-    if len(c.lower()) != 1:
-        # 'İ' lowercases to two characters ('i' + a combining dot), and so do other strings:
-        # no character class matches exactly what Sigma's case-insensitive comparison accepts.
-        raise SigmaFeatureNotSupportedByBackendError(
-            f"the character {c!r} has no one-character lowercase form; SPL cannot match it "
-            "case-insensitively exactly"
-        )
-    variants = {c} | {x for x in (c.lower(), c.upper(), c.title()) if len(x) == 1}
-    variants = {x for x in variants if x.lower() == c.lower()}
-    return "[" + "".join(sorted(variants)) + "]" if len(variants) > 1 else c
+    if case_sensitive:
+        return "\\" + c if c in _PCRE_META else c
+    variants = case_variants(c)
+    if len(variants) == 1:
+        return "\\" + c if c in _PCRE_META else c
+    if variants.isascii():
+        return "[" + variants + "]"
+    return "(?:" + "|".join(variants) + ")"
 
 
 def glob_to_pcre(value: SigmaString, case_sensitive: bool) -> str:
     """Translate a Sigma string (wildcards and literal runs) into an anchored, exact PCRE.
 
-    ``(?s)`` lets a wildcard match newlines as Sigma's do; ``(?i)`` is added unless the match is
-    case-sensitive. The pattern is not yet escaped for the SPL string parser (see ``spl_quote``).
+    ``(?s)`` lets a wildcard match newlines as Sigma's do; letters carry their case partners
+    explicitly (no ``(?i)``). The end anchor is ``\\z``: ``$`` also matches before a final
+    newline (semantics ``regex_dollar_before_newline``), where the Sigma value ends sooner. The
+    pattern is not yet escaped for the SPL string parser (see ``spl_quote``).
     """
-    out = ["(?s)" if case_sensitive else "(?is)", "^"]
+    out = ["(?s)", "^"]
     for part in value.iter_parts():
         if part is SpecialChars.WILDCARD_MULTI:
             out.append(".*")
@@ -110,16 +116,23 @@ def glob_to_pcre(value: SigmaString, case_sensitive: bool) -> str:
             out.append("".join(_pcre_char(c, case_sensitive) for c in part))
         else:
             raise SigmaFeatureNotSupportedByBackendError(f"unexpected string part {part!r}")
-    out.append("$")
+    out.append("\\z")
     return "".join(out)
 
 
-def widen(value: SigmaString) -> SigmaString:
-    """The search pre-filter for ``value``: ``?`` and literal ``*`` become the ``*`` wildcard.
+def _search_folds_alike(char: str) -> bool:
+    """True when SPL search folds ``char`` as Sigma does under every candidate reading."""
+    return folds_alike(char, _SEARCH_READINGS)
 
-    SPL search has only ``*``, so the widened term matches a superset of the exact value; the
-    exact test is added separately.
+
+def widen(value: SigmaString) -> SigmaString:
+    """The search pre-filter for ``value``: ``?``, literal ``*`` and (case-insensitive) letters
+    that search may fold unlike Sigma (``i``, ``k``, non-ASCII cased letters) become ``*``.
+
+    SPL search has only ``*``, so the widened term matches a superset of the exact value under
+    every candidate folding; the exact test is added separately.
     """
+    cased = isinstance(value, SigmaCasedString)
     parts: list[str | SpecialChars] = []
 
     def push(part: str | SpecialChars) -> None:
@@ -133,12 +146,11 @@ def widen(value: SigmaString) -> SigmaString:
     for part in value.iter_parts():
         if part is SpecialChars.WILDCARD_SINGLE:
             push(SpecialChars.WILDCARD_MULTI)
-        elif isinstance(part, str) and "*" in part:
-            for index, chunk in enumerate(part.split("*")):
-                if index:
-                    push(SpecialChars.WILDCARD_MULTI)
-                if chunk:
-                    push(chunk)
+        elif isinstance(part, str):
+            for char in part:
+                # A letter search may fold unlike Sigma (search_folding) is left to the regex.
+                exact = char != "*" and (cased or _search_folds_alike(char))
+                push(char if exact else SpecialChars.WILDCARD_MULTI)
         else:
             push(part)
     widened = SigmaString()
@@ -146,12 +158,19 @@ def widen(value: SigmaString) -> SigmaString:
     return widened
 
 
-def needs_exact_test(value: SigmaString) -> bool:
-    """True when ``value`` has no exact rendering in SPL search (``?``, literal ``*``, cased)."""
+def needs_exact_test(value: SigmaString, folding: bool = True) -> bool:
+    """True when ``value`` has no exact rendering in SPL search: ``?``, literal ``*``, ``|cased``,
+    or (with ``folding``) a letter whose folding in search is not documented to be Sigma's
+    (``search_folding``). ``folding=False`` is for values compared with a shipper's constant
+    (``source="XmlWinEventLog:..."``), which the shipper writes in one spelling only."""
     if isinstance(value, SigmaCasedString):
         return True
     return any(
-        part is SpecialChars.WILDCARD_SINGLE or (isinstance(part, str) and "*" in part)
+        part is SpecialChars.WILDCARD_SINGLE
+        or (
+            isinstance(part, str)
+            and ("*" in part or (folding and not all(map(_search_folds_alike, part))))
+        )
         for part in value.iter_parts()
     )
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from lark import Token, Tree
 
 from backends.query.ast import (
+    Fold,
     And,
     Compare,
     CompareOp,
@@ -182,6 +183,7 @@ class WhereLowering:
                         field=name,
                         other=right[1],
                         case_sensitive=self.case_sensitive and not lowered,
+                        fold=SEM.get("eval_lower_folding") if lowered else Fold.SIMPLE,  # type: ignore[arg-type]
                         missing=self.missing,
                     )
                 )
@@ -231,6 +233,7 @@ class WhereLowering:
                         dialect=RegexDialect.PCRE,
                         anchored=bool(SEM.get("regex_anchored")),
                         case_sensitive=bool(SEM.get("regex_case_sensitive")),
+                        fold=SEM.get("regex_caseless_folding"),  # type: ignore[arg-type]
                         lowercase_value=lowered,
                         missing=self.missing,
                     )
@@ -262,6 +265,7 @@ class WhereLowering:
                 dialect=RegexDialect.PCRE,
                 anchored=bool(SEM.get("regex_anchored")),
                 case_sensitive=bool(SEM.get("regex_case_sensitive")),
+                fold=SEM.get("regex_caseless_folding"),  # type: ignore[arg-type]
                 missing=Missing.FALSE,
             )
         )

@@ -22,6 +22,7 @@ from backends.query.ast import (
     Const,
     Equals,
     Exists,
+    Fold,
     Glob,
     Missing,
     Node,
@@ -35,6 +36,7 @@ from backends.query.errors import QueryParseError, UnsupportedQueryError
 
 TABLE = Path(__file__).resolve().parents[1] / "data" / "conformance" / "eql.yml"
 ANY, ONE = Wildcard.ANY, Wildcard.ONE
+ES = Fold.ASCII_OR_UNICODE  # EQL case_insensitive folding (semantics case_insensitive_folding)
 
 
 def cond(text: str) -> Node:
@@ -56,16 +58,16 @@ def cond(text: str) -> Node:
         ("f == null", Not(Exists(field="f"))),
         ("f != null", Exists(field="f")),
         ("b == true", Equals(field="b", value=True)),
-        ('f : "d?c*"', Glob(field="f", parts=("d", ONE, "c", ANY), case_sensitive=False)),
+        ('f : "d?c*"', Glob(field="f", parts=("d", ONE, "c", ANY), case_sensitive=False, fold=ES)),
         ('f like "A*"', Glob(field="f", parts=("A", ANY), case_sensitive=True)),
-        ('f like~ "A*"', Glob(field="f", parts=("A", ANY), case_sensitive=False)),
-        ('f : ""', Glob(field="f", parts=(), case_sensitive=False)),
+        ('f like~ "A*"', Glob(field="f", parts=("A", ANY), case_sensitive=False, fold=ES)),
+        ('f : ""', Glob(field="f", parts=(), case_sensitive=False, fold=ES)),
         (
             'f : ("a", "b*")',
             Or(
                 (
-                    Glob(field="f", parts=("a",), case_sensitive=False),
-                    Glob(field="f", parts=("b", ANY), case_sensitive=False),
+                    Glob(field="f", parts=("a",), case_sensitive=False, fold=ES),
+                    Glob(field="f", parts=("b", ANY), case_sensitive=False, fold=ES),
                 )
             ),
         ),
@@ -77,24 +79,25 @@ def cond(text: str) -> Node:
                 dialect=RegexDialect.LUCENE,
                 anchored=True,
                 case_sensitive=False,
+                fold=ES,
             ),
         ),
         (
             'f in ("A", 2)',
             Or((Equals(field="f", value="A"), Equals(field="f", value=2))),
         ),
-        ('f in~ ("A")', Equals(field="f", value="A", case_sensitive=False)),
+        ('f in~ ("A")', Equals(field="f", value="A", case_sensitive=False, fold=ES)),
         ('f not in ("A")', Not(Equals(field="f", value="A"))),
-        ('f not in~ ("A")', Not(Equals(field="f", value="A", case_sensitive=False))),
+        ('f not in~ ("A")', Not(Equals(field="f", value="A", case_sensitive=False, fold=ES))),
         ('?`my-f``x`.y == "v"', Equals(field="my-f`x.y", value="v")),
-        ('`6field` : "v"', Glob(field="6field", parts=("v",), case_sensitive=False)),
+        ('`6field` : "v"', Glob(field="6field", parts=("v",), case_sensitive=False, fold=ES)),
         ("true", Const(True)),
         ('cidrMatch(ip, "10.0.0.0/8")', Cidr(field="ip", network="10.0.0.0/8")),
         (
             'startsWith(f, "a*")',
             Glob(field="f", parts=("a*", ANY), case_sensitive=True),
         ),
-        ('endsWith~(f, ".EXE")', Glob(field="f", parts=(ANY, ".EXE"), case_sensitive=False)),
+        ('endsWith~(f, ".EXE")', Glob(field="f", parts=(ANY, ".EXE"), case_sensitive=False, fold=ES)),
         (
             'stringContains(f, "x")',
             Glob(field="f", parts=(ANY, "x", ANY), case_sensitive=True),

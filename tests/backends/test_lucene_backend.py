@@ -59,7 +59,7 @@ def convert(detection: str, condition: str = "sel", pipeline=None, **options) ->
     [
         pytest.param(
             "  sel:\n    Image: 'C:\\Windows\\cmd.exe'",
-            "Image:/[cC]:\\\\[wW][iI][nN][dD][oO][wW][sS]\\\\[cC][mM][dD]\\.[eE][xX][eE]/",
+            "Image:/[cC]:\\\\[wW][iIİ][nN][dD][oO][wW][sS]\\\\[cC][mM][dD]\\.[eE][xX][eE]/",
             id="letters-become-classes",
         ),
         pytest.param(
@@ -198,14 +198,23 @@ def test_pcre_translation(pattern: str, ci: bool, expected: str) -> None:
     assert pcre_to_lucene(pattern, case_insensitive=ci) == expected
 
 
-@pytest.mark.parametrize("value", ["straße", "İstanbul", "ǅ"])
-def test_non_bijective_case_raises(value: str) -> None:
-    if value == "ǅ":
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        # Sigma folds each code point to its simple lowercase (Java Character.toLowerCase):
+        # 'ẞ' lowercases to 'ß' and 'İ' to 'i', so each letter still has an exact class.
+        ("straße", "F:/[sS][tT][rR][aA][ßẞ][eE]/"),
+        ("İstanbul", "F:/[iIİ][sS][tT][aA][nN][bB][uU][lL]/"),
         # A title-case letter folds to a three-member class, which is exact.
-        assert convert(f"  sel:\n    F: '{value}'") == ["F:/[ǆǄǅ]/"]
-        return
-    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="case"):
-        convert(f"  sel:\n    F: '{value}'")
+        ("ǅ", "F:/[ǆǄǅ]/"),
+        # 'ς' lowercases to itself and 'Σ' to 'σ': final sigma has no partner.
+        ("ς", "F:ς"),
+    ],
+)
+def test_letters_without_one_to_one_case_get_their_simple_lowercase_class(
+    value: str, expected: str
+) -> None:
+    assert convert(f"  sel:\n    F: '{value}'") == [expected]
 
 
 def test_case_mode_none_warns_and_resets() -> None:

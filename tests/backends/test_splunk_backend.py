@@ -63,18 +63,20 @@ BY = " by Processes.process Processes.process_path Processes.user"
 EXACT = [
     pytest.param(
         "  sel: {Image: 'C:\\Windows\\a?c.exe'}\n  condition: sel",
-        'Image="C:\\\\Windows\\\\a*c.exe"\n'
-        '| regex Image="(?is)^C:\\\\\\\\Windows\\\\\\\\a.c\\\\.exe$"',
+        # 'i' may fold unlike Sigma in search ('İ'): widened too, and spelled out in the regex,
+        # which ends with \z ('$' would also match before a final newline).
+        'Image="C:\\\\W*ndows\\\\a*c.exe"\n'
+        '| regex Image="(?s)^[cC]:\\\\\\\\[wW](?:i|I|İ)[nN][dD][oO][wW][sS]\\\\\\\\[aA].[cC]\\\\.[eE][xX][eE]\\\\z"',
         id="single-wildcard-prefilter-and-regex",
     ),
     pytest.param(
         "  sel: {Image: 'a\\*b'}\n  condition: sel",
-        'Image="a*b"\n| regex Image="(?is)^a\\\\*b$"',
+        'Image="a*b"\n| regex Image="(?s)^[aA]\\\\*[bB]\\\\z"',
         id="literal-star",
     ),
     pytest.param(
         "  sel: {A|cased: xY}\n  condition: sel",
-        'A="xY"\n| regex A="(?s)^xY$"',
+        'A="xY"\n| regex A="(?s)^xY\\\\z"',
         id="cased",
     ),
     pytest.param(
@@ -118,8 +120,8 @@ EXACT = [
         id="null-exists-neq",
     ),
     pytest.param(
-        "  a: {A: 'say \"hi\" now'}\n  condition: a",
-        'A="say \\"hi\\" now"',
+        "  a: {A: 'say \"ho\" now'}\n  condition: a",
+        'A="say \\"ho\\" now"',
         id="quotes-escaped",
     ),
     pytest.param(
@@ -160,7 +162,7 @@ EXACT = [
     ),
     pytest.param(
         "  a: {A: ['a?', b]}\n  condition: a",
-        '*\n| eval ACondition=if(isnotnull(mvfind(\'A\', "(?is)^a.$")), "true", "false")'
+        '*\n| eval ACondition=if(isnotnull(mvfind(\'A\', "(?s)^[aA].\\\\z")), "true", "false")'
         '\n| search ACondition="true" OR A="b"',
         id="single-wildcard-in-or-list",
     ),
@@ -182,7 +184,7 @@ def test_cim_tstats_regex_after_by() -> None:
     query = cim("  sel: {Image: 'a?c'}\n  condition: sel")
     assert query == (
         TSTATS_HEAD + ' where Processes.process_path="a*c"' + BY
-        + ' | regex Processes.process_path="(?is)^a.c$"' + TSTATS_TAIL
+        + ' | regex Processes.process_path="(?s)^[aA].[cC]\\\\z"' + TSTATS_TAIL
     )
 
 

@@ -17,6 +17,7 @@ from backends.query.ast import (
     FieldEquals,
     Glob,
     Keyword,
+    Fold,
     Missing,
     Not,
     Or,
@@ -29,12 +30,16 @@ from backends.splunk.parser import parse, split_pipes
 CONFORMANCE = Path(__file__).parents[1] / "data" / "conformance" / "splunk.yml"
 
 
+SEARCH = Fold.ASCII_OR_SIMPLE  # semantics search_folding / eval_lower_folding
+PCRE = Fold.ASCII_OR_UNICODE  # semantics regex_caseless_folding
+
+
 def eq(field: str, value: str, cs: bool = False) -> Equals:
-    return Equals(field=field, value=value, case_sensitive=cs)
+    return Equals(field=field, value=value, case_sensitive=cs, fold=Fold.SIMPLE if cs else SEARCH)
 
 
 def glob(field: str, *parts: object) -> Glob:
-    return Glob(field=field, parts=parts, case_sensitive=False)  # type: ignore[arg-type]
+    return Glob(field=field, parts=parts, case_sensitive=False, fold=SEARCH)  # type: ignore[arg-type]
 
 
 LOWERING = [
@@ -54,12 +59,12 @@ LOWERING = [
     ("N>=5", Compare(field="N", op=CompareOp.GTE, value=5)),
     ("ip=192.168.0.0/16", Cidr(field="ip", network="192.168.0.0/16")),
     ("*", Const(True)),
-    ("*evil*", Keyword(parts=(Wildcard.ANY, "evil", Wildcard.ANY), fields=("_raw",))),
-    ('* | regex A="x\\\\d"', Regex(field="A", pattern="x\\d")),
-    ('* | regex A!="x"', Not(Regex(field="A", pattern="x"))),
+    ("*evil*", Keyword(parts=(Wildcard.ANY, "evil", Wildcard.ANY), fields=("_raw",), fold=SEARCH)),
+    ('* | regex A="x\\\\d"', Regex(field="A", pattern="x\\d", fold=PCRE)),
+    ('* | regex A!="x"', Not(Regex(field="A", pattern="x", fold=PCRE))),
     (
         "* | where lower('A')=lower('B')",
-        FieldEquals(field="A", other="B", case_sensitive=False, missing=Missing.NULL),
+        FieldEquals(field="A", other="B", case_sensitive=False, missing=Missing.NULL, fold=SEARCH),
     ),
     ("* | where A=B", FieldEquals(field="A", other="B", missing=Missing.NULL)),
     ('* | where A!="x"', Not(Equals(field="A", value="x", missing=Missing.NULL))),
@@ -67,13 +72,13 @@ LOWERING = [
     ("A=1 | table A, B", eq("A", "1")),
     (
         '* | eval C=if(isnotnull(mvfind(\'A\', "x\\\\d")), "true", "false") | search C="true"',
-        Regex(field="A", pattern="x\\d", missing=Missing.FALSE),
+        Regex(field="A", pattern="x\\d", missing=Missing.FALSE, fold=PCRE),
     ),
     (
         '* | eval C=if(isnotnull(mvfind(\'A\', "x")), "true", "false") | search NOT C="true"',
-        Not(Regex(field="A", pattern="x", missing=Missing.FALSE)),
+        Not(Regex(field="A", pattern="x", missing=Missing.FALSE, fold=PCRE)),
     ),
-    ('* | where isnull(mvfind(A, "x"))', Not(Regex(field="A", pattern="x", missing=Missing.FALSE))),
+    ('* | where isnull(mvfind(A, "x"))', Not(Regex(field="A", pattern="x", missing=Missing.FALSE, fold=PCRE))),
 ]
 
 
@@ -98,7 +103,7 @@ def test_tstats_strips_dataset_prefix_and_fills_null() -> None:
     assert tree == And(
         (
             eq("process_name", "cmd.exe"),
-            Not(And((Exists(field="process"), Regex(field="process", pattern="x")))),
+            Not(And((Exists(field="process"), Regex(field="process", pattern="x", fold=PCRE)))),
         )
     )
 

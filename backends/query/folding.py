@@ -1,0 +1,147 @@
+"""Case folding the way each engine does it, one code point at a time.
+
+Three foldings occur in the engines sigport targets, and none of them is Python's ``str.lower``
+(which maps ``İ`` to two characters and lowercases a final ``Σ`` to ``ς`` by context):
+
+* ``simple``: each code point's simple lowercase mapping (UnicodeData.txt field 13), which is
+  Java's ``Character.toLowerCase(int)``. Lucene's ``LowerCaseFilter`` applies it, so it is what
+  Elasticsearch's ``lowercase`` normalizer and token filter index
+  (https://lucene.apache.org/core/9_0_0/core/org/apache/lucene/analysis/LowerCaseFilter.html).
+  It is also the reading of Sigma's "case-insensitive" that the reference evaluator uses.
+* ``ascii``: only ``A-Z`` and ``a-z`` fold (Lucene ``RegExp.ASCII_CASE_INSENSITIVE``, ES
+  ``case_insensitive`` up to elastic/elasticsearch#153513).
+* ``unicode``: Unicode simple case folding (CaseFolding.txt statuses C and S): two code points
+  are equal when they fold to the same code point, so ``ſ`` joins ``s``/``S`` and the Kelvin sign
+  joins ``k``/``K`` (Lucene ``CaseFolding.expand``, ES ``case_insensitive`` after #153513).
+
+None of them changes a string's length, so a ``?`` wildcard stays one code point under each.
+``Fold`` (in ``ast.py``) names which readings a leaf may be evaluated with; ``fold_function``
+returns the string function of one reading.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+#: Code points beyond this have no case mapping in any Unicode version so far (the last cased
+#: block, Adlam, ends at U+1E94B).
+_CASED_LIMIT = 0x20000
+_DOTTED_CAPITAL_I = "\u0130"
+
+SIMPLE = "simple"
+ASCII = "ascii"
+UNICODE = "unicode"
+
+
+def lower1(char: str) -> str:
+    """Java ``Character.toLowerCase(int)`` of one code point: always one code point.
+
+    Python's ``str.lower`` uses the full mapping (SpecialCasing.txt); the only code point whose
+    full lowercase is longer than one character is U+0130, whose simple mapping is ``i``.
+    """
+    return "i" if char == _DOTTED_CAPITAL_I else char.lower()
+
+
+@functools.lru_cache(maxsize=1)
+def _simple_lower_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(_CASED_LIMIT):
+        char = chr(code)
+        lower = lower1(char)
+        if lower != char:
+            table[code] = lower
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _simple_fold_table() -> dict[int, str]:
+    """CaseFolding.txt C and S mappings, from Python's tables: ``casefold`` gives the C (or F)
+    mapping; where it is longer than one character (F), the S mapping, when there is one, is the
+    simple lowercase (``ẞ`` -> ``ß``, ``ᾈ`` -> ``ᾀ``); otherwise the code point folds to itself
+    (``ß``, ``İ``: they have only full foldings)."""
+    table: dict[int, str] = {}
+    for code in range(0x41, _CASED_LIMIT):
+        char = chr(code)
+        folded = char.casefold()
+        if len(folded) != 1:
+            lower = char.lower()
+            folded = lower if len(lower) == 1 else char
+        if folded != char:
+            table[code] = folded
+    return table
+
+
+def simple_lower(text: str) -> str:
+    """``text`` with every code point lowercased by ``lower1`` (LowerCaseFilter, normalizer)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_simple_lower_table())
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` with only ASCII letters lowercased."""
+    if text.isascii():
+        return text.lower()
+    return "".join(c.lower() if c.isascii() else c for c in text)
+
+
+def simple_fold(text: str) -> str:
+    """``text`` under Unicode simple case folding (C + S), one code point each."""
+    return text.translate(_simple_fold_table())
+
+
+_FUNCTIONS: dict[str, Callable[[str], str]] = {
+    SIMPLE: simple_lower,
+    ASCII: ascii_lower,
+    UNICODE: simple_fold,
+}
+
+
+def fold_function(reading: str) -> Callable[[str], str]:
+    """The string function of one folding reading (``simple``, ``ascii`` or ``unicode``)."""
+    return _FUNCTIONS[reading]
+
+
+@functools.lru_cache(maxsize=None)
+def _classes(reading: str) -> dict[str, str]:
+    """Folded form -> every code point with that folded form (lowest first), multi-member only."""
+    function = _FUNCTIONS[reading]
+    groups: dict[str, list[str]] = {}
+    # Only a code point that folds to another one can make a class of two or more.
+    changing = {SIMPLE: _simple_lower_table, UNICODE: _simple_fold_table}.get(reading)
+    codes = changing().keys() if changing else range(ord("A"), ord("Z") + 1)
+    for code in codes:
+        char = chr(code)
+        folded = function(char)
+        if folded != char:
+            groups.setdefault(folded, [folded]).append(char)
+    return {key: "".join(sorted(set(chars), key=ord)) for key, chars in groups.items()}
+
+
+def equivalents(char: str, reading: str = SIMPLE) -> str:
+    """Every code point equal to ``char`` under ``reading`` (``char``'s class), in code-point
+    order; ``char`` alone when it has no case partner. Under ``simple``: ``i`` -> ``Iiİ``,
+    ``ß`` -> ``ßẞ``, ``ς`` -> ``ς`` (its lowercase is itself, and ``Σ`` lowercases to ``σ``)."""
+    folded = _FUNCTIONS[reading](char)
+    return _classes(reading).get(folded, char)
+
+
+def folds_alike(char: str, readings: tuple[str, ...]) -> bool:
+    """True when ``char`` has the same class under every reading in ``readings``."""
+    first = equivalents(char, readings[0])
+    return all(equivalents(char, r) == first for r in readings[1:])
+
+
+__all__ = [
+    "ASCII",
+    "SIMPLE",
+    "UNICODE",
+    "ascii_lower",
+    "equivalents",
+    "fold_function",
+    "folds_alike",
+    "lower1",
+    "simple_fold",
+    "simple_lower",
+]

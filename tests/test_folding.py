@@ -1,0 +1,181 @@
+"""Case folding beyond ASCII, per engine (issue 11): the interpreters fold as each engine does,
+the emitters stay exact on letters whose folding differs from Sigma's, and ``check`` never calls
+a target equivalent on an event where the engine's folding could decide otherwise.
+
+Sigma's "case-insensitive" is read as each code point's simple lowercase (Java
+``Character.toLowerCase``): ``İ`` = ``i``, Kelvin sign = ``k``, ``ẞ`` = ``ß``, ``Σ`` = ``σ``, but
+``ς`` and ``ſ`` stand alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backends.query.errors import FoldingUndecided
+from backends.query.evaluate import evaluate, matches
+from backends.query.fields import FieldModel
+from backends.query.folding import ASCII, SIMPLE, UNICODE, equivalents, lower1, simple_lower
+from converter.equivalence import Checker
+from converter.events import SampleEvent
+from converter.rules import load_text
+
+DEFEND = FieldModel.builtin("defend")
+KELVIN, LONG_S, CAP_SHARP_S, DOTTED_I = "\u212a", "\u017f", "\u1e9e", "\u0130"
+
+
+# --- the foldings themselves ------------------------------------------------------------------
+
+
+def test_simple_lowercase_never_changes_length() -> None:
+    assert all(len(lower1(chr(c))) == 1 for c in range(0x20000) if not 0xD800 <= c <= 0xDFFF)
+    assert simple_lower("F\u0130LE.EXE") == "file.exe"  # str.lower gives 'fi̇le.exe'
+    assert simple_lower("ΟΔΟΣ") == "οδοσ"  # str.lower gives the final sigma 'οδος'
+
+
+@pytest.mark.parametrize(
+    "char, reading, expected",
+    [
+        ("i", SIMPLE, "Ii" + DOTTED_I),
+        ("i", UNICODE, "Ii"),
+        ("k", SIMPLE, "Kk" + KELVIN),
+        ("k", ASCII, "Kk"),
+        ("s", SIMPLE, "Ss"),
+        ("s", UNICODE, "Ss" + LONG_S),
+        ("ß", SIMPLE, "ß" + CAP_SHARP_S),
+        ("ς", SIMPLE, "ς"),
+        ("σ", SIMPLE, "Σσ"),
+        ("é", ASCII, "é"),
+        ("ａ", SIMPLE, "Ａａ"),
+    ],
+)
+def test_equivalence_classes(char: str, reading: str, expected: str) -> None:
+    assert equivalents(char, reading) == expected
+
+
+# --- interpreters -----------------------------------------------------------------------------
+
+
+def _process(**fields: str) -> dict[str, Any]:
+    return {"event": {"category": "process"}, "process": fields}
+
+
+@pytest.mark.parametrize("language", ["kql", "lucene"])
+@pytest.mark.parametrize(
+    "term, value",
+    [("file.exe", "F\u0130LE.EXE"), ("οδοσ", "ΟΔΟΣ"), ("k.exe", KELVIN + ".EXE"), ("ß", CAP_SHARP_S)],
+)
+def test_caseless_normalizer_lowercases_each_code_point(language: str, term: str, value: str) -> None:
+    from backends.kql.parser import parse as kql
+    from backends.lucene.parser import parse as lucene
+
+    parse = kql if language == "kql" else lucene
+    tree = parse(f"process.name.caseless:{term}", fields=DEFEND)
+    assert matches(tree, _process(name=value))
+
+
+@pytest.mark.parametrize(
+    "query, value",
+    [
+        ('process.command_line : "*café*"', "C:\\CAFÉ\\x.exe"),  # ASCII: no, Unicode: yes
+        ('process.name : "k.exe"', KELVIN + ".exe"),
+        ('process.command_line : "*straße*"', "STRA" + CAP_SHARP_S + "E"),
+        ('process.command_line : "*lsass*"', "l" + LONG_S + "ass"),  # ASCII: no, Unicode: yes
+        ('process.name regex~ "café\\\\.exe"', "CAFÉ.exe"),
+    ],
+)
+def test_eql_case_insensitive_is_undecided_where_es_versions_fold_differently(
+    query: str, value: str
+) -> None:
+    from backends.eql.parser import parse
+
+    tree = parse(f"process where {query}", fields=DEFEND)
+    field = "command_line" if "command_line" in query else "name"
+    with pytest.raises(FoldingUndecided, match="ascii: false, unicode: true"):
+        evaluate(tree, _process(**{field: value}))
+
+
+def test_eql_case_insensitive_never_folds_dotted_capital_i() -> None:
+    from backends.eql.parser import parse
+
+    tree = parse('process where process.name : "file.exe"', fields=DEFEND)
+    assert evaluate(tree, _process(name="F\u0130LE.EXE")) is False  # both ES readings
+    assert evaluate(tree, _process(name="FILE.EXE")) is True
+
+
+def test_splunk_search_is_undecided_on_letters_it_may_fold_unlike_sigma() -> None:
+    from backends.splunk.parser import parse
+
+    tree = parse('Image="*\\\\file.exe"')
+    assert evaluate(tree, {"Image": "C:\\FILE.EXE"}) is True
+    with pytest.raises(FoldingUndecided, match="ascii: false, simple: true"):
+        evaluate(tree, {"Image": "C:\\F\u0130LE.EXE"})
+
+
+def test_splunk_caseless_regex_is_undecided_on_non_ascii_letters() -> None:
+    from backends.splunk.parser import parse
+
+    tree = parse('* | regex Image="(?i)caf.\\\\.exe"')
+    assert evaluate(tree, {"Image": "CAFE.EXE"}) is True
+    with pytest.raises(FoldingUndecided):
+        evaluate(tree, {"Image": "CAF\u00c9.EXE"})
+
+
+# --- check: emitters exact, never a false "equivalent" ------------------------------------------
+
+RULE = """
+title: folding
+id: 5b6c9d2e-0000-4000-8000-00000000000{n}
+status: test
+logsource: {{category: process_creation, product: windows}}
+detection:
+  sel:
+    {detection}
+  condition: sel
+level: low
+"""
+
+
+def _check(detection: str, events: list[dict[str, Any]], targets: list[str]) -> dict[str, Any]:
+    (loaded,) = load_text(RULE.format(n=1, detection=detection), "folding.yml")
+    samples = [
+        SampleEvent({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", **e})
+        for e in events
+    ]
+    result = Checker(targets).check(loaded, samples)
+    return {name: (t.equivalent, t.reason, t.query) for name, t in result.targets.items()}
+
+
+ALL = ["eql", "kql", "lucene", "splunk", "splunk-cim"]
+
+
+@pytest.mark.parametrize(
+    "detection, value",
+    [
+        ("CommandLine|contains: 'café'", "C:\\CAFÉ\\x.exe"),
+        ("Image|endswith: '\\k.exe'", "C:\\" + KELVIN + ".EXE"),
+        ("CommandLine|contains: 'straße'", "STRA" + CAP_SHARP_S + "E"),
+        ("CommandLine|contains: 'lsass'", "l" + LONG_S + "ass"),
+        ("CommandLine|contains: 'xａｂ'", "XＡＢ"),
+    ],
+)
+def test_targets_stay_exact_on_non_ascii_case_partners(detection: str, value: str) -> None:
+    events = [{"Image": value, "CommandLine": value}, {"Image": "x", "CommandLine": "x"}]
+    verdicts = _check(detection, events, ALL)
+    for target, (equivalent, reason, query) in verdicts.items():
+        if target == "kql" and equivalent is None and "approximate" in (reason or ""):
+            continue  # KQL on plain keyword fields keeps its declared approximation
+        assert equivalent is True, (target, reason, query)
+
+
+def test_splunk_end_anchor_does_not_match_before_a_final_newline() -> None:
+    # PCRE's '$' also matches before a final newline; the exact regex ends with '\z'.
+    verdicts = _check(
+        "Image|endswith: '\\cm?.exe'",
+        [{"Image": "C:\\cmd.exe\n"}, {"Image": "C:\\cmd.exe"}],
+        ["splunk", "splunk-cim"],
+    )
+    for target, (equivalent, reason, query) in verdicts.items():
+        assert equivalent is True, (target, reason, query)
+        assert "\\z" in query and "$" not in query.split("regex", 1)[-1]
