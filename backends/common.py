@@ -104,3 +104,46 @@ def _balanced_group(text: str) -> bool:
             if depth == 0 and i != len(text) - 1:
                 return False
     return depth == 0 and text.endswith(")")
+
+
+#: The words every length-limit warning carries (``is_limit_warning``).
+_LIMIT_WORDS = "indexes values of at most"
+
+
+def is_limit_warning(message: str) -> bool:
+    """True for a ``SubfieldLimitMixin`` warning: ``check`` proves those from the events (a value
+    over the limit on which the target still agrees) instead of counting them as approximations."""
+    return _LIMIT_WORDS in message
+
+
+class SubfieldLimitMixin:
+    """Warn when a query targets a multi-field that stops indexing long values.
+
+    Elastic Defend's ``.caseless`` sub-fields have ``ignore_above: 1024``: a longer value is kept
+    in ``_source`` but not indexed there, so no query on the sub-field matches it, while Sigma
+    does (https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html).
+    """
+
+    def warn_subfield_limit(self, field: str) -> None:
+        """Warn (once) when ``field`` is a length-limited multi-field of the data source."""
+        from backends.query.fields import FieldModel
+
+        source = self.data_source_name() or "defend"  # type: ignore[attr-defined]
+        try:
+            info = FieldModel.builtin(source).lookup(field)
+        except (KeyError, ValueError):
+            return
+        if info is None or info.ignore_above is None or info.source == info.name:
+            return
+        self.warn(  # type: ignore[attr-defined]
+            f"{field} {_LIMIT_WORDS} {info.ignore_above} characters (ignore_above): "
+            f"a longer {info.source} value is not matched there, where Sigma matches it"
+        )
+
+    def data_source_name(self) -> str | None:
+        """The data source the rule's pipeline was built for (``ecs-windows`` records its options
+        in the pipeline vars), or None when the pipeline does not say."""
+        pipeline = getattr(self, "last_processing_pipeline", None)
+        options = (getattr(pipeline, "vars", None) or {}).get("sigport_options") or {}
+        source = options.get("data_source") if isinstance(options, dict) else None
+        return str(source) if source else None

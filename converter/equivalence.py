@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends import TARGETS, TargetSpec
+from backends.common import is_limit_warning
 
 from .convert import CONVERTED, Conversion, Converter
 from .events import EventRenderer, SampleEvent
@@ -154,6 +155,8 @@ class Checker:
 
         self.targets = targets or default_targets()
         self.data_source = data_source
+        # A user's mapping: every ignore_above in it is a limit check must see exceeded.
+        self.user_mapping = field_model is not None
         options = {"data_source": data_source} if data_source else None
         self.converters = {t: Converter(t, pipelines, options) for t in self.targets}
         # Pipeline files run after the built-in table: their renames and added conditions are
@@ -233,7 +236,11 @@ class Checker:
         out = TargetResult(spec.name, conversion.output, warnings=list(conversion.warnings))
         # Warnings that state a fact of the data source (partial evaluation) leave the query
         # exact on that data: only the others are the emitter's declared approximations.
-        approximate = [w for w in out.warnings if w not in conversion.exact_warnings]
+        # A length-limit warning is proven from the events instead (see ``length_limits``).
+        approximate = [
+            w for w in out.warnings
+            if w not in conversion.exact_warnings and not is_limit_warning(w)
+        ]
         unmirrored = mirror.approximation()
         if conversion.status != CONVERTED:
             out.reason = f"not converted ({conversion.status}): {conversion.reason}"
@@ -257,6 +264,8 @@ class Checker:
             return out
         tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
         renderer = self.renderers[spec.name]
+        limits = length_limits(tree, user_mapping=self.user_mapping)
+        over_limit: dict[tuple[str, int, str], set[int]] = {limit: set() for limit in limits}
         for i, (event, verdict) in enumerate(zip(events, verdicts)):
             try:
                 rendered = renderer.render_sample(event)
@@ -279,6 +288,9 @@ class Checker:
                         )
                     )
                 continue
+            for limit, seen in over_limit.items():
+                if exceeds(rendered, limit[0], limit[1]):
+                    seen.add(i)
             try:
                 hit = matches(tree, rendered)
             except QueryError as exc:
@@ -305,9 +317,51 @@ class Checker:
                 + "; ".join(approximate)
                 + "), and no event here shows the difference"
             )
+        elif unproven := [limit for limit, seen in over_limit.items() if not seen]:
+            # A length-limited field: values over the limit are not indexed, so the target's
+            # verdict on them is only known from an event that has one (and agreed on it).
+            field_name, size, indexed = unproven[0]
+            out.reason = (
+                f"not proven: {indexed} indexes values of at most {size} characters "
+                f"(ignore_above), and no event here has a longer {field_name} value"
+            )
         elif unmirrored:
             # The events were not rendered the way the user's pipeline shapes the query.
             out.reason = f"not proven: {unmirrored}, and no event here shows a difference"
         else:
             out.equivalent = True
         return out
+
+
+def length_limits(tree: Any, user_mapping: bool = False) -> list[tuple[str, int, str]]:
+    """The length limits a target's verdicts depend on: ``(event field, limit, indexed field)``
+    for every leaf whose ``ignore_above`` belongs to a multi-field (Defend's ``.caseless``: the
+    parent field itself has none or another) or, with a user's mapping, to any field of it.
+
+    Values over such a limit are not indexed, so ``check`` calls the target equivalent only when
+    some event has one and the target still agrees on it.
+    """
+    from backends.query.ast import And, Leaf, Not, Or
+
+    found: dict[tuple[str, int, str], None] = {}
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (And, Or)):
+            todo.extend(node.children)
+        elif isinstance(node, Not):
+            todo.append(node.child)
+        elif isinstance(node, Leaf) and node.max_length is not None:
+            indexed = node.limited_by or node.field
+            if user_mapping or indexed != node.field:
+                found[(node.field, node.max_length, indexed)] = None
+    return list(found)
+
+
+def exceeds(event: Any, field_name: str, size: int) -> bool:
+    """True when a string value of ``field_name`` in ``event`` is longer than ``size`` (UTF-16
+    code units, as ignore_above counts)."""
+    from backends.query.evaluate import utf16_length
+    from backends.query.matching import lookup
+
+    return any(isinstance(v, str) and utf16_length(v) > size for v in lookup(event, field_name) or ())

@@ -161,7 +161,12 @@ ALL = ["eql", "kql", "lucene", "splunk", "splunk-cim"]
     ],
 )
 def test_targets_stay_exact_on_non_ascii_case_partners(detection: str, value: str) -> None:
-    events = [{"Image": value, "CommandLine": value}, {"Image": "x", "CommandLine": "x"}]
+    # The last event is over the 1,024-character limit of Defend's .caseless sub-fields.
+    events = [
+        {"Image": value, "CommandLine": value},
+        {"Image": "x", "CommandLine": "x"},
+        {"Image": "C:\\" + "z" * 1100, "CommandLine": "z" * 1100},
+    ]
     verdicts = _check(detection, events, ALL)
     for target, (equivalent, reason, query) in verdicts.items():
         if target == "kql" and equivalent is None and "approximate" in (reason or ""):
@@ -179,3 +184,48 @@ def test_splunk_end_anchor_does_not_match_before_a_final_newline() -> None:
     for target, (equivalent, reason, query) in verdicts.items():
         assert equivalent is True, (target, reason, query)
         assert "\\z" in query and "$" not in query.split("regex", 1)[-1]
+
+
+# --- length-limited sub-fields (ignore_above) ---------------------------------------------------
+
+LONG = "C:\\Windows\\System32\\cmd.exe /c echo " + "a" * 1100 + " café"
+
+
+def test_convert_warns_on_a_length_limited_subfield() -> None:
+    from converter.convert import Converter
+
+    (loaded,) = load_text(RULE.format(n=2, detection="CommandLine|contains: 'echo'"), "x.yml")
+    conversion = Converter("kql").convert(loaded)
+    assert "process.command_line.caseless" in conversion.queries[0]
+    assert any(
+        "process.command_line.caseless" in w and "1024" in w for w in conversion.warnings
+    ), conversion.warnings
+
+
+def test_interpreter_does_not_see_values_over_the_limit() -> None:
+    from backends.kql.parser import parse
+
+    tree = parse("process.command_line.caseless:*echo*", fields=DEFEND)
+    assert matches(tree, _process(command_line="cmd /c echo x"))
+    assert not matches(tree, _process(command_line=LONG))
+
+
+def test_check_needs_an_event_over_the_limit_before_calling_kql_equivalent() -> None:
+    detection = "CommandLine|contains: 'echo'"
+    short = [{"CommandLine": "cmd /c echo x"}, {"CommandLine": "cmd /c dir"}]
+    equivalent, reason, _ = _check(detection, short, ["kql"])["kql"]
+    assert equivalent is None and "1024" in reason and "no event here" in reason
+    # With the 1,100-character command line the reference matches and KQL cannot.
+    equivalent, reason, _ = _check(detection, short + [{"CommandLine": LONG}], ["kql"])["kql"]
+    assert equivalent is False, reason
+    # Lucene keeps the regex on the unlimited field: proven, long value included.
+    equivalent, reason, _ = _check(detection, short + [{"CommandLine": LONG}], ["lucene"])["lucene"]
+    assert equivalent is True, reason
+
+
+def test_check_calls_a_limited_target_equivalent_when_it_agrees_over_the_limit() -> None:
+    # A long value the rule does not match: the target agrees on it (not indexed = no match).
+    detection = "CommandLine|contains: 'echo'"
+    events = [{"CommandLine": "cmd /c echo x"}, {"CommandLine": "x" * 1100}]
+    equivalent, reason, _ = _check(detection, events, ["kql"])["kql"]
+    assert equivalent is True, reason

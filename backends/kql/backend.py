@@ -42,7 +42,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
+from backends.common import ExpansionGroupMixin, SubfieldLimitMixin, WarningsMixin, refuse_empty_field
 
 from .semantics import JS_TRIM_WHITESPACE
 
@@ -171,7 +171,7 @@ def kql_literal(parts: Iterable[Any], what: str = "value") -> tuple[str, bool]:
     return escape_unquoted(flat), widened
 
 
-class KqlBackend(ExpansionGroupMixin, WarningsMixin, TextQueryBackend):
+class KqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, TextQueryBackend):
     """Convert Sigma rules to Kibana Query Language queries.
 
     Extension points follow pySigma's TextQueryBackend: templates are class variables; values and
@@ -309,6 +309,7 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, TextQueryBackend):
         """Warn when KQL's case rule differs from Sigma's for this field and string value."""
         if not isinstance(value, SigmaString):
             return
+        self.warn_subfield_limit(field)
         plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
         if plain.lower() == plain.upper():
             return  # no letters: case cannot matter
@@ -325,13 +326,6 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, TextQueryBackend):
                 + self._caseless_advice(field)
             )
 
-    def _data_source(self) -> str | None:
-        """The data source the rule's pipeline was built for (``ecs-windows`` records its options
-        in the pipeline vars), or None when the pipeline does not say."""
-        pipeline = getattr(self, "last_processing_pipeline", None)
-        options = (getattr(pipeline, "vars", None) or {}).get("sigport_options") or {}
-        source = options.get("data_source") if isinstance(options, dict) else None
-        return str(source) if source else None
 
     def _caseless_advice(self, field: str) -> str:
         """What would make a case-insensitive match on ``field`` exact, for this data source.
@@ -348,7 +342,7 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, TextQueryBackend):
             if (info := FieldModel.builtin(source).lookup(field + ".caseless")) is not None
             and info.normalizer == "lowercase"
         ]
-        current = self._data_source()
+        current = self.data_source_name()
         others = [s for s in with_caseless if s != current]
         if current is not None and current in with_caseless:
             # Only reachable when the pipeline did not rewrite the field (a custom pipeline).

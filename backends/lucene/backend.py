@@ -35,7 +35,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
+from backends.common import ExpansionGroupMixin, SubfieldLimitMixin, WarningsMixin, refuse_empty_field
 
 from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, translate_pcre
 
@@ -71,7 +71,7 @@ def _strip_whitespace(chars: str) -> str:
     return "".join(c for c in chars if c not in " \t\n\r\u3000")
 
 
-class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, LuceneBackend):
+class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, LuceneBackend):
     """Lucene query_string backend whose output matches what the Sigma rule matches.
 
     Args:
@@ -148,6 +148,7 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, LuceneBackend):
 
     def render_string(self, field: str, value: SigmaString, state: ConversionState) -> str:
         """Render the value side of ``field:<value>`` with Sigma's case rule honoured."""
+        self.warn_subfield_limit(field)
         if isinstance(value, SigmaCasedString):
             if is_caseless(field):
                 raise SigmaFeatureNotSupportedByBackendError(

@@ -75,6 +75,13 @@ class FieldView:
     analyzer: str = "standard"
     known: bool = True
 
+    @property
+    def limit(self) -> dict[str, Any]:
+        """Leaf arguments for the length limit: ``max_length`` and the field it belongs to."""
+        if self.max_length is None:
+            return {}
+        return {"max_length": self.max_length, "limited_by": self.name}
+
 
 def resolve_field(
     name: str, fields: FieldModel | None, error: ErrorFactory, token: Any
@@ -223,7 +230,7 @@ def _scalar(text: str, field: FieldView, span: Span | None, token: Any) -> Node:
             value=simple_lower(text) if field.lowercase else text,
             case_sensitive=True,
             lowercase_value=field.lowercase,
-            max_length=field.max_length,
+            **field.limit,
             span=span,
         )
     raise UnsupportedQueryError(f"field {field.name} of type {kind} is not supported")
@@ -244,8 +251,8 @@ def _compare(
 ) -> Node:
     value = _range_value(text, field, token)
     if value is None:
-        return Exists(field=field.source, max_length=field.max_length, span=span)
-    return Compare(field=field.source, op=op, value=value, max_length=field.max_length, span=span)
+        return Exists(field=field.source, **field.limit, span=span)
+    return Compare(field=field.source, op=op, value=value, **field.limit, span=span)
 
 
 def lower_term(
@@ -259,7 +266,7 @@ def lower_term(
         return Exists(field=unescape(image), span=span)
     if image == "*":
         # LUCENE_SEMANTICS "exists_pure_wildcard".
-        return Exists(field=field.source, max_length=field.max_length, span=span)
+        return Exists(field=field.source, **field.limit, span=span)
     if _has_wildcard(image):
         if field.kind == "text":
             return Text(field=field.source, parts=_wildcard_parts(image, False),
@@ -278,7 +285,7 @@ def lower_term(
         else:
             parts = _wildcard_parts(image, field.lowercase)
         return Glob(field=field.source, parts=parts, case_sensitive=True,
-                    lowercase_value=field.lowercase, max_length=field.max_length, span=span)
+                    lowercase_value=field.lowercase, **field.limit, span=span)
     text = unescape(image)
     if len(text) > 1 and text[0] in "<>":
         # LUCENE_SEMANTICS "range_prefix_lt_gt": escaping does not prevent this.
@@ -321,7 +328,7 @@ def lower_regex(
         anchored=bool(LUCENE_SEMANTICS.get("regex_anchored")),
         case_sensitive=True,
         lowercase_value=field.lowercase,
-        max_length=field.max_length,
+        **field.limit,
         span=span,
     )
 

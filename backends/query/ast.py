@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from dataclasses import field as _dataclass_field
 from typing import Union
 
 
@@ -166,11 +167,15 @@ class Leaf(Node):
         missing: outcome when the event lacks the field.
         max_length: values longer than this were never indexed and match nothing (ES keyword
             ``ignore_above``); None when there is no such limit.
+        limited_by: the field (or multi-field) the limit belongs to.
     """
 
     field: str = ""
     missing: Missing = Missing.FALSE
     max_length: int | None = None
+    #: The indexed field whose ``ignore_above`` set ``max_length`` (``process.name.caseless``
+    #: for a multi-field); informational, so it takes no part in equality.
+    limited_by: str = _dataclass_field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

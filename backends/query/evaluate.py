@@ -48,7 +48,7 @@ from .matching import (
     to_number,
 )
 
-__all__ = ["Predicate", "compile_query", "evaluate", "explain", "matches"]
+__all__ = ["Predicate", "compile_query", "evaluate", "explain", "matches", "utf16_length"]
 
 #: A compiled query: event in, True / False / None (unknown) out.
 Predicate = Callable[[Mapping[str, Any]], Optional[bool]]
@@ -65,7 +65,7 @@ _ORDER = {
 }
 
 
-def _utf16_length(text: str) -> int:
+def utf16_length(text: str) -> int:
     """Length in UTF-16 code units: ``ignore_above`` compares Java ``String.length()``."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
@@ -107,7 +107,7 @@ def _field_values(
     values = _values(event, field)
     if values is None or max_length is None:
         return values
-    kept = [v for v in values if not (isinstance(v, str) and _utf16_length(v) > max_length)]
+    kept = [v for v in values if not (isinstance(v, str) and utf16_length(v) > max_length)]
     return kept or None
 
 
