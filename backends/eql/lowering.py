@@ -350,7 +350,7 @@ class Lowering(Transformer):
             "field": info.source,
             "missing": SEMANTICS.missing(missing_key),
             "max_length": info.ignore_above,
-            "limited_by": info.name if info.ignore_above is not None else "",
+            "limited_by": getattr(info, "name", name) if info.ignore_above is not None else "",
         }
 
     def _lowercased(self, name: str) -> bool:

@@ -303,7 +303,7 @@ def _lower_is(field: _Literal | None, value: _Literal, fields: FieldModel | None
     common: dict[str, Any] = {"field": source, "missing": _MISSING, "span": span}
     if info is not None and info.ignore_above is not None:
         common["max_length"] = info.ignore_above
-        common["limited_by"] = info.name
+        common["limited_by"] = getattr(info, "name", name)
 
     if not value.quoted and value.parts == (_WILD,):
         return Exists(**common)  # `field:*` (exists_value)

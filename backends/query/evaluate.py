@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 from . import ast
 from .errors import FoldingUndecided, UnsupportedQueryError
-from .folding import SIMPLE, UNICODE, equivalents, fold_function, simple_lower
+from .folding import ASCII, UNICODE, fold_function, folds_alike, simple_lower
 from .matching import (
     analyze,
     cidr_match,
@@ -171,14 +171,21 @@ def _folded_test(
     return run
 
 
-def _caseless_ascii(text: str) -> bool:
-    """True when no character of ``text`` folds differently beyond ASCII (no non-ASCII letter
-    with a case partner), so ASCII-only and Unicode caseless matching agree on it."""
-    return text.isascii() or all(c.isascii() or not _has_partner(c) for c in text)
+#: Pattern escapes that can name a non-ASCII character in ASCII text (``\x{212a}``, ``\p{L}``).
+_NON_ASCII_ESCAPE = re.compile(r"\\[xuNpP]")
 
 
-def _has_partner(char: str) -> bool:
-    return equivalents(char, UNICODE) != char or equivalents(char, SIMPLE) != char
+def _caseless_alike(pattern: str, text: str) -> bool:
+    """True when ASCII-only and Unicode caseless matching of ``pattern`` must agree on ``text``.
+
+    Unicode caseless matching adds only non-ASCII partners to what ASCII folding accepts (the
+    Kelvin sign to ``k``, ``ſ`` to ``s``, ``É`` to ``é``). With a pattern that cannot name a
+    non-ASCII character, the readings then agree on every value whose non-ASCII characters have
+    no case partners; otherwise, on values none of whose characters has such a partner.
+    """
+    if pattern.isascii() and not _NON_ASCII_ESCAPE.search(pattern):
+        return all(c.isascii() or folds_alike(c, (ASCII, UNICODE)) for c in text)
+    return all(folds_alike(c, (ASCII, UNICODE)) for c in text)
 
 
 def _missing_result(leaf: ast.Leaf) -> bool | None:
@@ -380,16 +387,14 @@ class _Compiler:
         caseless = not node.case_sensitive or "i" in node.flags or compiled.caseless
         if caseless and node.fold.readings != ("ascii",):
             # Python's regex folds ASCII only here (PCRE without UTF); a caseless PCRE in UTF
-            # mode folds Unicode. Both agree when neither side holds a non-ASCII cased letter.
-            pattern_ascii = node.pattern.isascii()
-
+            # mode folds Unicode-wide. They agree on a value none of whose characters has a
+            # case partner under one reading that it lacks under the other.
             def test_pcre(v: Any) -> bool:
                 text = normalize(scalar_text(v))
-                if not (pattern_ascii and _caseless_ascii(text)):
+                if not _caseless_alike(node.pattern, text):
                     raise FoldingUndecided(
                         f"{ast.describe(node)} on {text[:80]!r}: a caseless PCRE folds non-ASCII "
-                        f"letters only in UTF mode, and the candidate foldings are "
-                        f"{node.fold.value}"
+                        f"letters only in UTF mode (candidate foldings {node.fold.value})"
                     )
                 return match(text) is not None
 
