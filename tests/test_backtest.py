@@ -173,7 +173,9 @@ def test_disagreements_are_captured(
     assert example["event"] == f"{events}:2"
     assert example["reference"] is True and example["target"] is False
     assert "process.name" in example["why"]
-    assert rule["targets"]["lucene"]["equivalent"] is True
+    lucene = rule["targets"]["lucene"]
+    # Proven, or not proven only for the .caseless length limit (issue 11).
+    assert lucene["equivalent"] is True or "ignore_above" in lucene["reason"], lucene
 
 
 def test_examples_are_capped_but_counted(

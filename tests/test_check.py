@@ -125,6 +125,9 @@ def test_ecs_schema_events(tmp_path: Path) -> None:
          "process": {"name": "calc.exe", "executable": "C:\\Windows\\System32\\calc.exe",
                      "parent": {"name": "Zoom.exe", "executable": "C:\\Zoom\\Zoom.exe"}},
          "_expect": False},
+        # Names over the 1,024 characters Defend's .caseless sub-fields index (KQL uses them).
+        {"event": {"category": ["process"], "type": ["start"]}, "host": {"os": {"type": "windows"}},
+         "process": {"name": "c" * 1100, "parent": {"name": "z" * 1100}}, "_expect": False},
     ]
     events.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
     result = CliRunner().invoke(
@@ -142,7 +145,10 @@ def test_rule_without_events_gets_generated_ones(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", str(rule), "--format", "json"])
     report = json.loads(result.stdout)
     assert report["rules"][0]["events"] > 5
-    assert result.exit_code == 0, report
+    # Every target proven, but for Defend's .caseless length limit where no generated event is
+    # longer (KQL/Lucene: ignore_above 1,024).
+    for name, target in report["rules"][0]["targets"].items():
+        assert target["equivalent"] is True or "ignore_above" in target["reason"], (name, target)
 
 
 def test_rule_nothing_can_be_generated_for_is_bad_input(tmp_path: Path) -> None:

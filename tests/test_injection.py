@@ -84,7 +84,11 @@ def checker() -> Checker:
 
 
 def _events(value: str) -> list[SampleEvent]:
-    lines = [value, "X" + value + "Y", value + "Y", "X" + value, mutate(value), value.swapcase()]
+    # The last line is longer than the 1,024 characters Defend's .caseless sub-fields index, made
+    # of a character the value lacks (so no modifier matches it).
+    filler = next(c for c in "7~#\u0e5b\u2603" if c not in value)
+    lines = [value, "X" + value + "Y", value + "Y", "X" + value, mutate(value), value.swapcase(),
+             filler * 1100]
     return [
         SampleEvent({"EventID": 1, "Channel": SYSMON, "Image": "C:\\x.exe", "CommandLine": c},
                     None, None, f"injection:{i}", None)

@@ -8,6 +8,8 @@ the query on Defend's rendered events (the reference sees the events without tho
 
 from __future__ import annotations
 
+from limits import proven_but_for_length_limits
+
 from typing import Any
 
 import pytest
@@ -81,7 +83,7 @@ def test_simplified_rule_converts_and_is_proven_on_defend(extra: dict, condition
     assert any(f"'{name}'" in w for w in conversion.exact_warnings for name in extra)
     result = check(text, ["eql", "lucene", "kql"])
     for name, target in result.targets.items():
-        assert target.equivalent is True, (name, target.reason, target.disagreements)
+        assert proven_but_for_length_limits(target), (name, target.reason, target.disagreements)
 
 
 @pytest.mark.parametrize(

@@ -67,13 +67,13 @@ def test_data_source_changes_the_fields() -> None:
     detection = "sel:\n    Company: Microsoft\ncondition: sel"
     conv = convert("eql", detection, data_source="winlogbeat")
     assert conv.status == "converted", conv.reason
-    assert 'process.pe.company : "Microsoft"' in conv.output
+    assert 'process.pe.company regex "[mM][iIİ][cC][rR][oO][sS][oO][fF][tT]"' in conv.output
 
 
 def test_user_is_split_exactly() -> None:
     conv = convert("eql", "sel:\n    User|endswith: '\\\\SYSTEM'\ncondition: sel")
     assert conv.status == "converted", conv.reason
-    assert 'user.name : "SYSTEM"' in conv.output
+    assert 'user.name regex "[sS][yY][sS][tT][eE][mM]"' in conv.output
 
 
 def test_hashes_are_mapped_to_lowercase_digest_fields() -> None:

@@ -73,11 +73,11 @@ def test_a_description_ending_in_a_backslash_does_not_swallow_the_next_setting(
 
 def test_a_newline_in_a_value_round_trips_without_an_added_space(tmp_path: Path) -> None:
     rule = _rule(tmp_path / "a.yml", "t", "11111111-1111-1111-1111-111111111111",
-                 "line one\r\nline two\rline three", "CommandLine|contains: \"first\\nsecond\"")
+                 "line one\r\nline two\rline three", "CommandLine|contains: \"one\\ntwo\"")
     code, text, err = _convert(str(rule))
     assert code == 0, err
     settings = read_conf(text)["t"]
-    assert 'CommandLine="*first\nsecond*"' in settings["search"]
+    assert 'CommandLine="*one\ntwo*"' in settings["search"]
     assert settings["description"] == "line one\nline two\nline three"
 
 
