@@ -229,3 +229,16 @@ def test_check_calls_a_limited_target_equivalent_when_it_agrees_over_the_limit()
     events = [{"CommandLine": "cmd /c echo x"}, {"CommandLine": "x" * 1100}]
     equivalent, reason, _ = _check(detection, events, ["kql"])["kql"]
     assert equivalent is True, reason
+
+
+def test_esql_declares_values_to_lower_folds_unlike_sigma() -> None:
+    from converter.convert import Converter
+
+    def warnings(detection: str) -> list[str]:
+        (loaded,) = load_text(RULE.format(n=3, detection=detection), "x.yml")
+        return Converter("esql").convert(loaded).warnings
+
+    # TO_LOWER is String.toLowerCase: 'İ' becomes two code points, a final 'Σ' becomes 'ς'.
+    assert any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'whoami'"))
+    assert any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'οδοσ'"))
+    assert not any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'cmd.exe'"))
