@@ -37,9 +37,9 @@ def test_convert_zoom_eql(runner: CliRunner) -> None:
         # 's' and 'i' fold unlike Sigma under some ES versions (case_insensitive_folding):
         # those names are case-sensitive regexes with explicit classes.
         '(process.parent.name : "Zoom.exe" and (process.name : "cmd.exe" or process.name regex '
-        '"[pP][oO][wW][eE][rR][sS][hH][eE][lL][lL]\\\\.[eE][xX][eE]" or process.name regex '
-        '"[pP][wW][sS][hH]\\\\.[eE][xX][eE]" or process.name regex '
-        '"[pP][oO][wW][eE][rR][sS][hH][eE][lL][lL]_[iIİ][sS][eE]\\\\.[eE][xX][eE]"))'
+        '("[pP][oO][wW][eE][rR][sS][hH][eE][lL][lL]\\\\.[eE][xX][eE]", '
+        '"[pP][wW][sS][hH]\\\\.[eE][xX][eE]", '
+        '"[pP][oO][wW][eE][rR][sS][hH][eE][lL][lL]_[iIİ][sS][eE]\\\\.[eE][xX][eE]")))'
     )
 
 

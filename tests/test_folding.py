@@ -242,3 +242,18 @@ def test_esql_declares_values_to_lower_folds_unlike_sigma() -> None:
     assert any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'whoami'"))
     assert any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'οδοσ'"))
     assert not any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'cmd.exe'"))
+
+
+def test_eql_value_list_with_explicit_classes_keeps_its_grouping_under_not() -> None:
+    text = RULE.format(n=4, detection="Image|endswith: ['\\cmd.exe', '\\pwsh.exe']").replace(
+        "condition: sel", "condition: not sel"
+    )
+    (loaded,) = load_text(text, "x.yml")
+    events = [{"Image": f"C:\\{name}"} for name in ("cmd.exe", "PWSH.EXE", "bash.exe", "node.exe")]
+    samples = [
+        SampleEvent({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", **e})
+        for e in events
+    ]
+    result = Checker(["eql"]).check(loaded, samples)
+    eql = result.targets["eql"]
+    assert 'regex "[pP][wW][sS][hH]' in eql.query and eql.equivalent is True, eql.reason

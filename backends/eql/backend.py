@@ -83,6 +83,11 @@ def _explicit_case_regex(value: SigmaString) -> str:
     return glob_to_lucene(pieces, case_insensitive=True)
 
 
+def _eql_list(items: list[str]) -> str:
+    """One operand, or a parenthesised list of several."""
+    return items[0] if len(items) == 1 else "(" + ", ".join(items) + ")"
+
+
 def _glob_text(value: SigmaString) -> str:
     """The value as an EQL wildcard pattern (only valid when no literal ``*``/``?`` occur)."""
     out = []
@@ -249,15 +254,28 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
             value = getattr(arg, "value", None)
             if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
                 return False
-            if _has_literal_wildcard(value) or not value.s or _needs_explicit_case(value):
+            if _has_literal_wildcard(value) or not value.s:
                 return False
         return True
 
     def convert_condition_as_in_expression(self, cond: ConditionOR, state: ConversionState) -> Any:
-        """``field : ("a", "b*")``: the list form of ``:`` (case-insensitive, wildcards)."""
+        """``field : ("a", "b*")``: the list form of ``:`` (case-insensitive, wildcards).
+
+        Values with letters EQL folds unlike Sigma go to a ``regex ( ... )`` list of explicit
+        classes instead (one list, not a chain of ``or``: a rule with hundreds of values must
+        not nest hundreds deep).
+        """
         field = self.escape_and_quote_field(cond.args[0].field)
-        values = ", ".join(eql_string(_glob_text(arg.value)) for arg in cond.args)
-        return f"{field} : ({values})"
+        plain = [arg.value for arg in cond.args if not _needs_explicit_case(arg.value)]
+        explicit = [arg.value for arg in cond.args if _needs_explicit_case(arg.value)]
+        parts = []
+        if plain:
+            parts.append(f"{field} : {_eql_list([eql_string(_glob_text(v)) for v in plain])}")
+        if explicit:
+            regexes = [eql_string(_explicit_case_regex(v)) for v in explicit]
+            parts.append(f"{field} regex {_eql_list(regexes)}")
+        # pySigma groups this OR where its context needs it, as it does an OR chain.
+        return " or ".join(parts)
 
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
