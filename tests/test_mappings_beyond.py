@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from limits import proven_but_for_length_limits
+
 import gzip
 import json
 from pathlib import Path
@@ -161,7 +163,9 @@ def test_linux_rule_is_proven_on_generated_events(target: str) -> None:
     events = generate_events(rule.rule)
     assert events
     result = Checker([target]).check(rule, events)
-    assert result.targets[target].equivalent, result.targets[target].reason
+    # Proven, but for Defend's .caseless length limit (ignore_above) where no generated value
+    # is longer (issue 11).
+    assert proven_but_for_length_limits(result.targets[target]), result.targets[target].reason
 
 
 SPLUNK_LOGSOURCES = {
