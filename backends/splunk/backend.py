@@ -116,19 +116,21 @@ def _shipper_values(rule: Any) -> frozenset[int]:
     shipper's constants: ``source``, ``EventCode``).
 
     pySigma's AddConditionTransformation names such a detection ``_cond_...`` and records itself
-    on it; sigport's SourceVariantsTransformation (item ``<table>-variants``, recorded on the
+    on it or on the rule (sigport's items are ``<table>-conditions``); sigport's SourceVariantsTransformation (item ``<table>-variants``, recorded on the
     rule) names it ``guard_<branch>__`` after prefixing every rule detection with its branch.
     Both marks are required, so a rule's own detection named ``_cond_x`` or ``guard_x`` never
     counts. Values are matched by identity: conditions (and the base filter's copies of them)
     hold the detection items' value objects.
     """
     detections = getattr(getattr(rule, "detection", None), "detections", None) or {}
-    variants = any(
-        str(i).endswith("-variants") for i in getattr(rule, "applied_processing_items", ()) or ()
-    )
+    applied = [str(i) for i in getattr(rule, "applied_processing_items", ()) or ()]
+    variants = any(i.endswith("-variants") for i in applied)
+    conditions = any(i.endswith("-conditions") for i in applied)
     out: set[int] = set()
     for name, detection in detections.items():
-        added = name.startswith("_cond_") and getattr(detection, "applied_processing_items", None)
+        added = name.startswith("_cond_") and (
+            conditions or getattr(detection, "applied_processing_items", None)
+        )
         if added or (name.startswith("guard_") and variants):
             todo = list(detection.detection_items)
             while todo:
