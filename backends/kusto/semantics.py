@@ -11,6 +11,7 @@ made (the interpreter then refuses, or ``check`` does not call the query equival
 from __future__ import annotations
 
 from backends.query.ast import Missing
+from backends.query.folding import ASCII, SIMPLE, UNICODE
 from backends.query.semantics import Rule, Semantics
 
 _Q = "https://learn.microsoft.com/kusto/query/"
@@ -36,6 +37,13 @@ IPV4_RANGE = _Q + "ipv4-is-in-range-function"
 RE2_WIKI = "https://github.com/google/re2/wiki/Syntax"
 
 #: Characters that make up a ``has`` term (ASCII letters and digits; see ``has_term``).
+#: The readings Kusto's case-insensitive operators could use for letters beyond ASCII (entry
+#: ``nonascii_case_folding``): a literal is exact under ``=~``/``contains``/``in~`` only when each of
+#: its characters has the same case partners under all of them. .NET's ToUpperInvariant adds no
+#: letter these miss: its extra partners (U+0131 for ``i``, U+017F for ``s``) sit on letters that
+#: already differ between them.
+CANDIDATE_READINGS = (SIMPLE, ASCII, UNICODE)
+
 TERM_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 SEMANTICS = Semantics(

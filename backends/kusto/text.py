@@ -8,6 +8,10 @@ from __future__ import annotations
 import functools
 import re
 
+from backends.query.folding import folds_alike
+
+from .semantics import CANDIDATE_READINGS
+
 #: Plain identifiers; anything else (and a keyword) is written ['name'] (entity names page).
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYWORDS = frozenset(
@@ -62,10 +66,13 @@ def case_class(char: str) -> str:
 
 
 def fold_in_doubt(text: str) -> bool:
-    """True when ``text`` has a non-ASCII character with a case partner: Microsoft does not
-    document how Kusto's case-insensitive operators fold it (semantics ``nonascii_case_folding``),
-    so such a value is matched with an explicit class regex instead."""
-    return any(not ch.isascii() and len(case_class(ch)) > 1 for ch in text)
+    """True when ``text`` has a character whose case partners differ between the candidate
+    readings of Kusto's case-insensitive operators (ASCII only, per-code-point lowercase, Unicode
+    simple folding): Microsoft does not document which one they use (semantics
+    ``nonascii_case_folding``). That is every cased non-ASCII letter, and the ASCII letters with a
+    non-ASCII partner under some reading (``i``: İ, ``k``: the Kelvin sign, ``s``: ſ), so such a
+    value is matched with an explicit class regex instead, exact whatever Kusto's folding is."""
+    return any(not folds_alike(ch, CANDIDATE_READINGS) for ch in text)
 
 
 def re2_literal(char: str) -> str:

@@ -77,9 +77,14 @@ def test_zoom_rule_on_defender_and_sentinel() -> None:
 
     (loaded,) = load_rules([ZOOM])
     defender = Converter("kusto").convert(loaded)
+    # `s` and `i` have case partners beyond ASCII (ſ, İ) whose folding by Kusto is undocumented:
+    # those values are exact class regexes, the others stay `=~`.
     assert defender.queries == [
-        'DeviceProcessEvents\n| where InitiatingProcessFileName =~ "Zoom.exe" and (FileName in~ '
-        '("cmd.exe", "powershell.exe", "pwsh.exe", "powershell_ise.exe"))'
+        'DeviceProcessEvents\n| where InitiatingProcessFileName =~ "Zoom.exe" and (FileName =~ '
+        '"cmd.exe" or FileName matches regex '
+        '"(?s)^[Pp][Oo][Ww][Ee][Rr][Ss][Hh][Ee][Ll][Ll]\\\\.[Ee][Xx][Ee]$" or FileName matches '
+        'regex "(?s)^[Pp][Ww][Ss][Hh]\\\\.[Ee][Xx][Ee]$" or FileName matches regex '
+        '"(?s)^[Pp][Oo][Ww][Ee][Rr][Ss][Hh][Ee][Ll][Ll]\\\\_[Iiİ][Ss][Ee]\\\\.[Ee][Xx][Ee]$")'
     ]
     sentinel = Converter("kusto", None, {"data_source": "sentinel"}).convert(loaded)
     assert sentinel.queries[0].startswith("SecurityEvent\n| where EventID == 4688 and (")
@@ -220,3 +225,25 @@ def test_unrecorded_fields_are_those_of_the_chosen_data_source(tmp_path: Path) -
     assert target.query.startswith("SecurityEvent\n")
     assert target.equivalent is True, target.reason
     assert target.matched == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "value, partner",
+    [("kill", "\u212aill"), ("sys", "\u017fys"), ("cmd", None)],
+    ids=["kelvin", "long-s", "plain"],
+)
+def test_letters_whose_partners_depend_on_kustos_folding_are_class_regexes(
+    value: str, partner: str | None
+) -> None:
+    """`k`, `s` and `i` have case partners beyond ASCII under some candidate reading of Kusto's
+    undocumented folding (Kelvin sign, ſ, İ): a case-insensitive operator on them would be exact
+    only under one reading, so the emitter writes a case-sensitive class regex that is exact under
+    all; a value without such letters keeps `=~`."""
+    query = kusto(f"  s: {{f: '{value}'}}\n  condition: s")
+    if partner is None:
+        assert query == f'T\n| where f =~ "{value}"'
+        return
+    assert "=~" not in query and "matches regex" in query, query
+    # The regex is case-sensitive and lists the partners Sigma's reading gives, so it agrees with
+    # the reference on the partner spelling whatever Kusto's own folding is.
+    assert agree(f"  s: {{f: '{value}'}}\n  condition: s", [value.upper(), partner]) == [True, True]

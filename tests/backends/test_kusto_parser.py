@@ -64,7 +64,7 @@ def test_checker_catches_has_where_the_rule_means_contains(monkeypatch: pytest.M
     # would not tell `has` from `contains`; a value with letters around it does.
     kind = {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1}
     events = generate_events(loaded.rule) + [
-        SampleEvent({**kind, "CommandLine": line}) for line in ("xwhoamix", "whoami.exe", "who")
+        SampleEvent({**kind, "CommandLine": line}) for line in ("xrundll32x", "rundll32.exe", "run")
     ]
     checker = Checker(["kusto"])
     good = checker.check(loaded, events).targets["kusto"]
@@ -80,4 +80,4 @@ def test_checker_catches_has_where_the_rule_means_contains(monkeypatch: pytest.M
     monkeypatch.setattr(checker.converters["kusto"], "convert", with_has)
     bad = checker.check(loaded, events).targets["kusto"]
     assert bad.equivalent is False
-    assert any("whoami" in str(events[d.event].fields) for d in bad.disagreements)
+    assert any("xrundll32x" in str(events[d.event].fields) for d in bad.disagreements)
