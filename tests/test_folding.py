@@ -257,3 +257,23 @@ def test_eql_value_list_with_explicit_classes_keeps_its_grouping_under_not() -> 
     result = Checker(["eql"]).check(loaded, samples)
     eql = result.targets["eql"]
     assert 'regex "[pP][wW][sS][hH]' in eql.query and eql.equivalent is True, eql.reason
+
+
+def test_upper_reading_is_per_code_point_simple_uppercase() -> None:
+    """.NET ToUpperInvariant: one code point each (ß and ŉ have no simple uppercase)."""
+    from backends.query.folding import UPPER, equivalents, simple_upper
+
+    assert simple_upper("stra\u00dfe \u0131\u017f \u1fb3") == "STRA\u00dfE IS \u1fbc"
+    assert simple_upper("\u0149") == "\u0149"
+    assert equivalents("i", UPPER) == "Ii\u0131"
+    assert equivalents("k", UPPER) == "Kk"  # the Kelvin sign's uppercase is itself
+
+
+def test_ascii_view_presents_partners_per_reading() -> None:
+    from backends.query.folding import ASCII, SIMPLE, UNICODE, UPPER, ascii_view
+
+    text = "\u0130\u212a\u017f\u0131\u00e9"
+    assert ascii_view(text, SIMPLE) == "ik\ufffd\ufffd\u00e9"
+    assert ascii_view(text, ASCII) == "\ufffd\ufffd\ufffd\ufffd\u00e9"
+    assert ascii_view(text, UNICODE) == "\ufffdks\ufffd\u00e9"
+    assert ascii_view(text, UPPER) == "\ufffd\ufffdSI\u00e9"

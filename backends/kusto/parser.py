@@ -11,8 +11,9 @@ grammar (``kusto.lark``, loaded on first use) reads the text; ``Lowering`` turns
   (``null_comparisons``);
 * ``has`` is a whole-term match, lowered to an RE2 pattern with term boundaries (``has_term``);
 * ``matches regex`` runs with RE2 itself (``regex_dialect``);
-* a case-insensitive literal with a letter whose folding Microsoft does not document is refused
-  (``nonascii_case_folding``).
+* case-insensitive operators are evaluated under every candidate folding, an event on which the
+  readings disagree being undecided, and a case-insensitive literal with a non-ASCII cased letter
+  is refused (``nonascii_case_folding``).
 
 The interpreter never imports the emitter.
 """
@@ -35,6 +36,7 @@ from backends.query.ast import (
     Const,
     Equals,
     Exists,
+    Fold,
     Glob,
     Missing,
     Node,
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
     from backends.query.fields import FieldModel
 
 LANGUAGE = "kusto"
+#: The candidate foldings of the case-insensitive operators (semantics nonascii_case_folding).
+_FOLD: Fold = SEMANTICS.get("nonascii_case_folding")  # type: ignore[assignment]
 TABLE_COLUMN = str(SEMANTICS.get("tabular_source"))
 
 _CMP = {
@@ -218,18 +222,17 @@ class Lowering(Transformer):  # type: ignore[type-arg]
         if not sensitive:
             self._insensitive(literal, op)
         base = op.removesuffix("_cs")
+        # Case-insensitive leaves are evaluated under every candidate folding (the events on
+        # which they disagree are undecided); a case-sensitive one compares code points.
+        fold = Fold.SIMPLE if sensitive else _FOLD
         leaf: Node
         if base in ("==", "=~"):
-            leaf = Equals(field=column, value=literal, case_sensitive=sensitive)
-        elif base == "contains":
-            parts = (Wildcard.ANY, literal, Wildcard.ANY) if literal else (Wildcard.ANY,)
-            leaf = Glob(field=column, parts=parts, case_sensitive=sensitive)
-        elif base == "startswith":
-            leaf = Glob(field=column, parts=(literal, Wildcard.ANY) if literal else (Wildcard.ANY,),
-                        case_sensitive=sensitive)
-        elif base == "endswith":
-            leaf = Glob(field=column, parts=(Wildcard.ANY, literal) if literal else (Wildcard.ANY,),
-                        case_sensitive=sensitive)
+            leaf = Equals(field=column, value=literal, case_sensitive=sensitive, fold=fold)
+        elif base in ("contains", "startswith", "endswith"):
+            head = () if base == "startswith" or not literal else (Wildcard.ANY,)
+            tail = () if base == "endswith" or not literal else (Wildcard.ANY,)
+            parts = (*head, literal, *tail) if literal else (Wildcard.ANY,)
+            leaf = Glob(field=column, parts=parts, case_sensitive=sensitive, fold=fold)
         elif base == "has":
             leaf = self._has(column, literal, sensitive)
         else:  # pragma: no cover - the grammar admits no other operator
@@ -249,7 +252,7 @@ class Lowering(Transformer):  # type: ignore[type-arg]
         right = "(?:$|[^0-9A-Za-z])" if term[-1] in TERM_CHARS else ""
         pattern = f"(?s){left}{_re2_escape(term)}{right}"
         return Regex(field=column, pattern=pattern, dialect=RegexDialect.RE2,
-                     case_sensitive=sensitive)
+                     case_sensitive=sensitive, fold=Fold.SIMPLE if sensitive else _FOLD)
 
     @v_args(meta=True)
     def str_op(self, meta: Any, children: list[Any]) -> Node:

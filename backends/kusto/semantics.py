@@ -10,8 +10,7 @@ made (the interpreter then refuses, or ``check`` does not call the query equival
 
 from __future__ import annotations
 
-from backends.query.ast import Missing
-from backends.query.folding import ASCII, SIMPLE, UNICODE
+from backends.query.ast import Fold, Missing
 from backends.query.semantics import Rule, Semantics
 
 _Q = "https://learn.microsoft.com/kusto/query/"
@@ -36,14 +35,14 @@ ENTITY_NAMES = _Q + "schema-entities/entity-names"
 IPV4_RANGE = _Q + "ipv4-is-in-range-function"
 RE2_WIKI = "https://github.com/google/re2/wiki/Syntax"
 
-#: Characters that make up a ``has`` term (ASCII letters and digits; see ``has_term``).
 #: The readings Kusto's case-insensitive operators could use for letters beyond ASCII (entry
 #: ``nonascii_case_folding``): a literal is exact under ``=~``/``contains``/``in~`` only when each of
-#: its characters has the same case partners under all of them. .NET's ToUpperInvariant adds no
-#: letter these miss: its extra partners (U+0131 for ``i``, U+017F for ``s``) sit on letters that
-#: already differ between them.
-CANDIDATE_READINGS = (SIMPLE, ASCII, UNICODE)
+#: its characters has the same case partners under all of them; an event on which they disagree is
+#: undecided. Kusto runs on .NET, so ToUpperInvariant (``upper``: U+0131 = ``i``) is one of them.
+CANDIDATE_FOLD = Fold.ASCII_OR_SIMPLE_OR_UNICODE_OR_UPPER
+CANDIDATE_READINGS = CANDIDATE_FOLD.readings
 
+#: Characters that make up a ``has`` term (ASCII letters and digits; see ``has_term``).
 TERM_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 SEMANTICS = Semantics(
@@ -127,15 +126,18 @@ SEMANTICS = Semantics(
             "case-sensitive form and `!in`/`!in~` the negations (" + IN_CS + ").",
         ),
         "nonascii_case_folding": Rule(
-            "undocumented",
+            CANDIDATE_FOLD,
             STRING_OPERATORS,
-            "Microsoft documents the case-insensitive operators (=~, contains, startswith, "
-            "endswith, in~, has) with ASCII examples only and does not say how non-ASCII "
-            "letters fold (simple lowercase, ToUpperInvariant, or Unicode case folding differ "
-            "on letters such as U+0130, U+0131, U+017F, U+212A, final sigma). Sigma's reading "
-            "is per-code-point simple lowercase. The interpreter refuses a case-insensitive "
-            "literal with a letter whose class differs between those readings, so `check` never "
-            "calls such a query equivalent.",
+            "Microsoft documents the case-insensitive operators (=~, !~, contains, startswith, "
+            "endswith, in~, has and their negations) with ASCII examples only and does not say "
+            "how non-ASCII letters fold (simple lowercase, ASCII only, Unicode case folding or "
+            ".NET's ToUpperInvariant differ on U+0130, U+0131, U+017F, the Kelvin sign, final "
+            "sigma). The interpreter "
+            "evaluates those operators under every candidate reading and leaves an event on "
+            "which they disagree undecided (so `check` never calls such a query equivalent); it "
+            "refuses a case-insensitive literal with a non-ASCII cased letter outright. The "
+            "emitter writes a value with i, k, s or a non-ASCII cased letter as an explicit "
+            "class regex, exact under every reading.",
         ),
         # --- regular expressions --------------------------------------------------------------
         "regex_dialect": Rule(

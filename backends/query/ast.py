@@ -82,6 +82,10 @@ class Fold(enum.Enum):
     ASCII_OR_UNICODE = "ascii|unicode"
     #: Undocumented lowercase mapping: ASCII only or per code point.
     ASCII_OR_SIMPLE = "ascii|simple"
+    #: .NET ``ToUpperInvariant`` per code point (``ı`` = ``i``, ``ſ`` = ``s``).
+    UPPER = "upper"
+    #: Undocumented case-insensitive comparison in a .NET engine: any of four readings (Kusto).
+    ASCII_OR_SIMPLE_OR_UNICODE_OR_UPPER = "ascii|simple|unicode|upper"
 
     @property
     def readings(self) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 from . import ast
 from .errors import FoldingUndecided, UnsupportedQueryError
-from .folding import ASCII, UNICODE, fold_function, folds_alike, simple_lower
+from .folding import ASCII, UNICODE, ascii_view, fold_function, folds_alike, simple_lower
 from .matching import (
     analyze,
     cidr_match,
@@ -381,7 +381,21 @@ class _Compiler:
             # RE2's (?i) is Unicode simple case folding, one documented reading (Kusto semantics).
             compiled_re2 = re2_regex(node.pattern, node.flags, node.case_sensitive)
             match = compiled_re2.fullmatch if node.anchored else compiled_re2.search
-            return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
+            readings = () if node.case_sensitive else node.fold.readings
+            if len(readings) < 2:
+                return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
+            # A leaf whose engine folding is undocumented (Kusto `has`): each reading is the
+            # ASCII-only pattern's match on the value as that reading presents it.
+            if not node.pattern.isascii() or _NON_ASCII_ESCAPE.search(node.pattern):
+                raise UnsupportedQueryError(
+                    f"{ast.describe(node)}: candidate foldings need an ASCII-only pattern"
+                )
+
+            def test_re2(v: Any) -> bool:
+                text = normalize(scalar_text(v))
+                return _agree(node, text, [match(ascii_view(text, r)) is not None for r in readings])
+
+            return self._any_value(node, test_re2)
         compiled = pcre_regex(node.pattern, node.flags, node.case_sensitive, node.anchored)
         match = compiled.fullmatch if node.anchored else compiled.search
         caseless = not node.case_sensitive or "i" in node.flags or compiled.caseless

@@ -13,6 +13,11 @@ Three foldings occur in the engines sigport targets, and none of them is Python'
 * ``unicode``: Unicode simple case folding (CaseFolding.txt statuses C and S): two code points
   are equal when they fold to the same code point, so ``ſ`` joins ``s``/``S`` and the Kelvin sign
   joins ``k``/``K`` (Lucene ``CaseFolding.expand``, ES ``case_insensitive`` after #153513).
+* ``upper``: each code point's simple uppercase mapping (UnicodeData.txt field 12), which is
+  .NET's ``Char.ToUpperInvariant`` and so ``StringComparison.OrdinalIgnoreCase``
+  (https://learn.microsoft.com/dotnet/standard/base-types/best-practices-strings): ``ı`` joins
+  ``i``/``I`` and ``ſ`` joins ``s``/``S``, while U+0130 and the Kelvin sign stay apart. A
+  candidate wherever an engine built on .NET does not document its folding (Kusto).
 
 None of them changes a string's length, so a ``?`` wildcard stays one code point under each.
 ``Fold`` (in ``ast.py``) names which readings a leaf may be evaluated with; ``fold_function``
@@ -32,6 +37,7 @@ _DOTTED_CAPITAL_I = "\u0130"
 SIMPLE = "simple"
 ASCII = "ascii"
 UNICODE = "unicode"
+UPPER = "upper"
 
 
 def lower1(char: str) -> str:
@@ -72,6 +78,37 @@ def _simple_fold_table() -> dict[int, str]:
     return table
 
 
+def upper1(char: str) -> str:
+    """The simple uppercase mapping of one code point: always one code point.
+
+    Python's ``str.upper`` uses the full mapping (``ß`` -> ``SS``); where that is longer, the
+    simple mapping is the titlecase one when it is a single code point (``ᾳ`` -> ``ᾼ``), else
+    there is none (``ß``, ``ŉ`` stay).
+    """
+    upper = char.upper()
+    if len(upper) == 1:
+        return upper
+    title = char.title()
+    return title if len(title) == 1 else char
+
+
+@functools.lru_cache(maxsize=1)
+def _simple_upper_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(_CASED_LIMIT):
+        upper = upper1(chr(code))
+        if upper != chr(code):
+            table[code] = upper
+    return table
+
+
+def simple_upper(text: str) -> str:
+    """``text`` with every code point uppercased by ``upper1`` (.NET ``ToUpperInvariant``)."""
+    if text.isascii():
+        return text.upper()
+    return text.translate(_simple_upper_table())
+
+
 def simple_lower(text: str) -> str:
     """``text`` with every code point lowercased by ``lower1`` (LowerCaseFilter, normalizer)."""
     if text.isascii():
@@ -95,11 +132,12 @@ _FUNCTIONS: dict[str, Callable[[str], str]] = {
     SIMPLE: simple_lower,
     ASCII: ascii_lower,
     UNICODE: simple_fold,
+    UPPER: simple_upper,
 }
 
 
 def fold_function(reading: str) -> Callable[[str], str]:
-    """The string function of one folding reading (``simple``, ``ascii`` or ``unicode``)."""
+    """The string function of one folding reading (``simple``, ``ascii``, ``unicode``, ``upper``)."""
     return _FUNCTIONS[reading]
 
 
@@ -109,7 +147,9 @@ def _classes(reading: str) -> dict[str, str]:
     function = _FUNCTIONS[reading]
     groups: dict[str, list[str]] = {}
     # Only a code point that folds to another one can make a class of two or more.
-    changing = {SIMPLE: _simple_lower_table, UNICODE: _simple_fold_table}.get(reading)
+    changing = {
+        SIMPLE: _simple_lower_table, UNICODE: _simple_fold_table, UPPER: _simple_upper_table
+    }.get(reading)
     codes = changing().keys() if changing else range(ord("A"), ord("Z") + 1)
     for code in codes:
         char = chr(code)
@@ -133,15 +173,53 @@ def folds_alike(char: str, readings: tuple[str, ...]) -> bool:
     return all(equivalents(char, r) == first for r in readings[1:])
 
 
+@functools.lru_cache(maxsize=1)
+def _ascii_partners() -> frozenset[str]:
+    """Non-ASCII code points that fold to an ASCII letter under some reading: U+0130 (simple
+    lowercase ``i``), the Kelvin sign (``k``), U+017F (``s`` under case folding and uppercase),
+    U+0131 (uppercase ``I``)."""
+    out: set[str] = set()
+    for table in (_simple_lower_table(), _simple_fold_table(), _simple_upper_table()):
+        out.update(chr(code) for code, folded in table.items() if code > 0x7F and folded.isascii())
+    return frozenset(out)
+
+
+def ascii_view(text: str, reading: str) -> str:
+    """``text`` as a caseless match of an ASCII-only pattern sees it under ``reading``.
+
+    A non-ASCII code point that folds to an ASCII letter under ``reading`` becomes that letter;
+    one that does so only under another reading becomes U+FFFD, which no ASCII letter matches
+    under any caseless matcher (RE2's ``(?i)`` would otherwise pair the Kelvin sign with ``k``
+    whatever the reading). Every other code point is left alone: an ASCII pattern letter never
+    matches it caselessly, so the pattern's verdict on the result is its verdict under
+    ``reading``.
+    """
+    partners = _ascii_partners()
+    if text.isascii() or not any(c in partners for c in text):
+        return text
+    function = _FUNCTIONS[reading]
+    out = []
+    for char in text:
+        if char in partners:
+            folded = function(char)
+            char = folded if folded.isascii() else "\ufffd"
+        out.append(char)
+    return "".join(out)
+
+
 __all__ = [
     "ASCII",
     "SIMPLE",
     "UNICODE",
+    "UPPER",
     "ascii_lower",
+    "ascii_view",
     "equivalents",
     "fold_function",
     "folds_alike",
     "lower1",
     "simple_fold",
     "simple_lower",
+    "simple_upper",
+    "upper1",
 ]

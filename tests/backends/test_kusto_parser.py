@@ -81,3 +81,47 @@ def test_checker_catches_has_where_the_rule_means_contains(monkeypatch: pytest.M
     bad = checker.check(loaded, events).targets["kusto"]
     assert bad.equivalent is False
     assert any("xrundll32x" in str(events[d.event].fields) for d in bad.disagreements)
+
+
+# --- event-side folding: Microsoft documents the case-insensitive operators with ASCII only ---
+# (semantics nonascii_case_folding): on an event whose verdict depends on the reading, the
+# interpreter must not decide (FoldingUndecided), so `check` cannot call the query equivalent.
+
+
+@pytest.mark.parametrize(
+    ("query", "value"),
+    [
+        ('f =~ "link"', "L\u0130NK"),  # İ: simple lowercase i; ASCII and case folding keep it
+        ('f =~ "link"', "l\u0131nk"),  # ı: .NET ToUpperInvariant gives I; the others keep it
+        ('f =~ "kb"', "\u212aB"),  # Kelvin sign: k under simple lowercase and case folding
+        ('f contains "ssh"', "x\u017fsh"),  # ſ: s only under Unicode case folding
+        ('f startswith "stra"', "\u017fTRA"),
+        ('f endswith "is"', "x\u0130S"),
+        ('f in~ ("kill", "x")', "\u212aILL"),
+        ('f has "kill"', "a \u212aill b"),  # `has` folds (undocumented) like =~
+        ('f has_any ("ssh", "x")', "a \u017fsh b"),
+    ],
+)
+def test_event_verdict_depending_on_the_reading_is_undecided(query: str, value: str) -> None:
+    from backends.query.errors import FoldingUndecided
+
+    with pytest.raises(FoldingUndecided):
+        matches(parse(query), {"f": value})
+
+
+@pytest.mark.parametrize(
+    ("query", "value", "expected"),
+    [
+        ('f =~ "link"', "LINK", True),  # ASCII partners: every reading agrees
+        ('f =~ "ssh"', "\u1e9eSH", False),  # ẞ: lowercase ß under each reading, never s
+        ('f contains "os"', "\u039f\u03a3", False),  # Greek capitals are not ASCII o, s
+        ('f contains "ab"', "x\u03c2AB", True),  # ς elsewhere in the value changes nothing
+        ('f =~ "kb"', "KB", True),
+        ('f !~ "kb"', "kb", False),
+        ('f has "kill"', "a KILL b", True),
+        ('f has "kill"', "a \u00e9KILL b", True),  # é is not a term character in any reading
+        ('f == "link"', "L\u0130NK", False),  # case-sensitive: one reading, no folding
+    ],
+)
+def test_event_verdict_the_readings_agree_on(query: str, value: str, expected: bool) -> None:
+    assert matches(parse(query), {"f": value}) is expected
