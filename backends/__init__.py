@@ -147,7 +147,7 @@ TARGETS: dict[str, TargetSpec] = {
         TargetSpec(
             "splunk-cim",
             "Splunk SPL tstats searches over the CIM Endpoint data model",
-            "backends.splunk.backend:SigportSplunkCimBackend",
+            "backends.splunk.backend_cim:SigportSplunkCimBackend",
             "backends.splunk.parser:parse",
             "backends.splunk.semantics:SEMANTICS",
             pipeline="splunk-cim",

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -41,16 +42,20 @@ def rel(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
+#: Emitter modules: ``backend.py``, and ``backend_<layout>.py`` for a second emitter of a language.
+_EMITTER_FILE = re.compile(r"backend(_\w+)?\.py")
+_EMITTER_MODULE = re.compile(r"\.backend(_\w+)?(\.|$)")
+
 INTERPRETER_FILES = [
     p for p in MODULES
-    if p.parent.parent.name == "backends" and p.parent.name != "query" and p.name != "backend.py"
-    and p.name != "__init__.py"
+    if p.parent.parent.name == "backends" and p.parent.name != "query"
+    and not _EMITTER_FILE.fullmatch(p.name) and p.name != "__init__.py"
 ]
 
 
 @pytest.mark.parametrize("path", INTERPRETER_FILES, ids=rel)
 def test_interpreters_never_import_emitters(path: Path) -> None:
-    bad = {m for m in imports(path) if m.endswith(".backend") or ".backend." in m or m.startswith("sigma.backends")}
+    bad = {m for m in imports(path) if _EMITTER_MODULE.search(m) or m.startswith("sigma.backends")}
     assert not bad, f"{rel(path)} imports {sorted(bad)}"
 
 

@@ -4,8 +4,8 @@ Two targets, both subclasses of ``sigma.backends.splunk.SplunkBackend`` that ove
 a few ``convert_*`` methods instead of copying them:
 
 * ``SigportSplunkBackend`` (target ``splunk``): raw-event searches (``default``, ``savedsearches``).
-* ``SigportSplunkCimBackend`` (target ``splunk-cim``): ``| tstats ... from datamodel=<DM>.<Set>
-  where ... by ...`` queries over CIM data models; the processing pipeline must set the processing
+* ``SigportSplunkCimBackend`` (target ``splunk-cim``, in ``backend_cim.py``): ``| tstats ... from
+  datamodel=<DM>.<Set> where ... by ...`` queries over CIM data models; the processing pipeline must set the processing
   state ``data_model_set`` (``"Endpoint.Processes"``) and ``fields`` (the BY fields), as
   pySigma's own ``splunk_cim_data_model`` pipeline does.
 
@@ -30,9 +30,12 @@ What the stock backend gets wrong and how it is fixed here (facts cited in ``sem
   conjuncts are hoisted now, and a query with nothing to hoist starts with ``*``.
 * The tstats layout put the search (which references the ``...Condition`` fields created later by
   ``| eval``) into the tstats WHERE clause; now WHERE only receives conditions that exist there.
-  In the pipes after tstats a missing BY field reads as the ``fillnull_value`` string: the output
-  is declared approximate exactly when some test of the rule is true on that string (a test false
-  on it behaves as on a missing field, negated or not).
+  In the pipes after tstats a missing BY field reads as the ``fillnull_value`` string, so every
+  conjunct of the condition (NOT pushed through OR) made of plain, null, exists and comparison
+  tests goes into WHERE only, where a missing field is still missing (``simplify.where_split``);
+  a null or exists test left after tstats is written against the fill (``F="null"``). The output
+  is declared approximate exactly when some test after tstats is true on that string (a test
+  false on it behaves as on a missing field, negated or not).
 * ``fieldref`` compared case-sensitively (``where 'a'='b'``) and its negation dropped events lacking
   a field; now ``lower()`` on both sides and an explicit ``isnull`` branch under NOT.
 * ``SplunkDeferredORRegularExpression.field_counts`` is class-level state: it is reset at the start
@@ -74,12 +77,10 @@ from .semantics import SPL_SEMANTICS
 from .simplify import base_filter, simplify
 from .spl_text import (
     SEARCH_MARKER,
-    find_unquoted,
     glob_to_pcre,
     hoist_conjuncts,
     matches_fill,
     needs_exact_test,
-    one_line,
     spl_quote,
     widen,
 )
@@ -543,74 +544,3 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         if isinstance(rule, SigmaRule) and rule.fields:
             return query + " | table " + ",".join(rule.fields)
         return query
-
-
-class SigportSplunkCimBackend(SigportSplunkBackend):
-    """Splunk ``tstats`` over a CIM data model (default output format ``data_model``)."""
-
-    name: ClassVar[str] = "sigport Splunk tstats on CIM data models (exact)"
-    formats: ClassVar[dict[str, str]] = {
-        "default": "Data model queries with tstats",
-        "data_model": "Data model queries with tstats",
-        "savedsearches": "tstats queries in a savedsearches.conf file",
-    }
-
-    def finalize_query_savedsearches(
-        self, rule: Any, query: str, index: int, state: ConversionState
-    ) -> str:
-        """A savedsearches.conf stanza holding the tstats query."""
-        tstats = self.finalize_query_data_model(rule, query, index, state)
-        return super().finalize_query_savedsearches(rule, tstats, index, state)
-
-    def finalize_query_default(self, rule: Any, query: str, index: int, state: ConversionState):
-        """The default output is the tstats query."""
-        return self.finalize_query_data_model(rule, query, index, state)
-
-    def finalize_output_default(self, queries: list[str]) -> list[str]:
-        """Queries as a list, like the stock data_model output."""
-        return queries
-
-    def finalize_query_data_model(
-        self, rule: Any, query: str, index: int, state: ConversionState
-    ) -> str:
-        """``| tstats ... where <search> by <fields>`` then the pipes that tstats cannot hold.
-
-        Only the search part before the first pipe goes into WHERE; ``| rex``/``| eval``/
-        ``| search``/``| regex``/``| where`` run on the tstats rows (still named
-        ``<Set>.<field>``) before ``drop_dm_object_name`` strips the prefix.
-        """
-        data_model_set = state.processing_state.get("data_model_set")
-        if not data_model_set or str(data_model_set).count(".") != 1:
-            raise SigmaFeatureNotSupportedByBackendError(
-                "the processing pipeline must set data_model_set to '<data model>.<data set>'"
-            )
-        fields = state.processing_state.get("fields")
-        if not fields:
-            raise SigmaFeatureNotSupportedByBackendError(
-                "the processing pipeline must set the tstats BY fields in state 'fields'"
-            )
-        spl_field(str(data_model_set))
-        for name in fields:
-            spl_field(str(name))
-        data_set = str(data_model_set).split(".")[1]
-        cut = find_unquoted(query, "\n| ")
-        head, sep, pipes = (query, "", "") if cut < 0 else (query[:cut], "\n| ", query[cut + 3 :])
-        where = "" if head.strip() == "*" else f" where {head}"
-        post = (sep + pipes) if sep else ""
-        if post and self._fill_hazards:
-            # Only a test true on the fill string makes the pipes differ from Sigma on an event
-            # lacking the field (see _fill_hazard); the others are exact after tstats too.
-            self.warn(
-                f'after tstats, a missing BY field reads as the string "{self.fill_value}" '
-                f"(fillnull_value) in the following pipes, and {self._fill_hazards[0]}"
-            )
-        text = (
-            "| tstats summariesonly=false allow_old_summaries=true "
-            f'fillnull_value="{self.fill_value}" count '
-            f"min(_time) as firstTime max(_time) as lastTime from datamodel={data_model_set}"
-            f"{where} by {' '.join(fields)}{post}\n"
-            f"| `drop_dm_object_name({data_set})`\n"
-            '| convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(firstTime)\n'
-            '| convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(lastTime)'
-        )
-        return one_line(text)

@@ -233,7 +233,10 @@ SPL_SEMANTICS = Semantics(
             "null",
             _TSTATS,
             "fillnull_value replaces null BY-field values with this string after tstats, so "
-            "later commands see the string instead of a missing field",
+            "later commands see the string instead of a missing field (a null test there is "
+            "`F=\"null\"`, also true on that value); the WHERE clause runs before, on the data "
+            "model's fields, so the CIM emitter puts every conjunct of plain, null and exists "
+            "tests there and only the rest after tstats",
         ),
     },
 )

@@ -15,6 +15,12 @@ as the base search before any ``| eval`` / ``| regex``: an AND keeps the filters
 operands, an OR is the OR of its operands' filters (true if one has none), and a NOT or an
 other test contributes nothing (true). The full condition is still evaluated after the pipes,
 so the filter only narrows which events reach them.
+
+``where_split``: for ``tstats``, the conjuncts of the whole condition (NOT pushed through OR by
+De Morgan) that are made of plain search terms, null, exists and comparison tests only, apart
+from the rest. Those run in the tstats WHERE clause, on the data model's own fields, where a
+missing field is still missing; only the rest runs after tstats, where it reads as the
+``fillnull_value`` string. The two parts AND-ed together mean the original condition.
 """
 
 from __future__ import annotations
@@ -29,7 +35,14 @@ from sigma.conditions import (
     ConditionNOT,
     ConditionOR,
 )
-from sigma.types import SigmaCasedString, SigmaExists, SigmaNumber, SigmaString
+from sigma.types import (
+    SigmaCasedString,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaNull,
+    SigmaNumber,
+    SigmaString,
+)
 
 #: OR nesting below which a base filter stops (true): keeps the base search short.
 MAX_FILTER_OR_DEPTH = 2
@@ -134,3 +147,75 @@ def _build(kind: type, parts: list[Any]) -> Any:
     for part in parts:
         part.parent = out
     return out
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    """``node`` as a list of AND operands: ANDs flattened, ``not not x`` is ``x``, and
+    ``not (a or b)`` is ``not a`` and ``not b``. New NOT nodes are made; no node is changed."""
+    if isinstance(node, ConditionAND):
+        return [part for arg in node.args for part in _conjuncts(arg)]
+    if isinstance(node, ConditionNOT):
+        inner = node.args[0]
+        if isinstance(inner, ConditionNOT):
+            return _conjuncts(inner.args[0])
+        if isinstance(inner, ConditionOR):
+            return [part for arg in inner.args for part in _conjuncts(ConditionNOT(args=[arg]))]
+        test = _exists_test(inner)
+        if test is None and isinstance(inner, ConditionFieldEqualsValueExpression):
+            test = (inner.field, False) if isinstance(inner.value, SigmaNull) else None
+        if test is not None:  # not (x is null) is x exists: `x=*`, not `NOT NOT x=*`
+            flipped = copy.copy(inner)
+            flipped.value = SigmaExists(not test[1])
+            return [flipped]
+    return [node]
+
+
+def where_term(node: Any, exact: Callable[[SigmaString], bool]) -> bool:
+    """A leaf the search command (and so tstats WHERE) evaluates as Sigma does, a missing
+    field included: a plain term, or a null, exists or numeric comparison test."""
+    if plain_term(node, exact):
+        return True
+    return (
+        isinstance(node, ConditionFieldEqualsValueExpression)
+        and bool(node.field)
+        and isinstance(node.value, (SigmaNull, SigmaExists, SigmaCompareExpression))
+    )
+
+
+def _where_only(node: Any, exact: Callable[[SigmaString], bool]) -> bool:
+    if isinstance(node, (ConditionAND, ConditionOR, ConditionNOT)):
+        return all(_where_only(arg, exact) for arg in node.args)
+    return where_term(node, exact)
+
+
+def _reparent(node: Any, parent: Any) -> Any:
+    """Set the parent links of a tree built from new and reused nodes."""
+    node.parent = parent
+    if isinstance(node, (ConditionAND, ConditionOR, ConditionNOT)):
+        for arg in node.args:
+            _reparent(arg, node)
+    return node
+
+
+def where_split(node: Any, exact: Callable[[SigmaString], bool]) -> tuple[Any, Any]:
+    """(WHERE part, rest) of ``node``, either None when it has no conjunct of that kind.
+
+    The WHERE part holds every conjunct made only of ``where_term`` leaves; the rest the others.
+    When both exist they are new trees; otherwise the one part is ``node`` itself, unchanged.
+    """
+    parts = _conjuncts(node)
+    where = [p for p in parts if _where_only(p, exact)]
+    rest = [p for p in parts if not _where_only(p, exact)]
+    if not rest:
+        return node, None
+    if not where:
+        return None, node
+    parent = getattr(node, "parent", None)
+    return (
+        _reparent(_build_new(ConditionAND, where), parent),
+        _reparent(_build_new(ConditionAND, rest), parent),
+    )
+
+
+def _build_new(kind: type, parts: list[Any]) -> Any:
+    return parts[0] if len(parts) == 1 else kind(args=parts)

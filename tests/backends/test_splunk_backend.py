@@ -13,7 +13,8 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import FieldMappingTransformation, SetStateTransformation
 
 from backends.query.evaluate import matches
-from backends.splunk.backend import SigportSplunkBackend, SigportSplunkCimBackend
+from backends.splunk.backend import SigportSplunkBackend
+from backends.splunk.backend_cim import SigportSplunkCimBackend
 from backends.splunk.parser import parse
 
 TSTATS_HEAD = (
@@ -456,3 +457,76 @@ def test_ipv6_cidr_is_refused_ipv4_kept() -> None:
     assert backend.convert_rule(rule("10.0.0.0/8")) == ['IpAddress="10.0.0.0/8"']
     with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="IPv6"):
         backend.convert_rule(rule("fe80::/10"))
+
+
+# --- tests moved into the tstats WHERE clause, where a missing field is still missing ---------
+
+CIM_WHERE_CASES = [
+    pytest.param(
+        # NOT (regex OR null): the null test is a conjunct of its own (De Morgan), so it runs in
+        # WHERE, before tstats fills the missing field with "null".
+        "  a: {User: u}\n  f: {Image|re: 'y'}\n  n: {CommandLine: null}\n"
+        "  condition: a and not (f or n)",
+        [{"user": "u"}, {"user": "u", "process": "c"}, {"user": "u", "process": "c",
+                                                        "process_path": "y"},
+         {"user": "u", "process": "null"}],
+        [1, 3],
+        id="null-test-beside-a-regex-under-not",
+    ),
+    pytest.param(
+        # A NOT group of plain terms only (SigmaHQ's filter_optional_null): all of it in WHERE.
+        "  f: {Image|re: 'y'}\n  n: {CommandLine: null}\n  e: {CommandLine: ''}\n"
+        "  condition: f and not (n or e)",
+        [{"process_path": "y"}, {"process_path": "y", "process": "c"},
+         {"process_path": "y", "process": ""}],
+        [1],
+        id="null-and-empty-filter",
+    ),
+    pytest.param(
+        # ... and an exists test, negated, in the same place.
+        "  f: {Image|re: 'y'}\n  x: {CommandLine|exists: true}\n  condition: f and not x",
+        [{"process_path": "y"}, {"process_path": "y", "process": "c"}],
+        [0],
+        id="negated-exists",
+    ),
+]
+
+
+@pytest.mark.parametrize("detection, events, expected", CIM_WHERE_CASES)
+def test_cim_null_and_exists_tests_run_before_the_fill(
+    detection: str, events: list[dict], expected: list[int]
+) -> None:
+    """Every conjunct made of plain search terms goes into WHERE only; the fill then never
+    reaches a null or exists test, so the query is exact (no fill warning) and agrees with Sigma."""
+    backend = SigportSplunkCimBackend(cim_pipeline())
+    (query,) = backend.convert(rule(detection))
+    assert [w for w in backend.warnings if "fillnull_value" in w] == []
+    after_tstats = query.split(" by ", 1)[1]
+    assert "process=*" not in after_tstats and " | " in after_tstats
+    tree = parse(query)
+    assert [i for i, event in enumerate(events) if matches(tree, event)] == expected
+
+
+def test_cim_null_test_inside_an_or_with_a_regex_reads_the_fill() -> None:
+    """(null AND x) OR regex cannot be split into a WHERE part and a pipe part. After tstats the
+    null test is written as the fill (`NOT F=*` is false on every filled row): right on events
+    lacking the field, wrong only on the value "null", so still declared."""
+    backend = SigportSplunkCimBackend(cim_pipeline())
+    (query,) = backend.convert(rule("  n: {CommandLine: null, User: u}\n  f: {Image|re: 'y'}\n"
+                                    "  condition: n or f"))
+    assert any("the null test of Processes.process" in w for w in backend.warnings)
+    assert 'Processes.process="null"' in query.split(" by ", 1)[1]
+    tree = parse(query)
+    events = [{"user": "u"}, {"user": "u", "process": "c"}, {"process_path": "y"},
+              {"user": "u", "process": "NULL"}]
+    # The last one is the declared difference: Sigma does not match it.
+    assert [i for i, event in enumerate(events) if matches(tree, event)] == [0, 2, 3]
+
+
+def test_cim_exists_test_inside_an_or_with_a_regex_reads_the_fill() -> None:
+    backend = SigportSplunkCimBackend(cim_pipeline())
+    (query,) = backend.convert(rule("  x: {CommandLine|exists: true, User: u}\n"
+                                    "  f: {Image|re: 'y'}\n  condition: x or f"))
+    tree = parse(query)
+    events = [{"user": "u"}, {"user": "u", "process": "c"}, {"process_path": "y"}]
+    assert [i for i, event in enumerate(events) if matches(tree, event)] == [1, 2]
