@@ -152,28 +152,45 @@ def is_limit_warning(message: str) -> bool:
 
 
 class SubfieldLimitMixin:
-    """Warn when a query targets a multi-field that stops indexing long values.
+    """Warn when a query targets a multi-field that stops indexing values its source field indexes.
 
-    Elastic Defend's ``.caseless`` sub-fields have ``ignore_above: 1024``: a longer value is kept
-    in ``_source`` but not indexed there, so no query on the sub-field matches it, while Sigma
-    does (https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html).
+    Elastic Defend's ``process.command_line.caseless`` has ``ignore_above: 1024`` while
+    ``process.command_line`` (a ``wildcard`` field) has no limit: a longer value is kept in
+    ``_source`` and the base field but not indexed in the sub-field, so no query on the sub-field
+    matches it, while Sigma does
+    (https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html). A
+    multi-field whose limit is at least its source field's loses nothing the source field has
+    (``FieldModel.loses_values``) and is not warned about.
     """
 
     def warn_subfield_limit(self, field: str) -> None:
         """Warn (once) when ``field`` is a length-limited multi-field of the data source."""
-        from backends.query.fields import FieldModel
-
-        source = self.data_source_name() or "defend"  # type: ignore[attr-defined]
-        try:
-            info = FieldModel.builtin(source).lookup(field)
-        except (KeyError, ValueError):
-            return
-        if info is None or info.ignore_above is None or info.source == info.name:
-            return
+        model = self.field_model()
+        if not model.loses_values(field):
+            return  # not a multi-field, or it indexes every value its source field indexes
+        info = model.lookup(field)
         self.warn(  # type: ignore[attr-defined]
             f"{field} {_LIMIT_WORDS} {info.ignore_above} characters (ignore_above): "
             f"a longer {info.source} value is not matched there, where Sigma matches it"
         )
+
+    def field_model(self) -> Any:
+        """The Elasticsearch field model the rule's pipeline was built for: the user's mapping
+        (``--mapping``) or the data source's built-in model, recorded in the pipeline vars;
+        Defend's built-in model when the pipeline records none."""
+        from backends.query.fields import BUILTIN_SOURCES, FieldModel
+
+        pipeline = getattr(self, "last_processing_pipeline", None)
+        model = (getattr(pipeline, "vars", None) or {}).get("sigport_field_model")
+        if model is not None:
+            return model
+        source = self.data_source_name()
+        return FieldModel.builtin(source if source in BUILTIN_SOURCES else "defend")
+
+    def is_lowercase_field(self, field: str) -> bool:
+        """True when the field model gives ``field`` a ``lowercase`` normalizer (a keyword form
+        that matches case-insensitively)."""
+        return bool(self.field_model().is_lowercase(field))
 
     def data_source_name(self) -> str | None:
         """The data source the rule's pipeline was built for (``ecs-windows`` records its options

@@ -172,7 +172,7 @@ def run_backtest(
     progress: Callable[[int], None] | None = None,
     *,
     pipelines: list[str] | None = None,
-    field_model: Any = None,
+    mapping: str | Path | None = None,
     max_examples: int = MAX_EXAMPLES,
     prefilter: bool = True,
     limits: Any = None,
@@ -188,7 +188,7 @@ def run_backtest(
         workers: processes evaluating events (1: everything in this process).
         progress: called with the number of events done so far after each batch.
         pipelines: extra pipelines, as for ``convert``.
-        field_model: a ``FieldModel`` replacing the built-in one.
+        mapping: the user's Elasticsearch mapping or template JSON file (as ``check --mapping``).
         max_examples: disagreement examples kept per rule and target.
         prefilter: skip evaluations a required literal rules out (never changes a count).
         limits: the input caps (``converter.inputs.InputLimits``); its warnings (lines and
@@ -204,7 +204,7 @@ def run_backtest(
     """
     started = time.perf_counter()
     options = {"targets": targets, "pipelines": pipelines, "data_source": data_source,
-               "field_model": field_model, "max_examples": max_examples, "prefilter": prefilter}
+               "mapping": mapping, "max_examples": max_examples, "prefilter": prefilter}
     target_names = checker_for(options).targets  # validates targets and pipelines up front
     options["targets"] = target_names
     prepared = prepare([str(p) for p in rule_paths], options, workers)

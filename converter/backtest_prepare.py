@@ -56,7 +56,7 @@ def init_prepare(options: dict[str, Any]) -> None:
 def checker_for(options: dict[str, Any]) -> Checker:
     """The ``Checker`` (converters, field models, renderers) the backtest's options describe."""
     return Checker(options["targets"], options["pipelines"], options["data_source"],
-                   options["field_model"])
+                   options["mapping"])
 
 
 def _prepare_chunk(paths: list[str]) -> list[PreparedRule]:

@@ -52,27 +52,6 @@ def _load_events(
     return events
 
 
-def _field_model(mapping_file: Path | None) -> Any:
-    if mapping_file is None:
-        return None
-    from backends.query.errors import QueryError
-    from backends.query.fields import FieldModel
-
-    try:
-        return FieldModel.from_es_mapping(json.loads(mapping_file.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as exc:
-        raise EventsError(
-            f"mapping is not valid JSON: {exc.msg}", path=mapping_file, line=exc.lineno, column=exc.colno
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise EventsError(f"mapping is not UTF-8 ({exc.reason})", path=mapping_file) from exc
-    except (ValueError, RecursionError) as exc:  # a huge integer, nesting too deep to decode
-        raise EventsError(f"mapping cannot be read: {' '.join(str(exc).split())[:200]}",
-                          path=mapping_file) from exc
-    except QueryError as exc:
-        raise EventsError(f"unusable index mapping: {exc}", path=mapping_file) from exc
-
-
 def run_check(
     paths: list[str],
     events_paths: list[Path],
@@ -103,7 +82,7 @@ def run_check(
     )
     for warning in limits.all_warnings():
         print(f"sigport: warning: {warning}", file=sys.stderr)
-    checker = Checker(targets, pipelines, data_source, _field_model(mapping_file))
+    checker = Checker(targets, pipelines, data_source, mapping_file)
     results: list[RuleResult] = []
     bad_input = False
     for item in loaded:

@@ -173,6 +173,12 @@ def _targets(values: Iterable[str]) -> list[str]:
     "or sysmon_linux (Sysmon for Linux integration).",
 )
 @click.option(
+    "--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your Elasticsearch mapping (JSON of GET <index>/_mapping), index template or component "
+    "template (as `sigport mapping` writes): KQL and Lucene query the lowercase-normalised "
+    "keyword multi-fields it offers, whatever their names.",
+)
+@click.option(
     "-f", "--format", "output_format", default="default", show_default=True,
     help="Output format; see `sigport list formats`.",
 )
@@ -202,6 +208,7 @@ def convert(
     targets: tuple[str, ...],
     pipelines: tuple[str, ...],
     data_source: str | None,
+    mapping_file: Path | None,
     output_format: str,
     output: str | None,
     report: Path | None,
@@ -234,7 +241,12 @@ def convert(
                 f"(it has: {', '.join(TARGETS[name].formats)})",
                 param_hint="-f/--format",
             )
-    options = {"data_source": data_source} if data_source else None
+    options: dict[str, Any] | None = {"data_source": data_source} if data_source else None
+    if mapping_file is not None:
+        from .index_mapping import field_model_for
+
+        field_model_for(data_source, mapping_file)  # an unusable file: one error, before any work
+        options = {**(options or {}), "mapping": str(mapping_file)}
     inputs = list(expand_paths(paths))
     total = len(inputs)
     _require_inputs(total, "Sigma rule files (*.yml, *.yaml)", paths)
@@ -360,8 +372,10 @@ def _input_limits(max_line_bytes: int, max_member_bytes: int) -> Any:
 )
 @click.option(
     "--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Your index mapping (the JSON of GET <index>/_mapping): field types and multi-fields "
-    "for the KQL and Lucene interpreters, instead of the built-in ECS model.",
+    help="Your Elasticsearch mapping (JSON of GET <index>/_mapping), index template or component "
+    "template, as for convert: the queries are converted for its fields and the KQL and Lucene "
+    "interpreters use its field types and multi-fields (a template completes the data source's "
+    "built-in model; an index mapping replaces it).",
 )
 @click.option(
     "--generate", "generate", type=int, is_flag=False, flag_value=0, default=None,

@@ -17,6 +17,7 @@ otherwise ``equivalent`` is False (disagreement) or None (could not be checked, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from backends import TARGETS, TargetSpec
@@ -24,6 +25,7 @@ from backends.common import is_limit_warning
 
 from .convert import CONVERTED, Conversion, Converter
 from .events import EventRenderer, SampleEvent
+from .index_mapping import field_model_for, mapping_is_template
 from .mapping import load_table
 from .mirror import EventMirror, mirror_for, user_pipelines
 from .reference import compile_rule
@@ -141,7 +143,7 @@ class Checker:
         targets: list[str] | None = None,
         pipelines: list[str] | None = None,
         data_source: str | None = None,
-        field_model: Any = None,
+        mapping: str | Path | None = None,
     ) -> None:
         """Prepare converters, renderers and field models.
 
@@ -149,15 +151,22 @@ class Checker:
             targets: target names (default: every target with an interpreter).
             pipelines: extra pipelines, as for ``convert``.
             data_source: the Elastic data source (``defend``, ``windows``, ``winlogbeat``).
-            field_model: a ``FieldModel`` that replaces the built-in one (``--mapping FILE``).
-        """
-        from backends.query.fields import FieldModel
+            mapping: the user's Elasticsearch mapping or template JSON file (``--mapping``): the
+                conversion targets its fields and the interpreters lower with it
+                (``converter.index_mapping``).
 
+        Raises:
+            PipelineError: the mapping file is unusable (before any work).
+        """
         self.targets = targets or default_targets()
         self.data_source = data_source
-        # A user's mapping: every ignore_above in it is a limit check must see exceeded.
-        self.user_mapping = field_model is not None
-        options = {"data_source": data_source} if data_source else None
+        # A user's index mapping: every ignore_above in it is a limit check must see exceeded. A
+        # template completes the data source's model, whose limits count as the built-in ones do.
+        self.user_mapping = mapping is not None and not mapping_is_template(mapping)
+        options: dict[str, Any] | None = {"data_source": data_source} if data_source else None
+        if mapping is not None:
+            field_model_for(data_source, mapping)  # a bad file fails here, once, with its name
+            options = {**(options or {}), "mapping": str(mapping)}
         self.converters = {t: Converter(t, pipelines, options) for t in self.targets}
         # Pipeline files run after the built-in table: their renames and added conditions are
         # mirrored on the rendered events (converter.mirror), per rule.
@@ -168,9 +177,7 @@ class Checker:
             spec = TARGETS[name]
             self.renderers[name] = EventRenderer.routed(load_table(spec.pipeline), data_source)
             if spec.field_model:
-                self.models[name] = field_model or FieldModel.builtin(
-                    self.renderers[name].data_source or "defend"
-                )
+                self.models[name] = field_model_for(self.renderers[name].data_source, mapping)
 
     def check(self, loaded: LoadedRule, events: list[SampleEvent]) -> RuleResult:
         """Check one rule on its events; never raises for a bad rule (it becomes ``error``)."""
@@ -264,7 +271,7 @@ class Checker:
             return out
         tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
         renderer = self.renderers[spec.name]
-        limits = length_limits(tree, user_mapping=self.user_mapping)
+        limits = length_limits(tree, self.user_mapping, self.models.get(spec.name))
         over_limit: dict[tuple[str, int, str], set[int]] = {limit: set() for limit in limits}
         for i, (event, verdict) in enumerate(zip(events, verdicts)):
             try:
@@ -333,10 +340,13 @@ class Checker:
         return out
 
 
-def length_limits(tree: Any, user_mapping: bool = False) -> list[tuple[str, int, str]]:
+def length_limits(
+    tree: Any, user_mapping: bool = False, model: Any = None
+) -> list[tuple[str, int, str]]:
     """The length limits a target's verdicts depend on: ``(event field, limit, indexed field)``
-    for every leaf whose ``ignore_above`` belongs to a multi-field (Defend's ``.caseless``: the
-    parent field itself has none or another) or, with a user's mapping, to any field of it.
+    for every leaf whose ``ignore_above`` belongs to a multi-field that indexes fewer values than
+    its parent field (Defend's ``process.command_line.caseless``: the ``wildcard`` parent has no
+    limit; ``model.loses_values``) or, with a user's index mapping, to any field of it.
 
     Values over such a limit are not indexed, so ``check`` calls the target equivalent only when
     some event has one and the target still agrees on it.
@@ -353,7 +363,8 @@ def length_limits(tree: Any, user_mapping: bool = False) -> list[tuple[str, int,
             todo.append(node.child)
         elif isinstance(node, Leaf) and node.max_length is not None:
             indexed = node.limited_by or node.field
-            if user_mapping or indexed != node.field:
+            lossy = indexed != node.field and (model is None or model.loses_values(indexed))
+            if user_mapping or lossy:
                 found[(node.field, node.max_length, indexed)] = None
     return list(found)
 

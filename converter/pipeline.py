@@ -17,9 +17,9 @@ assert which items applied:
 5. ``<pipeline>-<logsource>-conditions`` / ``-category`` / ``-state``: the logsource's own
    conditions (``host.os.type == "windows"``, ``event.type == "start"``), EQL's event category
    (``process where``) and backend state (Splunk data model);
-6. ``<pipeline>-caseless``: for KQL and Lucene on Elastic Defend data, case-insensitive string
-   matches move to the ``.caseless`` multi-field (lowercase normalizer) where the field model says
-   one exists;
+6. ``<pipeline>-caseless``: for KQL and Lucene, case-insensitive string matches move to the best
+   lowercase-normalised keyword form of the field that the field model offers (Defend's
+   ``.caseless``, or any such multi-field of the user's ``--mapping``);
 7. ``<pipeline>-unsupported-logsource``: rules whose logsource the table does not cover fail with a
    reason.
 
@@ -46,6 +46,7 @@ from sigma.processing.transformations import (
 )
 
 from .errors import PipelineError
+from .index_mapping import field_model_for, mapping_option
 from .mapping import (
     LogsourceMapping,
     MappingTable,
@@ -96,21 +97,25 @@ def builtin_pipelines() -> dict[str, str]:
     return out
 
 
-def passthrough_pipeline(traits: TargetTraits, data_source: str | None = None) -> ProcessingPipeline:
+def passthrough_pipeline(
+    traits: TargetTraits, data_source: str | None = None, field_model: Any = None
+) -> ProcessingPipeline:
     """The ``ecs`` pipeline: keep the rule's ECS names, only move case-insensitive matches to
-    ``.caseless`` multi-fields the way ``ecs-windows`` does."""
+    lowercase-normalised multi-fields the way ``ecs-windows`` does."""
     items = []
+    model = field_model or field_model_for(data_source)
     if traits.caseless_subfields != "no":
-        caseless = _caseless_fields(
-            data_source or "defend", lossless_only=traits.caseless_subfields == "lossless"
-        )
+        caseless = _caseless_fields(model, lossless_only=traits.caseless_subfields == "lossless")
         items.append(
             ProcessingItem(
                 identifier=f"{PASSTHROUGH}-caseless",
-                transformation=CaselessSubfieldTransformation(frozenset(caseless)),
+                transformation=CaselessSubfieldTransformation(caseless),
             )
         )
-    return ProcessingPipeline(name="sigport ecs pass-through", priority=20, items=items)
+    return ProcessingPipeline(
+        name="sigport ecs pass-through", priority=20, items=items,
+        vars={"sigport_field_model": model},
+    )
 
 
 def _logsource_condition(entry: LogsourceMapping) -> LogsourceCondition:
@@ -276,6 +281,7 @@ def build_pipeline(
     traits: TargetTraits,
     options: dict[str, Any] | None = None,
     all_options: dict[str, Any] | None = None,
+    field_model: Any = None,
 ) -> ProcessingPipeline:
     """Build a built-in pipeline for a target.
 
@@ -285,6 +291,9 @@ def build_pipeline(
         options: table options, e.g. ``{"data_source": "winlogbeat"}``.
         all_options: the options as the user gave them, for the tables that extend this one
             (each takes the values it offers; default ``options``).
+        field_model: the user's ``FieldModel`` (``--mapping``); default: the data source's
+            built-in one. An ECS table moves case-insensitive matches to the lowercase-normalised
+            forms it offers and records it as the pipeline variable ``sigport_field_model``.
 
     Raises:
         PipelineError: unknown pipeline, bad option, or an invalid table.
@@ -309,13 +318,16 @@ def build_pipeline(
             items.extend(_logsource_items(other, entry, traits, source))
             entries = (*entries, entry)
         refusals += [(other, item) for item in other.not_covered]
-    if traits.caseless_subfields != "no" and data_source is not None and table.schema == "ecs":
-        caseless = _caseless_fields(data_source, lossless_only=traits.caseless_subfields == "lossless")
+    model = None
+    if table.schema == "ecs" and (data_source is not None or field_model is not None):
+        model = field_model or field_model_for(data_source)
+    if traits.caseless_subfields != "no" and model is not None:
+        caseless = _caseless_fields(model, lossless_only=traits.caseless_subfields == "lossless")
         if caseless:
             items.append(
                 ProcessingItem(
                     identifier=f"{table.name}-caseless",
-                    transformation=CaselessSubfieldTransformation(frozenset(caseless)),
+                    transformation=CaselessSubfieldTransformation(caseless),
                 )
             )
     # A logsource a table declares `not_covered` (and no entry of the chosen data sources maps)
@@ -349,12 +361,14 @@ def build_pipeline(
         name=f"sigport {table.name}",
         priority=20,
         items=items,
-        vars={"sigport_table": table.name, "sigport_options": opts},
+        vars={"sigport_table": table.name, "sigport_options": opts, "sigport_field_model": model},
     )
 
 
-def _caseless_fields(data_source: str, lossless_only: bool) -> list[str]:
-    """Fields that have a lowercase-normalised ``.caseless`` multi-field in this data source.
+def _caseless_fields(model: Any, lossless_only: bool) -> dict[str, str]:
+    """Field -> its best lowercase-normalised keyword form in the field model (Defend's
+    ``.caseless``, or any such multi-field of the user's mapping, whatever its name), for the
+    fields that have one and are not lowercase-normalised themselves.
 
     With ``lossless_only``, skip multi-fields that drop values their base field keeps: Defend's
     ``process.command_line.caseless`` has ``ignore_above: 1024`` while ``process.command_line`` is a
@@ -362,22 +376,15 @@ def _caseless_fields(data_source: str, lossless_only: bool) -> list[str]:
     """
     # The field model is the one place that knows each data source's multi-fields; the pipeline
     # reads it rather than keeping a second list.
-    from backends.query.fields import FieldModel
-
-    model = FieldModel.builtin(data_source)
-    out = []
-    for name in model:
-        info = model.lookup(name)
-        if info is None or not (name.endswith(".caseless") and info.normalizer == "lowercase"):
+    out = {}
+    for name in sorted({model.lookup(key).source for key in model}):
+        info = model.caseless_form(name)
+        if info is None or info.name == name:
             continue
-        base = model.lookup(info.source)
-        limit = base.ignore_above if base is not None else None
-        if lossless_only and info.ignore_above is not None and (
-            limit is None or limit > info.ignore_above
-        ):
+        if lossless_only and model.loses_values(info.name):
             continue
-        out.append(info.source)
-    return sorted(out)
+        out[name] = info.name
+    return out
 
 
 def own_options(table: MappingTable, options: dict[str, Any] | None) -> dict[str, Any]:
@@ -419,17 +426,23 @@ def load_user_pipeline(path: str | Path) -> ProcessingPipeline:
 def resolve_pipelines(
     specs: list[str], traits: TargetTraits, options: dict[str, Any] | None = None
 ) -> ProcessingPipeline:
-    """Combine the pipelines a user named (built-in names or files), in the order given."""
+    """Combine the pipelines a user named (built-in names or files), in the order given.
+
+    ``options["mapping"]``, a JSON file path, is the user's Elasticsearch mapping: the ECS
+    pipelines take their field model from it (``converter.index_mapping``).
+    """
+    options, mapping = mapping_option(options)
+    source = (options or {}).get("data_source")
+    model = field_model_for(source, mapping) if mapping is not None else None
     pipeline = ProcessingPipeline()
     for spec in specs:
         if spec == PASSTHROUGH:
-            source = (options or {}).get("data_source")
-            pipeline = pipeline + passthrough_pipeline(
-                traits, source if source in ("defend", "windows", "winlogbeat") else None
-            )
+            pipeline = pipeline + passthrough_pipeline(traits, source, model)
         elif spec in builtin_table_names():
             own = own_options(load_table(spec), options)
-            pipeline = pipeline + build_pipeline(spec, traits, own, all_options=options)
+            pipeline = pipeline + build_pipeline(
+                spec, traits, own, all_options=options, field_model=model
+            )
         elif Path(spec).suffix in {".yml", ".yaml"} or Path(spec).exists():
             pipeline = pipeline + load_user_pipeline(spec)
         else:

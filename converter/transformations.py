@@ -86,16 +86,17 @@ class BasenameTransformation(DetectionItemTransformation):
 
 @dataclass
 class CaselessSubfieldTransformation(DetectionItemTransformation):
-    """Move case-insensitive string matches to the ``<field>.caseless`` multi-field.
+    """Move case-insensitive string matches to the field's lowercase-normalised multi-field.
 
     Elastic Defend maps ``.caseless`` sub-fields with a ``lowercase`` normalizer, which lowercases
     both the indexed value and the query's terms and wildcard patterns, so a term or wildcard query
-    on it is case-insensitive: exactly Sigma's default. ``|cased`` strings, regular expressions and
-    non-strings stay on the base field.
-    https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html
+    on it is case-insensitive: exactly Sigma's default; a user's mapping may name such a
+    multi-field anything. ``|cased`` strings, regular expressions and non-strings stay on the base
+    field. https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html
     """
 
-    fields: frozenset[str] = field(default_factory=frozenset)
+    #: base field -> the multi-field to query instead (``process.name.caseless``).
+    fields: dict[str, str] = field(default_factory=dict)
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         """Rename the item's field when every value is a plain case-insensitive string."""
@@ -107,7 +108,7 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         ]
         if not all(type(v) is SigmaString for v in values):
             return None
-        detection_item.field = f"{detection_item.field}.caseless"
+        detection_item.field = self.fields[detection_item.field]
         self.processing_item_applied(detection_item)
         return None
 

@@ -294,15 +294,14 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, TextQue
             return
         if not any(isinstance(p, str) and any(c.isspace() for c in p) for p in value.iter_parts()):
             return
-        from backends.query.fields import FieldModel
-
-        info = FieldModel.builtin("defend").lookup(field)
+        info = self.field_model().lookup(field)
         if info is not None and info.type == "keyword":
             return
         raise SigmaFeatureNotSupportedByBackendError(
             f"KQL cannot match the wildcard value {str(value)!r} on {field} exactly: on a field "
-            "that is not a keyword field Kibana splits it at the spaces (query_string); use "
-            "data_source=defend (.caseless keyword sub-field) or the eql/lucene target"
+            "that is not a keyword field Kibana splits it at the spaces (query_string); use a "
+            "mapping with a lowercase-normalised keyword multi-field of it (sigport mapping, "
+            "--mapping) or the eql/lucene target"
         )
 
     def _check_case(self, field: str, value: Any) -> None:
@@ -313,7 +312,7 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, TextQue
         plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
         if plain.lower() == plain.upper():
             return  # no letters: case cannot matter
-        caseless = field.endswith(".caseless")
+        caseless = self.is_lowercase_field(field)
         if isinstance(value, SigmaCasedString):
             if caseless:
                 self.warn(
@@ -330,34 +329,30 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, TextQue
     def _caseless_advice(self, field: str) -> str:
         """What would make a case-insensitive match on ``field`` exact, for this data source.
 
-        Only a lowercase-normalised ``<field>.caseless`` keyword sub-field lets KQL match without
-        case; which data sources have one for this field is read from their field models (today
-        only Elastic Defend, and only for some process and file fields).
+        Only a lowercase-normalised keyword form of the field lets KQL match without case:
+        Elastic Defend ships ``.caseless`` sub-fields for some process and file fields, and
+        ``sigport mapping`` writes the index template that adds one for any field.
         """
         from backends.query.fields import BUILTIN_SOURCES, FieldModel
 
         with_caseless = [
-            source
-            for source in BUILTIN_SOURCES
-            if (info := FieldModel.builtin(source).lookup(field + ".caseless")) is not None
-            and info.normalizer == "lowercase"
+            source for source in BUILTIN_SOURCES
+            if FieldModel.builtin(source).caseless_form(field) is not None
         ]
-        current = self.data_source_name()
-        others = [s for s in with_caseless if s != current]
-        if current is not None and current in with_caseless:
+        current = self.data_source_name() or "defend"
+        own = self.field_model().caseless_form(field)
+        if own is not None:
             # Only reachable when the pipeline did not rewrite the field (a custom pipeline).
             return (
-                f"data_source={current} has {field}.caseless, but this pipeline did not use it; "
-                "use the ecs-windows pipeline or the eql/lucene target"
+                f"the field model has {own.name} (lowercase normalizer), but this pipeline did "
+                "not use it; use the ecs-windows pipeline or the eql/lucene target"
             )
-        if others:
-            return (
-                "use " + " or ".join(f"data_source={s}" for s in others)
-                + f" ({field}.caseless) or the eql/lucene target"
-            )
+        others = [s for s in with_caseless if s != current]
+        also = "".join(f"data_source={s} ({field}.caseless) or " for s in others)
         return (
-            f"no data source ({', '.join(BUILTIN_SOURCES)}) has a {field}.caseless sub-field; "
-            "use the eql or lucene target"
+            f"add a lowercase-normalised keyword multi-field of {field} to the index "
+            f"(`sigport mapping RULES --data-source {current}` writes the template) and convert "
+            f"with --mapping, or use {also}the eql/lucene target"
         )
 
     def convert_condition_field_eq_val_str(

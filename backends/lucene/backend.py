@@ -5,7 +5,8 @@ the meaning in several places; each fix below overrides one ClassVar or method a
 
 * **Case.** Sigma strings are case-insensitive, Lucene terms on ``keyword``/``wildcard`` fields are
   not, and query_string has no ``case_insensitive`` option. Fields renamed by the pipeline to a
-  ``.caseless`` multi-field (lowercase normalizer) are insensitive already; for any other field a
+  lowercase-normalised multi-field (Defend's ``.caseless``, or one of the user's ``--mapping``,
+  as the field model says) are insensitive already; for any other field a
   value with letters becomes an exact regex with per-letter classes (``/[cC][mM][dD]\\.exe/``).
 * **``|cased``** had no template (NotImplementedError); it is now a plain sensitive term.
 * **Regex.** Sigma regexes are unanchored PCRE; the stock backend pasted them unchanged (with a
@@ -39,17 +40,10 @@ from backends.common import ExpansionGroupMixin, SubfieldLimitMixin, WarningsMix
 
 from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, translate_pcre
 
-#: Field-name suffix of a keyword multi-field with a lowercase normalizer (Elastic Defend).
-CASELESS_SUFFIX = ".caseless"
 #: Choices of the ``case_insensitive`` backend option.
 CASE_MODES = ("regex", "none")
 #: Whole-token words that Lucene's classic grammar reads as operators, never as values.
 OPERATOR_WORDS = frozenset({"AND", "OR", "NOT"})
-
-
-def is_caseless(field: str) -> bool:
-    """True for a field name that targets a lowercase-normalised multi-field."""
-    return field.endswith(CASELESS_SUFFIX)
 
 
 def embed_regex(regex: str) -> str:
@@ -150,15 +144,15 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
         """Render the value side of ``field:<value>`` with Sigma's case rule honoured."""
         self.warn_subfield_limit(field)
         if isinstance(value, SigmaCasedString):
-            if is_caseless(field):
+            if self.is_lowercase_field(field):
                 raise SigmaFeatureNotSupportedByBackendError(
                     f"field {field} is lowercase-normalised, so the case-sensitive (|cased) value "
-                    f"{value} cannot be matched exactly; map the field without '{CASELESS_SUFFIX}'"
+                    f"{value} cannot be matched exactly; query a field without that normalizer"
                 )
             return self.convert_value_str(value, state)
         pieces = self._glob_pieces(value)
         letters = any(isinstance(p, str) and has_case(p) for p in pieces)
-        if is_caseless(field) or not letters:
+        if self.is_lowercase_field(field) or not letters:
             return self.convert_value_str(value, state)
         if self.case_insensitive == "none":
             self.warn(
@@ -237,13 +231,13 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
             multiline=SigmaRegularExpressionFlag.MULTILINE in value.flags,
             dotall=SigmaRegularExpressionFlag.DOTALL in value.flags,
         )
-        if is_caseless(cond.field) and translation.case_sensitive:
+        if self.is_lowercase_field(cond.field) and translation.case_sensitive:
             # The normalizer lower-cases the indexed value, and query_string regexes are not
             # normalised: every letter must be matched through its case variants.
             raise SigmaFeatureNotSupportedByBackendError(
                 f"field {cond.field} is lowercase-normalised, so the case-sensitive regex "
-                f"{value.regexp} cannot be matched exactly; map the field without "
-                f"'{CASELESS_SUFFIX}' or use |re|i"
+                f"{value.regexp} cannot be matched exactly; query a field without that "
+                "normalizer or use |re|i"
             )
         return (
             self.escape_and_quote_field(cond.field)

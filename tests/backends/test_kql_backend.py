@@ -191,14 +191,23 @@ def test_question_mark_warns() -> None:
 def test_case_warning_and_caseless_field() -> None:
     _, warnings = convert("  sel: {Image: CMD.exe}\n  condition: sel")
     assert warnings == [
-        "KQL matches Image case-sensitively; Sigma's match is case-insensitive; no data source "
-        "(defend, windows, winlogbeat) has a Image.caseless sub-field; use the eql or lucene target"
+        "KQL matches Image case-sensitively; Sigma's match is case-insensitive; add a "
+        "lowercase-normalised keyword multi-field of Image to the index (`sigport mapping RULES "
+        "--data-source defend` writes the template) and convert with --mapping, or use the "
+        "eql/lucene target"
     ]
     query, warnings = convert(
         "  sel: {Image: CMD.exe}\n  condition: sel", {"Image": "process.name.caseless"}
     )
     assert query == "process.name.caseless:CMD.exe"
-    # Only the sub-field's length limit is declared (check proves it from long events).
+    # process.name is a keyword field with the same 1,024 limit: the sub-field loses nothing.
+    assert warnings == []
+    query, warnings = convert(
+        "  sel: {CommandLine|contains: CMD}\n  condition: sel",
+        {"CommandLine": "process.command_line.caseless"},
+    )
+    # Only the sub-field's length limit is declared (check proves it from long events): the
+    # wildcard-typed process.command_line indexes values of any length.
     assert [w for w in warnings if not is_limit_warning(w)] == []
     assert any("1024 characters" in w for w in warnings)
     _, warnings = convert("  sel: {Image: '1234'}\n  condition: sel")
@@ -234,8 +243,10 @@ def test_case_advice_follows_data_source_and_field(data_source: str) -> None:
     ofn = [w for w in warnings if "original_file_name" in w]
     assert ofn == [
         "KQL matches process.pe.original_file_name case-sensitively; Sigma's match is "
-        "case-insensitive; no data source (defend, windows, winlogbeat) has a "
-        "process.pe.original_file_name.caseless sub-field; use the eql or lucene target"
+        "case-insensitive; add a lowercase-normalised keyword multi-field of "
+        "process.pe.original_file_name to the index (`sigport mapping RULES --data-source "
+        f"{data_source}` writes the template) and convert with --mapping, or use the eql/lucene "
+        "target"
     ]
     command_line = [w for w in warnings if "command_line" in w and not is_limit_warning(w)]
     if data_source == "defend":
@@ -243,8 +254,10 @@ def test_case_advice_follows_data_source_and_field(data_source: str) -> None:
     else:
         assert command_line == [
             "KQL matches process.command_line case-sensitively; Sigma's match is "
-            "case-insensitive; use data_source=defend (process.command_line.caseless) or the "
-            "eql/lucene target"
+            "case-insensitive; add a lowercase-normalised keyword multi-field of "
+            "process.command_line to the index (`sigport mapping RULES --data-source "
+            f"{data_source}` writes the template) and convert with --mapping, or use "
+            "data_source=defend (process.command_line.caseless) or the eql/lucene target"
         ]
 
 
@@ -312,11 +325,11 @@ def test_warnings_are_per_rule_and_deduplicated() -> None:
     backend = KqlBackend(ProcessingPipeline())
     widened = SigmaCollection.from_yaml(
         "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n"
-        "    a.caseless: ['x?y', 'p?q']\n  condition: sel\n"
+        "    a: ['1?2', '3?4']\n  condition: sel\n"
     ).rules[0]
     plain = SigmaCollection.from_yaml(
         "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n"
-        "    a.caseless: xy\n  condition: sel\n"
+        "    a: '12'\n  condition: sel\n"
     ).rules[0]
     backend.convert_rule(widened)
     assert len(backend.warnings) == 2 and all("'?'" in w for w in backend.warnings)
