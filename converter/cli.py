@@ -599,6 +599,28 @@ def regress(
     sys.exit(EXIT_OK if ok else EXIT_DISAGREE)
 
 
+@main.command(name="mapping")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option(
+    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default="defend",
+    show_default=True, help="The Elastic data source whose indices get the multi-fields.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write the template JSON to FILE (default: standard output); convert and check take it "
+    "as --mapping FILE.",
+)
+def mapping_cmd(paths: tuple[str, ...], data_source: str, output: Path | None) -> None:
+    """Write the template that makes KQL exact for these rules: a lowercase-normalised keyword
+    multi-field for every field they test case-insensitively. The requests to run and what it
+    does not cover go to stderr."""
+    from .index_template import run_mapping
+    from .rules import expand_paths
+
+    _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
+    sys.exit(run_mapping(list(paths), data_source, output))
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import rules written for other tools as Sigma rules."""

@@ -106,18 +106,22 @@ def target_traits(spec: TargetSpec) -> TargetTraits:
 
 
 def pipeline_for(
-    spec: TargetSpec, pipelines: list[str] | None, options: dict[str, Any] | None
+    spec: TargetSpec,
+    pipelines: list[str] | None,
+    options: dict[str, Any] | None,
+    field_model: Any = None,
 ) -> ProcessingPipeline:
     """The processing pipeline for a target.
 
     Without ``pipelines`` the target's default built-in pipeline is used. When the user names only
     pipeline files, the default built-in runs first and the files after it (so a file can add an
-    index or rename a field on top); naming a built-in replaces the default.
+    index or rename a field on top); naming a built-in replaces the default. ``field_model``
+    (a ``FieldModel``) replaces the one of ``options["mapping"]`` or of the data source.
     """
     names = list(pipelines or [])
     if not any(n in builtin_pipelines() for n in names):
         names.insert(0, spec.pipeline)
-    return resolve_pipelines(names, target_traits(spec), options)
+    return resolve_pipelines(names, target_traits(spec), options, field_model)
 
 
 class Converter:
@@ -128,15 +132,21 @@ class Converter:
         target: str,
         pipelines: list[str] | None = None,
         options: dict[str, Any] | None = None,
+        field_model: Any = None,
     ) -> None:
         """Set up the target's backend.
+
+        Args:
+            field_model: a ``FieldModel`` for the Elasticsearch pipelines, instead of the
+                ``--mapping`` file in ``options`` or the data source's own (``sigport mapping``
+                converts with a model that proposes the multi-fields it writes).
 
         Raises:
             UnknownTargetError: the target is not registered.
             PipelineError: a pipeline cannot be loaded.
         """
         self.spec = get_target(target)
-        self.pipeline = pipeline_for(self.spec, pipelines, options)
+        self.pipeline = pipeline_for(self.spec, pipelines, options, field_model)
         try:
             self.backend = self.spec.backend_class()(
                 processing_pipeline=self.pipeline, **self.spec.backend_options

@@ -105,11 +105,12 @@ def passthrough_pipeline(
     items = []
     model = field_model or field_model_for(data_source)
     if traits.caseless_subfields != "no":
-        caseless = _caseless_fields(model, lossless_only=traits.caseless_subfields == "lossless")
         items.append(
             ProcessingItem(
                 identifier=f"{PASSTHROUGH}-caseless",
-                transformation=CaselessSubfieldTransformation(caseless),
+                transformation=CaselessSubfieldTransformation(
+                    model, lossless_only=traits.caseless_subfields == "lossless"
+                ),
             )
         )
     return ProcessingPipeline(
@@ -322,14 +323,14 @@ def build_pipeline(
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
         model = field_model or field_model_for(data_source)
     if traits.caseless_subfields != "no" and model is not None:
-        caseless = _caseless_fields(model, lossless_only=traits.caseless_subfields == "lossless")
-        if caseless:
-            items.append(
-                ProcessingItem(
-                    identifier=f"{table.name}-caseless",
-                    transformation=CaselessSubfieldTransformation(caseless),
-                )
+        items.append(
+            ProcessingItem(
+                identifier=f"{table.name}-caseless",
+                transformation=CaselessSubfieldTransformation(
+                    model, lossless_only=traits.caseless_subfields == "lossless"
+                ),
             )
+        )
     # A logsource a table declares `not_covered` (and no entry of the chosen data sources maps)
     # is refused with the table's reason.
     for i, (owner, refusal) in enumerate(refusals):
@@ -363,28 +364,6 @@ def build_pipeline(
         items=items,
         vars={"sigport_table": table.name, "sigport_options": opts, "sigport_field_model": model},
     )
-
-
-def _caseless_fields(model: Any, lossless_only: bool) -> dict[str, str]:
-    """Field -> its best lowercase-normalised keyword form in the field model (Defend's
-    ``.caseless``, or any such multi-field of the user's mapping, whatever its name), for the
-    fields that have one and are not lowercase-normalised themselves.
-
-    With ``lossless_only``, skip multi-fields that drop values their base field keeps: Defend's
-    ``process.command_line.caseless`` has ``ignore_above: 1024`` while ``process.command_line`` is a
-    ``wildcard`` field without that limit, so long command lines would silently stop matching.
-    """
-    # The field model is the one place that knows each data source's multi-fields; the pipeline
-    # reads it rather than keeping a second list.
-    out = {}
-    for name in sorted({model.lookup(key).source for key in model}):
-        info = model.caseless_form(name)
-        if info is None or info.name == name:
-            continue
-        if lossless_only and model.loses_values(info.name):
-            continue
-        out[name] = info.name
-    return out
 
 
 def own_options(table: MappingTable, options: dict[str, Any] | None) -> dict[str, Any]:
@@ -424,16 +403,22 @@ def load_user_pipeline(path: str | Path) -> ProcessingPipeline:
 
 
 def resolve_pipelines(
-    specs: list[str], traits: TargetTraits, options: dict[str, Any] | None = None
+    specs: list[str],
+    traits: TargetTraits,
+    options: dict[str, Any] | None = None,
+    field_model: Any = None,
 ) -> ProcessingPipeline:
     """Combine the pipelines a user named (built-in names or files), in the order given.
 
     ``options["mapping"]``, a JSON file path, is the user's Elasticsearch mapping: the ECS
-    pipelines take their field model from it (``converter.index_mapping``).
+    pipelines take their field model from it (``converter.index_mapping``), unless
+    ``field_model`` gives one.
     """
     options, mapping = mapping_option(options)
     source = (options or {}).get("data_source")
-    model = field_model_for(source, mapping) if mapping is not None else None
+    model = field_model
+    if model is None and mapping is not None:
+        model = field_model_for(source, mapping)
     pipeline = ProcessingPipeline()
     for spec in specs:
         if spec == PASSTHROUGH:

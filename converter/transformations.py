@@ -95,12 +95,16 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
     field. https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html
     """
 
-    #: base field -> the multi-field to query instead (``process.name.caseless``).
-    fields: dict[str, str] = field(default_factory=dict)
+    #: The field model (``backends.query.fields.FieldModel``): its ``caseless_form`` of a field
+    #: is the multi-field queried instead; read per item, so dynamic fields count too.
+    model: Any = None
+    #: Skip forms that index fewer values than their parent field (``FieldModel.loses_values``):
+    #: Lucene has an exact regex on the parent instead; KQL has no other exact form.
+    lossless_only: bool = False
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         """Rename the item's field when every value is a plain case-insensitive string."""
-        if detection_item.field not in self.fields or not detection_item.value:
+        if detection_item.field is None or not detection_item.value or self.model is None:
             return None
         # windash/base64offset variants (SigmaExpansion) are plain strings too.
         values = [
@@ -108,7 +112,13 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         ]
         if not all(type(v) is SigmaString for v in values):
             return None
-        detection_item.field = self.fields[detection_item.field]
+        # Asked only for case-insensitive string tests (`sigport mapping` records the questions).
+        form = self.model.caseless_form(detection_item.field)
+        if form is None or form.name == detection_item.field:
+            return None
+        if self.lossless_only and self.model.loses_values(form.name):
+            return None
+        detection_item.field = form.name
         self.processing_item_applied(detection_item)
         return None
 

@@ -114,6 +114,12 @@ class FieldModel:
         ordered = sorted((dynamic or {}).items(), key=lambda kv: -len(kv[0]))
         self._dynamic = tuple(ordered)
         self.name = name
+        # source field -> its multi-fields, for caseless_form (read once per detection item).
+        children: dict[str, list[FieldInfo]] = {}
+        for key, info in self._fields.items():
+            if info.source != key:
+                children.setdefault(info.source, []).append(info)
+        self._children = {k: tuple(v) for k, v in children.items()}
 
     def lookup(self, name: str) -> FieldInfo | None:
         """The FieldInfo for queried field ``name``, or None when the model does not know it."""
@@ -127,9 +133,7 @@ class FieldModel:
 
     def multi_fields(self, name: str) -> tuple[FieldInfo, ...]:
         """The multi-fields indexed from field ``name`` (``.caseless``, ``.text``...)."""
-        return tuple(
-            info for key, info in self._fields.items() if info.source == name and key != name
-        )
+        return self._children.get(name, ())
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.lookup(name) is not None
