@@ -318,6 +318,12 @@ def convert(
 
         for hint in other_data_sources(results, names, list(pipelines), data_source):
             click.echo(hint.message(), err=True)
+    if len(results) > 1 and "kql" in names:
+        from .index_template import kql_exactness
+
+        line = kql_exactness(results, list(paths), data_source, mapping_file)
+        if line is not None:
+            click.echo(line, err=True)
     if not verbose and len(results) > 1:
         warning_summary(results, _stderr_console())
     if any(r.status == ERROR for r in results):

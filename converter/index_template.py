@@ -273,3 +273,34 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     for line in not_covered(proposal):
         print(f"  - {line}", file=err)
     return 0 if proposal.converted else 2
+
+
+def kql_exactness(
+    results: list[Any], paths: list[str], data_source: str | None, mapping: Path | None
+) -> str | None:
+    """The conversion summary's line on KQL: how many converted rules are exact, how many are
+    case-sensitive approximations, and the one command that makes those exact; None when no
+    KQL rule is a case-sensitive approximation."""
+    import shlex
+
+    from backends.kql.backend import CASE_WARNING
+
+    converted = [r for r in results if r.target == "kql" and r.status == CONVERTED]
+    cased = [r for r in converted if any(CASE_WARNING in w for w in r.warnings)]
+    if not cased:
+        return None
+    exact = [r for r in converted if not set(r.warnings) - set(r.exact_warnings)]
+    other = len(converted) - len(exact) - len(cased)
+    source = data_source if data_source in ("defend", "windows", "winlogbeat") else "defend"
+    command = shlex.join(["sigport", "mapping", *paths, "--data-source", source,
+                          "-o", "caseless.json"])
+    text = (
+        f"kql: {len(exact)} of {len(converted)} converted rules are exact, {len(cased)} are "
+        "case-sensitive approximations (Sigma matches case-insensitively)"
+        + (f" and {other} other approximations" if other else "")
+        + f"; `{command}` writes the index template that makes the case-sensitive ones exact"
+        " (then convert with --mapping caseless.json)"
+    )
+    if mapping is not None:
+        text += f"; {mapping} has no lowercase-normalised multi-field for their fields"
+    return text

@@ -136,6 +136,17 @@ def required_fields(conv: Conversion) -> list[dict[str, Any]]:
     return sorted(out, key=lambda f: f["name"])
 
 
+#: Tag and note heading of a rule whose query the emitter declared approximate.
+APPROXIMATION_TAG = "sigport: approximate"
+APPROXIMATION_HEADING = "## sigport: where this query differs from the Sigma rule"
+
+
+def approximations(conv: Conversion) -> list[str]:
+    """The emitter's warnings that say where the query does not mean the rule (not the facts of
+    the data source the query relies on, which leave it exact there)."""
+    return [w for w in conv.warnings if w not in conv.exact_warnings]
+
+
 def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, Any]:
     """One Elastic Security detection rule object for Kibana's rule import."""
     rule = conv.rule
@@ -186,6 +197,13 @@ def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, A
     for key in ("note", "setup"):
         if elastic.get(key):
             obj[key] = elastic[key]
+    caveats = approximations(conv)
+    if caveats:
+        # The analyst who opens the rule in Kibana sees where the query is not the Sigma rule.
+        section = APPROXIMATION_HEADING + "\n\n" + "\n".join(f"- {c}" for c in caveats)
+        obj["note"] = f"{obj['note']}\n\n{section}" if obj.get("note") else section
+        if APPROXIMATION_TAG not in obj["tags"]:
+            obj["tags"].append(APPROXIMATION_TAG)
     if len(conv.queries) > 1:
         obj["description"] += " (sigport: the rule has several conditions; this is the first)"
     return obj

@@ -129,3 +129,46 @@ def test_cli_exits_2_when_no_rule_converts(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["mapping", str(rule), "--data-source", "windows"])
     assert result.exit_code == 2
     assert "0 of 1 rules convert" in result.stderr
+
+
+def test_the_conversion_summary_counts_exact_and_case_sensitive_kql(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text(RULE, encoding="utf-8")
+    (tmp_path / "b.yml").write_text(
+        RULE.replace("0b8e2c1d", "1c9f3d2e").replace(
+            "Image|endswith: '\\Rundll32.exe'", "ProcessId: 4"
+        ).replace("    OriginalFileName: RUNDLL32.EXE\n    CommandLine|contains: 'Javascript:'\n", ""),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        main, ["convert", str(tmp_path), "-t", "kql", "--data-source", "windows"]
+    )
+    line = next(x for x in result.stderr.splitlines() if x.startswith("kql: "))
+    assert line.startswith("kql: 1 of 2 converted rules are exact, 1 are case-sensitive")
+    assert f"`sigport mapping {tmp_path} --data-source windows -o caseless.json`" in line
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(template_body(_proposal("windows"))), encoding="utf-8")
+    exact = CliRunner().invoke(main, [
+        "convert", str(tmp_path), "-t", "kql", "--data-source", "windows", "--mapping", str(template)
+    ])
+    assert exact.exit_code == 0 and not any(x.startswith("kql: ") for x in exact.stderr.splitlines())
+
+
+def test_kibana_rules_carry_their_approximations(tmp_path: Path) -> None:
+    rule = tmp_path / "r.yml"
+    rule.write_text(RULE, encoding="utf-8")
+    out = CliRunner().invoke(main, [
+        "convert", str(rule), "-t", "kql", "--data-source", "windows", "-f", "kibana-ndjson"
+    ])
+    obj = json.loads(out.stdout)
+    assert obj["index"] == ["logs-windows.sysmon_operational-*", "logs-system.security-*"]
+    assert "sigport: approximate" in obj["tags"]
+    assert "KQL matches process.name case-sensitively" in obj["note"]
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(template_body(_proposal("winlogbeat"))), encoding="utf-8")
+    exact = json.loads(CliRunner().invoke(main, [
+        "convert", str(rule), "-t", "kql", "--data-source", "winlogbeat", "-f", "kibana-ndjson",
+        "--mapping", str(template),
+    ]).stdout)
+    assert exact["index"] == ["winlogbeat-*"]
+    # Only the declared 8,191-character limit of process.command_line.caseless remains.
+    assert "case-sensitively" not in exact["note"] and "ignore_above" in exact["note"]

@@ -46,6 +46,9 @@ from backends.common import ExpansionGroupMixin, SubfieldLimitMixin, WarningsMix
 
 from .semantics import JS_TRIM_WHITESPACE
 
+#: The words of the warning for a case-insensitive Sigma match emitted case-sensitively (the
+#: conversion summary counts these rules and names the ``sigport mapping`` command).
+CASE_WARNING = "case-sensitively; Sigma's match is case-insensitive"
 #: Characters that an unquoted KQL literal must backslash-escape (grammar.peggy SpecialCharacter).
 KQL_SPECIAL = frozenset('\\():<>"*{}')
 #: Whitespace with a dedicated escape in both quoted and unquoted literals (EscapedWhitespace).
@@ -320,10 +323,7 @@ class KqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, TextQue
                     f"value {plain!r} is |cased"
                 )
         elif not caseless:
-            self.warn(
-                f"KQL matches {field} case-sensitively; Sigma's match is case-insensitive; "
-                + self._caseless_advice(field)
-            )
+            self.warn(f"KQL matches {field} {CASE_WARNING}; " + self._caseless_advice(field))
 
 
     def _caseless_advice(self, field: str) -> str:
