@@ -82,8 +82,12 @@ class ProposingModel(FieldModel):
         if info.type not in STRING_TYPES or info.source != name:
             return None
         sub = f"{name}.{MULTI_FIELD}"
-        if super().lookup(sub) is not None:
-            return None  # a multi-field of that name exists and is not a lowercase keyword
+        taken = self.base.lookup(sub)
+        if taken is not None and taken.source == name:
+            # A multi-field of that name exists and is no lowercase keyword. (A dynamic template
+            # such as winlog.event_data.* answers for any name below it: that does not count,
+            # the template maps the multi-field explicitly.)
+            return None
         form = FieldInfo(sub, name, "keyword", "lowercase", IGNORE_ABOVE)
         self.proposed[sub] = form
         self.used.add(name)

@@ -172,3 +172,13 @@ def test_kibana_rules_carry_their_approximations(tmp_path: Path) -> None:
     assert exact["index"] == ["winlogbeat-*"]
     # Only the declared 8,191-character limit of process.command_line.caseless remains.
     assert "case-sensitively" not in exact["note"] and "ignore_above" in exact["note"]
+
+
+def test_fields_under_a_dynamic_template_get_an_explicit_multi_field() -> None:
+    """winlog.event_data.* is keyword through a dynamic template: the template maps the field
+    and its .caseless explicitly."""
+    rule = RULE.replace("    OriginalFileName: RUNDLL32.EXE\n", "    ParentUser|contains: AUTHORI\n")
+    proposal = propose(load_text(rule, "r.yml"), "windows")
+    assert "winlog.event_data.ParentUser" in proposal.fields
+    leaves = _leaves(template_body(proposal)["template"]["mappings"]["properties"])
+    assert leaves["winlog.event_data.ParentUser"]["fields"]["caseless"]["normalizer"] == NORMALIZER
