@@ -92,7 +92,8 @@ def run_check(
         elif item.rule is not None and (generate is not None or not own.is_file()):
             from .generate import generate_events
 
-            events = generate_events(item.rule, count=generate or None, seed=seed)
+            events = generate_events(item.rule, count=generate or None, seed=seed,
+                                     carries=checker.carries)
             if not events:
                 result = RuleResult(item.id, item.title, item.path, [])
                 result.error = (

@@ -213,6 +213,11 @@ class Checker:
             )
         return result
 
+    def carries(self, kind: dict[str, Any]) -> bool:
+        """True when some target's data source can hold an event of this kind (its EventID and
+        Channel): ``generate_events`` makes no events that no target could be asked about."""
+        return any(renderer.carries(kind) for renderer in self.renderers.values())
+
     def _unrecorded(self, target: str, rule: Any, events: list[SampleEvent]) -> tuple[str, ...]:
         """The Sigma fields of these events that the target's data source never records for the
         rule's logsource (mapping table ``unrecorded``)."""
@@ -273,6 +278,8 @@ class Checker:
         renderer = self.renderers[spec.name]
         limits = length_limits(tree, self.user_mapping, self.models.get(spec.name))
         over_limit: dict[tuple[str, int, str], set[int]] = {limit: set() for limit in limits}
+        # Whether an event the rule matches reached the target, and why one could not.
+        shown, unrenderable = False, None
         for i, (event, verdict) in enumerate(zip(events, verdicts)):
             try:
                 rendered = renderer.render_sample(event)
@@ -287,14 +294,15 @@ class Checker:
                 # data source's vocabulary): there is no target event to evaluate.
                 rendered, why_not = None, f"the value cannot be written by the shipper: {exc}"
             if rendered is None:
+                # The data source cannot carry this event (another record kind, a value its
+                # shipper cannot write): the query is never asked about it, so the event is no
+                # evidence either way, even when the rule matches it.
                 out.not_rendered.append(i)
-                if verdict.matched:
-                    out.disagreements.append(
-                        Disagreement(
-                            i, True, False, f"the {spec.schema} data has no such event: {why_not}"
-                        )
-                    )
+                if verdict.matched and unrenderable is None:
+                    unrenderable = why_not
                 continue
+            if verdict.matched:
+                shown = True
             for limit, seen in over_limit.items():
                 if exceeds(rendered, limit[0], limit[1]):
                     seen.add(i)
@@ -316,6 +324,13 @@ class Checker:
             out.reason = f"{len(out.disagreements)} of {len(events)} events disagree"
             if unmirrored:
                 out.reason += f" ({unmirrored}: the difference may come from it)"
+        elif unrenderable is not None and not shown:
+            # Every event the rule matches is one the data source cannot carry: agreeing on the
+            # others (all non-matches) shows nothing about the query's positives.
+            out.reason = (
+                f"not proven: no event the rule matches can be written as {spec.schema} data of "
+                f"this data source ({unrenderable})"
+            )
         elif approximate:
             # The emitter itself says the query is approximate; agreeing on these events does not
             # make it equivalent, so it is not called so.

@@ -169,6 +169,12 @@ class EventRenderer:
                 return renderer, entry
         return None
 
+    def carries(self, event: dict[str, Any]) -> bool:
+        """True when this table (or a companion table) has a logsource entry for the event."""
+        return self.logsource_of(event) is not None or any(
+            other.logsource_of(event) is not None for other in self.companions
+        )
+
     def logsource_of(self, event: dict[str, Any]) -> LogsourceMapping | None:
         """The table's logsource entry whose source events (or variants' events) include this one."""
         for entry in self._entries:

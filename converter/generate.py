@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from sigma.rule import SigmaRule
 
@@ -166,8 +166,11 @@ class _Generator:
         """Process creation: mostly Sysmon 1; every fifth plan Security 4688, when 4688 records
         carry every field the plan tests."""
         fields = {lit.field for lit in plan if lit.positive}
+        # A plan testing fields a 4688 record lacks still gets a 4688 event when that is the
+        # only kind (the data source never records those fields; the checker's reference reads
+        # them as missing there).
         usable = [k for k in self.kinds
-                  if k.get("EventID") != 4688 or fields <= SECURITY_4688_FIELDS]
+                  if k.get("EventID") != 4688 or fields <= SECURITY_4688_FIELDS] or self.kinds
         kind = usable[1] if len(usable) > 1 and index % 5 == 4 else usable[0]
         companions = self.companions
         if kind.get("EventID") == 4688:  # 4688 records carry the label SID, not the name
@@ -247,13 +250,21 @@ class _Generator:
         return _interleave([[item for _, _, item in positives], misses, variants])
 
 
-def generate_events(rule: SigmaRule, count: int | None = None, seed: int = 0) -> list[SampleEvent]:
+def generate_events(
+    rule: SigmaRule,
+    count: int | None = None,
+    seed: int = 0,
+    carries: Callable[[dict[str, Any]], bool] | None = None,
+) -> list[SampleEvent]:
     """Generate positives and near misses for one rule, most informative first.
 
     Args:
         rule: a parsed pySigma rule (before any target pipeline).
         count: how many events at most (default ``DEFAULT_COUNT``).
         seed: fillers and choices are drawn from it; the same seed gives the same events.
+        carries: which event kinds (``{"EventID": 4688, "Channel": "Security"}``) the targets'
+            data sources can hold; the others are not generated (Sentinel's SecurityEvent holds
+            no Sysmon record), unless none of the logsource's kinds is carried.
 
     Returns:
         ``SampleEvent``s whose ``expect`` is the reference verdict and whose ``note`` says what the
@@ -268,6 +279,8 @@ def generate_events(rule: SigmaRule, count: int | None = None, seed: int = 0) ->
                                   rule.logsource.service)
     except LogsourceUnsupported:
         return []
+    if carries is not None:
+        kinds = [k for k in kinds if carries(k)] or kinds
     if not kinds:
         return []
     limit = DEFAULT_COUNT if count is None else max(count, 0)

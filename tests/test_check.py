@@ -215,3 +215,51 @@ def test_declared_approximation_is_never_called_equivalent(tmp_path: Path) -> No
     assert "approximate" in (kql.reason or "")
     # SPL keeps the pattern exact with a regex, so the events agree there too.
     assert result.targets["splunk"].disagreements == []
+
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+PROC_RULE = (
+    "title: t\nid: 5c9d4a2e-7b1f-4d38-9a6e-0f2b8c1d3e4f\nstatus: test\n"
+    "logsource: {product: windows, category: process_creation}\n"
+    "detection:\n  sel:\n    Image|endswith: '\\\\7z.exe'\n    CommandLine|contains: '.dmp'\n"
+    "  condition: sel\n"
+)
+
+
+def _proc_event(kind: dict, image: str, command_line: str, expect: bool) -> SampleEvent:
+    return SampleEvent({**kind, "Image": image, "CommandLine": command_line}, expect=expect)
+
+
+def test_events_a_data_source_cannot_carry_are_not_rendered_never_differs(tmp_path: Path) -> None:
+    """SecurityEvent (Sentinel) holds Security 4688 process creations only: a Sysmon 1 event the
+    rule matches is 'not rendered', and with no event the target can carry that the rule matches,
+    the verdict is 'not proven', never 'differs'."""
+    path = tmp_path / "r.yml"
+    path.write_text(PROC_RULE)
+    (loaded,) = load_rules([path])
+    sysmon = {"EventID": 1, "Channel": SYSMON}
+    events = [_proc_event(sysmon, "C:\\x\\7z.exe", "7z a x.dmp", True),
+              _proc_event(sysmon, "C:\\x\\7z.exe", "7z a x.txt", False)]
+    target = Checker(["kusto"], data_source="sentinel").check(loaded, events).targets["kusto"]
+    assert target.disagreements == [] and target.not_rendered == [0, 1]
+    assert target.equivalent is None and "not proven" in (target.reason or ""), target.reason
+    # With Security 4688 events beside them, those are the evidence: proven on them.
+    security = {"EventID": 4688, "Channel": "Security"}
+    events += [_proc_event(security, "C:\\x\\7z.exe", "7z a x.dmp", True),
+               _proc_event(security, "C:\\x\\7z.exe", "7z a x.txt", False)]
+    target = Checker(["kusto"], data_source="sentinel").check(loaded, events).targets["kusto"]
+    assert target.disagreements == [] and target.not_rendered == [0, 1]
+    assert target.equivalent is True, target.reason
+
+
+def test_generated_events_are_of_kinds_the_data_source_carries(tmp_path: Path) -> None:
+    """`check --generate --data-source sentinel`: SecurityEvent holds 4688 records only, so the
+    generator writes the process creations as 4688 records, and the query is proven on them."""
+    path = tmp_path / "r.yml"
+    path.write_text(PROC_RULE)
+    result = CliRunner().invoke(main, ["check", str(path), "-t", "kusto", "--data-source",
+                                       "sentinel", "--generate", "--format", "json"])
+    report = json.loads(result.stdout)
+    target = report["rules"][0]["targets"]["kusto"]
+    assert target["equivalent"] is True, target
+    assert report["rules"][0]["events"] > len(target["not_rendered"])
