@@ -166,9 +166,8 @@ class _Generator:
         """Process creation: mostly Sysmon 1; every fifth plan Security 4688, when 4688 records
         carry every field the plan tests."""
         fields = {lit.field for lit in plan if lit.positive}
-        # A plan testing fields a 4688 record lacks still gets a 4688 event when that is the
-        # only kind (the data source never records those fields; the checker's reference reads
-        # them as missing there).
+        # When 4688 is the only kind, a plan testing fields it lacks keeps it (and ``realize``
+        # makes no event for the plan: such a record has no such field).
         usable = [k for k in self.kinds
                   if k.get("EventID") != 4688 or fields <= SECURITY_4688_FIELDS] or self.kinds
         kind = usable[1] if len(usable) > 1 and index % 5 == 4 else usable[0]
@@ -264,7 +263,8 @@ def generate_events(
         seed: fillers and choices are drawn from it; the same seed gives the same events.
         carries: which event kinds (``{"EventID": 4688, "Channel": "Security"}``) the targets'
             data sources can hold; the others are not generated (Sentinel's SecurityEvent holds
-            no Sysmon record), unless none of the logsource's kinds is carried.
+            no Sysmon record), unless none of the logsource's kinds is carried or no event of
+            a carried kind can be made.
 
     Returns:
         ``SampleEvent``s whose ``expect`` is the reference verdict and whose ``note`` says what the
@@ -279,10 +279,21 @@ def generate_events(
                                   rule.logsource.service)
     except LogsourceUnsupported:
         return []
-    if carries is not None:
-        kinds = [k for k in kinds if carries(k)] or kinds
     if not kinds:
         return []
+    carried = [k for k in kinds if carries(k)] if carries is not None else kinds
+    if carried and carried != kinds:
+        # When no event of a carried kind can be made (a 4688 record lacks a field every branch
+        # needs), the usual events: the target cannot be asked about them, and says so.
+        return _generate(rule, compiled, carried, count, seed) or _generate(
+            rule, compiled, kinds, count, seed
+        )
+    return _generate(rule, compiled, kinds, count, seed)
+
+
+def _generate(rule: SigmaRule, compiled: Any, kinds: list[dict[str, Any]], count: int | None,
+              seed: int) -> list[SampleEvent]:
+    """The events of ``generate_events`` for these event kinds (the main one first)."""
     limit = DEFAULT_COUNT if count is None else max(count, 0)
     out: list[SampleEvent] = []
     seen: set[str] = set()

@@ -263,3 +263,15 @@ def test_generated_events_are_of_kinds_the_data_source_carries(tmp_path: Path) -
     target = report["rules"][0]["targets"]["kusto"]
     assert target["equivalent"] is True, target
     assert report["rules"][0]["events"] > len(target["not_rendered"])
+
+
+def test_rule_a_carried_kind_cannot_match_still_gets_events(tmp_path: Path) -> None:
+    """A 4688 record has no ParentCommandLine: no 4688 event can match this rule, so the usual
+    (Sysmon) events are generated, not rendered for SecurityEvent, and nothing 'differs'."""
+    path = tmp_path / "r.yml"
+    path.write_text(PROC_RULE.replace("CommandLine|contains", "ParentCommandLine|contains"))
+    result = CliRunner().invoke(main, ["check", str(path), "-t", "kusto", "--data-source",
+                                       "sentinel", "--generate", "--format", "json"])
+    report = json.loads(result.stdout)
+    assert report["rules"][0]["error"] is None and report["rules"][0]["events"] > 0
+    assert report["rules"][0]["targets"]["kusto"]["equivalent"] is not False
