@@ -1,8 +1,8 @@
 """The target registry: one entry per query language sigport emits and interprets.
 
-Each language lives in its own folder (``backends/<lang>/``): ``backend.py`` (the pySigma emitter),
-``parser.py`` + ``<lang>.lark`` (text to the shared tree in ``backends/query``) and ``semantics.py``
-(its documented quirks). ``TARGETS`` is the one place that lists them; the CLI, the equivalence
+Each language lives in its own folder (``backends/<lang>/``) with the same files: ``backend.py``
+(the pySigma emitter), ``grammar.lark`` + ``parser.py`` + ``lower.py`` (text to the shared tree in
+``backends/query``) and ``semantics.py`` (``SEMANTICS``, its documented quirks, and ``LANGUAGE``). ``TARGETS`` is the one place that lists them; the CLI, the equivalence
 checker and the tests iterate it, so adding a language touches its folder and one line here.
 
 Entries name their classes and functions by import path and load them on first use, so that
@@ -66,9 +66,6 @@ class TargetSpec:
         """The interpreter's ``parse(text, fields=None)`` function, or None."""
         return _load(self.parser) if self.parser else None
 
-    def semantics_table(self) -> Any:
-        """The language's ``Semantics`` table, or None."""
-        return _load(self.semantics) if self.semantics else None
 
 
 _ELASTIC_FORMATS = {
@@ -102,7 +99,7 @@ TARGETS: dict[str, TargetSpec] = {
             "kql",
             "Kibana Query Language (Kibana search bar, Elastic Security custom query rules; "
             "not Microsoft's Kusto)",
-            "backends.kql.backend:KqlBackend",
+            "backends.kql.backend:SigportKqlBackend",
             "backends.kql.parser:parse",
             "backends.kql.semantics:SEMANTICS",
             pipeline="ecs-windows",

@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 import click
 
+from .cli_output import REPORT_SCHEMA_VERSION
 from .errors import ConverterError
 
 #: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
@@ -33,9 +34,8 @@ EXIT_DISAGREE = 1
 EXIT_INPUT = 2
 EXIT_PARTIAL = 3
 
-#: Versions of the machine-readable outputs (README "JSON outputs"): raised when a field is
-#: removed or changes meaning; new fields may appear within a version.
-REPORT_SCHEMA_VERSION = 1
+#: Version of the backtest JSON (README "JSON outputs"): raised when a field is removed or
+#: changes meaning; new fields may appear within a version.
 BACKTEST_SCHEMA_VERSION = 1
 
 

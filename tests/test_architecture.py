@@ -6,6 +6,8 @@
 * The shared query layer (``backends/query``) imports no language and nothing of ``converter``.
 * The reference evaluator imports nothing from ``backends``.
 * Only ``converter/cli.py`` imports click; every module has a docstring.
+* No import cycles, counting lazy (in-function) and ``TYPE_CHECKING`` imports: a cycle hidden
+  behind one is still two modules that cannot be read or moved one without the other.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(p for d in ("backends", "converter") for p in (ROOT / d).rglob("*.py"))
 
 
-def imports(path: Path) -> set[str]:
+def imports(path: Path, root: Path = ROOT) -> set[str]:
+    """Every dotted name the module's import statements name (anywhere in it), relative ones
+    resolved; ``from pkg import mod`` gives both ``pkg`` and ``pkg.mod``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out: set[str] = set()
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out.update(alias.name for alias in node.names)
@@ -125,3 +129,66 @@ def test_only_the_cli_imports_click(path: Path) -> None:
 @pytest.mark.parametrize("path", MODULES, ids=rel)
 def test_every_module_has_a_docstring(path: Path) -> None:
     assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), rel(path)
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    """``backends/eql/parser.py`` -> ``backends.eql.parser``; a package is its ``__init__``."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(paths: list[Path], root: Path = ROOT) -> dict[str, set[str]]:
+    """Module -> the project modules it imports."""
+    modules = {module_name(p, root): p for p in paths}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in imports(path, root):
+            while imported and imported not in modules:  # ``mod.attr`` -> ``mod``
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as a path ``[a, b, ..., a]``, or None (iterative depth-first)."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in sorted(graph):
+        if root in state:
+            continue
+        path, stack = [root], [iter(sorted(graph[root]))]
+        state[root] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(sorted(graph[nxt])))
+    return None
+
+
+def test_no_import_cycles() -> None:
+    cycle = find_cycle(import_graph(MODULES))
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_check_sees_lazy_and_type_only_imports(tmp_path: Path) -> None:
+    """The check above cannot pass vacuously: a cycle through a function-level import and a
+    ``TYPE_CHECKING`` import is found."""
+    package = tmp_path / "backends" / "x"
+    package.mkdir(parents=True)
+    (tmp_path / "backends" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from .b import g\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from backends.x import a\n"
+    )
+    graph = import_graph(sorted((tmp_path / "backends").rglob("*.py")), tmp_path)
+    assert find_cycle(graph) == ["backends.x.a", "backends.x.b", "backends.x.a"]

@@ -12,7 +12,7 @@ emits matches a whole value exactly when the Sigma regex matches somewhere in it
   sigport's Lucene interpreter (``backends.query.matching.lucene_regex``, whole-value match) on
   the translation, for the case-sensitive form and for the EQL ``regex~`` form. The oracle spells
   ``\\d \\w \\s`` as their ASCII classes: that is the translation's declared meaning (PCRE's; see
-  LUCENE_SEMANTICS "sigma_regex_shorthand" for the gap with the reference's Unicode classes).
+  SEMANTICS "sigma_regex_shorthand" for the gap with the reference's Unicode classes).
 * ``test_end_to_end_through_the_checker``: the same patterns as Sigma rules, converted by the real
   EQL and Lucene emitters, parsed by their interpreters and compared with the reference evaluator
   on events (the proof ``sigport check`` runs).

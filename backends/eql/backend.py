@@ -118,17 +118,12 @@ def _regex_text(value: SigmaString) -> str:
     return "".join(out)
 
 
-_NUMERIC_TYPES = frozenset(
-    {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long"}
-)
-
-
 def _is_numeric_field(name: str) -> bool:
     """True when the ECS field model types ``name`` as a number."""
-    from backends.query.fields import FieldModel
+    from backends.query.fields import NUMERIC_TYPES, FieldModel
 
     info = FieldModel.builtin("defend").lookup(name)
-    return info is not None and info.type in _NUMERIC_TYPES
+    return info is not None and info.type in NUMERIC_TYPES
 
 
 # Field-name quoting follows the semantics table (identifier shape, keywords, quote character).

@@ -1,4 +1,4 @@
-"""EQL operand values and literal decoding shared by the EQL lowering and parser.
+"""EQL operand values and literal decoding, used by the EQL lowering (``lower.py``).
 
 While lowering, an operand is a field reference, a literal or a function call before it becomes
 a shared-tree leaf; string literals are decoded with the escapes of EQL_SEMANTICS
@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any
 
 from lark import Token
 
-from ..query.ast import Const, GlobPart, Node, Span
+from ..query.ast import GlobPart, Span
 from ..query.errors import QueryParseError, UnsupportedQueryError
-from .semantics import SEMANTICS
+from .semantics import LANGUAGE, SEMANTICS
 
-if TYPE_CHECKING:
-    from .lowering import Lowering
-
-LANGUAGE = "EQL"
 #: Comparison operators with their operands swapped (``"x" < f`` is ``f > "x"``).
 MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
@@ -50,8 +46,6 @@ class Call:
     span: Span
 
 
-Operand = Union["Field", "Literal", "Call", Node]
-
 
 def span_of(meta: Any) -> Span:
     """The source span of a lark tree node (its ``meta``)."""
@@ -66,21 +60,6 @@ def tok_span(tok: Token) -> Span:
 def error(message: str, source: str, span: Span) -> QueryParseError:
     """A parse error pointing at ``span`` of ``source``."""
     return QueryParseError(message, source, span.offset, span.length, LANGUAGE)
-
-
-def as_condition(value: Any, source: str, lowering: Lowering | None = None) -> Node:
-    """Turn an operand used where a condition is expected into a node (or refuse it)."""
-    if isinstance(value, Node):
-        return value
-    if isinstance(value, Call) and lowering is not None:
-        return lowering.lower_call(value)
-    if isinstance(value, Literal) and isinstance(value.value, bool):
-        return Const(value.value, span=value.span)
-    if isinstance(value, Field):
-        raise UnsupportedQueryError(
-            f"field {value.name!r} used alone as a condition; compare it with a value"
-        )
-    raise error("this value is not a condition", source, value.span)
 
 
 def decode_string(tok: Token, source: str) -> str:

@@ -5,27 +5,26 @@ sequences, samples, joins and pipes raise ``UnsupportedQueryError``. Every seman
 while lowering (case per operator, wildcard characters, regex dialect and anchoring, missing-field
 outcome, the event-category field) is read from ``backends.eql.semantics.SEMANTICS``.
 
-This module holds the entry points, the lark parser and syntax-error messages; the lowering is in
-``lowering.py`` and operand decoding in ``operands.py``. None of them imports an emitter
+This module holds the entry points and the syntax-error messages; the lowering is in ``lower.py``
+and operand decoding in ``operands.py``. None of them imports an emitter
 (``backends/eql/backend.py``): the interpreter must judge the emitted text independently, or the
 equivalence proof would be circular.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lark import Lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
 from ..query.ast import Node
-from ..query.errors import QueryError, QueryParseError, UnsupportedQueryError, too_deep
-from .lowering import Lowering
-from .operands import LANGUAGE, MIRROR, as_condition
+from ..query.errors import UnsupportedQueryError
+from ..query.syntax import Grammar, SyntaxMessages, run_lowering
+from .lower import Lowering
+from .operands import MIRROR
+from .semantics import LANGUAGE
 
 if TYPE_CHECKING:  # the field model is optional and only duck-typed here
     from ..query.fields import FieldModel
@@ -46,19 +45,6 @@ _TERMINAL_NAMES = {
     "DECIMAL": "a number",
     "BAD_STRING": "a string",
 }
-
-
-@functools.lru_cache(maxsize=1)
-def _parser() -> Lark:
-    """Build the LALR parser once (lazily, so importing this module does no work)."""
-    grammar = Path(__file__).with_name("eql.lark").read_text(encoding="utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        start=["start", "expression"],
-    )
 
 
 def parse(text: str, fields: FieldModel | None = None) -> Node:
@@ -93,34 +79,57 @@ def parse_expression(text: str, fields: FieldModel | None = None) -> Node:
 
 
 def _run(text: str, start: str, fields: FieldModel | None) -> Node:
-    try:
-        tree = _parser().parse(text, start=start)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, text) from None
-    try:
-        result = Lowering(text, fields).transform(tree)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, QueryError):
-            raise exc.orig_exc from None
-        if not isinstance(exc.orig_exc, RecursionError):
-            raise
-        raise too_deep() from None
-    except RecursionError:  # lark's Transformer recurses once per nesting level
-        raise too_deep() from None
-    return as_condition(result, text)
+    tree = GRAMMAR.parse(text, start=start)
+    lowering = Lowering(text, fields)
+    return run_lowering(lambda: lowering.condition(lowering.transform(tree)), text, LANGUAGE)
 
 
 # --- syntax errors ---------------------------------------------------------------------------------
 
 
-def _describe_expected(expected: set[str]) -> str:
+class _Messages(SyntaxMessages):
+    """EQL's syntax-error wording: quotes, keyword case and chained comparisons get a hint."""
+
+    def character(self, text: str, exc: UnexpectedCharacters) -> tuple[str, int]:
+        pos = exc.pos_in_stream
+        ch = text[pos] if pos < len(text) else ""
+        if ch == '"':
+            return (
+                'unterminated string: close it with " on the same line (inside a string, \\" is '
+                "an escaped quote and a backslash must be doubled)"
+            ), 1
+        if ch == "'":
+            return "single quotes are not supported in Elasticsearch EQL: use double quotes", 1
+        if ch == "`":
+            return "unterminated `quoted` field name", 1
+        return f"unexpected character {ch!r}", 1
+
+    def end(self, text: str, exc: UnexpectedInput) -> tuple[str, int]:
+        return f"unexpected end of query; expected {_expected(exc)}", len(text)
+
+    def token(self, text: str, exc: UnexpectedToken) -> tuple[str, int]:
+        tok = exc.token
+        msg = f"unexpected `{tok.value}`; expected {_expected(exc)}"
+        if tok.type == "NAME" and tok.value.lower() in _KEYWORDS and tok.value != tok.value.lower():
+            msg = (
+                f"unexpected `{tok.value}`: EQL keywords are lower case and case-sensitive, "
+                f"write `{tok.value.lower()}`"
+            )
+        elif tok.value in MIRROR:
+            msg += " (comparisons cannot be chained: join them with `and`)"
+        return msg, len(tok.value) or 1
+
+
+def _expected(exc: UnexpectedInput) -> str:
+    """The terminals lark would have accepted, in words."""
+    expected = set(getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ())
     names: set[str] = set()
     for name in expected:
         if name == "$END":
             names.add("end of query")
             continue
         try:
-            pattern = _parser().get_terminal(name).pattern
+            pattern = GRAMMAR.lark().get_terminal(name).pattern
         except KeyError:
             continue
         if isinstance(pattern, PatternStr):
@@ -130,41 +139,14 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(sorted(names))
 
 
-def _syntax_error(exc: UnexpectedInput, text: str) -> QueryParseError:
-    """Turn a lark exception into a QueryParseError with a position and, when known, a hint."""
-    if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream
-        ch = text[pos] if pos < len(text) else ""
-        if ch == '"':
-            msg = (
-                'unterminated string: close it with " on the same line (inside a string, \\" is '
-                "an escaped quote and a backslash must be doubled)"
-            )
-        elif ch == "'":
-            msg = "single quotes are not supported in Elasticsearch EQL: use double quotes"
-        elif ch == "`":
-            msg = "unterminated `quoted` field name"
-        else:
-            msg = f"unexpected character {ch!r}"
-        return QueryParseError(msg, text, pos, 1, LANGUAGE)
-    if isinstance(exc, UnexpectedToken):
-        tok = exc.token
-        expected = _describe_expected(set(exc.accepts or exc.expected))
-        if tok.type == "$END":
-            return QueryParseError(
-                f"unexpected end of query; expected {expected}", text, len(text), 1, LANGUAGE
-            )
-        msg = f"unexpected `{tok.value}`; expected {expected}"
-        if tok.type == "NAME" and tok.value.lower() in _KEYWORDS and tok.value != tok.value.lower():
-            msg = (
-                f"unexpected `{tok.value}`: EQL keywords are lower case and case-sensitive, "
-                f"write `{tok.value.lower()}`"
-            )
-        elif tok.value in MIRROR:
-            msg += " (comparisons cannot be chained: join them with `and`)"
-        return QueryParseError(msg, text, tok.start_pos or 0, len(tok.value) or 1, LANGUAGE)
-    pos = getattr(exc, "pos_in_stream", 0) or 0
-    return QueryParseError(str(exc).splitlines()[0], text, pos, 1, LANGUAGE)
+GRAMMAR = Grammar(
+    __file__,
+    _Messages(LANGUAGE),
+    parser="lalr",
+    propagate_positions=True,
+    maybe_placeholders=True,
+    start=["start", "expression"],
+)
 
 
 __all__ = ["LANGUAGE", "parse", "parse_expression"]

@@ -28,6 +28,9 @@ _TRANSLATOR = (
     "elasticsearch/xpack/eql/planner/QueryTranslator.java"
 )
 
+#: The language's name in messages (parse errors name it).
+LANGUAGE = "EQL"
+
 SEMANTICS = Semantics(
     "eql",
     {

@@ -1,1 +1,6 @@
-"""ES|QL target: emitter only (sigport has no ES|QL interpreter yet, so ``check`` says so)."""
+"""Elasticsearch ES|QL: the emitter only.
+
+``backend.py`` (``SigportEsqlBackend``) and ``semantics.py`` (``SEMANTICS``, ``LANGUAGE``);
+sigport has no ES|QL interpreter yet (no ``grammar.lark``, ``parser.py``, ``lower.py``), so
+``check`` reports the target as not checked.
+"""

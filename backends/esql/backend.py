@@ -29,7 +29,7 @@ from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_fie
 
 from backends.query.folding import SIMPLE, equivalents, simple_lower
 
-from .semantics import ESQL_SEMANTICS, SEMANTICS
+from .semantics import SEMANTICS
 
 _PART = re.compile("(?:" + str(SEMANTICS.get("identifier_part")) + r")\Z")
 _KEYWORDS = frozenset(SEMANTICS.get("keywords"))  # type: ignore[arg-type]
@@ -117,7 +117,7 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
         if hazards:
             self.warn(
                 f"{cond.field}: TO_LOWER lowercases as String.toLowerCase does ("
-                f"{ESQL_SEMANTICS.entries['to_lower_folding'].value}), not per code point as "
+                f"{SEMANTICS.entries['to_lower_folding'].value}), not per code point as "
                 f"Sigma: values with {', '.join(repr(c) for c in hazards)} can miss events "
                 "Sigma matches (U+0130, a final capital sigma)"
             )

@@ -20,6 +20,9 @@ _LEXER = (
     "lexer/Expression.g4"
 )
 
+#: The language's name in messages (parse errors name it).
+LANGUAGE = "ES|QL"
+
 SEMANTICS = Semantics(
     "esql",
     {
@@ -81,6 +84,3 @@ SEMANTICS = Semantics(
         ),
     },
 )
-
-#: The table under the name the case-folding code reads it by.
-ESQL_SEMANTICS = SEMANTICS

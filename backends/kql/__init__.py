@@ -1,5 +1,8 @@
-"""Kibana Query Language (KQL, Kibana's "kuery"): emitter, interpreter and semantics table.
+"""Kibana Query Language (KQL, Kibana's "kuery"; not Microsoft's Kusto).
 
-``backend.KqlBackend`` converts Sigma rules to KQL text; ``parser.parse`` turns KQL text back into
-the shared query tree using ``semantics.SEMANTICS``. The parser never imports the backend.
+The same files as every language folder: ``backend.py`` (the emitter, ``SigportKqlBackend``),
+``grammar.lark`` and ``parser.py`` (``parse(text, fields)``, the interpreter's entry point),
+``lower.py`` (``Lowering``: lark's tree to the shared tree in ``backends/query``) and
+``semantics.py`` (``SEMANTICS``, every matching fact with its vendor doc, and ``LANGUAGE``). The
+interpreter never imports the emitter.
 """

@@ -174,7 +174,7 @@ def kql_literal(parts: Iterable[Any], what: str = "value") -> tuple[str, bool]:
     return escape_unquoted(flat), widened
 
 
-class KqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, TextQueryBackend):
+class SigportKqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, TextQueryBackend):
     """Convert Sigma rules to Kibana Query Language queries.
 
     Extension points follow pySigma's TextQueryBackend: templates are class variables; values and

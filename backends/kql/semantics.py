@@ -33,6 +33,9 @@ JS_TRIM_WHITESPACE = frozenset(
     "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
 
+#: The language's name in messages (parse errors name it).
+LANGUAGE = "KQL"
+
 SEMANTICS = Semantics(
     "kql",
     {

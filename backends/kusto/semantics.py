@@ -45,6 +45,9 @@ CANDIDATE_READINGS = CANDIDATE_FOLD.readings
 #: Characters that make up a ``has`` term (ASCII letters and digits; see ``has_term``).
 TERM_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
+#: The language's name in messages (parse errors name it).
+LANGUAGE = "kusto"
+
 SEMANTICS = Semantics(
     "kusto",
     {

@@ -7,7 +7,7 @@ code point and a leading ``^`` (https://www.elastic.co/guide/en/elasticsearch/re
 regexp-syntax.html), so every finite set has an exact Lucene spelling.
 
 Case folding follows the engine sigport's reference evaluator runs Sigma regexes with (the
-``regex`` package in its default mode; see ``LUCENE_SEMANTICS["sigma_regex_case_folding"]``): a
+``regex`` package in its default mode; see ``SEMANTICS["sigma_regex_case_folding"]``): a
 subject character matches a case-insensitive class when one of its case variants is in the class.
 Only ASCII characters and caseless characters are folded here: the case variants of other letters
 depend on the Unicode version of the engine, which sigport cannot pin, so they are refused.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Iterable
 
-from .semantics import LUCENE_SEMANTICS
+from .semantics import SEMANTICS
 
 MAX_CODE_POINT = 0x10FFFF
 #: Characters with a meaning inside a Lucene class (``]`` ends it, ``-`` makes a range, ``^`` negates
@@ -156,7 +156,7 @@ class CharSet:
 
 def escape_char(char: str) -> str:
     """One literal character outside a class, escaped when Lucene RegExp reserves it."""
-    reserved = LUCENE_SEMANTICS.get("regex_reserved")
+    reserved = SEMANTICS.get("regex_reserved")
     assert isinstance(reserved, str)
     return "\\" + char if char in reserved else char
 
@@ -189,7 +189,7 @@ def variant_class(chars: str) -> str:
 
 
 def _shorthand(key: str) -> CharSet:
-    table = LUCENE_SEMANTICS.get("sigma_regex_shorthand")
+    table = SEMANTICS.get("sigma_regex_shorthand")
     assert isinstance(table, dict)
     return CharSet((ord(lo), ord(hi)) for lo, hi in table[key])
 
@@ -211,14 +211,14 @@ def regex_case_variants(char: str) -> str:
     """The characters a case-insensitive Sigma regex matches for ``char`` (``char`` first).
 
     ASCII letters pair with their other case, and the four non-ASCII characters that the
-    reference engine folds onto ASCII letters join them (``LUCENE_SEMANTICS``
+    reference engine folds onto ASCII letters join them (``SEMANTICS``
     ``sigma_regex_case_folding``). Characters without case are themselves.
 
     Raises:
         FoldError: ``char`` is a letter outside that table whose case variants depend on the
             Unicode version (``é``, ``Σ``, an unassigned code point).
     """
-    table = LUCENE_SEMANTICS.get("sigma_regex_case_folding")
+    table = SEMANTICS.get("sigma_regex_case_folding")
     assert isinstance(table, dict)
     if char in table:
         return str(table[char])

@@ -1,8 +1,11 @@
-"""Lowering of single query_string clauses (term, phrase, regex, range) to shared-tree leaves.
+"""Lowering of the query_string lark tree to the shared query tree, consulting ``SEMANTICS``.
+
+``Lowering`` rebuilds each group's flat clause list with Lucene's MUST/SHOULD/MUST_NOT flags; the
+functions before it lower single clauses (term, phrase, regex, range) to leaves.
 
 What a clause means depends on the field's mapping: keyword-like fields compare whole values
 (case-sensitively unless a lowercase normalizer lowercases both sides), analysed text fields match
-tokens, numeric/ip/boolean fields parse the term. Each branch cites its ``LUCENE_SEMANTICS`` entry.
+tokens, numeric/ip/boolean fields parse the term. Each branch cites its ``SEMANTICS`` entry.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
+
+from lark import Tree
 
 from ..query.ast import (
     And,
@@ -23,6 +28,8 @@ from ..query.ast import (
     GlobPart,
     Keyword,
     Node,
+    Not,
+    Or,
     Regex,
     RegexDialect,
     Span,
@@ -30,8 +37,9 @@ from ..query.ast import (
     Wildcard,
 )
 from ..query.errors import QueryParseError, UnsupportedQueryError
+from ..query.fields import NUMERIC_TYPES, TEXT_TYPES
 from ..query.folding import lower1, simple_lower
-from .semantics import LUCENE_SEMANTICS
+from .semantics import LANGUAGE, SEMANTICS
 
 if TYPE_CHECKING:
     from ..query.fields import FieldModel
@@ -40,11 +48,6 @@ ErrorFactory = Callable[[str, Any], QueryParseError]
 
 EXISTS_FIELD = "_exists_"
 KEYWORD_TYPES = frozenset({"keyword", "constant_keyword", "wildcard"})
-TEXT_TYPES = frozenset({"text", "match_only_text"})
-NUMERIC_TYPES = frozenset(
-    {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
-     "unsigned_long"}
-)
 _RANGE_BODY = re.compile(
     r'^([\[{])[ \t\n\r\u3000]*("(?:[^"\\]|\\.)*"|[^ \t\n\r\u3000"]+)[ \t\n\r\u3000]+TO'
     r'[ \t\n\r\u3000]+("(?:[^"\\]|\\.)*"|[^ \t\n\r\u3000"]+)[ \t\n\r\u3000]*([\]}])$',
@@ -94,7 +97,7 @@ def resolve_field(
         return FieldView(name, name, EXISTS_FIELD)
     info = fields.lookup(name) if fields is not None else None
     if info is None:
-        # LUCENE_SEMANTICS "unknown_field": exact, case-sensitive keyword.
+        # SEMANTICS "unknown_field": exact, case-sensitive keyword.
         return FieldView(name, name, "keyword", known=False)
     es_type = str(info.type)
     normalizer = getattr(info, "normalizer", None)
@@ -144,7 +147,7 @@ def _wildcard_parts(image: str, lowercase: bool) -> tuple[GlobPart, ...]:
     """Split a raw wildcard term into literal runs and wildcards.
 
     Under a lowercase normalizer unescaped text is lowercased but escaped characters are kept as
-    written (LUCENE_SEMANTICS "normalizer_lowercase": StringFieldType.wildcardQuery).
+    written (SEMANTICS "normalizer_lowercase": StringFieldType.wildcardQuery).
     """
     parts: list[GlobPart] = []
     buf: list[str] = []
@@ -221,7 +224,7 @@ def _scalar(text: str, field: FieldView, span: Span | None, token: Any) -> Node:
             raise UnsupportedQueryError(f"{text!r} is not a boolean for field {field.name}")
         return Equals(field=field.source, value=text == "true", span=span)
     if kind == "ip":
-        # LUCENE_SEMANTICS "ip_cidr": 'a.b.c.d/n' is a network; a bare address is itself.
+        # SEMANTICS "ip_cidr": 'a.b.c.d/n' is a network; a bare address is itself.
         network = text if "/" in text else text + ("/128" if ":" in text else "/32")
         return Cidr(field=field.source, network=network, span=span)
     if kind == "keyword":
@@ -265,7 +268,7 @@ def lower_term(
     if field.kind == EXISTS_FIELD:
         return Exists(field=unescape(image), span=span)
     if image == "*":
-        # LUCENE_SEMANTICS "exists_pure_wildcard".
+        # SEMANTICS "exists_pure_wildcard".
         return Exists(field=field.source, **field.limit, span=span)
     if _has_wildcard(image):
         if field.kind == "text":
@@ -288,7 +291,7 @@ def lower_term(
                     lowercase_value=field.lowercase, **field.limit, span=span)
     text = unescape(image)
     if len(text) > 1 and text[0] in "<>":
-        # LUCENE_SEMANTICS "range_prefix_lt_gt": escaping does not prevent this.
+        # SEMANTICS "range_prefix_lt_gt": escaping does not prevent this.
         if text[0] == ">":
             op, rest = (CompareOp.GTE, text[2:]) if len(text) > 2 and text[1] == "=" else (
                 CompareOp.GT, text[1:])
@@ -325,7 +328,7 @@ def lower_regex(
         field=field.source,
         pattern=pattern,
         dialect=RegexDialect.LUCENE,
-        anchored=bool(LUCENE_SEMANTICS.get("regex_anchored")),
+        anchored=bool(SEMANTICS.get("regex_anchored")),
         case_sensitive=True,
         lowercase_value=field.lowercase,
         **field.limit,
@@ -353,3 +356,118 @@ def lower_range(
     if not bounded:
         return nodes[0]
     return bounded[0] if len(bounded) == 1 else And(tuple(bounded), span=span)
+
+
+# --- the walk over one query ------------------------------------------------------------------
+
+MUST, SHOULD, MUST_NOT = "must", "should", "must_not"
+
+
+@dataclass
+class _Clause:
+    occur: str
+    node: Node
+
+
+def _span(meta_or_token: Any) -> Span | None:
+    start = getattr(meta_or_token, "start_pos", None)
+    end = getattr(meta_or_token, "end_pos", None)
+    if start is None or end is None:
+        return None
+    return Span(start, end - start)
+
+
+class Lowering:
+    """Walks the lark tree of one query and builds the shared tree, consulting ``SEMANTICS``."""
+
+    def __init__(self, source: str, fields: FieldModel | None) -> None:
+        self.source = source
+        self.fields = fields
+
+    def error(self, message: str, token: Any) -> QueryParseError:
+        start = getattr(token, "start_pos", 0) or 0
+        end = getattr(token, "end_pos", start + 1) or start + 1
+        return QueryParseError(message, self.source, start, end - start, LANGUAGE)
+
+    # --- boolean structure: Lucene's flat clause lists --------------------------------------
+    def items(self, items: list[Tree], field: FieldView | None) -> Node:
+        """Turn one group's items into a node, following QueryParserBase.addClause."""
+        clauses: list[_Clause] = []
+        conjs: list[str] = []
+        for index, item in enumerate(items):
+            conj, mod, clause = self._split_item(item)
+            if index == 0 and conj:
+                raise self.error(f"a query cannot start with {conj}", item.children[0].children[0])
+            if conj == "AND" and clauses and clauses[-1].occur != MUST_NOT:
+                # "a AND b" makes the preceding clause required too (unless it is prohibited).
+                clauses[-1].occur = MUST
+            prohibited = mod in ("-", "NOT")
+            required = mod == "+" or (conj == "AND" and not prohibited)
+            occur = MUST_NOT if prohibited else MUST if required else SHOULD
+            if index > 0:
+                conjs.append(conj or ("" if mod else "implicit"))
+            clauses.append(_Clause(occur, self.clause(clause, field)))
+        if "AND" in conjs and ("OR" in conjs or "implicit" in conjs):
+            first = items[0]
+            raise UnsupportedQueryError(
+                "ambiguous precedence: parenthesise "
+                f"{self.source[first.meta.start_pos : items[-1].meta.end_pos]!r} "
+                "(Lucene mixes AND with OR as flat MUST/SHOULD clauses, not as AND-before-OR)"
+            )
+        return self._combine(clauses, items)
+
+    def _split_item(self, item: Tree) -> tuple[str, str, Tree]:
+        conj = mod = ""
+        clause = item.children[-1]
+        for child in item.children[:-1]:
+            token = child.children[0]
+            text = "AND" if token.type == "AND" else "OR" if token.type == "OR" else str(token)
+            if child.data == "conj":
+                conj = text
+            else:
+                mod = "NOT" if token.type == "NOT" else text
+        return conj, mod, clause
+
+    def _combine(self, clauses: list[_Clause], items: list[Tree]) -> Node:
+        span = Span(items[0].meta.start_pos, items[-1].meta.end_pos - items[0].meta.start_pos)
+        must = [c.node for c in clauses if c.occur == MUST]
+        should = [c.node for c in clauses if c.occur == SHOULD]
+        must_not = [Not(c.node, span=c.node.span) for c in clauses if c.occur == MUST_NOT]
+        if len(clauses) == 1 and clauses[0].occur != MUST_NOT:
+            return clauses[0].node
+        if must:
+            # SHOULD clauses next to a MUST clause only influence scoring (bool query semantics).
+            parts = must + must_not
+        elif should:
+            parts = [should[0] if len(should) == 1 else Or(tuple(should), span=span)] + must_not
+        else:
+            # Only prohibited clauses: ES adds match_all (fixNegativeQueryIfNeeded).
+            parts = must_not
+        return parts[0] if len(parts) == 1 else And(tuple(parts), span=span)
+
+    # --- clauses -----------------------------------------------------------------------------
+    def clause(self, clause: Tree, inherited: FieldView | None) -> Node:
+        children = list(clause.children)
+        field = inherited
+        if isinstance(children[0], Tree) and children[0].data == "field_prefix":
+            name_token = children[0].children[0]
+            field = resolve_field(str(name_token), self.fields, self.error, name_token)
+            children = children[1:]
+        value = children[0]
+        if value.data == "group":
+            return self.items([c for c in value.children if isinstance(c, Tree)], field)
+        token = value.children[0]
+        if len(value.children) > 1:
+            fuzzy = value.children[1]
+            raise UnsupportedQueryError(
+                f"fuzzy/proximity operator {str(fuzzy)!r} at offset {fuzzy.start_pos} "
+                "matches by edit distance; sigport cannot evaluate it"
+            )
+        span = _span(token)
+        if value.data == "term":
+            return lower_term(str(token), field, span, self.error, token)
+        if value.data == "phrase":
+            return lower_phrase(str(token)[1:-1], field, span, self.error, token)
+        if value.data == "regex":
+            return lower_regex(str(token)[1:-1], field, span, self.error, token)
+        return lower_range(str(token), field, span, self.error, token)

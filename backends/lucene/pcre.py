@@ -15,7 +15,7 @@ whole values and has no flags, assertions or lazy quantifiers, so the translator
 
 Whatever has no exact Lucene spelling raises ``SigmaFeatureNotSupportedByBackendError`` naming the
 construct: an approximate regex would make the equivalence proof lie. Each fact used here is an
-entry of ``LUCENE_SEMANTICS`` (``regex_*`` and ``sigma_regex_*``).
+entry of ``SEMANTICS`` (``regex_*`` and ``sigma_regex_*``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from .charset import (
     regex_case_variants,
     variant_class,
 )
-from .semantics import LUCENE_SEMANTICS
+from .semantics import SEMANTICS
 
 #: Python's brace quantifiers (``sigma_regex_quantifier_braces``): ``{m}``, ``{m,}``, ``{m,n}``,
 #: ``{,n}``, ``{,}``; a brace that does not match (``{}``, ``{1, 2}``) is a literal.
@@ -74,7 +74,7 @@ def unsupported(pattern: str, reason: str) -> SigmaFeatureNotSupportedByBackendE
 
 
 def _with_flags(flags: Flags, on: str, off: str) -> Flags:
-    names = LUCENE_SEMANTICS.get("sigma_regex_inline_flags")
+    names = SEMANTICS.get("sigma_regex_inline_flags")
     assert isinstance(names, dict)
     changes: dict[str, bool] = {}
     for letters, value in ((on, True), (off, False)):
@@ -465,11 +465,11 @@ def _engine_stable(members: CharSet) -> bool:
     """True when every Elasticsearch version's ``regex~`` folding leaves ``members`` unchanged.
 
     Before elastic/elasticsearch#153513 ``case_insensitive`` folds ASCII letters in pairs; after
-    it Lucene's CaseFolding.expand adds the variants of LUCENE_SEMANTICS
+    it Lucene's CaseFolding.expand adds the variants of SEMANTICS
     "regex_case_insensitive_expand". The set is stable when it holds every variant either adds
     for each member, and no other letter with case.
     """
-    table = LUCENE_SEMANTICS.get("regex_case_insensitive_expand")
+    table = SEMANTICS.get("regex_case_insensitive_expand")
     assert isinstance(table, dict)
     if members.size() > 0x3000:
         return False

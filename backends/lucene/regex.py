@@ -26,11 +26,11 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from backends.query.folding import SIMPLE, equivalents, lower1
 
 from .pcre import EngineFoldingUnusable, Flags, Translator
-from .semantics import LUCENE_SEMANTICS
+from .semantics import SEMANTICS
 
-#: Characters Lucene RegExp reserves (LUCENE_SEMANTICS "regex_reserved"). ``/`` is not here: it
+#: Characters Lucene RegExp reserves (SEMANTICS "regex_reserved"). ``/`` is not here: it
 #: only matters to the query_string tokenizer, and the Lucene emitter escapes it when embedding.
-LUCENE_RESERVED = frozenset(str(LUCENE_SEMANTICS.get("regex_reserved")))
+LUCENE_RESERVED = frozenset(str(SEMANTICS.get("regex_reserved")))
 
 GlobPiece = Union[str, "GlobWildcard"]
 
@@ -48,7 +48,7 @@ def case_variants(char: str) -> str:
     """Return the characters a case-insensitive Sigma string match of ``char`` accepts.
 
     Sigma strings are compared after each code point's simple lowercase (Java's
-    ``Character.toLowerCase``; LUCENE_SEMANTICS "sigma_case_insensitive"), so the class holds
+    ``Character.toLowerCase``; SEMANTICS "sigma_case_insensitive"), so the class holds
     every character with the same simple lowercase: ``i`` -> ``iIİ``, ``k`` -> ``kKK``, ``ß``
     -> ``ßẞ``, ``ς`` alone. Lower case first, then upper case, then the rest (``[cC]``).
     """

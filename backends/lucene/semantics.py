@@ -40,7 +40,10 @@ SIGMA_DOC = (
     "sigma-rules-specification.md"
 )
 
-LUCENE_SEMANTICS = Semantics(
+#: The language's name in messages (parse errors name it).
+LANGUAGE = "lucene"
+
+SEMANTICS = Semantics(
     "lucene",
     {
         "default_operator": Rule(

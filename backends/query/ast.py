@@ -282,9 +282,6 @@ class Keyword(Node):
     fold: Fold = Fold.SIMPLE
 
 
-LEAF_TYPES = (Exists, Equals, Glob, Regex, Cidr, Compare, Text, FieldEquals, Keyword)
-
-
 def glob_text(parts: tuple[GlobPart, ...]) -> str:
     """Render a glob for humans (messages): wildcards as ``*``/``?``, literal ones escaped."""
     out = []

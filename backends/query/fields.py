@@ -33,13 +33,27 @@ import yaml
 from .errors import QueryError
 from .es_mapping import mapping_roots
 
-__all__ = ["BUILTIN_SOURCES", "FieldInfo", "FieldModel", "FieldModelError"]
+__all__ = [
+    "BUILTIN_SOURCES",
+    "FLOAT_TYPES",
+    "INTEGER_TYPES",
+    "NUMERIC_TYPES",
+    "TEXT_TYPES",
+    "FieldInfo",
+    "FieldModel",
+    "FieldModelError",
+]
 
 #: Names accepted by ``FieldModel.builtin``.
 BUILTIN_SOURCES = ("defend", "windows", "winlogbeat")
 
 #: Field types whose values are analysed into tokens rather than indexed whole.
 TEXT_TYPES = frozenset({"text", "match_only_text"})
+#: Whole-number field types (https://www.elastic.co/guide/en/elasticsearch/reference/current/number.html).
+INTEGER_TYPES = frozenset({"long", "integer", "short", "byte", "unsigned_long"})
+#: Floating-point field types (same page).
+FLOAT_TYPES = frozenset({"double", "float", "half_float", "scaled_float"})
+NUMERIC_TYPES = INTEGER_TYPES | FLOAT_TYPES
 
 # Mapping attributes that change how a field matches; indices that disagree on one of them
 # cannot be modelled as one field.

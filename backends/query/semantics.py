@@ -28,8 +28,7 @@ class Semantics:
     Attributes:
         name: the language's name.
         entries: named facts (``"eq_case_sensitive"``, ``"single_wildcard"``, ...), each a ``Rule``
-            with its doc link. Parsers read them with ``get``; tests and ``sigport list semantics``
-            print them.
+            with its doc link. Parsers and emitters read them with ``get``.
     """
 
     name: str

@@ -1,12 +1,9 @@
-"""Splunk SPL: pySigma-based emitters (``backend.py``) and the SPL interpreter (``parser.py``).
+"""Splunk SPL (raw event searches and CIM ``tstats``).
 
-The interpreter never imports the emitters; ``semantics.py`` documents every matching rule both
-rely on, with Splunk doc links.
+The same files as every language folder: ``backend.py`` (the emitter, ``SigportSplunkBackend``,
+``SigportSplunkCimBackend``), ``grammar.lark`` and ``parser.py`` (``parse(text, fields)``, the
+interpreter's entry point), ``lower.py`` (``Lowering``: lark's tree to the shared tree in
+``backends/query``) and ``semantics.py`` (``SEMANTICS``, every matching fact with its vendor doc,
+and ``LANGUAGE``). Also ``where.py`` (eval expressions of the interpreter), ``simplify.py`` and
+``spl_text.py`` (the emitter's). The interpreter never imports the emitter.
 """
-
-from __future__ import annotations
-
-from .parser import parse
-from .semantics import SPL_SEMANTICS
-
-__all__ = ["SPL_SEMANTICS", "parse"]

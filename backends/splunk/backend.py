@@ -73,7 +73,7 @@ from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_fie
 from backends.query.errors import QueryError
 from backends.query.matching import pcre_regex
 
-from .semantics import SPL_SEMANTICS
+from .semantics import SEMANTICS
 from .simplify import base_filter, simplify
 from .spl_text import (
     SEARCH_MARKER,
@@ -88,8 +88,8 @@ from .spl_text import (
 
 # Field names: the shape SPL search takes bare, and the words it reserves (semantics table). SPL1
 # documents no quoting of other names in search, so they are refused, never written.
-_FIELD_NAME = re.compile(str(SPL_SEMANTICS.get("search_field_name")) + r"\Z")
-_RESERVED = frozenset(SPL_SEMANTICS.get("search_reserved_words"))  # type: ignore[arg-type]
+_FIELD_NAME = re.compile(str(SEMANTICS.get("search_field_name")) + r"\Z")
+_RESERVED = frozenset(SEMANTICS.get("search_reserved_words"))  # type: ignore[arg-type]
 
 
 def spl_field(name: str) -> str:

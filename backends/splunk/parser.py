@@ -15,82 +15,55 @@ parses each command and conjoins every filtering step, because each of ``search`
   string;
 * ``| table``, ``| convert`` and the ``drop_dm_object_name`` macro do not filter and are ignored.
 
-Lowering consults ``SPL_SEMANTICS`` (``semantics.py``); the parser never imports an emitter.
+``Lowering`` (``lower.py``) consults ``SEMANTICS`` (``semantics.py``); the interpreter never
+imports an emitter.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import ipaddress
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from backends.query.ast import (
-    Fold,
-    And,
-    Cidr,
-    Compare,
-    CompareOp,
-    Const,
-    Equals,
-    Exists,
-    FieldEquals,
-    Glob,
-    GlobPart,
-    Keyword,
-    Leaf,
-    Missing,
-    Node,
-    Not,
-    Or,
-    Regex,
-    RegexDialect,
-    Span,
-    Wildcard,
-)
-from backends.query.errors import QueryParseError, UnsupportedQueryError, too_deep
+from backends.query.ast import And, Const, Node
+from backends.query.errors import QueryParseError, UnsupportedQueryError
+from backends.query.syntax import Grammar, SyntaxMessages, run_lowering
 
-from .semantics import SPL_SEMANTICS as SEM
-from .where import WhereLowering
+from .lower import Lowering, unescape
+from .semantics import LANGUAGE
 
 if TYPE_CHECKING:
     from backends.query.fields import FieldModel
 
-LANGUAGE = "spl"
+__all__ = ["LANGUAGE", "parse", "split_pipes", "unescape"]
 
 _IGNORED = {"table", "convert", "fields"}
-_CMP_OPS = {"<": CompareOp.LT, "<=": CompareOp.LTE, ">": CompareOp.GT, ">=": CompareOp.GTE}
-_CIDR = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_REGEX_ARGS = re.compile(r'^\s*(?:([\w.]+)\s*(!=|=)\s*)?("(?:[^"\\]|\\.)*")\s*$')
-_REX_ARGS = re.compile(r'^\s*field=([\w.]+)\s+("(?:[^"\\]|\\.)*")\s*$')
-_REX_GROUP = re.compile(r"^\(\?<(\w+)>(.*)\)$", re.S)
-_EVAL_IF = re.compile(
-    r'^\s*([\w.]+)\s*=\s*if\((.*),\s*"true"\s*,\s*"false"\s*\)\s*$', re.S
+
+
+class _Messages(SyntaxMessages):
+    """SPL's syntax-error wording; each pipe's expression is parsed alone (positions are
+    shifted to the whole query by ``Grammar.parse``)."""
+
+    def character(self, text: str, exc: UnexpectedCharacters) -> tuple[str, int]:
+        pos = exc.pos_in_stream
+        return (f"unexpected character {text[pos]!r}" if pos < len(text) else "unexpected end"), 1
+
+    def end(self, text: str, exc: UnexpectedInput) -> tuple[str, int]:
+        return "unexpected end of expression", len(text.rstrip())
+
+    def token(self, text: str, exc: UnexpectedToken) -> tuple[str, int]:
+        return f"unexpected {str(exc.token)!r}", 1
+
+
+#: Both SPL expression languages: the search language and eval expressions (``where``, ``eval``).
+GRAMMAR = Grammar(
+    __file__,
+    _Messages(LANGUAGE),
+    parser="lalr",
+    start=["search_query", "eval_expr"],
+    propagate_positions=True,
 )
-_FIELD_NAME = re.compile(str(SEM.get("search_field_name")) + r"\Z")
-_RESERVED = frozenset(SEM.get("search_reserved_words"))  # type: ignore[arg-type]
-_TSTATS = re.compile(r"\bfrom\s+datamodel=([\w]+)\.([\w]+)(\s+where\s+)?", re.I)
-
-
-@lru_cache(maxsize=1)
-def _grammar() -> Lark:
-    """The LALR parser for both SPL expression languages, built once."""
-    text = (Path(__file__).with_name("spl.lark")).read_text(encoding="utf-8")
-    return Lark(
-        text, parser="lalr", start=["search_query", "eval_expr"], propagate_positions=True
-    )
-
-
-def unescape(body: str) -> str:
-    """Apply the SPL string layer: ``\\\\`` is one backslash, ``\\"`` a quote, others stay."""
-    return re.sub(r'\\([\\"])', r"\1", body)
 
 
 def split_pipes(text: str) -> list[tuple[int, str]]:
@@ -116,356 +89,12 @@ def split_pipes(text: str) -> list[tuple[int, str]]:
     return segments
 
 
-@dataclass
-class _Pipeline:
-    """Lowering state while walking the commands of one query."""
-
-    text: str
-    fields: FieldModel | None = None
-    dataset: str | None = None
-    by_fields: frozenset[str] | None = None  # set once tstats has run
-    fill: str | None = None
-    groups: dict[str, Node] = field(default_factory=dict)  # rex group -> "group is not null"
-    conditions: dict[str, Node] = field(default_factory=dict)  # eval field -> "is true" node
-    filters: list[Node] = field(default_factory=list)
-
-    # --- helpers shared by all commands ---------------------------------------------------
-
-    def error(self, message: str, offset: int, width: int = 1) -> QueryParseError:
-        return QueryParseError(message, self.text, offset, width, LANGUAGE)
-
-    def field_name(self, name: str) -> str:
-        """Strip the data-model ``<Set>.`` prefix: rendered CIM events use bare field names."""
-        if self.dataset and name.startswith(self.dataset + "."):
-            return name[len(self.dataset) + 1 :]
-        return name
-
-    def fill_leaf(self, leaf: Node) -> Node:
-        """After tstats a missing BY field holds the fill string; rewrite the leaf for that."""
-        if self.by_fields is None:
-            return leaf
-        if isinstance(leaf, Keyword):
-            raise UnsupportedQueryError("a bare search term after tstats (there is no _raw)")
-        if isinstance(leaf, FieldEquals):
-            return self._fill_pair(leaf)
-        assert isinstance(leaf, Leaf)
-        name = leaf.field
-        if name not in self.by_fields:
-            raise UnsupportedQueryError(
-                f"field {name!r} is used after tstats but is not one of its BY fields"
-            )
-        if self.fill is None:  # rows with a null BY field were dropped: the field exists
-            return leaf
-        if isinstance(leaf, Exists):
-            return Const(True)
-        from backends.query.evaluate import evaluate  # lazy: only tstats queries need it
-
-        if evaluate(leaf, {name: self.fill}):
-            return Or((Not(Exists(field=name)), leaf))
-        return And((Exists(field=name), leaf))
-
-    def _fill_pair(self, leaf: FieldEquals) -> Node:
-        a, b = leaf.field, leaf.other
-        for name in (a, b):
-            if name not in self.by_fields:  # type: ignore[operator]
-                raise UnsupportedQueryError(
-                    f"field {name!r} is used after tstats but is not one of its BY fields"
-                )
-        if self.fill is None:
-            return leaf
-        fill, cs = self.fill, leaf.case_sensitive
-        present = And((Exists(field=a), Exists(field=b), leaf))
-        return Or(
-            (
-                present,
-                And((Not(Exists(field=a)), Not(Exists(field=b)))),
-                And((Not(Exists(field=a)), Equals(field=b, value=fill, case_sensitive=cs))),
-                And((Not(Exists(field=b)), Equals(field=a, value=fill, case_sensitive=cs))),
-            )
-        )
-
-    # --- search language ------------------------------------------------------------------
-
-    def parse_search(self, body: str, offset: int) -> Node:
-        """Lower a search-language fragment (``body`` starts at ``offset`` in the query)."""
-        if not body.strip():
-            return Const(True)
-        tree = _parse_fragment(body, "search_query", self.text, offset)
-        return self._search(tree, offset)
-
-    def _search(self, tree: Tree | Token, base: int) -> Node:
-        span = _span(tree, base)
-        kind = tree.data if isinstance(tree, Tree) else ""
-        if kind == "s_and":
-            return And(tuple(self._search(c, base) for c in tree.children), span=span)
-        if kind == "s_or":
-            return Or(tuple(self._search(c, base) for c in tree.children), span=span)
-        if kind == "s_neg":
-            return Not(self._search(tree.children[0], base), span=span)
-        if kind == "s_term":
-            return self._bare_term(tree.children[0], base)
-        if kind == "s_in":
-            name = self._field(tree.children[0])
-            tests = [self._value_test(name, v, base) for v in tree.children[1:]]
-            return Or(tuple(tests), span=span)
-        if kind == "s_cmp":
-            field_tree, op, value = tree.children
-            name = self._field(field_tree)
-            if op == "=":
-                return self._value_test(name, value, base)
-            if op == "!=":
-                # '!=' needs the field: true only when it exists with another value (NOT field=v
-                # would also keep events lacking it).
-                assert SEM.get("search_neq_requires_field")
-                if name in self.conditions:
-                    return Not(self._value_test(name, value, base), span=span)
-                exists = self.fill_leaf(Exists(field=name, span=span))
-                return And((exists, Not(self._value_test(name, value, base))), span=span)
-            return self._compare(name, str(op), value, base)
-        raise self.error(f"unexpected search construct {kind!r}", span.offset)  # pragma: no cover
-
-    def _field(self, tree: Tree) -> str:
-        """A search field name; one of another shape is not guessed (``search_field_name``)."""
-        name = str(tree.children[0])
-        if not _FIELD_NAME.match(name) or name in _RESERVED:
-            raise UnsupportedQueryError(
-                f"search field name {name!r}: SPL search documents no such field name "
-                "(semantics entry search_field_name)"
-            )
-        return self.field_name(name)
-
-    def _value(self, tree: Tree, base: int) -> tuple[tuple[GlobPart, ...], bool, bool]:
-        """Decode a search value: (glob parts, case_sensitive, quoted)."""
-        kind = tree.data
-        if kind == "cased":
-            parts, _, quoted = self._value(tree.children[0], base)
-            return parts, bool(SEM.get("case_function_sensitive")), quoted
-        if kind == "termed":
-            raise UnsupportedQueryError("TERM() (matching one indexed term) is not evaluated")
-        token = tree.children[0]
-        raw = str(token)[1:-1] if kind == "quoted" else str(token)
-        parts: list[GlobPart] = []
-        literal: list[str] = []
-        i = 0
-        while i < len(raw):
-            ch = raw[i]
-            if ch == "\\" and i + 1 < len(raw):
-                nxt = raw[i + 1]
-                if nxt == "*":
-                    # The Backslashes page: a backslash cannot escape '*'; what '\*' then means
-                    # is not documented, so it is not guessed.
-                    raise UnsupportedQueryError(
-                        f"'\\*' in a search value at offset {base + token.start_pos + i}: a "
-                        "backslash cannot escape '*' in SPL search"
-                    )
-                literal.append(nxt if nxt in '\\"' else ch + nxt)
-                i += 2
-                continue
-            if ch == SEM.get("search_wildcard_any"):
-                if literal:
-                    parts.append("".join(literal))
-                    literal = []
-                if not (parts and parts[-1] is Wildcard.ANY):
-                    parts.append(Wildcard.ANY)
-            else:
-                literal.append(ch)  # '?' included: search has no single-character wildcard
-            i += 1
-        if literal:
-            parts.append("".join(literal))
-        return tuple(parts), bool(SEM.get("search_case_sensitive")), kind == "quoted"
-
-    def _value_test(self, name: str, tree: Tree, base: int) -> Node:
-        """``field=value`` in search: whole-value, case-insensitive unless CASE()."""
-        span = _span(tree, base)
-        parts, case_sensitive, _ = self._value(tree, base)
-        if name in self.conditions:
-            text = "".join(p if isinstance(p, str) else "*" for p in parts).lower()
-            if text == "true":
-                return self.conditions[name]
-            if text == "false":
-                return Not(self.conditions[name])
-            raise UnsupportedQueryError(f"condition field {name} compared with {text!r}")
-        if parts == (Wildcard.ANY,):
-            return self.fill_leaf(Exists(field=name, span=span))
-        if all(isinstance(p, str) for p in parts):
-            value = "".join(p for p in parts if isinstance(p, str))
-            if _CIDR.match(value) and SEM.get("search_cidr"):
-                try:
-                    network = str(ipaddress.ip_network(value, strict=False))
-                except ValueError:
-                    network = ""
-                if network:
-                    return self.fill_leaf(Cidr(field=name, network=network, span=span))
-            leaf: Node = Equals(field=name, value=value, case_sensitive=case_sensitive,
-                                 fold=_search_fold(case_sensitive), span=span)
-        else:
-            leaf = Glob(field=name, parts=parts, case_sensitive=case_sensitive,
-                        fold=_search_fold(case_sensitive), span=span)
-        return self.fill_leaf(leaf)
-
-    def _compare(self, name: str, op: str, tree: Tree, base: int) -> Node:
-        parts, _, _ = self._value(tree, base)
-        text = "".join(p if isinstance(p, str) else "*" for p in parts)
-        value: str | int | float = text
-        if _NUMBER.match(text):
-            value = float(text) if "." in text else int(text)
-        leaf = Compare(field=name, op=_CMP_OPS[op], value=value, span=_span(tree, base))
-        return self.fill_leaf(leaf)
-
-    def _bare_term(self, tree: Tree, base: int) -> Node:
-        """A bare keyword: only ``*`` and ``*term*`` (substring of _raw) are evaluated."""
-        parts, case_sensitive, _ = self._value(tree, base)
-        if parts == (Wildcard.ANY,):
-            return Const(True, span=_span(tree, base))
-        if len(parts) >= 3 and parts[0] is Wildcard.ANY and parts[-1] is Wildcard.ANY:
-            raw = str(SEM.get("search_bare_term_raw"))
-            keyword = Keyword(parts=parts, case_sensitive=case_sensitive, fields=(raw,),
-                              fold=_search_fold(case_sensitive))
-            return self.fill_leaf(dataclasses.replace(keyword, span=_span(tree, base)))
-        raise UnsupportedQueryError(
-            f"bare search term {''.join(p if isinstance(p, str) else '*' for p in parts)!r}: it "
-            "matches indexed terms of _raw (segmented by breakers), which is not evaluated; only "
-            "'*term*' is (as a substring of _raw)"
-        )
-
-    # --- pipe commands --------------------------------------------------------------------
-
-    def regex_command(self, args: str, offset: int) -> None:
-        match = _REGEX_ARGS.match(args)
-        if not match:
-            message = 'expected regex <field>="<pcre>" or <field>!="<pcre>"'
-            raise self.error(message, offset, len(args))
-        name = self.field_name(match.group(1) or str(SEM.get("regex_default_field")))
-        pattern = unescape(match.group(3)[1:-1])
-        leaf = self.fill_leaf(_pcre(name, pattern, Missing.FALSE))
-        # '!=' keeps results whose value does not match; a missing field is kept (inferred, see
-        # the regex_neq_missing_keeps entry).
-        self.filters.append(Not(leaf) if match.group(2) == "!=" else leaf)
-
-    def rex_command(self, args: str, offset: int) -> None:
-        match = _REX_ARGS.match(args)
-        group = _REX_GROUP.match(unescape(match.group(2)[1:-1])) if match else None
-        if not match or not group:
-            raise UnsupportedQueryError(
-                f'rex other than field=F "(?<name>pcre)" at offset {offset}: {args.strip()!r}'
-            )
-        name = self.field_name(match.group(1))
-        # The group is null unless the pattern matches (rex_missing_no_match).
-        self.groups[group.group(1)] = self.fill_leaf(_pcre(name, group.group(2), Missing.FALSE))
-
-    def eval_command(self, args: str, offset: int) -> None:
-        match = _EVAL_IF.match(args)
-        if not match:
-            raise UnsupportedQueryError(
-                'eval other than C=if(<expr>, "true", "false") '
-                f"at offset {offset}: {args.strip()!r}"
-            )
-        inner_offset = offset + match.start(2)
-        tree = _parse_fragment(match.group(2), "eval_expr", self.text, inner_offset)
-        node = WhereLowering(self, inner_offset).lower(tree)
-        # if() takes the "false" branch unless its condition is true (null included).
-        assert SEM.get("eval_if_null_is_false")
-        self.conditions[match.group(1)] = WhereLowering.definitely(node, True)
-
-    def where_command(self, args: str, offset: int) -> None:
-        tree = _parse_fragment(args, "eval_expr", self.text, offset)
-        self.filters.append(WhereLowering(self, offset).lower(tree))
-
-    def tstats_command(self, args: str, offset: int) -> None:
-        match = _TSTATS.search(args)
-        if not match:
-            message = "expected tstats ... from datamodel=<model>.<dataset>"
-            raise self.error(message, offset, len(args))
-        self.dataset = match.group(2)
-        by = _find_by(args, match.end())
-        if by is None:
-            raise self.error("expected 'by <fields>' in tstats", offset + len(args.rstrip()))
-        fill = re.search(r'\bfillnull_value=("(?:[^"\\]|\\.)*"|\S+)', args[: match.start()])
-        if match.group(3):
-            self.filters.append(self.parse_search(args[match.end() : by], offset + match.end()))
-        names = frozenset(self.field_name(n) for n in args[by + 4 :].replace(",", " ").split())
-        if fill:
-            value = fill.group(1)
-            self.fill = unescape(value[1:-1]) if value.startswith('"') else value
-        else:
-            # Without fillnull_value tstats drops rows in which a BY field is null.
-            self.filters.append(And(tuple(Exists(field=n) for n in sorted(names))))
-        self.by_fields = names
-
-
-def _find_by(args: str, start: int) -> int | None:
-    """Offset of the last top-level `` by `` (outside quotes) after ``start``."""
-    found, quote, i = None, False, start
-    while i < len(args):
-        ch = args[i]
-        if quote and ch == "\\":
-            i += 2
-            continue
-        if ch == '"':
-            quote = not quote
-        elif not quote and re.match(r"\sby\s", args[i : i + 4], re.I):
-            found = i
-        i += 1
-    return found
-
-
-#: How search terms fold letters (semantics entry search_folding).
-_SEARCH_FOLD: Any = SEM.get("search_folding")
-
-
-def _search_fold(case_sensitive: bool) -> Any:
-    """The fold of a search leaf: none applies to a ``CASE()`` (case-sensitive) term."""
-    return Fold.SIMPLE if case_sensitive else _SEARCH_FOLD
-
-
-def _pcre(name: str, pattern: str, missing: Missing) -> Regex:
-    """An unanchored PCRE leaf (regex/rex/match() are unanchored, case-sensitive unless (?i))."""
-    return Regex(
-        field=name,
-        pattern=pattern,
-        dialect=RegexDialect.PCRE,
-        anchored=bool(SEM.get("regex_anchored")),
-        case_sensitive=bool(SEM.get("regex_case_sensitive")),
-        fold=SEM.get("regex_caseless_folding"),  # type: ignore[arg-type]
-        missing=missing,
-    )
-
-
-def _span(tree: Tree | Token, base: int) -> Span:
-    meta = getattr(tree, "meta", None)
-    if isinstance(tree, Token):
-        return Span(base + (tree.start_pos or 0), len(tree))
-    if meta is not None and not meta.empty:
-        return Span(base + meta.start_pos, meta.end_pos - meta.start_pos)
-    return Span(base, 0)
-
-
-def _parse_fragment(body: str, start: str, text: str, base: int) -> Tree:
-    """Parse one fragment with lark, re-raising errors at their offset in the whole query."""
-    try:
-        return _grammar().parse(body, start=start)
-    except UnexpectedInput as exc:
-        pos = exc.pos_in_stream if exc.pos_in_stream is not None else len(body)
-        if isinstance(exc, UnexpectedCharacters):
-            message = f"unexpected character {body[pos]!r}" if pos < len(body) else "unexpected end"
-        else:
-            token = getattr(exc, "token", None)
-            if token is None or token.type == "$END":
-                message, pos = "unexpected end of expression", len(body.rstrip())
-            else:
-                message = f"unexpected {str(token)!r}"
-        width = 1
-        raise QueryParseError(message, text, base + pos, width, LANGUAGE) from None
-    except LarkError as exc:  # pragma: no cover - grammar-level failure
-        raise QueryParseError(str(exc), text, base, 1, LANGUAGE) from None
-
-
-_COMMANDS: dict[str, Callable[[_Pipeline, str, int], None]] = {
-    "regex": _Pipeline.regex_command,
-    "rex": _Pipeline.rex_command,
-    "eval": _Pipeline.eval_command,
-    "where": _Pipeline.where_command,
-    "tstats": _Pipeline.tstats_command,
+_COMMANDS: dict[str, Callable[[Lowering, str, int], None]] = {
+    "regex": Lowering.regex_command,
+    "rex": Lowering.rex_command,
+    "eval": Lowering.eval_command,
+    "where": Lowering.where_command,
+    "tstats": Lowering.tstats_command,
 }
 
 
@@ -483,14 +112,12 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
         QueryParseError: the text is not valid SPL (position and caret in the message).
         UnsupportedQueryError: a valid command or construct sigport does not evaluate.
     """
-    try:
-        return _parse(text, fields)
-    except RecursionError:  # the search and where lowerings recurse once per nesting level
-        raise too_deep() from None
+    # The search and where lowerings recurse once per nesting level (run_lowering: too_deep()).
+    return run_lowering(lambda: _parse(text, fields), text, LANGUAGE)
 
 
 def _parse(text: str, fields: FieldModel | None) -> Node:
-    pipeline = _Pipeline(text, fields)
+    pipeline = Lowering(text, GRAMMAR, fields)
     for index, (offset, segment) in enumerate(split_pipes(text)):
         stripped = segment.lstrip()
         at = offset + len(segment) - len(stripped)

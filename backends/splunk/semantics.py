@@ -53,7 +53,10 @@ _FIELD_NAMES = (
 )
 _PCRE2_CASE = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC8"
 
-SPL_SEMANTICS = Semantics(
+#: The language's name in messages (parse errors name it).
+LANGUAGE = "spl"
+
+SEMANTICS = Semantics(
     "spl",
     {
         # --- search command (also the implicit first command and the tstats WHERE clause) -----
@@ -240,6 +243,3 @@ SPL_SEMANTICS = Semantics(
         ),
     },
 )
-
-#: The registry's name for this table (``backends/__init__.py``).
-SEMANTICS = SPL_SEMANTICS

@@ -18,10 +18,10 @@ from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 from backends.lucene.regex import case_variants
 from backends.query.folding import SIMPLE, folds_alike
 
-from .semantics import SPL_SEMANTICS
+from .semantics import SEMANTICS
 
 #: Sigma's reading and the candidate readings of SPL search (semantics ``search_folding``).
-_SEARCH_READINGS = (SIMPLE, *SPL_SEMANTICS.get("search_folding").readings)  # type: ignore[attr-defined]
+_SEARCH_READINGS = (SIMPLE, *SEMANTICS.get("search_folding").readings)  # type: ignore[attr-defined]
 
 
 #: Characters with a meaning in PCRE outside a class; escaped when a Sigma string becomes a regex.

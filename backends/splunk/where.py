@@ -15,7 +15,7 @@ the field matches, a missing field included as "no value matches"). Anything els
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lark import Token, Tree
 
@@ -41,18 +41,29 @@ from backends.query.ast import (
 )
 from backends.query.errors import UnsupportedQueryError
 
-from .semantics import SPL_SEMANTICS as SEM
-
-if TYPE_CHECKING:
-    from .parser import _Pipeline
-
-_ORDER = {"<": CompareOp.LT, "<=": CompareOp.LTE, ">": CompareOp.GT, ">=": CompareOp.GTE}
+from .semantics import SEMANTICS
 
 
-def _unescape(body: str) -> str:
-    """The one level of unescaping an eval string literal gets (``eval_string_unescape``):
+class PipelineState(Protocol):
+    """What an eval expression needs from the command lowering around it (``lower.Lowering``):
+    named as a protocol so that this module does not import the one that imports it."""
+
+    groups: dict[str, Node]
+    conditions: dict[str, Node]
+
+    def field_name(self, name: str) -> str:
+        """The event field that a query field name reads."""
+        ...
+
+    def fill_leaf(self, leaf: Node) -> Node:
+        """``leaf`` rewritten for what a missing field holds after ``tstats``."""
+        ...
+
+
+def unescape(body: str) -> str:
+    """The one level of unescaping an SPL string literal gets (``eval_string_unescape``):
     ``\\\\`` -> ``\\``, ``\\"`` -> ``"``, any other backslash stays (so ``"err\\d+"`` reaches
-    PCRE as ``err\\d+``, as the Splunk examples write it)."""
+    PCRE as ``err\\d+``, as the Splunk examples write it). Search strings get the same layer."""
     out, i = [], 0
     while i < len(body):
         if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in '\\"':
@@ -67,11 +78,11 @@ def _unescape(body: str) -> str:
 class WhereLowering:
     """Lowers one parsed eval expression; ``pipeline`` resolves field names and tstats fill."""
 
-    def __init__(self, pipeline: _Pipeline, base: int) -> None:
+    def __init__(self, pipeline: PipelineState, base: int) -> None:
         self.pipeline = pipeline
         self.base = base
-        self.missing = SEM.missing("where_missing")
-        self.case_sensitive = bool(SEM.get("where_case_sensitive"))
+        self.missing = SEMANTICS.missing("where_missing")
+        self.case_sensitive = bool(SEMANTICS.get("where_case_sensitive"))
 
     # --- boolean structure -------------------------------------------------------------------
 
@@ -139,8 +150,8 @@ class WhereLowering:
                 raise UnsupportedQueryError(f"eval/where on the computed field {name!r}")
             return "field", self.pipeline.field_name(name)
         if kind == "e_str":
-            assert SEM.get("eval_string_unescape")
-            return "str", _unescape(str(tree.children[0])[1:-1])
+            assert SEMANTICS.get("eval_string_unescape")
+            return "str", unescape(str(tree.children[0])[1:-1])
         if kind == "e_num":
             text = str(tree.children[0])
             return "num", float(text) if "." in text else int(text)
@@ -183,7 +194,7 @@ class WhereLowering:
                         field=name,
                         other=right[1],
                         case_sensitive=self.case_sensitive and not lowered,
-                        fold=SEM.get("eval_lower_folding") if lowered else Fold.SIMPLE,  # type: ignore[arg-type]
+                        fold=SEMANTICS.get("eval_lower_folding") if lowered else Fold.SIMPLE,  # type: ignore[arg-type]
                         missing=self.missing,
                     )
                 )
@@ -206,7 +217,7 @@ class WhereLowering:
             return Not(node) if negate else node
         if lowered or right[0] not in ("str", "num"):
             raise UnsupportedQueryError(f"eval ordering comparison {op} of this form")
-        return self._leaf(Compare(field=name, op=_ORDER[op], value=right[1], missing=self.missing))
+        return self._leaf(Compare(field=name, op=CompareOp(op), value=right[1], missing=self.missing))
 
     def _predicate(self, tree: Tree) -> Node:
         name, args = self._call(tree)
@@ -231,9 +242,9 @@ class WhereLowering:
                         field=field,
                         pattern=args[1][1],
                         dialect=RegexDialect.PCRE,
-                        anchored=bool(SEM.get("regex_anchored")),
-                        case_sensitive=bool(SEM.get("regex_case_sensitive")),
-                        fold=SEM.get("regex_caseless_folding"),  # type: ignore[arg-type]
+                        anchored=bool(SEMANTICS.get("regex_anchored")),
+                        case_sensitive=bool(SEMANTICS.get("regex_case_sensitive")),
+                        fold=SEMANTICS.get("regex_caseless_folding"),  # type: ignore[arg-type]
                         lowercase_value=lowered,
                         missing=self.missing,
                     )
@@ -257,15 +268,15 @@ class WhereLowering:
         (``eval_mvfind_any_value``), so the test is two-valued (``eval_isnull_two_valued``): an
         any-value, unanchored regex leaf whose missing-field outcome is plain false.
         """
-        assert SEM.get("eval_mvfind_any_value") and SEM.get("eval_isnull_two_valued")
+        assert SEMANTICS.get("eval_mvfind_any_value") and SEMANTICS.get("eval_isnull_two_valued")
         return self._leaf(
             Regex(
                 field=field,
                 pattern=pattern,
                 dialect=RegexDialect.PCRE,
-                anchored=bool(SEM.get("regex_anchored")),
-                case_sensitive=bool(SEM.get("regex_case_sensitive")),
-                fold=SEM.get("regex_caseless_folding"),  # type: ignore[arg-type]
+                anchored=bool(SEMANTICS.get("regex_anchored")),
+                case_sensitive=bool(SEMANTICS.get("regex_case_sensitive")),
+                fold=SEMANTICS.get("regex_caseless_folding"),  # type: ignore[arg-type]
                 missing=Missing.FALSE,
             )
         )
@@ -273,7 +284,7 @@ class WhereLowering:
 
 def _like_parts(pattern: str) -> tuple[GlobPart, ...]:
     """A like() pattern as a glob: ``%`` any run, ``_`` one character, no escape documented."""
-    many, one = SEM.get("where_like_wildcards")  # type: ignore[misc]
+    many, one = SEMANTICS.get("where_like_wildcards")  # type: ignore[misc]
     parts: list[GlobPart] = []
     literal: list[str] = []
     for ch in pattern:

@@ -9,7 +9,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import FieldMappingTransformation
 
 from backends.common import is_limit_warning
-from backends.kql.backend import KqlBackend, kql_literal, quote
+from backends.kql.backend import SigportKqlBackend, kql_literal, quote
 
 RULE = """
 title: t
@@ -20,12 +20,12 @@ detection:
 """
 
 
-def _backend(mapping: dict[str, str] | None = None) -> KqlBackend:
+def _backend(mapping: dict[str, str] | None = None) -> SigportKqlBackend:
     """A KQL backend with an empty pipeline, or one simple field mapping."""
     if mapping is None:
-        return KqlBackend(ProcessingPipeline())
+        return SigportKqlBackend(ProcessingPipeline())
     item = ProcessingItem(FieldMappingTransformation(mapping), identifier="test_mapping")
-    return KqlBackend(ProcessingPipeline([item]))
+    return SigportKqlBackend(ProcessingPipeline([item]))
 
 
 def convert(detection: str, mapping: dict[str, str] | None = None) -> tuple[str, list[str]]:
@@ -283,7 +283,7 @@ def test_warnings_reset_per_rule() -> None:
     assert backend.warnings
     backend.convert(second)
     assert backend.warnings == []
-    assert KqlBackend(ProcessingPipeline()).warnings == []  # instance state, not class state
+    assert SigportKqlBackend(ProcessingPipeline()).warnings == []  # instance state, not class state
 
 
 def test_regex_unsupported() -> None:
@@ -322,7 +322,7 @@ def test_warnings_are_per_rule_and_deduplicated() -> None:
     from sigma.collection import SigmaCollection
     from sigma.processing.pipeline import ProcessingPipeline
 
-    backend = KqlBackend(ProcessingPipeline())
+    backend = SigportKqlBackend(ProcessingPipeline())
     widened = SigmaCollection.from_yaml(
         "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n"
         "    a: ['1?2', '3?4']\n  condition: sel\n"
@@ -338,6 +338,6 @@ def test_warnings_are_per_rule_and_deduplicated() -> None:
 
 
 def test_backend_metadata() -> None:
-    assert KqlBackend.name == "Kibana KQL"
-    assert set(KqlBackend.formats) == {"default"}
-    assert KqlBackend.requires_pipeline is True
+    assert SigportKqlBackend.name == "Kibana KQL"
+    assert set(SigportKqlBackend.formats) == {"default"}
+    assert SigportKqlBackend.requires_pipeline is True

@@ -18,7 +18,7 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.types import SpecialChars
 
-from backends.kql.backend import KqlBackend, kql_literal
+from backends.kql.backend import SigportKqlBackend, kql_literal
 from backends.kql.parser import parse
 from backends.query.ast import (
     And,
@@ -213,7 +213,7 @@ detection:
 
 def emit(detection: str) -> str:
     """Convert an inline rule with the KQL emitter (empty pipeline)."""
-    backend = KqlBackend(ProcessingPipeline())
+    backend = SigportKqlBackend(ProcessingPipeline())
     [query] = backend.convert(SigmaCollection.from_yaml(RULE.format(detection=detection)))
     return query
 

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 from lark import Token, Transformer, v_args
 
 from ..query.ast import (
-    Fold,
     And,
     Cidr,
     Compare,
     CompareOp,
+    Const,
     Equals,
     Exists,
+    Fold,
     Glob,
     GlobPart,
     Node,
@@ -30,12 +31,12 @@ from ..query.ast import (
     Span,
 )
 from ..query.errors import UnsupportedQueryError
+from ..query.fields import TEXT_TYPES
 from .operands import (
     MIRROR,
     Call,
     Field,
     Literal,
-    as_condition,
     decode_string,
     error,
     glob_parts,
@@ -47,7 +48,6 @@ from .semantics import SEMANTICS
 if TYPE_CHECKING:  # the field model is optional and only duck-typed here
     from ..query.fields import FieldModel
 
-_TEXT_TYPES = frozenset({"text", "match_only_text"})
 #: How `:`, `like~`, `in~`, `regex~` and `~` functions fold case (semantics entry).
 _FOLD = SEMANTICS.get("case_insensitive_folding")
 
@@ -56,7 +56,6 @@ def _fold(case_sensitive: bool) -> Any:
     """The fold of a leaf: the table's case-insensitive folding, or the default when the
     operator is case-sensitive (then no folding applies)."""
     return Fold.SIMPLE if case_sensitive else _FOLD
-_COMPARE_OPS = {"<": CompareOp.LT, "<=": CompareOp.LTE, ">": CompareOp.GT, ">=": CompareOp.GTE}
 
 
 class Lowering(Transformer):
@@ -66,6 +65,20 @@ class Lowering(Transformer):
         super().__init__(visit_tokens=True)
         self.source = source
         self.fields = fields
+
+    def condition(self, value: Any) -> Node:
+        """Turn an operand used where a condition is expected into a node (or refuse it)."""
+        if isinstance(value, Node):
+            return value
+        if isinstance(value, Call):
+            return self.lower_call(value)
+        if isinstance(value, Literal) and isinstance(value.value, bool):
+            return Const(value.value, span=value.span)
+        if isinstance(value, Field):
+            raise UnsupportedQueryError(
+                f"field {value.name!r} used alone as a condition; compare it with a value"
+            )
+        raise error("this value is not a condition", self.source, value.span)
 
     # --- terminals ---------------------------------------------------------------------------
 
@@ -83,7 +96,7 @@ class Lowering(Transformer):
 
     @v_args(meta=True)
     def expression(self, meta: Any, children: list[Any]) -> Node:
-        return as_condition(children[0], self.source, self)
+        return self.condition(children[0])
 
     @v_args(meta=True)
     def pipe(self, meta: Any, children: list[Any]) -> Node:
@@ -95,7 +108,7 @@ class Lowering(Transformer):
     @v_args(meta=True)
     def event_query(self, meta: Any, children: list[Any]) -> Node:
         category, condition = children
-        condition = as_condition(condition, self.source, self)
+        condition = self.condition(condition)
         if category is None:  # `any where`: no category test at all
             return condition
         value, span = category
@@ -128,12 +141,12 @@ class Lowering(Transformer):
 
     @v_args(meta=True)
     def not_(self, meta: Any, children: list[Any]) -> Node:
-        return Not(as_condition(children[0], self.source, self), span=span_of(meta))
+        return Not(self.condition(children[0]), span=span_of(meta))
 
     def _flat(self, kind: type, children: list[Any], meta: Any) -> Node:
         out: list[Node] = []
         for child in children:
-            node = as_condition(child, self.source, self)
+            node = self.condition(child)
             # `a and b and c` arrives as And(And(a, b), c); one n-ary node is easier to read.
             out.extend(node.children if isinstance(node, kind) else (node,))  # type: ignore
         return kind(tuple(out), span=span_of(meta))
@@ -248,7 +261,7 @@ class Lowering(Transformer):
         if isinstance(right.value, bool):
             raise error(f"booleans cannot be ordered with `{op}`", self.source, span)
         return Compare(
-            op=_COMPARE_OPS[op],
+            op=CompareOp(op),
             value=right.value,
             span=span,
             **self._leaf(left.name, "not_missing", span),
@@ -342,7 +355,7 @@ class Lowering(Transformer):
         info = self._info(name)
         if info is None:
             return {"field": name, "missing": SEMANTICS.missing(missing_key)}
-        if info.type in _TEXT_TYPES and not SEMANTICS.get("text_fields_supported"):
+        if info.type in TEXT_TYPES and not SEMANTICS.get("text_fields_supported"):
             raise UnsupportedQueryError(
                 f"field {name!r} is a {info.type} field, which Elasticsearch EQL cannot search"
             )

@@ -1,0 +1,301 @@
+"""Lowering of the Kusto lark tree to the shared query tree, consulting ``SEMANTICS``.
+
+``Lowering`` has one method per grammar rule; ``parser.py`` summarises the decisions it reads
+from ``semantics.py``. The interpreter never imports the emitter.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from lark import Token, Transformer, Tree, v_args
+
+from ..query.ast import (
+    And,
+    Cidr,
+    Compare,
+    CompareOp,
+    Const,
+    Equals,
+    Exists,
+    Fold,
+    Glob,
+    Missing,
+    Node,
+    Not,
+    Or,
+    Regex,
+    RegexDialect,
+    Span,
+    Wildcard,
+)
+from ..query.errors import QueryParseError, UnsupportedQueryError
+from .semantics import LANGUAGE, SEMANTICS, TERM_CHARS
+
+#: The candidate foldings of the case-insensitive operators (semantics nonascii_case_folding).
+_FOLD: Fold = SEMANTICS.get("nonascii_case_folding")  # type: ignore[assignment]
+TABLE_COLUMN = str(SEMANTICS.get("tabular_source"))
+
+#: Escapes documented for quoted literals (semantics ``string_literals``).
+_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "t": "\t", "n": "\n"}
+
+
+def _fold_in_doubt(text: str) -> bool:
+    """A non-ASCII character with any case mapping (its folding is undocumented)."""
+    return any(not ch.isascii() and (ch.lower() != ch or ch.upper() != ch) for ch in text)
+
+
+def unquote(token: Token, source: str) -> str:
+    """The value of a string literal token (quoted with documented escapes, or verbatim)."""
+    raw = str(token)
+    if raw.startswith("@"):
+        quote = raw[1]
+        return raw[2:-1].replace(quote * 2, quote)
+    body, out, i = raw[1:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            nxt = body[i + 1]
+            if nxt not in _ESCAPES:
+                raise UnsupportedQueryError(
+                    f"the escape \\{nxt} at offset {token.start_pos + 1 + i} is not documented "
+                    "for Kusto string literals"
+                )
+            out.append(_ESCAPES[nxt])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _span(meta_or_token: Any) -> Span | None:
+    start = getattr(meta_or_token, "start_pos", None)
+    end = getattr(meta_or_token, "end_pos", None)
+    if start is None or end is None:
+        return None
+    return Span(start, end - start)
+
+
+def _re2_escape(text: str) -> str:
+    """``text`` as an RE2 literal (ASCII punctuation escaped, control characters as \\xHH)."""
+    out = []
+    for ch in text:
+        if ch.isascii() and not ch.isalnum():
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x21 or ch == "\x7f" else "\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _has_cidr(node: Node) -> bool:
+    """Whether ``node`` contains an ``ipv4_is_in_range`` test (the only Cidr leaves here)."""
+    if isinstance(node, (And, Or)):
+        return any(_has_cidr(c) for c in node.children)
+    if isinstance(node, Not):
+        return _has_cidr(node.child)
+    return isinstance(node, Cidr)
+
+
+class Lowering(Transformer):  # type: ignore[type-arg]
+    """lark tree -> shared query tree, one method per grammar rule."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+    # --- structure -------------------------------------------------------------------------
+
+    @v_args(meta=True)
+    def query(self, meta: Any, children: list[Any]) -> Node:
+        nodes: list[Node] = []
+        for child in children:
+            if isinstance(child, Token) and child.type == "TABLE":
+                nodes.append(Equals(field=TABLE_COLUMN, value=str(child), case_sensitive=True))
+            else:
+                nodes.append(child)
+        return nodes[0] if len(nodes) == 1 else And(tuple(nodes), span=_span(meta))
+
+    @v_args(meta=True)
+    def or_expr(self, meta: Any, children: list[Node]) -> Node:
+        return Or(tuple(children), span=_span(meta))
+
+    @v_args(meta=True)
+    def and_expr(self, meta: Any, children: list[Node]) -> Node:
+        return And(tuple(children), span=_span(meta))
+
+    @v_args(meta=True)
+    def negation(self, meta: Any, children: list[Node]) -> Node:
+        if _has_cidr(children[0]):
+            raise UnsupportedQueryError(
+                "ipv4_is_in_range under not(): it is null on a value that is not an IPv4 address "
+                "and not(null) drops the row, which the shared tree does not model "
+                "(semantics ipv4_is_in_range)"
+            )
+        return Not(children[0], span=_span(meta))
+
+    def bool_const(self, children: list[Token]) -> Node:
+        return Const(str(children[0]) == "true")
+
+    # --- operands --------------------------------------------------------------------------
+
+    def plain_column(self, children: list[Token]) -> str:
+        return str(children[0])
+
+    def quoted_column(self, children: list[Token]) -> str:
+        return unquote(children[0], self.source)
+
+    def string(self, children: list[Token]) -> tuple[str, str]:
+        return ("string", unquote(children[0], self.source))
+
+    verbatim = string
+
+    def number(self, children: list[Token]) -> tuple[str, int | float]:
+        text = str(children[0])
+        return ("number", float(text) if "." in text else int(text))
+
+    # --- leaves ----------------------------------------------------------------------------
+
+    def _text(self, value: tuple[str, Any], op: str) -> str:
+        kind, literal = value
+        if kind != "string":
+            raise UnsupportedQueryError(f"`{op}` with a number operand (a string operator)")
+        return str(literal)
+
+    def _string_leaf(self, leaf: Node, column: str) -> Node:
+        """A string test; the column reads as "" when missing (semantics string_never_null)."""
+        from backends.query.evaluate import evaluate  # lazy: the evaluator is not needed to parse
+
+        assert SEMANTICS.get("string_never_null") == ""
+        if evaluate(leaf, {column: ""}) is True:
+            return Or((Not(Exists(field=column)), leaf))
+        return leaf
+
+    def _insensitive(self, literal: str, op: str) -> None:
+        if _fold_in_doubt(literal):
+            raise UnsupportedQueryError(
+                f"case-insensitive `{op}` on {literal!r}: how Kusto folds its non-ASCII letters "
+                "is not documented (semantics nonascii_case_folding)"
+            )
+
+    def _string_test(self, column: str, op: str, literal: str) -> Node:
+        """``column op literal`` for one positive string operator (no ``!``)."""
+        sensitive = op in ("==",) or op.endswith("_cs")
+        if not sensitive:
+            self._insensitive(literal, op)
+        base = op.removesuffix("_cs")
+        # Case-insensitive leaves are evaluated under every candidate folding (the events on
+        # which they disagree are undecided); a case-sensitive one compares code points.
+        fold = Fold.SIMPLE if sensitive else _FOLD
+        leaf: Node
+        if base in ("==", "=~"):
+            leaf = Equals(field=column, value=literal, case_sensitive=sensitive, fold=fold)
+        elif base in ("contains", "startswith", "endswith"):
+            head = () if base == "startswith" or not literal else (Wildcard.ANY,)
+            tail = () if base == "endswith" or not literal else (Wildcard.ANY,)
+            parts = (*head, literal, *tail) if literal else (Wildcard.ANY,)
+            leaf = Glob(field=column, parts=parts, case_sensitive=sensitive, fold=fold)
+        elif base == "has":
+            leaf = self._has(column, literal, sensitive)
+        else:  # pragma: no cover - the grammar admits no other operator
+            raise UnsupportedQueryError(f"string operator {op}")
+        return self._string_leaf(leaf, column)
+
+    def _has(self, column: str, term: str, sensitive: bool) -> Node:
+        """``has``: RHS occurs with no term character just outside its term-character ends."""
+        if not term.isascii():
+            raise UnsupportedQueryError(
+                f"`has` with {term!r}: which non-ASCII characters are term characters is not "
+                "documented (semantics has_term)"
+            )
+        if not term:
+            raise UnsupportedQueryError("`has` with an empty term")
+        left = "(?:^|[^0-9A-Za-z])" if term[0] in TERM_CHARS else ""
+        right = "(?:$|[^0-9A-Za-z])" if term[-1] in TERM_CHARS else ""
+        pattern = f"(?s){left}{_re2_escape(term)}{right}"
+        return Regex(field=column, pattern=pattern, dialect=RegexDialect.RE2,
+                     case_sensitive=sensitive, fold=Fold.SIMPLE if sensitive else _FOLD)
+
+    @v_args(meta=True)
+    def str_op(self, meta: Any, children: list[Any]) -> Node:
+        column, op_token, value = children
+        op = str(op_token)
+        literal = self._text(value, op)
+        if op == "!~":
+            return Not(self._string_test(column, "=~", literal), span=_span(meta))
+        if op.startswith("!"):
+            return Not(self._string_test(column, op[1:], literal), span=_span(meta))
+        return self._string_test(column, op, literal)
+
+    @v_args(meta=True)
+    def cmp_op(self, meta: Any, children: list[Any]) -> Node:
+        column, op_token, (kind, literal) = children
+        op = str(op_token)
+        if kind == "string":
+            if op == "==":
+                return self._string_test(column, "==", literal)
+            if op == "!=":
+                return Not(self._string_test(column, "==", literal), span=_span(meta))
+            raise UnsupportedQueryError(f"ordering comparison `{op}` with a string")
+        # Numbers: null on a missing column, and null stays null under not().
+        missing = SEMANTICS.missing("null_comparisons")
+        if op == "==":
+            return Equals(field=column, value=literal, missing=missing, span=_span(meta))
+        if op == "!=":
+            return Not(Equals(field=column, value=literal, missing=missing), span=_span(meta))
+        return Compare(field=column, op=CompareOp(op), value=literal, missing=missing,
+                       span=_span(meta))
+
+    @v_args(meta=True)
+    def list_op(self, meta: Any, children: list[Any]) -> Node:
+        column, op_token, *values = children
+        op = str(op_token)
+        if op in ("has_any", "has_all"):
+            tests = tuple(self._string_test(column, "has", self._text(v, op)) for v in values)
+            return (Or if op == "has_any" else And)(tests, span=_span(meta))
+        negated = op.startswith("!")
+        insensitive = op.endswith("~")
+        tests_list: list[Node] = []
+        for kind, literal in values:
+            if kind == "number":
+                if insensitive:
+                    raise UnsupportedQueryError("`in~` with a number")
+                tests_list.append(Equals(field=column, value=literal,
+                                         missing=SEMANTICS.missing("null_comparisons")))
+            else:
+                tests_list.append(self._string_test(column, "=~" if insensitive else "==", literal))
+        node: Node = Or(tuple(tests_list), span=_span(meta))
+        return Not(node, span=_span(meta)) if negated else node
+
+    @v_args(meta=True)
+    def regex_op(self, meta: Any, children: list[Any]) -> Node:
+        column, value = children
+        pattern = self._text(value, "matches regex")
+        leaf = Regex(field=column, pattern=pattern, dialect=RegexDialect.RE2,
+                     case_sensitive=True, span=_span(meta))
+        from backends.query.matching import re2_regex
+
+        re2_regex(pattern)  # an invalid pattern is an error now, not at evaluation time
+        return self._string_leaf(leaf, column)
+
+    @v_args(meta=True)
+    def call(self, meta: Any, children: list[Any]) -> Node:
+        name, column, *args = children
+        func = str(name)
+        if func in ("isempty", "isnotempty") and not args:
+            empty = Or((Not(Exists(field=column)), Equals(field=column, value="")))
+            return empty if func == "isempty" else Not(empty, span=_span(meta))
+        if func == "ipv4_is_in_range" and len(args) == 1:
+            text = self._text(args[0], func)
+            try:
+                network = ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise UnsupportedQueryError(f"ipv4_is_in_range with {text!r}") from None
+            if network.version != 4:
+                raise UnsupportedQueryError(f"ipv4_is_in_range with the IPv6 network {text!r}")
+            return Cidr(field=column, network=str(network), span=_span(meta))
+        raise UnsupportedQueryError(
+            f"{func}() is not evaluated: its meaning depends on the column type "
+            "(semantics isnull, string_never_null)"
+        )
