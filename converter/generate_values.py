@@ -318,6 +318,10 @@ def _other(char: str) -> str:
 def _glob_mutations(glob: Glob) -> Iterator[tuple[Glob, bool, str]]:
     """(mutated glob, still meant to match, what changed) for one Sigma string."""
     parts = glob.parts
+    if not parts:  # the empty string: its only near misses are non-empty values
+        for before, after in WRAPS:
+            yield Glob((before + after,), glob.cased), False, f"{before + after!r} instead of ''"
+        return
     flipped = tuple(p.swapcase() if isinstance(p, str) else p for p in parts)
     if flipped != parts:
         what = "case flipped" + (" (cased)" if glob.cased else "")

@@ -249,3 +249,15 @@ def test_checker_runs_on_generated_events() -> None:
     result = Checker().check(loaded, events)
     assert not result.expectation_failures
     assert result.targets and all(t.query for t in result.targets.values())
+
+
+def test_empty_string_value_has_near_misses() -> None:
+    """An empty Sigma string (SigmaHQ's create_remote_thread rules test ``StartModule: ''``)
+    gives positives with the empty value and near misses with a non-empty one (the mutations of
+    an empty glob once indexed its first part and raised IndexError)."""
+    rule = rule_of("  sel:\n    TargetImage|endswith: '\\lsass.exe'\n    StartModule: ''\n"
+                   "  condition: sel\n", "{product: windows, category: create_remote_thread}")
+    events = generate_events(rule, count=200)
+    assert_reference_verdicts(rule, events)
+    assert any(e.fields.get("StartModule") == "" for e in positives(events))
+    assert any(e.fields.get("StartModule") not in (None, "") for e in near_misses(events))
