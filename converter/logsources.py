@@ -177,6 +177,14 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     ("macos", "file_event"): (EventClass(("macos/file_event",)),),
     ("linux", "auditd"): (EventClass(("linux/auditd",)),),
     ("aws", "cloudtrail"): (EventClass(("aws/cloudtrail",)),),
+    ("azure", "activitylogs"): (EventClass(("azure/activitylogs",)),),
+    ("azure", "auditlogs"): (EventClass(("azure/auditlogs",)),),
+    ("azure", "signinlogs"): (EventClass(("azure/signinlogs",)),),
+    ("azure", "riskdetection"): (EventClass(("azure/riskdetection",)),),
+    ("azure", "pim"): (EventClass(("azure/pim",)),),
+    ("okta", "okta"): (EventClass(("okta/okta",)),),
+    ("github", "audit"): (EventClass(("github/audit",)),),
+    ("gcp", "gcp.audit"): (EventClass(("gcp/gcp.audit",)),),
 }
 #: Channels of non-Windows events: never members of a ``product: windows`` logsource.
 _OTHER_CHANNELS = frozenset(
