@@ -254,7 +254,13 @@ class EventRenderer:
         for name, raw in event.items():
             target = targets.get(name)
             value = self._keep(raw, name)
-            if target is None or value is None:
+            if value is None:
+                continue
+            if target is None:
+                # The record's other named data, where the shipper writes it (event_data).
+                data = entry.event_data_target(name, self.data_source)
+                if data is not None:
+                    _merge(out, self._strip(data), value)
                 continue
             for key, written in self._render_field(target, value, overrides, RENDER_FUNCTIONS):
                 _merge(out, self._strip(key), written)

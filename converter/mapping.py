@@ -12,6 +12,8 @@ This module only loads and validates the tables; it knows nothing of pySigma or 
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -40,6 +42,11 @@ FIELD_FUNCTIONS = {
     "value_map",
     "to_ip",
 }
+
+
+#: A Windows event's named data (``<Data Name='X'>``) as shippers index it: ASCII letters,
+#: digits and ``_`` (a dotted name would nest, an empty one is no field).
+EVENT_DATA_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,26 @@ class LogsourceMapping:
     #: data source -> Sigma fields that source never records for this logsource (each has its
     #: reason in ``unmapped``); the pipeline evaluates their tests as on a missing field.
     unrecorded: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: data source (``*``: every source) -> where the shipper writes the record's named event
+    #: data (``winlog.event_data``; ``""``: under the name itself, as the Splunk add-ons do).
+    #: A Sigma field that ``fields`` does not name and ``unmapped`` does not explain is then the
+    #: event-data field ``<prefix>.<name>``; a source mapped to null has no such catch-all.
+    event_data: dict[str, str | None] = field(default_factory=dict)
+
+    def event_data_prefix(self, data_source: str | None) -> str | None:
+        """Where ``data_source`` writes the record's named event data, or None (no catch-all)."""
+        if (data_source or "") in self.event_data:
+            return self.event_data[data_source or ""]
+        return self.event_data.get("*")
+
+    def event_data_target(self, name: str, data_source: str | None) -> str | None:
+        """The event-data field a Sigma field not in ``fields`` is written to, or None when the
+        entry has no catch-all for ``data_source``, explains the field in ``unmapped``, or the
+        name is not an event-data name (``<Data Name='X'>``: letters, digits, ``_``)."""
+        prefix = self.event_data_prefix(data_source)
+        if prefix is None or name in self.unmapped or not EVENT_DATA_NAME.fullmatch(name):
+            return None
+        return f"{prefix}.{name}" if prefix else name
 
     def unrecorded_fields(self, data_source: str | None) -> tuple[str, ...]:
         """The Sigma fields ``data_source`` never records for this logsource."""
@@ -295,6 +322,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 render_derived=tuple(render_derived),
                 conditions_cased=bool(entry.get("conditions_cased", True)),
                 unrecorded=_unrecorded(entry, where, path),
+                event_data=_event_data(entry.get("event_data"), where, path),
                 sources=tuple(entry.get("sources") or ()),
                 variants=tuple(
                     Variant(
@@ -325,6 +353,17 @@ def _validate(raw: Any, path: str) -> MappingTable:
             for item in raw.get("not_covered") or []
         ),
     )
+
+
+def _event_data(spec: Any, where: str, path: str) -> dict[str, str | None]:
+    """``event_data``: one prefix for every source, or ``{source: prefix or null}``."""
+    if spec is None:
+        return {}
+    if isinstance(spec, str):
+        return {"*": spec}
+    if isinstance(spec, dict) and all(v is None or isinstance(v, str) for v in spec.values()):
+        return {str(k): v for k, v in spec.items()}
+    raise PipelineError(f"{where}: event_data must be a prefix or {{source: prefix}}", path=path)
 
 
 def _unrecorded(entry: dict[str, Any], where: str, path: str) -> dict[str, tuple[str, ...]]:

@@ -36,10 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from sigma.exceptions import SigmaError, SigmaTransformationError
-from sigma.processing.conditions import IncludeFieldCondition, LogsourceCondition
+from sigma.processing.conditions import (
+    ExcludeFieldCondition,
+    IncludeFieldCondition,
+    LogsourceCondition,
+)
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import (
     AddConditionTransformation,
+    AddFieldnamePrefixTransformation,
     FieldMappingTransformation,
     RuleFailureTransformation,
     SetStateTransformation,
@@ -172,10 +177,23 @@ def _logsource_items(
                 logsource=entry.id,
                 known=frozenset(known),
                 reasons=tuple(sorted(entry.unmapped.items())),
+                event_data=entry.event_data_prefix(data_source) is not None,
             ),
             rule_conditions=[_logsource_condition(entry)],
         )
     ]
+    event_data = entry.event_data_prefix(data_source)
+    if event_data:
+        # Every other field is the record's named event data (<Data Name='X'>), which the
+        # shipper writes unchanged under the prefix (winlog.event_data.X).
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-event-data",
+                transformation=AddFieldnamePrefixTransformation(event_data + "."),
+                rule_conditions=[_logsource_condition(entry)],
+                field_name_conditions=[ExcludeFieldCondition(fields=sorted(known))],
+            )
+        )
     dropped, exempt = table.dropped(data_source)
     if dropped:
         items.append(

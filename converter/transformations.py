@@ -171,13 +171,22 @@ class UnmappedFieldFailure(DetectionItemTransformation):
     logsource: str = ""
     known: frozenset[str] = field(default_factory=frozenset)
     reasons: tuple[tuple[str, str], ...] = ()
+    #: The logsource's other fields are the record's named event data (``event_data`` in the
+    #: table): only the fields with a reason, and names no event data can have, fail.
+    event_data: bool = False
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Raise for a field outside ``known``; unbound keyword items have no field to map."""
+        from .mapping import EVENT_DATA_NAME
+
         name = detection_item.field
         if name is None or name in self.known:
             return None
         why = dict(self.reasons).get(name)
+        if self.event_data and why is None:
+            if EVENT_DATA_NAME.fullmatch(name):
+                return None
+            why = "not an event-data name (letters, digits and '_'), so no field of the record"
         raise SigmaTransformationError(
             f"field {name!r} is not mapped by pipeline {self.pipeline} for logsource "
             f"{self.logsource}"

@@ -53,6 +53,7 @@ OPTIONAL_LOGSOURCE_KEYS = (
     "non_ecs_fields",
     "state",
     "field_prefix",
+    "event_data",
 )
 SCHEMAS = ("ecs", "splunk", "splunk_cim", "kusto")
 
@@ -112,6 +113,10 @@ def coverage(
         return "function"
     if field in (logsource.get("unmapped") or {}):
         return "unmapped"
+    event_data = logsource.get("event_data")
+    prefix = event_data if isinstance(event_data, str) or event_data is None else event_data.get(source, event_data.get("*"))
+    if prefix is not None and re.fullmatch(r"[A-Za-z0-9_]+", field):
+        return "event data"
     return None
 
 
