@@ -114,3 +114,28 @@ def test_corpus_channel_rules_are_proven(folder: str) -> None:
         result = checker.check(loaded, generate_events(loaded.rule)).targets["eql"]
         assert result.equivalent, f"{path.name}: {result.reason}"
     assert paths
+
+
+SPLUNK_DATA_SOURCES = ROOT.parent / "shared" / "corpus" / "splunk-security-content" / "data_sources"
+
+
+def test_splunk_reads_unlisted_fields_under_their_own_name_and_proves_the_rule() -> None:
+    rule = load_rule_text(DEFENDER_RULE)
+    result = Checker(["splunk"]).check(rule, generate_events(rule.rule)).targets["splunk"]
+    assert result.equivalent, result.reason
+    assert 'source="XmlWinEventLog:Microsoft-Windows-Windows Defender/Operational"' in result.query
+    assert 'Product_Version="4.18*"' in result.query and 'EventCode="5001"' in result.query
+
+
+@pytest.mark.skipif(not SPLUNK_DATA_SOURCES.is_dir(), reason="no security_content data sources")
+def test_splunk_named_fields_are_in_the_cited_data_source() -> None:
+    """Channel, EventCode and the XmlWinEventLog source are what the add-on writes for a
+    channel's records (windows_event_log_application_2282.yml)."""
+    data = yaml.safe_load((SPLUNK_DATA_SOURCES / "windows_event_log_application_2282.yml").read_text("utf-8"))
+    assert data["source"] == "XmlWinEventLog:Application"
+    table = load_table("splunk-windows-channels")
+    for entry in table.logsources:
+        targets = {t.target for t in entry.field_targets("splunk_ta_windows").values()}
+        assert targets <= set(data["fields"]), entry.id
+        sources = entry.conditions["source"]
+        assert all(s.startswith("XmlWinEventLog:") for s in ([sources] if isinstance(sources, str) else sources))
