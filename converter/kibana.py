@@ -62,13 +62,25 @@ def _level(rule: Any) -> str:
     return level.name.lower() if level is not None else "medium"
 
 
-@lru_cache(maxsize=1)
-def _source_facts() -> tuple[str, dict[str, dict[str, Any]]]:
-    """(default data source, per-source facts) of the ``ecs-windows`` table."""
-    from .mapping import load_table
+def _source_facts(rule: Any, data_source: str | None) -> dict[str, Any]:
+    """The ``sources`` facts (index, timestamp_override, related_integrations) of the data
+    source the rule was converted for: from the table that covers the rule's logsource, the
+    ``ecs-windows`` table or one that extends it (``ecs-aws`` for CloudTrail, ...), each with
+    ``data_source`` when it offers it, else its default (as the pipeline chose)."""
+    from .mapping import MappingTable, companion_tables, load_table
 
-    t = load_table("ecs-windows")
-    return str(t.option_default("data_source")), dict(t.sources)
+    def source_of(table: MappingTable) -> str:
+        choices = table.options.get("data_source", {}).get("choices") or []
+        return str(data_source if data_source in choices else table.option_default("data_source"))
+
+    main = load_table("ecs-windows")
+    logsource = getattr(rule, "logsource", None)
+    if logsource is not None:
+        given = (logsource.product, logsource.category, logsource.service)
+        for table in (main, *(load_table(n) for n in companion_tables(main.name))):
+            if table.for_logsource(*given, source_of(table)) is not None:
+                return dict(table.sources.get(source_of(table)) or {})
+    return dict(main.sources.get(source_of(main)) or {})
 
 
 @lru_cache(maxsize=1)
@@ -151,8 +163,7 @@ def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, A
     """One Elastic Security detection rule object for Kibana's rule import."""
     rule = conv.rule
     elastic = _elastic_attrs(rule)
-    default_source, sources = _source_facts()
-    facts = sources.get(data_source or default_source, {}) or {}
+    facts = _source_facts(rule, data_source)
     severity, risk = ELASTIC_SEVERITY.get(_level(rule), ("medium", 47))
     rule_type, language = ELASTIC_RULE_KIND[conv.target]
     author = getattr(rule, "author", None)

@@ -62,6 +62,14 @@ class RuleTag(NamedTuple):
         return f"{self.namespace}.{self.name}"
 
 
+class LogsourceMeta(NamedTuple):
+    """A rule's logsource (the ``SigmaLogSource`` attributes the output formats read)."""
+
+    product: str | None = None
+    category: str | None = None
+    service: str | None = None
+
+
 @dataclass(frozen=True)
 class RuleMeta:
     """The metadata of a converted rule that the output formats read, in picklable form.
@@ -82,6 +90,8 @@ class RuleMeta:
     license: str | None = None
     #: The processed rule's detection fields (``converter.kibana.query_fields``).
     query_fields: tuple[str, ...] = ()
+    #: Which mapping table's data source the Kibana rule reads (``converter.kibana``).
+    logsource: LogsourceMeta = LogsourceMeta()
 
     @classmethod
     def of(cls, rule: Any) -> RuleMeta:
@@ -100,6 +110,10 @@ class RuleMeta:
             falsepositives=tuple(getattr(rule, "falsepositives", None) or ()),
             license=getattr(rule, "license", None),
             query_fields=query_fields(rule),
+            logsource=LogsourceMeta(
+                *(getattr(getattr(rule, "logsource", None), k, None)
+                  for k in ("product", "category", "service"))
+            ),
         )
 
 

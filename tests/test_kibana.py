@@ -112,6 +112,31 @@ def test_index_and_integrations_follow_the_data_source(
     assert esql["query"].startswith(f"from {', '.join(index)} metadata")
 
 
+@pytest.mark.parametrize(
+    "logsource,source,index,package",
+    [
+        ("{product: aws, service: cloudtrail}", "defend", ["logs-aws.cloudtrail-*"], "aws"),
+        ("{product: okta, service: okta}", "windows", ["logs-okta.system-*"], "okta"),
+        ("{product: linux, category: process_creation}", "windows",
+         ["logs-endpoint.events.process-*", "logs-endpoint.events.file-*",
+          "logs-endpoint.events.network-*"], "endpoint"),
+    ],
+)
+def test_index_follows_the_table_that_covers_the_logsource(
+    tmp_path: Path, logsource: str, source: str, index: list[str], package: str
+) -> None:
+    """A rule routed to a table that extends ecs-windows reads that table's data stream, for the
+    data source its pipeline used (the table's default when it does not offer the user's)."""
+    field = {"aws": "eventName", "okta": "eventType", "endpoint": "CommandLine"}[package]
+    text = (
+        "title: t\nid: 0b0b0b0b-0000-4000-8000-000000000002\n"
+        f"logsource: {logsource}\ndetection:\n  sel:\n    {field}: x\n  condition: sel\n"
+    )
+    (rule,) = _ndjson(tmp_path, "kql", "--data-source", source, text=text)
+    assert rule["index"] == index
+    assert {i["package"] for i in rule.get("related_integrations", [])} == {package}
+
+
 def test_required_fields_are_the_fields_the_query_tests(tmp_path: Path) -> None:
     (rule,) = _ndjson(tmp_path, "kql")
     fields = {f["name"]: f for f in rule["required_fields"]}
