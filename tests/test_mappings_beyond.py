@@ -173,6 +173,8 @@ SPLUNK_LOGSOURCES = {
     "linux/file_event": ("splunk-linux", {"product": "linux", "category": "file_event"}),
     "linux/auditd": ("splunk-linux", {"product": "linux", "service": "auditd"}),
     "cloud/aws/cloudtrail": ("splunk-cloud", {"product": "aws", "service": "cloudtrail"}),
+    "cloud/azure/signin_logs": ("splunk-azure", {"product": "azure", "service": "signinlogs"}),
+    "cloud/azure/audit_logs": ("splunk-azure", {"product": "azure", "service": "auditlogs"}),
 }
 
 
@@ -239,6 +241,9 @@ SPLUNK_CITED = {
     ),
     "splunk-cloud": tuple(
         sorted(p.name for p in SPLUNK_DATA_SOURCES.glob("aws_cloudtrail*.yml"))
+    ),
+    "splunk-azure": tuple(
+        sorted(p.name for p in SPLUNK_DATA_SOURCES.glob("azure_active_directory*.yml"))
     ),
 }
 #: Splunk's default fields of every event (not in the data source field lists).

@@ -178,3 +178,24 @@ def test_corpus_rules_are_proven_or_refused_with_a_reason(folder: str) -> None:
             elif not reason.startswith("not converted"):
                 assert outcome.warnings, f"{path.name} {target}: {reason}"
     assert proven
+
+
+SIGNIN_RULE = """
+title: sign-in from azurehound
+id: 91111111-2222-3333-4444-555555555555
+logsource: {product: azure, service: signinlogs}
+detection:
+    selection:
+        userAgent|contains: 'azurehound'
+        ResultType: 0
+    condition: selection
+"""
+
+
+def test_signin_rule_is_proven_on_splunk_and_refused_with_the_reason_on_elastic() -> None:
+    rule = load_rule_text(SIGNIN_RULE)
+    result = Checker(["splunk", "eql"]).check(rule, generate_events(rule.rule))
+    splunk = result.targets["splunk"]
+    assert splunk.equivalent, splunk.reason
+    assert 'sourcetype="azure:monitor:aad"' in splunk.query and "properties.userAgent" in splunk.query
+    assert "properties.userAgent is not renamed" in (result.targets["eql"].reason or "")
