@@ -185,6 +185,7 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     ("okta", "okta"): (EventClass(("okta/okta",)),),
     ("github", "audit"): (EventClass(("github/audit",)),),
     ("gcp", "gcp.audit"): (EventClass(("gcp/gcp.audit",)),),
+    ("kubernetes", "audit"): (EventClass(("kubernetes/audit",)),),
 }
 #: Channels of non-Windows events: never members of a ``product: windows`` logsource.
 _OTHER_CHANNELS = frozenset(
@@ -194,11 +195,16 @@ _OTHER_CHANNELS = frozenset(
 
 def other_logsource(product: str | None, category: str | None, service: str | None
                     ) -> tuple[EventClass, ...] | None:
-    """The event classes of a tabled non-Windows logsource (category or service), or None."""
-    key = category if category is not None else service
-    if product is None or key is None or (category is not None and service is not None):
+    """The event classes of a tabled non-Windows logsource (category or service), or None.
+
+    A logsource naming both is the service's when the service is tabled (SigmaHQ writes
+    Kubernetes audit rules as ``category: application, service: audit``)."""
+    if product is None or (category is None and service is None):
         return None
-    return OTHER_LOGSOURCES.get((product.lower(), key.lower()))
+    if category is not None and service is not None:
+        return OTHER_LOGSOURCES.get((product.lower(), service.lower()))
+    key = category if category is not None else service
+    return OTHER_LOGSOURCES.get((product.lower(), str(key).lower()))
 
 
 EventPredicate = Callable[[Mapping[str, Any]], bool]
