@@ -355,20 +355,77 @@ def item_verdict(item: SigmaDetectionItem, value: str | None) -> bool:
             placeholder, a regex Python cannot compile).
     """
 
-    def one(test: SigmaType) -> bool:
-        if isinstance(test, SigmaNull):
-            return value is None
-        if isinstance(test, SigmaExists):
-            return (value is not None) is test.exists
-        if value is None and not isinstance(test, SigmaFieldReference):
-            return False  # a value test on a missing field
-        if value is None:
-            raise NotExact(f"{describe(test)} compares two fields")
-        return sigma_value_matches(test, value)
-
     values = item.value or [SigmaNull()]
     linking = all if item.value_linking is ConditionAND else any
-    return linking(one(v) for v in values) is not item.negated
+    return linking(value_verdict(v, value) for v in values) is not item.negated
+
+
+def value_verdict(test: SigmaType, value: str | None) -> bool:
+    """Sigma's verdict of one value of a detection item on one string (None: missing)."""
+    if isinstance(test, SigmaNull):
+        return value is None
+    if isinstance(test, SigmaExists):
+        return (value is not None) is test.exists
+    if value is None and not isinstance(test, SigmaFieldReference):
+        return False  # a value test on a missing field
+    if value is None:
+        raise NotExact(f"{describe(test)} compares two fields")
+    return sigma_value_matches(test, value)
+
+
+#: Most tests on other fields ``condition_tells_apart`` enumerates (2**n assignments).
+MAX_FREE_TESTS = 14
+
+
+def condition_tells_apart(rule: Any, name: str, value: str) -> bool:
+    """Whether some event gets a different verdict from ``rule`` when field ``name`` holds
+    ``value`` than when it is missing (all else equal).
+
+    Tests on ``name`` become constants (their verdicts on ``value`` and on a missing field); every
+    other test is taken as a free boolean, so the answer is False only when the two conditions
+    agree on every combination, a superset of the combinations events can make. True (a
+    possible difference) when that cannot be decided: a keyword, a field reference to ``name``,
+    a test with no single-value verdict, or more than ``MAX_FREE_TESTS`` other tests.
+    """
+    from itertools import product
+
+    from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionNOT
+
+    for condition in rule.detection.parsed_condition:
+        tree = condition.parsed
+        free: dict[int, int] = {}  # id(leaf) -> position in an assignment
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ConditionAND, ConditionOR, ConditionNOT)):
+                stack.extend(node.args)
+            elif not isinstance(node, ConditionFieldEqualsValueExpression):
+                return True  # a keyword (any field) or a node of another kind
+            elif isinstance(node.value, SigmaFieldReference) and node.value.field == name:
+                return True
+            elif node.field != name:
+                free.setdefault(id(node), len(free))
+        if len(free) > MAX_FREE_TESTS:
+            return True
+
+        def verdict(node: Any, held: str | None, bits: tuple[bool, ...]) -> bool:
+            if isinstance(node, ConditionAND):
+                return all(verdict(a, held, bits) for a in node.args)
+            if isinstance(node, ConditionOR):
+                return any(verdict(a, held, bits) for a in node.args)
+            if isinstance(node, ConditionNOT):
+                return not verdict(node.args[0], held, bits)
+            if node.field == name:
+                return value_verdict(node.value, held)
+            return bits[free[id(node)]]
+
+        try:
+            for bits in product((False, True), repeat=len(free)):
+                if verdict(tree, value, bits) != verdict(tree, None, bits):
+                    return True
+        except NotExact:
+            return True
+    return False
 
 
 def describe(value: SigmaType) -> str:

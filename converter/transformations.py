@@ -233,12 +233,22 @@ class DroppedValueCheck(DetectionItemTransformation):
     exempt: frozenset[str] = field(default_factory=frozenset)
 
     def apply(self, rule: Any) -> None:
-        """Remember the rule (warnings are recorded on it), then visit its detection items."""
-        self._rule = rule
-        try:
-            super().apply(rule)
-        finally:
-            self._rule = None
+        """Visit the rule's detection items, then warn for each field whose deleted values the
+        rule's condition as a whole can tell from a missing field (``condition_tells_apart``):
+        ``CommandLine: dllhost`` and ``not CommandLine: null`` never differ on ``''``, as the
+        selection is false there either way."""
+        from .function_tree import condition_tells_apart
+
+        self._pending: dict[str, tuple[list[str], list[str]]] = {}
+        super().apply(rule)
+        for name, (differ, messages) in self._pending.items():
+            if isinstance(rule, SigmaRule) and not any(
+                condition_tells_apart(rule, name, v) for v in differ
+            ):
+                continue
+            for message in messages:
+                warn_on_rule(rule, message)
+        self._pending = {}
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Warn for an item whose verdict on a deleted value differs from a missing field's."""
@@ -259,8 +269,9 @@ class DroppedValueCheck(DetectionItemTransformation):
                 source=detection_item.source,
             ) from None
         if differ:
-            warn_on_rule(
-                getattr(self, "_rule", None),
+            pending = self._pending.setdefault(name, ([], []))
+            pending[0].extend(v for v in differ if v not in pending[0])
+            pending[1].append(
                 f"{name}: on data_source={self.data_source} the shipper deletes the values {shown}"
                 f" before indexing, so the target sees a missing field where the source wrote "
                 f"{' or '.join(repr(v) for v in differ)}; this test is "

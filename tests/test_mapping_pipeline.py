@@ -129,6 +129,48 @@ def test_the_flag_makes_check_report_the_difference() -> None:
     assert agreeing.equivalent is None and "deletes the values" in agreeing.reason
 
 
+def two_detection_rule(selection: dict[str, Any], filters: dict[str, Any]) -> str:
+    """``selection and not 1 of filter_*``, SigmaHQ's usual shape."""
+    return yaml.safe_dump(
+        {
+            "title": "mapping pipeline test",
+            "id": "5b0c1f4e-0d8f-4c59-9a51-0f1f4c6b2a11",
+            "logsource": {"product": "windows", "category": "process_creation"},
+            "detection": {"selection": selection, **filters,
+                          "condition": "selection and not 1 of filter_*"},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("selection", "filters", "flagged"),
+    [
+        # The selection needs a CommandLine that is neither '' nor missing: the null filter
+        # cannot change the verdict on an event whose CommandLine was deleted.
+        ({"Image|endswith": "\\dllhost.exe", "CommandLine": ["dllhost.exe", "dllhost"]},
+         {"filter_main_null": {"CommandLine": None}}, False),
+        # Here it can: an event with CommandLine '' matches Sigma's rule, the missing one not.
+        ({"Image|endswith": "\\dllhost.exe"}, {"filter_main_null": {"CommandLine": None}}, True),
+        # Inside an OR with a test that '' does not decide, it can too.
+        ({"Image|endswith": "\\dllhost.exe"},
+         {"filter_a": {"CommandLine": None}, "filter_b": {"CommandLine|contains": "x"}}, True),
+    ],
+)
+def test_dropped_value_flag_looks_at_the_whole_condition(
+    selection: dict[str, Any], filters: dict[str, Any], flagged: bool
+) -> None:
+    text = two_detection_rule(selection, filters)
+    conversion = convert("kusto", text, "defender")
+    assert conversion.status == "converted", conversion.reason
+    assert bool([w for w in conversion.warnings if "deletes the values" in w]) is flagged
+    # The checker agrees: unflagged, the query is proven on the generated events (which hold
+    # CommandLine '' where the rule tests it); flagged, it is never called equivalent.
+    (loaded,) = load_text(text, "inline.yml")
+    target = Checker(["kusto"], data_source="defender").check(
+        loaded, generate_events(loaded.rule)).targets["kusto"]
+    assert (target.equivalent is True) is (not flagged), target.reason
+
+
 def test_system_section_fields_are_not_deleted() -> None:
     """``Provider_Name`` comes from <System>: a '-' there is indexed, so the test is kept."""
     text = yaml.safe_dump(
