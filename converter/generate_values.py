@@ -355,6 +355,17 @@ def _glob_mutations(glob: Glob) -> Iterator[tuple[Glob, bool, str]]:
         for before, after in WRAPS:
             keep = parts[0] is MULTI and parts[-1] is MULTI
             yield Glob((before, *parts, after), glob.cased), keep, f"wrapped in {before!r}"
+    # Letters glued to a text next to '*' ('*whoami*' -> 'xwhoamix'): still a match, but no
+    # longer a whole term, which tells a substring test from a term test (Kusto's `has`, a
+    # tokenised full-text match) that fillers of spaces and punctuation never do.
+    glued = tuple(
+        ("q" if i > 0 and parts[i - 1] is MULTI else "") + part
+        + ("q" if i < last and parts[i + 1] is MULTI else "")
+        if isinstance(part, str) and part else part
+        for i, part in enumerate(parts)
+    )
+    if glued != parts:
+        yield Glob(glued, glob.cased), True, "letters glued to the text"
 
 
 def _mutations(lit: Lit, rng: random.Random, vocabulary: tuple[str, ...] | None = None

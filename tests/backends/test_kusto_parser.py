@@ -125,3 +125,22 @@ def test_event_verdict_depending_on_the_reading_is_undecided(query: str, value: 
 )
 def test_event_verdict_the_readings_agree_on(query: str, value: str, expected: bool) -> None:
     assert matches(parse(query), {"f": value}) is expected
+
+
+def test_generated_events_alone_catch_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generator glues letters to a `contains` value ('qrundll32q'): its events alone tell a
+    whole-term `has` from substring containment."""
+    (loaded,) = load_rules([ROOT / "tests/data/kusto_has_rule.yml"])
+    events = generate_events(loaded.rule)
+    assert any("qrundll32q" in str(e.fields.get("CommandLine", "")).lower() for e in events)
+    checker = Checker(["kusto"])
+    assert checker.check(loaded, events).targets["kusto"].equivalent is True
+    real = checker.converters["kusto"].convert
+
+    def with_has(item):  # type: ignore[no-untyped-def]
+        conversion = real(item)
+        conversion.queries = [q.replace(" contains ", " has ") for q in conversion.queries]
+        return conversion
+
+    monkeypatch.setattr(checker.converters["kusto"], "convert", with_has)
+    assert checker.check(loaded, events).targets["kusto"].equivalent is False
