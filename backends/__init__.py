@@ -37,7 +37,7 @@ class TargetSpec:
             which rendering of the sample events its queries are evaluated on.
         eql_category: the language has event categories (``process where``).
         caseless_subfields: how the pipeline uses ``.caseless`` multi-fields (see
-            ``converter.pipeline.TargetTraits``).
+            ``converter.mapping.pipeline.TargetTraits``).
         field_model: the interpreter needs the Elasticsearch field model (types, multi-fields).
         formats: output formats with descriptions; ``default`` is one query per rule.
         backend_options: keyword arguments for the backend's constructor.

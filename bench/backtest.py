@@ -5,7 +5,7 @@ Run from the project root with the project's virtualenv::
     python bench/backtest.py [--runs N] [--sizes 10,50,100] [--workers N] [--rules DIR] [--events DIR]
 
 For each input size (a share of the event archives, by bytes, smallest share first) it runs
-``converter.backtest.run_backtest`` ``--runs`` times, each in a fresh process so that peak memory
+``converter.backtesting.run.run_backtest`` ``--runs`` times, each in a fresh process so that peak memory
 is that run's own, and prints a Markdown section (for BENCHMARKS.md) with the median wall time,
 the median preparation time (loading, converting and interpreting the rules, the same at every
 size), events per second of the evaluation phase, and the peak RSS of the parent and of the
@@ -59,7 +59,7 @@ def one_run(rules: Path, files: list[Path], workers: int, targets: list[str] | N
     """Child-process entry: one backtest, printed as JSON with its resource usage."""
     import resource
 
-    from converter.backtest import run_backtest
+    from converter.backtesting.run import run_backtest
 
     report = run_backtest([rules], files, targets=targets, workers=workers)
     me = resource.getrusage(resource.RUSAGE_SELF)

@@ -176,8 +176,8 @@ def _eql_queries(corpus: Path, heavy: int) -> list[tuple[str, str, Any]]:
     import eql
 
     from backends.eql.parser import parse
-    from converter.convert import Converter
-    from converter.rules import load_rules
+    from converter.conversion.convert import Converter
+    from converter.rules.load import load_rules
 
     converter = Converter("eql")
     candidates = []
@@ -221,14 +221,14 @@ def evaluation_section(corpus: Path, runs: int, n_events: int) -> list[str]:
 
     from backends.eql.parser import parse
     from backends.query.evaluate import compile_query
-    from converter.events import EventRenderer, SampleEvent
-    from converter.mapping import load_table
+    from converter.events.render import EventRenderer, SampleEvent
+    from converter.mapping.table import load_table
 
     print("evaluation: sigport vs eql", file=sys.stderr)
     queries = _eql_queries(corpus, heavy=4)
     samples: list[SampleEvent] = []
     try:
-        from converter.generate import generate_events
+        from converter.generate.generator import generate_events
 
         for _, _, rule in queries:
             samples.extend(generate_events(rule, count=40))
@@ -270,7 +270,7 @@ def evaluation_section(corpus: Path, runs: int, n_events: int) -> list[str]:
         f"{len(queries)} EQL queries (the Zoom rule's and the {len(queries) - 1} longest SigmaHQ "
         "process_creation conversions that both sigport's parser and `eql.parse_query` under "
         f"`elasticsearch_syntax` accept) on the same {len(events)} ECS events: {generated} "
-        "generated from those rules by `converter.generate` (positives and near misses), the "
+        "generated from those rules by `converter.generate.generator` (positives and near misses), the "
         "rest ordinary process starts, rendered by the ecs-windows table and nested (the eql "
         "package reads only nested objects). Each side compiles once; the timed loop calls the "
         f"predicate once per event. {runs} runs alternated; events/s median (min-max).",

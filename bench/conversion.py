@@ -141,7 +141,7 @@ def sigport_convert(
 def driver(corpus: str, target: str, out: str, workers: int) -> int:
     """The parallel ``sigport convert`` for CLIs without ``--workers`` (see ``sigport_convert``)."""
     from converter import cli
-    from converter.parallel import convert_paths
+    from converter.conversion.batch import convert_paths
 
     _, results = convert_paths([corpus], [target], None, None, workers=workers)
     cli._write_output(results, [target], "default", out, [Path(corpus)])
@@ -153,7 +153,7 @@ def driver(corpus: str, target: str, out: str, workers: int) -> int:
 
 
 def _files(corpus: Path) -> int:
-    from converter.rules import expand_paths
+    from converter.rules.load import expand_paths
 
     return len(list(expand_paths([corpus])))
 
@@ -200,7 +200,7 @@ def conversion_section(
         + (
             "as `sigport convert --workers N`."
             if wired
-            else "through `bench/conversion.py --driver` (converter.parallel.convert_paths + the "
+            else "through `bench/conversion.py --driver` (converter.conversion.batch.convert_paths + the "
             "CLI's writer and summary; the CLI has no `--workers` yet)."
         ),
         "",
@@ -320,7 +320,10 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
         collecting[1] = 0.0
         clock = now
 
-    from converter import cli, formats, parallel, rules
+    from converter import cli
+    from converter.outputs import formats
+    from converter.conversion import batch as parallel
+    from converter.rules import load as rules
 
     lap("imports")
     state = parallel._ensure_state([target], [], None)

@@ -35,10 +35,10 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from converter.inputs import iter_events  # noqa: E402
-from converter.reference import CompiledRule, compile_rule  # noqa: E402
-from converter.ruleindex import RuleIndex, automaton_available  # noqa: E402
-from converter.rules import load_rules  # noqa: E402
+from converter.events.inputs import iter_events  # noqa: E402
+from converter.reference.evaluator import CompiledRule, compile_rule  # noqa: E402
+from converter.ruleindex.index import RuleIndex, automaton_available  # noqa: E402
+from converter.rules.load import load_rules  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 RSIGMA = 19_000  # events/s, one core, reported by rsigma for the whole SigmaHQ corpus

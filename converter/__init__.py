@@ -8,8 +8,8 @@ Public API:
 
 from __future__ import annotations
 
-from .convert import Conversion, Converter, convert_all
-from .errors import ConverterError
-from .rules import LoadedRule, load_rules
+from converter.conversion.convert import Conversion, Converter, convert_all
+from converter.errors import ConverterError
+from converter.rules.load import LoadedRule, load_rules
 
 __all__ = ["Conversion", "Converter", "ConverterError", "LoadedRule", "convert_all", "load_rules"]

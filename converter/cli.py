@@ -20,8 +20,8 @@ from typing import Any, Iterable
 
 import click
 
-from .cli_output import REPORT_SCHEMA_VERSION
-from .errors import ConverterError
+from converter.cli_output import REPORT_SCHEMA_VERSION
+from converter.errors import ConverterError
 
 #: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
 #: windows, winlogbeat, sysmon_linux; Kusto: defender, sentinel, sentinel-asim).
@@ -45,7 +45,7 @@ class SigportGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; render ``ConverterError`` as ``sigport: error: ...`` and a SIGINT or
         SIGTERM as ``sigport: interrupted by ...`` with exit code 130 / 143."""
-        from .signals import Interrupted, exit_after_interrupt, handle_signals
+        from converter.signals import Interrupted, exit_after_interrupt, handle_signals
 
         restore = handle_signals()
         try:
@@ -99,7 +99,7 @@ def _stderr_console() -> Any:
 
 def _console(stderr: bool = False) -> Any:
     """A rich console (``converter/console.py``: full width when piped)."""
-    from .console import console
+    from converter.console import console
 
     return console(stderr=stderr)
 
@@ -219,15 +219,15 @@ def convert(
     """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
     from backends import TARGETS
 
-    from .cli_output import (
+    from converter.cli_output import (
         interrupted_report, summary, tree_writer, warning_summary, write_output,
     )
-    from .convert import CONVERTED, ERROR
-    from .formats import FORMATS
-    from .output import write_named_file
-    from .parallel import MIN_FILES_FOR_POOL, convert_paths
-    from .rules import expand_paths
-    from .signals import Interrupted, deferred
+    from converter.conversion.convert import CONVERTED, ERROR
+    from converter.outputs.formats import FORMATS
+    from converter.outputs.files import write_named_file
+    from converter.conversion.batch import MIN_FILES_FOR_POOL, convert_paths
+    from converter.rules.load import expand_paths
+    from converter.signals import Interrupted, deferred
 
     names = _targets(targets)
     if output_format not in FORMATS:
@@ -243,7 +243,7 @@ def convert(
             )
     options: dict[str, Any] | None = {"data_source": data_source} if data_source else None
     if mapping_file is not None:
-        from .index_mapping import field_model_for
+        from converter.mapping.index_mapping import field_model_for
 
         field_model_for(data_source, mapping_file)  # an unusable file: one error, before any work
         options = {**(options or {}), "mapping": str(mapping_file)}
@@ -314,12 +314,12 @@ def convert(
                 click.echo(f"{r.path}: {r.target}: warning: {warning}", err=True)
     if len(summaries) > 1 or any(r.status != CONVERTED for r in results):
         summary(results, names, _stderr_console())
-        from .datasource import other_data_sources
+        from converter.conversion.datasource import other_data_sources
 
         for hint in other_data_sources(results, names, list(pipelines), data_source):
             click.echo(hint.message(), err=True)
     if len(results) > 1 and "kql" in names:
-        from .index_template import kql_exactness
+        from converter.outputs.index_template import kql_exactness
 
         line = kql_exactness(results, list(paths), data_source, mapping_file)
         if line is not None:
@@ -333,8 +333,8 @@ def convert(
 
 
 def _input_limit_options(command: Any) -> Any:
-    """``--max-line-bytes`` and ``--max-member-bytes`` (``converter.inputs.InputLimits``)."""
-    from .inputs_bounded import MAX_LINE_BYTES, MAX_MEMBER_BYTES
+    """``--max-line-bytes`` and ``--max-member-bytes`` (``converter.events.inputs.InputLimits``)."""
+    from converter.events.bounded import MAX_LINE_BYTES, MAX_MEMBER_BYTES
 
     command = click.option(
         "--max-member-bytes", type=click.IntRange(min=1), default=MAX_MEMBER_BYTES,
@@ -349,7 +349,7 @@ def _input_limit_options(command: Any) -> Any:
 
 
 def _input_limits(max_line_bytes: int, max_member_bytes: int) -> Any:
-    from .inputs_bounded import InputLimits
+    from converter.events.bounded import InputLimits
 
     return InputLimits(max_line_bytes=max_line_bytes, max_member_bytes=max_member_bytes)
 
@@ -425,8 +425,8 @@ def check(
     Exit 0 when every target agrees with the reference on every event (and the reference with
     every `_expect`), 1 on any disagreement or target that could not be checked, 2 on bad input.
     """
-    from .checkrun import run_check
-    from .rules import expand_paths
+    from converter.checking.run import run_check
+    from converter.rules.load import expand_paths
 
     _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
     code = run_check(
@@ -504,8 +504,8 @@ def backtest(
     import json
     from contextlib import nullcontext
 
-    from .backtest import print_report, run_backtest
-    from .rules import expand_paths
+    from converter.backtesting.run import print_report, run_backtest
+    from converter.rules.load import expand_paths
 
     _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
     bar: Any = None
@@ -582,7 +582,7 @@ def regress(
     """
     import json
 
-    from .regress import acceptance, known_gaps_markdown, print_report, run_regress
+    from converter.checking.regress import acceptance, known_gaps_markdown, print_report, run_regress
 
     _require_inputs(
         sum(1 for _ in regression_dir.rglob("info.yml")), "regression data (info.yml)",
@@ -593,7 +593,7 @@ def regress(
         targets=_targets(targets) if targets else None, use_evtx=use_evtx,
     )
     if known_gaps is not None:
-        from .output import write_named_file
+        from converter.outputs.files import write_named_file
 
         write_named_file(known_gaps, known_gaps_markdown(report))
     if output_format == "json":
@@ -620,8 +620,8 @@ def mapping_cmd(paths: tuple[str, ...], data_source: str, output: Path | None) -
     """Write the template that makes KQL exact for these rules: a lowercase-normalised keyword
     multi-field for every field they test case-insensitively. The requests to run and what it
     does not cover go to stderr."""
-    from .index_template import run_mapping
-    from .rules import expand_paths
+    from converter.outputs.index_template import run_mapping
+    from converter.rules.load import expand_paths
 
     _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
     sys.exit(run_mapping(list(paths), data_source, output))
@@ -651,7 +651,7 @@ def import_elastic_cmd(paths: tuple[Path, ...], outdir: Path, report: Path | Non
     """
     from rich.table import Table
 
-    from .importer import import_elastic
+    from converter.importer.elastic import import_elastic
 
     _require_inputs(
         sum(1 for p in paths for f in ([p] if p.is_file() else p.rglob("*"))
@@ -705,7 +705,7 @@ def list_pipelines() -> None:
     """The built-in processing pipelines (mapping tables) and their options."""
     from rich.table import Table
 
-    from .mapping import builtin_table_names, load_table
+    from converter.mapping.table import builtin_table_names, load_table
 
     table = Table(title="sigport pipelines")
     for col in ("pipeline", "description", "logsources", "options"):

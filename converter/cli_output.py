@@ -23,7 +23,7 @@ def tree_writer(
     raw_output: str | None, output_format: str, roots: list[Path], options: dict[str, Any]
 ) -> Any:
     """A ``TreeWriter`` when the output is a directory (not for savedsearches), else None."""
-    from .formats import TreeWriter
+    from converter.outputs.formats import TreeWriter
 
     if raw_output is None or output_format == "savedsearches":
         return None
@@ -49,8 +49,8 @@ def write_output(
     """
     import functools
 
-    from .formats import FORMATS, TreeWriter
-    from .output import write_file, write_named_file
+    from converter.outputs.formats import FORMATS, TreeWriter
+    from converter.outputs.files import write_file, write_named_file
 
     render = functools.partial(FORMATS[output_format], **options)
     by_target = {name: [r for r in results if r.target == name] for name in names}
@@ -139,7 +139,7 @@ def interrupted_report(
 ) -> None:
     """``convert`` stopped by a signal: say what was done on stderr (through the exception) and
     in the report: the entries of the input files finished, the files not done."""
-    from .output import write_named_file
+    from converter.outputs.files import write_named_file
 
     exc.detail = (
         f"{files_done} of {len(inputs)} rule files converted"

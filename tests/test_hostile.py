@@ -21,8 +21,8 @@ from backends.query import ast
 from backends.query.errors import UnsupportedQueryError
 from backends.query.evaluate import matches
 from backends.query.matching import MatchTimeout, glob_to_regex, lucene_regex, pcre_regex
-from converter.reference import compile_rule
-from converter.rules import MAX_ALIAS_EXPANSION, MAX_CONDITION_DEPTH, load_text
+from converter.reference.evaluator import compile_rule
+from converter.rules.load import MAX_ALIAS_EXPANSION, MAX_CONDITION_DEPTH, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -195,7 +195,7 @@ def test_condition_depth_limit(condition: str, ok: bool) -> None:
 
 
 def test_every_target_converts_a_rule_at_the_depth_limit() -> None:
-    from converter.convert import convert_all
+    from converter.conversion.convert import convert_all
 
     condition = "(sel and " * (MAX_CONDITION_DEPTH - 2) + "sel" + ")" * (MAX_CONDITION_DEPTH - 2)
     loaded = load_text(_rule(condition), "deep.yml")
@@ -284,9 +284,9 @@ def test_check_reports_a_catastrophic_rule_as_not_checked(tmp_path: Path) -> Non
     code = textwrap.dedent(
         """
         import json, sys
-        from converter.rules import load_rules
-        from converter.events import read_jsonl
-        from converter.equivalence import Checker
+        from converter.rules.load import load_rules
+        from converter.events.render import read_jsonl
+        from converter.checking.checker import Checker
         loaded = load_rules([sys.argv[1]])[0]
         events = read_jsonl(sys.argv[2])
         result = Checker(["eql", "splunk"]).check(loaded, events)

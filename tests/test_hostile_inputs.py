@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from backends.query import patterns
-from converter import reference_values
-from converter.backtest import run_backtest
+from converter.reference import values as reference_values
+from converter.backtesting.run import run_backtest
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
@@ -80,7 +80,7 @@ def test_a_pattern_stops_trying_after_a_bounded_number_of_timeouts(
 
 
 def _load_error(text: str) -> str:
-    from converter.rules import load_text
+    from converter.rules.load import load_text
 
     (loaded,) = load_text(text, "r.yml")
     assert loaded.rule is None and loaded.error is not None
@@ -88,7 +88,7 @@ def _load_error(text: str) -> str:
 
 
 def test_windash_expansion_is_refused_before_it_is_built() -> None:
-    from converter.rule_limits import MAX_DETECTION_VALUES
+    from converter.rules.limits import MAX_DETECTION_VALUES
 
     dashes = " ".join(["-a"] * 12)  # 5^12 variants: pySigma would build 244 million values
     message = _load_error(_rule_text(f"  sel:\n    CommandLine|windash|contains: '{dashes}'\n"
@@ -98,7 +98,7 @@ def test_windash_expansion_is_refused_before_it_is_built() -> None:
 
 
 def test_too_many_search_identifiers_are_refused() -> None:
-    from converter.rule_limits import MAX_SEARCH_IDENTIFIERS
+    from converter.rules.limits import MAX_SEARCH_IDENTIFIERS
 
     selections = "".join(f"  s{i}:\n    Image: x{i}\n" for i in range(MAX_SEARCH_IDENTIFIERS + 1))
     message = _load_error(_rule_text(selections + "  condition: 1 of s*"))
@@ -106,7 +106,7 @@ def test_too_many_search_identifiers_are_refused() -> None:
 
 
 def test_an_oversized_rule_file_is_refused_unparsed() -> None:
-    from converter.rule_limits import MAX_RULE_CHARS
+    from converter.rules.limits import MAX_RULE_CHARS
 
     big = "A" * MAX_RULE_CHARS
     message = _load_error(_rule_text(f"  sel:\n    CommandLine: '{big}'\n  condition: sel"))
@@ -114,7 +114,7 @@ def test_an_oversized_rule_file_is_refused_unparsed() -> None:
 
 
 def test_rules_within_the_limits_still_load() -> None:
-    from converter.rules import load_text
+    from converter.rules.load import load_text
 
     text = _rule_text("  sel:\n    CommandLine|windash|contains: '-a -b -c -d'\n  s1:\n    Image: x"
                       "\n  condition: sel and 1 of s*")
@@ -169,9 +169,9 @@ def test_a_bad_document_of_several_is_named() -> None:
 
 
 def test_eql_windash_with_a_literal_star_converts_and_is_equivalent() -> None:
-    from converter.equivalence import Checker
-    from converter.events import SampleEvent
-    from converter.rules import load_text
+    from converter.checking.checker import Checker
+    from converter.events.render import SampleEvent
+    from converter.rules.load import load_text
 
     text = _rule_text("  sel:\n    CommandLine|windash|contains: ' -a\\*'\n  filter:\n"
                       "    CommandLine|windash: '-x\\*'\n  condition: sel and not filter")
@@ -205,7 +205,7 @@ def _toml(extra: str, query: str = 'process where process.name : "a.exe"') -> st
 def test_import_a_malformed_rule_is_an_error_entry_and_the_batch_goes_on(
     tmp_path: Path, extra: str, reason: str
 ) -> None:
-    from converter.importer import ERROR, VERIFIED, import_elastic
+    from converter.importer.elastic import ERROR, VERIFIED, import_elastic
 
     src = tmp_path / "in"
     src.mkdir()
@@ -222,7 +222,7 @@ def test_import_a_malformed_rule_is_an_error_entry_and_the_batch_goes_on(
 
 
 def test_import_every_ndjson_line_is_accounted_for(tmp_path: Path) -> None:
-    from converter.importer import ERROR, VERIFIED, import_elastic
+    from converter.importer.elastic import ERROR, VERIFIED, import_elastic
 
     good = {"rule_id": "r1", "name": "G", "description": "d", "risk_score": 1, "severity": "low",
             "type": "eql", "language": "eql", "query": 'process where process.name : "a.exe"'}
@@ -294,7 +294,7 @@ def test_an_archive_bomb_line_is_skipped_with_bounded_memory(tmp_path: Path, kin
 def test_a_member_past_its_cap_is_cut_and_reported(tmp_path: Path) -> None:
     import zipfile
 
-    from converter.inputs import InputLimits, iter_raw
+    from converter.events.inputs import InputLimits, iter_raw
 
     line = json.dumps({"EventID": 1, "Channel": SYSMON, "CommandLine": "x"}) + "\n"
     archive = tmp_path / "a.zip"
@@ -308,8 +308,8 @@ def test_a_member_past_its_cap_is_cut_and_reported(tmp_path: Path) -> None:
 
 
 def test_a_long_plain_jsonl_line_is_skipped_in_check_too(tmp_path: Path) -> None:
-    from converter.events import read_jsonl
-    from converter.inputs import InputLimits
+    from converter.events.render import read_jsonl
+    from converter.events.inputs import InputLimits
 
     events = tmp_path / "e.jsonl"
     good = json.dumps({"EventID": 1, "Channel": SYSMON, "CommandLine": "x"})
@@ -364,7 +364,7 @@ def test_backtest_on_no_events_is_an_input_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("content", [b"ElfFile\x00" + b"\x07" * 3000, b"ElfFile\x00"])
 def test_a_truncated_evtx_file_warns(tmp_path: Path, content: bytes) -> None:
     pytest.importorskip("evtx")
-    from converter.inputs import InputLimits, iter_raw
+    from converter.events.inputs import InputLimits, iter_raw
 
     evtx = tmp_path / "cut.evtx"
     evtx.write_bytes(content)
@@ -372,7 +372,7 @@ def test_a_truncated_evtx_file_warns(tmp_path: Path, content: bytes) -> None:
     try:
         events = list(iter_raw(evtx, limits=limits))
     except Exception as exc:  # a damaged file may also be an error naming it; never silent
-        from converter.inputs import InputError
+        from converter.events.inputs import InputError
 
         assert isinstance(exc, InputError) and "cut.evtx" in str(exc)
         return
@@ -382,7 +382,7 @@ def test_a_truncated_evtx_file_warns(tmp_path: Path, content: bytes) -> None:
 
 def test_a_cut_real_evtx_file_warns(tmp_path: Path) -> None:
     pytest.importorskip("evtx")
-    from converter.inputs import InputLimits, iter_raw
+    from converter.events.inputs import InputLimits, iter_raw
 
     sources = sorted(Path(__file__).resolve().parents[2].glob("shared/corpus/sigmahq/"
                                                               "regression_data/**/*.evtx"))
@@ -429,8 +429,8 @@ def test_a_full_disk_is_a_one_line_error(tmp_path: Path, where: list[str]) -> No
 
 
 def test_eql_names_itself_when_refusing_a_field_reference() -> None:
-    from converter.convert import Converter
-    from converter.rules import load_text
+    from converter.conversion.convert import Converter
+    from converter.rules.load import load_text
 
     (loaded,) = load_text(_rule_text("  sel:\n    Image|fieldref: ParentImage\n  condition: sel"),
                           "r.yml")
@@ -456,13 +456,13 @@ def test_an_undecodable_index_mapping_is_an_error_naming_it(tmp_path: Path, text
 
 
 def test_a_long_flat_condition_is_refused_before_it_is_parsed() -> None:
-    from converter.rule_limits import MAX_CONDITION_TOKENS
+    from converter.rules.limits import MAX_CONDITION_TOKENS
 
     condition = " or ".join(["sel"] * 20_000)  # no nesting at all; pySigma takes ~19 s on it
     message = _load_error(_rule_text(f"  sel:\n    Image: x\n  condition: {condition}"))
     assert "MAX_CONDITION_TOKENS" in message and "r.yml:9:" in message
     within = " or ".join(["sel"] * (MAX_CONDITION_TOKENS // 2))
-    from converter.rules import load_text
+    from converter.rules.load import load_text
 
     (loaded,) = load_text(_rule_text(f"  sel:\n    Image: x\n  condition: {within}"), "r.yml")
     assert loaded.error is None

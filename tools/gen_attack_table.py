@@ -1,4 +1,4 @@
-"""Regenerate ``converter/attack_enterprise.tsv``, the bundled MITRE ATT&CK Enterprise table.
+"""Regenerate ``converter/outputs/attack_enterprise.tsv``, the bundled MITRE ATT&CK Enterprise table.
 
 Usage::
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "converter" / "attack_enterprise.tsv"
+OUTPUT = ROOT / "converter" / "outputs" / "attack_enterprise.tsv"
 
 
 def _member(wheel: Path, suffix: str) -> Any:

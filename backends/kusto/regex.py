@@ -1,7 +1,7 @@
 """Sigma ``|re`` patterns (PCRE, as the reference reads them) rewritten as RE2 with the same
 matches, or refused.
 
-The reference evaluates Sigma regexes as PCRE without UCP (``converter/reference_semantics.py``):
+The reference evaluates Sigma regexes as PCRE without UCP (``converter/reference/semantics.py``):
 ASCII ``\\d \\w \\s \\b``, ASCII-only caseless matching, ``$`` also before a final newline. RE2
 (https://learn.microsoft.com/kusto/query/re2) differs on exactly those points, so the pattern is
 walked token by token:

@@ -261,7 +261,7 @@ SEMANTICS = Semantics(
             "https://www.unicode.org/Public/UCD/latest/ucd/CaseFolding.txt plus the Turkic "
             "dotted/dotless i): 'k' also matches the Kelvin sign, 's' the long s, 'i' U+0130, "
             "'I' U+0131; other ASCII letters pair with their other case only. Verified against "
-            "regex's own case table for every code point in tests/test_regex_translation.py. "
+            "regex's own case table for every code point in tests/backends/test_regex_translation.py. "
             "Non-ASCII letters are refused: their variants depend on the Unicode version.",
         ),
         "sigma_case_insensitive": Rule(

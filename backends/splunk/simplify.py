@@ -2,7 +2,7 @@
 
 ``simplify``: the mapping pipelines decide a test on a field that a kind of source event never
 carries as a constant, written as ``X exists and X not exists`` (false) or ``X exists or X not
-exists`` (true) (``converter/transformations.py``). Emitted as is, every such constant costs a
+exists`` (true) (``converter/mapping/transformations.py``). Emitted as is, every such constant costs a
 ``(X=* NOT X=*)`` term. Here constants fold away: a false OR operand and a true AND operand are
 dropped, a false AND operand makes the AND false, a true OR operand makes the OR true, and NOT
 flips a constant. The same contradiction or tautology written by a rule folds the same way (it is

@@ -216,8 +216,8 @@ def test_case_warning_and_caseless_field() -> None:
 
 def _sigport_kql(rule: str, data_source: str) -> list[str]:
     """The warnings of the real KQL conversion (ecs-windows pipeline) for one data source."""
-    from converter.convert import Converter
-    from converter.rules import load_text
+    from converter.conversion.convert import Converter
+    from converter.rules.load import load_text
 
     converter = Converter("kql", options={"data_source": data_source})
     conversion = converter.convert(load_text(rule, "r.yml")[0])

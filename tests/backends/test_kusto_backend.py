@@ -20,9 +20,9 @@ from sigma.processing.transformations import SetStateTransformation
 from backends.kusto.backend import SigportKustoBackend
 from backends.kusto.parser import parse
 from backends.query.evaluate import matches
-from converter.events import read_jsonl, sample_events_path
-from converter.reference import compile_rule
-from converter.rules import load_rules
+from converter.events.render import read_jsonl, sample_events_path
+from converter.reference.evaluator import compile_rule
+from converter.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOOM = ROOT / "sigma_rules/windows/process_creation/proc_creation_win_zoom_suspicious_child_process.yml"
@@ -73,7 +73,7 @@ def agree(detection: str, values: list[str], field: str = "f") -> list[bool]:
 
 
 def test_zoom_rule_on_defender_and_sentinel() -> None:
-    from converter.convert import Converter
+    from converter.conversion.convert import Converter
 
     (loaded,) = load_rules([ZOOM])
     defender = Converter("kusto").convert(loaded)
@@ -91,7 +91,7 @@ def test_zoom_rule_on_defender_and_sentinel() -> None:
 
 
 def test_zoom_rule_is_proven_on_its_events() -> None:
-    from converter.equivalence import Checker
+    from converter.checking.checker import Checker
 
     (loaded,) = load_rules([ZOOM])
     result = Checker(["kusto"]).check(loaded, read_jsonl(sample_events_path(ZOOM)))
@@ -202,8 +202,8 @@ def test_unrecorded_fields_are_those_of_the_chosen_data_source(tmp_path: Path) -
     """SecurityEvent 4688 records never carry OriginalFileName: on `sentinel` a filter on it is
     evaluated away, and check proves the query on events without it (the logsource entry is the
     one of the chosen data source, not the first one of the table)."""
-    from converter.equivalence import Checker
-    from converter.events import SampleEvent
+    from converter.checking.checker import Checker
+    from converter.events.render import SampleEvent
 
     path = tmp_path / "r.yml"
     path.write_text(

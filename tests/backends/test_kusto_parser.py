@@ -10,10 +10,10 @@ from backends.kusto.parser import parse
 from backends.query.ast import And, Equals
 from backends.query.errors import QueryParseError, UnsupportedQueryError
 from backends.query.evaluate import matches
-from converter.equivalence import Checker
-from converter.events import SampleEvent
-from converter.generate import generate_events
-from converter.rules import load_rules
+from converter.checking.checker import Checker
+from converter.events.render import SampleEvent
+from converter.generate.generator import generate_events
+from converter.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from converter.equivalence import Checker
-from converter.generate import generate_events
-from converter.rules import load_rules
+from converter.checking.checker import Checker
+from converter.generate.generator import generate_events
+from converter.rules.load import load_rules
 
 RULES = {
     "service: security": (

@@ -1,0 +1,26 @@
+"""``sigport backtest``: every rule and every target's query over a large stream of real events.
+
+``prepare.py`` loads, converts and interprets every rule once (in parallel); ``engine.py``
+evaluates events in each worker; ``needs.py`` derives the target queries' necessary
+literals for the prefilter; ``report.py`` tallies and renders; ``run.py`` drives it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public names, imported on first use: importing one submodule of the package does not
+# import the others (no cycles between packages, no cost for what is not used).
+_EXPORTS = {
+    "run_backtest": "run",
+    "BacktestReport": "report",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its submodule on first use."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

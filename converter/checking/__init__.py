@@ -1,0 +1,27 @@
+"""``sigport check`` and ``sigport regress``: proving on events that each query means the rule.
+
+``checker.py`` is the equivalence checker (reference verdict against each target's
+interpreted query, per event); ``run.py`` the command as a library call (load rules and
+events, check, report); ``user_pipeline.py`` mirrors a user's pySigma pipeline on the
+events; ``regress.py`` runs SigmaHQ's regression data as an acceptance test.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public names, imported on first use: importing one submodule of the package does not
+# import the others (no cycles between packages, no cost for what is not used).
+_EXPORTS = {
+    "run_check": "run",
+    "run_regress": "regress",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its submodule on first use."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,393 @@
+"""The equivalence checker: does each emitted query match exactly the events the rule matches?
+
+For one rule and a list of Sigma-taxonomy events:
+
+1. the reference evaluator (``converter/reference/evaluator.py``) decides each event with Sigma's semantics;
+2. for each target, the rule is converted, the query TEXT is parsed by that language's
+   interpreter (``backends/<lang>/parser.py``) into the shared tree, the events are rendered in the
+   target's schema by the same mapping table that built the query's pipeline, and the shared
+   evaluator decides each rendered event;
+3. every event where the two differ is a disagreement, explained by the leaf or operator that
+   decided it on the target side.
+
+A target is called equivalent only when it was converted, interpreted and agrees on every event;
+otherwise ``equivalent`` is False (disagreement) or None (could not be checked, with the reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backends import TARGETS, TargetSpec
+from backends.common import is_limit_warning
+
+from converter.conversion.convert import CONVERTED, Conversion, Converter
+from converter.events.render import EventRenderer, SampleEvent
+from converter.mapping.index_mapping import field_model_for, mapping_is_template
+from converter.mapping.table import load_table
+from converter.checking.user_pipeline import EventMirror, mirror_for, user_pipelines
+from converter.reference.evaluator import compile_rule
+from converter.rules.load import LoadedRule
+
+
+@dataclass
+class Disagreement:
+    """One event on which a target and the reference differ."""
+
+    event: int
+    reference: bool
+    target: bool
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for reports."""
+        return {"event": self.event, "reference": self.reference, "target": self.target, "why": self.why}
+
+
+@dataclass
+class TargetResult:
+    """A target's verdicts on one rule's events."""
+
+    target: str
+    query: str | None
+    matched: list[int] = field(default_factory=list)
+    equivalent: bool | None = None
+    reason: str | None = None
+    disagreements: list[Disagreement] = field(default_factory=list)
+    not_rendered: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for reports (the schema documented in the README)."""
+        return {
+            "query": self.query,
+            "matched": self.matched,
+            "equivalent": self.equivalent,
+            "reason": self.reason,
+            "disagreements": [d.to_json() for d in self.disagreements],
+            "not_rendered": self.not_rendered,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class RuleResult:
+    """Reference and target verdicts for one rule."""
+
+    id: str
+    title: str
+    path: str
+    events: list[SampleEvent]
+    reference_matched: list[int] = field(default_factory=list)
+    reference_unsupported: str | None = None
+    expectation_failures: list[dict[str, Any]] = field(default_factory=list)
+    targets: dict[str, TargetResult] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def equivalent(self) -> bool:
+        """True when the reference meets every ``_expect`` and every target is equivalent."""
+        return (
+            self.error is None
+            and not self.expectation_failures
+            and self.reference_unsupported is None
+            and all(t.equivalent is True for t in self.targets.values())
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for reports (the schema documented in the README)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "path": self.path,
+            "events": len(self.events),
+            "equivalent": self.equivalent,
+            "error": self.error,
+            "reference": {
+                "matched": self.reference_matched,
+                "unsupported": self.reference_unsupported,
+                "expectation_failures": self.expectation_failures,
+            },
+            "targets": {name: t.to_json() for name, t in self.targets.items()},
+        }
+
+
+def default_targets() -> list[str]:
+    """The targets sigport can check (those with an interpreter)."""
+    return [name for name, spec in TARGETS.items() if spec.parser]
+
+
+def _on_source(compiled: Any, event: dict[str, Any], hidden: tuple[str, ...], verdict: Any) -> Any:
+    """The reference's verdict on ``event`` as a data source that never records ``hidden`` holds
+    it: the logsource is still decided on the whole event (its EventID / Channel say which kind of
+    event the source's own record stands for), the detection on the event without those fields."""
+    from converter.reference.evaluator import Verdict
+    from converter.reference.values import Undecided
+
+    if verdict.matched is None or not compiled.in_logsource(event):
+        return verdict
+    try:
+        matched = compiled.detection({k: v for k, v in event.items() if k not in hidden}, {})
+    except Undecided as error:
+        return compiled.undecided(error)
+    return Verdict(bool(matched), None, True)
+
+
+class Checker:
+    """Checks rules against events for a set of targets (converters and parsers built once)."""
+
+    def __init__(
+        self,
+        targets: list[str] | None = None,
+        pipelines: list[str] | None = None,
+        data_source: str | None = None,
+        mapping: str | Path | None = None,
+    ) -> None:
+        """Prepare converters, renderers and field models.
+
+        Args:
+            targets: target names (default: every target with an interpreter).
+            pipelines: extra pipelines, as for ``convert``.
+            data_source: the Elastic data source (``defend``, ``windows``, ``winlogbeat``).
+            mapping: the user's Elasticsearch mapping or template JSON file (``--mapping``): the
+                conversion targets its fields and the interpreters lower with it
+                (``converter.mapping.index_mapping``).
+
+        Raises:
+            PipelineError: the mapping file is unusable (before any work).
+        """
+        self.targets = targets or default_targets()
+        self.data_source = data_source
+        # A user's index mapping: every ignore_above in it is a limit check must see exceeded. A
+        # template completes the data source's model, whose limits count as the built-in ones do.
+        self.user_mapping = mapping is not None and not mapping_is_template(mapping)
+        options: dict[str, Any] | None = {"data_source": data_source} if data_source else None
+        if mapping is not None:
+            field_model_for(data_source, mapping)  # a bad file fails here, once, with its name
+            options = {**(options or {}), "mapping": str(mapping)}
+        self.converters = {t: Converter(t, pipelines, options) for t in self.targets}
+        # Pipeline files run after the built-in table: their renames and added conditions are
+        # mirrored on the rendered events (converter.checking.user_pipeline), per rule.
+        self.user_pipelines = user_pipelines(pipelines)
+        self.renderers: dict[str, EventRenderer] = {}
+        self.models: dict[str, Any] = {}
+        for name in self.targets:
+            spec = TARGETS[name]
+            self.renderers[name] = EventRenderer.routed(load_table(spec.pipeline), data_source)
+            if spec.field_model:
+                self.models[name] = field_model_for(self.renderers[name].data_source, mapping)
+
+    def check(self, loaded: LoadedRule, events: list[SampleEvent]) -> RuleResult:
+        """Check one rule on its events; never raises for a bad rule (it becomes ``error``)."""
+        result = RuleResult(loaded.id, loaded.title, loaded.path, events)
+        if loaded.error is not None or loaded.rule is None:
+            result.error = loaded.error.one_line() if loaded.error else "rule did not load"
+            return result
+        compiled = compile_rule(loaded.rule)
+        verdicts = [compiled.evaluate(e.fields) for e in events]
+        reasons = sorted({v.unsupported for v in verdicts if v.unsupported})
+        if reasons:
+            result.reference_unsupported = "; ".join(reasons)
+        result.reference_matched = [i for i, v in enumerate(verdicts) if v.matched]
+        for i, (event, verdict) in enumerate(zip(events, verdicts)):
+            if event.expect is not None and verdict.matched is not None and event.expect != verdict.matched:
+                result.expectation_failures.append(
+                    {"event": i, "expected": event.expect, "reference": verdict.matched}
+                )
+        mirror = mirror_for(self.user_pipelines, loaded.rule) if self.user_pipelines else EventMirror()
+        seen: dict[tuple[str, ...], list[Any]] = {(): verdicts}
+        for name in self.targets:
+            conversion = self.converters[name].convert(loaded)
+            hidden = self._unrecorded(name, loaded.rule, events)
+            if hidden not in seen:
+                # The data source never records these fields (the renderer never writes them):
+                # the events it can hold are these events without them, and the reference
+                # decides those (partial evaluation, converter/mapping/partial.py).
+                seen[hidden] = [
+                    _on_source(compiled, e.fields, hidden, v) for e, v in zip(events, verdicts)
+                ]
+            result.targets[name] = self._check_target(
+                TARGETS[name], conversion, events, seen[hidden], result.reference_unsupported, mirror
+            )
+        return result
+
+    def carries(self, kind: dict[str, Any]) -> bool:
+        """True when some target's data source can hold an event of this kind (its EventID and
+        Channel): ``generate_events`` makes no events that no target could be asked about."""
+        return any(renderer.carries(kind) for renderer in self.renderers.values())
+
+    def _unrecorded(self, target: str, rule: Any, events: list[SampleEvent]) -> tuple[str, ...]:
+        """The Sigma fields of these events that the target's data source never records for the
+        rule's logsource (mapping table ``unrecorded``)."""
+        source = getattr(rule, "logsource", None)
+        if source is None:
+            return ()
+        routed = self.renderers[target].route(source.product, source.category, source.service)
+        if routed is None:
+            return ()
+        renderer, entry = routed
+        fields = set(entry.unrecorded_fields(renderer.data_source))
+        present = {k for e in events for k in e.fields} & fields
+        return tuple(sorted(present))
+
+    def _check_target(
+        self,
+        spec: TargetSpec,
+        conversion: Conversion,
+        events: list[SampleEvent],
+        verdicts: list[Any],
+        reference_unsupported: str | None,
+        mirror: EventMirror,
+    ) -> TargetResult:
+        from backends.query.ast import Or
+        from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
+        from backends.query.evaluate import explain, matches
+
+        out = TargetResult(spec.name, conversion.output, warnings=list(conversion.warnings))
+        # Warnings that state a fact of the data source (partial evaluation) leave the query
+        # exact on that data: only the others are the emitter's declared approximations.
+        # A length-limit warning is proven from the events instead (see ``length_limits``).
+        approximate = [
+            w for w in out.warnings
+            if w not in conversion.exact_warnings and not is_limit_warning(w)
+        ]
+        unmirrored = mirror.approximation()
+        if conversion.status != CONVERTED:
+            out.reason = f"not converted ({conversion.status}): {conversion.reason}"
+            return out
+        parse = spec.parse_function()
+        if parse is None:
+            out.reason = f"not checked: {spec.no_interpreter_reason}"
+            return out
+        try:
+            trees = [parse(q, fields=self.models.get(spec.name)) for q in conversion.queries]
+        except QueryParseError as exc:
+            # Our own output does not parse in our model of the language: a real defect.
+            out.equivalent = False
+            out.reason = f"the emitted query does not parse: {exc.reason} (line {exc.line}, column {exc.column})"
+            return out
+        except UnsupportedQueryError as exc:
+            out.reason = f"not checked: the interpreter cannot evaluate this query: {exc}"
+            return out
+        except QueryError as exc:
+            out.reason = f"not checked: {exc}"
+            return out
+        tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
+        renderer = self.renderers[spec.name]
+        limits = length_limits(tree, self.user_mapping, self.models.get(spec.name))
+        over_limit: dict[tuple[str, int, str], set[int]] = {limit: set() for limit in limits}
+        # Whether an event the rule matches reached the target, and why one could not.
+        shown, unrenderable = False, None
+        for i, (event, verdict) in enumerate(zip(events, verdicts)):
+            try:
+                rendered = renderer.render_sample(event)
+                if rendered is not None:
+                    rendered = mirror.apply(rendered)
+                why_not = (
+                    f"no logsource of mapping table {renderer.table.name} covers its "
+                    "EventID/Channel"
+                )
+            except ValueError as exc:
+                # A value the shipper could not have written (e.g. an integrity level outside the
+                # data source's vocabulary): there is no target event to evaluate.
+                rendered, why_not = None, f"the value cannot be written by the shipper: {exc}"
+            if rendered is None:
+                # The data source cannot carry this event (another record kind, a value its
+                # shipper cannot write): the query is never asked about it, so the event is no
+                # evidence either way, even when the rule matches it.
+                out.not_rendered.append(i)
+                if verdict.matched and unrenderable is None:
+                    unrenderable = why_not
+                continue
+            if verdict.matched:
+                shown = True
+            for limit, seen in over_limit.items():
+                if exceeds(rendered, limit[0], limit[1]):
+                    seen.add(i)
+            try:
+                hit = matches(tree, rendered)
+            except QueryError as exc:
+                out.reason = f"not checked: evaluating event {i} failed: {exc}"
+                out.disagreements = []
+                return out
+            if hit:
+                out.matched.append(i)
+            if verdict.matched is not None and hit != verdict.matched:
+                out.disagreements.append(Disagreement(i, bool(verdict.matched), hit, explain(tree, rendered)))
+        if reference_unsupported:
+            out.reason = f"not checked: the reference cannot evaluate the rule: {reference_unsupported}"
+            return out
+        if out.disagreements:
+            out.equivalent = False
+            out.reason = f"{len(out.disagreements)} of {len(events)} events disagree"
+            if unmirrored:
+                out.reason += f" ({unmirrored}: the difference may come from it)"
+        elif unrenderable is not None and not shown:
+            # Every event the rule matches is one the data source cannot carry: agreeing on the
+            # others (all non-matches) shows nothing about the query's positives.
+            out.reason = (
+                f"not proven: no event the rule matches can be written as {spec.schema} data of "
+                f"this data source ({unrenderable})"
+            )
+        elif approximate:
+            # The emitter itself says the query is approximate; agreeing on these events does not
+            # make it equivalent, so it is not called so.
+            out.reason = (
+                "not proven: the emitter declared its output approximate ("
+                + "; ".join(approximate)
+                + "), and no event here shows the difference"
+            )
+        elif unproven := [limit for limit, seen in over_limit.items() if not seen]:
+            # A length-limited field: values over the limit are not indexed, so the target's
+            # verdict on them is only known from an event that has one (and agreed on it).
+            field_name, size, indexed = unproven[0]
+            out.reason = (
+                f"not proven: {indexed} indexes values of at most {size} characters "
+                f"(ignore_above), and no event here has a longer {field_name} value"
+            )
+        elif unmirrored:
+            # The events were not rendered the way the user's pipeline shapes the query.
+            out.reason = f"not proven: {unmirrored}, and no event here shows a difference"
+        else:
+            out.equivalent = True
+        return out
+
+
+def length_limits(
+    tree: Any, user_mapping: bool = False, model: Any = None
+) -> list[tuple[str, int, str]]:
+    """The length limits a target's verdicts depend on: ``(event field, limit, indexed field)``
+    for every leaf whose ``ignore_above`` belongs to a multi-field that indexes fewer values than
+    its parent field (Defend's ``process.command_line.caseless``: the ``wildcard`` parent has no
+    limit; ``model.loses_values``) or, with a user's index mapping, to any field of it.
+
+    Values over such a limit are not indexed, so ``check`` calls the target equivalent only when
+    some event has one and the target still agrees on it.
+    """
+    from backends.query.ast import And, Leaf, Not, Or
+
+    found: dict[tuple[str, int, str], None] = {}
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (And, Or)):
+            todo.extend(node.children)
+        elif isinstance(node, Not):
+            todo.append(node.child)
+        elif isinstance(node, Leaf) and node.max_length is not None:
+            indexed = node.limited_by or node.field
+            lossy = indexed != node.field and (model is None or model.loses_values(indexed))
+            if user_mapping or lossy:
+                found[(node.field, node.max_length, indexed)] = None
+    return list(found)
+
+
+def exceeds(event: Any, field_name: str, size: int) -> bool:
+    """True when a string value of ``field_name`` in ``event`` is longer than ``size`` (UTF-16
+    code units, as ignore_above counts)."""
+    from backends.query.evaluate import utf16_length
+    from backends.query.matching import lookup
+
+    return any(isinstance(v, str) and utf16_length(v) > size for v in lookup(event, field_name) or ())

@@ -1,0 +1,28 @@
+"""Conversion: Sigma rules to one target's queries, one corpus on every core.
+
+``convert.py`` converts rules for one target and accounts for every rule (converted,
+unsupported, error, with the reason); ``batch.py`` runs that over a corpus in worker
+processes, in input order; ``datasource.py`` is the end-of-run hint about another data source.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public names, imported on first use: importing one submodule of the package does not
+# import the others (no cycles between packages, no cost for what is not used).
+_EXPORTS = {
+    "convert_all": "convert",
+    "Conversion": "convert",
+    "Converter": "convert",
+    "convert_paths": "batch",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its submodule on first use."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,185 @@
+"""Bounded reading of event inputs: the caps, the line reader and the JSON decoder they share.
+
+A hostile input must cost bounded memory and time whatever it expands to: ``read_lines`` never
+holds more than ``InputLimits.max_line_bytes`` of one line and stops an archive member at
+``max_member_bytes`` (both reported as warnings, never silent); ``decode_json`` turns every way
+JSON can fail (malformed, an integer past Python's digit limit, nesting too deep) into an
+``InputError`` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from converter.errors import EventsError
+
+#: Read size when skipping through an over-long line.
+_CHUNK = 1 << 16
+
+#: Default cap on one line (or one JSON object) of an events input: real event records are a few
+#: KB; a 1 GiB line in a 1 MB archive would otherwise be held in memory several times over.
+MAX_LINE_BYTES = 16 << 20
+#: Default cap on the decompressed bytes read from one archive member (a zip bomb's size).
+MAX_MEMBER_BYTES = 4 << 30
+#: How deeply an event's JSON may nest: every consumer (normalising, the evaluators, pickling for
+#: worker processes) walks values recursively. Real records nest fewer than ten levels.
+MAX_EVENT_DEPTH = 100
+#: Warnings kept in full; beyond this they are only counted.
+MAX_WARNINGS = 100
+
+
+@dataclass
+class InputLimits:
+    """Caps on what one input may cost, and the warnings about what was skipped or unreadable.
+
+    Attributes:
+        max_line_bytes: a longer line (or JSON object) is skipped with a warning.
+        max_member_bytes: decompressed bytes read from one archive member; the rest is skipped.
+        warnings: one line each (file, member, line and the limit concerned).
+        dropped: warnings counted but not kept (past ``MAX_WARNINGS``).
+    """
+
+    max_line_bytes: int = MAX_LINE_BYTES
+    max_member_bytes: int = MAX_MEMBER_BYTES
+    warnings: list[str] = field(default_factory=list)
+    dropped: int = 0
+
+    def warn(self, message: str) -> None:
+        """Record one warning."""
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+        else:
+            self.dropped += 1
+
+    def all_warnings(self) -> list[str]:
+        """The warnings, with a last line counting the ones not kept."""
+        if self.dropped:
+            return [*self.warnings, f"... and {self.dropped} more warnings"]
+        return list(self.warnings)
+
+
+
+class InputError(EventsError):
+    """An events input cannot be read: names the file, the archive member and the line.
+
+    Args:
+        message: what went wrong.
+        path: the file concerned.
+        line: 1-based line (record number for ``.evtx``), if known.
+        column: 1-based column, if known.
+        hint: what the user can do about it.
+        member: the archive member, for archives.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+        member: str | None = None,
+    ) -> None:
+        self.member = member
+        super().__init__(message, path=path, line=line, column=column, hint=hint)
+
+    def location(self) -> str:
+        """``archive!member:line:column`` (or ``file:line:column``) with the parts known."""
+        where = self.path
+        if self.member is not None:
+            where = f"{where or ''}!{self.member}"
+        parts = [p for p in (where, self.line, self.column) if p is not None]
+        return ":".join(str(p) for p in parts)
+
+
+
+def read_lines(
+    fh: IO[bytes], where: str, limits: InputLimits, cap: int | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) for each line of ``fh``, never holding more than ``max_line_bytes``.
+
+    A longer line is read through in bounded pieces, skipped and reported; reading stops (with a
+    warning) once ``cap`` bytes were read (an archive member's ``max_member_bytes``).
+    """
+    limit = limits.max_line_bytes
+    total = number = 0
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        total += len(line)
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n") and (cap is None or total <= cap):
+                line = fh.readline(_CHUNK)
+                total += len(line)
+            limits.warn(f"{where}:{number}: line skipped: longer than {limit:,} bytes "
+                        "(max_line_bytes)")
+            continue
+        if cap is not None and total > cap:
+            limits.warn(f"{where}: the rest skipped from line {number}: more than {cap:,} bytes "
+                        "decompressed (max_member_bytes)")
+            return
+        yield number, line
+
+
+def decode_json(data: bytes | str, path: str, line: int, member: str | None = None) -> Any:
+    """``json.loads`` with every failure an ``InputError`` naming the file and line.
+
+    Besides malformed JSON: an integer longer than Python converts (``ValueError``), nesting too
+    deep for the decoder (``RecursionError``) or deeper than ``MAX_EVENT_DEPTH``.
+    """
+    try:
+        value = json.loads(data)  # on bytes: UTF-8/16/32 and a UTF-8 BOM are detected
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", path=path, line=line + exc.lineno - 1,
+                         column=exc.colno,
+                         member=member, hint="expected one JSON object per line") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", path=path, line=line,
+                         member=member) from None
+    except (ValueError, RecursionError) as exc:
+        raise decode_failure(exc, path, line, member) from None
+    check_depth(value, data, path, line, member)
+    return value
+
+
+def decode_failure(exc: ValueError | RecursionError, path: str, line: int,
+                   member: str | None = None) -> InputError:
+    """The error for JSON that is well-formed but cannot be decoded: nesting too deep for the
+    decoder (``RecursionError``), an integer longer than Python converts (``ValueError``)."""
+    if isinstance(exc, RecursionError):
+        return InputError("JSON nested too deeply to read", path=path, line=line, member=member,
+                          hint=f"events may nest at most {MAX_EVENT_DEPTH} levels")
+    text = " ".join(str(exc).split())
+    if "integer string conversion" in text:  # CPython's guard against quadratic conversion
+        text = f"an integer longer than {sys.get_int_max_str_digits():,} digits"
+    return InputError(f"unreadable JSON value: {text}", path=path, line=line, member=member,
+                      hint="quote long numbers as strings")
+
+
+def check_depth(value: Any, data: bytes | str, path: str, line: int,
+                member: str | None = None) -> None:
+    """Refuse a decoded value nesting deeper than ``MAX_EVENT_DEPTH`` (``InputError``).
+
+    The walk runs only when the text holds enough brackets to nest that deep at all, so an
+    ordinary event costs two ``count`` calls.
+    """
+    opens = (b"[", b"{") if isinstance(data, bytes) else ("[", "{")
+    if data.count(opens[0]) + data.count(opens[1]) <= MAX_EVENT_DEPTH:  # type: ignore[arg-type]
+        return
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_EVENT_DEPTH:
+            raise InputError(f"the event nests more than {MAX_EVENT_DEPTH} levels deep",
+                             path=path, line=line, member=member,
+                             hint="MAX_EVENT_DEPTH in converter/events/inputs.py")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)

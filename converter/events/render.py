@@ -1,0 +1,391 @@
+"""Events: read them, and render Sigma-taxonomy events for each target with the mapping tables.
+
+Sample events are written once, in the rule's own field names (Sysmon-style flat JSON: ``EventID``,
+``Channel``, ``Image``, ...). ``EventRenderer`` writes them in a target's schema (ECS, Splunk
+Sysmon add-on, Splunk CIM) with the SAME mapping table the target's pipeline was built from, so the
+query and the event it is evaluated on cannot drift apart. ``to_sigma`` goes the other way for
+events that are already in ECS (``--schema ecs``).
+
+An event whose ``EventID``/``Channel`` belongs to no logsource of a table is not rendered for that
+target (``None``): the checker reports it as not evaluated rather than guessing a rendering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+from xml.sax.saxutils import escape, quoteattr
+
+from converter.errors import EventsError
+from converter.mapping.table import FieldTarget, LogsourceMapping, MappingTable
+
+#: Key of the expected verdict in a JSON-lines event; it is not an event field.
+EXPECT_KEY = "_expect"
+#: Optional human label of a sample event; not an event field either.
+NOTE_KEY = "_note"
+#: Optional per-schema extra values the shipper writes beyond the Sigma fields, e.g.
+#: ``{"ecs": {"event.type": ["start", "process_started"]}}``; merged into the rendered event.
+RENDER_KEY = "_render"
+
+
+@dataclass
+class SampleEvent:
+    """One event with its optional expected verdict and label."""
+
+    fields: dict[str, Any]
+    expect: bool | None = None
+    note: str | None = None
+    source: str = ""
+    render: dict[str, dict[str, Any]] | None = None
+    #: The event as given in a target schema (``--schema ecs``): used as is for that schema.
+    native: dict[str, dict[str, Any]] | None = None
+
+
+def read_jsonl(path: str | Path, limits: Any = None) -> list[SampleEvent]:
+    """Read a JSON-lines events file (one JSON object per line; blank lines and ``#`` skipped).
+
+    Lines are read through ``converter.events.bounded`` (a line over ``max_line_bytes`` is
+    skipped with a warning in ``limits``; JSON that cannot be decoded is a positioned error).
+
+    Raises:
+        EventsError: naming the file, line and column of a line that is not a JSON object.
+    """
+    from converter.events.bounded import InputLimits, decode_json, read_lines
+
+    path = Path(path)
+    limits = limits if limits is not None else InputLimits()
+    out = []
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise EventsError(f"cannot read events: {exc.strerror}", path=path) from exc
+    with fh:
+        for number, raw in read_lines(fh, str(path), limits):
+            line = raw.strip()
+            if line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM on the first line
+                line = line[3:].strip()
+            if not line or line.startswith(b"#"):
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise EventsError(f"events file is not UTF-8 ({exc.reason})", path=path,
+                                  line=number) from exc
+            obj = decode_json(line, str(path), number)
+            if not isinstance(obj, dict):
+                raise EventsError(
+                    f"a line must hold a JSON object, not {type(obj).__name__}", path=path,
+                    line=number,
+                )
+            expect = obj.pop(EXPECT_KEY, None)
+            if expect is not None and not isinstance(expect, bool):
+                raise EventsError(f"{EXPECT_KEY} must be true or false", path=path, line=number)
+            note = obj.pop(NOTE_KEY, None)
+            render = obj.pop(RENDER_KEY, None)
+            if render is not None and not (
+                isinstance(render, dict) and all(isinstance(v, dict) for v in render.values())
+            ):
+                raise EventsError(
+                    f"{RENDER_KEY} must map a schema name to field values", path=path, line=number
+                )
+            out.append(SampleEvent(obj, expect, note, f"{path}:{number}", render))
+    return out
+
+
+def sample_events_path(rule_path: str | Path) -> Path:
+    """Where a bundled rule's own sample events live: beside it, ``<rule>.events.jsonl``."""
+    rule_path = Path(rule_path)
+    return rule_path.with_name(rule_path.stem + ".events.jsonl")
+
+
+def _event_matches(event: dict[str, Any], criteria: dict[str, Any]) -> bool:
+    """True when the event's fields equal the criteria (compared as text; ``Channel`` ignoring
+    case, as Windows channel names are: OTRF data has both ``Security`` and ``security``)."""
+    for key, value in criteria.items():
+        got = event.get(key)
+        if got is None:
+            return False
+        if key == "Channel":
+            if str(got).lower() != str(value).lower():
+                return False
+        elif str(got) != str(value):
+            return False
+    return True
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _merge(out: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``out[key]``, turning repeated writes into a list (arrays stay arrays)."""
+    if key not in out:
+        out[key] = value
+        return
+    current = _as_list(out[key])
+    for item in _as_list(value):
+        if item not in current:
+            current.append(item)
+    out[key] = current if len(current) > 1 else current[0]
+
+
+class EventRenderer:
+    """Renders Sigma-taxonomy events in one table's target schema, for one data source."""
+
+    def __init__(self, table: MappingTable, data_source: str | None = None) -> None:
+        """Prepare the renderer; ``data_source`` defaults to the table's default."""
+        self.table = table
+        self.data_source = data_source or table.option_default("data_source")
+        dropped, self.drop_exempt = table.dropped(self.data_source)
+        self.drop_values = set(dropped)
+        self.prefix = str(table.datamodel.get("prefix", ""))
+        self._entries = table.entries_for(self.data_source)
+        self._targets = {e.id: e.field_targets(self.data_source) for e in self._entries}
+        #: Renderers of the tables that extend this one (``converter.mapping.table.companion_tables``).
+        self.companions: list[EventRenderer] = []
+
+    @classmethod
+    def routed(cls, table: MappingTable, data_source: str | None = None) -> "EventRenderer":
+        """A renderer for ``table`` and the tables that extend it, the way a target's pipeline
+        covers them: ``data_source`` (the user's choice) applies to each table that offers it;
+        the others render for their default."""
+        from converter.mapping.table import companion_tables, load_table
+
+        def pick(t: MappingTable) -> str | None:
+            choices = t.options.get("data_source", {}).get("choices") or []
+            return data_source if data_source in choices else None
+
+        out = cls(table, pick(table))
+        out.companions = [cls(load_table(n), pick(load_table(n))) for n in companion_tables(table.name)]
+        return out
+
+    def route(self, product: str | None, category: str | None, service: str | None
+              ) -> tuple["EventRenderer", LogsourceMapping] | None:
+        """The renderer (this one or a companion) and entry that cover a rule's logsource."""
+        for renderer in (self, *self.companions):
+            entry = renderer.table.for_logsource(product, category, service, renderer.data_source)
+            if entry is not None:
+                return renderer, entry
+        return None
+
+    def carries(self, event: dict[str, Any]) -> bool:
+        """True when this table (or a companion table) has a logsource entry for the event."""
+        return self.logsource_of(event) is not None or any(
+            other.logsource_of(event) is not None for other in self.companions
+        )
+
+    def logsource_of(self, event: dict[str, Any]) -> LogsourceMapping | None:
+        """The table's logsource entry whose source events (or variants' events) include this one."""
+        for entry in self._entries:
+            kinds = [*entry.events, *(c for v in entry.variants for c in v.events)]
+            if any(_event_matches(event, crit) for crit in kinds):
+                return entry
+        return None
+
+    def _render_variant(self, event: dict[str, Any], variant: Any) -> dict[str, Any]:
+        """Render an event of a variant kind (e.g. Security 4688) with the variant's names."""
+        from converter.mapping.functions.registry import RENDER_FUNCTIONS
+
+        out = {self._strip(k): v for k, v in variant.render.items()}
+        targets = variant.field_targets()
+        for name, raw in event.items():
+            target = targets.get(name)
+            value = self._keep(raw, name)
+            if target is None or value is None:
+                continue
+            for key, written in self._render_field(target, value, {}, RENDER_FUNCTIONS):
+                _merge(out, self._strip(key), written)
+        if self.table.schema.startswith("splunk"):
+            out.setdefault("_raw", raw_xml(event))
+        return out
+
+    def _strip(self, name: str) -> str:
+        # Data model fields are queried as `Processes.process_name` but read as `process_name`.
+        return name[len(self.prefix):] if self.prefix and name.startswith(self.prefix) else name
+
+    def _keep(self, value: Any, name: str | None = None) -> Any:
+        """Drop the values the shipper removes (Windows integration: "", "-", zero GUID) from
+        the event-data field ``name`` (fields of the record's System section are kept)."""
+        if name is not None and name in self.drop_exempt:
+            return value
+        if isinstance(value, list):
+            kept = [v for v in value if not (isinstance(v, str) and v in self.drop_values)]
+            return kept if kept else None
+        if isinstance(value, str) and value in self.drop_values:
+            return None
+        return value
+
+    def render_sample(self, sample: SampleEvent) -> dict[str, Any] | None:
+        """Render a sample event, then apply its ``_render`` values for this table's schema."""
+        if sample.native and self.table.schema in sample.native:
+            return sample.native[self.table.schema]
+        if self.companions and self.logsource_of(sample.fields) is None:
+            for other in self.companions:
+                if other.logsource_of(sample.fields) is not None:
+                    return other.render_sample(sample)
+        out = self.render(sample.fields)
+        if out is not None and sample.render:
+            out.update(sample.render.get(self.table.schema, {}))
+        return out
+
+    def render(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The event in the target schema, or None when no logsource of the table covers it."""
+        from converter.mapping.functions.registry import RENDER_FUNCTIONS
+
+        entry = self.logsource_of(event)
+        if entry is None:
+            return None
+        for variant in entry.variants:
+            if any(_event_matches(event, crit) for crit in variant.events):
+                return self._render_variant(event, variant)
+        out: dict[str, Any] = {}
+        constants = dict(entry.render)
+        constants.update(entry.render_by_source.get(self.data_source or "", {}) or {})
+        overrides: dict[str, str] = {}
+        for special in entry.event_render:
+            if _event_matches(event, special.get("match", {})):
+                per_source = special.get(self.data_source or "", {}) or {}
+                constants.update(per_source)
+                overrides.update(special.get("fields", {}) or {})
+        for key, value in constants.items():
+            out[self._strip(key)] = value
+        targets = self._targets[entry.id]
+        for name, raw in event.items():
+            target = targets.get(name)
+            value = self._keep(raw, name)
+            if value is None:
+                continue
+            if target is None:
+                # The record's other named data, where the shipper writes it (event_data).
+                data = entry.event_data_target(name, self.data_source)
+                if data is not None:
+                    _merge(out, self._strip(data), value)
+                continue
+            for key, written in self._render_field(target, value, overrides, RENDER_FUNCTIONS):
+                _merge(out, self._strip(key), written)
+        for derived in entry.derived_for(self.data_source, render=True):
+            value = self._keep(event.get(derived.source), derived.source)
+            if value is None:
+                continue
+            spec = FieldTarget(
+                derived.source,
+                derived.target if isinstance(derived.target, str) else "",
+                derived.function,
+                (derived.target,) if isinstance(derived.target, str) else tuple(derived.target.values()),
+                (("to", derived.target),),
+            )
+            for item in _as_list(value):
+                for key, written in RENDER_FUNCTIONS[derived.function](item, spec).items():
+                    _merge(out, self._strip(key), written)
+        if self.table.schema.startswith("splunk"):
+            out.setdefault("_raw", raw_xml(event))
+        return out
+
+    def _render_field(
+        self,
+        target: FieldTarget,
+        value: Any,
+        overrides: dict[str, str],
+        functions: dict[str, Any],
+    ) -> Iterator[tuple[str, Any]]:
+        """(target field, value) pairs one Sigma field writes."""
+        if target.function is None:
+            yield target.target, value
+            return
+        if target.function == "any_of":
+            # The shipper fills exactly one of the targets, chosen by the kind of source event.
+            yield overrides.get(target.sigma, target.target), value
+            return
+        for item in _as_list(value):
+            yield from functions[target.function](item, target).items()
+
+
+def raw_xml(event: dict[str, Any]) -> str:
+    """A Windows-event-log XML rendering of a Sigma event, as Splunk's ``_raw`` holds it."""
+    data = "".join(
+        f"<Data Name={quoteattr(str(k))}>{escape(str(v))}</Data>"
+        for k, values in event.items()
+        if k not in {"EventID", "Channel"}
+        for v in _as_list(values)
+    )
+    system = (
+        f"<System><EventID>{escape(str(event.get('EventID', '')))}</EventID>"
+        f"<Channel>{escape(str(event.get('Channel', '')))}</Channel></System>"
+    )
+    return f"<Event>{system}<EventData>{data}</EventData></Event>"
+
+
+def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None = None) -> dict[str, Any]:
+    """Map an event already in the table's target schema back to Sigma taxonomy names.
+
+    Plain renames are inverted; ``EventID``/``Channel`` come from the logsource whose rendered
+    constants the event carries (e.g. event.category ``process`` and event.type ``start`` mean a
+    process-creation event). Function-mapped fields are inverted where the function is one-to-one
+    (``to_integer``, ``to_string``, ``split_domain_user``, ``any_of``, ``to_ip``, ``value_map``);
+    others are left out of the Sigma view.
+    """
+    from backends.query.matching import lookup
+
+    from converter.mapping.functions.registry import invert_value_map
+
+    source = data_source or table.option_default("data_source")
+    out: dict[str, Any] = {}
+    for entry in table.entries_for(source):
+        # Membership is what the query itself tests: the logsource's conditions and category.
+        wanted = dict(entry.conditions)
+        if entry.eql_category:
+            wanted["event.category"] = entry.eql_category
+        if wanted and all(_constant_matches(lookup(event, k), v) for k, v in wanted.items()):
+            out.update(dict(entry.events[0]) if entry.events else {})
+            break
+    else:
+        return out
+    for name, target in entry.field_targets(source).items():
+        if target.function is None:
+            values = lookup(event, target.target)
+            if values is not None:
+                out[name] = values if len(values) > 1 else values[0]
+        elif target.function in {"to_integer", "to_string"}:
+            values = lookup(event, target.target)
+            if values is not None:
+                out[name] = str(values[0])
+        elif target.function == "split_domain_user":
+            domain, user = (lookup(event, t) for t in target.targets[:2])
+            if user is not None:
+                out[name] = f"{domain[0]}\\{user[0]}" if domain else user[0]
+        elif target.function == "any_of":
+            for candidate in target.targets:
+                values = lookup(event, candidate)
+                if values is not None:
+                    out[name] = values[0]
+                    break
+        elif target.function == "to_ip":  # the address text is kept as the shipper got it
+            values = lookup(event, target.target)
+            if values is not None:
+                out[name] = values if len(values) > 1 else values[0]
+        elif target.function == "value_map":
+            values = lookup(event, target.target)
+            sigma = invert_value_map(values[0], target) if values is not None else None
+            if sigma is not None:
+                out[name] = sigma
+    return out
+
+
+def _constant_matches(values: list[Any] | None, expected: Any) -> bool:
+    if values is None:
+        return False
+    wanted = _as_list(expected)
+    return all(any(str(v) == str(w) for v in values) for w in wanted)
+
+
+def iter_event_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Events files under the given paths (``.jsonl``/``.json`` files, directories recursively)."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in {".jsonl", ".json"})
+        elif path.is_file():
+            yield path
+        else:
+            raise EventsError("no such events file or directory", path=path)

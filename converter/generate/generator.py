@@ -1,0 +1,331 @@
+"""Generate test events from a rule's own detection: positives and near misses.
+
+``generate_events(rule)`` solves pySigma's parsed condition tree for the ways to make it true (one
+event per OR branch, list value and windash/base64offset variant: an AND makes every child true,
+an OR one child, a NOT makes its child false) and derives near misses from those events: case
+flips, one character added or removed at every anchor and wildcard boundary, the value wrapped in
+spaces/quotes/backslashes/wildcard characters, a required field removed, a filter (``not``)
+branch triggered, the event moved to another logsource. Wildcards are filled with awkward text
+(quotes, backslashes, literal ``*``/``?``, non-ASCII letters) so escaping bugs surface.
+
+The generator's intention goes in ``SampleEvent.note``; ``SampleEvent.expect`` is always the
+reference evaluator's verdict (``converter.reference.evaluator``), and a note says when the two differ.
+Events are Sigma-taxonomy (flat Sysmon names) and carry ``EventID``/``Channel`` of the rule's
+logsource (``converter.reference.logsources``); a rule whose logsource has no membership rule yields none.
+
+The work is split by concern: ``generate_plan`` (condition tree -> plans), ``generate_regex``
+(an example string for a regex), ``generate_values`` (plans -> events, near-miss mutations); this
+module picks the logsource's event kinds and orders positives and near misses. The helpers' public
+names are re-exported here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from typing import Any, Callable
+
+from sigma.rule import SigmaRule
+
+from converter.events.render import SampleEvent
+from converter.generate.plan import (
+    ABSENT,
+    MAX_ALTERNATIVES,
+    MULTI,
+    SINGLE,
+    Fixed,
+    Glob,
+    Lit,
+    Parts,
+    Plan,
+    Rx,
+    _label,
+    _not_nodes,
+    describe,
+    solve,
+)
+from converter.generate.regex import RegexUnsupported, regex_example
+from converter.generate.values import (
+    COMPANIONS,
+    FILLERS,
+    KEYWORD_CARRIERS,
+    SECURITY_4688_FIELDS,
+    SINGLES,
+    VOCABULARIES,
+    Context,
+    _mutations,
+    fill,
+    realize,
+    satisfies,
+)
+from converter.reference.logsources import (
+    SYSMON,
+    WINDOWS_CATEGORIES,
+    WINDOWS_SERVICES,
+    LogsourceUnsupported,
+    membership,
+    other_logsource,
+)
+from converter.reference.evaluator import compile_rule
+
+__all__ = [
+    "ABSENT",
+    "COMPANIONS",
+    "DEFAULT_COUNT",
+    "FILLERS",
+    "MAX_ALTERNATIVES",
+    "MULTI",
+    "SINGLE",
+    "SINGLES",
+    "Context",
+    "Fixed",
+    "Glob",
+    "Lit",
+    "Parts",
+    "Plan",
+    "RegexUnsupported",
+    "Rx",
+    "describe",
+    "fill",
+    "generate_events",
+    "realize",
+    "regex_example",
+    "satisfies",
+    "solve",
+]
+
+DEFAULT_COUNT = 40
+NEAR_MISS_BASES = 6  # positives whose literals are mutated into near misses
+
+
+# ---------------------------------------------------------------------------------------------
+# Logsource
+
+
+def _logsource_events(product: str | None, category: str | None, service: str | None
+                      ) -> list[dict[str, Any]]:
+    """EventID/Channel dicts of the logsource, the main one first; [] when untabled."""
+    other = other_logsource(product, category, service)
+    if other is not None:
+        return [{**({"EventID": ec.event_ids[0]} if ec.event_ids else {}), "Channel": ch}
+                for ec in other for ch in ec.channels]
+    if (product or "").lower() != "windows":
+        return []
+    channels = WINDOWS_SERVICES.get((service or "").lower()) if service else None
+    if category:
+        out = [{"EventID": ec.event_ids[0] if ec.event_ids else 1, "Channel": ch}
+               for ec in WINDOWS_CATEGORIES.get(category.lower(), ()) for ch in ec.channels
+               if channels is None or ch in channels]
+    elif channels:
+        out = [{"Channel": ch} for ch in channels]
+    else:
+        out = [{"Channel": "Application", "EventID": 1000}]
+    member = membership(product, category, service)
+    return [e for e in out if member(e)]
+
+
+_ELSEWHERE = ({"EventID": 1, "Channel": SYSMON}, {"EventID": 3, "Channel": SYSMON},
+              {"EventID": 4624, "Channel": "Security"}, {"EventID": 7045, "Channel": "System"}, {})
+
+
+def _wrong_logsource(product: str | None, category: str | None, service: str | None
+                     ) -> dict[str, Any] | None:
+    member = membership(product, category, service)
+    return next((dict(e) for e in _ELSEWHERE if not member(e)), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def _interleave(groups: list[list[Any]]) -> list[Any]:
+    out = []
+    for row in range(max((len(g) for g in groups), default=0)):
+        out += [g[row] for g in groups if row < len(g)]
+    return out
+
+
+Item = tuple[dict[str, Any], str, frozenset[Any], Context]  # event, label, touched, context
+
+
+class _Generator:
+    """One rule's generation state: its logsource kinds, plans, positives and near misses."""
+
+    def __init__(self, rule: SigmaRule, kinds: list[dict[str, Any]], seed: int) -> None:
+        source = rule.logsource
+        self.logsource = (source.product, source.category, source.service)
+        self.kinds, self.seed = kinds, seed
+        self.rng = random.Random(f"{seed}:{rule.id or rule.title}")
+        self.companions = COMPANIONS.get((source.category or "").lower(), {})
+        self.carrier = next((c for c in KEYWORD_CARRIERS if c in self.companions), "Message")
+        self.trees = [c.parsed for c in rule.detection.parsed_condition]  # parsed once
+        self.plans = [p for tree in self.trees for p in solve(tree, True)][:MAX_ALTERNATIVES]
+
+    def context(self, plan: Plan, index: int) -> Context:
+        """Process creation: mostly Sysmon 1; every fifth plan Security 4688, when 4688 records
+        carry every field the plan tests."""
+        fields = {lit.field for lit in plan if lit.positive}
+        # When 4688 is the only kind, a plan testing fields it lacks keeps it (and ``realize``
+        # makes no event for the plan: such a record has no such field).
+        usable = [k for k in self.kinds
+                  if k.get("EventID") != 4688 or fields <= SECURITY_4688_FIELDS] or self.kinds
+        kind = usable[1] if len(usable) > 1 and index % 5 == 4 else usable[0]
+        companions = self.companions
+        if kind.get("EventID") == 4688:  # 4688 records carry the label SID, not the name
+            companions = {k: v for k, v in companions.items() if k in SECURITY_4688_FIELDS}
+            if "IntegrityLevel" in companions:
+                companions["IntegrityLevel"] = "S-1-16-8192"
+        return Context(kind, companions, self.carrier)
+
+    def positives(self, limit: int) -> list[tuple[int, Plan, Item]]:
+        """One event per plan (the first ``limit`` plans: no more can be shown); plans with
+        negated fields also with those fields present."""
+        out = []
+        for i, plan in enumerate(self.plans[:max(limit, DEFAULT_COUNT)]):
+            touched = frozenset(lit.field for lit in plan)
+            label = "positive: " + _label(plan)
+            if i == 0 and len(self.kinds) > 1:  # the first way to match in the other event kind
+                ctx = self.context(plan, 4)
+                event = realize(plan, ctx, f"{self.seed}:0")
+                if event is not None and event.get("EventID") != self.kinds[0].get("EventID"):
+                    out.append((i, plan, (event, label + " (second event kind)", touched, ctx)))
+            ctx = self.context(plan, i)
+            for present in (False, True) if any(not lit.positive for lit in plan) else (False,):
+                event = realize(plan, ctx, f"{self.seed}:{i}", present)
+                if event is not None:
+                    suffix = " (negated fields present)" if present else ""
+                    out.append((i, plan, (event, label + suffix, touched, ctx)))
+        return out
+
+    def near_misses(self, index: int, plan: Plan, base: Item) -> dict[str, list[Item]]:
+        """Mutations of one positive, by kind."""
+        event, _, touched, ctx = base
+        key = f"{self.seed}:{index}"
+        out: dict[str, list[Item]] = {}
+        for j, lit in enumerate(plan):
+            if not lit.positive:
+                continue
+            for value, keep, what in _mutations(lit, self.rng, VOCABULARIES.get(lit.field or "")):
+                mutated = realize(plan[:j] + (replace(lit, value=value),) + plan[j + 1:], ctx, key)
+                if mutated is not None:
+                    kind = "boundary" if what.startswith(("first", "last")) else what.split()[0]
+                    tag = "positive" if keep else "near miss"
+                    out.setdefault(kind, []).append(
+                        (mutated, f"{tag}: {describe(lit)}: {what}", touched, ctx))
+            if lit.field and lit.field not in ("EventID", "Channel") and lit.field in event:
+                dropped = {k: v for k, v in event.items() if k != lit.field}
+                out.setdefault("removed", []).append(
+                    (dropped, f"near miss: {lit.field} removed", touched, ctx))
+        for node in (n for tree in self.trees for n in _not_nodes(tree)):
+            if not any(lit.origin == id(node) for lit in plan):
+                continue  # this positive does not go through that filter
+            for fplan in solve(node.args[0], True)[:3]:
+                merged = tuple(lit for lit in plan if lit.origin != id(node)) + fplan
+                triggered = realize(merged, ctx, key)
+                if triggered is not None:
+                    label = f"near miss: {fplan[0].selection} triggered: {_label(fplan)}"
+                    fields = touched | {lit.field for lit in fplan}
+                    out.setdefault("filter", []).append((triggered, label, fields, ctx))
+        elsewhere = _wrong_logsource(*self.logsource)
+        if elsewhere is not None:
+            moved = {k: v for k, v in event.items() if k not in ("EventID", "Channel")}
+            out.setdefault("logsource", []).append(
+                ({**moved, **elsewhere}, "near miss: wrong logsource", touched, ctx))
+        return out
+
+    def ordered(self, limit: int) -> list[Item]:
+        """A plain positive, a near miss, a still-matching variant (case flip...), and again."""
+        positives = self.positives(limit)
+        kinds: dict[str, list[Item]] = {}
+        # Near misses from a few positives spread over the first plans, whatever the count.
+        first = [p for p in positives if p[0] < DEFAULT_COUNT]
+        for index, plan, item in first[::max(1, len(first) // NEAR_MISS_BASES)][:NEAR_MISS_BASES]:
+            for kind, items in self.near_misses(index, plan, item).items():
+                kinds.setdefault(kind, []).extend(items)
+        mutated = _interleave(list(kinds.values()))
+        misses = [m for m in mutated if not m[1].startswith("positive")]
+        variants = [m for m in mutated if m[1].startswith("positive")]
+        return _interleave([[item for _, _, item in positives], misses, variants])
+
+
+def generate_events(
+    rule: SigmaRule,
+    count: int | None = None,
+    seed: int = 0,
+    carries: Callable[[dict[str, Any]], bool] | None = None,
+) -> list[SampleEvent]:
+    """Generate positives and near misses for one rule, most informative first.
+
+    Args:
+        rule: a parsed pySigma rule (before any target pipeline).
+        count: how many events at most (default ``DEFAULT_COUNT``).
+        seed: fillers and choices are drawn from it; the same seed gives the same events.
+        carries: which event kinds (``{"EventID": 4688, "Channel": "Security"}``) the targets'
+            data sources can hold; the others are not generated (Sentinel's SecurityEvent holds
+            no Sysmon record), unless none of the logsource's kinds is carried or no event of
+            a carried kind can be made.
+
+    Returns:
+        ``SampleEvent``s whose ``expect`` is the reference verdict and whose ``note`` says what the
+        event was meant to be. [] for rules the reference cannot evaluate or whose logsource has
+        no membership rule.
+    """
+    compiled = compile_rule(rule)
+    if compiled.unsupported is not None or not isinstance(rule, SigmaRule):
+        return []
+    try:
+        kinds = _logsource_events(rule.logsource.product, rule.logsource.category,
+                                  rule.logsource.service)
+    except LogsourceUnsupported:
+        return []
+    if not kinds:
+        return []
+    carried = [k for k in kinds if carries(k)] if carries is not None else kinds
+    if carried and carried != kinds:
+        # When no event of a carried kind can be made (a 4688 record lacks a field every branch
+        # needs), the usual events: the target cannot be asked about them, and says so.
+        return _generate(rule, compiled, carried, count, seed) or _generate(
+            rule, compiled, kinds, count, seed
+        )
+    return _generate(rule, compiled, kinds, count, seed)
+
+
+def _generate(rule: SigmaRule, compiled: Any, kinds: list[dict[str, Any]], count: int | None,
+              seed: int) -> list[SampleEvent]:
+    """The events of ``generate_events`` for these event kinds (the main one first)."""
+    limit = DEFAULT_COUNT if count is None else max(count, 0)
+    out: list[SampleEvent] = []
+    seen: set[str] = set()
+    for event, label, touched, ctx in _Generator(rule, kinds, seed).ordered(limit):
+        if len(out) >= limit:
+            break
+        key = json.dumps(event, sort_keys=True, default=str)
+        verdict = compiled.evaluate(event)
+        if key in seen or verdict.unsupported is not None:
+            continue
+        seen.add(key)
+        companions = {k: v for k, v in ctx.companions.items() if k not in touched}
+        fields = _with_companions(event, companions, compiled, verdict.matched)
+        intended = label.startswith("positive")
+        note = label if intended == verdict.matched else (
+            f"{label} [reference: {'match' if verdict.matched else 'no match'}]")
+        out.append(SampleEvent(fields, bool(verdict.matched), note, source="generated"))
+    return out
+
+
+def _with_companions(event: dict[str, Any], companions: dict[str, Any], compiled: Any,
+                     matched: bool | None) -> dict[str, Any]:
+    """Add the logsource's neutral fields that the event lacks, keeping the reference verdict."""
+    extra = {k: v for k, v in companions.items() if k not in event}
+    if not extra:
+        return event
+    full = {**event, **extra}
+    if compiled.evaluate(full).matched == matched:
+        return full
+    out = dict(event)
+    for key, value in extra.items():  # one at a time: keep those that change nothing
+        trial = {**out, key: value}
+        if compiled.evaluate(trial).matched == matched:
+            out = trial
+    return out

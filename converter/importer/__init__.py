@@ -1,0 +1,26 @@
+"""``sigport import elastic``: Elastic detection rules to Sigma rules, each proven by a round trip.
+
+``read.py`` reads detection-rules TOML and Kibana NDJSON; ``lower.py`` lowers a parsed
+Elastic query to a Sigma detection; ``regex.py`` rewrites Lucene regular expressions as
+PCRE; ``roundtrip.py`` proves each imported rule on generated events; ``elastic.py``
+drives the import and writes the rules and the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public names, imported on first use: importing one submodule of the package does not
+# import the others (no cycles between packages, no cost for what is not used).
+_EXPORTS = {
+    "import_elastic": "elastic",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its submodule on first use."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,97 @@
+"""The mapping tables' value functions, each implemented in both directions: the registries.
+
+A table entry ``{function: NAME, to: ..., ...params}`` (``converter/mapping/tables/README.md``, section
+"Functions", is the specification) maps a Sigma field through a function instead of a rename:
+
+* the QUERY side (``QUERY_FUNCTIONS``) rewrites a pySigma detection item on the Sigma field, with
+  its modifiers already applied, into a detection item or nested detection on the target field(s)
+  that matches exactly the events the original matches, on events written by the render side;
+* the RENDER side (``RENDER_FUNCTIONS``) writes a Sigma field's event value as target fields;
+* ``ALIAS_FUNCTIONS`` normalise non-Sysmon records (Security 4688) to Sigma field values.
+
+The implementations are split by concern: ``function_tree`` (the boolean tree the query sides
+build and Sigma's value semantics), ``function_query`` / ``function_render`` (the string-shaped
+functions), ``function_values`` (closed vocabularies and IP addresses: ``integrity_level_name``,
+``value_map``, ``to_ip``). This module only assembles the registries the pipeline, the renderer
+and the source normaliser look functions up in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from converter.mapping.functions.query import (
+    query_any_of,
+    query_copy,
+    query_hashes,
+    query_lowercase,
+    query_split_domain_user,
+    query_to_integer,
+    query_to_string,
+)
+from converter.mapping.functions.render import (
+    alias_hex_to_integer,
+    alias_join_domain_user,
+    render_any_of,
+    render_basename,
+    render_copy,
+    render_hashes,
+    render_lowercase,
+    render_split_domain_user,
+    render_split_hashes,
+    render_to_integer,
+    render_to_string,
+)
+from converter.mapping.functions.tree import QueryFunction
+from converter.mapping.functions.values import (
+    INTEGRITY_LEVELS,
+    invert_value_map,
+    query_integrity_level_name,
+    query_to_ip,
+    query_value_map,
+    render_integrity_level_name,
+    render_to_ip,
+    render_value_map,
+)
+
+__all__ = [
+    "ALIAS_FUNCTIONS",
+    "INTEGRITY_LEVELS",
+    "QUERY_FUNCTIONS",
+    "RENDER_FUNCTIONS",
+    "invert_value_map",
+]
+
+QUERY_FUNCTIONS: dict[str, QueryFunction] = {
+    "copy": query_copy,
+    "to_integer": query_to_integer,
+    "to_string": query_to_string,
+    "lowercase": query_lowercase,
+    "any_of": query_any_of,
+    "split_domain_user": query_split_domain_user,
+    "hashes": query_hashes,
+    "integrity_level_name": query_integrity_level_name,
+    "value_map": query_value_map,
+    "to_ip": query_to_ip,
+}
+
+RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "basename": render_basename,
+    "copy": render_copy,
+    "to_integer": render_to_integer,
+    "to_string": render_to_string,
+    "lowercase": render_lowercase,
+    "any_of": render_any_of,
+    "split_domain_user": render_split_domain_user,
+    "hashes": render_hashes,
+    "split_hashes": render_split_hashes,
+    "integrity_level_name": render_integrity_level_name,
+    "value_map": render_value_map,
+    "to_ip": render_to_ip,
+}
+
+ALIAS_FUNCTIONS: dict[str, Callable[[list[Any], dict[str, Any]], Any]] = {
+    "hex_to_integer": alias_hex_to_integer,
+    "join_domain_user": alias_join_domain_user,
+}

@@ -1,0 +1,201 @@
+"""Render sides of the string-shaped value functions, and the source-alias functions.
+
+A render function ``render_<function>(value, spec)`` writes one Sigma field's event value as
+target fields (``{target: value}``; ``{}`` writes nothing), the way the shipper does, so that the
+query side (``converter/mapping/functions/query.py``) can be checked on the events it assumes. An alias
+function ``alias_<function>(values, spec)`` normalises the fields of a non-Sysmon record (Security
+4688) to one Sigma field value (None: not set).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from converter.mapping.functions.query import LONG_RANGE, hash_targets
+from converter.mapping.table import FieldTarget
+
+def each(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """Apply ``convert`` to a scalar or to each element of a multi-valued field.
+
+    ``convert`` returns None for "not written"; a list keeps its written elements only.
+    """
+    if isinstance(value, (list, tuple)):
+        out = [c for c in (convert(v) for v in value if v is not None) if c is not None]
+        return out or None
+    return None if value is None else convert(value)
+
+
+def written(field: str, value: Any) -> dict[str, Any]:
+    """``{field: value}``, or nothing when the value is None (not written)."""
+    return {} if value is None else {field: value}
+
+
+def scalar_string(value: Any, spec: FieldTarget) -> str | None:
+    """The single string a splitting function reads; None when the field is missing."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{spec.sigma}: {spec.function} expects one string, got {value!r}")
+    return value
+
+
+def render_basename(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """The part after the last backslash; nothing when there is no backslash or nothing after it.
+
+    Elastic's ingest script returns "" for a value without a backslash and the processor then
+    sets nothing; an empty base name is not written either.
+    """
+
+    def base(v: Any) -> str | None:
+        text = str(v)
+        return text.rsplit("\\", 1)[1] or None if "\\" in text else None
+
+    return written(spec.target, each(value, base))
+
+
+def render_copy(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """The same value under the target name."""
+    return written(spec.target, value)
+
+
+def _to_long(value: Any) -> int | None:
+    """Elastic ``convert`` to long of a decimal value; None (not written) when that fails."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value):
+        number = int(value)
+    else:
+        return None
+    return number if LONG_RANGE[0] <= number <= LONG_RANGE[1] else None
+
+
+def render_to_integer(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """``int(value)`` of a decimal string or an int; anything else is not written.
+
+    The table converts with ``ignore_failure``. Elastic's ``convert`` to long would also read a
+    ``0x`` hex string (https://www.elastic.co/docs/reference/enrich-processor/convert-processor),
+    but a Sigma-taxonomy ``ProcessId`` is decimal (Sysmon) and Security 4688 hex ids reach the
+    Sigma layer already converted by ``hex_to_integer``; reading hex here would make the numeric
+    query match a value that Sigma's own number test rejects (``500`` vs ``"0x1f4"``).
+    """
+    return written(spec.target, each(value, _to_long))
+
+
+def render_to_string(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """``str(value)`` (EventID 1 -> event.code "1")."""
+    return written(spec.target, each(value, lambda v: v if isinstance(v, str) else str(v)))
+
+
+def render_lowercase(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """The value lowercased (non-strings unchanged)."""
+    return written(spec.target, each(value, lambda v: v.lower() if isinstance(v, str) else v))
+
+
+def render_any_of(value: Any, spec: FieldTarget, chosen: str | None = None) -> dict[str, Any]:
+    """The value, unchanged, under exactly one of the targets.
+
+    Args:
+        value: the Sigma field's value.
+        spec: the mapping entry.
+        chosen: the target the source event uses (``event_render[].fields``); default the first.
+
+    Raises:
+        ValueError: ``chosen`` is not one of the entry's targets.
+    """
+    target = chosen or spec.targets[0]
+    if target not in spec.targets:
+        raise ValueError(f"{spec.sigma}: {target!r} is not one of {', '.join(spec.targets)}")
+    return written(target, value)
+
+
+def render_split_domain_user(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """``DOMAIN\\name`` -> domain and name; only for exactly one backslash; empty parts omitted."""
+    text = scalar_string(value, spec)
+    if text is None or text.count("\\") != 1:
+        return {}
+    out = {}
+    for target, part in zip(spec.targets, text.split("\\"), strict=True):
+        if part:  # ignore_empty_value
+            out[target] = part
+    return out
+
+
+def _hash_pairs(text: str) -> list[tuple[str, str]]:
+    """``ALG=HEX,ALG=HEX`` as (algorithm, digest) pairs, malformed entries skipped."""
+    pairs = []
+    for entry in text.split(","):
+        algorithm, sep, digest = entry.partition("=")
+        if sep:
+            pairs.append((algorithm.strip(), digest.strip()))
+    return pairs
+
+
+def render_hashes(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """Parse the Sysmon string; lowercase digests of the mapped algorithms, empty/zero dropped."""
+    text = scalar_string(value, spec)
+    if text is None:
+        return {}
+    fields = hash_targets(spec, "")
+    out = {}
+    for algorithm, digest in _hash_pairs(text):
+        field = fields.get(algorithm.lower())
+        if field is not None and digest.strip("0"):
+            out[field] = digest.lower()
+    return out
+
+
+def render_split_hashes(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """Splunk add-on: the same parse, digests unchanged, into ``{algorithm: field}`` targets."""
+    text = scalar_string(value, spec)
+    if text is None:
+        return {}
+    mapping = spec.target if isinstance(spec.target, dict) else spec.param("fields")
+    if not isinstance(mapping, dict):
+        mapping = dict(zip(spec.param("algorithms") or (), spec.targets, strict=False))
+    fields = {str(k).lower(): v for k, v in mapping.items()}
+    return {fields[a.lower()]: d for a, d in _hash_pairs(text) if a.lower() in fields and d}
+
+
+# ---------------------------------------------------------------------------------------------
+# Source aliases: fields of a non-Sysmon record -> one Sigma field value (None: not set)
+
+
+def alias_hex_to_integer(values: list[Any], spec: dict[str, Any]) -> int | None:
+    """``0x11cc`` -> 4556 (Security 4688 process ids); decimal text and ints pass as numbers.
+
+    Elastic's ``convert`` to long reads ``0x``-prefixed hex and plain decimal
+    (https://www.elastic.co/docs/reference/enrich-processor/convert-processor); anything else
+    is not set.
+    """
+    if len(values) != 1:
+        raise ValueError(f"hex_to_integer reads one field, got {len(values)}: {spec.get('from')!r}")
+    value = values[0]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        match = re.fullmatch(r"(-?)0[xX]([0-9a-fA-F]+)", value.strip())
+        if match:
+            number = int(match.group(2), 16)
+            return -number if match.group(1) else number
+        return _to_long(value.strip())
+    return None
+
+
+def alias_join_domain_user(values: list[Any], spec: dict[str, Any]) -> str | None:
+    """``SubjectDomainName`` + ``\\`` + ``SubjectUserName``; None when both are missing.
+
+    Raises:
+        ValueError: a part contains a backslash (the joined value could not be split back).
+    """
+    if len(values) != 2:
+        raise ValueError(f"join_domain_user reads two fields (domain, name), got {len(values)}")
+    domain, name = ("" if v is None else str(v) for v in values)
+    if not domain and not name:
+        return None
+    if "\\" in domain or "\\" in name:
+        raise ValueError(f"join_domain_user: {domain!r} / {name!r} contains a backslash")
+    return f"{domain}\\{name}"

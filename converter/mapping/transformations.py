@@ -1,0 +1,412 @@
+"""sigport's own pySigma transformations, used by the pipelines built from mapping tables.
+
+Each is a subclass of a pySigma transformation base class (extension by subclassing, not copying)
+and works on pySigma's parsed detection items, whose values are typed (``SigmaString`` with its
+wildcard parts, ``SigmaCasedString``, ``SigmaRegularExpression``, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends.common import PIPELINE_WARNINGS
+from sigma.conditions import ConditionAND, ConditionOR
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaTransformationError
+from sigma.processing.transformations.base import (
+    DetectionItemTransformation,
+    PreprocessingTransformation,
+)
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
+from sigma.types import SigmaExists, SigmaExpansion, SigmaNull, SigmaString, SpecialChars
+
+from converter.mapping.table import FieldTarget
+
+
+def whole_file_name(value: object) -> str | None:
+    """If ``value`` is Sigma's ``endswith '\\<name>'`` of a whole file name, return ``<name>``.
+
+    That is exactly the string ``*\\name`` where ``name`` holds no backslash and no wildcard. Such a
+    test on a path is the same as a whole-value test on the path's base name (the part after the
+    last backslash), which is what ECS ``process.name`` holds.
+    """
+    if type(value) is not SigmaString:  # cased strings and other types keep their own semantics
+        return None
+    parts = value.s
+    if len(parts) != 2 or parts[0] is not SpecialChars.WILDCARD_MULTI:
+        return None
+    tail = parts[1]
+    if not isinstance(tail, str) or not tail.startswith("\\"):
+        return None
+    name = tail[1:]
+    if not name or "\\" in name:
+        return None
+    return name
+
+
+@dataclass
+class BasenameTransformation(DetectionItemTransformation):
+    """Turn ``<source>|endswith: '\\name.exe'`` into ``<target>: 'name.exe'`` (e.g. process.name).
+
+    Values that are not whole file names stay on the source field (and are renamed by the field
+    mapping that follows). With mixed values the item becomes a small detection that keeps the
+    item's own AND/OR linking between the two parts.
+    """
+
+    source: str = ""
+    target: str = ""
+
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetection | SigmaDetectionItem | None:
+        """Rewrite one detection item on the source field; None when nothing qualifies."""
+        if detection_item.field != self.source:
+            return None
+        names = [whole_file_name(v) for v in detection_item.value]
+        if not any(n is not None for n in names):
+            return None
+        kept = [v for v, n in zip(detection_item.value, names) if n is None]
+        moved = SigmaDetectionItem(
+            self.target,
+            [],
+            [_literal(n) for n in names if n is not None],
+            value_linking=detection_item.value_linking,
+        )
+        if not kept:
+            return moved
+        rest = SigmaDetectionItem(
+            detection_item.field, [], kept, value_linking=detection_item.value_linking
+        )
+        linking = ConditionAND if detection_item.value_linking is ConditionAND else ConditionOR
+        return SigmaDetection([moved, rest], item_linking=linking)
+
+
+@dataclass
+class CaselessSubfieldTransformation(DetectionItemTransformation):
+    """Move case-insensitive string matches to the field's lowercase-normalised multi-field.
+
+    Elastic Defend maps ``.caseless`` sub-fields with a ``lowercase`` normalizer, which lowercases
+    both the indexed value and the query's terms and wildcard patterns, so a term or wildcard query
+    on it is case-insensitive: exactly Sigma's default; a user's mapping may name such a
+    multi-field anything. ``|cased`` strings, regular expressions and non-strings stay on the base
+    field. https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html
+    """
+
+    #: The field model (``backends.query.fields.FieldModel``): its ``caseless_form`` of a field
+    #: is the multi-field queried instead; read per item, so dynamic fields count too.
+    model: Any = None
+    #: Skip forms that index fewer values than their parent field (``FieldModel.loses_values``):
+    #: Lucene has an exact regex on the parent instead; KQL has no other exact form.
+    lossless_only: bool = False
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+        """Rename the item's field when every value is a plain case-insensitive string."""
+        if detection_item.field is None or not detection_item.value or self.model is None:
+            return None
+        # windash/base64offset variants (SigmaExpansion) are plain strings too.
+        values = [
+            w for v in detection_item.value for w in (v.values if isinstance(v, SigmaExpansion) else [v])
+        ]
+        if not all(type(v) is SigmaString for v in values):
+            return None
+        # Asked only for case-insensitive string tests (`sigport mapping` records the questions).
+        form = self.model.caseless_form(detection_item.field)
+        if form is None or form.name == detection_item.field:
+            return None
+        if self.lossless_only and self.model.loses_values(form.name):
+            return None
+        detection_item.field = form.name
+        self.processing_item_applied(detection_item)
+        return None
+
+
+@dataclass
+class FunctionFieldTransformation(DetectionItemTransformation):
+    """Map a field through one of the mapping table's named value functions (query side).
+
+    The functions live in ``converter/mapping/functions/registry.py`` with their render side, so both directions of
+    each function sit next to each other; where a rewrite cannot be exact they raise
+    ``SigmaTransformationError`` with the reason, and the rule is reported unsupported.
+    """
+
+    target: FieldTarget | None = None
+    prefix: str = ""
+
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetection | SigmaDetectionItem | None:
+        """Rewrite one item according to the function."""
+        from converter.mapping.functions.registry import QUERY_FUNCTIONS
+
+        assert self.target is not None and self.target.function is not None
+        try:
+            rewrite = QUERY_FUNCTIONS[self.target.function]
+        except KeyError:
+            raise SigmaTransformationError(
+                f"mapping function {self.target.function!r} has no query side",
+                source=detection_item.source,
+            ) from None
+        return rewrite(detection_item, self.target, self.prefix)
+
+
+def _literal(text: str) -> SigmaString:
+    """A Sigma string holding ``text`` literally (no wildcards, no escape processing)."""
+    out = SigmaString()
+    out.s = (text,) if text else ()
+    return out
+
+
+@dataclass
+class UnmappedFieldFailure(DetectionItemTransformation):
+    """Fail on a detection item whose field the mapping table does not know, naming the field.
+
+    pySigma's ``DetectionItemFailureTransformation`` has one fixed message; a user porting a rule
+    needs to know *which* field to map.
+    """
+
+    pipeline: str = ""
+    logsource: str = ""
+    known: frozenset[str] = field(default_factory=frozenset)
+    reasons: tuple[tuple[str, str], ...] = ()
+    #: The logsource's other fields are the record's named event data (``event_data`` in the
+    #: table): only the fields with a reason, and names no event data can have, fail.
+    event_data: bool = False
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Raise for a field outside ``known``; unbound keyword items have no field to map."""
+        from converter.mapping.table import EVENT_DATA_NAME
+
+        name = detection_item.field
+        if name is None or name in self.known:
+            return None
+        why = dict(self.reasons).get(name)
+        if self.event_data and why is None:
+            if EVENT_DATA_NAME.fullmatch(name):
+                return None
+            why = "not an event-data name (letters, digits and '_'), so no field of the record"
+        raise SigmaTransformationError(
+            f"field {name!r} is not mapped by pipeline {self.pipeline} for logsource "
+            f"{self.logsource}"
+            + (f": {why}" if why else "; add it to the mapping table or pass a pipeline that maps it"),
+            source=detection_item.source,
+        )
+
+
+#: Where a transformation leaves a warning for the backend (``backends.common.WarningsMixin``
+#: reads it): the rule's custom attributes travel with the rule object being converted, while the
+#: pipeline a transformation points to may be a component of the combined one the backend runs.
+RULE_WARNINGS = PIPELINE_WARNINGS
+
+
+def warn_on_rule(rule: Any, message: str) -> None:
+    """Record a conversion warning on the rule being converted (read back by the backend)."""
+    attributes = getattr(rule, "custom_attributes", None)
+    if attributes is None:
+        return
+    found = attributes.setdefault(RULE_WARNINGS, [])
+    if message not in found:
+        found.append(message)
+
+
+@dataclass
+class DroppedValueCheck(DetectionItemTransformation):
+    """Flag a test the shipper's deletion of some values makes inexact (``sources.drop_values``).
+
+    The Windows integration and Winlogbeat delete every event-data value equal to ``""``, ``"-"``
+    or the all-zero GUID before indexing, so the target sees a missing field where the source
+    wrote one of them. A detection item whose Sigma verdict on such a value differs from its
+    verdict on a missing field (``X: ''``, ``X|contains: '-'``, ``X: null``, ``X|exists: true``)
+    has no exact query on that data: the target cannot tell the value from its absence. The query
+    is still emitted (it is exact on every other value, and a user of that data has no better one)
+    with a warning naming the field and the value, so ``check`` calls it "not proven" and never
+    equivalent. Items that answer alike on the deleted values and on a missing field (the common
+    ``endswith``/``contains`` of real text) are untouched; fields read from the record's System
+    section (``exempt``) are never deleted. An item whose verdict on those values cannot be
+    decided is refused.
+    """
+
+    data_source: str = ""
+    values: tuple[str, ...] = ()
+    exempt: frozenset[str] = field(default_factory=frozenset)
+
+    def apply(self, rule: Any) -> None:
+        """Visit the rule's detection items, then warn for each field whose deleted values the
+        rule's condition as a whole can tell from a missing field (``condition_tells_apart``):
+        ``CommandLine: dllhost`` and ``not CommandLine: null`` never differ on ``''``, as the
+        selection is false there either way."""
+        from converter.mapping.functions.tree import condition_tells_apart
+
+        self._pending: dict[str, tuple[list[str], list[str]]] = {}
+        super().apply(rule)
+        for name, (differ, messages) in self._pending.items():
+            if isinstance(rule, SigmaRule) and not any(
+                condition_tells_apart(rule, name, v) for v in differ
+            ):
+                continue
+            for message in messages:
+                warn_on_rule(rule, message)
+        self._pending = {}
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Warn for an item whose verdict on a deleted value differs from a missing field's."""
+        from converter.mapping.functions.tree import NotExact, item_verdict
+
+        name = detection_item.field
+        if name is None or name in self.exempt or not self.values:
+            return None
+        shown = ", ".join(repr(v) for v in self.values)
+        try:
+            missing = item_verdict(detection_item, None)
+            differ = [v for v in self.values if item_verdict(detection_item, v) is not missing]
+        except NotExact as reason:
+            raise SigmaTransformationError(
+                f"{name}: on data_source={self.data_source} the shipper deletes the values {shown}"
+                f" before indexing, and whether this test is true on them cannot be decided "
+                f"({reason})",
+                source=detection_item.source,
+            ) from None
+        if differ:
+            pending = self._pending.setdefault(name, ([], []))
+            pending[0].extend(v for v in differ if v not in pending[0])
+            pending[1].append(
+                f"{name}: on data_source={self.data_source} the shipper deletes the values {shown}"
+                f" before indexing, so the target sees a missing field where the source wrote "
+                f"{' or '.join(repr(v) for v in differ)}; this test is "
+                f"{'true' if not missing else 'false'} on {differ[0]!r} but "
+                f"{'true' if missing else 'false'} on a missing field, and the query can only "
+                "answer as for a missing field",
+            )
+        return None
+
+
+_CONDITION_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+_QUANTIFIERS = {"1", "any", "all"}
+_OPERATORS = {"and", "or", "not"}
+
+
+def _prefixed(prefix: str, name: str) -> str:
+    """``sel`` -> ``p__sel``; ``_filter`` -> ``_p__filter`` (still hidden from ``them``)."""
+    return f"_{prefix}{name[1:]}" if name.startswith("_") else f"{prefix}{name}"
+
+
+def rewrite_condition(condition: str, prefix: str) -> str:
+    """Rename every search identifier and pattern of a Sigma condition into a variant's namespace.
+
+    ``them`` becomes ``<prefix>*``, which covers the variant's own detections and, like ``them``,
+    none whose name starts with ``_``.
+    """
+    tokens = _CONDITION_TOKEN.findall(condition)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.lower() in _QUANTIFIERS and i + 2 < len(tokens) and tokens[i + 1].lower() == "of":
+            target = tokens[i + 2]
+            out += [token, "of", f"{prefix}*" if target.lower() == "them" else _prefixed(prefix, target)]
+            i += 3
+            continue
+        out.append(token if token in "()" or token.lower() in _OPERATORS else _prefixed(prefix, token))
+        i += 1
+    return " ".join(out)
+
+
+def _constant(name: str, value: bool) -> SigmaDetection:
+    """A detection with a fixed outcome: ``name`` exists and/or (``value``) does not exist."""
+    return SigmaDetection(
+        [
+            SigmaDetectionItem(name, [], [SigmaExists(True)]),
+            SigmaDetectionItem(name, [], [SigmaExists(False)]),
+        ],
+        item_linking=ConditionOR if value else ConditionAND,
+    )
+
+
+def _on_missing_field(item: SigmaDetectionItem) -> bool:
+    """What a detection item decides on an event that lacks its field (Sigma semantics): value
+    tests are false, ``null`` is true, ``exists: false`` is true; ``neq`` negates."""
+    outcomes = [
+        True if isinstance(v, SigmaNull) else (not v.exists) if isinstance(v, SigmaExists) else False
+        for v in (item.value or [SigmaNull()])
+    ]
+    result = all(outcomes) if item.value_linking is ConditionAND else any(outcomes)
+    return (not result) if getattr(item, "negated", False) else result
+
+
+@dataclass
+class SourceVariantsTransformation(PreprocessingTransformation):
+    """One OR branch per kind of source event, each with its own conditions and field names.
+
+    The rule's detections are copied once per branch under a branch prefix, the condition becomes
+    ``(primary guard and C) or (variant guard and C')``, and in a variant's copy every field is
+    renamed (or mapped through a value function) with the variant's table. A Sigma field the
+    variant's events never carry is missing there: its items become constants, decided as the
+    reference decides on a missing field (a value test false, a ``null`` test true). The primary
+    branch keeps Sigma names; the table's normal items map them afterwards.
+    """
+
+    primary: str = "primary"
+    primary_conditions: tuple[tuple[str, Any], ...] = ()
+    variants: tuple[Any, ...] = ()
+    cased: bool = False
+
+    def _guard(self, conditions: tuple[tuple[str, Any], ...]) -> SigmaDetection:
+        suffix = "|cased" if self.cased else ""
+        return SigmaDetection.from_definition(
+            {(k + suffix if isinstance(v, str) else k): v for k, v in conditions}
+        )
+
+    def _map_variant(self, detection: SigmaDetection, variant: Any) -> SigmaDetection:
+        from converter.mapping.functions.registry import QUERY_FUNCTIONS
+
+        targets = variant.field_targets()
+        items: list[SigmaDetection | SigmaDetectionItem] = []
+        for item in detection.detection_items:
+            if isinstance(item, SigmaDetection):
+                items.append(self._map_variant(item, variant))
+                continue
+            if item.field is None:
+                items.append(item)
+                continue
+            target = targets.get(item.field)
+            if target is None:
+                # The variant's events never carry this field: decide the item as on a missing
+                # field (a value test is false, a `null` test true), as the reference does.
+                items.append(_constant(item.field, _on_missing_field(item)))
+            elif target.function is None:
+                item.field = target.target
+                items.append(item)
+            else:
+                items.append(QUERY_FUNCTIONS[target.function](item, target, ""))
+        return SigmaDetection(items, source=detection.source, item_linking=detection.item_linking)
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Rebuild the rule's detections and condition with one branch per source kind."""
+        super().apply(rule)
+        if not isinstance(rule, SigmaRule):
+            return
+        old = rule.detection
+        branches = [(f"{self.primary}__", self.primary_conditions, None)] + [
+            (f"{v.id.replace('-', '_')}__", tuple(v.conditions.items()), v) for v in self.variants
+        ]
+        detections: dict[str, SigmaDetection] = {}
+        for prefix, conditions, variant in branches:
+            for name, detection in old.detections.items():
+                # Detections link back to their rule: share the rule and the old detections
+                # section instead of copying the whole rule once per branch.
+                copied = copy.deepcopy(detection, {id(old): old, id(rule): rule})
+                detections[_prefixed(prefix, name)] = (
+                    copied if variant is None else self._map_variant(copied, variant)
+                )
+            detections[f"guard_{prefix}"] = self._guard(conditions)
+        conditions = [
+            " or ".join(
+                f"(guard_{prefix} and ({rewrite_condition(cond, prefix)}))"
+                for prefix, _, _ in branches
+            )
+            for cond in old.condition
+        ]
+        rule.detection = SigmaDetections(detections, conditions, old.source)
+        self.processing_item_applied(rule)

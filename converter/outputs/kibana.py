@@ -1,0 +1,230 @@
+"""Kibana rule NDJSON: one Elastic Security detection rule object per converted rule.
+
+Built from the rule's metadata, not by pySigma's stock finalizer (which downloads MITRE ATT&CK
+data at conversion time and drops the Elastic settings a rule carries in its ``elastic:`` custom
+attribute: index, interval, from, max signals, note, ...). Fields follow Elastic's detection rule
+schema (https://www.elastic.co/guide/en/security/current/rules-api-create.html):
+
+* ``threat``: tactics, techniques and sub-techniques with ids, names and references, from the
+  bundled ATT&CK table (``converter/outputs/attack.py``);
+* ``index``, ``timestamp_override`` and ``related_integrations``: from the data source the rule
+  was converted for (``--data-source``; the ``sources`` section of the ``ecs-windows`` mapping
+  table), unless the rule's ``elastic:`` settings name them;
+* ``required_fields``: the fields the query tests, with their type from the bundled ECS field
+  model (``backends/query/ecs_fields.yml``; ``ecs: false`` and type ``unknown`` for a field
+  outside it).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+import yaml
+
+from converter.outputs.attack import attack_tags, threat
+from converter.conversion.convert import Conversion
+
+__all__ = ["attack_tags", "kibana_rule", "render_kibana_ndjson", "query_fields"]
+
+#: Sigma level -> Elastic severity and default risk score (Elastic's prebuilt rules use 21/47/73/99).
+ELASTIC_SEVERITY = {
+    "informational": ("low", 21),
+    "low": ("low", 21),
+    "medium": ("medium", 47),
+    "high": ("high", 73),
+    "critical": ("critical", 99),
+}
+
+#: Target -> Elastic rule type and query language.
+ELASTIC_RULE_KIND = {
+    "eql": ("eql", "eql"),
+    "kql": ("query", "kuery"),
+    "lucene": ("query", "lucene"),
+    "esql": ("esql", "esql"),
+}
+
+DEFAULT_INTERVAL = "5m"
+_ESQL_FROM_ALL = "from * "
+#: Multi-field suffixes sigport's pipelines query instead of the field itself.
+_SUBFIELDS = (".caseless", ".text")
+
+
+def _elastic_attrs(rule: Any) -> dict[str, Any]:
+    value = (getattr(rule, "custom_attributes", None) or {}).get("elastic")
+    return value if isinstance(value, dict) else {}
+
+
+def _level(rule: Any) -> str:
+    level = getattr(rule, "level", None)
+    return level.name.lower() if level is not None else "medium"
+
+
+def _source_facts(rule: Any, data_source: str | None) -> dict[str, Any]:
+    """The ``sources`` facts (index, timestamp_override, related_integrations) of the data
+    source the rule was converted for: from the table that covers the rule's logsource, the
+    ``ecs-windows`` table or one that extends it (``ecs-aws`` for CloudTrail, ...), each with
+    ``data_source`` when it offers it, else its default (as the pipeline chose)."""
+    from converter.mapping.table import MappingTable, companion_tables, load_table
+
+    def source_of(table: MappingTable) -> str:
+        choices = table.options.get("data_source", {}).get("choices") or []
+        return str(data_source if data_source in choices else table.option_default("data_source"))
+
+    main = load_table("ecs-windows")
+    logsource = getattr(rule, "logsource", None)
+    if logsource is not None:
+        given = (logsource.product, logsource.category, logsource.service)
+        for table in (main, *(load_table(n) for n in companion_tables(main.name))):
+            if table.for_logsource(*given, source_of(table)) is not None:
+                return dict(table.sources.get(source_of(table)) or {})
+    return dict(main.sources.get(source_of(main)) or {})
+
+
+@lru_cache(maxsize=1)
+def _ecs_types() -> tuple[dict[str, str], dict[str, str]]:
+    """(ECS field -> type, other known field -> type) from the bundled field model."""
+    text = resources.files("backends.query").joinpath("ecs_fields.yml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    ecs = {k: str(v.get("type", "unknown")) for k, v in (data.get("ecs_fields") or {}).items()}
+    other: dict[str, str] = {}
+    for section, value in data.items():
+        if section in ("ecs_fields", "ecs_version") or not isinstance(value, dict):
+            continue
+        for name, spec in value.items():
+            if isinstance(spec, dict) and "type" in spec:
+                other.setdefault(name, str(spec["type"]))
+    return ecs, other
+
+
+def _detection_fields(rule: Any) -> list[str]:
+    """The field names of the (processed) rule's detection items, in order."""
+    known = getattr(rule, "query_fields", None)
+    if known is not None:
+        return list(known)
+    detection = getattr(rule, "detection", None)
+    out: list[str] = []
+
+    def walk(items: Iterable[Any]) -> None:
+        for item in items:
+            if hasattr(item, "detection_items"):
+                walk(item.detection_items)
+            elif getattr(item, "field", None) and item.field not in out:
+                out.append(item.field)
+
+    if detection is not None:
+        walk(detection.detections.values())
+    return out
+
+
+def query_fields(rule: Any) -> tuple[str, ...]:
+    """The detection fields of a processed rule (what ``RuleMeta`` carries across processes)."""
+    return tuple(_detection_fields(rule))
+
+
+def required_fields(conv: Conversion) -> list[dict[str, Any]]:
+    """``required_fields``: each field the query names, with its ECS type."""
+    query = conv.queries[0] if conv.queries else ""
+    ecs, other = _ecs_types()
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for name in _detection_fields(conv.rule):
+        # A field of the rule that the query does not name (a test decided as a constant for
+        # this data source) is not required.
+        if name not in query:
+            continue
+        for suffix in _SUBFIELDS:
+            if name.endswith(suffix) and name[: -len(suffix)] in ecs:
+                name = name[: -len(suffix)]
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in ecs:
+            out.append({"name": name, "type": ecs[name], "ecs": True})
+        else:
+            out.append({"name": name, "type": other.get(name, "unknown"), "ecs": False})
+    return sorted(out, key=lambda f: f["name"])
+
+
+#: Tag and note heading of a rule whose query the emitter declared approximate.
+APPROXIMATION_TAG = "sigport: approximate"
+APPROXIMATION_HEADING = "## sigport: where this query differs from the Sigma rule"
+
+
+def approximations(conv: Conversion) -> list[str]:
+    """The emitter's warnings that say where the query does not mean the rule (not the facts of
+    the data source the query relies on, which leave it exact there)."""
+    return [w for w in conv.warnings if w not in conv.exact_warnings]
+
+
+def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, Any]:
+    """One Elastic Security detection rule object for Kibana's rule import."""
+    rule = conv.rule
+    elastic = _elastic_attrs(rule)
+    facts = _source_facts(rule, data_source)
+    severity, risk = ELASTIC_SEVERITY.get(_level(rule), ("medium", 47))
+    rule_type, language = ELASTIC_RULE_KIND[conv.target]
+    author = getattr(rule, "author", None)
+    obj: dict[str, Any] = {
+        "rule_id": str(elastic.get("rule_id") or conv.id),
+        "name": conv.title,
+        "description": (getattr(rule, "description", None) or conv.title or "").strip(),
+        "risk_score": int(elastic.get("risk_score", risk)),
+        "severity": str(elastic.get("severity", severity)),
+        "type": rule_type,
+        "language": language,
+        "query": conv.queries[0] if conv.queries else "",
+        "index": list(elastic.get("index") or facts.get("index") or []),
+        "interval": str(elastic.get("interval", DEFAULT_INTERVAL)),
+        "from": str(elastic.get("from", "now-9m")),
+        "to": "now",
+        "max_signals": int(elastic.get("max_signals", 100)),
+        "enabled": False,
+        "author": [a.strip() for a in str(author).split(",")] if author else [],
+        "tags": list(elastic.get("tags") or [f"{t.namespace}.{t.name}" for t in rule.tags]),
+        "threat": elastic.get("threat") or threat(rule),
+        "false_positives": list(getattr(rule, "falsepositives", None) or []),
+        "references": list(getattr(rule, "references", None) or []),
+        "required_fields": required_fields(conv),
+        "version": 1,
+    }
+    if rule_type == "esql":
+        # An ES|QL query names its indices in FROM: the data source's, where the query reads all.
+        index = obj.pop("index")
+        if index and obj["query"].startswith(_ESQL_FROM_ALL):
+            obj["query"] = f"from {', '.join(index)} " + obj["query"][len(_ESQL_FROM_ALL):]
+    elif not obj["index"]:
+        obj.pop("index")
+    timestamp = elastic.get("timestamp_override") or facts.get("timestamp_override")
+    if timestamp:
+        obj["timestamp_override"] = str(timestamp)
+    integrations = elastic.get("related_integrations") or facts.get("related_integrations")
+    if integrations:
+        obj["related_integrations"] = [dict(i) for i in integrations]
+    if getattr(rule, "license", None):
+        obj["license"] = rule.license
+    for key in ("note", "setup"):
+        if elastic.get(key):
+            obj[key] = elastic[key]
+    caveats = approximations(conv)
+    if caveats:
+        # The analyst who opens the rule in Kibana sees where the query is not the Sigma rule.
+        section = APPROXIMATION_HEADING + "\n\n" + "\n".join(f"- {c}" for c in caveats)
+        obj["note"] = f"{obj['note']}\n\n{section}" if obj.get("note") else section
+        if APPROXIMATION_TAG not in obj["tags"]:
+            obj["tags"].append(APPROXIMATION_TAG)
+    if len(conv.queries) > 1:
+        obj["description"] += " (sigport: the rule has several conditions; this is the first)"
+    return obj
+
+
+def render_kibana_ndjson(conversions: list[Conversion], data_source: str | None = None) -> str:
+    """All converted rules as NDJSON (one rule object per line)."""
+    lines = [
+        json.dumps(kibana_rule(c, data_source), ensure_ascii=False)
+        for c in conversions
+        if c.queries
+    ]
+    return "\n".join(lines) + ("\n" if lines else "")

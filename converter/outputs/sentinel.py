@@ -1,0 +1,208 @@
+"""Microsoft Sentinel analytics rules: the YAML of the Azure-Sentinel repository's detections.
+
+One scheduled rule per converted Kusto query (``sigport convert -t kusto -f sentinel-yaml``).
+The fields and their constraints are those the Azure-Sentinel repository validates every
+detection against (``.script/tests/detectionTemplateSchemaValidation/Models``:
+``AnalyticsTemplateInternalModelBase.cs``, ``ScheduledTemplateInternalModel.cs``,
+``AttackTactic.cs``, ``EntityMappingIdentifiers.cs``; ``ValidConnectorIds.json`` for connector
+ids), documented at https://github.com/Azure/Azure-Sentinel/wiki/Query-Style-Guide:
+
+* required: ``id`` (GUID), ``kind`` (Scheduled), ``name`` (<= 256 characters), ``description``
+  (<= 5000), ``severity`` (Informational, Low, Medium, High), ``requiredDataConnectors``
+  (``connectorId`` + ``dataTypes``), ``queryFrequency`` / ``queryPeriod`` (``<n>m|h|d``, 5 minutes
+  to 14 days, period >= frequency), ``triggerOperator`` (gt, lt, eq, ne), ``triggerThreshold``
+  (0-10000), ``query`` (1-10000 characters);
+* ``tactics`` from the ATT&CK tactic names (``InitialAccess``, ...), ``relevantTechniques``
+  (``T1059``, ``T1059.001``), ``entityMappings`` (1-5 entities of 1-3 field mappings, each
+  identifier valid for its entity type), ``version``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import yaml
+
+from converter.outputs.attack import attack_tags, table
+from converter.conversion.convert import Conversion
+
+#: Sigma level -> Sentinel severity (the Severity enum has no Critical).
+SEVERITY = {
+    "informational": "Informational",
+    "low": "Low",
+    "medium": "Medium",
+    "high": "High",
+    "critical": "High",
+}
+
+#: Kusto table -> (connector id, entity mappings). Connector ids from ValidConnectorIds.json;
+#: columns from each table's reference (Defender XDR advanced hunting DeviceProcessEvents,
+#: Azure Monitor SecurityEvent).
+TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "DeviceProcessEvents": (
+        "MicrosoftThreatProtection",
+        [
+            {"entityType": "Host", "fieldMappings": [{"identifier": "HostName", "columnName": "DeviceName"}]},
+            {
+                "entityType": "Account",
+                "fieldMappings": [
+                    {"identifier": "Name", "columnName": "AccountName"},
+                    {"identifier": "NTDomain", "columnName": "AccountDomain"},
+                ],
+            },
+            {
+                "entityType": "Process",
+                "fieldMappings": [
+                    {"identifier": "ProcessId", "columnName": "ProcessId"},
+                    {"identifier": "CommandLine", "columnName": "ProcessCommandLine"},
+                ],
+            },
+        ],
+    ),
+    "SecurityEvent": (
+        "SecurityEvents",
+        [
+            {"entityType": "Host", "fieldMappings": [{"identifier": "FullName", "columnName": "Computer"}]},
+            {"entityType": "Account", "fieldMappings": [{"identifier": "FullName", "columnName": "SubjectAccount"}]},
+            {"entityType": "Process", "fieldMappings": [{"identifier": "CommandLine", "columnName": "CommandLine"}]},
+        ],
+    ),
+    # ASIM parsers read several tables; Azure-Sentinel's ASIM detections list no connector.
+    "imProcessCreate": (
+        "",
+        [
+            {"entityType": "Host", "fieldMappings": [{"identifier": "HostName", "columnName": "DvcHostname"}]},
+            {
+                "entityType": "Process",
+                "fieldMappings": [{"identifier": "CommandLine", "columnName": "TargetProcessCommandLine"}],
+            },
+        ],
+    ),
+}
+
+#: The tactic names the Azure-Sentinel validation accepts (AttackTactic.cs).
+SENTINEL_TACTICS = frozenset(
+    {"InitialAccess", "Execution", "Persistence", "PrivilegeEscalation", "DefenseEvasion",
+     "CredentialAccess", "Discovery", "LateralMovement", "Collection", "Exfiltration",
+     "CommandAndControl", "Impact", "Reconnaissance", "ResourceDevelopment",
+     "ImpairProcessControl", "InhibitResponseFunction"}
+)
+
+#: Scheduling: every 5 minutes over the last 5 minutes (the minimum both fields accept).
+QUERY_FREQUENCY = "5m"
+QUERY_PERIOD = "5m"
+
+
+def _guid(conv: Conversion) -> str:
+    """The rule's own id when it is a GUID (Sigma ids are UUIDs), else one derived from it."""
+    try:
+        return str(uuid.UUID(str(conv.id)))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sigport:{conv.id}:{conv.title}"))
+
+
+def _level(rule: Any) -> str:
+    level = getattr(rule, "level", None)
+    return level.name.lower() if level is not None else "medium"
+
+
+def _tactic_name(short: str) -> str:
+    """ATT&CK short name (``command-and-control``) -> Sentinel's (``CommandAndControl``)."""
+    return "".join(word.capitalize() for word in short.split("-"))
+
+
+def attack_fields(rule: Any) -> tuple[list[str], list[str]]:
+    """(tactics, relevantTechniques): the rule's tactic tags plus the tactics of its technique
+    tags (the validation refuses a technique without one of its tactics), in Sentinel's names;
+    a technique none of whose tactics Sentinel knows is left out."""
+    tactic_tags, techniques = attack_tags(rule)
+    known = table().techniques
+    tactics: list[str] = []
+    kept: list[str] = []
+    for short in tactic_tags:
+        name = _tactic_name(short)
+        if name in SENTINEL_TACTICS and name not in tactics:
+            tactics.append(name)
+    for tid in techniques:
+        names = [_tactic_name(t) for t in known.get(tid, ("", ()))[1]]
+        names = [n for n in names if n in SENTINEL_TACTICS]
+        if not names:
+            continue
+        kept.append(tid)
+        if not any(n in tactics for n in names):
+            tactics.append(names[0])
+    return tactics, kept
+
+
+def sentinel_rule(conv: Conversion) -> dict[str, Any]:
+    """One scheduled analytics rule for a converted Kusto query."""
+    query = conv.queries[0]
+    table = query.split("\n", 1)[0].strip()
+    connector, entities = TABLES.get(table, ("", []))
+    tactics, techniques = attack_fields(conv.rule)
+    description = (getattr(conv.rule, "description", None) or "").strip()
+    rule: dict[str, Any] = {
+        "id": _guid(conv),
+        "name": conv.title[:256],
+        "description": description[:5000] or conv.title,
+        "severity": SEVERITY.get(_level(conv.rule), "Medium"),
+        "requiredDataConnectors": (
+            [{"connectorId": connector, "dataTypes": [table]}] if connector else []
+        ),
+        "queryFrequency": QUERY_FREQUENCY,
+        "queryPeriod": QUERY_PERIOD,
+        "triggerOperator": "gt",
+        "triggerThreshold": 0,
+        "tactics": tactics,
+        "relevantTechniques": techniques,
+        "query": query,
+    }
+    if entities:
+        rule["entityMappings"] = entities
+    rule["version"] = "1.0.0"
+    rule["kind"] = "Scheduled"
+    return rule
+
+
+class _Literal(str):
+    """A string dumped as a YAML block literal (multi-line queries stay readable)."""
+
+
+def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Literal, _literal)
+
+
+#: ScheduledTemplateInternalModel.cs: [StringLength(10000, MinimumLength = 1)] on the query.
+MAX_QUERY_LENGTH = 10000
+
+
+def render_sentinel_yaml(conversions: list[Conversion], **_: Any) -> str:
+    """The converted rules as Sentinel analytics-rule YAML documents (``---`` between them).
+
+    A rule whose query is longer than Sentinel accepts is left out, named in a YAML comment at
+    the top (a comment, so the file still parses and every document in it is valid).
+    """
+    docs = []
+    skipped = []
+    for conv in conversions:
+        if not conv.queries:
+            continue
+        if len(conv.queries[0]) > MAX_QUERY_LENGTH:
+            skipped.append(
+                f"# sigport: left out {conv.id} ({conv.title}): its query has "
+                f"{len(conv.queries[0])} characters, more than Sentinel's {MAX_QUERY_LENGTH}\n"
+            )
+            continue
+        rule = sentinel_rule(conv)
+        if "\n" in rule["query"]:
+            rule["query"] = _Literal(rule["query"])
+        docs.append(yaml.dump(rule, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
+    return "".join(skipped) + "---\n".join(docs)

@@ -1,0 +1,30 @@
+"""The reference evaluator: does a Sigma rule match an event, by Sigma's own semantics.
+
+It is the yardstick every target's query is checked against, so it imports nothing from
+``backends`` (``tests/test_architecture.py``). ``evaluator.py`` compiles a rule and
+evaluates its condition; ``values.py`` matches one typed Sigma value; ``fields.py`` reads an
+event's field values; ``semantics.py`` is the table of the semantic choices
+(``SIGMA_SEMANTICS``) with the specification text each rests on; ``logsources.py`` decides
+which events belong to a rule's logsource.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public names, imported on first use: importing one submodule of the package does not
+# import the others (no cycles between packages, no cost for what is not used).
+_EXPORTS = {
+    "compile_rule": "evaluator",
+    "CompiledRule": "evaluator",
+    "SIGMA_SEMANTICS": "semantics",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its submodule on first use."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,149 @@
+"""Event access for the reference evaluator: reading a field, its scalars and its texts.
+
+Every reading follows an entry of ``SIGMA_SEMANTICS`` (``converter.reference.semantics``):
+"field_names" (exact key, then a dotted path into nested objects), "multi_valued" (lists are
+flattened), "numbers" (numbers and booleans compare as their text; ``number_of`` reads a string
+as a number only when it is an ASCII decimal, "number_text"), "string_case" (folded with
+``str.lower``), "keywords" (every scalar anywhere in the event).
+
+The per-event cache of folded values (``FoldCache``) is a plain dict from field name to the
+field's folded texts (``folded_texts``); the rule index (``converter.ruleindex.index``) fills the same
+cache while it looks for candidate rules, and the rules then reuse it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Union
+
+Event = Mapping[str, Any]
+#: A field's texts as compared case-insensitively: one lowercased string (the common case of a
+#: single string value), or a tuple of them (a list, a number, a boolean; empty when missing).
+Folded = Union[str, tuple[str, ...]]
+FoldCache = dict[str, Folded]
+
+MISSING: Any = object()  # sentinel: the key is absent (distinct from a JSON null)
+
+
+def field_getter(name: str) -> Callable[[Event], Any]:
+    """Return a reader for field ``name`` ("field_names": exact key, then the dotted path)."""
+    if "." not in name:
+        return lambda event: event.get(name, MISSING)
+    path = name.split(".")
+
+    def get(event: Event) -> Any:
+        value = event.get(name, MISSING)
+        if value is not MISSING:
+            return value
+        node: Any = event
+        for part in path:
+            if not isinstance(node, Mapping):
+                return MISSING
+            node = node.get(part, MISSING)
+            if node is MISSING:
+                return MISSING
+        return node
+
+    return get
+
+
+def scalars(value: Any) -> Iterator[Any]:
+    """Yield the non-null scalars of a field value, flattening lists ("multi_valued")."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from scalars(item)
+    elif value is not None and value is not MISSING:
+        yield value
+
+
+def event_scalars(value: Any) -> Iterator[Any]:
+    """Yield every scalar anywhere in an event, for keyword searches."""
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from event_scalars(item)
+    else:
+        yield from scalars(value)
+
+
+def text_of(value: Any) -> str | None:
+    """The string a scalar event value is compared as ("numbers"); None for objects."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):  # JSON true/false, spelled as Sigma's YAML would write them
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return None
+
+
+#: SIGMA_SEMANTICS["number_text"]: the decimal forms of the YAML 1.2 core schema's int and float,
+#: in ASCII digits. Not a number: whitespace around it, ``_`` separators, other scripts' digits
+#: (``str.isdecimal``), ``inf`` / ``nan``, ``0x`` / ``0o`` forms.
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_INTEGER = re.compile(r"[-+]?[0-9]+")
+
+
+def number_of(value: Any) -> int | float | None:
+    """The numeric reading of an event value for gt/gte/lt/lte ("number_text"): a JSON number
+    (finite), or a string that is an ASCII decimal as a whole; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        if _INTEGER.fullmatch(value):
+            return int(value)
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return None
+
+
+def fold_value(value: Any) -> Folded:
+    """Fold a raw field value (``MISSING`` included) for case-insensitive string tests."""
+    if type(value) is str:
+        return value.lower()
+    if value is MISSING or value is None:
+        return ()
+    texts = (text_of(v) for v in scalars(value))
+    return tuple(t.lower() for t in texts if t is not None)
+
+
+def folded_texts(event: Event, name: str, cache: FoldCache) -> Folded:
+    """The folded texts of field ``name``, computed once per event into ``cache``.
+
+    Args:
+        event: the event.
+        name: a Sigma field name (exact key, else dotted path).
+        cache: the per-event cache (a fresh dict per event).
+    """
+    try:
+        return cache[name]
+    except KeyError:
+        pass
+    value = event.get(name, MISSING)
+    if value is MISSING and "." in name:
+        value = field_getter(name)(event)
+    folded = cache[name] = fold_value(value)
+    return folded
+
+
+def keyword_texts(event: Event) -> list[str]:
+    """Every text a keyword search looks at ("keywords"), unfolded: each scalar anywhere in the
+    event as ``text_of`` renders it (objects inside lists are skipped, as they have no text)."""
+    out: list[str] = []
+    for value in event.values():
+        kind = type(value)
+        if kind is str:  # the common cases first, without the generators below
+            out.append(value)
+        elif kind is int or kind is float:  # not bool: text_of spells those true / false
+            out.append(str(value))
+        elif value is not None:
+            for item in event_scalars(value):
+                text = text_of(item)
+                if text is not None:
+                    out.append(text)
+    return out

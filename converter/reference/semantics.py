@@ -1,0 +1,162 @@
+"""The semantic choices of the reference evaluator, each with the Sigma specification text it rests
+on (``SIGMA_SEMANTICS``). ``converter.reference.evaluator`` and ``converter.reference.values`` cite these
+entries by name in comments; ``converter.ruleindex.index`` relies on the same entries to stay sound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RULES_SPEC = (
+    "https://github.com/SigmaHQ/sigma-specification/blob/main/specification/"
+    "sigma-rules-specification.md"
+)
+MODIFIERS_SPEC = (
+    "https://github.com/SigmaHQ/sigma-specification/blob/main/specification/"
+    "sigma-appendix-modifiers.md"
+)
+YAML_CORE_SCHEMA = "https://yaml.org/spec/1.2.2/#1032-tag-resolution"
+ES_NUMBERS_TO_LONG = (
+    "https://github.com/elastic/elasticsearch/blob/main/server/src/main/java/org/elasticsearch/"
+    "common/Numbers.java"
+)
+ES_COERCE = "https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/coerce"
+TAXONOMY_SPEC = (
+    "https://github.com/SigmaHQ/sigma-specification/blob/main/specification/"
+    "sigma-appendix-taxonomy.md"
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One semantic choice of the reference evaluator and the spec text it rests on."""
+
+    value: object
+    doc: str
+    note: str = ""
+
+
+SIGMA_SEMANTICS: dict[str, Fact] = {
+    "string_case": Fact(
+        "insensitive", RULES_SPEC,
+        "'General': values are case-insensitive; both sides are folded with str.lower.",
+    ),
+    "cased": Fact("sensitive", MODIFIERS_SPEC, "'cased': values are applied case sensitively."),
+    "wildcards": Fact(
+        "* = any run (also empty, also newlines), ? = exactly one character", RULES_SPEC,
+        "'String Wildcard' / 'Escape Character'; escapes are resolved by pySigma's SigmaString.",
+    ),
+    "whole_value": Fact(True, RULES_SPEC, "A plain value must equal the whole field value."),
+    "regex": Fact(
+        "Python re.search (unanchored), case-sensitive unless |i; |m and |s set re flags",
+        MODIFIERS_SPEC, "The spec defines ^ and $ anchors, so an unanchored pattern may match "
+        "anywhere (search semantics).",
+    ),
+    "regex_case": Fact(
+        "|i: PCRE-style caseless matching by Unicode simple case folding (ſ matches s, the "
+        "Kelvin sign k, ς σ), not the string_case folding", MODIFIERS_SPEC,
+        "'re' sub-modifier 'i': 'to enable case-insensitive matching' in a PCRE-flavoured "
+        "regex; PCRE2 in UTF mode matches caselessly by Unicode case equivalence "
+        "(https://www.pcre.org/current/doc/html/pcre2unicode.html, 'Case-equivalence in UTF "
+        "mode'), which relates more characters than string_case does. The reference runs "
+        "the pattern with the regex package's IGNORECASE, the same folding except one known "
+        "difference: its i also matches İ (PCRE2 matches İ only with itself). The rule index "
+        "splits |i literal runs at i, s and every non-ASCII character, so it stays sound.",
+    ),
+    "regex_shorthand_classes": Fact(
+        "ASCII", MODIFIERS_SPEC,
+        "'re' hands the value to the backend as a regular expression without naming a flavour. "
+        "PCRE without its UCP option (https://www.pcre.org/current/doc/html/pcre2pattern.html"
+        "#genericchartypes) and every target engine here read \\d, \\s, \\w and \\b as ASCII, "
+        "where Python's are Unicode; reference_values.ascii_shorthands spells them out.",
+    ),
+    "numbers": Fact(
+        "compared as strings; a numeric event value also compares numerically", RULES_SPEC,
+        "'General': all values are strings; EventID: 4688 matches 4688 and '4688'.",
+    ),
+    "number_text": Fact(
+        "a string is a number when it is an ASCII decimal as a whole: [-+]?(digits[.digits] | "
+        ".digits)([eE][-+]?digits), digits 0-9", RULES_SPEC,
+        "gt/gte/lt/lte (modifiers appendix, 'Numeric Modifiers') compare an event value with a "
+        "number; Sigma's own numbers are YAML numbers, and the decimal int and float forms of "
+        f"the YAML 1.2 core schema ({YAML_CORE_SCHEMA}) are read here; its 0x / 0o / .inf / "
+        ".nan forms are not, and neither are surrounding whitespace, '_' separators, other "
+        "scripts' digits (Python's int() reads '١٠٠١' and '1_001', float() reads 'inf'), or a "
+        "non-finite JSON float. Targets differ from this reading: Elasticsearch coerces strings "
+        f"on a long field ({ES_COERCE}) with Long.parseLong, then BigDecimal, truncating a "
+        f"fraction ({ES_NUMBERS_TO_LONG}): '04242' and '4242.0' index as 4242, '4242.9' as "
+        "4242, and Java's decimal digits include other scripts' (Character.digit), so '١٠٠١' "
+        "indexes as 1001; ' 1001', '1_001', 'inf', 'nan' and '0x10' are rejected. Splunk "
+        "compares numerically when both sides are numbers and does not document which strings "
+        "count.",
+    ),
+    "null": Fact(
+        "missing key, JSON null, or an empty list", RULES_SPEC,
+        "'Special Field Values': application depends on the target. pySigma backends render "
+        "F: null as a not-exists test (inferred from their field_null_expression), so missing "
+        "and null both count.",
+    ),
+    "exists": Fact(
+        "the key is present, whatever its value (also null)", MODIFIERS_SPEC,
+        "'exists': only verifies the presence of a field, not its value, be it empty or null. "
+        "So F|exists: true holds on {\"F\": null}, as the spec says in so many words, although "
+        "Elasticsearch indexes an explicit null as no value (its exists query does not match, "
+        "https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-exists-query) "
+        "and Splunk has no field for it: those targets differ from Sigma on explicit nulls, "
+        "which the generator produces for every exists test.",
+    ),
+    "missing_field": Fact(
+        "every value test is false; 'not' of it is true (two-valued)", RULES_SPEC,
+        "The spec is silent; this is the SIEM backends' convention (SEMANTICS.md 7.1).",
+    ),
+    "multi_valued": Fact(
+        "a value test holds when any list element matches", RULES_SPEC,
+        "The spec is silent; backend convention (ES and Splunk multi-value fields).",
+    ),
+    "field_names": Fact(
+        "exact, case-sensitive keys; a dotted name falls back to nested objects", TAXONOMY_SPEC,
+        "Sigma Windows events are flat (Image, CommandLine).",
+    ),
+    "keywords": Fact(
+        "some scalar value anywhere in the event contains the keyword (wildcards honoured, "
+        "case-insensitive)", RULES_SPEC,
+        "'Keywords search': keywords are searched across an entire event.",
+    ),
+    "neq": Fact(
+        "not (v1 or v2 ...); a missing field therefore satisfies neq", MODIFIERS_SPEC,
+        "pySigma implements neq by negating the detection item.",
+    ),
+    "fieldref": Fact(
+        "the two fields' values compared as case-insensitive strings (any pair of elements)",
+        MODIFIERS_SPEC, "Case-insensitive per 'General'; contains/startswith/endswith apply.",
+    ),
+    "encodings": Fact(
+        "base64/base64offset/utf16*/windash are the typed values pySigma's modifiers produce, "
+        "matched like any other string (so case-insensitively)", MODIFIERS_SPEC,
+        "pySigma's windash only rewrites '-' and '/' at the start of a word. Base64 text is "
+        "case-significant (d2hvYW1p and D2HVYW1P decode to different bytes), but the modifiers "
+        "appendix exempts no value from 'Default Sigma behavior is case-insensitive matching', "
+        "pySigma gives the encoded value no cased flag, and every target's emitted query "
+        "matches it case-insensitively: so |base64offset|contains: whoami also matches "
+        "D2HVYW1P, a string that does not decode to 'whoami' (a superset of the decoded "
+        "matches, never fewer). A rule that wants the exact bytes adds |cased.",
+    ),
+    "cidr": Fact(
+        "an address in the block, compared as IPv6: an IPv4 address and its IPv4-mapped IPv6 "
+        "form (::ffff:10.1.2.3) are the same address; a zone index (fe80::1%12) is ignored",
+        MODIFIERS_SPEC,
+        "'cidr': 'Supports both IPv4 and IPv6 notations' and says nothing of how they relate. "
+        "RFC 4291 section 2.5.5.2 (https://www.rfc-editor.org/rfc/rfc4291#section-2.5.5.2) "
+        "defines ::ffff:a.b.c.d as the IPv4 address a.b.c.d, and Elasticsearch's ip field "
+        "stores every address as IPv6 that way "
+        "(https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ip), so every "
+        "target matches ::ffff:10.1.2.3 against 10.0.0.0/8; the reference does too (it did "
+        "not before issue 11). A zone index names the link an address is used on, not another "
+        "address (RFC 4007 section 11, https://www.rfc-editor.org/rfc/rfc4007#section-11), so "
+        "fe80::1%12 is in fe80::/10. A value with spaces around the address is read without "
+        "them.",
+    ),
+    "logsource": Fact(
+        "a rule matches only events of its logsource (converter.reference.logsources table)", TAXONOMY_SPEC,
+    ),
+}
+

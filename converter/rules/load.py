@@ -1,0 +1,291 @@
+"""Loading Sigma rules from files, directories or standard input, losing none of them.
+
+``load_rules`` returns one ``LoadedRule`` per rule found, and one per file (or YAML document)
+that failed, so a batch can account for every input: a malformed file becomes an entry with an
+error naming the file, line and column, never an exception that stops the batch.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaConditionError, SigmaError, SigmaModifierError, SigmaRuleLocation
+from sigma.rule import SigmaRule
+
+from converter.errors import RuleLoadError
+from converter.rules.limits import MAX_CONDITION_DEPTH, LimitExceeded, check_document, check_size
+from converter.rules.bounded_yaml import (  # noqa: F401 - MAX_ALIAS_EXPANSION re-exported for callers
+    MAX_ALIAS_EXPANSION,
+    RefusedYAML,
+    parse_documents,
+)
+
+#: File suffixes taken as Sigma rules when a directory is given.
+RULE_SUFFIXES = (".yml", ".yaml")
+STDIN = "-"
+
+
+@dataclass
+class LoadedRule:
+    """One rule (or one failure) from the input.
+
+    Attributes:
+        path: the file it came from (``<stdin>`` for standard input).
+        rule: the parsed rule, or None when loading failed.
+        error: why loading failed, or None.
+        text: the file's text (kept for locating errors and for sample-event lookup).
+    """
+
+    path: str
+    rule: SigmaRule | SigmaCorrelationRule | None
+    error: RuleLoadError | None = None
+    text: str = ""
+
+    @property
+    def id(self) -> str:
+        """The rule's id, or an empty string."""
+        return str(self.rule.id) if self.rule is not None and self.rule.id else ""
+
+    @property
+    def title(self) -> str:
+        """The rule's title, or an empty string."""
+        return self.rule.title if self.rule is not None and self.rule.title else ""
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
+    """Files named, and rule files under directories (recursively, sorted); ``-`` is stdin.
+
+    Raises:
+        RuleLoadError: a named path does not exist.
+    """
+    for raw in paths:
+        if str(raw) == STDIN:
+            yield STDIN
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix in RULE_SUFFIXES:
+                    yield str(child)
+        elif path.is_file():
+            yield str(path)
+        else:
+            raise RuleLoadError("no such file or directory", path=path)
+
+
+def _line_of(text: str, pattern: str, from_line: int = 1) -> tuple[int, int] | None:
+    """1-based (line, column) of the first regex match in text at or after ``from_line``."""
+    start = 0
+    for _ in range(from_line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return None
+    match = re.compile(pattern, re.MULTILINE).search(text, start)
+    if not match:
+        return None
+    before = text[: match.start()]
+    return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
+
+
+def _locate(error: SigmaError, text: str) -> tuple[int | None, int | None]:
+    """Best-effort position of a pySigma error in the rule's text (pySigma gives none)."""
+    message = str(error.args[0]) if error.args else ""
+    if isinstance(error, SigmaModifierError):
+        match = re.search(r"'([^']+)'", message)
+        if match:
+            pos = _line_of(text, r"\|" + re.escape(match.group(1)) + r"\b")
+            if pos:
+                return pos[0], pos[1] + 1
+    if isinstance(error, SigmaConditionError):
+        pos = _line_of(text, r"^\s*condition\s*:")
+        if pos:
+            line = text.split("\n")[pos[0] - 1]
+            value_col = line.index(":") + 2
+            char = re.search(r"\(at char (\d+)\)", message)
+            offset = int(char.group(1)) if char else 0
+            return pos[0], value_col + offset + 1
+        return None, None
+    key = {
+        "SigmaTitleError": r"^title\s*:",
+        "SigmaLogsourceError": r"^logsource\s*:",
+        "SigmaDetectionError": r"^detection\s*:",
+        "SigmaIdentifierError": r"^id\s*:",
+        "SigmaLevelError": r"^level\s*:",
+        "SigmaStatusError": r"^status\s*:",
+        "SigmaDateError": r"^(date|modified)\s*:",
+    }.get(type(error).__name__)
+    if key:
+        pos = _line_of(text, key)
+        if pos:
+            return pos
+    return None, None
+
+
+def _error(path: str, error: SigmaError, text: str) -> RuleLoadError:
+    line, column = _locate(error, text)
+    message = str(error.args[0]) if error.args else type(error).__name__
+    hint = None
+    if type(error).__name__ in {"SigmaTitleError", "SigmaLogsourceError", "SigmaDetectionError"}:
+        hint = "is this a Sigma rule? see https://sigmahq.io/docs/basics/rules.html"
+    elif isinstance(error, SigmaModifierError):
+        hint = "see https://sigmahq.io/docs/basics/modifiers.html for the known modifiers"
+    elif isinstance(error, SigmaConditionError):
+        hint = "the condition must combine search identifiers with and/or/not/1 of/all of"
+    return RuleLoadError(message, path=path, line=line, column=column, hint=hint)
+
+
+def _condition_depth(root: object) -> int:
+    """Nesting depth of a parsed condition tree (iterative: the tree may be too deep to recurse)."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in getattr(node, "args", None) or ())
+    return deepest
+
+
+def _check_rule(rule: SigmaRule | SigmaCorrelationRule) -> SigmaError | None:
+    """First error pySigma collected for a rule, or one its condition raises when parsed."""
+    if rule.errors:
+        return rule.errors[0]
+    if isinstance(rule, SigmaRule):
+        parents = _parents(rule)
+        try:
+            for condition in rule.detection.parsed_condition:
+                depth = _condition_depth(condition.parse())
+                if depth > MAX_CONDITION_DEPTH:
+                    return SigmaConditionError(
+                        f"condition nests {depth} levels deep; sigport accepts at most "
+                        f"{MAX_CONDITION_DEPTH}"
+                    )
+        except SigmaError as exc:
+            return exc
+        except RecursionError:  # pySigma's condition parser recurses once per nesting level
+            return SigmaConditionError(
+                f"condition nests too deeply to parse; sigport accepts at most "
+                f"{MAX_CONDITION_DEPTH} levels"
+            )
+        finally:
+            # Parsing links the rule's detections to the parsed condition tree (``parent``);
+            # every later parse, at conversion, sets the links again. Until then the checked
+            # tree would hang off the rule, and every copy of the rule (one per extra target,
+            # and the Splunk pipelines' per-branch copies) would copy it too.
+            for obj, parent in parents:
+                obj.parent = parent
+    return None
+
+
+def _parents(rule: SigmaRule) -> list[tuple[object, object]]:
+    """Every detection and detection item of the rule, with its ``parent`` link."""
+    out: list[tuple[object, object]] = []
+    stack: list[object] = list(rule.detection.detections.values())
+    while stack:
+        node = stack.pop()
+        out.append((node, getattr(node, "parent", None)))
+        stack.extend(getattr(node, "detection_items", None) or ())
+    return out
+
+
+def _failed(path: str, text: str, message: str, line: int | None = None,
+            column: int | None = None, hint: str | None = None) -> list[LoadedRule]:
+    return [LoadedRule(path, None, RuleLoadError(message, path=path, line=line, column=column,
+                                                 hint=hint), text)]
+
+
+def load_text(text: str, path: str) -> list[LoadedRule]:
+    """Parse one file's text into rules (a file may hold several YAML documents)."""
+    lines: list[int] = []
+    try:
+        check_size(text)
+        documents = parse_documents(text, lines)
+    except LimitExceeded as exc:
+        return _failed(path, text, str(exc), hint="split the rule, or check where it came from")
+    except RecursionError:  # PyYAML composes nested collections recursively
+        return _failed(path, text, "malformed YAML: collections nested too deeply",
+                       hint="a Sigma rule nests a few levels deep")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        refused = isinstance(exc, RefusedYAML)
+        return _failed(path, text, f"{'refused' if refused else 'malformed'} YAML: {problem}",
+                       mark.line + 1 if mark else None, mark.column + 1 if mark else None,
+                       "fix the rule" if refused else "fix the YAML syntax")
+    if not documents or all(d is None for d in documents):
+        return _failed(path, text, "empty file: no Sigma rule")
+    for number, (doc, line) in enumerate(zip(documents, lines), start=1):
+        which = f"YAML document {number} of {len(documents)}" if len(documents) > 1 else \
+            "the YAML document"
+        if doc is not None and not isinstance(doc, dict):
+            return _failed(path, text, f"not a Sigma rule: {which} is a {type(doc).__name__}, "
+                           "not a mapping", line,
+                           hint="a Sigma rule is a mapping with title, logsource and detection")
+        if doc is not None:
+            try:
+                check_document(doc)
+            except LimitExceeded as exc:
+                key = rf"^[\s-]*{re.escape(exc.key)}\s*:" if exc.key else None
+                pos = _line_of(text, key, line) if key else None
+                return _failed(path, text, str(exc), *(pos or (line, None)),
+                               hint="see Limits in the README")
+    try:
+        # The documents parsed above, not the text: from_yaml would parse it again, with
+        # PyYAML's pure-Python loader. from_dicts may mutate the dicts; nothing else holds them.
+        collection = SigmaCollection.from_dicts(
+            documents, collect_errors=True, source=SigmaRuleLocation(Path(path))
+        )
+    except SigmaError as exc:
+        return [LoadedRule(path, None, _error(path, exc, text), text)]
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        # pySigma raises plain Python errors on some malformed shapes (e.g. a list where a
+        # mapping belongs); report them as rule errors rather than crash the batch.
+        return [
+            LoadedRule(
+                path,
+                None,
+                RuleLoadError(f"not a valid Sigma rule: {exc}", path=path),
+                text,
+            )
+        ]
+    out = []
+    for rule in collection.rules:
+        problem = _check_rule(rule)
+        if problem is not None:
+            out.append(LoadedRule(path, None, _error(path, problem, text), text))
+        else:
+            out.append(LoadedRule(path, rule, None, text))
+    if not out:
+        out.append(LoadedRule(path, None, RuleLoadError("no Sigma rule in file", path=path), text))
+    return out
+
+
+def load_rules(paths: Iterable[str | Path]) -> list[LoadedRule]:
+    """Load every rule under the given paths; failures are entries, not exceptions.
+
+    Raises:
+        RuleLoadError: only when a named path does not exist at all.
+    """
+    out: list[LoadedRule] = []
+    for path in expand_paths(paths):
+        if path == STDIN:
+            out.extend(load_text(sys.stdin.read(), "<stdin>"))
+            continue
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            out.append(
+                LoadedRule(path, None, RuleLoadError(f"not UTF-8 text ({exc.reason})", path=path))
+            )
+            continue
+        except OSError as exc:
+            out.append(LoadedRule(path, None, RuleLoadError(f"cannot read: {exc.strerror}", path=path)))
+            continue
+        out.extend(load_text(text, path))
+    return out

@@ -1,0 +1,279 @@
+"""Case folding beyond ASCII, per engine (issue 11): the interpreters fold as each engine does,
+the emitters stay exact on letters whose folding differs from Sigma's, and ``check`` never calls
+a target equivalent on an event where the engine's folding could decide otherwise.
+
+Sigma's "case-insensitive" is read as each code point's simple lowercase (Java
+``Character.toLowerCase``): ``İ`` = ``i``, Kelvin sign = ``k``, ``ẞ`` = ``ß``, ``Σ`` = ``σ``, but
+``ς`` and ``ſ`` stand alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backends.query.errors import FoldingUndecided
+from backends.query.evaluate import evaluate, matches
+from backends.query.fields import FieldModel
+from backends.query.folding import ASCII, SIMPLE, UNICODE, equivalents, lower1, simple_lower
+from converter.checking.checker import Checker
+from converter.events.render import SampleEvent
+from converter.rules.load import load_text
+
+DEFEND = FieldModel.builtin("defend")
+KELVIN, LONG_S, CAP_SHARP_S, DOTTED_I = "\u212a", "\u017f", "\u1e9e", "\u0130"
+
+
+# --- the foldings themselves ------------------------------------------------------------------
+
+
+def test_simple_lowercase_never_changes_length() -> None:
+    assert all(len(lower1(chr(c))) == 1 for c in range(0x20000) if not 0xD800 <= c <= 0xDFFF)
+    assert simple_lower("F\u0130LE.EXE") == "file.exe"  # str.lower gives 'fi̇le.exe'
+    assert simple_lower("ΟΔΟΣ") == "οδοσ"  # str.lower gives the final sigma 'οδος'
+
+
+@pytest.mark.parametrize(
+    "char, reading, expected",
+    [
+        ("i", SIMPLE, "Ii" + DOTTED_I),
+        ("i", UNICODE, "Ii"),
+        ("k", SIMPLE, "Kk" + KELVIN),
+        ("k", ASCII, "Kk"),
+        ("s", SIMPLE, "Ss"),
+        ("s", UNICODE, "Ss" + LONG_S),
+        ("ß", SIMPLE, "ß" + CAP_SHARP_S),
+        ("ς", SIMPLE, "ς"),
+        ("σ", SIMPLE, "Σσ"),
+        ("é", ASCII, "é"),
+        ("ａ", SIMPLE, "Ａａ"),
+    ],
+)
+def test_equivalence_classes(char: str, reading: str, expected: str) -> None:
+    assert equivalents(char, reading) == expected
+
+
+# --- interpreters -----------------------------------------------------------------------------
+
+
+def _process(**fields: str) -> dict[str, Any]:
+    return {"event": {"category": "process"}, "process": fields}
+
+
+@pytest.mark.parametrize("language", ["kql", "lucene"])
+@pytest.mark.parametrize(
+    "term, value",
+    [("file.exe", "F\u0130LE.EXE"), ("οδοσ", "ΟΔΟΣ"), ("k.exe", KELVIN + ".EXE"), ("ß", CAP_SHARP_S)],
+)
+def test_caseless_normalizer_lowercases_each_code_point(language: str, term: str, value: str) -> None:
+    from backends.kql.parser import parse as kql
+    from backends.lucene.parser import parse as lucene
+
+    parse = kql if language == "kql" else lucene
+    tree = parse(f"process.name.caseless:{term}", fields=DEFEND)
+    assert matches(tree, _process(name=value))
+
+
+@pytest.mark.parametrize(
+    "query, value",
+    [
+        ('process.command_line : "*café*"', "C:\\CAFÉ\\x.exe"),  # ASCII: no, Unicode: yes
+        ('process.name : "k.exe"', KELVIN + ".exe"),
+        ('process.command_line : "*straße*"', "STRA" + CAP_SHARP_S + "E"),
+        ('process.command_line : "*lsass*"', "l" + LONG_S + "ass"),  # ASCII: no, Unicode: yes
+        ('process.name regex~ "café\\\\.exe"', "CAFÉ.exe"),
+    ],
+)
+def test_eql_case_insensitive_is_undecided_where_es_versions_fold_differently(
+    query: str, value: str
+) -> None:
+    from backends.eql.parser import parse
+
+    tree = parse(f"process where {query}", fields=DEFEND)
+    field = "command_line" if "command_line" in query else "name"
+    with pytest.raises(FoldingUndecided, match="ascii: false, unicode: true"):
+        evaluate(tree, _process(**{field: value}))
+
+
+def test_eql_case_insensitive_never_folds_dotted_capital_i() -> None:
+    from backends.eql.parser import parse
+
+    tree = parse('process where process.name : "file.exe"', fields=DEFEND)
+    assert evaluate(tree, _process(name="F\u0130LE.EXE")) is False  # both ES readings
+    assert evaluate(tree, _process(name="FILE.EXE")) is True
+
+
+def test_splunk_search_is_undecided_on_letters_it_may_fold_unlike_sigma() -> None:
+    from backends.splunk.parser import parse
+
+    tree = parse('Image="*\\\\file.exe"')
+    assert evaluate(tree, {"Image": "C:\\FILE.EXE"}) is True
+    with pytest.raises(FoldingUndecided, match="ascii: false, simple: true"):
+        evaluate(tree, {"Image": "C:\\F\u0130LE.EXE"})
+
+
+def test_splunk_caseless_regex_is_undecided_on_non_ascii_letters() -> None:
+    from backends.splunk.parser import parse
+
+    tree = parse('* | regex Image="(?i)caf.\\\\.exe"')
+    assert evaluate(tree, {"Image": "CAFE.EXE"}) is True
+    with pytest.raises(FoldingUndecided):
+        evaluate(tree, {"Image": "CAF\u00c9.EXE"})
+
+
+# --- check: emitters exact, never a false "equivalent" ------------------------------------------
+
+RULE = """
+title: folding
+id: 5b6c9d2e-0000-4000-8000-00000000000{n}
+status: test
+logsource: {{category: process_creation, product: windows}}
+detection:
+  sel:
+    {detection}
+  condition: sel
+level: low
+"""
+
+
+def _check(detection: str, events: list[dict[str, Any]], targets: list[str]) -> dict[str, Any]:
+    (loaded,) = load_text(RULE.format(n=1, detection=detection), "folding.yml")
+    samples = [
+        SampleEvent({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", **e})
+        for e in events
+    ]
+    result = Checker(targets).check(loaded, samples)
+    return {name: (t.equivalent, t.reason, t.query) for name, t in result.targets.items()}
+
+
+ALL = ["eql", "kql", "lucene", "splunk", "splunk-cim"]
+
+
+@pytest.mark.parametrize(
+    "detection, value",
+    [
+        ("CommandLine|contains: 'café'", "C:\\CAFÉ\\x.exe"),
+        ("Image|endswith: '\\k.exe'", "C:\\" + KELVIN + ".EXE"),
+        ("CommandLine|contains: 'straße'", "STRA" + CAP_SHARP_S + "E"),
+        ("CommandLine|contains: 'lsass'", "l" + LONG_S + "ass"),
+        ("CommandLine|contains: 'xａｂ'", "XＡＢ"),
+    ],
+)
+def test_targets_stay_exact_on_non_ascii_case_partners(detection: str, value: str) -> None:
+    # The last event is over the 1,024-character limit of Defend's .caseless sub-fields.
+    events = [
+        {"Image": value, "CommandLine": value},
+        {"Image": "x", "CommandLine": "x"},
+        {"Image": "C:\\" + "z" * 1100, "CommandLine": "z" * 1100},
+    ]
+    verdicts = _check(detection, events, ALL)
+    for target, (equivalent, reason, query) in verdicts.items():
+        if target == "kql" and equivalent is None and "approximate" in (reason or ""):
+            continue  # KQL on plain keyword fields keeps its declared approximation
+        assert equivalent is True, (target, reason, query)
+
+
+def test_splunk_end_anchor_does_not_match_before_a_final_newline() -> None:
+    # PCRE's '$' also matches before a final newline; the exact regex ends with '\z'.
+    verdicts = _check(
+        "Image|endswith: '\\cm?.exe'",
+        [{"Image": "C:\\cmd.exe\n"}, {"Image": "C:\\cmd.exe"}],
+        ["splunk", "splunk-cim"],
+    )
+    for target, (equivalent, reason, query) in verdicts.items():
+        assert equivalent is True, (target, reason, query)
+        assert "\\z" in query and "$" not in query.split("regex", 1)[-1]
+
+
+# --- length-limited sub-fields (ignore_above) ---------------------------------------------------
+
+LONG = "C:\\Windows\\System32\\cmd.exe /c echo " + "a" * 1100 + " café"
+
+
+def test_convert_warns_on_a_length_limited_subfield() -> None:
+    from converter.conversion.convert import Converter
+
+    (loaded,) = load_text(RULE.format(n=2, detection="CommandLine|contains: 'echo'"), "x.yml")
+    conversion = Converter("kql").convert(loaded)
+    assert "process.command_line.caseless" in conversion.queries[0]
+    assert any(
+        "process.command_line.caseless" in w and "1024" in w for w in conversion.warnings
+    ), conversion.warnings
+
+
+def test_interpreter_does_not_see_values_over_the_limit() -> None:
+    from backends.kql.parser import parse
+
+    tree = parse("process.command_line.caseless:*echo*", fields=DEFEND)
+    assert matches(tree, _process(command_line="cmd /c echo x"))
+    assert not matches(tree, _process(command_line=LONG))
+
+
+def test_check_needs_an_event_over_the_limit_before_calling_kql_equivalent() -> None:
+    detection = "CommandLine|contains: 'echo'"
+    short = [{"CommandLine": "cmd /c echo x"}, {"CommandLine": "cmd /c dir"}]
+    equivalent, reason, _ = _check(detection, short, ["kql"])["kql"]
+    assert equivalent is None and "1024" in reason and "no event here" in reason
+    # With the 1,100-character command line the reference matches and KQL cannot.
+    equivalent, reason, _ = _check(detection, short + [{"CommandLine": LONG}], ["kql"])["kql"]
+    assert equivalent is False, reason
+    # Lucene keeps the regex on the unlimited field: proven, long value included.
+    equivalent, reason, _ = _check(detection, short + [{"CommandLine": LONG}], ["lucene"])["lucene"]
+    assert equivalent is True, reason
+
+
+def test_check_calls_a_limited_target_equivalent_when_it_agrees_over_the_limit() -> None:
+    # A long value the rule does not match: the target agrees on it (not indexed = no match).
+    detection = "CommandLine|contains: 'echo'"
+    events = [{"CommandLine": "cmd /c echo x"}, {"CommandLine": "x" * 1100}]
+    equivalent, reason, _ = _check(detection, events, ["kql"])["kql"]
+    assert equivalent is True, reason
+
+
+def test_esql_declares_values_to_lower_folds_unlike_sigma() -> None:
+    from converter.conversion.convert import Converter
+
+    def warnings(detection: str) -> list[str]:
+        (loaded,) = load_text(RULE.format(n=3, detection=detection), "x.yml")
+        return Converter("esql").convert(loaded).warnings
+
+    # TO_LOWER is String.toLowerCase: 'İ' becomes two code points, a final 'Σ' becomes 'ς'.
+    assert any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'whoami'"))
+    assert any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'οδοσ'"))
+    assert not any("TO_LOWER" in w for w in warnings("CommandLine|contains: 'cmd.exe'"))
+
+
+def test_eql_value_list_with_explicit_classes_keeps_its_grouping_under_not() -> None:
+    text = RULE.format(n=4, detection="Image|endswith: ['\\cmd.exe', '\\pwsh.exe']").replace(
+        "condition: sel", "condition: not sel"
+    )
+    (loaded,) = load_text(text, "x.yml")
+    events = [{"Image": f"C:\\{name}"} for name in ("cmd.exe", "PWSH.EXE", "bash.exe", "node.exe")]
+    samples = [
+        SampleEvent({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", **e})
+        for e in events
+    ]
+    result = Checker(["eql"]).check(loaded, samples)
+    eql = result.targets["eql"]
+    assert 'regex "[pP][wW][sS][hH]' in eql.query and eql.equivalent is True, eql.reason
+
+
+def test_upper_reading_is_per_code_point_simple_uppercase() -> None:
+    """.NET ToUpperInvariant: one code point each (ß and ŉ have no simple uppercase)."""
+    from backends.query.folding import UPPER, equivalents, simple_upper
+
+    assert simple_upper("stra\u00dfe \u0131\u017f \u1fb3") == "STRA\u00dfE IS \u1fbc"
+    assert simple_upper("\u0149") == "\u0149"
+    assert equivalents("i", UPPER) == "Ii\u0131"
+    assert equivalents("k", UPPER) == "Kk"  # the Kelvin sign's uppercase is itself
+
+
+def test_ascii_view_presents_partners_per_reading() -> None:
+    from backends.query.folding import ASCII, SIMPLE, UNICODE, UPPER, ascii_view
+
+    text = "\u0130\u212a\u017f\u0131\u00e9"
+    assert ascii_view(text, SIMPLE) == "ik\ufffd\ufffd\u00e9"
+    assert ascii_view(text, ASCII) == "\ufffd\ufffd\ufffd\ufffd\u00e9"
+    assert ascii_view(text, UNICODE) == "\ufffdks\ufffd\u00e9"
+    assert ascii_view(text, UPPER) == "\ufffd\ufffdSI\u00e9"

@@ -1,0 +1,339 @@
+"""``run_backtest``: hit counts, logsource routing, disagreement capture, workers, the prefilter."""
+
+from __future__ import annotations
+
+import re
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from converter.backtesting import run as backtest
+from converter.backtesting.run import run_backtest
+from converter.backtesting.needs import lucene_literal, tree_form
+from converter.ruleindex.needs import Alt, conditions_of, rule_form
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+WHOAMI = """\
+title: Whoami From Cmd
+id: 11111111-1111-4111-8111-111111111111
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\\whoami.exe'
+    ParentImage|endswith: '\\cmd.exe'
+  filter:
+    CommandLine|contains: '/help'
+  condition: selection and not filter
+level: low
+"""
+
+REGRUN = """\
+title: Run Key Set
+id: 22222222-2222-4222-8222-222222222222
+status: test
+logsource: {product: windows, category: registry_set}
+detection:
+  selection:
+    TargetObject|contains: '\\CurrentVersion\\Run\\'
+  condition: selection
+level: low
+"""
+
+# Matches any process creation whose command line holds "whoami" (also via the Image rule above).
+WHOAMI_CMD = """\
+title: Whoami Anywhere
+id: 33333333-3333-4333-8333-333333333333
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    CommandLine|contains|windash: '-whoami'
+  condition: selection
+level: low
+"""
+
+
+def _proc(image: str, parent: str, cmd: str) -> dict[str, Any]:
+    return {"EventID": 1, "Channel": SYSMON, "Image": image, "ParentImage": parent,
+            "CommandLine": cmd, "User": "CORP\\alice"}
+
+
+EVENTS: list[dict[str, Any]] = [
+    _proc("C:\\Windows\\System32\\whoami.exe", "C:\\Windows\\System32\\cmd.exe", "whoami /all"),
+    _proc("C:\\Windows\\System32\\WHOAMI.EXE", "C:\\Windows\\System32\\CMD.exe", "WHOAMI"),
+    _proc("C:\\Windows\\System32\\whoami.exe", "C:\\Windows\\System32\\cmd.exe", "whoami /help"),
+    _proc("C:\\Windows\\System32\\whoami.exe", "C:\\explorer.exe", "whoami"),
+    _proc("C:\\Windows\\System32\\net.exe", "C:\\Windows\\System32\\cmd.exe", "net /whoami"),
+    # A registry event whose fields would satisfy the process rule: routing must keep it away.
+    {"EventID": 13, "Channel": SYSMON, "EventType": "SetValue",
+     "Image": "C:\\Windows\\System32\\whoami.exe", "ParentImage": "C:\\Windows\\System32\\cmd.exe",
+     "TargetObject": "HKU\\S-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
+     "Details": "c:\\x.exe"},
+    {"EventID": 13, "Channel": SYSMON, "EventType": "SetValue", "Image": "C:\\reg.exe",
+     "TargetObject": "HKLM\\Software\\Other", "Details": "1"},
+]
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> tuple[Path, Path]:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "whoami.yml").write_text(WHOAMI)
+    (rules / "regrun.yml").write_text(REGRUN)
+    (rules / "whoami_cmd.yml").write_text(WHOAMI_CMD)
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(e) for e in EVENTS) + "\n")
+    return rules, events
+
+
+def _by_id(report: backtest.BacktestReport) -> dict[str, Any]:
+    return {r["id"]: r for r in report.to_json()["rules"]}
+
+
+def test_hit_counts_and_routing(corpus: tuple[Path, Path]) -> None:
+    rules, events = corpus
+    report = run_backtest([rules], [events], targets=["eql", "splunk"], workers=1)
+    assert report.events == len(EVENTS)
+    got = _by_id(report)
+    whoami = got["11111111-1111-4111-8111-111111111111"]
+    # Events 0 and 1 (case-insensitive), not 2 (filtered), 3 (parent), 4 (image), 5 (registry).
+    assert whoami["events"] == 5
+    assert whoami["reference"] == {"hits": 2, "unsupported": None, "undecided": None}
+    for name in ("eql", "splunk"):
+        assert whoami["targets"][name]["hits"] == 2
+        assert whoami["targets"][name]["equivalent"] is True
+        assert whoami["targets"][name]["disagreements"] == 0
+    regrun = got["22222222-2222-4222-8222-222222222222"]
+    assert regrun["events"] == 2
+    assert regrun["reference"]["hits"] == 1
+    assert regrun["targets"]["splunk"]["hits"] == 1
+    assert regrun["targets"]["eql"]["reason"].startswith("not converted")
+    windash = got["33333333-3333-4333-8333-333333333333"]
+    assert windash["reference"]["hits"] == 1  # only "net /whoami" has -whoami or /whoami
+
+
+def test_an_event_of_another_logsource_never_reaches_a_rule(corpus: tuple[Path, Path]) -> None:
+    rules, events = corpus
+    only_registry = events.parent / "registry.jsonl"
+    only_registry.write_text(json.dumps(EVENTS[5]) + "\n")
+    report = run_backtest([rules], [only_registry], targets=["eql"], workers=1)
+    whoami = _by_id(report)["11111111-1111-4111-8111-111111111111"]
+    assert whoami["events"] == 0
+    assert whoami["reference"]["hits"] == 0
+    assert whoami["targets"]["eql"]["hits"] == 0
+    assert whoami["targets"]["eql"]["equivalent"] is None
+    assert "no event" in whoami["targets"]["eql"]["reason"]
+
+
+def test_zip_of_json_lines(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    rules, events = corpus
+    archive = tmp_path / "events.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("host/events.json", events.read_text())
+        zf.writestr("__MACOSX/._events.json", "not json")
+    report = run_backtest([rules], [archive], targets=["kql"], workers=1)
+    assert report.events == len(EVENTS)
+    whoami = _by_id(report)["11111111-1111-4111-8111-111111111111"]
+    assert whoami["reference"]["hits"] == 2
+    assert whoami["targets"]["kql"]["hits"] == 2
+
+
+def test_disagreements_are_captured(
+    corpus: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Make the EQL query case-sensitive (the stock-backend mistake) and count what it misses."""
+    from converter.conversion.convert import Converter
+
+    real = Converter.convert
+
+    def broken(self: Converter, loaded: Any) -> Any:
+        conversion = real(self, loaded)
+        if self.spec.name == "eql":
+            conversion.queries = [re.sub(r'process\.name regex "[^"]*"', 'process.name == "whoami.exe"', q)
+                                  for q in conversion.queries]
+        return conversion
+
+    monkeypatch.setattr(Converter, "convert", broken)
+    rules, events = corpus
+    report = run_backtest([rules / "whoami.yml"], [events], targets=["eql", "lucene"], workers=1,
+                          max_examples=1)
+    (rule,) = report.to_json()["rules"]
+    eql = rule["targets"]["eql"]
+    assert "process.name ==" in eql["query"]
+    assert eql["equivalent"] is False
+    assert eql["hits"] == 1  # the upper-case WHOAMI.EXE event is missed
+    assert eql["disagreements"] == 1
+    (example,) = eql["examples"]
+    assert example["event"] == f"{events}:2"
+    assert example["reference"] is True and example["target"] is False
+    assert "process.name" in example["why"]
+    lucene = rule["targets"]["lucene"]
+    # Proven, or not proven only for the .caseless length limit (issue 11).
+    assert lucene["equivalent"] is True or "ignore_above" in lucene["reason"], lucene
+
+
+def test_examples_are_capped_but_counted(
+    corpus: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from converter.conversion.convert import Converter
+
+    real = Converter.convert
+
+    def never(self: Converter, loaded: Any) -> Any:
+        conversion = real(self, loaded)
+        conversion.queries = ["any where false"]
+        return conversion
+
+    monkeypatch.setattr(Converter, "convert", never)
+    rules, _ = corpus
+    many = tmp_path / "many.jsonl"
+    many.write_text("\n".join(json.dumps(EVENTS[0]) for _ in range(7)) + "\n")
+    report = run_backtest([rules / "whoami.yml"], [many], targets=["eql"], workers=1,
+                          max_examples=3)
+    eql = report.to_json()["rules"][0]["targets"]["eql"]
+    assert eql["disagreements"] == 7
+    assert len(eql["examples"]) == 3
+
+
+def test_unconvertible_target_is_reported(tmp_path: Path, corpus: tuple[Path, Path]) -> None:
+    rule = tmp_path / "re.yml"
+    rule.write_text(WHOAMI.replace("CommandLine|contains: '/help'", "CommandLine|re: 'h.lp'"))
+    _, events = corpus
+    report = run_backtest([rule], [events], targets=["kql", "esql"], workers=1)
+    targets = report.to_json()["rules"][0]["targets"]
+    assert targets["kql"]["equivalent"] is None
+    assert targets["kql"]["reason"].startswith("not converted")
+    assert targets["esql"]["reason"].startswith("not checked")
+
+
+def test_two_workers_count_like_one(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    rules, _ = corpus
+    big = tmp_path / "big.jsonl"
+    # More events than one batch, so both workers get some.
+    lines = [json.dumps(EVENTS[i % len(EVENTS)]) for i in range(backtest.BATCH_SIZE * 3 + 7)]
+    big.write_text("\n".join(lines) + "\n")
+    seen: list[int] = []
+    one = run_backtest([rules], [big], targets=["eql", "splunk"], workers=1)
+    two = run_backtest([rules], [big], targets=["eql", "splunk"], workers=2, progress=seen.append)
+    assert one.events == two.events == len(lines)
+    strip = lambda r: [{k: v for k, v in x.items()} for x in r.to_json()["rules"]]  # noqa: E731
+    assert strip(one) == strip(two)
+    assert seen and seen[-1] == len(lines) and seen == sorted(seen)
+
+
+KEYWORDS = """\
+title: Keywords Anywhere
+id: 66666666-6666-4666-8666-666666666666
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  keywords:
+    - 'WHOAMI /ALL'
+    - '*net /who*'
+  condition: keywords
+level: low
+"""
+
+
+def test_prefilter_never_changes_a_count(corpus: tuple[Path, Path]) -> None:
+    rules, events = corpus
+    (rules / "keywords.yml").write_text(KEYWORDS)
+    targets = ["eql", "kql", "lucene", "splunk", "splunk-cim"]
+    fast = run_backtest([rules], [events], targets=targets, workers=1)
+    slow = run_backtest([rules], [events], targets=targets, workers=1, prefilter=False)
+    assert fast.to_json()["rules"] == slow.to_json()["rules"]
+    keywords = _by_id(fast)["66666666-6666-4666-8666-666666666666"]
+    assert keywords["reference"]["hits"] == 2  # "whoami /all" and "net /whoami"
+    # Lucene's keyword query is evaluated (and prefiltered) too, whatever it concludes.
+    assert keywords["targets"]["lucene"]["reason"] is None or keywords["targets"]["lucene"]["hits"]
+
+
+def test_json_shape(corpus: tuple[Path, Path]) -> None:
+    rules, events = corpus
+    report = run_backtest([rules], [events], targets=["eql"], workers=1).to_json()
+    assert set(report) >= {"events", "rules", "elapsed_s", "events_per_s"}
+    rule = report["rules"][0]
+    assert set(rule) >= {"id", "title", "path", "reference", "targets"}
+    assert set(rule["reference"]) == {"hits", "unsupported", "undecided"}
+    assert set(rule["targets"]["eql"]) >= {"hits", "equivalent", "reason", "disagreements",
+                                           "examples"}
+    json.dumps(report)
+
+
+def test_bad_rule_is_an_entry(tmp_path: Path, corpus: tuple[Path, Path]) -> None:
+    _, events = corpus
+    bad = tmp_path / "bad.yml"
+    bad.write_text("title: x\nlogsource: {product: windows}\ndetection: {condition: nope}\n")
+    report = run_backtest([bad], [events], targets=["eql"], workers=1).to_json()
+    assert report["rules"][0]["error"]
+    assert report["rules"][0]["reference"]["hits"] is None
+
+
+# --- the necessary conditions themselves ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern, literal",
+    [
+        (".*[cC][aA][lL][lL].*", "call"),
+        ("[wW][mM][iI][cC]\\.[eE][xX][eE]", "wmic.exe"),
+        (".*\\\\[cC][mM][dD]\\.[eE][xX][eE]", "\\cmd.exe"),
+        ("ab.cdef", "cdef"),
+        ("a(b|c)d", None),
+        ("ab?c", None),
+        ("[a-z]+x", None),
+        ("~(abc)", None),
+    ],
+)
+def test_lucene_literal(pattern: str, literal: str | None) -> None:
+    assert lucene_literal(pattern) == literal
+
+
+def test_and_picks_the_rarest_literal() -> None:
+    from backends.query.ast import And, Equals, Glob, Not, Or, Wildcard
+
+    common = Equals(field="event.category", value="process")
+    rule_a = And((common, Glob(field="process.name", parts=(Wildcard.ANY, "\\a.exe"),
+                                case_sensitive=False)))
+    rule_b = And((common, Or((Glob(field="f", parts=("x", Wildcard.ANY)),
+                              Not(Equals(field="g", value="y"))))))
+    cond_a, cond_b = conditions_of([tree_form(rule_a), tree_form(rule_b)])
+    # The rarer literal first; the constant both rules test is a second clause.
+    assert cond_a[0] == frozenset({Alt("process.name", "contains", "\\a.exe")})
+    # The Or has a branch without a condition, so only the constant remains.
+    assert cond_b == (frozenset({Alt("event.category", "contains", "process", True)}),)
+
+
+def test_sigma_forms_fold_unless_cased() -> None:
+    from sigma.collection import SigmaCollection
+
+    rule = SigmaCollection.from_yaml(
+        "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n"
+        "  a: {CommandLine|contains|cased: 'AbC'}\n  b: {Image|endswith: '\\X.EXE'}\n"
+        "  condition: a or b\n"
+    ).rules[0]
+    (condition,) = conditions_of([rule_form(c.parsed for c in rule.detection.parsed_condition)])
+    assert condition == (frozenset({Alt("CommandLine", "contains", "AbC", True),
+                                    Alt("Image", "endswith", "\\x.exe")}),)
+
+
+def test_an_event_a_schema_cannot_render_is_counted(tmp_path: Path, corpus: tuple[Path, Path]) -> None:
+    """An integrity level outside Elastic Defend's vocabulary: ECS targets never see the event."""
+    rules, _ = corpus
+    events = tmp_path / "app.jsonl"
+    odd = dict(EVENTS[0], IntegrityLevel="AppContainer")
+    events.write_text(json.dumps(odd) + "\n")
+    report = run_backtest([rules / "whoami.yml"], [events], targets=["eql", "splunk"], workers=1)
+    out = report.to_json()
+    assert out["render_errors"]["ecs-windows"]["events"] == 1
+    assert "AppContainer" in out["render_errors"]["ecs-windows"]["error"]
+    targets = out["rules"][0]["targets"]
+    assert targets["eql"]["disagreements"] == 1
+    assert "cannot be rendered" in targets["eql"]["examples"][0]["why"]
+    assert targets["splunk"]["equivalent"] is True

@@ -1,0 +1,273 @@
+"""Exactness of the closed-vocabulary and address functions (``converter/mapping/functions/values.py``).
+
+``value_map`` and ``to_ip`` are checked the way ``tests/converter/mapping/test_functions.py`` checks every
+function: the query side's rewrite, evaluated on the render side's event, must agree with the
+Sigma item on the Sigma value, for every value of the documented domain. The evaluator comes from
+that module (target mode: an ``ip`` field compares addresses, IPv4 stored IPv4-mapped, as
+Elasticsearch does; Sigma mode: text, and cidr as the reference evaluator reads it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sigma.rule import SigmaDetection, SigmaDetectionItem
+from sigma.types import SigmaCIDRExpression, SigmaString
+from test_functions import check_exact, evaluate, item_of, raises_with, sigma_rule
+
+from converter.mapping.functions.values import ip_prefix_networks, sysmon_ip_text
+from converter.mapping.functions.registry import QUERY_FUNCTIONS, RENDER_FUNCTIONS, invert_value_map
+from converter.mapping.table import FieldTarget, load_table
+
+# --- value_map ---------------------------------------------------------------------------------
+
+DIRECTION = FieldTarget(
+    "Initiated",
+    "network.direction",
+    "value_map",
+    ("network.direction",),
+    (("values", {"true": "egress", "false": "ingress"}),),
+)
+# Defend has written two spellings of each direction over its versions.
+DEFEND_DIRECTION = FieldTarget(
+    "Initiated",
+    "network.direction",
+    "value_map",
+    ("network.direction",),
+    (("values", {"true": ["egress", "outgoing"], "false": ["ingress", "incoming"]}),),
+)
+# Sysmon writes "true"/"false"; a case variant stands for the same value (the render side folds
+# case); "yes" is outside the vocabulary and writes nothing, like a missing field.
+INITIATED = ["true", "false", "TRUE", "False", None]
+
+
+@pytest.mark.parametrize("spec", [DIRECTION, DEFEND_DIRECTION], ids=["sysmon", "defend"])
+@pytest.mark.parametrize(
+    ("key", "pattern"),
+    [
+        ("Initiated", "true"),
+        ("Initiated", "false"),
+        ("Initiated", "TRUE"),
+        ("Initiated", True),  # a YAML boolean: SigmaBool
+        ("Initiated", ["true", "false"]),
+        ("Initiated|contains", "ru"),
+        ("Initiated|startswith", "f"),
+        ("Initiated|re|i", "^T"),
+        ("Initiated|windash", "-rue"),
+        ("Initiated", "*"),
+        ("Initiated", "x"),
+        ("Initiated", None),
+        ("Initiated|exists", True),
+        ("Initiated|exists", False),
+        ("Initiated|neq", "true"),
+    ],
+)
+def test_value_map_exact(spec: FieldTarget, key: str, pattern: Any) -> None:
+    check_exact(spec, key, pattern, INITIATED)
+
+
+def test_value_map_queries_every_spelling_and_renders_the_first() -> None:
+    query = QUERY_FUNCTIONS["value_map"](item_of(sigma_rule("Initiated", "true")), DEFEND_DIRECTION, "")
+    assert isinstance(query, SigmaDetectionItem) and query.field == "network.direction"
+    assert [str(v) for v in query.value] == ["egress", "outgoing"]
+    render = RENDER_FUNCTIONS["value_map"]
+    assert render("true", DEFEND_DIRECTION) == {"network.direction": "egress"}
+    assert render("TRUE", DIRECTION) == {"network.direction": "egress"}
+    assert render("yes", DIRECTION) == {}
+    assert render(None, DIRECTION) == {}
+    assert invert_value_map("outgoing", DEFEND_DIRECTION) == "true"
+    assert invert_value_map("sideways", DEFEND_DIRECTION) is None
+
+
+def test_value_map_nothing_accepted_is_constant_false() -> None:
+    query = QUERY_FUNCTIONS["value_map"](item_of(sigma_rule("Initiated", "maybe")), DIRECTION, "")
+    assert isinstance(query, SigmaDetection)
+    for event in ({}, {"network.direction": "egress"}, {"network.direction": "ingress"}):
+        assert not evaluate(query, event)
+
+
+@pytest.mark.parametrize(
+    ("key", "pattern", "words"),
+    [
+        ("Initiated|cased", "true", "case-sensitive"),
+        ("Initiated|gt", 1, "comparison"),
+        ("Initiated|fieldref", "SourceIsIpv6", "field reference"),
+    ],
+)
+def test_value_map_errors(key: str, pattern: Any, words: str) -> None:
+    raises_with(DIRECTION, key, pattern, words)
+
+
+def test_value_map_table_entries_are_validated() -> None:
+    """The shipped tables' value_map entries map quoted strings to distinct target values."""
+    table = load_table("ecs-windows")
+    entry = table.for_logsource("windows", "network_connection", None)
+    assert entry is not None
+    for source in ("defend", "windows", "winlogbeat"):
+        spec = entry.field_targets(source)["Initiated"]
+        assert spec.function == "value_map"
+        assert RENDER_FUNCTIONS["value_map"]("true", spec) == {"network.direction": "egress"}
+        assert RENDER_FUNCTIONS["value_map"]("false", spec) == {"network.direction": "ingress"}
+
+
+# --- to_ip -------------------------------------------------------------------------------------
+
+DEST = FieldTarget("DestinationIp", "destination.ip", "to_ip", ("destination.ip",))
+# Sysmon's texts: IPv4 dotted decimal; IPv6 eight lowercase groups, no leading zeros, no "::".
+ADDRESSES = [
+    "10.0.0.1",
+    "10.255.3.4",
+    "127.0.0.1",
+    "172.1.0.1",
+    "172.16.5.4",
+    "172.100.3.3",
+    "172.2.0.1",
+    "192.168.1.1",
+    "1.2.3.4",
+    "1.2.3.40",
+    "100.64.0.1",
+    "0.0.0.0",
+    "255.255.255.255",
+    "0:0:0:0:0:0:0:1",
+    "fe80:0:0:0:3b31:a8fa:5adc:7b9e",
+    "fc00:0:0:0:0:0:0:1",
+    "2001:500:84:0:0:0:0:b",
+    "1:0:0:0:0:0:0:0",
+    "10:0:0:0:0:0:0:1",
+    "1a2b:0:0:0:0:0:0:1",
+    "ff02:0:0:0:0:0:1:3",
+    None,
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "pattern"),
+    [
+        ("DestinationIp", "127.0.0.1"),
+        ("DestinationIp", ["10.0.0.1", "0:0:0:0:0:0:0:1"]),
+        ("DestinationIp", "FE80:0:0:0:3B31:A8FA:5ADC:7B9E"),  # Sigma ignores case
+        ("DestinationIp|cidr", ["10.0.0.0/8", "::1/128", "fe80::/10", "fc00::/7"]),
+        ("DestinationIp|cidr", "172.16.0.0/12"),
+        ("DestinationIp|startswith", "10."),
+        ("DestinationIp|startswith", "172.1"),
+        ("DestinationIp|startswith", "1"),
+        ("DestinationIp|startswith", "1.2.3.4"),
+        ("DestinationIp|startswith", "FE8"),
+        ("DestinationIp|startswith", "fe80:0:0:0:"),
+        ("DestinationIp|startswith", "2001:500:"),
+        ("DestinationIp|startswith", "0.0.0."),
+        ("DestinationIp", "*"),
+        ("DestinationIp", None),
+        ("DestinationIp|exists", False),
+        ("DestinationIp|neq", "127.0.0.1"),
+        ("DestinationIp|cased", "127.0.0.1"),
+    ],
+)
+def test_to_ip_exact(key: str, pattern: Any) -> None:
+    check_exact(DEST, key, pattern, ADDRESSES, prefix="P.")
+
+
+def test_to_ip_equality_is_a_single_address_block() -> None:
+    query = QUERY_FUNCTIONS["to_ip"](item_of(sigma_rule("DestinationIp", "127.0.0.1")), DEST, "")
+    assert isinstance(query, SigmaDetectionItem)
+    assert [str(v) for v in query.value] == ["127.0.0.1/32"]
+    many = QUERY_FUNCTIONS["to_ip"](
+        item_of(sigma_rule("DestinationIp|cidr", ["10.0.0.0/8", "fe80::/10"])), DEST, ""
+    )
+    # OR-ed blocks of one field stay one item (cidrMatch(destination.ip, a, b) in EQL).
+    assert isinstance(many, SigmaDetectionItem)
+    assert all(isinstance(v, SigmaCIDRExpression) for v in many.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "pattern", "words"),
+    [
+        ("DestinationIp", "::1", "not the text Sysmon writes.*'0:0:0:0:0:0:0:1'"),
+        ("DestinationIp", "010.0.0.1", "not an IP address"),
+        ("DestinationIp", "localhost", "not an IP address"),
+        ("DestinationIp|cased", "FE80:0:0:0:0:0:0:1", "not the text Sysmon writes"),
+        ("DestinationIp|endswith", ".1", "no wildcard query on an ip field"),
+        ("DestinationIp|contains", "168", "no wildcard query"),
+        ("DestinationIp", "10.?.0.1", "no wildcard query"),
+        ("DestinationIp|startswith", "300.", "no address text Sysmon writes"),
+        ("DestinationIp|startswith", "1.2.3.4.", "no address text Sysmon writes"),
+        ("DestinationIp|re", "^10\\.", "regexp"),
+        ("DestinationIp|cidr", "::ffff:0:0/96", "IPv4-mapped"),
+        ("DestinationIp|cidr", "::/0", "IPv4-mapped"),
+        ("DestinationIp|startswith", "0:0:0:0:0:ffff:", "IPv4-mapped"),
+        ("DestinationIp", 5, "number"),
+        ("DestinationIp|fieldref", "SourceIp", "field reference"),
+    ],
+)
+def test_to_ip_errors(key: str, pattern: Any, words: str) -> None:
+    raises_with(DEST, key, pattern, words)
+
+
+def test_to_ip_render() -> None:
+    render = RENDER_FUNCTIONS["to_ip"]
+    assert render("10.0.0.1", DEST) == {"destination.ip": "10.0.0.1"}
+    assert render("0:0:0:0:0:0:0:1", DEST) == {"destination.ip": "0:0:0:0:0:0:0:1"}
+    for outside in ("", "-", "10.0.0.256", " 10.0.0.1", "fe80::1%4", "host", 5):
+        assert render(outside, DEST) == {}, outside
+    assert render(["10.0.0.1", "x"], DEST) == {"destination.ip": ["10.0.0.1"]}
+
+
+def test_sysmon_ip_text() -> None:
+    assert sysmon_ip_text(ipaddress.ip_address("::1")) == "0:0:0:0:0:0:0:1"
+    assert sysmon_ip_text(ipaddress.ip_address("fe80::a:b")) == "fe80:0:0:0:0:0:a:b"
+    assert sysmon_ip_text(ipaddress.ip_address("10.0.0.1")) == "10.0.0.1"
+
+
+_ADDRESS = st.one_of(
+    st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address),
+    st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address),
+    # addresses with small fields, where prefixes of several lengths meet
+    st.lists(st.integers(0, 20), min_size=4, max_size=4).map(
+        lambda f: ipaddress.IPv4Address(".".join(map(str, f)))
+    ),
+    st.lists(st.integers(0, 40), min_size=8, max_size=8).map(
+        lambda f: ipaddress.IPv6Address(":".join(format(x, "x") for x in f))
+    ),
+)
+
+
+@given(base=_ADDRESS, cut=st.integers(0, 40), probes=st.lists(_ADDRESS, min_size=1, max_size=20))
+def test_prefix_blocks_hold_exactly_the_addresses_with_that_text_prefix(
+    base: Any, cut: int, probes: list[Any]
+) -> None:
+    """startswith P on Sysmon's text == membership in ip_prefix_networks(P), for any address."""
+    text = sysmon_ip_text(base)[:cut]
+    blocks = ip_prefix_networks(text)
+    candidates = [*probes, base]
+    # the neighbours of each block's edges: where an off-by-one would show
+    for block in blocks[:8]:
+        for edge in (int(block.network_address), int(block.broadcast_address)):
+            for delta in (-1, 0, 1):
+                if 0 <= edge + delta < 2 ** block.max_prefixlen:
+                    candidates.append(ipaddress.ip_address(edge + delta) if block.version == 4
+                                      else ipaddress.IPv6Address(edge + delta))
+    for address in candidates:
+        expected = sysmon_ip_text(address).startswith(text)
+        got = any(address.version == b.version and address in b for b in blocks)
+        assert got == expected, (text, str(address), blocks)
+
+
+def test_prefix_blocks_examples() -> None:
+    assert [str(b) for b in ip_prefix_networks("10.")] == ["10.0.0.0/8"]
+    assert [str(b) for b in ip_prefix_networks("fe80:0:0:0:")] == ["fe80::/64"]
+    assert ip_prefix_networks("300.") == []
+    # "172.1" is 172.1.x, 172.10-19.x and 172.100-199.x: nine blocks
+    assert len(ip_prefix_networks("172.1")) == 9
+    # a cased upper-case prefix matches no (lowercase) Sysmon IPv6 text
+    assert ip_prefix_networks("FE80:", cased=True) == []
+
+
+def test_item_stays_a_literal_string_when_not_an_address() -> None:
+    """The error names the field and the function (the reason reaches the checker)."""
+    item = SigmaDetectionItem("DestinationIp", [], [SigmaString("localhost")])
+    with pytest.raises(Exception, match="DestinationIp is mapped by function to_ip"):
+        QUERY_FUNCTIONS["to_ip"](item, DEST, "")

@@ -1,0 +1,202 @@
+"""Cloud and identity logsources on Elastic: the integration tables that extend ecs-windows.
+
+* routing: ``ecs-aws``, ``ecs-azure``, ``ecs-okta``, ``ecs-github``, ``ecs-gcp`` join the pipeline
+  and renderer of the Elastic targets with their own data source, and their tagged events belong
+  to their own logsource only;
+* the tables: schema, coverage of every field of the corpus rules of each logsource, every target
+  in ECS or in the integration's field list that the table cites (``tests/data/
+  integration_fields.yml``, copied from elastic/integrations);
+* proof: ``check --generate`` proves the corpus rules of each logsource on eql and lucene, or
+  refuses them with a reason; a query that is not proven carries the warning that says why.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from converter.conversion.convert import Converter
+from converter.checking.checker import Checker
+from converter.generate.generator import generate_events
+from converter.reference.logsources import membership
+from converter.mapping.table import companion_tables, load_table
+from converter.rules.load import LoadedRule, load_text
+from test_mappings_beyond import uncovered_corpus_fields
+from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets, schema_problems
+
+ROOT = Path(__file__).resolve().parents[3]
+CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
+TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes")
+INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
+#: corpus folder -> (table, logsource match)
+LOGSOURCES = {
+    "cloud/aws/cloudtrail": ("ecs-aws", {"product": "aws", "service": "cloudtrail"}),
+    "cloud/azure/activity_logs": ("ecs-azure", {"product": "azure", "service": "activitylogs"}),
+    "cloud/azure/audit_logs": ("ecs-azure", {"product": "azure", "service": "auditlogs"}),
+    "cloud/azure/signin_logs": ("ecs-azure", {"product": "azure", "service": "signinlogs"}),
+    "cloud/azure/identity_protection": ("ecs-azure", {"product": "azure", "service": "riskdetection"}),
+    "identity/okta": ("ecs-okta", {"product": "okta", "service": "okta"}),
+    "application/github": ("ecs-github", {"product": "github", "service": "audit"}),
+    "cloud/gcp/audit": ("ecs-gcp", {"product": "gcp", "service": "gcp.audit"}),
+    "application/kubernetes/audit": ("ecs-kubernetes", {"product": "kubernetes", "service": "audit"}),
+}
+needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
+
+CLOUDTRAIL_RULE = """
+title: login profile updated
+id: 41111111-2222-3333-4444-555555555555
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventSource: iam.amazonaws.com
+        eventName: UpdateLoginProfile
+        userAgent|contains: 'aws-cli'
+    condition: selection
+"""
+
+
+def load_rule_text(text: str) -> LoadedRule:
+    """The one rule of a YAML text."""
+    return load_text(text, "rule.yml")[0]
+
+
+def raw(name: str) -> dict:
+    """A mapping table as plain YAML."""
+    return yaml.safe_load((ROOT / "converter" / "mapping" / "tables" / f"{name}.yml").read_text("utf-8"))
+
+
+def test_tables_extend_the_ecs_windows_pipeline() -> None:
+    assert set(TABLES) <= set(companion_tables("ecs-windows"))
+    for name in TABLES:
+        assert load_table(name).extends == "ecs-windows"
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_table_schema_is_valid(name: str) -> None:
+    assert schema_problems(raw(name), documented_functions()) == []
+
+
+def test_tagged_events_belong_to_their_logsource_only() -> None:
+    trail = {"Channel": "aws/cloudtrail", "eventName": "x"}
+    signin = {"Channel": "azure/signinlogs"}
+    assert membership("aws", None, "cloudtrail")(trail)
+    assert not membership("azure", None, "signinlogs")(trail)
+    assert membership("azure", None, "signinlogs")(signin)
+    assert not membership("azure", None, "auditlogs")(signin)
+    assert not membership("windows", None, None)(signin)
+
+
+def test_cloudtrail_rule_converts_on_the_aws_data_stream_for_every_windows_data_source() -> None:
+    for source in (None, "defend", "windows"):
+        options = {"data_source": source} if source else None
+        result = Converter("eql", options=options).convert(load_rule_text(CLOUDTRAIL_RULE))
+        assert result.status == "converted", result.reason
+        query = "\n".join(result.queries)
+        assert 'event.dataset == "aws.cloudtrail"' in query
+        assert "event.provider" in query and "event.action" in query
+        assert "user_agent.original" in query and "host.os.type" not in query
+
+
+def test_user_name_is_refused_with_the_reason() -> None:
+    text = CLOUDTRAIL_RULE.replace("userAgent|contains: 'aws-cli'", "userIdentity.userName: bob")
+    result = Converter("eql").convert(load_rule_text(text))
+    assert result.status != "converted" and "sessionIssuer.userName" in result.reason
+
+
+def test_field_the_integration_drops_is_evaluated_away() -> None:
+    text = """
+title: okta legacy event type
+id: 51111111-2222-3333-4444-555555555555
+logsource: {product: okta, service: okta}
+detection:
+    selection:
+        eventType: user.session.start
+    filter:
+        legacyEventType: core.user_auth.login_success
+    condition: selection and not filter
+"""
+    result = Converter("eql").convert(load_rule_text(text))
+    assert result.status == "converted", result.reason
+    assert any("legacyEventType" in w for w in result.exact_warnings)
+    assert "legacyEventType" not in "\n".join(result.queries)
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene"])
+def test_cloudtrail_rule_is_proven_on_generated_events(target: str) -> None:
+    rule = load_rule_text(CLOUDTRAIL_RULE)
+    events = generate_events(rule.rule)
+    assert any(e.fields.get("Channel") == "aws/cloudtrail" for e in events)
+    result = Checker([target]).check(rule, events)
+    assert result.targets[target].equivalent, result.targets[target].reason
+
+
+@needs_corpus
+@pytest.mark.parametrize("folder", sorted(LOGSOURCES))
+def test_every_corpus_field_is_covered(folder: str) -> None:
+    assert uncovered_corpus_fields(folder, *LOGSOURCES[folder]) == []
+
+
+@pytest.mark.skipif(not (ELASTIC_ETC / "ecs_flat.json.gz").is_file(), reason="no ecs_flat")
+@pytest.mark.parametrize("name", TABLES)
+def test_every_target_is_in_ecs_or_in_the_cited_integration_field_list(name: str) -> None:
+    with gzip.open(ELASTIC_ETC / "ecs_flat.json.gz", "rt", encoding="utf-8") as handle:
+        ecs = set(json.load(handle))
+    lists = yaml.safe_load(INTEGRATION_FIELDS.read_text("utf-8"))
+    problems = []
+    for entry in raw(name)["logsources"]:
+        documented = entry.get("non_ecs_fields") or {}
+        targets = ecs_targets(entry) | set(entry.get("conditions") or {})
+        for target in sorted(targets):
+            if target in ecs:
+                continue
+            source = (documented.get(target) or {}).get("source")
+            if source is None:
+                problems.append(f"{entry['id']}: {target} is neither ECS nor documented")
+            elif target not in (lists.get(source) or {}).get("fields", []):
+                problems.append(f"{entry['id']}: {target} is not in {source}")
+    assert problems == []
+
+
+@needs_corpus
+@pytest.mark.parametrize("folder", sorted(LOGSOURCES))
+def test_corpus_rules_are_proven_or_refused_with_a_reason(folder: str) -> None:
+    """Every rule is proven on eql and lucene, refused with its reason, or (keyword searches,
+    values the integration deletes) converted with the warning that says why it is not proven."""
+    checker = Checker(["eql", "lucene"])
+    proven = 0
+    paths = sorted((CORPUS_RULES / folder).rglob("*.yml"))
+    for path in paths:
+        loaded = load_rule_text(path.read_text("utf-8"))
+        result = checker.check(loaded, generate_events(loaded.rule))
+        for target, outcome in result.targets.items():
+            reason = outcome.reason or ""
+            if outcome.equivalent:
+                proven += 1
+            elif not reason.startswith("not converted"):
+                assert outcome.warnings, f"{path.name} {target}: {reason}"
+    assert proven
+
+
+SIGNIN_RULE = """
+title: sign-in from azurehound
+id: 91111111-2222-3333-4444-555555555555
+logsource: {product: azure, service: signinlogs}
+detection:
+    selection:
+        userAgent|contains: 'azurehound'
+        ResultType: 0
+    condition: selection
+"""
+
+
+def test_signin_rule_is_proven_on_splunk_and_refused_with_the_reason_on_elastic() -> None:
+    rule = load_rule_text(SIGNIN_RULE)
+    result = Checker(["splunk", "eql"]).check(rule, generate_events(rule.rule))
+    splunk = result.targets["splunk"]
+    assert splunk.equivalent, splunk.reason
+    assert 'sourcetype="azure:monitor:aad"' in splunk.query and "properties.userAgent" in splunk.query
+    assert "properties.userAgent is not renamed" in (result.targets["eql"].reason or "")
