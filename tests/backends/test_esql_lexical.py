@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from converter.conversion.convert import Converter
-from converter.rules.load import load_text
+from helpers import convert, rule_text, to_query
 
 _TOKEN = re.compile(
     r"""(?P<ws>[ \r\n\t]+)
@@ -52,17 +51,11 @@ def tokens(query: str) -> list[tuple[str, str]]:
 
 
 def _rule(detection: str) -> str:
-    return (
-        "title: esql\nid: 6f7b2a1e-1d7e-4c55-9a3b-000000000061\n"
-        "logsource: {category: process_creation, product: windows}\n"
-        f"detection:\n  sel:\n    {detection}\n  condition: sel\n"
-    )
+    return rule_text(f"sel:\n    {detection}\ncondition: sel")
 
 
 def _convert(detection: str, pipelines: list[str] | None = None) -> str:
-    conversion = Converter("esql", pipelines).convert(load_text(_rule(detection), "e.yml")[0])
-    assert conversion.status == "converted", conversion.reason
-    return conversion.queries[0]
+    return to_query("esql", _rule(detection), pipelines=pipelines)
 
 
 def _renamed(name: str, tmp: Path) -> str:
@@ -122,6 +115,6 @@ def test_an_empty_field_name_is_refused(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"name": "r", "priority": 100, "transformations": [
         {"id": "r", "type": "field_name_mapping", "mapping": {"process.executable": ""}}]}),
         encoding="utf-8")
-    conversion = Converter("esql", [str(path)]).convert(load_text(_rule("Image: a"), "e.yml")[0])
+    conversion = convert("esql", _rule("Image: a"), pipelines=[str(path)])
     assert conversion.status == "unsupported"
     assert "empty field name" in conversion.reason

@@ -12,42 +12,22 @@
 
 from __future__ import annotations
 
-from limits import proven_but_for_length_limits
-
 from typing import Any
 
 import pytest
 import yaml
 from sigma.collection import SigmaCollection
 
-from converter.conversion.convert import Converter
 from converter.checking.checker import Checker
 from converter.events.render import EventRenderer, SampleEvent
 from converter.generate.generator import generate_events
 from converter.mapping.table import load_table
 from converter.reference.evaluator import compile_rule
 from converter.rules.load import load_text
+from helpers import convert, proven_but_for_length_limits, rule_text
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 DROPPED = ("", "-", "{00000000-0000-0000-0000-000000000000}")
-
-
-def rule_text(category: str, detection: dict[str, Any]) -> str:
-    """An inline rule with one selection."""
-    return yaml.safe_dump(
-        {
-            "title": "mapping pipeline test",
-            "id": "5b0c1f4e-0d8f-4c59-9a51-0f1f4c6b2a10",
-            "logsource": {"product": "windows", "category": category},
-            "detection": {"sel": detection, "condition": "sel"},
-        }
-    )
-
-
-def convert(target: str, text: str, data_source: str | None = None) -> Any:
-    options = {"data_source": data_source} if data_source else None
-    (loaded,) = load_text(text, "inline.yml")
-    return Converter(target, options=options).convert(loaded)
 
 
 # --- drop_values -------------------------------------------------------------------------------
@@ -78,7 +58,7 @@ ITEMS = [
 @pytest.mark.parametrize(("key", "value"), ITEMS)
 def test_dropped_values_warning_agrees_with_the_reference(key: str, value: Any) -> None:
     """Warned exactly when the reference tells a deleted value from a missing field."""
-    text = rule_text("process_creation", {key: value})
+    text = rule_text({"sel": {key: value}, "condition": "sel"}, "process_creation")
     field = key.split("|")[0]
     rule = SigmaCollection.from_yaml(text).rules[0]
     reference = compile_rule(rule)
@@ -101,7 +81,7 @@ def test_dropped_values_warning_agrees_with_the_reference(key: str, value: Any) 
 
 def test_vscode_tunnel_null_test_is_flagged_on_windows_data() -> None:
     """``OriginalFileName: null`` is false on Sysmon's "-" but the indexed event has no field."""
-    text = rule_text("process_creation", {"OriginalFileName": None, "CommandLine|endswith": ".exe tunnel"})
+    text = rule_text({"sel": {"OriginalFileName": None, "CommandLine|endswith": ".exe tunnel"}, "condition": "sel"}, "process_creation")
     for target in ("eql", "lucene", "esql", "splunk"):
         conversion = convert(target, text, "windows")
         assert conversion.status == "converted", conversion.reason
@@ -116,7 +96,7 @@ def test_vscode_tunnel_null_test_is_flagged_on_windows_data() -> None:
 
 def test_the_flag_makes_check_report_the_difference() -> None:
     """On an event whose OriginalFileName is '', the warned query answers as for a missing one."""
-    text = rule_text("process_creation", {"OriginalFileName": None, "CommandLine|endswith": ".exe tunnel"})
+    text = rule_text({"sel": {"OriginalFileName": None, "CommandLine|endswith": ".exe tunnel"}, "condition": "sel"}, "process_creation")
     (loaded,) = load_text(text, "inline.yml")
     events = [
         SampleEvent({"Channel": SYSMON, "EventID": 1, "CommandLine": "code.exe tunnel", **extra})
@@ -195,7 +175,7 @@ def test_system_section_fields_are_not_deleted() -> None:
     ("source", "field"), [("defend", "dll.name"), ("windows", "file.name"), ("winlogbeat", "file.name")]
 )
 def test_image_loaded_base_name_per_source(source: str, field: str) -> None:
-    text = rule_text("image_load", {"ImageLoaded|endswith": "\\amsi.dll"})
+    text = rule_text({"sel": {"ImageLoaded|endswith": "\\amsi.dll"}, "condition": "sel"}, "image_load")
     conversion = convert("eql", text, source)
     assert conversion.status == "converted", conversion.reason
     assert f'{field} regex "[aA][mM][sS][iIİ]\\\\.[dD][lL][lL]"' in conversion.queries[0]
@@ -209,7 +189,7 @@ def test_image_loaded_base_name_per_source(source: str, field: str) -> None:
 
 
 def test_cim_derived_target_takes_the_dataset_prefix() -> None:
-    text = rule_text("file_event", {"TargetFilename|endswith": "\\bad.exe"})
+    text = rule_text({"sel": {"TargetFilename|endswith": "\\bad.exe"}, "condition": "sel"}, "file_event")
     conversion = convert("splunk-cim", text)
     assert conversion.status == "converted", conversion.reason
     where = conversion.queries[0].split(" by ")[0]  # the BY fields list every dataset field

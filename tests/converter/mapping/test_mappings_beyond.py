@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-from limits import proven_but_for_length_limits
-
 import gzip
 import json
 from pathlib import Path
@@ -27,7 +25,7 @@ from converter.events.render import EventRenderer, SampleEvent
 from converter.generate.generator import generate_events
 from converter.reference.logsources import membership
 from converter.mapping.table import companion_tables, load_table
-from converter.rules.load import LoadedRule, load_text
+
 from test_mappings_corpus import (
     ELASTIC_ETC,
     coverage,
@@ -37,6 +35,7 @@ from test_mappings_corpus import (
     schema_problems,
     sources_of,
 )
+from helpers import load_one, proven_but_for_length_limits, to_query
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
@@ -63,11 +62,6 @@ detection:
         LogonId: 0
     condition: selection and not filter
 """
-
-
-def load_rule_text(text: str) -> LoadedRule:
-    """The one rule of a YAML text."""
-    return load_text(text, "rule.yml")[0]
 
 
 def raw(name: str) -> dict:
@@ -106,41 +100,35 @@ def test_new_table_schema_is_valid(name: str) -> None:
     assert schema_problems(raw(name), documented_functions()) == []
 
 
-def _convert(target: str, data_source: str | None, text: str = LINUX_RULE) -> str:
-    converter = Converter(target, options={"data_source": data_source} if data_source else None)
-    result = converter.convert(load_rule_text(text))
-    assert result.status == "converted", result.reason
-    return "\n".join(result.queries)
-
-
 def test_linux_rule_uses_the_linux_table_for_any_windows_data_source() -> None:
     # defend (both tables' default) and windows (not offered by ecs-linux: it stays on defend).
     for source in (None, "defend", "windows"):
-        query = _convert("eql", source)
+        query = to_query("eql", LINUX_RULE, source)
         assert 'host.os.type == "linux"' in query and 'event.action == "exec"' in query
         assert "process.executable" in query and "LogonId" not in query
 
 
 def test_sysmon_linux_data_source_picks_its_own_entry() -> None:
-    query = _convert("eql", "sysmon_linux")
+    query = to_query("eql", LINUX_RULE, "sysmon_linux")
     assert 'host.os.type == "linux"' in query and "event.action" not in query
     # The Windows table does not offer sysmon_linux: its rules stay on its default (defend).
-    windows = _convert(
-        "eql", "sysmon_linux",
+    windows = to_query(
+        "eql",
         LINUX_RULE.replace("product: linux", "product: windows").replace("'/at'", "'\\at.exe'"),
+        "sysmon_linux",
     )
     assert 'host.os.type == "windows"' in windows
 
 
 def test_unrecorded_logon_id_is_evaluated_away_with_a_warning() -> None:
     converter = Converter("eql")
-    result = converter.convert(load_rule_text(LINUX_RULE))
+    result = converter.convert(load_one(LINUX_RULE))
     assert any("LogonId" in w for w in result.exact_warnings)
 
 
 def test_uncovered_non_windows_logsource_is_refused_with_the_covered_list() -> None:
     text = LINUX_RULE.replace("category: process_creation", "service: syslog")
-    result = Converter("eql").convert(load_rule_text(text))
+    result = Converter("eql").convert(load_one(text))
     assert result.status != "converted"
     assert "linux-process-creation" in result.reason and "windows-process-creation" in result.reason
 
@@ -159,7 +147,7 @@ def test_routed_renderer_renders_linux_events_with_the_linux_table() -> None:
 
 @pytest.mark.parametrize("target", ["eql", "lucene", "kql"])
 def test_linux_rule_is_proven_on_generated_events(target: str) -> None:
-    rule = load_rule_text(LINUX_RULE)
+    rule = load_one(LINUX_RULE)
     events = generate_events(rule.rule)
     assert events
     result = Checker([target]).check(rule, events)
@@ -222,7 +210,7 @@ def test_corpus_rules_are_proven_on_eql(folder: str) -> None:
     checker = Checker(["eql"])
     proven = refused = 0
     for path in sorted((CORPUS_RULES / folder).rglob("*.yml")):
-        loaded = load_rule_text(path.read_text("utf-8"))
+        loaded = load_one(path.read_text("utf-8"))
         events = generate_events(loaded.rule)
         result = checker.check(loaded, events).targets["eql"]
         # Never "differs": a rule is proven, or refused with a reason.
@@ -293,7 +281,7 @@ def _flat(spec: object) -> list[str]:
 
 
 def test_splunk_target_routes_linux_rules_to_the_sysmon_for_linux_add_on() -> None:
-    query = _convert("splunk", None)
+    query = to_query("splunk", LINUX_RULE, None)
     assert 'source="Syslog:Linux-Sysmon/Operational"' in query and "EventID=1" in query
 
 
@@ -311,7 +299,7 @@ detection:
 
 
 def test_auditd_is_proven_on_splunk_and_refused_with_the_reason_on_elastic() -> None:
-    rule = load_rule_text(AUDITD_RULE)
+    rule = load_one(AUDITD_RULE)
     events = generate_events(rule.rule)
     assert events
     result = Checker(["splunk", "eql"]).check(rule, events)
@@ -324,8 +312,8 @@ def test_not_covered_reason_applies_only_where_no_entry_maps_the_logsource() -> 
     text = LINUX_RULE.replace("category: process_creation", "category: file_event").replace(
         "LogonId: 0", "Image: '/bin/x'"
     ).replace("CommandLine|contains: 'now'", "TargetFilename|contains: 'now'")
-    assert "file.path" in _convert("eql", "defend", text)
-    result = Converter("eql", options={"data_source": "sysmon_linux"}).convert(load_rule_text(text))
+    assert "file.path" in to_query("eql", text, "defend")
+    result = Converter("eql", options={"data_source": "sysmon_linux"}).convert(load_one(text))
     assert result.status != "converted" and "sysmon_linux" in result.reason
 
 
@@ -344,7 +332,7 @@ detection:
 
 
 def test_cloudtrail_rule_with_fieldref_is_proven_on_splunk() -> None:
-    rule = load_rule_text(CLOUDTRAIL_RULE)
+    rule = load_one(CLOUDTRAIL_RULE)
     events = generate_events(rule.rule)
     assert events and any(e.fields.get("Channel") == "aws/cloudtrail" for e in events)
     result = Checker(["splunk"]).check(rule, events)

@@ -8,38 +8,19 @@ the query on Defend's rendered events (the reference sees the events without tho
 
 from __future__ import annotations
 
-from limits import proven_but_for_length_limits
-
 from typing import Any
 
 import pytest
-import yaml
 
 from converter.reference import evaluator as reference
-from converter.conversion.convert import CONVERTED, UNSUPPORTED, Converter
+from converter.conversion.convert import CONVERTED, UNSUPPORTED
 from converter.checking.checker import Checker
 from converter.errors import PipelineError
 from converter.generate.generator import generate_events
 from converter.mapping.table import _validate
 from converter.reference.evaluator import compile_rule
 from converter.rules.load import load_text
-
-
-def rule_text(detection: dict[str, Any], category: str = "process_creation") -> str:
-    """An inline rule with the given detection section."""
-    return yaml.safe_dump(
-        {
-            "title": "partial evaluation test",
-            "id": "0d6c1b9e-7a7e-4d61-9e39-2d4c1f0b7a11",
-            "logsource": {"product": "windows", "category": category},
-            "detection": detection,
-        }
-    )
-
-
-def convert(text: str, target: str = "eql", data_source: str = "defend") -> Any:
-    (loaded,) = load_text(text, "inline.yml")
-    return Converter(target, options={"data_source": data_source}).convert(loaded)
+from helpers import convert, proven_but_for_length_limits, rule_text
 
 
 def check(text: str, targets: list[str], data_source: str = "defend") -> Any:
@@ -74,7 +55,7 @@ CASES = [
 @pytest.mark.parametrize("extra, condition, kept", CASES)
 def test_simplified_rule_converts_and_is_proven_on_defend(extra: dict, condition: str, kept: str) -> None:
     text = rule_text({"sel": SEL, **extra, "condition": condition})
-    conversion = convert(text)
+    conversion = convert("eql", text, "defend")
     assert conversion.status == CONVERTED, conversion.reason
     query = conversion.queries[0]
     assert kept in query and "description" not in query and "company" not in query
@@ -97,7 +78,7 @@ def test_simplified_rule_converts_and_is_proven_on_defend(extra: dict, condition
     ],
 )
 def test_constant_condition_is_refused_naming_field_and_source(detection: dict, constant: str) -> None:
-    conversion = convert(rule_text(detection))
+    conversion = convert("eql", rule_text(detection), "defend")
     assert conversion.status == UNSUPPORTED
     assert f"whole condition is constant ({constant}" in conversion.reason
     assert "data_source=defend" in conversion.reason
@@ -106,7 +87,7 @@ def test_constant_condition_is_refused_naming_field_and_source(detection: dict, 
 
 def test_other_data_sources_keep_the_field() -> None:
     text = rule_text({"sel": SEL, "filter": {"Description": "Foo"}, "condition": "sel and not filter"})
-    conversion = convert(text, data_source="winlogbeat")
+    conversion = convert("eql", text, "winlogbeat")
     assert conversion.status == CONVERTED
     assert "process.pe.description" in conversion.queries[0]
     assert not conversion.exact_warnings
@@ -117,7 +98,7 @@ def test_wrong_reference_reading_would_disagree(monkeypatch: pytest.MonkeyPatch)
     refuted by the events the check renders."""
     text = rule_text({"sel": SEL, "filter": {"Description": "Foo"}, "condition": "sel and filter"})
     monkeypatch.setattr(reference, "verdict_on_missing_fields", lambda item, detections: True)
-    conversion = convert(text)
+    conversion = convert("eql", text, "defend")
     assert conversion.status == CONVERTED  # wrongly `sel` alone
     result = check(text, ["eql"])
     assert result.targets["eql"].equivalent is False
@@ -141,7 +122,7 @@ def test_fieldref_to_an_unrecorded_field_is_false() -> None:
     text = rule_text(
         {"sel": SEL, "filter": {"User|fieldref": "ParentUser"}, "condition": "sel and not filter"}
     )
-    conversion = convert(text)
+    conversion = convert("eql", text, "defend")
     assert conversion.status == CONVERTED, conversion.reason
     assert "ParentUser" in " ".join(conversion.exact_warnings)
 

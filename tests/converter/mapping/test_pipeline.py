@@ -12,19 +12,7 @@ from converter.errors import PipelineError
 from converter.mapping.pipeline import TargetTraits, build_pipeline, load_user_pipeline
 from converter.rules.load import load_text
 from converter.mapping.transformations import rewrite_condition
-
-
-def rule_text(detection: str, category: str = "process_creation") -> str:
-    body = "\n".join("    " + line for line in detection.strip("\n").splitlines())
-    return (
-        "title: t\nid: 0b8f7a3e-0000-4000-8000-000000000001\n"
-        f"logsource: {{product: windows, category: {category}}}\ndetection:\n{body}\n"
-    )
-
-
-def convert(target: str, detection: str, **options: str):  # type: ignore[no-untyped-def]
-    (loaded,) = load_text(rule_text(detection), "inline.yml")
-    return Converter(target, options=options or None).convert(loaded)
+from helpers import convert, rule_text
 
 
 @pytest.mark.parametrize(
@@ -42,7 +30,7 @@ def test_condition_rewrite_for_variants(condition: str, expected: str) -> None:
 
 
 def test_applied_items_are_identified() -> None:
-    conv = convert("eql", "sel:\n    Image|endswith: '\\\\cmd.exe'\ncondition: sel")
+    conv = convert("eql", rule_text("sel:\n    Image|endswith: '\\\\cmd.exe'\ncondition: sel"))
     assert conv.status == "converted"
     assert {
         "ecs-windows-windows-process-creation-unmapped",
@@ -53,11 +41,11 @@ def test_applied_items_are_identified() -> None:
 
 
 def test_unmapped_field_names_field_and_reason() -> None:
-    conv = convert("eql", "sel:\n    NoSuchField: Microsoft\ncondition: sel")
+    conv = convert("eql", rule_text("sel:\n    NoSuchField: Microsoft\ncondition: sel"))
     assert conv.status == "unsupported"
     assert "field 'NoSuchField' is not mapped" in conv.reason
     # A field Defend never records: the rule is constant there, refused with the table's reason.
-    conv = convert("eql", "sel:\n    Company: Microsoft\ncondition: sel")
+    conv = convert("eql", rule_text("sel:\n    Company: Microsoft\ncondition: sel"))
     assert conv.status == "unsupported"
     assert "never records Company" in conv.reason
     assert "process.pe.company" in conv.reason  # the table's reason for Defend
@@ -65,19 +53,19 @@ def test_unmapped_field_names_field_and_reason() -> None:
 
 def test_data_source_changes_the_fields() -> None:
     detection = "sel:\n    Company: Microsoft\ncondition: sel"
-    conv = convert("eql", detection, data_source="winlogbeat")
+    conv = convert("eql", rule_text(detection), "winlogbeat")
     assert conv.status == "converted", conv.reason
     assert 'process.pe.company regex "[mM][iIİ][cC][rR][oO][sS][oO][fF][tT]"' in conv.output
 
 
 def test_user_is_split_exactly() -> None:
-    conv = convert("eql", "sel:\n    User|endswith: '\\\\SYSTEM'\ncondition: sel")
+    conv = convert("eql", rule_text("sel:\n    User|endswith: '\\\\SYSTEM'\ncondition: sel"))
     assert conv.status == "converted", conv.reason
     assert 'user.name regex "[sS][yY][sS][tT][eE][mM]"' in conv.output
 
 
 def test_hashes_are_mapped_to_lowercase_digest_fields() -> None:
-    conv = convert("eql", "sel:\n    Hashes|contains: 'MD5=0123456789ABCDEF0123456789ABCDEF'\ncondition: sel")
+    conv = convert("eql", rule_text("sel:\n    Hashes|contains: 'MD5=0123456789ABCDEF0123456789ABCDEF'\ncondition: sel"))
     assert conv.status == "converted", conv.reason
     assert "process.hash.md5" in conv.output and "0123456789abcdef" in conv.output
 
@@ -85,21 +73,21 @@ def test_hashes_are_mapped_to_lowercase_digest_fields() -> None:
 def test_kql_uses_caseless_only_for_case_insensitive_strings() -> None:
     conv = convert(
         "kql",
-        "sel:\n    Image|endswith: '\\\\cmd.exe'\n    CommandLine|cased: 'AbC'\ncondition: sel",
+        rule_text("sel:\n    Image|endswith: '\\\\cmd.exe'\n    CommandLine|cased: 'AbC'\ncondition: sel"),
     )
     assert "process.name.caseless:cmd.exe" in conv.output
     assert "process.command_line:AbC" in conv.output
 
 
 def test_lucene_avoids_lossy_caseless_command_line() -> None:
-    conv = convert("lucene", "sel:\n    CommandLine|contains: 'whoami'\ncondition: sel")
+    conv = convert("lucene", rule_text("sel:\n    CommandLine|contains: 'whoami'\ncondition: sel"))
     # process.command_line.caseless stops at 1,024 characters: the exact regex is used instead.
     assert "process.command_line:/" in conv.output
     assert ".caseless" not in conv.output
 
 
 def test_splunk_covers_sysmon_and_security_4688() -> None:
-    conv = convert("splunk", "sel:\n    Image|endswith: '\\\\cmd.exe'\ncondition: sel")
+    conv = convert("splunk", rule_text("sel:\n    Image|endswith: '\\\\cmd.exe'\ncondition: sel"))
     assert conv.output == (
         '(source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1 '
         'Image="*\\\\cmd.exe") OR (source="XmlWinEventLog:Security" EventCode=4688 '
@@ -220,7 +208,7 @@ def test_list_conditions_compare_case_sensitively() -> None:
 
 def test_dropped_values_item_applies_only_where_values_are_dropped() -> None:
     detection = "sel:\n    CommandLine|endswith: '.exe'\ncondition: sel"
-    windows = convert("eql", detection, data_source="windows")
+    windows = convert("eql", rule_text(detection), "windows")
     assert "ecs-windows-windows-process-creation-dropped-values" in windows.pipeline
-    defend = convert("eql", detection)
+    defend = convert("eql", rule_text(detection))
     assert not any(p.endswith("-dropped-values") for p in defend.pipeline)
