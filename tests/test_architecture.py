@@ -7,6 +7,7 @@
 * The reference evaluator (``converter/reference``) and the rule index (``converter/ruleindex``)
   import nothing from ``backends``.
 * Only ``converter/cli.py`` imports click; every module has a docstring.
+* No module imports a package of the ``test`` extra (pytest, hypothesis, eql), not even lazily.
 * No import cycles, counting lazy (in-function) and ``TYPE_CHECKING`` imports: a cycle hidden
   behind one is still two modules that cannot be read or moved one without the other.
 """
@@ -216,3 +217,23 @@ def test_the_cycle_check_sees_lazy_and_type_only_imports(tmp_path: Path) -> None
     )
     graph = import_graph(sorted((tmp_path / "backends").rglob("*.py")), tmp_path)
     assert find_cycle(graph) == ["backends.x.a", "backends.x.b", "backends.x.a"]
+
+
+#: The ``test`` extra of pyproject.toml: installed for the tests, absent from a user's install.
+TEST_ONLY = {"pytest", "hypothesis", "eql"}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=rel)
+def test_no_test_only_dependency_at_run_time(path: Path) -> None:
+    """No module imports a test-only package, not even lazily: a user's results must not depend
+    on whether the test extra happens to be installed."""
+    bad = {m for m in imports(path) if m.split(".")[0] in TEST_ONLY}
+    assert not bad, f"{rel(path)} imports {sorted(bad)}"
+
+
+def test_test_only_list_is_the_test_extra() -> None:
+    """``TEST_ONLY`` names exactly the packages of the ``test`` extra (kept in step)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    extra = text.split("\ntest = [", 1)[1].split("]", 1)[0]
+    assert {re.match(r'\s*"([A-Za-z0-9_.-]+)', line).group(1) for line in extra.splitlines()
+            if line.strip().startswith('"')} == TEST_ONLY
