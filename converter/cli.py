@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import click
 
-from converter.cli_output import REPORT_SCHEMA_VERSION
+from converter.api import BACKTEST_SCHEMA_VERSION, REPORT_SCHEMA_VERSION
 from converter.errors import ConverterError
 
 #: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
@@ -33,10 +33,6 @@ EXIT_OK = 0
 EXIT_DISAGREE = 1
 EXIT_INPUT = 2
 EXIT_PARTIAL = 3
-
-#: Version of the backtest JSON (README "JSON outputs"): raised when a field is removed or
-#: changes meaning; new fields may appear within a version.
-BACKTEST_SCHEMA_VERSION = 1
 
 
 class SigportGroup(click.Group):
@@ -222,10 +218,12 @@ def convert(
     from converter.cli_output import (
         interrupted_report, summary, tree_writer, warning_summary, write_output,
     )
+    from converter.api import ConvertOptions
+    from converter.api import convert as convert_rules
+    from converter.conversion.batch import MIN_FILES_FOR_POOL
     from converter.conversion.convert import CONVERTED, ERROR
-    from converter.outputs.formats import FORMATS
     from converter.outputs.files import write_named_file
-    from converter.conversion.batch import MIN_FILES_FOR_POOL, convert_paths
+    from converter.outputs.formats import FORMATS
     from converter.rules.load import expand_paths
     from converter.signals import Interrupted, deferred
 
@@ -241,16 +239,15 @@ def convert(
                 f"(it has: {', '.join(TARGETS[name].formats)})",
                 param_hint="-f/--format",
             )
-    options: dict[str, Any] | None = {"data_source": data_source} if data_source else None
     if mapping_file is not None:
         from converter.mapping.index_mapping import field_model_for
 
         field_model_for(data_source, mapping_file)  # an unusable file: one error, before any work
-        options = {**(options or {}), "mapping": str(mapping_file)}
     inputs = list(expand_paths(paths))
     total = len(inputs)
     _require_inputs(total, "Sigma rule files (*.yml, *.yaml)", paths)
     count = workers if workers is not None else (2 if total >= MIN_FILES_FOR_POOL else 1)
+    options = ConvertOptions(tuple(pipelines), data_source, mapping_file, count)
     roots = [Path(p) for p in paths if p != "-"]
     # One file per rule and target: written as the conversions come in, while the workers
     # convert the rest; other outputs are rendered from all the results at the end.
@@ -273,18 +270,18 @@ def convert(
         if bar is not None:
             progress, task = bar
             with progress:
-                summaries, results = convert_paths(
-                    paths, names, list(pipelines), options, count,
-                    lambda n: (progress.advance(task, n), progress.refresh()), on_file=on_file,
+                converted = convert_rules(
+                    paths, names, options,
+                    progress=lambda n: (progress.advance(task, n), progress.refresh()),
+                    on_file=on_file,
                 )
         else:
-            summaries, results = convert_paths(
-                paths, names, list(pipelines), options, count, on_file=on_file
-            )
+            converted = convert_rules(paths, names, options, on_file=on_file)
     except Interrupted as exc:
         interrupted_report(exc, report, done, inputs, files_done[0], writer is not None)
         raise
 
+    results, summaries = converted.conversions, converted.rules
     if writer is None:
         text = write_output(results, names, output_format, output, roots, render_options)
         if text is not None:
@@ -297,9 +294,7 @@ def convert(
             err=True,
         )
     if report is not None:
-        document: dict[str, Any] = {
-            "schema_version": REPORT_SCHEMA_VERSION, "rules": [r.to_report() for r in results]
-        }
+        document = converted.report()
         if collisions:
             document["collisions"] = [
                 {"path": p, "target": t, "wanted": str(w), "written": str(f)}
@@ -425,26 +420,25 @@ def check(
     Exit 0 when every target agrees with the reference on every event (and the reference with
     every `_expect`), 1 on any disagreement or target that could not be checked, 2 on bad input.
     """
-    from converter.checking.run import run_check
+    from converter.api import check
+    from converter.checking.run import CheckOptions, print_check
     from converter.rules.load import expand_paths
 
     _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
-    code = run_check(
-        paths=list(paths),
-        events_paths=list(events_paths),
-        schema=schema,
-        targets=_targets(targets) if targets else None,
-        pipelines=list(pipelines),
-        data_source=data_source,
-        mapping_file=mapping_file,
-        output_format=output_format,
-        generate=generate,
-        seed=seed,
-        input_format=input_format,
-        markdown=markdown,
-        input_limits=_input_limits(max_line_bytes, max_member_bytes),
-    )
-    sys.exit(code)
+    report = check(paths, CheckOptions(
+        events=tuple(events_paths), schema=schema,
+        targets=tuple(_targets(targets)) if targets else None, pipelines=tuple(pipelines),
+        data_source=data_source, mapping=mapping_file, generate=generate, seed=seed,
+        input_format=input_format, limits=_input_limits(max_line_bytes, max_member_bytes),
+    ))
+    for warning in report.events_warnings:
+        click.echo(f"sigport: warning: {warning}", err=True)
+    if markdown is not None:
+        from converter.outputs.files import write_named_file
+
+        write_named_file(markdown, report.markdown())
+    print_check(report, output_format)
+    sys.exit(report.exit_code)
 
 
 @main.command()
@@ -504,7 +498,8 @@ def backtest(
     import json
     from contextlib import nullcontext
 
-    from converter.backtesting.run import print_report, run_backtest
+    from converter.api import backtest as run_backtest
+    from converter.backtesting.report import print_report
     from converter.rules.load import expand_paths
 
     _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
@@ -651,7 +646,7 @@ def import_elastic_cmd(paths: tuple[Path, ...], outdir: Path, report: Path | Non
     """
     from rich.table import Table
 
-    from converter.importer.elastic import import_elastic
+    from converter.api import import_elastic
 
     _require_inputs(
         sum(1 for p in paths for f in ([p] if p.is_file() else p.rglob("*"))

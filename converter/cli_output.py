@@ -13,11 +13,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-#: Version of the ``convert --report`` JSON (README "JSON outputs"): raised when a field is
-#: removed or changes meaning; new fields may appear within a version. Defined here, where the
-#: interrupted-run report is written, and re-exported by ``cli``.
-REPORT_SCHEMA_VERSION = 1
-
 
 def tree_writer(
     raw_output: str | None, output_format: str, roots: list[Path], options: dict[str, Any]
@@ -139,6 +134,7 @@ def interrupted_report(
 ) -> None:
     """``convert`` stopped by a signal: say what was done on stderr (through the exception) and
     in the report: the entries of the input files finished, the files not done."""
+    from converter.api import REPORT_SCHEMA_VERSION
     from converter.outputs.files import write_named_file
 
     exc.detail = (

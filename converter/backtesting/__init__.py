@@ -13,6 +13,7 @@ from typing import Any
 # Public names, imported on first use: importing one submodule of the package does not
 # import the others (no cycles between packages, no cost for what is not used).
 _EXPORTS = {
+    "BacktestOptions": "prepare",
     "run_backtest": "run",
     "BacktestReport": "report",
 }

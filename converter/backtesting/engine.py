@@ -21,7 +21,7 @@ from collections import Counter
 from typing import Any, Optional
 
 from converter.backtesting.needs import tree_form, tree_texts
-from converter.backtesting.prepare import PreparedRule, checker_for
+from converter.backtesting.prepare import BacktestOptions, PreparedRule, checker_for
 from converter.reference.evaluator import CompiledRule, compile_rule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
 from converter.ruleindex.needs import Condition, Form, conditions_of
@@ -62,12 +62,12 @@ class _Group:
 class Engine:
     """Every rule and query compiled once; evaluates batches of events into count deltas."""
 
-    def __init__(self, prepared: list[PreparedRule], options: dict[str, Any]) -> None:
+    def __init__(self, prepared: list[PreparedRule], options: BacktestOptions) -> None:
         from backends.query.evaluate import compile_query
 
         checker = checker_for(options)
-        self.max_examples = options["max_examples"]
-        prefilter = options["prefilter"]
+        self.max_examples = options.max_examples
+        prefilter = options.prefilter
         self.compiled: list[CompiledRule | None] = []
         self.compile_failed: dict[tuple[int, str], str] = {}
         self.trees: list[dict[str, Any]] = []  # rule -> target -> tree
@@ -223,7 +223,7 @@ def _undecided(delta: dict, key: int | tuple[int, str], source: str, reason: str
 _WORKER: dict[str, Engine] = {}
 
 
-def init_worker(prepared: list[PreparedRule], options: dict[str, Any]) -> None:
+def init_worker(prepared: list[PreparedRule], options: BacktestOptions) -> None:
     """Pool initializer: compile every rule and query once in this worker."""
     _WORKER["engine"] = Engine(prepared, options)
 

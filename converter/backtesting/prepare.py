@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from converter.conversion.convert import CONVERTED
@@ -48,15 +49,35 @@ class PreparedRule:
 _PREP: dict[str, Any] = {}
 
 
-def init_prepare(options: dict[str, Any]) -> None:
+def init_prepare(options: BacktestOptions) -> None:
     """Pool initializer: one ``Checker`` (converters, field models) per preparing process."""
     _PREP["checker"] = checker_for(options)
 
 
-def checker_for(options: dict[str, Any]) -> Checker:
+@dataclass(frozen=True)
+class BacktestOptions:
+    """What every backtest process needs to build the same converters and engine (picklable)."""
+
+    #: Target names; None: every target with an interpreter (resolved before the workers start).
+    targets: tuple[str, ...] | None = None
+    #: Extra pipelines, as for ``convert``.
+    pipelines: tuple[str, ...] = ()
+    #: The shipper that wrote the events (a mapping-table option).
+    data_source: str | None = None
+    #: The user's Elasticsearch mapping or template JSON file.
+    mapping: str | Path | None = None
+    #: Disagreement examples kept per rule and target.
+    max_examples: int = 5
+    #: Skip evaluations a required literal rules out (never changes a count).
+    prefilter: bool = True
+
+
+def checker_for(options: BacktestOptions) -> Checker:
     """The ``Checker`` (converters, field models, renderers) the backtest's options describe."""
-    return Checker(options["targets"], options["pipelines"], options["data_source"],
-                   options["mapping"])
+    return Checker(
+        list(options.targets) if options.targets is not None else None, list(options.pipelines),
+        options.data_source, options.mapping,
+    )
 
 
 def _prepare_chunk(paths: list[str]) -> list[PreparedRule]:
@@ -109,7 +130,7 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
-def prepare(rule_paths: list[str], options: dict[str, Any], workers: int) -> list[PreparedRule]:
+def prepare(rule_paths: list[str], options: BacktestOptions, workers: int) -> list[PreparedRule]:
     """Load, convert and interpret every rule under ``rule_paths`` (in ``workers`` processes)."""
     files = list(expand_paths(rule_paths))
     if workers <= 1 or len(files) <= PREPARE_CHUNK:

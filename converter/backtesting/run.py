@@ -29,17 +29,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from converter.backtesting.engine import Engine, init_worker, run_batch
-from converter.backtesting.prepare import PreparedRule, checker_for, pool_context, prepare
+from converter.backtesting.prepare import (
+    BacktestOptions, PreparedRule, checker_for, pool_context, prepare,
+)
 from converter.backtesting.report import BacktestReport, RuleTally, TargetTally, print_report
 
 __all__ = ["BacktestReport", "RuleTally", "TargetTally", "print_report", "run_backtest"]
 
 #: Disagreement examples kept per rule and target (the count is always complete).
-MAX_EXAMPLES = 5
+MAX_EXAMPLES = BacktestOptions.max_examples
 #: Events per batch sent to a worker: large enough to amortise pickling, small enough to stream.
 BATCH_SIZE = 500
 
@@ -203,10 +206,12 @@ def run_backtest(
         converter.events.inputs.InputError: an events input cannot be read.
     """
     started = time.perf_counter()
-    options = {"targets": targets, "pipelines": pipelines, "data_source": data_source,
-               "mapping": mapping, "max_examples": max_examples, "prefilter": prefilter}
+    options = BacktestOptions(
+        tuple(targets) if targets is not None else None, tuple(pipelines or ()), data_source,
+        mapping, max_examples, prefilter,
+    )
     target_names = checker_for(options).targets  # validates targets and pipelines up front
-    options["targets"] = target_names
+    options = replace(options, targets=tuple(target_names))
     prepared = prepare([str(p) for p in rule_paths], options, workers)
     prepare_s = time.perf_counter() - started
     from converter.events.inputs import InputLimits

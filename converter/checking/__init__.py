@@ -14,7 +14,9 @@ from typing import Any
 # Public names, imported on first use: importing one submodule of the package does not
 # import the others (no cycles between packages, no cost for what is not used).
 _EXPORTS = {
-    "run_check": "run",
+    "CheckOptions": "run",
+    "CheckReport": "run",
+    "check_rules": "run",
     "run_regress": "regress",
 }
 __all__ = sorted(_EXPORTS)

@@ -1,14 +1,16 @@
-"""``sigport check`` as a library call: load rules and events, run the checker, print the report.
+"""``sigport check`` as a library call: load rules and events, run the checker, report.
 
-Kept out of ``cli.py`` so the command line stays a thin layer; returns the exit code.
+``check_rules`` returns a ``CheckReport`` and prints nothing (``converter.check`` is this
+function); ``print_check`` renders a report the way the command line shows it.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from converter.checking.checker import Checker, RuleResult
 from converter.errors import EventsError
@@ -52,47 +54,108 @@ def _load_events(
     return events
 
 
-def run_check(
-    paths: list[str],
-    events_paths: list[Path],
-    schema: str,
-    targets: list[str] | None,
-    pipelines: list[str],
-    data_source: str | None,
-    mapping_file: Path | None,
-    output_format: str,
-    generate: int | None = None,
-    seed: int = 0,
-    input_format: str | None = None,
-    markdown: Path | None = None,
-    input_limits: Any = None,
-) -> int:
-    """Run ``sigport check``; print the report; return the exit code.
+@dataclass(frozen=True)
+class CheckOptions:
+    """How ``check`` proves the rules (``sigport check``'s options).
 
-    Events: ``--events`` for every rule; else ``--generate`` events; else each rule's own sample
-    events, generated ones for a rule that has none.
+    Events: ``events`` for every rule; else generated events (``generate``: about that many per
+    rule, 0 for the default count); else each rule's own sample events, generated ones for a
+    rule that has none.
+    """
+
+    #: JSON-lines files or directories (or other input formats), used for every rule.
+    events: tuple[Path, ...] = ()
+    #: Field names of ``events``: "sigma" (rendered for each target) or "ecs".
+    schema: str = "sigma"
+    #: Targets to check; None: every target that has an interpreter.
+    targets: tuple[str, ...] | None = None
+    #: Extra pipelines (built-in names or pySigma pipeline YAML files), as for ``convert``.
+    pipelines: tuple[str, ...] = ()
+    #: The shipper that wrote the events (a mapping-table option, e.g. "winlogbeat").
+    data_source: str | None = None
+    #: The user's Elasticsearch mapping file (``--mapping``).
+    mapping: Path | None = None
+    generate: int | None = None
+    seed: int = 0
+    #: Format of ``events`` (default: detected per file).
+    input_format: str | None = None
+    #: Input caps (``converter.events.bounded.InputLimits``); default caps when None.
+    limits: Any = None
+
+
+@dataclass
+class CheckReport:
+    """What ``check`` found: one ``RuleResult`` per rule, and what the inputs caps skipped."""
+
+    results: list[RuleResult]
+    targets: list[str]
+    #: Everything the input caps skipped, and inputs that read as no event.
+    input_warnings: list[str] = field(default_factory=list)
+    #: The part of ``input_warnings`` from reading ``CheckOptions.events`` (before any check).
+    events_warnings: list[str] = field(default_factory=list)
+    #: A rule did not load, or had no events to be proven on.
+    bad_input: bool = False
+
+    @property
+    def equivalent(self) -> bool:
+        """Every rule proven on every target (and none without events)."""
+        return bool(self.results) and all(r.equivalent for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        """``sigport check``'s exit code: 0 equivalent, 1 a disagreement or unchecked target, 2 bad
+        input."""
+        if self.bad_input:
+            return EXIT_INPUT
+        return EXIT_OK if self.equivalent else EXIT_DISAGREE
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable report (``sigport check --format json``)."""
+        return {
+            "equivalent": self.equivalent,
+            "targets": self.targets,
+            "rules": [r.to_json() for r in self.results],
+            "input_warnings": self.input_warnings,
+        }
+
+    def markdown(self) -> str:
+        """The Markdown summary (``sigport check --markdown FILE``)."""
+        return summary_markdown(self.results, self.targets)
+
+
+def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None) -> CheckReport:
+    """Prove on events that each target's query matches exactly what each rule matches.
+
+    Prints nothing; the report says what was found (``CheckReport.exit_code`` is the CLI's).
+
+    Raises:
+        converter.errors.ConverterError: an input cannot be read (rules, events, mapping).
     """
     from converter.events.inputs import InputLimits
 
-    loaded = load_rules(paths)
-    limits = input_limits or InputLimits()
+    opts = options or CheckOptions()
+    events_paths = list(opts.events)
+    loaded = load_rules([str(p) for p in paths])
+    limits = opts.limits or InputLimits()
     shared = (
-        _load_events(events_paths, schema, data_source, input_format, limits)
+        _load_events(events_paths, opts.schema, opts.data_source, opts.input_format, limits)
         if events_paths else None
     )
-    for warning in limits.all_warnings():
-        print(f"sigport: warning: {warning}", file=sys.stderr)
-    checker = Checker(targets, pipelines, data_source, mapping_file)
+    events_warnings = list(limits.all_warnings())
+    checker = Checker(
+        list(opts.targets) if opts.targets is not None else None, list(opts.pipelines),
+        opts.data_source, opts.mapping,
+    )
     results: list[RuleResult] = []
     bad_input = False
     for item in loaded:
         own = sample_events_path(item.path)
         if shared is not None:
             events = shared
-        elif item.rule is not None and (generate is not None or not own.is_file()):
+        elif item.rule is not None and (opts.generate is not None or not own.is_file()):
             from converter.generate.generator import generate_events
 
-            events = generate_events(item.rule, count=generate or None, seed=seed,
+            events = generate_events(item.rule, count=opts.generate or None, seed=opts.seed,
                                      carries=checker.carries)
             if not events:
                 result = RuleResult(item.id, item.title, item.path, [])
@@ -116,23 +179,18 @@ def run_check(
         result = checker.check(item, events)
         bad_input = bad_input or item.error is not None
         results.append(result)
-    if markdown is not None:
-        from converter.outputs.files import write_named_file
+    return CheckReport(
+        results, checker.targets, limits.all_warnings(), events_warnings, bad_input
+    )
 
-        write_named_file(markdown, summary_markdown(results, checker.targets))
+
+def print_check(report: CheckReport, output_format: str) -> None:
+    """Print a check report on standard output: ``json`` (the machine-readable report) or
+    ``text`` (rich tables)."""
     if output_format == "json":
-        report = {
-            "equivalent": bool(results) and all(r.equivalent for r in results),
-            "targets": checker.targets,
-            "rules": [r.to_json() for r in results],
-            "input_warnings": limits.all_warnings(),
-        }
-        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:
-        _print_text(results, checker.targets)
-    if bad_input:
-        return EXIT_INPUT
-    return EXIT_OK if results and all(r.equivalent for r in results) else EXIT_DISAGREE
+        _print_text(report.results, report.targets)
 
 
 def _verdict(result: Any) -> str:
