@@ -51,7 +51,8 @@ def write_output(
     by_target = {name: [r for r in results if r.target == name] for name in names}
     # A trailing separator asks for a directory even when it does not exist yet.
     output = Path(raw_output) if raw_output is not None else None
-    directory = output is not None and (output.is_dir() or raw_output.endswith(("/", "\\")))
+    directory = raw_output is not None and output is not None and (
+        output.is_dir() or raw_output.endswith(("/", "\\")))
     if output is None or not directory:
         chunks = []
         for name in names:

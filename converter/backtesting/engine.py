@@ -46,9 +46,11 @@ class _Group:
     def __init__(self, engine: Engine, members: tuple[int, ...]) -> None:
         self.members = members
         # schema -> (renderer, index over (rule, target) slots, slots by rule)
-        self.schemas: dict[Any, tuple[Any, LiteralIndex, dict[int, list[str]]]] = {}
+        self.schemas: dict[Any, tuple[Any, LiteralIndex[tuple[int, str]],
+                                      dict[int, list[str]]]] = {}
         for schema, renderer in engine.renderers.items():
-            items, by_rule = [], {}
+            items: list[tuple[tuple[int, str], Optional[Condition]]] = []
+            by_rule: dict[int, list[str]] = {}
             for i in members:
                 names = [t for t in engine.trees[i] if engine.schema_of[t] == schema]
                 for t in names:

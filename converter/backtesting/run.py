@@ -143,10 +143,9 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger) -> list[RuleTally]:
             elif count:
                 t.equivalent, t.disagreements, t.examples = False, count, examples
                 t.reason = f"{count} of {tally.events} events disagree"
-            elif undecided is not None or ref_undecided is not None:
-                side, (n, source, why) = (
-                    (name, undecided) if undecided is not None else ("the reference", ref_undecided)
-                )
+            elif (which := undecided if undecided is not None else ref_undecided) is not None:
+                side, (n, source, why) = (name if undecided is not None else "the reference",
+                                          which)
                 t.reason = (f"not proven: {side} could not decide {n} of {tally.events} events "
                             f"(first {source}: {why})")
             elif not tally.events:

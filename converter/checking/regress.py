@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+from sigma.rule import SigmaRule
 
 from converter.checking.checker import Checker, TargetResult
 from converter.events.render import SampleEvent
@@ -223,6 +224,9 @@ def run_regress(
                 if loaded is None or loaded.rule is None:
                     row.error = (f"rule {rule_id} not found under the rule directories"
                                  if rule_path is None else f"rule {rule_id} did not load")
+                    continue
+                if not isinstance(loaded.rule, SigmaRule):
+                    row.error = f"rule {rule_id} is a correlation rule: sigport does not check those"
                     continue
                 source = loaded.rule.logsource
                 row.logsource = "/".join(p or "-" for p in

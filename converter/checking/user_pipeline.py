@@ -220,13 +220,12 @@ def _condition_step(transformation: AddConditionTransformation) -> Step | None:
         return None
     values: dict[str, Any] = {}
     for name, value in transformation.conditions.items():
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        first = (value[0] if value else None) if isinstance(value, list) else value
+        if isinstance(first, bool) or not isinstance(first, (str, int)):
             return None
-        if isinstance(value, str) and any(c in value for c in "*?\\"):
+        if isinstance(first, str) and any(c in first for c in "*?\\"):
             return None  # a wildcard pattern: no single value stands for it
-        values[name] = value
+        values[name] = first
 
     def step(event: dict[str, Any]) -> None:
         event.update(values)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from sigma.correlations import SigmaCorrelationRule
@@ -168,13 +168,15 @@ class Converter:
                 (``converter/conversion/batch.py``) passes False for the last target of a rule, saving
                 the copy, which costs about as much as the conversion itself.
         """
-        base = dict(path=loaded.path, id=loaded.id, title=loaded.title, target=self.spec.name)
+        # Every outcome below is this rule and target with its status (replace() copies it).
+        base = Conversion(path=loaded.path, id=loaded.id, title=loaded.title,
+                          target=self.spec.name, status=ERROR)
         if loaded.error is not None or loaded.rule is None:
             reason = loaded.error.one_line() if loaded.error else "rule did not load"
-            return Conversion(**base, status=ERROR, reason=reason)
+            return replace(base, status=ERROR, reason=reason)
         if isinstance(loaded.rule, SigmaCorrelationRule):
-            return Conversion(
-                **base,
+            return replace(
+                base,
                 status=UNSUPPORTED,
                 reason="correlation rules are not supported by sigport yet",
             )
@@ -183,30 +185,30 @@ class Converter:
         try:
             queries = self.backend.convert_rule(rule)
         except SigmaFeatureNotSupportedByBackendError as exc:
-            return Conversion(**base, status=UNSUPPORTED, reason=_reason(exc), rule=rule)
+            return replace(base, status=UNSUPPORTED, reason=_reason(exc), rule=rule)
         except SigmaTransformationError as exc:
             # Raised by the pipeline: unmapped field, uncovered logsource, inexpressible value.
-            return Conversion(**base, status=UNSUPPORTED, reason=_reason(exc), rule=rule)
+            return replace(base, status=UNSUPPORTED, reason=_reason(exc), rule=rule)
         except NotImplementedError as exc:
-            return Conversion(
-                **base,
+            return replace(
+                base,
                 status=UNSUPPORTED,
                 reason=f"{self.spec.name} cannot express this: {exc}",
                 rule=rule,
             )
         except (SigmaError, ConverterError) as exc:
-            return Conversion(**base, status=ERROR, reason=_reason(exc), rule=rule)
+            return replace(base, status=ERROR, reason=_reason(exc), rule=rule)
         except Exception as exc:  # a backend bug must not stop the batch; report it instead
-            return Conversion(
-                **base,
+            return replace(
+                base,
                 status=ERROR,
                 reason=f"internal error in the {self.spec.name} backend: "
                 f"{type(exc).__name__}: {exc}",
                 rule=rule,
             )
         applied = sorted(getattr(self.backend.last_processing_pipeline, "applied_ids", set()))
-        return Conversion(
-            **base,
+        return replace(
+            base,
             status=CONVERTED,
             queries=[str(q) for q in queries],
             warnings=list(getattr(self.backend, "warnings", [])),
@@ -305,7 +307,8 @@ def memoize_logsource_conditions(pipeline: ProcessingPipeline) -> int:
             continue
         if not isinstance(item.__dict__.get("match_rule_conditions"), _LogsourceMemo):
             # An instance attribute shadows the method that ProcessingItem.apply calls.
-            item.match_rule_conditions = _LogsourceMemo(item.match_rule_conditions, keys)
+            setattr(item, "match_rule_conditions",
+                    _LogsourceMemo(item.match_rule_conditions, keys))
         count += 1
     return count
 

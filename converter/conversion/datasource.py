@@ -67,7 +67,8 @@ def other_data_sources(
         choices = list(table.options.get("data_source", {}).get("choices") or [])
         if len(choices) < 2:
             continue
-        now = data_source if data_source in choices else str(table.option_default("data_source"))
+        now = (data_source if data_source is not None and data_source in choices
+               else str(table.option_default("data_source")))
         current[target] = now
         for r in results:
             reason = r.reason or ""

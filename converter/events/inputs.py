@@ -367,6 +367,8 @@ def _read_evtx(path: Path, limits: InputLimits) -> Iterator[_Located]:
         except (OSError, RuntimeError) as exc:
             # A damaged record: say which one followed the last good record.
             raise InputError(f"cannot read record: {exc}", path=path, line=number + 1) from exc
+        if record is None:  # the iterator's declared type allows it; it ends with StopIteration
+            return
         number += 1
         yield name, None, number, decode_json(record["data"], name, number)
 
@@ -388,18 +390,19 @@ def _read_archive(path: Path, limits: InputLimits) -> Iterator[_Located]:
     name = str(path)
     if zipfile.is_zipfile(path):
         try:
-            archive = zipfile.ZipFile(path)
+            zipped = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(f"not a readable zip archive: {exc}", path=path) from exc
-        with archive:
-            for info in archive.infolist():
+        with zipped:
+            for info in zipped.infolist():
                 if info.is_dir() or not _wanted_member(info.filename):
                     continue
                 try:
                     # ZipExtFile.readline is pure Python; a C BufferedReader over it reads
                     # lines about twice as fast, still one buffer at a time.
-                    member_file = archive.open(info)
-                    with io.BufferedReader(member_file, _CHUNK) as fh:  # type: ignore[arg-type]
+                    member_file = zipped.open(info)
+                    # typeshed wants a raw stream here; a ZipExtFile has the readinto it uses.
+                    with io.BufferedReader(member_file, _CHUNK) as fh:  # type: ignore[type-var]
                         for line, raw in _read_jsonl(fh, name, info.filename, limits,
                                                      limits.max_member_bytes):
                             yield name, info.filename, line, raw
@@ -415,11 +418,11 @@ def _read_archive(path: Path, limits: InputLimits) -> Iterator[_Located]:
                 member = entry.name
                 if not entry.isfile() or not _wanted_member(entry.name):
                     continue
-                fh = archive.extractfile(entry)
-                if fh is None:
+                extracted = archive.extractfile(entry)
+                if extracted is None:
                     continue
-                with fh:
-                    for line, raw in _read_jsonl(fh, name, entry.name, limits,
+                with extracted:
+                    for line, raw in _read_jsonl(extracted, name, entry.name, limits,
                                                  limits.max_member_bytes):
                         yield name, entry.name, line, raw
     except (tarfile.TarError, OSError, EOFError) as exc:

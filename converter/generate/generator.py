@@ -26,6 +26,7 @@ import random
 from dataclasses import replace
 from typing import Any, Callable
 
+from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 
 from converter.events.render import SampleEvent
@@ -125,8 +126,9 @@ def _logsource_events(product: str | None, category: str | None, service: str | 
     return [e for e in out if member(e)]
 
 
-_ELSEWHERE = ({"EventID": 1, "Channel": SYSMON}, {"EventID": 3, "Channel": SYSMON},
-              {"EventID": 4624, "Channel": "Security"}, {"EventID": 7045, "Channel": "System"}, {})
+_ELSEWHERE: tuple[dict[str, object], ...] = (
+    {"EventID": 1, "Channel": SYSMON}, {"EventID": 3, "Channel": SYSMON},
+    {"EventID": 4624, "Channel": "Security"}, {"EventID": 7045, "Channel": "System"}, {})
 
 
 def _wrong_logsource(product: str | None, category: str | None, service: str | None
@@ -250,7 +252,7 @@ class _Generator:
 
 
 def generate_events(
-    rule: SigmaRule,
+    rule: SigmaRule | SigmaCorrelationRule,
     count: int | None = None,
     seed: int = 0,
     carries: Callable[[dict[str, Any]], bool] | None = None,
@@ -258,7 +260,7 @@ def generate_events(
     """Generate positives and near misses for one rule, most informative first.
 
     Args:
-        rule: a parsed pySigma rule (before any target pipeline).
+        rule: a parsed pySigma rule (before any target pipeline); a correlation rule gets [].
         count: how many events at most (default ``DEFAULT_COUNT``).
         seed: fillers and choices are drawn from it; the same seed gives the same events.
         carries: which event kinds (``{"EventID": 4688, "Channel": "Security"}``) the targets'

@@ -170,7 +170,8 @@ def solve(node: object, want: bool, origin: int = 0) -> list[Plan]:
         field, name = getattr(node, "field", None), _name(node)
         values = _lit_values(node.value, field is None)
         if want:
-            return [(Lit(field, v, True, origin, name),) for v in values][:MAX_ALTERNATIVES]
+            each: list[Plan] = [(Lit(field, v, True, origin, name),) for v in values]
+            return each[:MAX_ALTERNATIVES]
         return [tuple(Lit(field, v, False, origin, name) for v in values)] if values else []
     return []
 

@@ -54,6 +54,7 @@ class _Example:
     def quantifier(self) -> tuple[int, int | None]:
         c = self.peek()
         bounds = re.match(r"\{(\d*)(,(\d*))?\}", self.s[self.i:]) if c == "{" else None
+        high: int | None
         if c in "*+?" and c:
             self.i += 1
             low, high = {"*": (0, None), "+": (1, None), "?": (0, 1)}[c]
@@ -61,7 +62,7 @@ class _Example:
             self.i += bounds.end()
             low = int(bounds.group(1) or 0)
             if bounds.group(2) is None:
-                high: int | None = low
+                high = low
             else:
                 high = int(bounds.group(3)) if bounds.group(3) else None
         else:

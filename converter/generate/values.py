@@ -147,7 +147,8 @@ def fill(parts: Parts, rng: random.Random | None, field: str = "") -> str:
         pool = FIELD_FILLERS.get(field, FILLERS) if part is MULTI else SINGLES
         start = int(rng.random() * len(pool)) if rng else 0  # one draw per wildcard, always
         before = out[-1][-1:] if out and out[-1] else ""
-        after = parts[i + 1][:1] if i + 1 < len(parts) and isinstance(parts[i + 1], str) else ""
+        following = parts[i + 1] if i + 1 < len(parts) else None
+        after = following[:1] if isinstance(following, str) else ""
         for k in range(len(pool)):
             text = pool[(start + k) % len(pool)]
             if not ((before and text.lower().startswith(before.lower()))

@@ -172,7 +172,7 @@ def to_taxonomy(tree: ast.Node) -> tuple[Logsource, ast.Node] | None:
     """
     table = load_table(TABLE)
     conjuncts = _conjuncts(tree)
-    constants = {}
+    constants: dict[str, list[Any]] = {}
     for item in conjuncts:
         pair = _cased_constant(item)
         if pair is not None:

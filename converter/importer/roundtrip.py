@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaRule
 
 from backends import TARGETS
 from backends.query import ast
@@ -222,6 +223,8 @@ def _generated(loaded: LoadedRule) -> list[dict[str, Any]]:
         from converter.generate.generator import generate_events  # type: ignore[import-not-found]
     except ImportError:
         return []
+    if not isinstance(loaded.rule, SigmaRule):  # the generator reads a detection rule
+        return []
     try:
         events = generate_events(loaded.rule, seed=0)
     except Exception:  # its failures must not hide the rest of the proof
@@ -270,6 +273,8 @@ def round_trip(
         sigma_tree: the imported rule's tree in its own field space (taxonomy or ECS names).
         taxonomy: the rule uses Sigma taxonomy fields (events are rendered to ECS).
     """
+    if loaded.rule is None:
+        return RoundTrip(False, loaded.error.one_line() if loaded.error else "rule did not load")
     reference = compile_rule(loaded.rule)
     if reference.unsupported and taxonomy:
         return RoundTrip(False, f"the reference evaluator cannot evaluate it: {reference.unsupported}")
@@ -292,6 +297,8 @@ def round_trip(
         queries[target] = text
         spec = TARGETS[target]
         parse = spec.parse_function()
+        if parse is None:  # every round-trip target has an interpreter today
+            return RoundTrip(False, f"sigport has no {target} interpreter", queries)
         try:
             tree = parse(text, fields=model) if spec.field_model else parse(text)
         except QueryError as exc:

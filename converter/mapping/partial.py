@@ -153,9 +153,9 @@ class UnrecordedFieldsTransformation(PreprocessingTransformation):
                 found.append(_Touch(tuple(sorted(_read_fields(item) & unrecorded.keys())), value))
             else:
                 value = item
-            if value is (not conjunction):
-                return value  # a true member of an OR, a false member of an AND
-            if value is conjunction:
+            if isinstance(value, bool):
+                if value is not conjunction:
+                    return value  # a true member of an OR, a false member of an AND
                 continue  # a true member of an AND, a false member of an OR: no effect
             items.append(value)
         if not items:

@@ -227,7 +227,7 @@ def _logsource_items(
                 field_name_conditions=[IncludeFieldCondition(fields=[sigma_name])],
             )
         )
-    renames = {
+    renames: dict[str | None, str | list[str]] = {
         k: entry.field_prefix + t.target for k, t in targets.items() if t.function is None
     }
     if renames:

@@ -155,7 +155,7 @@ class FunctionFieldTransformation(DetectionItemTransformation):
 def _literal(text: str) -> SigmaString:
     """A Sigma string holding ``text`` literally (no wildcards, no escape processing)."""
     out = SigmaString()
-    out.s = (text,) if text else ()
+    out.s = [text] if text else []
     return out
 
 

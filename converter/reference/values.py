@@ -107,12 +107,13 @@ def glob(parts: Parts, cased: bool, search: bool) -> Callable[[str], bool]:
         shape = tuple(p is many for p in items)
         if shape == (True,):
             return lambda s: True
-        if shape == (True, False):
-            return lambda s, end=strs[0]: s.endswith(end)
-        if shape == (False, True):
-            return lambda s, start=strs[0]: s.startswith(start)
-        if shape == (True, False, True):
-            return lambda s, mid=strs[0]: mid in s
+        if shape in ((True, False), (False, True), (True, False, True)):
+            literal = strs[0]
+            if shape == (True, False):
+                return lambda s: s.endswith(literal)
+            if shape == (False, True):
+                return lambda s: s.startswith(literal)
+            return lambda s: literal in s
     if all(isinstance(p, str) or p is many for p in items):
         return _star_glob(([many] if search else []) + items + ([many] if search else []))
     source = "".join(
@@ -362,7 +363,7 @@ def string_test(match: Callable[[str], bool]) -> ValueTest:
 
 #: One case-insensitive test on a folded whole value: ``(kind, folded literal)`` for the literal
 #: shapes (kind ``equals`` / ``startswith`` / ``endswith`` / ``contains``), or ``("glob", test)``.
-FoldedSpec = tuple[str, Any]
+FoldedSpec = tuple[str, "str | FoldedTest"]
 
 
 def folded_specs(value: SigmaType) -> list[FoldedSpec] | None:
@@ -390,7 +391,6 @@ _ONE: dict[str, Callable[[str], FoldedTest]] = {
     "startswith": lambda literal: lambda s: s.startswith(literal),
     "endswith": lambda literal: lambda s: s.endswith(literal),
     "contains": lambda literal: lambda s: literal in s,
-    "glob": lambda test: test,
 }
 
 
@@ -400,12 +400,13 @@ def folded_matcher(specs: list[FoldedSpec]) -> FoldedTest:
     regexes run last, in their order (so a literal decides before a time-limited pattern runs)."""
     if len(specs) == 1:
         kind, payload = specs[0]
-        return _ONE[kind](payload)
-    equals = frozenset(lit for kind, lit in specs if kind == "equals")
-    starts = tuple(lit for kind, lit in specs if kind == "startswith")
-    ends = tuple(lit for kind, lit in specs if kind == "endswith")
-    middle = tuple(lit for kind, lit in specs if kind == "contains")
-    rest = tuple(test for kind, test in specs if kind == "glob")
+        return payload if callable(payload) else _ONE[kind](payload)  # a glob is its own test
+    literals = [(kind, lit) for kind, lit in specs if isinstance(lit, str)]
+    equals = frozenset(lit for kind, lit in literals if kind == "equals")
+    starts = tuple(lit for kind, lit in literals if kind == "startswith")
+    ends = tuple(lit for kind, lit in literals if kind == "endswith")
+    middle = tuple(lit for kind, lit in literals if kind == "contains")
+    rest = tuple(test for _, test in specs if callable(test))
 
     def test(s: str) -> bool:
         if s in equals or s.startswith(starts) or s.endswith(ends):

@@ -103,7 +103,8 @@ class _Group:
     def __init__(self, members: tuple[int, ...], conditions: Sequence[Optional[Condition]],
                  options: MatchOptions) -> None:
         self.members = members
-        self.index = LiteralIndex(((i, conditions[i]) for i in members), options)
+        self.index: LiteralIndex[int] = LiteralIndex(((i, conditions[i]) for i in members),
+                                                     options)
         # (field, mode, matcher): _PLAIN / _CASED for a folded / cased key of the event itself,
         # _KEYWORDS for the folded keyword pseudo-field, _OTHER for dotted (nested) names and
         # cased keywords.

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Generic, Optional, TypeVar
 
 from converter.reference.fields import Folded, scalars
 from converter.ruleindex.needs import KINDS, Condition
@@ -34,7 +34,10 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 __all__ = ["LiteralIndex", "MEMO_CHARS", "MatchOptions", "Slot", "automaton_available"]
 
+#: What a field matcher files: a caller's slot, or the key of one clause of a slot.
 Slot = Hashable
+#: The caller's slot type of one ``LiteralIndex`` (a rule position, a (rule, target) pair).
+S = TypeVar("S", bound=Hashable)
 
 
 #: Substring buckets of the pure-Python matcher are keyed by one n-gram of each literal.
@@ -164,8 +167,8 @@ class _FieldMatcher:
             if len(literal) < GRAM:
                 short.append((literal, tuple(slots)))
                 continue
-            grams = [literal[i:i + GRAM] for i in range(len(literal) - GRAM + 1)]
-            key = min(grams, key=lambda g: counts[g])
+            keys = [literal[i:i + GRAM] for i in range(len(literal) - GRAM + 1)]
+            key = min(keys, key=lambda g: counts[g])
             buckets.setdefault(key, []).append((literal, tuple(slots)))
         self.buckets = {k: tuple(v) for k, v in buckets.items()}
         self.gram_keys = frozenset(self.buckets)
@@ -257,7 +260,7 @@ class _FieldMatcher:
         return tuple(out)
 
 
-class LiteralIndex:
+class LiteralIndex(Generic[S]):
     """Slots (any hashable: a rule position, a (rule, target) pair) filed under their necessary
     conditions. ``candidates`` returns the slots whose condition may hold on an event.
 
@@ -271,13 +274,13 @@ class LiteralIndex:
         options: how fields are matched (``MatchOptions``).
     """
 
-    def __init__(self, items: Iterable[tuple[Slot, Optional[Condition]]],
+    def __init__(self, items: Iterable[tuple[S, Optional[Condition]]],
                  options: MatchOptions | None = None) -> None:
         options = options or MatchOptions()
-        always: list[Slot] = []
+        always: list[S] = []
         by_field: dict[tuple[str, bool], list[tuple[str, str, Slot]]] = {}
         #: First-clause key of each slot filed under several clauses -> (slot, other keys).
-        self.first: dict[Any, tuple[Slot, tuple[Any, ...]]] = {}
+        self.first: dict[Any, tuple[S, tuple[Any, ...]]] = {}
         multi: set[Any] = set()
         self.literals = 0
         for slot, condition in items:
@@ -302,7 +305,7 @@ class LiteralIndex:
             for (name, cased), alts in sorted(by_field.items(), key=lambda kv: kv[0][1])
         )
 
-    def settle(self, found: set[Any]) -> set[Slot]:
+    def settle(self, found: set[Any]) -> set[S]:
         """Turn the keys hit on an event into candidate slots (in place): a slot filed under
         several clauses is a candidate when all of them were hit."""
         if self.multi:
@@ -322,7 +325,7 @@ class LiteralIndex:
         return found
 
     def candidates(self, texts: Callable[[str, bool], Folded],
-                   values: Callable[[str], Any] | None = None) -> set[Slot]:
+                   values: Callable[[str], Any] | None = None) -> set[S]:
         """Slots that may be true on an event.
 
         Args:

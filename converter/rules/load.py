@@ -11,10 +11,10 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, cast
 
 import yaml
-from sigma.collection import SigmaCollection
+from sigma.collection import NestedDict, SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaConditionError, SigmaError, SigmaModifierError, SigmaRuleLocation
 from sigma.rule import SigmaRule
@@ -179,7 +179,7 @@ def _check_rule(rule: SigmaRule | SigmaCorrelationRule) -> SigmaError | None:
             # tree would hang off the rule, and every copy of the rule (one per extra target,
             # and the Splunk pipelines' per-branch copies) would copy it too.
             for obj, parent in parents:
-                obj.parent = parent
+                setattr(obj, "parent", parent)  # a detection or a detection item
     return None
 
 
@@ -232,14 +232,15 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
                 check_document(doc)
             except LimitExceeded as exc:
                 key = rf"^[\s-]*{re.escape(exc.key)}\s*:" if exc.key else None
-                pos = _line_of(text, key, line) if key else None
-                return _failed(path, text, str(exc), *(pos or (line, None)),
+                at_line, column = (_line_of(text, key, line) if key else None) or (line, None)
+                return _failed(path, text, str(exc), at_line, column,
                                hint="see Limits in the README")
     try:
         # The documents parsed above, not the text: from_yaml would parse it again, with
         # PyYAML's pure-Python loader. from_dicts may mutate the dicts; nothing else holds them.
+        # Every document is a mapping (checked above) or None, as from_yaml passes them.
         collection = SigmaCollection.from_dicts(
-            documents, collect_errors=True, source=SigmaRuleLocation(Path(path))
+            cast("list[NestedDict]", documents), collect_errors=True, source=SigmaRuleLocation(Path(path))
         )
     except SigmaError as exc:
         return [LoadedRule(path, None, _error(path, exc, text), text)]

@@ -130,6 +130,28 @@ def test_missing_match_count_means_at_least_one(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not (CORPUS / "regression_data").is_dir(), reason="shared corpus not available")
+def test_a_correlation_rule_is_a_row_error_not_a_crash(tmp_path: Path) -> None:
+    corr_id = "66666666-6666-4666-8666-666666666666"
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    # The correlation and the rule it counts, in one file as SigmaHQ writes them.
+    (rules / "corr.yml").write_text(f"""\
+title: Many Decodes
+id: {corr_id}
+correlation:
+  type: event_count
+  rules: [certutil_decode]
+  group-by: [User]
+  timespan: 5m
+  condition: {{gte: 3}}
+---
+""" + RULE.replace("status:", "name: certutil_decode\nstatus:"))
+    _folder(tmp_path, "corr", corr_id, 1, [_record("C:\\certutil.exe", "certutil -decode")])
+    report = run_regress(tmp_path / "regression_data", [rules], targets=["eql"])
+    (row,) = report.results
+    assert row.error == f"rule {corr_id} is a correlation rule: sigport does not check those"
+
+
 def test_sigmahq_process_creation_acceptance() -> None:
     """Issue 4: the reference reaches match_count on every process_creation rule with data, and
     no checked target disagrees with it on 95 % of them."""
