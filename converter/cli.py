@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import click
 
 from converter.api import BACKTEST_SCHEMA_VERSION, REPORT_SCHEMA_VERSION
-from converter.errors import ConverterError
+from backends.errors import SigportError
 
 #: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
 #: windows, winlogbeat, sysmon_linux; Kusto: defender, sentinel, sentinel-asim).
@@ -39,7 +39,8 @@ class SigportGroup(click.Group):
     """Turns library errors into one-line messages and exit code 2, signals into 130 / 143."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; render ``ConverterError`` as ``sigport: error: ...`` and a SIGINT or
+        """Run the command; render a ``SigportError`` (any layer's) as one ``sigport: error: ...``
+        line, any other exception as an internal error (a bug), and a SIGINT or
         SIGTERM as ``sigport: interrupted by ...`` with exit code 130 / 143."""
         from converter.signals import Interrupted, exit_after_interrupt, handle_signals
 
@@ -51,7 +52,7 @@ class SigportGroup(click.Group):
             click.echo(f"sigport: {exc}" + (f": {detail}" if detail else ""), err=True)
             exit_after_interrupt(exc.exit_code)
             ctx.exit(exc.exit_code)
-        except ConverterError as exc:
+        except SigportError as exc:
             if ctx.params.get("debug"):
                 raise
             click.echo(f"sigport: error: {exc.one_line()}", err=True)

@@ -1,6 +1,7 @@
 """Errors of the converter layer (loading rules, pipelines, conversion, checking).
 
-``ConverterError`` is the root. Every error carries the file (and line/column where known) and a
+``ConverterError`` is the converter's branch of sigport's one error root
+(``backends.errors.SigportError``). Every error carries the file (and line/column where known) and a
 hint saying what to do next; ``format_error`` renders any library error as the one line the CLI
 prints. pySigma's own ``SigmaError`` is kept as is (it already carries ``source=path:line``) and is
 only rendered here, not re-wrapped.
@@ -12,9 +13,11 @@ from pathlib import Path
 
 from sigma.exceptions import SigmaError
 
+from backends.errors import SigportError
 
-class ConverterError(Exception):
-    """Root of every sigport converter error.
+
+class ConverterError(SigportError):
+    """Root of the converter's errors; ``str(error)`` is ``one_line()`` as made at raise time.
 
     Args:
         message: what went wrong.
@@ -24,31 +27,12 @@ class ConverterError(Exception):
         hint: what the user can do about it.
     """
 
-    #: Exit code the CLI uses for this class of error (documented in the README).
-    exit_code = 2
-
-    def __init__(
-        self,
-        message: str,
-        path: str | Path | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        hint: str | None = None,
-    ) -> None:
-        self.message = message
-        self.path = str(path) if path is not None else None
-        self.line = line
-        self.column = column
-        self.hint = hint
-        super().__init__(self.one_line())
-
-    def location(self) -> str:
-        """``path:line:column`` with whatever parts are known."""
-        parts = [p for p in (self.path, self.line, self.column) if p is not None]
-        return ":".join(str(p) for p in parts)
+    def initial_text(self) -> str:
+        """``str(error)``: the one line, as made when raised."""
+        return self.one_line()
 
     def one_line(self) -> str:
-        """The message as one line: location, message, hint."""
+        """The message as one line (its lines joined): location, message, hint."""
         loc = self.location()
         text = f"{loc}: {self.message}" if loc else self.message
         if self.hint:
@@ -89,7 +73,7 @@ def sigma_error_location(error: SigmaError) -> tuple[str | None, int | None, int
 
 def format_error(error: BaseException, path: str | Path | None = None) -> str:
     """Render any library error as one line, naming the file and position where known."""
-    if isinstance(error, ConverterError):
+    if isinstance(error, SigportError):
         if path is not None and error.path is None:
             error.path = str(path)
         return error.one_line()

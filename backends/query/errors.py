@@ -1,13 +1,16 @@
 """Errors of the query layer: parsing emitted query text and evaluating the shared tree.
 
-``QueryError`` is the root. Parse errors carry the line, the column and the source text so that
+``QueryError`` is the query layer's branch of sigport's one error root
+(``backends.errors.SigportError``). Parse errors carry the line, the column and the source text so that
 their message shows the offending line with a caret under the problem, as the eql library does.
 """
 
 from __future__ import annotations
 
+from backends.errors import SigportError, UnsupportedError
 
-class QueryError(Exception):
+
+class QueryError(SigportError):
     """Root of every error raised while parsing or evaluating a query."""
 
 
@@ -22,6 +25,10 @@ class QueryParseError(QueryError):
         language: name of the query language, for the message.
     """
 
+    #: Always known for a parse error (1-based, in ``source``).
+    line: int
+    column: int
+
     def __init__(
         self, message: str, source: str, offset: int, width: int = 1, language: str = "query"
     ) -> None:
@@ -31,9 +38,15 @@ class QueryParseError(QueryError):
         self.width = max(1, width)
         self.language = language
         before = source[: self.offset]
-        self.line = before.count("\n") + 1
-        self.column = self.offset - (before.rfind("\n") + 1) + 1
-        super().__init__(self._render())
+        line = before.count("\n") + 1
+        column = self.offset - (before.rfind("\n") + 1) + 1
+        self.line, self.column = line, column  # _render reads them
+        super().__init__(self._render(), line=line, column=column)
+
+    def location(self) -> str:
+        """The file only, where known: the line and column, in the query text, are in the
+        message."""
+        return self.path or ""
 
     def _render(self) -> str:
         lines = self.source.split("\n")
@@ -45,7 +58,7 @@ class QueryParseError(QueryError):
         )
 
 
-class UnsupportedQueryError(QueryError):
+class UnsupportedQueryError(QueryError, UnsupportedError):
     """The query is valid in its language but uses something sigport cannot evaluate faithfully.
 
     Raised instead of guessing: a verdict computed on an approximation would make the equivalence

@@ -12,12 +12,14 @@ import random
 import re
 import string
 
+from backends.errors import UnsupportedError
+
 
 # ---------------------------------------------------------------------------------------------
 # Regular expression -> one matching string (the PCRE subset Sigma's modifiers appendix allows)
 
 
-class RegexUnsupported(Exception):
+class RegexUnsupported(UnsupportedError):
     """The regex uses a construct the example generator does not model (lookaround, backref)."""
 
 

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from backends.errors import UnsupportedError
 from backends.query import ast
 
 from converter.importer.regex import LuceneRegexError, lucene_to_pcre
@@ -41,7 +42,7 @@ ECS_CATEGORY_PREFIX = "ecs_"
 ECS_ANY_CATEGORY = "ecs_event"
 
 
-class NotImportable(Exception):
+class NotImportable(UnsupportedError):
     """The query uses something Sigma cannot express exactly.
 
     Attributes:

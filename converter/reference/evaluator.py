@@ -48,6 +48,7 @@ from sigma.modifiers import SigmaBase64Modifier, SigmaBase64OffsetModifier, Sigm
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaExists, SigmaFieldReference, SigmaNull, SigmaType
 
+from backends.errors import SigportError
 from converter.reference.logsources import LogsourceUnsupported, describe, membership
 from converter.reference.semantics import SIGMA_SEMANTICS, Fact
 from converter.reference.fields import (
@@ -86,7 +87,7 @@ __all__ = [
 ]
 
 
-class ReferenceEvaluationError(Exception):
+class ReferenceEvaluationError(SigportError):
     """Root of the reference evaluator's errors: it was handed something that is not a rule."""
 
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from backends.errors import UnsupportedError
+
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 POWERSHELL = ("Microsoft-Windows-PowerShell/Operational", "PowerShellCore/Operational")
 POWERSHELL_CLASSIC = "Windows PowerShell"
@@ -210,7 +212,7 @@ def other_logsource(product: str | None, category: str | None, service: str | No
 EventPredicate = Callable[[Mapping[str, Any]], bool]
 
 
-class LogsourceUnsupported(Exception):
+class LogsourceUnsupported(UnsupportedError):
     """The logsource has no event-membership rule; ``str(error)`` is the reason."""
 
 

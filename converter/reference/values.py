@@ -42,6 +42,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from backends.errors import UnsupportedError
 from converter.reference.fields import number_of, text_of
 
 
@@ -50,7 +51,7 @@ ValueTest = Callable[[Any], bool]
 Parts = tuple["str | SpecialChars", ...]
 
 
-class Unsupported(Exception):
+class Unsupported(UnsupportedError):
     """A construct cannot be evaluated; the message is the verdict's reason."""
 
 

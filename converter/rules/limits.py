@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from backends.errors import SigportError
+
 __all__ = [
     "MAX_CONDITION_DEPTH",
     "MAX_CONDITION_TOKENS",
@@ -52,9 +54,9 @@ _TOKEN = re.compile(r"[()]|[^\s()]+")
 _BASE64_OFFSETS = 3
 
 
-class LimitExceeded(ValueError):
+class LimitExceeded(SigportError, ValueError):
     """A rule exceeds one of the limits, or has a shape Sigma leaves undefined; ``key`` is the
-    YAML key to point at (None: the file)."""
+    YAML key to point at (None: the file). Rule input: the loader adds file, line and column."""
 
     def __init__(self, message: str, key: str | None = None) -> None:
         self.key = key
