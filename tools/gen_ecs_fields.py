@@ -58,6 +58,38 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Elastic Agent integration fields the cloud / identity tables query (converter/mappings/ecs-aws,
+# ecs-azure, ecs-okta, ecs-kubernetes: non_ecs_fields): every one is `type: keyword` in the data
+# stream's fields/fields.yml the table cites (elastic/integrations packages/<package>/data_stream/
+# <stream>/fields/fields.yml); Fleet's templates give keyword fields ignore_above 1024 (inferred,
+# as for winlog.* above).
+INTEGRATION_KEYWORDS = (
+    # packages/aws/data_stream/cloudtrail
+    "aws.cloudtrail.event_type", "aws.cloudtrail.error_code", "aws.cloudtrail.error_message",
+    "aws.cloudtrail.user_identity.type", "aws.cloudtrail.user_identity.arn",
+    "aws.cloudtrail.user_identity.session_context.session_issuer.type",
+    # packages/azure/data_stream/{activitylogs,auditlogs,signinlogs,identity_protection}
+    "azure.activitylogs.operation_name", "azure.auditlogs.operation_name",
+    "azure.auditlogs.properties.activity_display_name",
+    "azure.auditlogs.properties.logged_by_service", "azure.auditlogs.properties.category",
+    "azure.signinlogs.result_type", "azure.signinlogs.result_description",
+    "azure.signinlogs.properties.resource_display_name",
+    "azure.signinlogs.properties.conditional_access_status",
+    "azure.signinlogs.properties.risk_state",
+    "azure.signinlogs.properties.authentication_requirement",
+    "azure.signinlogs.properties.device_detail.device_id",
+    "azure.identityprotection.properties.risk_event_type",
+    # packages/okta/data_stream/system
+    "okta.event_type", "okta.display_message", "okta.outcome.reason", "okta.outcome.result",
+    "okta.actor.alternate_id", "okta.debug_context.debug_data.request_uri",
+    # packages/kubernetes/data_stream/audit_logs
+    "kubernetes.audit.verb", "kubernetes.audit.requestURI", "kubernetes.audit.userAgent",
+    "kubernetes.audit.objectRef.resource", "kubernetes.audit.objectRef.subresource",
+    "kubernetes.audit.objectRef.namespace", "kubernetes.audit.objectRef.name",
+    "kubernetes.audit.objectRef.apiGroup",
+)
+EXTRA_FIELDS.update({name: KW for name in INTEGRATION_KEYWORDS})
+
 # Elastic Defend adds .caseless (lowercase-normalised keyword) and .text (text) multi-fields:
 # https://github.com/elastic/endpoint-package/blob/main/package/endpoint/data_stream/process/
 # fields/fields.yml (process.*, process.parent.*, host.os.*; verified) and custom_schemas/
@@ -117,6 +149,8 @@ def main(argv: list[str]) -> int:
         "data_stream/powershell_operational/fields/fields.yml",
         "# defend overlay: https://github.com/elastic/endpoint-package/blob/main/package/endpoint/"
         "data_stream/process/fields/fields.yml",
+        "# aws.*, azure.*, okta.*, kubernetes.*: elastic/integrations packages/<package>/data_stream/"
+        "<stream>/fields/fields.yml (keyword)",
         "# Keys ending in '.*' map every sub-field (dynamic templates).",
         f'ecs_version: "{ECS_VERSION}"',
         "ecs_fields:",

@@ -200,3 +200,19 @@ def test_signin_rule_is_proven_on_splunk_and_refused_with_the_reason_on_elastic(
     assert splunk.equivalent, splunk.reason
     assert 'sourcetype="azure:monitor:aad"' in splunk.query and "properties.userAgent" in splunk.query
     assert "properties.userAgent is not renamed" in (result.targets["eql"].reason or "")
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_integration_target_is_in_the_bundled_field_model(name: str) -> None:
+    """The interpreters and Kibana's required_fields read the type of each integration field
+    (keyword in its fields.yml) from the bundled model, not from a guess."""
+    from backends.query.fields import FieldModel
+
+    model = FieldModel.builtin("windows")
+    missing = [
+        target
+        for entry in raw(name)["logsources"]
+        for target in (entry.get("non_ecs_fields") or {})
+        if model.lookup(target) is None or model.lookup(target).type != "keyword"
+    ]
+    assert missing == []
