@@ -82,6 +82,8 @@ FIELD_FILLERS = {
     "Hashes": (",", ", "),  # no digest of its own: a second MD5= would shadow the rule's
     "Hash": (",", ", "),  # Sysmon 15's Hash has the same structure (the shippers parse it alike)
 }
+#: Fields whose values the shippers parse into parts (hash lists): mutations keep the structure.
+STRUCTURED_FIELDS = frozenset(("Hashes", "Hash"))
 WRAPS = ((" ", " "), ('"', '"'), ("\\", "\\"), ("*", "*"), ("?", "?"), ("'", "'"))
 
 
@@ -316,8 +318,8 @@ def _other(char: str) -> str:
     return "z" if char.lower() == "y" else "y"
 
 
-def _glob_mutations(glob: Glob) -> Iterator[tuple[Glob, bool, str]]:
-    """(mutated glob, still meant to match, what changed) for one Sigma string."""
+def _glob_mutations(glob: Glob, field: str = "") -> Iterator[tuple[Glob, bool, str]]:
+    """(mutated glob, still meant to match, what changed) for one Sigma string of ``field``."""
     parts = glob.parts
     if not parts:  # the empty string: its only near misses are non-empty values
         for before, after in WRAPS:
@@ -365,7 +367,9 @@ def _glob_mutations(glob: Glob) -> Iterator[tuple[Glob, bool, str]]:
         if isinstance(part, str) and part else part
         for i, part in enumerate(parts)
     )
-    if glued != parts:
+    # Not in a value with a structure the shipper parses ("MD5=<hex>,SHA1=<hex>": a letter
+    # glued to it makes a record no shipper writes, its digest one character longer).
+    if glued != parts and field not in STRUCTURED_FIELDS:
         yield Glob(glued, glob.cased), True, "letters glued to the text"
 
 
@@ -377,7 +381,7 @@ def _mutations(lit: Lit, rng: random.Random, vocabulary: tuple[str, ...] | None 
         others = [w for w in vocabulary if satisfies(w, v) is False]
         yield from ((Fixed(w), False, f"another listed value {w!r}") for w in others[:2])
     elif isinstance(v, Glob):
-        yield from _glob_mutations(v)
+        yield from _glob_mutations(v, lit.field or "")
     elif isinstance(v, Rx):
         try:
             ex = regex_example(v.source, v.flags, rng)

@@ -261,3 +261,15 @@ def test_empty_string_value_has_near_misses() -> None:
     assert_reference_verdicts(rule, events)
     assert any(e.fields.get("StartModule") == "" for e in positives(events))
     assert any(e.fields.get("StartModule") not in (None, "") for e in near_misses(events))
+
+
+def test_letters_are_glued_to_contains_values_but_never_into_a_hash_list() -> None:
+    """'*rundll32*' gets a still-matching 'qrundll32q'; Sysmon's Hashes ("MD5=<hex>,...") keeps
+    its structure (a glued letter would make a digest no shipper writes)."""
+    rule = rule_of("  sel:\n    CommandLine|contains: rundll32\n    Hashes|contains: 'MD5=AB12'\n"
+                   "  condition: sel")
+    events = generate_events(rule)
+    glued = [e for e in events if "qrundll32q" in e.fields.get("CommandLine", "").lower()]
+    assert glued and all(e.expect for e in glued)
+    assert not any(re.search(r"[A-Za-z]MD5=|AB12[A-Za-z]", e.fields.get("Hashes", ""), re.I)
+                   for e in events)
