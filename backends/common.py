@@ -108,14 +108,16 @@ class ExpansionGroupMixin:
     variant. Grouping the expansion keeps its meaning in every context.
     """
 
-    group_expression: str
-
     def convert_condition_field_eq_expansion(self, cond: Any, state: Any) -> Any:
         """Convert the expansion as pySigma does, then group it when it has several variants."""
         result = super().convert_condition_field_eq_expansion(cond, state)  # type: ignore[misc]
-        if isinstance(result, str) and len(getattr(cond.value, "values", ())) > 1:
+        # The backend's pySigma group_expression ("({expr})"); read, not declared, because
+        # pySigma's backends declare it with different types (str, str | None).
+        template = getattr(self, "group_expression", None)
+        variants = len(getattr(cond.value, "values", ()))
+        if isinstance(template, str) and isinstance(result, str) and variants > 1:
             if not (result.startswith("(") and _balanced_group(result)):
-                return self.group_expression.format(expr=result)
+                return template.format(expr=result)
         return result
 
 

@@ -19,17 +19,30 @@ https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html)
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionOR, ConditionValueExpression
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionOR,
+    ConditionValueExpression,
+)
 from sigma.backends.elasticsearch import EqlBackend
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString, SpecialChars
+from sigma.types import (
+    SigmaCasedString,
+    SigmaExpansion,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
 
 from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
 from backends.eql.semantics import SEMANTICS
 from backends.lucene.regex import GlobPiece, GlobWildcard, glob_to_lucene
+from backends.query.ast import Fold
 from backends.query.folding import SIMPLE, folds_alike
 
 #: Characters with a meaning in Lucene regular expressions (the optional operators ``@ # & < > ~``
@@ -55,7 +68,7 @@ def _has_literal_wildcard(value: SigmaString) -> bool:
 
 #: The readings a case-insensitive EQL operator may fold with (semantics
 #: ``case_insensitive_folding``), plus Sigma's own (per-code-point simple lowercase).
-_READINGS = (SIMPLE, *SEMANTICS.get("case_insensitive_folding").readings)  # type: ignore[attr-defined]
+_READINGS = (SIMPLE, *SEMANTICS.typed("case_insensitive_folding", Fold).readings)
 
 
 def _needs_explicit_case(value: SigmaString) -> bool:
@@ -128,7 +141,7 @@ def _is_numeric_field(name: str) -> bool:
 
 # Field-name quoting follows the semantics table (identifier shape, keywords, quote character).
 _PLAIN_NAME = re.compile(str(SEMANTICS.get("field_name_part")) + r"\Z")
-_KEYWORDS = frozenset(SEMANTICS.get("keywords"))  # type: ignore[arg-type]
+_KEYWORDS = SEMANTICS.typed("keywords", frozenset)
 _QUOTE = str(SEMANTICS.get("field_quote"))
 
 
@@ -146,7 +159,10 @@ class _ExpansionFixedEqlBackend(EqlBackend):
     ) -> Any:
         """The expansion's variants as ``field : (...)`` when possible, else an OR of tests."""
         or_cond = ConditionOR(
-            [ConditionFieldEqualsValueExpression(cond.field, value) for value in cond.value.values],
+            [
+                ConditionFieldEqualsValueExpression(cond.field, value)
+                for value in cast(SigmaExpansion, cond.value).values
+            ],
             cond.source,
         )
         if self.decide_convert_condition_as_in_expression(or_cond, state):
@@ -211,13 +227,13 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         """``field : "value"`` (case-insensitive wildcard match), or an exact alternative."""
-        return self._string_test(cond.field, cond.value, case_sensitive=False)
+        return self._string_test(cond.field, cast(SigmaString, cond.value), case_sensitive=False)
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         """``|cased``: ``==`` without wildcards, ``like`` with them."""
-        return self._string_test(cond.field, cond.value, case_sensitive=True)
+        return self._string_test(cond.field, cast(SigmaString, cond.value), case_sensitive=True)
 
     def convert_condition_field_eq_val_num(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -240,7 +256,7 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
         return f"{self.escape_and_quote_field(cond.field)} == {self.bool_values[bool(cond.value)]}"
 
     def decide_convert_condition_as_in_expression(
-        self, cond: ConditionOR, state: ConversionState
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
         """Use the ``like~ (...)`` list only for plain case-insensitive wildcard values."""
         if not super().decide_convert_condition_as_in_expression(cond, state):
@@ -253,16 +269,21 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
                 return False
         return True
 
-    def convert_condition_as_in_expression(self, cond: ConditionOR, state: ConversionState) -> Any:
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> Any:
         """``field : ("a", "b*")``: the list form of ``:`` (case-insensitive, wildcards).
 
         Values with letters EQL folds unlike Sigma go to a ``regex ( ... )`` list of explicit
         classes instead (one list, not a chain of ``or``: a rule with hundreds of values must
         not nest hundreds deep).
         """
-        field = self.escape_and_quote_field(cond.args[0].field)
-        plain = [arg.value for arg in cond.args if not _needs_explicit_case(arg.value)]
-        explicit = [arg.value for arg in cond.args if _needs_explicit_case(arg.value)]
+        # decide_convert_condition_as_in_expression admitted only string tests of one field.
+        args = cast("list[ConditionFieldEqualsValueExpression]", cond.args)
+        values = [cast(SigmaString, arg.value) for arg in args]
+        field = self.escape_and_quote_field(args[0].field)
+        plain = [v for v in values if not _needs_explicit_case(v)]
+        explicit = [v for v in values if _needs_explicit_case(v)]
         parts = []
         if plain:
             parts.append(f"{field} : {_eql_list([eql_string(_glob_text(v)) for v in plain])}")
@@ -284,7 +305,7 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
         """
         from backends.lucene.regex import translate_pcre
 
-        value: SigmaRegularExpression = cond.value
+        value = cast(SigmaRegularExpression, cond.value)
         flags = value.flags
         translation = translate_pcre(
             str(value.regexp),

@@ -28,6 +28,7 @@ from ..query.ast import (
     Not,
     Or,
     Regex,
+    RegexDialect,
     Span,
 )
 from ..query.errors import UnsupportedQueryError
@@ -290,7 +291,7 @@ class Lowering(Transformer):
                 nodes.append(
                     Regex(
                         pattern=lit.value,
-                        dialect=SEMANTICS.get("regex_dialect"),  # type: ignore[arg-type]
+                        dialect=SEMANTICS.typed("regex_dialect", RegexDialect),
                         anchored=bool(SEMANTICS.get("regex_anchored")),
                         case_sensitive=sensitive,
                         lowercase_value=lower,

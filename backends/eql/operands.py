@@ -70,7 +70,7 @@ def decode_string(tok: Token, source: str) -> str:
         return text[3:-3]
     escapes = SEMANTICS.get("string_escapes")
     assert isinstance(escapes, dict)
-    low, high = SEMANTICS.get("unicode_escape_digits")  # type: ignore[misc]
+    low, high = SEMANTICS.typed("unicode_escape_digits", tuple)
     out: list[str] = []
     i, end = 1, len(text) - 1
     while i < end:

@@ -90,9 +90,8 @@ def _run(text: str, start: str, fields: FieldModel | None) -> Node:
 class _Messages(SyntaxMessages):
     """EQL's syntax-error wording: quotes, keyword case and chained comparisons get a hint."""
 
-    def character(self, text: str, exc: UnexpectedCharacters) -> tuple[str, int]:
-        pos = exc.pos_in_stream
-        ch = text[pos] if pos < len(text) else ""
+    def character(self, text: str, offset: int, exc: UnexpectedCharacters) -> tuple[str, int]:
+        ch = text[offset] if offset < len(text) else ""
         if ch == '"':
             return (
                 'unterminated string: close it with " on the same line (inside a string, \\" is '

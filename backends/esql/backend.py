@@ -17,10 +17,10 @@ query does not parse).
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sigma.backends.elasticsearch import ESQLBackend
-from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaString, SpecialChars
@@ -32,10 +32,10 @@ from backends.query.folding import SIMPLE, equivalents, simple_lower
 from .semantics import SEMANTICS
 
 _PART = re.compile("(?:" + str(SEMANTICS.get("identifier_part")) + r")\Z")
-_KEYWORDS = frozenset(SEMANTICS.get("keywords"))  # type: ignore[arg-type]
+_KEYWORDS = SEMANTICS.typed("keywords", frozenset)
 _ID_QUOTE = str(SEMANTICS.get("identifier_quote"))
 _STR_QUOTE = str(SEMANTICS.get("string_quote"))
-_ESCAPES: dict[str, str] = dict(SEMANTICS.get("string_escapes"))  # type: ignore[arg-type]
+_ESCAPES: dict[str, str] = dict(SEMANTICS.typed("string_escapes", dict))
 _ESCAPED = re.compile("|".join(re.escape(c) for c in _ESCAPES))
 #: The characters a string literal may not hold raw (the stock escaping already handles the
 #: quote and the backslash, so only these remain to be written as escapes after it).
@@ -93,7 +93,10 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
     """ES|QL with case-insensitive string matching (see the module docstring)."""
 
     name: ClassVar[str] = "sigport ES|QL"
-    formats: ClassVar[dict[str, str]] = {"default": "one ES|QL query per rule"}
+    # pySigma's ESQLBackend redeclares Backend's class variable as an instance attribute.
+    formats: ClassVar[dict[str, str]] = {  # type: ignore[misc]
+        "default": "one ES|QL query per rule"
+    }
 
     def escape_and_quote_field(self, field_name: str) -> str:
         """Back-quote a field name that is not plain identifiers (see ``esql_field``)."""
@@ -101,18 +104,19 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         """The stock string literal, with CR/LF escaped (raw, they break the literal)."""
-        return _escape_breaks(super().convert_value_str(s, state))
+        return _escape_breaks(cast(str, super().convert_value_str(s, state)))
 
     def convert_value_re(self, r: Any, state: ConversionState) -> str:
         """The stock regex text (it sits in a string literal), with CR/LF escaped."""
-        return _escape_breaks(super().convert_value_re(r, state))
+        return _escape_breaks(cast(str, super().convert_value_re(r, state)))
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         """``TO_LOWER(field) LIKE "pattern"`` (a LIKE without wildcards is whole-value equality)."""
         field = self.escape_and_quote_field(cond.field)
-        letters = {c for p in cond.value.s if isinstance(p, str) for c in p}
+        value = cast(SigmaString, cond.value)  # pySigma dispatches string values here
+        letters = {c for p in value.s if isinstance(p, str) for c in p}
         hazards = sorted(letters & _TO_LOWER_HAZARDS)
         if hazards:
             self.warn(
@@ -121,17 +125,17 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
                 f"Sigma: values with {', '.join(repr(c) for c in hazards)} can miss events "
                 "Sigma matches (U+0130, a final capital sigma)"
             )
-        return f"TO_LOWER({field}) like {_like_pattern(cond.value, lower=True)}"
+        return f"TO_LOWER({field}) like {_like_pattern(value, lower=True)}"
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         """``|cased``: ``field LIKE "pattern"`` on the value as written."""
         field = self.escape_and_quote_field(cond.field)
-        return f"{field} like {_like_pattern(cond.value, lower=False)}"
+        return f"{field} like {_like_pattern(cast(SigmaString, cond.value), lower=False)}"
 
     def decide_convert_condition_as_in_expression(
-        self, cond: ConditionOR, state: ConversionState
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
         """The stock ``in (...)`` list is case-sensitive: expand to OR-ed LIKEs instead."""
         return False

@@ -18,7 +18,7 @@ Field mapping and logsource conditions belong to the processing pipelines, not h
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sigma.conditions import (
     ConditionAND,
@@ -35,6 +35,7 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     SigmaCasedString,
     SigmaCIDRExpression,
+    CompareOperators,
     SigmaCompareExpression,
     SigmaExists,
     SigmaNull,
@@ -205,7 +206,7 @@ class SigportKqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, 
     # Numbers and booleans are plain unquoted literals (`true`/`false` are typed literals).
     bool_values: ClassVar[dict[bool, str | None]] = {True: "true", False: "false"}
     compare_op_expression: ClassVar[str] = "{field} {operator} {value}"
-    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
+    compare_operators: ClassVar[dict[CompareOperators, str] | None] = {
         SigmaCompareExpression.CompareOperators.LT: "<",
         SigmaCompareExpression.CompareOperators.LTE: "<=",
         SigmaCompareExpression.CompareOperators.GT: ">",
@@ -379,14 +380,15 @@ class SigportKqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, 
             assert isinstance(arg, ConditionFieldEqualsValueExpression)
             self._check_wildcard_spaces(arg.field, arg.value)
             self._check_case(arg.field, arg.value)
-        field = self.escape_and_quote_field(cond.args[0].field)  # type: ignore[union-attr]
+        args = cast("list[ConditionFieldEqualsValueExpression]", cond.args)  # asserted above
+        field = self.escape_and_quote_field(args[0].field)
         is_or = isinstance(cond, ConditionOR)
         separator = self.list_separator if is_or else self.and_list_separator
         values = [
             self.convert_value_str(arg.value, state)
             if isinstance(arg.value, SigmaString)
             else str(arg.value)
-            for arg in cond.args  # type: ignore[union-attr]
+            for arg in args
         ]
         op = self.or_in_operator if isinstance(cond, ConditionOR) else self.and_in_operator
         return self.field_in_list_expression.format(

@@ -34,10 +34,9 @@ if TYPE_CHECKING:  # the field model is another module's; only its interface is 
 class _Messages(SyntaxMessages):
     """KQL's syntax-error wording: escapes, quotes and operator words get a hint."""
 
-    def character(self, text: str, exc: UnexpectedCharacters) -> tuple[str, int]:
-        char = text[exc.pos_in_stream]
+    def character(self, text: str, offset: int, exc: UnexpectedCharacters) -> tuple[str, int]:
+        char = text[offset]
         if char == "\\":
-            offset = exc.pos_in_stream
             return (
                 f"invalid escape {text[offset:offset + 2]!r}: unquoted KQL values only escape "
                 f"{SPECIAL}, \\t \\r \\n, \\uXXXX and the words or/and/not; quote the value or "

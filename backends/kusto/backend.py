@@ -25,7 +25,7 @@ Field mapping, tables and logsource conditions belong to the processing pipeline
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sigma.backends.kusto import KustoBackend
 from sigma.conditions import (
@@ -37,6 +37,7 @@ from sigma.conditions import (
     ConditionValueExpression,
 )
 from sigma.conversion.deferred import DeferredQueryExpression
+from sigma.correlations import CorrelationConditionItem, SigmaRuleReference
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
@@ -79,10 +80,12 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
 
     name: ClassVar[str] = "sigport Kusto (exact)"
     identifier: ClassVar[str] = "kusto"
-    formats: ClassVar[dict[str, str]] = {
+    # pySigma's KustoBackend redeclares Backend's class variables formats and requires_pipeline
+    # as instance attributes; these follow Backend.
+    formats: ClassVar[dict[str, str]] = {  # type: ignore[misc]
         "default": "Kusto queries (`Table | where ...`)",
     }
-    requires_pipeline: ClassVar[bool] = False
+    requires_pipeline: ClassVar[bool] = False  # type: ignore[misc]
 
     # Lists of plain values become `in~` (case-insensitive) / `in` (cased or numbers); values
     # with wildcards are converted one by one, never folded into a widened list (#14).
@@ -123,7 +126,7 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
 
     def _string_test(self, cond: ConditionFieldEqualsValueExpression, cased: bool) -> str:
         field = self.escape_and_quote_field(cond.field)
-        parts = _parts(cond.value)
+        parts = _parts(cast(SigmaString, cond.value))
         if parts == [_MULTI]:
             # Sigma '*' matches any value, the empty string included; Kusto cannot tell "" from
             # a missing string (the pipeline's dropped-values check flags that difference).
@@ -281,7 +284,18 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
             )
         return f"not({expr})"
 
-    def compare_precedence(self, outer: ConditionItem, inner: ConditionItem) -> bool:
+    def compare_precedence(
+        self,
+        outer: ConditionItem | CorrelationConditionItem,
+        inner: (
+            ConditionItem
+            | ConditionFieldEqualsValueExpression
+            | ConditionValueExpression
+            | CorrelationConditionItem
+            | SigmaRuleReference
+            | None
+        ),
+    ) -> bool:
         """Group an inner OR under AND (and is tighter than or); a NOT is a function call."""
         if isinstance(inner, ConditionNOT) or isinstance(outer, ConditionNOT):
             return True

@@ -34,7 +34,7 @@ from ..query.errors import QueryParseError, UnsupportedQueryError
 from .semantics import LANGUAGE, SEMANTICS, TERM_CHARS
 
 #: The candidate foldings of the case-insensitive operators (semantics nonascii_case_folding).
-_FOLD: Fold = SEMANTICS.get("nonascii_case_folding")  # type: ignore[assignment]
+_FOLD = SEMANTICS.typed("nonascii_case_folding", Fold)
 TABLE_COLUMN = str(SEMANTICS.get("tabular_source"))
 
 #: Escapes documented for quoted literals (semantics ``string_literals``).
@@ -59,8 +59,8 @@ def unquote(token: Token, source: str) -> str:
             nxt = body[i + 1]
             if nxt not in _ESCAPES:
                 raise UnsupportedQueryError(
-                    f"the escape \\{nxt} at offset {token.start_pos + 1 + i} is not documented "
-                    "for Kusto string literals"
+                    f"the escape \\{nxt} at offset {(token.start_pos or 0) + 1 + i} is not "
+                    "documented for Kusto string literals"
                 )
             out.append(_ESCAPES[nxt])
             i += 2

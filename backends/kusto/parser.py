@@ -44,7 +44,7 @@ class _Messages(SyntaxMessages):
         hint = f" (expected one of: {', '.join(expected[:8])})" if expected else ""
         return f"unexpected input{hint}"
 
-    def character(self, text: str, exc: UnexpectedCharacters) -> tuple[str, int]:
+    def character(self, text: str, offset: int, exc: UnexpectedCharacters) -> tuple[str, int]:
         return self._message(exc), 1
 
     def end(self, text: str, exc: UnexpectedInput) -> tuple[str, int]:

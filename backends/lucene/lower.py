@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
-from lark import Tree
+from lark import Token, Tree
 
 from ..query.ast import (
     And,
@@ -420,7 +420,7 @@ class Lowering:
         conj = mod = ""
         clause = item.children[-1]
         for child in item.children[:-1]:
-            token = child.children[0]
+            token = cast(Token, child.children[0])
             text = "AND" if token.type == "AND" else "OR" if token.type == "OR" else str(token)
             if child.data == "conj":
                 conj = text
@@ -432,7 +432,9 @@ class Lowering:
         span = Span(items[0].meta.start_pos, items[-1].meta.end_pos - items[0].meta.start_pos)
         must = [c.node for c in clauses if c.occur == MUST]
         should = [c.node for c in clauses if c.occur == SHOULD]
-        must_not = [Not(c.node, span=c.node.span) for c in clauses if c.occur == MUST_NOT]
+        must_not: list[Node] = [
+            Not(c.node, span=c.node.span) for c in clauses if c.occur == MUST_NOT
+        ]
         if len(clauses) == 1 and clauses[0].occur != MUST_NOT:
             return clauses[0].node
         if must:
@@ -458,7 +460,7 @@ class Lowering:
             return self.items([c for c in value.children if isinstance(c, Tree)], field)
         token = value.children[0]
         if len(value.children) > 1:
-            fuzzy = value.children[1]
+            fuzzy = cast(Token, value.children[1])
             raise UnsupportedQueryError(
                 f"fuzzy/proximity operator {str(fuzzy)!r} at offset {fuzzy.start_pos} "
                 "matches by edit distance; sigport cannot evaluate it"

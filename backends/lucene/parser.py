@@ -33,8 +33,8 @@ _HINTS = {
 class _Messages(SyntaxMessages):
     """query_string's syntax-error wording: brackets, backslashes and operators get a hint."""
 
-    def character(self, text: str, exc: UnexpectedCharacters) -> tuple[str, int]:
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+    def character(self, text: str, offset: int, exc: UnexpectedCharacters) -> tuple[str, int]:
+        char = text[offset] if offset < len(text) else ""
         message = f"unexpected character {char!r}"
         if char in "[]{}":
             message += " (a range needs the form [a TO b]; escape a literal bracket with '\\')"

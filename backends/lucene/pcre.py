@@ -86,7 +86,7 @@ def _with_flags(flags: Flags, on: str, off: str) -> Flags:
                 continue  # str patterns are Unicode already
             if name == "ascii" and not value:
                 raise ValueError("the ASCII flag cannot be turned off")
-            key = {"ignorecase": "ci"}.get(name, name)
+            key = "ci" if name == "ignorecase" else name
             changes[key] = value
     return replace(flags, **changes)
 

@@ -132,8 +132,13 @@ def _foldings(
         if normalize is None:
             out.append(function)
         else:
-            out.append(lambda text, function=function: function(simple_lower(text)))
+            out.append(_after_simple_lower(function))
     return tuple(out)
+
+
+def _after_simple_lower(function: Callable[[str], str]) -> Callable[[str], str]:
+    """``function`` applied to the value a lowercase normalizer indexed."""
+    return lambda text: function(simple_lower(text))
 
 
 def _fold_parts(parts: tuple[ast.GlobPart, ...], function: Callable[[str], str]) -> tuple[ast.GlobPart, ...]:
@@ -362,6 +367,7 @@ class _Compiler:
         # A lowercase normalizer lowercases the indexed value but not the regex pattern; the
         # pattern folds case itself (inside the automaton), per candidate reading.
         normalize = simple_lower if node.lowercase_value else _identity
+        match: Callable[[str], object]  # the pattern's fullmatch or search; None: no match
         if node.dialect is ast.RegexDialect.LUCENE:
             if node.flags:
                 raise UnsupportedQueryError(f"Lucene regex with flags {node.flags!r}")

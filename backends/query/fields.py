@@ -224,7 +224,7 @@ class FieldModel:
             found: dict[str, FieldInfo] = {}
             _walk_properties(root.properties, "", found, aliases, root.name)
             for field, info in found.items():
-                if info.normalizer in root.normalizers:
+                if info.normalizer is not None and info.normalizer in root.normalizers:
                     info = replace(info, normalizer=root.normalizers[info.normalizer])
                 previous = merged.get(field)
                 if previous is not None and previous != info:

@@ -15,7 +15,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from .ast import GlobPart, Wildcard, glob_text
 from .folding import lower1, simple_lower
@@ -189,13 +189,13 @@ def glob_predicate(parts: tuple[GlobPart, ...]) -> Callable[[str], bool]:
         literal = parts[0]
         return lambda v: v == literal
     if shape == (True, False) and parts[1] is Wildcard.ANY:
-        prefix = parts[0]
+        prefix = cast(str, parts[0])
         return lambda v: v.startswith(prefix)
     if shape == (False, True) and parts[0] is Wildcard.ANY:
-        suffix = parts[1]
+        suffix = cast(str, parts[1])
         return lambda v: v.endswith(suffix)
     if shape == (False, True, False) and parts[0] is Wildcard.ANY and parts[2] is Wildcard.ANY:
-        inner = parts[1]
+        inner = cast(str, parts[1])
         return lambda v: inner in v
     if shape == (False,) and parts[0] is Wildcard.ANY:
         return lambda v: True

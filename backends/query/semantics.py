@@ -8,8 +8,11 @@ evaluator itself is language-neutral.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .ast import Missing
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,17 @@ class Semantics:
         """Return the value of entry ``key``; a missing entry is a programming error."""
         return self.entries[key].value
 
+    def typed(self, key: str, kind: type[T]) -> T:
+        """Return entry ``key``, checked to be a ``kind`` (a table of the wrong shape is a
+        programming error, found at import rather than while matching)."""
+        value = self.get(key)
+        if not isinstance(value, kind):
+            raise TypeError(
+                f"semantics entry {key!r} of {self.name} is a {type(value).__name__}, "
+                f"not a {kind.__name__}"
+            )
+        return value
+
     def missing(self, key: str) -> Missing:
         """Return entry ``key`` as a ``Missing`` policy."""
-        value = self.get(key)
-        if not isinstance(value, Missing):
-            raise TypeError(f"semantics entry {key!r} of {self.name} is not a Missing policy")
-        return value
+        return self.typed(key, Missing)

@@ -43,9 +43,8 @@ class SyntaxMessages:
     def __init__(self, language: str) -> None:
         self.language = language
 
-    def character(self, text: str, exc: UnexpectedCharacters) -> tuple[str, int]:
-        """Message and underline width for a character no token starts with."""
-        offset = exc.pos_in_stream
+    def character(self, text: str, offset: int, exc: UnexpectedCharacters) -> tuple[str, int]:
+        """Message and underline width for a character no token starts with (at ``offset``)."""
         char = text[offset] if offset < len(text) else ""
         return f"unexpected character {char!r}", 1
 
@@ -69,8 +68,8 @@ class SyntaxMessages:
             base: the offset of ``text`` in ``source``.
         """
         if isinstance(exc, UnexpectedCharacters):
-            message, width = self.character(text, exc)
-            offset = exc.pos_in_stream
+            offset = exc.pos_in_stream or 0
+            message, width = self.character(text, offset, exc)
         elif isinstance(exc, UnexpectedEOF) or (
             isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
         ):

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from sigma.backends.splunk import SplunkBackend
 from sigma.backends.splunk.splunk import (
@@ -67,7 +67,7 @@ from sigma.conversion.deferred import DeferredQueryExpression, DeferredTextQuery
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
-from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaString
+from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaRegularExpression, SigmaString
 
 from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
 from backends.query.errors import QueryError
@@ -89,7 +89,7 @@ from .spl_text import (
 # Field names: the shape SPL search takes bare, and the words it reserves (semantics table). SPL1
 # documents no quoting of other names in search, so they are refused, never written.
 _FIELD_NAME = re.compile(str(SEMANTICS.get("search_field_name")) + r"\Z")
-_RESERVED = frozenset(SEMANTICS.get("search_reserved_words"))  # type: ignore[arg-type]
+_RESERVED = SEMANTICS.typed("search_reserved_words", frozenset)
 
 
 def spl_field(name: str) -> str:
@@ -220,6 +220,17 @@ class SplDeferredEvalRegex(SplunkDeferredORRegularExpression):
     def finalize_expression(self) -> str:
         """Render the eval command computed in ``__init__``."""
         return self.rendered
+
+
+_Deferred = TypeVar("_Deferred", bound=DeferredQueryExpression)
+
+
+def _attach(expression: _Deferred, cond: object) -> _Deferred:
+    """``expression`` with ``cond`` as its parent: pySigma's ``postprocess``, which returns the
+    expression itself (a deferred expression needs no detections; pySigma's Splunk backend
+    passes None too, which its annotation does not admit)."""
+    expression.postprocess(None, cond)  # type: ignore[arg-type]
+    return expression
 
 
 class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
@@ -432,9 +443,9 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         if field is not None:
             spl_field(field)
         if self._pipe_context():
-            return SplunkDeferredRegularExpression(state, field, spl_regex).postprocess(None, cond)
+            return _attach(SplunkDeferredRegularExpression(state, field, spl_regex), cond)
         target = field or SplunkDeferredORRegularExpression.default_field
-        SplDeferredEvalRegex(state, target, spl_regex).postprocess(None, cond)
+        _attach(SplDeferredEvalRegex(state, target, spl_regex), cond)
         return f'{SplunkDeferredORRegularExpression.get_field_condition(target)}="true"'
 
     def _exact_string(
@@ -475,14 +486,14 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     ) -> Any:
         """``|re``: the stock escaping (backslashes doubled, quotes escaped, ``(?ims)`` prefix)."""
         regex = super(SplunkBackend, self).convert_condition_field_eq_val_re(cond, state)
-        return self._regex_test(cond.field, regex, cond, state)
+        return self._regex_test(cond.field, cast(str, regex), cond, state)
 
     def convert_condition_val_re(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> Any:
         """An unbound ``|re`` keyword is a regex over ``_raw`` (stock emitted it as a bare term)."""
-        regex = self.convert_value_re(cond.value, state)
-        return self._regex_test(None, regex, cond, state)
+        regex = self.convert_value_re(cast(SigmaRegularExpression, cond.value), state)
+        return self._regex_test(None, cast(str, regex), cond, state)
 
     def convert_condition_val_str(
         self, cond: ConditionValueExpression, state: ConversionState
@@ -513,8 +524,8 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         spl_field(ref.field)
         self._fill_hazard(f"the field reference {cond.field}={ref.field} (two fills are equal)")
         if self._pipe_context():
-            return SplDeferredWhereFieldRef(state, cond.field, ref.field).postprocess(None, cond)
-        SplDeferredEvalFieldRef(state, cond.field, ref.field).postprocess(None, cond)
+            return _attach(SplDeferredWhereFieldRef(state, cond.field, ref.field), cond)
+        _attach(SplDeferredEvalFieldRef(state, cond.field, ref.field), cond)
         return f'{SplunkDeferredORRegularExpression.get_field_condition(cond.field)}="true"'
 
     # --- query layout ------------------------------------------------------------------------

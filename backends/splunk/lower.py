@@ -12,7 +12,7 @@ import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from lark import Token, Tree
 
@@ -57,7 +57,7 @@ _EVAL_IF = re.compile(
     r'^\s*([\w.]+)\s*=\s*if\((.*),\s*"true"\s*,\s*"false"\s*\)\s*$', re.S
 )
 _FIELD_NAME = re.compile(str(SEMANTICS.get("search_field_name")) + r"\Z")
-_RESERVED = frozenset(SEMANTICS.get("search_reserved_words"))  # type: ignore[arg-type]
+_RESERVED = SEMANTICS.typed("search_reserved_words", frozenset)
 _TSTATS = re.compile(r"\bfrom\s+datamodel=([\w]+)\.([\w]+)(\s+where\s+)?", re.I)
 
 
@@ -145,7 +145,9 @@ class Lowering:
 
     def _search(self, tree: Tree | Token, base: int) -> Node:
         span = _span(tree, base)
-        kind = tree.data if isinstance(tree, Tree) else ""
+        if not isinstance(tree, Tree):  # pragma: no cover - the grammar wraps every token
+            raise self.error(f"unexpected search construct {tree.type!r}", span.offset)
+        kind = tree.data
         if kind == "s_and":
             return And(tuple(self._search(c, base) for c in tree.children), span=span)
         if kind == "s_or":
@@ -188,11 +190,11 @@ class Lowering:
         """Decode a search value: (glob parts, case_sensitive, quoted)."""
         kind = tree.data
         if kind == "cased":
-            parts, _, quoted = self._value(tree.children[0], base)
-            return parts, bool(SEMANTICS.get("case_function_sensitive")), quoted
+            inner, _, quoted = self._value(tree.children[0], base)
+            return inner, bool(SEMANTICS.get("case_function_sensitive")), quoted
         if kind == "termed":
             raise UnsupportedQueryError("TERM() (matching one indexed term) is not evaluated")
-        token = tree.children[0]
+        token = cast(Token, tree.children[0])
         raw = str(token)[1:-1] if kind == "quoted" else str(token)
         parts: list[GlobPart] = []
         literal: list[str] = []
@@ -205,7 +207,7 @@ class Lowering:
                     # The Backslashes page: a backslash cannot escape '*'; what '\*' then means
                     # is not documented, so it is not guessed.
                     raise UnsupportedQueryError(
-                        f"'\\*' in a search value at offset {base + token.start_pos + i}: a "
+                        f"'\\*' in a search value at offset {base + (token.start_pos or 0) + i}: a "
                         "backslash cannot escape '*' in SPL search"
                     )
                 literal.append(nxt if nxt in '\\"' else ch + nxt)
@@ -376,7 +378,7 @@ def _pcre(name: str, pattern: str, missing: Missing) -> Regex:
         dialect=RegexDialect.PCRE,
         anchored=bool(SEMANTICS.get("regex_anchored")),
         case_sensitive=bool(SEMANTICS.get("regex_case_sensitive")),
-        fold=SEMANTICS.get("regex_caseless_folding"),  # type: ignore[arg-type]
+        fold=SEMANTICS.typed("regex_caseless_folding", Fold),
         missing=missing,
     )
 

@@ -45,9 +45,10 @@ class _Messages(SyntaxMessages):
     """SPL's syntax-error wording; each pipe's expression is parsed alone (positions are
     shifted to the whole query by ``Grammar.parse``)."""
 
-    def character(self, text: str, exc: UnexpectedCharacters) -> tuple[str, int]:
-        pos = exc.pos_in_stream
-        return (f"unexpected character {text[pos]!r}" if pos < len(text) else "unexpected end"), 1
+    def character(self, text: str, offset: int, exc: UnexpectedCharacters) -> tuple[str, int]:
+        if offset < len(text):
+            return f"unexpected character {text[offset]!r}", 1
+        return "unexpected end", 1
 
     def end(self, text: str, exc: UnexpectedInput) -> tuple[str, int]:
         return "unexpected end of expression", len(text.rstrip())

@@ -164,6 +164,7 @@ def _conjuncts(node: Any) -> list[Any]:
         if test is None and isinstance(inner, ConditionFieldEqualsValueExpression):
             test = (inner.field, False) if isinstance(inner.value, SigmaNull) else None
         if test is not None:  # not (x is null) is x exists: `x=*`, not `NOT NOT x=*`
+            assert isinstance(inner, ConditionFieldEqualsValueExpression)  # as both tests say
             flipped = copy.copy(inner)
             flipped.value = SigmaExists(not test[1])
             return [flipped]

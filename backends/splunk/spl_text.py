@@ -13,15 +13,16 @@ from functools import lru_cache
 from typing import Iterator
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.types import SigmaCasedString, SigmaString, SpecialChars
+from sigma.types import Placeholder, SigmaCasedString, SigmaString, SpecialChars
 
 from backends.lucene.regex import case_variants
+from backends.query.ast import Fold
 from backends.query.folding import SIMPLE, folds_alike
 
 from .semantics import SEMANTICS
 
 #: Sigma's reading and the candidate readings of SPL search (semantics ``search_folding``).
-_SEARCH_READINGS = (SIMPLE, *SEMANTICS.get("search_folding").readings)  # type: ignore[attr-defined]
+_SEARCH_READINGS = (SIMPLE, *SEMANTICS.typed("search_folding", Fold).readings)
 
 
 #: Characters with a meaning in PCRE outside a class; escaped when a Sigma string becomes a regex.
@@ -133,9 +134,9 @@ def widen(value: SigmaString) -> SigmaString:
     every candidate folding; the exact test is added separately.
     """
     cased = isinstance(value, SigmaCasedString)
-    parts: list[str | SpecialChars] = []
+    parts: list[str | SpecialChars | Placeholder] = []
 
-    def push(part: str | SpecialChars) -> None:
+    def push(part: str | SpecialChars | Placeholder) -> None:
         if part is SpecialChars.WILDCARD_MULTI and parts and parts[-1] is part:
             return  # '**' is the same glob as '*'
         if isinstance(part, str) and parts and isinstance(parts[-1], str):
@@ -154,7 +155,7 @@ def widen(value: SigmaString) -> SigmaString:
         else:
             push(part)
     widened = SigmaString()
-    widened.s = tuple(parts)
+    widened.s = tuple(parts)  # type: ignore[assignment]  # pySigma keeps parts as a tuple
     return widened
 
 

@@ -43,6 +43,9 @@ from backends.query.errors import UnsupportedQueryError
 
 from .semantics import SEMANTICS
 
+#: How lower() folds (semantics eval_lower_folding).
+_LOWER_FOLD = SEMANTICS.typed("eval_lower_folding", Fold)
+
 
 class PipelineState(Protocol):
     """What an eval expression needs from the command lowering around it (``lower.Lowering``):
@@ -88,7 +91,9 @@ class WhereLowering:
 
     def lower(self, tree: Tree | Token) -> Node:
         """Lower a boolean eval expression."""
-        kind = tree.data if isinstance(tree, Tree) else tree.type
+        if not isinstance(tree, Tree):  # a bare token (a name, a literal) is no condition
+            raise UnsupportedQueryError(f"eval expression {tree.type!r} used as a condition")
+        kind = tree.data
         if kind == "e_or":
             return Or(tuple(self.lower(c) for c in tree.children))
         if kind == "e_and":
@@ -140,7 +145,9 @@ class WhereLowering:
     def _operand(self, tree: Tree | Token) -> tuple[str, Any]:
         """Classify an operand: ("field", name), ("lower", name), ("str", s), ("num", n),
         ("group", rex group) or ("mvfind", (field, pattern))."""
-        kind = tree.data if isinstance(tree, Tree) else tree.type
+        if not isinstance(tree, Tree):  # every operand is a rule of the grammar, never a token
+            raise UnsupportedQueryError(f"eval operand {tree.type!r}")
+        kind = tree.data
         if kind in ("e_field", "e_qfield"):
             raw = str(tree.children[0])
             name = raw[1:-1] if kind == "e_qfield" else raw
@@ -194,7 +201,7 @@ class WhereLowering:
                         field=name,
                         other=right[1],
                         case_sensitive=self.case_sensitive and not lowered,
-                        fold=SEMANTICS.get("eval_lower_folding") if lowered else Fold.SIMPLE,  # type: ignore[arg-type]
+                        fold=_LOWER_FOLD if lowered else Fold.SIMPLE,
                         missing=self.missing,
                     )
                 )
@@ -244,7 +251,7 @@ class WhereLowering:
                         dialect=RegexDialect.PCRE,
                         anchored=bool(SEMANTICS.get("regex_anchored")),
                         case_sensitive=bool(SEMANTICS.get("regex_case_sensitive")),
-                        fold=SEMANTICS.get("regex_caseless_folding"),  # type: ignore[arg-type]
+                        fold=SEMANTICS.typed("regex_caseless_folding", Fold),
                         lowercase_value=lowered,
                         missing=self.missing,
                     )
@@ -276,15 +283,19 @@ class WhereLowering:
                 dialect=RegexDialect.PCRE,
                 anchored=bool(SEMANTICS.get("regex_anchored")),
                 case_sensitive=bool(SEMANTICS.get("regex_case_sensitive")),
-                fold=SEMANTICS.get("regex_caseless_folding"),  # type: ignore[arg-type]
+                fold=SEMANTICS.typed("regex_caseless_folding", Fold),
                 missing=Missing.FALSE,
             )
         )
 
 
+#: like()'s two wildcards, any run and one character (semantics where_like_wildcards).
+_LIKE_WILDCARDS = SEMANTICS.typed("where_like_wildcards", tuple)
+
+
 def _like_parts(pattern: str) -> tuple[GlobPart, ...]:
     """A like() pattern as a glob: ``%`` any run, ``_`` one character, no escape documented."""
-    many, one = SEMANTICS.get("where_like_wildcards")  # type: ignore[misc]
+    many, one = _LIKE_WILDCARDS
     parts: list[GlobPart] = []
     literal: list[str] = []
     for ch in pattern:
