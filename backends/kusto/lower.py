@@ -29,6 +29,7 @@ from ..query.ast import (
     RegexDialect,
     Span,
     Wildcard,
+    walk,
 )
 from ..query.errors import QueryParseError, UnsupportedQueryError
 from .semantics import LANGUAGE, SEMANTICS, TERM_CHARS
@@ -91,11 +92,7 @@ def _re2_escape(text: str) -> str:
 
 def _has_cidr(node: Node) -> bool:
     """Whether ``node`` contains an ``ipv4_is_in_range`` test (the only Cidr leaves here)."""
-    if isinstance(node, (And, Or)):
-        return any(_has_cidr(c) for c in node.children)
-    if isinstance(node, Not):
-        return _has_cidr(node.child)
-    return isinstance(node, Cidr)
+    return any(isinstance(n, Cidr) for n in walk(node))
 
 
 class Lowering(Transformer):  # type: ignore[type-arg]

@@ -12,9 +12,13 @@ to an equal node (``eval(repr(node)) == node`` with this module's names in scope
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from dataclasses import field as _dataclass_field
-from typing import Union
+from typing import Callable, ClassVar, Generic, TypeVar, Union
+
+T = TypeVar("T")
 
 
 class Wildcard(enum.Enum):
@@ -293,39 +297,128 @@ def glob_text(parts: tuple[GlobPart, ...]) -> str:
     return "".join(out)
 
 
-def describe(node: Node) -> str:
-    """A short, language-neutral description of a node, for disagreement reports."""
-    if isinstance(node, And):
-        return "and(" + ", ".join(describe(c) for c in node.children) + ")"
-    if isinstance(node, Or):
-        return "or(" + ", ".join(describe(c) for c in node.children) + ")"
+# --- walking the tree ---------------------------------------------------------------------------
+
+
+#: (visitor class, node class) -> method name; as many entries as such pairs in the code.
+_METHODS: dict[tuple[type, type], str | None] = {}
+
+
+def _method_name(visitor: type[Visitor[T]], node: type[Node]) -> str | None:
+    """The visitor's method for a node class: the first class of its MRO that has one."""
+    key = (visitor, node)
+    if key not in _METHODS:
+        names = (
+            visitor.prefix + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+            for cls in node.__mro__
+        )
+        _METHODS[key] = next((name for name in names if hasattr(visitor, name)), None)
+    return _METHODS[key]
+
+
+class Visitor(Generic[T]):
+    """The one walk over the tree: ``visit(node)`` calls ``<prefix><snake_case node class>``.
+
+    Methods are found through the node class's MRO (``visit_field_equals``, else ``visit_leaf``,
+    else ``visit_node``), so a subclass of a known node reuses its parent's method; a node with
+    no method anywhere in its MRO goes to ``unknown``, which raises: a new kind of node is never
+    skipped silently. Children are visited by the methods that want them (``self.visit(child)``).
+    """
+
+    prefix: ClassVar[str] = "visit_"
+
+    def visit(self, node: Node) -> T:
+        """The visitor's result for ``node``."""
+        name = _method_name(type(self), type(node))
+        if name is None:
+            return self.unknown(node)
+        method: Callable[[Node], T] = getattr(self, name)
+        return method(node)
+
+    def unknown(self, node: Node) -> T:
+        """A node class without a method (a programming error unless a visitor says otherwise)."""
+        raise TypeError(f"{type(self).__name__} has no method for {type(node).__name__}")
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct children of ``node`` (none for a leaf or a constant)."""
+    if isinstance(node, (And, Or)):
+        return node.children
     if isinstance(node, Not):
-        return f"not {describe(node.child)}"
-    if isinstance(node, Const):
+        return (node.child,)
+    return ()
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, parents before children (iteratively: a tree may nest
+    deeper than Python's recursion limit)."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        todo.extend(reversed(children(current)))
+
+
+class _Describe(Visitor[str]):
+    """``describe``: one short, language-neutral phrase per node."""
+
+    def visit_and(self, node: And) -> str:
+        return "and(" + ", ".join(self.visit(c) for c in node.children) + ")"
+
+    def visit_or(self, node: Or) -> str:
+        return "or(" + ", ".join(self.visit(c) for c in node.children) + ")"
+
+    def visit_not(self, node: Not) -> str:
+        return f"not {self.visit(node.child)}"
+
+    def visit_const(self, node: Const) -> str:
         return str(node.value).lower()
-    case = ""
-    if isinstance(node, (Equals, Glob, Regex, FieldEquals)):
-        case = " (case-sensitive)" if node.case_sensitive else " (case-insensitive)"
-        if not node.case_sensitive and node.fold is not Fold.SIMPLE:
-            case = f" (case-insensitive, {node.fold.value} folding)"
-    if isinstance(node, Exists):
+
+    def visit_exists(self, node: Exists) -> str:
         return f"{node.field} exists"
-    if isinstance(node, Equals):
-        return f"{node.field} == {node.value!r}{case}"
-    if isinstance(node, Glob):
-        return f"{node.field} like {glob_text(node.parts)!r}{case}"
-    if isinstance(node, Regex):
+
+    def visit_equals(self, node: Equals) -> str:
+        return f"{node.field} == {node.value!r}{_case(node)}"
+
+    def visit_glob(self, node: Glob) -> str:
+        return f"{node.field} like {glob_text(node.parts)!r}{_case(node)}"
+
+    def visit_regex(self, node: Regex) -> str:
         anchor = "whole value" if node.anchored else "anywhere"
-        return f"{node.field} regex {node.pattern!r} [{node.dialect.value}, {anchor}]{case}"
-    if isinstance(node, Cidr):
+        return f"{node.field} regex {node.pattern!r} [{node.dialect.value}, {anchor}]{_case(node)}"
+
+    def visit_cidr(self, node: Cidr) -> str:
         return f"{node.field} in {node.network}"
-    if isinstance(node, Compare):
+
+    def visit_compare(self, node: Compare) -> str:
         return f"{node.field} {node.op.value} {node.value!r}"
-    if isinstance(node, Text):
+
+    def visit_text(self, node: Text) -> str:
         kind = "phrase" if node.phrase else "any token"
         return f"{node.field} text {kind} {glob_text(node.parts)!r}"
-    if isinstance(node, FieldEquals):
-        return f"{node.field} == field {node.other}{case}"
-    if isinstance(node, Keyword):
+
+    def visit_field_equals(self, node: FieldEquals) -> str:
+        return f"{node.field} == field {node.other}{_case(node)}"
+
+    def visit_keyword(self, node: Keyword) -> str:
         return f"keyword {glob_text(node.parts)!r}"
-    return type(node).__name__
+
+    def visit_node(self, node: Node) -> str:
+        return type(node).__name__
+
+
+def _case(node: Equals | Glob | Regex | FieldEquals) -> str:
+    """How a string test treats case, for ``describe``."""
+    if node.case_sensitive:
+        return " (case-sensitive)"
+    if node.fold is not Fold.SIMPLE:
+        return f" (case-insensitive, {node.fold.value} folding)"
+    return " (case-insensitive)"
+
+
+_DESCRIBE = _Describe()
+
+
+def describe(node: Node) -> str:
+    """A short, language-neutral description of a node, for disagreement reports."""
+    return _DESCRIBE.visit(node)

@@ -198,26 +198,16 @@ def _missing_result(leaf: ast.Leaf) -> bool | None:
     return None if leaf.missing is ast.Missing.NULL else False
 
 
-def _snake(name: str) -> str:
-    """``FieldEquals`` -> ``field_equals``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-class _Compiler:
-    """Turns nodes into predicates; one ``_compile_<snake_case_class>`` method per node kind.
-
-    Methods are found through the node class's MRO, so a subclass of a known node reuses its
-    parent's compiler; a class with no method anywhere in its MRO is an error, never a default.
+class _Compiler(ast.Visitor[Predicate]):
+    """Turns nodes into predicates; one ``_compile_<snake_case_class>`` method per node kind
+    (``ast.Visitor``: found through the node class's MRO; a class with no method anywhere in its
+    MRO is an error, never a default). Children go through the cached ``compile_query``.
     """
 
-    def compile(self, node: ast.Node) -> Predicate:
-        """Compile ``node`` (children through the cached ``compile_query``)."""
-        for cls in type(node).__mro__:
-            method = getattr(self, f"_compile_{_snake(cls.__name__)}", None)
-            if method is not None:
-                return method(node)
-        name = type(node).__name__
-        raise UnsupportedQueryError(f"the evaluator has no rule for node type {name}")
+    prefix = "_compile_"
+
+    def unknown(self, node: ast.Node) -> Predicate:
+        raise UnsupportedQueryError(f"the evaluator has no rule for node type {type(node).__name__}")
 
     # --- boolean structure -------------------------------------------------------------------
 
@@ -522,7 +512,7 @@ _COMPILER = _Compiler()
 @functools.lru_cache(maxsize=8192)
 def _compile_cached(key: tuple[type, str], node: ast.Node) -> Predicate:
     """Cache entry for ``compile_query``; ``key`` keeps apart nodes that ``==`` conflates."""
-    return _COMPILER.compile(node)
+    return _COMPILER.visit(node)
 
 
 def compile_query(node: ast.Node) -> Predicate:
