@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sigma.types import SigmaString
+
 
 #: The rule attribute where a pipeline transformation leaves warnings for the backend (the
 #: transformations live in ``converter``, which ``backends`` does not import; the name is the
@@ -33,6 +35,28 @@ def refuse_empty_field(name: str) -> str:
             "empty field name (a processing pipeline mapped a field to ''): no query can name it"
         )
     return name
+
+
+def refuse_placeholders(value: SigmaString) -> SigmaString:
+    """Return ``value``; one still holding a placeholder (``%name%``, ``|expand``) is refused.
+
+    A processing pipeline resolves placeholders before the emitter sees the value; one left
+    over has no value to emit, so the rule is unsupported for the target (the same message for
+    every emitter).
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: ``value`` holds a placeholder.
+    """
+    from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+    from sigma.types import Placeholder
+
+    for part in value.s:
+        if isinstance(part, Placeholder):
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"unresolved placeholder %{part.name}% in value {value}: apply a pipeline that "
+                "resolves it"
+            )
+    return value
 
 
 def refuse_dotted_capital_i(rule: Any) -> None:
@@ -97,6 +121,19 @@ class WarningsMixin:
             attributes = getattr(rule, "custom_attributes", None) or {}
             for message in attributes.pop(PIPELINE_WARNINGS, ()):
                 self.warn(message)
+
+    def convert_condition_field_eq_val(self, cond: Any, state: Any) -> Any:
+        """Refuse a value that still holds a placeholder once the pipeline has run (every
+        emitter, the same message), then convert as the backend does."""
+        if isinstance(cond.value, SigmaString):
+            refuse_placeholders(cond.value)
+        return super().convert_condition_field_eq_val(cond, state)  # type: ignore[misc]
+
+    def convert_condition_val(self, cond: Any, state: Any) -> Any:
+        """An unbound value (keyword): placeholders refused as for field values."""
+        if isinstance(cond.value, SigmaString):
+            refuse_placeholders(cond.value)
+        return super().convert_condition_val(cond, state)  # type: ignore[misc]
 
 
 class ExpansionGroupMixin:

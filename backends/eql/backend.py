@@ -39,9 +39,9 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
+from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field, refuse_placeholders
 from backends.eql.semantics import SEMANTICS
-from backends.lucene.regex import GlobPiece, GlobWildcard, glob_to_lucene
+from backends.lucene.regex import glob_pieces, glob_to_lucene
 from backends.query.ast import Fold
 from backends.query.folding import SIMPLE, folds_alike
 
@@ -83,17 +83,7 @@ def _needs_explicit_case(value: SigmaString) -> bool:
 def _explicit_case_regex(value: SigmaString) -> str:
     """The value as a case-sensitive Lucene regex with every letter written as the class of
     its Sigma case partners (``[iIİ]``, ``[éÉ]``): exact whatever the ES version folds."""
-    pieces: list[GlobPiece] = []
-    for part in value.s:
-        if part is SpecialChars.WILDCARD_MULTI:
-            pieces.append(GlobWildcard("*"))
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            pieces.append(GlobWildcard("?"))
-        elif isinstance(part, str):
-            pieces.append(part)
-        else:
-            raise SigmaFeatureNotSupportedByBackendError(f"unresolved placeholder {part} in value")
-    return glob_to_lucene(pieces, case_insensitive=True)
+    return glob_to_lucene(glob_pieces(value), case_insensitive=True)
 
 
 def _eql_list(items: list[str]) -> str:
@@ -103,32 +93,17 @@ def _eql_list(items: list[str]) -> str:
 
 def _glob_text(value: SigmaString) -> str:
     """The value as an EQL wildcard pattern (only valid when no literal ``*``/``?`` occur)."""
-    out = []
-    for part in value.s:
-        if part is SpecialChars.WILDCARD_MULTI:
-            out.append("*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append("?")
-        elif isinstance(part, str):
-            out.append(part)
-        else:
-            raise SigmaFeatureNotSupportedByBackendError(f"unresolved placeholder {part} in value")
-    return "".join(out)
+    return refuse_placeholders(value).convert(escape_char=None)
 
 
 def _regex_text(value: SigmaString) -> str:
     """The value as an anchored Lucene regex (wildcards live, everything else literal)."""
-    out = []
-    for part in value.s:
-        if part is SpecialChars.WILDCARD_MULTI:
-            out.append(".*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append(".")
-        elif isinstance(part, str):
-            out.append(_regex_literal(part))
-        else:
-            raise SigmaFeatureNotSupportedByBackendError(f"unresolved placeholder {part} in value")
-    return "".join(out)
+    return "".join(
+        _regex_literal(part) if isinstance(part, str)
+        else ".*" if part is SpecialChars.WILDCARD_MULTI
+        else "."
+        for part in refuse_placeholders(value).s
+    )
 
 
 def _is_numeric_field(name: str) -> bool:

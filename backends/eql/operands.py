@@ -15,7 +15,7 @@ from typing import Any
 from lark import Token
 
 from ..query.ast import GlobPart, Span
-from ..query.errors import QueryParseError, UnsupportedQueryError
+from ..query.errors import QueryParseError
 from .semantics import LANGUAGE, SEMANTICS
 
 #: Comparison operators with their operands swapped (``"x" < f`` is ``f > "x"``).

@@ -22,10 +22,9 @@ from typing import Any, ClassVar, cast
 from sigma.backends.elasticsearch import ESQLBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.types import SigmaString, SpecialChars
+from sigma.types import SigmaString
 
-from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
+from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field, refuse_placeholders
 
 from backends.query.folding import SIMPLE, equivalents, simple_lower
 
@@ -71,22 +70,12 @@ def _escape_breaks(literal: str) -> str:
 
 def _like_pattern(value: SigmaString, lower: bool) -> str:
     """The value as an ES|QL LIKE pattern inside a double-quoted string literal."""
-    out = []
-    for part in value.s:
-        if part is SpecialChars.WILDCARD_MULTI:
-            out.append("*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append("?")
-        elif isinstance(part, str):
-            # Sigma compares each code point's simple lowercase; so does the pattern.
-            text = simple_lower(part) if lower else part
-            # LIKE escapes: a backslash before *, ? or \ makes it literal.
-            text = text.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
-            out.append(text)
-        else:
-            raise SigmaFeatureNotSupportedByBackendError(f"unresolved placeholder {part} in value")
-    # The pattern sits in a string literal, where backslashes and quotes are escaped again.
-    return esql_string("".join(out))
+    refuse_placeholders(value)
+    if lower:  # Sigma compares each code point's simple lowercase; so does the pattern.
+        value = value.map_parts(lambda part: simple_lower(part) if isinstance(part, str) else part)
+    # LIKE's wildcards are * and ?; a backslash before *, ? or \ makes it literal. The pattern
+    # sits in a string literal, where backslashes and quotes are escaped again.
+    return esql_string(value.convert(escape_char="\\", add_escaped="\\"))
 
 
 class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):

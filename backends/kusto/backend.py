@@ -49,7 +49,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, WarningsMixin
+from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_placeholders
 
 from .text import ci_class, fold_in_doubt, quote, quote_field, re2_literal
 from .regex import sigma_regex_to_re2
@@ -64,15 +64,7 @@ _RE_FLAGS = {
 
 def _parts(value: SigmaString) -> list[Any]:
     """The value's parts with placeholders refused (they must be resolved by a pipeline)."""
-    out: list[Any] = []
-    for part in value.s:
-        if isinstance(part, str) or part in (_MULTI, _SINGLE):
-            out.append(part)
-        else:
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"Kusto backend cannot emit the unresolved placeholder {part!r}"
-            )
-    return out
+    return list(refuse_placeholders(value).s)
 
 
 class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):

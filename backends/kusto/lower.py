@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from lark import Token, Transformer, Tree, v_args
+from lark import Token, Transformer, v_args
 
 from ..query.ast import (
     And,
@@ -21,7 +21,6 @@ from ..query.ast import (
     Exists,
     Fold,
     Glob,
-    Missing,
     Node,
     Not,
     Or,
@@ -31,8 +30,8 @@ from ..query.ast import (
     Wildcard,
     walk,
 )
-from ..query.errors import QueryParseError, UnsupportedQueryError
-from .semantics import LANGUAGE, SEMANTICS, TERM_CHARS
+from ..query.errors import UnsupportedQueryError
+from .semantics import SEMANTICS, TERM_CHARS
 
 #: The candidate foldings of the case-insensitive operators (semantics nonascii_case_folding).
 _FOLD = SEMANTICS.typed("nonascii_case_folding", Fold)

@@ -33,12 +33,17 @@ from sigma.types import (
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
-    SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, SubfieldLimitMixin, WarningsMixin, refuse_empty_field
+from backends.common import (
+    ExpansionGroupMixin,
+    SubfieldLimitMixin,
+    WarningsMixin,
+    refuse_empty_field,
+    refuse_placeholders,
+)
 
-from .regex import GlobPiece, GlobWildcard, glob_to_lucene, has_case, translate_pcre
+from .regex import glob_pieces, glob_to_lucene, has_case, translate_pcre
 
 #: Choices of the ``case_insensitive`` backend option.
 CASE_MODES = ("regex", "none")
@@ -125,23 +130,9 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
                 return self.str_quote + converted + self.str_quote
         return super().convert_value_str(s, state)
 
-    def _glob_pieces(self, value: SigmaString) -> list[GlobPiece]:
-        pieces: list[GlobPiece] = []
-        for part in value.s:
-            if isinstance(part, str):
-                pieces.append(part)
-            elif part == SpecialChars.WILDCARD_MULTI:
-                pieces.append(GlobWildcard("*"))
-            elif part == SpecialChars.WILDCARD_SINGLE:
-                pieces.append(GlobWildcard("?"))
-            else:
-                raise SigmaFeatureNotSupportedByBackendError(
-                    f"unresolved placeholder in value {value}: apply a pipeline that resolves it"
-                )
-        return pieces
-
     def render_string(self, field: str, value: SigmaString, state: ConversionState) -> str:
         """Render the value side of ``field:<value>`` with Sigma's case rule honoured."""
+        refuse_placeholders(value)
         self.warn_subfield_limit(field)
         if isinstance(value, SigmaCasedString):
             if self.is_lowercase_field(field):
@@ -150,7 +141,7 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
                     f"{value} cannot be matched exactly; query a field without that normalizer"
                 )
             return self.convert_value_str(value, state)
-        pieces = self._glob_pieces(value)
+        pieces = glob_pieces(value)
         letters = any(isinstance(p, str) and has_case(p) for p in pieces)
         if self.is_lowercase_field(field) or not letters:
             return self.convert_value_str(value, state)

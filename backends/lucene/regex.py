@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Iterable, Union
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.types import SigmaString, SpecialChars
 
+from backends.common import refuse_placeholders
 from backends.query.folding import SIMPLE, equivalents, lower1
 
 from .pcre import EngineFoldingUnusable, Flags, Translator
@@ -77,6 +79,15 @@ def literal_to_lucene(char: str, case_insensitive: bool) -> str:
         if len(variants) > 1:
             return "[" + variants + "]"
     return escape_literal(char)
+
+
+def glob_pieces(value: SigmaString) -> list[GlobPiece]:
+    """A Sigma string as ``glob_to_lucene`` input: its text and its live wildcards."""
+    return [
+        part if isinstance(part, str)
+        else GlobWildcard("*" if part is SpecialChars.WILDCARD_MULTI else "?")
+        for part in refuse_placeholders(value).s
+    ]
 
 
 def glob_to_lucene(parts: Iterable[GlobPiece], case_insensitive: bool) -> str:

@@ -12,7 +12,7 @@ import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from lark import Token, Tree
 
