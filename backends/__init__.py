@@ -22,6 +22,15 @@ def _load(path: str) -> Any:
 
 
 @dataclass(frozen=True)
+class KibanaRuleKind:
+    """How Elastic Security stores a rule of this target: the detection rule ``type`` and the
+    query ``language`` (https://www.elastic.co/guide/en/security/current/rules-api-create.html)."""
+
+    type: str
+    language: str
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     """One conversion target.
 
@@ -39,7 +48,9 @@ class TargetSpec:
         caseless_subfields: how the pipeline uses ``.caseless`` multi-fields (see
             ``converter.mapping.pipeline.TargetTraits``).
         field_model: the interpreter needs the Elasticsearch field model (types, multi-fields).
+        suffix: the file suffix of a query in the ``default`` format (``-o DIR`` output).
         formats: output formats with descriptions; ``default`` is one query per rule.
+        kibana_rule: the Elastic Security rule kind, for targets with the ``kibana-ndjson`` format.
         backend_options: keyword arguments for the backend's constructor.
         no_interpreter_reason: why ``parser`` is None.
     """
@@ -51,10 +62,12 @@ class TargetSpec:
     semantics: str | None
     pipeline: str
     schema: str
+    suffix: str
     eql_category: bool = False
     caseless_subfields: str = "no"
     field_model: bool = False
     formats: dict[str, str] = field(default_factory=lambda: {"default": "one query per rule"})
+    kibana_rule: KibanaRuleKind | None = None
     backend_options: dict[str, Any] = field(default_factory=dict)
     no_interpreter_reason: str | None = None
 
@@ -92,8 +105,10 @@ TARGETS: dict[str, TargetSpec] = {
             "backends.eql.semantics:SEMANTICS",
             pipeline="ecs-windows",
             schema="ecs",
+            suffix=".eql",
             eql_category=True,
             formats=_ELASTIC_FORMATS,
+            kibana_rule=KibanaRuleKind("eql", "eql"),
         ),
         TargetSpec(
             "kql",
@@ -104,9 +119,11 @@ TARGETS: dict[str, TargetSpec] = {
             "backends.kql.semantics:SEMANTICS",
             pipeline="ecs-windows",
             schema="ecs",
+            suffix=".kql",
             caseless_subfields="all",
             field_model=True,
             formats=_ELASTIC_FORMATS,
+            kibana_rule=KibanaRuleKind("query", "kuery"),
         ),
         TargetSpec(
             "lucene",
@@ -116,9 +133,11 @@ TARGETS: dict[str, TargetSpec] = {
             "backends.lucene.semantics:SEMANTICS",
             pipeline="ecs-windows",
             schema="ecs",
+            suffix=".lucene",
             caseless_subfields="lossless",
             field_model=True,
             formats=_ELASTIC_FORMATS,
+            kibana_rule=KibanaRuleKind("query", "lucene"),
         ),
         TargetSpec(
             "esql",
@@ -128,7 +147,9 @@ TARGETS: dict[str, TargetSpec] = {
             "backends.esql.semantics:SEMANTICS",
             pipeline="ecs-windows",
             schema="ecs",
+            suffix=".esql",
             formats=_ELASTIC_FORMATS,
+            kibana_rule=KibanaRuleKind("esql", "esql"),
             no_interpreter_reason="sigport has no ES|QL interpreter yet",
         ),
         TargetSpec(
@@ -139,6 +160,7 @@ TARGETS: dict[str, TargetSpec] = {
             "backends.splunk.semantics:SEMANTICS",
             pipeline="splunk-sysmon",
             schema="splunk-sysmon",
+            suffix=".spl",
             formats=_SPLUNK_FORMATS,
         ),
         TargetSpec(
@@ -149,6 +171,7 @@ TARGETS: dict[str, TargetSpec] = {
             "backends.splunk.semantics:SEMANTICS",
             pipeline="splunk-cim",
             schema="splunk-cim",
+            suffix=".spl",
             formats=_SPLUNK_FORMATS,
         ),
         TargetSpec(
@@ -160,15 +183,9 @@ TARGETS: dict[str, TargetSpec] = {
             "backends.kusto.semantics:SEMANTICS",
             pipeline="kusto-windows",
             schema="kusto",
+            suffix=".kusto",
             formats=_KUSTO_FORMATS,
         ),
     )
 }
 
-
-def get_target(name: str) -> TargetSpec:
-    """Look a target up by name; raise ``KeyError`` listing the known names."""
-    try:
-        return TARGETS[name]
-    except KeyError:
-        raise KeyError(f"unknown target {name!r}; known: {', '.join(TARGETS)}") from None

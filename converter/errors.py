@@ -52,10 +52,6 @@ class UnknownTargetError(ConverterError):
     """The requested target language is not registered."""
 
 
-class UnmappedFieldError(ConverterError):
-    """A rule uses a field that the pipeline does not map (never passed through silently)."""
-
-
 class EventsError(ConverterError):
     """An events file cannot be read."""
 

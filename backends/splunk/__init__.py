@@ -1,9 +1,9 @@
 """Splunk SPL (raw event searches and CIM ``tstats``).
 
-The same files as every language folder: ``backend.py`` (the emitter, ``SigportSplunkBackend``,
-``SigportSplunkCimBackend``), ``grammar.lark`` and ``parser.py`` (``parse(text, fields)``, the
-interpreter's entry point), ``lower.py`` (``Lowering``: lark's tree to the shared tree in
-``backends/query``) and ``semantics.py`` (``SEMANTICS``, every matching fact with its vendor doc,
-and ``LANGUAGE``). Also ``where.py`` (eval expressions of the interpreter), ``simplify.py`` and
-``spl_text.py`` (the emitter's). The interpreter never imports the emitter.
+The same files as every language folder: ``backend.py`` and ``backend_cim.py`` (the emitters,
+``SigportSplunkBackend``, ``SigportSplunkCimBackend``), ``grammar.lark`` and ``parser.py``
+(``parse(text, fields)``, the interpreter's entry point), ``lower.py`` (``Lowering``: lark's tree
+to the shared tree in ``backends/query``) and ``semantics.py`` (``SEMANTICS``, every matching fact
+with its vendor doc, and ``LANGUAGE``). Also ``where.py`` (eval expressions of the interpreter),
+``simplify.py`` and ``spl_text.py`` (the emitter's). The interpreter never imports the emitter.
 """

@@ -15,12 +15,14 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from backends import TARGETS
+
 from converter.conversion.convert import Conversion
 from converter.outputs.kibana import kibana_rule, render_kibana_ndjson as _render_kibana
 from converter.outputs.savedsearches import render as _render_savedsearches
 from converter.outputs.sentinel import render_sentinel_yaml
 
-__all__ = ["FORMATS", "SUFFIXES", "TARGET_SUFFIXES", "TreeWriter", "kibana_rule",
+__all__ = ["FORMATS", "SUFFIXES", "TreeWriter", "kibana_rule",
            "render_default", "render_kibana_ndjson", "render_savedsearches"]
 
 
@@ -49,22 +51,11 @@ FORMATS: dict[str, Callable[..., str]] = {
     "sentinel-yaml": render_sentinel_yaml,
 }
 
-#: File suffix per format, for ``-o DIR`` output.
+#: File suffix per format, for ``-o DIR`` output (the ``default`` format uses the target's own,
+#: ``backends.TARGETS[name].suffix``).
 SUFFIXES = {
     "default": None, "kibana-ndjson": ".ndjson", "savedsearches": ".conf", "sentinel-yaml": ".yaml"
 }
-
-#: File suffix per target for the default format.
-TARGET_SUFFIXES = {
-    "eql": ".eql",
-    "kql": ".kql",
-    "lucene": ".lucene",
-    "esql": ".esql",
-    "splunk": ".spl",
-    "splunk-cim": ".spl",
-    "kusto": ".kusto",
-}
-
 
 class TreeWriter:
     """Writes conversions under a directory that mirrors the input tree, one file per rule file
@@ -148,7 +139,7 @@ class TreeWriter:
         return self.output / assigned
 
     def _claim(self, conversion: Conversion) -> Path:
-        suffix = self.suffix or TARGET_SUFFIXES[conversion.target]
+        suffix = self.suffix or TARGETS[conversion.target].suffix
         wanted = Path(conversion.target) / self.relative(conversion.path).with_suffix(suffix)
         candidate, number = wanted, 1
         while self._claimed.setdefault(str(candidate).casefold(), conversion.path) != (

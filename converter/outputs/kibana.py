@@ -24,6 +24,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from backends import TARGETS
+
 from converter.outputs.attack import attack_tags, threat
 from converter.conversion.convert import Conversion
 
@@ -36,14 +38,6 @@ ELASTIC_SEVERITY = {
     "medium": ("medium", 47),
     "high": ("high", 73),
     "critical": ("critical", 99),
-}
-
-#: Target -> Elastic rule type and query language.
-ELASTIC_RULE_KIND = {
-    "eql": ("eql", "eql"),
-    "kql": ("query", "kuery"),
-    "lucene": ("query", "lucene"),
-    "esql": ("esql", "esql"),
 }
 
 DEFAULT_INTERVAL = "5m"
@@ -165,7 +159,10 @@ def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, A
     elastic = _elastic_attrs(rule)
     facts = _source_facts(rule, data_source)
     severity, risk = ELASTIC_SEVERITY.get(_level(rule), ("medium", 47))
-    rule_type, language = ELASTIC_RULE_KIND[conv.target]
+    kind = TARGETS[conv.target].kibana_rule  # the Elastic rule type and query language
+    if kind is None:
+        raise ValueError(f"target {conv.target} has no Elastic Security rule kind")
+    rule_type, language = kind.type, kind.language
     author = getattr(rule, "author", None)
     obj: dict[str, Any] = {
         "rule_id": str(elastic.get("rule_id") or conv.id),

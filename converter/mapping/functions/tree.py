@@ -247,11 +247,6 @@ def make_string(tokens: list[Token], cased: bool = False) -> SigmaString:
     return out
 
 
-def is_plain_string(value: SigmaType) -> bool:
-    """A case-insensitive Sigma string (not ``cased``)."""
-    return isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString)
-
-
 def glob_matches(tokens: list[Token], text: str, cased: bool) -> bool:
     """Whole-value Sigma glob match (``*`` any run, ``?`` one character); lower() unless cased.
 

@@ -222,7 +222,8 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _write_each_rule(results: list, roots: list[Path], output: Path, output_format: str) -> None:
     """The CLI's one-file-per-rule writer as it was before ``TreeWriter`` (the reference)."""
-    from converter.outputs.formats import FORMATS, SUFFIXES, TARGET_SUFFIXES
+    from backends import TARGETS
+    from converter.outputs.formats import FORMATS, SUFFIXES
 
     for r in results:
         if not r.queries:
@@ -235,7 +236,7 @@ def _write_each_rule(results: list, roots: list[Path], output: Path, output_form
                     break
                 except ValueError:
                     continue
-        suffix = SUFFIXES[output_format] or TARGET_SUFFIXES[r.target]
+        suffix = SUFFIXES[output_format] or TARGETS[r.target].suffix
         target = output / r.target / relative.with_suffix(suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(FORMATS[output_format]([r]), encoding="utf-8")
