@@ -61,44 +61,73 @@ class NotImportable(UnsupportedError):
 
 def check_tree(node: ast.Node, negated: bool = False) -> None:
     """Raise ``NotImportable`` for the first construct without an exact Sigma equivalent."""
-    if isinstance(node, (ast.And, ast.Or)):
+    _Check(negated).visit(node)
+
+
+class _Check(ast.Visitor[None]):
+    """``check_tree``: one method per kind of node; ``negated`` is true under an odd number of
+    ``not``."""
+
+    def __init__(self, negated: bool) -> None:
+        self.negated = negated
+
+    def visit_and(self, node: ast.And) -> None:
         for child in node.children:
-            check_tree(child, negated)
-        return
-    if isinstance(node, ast.Not):
-        check_tree(node.child, not negated)
-        return
-    if isinstance(node, ast.Const):
+            self.visit(child)
+
+    def visit_or(self, node: ast.Or) -> None:
+        for child in node.children:
+            self.visit(child)
+
+    def visit_not(self, node: ast.Not) -> None:
+        self.negated = not self.negated
+        self.visit(node.child)
+        self.negated = not self.negated
+
+    def visit_const(self, node: ast.Const) -> None:
         raise NotImportable("constant condition", f"the query holds the constant {node.value}")
-    if isinstance(node, ast.Text):
+
+    def visit_text(self, node: ast.Text) -> None:
         raise NotImportable(
             "full-text match",
             f"{node.field} is an analysed text field matched by tokens; Sigma has no token "
             "or phrase match",
         )
-    if isinstance(node, ast.Keyword):
+
+    def visit_keyword(self, node: ast.Keyword) -> None:
         raise NotImportable("unbound value", "a value searched in any field")
-    if isinstance(node, ast.FieldEquals):
+
+    def visit_field_equals(self, node: ast.FieldEquals) -> None:
         raise NotImportable("field comparison", f"{node.field} compared with field {node.other}")
-    if isinstance(node, ast.Leaf) and node.missing is ast.Missing.NULL and negated:
-        # Sigma's reference semantics are two-valued: `not` of a test on a missing field holds.
-        raise NotImportable(
-            "null-propagating test under not",
-            f"{node.field}: unknown on a missing field, and not of it stays unknown",
-        )
-    if isinstance(node, ast.Compare):
+
+    def visit_compare(self, node: ast.Compare) -> None:
+        self._two_valued(node)
         if isinstance(node.value, str) or isinstance(node.value, bool):
             raise NotImportable(
                 "string comparison", f"{node.field} {node.op.value} {node.value!r} (Sigma "
                 "compares numbers only)",
             )
-        return
-    if isinstance(node, ast.Regex):
+
+    def visit_regex(self, node: ast.Regex) -> None:
+        self._two_valued(node)
         _regex_value(node)
-        return
-    if isinstance(node, (ast.Equals, ast.Glob, ast.Exists, ast.Cidr)):
-        return
-    raise NotImportable("unknown construct", type(node).__name__)
+
+    def visit_leaf(self, node: ast.Leaf) -> None:
+        """Equals, Glob, Exists and Cidr have exact Sigma forms; another field test has none."""
+        self._two_valued(node)
+        if not isinstance(node, (ast.Equals, ast.Glob, ast.Exists, ast.Cidr)):
+            self.unknown(node)
+
+    def unknown(self, node: ast.Node) -> None:
+        raise NotImportable("unknown construct", type(node).__name__)
+
+    def _two_valued(self, node: ast.Leaf) -> None:
+        if node.missing is ast.Missing.NULL and self.negated:
+            # Sigma's reference semantics are two-valued: `not` of a test on a missing field holds.
+            raise NotImportable(
+                "null-propagating test under not",
+                f"{node.field}: unknown on a missing field, and not of it stays unknown",
+            )
 
 
 def _regex_value(node: ast.Regex) -> tuple[str, bool]:
