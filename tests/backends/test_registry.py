@@ -21,7 +21,7 @@ from sigma.conversion.base import Backend
 from backends import TARGETS, KibanaRuleKind, TargetSpec
 from backends.query.semantics import Semantics
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RULE = ROOT / "sigma_rules" / "windows" / "process_creation" / "proc_creation_win_zoom_suspicious_child_process.yml"
 
 #: The files every language folder with an interpreter has, with the role each plays.
