@@ -93,7 +93,7 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         """The stock string literal, with CR/LF escaped (raw, they break the literal)."""
-        return _escape_breaks(cast(str, super().convert_value_str(s, state)))
+        return _escape_breaks(super().convert_value_str(s, state))
 
     def convert_value_re(self, r: Any, state: ConversionState) -> str:
         """The stock regex text (it sits in a string literal), with CR/LF escaped."""
