@@ -42,8 +42,6 @@ ELASTIC_SEVERITY = {
 
 DEFAULT_INTERVAL = "5m"
 _ESQL_FROM_ALL = "from * "
-#: Multi-field suffixes sigport's pipelines query instead of the field itself.
-_SUBFIELDS = (".caseless", ".text")
 
 
 def _elastic_attrs(rule: Any) -> dict[str, Any]:
@@ -129,9 +127,11 @@ def required_fields(conv: Conversion) -> list[dict[str, Any]]:
         # this data source) is not required.
         if name not in query:
             continue
-        for suffix in _SUBFIELDS:
-            if name.endswith(suffix) and name[: -len(suffix)] in ecs:
-                name = name[: -len(suffix)]
+        parent = name.rpartition(".")[0]
+        if name not in ecs and name not in other and (parent in ecs or name.endswith(".caseless")):
+            # A multi-field (Defend's or sigport mapping's .caseless, or one of the user's
+            # --mapping whatever its name, below an ECS field): the field required is its parent.
+            name = parent
         if name in seen:
             continue
         seen.add(name)

@@ -182,3 +182,24 @@ def test_fields_under_a_dynamic_template_get_an_explicit_multi_field() -> None:
     assert "winlog.event_data.ParentUser" in proposal.fields
     leaves = _leaves(template_body(proposal)["template"]["mappings"]["properties"])
     assert leaves["winlog.event_data.ParentUser"]["fields"]["caseless"]["normalizer"] == NORMALIZER
+
+
+def test_kibana_required_fields_name_the_parent_of_any_multi_field(tmp_path: Path) -> None:
+    from converter.outputs.kibana import required_fields
+
+    mapping = {"template": {"mappings": {"properties": {"process": {"properties": {"name": {
+        "type": "keyword", "fields": {"lc": {"type": "keyword", "normalizer": "lowercase"}},
+    }}}}}}}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(mapping), encoding="utf-8")
+    rule = RULE.replace("    OriginalFileName: RUNDLL32.EXE\n", "    ParentUser|contains: AUTHORI\n")
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(template_body(propose(load_text(rule, "r.yml"), "windows"))),
+                        encoding="utf-8")
+    for path, wanted in ((path, "process.name.lc:"), (template, "ParentUser.caseless:")):
+        conversion = Converter("kql", options={"data_source": "windows", "mapping": str(path)}).convert(
+            load_text(rule, "r.yml")[0]
+        )
+        assert wanted in conversion.output
+        names = {f["name"] for f in required_fields(conversion)}
+        assert "process.name" in names and not any(n.endswith((".lc", ".caseless")) for n in names)
