@@ -63,7 +63,7 @@ class ProposingModel(FieldModel):
         super().__init__(*state)
         self.base = base
         self.proposed: dict[str, FieldInfo] = {}  # name of the multi-field -> its info
-        self.used: set[str] = set()  # parent fields of the proposals used since the last reset
+        self.used: dict[str, str] = {}  # parent -> proposed multi-field, since the last reset
         self.unknown: set[str] = set()  # fields tested that the data source's model lacks
 
     def lookup(self, name: str) -> FieldInfo | None:
@@ -71,26 +71,32 @@ class ProposingModel(FieldModel):
         return self.proposed.get(name) or super().lookup(name)
 
     def caseless_form(self, name: str) -> FieldInfo | None:
-        """The data source's own lowercase form of ``name``, else a proposed one."""
+        """The data source's own lowercase form of ``name``, else a proposed one; also a proposed
+        one when the own form stops at a shorter length than the proposal while the field
+        itself indexes longer values (Defend's ``process.command_line.caseless``: 1,024)."""
         own = super().caseless_form(name)
-        if own is not None:
+        if own is not None and not (
+            self.base.loses_values(own.name) and (own.ignore_above or 0) < IGNORE_ABOVE
+        ):
             return own
         info = super().lookup(name)
         if info is None:
             self.unknown.add(name)
-            return None
+            return own
         if info.type not in STRING_TYPES or info.source != name:
-            return None
-        sub = f"{name}.{MULTI_FIELD}"
-        taken = self.base.lookup(sub)
-        if taken is not None and taken.source == name:
-            # A multi-field of that name exists and is no lowercase keyword. (A dynamic template
-            # such as winlog.event_data.* answers for any name below it: that does not count,
-            # the template maps the multi-field explicitly.)
-            return None
+            return own
+        for suffix in (MULTI_FIELD, f"sigport_{MULTI_FIELD}"):
+            sub = f"{name}.{suffix}"
+            taken = self.base.lookup(sub)
+            # A dynamic template such as winlog.event_data.* answers for any name below it:
+            # that does not count, the template maps the multi-field explicitly.
+            if taken is None or taken.source != name:
+                break
+        else:
+            return own  # both names are taken by multi-fields of another kind
         form = FieldInfo(sub, name, "keyword", "lowercase", IGNORE_ABOVE)
         self.proposed[sub] = form
-        self.used.add(name)
+        self.used[name] = sub
         return form
 
 
@@ -109,6 +115,9 @@ class Proposal:
 
     data_source: str
     fields: dict[str, FieldInfo] = field(default_factory=dict)
+    #: parent field -> the name of its added multi-field (``caseless``, or ``sigport_caseless``
+    #: where the data source has a ``caseless`` multi-field already).
+    names: dict[str, str] = field(default_factory=dict)
     rules: int = 0
     converted: int = 0
     refused: dict[str, int] = field(default_factory=dict)
@@ -132,8 +141,9 @@ def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
             out.refused[reason] = out.refused.get(reason, 0) + 1
             continue
         out.converted += 1
-        for name in model.used:
+        for name, sub in model.used.items():
             out.fields[name] = base.lookup(name)  # type: ignore[assignment]
+            out.names[name] = sub.rpartition(".")[2]
     out.unknown = sorted(model.unknown)
     out.lossy = sorted(
         name for name, info in out.fields.items()
@@ -159,7 +169,7 @@ def _properties(proposal: Proposal) -> dict[str, Any]:
         spec = _spec(proposal.fields[name])
         subs = {m.name[len(name) + 1:]: _spec(m) for m in base.multi_fields(name)
                 if m.name.startswith(name + ".")}
-        subs[MULTI_FIELD] = {"type": "keyword", "normalizer": NORMALIZER,
+        subs[proposal.names.get(name, MULTI_FIELD)] = {"type": "keyword", "normalizer": NORMALIZER,
                              "ignore_above": IGNORE_ABOVE}
         spec["fields"] = dict(sorted(subs.items()))
         node = root

@@ -49,14 +49,15 @@ def _proposal(data_source: str) -> Any:
 
 @pytest.mark.parametrize("data_source", ["defend", "windows", "winlogbeat"])
 def test_the_template_is_valid_and_names_only_fields_of_the_data_source(data_source: str) -> None:
-    body = json.loads(json.dumps(template_body(_proposal(data_source))))
+    proposal = _proposal(data_source)
+    body = json.loads(json.dumps(template_body(proposal)))
     known = FieldModel.builtin(data_source)
     leaves = _leaves(body["template"]["mappings"]["properties"])
     assert leaves
     for name, spec in leaves.items():
         info = known.lookup(name)
         assert info is not None and info.type == spec["type"], name
-        assert spec["fields"]["caseless"] == {
+        assert spec["fields"][proposal.names[name]] == {
             "type": "keyword", "normalizer": NORMALIZER, "ignore_above": IGNORE_ABOVE
         }
         # The field keeps the data source's own multi-fields (a template may replace it whole).
@@ -67,7 +68,7 @@ def test_the_template_is_valid_and_names_only_fields_of_the_data_source(data_sou
     # Read back as a template: the custom normalizer is the lowercase one.
     model = FieldModel.from_es_mapping(body, base=known)
     for name in leaves:
-        assert model.caseless_form(name).name == f"{name}.caseless"
+        assert model.caseless_form(name).name == f"{name}.{proposal.names[name]}"
     if data_source == "winlogbeat":
         assert body["index_patterns"] == ["winlogbeat-*"] and "data_stream" in body
 
@@ -78,8 +79,10 @@ def test_only_case_insensitive_string_tests_get_a_multi_field() -> None:
         "process.name", "process.pe.original_file_name", "process.command_line"
     }  # not the |cased parent, nor the logsource's cased conditions (event.category, ...)
     defend = _proposal("defend")
-    # Defend has .caseless for process.name and process.command_line already.
-    assert set(defend.fields) == {"process.pe.original_file_name"}
+    # Defend has .caseless for process.name; its process.command_line.caseless stops at 1,024
+    # characters, so a second lowercase form that indexes up to 8,191 is added beside it.
+    assert set(defend.fields) == {"process.pe.original_file_name", "process.command_line"}
+    assert defend.names["process.command_line"] == "sigport_caseless"
     assert windows.lossy == ["process.command_line"]  # a wildcard field: no limit of its own
 
 
