@@ -273,9 +273,10 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     err = sys.stderr
     print(
         f"sigport mapping: {proposal.converted} of {proposal.rules} rules convert for kql on "
-        f"{data_source}; {len(proposal.fields)} fields get a .{MULTI_FIELD} multi-field "
-        f"(normalizer {NORMALIZER}, ignore_above {IGNORE_ABOVE}): "
-        + (", ".join(sorted(proposal.fields)) or "none"),
+        f"{data_source}; {len(proposal.fields)} fields get a lowercase-normalised keyword "
+        f"multi-field (normalizer {NORMALIZER}, ignore_above {IGNORE_ABOVE}): "
+        + (", ".join(f"{n}.{proposal.names.get(n, MULTI_FIELD)}" for n in sorted(proposal.fields))
+           or "none"),
         file=err,
     )
     print("Run, in Kibana Dev Tools or with curl:", file=err)
