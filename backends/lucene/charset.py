@@ -178,6 +178,11 @@ def _items(ranges: Ranges) -> str:
             out.append(_class_char(lo))
         elif hi == lo + 1:
             out.append(_class_char(lo) + _class_char(hi))
+        elif lo == ord("\\"):
+            # Lucene's parseCharClass hands an escaped backslash to matchPredefinedCharacterClass,
+            # which returns it as one character: the class [\\-z] is {\, -, z}, never a range. So a
+            # range starting at the backslash is written as the backslash and the rest.
+            out.append(_class_char(lo) + _class_char(lo + 1) + "-" + _class_char(hi))
         else:
             out.append(_class_char(lo) + "-" + _class_char(hi))
     return "".join(out)

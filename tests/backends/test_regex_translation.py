@@ -254,6 +254,9 @@ def test_generator_reaches_the_engine_form() -> None:
         ("x(|a)y", "", ["xy", "xay"], ["xby"]),
         ("a.b", "s", ["a\nb"], ["ab"]),
         ("(?i)\\s(-u|--user)\\s*:", "", [" -u:", "x --USER :", " --u\u017fer\t:"], [" -u", "-u:"]),
+        # A range starting at the backslash ([\\-z] in Lucene is three characters, not a range).
+        ("[^0-?A-\\[\\d]", "", ["x", "\\", "\u017f"], ["5", "B", "["]),
+        ("[\\\\-z]", "", ["x", "\\", "]"], ["-", "A"]),
     ],
 )
 def test_known_cases(pattern: str, flags: str, yes: list[str], no: list[str]) -> None:
