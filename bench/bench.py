@@ -308,6 +308,16 @@ def backtest_section(run_it: bool) -> list[str]:
     return [done.stdout.strip()]
 
 
+def versus_section(runs: int) -> list[str]:
+    """Backtest and reference against the Zircolite-style SQLite peer (``bench/versus.py``)."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "versus.py"), "--runs", str(runs)],
+                          capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        return [f"`bench/versus.py` did not run (exit {done.returncode}):", "", "```",
+                done.stderr[-2000:], "```"]
+    return [done.stdout.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run every section, write the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -320,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=500, help="events per evaluation query")
     parser.add_argument("--only", choices=["conversion", "targets", "evaluation"], action="append")
     parser.add_argument("--backtest", action="store_true", help="also run bench/backtest.py")
+    parser.add_argument("--versus", action="store_true",
+                        help="also run bench/versus.py (the SQLite peer, its own virtualenv)")
     parser.add_argument(
         "--scratch", type=Path, default=None,
         help="directory for the converted outputs (default: the system's temporary directory)",
@@ -360,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(("Evaluation: sigport's EQL interpreter vs the eql package", lines))
     lines = backtest_section(args.backtest)
     sections.append(("Backtest and the reference evaluator at scale", lines))
+    if args.versus:
+        sections.append(("Backtest and reference vs a Zircolite-style SQLite peer",
+                         versus_section(args.runs)))
     head = [
         "# sigport benchmarks",
         "",

@@ -351,7 +351,9 @@ def _walk_properties(
 def _builtin_data() -> dict[str, Any]:
     """The parsed ``ecs_fields.yml`` package data."""
     text = resources.files(__package__).joinpath("ecs_fields.yml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    # libyaml's parser when PyYAML has it: the same documents, about 8x faster on this table
+    # (it is loaded in every process that builds an ECS target's field model).
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict) or "ecs_fields" not in data:
         raise FieldModelError("ecs_fields.yml is malformed")
     return data

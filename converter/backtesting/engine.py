@@ -1,33 +1,44 @@
-"""Backtest evaluation engine: one per worker, every rule and query compiled once.
+"""Backtest evaluation engine: a shard of the rules, each rule prepared the first time it is reached.
 
-Per event (``Engine.run`` over a batch):
+An engine owns the rules whose position ``i`` has ``i % shards == shard`` (every rule belongs to
+exactly one engine, so each rule/target pair is converted, parsed and compiled once in the whole
+run, never once per worker). Per event (``Engine.run`` over a batch):
 
-* routing: the rules of the event's logsource, decided once per (``Channel``, ``EventID``) pair;
-  rules with the same members share one routing group;
-* the reference side: ``converter.ruleindex.index.RuleIndex`` evaluates only the rules whose required
-  literals occur in the event (the same verdicts as evaluating them all);
+* routing: the owned rules of the event's logsource, decided once per (``Channel``, ``EventID``)
+  pair; rules with the same members share one routing group. A rule no event reaches costs its
+  logsource routing only;
+* the first time a group is seen, its members not yet prepared are prepared
+  (``converter.backtesting.prepare.prepare_rule``: the reference compiled, every target converted and
+  parsed) and the target trees' required literals derived (``converter.backtesting.needs``);
+* the reference side: a ``converter.ruleindex.RuleIndex`` over the group evaluates only the rules
+  whose required literals occur in the event (the same verdicts as evaluating them all);
 * the target side: the event is rendered once per target schema (``ecs``, ``splunk-sysmon``, ...),
-  and each target's query tree is evaluated only when the literals it needs
-  (``converter.backtesting.needs``) occur in the rendered event, through a ``LiteralIndex``;
+  and each target's query tree is evaluated only when the literals *its own* tree needs occur in
+  the rendered event, through a ``LiteralIndex``; a tree is compiled the first time an event gets
+  past that filter (a tree no event gets past needs no compiling: the filter already proves it
+  false on every event);
 * a reference hit whose target query was ruled out is a disagreement too (explained).
 
 With ``prefilter=False`` every rule and query of the logsource is evaluated; the counts are the
-same (tests/converter/backtesting/test_backtest.py checks it).
+same (tests/test_backtest.py checks it).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any, Optional
+import time
+from collections import Counter, defaultdict
+from typing import Any, Callable, Optional
 
-from converter.backtesting.needs import tree_form, tree_texts
-from converter.backtesting.prepare import BacktestOptions, PreparedRule, checker_for
-from converter.reference.evaluator import CompiledRule, compile_rule
+from converter.backtesting.needs import coarse_fold, tree_form, tree_texts
+from converter.backtesting.prepare import BacktestOptions, PreparedRule, checker_for, prepare_rule, routing
+from converter.reference.evaluator import CompiledRule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
-from converter.ruleindex.needs import Condition, Form, conditions_of
+from converter.ruleindex.needs import Condition, conditions_of
 
 #: Distinct (Channel, EventID) routing keys remembered; beyond it membership is recomputed.
 ROUTE_MEMO = 4096
+
+Slot = tuple[int, str]
 
 
 def _tree_lookup(event: dict[str, Any]) -> Any:
@@ -35,22 +46,24 @@ def _tree_lookup(event: dict[str, Any]) -> Any:
 
     def texts(name: str, cased: bool) -> tuple[str, ...]:
         found = tree_texts(event, name)
-        return tuple(found) if cased else tuple(t.lower() for t in found)
+        return tuple(found) if cased else tuple(coarse_fold(t) for t in found)
 
     return texts
 
 
 class _Group:
-    """The rules of one set of logsources, with the candidate index of each target schema."""
+    """The owned rules of one set of logsources: the reference index and, per target schema,
+    the candidate index of the target trees."""
 
     def __init__(self, engine: Engine, members: tuple[int, ...]) -> None:
         self.members = members
+        # The reference over the members alone: positions in `members` map back to rules.
+        self.reference = RuleIndex.build([engine.compiled[i] for i in members], route=False,
+                                         prefilter=engine.prefilter)
         # schema -> (renderer, index over (rule, target) slots, slots by rule)
-        self.schemas: dict[Any, tuple[Any, LiteralIndex[tuple[int, str]],
-                                      dict[int, list[str]]]] = {}
+        self.schemas: dict[Any, tuple[Any, LiteralIndex, dict[int, list[str]]]] = {}
         for schema, renderer in engine.renderers.items():
-            items: list[tuple[tuple[int, str], Optional[Condition]]] = []
-            by_rule: dict[int, list[str]] = {}
+            items, by_rule = [], {}
             for i in members:
                 names = [t for t in engine.trees[i] if engine.schema_of[t] == schema]
                 for t in names:
@@ -62,56 +75,69 @@ class _Group:
 
 
 class Engine:
-    """Every rule and query compiled once; evaluates batches of events into count deltas."""
+    """One shard of the rules, prepared lazily; evaluates batches of events into count deltas.
 
-    def __init__(self, prepared: list[PreparedRule], options: BacktestOptions) -> None:
-        from backends.query.evaluate import compile_query
+    Args:
+        rules: every loaded rule of the backtest (``converter.backtesting.prepare.load``).
+        options: the backtest's options (targets, pipelines, data source, field model,
+            ``max_examples``, ``prefilter``).
+        shard: ``(k, n)``: this engine owns the rules at positions ``i % n == k``.
+        checker: the ``Checker`` for ``options`` when the caller has one (built otherwise).
+    """
 
-        checker = checker_for(options)
+    def __init__(self, rules: list[PreparedRule], options: BacktestOptions,
+                 shard: tuple[int, int] = (0, 1), checker: Any = None) -> None:
+        self.checker = checker if checker is not None else checker_for(options)
+        self.rules = rules
         self.max_examples = options.max_examples
-        prefilter = options.prefilter
-        self.compiled: list[CompiledRule | None] = []
-        self.compile_failed: dict[tuple[int, str], str] = {}
-        self.trees: list[dict[str, Any]] = []  # rule -> target -> tree
-        self.preds: dict[tuple[int, str], Any] = {}
+        self.prefilter = options.prefilter
+        k, n = shard
+        self.member: dict[int, Callable[[dict[str, Any]], bool]] = {}
+        for i in range(k, len(rules), n):
+            member, _ = routing(rules[i])
+            if member is not None:
+                self.member[i] = member
+        self.compiled: dict[int, CompiledRule] = {}
+        self.trees: dict[int, dict[str, Any]] = {}  # rule -> target -> tree
+        self.tree_conditions: dict[Slot, Optional[Condition]] = {}
+        self.preds: dict[Slot, Any] = {}
         self.renderers: dict[Any, Any] = {}
         self.schema_of: dict[str, Any] = {}
-        for name, renderer in checker.renderers.items():
+        for name, renderer in self.checker.renderers.items():
             key = (renderer.table.name, renderer.data_source)
             self.renderers.setdefault(key, renderer)
             self.schema_of[name] = key
-        tree_forms: list[tuple[tuple[int, str], Form]] = []
-        for i, item in enumerate(prepared):
-            compiled = compile_rule(item.rule) if item.rule is not None else None
-            self.compiled.append(compiled)
-            trees = {}
+        self.routes: dict[Any, _Group | None] = {}
+        self.groups: dict[tuple[int, ...], _Group] = {}
+        self.failed: set[Slot] = set()
+        #: Rules prepared since the last batch's delta (the parent needs their summaries).
+        self.fresh: list[int] = []
+        #: CPU seconds per phase (``prepare_rule``'s, plus ``index``, ``compile``, ``evaluate``).
+        self.phases: defaultdict[str, float] = defaultdict(float)
+
+    def prepare(self, members: tuple[int, ...]) -> None:
+        """Prepare the members not prepared yet, and derive their trees' required literals."""
+        forms = []
+        for i in members:
+            if i in self.compiled:
+                continue
+            item = self.rules[i]
+            self.compiled[i] = prepare_rule(item, self.checker, self.phases)
+            self.fresh.append(i)
+            started = time.process_time()
+            trees = self.trees[i] = {}
             for name, target in item.targets.items():
                 if target.tree is None:
                     continue
-                try:
-                    self.preds[(i, name)] = compile_query(target.tree)
-                except Exception as exc:  # noqa: BLE001 - PatternSyntaxError and the like
-                    reason = f"not checked: the evaluator cannot compile the query: {exc}"
-                    self.compile_failed[(i, name)] = reason
-                    continue
                 trees[name] = target.tree
-                if prefilter:
-                    tree_forms.append(((i, name), tree_form(target.tree)))
-            self.trees.append(trees)
-        # A rule that did not load stands in as an unsupported rule: never a candidate.
-        self.reference = RuleIndex.build(
-            [c if c is not None else CompiledRule(None, item.title, "-", "not loaded", None, None)
-             for c, item in zip(self.compiled, prepared)],
-            prefilter=prefilter,
-        )
-        self.tree_conditions: dict[tuple[int, str], Optional[Condition]] = {
-            (i, t): None for i, trees in enumerate(self.trees) for t in trees
-        }
-        found = conditions_of([f for _, f in tree_forms])
-        self.tree_conditions.update({slot: c for (slot, _), c in zip(tree_forms, found)})
-        self.routes: dict[Any, _Group | None] = {}
-        self.groups: dict[tuple[int, ...], _Group] = {}
-        self.failed: set[tuple[int, str]] = set()
+                self.tree_conditions[(i, name)] = None
+                if self.prefilter:
+                    forms.append(((i, name), tree_form(target.tree)))
+            self.phases["index"] += time.process_time() - started
+        started = time.process_time()
+        found = conditions_of([f for _, f in forms])
+        self.tree_conditions.update({slot: c for (slot, _), c in zip(forms, found)})
+        self.phases["index"] += time.process_time() - started
 
     def _group(self, event: dict[str, Any]) -> _Group | None:
         """The routing group of an event, decided once per (Channel, EventID)."""
@@ -128,36 +154,71 @@ class Engine:
         return group
 
     def _members_group(self, event: dict[str, Any]) -> _Group | None:
-        members = tuple(
-            i for i, c in enumerate(self.compiled) if c is not None and c.in_logsource(event)
-        )
+        members = tuple(i for i, member in self.member.items() if member(event))
         if not members:
             return None
-        if members not in self.groups:
-            self.groups[members] = _Group(self, members)
-        return self.groups[members]
+        group = self.groups.get(members)
+        if group is None:
+            self.prepare(members)
+            started = time.process_time()
+            group = self.groups[members] = _Group(self, members)
+            self.phases["index"] += time.process_time() - started
+        return group
 
     def run(self, batch: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         """Evaluate a batch; return ``{"events", "routed": {rule: n}, "ref": {rule: hits},
         "hits": {(rule, t): n}, "dis": {(rule, t): [count, examples]}, "failed": {...},
-        "undecided": {rule or (rule, t): [count, first event, reason]}}``."""
+        "render_errors": {table: [batch positions, message]},
+        "undecided": {rule or (rule, t): [count, first event, reason]},
+        "prepared": {rule: (reference unsupported, {target: PreparedTarget without tree})},
+        "phases": {phase: CPU s}}``."""
         delta: dict[str, Any] = {"events": len(batch), "routed": Counter(), "ref": Counter(),
-                                 "hits": Counter(), "dis": {}, "failed": dict(self.compile_failed),
+                                 "hits": Counter(), "dis": {}, "failed": {},
                                  "render_errors": {}, "undecided": {}}
-        for source, event in batch:
+        started = time.process_time()
+        for position, (source, event) in enumerate(batch):
             group = self._group(event)
             if group is not None:
-                self._event(group, source, event, delta)
+                self._event(group, position, source, event, delta)
+        self.phases["evaluate"] += time.process_time() - started
+        fresh, self.fresh = self.fresh, []
+        delta["prepared"] = {
+            i: (self.rules[i].unsupported,
+                {name: t.summary() for name, t in self.rules[i].targets.items()})
+            for i in fresh
+        }
+        # Evaluation time is what is left once preparation inside the batch is taken out.
+        delta["phases"], self.phases = self.phases, defaultdict(float)
+        spent = sum(v for name, v in delta["phases"].items() if name != "evaluate")
+        delta["phases"]["evaluate"] -= spent
         return delta
 
-    def _event(self, group: _Group, source: str, event: dict[str, Any], delta: dict) -> None:
+    def _pred(self, slot: Slot, delta: dict) -> Any:
+        """The slot's compiled predicate (compiled on first use), or None if it cannot be."""
+        from backends.query.evaluate import compile_query
+
+        pred = self.preds.get(slot)
+        if pred is None:
+            started = time.process_time()
+            try:
+                pred = self.preds[slot] = compile_query(self.trees[slot[0]][slot[1]])
+            except Exception as exc:  # noqa: BLE001 - PatternSyntaxError and the like
+                self.failed.add(slot)
+                delta["failed"][slot] = f"not checked: the evaluator cannot compile the query: {exc}"
+            self.phases["compile"] += time.process_time() - started
+        return pred
+
+    def _event(self, group: _Group, position: int, source: str, event: dict[str, Any],
+               delta: dict) -> None:
         from backends.query.errors import QueryError
         from backends.query.evaluate import explain
         from backends.query.patterns import MatchTimeout
 
-        delta["routed"].update(group.members)
-        undecided: dict[int, Any] = {}
-        matched = set(self.reference.matches(event, undecided))
+        members = group.members
+        delta["routed"].update(members)
+        local: dict[int, Any] = {}
+        matched = {members[j] for j in group.reference.matches(event, local)}
+        undecided = {members[j]: verdict for j, verdict in local.items()}
         delta["ref"].update(matched)
         for i, verdict in undecided.items():  # counted, never a silent non-match
             _undecided(delta, i, source, verdict.unsupported)
@@ -171,9 +232,9 @@ class Engine:
                 # Defend's vocabulary): no target of this schema sees the event.
                 rendered = None
                 why = f"the event cannot be rendered for {renderer.table.name}: {exc}"
-                entry = delta["render_errors"].setdefault(renderer.table.name,
-                                                          [0, source, str(exc)])
-                entry[0] += 1
+                # Counted by event position: every shard that renders it reports it, once.
+                entry = delta["render_errors"].setdefault(renderer.table.name, [{}, str(exc)])
+                entry[0][position] = source
             if rendered is None:
                 for i in matched & by_rule.keys():
                     for t in by_rule[i]:
@@ -183,8 +244,11 @@ class Engine:
             for slot in candidates:
                 if slot in self.failed:
                     continue
+                pred = self._pred(slot, delta)
+                if pred is None:
+                    continue
                 try:
-                    hit = self.preds[slot](rendered) is True
+                    hit = pred(rendered) is True
                 except MatchTimeout as exc:  # this event is undecided; later ones still count
                     _undecided(delta, slot, source, str(exc))
                     continue
@@ -205,10 +269,9 @@ class Engine:
                         self._disagree(delta, (i, t), source, True, False, why)
 
     def _reference_ok(self, i: int) -> bool:
-        compiled = self.compiled[i]
-        return compiled is not None and compiled.unsupported is None
+        return self.compiled[i].unsupported is None
 
-    def _disagree(self, delta: dict, slot: tuple[int, str], source: str, ref: bool, hit: bool,
+    def _disagree(self, delta: dict, slot: Slot, source: str, ref: bool, hit: bool,
                   why: str) -> None:
         entry = delta["dis"].setdefault(slot, [0, []])
         entry[0] += 1
@@ -216,20 +279,7 @@ class Engine:
             entry[1].append({"event": source, "reference": ref, "target": hit, "why": why})
 
 
-def _undecided(delta: dict, key: int | tuple[int, str], source: str, reason: str) -> None:
+def _undecided(delta: dict, key: int | Slot, source: str, reason: str) -> None:
     """Count one event whose verdict (of rule ``key`` or slot ``key``) ran past the time limit."""
     entry = delta["undecided"].setdefault(key, [0, source, reason])
     entry[0] += 1
-
-
-_WORKER: dict[str, Engine] = {}
-
-
-def init_worker(prepared: list[PreparedRule], options: BacktestOptions) -> None:
-    """Pool initializer: compile every rule and query once in this worker."""
-    _WORKER["engine"] = Engine(prepared, options)
-
-
-def run_batch(batch: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """Pool task: evaluate one batch in this worker's engine."""
-    return _WORKER["engine"].run(batch)

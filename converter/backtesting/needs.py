@@ -3,19 +3,78 @@
 The backtest evaluates every target's query tree (``backends/query/ast.py``) on every event of a
 rule's logsource; like the reference side (``converter.ruleindex.needs``) it skips trees that provably
 cannot be true, filing each under the literals it needs in a ``converter.ruleindex.index.LiteralIndex``.
-A tree leaf gives ``contains`` alternatives: the shared evaluator lowercases a value whole (unless
-case-sensitive) and compares it with the pattern, so the pattern's longest literal run occurs in
-the (folded) value. ``tree_texts`` gives the texts the evaluator compares for a field.
+The literals come from the target's own tree, never from the rule: a target that matches where
+the reference does not is what the backtest exists to find.
+
+A tree leaf gives ``contains`` alternatives: the pattern's longest literal run occurs in the value
+as the evaluator compares it. A case-insensitive leaf compares both sides folded by one of its
+engine's readings (``backends/query/folding.py``: per-code-point simple lowercase, ASCII only,
+Unicode simple case folding, simple uppercase; a ``lowercase`` normalizer lowercases the value
+first). The filter
+folds literal and texts with ``coarse_fold``, which maps every code point to one representative
+of its class under the union of all those readings: whenever a reading makes two code points
+equal, so does ``coarse_fold``, and since every reading is one code point for one code point,
+a match under any reading implies the coarse-folded value contains the coarse-folded literal.
+(Python's ``str.lower`` would not do: it maps ``İ`` to two code points, lowercases a final ``Σ``
+by context, and leaves ``ſ`` and other Unicode fold partners apart.) ``tree_texts`` gives the
+texts the evaluator compares for a field.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 from converter.ruleindex.needs import ANY_FIELD, Alt, Form
 
-__all__ = ["lucene_literal", "tree_form", "tree_texts"]
+__all__ = ["coarse_fold", "lucene_literal", "tree_form", "tree_texts"]
+
+#: Code points beyond this have no case partner (``backends/query/folding.py``).
+_CASED_LIMIT = 0x20000
+
+
+@functools.lru_cache(maxsize=1)
+def _coarse_table() -> dict[int, str]:
+    """Code point -> the representative of its class under every folding reading united
+    (union-find over the pairs each reading makes); the ASCII lowercase letter where the class
+    has one (so ASCII text folds as ``str.lower``), else the lowest code point."""
+    from backends.query.ast import Fold
+    from backends.query.folding import fold_function
+
+    # Every reading any leaf may name (a new one in ast.Fold is covered without a change here).
+    readings = sorted({reading for fold in Fold for reading in fold.readings})
+    every = "".join(map(chr, range(_CASED_LIMIT)))
+    parent: dict[str, str] = {}
+
+    def find(char: str) -> str:
+        while parent.get(char, char) != char:
+            char = parent[char]
+        return char
+
+    for reading in readings:
+        for char, folded in zip(every, fold_function(reading)(every)):
+            if char != folded:
+                a, b = find(char), find(folded)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    classes: dict[str, list[str]] = {}
+    for char in parent:
+        classes.setdefault(find(char), []).append(char)
+    table: dict[int, str] = {}
+    for root, members in classes.items():
+        members.append(root)
+        lowered = [c for c in members if "a" <= c <= "z"]
+        representative = lowered[0] if lowered else min(members)
+        table.update({ord(c): representative for c in members if c != representative})
+    return table
+
+
+def coarse_fold(text: str) -> str:
+    """``text`` with every code point replaced by its class representative (see the module)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_coarse_table())
 
 
 def _alts(fields: Iterable[str], literal: str, fold: bool) -> frozenset[Alt]:
@@ -54,7 +113,7 @@ def tree_form(node: Any) -> Form:
             literal = node.value if type(node.value) is str else None
         if not literal:
             return ("leaf", None)
-        return ("leaf", _alts((node.field,), literal.lower() if fold else literal, fold))
+        return ("leaf", _alts((node.field,), coarse_fold(literal) if fold else literal, fold))
     if isinstance(node, ast.Keyword):
         # evaluate.py: fullmatch of the (folded) glob on each text of the event or of the
         # listed fields, so each literal run occurs in one of them.
@@ -62,7 +121,7 @@ def tree_form(node: Any) -> Form:
         if not literal:
             return ("leaf", None)
         fold = not node.case_sensitive
-        literal = literal.lower() if fold else literal
+        literal = coarse_fold(literal) if fold else literal
         return ("leaf", _alts(node.fields or (ANY_FIELD,), literal, fold))
     if isinstance(node, ast.Regex) and node.dialect is ast.RegexDialect.LUCENE and not node.flags:
         literal = lucene_literal(node.pattern)
@@ -78,7 +137,8 @@ _LUCENE_OPERATORS = set('.?+*|{}[]()"\\#@&<>~')
 
 def lucene_literal(pattern: str) -> str | None:
     """The longest lowercased literal a Lucene regex built of ASCII characters, ``[xX]`` case
-    pairs, ``\\c`` escapes, ``.`` and ``.*`` requires; None for any other construct.
+    pairs, ``\\c`` escapes of non-letters, the ``\\d \\s \\w`` classes, ``.`` and ``.*``
+    requires; None for any other construct.
 
     Sound for ``fold=True``: a run of ASCII tokens matches a substring s whose ``str.lower`` is the
     run's literal, and lowercasing a whole value maps ASCII characters context-free, so the
@@ -91,6 +151,13 @@ def lucene_literal(pattern: str) -> str | None:
             token, i = None, i + (2 if pattern[i + 1 : i + 2] == "*" else 1)
         elif ch == "\\" and i + 1 < len(pattern):
             token, i = pattern[i + 1], i + 2
+            if token.isalpha():
+                # \d \s \w (and capitals) are character classes in Lucene's RegExp (the
+                # shared evaluator's backends/query/lucene_regex.py); other escaped letters are
+                # refused there. Neither is a literal.
+                if token not in "dswDSW":
+                    return None
+                token = None
         elif ch == "[" and pattern[i + 3 : i + 4] == "]" and pattern[i + 1 : i + 3].isalpha():
             low, high = pattern[i + 1], pattern[i + 2]
             if low.lower() != high.lower():

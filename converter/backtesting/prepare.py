@@ -1,25 +1,31 @@
-"""Backtest preparation: load, convert and interpret every rule once, in parallel over rule files.
+"""Backtest preparation: rules loaded once by the parent, each rule's targets prepared lazily.
 
-The results (``PreparedRule``: the pySigma rule and, per target, the emitted query and its parsed
-tree) are plain picklable objects handed to the evaluation workers (``converter.backtesting.engine``).
-Conversion and interpretation follow ``converter.checking.checker.Checker._check_target`` exactly.
+The parent loads every rule (``load``) and nothing more; a rule costs its logsource routing
+(``routing``) until an event of its logsource reaches it. Then the one evaluating process that
+owns the rule (``converter.backtesting.engine``) prepares it once (``prepare_rule``): the reference
+compiled, every target's query converted and parsed into a tree. Conversion and interpretation
+follow ``converter.checking.checker.Checker._check_target`` exactly. What the parent needs for the
+report (each target's query, reason, warnings) comes back with the evaluation results
+(``PreparedRule.summary``).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from converter.conversion.convert import CONVERTED
 from converter.checking.checker import Checker
-from converter.reference.evaluator import compile_rule
-from converter.rules.load import expand_paths, load_rules
+from converter.reference.logsources import LogsourceUnsupported, membership
+from converter.reference.evaluator import CompiledRule, compile_rule
+from converter.rules.load import LoadedRule, load_rules
 
-#: Rule files per preparation task.
-PREPARE_CHUNK = 16
+__all__ = ["BacktestOptions", "PreparedRule", "PreparedTarget", "checker_for", "load", "pool_context",
+           "prepare_rule", "routing"]
 
 
 @dataclass
@@ -31,27 +37,32 @@ class PreparedTarget:
     reason: str | None = None
     parse_failed: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: Whether the query was parsed into a tree (kept when the tree is dropped by ``summary``).
+    interpreted: bool = False
+
+    def summary(self) -> PreparedTarget:
+        """The same without the tree (what the report needs, cheap to send between processes)."""
+        return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
+                              self.interpreted)
 
 
 @dataclass
 class PreparedRule:
-    """A loaded rule (or its load error) with its prepared targets."""
+    """A loaded rule (or its load error); ``targets`` is filled when the rule is prepared."""
 
     id: str
     title: str
     path: str
-    rule: Any = None
+    loaded: LoadedRule | None = None
     error: str | None = None
     unsupported: str | None = None
+    prepared: bool = False
     targets: dict[str, PreparedTarget] = field(default_factory=dict)
 
-
-_PREP: dict[str, Any] = {}
-
-
-def init_prepare(options: BacktestOptions) -> None:
-    """Pool initializer: one ``Checker`` (converters, field models) per preparing process."""
-    _PREP["checker"] = checker_for(options)
+    @property
+    def rule(self) -> Any:
+        """The pySigma rule, or None when loading failed."""
+        return None if self.loaded is None else self.loaded.rule
 
 
 @dataclass(frozen=True)
@@ -80,70 +91,92 @@ def checker_for(options: BacktestOptions) -> Checker:
     )
 
 
-def _prepare_chunk(paths: list[str]) -> list[PreparedRule]:
-    """Load, convert and interpret the rules of some files, as ``Checker._check_target`` does."""
-    from backends import TARGETS
-    from backends.query.ast import Or
-    from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
-
-    checker: Checker = _PREP["checker"]
+def load(rule_paths: list[str]) -> list[PreparedRule]:
+    """Every rule under ``rule_paths``, loaded (YAML and pySigma), not yet prepared."""
     out = []
-    for loaded in load_rules(paths):
-        item = PreparedRule(loaded.id, loaded.title, loaded.path, loaded.rule)
+    for loaded in load_rules(rule_paths):
+        item = PreparedRule(loaded.id, loaded.title, loaded.path, loaded)
         if loaded.error is not None or loaded.rule is None:
             item.error = loaded.error.one_line() if loaded.error else "rule did not load"
-            out.append(item)
-            continue
-        item.unsupported = compile_rule(loaded.rule).unsupported
-        for name in checker.targets:
-            spec, conversion = TARGETS[name], checker.converters[name].convert(loaded)
-            target = PreparedTarget(conversion.output, warnings=list(conversion.warnings))
-            item.targets[name] = target
-            parse = spec.parse_function()
-            if conversion.status != CONVERTED:
-                target.reason = f"not converted ({conversion.status}): {conversion.reason}"
-                continue
-            if parse is None:
-                target.reason = f"not checked: {spec.no_interpreter_reason}"
-                continue
-            try:
-                trees = [parse(q, fields=checker.models.get(name)) for q in conversion.queries]
-            except QueryParseError as exc:
-                target.parse_failed = True
-                target.reason = (f"the emitted query does not parse: {exc.reason} "
-                                 f"(line {exc.line}, column {exc.column})")
-                continue
-            except UnsupportedQueryError as exc:
-                target.reason = f"not checked: the interpreter cannot evaluate this query: {exc}"
-                continue
-            except QueryError as exc:
-                target.reason = f"not checked: {exc}"
-                continue
-            # Compiled in the evaluating workers only (a failure is reported from there).
-            target.tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
+            item.loaded = None
         out.append(item)
     return out
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def routing(item: PreparedRule) -> tuple[Callable[[dict[str, Any]], bool] | None, str | None]:
+    """The rule's logsource membership predicate (``compile_rule``'s), or None when no event
+    can reach the rule, with the reason when it is its logsource (as ``compile_rule`` says)."""
+    from sigma.rule import SigmaRule
+
+    rule = item.rule
+    if item.error is not None or not isinstance(rule, SigmaRule):
+        return None, None  # compile_rule gives a correlation rule no membership either
+    source = rule.logsource
+    try:
+        return membership(source.product, source.category, source.service), None
+    except LogsourceUnsupported as error:
+        return None, str(error)
 
 
-def prepare(rule_paths: list[str], options: BacktestOptions, workers: int) -> list[PreparedRule]:
-    """Load, convert and interpret every rule under ``rule_paths`` (in ``workers`` processes)."""
-    files = list(expand_paths(rule_paths))
-    if workers <= 1 or len(files) <= PREPARE_CHUNK:
-        init_prepare(options)
-        return [r for chunk in _chunks(files, PREPARE_CHUNK) for r in _prepare_chunk(chunk)]
-    with pool_context().Pool(workers, init_prepare, (options,)) as pool:
-        parts = pool.imap(_prepare_chunk, _chunks(files, PREPARE_CHUNK))
-        return [r for part in parts for r in part]
+def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, float] | None = None
+                 ) -> CompiledRule:
+    """Compile the reference and convert and interpret every target of one loaded rule, as
+    ``Checker._check_target`` does; fills ``item.targets`` and returns the compiled rule.
+
+    ``phases`` accumulates the CPU seconds of ``reference``, ``convert`` and ``parse``."""
+    from backends import TARGETS
+    from backends.query.ast import Or
+    from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
+
+    loaded = item.loaded
+    assert loaded is not None and loaded.rule is not None  # routing() never reaches the others
+    clock: defaultdict[str, float] = defaultdict(float) if phases is None else phases
+    started = time.process_time()
+    compiled = compile_rule(loaded.rule)
+    item.unsupported = compiled.unsupported
+    item.prepared = True
+    for name in checker.targets:
+        converted = time.process_time()
+        clock["reference" if name == checker.targets[0] else "parse"] += converted - started
+        # The last target may consume the loaded rule (its pipeline mutates it): the reference
+        # is compiled and nothing reads the rule again, so it saves one copy per rule.
+        last = name == checker.targets[-1]
+        spec = TARGETS[name]
+        conversion = checker.converters[name].convert(loaded, copy_rule=not last)
+        started = time.process_time()
+        clock["convert"] += started - converted
+        target = PreparedTarget(conversion.output, warnings=list(conversion.warnings))
+        item.targets[name] = target
+        parse = spec.parse_function()
+        if conversion.status != CONVERTED:
+            target.reason = f"not converted ({conversion.status}): {conversion.reason}"
+            continue
+        if parse is None:
+            target.reason = f"not checked: {spec.no_interpreter_reason}"
+            continue
+        try:
+            trees = [parse(q, fields=checker.models.get(name)) for q in conversion.queries]
+        except QueryParseError as exc:
+            target.parse_failed = True
+            target.reason = (f"the emitted query does not parse: {exc.reason} "
+                             f"(line {exc.line}, column {exc.column})")
+            continue
+        except UnsupportedQueryError as exc:
+            target.reason = f"not checked: the interpreter cannot evaluate this query: {exc}"
+            continue
+        except QueryError as exc:
+            target.reason = f"not checked: {exc}"
+            continue
+        # Compiled by the engine when an event first gets past its prefilter.
+        target.tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
+        target.interpreted = True
+    clock["parse"] += time.process_time() - started
+    return compiled
 
 
 def pool_context() -> Any:
-    """The multiprocessing context for the backtest's pools."""
-    # fork shares the prepared rules with the workers without pickling them (Linux); elsewhere
+    """The multiprocessing context for the backtest's worker processes."""
+    # fork shares the loaded rules with the workers without pickling them (Linux); elsewhere
     # the platform default (spawn) pickles them, which works too.
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else None)

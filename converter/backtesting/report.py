@@ -79,12 +79,17 @@ class BacktestReport:
     targets: list[str]
     elapsed_s: float
     workers: int = 1
-    #: Of ``elapsed_s``, the time spent loading, converting and interpreting the rules.
+    #: Of ``elapsed_s``, the time the parent spent loading the rules (wall seconds); converting,
+    #: parsing and compiling happen lazily during evaluation (``phases_s``).
     prepare_s: float = 0.0
     #: Per mapping table: events of a routed logsource it could not render (count, first one).
     render_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: What the input caps skipped, and input that read as fewer events than it holds.
     input_warnings: list[str] = field(default_factory=list)
+    #: CPU seconds per phase, summed over the evaluating processes: ``reference`` (compiling
+    #: the reference), ``convert``, ``parse``, ``index`` (required literals, candidate indexes),
+    #: ``compile`` (query trees), ``evaluate`` (routing, rendering, evaluating).
+    phases_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def events_per_s(self) -> float:
@@ -103,6 +108,7 @@ class BacktestReport:
             "events_per_s": round(self.events_per_s, 1),
             "render_errors": self.render_errors,
             "input_warnings": self.input_warnings,
+            "phases_s": {name: round(v, 3) for name, v in sorted(self.phases_s.items())},
         }
 
     @property
@@ -178,5 +184,5 @@ def print_report(report: BacktestReport, console: Any = None) -> None:
         console.print(f"[yellow]{info['events']} events not renderable for {table_name}[/] "
                       f"(first {escape(info['first'])}: {escape(info['error'])})")
     console.print(f"{report.events:,} events in {report.elapsed_s:.1f} s "
-                  f"({report.prepare_s:.1f} s preparing rules), "
+                  f"({report.prepare_s:.1f} s loading rules), "
                   f"{report.events_per_s:,.0f} events/s")

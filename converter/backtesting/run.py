@@ -7,19 +7,22 @@ rendered event, and records every event where a target and the reference disagre
 
 Built for volume (hundreds of thousands of events, thousands of rules):
 
-* rules are loaded, converted and interpreted once, in parallel (``converter.backtesting.prepare``);
-  the parsed trees and pySigma rules are plain picklable objects handed to the workers;
-* events are streamed (``converter.events.inputs``) in batches to workers that compiled every rule and
-  query once (``converter.backtesting.engine.Engine``), with a bounded number of batches in flight,
-  so memory stays flat however large the input is;
+* the parent loads the rules (``converter.backtesting.prepare.load``) and reads the events; each
+  worker owns a share of the rules (``converter.backtesting.workers``) and sees every batch;
+* a rule is prepared (reference compiled, every target converted and parsed) the first time an
+  event of its logsource reaches it, once in the whole run, by its owner; a rule no event
+  reaches costs its logsource routing only (``converter.backtesting.engine``);
+* events are streamed (``converter.events.inputs``) in batches, a bounded number in flight, so memory
+  stays flat however large the input is;
 * an event reaches only the rules of its logsource, and among those only the rules and queries
-  whose required literals occur in it (``converter.ruleindex.index``); the skip never changes a count
-  (tested by running with ``prefilter=False``);
+  whose required literals occur in it (``converter.ruleindex.index``; a target's literals come from its
+  own tree, ``converter.backtesting.needs``); the skip never changes a count (tested by running
+  with ``prefilter=False``);
 * an event is rendered once per target schema (``ecs``, ``splunk-sysmon``, ...), not per rule.
 
-Modules: this driver (``run_backtest``), ``backtest_prepare`` (rules to trees),
-``backtest_engine`` (evaluation), ``backtest_needs`` (literals of query trees) and
-``backtest_report`` (tallies, report, console output).
+Modules (``converter.backtesting``): this driver (``run``: ``run_backtest``), ``prepare``
+(loading, preparing one rule), ``engine`` (evaluation), ``workers`` (the worker processes),
+``needs`` (literals of query trees) and ``report`` (tallies, report, console output).
 
 Equivalence per rule and target follows ``converter.checking.checker.Checker`` exactly (same
 converters, interpreters, field models and renderers; same reasons), only over the streamed events.
@@ -28,15 +31,16 @@ converters, interpreters, field models and renderers; same reasons), only over t
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from converter.backtesting.engine import Engine, init_worker, run_batch
+from converter.backtesting.engine import Engine
 from converter.backtesting.prepare import (
-    BacktestOptions, PreparedRule, checker_for, pool_context, prepare,
+    BacktestOptions, PreparedRule, checker_for, load, routing,
 )
+from converter.backtesting.workers import run_sharded
 from converter.backtesting.report import BacktestReport, RuleTally, TargetTally, print_report
 
 __all__ = ["BacktestReport", "RuleTally", "TargetTally", "print_report", "run_backtest"]
@@ -78,9 +82,10 @@ def _batches(
 
 
 class _Merger:
-    """Accumulates worker deltas into per-rule tallies."""
+    """Accumulates the shards' deltas into per-rule tallies."""
 
     def __init__(self, prepared: list[PreparedRule], max_examples: int) -> None:
+        self.prepared = prepared
         self.events = 0
         self.max_examples = max_examples
         self.routed: Counter = Counter()
@@ -91,15 +96,33 @@ class _Merger:
         self.render_errors: dict[str, list[Any]] = {}
         #: rule (reference) or (rule, target) -> [events undecided, first event, reason]
         self.undecided: dict[Any, list[Any]] = {}
+        #: CPU seconds per phase, summed over the shards.
+        self.phases: defaultdict[str, float] = defaultdict(float)
 
-    def add(self, delta: dict[str, Any]) -> None:
-        self.events += delta["events"]
+    def add(self, events: int, deltas: list[dict[str, Any]]) -> None:
+        """Merge one batch of ``events`` events: one delta per shard (disjoint rules)."""
+        self.events += events
+        render_errors: dict[str, list[Any]] = {}  # table -> [{position: source}, message]
+        for delta in deltas:
+            self._add(delta)
+            for table, (positions, message) in delta["render_errors"].items():
+                entry = render_errors.setdefault(table, [{}, message])
+                entry[0].update(positions)
+        # An event that several shards rendered is counted once.
+        for table, (positions, message) in render_errors.items():
+            entry = self.render_errors.setdefault(
+                table, [0, positions[min(positions)], message])
+            entry[0] += len(positions)
+
+    def _add(self, delta: dict[str, Any]) -> None:
+        for i, (unsupported, targets) in delta["prepared"].items():
+            item = self.prepared[i]
+            item.unsupported, item.targets, item.prepared = unsupported, targets, True
+        for phase, seconds in delta["phases"].items():
+            self.phases[phase] += seconds
         self.routed.update(delta["routed"])
         self.ref.update(delta["ref"])
         self.hits.update(delta["hits"])
-        for table, (count, source, message) in delta["render_errors"].items():
-            entry = self.render_errors.setdefault(table, [0, source, message])
-            entry[0] += count
         for key, (count, source, reason) in delta["undecided"].items():
             entry = self.undecided.setdefault(key, [0, source, reason])
             entry[0] += count
@@ -111,7 +134,20 @@ class _Merger:
             entry[1].extend(examples[: self.max_examples - len(entry[1])])
 
 
-def _tallies(prepared: list[PreparedRule], merged: _Merger) -> list[RuleTally]:
+def _unreached(tally: RuleTally, item: PreparedRule, targets: list[str]) -> None:
+    """The tally of a rule no event reached: the reference's logsource reason when it has one
+    (as ``compile_rule`` gives it), every target unchecked and unconverted."""
+    _, reason = routing(item)
+    tally.reference_unsupported = reason
+    tally.reference_hits = None if reason else 0
+    for name in targets:
+        tally.targets[name] = TargetTally(
+            None, reason="not checked: no event of the rule's logsource in the input (the rule "
+            "was not converted)")
+
+
+def _tallies(prepared: list[PreparedRule], merged: _Merger,
+             targets: list[str]) -> list[RuleTally]:
     """Per-rule results with ``Checker``'s verdict rules applied to the merged counts."""
     out = []
     for i, item in enumerate(prepared):
@@ -119,6 +155,9 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger) -> list[RuleTally]:
         out.append(tally)
         if item.error is not None:
             tally.reference_hits = None
+            continue
+        if not item.prepared:  # no event reached the rule: it was never converted
+            _unreached(tally, item, targets)
             continue
         tally.reference_unsupported = item.unsupported
         tally.reference_hits = None if item.unsupported else merged.ref[i]
@@ -133,7 +172,7 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger) -> list[RuleTally]:
             undecided = merged.undecided.get((i, name))
             if undecided is not None:
                 t.undecided = _undecided_json(undecided)
-            if target.tree is None or target.reason:
+            if not target.interpreted or target.reason:
                 t.equivalent = False if target.parse_failed else None
             elif (i, name) in merged.failed:
                 t.reason, t.disagreements, t.hits = merged.failed[(i, name)], 0, 0
@@ -209,9 +248,10 @@ def run_backtest(
         tuple(targets) if targets is not None else None, tuple(pipelines or ()), data_source,
         mapping, max_examples, prefilter,
     )
-    target_names = checker_for(options).targets  # validates targets and pipelines up front
+    checker = checker_for(options)  # validates targets and pipelines up front
+    target_names = checker.targets
     options = replace(options, targets=tuple(target_names))
-    prepared = prepare([str(p) for p in rule_paths], options, workers)
+    prepared = load([str(p) for p in rule_paths])
     prepare_s = time.perf_counter() - started
     from converter.events.inputs import InputLimits
 
@@ -219,30 +259,18 @@ def run_backtest(
     limits = limits if limits is not None else InputLimits()
     batches = _batches(list(events_paths), input_format, limits)
     if workers <= 1:
-        engine = Engine(prepared, options)
-        for batch in batches:
-            merged.add(engine.run(batch))
-            if progress is not None:
-                progress(merged.events)
+        engine = Engine(prepared, options, checker=checker)
+        done: Iterable[tuple[int, int, list[dict[str, Any]]]] = (
+            (seq, len(batch), [engine.run(batch)]) for seq, batch in enumerate(batches))
     else:
-        with pool_context().Pool(workers, init_worker, (prepared, options)) as pool:
-            pending: deque = deque()
-            for batch in batches:
-                pending.append(pool.apply_async(run_batch, (batch,)))
-                # Bounded in-flight work: the reader never runs ahead of the workers.
-                while len(pending) > 2 * workers:
-                    _collect(pending.popleft(), merged, progress)
-            while pending:
-                _collect(pending.popleft(), merged, progress)
+        done = run_sharded(prepared, options, workers, batches, checker)
+    for _seq, events, deltas in done:
+        merged.add(events, deltas)
+        if progress is not None:
+            progress(merged.events)
     render_errors = {table: {"events": count, "first": source, "error": message}
                      for table, (count, source, message) in merged.render_errors.items()}
-    return BacktestReport(merged.events, _tallies(prepared, merged), target_names,
+    return BacktestReport(merged.events, _tallies(prepared, merged, target_names), target_names,
                           time.perf_counter() - started, max(1, workers), prepare_s,
-                          render_errors, limits.all_warnings())
-
-
-def _collect(result: Any, merged: _Merger, progress: Callable[[int], None] | None) -> None:
-    merged.add(result.get())
-    if progress is not None:
-        progress(merged.events)
+                          render_errors, limits.all_warnings(), dict(merged.phases))
 

@@ -394,12 +394,16 @@ class SourceVariantsTransformation(PreprocessingTransformation):
         detections: dict[str, SigmaDetection] = {}
         for prefix, conditions, variant in branches:
             for name, detection in old.detections.items():
+                if variant is None:
+                    # The primary branch keeps the detection as it is (Sigma names): the
+                    # variants below copy it before anything maps its fields, so it needs no
+                    # copy of its own (the rule itself is already this target's copy).
+                    detections[_prefixed(prefix, name)] = detection
+                    continue
                 # Detections link back to their rule: share the rule and the old detections
                 # section instead of copying the whole rule once per branch.
                 copied = copy.deepcopy(detection, {id(old): old, id(rule): rule})
-                detections[_prefixed(prefix, name)] = (
-                    copied if variant is None else self._map_variant(copied, variant)
-                )
+                detections[_prefixed(prefix, name)] = self._map_variant(copied, variant)
             detections[f"guard_{prefix}"] = self._guard(conditions)
         conditions = [
             " or ".join(

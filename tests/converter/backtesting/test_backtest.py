@@ -152,8 +152,8 @@ def test_disagreements_are_captured(
 
     real = Converter.convert
 
-    def broken(self: Converter, loaded: Any) -> Any:
-        conversion = real(self, loaded)
+    def broken(self: Converter, loaded: Any, **options: Any) -> Any:
+        conversion = real(self, loaded, **options)
         if self.spec.name == "eql":
             conversion.queries = [re.sub(r'process\.name regex "[^"]*"', 'process.name == "whoami.exe"', q)
                                   for q in conversion.queries]
@@ -185,8 +185,8 @@ def test_examples_are_capped_but_counted(
 
     real = Converter.convert
 
-    def never(self: Converter, loaded: Any) -> Any:
-        conversion = real(self, loaded)
+    def never(self: Converter, loaded: Any, **options: Any) -> Any:
+        conversion = real(self, loaded, **options)
         conversion.queries = ["any where false"]
         return conversion
 
@@ -289,6 +289,8 @@ def test_bad_rule_is_an_entry(tmp_path: Path, corpus: tuple[Path, Path]) -> None
         ("ab?c", None),
         ("[a-z]+x", None),
         ("~(abc)", None),
+        ("abc\\sde", "abc"),  # \s is whitespace in Lucene's RegExp, not the letter
+        ("x\\ky", None),  # an escaped letter other than d, s, w is refused by the evaluator
     ],
 )
 def test_lucene_literal(pattern: str, literal: str | None) -> None:

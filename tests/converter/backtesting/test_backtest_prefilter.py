@@ -1,0 +1,176 @@
+"""The backtest's target prefilter is sound: it never skips an event a target's own tree matches.
+
+The prefilter (``converter.backtest_needs``) files each query tree under the literals the tree
+itself needs, folded for the leaf's engine readings (``backends/query/folding.py``). A target is
+evaluated on every event its query could match, whatever the reference does, so a skipped event
+must be one the shared evaluator (``backends/query/evaluate.py``) finds false. These tests check
+that on generated leaves and values, with the case partners where the readings differ (``ſ``,
+``İ``, the Kelvin sign, final sigma), and on whole backtests of generated events.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from backends.query import ast
+from backends.query.errors import QueryError
+from backends.query.evaluate import compile_query
+from backends.query.patterns import MatchTimeout
+from converter.backtesting.run import run_backtest
+from converter.backtesting.engine import _tree_lookup
+from converter.backtesting.needs import coarse_fold, tree_form
+from converter.ruleindex.index import LiteralIndex
+from converter.ruleindex.needs import conditions_of
+
+#: Letters whose case partners differ between the engines' folding readings, and plain ones.
+ALPHABET = "aiksIKSxİıſKΣσςßẞ\\ .-"
+TEXT = st.text(alphabet=ALPHABET, min_size=0, max_size=8)
+LITERAL = st.text(alphabet=ALPHABET, min_size=1, max_size=4)
+FOLDS = st.sampled_from(list(ast.Fold))
+PARTS = st.lists(st.one_of(LITERAL, st.sampled_from([ast.Wildcard.ANY, ast.Wildcard.ONE])),
+                 min_size=1, max_size=4).map(tuple)
+
+
+def _candidate(node: ast.Node, event: dict[str, Any]) -> bool:
+    """Whether the prefilter lets ``event`` reach ``node``."""
+    index = LiteralIndex([("slot", conditions_of([tree_form(node)])[0])])
+    return "slot" in index.candidates(_tree_lookup(event))
+
+
+def _matches(node: ast.Node, event: dict[str, Any]) -> bool | None:
+    """The evaluator's verdict, None when it cannot decide (readings disagree, time limit)."""
+    try:
+        return compile_query(node)(event) is True
+    except (QueryError, MatchTimeout):
+        return None
+
+
+def _sound(node: ast.Node, event: dict[str, Any]) -> None:
+    if _matches(node, event):
+        assert _candidate(node, event), (node, event)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=LITERAL, text=TEXT, case_sensitive=st.booleans(), lowercase=st.booleans(),
+       fold=FOLDS)
+@example(value="s", text="ſ", case_sensitive=False, lowercase=False, fold=ast.Fold.UNICODE)
+@example(value="ix", text="İX", case_sensitive=False, lowercase=False, fold=ast.Fold.SIMPLE)
+@example(value="σ", text="aΣ", case_sensitive=False, lowercase=False, fold=ast.Fold.SIMPLE)
+def test_equals_prefilter_is_sound(value: str, text: str, case_sensitive: bool, lowercase: bool,
+                                   fold: ast.Fold) -> None:
+    node = ast.Equals(field="f", value=value, case_sensitive=case_sensitive,
+                      lowercase_value=lowercase, fold=fold)
+    _sound(node, {"f": text})
+    _sound(node, {"f": [text, "x"]})
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=PARTS, text=TEXT, case_sensitive=st.booleans(), lowercase=st.booleans(),
+       fold=FOLDS)
+@example(parts=(ast.Wildcard.ANY, "ks"), text="aKſ", case_sensitive=False, lowercase=False,
+         fold=ast.Fold.UNICODE)
+@example(parts=("i", ast.Wildcard.ANY), text="İ", case_sensitive=True, lowercase=True,
+         fold=ast.Fold.SIMPLE)
+def test_glob_prefilter_is_sound(parts: tuple[ast.GlobPart, ...], text: str,
+                                 case_sensitive: bool, lowercase: bool, fold: ast.Fold) -> None:
+    node = ast.Glob(field="f", parts=parts, case_sensitive=case_sensitive,
+                    lowercase_value=lowercase, fold=fold)
+    _sound(node, {"f": text})
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=PARTS, text=TEXT, case_sensitive=st.booleans(), fold=FOLDS,
+       fields=st.sampled_from([(), ("f",)]))
+@example(parts=(ast.Wildcard.ANY, "s", ast.Wildcard.ANY), text="ſ", case_sensitive=False,
+         fold=ast.Fold.UNICODE, fields=())
+def test_keyword_prefilter_is_sound(parts: tuple[ast.GlobPart, ...], text: str,
+                                    case_sensitive: bool, fold: ast.Fold,
+                                    fields: tuple[str, ...]) -> None:
+    node = ast.Keyword(parts=parts, case_sensitive=case_sensitive, fields=fields, fold=fold)
+    _sound(node, {"f": text, "g": "zzz"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(literal=st.text(alphabet="aiksx.-", min_size=1, max_size=4), text=TEXT,
+       lowercase=st.booleans(), pairs=st.booleans())
+@example(literal="ix", text="İx", lowercase=True, pairs=False)
+@example(literal="s", text=" ", lowercase=False, pairs=False)  # "\\s" is a class, not "s"
+def test_lucene_regex_prefilter_is_sound(literal: str, text: str, lowercase: bool,
+                                         pairs: bool) -> None:
+    # A Lucene regex of escaped literal characters and [xX] case pairs, unanchored by ".*".
+    body = "".join(f"[{c}{c.upper()}]" if pairs and c.isalpha() else "\\" + c for c in literal)
+    node = ast.Regex(field="f", pattern=f".*{body}.*", dialect=ast.RegexDialect.LUCENE,
+                     anchored=True, lowercase_value=lowercase)
+    _sound(node, {"f": text})
+
+
+def test_coarse_fold_joins_every_reading() -> None:
+    # simple lowercase (İ -> i), Unicode simple folding (ſ -> s, Kelvin sign -> k), ASCII.
+    assert coarse_fold("İſKΣ") == coarse_fold("isks") [:3] + coarse_fold("σ")
+    assert coarse_fold("ς") == coarse_fold("σ") == coarse_fold("Σ")
+    assert coarse_fold("ABC") == "abc"
+    assert len(coarse_fold("İ")) == 1  # one code point for one, never str.lower's two
+
+
+# -- whole backtests: prefiltered and exhaustive evaluation agree for every target ----------------
+
+RULE = """\
+title: Tricky Case Partners
+id: 77777777-7777-4777-8777-777777777777
+status: test
+logsource: {{product: windows, category: process_creation}}
+detection:
+  selection:
+    Image|endswith: '{image}'
+    CommandLine|contains: '{command}'
+  keywords:
+    - '{keyword}'
+  condition: selection or keywords
+level: low
+"""
+
+
+def _events(path: Path) -> Path:
+    """Generated events of the rules under ``path`` with case-partner variants of each value."""
+    from converter.generate.generator import generate_events
+    from converter.rules.load import load_rules
+
+    lines = []
+    swaps = {"s": "ſ", "k": "K", "i": "İ", "S": "ſ", "K": "K", "I": "İ"}
+    for loaded in load_rules([path]):
+        for sample in generate_events(loaded.rule, count=40):
+            event = {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+                     **sample.fields}
+            lines.append(json.dumps(event))
+            for old, new in swaps.items():
+                changed = {k: v.replace(old, new) if isinstance(v, str) else v
+                           for k, v in event.items() if k not in ("Channel",)}
+                lines.append(json.dumps({**event, **changed}))
+    out = path.parent / "events.jsonl"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("image,command,keyword", [
+    ("\\\\schtasks.exe", "/create", "mimikatz"),
+    ("\\\\ſvchost.exe", "-K netſvcs", "İnvoke-Kerberoast"),
+])
+def test_prefiltered_backtest_equals_exhaustive(tmp_path: Path, image: str, command: str,
+                                                 keyword: str) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "tricky.yml").write_text(RULE.format(image=image, command=command, keyword=keyword),
+                                      encoding="utf-8")
+    events = _events(rules)
+    fast = run_backtest([rules], [events], workers=1)
+    slow = run_backtest([rules], [events], workers=1, prefilter=False)
+    assert fast.events == slow.events > 10
+    assert fast.to_json()["rules"] == slow.to_json()["rules"]
+    targets = fast.to_json()["rules"][0]["targets"]
+    assert set(targets) == set(fast.targets) and len(targets) >= 5
