@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from converter.checking.checker import Checker, RuleResult
 from converter.errors import EventsError
 from converter.events.render import SampleEvent, iter_event_files, read_jsonl, sample_events_path, to_sigma
+from converter.mapping.index_mapping import field_model_for
 from converter.mapping.table import load_table
 from converter.rules.load import load_rules
 
@@ -146,6 +147,8 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
         list(opts.targets) if opts.targets is not None else None, list(opts.pipelines),
         opts.data_source, opts.mapping,
     )
+    # A user's mapping: generated long values also pass its ignore_above limits.
+    model = field_model_for(opts.data_source, opts.mapping) if opts.mapping is not None else None
     results: list[RuleResult] = []
     bad_input = False
     for item in loaded:
@@ -156,7 +159,7 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
             from converter.generate.generator import generate_events
 
             events = generate_events(item.rule, count=opts.generate or None, seed=opts.seed,
-                                     carries=checker.carries)
+                                     carries=checker.carries, field_model=model)
             if not events:
                 result = RuleResult(item.id, item.title, item.path, [])
                 result.error = (

@@ -14,13 +14,16 @@ Events are Sigma-taxonomy (flat Sysmon names) and carry ``EventID``/``Channel`` 
 logsource (``converter.reference.logsources``); a rule whose logsource has no membership rule yields none.
 
 The work is split by concern: ``generate_plan`` (condition tree -> plans), ``generate_regex``
-(an example string for a regex), ``generate_values`` (plans -> events, near-miss mutations); this
+(an example string for a regex), ``generate_values`` (plans -> events, near-miss mutations),
+``generate_hostile`` (near misses with non-ASCII case partners, values past every field limit,
+trailing newlines, number-like text); this
 module picks the logsource's event kinds and orders positives and near misses. The helpers' public
 names are re-exported here.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from dataclasses import replace
@@ -46,6 +49,7 @@ from converter.generate.plan import (
     describe,
     solve,
 )
+from converter.generate.hostile import hostile_mutations, long_value_length
 from converter.generate.regex import RegexUnsupported, regex_example
 from converter.generate.values import (
     COMPANIONS,
@@ -154,8 +158,10 @@ Item = tuple[dict[str, Any], str, frozenset[Any], Context]  # event, label, touc
 class _Generator:
     """One rule's generation state: its logsource kinds, plans, positives and near misses."""
 
-    def __init__(self, rule: SigmaRule, kinds: list[dict[str, Any]], seed: int) -> None:
+    def __init__(self, rule: SigmaRule, kinds: list[dict[str, Any]], seed: int,
+                 long_length: int) -> None:
         source = rule.logsource
+        self.long_length = long_length
         self.logsource = (source.product, source.category, source.service)
         self.kinds, self.seed = kinds, seed
         self.rng = random.Random(f"{seed}:{rule.id or rule.title}")
@@ -208,7 +214,10 @@ class _Generator:
         for j, lit in enumerate(plan):
             if not lit.positive:
                 continue
-            for value, keep, what in _mutations(lit, self.rng, VOCABULARIES.get(lit.field or "")):
+            mutations = itertools.chain(
+                _mutations(lit, self.rng, VOCABULARIES.get(lit.field or "")),
+                hostile_mutations(lit, self.long_length, self.rng))
+            for value, keep, what in mutations:
                 mutated = realize(plan[:j] + (replace(lit, value=value),) + plan[j + 1:], ctx, key)
                 if mutated is not None:
                     kind = "boundary" if what.startswith(("first", "last")) else what.split()[0]
@@ -256,6 +265,7 @@ def generate_events(
     count: int | None = None,
     seed: int = 0,
     carries: Callable[[dict[str, Any]], bool] | None = None,
+    field_model: Any = None,
 ) -> list[SampleEvent]:
     """Generate positives and near misses for one rule, most informative first.
 
@@ -267,6 +277,8 @@ def generate_events(
             data sources can hold; the others are not generated (Sentinel's SecurityEvent holds
             no Sysmon record), unless none of the logsource's kinds is carried or no event of
             a carried kind can be made.
+        field_model: a user's ``FieldModel`` (``--mapping``): long values then also pass its
+            ``ignore_above`` limits, besides the built-in models'.
 
     Returns:
         ``SampleEvent``s whose ``expect`` is the reference verdict and whose ``note`` says what the
@@ -284,22 +296,24 @@ def generate_events(
     if not kinds:
         return []
     carried = [k for k in kinds if carries(k)] if carries is not None else kinds
+    long_length = long_value_length(field_model)
     if carried and carried != kinds:
         # When no event of a carried kind can be made (a 4688 record lacks a field every branch
         # needs), the usual events: the target cannot be asked about them, and says so.
-        return _generate(rule, compiled, carried, count, seed) or _generate(
-            rule, compiled, kinds, count, seed
+        return _generate(rule, compiled, carried, count, seed, long_length) or _generate(
+            rule, compiled, kinds, count, seed, long_length
         )
-    return _generate(rule, compiled, kinds, count, seed)
+    return _generate(rule, compiled, kinds, count, seed, long_length)
 
 
 def _generate(rule: SigmaRule, compiled: Any, kinds: list[dict[str, Any]], count: int | None,
-              seed: int) -> list[SampleEvent]:
+              seed: int, long_length: int) -> list[SampleEvent]:
     """The events of ``generate_events`` for these event kinds (the main one first)."""
     limit = DEFAULT_COUNT if count is None else max(count, 0)
     out: list[SampleEvent] = []
     seen: set[str] = set()
-    for event, label, touched, ctx in _Generator(rule, kinds, seed).ordered(limit):
+    generator = _Generator(rule, kinds, seed, long_length)
+    for event, label, touched, ctx in generator.ordered(limit):
         if len(out) >= limit:
             break
         key = json.dumps(event, sort_keys=True, default=str)

@@ -23,9 +23,9 @@ every value test, so ``not`` of it holds.
 
 Layout: this module compiles the condition tree and holds the rule API; the leaves (field access,
 case folding, wildcards, bounded regexes, typed values) are in ``converter.reference.values``.
-Compiled predicates take ``(event, cache)``, where ``cache`` is a per-event dict of lowercased
-field values (``reference_values.folded_texts``), so a field is lowercased once per event however
-many tests and rules read it.
+Compiled predicates take ``(event, cache)``, where ``cache`` is a per-event dict of folded field
+values (``converter.reference.fields.folded_texts``, folded by ``fields.fold``), so a field is
+folded once per event however many tests and rules read it.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from converter.reference.fields import (
     FoldCache,
     event_scalars,
     field_getter,
+    fold,
     folded_texts,
     scalars,
     text_of,
@@ -120,7 +121,7 @@ Predicate = Callable[[Event, FoldCache], bool]
 
 
 def _folded_predicate(name: str, test: FoldedTest) -> Predicate:
-    """Field predicate for case-insensitive string tests: the field's texts are lowercased once
+    """Field predicate for case-insensitive string tests: the field's texts are folded once
     per event (``folded_texts``); true when some text passes ("multi_valued")."""
 
     def predicate(event: Event, cache: FoldCache) -> bool:
@@ -166,10 +167,10 @@ def _fieldref_predicate(name: str, ref: SigmaFieldReference) -> Predicate:
         relation = str.__eq__
 
     def predicate(event: Event, cache: FoldCache) -> bool:
-        left = [t.lower() for t in map(text_of, scalars(get(event))) if t is not None]
+        left = [fold(t) for t in map(text_of, scalars(get(event))) if t is not None]
         if not left:
             return False
-        right = [t.lower() for t in map(text_of, scalars(other(event))) if t is not None]
+        right = [fold(t) for t in map(text_of, scalars(other(event))) if t is not None]
         return any(relation(a, b) for a in left for b in right)
 
     return predicate

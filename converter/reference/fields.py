@@ -2,9 +2,11 @@
 
 Every reading follows an entry of ``SIGMA_SEMANTICS`` (``converter.reference.semantics``):
 "field_names" (exact key, then a dotted path into nested objects), "multi_valued" (lists are
-flattened), "numbers" (numbers and booleans compare as their text; ``number_of`` reads a string
-as a number only when it is an ASCII decimal, "number_text"), "string_case" (folded with
-``str.lower``), "keywords" (every scalar anywhere in the event).
+flattened), "numbers" (numbers and booleans compare as their text; ``number_of`` reads a string as a
+number only when it is an ASCII decimal), "string_case" (``fold``), "keywords" (every scalar anywhere in the event).
+
+Case folding is ``fold`` ("string_case"): each code point's Unicode simple lowercase mapping, so a
+folded string has the length of the original and a ``?`` still stands for one character.
 
 The per-event cache of folded values (``FoldCache``) is a plain dict from field name to the
 field's folded texts (``folded_texts``); the rule index (``converter.ruleindex.index``) fills the same
@@ -19,12 +21,29 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Union
 
 Event = Mapping[str, Any]
-#: A field's texts as compared case-insensitively: one lowercased string (the common case of a
+#: A field's texts as compared case-insensitively: one folded string (the common case of a
 #: single string value), or a tuple of them (a list, a number, a boolean; empty when missing).
 Folded = Union[str, tuple[str, ...]]
 FoldCache = dict[str, Folded]
 
 MISSING: Any = object()  # sentinel: the key is absent (distinct from a JSON null)
+
+_CAPITAL_I_DOT = "\u0130"  # İ: str.lower gives "i" + U+0307, its simple lowercase is "i"
+_CAPITAL_SIGMA = "\u03a3"  # Σ: str.lower gives ς at the end of a word, its simple lowercase is σ
+
+
+def fold(text: str) -> str:
+    """``text`` with every code point replaced by its Unicode simple lowercase ("string_case").
+
+    Equal to mapping Java's ``Character.toLowerCase(int)`` over the code points (what a
+    ``lowercase`` normalizer indexes). Python's ``str.lower`` differs in exactly two places,
+    both undone here: U+0130 (İ), the one code point whose full lowercase is two characters, and
+    the final-sigma rule that lowers a word-final Σ to ς (tests/test_reference.py checks every
+    code point). The result always has ``len(text)`` characters.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.replace(_CAPITAL_I_DOT, "i").replace(_CAPITAL_SIGMA, "\u03c3").lower()
 
 
 def field_getter(name: str) -> Callable[[Event], Any]:
@@ -105,11 +124,11 @@ def number_of(value: Any) -> int | float | None:
 def fold_value(value: Any) -> Folded:
     """Fold a raw field value (``MISSING`` included) for case-insensitive string tests."""
     if type(value) is str:
-        return value.lower()
+        return fold(value)
     if value is MISSING or value is None:
         return ()
     texts = (text_of(v) for v in scalars(value))
-    return tuple(t.lower() for t in texts if t is not None)
+    return tuple(fold(t) for t in texts if t is not None)
 
 
 def folded_texts(event: Event, name: str, cache: FoldCache) -> Folded:

@@ -14,6 +14,15 @@ MODIFIERS_SPEC = (
     "https://github.com/SigmaHQ/sigma-specification/blob/main/specification/"
     "sigma-appendix-modifiers.md"
 )
+#: Java's per-code-point lowercase: the mapping of UnicodeData.txt, one code point to one.
+JAVA_TO_LOWER = (
+    "https://docs.oracle.com/en/java/javase/21/docs/api/java.base/java/lang/"
+    "Character.html#toLowerCase(int)"
+)
+UNICODE_SIMPLE_LOWERCASE = "https://www.unicode.org/reports/tr44/#Simple_Lowercase_Mapping"
+ES_LOWERCASE_NORMALIZER = (
+    "https://www.elastic.co/docs/reference/text-analysis/analysis-lowercase-tokenfilter"
+)
 YAML_CORE_SCHEMA = "https://yaml.org/spec/1.2.2/#1032-tag-resolution"
 ES_NUMBERS_TO_LONG = (
     "https://github.com/elastic/elasticsearch/blob/main/server/src/main/java/org/elasticsearch/"
@@ -37,8 +46,20 @@ class Fact:
 
 SIGMA_SEMANTICS: dict[str, Fact] = {
     "string_case": Fact(
-        "insensitive", RULES_SPEC,
-        "'General': values are case-insensitive; both sides are folded with str.lower.",
+        "insensitive: both sides compared per code point after each code point's Unicode simple "
+        "lowercase mapping", MODIFIERS_SPEC,
+        "'cased': 'Default Sigma behavior is case-insensitive matching' (also the rules spec's "
+        "'General'); the specification does not define the folding. The reference reads it as "
+        "the simple lowercase mapping of every code point (UnicodeData.txt field 13, "
+        f"{UNICODE_SIMPLE_LOWERCASE}), which is Java's Character.toLowerCase(int) "
+        f"({JAVA_TO_LOWER}) and so what Elasticsearch's lowercase normalizer indexes "
+        f"({ES_LOWERCASE_NORMALIZER}). Why this reading: it maps one code point to one, so a "
+        "string keeps its length and '?' is always one character of the folded value as of the "
+        "raw one; it has no context rules (a final capital sigma is σ, not ς); it is what the "
+        "one engine-side case folding sigport targets does. Consequences: İ, I and i are equal "
+        "(İ's simple lowercase is i; Python's str.lower gives two characters), the Kelvin sign "
+        "equals k, ẞ equals ß, Σ equals σ but not ς, ſ is not s, É equals é, fullwidth Ａ "
+        "equals ａ but not a. reference_events.fold implements it.",
     ),
     "cased": Fact("sensitive", MODIFIERS_SPEC, "'cased': values are applied case sensitively."),
     "wildcards": Fact(

@@ -1,10 +1,10 @@
 """Value side of the reference evaluator: matching one typed Sigma value on event values.
 
 ``converter.reference.evaluator`` compiles pySigma's condition tree; this module supplies its leaves. Two
-kinds of value test exist, so that an event field is lowercased once per event, not once per test:
+kinds of value test exist, so that an event field is folded once per event, not once per test:
 
-* a **folded** test (``FoldedTest``) takes a field value already lowercased with ``str.lower``
-  ("string_case" in ``converter.reference.semantics``): every case-insensitive string test
+* a **folded** test (``FoldedTest``) takes a field value already folded with
+  ``converter.reference.fields.fold`` ("string_case" in ``converter.reference.semantics``): every case-insensitive string test
   (plain values, wildcards, contains / startswith / endswith, windash and base64 variants);
 * a **raw** test (``ValueTest``) takes one scalar event value as it is: cased strings, regular
   expressions, numbers, booleans, comparisons, CIDR blocks.
@@ -43,7 +43,7 @@ from sigma.types import (
 )
 
 from backends.errors import UnsupportedError
-from converter.reference.fields import number_of, text_of
+from converter.reference.fields import fold, number_of, text_of
 
 
 FoldedTest = Callable[[str], bool]
@@ -84,7 +84,7 @@ def glob(parts: Parts, cased: bool, search: bool) -> Callable[[str], bool]:
     """Compile Sigma wildcard parts into a test on one string.
 
     ``search`` gives contains semantics (keywords); otherwise the whole value must match
-    ("whole_value"). Unless ``cased``, the pattern's literal parts are folded with ``str.lower``
+    ("whole_value"). Unless ``cased``, the pattern's literal parts are folded with ``fold``
     here and the tested string must be folded by the caller (``folded_texts``): "string_case".
     """
     many = SpecialChars.WILDCARD_MULTI
@@ -95,7 +95,7 @@ def glob(parts: Parts, cased: bool, search: bool) -> Callable[[str], bool]:
         while items and items[-1] is many:
             items.pop()
     if not cased:
-        items = [p.lower() if isinstance(p, str) else p for p in items]
+        items = [fold(p) if isinstance(p, str) else p for p in items]
     # Fast paths for the shapes contains/startswith/endswith produce; a regex otherwise.
     if all(isinstance(p, str) for p in items):
         literal = "".join(items)  # type: ignore[arg-type]
@@ -350,6 +350,7 @@ def _in_ipv6(item: Any) -> Any:
     return item
 
 
+
 def string_test(match: Callable[[str], bool]) -> ValueTest:
     """Lift a test on text to a test on one raw scalar ("numbers": numbers compare as text)."""
 
@@ -381,8 +382,8 @@ def folded_specs(value: SigmaType) -> list[FoldedSpec] | None:
     if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
         parts = string_parts(value)
         shape = simple_shape(parts)
-        if shape is not None:  # glob() folds literal parts with str.lower the same way
-            return [(shape[0], shape[1].lower())]
+        if shape is not None:  # glob() folds literal parts the same way
+            return [(shape[0], fold(shape[1]))]
         return [("glob", glob(parts, False, False))]
     return None
 
@@ -440,7 +441,7 @@ def value_test(value: SigmaType, keyword: bool) -> ValueTest:
         if isinstance(value, SigmaCasedString):
             return string_test(glob(string_parts(value), True, keyword))
         match = glob(string_parts(value), False, keyword)
-        return string_test(lambda s: match(s.lower()))
+        return string_test(lambda s: match(fold(s)))
     if isinstance(value, SigmaRegularExpression):  # "regex"
         return string_test(compiled_regex(regex_source(value), regex_flags(value)).search)
     if isinstance(value, SigmaTimestampPart):  # subclass of SigmaNumber: test it first
@@ -451,21 +452,21 @@ def value_test(value: SigmaType, keyword: bool) -> ValueTest:
     if isinstance(value, SigmaNumber):  # "numbers"
         number, text = value.number, str(value.number).lower()
         if keyword:
-            return string_test(lambda s: text in s.lower())
+            return string_test(lambda s: text in fold(s))
 
         def number_test(v: Any) -> bool:
             if isinstance(v, bool):
                 return False
             if isinstance(v, (int, float)):
                 return bool(v == number)
-            return isinstance(v, str) and v.lower() == text
+            return isinstance(v, str) and fold(v) == text
 
         return number_test
     if keyword:
         raise Unsupported(f"keyword (unbound) value of type {type(value).__name__}")
     if isinstance(value, SigmaBool):
         wanted, spelled = value.boolean, str(value.boolean).lower()
-        return lambda v: v is wanted or (isinstance(v, str) and v.lower() == spelled)
+        return lambda v: v is wanted or (isinstance(v, str) and fold(v) == spelled)
     if isinstance(value, SigmaCompareExpression):  # gt/gte/lt/lte
         compare, limit = _COMPARE[value.op], value.number.number
 

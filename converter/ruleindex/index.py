@@ -13,7 +13,7 @@ to the rules an event can match, in three steps per event:
    rest, remembered per distinct text); a rule is a candidate when each of its clauses holds.
    Rules without a condition are always candidates;
 3. **Evaluation** of the candidates only, with the reference's compiled predicates, sharing one
-   per-event cache of lowercased field values (the candidate step fills it).
+   per-event cache of folded field values (the candidate step fills it).
 
 The index never changes a verdict: a rule it skips provably does not match (the conditions are
 sound, see ``converter.ruleindex.needs``; tests/converter/ruleindex/test_ruleindex.py compares with and without it). One
@@ -82,7 +82,7 @@ def sigma_texts(event: Event, name: str, cased: bool, cache: FoldCache) -> Folde
         try:
             return cache[ANY_FIELD]
         except KeyError:
-            folded = cache[ANY_FIELD] = tuple([t.lower() for t in keyword_texts(event)])
+            folded = cache[ANY_FIELD] = tuple([fold(t) for t in keyword_texts(event)])
             return folded
     return folded_texts(event, name, cache)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Optional, TypeVar
 
-from converter.reference.fields import Folded, scalars
+from converter.reference.fields import Folded, fold, scalars
 from converter.ruleindex.needs import KINDS, Condition
 
 try:  # optional C accelerator; the pure-Python matcher below gives the same candidates
@@ -46,7 +46,7 @@ GRAM = 3
 SCAN_LIMIT = 12
 #: Characters of field texts whose matching slots each field remembers, ``MEMO_OVERHEAD`` more
 #: counted per text; when spent, the memo starts afresh. 0 disables it. The texts are the
-#: events' own (lowered) strings, so a full memo holds about this many bytes plus its entries.
+#: events' own (folded) strings, so a full memo holds about this many bytes plus its entries.
 MEMO_CHARS = 1 << 18
 MEMO_OVERHEAD = 100
 
@@ -105,7 +105,7 @@ class _FieldMatcher:
                 present.add(slot)  # "" starts, ends and is in every text
             else:
                 by_kind[kind].setdefault(literal, []).append(slot)
-        # A number equals a string spelling it (lowered), and an int or float of its value.
+        # A number equals a string spelling it (folded), and an int or float of its value.
         for literal, slots in by_kind["number"].items():
             by_kind["equals"].setdefault(literal, []).extend(slots)
         self.equals = {lit: tuple(s) for lit, s in by_kind["equals"].items()}
@@ -205,7 +205,7 @@ class _FieldMatcher:
     def raw_lookup(self, raw: str) -> tuple[Slot, ...]:
         """The slots of a folded field's raw text: folded here, remembered under the raw text
         (``raw_memo``), so that a text seen before is found without folding it again."""
-        found = self._text(raw.lower())
+        found = self._text(fold(raw))
         self._remember(self.raw_memo, raw, found)
         return found
 
@@ -329,8 +329,8 @@ class LiteralIndex(Generic[S]):
         """Slots that may be true on an event.
 
         Args:
-            texts: ``texts(field, cased)`` gives the field's texts (lowercased with
-                ``str.lower`` unless ``cased``).
+            texts: ``texts(field, cased)`` gives the field's texts (folded with
+                ``reference_events.fold`` unless ``cased``).
             values: ``values(field)`` gives the field's raw value, for ``number`` alternatives
                 (without it their slots are always candidates).
         """

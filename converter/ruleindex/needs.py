@@ -2,9 +2,10 @@
 
 ``converter.ruleindex.index`` indexes rules by these conditions. A clause (a ``Need``) is a set of
 alternatives ``Alt(field, kind, literal, cased)``, true when at least one alternative holds on the
-event, where an alternative holds when some text of ``field`` (folded with ``str.lower`` unless
-``cased``) ``equals`` / ``startswith`` / ``endswith`` / ``contains`` ``literal``, or (``number``)
-the field is a number equal to it or a string spelling it. A condition (``Condition``) is at most
+event, where an alternative holds when some text of ``field`` (folded with
+``reference_events.fold`` unless ``cased``) ``equals`` / ``startswith`` / ``endswith`` /
+``contains`` ``literal``, or (``number``) the field is a number equal to it or a string spelling
+it. A condition (``Condition``) is at most
 ``MAX_CLAUSES`` clauses that all hold whenever the detection is true, chosen as the most selective
 by a cost estimate (kind, literal length, how many rules test the literal). ``None`` means "no
 cheap condition": the rule is evaluated on every event of its logsource.
@@ -15,14 +16,14 @@ verdict. Each leaf mirrors exactly how ``converter.reference.values`` compares:
 
 * a case-insensitive string (plain, wildcards, contains / startswith / endswith, and the windash,
   base64, base64offset, utf16 values pySigma's modifiers produce) is matched on the whole value
-  lowercased, with each literal part of the pattern lowercased on its own (``glob``); so the
-  first literal part folded is a prefix, the last a suffix and every part a substring of the
-  folded value. Only whole parts are used: ``str.lower`` of a piece of a part can differ from
-  the same piece of the lowered part (a final capital sigma);
+  folded, with each literal part of the pattern folded on its own (``glob``); so the first
+  literal part folded is a prefix, the last a suffix and every part a substring of the folded
+  value (``fold`` maps each code point on its own, so folding a part and folding the value
+  agree on every character);
 * a ``|cased`` string gives the same alternatives on the raw value;
 * a regular expression runs ``search`` on the raw value: the literal runs its top-level sequence
   requires (``regex_literals``) must occur; under ``|i`` only runs of ASCII characters that no
-  other character matches case-insensitively except ones lowering to the same character;
+  other character matches case-insensitively except ones folding to the same character;
 * a keyword is searched in every text of the event (pseudo-field ``ANY_FIELD``);
 * an ``and`` needs any one child's condition (the most selective is chosen), an ``or`` the union
   of its children's, a ``not`` nothing; numbers, booleans, nulls, ``exists``, comparisons, CIDR
@@ -54,6 +55,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from converter.reference.fields import fold
 from converter.reference.values import Unsupported, regex_flags, regex_source, string_parts
 
 try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
@@ -95,7 +97,7 @@ def _string_form(field: str, value: SigmaString, search: bool) -> Form:
     except Unsupported:  # a placeholder: the rule is unsupported anyway
         return ("leaf", None)
     cased = isinstance(value, SigmaCasedString)
-    fold = (lambda s: s) if cased else str.lower
+    fold_ = (lambda s: s) if cased else fold
     many = SpecialChars.WILDCARD_MULTI
     if search:  # keywords: leading and trailing '*' add nothing to a substring search
         items = list(parts)
@@ -103,14 +105,13 @@ def _string_form(field: str, value: SigmaString, search: bool) -> Form:
             items.pop(0)
         while items and items[-1] is many:
             items.pop()
-        literals = [fold(p) for p in items if isinstance(p, str)]
+        literals = [fold_(p) for p in items if isinstance(p, str)]
         if not items or not literals:
             return ("leaf", None)  # '*' alone, or only '?': any text (or none) may match
         return ("and", [("leaf", frozenset({Alt(field, "contains", lit, cased)}))
                         for lit in literals])
-    texts = [p for p in parts if isinstance(p, str)]
-    if len(texts) == len(parts):  # no wildcard
-        return ("leaf", frozenset({Alt(field, "equals", fold("".join(texts)), cased)}))
+    if all(isinstance(p, str) for p in parts):
+        return ("leaf", frozenset({Alt(field, "equals", fold_("".join(parts)), cased)}))
     children: list[Form] = []
     for position, part in enumerate(parts):
         if not isinstance(part, str):
@@ -121,12 +122,12 @@ def _string_form(field: str, value: SigmaString, search: bool) -> Form:
             kind = "endswith"
         else:
             kind = "contains"
-        children.append(("leaf", frozenset({Alt(field, kind, fold(part), cased)})))
+        children.append(("leaf", frozenset({Alt(field, kind, fold_(part), cased)})))
     return ("and", children) if children else ("leaf", None)
 
 
 #: ASCII characters that a case-insensitive ``re`` / ``regex`` match lets stand for a character
-#: whose ``str.lower`` is not their own lowercase (İ and ı for i, ſ for s; checked over all of
+#: whose ``fold`` is not their own fold (ı for i, ſ for s; checked over all of
 #: Unicode by tests/converter/ruleindex/test_ruleindex.py). Under ``|i`` a literal run is split at them.
 _CASELESS_UNSAFE = frozenset("iIsS")
 
@@ -206,8 +207,8 @@ def _value_form(field: str, value: Any, search: bool) -> Form:
     if isinstance(value, SigmaTimestampPart):  # time modifiers: the rule is unsupported
         return ("leaf", None)
     if isinstance(value, SigmaNumber):
-        # value_test: a keyword number is searched as its text in each lowered text; a field
-        # number equals a numeric value (1.0 equals 1) or a string equal to its lowered text.
+        # value_test: a keyword number is searched as its text in each folded text; a field
+        # number equals a numeric value (1.0 equals 1) or a string equal to its folded text.
         text = str(value.number).lower()
         return ("leaf", frozenset({Alt(field, "contains" if search else "number", text, False)}))
     # Booleans, null, exists, comparisons, CIDR and field references: no literal is required.

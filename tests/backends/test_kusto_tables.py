@@ -43,9 +43,18 @@ def test_table_is_proven(category: str, tmp_path: Path) -> None:
     )
     (loaded,) = load_rules([path])
     source = "sentinel" if category.startswith("service") else "defender"
-    result = Checker(["kusto"], data_source=source).check(loaded, generate_events(loaded.rule))
+    events = generate_events(loaded.rule)
+    result = Checker(["kusto"], data_source=source).check(loaded, events)
     target = result.targets["kusto"]
     assert target.query.startswith(prefix), target.query
-    # Equivalent on the events the source can hold (Signed is never recorded by Defender).
-    assert target.equivalent is True, target.reason
+    # Equivalent on the events the source can hold (Signed is never recorded by Defender), but
+    # for two kinds of generated near misses (issue 11): non-ASCII case partners (İ for i), as
+    # Kusto's case-insensitive operators fold ASCII only
+    # (https://learn.microsoft.com/en-us/kusto/query/datatypes-string-operators) and Sigma's
+    # folding does not; and number-like text ('04625'), which an int column reads as a number
+    # where Sigma compares the text.
+    other = [d for d in target.disagreements
+             if not any(k in events[d.event].note for k in ("partner", "numeric-text"))]
+    assert not other, other
+    assert target.equivalent is True or target.disagreements, target.reason
     assert target.matched

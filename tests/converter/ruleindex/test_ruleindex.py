@@ -23,6 +23,7 @@ from sigma.collection import SigmaCollection
 from converter.ruleindex.literals import LiteralIndex
 from converter.reference.logsources import SYSMON
 from converter.reference.evaluator import CompiledRule, compile_rule
+from converter.reference.fields import fold
 from converter.ruleindex.index import RuleIndex, automaton_available
 from converter.ruleindex.needs import _CASELESS_UNSAFE, ANY_FIELD, Alt, regex_literals
 
@@ -100,6 +101,10 @@ DETECTIONS: dict[str, tuple[str, str]] = {
     "empty_contains": ("sel: {CommandLine|contains: ''}\ncondition: sel", PROC),
     "sigma": ("sel: {CommandLine|contains: 'ΑΣ'}\ncondition: sel", PROC),
     "dotless": ("sel: {Image|endswith: 'İ.exe'}\ncondition: sel", PROC),
+    "final_sigma": ("sel: {CommandLine|endswith: 'οδοσ'}\ncondition: sel", PROC),
+    "qmark_dotted": ("sel: {CommandLine: 'ab?d'}\ncondition: sel", PROC),
+    "kelvin": ("sel: {CommandLine|contains: 'desk'}\ncondition: sel", PROC),
+    "sharp_s": ("sel: {CommandLine|startswith: 'ẞtraße'}\ncondition: sel", PROC),
     "dotted": ("sel: {process.command_line|contains: 'evil'}\ncondition: sel", PROC),
     "bool": ("sel: {Initiated: 'true'}\ncondition: sel", PROC),
     "two_conditions": ("a: {Image|endswith: '\\a.exe'}\nb: {User: 'x'}\ncondition: [a, b]",
@@ -119,7 +124,8 @@ FRAGMENTS = [
     "mimikatz", "sekurlsa::", "4624", "\\net.exe", "view", ".exe", "\\a.exe", " -x", "\\b.exe",
     "NT", "\\services.exe", "\\users\\public\\", "\\temp\\", "ΑΣ", "ας", "ΑΣΒ", "İ.exe",
     "i̇.exe",
-    "ı", "ſ", "K", "evil", "10.1.2.3", "SYSTEM", "true", " ", "\\", "?", "*",
+    "ı", "ſ", "K", "evil", "10.1.2.3", "SYSTEM", "true", " ", "\\", "?", "*", "ΟΔΟΣ", "οδος",
+    "abİd", "ABID", "DESK", "deſk", "ẞTRASSE", "ßtraße", "Ａ",
 ]
 TEXT = st.lists(
     st.one_of(st.sampled_from(FRAGMENTS), st.text(alphabet="aAiIsS.-/\\ Σ\x00xé", max_size=3)),
@@ -187,6 +193,21 @@ def test_each_hand_rule_matches_through_the_index(rules: list[CompiledRule],
     # The events above make most rules match at least once, so the comparison is not vacuous.
     missed = sorted(rules[i].title for i in set(range(len(rules))) - hit)
     assert len(hit) >= len(rules) * 2 // 3, missed
+
+
+@pytest.mark.parametrize("options", MATCHERS)
+def test_index_folds_as_the_reference(options: dict[str, Any]) -> None:
+    """Events that match only under Sigma's per-code-point folding (a final capital sigma is σ,
+    İ is one character i, the Kelvin sign is k): folding them with str.lower in the index would
+    skip these rules."""
+    names = ("final_sigma", "qmark_dotted", "kelvin", "sharp_s", "dotless")
+    rules = [compiled(DETECTIONS[n][0], title=n) for n in names]
+    index = RuleIndex.build(rules, **options)
+    for text, rule in (("ΟΔΟΣ", "final_sigma"), ("ABİD", "qmark_dotted"), ("DES\u212a", "kelvin"),
+                       ("ßTRAẞE", "sharp_s"), ("c:\\i.EXE", "dotless")):
+        event = {"EventID": 1, "Channel": SYSMON, "CommandLine": text, "Image": text}
+        assert [rules[i].title for i in brute(rules, event)] == [rule], text
+        assert index.matches(event) == brute(rules, event), text
 
 
 def test_unsupported_rules_are_never_candidates() -> None:
@@ -321,7 +342,7 @@ def test_caseless_unsafe_characters_are_all_listed(module: Any) -> None:
         if ascii_class.fullmatch(char):
             for letter in "abcdefghijklmnopqrstuvwxyz":
                 for c in (letter, letter.upper()):
-                    if module.fullmatch(c, char, module.IGNORECASE) and char.lower() != letter:
+                    if module.fullmatch(c, char, module.IGNORECASE) and fold(char) != letter:
                         unsafe.add(c)
     assert unsafe <= _CASELESS_UNSAFE
 

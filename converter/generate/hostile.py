@@ -1,0 +1,202 @@
+"""Generator, part 4: the near misses that find folding, length-limit and number-reading bugs.
+
+Every value a rule tests gets, besides the mutations of ``generate_values``:
+
+* **case partners** of its letters (``partner ...``): the non-ASCII characters whose Unicode
+  simple lowercase equals a letter's (İ for i, the Kelvin sign for k, ẞ for ß, Σ for σ, É for é)
+  and those that look alike but fold elsewhere (ı for i, ſ for s, ς for σ, a fullwidth letter
+  for an ASCII one). Sigma's folding ("string_case" in ``converter.reference_semantics``) says
+  which match; an engine that folds ASCII only, or with Python's ``str.lower``, differs here;
+* a **long value** (``long value past every field limit ...``): longer than every value limit the field model knows
+  (``ignore_above`` of each field, 1,024 on Defend's ``.caseless`` sub-fields, or a user
+  mapping's), so a target that stops indexing a value past its limit shows it;
+* a **trailing** ``\\n`` / ``\\r\\n`` (``trailing ...``): a regex ``$`` also matches before a
+  final newline;
+* **number-like text** (``numeric-text ...``) for a number or a comparison: ``1_001``,
+  Arabic-Indic digits, ``inf``, ``nan``, ``0x10``, leading zeros, ``4242.0``, a fraction of the
+  limit, a space before the digits; read as numbers only as "number_text" says.
+
+Each is a ``(value, meant to match, what)`` triple as ``generate_values._mutations`` gives;
+``converter.generate`` labels every event with the reference verdict.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from sigma.types import CompareOperators, SigmaCompareExpression, SigmaNumber
+
+from backends.query.fields import BUILTIN_SOURCES, FieldModel
+
+from converter.generate.plan import MULTI, SINGLE, Fixed, Glob, Lit, Rx
+from converter.generate.regex import RegexUnsupported, regex_example
+from converter.generate.values import FIELD_FILLERS
+from converter.reference.fields import fold, number_of
+
+#: Non-ASCII characters that fold to the same character as a letter (``True``: the same under
+#: Sigma's folding) or look like it and fold elsewhere (``False``), per letter folded.
+_PARTNERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "i": (("\u0130", "İ (capital I with dot)"), ("\u0131", "ı (dotless i)")),
+    "k": (("\u212a", "K (Kelvin sign)"),),
+    "s": (("\u017f", "ſ (long s)"),),
+    "ß": (("\u1e9e", "ẞ (capital sharp s)"),),
+    "σ": (("\u03a3", "Σ (capital sigma)"), ("\u03c2", "ς (final sigma)")),
+    "ς": (("\u03c3", "σ (sigma)"), ("\u03a3", "Σ (capital sigma)")),
+}
+_FULLWIDTH = 0xFEE0  # an ASCII letter plus this is its fullwidth form ('A' -> 'Ａ', 'a' -> 'ａ')
+MAX_PARTNERS = 4  # case-partner mutations per value
+
+
+def _partners(char: str) -> Iterator[tuple[str, str]]:
+    """(replacement, description) for one character of a literal."""
+    folded = fold(char)
+    yield from _PARTNERS.get(folded, ())
+    if not char.isascii() and char.isalpha():  # É for é and é for É: the other case, if one
+        other = char.lower() if fold(char) != char else char.upper()
+        if len(other) == 1 and other != char:
+            yield other, f"{other} (other case of {char})"
+    elif char.isascii() and char.isalpha():
+        wide = chr(ord(char.swapcase()) + _FULLWIDTH)
+        yield wide, f"{wide} (fullwidth)"
+
+
+def _partner_mutations(glob: Glob) -> Iterator[tuple[Glob, bool, str]]:
+    """One character of a literal replaced by a case partner: the first occurrence of each kind
+    of partner, at most ``MAX_PARTNERS``; a fullwidth letter only once."""
+    if SINGLE in glob.parts:  # '?' is one character, also one whose str.lower is two
+        at = glob.parts.index(SINGLE)
+        yield (Glob(glob.parts[:at] + ("\u0130",) + glob.parts[at + 1:], glob.cased), True,
+               "partner İ (capital I with dot) fills '?'")
+    seen: set[str] = set()
+    fullwidth = False
+    count = 0
+    for i, part in enumerate(glob.parts):
+        if not isinstance(part, str):
+            continue
+        for j, char in enumerate(part):
+            for replacement, what in _partners(char):
+                wide = what.endswith("(fullwidth)")
+                if replacement in seen or (wide and fullwidth) or count >= MAX_PARTNERS:
+                    continue
+                seen.add(replacement)
+                fullwidth = fullwidth or wide
+                count += 1
+                same = replacement == char if glob.cased else fold(replacement) == fold(char)
+                text = part[:j] + replacement + part[j + 1:]
+                yield (Glob(glob.parts[:i] + (text,) + glob.parts[i + 1:], glob.cased), same,
+                       f"partner {what} for {char!r}")
+
+
+def _long_mutations(glob: Glob, length: int) -> Iterator[tuple[Fixed, bool, str]]:
+    """The value made longer than ``length``: its first ``*`` filled with the padding (still a
+    match), else the padding after its end (a near miss). A fixed value, not a pattern: a
+    pattern holding the padding would cost a quadratic match for every candidate value."""
+    pad = "x" * length
+    if MULTI in glob.parts:
+        at = glob.parts.index(MULTI)
+        text = "".join(p if isinstance(p, str) else pad if i == at else " " if p is MULTI
+                       else "x" for i, p in enumerate(glob.parts))
+        yield (Fixed(text), True,
+               f"long value past every field limit ({len(text)} characters) inside a wildcard")
+    else:
+        text = "".join(p if isinstance(p, str) else "x" for p in glob.parts) + pad
+        yield (Fixed(text), False,
+               f"long value past every field limit ({len(text)} characters) after the literal")
+
+
+def _newline_mutations(glob: Glob) -> Iterator[tuple[Glob, bool, str]]:
+    keep = glob.parts[-1] is MULTI if glob.parts else False
+    for ending, name in (("\n", "\\n"), ("\r\n", "\\r\\n")):
+        yield Glob(glob.parts + (ending,), glob.cased), keep, f"trailing {name}"
+
+
+def _regex_newline_mutations(rx: Rx, rng: random.Random) -> Iterator[tuple[Fixed, bool, str]]:
+    """A regex example with a newline after it (PCRE's and Python's ``$`` match before it)."""
+    try:
+        example = regex_example(rx.source, rx.flags, rng)
+    except RegexUnsupported:
+        return
+    for ending, name in (("\n", "\\n"), ("\r\n", "\\r\\n")):
+        keep = re.search(rx.source, example + ending, rx.flags) is not None
+        yield Fixed(example + ending), keep, f"trailing {name} after the regex example"
+
+
+def _number_texts(number: Any) -> list[tuple[str, str]]:
+    """(text, description) of the strings that look like ``number`` and are read differently
+    by Python, Java, Elasticsearch's coercion or Sigma ("number_text")."""
+    text = str(number)
+    sign = "-" if text.startswith("-") else ""
+    out = [(sign + "0" + text.lstrip("-"), "leading zero"), (f"{text}.0" if isinstance(number, int) else text + "0",
+                                          "trailing .0"),
+           (" " + text, "space before the digits"),
+           (text.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")), "Arabic-Indic digits")]
+    if isinstance(number, int):
+        digits = text.lstrip("-")
+        if len(digits) > 1:  # Python's int() reads '1_001' (PEP 515), nothing else does
+            grouped = f"{number:_}" if len(digits) > 3 else text[:-len(digits) + 1] + "_" + \
+                digits[1:]
+            out.append((grouped, "'_' between digits"))
+        out.append((hex(number), "hexadecimal"))
+    return out
+
+
+def _number_mutations(value: Any) -> Iterator[tuple[Fixed, bool, str]]:
+    if isinstance(value, SigmaNumber):
+        wanted = value.number
+        for text, what in _number_texts(wanted):
+            yield Fixed(text), text == str(wanted), f"numeric-text {text!r} ({what})"
+        return
+    op, limit = value.op, value.number.number
+    compare = {CompareOperators.LT: lambda n: n < limit, CompareOperators.LTE: lambda n: n <= limit,
+               CompareOperators.GT: lambda n: n > limit, CompareOperators.GTE: lambda n: n >= limit,
+               CompareOperators.NEQ: lambda n: n != limit}[op]
+    inside = limit + 1 if op in (CompareOperators.GT, CompareOperators.GTE,
+                                 CompareOperators.NEQ) else limit - 1
+    texts = _number_texts(inside) + [
+        ("inf" if inside > limit else "-inf", "infinity"), ("nan", "not a number"),
+        (f"{limit}.5" if isinstance(limit, int) else f"{limit}1", "a fraction past the limit"),
+    ]
+    for text, what in texts:
+        number = number_of(text)
+        yield (Fixed(text), number is not None and compare(number),
+               f"numeric-text {text!r} ({what})")
+
+
+def hostile_mutations(lit: Lit, length: int, rng: random.Random
+                      ) -> Iterator[tuple[Any, bool, str]]:
+    """(replacement value, still meant to match, what changed) for one positive literal:
+    case partners, a value longer than ``length``, trailing newlines, number-like text."""
+    value = lit.value
+    if isinstance(value, Glob):
+        yield from _partner_mutations(value)
+        if lit.field not in FIELD_FILLERS:  # a padded User or Hashes loses its structure
+            yield from _long_mutations(value, length)
+        yield from _newline_mutations(value)
+    elif isinstance(value, Rx):
+        yield from _regex_newline_mutations(value, rng)
+    elif isinstance(value, (SigmaNumber, SigmaCompareExpression)):
+        yield from _number_mutations(value)
+
+
+@lru_cache(maxsize=1)
+def _builtin_limit() -> int:
+    return max(_model_limit(FieldModel.builtin(source)) for source in BUILTIN_SOURCES)
+
+
+@lru_cache(maxsize=8)
+def _model_limit(model: FieldModel) -> int:
+    limits = (model.lookup(name) for name in model)
+    return max((info.ignore_above for info in limits if info and info.ignore_above), default=0)
+
+
+def long_value_length(model: FieldModel | None = None) -> int:
+    """A length past every value limit the built-in field models and ``model`` (a user's
+    mapping, ``--mapping``) know: the longest ``ignore_above`` plus one."""
+    limit = _builtin_limit()
+    if model is not None:
+        limit = max(limit, _model_limit(model))
+    return limit + 1

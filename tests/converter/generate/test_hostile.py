@@ -1,0 +1,135 @@
+"""Tests of converter/generate_hostile.py: the generated near misses that find issue 11's bugs
+by themselves (case partners beyond ASCII, values past every field limit, trailing newlines,
+number-like text), each labelled with the reference verdict; and a corpus sample in which every
+class appears (skips without ../shared/corpus)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from test_generate import assert_reference_verdicts, rule_of
+
+from backends.query.fields import FieldModel
+from converter.generate.generator import generate_events
+from converter.generate.hostile import hostile_mutations, long_value_length
+from converter.generate.plan import MULTI, SINGLE, Glob, Lit
+from converter.rules.load import load_rules
+
+ROOT = Path(__file__).resolve().parents[3]
+RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules" / "windows"
+
+#: The note prefix of each class (``converter.generate`` puts the mutation's description there).
+CLASSES = {
+    "case partner": "partner ",
+    "long value": "long value past every field limit",
+    "trailing \\n": "trailing \\n",
+    "trailing \\r\\n": "trailing \\r\\n",
+}
+
+
+def mutations(parts: tuple, cased: bool = False) -> dict[str, bool]:
+    lit = Lit("CommandLine", Glob(parts, cased), True)
+    return {what: keep for _, keep, what in hostile_mutations(lit, 9, random.Random(0))}
+
+
+def test_question_mark_is_filled_with_capital_i_with_dot() -> None:
+    """The generated event that finds the reference's old '?' bug: 'ab?d' on 'abİd'."""
+    rule = rule_of("  sel:\n    CommandLine: 'ab?d'\n  condition: sel\n")
+    events = generate_events(rule, count=200)
+    filled = [e for e in events if "fills '?'" in e.note]
+    assert filled and {e.fields["CommandLine"] for e in filled} == {"abİd"}
+    assert all(e.expect is True for e in filled)
+    assert_reference_verdicts(rule, events)
+
+
+def test_partners_of_i_k_s_and_fullwidth() -> None:
+    found = mutations((MULTI, "whoami", MULTI))
+    assert found["partner İ (capital I with dot) for 'i'"] is True
+    assert found["partner ı (dotless i) for 'i'"] is False
+    assert found["partner Ｗ (fullwidth) for 'w'"] is False
+    assert mutations(("desk",))["partner K (Kelvin sign) for 'k'"] is True
+    assert mutations(("desk",))["partner ſ (long s) for 's'"] is False
+    # Under |cased no partner is the same character.
+    cased = mutations((MULTI, "Ik", MULTI), cased=True)
+    assert not any(keep for what, keep in cased.items() if what.startswith("partner"))
+
+
+def test_partners_of_non_ascii_letters() -> None:
+    found = mutations(("café", MULTI))
+    assert found["partner É (other case of é) for 'é'"] is True
+    greek = mutations(("οδος",))
+    assert greek["partner σ (sigma) for 'ς'"] is False
+    assert greek["partner Σ (capital sigma) for 'ς'"] is False
+    assert mutations(("σ",))["partner Σ (capital sigma) for 'σ'"] is True
+    assert mutations(("ß",))["partner ẞ (capital sharp s) for 'ß'"] is True
+
+
+def test_long_values_pass_every_known_limit() -> None:
+    assert long_value_length() > 1024  # Defend's .caseless sub-fields stop at 1,024
+    user = FieldModel.from_dict({"CommandLine": {"type": "keyword", "ignore_above": 50000}})
+    assert long_value_length(user) == 50001
+    rule = rule_of("  sel:\n    CommandLine|contains: 'whoami'\n  condition: sel\n")
+    events = generate_events(rule, count=200, field_model=user)
+    long = [e for e in events if "long value" in e.note]
+    assert long and all(len(e.fields["CommandLine"]) > 50000 for e in long)
+    assert any(e.expect for e in long)  # inside the wildcards: still a match
+    exact = rule_of("  sel:\n    Image: 'C:\\x.exe'\n  condition: sel\n")
+    assert {e.expect for e in generate_events(exact, count=200) if "long value" in e.note} == {
+        False}
+
+
+def test_trailing_newlines_after_an_anchored_end_are_near_misses() -> None:
+    rule = rule_of("  sel:\n    Image|endswith: '\\cm?.exe'\n  condition: sel\n")
+    events = generate_events(rule, count=200)
+    trailing = {e.note.split(": ")[-1]: e for e in events if "trailing" in e.note}
+    assert trailing["trailing \\n"].fields["Image"].endswith(".exe\n")
+    assert trailing["trailing \\n"].expect is False
+    assert trailing["trailing \\r\\n"].expect is False
+    assert_reference_verdicts(rule, events)
+    regex = rule_of("  sel:\n    CommandLine|re: 'who.mi$'\n  condition: sel\n")
+    notes = [e.note for e in generate_events(regex, count=200)]
+    assert any("trailing \\n after the regex example" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("detection", "texts"),
+    [
+        ("ProcessId|gt: 1000", {"1_001": False, "١٠٠١": False, "inf": False, "nan": False,
+                                 "0x3e9": False, " 1001": False, "01001": True, "1001.0": True,
+                                 "1000.5": True}),
+        ("ProcessId|lt: 1000", {"-inf": False, "0999": True, "9_99": False}),
+        ("ProcessId: 4242", {"04242": False, "4242.0": False, "٤٢٤٢": False, "4_242": False,
+                             "0x1092": False, " 4242": False}),
+    ],
+)
+def test_number_like_text(detection: str, texts: dict[str, bool]) -> None:
+    rule = rule_of(f"  sel:\n    {detection}\n  condition: sel\n")
+    events = generate_events(rule, count=200)
+    got = {e.fields["ProcessId"]: e.expect for e in events if "numeric-text" in e.note}
+    assert {t: got.get(t) for t in texts} == texts
+    assert_reference_verdicts(rule, events)
+
+
+def _sample(folder: Path, step: int) -> list:
+    rules = [item.rule for item in load_rules([folder]) if item.rule is not None]
+    return rules[::step]
+
+
+@pytest.mark.skipif(not RULES.is_dir(), reason="shared corpus (../shared/corpus) is absent")
+def test_check_generate_exercises_every_class_on_the_corpus() -> None:
+    """Over a sample of SigmaHQ process_creation rules, ``check --generate``'s default events
+    include each class; number-like text over builtin Security rules (process_creation rules
+    test no numbers)."""
+    seen: dict[str, int] = dict.fromkeys(CLASSES, 0)
+    for rule in _sample(RULES / "process_creation", 25):
+        notes = [e.note for e in generate_events(rule)]
+        for name, prefix in CLASSES.items():
+            seen[name] += any(prefix in n for n in notes)
+    rules = _sample(RULES / "process_creation", 25)
+    assert all(count >= len(rules) * 9 // 10 for count in seen.values()), seen
+    security = _sample(RULES / "builtin" / "security", 10)
+    numeric = sum(any("numeric-text" in e.note for e in generate_events(rule))
+                  for rule in security)
+    assert numeric >= len(security) * 2 // 3, numeric
