@@ -190,28 +190,57 @@ def is_limit_warning(message: str) -> bool:
     return _LIMIT_WORDS in message
 
 
-class SubfieldLimitMixin:
-    """Warn when a query targets a multi-field that stops indexing values its source field indexes.
+def can_exceed(value: Any, limit: int) -> bool:
+    """True when the Sigma ``value`` can match a string longer than ``limit`` characters.
 
-    Elastic Defend's ``process.command_line.caseless`` has ``ignore_above: 1024`` while
-    ``process.command_line`` (a ``wildcard`` field) has no limit: a longer value is kept in
-    ``_source`` and the base field but not indexed in the sub-field, so no query on the sub-field
-    matches it, while Sigma does
-    (https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html). A
-    multi-field whose limit is at least its source field's loses nothing the source field has
-    (``FieldModel.loses_values``) and is not warned about.
+    A string with ``*`` can, as can a fixed string longer than the limit (Sigma's ``?`` is one
+    character); a regex can; so can ``|exists`` and ``null`` (a value that is not indexed reads
+    as no value). Numbers, booleans and CIDR ranges never test long strings.
+    """
+    from sigma.types import SigmaExists, SigmaNull, SigmaRegularExpression, SigmaString, SpecialChars
+
+    if isinstance(value, (SigmaRegularExpression, SigmaExists, SigmaNull)):
+        return True
+    if not isinstance(value, SigmaString):
+        return False
+    parts = list(value.iter_parts())
+    if SpecialChars.WILDCARD_MULTI in parts:
+        return True
+    fixed = "".join(p if isinstance(p, str) else "?" for p in parts)
+    return len(fixed) + sum(1 for ch in fixed if ord(ch) > 0xFFFF) > limit
+
+
+class SubfieldLimitMixin:
+    """Warn when a query tests a keyword field that stops indexing long values.
+
+    ECS keyword fields have ``ignore_above: 1024`` (``process.name``, ``file.path``...), as do
+    Elastic Defend's ``.caseless`` sub-fields: a longer value is kept in ``_source`` but not
+    indexed there, so no term, wildcard, regexp or exists query on that field matches it, while
+    Sigma does (https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html).
+    A multi-field whose limit is at least its source field's loses nothing more than the source
+    field (``FieldModel.loses_values``), but both lose what Sigma still matches.
     """
 
-    def warn_subfield_limit(self, field: str) -> None:
-        """Warn (once) when ``field`` is a length-limited multi-field of the data source."""
-        model = self.field_model()
-        if not model.loses_values(field):
-            return  # not a multi-field, or it indexes every value its source field indexes
-        info = model.lookup(field)
+    def warn_length_limit(self, field: str, value: Any) -> None:
+        """Warn (once) when ``field`` has an ``ignore_above`` in the data source's field model
+        and ``value`` can match a longer string (``can_exceed``)."""
+        info = self.field_model().lookup(field)
+        if info is None or info.ignore_above is None or not can_exceed(value, info.ignore_above):
+            return
         self.warn(  # type: ignore[attr-defined]
             f"{field} {_LIMIT_WORDS} {info.ignore_above} characters (ignore_above): "
             f"a longer {info.source} value is not matched there, where Sigma matches it"
         )
+
+    def convert_condition_field_eq_val_exists(self, cond: Any, state: Any) -> Any:
+        """``|exists``: a value over the field's limit is not indexed, so it does not exist."""
+        self.warn_length_limit(cond.field, cond.value)
+        return super().convert_condition_field_eq_val_exists(cond, state)  # type: ignore[misc]
+
+    def convert_condition_field_eq_val_null(self, cond: Any, state: Any) -> Any:
+        """``null``: a value over the field's limit is not indexed, so it reads as no value."""
+        self.warn_length_limit(cond.field, cond.value)
+        return super().convert_condition_field_eq_val_null(cond, state)  # type: ignore[misc]
 
     def field_model(self) -> Any:
         """The Elasticsearch field model the rule's pipeline was built for: the user's mapping

@@ -72,16 +72,21 @@ def to_query(
 
 def proven_but_for_length_limits(outcome: Any) -> bool:
     """A check outcome that is equivalent, or differs only where a value is over a field's
-    ``ignore_above``.
+    ``ignore_above``, of which the conversion warned.
 
-    Defend's ``.caseless`` sub-fields stop indexing values over 1,024 characters; ``check`` calls
-    a KQL/Lucene query on them equivalent only when an event has a longer value and the target
-    still agrees (issue 11). Tests about other matters accept that limit, and nothing else.
+    ECS keyword fields and Defend's ``.caseless`` sub-fields stop indexing values over 1,024
+    characters; ``check`` calls a KQL/Lucene query on them equivalent only when an event has a
+    longer value that decides the field's test and the target still agrees (issue 11). Tests
+    about other matters accept that limit, and nothing else.
     """
+    from backends.common import is_limit_warning
+
     if outcome.equivalent is True:
         return True
+    if not any(is_limit_warning(w) for w in outcome.warnings):
+        return False
     if outcome.equivalent is None:
-        return "ignore_above" in (outcome.reason or "")
+        return "ignore_above" in (outcome.reason or "") and "approximate" not in outcome.reason
     return bool(outcome.disagreements) and all(
         "not indexed" in d.why for d in outcome.disagreements
     )

@@ -259,6 +259,7 @@ class SigportKqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, 
             if isinstance(arg.value, SigmaNull) or (
                 isinstance(arg.value, SigmaExists) and not arg.value
             ):
+                self.warn_length_limit(arg.field, arg.value)
                 return self.field_exists_expression.format(
                     field=self.escape_and_quote_field(arg.field)
                 )
@@ -312,7 +313,7 @@ class SigportKqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, 
         """Warn when KQL's case rule differs from Sigma's for this field and string value."""
         if not isinstance(value, SigmaString):
             return
-        self.warn_subfield_limit(field)
+        self.warn_length_limit(field, value)
         plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
         if plain.lower() == plain.upper():
             return  # no letters: case cannot matter

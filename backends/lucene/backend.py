@@ -133,7 +133,7 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
     def render_string(self, field: str, value: SigmaString, state: ConversionState) -> str:
         """Render the value side of ``field:<value>`` with Sigma's case rule honoured."""
         refuse_placeholders(value)
-        self.warn_subfield_limit(field)
+        self.warn_length_limit(field, value)
         if isinstance(value, SigmaCasedString):
             if self.is_lowercase_field(field):
                 raise SigmaFeatureNotSupportedByBackendError(
@@ -216,6 +216,7 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
         """``field:/regex/`` with the Sigma regex translated to an equivalent Lucene RegExp."""
         value = cond.value
         assert isinstance(value, SigmaRegularExpression)
+        self.warn_length_limit(cond.field, value)
         translation = translate_pcre(
             str(value.regexp),
             case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in value.flags,

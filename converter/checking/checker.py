@@ -16,6 +16,7 @@ otherwise ``equivalent`` is False (disagreement) or None (could not be checked, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from backends.common import is_limit_warning
 
 from converter.conversion.convert import CONVERTED, Conversion, Converter
 from converter.events.render import EventRenderer, SampleEvent
-from converter.mapping.index_mapping import field_model_for, mapping_is_template
+from converter.mapping.index_mapping import field_model_for
 from converter.mapping.table import load_table
 from converter.checking.user_pipeline import EventMirror, mirror_for, user_pipelines
 from converter.reference.evaluator import compile_rule
@@ -160,9 +161,6 @@ class Checker:
         """
         self.targets = targets or default_targets()
         self.data_source = data_source
-        # A user's index mapping: every ignore_above in it is a limit check must see exceeded. A
-        # template completes the data source's model, whose limits count as the built-in ones do.
-        self.user_mapping = mapping is not None and not mapping_is_template(mapping)
         options: dict[str, Any] | None = {"data_source": data_source} if data_source else None
         if mapping is not None:
             field_model_for(data_source, mapping)  # a bad file fails here, once, with its name
@@ -241,7 +239,7 @@ class Checker:
         reference_unsupported: str | None,
         mirror: EventMirror,
     ) -> TargetResult:
-        from backends.query.ast import Or
+        from backends.query.ast import Or, describe
         from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
         from backends.query.evaluate import explain, matches
 
@@ -276,8 +274,7 @@ class Checker:
             return out
         tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
         renderer = self.renderers[spec.name]
-        limits = length_limits(tree, self.user_mapping, self.models.get(spec.name))
-        over_limit: dict[tuple[str, int, str], set[int]] = {limit: set() for limit in limits}
+        over_limit: dict[Any, set[int]] = {leaf: set() for leaf in length_limits(tree)}
         # Whether an event the rule matches reached the target, and why one could not.
         shown, unrenderable = False, None
         for i, (event, verdict) in enumerate(zip(events, verdicts)):
@@ -303,8 +300,8 @@ class Checker:
                 continue
             if verdict.matched:
                 shown = True
-            for limit, seen in over_limit.items():
-                if exceeds(rendered, limit[0], limit[1]):
+            for leaf, seen in over_limit.items():
+                if limit_decides(leaf, rendered):
                     seen.add(i)
             try:
                 hit = matches(tree, rendered)
@@ -339,13 +336,15 @@ class Checker:
                 + "; ".join(approximate)
                 + "), and no event here shows the difference"
             )
-        elif unproven := [limit for limit, seen in over_limit.items() if not seen]:
+        elif unproven := [leaf for leaf, seen in over_limit.items() if not seen]:
             # A length-limited field: values over the limit are not indexed, so the target's
-            # verdict on them is only known from an event that has one (and agreed on it).
-            field_name, size, indexed = unproven[0]
+            # verdict on them is only known from an event that has one deciding the leaf (and
+            # agreed on it).
+            leaf = unproven[0]
             out.reason = (
-                f"not proven: {indexed} indexes values of at most {size} characters "
-                f"(ignore_above), and no event here has a longer {field_name} value"
+                f"not proven: {leaf.limited_by or leaf.field} indexes values of at most "
+                f"{leaf.max_length} characters (ignore_above), and no event here has a longer "
+                f"{leaf.field} value that decides {describe(leaf)}"
             )
         elif unmirrored:
             # The events were not rendered the way the user's pipeline shapes the query.
@@ -355,20 +354,18 @@ class Checker:
         return out
 
 
-def length_limits(
-    tree: Any, user_mapping: bool = False, model: Any = None
-) -> list[tuple[str, int, str]]:
-    """The length limits a target's verdicts depend on: ``(event field, limit, indexed field)``
-    for every leaf whose ``ignore_above`` belongs to a multi-field that indexes fewer values than
-    its parent field (Defend's ``process.command_line.caseless``: the ``wildcard`` parent has no
-    limit; ``model.loses_values``) or, with a user's index mapping, to any field of it.
+def length_limits(tree: Any) -> list[Any]:
+    """The leaves whose verdict a field's ``ignore_above`` can change: every leaf on a limited
+    keyword field (a base ECS field or a multi-field such as Defend's ``.caseless``) that could
+    be true on a value longer than the limit (``limit_matters``).
 
     Values over such a limit are not indexed, so ``check`` calls the target equivalent only when
-    some event has one and the target still agrees on it.
+    some event has such a value that decides the leaf (``limit_decides``) and the target still
+    agrees on it.
     """
     from backends.query.ast import And, Leaf, Not, Or
 
-    found: dict[tuple[str, int, str], None] = {}
+    found: dict[Any, None] = {}
     todo = [tree]
     while todo:
         node = todo.pop()
@@ -376,12 +373,60 @@ def length_limits(
             todo.extend(node.children)
         elif isinstance(node, Not):
             todo.append(node.child)
-        elif isinstance(node, Leaf) and node.max_length is not None:
-            indexed = node.limited_by or node.field
-            lossy = indexed != node.field and (model is None or model.loses_values(indexed))
-            if user_mapping or lossy:
-                found[(node.field, node.max_length, indexed)] = None
+        elif isinstance(node, Leaf) and node.max_length is not None and limit_matters(node):
+            found[node] = None
     return list(found)
+
+
+def limit_matters(leaf: Any) -> bool:
+    """True when a value longer than ``leaf.max_length`` could change the leaf's verdict.
+
+    A not-indexed value reads as a missing field: that changes an ``exists`` test, a leaf whose
+    missing-field outcome is not plain false, and any test a long value can pass (a pattern with
+    ``*``, a regex, a range); an exact value no longer than the limit is false either way.
+    """
+    from backends.query.ast import Equals, Glob, Missing, Regex, Wildcard
+    from backends.query.evaluate import utf16_length
+
+    if leaf.missing is not Missing.FALSE:
+        return True
+    if isinstance(leaf, Equals):
+        return isinstance(leaf.value, str) and utf16_length(leaf.value) > leaf.max_length
+    if isinstance(leaf, Glob):
+        fixed = sum(1 if p is Wildcard.ONE else utf16_length(p) for p in leaf.parts
+                    if p is not Wildcard.ANY)
+        return Wildcard.ANY in leaf.parts or fixed > leaf.max_length
+    if isinstance(leaf, Regex):
+        return not leaf.anchored or _regex_bound(leaf.pattern) > leaf.max_length
+    return True
+
+
+#: What lets a regex match a string longer than its own text: repetition (``* + {n,}``), Lucene's
+#: complement ``~``, any-string ``@`` and intervals ``<1-99>``, PCRE's grapheme cluster ``\\X``
+#: and back-references (``\\1``, ``\\g``, ``\\k``).
+_UNBOUNDED = re.compile(r"[*+{~@<]|\\[1-9Xgk]")
+
+
+def _regex_bound(pattern: str) -> float:
+    """An upper bound of the length of what an anchored ``pattern`` matches, in UTF-16 units.
+
+    Without the operators of ``_UNBOUNDED`` each atom (a character, an escape, a class, ``.``)
+    matches at most once and at most one character (two UTF-16 units) and takes at least one
+    character of the pattern, so twice the pattern's length bounds the match.
+    """
+    return float("inf") if _UNBOUNDED.search(pattern) else 2 * len(pattern)
+
+
+def limit_decides(leaf: Any, event: Any) -> bool:
+    """True when ``event`` has a value of the leaf's field over its limit and indexing it would
+    change the leaf's verdict: the event shows what the limit does to the target."""
+    from dataclasses import replace
+
+    from backends.query.evaluate import evaluate
+
+    if not exceeds(event, leaf.field, leaf.max_length):
+        return False
+    return evaluate(replace(leaf, max_length=None), event) != evaluate(leaf, event)
 
 
 def exceeds(event: Any, field_name: str, size: int) -> bool:

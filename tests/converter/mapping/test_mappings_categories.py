@@ -31,6 +31,7 @@ from converter.conversion.convert import Converter
 from converter.mapping.table import load_table
 from converter.mapping.pipeline import TargetTraits, build_pipeline
 from converter.rules.load import LoadedRule, load_rules
+from helpers import proven_but_for_length_limits
 from test_mappings_corpus import coverage, ecs_targets, rule_fields, sources_of
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -366,4 +367,6 @@ def test_sysmon_categories_are_proven_on_rendered_events(category: str, targets:
     (loaded,) = load_text(text, "inline.yml")
     result = Checker(targets, data_source=data_source).check(loaded, generate_events(loaded.rule, seed=0))
     for name, target in result.targets.items():
-        assert target.equivalent is True, (name, target.reason, target.disagreements[:2])
+        # Proven, or differing only on a generated value past a keyword field's ignore_above
+        # (file.path, dns.question.name...: ECS keyword fields stop indexing at 1,024).
+        assert proven_but_for_length_limits(target), (name, target.reason, target.disagreements[:2])
