@@ -243,17 +243,8 @@ class SubfieldLimitMixin:
         return super().convert_condition_field_eq_val_null(cond, state)  # type: ignore[misc]
 
     def field_model(self) -> Any:
-        """The Elasticsearch field model the rule's pipeline was built for: the user's mapping
-        (``--mapping``) or the data source's built-in model, recorded in the pipeline vars;
-        Defend's built-in model when the pipeline records none."""
-        from backends.query.fields import BUILTIN_SOURCES, FieldModel
-
-        pipeline = getattr(self, "last_processing_pipeline", None)
-        model = (getattr(pipeline, "vars", None) or {}).get("sigport_field_model")
-        if model is not None:
-            return model
-        source = self.data_source_name()
-        return FieldModel.builtin(source if source in BUILTIN_SOURCES else "defend")
+        """The Elasticsearch field model the rule's pipeline was built for (``field_model``)."""
+        return field_model(self)
 
     def is_lowercase_field(self, field: str) -> bool:
         """True when the field model gives ``field`` a ``lowercase`` normalizer (a keyword form
@@ -261,9 +252,68 @@ class SubfieldLimitMixin:
         return bool(self.field_model().is_lowercase(field))
 
     def data_source_name(self) -> str | None:
-        """The data source the rule's pipeline was built for (``ecs-windows`` records its options
-        in the pipeline vars), or None when the pipeline does not say."""
-        pipeline = getattr(self, "last_processing_pipeline", None)
-        options = (getattr(pipeline, "vars", None) or {}).get("sigport_options") or {}
-        source = options.get("data_source") if isinstance(options, dict) else None
-        return str(source) if source else None
+        """The data source the rule's pipeline was built for (``data_source_name``)."""
+        return data_source_name(self)
+
+
+def data_source_name(backend: Any) -> str | None:
+    """The data source the rule's pipeline was built for (``ecs-windows`` records its options
+    in the pipeline vars), or None when the pipeline does not say."""
+    pipeline = getattr(backend, "last_processing_pipeline", None)
+    options = (getattr(pipeline, "vars", None) or {}).get("sigport_options") or {}
+    source = options.get("data_source") if isinstance(options, dict) else None
+    return str(source) if source else None
+
+
+def field_model(backend: Any) -> Any:
+    """The Elasticsearch field model the rule's pipeline was built for: the user's mapping
+    (``--mapping``) or the data source's built-in model, recorded in the pipeline vars;
+    Defend's built-in model when the pipeline records none."""
+    from backends.query.fields import BUILTIN_SOURCES, FieldModel
+
+    pipeline = getattr(backend, "last_processing_pipeline", None)
+    model = (getattr(pipeline, "vars", None) or {}).get("sigport_field_model")
+    if model is not None:
+        return model
+    source = data_source_name(backend)
+    return FieldModel.builtin(source if source in BUILTIN_SOURCES else "defend")
+
+
+#: The words every number-coercion warning carries.
+_COERCE_WORDS = "coerces the event's strings to numbers"
+
+
+class NumberCoercionMixin:
+    """Warn when a Sigma number is tested on a numeric Elasticsearch field.
+
+    Elasticsearch indexes a string on a numeric field as the number it reads (``coerce``, on by
+    default: https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/coerce), and
+    on a whole-number field truncates a fraction
+    (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/number): ``'0888'``,
+    ``'888.0'``, ``'888.7'`` and ``'٨٨٨'`` are all 888 on a ``long`` field. Sigma compares an
+    event's string with a number as text ("numbers" in ``converter.reference_semantics``), and
+    reads only ASCII decimals for ``gt``/``lt`` ("number_text"), so those events differ.
+    """
+
+    def warn_number_coercion(self, field: str) -> None:
+        """Warn (once) when ``field`` is numeric in the data source's field model."""
+        from backends.query.fields import INTEGER_TYPES, NUMERIC_TYPES
+
+        info = field_model(self).lookup(field)
+        if info is None or info.type not in NUMERIC_TYPES:
+            return
+        self.warn(  # type: ignore[attr-defined]
+            f"{field} is a {info.type} field: Elasticsearch {_COERCE_WORDS} ('0888' and "
+            "'888.0' index as 888" + (", '888.7' truncated too" if info.type in INTEGER_TYPES
+                                      else "") + "), where Sigma compares them as text"
+        )
+
+    def convert_condition_field_eq_val_num(self, cond: Any, state: Any) -> Any:
+        """A Sigma number: compared with coerced values on a numeric field."""
+        self.warn_number_coercion(cond.field)
+        return super().convert_condition_field_eq_val_num(cond, state)  # type: ignore[misc]
+
+    def convert_condition_field_compare_op_val(self, cond: Any, state: Any) -> Any:
+        """``gt``/``gte``/``lt``/``lte``: the number is compared with coerced values."""
+        self.warn_number_coercion(cond.field)
+        return super().convert_condition_field_compare_op_val(cond, state)  # type: ignore[misc]

@@ -90,3 +90,19 @@ def proven_but_for_length_limits(outcome: Any) -> bool:
     return bool(outcome.disagreements) and all(
         "not indexed" in d.why for d in outcome.disagreements
     )
+
+
+def differs_only_by_number_coercion(outcome: Any, events: list[Any]) -> bool:
+    """Differing only on events holding a number written in a form Elasticsearch coerces on a
+    numeric field ('0888', '888.0', other scripts' digits) and Sigma compares as text, with the
+    conversion's warning about it."""
+    from backends.query.matching import to_number
+
+    def noncanonical(value: Any) -> bool:
+        number = to_number(value) if isinstance(value, str) else None
+        return number is not None and str(number) != value
+
+    if outcome.equivalent is not False or not any("coerces" in w for w in outcome.warnings):
+        return False
+    return all(any(noncanonical(v) for v in events[d.event].fields.values())
+               for d in outcome.disagreements)

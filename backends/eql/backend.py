@@ -39,7 +39,13 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field, refuse_placeholders
+from backends.common import (
+    ExpansionGroupMixin,
+    NumberCoercionMixin,
+    WarningsMixin,
+    refuse_empty_field,
+    refuse_placeholders,
+)
 from backends.eql.semantics import SEMANTICS
 from backends.lucene.regex import glob_pieces, glob_to_lucene
 from backends.query.ast import Fold
@@ -156,7 +162,9 @@ class _ExpansionFixedEqlBackend(EqlBackend):
         return super().convert_condition_field_eq_field(cond, state)  # pragma: no cover
 
 
-class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBackend):
+class SigportEqlBackend(
+    ExpansionGroupMixin, WarningsMixin, NumberCoercionMixin, _ExpansionFixedEqlBackend
+):
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
 
     name: ClassVar[str] = "sigport EQL"
@@ -221,6 +229,7 @@ class SigportEqlBackend(ExpansionGroupMixin, WarningsMixin, _ExpansionFixedEqlBa
         """
         field = self.escape_and_quote_field(cond.field)
         if _is_numeric_field(cond.field):
+            self.warn_number_coercion(cond.field)
             return f"{field} == {cond.value}"
         return f"{field} : {eql_string(str(cond.value))}"
 

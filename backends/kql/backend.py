@@ -43,7 +43,13 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.common import ExpansionGroupMixin, SubfieldLimitMixin, WarningsMixin, refuse_empty_field
+from backends.common import (
+    ExpansionGroupMixin,
+    NumberCoercionMixin,
+    SubfieldLimitMixin,
+    WarningsMixin,
+    refuse_empty_field,
+)
 
 from .semantics import JS_TRIM_WHITESPACE
 
@@ -175,7 +181,9 @@ def kql_literal(parts: Iterable[Any], what: str = "value") -> tuple[str, bool]:
     return escape_unquoted(flat), widened
 
 
-class SigportKqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, TextQueryBackend):
+class SigportKqlBackend(
+    ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, NumberCoercionMixin, TextQueryBackend
+):
     """Convert Sigma rules to Kibana Query Language queries.
 
     Extension points follow pySigma's TextQueryBackend: templates are class variables; values and
@@ -381,6 +389,8 @@ class SigportKqlBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, 
             assert isinstance(arg, ConditionFieldEqualsValueExpression)
             self._check_wildcard_spaces(arg.field, arg.value)
             self._check_case(arg.field, arg.value)
+            if not isinstance(arg.value, SigmaString):
+                self.warn_number_coercion(arg.field)
         args = cast("list[ConditionFieldEqualsValueExpression]", cond.args)  # asserted above
         field = self.escape_and_quote_field(args[0].field)
         is_or = isinstance(cond, ConditionOR)

@@ -37,6 +37,7 @@ from sigma.types import (
 
 from backends.common import (
     ExpansionGroupMixin,
+    NumberCoercionMixin,
     SubfieldLimitMixin,
     WarningsMixin,
     refuse_empty_field,
@@ -70,7 +71,9 @@ def _strip_whitespace(chars: str) -> str:
     return "".join(c for c in chars if c not in " \t\n\r\u3000")
 
 
-class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, LuceneBackend):
+class SigportLuceneBackend(
+    ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, NumberCoercionMixin, LuceneBackend
+):
     """Lucene query_string backend whose output matches what the Sigma rule matches.
 
     Args:
@@ -179,6 +182,7 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         """``field:number`` with a negative sign escaped."""
+        self.warn_number_coercion(cond.field)
         return (
             self.escape_and_quote_field(cond.field) + self.eq_token + self.render_number(cond.value)
         )
@@ -192,7 +196,7 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
         items = [
             self.render_string(field, arg.value, state)
             if isinstance(arg.value, SigmaString)
-            else self.render_number(arg.value)
+            else self._number_item(field, arg.value)
             for arg in args
         ]
         return self.field_in_list_expression.format(
@@ -200,6 +204,11 @@ class SigportLuceneBackend(ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixi
             op=self.or_in_operator,
             list=self.list_separator.join(items),
         )
+
+    def _number_item(self, field: str, value: Any) -> str:
+        """A number of a ``field:(a OR b)`` list, with the coercion caveat recorded."""
+        self.warn_number_coercion(field)
+        return self.render_number(value)
 
     def convert_condition_val_str(self, cond: Any, state: ConversionState) -> Any:
         """Unbound keyword search: kept as the stock backend renders it, with a warning."""

@@ -1,0 +1,120 @@
+"""Issue 11: what Elasticsearch does to a value before any query sees it, proven on events.
+
+* ``ignore_above`` on **every** keyword field (ECS base fields such as ``file.path`` and
+  ``process.executable`` too, not only Defend's ``.caseless`` sub-fields): a longer value is not
+  indexed, so ``convert`` warns where the rule can match a longer value and ``check`` proves the
+  target only with an event whose long value decides that test.
+* ``coerce`` on numeric fields: ``'0888'`` is indexed as 888 on a ``long`` field, which Sigma
+  compares as text; the emitters declare it and ``check`` shows the event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backends.common import can_exceed, is_limit_warning
+from converter.checking.checker import Checker
+from converter.conversion.convert import Converter
+from converter.events.render import SampleEvent
+from converter.rules.load import load_text
+
+FILE_RULE = """
+title: limits
+id: 6a7b8c9d-0000-4000-8000-00000000000{n}
+status: test
+logsource: {{category: file_event, product: windows}}
+detection:
+  sel:
+    {detection}
+  condition: sel
+level: low
+"""
+
+PORT_RULE = """
+title: port
+id: 6a7b8c9d-0000-4000-8000-0000000000a{n}
+status: test
+logsource: {{category: network_connection, product: windows}}
+detection:
+  sel:
+    {detection}
+  condition: sel
+level: low
+"""
+
+
+def _check(rule: str, detection: str, events: list[dict[str, Any]], target: str,
+           event_id: int, source: str | None = "windows") -> Any:
+    (loaded,) = load_text(rule.format(n=1, detection=detection), "limits.yml")
+    samples = [
+        SampleEvent({"EventID": event_id, "Channel": "Microsoft-Windows-Sysmon/Operational", **e})
+        for e in events
+    ]
+    return Checker([target], data_source=source).check(loaded, samples).targets[target]
+
+
+def _warnings(rule: str, detection: str, target: str, source: str = "windows") -> list[str]:
+    (loaded,) = load_text(rule.format(n=2, detection=detection), "limits.yml")
+    return Converter(target, options={"data_source": source}).convert(loaded).warnings
+
+
+@pytest.mark.parametrize("target", ["lucene", "kql"])
+def test_convert_warns_on_a_base_keyword_field_where_a_long_value_can_match(target: str) -> None:
+    warned = [w for w in _warnings(FILE_RULE, "TargetFilename|contains: '\\\\Temp\\\\'", target)
+              if is_limit_warning(w)]
+    assert warned and "file.path" in warned[0] and "1024" in warned[0], warned
+    # An exact short value cannot match a value over 1,024 characters: nothing to warn about.
+    assert not any(is_limit_warning(w) for w in
+                   _warnings(FILE_RULE, "TargetFilename: 'C:\\\\x.dll'", target))
+
+
+def test_can_exceed_reads_the_sigma_value() -> None:
+    from sigma.types import SigmaExists, SigmaNumber, SigmaRegularExpression, SigmaString
+
+    assert can_exceed(SigmaString("*x"), 10)
+    assert not can_exceed(SigmaString("a?c"), 10)  # '?' is one character
+    assert can_exceed(SigmaString("a" * 11), 10)
+    assert can_exceed(SigmaRegularExpression("^ab$"), 10)
+    assert can_exceed(SigmaExists(True), 10)
+    assert not can_exceed(SigmaNumber(5), 10)
+
+
+LONG_DLL = "C:\\Temp\\" + "d" * 1100 + ".dll"
+
+
+def test_lucene_on_a_base_keyword_field_is_proven_only_with_a_long_value() -> None:
+    detection = "TargetFilename|contains: '\\\\Temp\\\\'"
+    short = [{"TargetFilename": "C:\\Temp\\x.dll"}, {"TargetFilename": "C:\\y.dll"}]
+    outcome = _check(FILE_RULE, detection, short, "lucene", 11)
+    assert outcome.equivalent is None and "file.path" in outcome.reason, outcome.reason
+    assert "ignore_above" in outcome.reason
+    # A long value the test rejects anyway (no '\Temp\' in it) shows nothing.
+    outcome = _check(FILE_RULE, detection, short + [{"TargetFilename": "C:\\" + "d" * 1100}],
+                     "lucene", 11)
+    assert outcome.equivalent is None, outcome.reason
+    # A long path under \Temp\: Sigma matches it, Elasticsearch never indexed it.
+    outcome = _check(FILE_RULE, detection, short + [{"TargetFilename": LONG_DLL}], "lucene", 11)
+    assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [2]
+    assert "not indexed" in outcome.disagreements[0].why
+
+
+def test_the_port_coercion_is_declared_and_shown() -> None:
+    detection = "DestinationPort: 888"
+    for target in ("eql", "lucene", "kql"):
+        warned = [w for w in _warnings(PORT_RULE, detection, target) if "coerces" in w]
+        assert warned and "destination.port" in warned[0], (target, warned)
+    # Canonical numbers: agreed, but the declared coercion keeps it from "equivalent".
+    events = [{"DestinationPort": "888"}, {"DestinationPort": 999}]
+    outcome = _check(PORT_RULE, detection, events, "eql", 3)
+    assert outcome.equivalent is None and "coerces" in outcome.reason, outcome.reason
+    # '0888' is 888 to Elasticsearch and not 888 to Sigma: the event shows it.
+    outcome = _check(PORT_RULE, detection, events + [{"DestinationPort": "0888"}], "eql", 3)
+    assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [2]
+
+
+def test_a_number_on_a_keyword_field_needs_no_coercion_caveat() -> None:
+    # winlog.event_data fields are keyword: '0888' stays '0888' there, as Sigma reads it.
+    warned = [w for w in _warnings(FILE_RULE, "TargetFilename: 888", "lucene") if "coerces" in w]
+    assert warned == []
