@@ -189,7 +189,7 @@ def test_check_proves_with_the_same_mapping(tmp_path: Path) -> None:
 
 def test_an_index_mapping_counts_every_limit(tmp_path: Path) -> None:
     """An index's own mapping is the whole truth: its 1,024 limit on process.name is a limit
-    check must see exceeded (the built-in ECS limits are the data source's)."""
+    check must see exceeded where a longer value could match (as every built-in limit is)."""
     builtin = FieldModel.builtin("windows")
     props: dict[str, Any] = {}
     for name in ("event.category", "event.type", "host.os.type"):
@@ -198,14 +198,25 @@ def test_an_index_mapping_counts_every_limit(tmp_path: Path) -> None:
         "properties"]["name"]
     props["process.parent.name"] = TEMPLATE["template"]["mappings"]["properties"]["process"][
         "properties"]["parent"]["properties"]["name"]
+    props["process.executable"] = {"type": "keyword", "ignore_above": 1024, "fields": {
+        "lc": {"type": "keyword", "normalizer": "fold", "ignore_above": 1024}}}
     index = {"logs-x": {"settings": TEMPLATE["template"]["settings"],
                         "mappings": {"properties": props}}}
     path = _write(tmp_path, index)
-    loaded = load_text(RULE, "r.yml")[0]
-    outcome = Checker(["kql"], data_source="windows", mapping=path).check(
-        loaded, generate_events(loaded.rule, seed=0)
-    ).targets["kql"]
-    assert not outcome.equivalent and "ignore_above" in outcome.reason
+    checker = Checker(["kql"], data_source="windows", mapping=path)
+
+    def check(rule: str) -> Any:
+        loaded = load_text(rule, "r.yml")[0]
+        return checker.check(loaded, generate_events(loaded.rule, seed=0)).targets["kql"]
+
+    # A '*' inside the name (tested on process.executable.lc): a path over 1,024 characters can
+    # match it in Sigma and is not indexed there, so the generated long path shows it.
+    outcome = check(RULE.replace("'\\Cmd.exe'", "'\\Cm*.exe'"))
+    assert outcome.equivalent is not True and "ignore_above" in str(outcome.warnings), outcome
+    assert outcome.disagreements and all("not indexed" in d.why for d in outcome.disagreements)
+    # Exact names are no longer than the limit: no long value can match them, nothing to show.
+    outcome = check(RULE)
+    assert outcome.equivalent is True, outcome.reason
 
 
 def test_convert_cli_takes_a_mapping(tmp_path: Path) -> None:
