@@ -298,13 +298,16 @@ def kql_exactness(
     KQL rule is a case-sensitive approximation."""
     import shlex
 
+    from backends.common import is_limit_warning
     from backends.kql.backend import CASE_WARNING
 
     converted = [r for r in results if r.target == "kql" and r.status == CONVERTED]
     cased = [r for r in converted if any(CASE_WARNING in w for w in r.warnings)]
     if not cased:
         return None
-    exact = [r for r in converted if not set(r.warnings) - set(r.exact_warnings)]
+    # A length limit is proven from events (check), not an approximation of the query.
+    exact = [r for r in converted
+             if not [w for w in set(r.warnings) - set(r.exact_warnings) if not is_limit_warning(w)]]
     other = len(converted) - len(exact) - len(cased)
     source = data_source if data_source in ("defend", "windows", "winlogbeat") else "defend"
     command = shlex.join(["sigport", "mapping", *paths, "--data-source", source,
