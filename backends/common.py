@@ -59,40 +59,6 @@ def refuse_placeholders(value: SigmaString) -> SigmaString:
     return value
 
 
-def refuse_dotted_capital_i(rule: Any) -> None:
-    """Refuse a case-insensitive string value holding U+0130 (``İ``).
-
-    The emitters and interpreters fold it as Sigma's per-code-point reading does (``İ`` = ``i``,
-    ``backends/query/folding.py``); until the reference evaluator folds the same way (issue 11,
-    its side), a query with it would be checked against a different reading, so it is refused
-    with the reason rather than emitted unproven. Remove once the reference folds per code point.
-
-    Raises:
-        SigmaFeatureNotSupportedByBackendError: such a value is in the rule.
-    """
-    from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-    from sigma.types import SigmaCasedString, SigmaExpansion, SigmaString
-
-    detections = getattr(getattr(rule, "detection", None), "detections", None) or {}
-    todo = list(detections.values())
-    while todo:
-        node = todo.pop()
-        if hasattr(node, "detection_items"):
-            todo.extend(node.detection_items)
-            continue
-        values = list(getattr(node, "value", ()) or ())
-        while values:
-            value = values.pop()
-            if isinstance(value, SigmaExpansion):
-                values.extend(value.values)
-            elif isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
-                if any(isinstance(p, str) and "\u0130" in p for p in value.s):
-                    raise SigmaFeatureNotSupportedByBackendError(
-                        f"the value {str(value)!r} holds U+0130 (dotted capital I), which the "
-                        "reference evaluator does not yet fold as the targets do (issue 11)"
-                    )
-
-
 class WarningsMixin:
     """Collects conversion warnings for the rule being converted.
 
@@ -113,7 +79,6 @@ class WarningsMixin:
         """Reset the warnings, convert as the pySigma base class does, then collect the warnings
         the processing pipeline left on the rule (``PIPELINE_WARNINGS``)."""
         self.warnings = []
-        refuse_dotted_capital_i(rule)
         try:
             return super().convert_rule(rule, output_format, *args, **kwargs)  # type: ignore[misc]
         finally:

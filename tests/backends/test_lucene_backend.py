@@ -204,6 +204,7 @@ def test_pcre_translation(pattern: str, ci: bool, expected: str) -> None:
         # Sigma folds each code point to its simple lowercase (Java Character.toLowerCase):
         # 'ẞ' lowercases to 'ß' and 'İ' to 'i', so each letter still has an exact class.
         ("straße", "F:/[sS][tT][rR][aA][ßẞ][eE]/"),
+        ("İstanbul", "F:/[iIİ][sS][tT][aA][nN][bB][uU][lL]/"),
         # 'ſ' lowercases to itself and 'S' to 's': the long s stands alone.
         ("ſa", "F:/ſ[aA]/"),
         # A title-case letter folds to a three-member class, which is exact.
@@ -326,10 +327,10 @@ def test_round_trip(detection, condition, pipeline, events, expected) -> None:
     assert [i for i, event in enumerate(events) if matches(tree, event)] == expected, query
 
 
-def test_dotted_capital_i_class_and_interim_refusal() -> None:
+def test_dotted_capital_i_class() -> None:
     from backends.lucene.regex import case_variants
 
     assert case_variants("\u0130") == case_variants("i") == "iI\u0130"
-    # Refused until the reference folds U+0130 per code point too (backends.common).
-    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="U\\+0130"):
-        convert("  sel:\n    F: '\u0130stanbul'")
+    # The reference folds U+0130 to 'i' too (string_case): the value converts, with that class.
+    (query,) = convert("  sel:\n    F: '\u0130stanbul'")
+    assert query.startswith("F:/[iI\u0130][sS]"), query

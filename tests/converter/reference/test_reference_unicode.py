@@ -92,3 +92,45 @@ def test_string_case_entry_names_the_folding() -> None:
     assert "simple lowercase" in str(fact.value)
     assert "Character.html#toLowerCase(int)" in fact.note
     assert "UnicodeData" in fact.note
+
+
+DOTTED_RULE = """
+title: dotted capital I
+id: 4e5f6a7b-0000-4000-8000-0000000000{n:02d}
+logsource: {{category: process_creation, product: windows}}
+detection:
+  sel:
+    {detection}
+  condition: sel
+"""
+
+
+@pytest.mark.parametrize("detection", [
+    "CommandLine|contains: '\u0130stanbul'",
+    "Image|endswith: '\\\\F\u0130LE.EXE'",
+    "CommandLine: 'ab?d'",
+])
+def test_values_with_dotted_capital_i_convert_and_prove_on_generated_events(detection: str) -> None:
+    # The interim refusal of U+0130 is gone: the reference folds it to 'i' per code point, and
+    # the generated near misses (İ, ı, the Kelvin sign, fullwidth letters, İ filling a '?')
+    # show every target's letter classes right, or the target's declared differences.
+    from backends.common import is_limit_warning
+    from converter.equivalence import Checker
+    from converter.generate import generate_events
+    from converter.rules import load_text
+    from limits import proven_but_for_length_limits
+
+    (loaded,) = load_text(DOTTED_RULE.format(n=len(detection), detection=detection), "i.yml")
+    events = generate_events(loaded.rule, seed=0)
+    assert any("\u0130" in str(e.fields) for e in events)
+    targets = ["eql", "kql", "lucene", "splunk", "splunk-cim", "kusto"]
+    result = Checker(targets).check(loaded, events)
+    for name, outcome in result.targets.items():
+        if name in ("eql", "lucene", "splunk"):
+            assert outcome.query is not None, (name, outcome.reason)
+        # Never a silent mismatch: proven, refused with the reason, differing only on a value
+        # past a field's length limit, or differing where its emitter declared it (KQL's '?').
+        declared = [w for w in outcome.warnings if not is_limit_warning(w)]
+        assert outcome.equivalent is not False or proven_but_for_length_limits(outcome) or (
+            declared and "?" in detection), (
+            name, outcome.reason, [d.why[:200] for d in outcome.disagreements])
