@@ -32,7 +32,7 @@ from ..query.ast import (
     Span,
 )
 from ..query.errors import UnsupportedQueryError
-from ..query.fields import TEXT_TYPES
+from ..query.fields import TEXT_TYPES, number_coercion
 from .operands import (
     MIRROR,
     Call,
@@ -365,6 +365,7 @@ class Lowering(Transformer):
             "missing": SEMANTICS.missing(missing_key),
             "max_length": info.ignore_above,
             "limited_by": getattr(info, "name", name) if info.ignore_above is not None else "",
+            "coerce": number_coercion(info.type),
         }
 
     def _lowercased(self, name: str) -> bool:

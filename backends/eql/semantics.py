@@ -11,7 +11,7 @@ expression page, and where the docs are silent the ES source (``EqlBase.g4``,
 from __future__ import annotations
 
 from ..query.ast import Fold, Missing, RegexDialect, Wildcard
-from ..query.semantics import Rule, Semantics
+from ..query.semantics import IGNORE_ABOVE, NUMERIC_COERCE, Rule, Semantics
 
 _SYNTAX = "https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html"
 _FUNCS = "https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-function-ref.html"
@@ -263,6 +263,8 @@ SEMANTICS = Semantics(
             "FunctionRegistry normalises names (inferred).",
         ),
         # --- values ----------------------------------------------------------------------------
+        "numeric_coerce": NUMERIC_COERCE,
+        "ignore_above": IGNORE_ABOVE,
         "multi_valued": Rule(
             "any",
             _SYNTAX + "#eql-array-fields",

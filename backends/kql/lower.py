@@ -34,7 +34,7 @@ from ..query.ast import (
     Wildcard,
 )
 from ..query.errors import UnsupportedQueryError
-from ..query.fields import INTEGER_TYPES, NUMERIC_TYPES, TEXT_TYPES
+from ..query.fields import INTEGER_TYPES, NUMERIC_TYPES, TEXT_TYPES, number_coercion
 from ..query.folding import simple_lower
 from .semantics import JS_TRIM_WHITESPACE, SEMANTICS
 
@@ -277,6 +277,8 @@ def _lower_is(field: _Literal | None, value: _Literal, fields: FieldModel | None
     source = info.source if info is not None else name
     es_type = info.type if info is not None else ""
     common: dict[str, Any] = {"field": source, "missing": _MISSING, "span": span}
+    if number_coercion(es_type):
+        common["coerce"] = number_coercion(es_type)
     if info is not None and info.ignore_above is not None:
         common["max_length"] = info.ignore_above
         common["limited_by"] = getattr(info, "name", name)
@@ -367,6 +369,8 @@ def _lower_range(field: _Literal, op: str, value: _Literal, fields: FieldModel |
         "op": CompareOp(op),
         "span": span,
     }
+    if number_coercion(es_type):
+        common["coerce"] = number_coercion(es_type)
     if es_type in NUMERIC_TYPES:
         return Compare(value=_number(name, value.text, es_type), **common)
     if es_type in ("keyword", "wildcard") and (info is None or info.normalizer is None):

@@ -10,7 +10,7 @@ packages/kbn-es-query/src/kuery).
 from __future__ import annotations
 
 from ..query.ast import Fold, Missing
-from ..query.semantics import Rule, Semantics
+from ..query.semantics import NUMERIC_COERCE, Rule, Semantics
 
 KQL_DOC = "https://www.elastic.co/guide/en/kibana/current/kuery-query.html"
 GRAMMAR = (
@@ -167,6 +167,7 @@ SEMANTICS = Semantics(
             f"{ES_REF}/query-dsl-query-string-query.html#query-string-wildcard",
             "(inferred) Wildcard terms are normalised by the field's analyzer and match tokens.",
         ),
+        "numeric_coerce": NUMERIC_COERCE,
         "numeric_match": Rule(
             "numeric equality",
             f"{ES_REF}/number.html",

@@ -37,7 +37,7 @@ from ..query.ast import (
     Wildcard,
 )
 from ..query.errors import QueryParseError, UnsupportedQueryError
-from ..query.fields import NUMERIC_TYPES, TEXT_TYPES
+from ..query.fields import NUMERIC_TYPES, TEXT_TYPES, number_coercion
 from ..query.folding import lower1, simple_lower
 from .semantics import LANGUAGE, SEMANTICS
 
@@ -68,6 +68,7 @@ class FieldView:
         max_length: keyword ``ignore_above``.
         analyzer: analyzer of a text field.
         known: False when the field model does not know the field (treated as keyword).
+        coerce: ``Leaf.coerce`` of a numeric field (``number_coercion``).
     """
 
     name: str
@@ -77,13 +78,16 @@ class FieldView:
     max_length: int | None = None
     analyzer: str = "standard"
     known: bool = True
+    coerce: str = ""
 
     @property
     def limit(self) -> dict[str, Any]:
-        """Leaf arguments for the length limit: ``max_length`` and the field it belongs to."""
-        if self.max_length is None:
-            return {}
-        return {"max_length": self.max_length, "limited_by": self.name}
+        """Leaf arguments from the mapping: the length limit (``max_length`` and the field it
+        belongs to) and how a numeric field reads values (``coerce``)."""
+        out: dict[str, Any] = {"coerce": self.coerce} if self.coerce else {}
+        if self.max_length is not None:
+            out.update(max_length=self.max_length, limited_by=self.name)
+        return out
 
 
 def resolve_field(
@@ -120,6 +124,7 @@ def resolve_field(
         lowercase=normalizer == "lowercase",
         max_length=getattr(info, "ignore_above", None) if kind == "keyword" else None,
         analyzer=getattr(info, "analyzer", None) or "standard",
+        coerce=number_coercion(es_type),
     )
 
 
@@ -218,7 +223,8 @@ def _scalar(text: str, field: FieldView, span: Span | None, token: Any) -> Node:
     if kind == EXISTS_FIELD:
         return Exists(field=text, span=span)
     if kind == "numeric":
-        return Equals(field=field.source, value=_number(text, field, token), span=span)
+        return Equals(field=field.source, value=_number(text, field, token), **field.limit,
+                      span=span)
     if kind == "boolean":
         if text not in ("true", "false"):
             raise UnsupportedQueryError(f"{text!r} is not a boolean for field {field.name}")

@@ -9,7 +9,7 @@ because the reference page is silent on them.
 from __future__ import annotations
 
 from ..query.ast import Fold, Missing
-from ..query.semantics import Rule, Semantics
+from ..query.semantics import NUMERIC_COERCE, Rule, Semantics
 
 QS_DOC = (
     "https://www.elastic.co/guide/en/elasticsearch/reference/current/"
@@ -142,6 +142,7 @@ SEMANTICS = Semantics(
             "text/match_only_text fields are tokenised and lowercased; terms match single tokens, "
             "quoted phrases match adjacent tokens.",
         ),
+        "numeric_coerce": NUMERIC_COERCE,
         "ip_cidr": Rule(
             True, IP_DOC, "A term 'a.b.c.d/n' on an ip field matches addresses inside that network."
         ),

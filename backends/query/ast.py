@@ -176,11 +176,15 @@ class Leaf(Node):
         max_length: values longer than this were never indexed and match nothing (ES keyword
             ``ignore_above``); None when there is no such limit.
         limited_by: the field (or multi-field) the limit belongs to.
+        coerce: how the field's mapping reads an event value compared with a number: ``""``
+            (no numeric mapping known: the value's own number), ``"integer"`` (an ES
+            whole-number field: Java's long parsing, a fraction truncated) or ``"float"``.
     """
 
     field: str = ""
     missing: Missing = Missing.FALSE
     max_length: int | None = None
+    coerce: str = ""
     #: The indexed field whose ``ignore_above`` set ``max_length`` (``process.name.caseless``
     #: for a multi-field); informational, so it takes no part in equality.
     limited_by: str = _dataclass_field(default="", compare=False, repr=False)

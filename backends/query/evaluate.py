@@ -35,6 +35,7 @@ from .folding import ASCII, UNICODE, ascii_view, fold_function, folds_alike, sim
 from .matching import (
     analyze,
     cidr_match,
+    es_long,
     glob_predicate,
     glob_to_regex,
     globs_to_regex,
@@ -109,6 +110,12 @@ def _field_values(
         return values
     kept = [v for v in values if not (isinstance(v, str) and utf16_length(v) > max_length)]
     return kept or None
+
+
+def _number_reader(leaf: ast.Leaf) -> Callable[[Any], int | float | None]:
+    """How the leaf's field reads an event value as a number: a whole-number ES field coerces
+    and truncates (``es_long``), any other reads the value's own number (``to_number``)."""
+    return es_long if leaf.coerce == "integer" else to_number
 
 
 def _identity(text: str) -> str:
@@ -312,9 +319,10 @@ class _Compiler(ast.Visitor[Predicate]):
         value = node.value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             target_number = value
+            read = _number_reader(node)
 
             def test_number(v: Any) -> bool:
-                number = to_number(v)
+                number = read(v)
                 return number is not None and number == target_number
 
             return self._any_value(node, test_number)
@@ -423,9 +431,10 @@ class _Compiler(ast.Visitor[Predicate]):
         value = node.value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             target = value
+            read = _number_reader(node)
 
             def test_number(v: Any) -> bool:
-                number = to_number(v)
+                number = read(v)
                 return number is not None and bool(order(number, target))
 
             return self._any_value(node, test_number)

@@ -38,6 +38,7 @@ __all__ = [
     "FLOAT_TYPES",
     "INTEGER_TYPES",
     "NUMERIC_TYPES",
+    "number_coercion",
     "TEXT_TYPES",
     "FieldInfo",
     "FieldModel",
@@ -54,6 +55,14 @@ INTEGER_TYPES = frozenset({"long", "integer", "short", "byte", "unsigned_long"})
 #: Floating-point field types (same page).
 FLOAT_TYPES = frozenset({"double", "float", "half_float", "scaled_float"})
 NUMERIC_TYPES = INTEGER_TYPES | FLOAT_TYPES
+
+
+def number_coercion(es_type: str | None) -> str:
+    """``Leaf.coerce`` for a field of this Elasticsearch type: ``"integer"`` for whole-number
+    types (a fraction truncated), ``"float"`` for the others, ``""`` for non-numeric fields."""
+    if es_type in INTEGER_TYPES:
+        return "integer"
+    return "float" if es_type in FLOAT_TYPES else ""
 
 # Mapping attributes that change how a field matches; indices that disagree on one of them
 # cannot be modelled as one field.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import decimal
 import math
 import re
 import unicodedata
@@ -127,6 +128,40 @@ def to_number(value: Any) -> int | float | None:
             return int(value)
         return number
     return None
+
+
+#: Java's decimal forms (``Long.parseLong``, ``new BigDecimal``): Python's ``\\d`` in a str
+#: pattern is any Unicode decimal digit, as Java's ``Character.digit(ch, 10)`` is.
+_JAVA_INTEGER = re.compile(r"[+-]?\d+")
+_JAVA_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_LONG_RANGE = range(-(2**63), 2**63)
+
+
+def es_long(value: Any) -> int | None:
+    """The number an Elasticsearch whole-number field indexes for an event value, or None when
+    it rejects it (the value is then not indexed: ``ignore_malformed`` of the logs templates).
+
+    ``coerce`` (on by default) reads a string with ``Long.parseLong``, else ``new BigDecimal``
+    truncated, and truncates a JSON fraction
+    (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/coerce): ``'0888'``,
+    ``'888.0'``, ``'888.7'``, ``888.7`` and ``'٨٨٨'`` are 888; ``' 888'``, ``'8_88'``, ``'inf'``
+    and ``'0x10'`` are rejected.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        number = int(value)
+    elif isinstance(value, str) and _JAVA_INTEGER.fullmatch(value):
+        number = int(value)
+    elif isinstance(value, str) and _JAVA_DECIMAL.fullmatch(value):
+        number = int(decimal.Decimal(value))  # toward zero, as BigDecimal.toBigInteger()
+    else:
+        return None
+    return number if number in _LONG_RANGE else None
 
 
 def scalar_text(value: Any) -> str:

@@ -55,3 +55,28 @@ class Semantics:
     def missing(self, key: str) -> Missing:
         """Return entry ``key`` as a ``Missing`` policy."""
         return self.typed(key, Missing)
+
+
+#: Elasticsearch's coercion of numeric fields, an entry of each Elasticsearch language's table.
+NUMERIC_COERCE = Rule(
+    "strings and fractions coerced at index time",
+    "https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/coerce",
+    "coerce (on by default) indexes a string on a numeric field as the number it reads, and a "
+    "whole-number field (long, integer, short, byte) truncates a fraction "
+    "(https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/number): '0888', "
+    "'888.0' and '888.7' are all 888 on a long field, so a term or range query for 888 matches "
+    "them. Sigma compares an event's string with a number as text (converter/"
+    "reference_semantics.py, numbers), so the emitters declare a number tested on a numeric "
+    "field (backends.common.NumberCoercionMixin) and check shows such events.",
+)
+
+#: Elasticsearch's keyword ignore_above, an entry of each Elasticsearch language's table.
+IGNORE_ABOVE = Rule(
+    "value longer than the limit matches nothing",
+    "https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html",
+    "Keyword values longer than ignore_above (1,024 on ECS keyword fields and Defend's "
+    ".caseless sub-fields) are kept in _source but not indexed: no term, wildcard, regexp or "
+    "exists query on the field sees them, while Sigma matches them. The emitters warn where a "
+    "longer value could match (backends.common.can_exceed), and check proves the target only "
+    "with an event whose long value decides that test.",
+)

@@ -77,8 +77,9 @@ def kw(value: str, field: str = "process.name", **extra: Any) -> Equals:
         ("process.name:**", Glob(field="process.name", parts=(ANY, ANY), max_length=1024)),
         ("process.name.text:Quick", Text(field="process.name", parts=("Quick",))),
         ('message:"a b"', Text(field="message", parts=("a b",), phrase=True)),
-        ("process.pid:7", Equals(field="process.pid", value=7)),
-        ("process.pid > 7", Compare(field="process.pid", op=CompareOp.GT, value=7)),
+        ("process.pid:7", Equals(field="process.pid", coerce="integer", value=7)),
+        ("process.pid > 7",
+         Compare(field="process.pid", coerce="integer", op=CompareOp.GT, value=7)),
         ("source.ip:10.0.0.1", Cidr(field="source.ip", network="10.0.0.1/32")),
         ("process.command_line:x y", Equals(field="process.command_line", value="x y")),
         (
@@ -226,7 +227,7 @@ def emit(detection: str) -> str:
             "  c1: {process.name: [x, 'y or z']}\n  condition: a1 or (b1 and not c1)",
             Or((
                 Glob(field="process.name", parts=(ANY, "\\cmd.exe"), max_length=1024),
-                And((Equals(field="process.pid", value=4), Not(Or((kw("x"), kw("y or z")))))),
+                And((Equals(field="process.pid", coerce="integer", value=4), Not(Or((kw("x"), kw("y or z")))))),
             )),
         ),
         (
@@ -244,7 +245,7 @@ def emit(detection: str) -> str:
         ("  s: {process.name: ' x'}\n  condition: s", kw(" x")),
         ("  s: {process.name: 'true'}\n  condition: s", kw("true")),
         ("  s: {process.pid|gte: 10}\n  condition: s",
-         Compare(field="process.pid", op=CompareOp.GTE, value=10)),
+         Compare(field="process.pid", coerce="integer", op=CompareOp.GTE, value=10)),
     ],
 )
 def test_emitter_round_trip(detection: str, expected: Node) -> None:

@@ -118,3 +118,34 @@ def test_a_number_on_a_keyword_field_needs_no_coercion_caveat() -> None:
     # winlog.event_data fields are keyword: '0888' stays '0888' there, as Sigma reads it.
     warned = [w for w in _warnings(FILE_RULE, "TargetFilename: 888", "lucene") if "coerces" in w]
     assert warned == []
+
+
+@pytest.mark.parametrize(
+    "value, hit",
+    [("888", True), (888, True), ("0888", True), ("+888", True), ("888.0", True),
+     ("888.7", True), (888.7, True), ("8.887e2", True), ("\u0668\u0668\u0668", True),
+     (" 888", False), ("8_88", False), ("0x378", False), ("inf", False), ("888x", False),
+     (True, False)],
+)
+def test_interpreters_read_a_long_field_as_elasticsearch_indexes_it(value: Any, hit: bool) -> None:
+    from backends.kql.parser import parse as parse_kql
+    from backends.lucene.parser import parse as parse_lucene
+    from backends.query.evaluate import matches
+    from backends.query.fields import FieldModel
+
+    # coerce: Long.parseLong, else BigDecimal truncated ('888.7' and 8.887e2 are 888); Java's
+    # digits include other scripts' ('٨٨٨'); anything else is rejected, so not indexed.
+    model = FieldModel.builtin("windows")
+    event = {"destination": {"port": value}}
+    assert matches(parse_lucene("destination.port:888", fields=model), event) is hit
+    assert matches(parse_kql("destination.port:888", fields=model), event) is hit
+
+
+def test_a_fraction_past_a_comparison_limit_is_truncated_on_a_long_field() -> None:
+    # Sigma reads '1000.5' as 1000.5 > 1000 (number_text); Elasticsearch indexes 1000 on the
+    # long process.pid, so Lucene's range does not match it: the event shows the difference.
+    rule = PORT_RULE.replace("network_connection", "process_creation")
+    events = [{"ProcessId": 1001}, {"ProcessId": 999}, {"ProcessId": "1000.5"}]
+    outcome = _check(rule, "ProcessId|gt: 1000", events, "lucene", 1)
+    assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [2]
+    assert "coerces" in " ".join(outcome.warnings)
