@@ -20,6 +20,7 @@ from converter.generate.generator import generate_events
 from converter.reference.logsources import WINDOWS_SERVICES
 from converter.mapping.table import companion_tables, load_table
 from converter.rules.load import LoadedRule, load_text
+from helpers import proven_but_for_length_limits
 from test_mappings_corpus import documented_functions, schema_problems
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -101,7 +102,9 @@ def test_renderer_writes_unlisted_fields_as_event_data() -> None:
 def test_rule_with_an_unlisted_field_is_proven(target: str) -> None:
     rule = load_rule_text(DEFENDER_RULE)
     result = Checker([target], data_source="windows").check(rule, generate_events(rule.rule))
-    assert result.targets[target].equivalent, result.targets[target].reason
+    # Proven, but for the 1,024-character limit of the keyword winlog.event_data.* fields where
+    # the rule tests a substring (Lucene; EQL's check has no field model yet).
+    assert proven_but_for_length_limits(result.targets[target]), result.targets[target].reason
 
 
 @needs_corpus
