@@ -256,7 +256,7 @@ class NumberCoercionMixin:
     on a whole-number field truncates a fraction
     (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/number): ``'0888'``,
     ``'888.0'``, ``'888.7'`` and ``'٨٨٨'`` are all 888 on a ``long`` field. Sigma compares an
-    event's string with a number as text ("numbers" in ``converter.reference_semantics``), and
+    event's string with a number as text ("numbers" in ``converter.reference.semantics``), and
     reads only ASCII decimals for ``gt``/``lt`` ("number_text"), so those events differ.
     """
 

@@ -66,7 +66,7 @@ NUMERIC_COERCE = Rule(
     "(https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/number): '0888', "
     "'888.0' and '888.7' are all 888 on a long field, so a term or range query for 888 matches "
     "them. Sigma compares an event's string with a number as text (converter/"
-    "reference_semantics.py, numbers), so the emitters declare a number tested on a numeric "
+    "reference/semantics.py, numbers), so the emitters declare a number tested on a numeric "
     "field (backends.common.NumberCoercionMixin) and check shows such events.",
 )
 

@@ -15,7 +15,7 @@ logsource (``converter.reference.logsources``); a rule whose logsource has no me
 
 The work is split by concern: ``generate_plan`` (condition tree -> plans), ``generate_regex``
 (an example string for a regex), ``generate_values`` (plans -> events, near-miss mutations),
-``generate_hostile`` (near misses with non-ASCII case partners, values past every field limit,
+``hostile.py`` (near misses with non-ASCII case partners, values past every field limit,
 trailing newlines, number-like text); this
 module picks the logsource's event kinds and orders positives and near misses. The helpers' public
 names are re-exported here.

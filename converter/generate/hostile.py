@@ -5,7 +5,7 @@ Every value a rule tests gets, besides the mutations of ``generate_values``:
 * **case partners** of its letters (``partner ...``): the non-ASCII characters whose Unicode
   simple lowercase equals a letter's (İ for i, the Kelvin sign for k, ẞ for ß, Σ for σ, É for é)
   and those that look alike but fold elsewhere (ı for i, ſ for s, ς for σ, a fullwidth letter
-  for an ASCII one). Sigma's folding ("string_case" in ``converter.reference_semantics``) says
+  for an ASCII one). Sigma's folding ("string_case" in ``converter.reference.semantics``) says
   which match; an engine that folds ASCII only, or with Python's ``str.lower``, differs here;
 * a **long value** (``long value past every field limit ...``): longer than every value limit the field model knows
   (``ignore_above`` of each field, 1,024 on Defend's ``.caseless`` sub-fields, or a user

@@ -330,7 +330,7 @@ class LiteralIndex(Generic[S]):
 
         Args:
             texts: ``texts(field, cased)`` gives the field's texts (folded with
-                ``reference_events.fold`` unless ``cased``).
+                ``converter.reference.fields.fold`` unless ``cased``).
             values: ``values(field)`` gives the field's raw value, for ``number`` alternatives
                 (without it their slots are always candidates).
         """

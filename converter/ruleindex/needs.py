@@ -3,7 +3,7 @@
 ``converter.ruleindex.index`` indexes rules by these conditions. A clause (a ``Need``) is a set of
 alternatives ``Alt(field, kind, literal, cased)``, true when at least one alternative holds on the
 event, where an alternative holds when some text of ``field`` (folded with
-``reference_events.fold`` unless ``cased``) ``equals`` / ``startswith`` / ``endswith`` /
+``converter.reference.fields.fold`` unless ``cased``) ``equals`` / ``startswith`` / ``endswith`` /
 ``contains`` ``literal``, or (``number``) the field is a number equal to it or a string spelling
 it. A condition (``Condition``) is at most
 ``MAX_CLAUSES`` clauses that all hold whenever the detection is true, chosen as the most selective

@@ -115,10 +115,11 @@ def test_values_with_dotted_capital_i_convert_and_prove_on_generated_events(dete
     # the generated near misses (İ, ı, the Kelvin sign, fullwidth letters, İ filling a '?')
     # show every target's letter classes right, or the target's declared differences.
     from backends.common import is_limit_warning
-    from converter.equivalence import Checker
-    from converter.generate import generate_events
-    from converter.rules import load_text
-    from limits import proven_but_for_length_limits
+    from helpers import proven_but_for_length_limits
+
+    from converter.checking.checker import Checker
+    from converter.generate.generator import generate_events
+    from converter.rules.load import load_text
 
     (loaded,) = load_text(DOTTED_RULE.format(n=len(detection), detection=detection), "i.yml")
     events = generate_events(loaded.rule, seed=0)
