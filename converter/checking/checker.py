@@ -388,8 +388,8 @@ def limit_matters(leaf: Any) -> bool:
     from backends.query.ast import Equals, Glob, Missing, Regex, Wildcard
     from backends.query.evaluate import utf16_length
 
-    if leaf.missing is not Missing.FALSE:
-        return True
+    if leaf.missing is not Missing.FALSE or leaf.max_length is None:
+        return leaf.max_length is not None
     if isinstance(leaf, Equals):
         return isinstance(leaf.value, str) and utf16_length(leaf.value) > leaf.max_length
     if isinstance(leaf, Glob):

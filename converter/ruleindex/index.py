@@ -44,6 +44,7 @@ from converter.reference.fields import (
     FoldCache,
     Folded,
     field_getter,
+    fold,
     folded_texts,
     keyword_texts,
     scalars,

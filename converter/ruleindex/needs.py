@@ -110,8 +110,9 @@ def _string_form(field: str, value: SigmaString, search: bool) -> Form:
             return ("leaf", None)  # '*' alone, or only '?': any text (or none) may match
         return ("and", [("leaf", frozenset({Alt(field, "contains", lit, cased)}))
                         for lit in literals])
-    if all(isinstance(p, str) for p in parts):
-        return ("leaf", frozenset({Alt(field, "equals", fold_("".join(parts)), cased)}))
+    texts = [p for p in parts if isinstance(p, str)]
+    if len(texts) == len(parts):  # no wildcard
+        return ("leaf", frozenset({Alt(field, "equals", fold_("".join(texts)), cased)}))
     children: list[Form] = []
     for position, part in enumerate(parts):
         if not isinstance(part, str):
