@@ -129,7 +129,6 @@ def test_missing_match_count_means_at_least_one(tmp_path: Path) -> None:
     assert row.expected is None and row.reference_ok is True
 
 
-@pytest.mark.skipif(not (CORPUS / "regression_data").is_dir(), reason="shared corpus not available")
 def test_a_correlation_rule_is_a_row_error_not_a_crash(tmp_path: Path) -> None:
     corr_id = "66666666-6666-4666-8666-666666666666"
     rules = tmp_path / "rules"
@@ -152,6 +151,7 @@ correlation:
     assert row.error == f"rule {corr_id} is a correlation rule: sigport does not check those"
 
 
+@pytest.mark.skipif(not (CORPUS / "regression_data").is_dir(), reason="shared corpus not available")
 def test_sigmahq_process_creation_acceptance() -> None:
     """Issue 4: the reference reaches match_count on every process_creation rule with data, and
     no checked target disagrees with it on 95 % of them."""
