@@ -1,0 +1,165 @@
+"""Non-Windows logsources on the `splunk` target: the add-on tables beyond Sysmon, AWS and Entra ID.
+
+* the tables (``splunk-kubernetes``, ``splunk-okta``, ``splunk-github``; the activity-log entry of
+  ``splunk-azure``) join the pipeline and renderer of the `splunk` target, with a valid schema;
+* every target name is in the field list the table cites: a security_content data source (checked
+  in ``test_mappings_beyond.py``) or, where that data source lists no field, the record's keys
+  captured from the vendor reference in ``tests/data/splunk_fields.yml``;
+* proof: hand-written rules are proven on generated events, and every corpus rule of these
+  logsources is proven, refused with its reason, or converted with the warning that says why it
+  is not proven; never "differs".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from converter.checking.checker import Checker
+from converter.generate.generator import generate_events
+from converter.mapping.table import companion_tables, load_table
+from helpers import load_one, to_query
+from test_mappings_beyond import _flat, raw
+from test_mappings_corpus import documented_functions, schema_problems
+
+ROOT = Path(__file__).resolve().parents[3]
+CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
+SPLUNK_FIELDS = ROOT / "tests" / "data" / "splunk_fields.yml"
+TABLES = ("splunk-kubernetes", "splunk-okta", "splunk-github")
+#: corpus folder -> Sigma logsource of its rules on the `splunk` target
+FOLDERS = (
+    "application/kubernetes",
+    "identity/okta",
+    "application/github",
+    "cloud/azure/activity_logs",
+)
+needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
+
+
+def test_tables_extend_the_splunk_sysmon_pipeline() -> None:
+    assert set(TABLES) <= set(companion_tables("splunk-sysmon"))
+    for name in TABLES:
+        assert load_table(name).extends == "splunk-sysmon"
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_table_schema_is_valid(name: str) -> None:
+    assert schema_problems(raw(name), documented_functions()) == []
+
+
+def captured_fields() -> dict[str, set[str]]:
+    """Table name -> the record keys captured for it (``tests/data/splunk_fields.yml``)."""
+    out: dict[str, set[str]] = {}
+    for entry in yaml.safe_load(SPLUNK_FIELDS.read_text("utf-8")).values():
+        for table in entry["tables"]:
+            out.setdefault(table, set()).update(entry["fields"])
+    return out
+
+
+@pytest.mark.parametrize("name", ["splunk-okta", "splunk-github"])
+def test_every_target_is_a_captured_key_of_the_record(name: str) -> None:
+    known = captured_fields()[name]
+    problems = [
+        f"{entry['id']}: {target}"
+        for entry in raw(name)["logsources"]
+        for spec in (entry.get("fields") or {}).values()
+        for target in _flat(spec)
+        if target not in known
+    ]
+    assert problems == []
+
+
+OKTA_RULE = """
+title: okta policy rule changed outside the admin console
+id: a1111111-2222-3333-4444-555555555555
+logsource: {product: okta, service: okta}
+detection:
+    selection:
+        eventType|startswith: 'policy.rule.'
+        outcome.result: SUCCESS
+    filter:
+        actor.alternateId|endswith: '@example.com'
+    condition: selection and not filter
+"""
+
+GITHUB_RULE = """
+title: github repository destroyed
+id: a2111111-2222-3333-4444-555555555555
+logsource: {product: github, service: audit}
+detection:
+    selection:
+        action: [repo.destroy, 'environment.delete']
+    condition: selection
+"""
+
+KUBERNETES_RULE = """
+title: kubernetes secrets listed and refused
+id: a3111111-2222-3333-4444-555555555555
+logsource: {product: kubernetes, category: application, service: audit}
+detection:
+    selection:
+        verb: list
+        objectRef.resource: secrets
+        responseStatus.code: 403
+    condition: selection
+"""
+
+ACTIVITY_RULE = """
+title: azure key vault modified
+id: a4111111-2222-3333-4444-555555555555
+logsource: {product: azure, service: activitylogs}
+detection:
+    selection:
+        operationName|startswith: 'MICROSOFT.KEYVAULT/VAULTS/'
+        operationName|endswith: '/WRITE'
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize(
+    "text,selector",
+    [
+        (OKTA_RULE, 'sourcetype="OktaIM2:log"'),
+        (GITHUB_RULE, 'sourcetype="github:cloud:audit"'),
+        (KUBERNETES_RULE, 'source="kubernetes"'),
+        (ACTIVITY_RULE, 'sourcetype="mscs:azure:audit"'),
+    ],
+)
+def test_rule_is_proven_on_splunk(text: str, selector: str) -> None:
+    rule = load_one(text)
+    events = generate_events(rule.rule)
+    assert events
+    result = Checker(["splunk"]).check(rule, events).targets["splunk"]
+    assert result.equivalent, result.reason
+    assert selector in (result.query or "")
+
+
+def test_activity_log_operation_name_is_the_rest_schema_value() -> None:
+    query = to_query("splunk", ACTIVITY_RULE, None)
+    assert "operationName.value=" in query and "operationName=" not in query
+
+
+def test_unmapped_okta_field_is_refused_with_the_reason() -> None:
+    text = OKTA_RULE.replace("outcome.result: SUCCESS", "securityContext.isProxy: 'true'")
+    result = Checker(["splunk"]).check(load_one(text), [])
+    reason = result.targets["splunk"].reason or ""
+    assert "not converted" in reason and "securityContext.isProxy" in reason and "boolean" in reason
+
+
+@needs_corpus
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_corpus_rules_are_proven_or_refused_with_a_reason(folder: str) -> None:
+    checker = Checker(["splunk"])
+    proven = 0
+    for path in sorted((CORPUS_RULES / folder).rglob("*.yml")):
+        loaded = load_one(path.read_text("utf-8"))
+        outcome = checker.check(loaded, generate_events(loaded.rule)).targets["splunk"]
+        reason = outcome.reason or ""
+        if outcome.equivalent:
+            proven += 1
+        else:
+            # Refused with a reason, or not checked (a bare search term on _raw): never differs.
+            assert reason.startswith(("not converted", "not checked")), f"{path.name}: {reason}"
+    assert proven
