@@ -87,6 +87,8 @@ INTEGRATION_KEYWORDS = (
     "kubernetes.audit.objectRef.resource", "kubernetes.audit.objectRef.subresource",
     "kubernetes.audit.objectRef.namespace", "kubernetes.audit.objectRef.name",
     "kubernetes.audit.objectRef.apiGroup",
+    # packages/atlassian_bitbucket/data_stream/audit
+    "bitbucket.audit.type.category", "bitbucket.audit.type.action",
 )
 EXTRA_FIELDS.update({name: KW for name in INTEGRATION_KEYWORDS})
 
@@ -149,7 +151,7 @@ def main(argv: list[str]) -> int:
         "data_stream/powershell_operational/fields/fields.yml",
         "# defend overlay: https://github.com/elastic/endpoint-package/blob/main/package/endpoint/"
         "data_stream/process/fields/fields.yml",
-        "# aws.*, azure.*, okta.*, kubernetes.*: elastic/integrations packages/<package>/data_stream/"
+        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*: elastic/integrations packages/<package>/data_stream/"
         "<stream>/fields/fields.yml (keyword)",
         "# Keys ending in '.*' map every sub-field (dynamic templates).",
         f'ecs_version: "{ECS_VERSION}"',

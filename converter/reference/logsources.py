@@ -188,6 +188,7 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     ("github", "audit"): (EventClass(("github/audit",)),),
     ("gcp", "gcp.audit"): (EventClass(("gcp/gcp.audit",)),),
     ("kubernetes", "audit"): (EventClass(("kubernetes/audit",)),),
+    ("bitbucket", "audit"): (EventClass(("bitbucket/audit",)),),
 }
 #: Channels of non-Windows events: never members of a ``product: windows`` logsource.
 _OTHER_CHANNELS = frozenset(

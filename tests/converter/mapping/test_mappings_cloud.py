@@ -30,7 +30,7 @@ from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets,
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
-TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes")
+TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket")
 INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
 #: corpus folder -> (table, logsource match)
 LOGSOURCES = {
@@ -43,6 +43,7 @@ LOGSOURCES = {
     "application/github": ("ecs-github", {"product": "github", "service": "audit"}),
     "cloud/gcp/audit": ("ecs-gcp", {"product": "gcp", "service": "gcp.audit"}),
     "application/kubernetes/audit": ("ecs-kubernetes", {"product": "kubernetes", "service": "audit"}),
+    "application/bitbucket/audit": ("ecs-bitbucket", {"product": "bitbucket", "service": "audit"}),
 }
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
