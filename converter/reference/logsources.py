@@ -189,6 +189,10 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     ("gcp", "gcp.audit"): (EventClass(("gcp/gcp.audit",)),),
     ("kubernetes", "audit"): (EventClass(("kubernetes/audit",)),),
     ("bitbucket", "audit"): (EventClass(("bitbucket/audit",)),),
+    ("m365", "audit"): (EventClass(("m365/audit",)),),
+    ("m365", "exchange"): (EventClass(("m365/exchange",)),),
+    ("m365", "threat_management"): (EventClass(("m365/threat_management",)),),
+    ("m365", "threat_detection"): (EventClass(("m365/threat_detection",)),),
 }
 #: Channels of non-Windows events: never members of a ``product: windows`` logsource.
 _OTHER_CHANNELS = frozenset(

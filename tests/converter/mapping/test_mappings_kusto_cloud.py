@@ -1,0 +1,180 @@
+"""Cloud, identity and Linux logsources on the ``kusto`` target: the tables that extend
+kusto-windows.
+
+* routing: ``kusto-cloud`` (Microsoft Sentinel tables) and ``kusto-linux`` join the pipeline and
+  renderer of the ``kusto`` target with their own data source, whatever ``--data-source`` the
+  Windows rules use;
+* the tables: schema, every column a target, condition or rendered constant names is a column
+  of the Sentinel table its entry queries (``tests/data/kusto_cloud_columns.yml``, copied from
+  the Azure Monitor table reference with the URL of each table), coverage of every field of the
+  corpus rules of each logsource;
+* proof: ``check --generate`` proves the corpus rules of each logsource on kusto, or refuses them
+  with a reason, or converts them with the warning that says why they are not proven.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from converter.checking.checker import Checker
+from converter.conversion.convert import Converter
+from converter.generate.generator import generate_events
+from converter.mapping.table import companion_tables, load_table
+from converter.reference.logsources import membership
+from test_mappings_beyond import uncovered_corpus_fields
+from test_mappings_cloud import CLOUDTRAIL_RULE as BASE_CLOUDTRAIL_RULE, load_rule_text, raw
+from test_mappings_corpus import documented_functions, flat_targets, schema_problems
+
+ROOT = Path(__file__).resolve().parents[3]
+CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
+COLUMNS = ROOT / "tests" / "data" / "kusto_cloud_columns.yml"
+TABLES = ("kusto-cloud", "kusto-linux")
+KUSTO_SOURCES = (None, "defender", "sentinel", "sentinel-asim")
+#: corpus folder -> logsource match of kusto-cloud
+LOGSOURCES = {
+    "cloud/aws/cloudtrail": {"product": "aws", "service": "cloudtrail"},
+    "cloud/azure/activity_logs": {"product": "azure", "service": "activitylogs"},
+    "cloud/azure/audit_logs": {"product": "azure", "service": "auditlogs"},
+    "cloud/azure/signin_logs": {"product": "azure", "service": "signinlogs"},
+    "cloud/azure/identity_protection": {"product": "azure", "service": "riskdetection"},
+    "cloud/gcp/audit": {"product": "gcp", "service": "gcp.audit"},
+    "cloud/m365/audit": {"product": "m365", "service": "audit"},
+}
+needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
+
+#: A CloudTrail rule with a filter (the Elastic tests' rule plus `not filter`).
+CLOUDTRAIL_RULE = BASE_CLOUDTRAIL_RULE.replace(
+    "    condition: selection",
+    "    filter:\n        userIdentity.type: AssumedRole\n    condition: selection and not filter",
+)
+
+SIGNIN_RULE = """
+title: single factor sign-in from a tool
+id: 91111111-2222-3333-4444-555555555555
+logsource: {product: azure, service: signinlogs}
+detection:
+    selection:
+        userAgent|contains: 'azurehound'
+        ResultType:
+            - 0
+            - 50126
+        AuthenticationRequirement: singleFactorAuthentication
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_table_joins_the_kusto_target_and_is_valid(name: str) -> None:
+    assert name in companion_tables("kusto-windows") and load_table(name).extends == "kusto-windows"
+    assert schema_problems(raw(name), documented_functions()) == []
+
+
+def test_m365_events_belong_to_their_logsource_only() -> None:
+    audit = {"Channel": "m365/audit", "Operation": "x"}
+    assert membership("m365", None, "audit")(audit)
+    assert not membership("m365", None, "exchange")(audit)
+    assert not membership("azure", None, "auditlogs")(audit)
+    assert not membership("windows", None, None)(audit)
+
+
+def test_every_target_is_a_string_column_of_the_cited_table() -> None:
+    """Each target, condition and rendered constant is a string column of the Sentinel table
+    that its entry queries, as the Azure Monitor table reference lists it."""
+    columns = yaml.safe_load(COLUMNS.read_text("utf-8"))
+    problems = []
+    for entry in raw("kusto-cloud")["logsources"]:
+        table = entry["state"]["query_table"]
+        assert entry["render"]["$table"] == table, entry["id"]
+        assert table in columns and columns[table]["url"].endswith(table.lower()), table
+        names = set(flat_targets(list((entry.get("fields") or {}).values())))
+        names |= set(entry.get("conditions") or {})
+        names |= {key for key in entry.get("render") or {} if key != "$table"}
+        problems += [f"{entry['id']}: {name} is no string column of {table}"
+                     for name in sorted(names) if name not in columns[table]["string"]]
+    assert problems == []
+
+
+@pytest.mark.parametrize("source", KUSTO_SOURCES)
+def test_cloudtrail_rule_is_proven_on_sentinel_whatever_the_windows_data_source(
+        source: str | None) -> None:
+    rule = load_rule_text(CLOUDTRAIL_RULE)
+    events = generate_events(rule.rule)
+    assert any(e.fields.get("Channel") == "aws/cloudtrail" for e in events)
+    result = Checker(["kusto"], data_source=source).check(rule, events)
+    outcome = result.targets["kusto"]
+    assert outcome.query.startswith("AWSCloudTrail\n| where "), outcome.query
+    for column in ("EventSource", "EventName", "UserAgent", "UserIdentityType"):
+        assert column in outcome.query
+    assert outcome.equivalent, (outcome.reason, outcome.disagreements)
+
+
+def test_signin_result_type_numbers_are_compared_as_the_column_text() -> None:
+    """ResultType is a string column: Sigma's numbers 0 and 50126 become string literals."""
+    rule = load_rule_text(SIGNIN_RULE)
+    result = Checker(["kusto"]).check(rule, generate_events(rule.rule))
+    outcome = result.targets["kusto"]
+    assert outcome.query.startswith("SigninLogs\n| where "), outcome.query
+    assert '"0"' in outcome.query and '"50126"' in outcome.query
+    assert "ResultType == 0" not in outcome.query
+    assert outcome.equivalent, (outcome.reason, outcome.disagreements)
+
+
+def test_unlisted_cloudtrail_key_is_refused_with_the_reason() -> None:
+    text = CLOUDTRAIL_RULE.replace("userAgent|contains: 'aws-cli'", "requestParameters.userName: bob")
+    result = Converter("kusto").convert(load_rule_text(text))
+    assert result.status != "converted"
+    assert "requestParameters.userName" in result.reason and "JSON text" in result.reason
+
+
+def test_errorcode_null_carries_the_empty_string_warning() -> None:
+    """Kusto reads a missing string as "": `errorCode: null` cannot tell a record without an
+    error code from one whose code is "", so the query is converted with the warning."""
+    text = CLOUDTRAIL_RULE.replace("userIdentity.type: AssumedRole", "errorCode: null")
+    result = Converter("kusto").convert(load_rule_text(text))
+    assert result.status == "converted", result.reason
+    assert "isempty(ErrorCode)" in "\n".join(result.queries)
+    assert any("errorCode" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("logsource, reason", [
+    ("{product: linux, category: process_creation}", "no operating-system column"),
+    ("{product: linux, category: file_event}", "no operating-system column"),
+    ("{product: linux, service: auditd}", "auditd"),
+    ("{product: azure, service: pim}", "PIM alerts"),
+    ("{product: m365, service: threat_management}", "OfficeActivity"),
+])
+def test_uncovered_logsources_are_refused_with_the_reason(logsource: str, reason: str) -> None:
+    text = (
+        "title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b1c\n"
+        f"logsource: {logsource}\ndetection:\n  s: {{X: y}}\n  condition: s\n"
+    )
+    result = Converter("kusto").convert(load_rule_text(text))
+    assert result.status != "converted"
+    assert reason in result.reason, result.reason
+
+
+@needs_corpus
+@pytest.mark.parametrize("folder", sorted(LOGSOURCES))
+def test_every_corpus_field_is_covered(folder: str) -> None:
+    assert uncovered_corpus_fields(folder, "kusto-cloud", LOGSOURCES[folder]) == []
+
+
+@needs_corpus
+@pytest.mark.parametrize("folder", sorted(LOGSOURCES))
+def test_corpus_rules_are_proven_or_refused_with_a_reason(folder: str) -> None:
+    """Every rule is proven on kusto, refused with its reason, or (values Kusto reads as "")
+    converted with the warning that says why it is not proven."""
+    checker = Checker(["kusto"])
+    proven = 0
+    for path in sorted((CORPUS_RULES / folder).rglob("*.yml")):
+        loaded = load_rule_text(path.read_text("utf-8"))
+        outcome = checker.check(loaded, generate_events(loaded.rule)).targets["kusto"]
+        reason = outcome.reason or ""
+        if outcome.equivalent:
+            proven += 1
+        elif not reason.startswith("not converted"):
+            assert outcome.warnings, f"{path.name}: {reason}"
+    assert proven
