@@ -12,6 +12,9 @@ differs from the rule's (AttackIQ/pySigma-backend-kusto issues #13, #14, #34):
 * ``not((...))`` was garbled: negation is always ``not(<expr>)`` around one group;
 * Sigma's ``re|i``/``|m``/``|s`` flags were ignored: they become RE2 inline flags, and a Sigma
   (PCRE) pattern is emitted only when RE2 reads it the same way (see ``regex.py``);
+* a missing numeric column is null, ``null > 5`` is null and not(null) drops the row where
+  Sigma's negated comparison is true: under a not() an ordering comparison is written
+  ``coalesce(X > 5, false)`` (``==`` and ``in`` are false on null and need nothing);
 * field names that are not identifiers were quoted ``'like this'`` (a string): ``['like this']``.
 
 It never uses ``has`` (term matching is not substring containment). Sigma's case-insensitive
@@ -81,6 +84,9 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
 
     # Lists of plain values become `in~` (case-insensitive) / `in` (cased or numbers); values
     # with wildcards are converted one by one, never folded into a widened list (#14).
+    #: How many not() enclose the condition being converted (conversion is sequential).
+    _negation_depth: int = 0
+
     convert_or_as_in: ClassVar[bool] = True
     convert_and_as_in: ClassVar[bool] = False
     in_expressions_allow_wildcards: ClassVar[bool] = False
@@ -199,6 +205,16 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
         """A number: numeric ``==`` (the column must be numeric)."""
         return f"{self.escape_and_quote_field(cond.field)} == {cond.value}"
 
+    def convert_condition_field_compare_op_val(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """``|lt``/``|lte``/``|gt``/``|gte``: ``field op n``. On a missing (null) column the
+        comparison is null and not(null) is null, so the row would be dropped where Sigma's
+        negated comparison is true (semantics ``null_comparisons``): under a not() the test is
+        written ``coalesce(field op n, false)``. Outside not() null drops the row as false does."""
+        query = super().convert_condition_field_compare_op_val(cond, state)
+        return f"coalesce({query}, false)" if self._negation_depth else query
+
     def convert_condition_field_eq_val_bool(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
@@ -264,7 +280,12 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
     def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
         """``not(<expr>)``: Kusto's not() function around the whole negated expression (#34)."""
         arg = cond.args[0]
-        expr = self.convert_condition(arg, state)  # type: ignore[arg-type]
+        # Tests below a not() must never be null (convert_condition_field_compare_op_val).
+        self._negation_depth += 1
+        try:
+            expr = self.convert_condition(arg, state)  # type: ignore[arg-type]
+        finally:
+            self._negation_depth -= 1
         if isinstance(expr, DeferredQueryExpression):  # pragma: no cover - nothing defers here
             raise SigmaFeatureNotSupportedByBackendError("deferred expressions under not")
         if "ipv4_is_in_range(" in str(expr):

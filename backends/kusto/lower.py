@@ -6,6 +6,7 @@ from ``semantics.py``. The interpreter never imports the emitter.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from typing import Any
 
@@ -21,6 +22,8 @@ from ..query.ast import (
     Exists,
     Fold,
     Glob,
+    Leaf,
+    Missing,
     Node,
     Not,
     Or,
@@ -94,6 +97,15 @@ def _has_cidr(node: Node) -> bool:
     return any(isinstance(n, Cidr) for n in walk(node))
 
 
+def _null_as_false(node: Node) -> Node:
+    """``node`` with every leaf false (not null) on a missing field; and/or rebuilt around them."""
+    if isinstance(node, (And, Or)):
+        return type(node)(tuple(_null_as_false(c) for c in node.children), span=node.span)
+    if isinstance(node, Leaf) and node.missing is Missing.NULL:
+        return dataclasses.replace(node, missing=Missing.FALSE)
+    return node
+
+
 class Lowering(Transformer):  # type: ignore[type-arg]
     """lark tree -> shared query tree, one method per grammar rule."""
 
@@ -130,6 +142,19 @@ class Lowering(Transformer):  # type: ignore[type-arg]
                 "(semantics ipv4_is_in_range)"
             )
         return Not(children[0], span=_span(meta))
+
+    @v_args(meta=True)
+    def coalesce(self, meta: Any, children: list[Any]) -> Node:
+        """``coalesce(<predicate>, false)``: the predicate with null read as false (semantics
+        ``coalesce``). For an and/or of leaves (no not()), making each leaf false where it would
+        be null gives exactly that: the tree is monotone, so a null result becomes false and a
+        true or false one is unchanged."""
+        predicate, default = children
+        if str(default) != "false":
+            raise UnsupportedQueryError("coalesce() with a default other than false")
+        if any(isinstance(n, Not) for n in walk(predicate)):
+            raise UnsupportedQueryError("coalesce() around a predicate with not()")
+        return _null_as_false(predicate)
 
     def bool_const(self, children: list[Token]) -> Node:
         return Const(str(children[0]) == "true")
@@ -234,14 +259,15 @@ class Lowering(Transformer):  # type: ignore[type-arg]
             if op == "!=":
                 return Not(self._string_test(column, "==", literal), span=_span(meta))
             raise UnsupportedQueryError(f"ordering comparison `{op}` with a string")
-        # Numbers: null on a missing column, and null stays null under not().
-        missing = SEMANTICS.missing("null_comparisons")
+        # Numbers: `==` with a null is false and `!=` true (null_equality); the ordering
+        # comparisons are null on a missing column and stay null under not() (null_comparisons).
+        equality = SEMANTICS.missing("null_equality")
         if op == "==":
-            return Equals(field=column, value=literal, missing=missing, span=_span(meta))
+            return Equals(field=column, value=literal, missing=equality, span=_span(meta))
         if op == "!=":
-            return Not(Equals(field=column, value=literal, missing=missing), span=_span(meta))
-        return Compare(field=column, op=CompareOp(op), value=literal, missing=missing,
-                       span=_span(meta))
+            return Not(Equals(field=column, value=literal, missing=equality), span=_span(meta))
+        return Compare(field=column, op=CompareOp(op), value=literal,
+                       missing=SEMANTICS.missing("null_comparisons"), span=_span(meta))
 
     @v_args(meta=True)
     def list_op(self, meta: Any, children: list[Any]) -> Node:
@@ -257,8 +283,9 @@ class Lowering(Transformer):  # type: ignore[type-arg]
             if kind == "number":
                 if insensitive:
                     raise UnsupportedQueryError("`in~` with a number")
+                # `in` is an OR of `==` (null_equality).
                 tests_list.append(Equals(field=column, value=literal,
-                                         missing=SEMANTICS.missing("null_comparisons")))
+                                         missing=SEMANTICS.missing("null_equality")))
             else:
                 tests_list.append(self._string_test(column, "=~" if insensitive else "==", literal))
         node: Node = Or(tuple(tests_list), span=_span(meta))

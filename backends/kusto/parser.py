@@ -8,8 +8,9 @@ lark's tree into
 * the table becomes a case-sensitive test of the pseudo-column ``$table`` (``tabular_source``);
 * a string test on a missing column is evaluated on ``""`` (``string_never_null``), so the leaf is
   OR-ed with "the column is missing" exactly when the test is true on the empty string;
-* numeric comparisons are null on a missing column and stay null under ``not``
-  (``null_comparisons``);
+* ``==`` between a missing (null) number and a literal is false and ``!=`` true
+  (``null_equality``); the ordering comparisons are null there and stay null under ``not``
+  (``null_comparisons``); ``coalesce(<predicate>, false)`` reads null as false (``coalesce``);
 * ``has`` is a whole-term match, lowered to an RE2 pattern with term boundaries (``has_term``);
 * ``matches regex`` runs with RE2 itself (``regex_dialect``);
 * case-insensitive operators are evaluated under every candidate folding, an event on which the

@@ -33,6 +33,7 @@ NOT_FN = _Q + "not-function"
 NUMERIC = _Q + "numerical-operators"
 ENTITY_NAMES = _Q + "schema-entities/entity-names"
 IPV4_RANGE = _Q + "ipv4-is-in-range-function"
+COALESCE = _Q + "coalesce-function"
 RE2_WIKI = "https://github.com/google/re2/wiki/Syntax"
 
 #: The readings Kusto's case-insensitive operators could use for letters beyond ASCII (entry
@@ -181,11 +182,36 @@ SEMANTICS = Semantics(
             ISNULL,
             "isnull(x) is true for the null value of non-string types; a string is never null.",
         ),
+        "null_equality": Rule(
+            Missing.FALSE,
+            NULL_VALUES,
+            "Section \"Null values and binary operators\", exceptions: `==` between a null and a "
+            "non-null value is false and `!=` is true (the page's example `where ival != 5` keeps "
+            "the null row); `in` is an OR of `==` and `!in` an AND of `!=`. So a test `X == 5` on "
+            "a missing numeric column is false, and not() of it is true.",
+        ),
         "null_comparisons": Rule(
             Missing.NULL,
             NULL_VALUES,
-            "A comparison with a null operand (a missing numeric column) yields null, and "
-            "not(null) is null: the row is dropped either way.",
+            "Every other binary operator is null when an operand is null (\"sticky\"): "
+            "`X > 3` on a null X is null (the page's IsBiggerThan3 example), and not(null) is "
+            "null, so `not(X > 3)` drops the row where Sigma's negated comparison is true. The "
+            "emitter writes an ordering comparison under not() as coalesce(X > 3, false).",
+        ),
+        "null_logic": Rule(
+            "Kleene",
+            NULL_VALUES,
+            "`and` is false when one operand is false and `or` true when one is true; otherwise a "
+            "null operand makes the result null; not(null) is null. This is the shared "
+            "evaluator's three-valued logic.",
+        ),
+        "coalesce": Rule(
+            "first non-null argument",
+            COALESCE,
+            "coalesce(e, false) is e when e is not null and false otherwise. The interpreter "
+            "accepts it around a predicate without not() (whose leaves are then false instead "
+            "of null on a missing column, which equals coalesce for an and/or of leaves) with "
+            "the default false.",
         ),
         "numeric_comparison": Rule(
             ("==", "!=", "<", "<=", ">", ">="),

@@ -247,3 +247,48 @@ def test_letters_whose_partners_depend_on_kustos_folding_are_class_regexes(
     # The regex is case-sensitive and lists the partners Sigma's reading gives, so it agrees with
     # the reference on the partner spelling whatever Kusto's own folding is.
     assert agree(f"  s: {{f: '{value}'}}\n  condition: s", [value.upper(), partner]) == [True, True]
+
+
+def _agree_on_events(detection: str, events: list[dict[str, object]]) -> list[bool]:
+    """For each event: does the emitted query give the reference's verdict?"""
+    collection = rule(detection)
+    (query,) = SigportKustoBackend(table_pipeline()).convert(collection)
+    tree = parse(query)
+    reference = compile_rule(collection.rules[0])
+    return [
+        bool(reference.evaluate({**SYSMON_1, **event}).matched)
+        == matches(tree, {"$table": "T", **event})
+        for event in events
+    ]
+
+
+NUMBER_EVENTS: list[dict[str, object]] = [{"f": "x"}, {"f": "x", "p": 3}, {"f": "x", "p": 7}, {"f": "y"}]
+
+
+@pytest.mark.parametrize(
+    "detection",
+    [
+        "  s: {f: x}\n  n: {p|gt: 5}\n  condition: s and not n",
+        "  s: {f: x}\n  n: {p|lte: 5}\n  condition: s and not n",
+        "  s: {f: x}\n  n: {p|gte: 4, f: x}\n  condition: not (n or not s)",
+        "  s: {f: x}\n  n: {p: 7}\n  condition: s and not n",
+        "  s: {f: x}\n  n: {p: [3, 7]}\n  condition: s and not n",
+        "  s: {f: x}\n  n: {p|lt: 5}\n  condition: s and not (not n)",
+    ],
+)
+def test_negated_number_test_on_a_missing_column_matches_like_sigma(detection: str) -> None:
+    """A missing numeric column is null in Kusto: `null > 5` is null and not(null) drops the row,
+    where Sigma's `not p|gt: 5` is true on an event without p (semantics null_comparisons)."""
+    assert _agree_on_events(detection, NUMBER_EVENTS) == [True] * len(NUMBER_EVENTS)
+
+
+def test_negated_ordering_comparison_is_coalesced() -> None:
+    query = kusto("  s: {f: x}\n  n: {p|gt: 5}\n  condition: s and not n")
+    assert query.endswith('f =~ "x" and not(coalesce(p > 5, false))')
+    # The plain form (what the emitter wrote before) drops the event without p: the interpreter
+    # (and so `check`) catches it.
+    plain = parse('T | where f =~ "x" and not(p > 5)')
+    assert matches(plain, {"$table": "T", "f": "x"}) is False
+    assert matches(parse(query), {"$table": "T", "f": "x"}) is True
+    # Outside not() a null comparison drops the row as false does: no coalesce needed.
+    assert kusto("  n: {p|gt: 5}\n  condition: n").endswith("| where p > 5")
