@@ -170,11 +170,12 @@ class Engine:
         "hits": {(rule, t): n}, "dis": {(rule, t): [count, examples]}, "failed": {...},
         "render_errors": {table: [batch positions, message]},
         "undecided": {rule or (rule, t): [count, first event, reason]},
+        "unrendered": {(rule, t): [reference hits the target's data cannot hold, first, why]},
         "prepared": {rule: (reference unsupported, {target: PreparedTarget without tree})},
         "phases": {phase: CPU s}}``."""
         delta: dict[str, Any] = {"events": len(batch), "routed": Counter(), "ref": Counter(),
                                  "hits": Counter(), "dis": {}, "failed": {},
-                                 "render_errors": {}, "undecided": {}}
+                                 "render_errors": {}, "undecided": {}, "unrendered": {}}
         started = time.process_time()
         for position, (source, event) in enumerate(batch):
             group = self._group(event)
@@ -236,9 +237,13 @@ class Engine:
                 entry = delta["render_errors"].setdefault(renderer.table.name, [{}, str(exc)])
                 entry[0][position] = source
             if rendered is None:
+                # The data source cannot carry this event (another record kind, a value its
+                # shipper cannot write): no target of this schema is asked about it, so it is
+                # no evidence either way, as in `check` (not_rendered). A rule hit on it is
+                # counted apart, never as a disagreement.
                 for i in matched & by_rule.keys():
                     for t in by_rule[i]:
-                        self._disagree(delta, (i, t), source, True, False, why)
+                        _undecided(delta, (i, t), source, why, "unrendered")
                 continue
             candidates = index.candidates(_tree_lookup(rendered))
             for slot in candidates:
@@ -279,7 +284,10 @@ class Engine:
             entry[1].append({"event": source, "reference": ref, "target": hit, "why": why})
 
 
-def _undecided(delta: dict, key: int | Slot, source: str, reason: str) -> None:
-    """Count one event whose verdict (of rule ``key`` or slot ``key``) ran past the time limit."""
-    entry = delta["undecided"].setdefault(key, [0, source, reason])
+def _undecided(delta: dict, key: int | Slot, source: str, reason: str,
+               kind: str = "undecided") -> None:
+    """Count one event whose verdict (of rule ``key`` or slot ``key``) ran past the time limit
+    (``kind`` "undecided"), or one the rule matches that slot ``key``'s data cannot hold
+    (``kind`` "unrendered"): ``delta[kind][key] = [events, first event, reason]``."""
+    entry = delta[kind].setdefault(key, [0, source, reason])
     entry[0] += 1

@@ -25,16 +25,21 @@ class TargetTally:
     warnings: list[str] = field(default_factory=list)
     #: Events whose verdict ran past the time limit: ``{"events", "first", "reason"}`` or None.
     undecided: dict[str, Any] | None = None
+    #: Events the rule matches that this target's data cannot hold (another record kind, a
+    #: value the shipper cannot write): ``{"events", "first", "reason"}`` or None. No evidence
+    #: either way, as ``check``'s ``not_rendered``; never disagreements.
+    not_rendered: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (``hits``, ``equivalent``, ``reason``, ``disagreements``, ``undecided``,
-        ``examples``)."""
+        ``not_rendered``, ``examples``)."""
         return {
             "hits": self.hits,
             "equivalent": self.equivalent,
             "reason": self.reason,
             "disagreements": self.disagreements,
             "undecided": self.undecided,
+            "not_rendered": self.not_rendered,
             "examples": self.examples,
             "query": self.query,
             "warnings": self.warnings,
@@ -180,6 +185,13 @@ def print_report(report: BacktestReport, console: Any = None) -> None:
                 console.print(f"[yellow]{escape(rule.title or rule.path)}: {side} undecided on "
                               f"{info['events']} events[/] (first {escape(info['first'])}: "
                               f"{escape(info['reason'])})")
+    for rule in report.rules:
+        for name, t in rule.targets.items():
+            if t.not_rendered is not None:
+                info = t.not_rendered
+                console.print(f"[yellow]{escape(rule.title or rule.path)}: {info['events']} "
+                              f"matched events {name}'s data cannot hold[/] (first "
+                              f"{escape(info['first'])}: {escape(info['reason'])})")
     for table_name, info in report.render_errors.items():
         console.print(f"[yellow]{info['events']} events not renderable for {table_name}[/] "
                       f"(first {escape(info['first'])}: {escape(info['error'])})")

@@ -96,6 +96,8 @@ class _Merger:
         self.render_errors: dict[str, list[Any]] = {}
         #: rule (reference) or (rule, target) -> [events undecided, first event, reason]
         self.undecided: dict[Any, list[Any]] = {}
+        #: (rule, target) -> [reference hits the target's data cannot hold, first event, why]
+        self.unrendered: dict[Any, list[Any]] = {}
         #: CPU seconds per phase, summed over the shards.
         self.phases: defaultdict[str, float] = defaultdict(float)
 
@@ -123,9 +125,11 @@ class _Merger:
         self.routed.update(delta["routed"])
         self.ref.update(delta["ref"])
         self.hits.update(delta["hits"])
-        for key, (count, source, reason) in delta["undecided"].items():
-            entry = self.undecided.setdefault(key, [0, source, reason])
-            entry[0] += count
+        for kind in ("undecided", "unrendered"):
+            tallies = getattr(self, kind)
+            for key, (count, source, reason) in delta[kind].items():
+                entry = tallies.setdefault(key, [0, source, reason])
+                entry[0] += count
         for slot, reason in delta["failed"].items():
             self.failed.setdefault(slot, reason)
         for slot, (count, examples) in delta["dis"].items():
@@ -172,6 +176,11 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger,
             undecided = merged.undecided.get((i, name))
             if undecided is not None:
                 t.undecided = _undecided_json(undecided)
+            unrendered = merged.unrendered.get((i, name))
+            if unrendered is not None:
+                t.not_rendered = _undecided_json(unrendered)
+            # Whether a reference hit reached this target (its data could hold the event).
+            shown = merged.ref[i] > (unrendered[0] if unrendered is not None else 0)
             if not target.interpreted or target.reason:
                 t.equivalent = False if target.parse_failed else None
             elif (i, name) in merged.failed:
@@ -189,6 +198,12 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger,
                             f"(first {source}: {why})")
             elif not tally.events:
                 t.reason = "not checked: no event of the rule's logsource in the input"
+            elif unrendered is not None and not shown:
+                # Every event the rule matched is one this target's data cannot hold: agreeing
+                # on the others (all non-matches) shows nothing about the query's positives.
+                n, source, why = unrendered
+                t.reason = (f"not proven: none of the {n} events the rule matches can be "
+                            f"written as this target's data (first {source}: {why})")
             elif target.warnings:
                 t.reason = ("not proven: the emitter declared its output approximate ("
                             + "; ".join(target.warnings)

@@ -336,6 +336,42 @@ def test_an_event_a_schema_cannot_render_is_counted(tmp_path: Path, corpus: tupl
     assert out["render_errors"]["ecs-windows"]["events"] == 1
     assert "AppContainer" in out["render_errors"]["ecs-windows"]["error"]
     targets = out["rules"][0]["targets"]
-    assert targets["eql"]["disagreements"] == 1
-    assert "cannot be rendered" in targets["eql"]["examples"][0]["why"]
+    # No evidence either way (as check's not_rendered), never a disagreement.
+    assert targets["eql"]["disagreements"] == 0 and targets["eql"]["equivalent"] is None
+    assert targets["eql"]["not_rendered"]["events"] == 1
+    assert "cannot be rendered" in targets["eql"]["not_rendered"]["reason"]
+    assert targets["eql"]["reason"].startswith("not proven: none of the 1 events")
     assert targets["splunk"]["equivalent"] is True
+
+
+def _security_4688(image: str, parent: str, cmd: str) -> dict[str, Any]:
+    return {"EventID": 4688, "Channel": "Security", "NewProcessName": image,
+            "ParentProcessName": parent, "CommandLine": cmd, "SubjectUserName": "alice",
+            "SubjectDomainName": "CORP", "MandatoryLabel": "S-1-16-8192"}
+
+
+def test_events_a_table_cannot_hold_are_not_rendered_never_disagreements(
+        tmp_path: Path, corpus: tuple[Path, Path]) -> None:
+    """Sysmon records against Sentinel's SecurityEvent (which holds only the Security channel):
+    the rule matches them, the table cannot hold them; they are listed, not counted as
+    disagreements (the query is never asked about them)."""
+    rules, events = corpus
+    sysmon_only = run_backtest([rules / "whoami.yml"], [events], targets=["kusto"],
+                               data_source="sentinel", workers=1).to_json()
+    (rule,) = sysmon_only["rules"]
+    kusto = rule["targets"]["kusto"]
+    assert rule["reference"]["hits"] == 2
+    assert kusto["disagreements"] == 0 and kusto["examples"] == []
+    assert kusto["not_rendered"]["events"] == 2
+    assert "no logsource of mapping table kusto-windows" in kusto["not_rendered"]["reason"]
+    assert kusto["equivalent"] is None and kusto["reason"].startswith("not proven")
+    # With a Security 4688 record the table holds, the query is asked and proven on it.
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(events.read_text() + json.dumps(_security_4688(
+        "C:\\Windows\\System32\\whoami.exe", "C:\\Windows\\System32\\cmd.exe", "whoami")) + "\n")
+    report = run_backtest([rules / "whoami.yml"], [mixed], targets=["kusto"],
+                          data_source="sentinel", workers=1).to_json()
+    kusto = report["rules"][0]["targets"]["kusto"]
+    assert report["rules"][0]["reference"]["hits"] == 3
+    assert (kusto["hits"], kusto["disagreements"], kusto["equivalent"]) == (1, 0, True)
+    assert kusto["not_rendered"]["events"] == 2
