@@ -28,7 +28,59 @@ RULES = {
         "  s: {ImageLoaded|endswith: '\\amsi.dll', Image|endswith: ['\\rundll32.exe', '\\x?.exe']}\n"
         "  u: {Signed: 'false'}\n  condition: s or u\n",
     ),
+    "network_connection": (
+        "DeviceNetworkEvents\n| where ",
+        "  s: {Image|endswith: '\\powershell.exe', DestinationPort: [4444, 8080]}\n"
+        "  f: {DestinationIp|startswith: '10.'}\n  p: {SourcePort|lt: 1024}\n"
+        "  condition: s and not f and not p\n",
+    ),
+    "file_delete": (
+        "DeviceFileEvents\n| where ActionType == \"FileDeleted\" and ",
+        "  s: {TargetFilename|endswith: '.evtx', Image|endswith: '\\cmd.exe'}\n  condition: s\n",
+    ),
+    "file_change": (
+        "DeviceFileEvents\n| where ActionType == \"FileModified\" and ",
+        "  s: {TargetFilename|contains: '\\Startup\\'}\n  f: {Image|startswith: 'C:\\Windows\\'}\n"
+        "  condition: s and not f\n",
+    ),
+    "create_remote_thread": (
+        "DeviceEvents\n| where ActionType == \"CreateRemoteThreadApiCall\" and ",
+        "  s: {SourceImage|endswith: '\\rundll32.exe', TargetImage|endswith: '\\lsass.exe'}\n"
+        "  f: {StartModule|endswith: '\\kernel32.dll'}\n  condition: s and not f\n",
+    ),
+    "process_access": (
+        "DeviceEvents\n| where ActionType == \"OpenProcessApiCall\" and ",
+        "  s: {TargetImage|endswith: '\\lsass.exe'}\n  f: {SourceImage|startswith: 'C:\\Program Files\\'}\n"
+        "  condition: s and not f\n",
+    ),
+    "driver_load": (
+        "DeviceEvents\n| where ActionType == \"DriverLoad\" and ",
+        "  s: {ImageLoaded|endswith: '\\evil.sys'}\n  h: {Hashes|contains: 'SHA1=0123456789ABCDEF0123456789ABCDEF01234567'}\n"
+        "  condition: s or h\n",
+    ),
 }
+
+
+@pytest.mark.parametrize(
+    ("category", "field"), [("pipe_created", "PipeName"), ("dns_query", "QueryName")]
+)
+def test_fields_only_in_additional_fields_are_refused_with_the_reason(
+        category: str, field: str, tmp_path: Path) -> None:
+    """DeviceEvents keeps a pipe name or a DNS query name only inside AdditionalFields (a JSON
+    string): the rule is refused naming the field and the data source, never converted loosely."""
+    from converter.conversion.convert import Converter
+
+    path = tmp_path / "r.yml"
+    path.write_text(
+        "title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b1d\nstatus: test\n"
+        f"logsource: {{product: windows, category: {category}}}\ndetection:\n"
+        f"  s: {{{field}|contains: 'x'}}\n  condition: s\n",
+        encoding="utf-8",
+    )
+    (loaded,) = load_rules([path])
+    result = Converter("kusto", options={"data_source": "defender"}).convert(loaded)
+    assert result.status != "converted" and result.reason is not None
+    assert field in result.reason and "AdditionalFields" in result.reason
 
 
 @pytest.mark.parametrize("category", sorted(RULES))
