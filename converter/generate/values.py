@@ -82,6 +82,14 @@ FIELD_FILLERS = {
     "Hashes": (",", ", "),  # no digest of its own: a second MD5= would shadow the rule's
     "Hash": (",", ", "),  # Sysmon 15's Hash has the same structure (the shippers parse it alike)
 }
+#: Fillers for a wildcard that starts the value of a field whose values always begin with a
+#: fixed kind of prefix: Sysmon writes every TargetObject from a hive (HKLM, HKU, HKCR), and a
+#: positive event that starts elsewhere is one no shipper sees (ASIM's registry parser, for one,
+#: cannot normalise its hive). None ends with a backslash, so a value name follows.
+LEADING_FILLERS: dict[str, tuple[str, ...]] = {
+    "TargetObject": ("HKLM\\SOFTWARE\\Vendor", "HKU\\S-1-5-21-1-2-3-1001\\Software",
+                     "HKCR\\CLSID\\{0}"),
+}
 #: Fields whose values the shippers parse into parts (hash lists): mutations keep the structure.
 STRUCTURED_FIELDS = frozenset(("Hashes", "Hash"))
 WRAPS = ((" ", " "), ('"', '"'), ("\\", "\\"), ("*", "*"), ("?", "?"), ("'", "'"))
@@ -146,7 +154,10 @@ def fill(parts: Parts, rng: random.Random | None, field: str = "") -> str:
         if isinstance(part, str):
             out.append(part)
             continue
-        pool = FIELD_FILLERS.get(field, FILLERS) if part is MULTI else SINGLES
+        if i == 0 and part is MULTI and field in LEADING_FILLERS:
+            pool = LEADING_FILLERS[field]
+        else:
+            pool = FIELD_FILLERS.get(field, FILLERS) if part is MULTI else SINGLES
         start = int(rng.random() * len(pool)) if rng else 0  # one draw per wildcard, always
         before = out[-1][-1:] if out and out[-1] else ""
         following = parts[i + 1] if i + 1 < len(parts) else None
