@@ -194,16 +194,30 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
         insensitive = all(
             isinstance(v, SigmaString) and not isinstance(v, SigmaCasedString) for v in values
         )
-        items = ", ".join(self.convert_value_str(v, state) for v in values)
+        if not insensitive and self._textual(cond.args[0].field, state):  # type: ignore[union-attr]
+            items = ", ".join(quote(str(v)) for v in values)  # numbers on a string column
+        else:
+            items = ", ".join(self.convert_value_str(v, state) for v in values)
         return f"{field} {'in~' if insensitive else 'in'} ({items})"
 
     # --- other value kinds -------------------------------------------------------------------
 
+    @staticmethod
+    def _textual(field: str, state: ConversionState) -> bool:
+        """Is ``field`` a string column? The pipeline lists the numeric columns of the table
+        (``numeric_columns``); without that list every number test stays numeric."""
+        numeric = state.processing_state.get("numeric_columns")
+        return numeric is not None and field not in numeric
+
     def convert_condition_field_eq_val_num(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """A number: numeric ``==`` (the column must be numeric)."""
-        return f"{self.escape_and_quote_field(cond.field)} == {cond.value}"
+        """A number: numeric ``==`` on a numeric column; on a string column its text (Sigma
+        compares the text, and Kusto does not compare a string with a long)."""
+        field = self.escape_and_quote_field(cond.field)
+        if self._textual(cond.field, state):
+            return f"{field} == {quote(str(cond.value))}"
+        return f"{field} == {cond.value}"
 
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -212,6 +226,10 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
         comparison is null and not(null) is null, so the row would be dropped where Sigma's
         negated comparison is true (semantics ``null_comparisons``): under a not() the test is
         written ``coalesce(field op n, false)``. Outside not() null drops the row as false does."""
+        if self._textual(cond.field, state):
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"a numeric comparison on the string column {cond.field} (Kusto does not compare "
+                "a string with a number)", source=cond.source)
         query = super().convert_condition_field_compare_op_val(cond, state)
         return f"coalesce({query}, false)" if self._negation_depth else query
 

@@ -277,6 +277,14 @@ def _logsource_items(
         # Splunk CIM: the tstats backend reads the data model and its BY fields from the state.
         state.setdefault("data_model_set", table.datamodel["name"])
         state.setdefault("fields", list(table.datamodel.get("by", [])))
+    if table.schema == "kusto":
+        # Kusto compares a number only with a numeric column (`string == long` does not
+        # type-check); the emitter writes a Sigma number on any other column as its text.
+        numeric = {t for spec in targets.values() if spec.function == "to_integer"
+                   for t in spec.targets}
+        numeric |= {k for k, v in entry.conditions.items()
+                    if isinstance(v, int) and not isinstance(v, bool)}
+        state.setdefault("numeric_columns", sorted(entry.field_prefix + t for t in numeric))
     for key, value in state.items():
         items.append(
             ProcessingItem(

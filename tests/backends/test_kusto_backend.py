@@ -292,3 +292,23 @@ def test_negated_ordering_comparison_is_coalesced() -> None:
     assert matches(parse(query), {"$table": "T", "f": "x"}) is True
     # Outside not() a null comparison drops the row as false does: no coalesce needed.
     assert kusto("  n: {p|gt: 5}\n  condition: n").endswith("| where p > 5")
+
+
+def test_number_on_a_string_column_is_compared_as_text() -> None:
+    """Sigma compares a number with a string field's text ('00' is not 0); Kusto does not
+    compare a string column with a long. The pipeline lists the numeric columns."""
+    pipeline = ProcessingPipeline(items=[
+        ProcessingItem(SetStateTransformation("query_table", "T"), identifier="t"),
+        ProcessingItem(SetStateTransformation("numeric_columns", ["n"]), identifier="n"),
+    ])
+    collection = rule("  s: {f: 0, n: 0, g: [1, 2]}\n  condition: s")
+    (query,) = SigportKustoBackend(pipeline).convert(collection)
+    assert query.endswith('f == "0" and n == 0 and (g in ("1", "2"))')
+    reference = compile_rule(collection.rules[0])
+    tree = parse(query)
+    for event in ({"f": "00", "n": 0, "g": "1"}, {"f": "0", "n": 0, "g": "2"},
+                  {"f": "0", "n": 0, "g": "01"}):
+        assert matches(tree, {"$table": "T", **event}) == bool(
+            reference.evaluate({**SYSMON_1, **event}).matched), event
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
+        SigportKustoBackend(pipeline).convert(rule("  s: {f|gt: 5}\n  condition: s"))
