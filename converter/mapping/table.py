@@ -41,6 +41,7 @@ FIELD_FUNCTIONS = {
     "join_domain_user",
     "value_map",
     "to_ip",
+    "registry_value_path",
 }
 
 

@@ -43,6 +43,10 @@ from converter.mapping.functions.render import (
     render_to_integer,
     render_to_string,
 )
+from converter.mapping.functions.registry_path import (
+    query_registry_value_path,
+    render_registry_value_path,
+)
 from converter.mapping.functions.tree import QueryFunction
 from converter.mapping.functions.values import (
     INTEGRITY_LEVELS,
@@ -74,6 +78,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "integrity_level_name": query_integrity_level_name,
     "value_map": query_value_map,
     "to_ip": query_to_ip,
+    "registry_value_path": query_registry_value_path,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -89,6 +94,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "integrity_level_name": render_integrity_level_name,
     "value_map": render_value_map,
     "to_ip": render_to_ip,
+    "registry_value_path": render_registry_value_path,
 }
 
 ALIAS_FUNCTIONS: dict[str, Callable[[list[Any], dict[str, Any]], Any]] = {

@@ -1,0 +1,204 @@
+"""``registry_value_path``: Sysmon's ``TargetObject`` of a value event as the two columns of the
+ASIM Registry Event schema (``RegistryKey``, ``RegistryValue``), both directions.
+
+Render (what the ASIM Sysmon registry parser writes; Azure/Azure-Sentinel
+Parsers/ASimRegistry, ``vimRegistryEventMicrosoftSysmon``): the prefix before the first backslash
+is looked up in the parser's ``Hives`` table (``HKLM`` -> ``HKEY_LOCAL_MACHINE``, ``HKU`` ->
+``HKEY_USERS``, ``HKCR`` -> ``HKEY_LOCAL_MACHINE\\Classes``; the ASIM schema's "Root keys" table
+names the first two), the rest is appended after a backslash, and for a value event
+(``RegistryValueSet``) ``extract_all(@"^(.+)\\\\(.+)$", Key)`` splits the result at its last
+backslash: the key before it, the value name after it. A value outside that domain (another
+prefix, which the parser's lookup would turn into an empty hive; no value name) is one Sysmon does
+not write: rendering it raises ``ValueError``, so ``check`` lists the event as not rendered.
+
+Query: a Sigma glob P on ``TargetObject`` = ``H\\R`` becomes, per hive, a glob on ``H'\\R`` (``H'``
+the normalised hive), then the OR over the cuts where that glob meets the single separator
+between key and value name (``_cuts``). A glob that starts with a literal is translated per hive
+it can start; a glob that starts with ``*`` is kept when its first literal run cannot begin inside
+a hive name in either spelling (nor at the ``\\Classes`` the parser inserts for ``HKCR``);
+anything else is refused as not exact (``NotExact``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sigma.rule import SigmaDetectionItem
+from sigma.types import (
+    SigmaCasedString,
+    SigmaExists,
+    SigmaNull,
+    SigmaString,
+    SigmaType,
+)
+
+from converter.mapping.functions.render import scalar_string
+from converter.mapping.functions.tree import (
+    MANY,
+    ONE,
+    Leaf,
+    Node,
+    NotExact,
+    QueryResult,
+    Token,
+    and_,
+    describe,
+    negate,
+    make_string,
+    or_,
+    rewrite,
+    to_tokens,
+)
+from converter.mapping.table import FieldTarget
+
+#: The parser's ``Hives`` lookup (case-sensitive, as a Kusto lookup on a string key is).
+HIVES = {"HKLM": "HKEY_LOCAL_MACHINE", "HKU": "HKEY_USERS", "HKCR": "HKEY_LOCAL_MACHINE\\Classes"}
+_VALUE_PATH = re.compile(r"^(HKLM|HKU|HKCR)\\(.+)$", re.DOTALL)
+
+
+def render_registry_value_path(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """``HKLM\\...\\Key\\Name`` -> ``{RegistryKey: HKEY_LOCAL_MACHINE\\...\\Key, RegistryValue:
+    Name}`` (targets in that order), as the parser writes a value event."""
+    text = scalar_string(value, spec)
+    if text is None:
+        return {}
+    match = _VALUE_PATH.match(text)
+    if match is None:
+        raise ValueError(
+            f"{spec.sigma}: {text!r} does not start with HKLM\\, HKU\\ or HKCR\\ (the hives "
+            "Sysmon writes and the ASIM parser normalises)"
+        )
+    hive, rest = match.groups()
+    if hive == "HKLM" and rest.lower().split("\\", 1)[0] == "classes":
+        raise ValueError(
+            f"{spec.sigma}: {text!r}: HKLM has no Classes key (Sysmon reports HKCR), and the "
+            "parser writes HKCR's keys as HKEY_LOCAL_MACHINE\\Classes"
+        )
+    full = HIVES[hive] + "\\" + rest
+    key, sep, name = full.rpartition("\\")
+    if not name:
+        raise ValueError(f"{spec.sigma}: {text!r} has no value name after its last backslash")
+    key_target, name_target = spec.targets
+    return {key_target: key, name_target: name}
+
+
+def query_registry_value_path(
+    item: SigmaDetectionItem, spec: FieldTarget, prefix: str
+) -> QueryResult:
+    """A Sigma test on ``TargetObject`` as tests on the key and value-name columns."""
+    if len(spec.targets) != 2:
+        raise NotExact("registry_value_path needs two targets (key, value name)")
+    key, name = (prefix + t for t in spec.targets)
+
+    def handle(value: SigmaType) -> Node:
+        if isinstance(value, SigmaNull) or (isinstance(value, SigmaExists) and not value.exists):
+            return and_(Leaf(key, value), Leaf(name, value))
+        if isinstance(value, SigmaExists):
+            return Leaf(key, value)
+        if isinstance(value, SigmaString):
+            return value_path_tree(to_tokens(value), isinstance(value, SigmaCasedString), key, name)
+        raise NotExact(f"{describe(value)} cannot be tested on a key split from its value name")
+
+    return rewrite(item, spec, prefix, handle)
+
+
+def value_path_tree(tokens: list[Token], cased: bool, key: str, name: str) -> Node:
+    """The Sigma glob ``tokens`` on Sysmon's ``TargetObject`` as a tree of tests on the key and
+    value-name columns; raises ``NotExact`` where no exact tree exists."""
+    alternatives = []
+    for glob, hklm in _normalised(tokens, cased):
+        node = _cuts(glob, cased, key, name)
+        if hklm:
+            # HKCR's keys are written under HKEY_LOCAL_MACHINE\Classes: a glob on HKLM's keys
+            # must leave them out (the renderer refuses HKLM\Classes, which Sysmon never reports).
+            classes = [HIVES["HKCR"], HIVES["HKCR"] + "\\"]
+            node = and_(node, negate(or_(Leaf(key, make_string(list(classes[0]))),
+                                         Leaf(key, make_string([*classes[1], MANY])))))
+        alternatives.append(node)
+    return or_(*alternatives)
+
+
+def _same(a: str, b: str, cased: bool) -> bool:
+    return a == b if cased else a.lower() == b.lower()
+
+
+def _literal_run(tokens: list[Token]) -> str:
+    """The literal characters at the start of ``tokens`` (up to the first wildcard)."""
+    run = []
+    for token in tokens:
+        if not isinstance(token, str):
+            break
+        run.append(token)
+    return "".join(run)
+
+
+def _compatible(run: str, text: str, cased: bool) -> bool:
+    """Could a glob whose leading literal run is ``run`` match a string that starts with
+    ``text`` (and goes on arbitrarily)? Yes unless the two differ within their common length."""
+    return all(_same(a, b, cased) for a, b in zip(run, text))
+
+
+def _normalised(tokens: list[Token], cased: bool) -> list[tuple[list[Token], bool]]:
+    """Globs on ``H'\\R`` that together match exactly the values ``H\\R`` the glob matches, each
+    with whether it was rewritten for HKLM (whose prefix HKCR's keys share)."""
+    run = _literal_run(tokens)
+    if all(t is MANY for t in tokens):
+        return [(tokens, False)]  # any value (never empty)
+    if isinstance(tokens[0], str):
+        out = []
+        for hive, long in HIVES.items():
+            head = hive + "\\"
+            if len(run) >= len(head):
+                if _same(run[: len(head)], head, cased):
+                    prefix: list[Token] = list(long + "\\")
+                    out.append((prefix + tokens[len(head):], hive == "HKLM"))
+            elif len(run) == len(tokens):
+                continue  # a shorter literal value never matches "<hive>\\<rest>"
+            elif _compatible(run, head, cased):
+                raise NotExact(
+                    f"the value starts with {run!r}, part of the hive prefix {head!r}, and then a "
+                    "wildcard that would span the hive the parser renames"
+                )
+        return out
+    if tokens[0] is not MANY:
+        raise NotExact("a value that starts with '?' spans the hive the parser renames")
+    rest = tokens[1:]
+    inner = _literal_run(rest)
+    if not inner:
+        raise NotExact("a value that starts with two wildcards spans the hive the parser renames")
+    # Every place a match could begin inside a hive name, in Sysmon's spelling or the parser's
+    # (the whole value included: '*' may match nothing), other than the backslash after it.
+    starts = [h[i:] + "\\" for h in HIVES for i in range(len(h))]
+    starts += [long[i:] + "\\" for long in HIVES.values() for i in range(len(long))]
+    if any(_compatible(inner, text, cased) for text in starts):
+        raise NotExact(
+            f"the text {inner!r} after the leading '*' could begin inside a hive name, which "
+            "Sysmon and the ASIM parser spell differently"
+        )
+    return [(tokens, False)]
+
+
+def _cuts(tokens: list[Token], cased: bool, key: str, name: str) -> Node:
+    """Glob on ``K\\N`` (N not empty and backslash-free, K not empty) as tests on K and N: the
+    separator is met by the glob's last literal backslash or by a wildcard after it."""
+    literal = [i for i, t in enumerate(tokens) if t == "\\"]
+    first = literal[-1] if literal else -1
+    alternatives: list[Node] = []
+    for i in range(max(first, 0), len(tokens)):
+        token = tokens[i]
+        if i == first:
+            left, right = tokens[:i], tokens[i + 1:]
+        elif token is MANY:
+            left, right = tokens[: i + 1], tokens[i:]
+        elif token is ONE:
+            left, right = tokens[:i], tokens[i + 1:]
+        else:
+            continue
+        if not left or not right:
+            continue  # neither the key nor the value name is ever empty
+        tests = [Leaf(target, make_string(part, cased))
+                 for target, part in ((key, left), (name, right))
+                 if not all(t is MANY for t in part)]
+        alternatives.append(and_(*tests) if tests else Leaf(key, SigmaExists(True)))
+    return or_(*alternatives)
