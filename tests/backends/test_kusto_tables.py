@@ -83,9 +83,40 @@ def test_fields_only_in_additional_fields_are_refused_with_the_reason(
     assert field in result.reason and "AdditionalFields" in result.reason
 
 
+#: Sentinel ASIM parsers (--data-source sentinel-asim).
+ASIM_RULES = {
+    "registry_set": (
+        "imRegistry\n| where EventType == \"RegistryValueSet\" and ",
+        "  s: {TargetObject|contains: '\\CurrentVersion\\Run\\', Details|contains: '.exe'}\n"
+        "  k: {TargetObject|startswith: 'HKLM\\SYSTEM\\', TargetObject|endswith: '\\ImagePath'}\n"
+        "  f: {Image|endswith: '\\msiexec.exe'}\n  condition: (s or k) and not f\n",
+    ),
+    "file_event": (
+        "imFileEvent\n| where EventType == \"FileCreated\" and ",
+        "  s: {TargetFilename|endswith: '.lnk', Image|contains: '\\Temp\\'}\n  condition: s\n",
+    ),
+    "file_delete": (
+        "imFileEvent\n| where (EventType == \"FileDeleted\" and EventOriginalType == \"23\") and ",
+        "  s: {TargetFilename|endswith: '.evtx'}\n  f: {Image|startswith: 'C:\\Windows\\'}\n"
+        "  condition: s and not f\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("category", sorted(ASIM_RULES))
+def test_asim_parser_is_proven(category: str, tmp_path: Path) -> None:
+    prefix, detection = ASIM_RULES[category]
+    _prove(category, prefix, detection, "sentinel-asim", tmp_path)
+
+
 @pytest.mark.parametrize("category", sorted(RULES))
 def test_table_is_proven(category: str, tmp_path: Path) -> None:
     prefix, detection = RULES[category]
+    source = "sentinel" if category.startswith("service") else "defender"
+    _prove(category, prefix, detection, source, tmp_path)
+
+
+def _prove(category: str, prefix: str, detection: str, source: str, tmp_path: Path) -> None:
     path = tmp_path / "r.yml"
     kind = category if ":" in category else f"category: {category}"
     path.write_text(
@@ -94,7 +125,6 @@ def test_table_is_proven(category: str, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (loaded,) = load_rules([path])
-    source = "sentinel" if category.startswith("service") else "defender"
     events = generate_events(loaded.rule)
     result = Checker(["kusto"], data_source=source).check(loaded, events)
     target = result.targets["kusto"]
