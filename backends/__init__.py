@@ -107,6 +107,7 @@ TARGETS: dict[str, TargetSpec] = {
             schema="ecs",
             suffix=".eql",
             eql_category=True,
+            field_model=True,
             formats=_ELASTIC_FORMATS,
             kibana_rule=KibanaRuleKind("eql", "eql"),
         ),

@@ -13,7 +13,11 @@ https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html)
 * ``:`` folds ASCII letters only or Unicode-wide depending on the ES version, never as Sigma
   does for ``i`` (``İ``), ``k`` (Kelvin sign), ``s`` (``ſ``) and non-ASCII letters: a value
   holding one of them becomes a case-sensitive ``regex`` with explicit classes (``[iIİ]``);
-* unbound keyword searches have no EQL form and are refused, never emitted as bare strings.
+* unbound keyword searches have no EQL form and are refused, never emitted as bare strings;
+* a test that can match a value longer than the field's ``ignore_above`` (ECS keyword fields
+  such as ``process.name`` and ``file.path``: 1,024) is declared, because EQL runs it as a
+  term/wildcard/regexp/exists query and a longer value was never indexed (semantics
+  ``ignore_above``); so is a number tested on a numeric field (``numeric_coerce``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ from sigma.types import (
 from backends.common import (
     ExpansionGroupMixin,
     NumberCoercionMixin,
+    SubfieldLimitMixin,
     WarningsMixin,
+    field_model,
     refuse_empty_field,
     refuse_placeholders,
 )
@@ -112,11 +118,12 @@ def _regex_text(value: SigmaString) -> str:
     )
 
 
-def _is_numeric_field(name: str) -> bool:
-    """True when the ECS field model types ``name`` as a number."""
-    from backends.query.fields import NUMERIC_TYPES, FieldModel
+def _is_numeric_field(backend: Any, name: str) -> bool:
+    """True when the field model the rule's pipeline was built for (the data source's, or the
+    user's ``--mapping``) types ``name`` as a number."""
+    from backends.query.fields import NUMERIC_TYPES
 
-    info = FieldModel.builtin("defend").lookup(name)
+    info = field_model(backend).lookup(name)
     return info is not None and info.type in NUMERIC_TYPES
 
 
@@ -163,7 +170,11 @@ class _ExpansionFixedEqlBackend(EqlBackend):
 
 
 class SigportEqlBackend(
-    ExpansionGroupMixin, WarningsMixin, NumberCoercionMixin, _ExpansionFixedEqlBackend
+    ExpansionGroupMixin,
+    WarningsMixin,
+    SubfieldLimitMixin,
+    NumberCoercionMixin,
+    _ExpansionFixedEqlBackend,
 ):
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
 
@@ -191,6 +202,7 @@ class SigportEqlBackend(
 
     def _string_test(self, field: str, value: SigmaString, case_sensitive: bool) -> str:
         """One field test on a Sigma string, choosing the EQL operator that keeps its meaning."""
+        self.warn_length_limit(field, value)
         quoted_field = self.escape_and_quote_field(field)
         if not case_sensitive and _needs_explicit_case(value):
             # ':' / regex~ fold ASCII only or Unicode-wide depending on the ES version
@@ -228,7 +240,7 @@ class SigportEqlBackend(
         ECS field model says which fields are numeric.
         """
         field = self.escape_and_quote_field(cond.field)
-        if _is_numeric_field(cond.field):
+        if _is_numeric_field(self, cond.field):
             self.warn_number_coercion(cond.field)
             return f"{field} == {cond.value}"
         return f"{field} : {eql_string(str(cond.value))}"
@@ -265,6 +277,8 @@ class SigportEqlBackend(
         # decide_convert_condition_as_in_expression admitted only string tests of one field.
         args = cast("list[ConditionFieldEqualsValueExpression]", cond.args)
         values = [cast(SigmaString, arg.value) for arg in args]
+        for value in values:
+            self.warn_length_limit(args[0].field, value)
         field = self.escape_and_quote_field(args[0].field)
         plain = [v for v in values if not _needs_explicit_case(v)]
         explicit = [v for v in values if _needs_explicit_case(v)]
@@ -290,6 +304,7 @@ class SigportEqlBackend(
         from backends.lucene.regex import translate_pcre
 
         value = cast(SigmaRegularExpression, cond.value)
+        self.warn_length_limit(cond.field, value)
         flags = value.flags
         translation = translate_pcre(
             str(value.regexp),

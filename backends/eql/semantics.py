@@ -264,7 +264,18 @@ SEMANTICS = Semantics(
         ),
         # --- values ----------------------------------------------------------------------------
         "numeric_coerce": NUMERIC_COERCE,
-        "ignore_above": IGNORE_ABOVE,
+        "ignore_above": Rule(
+            IGNORE_ABOVE.value,
+            IGNORE_ABOVE.doc,
+            "EQL evaluates a single-event condition as Query DSL on the indexed terms "
+            "(QueryTranslator: `:`, `like`, `regex` and `in` become term, wildcard, regexp and "
+            "terms queries, `f != null` an exists query and `f == null` must_not exists; "
+            + _TRANSLATOR + "). " + IGNORE_ABOVE.note + " So on a keyword field such as "
+            "process.name or file.path (ECS ignore_above 1024) a longer value matches no `:`, "
+            "`==`, `like`, `regex` or `!= null`, and `== null` (and every `not`) is true on it. "
+            "The interpreter lowers with the data source's field model (check and backtest), "
+            "and the emitter declares every test a longer value could decide.",
+        ),
         "multi_valued": Rule(
             "any",
             _SYNTAX + "#eql-array-fields",

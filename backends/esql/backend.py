@@ -12,6 +12,11 @@ plain identifiers joined by dots is back-quoted (back-quotes doubled; the stock 
 as they were, so a name could close its quotes and add conditions), an empty name is refused, and
 a CR or LF inside a string is written as ``\\r`` / ``\\n`` (raw, they end the token and the
 query does not parse).
+
+ES|QL reads a keyword value longer than the field's ``ignore_above`` as null (semantics
+``ignore_above``), and a numeric field's value as Elasticsearch coerced it at index time
+(``numeric_coerce``): a test that can meet either is declared, as the other Elasticsearch
+emitters do.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, 
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
-from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field, refuse_placeholders
+from backends.common import (
+    ExpansionGroupMixin,
+    NumberCoercionMixin,
+    SubfieldLimitMixin,
+    WarningsMixin,
+    refuse_empty_field,
+    refuse_placeholders,
+)
 
 from backends.query.folding import SIMPLE, equivalents, simple_lower
 
@@ -78,7 +90,9 @@ def _like_pattern(value: SigmaString, lower: bool) -> str:
     return esql_string(value.convert(escape_char="\\", add_escaped="\\"))
 
 
-class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
+class SigportEsqlBackend(
+    ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, NumberCoercionMixin, ESQLBackend
+):
     """ES|QL with case-insensitive string matching (see the module docstring)."""
 
     name: ClassVar[str] = "sigport ES|QL"
@@ -105,6 +119,7 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
         """``TO_LOWER(field) LIKE "pattern"`` (a LIKE without wildcards is whole-value equality)."""
         field = self.escape_and_quote_field(cond.field)
         value = cast(SigmaString, cond.value)  # pySigma dispatches string values here
+        self.warn_length_limit(cond.field, value)
         letters = {c for p in value.s if isinstance(p, str) for c in p}
         hazards = sorted(letters & _TO_LOWER_HAZARDS)
         if hazards:
@@ -120,8 +135,25 @@ class SigportEsqlBackend(ExpansionGroupMixin, WarningsMixin, ESQLBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         """``|cased``: ``field LIKE "pattern"`` on the value as written."""
+        self.warn_length_limit(cond.field, cond.value)
         field = self.escape_and_quote_field(cond.field)
         return f"{field} like {_like_pattern(cast(SigmaString, cond.value), lower=False)}"
+
+    def convert_condition_field_eq_val_re(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """``field rlike "regex"``; a value over the field's limit reads as null."""
+        self.warn_length_limit(cond.field, cond.value)
+        return super().convert_condition_field_eq_val_re(cond, state)
+
+    def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
+        """``field1 == field2`` (Sigma ``fieldref``): two equal values over a field's limit read
+        as null, so the comparison misses them where Sigma matches."""
+        for name in (cond.field, cond.value.field):
+            info = self.field_model().lookup(name)
+            if info is not None and info.ignore_above is not None:
+                self.warn_length_limit(name, SigmaString("*"))
+        return super().convert_condition_field_eq_field(cond, state)
 
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState

@@ -1,19 +1,25 @@
 """ES|QL lexical rules the emitter follows, one documented entry per fact.
 
 sigport has no ES|QL interpreter yet (``check`` reports the target as not checked), so this table
-is read by the emitter only: how a field name is written (bare or back-quoted) and how a string
-literal is written (quotes, escapes, characters that may not appear raw). Sources: the ES|QL
+is read by the emitter only: how a field name is written (bare or back-quoted), how a string
+literal is written (quotes, escapes, characters that may not appear raw), and which values ES|QL
+reads otherwise than Sigma (case folding, ``ignore_above``, numeric coercion), which the
+emitter declares. Sources: the ES|QL
 syntax reference and, where it is silent, Elasticsearch's ANTLR lexer (``Expression.g4``, the
 expression-mode tokens), marked "verified in source".
 """
 
 from __future__ import annotations
 
-from ..query.semantics import Rule, Semantics
+from ..query.semantics import IGNORE_ABOVE, NUMERIC_COERCE, Rule, Semantics
 
 _SYNTAX = "https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-syntax.html"
 _FUNCTIONS = (
     "https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-functions-operators.html"
+)
+_KEYWORD_MAPPER = (
+    "https://github.com/elastic/elasticsearch/blob/main/server/src/main/java/org/elasticsearch/"
+    "index/mapper/KeywordFieldMapper.java"
 )
 _LEXER = (
     "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/esql/src/main/antlr/"
@@ -76,6 +82,28 @@ SEMANTICS = Semantics(
             "code points ('i' + U+0307), a final capital sigma becomes 'ς', and a Turkish locale "
             "lowercases 'I' to 'ı'. A value whose letters include 'i' or 'σ' (in any case) can "
             "therefore miss events Sigma matches: the emitter declares it.",
+        ),
+        # --- values (issue 11) -------------------------------------------------------------------
+        "ignore_above": Rule(
+            "value longer than the limit reads as null",
+            IGNORE_ABOVE.doc,
+            "A keyword value longer than ignore_above is not indexed and has no doc values "
+            "(" + IGNORE_ABOVE.doc + "). ES|QL loads keyword columns from doc values, and where "
+            "it reads _source or synthetic source instead, KeywordFieldType.blockLoader applies "
+            "the same limit (applyIgnoreAboveAndNormalizer returns null for a longer value; "
+            "verified in source, " + _KEYWORD_MAPPER + "); a WHERE pushed down to Lucene runs "
+            "term/wildcard/exists queries that never see it. So ES|QL reads such a value as "
+            "null: LIKE, RLIKE, == and IS NOT NULL are not true on it, and IS NULL is. Kibana's ES|QL maintainers confirm the "
+            "values are missing from ES|QL results (https://github.com/elastic/kibana/issues/"
+            "225568). The emitter declares every test on a field with a finite ignore_above that "
+            "a longer value could decide (backends.common.SubfieldLimitMixin).",
+        ),
+        "numeric_coerce": Rule(
+            NUMERIC_COERCE.value,
+            NUMERIC_COERCE.doc,
+            NUMERIC_COERCE.note + " ES|QL reads numeric columns from doc values, which hold the "
+            "coerced number, so `destination.port == 888` is true on an event whose source had "
+            "'0888'.",
         ),
         "string_compare_case_sensitive": Rule(
             True,

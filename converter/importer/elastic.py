@@ -249,7 +249,8 @@ def _arithmetic(exc: QueryParseError) -> NotImportable | None:
 
 
 def parse_query(language: str, query: str) -> ast.Node:
-    """Parse the original query with sigport's interpreter (KQL with the Elastic Defend fields).
+    """Parse the original query with sigport's interpreter, with the Elastic Defend field model
+    (types, multi-fields, ``ignore_above``) for EQL and KQL alike.
 
     Raises:
         NotImportable: sequences, samples, arithmetic and constructs the interpreter does not
@@ -258,7 +259,7 @@ def parse_query(language: str, query: str) -> ast.Node:
     """
     try:
         if language == "eql":
-            return parse_eql(query)
+            return parse_eql(query, FieldModel.builtin("defend"))
         return parse_kql(query, FieldModel.builtin("defend"))
     except QueryParseError as exc:
         arithmetic = _arithmetic(exc) if language == "eql" else None

@@ -60,7 +60,7 @@ def _warnings(rule: str, detection: str, target: str, source: str = "windows") -
     return Converter(target, options={"data_source": source}).convert(loaded).warnings
 
 
-@pytest.mark.parametrize("target", ["lucene", "kql"])
+@pytest.mark.parametrize("target", ["lucene", "kql", "eql", "esql"])
 def test_convert_warns_on_a_base_keyword_field_where_a_long_value_can_match(target: str) -> None:
     warned = [w for w in _warnings(FILE_RULE, "TargetFilename|contains: '\\\\Temp\\\\'", target)
               if is_limit_warning(w)]
@@ -84,25 +84,28 @@ def test_can_exceed_reads_the_sigma_value() -> None:
 LONG_DLL = "C:\\Temp\\" + "d" * 1100 + ".dll"
 
 
-def test_lucene_on_a_base_keyword_field_is_proven_only_with_a_long_value() -> None:
+@pytest.mark.parametrize("target", ["lucene", "eql"])
+def test_a_base_keyword_field_is_proven_only_with_a_long_value(target: str) -> None:
+    # EQL pushes `:` down as a wildcard query on file.path (keyword, ignore_above 1024), so it
+    # misses a longer path exactly as Lucene does (backends/eql/semantics.py, ignore_above).
     detection = "TargetFilename|contains: '\\\\Temp\\\\'"
     short = [{"TargetFilename": "C:\\Temp\\x.dll"}, {"TargetFilename": "C:\\y.dll"}]
-    outcome = _check(FILE_RULE, detection, short, "lucene", 11)
+    outcome = _check(FILE_RULE, detection, short, target, 11)
     assert outcome.equivalent is None and "file.path" in outcome.reason, outcome.reason
     assert "ignore_above" in outcome.reason
     # A long value the test rejects anyway (no '\Temp\' in it) shows nothing.
     outcome = _check(FILE_RULE, detection, short + [{"TargetFilename": "C:\\" + "d" * 1100}],
-                     "lucene", 11)
+                     target, 11)
     assert outcome.equivalent is None, outcome.reason
     # A long path under \Temp\: Sigma matches it, Elasticsearch never indexed it.
-    outcome = _check(FILE_RULE, detection, short + [{"TargetFilename": LONG_DLL}], "lucene", 11)
+    outcome = _check(FILE_RULE, detection, short + [{"TargetFilename": LONG_DLL}], target, 11)
     assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [2]
     assert "not indexed" in outcome.disagreements[0].why
 
 
 def test_the_port_coercion_is_declared_and_shown() -> None:
     detection = "DestinationPort: 888"
-    for target in ("eql", "lucene", "kql"):
+    for target in ("eql", "lucene", "kql", "esql"):
         warned = [w for w in _warnings(PORT_RULE, detection, target) if "coerces" in w]
         assert warned and "destination.port" in warned[0], (target, warned)
     # Canonical numbers: agreed, but the declared coercion keeps it from "equivalent".
@@ -149,3 +152,62 @@ def test_a_fraction_past_a_comparison_limit_is_truncated_on_a_long_field() -> No
     outcome = _check(rule, "ProcessId|gt: 1000", events, "lucene", 1)
     assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [2]
     assert "coerces" in " ".join(outcome.warnings)
+
+
+def test_eql_exists_on_a_long_value_is_shown_to_differ() -> None:
+    # `?file.path != null` is an exists query: a value over ignore_above was never indexed, so
+    # EQL reads the field as absent where Sigma's |exists sees it.
+    detection = "TargetFilename|exists: true"
+    warned = [w for w in _warnings(FILE_RULE, detection, "eql") if is_limit_warning(w)]
+    assert warned and "file.path" in warned[0], warned
+    short = [{"TargetFilename": "C:\\x.dll"}, {"Image": "C:\\y.exe"}]
+    # (Not proven on short values: the windows shipper's deletion of '-' is declared too.)
+    assert _check(FILE_RULE, detection, short, "eql", 11).equivalent is None
+    outcome = _check(FILE_RULE, detection, short + [{"TargetFilename": LONG_DLL}], "eql", 11)
+    assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [2]
+
+
+def test_eql_exact_short_values_need_no_limit_caveat() -> None:
+    # A whole value of at most 1,024 characters is false on a longer value either way.
+    assert not any(is_limit_warning(w) for w in
+                   _warnings(FILE_RULE, "TargetFilename: 'C:\\x.dll'", "eql"))
+    outcome = _check(FILE_RULE, "TargetFilename: 'C:\\x.dll'",
+                     [{"TargetFilename": "C:\\x.dll"}, {"TargetFilename": "C:\\y.dll"}], "eql", 11)
+    assert outcome.equivalent is True, outcome.reason
+
+
+def test_eql_reads_the_users_mapping(tmp_path: Any) -> None:
+    # A user's mapping (--mapping) with a shorter limit and a keyword port: EQL's emitter and
+    # interpreter both follow it, as KQL's and Lucene's do.
+    import json
+
+    mapping = tmp_path / "mapping.json"
+    properties = {
+        "file": {"properties": {"path": {"type": "keyword", "ignore_above": 40}}},
+        "destination": {"properties": {"port": {"type": "keyword"}}},
+    }
+    mapping.write_text(json.dumps({"mappings": {"properties": properties}}))
+    (loaded,) = load_text(FILE_RULE.format(n=3, detection="TargetFilename|endswith: '.dll'"),
+                          "limits.yml")
+    event = {"EventID": 11, "Channel": "Microsoft-Windows-Sysmon/Operational",
+             "TargetFilename": "C:\\" + "d" * 50 + ".dll"}
+    checker = Checker(["eql"], data_source="windows", mapping=mapping)
+    outcome = checker.check(loaded, [SampleEvent(event)]).targets["eql"]
+    assert outcome.equivalent is False and "not indexed" in outcome.disagreements[0].why
+    (port,) = load_text(PORT_RULE.format(n=4, detection="DestinationPort: 888"), "port.yml")
+    conversion = Converter("eql", options={"data_source": "windows", "mapping": str(mapping)})
+    converted = conversion.convert(port)
+    assert 'destination.port : "888"' in converted.output, converted.output
+    assert not any("coerces" in w for w in converted.warnings), converted.warnings
+
+
+def test_esql_declares_the_limit_on_exists_and_patterns() -> None:
+    # ES|QL reads a keyword value over ignore_above as null (doc values never hold it, and its
+    # _source fallback applies the limit too): |exists and patterns that can match a longer
+    # value are declared; a short exact value is not.
+    for detection in ("TargetFilename|exists: true", "TargetFilename|endswith: '.dll'",
+                      "TargetFilename|re: 'x.*'"):
+        warned = [w for w in _warnings(FILE_RULE, detection, "esql") if is_limit_warning(w)]
+        assert warned and "file.path" in warned[0], (detection, warned)
+    assert not any(is_limit_warning(w) for w in
+                   _warnings(FILE_RULE, "TargetFilename: 'C:\\x.dll'", "esql"))

@@ -103,7 +103,7 @@ def test_rule_with_an_unlisted_field_is_proven(target: str) -> None:
     rule = load_rule_text(DEFENDER_RULE)
     result = Checker([target], data_source="windows").check(rule, generate_events(rule.rule))
     # Proven, but for the 1,024-character limit of the keyword winlog.event_data.* fields where
-    # the rule tests a substring (Lucene; EQL's check has no field model yet).
+    # the rule tests a substring (both interpreters lower with the data source's field model).
     assert proven_but_for_length_limits(result.targets[target]), result.targets[target].reason
 
 
@@ -115,7 +115,9 @@ def test_corpus_channel_rules_are_proven(folder: str) -> None:
     for path in paths:
         loaded = load_rule_text(path.read_text("utf-8"))
         result = checker.check(loaded, generate_events(loaded.rule)).targets["eql"]
-        assert result.equivalent, f"{path.name}: {result.reason}"
+        # winlog.event_data.* is keyword with ignore_above 1024: a generated longer value that
+        # the rule matches is not indexed, and that is the only difference allowed.
+        assert proven_but_for_length_limits(result), f"{path.name}: {result.reason}"
     assert paths
 
 
