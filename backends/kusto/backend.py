@@ -56,6 +56,7 @@ from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_placehold
 
 from .text import ci_class, fold_in_doubt, quote, quote_field, re2_literal
 from .regex import sigma_regex_to_re2
+from .semantics import SEMANTICS
 
 _MULTI, _SINGLE = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
 _RE_FLAGS = {
@@ -274,6 +275,12 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
                 "IPv6 cidr is not supported by the Kusto backend", source=cond.source
             )
         field = self.escape_and_quote_field(cond.field)
+        if not SEMANTICS.get("ipv4_range_reads_mapped_ipv6"):
+            self.warn(
+                f"{cond.field}: ipv4_is_in_range reads IPv4 text only, so an IPv4-mapped IPv6 "
+                f"value (::ffff:{network.network_address}) is null there, where Sigma's cidr "
+                f"takes it as {network.network_address}"
+            )
         return f"ipv4_is_in_range({field}, {quote(str(network))})"
 
     def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:

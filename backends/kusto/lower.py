@@ -317,7 +317,13 @@ class Lowering(Transformer):  # type: ignore[type-arg]
                 raise UnsupportedQueryError(f"ipv4_is_in_range with {text!r}") from None
             if network.version != 4:
                 raise UnsupportedQueryError(f"ipv4_is_in_range with the IPv6 network {text!r}")
-            return Cidr(field=column, network=str(network), span=_span(meta))
+            # Only IPv4 text converts: '::ffff:10.1.2.3' is null, not 10.1.2.3 (ipv4_is_in_range).
+            return Cidr(
+                field=column,
+                network=str(network),
+                ipv4_mapped=bool(SEMANTICS.get("ipv4_range_reads_mapped_ipv6")),
+                span=_span(meta),
+            )
         raise UnsupportedQueryError(
             f"{func}() is not evaluated: its meaning depends on the column type "
             "(semantics isnull, string_never_null)"

@@ -231,5 +231,15 @@ SEMANTICS = Semantics(
             "when the conversion to IPv4 fails (an empty or non-address value): under not() the "
             "row is dropped, so the interpreter refuses a negated range test.",
         ),
+        "ipv4_range_reads_mapped_ipv6": Rule(
+            False,
+            IPV4_RANGE,
+            "The address argument is 'an expression representing an IPv4 address' and the "
+            "result is null 'if conversion for one of the two IPv4 strings wasn't successful': "
+            "an IPv6 text, even the IPv4-mapped ::ffff:10.1.2.3 (RFC 4291 2.5.5.2; Defender "
+            "reports such RemoteIP values), does not convert, so it is never in an IPv4 range, "
+            "where Sigma's cidr (and an Elasticsearch ip field) takes it as 10.1.2.3. The "
+            "emitter declares it.",
+        ),
     },
 )

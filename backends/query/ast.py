@@ -239,9 +239,15 @@ class Regex(Leaf):
 
 @dataclass(frozen=True)
 class Cidr(Leaf):
-    """The value is an IP address inside the network ``network`` (``10.0.0.0/8``, IPv6 too)."""
+    """The value is an IP address inside the network ``network`` (``10.0.0.0/8``, IPv6 too).
+
+    ``ipv4_mapped``: an IPv4-mapped IPv6 text (``::ffff:10.1.2.3``) is that IPv4 address, as in
+    an Elasticsearch ``ip`` field; False where the engine reads only IPv4 text for an IPv4
+    network (Kusto's ``ipv4_is_in_range``), so such a value is no match.
+    """
 
     network: str = ""
+    ipv4_mapped: bool = True
 
 
 @dataclass(frozen=True)

@@ -420,9 +420,9 @@ class _Compiler(ast.Visitor[Predicate]):
         return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
 
     def _compile_cidr(self, node: ast.Cidr) -> Predicate:
-        network = node.network
+        network, mapped = node.network, node.ipv4_mapped
         parse_network(network)  # reject a bad network at compile time
-        return self._any_value(node, lambda v: cidr_match(v, network))
+        return self._any_value(node, lambda v: cidr_match(v, network, mapped))
 
     def _compile_compare(self, node: ast.Compare) -> Predicate:
         # NEQ is a per-value test like the others ("some value differs"); parsers lower

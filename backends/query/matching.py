@@ -250,12 +250,14 @@ def parse_network(network: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network
         raise PatternSyntaxError(f"invalid CIDR network: {exc}", network) from exc
 
 
-def cidr_match(value: Any, network: str) -> bool:
+def cidr_match(value: Any, network: str, ipv4_mapped: bool = True) -> bool:
     """True when ``value`` is an IP address inside ``network``; non-IP values are False.
 
     IPv4 and IPv4-mapped IPv6 (``::ffff:10.0.0.1``) are the same address, as in an Elasticsearch
     ``ip`` field, which stores every address as IPv6
-    (https://www.elastic.co/guide/en/elasticsearch/reference/current/ip.html).
+    (https://www.elastic.co/guide/en/elasticsearch/reference/current/ip.html); with
+    ``ipv4_mapped=False`` an IPv6 text is never inside an IPv4 network (an engine that parses
+    only IPv4 text there).
     """
     net = parse_network(network)
     if not isinstance(value, str):
@@ -265,7 +267,7 @@ def cidr_match(value: Any, network: str) -> bool:
     except ValueError:
         return False
     if addr.version != net.version:
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None and ipv4_mapped:
             addr = addr.ipv4_mapped
         elif isinstance(addr, ipaddress.IPv4Address):
             addr = ipaddress.IPv6Address("::ffff:" + str(addr))

@@ -52,6 +52,7 @@ _FIELD_NAMES = (
     "https://docs.splunk.com/Documentation/Splunk/latest/Data/Configureindex-timefieldextraction"
 )
 _PCRE2_CASE = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC8"
+_PCRE2_ANCHORS = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC6"
 
 #: The language's name in messages (parse errors name it).
 LANGUAGE = "spl"
@@ -205,6 +206,22 @@ SEMANTICS = Semantics(
         ),
         # --- regex / rex -----------------------------------------------------------------------
         "regex_anchored": Rule(False, _REGEX, "the regex command's expression is unanchored PCRE"),
+        "regex_dollar_before_newline": Rule(
+            True,
+            _PCRE2_ANCHORS,
+            "SPL regular expressions (regex, rex, match(), mvfind()) are PCRE (" + _SPL_RE + "). "
+            "In PCRE '$' matches at the end of the subject 'and also before a newline at the "
+            "end of the subject' unless PCRE2_DOLLAR_ENDONLY is set, which no Splunk page says "
+            "it is: '^.*\\\\cmd\\.exe$' also matches 'C:\\cmd.exe\\n', where the Sigma value "
+            "ends at '.exe'. The emitters end anchored patterns with regex_end_of_subject.",
+        ),
+        "regex_end_of_subject": Rule(
+            "\\z",
+            _PCRE2_ANCHORS,
+            "'\\z matches only at the end of the subject string' (the same section; \\Z, like "
+            "$, also before a final newline): the end anchor of every pattern the emitters "
+            "anchor.",
+        ),
         "regex_case_sensitive": Rule(True, _SPL_RE, "PCRE is case-sensitive unless (?i)"),
         "regex_default_field": Rule("_raw", _REGEX, "without a field, regex applies to _raw"),
         "regex_string_unescape": Rule(

@@ -23,6 +23,8 @@ from .semantics import SEMANTICS
 
 #: Sigma's reading and the candidate readings of SPL search (semantics ``search_folding``).
 _SEARCH_READINGS = (SIMPLE, *SEMANTICS.typed("search_folding", Fold).readings)
+#: The PCRE end anchor that does not also match before a final newline (``$`` does).
+_END_OF_SUBJECT = SEMANTICS.typed("regex_end_of_subject", str)
 
 
 #: Characters with a meaning in PCRE outside a class; escaped when a Sigma string becomes a regex.
@@ -117,7 +119,7 @@ def glob_to_pcre(value: SigmaString, case_sensitive: bool) -> str:
             out.append("".join(_pcre_char(c, case_sensitive) for c in part))
         else:
             raise SigmaFeatureNotSupportedByBackendError(f"unexpected string part {part!r}")
-    out.append("\\z")
+    out.append(_END_OF_SUBJECT)
     return "".join(out)
 
 

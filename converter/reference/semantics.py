@@ -169,9 +169,10 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
         "RFC 4291 section 2.5.5.2 (https://www.rfc-editor.org/rfc/rfc4291#section-2.5.5.2) "
         "defines ::ffff:a.b.c.d as the IPv4 address a.b.c.d, and Elasticsearch's ip field "
         "stores every address as IPv6 that way "
-        "(https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ip), so every "
-        "target matches ::ffff:10.1.2.3 against 10.0.0.0/8; the reference does too (it did "
-        "not before issue 11). A zone index names the link an address is used on, not another "
+        "(https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ip), so the "
+        "Elasticsearch targets match ::ffff:10.1.2.3 against 10.0.0.0/8; the reference does "
+        "too (it did not before issue 11). Kusto's ipv4_is_in_range converts IPv4 text only "
+        "and does not (backends/kusto/semantics.py, ipv4_range_reads_mapped_ipv6: declared). A zone index names the link an address is used on, not another "
         "address (RFC 4007 section 11, https://www.rfc-editor.org/rfc/rfc4007#section-11), so "
         "fe80::1%12 is in fe80::/10. A value with spaces around the address is read without "
         "them.",

@@ -151,3 +151,21 @@ UNSUPPORTED = [
 def test_unsupported(query: str, message: str) -> None:
     with pytest.raises(UnsupportedQueryError, match=message):
         parse(query)
+
+
+def test_dollar_also_matches_before_a_final_newline_and_the_end_of_subject_does_not() -> None:
+    # Issue 11 (4d): SPL regexes are PCRE; '$' also matches before a final newline
+    # (semantics regex_dollar_before_newline), '\z' only at the end (regex_end_of_subject), which
+    # is the anchor the emitters write.
+    from backends.query.evaluate import matches
+    from backends.splunk.parser import parse as parse_spl
+    from backends.splunk.semantics import SEMANTICS as SPL
+
+    assert SPL.get("regex_dollar_before_newline") is True
+    end = SPL.typed("regex_end_of_subject", str)
+    dollar = parse_spl('| regex Image="(?s)^.*\\\\\\\\cm.\\\\.exe$"')
+    anchored = parse_spl('| regex Image="(?s)^.*\\\\\\\\cm.\\\\.exe' + end.replace("\\", "\\\\") + '"')
+    for value, by_dollar, by_end in (("C:\\cmd.exe", True, True), ("C:\\cmd.exe\n", True, False),
+                                     ("C:\\cmd.exe\r\n", False, False)):
+        assert matches(dollar, {"Image": value}) is by_dollar, value
+        assert matches(anchored, {"Image": value}) is by_end, value

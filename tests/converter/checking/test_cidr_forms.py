@@ -1,0 +1,90 @@
+"""Issue 11 (4a): ``|cidr`` on each target against the reference for address forms beyond
+dotted IPv4: the IPv4-mapped IPv6 text (``::ffff:10.1.2.3``) and non-canonical IPv4 text
+(``010.0.0.1``, leading zeros).
+
+The reference reads a mapped address as the IPv4 address (``cidr`` in
+``converter/reference/semantics.py``), as an Elasticsearch ``ip`` field stores it; Kusto's
+``ipv4_is_in_range`` converts only IPv4 text and is null on it (semantics
+``ipv4_range_reads_mapped_ipv6``), so Kusto is declared and shown to differ, never equivalent.
+Leading zeros are no address to the reference (Python's ``ipaddress`` refuses them since 3.9.5)
+nor to any interpreter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from converter.checking.checker import Checker
+from converter.events.render import SampleEvent
+from converter.rules.load import load_text
+
+RULE = """
+title: cidr forms
+id: 6a7b8c9d-0000-4000-8000-0000000000c1
+status: test
+logsource: {category: network_connection, product: windows}
+detection:
+  sel:
+    DestinationIp|cidr: 10.0.0.0/8
+  condition: sel
+level: low
+"""
+
+
+def _check(target: str, addresses: list[str]) -> Any:
+    (loaded,) = load_text(RULE, "cidr.yml")
+    events = [
+        SampleEvent({"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                     "DestinationIp": address})
+        for address in addresses
+    ]
+    return Checker([target]).check(loaded, events).targets[target]
+
+
+def test_kusto_declares_and_shows_the_mapped_ipv6_form() -> None:
+    # No built-in Kusto table maps an address field yet: the emitter is driven directly.
+    from sigma.collection import SigmaCollection
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import SetStateTransformation
+
+    from backends.kusto.backend import SigportKustoBackend
+    from backends.kusto.parser import parse
+    from backends.query.evaluate import matches
+    from converter.reference.evaluator import compile_rule
+
+    collection = SigmaCollection.from_yaml(RULE)
+    pipeline = ProcessingPipeline(
+        items=[ProcessingItem(SetStateTransformation("query_table", "T"), identifier="t")]
+    )
+    backend = SigportKustoBackend(pipeline)
+    (query,) = backend.convert(collection)
+    assert "ipv4_is_in_range(DestinationIp" in query, query
+    assert any("ipv4_is_in_range reads IPv4 text only" in w for w in backend.warnings)
+    tree = parse(query)
+    reference = compile_rule(collection.rules[0])
+    sysmon = {"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational"}
+    verdicts = {
+        address: (reference.evaluate({**sysmon, "DestinationIp": address}).matched,
+                  matches(tree, {"$table": "T", "DestinationIp": address}))
+        for address in ("10.1.2.3", "11.0.0.1", "::ffff:10.1.2.3")
+    }
+    # Sigma's cidr takes ::ffff:10.1.2.3 as 10.1.2.3; ipv4_is_in_range cannot convert it.
+    assert verdicts == {"10.1.2.3": (True, True), "11.0.0.1": (False, False),
+                        "::ffff:10.1.2.3": (True, False)}
+
+
+@pytest.mark.parametrize("target", ["eql", "kql", "lucene", "splunk"])
+def test_no_target_reads_leading_zeros_otherwise_than_the_reference(target: str) -> None:
+    outcome = _check(target, ["10.1.2.3", "010.1.2.3", "10.001.2.3"])
+    assert not outcome.disagreements, (target, outcome.reason)
+
+
+@pytest.mark.parametrize("target", ["eql", "kql", "lucene"])
+def test_elasticsearch_targets_read_the_mapped_form_as_the_reference(target: str) -> None:
+    # An ip field stores every address as IPv6, IPv4 as its mapped form
+    # (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ip).
+    outcome = _check(target, ["10.1.2.3", "::ffff:10.1.2.3", "::ffff:11.0.0.1", "fe80::1"])
+    assert not outcome.disagreements, (target, outcome.reason)
+    assert outcome.matched == [0, 1], (target, outcome.matched)
