@@ -89,6 +89,12 @@ INTEGRATION_KEYWORDS = (
     "kubernetes.audit.objectRef.apiGroup",
     # packages/atlassian_bitbucket/data_stream/audit
     "bitbucket.audit.type.category", "bitbucket.audit.type.action",
+    # packages/zeek/data_stream/{dns,http,smb_files,dce_rpc,kerberos} (keyword in the Zeek
+    # fields the integration took over: elastic/beats x-pack/filebeat/module/zeek/*/_meta/fields.yml)
+    "zeek.dns.query", "zeek.dns.qtype_name", "zeek.dns.answers", "zeek.http.resp_mime_types",
+    "zeek.smb_files.name", "zeek.smb_files.path", "zeek.dce_rpc.operation",
+    "zeek.dce_rpc.endpoint", "zeek.dce_rpc.named_pipe", "zeek.kerberos.request_type",
+    "zeek.kerberos.cipher", "zeek.kerberos.service",
 )
 EXTRA_FIELDS.update({name: KW for name in INTEGRATION_KEYWORDS})
 
@@ -151,7 +157,7 @@ def main(argv: list[str]) -> int:
         "data_stream/powershell_operational/fields/fields.yml",
         "# defend overlay: https://github.com/elastic/endpoint-package/blob/main/package/endpoint/"
         "data_stream/process/fields/fields.yml",
-        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*: elastic/integrations packages/<package>/data_stream/"
+        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*, zeek.*: elastic/integrations packages/<package>/data_stream/"
         "<stream>/fields/fields.yml (keyword)",
         "# Keys ending in '.*' map every sub-field (dynamic templates).",
         f'ecs_version: "{ECS_VERSION}"',

@@ -197,8 +197,8 @@ def test_logsources() -> None:
     linux_kinds = {(e.fields.get("EventID"), e.fields.get("Channel")) for e in generate_events(linux)}
     assert (1, "Linux-Sysmon/Operational") in linux_kinds
     assert all(ch in ("Linux-Sysmon/Operational", SYSMON) for _, ch in linux_kinds)
-    zeek = rule_of(INLINE["endswith"], "{product: zeek, service: smb_files}")
-    assert generate_events(zeek) == []
+    canary = rule_of(INLINE["endswith"], "{product: opencanary, category: application}")
+    assert generate_events(canary) == []
 
 
 def test_companions_do_not_change_verdicts() -> None:

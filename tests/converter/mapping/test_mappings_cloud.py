@@ -30,7 +30,8 @@ from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets,
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
-TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket")
+TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket",
+          "ecs-zeek")
 INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
 #: corpus folder -> (table, logsource match)
 LOGSOURCES = {
