@@ -193,6 +193,9 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     ("m365", "exchange"): (EventClass(("m365/exchange",)),),
     ("m365", "threat_management"): (EventClass(("m365/threat_management",)),),
     ("m365", "threat_detection"): (EventClass(("m365/threat_detection",)),),
+    # Zeek: one logsource per log (service), each a tagged event of its own.
+    **{("zeek", log): (EventClass((f"zeek/{log}",)),)
+       for log in ("dns", "http", "smb_files", "dce_rpc", "kerberos", "x509", "rdp")},
 }
 #: Channels of non-Windows events: never members of a ``product: windows`` logsource.
 _OTHER_CHANNELS = frozenset(

@@ -172,6 +172,8 @@ SPLUNK_LOGSOURCES = {
     "application/kubernetes": ("splunk-kubernetes", {"product": "kubernetes", "service": "audit"}),
     "identity/okta": ("splunk-okta", {"product": "okta", "service": "okta"}),
     "application/github": ("splunk-github", {"product": "github", "service": "audit"}),
+    "cloud/m365/audit": ("splunk-o365", {"product": "m365", "service": "audit"}),
+    "macos/process_creation": ("splunk-macos", {"product": "macos", "category": "process_creation"}),
 }
 
 
@@ -252,6 +254,8 @@ SPLUNK_CITED = {
         sorted(p.name for p in SPLUNK_DATA_SOURCES.glob("azure_active_directory*.yml"))
     ),
     "splunk-kubernetes": ("kubernetes_audit.yml",),
+    "splunk-o365": tuple(sorted(p.name for p in SPLUNK_DATA_SOURCES.glob("o365_*.yml"))),
+    "splunk-macos": ("crowdstrike_processrollup2.yml",),
 }
 #: Table entries read by another input of the add-on: the data sources that entry cites instead.
 SPLUNK_CITED_BY_ENTRY = {

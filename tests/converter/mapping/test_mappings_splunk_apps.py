@@ -1,7 +1,7 @@
 """Non-Windows logsources on the `splunk` target: the add-on tables beyond Sysmon, AWS and Entra ID.
 
-* the tables (``splunk-kubernetes``, ``splunk-okta``, ``splunk-github``; the activity-log entry of
-  ``splunk-azure``) join the pipeline and renderer of the `splunk` target, with a valid schema;
+* the tables (``splunk-kubernetes``, ``splunk-okta``, ``splunk-github``, ``splunk-o365``,
+  ``splunk-macos``; the activity-log entry of ``splunk-azure``) join the pipeline and renderer of the `splunk` target, with a valid schema;
 * every target name is in the field list the table cites: a security_content data source (checked
   in ``test_mappings_beyond.py``) or, where that data source lists no field, the record's keys
   captured from the vendor reference in ``tests/data/splunk_fields.yml``;
@@ -27,13 +27,15 @@ from test_mappings_corpus import documented_functions, schema_problems
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 SPLUNK_FIELDS = ROOT / "tests" / "data" / "splunk_fields.yml"
-TABLES = ("splunk-kubernetes", "splunk-okta", "splunk-github")
+TABLES = ("splunk-kubernetes", "splunk-okta", "splunk-github", "splunk-o365", "splunk-macos")
 #: corpus folder -> Sigma logsource of its rules on the `splunk` target
 FOLDERS = (
     "application/kubernetes",
     "identity/okta",
     "application/github",
     "cloud/azure/activity_logs",
+    "cloud/m365/audit",
+    "macos/process_creation",
 )
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
@@ -118,9 +120,36 @@ detection:
 """
 
 
+O365_RULE = """
+title: strong authentication disabled
+id: a5111111-2222-3333-4444-555555555555
+logsource: {product: m365, service: audit}
+detection:
+    selection:
+        Operation|contains: 'Disable Strong Authentication.'
+        ResultStatus: Success
+    condition: selection
+"""
+
+MACOS_RULE = """
+title: osascript asking for a password
+id: a6111111-2222-3333-4444-555555555555
+logsource: {product: macos, category: process_creation}
+detection:
+    selection:
+        Image|endswith: '/osascript'
+        CommandLine|contains|all: ['display dialog', 'password']
+    filter:
+        OriginalFileName: 'osascript'
+    condition: selection and not filter
+"""
+
+
 @pytest.mark.parametrize(
     "text,selector",
     [
+        (O365_RULE, 'sourcetype="o365:management:activity"'),
+        (MACOS_RULE, 'event_platform="Mac"'),
         (OKTA_RULE, 'sourcetype="OktaIM2:log"'),
         (GITHUB_RULE, 'sourcetype="github:cloud:audit"'),
         (KUBERNETES_RULE, 'source="kubernetes"'),
@@ -139,6 +168,20 @@ def test_rule_is_proven_on_splunk(text: str, selector: str) -> None:
 def test_activity_log_operation_name_is_the_rest_schema_value() -> None:
     query = to_query("splunk", ACTIVITY_RULE, None)
     assert "operationName.value=" in query and "operationName=" not in query
+
+
+def test_macos_rule_reads_the_crowdstrike_process_event() -> None:
+    query = to_query("splunk", MACOS_RULE, None)
+    assert 'event_simpleName="ProcessRollup2"' in query and "ImageFileName=" in query
+    # Mach-O binaries have no PE original file name: the filter is evaluated away.
+    assert "OriginalFileName" not in query
+
+
+def test_macos_parent_path_is_refused_with_the_reason() -> None:
+    text = MACOS_RULE.replace("OriginalFileName: 'osascript'", "ParentImage|endswith: '/bash'")
+    result = Checker(["splunk"]).check(load_one(text), [])
+    reason = result.targets["splunk"].reason or ""
+    assert "not converted" in reason and "ParentBaseFileName" in reason
 
 
 def test_unmapped_okta_field_is_refused_with_the_reason() -> None:
