@@ -131,6 +131,22 @@ def _progress(total: int, label: str, auto_refresh: bool = True) -> Any:
     return progress, progress.add_task(label, total=total)
 
 
+def _data_sources(values: Iterable[str]) -> list[str]:
+    """``--data-source`` values, repeated or comma-separated, each a known data source."""
+    out: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if name not in DATA_SOURCES:
+                raise click.BadParameter(
+                    f"unknown data source {name!r}; known: {', '.join(DATA_SOURCES)}",
+                    param_hint="--data-source",
+                )
+            if name not in out:
+                out.append(name)
+    return out
+
+
 def _targets(values: Iterable[str]) -> list[str]:
     from backends import TARGETS
 
@@ -369,8 +385,11 @@ def _input_limits(max_line_bytes: int, max_member_bytes: int) -> Any:
 )
 @click.option("-p", "--pipeline", "pipelines", multiple=True, help="Extra pipelines, as for convert.")
 @click.option(
-    "--data-source", type=click.Choice(DATA_SOURCES), default=None,
-    help="Which shipper wrote the Elastic data (default: defend).",
+    "--data-source", "data_sources", multiple=True, metavar="SOURCE",
+    help="Which shipper wrote the Elastic data (default: defend; one of "
+    + ", ".join(DATA_SOURCES) + "). Several (repeated or comma-separated, e.g. defend,windows): "
+    "each rule is proven on each data source its targets' tables offer, and a target counts once, "
+    "on the first data source that proves it; one that differs on any data source differs.",
 )
 @click.option(
     "--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -406,7 +425,7 @@ def check(
     schema: str,
     targets: tuple[str, ...],
     pipelines: tuple[str, ...],
-    data_source: str | None,
+    data_sources: tuple[str, ...],
     mapping_file: Path | None,
     generate: int | None,
     seed: int,
@@ -429,8 +448,8 @@ def check(
     report = check(paths, CheckOptions(
         events=tuple(events_paths), schema=schema,
         targets=tuple(_targets(targets)) if targets else None, pipelines=tuple(pipelines),
-        data_source=data_source, mapping=mapping_file, generate=generate, seed=seed,
-        input_format=input_format, limits=_input_limits(max_line_bytes, max_member_bytes),
+        data_sources=tuple(_data_sources(data_sources)), mapping=mapping_file, generate=generate,
+        seed=seed, input_format=input_format, limits=_input_limits(max_line_bytes, max_member_bytes),
     ))
     for warning in report.events_warnings:
         click.echo(f"sigport: warning: {warning}", err=True)

@@ -59,10 +59,14 @@ class TargetResult:
     disagreements: list[Disagreement] = field(default_factory=list)
     not_rendered: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: With several data sources (``converter.checking.sources``): the one this result is from,
+    #: and every data source's verdict for the target.
+    data_source: str | None = None
+    data_sources: dict[str, bool | None] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for reports (the schema documented in the README)."""
-        return {
+        out: dict[str, Any] = {
             "query": self.query,
             "matched": self.matched,
             "equivalent": self.equivalent,
@@ -71,6 +75,10 @@ class TargetResult:
             "not_rendered": self.not_rendered,
             "warnings": self.warnings,
         }
+        if self.data_sources is not None:
+            out["data_source"] = self.data_source
+            out["data_sources"] = self.data_sources
+        return out
 
 
 @dataclass

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 from converter.checking.checker import Checker, RuleResult
-from converter.errors import EventsError
+from converter.checking.sources import SourcesChecker
+from converter.errors import ConverterError, EventsError
 from converter.events.render import SampleEvent, iter_event_files, read_jsonl, sample_events_path, to_sigma
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.table import load_table
@@ -74,6 +76,9 @@ class CheckOptions:
     pipelines: tuple[str, ...] = ()
     #: The shipper that wrote the events (a mapping-table option, e.g. "winlogbeat").
     data_source: str | None = None
+    #: Several data sources: each rule is proven on each (``converter.checking.sources``), and a
+    #: target counts once, on the data source that proves it. Overrides ``data_source``.
+    data_sources: tuple[str, ...] = ()
     #: The user's Elasticsearch mapping file (``--mapping``).
     mapping: Path | None = None
     generate: int | None = None
@@ -135,6 +140,13 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
     from converter.events.inputs import InputLimits
 
     opts = options or CheckOptions()
+    if len(opts.data_sources) == 1:
+        opts = replace(opts, data_source=opts.data_sources[0], data_sources=())
+    several = bool(opts.data_sources)
+    if several and opts.events and opts.schema != "sigma":
+        raise ConverterError(
+            "--schema ecs reads events written by one data source: give one --data-source"
+        )
     events_paths = list(opts.events)
     loaded = load_rules([str(p) for p in paths])
     limits = opts.limits or InputLimits()
@@ -143,12 +155,14 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
         if events_paths else None
     )
     events_warnings = list(limits.all_warnings())
-    checker = Checker(
-        list(opts.targets) if opts.targets is not None else None, list(opts.pipelines),
-        opts.data_source, opts.mapping,
+    targets = list(opts.targets) if opts.targets is not None else None
+    checker: Checker | SourcesChecker = (
+        SourcesChecker(targets, list(opts.pipelines), list(opts.data_sources), opts.mapping)
+        if several else Checker(targets, list(opts.pipelines), opts.data_source, opts.mapping)
     )
+    first_source = opts.data_sources[0] if several else opts.data_source
     # A user's mapping: generated long values also pass its ignore_above limits.
-    model = field_model_for(opts.data_source, opts.mapping) if opts.mapping is not None else None
+    model = field_model_for(first_source, opts.mapping) if opts.mapping is not None else None
     results: list[RuleResult] = []
     bad_input = False
     for item in loaded:
@@ -256,12 +270,31 @@ def _print_text(results: list[RuleResult], targets: list[str]) -> None:
     console.print(
         f"{ok} of {len(results)} rules equivalent on every target ({', '.join(targets)})"
     )
+    for line in source_summary(results, targets):
+        console.print(escape(line))
+
+
+def source_summary(results: list[RuleResult], targets: list[str]) -> list[str]:
+    """With several data sources: per target, the rules proven on their best data source, by
+    that data source, and how many differ on some data source (empty with one data source)."""
+    lines = []
+    for name in targets:
+        rows = [r.targets[name] for r in results if not r.error and name in r.targets]
+        if not any(t.data_sources is not None for t in rows):
+            continue
+        proven = Counter(t.data_source for t in rows if t.equivalent is True)
+        differs = sum(1 for t in rows if t.equivalent is False)
+        by_source = ", ".join(f"{source} {n}" for source, n in proven.most_common())
+        lines.append(
+            f"{name}: {sum(proven.values())} of {len(results)} rules proven on their best data "
+            f"source ({by_source or 'none'}); {differs} differ on some data source"
+        )
+    return lines
 
 
 def summary_markdown(results: list[RuleResult], targets: list[str]) -> str:
     """A Markdown report: per target, how many rules are equivalent, differ or were not checked,
     and every rule that is not equivalent with the reason (``check --markdown FILE``)."""
-    from collections import Counter
 
     checked = [r for r in results if not r.error]
     lines = [
@@ -308,6 +341,9 @@ def summary_markdown(results: list[RuleResult], targets: list[str]) -> str:
             example = f" — e.g. event {t.disagreements[0].event}: {t.disagreements[0].why}" if t.disagreements else ""
             lines.append(f"- `{Path(r.path).name}` ({r.title}): {why[:300]}{example[:300]}")
         lines += ["", "</details>"]
+    best = source_summary(results, targets)
+    if best:
+        lines += ["", "## Best data source per rule", ""] + [f"- {line}" for line in best]
     errors = [r for r in results if r.error]
     if errors:
         lines += ["", "## Rules without events or that failed to load", ""]
