@@ -58,6 +58,20 @@ class _Touch:
 
 
 @dataclass
+class Residual:
+    """A rule's detections on events without some fields (``residual``)."""
+
+    #: True / False when the whole condition became constant, else None.
+    constant: bool | None
+    #: The simplified conditions (condition text) and the detections they still name.
+    conditions: list[str]
+    kept: dict[str, SigmaDetection]
+    #: Detections that became constant, and the constant tests of each touched detection.
+    constants: dict[str, bool]
+    touched: dict[str, list[_Touch]]
+
+
+@dataclass
 class UnrecordedFieldsTransformation(PreprocessingTransformation):
     """Evaluate tests on fields a data source never records, and simplify the rule.
 
@@ -76,14 +90,40 @@ class UnrecordedFieldsTransformation(PreprocessingTransformation):
         super().apply(rule)
         if not isinstance(rule, SigmaRule) or not self.fields:
             return
+        residual = self.residual(rule.detection)
+        if residual is None:
+            return
         unrecorded = dict(self.fields)
         old = rule.detection
+        names = sorted({f for found in residual.touched.values() for t in found for f in t.fields})
+        where = f"data_source={self.data_source} never records {', '.join(names)} for logsource {self.logsource}"
+        why = "; ".join(f"{n}: {unrecorded[n]}" for n in names)
+        if residual.constant is not None:
+            always = residual.constant
+            raise SigmaTransformationError(
+                f"on this data source the whole condition is constant ({'true' if always else 'false'}"
+                f": the rule would {'match every event' if always else 'never match'}): {where} ({why})",
+                source=old.source,
+            )
+        for name, found in residual.touched.items():
+            self._warn(rule, name, found, residual.constants.get(name))
+        # Constant detections are gone from every condition; the rest keep their names.
+        rule.detection = SigmaDetections(residual.kept, residual.conditions, old.source)
+        self.processing_item_applied(rule)
+
+    def residual(self, old: SigmaDetections) -> "Residual | None":
+        """What the detections become on events without the fields (None: no test reads them).
+
+        Raises:
+            SigmaTransformationError: the reference cannot decide a test on a missing field.
+        """
+        unrecorded = dict(self.fields)
         if not any(
             _read_fields(item) & unrecorded.keys()
             for detection in old.detections.values()
             for item in _items(detection)
         ):
-            return
+            return None
         constants: dict[str, bool] = {}
         kept: dict[str, SigmaDetection] = {}
         touched: dict[str, list[_Touch]] = {}
@@ -97,7 +137,7 @@ class UnrecordedFieldsTransformation(PreprocessingTransformation):
             else:
                 kept[name] = result
         if not constants and not touched:
-            return
+            return None
         conditions: list[str] = []
         always = False
         for condition in old.condition:
@@ -107,20 +147,8 @@ class UnrecordedFieldsTransformation(PreprocessingTransformation):
                 always = True
             elif value is not False:
                 conditions.append(value)
-        names = sorted({f for found in touched.values() for t in found for f in t.fields})
-        where = f"data_source={self.data_source} never records {', '.join(names)} for logsource {self.logsource}"
-        why = "; ".join(f"{n}: {unrecorded[n]}" for n in names)
-        if always or not conditions:
-            raise SigmaTransformationError(
-                f"on this data source the whole condition is constant ({'true' if always else 'false'}"
-                f": the rule would {'match every event' if always else 'never match'}): {where} ({why})",
-                source=old.source,
-            )
-        for name, found in touched.items():
-            self._warn(rule, name, found, constants.get(name))
-        # Constant detections are gone from every condition; the rest keep their names.
-        rule.detection = SigmaDetections(kept, conditions, old.source)
-        self.processing_item_applied(rule)
+        constant = True if always else False if not conditions else None
+        return Residual(constant, conditions, kept, constants, touched)
 
     def _detection(
         self,
@@ -229,3 +257,49 @@ def _combine(conjunction: bool, parts: list[bool | str]) -> bool | str:
         return texts[0]
     return (" and " if conjunction else " or ").join(f"({t})" for t in texts)
 
+
+
+@dataclass
+class SharedRowsTransformation(PreprocessingTransformation):
+    """Refuse a rule that could match a row another kind of source event writes to the same
+    dataset.
+
+    A data-model dataset (CIM ``Endpoint.Registry``) holds the rows of several source events
+    (Sysmon 12, 13 and 14), and where no documented field tells them apart the query cannot
+    select the rule's kind. Rows of the other kinds never carry ``fields`` (Sysmon 12 and 14 have
+    no ``Details``), so the query is exact on the dataset when the rule can never match an event
+    without those fields: its condition, evaluated as on missing fields (``residual``), is the
+    constant false. Any other rule is refused with ``reason``.
+
+    Attributes:
+        logsource: the mapping table's logsource entry id.
+        fields: the Sigma fields the other kinds' rows never carry.
+        reason: what the dataset holds (named in refusals).
+    """
+
+    logsource: str = ""
+    fields: tuple[str, ...] = ()
+    reason: str = ""
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Let the rule through only when no row without ``fields`` can match it."""
+        super().apply(rule)
+        if not isinstance(rule, SigmaRule) or not self.fields:
+            return
+        probe = UnrecordedFieldsTransformation(
+            logsource=self.logsource, fields=tuple((name, self.reason) for name in self.fields)
+        )
+        residual = probe.residual(rule.detection)
+        if residual is not None and residual.constant is False:
+            return
+        missing = ", ".join(self.fields)
+        if residual is None:
+            how = f"it tests no {missing}"
+        elif residual.constant:
+            how = f"it matches every event without {missing}"
+        else:
+            how = f"without {missing} it still matches when {' or '.join(residual.conditions)}"
+        raise SigmaTransformationError(
+            f"logsource {self.logsource}: {self.reason}; this rule could match such a row ({how})",
+            source=rule.source,
+        )

@@ -6,6 +6,8 @@ assert which items applied:
 
 1. ``<pipeline>-<logsource>-unrecorded``: tests on fields the data source never records are
    evaluated as on a missing field and the rule simplified (``converter/mapping/partial.py``);
+   ``<pipeline>-<logsource>-shared-rows``: where the logsource's dataset also holds rows of other
+   source events that never carry some fields, a rule that could match such a row is refused;
    ``<pipeline>-<logsource>-unmapped``: a rule field the table does not map is an error naming
    the field (never a silent pass-through);
 2. ``<pipeline>-<logsource>-dropped-values``: on a data source whose shipper deletes some values
@@ -59,7 +61,7 @@ from converter.mapping.table import (
     companion_tables,
     load_table,
 )
-from converter.mapping.partial import UnrecordedFieldsTransformation
+from converter.mapping.partial import SharedRowsTransformation, UnrecordedFieldsTransformation
 from converter.mapping.transformations import (
     BasenameTransformation,
     CaselessSubfieldTransformation,
@@ -165,6 +167,18 @@ def _logsource_items(
                     data_source=data_source or "",
                     logsource=entry.id,
                     fields=tuple((name, entry.unmapped.get(name, "")) for name in hidden),
+                ),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    if entry.shared_rows_fields:
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-shared-rows",
+                transformation=SharedRowsTransformation(
+                    logsource=entry.id,
+                    fields=entry.shared_rows_fields,
+                    reason=entry.shared_rows_reason,
                 ),
                 rule_conditions=[_logsource_condition(entry)],
             )

@@ -145,6 +145,11 @@ class LogsourceMapping:
     #: A Sigma field that ``fields`` does not name and ``unmapped`` does not explain is then the
     #: event-data field ``<prefix>.<name>``; a source mapped to null has no such catch-all.
     event_data: dict[str, str | None] = field(default_factory=dict)
+    #: Sigma fields that the rows of other source events sharing this entry's dataset never
+    #: carry, and what the dataset holds (``shared_rows``: converter.mapping.partial
+    #: ``SharedRowsTransformation``).
+    shared_rows_fields: tuple[str, ...] = ()
+    shared_rows_reason: str = ""
 
     def event_data_prefix(self, data_source: str | None) -> str | None:
         """Where ``data_source`` writes the record's named event data, or None (no catch-all)."""
@@ -324,6 +329,8 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 conditions_cased=bool(entry.get("conditions_cased", True)),
                 unrecorded=_unrecorded(entry, where, path),
                 event_data=_event_data(entry.get("event_data"), where, path),
+                shared_rows_fields=tuple((entry.get("shared_rows") or {}).get("fields") or ()),
+                shared_rows_reason=str((entry.get("shared_rows") or {}).get("reason") or ""),
                 sources=tuple(entry.get("sources") or ()),
                 variants=tuple(
                     Variant(

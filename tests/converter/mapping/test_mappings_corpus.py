@@ -54,6 +54,7 @@ OPTIONAL_LOGSOURCE_KEYS = (
     "state",
     "field_prefix",
     "event_data",
+    "shared_rows",
 )
 SCHEMAS = ("ecs", "splunk", "splunk_cim", "kusto")
 
