@@ -100,7 +100,7 @@ def test_rules_with_one_title_get_unique_stanzas(tmp_path: Path) -> None:
 
 def test_no_file_when_every_rule_fails(tmp_path: Path) -> None:
     rule = _rule(tmp_path / "a.yml", "t", "11111111-1111-1111-1111-111111111111", "d",
-                 "Provider_Name: x")
+                 "NoSuchField: x")
     out = tmp_path / "conf"
     code, _, _ = _convert(str(rule), "-o", f"{out}/")
     assert code == 3
