@@ -23,7 +23,7 @@ detection:
     selection:
         EventID: 1102
     filter:
-        SubjectUserName|endswith: '$'
+        SubjectUserName: 'backup_operator'
     condition: selection and not filter
 """
 
