@@ -91,6 +91,11 @@ ASIM_RULES = {
         "  k: {TargetObject|startswith: 'HKLM\\SYSTEM\\', TargetObject|endswith: '\\ImagePath'}\n"
         "  f: {Image|endswith: '\\msiexec.exe'}\n  condition: (s or k) and not f\n",
     ),
+    "dns_query": (
+        "imDns\n| where ",
+        "  s: {QueryName|endswith: ['.ngrok.io', '.onion']}\n  f: {Image|endswith: '\\chrome.exe'}\n"
+        "  condition: s and not f\n",
+    ),
     "file_event": (
         "imFileEvent\n| where EventType == \"FileCreated\" and ",
         "  s: {TargetFilename|endswith: '.lnk', Image|contains: '\\Temp\\'}\n  condition: s\n",
