@@ -145,3 +145,23 @@ def _prove(category: str, prefix: str, detection: str, source: str, tmp_path: Pa
     assert not other, other
     assert target.equivalent is True or target.disagreements, target.reason
     assert target.matched
+
+
+@pytest.mark.parametrize("source", ["defender", "sentinel"])
+def test_registry_outside_asim_is_refused_with_the_reason(source: str, tmp_path: Path) -> None:
+    """Defender does not document how DeviceRegistryEvents spells hives: a registry rule is
+    refused there (and on SecurityEvent) with that reason, and converted on ASIM's imRegistry."""
+    from converter.conversion.convert import Converter
+
+    path = tmp_path / "r.yml"
+    path.write_text(
+        "title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b1e\nstatus: test\n"
+        "logsource: {product: windows, category: registry_set}\ndetection:\n"
+        "  s: {TargetObject|endswith: '\\Run\\x'}\n  condition: s\n",
+        encoding="utf-8",
+    )
+    (loaded,) = load_rules([path])
+    refused = Converter("kusto", options={"data_source": source}).convert(loaded)
+    assert refused.status != "converted" and "DeviceRegistryEvents" in (refused.reason or "")
+    asim = Converter("kusto", options={"data_source": "sentinel-asim"}).convert(loaded)
+    assert asim.status == "converted" and asim.queries[0].startswith("imRegistry")
