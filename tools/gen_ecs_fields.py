@@ -45,6 +45,11 @@ EXTRA_FIELDS: dict[str, dict[str, Any]] = {
     "winlog.task": KW,
     "winlog.opcode": KW,
     "winlog.keywords": KW,
+    # Security module enrichment (keyword): the subject's logon id, which the ecs-windows table
+    # reads for LogonId (https://www.elastic.co/guide/en/beats/winlogbeat/current/
+    # exported-fields-security.html; elastic/integrations packages/system/data_stream/security/
+    # fields/winlog.yml).
+    "winlog.logon.id": KW,
     "winlog.process.pid": {"type": "long"},
     "winlog.event_data.*": KW,
     "winlog.user_data.*": KW,
@@ -153,6 +158,8 @@ def main(argv: list[str]) -> int:
         f"# ECS {ECS_VERSION}: https://github.com/elastic/ecs/blob/main/generated/ecs/ecs_flat.yml",
         "#   (https://www.elastic.co/guide/en/ecs/current/ecs-field-reference.html)",
         "# winlog.*: https://github.com/elastic/beats/blob/main/winlogbeat/_meta/fields.common.yml",
+        "# winlog.logon.id: https://www.elastic.co/guide/en/beats/winlogbeat/current/"
+        "exported-fields-security.html",
         "# powershell.*: https://github.com/elastic/integrations/blob/main/packages/windows/"
         "data_stream/powershell_operational/fields/fields.yml",
         "# defend overlay: https://github.com/elastic/endpoint-package/blob/main/package/endpoint/"
