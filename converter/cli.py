@@ -101,6 +101,14 @@ def _console(stderr: bool = False) -> Any:
     return console(stderr=stderr)
 
 
+def _check_mapping(data_source: str | None, mapping_file: Path | None) -> None:
+    """Read ``--mapping`` once, before any work: an unusable file is one error naming it."""
+    if mapping_file is not None:
+        from converter.mapping.index_mapping import field_model_for
+
+        field_model_for(data_source, mapping_file)
+
+
 def _require_inputs(found: int, what: str, paths: Iterable[Any]) -> None:
     """Exit 2 with one line when the inputs hold nothing to work on (the same in every command)."""
     if found:
@@ -256,10 +264,7 @@ def convert(
                 f"(it has: {', '.join(TARGETS[name].formats)})",
                 param_hint="-f/--format",
             )
-    if mapping_file is not None:
-        from converter.mapping.index_mapping import field_model_for
-
-        field_model_for(data_source, mapping_file)  # an unusable file: one error, before any work
+    _check_mapping(data_source, mapping_file)
     inputs = list(expand_paths(paths))
     total = len(inputs)
     _require_inputs(total, "Sigma rule files (*.yml, *.yaml)", paths)
@@ -479,6 +484,12 @@ def check(
     help="Which shipper wrote the Elastic data (default: defend).",
 )
 @click.option(
+    "--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your Elasticsearch mapping (JSON of GET <index>/_mapping), index template or component "
+    "template, as for check: the queries are converted for its fields, the interpreters use its "
+    "field types and multi-fields, and the events carry the copies its ingest pipeline writes.",
+)
+@click.option(
     "--input-format", type=click.Choice(["jsonl", "sigma-regression", "evtx", "archive"]),
     default=None, help="Format of --events (default: detected per file).",
 )
@@ -501,6 +512,7 @@ def backtest(
     targets: tuple[str, ...],
     pipelines: tuple[str, ...],
     data_source: str | None,
+    mapping_file: Path | None,
     input_format: str | None,
     workers: int,
     examples: int,
@@ -523,6 +535,7 @@ def backtest(
     from converter.rules.load import expand_paths
 
     _require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
+    _check_mapping(data_source, mapping_file)
     bar: Any = None
     callback: Any = None
     if sys.stderr.isatty():
@@ -544,8 +557,8 @@ def backtest(
         report = run_backtest(
             list(paths), list(events_paths),
             targets=_targets(targets) if targets else None,
-            data_source=data_source, input_format=input_format, workers=workers,
-            progress=callback, pipelines=list(pipelines), max_examples=examples,
+            data_source=data_source, mapping=mapping_file, input_format=input_format,
+            workers=workers, progress=callback, pipelines=list(pipelines), max_examples=examples,
             limits=_input_limits(max_line_bytes, max_member_bytes),
         )
     for warning in report.input_warnings:
@@ -624,17 +637,19 @@ def regress(
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @click.option(
     "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default="defend",
-    show_default=True, help="The Elastic data source whose indices get the multi-fields.",
+    show_default=True, help="The Elastic data source whose indices get the caseless copies.",
 )
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Write the template JSON to FILE (default: standard output); convert and check take it "
-    "as --mapping FILE.",
+    help="Write the template JSON to FILE and the ingest pipeline to FILE-pipeline.json "
+    "(default: the template on standard output, no pipeline); convert, check and backtest take "
+    "the template as --mapping FILE.",
 )
 def mapping_cmd(paths: tuple[str, ...], data_source: str, output: Path | None) -> None:
-    """Write the template that makes KQL exact for these rules: a lowercase-normalised keyword
-    multi-field for every field they test case-insensitively. The requests to run and what it
-    does not cover go to stderr."""
+    """Write what makes KQL exact for these rules: an ingest pipeline writing a caseless copy
+    (lowercased, query_string whitespace swapped for symbols) of every field they test
+    case-insensitively, and the template mapping those copies as wildcard fields. The requests
+    to run and what it does not cover go to stderr."""
     from converter.outputs.index_template import run_mapping
     from converter.rules.load import expand_paths
 

@@ -51,7 +51,9 @@ from backends.common import (
     refuse_empty_field,
 )
 
-from .semantics import JS_TRIM_WHITESPACE
+from .semantics import JS_TRIM_WHITESPACE, SEMANTICS
+
+_QS_WHITESPACE = str(SEMANTICS.get("query_string_splits_whitespace"))
 
 #: The words of the warning for a case-insensitive Sigma match emitted case-sensitively (the
 #: conversion summary counts these rules and names the ``sigport mapping`` command).
@@ -305,8 +307,9 @@ class SigportKqlBackend(
         """
         if not isinstance(value, SigmaString) or not value.contains_special():
             return
-        if not any(isinstance(p, str) and any(c.isspace() for c in p) for p in value.iter_parts()):
-            return
+        if not any(isinstance(p, str) and any(c in _QS_WHITESPACE for c in p)
+                   for p in value.iter_parts()):
+            return  # query_string splits only at these (query_string_splits_whitespace)
         info = self.field_model().lookup(field)
         if info is not None and info.type == "keyword":
             return
@@ -325,6 +328,16 @@ class SigportKqlBackend(
         plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
         if plain.lower() == plain.upper():
             return  # no letters: case cannot matter
+        info = self.field_model().lookup(field)
+        if info is not None and info.caseless_of:
+            # The copy holds the value lowercased (and the pipeline encoded the query's value
+            # alike, converter.mapping.transformations): case-insensitive, as Sigma means.
+            if isinstance(value, SigmaCasedString):
+                self.warn(
+                    f"KQL matches {field}, a lowercased copy of {info.caseless_of}; the Sigma "
+                    f"value {plain!r} is |cased"
+                )
+            return
         caseless = self.is_lowercase_field(field)
         if isinstance(value, SigmaCasedString):
             if caseless:

@@ -32,6 +32,7 @@ import yaml
 
 from .errors import QueryError
 from .es_mapping import mapping_roots
+from .ingest import META_KEY
 
 __all__ = [
     "BUILTIN_SOURCES",
@@ -66,7 +67,7 @@ def number_coercion(es_type: str | None) -> str:
 
 # Mapping attributes that change how a field matches; indices that disagree on one of them
 # cannot be modelled as one field.
-_SEMANTIC_ATTRS = ("type", "normalizer", "ignore_above", "analyzer")
+_SEMANTIC_ATTRS = ("type", "normalizer", "ignore_above", "analyzer", "caseless_of")
 
 
 class FieldModelError(QueryError):
@@ -84,6 +85,8 @@ class FieldInfo:
         normalizer: keyword normalizer (``lowercase``), or None.
         ignore_above: keyword values longer than this are not indexed, or None.
         analyzer: text analyzer, or None for the default (``standard``).
+        caseless_of: for a field an ingest pipeline writes as the caseless-encoded copy of
+            another (``ingest.py``; mapping ``meta`` key ``sigport_caseless_of``), that field.
     """
 
     name: str
@@ -92,6 +95,7 @@ class FieldInfo:
     normalizer: str | None = None
     ignore_above: int | None = None
     analyzer: str | None = None
+    caseless_of: str | None = None
 
     @property
     def is_text(self) -> bool:
@@ -109,6 +113,12 @@ def _info(name: str, source: str, spec: Mapping[str, Any], where: str) -> FieldI
     ignore_above = spec.get("ignore_above")
     if ignore_above is not None and not isinstance(ignore_above, int):
         raise FieldModelError(f"{where}: ignore_above of {name!r} must be an integer")
+    meta = spec.get("meta")
+    caseless_of = meta.get(META_KEY) if isinstance(meta, Mapping) else None
+    if caseless_of is not None and (not isinstance(caseless_of, str) or kind != "wildcard"):
+        raise FieldModelError(
+            f"{where}: meta {META_KEY} of {name!r} must name a field, on a wildcard field"
+        )
     return FieldInfo(
         name=name,
         source=source,
@@ -116,6 +126,7 @@ def _info(name: str, source: str, spec: Mapping[str, Any], where: str) -> FieldI
         normalizer=spec.get("normalizer"),
         ignore_above=ignore_above,
         analyzer=spec.get("analyzer"),
+        caseless_of=caseless_of,
     )
 
 
@@ -143,6 +154,10 @@ class FieldModel:
             if info.source != key:
                 children.setdefault(info.source, []).append(info)
         self._children = {k: tuple(v) for k, v in children.items()}
+        # source field -> the caseless-encoded copy an ingest pipeline writes of it.
+        self._copies = {
+            info.caseless_of: info for info in self._fields.values() if info.caseless_of
+        }
 
     def lookup(self, name: str) -> FieldInfo | None:
         """The FieldInfo for queried field ``name``, or None when the model does not know it."""
@@ -293,6 +308,16 @@ class FieldModel:
             return None
         # None (no limit) sorts as the longest; the name breaks ties so the choice is stable.
         return min(candidates, key=lambda i: (-(i.ignore_above or float("inf")), i.name))
+
+    def caseless_copy(self, name: str) -> FieldInfo | None:
+        """The field an ingest pipeline writes as the caseless-encoded copy of ``name``
+        (``backends.query.ingest``), or None. It indexes values of any length (a ``wildcard``
+        field); a query on it must encode its values the same way."""
+        return self._copies.get(name)
+
+    def copies(self) -> list[tuple[str, str]]:
+        """Every ``(copy, source)`` pair of caseless-encoded copies the pipeline writes."""
+        return sorted((info.name, source) for source, info in self._copies.items())
 
     def loses_values(self, name: str) -> bool:
         """True when multi-field ``name`` stops indexing values its source field indexes: its

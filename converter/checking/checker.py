@@ -184,6 +184,11 @@ class Checker:
             self.renderers[name] = EventRenderer.routed(load_table(spec.pipeline), data_source)
             if spec.field_model:
                 self.models[name] = field_model_for(self.renderers[name].data_source, mapping)
+            if mapping is not None and spec.schema == "ecs":
+                # The fields the user's ingest pipeline writes (sigport mapping's copies) are in
+                # every document of the index, whichever Elastic target queries it.
+                model = field_model_for(self.renderers[name].data_source, mapping)
+                self.renderers[name].set_copies(model.copies())
 
     def check(self, loaded: LoadedRule, events: list[SampleEvent]) -> RuleResult:
         """Check one rule on its events; never raises for a bad rule (it becomes ``error``)."""

@@ -144,6 +144,20 @@ class EventRenderer:
         self._targets = {e.id: e.field_targets(self.data_source) for e in self._entries}
         #: Renderers of the tables that extend this one (``converter.mapping.table.companion_tables``).
         self.companions: list[EventRenderer] = []
+        #: ``(copy, source)`` fields an ingest pipeline writes into every document
+        #: (``backends.query.ingest``; declared by the user's ``--mapping``).
+        self.copies: list[tuple[str, str]] = []
+
+    def set_copies(self, copies: list[tuple[str, str]]) -> None:
+        """Render events as the ingest pipeline leaves them: with these caseless-encoded copies
+        (this renderer and its companions)."""
+        for renderer in (self, *self.companions):
+            renderer.copies = list(copies)
+
+    def _ingested(self, event: dict[str, Any] | None) -> dict[str, Any] | None:
+        from backends.query.ingest import apply_copies
+
+        return apply_copies(event, self.copies) if event is not None and self.copies else event
 
     @classmethod
     def routed(cls, table: MappingTable, data_source: str | None = None) -> "EventRenderer":
@@ -217,20 +231,28 @@ class EventRenderer:
         return value
 
     def render_sample(self, sample: SampleEvent) -> dict[str, Any] | None:
-        """Render a sample event, then apply its ``_render`` values for this table's schema."""
+        """Render a sample event, then apply its ``_render`` values for this table's schema
+        (and the ingest pipeline's copies)."""
+        return self._ingested(self._render_sample(sample))
+
+    def _render_sample(self, sample: SampleEvent) -> dict[str, Any] | None:
         if sample.native and self.table.schema in sample.native:
             return sample.native[self.table.schema]
         if self.companions and self.logsource_of(sample.fields) is None:
             for other in self.companions:
                 if other.logsource_of(sample.fields) is not None:
                     return other.render_sample(sample)
-        out = self.render(sample.fields)
+        out = self._render(sample.fields)
         if out is not None and sample.render:
             out.update(sample.render.get(self.table.schema, {}))
         return out
 
     def render(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """The event in the target schema, or None when no logsource of the table covers it."""
+        """The event in the target schema (with the ingest pipeline's copies), or None when no
+        logsource of the table covers it."""
+        return self._ingested(self._render(event))
+
+    def _render(self, event: dict[str, Any]) -> dict[str, Any] | None:
         from converter.mapping.functions.registry import RENDER_FUNCTIONS
 
         entry = self.logsource_of(event)

@@ -116,7 +116,8 @@ def passthrough_pipeline(
             ProcessingItem(
                 identifier=f"{PASSTHROUGH}-caseless",
                 transformation=CaselessSubfieldTransformation(
-                    model, lossless_only=traits.caseless_subfields == "lossless"
+                    model, lossless_only=traits.caseless_subfields == "lossless",
+                    copies=traits.caseless_subfields == "all",
                 ),
             )
         )
@@ -367,7 +368,8 @@ def build_pipeline(
             ProcessingItem(
                 identifier=f"{table.name}-caseless",
                 transformation=CaselessSubfieldTransformation(
-                    model, lossless_only=traits.caseless_subfields == "lossless"
+                    model, lossless_only=traits.caseless_subfields == "lossless",
+                    copies=traits.caseless_subfields == "all",
                 ),
             )
         )

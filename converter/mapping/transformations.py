@@ -101,6 +101,10 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
     #: Skip forms that index fewer values than their parent field (``FieldModel.loses_values``):
     #: Lucene has an exact regex on the parent instead; KQL has no other exact form.
     lossless_only: bool = False
+    #: Prefer the field's caseless-encoded copy (``FieldModel.caseless_copy``, written by an
+    #: ingest pipeline, no length limit) and encode the values for it; KQL only, whose other
+    #: forms stop at a keyword limit.
+    copies: bool = False
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         """Rename the item's field when every value is a plain case-insensitive string."""
@@ -111,6 +115,12 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
             w for v in detection_item.value for w in (v.values if isinstance(v, SigmaExpansion) else [v])
         ]
         if not all(type(v) is SigmaString for v in values):
+            return None
+        twin = self.model.caseless_copy(detection_item.field) if self.copies else None
+        if twin is not None:
+            detection_item.field = twin.name
+            detection_item.value = [_encoded(v) for v in detection_item.value]
+            self.processing_item_applied(detection_item)
             return None
         # Asked only for case-insensitive string tests (`sigport mapping` records the questions).
         form = self.model.caseless_form(detection_item.field)
@@ -150,6 +160,19 @@ class FunctionFieldTransformation(DetectionItemTransformation):
                 source=detection_item.source,
             ) from None
         return rewrite(detection_item, self.target, self.prefix)
+
+
+def _encoded(value: Any) -> Any:
+    """A plain Sigma string (or each of a ``SigmaExpansion``'s) with its literal parts
+    caseless-encoded the way the ingest pipeline writes the copy (``backends.query.ingest``);
+    wildcards stay wildcards."""
+    from backends.query.ingest import caseless_encode
+
+    if isinstance(value, SigmaExpansion):
+        return SigmaExpansion([_encoded(v) for v in value.values])
+    out = SigmaString()
+    out.s = [caseless_encode(p) if isinstance(p, str) else p for p in value.s]
+    return out
 
 
 def _literal(text: str) -> SigmaString:

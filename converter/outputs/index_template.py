@@ -1,28 +1,27 @@
-"""``sigport mapping``: the template that makes Kibana KQL exact for a set of rules (issue 14).
+"""``sigport mapping``: what makes Kibana KQL exact for a set of rules (issue 14).
 
 Kibana's KQL matches ``keyword`` fields case-sensitively and has no regular expressions, so a Sigma
-rule's case-insensitive match is exact in KQL only on a lowercase-normalised keyword form of the
-field. This module finds every field the rules test case-insensitively on a data source, by
-converting them for KQL with a field model that offers such a form for every string field
-(``ProposingModel``), and writes the template that adds exactly those multi-fields:
+rule's case-insensitive match is exact in KQL only on a field that holds the value lowercased. A
+lowercase-normalised ``keyword`` multi-field stops at its ``ignore_above`` (Lucene refuses a term
+over 32,766 bytes, so at most 8,191 characters:
+https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ignore-above), and an ECS
+keyword field itself at 1,024, while Sigma matches values of any length. This module finds every
+field the rules test case-insensitively on a data source, by converting them for KQL with a field
+model that offers a copy of every string field (``ProposingModel``), and writes:
 
-* a ``keyword`` multi-field ``caseless`` with the custom normalizer ``sigport_lowercase``
-  (one ``lowercase`` token filter: Lucene's LowerCaseFilter, the per-code-point lowercasing the
-  KQL interpreter models; https://www.elastic.co/docs/reference/text-analysis/normalizers),
-  defined in ``settings.analysis``;
-* ``ignore_above: 8191``: Lucene refuses a term over 32,766 bytes (the whole document would be
-  rejected), and 8,191 characters of at most 4 UTF-8 bytes each stay under it
-  (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ignore-above). A longer
-  value stays in ``_source`` and in the parent field but is not indexed in the multi-field, so a
-  KQL query on it does not match there; for a parent with at least that limit (ECS keyword fields:
-  1,024) nothing is lost.
+* the ingest pipeline that writes each such field's *caseless copy* (``backends.query.ingest``:
+  lowercased per code point, query_string whitespace swapped for visible symbols) into a
+  ``wildcard`` field ``sigport.caseless.<field>``, which indexes values of any length;
+* the template that maps those copies, each with ``meta.sigport_caseless_of`` naming its field,
+  so ``--mapping`` tells the emitter and the interpreters what the copy holds. A field whose name
+  is too long for a ``meta`` value (50 characters) gets a ``keyword`` multi-field ``caseless``
+  with the normalizer ``sigport_lowercase`` (one ``lowercase`` filter) and ``ignore_above: 8191``.
 
-Each field keeps its data source's definition (type, ``ignore_above``, other multi-fields), so the
-template means the same whether Elasticsearch merges it with the integration's own mapping or
-takes the field from it whole. It is named where Elastic lets users add mappings: the
-``<type>-<dataset>@custom`` component template of each Fleet data stream
+Both are named where Elastic lets users add them: each Fleet data stream's ``<type>-<dataset>@custom``
+ingest pipeline and component template
 (https://www.elastic.co/docs/reference/fleet/data-streams#data-streams-index-templates), and for
-Winlogbeat, which composes no ``@custom`` template, an index template.
+Winlogbeat, which composes no ``@custom`` template, an index template whose
+``index.final_pipeline`` is the pipeline.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.query.fields import FieldInfo, FieldModel
+from backends.query.ingest import COPY_PREFIX, META_KEY, painless_source
 
 from converter.conversion.convert import CONVERTED, Converter
 from converter.mapping.table import load_table
@@ -52,6 +52,10 @@ STRING_TYPES = frozenset({"keyword", "wildcard", "text", "match_only_text"})
 #: Winlogbeat 8 loads its own index template (priority 150) for its data stream ``winlogbeat-*``.
 WINLOGBEAT_TEMPLATE = "winlogbeat-sigport"
 WINLOGBEAT_PRIORITY = 200
+#: The Winlogbeat index's final pipeline (an index setting: it runs after any other pipeline,
+#: https://www.elastic.co/docs/reference/elasticsearch/index-settings/index-modules).
+WINLOGBEAT_PIPELINE = "winlogbeat-sigport"
+PIPELINE_DOC = "https://www.elastic.co/docs/reference/fleet/data-streams-pipeline-tutorial"
 
 
 class ProposingModel(FieldModel):
@@ -67,8 +71,34 @@ class ProposingModel(FieldModel):
         self.unknown: set[str] = set()  # fields tested that the data source's model lacks
 
     def lookup(self, name: str) -> FieldInfo | None:
-        """The proposed multi-field, or the data source's field."""
+        """The proposed multi-field or copy, or the data source's field."""
         return self.proposed.get(name) or super().lookup(name)
+
+    def _string_field(self, name: str) -> FieldInfo | None:
+        """The data source's field ``name`` when it holds strings a Sigma value is matched
+        against (not a multi-field); a field the model does not know is recorded as unknown."""
+        info = super().lookup(name)
+        if info is None:
+            self.unknown.add(name)
+            return None
+        return info if info.type in STRING_TYPES and info.source == name else None
+
+    def caseless_copy(self, name: str) -> FieldInfo | None:
+        """The data source's own caseless-encoded copy of ``name``, else a proposed one for a
+        string field. A copy is a ``wildcard`` field, which indexes values of any length: a
+        keyword multi-field stops at its ``ignore_above`` (at most ``IGNORE_ABOVE``), and a
+        keyword field's own limit (ECS: 1,024) makes every query on it miss longer values that
+        Sigma matches."""
+        own = super().caseless_copy(name)
+        if own is not None or self._string_field(name) is None:
+            return own
+        if len(name) > 50:  # ES caps a meta value at 50 characters: a multi-field instead
+            return None
+        form = FieldInfo(f"{COPY_PREFIX}{name}", f"{COPY_PREFIX}{name}", "wildcard",
+                         caseless_of=name)
+        self.proposed[form.name] = form
+        self.used[name] = form.name
+        return form
 
     def caseless_form(self, name: str) -> FieldInfo | None:
         """The data source's own lowercase form of ``name``, else a proposed one; also a proposed
@@ -79,11 +109,7 @@ class ProposingModel(FieldModel):
             self.base.loses_values(own.name) and (own.ignore_above or 0) < IGNORE_ABOVE
         ):
             return own
-        info = super().lookup(name)
-        if info is None:
-            self.unknown.add(name)
-            return own
-        if info.type not in STRING_TYPES or info.source != name:
+        if self._string_field(name) is None:
             return own
         for suffix in (MULTI_FIELD, f"sigport_{MULTI_FIELD}"):
             sub = f"{name}.{suffix}"
@@ -111,6 +137,8 @@ class Proposal:
             proposed fields; ``refused``: reason -> count for the others.
         unknown: fields the rules test that the data source's field model does not know.
         lossy: added multi-fields whose parent indexes longer values (a ``wildcard`` field).
+        copies: field -> its caseless-encoded copy, which the ingest pipeline writes
+            (``pipeline_body``), for the fields whose values a keyword multi-field cannot hold.
     """
 
     data_source: str
@@ -123,6 +151,7 @@ class Proposal:
     refused: dict[str, int] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     lossy: list[str] = field(default_factory=list)
+    copies: dict[str, str] = field(default_factory=dict)
 
 
 def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
@@ -142,6 +171,9 @@ def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
             continue
         out.converted += 1
         for name, sub in model.used.items():
+            if sub.startswith(COPY_PREFIX):
+                out.copies[name] = sub
+                continue
             out.fields[name] = base.lookup(name)  # type: ignore[assignment]
             out.names[name] = sub.rpartition(".")[2]
     out.unknown = sorted(model.unknown)
@@ -177,29 +209,64 @@ def _properties(proposal: Proposal) -> dict[str, Any]:
         for part in parents:
             node = node.setdefault(part, {"properties": {}})["properties"]
         node[leaf] = spec
+    for name, copy in sorted(proposal.copies.items()):
+        node = root
+        *parents, leaf = copy.split(".")
+        for part in parents:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        node[leaf] = {"type": "wildcard", "meta": {META_KEY: name}}
     return root
 
 
 def template_body(proposal: Proposal) -> dict[str, Any]:
     """The component template (Fleet integrations) or index template (Winlogbeat) JSON."""
-    inner = {
-        "settings": {"analysis": {"normalizer": {
+    settings: dict[str, Any] = {}
+    if proposal.fields:  # the multi-fields' normalizer
+        settings["analysis"] = {"normalizer": {
             NORMALIZER: {"type": "custom", "char_filter": [], "filter": ["lowercase"]},
-        }}},
-        "mappings": {"properties": _properties(proposal)},
-    }
+        }}
+    inner = {"settings": settings, "mappings": {"properties": _properties(proposal)}}
     meta = {
         "managed_by": "sigport",
         "description": (
-            "Lowercase-normalised keyword multi-fields (.caseless) for the fields Sigma rules "
-            f"test case-insensitively, so Kibana KQL matches them exactly; ignore_above "
-            f"{IGNORE_ABOVE}: Lucene's term limit is 32,766 bytes ({IGNORE_ABOVE_DOC})"
+            "Caseless copies (wildcard fields written by the ingest pipeline "
+            f"{'/'.join(pipeline_names(proposal.data_source))}) of the fields Sigma rules test "
+            "case-insensitively, so Kibana KQL matches them exactly at any length"
         ),
     }
     if proposal.data_source == "winlogbeat":
+        if proposal.copies:
+            settings["index"] = {"final_pipeline": WINLOGBEAT_PIPELINE}
         return {"index_patterns": index_patterns("winlogbeat"), "data_stream": {},
                 "priority": WINLOGBEAT_PRIORITY, "template": inner, "_meta": meta}
     return {"template": inner, "_meta": meta}
+
+
+def pipeline_body(proposal: Proposal) -> dict[str, Any]:
+    """The ingest pipeline that writes the caseless-encoded copies (one Painless ``script``
+    processor, ``backends.query.ingest.painless_source``)."""
+    return {
+        "description": (
+            "sigport: caseless-encoded copies (lowercase per code point, query_string whitespace "
+            "as visible symbols) of the fields Sigma rules test case-insensitively and whose "
+            "values a keyword multi-field cannot hold, so Kibana KQL matches them exactly"
+        ),
+        "processors": [{"script": {
+            "tag": "sigport-caseless",
+            "lang": "painless",
+            "source": painless_source(),
+            "params": {"copies": [[name, copy] for name, copy in sorted(proposal.copies.items())]},
+        }}],
+        "_meta": {"managed_by": "sigport"},
+    }
+
+
+def pipeline_names(data_source: str) -> list[str]:
+    """The ingest pipelines the copies go into: each Fleet data stream's ``@custom`` pipeline,
+    which its integration pipeline calls (``PIPELINE_DOC``), or Winlogbeat's final pipeline."""
+    if data_source == "winlogbeat":
+        return [WINLOGBEAT_PIPELINE]
+    return [f"{p.rstrip('*').rstrip('-')}@custom" for p in index_patterns(data_source)]
 
 
 def index_patterns(data_source: str) -> list[str]:
@@ -208,16 +275,20 @@ def index_patterns(data_source: str) -> list[str]:
     return [str(p) for p in facts.get("index") or ()]
 
 
-def requests(data_source: str, body_name: str) -> list[str]:
-    """The requests a user runs: the PUT of the template (``body_name`` says where its body is)
-    and the rollover that gives the data stream a backing index built with it."""
+def requests(data_source: str, body_name: str, pipeline_name: str | None = None) -> list[str]:
+    """The requests a user runs: the PUT of the ingest pipeline (when the template has copies;
+    ``pipeline_name`` says where its body is), of the template (``body_name``) and the rollover
+    that gives the data stream a backing index built with it."""
+    pipelines = [f"PUT _ingest/pipeline/{name}    (body: {pipeline_name})"
+                 for name in pipeline_names(data_source)] if pipeline_name else []
     if data_source == "winlogbeat":
         return [
+            *pipelines,
             f"PUT _index_template/{WINLOGBEAT_TEMPLATE}    (body: {body_name})",
             "POST winlogbeat-<version>/_rollover    (the data stream Winlogbeat writes, e.g. "
             "winlogbeat-8.17.0)",
         ]
-    out = []
+    out = list(pipelines)
     for pattern in index_patterns(data_source):
         stream = pattern.rstrip("*").rstrip("-")
         out.append(f"PUT _component_template/{stream}@custom    (body: {body_name})")
@@ -225,6 +296,14 @@ def requests(data_source: str, body_name: str) -> list[str]:
         stream = pattern.rstrip("*").rstrip("-")
         out.append(f"POST {stream}-default/_rollover    (once per namespace; default: default)")
     return out
+
+
+def pipeline_path(output: Path | None) -> Path | None:
+    """Where ``sigport mapping -o FILE`` writes the ingest pipeline: ``FILE`` with
+    ``-pipeline`` before its suffix (``caseless.json`` -> ``caseless-pipeline.json``)."""
+    if output is None:
+        return None
+    return output.with_name(f"{output.stem}-pipeline{output.suffix or '.json'}")
 
 
 def not_covered(proposal: Proposal) -> list[str]:
@@ -241,6 +320,11 @@ def not_covered(proposal: Proposal) -> list[str]:
             f"multi-field (Lucene's 32,766-byte term limit, {IGNORE_ABOVE_DOC}); of "
             f"{', '.join(proposal.lossy)} the parent field indexes such values and KQL does not "
             "match them there (convert warns, check proves it only on longer values)"
+        )
+    if proposal.copies:
+        out.append(
+            "a PUT replaces an ingest pipeline of that name: add this processor to yours if you "
+            f"have one ({PIPELINE_DOC}); documents indexed before it have no copy"
         )
     if proposal.unknown:
         out.append(
@@ -266,21 +350,35 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
 
     proposal = propose(load_rules(paths), data_source)
     text = json.dumps(template_body(proposal), indent=2, ensure_ascii=False) + "\n"
+    pipeline_file = pipeline_path(output) if proposal.copies else None
     if output is not None:
         write_named_file(output, text)
+        if pipeline_file is not None:
+            pipeline = json.dumps(pipeline_body(proposal), indent=2, ensure_ascii=False) + "\n"
+            write_named_file(pipeline_file, pipeline)
     else:
         sys.stdout.write(text)
     err = sys.stderr
     print(
         f"sigport mapping: {proposal.converted} of {proposal.rules} rules convert for kql on "
-        f"{data_source}; {len(proposal.fields)} fields get a lowercase-normalised keyword "
-        f"multi-field (normalizer {NORMALIZER}, ignore_above {IGNORE_ABOVE}): "
-        + (", ".join(f"{n}.{proposal.names.get(n, MULTI_FIELD)}" for n in sorted(proposal.fields))
-           or "none"),
+        f"{data_source}; {len(proposal.copies)} fields get a caseless copy (a wildcard field the "
+        "ingest pipeline writes): "
+        + (", ".join(f"{proposal.copies[n]} (of {n})" for n in sorted(proposal.copies)) or "none"),
         file=err,
     )
+    if proposal.fields:
+        print(
+            f"{len(proposal.fields)} fields, whose names are too long for a copy's meta, get a "
+            f"lowercase-normalised keyword multi-field (normalizer {NORMALIZER}, ignore_above "
+            f"{IGNORE_ABOVE}): "
+            + ", ".join(f"{n}.{proposal.names.get(n, MULTI_FIELD)}" for n in sorted(proposal.fields)),
+            file=err,
+        )
     print("Run, in Kibana Dev Tools or with curl:", file=err)
-    for line in requests(data_source, str(output) if output is not None else "the JSON above"):
+    pipeline_name = (str(pipeline_file) if pipeline_file is not None
+                     else "the pipeline, written only with -o FILE" if proposal.copies else None)
+    body_name = str(output) if output is not None else "the JSON above"
+    for line in requests(data_source, body_name, pipeline_name):
         print(f"  {line}", file=err)
     print("Then convert and check with --mapping "
           f"{output if output is not None else 'FILE'} --data-source {data_source}.", file=err)

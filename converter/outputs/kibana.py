@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import yaml
 
 from backends import TARGETS
+from backends.query.ingest import COPY_PREFIX
 
 from converter.outputs.attack import attack_tags, threat
 from converter.conversion.convert import Conversion
@@ -137,6 +138,8 @@ def required_fields(conv: Conversion) -> list[dict[str, Any]]:
         seen.add(name)
         if name in ecs:
             out.append({"name": name, "type": ecs[name], "ecs": True})
+        elif name.startswith(COPY_PREFIX):  # a copy `sigport mapping`'s ingest pipeline writes
+            out.append({"name": name, "type": "wildcard", "ecs": False})
         else:
             out.append({"name": name, "type": other.get(name, "unknown"), "ecs": False})
     return sorted(out, key=lambda f: f["name"])

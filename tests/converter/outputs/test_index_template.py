@@ -14,7 +14,16 @@ from converter.cli import main
 from converter.conversion.convert import Converter
 from converter.checking.checker import Checker
 from converter.generate.generator import generate_events
-from converter.outputs.index_template import IGNORE_ABOVE, NORMALIZER, propose, template_body
+from backends.query.ingest import META_KEY
+from converter.outputs.index_template import (
+    COPY_PREFIX,
+    IGNORE_ABOVE,
+    STRING_TYPES,
+    WINLOGBEAT_PIPELINE,
+    pipeline_body,
+    propose,
+    template_body,
+)
 from converter.rules.load import load_text
 from helpers import proven_but_for_length_limits
 
@@ -54,61 +63,80 @@ def test_the_template_is_valid_and_names_only_fields_of_the_data_source(data_sou
     body = json.loads(json.dumps(template_body(proposal)))
     known = FieldModel.builtin(data_source)
     leaves = _leaves(body["template"]["mappings"]["properties"])
-    assert leaves
+    assert leaves and set(leaves) == set(proposal.copies.values())
     for name, spec in leaves.items():
-        info = known.lookup(name)
-        assert info is not None and info.type == spec["type"], name
-        assert spec["fields"][proposal.names[name]] == {
-            "type": "keyword", "normalizer": NORMALIZER, "ignore_above": IGNORE_ABOVE
-        }
-        # The field keeps the data source's own multi-fields (a template may replace it whole).
-        for other in known.multi_fields(name):
-            assert other.name.rsplit(".", 1)[1] in spec["fields"], (name, other.name)
-    normalizer = body["template"]["settings"]["analysis"]["normalizer"][NORMALIZER]
-    assert normalizer["filter"] == ["lowercase"] and not normalizer["char_filter"]
-    # Read back as a template: the custom normalizer is the lowercase one.
+        # A copy: a wildcard field whose meta names the field of the data source it copies.
+        assert spec["type"] == "wildcard" and name.startswith(COPY_PREFIX), name
+        source = spec["meta"][META_KEY]
+        assert len(source) <= 50 and known.lookup(source) is not None, source
+        assert known.lookup(source).type in STRING_TYPES
+    # Read back as a template: each copy is the caseless copy of its field.
     model = FieldModel.from_es_mapping(body, base=known)
-    for name in leaves:
-        assert model.caseless_form(name).name == f"{name}.{proposal.names[name]}"
+    for source, copy in proposal.copies.items():
+        assert model.caseless_copy(source).name == copy
     if data_source == "winlogbeat":
         assert body["index_patterns"] == ["winlogbeat-*"] and "data_stream" in body
+        assert body["template"]["settings"]["index"]["final_pipeline"] == WINLOGBEAT_PIPELINE
+    else:
+        assert "index" not in body["template"]["settings"]  # Fleet's final pipeline stays
+    pipeline = json.loads(json.dumps(pipeline_body(proposal)))
+    script = pipeline["processors"][0]["script"]
+    assert script["lang"] == "painless"
+    assert sorted(map(tuple, script["params"]["copies"])) == sorted(proposal.copies.items())
 
 
-def test_only_case_insensitive_string_tests_get_a_multi_field() -> None:
-    windows = _proposal("windows")
-    assert set(windows.fields) == {
-        "process.name", "process.pe.original_file_name", "process.command_line"
-    }  # not the |cased parent, nor the logsource's cased conditions (event.category, ...)
-    defend = _proposal("defend")
-    # Defend has .caseless for process.name; its process.command_line.caseless stops at 1,024
-    # characters, so a second lowercase form that indexes up to 8,191 is added beside it.
-    assert set(defend.fields) == {"process.pe.original_file_name", "process.command_line"}
-    assert defend.names["process.command_line"] == "sigport_caseless"
-    assert windows.lossy == ["process.command_line"]  # a wildcard field: no limit of its own
+def test_only_case_insensitive_string_tests_get_a_copy() -> None:
+    for data_source in ("windows", "defend"):
+        proposal = _proposal(data_source)
+        # Not the |cased parent, nor the logsource's cased conditions (event.category, ...);
+        # also Defend's fields with a .caseless of their own: it stops at 1,024 characters.
+        assert set(proposal.copies) == {
+            "process.name", "process.pe.original_file_name", "process.command_line"
+        }, data_source
+        assert not proposal.fields and not proposal.lossy
 
 
-@pytest.mark.parametrize("data_source", ["windows", "winlogbeat"])
+@pytest.mark.parametrize("data_source", ["windows", "winlogbeat", "defend"])
 def test_with_the_template_kql_is_exact(tmp_path: Path, data_source: str) -> None:
+    """Every case-insensitive test queries a copy without a length limit: equivalent on every
+    generated event, the over-limit ones included (with keyword multi-fields it was not)."""
     path = tmp_path / "t.json"
     path.write_text(json.dumps(template_body(_proposal(data_source))), encoding="utf-8")
-    loaded = load_text(RULE, "r.yml")[0]
+    # Without the |cased test: that one stays on the keyword field, whose own 1,024 limit no
+    # query can pass (convert warns of it).
+    loaded = load_text(RULE.replace("sel and not cased", "sel"), "r.yml")[0]
     options = {"data_source": data_source, "mapping": str(path)}
     conversion = Converter("kql", options=options).convert(loaded)
-    assert "process.pe.original_file_name.caseless:RUNDLL32.EXE" in conversion.output
-    assert not [w for w in conversion.warnings if "case-sensitively" in w]
+    assert "sigport.caseless.process.pe.original_file_name:rundll32.exe" in conversion.output
+    assert "sigport.caseless.process.command_line:*javascript\\:*" in conversion.output
+    assert not conversion.warnings
     events = generate_events(loaded.rule, seed=0)
+    assert any(len(str(e.fields.get("CommandLine", ""))) > IGNORE_ABOVE for e in events)
     outcome = Checker(["kql"], data_source=data_source, mapping=path).check(
         loaded, events
     ).targets["kql"]
-    # Only the 8,191-character limit of process.command_line.caseless is left: the generated
-    # command line past it (the template's limit counts) is not indexed there.
-    assert proven_but_for_length_limits(outcome), (outcome.reason, outcome.disagreements)
+    assert outcome.equivalent is True, (outcome.reason, outcome.disagreements)
+
+
+def test_a_wildcard_value_with_spaces_is_exact_on_the_copy(tmp_path: Path) -> None:
+    """query_string would split `* -enc *` at the spaces; the copy holds them as symbols."""
+    rule = RULE.replace("CommandLine|contains: 'Javascript:'", "CommandLine|contains: ' -Enc\tX '")
+    rule = rule.replace("sel and not cased", "sel")
+    loaded = load_text(rule, "r.yml")[0]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template_body(propose([loaded], "windows"))), encoding="utf-8")
+    conversion = Converter("kql", options={"data_source": "windows", "mapping": str(path)}).convert(loaded)
+    assert "sigport.caseless.process.command_line:*␠-enc␉x␠*" in conversion.output, conversion.output
+    events = generate_events(loaded.rule, seed=0)
+    outcome = Checker(["kql"], data_source="windows", mapping=path).check(loaded, events).targets["kql"]
+    assert outcome.equivalent is True, (outcome.reason, outcome.disagreements)
 
 
 def test_cli_writes_the_template_and_prints_the_requests(tmp_path: Path) -> None:
     rule = tmp_path / "r.yml"
     rule.write_text(RULE, encoding="utf-8")
     out = tmp_path / "t.json"
+    pipeline = tmp_path / "t-pipeline.json"
     result = CliRunner().invoke(main, ["mapping", str(rule), "--data-source", "windows", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text(encoding="utf-8"))["template"]["mappings"]
@@ -117,9 +145,12 @@ def test_cli_writes_the_template_and_prints_the_requests(tmp_path: Path) -> None
         "PUT _component_template/logs-system.security@custom",
         "POST logs-windows.sysmon_operational-default/_rollover",
         "indices written before the rollover",
-        "32,766",
+        f"PUT _ingest/pipeline/logs-windows.sysmon_operational@custom    (body: {pipeline})",
+        "PUT _ingest/pipeline/logs-system.security@custom",
+        "sigport.caseless.process.command_line (of process.command_line)",
     ):
         assert line in result.stderr, line
+    assert json.loads(pipeline.read_text(encoding="utf-8"))["processors"][0]["script"]["params"]
     beat = CliRunner().invoke(main, ["mapping", str(rule), "--data-source", "winlogbeat"])
     assert beat.exit_code == 0
     assert json.loads(beat.stdout)["priority"] > 150
@@ -178,14 +209,13 @@ def test_kibana_rules_carry_their_approximations(tmp_path: Path) -> None:
     assert "case-sensitively" not in exact["note"] and "ignore_above" in exact["note"]
 
 
-def test_fields_under_a_dynamic_template_get_an_explicit_multi_field() -> None:
-    """winlog.event_data.* is keyword through a dynamic template: the template maps the field
-    and its .caseless explicitly."""
+def test_fields_under_a_dynamic_template_get_an_explicit_copy() -> None:
+    """winlog.event_data.* is keyword through a dynamic template: the copy is mapped explicitly."""
     rule = RULE.replace("    OriginalFileName: RUNDLL32.EXE\n", "    ParentUser|contains: AUTHORI\n")
     proposal = propose(load_text(rule, "r.yml"), "windows")
-    assert "winlog.event_data.ParentUser" in proposal.fields
+    copy = proposal.copies["winlog.event_data.ParentUser"]
     leaves = _leaves(template_body(proposal)["template"]["mappings"]["properties"])
-    assert leaves["winlog.event_data.ParentUser"]["fields"]["caseless"]["normalizer"] == NORMALIZER
+    assert leaves[copy] == {"type": "wildcard", "meta": {META_KEY: "winlog.event_data.ParentUser"}}
 
 
 def test_kibana_required_fields_name_the_parent_of_any_multi_field(tmp_path: Path) -> None:
@@ -200,10 +230,58 @@ def test_kibana_required_fields_name_the_parent_of_any_multi_field(tmp_path: Pat
     template = tmp_path / "t.json"
     template.write_text(json.dumps(template_body(propose(load_text(rule, "r.yml"), "windows"))),
                         encoding="utf-8")
-    for path, wanted in ((path, "process.name.lc:"), (template, "ParentUser.caseless:")):
-        conversion = Converter("kql", options={"data_source": "windows", "mapping": str(path)}).convert(
-            load_text(rule, "r.yml")[0]
-        )
-        assert wanted in conversion.output
-        names = {f["name"] for f in required_fields(conversion)}
-        assert "process.name" in names and not any(n.endswith((".lc", ".caseless")) for n in names)
+    conversion = Converter("kql", options={"data_source": "windows", "mapping": str(path)}).convert(
+        load_text(rule, "r.yml")[0]
+    )
+    assert "process.name.lc:" in conversion.output
+    names = {f["name"] for f in required_fields(conversion)}
+    assert "process.name" in names and not any(n.endswith(".lc") for n in names)
+    # The copies the ingest pipeline writes are fields of their own (wildcard).
+    copied = Converter("kql", options={"data_source": "windows", "mapping": str(template)}).convert(
+        load_text(rule, "r.yml")[0]
+    )
+    assert "sigport.caseless.winlog.event_data.ParentUser:*authori*" in copied.output
+    fields = {f["name"]: f for f in required_fields(copied)}
+    assert fields["sigport.caseless.winlog.event_data.ParentUser"] == {
+        "name": "sigport.caseless.winlog.event_data.ParentUser", "type": "wildcard", "ecs": False
+    }
+
+
+def test_a_field_name_too_long_for_meta_gets_a_multi_field() -> None:
+    """ES caps a meta value at 50 characters: such a field gets the keyword multi-field."""
+    from converter.outputs.index_template import ProposingModel
+
+    model = ProposingModel(FieldModel.builtin("windows"))
+    long_name = "winlog.event_data." + "A" * 40
+    assert model.caseless_copy(long_name) is None
+    form = model.caseless_form(long_name)
+    assert form is not None and form.name == f"{long_name}.caseless"
+    assert model.caseless_copy("winlog.event_data.ParentUser").caseless_of == (
+        "winlog.event_data.ParentUser"
+    )
+
+
+def test_backtest_with_the_template_sees_the_copies(tmp_path: Path) -> None:
+    """`backtest --mapping`: the events carry the copies the pipeline writes, so KQL on the copy
+    finds the upper-case and the over-limit command lines that Sigma matches."""
+    rule = tmp_path / "r.yml"
+    rule.write_text(RULE.replace("sel and not cased", "sel"), encoding="utf-8")
+    template = tmp_path / "t.json"
+    assert CliRunner().invoke(main, [
+        "mapping", str(rule), "--data-source", "windows", "-o", str(template)
+    ]).exit_code == 0
+    base = {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "Image": "C:\\Windows\\System32\\RUNDLL32.EXE", "OriginalFileName": "RUNDLL32.EXE"}
+    events = tmp_path / "e.jsonl"
+    lines = [{**base, "CommandLine": "RUNDLL32.EXE JAVASCRIPT:x"},
+             {**base, "CommandLine": "a" * 20000 + " javascript:x"},
+             {**base, "CommandLine": "rundll32.exe nothing"}]
+    events.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
+    args = ["backtest", str(rule), "--events", str(events), "-t", "kql", "--data-source",
+            "windows", "--workers", "1", "--format", "json"]
+    with_copies = CliRunner().invoke(main, [*args, "--mapping", str(template)])
+    assert with_copies.exit_code == 0, with_copies.output
+    kql = json.loads(with_copies.stdout)["rules"][0]["targets"]["kql"]
+    assert kql["hits"] == 2 and not kql["disagreements"]
+    without = CliRunner().invoke(main, args)  # case-sensitive on the keyword fields: misses
+    assert without.exit_code == 1
