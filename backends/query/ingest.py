@@ -36,7 +36,10 @@ from typing import Any
 
 from .folding import simple_lower
 
-__all__ = ["COPY_PREFIX", "WHITESPACE_SWAP", "META_KEY", "apply_copies", "caseless_encode", "painless_source"]
+__all__ = [
+    "COPY_PREFIX", "WHITESPACE_SWAP", "META_KEY", "apply_copies", "caseless_encode",
+    "painless_params", "painless_source",
+]
 
 #: query_string's whitespace -> the visible symbol the copy holds instead (and back).
 WHITESPACE_SWAP = {" ": "\u2420", "\t": "\u2409", "\n": "\u240a", "\r": "\u240d", "\u3000": "\u2423"}
@@ -94,28 +97,29 @@ def apply_copies(event: dict[str, Any], copies: Iterable[tuple[str, str]]) -> di
     return out
 
 
+def painless_params(copies: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The script's ``params``: the ``[source, copy]`` pairs and the whitespace swap."""
+    swap = {**WHITESPACE_SWAP, **{symbol: space for space, symbol in WHITESPACE_SWAP.items()}}
+    return {"copies": [[source, copy] for source, copy in copies], "swap": swap}
+
+
 def painless_source() -> str:
     """The script processor's source: for each ``[source, copy]`` pair in ``params.copies``, write
-    the caseless-encoded copy (the same steps as ``caseless_encode``). Every class and method it
-    calls is on Painless's allowlist (``java.lang.txt``, ``java.util.txt`` in
+    the caseless-encoded copy (the same steps as ``caseless_encode``; ``params.swap`` holds
+    ``WHITESPACE_SWAP`` both ways, see ``painless_params``). Every class and method it calls is
+    on Painless's allowlist (``java.lang.txt``, ``java.util.txt``, ``java.util.regex.txt`` in
     https://github.com/elastic/elasticsearch/tree/main/modules/lang-painless/src/main/resources/org/elasticsearch/painless);
-    ``Character.toLowerCase(int)`` is not, hence ``String.toLowerCase(Locale.ROOT)``."""
-    swap = " else ".join(
-        f"if (c == {ord(a):#06x}) c = {ord(b):#06x};"
-        for a, b in (*WHITESPACE_SWAP.items(), *((b, a) for a, b in WHITESPACE_SWAP.items()))
-    )
+    ``Character.toLowerCase(int)`` is not, hence ``String.toLowerCase(Locale.ROOT)``. The swap is
+    a regex ``replaceAll`` rather than a loop over the characters: Painless caps the iterations
+    of a script's loops (a million), which a document with long values could exceed, while its
+    regexes (enabled as ``limited`` by default) are bounded by the input's length."""
+    chars = "".join(f"\\u{ord(c):04x}" for pair in WHITESPACE_SWAP.items() for c in pair)
     return "\n".join([
-        "String sigportEncode(String s) {",
+        "String sigportEncode(String s, Map swap) {",
         "  String t = s.replace(Character.toString((char) 0x0130), 'i')",
         "      .replace(Character.toString((char) 0x03a3), Character.toString((char) 0x03c3))",
         "      .toLowerCase(Locale.ROOT);",
-        "  char[] a = t.toCharArray();",
-        "  for (int i = 0; i < a.length; ++i) {",
-        "    int c = (int) a[i];",
-        f"    {swap}",
-        "    a[i] = (char) c;",
-        "  }",
-        "  return String.copyValueOf(a);",
+        f"  return t.replaceAll(/[{chars}]/, m -> swap.get(m.group()));",
         "}",
         "def sigportGet(Map m, String path) {",
         "  if (m.containsKey(path)) { return m.get(path); }",
@@ -139,10 +143,10 @@ def painless_source() -> str:
         "for (def pair : params.copies) {",
         "  def v = sigportGet(ctx, pair[0]);",
         "  def out = null;",
-        "  if (v instanceof String) { out = sigportEncode((String) v); }",
+        "  if (v instanceof String) { out = sigportEncode((String) v, params.swap); }",
         "  else if (v instanceof List) {",
         "    List l = new ArrayList();",
-        "    for (def x : v) { if (x instanceof String) { l.add(sigportEncode((String) x)); } }",
+        "    for (def x : v) { if (x instanceof String) { l.add(sigportEncode((String) x, params.swap)); } }",
         "    if (!l.isEmpty()) { out = l; }",
         "  }",
         "  if (out != null) { sigportPut(ctx, pair[1], out); }",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.query.fields import FieldInfo, FieldModel
-from backends.query.ingest import COPY_PREFIX, META_KEY, painless_source
+from backends.query.ingest import COPY_PREFIX, META_KEY, painless_params, painless_source
 
 from converter.conversion.convert import CONVERTED, Converter
 from converter.mapping.table import load_table
@@ -255,7 +255,12 @@ def pipeline_body(proposal: Proposal) -> dict[str, Any]:
             "tag": "sigport-caseless",
             "lang": "painless",
             "source": painless_source(),
-            "params": {"copies": [[name, copy] for name, copy in sorted(proposal.copies.items())]},
+            "params": painless_params(sorted(proposal.copies.items())),
+            # A failure (a script the cluster refuses to run) must not drop the document: it is
+            # indexed without copies and says why.
+            "on_failure": [{"set": {
+                "field": "sigport.caseless_error", "value": "{{ _ingest.on_failure_message }}",
+            }}],
         }}],
         "_meta": {"managed_by": "sigport"},
     }
@@ -328,7 +333,7 @@ def not_covered(proposal: Proposal) -> list[str]:
         )
     if proposal.unknown:
         out.append(
-            f"fields the {proposal.data_source} field model does not know get no multi-field: "
+            f"fields the {proposal.data_source} field model does not know get no caseless copy: "
             + ", ".join(proposal.unknown)
         )
     if proposal.data_source == "winlogbeat":

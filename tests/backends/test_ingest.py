@@ -13,6 +13,7 @@ from backends.query.ingest import (
     apply_copies,
     caseless_encode,
     copy_value,
+    painless_params,
     painless_source,
 )
 
@@ -68,9 +69,15 @@ def test_apply_copies_reads_flat_and_nested_and_never_changes_the_event() -> Non
 
 def test_the_painless_script_swaps_the_same_characters() -> None:
     source = painless_source()
+    params = painless_params([("process.name", "sigport.caseless.process.name")])
+    assert params["copies"] == [["process.name", "sigport.caseless.process.name"]]
+    # The regex class holds every swapped character, and the map swaps both ways.
+    swap = params["swap"]
     for space, symbol in WHITESPACE_SWAP.items():
-        assert f"if (c == {ord(space):#06x}) c = {ord(symbol):#06x};" in source
-        assert f"if (c == {ord(symbol):#06x}) c = {ord(space):#06x};" in source
+        assert swap[space] == symbol and swap[symbol] == space
+        for char in (space, symbol):
+            assert f"\\u{ord(char):04x}" in source
+    assert len(swap) == 2 * len(WHITESPACE_SWAP)
     # İ and Σ are mapped before String.toLowerCase(Locale.ROOT), the only code points it maps
     # by SpecialCasing under the root locale.
     assert "(char) 0x0130), 'i')" in source and "(char) 0x03a3)" in source
