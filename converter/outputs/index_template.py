@@ -419,9 +419,10 @@ def kql_exactness(
         f"kql: {len(exact)} of {len(converted)} converted rules are exact, {len(cased)} are "
         "case-sensitive approximations (Sigma matches case-insensitively)"
         + (f" and {other} other approximations" if other else "")
-        + f"; `{command}` writes the index template that makes the case-sensitive ones exact"
+        + f"; `{command}` writes the ingest pipeline and index template that make the "
+        "case-sensitive ones exact"
         " (then convert with --mapping caseless.json)"
     )
     if mapping is not None:
-        text += f"; {mapping} has no lowercase-normalised multi-field for their fields"
+        text += f"; {mapping} has no caseless copy or lowercase-normalised multi-field of them"
     return text
