@@ -36,6 +36,16 @@ SEVERITY = {
     "critical": "High",
 }
 
+def _account(identifier: str, column: str) -> dict[str, Any]:
+    """An Account entity of one field mapping."""
+    return {"entityType": "Account", "fieldMappings": [{"identifier": identifier, "columnName": column}]}
+
+
+def _ip(column: str) -> dict[str, Any]:
+    """An IP entity (identifier Address)."""
+    return {"entityType": "IP", "fieldMappings": [{"identifier": "Address", "columnName": column}]}
+
+
 #: Kusto table -> (connector id, entity mappings). Connector ids from ValidConnectorIds.json;
 #: columns from each table's reference (Defender XDR advanced hunting DeviceProcessEvents,
 #: Azure Monitor SecurityEvent).
@@ -68,6 +78,26 @@ TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
             {"entityType": "Process", "fieldMappings": [{"identifier": "CommandLine", "columnName": "CommandLine"}]},
         ],
     ),
+    # Cloud and identity tables (converter/mapping/tables/kusto-cloud.yml; columns from the Azure
+    # Monitor table reference or the solution's table definition). A connector id is given only
+    # where ValidConnectorIds.json lists the connector that writes the table.
+    "AWSCloudTrail": ("AWS", [_account("Name", "UserIdentityUserName"), _ip("SourceIpAddress")]),
+    "AzureActivity": (
+        "AzureActivity",
+        [
+            _account("FullName", "Caller"),
+            _ip("CallerIpAddress"),
+            {"entityType": "AzureResource",
+             "fieldMappings": [{"identifier": "ResourceId", "columnName": "_ResourceId"}]},
+        ],
+    ),
+    "AuditLogs": ("AzureActiveDirectory", []),
+    "SigninLogs": ("AzureActiveDirectory", [_account("FullName", "UserPrincipalName"), _ip("IPAddress")]),
+    "AADUserRiskEvents": ("", [_account("FullName", "UserPrincipalName"), _ip("IpAddress")]),
+    "GCPAuditLogs": ("", [_account("FullName", "PrincipalEmail")]),
+    "OfficeActivity": ("Office365", [_account("FullName", "UserId"), _ip("ClientIP")]),
+    "OktaV2_CL": ("", [_account("FullName", "OriginalActorAlternateId"), _ip("SrcIpAddr")]),
+    "GitHubAuditLogsV2_CL": ("", [_account("Name", "Actor"), _ip("ActorIp")]),
     # ASIM parsers read several tables; Azure-Sentinel's ASIM detections list no connector.
     "imProcessCreate": (
         "",

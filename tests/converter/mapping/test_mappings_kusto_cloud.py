@@ -201,3 +201,27 @@ def test_corpus_rules_are_proven_or_refused_with_a_reason(folder: str) -> None:
         elif not reason.startswith("not converted"):
             assert outcome.warnings, f"{path.name}: {reason}"
     assert proven
+
+
+#: EntityMappingIdentifiers.cs (Azure-Sentinel detection validation): identifiers per entity.
+ENTITY_IDENTIFIERS = {"Account": {"Name", "FullName"}, "IP": {"Address"}, "AzureResource": {"ResourceId"}}
+
+
+def test_sentinel_rules_of_cloud_tables_name_their_table_and_its_columns() -> None:
+    """`-f sentinel-yaml`: the data connector names the rule's table, and every entity column
+    is a column of that table."""
+    from converter.outputs.sentinel import TABLES as SENTINEL_TABLES, sentinel_rule
+
+    columns = yaml.safe_load(COLUMNS.read_text("utf-8"))
+    conv = Converter("kusto").convert(load_rule_text(CLOUDTRAIL_RULE))
+    rule = sentinel_rule(conv)
+    assert rule["requiredDataConnectors"] == [{"connectorId": "AWS", "dataTypes": ["AWSCloudTrail"]}]
+    assert {e["entityType"] for e in rule["entityMappings"]} == {"Account", "IP"}
+    for entry in raw("kusto-cloud")["logsources"]:
+        table = entry["state"]["query_table"]
+        _, entities = SENTINEL_TABLES[table]
+        known = set(columns[table]["string"]) | set(columns[table]["other"])
+        for entity in entities:
+            for field in entity["fieldMappings"]:
+                assert field["identifier"] in ENTITY_IDENTIFIERS[entity["entityType"]], table
+                assert field["columnName"] in known, (table, field)
