@@ -92,6 +92,15 @@ def _re2_escape(text: str) -> str:
     return "".join(out)
 
 
+def _refuse_number_on_property(column: str, kind: str) -> None:
+    """tostring() gives a string: comparing it with a number is not the property's number test
+    (semantics dynamic_property_tostring)."""
+    if kind == "number" and column.startswith("tostring("):
+        raise UnsupportedQueryError(
+            f"a number compared with {column}, a string (semantics dynamic_property_tostring)"
+        )
+
+
 def _has_cidr(node: Node) -> bool:
     """Whether ``node`` contains an ``ipv4_is_in_range`` test (the only Cidr leaves here)."""
     return any(isinstance(n, Cidr) for n in walk(node))
@@ -166,6 +175,11 @@ class Lowering(Transformer):  # type: ignore[type-arg]
 
     def quoted_column(self, children: list[Token]) -> str:
         return unquote(children[0], self.source)
+
+    def property_column(self, children: list[Token]) -> str:
+        # The accessor text names one string pseudo-column of the rendered row (semantics
+        # dynamic_property_tostring).
+        return str(children[0])
 
     def string(self, children: list[Token]) -> tuple[str, str]:
         return ("string", unquote(children[0], self.source))
@@ -253,6 +267,7 @@ class Lowering(Transformer):  # type: ignore[type-arg]
     def cmp_op(self, meta: Any, children: list[Any]) -> Node:
         column, op_token, (kind, literal) = children
         op = str(op_token)
+        _refuse_number_on_property(column, kind)
         if kind == "string":
             if op == "==":
                 return self._string_test(column, "==", literal)
@@ -280,6 +295,7 @@ class Lowering(Transformer):  # type: ignore[type-arg]
         insensitive = op.endswith("~")
         tests_list: list[Node] = []
         for kind, literal in values:
+            _refuse_number_on_property(column, kind)
             if kind == "number":
                 if insensitive:
                     raise UnsupportedQueryError("`in~` with a number")

@@ -34,6 +34,8 @@ NUMERIC = _Q + "numerical-operators"
 ENTITY_NAMES = _Q + "schema-entities/entity-names"
 IPV4_RANGE = _Q + "ipv4-is-in-range-function"
 COALESCE = _Q + "coalesce-function"
+TOSTRING = _Q + "tostring-function"
+PARSE_JSON = _Q + "parse-json-function"
 RE2_WIKI = "https://github.com/google/re2/wiki/Syntax"
 
 #: The readings Kusto's case-insensitive operators could use for letters beyond ASCII (entry
@@ -221,8 +223,20 @@ SEMANTICS = Semantics(
         "dynamic_columns": Rule(
             "unsupported",
             DYNAMIC_TYPE,
-            "dynamic (JSON array/object) columns need mv-expand or array functions; sigport "
-            "maps no Sigma field to one, and the interpreter refuses operators on them.",
+            "dynamic (JSON array/object) columns need mv-expand or array functions: the "
+            "interpreter refuses operators on a whole dynamic column, and sigport maps Sigma "
+            "fields only to scalar properties read with tostring() (dynamic_property_tostring).",
+        ),
+        "dynamic_property_tostring": Rule(
+            "tostring(Column.key...) or tostring(parse_json(Column).key...)",
+            TOSTRING,
+            "A property of a dynamic object is read with the accessor `Column.key` (names are "
+            "case-sensitive; a missing property is null: " + DYNAMIC_TYPE + "), of a JSON text "
+            "column after parse_json(Column) (" + PARSE_JSON + "). tostring() of a scalar is its "
+            "text, and of null the empty string, so the accessor reads as a string column that "
+            "is \"\" when the property is absent (string_never_null). The interpreter reads the "
+            "accessor text as one pseudo-column of the rendered row (sigport maps only "
+            "properties that hold scalars) and refuses it with a number operand.",
         ),
         "ipv4_is_in_range": Rule(
             "CIDR membership",

@@ -18,6 +18,11 @@ _KEYWORDS = frozenset(
     {"and", "or", "not", "in", "has", "contains", "startswith", "endswith", "matches", "regex",
      "between", "true", "false", "null", "where", "let", "by", "on", "with", "of", "to"}
 )
+#: ``tostring(Column.key...)`` / ``tostring(parse_json(Column).key...)``: a scalar property
+#: (https://learn.microsoft.com/kusto/query/tostring-function, .../scalar-data-types/dynamic).
+_ACCESSOR = re.compile(
+    r"tostring\((?:parse_json\([A-Za-z_]\w*\)|[A-Za-z_]\w*)(?:\.[A-Za-z_]\w*)+\)", re.ASCII
+)
 #: Escapes documented for quoted string literals (https://learn.microsoft.com/kusto/query/
 #: scalar-data-types/string): the quote, tab, newline and the backslash itself. A carriage return
 #: may stand raw inside quotes.
@@ -32,8 +37,10 @@ def quote(text: str) -> str:
 
 
 def quote_field(name: str) -> str:
-    """A column reference: the bare name when it is a plain identifier, else ``['name']``."""
-    if _IDENTIFIER.fullmatch(name) and name not in _KEYWORDS:
+    """A column reference: the bare name when it is a plain identifier, a property accessor
+    (``tostring(DeviceDetail.deviceId)``, a mapping table's target for a scalar property of a
+    dynamic or JSON text column) as it is, else ``['name']``."""
+    if (_IDENTIFIER.fullmatch(name) and name not in _KEYWORDS) or _ACCESSOR.fullmatch(name):
         return name
     return "['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
