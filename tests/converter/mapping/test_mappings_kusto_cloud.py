@@ -14,6 +14,7 @@ kusto-windows.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,8 @@ LOGSOURCES = {
     "identity/okta": {"product": "okta", "service": "okta"},
     "application/github": {"product": "github", "service": "audit"},
 }
+ACCESSOR_JSON = re.compile(r"tostring\(parse_json\((\w+)\)(?:\.\w+)+\)")
+ACCESSOR_DYNAMIC = re.compile(r"tostring\((\w+)(?:\.\w+)+\)")
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
 #: A CloudTrail rule with a filter (the Elastic tests' rule plus `not filter`).
@@ -95,8 +98,14 @@ def test_every_target_is_a_string_column_of_the_cited_table() -> None:
         names = set(flat_targets(list((entry.get("fields") or {}).values())))
         names |= set(entry.get("conditions") or {})
         names |= {key for key in entry.get("render") or {} if key != "$table"}
-        problems += [f"{entry['id']}: {name} is no string column of {table}"
-                     for name in sorted(names) if name not in columns[table]["string"]]
+        for name in sorted(names):
+            # tostring(parse_json(C).k) reads a JSON text (string) column, tostring(C.k) a
+            # dynamic one (semantics dynamic_property_tostring); anything else is a string column.
+            text, dynamic = ACCESSOR_JSON.fullmatch(name), ACCESSOR_DYNAMIC.fullmatch(name)
+            column, kind = (text.group(1), "string") if text else (
+                (dynamic.group(1), "other") if dynamic else (name, "string"))
+            if column not in columns[table][kind]:
+                problems.append(f"{entry['id']}: {name} reads no {kind} column of {table}")
     assert problems == []
 
 
@@ -145,11 +154,28 @@ def test_connector_table_rule_is_proven(logsource: str, detection: str, query: s
     assert outcome.equivalent, (outcome.reason, outcome.disagreements)
 
 
-def test_unlisted_cloudtrail_key_is_refused_with_the_reason() -> None:
-    text = CLOUDTRAIL_RULE.replace("userAgent|contains: 'aws-cli'", "requestParameters.userName: bob")
+@pytest.mark.parametrize("field, value, accessor", [
+    ("requestParameters.enable", "'false'", "tostring(parse_json(RequestParameters).enable)"),
+    ("responseElements.pendingModifiedValues.masterUserPassword", "'?*'",
+     "tostring(parse_json(ResponseElements).pendingModifiedValues.masterUserPassword)"),
+    ("requestParameters.userName", "7", "tostring(parse_json(RequestParameters).userName)"),
+])
+def test_scalar_key_of_a_json_text_column_is_proven(field: str, value: str, accessor: str) -> None:
+    """CloudTrail's request / response keys are read with parse_json + tostring; a number is
+    compared as its text (tostring gives a string)."""
+    text = CLOUDTRAIL_RULE.replace("userAgent|contains: 'aws-cli'", f"{field}: {value}")
+    rule = load_rule_text(text)
+    outcome = Checker(["kusto"]).check(rule, generate_events(rule.rule)).targets["kusto"]
+    assert accessor in outcome.query, outcome.query
+    assert f"{accessor} == 7" not in outcome.query
+    assert outcome.equivalent, (outcome.reason, outcome.disagreements)
+
+
+def test_array_key_of_a_json_text_column_is_refused_with_the_reason() -> None:
+    text = CLOUDTRAIL_RULE.replace("userAgent|contains: 'aws-cli'", "requestParameters.layers|contains: x")
     result = Converter("kusto").convert(load_rule_text(text))
     assert result.status != "converted"
-    assert "requestParameters.userName" in result.reason and "JSON text" in result.reason
+    assert "requestParameters.layers" in result.reason and "array" in result.reason
 
 
 def test_errorcode_null_carries_the_empty_string_warning() -> None:
