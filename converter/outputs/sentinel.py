@@ -46,6 +46,11 @@ def _ip(column: str) -> dict[str, Any]:
     return {"entityType": "IP", "fieldMappings": [{"identifier": "Address", "columnName": column}]}
 
 
+def _azure_resource(column: str) -> dict[str, Any]:
+    """An AzureResource entity (identifier ResourceId)."""
+    return {"entityType": "AzureResource", "fieldMappings": [{"identifier": "ResourceId", "columnName": column}]}
+
+
 #: Kusto table -> (connector id, entity mappings). Connector ids from ValidConnectorIds.json;
 #: columns from each table's reference (Defender XDR advanced hunting DeviceProcessEvents,
 #: Azure Monitor SecurityEvent).
@@ -87,8 +92,7 @@ TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
         [
             _account("FullName", "Caller"),
             _ip("CallerIpAddress"),
-            {"entityType": "AzureResource",
-             "fieldMappings": [{"identifier": "ResourceId", "columnName": "_ResourceId"}]},
+            _azure_resource("_ResourceId"),
         ],
     ),
     "AuditLogs": ("AzureActiveDirectory", []),
@@ -98,6 +102,7 @@ TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "OfficeActivity": ("Office365", [_account("FullName", "UserId"), _ip("ClientIP")]),
     "OktaV2_CL": ("", [_account("FullName", "OriginalActorAlternateId"), _ip("SrcIpAddr")]),
     "GitHubAuditLogsV2_CL": ("", [_account("Name", "Actor"), _ip("ActorIp")]),
+    "AKSAudit": ("", [_azure_resource("_ResourceId")]),
     # ASIM parsers read several tables; Azure-Sentinel's ASIM detections list no connector.
     "imProcessCreate": (
         "",

@@ -45,6 +45,7 @@ LOGSOURCES = {
     "cloud/m365/audit": {"product": "m365", "service": "audit"},
     "identity/okta": {"product": "okta", "service": "okta"},
     "application/github": {"product": "github", "service": "audit"},
+    "application/kubernetes/audit": {"product": "kubernetes", "service": "audit"},
 }
 ACCESSOR_JSON = re.compile(r"tostring\(parse_json\((\w+)\)(?:\.\w+)+\)")
 ACCESSOR_DYNAMIC = re.compile(r"tostring\((\w+)(?:\.\w+)+\)")
