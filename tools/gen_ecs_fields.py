@@ -100,6 +100,9 @@ INTEGRATION_KEYWORDS = (
     "zeek.smb_files.name", "zeek.smb_files.path", "zeek.dce_rpc.operation",
     "zeek.dce_rpc.endpoint", "zeek.dce_rpc.named_pipe", "zeek.kerberos.request_type",
     "zeek.kerberos.cipher", "zeek.kerberos.service",
+    # packages/cisco_duo/data_stream/auth
+    "cisco_duo.auth.event_type", "cisco_duo.auth.reason", "cisco_duo.auth.result",
+    "cisco_duo.auth.factor",
 )
 EXTRA_FIELDS.update({name: KW for name in INTEGRATION_KEYWORDS})
 
@@ -164,7 +167,7 @@ def main(argv: list[str]) -> int:
         "data_stream/powershell_operational/fields/fields.yml",
         "# defend overlay: https://github.com/elastic/endpoint-package/blob/main/package/endpoint/"
         "data_stream/process/fields/fields.yml",
-        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*, zeek.*: elastic/integrations packages/<package>/data_stream/"
+        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*, zeek.*, cisco_duo.*: elastic/integrations packages/<package>/data_stream/"
         "<stream>/fields/fields.yml (keyword)",
         "# Keys ending in '.*' map every sub-field (dynamic templates).",
         f'ecs_version: "{ECS_VERSION}"',

@@ -189,6 +189,7 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     ("gcp", "gcp.audit"): (EventClass(("gcp/gcp.audit",)),),
     ("kubernetes", "audit"): (EventClass(("kubernetes/audit",)),),
     ("bitbucket", "audit"): (EventClass(("bitbucket/audit",)),),
+    ("cisco", "duo"): (EventClass(("cisco/duo",)),),
     ("m365", "audit"): (EventClass(("m365/audit",)),),
     ("m365", "exchange"): (EventClass(("m365/exchange",)),),
     ("m365", "threat_management"): (EventClass(("m365/threat_management",)),),

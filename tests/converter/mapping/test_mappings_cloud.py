@@ -31,7 +31,7 @@ from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets,
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket",
-          "ecs-zeek")
+          "ecs-zeek", "ecs-cisco-duo")
 INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
 #: corpus folder -> (table, logsource match)
 LOGSOURCES = {
@@ -45,6 +45,7 @@ LOGSOURCES = {
     "cloud/gcp/audit": ("ecs-gcp", {"product": "gcp", "service": "gcp.audit"}),
     "application/kubernetes/audit": ("ecs-kubernetes", {"product": "kubernetes", "service": "audit"}),
     "application/bitbucket/audit": ("ecs-bitbucket", {"product": "bitbucket", "service": "audit"}),
+    "identity/cisco_duo": ("ecs-cisco-duo", {"product": "cisco", "service": "duo"}),
 }
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
