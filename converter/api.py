@@ -92,6 +92,7 @@ def convert(
     *,
     progress: Callable[[int], Any] | None = None,
     on_file: Callable[[list[Conversion]], Any] | None = None,
+    alternatives: bool = False,
 ) -> ConvertResult:
     """Convert the Sigma rules under ``paths`` (files, directories, ``-`` for stdin) for every
     target.
@@ -100,6 +101,8 @@ def convert(
         progress: called with the number of rule files finished since the last call.
         on_file: called with each input file's conversions as soon as it and every file before
             it are done (in input order), e.g. to write output while the rest converts.
+        alternatives: also try the rules refused on the data source in force on the other
+            data sources (``Conversion.alternatives``; the command line's summary hint).
 
     Raises:
         converter.errors.ConverterError: an unknown target, an unusable pipeline or mapping
@@ -119,7 +122,7 @@ def convert(
         workers = 2 if sum(1 for _ in expand_paths(names)) >= MIN_FILES_FOR_POOL else 1
     summaries, conversions = convert_paths(
         names, list(targets), list(opts.pipelines), opts.table_options(), workers, progress,
-        on_file=on_file,
+        on_file=on_file, alternatives=alternatives,
     )
     return ConvertResult(conversions, summaries)
 

@@ -295,10 +295,10 @@ def convert(
                 converted = convert_rules(
                     paths, names, options,
                     progress=lambda n: (progress.advance(task, n), progress.refresh()),
-                    on_file=on_file,
+                    on_file=on_file, alternatives=True,
                 )
         else:
-            converted = convert_rules(paths, names, options, on_file=on_file)
+            converted = convert_rules(paths, names, options, on_file=on_file, alternatives=True)
     except Interrupted as exc:
         interrupted_report(exc, report, done, inputs, files_done[0], writer is not None)
         raise

@@ -28,7 +28,6 @@ becomes entries with status ``error``.
 
 from __future__ import annotations
 
-import copy
 import gc
 import multiprocessing
 import os
@@ -39,7 +38,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from converter.conversion.convert import ERROR, Conversion, Converter
+from converter.conversion.convert import ERROR, Conversion, Converter, convert_each
+from converter.conversion.datasource import AlternativeSources
 from converter.errors import RuleLoadError
 from converter.rules.load import STDIN, LoadedRule, expand_paths, load_rules, load_text
 from converter.signals import die_with_parent
@@ -142,6 +142,8 @@ FileResult = tuple[list[RuleSummary], list[Conversion]]
 class _WorkerState:
     key: tuple[Any, ...]
     converters: list[Converter]
+    #: Tries refused rules on the other data sources (``alternatives=True``), or None.
+    alternatives: AlternativeSources | None = None
 
 
 #: The converters of this process. Set in the parent before the pool forks, so forked workers
@@ -149,19 +151,25 @@ class _WorkerState:
 _STATE: _WorkerState | None = None
 
 
-def _key(targets: Sequence[str], pipelines: Sequence[str] | None, options: Any) -> tuple[Any, ...]:
-    return (tuple(targets), tuple(pipelines or ()), repr(sorted((options or {}).items())))
+def _key(targets: Sequence[str], pipelines: Sequence[str] | None, options: Any,
+         alternatives: bool = False) -> tuple[Any, ...]:
+    return (tuple(targets), tuple(pipelines or ()), repr(sorted((options or {}).items())),
+            alternatives)
 
 
 def _ensure_state(
-    targets: Sequence[str], pipelines: Sequence[str] | None, options: dict[str, Any] | None
+    targets: Sequence[str], pipelines: Sequence[str] | None, options: dict[str, Any] | None,
+    alternatives: bool = False,
 ) -> _WorkerState:
     """This process's converters for the configuration, built once."""
     global _STATE
-    key = _key(targets, pipelines, options)
+    key = _key(targets, pipelines, options, alternatives)
     if _STATE is None or _STATE.key != key:
         pipes = list(pipelines) if pipelines else None
-        _STATE = _WorkerState(key, [Converter(t, pipes, options) for t in targets])
+        others = None
+        if alternatives:
+            others = AlternativeSources(list(targets), pipes, (options or {}).get("data_source"))
+        _STATE = _WorkerState(key, [Converter(t, pipes, options) for t in targets], others)
     return _STATE
 
 
@@ -170,19 +178,13 @@ def _init_worker(
     pipelines: Sequence[str] | None,
     options: dict[str, Any] | None,
     parent: int | None = None,
+    alternatives: bool = False,
 ) -> None:
     """Pool initializer: die with the parent process ``parent`` (no orphan holds the output
     pipes), then reuse inherited converters (fork) or build them (spawn, forkserver)."""
     if parent is not None:
         die_with_parent(parent)
-    _ensure_state(targets, pipelines, options)
-
-
-def _copy_rule(original: Any, blob: bytes | None) -> Any:
-    """A private copy of a parsed rule for one target's pipeline to mutate."""
-    if blob is not None:
-        return pickle.loads(blob)
-    return copy.deepcopy(original)
+    _ensure_state(targets, pipelines, options, alternatives)
 
 
 def _freeze(conversion: Conversion) -> Conversion:
@@ -194,21 +196,7 @@ def _freeze(conversion: Conversion) -> Conversion:
 
 def _convert_loaded(item: LoadedRule, converters: list[Converter]) -> list[Conversion]:
     """One rule for every target, copying the rule only for targets before the last."""
-    if item.rule is None or len(converters) == 1:
-        return [_freeze(c.convert(item, copy_rule=False)) for c in converters]
-    try:
-        blob: bytes | None = pickle.dumps(item.rule, pickle.HIGHEST_PROTOCOL)
-    except Exception:  # an unpicklable custom attribute: fall back to deepcopy
-        blob = None
-    out = []
-    last = len(converters) - 1
-    for index, converter in enumerate(converters):
-        if index == last:
-            target_item = item  # the original, no longer needed as parsed: hand it over
-        else:
-            target_item = LoadedRule(item.path, _copy_rule(item.rule, blob), None, item.text)
-        out.append(_freeze(converter.convert(target_item, copy_rule=False)))
-    return out
+    return [_freeze(c) for c in convert_each(item, converters)]
 
 
 def _load(path: str, text: str | None) -> list[LoadedRule]:
@@ -240,10 +228,36 @@ def _process_file(path: str, text: str | None, state: _WorkerState) -> FileResul
         for item in _load(path, text):
             summaries.append(RuleSummary.of(item))
             conversions.extend(_convert_loaded(item, state.converters))
+        if state.alternatives is not None:
+            try:
+                _try_alternatives(path, text, conversions, len(state.converters),
+                                  state.alternatives)
+            except Exception:  # noqa: BLE001 - only a hint: the parent tries these itself
+                for c in conversions:
+                    c.alternatives = None
         return summaries, conversions
     except Exception as exc:  # a bug must cost one file, not the batch
         targets = [c.spec.name for c in state.converters]
         return _failure(path, f"internal error: {type(exc).__name__}: {exc}", targets)
+
+
+def _try_alternatives(path: str, text: str | None, conversions: list[Conversion], per_rule: int,
+                      others: AlternativeSources) -> None:
+    """Fill ``alternatives`` of the file's conversions refused on the data source in force.
+
+    The conversions consumed the parsed rules (pipelines mutate them), so the file is loaded
+    once more, only when some refusal is worth trying on another data source: the same work
+    the parent would do after the batch (``other_data_sources``), but in the worker.
+    """
+    todo = [i for i, c in enumerate(conversions) if others.wanted(c)]
+    for c in conversions:
+        c.alternatives = ()
+    if not todo:
+        return
+    fresh = _load(path, text)
+    for i in todo:
+        loaded = fresh[i // per_rule]
+        conversions[i].alternatives = others.try_rule(conversions[i], loaded)
 
 
 def _run_chunk(chunk: list[WorkItem]) -> list[FileResult]:
@@ -361,6 +375,7 @@ def convert_paths(
     workers: int = 2,
     progress: Callable[[int], Any] | None = None,
     on_file: Callable[[list[Conversion]], Any] | None = None,
+    alternatives: bool = False,
 ) -> tuple[list[RuleSummary], list[Conversion]]:
     """Load and convert every rule under ``paths`` for every target, on ``workers`` processes.
 
@@ -379,6 +394,9 @@ def convert_paths(
         on_file: called in this process with each input file's conversions, in input order,
             as soon as that file and every file before it are done: output can be written while
             the workers convert the rest (``converter.outputs.formats.TreeWriter.write``).
+        alternatives: also try each rule refused on the data source in force on the table's
+            other data sources, in the workers, and record where it converts
+            (``Conversion.alternatives``, read by ``other_data_sources`` for the summary hint).
 
     Raises:
         UnknownTargetError, PipelineError: before any rule is converted.
@@ -386,7 +404,7 @@ def convert_paths(
     """
     # Built here first: bad targets or pipelines fail before any work, and forked workers
     # inherit these converters instead of building their own.
-    state = _ensure_state(targets, pipelines, options)
+    state = _ensure_state(targets, pipelines, options, alternatives)
     items = work_items(paths)
     results = _Results(len(items), progress, on_file)
 
@@ -397,7 +415,7 @@ def convert_paths(
     if workers <= 1 or len(items) < MIN_FILES_FOR_POOL:
         run_here(0, items)
     else:
-        _run_pool(items, targets, pipelines, options, workers, results, run_here)
+        _run_pool(items, targets, pipelines, options, workers, results, run_here, alternatives)
     return results.collect()
 
 
@@ -409,6 +427,7 @@ def _run_pool(
     workers: int,
     results: _Results,
     run_here: Callable[[int, list[WorkItem]], None],
+    alternatives: bool = False,
 ) -> None:
     """Fill ``results`` from a process pool; chunks a dead worker took are redone here."""
     chunks = _chunks(items, workers)
@@ -423,7 +442,7 @@ def _run_pool(
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=_init_worker,
-        initargs=(list(targets), list(pipelines or ()), options, os.getpid()),
+        initargs=(list(targets), list(pipelines or ()), options, os.getpid(), alternatives),
     )
     try:
         # The first submit forks the workers. Objects that exist now (modules, converters)

@@ -8,10 +8,12 @@ target cannot express, a field the pipeline does not map, a logsource it does no
 
 from __future__ import annotations
 
+import bisect
 import copy
 import pickle
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import (
@@ -21,6 +23,7 @@ from sigma.exceptions import (
 )
 from sigma.processing.conditions import LogsourceCondition
 from sigma.processing.pipeline import ProcessingPipeline
+from sigma.processing.tracking import FieldMappingTracking
 from sigma.rule import SigmaLogSource, SigmaRule
 
 from backends import TARGETS, TargetSpec
@@ -53,6 +56,9 @@ class Conversion:
             evaluation, ``converter/mapping/partial.py``): the query is exact on that data source.
         rule: the parsed rule (not serialised).
         pipeline: the pipeline identifiers that applied, for tests and ``--verbose``.
+        alternatives: for a rule refused on the data source in force, the other data sources
+            on which it converts, when the batch path tried them (``convert_paths(...,
+            alternatives=True)``); None when nobody tried (``converter.conversion.datasource``).
     """
 
     path: str
@@ -66,6 +72,7 @@ class Conversion:
     exact_warnings: list[str] = field(default_factory=list)
     rule: Any = None
     pipeline: list[str] = field(default_factory=list)
+    alternatives: tuple[str, ...] | None = None
 
     @property
     def output(self) -> str | None:
@@ -293,24 +300,135 @@ class _LogsourceMemo:
 
 
 def memoize_logsource_conditions(pipeline: ProcessingPipeline) -> int:
-    """Remember the rule-condition answers of items guarded by log source conditions only.
+    """Remember the rule-condition answers of items guarded by log source conditions only, and
+    route the pipeline's ``apply`` past the items that cannot apply to a rule's log source
+    (``_RoutedApply``).
 
     Items with any other kind of rule condition (or none) are left as they are. Returns how
     many items remember their answers.
     """
     keys = _SourceKey()
     count = 0
+    guarded = []
     for item in pipeline.items:
         conditions = item.rule_conditions
         listed = list(conditions.values()) if isinstance(conditions, dict) else list(conditions)
         if not listed or any(type(c) is not LogsourceCondition for c in listed):
+            guarded.append(False)
             continue
         if not isinstance(item.__dict__.get("match_rule_conditions"), _LogsourceMemo):
             # An instance attribute shadows the method that ProcessingItem.apply calls.
             setattr(item, "match_rule_conditions",
                     _LogsourceMemo(item.match_rule_conditions, keys))
+        memo = item.__dict__["match_rule_conditions"]
+        guarded.append(True)
+        keys = memo.keys  # one key object for the whole pipeline, even when memoized before
         count += 1
+    if not isinstance(pipeline.__dict__.get("apply"), _RoutedApply):
+        setattr(pipeline, "apply", _RoutedApply(pipeline, guarded, keys))
     return count
+
+
+class _RoutedApply:
+    """``ProcessingPipeline.apply`` that calls only the items that may apply to the rule.
+
+    A corpus has few log sources and a built-in pipeline has hundreds of items, each guarded by
+    the log source of one mapping-table entry: calling every item for every rule, only to have
+    nearly all of them decline, was about a third of the pipeline's time. For each log source
+    key (``_SourceKey``) the items worth calling are listed once: the unguarded ones and the
+    guarded ones whose remembered answer (``_LogsourceMemo``) is yes. An item that declines
+    leaves the rule as it was, so the key can change only when an item applies: then it is read
+    again, and the walk goes on with the new key's list past that item. Everything else is
+    what pySigma's ``apply`` does (``applied``, ``applied_ids``, the state and trackers reset).
+    """
+
+    __slots__ = ("pipeline", "items", "size", "guarded", "keys", "plans")
+
+    #: Distinct log sources whose item lists are remembered (as ``_LogsourceMemo.LIMIT``).
+    LIMIT = 4096
+
+    def __init__(self, pipeline: ProcessingPipeline, guarded: list[bool], keys: _SourceKey) -> None:
+        """Route ``pipeline``; ``guarded[i]``: item ``i`` answers through a log source memo."""
+        self.pipeline = pipeline
+        self.items = pipeline.items
+        self.size = len(pipeline.items)
+        self.guarded = guarded
+        self.keys = keys
+        self.plans: dict[tuple[Any, ...], tuple[int, ...]] = {}
+
+    def _plan(self, key: tuple[Any, ...], rule: Any) -> tuple[int, ...]:
+        """The positions of the items worth calling for a rule whose log source has ``key``."""
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = tuple(
+                i for i, item in enumerate(self.items)
+                if not self.guarded[i] or item.match_rule_conditions(rule)
+            )
+            if len(self.plans) < self.LIMIT:
+                self.plans[key] = plan
+        return plan
+
+    def __call__(self, rule: Any) -> Any:
+        """Apply the pipeline to ``rule`` (in place, as pySigma does) and return it."""
+        pipeline = self.pipeline
+        key = self.keys.of(rule)
+        if key is None or pipeline.items is not self.items or len(self.items) != self.size:
+            return ProcessingPipeline.apply(pipeline, rule)  # pySigma decides item by item
+        items = self.items
+        applied = pipeline.applied = [False] * self.size
+        applied_ids = pipeline.applied_ids = set()
+        pipeline.field_name_applied_ids = defaultdict(set)
+        pipeline.field_mappings = FieldMappingTracking()
+        pipeline.state = dict()
+        plan = self._plan(key, rule)
+        position = 0
+        while position < len(plan):
+            index = plan[position]
+            item = items[index]
+            position += 1
+            if not item.apply(rule):
+                continue
+            applied[index] = True
+            if item.identifier:
+                applied_ids.add(item.identifier)
+            now = self.keys.of(rule)
+            if now == key:
+                continue
+            if now is None:  # no key any more: the rest item by item, as pySigma does
+                for later in range(index + 1, self.size):
+                    if items[later].apply(rule):
+                        applied[later] = True
+                        name = items[later].identifier
+                        if name:
+                            applied_ids.add(name)
+                return rule
+            key, plan = now, self._plan(now, rule)
+            position = bisect.bisect_right(plan, index)
+        return rule
+
+
+def convert_each(loaded: LoadedRule, converters: Sequence[Converter]) -> Iterator[Conversion]:
+    """``loaded`` converted by each converter in turn (lazily), the rule copied for all but
+    the last: pipelines mutate the rule they process, so each target before the last works on
+    a copy, and the last one consumes ``loaded.rule`` itself (the caller must not read it
+    after). The copies come from one pickle of the rule, each a ``pickle.loads`` of it."""
+    if loaded.rule is None or len(converters) <= 1:
+        for converter in converters:
+            yield converter.convert(loaded, copy_rule=False)
+        return
+    try:
+        blob: bytes | None = pickle.dumps(loaded.rule, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - an unpicklable custom attribute: copy_rule deep-copies
+        blob = None
+    last = len(converters) - 1
+    for index, converter in enumerate(converters):
+        if index == last:
+            yield converter.convert(loaded, copy_rule=False)
+        elif blob is None:
+            yield converter.convert(loaded, copy_rule=True)
+        else:
+            copied = LoadedRule(loaded.path, pickle.loads(blob), None, loaded.text)
+            yield converter.convert(copied, copy_rule=False)
 
 
 def _copy(rule: Any) -> Any:

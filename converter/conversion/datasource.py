@@ -39,6 +39,68 @@ class Alternative:
         )
 
 
+def _plans(targets: list[str], data_source: str | None) -> dict[str, tuple[Any, str, list[str]]]:
+    """Per target whose table offers several data sources: (table, the one in force, all)."""
+    plans = {}
+    for target in targets:
+        table = load_table(TARGETS[target].pipeline)
+        choices = list(table.options.get("data_source", {}).get("choices") or [])
+        if len(choices) < 2:
+            continue
+        now = (data_source if data_source is not None and data_source in choices
+               else str(table.option_default("data_source")))
+        plans[target] = (table, now, choices)
+    return plans
+
+
+def _worth_trying(plan: tuple[Any, str, list[str]], result: Any) -> list[str]:
+    """The other data sources on which the refused ``result`` may convert (see
+    ``other_data_sources``), in the table's order; empty for a result that is no such refusal."""
+    table, now, choices = plan
+    reason = result.reason or ""
+    if result.status != UNSUPPORTED or result.path == "<stdin>":
+        return []
+    if f"data_source={now}" not in reason:
+        return []
+    return [other for other in choices if other != now and _may_convert(table, reason, other)]
+
+
+class AlternativeSources:
+    """Tries refused rules on the other data sources in the process that converted them.
+
+    The batch path (``converter.conversion.batch``) calls ``try_rule`` right after a rule's
+    conversions, so the retries run in the worker processes and the rule file is not read
+    again by the parent; ``other_data_sources`` then counts ``Conversion.alternatives``.
+    """
+
+    def __init__(self, targets: list[str], pipelines: list[str] | None,
+                 data_source: str | None) -> None:
+        """The plans of ``targets``; the other data sources' converters are built when needed."""
+        self.plans = _plans(targets, data_source)
+        self.pipelines = pipelines
+        self.converters: dict[tuple[str, str], Converter] = {}
+
+    def wanted(self, result: Any) -> list[str]:
+        """The other data sources worth trying for ``result`` (a ``Conversion``)."""
+        plan = self.plans.get(result.target)
+        return [] if plan is None else _worth_trying(plan, result)
+
+    def try_rule(self, result: Any, loaded: Any) -> tuple[str, ...]:
+        """The other data sources on which ``loaded`` (the rule of ``result``, as loaded)
+        converts; ``loaded`` is not changed (each conversion works on a copy)."""
+        out = []
+        for other in self.wanted(result):
+            key = (result.target, other)
+            converter = self.converters.get(key)
+            if converter is None:
+                converter = self.converters[key] = Converter(
+                    result.target, self.pipelines, {"data_source": other}
+                )
+            if converter.convert(loaded).status == CONVERTED:
+                out.append(other)
+        return tuple(out)
+
+
 def other_data_sources(
     results: list[Any], targets: list[str], pipelines: list[str] | None, data_source: str | None
 ) -> list[Alternative]:
@@ -48,7 +110,8 @@ def other_data_sources(
     not cover, or a value no target language can express, is refused on every data source
     alike), and a rule refused for a field is not tried on a source that neither maps nor
     evaluates away that field either (``ScriptBlockText`` has no exact target in any ECS source).
-    Each refused file is read once.
+    A result whose ``alternatives`` were found when it was converted (``AlternativeSources``)
+    is counted from them; the others' files are read once and their rules converted here.
 
     Args:
         results: the conversions (``Conversion``: ``path``, ``id``, ``target``, ``status``).
@@ -60,25 +123,22 @@ def other_data_sources(
         One ``Alternative`` per (target, other data source) that converts at least one more rule,
         best first per target.
     """
-    tries: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (target, other) -> rules
-    current: dict[str, str] = {}
-    for target in targets:
-        table = load_table(TARGETS[target].pipeline)
-        choices = list(table.options.get("data_source", {}).get("choices") or [])
-        if len(choices) < 2:
-            continue
-        now = (data_source if data_source is not None and data_source in choices
-               else str(table.option_default("data_source")))
-        current[target] = now
+    plans = _plans(targets, data_source)
+    # (target, other) -> rules to convert here; in the order the pairs first come up.
+    tries: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for target, plan in plans.items():
         for r in results:
-            reason = r.reason or ""
-            if r.target != target or r.status != UNSUPPORTED or r.path == "<stdin>":
+            if r.target != target:
                 continue
-            if f"data_source={now}" not in reason:
-                continue
-            for other in choices:
-                if other != now and _may_convert(table, reason, other):
-                    tries.setdefault((target, other), []).append((r.path, r.id))
+            known = getattr(r, "alternatives", None)
+            for other in _worth_trying(plan, r):
+                keys = tries.setdefault((target, other), [])
+                counts.setdefault((target, other), 0)
+                if known is None:
+                    keys.append((r.path, r.id))
+                elif other in known:
+                    counts[(target, other)] += 1
     if not tries:
         return []
     wanted = {key for keys in tries.values() for key in keys}
@@ -86,15 +146,18 @@ def other_data_sources(
         (rule.path, rule.id): rule
         for rule in load_rules(sorted({path for path, _ in wanted}))
         if (rule.path, rule.id) in wanted
-    }
+    } if wanted else {}
     out: list[Alternative] = []
     for (target, other), keys in tries.items():
-        converter = Converter(target, pipelines, {"data_source": other})
-        count = sum(
-            key in loaded and converter.convert(loaded[key]).status == CONVERTED for key in keys
-        )
+        count = counts[(target, other)]
+        if keys:
+            converter = Converter(target, pipelines, {"data_source": other})
+            count += sum(
+                key in loaded and converter.convert(loaded[key]).status == CONVERTED
+                for key in keys
+            )
         if count:
-            out.append(Alternative(target, current[target], other, count))
+            out.append(Alternative(target, plans[target][1], other, count))
     return sorted(out, key=lambda a: (targets.index(a.target), -a.count))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -55,3 +56,36 @@ def test_cli_prints_the_hint(tmp_path: Path) -> None:
     assert "eql: 1 more rule converts with --data-source windows" in result.output
     result = CliRunner().invoke(main, ["convert", str(tmp_path), "-t", "eql", "--data-source", "windows"])
     assert "more rule" not in result.output
+
+
+def test_the_workers_try_the_refusals_and_the_parent_only_counts(tmp_path, monkeypatch) -> None:
+    # The batch path tries each refusal on the other data sources where it converted the rule
+    # (in the worker processes); the hints are the same as when the parent converts them again,
+    # and the parent reads no rule file for them.
+    from converter.conversion import batch, datasource
+    from converter.conversion.batch import convert_paths
+
+    write_rule(tmp_path, "desc", {"sel": {"Description": "Foo Tool"}})
+    write_rule(tmp_path, "img", {"sel": {"Image|endswith": "\\foo.exe"}})
+    write_rule(tmp_path, "nowhere", {"sel": {"NoSuchField": "x"}})
+    (tmp_path / "two.yml").write_text(
+        "title: a\nlogsource: {product: windows, category: process_creation}\n"
+        "detection: {sel: {Image|endswith: '\\\\a.exe'}, condition: sel}\n---\n"
+        "title: b\nlogsource: {product: windows, category: process_creation}\n"
+        "detection: {sel: {Description: 'Bar'}, condition: sel}\n",
+        encoding="utf-8",
+    )
+    targets = ["eql", "kql", "splunk"]
+    _, plain = convert_paths([str(tmp_path)], targets, workers=1)
+    expected = other_data_sources(plain, targets, None, None)
+    assert {(h.target, h.data_source, h.count) for h in expected} >= {("eql", "windows", 2)}
+    monkeypatch.setattr(batch, "MIN_FILES_FOR_POOL", 1)  # the pool even for four files
+    for workers in (1, 2):
+        _, tried = convert_paths([str(tmp_path)], targets, workers=workers, alternatives=True)
+        assert [(c.path, c.target, c.status, c.output) for c in tried] == [
+            (c.path, c.target, c.status, c.output) for c in plain
+        ]
+        assert all(c.alternatives is not None for c in tried)
+        with monkeypatch.context() as patched:
+            patched.setattr(datasource, "load_rules", lambda paths: pytest.fail("reloaded"))
+            assert other_data_sources(tried, targets, None, None) == expected

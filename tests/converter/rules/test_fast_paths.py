@@ -143,7 +143,9 @@ def test_alias_bomb_still_refused() -> None:
 
 
 def _unmemoized(converter: Converter) -> None:
-    for item in converter.backend.last_processing_pipeline.items:
+    pipeline = converter.backend.last_processing_pipeline
+    pipeline.__dict__.pop("apply", None)
+    for item in pipeline.items:
         item.__dict__.pop("match_rule_conditions", None)
 
 
@@ -268,3 +270,35 @@ def test_the_load_check_leaves_no_condition_tree_on_the_rule() -> None:
     # The condition still parses, and conversion links the tree it converts.
     (conversion,) = [Converter("eql").convert(item)]
     assert conversion.status == "converted" and "not" in conversion.queries[0]
+
+
+def test_routed_apply_calls_only_the_items_of_the_rules_log_source() -> None:
+    # Items guarded by another log source are not even asked; the outcome is pySigma's.
+    def pipeline() -> ProcessingPipeline:
+        return ProcessingPipeline(items=[
+            ProcessingItem(identifier="proxy", rule_conditions=[LogsourceCondition(category="proxy")],
+                           transformation=AddConditionTransformation({"p": "1"})),
+            ProcessingItem(identifier="any", transformation=AddConditionTransformation({"a": "1"})),
+            ProcessingItem(identifier="dns", rule_conditions=[LogsourceCondition(category="dns")],
+                           transformation=AddConditionTransformation({"d": "1"})),
+            ProcessingItem(identifier="proc",
+                           rule_conditions=[LogsourceCondition("process_creation", "windows")],
+                           transformation=AddConditionTransformation({"c": "1"})),
+        ])
+
+    routed, plain = pipeline(), pipeline()
+    memoize_logsource_conditions(routed)
+    asked: list[str] = []
+    for item in routed.items:
+        original = item.apply
+        item.apply = (lambda original, name: lambda rule: asked.append(name) or original(rule))(
+            original, item.identifier)
+    for _ in range(2):
+        rules_ = [load_text(PROCESS_RULE, "rule.yml")[0].rule for _ in range(2)]
+        asked.clear()
+        routed.apply(rules_[0])
+        plain.apply(rules_[1])
+        assert asked == ["any", "proc"]
+        assert routed.applied == plain.applied == [False, True, False, True]
+        assert routed.applied_ids == plain.applied_ids == {"any", "proc"}
+        assert rules_[0].detection.condition == rules_[1].detection.condition
