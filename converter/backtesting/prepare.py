@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from converter.conversion.convert import CONVERTED
+from converter.conversion.convert import CONVERTED, convert_each
 from converter.checking.checker import Checker
 from converter.reference.logsources import LogsourceUnsupported, membership
 from converter.reference.evaluator import CompiledRule, compile_rule
@@ -135,14 +135,15 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     compiled = compile_rule(loaded.rule)
     item.unsupported = compiled.unsupported
     item.prepared = True
+    # The last target may consume the loaded rule (its pipeline mutates it): the reference is
+    # compiled and nothing reads the rule again, so it saves one copy per rule; the others
+    # convert copies made from one pickle of the rule.
+    conversions = convert_each(loaded, [checker.converters[name] for name in checker.targets])
     for name in checker.targets:
         converted = time.process_time()
         clock["reference" if name == checker.targets[0] else "parse"] += converted - started
-        # The last target may consume the loaded rule (its pipeline mutates it): the reference
-        # is compiled and nothing reads the rule again, so it saves one copy per rule.
-        last = name == checker.targets[-1]
         spec = TARGETS[name]
-        conversion = checker.converters[name].convert(loaded, copy_rule=not last)
+        conversion = next(conversions)
         started = time.process_time()
         clock["convert"] += started - converted
         target = PreparedTarget(conversion.output, warnings=list(conversion.warnings))
