@@ -112,6 +112,27 @@ def spl_field(name: str) -> str:
     return name
 
 
+def _needs_exact_test(value: SigmaString, folding: bool) -> bool:
+    """``needs_exact_test``, remembered per value text: it folds every letter of the value
+    under several readings, and a corpus tests the same values again and again (each rule's
+    conditions, its base filter, the CIM WHERE split)."""
+    try:
+        key = (type(value), tuple(value.s), folding)
+        found = _NEEDS_EXACT.get(key)
+    except TypeError:  # a part that is not hashable (a custom placeholder): decide it
+        return needs_exact_test(value, folding=folding)
+    if found is None:
+        found = needs_exact_test(value, folding=folding)
+        if len(_NEEDS_EXACT) >= _NEEDS_EXACT_LIMIT:
+            _NEEDS_EXACT.clear()
+        _NEEDS_EXACT[key] = found
+    return found
+
+
+_NEEDS_EXACT: dict[tuple[Any, ...], bool] = {}
+_NEEDS_EXACT_LIMIT = 65536
+
+
 def _shipper_values(rule: Any) -> frozenset[int]:
     """Identities of the values of the detections a processing pipeline added to ``rule`` (the
     shipper's constants: ``source``, ``EventCode``).
@@ -141,6 +162,48 @@ def _shipper_values(rule: Any) -> frozenset[int]:
                 else:
                     out.update(id(v) for v in getattr(item, "value", ()) or ())
     return frozenset(out)
+
+
+@dataclass(frozen=True)
+class _RegexHazard:
+    """A regex test that is a fill hazard if it finds a match in the fill string.
+
+    Decided only when asked (``holds``): the hazards are read by the CIM layout alone, and only
+    up to the first that holds, while compiling every regex of a conversion to decide them all
+    was a third of Splunk's conversion time. Equal patterns are one hazard (as their message).
+    """
+
+    pattern: str
+    fill: str
+
+    @property
+    def message(self) -> str:
+        """The hazard's text (as ``_fill_hazard`` records it)."""
+        return f"the regex {self.pattern!r} matches {self.fill!r}"
+
+    def holds(self) -> bool:
+        """True when the regex finds a match in the fill string, or cannot be decided here."""
+        return _regex_finds(self.pattern, self.fill)
+
+
+def _regex_finds(pattern: str, text: str) -> bool:
+    """``pcre_regex(pattern)`` finds a match in ``text``; True when it cannot be decided."""
+    key = (pattern, text)
+    found = _REGEX_FINDS.get(key)
+    if found is None:
+        try:
+            found = pcre_regex(pattern).search(text) is not None
+        except QueryError:
+            found = True  # not decidable here: count it
+        if len(_REGEX_FINDS) >= _REGEX_FINDS_LIMIT:
+            _REGEX_FINDS.clear()
+        _REGEX_FINDS[key] = found
+    return found
+
+
+#: ``_regex_finds`` answers: the same pattern recurs across a rule's branches and targets.
+_REGEX_FINDS: dict[tuple[str, str], bool] = {}
+_REGEX_FINDS_LIMIT = 16384
 
 
 @dataclass
@@ -264,8 +327,12 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         # Stack of OR/NOT nodes above the node being converted: decides pipe vs condition field.
         self._scopes: list[type] = []
         # Tests of the rule that are (or may be) true on the fill string: after tstats they would
-        # be true on a missing BY field, where Sigma's are false (reset per rule).
-        self._fill_hazards: list[str] = []
+        # be true on a missing BY field, where Sigma's are false (reset per rule). A regex test
+        # is recorded undecided (``_RegexHazard``); ``_first_fill_hazard`` decides. A dict keeps
+        # the order and drops repeats without a search of all recorded so far.
+        self._fill_hazards: dict[str | _RegexHazard, None] = {}
+        # The shipper's constants of the rule being converted (``_shipper_values``), found once.
+        self._shipper: frozenset[int] | None = None
         # Depth of convert_condition calls (0: the next call gets a condition's root), and the
         # simplified root being converted (its base filter replaces a `*` base search).
         self._depth = 0
@@ -294,15 +361,17 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     def convert_rule(self, rule: SigmaRule, output_format: str | None = None, callback: Any = None):
         """Convert one rule; warnings and the stock class-level regex counter start empty."""
         self._scopes = []
-        self._fill_hazards = []
+        self._fill_hazards = {}
         self._depth, self._root = 0, None
         self._rule = rule  # the pipeline adds its detections to this object while converting
+        self._shipper = None
         SplunkDeferredORRegularExpression.reset()
         try:
             return super().convert_rule(rule, output_format, callback)
         finally:
             SplunkDeferredORRegularExpression.reset()
             self._scopes = []
+            self._shipper = None
 
 
     # --- constants and the base search --------------------------------------------------------
@@ -374,8 +443,11 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     def _needs_exact_value(self, value: SigmaString) -> bool:
         """``needs_exact_test``; a shipper's constant (a value of a condition the pipeline
         added) needs no folding guard, as the shipper writes one spelling of it."""
-        shipper = id(value) in _shipper_values(self._rule)
-        return needs_exact_test(value, folding=not shipper)
+        if self._shipper is None:
+            # Asked only once the pipeline has run (conditions are converted after it), when
+            # the rule's detections no longer change: one walk of them per rule, not per value.
+            self._shipper = _shipper_values(self._rule)
+        return _needs_exact_test(value, folding=id(value) not in self._shipper)
 
     def decide_convert_condition_as_in_expression(self, cond: Any, state: ConversionState) -> bool:
         """No ``IN (...)`` list when a value needs an exact test (the list would widen it)."""
@@ -395,9 +467,17 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     # approximate. Values are checked with Sigma's own value semantics, regexes with the shared
     # PCRE translation the interpreter uses (a pattern it cannot translate counts as a hazard).
 
-    def _fill_hazard(self, what: str) -> None:
-        if what not in self._fill_hazards:
-            self._fill_hazards.append(what)
+    def _fill_hazard(self, what: str | _RegexHazard) -> None:
+        self._fill_hazards.setdefault(what, None)
+
+    def _first_fill_hazard(self) -> str | None:
+        """The text of the first recorded fill hazard that holds, or None."""
+        for hazard in self._fill_hazards:
+            if isinstance(hazard, str):
+                return hazard
+            if hazard.holds():
+                return hazard.message
+        return None
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         """A search value, noted when the term would be true on the fill string."""
@@ -406,14 +486,10 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         return super().convert_value_str(s, state)
 
     def _check_fill_regex(self, spl_regex: str) -> None:
-        """Note a regex test (``| regex``, ``mvfind``) that finds a match in the fill string."""
+        """Note a regex test (``| regex``, ``mvfind``) that may find a match in the fill string
+        (decided when the hazards are read, ``_first_fill_hazard``)."""
         pattern = re.sub(r'\\([\\"])', r"\1", spl_regex)  # the one SPL string level
-        try:
-            hit = pcre_regex(pattern).search(self.fill_value) is not None
-        except QueryError:
-            hit = True  # not decidable here: count it
-        if hit:
-            self._fill_hazard(f"the regex {pattern!r} matches {self.fill_value!r}")
+        self._fill_hazard(_RegexHazard(pattern, self.fill_value))
 
     def convert_condition_field_eq_val_null(self, cond: Any, state: ConversionState) -> Any:
         """``NOT field=*``: true on a missing field, false on the fill string."""
@@ -473,7 +549,25 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         Sigma (``i``, ``k``, non-ASCII) get the exact treatment."""
         if self._needs_exact(cond):
             return self._exact_string(cond, state)
+        if isinstance(cond.value, SigmaString) and self._plain_eq_only():
+            # What pySigma's method comes to when ``eq_expression`` is the only string template:
+            # it also builds and compiles the value as a regex for a ``{regex}`` field the
+            # template does not have (a quarter of Splunk's conversion time, thrown away).
+            return self.eq_expression.format(
+                field=self.escape_and_quote_field(cond.field),
+                value=self.convert_value_str(cond.value, state),
+                backend=self,
+            )
         return super().convert_condition_field_eq_val_str(cond, state)
+
+    @classmethod
+    def _plain_eq_only(cls) -> bool:
+        """True when ``eq_expression`` is the only string template and has no ``{regex}``."""
+        return (
+            cls.startswith_expression is None and cls.endswith_expression is None
+            and cls.contains_expression is None and cls.wildcard_match_expression is None
+            and isinstance(cls.eq_expression, str) and "{regex}" not in cls.eq_expression
+        )
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

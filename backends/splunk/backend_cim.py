@@ -66,7 +66,7 @@ class SigportSplunkCimBackend(SigportSplunkBackend):
         if rest is None:  # plain tests only: all of it is the WHERE clause
             return super().convert_condition(cond, state)
         if where is not None:
-            hazards = list(self._fill_hazards)
+            hazards = dict(self._fill_hazards)
             self._depth += 1  # a nested conversion: not a root
             try:
                 text = super().convert_condition(where, state)
@@ -158,12 +158,13 @@ class SigportSplunkCimBackend(SigportSplunkBackend):
         # Juxtaposition is AND, the loosest operator of search: the parts need no parentheses.
         where = f" where {' '.join(tests)}" if tests else ""
         post = (sep + pipes) if sep else ""
-        if post and self._fill_hazards:
+        hazard = self._first_fill_hazard() if post else None
+        if hazard is not None:
             # Only a test true on the fill string makes the pipes differ from Sigma on an event
             # lacking the field (see _fill_hazard); the others are exact after tstats too.
             self.warn(
                 f'after tstats, a missing BY field reads as the string "{self.fill_value}" '
-                f"(fillnull_value) in the following pipes, and {self._fill_hazards[0]}"
+                f"(fillnull_value) in the following pipes, and {hazard}"
             )
         text = (
             "| tstats summariesonly=false allow_old_summaries=true "

@@ -230,6 +230,29 @@ def test_cim_fill_warning_only_when_a_test_is_true_on_the_fill(detection: str,
         assert len(fill) == 1 and warning in fill[0], fill
 
 
+def test_fill_hazards_are_decided_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the CIM layout reads the fill hazards, and only up to the first that holds: the raw
+    target compiles no regex to decide them, and the CIM one stops at a hazard that holds."""
+    import backends.splunk.backend as splunk
+
+    compiled: list[str] = []
+    real = splunk.pcre_regex
+
+    def counting(pattern: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        compiled.append(pattern)
+        return real(pattern, *args, **kwargs)
+
+    monkeypatch.setattr(splunk, "pcre_regex", counting)
+    monkeypatch.setattr(splunk, "_REGEX_FINDS", {})
+    detection = ("  a: {Image: x}\n  b: {CommandLine|re: 'ul'}\n  c: {User|re: 'q1'}\n"
+                 "  condition: a or b or c")
+    assert "mvfind" in spl(detection) and compiled == []
+    backend = SigportSplunkCimBackend(cim_pipeline())
+    backend.convert(rule(detection))
+    assert [w for w in backend.warnings if "the regex 'ul' matches 'null'" in w]
+    assert compiled == ["ul"]
+
+
 def test_cim_fill_warning_is_needed() -> None:
     """The interpreter models the fill: an event lacking the field matches the 'ul' regex after
     tstats (Sigma's rule does not match it), and does not match the 'y' regex."""
