@@ -18,6 +18,7 @@ regexp-syntax.html). Two translations live here:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterable, Union
 
@@ -46,6 +47,7 @@ class GlobWildcard:
         self.char = char
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked per letter of every value an emitter writes
 def case_variants(char: str) -> str:
     """Return the characters a case-insensitive Sigma string match of ``char`` accepts.
 

@@ -167,6 +167,7 @@ def equivalents(char: str, reading: str = SIMPLE) -> str:
     return _classes(reading).get(folded, char)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked per letter of every value an emitter writes
 def folds_alike(char: str, readings: tuple[str, ...]) -> bool:
     """True when ``char`` has the same class under every reading in ``readings``."""
     first = equivalents(char, readings[0])

@@ -253,14 +253,25 @@ def glob_matches(tokens: list[Token], text: str, cased: bool) -> bool:
     A greedy two-pointer match with backtracking to the last ``*`` (no regex: the pipeline asks
     this for every value of a rule on a few short texts, and compiling a pattern each time cost
     more than the whole conversion)."""
+    if not cased:
+        text = text.lower()
+    # Every character of the pattern's text and every ``?`` takes one character of the text
+    # (``*`` takes any run): a pattern needing more than the text has never matches. Decided
+    # first, as the texts asked about are mostly short (a shipper's deleted values: "", "-").
+    need = 0
+    for t in tokens:
+        if isinstance(t, str):
+            need += len(t if cased else t.lower())
+        elif t is ONE:
+            need += 1
+    if need > len(text):
+        return False
     pattern: list[Token] = []
     for t in tokens:
         if isinstance(t, str):
             pattern.extend(t if cased else t.lower())  # lower() may lengthen: per character
         else:
             pattern.append(t)
-    if not cased:
-        text = text.lower()
     i = j = 0
     star, mark = -1, 0
     while j < len(text):
