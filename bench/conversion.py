@@ -281,8 +281,10 @@ PHASES = {
     "rule objects and checks": "pySigma rules from the parsed YAML, and sigport's load checks "
     "(conditions parsed)",
     "conversion": "the pipeline and the emitter, per rule",
+    "other data sources": "the rules refused on the data source in force, loaded again and "
+    "converted with the table's other data sources (the summary's hint)",
     "output files": "one file per rule and target",
-    "summary": "the status table and the reasons",
+    "summary": "the status table and the reasons, the data source hint",
     "garbage collection": "Python's cyclic collector, whenever it ran (taken out of the phases "
     "above; parsed pySigma rules are reference cycles)",
 }
@@ -326,14 +328,17 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
     from converter.rules import load as rules
 
     lap("imports")
-    state = parallel._ensure_state([target], [], None)
+    state = parallel._ensure_state([target], [], None, alternatives=True)
     writer = formats.TreeWriter(Path(out), [Path(corpus)], "default")
     lap("pipeline and backend")
     conversions = []
     for path in rules.expand_paths([corpus]):
         text = Path(path).read_text(encoding="utf-8")
         lap("read files")
-        rules._parse_documents(text)
+        try:
+            rules.parse_documents(text)
+        except Exception:  # noqa: BLE001 - load_text reports it; only the time counts here
+            pass
         lap("YAML")
         loaded = rules.load_text(text, path)
         lap("rule objects and checks")
@@ -343,11 +348,19 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
             for converter in state.converters
         ]
         lap("conversion")
+        if state.alternatives is not None:
+            parallel._try_alternatives(path, None, done, len(state.converters),
+                                       state.alternatives)
+        lap("other data sources")
         writer.write(done)
         lap("output files")
         conversions += done
     times["rule objects and checks"] -= times["YAML"]
-    cli._summary(conversions, [target])
+    from converter.cli_output import summary
+    from converter.conversion.datasource import other_data_sources
+
+    summary(conversions, [target], cli._stderr_console())
+    other_data_sources(conversions, [target], None, None)
     lap("summary")
     return times
 
