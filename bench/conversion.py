@@ -237,6 +237,55 @@ def conversion_section(
     return lines
 
 
+#: sigma-cli's pipeline for each target compared over a whole rule tree (``whole_section``).
+SIGMA_CLI_PIPELINES = {"eql": "ecs_windows", "lucene": "ecs_windows", "splunk": "splunk_windows"}
+
+
+def whole_section(
+    corpus: Path, runs: int, sigma: Path, targets: tuple[str, ...] = tuple(SIGMA_CLI_PIPELINES),
+    scratch: Path | None = None, warm_up: bool = True,
+) -> list[str]:
+    """Whole-tree conversion per target: ``sigport convert CORPUS -t T -o DIR/`` (its default
+    workers) against ``sigma convert -t T -p PIPELINE -s CORPUS``, alternated; ratios pair by
+    pair (run i of sigport over run i of sigma-cli), their medians reported."""
+    files = _files(corpus)
+    tmp = Path(tempfile.mkdtemp(prefix="sigport-whole-", dir=scratch))
+    env = bytecode_env(tmp)
+    lines = [
+        f"Corpus: `{corpus}` ({files} rule files); {runs} runs per command, alternated"
+        + (", after one untimed warm-up run of each" if warm_up else "")
+        + "; medians (min-max); ratios pair by pair, their median.",
+        "",
+        "| target | sigma-cli pipeline | sigport wall s | sigma-cli wall s | wall ratio | "
+        "sigport CPU s | sigma-cli CPU s | CPU ratio | peak RSS MiB sigport / sigma-cli |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for target in targets:
+        pipeline = SIGMA_CLI_PIPELINES[target]
+        commands: dict[str, Callable[[], Run]] = {
+            "sigport": lambda t=target: run_process(
+                [*_sigport_command(), "convert", str(corpus), "-t", t, "-o", f"{tmp / t}/"],
+                env=env),
+            "sigma-cli": lambda t=target, p=pipeline: run_process(
+                [str(sigma), "convert", "-t", t, "-p", p, "-s", str(corpus),
+                 "-o", str(tmp / f"sigma-{t}.txt")], env=env),
+        }
+        print(f"whole tree, {target}: sigport vs sigma-cli", file=sys.stderr)
+        found = alternate(commands, runs, warm_up)
+        ours, theirs = found["sigport"], found["sigma-cli"]
+        wall = [a.wall / b.wall for a, b in zip(ours, theirs)]
+        cpu = [a.cpu / b.cpu for a, b in zip(ours, theirs)]
+        lines.append(
+            f"| {target} | {pipeline} | {median_range([r.wall for r in ours])} | "
+            f"{median_range([r.wall for r in theirs])} | {median_range(wall)} | "
+            f"{median_range([r.cpu for r in ours])} | {median_range([r.cpu for r in theirs])} | "
+            f"{median_range(cpu)} | {max(r.maxrss_mb for r in ours):.0f} / "
+            f"{max(r.maxrss_mb for r in theirs):.0f} |"
+        )
+    shutil.rmtree(tmp, ignore_errors=True)
+    return lines
+
+
 def targets_section(
     corpus: Path, runs: int, workers: int, bytecode: bool = True, scratch: Path | None = None
 ) -> list[str]:
@@ -405,11 +454,18 @@ def phases_section(
 
 
 def _child(argv: list[str]) -> int:
-    """``--phases CORPUS TARGET OUT`` or ``--driver CORPUS TARGET OUT WORKERS``."""
+    """``--phases CORPUS TARGET OUT``, ``--driver CORPUS TARGET OUT WORKERS`` or ``--whole
+    CORPUS SIGMA_CLI RUNS [TARGET,...]``."""
     if argv[:1] == ["--phases"] and len(argv) == 4:
         _, corpus, target, out = argv
         sys.stderr = open(os.devnull, "w")  # the summary table: measured, not shown
         print(json.dumps(phase_times(corpus, target, out)))
+        return 0
+    if argv[:1] == ["--whole"] and len(argv) in (4, 5):
+        # --whole CORPUS SIGMA_CLI RUNS [TARGETS,...]: the whole-tree table, printed
+        _, corpus, sigma, runs, *chosen = argv
+        wanted = tuple(chosen[0].split(",")) if chosen else tuple(SIGMA_CLI_PIPELINES)
+        print("\n".join(whole_section(Path(corpus), int(runs), Path(sigma), wanted)))
         return 0
     if argv[:1] == ["--driver"] and len(argv) == 5:
         _, corpus, target, out, workers = argv
@@ -425,5 +481,5 @@ if __name__ == "__main__":
 __all__ = [
     "ALL_TARGETS", "PHASES", "Run", "alternate", "bytecode_env", "conversion_section", "driver",
     "median_range", "phase_times", "phases_section", "run_process", "sigport_convert",
-    "targets_section",
+    "targets_section", "whole_section",
 ]
