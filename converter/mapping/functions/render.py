@@ -125,11 +125,21 @@ def render_split_domain_user(value: Any, spec: FieldTarget) -> dict[str, Any]:
 
 
 def _hash_pairs(text: str) -> list[tuple[str, str]]:
-    """``ALG=HEX,ALG=HEX`` as (algorithm, digest) pairs, malformed entries skipped."""
+    """``ALG=HEX,ALG=HEX`` as (algorithm, digest) pairs, malformed entries skipped.
+
+    Raises ValueError on an algorithm name with a non-ASCII character: Sysmon writes its names
+    in ASCII (``MD5``, ``SHA1``, ``SHA256``, ``IMPHASH``), and a name such as ``İMPHASH`` --
+    which Sigma's folding reads as ``imphash`` but a shipper's lowercasing does not -- has no
+    faithful rendering, so the event is one the data source cannot hold, not evidence.
+    """
     pairs = []
     for entry in text.split(","):
         algorithm, sep, digest = entry.partition("=")
         if sep:
+            if not algorithm.isascii():
+                raise ValueError(
+                    f"hash algorithm {algorithm.strip()!r}: Sysmon names its algorithms in ASCII"
+                )
             pairs.append((algorithm.strip(), digest.strip()))
     return pairs
 

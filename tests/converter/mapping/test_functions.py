@@ -413,6 +413,19 @@ def test_hashes_render() -> None:
     assert parts(full) == [MD5.lower()]  # the full digest: an equality
 
 
+@pytest.mark.parametrize("function", ["hashes", "split_hashes"])
+@pytest.mark.parametrize("key", ["\u0130MPHASH", "SHA\u0661", "M\uff24\uff15"])
+def test_hashes_render_refuses_non_ascii_algorithm(function: str, key: str) -> None:
+    # Sysmon names its algorithms in ASCII (MD5, SHA1, SHA256, IMPHASH). 'İMPHASH' folds to
+    # 'imphash' for Sigma but not for a shipper's lowercasing ('i̇mphash'), so such an event
+    # has no faithful rendering: it is one Sysmon cannot write, never a disagreement.
+    spec = HASHES if function == "hashes" else FieldTarget(
+        "Hashes", {"imphash": "IMPHASH"}, "split_hashes"  # type: ignore[arg-type]
+    )
+    with pytest.raises(ValueError, match="ASCII"):
+        RENDER_FUNCTIONS[function](f"MD5={MD5},{key}={IMPHASH}", spec)
+
+
 def test_split_hashes_render_keeps_digests() -> None:
     columns = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "imphash": "IMPHASH"}
     spec = FieldTarget("Hashes", columns, "split_hashes")  # type: ignore[arg-type]
