@@ -34,7 +34,7 @@ from backends.query.fields import BUILTIN_SOURCES, FieldModel
 
 from converter.generate.plan import MULTI, SINGLE, Fixed, Glob, Lit, Rx
 from converter.generate.regex import RegexUnsupported, regex_example
-from converter.generate.values import FIELD_FILLERS
+from converter.generate.values import FIELD_FILLERS, STRUCTURED_FIELDS
 from converter.reference.fields import fold, number_of
 
 #: Non-ASCII characters that fold to the same character as a letter (``True``: the same under
@@ -171,6 +171,11 @@ def hostile_mutations(lit: Lit, length: int, rng: random.Random
     """(replacement value, still meant to match, what changed) for one positive literal:
     case partners, a value longer than ``length``, trailing newlines, number-like text."""
     value = lit.value
+    if isinstance(value, Glob) and lit.field in STRUCTURED_FIELDS:
+        # Sysmon writes the algorithm names and hex digits of Hashes / Hash in ASCII, one line:
+        # an İ in "IMPHASH" or a trailing newline is a record no shipper parses (its kv split
+        # drops the key), so such near misses would show differences on data that cannot exist.
+        return
     if isinstance(value, Glob):
         yield from _partner_mutations(value)
         if lit.field not in FIELD_FILLERS:  # a padded User or Hashes loses its structure

@@ -273,3 +273,14 @@ def test_letters_are_glued_to_contains_values_but_never_into_a_hash_list() -> No
     assert glued and all(e.expect for e in glued)
     assert not any(re.search(r"[A-Za-z]MD5=|AB12[A-Za-z]", e.fields.get("Hashes", ""), re.I)
                    for e in events)
+
+
+def test_hash_lists_get_no_case_partners_or_newlines() -> None:
+    """Sysmon's Hashes is ASCII 'ALG=HEX,...' on one line: an 'İMPHASH=' or a trailing newline is
+    a record no shipper parses, so the hostile near misses leave Hashes / Hash alone (they made
+    the EQL hash rules differ on such events)."""
+    rule = rule_of("  sel:\n    Hashes|contains: 'IMPHASH=F26D0B110873A1C7D8C4F08FBEAB89C5'\n"
+                   "  condition: sel\n")
+    values = [e.fields["Hashes"] for e in generate_events(rule) if "Hashes" in e.fields]
+    assert values
+    assert all(v.isascii() and "\n" not in v and "\r" not in v for v in values), values
