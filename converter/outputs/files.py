@@ -88,6 +88,17 @@ def write_file(root: Path, relative: Path, text: str) -> None:
         raise _os_error(root / relative, exc) from None
 
 
+def refuse_named_link(path: Path) -> None:
+    """Raise the error ``write_named_file`` would give if ``path`` is a symbolic link, without
+    writing: for commands that write several files that only make sense together.
+
+    Raises:
+        OutputError: the path is a symbolic link.
+    """
+    if path.is_symlink():
+        raise _link_error(path)
+
+
 def write_named_file(path: Path, text: str) -> None:
     """Write the file the user named (``-o FILE``, ``--report FILE``), atomically.
 

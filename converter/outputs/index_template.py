@@ -351,12 +351,16 @@ def not_covered(proposal: Proposal) -> list[str]:
 def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     """``sigport mapping``: write the template (to ``output`` or stdout), print the requests and
     what is not covered on stderr; return the exit code (0, or 2 when no rule converts)."""
-    from converter.outputs.files import write_named_file
+    from converter.outputs.files import refuse_named_link, write_named_file
 
     proposal = propose(load_rules(paths), data_source)
     text = json.dumps(template_body(proposal), indent=2, ensure_ascii=False) + "\n"
     pipeline_file = pipeline_path(output) if proposal.copies else None
     if output is not None:
+        # The template maps copies that only the pipeline writes: refuse before writing either.
+        for path in (output, pipeline_file):
+            if path is not None:
+                refuse_named_link(path)
         write_named_file(output, text)
         if pipeline_file is not None:
             pipeline = json.dumps(pipeline_body(proposal), indent=2, ensure_ascii=False) + "\n"

@@ -132,6 +132,19 @@ def test_a_wildcard_value_with_spaces_is_exact_on_the_copy(tmp_path: Path) -> No
     assert outcome.equivalent is True, (outcome.reason, outcome.disagreements)
 
 
+def test_cli_writes_neither_file_when_the_pipeline_path_is_a_link(tmp_path: Path) -> None:
+    # The template names copies that only the pipeline writes: one without the other would
+    # make queries search fields no document has, so a link at either path stops both.
+    rule = tmp_path / "r.yml"
+    rule.write_text(RULE, encoding="utf-8")
+    out = tmp_path / "t.json"
+    (tmp_path / "t-pipeline.json").symlink_to(tmp_path / "victim.json")
+    result = CliRunner().invoke(main, ["mapping", str(rule), "--data-source", "windows", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "t-pipeline.json" in result.stderr and "symbolic link" in result.stderr
+    assert not out.exists() and not (tmp_path / "victim.json").exists()
+
+
 def test_cli_writes_the_template_and_prints_the_requests(tmp_path: Path) -> None:
     rule = tmp_path / "r.yml"
     rule.write_text(RULE, encoding="utf-8")
