@@ -17,8 +17,7 @@ Names are imported on first use, so ``import converter`` (and the CLI's start) s
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from converter.lazy import lazy_getattr
 
 _EXPORTS = {
     "convert": "converter.api",
@@ -45,11 +44,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    """The public name ``name``, imported from its module on first use."""
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr("", _EXPORTS, __name__)
 
 
 def __dir__() -> list[str]:

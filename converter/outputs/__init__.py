@@ -10,8 +10,7 @@ link, always whole).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from converter.lazy import lazy_getattr
 
 # Public names, imported on first use: importing one submodule of the package does not
 # import the others (no cycles between packages, no cost for what is not used).
@@ -22,8 +21,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    """The public name ``name``, imported from its submodule on first use."""
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__ + ".", _EXPORTS, __name__)
