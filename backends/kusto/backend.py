@@ -66,6 +66,22 @@ _RE_FLAGS = {
 }
 
 
+#: The devices of each platform, selected in Defender XDR's DeviceInfo table (the Device* event
+#: tables hold every platform's rows and have no operating-system column): OSPlatform is
+#: "Platform of the operating system running on the device ... variations within the same family,
+#: such as Windows 11, Windows 10 and Windows 7"
+#: (https://learn.microsoft.com/defender-xdr/advanced-hunting-deviceinfo-table), written Windows10,
+#: Windows11, WindowsServer2019, ... (every Windows value begins with "Windows"); Microsoft's
+#: sample for macOS devices tests OSPlatform == "macOS"
+#: (https://learn.microsoft.com/defender-xdr/advanced-hunting-query-emails-devices), and Defender
+#: for Endpoint on Linux reports "Linux". The pipeline names the platform (state ``device_os``).
+DEVICE_PLATFORMS: dict[str, str] = {
+    "windows": 'OSPlatform startswith "Windows"',
+    "linux": 'OSPlatform == "Linux"',
+    "macos": 'OSPlatform == "macOS"',
+}
+
+
 def _parts(value: SigmaString) -> list[Any]:
     """The value's parts with placeholders refused (they must be resolved by a pipeline)."""
     return list(refuse_placeholders(value).s)
@@ -350,4 +366,20 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
             )
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(table)):
             raise SigmaFeatureNotSupportedByBackendError(f"invalid Kusto table name {table!r}")
-        return f"{table}\n| where {query}"
+        return f"{table}\n| where {query}{self._device_restriction(state)}"
+
+    @staticmethod
+    def _device_restriction(state: ConversionState) -> str:
+        """The semi join that keeps the rows of the rule's platform's devices (``device_os``):
+        a left semi join with the distinct DeviceId of the DeviceInfo rows of that platform
+        (DeviceInfo holds many rows per device over time; ``distinct`` keeps one key each, and
+        leftsemi returns each event row at most once with its own columns only)."""
+        platform = state.processing_state.get("device_os")
+        if platform is None:
+            return ""
+        where = DEVICE_PLATFORMS.get(str(platform))
+        if where is None:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"unknown device platform {platform!r} (known: {', '.join(DEVICE_PLATFORMS)})")
+        return (f"\n| join kind=leftsemi (DeviceInfo | where {where} | distinct DeviceId) "
+                "on DeviceId")

@@ -29,6 +29,7 @@ from ..query.ast import (
     Or,
     Regex,
     RegexDialect,
+    SemiJoin,
     Span,
     Wildcard,
     walk,
@@ -123,6 +124,22 @@ class Lowering(Transformer):  # type: ignore[type-arg]
         self.source = source
 
     # --- structure -------------------------------------------------------------------------
+
+    @v_args(meta=True)
+    def semi_join(self, meta: Any, children: list[Any]) -> Node:
+        """``| join kind=leftsemi (R | where P | distinct K) on K`` (semantics ``semi_join``)."""
+        kind, table, predicate, distinct, on = children
+        flavor = str(kind).split("=", 1)[1].strip()
+        if flavor != "leftsemi":
+            raise UnsupportedQueryError(f"join kind={flavor}: only kind=leftsemi is evaluated "
+                                        "(semantics semi_join)")
+        if str(distinct) != str(on):
+            raise UnsupportedQueryError(
+                f"join on {on} of the distinct {distinct} values: the interpreter evaluates a "
+                "semi join on the column the right side keeps (semantics semi_join)")
+        rows = str(SEMANTICS.get("semi_join")).replace("<Table>", str(table))
+        return SemiJoin(field=str(on), rows=rows, key=str(on), where=predicate,
+                        missing_key=str(SEMANTICS.get("string_never_null")), span=_span(meta))
 
     @v_args(meta=True)
     def query(self, meta: Any, children: list[Any]) -> Node:

@@ -37,6 +37,9 @@ COALESCE = _Q + "coalesce-function"
 TOSTRING = _Q + "tostring-function"
 PARSE_JSON = _Q + "parse-json-function"
 RE2_WIKI = "https://github.com/google/re2/wiki/Syntax"
+JOIN = _Q + "join-operator"
+JOIN_LEFTSEMI = _Q + "join-leftsemi"
+DISTINCT = _Q + "distinct-operator"
 
 #: The readings Kusto's case-insensitive operators could use for letters beyond ASCII (entry
 #: ``nonascii_case_folding``): a literal is exact under ``=~``/``contains``/``in~`` only when each of
@@ -61,6 +64,19 @@ SEMANTICS = Semantics(
             "`T | where P` keeps the rows of table T for which P is true. The interpreter models "
             "the table as a pseudo-column `$table` (the rendered events carry it), compared "
             "case-sensitively: entity names are case-sensitive (" + ENTITY_NAMES + ").",
+        ),
+        "semi_join": Rule(
+            "$<Table>",
+            JOIN_LEFTSEMI,
+            "`T | join kind=leftsemi (R | where P | distinct K) on K` keeps the rows of T that "
+            "match a row of the right side: those whose K equals the K of some row of R for "
+            "which P is true (only T's columns are returned, each T row at most once; `distinct` "
+            "(" + DISTINCT + ") removes R's repeated keys, e.g. the many DeviceInfo rows of one "
+            "device). The key comparison is equality of the key values (" + JOIN + "); K is a "
+            "string column, never null (string_never_null). The interpreter models the right "
+            "table's rows as the pseudo-column `$R` of the evaluated row (a list of row "
+            "objects the renderer supplies: the DeviceInfo rows of the event's device), and "
+            "accepts only this form: kind=leftsemi, one `where`, `distinct` of the `on` column.",
         ),
         "where_null_drops_row": Rule(
             Missing.NULL,

@@ -307,6 +307,26 @@ def glob_text(parts: tuple[GlobPart, ...]) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class SemiJoin(Node):
+    """The event has a related row in another table: a left semi join on one key column.
+
+    True when some row of the table held in the event's pseudo-column ``rows`` (a list of row
+    objects, e.g. ``$DeviceInfo``: the related table's rows the renderer supplies with the event)
+    satisfies ``where`` and has ``key`` equal (case-sensitively, as text) to the event's ``field``.
+    Never unknown: a row whose ``where`` is unknown is not kept. ``missing_key`` is the text a
+    missing key column reads as (Kusto strings: ``""``), or None when a missing key matches
+    nothing. The ``where`` predicate tests the related rows, not the event, so ``children`` does
+    not descend into it.
+    """
+
+    field: str = ""
+    rows: str = ""
+    key: str = ""
+    where: Node = Const(True)
+    missing_key: str | None = None
+
+
 # --- walking the tree ---------------------------------------------------------------------------
 
 
@@ -412,6 +432,10 @@ class _Describe(Visitor[str]):
 
     def visit_keyword(self, node: Keyword) -> str:
         return f"keyword {glob_text(node.parts)!r}"
+
+    def visit_semi_join(self, node: SemiJoin) -> str:
+        return (f"{node.field} == {node.key} of a {node.rows} row where "
+                f"{self.visit(node.where)}")
 
     def visit_node(self, node: Node) -> str:
         return type(node).__name__

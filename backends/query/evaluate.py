@@ -494,6 +494,34 @@ class _Compiler(ast.Visitor[Predicate]):
 
         return run
 
+    def _compile_semi_join(self, node: ast.SemiJoin) -> Predicate:
+        where = compile_query(node.where)
+        field, rows, key, missing = node.field, node.rows, node.key, node.missing_key
+
+        def key_text(values: list[Any] | None) -> str | None:
+            # A key column holds one scalar; a missing one reads as ``missing`` (or never joins).
+            if values is None:
+                return missing
+            return scalar_text(values[0]) if len(values) == 1 else None
+
+        def run(event: Mapping[str, Any]) -> bool | None:
+            wanted = key_text(_values(event, field))
+            if wanted is None:
+                return False
+            related = event.get(rows)
+            if isinstance(related, Mapping):
+                related = [related]
+            if not isinstance(related, list):
+                return False
+            for row in related:
+                if not isinstance(row, Mapping):
+                    raise UnsupportedQueryError(f"{rows} holds a {type(row).__name__}, not a row")
+                if key_text(lookup(row, key)) == wanted and where(_Event(row)) is True:
+                    return True
+            return False
+
+        return run
+
     def _compile_keyword(self, node: ast.Keyword) -> Predicate:
         functions = _foldings(node.case_sensitive, False, node.fold)
 
@@ -615,6 +643,11 @@ def explain(node: ast.Node, event: Mapping[str, Any]) -> str:
     if isinstance(node, ast.Keyword):
         scope = ", ".join(node.fields) if node.fields else "any field"
         return f"{head}: searched {scope}"
+    if isinstance(node, ast.SemiJoin):
+        related = event.get(node.rows)
+        count = len(related) if isinstance(related, list) else int(isinstance(related, Mapping))
+        shown = _show(related) if isinstance(related, list) and related else "none"
+        return f"{head}: {_field_detail(event, node.field, None)}; {count} {node.rows} rows: {shown}"
     if isinstance(node, ast.FieldEquals):
         left = _field_detail(event, node.field, node.max_length)
         right = _field_detail(event, node.other, node.max_length)

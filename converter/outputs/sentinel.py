@@ -170,6 +170,12 @@ def attack_fields(rule: Any) -> tuple[list[str], list[str]]:
     return tactics, kept
 
 
+def _joined_tables(query: str) -> list[str]:
+    """Tables the query reads beside its own: the DeviceInfo of a Defender XDR query restricted
+    to one platform's devices (``| join kind=leftsemi (DeviceInfo | ...)``)."""
+    return ["DeviceInfo"] if "| join kind=leftsemi (DeviceInfo |" in query else []
+
+
 def sentinel_rule(conv: Conversion) -> dict[str, Any]:
     """One scheduled analytics rule for a converted Kusto query."""
     query = conv.queries[0]
@@ -183,7 +189,8 @@ def sentinel_rule(conv: Conversion) -> dict[str, Any]:
         "description": description[:5000] or conv.title,
         "severity": SEVERITY.get(_level(conv.rule), "Medium"),
         "requiredDataConnectors": (
-            [{"connectorId": connector, "dataTypes": [table]}] if connector else []
+            [{"connectorId": connector, "dataTypes": [table, *_joined_tables(query)]}]
+            if connector else []
         ),
         "queryFrequency": QUERY_FREQUENCY,
         "queryPeriod": QUERY_PERIOD,

@@ -84,7 +84,9 @@ def test_zoom_rule_on_defender_and_sentinel() -> None:
         '"cmd.exe" or FileName matches regex '
         '"(?s)^[Pp][Oo][Ww][Ee][Rr][Ss][Hh][Ee][Ll][Ll]\\\\.[Ee][Xx][Ee]$" or FileName matches '
         'regex "(?s)^[Pp][Ww][Ss][Hh]\\\\.[Ee][Xx][Ee]$" or FileName matches regex '
-        '"(?s)^[Pp][Oo][Ww][Ee][Rr][Ss][Hh][Ee][Ll][Ll]\\\\_[Iiİ][Ss][Ee]\\\\.[Ee][Xx][Ee]$")'
+        '"(?s)^[Pp][Oo][Ww][Ee][Rr][Ss][Hh][Ee][Ll][Ll]\\\\_[Iiİ][Ss][Ee]\\\\.[Ee][Xx][Ee]$")\n'
+        '| join kind=leftsemi (DeviceInfo | where OSPlatform startswith "Windows" | distinct '
+        'DeviceId) on DeviceId'
     ]
     sentinel = Converter("kusto", None, {"data_source": "sentinel"}).convert(loaded)
     assert sentinel.queries[0].startswith("SecurityEvent\n| where EventID == 4688 and (")

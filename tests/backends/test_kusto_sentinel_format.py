@@ -107,7 +107,9 @@ def test_zoom_rule_file_matches_the_schema(source: str) -> None:
     table = {"defender": "DeviceProcessEvents", "sentinel": "SecurityEvent"}.get(source, "imProcessCreate")
     assert rule["query"].startswith(table + "\n| where ")
     if source != "sentinel-asim":
-        assert rule["requiredDataConnectors"][0]["dataTypes"] == [table]
+        # A Defender XDR query also reads DeviceInfo (its platform restriction).
+        joined = ["DeviceInfo"] if source == "defender" else []
+        assert rule["requiredDataConnectors"][0]["dataTypes"] == [table, *joined]
         assert {e["entityType"] for e in rule["entityMappings"]} == {"Host", "Account", "Process"}
 
 

@@ -1,7 +1,7 @@
 """Cloud, identity and Linux logsources on the ``kusto`` target: the tables that extend
 kusto-windows.
 
-* routing: ``kusto-cloud`` (Microsoft Sentinel tables) and ``kusto-linux`` join the pipeline and
+* routing: ``kusto-cloud`` (Microsoft Sentinel tables), ``kusto-linux`` and ``kusto-macos`` join the pipeline and
   renderer of the ``kusto`` target with their own data source, whatever ``--data-source`` the
   Windows rules use;
 * the tables: schema, every column a target, condition or rendered constant names is a column
@@ -32,7 +32,7 @@ from test_mappings_corpus import documented_functions, flat_targets, schema_prob
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 COLUMNS = ROOT / "tests" / "data" / "kusto_cloud_columns.yml"
-TABLES = ("kusto-cloud", "kusto-linux")
+TABLES = ("kusto-cloud", "kusto-linux", "kusto-macos")
 KUSTO_SOURCES = (None, "defender", "sentinel", "sentinel-asim")
 #: corpus folder -> logsource match of kusto-cloud
 LOGSOURCES = {
@@ -190,8 +190,6 @@ def test_errorcode_null_carries_the_empty_string_warning() -> None:
 
 
 @pytest.mark.parametrize("logsource, reason", [
-    ("{product: linux, category: process_creation}", "no operating-system column"),
-    ("{product: linux, category: file_event}", "no operating-system column"),
     ("{product: linux, service: auditd}", "auditd"),
     ("{product: azure, service: pim}", "PIM alerts"),
     ("{product: m365, service: threat_management}", "OfficeActivity"),
