@@ -103,6 +103,11 @@ INTEGRATION_KEYWORDS = (
     # packages/cisco_duo/data_stream/auth
     "cisco_duo.auth.event_type", "cisco_duo.auth.reason", "cisco_duo.auth.result",
     "cisco_duo.auth.factor",
+    # packages/auditd/data_stream/log: a0 is keyword in fields/fields.yml; the other keys of a
+    # record the pipeline writes as auditd.log.<key> are undeclared, and the index template's
+    # dynamic rule maps strings as keyword (ignore_above 1024)
+    "auditd.log.a0", "auditd.log.record_type", "auditd.log.unit", "auditd.log.nametype",
+    "auditd.log.syscall", "auditd.log.SYSCALL",
 )
 EXTRA_FIELDS.update({name: KW for name in INTEGRATION_KEYWORDS})
 
@@ -167,7 +172,7 @@ def main(argv: list[str]) -> int:
         "data_stream/powershell_operational/fields/fields.yml",
         "# defend overlay: https://github.com/elastic/endpoint-package/blob/main/package/endpoint/"
         "data_stream/process/fields/fields.yml",
-        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*, zeek.*, cisco_duo.*: elastic/integrations packages/<package>/data_stream/"
+        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*, zeek.*, cisco_duo.*, auditd.*: elastic/integrations packages/<package>/data_stream/"
         "<stream>/fields/fields.yml (keyword)",
         "# Keys ending in '.*' map every sub-field (dynamic templates).",
         f'ecs_version: "{ECS_VERSION}"',

@@ -352,6 +352,7 @@ def build_pipeline(
     # Tables that extend this one (non-Windows logsources) add their entries, each built for
     # its own data source: the option value when the table lists it, else the table's default.
     refusals = [(table, item) for item in table.not_covered]
+    plain: list[LogsourceMapping] = []  # entries whose documents lack the .caseless multi-fields
     for other_name in companion_tables(table.name) if not name.endswith((".yml", ".yaml")) else ():
         other = load_table(other_name)
         own = own_options(other, options if all_options is None else all_options)
@@ -359,6 +360,8 @@ def build_pipeline(
         for entry in other.entries_for(source):
             items.extend(_logsource_items(other, entry, traits, source))
             entries = (*entries, entry)
+            if not other.has_caseless_subfields(source):
+                plain.append(entry)
         refusals += [(other, item) for item in other.not_covered]
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
@@ -371,6 +374,10 @@ def build_pipeline(
                     model, lossless_only=traits.caseless_subfields == "lossless",
                     copies=traits.caseless_subfields == "all",
                 ),
+                # not for the logsources whose index has no such multi-fields
+                rule_conditions=[_logsource_condition(e) for e in plain],
+                rule_condition_linking=any,
+                rule_condition_negation=True,
             )
         )
     # A logsource a table declares `not_covered` (and no entry of the chosen data sources maps)

@@ -42,6 +42,7 @@ FIELD_FUNCTIONS = {
     "value_map",
     "to_ip",
     "registry_value_path",
+    "auditd_record_type",
 }
 
 
@@ -225,6 +226,13 @@ class MappingTable:
         facts = self.sources.get(data_source or "", {}) or {}
         values = tuple(str(v) for v in facts.get("drop_values") or ())
         return values, frozenset(facts.get("drop_exempt") or ())
+
+    def has_caseless_subfields(self, data_source: str | None) -> bool:
+        """False when the data source's documents lack the ``.caseless`` multi-fields of the
+        Windows table's field model (``sources.<source>.caseless_subfields: false``: an
+        integration's index template, not Elastic Defend's)."""
+        facts = self.sources.get(data_source or "", {}) or {}
+        return bool(facts.get("caseless_subfields", True))
 
     def option_default(self, key: str) -> Any:
         """The default value of a table option (e.g. ``data_source``)."""

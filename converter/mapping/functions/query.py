@@ -15,6 +15,7 @@ Closed vocabularies and IP addresses (``integrity_level_name``, ``value_map``, `
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sigma.exceptions import SigmaTransformationError
 from sigma.rule import SigmaDetectionItem
@@ -34,6 +35,7 @@ from converter.mapping.functions.tree import (
     FALSE,
     MANY,
     ONE,
+    TRUE,
     Leaf,
     Node,
     NotExact,
@@ -42,6 +44,7 @@ from converter.mapping.functions.tree import (
     and_,
     describe,
     make_string,
+    negate,
     or_,
     rewrite,
     to_tokens,
@@ -100,6 +103,33 @@ def query_to_string(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) ->
     return rewrite(item, spec, prefix, handle)
 
 
+#: Sigma compares "I" ignoring case with "i" and "İ" (U+0130), which Java's and Python's
+#: toLowerCase turn into two characters, "i" + U+0307: each "i" of a lowercased value is one of
+#: these two spellings.
+_DOTTED_I = "i\u0307"
+_MAX_SPELLINGS = 16
+
+
+def lowered_spellings(tokens: list[Token]) -> list[list[Token]]:
+    """The lowercased tokens, once per spelling a case variant of the value lowercases to."""
+    out: list[list[Token]] = [[]]
+    for token in tokens:
+        if not isinstance(token, str):
+            out = [o + [token] for o in out]
+            continue
+        lowered = token.lower()
+        if lowered in ("i", _DOTTED_I):
+            out = [o + list(form) for o in out for form in ("i", _DOTTED_I)]
+            if len(out) > _MAX_SPELLINGS:
+                raise NotExact(
+                    "too many letters i: each is 'i' or 'i' + U+0307 (the lowercase of 'İ') in the "
+                    "lowercased target"
+                )
+        else:
+            out = [o + list(lowered) for o in out]
+    return out
+
+
 def _has_case(tokens: list[Token]) -> bool:
     """Whether some literal character has an upper and a lower form."""
     return any(isinstance(t, str) and (t.lower() != t or t.upper() != t) for t in tokens)
@@ -108,42 +138,56 @@ def _has_case(tokens: list[Token]) -> bool:
 def query_lowercase(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
     """The target holds the lowercased value; case-insensitive tests are lowercased too."""
     target = prefix + spec.target
+    return rewrite(item, spec, prefix, lambda value: lowercase_test(target, value))
 
-    def handle(value: SigmaType) -> Node:
-        if isinstance(value, SigmaCasedString):
-            tokens = to_tokens(value)
-            if _has_case(tokens):
-                raise NotExact(
-                    f"case-sensitive value {value.original!r}: the original case is gone in the "
-                    "lowercased target"
-                )
-            return Leaf(target, value)
-        if isinstance(value, SigmaString):
-            return Leaf(
-                target, make_string([t.lower() if isinstance(t, str) else t for t in to_tokens(value)], cased=True)
+
+def lowercase_test(target: str, value: SigmaType) -> Node:
+    """The test of one Sigma value on a field that holds the value lowercased."""
+    if isinstance(value, SigmaCasedString):
+        tokens = to_tokens(value)
+        if _has_case(tokens):
+            raise NotExact(
+                f"case-sensitive value {value.original!r}: the original case is gone in the "
+                "lowercased target"
             )
-        if isinstance(value, SigmaRegularExpression):
-            if SigmaRegularExpressionFlag.IGNORECASE not in value.flags:
-                raise NotExact(
-                    "a case-sensitive regular expression needs the original case; "
-                    "add the |i modifier"
-                )
-            return Leaf(target, value)
-        return Leaf(target, value)  # numbers, null, exists, compare, cidr: case plays no role
-
-    return rewrite(item, spec, prefix, handle)
+        return Leaf(target, value)
+    if isinstance(value, SigmaString):
+        return or_(*[Leaf(target, make_string(v, cased=True)) for v in lowered_spellings(to_tokens(value))])
+    if isinstance(value, SigmaRegularExpression):
+        if SigmaRegularExpressionFlag.IGNORECASE not in value.flags:
+            raise NotExact(
+                "a case-sensitive regular expression needs the original case; "
+                "add the |i modifier"
+            )
+        return Leaf(target, value)
+    return Leaf(target, value)  # numbers, null, exists, compare, cidr: case plays no role
 
 
 def query_any_of(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
-    """The same test on each ``to`` field, OR-ed: the renderer fills exactly one of them."""
+    """The same test on each ``to`` field, OR-ed: the renderer fills exactly one of them.
+
+    ``when: {target: {field: value}}`` guards a target: the shipper writes the Sigma value there
+    only on documents whose ``field`` holds ``value`` exactly, and the target holds something
+    else on other documents (Auditd Logs: an EXECVE record's ``a0`` becomes
+    ``process.executable``, which a SYSCALL record fills from ``exe``). The test on a guarded
+    target is ANDed with its guard, so its other content never counts.
+    """
     targets = [prefix + t for t in spec.targets]
+    guards = {prefix + t: guard_node(conds, prefix) for t, conds in (spec.param("when") or {}).items()}
 
     def handle(value: SigmaType) -> Node:
         if isinstance(value, SigmaNull) or (isinstance(value, SigmaExists) and not value.exists):
-            return and_(*[Leaf(t, value) for t in targets])  # missing = missing from every one
-        return or_(*[Leaf(t, value) for t in targets])
+            # missing = missing from every target where the guard holds
+            return and_(*[or_(negate(guards[t]), Leaf(t, value)) if t in guards else Leaf(t, value)
+                          for t in targets])
+        return or_(*[and_(guards.get(t, TRUE), Leaf(t, value)) for t in targets])
 
     return rewrite(item, spec, prefix, handle)
+
+
+def guard_node(conditions: dict[str, Any], prefix: str) -> Node:
+    """``field == value`` for every condition, compared case-sensitively (the shipper's ``==``)."""
+    return and_(*[Leaf(prefix + f, make_string(list(str(v)), cased=True)) for f, v in conditions.items()])
 
 
 def query_split_domain_user(

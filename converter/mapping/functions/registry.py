@@ -21,6 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from converter.mapping.functions.auditd import (
+    query_auditd_record_type,
+    render_auditd_record_type,
+)
 from converter.mapping.functions.query import (
     query_any_of,
     query_copy,
@@ -79,6 +83,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "value_map": query_value_map,
     "to_ip": query_to_ip,
     "registry_value_path": query_registry_value_path,
+    "auditd_record_type": query_auditd_record_type,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -95,6 +100,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "value_map": render_value_map,
     "to_ip": render_to_ip,
     "registry_value_path": render_registry_value_path,
+    "auditd_record_type": render_auditd_record_type,
 }
 
 ALIAS_FUNCTIONS: dict[str, Callable[[list[Any], dict[str, Any]], Any]] = {

@@ -328,13 +328,15 @@ detection:
 
 
 def test_auditd_is_proven_on_splunk_and_refused_with_the_reason_on_elastic() -> None:
+    """Elastic's Auditd Logs integration keeps one document per record (ecs-auditd), but an
+    argument after a0 is an element of the array process.args there, without its position."""
     rule = load_one(AUDITD_RULE)
     events = generate_events(rule.rule)
     assert events
     result = Checker(["splunk", "eql"]).check(rule, events)
     assert result.targets["splunk"].equivalent, result.targets["splunk"].reason
     reason = result.targets["eql"].reason or ""
-    assert "not converted" in reason and "Auditd Manager" in reason
+    assert "not converted" in reason and "a1" in reason and "process.args" in reason
 
 
 def test_not_covered_reason_applies_only_where_no_entry_maps_the_logsource() -> None:

@@ -1,4 +1,5 @@
-"""Cloud and identity logsources on Elastic: the integration tables that extend ecs-windows.
+"""Cloud, identity and other integration logsources on Elastic (the Elastic Agent integration
+tables that extend ecs-windows, ``ecs-auditd`` included).
 
 * routing: ``ecs-aws``, ``ecs-azure``, ``ecs-okta``, ``ecs-github``, ``ecs-gcp`` join the pipeline
   and renderer of the Elastic targets with their own data source, and their tagged events belong
@@ -31,7 +32,7 @@ from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets,
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket",
-          "ecs-zeek", "ecs-cisco-duo")
+          "ecs-zeek", "ecs-cisco-duo", "ecs-auditd")
 INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
 #: corpus folder -> (table, logsource match)
 LOGSOURCES = {
@@ -46,6 +47,7 @@ LOGSOURCES = {
     "application/kubernetes/audit": ("ecs-kubernetes", {"product": "kubernetes", "service": "audit"}),
     "application/bitbucket/audit": ("ecs-bitbucket", {"product": "bitbucket", "service": "audit"}),
     "identity/cisco_duo": ("ecs-cisco-duo", {"product": "cisco", "service": "duo"}),
+    "linux/auditd": ("ecs-auditd", {"product": "linux", "service": "auditd"}),
 }
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
