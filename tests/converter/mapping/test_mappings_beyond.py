@@ -339,6 +339,14 @@ def test_auditd_is_proven_on_splunk_and_refused_with_the_reason_on_elastic() -> 
     assert "not converted" in reason and "a1" in reason and "process.args" in reason
 
 
+def test_sysmon_linux_queries_no_caseless_field_its_index_lacks() -> None:
+    """.caseless multi-fields are Elastic Defend's; the Sysmon for Linux integration maps plain
+    ECS fields, so Lucene keeps Sigma's case-insensitive tests on the base field there."""
+    text = LINUX_RULE.replace("LogonId: 0", "Image: '/usr/bin/whoami'")
+    assert ".caseless" in to_query("lucene", text, "defend")
+    assert ".caseless" not in to_query("lucene", text, "sysmon_linux")
+
+
 def test_not_covered_reason_applies_only_where_no_entry_maps_the_logsource() -> None:
     text = LINUX_RULE.replace("category: process_creation", "category: file_event").replace(
         "LogonId: 0", "Image: '/bin/x'"
