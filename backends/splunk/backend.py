@@ -75,6 +75,7 @@ from backends.query.matching import pcre_regex
 
 from .semantics import SEMANTICS
 from .simplify import base_filter, simplify
+from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
     SEARCH_MARKER,
     glob_to_pcre,
@@ -333,6 +334,9 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         self._fill_hazards: dict[str | _RegexHazard, None] = {}
         # The shipper's constants of the rule being converted (``_shipper_values``), found once.
         self._shipper: frozenset[int] | None = None
+        # Whether the rule's values are XML text whose entities the add-on keeps (the state
+        # ``value_encoding`` of its pipeline, ``xml_text.py``), found once per rule.
+        self._xml_text: bool | None = None
         # Depth of convert_condition calls (0: the next call gets a condition's root), and the
         # simplified root being converted (its base filter replaces a `*` base search).
         self._depth = 0
@@ -365,6 +369,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         self._depth, self._root = 0, None
         self._rule = rule  # the pipeline adds its detections to this object while converting
         self._shipper = None
+        self._xml_text = None
         SplunkDeferredORRegularExpression.reset()
         try:
             return super().convert_rule(rule, output_format, callback)
@@ -447,7 +452,18 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
             # Asked only once the pipeline has run (conditions are converted after it), when
             # the rule's detections no longer change: one walk of them per rule, not per value.
             self._shipper = _shipper_values(self._rule)
+        if self._entity_text() and has_entity_hazard(value):
+            return True
         return _needs_exact_test(value, folding=id(value) not in self._shipper)
+
+    def _entity_text(self) -> bool:
+        """True when the rule's pipeline says its values are XML text with entities kept
+        (state ``value_encoding``; semantics ``xmlwineventlog_values_entity_encoded``)."""
+        if self._xml_text is None:
+            pipeline = getattr(self, "last_processing_pipeline", None)
+            state = getattr(pipeline, "state", None) or {}
+            self._xml_text = state.get("value_encoding") == XML_TEXT
+        return self._xml_text
 
     def decide_convert_condition_as_in_expression(self, cond: Any, state: ConversionState) -> bool:
         """No ``IN (...)`` list when a value needs an exact test (the list would widen it)."""
@@ -530,7 +546,10 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         """A string SPL search cannot express: widened pre-filter plus an exact anchored regex."""
         value = cond.value
         assert isinstance(value, SigmaString)
-        regex = spl_quote(glob_to_pcre(value, isinstance(value, SigmaCasedString)))
+        # Without a hazard '.' is exact too (a literal part then never starts or ends inside an
+        # entity) and cheaper for Splunk to run.
+        one = TOKEN if self._entity_text() and has_entity_hazard(value) else "."
+        regex = spl_quote(glob_to_pcre(value, isinstance(value, SigmaCasedString), one))
         exact = self._regex_test(cond.field, regex, cond, state)
         if not self._pipe_context():
             # Under NOT a widened pre-filter would narrow the result: the condition field alone.

@@ -52,6 +52,9 @@ _FIELD_NAMES = (
     "https://docs.splunk.com/Documentation/Splunk/latest/Data/Configureindex-timefieldextraction"
 )
 _PCRE2_CASE = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC8"
+_XML_DATA_SOURCE = (
+    "https://github.com/splunk/security_content/blob/develop/data_sources/sysmon_eventid_1.yml"
+)
 _PCRE2_ANCHORS = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC6"
 
 #: The language's name in messages (parse errors name it).
@@ -244,6 +247,22 @@ SEMANTICS = Semantics(
             "undocumented: which values of a multivalue field rex reads is not stated (reported "
             "as the first only); the emitters test regexes under OR/NOT with mvfind() instead, and "
             "the interpreter's rex-group leaf (any value) is only trusted on single values",
+        ),
+        # --- the Windows add-ons' XmlWinEventLog field values ------------------------------------
+        "xmlwineventlog_values_entity_encoded": Rule(
+            ("&", "&amp;", "<", "&lt;", ">", "&gt;"),
+            _XML_DATA_SOURCE,
+            "The Splunk Add-on for Sysmon extracts every <Data Name='X'>v</Data> of an "
+            "XmlWinEventLog record with a search-time REPORT regex (transforms.conf [sysmon-data]: "
+            "REGEX = <Data Name='(.*?)'>(.*?)</Data>, FORMAT = $1::$2; the Windows add-on reads "
+            "its fields off EventData_Xml with regexes too), and a regex extraction copies the "
+            "text of _raw unchanged (transforms.conf spec: FORMAT writes the capture groups, "
+            "https://docs.splunk.com/Documentation/Splunk/latest/Admin/Transformsconf); nothing "
+            "decodes XML entities. Windows writes '&', '<' and '>' of a value as '&amp;', '&lt;' "
+            "and '&gt;' (the example record of this data source: '... sam &amp; reg save ...'; "
+            "its quotes stay literal). So the field value is the encoded text: the pipeline "
+            "encodes Sigma values, and a pattern that could match inside an entity is tested "
+            "token by token (converter/mapping/entities.py, backends/splunk/xml_text.py).",
         ),
         # --- tstats ----------------------------------------------------------------------------
         "tstats_where_is_search": Rule(

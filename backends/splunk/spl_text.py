@@ -101,20 +101,22 @@ def _pcre_char(c: str, case_sensitive: bool) -> str:
     return "(?:" + "|".join(variants) + ")"
 
 
-def glob_to_pcre(value: SigmaString, case_sensitive: bool) -> str:
+def glob_to_pcre(value: SigmaString, case_sensitive: bool, one: str = ".") -> str:
     """Translate a Sigma string (wildcards and literal runs) into an anchored, exact PCRE.
 
     ``(?s)`` lets a wildcard match newlines as Sigma's do; letters carry their case partners
     explicitly (no ``(?i)``). The end anchor is ``\\z``: ``$`` also matches before a final
     newline (semantics ``regex_dollar_before_newline``), where the Sigma value ends sooner. The
-    pattern is not yet escaped for the SPL string parser (see ``spl_quote``).
+    pattern is not yet escaped for the SPL string parser (see ``spl_quote``). ``one`` is what
+    one character of the value is in the field's text (an entity or a character where the
+    add-on keeps XML entities, ``xml_text.TOKEN``).
     """
     out = ["(?s)", "^"]
     for part in value.iter_parts():
         if part is SpecialChars.WILDCARD_MULTI:
-            out.append(".*")
+            out.append(one + "*")
         elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append(".")
+            out.append(one)
         elif isinstance(part, str):
             out.append("".join(_pcre_char(c, case_sensitive) for c in part))
         else:

@@ -139,6 +139,9 @@ class EventRenderer:
         self.data_source = data_source or table.option_default("data_source")
         dropped, self.drop_exempt = table.dropped(self.data_source)
         self.drop_values = set(dropped)
+        #: The shipper extracts values from the XML record with their entities kept (the Splunk
+        #: Windows add-ons, ``sources.<data source>.value_encoding: xml_text``).
+        self.xml_text = table.value_encoding(self.data_source) == "xml_text"
         self.prefix = str(table.datamodel.get("prefix", ""))
         self._entries = table.entries_for(self.data_source)
         self._targets = {e.id: e.field_targets(self.data_source) for e in self._entries}
@@ -203,6 +206,7 @@ class EventRenderer:
 
         out = {self._strip(k): v for k, v in variant.render.items()}
         targets = variant.field_targets()
+        source, event = event, self._as_extracted(event)
         for name, raw in event.items():
             target = targets.get(name)
             value = self._keep(raw, name)
@@ -211,8 +215,19 @@ class EventRenderer:
             for key, written in self._render_field(target, value, {}, RENDER_FUNCTIONS):
                 _merge(out, self._strip(key), written)
         if self.table.schema.startswith("splunk"):
-            out.setdefault("_raw", raw_xml(event))
+            out.setdefault("_raw", raw_xml(source))
         return out
+
+    def _as_extracted(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event's values as the shipper extracts them: where it reads them off the XML
+        record with their entities kept, ``&``, ``<`` and ``>`` of a string are ``&amp;``,
+        ``&lt;`` and ``&gt;`` (the record's EventID and Channel, which select the logsource,
+        never hold them)."""
+        if not self.xml_text:
+            return event
+        return {
+            k: v if k in ("EventID", "Channel") else _xml_escaped(v) for k, v in event.items()
+        }
 
     def _strip(self, name: str) -> str:
         # Data model fields are queried as `Processes.process_name` but read as `process_name`.
@@ -262,6 +277,7 @@ class EventRenderer:
             if any(_event_matches(event, crit) for crit in variant.events):
                 return self._render_variant(event, variant)
         out: dict[str, Any] = {}
+        source, event = event, self._as_extracted(event)
         constants = dict(entry.render)
         constants.update(entry.render_by_source.get(self.data_source or "", {}) or {})
         overrides: dict[str, str] = {}
@@ -301,7 +317,7 @@ class EventRenderer:
                 for key, written in RENDER_FUNCTIONS[derived.function](item, spec).items():
                     _merge(out, self._strip(key), written)
         if self.table.schema.startswith("splunk"):
-            out.setdefault("_raw", raw_xml(event))
+            out.setdefault("_raw", raw_xml(source))
         return out
 
     def _render_field(
@@ -321,6 +337,13 @@ class EventRenderer:
             return
         for item in _as_list(value):
             yield from functions[target.function](item, target).items()
+
+
+def _xml_escaped(value: Any) -> Any:
+    """A string (or each string of a list) as XML text: ``&``, ``<``, ``>`` as entities."""
+    if isinstance(value, list):
+        return [_xml_escaped(v) for v in value]
+    return escape(value) if isinstance(value, str) else value
 
 
 def raw_xml(event: dict[str, Any]) -> str:

@@ -308,6 +308,27 @@ def _logsource_items(
                 rule_conditions=[_logsource_condition(entry)],
             )
         )
+    encoding = table.value_encoding(data_source)
+    if encoding:
+        # The add-on keeps XML entities in every extracted value: the rule's final values are
+        # written so (last, after renames and functions), and the emitter learns it from the
+        # state to test patterns that could match inside an entity token by token.
+        from converter.mapping.entities import EntityEncodedValues
+
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-entities",
+                transformation=EntityEncodedValues(data_source=data_source or ""),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-value-encoding",
+                transformation=SetStateTransformation("value_encoding", encoding),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
     return items
 
 

@@ -234,6 +234,13 @@ class MappingTable:
         facts = self.sources.get(data_source or "", {}) or {}
         return bool(facts.get("caseless_subfields", True))
 
+    def value_encoding(self, data_source: str | None) -> str | None:
+        """How the data source's shipper writes field values (``xml_text``: XML text with its
+        entities kept, the Splunk Windows add-ons), or None for the values themselves."""
+        facts = self.sources.get(data_source or "", {}) or {}
+        encoding = facts.get("value_encoding")
+        return str(encoding) if encoding else None
+
     def option_default(self, key: str) -> Any:
         """The default value of a table option (e.g. ``data_source``)."""
         return self.options.get(key, {}).get("default")
