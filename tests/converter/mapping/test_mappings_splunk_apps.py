@@ -1,7 +1,8 @@
 """Non-Windows logsources on the `splunk` target: the add-on tables beyond Sysmon, AWS and Entra ID.
 
 * the tables (``splunk-kubernetes``, ``splunk-okta``, ``splunk-github``, ``splunk-o365``,
-  ``splunk-macos``; the activity-log entry of ``splunk-azure``) join the pipeline and renderer of the `splunk` target, with a valid schema;
+  ``splunk-macos``, ``splunk-zeek``, ``splunk-gcp``; the activity-log and risk-detection entries
+  of ``splunk-azure``) join the pipeline and renderer of the `splunk` target, with a valid schema;
 * every target name is in the field list the table cites: a security_content data source (checked
   in ``test_mappings_beyond.py``) or, where that data source lists no field, the record's keys
   captured from the vendor reference in ``tests/data/splunk_fields.yml``;
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from converter.checking.checker import Checker
+from converter.events.render import SampleEvent
 from converter.generate.generator import generate_events
 from converter.mapping.table import companion_tables, load_table
 from helpers import load_one, to_query
@@ -27,7 +29,10 @@ from test_mappings_corpus import documented_functions, schema_problems
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 SPLUNK_FIELDS = ROOT / "tests" / "data" / "splunk_fields.yml"
-TABLES = ("splunk-kubernetes", "splunk-okta", "splunk-github", "splunk-o365", "splunk-macos")
+TABLES = (
+    "splunk-kubernetes", "splunk-okta", "splunk-github", "splunk-o365", "splunk-macos",
+    "splunk-zeek", "splunk-gcp",
+)
 #: corpus folder -> Sigma logsource of its rules on the `splunk` target
 FOLDERS = (
     "application/kubernetes",
@@ -36,6 +41,9 @@ FOLDERS = (
     "cloud/azure/activity_logs",
     "cloud/m365/audit",
     "macos/process_creation",
+    "network/zeek",
+    "cloud/gcp/audit",
+    "cloud/azure/identity_protection",
 )
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
@@ -60,7 +68,7 @@ def captured_fields() -> dict[str, set[str]]:
     return out
 
 
-@pytest.mark.parametrize("name", ["splunk-okta", "splunk-github"])
+@pytest.mark.parametrize("name", ["splunk-okta", "splunk-github", "splunk-zeek", "splunk-gcp"])
 def test_every_target_is_a_captured_key_of_the_record(name: str) -> None:
     known = captured_fields()[name]
     problems = [
@@ -163,6 +171,103 @@ def test_rule_is_proven_on_splunk(text: str, selector: str) -> None:
     result = Checker(["splunk"]).check(rule, events).targets["splunk"]
     assert result.equivalent, result.reason
     assert selector in (result.query or "")
+
+
+ZEEK_DNS_RULE = """
+title: mining pool lookup answered by a sinkhole
+id: a7111111-2222-3333-4444-555555555555
+logsource: {product: zeek, service: dns}
+detection:
+    selection:
+        query|endswith: '.minexmr.com'
+        answers: '0.0.0.0'
+    filter:
+        id.resp_p: 5353
+    condition: selection and not filter
+"""
+
+ZEEK_SMB_RULE = """
+title: file written to an admin share
+id: a7211111-2222-3333-4444-555555555555
+logsource: {product: zeek, service: smb_files}
+detection:
+    selection:
+        path|endswith: '\\ADMIN$'
+        name|endswith: '.exe'
+    condition: selection
+"""
+
+GCP_RULE = """
+title: gcp service account key created
+id: a8111111-2222-3333-4444-555555555555
+logsource: {product: gcp, service: gcp.audit}
+detection:
+    selection:
+        gcp.audit.method_name|endswith: '.CreateServiceAccountKey'
+    condition: selection
+"""
+
+RISK_RULE = """
+title: entra id password spray detection
+id: a9111111-2222-3333-4444-555555555555
+logsource: {product: azure, service: riskdetection}
+detection:
+    selection:
+        riskEventType: passwordSpray
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize(
+    "text,selector",
+    [
+        (ZEEK_DNS_RULE, 'sourcetype="bro:dns:json"'),
+        (ZEEK_SMB_RULE, 'sourcetype="bro:smb_files:json"'),
+        (GCP_RULE, 'sourcetype="google:gcp:pubsub:message"'),
+        (RISK_RULE, 'category="UserRiskEvents"'),
+    ],
+)
+def test_new_add_on_rule_is_proven_on_splunk(text: str, selector: str) -> None:
+    rule = load_one(text)
+    events = generate_events(rule.rule)
+    assert events
+    result = Checker(["splunk"]).check(rule, events).targets["splunk"]
+    assert result.equivalent, result.reason
+    assert selector in (result.query or "")
+
+
+def test_gcp_method_name_is_the_pubsub_payload_path() -> None:
+    query = to_query("splunk", GCP_RULE, None)
+    assert "data.protoPayload.methodName=" in query and "gcp.audit.method_name" not in query
+
+
+def test_risk_detection_reads_the_entra_id_record_properties() -> None:
+    query = to_query("splunk", RISK_RULE, None)
+    assert 'sourcetype="azure:monitor:aad"' in query and "properties.riskEventType=" in query
+
+
+def test_zeek_array_is_a_multivalue_field_any_value_matches() -> None:
+    # dns.log answers is a JSON array: the add-on aliases answers{} to answers, a multivalue field.
+    # The reference (any element of a list) and the Splunk search agree on every event.
+    rule = load_one(ZEEK_DNS_RULE)
+    base = {"Channel": "zeek/dns", "query": "x.minexmr.com", "id.resp_p": 53}
+    events = [
+        SampleEvent({**base, "answers": ["10.1.1.1", "0.0.0.0"]}, expect=True),
+        SampleEvent({**base, "answers": ["10.1.1.1", "10.2.2.2"]}, expect=False),
+        SampleEvent({**base, "answers": ["0.0.0.0"], "id.resp_p": 5353}, expect=False),
+        SampleEvent({**base}, expect=False),
+    ]
+    result = Checker(["splunk"]).check(rule, events)
+    assert result.reference_matched == [0]
+    assert result.targets["splunk"].equivalent, result.targets["splunk"].reason
+
+
+def test_zeek_host_header_is_refused_for_the_splunk_default_field() -> None:
+    text = ZEEK_DNS_RULE.replace("service: dns", "service: http").replace(
+        "query|endswith: '.minexmr.com'", "host|endswith: '.ru'"
+    ).replace("answers: '0.0.0.0'", "method: GET").replace("id.resp_p: 5353", "uri: '/'")
+    reason = Checker(["splunk"]).check(load_one(text), []).targets["splunk"].reason or ""
+    assert "not converted" in reason and "default field host" in reason
 
 
 def test_activity_log_operation_name_is_the_rest_schema_value() -> None:
