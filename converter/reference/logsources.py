@@ -198,9 +198,22 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     **{("zeek", log): (EventClass((f"zeek/{log}",)),)
        for log in ("dns", "http", "smb_files", "dce_rpc", "kerberos", "x509", "rdp")},
 }
+#: Product-independent categories (a rule names the category alone): the taxonomy event of any
+#: product's log of that kind carries the category itself as its tag. Sigma's proxy and webserver
+#: taxonomy (c-uri, c-useragent, cs-host, cs-method, sc-status, ...) is written for any web proxy or
+#: web server log, so one tagged event stands for all of them. A rule that also names a product
+#: is not one of these: it stays untabled unless OTHER_LOGSOURCES lists it.
+GENERIC_LOGSOURCES: dict[str, tuple[EventClass, ...]] = {
+    "proxy": (EventClass(("proxy",)),),
+    "webserver": (EventClass(("webserver",)),),
+}
 #: Channels of non-Windows events: never members of a ``product: windows`` logsource.
 _OTHER_CHANNELS = frozenset(
-    ch.lower() for classes in OTHER_LOGSOURCES.values() for ec in classes for ch in ec.channels
+    ch.lower()
+    for table in (OTHER_LOGSOURCES, GENERIC_LOGSOURCES)
+    for classes in table.values()
+    for ec in classes
+    for ch in ec.channels
 )
 
 
@@ -209,7 +222,10 @@ def other_logsource(product: str | None, category: str | None, service: str | No
     """The event classes of a tabled non-Windows logsource (category or service), or None.
 
     A logsource naming both is the service's when the service is tabled (SigmaHQ writes
-    Kubernetes audit rules as ``category: application, service: audit``)."""
+    Kubernetes audit rules as ``category: application, service: audit``). A category named alone
+    (no product, no service) is looked up in GENERIC_LOGSOURCES."""
+    if product is None and service is None and category is not None:
+        return GENERIC_LOGSOURCES.get(category.lower())
     if product is None or (category is None and service is None):
         return None
     if category is not None and service is not None:

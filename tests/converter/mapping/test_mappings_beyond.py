@@ -166,6 +166,7 @@ SPLUNK_LOGSOURCES = {
     "linux/process_creation": ("splunk-linux", {"product": "linux", "category": "process_creation"}),
     "linux/file_event": ("splunk-linux", {"product": "linux", "category": "file_event"}),
     "linux/auditd": ("splunk-linux", {"product": "linux", "service": "auditd"}),
+    "linux/network_connection": ("splunk-linux", {"product": "linux", "category": "network_connection"}),
     "cloud/aws/cloudtrail": ("splunk-cloud", {"product": "aws", "service": "cloudtrail"}),
     "cloud/azure/signin_logs": ("splunk-azure", {"product": "azure", "service": "signinlogs"}),
     "cloud/azure/audit_logs": ("splunk-azure", {"product": "azure", "service": "auditlogs"}),
@@ -176,6 +177,8 @@ SPLUNK_LOGSOURCES = {
     "cloud/m365/audit": ("splunk-o365", {"product": "m365", "service": "audit"}),
     "macos/process_creation": ("splunk-macos", {"product": "macos", "category": "process_creation"}),
     "cloud/gcp/audit": ("splunk-gcp", {"product": "gcp", "service": "gcp.audit"}),
+    "web/proxy_generic": ("splunk-stream", {"category": "proxy"}),
+    "web/webserver_generic": ("splunk-stream", {"category": "webserver"}),
     "cloud/azure/identity_protection": ("splunk-azure", {"product": "azure", "service": "riskdetection"}),
 }
 
@@ -259,9 +262,13 @@ SPLUNK_CITED = {
     "splunk-kubernetes": ("kubernetes_audit.yml",),
     "splunk-o365": tuple(sorted(p.name for p in SPLUNK_DATA_SOURCES.glob("o365_*.yml"))),
     "splunk-macos": ("crowdstrike_processrollup2.yml",),
+    "splunk-stream": ("splunk_stream_http.yml",),
 }
 #: Table entries read by another input of the add-on: the data sources that entry cites instead.
 SPLUNK_CITED_BY_ENTRY = {
+    # Sysmon for Linux event 3: the add-on's generic <Data Name='X'> extraction, with event 3's
+    # Data names as the Sysmon data source lists them.
+    "linux-network-connection": ("sysmon_for_linux_eventid_1.yml", "sysmon_eventid_3.yml"),
     "azure-activitylogs": tuple(sorted(p.name for p in SPLUNK_DATA_SOURCES.glob("azure_audit_*.yml"))),
 }
 #: Splunk's default fields of every event (not in the data source field lists).

@@ -1,7 +1,7 @@
 """Non-Windows logsources on the `splunk` target: the add-on tables beyond Sysmon, AWS and Entra ID.
 
 * the tables (``splunk-kubernetes``, ``splunk-okta``, ``splunk-github``, ``splunk-o365``,
-  ``splunk-macos``, ``splunk-zeek``, ``splunk-gcp``; the activity-log and risk-detection entries
+  ``splunk-macos``, ``splunk-zeek``, ``splunk-gcp``, ``splunk-stream``; the activity-log and risk-detection entries
   of ``splunk-azure``) join the pipeline and renderer of the `splunk` target, with a valid schema;
 * every target name is in the field list the table cites: a security_content data source (checked
   in ``test_mappings_beyond.py``) or, where that data source lists no field, the record's keys
@@ -31,7 +31,7 @@ CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 SPLUNK_FIELDS = ROOT / "tests" / "data" / "splunk_fields.yml"
 TABLES = (
     "splunk-kubernetes", "splunk-okta", "splunk-github", "splunk-o365", "splunk-macos",
-    "splunk-zeek", "splunk-gcp",
+    "splunk-zeek", "splunk-gcp", "splunk-stream",
 )
 #: corpus folder -> Sigma logsource of its rules on the `splunk` target
 FOLDERS = (
@@ -44,6 +44,8 @@ FOLDERS = (
     "network/zeek",
     "cloud/gcp/audit",
     "cloud/azure/identity_protection",
+    "web/proxy_generic",
+    "web/webserver_generic",
 )
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
@@ -218,9 +220,39 @@ detection:
 """
 
 
+PROXY_RULE = """
+title: powershell user agent fetching a script from a dynamic dns host
+id: aa111111-2222-3333-4444-555555555555
+logsource: {category: proxy}
+detection:
+    selection:
+        c-useragent|contains: ' WindowsPowerShell/'
+        cs-host|endswith: '.duckdns.org'
+        cs-method: GET
+        c-uri|endswith: '.ps1'
+    filter:
+        dst_ip|cidr: '10.0.0.0/8'
+    condition: selection and not filter
+"""
+
+WEBSERVER_RULE = """
+title: 500 answer to a request for a webshell path
+id: ab111111-2222-3333-4444-555555555555
+logsource: {category: webserver}
+detection:
+    selection:
+        cs-uri-stem|endswith: '/cmd.aspx'
+        cs-method: POST
+        sc-status: 500
+    condition: selection
+"""
+
+
 @pytest.mark.parametrize(
     "text,selector",
     [
+        (PROXY_RULE, 'sourcetype="stream:http"'),
+        (WEBSERVER_RULE, 'sourcetype="stream:http"'),
         (ZEEK_DNS_RULE, 'sourcetype="bro:dns:json"'),
         (ZEEK_SMB_RULE, 'sourcetype="bro:smb_files:json"'),
         (GCP_RULE, 'sourcetype="google:gcp:pubsub:message"'),
@@ -234,6 +266,19 @@ def test_new_add_on_rule_is_proven_on_splunk(text: str, selector: str) -> None:
     result = Checker(["splunk"]).check(rule, events).targets["splunk"]
     assert result.equivalent, result.reason
     assert selector in (result.query or "")
+
+
+def test_proxy_fields_are_the_stream_http_names() -> None:
+    query = to_query("splunk", PROXY_RULE, None)
+    for name in ("http_user_agent=", "site=", "http_method=", "uri=", "dest_ip="):
+        assert name in query
+    assert "c-uri" not in query and "cs-host" not in query
+
+
+def test_proxy_query_string_is_refused_with_the_reason() -> None:
+    text = PROXY_RULE.replace("cs-method: GET", "c-uri-query|contains: 'id='")
+    reason = Checker(["splunk"]).check(load_one(text), []).targets["splunk"].reason or ""
+    assert "not converted" in reason and "c-uri-query" in reason and "field list" in reason
 
 
 def test_gcp_method_name_is_the_pubsub_payload_path() -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
-from converter.reference.logsources import SYSMON, membership
+from converter.reference.logsources import SYSMON, LogsourceUnsupported, membership
 from converter.reference.evaluator import (
     SIGMA_SEMANTICS,
     ReferenceEvaluationError,
@@ -419,6 +419,22 @@ def test_service_membership_needs_the_channel() -> None:
     assert compiled.evaluate({"EventID": 4625, "Channel": "System"}).matched is False
 
 
+@pytest.mark.parametrize("category", ["proxy", "webserver"])
+def test_product_independent_category_has_its_own_tagged_event(category: str) -> None:
+    # Sigma's proxy / webserver taxonomy is written for any product's log: a rule naming the
+    # category alone takes the tagged event, a Windows rule never does, and a rule that names a
+    # product beside the category is not tabled by this entry.
+    member = membership(None, category, None)
+    assert member({"Channel": category})
+    assert not member({"Channel": "webserver" if category == "proxy" else "proxy"})
+    assert not member({"EventID": 1, "Channel": SYSMON})
+    assert not membership("windows", None, None)({"Channel": category})
+    with pytest.raises(LogsourceUnsupported):
+        membership("zeek", category, None)
+    with pytest.raises(LogsourceUnsupported):
+        membership(None, "antivirus", None)
+
+
 @pytest.mark.parametrize(
     ("category", "event_id", "channel"),
     [("image_load", 7, SYSMON), ("network_connection", 3, SYSMON), ("file_event", 11, SYSMON),
@@ -436,7 +452,7 @@ def test_category_table(category: str, event_id: int, channel: str) -> None:
     ("logsource", "needle"),
     [("product: linux\n  service: syslog", "linux/-/syslog"),
      ("product: windows\n  category: file_access", "file_access"),
-     ("category: proxy", "-/proxy/-"),
+     ("category: antivirus", "-/antivirus/-"),
      ("product: windows\n  service: no-such-service", "no-such-service")],
 )
 def test_unknown_logsources_are_unsupported(logsource: str, needle: str) -> None:
