@@ -43,6 +43,7 @@ FIELD_FUNCTIONS = {
     "to_ip",
     "registry_value_path",
     "auditd_record_type",
+    "path_basename",
 }
 
 

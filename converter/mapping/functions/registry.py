@@ -25,6 +25,7 @@ from converter.mapping.functions.auditd import (
     query_auditd_record_type,
     render_auditd_record_type,
 )
+from converter.mapping.functions.path import query_path_basename, render_path_basename
 from converter.mapping.functions.query import (
     query_any_of,
     query_copy,
@@ -84,6 +85,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "to_ip": query_to_ip,
     "registry_value_path": query_registry_value_path,
     "auditd_record_type": query_auditd_record_type,
+    "path_basename": query_path_basename,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -101,6 +103,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "to_ip": render_to_ip,
     "registry_value_path": render_registry_value_path,
     "auditd_record_type": render_auditd_record_type,
+    "path_basename": render_path_basename,
 }
 
 ALIAS_FUNCTIONS: dict[str, Callable[[list[Any], dict[str, Any]], Any]] = {

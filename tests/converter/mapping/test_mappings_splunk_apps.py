@@ -327,11 +327,46 @@ def test_macos_rule_reads_the_crowdstrike_process_event() -> None:
     assert "OriginalFileName" not in query
 
 
-def test_macos_parent_path_is_refused_with_the_reason() -> None:
+def test_macos_parent_base_name_decides_endswith_a_path_separator_and_name() -> None:
+    # ProcessRollup2 records the parent's base name only: `endswith '/bash'` is exactly
+    # ParentBaseFileName=bash, negated too, and is proven on generated events.
     text = MACOS_RULE.replace("OriginalFileName: 'osascript'", "ParentImage|endswith: '/bash'")
+    query = to_query("splunk", text, None)
+    assert 'ParentBaseFileName="bash"' in query and "ParentImage" not in query
+    rule = load_one(text)
+    result = Checker(["splunk"]).check(rule, generate_events(rule.rule)).targets["splunk"]
+    assert result.equivalent, result.reason
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "ParentImage|endswith: 'bash'",  # no separator: 'xbash' would match too
+        "ParentImage|contains: '/Microsoft Edge'",  # needs the directory
+        "ParentImage: '/bin/bash'",  # a whole path
+        "ParentImage|endswith: '/b*sh'",  # a wildcard inside the name
+        "ParentImage|endswith: '/Applications/Safari'",  # a separator inside the name
+        "ParentImage|re: '/bash$'",
+    ],
+)
+def test_macos_parent_path_tests_needing_the_directory_are_refused(test: str) -> None:
+    text = MACOS_RULE.replace("OriginalFileName: 'osascript'", test)
     result = Checker(["splunk"]).check(load_one(text), [])
     reason = result.targets["splunk"].reason or ""
-    assert "not converted" in reason and "ParentBaseFileName" in reason
+    assert "not converted" in reason and "ParentBaseFileName" in reason, reason
+
+
+def test_path_basename_renders_the_part_after_the_last_separator() -> None:
+    from converter.mapping.functions.path import render_path_basename
+    from converter.mapping.table import FieldTarget
+
+    spec = FieldTarget("ParentImage", "ParentBaseFileName", "path_basename", ("ParentBaseFileName",))
+    assert render_path_basename("/usr/bin/bash", spec) == {"ParentBaseFileName": "bash"}
+    assert render_path_basename("bash", spec) == {}
+    assert render_path_basename("/usr/bin/", spec) == {}
+    assert render_path_basename(None, spec) == {}
+    windows = FieldTarget("X", "Y", "path_basename", ("Y",), (("separator", "\\"),))
+    assert render_path_basename("C:\\a\\b.exe", windows) == {"Y": "b.exe"}
 
 
 def test_unmapped_okta_field_is_refused_with_the_reason() -> None:
