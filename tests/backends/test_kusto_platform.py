@@ -181,3 +181,28 @@ def test_semi_join_on_a_missing_key_reads_the_empty_string() -> None:
 def test_other_joins_are_refused(text: str, message: str) -> None:
     with pytest.raises(UnsupportedQueryError, match=message):
         parse(text)
+
+
+# --- Sentinel ASIM: the unifying parsers also hold Sysmon for Linux records --------------------
+
+
+@pytest.mark.parametrize(
+    ("category", "detection", "event"),
+    [
+        ("process_creation", DETECTIONS["windows"], EVENTS["windows"]),
+        ("file_event", "  s: {TargetFilename|endswith: '/x.sh'}\n",
+         {"Channel": SYSMON, "EventID": 11, "TargetFilename": "/tmp/x.sh", "Image": "/usr/bin/curl"}),
+    ],
+)
+def test_asim_windows_rule_does_not_match_a_linux_sysmon_row(
+        category: str, detection: str, event: dict[str, Any], tmp_path: Path) -> None:
+    """imProcessCreate and imFileEvent union the Windows Sysmon and Security parsers (DvcOs
+    "Windows") with Sysmon for Linux's and others: a Windows rule keeps DvcOs == "Windows"."""
+    loaded = _rule(tmp_path, "windows", detection, category)
+    result = Converter("kusto", options={"data_source": "sentinel-asim"}).convert(loaded)
+    assert result.status == "converted", result.reason
+    node = parse(result.queries[0])
+    row = EventRenderer.routed(load_table("kusto-windows"), "sentinel-asim").render_sample(
+        _sample(event))
+    assert row is not None and matches(node, row)
+    assert not matches(node, {**row, "DvcOs": "Linux"})

@@ -97,11 +97,12 @@ ASIM_RULES = {
         "  condition: s and not f\n",
     ),
     "file_event": (
-        "imFileEvent\n| where EventType == \"FileCreated\" and ",
+        "imFileEvent\n| where (EventType == \"FileCreated\" and DvcOs == \"Windows\") and ",
         "  s: {TargetFilename|endswith: '.lnk', Image|contains: '\\Temp\\'}\n  condition: s\n",
     ),
     "file_delete": (
-        "imFileEvent\n| where (EventType == \"FileDeleted\" and EventOriginalType == \"23\") and ",
+        "imFileEvent\n| where (EventType == \"FileDeleted\" and EventOriginalType == \"23\" and "
+        "DvcOs == \"Windows\") and ",
         "  s: {TargetFilename|endswith: '.evtx'}\n  f: {Image|startswith: 'C:\\Windows\\'}\n"
         "  condition: s and not f\n",
     ),
