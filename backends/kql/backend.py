@@ -365,10 +365,14 @@ class SigportKqlBackend(
         current = self.data_source_name() or "defend"
         own = self.field_model().caseless_form(field)
         if own is not None:
-            # Only reachable when the pipeline did not rewrite the field (a custom pipeline).
+            # The pipeline kept the base field: a custom pipeline, or a logsource whose index
+            # lacks the multi-field (an integration's index beside Elastic Defend's, such as
+            # the Auditd Logs integration's process.executable).
             return (
-                f"the field model has {own.name} (lowercase normalizer), but this pipeline did "
-                "not use it; use the ecs-windows pipeline or the eql/lucene target"
+                f"the field model has {own.name} (lowercase normalizer), but the pipeline kept "
+                f"{field} (a custom pipeline, or this logsource's index has no such multi-field); "
+                f"add a lowercase-normalised keyword multi-field of {field} to that index and "
+                "convert with --mapping, or use the eql/lucene target"
             )
         others = [s for s in with_caseless if s != current]
         also = "".join(f"data_source={s} ({field}.caseless) or " for s in others)

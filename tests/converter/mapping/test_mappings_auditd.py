@@ -209,3 +209,12 @@ def test_lowercased_i_has_two_spellings_and_a_bound() -> None:
     assert evaluate(query, {"event.action": "user_login"})
     with pytest.raises(SigmaTransformationError, match="too many letters i"):
         QUERY_FUNCTIONS["auditd_record_type"](item_of(sigma_rule("type", "IIIII")), TYPE, "")
+
+
+def test_kql_advice_does_not_send_an_auditd_rule_to_the_pipeline_it_uses() -> None:
+    """The Auditd Logs index has no process.executable.caseless: KQL's caveat names the
+    missing multi-field instead of recommending the ecs-windows pipeline the rule already uses."""
+    result = Converter("kql").convert(load_rule_text(RULE))
+    advice = [w for w in result.warnings if "process.executable" in w]
+    assert advice and all("use the ecs-windows pipeline" not in w for w in advice)
+    assert any("multi-field of process.executable" in w for w in advice)
