@@ -126,6 +126,30 @@ TARGETS: dict[str, TargetSpec] = {
             formats=_ELASTIC_FORMATS,
             kibana_rule=KibanaRuleKind("query", "kuery"),
         ),
+        # Its own target, not a format of kql: Elasticsearch's KQL plugin has its own grammar and
+        # escaping (backends/kql_es/semantics.py), so the query text itself differs, and a target
+        # is what names an emitter and its interpreter here. Its formats only wrap that text.
+        TargetSpec(
+            "kql-es",
+            "Elasticsearch's own KQL: the kql query / ES|QL KQL() with case_insensitive "
+            "(stack 9.3)",
+            "backends.kql_es.backend:SigportKqlEsBackend",
+            "backends.kql_es.parser:parse",
+            "backends.kql_es.semantics:SEMANTICS",
+            pipeline="ecs-windows",
+            schema="ecs",
+            suffix=".json",
+            caseless_subfields="all",
+            field_model=True,
+            formats={
+                "default": "one kql query object per query ({\"kql\": {\"query\": ..., "
+                "\"case_insensitive\": ...}})",
+                "es-dsl": "Elasticsearch search request bodies (the kql query in bool.filter), "
+                "one JSON per line",
+                "esql": "ES|QL queries `FROM <data source indices> | WHERE KQL(...)`, one per "
+                "line (an Elastic Security ES|QL rule's query)",
+            },
+        ),
         TargetSpec(
             "lucene",
             "Elasticsearch Lucene query_string syntax",

@@ -16,6 +16,10 @@ from sigma.types import SigmaString
 #: transformations live in ``converter``, which ``backends`` does not import; the name is the
 #: contract between them).
 PIPELINE_WARNINGS = "sigport_warnings"
+#: The rule attribute listing warnings that state a fact of the data source under which the query
+#: is exact (``converter.mapping.partial`` and emitters write it; ``Converter`` moves them to
+#: ``Conversion.exact_warnings``, which ``check`` does not read as approximations).
+EXACT_WARNINGS = "sigport_exact_warnings"
 
 
 def refuse_empty_field(name: str) -> str:

@@ -300,40 +300,59 @@ def _lower_is(field: _Literal | None, value: _Literal, fields: FieldModel | None
         text = simple_lower(value.text) if lower else value.text
         return Equals(value=text, case_sensitive=not lower, lowercase_value=lower, **common)
 
+    pattern = value.parts if value.has_wildcard else None
+    return lower_non_keyword(name, es_type, info, value.text, value.quoted, pattern, common, span)
+
+
+
+def lower_non_keyword(
+    name: str,
+    es_type: str,
+    info: FieldInfo | None,
+    text: str,
+    quoted: bool,
+    pattern: tuple[GlobPart, ...] | None,
+    common: dict[str, Any],
+    span: Span,
+) -> Node:
+    """The leaf for a field that is not ``keyword``: match / match_phrase, or for a ``pattern``
+    (its glob parts, every ``*`` live) a query_string split on whitespace. Kibana's is.ts and
+    Elasticsearch's KqlAstBuilder translate these alike, so both KQL interpreters use it.
+    """
     if es_type in TEXT_TYPES:
         analyzer = (info.analyzer if info is not None else None) or "standard"
-        if value.has_wildcard:  # text_wildcard: query_string terms against tokens
-            pieces = _split_query_string(value.parts)
+        if pattern is not None:  # text_wildcard: query_string terms against tokens
+            pieces = _split_query_string(pattern)
             return _one_or_many(
                 [Text(parts=p, phrase=False, analyzer=analyzer, **common) for p in pieces], span
             )
-        return Text(parts=(value.text,), phrase=value.quoted, analyzer=analyzer, **common)
+        return Text(parts=(text,), phrase=quoted, analyzer=analyzer, **common)
 
     if es_type in NUMERIC_TYPES:
-        if value.has_wildcard:
+        if pattern is not None:
             raise _unsupported(name, "wildcard on a numeric field (an Elasticsearch error)")
-        return Equals(value=_number(name, value.text, es_type), **common)
+        return Equals(value=_number(name, text, es_type), **common)
 
     if es_type == "boolean":
-        if value.text not in ("true", "false") or value.has_wildcard:
-            raise _unsupported(name, f"value {value.text!r} on a boolean field")
-        return Equals(value=value.text == "true", **common)
+        if text not in ("true", "false") or pattern is not None:
+            raise _unsupported(name, f"value {text!r} on a boolean field")
+        return Equals(value=text == "true", **common)
 
     if es_type == "ip":
-        if value.has_wildcard:
+        if pattern is not None:
             raise _unsupported(name, "wildcard on an ip field (an Elasticsearch error)")
         try:  # ip_cidr: a single address is the /32 (/128) network, which normalises IPv6
-            network = ipaddress.ip_network(value.text, strict=False)
+            network = ipaddress.ip_network(text, strict=False)
         except ValueError:
-            raise _unsupported(name, f"non-IP value {value.text!r} on an ip field") from None
+            raise _unsupported(name, f"non-IP value {text!r} on an ip field") from None
         return Cidr(network=str(network), **common)
 
     if es_type in _EXACT_NON_KEYWORD or info is None:
         # Non-keyword path (unknown_field, wildcard_field_plain): match / match_phrase compare the
         # whole value; a wildcard value goes to query_string, split on whitespace.
-        if not value.has_wildcard:
-            return Equals(value=value.text, case_sensitive=True, **common)
-        pieces = _split_query_string(value.parts)
+        if pattern is None:
+            return Equals(value=text, case_sensitive=True, **common)
+        pieces = _split_query_string(pattern)
         nodes: list[Node] = [
             Glob(parts=p, case_sensitive=True, **common)
             if _WILD in p

@@ -35,12 +35,10 @@ from sigma.processing.transformations.base import PreprocessingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
 from sigma.types import SigmaFieldReference
 
+from backends.common import EXACT_WARNINGS  # noqa: F401  (re-exported: its users import it from here)
+
 from converter.mapping.transformations import warn_on_rule
 
-#: The rule attribute listing the warnings of this module: facts of the data source under which
-#: the query is exact (``Converter`` moves them to ``Conversion.exact_warnings``; ``check`` does not
-#: read them as an emitter's approximation).
-EXACT_WARNINGS = "sigport_exact_warnings"
 
 def _read_fields(item: SigmaDetectionItem) -> set[str]:
     """The fields a detection item reads: its own and any ``fieldref`` target."""

@@ -2,7 +2,8 @@
 
 ``FORMATS`` maps a format name to its renderer: ``default`` (one query per line),
 ``kibana-ndjson`` (``converter/outputs/kibana.py``), ``savedsearches`` (``converter/outputs/savedsearches.py``)
-and ``sentinel-yaml`` (``converter/outputs/sentinel.py``).
+``sentinel-yaml`` (``converter/outputs/sentinel.py``), and ``es-dsl`` / ``esql``
+(``converter/outputs/elasticsearch_kql.py``).
 Every renderer takes the conversions and keyword options (``data_source`` for the Elastic rule
 settings, ``splunk_es`` for Splunk Enterprise Security keys); a renderer ignores the options it
 does not use.
@@ -18,6 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 from backends import TARGETS
 
 from converter.conversion.convert import Conversion
+from converter.outputs.elasticsearch_kql import render_es_dsl, render_esql
 from converter.outputs.kibana import kibana_rule, render_kibana_ndjson as _render_kibana
 from converter.outputs.savedsearches import render as _render_savedsearches
 from converter.outputs.sentinel import render_sentinel_yaml
@@ -49,12 +51,15 @@ FORMATS: dict[str, Callable[..., str]] = {
     "kibana-ndjson": render_kibana_ndjson,
     "savedsearches": render_savedsearches,
     "sentinel-yaml": render_sentinel_yaml,
+    "es-dsl": render_es_dsl,
+    "esql": render_esql,
 }
 
 #: File suffix per format, for ``-o DIR`` output (the ``default`` format uses the target's own,
 #: ``backends.TARGETS[name].suffix``).
 SUFFIXES = {
-    "default": None, "kibana-ndjson": ".ndjson", "savedsearches": ".conf", "sentinel-yaml": ".yaml"
+    "default": None, "kibana-ndjson": ".ndjson", "savedsearches": ".conf", "sentinel-yaml": ".yaml",
+    "es-dsl": ".ndjson", "esql": ".esql",
 }
 
 class TreeWriter:

@@ -1,0 +1,327 @@
+"""pySigma backend for Elasticsearch's own KQL: the ``kql`` query with ``case_insensitive``.
+
+A configured subclass of the Kibana KQL emitter (``backends/kql/backend.py``): the boolean
+structure, the case bookkeeping and the refusals are Kibana's; what Elasticsearch's plugin reads
+differently (``backends/kql_es/semantics.py``) is overridden here:
+
+* values are written for ``KqlBase.g4`` and ``ParserUtils``: whitespace separates tokens (joined
+  again with one space), ``\\not`` is the word, ``\\ `` keeps its backslash;
+* a pattern on a ``keyword`` field is Lucene wildcard text (``?`` is live, a backslash escapes),
+  on other fields a query_string (``?`` and ``\\`` plain); Elasticsearch only sees a pattern when
+  some token has no backslash before its first ``*`` (``wildcard_detection``), so a pattern
+  that cannot be written that way is widened to a leading ``*`` with a warning;
+* ``and``/``or`` mixes are always parenthesised, value lists are written field by field;
+* each query carries ``case_insensitive``: true when a case-insensitive Sigma value lands on a
+  plain ``keyword`` field (no lowercase copy or normalizer); values whose letters Elasticsearch
+  folds differently from Sigma (``case_insensitive_folding``) are declared.
+
+The default output is the ``kql`` query object, one JSON per query; ``converter/outputs`` wraps it
+as a search request body (``-f es-dsl``) or an ES|QL ``WHERE KQL(...)`` (``-f esql``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, ClassVar
+
+from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
+from sigma.conversion.deferred import DeferredQueryExpression
+from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.types import SigmaCasedString, SigmaString, SpecialChars
+
+from sigma.conditions import ConditionIdentifier
+
+from backends.common import EXACT_WARNINGS, refuse_empty_field
+from backends.kql.backend import SigportKqlBackend
+from backends.query.ast import Fold
+from backends.query.folding import SIMPLE, equivalents, folds_alike, simple_lower
+
+from .semantics import JAVA_LINE_TERMINATORS, SEMANTICS, WHITESPACE
+
+#: The readings of ``case_insensitive`` plus Sigma's own (per-code-point simple lowercase).
+_CI_READINGS = SEMANTICS.typed("case_insensitive_folding", Fold).readings
+_READINGS = (SIMPLE, *_CI_READINGS)
+_SPECIAL = frozenset('\\():<>"*{}')
+_KEYWORDS = frozenset(SEMANTICS.typed("keywords", tuple))
+#: Characters written as ``\uXXXX``: whitespace (a raw one would end the token; ``\n`` before
+#: ``ot`` would read as ``\not``) and Java line terminators (entry wildcard_detection).
+_UNICODE_ESCAPED = frozenset(WHITESPACE.replace(" ", "") + JAVA_LINE_TERMINATORS)
+_PATTERN_TOKEN = re.compile(r"[^\\]*[*][^" + JAVA_LINE_TERMINATORS + "]*", re.DOTALL)
+_LUCENE_ESCAPED = frozenset("*?\\")
+_QS_WHITESPACE = str(SEMANTICS.get("query_string_splits_whitespace"))
+
+
+def _char(char: str) -> str:
+    """One literal character inside an unquoted token."""
+    if char in _SPECIAL:
+        return "\\" + char
+    if char in _UNICODE_ESCAPED:
+        return f"\\u{ord(char):04x}"
+    return char
+
+
+def _tokens_text(tokens: list[str]) -> str:
+    """Join rendered tokens, escaping a token that is an operator word."""
+    return " ".join("\\" + t if t.lower() in _KEYWORDS else t for t in tokens)
+
+
+def render_plain(text: str) -> str:
+    """A value without wildcards: unquoted when one-space-joined tokens give it back, else
+    quoted (``quoted_escapes``)."""
+    if text and not text.startswith(" ") and not text.endswith(" ") and "  " not in text:
+        return _tokens_text(["".join(_char(c) for c in token) for token in text.split(" ")])
+    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    for char, escaped in (("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        body = body.replace(char, escaped)
+    return f'"{body}"'
+
+
+def _is_pattern(tokens: list[str]) -> bool:
+    """What ParserUtils.hasWildcard decides for these rendered tokens."""
+    return any(t == "*" or _PATTERN_TOKEN.fullmatch(t) for t in tokens)
+
+
+#: A query_string term no caseless copy can match: the ingest pipeline lowercases copies per code
+#: point (backends.query.ingest), and U+0130 lowercases to 'i', so no copy holds it; no case
+#: folding pairs it with another character either. Added as a second, OR-ed term
+#: (query_string_splits_whitespace) it makes Elasticsearch read the value as a pattern
+#: (wildcard_detection) without changing what it matches.
+NEVER_IN_COPY = "\u0130*"
+
+
+def render_pattern(parts: list[Any], keyword: bool, never: str | None = None) -> str | None:
+    """A pattern value as KQL tokens, or None when Elasticsearch would not read it as one.
+
+    On a keyword field the unescaped text is Lucene wildcard syntax (``keyword_pattern_syntax``):
+    literal ``* ? \\`` get a Lucene backslash, a space at an edge or beside another one is the
+    escaped ``\\ ``. Elsewhere it is a query_string (``query_string_pattern``): a literal ``*``
+    cannot be written, ``?`` is plain and whitespace is refused (it would split the value).
+    ``never``, for a caseless copy only, is a term OR-ed on when no token reads as a pattern.
+    """
+    chars: list[Any] = []
+    for part in parts:
+        chars.extend(part if isinstance(part, str) else [part])
+    tokens, current = [], []
+    for i, char in enumerate(chars):
+        if char is SpecialChars.WILDCARD_MULTI:
+            current.append("*")
+        elif char is SpecialChars.WILDCARD_SINGLE:
+            if not keyword:
+                return None
+            current.append("?")
+        elif not keyword and char in _QS_WHITESPACE:
+            return None  # query_string would split the value there
+        elif char == " ":
+            inner = 0 < i < len(chars) - 1 and chars[i - 1] != " " and chars[i + 1] != " "
+            if inner:
+                tokens.append("".join(current))
+                current = []
+            else:
+                current.append("\\ ")
+        elif char in _LUCENE_ESCAPED:
+            if not keyword:
+                if char == "*":
+                    return None
+                current.append(_char(char))
+            else:
+                current.append("\\\\" + _char(char))
+        else:
+            current.append(_char(char))
+    tokens.append("".join(current))
+    if never is not None and not keyword and not _is_pattern(tokens):
+        tokens.append(never)
+    return _tokens_text(tokens) if _is_pattern(tokens) else None
+
+
+def _ci_exact(char: str, normalized: bool) -> bool:
+    """True when ``case_insensitive`` matches ``char`` as Sigma does under every reading: on a
+    plain keyword field the class of ``char`` is the same under Sigma's and ES's readings; on a
+    lowercase-normalised one, the lowercase forms each reading reaches are ``char``'s alone."""
+    if not normalized:
+        return folds_alike(char, _READINGS)
+    lower = simple_lower(char)
+    return all(
+        {x for x in equivalents(lower, r) if simple_lower(x) == x} <= {lower} for r in _CI_READINGS
+    )
+
+
+class SigportKqlEsBackend(SigportKqlBackend):
+    """Convert Sigma rules to Elasticsearch ``kql`` queries (JSON with ``case_insensitive``)."""
+
+    name: ClassVar[str] = "Elasticsearch KQL"
+    formats: ClassVar[dict[str, str]] = {"default": "kql query objects with case_insensitive"}
+
+    # Value lists become one `field:value` per value (field_value_group).
+    convert_or_as_in: ClassVar[bool] = False
+    convert_and_as_in: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (field, field info, value, written by the data source's logsource conditions)
+        self._records: list[tuple[str, Any, SigmaString, bool]] = []
+        self._rule: Any = None
+        self._shipper = False
+
+    def convert_rule(self, rule: Any, output_format: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        """Convert with a fresh record of the keyword-field values of each query."""
+        self._records, self._rule = [], rule
+        return super().convert_rule(rule, output_format, *args, **kwargs)
+
+    def _from_logsource_conditions(self, cond: ConditionFieldEqualsValueExpression) -> bool:
+        """True when ``cond`` is one of the conditions the mapping table adds for the logsource
+        (``<table>-conditions``: values the shipper writes exactly, e.g. event.category)."""
+        detections = getattr(getattr(self._rule, "detection", None), "detections", {}) or {}
+        for item in cond.parent_chain():
+            if isinstance(item, ConditionIdentifier):
+                items = getattr(detections.get(item.identifier), "detection_items", None) or []
+                return bool(items) and all(
+                    any(str(i).endswith("-conditions") for i in
+                        getattr(d, "applied_processing_items", ()) or ())
+                    for d in items
+                )
+        return False
+
+    # --- values --------------------------------------------------------------------------------
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        """A field name is one token (or a quoted string) in KqlBase.g4's fieldName."""
+        name = refuse_empty_field(field_name)
+        if "*" in name:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"Elasticsearch KQL reads {name!r} as a field name pattern"
+            )
+        return render_plain(name)
+
+    def _value(self, field: str, value: SigmaString) -> str:
+        """Render ``value`` for ``field``'s type, widening what Elasticsearch cannot read."""
+        parts = list(value.iter_parts())
+        if not value.contains_special():
+            return render_plain("".join(str(p) for p in parts))
+        info = self.field_model().lookup(field)
+        keyword = info is not None and info.type == "keyword"
+        if not keyword and SpecialChars.WILDCARD_SINGLE in parts:
+            self.warn(
+                f"Sigma '?' in {str(value)!r}: Elasticsearch KQL escapes '?' on {field} (not a "
+                "keyword field, query_string_pattern); emitted '*', which also matches zero or "
+                "several characters"
+            )
+            parts = [SpecialChars.WILDCARD_MULTI if p is SpecialChars.WILDCARD_SINGLE else p
+                     for p in parts]
+        text = render_pattern(parts, keyword)
+        if text is None and info is not None and info.caseless_of:
+            text = render_pattern(parts, keyword, never=NEVER_IN_COPY)
+        if text is None and parts[0] is not SpecialChars.WILDCARD_MULTI:
+            text = render_pattern([SpecialChars.WILDCARD_MULTI, *parts], keyword)
+            if text is not None:
+                self.warn(
+                    f"Elasticsearch KQL would read {str(value)!r} on {field} as plain text (a "
+                    "`*` after an escaped character in the same token is no wildcard, "
+                    "wildcard_detection); emitted with a leading '*', which also matches values "
+                    "that only contain it"
+                )
+        if text is None:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"Elasticsearch KQL cannot write the pattern {str(value)!r} on {field} "
+                "(a literal '*' in a query_string, or whitespace it would split); use the eql "
+                "or lucene target"
+            )
+        return text
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """``field:value`` written for Elasticsearch's grammar, with the case bookkeeping."""
+        assert isinstance(cond.value, SigmaString)
+        self._check_wildcard_spaces(cond.field, cond.value)
+        self._shipper = self._from_logsource_conditions(cond)
+        self._check_case(cond.field, cond.value)
+        return f"{self.escape_and_quote_field(cond.field)}:{self._value(cond.field, cond.value)}"
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """``|cased``: the same text; the query's case_insensitive decides (see finalize)."""
+        return self.convert_condition_field_eq_val_str(cond, state)
+
+    def convert_condition_val_str(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """Free text is refused: its outcome depends on every default field's mapping."""
+        raise SigmaFeatureNotSupportedByBackendError(
+            "Elasticsearch KQL free text searches default_field with multi_match or "
+            "query_string (unbound_value); sigport emits field queries only"
+        )
+
+    # --- case ----------------------------------------------------------------------------------
+
+    def _check_case(self, field: str, value: Any) -> None:
+        """Keyword-field values are decided per query (``finalize_query_default``); values on
+        other fields (copies, wildcard, text) as in Kibana, which case_insensitive never reaches."""
+        if not isinstance(value, SigmaString):
+            return
+        info = self.field_model().lookup(field)
+        if info is None or info.type != "keyword" or info.caseless_of:
+            super()._check_case(field, value)
+            return
+        self.warn_length_limit(field, value)
+        plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
+        if plain.lower() != plain.upper():
+            self._records.append((field, info, value, self._shipper))
+
+    def _case_insensitive(self) -> bool:
+        """The query needs case_insensitive when a case-insensitive value meets a keyword field
+        that has no lowercase normalizer."""
+        return any(
+            info.normalizer is None and not isinstance(value, SigmaCasedString)
+            for _, info, value, _ in self._records
+        )
+
+    def _declare_case(self, ci: bool) -> None:
+        """Warn for each keyword-field value the query's case rule does not match as Sigma."""
+        for field, info, value, shipper in self._records:
+            plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
+            normalized = info.normalizer == "lowercase"
+            if isinstance(value, SigmaCasedString):
+                if shipper and ci:
+                    # The data source writes exactly this value (a logsource condition of the
+                    # mapping table), so a case-insensitive term selects the same documents.
+                    self._exact_warning(
+                        f"Elasticsearch KQL matches {field}:{plain} case-insensitively "
+                        "(case_insensitive); the data source writes exactly this value"
+                    )
+                elif normalized or ci:
+                    self.warn(
+                        f"Elasticsearch KQL matches {field} case-insensitively "
+                        f"({'lowercase normalizer' if normalized else 'case_insensitive'}); the "
+                        f"Sigma value {plain!r} is |cased"
+                    )
+                continue
+            if not ci:
+                continue  # a lowercase normalizer alone matches as Sigma (normalizer_lowercase)
+            odd = sorted({c for c in plain if not _ci_exact(c, normalized)})
+            if odd:
+                self.warn(
+                    f"Elasticsearch's case_insensitive folds {''.join(odd)!r} in {field}'s value "
+                    f"{plain!r} otherwise than Sigma (ASCII-only or Unicode case folding, "
+                    "case_insensitive_folding); " + self._caseless_advice(field)
+                )
+
+    def _exact_warning(self, message: str) -> None:
+        """A warning that states a fact of the data source (``EXACT_WARNINGS``)."""
+        self.warn(message)
+        attributes = getattr(self._rule, "custom_attributes", None)
+        if attributes is not None:
+            listed = attributes.setdefault(EXACT_WARNINGS, [])
+            if message not in listed:
+                listed.append(message)
+
+    def finalize_query_default(
+        self, rule: Any, query: Any, index: int, state: ConversionState
+    ) -> Any:
+        """The ``kql`` query object: the query text and its case_insensitive."""
+        ci = self._case_insensitive()
+        self._declare_case(ci)
+        self._records = []
+        return json.dumps({"kql": {"query": query, "case_insensitive": ci}}, ensure_ascii=False)

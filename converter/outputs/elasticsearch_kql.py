@@ -1,0 +1,62 @@
+"""The ``es-dsl`` and ``esql`` formats of the ``kql-es`` target: its ``kql`` query objects wrapped.
+
+* ``es-dsl``: one search request body per query, ``{"query": {"bool": {"filter": [{"kql": ...}]}}}``
+  (https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-kql-query);
+* ``esql``: ``FROM <indices> | WHERE KQL("<query>", {"case_insensitive": ...})`` with the data
+  source's index patterns (https://www.elastic.co/docs/reference/query-languages/esql/
+  functions-operators/search-functions/kql; the options map needs stack 9.3).
+
+The query text is the emitter's; only the wrapping is done here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from converter.conversion.convert import Conversion
+
+#: ES|QL string escapes (https://www.elastic.co/docs/reference/query-languages/esql/esql-syntax).
+_ESQL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: Where the data source names no index.
+DEFAULT_INDEX = "logs-*"
+
+
+def _kql(query: str) -> dict[str, Any]:
+    obj = json.loads(query)
+    if not isinstance(obj, dict) or "kql" not in obj:
+        raise ValueError("the es-dsl and esql formats need kql-es queries")
+    return dict(obj["kql"])
+
+
+def esql_string(text: str) -> str:
+    """``text`` as an ES|QL double-quoted string literal."""
+    return '"' + "".join(_ESQL_ESCAPES.get(c, c) for c in text) + '"'
+
+
+def render_es_dsl(conversions: list[Conversion], **_: Any) -> str:
+    """One search request body per query, one per line."""
+    lines = [
+        json.dumps({"query": {"bool": {"filter": [{"kql": _kql(q)}]}}}, ensure_ascii=False)
+        for c in conversions for q in c.queries
+    ]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def esql_query(conv: Conversion, query: str, data_source: str | None = None) -> str:
+    """One ES|QL query reading the data source's indices."""
+    from converter.outputs.kibana import _source_facts
+
+    kql = _kql(query)
+    indices = list(_source_facts(conv.rule, data_source).get("index") or []) or [DEFAULT_INDEX]
+    options = {"case_insensitive": bool(kql.get("case_insensitive", False))}
+    return (
+        f"FROM {', '.join(indices)} | WHERE KQL({esql_string(kql['query'])}, "
+        f"{json.dumps(options)})"
+    )
+
+
+def render_esql(conversions: list[Conversion], data_source: str | None = None, **_: Any) -> str:
+    """One ES|QL query per line."""
+    lines = [esql_query(c, q, data_source) for c in conversions for q in c.queries]
+    return "\n".join(lines) + ("\n" if lines else "")
