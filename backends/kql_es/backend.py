@@ -135,6 +135,21 @@ def render_pattern(parts: list[Any], keyword: bool, never: str | None = None) ->
     return _tokens_text(tokens) if _is_pattern(tokens) else None
 
 
+def _live_stars(parts: list[Any]) -> list[Any]:
+    """``parts`` with every literal ``*`` made a live one (a widening the caller declares)."""
+    out: list[Any] = []
+    for part in parts:
+        if not isinstance(part, str):
+            out.append(part)
+            continue
+        for index, piece in enumerate(part.split("*")):
+            if index:
+                out.append(SpecialChars.WILDCARD_MULTI)
+            if piece:
+                out.append(piece)
+    return out
+
+
 def _ci_exact(char: str, normalized: bool) -> bool:
     """True when ``case_insensitive`` matches ``char`` as Sigma does under every reading: on a
     plain keyword field the class of ``char`` is the same under Sigma's and ES's readings; on a
@@ -209,6 +224,12 @@ class SigportKqlEsBackend(SigportKqlBackend):
             )
             parts = [SpecialChars.WILDCARD_MULTI if p is SpecialChars.WILDCARD_SINGLE else p
                      for p in parts]
+        if not keyword and any(isinstance(p, str) and "*" in p for p in parts):
+            self.warn(
+                f"Elasticsearch KQL cannot write the literal '*' of {str(value)!r} on {field} (a "
+                "query_string keeps every '*' live, query_string_pattern); emitted a live '*'"
+            )
+            parts = _live_stars(parts)
         text = render_pattern(parts, keyword)
         if text is None and info is not None and info.caseless_of:
             text = render_pattern(parts, keyword, never=NEVER_IN_COPY)
@@ -224,8 +245,7 @@ class SigportKqlEsBackend(SigportKqlBackend):
         if text is None:
             raise SigmaFeatureNotSupportedByBackendError(
                 f"Elasticsearch KQL cannot write the pattern {str(value)!r} on {field} "
-                "(a literal '*' in a query_string, or whitespace it would split); use the eql "
-                "or lucene target"
+                "(whitespace a query_string would split); use the eql or lucene target"
             )
         return text
 

@@ -9,6 +9,7 @@ emitter writes means, to the interpreter, exactly the Sigma value, and that the 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -205,3 +206,19 @@ def test_copy_patterns_get_a_term_no_copy_matches() -> None:
     assert node.children[0].parts == ("c:\\windows\\", ast.Wildcard.ANY)
     assert node.children[1].parts == ("\u0130", ast.Wildcard.ANY)
     assert render_pattern(["c:\\windows\\", _MULTI], keyword=True, never="\u0130*") is None
+
+
+def test_literal_star_on_a_copy_is_widened_and_declared() -> None:
+    mapping = Path(__file__).parents[1] / "data" / "kql_es_copy_template.json"
+    conversion = _convert("    CommandLine|contains: ':\\*'", mapping=str(mapping))
+    kql = json.loads(conversion.queries[0])["kql"]
+    assert "sigport.caseless.process.command_line:*\\:*" in kql["query"]
+    assert any("literal '*'" in w for w in conversion.warnings)
+
+
+def test_copy_pattern_after_an_escape_is_exact() -> None:
+    mapping = Path(__file__).parents[1] / "data" / "kql_es_copy_template.json"
+    conversion = _convert("    Image|startswith: 'C:\\Windows\\Temp\\'", mapping=str(mapping))
+    kql = json.loads(conversion.queries[0])["kql"]
+    assert "sigport.caseless.process.executable:c\\:\\\\windows\\\\temp\\\\* \u0130*" in kql["query"]
+    assert not [w for w in conversion.warnings if w not in conversion.exact_warnings]
