@@ -67,10 +67,11 @@ def _tokens_text(tokens: list[str]) -> str:
     return " ".join("\\" + t if t.lower() in _KEYWORDS else t for t in tokens)
 
 
-def render_plain(text: str) -> str:
-    """A value without wildcards: unquoted when one-space-joined tokens give it back, else
-    quoted (``quoted_escapes``)."""
-    if text and not text.startswith(" ") and not text.endswith(" ") and "  " not in text:
+def render_plain(text: str, one_token: bool = False) -> str:
+    """A value without wildcards: unquoted when one-space-joined tokens give it back (one
+    token only for a field name), else quoted (``quoted_escapes``)."""
+    unquoted = text and not text.startswith(" ") and not text.endswith(" ") and "  " not in text
+    if unquoted and not (one_token and " " in text):
         return _tokens_text(["".join(_char(c) for c in token) for token in text.split(" ")])
     body = text.replace("\\", "\\\\").replace('"', '\\"')
     for char, escaped in (("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
@@ -207,7 +208,7 @@ class SigportKqlEsBackend(SigportKqlBackend):
             raise SigmaFeatureNotSupportedByBackendError(
                 f"Elasticsearch KQL reads {name!r} as a field name pattern"
             )
-        return render_plain(name)
+        return render_plain(name, one_token=True)  # fieldName is one token or a quoted string
 
     def _value(self, field: str, value: SigmaString) -> str:
         """Render ``value`` for ``field``'s type, widening what Elasticsearch cannot read."""

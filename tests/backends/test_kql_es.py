@@ -222,3 +222,12 @@ def test_copy_pattern_after_an_escape_is_exact() -> None:
     kql = json.loads(conversion.queries[0])["kql"]
     assert "sigport.caseless.process.executable:c\\:\\\\windows\\\\temp\\\\* \u0130*" in kql["query"]
     assert not [w for w in conversion.warnings if w not in conversion.exact_warnings]
+
+
+@pytest.mark.parametrize("name", ["a b", "and", "x:y", " lead", "tab\there"])
+def test_field_names_read_back_exactly(name: str) -> None:
+    from backends.kql_es.backend import SigportKqlEsBackend
+
+    text = SigportKqlEsBackend().escape_and_quote_field(name)
+    node = parse(f"{text}:v", MODEL)
+    assert isinstance(node, ast.Equals) and node.field == name, (text, node)

@@ -17,7 +17,7 @@ from converter.rules.load import load_rules
 ROOT = Path(__file__).resolve().parents[3]
 ZOOM = ROOT / "sigma_rules/windows/process_creation/proc_creation_win_zoom_suspicious_child_process.yml"
 ZOOM_EVENTS = sample_events_path(ZOOM)
-CHECKED = ["eql", "kql", "lucene", "splunk", "splunk-cim", "kusto"]
+CHECKED = ["eql", "kql", "kql-es", "lucene", "splunk", "splunk-cim", "kusto"]
 
 #: Elastic's own query for the rule (elastic/detection-rules, rule 97aba1ef-...).
 ELASTIC_ZOOM_EQL = (
