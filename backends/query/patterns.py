@@ -71,12 +71,18 @@ class BoundedPattern:
     timed out (backtracking grows with the value's length) and still decides shorter ones, so one
     hostile value does not make the verdicts of ordinary events undecided; after ``MAX_TIMEOUTS``
     timeouts it refuses every value, so a batch pays the time limit a bounded number of times.
+
+    The ``regex`` engine's pattern is compiled on the first match, not when the query is parsed:
+    ``re`` has already validated it, and most patterns of a backtest are never run (the
+    prefilter rules their queries out), while ``regex`` compiles in Python at about a millisecond
+    per pattern. A pickled pattern carries its text and flags only (a prepared query loaded from
+    the cache compiles nothing until it runs), and starts with no timeouts.
     """
 
-    __slots__ = ("pattern", "_compiled", "_refuse_from", "_timeouts")
+    __slots__ = ("pattern", "_source", "_bits", "_compiled", "_refuse_from", "_timeouts")
 
     def __init__(self, compiled: re.Pattern[str], shown: str) -> None:
-        """Re-compile an ``re`` pattern (already validated) with the ``regex`` engine.
+        """Take an ``re`` pattern (already validated) to run with the ``regex`` engine.
 
         Args:
             compiled: the pattern as ``re`` compiled it (its text and flags are reused).
@@ -86,18 +92,38 @@ class BoundedPattern:
         for re_bit, regex_bit in _RE_TO_REGEX_FLAGS:
             if compiled.flags & re_bit:
                 bits |= regex_bit
+        self._init(shown, compiled.pattern, bits)
+
+    def _init(self, shown: str, source: str, bits: int) -> None:
         self.pattern = shown
-        self._compiled = regex.compile(compiled.pattern, bits)
+        self._source = source
+        self._bits = bits
+        self._compiled: Any = None  # the regex engine's pattern, built on the first match
         self._refuse_from: int | None = None  # the shortest value length that timed out
         self._timeouts = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (self.pattern, self._source, self._bits))
+
+    def _engine(self) -> Any:
+        """The ``regex`` engine's pattern (compiled on first use).
+
+        Raises:
+            PatternSyntaxError: ``regex`` refuses a pattern ``re`` accepted.
+        """
+        if self._compiled is None:
+            try:
+                self._compiled = regex.compile(self._source, self._bits)
+            except regex.error as exc:
+                raise PatternSyntaxError(f"invalid regular expression: {exc}", self.pattern,
+                                         0) from None
+        return self._compiled
 
     @property
     def caseless(self) -> bool:
         """True when some part of the pattern matches case-insensitively (a flag or an inline
         ``(?i)``/``(?i:...)`` group)."""
-        return bool(self._compiled.flags & regex.IGNORECASE) or bool(
-            _INLINE_CASELESS.search(self._compiled.pattern)
-        )
+        return bool(self._bits & regex.IGNORECASE) or bool(_INLINE_CASELESS.search(self._source))
 
     def search(self, value: str) -> Any:
         """Leftmost match anywhere in ``value``, or None.
@@ -105,7 +131,7 @@ class BoundedPattern:
         Raises:
             MatchTimeout: the match ran past the time limit.
         """
-        return self._run(self._compiled.search, value)
+        return self._run(self._engine().search, value)
 
     def fullmatch(self, value: str) -> Any:
         """Match of the whole ``value``, or None.
@@ -113,7 +139,7 @@ class BoundedPattern:
         Raises:
             MatchTimeout: the match ran past the time limit.
         """
-        return self._run(self._compiled.fullmatch, value)
+        return self._run(self._engine().fullmatch, value)
 
     def _run(self, method: Callable[..., Any], value: str) -> Any:
         if self._timeouts >= MAX_TIMEOUTS or (
@@ -135,3 +161,10 @@ class BoundedPattern:
 
     def __repr__(self) -> str:
         return f"BoundedPattern({self.pattern!r})"
+
+
+def _restore(shown: str, source: str, bits: int) -> BoundedPattern:
+    """A ``BoundedPattern`` from its pickled text and flags (not compiled yet, no timeouts)."""
+    pattern = BoundedPattern.__new__(BoundedPattern)
+    pattern._init(shown, source, bits)
+    return pattern

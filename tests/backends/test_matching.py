@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -310,3 +312,24 @@ def test_analyze(text: str, tokens: list[str]) -> None:
 
 def test_analyze_splits_long_tokens() -> None:
     assert [len(t) for t in analyze("a" * 300)] == [255, 45]
+
+
+
+@pytest.mark.parametrize("make,method,value,hit", [
+    (lambda: pcre_regex("(?i)who(am)?i\\.exe$"), "search", "C:\\WHOAMI.EXE", True),
+    (lambda: pcre_regex("^x+$", "", False), "search", "XX", True),
+    (lambda: pcre_regex("^x+$"), "search", "XX", False),
+    (lambda: lucene_regex("[wW]ho.*", False, "unicode"), "fullmatch", "WHO\u212a", True),
+    (lambda: glob_to_regex((Wildcard.ANY, "cmd"), False), "fullmatch", "c:\\CMD", True),
+    (lambda: glob_to_regex(("cmd",), True), "fullmatch", "CMD", False),
+])
+def test_a_pickled_pattern_matches_as_the_original(make: Any, method: str, value: str,
+                                                   hit: bool) -> None:
+    """A prepared query read back from the backtest's cache holds its patterns as text and flags
+    (compiled on first use): it must decide every value as the pattern it was made from."""
+    original = make()
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy is not original and copy.pattern == original.pattern
+    assert copy.caseless == original.caseless
+    assert (getattr(copy, method)(value) is not None) == hit
+    assert (getattr(original, method)(value) is not None) == hit
