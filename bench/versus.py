@@ -6,11 +6,14 @@
 Both sides read the same events: the OTRF archives given with ``--events`` (default: the two
 smallest-path archives of the Windows atomic datasets, 17,386 events), read and normalised once
 by sigport into one JSON-lines file before any timing. For each rules directory (default: the
-SigmaHQ ``windows/process_creation`` rules, then all ``windows`` rules) three whole processes
+SigmaHQ ``windows/process_creation`` rules, then all ``windows`` rules) four whole processes
 run, alternated (the one that goes first rotates each round) after one untimed warm-up each:
 
 * ``sigport backtest RULES --events EVENTS.jsonl --workers N --format json``: the reference and
-  every target with an interpreter (eql, kql, lucene, splunk, splunk-cim, kusto);
+  every target with an interpreter (eql, kql, lucene, splunk, splunk-cim, kusto), twice: **cold**,
+  with a fresh empty cache directory each run (``SIGPORT_CACHE_DIR``: every rule converted and
+  parsed, its entry written), and **warm**, with a cache directory one untimed run filled before
+  the timed rounds (the conversions and parses read back);
 * the reference alone: ``python bench/versus.py --child-reference RULES EVENTS.jsonl``: load,
   compile, ``RuleIndex`` over the stream, one process;
 * the peer: ``bench/peer.py`` in its own virtualenv (pySigma 2 and pySigma-backend-sqlite: every
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,6 +55,8 @@ DEFAULT_EVENTS = (ATOMIC / "collection" / "host" / "msf_record_mic.zip",
 DEFAULT_RULES = (CORPUS / "sigmahq" / "rules" / "windows" / "process_creation",
                  CORPUS / "sigmahq" / "rules" / "windows")
 PEER_PYTHON = ROOT / "bench" / ".peer-venv" / "bin" / "python"
+#: The report's timing fields (the rest must not depend on the cache).
+TIMING = ("elapsed_s", "prepare_s", "events_per_s", "phases_s")
 
 
 def export_events(paths: list[Path], out: Path) -> int:
@@ -137,10 +143,26 @@ def measure(rules: Path, events: Path, count: int, args: argparse.Namespace,
                  str(events)]
     peer = [str(args.peer_python), str(ROOT / "bench" / "peer.py"), str(rules), str(events)]
     scratch = events.parent
+    cold_cache, warm_cache = scratch / "cache-cold", scratch / "cache-warm"
+    shutil.rmtree(warm_cache, ignore_errors=True)
+
+    def cold() -> Run:
+        # A fresh, empty cache directory every run: every rule converted and parsed (and its
+        # entry written), as the first backtest of these rules with this sigport.
+        shutil.rmtree(cold_cache, ignore_errors=True)
+        return run_kept(backtest, {**env, "SIGPORT_CACHE_DIR": str(cold_cache)},
+                        scratch / "backtest-cold.json")
+
+    def warm() -> Run:
+        return run_kept(backtest, {**env, "SIGPORT_CACHE_DIR": str(warm_cache)},
+                        scratch / "backtest-warm.json")
+
     commands: dict[str, Callable[[], Run]] = {
-        name: (lambda cmd=cmd, name=name: run_kept(cmd, env, scratch / f"{name}.json"))
-        for name, cmd in (("backtest", backtest), ("reference", reference), ("peer", peer))
+        "backtest-cold": cold, "backtest-warm": warm,
+        **{name: (lambda cmd=cmd, name=name: run_kept(cmd, env, scratch / f"{name}.json"))
+           for name, cmd in (("reference", reference), ("peer", peer))},
     }
+    warm()  # untimed, always: fills the warm cache (what an earlier run of these rules left)
     runs = alternate(commands, args.runs, warm_up=args.warm_up)
     info = {name: _kept(scratch / f"{name}.json") for name in commands}
     files = sum(1 for _ in rules.rglob("*.yml"))
@@ -150,19 +172,27 @@ def measure(rules: Path, events: Path, count: int, args: argparse.Namespace,
         "",
         "| command | wall s | CPU s | peak RSS MiB | wall / peer | CPU / peer | exit codes |",
         "|---|---|---|---|---|---|---|",
-        _row(f"sigport backtest, every target, {args.workers} workers", runs["backtest"],
-             runs["peer"]),
+        _row(f"sigport backtest, every target, {args.workers} workers, **cold** (empty cache)",
+             runs["backtest-cold"], runs["peer"]),
+        _row(f"sigport backtest, every target, {args.workers} workers, **warm** (cache filled "
+             "by an earlier run)", runs["backtest-warm"], runs["peer"]),
         _row("sigport reference alone, 1 process", runs["reference"], runs["peer"]),
         _row("peer (pySigma 2 SQLite, reference only)", runs["peer"], runs["peer"]),
         "",
     ]
-    bt, ref, peer_info = info["backtest"], info["reference"], info["peer"]
-    phases = bt.get("phases_s", {})
+    bt, ref, peer_info = info["backtest-cold"], info["reference"], info["peer"]
+
+    def split(report: dict[str, Any]) -> str:
+        phases = report.get("phases_s", {})
+        return (", ".join(f"{k} {v:.2f}" for k, v in sorted(phases.items()))
+                + f" (sum {sum(phases.values()):.2f}; loading the rules in the parent: "
+                f"{report.get('prepare_s', 0):.2f} s wall)")
+
+    same = ({k: v for k, v in bt.items() if k not in TIMING}
+            == {k: v for k, v in info["backtest-warm"].items() if k not in TIMING})
     lines.append(
-        "CPU seconds per phase (each side's own report of its last run): backtest workers "
-        + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
-        + f" (sum {sum(phases.values()):.2f}; loading the rules in the parent: "
-        f"{bt.get('prepare_s', 0):.2f} s wall); reference alone "
+        "CPU seconds per phase (each side's own report of its last run): backtest workers, "
+        f"cold: {split(bt)}; warm: {split(info['backtest-warm'])}; reference alone "
         + ", ".join(f"{k} {v:.2f}" for k, v in ref.get("cpu", {}).items())
         + "; peer " + ", ".join(f"{k} {v:.2f}" for k, v in peer_info.get("cpu", {}).items())
         + "."
@@ -176,7 +206,9 @@ def measure(rules: Path, events: Path, count: int, args: argparse.Namespace,
         f"{ref.get('hits')}, the peer {peer_info.get('hits')} over {peer_info.get('queries')} "
         f"queries ({peer_info.get('refused')} rules pySigma 2 refused, "
         f"{peer_info.get('failed')} queries SQLite refused). The peer applies no logsource "
-        "(as Zircolite), so its hits include events outside a rule's logsource."
+        "(as Zircolite), so its hits include events outside a rule's logsource. The cold and "
+        "warm backtest reports are " + ("equal" if same else "**different**") + " once the "
+        "timing fields are removed."
     )
     lines.append("")
     return lines

@@ -505,6 +505,12 @@ def check(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
     show_default=True, help="text: tables; json: the machine-readable report.",
 )
+@click.option(
+    "--cache/--no-cache", default=True, show_default=True,
+    help="Keep each rule's converted and parsed queries in sigport's cache directory "
+    "($SIGPORT_CACHE_DIR, else ~/.cache/sigport) and reuse them in later runs with the same "
+    "rule file, options and sigport version.",
+)
 @_input_limit_options
 def backtest(
     paths: tuple[Path, ...],
@@ -517,6 +523,7 @@ def backtest(
     workers: int,
     examples: int,
     output_format: str,
+    cache: bool,
     max_line_bytes: int,
     max_member_bytes: int,
 ) -> None:
@@ -559,7 +566,7 @@ def backtest(
             targets=_targets(targets) if targets else None,
             data_source=data_source, mapping=mapping_file, input_format=input_format,
             workers=workers, progress=callback, pipelines=list(pipelines), max_examples=examples,
-            limits=_input_limits(max_line_bytes, max_member_bytes),
+            limits=_input_limits(max_line_bytes, max_member_bytes), cache=cache,
         )
     for warning in report.input_warnings:
         click.echo(f"sigport: warning: {warning}", err=True)

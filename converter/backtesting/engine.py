@@ -30,7 +30,9 @@ from collections import Counter, defaultdict
 from typing import Any, Callable, Optional
 
 from converter.backtesting.needs import coarse_fold, tree_form, tree_texts
-from converter.backtesting.prepare import BacktestOptions, PreparedRule, checker_for, prepare_rule, routing
+from converter.backtesting.prepare import (
+    BacktestOptions, PreparedRule, backtest_store, checker_for, prepare_rule, routing,
+)
 from converter.reference.evaluator import CompiledRule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
 from converter.ruleindex.needs import Condition, conditions_of
@@ -88,6 +90,8 @@ class Engine:
     def __init__(self, rules: list[PreparedRule], options: BacktestOptions,
                  shard: tuple[int, int] = (0, 1), checker: Any = None) -> None:
         self.checker = checker if checker is not None else checker_for(options)
+        #: The persistent cache of prepared targets (None: off, or no usable directory).
+        self.store = backtest_store(options)
         self.rules = rules
         self.max_examples = options.max_examples
         self.prefilter = options.prefilter
@@ -122,7 +126,7 @@ class Engine:
             if i in self.compiled:
                 continue
             item = self.rules[i]
-            self.compiled[i] = prepare_rule(item, self.checker, self.phases)
+            self.compiled[i] = prepare_rule(item, self.checker, self.phases, self.store)
             self.fresh.append(i)
             started = time.process_time()
             trees = self.trees[i] = {}

@@ -7,6 +7,10 @@ compiled, every target's query converted and parsed into a tree. Conversion and 
 follow ``converter.checking.checker.Checker._check_target`` exactly. What the parent needs for the
 report (each target's query, reason, warnings) comes back with the evaluation results
 (``PreparedRule.summary``).
+
+The targets' conversions and trees are kept in the persistent cache (``backtest_store``,
+``converter.conversion.cache``): a later run with the same rule file, options and sigport reads
+them back instead of converting and parsing again. The reference is compiled in every run.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from converter.conversion.cache import Store, file_digest
 from converter.conversion.convert import CONVERTED, convert_each
 from converter.checking.checker import Checker
 from converter.reference.logsources import LogsourceUnsupported, membership
 from converter.reference.evaluator import CompiledRule, compile_rule
 from converter.rules.load import LoadedRule, load_rules
 
-__all__ = ["BacktestOptions", "PreparedRule", "PreparedTarget", "checker_for", "load", "pool_context",
-           "prepare_rule", "routing"]
+__all__ = ["BacktestOptions", "PreparedRule", "PreparedTarget", "backtest_store", "checker_for", "load",
+           "pool_context", "prepare_rule", "routing"]
 
 
 @dataclass
@@ -58,6 +63,8 @@ class PreparedRule:
     unsupported: str | None = None
     prepared: bool = False
     targets: dict[str, PreparedTarget] = field(default_factory=dict)
+    #: The rule's position among the rules of its file (a file may hold several).
+    position: int = 0
 
     @property
     def rule(self) -> Any:
@@ -81,6 +88,8 @@ class BacktestOptions:
     max_examples: int = 5
     #: Skip evaluations a required literal rules out (never changes a count).
     prefilter: bool = True
+    #: Read and write prepared targets in the persistent cache (``backtest_store``).
+    cache: bool = True
 
 
 def checker_for(options: BacktestOptions) -> Checker:
@@ -91,11 +100,31 @@ def checker_for(options: BacktestOptions) -> Checker:
     )
 
 
+def backtest_store(options: BacktestOptions) -> Store | None:
+    """The persistent cache of prepared targets for these options, or None when it is off.
+
+    The context holds every option a conversion or a parse depends on: the targets (resolved),
+    the extra pipelines (a pipeline file by its content), the data source and the mapping file's
+    content; the rest (sigport's code and tables, its dependencies) is the cache's own
+    fingerprint."""
+    if not options.cache:
+        return None
+    pipelines = [f"file:{file_digest(p)}" if Path(p).is_file() else f"name:{p}"
+                 for p in options.pipelines]
+    context = [f"targets={','.join(options.targets or ())}", f"pipelines={' '.join(pipelines)}",
+               f"data_source={options.data_source}",
+               f"mapping={None if options.mapping is None else file_digest(options.mapping)}"]
+    store = Store("backtest", context)
+    return store if store.enabled else None
+
+
 def load(rule_paths: list[str]) -> list[PreparedRule]:
     """Every rule under ``rule_paths``, loaded (YAML and pySigma), not yet prepared."""
     out = []
+    seen: dict[str, int] = defaultdict(int)
     for loaded in load_rules(rule_paths):
-        item = PreparedRule(loaded.id, loaded.title, loaded.path, loaded)
+        item = PreparedRule(loaded.id, loaded.title, loaded.path, loaded, position=seen[loaded.path])
+        seen[loaded.path] += 1
         if loaded.error is not None or loaded.rule is None:
             item.error = loaded.error.one_line() if loaded.error else "rule did not load"
             item.loaded = None
@@ -118,16 +147,22 @@ def routing(item: PreparedRule) -> tuple[Callable[[dict[str, Any]], bool] | None
         return None, str(error)
 
 
-def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, float] | None = None
-                 ) -> CompiledRule:
+def _cached(store: Store, key: str, names: list[str]) -> dict[str, PreparedTarget] | None:
+    """The prepared targets stored under ``key``, when they are what this run would make."""
+    value = store.get(key)
+    if (isinstance(value, dict) and list(value) == names
+            and all(isinstance(target, PreparedTarget) for target in value.values())):
+        return value
+    return None
+
+
+def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, float] | None = None,
+                 store: Store | None = None) -> CompiledRule:
     """Compile the reference and convert and interpret every target of one loaded rule, as
     ``Checker._check_target`` does; fills ``item.targets`` and returns the compiled rule.
 
-    ``phases`` accumulates the CPU seconds of ``reference``, ``convert`` and ``parse``."""
-    from backends import TARGETS
-    from backends.query.ast import Or
-    from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
-
+    ``phases`` accumulates the CPU seconds of ``reference``, ``convert``, ``parse`` and
+    ``cache`` (reading and writing ``store``, the persistent cache, when given)."""
     loaded = item.loaded
     assert loaded is not None and loaded.rule is not None  # routing() never reaches the others
     clock: defaultdict[str, float] = defaultdict(float) if phases is None else phases
@@ -135,13 +170,40 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     compiled = compile_rule(loaded.rule)
     item.unsupported = compiled.unsupported
     item.prepared = True
+    key = ""
+    compiled_at = time.process_time()
+    clock["reference"] += compiled_at - started
+    if store is not None:
+        key = store.key(item.path, loaded.text, str(item.position))
+        targets = _cached(store, key, list(checker.targets))
+        clock["cache"] += time.process_time() - compiled_at
+        if targets is not None:
+            item.targets = targets
+            return compiled
+    _prepare_targets(item, loaded, checker, clock)
+    if store is not None:
+        started = time.process_time()
+        store.put(key, item.targets)
+        clock["cache"] += time.process_time() - started
+    return compiled
+
+
+def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
+                     clock: defaultdict[str, float]) -> None:
+    """Convert and parse every target of ``loaded`` into ``item.targets`` (CPU seconds into
+    ``clock``'s ``convert`` and ``parse``)."""
+    from backends import TARGETS
+    from backends.query.ast import Or
+    from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
+
     # The last target may consume the loaded rule (its pipeline mutates it): the reference is
     # compiled and nothing reads the rule again, so it saves one copy per rule; the others
     # convert copies made from one pickle of the rule.
+    started = time.process_time()
     conversions = convert_each(loaded, [checker.converters[name] for name in checker.targets])
     for name in checker.targets:
         converted = time.process_time()
-        clock["reference" if name == checker.targets[0] else "parse"] += converted - started
+        clock["parse"] += converted - started
         spec = TARGETS[name]
         conversion = next(conversions)
         started = time.process_time()
@@ -172,7 +234,6 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
         target.tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
         target.interpreted = True
     clock["parse"] += time.process_time() - started
-    return compiled
 
 
 def pool_context() -> Any:

@@ -18,7 +18,10 @@ Built for volume (hundreds of thousands of events, thousands of rules):
   whose required literals occur in it (``converter.ruleindex.index``; a target's literals come from its
   own tree, ``converter.backtesting.needs``); the skip never changes a count (tested by running
   with ``prefilter=False``);
-* an event is rendered once per target schema (``ecs``, ``splunk-sysmon``, ...), not per rule.
+* an event is rendered once per target schema (``ecs``, ``splunk-sysmon``, ...), not per rule;
+* each rule's converted and parsed targets are kept in a persistent cache
+  (``converter.conversion.cache``), so a second run over the same rules skips the conversion and
+  the parse (``cache=False`` or ``SIGPORT_NO_CACHE`` turns it off).
 
 Modules (``converter.backtesting``): this driver (``run``: ``run_backtest``), ``prepare``
 (loading, preparing one rule), ``engine`` (evaluation), ``workers`` (the worker processes),
@@ -232,6 +235,7 @@ def run_backtest(
     max_examples: int = MAX_EXAMPLES,
     prefilter: bool = True,
     limits: Any = None,
+    cache: bool = True,
 ) -> BacktestReport:
     """Backtest rules on a stream of events for every target.
 
@@ -249,6 +253,8 @@ def run_backtest(
         prefilter: skip evaluations a required literal rules out (never changes a count).
         limits: the input caps (``converter.events.inputs.InputLimits``); its warnings (lines and
             members skipped, unreadable input) end up in the report.
+        cache: read and write the rules' prepared targets in the persistent cache
+            (``converter.conversion.cache``; also off when ``SIGPORT_NO_CACHE`` is set).
 
     Returns:
         The ``BacktestReport``.
@@ -261,11 +267,15 @@ def run_backtest(
     started = time.perf_counter()
     options = BacktestOptions(
         tuple(targets) if targets is not None else None, tuple(pipelines or ()), data_source,
-        mapping, max_examples, prefilter,
+        mapping, max_examples, prefilter, cache,
     )
     checker = checker_for(options)  # validates targets and pipelines up front
     target_names = checker.targets
     options = replace(options, targets=tuple(target_names))
+    if cache:
+        from converter.conversion.cache import code_fingerprint
+
+        code_fingerprint()  # hashed once here, before the worker processes fork
     prepared = load([str(p) for p in rule_paths])
     prepare_s = time.perf_counter() - started
     from converter.events.inputs import InputLimits

@@ -1,0 +1,233 @@
+"""The backtest's persistent cache of prepared targets (``converter.conversion.cache``): a second
+run reads what the first converted and parsed, and any change to what a conversion depends on
+(the rule, a pipeline file, the mapping, sigport's code and tables) gives a fresh result."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from converter.backtesting import prepare
+from converter.backtesting.run import run_backtest
+from converter.conversion import cache
+from converter.conversion.cache import Store, code_fingerprint, tree_digest
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+RULE = """\
+title: Whoami From Cmd
+id: 11111111-1111-4111-8111-111111111111
+status: test
+logsource: {{product: windows, category: process_creation}}
+detection:
+  selection:
+    Image|endswith: '\\\\{name}'
+  condition: selection
+level: low
+"""
+
+PIPELINE = """\
+name: extra
+priority: 100
+transformations:
+  - id: prefix
+    type: field_name_prefix
+    prefix: '{prefix}'
+    rule_conditions:
+      - type: logsource
+        product: windows
+"""
+
+TIMING = ("elapsed_s", "prepare_s", "events_per_s", "phases_s")
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> tuple[Path, Path]:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "whoami.yml").write_text(RULE.format(name="whoami.exe"), encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    lines = [{"Channel": SYSMON, "EventID": 1, "Image": f"C:\\Windows\\System32\\{name}",
+              "CommandLine": name} for name in ("whoami.exe", "hostname.exe", "whoami.exe")]
+    events.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
+    return rules, events
+
+
+@pytest.fixture
+def conversions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the rules the backtest converts (``convert_each`` calls), in order."""
+    seen: list[str] = []
+    real = prepare.convert_each
+
+    def counting(loaded: Any, converters: Any) -> Any:
+        seen.append(loaded.path)
+        return real(loaded, converters)
+
+    monkeypatch.setattr(prepare, "convert_each", counting)
+    return seen
+
+
+def _report(rules: Path, events: Path, **options: Any) -> dict[str, Any]:
+    data = run_backtest([rules], [events], workers=1, **options).to_json()
+    for key in TIMING:
+        data.pop(key, None)
+    return data
+
+
+def _entries() -> list[Path]:
+    return sorted(Path(os.environ[cache.ENV_DIR]).rglob("*.pickle"))
+
+
+def _queries(report: dict[str, Any]) -> dict[str, Any]:
+    return {name: t["query"] for name, t in report["rules"][0]["targets"].items()}
+
+
+def test_a_second_run_reads_the_cache_and_reports_the_same(
+    inputs: tuple[Path, Path], conversions: list[str]
+) -> None:
+    rules, events = inputs
+    first = _report(rules, events)
+    assert len(conversions) == 1 and len(_entries()) == 1
+    second = _report(rules, events)
+    assert len(conversions) == 1  # nothing converted again
+    assert second == first
+    assert first["rules"][0]["reference"]["hits"] == 2
+    assert any(t["equivalent"] for t in first["rules"][0]["targets"].values())
+
+
+def test_two_workers_share_the_cache(inputs: tuple[Path, Path]) -> None:
+    rules, events = inputs
+    first = run_backtest([rules], [events], workers=2).to_json()
+    second = run_backtest([rules], [events], workers=2).to_json()
+    assert "convert" in first["phases_s"] and "convert" not in second["phases_s"]
+    assert {k: v for k, v in first.items() if k not in TIMING} == {
+        k: v for k, v in second.items() if k not in TIMING}
+
+
+def test_a_changed_rule_is_converted_again(inputs: tuple[Path, Path], conversions: list[str]) -> None:
+    rules, events = inputs
+    first = _report(rules, events)
+    (rules / "whoami.yml").write_text(RULE.format(name="hostname.exe"), encoding="utf-8")
+    second = _report(rules, events)
+    assert len(conversions) == 2
+    assert second["rules"][0]["reference"]["hits"] == 1
+    before, after = _queries(first), _queries(second)
+    assert before.keys() == after.keys() and all(before[t] != after[t] for t in before)
+
+
+def test_a_changed_pipeline_file_is_converted_again(
+    inputs: tuple[Path, Path], tmp_path: Path, conversions: list[str]
+) -> None:
+    rules, events = inputs
+    extra = tmp_path / "extra.yml"
+    extra.write_text(PIPELINE.format(prefix="a."), encoding="utf-8")
+    first = _report(rules, events, targets=["eql"], pipelines=[str(extra)])
+    assert "a.process" in _queries(first)["eql"]
+    extra.write_text(PIPELINE.format(prefix="b."), encoding="utf-8")
+    second = _report(rules, events, targets=["eql"], pipelines=[str(extra)])
+    assert len(conversions) == 2
+    assert "b.process" in _queries(second)["eql"] and "a.process" not in _queries(second)["eql"]
+
+
+def test_other_options_do_not_share_entries(inputs: tuple[Path, Path], conversions: list[str]) -> None:
+    rules, events = inputs
+    _report(rules, events, targets=["eql"])
+    _report(rules, events, targets=["kql"])
+    _report(rules, events, targets=["eql"], data_source="windows")
+    assert len(conversions) == 3 and len(_entries()) == 3
+
+
+def test_a_change_to_sigport_starts_a_new_cache(
+    inputs: tuple[Path, Path], conversions: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules, events = inputs
+    _report(rules, events, targets=["eql"])
+    code_fingerprint.cache_clear()
+    monkeypatch.setattr(cache, "_dependency_versions", lambda: ["sigport==999"])
+    try:
+        _report(rules, events, targets=["eql"])
+    finally:
+        code_fingerprint.cache_clear()
+    assert len(conversions) == 2
+
+
+def test_the_fingerprint_covers_every_file_of_the_packages(tmp_path: Path) -> None:
+    tables = Path(cache.__file__).parents[1] / "mapping" / "tables"
+    assert any(tables.is_relative_to(d) for d in cache._package_dirs())
+    copy = tmp_path / "converter"
+    (copy / "mapping" / "tables").mkdir(parents=True)
+    table = copy / "mapping" / "tables" / "ecs.yml"
+    table.write_text("fields: {Image: process.executable}\n", encoding="utf-8")
+    before = tree_digest([copy])
+    table.write_text("fields: {Image: process.name}\n", encoding="utf-8")
+    assert tree_digest([copy]) != before
+    (copy / "new.yml").write_text("", encoding="utf-8")
+    assert tree_digest([copy]) not in (before,)
+
+
+def test_no_cache_reads_and_writes_nothing(
+    inputs: tuple[Path, Path], conversions: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules, events = inputs
+    _report(rules, events, targets=["eql"], cache=False)
+    _report(rules, events, targets=["eql"], cache=False)
+    assert not _entries() and len(conversions) == 2
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    _report(rules, events, targets=["eql"])
+    assert not _entries() and len(conversions) == 3
+
+
+def test_a_broken_entry_is_a_miss_and_is_rewritten(
+    inputs: tuple[Path, Path], conversions: list[str]
+) -> None:
+    rules, events = inputs
+    first = _report(rules, events)
+    (entry,) = _entries()
+    entry.write_bytes(entry.read_bytes()[:100])  # truncated, as by a crash mid-write elsewhere
+    assert _report(rules, events) == first
+    entry.write_bytes(b"not a pickle")
+    assert _report(rules, events) == first
+    assert len(conversions) == 3
+    assert _report(rules, events) == first and len(conversions) == 3
+
+
+def test_a_directory_others_may_write_is_not_used(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    store = Store("backtest", ["x"], root=shared)
+    assert not store.enabled
+    store.put(store.key("k"), {"a": 1})
+    assert store.get(store.key("k")) is None and not list(shared.rglob("*.pickle"))
+    private = Store("backtest", ["x"], root=tmp_path / "private")
+    assert private.enabled and (tmp_path / "private").stat().st_mode & 0o077 == 0
+
+
+def _writer(root: str, value: int, rounds: int) -> None:
+    store = Store("race", ["x"], root=Path(root))
+    for _ in range(rounds):
+        store.put(store.key("same"), [value] * 50_000)
+
+
+def test_concurrent_writers_never_leave_a_partial_entry(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork" if os.name == "posix" else None)
+    writers = [context.Process(target=_writer, args=(str(tmp_path), v, 40)) for v in (1, 2)]
+    for process in writers:
+        process.start()
+    reader = Store("race", ["x"], root=tmp_path)
+    seen = set()
+    while any(p.is_alive() for p in writers):
+        value = reader.get(reader.key("same"))
+        if value is not None:
+            assert len(value) == 50_000 and len(set(value)) == 1
+            seen.add(value[0])
+    for process in writers:
+        process.join()
+        assert process.exitcode == 0
+    assert reader.get(reader.key("same"))[0] in (1, 2)
+    assert not [p for p in tmp_path.rglob(".part-*")]  # no temporary file left behind
