@@ -84,7 +84,10 @@ def measure(args: argparse.Namespace, files: list[Path]) -> dict[str, Any]:
                "--workers", str(args.workers), *[str(f) for f in files]]
     for target in args.target or []:
         command += ["--target", target]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    # Without sigport's persistent cache: each size converts every rule it reaches, as the
+    # first run would (with it, the later sizes would read back what the earlier ones stored).
+    env = {**os.environ, "SIGPORT_NO_CACHE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"backtest run failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -46,7 +46,7 @@ if str(ROOT) not in sys.path:
 if str(ROOT / "bench") not in sys.path:
     sys.path.insert(0, str(ROOT / "bench"))
 
-from conversion import Run, alternate, bytecode_env  # noqa: E402
+from conversion import Run, alternate, bytecode_env, cached_env  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 ATOMIC = CORPUS / "events" / "Security-Datasets" / "datasets" / "atomic" / "windows"
@@ -149,12 +149,11 @@ def measure(rules: Path, events: Path, count: int, args: argparse.Namespace,
     def cold() -> Run:
         # A fresh, empty cache directory every run: every rule converted and parsed (and its
         # entry written), as the first backtest of these rules with this sigport.
-        shutil.rmtree(cold_cache, ignore_errors=True)
-        return run_kept(backtest, {**env, "SIGPORT_CACHE_DIR": str(cold_cache)},
+        return run_kept(backtest, cached_env(env, cold_cache, fresh=True),
                         scratch / "backtest-cold.json")
 
     def warm() -> Run:
-        return run_kept(backtest, {**env, "SIGPORT_CACHE_DIR": str(warm_cache)},
+        return run_kept(backtest, cached_env(env, warm_cache, fresh=False),
                         scratch / "backtest-warm.json")
 
     commands: dict[str, Callable[[], Run]] = {

@@ -57,6 +57,8 @@ class ConvertOptions:
     mapping: Path | None = None
     #: Worker processes; None: 2 for 16 or more rule files, else 1.
     workers: int | None = None
+    #: Reuse each rule file's results from the persistent cache (``converter.conversion.cache``).
+    cache: bool = True
 
     def table_options(self) -> dict[str, Any] | None:
         """The options the mapping tables read (``converter.mapping.pipeline``), or None."""
@@ -122,7 +124,7 @@ def convert(
         workers = 2 if sum(1 for _ in expand_paths(names)) >= MIN_FILES_FOR_POOL else 1
     summaries, conversions = convert_paths(
         names, list(targets), list(opts.pipelines), opts.table_options(), workers, progress,
-        on_file=on_file, alternatives=alternatives,
+        on_file=on_file, alternatives=alternatives, cache=opts.cache,
     )
     return ConvertResult(conversions, summaries)
 

@@ -224,6 +224,12 @@ def _targets(values: Iterable[str]) -> list[str]:
     "-v", "--verbose", is_flag=True,
     help="List every warning with its rule (default: warnings counted by kind).",
 )
+@click.option(
+    "--cache/--no-cache", default=True, show_default=True,
+    help="Keep each rule file's results in sigport's cache directory ($SIGPORT_CACHE_DIR, else "
+    "~/.cache/sigport) and reuse them in later runs with the same file, options and sigport "
+    "version.",
+)
 def convert(
     paths: tuple[str, ...],
     targets: tuple[str, ...],
@@ -236,6 +242,7 @@ def convert(
     workers: int | None,
     splunk_es: bool,
     verbose: bool,
+    cache: bool,
 ) -> None:
     """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
     from backends import TARGETS
@@ -269,7 +276,7 @@ def convert(
     total = len(inputs)
     _require_inputs(total, "Sigma rule files (*.yml, *.yaml)", paths)
     count = workers if workers is not None else (2 if total >= MIN_FILES_FOR_POOL else 1)
-    options = ConvertOptions(tuple(pipelines), data_source, mapping_file, count)
+    options = ConvertOptions(tuple(pipelines), data_source, mapping_file, count, cache)
     roots = [Path(p) for p in paths if p != "-"]
     # One file per rule and target: written as the conversions come in, while the workers
     # convert the rest; other outputs are rendered from all the results at the end.

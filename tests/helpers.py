@@ -106,3 +106,28 @@ def differs_only_by_number_coercion(outcome: Any, events: list[Any]) -> bool:
         return False
     return all(any(noncanonical(v) for v in events[d.event].fields.values())
                for d in outcome.disagreements)
+
+
+#: A pySigma pipeline file prefixing every field name with ``{prefix}`` (the cache tests change
+#: the prefix and expect fresh conversions).
+PREFIX_PIPELINE = """\
+name: extra
+priority: 100
+transformations:
+  - id: prefix
+    type: field_name_prefix
+    prefix: '{prefix}'
+"""
+
+#: A process-creation rule matching an Image ending in ``\\{name}`` (``{n}``: two id digits).
+IMAGE_RULE = """\
+title: Whoami
+id: 11111111-1111-4111-8111-1111111111{n:02d}
+status: test
+logsource: {{product: windows, category: process_creation}}
+detection:
+  selection:
+    Image|endswith: '\\\\{name}'
+  condition: selection
+level: low
+"""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from converter.conversion.cache import Store, file_digest
+from converter.conversion.cache import Store, options_context
 from converter.conversion.convert import CONVERTED, convert_each
 from converter.checking.checker import Checker
 from converter.reference.logsources import LogsourceUnsupported, membership
@@ -109,11 +109,8 @@ def backtest_store(options: BacktestOptions) -> Store | None:
     fingerprint."""
     if not options.cache:
         return None
-    pipelines = [f"file:{file_digest(p)}" if Path(p).is_file() else f"name:{p}"
-                 for p in options.pipelines]
-    context = [f"targets={','.join(options.targets or ())}", f"pipelines={' '.join(pipelines)}",
-               f"data_source={options.data_source}",
-               f"mapping={None if options.mapping is None else file_digest(options.mapping)}"]
+    context = options_context(options.targets or (), options.pipelines,
+                              {"data_source": options.data_source, "mapping": options.mapping})
     store = Store("backtest", context)
     return store if store.enabled else None
 

@@ -22,6 +22,10 @@ What makes it fast, measured on the SigmaHQ Windows process_creation rules (see 
 - ``on_file`` hands each file's conversions to the caller as soon as they are in order, so the
   output files can be written while the workers convert the rest.
 
+- Each file's results are kept in the persistent cache (``converter.conversion.cache``, keyed by
+  the file's path and content and the configuration): a later run reads them back instead of
+  loading and converting the file again (``cache=False`` or ``SIGPORT_NO_CACHE`` turns it off).
+
 One failing rule never stops the batch: a rule that does not load, or a file that breaks a worker,
 becomes entries with status ``error``.
 """
@@ -29,6 +33,8 @@ becomes entries with status ``error``.
 from __future__ import annotations
 
 import gc
+import hashlib
+import io
 import multiprocessing
 import os
 import pickle
@@ -38,6 +44,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
+from converter.conversion.cache import Store, options_context
 from converter.conversion.convert import ERROR, Conversion, Converter, convert_each
 from converter.conversion.datasource import AlternativeSources
 from converter.errors import RuleLoadError
@@ -144,6 +151,8 @@ class _WorkerState:
     converters: list[Converter]
     #: Tries refused rules on the other data sources (``alternatives=True``), or None.
     alternatives: AlternativeSources | None = None
+    #: The persistent cache of per-file results, or None (off, or no usable directory).
+    store: Store | None = None
 
 
 #: The converters of this process. Set in the parent before the pool forks, so forked workers
@@ -152,24 +161,30 @@ _STATE: _WorkerState | None = None
 
 
 def _key(targets: Sequence[str], pipelines: Sequence[str] | None, options: Any,
-         alternatives: bool = False) -> tuple[Any, ...]:
+         alternatives: bool = False, cache: bool = True) -> tuple[Any, ...]:
+    # Pipeline and mapping files count by their content: converters built from an older
+    # version of a file are not reused (nor is the cache context that names it).
     return (tuple(targets), tuple(pipelines or ()), repr(sorted((options or {}).items())),
-            alternatives)
+            tuple(options_context(targets, pipelines or (), options)), alternatives, cache)
 
 
 def _ensure_state(
     targets: Sequence[str], pipelines: Sequence[str] | None, options: dict[str, Any] | None,
-    alternatives: bool = False,
+    alternatives: bool = False, cache: bool = True,
 ) -> _WorkerState:
     """This process's converters for the configuration, built once."""
     global _STATE
-    key = _key(targets, pipelines, options, alternatives)
+    key = _key(targets, pipelines, options, alternatives, cache)
     if _STATE is None or _STATE.key != key:
         pipes = list(pipelines) if pipelines else None
         others = None
         if alternatives:
             others = AlternativeSources(list(targets), pipes, (options or {}).get("data_source"))
-        _STATE = _WorkerState(key, [Converter(t, pipes, options) for t in targets], others)
+        store = None
+        if cache:
+            store = Store("convert", [*key[3], f"alternatives={alternatives}"])
+        _STATE = _WorkerState(key, [Converter(t, pipes, options) for t in targets], others,
+                              store if store is not None and store.enabled else None)
     return _STATE
 
 
@@ -179,12 +194,13 @@ def _init_worker(
     options: dict[str, Any] | None,
     parent: int | None = None,
     alternatives: bool = False,
+    cache: bool = True,
 ) -> None:
     """Pool initializer: die with the parent process ``parent`` (no orphan holds the output
     pipes), then reuse inherited converters (fork) or build them (spawn, forkserver)."""
     if parent is not None:
         die_with_parent(parent)
-    _ensure_state(targets, pipelines, options, alternatives)
+    _ensure_state(targets, pipelines, options, alternatives, cache)
 
 
 def _freeze(conversion: Conversion) -> Conversion:
@@ -220,25 +236,76 @@ def _failure(path: str, message: str, targets: Sequence[str]) -> FileResult:
     return [summary], conversions
 
 
+def _entry(path: str, text: str | None, store: Store) -> tuple[str, str] | None:
+    """The cache key of one input (its path and content) and its text, read once here so that
+    what is converted is what the key names; None when the file cannot be read or decoded here
+    or is too long for the loader (the loader then reads it and reports why, nothing stored)."""
+    from converter.rules.limits import MAX_RULE_CHARS
+
+    if text is None:
+        limit = 4 * MAX_RULE_CHARS  # UTF-8 bytes of the longest text the loader accepts
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+            if len(data) > limit:
+                return None
+            # As the loader's Path.read_text: UTF-8, universal newlines.
+            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+        except (OSError, UnicodeDecodeError):
+            return None
+        kind = "file"
+    else:
+        kind = "text"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return store.key(path, kind, digest), text
+
+
+def _is_file_result(value: Any) -> bool:
+    return (isinstance(value, tuple) and len(value) == 2
+            and isinstance(value[0], list) and all(isinstance(v, RuleSummary) for v in value[0])
+            and isinstance(value[1], list) and all(isinstance(v, Conversion) for v in value[1]))
+
+
 def _process_file(path: str, text: str | None, state: _WorkerState) -> FileResult:
-    """Load one file and convert its rules for every target; never raises."""
+    """Load one file and convert its rules for every target (or read back what an earlier run
+    stored for the same file and configuration); never raises."""
+    entry = None if state.store is None else _entry(path, text, state.store)
+    key = None
+    if entry is not None and state.store is not None:
+        key, text = entry
+        cached = state.store.get(key)
+        if _is_file_result(cached):
+            return cached
     try:
-        summaries: list[RuleSummary] = []
-        conversions: list[Conversion] = []
-        for item in _load(path, text):
-            summaries.append(RuleSummary.of(item))
-            conversions.extend(_convert_loaded(item, state.converters))
-        if state.alternatives is not None:
-            try:
-                _try_alternatives(path, text, conversions, len(state.converters),
-                                  state.alternatives)
-            except Exception:  # noqa: BLE001 - only a hint: the parent tries these itself
-                for c in conversions:
-                    c.alternatives = None
-        return summaries, conversions
+        result = _convert_file(path, text, state)
     except Exception as exc:  # a bug must cost one file, not the batch
         targets = [c.spec.name for c in state.converters]
         return _failure(path, f"internal error: {type(exc).__name__}: {exc}", targets)
+    if key is not None and state.store is not None and not _internal_error(result):
+        state.store.put(key, result)
+    return result
+
+
+def _internal_error(result: FileResult) -> bool:
+    """Whether a conversion of the file met a bug (never stored: a later run tries again)."""
+    return any(c.status == ERROR and "internal error" in (c.reason or "") for c in result[1])
+
+
+def _convert_file(path: str, text: str | None, state: _WorkerState) -> FileResult:
+    """Load one file and convert its rules for every target (``_process_file`` without the
+    cache and without the guard against bugs)."""
+    summaries: list[RuleSummary] = []
+    conversions: list[Conversion] = []
+    for item in _load(path, text):
+        summaries.append(RuleSummary.of(item))
+        conversions.extend(_convert_loaded(item, state.converters))
+    if state.alternatives is not None:
+        try:
+            _try_alternatives(path, text, conversions, len(state.converters), state.alternatives)
+        except Exception:  # noqa: BLE001 - only a hint: the parent tries these itself
+            for c in conversions:
+                c.alternatives = None
+    return summaries, conversions
 
 
 def _try_alternatives(path: str, text: str | None, conversions: list[Conversion], per_rule: int,
@@ -376,6 +443,7 @@ def convert_paths(
     progress: Callable[[int], Any] | None = None,
     on_file: Callable[[list[Conversion]], Any] | None = None,
     alternatives: bool = False,
+    cache: bool = True,
 ) -> tuple[list[RuleSummary], list[Conversion]]:
     """Load and convert every rule under ``paths`` for every target, on ``workers`` processes.
 
@@ -397,6 +465,8 @@ def convert_paths(
         alternatives: also try each rule refused on the data source in force on the table's
             other data sources, in the workers, and record where it converts
             (``Conversion.alternatives``, read by ``other_data_sources`` for the summary hint).
+        cache: read and write each file's results in the persistent cache
+            (``converter.conversion.cache``; also off when ``SIGPORT_NO_CACHE`` is set).
 
     Raises:
         UnknownTargetError, PipelineError: before any rule is converted.
@@ -404,7 +474,11 @@ def convert_paths(
     """
     # Built here first: bad targets or pipelines fail before any work, and forked workers
     # inherit these converters instead of building their own.
-    state = _ensure_state(targets, pipelines, options, alternatives)
+    if cache:
+        from converter.conversion.cache import code_fingerprint
+
+        code_fingerprint()  # hashed once here, before the worker processes fork
+    state = _ensure_state(targets, pipelines, options, alternatives, cache)
     items = work_items(paths)
     results = _Results(len(items), progress, on_file)
 
@@ -415,7 +489,8 @@ def convert_paths(
     if workers <= 1 or len(items) < MIN_FILES_FOR_POOL:
         run_here(0, items)
     else:
-        _run_pool(items, targets, pipelines, options, workers, results, run_here, alternatives)
+        _run_pool(items, targets, pipelines, options, workers, results, run_here, alternatives,
+                  cache)
     return results.collect()
 
 
@@ -428,6 +503,7 @@ def _run_pool(
     results: _Results,
     run_here: Callable[[int, list[WorkItem]], None],
     alternatives: bool = False,
+    cache: bool = True,
 ) -> None:
     """Fill ``results`` from a process pool; chunks a dead worker took are redone here."""
     chunks = _chunks(items, workers)
@@ -442,7 +518,8 @@ def _run_pool(
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=_init_worker,
-        initargs=(list(targets), list(pipelines or ()), options, os.getpid(), alternatives),
+        initargs=(list(targets), list(pipelines or ()), options, os.getpid(), alternatives,
+                  cache),
     )
     try:
         # The first submit forks the workers. Objects that exist now (modules, converters)

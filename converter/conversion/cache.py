@@ -34,7 +34,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["ENV_DIR", "ENV_OFF", "Store", "cache_root", "code_fingerprint", "file_digest"]
+__all__ = ["ENV_DIR", "ENV_OFF", "Store", "cache_root", "code_fingerprint", "file_digest",
+           "options_context"]
 
 #: Where the cache lives (overrides the user cache directory).
 ENV_DIR = "SIGPORT_CACHE_DIR"
@@ -112,6 +113,19 @@ def file_digest(path: str | Path) -> str:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
         return "missing"
+
+
+def options_context(targets: Iterable[str], pipelines: Iterable[str],
+                    options: dict[str, Any] | None) -> list[str]:
+    """A store's context for a conversion configuration: the targets, the extra pipelines (a
+    pipeline file by its content, a built-in by its name) and the table options (the mapping
+    file by its content)."""
+    shown = [f"file:{file_digest(p)}" if Path(p).is_file() else f"name:{p}" for p in pipelines]
+    values = dict(options or {})
+    if values.get("mapping") is not None:
+        values["mapping"] = file_digest(values["mapping"])
+    return [f"targets={','.join(targets)}", f"pipelines={' '.join(shown)}",
+            f"options={sorted((k, repr(v)) for k, v in values.items())!r}"]
 
 
 def _private_dir(path: Path) -> bool:

@@ -16,32 +16,9 @@ from converter.backtesting import prepare
 from converter.backtesting.run import run_backtest
 from converter.conversion import cache
 from converter.conversion.cache import Store, code_fingerprint, tree_digest
+from helpers import IMAGE_RULE, PREFIX_PIPELINE
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
-
-RULE = """\
-title: Whoami From Cmd
-id: 11111111-1111-4111-8111-111111111111
-status: test
-logsource: {{product: windows, category: process_creation}}
-detection:
-  selection:
-    Image|endswith: '\\\\{name}'
-  condition: selection
-level: low
-"""
-
-PIPELINE = """\
-name: extra
-priority: 100
-transformations:
-  - id: prefix
-    type: field_name_prefix
-    prefix: '{prefix}'
-    rule_conditions:
-      - type: logsource
-        product: windows
-"""
 
 TIMING = ("elapsed_s", "prepare_s", "events_per_s", "phases_s")
 
@@ -50,7 +27,7 @@ TIMING = ("elapsed_s", "prepare_s", "events_per_s", "phases_s")
 def inputs(tmp_path: Path) -> tuple[Path, Path]:
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "whoami.yml").write_text(RULE.format(name="whoami.exe"), encoding="utf-8")
+    (rules / "whoami.yml").write_text(IMAGE_RULE.format(n=0, name="whoami.exe"), encoding="utf-8")
     events = tmp_path / "events.jsonl"
     lines = [{"Channel": SYSMON, "EventID": 1, "Image": f"C:\\Windows\\System32\\{name}",
               "CommandLine": name} for name in ("whoami.exe", "hostname.exe", "whoami.exe")]
@@ -112,7 +89,7 @@ def test_two_workers_share_the_cache(inputs: tuple[Path, Path]) -> None:
 def test_a_changed_rule_is_converted_again(inputs: tuple[Path, Path], conversions: list[str]) -> None:
     rules, events = inputs
     first = _report(rules, events)
-    (rules / "whoami.yml").write_text(RULE.format(name="hostname.exe"), encoding="utf-8")
+    (rules / "whoami.yml").write_text(IMAGE_RULE.format(n=0, name="hostname.exe"), encoding="utf-8")
     second = _report(rules, events)
     assert len(conversions) == 2
     assert second["rules"][0]["reference"]["hits"] == 1
@@ -125,10 +102,10 @@ def test_a_changed_pipeline_file_is_converted_again(
 ) -> None:
     rules, events = inputs
     extra = tmp_path / "extra.yml"
-    extra.write_text(PIPELINE.format(prefix="a."), encoding="utf-8")
+    extra.write_text(PREFIX_PIPELINE.format(prefix="a."), encoding="utf-8")
     first = _report(rules, events, targets=["eql"], pipelines=[str(extra)])
     assert "a.process" in _queries(first)["eql"]
-    extra.write_text(PIPELINE.format(prefix="b."), encoding="utf-8")
+    extra.write_text(PREFIX_PIPELINE.format(prefix="b."), encoding="utf-8")
     second = _report(rules, events, targets=["eql"], pipelines=[str(extra)])
     assert len(conversions) == 2
     assert "b.process" in _queries(second)["eql"] and "a.process" not in _queries(second)["eql"]

@@ -1,0 +1,133 @@
+"""``convert_paths`` with the persistent cache (``converter.conversion.cache``): a second run reads
+each file's results back, identical, and a change to the file, a pipeline file or the options
+gives a fresh conversion."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+from converter.conversion import batch
+from converter.conversion.batch import convert_paths
+from converter.conversion.cache import ENV_DIR
+from helpers import IMAGE_RULE, PREFIX_PIPELINE
+
+BROKEN = "title: broken\ndetection: [\n"
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for n, name in enumerate(("whoami.exe", "cmd.exe", "net.exe")):
+        (folder / f"r{n}.yml").write_text(IMAGE_RULE.format(n=n, name=name), encoding="utf-8")
+    (folder / "broken.yml").write_text(BROKEN, encoding="utf-8")
+    # A CRLF file: the text read for the key must be the text the loader converts.
+    (folder / "crlf.yml").write_bytes(IMAGE_RULE.format(n=9, name="crlf.exe").replace("\n", "\r\n")
+                                      .encode("utf-8"))
+    return folder
+
+
+@pytest.fixture
+def converted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the files ``convert_paths`` loads and converts, in order."""
+    seen: list[str] = []
+    real = batch._convert_file
+
+    def counting(path: str, text: Any, state: Any) -> Any:
+        seen.append(Path(path).name)
+        return real(path, text, state)
+
+    monkeypatch.setattr(batch, "_convert_file", counting)
+    return seen
+
+
+def _run(rules: Path, **options: Any) -> list[dict[str, Any]]:
+    summaries, conversions = convert_paths([str(rules)], ["eql", "splunk"], workers=1, **options)
+    return [{"summary": [(s.path, s.id, s.title, str(s.error)) for s in summaries]},
+            *[c.to_report() for c in conversions]]
+
+
+def _entries() -> list[Path]:
+    return sorted(Path(os.environ[ENV_DIR]).rglob("*.pickle"))
+
+
+def test_a_second_run_reads_every_file_back(rules: Path, converted: list[str]) -> None:
+    first = _run(rules, alternatives=True)
+    assert len(converted) == 5 and len(_entries()) == 5
+    assert _run(rules, alternatives=True) == first
+    assert len(converted) == 5
+    assert any("crlf" in str(entry.get("output")) for entry in first)
+    assert any("error" == entry.get("status") for entry in first)  # a load error is a result too
+
+
+def test_a_changed_file_is_converted_again(rules: Path, converted: list[str]) -> None:
+    first = _run(rules)
+    (rules / "r1.yml").write_text(IMAGE_RULE.format(n=1, name="powershell.exe"), encoding="utf-8")
+    second = _run(rules)
+    assert converted[5:] == ["r1.yml"]
+    changed = [a for a, b in zip(first, second) if a != b]
+    assert changed and all("r1.yml" in a["path"] for a in changed)
+    assert any("powershell" in str(b.get("output")) for b in second)
+
+
+def test_a_changed_pipeline_file_or_option_is_converted_again(
+    rules: Path, tmp_path: Path, converted: list[str]
+) -> None:
+    extra = tmp_path / "extra.yml"
+    extra.write_text(PREFIX_PIPELINE.format(prefix="a."), encoding="utf-8")
+    first = _run(rules, pipelines=[str(extra)])
+    extra.write_text(PREFIX_PIPELINE.format(prefix="b."), encoding="utf-8")
+    second = _run(rules, pipelines=[str(extra)])
+    assert len(converted) == 10
+    assert any("a.process" in str(e.get("output")) for e in first)
+    assert any("b.process" in str(e.get("output")) for e in second)
+    assert not any("a.process" in str(e.get("output")) for e in second)
+    _run(rules, options={"data_source": "windows"})
+    _run(rules, alternatives=True)
+    assert len(converted) == 20
+
+
+def test_no_cache_reads_and_writes_nothing(rules: Path, converted: list[str]) -> None:
+    _run(rules, cache=False)
+    _run(rules, cache=False)
+    assert len(converted) == 10 and not _entries()
+
+
+def test_a_bug_is_never_stored(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = batch._convert_file
+    calls = []
+
+    def failing(path: str, text: Any, state: Any) -> Any:
+        calls.append(path)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return real(path, text, state)
+
+    monkeypatch.setattr(batch, "_convert_file", failing)
+    first = _run(rules)
+    assert any("internal error: RuntimeError: boom" in str(e.get("reason")) for e in first)
+    assert len(_entries()) == 4
+    second = _run(rules)
+    assert len(calls) == 6 and not any("boom" in str(e.get("reason")) for e in second)
+
+
+def test_the_command_line_switch(rules: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    off = runner.invoke(main, ["convert", str(rules), "-t", "eql", "--no-cache",
+                               "-o", str(tmp_path / "off") + "/"])
+    assert not _entries()
+    on = runner.invoke(main, ["convert", str(rules), "-t", "eql", "-o", str(tmp_path / "on") + "/"])
+    again = runner.invoke(main, ["convert", str(rules), "-t", "eql",
+                                 "-o", str(tmp_path / "again") + "/"])
+    assert len(_entries()) == 5
+    assert off.exit_code == on.exit_code == again.exit_code and off.output == on.output == again.output
+    for folder in ("on", "again"):
+        for written in (tmp_path / "off").rglob("*"):
+            twin = tmp_path / folder / written.relative_to(tmp_path / "off")
+            assert written.is_dir() or twin.read_bytes() == written.read_bytes()
