@@ -118,12 +118,12 @@ def file_digest(path: str | Path) -> str:
 def options_context(targets: Iterable[str], pipelines: Iterable[str],
                     options: dict[str, Any] | None) -> list[str]:
     """A store's context for a conversion configuration: the targets, the extra pipelines (a
-    pipeline file by its content, a built-in by its name) and the table options (the mapping
-    file by its content)."""
-    shown = [f"file:{file_digest(p)}" if Path(p).is_file() else f"name:{p}" for p in pipelines]
+    pipeline file by its path and content, a built-in by its name) and the table options (the
+    mapping file by its path and content: a message may name the file)."""
+    shown = [f"file:{p}:{file_digest(p)}" if Path(p).is_file() else f"name:{p}" for p in pipelines]
     values = dict(options or {})
     if values.get("mapping") is not None:
-        values["mapping"] = file_digest(values["mapping"])
+        values["mapping"] = f"{values['mapping']}:{file_digest(values['mapping'])}"
     return [f"targets={','.join(targets)}", f"pipelines={' '.join(shown)}",
             f"options={sorted((k, repr(v)) for k, v in values.items())!r}"]
 
