@@ -21,6 +21,7 @@ as a search request body (``-f es-dsl``) or an ES|QL ``WHERE KQL(...)`` (``-f es
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any, ClassVar
@@ -151,6 +152,48 @@ def _live_stars(parts: list[Any]) -> list[Any]:
     return out
 
 
+#: At most this many alternatives per value (the product of each letter's partners).
+MAX_ALTERNATIVES = 8
+
+
+def _partners(char: str) -> str | None:
+    """The characters to write for ``char`` so that case_insensitive matches Sigma's class of
+    it under every reading (``İ`` beside ``i``, the Kelvin sign beside ``k``, ``É`` beside
+    ``é``: each reading folds them apart, Sigma's lowercase joins them), or None when some
+    reading also matches a character Sigma does not (``ſ`` for ``s`` under Unicode folding)."""
+    sigma = set(equivalents(char, SIMPLE))
+    picked, covered = char, set(equivalents(char, _CI_READINGS[0]))
+    for other in sorted(sigma - covered):
+        if other not in covered:
+            picked += other
+            covered |= set(equivalents(other, _CI_READINGS[0]))
+    for reading in _CI_READINGS:
+        if set().union(*(equivalents(x, reading) for x in picked)) != sigma:
+            return None
+    return picked
+
+
+def alternatives(parts: list[Any]) -> list[list[Any]] | None:
+    """``parts`` as the alternatives case_insensitive matches exactly as Sigma's lowercase does
+    (one when every letter folds alike), or None when no set of them does or there would be
+    more than ``MAX_ALTERNATIVES``."""
+    options: list[list[Any]] = []
+    count = 1
+    for part in parts:
+        if not isinstance(part, str):
+            options.append([part])
+            continue
+        for char in part:
+            partners = char if folds_alike(char, _READINGS) else _partners(char)
+            if partners is None:
+                return None
+            options.append(list(partners))
+            count *= len(partners)
+    if count > MAX_ALTERNATIVES:
+        return None
+    return [list(choice) for choice in itertools.product(*options)]
+
+
 def _ci_exact(char: str, normalized: bool) -> bool:
     """True when ``case_insensitive`` matches ``char`` as Sigma does under every reading: on a
     plain keyword field the class of ``char`` is the same under Sigma's and ES's readings; on a
@@ -175,8 +218,9 @@ class SigportKqlEsBackend(SigportKqlBackend):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # (field, field info, value, written by the data source's logsource conditions)
-        self._records: list[tuple[str, Any, SigmaString, bool]] = []
+        # (field, field info, value, written by the data source's logsource conditions, written
+        # with its letters' case partners)
+        self._records: list[tuple[str, Any, SigmaString, bool, bool]] = []
         self._rule: Any = None
         self._shipper = False
 
@@ -210,10 +254,11 @@ class SigportKqlEsBackend(SigportKqlBackend):
             )
         return render_plain(name, one_token=True)  # fieldName is one token or a quoted string
 
-    def _value(self, field: str, value: SigmaString) -> str:
-        """Render ``value`` for ``field``'s type, widening what Elasticsearch cannot read."""
-        parts = list(value.iter_parts())
-        if not value.contains_special():
+    def _value(self, field: str, value: SigmaString, parts: list[Any] | None = None) -> str:
+        """Render ``value`` (or ``parts``, an alternative of it) for ``field``'s type, widening
+        what Elasticsearch cannot read."""
+        parts = list(value.iter_parts()) if parts is None else parts
+        if all(isinstance(p, str) for p in parts):
             return render_plain("".join(str(p) for p in parts))
         info = self.field_model().lookup(field)
         keyword = info is not None and info.type == "keyword"
@@ -257,8 +302,20 @@ class SigportKqlEsBackend(SigportKqlBackend):
         assert isinstance(cond.value, SigmaString)
         self._check_wildcard_spaces(cond.field, cond.value)
         self._shipper = self._from_logsource_conditions(cond)
+        before = len(self._records)
         self._check_case(cond.field, cond.value)
-        return f"{self.escape_and_quote_field(cond.field)}:{self._value(cond.field, cond.value)}"
+        field = self.escape_and_quote_field(cond.field)
+        record = self._records[-1] if len(self._records) > before else None
+        if record is not None and record[1].normalizer is None and not isinstance(
+            cond.value, SigmaCasedString
+        ):
+            # A plain keyword field under case_insensitive: write each letter's partners.
+            choices = alternatives(list(cond.value.iter_parts()))
+            if choices is not None:
+                self._records[-1] = (*record[:4], True)
+                texts = [f"{field}:{self._value(cond.field, cond.value, c)}" for c in choices]
+                return texts[0] if len(texts) == 1 else "(" + " or ".join(texts) + ")"
+        return f"{field}:{self._value(cond.field, cond.value)}"
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -289,19 +346,19 @@ class SigportKqlEsBackend(SigportKqlBackend):
         self.warn_length_limit(field, value)
         plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
         if plain.lower() != plain.upper():
-            self._records.append((field, info, value, self._shipper))
+            self._records.append((field, info, value, self._shipper, False))
 
     def _case_insensitive(self) -> bool:
         """The query needs case_insensitive when a case-insensitive value meets a keyword field
         that has no lowercase normalizer."""
         return any(
             info.normalizer is None and not isinstance(value, SigmaCasedString)
-            for _, info, value, _ in self._records
+            for _, info, value, _, _ in self._records
         )
 
     def _declare_case(self, ci: bool) -> None:
         """Warn for each keyword-field value the query's case rule does not match as Sigma."""
-        for field, info, value, shipper in self._records:
+        for field, info, value, shipper, expanded in self._records:
             plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
             normalized = info.normalizer == "lowercase"
             if isinstance(value, SigmaCasedString):
@@ -319,8 +376,10 @@ class SigportKqlEsBackend(SigportKqlBackend):
                         f"Sigma value {plain!r} is |cased"
                     )
                 continue
-            if not ci:
-                continue  # a lowercase normalizer alone matches as Sigma (normalizer_lowercase)
+            if not ci or expanded:
+                # A lowercase normalizer alone matches as Sigma (normalizer_lowercase); expanded
+                # values were written with every letter's partners (alternatives).
+                continue
             odd = sorted({c for c in plain if not _ci_exact(c, normalized)})
             if odd:
                 self.warn(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from lark import Token, Tree
 
 from ..query.ast import Node
-from ..query.errors import QueryParseError, UnsupportedQueryError
+from ..query.errors import QueryParseError, UnsupportedQueryError, too_deep
 from ..query.syntax import Grammar, SyntaxMessages, run_lowering
 from .lower import Lowering
 from .semantics import LANGUAGE, SEMANTICS
@@ -85,6 +85,8 @@ def _from_json(text: str) -> tuple[str, bool]:
         obj = json.loads(text)
     except ValueError as exc:
         raise _form_error(text, f"not JSON: {exc}") from None
+    except RecursionError:
+        raise too_deep() from None
     query = obj.get("query") if isinstance(obj, dict) and "kql" not in obj else obj
     if isinstance(query, dict) and set(query) == {"bool"} and isinstance(query["bool"], dict):
         clauses = [c for key in ("filter", "must") for c in _as_list(query["bool"].get(key))]
@@ -139,7 +141,7 @@ def _from_esql(text: str, rest: str) -> tuple[str, bool]:
         raise _form_error(text, "KQL() takes a query string and an options map")
     try:
         options = json.loads(after[1:])
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _form_error(text, "the KQL() options must be a map literal") from None
     if not isinstance(options, dict):
         raise _form_error(text, "the KQL() options must be a map literal")

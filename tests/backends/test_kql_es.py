@@ -157,9 +157,23 @@ def test_keyword_value_sets_case_insensitive() -> None:
 
 
 def test_letters_folded_otherwise_are_declared() -> None:
-    # 's' also matches U+017F under Unicode case folding, 'i' misses U+0130 either way.
-    conversion = _convert("    Image|endswith: '\\whoami.exe'")
-    assert any("case_insensitive" in w and "'i'" in w for w in conversion.warnings)
+    # 's' also matches U+017F under Unicode case folding, where Sigma's lowercase does not.
+    conversion = _convert("    Image|endswith: '\\mshta.exe'")
+    assert any("case_insensitive" in w and "'s'" in w for w in conversion.warnings)
+
+
+def test_letters_with_partners_are_written_with_them() -> None:
+    # 'i' misses U+0130 and 'k' the Kelvin sign under ASCII folding; Sigma's lowercase takes
+    # both: the value is written once per partner, and then proven on the hostile events.
+    from converter.checking.checker import Checker
+    from converter.generate import generate_events
+
+    loaded = load_text(RULE.format(selection="    Image|endswith: '\\kill.exe'"), "t.yml")[0]
+    checker = Checker(["kql-es"], data_source="windows")
+    result = checker.check(loaded, generate_events(loaded.rule)).targets["kql-es"]
+    query = json.loads(result.query)["kql"]["query"]
+    assert "\u0130" in query and "\u212a" in query, query
+    assert result.equivalent is True, (result.reason, result.warnings)
 
 
 def test_wildcard_field_value_stays_case_sensitive_and_declared() -> None:
@@ -231,3 +245,10 @@ def test_field_names_read_back_exactly(name: str) -> None:
     text = SigportKqlEsBackend().escape_and_quote_field(name)
     node = parse(f"{text}:v", MODEL)
     assert isinstance(node, ast.Equals) and node.field == name, (text, node)
+
+
+def test_deeply_nested_json_is_a_query_error() -> None:
+    from backends.query.errors import QueryError
+
+    with pytest.raises(QueryError):
+        parse("{" + '"a":{' * 5000 + "}" * 5000 + "}", MODEL)
