@@ -12,8 +12,11 @@ differently (``backends/kql_es/semantics.py``) is overridden here:
   that cannot be written that way is widened to a leading ``*`` with a warning;
 * ``and``/``or`` mixes are always parenthesised, value lists are written field by field;
 * each query carries ``case_insensitive``: true when a case-insensitive Sigma value lands on a
-  plain ``keyword`` field (no lowercase copy or normalizer); values whose letters Elasticsearch
-  folds differently from Sigma (``case_insensitive_folding``) are declared.
+  plain ``keyword`` field (no lowercase copy or normalizer). A letter Elasticsearch folds apart
+  from a partner Sigma's lowercase joins (``İ`` and ``i``, the Kelvin sign and ``k``, ``É`` and
+  ``é`` under ASCII folding) is written with it, as alternatives (``alternatives``); a letter some
+  reading joins with one Sigma keeps apart (``ſ`` with ``s`` under Unicode folding) is declared
+  (``case_insensitive_folding``).
 
 The default output is the ``kql`` query object, one JSON per query; ``converter/outputs`` wraps it
 as a search request body (``-f es-dsl``) or an ES|QL ``WHERE KQL(...)`` (``-f esql``).
