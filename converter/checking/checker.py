@@ -292,9 +292,9 @@ class Checker:
         shown, unrenderable = False, None
         for i, (event, verdict) in enumerate(zip(events, verdicts)):
             try:
-                rendered = renderer.render_sample(event)
-                if rendered is not None:
-                    rendered = mirror.apply(rendered)
+                # Every spelling the data source may write the event in (Defend's registry
+                # hives): the query must agree with the rule on each of them.
+                renderings = [mirror.apply(r) for r in renderer.render_sample_all(event)]
                 why_not = (
                     f"no logsource of mapping table {renderer.table.name} covers its "
                     "EventID/Channel"
@@ -302,8 +302,8 @@ class Checker:
             except ValueError as exc:
                 # A value the shipper could not have written (e.g. an integrity level outside the
                 # data source's vocabulary): there is no target event to evaluate.
-                rendered, why_not = None, f"the value cannot be written by the shipper: {exc}"
-            if rendered is None:
+                renderings, why_not = [], f"the value cannot be written by the shipper: {exc}"
+            if not renderings:
                 # The data source cannot carry this event (another record kind, a value its
                 # shipper cannot write): the query is never asked about it, so the event is no
                 # evidence either way, even when the rule matches it.
@@ -313,19 +313,23 @@ class Checker:
                 continue
             if verdict.matched:
                 shown = True
-            for leaf, seen in over_limit.items():
-                if limit_decides(leaf, rendered):
-                    seen.add(i)
-            try:
-                hit = matches(tree, rendered)
-            except QueryError as exc:
-                out.reason = f"not checked: evaluating event {i} failed: {exc}"
-                out.disagreements = []
-                return out
-            if hit:
-                out.matched.append(i)
-            if verdict.matched is not None and hit != verdict.matched:
-                out.disagreements.append(Disagreement(i, bool(verdict.matched), hit, explain(tree, rendered)))
+            for rendered in renderings:
+                for leaf, seen in over_limit.items():
+                    if limit_decides(leaf, rendered):
+                        seen.add(i)
+                try:
+                    hit = matches(tree, rendered)
+                except QueryError as exc:
+                    out.reason = f"not checked: evaluating event {i} failed: {exc}"
+                    out.disagreements = []
+                    return out
+                if hit and i not in out.matched:
+                    out.matched.append(i)
+                if verdict.matched is not None and hit != verdict.matched:
+                    out.disagreements.append(
+                        Disagreement(i, bool(verdict.matched), hit, explain(tree, rendered))
+                    )
+                    break  # one disagreement per event
         if reference_unsupported:
             out.reason = f"not checked: the reference cannot evaluate the rule: {reference_unsupported}"
             return out

@@ -118,6 +118,21 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+def expand_alternatives(event: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One event per combination of the ``Alternatives`` values a render function wrote (a
+    shipper that spells a value in several ways, such as Elastic Defend's registry hives); the
+    first event holds every primary spelling. An event without alternatives is returned alone."""
+    from converter.mapping.functions.render import Alternatives
+
+    if event is None:
+        return []
+    out = [dict(event)]
+    for key, value in event.items():
+        if isinstance(value, Alternatives):
+            out = [{**e, key: choice} for e in out for choice in value]
+    return out
+
+
 def _merge(out: dict[str, Any], key: str, value: Any) -> None:
     """Set ``out[key]``, turning repeated writes into a list (arrays stay arrays)."""
     if key not in out:
@@ -247,8 +262,16 @@ class EventRenderer:
 
     def render_sample(self, sample: SampleEvent) -> dict[str, Any] | None:
         """Render a sample event, then apply its ``_render`` values for this table's schema
-        (and the ingest pipeline's copies)."""
-        return self._ingested(self._render_sample(sample))
+        (and the ingest pipeline's copies); values the shipper spells in several ways are
+        written in their primary spelling (``render_sample_all`` writes each)."""
+        events = self.render_sample_all(sample)
+        return events[0] if events else None
+
+    def render_sample_all(self, sample: SampleEvent) -> list[dict[str, Any]]:
+        """The sample event in every spelling the data source may write it (one event unless a
+        render function wrote ``Alternatives``); empty when no logsource covers it."""
+        return [e for e in map(self._ingested, expand_alternatives(self._render_sample(sample)))
+                if e is not None]
 
     def _render_sample(self, sample: SampleEvent) -> dict[str, Any] | None:
         if sample.native and self.table.schema in sample.native:
@@ -256,7 +279,7 @@ class EventRenderer:
         if self.companions and self.logsource_of(sample.fields) is None:
             for other in self.companions:
                 if other.logsource_of(sample.fields) is not None:
-                    return other.render_sample(sample)
+                    return other._render_sample(sample)
         out = self._render(sample.fields)
         if out is not None and sample.render:
             out.update(sample.render.get(self.table.schema, {}))
@@ -264,8 +287,10 @@ class EventRenderer:
 
     def render(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """The event in the target schema (with the ingest pipeline's copies), or None when no
-        logsource of the table covers it."""
-        return self._ingested(self._render(event))
+        logsource of the table covers it; values spelled in several ways in their primary
+        spelling."""
+        events = expand_alternatives(self._render(event))
+        return self._ingested(events[0]) if events else None
 
     def _render(self, event: dict[str, Any]) -> dict[str, Any] | None:
         from converter.mapping.functions.registry import RENDER_FUNCTIONS
@@ -367,12 +392,14 @@ def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None
     Plain renames are inverted; ``EventID``/``Channel`` come from the logsource whose rendered
     constants the event carries (e.g. event.category ``process`` and event.type ``start`` mean a
     process-creation event). Function-mapped fields are inverted where the function is one-to-one
-    (``to_integer``, ``to_string``, ``split_domain_user``, ``any_of``, ``to_ip``, ``value_map``);
-    others are left out of the Sigma view.
+    (``to_integer``, ``to_string``, ``split_domain_user``, ``any_of``, ``to_ip``, ``value_map``,
+    ``registry_hive``, ``registry_data``); others are left out of the Sigma view.
     """
     from backends.query.matching import lookup
 
     from converter.mapping.functions.registry import invert_value_map
+    from converter.mapping.functions.registry_data import invert_registry_data
+    from converter.mapping.functions.registry_hive import invert_registry_hive
 
     source = data_source or table.option_default("data_source")
     out: dict[str, Any] = {}
@@ -414,6 +441,17 @@ def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None
             sigma = invert_value_map(values[0], target) if values is not None else None
             if sigma is not None:
                 out[name] = sigma
+        elif target.function == "registry_hive":
+            values = lookup(event, target.target)
+            path = invert_registry_hive(values[0], target) if values is not None else None
+            if path is not None:
+                out[name] = path
+        elif target.function == "registry_data":
+            strings, kind = (lookup(event, t) for t in target.targets[:2])
+            details = (invert_registry_data(strings if len(strings) > 1 else strings[0], kind[0])
+                       if strings is not None and kind is not None else None)
+            if details is not None:
+                out[name] = details
     return out
 
 

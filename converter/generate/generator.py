@@ -108,9 +108,13 @@ NEAR_MISS_BASES = 6  # positives whose literals are mutated into near misses
 # Logsource
 
 
-def _logsource_events(product: str | None, category: str | None, service: str | None
-                      ) -> list[dict[str, Any]]:
-    """EventID/Channel dicts of the logsource, the main one first; [] when untabled."""
+def _logsource_events(product: str | None, category: str | None, service: str | None,
+                      every_id: bool = False) -> list[dict[str, Any]]:
+    """EventID/Channel dicts of the logsource, the main one first; [] when untabled.
+
+    Of an event class with several ids (Sysmon 12, 13, 14 for ``registry_event``) only the
+    first is listed, unless ``every_id``: a data source may record only another one of them
+    (Elastic Defend's registry events are value sets, Sysmon 13)."""
     other = other_logsource(product, category, service)
     if other is not None:
         return [{**({"EventID": ec.event_ids[0]} if ec.event_ids else {}), "Channel": ch}
@@ -119,8 +123,10 @@ def _logsource_events(product: str | None, category: str | None, service: str | 
         return []
     channels = WINDOWS_SERVICES.get((service or "").lower()) if service else None
     if category:
-        out = [{"EventID": ec.event_ids[0] if ec.event_ids else 1, "Channel": ch}
-               for ec in WINDOWS_CATEGORIES.get(category.lower(), ()) for ch in ec.channels
+        out = [{"EventID": event_id, "Channel": ch}
+               for ec in WINDOWS_CATEGORIES.get(category.lower(), ())
+               for event_id in (ec.event_ids or (1,))[: None if every_id else 1]
+               for ch in ec.channels
                if channels is None or ch in channels]
     elif channels:
         out = [{"Channel": ch} for ch in channels]
@@ -296,6 +302,12 @@ def generate_events(
     if not kinds:
         return []
     carried = [k for k in kinds if carries(k)] if carries is not None else kinds
+    if carries is not None and not carried:
+        # No target holds the logsource's main event ids: the kinds of its other ids they hold.
+        others = [k for k in _logsource_events(rule.logsource.product, rule.logsource.category,
+                                               rule.logsource.service, every_id=True)
+                  if carries(k)]
+        kinds = carried = others or kinds
     long_length = long_value_length(field_model)
     if carried and carried != kinds:
         # When no event of a carried kind can be made (a 4688 record lacks a field every branch

@@ -34,7 +34,7 @@ from backends.query.fields import BUILTIN_SOURCES, FieldModel
 
 from converter.generate.plan import MULTI, SINGLE, Fixed, Glob, Lit, Rx
 from converter.generate.regex import RegexUnsupported, regex_example
-from converter.generate.values import FIELD_FILLERS, STRUCTURED_FIELDS
+from converter.generate.values import FIELD_FILLERS, LEADING_FILLERS, STRUCTURED_FIELDS
 from converter.reference.fields import fold, number_of
 
 #: Non-ASCII characters that fold to the same character as a letter (``True``: the same under
@@ -91,13 +91,17 @@ def _partner_mutations(glob: Glob) -> Iterator[tuple[Glob, bool, str]]:
                        f"partner {what} for {char!r}")
 
 
-def _long_mutations(glob: Glob, length: int) -> Iterator[tuple[Fixed, bool, str]]:
+def _long_mutations(glob: Glob, length: int, lead: str = "") -> Iterator[tuple[Fixed, bool, str]]:
     """The value made longer than ``length``: its first ``*`` filled with the padding (still a
     match), else the padding after its end (a near miss). A fixed value, not a pattern: a
-    pattern holding the padding would cost a quadratic match for every candidate value."""
+    pattern holding the padding would cost a quadratic match for every candidate value.
+    ``lead`` starts the padding of a leading ``*`` (a field whose values begin with a fixed
+    kind of prefix, ``LEADING_FILLERS``: a registry path still starts with a hive)."""
     pad = "x" * length
     if MULTI in glob.parts:
         at = glob.parts.index(MULTI)
+        if at == 0 and lead:
+            pad = lead + "\\" + pad
         text = "".join(p if isinstance(p, str) else pad if i == at else " " if p is MULTI
                        else "x" for i, p in enumerate(glob.parts))
         yield (Fixed(text), True,
@@ -179,7 +183,8 @@ def hostile_mutations(lit: Lit, length: int, rng: random.Random
     if isinstance(value, Glob):
         yield from _partner_mutations(value)
         if lit.field not in FIELD_FILLERS:  # a padded User or Hashes loses its structure
-            yield from _long_mutations(value, length)
+            lead = LEADING_FILLERS.get(lit.field or "", ("",))[0]
+            yield from _long_mutations(value, length, lead)
         yield from _newline_mutations(value)
     elif isinstance(value, Rx):
         yield from _regex_newline_mutations(value, rng)

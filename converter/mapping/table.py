@@ -44,6 +44,8 @@ FIELD_FUNCTIONS = {
     "registry_value_path",
     "auditd_record_type",
     "path_basename",
+    "registry_hive",
+    "registry_data",
 }
 
 
@@ -152,6 +154,9 @@ class LogsourceMapping:
     #: ``SharedRowsTransformation``).
     shared_rows_fields: tuple[str, ...] = ()
     shared_rows_reason: str = ""
+    #: data source -> the index patterns this logsource's events are in, where they differ from
+    #: the source's ``index`` (Elastic Defend writes each event kind to its own data stream).
+    index: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def event_data_prefix(self, data_source: str | None) -> str | None:
         """Where ``data_source`` writes the record's named event data, or None (no catch-all)."""
@@ -347,6 +352,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 event_data=_event_data(entry.get("event_data"), where, path),
                 shared_rows_fields=tuple((entry.get("shared_rows") or {}).get("fields") or ()),
                 shared_rows_reason=str((entry.get("shared_rows") or {}).get("reason") or ""),
+                index=_index(entry.get("index"), where, path),
                 sources=tuple(entry.get("sources") or ()),
                 variants=tuple(
                     Variant(
@@ -437,6 +443,18 @@ def _check_value_map(values: Any, where: str, path: str) -> None:
             )
         seen_keys.add(key.lower())
         seen_targets.update(targets)
+
+
+def _index(raw: Any, where: str, path: str) -> dict[str, tuple[str, ...]]:
+    """An entry's ``index``: data source -> list of index patterns."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, list) and v and all(isinstance(p, str) and p for p in v)
+        for v in raw.values()
+    ):
+        raise PipelineError(f"{where}: `index` must map a data source to index patterns", path=path)
+    return {str(k): tuple(v) for k, v in raw.items()}
 
 
 def _derived(

@@ -71,8 +71,12 @@ def _source_facts(rule: Any, data_source: str | None) -> dict[str, Any]:
     if logsource is not None:
         given = (logsource.product, logsource.category, logsource.service)
         for table in (main, *(load_table(n) for n in companion_tables(main.name))):
-            if table.for_logsource(*given, source_of(table)) is not None:
-                return dict(table.sources.get(source_of(table)) or {})
+            entry = table.for_logsource(*given, source_of(table))
+            if entry is not None:
+                facts = dict(table.sources.get(source_of(table)) or {})
+                if source_of(table) in entry.index:  # the logsource's own data stream
+                    facts["index"] = list(entry.index[source_of(table)])
+                return facts
     return dict(main.sources.get(source_of(main)) or {})
 
 

@@ -12,7 +12,9 @@ A table entry ``{function: NAME, to: ..., ...params}`` (``converter/mapping/tabl
 The implementations are split by concern: ``function_tree`` (the boolean tree the query sides
 build and Sigma's value semantics), ``function_query`` / ``function_render`` (the string-shaped
 functions), ``function_values`` (closed vocabularies and IP addresses: ``integrity_level_name``,
-``value_map``, ``to_ip``). This module only assembles the registries the pipeline, the renderer
+``value_map``, ``to_ip``), ``registry_path`` / ``registry_hive`` (registry paths whose hives a
+data source spells differently from Sysmon), ``registry_data`` (Sysmon's registry ``Details`` as
+a data source's strings and type). This module only assembles the registries the pipeline, the renderer
 and the source normaliser look functions up in.
 """
 
@@ -48,6 +50,8 @@ from converter.mapping.functions.render import (
     render_to_integer,
     render_to_string,
 )
+from converter.mapping.functions.registry_data import query_registry_data, render_registry_data
+from converter.mapping.functions.registry_hive import query_registry_hive, render_registry_hive
 from converter.mapping.functions.registry_path import (
     query_registry_value_path,
     render_registry_value_path,
@@ -86,6 +90,8 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "registry_value_path": query_registry_value_path,
     "auditd_record_type": query_auditd_record_type,
     "path_basename": query_path_basename,
+    "registry_hive": query_registry_hive,
+    "registry_data": query_registry_data,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -104,6 +110,8 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "registry_value_path": render_registry_value_path,
     "auditd_record_type": render_auditd_record_type,
     "path_basename": render_path_basename,
+    "registry_hive": render_registry_hive,
+    "registry_data": render_registry_data,
 }
 
 ALIAS_FUNCTIONS: dict[str, Callable[[list[Any], dict[str, Any]], Any]] = {

@@ -33,6 +33,7 @@ from sigma.types import (
     SigmaType,
 )
 
+from converter.mapping.functions.registry_hive import hive_globs
 from converter.mapping.functions.render import scalar_string
 from converter.mapping.functions.tree import (
     MANY,
@@ -119,64 +120,11 @@ def value_path_tree(tokens: list[Token], cased: bool, key: str, name: str) -> No
     return or_(*alternatives)
 
 
-def _same(a: str, b: str, cased: bool) -> bool:
-    return a == b if cased else a.lower() == b.lower()
-
-
-def _literal_run(tokens: list[Token]) -> str:
-    """The literal characters at the start of ``tokens`` (up to the first wildcard)."""
-    run = []
-    for token in tokens:
-        if not isinstance(token, str):
-            break
-        run.append(token)
-    return "".join(run)
-
-
-def _compatible(run: str, text: str, cased: bool) -> bool:
-    """Could a glob whose leading literal run is ``run`` match a string that starts with
-    ``text`` (and goes on arbitrarily)? Yes unless the two differ within their common length."""
-    return all(_same(a, b, cased) for a, b in zip(run, text))
-
-
 def _normalised(tokens: list[Token], cased: bool) -> list[tuple[list[Token], bool]]:
     """Globs on ``H'\\R`` that together match exactly the values ``H\\R`` the glob matches, each
     with whether it was rewritten for HKLM (whose prefix HKCR's keys share)."""
-    run = _literal_run(tokens)
-    if all(t is MANY for t in tokens):
-        return [(tokens, False)]  # any value (never empty)
-    if isinstance(tokens[0], str):
-        out = []
-        for hive, long in HIVES.items():
-            head = hive + "\\"
-            if len(run) >= len(head):
-                if _same(run[: len(head)], head, cased):
-                    prefix: list[Token] = list(long + "\\")
-                    out.append((prefix + tokens[len(head):], hive == "HKLM"))
-            elif len(run) == len(tokens):
-                continue  # a shorter literal value never matches "<hive>\\<rest>"
-            elif _compatible(run, head, cased):
-                raise NotExact(
-                    f"the value starts with {run!r}, part of the hive prefix {head!r}, and then a "
-                    "wildcard that would span the hive the parser renames"
-                )
-        return out
-    if tokens[0] is not MANY:
-        raise NotExact("a value that starts with '?' spans the hive the parser renames")
-    rest = tokens[1:]
-    inner = _literal_run(rest)
-    if not inner:
-        raise NotExact("a value that starts with two wildcards spans the hive the parser renames")
-    # Every place a match could begin inside a hive name, in Sysmon's spelling or the parser's
-    # (the whole value included: '*' may match nothing), other than the backslash after it.
-    starts = [h[i:] + "\\" for h in HIVES for i in range(len(h))]
-    starts += [long[i:] + "\\" for long in HIVES.values() for i in range(len(long))]
-    if any(_compatible(inner, text, cased) for text in starts):
-        raise NotExact(
-            f"the text {inner!r} after the leading '*' could begin inside a hive name, which "
-            "Sysmon and the ASIM parser spell differently"
-        )
-    return [(tokens, False)]
+    spellings = {hive: [long] for hive, long in HIVES.items()}
+    return [(glob, hive == "HKLM") for hive, glob in hive_globs(tokens, cased, spellings)]
 
 
 def _cuts(tokens: list[Token], cased: bool, key: str, name: str) -> Node:

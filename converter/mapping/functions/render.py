@@ -16,6 +16,12 @@ from typing import Any
 from converter.mapping.functions.query import LONG_RANGE, hash_targets
 from converter.mapping.table import FieldTarget
 
+class Alternatives(tuple[Any, ...]):
+    """The values a shipper may write for one source value, in the spellings it uses (Elastic
+    Defend's hive names): the renderer makes one target event per alternative
+    (``converter.events.render.expand_alternatives``), the first being the primary one."""
+
+
 def each(value: Any, convert: Callable[[Any], Any]) -> Any:
     """Apply ``convert`` to a scalar or to each element of a multi-valued field.
 

@@ -80,6 +80,21 @@ def test_long_values_pass_every_known_limit() -> None:
         False}
 
 
+def test_a_long_registry_path_still_starts_with_a_hive() -> None:
+    """A long TargetObject made from a leading ``*`` starts with a hive, as every value Sysmon
+    writes does: a data source that spells the hives differently (Defend) can render it."""
+    lit = Lit("TargetObject", Glob((MULTI, "\\Run\\x"), False), True)
+    (long,) = [(value, keep) for value, keep, what in hostile_mutations(lit, 30, random.Random(0))
+               if what.startswith("long value")]
+    text = long[0].value
+    assert long[1] is True and text.startswith("HKLM\\") and text.endswith("\\Run\\x")
+    assert len(text) > 30
+    # Other fields keep the plain padding.
+    other = Lit("CommandLine", Glob((MULTI, "x"), False), True)
+    assert all(v.value.startswith("xxx") for v, _, what in
+               hostile_mutations(other, 30, random.Random(0)) if what.startswith("long value"))
+
+
 def test_trailing_newlines_after_an_anchored_end_are_near_misses() -> None:
     rule = rule_of("  sel:\n    Image|endswith: '\\cm?.exe'\n  condition: sel\n")
     events = generate_events(rule, count=200)

@@ -39,6 +39,7 @@ TOP_KEYS = ("name", "schema", "description", "docs", "options", "sources", "logs
 OPTIONAL_TOP_KEYS = ("datamodel", "source_aliases", "not_covered", "extends")
 LOGSOURCE_KEYS = ("id", "match", "conditions", "events", "render", "fields")
 OPTIONAL_LOGSOURCE_KEYS = (
+    "index",
     "sources",
     "unrecorded",
     "sources",

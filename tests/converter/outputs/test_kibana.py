@@ -137,6 +137,32 @@ def test_index_follows_the_table_that_covers_the_logsource(
     assert {i["package"] for i in rule.get("related_integrations", [])} == {package}
 
 
+@pytest.mark.parametrize(
+    "category,field,source,index",
+    [
+        ("registry_set", "TargetObject", "defend", ["logs-endpoint.events.registry-*"]),
+        ("image_load", "ImageLoaded", "defend", ["logs-endpoint.events.library-*"]),
+        ("driver_load", "ImageLoaded", "defend", ["logs-endpoint.events.library-*"]),
+        ("dns_query", "QueryName", "defend", ["logs-endpoint.events.network-*"]),
+        ("file_event", "TargetFilename", "defend", ["logs-endpoint.events.file-*"]),
+        ("registry_set", "TargetObject", "windows",
+         ["logs-windows.sysmon_operational-*", "logs-system.security-*"]),
+    ],
+)
+def test_defend_rules_read_their_logsources_data_stream(
+    tmp_path: Path, category: str, field: str, source: str, index: list[str]
+) -> None:
+    """Defend writes each event kind to its own data stream: a registry rule reads
+    logs-endpoint.events.registry-*, not the process stream."""
+    text = (
+        "title: t\nid: 0b0b0b0b-0000-4000-8000-000000000003\n"
+        f"logsource: {{product: windows, category: {category}}}\ndetection:\n  sel:\n"
+        f"    {field}|endswith: '\\x'\n  condition: sel\n"
+    )
+    (rule,) = _ndjson(tmp_path, "eql", "--data-source", source, text=text)
+    assert rule["index"] == index
+
+
 def test_required_fields_are_the_fields_the_query_tests(tmp_path: Path) -> None:
     (rule,) = _ndjson(tmp_path, "kql")
     fields = {f["name"]: f for f in rule["required_fields"]}
