@@ -41,6 +41,9 @@ from .semantics import SEMANTICS, TERM_CHARS
 _FOLD = SEMANTICS.typed("nonascii_case_folding", Fold)
 TABLE_COLUMN = str(SEMANTICS.get("tabular_source"))
 
+#: Seconds in each unit of a timespan literal (semantics ``ingestion_window``).
+_TIMESPAN_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
 #: Escapes documented for quoted literals (semantics ``string_literals``).
 _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "t": "\t", "n": "\n"}
 
@@ -181,6 +184,20 @@ class Lowering(Transformer):  # type: ignore[type-arg]
         if any(isinstance(n, Not) for n in walk(predicate)):
             raise UnsupportedQueryError("coalesce() around a predicate with not()")
         return _null_as_false(predicate)
+
+    @v_args(meta=True)
+    def ingestion_window(self, meta: Any, children: list[Token]) -> Node:
+        """``ingestion_time() > ago(T)`` (semantics ``ingestion_window``): the row's age at the
+        run, ``$ingestion_age``, is under T seconds; a row without one is read by the run."""
+        _, op, span = children
+        if str(op) != ">":
+            raise UnsupportedQueryError(
+                f"ingestion_time() {op} ago(...): only > is evaluated (semantics ingestion_window)")
+        text = str(span)
+        seconds = int(text[:-1]) * _TIMESPAN_SECONDS[text[-1]]
+        age = str(SEMANTICS.get("ingestion_window"))
+        return Or((Compare(field=age, op=CompareOp.LT, value=seconds),
+                   Not(Exists(field=age))), span=_span(meta))
 
     def bool_const(self, children: list[Token]) -> Node:
         return Const(str(children[0]) == "true")

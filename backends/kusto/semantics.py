@@ -40,6 +40,10 @@ RE2_WIKI = "https://github.com/google/re2/wiki/Syntax"
 JOIN = _Q + "join-operator"
 JOIN_LEFTSEMI = _Q + "join-leftsemi"
 DISTINCT = _Q + "distinct-operator"
+INGESTION_TIME = _Q + "ingestion-time-function"
+AGO = _Q + "ago-function"
+TIMESPAN = _Q + "scalar-data-types/timespan"
+INGESTION_DELAY = "https://learn.microsoft.com/azure/sentinel/ingestion-delay"
 
 #: The readings Kusto's case-insensitive operators could use for letters beyond ASCII (entry
 #: ``nonascii_case_folding``): a literal is exact under ``=~``/``contains``/``in~`` only when each of
@@ -77,6 +81,17 @@ SEMANTICS = Semantics(
             "table's rows as the pseudo-column `$R` of the evaluated row (a list of row "
             "objects the renderer supplies: the DeviceInfo rows of the event's device), and "
             "accepts only this form: kind=leftsemi, one `where`, `distinct` of the `on` column.",
+        ),
+        "ingestion_window": Rule(
+            "$ingestion_age",
+            INGESTION_TIME,
+            "`ingestion_time() > ago(T)` keeps the rows ingested less than T before the query "
+            "runs (ingestion_time() is the row's ingestion time; ago(T) is now minus T (" + AGO +
+            "); T a timespan literal such as 5m or 2d (" + TIMESPAN + ")). A scheduled Sentinel "
+            "rule uses it to read each row in one run only (" + INGESTION_DELAY + "). The "
+            "interpreter models the row's age at the run as the pseudo-column `$ingestion_age` "
+            "(seconds); a row without it is one the evaluated run reads: `check` evaluates the "
+            "events it is given as the rows of one run. Only `>` against ago() is accepted.",
         ),
         "where_null_drops_row": Rule(
             Missing.NULL,

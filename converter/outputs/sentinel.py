@@ -15,6 +15,11 @@ ids), documented at https://github.com/Azure/Azure-Sentinel/wiki/Query-Style-Gui
 * ``tactics`` from the ATT&CK tactic names (``InitialAccess``, ...), ``relevantTechniques``
   (``T1059``, ``T1059.001``), ``entityMappings`` (1-5 entities of 1-3 field mappings, each
   identifier valid for its entity type), ``version``.
+
+Scheduling: every 5 minutes over the last 5 minutes, except a Defender XDR query restricted to
+one platform's devices (``| join kind=leftsemi (DeviceInfo | ...)``): it looks back 2 days, so that
+the DeviceInfo side holds a row of every device, and its event side keeps only the rows ingested
+since the previous run (``scheduled_query``).
 """
 
 from __future__ import annotations
@@ -128,6 +133,19 @@ SENTINEL_TACTICS = frozenset(
 QUERY_FREQUENCY = "5m"
 QUERY_PERIOD = "5m"
 
+#: The period of a query that joins DeviceInfo. Defender XDR writes entity data such as
+#: DeviceInfo "every 15 minutes" only "with any new information", and "every 24 hours" a
+#: consolidated record of each entity (advanced hunting overview, "Data freshness and update
+#: frequency": https://learn.microsoft.com/defender-xdr/advanced-hunting-overview): only a window
+#: longer than 24 hours is sure to hold a row of every device. Two days leave a day of margin for
+#: a late consolidation or its ingestion delay (Sentinel accepts up to 14 days).
+DEVICE_INFO_PERIOD = "2d"
+
+#: The event side of such a query keeps only the rows ingested since the previous run (the
+#: pattern of https://learn.microsoft.com/azure/sentinel/ingestion-delay): each event is then
+#: alerted on by one run, however long the period the DeviceInfo side needs.
+INGESTION_WINDOW = f"| where ingestion_time() > ago({QUERY_FREQUENCY})"
+
 
 def _guid(conv: Conversion) -> str:
     """The rule's own id when it is a GUID (Sigma ids are UUIDs), else one derived from it."""
@@ -176,9 +194,23 @@ def _joined_tables(query: str) -> list[str]:
     return ["DeviceInfo"] if "| join kind=leftsemi (DeviceInfo |" in query else []
 
 
+def scheduled_query(query: str) -> tuple[str, str]:
+    """(query, queryPeriod) of the scheduled rule running ``query`` every QUERY_FREQUENCY.
+
+    A query restricted to one platform's devices joins DeviceInfo, whose rows of a device may be
+    24 hours apart: its period is DEVICE_INFO_PERIOD, and its event side (the first line, the
+    table) keeps only the rows ingested since the previous run, so that no event is alerted on
+    twice. Other queries read only their own rows in the last QUERY_PERIOD.
+    """
+    if not _joined_tables(query):
+        return query, QUERY_PERIOD
+    table, rest = query.split("\n", 1)
+    return f"{table}\n{INGESTION_WINDOW}\n{rest}", DEVICE_INFO_PERIOD
+
+
 def sentinel_rule(conv: Conversion) -> dict[str, Any]:
     """One scheduled analytics rule for a converted Kusto query."""
-    query = conv.queries[0]
+    query, period = scheduled_query(conv.queries[0])
     table = query.split("\n", 1)[0].strip()
     connector, entities = TABLES.get(table, ("", []))
     tactics, techniques = attack_fields(conv.rule)
@@ -193,7 +225,7 @@ def sentinel_rule(conv: Conversion) -> dict[str, Any]:
             if connector else []
         ),
         "queryFrequency": QUERY_FREQUENCY,
-        "queryPeriod": QUERY_PERIOD,
+        "queryPeriod": period,
         "triggerOperator": "gt",
         "triggerThreshold": 0,
         "tactics": tactics,
@@ -237,10 +269,11 @@ def render_sentinel_yaml(conversions: list[Conversion], **_: Any) -> str:
     for conv in conversions:
         if not conv.queries:
             continue
-        if len(conv.queries[0]) > MAX_QUERY_LENGTH:
+        length = len(scheduled_query(conv.queries[0])[0])
+        if length > MAX_QUERY_LENGTH:
             skipped.append(
                 f"# sigport: left out {conv.id} ({conv.title}): its query has "
-                f"{len(conv.queries[0])} characters, more than Sentinel's {MAX_QUERY_LENGTH}\n"
+                f"{length} characters, more than Sentinel's {MAX_QUERY_LENGTH}\n"
             )
             continue
         rule = sentinel_rule(conv)

@@ -206,3 +206,10 @@ def test_asim_windows_rule_does_not_match_a_linux_sysmon_row(
         _sample(event))
     assert row is not None and matches(node, row)
     assert not matches(node, {**row, "DvcOs": "Linux"})
+
+
+@pytest.mark.parametrize("op", ["<", ">=", "=="])
+def test_ingestion_window_other_than_greater_than_ago_is_refused(op: str) -> None:
+    """Only `ingestion_time() > ago(T)` is modelled (semantics ingestion_window)."""
+    with pytest.raises(UnsupportedQueryError, match="only > is evaluated"):
+        parse(f'T | where ingestion_time() {op} ago(5m) | where A == "x"')

@@ -141,3 +141,65 @@ def test_query_longer_than_sentinel_accepts_is_left_out_with_a_comment(tmp_path:
     (only,) = list(yaml.safe_load_all(result.stdout))
     assert only["name"] == "Suspicious Zoom Child Process"
     assert schema_problems(only) == []
+
+
+# --- scheduling: the DeviceInfo side of a Defender XDR query needs a longer lookback ----------
+
+
+def _sentinel_rule(source: str) -> dict:
+    result = CliRunner().invoke(
+        main, ["convert", str(ZOOM), "-t", "kusto", "-f", "sentinel-yaml", "--data-source", source]
+    )
+    assert result.exit_code == 0, result.output
+    (rule,) = list(yaml.safe_load_all(result.stdout))
+    return rule
+
+
+def test_defender_rule_looks_back_over_a_day_and_reads_each_event_once() -> None:
+    """Defender XDR writes a device's consolidated DeviceInfo row every 24 hours (and a row every
+    15 minutes only when something changed): a 5-minute period left the join without the rows of
+    most devices, dropping their events. The period must exceed a day; the event side keeps only
+    the rows ingested since the previous run, so that overlapping periods repeat no alert."""
+    rule = _sentinel_rule("defender")
+    assert schema_problems(rule) == []
+    assert _minutes(rule["queryPeriod"]) > 24 * 60
+    lines = rule["query"].split("\n")
+    assert lines[0] == "DeviceProcessEvents"
+    assert lines[1] == f"| where ingestion_time() > ago({rule['queryFrequency']})"
+    # The DeviceInfo side is not restricted: it reads the whole period.
+    join = lines[-1]
+    assert join.startswith("| join kind=leftsemi (DeviceInfo | where OSPlatform")
+    assert "ingestion_time" not in join
+
+
+@pytest.mark.parametrize("source", ["sentinel", "sentinel-asim"])
+def test_rules_without_the_join_keep_their_five_minute_window(source: str) -> None:
+    rule = _sentinel_rule(source)
+    assert (rule["queryFrequency"], rule["queryPeriod"]) == ("5m", "5m")
+    assert "ingestion_time" not in rule["query"]
+
+
+def test_the_scheduled_defender_query_is_interpreted_like_the_converted_one() -> None:
+    """The interpreter reads the rule's query (semantics ingestion_window): on the Zoom rule's
+    generated events, rendered for Defender XDR, it matches what the converted query matches;
+    a row ingested before the run's window is not matched again."""
+    from backends.kusto.parser import parse
+    from backends.query.evaluate import matches
+    from converter.conversion.convert import Converter
+    from converter.events.render import EventRenderer
+    from converter.generate.generator import generate_events
+    from converter.mapping.table import load_table
+    from converter.rules.load import load_rules
+
+    (loaded,) = load_rules([ZOOM])
+    converted = Converter("kusto", options={"data_source": "defender"}).convert(loaded)
+    plain = parse(converted.queries[0])
+    scheduled = parse(_sentinel_rule("defender")["query"])
+    renderer = EventRenderer.routed(load_table("kusto-windows"), "defender")
+    rows = [r for r in map(renderer.render_sample, generate_events(loaded.rule)) if r is not None]
+    verdicts = [matches(plain, row) for row in rows]
+    assert any(verdicts) and not all(verdicts)
+    assert [matches(scheduled, row) for row in rows] == verdicts
+    for row in (r for r, hit in zip(rows, verdicts) if hit):
+        assert matches(scheduled, {**row, "$ingestion_age": 299})
+        assert not matches(scheduled, {**row, "$ingestion_age": 300})
