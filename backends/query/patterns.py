@@ -12,6 +12,12 @@ from typing import Any, Callable
 
 import regex
 
+try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
+    from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
 from .errors import QueryError, UnsupportedQueryError
 
 __all__ = ["MATCH_TIME_LIMIT", "MAX_TIMEOUTS", "BoundedPattern", "MatchTimeout", "PatternSyntaxError"]
@@ -64,6 +70,33 @@ class MatchTimeout(UnsupportedQueryError):
 _INLINE_CASELESS = re.compile(r"\(\?[a-zA-Z]*i[a-zA-Z]*(?:-[a-zA-Z]*)?[:)]")
 
 
+def _scoped_case_in_alternative(items: Any, in_alternative: bool = False) -> bool:
+    """Whether ``re``'s parse tree has a ``(?i:...)``/``(?-i:...)`` group inside an alternative
+    (a ``|`` branch or a conditional group's arm).
+
+    ``regex`` 2026.12.2 applies such a group's case flag to a character class of the other
+    alternatives (``regex.search(r"[^Ss]|(?i:-)", "\u017f")`` finds nothing, ``re`` matches), so
+    on that shape it does not mean what ``re`` means; the shape is refused (conservatively: also
+    where the two happen to agree). The reference refuses it the same way
+    (``converter/reference/engine_gaps.py``, which this layer may not import).
+    """
+    for op, argument in items:
+        if op is _sre.SUBPATTERN:
+            if in_alternative and (argument[1] | argument[2]) & re.IGNORECASE:
+                return True
+            bodies, nested = [argument[3]], in_alternative
+        elif op in (_sre.BRANCH, _sre.GROUPREF_EXISTS):
+            arms = argument[1] if op is _sre.BRANCH else argument[1:]
+            bodies, nested = [arm for arm in arms if arm is not None], True
+        else:  # repeats, lookarounds, atomic groups: the sub-patterns among their arguments
+            parts = argument if isinstance(argument, tuple) else (argument,)
+            bodies = [part for part in parts if isinstance(part, _sre_parse.SubPattern)]
+            nested = in_alternative
+        if any(_scoped_case_in_alternative(body, nested) for body in bodies):
+            return True
+    return False
+
+
 class BoundedPattern:
     """A compiled pattern whose ``search``/``fullmatch`` give up after ``MATCH_TIME_LIMIT``.
 
@@ -87,7 +120,17 @@ class BoundedPattern:
         Args:
             compiled: the pattern as ``re`` compiled it (its text and flags are reused).
             shown: the pattern as the query wrote it, for messages.
+
+        Raises:
+            UnsupportedQueryError: a shape the ``regex`` engine misreads (see
+                ``_scoped_case_in_alternative``).
         """
+        if _scoped_case_in_alternative(_sre_parse.parse(compiled.pattern, compiled.flags)):
+            raise UnsupportedQueryError(
+                f"pattern {shown!r}: a scoped (?i:...) or (?-i:...) group inside an alternative, "
+                "which the regex engine that runs it misreads (it applies the case flag to the "
+                "other alternatives)"
+            )
         bits = 0
         for re_bit, regex_bit in _RE_TO_REGEX_FLAGS:
             if compiled.flags & re_bit:

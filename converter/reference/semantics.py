@@ -90,6 +90,20 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
         "#genericchartypes) and every target engine here read \\d, \\s, \\w and \\b as ASCII, "
         "where Python's are Unicode; reference_values.ascii_shorthands spells them out.",
     ),
+    "regex_scoped_case_in_alternative": Fact(
+        "refused: a (?i:...) or (?-i:...) group inside an alternative of a 're' pattern",
+        MODIFIERS_SPEC,
+        "'re' names no regex flavour; the reference states the meaning of Python's re (which "
+        "validates the pattern), where (?i:...) scopes the flag to its group "
+        "(https://docs.python.org/3/library/re.html#regular-expression-syntax). The pattern is run by the regex package (for its "
+        "time limit), and regex 2026.12.2 applies a scoped case flag of one alternative to a "
+        "character class of another: r'[^Ss]|(?i:-)' finds no match in 'ſ' (U+017F, which "
+        "folds to s), where re matches. No known upstream issue (mrabarnett/mrab-regex); "
+        "engine_gaps.scoped_case_in_alternation detects the shape on re's own parse tree, "
+        "conservatively, and the rule is not decided rather than decided wrongly; "
+        "tests/converter/reference/test_engine_gaps.py pins the upstream behaviour (strict "
+        "xfail) so a fixed release is noticed.",
+    ),
     "numbers": Fact(
         "compared as strings; a numeric event value also compares numerically", RULES_SPEC,
         "'General': all values are strings; EventID: 4688 matches 4688 and '4688'.",

@@ -43,6 +43,7 @@ from sigma.types import (
 )
 
 from backends.errors import UnsupportedError
+from converter.reference.engine_gaps import scoped_case_in_alternation
 from converter.reference.fields import fold, number_of, text_of
 
 
@@ -291,6 +292,12 @@ def compiled_regex(source: str, flags: int) -> Bounded:
         compiled = re.compile(ascii_shorthands(source), flags)
     except re.error as error:
         raise Unsupported(f"regular expression {source!r} does not compile: {error}") from None
+    if scoped_case_in_alternation(compiled):
+        raise Unsupported(
+            f"regular expression {source!r}: a scoped (?i:...) or (?-i:...) group inside an "
+            "alternative, which the regex engine that runs the reference misreads (it applies the "
+            "case flag to the other alternatives)"
+        )
     return Bounded(compiled, "regular expression")
 
 

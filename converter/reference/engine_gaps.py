@@ -1,0 +1,61 @@
+"""Patterns on which the ``regex`` package (the engine that runs the reference's patterns, for its
+time limit) does not mean what ``re`` (the engine that validates them, whose meaning the reference
+states) means.
+
+``regex`` 2026.12.2 (VERSION0) applies a scoped case flag of one alternation branch to a character
+class of another: ``regex.search(r"[^Ss]|(?i:-)", "\u017f")`` finds no match where ``re`` does
+(``[^Ss]`` closed under case excludes ``\u017f`` and ``\u212a``, which fold to ``s`` and ``k``).
+The shape is detected on ``re``'s own parse of the pattern and refused: the rule is then undecided,
+never decided wrongly (``SIGMA_SEMANTICS["regex_scoped_case_in_alternative"]``).
+``tests/converter/reference/test_engine_gaps.py`` pins the upstream behaviour with a strict xfail,
+so a fixed ``regex`` release is noticed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
+    from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+__all__ = ["scoped_case_in_alternation"]
+
+
+def scoped_case_in_alternation(compiled: re.Pattern[str]) -> bool:
+    """Whether an alternative of ``compiled`` (a ``|`` branch, or an arm of a conditional group)
+    holds a group that turns case-insensitive matching on or off (``(?i:...)``, ``(?-i:...)``).
+
+    That is the shape on which ``regex`` leaks the scoped flag into the other alternatives (see the
+    module docstring); it is detected conservatively: every such pattern is reported, also those
+    on which ``regex`` happens to agree with ``re``.
+    """
+    return _scan(_sre_parse.parse(compiled.pattern, compiled.flags), False)
+
+
+def _scan(items: Any, in_alternative: bool) -> bool:
+    """Walk ``re``'s parse tree (``SubPattern`` of ``(op, argument)``) for the shape."""
+    for op, argument in items:
+        inner: list[Any]
+        nested = in_alternative
+        if op is _sre.SUBPATTERN:
+            _group, add_flags, del_flags, body = argument
+            if in_alternative and (add_flags | del_flags) & re.IGNORECASE:
+                return True
+            inner = [body]
+        elif op is _sre.BRANCH:
+            inner, nested = list(argument[1]), True
+        elif op is _sre.GROUPREF_EXISTS:
+            inner, nested = [arm for arm in argument[1:] if arm is not None], True
+        elif isinstance(argument, _sre_parse.SubPattern):  # an atomic group
+            inner = [argument]
+        elif isinstance(argument, tuple):  # repeats, lookarounds: their bodies
+            inner = [part for part in argument if isinstance(part, _sre_parse.SubPattern)]
+        else:
+            continue
+        if any(_scan(body, nested) for body in inner):
+            return True
+    return False
