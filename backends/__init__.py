@@ -47,6 +47,9 @@ class TargetSpec:
         eql_category: the language has event categories (``process where``).
         caseless_subfields: how the pipeline uses ``.caseless`` multi-fields (see
             ``converter.mapping.pipeline.TargetTraits``).
+        caseless_copies: the pipeline moves case-insensitive string tests to the caseless copies
+            an ingest pipeline writes (``--mapping`` from ``sigport mapping``) and encodes their
+            values; the emitter then tests them case-sensitively.
         field_model: the interpreter needs the Elasticsearch field model (types, multi-fields).
         suffix: the file suffix of a query in the ``default`` format (``-o DIR`` output).
         formats: output formats with descriptions; ``default`` is one query per rule.
@@ -65,6 +68,7 @@ class TargetSpec:
     suffix: str
     eql_category: bool = False
     caseless_subfields: str = "no"
+    caseless_copies: bool = False
     field_model: bool = False
     formats: dict[str, str] = field(default_factory=lambda: {"default": "one query per rule"})
     kibana_rule: KibanaRuleKind | None = None
@@ -107,6 +111,7 @@ TARGETS: dict[str, TargetSpec] = {
             schema="ecs",
             suffix=".eql",
             eql_category=True,
+            caseless_copies=True,
             field_model=True,
             formats=_ELASTIC_FORMATS,
             kibana_rule=KibanaRuleKind("eql", "eql"),
@@ -122,6 +127,7 @@ TARGETS: dict[str, TargetSpec] = {
             schema="ecs",
             suffix=".kql",
             caseless_subfields="all",
+            caseless_copies=True,
             field_model=True,
             formats=_ELASTIC_FORMATS,
             kibana_rule=KibanaRuleKind("query", "kuery"),
@@ -160,6 +166,7 @@ TARGETS: dict[str, TargetSpec] = {
             schema="ecs",
             suffix=".lucene",
             caseless_subfields="lossless",
+            caseless_copies=True,
             field_model=True,
             formats=_ELASTIC_FORMATS,
             kibana_rule=KibanaRuleKind("query", "lucene"),

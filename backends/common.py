@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sigma.types import SigmaString
+from sigma.types import SigmaCasedString, SigmaString
 
 
 #: The rule attribute where a pipeline transformation leaves warnings for the backend (the
@@ -214,6 +214,30 @@ class SubfieldLimitMixin:
     def field_model(self) -> Any:
         """The Elasticsearch field model the rule's pipeline was built for (``field_model``)."""
         return field_model(self)
+
+    def caseless_copy_of(self, field: str, value: Any, language: str) -> str | None:
+        """The field whose caseless-encoded copy ``field`` is, or None when it is no such copy.
+
+        ``sigport mapping`` has an ingest pipeline write ``sigport.caseless.<field>``: a
+        ``wildcard`` field holding the value lowercased per code point, whitespace swapped
+        (``backends.query.ingest``). The conversion pipeline moved a case-insensitive string test
+        there and encoded its value alike (``CaselessSubfieldTransformation``), so a
+        case-sensitive test of the encoded value on the copy is exactly Sigma's test, at any
+        length: a ``wildcard`` field has no ``ignore_above`` (ES wildcard field type:
+        https://www.elastic.co/guide/en/elasticsearch/reference/current/keyword.html#wildcard-field-type).
+        A ``|cased`` value (which the pipeline never moves; a custom one might) loses its case
+        there: warned.
+        """
+        info = self.field_model().lookup(field)
+        if info is None or not info.caseless_of:
+            return None
+        if isinstance(value, SigmaCasedString):
+            plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
+            self.warn(  # type: ignore[attr-defined]
+                f"{language} matches {field}, a lowercased copy of {info.caseless_of}; the "
+                f"Sigma value {plain!r} is |cased"
+            )
+        return str(info.caseless_of)
 
     def is_lowercase_field(self, field: str) -> bool:
         """True when the field model gives ``field`` a ``lowercase`` normalizer (a keyword form

@@ -13,6 +13,10 @@ https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html)
 * ``:`` folds ASCII letters only or Unicode-wide depending on the ES version, never as Sigma
   does for ``i`` (``İ``), ``k`` (Kelvin sign), ``s`` (``ſ``) and non-ASCII letters: a value
   holding one of them becomes a case-sensitive ``regex`` with explicit classes (``[iIİ]``);
+* with a ``--mapping`` from ``sigport mapping``, a case-insensitive string test moves to the
+  caseless copy of its field (``sigport.caseless.<field>``, a ``wildcard`` field the ingest
+  pipeline writes lowercased, without a length limit) with its value encoded alike, and is
+  written case-sensitively there (``==``/``like``/``regex``): exact at any length;
 * unbound keyword searches have no EQL form and are refused, never emitted as bare strings;
 * a test that can match a value longer than the field's ``ignore_above`` (ECS keyword fields
   such as ``process.name`` and ``file.path``: 1,024) is declared, because EQL runs it as a
@@ -204,6 +208,11 @@ class SigportEqlBackend(
         """One field test on a Sigma string, choosing the EQL operator that keeps its meaning."""
         self.warn_length_limit(field, value)
         quoted_field = self.escape_and_quote_field(field)
+        if self.caseless_copy_of(field, value, "EQL") is not None:
+            # The value is encoded as the copy holds it (lowercased, whitespace swapped): the
+            # case-sensitive operators compare it exactly (semantics wildcard_field_copy), while
+            # `:` would fold it again (a lowercase `ſ` also matching `s`).
+            case_sensitive = True
         if not case_sensitive and _needs_explicit_case(value):
             # ':' / regex~ fold ASCII only or Unicode-wide depending on the ES version
             # (semantics case_insensitive_folding), neither as Sigma does for these letters.
@@ -254,7 +263,8 @@ class SigportEqlBackend(
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
-        """Use the ``like~ (...)`` list only for plain case-insensitive wildcard values."""
+        """Use the ``: (...)`` list (``like (...)`` on a caseless copy) only for plain
+        case-insensitive wildcard values."""
         if not super().decide_convert_condition_as_in_expression(cond, state):
             return False
         for arg in cond.args:
@@ -280,6 +290,9 @@ class SigportEqlBackend(
         for value in values:
             self.warn_length_limit(args[0].field, value)
         field = self.escape_and_quote_field(args[0].field)
+        if self.caseless_copy_of(args[0].field, values[0], "EQL") is not None:
+            # Encoded values on the copy: the case-sensitive list form (see _string_test).
+            return f"{field} like {_eql_list([eql_string(_glob_text(v)) for v in values])}"
         plain = [v for v in values if not _needs_explicit_case(v)]
         explicit = [v for v in values if _needs_explicit_case(v)]
         parts = []

@@ -20,6 +20,10 @@ _REQS = "https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-req
 _TERM = "https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl-term-query.html"
 _UNICODE_FOLDING_PR = "https://github.com/elastic/elasticsearch/pull/153513"
 _NORMALIZER = "https://www.elastic.co/guide/en/elasticsearch/reference/current/normalizer.html"
+_WILDCARD_FIELD = (
+    "https://www.elastic.co/guide/en/elasticsearch/reference/current/keyword.html"
+    "#wildcard-field-type"
+)
 _GRAMMAR = (
     "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/eql/src/main/antlr/EqlBase.g4"
 )
@@ -275,6 +279,20 @@ SEMANTICS = Semantics(
             "`==`, `like`, `regex` or `!= null`, and `== null` (and every `not`) is true on it. "
             "The interpreter lowers with the data source's field model (check and backtest), "
             "and the emitter declares every test a longer value could decide.",
+        ),
+        "wildcard_field_copy": Rule(
+            "case-sensitive operators exact",
+            _WILDCARD_FIELD,
+            "On a `wildcard` field (Elastic Defend's process.command_line; the caseless copies "
+            "`sigport mapping` adds) QueryTranslator runs `==` as a term query, `like` as a "
+            "wildcard query and `regex` as a regexp query, each without case_insensitive: the "
+            "field answers them from its n-gram index and then verifies every candidate against "
+            "the whole value it keeps in doc values, so they compare the exact value, and its "
+            "ignore_above defaults to 2147483647 (every value is indexed). `:` and `like~` run "
+            "the same queries with case_insensitive=true and fold the pattern again "
+            "(case_insensitive_folding: a lowercase `ſ` also matches `s`), so on a copy, whose "
+            "values are already lowercased per code point, the emitter uses `==`, `like` and "
+            "`regex` with the encoded value.",
         ),
         "multi_valued": Rule(
             "any",

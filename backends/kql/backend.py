@@ -328,16 +328,8 @@ class SigportKqlBackend(
         plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
         if plain.lower() == plain.upper():
             return  # no letters: case cannot matter
-        info = self.field_model().lookup(field)
-        if info is not None and info.caseless_of:
-            # The copy holds the value lowercased (and the pipeline encoded the query's value
-            # alike, converter.mapping.transformations): case-insensitive, as Sigma means.
-            if isinstance(value, SigmaCasedString):
-                self.warn(
-                    f"KQL matches {field}, a lowercased copy of {info.caseless_of}; the Sigma "
-                    f"value {plain!r} is |cased"
-                )
-            return
+        if self.caseless_copy_of(field, value, "KQL") is not None:
+            return  # KQL's match on the copy (a wildcard field) is case-sensitive: exact
         caseless = self.is_lowercase_field(field)
         if isinstance(value, SigmaCasedString):
             if caseless:

@@ -8,6 +8,10 @@ the meaning in several places; each fix below overrides one ClassVar or method a
   lowercase-normalised multi-field (Defend's ``.caseless``, or one of the user's ``--mapping``,
   as the field model says) are insensitive already; for any other field a
   value with letters becomes an exact regex with per-letter classes (``/[cC][mM][dD]\\.exe/``).
+* **Copies.** With a ``--mapping`` from ``sigport mapping``, case-insensitive string tests move
+  to the caseless copy the ingest pipeline writes (``sigport.caseless.<field>``, a ``wildcard``
+  field without a length limit) with their values encoded alike: a plain case-sensitive term
+  there is exact at any length (``SubfieldLimitMixin.caseless_copy_of``).
 * **``|cased``** had no template (NotImplementedError); it is now a plain sensitive term.
 * **Regex.** Sigma regexes are unanchored PCRE; the stock backend pasted them unchanged (with a
   ``(?i)`` prefix Lucene does not understand). They are now translated by ``regex.py``.
@@ -137,6 +141,10 @@ class SigportLuceneBackend(
         """Render the value side of ``field:<value>`` with Sigma's case rule honoured."""
         refuse_placeholders(value)
         self.warn_length_limit(field, value)
+        if self.caseless_copy_of(field, value, "Lucene") is not None:
+            # The pipeline encoded the value for the copy: a plain term or wildcard on the
+            # copy (a wildcard field, no normalizer) is case-sensitive, hence exact.
+            return self.convert_value_str(value, state)
         if isinstance(value, SigmaCasedString):
             if self.is_lowercase_field(field):
                 raise SigmaFeatureNotSupportedByBackendError(

@@ -109,7 +109,11 @@ def get_target(name: str) -> TargetSpec:
 
 def target_traits(spec: TargetSpec) -> TargetTraits:
     """What the pipeline needs to know about a target."""
-    return TargetTraits(eql_category=spec.eql_category, caseless_subfields=spec.caseless_subfields)
+    return TargetTraits(
+        eql_category=spec.eql_category,
+        caseless_subfields=spec.caseless_subfields,
+        caseless_copies=spec.caseless_copies,
+    )
 
 
 def pipeline_for(

@@ -84,10 +84,15 @@ class TargetTraits:
             (EQL: ``:`` is case-insensitive on its own), ``"all"`` (KQL, which has no other exact
             way), ``"lossless"`` (Lucene: only where the multi-field indexes every value the base
             field does; elsewhere the backend folds case with an exact regex instead).
+        caseless_copies: whether those matches move, before any multi-field, to the
+            caseless-encoded copy of the field that an ingest pipeline writes where the field
+            model has one (``FieldModel.caseless_copy``: a ``wildcard`` field without a length
+            limit, from a ``--mapping`` that ``sigport mapping`` wrote), values encoded alike.
     """
 
     eql_category: bool = False
     caseless_subfields: str = "no"
+    caseless_copies: bool = False
 
 
 #: The pipeline for rules that already use ECS field names (e.g. imported Elastic rules).
@@ -111,19 +116,26 @@ def passthrough_pipeline(
     lowercase-normalised multi-fields the way ``ecs-windows`` does."""
     items = []
     model = field_model or field_model_for(data_source)
-    if traits.caseless_subfields != "no":
+    if traits.caseless_subfields != "no" or traits.caseless_copies:
         items.append(
             ProcessingItem(
                 identifier=f"{PASSTHROUGH}-caseless",
-                transformation=CaselessSubfieldTransformation(
-                    model, lossless_only=traits.caseless_subfields == "lossless",
-                    copies=traits.caseless_subfields == "all",
-                ),
+                transformation=_caseless_transformation(model, traits),
             )
         )
     return ProcessingPipeline(
         name="sigport ecs pass-through", priority=20, items=items,
         vars={"sigport_field_model": model},
+    )
+
+
+def _caseless_transformation(model: Any, traits: TargetTraits) -> CaselessSubfieldTransformation:
+    """The transformation that moves case-insensitive string tests to the forms ``traits`` use."""
+    return CaselessSubfieldTransformation(
+        model,
+        lossless_only=traits.caseless_subfields == "lossless",
+        copies=traits.caseless_copies,
+        multi_fields=traits.caseless_subfields != "no",
     )
 
 
@@ -387,14 +399,11 @@ def build_pipeline(
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
         model = field_model or field_model_for(data_source)
-    if traits.caseless_subfields != "no" and model is not None:
+    if (traits.caseless_subfields != "no" or traits.caseless_copies) and model is not None:
         items.append(
             ProcessingItem(
                 identifier=f"{table.name}-caseless",
-                transformation=CaselessSubfieldTransformation(
-                    model, lossless_only=traits.caseless_subfields == "lossless",
-                    copies=traits.caseless_subfields == "all",
-                ),
+                transformation=_caseless_transformation(model, traits),
                 # not for the logsources whose index has no such multi-fields
                 rule_conditions=[_logsource_condition(e) for e in plain],
                 rule_condition_linking=any,

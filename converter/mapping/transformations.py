@@ -102,9 +102,12 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
     #: Lucene has an exact regex on the parent instead; KQL has no other exact form.
     lossless_only: bool = False
     #: Prefer the field's caseless-encoded copy (``FieldModel.caseless_copy``, written by an
-    #: ingest pipeline, no length limit) and encode the values for it; KQL only, whose other
-    #: forms stop at a keyword limit.
+    #: ingest pipeline, no length limit) and encode the values for it: the other forms stop at
+    #: a keyword limit (KQL, Lucene, EQL; the emitter tests the copy case-sensitively).
     copies: bool = False
+    #: Move to a lowercase-normalised multi-field where there is no copy (KQL, Lucene; not EQL,
+    #: whose ``:`` is case-insensitive on the field itself).
+    multi_fields: bool = True
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         """Rename the item's field when every value is a plain case-insensitive string."""
@@ -121,6 +124,8 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
             detection_item.field = twin.name
             detection_item.value = [_encoded(v) for v in detection_item.value]
             self.processing_item_applied(detection_item)
+            return None
+        if not self.multi_fields:
             return None
         # Asked only for case-insensitive string tests (`sigport mapping` records the questions).
         form = self.model.caseless_form(detection_item.field)

@@ -154,34 +154,53 @@ class Proposal:
     copies: dict[str, str] = field(default_factory=dict)
 
 
+#: The targets that query the caseless copies (``TargetSpec.caseless_copies``); KQL first, the
+#: one ``Proposal.converted`` and ``refused`` count.
+COPY_TARGETS = ("kql", "eql", "lucene")
+
+
 def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
-    """Convert the rules for KQL on ``data_source`` and collect the fields that need a
-    lowercase-normalised multi-field (those the conversion queried through a proposed one)."""
+    """Convert the rules for KQL, EQL and Lucene on ``data_source`` and collect the fields that
+    need a caseless copy or a lowercase-normalised multi-field (those a conversion queried
+    through a proposed one): EQL and Lucene also convert rules KQL refuses (regexes), whose
+    other tests then read the copies too."""
     base = FieldModel.builtin(data_source)
     model = ProposingModel(base)
-    converter = Converter("kql", options={"data_source": data_source}, field_model=model)
+    converters = [
+        Converter(target, options={"data_source": data_source}, field_model=model)
+        for target in COPY_TARGETS
+    ]
     out = Proposal(data_source)
     for item in loaded:
         out.rules += 1
-        model.used.clear()
-        conversion = converter.convert(item)
-        if conversion.status != CONVERTED:
-            reason = (conversion.reason or conversion.status).split(":")[0]
-            out.refused[reason] = out.refused.get(reason, 0) + 1
-            continue
-        out.converted += 1
-        for name, sub in model.used.items():
-            if sub.startswith(COPY_PREFIX):
-                out.copies[name] = sub
+        for index, converter in enumerate(converters):
+            model.used.clear()
+            conversion = converter.convert(item)
+            if conversion.status == CONVERTED:
+                _record_used(out, model, base)
+            if index:
                 continue
-            out.fields[name] = base.lookup(name)  # type: ignore[assignment]
-            out.names[name] = sub.rpartition(".")[2]
+            if conversion.status != CONVERTED:
+                reason = (conversion.reason or conversion.status).split(":")[0]
+                out.refused[reason] = out.refused.get(reason, 0) + 1
+            else:
+                out.converted += 1
     out.unknown = sorted(model.unknown)
     out.lossy = sorted(
         name for name, info in out.fields.items()
         if info.ignore_above is None or info.ignore_above > IGNORE_ABOVE
     )
     return out
+
+
+def _record_used(out: Proposal, model: ProposingModel, base: FieldModel) -> None:
+    """Add the copies and multi-fields one conversion queried to the proposal."""
+    for name, sub in model.used.items():
+        if sub.startswith(COPY_PREFIX):
+            out.copies[name] = sub
+            continue
+        out.fields[name] = base.lookup(name)  # type: ignore[assignment]
+        out.names[name] = sub.rpartition(".")[2]
 
 
 def _spec(info: FieldInfo) -> dict[str, Any]:
@@ -350,7 +369,8 @@ def not_covered(proposal: Proposal) -> list[str]:
 
 def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     """``sigport mapping``: write the template (to ``output`` or stdout), print the requests and
-    what is not covered on stderr; return the exit code (0, or 2 when no rule converts)."""
+    what is not covered on stderr; return the exit code (0, or 2 when no rule converts and
+    nothing is to be added)."""
     from converter.outputs.files import refuse_named_link, write_named_file
 
     proposal = propose(load_rules(paths), data_source)
@@ -371,7 +391,7 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     print(
         f"sigport mapping: {proposal.converted} of {proposal.rules} rules convert for kql on "
         f"{data_source}; {len(proposal.copies)} fields get a caseless copy (a wildcard field the "
-        "ingest pipeline writes): "
+        "ingest pipeline writes, read by kql, eql and lucene): "
         + (", ".join(f"{proposal.copies[n]} (of {n})" for n in sorted(proposal.copies)) or "none"),
         file=err,
     )
@@ -394,7 +414,8 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     print("Not covered:", file=err)
     for line in not_covered(proposal):
         print(f"  - {line}", file=err)
-    return 0 if proposal.converted else 2
+    # EQL and Lucene may read copies of rules KQL refuses (regexes).
+    return 0 if proposal.converted or proposal.copies or proposal.fields else 2
 
 
 def kql_exactness(

@@ -1,0 +1,144 @@
+"""EQL and Lucene on the caseless copies that ``sigport mapping`` adds (issues 12/13/14).
+
+With the generated template as ``--mapping``, a case-insensitive string test moves to the copy
+``sigport.caseless.<field>`` (a ``wildcard`` field, no length limit) with its value encoded as the
+ingest pipeline writes the copy, and the emitter tests it case-sensitively: exact at any length.
+Without the template the same tests stop at the keyword field's ``ignore_above`` (1,024).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+from converter.conversion.convert import Converter
+from converter.rules.load import load_text
+
+#: ParentImage is process.parent.executable: an ECS keyword field with ignore_above 1,024 on the
+#: Windows integration; a `contains` can match a value past that limit. The list of file names
+#: takes EQL's list form; the space and the mixed case need the copy's encoding.
+RULE = """
+title: t
+id: 0b8f7a3e-0000-4000-8000-0000000000c1
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    ParentImage|contains: '\\Temp Dir\\'
+    Image|endswith:
+      - '\\Rundll32.exe'
+      - '\\RegSvr32.EXE'
+  condition: sel
+"""
+
+
+def _template(tmp_path: Path, rule_text: str = RULE, data_source: str = "windows") -> Path:
+    rule = tmp_path / "r.yml"
+    rule.write_text(rule_text, encoding="utf-8")
+    template = tmp_path / "t.json"
+    result = CliRunner().invoke(main, [
+        "mapping", str(rule), "--data-source", data_source, "-o", str(template)
+    ])
+    assert result.exit_code == 0, result.output
+    return template
+
+
+def _check(tmp_path: Path, *extra: str) -> dict[str, Any]:
+    result = CliRunner().invoke(main, [
+        "check", str(tmp_path / "r.yml"), "--generate", "-t", "eql", "-t", "lucene",
+        "--data-source", "windows", "--format", "json", *extra,
+    ])
+    assert result.exit_code in (0, 1), result.output
+    targets: dict[str, Any] = json.loads(result.stdout)["rules"][0]["targets"]
+    return targets
+
+
+@pytest.mark.parametrize("data_source", ["windows", "winlogbeat"])
+def test_over_limit_test_not_proven_without_the_template_equivalent_with_it(
+    tmp_path: Path, data_source: str
+) -> None:
+    template = _template(tmp_path, data_source=data_source)
+    without = CliRunner().invoke(main, [
+        "check", str(tmp_path / "r.yml"), "--generate", "-t", "eql", "-t", "lucene",
+        "--data-source", data_source, "--format", "json",
+    ])
+    with_copies = CliRunner().invoke(main, [
+        "check", str(tmp_path / "r.yml"), "--generate", "-t", "eql", "-t", "lucene",
+        "--data-source", data_source, "--format", "json", "--mapping", str(template),
+    ])
+    for target in ("eql", "lucene"):
+        plain = json.loads(without.stdout)["rules"][0]["targets"][target]
+        assert plain["equivalent"] is not True
+        assert any("ignore_above" in w for w in plain["warnings"])
+        copied = json.loads(with_copies.stdout)["rules"][0]["targets"][target]
+        assert copied["equivalent"] is True, copied
+        assert copied["warnings"] == []
+        assert "sigport.caseless.process.parent.executable" in copied["query"]
+
+
+def test_the_queries_test_the_encoded_value_case_sensitively(tmp_path: Path) -> None:
+    template = _template(tmp_path)
+    rule = load_text(RULE, "r.yml")[0]
+    options = {"data_source": "windows", "mapping": str(template)}
+    eql = Converter("eql", options=options).convert(rule).output
+    # `==`/`like`, never `:` (which would fold the lowercased value again); the list form
+    # of `like` for several values; whitespace swapped as the pipeline writes it.
+    assert 'sigport.caseless.process.parent.executable like "*\\\\temp\u2420dir\\\\*"' in eql
+    assert 'sigport.caseless.process.name like ("rundll32.exe", "regsvr32.exe")' in eql
+    assert " : " not in eql.partition(" where ")[2].replace("host.os.type", "")
+    lucene = Converter("lucene", options=options).convert(rule).output
+    assert "sigport.caseless.process.parent.executable:*\\\\temp\u2420dir\\\\*" in lucene
+    assert "sigport.caseless.process.name:(rundll32.exe OR regsvr32.exe)" in lucene
+    assert "[rR]" not in lucene  # no per-letter regex on the copy
+
+
+def test_cased_and_regex_tests_stay_on_the_field(tmp_path: Path) -> None:
+    """|cased values and regexes are not moved (the copy is lowercased; a regex's classes and
+    whitespace would change meaning): the keyword field and its declared limit remain."""
+    text = RULE.replace("  condition: sel", (
+        "  cased:\n    ParentImage|contains|cased: '\\\\Temp\\\\'\n"
+        "  rx:\n    ParentImage|re: '\\\\Temp\\s'\n"
+        "  condition: sel and not cased and not rx"
+    ))
+    template = _template(tmp_path, text)
+    rule = load_text(text, "r.yml")[0]
+    for target in ("eql", "lucene"):
+        conversion = Converter(
+            target, options={"data_source": "windows", "mapping": str(template)}
+        ).convert(rule)
+        assert "sigport.caseless.process.parent.executable" in conversion.output
+        # the |cased and the regex test still read the keyword field
+        assert "process.parent.executable" in conversion.output.replace(
+            "sigport.caseless.process.parent.executable", ""
+        )
+        assert any("ignore_above" in w for w in conversion.warnings)
+
+
+def test_backtest_finds_long_mixed_case_values_on_the_copies(tmp_path: Path) -> None:
+    """Events as the pipeline writes them: an over-limit parent path in upper case is found on
+    the copy, exactly where Sigma finds it; without the template the keyword field misses it."""
+    template = _template(tmp_path)
+    base = {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "Image": "C:\\Windows\\System32\\RUNDLL32.EXE"}
+    lines = [
+        {**base, "ParentImage": "C:\\TEMP DIR\\x.exe"},
+        {**base, "ParentImage": "C:\\" + "A" * 3000 + "\\temp dir\\y.exe"},
+        {**base, "ParentImage": "C:\\Temp\tDir\\z.exe"},  # a tab is no space
+        {**base, "ParentImage": "C:\\Temp\u2420Dir\\z.exe"},  # the swap symbol is no space
+        {**base, "ParentImage": "C:\\Temp Dir\\w.exe", "Image": "C:\\rundll32.exe.bak"},
+    ]
+    events = tmp_path / "e.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
+    args = ["backtest", str(tmp_path / "r.yml"), "--events", str(events), "-t", "eql", "-t",
+            "lucene", "--data-source", "windows", "--workers", "1", "--format", "json"]
+    with_copies = CliRunner().invoke(main, [*args, "--mapping", str(template)])
+    assert with_copies.exit_code == 0, with_copies.output
+    targets = json.loads(with_copies.stdout)["rules"][0]["targets"]
+    for target in ("eql", "lucene"):
+        assert targets[target]["hits"] == 2 and not targets[target]["disagreements"], targets
+    without = CliRunner().invoke(main, args)  # the 3,000-character path is not indexed
+    assert without.exit_code == 1
