@@ -146,6 +146,7 @@ TARGETS: dict[str, TargetSpec] = {
             schema="ecs",
             suffix=".json",
             caseless_subfields="all",
+            caseless_copies=True,
             field_model=True,
             formats={
                 "default": "one kql query object per query ({\"kql\": {\"query\": ..., "
