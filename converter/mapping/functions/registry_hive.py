@@ -18,10 +18,11 @@ Query: a Sigma glob ``P`` on ``H\\R`` becomes the OR of globs on the target valu
 literal value for a hive Sysmon does not write matches nothing); a glob that starts with ``*``
 is kept as it is when its first literal run cannot begin inside any hive name, in Sysmon's
 spellings or the target's (it then matches at the same place of ``R`` in every spelling, or at
-the backslash after the hive, which every spelling has). Everything else (a hive prefix followed
-by a wildcard, ``HK*``; a leading ``?``; two leading wildcards; a text that could begin inside
-a hive name such as ``*\\REGISTRY\\*``; a hive whose spelling is undocumented; regular
-expressions; numbers) is refused as not exact (``NotExact``).
+the backslash after the hive, which every spelling has); at the value's first character, a run
+that starts like a Sysmon hive (``*HKLM\\Software\\*``) is also rewritten per spelling.
+Everything else (a hive prefix followed by a wildcard, ``HK*``; a leading ``?``; two leading
+wildcards; a text that could begin inside a hive name such as ``*\\REGISTRY\\*``; a hive whose
+spelling is undocumented; regular expressions; numbers) is refused as not exact (``NotExact``).
 """
 
 from __future__ import annotations
@@ -118,16 +119,23 @@ def hive_globs(
         raise NotExact(
             "a value that starts with two wildcards spans the hive the data source spells differently"
         )
-    # Every place a match could begin inside a hive name, in Sysmon's spelling or the target's
-    # (the whole name included: '*' may match nothing), other than the backslash after it.
-    names = {*SYSMON_HIVES, *(s for forms in spellings.values() for s in forms)}
-    starts = [name[i:] + "\\" for name in sorted(names) for i in range(len(name))]
+    # A match that begins at the value's first character (`*` matching nothing) starts with a
+    # Sysmon hive: the glob without its `*`, rewritten per spelling (`*HKLM\\Software\\*`).
+    at_start: list[tuple[str | None, list[Token]]] = []
+    if any(compatible(inner, hive + "\\", cased) for hive in SYSMON_HIVES):
+        at_start = hive_globs(tokens[1:], cased, spellings, undocumented)
+    # Every other place a match could begin inside a hive name, in Sysmon's spelling or the
+    # target's, other than the backslash after it. A target spelling that is its Sysmon hive's
+    # own name (HKLM) begins with the same text at the same place, which the rewrite covers.
+    starts = [hive[i:] + "\\" for hive in SYSMON_HIVES for i in range(1, len(hive))]
+    starts += [form[i:] + "\\" for hive, forms in sorted(spellings.items()) for form in forms
+               for i in range(len(form)) if i > 0 or form != hive]
     if any(compatible(inner, text, cased) for text in starts):
         raise NotExact(
             f"the text {inner!r} after the leading '*' could begin inside a hive name, which "
             "Sysmon and the data source spell differently"
         )
-    return [(None, tokens)]
+    return [*at_start, (None, tokens)]
 
 
 def _hive_params(spec: FieldTarget) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:

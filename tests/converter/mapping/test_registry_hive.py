@@ -51,7 +51,8 @@ ALPHABET: list[Token] = ["H", "K", "L", "M", "U", "R", "E", "\\", "a", "_", MANY
 GLOBS = ["HKLM\\*", "HKLM\\a\\*", "*\\a", "*\\a\\*", "*a*", "HKU\\*\\M", "*\\USER\\*",
          "HKU\\?\\a", "*\\M", "*", "HK*", "*LM\\a", "hklm\\a\\m", "*_*", "HKLM\\*a*",
          "*\\REGISTRY\\*", "*RY\\*", "HKCU\\a", "*\\M*", "*EY_*", "HKEY_USERS\\*",
-         "\\REGISTRY\\MACHINE\\a", "*\\a\\USER"]
+         "\\REGISTRY\\MACHINE\\a", "*\\a\\USER", "*HKLM\\a*", "*HKU\\*", "*HKLM\\*\\M",
+         "*HKU\\USER\\a"]
 
 
 def _tokens(glob: str) -> list[Token]:
@@ -151,3 +152,15 @@ def test_every_spelling_inverts_to_the_sysmon_value() -> None:
         assert {invert_registry_hive(path, SPEC) for path in written} == {value}
     assert invert_registry_hive("HKCR\\x", SPEC) is None
     assert invert_registry_hive("\\REGISTRY\\MACHINEX\\y", SPEC) is None
+
+
+def test_a_hive_after_the_leading_wildcard_is_rewritten_at_the_start() -> None:
+    """`contains 'HKLM\\Software\\x'` matches Sysmon values that start with it: on Defend also
+    the `\\REGISTRY\\MACHINE\\` spelling, and the text anywhere after the hive."""
+    globs = ["".join("*" if t is MANY else "?" if t is ONE else str(t) for t in g)
+             for _, g in hive_globs(_tokens("*HKLM\\Software\\x*"), False, HIVES, UNDOCUMENTED)]
+    assert globs == ["HKLM\\Software\\x*", "\\REGISTRY\\MACHINE\\Software\\x*",
+                     "*HKLM\\Software\\x*"]
+    for glob in ("*HKCR\\x*", "*KLM\\x*"):
+        with pytest.raises(NotExact):
+            hive_globs(_tokens(glob), False, HIVES, UNDOCUMENTED)
