@@ -19,7 +19,9 @@ Entries are pickles, one file each, under ``$SIGPORT_CACHE_DIR`` or the user cac
 and be writable by nobody else (it is created so), since loading a pickle runs code: otherwise the
 cache is not used. Writers are safe to run at once: an entry is written to a temporary file and
 renamed over its name (atomic), so a reader sees a whole entry or none. An entry that does not
-load is a miss. ``SIGPORT_NO_CACHE=1`` (or the commands' ``--no-cache``) turns the cache off.
+load is a miss. Each sigport version and configuration has its own folder; the least recently
+used beyond ``KEEP`` per kind are deleted. ``SIGPORT_NO_CACHE=1`` (or the commands'
+``--no-cache``) turns the cache off.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import functools
 import hashlib
 import os
 import pickle
+import shutil
 import stat
 import sys
 import tempfile
@@ -141,6 +144,27 @@ def _private_dir(path: Path) -> bool:
     return not hasattr(os, "getuid") or info.st_uid == os.getuid()
 
 
+#: Caches (fingerprint and context folders) kept per namespace: every edit of sigport starts a new
+#: one, so the oldest beyond this many are deleted when a store is opened.
+KEEP = 8
+
+
+def _prune(current: Path) -> None:
+    """Mark ``current`` as used now and delete its namespace's least recently used cache
+    folders beyond ``KEEP`` (a process still using one only loses its entries: its reads miss
+    and its writes fail quietly)."""
+    try:
+        os.utime(current)
+        folders = [p for p in current.parent.iterdir()
+                   if p.is_dir() and len(p.name) == 32 and all(c in "0123456789abcdef" for c in p.name)]
+        folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in folders[KEEP:]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 class Store:
     """The entries of one kind (``namespace``) made under one context.
 
@@ -159,6 +183,7 @@ class Store:
             folder = root / namespace / digest[:32]
             if _private_dir(folder):
                 self.folder = folder
+                _prune(folder)
 
     @property
     def enabled(self) -> bool:

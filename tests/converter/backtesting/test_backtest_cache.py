@@ -208,3 +208,20 @@ def test_concurrent_writers_never_leave_a_partial_entry(tmp_path: Path) -> None:
         assert process.exitcode == 0
     assert reader.get(reader.key("same"))[0] in (1, 2)
     assert not [p for p in tmp_path.rglob(".part-*")]  # no temporary file left behind
+
+
+def test_old_caches_are_deleted_beyond_keep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "KEEP", 2)
+    stores = []
+    for n in range(4):
+        store = Store("backtest", [f"context {n}"], root=tmp_path)
+        store.put(store.key("k"), n)
+        stores.append(store)
+        os.utime(store.folder, (1000 + n, 1000 + n))  # opened in this order
+    newest = Store("backtest", ["context 3"], root=tmp_path)  # reopened: the most recent
+    kept = sorted(p.name for p in (tmp_path / "backtest").iterdir())
+    assert len(kept) == 2 and newest.folder is not None and newest.folder.name in kept
+    assert stores[2].folder is not None and stores[2].folder.name in kept
+    assert newest.get(newest.key("k")) == 3
+    assert stores[0].get(stores[0].key("k")) is None  # deleted: a miss, never an error
+    stores[0].put(stores[0].key("k"), 0)  # writing into a deleted folder fails quietly
