@@ -5,5 +5,6 @@ The same files as every language folder: ``backend.py`` and ``backend_cim.py`` (
 (``parse(text, fields)``, the interpreter's entry point), ``lower.py`` (``Lowering``: lark's tree
 to the shared tree in ``backends/query``) and ``semantics.py`` (``SEMANTICS``, every matching fact
 with its vendor doc, and ``LANGUAGE``). Also ``where.py`` (eval expressions of the interpreter),
-``simplify.py`` and ``spl_text.py`` (the emitter's). The interpreter never imports the emitter.
+``simplify.py``, ``spl_text.py``, ``terms.py`` and ``backend_deferred.py`` (the emitter's). The
+interpreter never imports the emitter.
 """

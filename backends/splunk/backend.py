@@ -42,14 +42,15 @@ What the stock backend gets wrong and how it is fixed here (facts cited in ``sem
   and end of every rule.
 
 String-level helpers (SPL quoting, exact PCRE for Sigma strings, widening, quote-aware cuts) are
-in ``spl_text.py``.
+in ``spl_text.py``; field names, the remembered per-value decisions and the fill hazards of regex
+tests in ``terms.py``; the trailing-pipe expressions (``| where``, ``| eval``) in
+``backend_deferred.py``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, cast
 
 from sigma.backends.splunk import SplunkBackend
 from sigma.backends.splunk.splunk import (
@@ -63,17 +64,21 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.conversion.deferred import DeferredQueryExpression, DeferredTextQueryExpression
+from sigma.conversion.deferred import DeferredQueryExpression
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaRegularExpression, SigmaString
 
-from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_empty_field
-from backends.query.errors import QueryError
-from backends.query.matching import pcre_regex
+from backends.common import ExpansionGroupMixin, WarningsMixin
 
-from .semantics import SEMANTICS
+from .backend_deferred import (
+    NoSearchTerm,
+    SplDeferredEvalFieldRef,
+    SplDeferredEvalRegex,
+    SplDeferredWhereFieldRef,
+    attach,
+)
 from .simplify import base_filter, simplify
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
@@ -85,216 +90,7 @@ from .spl_text import (
     spl_quote,
     widen,
 )
-
-
-# Field names: the shape SPL search takes bare, and the words it reserves (semantics table). SPL1
-# documents no quoting of other names in search, so they are refused, never written.
-_FIELD_NAME = re.compile(str(SEMANTICS.get("search_field_name")) + r"\Z")
-_RESERVED = SEMANTICS.typed("search_reserved_words", frozenset)
-
-
-def spl_field(name: str) -> str:
-    """``name`` as written in SPL (search, regex, rex, eval, tstats, table): bare, or refused.
-
-    Raises:
-        SigmaFeatureNotSupportedByBackendError: the name is empty, not of the shape in the
-            ``search_field_name`` entry, or a reserved word (``search_reserved_words``).
-    """
-    if not _FIELD_NAME.match(refuse_empty_field(name)):
-        raise SigmaFeatureNotSupportedByBackendError(
-            f"field name {name!r} cannot be written in SPL: only letters, digits, '_' and '.' "
-            "are valid and SPL search has no quoting for others (semantics entry "
-            "search_field_name)"
-        )
-    if name in _RESERVED:
-        raise SigmaFeatureNotSupportedByBackendError(
-            f"field name {name!r} is an SPL search keyword (semantics entry search_reserved_words)"
-        )
-    return name
-
-
-def _needs_exact_test(value: SigmaString, folding: bool) -> bool:
-    """``needs_exact_test``, remembered per value text: it folds every letter of the value
-    under several readings, and a corpus tests the same values again and again (each rule's
-    conditions, its base filter, the CIM WHERE split)."""
-    try:
-        key = (type(value), tuple(value.s), folding)
-        found = _NEEDS_EXACT.get(key)
-    except TypeError:  # a part that is not hashable (a custom placeholder): decide it
-        return needs_exact_test(value, folding=folding)
-    if found is None:
-        found = needs_exact_test(value, folding=folding)
-        if len(_NEEDS_EXACT) >= _NEEDS_EXACT_LIMIT:
-            _NEEDS_EXACT.clear()
-        _NEEDS_EXACT[key] = found
-    return found
-
-
-_NEEDS_EXACT: dict[tuple[Any, ...], bool] = {}
-_NEEDS_EXACT_LIMIT = 65536
-
-
-def _shipper_values(rule: Any) -> frozenset[int]:
-    """Identities of the values of the detections a processing pipeline added to ``rule`` (the
-    shipper's constants: ``source``, ``EventCode``).
-
-    pySigma's AddConditionTransformation names such a detection ``_cond_...`` and records itself
-    on it or on the rule (sigport's items are ``<table>-conditions``); sigport's SourceVariantsTransformation (item ``<table>-variants``, recorded on the
-    rule) names it ``guard_<branch>__`` after prefixing every rule detection with its branch.
-    Both marks are required, so a rule's own detection named ``_cond_x`` or ``guard_x`` never
-    counts. Values are matched by identity: conditions (and the base filter's copies of them)
-    hold the detection items' value objects.
-    """
-    detections = getattr(getattr(rule, "detection", None), "detections", None) or {}
-    applied = [str(i) for i in getattr(rule, "applied_processing_items", ()) or ()]
-    variants = any(i.endswith("-variants") for i in applied)
-    conditions = any(i.endswith("-conditions") for i in applied)
-    out: set[int] = set()
-    for name, detection in detections.items():
-        added = name.startswith("_cond_") and (
-            conditions or getattr(detection, "applied_processing_items", None)
-        )
-        if added or (name.startswith("guard_") and variants):
-            todo = list(detection.detection_items)
-            while todo:
-                item = todo.pop()
-                if hasattr(item, "detection_items"):
-                    todo.extend(item.detection_items)
-                else:
-                    out.update(id(v) for v in getattr(item, "value", ()) or ())
-    return frozenset(out)
-
-
-@dataclass(frozen=True)
-class _RegexHazard:
-    """A regex test that is a fill hazard if it finds a match in the fill string.
-
-    Decided only when asked (``holds``): the hazards are read by the CIM layout alone, and only
-    up to the first that holds, while compiling every regex of a conversion to decide them all
-    was a third of Splunk's conversion time. Equal patterns are one hazard (as their message).
-    """
-
-    pattern: str
-    fill: str
-
-    @property
-    def message(self) -> str:
-        """The hazard's text (as ``_fill_hazard`` records it)."""
-        return f"the regex {self.pattern!r} matches {self.fill!r}"
-
-    def holds(self) -> bool:
-        """True when the regex finds a match in the fill string, or cannot be decided here."""
-        return _regex_finds(self.pattern, self.fill)
-
-
-def _regex_finds(pattern: str, text: str) -> bool:
-    """``pcre_regex(pattern)`` finds a match in ``text``; True when it cannot be decided."""
-    key = (pattern, text)
-    found = _REGEX_FINDS.get(key)
-    if found is None:
-        try:
-            found = pcre_regex(pattern).search(text) is not None
-        except QueryError:
-            found = True  # not decidable here: count it
-        if len(_REGEX_FINDS) >= _REGEX_FINDS_LIMIT:
-            _REGEX_FINDS.clear()
-        _REGEX_FINDS[key] = found
-    return found
-
-
-#: ``_regex_finds`` answers: the same pattern recurs across a rule's branches and targets.
-_REGEX_FINDS: dict[tuple[str, str], bool] = {}
-_REGEX_FINDS_LIMIT = 16384
-
-
-@dataclass
-class _NoSearchTerm(DeferredQueryExpression):
-    """Marks an AND whose operands all became trailing pipes (nothing left for the search).
-
-    The stock AND conversion returns None in that case, and a None root drops the whole query.
-    Not registered in the state: it renders nothing.
-    """
-
-    def __post_init__(self) -> None:  # deliberately skip registration in the state
-        pass
-
-    def finalize_expression(self) -> str:
-        """Nothing to render."""
-        return ""
-
-
-class SplDeferredWhereFieldRef(DeferredTextQueryExpression):
-    """``| where lower('a')=lower('b')``: case-insensitive field-to-field equality (AND context)."""
-
-    template: ClassVar[str] = "where lower('{field}')=lower('{value}')"
-    operators: ClassVar[dict[bool, str]] = {False: "", True: ""}
-    default_field: ClassVar[str | None] = None
-
-    def finalize_expression(self) -> str:
-        """Render the where command (never negated: NOT contexts use condition fields)."""
-        return self.template.format(field=self.field, value=self.value)
-
-
-class SplDeferredEvalFieldRef(SplunkDeferredORRegularExpression):
-    """``| eval <F>Condition=if(lower('a')=lower('b'), "true", "false")`` for OR/NOT contexts.
-
-    A subclass of the stock OR-regex deferred so the stock ``finish_query`` collects it with the
-    ``rex``/``eval`` commands and shares their condition-field counter (unique names). A null
-    comparison makes ``if`` take the "false" branch, so ``NOT <F>Condition="true"`` is true for a
-    missing field, as Sigma's negation is.
-    """
-
-    def __init__(self, state: ConversionState, field: str, other: str) -> None:
-        self.add_field(field)
-        condition = self.get_field_condition(field)
-        self.rendered = (
-            f"eval {condition}=if(lower('{field}')=lower('{other}'), \"true\", \"false\")"
-        )
-        DeferredTextQueryExpression.__init__(self, state, field, other)
-
-    def finalize_expression(self) -> str:
-        """Render the eval command computed in ``__init__``."""
-        return self.rendered
-
-
-class SplDeferredEvalRegex(SplunkDeferredORRegularExpression):
-    """``| eval <F>Condition=if(isnotnull(mvfind('<F>', "<pcre>")), "true", "false")``.
-
-    The exact regex test for OR/NOT contexts. ``mvfind`` returns the index of the first value of
-    the field that the (unanchored) PCRE matches and NULL when none does, a missing field
-    included, so the condition is "true" exactly when some value matches, and "false" otherwise:
-    ``NOT <F>Condition="true"`` then keeps events lacking the field, as Sigma's negation does.
-    The field is single-quoted (in eval a bare ``a.b`` would be the concatenation of ``a`` and
-    ``b``); the pattern arrives escaped for one level of string unescaping, which eval string
-    literals apply like the search command's (``eval_string_unescape``).
-
-    A subclass of the stock OR-regex deferred so the stock ``finish_query`` collects it with the
-    other condition-field commands and shares their counter (unique names per field).
-    """
-
-    def __init__(self, state: ConversionState, field: str, spl_regex: str) -> None:
-        self.add_field(field)
-        condition = self.get_field_condition(field)
-        self.rendered = (
-            f"eval {condition}=if(isnotnull(mvfind('{field}', \"{spl_regex}\")), "
-            '"true", "false")'
-        )
-        DeferredTextQueryExpression.__init__(self, state, field, spl_regex)
-
-    def finalize_expression(self) -> str:
-        """Render the eval command computed in ``__init__``."""
-        return self.rendered
-
-
-_Deferred = TypeVar("_Deferred", bound=DeferredQueryExpression)
-
-
-def _attach(expression: _Deferred, cond: object) -> _Deferred:
-    """``expression`` with ``cond`` as its parent: pySigma's ``postprocess``, which returns the
-    expression itself (a deferred expression needs no detections; pySigma's Splunk backend
-    passes None too, which its annotation does not admit)."""
-    expression.postprocess(None, cond)  # type: ignore[arg-type]
-    return expression
+from .terms import RegexHazard, remembered_needs_exact_test, shipper_values, spl_field
 
 
 class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
@@ -329,10 +125,10 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         self._scopes: list[type] = []
         # Tests of the rule that are (or may be) true on the fill string: after tstats they would
         # be true on a missing BY field, where Sigma's are false (reset per rule). A regex test
-        # is recorded undecided (``_RegexHazard``); ``_first_fill_hazard`` decides. A dict keeps
+        # is recorded undecided (``RegexHazard``); ``_first_fill_hazard`` decides. A dict keeps
         # the order and drops repeats without a search of all recorded so far.
-        self._fill_hazards: dict[str | _RegexHazard, None] = {}
-        # The shipper's constants of the rule being converted (``_shipper_values``), found once.
+        self._fill_hazards: dict[str | RegexHazard, None] = {}
+        # The shipper's constants of the rule being converted (``shipper_values``), found once.
         self._shipper: frozenset[int] | None = None
         # Whether the rule's values are XML text whose entities the add-on keeps (the state
         # ``value_encoding`` of its pipeline, ``xml_text.py``), found once per rule.
@@ -433,7 +229,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         """AND conversion; an AND made only of trailing pipes yields a marker, not None."""
         result = super().convert_condition_and(cond, state)
         if result is None and cond.args:
-            return _NoSearchTerm(state)
+            return NoSearchTerm(state)
         return result
 
     def _pipe_context(self) -> bool:
@@ -451,10 +247,10 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         if self._shipper is None:
             # Asked only once the pipeline has run (conditions are converted after it), when
             # the rule's detections no longer change: one walk of them per rule, not per value.
-            self._shipper = _shipper_values(self._rule)
+            self._shipper = shipper_values(self._rule)
         if self._entity_text() and has_entity_hazard(value):
             return True
-        return _needs_exact_test(value, folding=id(value) not in self._shipper)
+        return remembered_needs_exact_test(value, folding=id(value) not in self._shipper)
 
     def _entity_text(self) -> bool:
         """True when the rule's pipeline says its values are XML text with entities kept
@@ -483,7 +279,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     # approximate. Values are checked with Sigma's own value semantics, regexes with the shared
     # PCRE translation the interpreter uses (a pattern it cannot translate counts as a hazard).
 
-    def _fill_hazard(self, what: str | _RegexHazard) -> None:
+    def _fill_hazard(self, what: str | RegexHazard) -> None:
         self._fill_hazards.setdefault(what, None)
 
     def _first_fill_hazard(self) -> str | None:
@@ -505,7 +301,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         """Note a regex test (``| regex``, ``mvfind``) that may find a match in the fill string
         (decided when the hazards are read, ``_first_fill_hazard``)."""
         pattern = re.sub(r'\\([\\"])', r"\1", spl_regex)  # the one SPL string level
-        self._fill_hazard(_RegexHazard(pattern, self.fill_value))
+        self._fill_hazard(RegexHazard(pattern, self.fill_value))
 
     def convert_condition_field_eq_val_null(self, cond: Any, state: ConversionState) -> Any:
         """``NOT field=*``: true on a missing field, false on the fill string."""
@@ -535,9 +331,9 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         if field is not None:
             spl_field(field)
         if self._pipe_context():
-            return _attach(SplunkDeferredRegularExpression(state, field, spl_regex), cond)
+            return attach(SplunkDeferredRegularExpression(state, field, spl_regex), cond)
         target = field or SplunkDeferredORRegularExpression.default_field
-        _attach(SplDeferredEvalRegex(state, target, spl_regex), cond)
+        attach(SplDeferredEvalRegex(state, target, spl_regex), cond)
         return f'{SplunkDeferredORRegularExpression.get_field_condition(target)}="true"'
 
     def _exact_string(
@@ -637,8 +433,8 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         spl_field(ref.field)
         self._fill_hazard(f"the field reference {cond.field}={ref.field} (two fills are equal)")
         if self._pipe_context():
-            return _attach(SplDeferredWhereFieldRef(state, cond.field, ref.field), cond)
-        _attach(SplDeferredEvalFieldRef(state, cond.field, ref.field), cond)
+            return attach(SplDeferredWhereFieldRef(state, cond.field, ref.field), cond)
+        attach(SplDeferredEvalFieldRef(state, cond.field, ref.field), cond)
         return f'{SplunkDeferredORRegularExpression.get_field_condition(cond.field)}="true"'
 
     # --- query layout ------------------------------------------------------------------------

@@ -22,9 +22,10 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 
-from .backend import SigportSplunkBackend, spl_field
+from .backend import SigportSplunkBackend
 from .simplify import simplify, where_split
 from .spl_text import find_unquoted, one_line
+from .terms import spl_field
 
 
 class SigportSplunkCimBackend(SigportSplunkBackend):

@@ -233,7 +233,7 @@ def test_cim_fill_warning_only_when_a_test_is_true_on_the_fill(detection: str,
 def test_fill_hazards_are_decided_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the CIM layout reads the fill hazards, and only up to the first that holds: the raw
     target compiles no regex to decide them, and the CIM one stops at a hazard that holds."""
-    import backends.splunk.backend as splunk
+    import backends.splunk.terms as splunk
 
     compiled: list[str] = []
     real = splunk.pcre_regex
