@@ -401,11 +401,11 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
 
     from converter import cli
     from converter.outputs import formats
-    from converter.conversion import batch as parallel
+    from converter.conversion import worker
     from converter.rules import load as rules
 
     lap("imports")
-    state = parallel._ensure_state([target], [], None, alternatives=True)
+    state = worker.ensure_state([target], [], None, alternatives=True)
     writer = formats.TreeWriter(Path(out), [Path(corpus)], "default")
     lap("pipeline and backend")
     conversions = []
@@ -420,14 +420,14 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
         loaded = rules.load_text(text, path)
         lap("rule objects and checks")
         done = [
-            parallel._freeze(converter.convert(item, copy_rule=False))
+            worker.freeze(converter.convert(item, copy_rule=False))
             for item in loaded
             for converter in state.converters
         ]
         lap("conversion")
         if state.alternatives is not None:
-            parallel._try_alternatives(path, None, done, len(state.converters),
-                                       state.alternatives)
+            worker.try_alternatives(path, None, done, len(state.converters),
+                                    state.alternatives)
         lap("other data sources")
         writer.write(done)
         lap("output files")

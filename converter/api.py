@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 if TYPE_CHECKING:
     from converter.backtesting.report import BacktestReport
     from converter.checking.run import CheckOptions, CheckReport
-    from converter.conversion.batch import RuleSummary
+    from converter.conversion.meta import RuleSummary
     from converter.conversion.convert import Conversion
     from converter.importer.elastic import ImportReport
 

@@ -2,7 +2,8 @@
 
 ``convert.py`` converts rules for one target and accounts for every rule (converted,
 unsupported, error, with the reason); ``batch.py`` runs that over a corpus in worker
-processes, in input order; ``datasource.py`` is the end-of-run hint about another data source.
+processes, in input order (``worker.py`` is one worker's side, ``meta.py`` the picklable results
+they send back); ``datasource.py`` is the end-of-run hint about another data source.
 """
 
 from __future__ import annotations

@@ -28,28 +28,33 @@ What makes it fast, measured on the SigmaHQ Windows process_creation rules (see 
 
 One failing rule never stops the batch: a rule that does not load, or a file that breaks a worker,
 becomes entries with status ``error``.
+
+This module is the parent's side (chunks, the pool, results in input order); a worker's side
+(its converters, one file) is ``worker.py``, the picklable results ``meta.py``.
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
-import io
 import multiprocessing
 import os
 import pickle
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
-from converter.conversion.cache import Store, options_context
-from converter.conversion.convert import ERROR, Conversion, Converter, convert_each
-from converter.conversion.datasource import AlternativeSources
-from converter.errors import RuleLoadError
-from converter.rules.load import STDIN, LoadedRule, expand_paths, load_rules, load_text
-from converter.signals import die_with_parent
+from converter.conversion.convert import Conversion
+from converter.conversion.meta import RuleSummary
+from converter.conversion.worker import (
+    FileResult,
+    WorkItem,
+    ensure_state,
+    init_worker,
+    process_file,
+    run_chunk,
+)
+from converter.rules.load import STDIN, expand_paths
 
 #: Below this many files the pool costs more than it saves; the batch runs in this process.
 MIN_FILES_FOR_POOL = 16
@@ -57,280 +62,6 @@ MIN_FILES_FOR_POOL = 16
 #: Most files a worker takes at once. Small enough to keep both cores busy to the end and the
 #: progress bar moving, large enough that dispatch costs nothing next to ~5 ms per file.
 MAX_CHUNK = 32
-
-
-class RuleTag(NamedTuple):
-    """A rule tag (``attack.t1059`` is namespace ``attack``, name ``t1059``)."""
-
-    namespace: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.namespace}.{self.name}"
-
-
-class LogsourceMeta(NamedTuple):
-    """A rule's logsource (the ``SigmaLogSource`` attributes the output formats read)."""
-
-    product: str | None = None
-    category: str | None = None
-    service: str | None = None
-
-
-@dataclass(frozen=True)
-class RuleMeta:
-    """The metadata of a converted rule that the output formats read, in picklable form.
-
-    The attribute names are the ``SigmaRule`` ones, so ``converter/outputs/formats.py`` renders a
-    ``Conversion`` whose ``rule`` is a ``RuleMeta`` exactly as one whose ``rule`` is the rule.
-    """
-
-    id: str = ""
-    title: str = ""
-    description: str | None = None
-    level: Any = None  # sigma's SigmaLevel enum (pickles by name), or None
-    tags: tuple[RuleTag, ...] = ()
-    custom_attributes: dict[str, Any] = field(default_factory=dict)
-    author: str | None = None
-    references: tuple[str, ...] = ()
-    falsepositives: tuple[str, ...] = ()
-    license: str | None = None
-    #: The processed rule's detection fields (``converter.outputs.kibana.query_fields``).
-    query_fields: tuple[str, ...] = ()
-    #: Which mapping table's data source the Kibana rule reads (``converter.outputs.kibana``).
-    logsource: LogsourceMeta = LogsourceMeta()
-
-    @classmethod
-    def of(cls, rule: Any) -> RuleMeta:
-        """The metadata of a pySigma rule (after the pipeline ran: it may set attributes)."""
-        from converter.outputs.kibana import query_fields
-
-        return cls(
-            id=str(rule.id) if getattr(rule, "id", None) else "",
-            title=getattr(rule, "title", None) or "",
-            description=getattr(rule, "description", None),
-            level=getattr(rule, "level", None),
-            tags=tuple(RuleTag(t.namespace, t.name) for t in getattr(rule, "tags", None) or ()),
-            custom_attributes=dict(getattr(rule, "custom_attributes", None) or {}),
-            author=getattr(rule, "author", None),
-            references=tuple(getattr(rule, "references", None) or ()),
-            falsepositives=tuple(getattr(rule, "falsepositives", None) or ()),
-            license=getattr(rule, "license", None),
-            query_fields=query_fields(rule),
-            logsource=LogsourceMeta(
-                *(getattr(getattr(rule, "logsource", None), k, None)
-                  for k in ("product", "category", "service"))
-            ),
-        )
-
-
-@dataclass(frozen=True)
-class RuleSummary:
-    """One loaded rule (or load failure) without the parsed rule: what a batch reports."""
-
-    path: str
-    id: str
-    title: str
-    error: RuleLoadError | None = None
-
-    @classmethod
-    def of(cls, loaded: LoadedRule) -> RuleSummary:
-        """The summary of a ``LoadedRule``."""
-        return cls(loaded.path, loaded.id, loaded.title, loaded.error)
-
-
-#: One unit of work: (path, text) where text is None for a file the worker reads itself.
-WorkItem = tuple[str, "str | None"]
-#: What a worker returns per file.
-FileResult = tuple[list[RuleSummary], list[Conversion]]
-
-
-@dataclass
-class _WorkerState:
-    key: tuple[Any, ...]
-    converters: list[Converter]
-    #: Tries refused rules on the other data sources (``alternatives=True``), or None.
-    alternatives: AlternativeSources | None = None
-    #: The persistent cache of per-file results, or None (off, or no usable directory).
-    store: Store | None = None
-
-
-#: The converters of this process. Set in the parent before the pool forks, so forked workers
-#: inherit them; a spawned worker builds its own in ``_init_worker``.
-_STATE: _WorkerState | None = None
-
-
-def _key(targets: Sequence[str], pipelines: Sequence[str] | None, options: Any,
-         alternatives: bool = False, cache: bool = True) -> tuple[Any, ...]:
-    # Pipeline and mapping files count by their content: converters built from an older
-    # version of a file are not reused (nor is the cache context that names it).
-    return (tuple(targets), tuple(pipelines or ()), repr(sorted((options or {}).items())),
-            tuple(options_context(targets, pipelines or (), options)), alternatives, cache)
-
-
-def _ensure_state(
-    targets: Sequence[str], pipelines: Sequence[str] | None, options: dict[str, Any] | None,
-    alternatives: bool = False, cache: bool = True,
-) -> _WorkerState:
-    """This process's converters for the configuration, built once."""
-    global _STATE
-    key = _key(targets, pipelines, options, alternatives, cache)
-    if _STATE is None or _STATE.key != key:
-        pipes = list(pipelines) if pipelines else None
-        others = None
-        if alternatives:
-            others = AlternativeSources(list(targets), pipes, (options or {}).get("data_source"))
-        store = None
-        if cache:
-            store = Store("convert", [*key[3], f"alternatives={alternatives}"])
-        _STATE = _WorkerState(key, [Converter(t, pipes, options) for t in targets], others,
-                              store if store is not None and store.enabled else None)
-    return _STATE
-
-
-def _init_worker(
-    targets: Sequence[str],
-    pipelines: Sequence[str] | None,
-    options: dict[str, Any] | None,
-    parent: int | None = None,
-    alternatives: bool = False,
-    cache: bool = True,
-) -> None:
-    """Pool initializer: die with the parent process ``parent`` (no orphan holds the output
-    pipes), then reuse inherited converters (fork) or build them (spawn, forkserver)."""
-    if parent is not None:
-        die_with_parent(parent)
-    _ensure_state(targets, pipelines, options, alternatives, cache)
-
-
-def _freeze(conversion: Conversion) -> Conversion:
-    """The conversion with its pySigma rule replaced by picklable metadata."""
-    if conversion.rule is not None and not isinstance(conversion.rule, RuleMeta):
-        conversion.rule = RuleMeta.of(conversion.rule)
-    return conversion
-
-
-def _convert_loaded(item: LoadedRule, converters: list[Converter]) -> list[Conversion]:
-    """One rule for every target, copying the rule only for targets before the last."""
-    return [_freeze(c) for c in convert_each(item, converters)]
-
-
-def _load(path: str, text: str | None) -> list[LoadedRule]:
-    """The rules of one input, as ``load_rules`` gives them."""
-    if text is not None:
-        return load_text(text, path)
-    try:
-        return load_rules([path])
-    except RuleLoadError as exc:  # the file vanished since the paths were expanded
-        return [LoadedRule(path, None, exc)]
-
-
-def _failure(path: str, message: str, targets: Sequence[str]) -> FileResult:
-    """Entries for a file whose processing failed outside the loader and converter."""
-    error = RuleLoadError(message, path=path)
-    summary = RuleSummary(path, "", "", error)
-    conversions = [
-        Conversion(path=path, id="", title="", target=t, status=ERROR, reason=error.one_line())
-        for t in targets
-    ]
-    return [summary], conversions
-
-
-def _entry(path: str, text: str | None, store: Store) -> tuple[str, str] | None:
-    """The cache key of one input (its path and content) and its text, read once here so that
-    what is converted is what the key names; None when the file cannot be read or decoded here
-    or is too long for the loader (the loader then reads it and reports why, nothing stored)."""
-    from converter.rules.limits import MAX_RULE_CHARS
-
-    if text is None:
-        limit = 4 * MAX_RULE_CHARS  # UTF-8 bytes of the longest text the loader accepts
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
-            if len(data) > limit:
-                return None
-            # As the loader's Path.read_text: UTF-8, universal newlines.
-            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
-        except (OSError, UnicodeDecodeError):
-            return None
-        kind = "file"
-    else:
-        kind = "text"
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return store.key(path, kind, digest), text
-
-
-def _is_file_result(value: Any) -> bool:
-    return (isinstance(value, tuple) and len(value) == 2
-            and isinstance(value[0], list) and all(isinstance(v, RuleSummary) for v in value[0])
-            and isinstance(value[1], list) and all(isinstance(v, Conversion) for v in value[1]))
-
-
-def _process_file(path: str, text: str | None, state: _WorkerState) -> FileResult:
-    """Load one file and convert its rules for every target (or read back what an earlier run
-    stored for the same file and configuration); never raises."""
-    entry = None if state.store is None else _entry(path, text, state.store)
-    key = None
-    if entry is not None and state.store is not None:
-        key, text = entry
-        cached = state.store.get(key)
-        if _is_file_result(cached):
-            return cached
-    try:
-        result = _convert_file(path, text, state)
-    except Exception as exc:  # a bug must cost one file, not the batch
-        targets = [c.spec.name for c in state.converters]
-        return _failure(path, f"internal error: {type(exc).__name__}: {exc}", targets)
-    if key is not None and state.store is not None and not _internal_error(result):
-        state.store.put(key, result)
-    return result
-
-
-def _internal_error(result: FileResult) -> bool:
-    """Whether a conversion of the file met a bug (never stored: a later run tries again)."""
-    return any(c.status == ERROR and "internal error" in (c.reason or "") for c in result[1])
-
-
-def _convert_file(path: str, text: str | None, state: _WorkerState) -> FileResult:
-    """Load one file and convert its rules for every target (``_process_file`` without the
-    cache and without the guard against bugs)."""
-    summaries: list[RuleSummary] = []
-    conversions: list[Conversion] = []
-    for item in _load(path, text):
-        summaries.append(RuleSummary.of(item))
-        conversions.extend(_convert_loaded(item, state.converters))
-    if state.alternatives is not None:
-        try:
-            _try_alternatives(path, text, conversions, len(state.converters), state.alternatives)
-        except Exception:  # noqa: BLE001 - only a hint: the parent tries these itself
-            for c in conversions:
-                c.alternatives = None
-    return summaries, conversions
-
-
-def _try_alternatives(path: str, text: str | None, conversions: list[Conversion], per_rule: int,
-                      others: AlternativeSources) -> None:
-    """Fill ``alternatives`` of the file's conversions refused on the data source in force.
-
-    The conversions consumed the parsed rules (pipelines mutate them), so the file is loaded
-    once more, only when some refusal is worth trying on another data source: the same work
-    the parent would do after the batch (``other_data_sources``), but in the worker.
-    """
-    todo = [i for i, c in enumerate(conversions) if others.wanted(c)]
-    for c in conversions:
-        c.alternatives = ()
-    if not todo:
-        return
-    fresh = _load(path, text)
-    for i in todo:
-        loaded = fresh[i // per_rule]
-        conversions[i].alternatives = others.try_rule(conversions[i], loaded)
-
-
-def _run_chunk(chunk: list[WorkItem]) -> list[FileResult]:
-    """Worker entry point: every file of a chunk, in order."""
-    assert _STATE is not None, "worker used without its initializer"
-    return [_process_file(path, text, _STATE) for path, text in chunk]
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -478,13 +209,13 @@ def convert_paths(
         from converter.conversion.cache import code_fingerprint
 
         code_fingerprint()  # hashed once here, before the worker processes fork
-    state = _ensure_state(targets, pipelines, options, alternatives, cache)
+    state = ensure_state(targets, pipelines, options, alternatives, cache)
     items = work_items(paths)
     results = _Results(len(items), progress, on_file)
 
     def run_here(start: int, chunk: list[WorkItem]) -> None:
         for offset, (path, text) in enumerate(chunk):
-            results.put(start + offset, [_process_file(path, text, state)])
+            results.put(start + offset, [process_file(path, text, state)])
 
     if workers <= 1 or len(items) < MIN_FILES_FOR_POOL:
         run_here(0, items)
@@ -517,7 +248,7 @@ def _run_pool(
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_mp_context(),
-        initializer=_init_worker,
+        initializer=init_worker,
         initargs=(list(targets), list(pipelines or ()), options, os.getpid(), alternatives,
                   cache),
     )
@@ -528,7 +259,7 @@ def _run_pool(
         gc.freeze()
         try:
             for index, chunk in enumerate(chunks):
-                pending[pool.submit(_run_chunk, chunk)] = index
+                pending[pool.submit(run_chunk, chunk)] = index
         finally:
             gc.unfreeze()
         for future in as_completed(pending):

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
-from converter.conversion import batch
+from converter.conversion import worker
 from converter.conversion.batch import convert_paths
 from converter.conversion.cache import ENV_DIR
 from helpers import IMAGE_RULE, PREFIX_PIPELINE
@@ -37,13 +37,13 @@ def rules(tmp_path: Path) -> Path:
 def converted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths of the files ``convert_paths`` loads and converts, in order."""
     seen: list[str] = []
-    real = batch._convert_file
+    real = worker.convert_file
 
     def counting(path: str, text: Any, state: Any) -> Any:
         seen.append(Path(path).name)
         return real(path, text, state)
 
-    monkeypatch.setattr(batch, "_convert_file", counting)
+    monkeypatch.setattr(worker, "convert_file", counting)
     return seen
 
 
@@ -100,7 +100,7 @@ def test_no_cache_reads_and_writes_nothing(rules: Path, converted: list[str]) ->
 
 
 def test_a_bug_is_never_stored(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = batch._convert_file
+    real = worker.convert_file
     calls = []
 
     def failing(path: str, text: Any, state: Any) -> Any:
@@ -109,7 +109,7 @@ def test_a_bug_is_never_stored(rules: Path, monkeypatch: pytest.MonkeyPatch) -> 
             raise RuntimeError("boom")
         return real(path, text, state)
 
-    monkeypatch.setattr(batch, "_convert_file", failing)
+    monkeypatch.setattr(worker, "convert_file", failing)
     first = _run(rules)
     assert any("internal error: RuntimeError: boom" in str(e.get("reason")) for e in first)
     assert len(_entries()) == 4

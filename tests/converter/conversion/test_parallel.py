@@ -10,9 +10,11 @@ import pytest
 
 from backends import TARGETS
 from converter.conversion import batch as parallel
+from converter.conversion import worker
 from converter.conversion.convert import ERROR, convert_all
 from converter.outputs.formats import render_kibana_ndjson, render_savedsearches
-from converter.conversion.batch import RuleMeta, RuleSummary, convert_paths
+from converter.conversion.batch import convert_paths
+from converter.conversion.meta import RuleMeta, RuleSummary
 from converter.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -164,14 +166,14 @@ def test_results_are_picklable_metadata(rules_dir: Path, small_pool: None) -> No
 def test_a_failing_file_does_not_stop_the_batch(
     rules_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_load = parallel._load
+    real_load = worker.load_input
 
     def flaky(path: str, text: str | None) -> list:
         if path.endswith("a_good.yml"):
             raise RuntimeError("boom")
         return real_load(path, text)
 
-    monkeypatch.setattr(parallel, "_load", flaky)
+    monkeypatch.setattr(worker, "load_input", flaky)
     summaries, batch = convert_paths([str(rules_dir)], ["eql", "kql"], workers=1)
     broken = [c for c in batch if c.path.endswith("a_good.yml")]
     assert [c.status for c in broken] == [ERROR, ERROR]

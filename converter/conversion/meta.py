@@ -1,0 +1,92 @@
+"""What a batch conversion carries back from its worker processes instead of pySigma objects:
+``RuleMeta`` (the metadata of a converted rule the output formats read) and ``RuleSummary`` (one
+loaded rule or load failure), both small and picklable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from converter.errors import RuleLoadError
+from converter.rules.load import LoadedRule
+
+
+class RuleTag(NamedTuple):
+    """A rule tag (``attack.t1059`` is namespace ``attack``, name ``t1059``)."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+
+class LogsourceMeta(NamedTuple):
+    """A rule's logsource (the ``SigmaLogSource`` attributes the output formats read)."""
+
+    product: str | None = None
+    category: str | None = None
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """The metadata of a converted rule that the output formats read, in picklable form.
+
+    The attribute names are the ``SigmaRule`` ones, so ``converter/outputs/formats.py`` renders a
+    ``Conversion`` whose ``rule`` is a ``RuleMeta`` exactly as one whose ``rule`` is the rule.
+    """
+
+    id: str = ""
+    title: str = ""
+    description: str | None = None
+    level: Any = None  # sigma's SigmaLevel enum (pickles by name), or None
+    tags: tuple[RuleTag, ...] = ()
+    custom_attributes: dict[str, Any] = field(default_factory=dict)
+    author: str | None = None
+    references: tuple[str, ...] = ()
+    falsepositives: tuple[str, ...] = ()
+    license: str | None = None
+    #: The processed rule's detection fields (``converter.outputs.kibana.query_fields``).
+    query_fields: tuple[str, ...] = ()
+    #: Which mapping table's data source the Kibana rule reads (``converter.outputs.kibana``).
+    logsource: LogsourceMeta = LogsourceMeta()
+
+    @classmethod
+    def of(cls, rule: Any) -> RuleMeta:
+        """The metadata of a pySigma rule (after the pipeline ran: it may set attributes)."""
+        from converter.outputs.kibana import query_fields
+
+        return cls(
+            id=str(rule.id) if getattr(rule, "id", None) else "",
+            title=getattr(rule, "title", None) or "",
+            description=getattr(rule, "description", None),
+            level=getattr(rule, "level", None),
+            tags=tuple(RuleTag(t.namespace, t.name) for t in getattr(rule, "tags", None) or ()),
+            custom_attributes=dict(getattr(rule, "custom_attributes", None) or {}),
+            author=getattr(rule, "author", None),
+            references=tuple(getattr(rule, "references", None) or ()),
+            falsepositives=tuple(getattr(rule, "falsepositives", None) or ()),
+            license=getattr(rule, "license", None),
+            query_fields=query_fields(rule),
+            logsource=LogsourceMeta(
+                *(getattr(getattr(rule, "logsource", None), k, None)
+                  for k in ("product", "category", "service"))
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    """One loaded rule (or load failure) without the parsed rule: what a batch reports."""
+
+    path: str
+    id: str
+    title: str
+    error: RuleLoadError | None = None
+
+    @classmethod
+    def of(cls, loaded: LoadedRule) -> RuleSummary:
+        """The summary of a ``LoadedRule``."""
+        return cls(loaded.path, loaded.id, loaded.title, loaded.error)

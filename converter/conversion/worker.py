@@ -1,0 +1,215 @@
+"""One worker process of a batch conversion: its converters, built once per configuration, and
+the conversion of one input file (loaded here, read back from the persistent cache when an
+earlier run stored it, never raising). ``converter.conversion.batch`` runs these in a pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from converter.conversion.cache import Store, options_context
+from converter.conversion.convert import ERROR, Conversion, Converter, convert_each
+from converter.conversion.datasource import AlternativeSources
+from converter.conversion.meta import RuleMeta, RuleSummary
+from converter.errors import RuleLoadError
+from converter.rules.load import LoadedRule, load_rules, load_text
+from converter.signals import die_with_parent
+
+
+#: One unit of work: (path, text) where text is None for a file the worker reads itself.
+WorkItem = tuple[str, "str | None"]
+#: What a worker returns per file.
+FileResult = tuple[list[RuleSummary], list[Conversion]]
+
+
+@dataclass
+class WorkerState:
+    """The converters of one configuration in one process, and what they share."""
+
+    key: tuple[Any, ...]
+    converters: list[Converter]
+    #: Tries refused rules on the other data sources (``alternatives=True``), or None.
+    alternatives: AlternativeSources | None = None
+    #: The persistent cache of per-file results, or None (off, or no usable directory).
+    store: Store | None = None
+
+
+#: The converters of this process. Set in the parent before the pool forks, so forked workers
+#: inherit them; a spawned worker builds its own in ``init_worker``.
+_STATE: WorkerState | None = None
+
+
+def _key(targets: Sequence[str], pipelines: Sequence[str] | None, options: Any,
+         alternatives: bool = False, cache: bool = True) -> tuple[Any, ...]:
+    # Pipeline and mapping files count by their content: converters built from an older
+    # version of a file are not reused (nor is the cache context that names it).
+    return (tuple(targets), tuple(pipelines or ()), repr(sorted((options or {}).items())),
+            tuple(options_context(targets, pipelines or (), options)), alternatives, cache)
+
+
+def ensure_state(
+    targets: Sequence[str], pipelines: Sequence[str] | None, options: dict[str, Any] | None,
+    alternatives: bool = False, cache: bool = True,
+) -> WorkerState:
+    """This process's converters for the configuration, built once."""
+    global _STATE
+    key = _key(targets, pipelines, options, alternatives, cache)
+    if _STATE is None or _STATE.key != key:
+        pipes = list(pipelines) if pipelines else None
+        others = None
+        if alternatives:
+            others = AlternativeSources(list(targets), pipes, (options or {}).get("data_source"))
+        store = None
+        if cache:
+            store = Store("convert", [*key[3], f"alternatives={alternatives}"])
+        _STATE = WorkerState(key, [Converter(t, pipes, options) for t in targets], others,
+                              store if store is not None and store.enabled else None)
+    return _STATE
+
+
+def init_worker(
+    targets: Sequence[str],
+    pipelines: Sequence[str] | None,
+    options: dict[str, Any] | None,
+    parent: int | None = None,
+    alternatives: bool = False,
+    cache: bool = True,
+) -> None:
+    """Pool initializer: die with the parent process ``parent`` (no orphan holds the output
+    pipes), then reuse inherited converters (fork) or build them (spawn, forkserver)."""
+    if parent is not None:
+        die_with_parent(parent)
+    ensure_state(targets, pipelines, options, alternatives, cache)
+
+
+def freeze(conversion: Conversion) -> Conversion:
+    """The conversion with its pySigma rule replaced by picklable metadata."""
+    if conversion.rule is not None and not isinstance(conversion.rule, RuleMeta):
+        conversion.rule = RuleMeta.of(conversion.rule)
+    return conversion
+
+
+def _convert_loaded(item: LoadedRule, converters: list[Converter]) -> list[Conversion]:
+    """One rule for every target, copying the rule only for targets before the last."""
+    return [freeze(c) for c in convert_each(item, converters)]
+
+
+def load_input(path: str, text: str | None) -> list[LoadedRule]:
+    """The rules of one input, as ``load_rules`` gives them."""
+    if text is not None:
+        return load_text(text, path)
+    try:
+        return load_rules([path])
+    except RuleLoadError as exc:  # the file vanished since the paths were expanded
+        return [LoadedRule(path, None, exc)]
+
+
+def _failure(path: str, message: str, targets: Sequence[str]) -> FileResult:
+    """Entries for a file whose processing failed outside the loader and converter."""
+    error = RuleLoadError(message, path=path)
+    summary = RuleSummary(path, "", "", error)
+    conversions = [
+        Conversion(path=path, id="", title="", target=t, status=ERROR, reason=error.one_line())
+        for t in targets
+    ]
+    return [summary], conversions
+
+
+def _entry(path: str, text: str | None, store: Store) -> tuple[str, str] | None:
+    """The cache key of one input (its path and content) and its text, read once here so that
+    what is converted is what the key names; None when the file cannot be read or decoded here
+    or is too long for the loader (the loader then reads it and reports why, nothing stored)."""
+    from converter.rules.limits import MAX_RULE_CHARS
+
+    if text is None:
+        limit = 4 * MAX_RULE_CHARS  # UTF-8 bytes of the longest text the loader accepts
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+            if len(data) > limit:
+                return None
+            # As the loader's Path.read_text: UTF-8, universal newlines.
+            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+        except (OSError, UnicodeDecodeError):
+            return None
+        kind = "file"
+    else:
+        kind = "text"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return store.key(path, kind, digest), text
+
+
+def _is_file_result(value: Any) -> bool:
+    return (isinstance(value, tuple) and len(value) == 2
+            and isinstance(value[0], list) and all(isinstance(v, RuleSummary) for v in value[0])
+            and isinstance(value[1], list) and all(isinstance(v, Conversion) for v in value[1]))
+
+
+def process_file(path: str, text: str | None, state: WorkerState) -> FileResult:
+    """Load one file and convert its rules for every target (or read back what an earlier run
+    stored for the same file and configuration); never raises."""
+    entry = None if state.store is None else _entry(path, text, state.store)
+    key = None
+    if entry is not None and state.store is not None:
+        key, text = entry
+        cached = state.store.get(key)
+        if _is_file_result(cached):
+            return cached
+    try:
+        result = convert_file(path, text, state)
+    except Exception as exc:  # a bug must cost one file, not the batch
+        targets = [c.spec.name for c in state.converters]
+        return _failure(path, f"internal error: {type(exc).__name__}: {exc}", targets)
+    if key is not None and state.store is not None and not _internal_error(result):
+        state.store.put(key, result)
+    return result
+
+
+def _internal_error(result: FileResult) -> bool:
+    """Whether a conversion of the file met a bug (never stored: a later run tries again)."""
+    return any(c.status == ERROR and "internal error" in (c.reason or "") for c in result[1])
+
+
+def convert_file(path: str, text: str | None, state: WorkerState) -> FileResult:
+    """Load one file and convert its rules for every target (``process_file`` without the
+    cache and without the guard against bugs)."""
+    summaries: list[RuleSummary] = []
+    conversions: list[Conversion] = []
+    for item in load_input(path, text):
+        summaries.append(RuleSummary.of(item))
+        conversions.extend(_convert_loaded(item, state.converters))
+    if state.alternatives is not None:
+        try:
+            try_alternatives(path, text, conversions, len(state.converters), state.alternatives)
+        except Exception:  # noqa: BLE001 - only a hint: the parent tries these itself
+            for c in conversions:
+                c.alternatives = None
+    return summaries, conversions
+
+
+def try_alternatives(path: str, text: str | None, conversions: list[Conversion], per_rule: int,
+                      others: AlternativeSources) -> None:
+    """Fill ``alternatives`` of the file's conversions refused on the data source in force.
+
+    The conversions consumed the parsed rules (pipelines mutate them), so the file is loaded
+    once more, only when some refusal is worth trying on another data source: the same work
+    the parent would do after the batch (``other_data_sources``), but in the worker.
+    """
+    todo = [i for i, c in enumerate(conversions) if others.wanted(c)]
+    for c in conversions:
+        c.alternatives = ()
+    if not todo:
+        return
+    fresh = load_input(path, text)
+    for i in todo:
+        loaded = fresh[i // per_rule]
+        conversions[i].alternatives = others.try_rule(conversions[i], loaded)
+
+
+def run_chunk(chunk: list[WorkItem]) -> list[FileResult]:
+    """Worker entry point: every file of a chunk, in order."""
+    assert _STATE is not None, "worker used without its initializer"
+    return [process_file(path, text, _STATE) for path, text in chunk]
