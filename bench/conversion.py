@@ -399,7 +399,7 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
         collecting[1] = 0.0
         clock = now
 
-    from converter import cli
+    from converter.cli.common import stderr_console
     from converter.outputs import formats
     from converter.conversion import worker
     from converter.rules import load as rules
@@ -436,7 +436,7 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
     from converter.cli_output import summary
     from converter.conversion.datasource import other_data_sources
 
-    summary(conversions, [target], cli._stderr_console())
+    summary(conversions, [target], stderr_console())
     other_data_sources(conversions, [target], None, None)
     lap("summary")
     return times

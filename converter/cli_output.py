@@ -2,7 +2,7 @@
 
 Tables go to the console the CLI hands in (``converter/console.py``: full width when piped).
 Reasons for rules not converted are grouped by kind and never cut; warnings are counted by kind
-(``--verbose`` lists each in ``cli.py``).
+(``--verbose`` lists each in ``cli/convert.py``).
 """
 
 from __future__ import annotations

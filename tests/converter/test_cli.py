@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from converter.cli import EXIT_INPUT, EXIT_PARTIAL, main
+from converter.cli import main
+from converter.cli.app import EXIT_INPUT, EXIT_PARTIAL
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOOM = ROOT / "sigma_rules/windows/process_creation/proc_creation_win_zoom_suspicious_child_process.yml"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from converter.cli import EXIT_INPUT, main
+from converter.cli import main
+from converter.cli.app import EXIT_INPUT
 
 # KQL warns on the case-sensitive OriginalFileName match; Provider_Name is unmapped for defend.
 RULE = """\

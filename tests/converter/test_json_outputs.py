@@ -7,7 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from converter.cli import BACKTEST_SCHEMA_VERSION, REPORT_SCHEMA_VERSION, main
+from converter.api import BACKTEST_SCHEMA_VERSION, REPORT_SCHEMA_VERSION
+from converter.cli import main
 
 RULE = """\
 title: Whoami

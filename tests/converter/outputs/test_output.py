@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from converter.cli import EXIT_INPUT, main
+from converter.cli import main
+from converter.cli.app import EXIT_INPUT
 from converter.outputs.files import OutputError, write_file, write_named_file
 
 RULE = """title: Rule {n}

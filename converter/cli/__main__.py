@@ -1,0 +1,5 @@
+"""``python -m converter.cli``: the ``sigport`` command."""
+
+from converter.cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""What several ``sigport`` commands share: consoles, progress bars, the parsing of
+``--target`` and ``--data-source`` values, the input-limit options and the one-line exit when the
+inputs hold nothing to work on."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import click
+
+from converter.cli.app import DATA_SOURCES, EXIT_INPUT
+
+
+def stderr_console() -> Any:
+    return rich_console(stderr=True)
+
+
+def rich_console(stderr: bool = False) -> Any:
+    """A rich console (``converter/console.py``: full width when piped)."""
+    from converter.console import console
+
+    return console(stderr=stderr)
+
+
+def check_mapping(data_source: str | None, mapping_file: Path | None) -> None:
+    """Read ``--mapping`` once, before any work: an unusable file is one error naming it."""
+    if mapping_file is not None:
+        from converter.mapping.index_mapping import field_model_for
+
+        field_model_for(data_source, mapping_file)
+
+
+def require_inputs(found: int, what: str, paths: Iterable[Any]) -> None:
+    """Exit 2 with one line when the inputs hold nothing to work on (the same in every command)."""
+    if found:
+        return
+    names = ", ".join(str(p) for p in paths) or "(none)"
+    click.echo(f"sigport: error: no {what} found in {names}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def progress_bar(total: int, label: str, auto_refresh: bool = True) -> Any:
+    """A rich progress bar on a terminal; a no-op when stderr is piped or the job is small.
+
+    ``auto_refresh=False`` for jobs that fork worker processes: no refresh thread at fork time.
+    """
+    if total < 2 or not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        transient=True,
+        auto_refresh=auto_refresh,
+    )
+    return progress, progress.add_task(label, total=total)
+
+
+def parse_data_sources(values: Iterable[str]) -> list[str]:
+    """``--data-source`` values, repeated or comma-separated, each a known data source."""
+    out: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if name not in DATA_SOURCES:
+                raise click.BadParameter(
+                    f"unknown data source {name!r}; known: {', '.join(DATA_SOURCES)}",
+                    param_hint="--data-source",
+                )
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def parse_targets(values: Iterable[str]) -> list[str]:
+    from backends import TARGETS
+
+    out: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if name == "all":
+                out.extend(t for t in TARGETS if t not in out)
+            elif name not in TARGETS:
+                raise click.BadParameter(
+                    f"unknown target {name!r}; known: {', '.join(TARGETS)} or all",
+                    param_hint="-t/--target",
+                )
+            elif name not in out:
+                out.append(name)
+    return out
+
+
+def input_limit_options(command: Any) -> Any:
+    """``--max-line-bytes`` and ``--max-member-bytes`` (``converter.events.inputs.InputLimits``)."""
+    from converter.events.bounded import MAX_LINE_BYTES, MAX_MEMBER_BYTES
+
+    command = click.option(
+        "--max-member-bytes", type=click.IntRange(min=1), default=MAX_MEMBER_BYTES,
+        show_default=True, help="Decompressed bytes read from one archive member; the rest is "
+        "skipped with a warning.",
+    )(command)
+    return click.option(
+        "--max-line-bytes", type=click.IntRange(min=1), default=MAX_LINE_BYTES,
+        show_default=True, help="Longest events line (or JSON object) read; a longer one is "
+        "skipped with a warning.",
+    )(command)
+
+
+def input_limits(max_line_bytes: int, max_member_bytes: int) -> Any:
+    from converter.events.bounded import InputLimits
+
+    return InputLimits(max_line_bytes=max_line_bytes, max_member_bytes=max_member_bytes)
