@@ -19,23 +19,25 @@ indexed value per code point, as Lucene's LowerCaseFilter does
 several candidate readings (a version-dependent or undocumented engine folding) is evaluated
 under each; an event on which they disagree raises ``FoldingUndecided`` rather than being decided
 by a guess.
+
+What a leaf reads from an event (indexed values, numbers, a missing field) is ``indexed.py``; the
+tests under every candidate folding ``readings.py``; the explanation of a verdict ``explain.py``.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
 from . import ast
 from .errors import FoldingUndecided, UnsupportedQueryError
-from .folding import ASCII, UNICODE, ascii_view, fold_function, folds_alike, simple_lower
+from .folding import ascii_view, simple_lower
+from .indexed import Event, event_values, indexed_values, missing_result, number_reader
 from .matching import (
     analyze,
     cidr_match,
-    es_long,
     glob_predicate,
     glob_to_regex,
     globs_to_regex,
@@ -48,13 +50,21 @@ from .matching import (
     scalar_text,
     to_number,
 )
+from .readings import (
+    NON_ASCII_ESCAPE,
+    ValueTest,
+    agree,
+    caseless_alike,
+    fold_parts,
+    folded_test,
+    foldings,
+    identity,
+)
 
-__all__ = ["Predicate", "compile_query", "evaluate", "explain", "matches", "utf16_length"]
+__all__ = ["Predicate", "compile_query", "evaluate", "matches"]
 
 #: A compiled query: event in, True / False / None (unknown) out.
 Predicate = Callable[[Mapping[str, Any]], Optional[bool]]
-#: A test of one event value.
-ValueTest = Callable[[Any], bool]
 
 _ORDER = {
     ast.CompareOp.LT: operator.lt,
@@ -64,145 +74,6 @@ _ORDER = {
     ast.CompareOp.EQ: operator.eq,
     ast.CompareOp.NEQ: operator.ne,
 }
-
-
-def utf16_length(text: str) -> int:
-    """Length in UTF-16 code units: ``ignore_above`` compares Java ``String.length()``."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-class _Event(dict):  # type: ignore[type-arg]
-    """The event being evaluated, with each field's values looked up once.
-
-    A query tests the same field in many leaves (a rule's list of 100 command-line fragments);
-    walking nested objects again for each leaf was most of the evaluation time.
-    """
-
-    __slots__ = ("_memo",)
-
-    def __init__(self, event: Mapping[str, Any]) -> None:
-        super().__init__(event)
-        self._memo: dict[str, list[Any] | None] = {}
-
-    def values_of(self, field: str) -> list[Any] | None:
-        """``matching.lookup`` of ``field``, memoised for this event."""
-        try:
-            return self._memo[field]
-        except KeyError:
-            values = self._memo[field] = lookup(self, field)
-            return values
-
-
-def _values(event: Mapping[str, Any], field: str) -> list[Any] | None:
-    if isinstance(event, _Event):
-        return event.values_of(field)
-    return lookup(event, field)
-
-
-def _field_values(
-    event: Mapping[str, Any], field: str, max_length: int | None
-) -> list[Any] | None:
-    """Values of ``field`` that were indexed: strings longer than ``max_length`` are dropped
-    (keyword ``ignore_above``: kept in ``_source`` but not indexed, so no query sees them,
-    https://www.elastic.co/guide/en/elasticsearch/reference/current/ignore-above.html)."""
-    values = _values(event, field)
-    if values is None or max_length is None:
-        return values
-    kept = [v for v in values if not (isinstance(v, str) and utf16_length(v) > max_length)]
-    return kept or None
-
-
-def _number_reader(leaf: ast.Leaf) -> Callable[[Any], int | float | None]:
-    """How the leaf's field reads an event value as a number: a whole-number ES field coerces
-    and truncates (``es_long``), any other reads the value's own number (``to_number``)."""
-    return es_long if leaf.coerce == "integer" else to_number
-
-
-def _identity(text: str) -> str:
-    return text
-
-
-def _foldings(
-    case_sensitive: bool, lowercase_value: bool, fold: ast.Fold
-) -> tuple[Callable[[str], str], ...]:
-    """One string function per candidate reading of a leaf: its normalizer, then its fold.
-
-    A case-sensitive leaf has one function (the normalizer, or the identity); a case-insensitive
-    one has one per reading of ``fold``.
-    """
-    normalize = simple_lower if lowercase_value else None
-    if case_sensitive:
-        return (normalize or _identity,)
-    out: list[Callable[[str], str]] = []
-    for reading in fold.readings:
-        function = fold_function(reading)
-        if normalize is None:
-            out.append(function)
-        else:
-            out.append(_after_simple_lower(function))
-    return tuple(out)
-
-
-def _after_simple_lower(function: Callable[[str], str]) -> Callable[[str], str]:
-    """``function`` applied to the value a lowercase normalizer indexed."""
-    return lambda text: function(simple_lower(text))
-
-
-def _fold_parts(parts: tuple[ast.GlobPart, ...], function: Callable[[str], str]) -> tuple[ast.GlobPart, ...]:
-    return tuple(function(p) if isinstance(p, str) else p for p in parts)
-
-
-def _agree(leaf: ast.Node, text: str, results: list[bool]) -> bool:
-    """The common verdict of the candidate readings, or ``FoldingUndecided`` naming the leaf."""
-    if all(r == results[0] for r in results[1:]):
-        return results[0]
-    fold = getattr(leaf, "fold", ast.Fold.SIMPLE)
-    verdicts = ", ".join(f"{name}: {str(r).lower()}" for name, r in zip(fold.readings, results))
-    raise FoldingUndecided(
-        f"{ast.describe(leaf)} on {text[:80]!r}: the verdict depends on the engine's case "
-        f"folding ({verdicts})"
-    )
-
-
-def _folded_test(
-    leaf: ast.Node,
-    functions: tuple[Callable[[str], str], ...],
-    make: Callable[[Callable[[str], str]], Callable[[str], bool]],
-) -> ValueTest:
-    """A value test under every candidate reading: ``make(f)`` tests a value already folded by
-    ``f`` (it folds its own pattern with ``f``). Readings that disagree raise."""
-    tests = [(function, make(function)) for function in functions]
-    if len(tests) == 1:
-        function, test = tests[0]
-        return lambda v: test(function(scalar_text(v)))
-
-    def run(v: Any) -> bool:
-        text = scalar_text(v)
-        return _agree(leaf, text, [test(function(text)) for function, test in tests])
-
-    return run
-
-
-#: Pattern escapes that can name a non-ASCII character in ASCII text (``\x{212a}``, ``\p{L}``).
-_NON_ASCII_ESCAPE = re.compile(r"\\[xuNpP]")
-
-
-def _caseless_alike(pattern: str, text: str) -> bool:
-    """True when ASCII-only and Unicode caseless matching of ``pattern`` must agree on ``text``.
-
-    Unicode caseless matching adds only non-ASCII partners to what ASCII folding accepts (the
-    Kelvin sign to ``k``, ``ſ`` to ``s``, ``É`` to ``é``). With a pattern that cannot name a
-    non-ASCII character, the readings then agree on every value whose non-ASCII characters have
-    no case partners; otherwise, on values none of whose characters has such a partner.
-    """
-    if pattern.isascii() and not _NON_ASCII_ESCAPE.search(pattern):
-        return all(c.isascii() or folds_alike(c, (ASCII, UNICODE)) for c in text)
-    return all(folds_alike(c, (ASCII, UNICODE)) for c in text)
-
-
-def _missing_result(leaf: ast.Leaf) -> bool | None:
-    """What a leaf yields when its field is missing."""
-    return None if leaf.missing is ast.Missing.NULL else False
 
 
 class _Compiler(ast.Visitor[Predicate]):
@@ -243,13 +114,13 @@ class _Compiler(ast.Visitor[Predicate]):
         """OR-ed string Equals on one field with the same flags: one set membership test (exact
         for the same reason as ``_compile_glob_group``; a rule's list of 300 hashes)."""
         first = leaves[0]
-        functions = _foldings(first.case_sensitive, first.lowercase_value, first.fold)
+        functions = foldings(first.case_sensitive, first.lowercase_value, first.fold)
 
         def make(function: Callable[[str], str]) -> Callable[[str], bool]:
             wanted = frozenset(function(str(leaf.value)) for leaf in leaves)
             return wanted.__contains__
 
-        return self._any_value(first, _folded_test(first, functions, make))
+        return self._any_value(first, folded_test(first, functions, make))
 
     def _compile_and(self, node: ast.And) -> Predicate:
         children = tuple(compile_query(c) for c in node.children)
@@ -299,10 +170,10 @@ class _Compiler(ast.Visitor[Predicate]):
     @staticmethod
     def _any_value(leaf: ast.Leaf, test: ValueTest) -> Predicate:
         """Predicate true when any indexed value of the leaf's field passes ``test``."""
-        field, max_length, missing = leaf.field, leaf.max_length, _missing_result(leaf)
+        field, max_length, missing = leaf.field, leaf.max_length, missing_result(leaf)
 
         def run(event: Mapping[str, Any]) -> bool | None:
-            values = _field_values(event, field, max_length)
+            values = indexed_values(event, field, max_length)
             if values is None:
                 return missing
             return any(test(v) for v in values)
@@ -313,13 +184,13 @@ class _Compiler(ast.Visitor[Predicate]):
         # An existence test is never unknown: a missing field is simply "does not exist", whatever
         # the leaf's missing policy (SPL isnotnull(), EQL `!= null` and ES `exists` all agree).
         field, max_length = node.field, node.max_length
-        return lambda event: _field_values(event, field, max_length) is not None
+        return lambda event: indexed_values(event, field, max_length) is not None
 
     def _compile_equals(self, node: ast.Equals) -> Predicate:
         value = node.value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             target_number = value
-            read = _number_reader(node)
+            read = number_reader(node)
 
             def test_number(v: Any) -> bool:
                 number = read(v)
@@ -329,20 +200,20 @@ class _Compiler(ast.Visitor[Predicate]):
         # Booleans compare as their JSON text, so True matches a JSON true and the string "true"
         # (a keyword field indexes a JSON boolean as "true"; a boolean field accepts "true").
         text = scalar_text(value)
-        functions = _foldings(node.case_sensitive, node.lowercase_value, node.fold)
+        functions = foldings(node.case_sensitive, node.lowercase_value, node.fold)
 
         def make(function: Callable[[str], str]) -> Callable[[str], bool]:
             return function(text).__eq__
 
-        return self._any_value(node, _folded_test(node, functions, make))
+        return self._any_value(node, folded_test(node, functions, make))
 
     def _compile_glob(self, node: ast.Glob) -> Predicate:
-        functions = _foldings(node.case_sensitive, node.lowercase_value, node.fold)
+        functions = foldings(node.case_sensitive, node.lowercase_value, node.fold)
 
         def make(function: Callable[[str], str]) -> Callable[[str], bool]:
-            return glob_predicate(_fold_parts(node.parts, function))
+            return glob_predicate(fold_parts(node.parts, function))
 
-        return self._any_value(node, _folded_test(node, functions, make))
+        return self._any_value(node, folded_test(node, functions, make))
 
     def _compile_glob_group(self, leaves: tuple[ast.Glob, ...]) -> Predicate:
         """Several Globs on one field with the same flags, OR-ed: one alternation regex.
@@ -352,19 +223,19 @@ class _Compiler(ast.Visitor[Predicate]):
         patterns".
         """
         first = leaves[0]
-        functions = _foldings(first.case_sensitive, first.lowercase_value, first.fold)
+        functions = foldings(first.case_sensitive, first.lowercase_value, first.fold)
 
         def make(function: Callable[[str], str]) -> Callable[[str], bool]:
-            globs = tuple(_fold_parts(leaf.parts, function) for leaf in leaves)
+            globs = tuple(fold_parts(leaf.parts, function) for leaf in leaves)
             fullmatch = globs_to_regex(globs).fullmatch
             return lambda text: fullmatch(text) is not None
 
-        return self._any_value(first, _folded_test(first, functions, make))
+        return self._any_value(first, folded_test(first, functions, make))
 
     def _compile_regex(self, node: ast.Regex) -> Predicate:
         # A lowercase normalizer lowercases the indexed value but not the regex pattern; the
         # pattern folds case itself (inside the automaton), per candidate reading.
-        normalize = simple_lower if node.lowercase_value else _identity
+        normalize = simple_lower if node.lowercase_value else identity
         match: Callable[[str], object]  # the pattern's fullmatch or search; None: no match
         if node.dialect is ast.RegexDialect.LUCENE:
             if node.flags:
@@ -378,7 +249,7 @@ class _Compiler(ast.Visitor[Predicate]):
 
             def test_all(v: Any) -> bool:
                 text = normalize(scalar_text(v))
-                return _agree(node, text, [m(text) is not None for m in matchers])
+                return agree(node, text, [m(text) is not None for m in matchers])
 
             return self._any_value(node, test_all)
         if node.dialect is ast.RegexDialect.RE2:
@@ -390,14 +261,14 @@ class _Compiler(ast.Visitor[Predicate]):
                 return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
             # A leaf whose engine folding is undocumented (Kusto `has`): each reading is the
             # ASCII-only pattern's match on the value as that reading presents it.
-            if not node.pattern.isascii() or _NON_ASCII_ESCAPE.search(node.pattern):
+            if not node.pattern.isascii() or NON_ASCII_ESCAPE.search(node.pattern):
                 raise UnsupportedQueryError(
                     f"{ast.describe(node)}: candidate foldings need an ASCII-only pattern"
                 )
 
             def test_re2(v: Any) -> bool:
                 text = normalize(scalar_text(v))
-                return _agree(node, text, [match(ascii_view(text, r)) is not None for r in readings])
+                return agree(node, text, [match(ascii_view(text, r)) is not None for r in readings])
 
             return self._any_value(node, test_re2)
         compiled = pcre_regex(node.pattern, node.flags, node.case_sensitive, node.anchored)
@@ -409,7 +280,7 @@ class _Compiler(ast.Visitor[Predicate]):
             # case partner under one reading that it lacks under the other.
             def test_pcre(v: Any) -> bool:
                 text = normalize(scalar_text(v))
-                if not _caseless_alike(node.pattern, text):
+                if not caseless_alike(node.pattern, text):
                     raise FoldingUndecided(
                         f"{ast.describe(node)} on {text[:80]!r}: a caseless PCRE folds non-ASCII "
                         f"letters only in UTF mode (candidate foldings {node.fold.value})"
@@ -431,7 +302,7 @@ class _Compiler(ast.Visitor[Predicate]):
         value = node.value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             target = value
-            read = _number_reader(node)
+            read = number_reader(node)
 
             def test_number(v: Any) -> bool:
                 number = read(v)
@@ -450,7 +321,7 @@ class _Compiler(ast.Visitor[Predicate]):
         if wildcard:
             # A wildcard term is not tokenised, only normalised (lowercased), and is matched
             # against single indexed tokens.
-            parts = _fold_parts(node.parts, simple_lower)
+            parts = fold_parts(node.parts, simple_lower)
             fullmatch = glob_to_regex(parts, True).fullmatch
             return self._any_value(
                 node, lambda v: any(fullmatch(t) for t in analyze(scalar_text(v)))
@@ -473,8 +344,8 @@ class _Compiler(ast.Visitor[Predicate]):
 
     def _compile_field_equals(self, node: ast.FieldEquals) -> Predicate:
         field, other, max_length = node.field, node.other, node.max_length
-        missing, fold = _missing_result(node), not node.case_sensitive
-        functions = _foldings(node.case_sensitive, False, node.fold)
+        missing, fold = missing_result(node), not node.case_sensitive
+        functions = foldings(node.case_sensitive, False, node.fold)
 
         def equal(a: Any, b: Any) -> bool:
             if any(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
@@ -483,11 +354,11 @@ class _Compiler(ast.Visitor[Predicate]):
             ta, tb = scalar_text(a), scalar_text(b)
             if not fold:
                 return ta == tb
-            return _agree(node, ta, [f(ta) == f(tb) for f in functions])
+            return agree(node, ta, [f(ta) == f(tb) for f in functions])
 
         def run(event: Mapping[str, Any]) -> bool | None:
-            left = _field_values(event, field, max_length)
-            right = _field_values(event, other, max_length)
+            left = indexed_values(event, field, max_length)
+            right = indexed_values(event, other, max_length)
             if left is None or right is None:
                 return missing
             return any(equal(a, b) for a in left for b in right)
@@ -505,7 +376,7 @@ class _Compiler(ast.Visitor[Predicate]):
             return scalar_text(values[0]) if len(values) == 1 else None
 
         def run(event: Mapping[str, Any]) -> bool | None:
-            wanted = key_text(_values(event, field))
+            wanted = key_text(event_values(event, field))
             if wanted is None:
                 return False
             related = event.get(rows)
@@ -516,26 +387,26 @@ class _Compiler(ast.Visitor[Predicate]):
             for row in related:
                 if not isinstance(row, Mapping):
                     raise UnsupportedQueryError(f"{rows} holds a {type(row).__name__}, not a row")
-                if key_text(lookup(row, key)) == wanted and where(_Event(row)) is True:
+                if key_text(lookup(row, key)) == wanted and where(Event(row)) is True:
                     return True
             return False
 
         return run
 
     def _compile_keyword(self, node: ast.Keyword) -> Predicate:
-        functions = _foldings(node.case_sensitive, False, node.fold)
+        functions = foldings(node.case_sensitive, False, node.fold)
 
         def make(function: Callable[[str], str]) -> Callable[[str], bool]:
-            fullmatch = glob_to_regex(_fold_parts(node.parts, function), True).fullmatch
+            fullmatch = glob_to_regex(fold_parts(node.parts, function), True).fullmatch
             return lambda text: fullmatch(text) is not None
 
-        test = _folded_test(node, functions, make)
+        test = folded_test(node, functions, make)
         fields = node.fields
 
         def texts(event: Mapping[str, Any]) -> Any:
             if not fields:
                 return iter_strings(event)
-            return (t for f in fields for t in iter_strings(_values(event, f) or ()))
+            return (t for f in fields for t in iter_strings(event_values(event, f) or ()))
 
         def run(event: Mapping[str, Any]) -> bool | None:
             return any(test(text) for text in texts(event))
@@ -567,91 +438,9 @@ def compile_query(node: ast.Node) -> Predicate:
 
 def evaluate(node: ast.Node, event: Mapping[str, Any]) -> bool | None:
     """Three-valued result of ``node`` on ``event``: True, False, or None (unknown)."""
-    return compile_query(node)(_Event(event))
+    return compile_query(node)(Event(event))
 
 
 def matches(node: ast.Node, event: Mapping[str, Any]) -> bool:
     """Whether ``event`` matches ``node``; unknown counts as no match (as in every engine)."""
-    return compile_query(node)(_Event(event)) is True
-
-
-# --- explanations ------------------------------------------------------------------------------
-
-
-def _word(result: bool | None) -> str:
-    return "unknown" if result is None else str(result).lower()
-
-
-def _show(values: list[Any]) -> str:
-    text = repr(values[0]) if len(values) == 1 else repr(values)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _field_detail(event: Mapping[str, Any], field: str, max_length: int | None) -> str:
-    """How a field looks on this event: its indexed values, or why it counts as missing."""
-    raw = lookup(event, field)
-    if raw is None:
-        return f"{field} missing"
-    kept = _field_values(event, field, max_length)
-    if kept is None:
-        return f"{field} is {_show(raw)}, longer than {max_length} characters (not indexed)"
-    return f"{field} is {_show(kept)}"
-
-
-def _relevance(node: ast.Node, event: Mapping[str, Any]) -> int:
-    """How telling a child is when none decided alone: a test on a field the event has (it
-    nearly matched) beats one on a missing field, and a case-sensitive test beats an insensitive
-    one (case is the classic cross-language difference)."""
-    if isinstance(node, (ast.And, ast.Or)):
-        return max((_relevance(c, event) for c in node.children), default=0)
-    if isinstance(node, ast.Not):
-        return _relevance(node.child, event)
-    if isinstance(node, ast.Leaf):
-        if _values(event, node.field) is None:
-            return 0
-        return 2 if getattr(node, "case_sensitive", False) else 1
-    return 0
-
-
-def explain(node: ast.Node, event: Mapping[str, Any]) -> str:
-    """A one-line reason for ``node``'s verdict on ``event``, naming the deciding leaf.
-
-    Example: ``process.name == 'cmd.exe' (case-sensitive) was false: process.name is 'CMD.EXE'``.
-    """
-    result = evaluate(node, event)
-    if isinstance(node, (ast.And, ast.Or)):
-        kind = "and" if isinstance(node, ast.And) else "or"
-        decisive = False if kind == "and" else True
-        results = [(c, evaluate(c, event)) for c in node.children]
-        for wanted in (decisive, None):
-            if result is wanted:
-                child = next(c for c, r in results if r is wanted)
-                return explain(child, event)
-        if not results:
-            return f"empty {kind} was {_word(result)}"
-        quantifier = "every condition" if kind == "and" else "no alternative"
-        closest = max((c for c, _ in results), key=lambda c: _relevance(c, event))
-        return (
-            f"{kind} of {len(results)} was {_word(result)}: {quantifier} was true; "
-            f"closest: {explain(closest, event)}"
-        )
-    if isinstance(node, ast.Not):
-        return f"not(...) was {_word(result)} because {explain(node.child, event)}"
-    if isinstance(node, ast.Const):
-        return f"constant {_word(result)}"
-    head = f"{ast.describe(node)} was {_word(result)}"
-    if isinstance(node, ast.Keyword):
-        scope = ", ".join(node.fields) if node.fields else "any field"
-        return f"{head}: searched {scope}"
-    if isinstance(node, ast.SemiJoin):
-        related = event.get(node.rows)
-        count = len(related) if isinstance(related, list) else int(isinstance(related, Mapping))
-        shown = _show(related) if isinstance(related, list) and related else "none"
-        return f"{head}: {_field_detail(event, node.field, None)}; {count} {node.rows} rows: {shown}"
-    if isinstance(node, ast.FieldEquals):
-        left = _field_detail(event, node.field, node.max_length)
-        right = _field_detail(event, node.other, node.max_length)
-        return f"{head}: {left}; {right}"
-    if isinstance(node, ast.Leaf):
-        return f"{head}: {_field_detail(event, node.field, node.max_length)}"
-    return head
+    return compile_query(node)(Event(event)) is True

@@ -216,7 +216,7 @@ class Engine:
     def _event(self, group: _Group, position: int, source: str, event: dict[str, Any],
                delta: dict) -> None:
         from backends.query.errors import QueryError
-        from backends.query.evaluate import explain
+        from backends.query.explain import explain
         from backends.query.patterns import MatchTimeout
 
         members = group.members

@@ -254,7 +254,8 @@ class Checker:
     ) -> TargetResult:
         from backends.query.ast import Or, describe
         from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
-        from backends.query.evaluate import explain, matches
+        from backends.query.evaluate import matches
+        from backends.query.explain import explain
 
         out = TargetResult(spec.name, conversion.output, warnings=list(conversion.warnings))
         # Warnings that state a fact of the data source (partial evaluation) leave the query
@@ -403,7 +404,7 @@ def limit_matters(leaf: Any) -> bool:
     ``*``, a regex, a range); an exact value no longer than the limit is false either way.
     """
     from backends.query.ast import Equals, Glob, Missing, Regex, Wildcard
-    from backends.query.evaluate import utf16_length
+    from backends.query.indexed import utf16_length
 
     if leaf.missing is not Missing.FALSE or leaf.max_length is None:
         return leaf.max_length is not None
@@ -449,7 +450,7 @@ def limit_decides(leaf: Any, event: Any) -> bool:
 def exceeds(event: Any, field_name: str, size: int) -> bool:
     """True when a string value of ``field_name`` in ``event`` is longer than ``size`` (UTF-16
     code units, as ignore_above counts)."""
-    from backends.query.evaluate import utf16_length
+    from backends.query.indexed import utf16_length
     from backends.query.matching import lookup
 
     return any(isinstance(v, str) and utf16_length(v) > size for v in lookup(event, field_name) or ())

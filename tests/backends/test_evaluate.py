@@ -27,7 +27,8 @@ from backends.query.ast import (
     Wildcard,
 )
 from backends.query.errors import UnsupportedQueryError
-from backends.query.evaluate import compile_query, evaluate, explain, matches
+from backends.query.evaluate import compile_query, evaluate, matches
+from backends.query.explain import explain
 from backends.query.matching import PatternSyntaxError
 
 T, F = Const(True), Const(False)

@@ -12,7 +12,8 @@ import pytest
 
 from backends.kusto.parser import parse
 from backends.query.errors import UnsupportedQueryError
-from backends.query.evaluate import evaluate, explain, matches
+from backends.query.evaluate import evaluate, matches
+from backends.query.explain import explain
 from converter.checking.checker import Checker
 from converter.conversion.convert import Converter
 from converter.events.render import EventRenderer
