@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from backends import TARGETS, TargetSpec
 from backends.common import is_limit_warning
@@ -28,6 +28,7 @@ from converter.conversion.convert import CONVERTED, Conversion, Converter
 from converter.events.render import EventRenderer, SampleEvent
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.table import load_table
+from converter.checking.dropped import declared_twin
 from converter.checking.user_pipeline import EventMirror, mirror_for, user_pipelines
 from converter.reference.evaluator import compile_rule
 from converter.rules.load import LoadedRule
@@ -144,6 +145,17 @@ def _on_source(compiled: Any, event: dict[str, Any], hidden: tuple[str, ...], ve
     return Verdict(bool(matched), None, True)
 
 
+def _decider(compiled: Any, hidden: tuple[str, ...]) -> Callable[[dict[str, Any]], bool | None]:
+    """The reference's verdict on a Sigma event as the data source that never records ``hidden``
+    holds it (``_on_source``)."""
+
+    def decide(fields: dict[str, Any]) -> bool | None:
+        verdict = compiled.evaluate(fields)
+        return _on_source(compiled, fields, hidden, verdict).matched if hidden else verdict.matched
+
+    return decide
+
+
 class Checker:
     """Checks rules against events for a set of targets (converters and parsers built once)."""
 
@@ -220,7 +232,8 @@ class Checker:
                     _on_source(compiled, e.fields, hidden, v) for e, v in zip(events, verdicts)
                 ]
             result.targets[name] = self._check_target(
-                TARGETS[name], conversion, events, seen[hidden], result.reference_unsupported, mirror
+                TARGETS[name], conversion, events, seen[hidden], result.reference_unsupported, mirror,
+                _decider(compiled, hidden),
             )
         return result
 
@@ -251,7 +264,10 @@ class Checker:
         verdicts: list[Any],
         reference_unsupported: str | None,
         mirror: EventMirror,
+        decide: Callable[[dict[str, Any]], bool | None] | None = None,
     ) -> TargetResult:
+        """The target's verdicts on the events, compared with the reference's ``verdicts``;
+        ``decide`` is the reference's verdict on another Sigma event (for ``declared_twin``)."""
         from backends.query.ast import Or, describe
         from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
         from backends.query.evaluate import matches
@@ -291,6 +307,7 @@ class Checker:
         over_limit: dict[Any, set[int]] = {leaf: set() for leaf in length_limits(tree)}
         # Whether an event the rule matches reached the target, and why one could not.
         shown, unrenderable = False, None
+        declared: list[int] = []
         for i, (event, verdict) in enumerate(zip(events, verdicts)):
             try:
                 # Every spelling the data source may write the event in (Defend's registry
@@ -327,6 +344,14 @@ class Checker:
                 if hit and i not in out.matched:
                     out.matched.append(i)
                 if verdict.matched is not None and hit != verdict.matched:
+                    if decide is not None and declared_twin(
+                        event, hit, conversion.dropped, renderer, decide
+                    ) is not None:
+                        # The data source writes this event like one the rule decides the other
+                        # way, on a field the pipeline declared (a deleted value): no query can
+                        # answer both, and the emitter said so.
+                        declared.append(i)
+                        break
                     out.disagreements.append(
                         Disagreement(i, bool(verdict.matched), hit, explain(tree, rendered))
                     )
@@ -339,6 +364,17 @@ class Checker:
             out.reason = f"{len(out.disagreements)} of {len(events)} events disagree"
             if unmirrored:
                 out.reason += f" ({unmirrored}: the difference may come from it)"
+        elif declared:
+            # Never "equivalent", and not "differs" either: the difference these events show is
+            # the one the emitter declared, which no query on this data source avoids.
+            out.reason = (
+                "not proven: the emitter declared its output approximate ("
+                + "; ".join(approximate)
+                + f"), and {'event' if len(declared) == 1 else 'events'} "
+                + ", ".join(map(str, declared))
+                + " show that difference: the data source writes each as it writes an event with "
+                "that value missing or deleted, which the rule decides the other way"
+            )
         elif unrenderable is not None and not shown:
             # Every event the rule matches is one the data source cannot carry: agreeing on the
             # others (all non-matches) shows nothing about the query's positives.

@@ -30,6 +30,7 @@ from backends import TARGETS, TargetSpec
 
 from converter.errors import ConverterError, PipelineError, UnknownTargetError, format_error
 from converter.mapping.partial import EXACT_WARNINGS
+from converter.mapping.transformations import DROPPED_FIELDS
 from converter.mapping.pipeline import TargetTraits, builtin_pipelines, resolve_pipelines
 from converter.rules.load import LoadedRule
 
@@ -59,6 +60,8 @@ class Conversion:
         alternatives: for a rule refused on the data source in force, the other data sources
             on which it converts, when the batch path tried them (``convert_paths(...,
             alternatives=True)``); None when nobody tried (``converter.conversion.datasource``).
+        dropped: the Sigma fields whose test the shipper's deleted values make approximate
+            (``DroppedValueCheck``), each with those values; its warnings are among ``warnings``.
     """
 
     path: str
@@ -73,6 +76,7 @@ class Conversion:
     rule: Any = None
     pipeline: list[str] = field(default_factory=list)
     alternatives: tuple[str, ...] | None = None
+    dropped: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def output(self) -> str | None:
@@ -224,6 +228,7 @@ class Converter:
             queries=[str(q) for q in queries],
             warnings=list(getattr(self.backend, "warnings", [])),
             exact_warnings=list((getattr(rule, "custom_attributes", None) or {}).pop(EXACT_WARNINGS, ())),
+            dropped=dict((getattr(rule, "custom_attributes", None) or {}).pop(DROPPED_FIELDS, {})),
             rule=rule,
             pipeline=applied,
         )

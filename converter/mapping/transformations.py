@@ -227,6 +227,9 @@ class UnmappedFieldFailure(DetectionItemTransformation):
 #: reads it): the rule's custom attributes travel with the rule object being converted, while the
 #: pipeline a transformation points to may be a component of the combined one the backend runs.
 RULE_WARNINGS = PIPELINE_WARNINGS
+#: Where ``DroppedValueCheck`` lists the fields it warned about, with the values the shipper
+#: deletes (``Converter`` moves them to ``Conversion.dropped``).
+DROPPED_FIELDS = "sigport_dropped_fields"
 
 
 def warn_on_rule(rule: Any, message: str) -> None:
@@ -250,7 +253,7 @@ class DroppedValueCheck(DetectionItemTransformation):
     has no exact query on that data: the target cannot tell the value from its absence. The query
     is still emitted (it is exact on every other value, and a user of that data has no better one)
     with a warning naming the field and the value, so ``check`` calls it "not proven" and never
-    equivalent. Items that answer alike on the deleted values and on a missing field (the common
+    equivalent, nor "differs" on an event that shows only this difference (``DROPPED_FIELDS``). Items that answer alike on the deleted values and on a missing field (the common
     ``endswith``/``contains`` of real text) are untouched; fields read from the record's System
     section (``exempt``) are never deleted. An item whose verdict on those values cannot be
     decided is refused.
@@ -276,6 +279,12 @@ class DroppedValueCheck(DetectionItemTransformation):
                 continue
             for message in messages:
                 warn_on_rule(rule, message)
+            # The same fact as data, for ``check``: an event that disagrees only because the
+            # data source writes it like one with this field missing (or holding another deleted
+            # value) shows this declared difference, not a defect (converter/checking/dropped.py).
+            attributes = getattr(rule, "custom_attributes", None)
+            if attributes is not None:
+                attributes.setdefault(DROPPED_FIELDS, {})[name] = list(self.values)
         self._pending = {}
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
@@ -304,8 +313,8 @@ class DroppedValueCheck(DetectionItemTransformation):
                 f" before indexing, so the target sees a missing field where the source wrote "
                 f"{' or '.join(repr(v) for v in differ)}; this test is "
                 f"{'true' if not missing else 'false'} on {differ[0]!r} but "
-                f"{'true' if missing else 'false'} on a missing field, and the query can only "
-                "answer as for a missing field",
+                f"{'true' if missing else 'false'} on a missing field, and the query cannot tell "
+                "them apart",
             )
         return None
 

@@ -94,19 +94,99 @@ def test_vscode_tunnel_null_test_is_flagged_on_windows_data() -> None:
         assert "false on ''" in flagged[0] and "true on a missing field" in flagged[0]
 
 
-def test_the_flag_makes_check_report_the_difference() -> None:
-    """On an event whose OriginalFileName is '', the warned query answers as for a missing one."""
-    text = rule_text({"sel": {"OriginalFileName": None, "CommandLine|endswith": ".exe tunnel"}, "condition": "sel"}, "process_creation")
-    (loaded,) = load_text(text, "inline.yml")
-    events = [
-        SampleEvent({"Channel": SYSMON, "EventID": 1, "CommandLine": "code.exe tunnel", **extra})
-        for extra in ({}, {"OriginalFileName": "Code.exe"}, {"OriginalFileName": ""})
+VSCODE_NULL = rule_text(
+    {"sel": {"OriginalFileName": None, "CommandLine|endswith": ".exe tunnel"}, "condition": "sel"},
+    "process_creation",
+)
+
+
+def _vscode_events(values: list[str | None]) -> list[SampleEvent]:
+    """Process creations of ``code.exe tunnel`` with these OriginalFileName values (None: none)."""
+    return [
+        SampleEvent({"Channel": SYSMON, "EventID": 1, "CommandLine": "code.exe tunnel",
+                     **({} if v is None else {"OriginalFileName": v})})
+        for v in values
     ]
-    target = Checker(["eql"], data_source="windows").check(loaded, events).targets["eql"]
-    assert [d.event for d in target.disagreements] == [2]
-    assert target.equivalent is False
-    agreeing = Checker(["eql"], data_source="windows").check(loaded, events[:2]).targets["eql"]
+
+
+@pytest.mark.parametrize(("target", "source"), [("eql", "windows"), ("lucene", "winlogbeat"), ("kusto", "defender"),
+                                                ("kusto", "sentinel-asim")])
+def test_the_declared_difference_is_not_proven_never_differs(target: str, source: str) -> None:
+    """On an event whose OriginalFileName is '', the warned query answers as for a missing one:
+    the difference the emitter declared, which no query on that data avoids. ``check`` reports
+    it "not proven" naming the event, neither "differs" nor "equivalent"."""
+    (loaded,) = load_text(VSCODE_NULL, "inline.yml")
+    events = _vscode_events([None, "Code.exe", ""])
+    result = Checker([target], data_source=source).check(loaded, events).targets[target]
+    assert result.disagreements == [] and result.equivalent is None, result.reason
+    assert "deletes the values" in result.reason and "event 2 show" in result.reason
+    agreeing = Checker([target], data_source=source).check(loaded, events[:2]).targets[target]
     assert agreeing.equivalent is None and "deletes the values" in agreeing.reason
+    assert "show that difference" not in agreeing.reason
+
+
+@pytest.mark.parametrize(
+    ("query", "wrong"),
+    [
+        # Inverted: wrong on a kept value (its answer on the empty column, false, is that of
+        # the '' event, which the data source cannot tell from the missing one: excused).
+        ("isnotempty(ProcessVersionInfoOriginalFileName) and ProcessCommandLine endswith \".exe tunnel\"",
+         [1]),
+        # Right on missing and '', wrong on a kept value.
+        ("ProcessCommandLine endswith \".exe tunnel\"", [1]),
+    ],
+)
+def test_a_wrong_query_on_a_declared_field_still_differs(query: str, wrong: list[int]) -> None:
+    """Only the declared difference is excused: a query that errs on an event the data source
+    writes apart from every other (a kept value, or no twin the rule decides its way) differs."""
+    from dataclasses import replace
+
+    (loaded,) = load_text(VSCODE_NULL, "inline.yml")
+    checker = Checker(["kusto"], data_source="defender")
+    converter = checker.converters["kusto"]
+    real = converter.convert(loaded)
+    assert real.dropped == {"OriginalFileName": [""]}, real.dropped
+    bad = replace(real, queries=[f"DeviceProcessEvents\n| where {query}"])
+    converter.convert = lambda *args, **kwargs: bad  # type: ignore[method-assign]
+    events = _vscode_events([None, "Code.exe", ""])
+    result = checker.check(loaded, events).targets["kusto"]
+    assert result.equivalent is False, result.reason
+    assert [d.event for d in result.disagreements] == wrong
+
+
+@pytest.mark.parametrize("source", ["defender", "sentinel", "sentinel-asim"])
+@pytest.mark.parametrize(
+    "item",
+    [{"CommandLine": ""}, {"CommandLine": None}, {"CommandLine|exists": True},
+     {"CommandLine|exists": False}, {"CommandLine": ["", "a"]}, {"CommandLine|contains": ["", "a"]}],
+)
+@pytest.mark.parametrize("negated", [False, True])
+def test_kusto_empty_and_null_tests_are_never_proven_nor_differ(
+    source: str, item: dict[str, Any], negated: bool
+) -> None:
+    """A Kusto string column reads '' where the value is missing: any test of '' or null is
+    declared approximate and, on events with the value missing, '' and another, is reported
+    "not proven", whichever way the query answers the empty column."""
+    condition = "sel and not t" if negated else "sel and t"
+    text = rule_text({"sel": {"Image|endswith": "\\x.exe"}, "t": item, "condition": condition},
+                     "process_creation")
+    (loaded,) = load_text(text, "inline.yml")
+    kind = {"Channel": "Security", "EventID": 4688} if source == "sentinel" else {"Channel": SYSMON, "EventID": 1}
+    events = [SampleEvent({**kind, "Image": "C:\\x.exe", **({} if v is None else {"CommandLine": v})})
+              for v in (None, "", "a", "b")]
+    result = Checker(["kusto"], data_source=source).check(loaded, events).targets["kusto"]
+    assert result.disagreements == [] and result.equivalent is None, result.reason
+    assert "deletes the values" in result.reason
+
+
+def test_twins_swap_only_declared_missing_or_deleted_values() -> None:
+    from converter.checking.dropped import twins
+
+    dropped = {"A": ["", "-"], "B": [""]}
+    got = list(twins({"A": "", "B": "x", "C": ""}, dropped))
+    assert got == [{"B": "x", "C": ""}, {"A": "-", "B": "x", "C": ""}]
+    assert list(twins({"A": "kept", "B": "x"}, dropped)) == []
+    assert len(list(twins({}, dropped))) == 3 * 2 - 1
 
 
 def two_detection_rule(selection: dict[str, Any], filters: dict[str, Any]) -> str:

@@ -1,0 +1,84 @@
+"""Events whose disagreement is the approximation the pipeline declared for deleted values.
+
+Some data sources cannot tell a value from its absence: the Windows integration and Winlogbeat
+delete ``""``, ``"-"`` and the all-zero GUID before indexing, and a Kusto string column reads
+``""`` where the value is missing (``sources.<data source>.drop_values`` of the mapping tables).
+A Sigma test that answers differently on such a value and on a missing field (``X: ''``,
+``X: null``, ``X|exists``) has no exact query there; ``DroppedValueCheck`` converts it with a
+warning and lists the field in ``Conversion.dropped``.
+
+On such a field an event disagreeing with the reference may show exactly that declared
+difference: the data source writes it as the same row as another Sigma event (the field missing,
+or holding another deleted value) that the rule decides the other way, and the query cannot
+answer both. ``check`` then reports the target "not proven" with the declared reason, never
+"differs" (nor "equivalent"). Only an event whose rendering is unchanged by the swap, and whose
+swapped event the reference decides as the target did, counts; any other disagreement is still a
+"differs".
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import product
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from converter.events.render import EventRenderer, SampleEvent
+
+#: At most this many swapped events are tried per event (each declared field present on the
+#: event multiplies them by its number of spellings): a rule rarely has more than two such fields.
+MAX_TWINS = 256
+
+#: A Sigma field that is absent from the event.
+_MISSING = object()
+
+
+def twins(fields: Mapping[str, Any], dropped: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
+    """The events that differ from ``fields`` only by a declared field's deleted value: each
+    field of ``dropped`` that is missing or holds one of its deleted values may be missing or hold
+    any of them. ``fields`` itself is not among them; nothing when there are over MAX_TWINS."""
+    choices: list[tuple[str, list[Any]]] = []
+    for name, values in dropped.items():
+        current = fields.get(name, _MISSING)
+        if current is not _MISSING and not (isinstance(current, str) and current in values):
+            continue  # a value the data source keeps: it writes this event apart from the others
+        choices.append((name, [_MISSING, *values]))
+    count = 1
+    for _, options in choices:
+        count *= len(options)
+    if not choices or count > MAX_TWINS:
+        return
+    for picked in product(*(options for _, options in choices)):
+        twin = dict(fields)
+        for (name, _), value in zip(choices, picked):
+            if value is _MISSING:
+                twin.pop(name, None)
+            else:
+                twin[name] = value
+        if twin != dict(fields):
+            yield twin
+
+
+def declared_twin(
+    sample: SampleEvent,
+    hit: bool,
+    dropped: Mapping[str, Sequence[str]],
+    renderer: EventRenderer,
+    decide: Callable[[dict[str, Any]], bool | None],
+) -> dict[str, Any] | None:
+    """An event the data source writes exactly as ``sample`` (same renderings) on which the
+    reference agrees with the target's verdict ``hit``: the disagreement on ``sample`` is then the
+    declared deleted-value difference. None when there is none (a real disagreement).
+
+    ``renderer`` is the one that renders the rule's logsource; ``decide`` is the reference's
+    verdict on a Sigma event (None when it cannot decide)."""
+    if not dropped or (sample.native and renderer.table.schema in sample.native):
+        return None  # an event given in the target's schema is not rendered from its fields
+    rendered = renderer.render_sample_all(sample)
+    for fields in twins(sample.fields, dropped):
+        # The data source must write both alike: a value it keeps (a field read from the
+        # record's System section, ``drop_exempt``) or renders otherwise is told apart.
+        if renderer.render_sample_all(replace(sample, fields=fields)) != rendered:
+            continue
+        if decide(fields) is hit:
+            return fields
+    return None
