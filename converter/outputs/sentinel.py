@@ -16,10 +16,11 @@ ids), documented at https://github.com/Azure/Azure-Sentinel/wiki/Query-Style-Gui
   (``T1059``, ``T1059.001``), ``entityMappings`` (1-5 entities of 1-3 field mappings, each
   identifier valid for its entity type), ``version``.
 
-Scheduling: every 5 minutes over the last 5 minutes, except a Defender XDR query restricted to
-one platform's devices (``| join kind=leftsemi (DeviceInfo | ...)``): it looks back 2 days, so that
-the DeviceInfo side holds a row of every device, and its event side keeps only the rows ingested
-since the previous run (``scheduled_query``).
+Scheduling: every 5 minutes over the last 2 days, 1 hour and 5 minutes (the longest ingestion
+delay assumed, QUERY_PERIOD), the event side keeping only the rows ingested since the previous
+run (``scheduled_query``): a late row is read once. A Defender XDR query restricted to one
+platform's devices (``| join kind=leftsemi (DeviceInfo | ...)``) reads DeviceInfo over the whole
+period, which holds a row of every device.
 """
 
 from __future__ import annotations
@@ -129,21 +130,30 @@ SENTINEL_TACTICS = frozenset(
      "ImpairProcessControl", "InhibitResponseFunction"}
 )
 
-#: Scheduling: every 5 minutes over the last 5 minutes (the minimum both fields accept).
+#: Scheduling: every 5 minutes (the minimum both fields accept).
 QUERY_FREQUENCY = "5m"
-QUERY_PERIOD = "5m"
 
-#: The period of a query that joins DeviceInfo. Defender XDR writes entity data such as
-#: DeviceInfo "every 15 minutes" only "with any new information", and "every 24 hours" a
-#: consolidated record of each entity (advanced hunting overview, "Data freshness and update
-#: frequency": https://learn.microsoft.com/defender-xdr/advanced-hunting-overview): only a window
-#: longer than 24 hours is sure to hold a row of every device. Two days leave a day of margin for
-#: a late consolidation or its ingestion delay (Sentinel accepts up to 14 days).
-DEVICE_INFO_PERIOD = "2d"
+#: The longest delay between a row's TimeGenerated and its ingestion that the rules are built
+#: for, in minutes. Azure Monitor Logs replaces a TimeGenerated "more than two days before the
+#: received time" by the received time (Log data ingestion time, "Check ingestion time":
+#: https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time), so no row is
+#: received more than 2 days after its TimeGenerated; the same page gives under 10 seconds from
+#: receipt to being queryable, and a few minutes more for custom logs and transformations. The
+#: assumption here is that this last step takes under an hour: 2 days + 1 hour in all.
+ASSUMED_MAX_DELAY_MINUTES = 2 * 1440 + 60
 
-#: The event side of such a query keeps only the rows ingested since the previous run (the
-#: pattern of https://learn.microsoft.com/azure/sentinel/ingestion-delay): each event is then
-#: alerted on by one run, however long the period the DeviceInfo side needs.
+#: Every query looks back over that delay plus one run's interval (``scheduled_query``): a row
+#: ingested since the previous run then has a TimeGenerated inside the period. The period also
+#: exceeds a day, which a Defender XDR query's DeviceInfo side needs: Defender XDR writes entity
+#: data such as DeviceInfo "every 15 minutes" only "with any new information", and "every 24
+#: hours" a consolidated record of each entity (advanced hunting overview, "Data freshness and
+#: update frequency": https://learn.microsoft.com/defender-xdr/advanced-hunting-overview).
+#: 2,945 minutes; Sentinel accepts up to 14 days.
+QUERY_PERIOD = f"{ASSUMED_MAX_DELAY_MINUTES + 5}m"
+
+#: The event side of every query keeps only the rows ingested since the previous run (the
+#: pattern of https://learn.microsoft.com/azure/sentinel/ingestion-delay): with the longer
+#: period, a late row is still read, and by one run only, so overlapping periods repeat no alert.
 INGESTION_WINDOW = f"| where ingestion_time() > ago({QUERY_FREQUENCY})"
 
 
@@ -197,15 +207,16 @@ def _joined_tables(query: str) -> list[str]:
 def scheduled_query(query: str) -> tuple[str, str]:
     """(query, queryPeriod) of the scheduled rule running ``query`` every QUERY_FREQUENCY.
 
-    A query restricted to one platform's devices joins DeviceInfo, whose rows of a device may be
-    24 hours apart: its period is DEVICE_INFO_PERIOD, and its event side (the first line, the
-    table) keeps only the rows ingested since the previous run, so that no event is alerted on
-    twice. Other queries read only their own rows in the last QUERY_PERIOD.
+    The event side (the first line, the table) keeps only the rows ingested since the previous
+    run, and the period (QUERY_PERIOD) covers the longest ingestion delay assumed plus one run:
+    a row ingested late is read once, by the run after its ingestion, whatever its
+    TimeGenerated (Microsoft's pattern for ingestion delay). A query restricted to one
+    platform's devices reads DeviceInfo (``| join kind=leftsemi (DeviceInfo | ...)``) over the
+    whole period, whose rows of a device may be 24 hours apart.
     """
-    if not _joined_tables(query):
-        return query, QUERY_PERIOD
-    table, rest = query.split("\n", 1)
-    return f"{table}\n{INGESTION_WINDOW}\n{rest}", DEVICE_INFO_PERIOD
+    table, _, rest = query.partition("\n")
+    lines = [table, INGESTION_WINDOW, *([rest] if rest else [])]
+    return "\n".join(lines), QUERY_PERIOD
 
 
 def sentinel_rule(conv: Conversion) -> dict[str, Any]:

@@ -143,16 +143,54 @@ def test_query_longer_than_sentinel_accepts_is_left_out_with_a_comment(tmp_path:
     assert schema_problems(only) == []
 
 
-# --- scheduling: the DeviceInfo side of a Defender XDR query needs a longer lookback ----------
+# --- scheduling: ingestion delay, and the DeviceInfo side of a Defender XDR query ------------
+
+#: Azure Monitor Logs replaces a TimeGenerated more than two days before the received time
+#: (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time): a row may be
+#: received up to 2 days after its TimeGenerated, which the period must cover.
+TWO_DAYS = 2 * 24 * 60
+SOURCES = ["defender", "sentinel", "sentinel-asim"]
 
 
-def _sentinel_rule(source: str) -> dict:
+def _sentinel_rule(source: str, path: Path = ZOOM) -> dict:
     result = CliRunner().invoke(
-        main, ["convert", str(ZOOM), "-t", "kusto", "-f", "sentinel-yaml", "--data-source", source]
+        main, ["convert", str(path), "-t", "kusto", "-f", "sentinel-yaml", "--data-source", source]
     )
     assert result.exit_code == 0, result.output
     (rule,) = list(yaml.safe_load_all(result.stdout))
     return rule
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_rule_reads_late_rows_once(source: str) -> None:
+    """Microsoft's ingestion-delay pattern on every query: a period longer than the frequency by
+    the delay (a row received up to 2 days after its TimeGenerated is still inside it), the event
+    side restricted to the rows ingested since the previous run (no alert repeated by the
+    overlapping periods). A 5-minute lookback missed any row ingested after the run whose window
+    held its TimeGenerated."""
+    rule = _sentinel_rule(source)
+    assert schema_problems(rule) == []
+    frequency, period = _minutes(rule["queryFrequency"]), _minutes(rule["queryPeriod"])
+    assert period >= TWO_DAYS + frequency
+    lines = rule["query"].split("\n")
+    assert lines[1] == f"| where ingestion_time() > ago({rule['queryFrequency']})"
+    assert rule["query"].count("ingestion_time()") == 1
+
+
+def test_cloud_rules_read_late_rows_once(tmp_path: Path) -> None:
+    """The cloud tables too (the Azure activity log arrives 3 to 20 minutes late)."""
+    path = tmp_path / "cloud.yml"
+    path.write_text(
+        "title: Cloud\nid: 2f1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f\nstatus: test\n"
+        "logsource: {product: azure, service: activitylogs}\n"
+        "detection:\n  s:\n    operationName: MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE\n"
+        "  condition: s\n",
+        encoding="utf-8",
+    )
+    rule = _sentinel_rule("sentinel", path)
+    assert rule["query"].split("\n")[:2] == [
+        "AzureActivity", f"| where ingestion_time() > ago({rule['queryFrequency']})"]
+    assert _minutes(rule["queryPeriod"]) >= TWO_DAYS + _minutes(rule["queryFrequency"])
 
 
 def test_defender_rule_looks_back_over_a_day_and_reads_each_event_once() -> None:
@@ -161,28 +199,20 @@ def test_defender_rule_looks_back_over_a_day_and_reads_each_event_once() -> None
     most devices, dropping their events. The period must exceed a day; the event side keeps only
     the rows ingested since the previous run, so that overlapping periods repeat no alert."""
     rule = _sentinel_rule("defender")
-    assert schema_problems(rule) == []
     assert _minutes(rule["queryPeriod"]) > 24 * 60
     lines = rule["query"].split("\n")
     assert lines[0] == "DeviceProcessEvents"
-    assert lines[1] == f"| where ingestion_time() > ago({rule['queryFrequency']})"
     # The DeviceInfo side is not restricted: it reads the whole period.
     join = lines[-1]
     assert join.startswith("| join kind=leftsemi (DeviceInfo | where OSPlatform")
     assert "ingestion_time" not in join
 
 
-@pytest.mark.parametrize("source", ["sentinel", "sentinel-asim"])
-def test_rules_without_the_join_keep_their_five_minute_window(source: str) -> None:
-    rule = _sentinel_rule(source)
-    assert (rule["queryFrequency"], rule["queryPeriod"]) == ("5m", "5m")
-    assert "ingestion_time" not in rule["query"]
-
-
-def test_the_scheduled_defender_query_is_interpreted_like_the_converted_one() -> None:
+@pytest.mark.parametrize("source", SOURCES)
+def test_the_scheduled_query_is_interpreted_like_the_converted_one(source: str) -> None:
     """The interpreter reads the rule's query (semantics ingestion_window): on the Zoom rule's
-    generated events, rendered for Defender XDR, it matches what the converted query matches;
-    a row ingested before the run's window is not matched again."""
+    generated events, rendered for the data source, it matches what the converted query
+    matches; a row ingested before the run's window is not matched again."""
     from backends.kusto.parser import parse
     from backends.query.evaluate import matches
     from converter.conversion.convert import Converter
@@ -192,10 +222,10 @@ def test_the_scheduled_defender_query_is_interpreted_like_the_converted_one() ->
     from converter.rules.load import load_rules
 
     (loaded,) = load_rules([ZOOM])
-    converted = Converter("kusto", options={"data_source": "defender"}).convert(loaded)
+    converted = Converter("kusto", options={"data_source": source}).convert(loaded)
     plain = parse(converted.queries[0])
-    scheduled = parse(_sentinel_rule("defender")["query"])
-    renderer = EventRenderer.routed(load_table("kusto-windows"), "defender")
+    scheduled = parse(_sentinel_rule(source)["query"])
+    renderer = EventRenderer.routed(load_table("kusto-windows"), source)
     rows = [r for r in map(renderer.render_sample, generate_events(loaded.rule)) if r is not None]
     verdicts = [matches(plain, row) for row in rows]
     assert any(verdicts) and not all(verdicts)
