@@ -1,7 +1,8 @@
 """``sigport import elastic``: Elastic detection rules to Sigma rules, each proven by a round trip.
 
 ``read.py`` reads detection-rules TOML and Kibana NDJSON; ``lower.py`` lowers a parsed
-Elastic query to a Sigma detection; ``regex.py`` rewrites Lucene regular expressions as
+Elastic query to a Sigma detection, with ``taxonomy.py`` mapping its ECS fields back to Sigma
+taxonomy where that is exact; ``regex.py`` rewrites Lucene regular expressions as
 PCRE; ``roundtrip.py`` proves each imported rule on generated events; ``elastic.py``
 drives the import and writes the rules and the report.
 """

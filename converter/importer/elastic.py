@@ -45,13 +45,7 @@ from backends.query import ast
 from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
 from backends.query.fields import FieldModel
 
-from converter.importer.lower import (
-    NotImportable,
-    build_detection,
-    check_tree,
-    ecs_logsource,
-    to_taxonomy,
-)
+from converter.importer.lower import NotImportable, build_detection, check_tree
 from converter.importer.read import (  # noqa: F401 - statuses and readers re-exported
     ERROR,
     IMPORTED,
@@ -64,6 +58,7 @@ from converter.importer.read import (  # noqa: F401 - statuses and readers re-ex
     slug as _slug,
 )
 from converter.importer.roundtrip import round_trip
+from converter.importer.taxonomy import ecs_logsource, to_taxonomy
 from converter.rules.load import load_text
 
 #: Languages whose queries are imported, and the rule types whose query is imported for kuery.

@@ -7,7 +7,8 @@ interpreters build from the ORIGINAL rule text, so the leaves already say what t
 1. checks that every construct has an exact Sigma equivalent (``NotImportable`` otherwise, with a
    reason; nothing is ever approximated);
 2. maps ECS fields back to Sigma taxonomy fields where the ``ecs-windows`` mapping table allows an
-   exact inversion (``to_taxonomy``), else keeps the ECS names (``ecs_logsource``);
+   exact inversion (``to_taxonomy``), else keeps the ECS names (``ecs_logsource``), both in
+   ``taxonomy.py``;
 3. writes the Sigma ``detection`` (named selections and a condition) from the tree
    (``build_detection``).
 
@@ -21,25 +22,13 @@ https://github.com/SigmaHQ/sigma-specification/blob/main/specification/sigma-app
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from backends.errors import UnsupportedError
 from backends.query import ast
 
 from converter.importer.regex import LuceneRegexError, lucene_to_pcre
-from converter.mapping.table import load_table
-
-#: The mapping table whose logsources imported rules may be mapped back to.
-TABLE = "ecs-windows"
-#: The data source whose field names the inversion uses (Elastic Defend: the detection rules'
-#: primary source, and the one the renderer writes by default).
-DATA_SOURCE = "defend"
-#: Prefix of the custom logsource category of rules that keep ECS field names: a reader sees at
-#: once that the fields are not Sigma taxonomy (``ecs_process``, ``ecs_registry``, ...).
-ECS_CATEGORY_PREFIX = "ecs_"
-#: Category when the query names no single ECS event category (``any where``, KQL without one).
-ECS_ANY_CATEGORY = "ecs_event"
 
 
 class NotImportable(UnsupportedError):
@@ -138,162 +127,6 @@ def _regex_value(node: ast.Regex) -> tuple[str, bool]:
         return lucene_to_pcre(node.pattern, node.case_sensitive and not node.lowercase_value)
     except LuceneRegexError as exc:
         raise NotImportable("regular expression", f"{node.field}: {exc}") from None
-
-
-# --- taxonomy inversion ---------------------------------------------------------------------------
-
-
-def _conjuncts(node: ast.Node) -> list[ast.Node]:
-    if isinstance(node, ast.And):
-        out: list[ast.Node] = []
-        for child in node.children:
-            out.extend(_conjuncts(child))
-        return out
-    return [node]
-
-
-def _and(children: list[ast.Node]) -> ast.Node:
-    return children[0] if len(children) == 1 else ast.And(tuple(children))
-
-
-def _cased_constant(node: ast.Node) -> tuple[str, Any] | None:
-    """``(field, value)`` of a case-sensitive whole-value string equality, else None."""
-    if isinstance(node, ast.Equals) and node.case_sensitive and not node.lowercase_value:
-        return node.field, node.value
-    if (
-        isinstance(node, ast.Glob)
-        and node.case_sensitive
-        and not node.lowercase_value
-        and len(node.parts) == 1
-        and isinstance(node.parts[0], str)
-    ):
-        return node.field, node.parts[0]
-    return None
-
-
-@dataclass(frozen=True)
-class Logsource:
-    """The Sigma logsource of an imported rule and whether its fields are taxonomy names."""
-
-    product: str | None
-    category: str
-    taxonomy: bool
-    definition: str | None = None
-
-    def to_yaml(self) -> dict[str, str]:
-        """The ``logsource`` mapping of the Sigma rule."""
-        out: dict[str, str] = {"category": self.category}
-        if self.product:
-            out["product"] = self.product
-        if self.definition:
-            out["definition"] = self.definition
-        return out
-
-
-def to_taxonomy(tree: ast.Node) -> tuple[Logsource, ast.Node] | None:
-    """Rewrite the tree into Sigma taxonomy fields of an ``ecs-windows`` logsource, if exact.
-
-    The query must AND together exactly the constants that the table's pipeline adds for the
-    logsource (its ``conditions`` and ``event.category`` from ``eql_category``, as case-sensitive
-    equalities); every other leaf's field must be a plain rename of a Sigma field, or a
-    ``basename`` derivation written as a literal file name (``process.name : "x.exe"`` is
-    ``Image|endswith: '\\x.exe'``, the inverse of the pipeline's own rewrite), or a ``to_integer``
-    field compared with a number. Anything else returns None: the rule keeps ECS names.
-    """
-    table = load_table(TABLE)
-    conjuncts = _conjuncts(tree)
-    constants: dict[str, list[Any]] = {}
-    for item in conjuncts:
-        pair = _cased_constant(item)
-        if pair is not None:
-            constants.setdefault(pair[0], []).append(pair[1])
-    for entry in table.logsources:
-        wanted = dict(entry.conditions)
-        if entry.eql_category:
-            wanted["event.category"] = entry.eql_category
-        if not wanted or any(constants.get(k) != [v] for k, v in wanted.items()):
-            continue
-        rest = [c for c in conjuncts if (_cased_constant(c) or (None, None))[0] not in wanted]
-        if not rest:
-            continue
-        targets = entry.field_targets(DATA_SOURCE)
-        renames = {t.target: name for name, t in targets.items() if t.function is None}
-        integers = {t.target: name for name, t in targets.items() if t.function == "to_integer"}
-        basenames = {d.target: d.source for d in entry.derived if d.function == "basename"}
-        try:
-            mapped = _rename(_and(rest), renames, integers, basenames)
-        except KeyError:
-            continue
-        product, category = entry.match.get("product"), entry.match.get("category")
-        if category is None:
-            continue
-        return Logsource(product, category, True), mapped
-    return None
-
-
-def _rename(
-    node: ast.Node,
-    renames: dict[str, str],
-    integers: dict[str, str],
-    basenames: dict[str, str],
-) -> ast.Node:
-    """Rename every leaf's field to Sigma taxonomy; ``KeyError`` when one has no exact inverse."""
-    if isinstance(node, (ast.And, ast.Or)):
-        return type(node)(tuple(_rename(c, renames, integers, basenames) for c in node.children))
-    if isinstance(node, ast.Not):
-        return ast.Not(_rename(node.child, renames, integers, basenames))
-    assert isinstance(node, ast.Leaf)
-    if node.field in renames:
-        return replace(node, field=renames[node.field])
-    if node.field in integers and isinstance(node, (ast.Equals, ast.Compare)):
-        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return replace(node, field=integers[node.field])
-    if node.field in basenames:
-        sigma = basenames[node.field]
-        # No Exists inversion: a path ending in a backslash has an empty basename, which the
-        # shipper does not write, so `process.name != null` is not `Image` being present.
-        literal = None
-        if isinstance(node, ast.Equals) and isinstance(node.value, str):
-            literal, cased = node.value, node.case_sensitive and not node.lowercase_value
-        elif isinstance(node, ast.Glob) and all(isinstance(p, str) for p in node.parts):
-            literal, cased = "".join(node.parts), node.case_sensitive and not node.lowercase_value  # type: ignore[arg-type]
-        # A wildcard could span a backslash and a backslash is no part of a file name: only a
-        # literal file name has an exact path-suffix form.
-        if literal and "\\" not in literal:
-            return ast.Glob(field=sigma, parts=(ast.Wildcard.ANY, "\\" + literal), case_sensitive=cased)
-    raise KeyError(node.field)
-
-
-def ecs_logsource(tree: ast.Node, os_tag: str | None) -> Logsource:
-    """The logsource of a rule that keeps ECS field names.
-
-    ``product`` is the ``host.os.type`` the query requires (else the rule's ``OS:`` tag);
-    ``category`` is ``ecs_<event.category>`` when the query requires one category, else
-    ``ecs_event``. The fields stay ECS names and the detection keeps every condition, so the
-    rule converts with sigport's ECS pass-through and means the same as the original query.
-    """
-    constants: dict[str, list[Any]] = {}
-    for item in _conjuncts(tree):
-        pair = _cased_constant(item)
-        if pair is not None:
-            constants.setdefault(pair[0], []).append(pair[1])
-    product = None
-    if len(constants.get("host.os.type", [])) == 1:
-        product = str(constants["host.os.type"][0]).lower()
-    elif os_tag:
-        product = os_tag.lower()
-    categories = constants.get("event.category", [])
-    category = (
-        ECS_CATEGORY_PREFIX + str(categories[0]) if len(categories) == 1 else ECS_ANY_CATEGORY
-    )
-    return Logsource(
-        product,
-        category,
-        False,
-        "ECS field names (Elastic Common Schema), not Sigma taxonomy; the detection holds every "
-        "condition of the original Elastic query",
-    )
-
 
 # --- detection ------------------------------------------------------------------------------------
 
