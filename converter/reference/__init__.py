@@ -2,7 +2,8 @@
 
 It is the yardstick every target's query is checked against, so it imports nothing from
 ``backends`` (``tests/test_architecture.py``). ``evaluator.py`` compiles a rule and
-evaluates its condition; ``values.py`` matches one typed Sigma value; ``fields.py`` reads an
+evaluates its condition; ``predicates.py`` compiles its leaves (one field test, OR-ed
+keywords); ``values.py`` matches one typed Sigma value; ``fields.py`` reads an
 event's field values; ``semantics.py`` is the table of the semantic choices
 (``SIGMA_SEMANTICS``) with the specification text each rests on; ``logsources.py`` decides
 which events belong to a rule's logsource.

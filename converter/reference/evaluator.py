@@ -21,8 +21,9 @@ modifiers, correlations, logsources without a membership rule) yields ``Verdict(
 unsupported=<reason>)``, never a silent ``False``. Evaluation is two-valued: a missing field fails
 every value test, so ``not`` of it holds.
 
-Layout: this module compiles the condition tree and holds the rule API; the leaves (field access,
-case folding, wildcards, bounded regexes, typed values) are in ``converter.reference.values``.
+Layout: this module compiles the condition tree and holds the rule API; the leaf predicates are in
+``converter.reference.predicates`` and what they test with (field access, case folding,
+wildcards, bounded regexes, typed values) in ``converter.reference.values``.
 Compiled predicates take ``(event, cache)``, where ``cache`` is a per-event dict of folded field
 values (``converter.reference.fields.folded_texts``, folded by ``fields.fold``), so a field is
 folded once per event however many tests and rules read it.
@@ -31,7 +32,7 @@ folded once per event however many tests and rules read it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,32 +47,25 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.modifiers import SigmaBase64Modifier, SigmaBase64OffsetModifier, SigmaUTF16Modifier
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaExists, SigmaFieldReference, SigmaNull, SigmaType
+from sigma.types import SigmaType
 
 from backends.errors import SigportError
 from converter.reference.logsources import LogsourceUnsupported, describe, membership
 from converter.reference.semantics import SIGMA_SEMANTICS, Fact
-from converter.reference.fields import (
-    MISSING,
-    Event,
-    FoldCache,
-    event_scalars,
-    field_getter,
-    fold,
-    folded_texts,
-    scalars,
-    text_of,
+from converter.reference.fields import Event, FoldCache
+from converter.reference.predicates import (
+    Predicate,
+    field_predicate,
+    folded_predicate,
+    keyword_predicate,
 )
 from converter.reference.values import (
     MATCH_TIME_LIMIT,
     FoldedSpec,
-    FoldedTest,
     Undecided,
     Unsupported,
-    ValueTest,
     folded_matcher,
     folded_specs,
-    value_test,
 )
 
 __all__ = [
@@ -79,7 +73,6 @@ __all__ = [
     "SIGMA_SEMANTICS",
     "CompiledRule",
     "Fact",
-    "Predicate",
     "ReferenceEvaluationError",
     "Undecided",
     "Verdict",
@@ -110,106 +103,6 @@ class Verdict:
 _MATCH = Verdict(True, None, True)
 _NO_MATCH = Verdict(False, None, True)
 _OUTSIDE = Verdict(False, None, False)
-
-#: A compiled condition: ``predicate(event, cache)`` with ``cache`` a per-event ``FoldCache``.
-#: May raise ``Undecided`` when a bounded pattern runs past ``MATCH_TIME_LIMIT``.
-Predicate = Callable[[Event, FoldCache], bool]
-
-
-# ---------------------------------------------------------------------------------------------
-# Leaves
-
-
-def _folded_predicate(name: str, test: FoldedTest) -> Predicate:
-    """Field predicate for case-insensitive string tests: the field's texts are folded once
-    per event (``folded_texts``); true when some text passes ("multi_valued")."""
-
-    def predicate(event: Event, cache: FoldCache) -> bool:
-        try:
-            texts = cache[name]
-        except KeyError:
-            texts = folded_texts(event, name, cache)
-        if type(texts) is str:
-            return test(texts)
-        for text in texts:  # a list, a number or a boolean; empty when missing ("missing_field")
-            if test(text):
-                return True
-        return False
-
-    return predicate
-
-
-def _raw_predicate(name: str, test: ValueTest) -> Predicate:
-    """Field predicate on raw values: the field is present and some element passes."""
-    get = field_getter(name)
-
-    def predicate(event: Event, cache: FoldCache) -> bool:
-        value = get(event)
-        if value is MISSING or value is None:  # "missing_field"
-            return False
-        if isinstance(value, (list, tuple)):
-            return any(test(item) for item in scalars(value))
-        return test(value)
-
-    return predicate
-
-
-def _fieldref_predicate(name: str, ref: SigmaFieldReference) -> Predicate:
-    """Compare two fields of the same event ("fieldref")."""
-    get, other = field_getter(name), field_getter(ref.field)
-    if ref.starts_with and ref.ends_with:
-        relation: Callable[[str, str], bool] = lambda a, b: b in a
-    elif ref.starts_with:
-        relation = str.startswith
-    elif ref.ends_with:
-        relation = str.endswith
-    else:
-        relation = str.__eq__
-
-    def predicate(event: Event, cache: FoldCache) -> bool:
-        left = [fold(t) for t in map(text_of, scalars(get(event))) if t is not None]
-        if not left:
-            return False
-        right = [fold(t) for t in map(text_of, scalars(other(event))) if t is not None]
-        return any(relation(a, b) for a in left for b in right)
-
-    return predicate
-
-
-def _field_predicate(field: str, value: SigmaType) -> Predicate:
-    """Compile ``field <op> value`` (one leaf of the condition tree)."""
-    if isinstance(value, SigmaNull):  # "null"
-        get = field_getter(field)
-        return lambda event, cache: next(scalars(get(event)), MISSING) is MISSING
-    if isinstance(value, SigmaExists):  # "exists"
-        get, wanted = field_getter(field), value.exists
-        return lambda event, cache: (get(event) is not MISSING) is wanted
-    if isinstance(value, SigmaFieldReference):
-        return _fieldref_predicate(field, value)
-    specs = folded_specs(value)
-    if specs is not None:
-        return _folded_predicate(field, folded_matcher(specs))
-    return _raw_predicate(field, value_test(value, keyword=False))
-
-
-def _keyword_predicate(values: list[SigmaType]) -> Predicate:
-    """Compile OR-ed unbound values: some scalar of the event contains one ("keywords").
-
-    OR-ed keywords share one pass over the event; top-level strings skip the generator.
-    """
-    tests = [value_test(value, keyword=True) for value in values]
-    test = tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests))
-
-    def predicate(event: Event, cache: FoldCache) -> bool:
-        for value in event.values():
-            if type(value) is str or not isinstance(value, (Mapping, list, tuple)):
-                if value is not None and test(value):
-                    return True
-            elif any(test(v) for v in event_scalars(value)):
-                return True
-        return False
-
-    return predicate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,10 +167,10 @@ def _compile_or(args: list[Any]) -> Predicate:
                 continue
         slots.append(_compile_node(arg))
     predicates = [
-        _folded_predicate(s, folded_matcher(by_field[s])) if isinstance(s, str) else s
+        folded_predicate(s, folded_matcher(by_field[s])) if isinstance(s, str) else s
         for s in slots
     ]
-    return _any(predicates + ([_keyword_predicate(keywords)] if keywords else []))
+    return _any(predicates + ([keyword_predicate(keywords)] if keywords else []))
 
 
 def _compile_node(node: object) -> Predicate:
@@ -290,9 +183,9 @@ def _compile_node(node: object) -> Predicate:
         inner = _compile_node(node.args[0])
         return lambda event, cache: not inner(event, cache)
     if isinstance(node, ConditionFieldEqualsValueExpression):
-        return _field_predicate(node.field, node.value)
+        return field_predicate(node.field, node.value)
     if isinstance(node, ConditionValueExpression):
-        return _keyword_predicate([node.value])
+        return keyword_predicate([node.value])
     raise Unsupported(f"condition node {type(node).__name__} has no reference semantics")
 
 

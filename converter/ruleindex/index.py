@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from converter.ruleindex.literals import MEMO_CHARS, SCAN_LIMIT, LiteralIndex, MatchOptions, automaton_available
-from converter.reference.evaluator import CompiledRule, Predicate, Verdict
+from converter.reference.evaluator import CompiledRule, Verdict
+from converter.reference.predicates import Predicate
 from converter.reference.fields import (
     Event,
     FoldCache,
