@@ -49,6 +49,7 @@ def _after_simple_lower(function: Callable[[str], str]) -> Callable[[str], str]:
 
 
 def fold_parts(parts: tuple[ast.GlobPart, ...], function: Callable[[str], str]) -> tuple[ast.GlobPart, ...]:
+    """The glob's literal parts passed through ``function``; wildcards unchanged."""
     return tuple(function(p) if isinstance(p, str) else p for p in parts)
 
 

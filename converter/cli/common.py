@@ -14,6 +14,7 @@ from converter.cli.app import DATA_SOURCES, EXIT_INPUT
 
 
 def stderr_console() -> Any:
+    """A rich console on stderr (progress, summaries: stdout stays the command's output)."""
     return rich_console(stderr=True)
 
 
@@ -79,6 +80,7 @@ def parse_data_sources(values: Iterable[str]) -> list[str]:
 
 
 def parse_targets(values: Iterable[str]) -> list[str]:
+    """``-t/--target`` values, repeated or comma-separated, each a known target or ``all``."""
     from backends import TARGETS
 
     out: list[str] = []
@@ -114,6 +116,7 @@ def input_limit_options(command: Any) -> Any:
 
 
 def input_limits(max_line_bytes: int, max_member_bytes: int) -> Any:
+    """The ``InputLimits`` of the options ``input_limit_options`` adds."""
     from converter.events.bounded import InputLimits
 
     return InputLimits(max_line_bytes=max_line_bytes, max_member_bytes=max_member_bytes)
