@@ -227,7 +227,7 @@ class EventRenderer:
             value = self._keep(raw, name)
             if target is None or value is None:
                 continue
-            for key, written in self._render_field(target, value, {}, RENDER_FUNCTIONS):
+            for key, written in self._render_field(target, value, {}, RENDER_FUNCTIONS, event):
                 _merge(out, self._strip(key), written)
         if self.table.schema.startswith("splunk"):
             out.setdefault("_raw", raw_xml(source))
@@ -325,7 +325,9 @@ class EventRenderer:
                 if data is not None:
                     _merge(out, self._strip(data), value)
                 continue
-            for key, written in self._render_field(target, value, overrides, RENDER_FUNCTIONS):
+            for key, written in self._render_field(
+                target, value, overrides, RENDER_FUNCTIONS, event
+            ):
                 _merge(out, self._strip(key), written)
         for derived in entry.derived_for(self.data_source, render=True):
             value = self._keep(event.get(derived.source), derived.source)
@@ -351,13 +353,23 @@ class EventRenderer:
         value: Any,
         overrides: dict[str, str],
         functions: dict[str, Any],
+        event: dict[str, Any],
     ) -> Iterator[tuple[str, Any]]:
-        """(target field, value) pairs one Sigma field writes."""
+        """(target field, value) pairs one Sigma field writes (``event``: the whole source
+        event, for targets chosen by another of its fields)."""
         if target.function is None:
             yield target.target, value
             return
         if target.function == "any_of":
-            # The shipper fills exactly one of the targets, chosen by the kind of source event.
+            # The shipper fills exactly one of the targets, chosen by the kind of source event,
+            # or (parameter `by`) by another field's value: then nothing for any other value.
+            if target.param("by"):
+                from converter.mapping.functions.columns import chosen_by
+
+                chosen = chosen_by(target, event)
+                if chosen is not None:
+                    yield chosen, value
+                return
             yield overrides.get(target.sigma, target.target), value
             return
         for item in _as_list(value):

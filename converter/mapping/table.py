@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from converter.errors import PipelineError
+from converter.mapping.function_checks import check_by, check_value_columns, check_value_map
 
 #: Named value functions a table may use. Each is implemented in both directions: as a pySigma
 #: transformation (query side) and as an event renderer (event side).
@@ -40,6 +41,7 @@ FIELD_FUNCTIONS = {
     "hex_to_integer",
     "join_domain_user",
     "value_map",
+    "value_columns",
     "to_ip",
     "registry_value_path",
     "auditd_record_type",
@@ -330,7 +332,11 @@ def _validate(raw: Any, path: str) -> MappingTable:
                         path=path,
                     )
                 if isinstance(variant, dict) and variant.get("function") == "value_map":
-                    _check_value_map(variant.get("values"), f"{where}: field {name}", path)
+                    check_value_map(variant.get("values"), f"{where}: field {name}", path)
+                if isinstance(variant, dict) and variant.get("function") == "value_columns":
+                    check_value_columns(variant, f"{where}: field {name}", path)
+                if isinstance(variant, dict) and variant.get("by") is not None:
+                    check_by(variant, f"{where}: field {name}", path)
         logsources.append(
             LogsourceMapping(
                 id=entry["id"],
@@ -418,31 +424,6 @@ def _unrecorded(entry: dict[str, Any], where: str, path: str) -> dict[str, tuple
                 )
         out[str(source)] = tuple(names)
     return out
-
-
-def _check_value_map(values: Any, where: str, path: str) -> None:
-    """A ``value_map`` table: string keys distinct ignoring case, string targets, no target value
-    shared by two keys (the query side could not tell them apart)."""
-    if not isinstance(values, dict) or not values:
-        raise PipelineError(f"{where}: value_map needs a non-empty `values` mapping", path=path)
-    seen_keys: set[str] = set()
-    seen_targets: set[str] = set()
-    for key, target in values.items():
-        targets = target if isinstance(target, list) else [target]
-        if not isinstance(key, str) or not targets or not all(isinstance(t, str) for t in targets):
-            raise PipelineError(
-                f"{where}: value_map maps strings to a string or a list of strings, got "
-                f"{key!r}: {target!r}",
-                path=path,
-                hint="quote YAML words such as 'true' and 'false'",
-            )
-        if key.lower() in seen_keys or seen_targets & set(targets):
-            raise PipelineError(
-                f"{where}: value_map keys must differ ignoring case and map to distinct values",
-                path=path,
-            )
-        seen_keys.add(key.lower())
-        seen_targets.update(targets)
 
 
 def _index(raw: Any, where: str, path: str) -> dict[str, tuple[str, ...]]:

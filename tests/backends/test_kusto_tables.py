@@ -100,6 +100,15 @@ ASIM_RULES = {
         "imFileEvent\n| where (EventType == \"FileCreated\" and DvcOs == \"Windows\") and ",
         "  s: {TargetFilename|endswith: '.lnk', Image|contains: '\\Temp\\'}\n  condition: s\n",
     ),
+    # Initiated is recorded as the side whose AppType is "Process" (value_columns), the process
+    # columns on that side only (any_of with by / when).
+    "network_connection": (
+        "imNetworkSession\n| where (EventType == \"EndpointNetworkSession\" and "
+        "EventProduct == \"Sysmon\" and DvcOs == \"Windows\") and ",
+        "  s: {Image|endswith: '\\powershell.exe', Initiated: 'true', DestinationPort: 443}\n"
+        "  i: {Initiated: 'false', User|contains: 'svc', SourcePort: 3389}\n"
+        "  f: {DestinationIp|startswith: '10.', ProcessId: 4}\n  condition: (s or i) and not f\n",
+    ),
     "file_delete": (
         "imFileEvent\n| where (EventType == \"FileDeleted\" and EventOriginalType == \"23\" and "
         "DvcOs == \"Windows\") and ",

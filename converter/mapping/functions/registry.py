@@ -12,7 +12,8 @@ A table entry ``{function: NAME, to: ..., ...params}`` (``converter/mapping/tabl
 The implementations are split by concern: ``function_tree`` (the boolean tree the query sides
 build and Sigma's value semantics), ``function_query`` / ``function_render`` (the string-shaped
 functions), ``function_values`` (closed vocabularies and IP addresses: ``integrity_level_name``,
-``value_map``, ``to_ip``), ``registry_path`` / ``registry_hive`` (registry paths whose hives a
+``value_map``, ``to_ip``), ``columns`` (``value_columns``: a vocabulary recorded as which
+column is set; ``any_of``'s ``by``), ``registry_path`` / ``registry_hive`` (registry paths whose hives a
 data source spells differently from Sysmon), ``registry_data`` (Sysmon's registry ``Details`` as
 a data source's strings and type). This module only assembles the registries the pipeline, the renderer
 and the source normaliser look functions up in.
@@ -27,6 +28,7 @@ from converter.mapping.functions.auditd import (
     query_auditd_record_type,
     render_auditd_record_type,
 )
+from converter.mapping.functions.columns import query_value_columns, render_value_columns
 from converter.mapping.functions.path import query_path_basename, render_path_basename
 from converter.mapping.functions.query import (
     query_any_of,
@@ -86,6 +88,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "hashes": query_hashes,
     "integrity_level_name": query_integrity_level_name,
     "value_map": query_value_map,
+    "value_columns": query_value_columns,
     "to_ip": query_to_ip,
     "registry_value_path": query_registry_value_path,
     "auditd_record_type": query_auditd_record_type,
@@ -106,6 +109,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "split_hashes": render_split_hashes,
     "integrity_level_name": render_integrity_level_name,
     "value_map": render_value_map,
+    "value_columns": render_value_columns,
     "to_ip": render_to_ip,
     "registry_value_path": render_registry_value_path,
     "auditd_record_type": render_auditd_record_type,

@@ -90,6 +90,31 @@ def vocabulary_query(
             holds no other value) instead of listing the values.
     """
     target = prefix + spec.target
+    chosen, on_missing = decide_vocabulary(item, spec, prefix, entries, noun)
+    present: Node
+    if all_means_exists and len(chosen) == len(entries):
+        present = Leaf(target, SigmaExists(True))
+    else:
+        present = or_(
+            *[Leaf(target, make_string(list(t), cased=True)) for e in chosen for t in e[0]]
+        )
+    missing = Leaf(target, SigmaNull()) if on_missing else FALSE
+    return emit(or_(present, missing), item, target)
+
+
+def decide_vocabulary(
+    item: SigmaDetectionItem,
+    spec: FieldTarget,
+    prefix: str,
+    entries: list[Entry],
+    noun: str = "value",
+) -> tuple[list[Entry], bool]:
+    """The entries whose source forms the whole item accepts, and its verdict on a missing field.
+
+    Raises:
+        SigmaTransformationError: the item tells the forms of one entry apart, or uses a test no
+            vocabulary can answer (``cased``, comparisons).
+    """
     linking = all if item.value_linking is ConditionAND else any
     values = item.value or [SigmaNull()]
 
@@ -127,20 +152,10 @@ def vocabulary_query(
         return out
 
     chosen = guarded(item, spec, prefix, accepted)
-    present: Node
-    if all_means_exists and len(chosen) == len(entries):
-        present = Leaf(target, SigmaExists(True))
-    else:
-        present = or_(
-            *[Leaf(target, make_string(list(t), cased=True)) for e in chosen for t in e[0]]
-        )
-    missing = (
-        Leaf(target, SigmaNull()) if guarded(item, spec, prefix, lambda: accepts(None)) else FALSE
-    )
-    return emit(or_(present, missing), item, target)
+    return chosen, bool(guarded(item, spec, prefix, lambda: accepts(None)))
 
 
-def _render_vocabulary(value: Any, spec: FieldTarget, entries: list[Entry]) -> str | None:
+def render_vocabulary(value: Any, spec: FieldTarget, entries: list[Entry]) -> str | None:
     """The first target value of the entry one of whose forms is ``value`` (case folded)."""
     if value is None:
         return None
@@ -185,7 +200,7 @@ def render_integrity_level_name(value: Any, spec: FieldTarget) -> dict[str, Any]
     text = scalar_string(value, spec)
     if text is None:
         return {}
-    name = _render_vocabulary(text, spec, _INTEGRITY)
+    name = render_vocabulary(text, spec, _INTEGRITY)
     if name is None:
         raise ValueError(
             f"{spec.sigma}: {text!r} is not in Elastic Defend's integrity-level vocabulary "
@@ -231,7 +246,7 @@ def render_value_map(value: Any, spec: FieldTarget) -> dict[str, Any]:
     ``network.direction`` only for ``Initiated`` "true" or "false").
     """
     entries = value_map_entries(spec)
-    return written(spec.target, each(value, lambda v: _render_vocabulary(v, spec, entries)))
+    return written(spec.target, each(value, lambda v: render_vocabulary(v, spec, entries)))
 
 
 def invert_value_map(value: Any, spec: FieldTarget) -> str | None:

@@ -45,27 +45,28 @@ DEFEND_DIRECTION = FieldTarget(
 INITIATED = ["true", "false", "TRUE", "False", None]
 
 
+# Tests on a Sysmon flag (every kind of value test Sigma has), shared with value_columns.
+INITIATED_PATTERNS: list[tuple[str, Any]] = [
+    ("Initiated", "true"),
+    ("Initiated", "false"),
+    ("Initiated", "TRUE"),
+    ("Initiated", True),  # a YAML boolean: SigmaBool
+    ("Initiated", ["true", "false"]),
+    ("Initiated|contains", "ru"),
+    ("Initiated|startswith", "f"),
+    ("Initiated|re|i", "^T"),
+    ("Initiated|windash", "-rue"),
+    ("Initiated", "*"),
+    ("Initiated", "x"),
+    ("Initiated", None),
+    ("Initiated|exists", True),
+    ("Initiated|exists", False),
+    ("Initiated|neq", "true"),
+]
+
+
 @pytest.mark.parametrize("spec", [DIRECTION, DEFEND_DIRECTION], ids=["sysmon", "defend"])
-@pytest.mark.parametrize(
-    ("key", "pattern"),
-    [
-        ("Initiated", "true"),
-        ("Initiated", "false"),
-        ("Initiated", "TRUE"),
-        ("Initiated", True),  # a YAML boolean: SigmaBool
-        ("Initiated", ["true", "false"]),
-        ("Initiated|contains", "ru"),
-        ("Initiated|startswith", "f"),
-        ("Initiated|re|i", "^T"),
-        ("Initiated|windash", "-rue"),
-        ("Initiated", "*"),
-        ("Initiated", "x"),
-        ("Initiated", None),
-        ("Initiated|exists", True),
-        ("Initiated|exists", False),
-        ("Initiated|neq", "true"),
-    ],
-)
+@pytest.mark.parametrize(("key", "pattern"), INITIATED_PATTERNS)
 def test_value_map_exact(spec: FieldTarget, key: str, pattern: Any) -> None:
     check_exact(spec, key, pattern, INITIATED)
 

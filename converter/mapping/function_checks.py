@@ -1,0 +1,86 @@
+"""Load-time checks of the parameters of the mapping tables' vocabulary functions.
+
+``value_map``, ``value_columns`` and ``any_of``'s ``by`` are exact only on well-formed tables
+(``converter/mapping/tables/README.md``, "Functions"); a malformed one is a PipelineError naming
+the table file and the entry when the table is loaded, not a wrong query later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from converter.errors import PipelineError
+
+
+def check_value_map(values: Any, where: str, path: str) -> None:
+    """A ``value_map`` table: string keys distinct ignoring case, string targets, no target value
+    shared by two keys (the query side could not tell them apart)."""
+    if not isinstance(values, dict) or not values:
+        raise PipelineError(f"{where}: value_map needs a non-empty `values` mapping", path=path)
+    seen_keys: set[str] = set()
+    seen_targets: set[str] = set()
+    for key, target in values.items():
+        targets = target if isinstance(target, list) else [target]
+        if not isinstance(key, str) or not targets or not all(isinstance(t, str) for t in targets):
+            raise PipelineError(
+                f"{where}: value_map maps strings to a string or a list of strings, got "
+                f"{key!r}: {target!r}",
+                path=path,
+                hint="quote YAML words such as 'true' and 'false'",
+            )
+        if key.lower() in seen_keys or seen_targets & set(targets):
+            raise PipelineError(
+                f"{where}: value_map keys must differ ignoring case and map to distinct values",
+                path=path,
+            )
+        seen_keys.add(key.lower())
+        seen_targets.update(targets)
+
+
+def check_value_columns(spec: dict[str, Any], where: str, path: str) -> None:
+    """A ``value_columns`` table: string keys distinct ignoring case, each mapped to markers
+    ``{column of to: string}``; no entry's markers within another's (an event carrying the one
+    would carry the other)."""
+    values, to = spec.get("values"), spec.get("to")
+    columns = set(to) if isinstance(to, list) else {to}
+    if not isinstance(values, dict) or not values or not all(
+        isinstance(k, str) and isinstance(m, dict) and m and set(m) <= columns
+        and all(isinstance(v, str) for v in m.values())
+        for k, m in values.items()
+    ):
+        raise PipelineError(
+            f"{where}: value_columns maps strings to {{column of `to`: string}}",
+            path=path,
+            hint="quote YAML words such as 'true' and 'false'",
+        )
+    keys = [k.lower() for k in values]
+    markers = [set(m.items()) for m in values.values()]
+    if len(set(keys)) != len(keys) or any(
+        a <= b for i, a in enumerate(markers) for j, b in enumerate(markers) if i != j
+    ):
+        raise PipelineError(
+            f"{where}: value_columns keys must differ ignoring case, and no entry's markers may "
+            "lie within another's",
+            path=path,
+        )
+
+
+def check_by(spec: dict[str, Any], where: str, path: str) -> None:
+    """``any_of``'s ``by: {field, targets: {value: target of to}}`` (keys distinct ignoring case)."""
+    by, to = spec.get("by"), spec.get("to")
+    columns = set(to) if isinstance(to, list) else {to}
+    targets = by.get("targets") if isinstance(by, dict) else None
+    if (
+        spec.get("function") != "any_of"
+        or not isinstance(by, dict)
+        or not isinstance(by.get("field"), str)
+        or not isinstance(targets, dict)
+        or not targets
+        or not all(isinstance(k, str) and v in columns for k, v in targets.items())
+        or len({k.lower() for k in targets}) != len(targets)
+    ):
+        raise PipelineError(
+            f"{where}: `by` needs function any_of, a `field` and `targets` mapping distinct "
+            "values (ignoring case) to targets of `to`",
+            path=path,
+        )
