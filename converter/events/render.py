@@ -372,8 +372,13 @@ class EventRenderer:
                 return
             yield overrides.get(target.sigma, target.target), value
             return
+        from converter.mapping.functions.registry import EVENT_RENDER_FUNCTIONS
+
         for item in _as_list(value):
-            yield from functions[target.function](item, target).items()
+            if target.function in EVENT_RENDER_FUNCTIONS:
+                yield from functions[target.function](item, target, event).items()
+            else:
+                yield from functions[target.function](item, target).items()
 
 
 def _xml_escaped(value: Any) -> Any:

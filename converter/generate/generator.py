@@ -56,6 +56,9 @@ from converter.generate.values import (
     FILLERS,
     KEYWORD_CARRIERS,
     SECURITY_4688_FIELDS,
+    SYSMON_KIND_COMPANIONS,
+    SYSMON_RECORD_LACKS,
+    SYSMON_REGISTRY_VOCABULARIES,
     SINGLES,
     VOCABULARIES,
     Context,
@@ -161,6 +164,20 @@ def _interleave(groups: list[list[Any]]) -> list[Any]:
 Item = tuple[dict[str, Any], str, frozenset[Any], Context]  # event, label, touched, context
 
 
+def _lacks(kind: dict[str, Any]) -> frozenset[str]:
+    """The fields a Sysmon record of this kind never carries (``SYSMON_RECORD_LACKS``)."""
+    if kind.get("Channel") != SYSMON or not isinstance(kind.get("EventID"), int):
+        return frozenset()
+    return SYSMON_RECORD_LACKS.get(kind["EventID"], frozenset())
+
+
+def _kind_companions(kind: dict[str, Any]) -> dict[str, Any]:
+    """What a Sysmon record of this kind always carries (``SYSMON_KIND_COMPANIONS``)."""
+    if kind.get("Channel") != SYSMON or not isinstance(kind.get("EventID"), int):
+        return {}
+    return SYSMON_KIND_COMPANIONS.get(kind["EventID"], {})
+
+
 class _Generator:
     """One rule's generation state: its logsource kinds, plans, positives and near misses."""
 
@@ -170,6 +187,11 @@ class _Generator:
         self.long_length = long_length
         self.logsource = (source.product, source.category, source.service)
         self.kinds, self.seed = kinds, seed
+        # The logsource's other event ids on the same channels (registry_event: 13 and 14 besides
+        # 12), for plans testing a field the main id's record lacks.
+        channels = {k.get("Channel") for k in kinds}
+        self.other_ids = [k for k in _logsource_events(*self.logsource, every_id=True)
+                          if k.get("Channel") in channels and k not in kinds]
         self.rng = random.Random(f"{seed}:{rule.id or rule.title}")
         self.companions = COMPANIONS.get((source.category or "").lower(), {})
         self.carrier = next((c for c in KEYWORD_CARRIERS if c in self.companions), "Message")
@@ -184,13 +206,41 @@ class _Generator:
         # makes no event for the plan: such a record has no such field).
         usable = [k for k in self.kinds
                   if k.get("EventID") != 4688 or fields <= SECURITY_4688_FIELDS] or self.kinds
-        kind = usable[1] if len(usable) > 1 and index % 5 == 4 else usable[0]
+        kind = self.carrying(usable[1] if len(usable) > 1 and index % 5 == 4 else usable[0], plan)
         companions = self.companions
         if kind.get("EventID") == 4688:  # 4688 records carry the label SID, not the name
             companions = {k: v for k, v in companions.items() if k in SECURITY_4688_FIELDS}
             if "IntegrityLevel" in companions:
                 companions["IntegrityLevel"] = "S-1-16-8192"
-        return Context(kind, companions, self.carrier)
+        return Context(kind, {**companions, **_kind_companions(kind)}, self.carrier)
+
+    def switched(self, ctx: Context, plan: Plan) -> Context:
+        """``ctx``, or the context of the logsource's id whose record carries the plan's fields."""
+        kind = self.carrying(ctx.base, plan)
+        if kind is ctx.base:
+            return ctx
+        return replace(ctx, base=kind, companions={**ctx.companions, **_kind_companions(kind)})
+
+    def fixed_spelling(self, field: str | None) -> bool:
+        """Whether the field's values are words of one fixed spelling in this logsource's
+        records (Sysmon's registry EventType)."""
+        registry = (self.logsource[1] or "").lower().startswith("registry_")
+        return registry and field in SYSMON_REGISTRY_VOCABULARIES
+
+    def vocabulary(self, field: str | None) -> tuple[str, ...] | None:
+        """The closed list of values a field takes in this logsource's records, if any."""
+        if self.fixed_spelling(field):
+            return SYSMON_REGISTRY_VOCABULARIES[field or ""]
+        return VOCABULARIES.get(field or "")
+
+    def carrying(self, kind: dict[str, Any], plan: Plan) -> dict[str, Any]:
+        """``kind``, or another id of the logsource when the plan tests a field (positively or
+        not: a negated ``null`` writes it) that the record of ``kind`` never carries (Details in a
+        Sysmon 12 record: a 13 record carries it)."""
+        fields = {lit.field for lit in plan}
+        if not fields & _lacks(kind):
+            return kind
+        return next((k for k in self.other_ids if not fields & _lacks(k)), kind)
 
     def positives(self, limit: int) -> list[tuple[int, Plan, Item]]:
         """One event per plan (the first ``limit`` plans: no more can be shown); plans with
@@ -221,8 +271,11 @@ class _Generator:
             if not lit.positive:
                 continue
             mutations = itertools.chain(
-                _mutations(lit, self.rng, VOCABULARIES.get(lit.field or "")),
-                hostile_mutations(lit, self.long_length, self.rng))
+                _mutations(lit, self.rng, self.vocabulary(lit.field)),
+                # A word of a fixed spelling (Sysmon's registry EventType): no case partners,
+                # padding or newlines, which no Sysmon record holds.
+                () if self.fixed_spelling(lit.field)
+                else hostile_mutations(lit, self.long_length, self.rng))
             for value, keep, what in mutations:
                 mutated = realize(plan[:j] + (replace(lit, value=value),) + plan[j + 1:], ctx, key)
                 if mutated is not None:
@@ -239,11 +292,12 @@ class _Generator:
                 continue  # this positive does not go through that filter
             for fplan in solve(node.args[0], True)[:3]:
                 merged = tuple(lit for lit in plan if lit.origin != id(node)) + fplan
-                triggered = realize(merged, ctx, key)
+                fctx = self.switched(ctx, merged)
+                triggered = realize(merged, fctx, key)
                 if triggered is not None:
                     label = f"near miss: {fplan[0].selection} triggered: {_label(fplan)}"
                     fields = touched | {lit.field for lit in fplan}
-                    out.setdefault("filter", []).append((triggered, label, fields, ctx))
+                    out.setdefault("filter", []).append((triggered, label, fields, fctx))
         elsewhere = _wrong_logsource(*self.logsource)
         if elsewhere is not None:
             moved = {k: v for k, v in event.items() if k not in ("EventID", "Channel")}

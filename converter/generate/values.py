@@ -59,6 +59,26 @@ COMPANIONS: dict[str, dict[str, Any]] = {
 # CommandLine, Subject*, MandatoryLabel); others (Hashes, OriginalFileName...) are Sysmon-only.
 SECURITY_4688_FIELDS = frozenset({"Image", "ParentImage", "CommandLine", "User", "LogonId",
                                   "IntegrityLevel", "Computer", "EventID", "Channel"})
+# Fields a Sysmon registry record does not carry, by event id: 12 (key or value created or
+# deleted) has neither Details nor NewName, 13 (value set) no NewName, 14 (key or value renamed)
+# no Details (https://learn.microsoft.com/sysinternals/downloads/sysmon, events 12, 13, 14). A
+# registry_event plan that tests Details is made a 13 record, not a 12 record holding Details.
+SYSMON_RECORD_LACKS: dict[int, frozenset[str]] = {
+    12: frozenset({"Details", "NewName"}),
+    13: frozenset({"NewName"}),
+    14: frozenset({"Details"}),
+}
+# What a Sysmon registry record of an id always carries besides the tested fields: EventType
+# names the operation (12: CreateKey, DeleteKey or DeleteValue; 13: SetValue; 14: RenameKey),
+# written in one fixed spelling, the closed list ASIM's Sysmon registry parsers look up
+# (Azure/Azure-Sentinel Parsers/ASimRegistryEvent/Parsers/vimRegistryEventMicrosoftSysmon.yaml,
+# `RegistryAction`).
+SYSMON_KIND_COMPANIONS: dict[int, dict[str, Any]] = {
+    12: {"EventType": "CreateKey"}, 13: {"EventType": "SetValue"}, 14: {"EventType": "RenameKey"},
+}
+SYSMON_REGISTRY_VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "EventType": ("CreateKey", "DeleteKey", "DeleteValue", "SetValue", "RenameKey"),
+}
 # Fields whose values come from a closed list: an event with anything else is not realistic (and
 # a target schema may have no rendering for it). Sysmon writes the integrity level names; Security
 # 4688 the mandatory label SIDs (Microsoft: "Mandatory Integrity Control", well-known SIDs).

@@ -66,7 +66,8 @@ def check_value_columns(spec: dict[str, Any], where: str, path: str) -> None:
 
 
 def check_by(spec: dict[str, Any], where: str, path: str) -> None:
-    """``any_of``'s ``by: {field, targets: {value: target of to}}`` (keys distinct ignoring case)."""
+    """``any_of``'s ``by: {field, targets: {value: target of to}, cased?}`` (keys distinct ignoring
+    case unless ``cased``)."""
     by, to = spec.get("by"), spec.get("to")
     columns = set(to) if isinstance(to, list) else {to}
     targets = by.get("targets") if isinstance(by, dict) else None
@@ -77,7 +78,8 @@ def check_by(spec: dict[str, Any], where: str, path: str) -> None:
         or not isinstance(targets, dict)
         or not targets
         or not all(isinstance(k, str) and v in columns for k, v in targets.items())
-        or len({k.lower() for k in targets}) != len(targets)
+        or not isinstance(by.get("cased", False), bool)
+        or (not by.get("cased") and len({k.lower() for k in targets}) != len(targets))
     ):
         raise PipelineError(
             f"{where}: `by` needs function any_of, a `field` and `targets` mapping distinct "

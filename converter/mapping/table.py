@@ -44,6 +44,7 @@ FIELD_FUNCTIONS = {
     "value_columns",
     "to_ip",
     "registry_value_path",
+    "registry_key_path",
     "auditd_record_type",
     "path_basename",
     "registry_hive",

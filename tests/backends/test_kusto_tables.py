@@ -86,10 +86,29 @@ def test_fields_only_in_additional_fields_are_refused_with_the_reason(
 #: Sentinel ASIM parsers (--data-source sentinel-asim).
 ASIM_RULES = {
     "registry_set": (
-        "imRegistry\n| where EventType == \"RegistryValueSet\" and ",
+        "imRegistry\n| where (EventOriginalType == \"13\" and EventProduct == \"Sysmon\") and ",
         "  s: {TargetObject|contains: '\\CurrentVersion\\Run\\', Details|contains: '.exe'}\n"
         "  k: {TargetObject|startswith: 'HKLM\\SYSTEM\\', TargetObject|endswith: '\\ImagePath'}\n"
         "  f: {Image|endswith: '\\msiexec.exe'}\n  condition: (s or k) and not f\n",
+    ),
+    # Sysmon 12: the key whole in RegistryKey, a deleted value's path split (registry_key_path).
+    "registry_delete": (
+        "imRegistry\n| where (EventOriginalType == \"12\" and EventProduct == \"Sysmon\") and ",
+        "  v: {EventType: DeleteValue, TargetObject|endswith: '\\Terminal Server Client\\Default\\MRU0'}\n"
+        "  k: {EventType: DeleteKey, TargetObject|contains: '\\Servers\\'}\n"
+        "  f: {Image|endswith: '\\explorer.exe'}\n  condition: (v or k) and not f\n",
+    ),
+    "registry_add": (
+        "imRegistry\n| where (EventOriginalType == \"12\" and EventProduct == \"Sysmon\") and ",
+        "  s: {EventType: CreateKey, TargetObject|contains: '\\VolumeCaches\\'}\n"
+        "  f: {TargetObject|endswith: ['\\BranchCache', '\\Language Pack']}\n  condition: s and not f\n",
+    ),
+    # 12 and 13 rows; Details only on SetValue rows (a plan testing it gets Sysmon 13 records).
+    "registry_event": (
+        "imRegistry\n| where ((EventOriginalType in (\"12\", \"13\")) and EventProduct == \"Sysmon\") and ",
+        "  s: {TargetObject|contains: '\\Active Setup\\Installed Components', TargetObject|endswith: '\\StubPath'}\n"
+        "  f: {Details|contains: 'chrmstp.exe'}\n  d: {Details|startswith: 'C:'}\n"
+        "  condition: s and not f or d\n",
     ),
     "dns_query": (
         "imDns\n| where ",

@@ -92,13 +92,16 @@ def chosen_by(spec: FieldTarget, event: dict[str, Any]) -> str | None:
 
     ``by: {field: Initiated, targets: {'true': DstProcessName, 'false': SrcProcessName}}``: the
     normaliser writes the value to the target the event's ``field`` names (matched ignoring case,
-    as ``value_columns`` renders it); None (the value is written nowhere) for any other value
-    or a missing ``field``. Without ``by``: None as well (the caller keeps its default).
+    as ``value_columns`` renders it, or exactly with ``cased: true``); None (the value is written
+    nowhere) for any other value or a missing ``field``. Without ``by``: None as well (the caller keeps its default).
     """
     by = spec.param("by")
     if not by:
         return None
     targets = by.get("targets") or {}
+    if by.get("cased"):  # compared as written (a Kusto `lookup` on a string key)
+        value = event.get(by.get("field"))
+        return targets.get(value) if isinstance(value, str) else None
     entries: list[Entry] = [((source,), (source,)) for source in targets]
     source = render_vocabulary(event.get(by.get("field")), spec, entries)
     return targets.get(source) if source is not None else None

@@ -55,7 +55,9 @@ from converter.mapping.functions.render import (
 from converter.mapping.functions.registry_data import query_registry_data, render_registry_data
 from converter.mapping.functions.registry_hive import query_registry_hive, render_registry_hive
 from converter.mapping.functions.registry_path import (
+    query_registry_key_path,
     query_registry_value_path,
+    render_registry_key_path,
     render_registry_value_path,
 )
 from converter.mapping.functions.tree import QueryFunction
@@ -72,6 +74,7 @@ from converter.mapping.functions.values import (
 
 __all__ = [
     "ALIAS_FUNCTIONS",
+    "EVENT_RENDER_FUNCTIONS",
     "INTEGRITY_LEVELS",
     "QUERY_FUNCTIONS",
     "RENDER_FUNCTIONS",
@@ -91,6 +94,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "value_columns": query_value_columns,
     "to_ip": query_to_ip,
     "registry_value_path": query_registry_value_path,
+    "registry_key_path": query_registry_key_path,
     "auditd_record_type": query_auditd_record_type,
     "path_basename": query_path_basename,
     "registry_hive": query_registry_hive,
@@ -112,11 +116,16 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "value_columns": render_value_columns,
     "to_ip": render_to_ip,
     "registry_value_path": render_registry_value_path,
+    "registry_key_path": render_registry_key_path,
     "auditd_record_type": render_auditd_record_type,
     "path_basename": render_path_basename,
     "registry_hive": render_registry_hive,
     "registry_data": render_registry_data,
 }
+
+#: Render sides that also read other fields of the source event (called ``f(value, spec, event)``):
+#: the shape of ``registry_key_path``'s output depends on the event's EventType.
+EVENT_RENDER_FUNCTIONS = frozenset({"registry_key_path"})
 
 ALIAS_FUNCTIONS: dict[str, Callable[[list[Any], dict[str, Any]], Any]] = {
     "hex_to_integer": alias_hex_to_integer,

@@ -64,6 +64,15 @@ def render_registry_value_path(value: Any, spec: FieldTarget) -> dict[str, Any]:
     text = scalar_string(value, spec)
     if text is None:
         return {}
+    key, sep, name = _normalised_path(text, spec).rpartition("\\")
+    if not name:
+        raise ValueError(f"{spec.sigma}: {text!r} has no value name after its last backslash")
+    key_target, name_target = spec.targets
+    return {key_target: key, name_target: name}
+
+
+def _normalised_path(text: str, spec: FieldTarget) -> str:
+    """``H\\R`` -> ``H'\\R`` with the parser's hive ``H'``; ValueError outside that domain."""
     match = _VALUE_PATH.match(text)
     if match is None:
         raise ValueError(
@@ -76,12 +85,7 @@ def render_registry_value_path(value: Any, spec: FieldTarget) -> dict[str, Any]:
             f"{spec.sigma}: {text!r}: HKLM has no Classes key (Sysmon reports HKCR), and the "
             "parser writes HKCR's keys as HKEY_LOCAL_MACHINE\\Classes"
         )
-    full = HIVES[hive] + "\\" + rest
-    key, sep, name = full.rpartition("\\")
-    if not name:
-        raise ValueError(f"{spec.sigma}: {text!r} has no value name after its last backslash")
-    key_target, name_target = spec.targets
-    return {key_target: key, name_target: name}
+    return HIVES[hive] + "\\" + rest
 
 
 def query_registry_value_path(
@@ -110,14 +114,16 @@ def value_path_tree(tokens: list[Token], cased: bool, key: str, name: str) -> No
     alternatives = []
     for glob, hklm in _normalised(tokens, cased):
         node = _cuts(glob, cased, key, name)
-        if hklm:
-            # HKCR's keys are written under HKEY_LOCAL_MACHINE\Classes: a glob on HKLM's keys
-            # must leave them out (the renderer refuses HKLM\Classes, which Sysmon never reports).
-            classes = [HIVES["HKCR"], HIVES["HKCR"] + "\\"]
-            node = and_(node, negate(or_(Leaf(key, make_string(list(classes[0]))),
-                                         Leaf(key, make_string([*classes[1], MANY])))))
-        alternatives.append(node)
+        alternatives.append(and_(node, _not_classes(key)) if hklm else node)
     return or_(*alternatives)
+
+
+def _not_classes(key: str) -> Node:
+    """HKCR's keys are written under HKEY_LOCAL_MACHINE\\Classes: a glob rewritten for HKLM's
+    keys must leave them out (the renderer refuses HKLM\\Classes, which Sysmon never reports)."""
+    classes = [HIVES["HKCR"], HIVES["HKCR"] + "\\"]
+    return negate(or_(Leaf(key, make_string(list(classes[0]))),
+                      Leaf(key, make_string([*classes[1], MANY]))))
 
 
 def _normalised(tokens: list[Token], cased: bool) -> list[tuple[list[Token], bool]]:
@@ -149,4 +155,66 @@ def _cuts(tokens: list[Token], cased: bool, key: str, name: str) -> Node:
                  for target, part in ((key, left), (name, right))
                  if not all(t is MANY for t in part)]
         alternatives.append(and_(*tests) if tests else Leaf(key, SigmaExists(True)))
+    return or_(*alternatives)
+
+
+# ---------------------------------------------------------------------------------------------
+# registry_key_path: a key event's TargetObject whole, a value event's split (imRegistry, 12-13)
+
+
+def _split_rule(spec: FieldTarget) -> tuple[str, str, tuple[str, ...]]:
+    """The ``split: {field, column, values}`` parameter: the source field whose value decides
+    the shape, the target column that holds that value, and the values that mean "split"."""
+    split = spec.param("split") or {}
+    values = split.get("values")
+    if not isinstance(split.get("field"), str) or not isinstance(split.get("column"), str) or not (
+        isinstance(values, list) and values and all(isinstance(v, str) for v in values)
+    ):
+        raise ValueError(f"{spec.sigma}: registry_key_path needs split: {{field, column, values}}")
+    return split["field"], split["column"], tuple(values)
+
+
+def render_registry_key_path(value: Any, spec: FieldTarget, event: dict[str, Any]) -> dict[str, Any]:
+    """The hive normalised; split into key and value name when the event's ``split.field`` is
+    one of ``split.values`` exactly (the parser's case-sensitive ``lookup`` of Sysmon's EventType
+    followed by ``iff(EventType in ("RegistryValueSet", "RegistryValueDeleted"), ...)``), else the
+    whole path in the key column."""
+    field, _, values = _split_rule(spec)
+    if event.get(field) in values:
+        return render_registry_value_path(value, spec)
+    text = scalar_string(value, spec)
+    return {} if text is None else {spec.targets[0]: _normalised_path(text, spec)}
+
+
+def query_registry_key_path(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
+    """A Sigma test on ``TargetObject`` as the OR of its two shapes, each guarded by the column
+    that tells them apart: ``column in values`` and the split test, or not and the whole test."""
+    if len(spec.targets) != 2:
+        raise NotExact("registry_key_path needs two targets (key, value name)")
+    key, name = (prefix + t for t in spec.targets)
+    try:
+        _, column, values = _split_rule(spec)
+    except ValueError as error:
+        raise NotExact(str(error)) from None
+    guard = or_(*[Leaf(prefix + column, make_string(list(v), cased=True)) for v in values])
+
+    def handle(value: SigmaType) -> Node:
+        if isinstance(value, (SigmaNull, SigmaExists)):
+            return Leaf(key, value)  # the key column is set in both shapes whenever the path is
+        if isinstance(value, SigmaString):
+            tokens, cased = to_tokens(value), isinstance(value, SigmaCasedString)
+            return or_(and_(guard, value_path_tree(tokens, cased, key, name)),
+                       and_(negate(guard), whole_path_tree(tokens, cased, key)))
+        raise NotExact(f"{describe(value)} cannot be tested on a registry path")
+
+    return rewrite(item, spec, prefix, handle)
+
+
+def whole_path_tree(tokens: list[Token], cased: bool, key: str) -> Node:
+    """The Sigma glob on ``TargetObject`` as tests on the key column holding the whole path with
+    its hive normalised."""
+    alternatives = []
+    for glob, hklm in _normalised(tokens, cased):
+        node: Node = Leaf(key, make_string(glob, cased))
+        alternatives.append(and_(node, _not_classes(key)) if hklm else node)
     return or_(*alternatives)

@@ -284,3 +284,37 @@ def test_hash_lists_get_no_case_partners_or_newlines() -> None:
     values = [e.fields["Hashes"] for e in generate_events(rule) if "Hashes" in e.fields]
     assert values
     assert all(v.isascii() and "\n" not in v and "\r" not in v for v in values), values
+
+
+REGISTRY_EVENT = "{product: windows, category: registry_event}"
+
+
+def test_registry_records_carry_what_sysmon_writes_for_their_id() -> None:
+    """A plan testing Details (positively, or through a negated null that writes it) makes a
+    Sysmon 13 record, never a 12 record holding Details; every record has its id's EventType."""
+    rule = rule_of(
+        "  s: {TargetObject|endswith: '\\\\Run\\\\x'}\n  f: {Details|contains: 'ok'}\n"
+        "  n: {Details: null}\n  condition: s and not f and not n\n",
+        REGISTRY_EVENT,
+    )
+    events = generate_events(rule)
+    assert_reference_verdicts(rule, events)
+    registry = [e.fields for e in events
+                if e.fields.get("Channel") == SYSMON and e.fields.get("EventID") in (12, 13, 14)]
+    assert any("Details" in f for f in registry)
+    for fields in registry:
+        assert not ("Details" in fields and fields["EventID"] == 12), fields
+        assert fields.get("EventType") == {12: "CreateKey", 13: "SetValue"}[fields["EventID"]], fields
+
+
+def test_registry_event_type_near_misses_are_other_words_of_the_list() -> None:
+    """Sysmon writes EventType in one spelling: its near misses are the other words, never a
+    case flip, case partner, padding or newline."""
+    rule = rule_of("  s: {EventType: DeleteValue, TargetObject|endswith: '\\\\MRU'}\n  condition: s\n",
+                   "{product: windows, category: registry_delete}")
+    events = generate_events(rule)
+    assert_reference_verdicts(rule, events)
+    words = {"CreateKey", "DeleteKey", "DeleteValue", "SetValue", "RenameKey"}
+    seen = {e.fields.get("EventType") for e in events
+            if e.fields.get("Channel") == SYSMON and e.fields.get("EventID") == 12}
+    assert seen - {None} <= words and len(seen) > 2, seen  # None: the "removed" near miss

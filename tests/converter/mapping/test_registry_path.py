@@ -110,3 +110,71 @@ def test_globs_spanning_the_hive_are_refused() -> None:
     for glob in ("HK*", "*LM\\a", "?KLM\\a", "**a"):
         with pytest.raises(NotExact):
             value_path_tree(_tokens(glob), False, "k", "v")
+
+
+# --- registry_key_path: a key event's path whole, a value event's split ------------------------
+
+KEY_SPEC = FieldTarget(
+    "TargetObject", "RegistryKey", "registry_key_path", ("RegistryKey", "RegistryValue"),
+    (("split", {"field": "EventType", "column": "EventOriginalSubType",
+                "values": ["SetValue", "DeleteValue"]}),),
+)
+# The parser splits on the exact words only (a case-sensitive lookup); any other EventType, or
+# none, leaves the whole path in RegistryKey.
+EVENT_TYPES = ["SetValue", "DeleteValue", "CreateKey", "DeleteKey", "setvalue", None]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["HKLM\\a\\*", "*\\a", "*\\a\\M", "HKCR\\*", "HKU\\a\\M", "*\\Classes\\*", "*\\M\\*", "*",
+     "HKLM\\?\\a", "*_\\a"],
+)
+def test_key_path_query_matches_the_glob_on_both_shapes(pattern: str) -> None:
+    """The query, evaluated on what the render side writes for each EventType, agrees with the
+    Sigma glob on TargetObject (the guard column holds the event's EventType as written)."""
+    from test_functions import evaluate, item_of, sigma_rule
+
+    from converter.mapping.functions.registry_path import (
+        query_registry_key_path,
+        render_registry_key_path,
+    )
+
+    item = item_of(sigma_rule("TargetObject", pattern))
+    query = query_registry_key_path(item, KEY_SPEC, "")
+    for value in VALUES:
+        for event_type in EVENT_TYPES:
+            event = {"TargetObject": value, **({"EventType": event_type} if event_type else {})}
+            try:
+                row = render_registry_key_path(value, KEY_SPEC, event)
+            except ValueError:
+                continue  # a value Sysmon does not write
+            if event_type:
+                row["EventOriginalSubType"] = event_type
+            expected = evaluate(item, event, sigma=True)
+            assert evaluate(query, row) == expected, (pattern, value, event_type, row)
+
+
+def test_key_path_render_splits_value_events_only() -> None:
+    from converter.mapping.functions.registry_path import render_registry_key_path
+
+    path = "HKLM\\SOFTWARE\\Run\\evil"
+    split = {"RegistryKey": "HKEY_LOCAL_MACHINE\\SOFTWARE\\Run", "RegistryValue": "evil"}
+    whole = {"RegistryKey": "HKEY_LOCAL_MACHINE\\SOFTWARE\\Run\\evil"}
+    assert render_registry_key_path(path, KEY_SPEC, {"EventType": "SetValue"}) == split
+    assert render_registry_key_path(path, KEY_SPEC, {"EventType": "DeleteValue"}) == split
+    assert render_registry_key_path(path, KEY_SPEC, {"EventType": "CreateKey"}) == whole
+    assert render_registry_key_path(path, KEY_SPEC, {"EventType": "setvalue"}) == whole
+    assert render_registry_key_path(path, KEY_SPEC, {}) == whole
+    with pytest.raises(ValueError):
+        render_registry_key_path("HKCU\\x", KEY_SPEC, {"EventType": "CreateKey"})
+
+
+def test_key_path_refuses_what_the_value_path_refuses() -> None:
+    from sigma.exceptions import SigmaTransformationError
+    from test_functions import item_of, sigma_rule
+
+    from converter.mapping.functions.registry_path import query_registry_key_path
+
+    for pattern in ("*Classes*", "HK*", "*LM\\a"):
+        with pytest.raises(SigmaTransformationError):
+            query_registry_key_path(item_of(sigma_rule("TargetObject", pattern)), KEY_SPEC, "")
