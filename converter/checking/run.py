@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from converter.checking.checker import Checker, RuleResult
 from converter.checking.sources import SourcesChecker
@@ -19,7 +19,10 @@ from converter.errors import ConverterError, EventsError
 from converter.events.render import SampleEvent, iter_event_files, read_jsonl, sample_events_path, to_sigma
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.table import load_table
-from converter.rules.load import load_rules
+from converter.rules.load import LoadedRule, load_rules
+
+if TYPE_CHECKING:
+    from converter.events.inputs import InputLimits
 
 EXIT_OK, EXIT_DISAGREE, EXIT_INPUT = 0, 1, 2
 
@@ -166,39 +169,50 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
     results: list[RuleResult] = []
     bad_input = False
     for item in loaded:
-        own = sample_events_path(item.path)
-        if shared is not None:
-            events = shared
-        elif item.rule is not None and (opts.generate is not None or not own.is_file()):
-            from converter.generate.generator import generate_events
-
-            events = generate_events(item.rule, count=opts.generate or None, seed=opts.seed,
-                                     carries=checker.carries, field_model=model)
-            if not events:
-                result = RuleResult(item.id, item.title, item.path, [])
-                result.error = (
-                    "no events: none could be generated for this rule (see its logsource); "
-                    f"pass --events, or add sample events in {own.name} beside the rule"
-                )
-                results.append(result)
-                bad_input = True
-                continue
-        else:
-            events = read_jsonl(own, limits) if own.is_file() else []
-        if not events and item.error is None:
-            # Nothing to prove anything on: never "equivalent" on zero events.
+        try:
+            result, bad = _check_one(item, shared, events_paths, checker, opts, model, limits)
+        except ConverterError:
+            raise  # an input that cannot be read stops the run, naming it
+        except Exception as exc:  # a bug must cost one rule, not the run (as in convert)
             result = RuleResult(item.id, item.title, item.path, [])
-            where = ", ".join(str(p) for p in events_paths) if shared is not None else own.name
-            result.error = f"no events: {where} holds no event for this rule; nothing is proven"
-            results.append(result)
-            bad_input = True
-            continue
-        result = checker.check(item, events)
-        bad_input = bad_input or item.error is not None
+            text = " ".join(str(exc).split())
+            result.error = f"internal error: {type(exc).__name__}: {text} (please report it)"
+            bad = True
         results.append(result)
+        bad_input = bad_input or bad
     return CheckReport(
         results, checker.targets, limits.all_warnings(), events_warnings, bad_input
     )
+
+
+def _check_one(item: LoadedRule, shared: list[Any] | None, events_paths: list[Any],
+               checker: Checker | SourcesChecker, opts: CheckOptions, model: Any,
+               limits: InputLimits) -> tuple[RuleResult, bool]:
+    """One rule's result, and whether it counts as bad input (exit 2)."""
+    own = sample_events_path(item.path)
+    if shared is not None:
+        events = shared
+    elif item.rule is not None and (opts.generate is not None or not own.is_file()):
+        from converter.generate.generator import generate_events
+
+        events = generate_events(item.rule, count=opts.generate or None, seed=opts.seed,
+                                 carries=checker.carries, field_model=model)
+        if not events:
+            result = RuleResult(item.id, item.title, item.path, [])
+            result.error = (
+                "no events: none could be generated for this rule (see its logsource); "
+                f"pass --events, or add sample events in {own.name} beside the rule"
+            )
+            return result, True
+    else:
+        events = read_jsonl(own, limits) if own.is_file() else []
+    if not events and item.error is None:
+        # Nothing to prove anything on: never "equivalent" on zero events.
+        result = RuleResult(item.id, item.title, item.path, [])
+        where = ", ".join(str(p) for p in events_paths) if shared is not None else own.name
+        result.error = f"no events: {where} holds no event for this rule; nothing is proven"
+        return result, True
+    return checker.check(item, events), item.error is not None
 
 
 def print_check(report: CheckReport, output_format: str) -> None:

@@ -32,7 +32,7 @@ folded once per event however many tests and rules read it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,11 +46,12 @@ from sigma.conditions import (
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.modifiers import SigmaBase64Modifier, SigmaBase64OffsetModifier, SigmaUTF16Modifier
-from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+from sigma.rule import SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaType
 
 from backends.errors import SigportError
 from converter.reference.logsources import LogsourceUnsupported, describe, membership
+from converter.rules.shape import detection_items
 from converter.reference.semantics import SIGMA_SEMANTICS, Fact
 from converter.reference.fields import Event, FoldCache
 from converter.reference.predicates import (
@@ -189,14 +190,6 @@ def _compile_node(node: object) -> Predicate:
     raise Unsupported(f"condition node {type(node).__name__} has no reference semantics")
 
 
-def _detection_items(detection: SigmaDetection) -> Iterator[SigmaDetectionItem]:
-    for item in detection.detection_items:
-        if isinstance(item, SigmaDetection):
-            yield from _detection_items(item)
-        else:
-            yield item
-
-
 def _refuse_known_modifier_bugs(rule: SigmaRule) -> None:
     """Refuse modifier chains whose pySigma 1.5.1 output contradicts the spec.
 
@@ -205,7 +198,7 @@ def _refuse_known_modifier_bugs(rule: SigmaRule) -> None:
     order mark FF FE; evaluating pySigma's value would prove the wrong bytes.
     """
     for detection in rule.detection.detections.values():
-        for item in _detection_items(detection):
+        for item in detection_items(detection):
             chain = item.modifiers
             if SigmaUTF16Modifier in chain and any(
                 m in (SigmaBase64Modifier, SigmaBase64OffsetModifier)

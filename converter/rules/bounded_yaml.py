@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Iterator
+from typing import Callable, Iterator
 
 import yaml
 
@@ -140,6 +140,13 @@ def _refused_node(root: yaml.Node) -> RefusedYAML | None:
                                            "unique; only one of them would count)",
                                            key_node.start_mark)
                     keys.add(key)
+        elif isinstance(node, yaml.ScalarNode) and node.style == '"' and \
+                (found := _SURROGATE.search(node.value)) is not None:
+            # Only a double-quoted escape ("\ud800") can make one: the file is UTF-8 text.
+            return RefusedYAML(f"the escape of a UTF-16 surrogate (U+{ord(found.group()):04X}) "
+                               "is not a character: no UTF-8 text, event or query can hold it, "
+                               "and YAML does not pair escapes as JSON does (write the character "
+                               "itself, or \\U0001F600)", node.start_mark)
         elif isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG:
             digits = node.value.lstrip("+-").replace("_", "")
             if len(digits) > MAX_INT_DIGITS and digits.isdigit():
@@ -180,19 +187,57 @@ def _load_bounded(text: str, loader_class: type, lines: list[int] | None = None)
                         f"YAML aliases expand this document to {expanded} values (limit: "
                         f"{MAX_ALIAS_EXPANSION} beyond the values written)"
                     )
-                documents.append(loader.construct_document(node))
+                documents.append(_checked(loader, node, loader.construct_document))
             else:
-                documents.append(_construct(loader, node))
+                documents.append(_checked(loader, node, lambda n: _construct(loader, n)))
     finally:
         loader.dispose()
     return documents
 
+
+def _checked(loader: yaml.constructor.SafeConstructor, root: yaml.Node,
+             construct: Callable[[yaml.Node], object]) -> object:
+    """``construct(root)``, with a scalar PyYAML's constructors fail on turned into a positioned
+    ``RefusedYAML``.
+
+    PyYAML's resolver tags a scalar by its look, and its constructors then raise plain Python
+    errors on values that look right but are not (``2020-13-45`` as a timestamp: ``ValueError``;
+    an explicit ``!!int abc``, ``!!bool maybe``: ``ValueError``, ``KeyError``), with no position.
+    """
+    try:
+        return construct(root)
+    except yaml.YAMLError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any constructor failure: find the scalar
+        for node in _distinct_nodes(root):
+            if isinstance(node, yaml.ScalarNode) and node.tag != _STR_TAG:
+                try:
+                    _SCALARS.construct_object(node)
+                except yaml.YAMLError:
+                    raise
+                except Exception as inner:  # noqa: BLE001 - as above
+                    kind = node.tag.rsplit(":", 1)[-1]
+                    raise RefusedYAML(f"{node.value!r} is not a valid {kind} "
+                                      f"({type(inner).__name__}: {inner}; quote it to make it "
+                                      "a string)", node.start_mark) from exc
+                finally:
+                    _SCALARS.constructed_objects = {}
+                    _SCALARS.recursive_objects = {}
+        raise RefusedYAML(f"the document cannot be built ({type(exc).__name__}: {exc})",
+                          root.start_mark) from exc
+
+
+#: A constructor with no input, to build single scalars again (``_checked``).
+_SCALARS = yaml.SafeLoader("")
 
 #: What an anchor can start with: "&" and one character that is neither a YAML space or line
 #: break nor a flow indicator. PyYAML and libyaml accept only [0-9A-Za-z_-] after "&"; YAML 1.2
 #: allows more, and this pattern is the wider of the two, so it can only send a file to the
 #: full check needlessly, never skip one that has an anchor.
 _ANCHOR = re.compile(r"&[^ \t\r\n,\[\]{}]")
+
+#: A code point of the UTF-16 surrogate range, which no UTF-8 text can encode.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"

@@ -21,6 +21,7 @@ from sigma.rule import SigmaRule
 
 from converter.errors import RuleLoadError
 from converter.rules.limits import MAX_CONDITION_DEPTH, LimitExceeded, check_document, check_size
+from converter.rules.shape import ShapeError, check_shape, rule_error
 from converter.rules.bounded_yaml import (  # noqa: F401 - MAX_ALIAS_EXPANSION re-exported for callers
     MAX_ALIAS_EXPANSION,
     RefusedYAML,
@@ -125,6 +126,9 @@ def _locate(error: SigmaError, text: str) -> tuple[int | None, int | None]:
         pos = _line_of(text, key)
         if pos:
             return pos
+    named = re.match(r"search identifier '([^']+)'", message)  # the messages of rules.shape
+    if named:
+        return _line_of(text, rf"^\s*{re.escape(named.group(1))}\s*:") or (None, None)
     return None, None
 
 
@@ -166,6 +170,9 @@ def _check_rule(rule: SigmaRule | SigmaCorrelationRule) -> SigmaError | None:
                         f"condition nests {depth} levels deep; sigport accepts at most "
                         f"{MAX_CONDITION_DEPTH}"
                     )
+            problem = rule_error(rule)
+            if problem is not None:
+                return problem
         except SigmaError as exc:
             return exc
         except RecursionError:  # pySigma's condition parser recurses once per nesting level
@@ -230,11 +237,13 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
         if doc is not None:
             try:
                 check_document(doc)
-            except LimitExceeded as exc:
+                check_shape(doc)
+            except (LimitExceeded, ShapeError) as exc:
                 key = rf"^[\s-]*{re.escape(exc.key)}\s*:" if exc.key else None
                 at_line, column = (_line_of(text, key, line) if key else None) or (line, None)
                 return _failed(path, text, str(exc), at_line, column,
-                               hint="see Limits in the README")
+                               hint="see Limits in the README" if isinstance(exc, LimitExceeded)
+                               else "fix the rule")
     try:
         # The documents parsed above, not the text: from_yaml would parse it again, with
         # PyYAML's pure-Python loader. from_dicts may mutate the dicts; nothing else holds them.

@@ -94,10 +94,21 @@ def _reference(text: str) -> list[Any]:
         loader.dispose()
 
 
+def _subclasses(cls: type) -> set[type]:
+    return {cls}.union(*(_subclasses(sub) for sub in cls.__subclasses__()))
+
+
 @pytest.mark.parametrize("text", DOCUMENTS)
 def test_direct_construction_is_pyyaml_construction(text: str) -> None:
     ours = _outcome(lambda t: rules._load_bounded(t, rules.FAST_SAFE_LOADER), text)
-    assert ours == _outcome(_reference, text)
+    reference = _outcome(_reference, text)
+    yaml_errors = {cls.__name__ for cls in _subclasses(yaml.YAMLError)}
+    if reference[0] == "error" and reference[1] not in yaml_errors:
+        # A scalar PyYAML's constructor fails on with a plain Python error (no position) is
+        # refused with its position instead (``bounded_yaml._checked``), on both paths.
+        assert ours[:2] == ("error", "RefusedYAML"), ours
+    else:
+        assert ours == reference
 
 
 def test_plain_rules_take_the_direct_path(monkeypatch: pytest.MonkeyPatch) -> None:

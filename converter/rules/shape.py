@@ -1,0 +1,126 @@
+"""Shapes of a rule that pySigma accepts without complaint but cannot mean anything, refused.
+
+pySigma checks much of a rule's structure, but not all of it: a ``condition`` that is a number
+or a mapping, a field name that YAML read as a number, a ``|re`` value that is a number, and a
+``1 of pattern*`` that names no search identifier all load without error, then fail deep inside
+a backend (a ``TypeError``: an "internal error" that stops ``check``) or, worse, convert: an
+``n of`` selector that selects nothing is dropped from the condition, so ``condition: 1 of
+selection*`` with no ``selection...`` identifier became a query matching every event of the
+logsource. Each is refused here, as a rule error naming what is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from sigma.conditions import ConditionItem, ConditionSelector
+from sigma.exceptions import SigmaConditionError, SigmaError, SigmaValueError
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+from sigma.types import SigmaRegularExpression, SigmaString
+
+
+class ShapeError(ValueError):
+    """A rule document of a shape no Sigma rule has.
+
+    Attributes:
+        key: the YAML key whose value is wrong (to find its line), or None.
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def check_shape(document: dict[object, object]) -> None:
+    """Refuse the shapes of one YAML document that pySigma would not refuse itself.
+
+    Raises:
+        ShapeError: the condition is not a string or a list of strings, or a field name in a
+            search identifier is not a string (``5: value``, ``null: value``, ``'': value``).
+    """
+    detection = document.get("detection")
+    if not isinstance(detection, dict):
+        return  # pySigma says what is wrong with a missing or non-mapping detection
+    condition = detection.get("condition")
+    conditions = condition if isinstance(condition, list) else [condition]
+    if "condition" in detection and not all(isinstance(c, str) for c in conditions):
+        bad = next(c for c in conditions if not isinstance(c, str))
+        raise ShapeError(f"the condition must be a string or a list of strings, not "
+                         f"{_kind(bad)} ({bad!r:.60})", "condition")
+    for name, selection in detection.items():
+        if name == "condition":
+            continue
+        for field in _field_names(selection):
+            if not isinstance(field, str) or not field.strip():
+                raise ShapeError(f"search identifier {name!r} has the field name {field!r}, "
+                                 f"{'an empty string' if field == '' else _kind(field)}: a "
+                                 "field name is a non-empty string (quote it)",
+                                 str(name) if isinstance(name, str) else None)
+
+
+def _field_names(selection: object) -> Iterator[object]:
+    """The keys of a search identifier's mappings (a mapping, or a list of mappings)."""
+    for item in selection if isinstance(selection, list) else [selection]:
+        if isinstance(item, dict):
+            yield from item.keys()
+
+
+def _kind(value: object) -> str:
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number",
+             dict: "a mapping", list: "a list"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def rule_error(rule: SigmaRule) -> SigmaError | None:
+    """What is wrong with a loaded rule that pySigma did not refuse, or None.
+
+    A ``|re`` whose value is not a string (YAML read ``123`` as a number: pySigma keeps the
+    number as the pattern, and every backend fails on it), and a ``1 of`` / ``all of`` selector
+    whose pattern matches no search identifier (pySigma drops it from the condition, so the
+    query would match without it).
+    """
+    for name, detection in rule.detection.detections.items():
+        for item in detection_items(detection):
+            for value in item.value:
+                if isinstance(value, SigmaRegularExpression) and \
+                        not isinstance(value.regexp, (str, SigmaString)):
+                    return SigmaValueError(
+                        f"search identifier {name!r}: {item.field or 'keyword'}|re has the value "
+                        f"{value.regexp!r}, {_kind(value.regexp)}: a regular expression is a "
+                        "string (quote it)")
+    for condition in rule.detection.condition:
+        tree = _parse_tree(condition, rule)
+        for selector in _selectors(tree):
+            if not selector.resolve_referenced_detections(rule.detection):
+                which = "them" if selector.pattern == "them" else repr(selector.pattern)
+                return SigmaConditionError(
+                    f"condition {condition!r}: {which} matches no search identifier (of "
+                    f"{', '.join(sorted(rule.detection.detections))}; an identifier starting "
+                    "with '_' is matched only by a pattern starting with '_'), so the selector "
+                    "would be dropped from the query")
+    return None
+
+
+def _parse_tree(condition: str, rule: SigmaRule) -> object:
+    from sigma.conditions import SigmaCondition
+
+    return SigmaCondition(condition, rule.detection).parse(postprocess=False)
+
+
+def _selectors(tree: object) -> Iterator[ConditionSelector]:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ConditionSelector):
+            yield node
+        elif isinstance(node, ConditionItem):
+            stack.extend(node.args)
+
+
+def detection_items(detection: SigmaDetection) -> Iterator[SigmaDetectionItem]:
+    """Every detection item of a search identifier, however its detections nest."""
+    for item in detection.detection_items:
+        if isinstance(item, SigmaDetection):
+            yield from detection_items(item)
+        else:
+            yield item

@@ -1,0 +1,150 @@
+"""Hostile inputs, round three: rule documents of shapes pySigma loads without complaint.
+
+Each case was an "internal error" (or, for a selector that selects nothing, a query matching
+every event of the logsource); each must be a rule error naming the file and line, and a batch
+holding one such rule must still process the others.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+from helpers import load_one, rule_text
+
+
+def _error(text: str) -> str:
+    loaded = load_one(text, "bad.yml")
+    assert loaded.rule is None and loaded.error is not None
+    return str(loaded.error)
+
+
+@pytest.mark.parametrize(("condition", "words"), [
+    ("5", "not a number (5)"),
+    ("true", "not a boolean"),
+    ("null", "not null"),
+    ("[sel, 5]", "not a number (5)"),
+    ("{a: b}", "not a mapping"),
+])
+def test_a_condition_that_is_not_a_string_is_a_rule_error(condition: str, words: str) -> None:
+    message = _error(rule_text(f"sel:\n    Image: a\ncondition: {condition}"))
+    assert message.startswith("bad.yml:7:") and words in message, message
+
+
+@pytest.mark.parametrize(("key", "words"), [
+    ("5", "the field name 5, a number"),
+    ("null", "the field name None, null"),
+    ("''", "the field name '', an empty string"),
+])
+def test_a_field_name_that_is_not_a_string_is_a_rule_error(key: str, words: str) -> None:
+    # null and '' were taken as keyword (full-text) searches: a different rule, silently.
+    message = _error(rule_text(f"sel:\n    - Image: a\n    - {key}: b\ncondition: sel"))
+    assert message.startswith("bad.yml:5:") and words in message, message
+
+
+def test_a_number_as_regular_expression_is_a_rule_error() -> None:
+    message = _error(rule_text("sel:\n    CommandLine|re: 123\ncondition: sel"))
+    assert message.startswith("bad.yml:5:") and "a regular expression is a string" in message
+
+
+@pytest.mark.parametrize("condition", [
+    "1 of foo*", "sel and not 1 of filter*", "all of them and sel",
+])
+def test_a_selector_that_selects_nothing_is_a_rule_error(condition: str) -> None:
+    # 'all of them' matches no identifier when each starts with '_' (pySigma keeps those for
+    # patterns that start with '_' themselves).
+    body = "_sel" if "them" in condition else "sel"
+    text = rule_text(f"{body}:\n    Image: a\ncondition: {condition.replace(' and sel', '')}")
+    message = _error(text)
+    assert "matches no search identifier" in message and message.startswith("bad.yml:7:")
+
+
+def test_selectors_that_select_something_still_load() -> None:
+    text = rule_text("sel1:\n    Image: a\n_sel:\n    Image: b\n"
+                     "condition: [1 of sel*, all of _s*, 1 of them]")
+    assert load_one(text).error is None
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("2020-13-45", "'2020-13-45' is not a valid timestamp"),
+    ("2020-02-30", "'2020-02-30' is not a valid timestamp"),
+    ("!!int abc", "'abc' is not a valid int"),
+    ("!!bool maybe", "'maybe' is not a valid bool"),
+    ("[1, {a: !!float x}]", "'x' is not a valid float"),
+])
+def test_a_scalar_yaml_cannot_build_is_a_positioned_error(value: str, words: str) -> None:
+    message = _error(rule_text(f"sel:\n    Image: {value}\ncondition: sel"))
+    assert message.startswith("bad.yml:6:") and words in message, message
+
+
+def test_a_date_yaml_cannot_build_in_the_metadata_is_a_positioned_error() -> None:
+    text = rule_text("sel:\n    Image: a\ncondition: sel").replace("title:", "date: 2020-13-45\ntitle:")
+    message = _error(text)
+    assert message.startswith("bad.yml:1:") and "not a valid timestamp" in message
+
+
+def test_a_surrogate_escape_is_refused_with_its_position() -> None:
+    # A lone surrogate cannot be encoded as UTF-8: printing the query was an internal error.
+    message = _error(rule_text('sel:\n    Image|contains: "a\\ud800"\ncondition: sel'))
+    assert message.startswith("bad.yml:6:") and "U+D800" in message
+    assert load_one(rule_text('sel:\n    Image|contains: "\\U0001F600"\ncondition: sel')).error is None
+
+
+BAD_RULES = {
+    "cond_number.yml": rule_text("sel:\n    Image: a\ncondition: 5"),
+    "re_number.yml": rule_text("sel:\n    CommandLine|re: 123\ncondition: sel"),
+    "selects_nothing.yml": rule_text("sel:\n    Image: a\ncondition: 1 of foo*"),
+    "bad_date.yml": rule_text("sel:\n    Image: 2020-13-45\ncondition: sel"),
+    "surrogate.yml": rule_text('sel:\n    Image: "\\udc00"\ncondition: sel'),
+}
+GOOD = rule_text("sel:\n    Image|endswith: '\\cmd.exe'\ncondition: sel")
+
+
+@pytest.mark.parametrize("command", ["convert", "check"])
+def test_one_bad_rule_costs_only_itself_in_every_command(tmp_path: Path, command: str) -> None:
+    for name, text in {**BAD_RULES, "good.yml": GOOD}.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    args = (["convert", "-t", "all", "--no-cache", "--report", str(tmp_path / "r.json")]
+            if command == "convert" else ["check", "--generate", "5", "-t", "eql,splunk,kusto",
+                                          "--format", "json"])
+    result = CliRunner().invoke(main, [*args, str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    if command == "convert":
+        entries = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["rules"]
+        by_file = {Path(e["path"]).name: e["status"] for e in entries}
+    else:
+        report = json.loads(result.stdout)
+        by_file = {Path(r["path"]).name: r.get("error") for r in report["rules"]}
+    assert set(by_file) == {*BAD_RULES, "good.yml"}, by_file
+    for name in BAD_RULES:
+        assert by_file[name] not in (None, "converted"), (name, by_file[name])
+    assert by_file["good.yml"] in (None, "converted")
+
+
+def test_a_bug_on_one_rule_costs_check_that_rule_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug met while checking one rule stopped the whole run ("sigport: internal error").
+    from converter.checking import checker as checker_module
+
+    real = checker_module.Checker.check
+
+    def buggy(self: object, item: object, events: object) -> object:
+        if Path(getattr(item, "path", "")).name == "a_bug.yml":
+            raise TypeError("a bug")
+        return real(self, item, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checker_module.Checker, "check", buggy)
+    for name in ("a_bug.yml", "good.yml"):
+        (tmp_path / name).write_text(GOOD, encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--generate", "5", "-t", "eql", "--format",
+                                       "json", str(tmp_path)])
+    assert result.exit_code == 2
+    rules = {Path(r["path"]).name: r for r in json.loads(result.stdout)["rules"]}
+    assert rules["a_bug.yml"]["error"].startswith("internal error: TypeError: a bug")
+    assert rules["good.yml"]["error"] is None and rules["good.yml"]["targets"]
