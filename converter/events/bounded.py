@@ -10,6 +10,7 @@ JSON can fail (malformed, an integer past Python's digit limit, nesting too deep
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,7 @@ def decode_json(data: bytes | str, path: str, line: int, member: str | None = No
                          member=member) from None
     except (ValueError, RecursionError) as exc:
         raise decode_failure(exc, path, line, member) from None
-    check_depth(value, data, path, line, member)
+    check_decoded(value, data, path, line, member)
     return value
 
 
@@ -160,6 +161,43 @@ def decode_failure(exc: ValueError | RecursionError, path: str, line: int,
         text = f"an integer longer than {sys.get_int_max_str_digits():,} digits"
     return InputError(f"unreadable JSON value: {text}", path=path, line=line, member=member,
                       hint="quote long numbers as strings")
+
+
+def check_decoded(value: Any, data: bytes | str, path: str, line: int,
+                  member: str | None = None) -> None:
+    """Refuse a decoded JSON value sigport cannot evaluate faithfully (``InputError``): nesting
+    past ``MAX_EVENT_DEPTH`` (``check_depth``), or a string holding a lone UTF-16 surrogate.
+
+    JSON escapes are UTF-16 code units: ``"\\ud83d\\ude00"`` is one character, but a lone
+    ``"\\ud800"`` decodes to a code point that is no character. No UTF-8 text (an index, a
+    query, sigport's own output) can hold it, so it is refused with the line, not carried until
+    printing fails. Only text with a ``\\u`` escape of the surrogate range is walked.
+    """
+    check_depth(value, data, path, line, member)
+    escape = _SURROGATE_ESCAPE if isinstance(data, str) else _SURROGATE_ESCAPE_BYTES
+    if escape.search(data) is None:  # type: ignore[arg-type]
+        return
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and (found := _SURROGATE.search(item)) is not None:
+            raise InputError(f"a string holds the escape of a lone UTF-16 surrogate "
+                             f"(U+{ord(found.group()):04X}), which is not a character: no "
+                             "index, query or output can hold it", path=path, line=line,
+                             member=member, hint="a surrogate escape must be half of a pair")
+
+
+#: A JSON ``\u`` escape in the UTF-16 surrogate range (a pair is fine; which ones are lone is
+#: decided on the decoded strings).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+#: A code point of the surrogate range in a decoded string.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_depth(value: Any, data: bytes | str, path: str, line: int,

@@ -45,7 +45,7 @@ from converter.events.bounded import (
     MAX_MEMBER_BYTES,
     InputError,
     InputLimits,
-    check_depth,
+    check_decoded,
     decode_failure,
     decode_json,
     read_lines,
@@ -314,7 +314,7 @@ def _read_json_values(
             raise decode_failure(exc, path, base_line + buf.count("\n", 0, pos)) from None
         started = True
         line = base_line + buf.count("\n", 0, pos)
-        check_depth(obj, buf[pos:end], path, line)
+        check_decoded(obj, buf[pos:end], path, line)
         if not isinstance(obj, dict):
             raise InputError(f"expected a JSON object, not {type(obj).__name__}", path=path,
                              line=line)
