@@ -56,6 +56,7 @@ _XML_DATA_SOURCE = (
     "https://github.com/splunk/security_content/blob/develop/data_sources/sysmon_eventid_1.yml"
 )
 _PCRE2_ANCHORS = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC6"
+_SYSMON_LINUX_XML = "https://github.com/Sysinternals/SysmonForLinux/blob/main/outputxml.c"
 
 #: The language's name in messages (parse errors name it).
 LANGUAGE = "spl"
@@ -263,6 +264,21 @@ SEMANTICS = Semantics(
             "its quotes stay literal). So the field value is the encoded text: the pipeline "
             "encodes Sigma values, and a pattern that could match inside an entity is tested "
             "token by token (converter/mapping/entities.py, backends/splunk/xml_text.py).",
+        ),
+        "sysmon_linux_values_entities_unknown": Rule(
+            ("&", "&amp;", "<", "&lt;", ">", "&gt;", '"', "&quot;", "\r", "&#13;"),
+            _SYSMON_LINUX_XML,
+            "Sysmon for Linux writes each event as XML with libxml2 (outputxml.c "
+            "FormatSyslogString: xmlTextWriterWriteFormatString, which escapes text with "
+            "xmlEncodeSpecialChars: '&', '<', '>', '\"' and a carriage return become '&amp;', "
+            "'&lt;', '&gt;', '&quot;' and '&#13;'). How the Splunk Add-on for Sysmon for Linux "
+            "(Splunkbase app 6652) extracts fields from that XML is not established (its "
+            "props/transforms are in no corpus searched; security_content lists EventData_Xml "
+            "among its fields, the name of the Windows add-on's regex extraction, which keeps "
+            "entities). Inferred, undecided: a field may hold either text. The splunk-linux "
+            "table renders values decoded and flags every test whose verdict could differ on "
+            "the encoded text (converter/mapping/entities.py UnknownEntityCheck): check calls "
+            "such a query 'not proven'.",
         ),
         # --- tstats ----------------------------------------------------------------------------
         "tstats_where_is_search": Rule(

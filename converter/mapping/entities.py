@@ -19,8 +19,9 @@ from typing import Any
 
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.rule import SigmaDetectionItem
-from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString
+from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString, SpecialChars
 
+from backends.splunk.semantics import SEMANTICS
 from backends.splunk.xml_text import NotTranslatable, encode_value, entity_regex
 from converter.mapping.transformations import warn_on_rule
 
@@ -57,3 +58,79 @@ class EntityEncodedValues(DetectionItemTransformation):
         """Remember the rule (warnings go on it), then visit its detection items."""
         self._rule = rule
         super().apply(rule)
+
+
+#: Character -> entity of a shipper whose XML writer escapes them (semantics
+#: ``sysmon_linux_values_entities_unknown``: libxml2's ``xmlEncodeSpecialChars``).
+_UNKNOWN_PAIRS = SEMANTICS.typed("sysmon_linux_values_entities_unknown", tuple)
+_UNKNOWN_ENTITIES = dict(zip(_UNKNOWN_PAIRS[0::2], _UNKNOWN_PAIRS[1::2]))
+#: The text of each entity after its "&": a literal placed freely can match inside one.
+_ENTITY_BODIES = tuple(entity[1:] for entity in _UNKNOWN_ENTITIES.values())
+
+
+@dataclass
+class UnknownEntityCheck(DetectionItemTransformation):
+    """Flag each test whose verdict depends on whether the add-on decodes XML entities.
+
+    Sysmon for Linux writes ``&``, ``<``, ``>``, ``"`` and a carriage return of a value as
+    entities (``value_encoding: xml_text_unknown``), and how the Splunk add-on extracts fields
+    from that XML is not established: it may hold the value as written (``a &amp; b``) or
+    decoded (``a & b``). The query tests the decoded value; a test is flagged, with a warning
+    that makes ``check`` call the query "not proven", when its verdict could differ between the
+    two texts: a value holding one of those characters, a ``?`` (one character, where an entity
+    is several), a literal after a wildcard that could begin inside an entity (it holds ``;``,
+    or lies within ``amp``, ``lt``, ``gt``, ``quot`` or ``#13``, compared case-insensitively as
+    search does, unless it ends the value), and every regular expression. A literal anchored
+    at the start cannot begin inside an entity; other values read the same either way.
+    """
+
+    data_source: str = ""
+
+    def apply(self, rule: Any) -> None:
+        """Remember the rule (warnings go on it), then visit its detection items."""
+        self._rule = rule
+        super().apply(rule)
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Warn once per item whose values could read differently on the entity text."""
+        for value in detection_item.value:
+            reason = _entity_dependence(value)
+            if reason is not None:
+                warn_on_rule(
+                    self._rule,
+                    f"{detection_item.field or 'keyword'}: on data_source={self.data_source} "
+                    "the records' XML writes '&', '<', '>', '\"' and a carriage return as "
+                    "entities, and whether the add-on's field extraction decodes them is not "
+                    f"established; {reason}, so the query is exact only if it does",
+                )
+                return
+
+
+def _entity_dependence(value: Any) -> str | None:
+    """Why a Sigma value's verdict could differ on entity-encoded text, or None."""
+    if isinstance(value, SigmaExpansion):
+        return next((r for r in map(_entity_dependence, value.values) if r is not None), None)
+    if isinstance(value, SigmaRegularExpression):
+        return f"the regular expression {str(value.regexp)!r} may match inside an entity"
+    if not isinstance(value, SigmaString):
+        return None
+    floating = False  # the literal follows a wildcard: it can start anywhere
+    parts = list(value.s)
+    for index, part in enumerate(parts):
+        if part == SpecialChars.WILDCARD_SINGLE:
+            return f"'?' in {str(value)!r} is one character, an entity several"
+        if part == SpecialChars.WILDCARD_MULTI:
+            floating = True
+            continue
+        if not isinstance(part, str):
+            continue  # a placeholder: refused or expanded elsewhere
+        special = next((c for c in part if c in _UNKNOWN_ENTITIES), None)
+        if special is not None:
+            return f"the value {str(value)!r} holds {special!r}, written {_UNKNOWN_ENTITIES[special]}"
+        # Floating, it can begin inside an entity and end past its ';', or lie inside one
+        # (unless it ends the value: the text ends with a character or an entity's ';').
+        folded, last = part.lower(), index == len(parts) - 1
+        if floating and (";" in part or not last and any(folded in b for b in _ENTITY_BODIES)):
+            return f"{part!r} in {str(value)!r} could match inside an entity"
+        floating = False
+    return None

@@ -320,8 +320,21 @@ def _logsource_items(
                 rule_conditions=[_logsource_condition(entry)],
             )
         )
-    encoding = table.value_encoding(data_source)
-    if encoding:
+    encoding = entry.value_encoding or table.value_encoding(data_source)
+    if encoding == "xml_text_unknown":
+        # The records' XML holds entities, but whether the add-on's extraction decodes them is
+        # not known: values are rendered decoded, and each test whose verdict would differ on
+        # the encoded text is flagged (``check`` then calls the query "not proven").
+        from converter.mapping.entities import UnknownEntityCheck
+
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-entities-unknown",
+                transformation=UnknownEntityCheck(data_source=data_source or ""),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    elif encoding:
         # The add-on keeps XML entities in every extracted value: the rule's final values are
         # written so (last, after renames and functions), and the emitter learns it from the
         # state to test patterns that could match inside an entity token by token.

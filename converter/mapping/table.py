@@ -160,6 +160,9 @@ class LogsourceMapping:
     #: data source -> the index patterns this logsource's events are in, where they differ from
     #: the source's ``index`` (Elastic Defend writes each event kind to its own data stream).
     index: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: How this logsource's records write field values, where it differs from the data source's
+    #: ``value_encoding`` (``xml_text_unknown``: XML text with entities, extraction not known).
+    value_encoding: str | None = None
 
     def event_data_prefix(self, data_source: str | None) -> str | None:
         """Where ``data_source`` writes the record's named event data, or None (no catch-all)."""
@@ -360,6 +363,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 shared_rows_fields=tuple((entry.get("shared_rows") or {}).get("fields") or ()),
                 shared_rows_reason=str((entry.get("shared_rows") or {}).get("reason") or ""),
                 index=_index(entry.get("index"), where, path),
+                value_encoding=_value_encoding(entry.get("value_encoding"), where, path),
                 sources=tuple(entry.get("sources") or ()),
                 variants=tuple(
                     Variant(
@@ -425,6 +429,20 @@ def _unrecorded(entry: dict[str, Any], where: str, path: str) -> dict[str, tuple
                 )
         out[str(source)] = tuple(names)
     return out
+
+
+#: The ``value_encoding`` a table may declare (see README.md "Splunk: values keep XML entities").
+VALUE_ENCODINGS = ("xml_text", "xml_text_unknown")
+
+
+def _value_encoding(value: Any, where: str, path: Path | str) -> str | None:
+    """A logsource entry's own ``value_encoding``, checked against ``VALUE_ENCODINGS``."""
+    if value is None:
+        return None
+    if value not in VALUE_ENCODINGS:
+        raise PipelineError(f"{where}: value_encoding must be one of {', '.join(VALUE_ENCODINGS)}"
+                            f", not {value!r}", path=path)
+    return str(value)
 
 
 def _index(raw: Any, where: str, path: str) -> dict[str, tuple[str, ...]]:
