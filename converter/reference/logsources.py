@@ -194,6 +194,8 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     ("m365", "exchange"): (EventClass(("m365/exchange",)),),
     ("m365", "threat_management"): (EventClass(("m365/threat_management",)),),
     ("m365", "threat_detection"): (EventClass(("m365/threat_detection",)),),
+    # RPC Firewall's audit events: SigmaHQ names the Windows event log in the field EventLog.
+    ("rpc_firewall", "application"): (EventClass(("rpc_firewall/application",)),),
     # Zeek: one logsource per log (service), each a tagged event of its own.
     **{("zeek", log): (EventClass((f"zeek/{log}",)),)
        for log in ("dns", "http", "smb_files", "dce_rpc", "kerberos", "x509", "rdp")},

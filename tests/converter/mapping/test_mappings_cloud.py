@@ -32,7 +32,7 @@ from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets,
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket",
-          "ecs-zeek", "ecs-cisco-duo", "ecs-auditd")
+          "ecs-zeek", "ecs-cisco-duo", "ecs-auditd", "ecs-rpc-firewall")
 INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
 #: corpus folder -> (table, logsource match)
 LOGSOURCES = {
@@ -48,6 +48,7 @@ LOGSOURCES = {
     "application/bitbucket/audit": ("ecs-bitbucket", {"product": "bitbucket", "service": "audit"}),
     "identity/cisco_duo": ("ecs-cisco-duo", {"product": "cisco", "service": "duo"}),
     "linux/auditd": ("ecs-auditd", {"product": "linux", "service": "auditd"}),
+    "application/rpc_firewall": ("ecs-rpc-firewall", {"product": "rpc_firewall", "category": "application"}),
 }
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
@@ -145,6 +146,22 @@ def test_every_corpus_field_is_covered(folder: str) -> None:
     assert uncovered_corpus_fields(folder, *LOGSOURCES[folder]) == []
 
 
+def listed(target: str, fields: list[str]) -> bool:
+    """A field list names the target itself, or an object whose every key is a field of the list's
+    type (``winlog.event_data.*``: ``type: object, object_type: keyword``)."""
+    return target in fields or any(
+        name.endswith(".*") and target.startswith(name[:-1]) and "." not in target[len(name) - 1:]
+        for name in fields
+    )
+
+
+def test_an_object_entry_lists_its_direct_keys_only() -> None:
+    fields = ["winlog.channel", "winlog.event_data.*"]
+    assert listed("winlog.channel", fields) and listed("winlog.event_data.param7", fields)
+    assert not listed("winlog.event_data", fields)
+    assert not listed("winlog.event_data.a.b", fields) and not listed("winlog.provider_name", fields)
+
+
 @pytest.mark.skipif(not (ELASTIC_ETC / "ecs_flat.json.gz").is_file(), reason="no ecs_flat")
 @pytest.mark.parametrize("name", TABLES)
 def test_every_target_is_in_ecs_or_in_the_cited_integration_field_list(name: str) -> None:
@@ -161,7 +178,7 @@ def test_every_target_is_in_ecs_or_in_the_cited_integration_field_list(name: str
             source = (documented.get(target) or {}).get("source")
             if source is None:
                 problems.append(f"{entry['id']}: {target} is neither ECS nor documented")
-            elif target not in (lists.get(source) or {}).get("fields", []):
+            elif not listed(target, (lists.get(source) or {}).get("fields", [])):
                 problems.append(f"{entry['id']}: {target} is not in {source}")
     assert problems == []
 
