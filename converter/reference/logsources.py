@@ -199,6 +199,19 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
     # Zeek: one logsource per log (service), each a tagged event of its own.
     **{("zeek", log): (EventClass((f"zeek/{log}",)),)
        for log in ("dns", "http", "smb_files", "dce_rpc", "kerberos", "x509", "rdp")},
+    # Logs of one product that no target maps yet (each table refuses them with its reason):
+    # tagged too, so that `check --generate` makes their events and reports that reason per
+    # target instead of "no events".
+    **{(product, key): (EventClass((f"{product}/{key}",)),)
+       for product, key in (
+           ("opencanary", "application"), ("fortigate", "event"), ("onelogin", "onelogin.events"),
+           ("gcp", "google_workspace.admin"), ("gcp", "google_workspace.login"),
+           ("cisco", "aaa"), ("cisco", "bgp"), ("cisco", "ldp"), ("huawei", "bgp"), ("juniper", "bgp"),
+           ("linux", "syslog"), ("linux", "sshd"), ("linux", "vsftpd"), ("linux", "cron"),
+           ("linux", "clamav"), ("linux", "guacamole"),
+           ("jvm", "application"), ("spring", "application"), ("python", "application"),
+           ("ruby_on_rails", "application"), ("django", "application"), ("nodejs", "application"),
+           ("velocity", "application"), ("sql", "application"))},
 }
 #: Product-independent categories (a rule names the category alone): the taxonomy event of any
 #: product's log of that kind carries the category itself as its tag. Sigma's proxy and webserver
@@ -206,13 +219,27 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
 #: web server log, so one tagged event stands for all of them. A rule that also names a product
 #: is not one of these: it stays untabled unless OTHER_LOGSOURCES lists it.
 GENERIC_LOGSOURCES: dict[str, tuple[EventClass, ...]] = {
-    "proxy": (EventClass(("proxy",)),),
-    "webserver": (EventClass(("webserver",)),),
+    category: (EventClass((category,)),)
+    for category in ("proxy", "webserver", "antivirus", "dns", "firewall", "database")
+}
+#: Product-independent services (a rule names the service alone): a web server's own log, tagged
+#: with the service (SigmaHQ's ``service: apache`` / ``service: nginx`` error-log keyword rules).
+GENERIC_SERVICES: dict[str, tuple[EventClass, ...]] = {
+    service: (EventClass((service,)),) for service in ("apache", "nginx")
+}
+#: A product named alone (no category, no service) means any log of that product: its own tag
+#: (a log no category or service names, such as SigmaHQ's keyword rules over any Linux log) and
+#: every tabled logsource of the product (Sysmon for Linux records, linux/auditd, ...).
+PRODUCT_LOGSOURCES: dict[str, tuple[EventClass, ...]] = {
+    product: (EventClass((product,)),
+              *(ec for (owner, _), classes in OTHER_LOGSOURCES.items() if owner == product
+                for ec in classes))
+    for product in ("linux",)
 }
 #: Channels of non-Windows events: never members of a ``product: windows`` logsource.
 _OTHER_CHANNELS = frozenset(
     ch.lower()
-    for table in (OTHER_LOGSOURCES, GENERIC_LOGSOURCES)
+    for table in (OTHER_LOGSOURCES, GENERIC_LOGSOURCES, GENERIC_SERVICES, PRODUCT_LOGSOURCES)
     for classes in table.values()
     for ec in classes
     for ch in ec.channels
@@ -225,9 +252,14 @@ def other_logsource(product: str | None, category: str | None, service: str | No
 
     A logsource naming both is the service's when the service is tabled (SigmaHQ writes
     Kubernetes audit rules as ``category: application, service: audit``). A category named alone
-    (no product, no service) is looked up in GENERIC_LOGSOURCES."""
+    (no product, no service) is looked up in GENERIC_LOGSOURCES, a service named alone in
+    GENERIC_SERVICES, a product named alone in PRODUCT_LOGSOURCES."""
     if product is None and service is None and category is not None:
         return GENERIC_LOGSOURCES.get(category.lower())
+    if product is None and category is None and service is not None:
+        return GENERIC_SERVICES.get(service.lower())
+    if product is not None and category is None and service is None:
+        return PRODUCT_LOGSOURCES.get(product.lower())
     if product is None or (category is None and service is None):
         return None
     if category is not None and service is not None:

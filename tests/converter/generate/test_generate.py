@@ -198,7 +198,9 @@ def test_logsources() -> None:
     assert (1, "Linux-Sysmon/Operational") in linux_kinds
     assert all(ch in ("Linux-Sysmon/Operational", SYSMON) for _, ch in linux_kinds)
     canary = rule_of(INLINE["endswith"], "{product: opencanary, category: application}")
-    assert generate_events(canary) == []
+    assert {e.fields.get("Channel") for e in generate_events(canary) if e.expect} == {"opencanary/application"}
+    untabled = rule_of(INLINE["endswith"], "{product: no_such_product, category: application}")
+    assert generate_events(untabled) == []
 
 
 def test_companions_do_not_change_verdicts() -> None:

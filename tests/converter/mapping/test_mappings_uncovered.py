@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from converter.checking.checker import Checker
+from converter.generate.generator import generate_events
 from converter.mapping.table import companion_tables, load_table
+from converter.reference.logsources import membership
+from converter.rules.load import load_text
 from helpers import convert
 from test_mappings_beyond import raw
 from test_mappings_corpus import documented_functions, schema_problems
@@ -94,3 +98,43 @@ def test_every_non_windows_logsource_is_mapped_or_refused_with_a_reason(target: 
     # `product: linux` alone (keyword rules over any Linux log) cannot be matched without also
     # matching every Linux category: it keeps the list of covered logsources as its reason.
     assert sorted(bare) == ["linux"]
+
+
+@pytest.mark.parametrize("logsource", [
+    "{product: opencanary, category: application}", "{product: cisco, service: aaa}",
+    "{product: fortigate, service: event}", "{category: antivirus}", "{service: apache}",
+    "{product: linux}", "{product: gcp, service: google_workspace.admin}"])
+def test_uncovered_logsource_gets_events_and_each_target_names_its_reason(logsource: str) -> None:
+    """The reference makes taxonomy events for every such logsource, so `check --generate`
+    reports each target's refusal instead of "no events"."""
+    loaded = load_text(OPENCANARY_RULE.replace("{product: opencanary, category: application}", logsource),
+                       "rule.yml")[0]
+    events = generate_events(loaded.rule)
+    assert events and any(e.expect for e in events)
+    result = Checker(["eql", "lucene", "splunk"]).check(loaded, events)
+    assert result.error is None
+    for target, outcome in result.targets.items():
+        assert not outcome.equivalent and (outcome.reason or "").startswith("not converted"), target
+
+
+def test_product_alone_means_every_log_of_the_product() -> None:
+    linux = membership("linux", None, None)
+    assert linux({"Channel": "linux"}) and linux({"Channel": "linux/syslog"})
+    assert linux({"Channel": "Linux-Sysmon/Operational", "EventID": 1}) and linux({"Channel": "linux/auditd"})
+    assert not linux({"Channel": "Security", "EventID": 4688}) and not linux({"Channel": "macos/process_creation"})
+    for tag in ("linux", "antivirus", "apache", "opencanary/application", "cisco/aaa"):
+        assert not membership("windows", None, None)({"Channel": tag, "EventID": 1})
+    assert membership(None, None, "apache")({"Channel": "apache"})
+    assert not membership(None, None, "nginx")({"Channel": "apache"})
+
+
+@pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
+def test_every_non_windows_rule_gets_generated_events() -> None:
+    none = []
+    for path in sorted(CORPUS_RULES.rglob("*.yml")):
+        if "windows" in path.relative_to(CORPUS_RULES).parts[:1]:
+            continue
+        for loaded in load_text(path.read_text("utf-8"), str(path)):
+            if not generate_events(loaded.rule):
+                none.append(path.name)
+    assert none == []

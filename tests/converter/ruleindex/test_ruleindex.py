@@ -213,7 +213,7 @@ def test_index_folds_as_the_reference(options: dict[str, Any]) -> None:
 def test_unsupported_rules_are_never_candidates() -> None:
     ok = compiled("sel: {Image|endswith: '.exe'}\ncondition: sel")
     odd = compile_rule(SigmaCollection.from_yaml(
-        "title: odd\nlogsource: {product: linux, service: syslog}\n"
+        "title: odd\nlogsource: {product: linux, service: no-such-log}\n"
         "detection: {sel: {Image: x}, condition: sel}\n").rules[0])
     assert odd.unsupported
     index = RuleIndex.build([odd, ok])
