@@ -50,6 +50,9 @@ class TargetSpec:
         caseless_copies: the pipeline moves case-insensitive string tests to the caseless copies
             an ingest pipeline writes (``--mapping`` from ``sigport mapping``) and encodes their
             values; the emitter then tests them case-sensitively.
+        regex_globs: the language has no regular expressions; the pipeline writes a ``|re``
+            test whose regex is a finite union of wildcard values as those values
+            (``backends.regex_globs``).
         field_model: the interpreter needs the Elasticsearch field model (types, multi-fields).
         suffix: the file suffix of a query in the ``default`` format (``-o DIR`` output).
         formats: output formats with descriptions; ``default`` is one query per rule.
@@ -69,6 +72,7 @@ class TargetSpec:
     eql_category: bool = False
     caseless_subfields: str = "no"
     caseless_copies: bool = False
+    regex_globs: bool = False
     field_model: bool = False
     formats: dict[str, str] = field(default_factory=lambda: {"default": "one query per rule"})
     kibana_rule: KibanaRuleKind | None = None
@@ -128,6 +132,7 @@ TARGETS: dict[str, TargetSpec] = {
             suffix=".kql",
             caseless_subfields="all",
             caseless_copies=True,
+            regex_globs=True,
             field_model=True,
             formats=_ELASTIC_FORMATS,
             kibana_rule=KibanaRuleKind("query", "kuery"),
@@ -147,6 +152,7 @@ TARGETS: dict[str, TargetSpec] = {
             suffix=".json",
             caseless_subfields="all",
             caseless_copies=True,
+            regex_globs=True,
             field_model=True,
             formats={
                 "default": "one kql query object per query ({\"kql\": {\"query\": ..., "

@@ -475,10 +475,22 @@ class SigportKqlBackend(
     # --- unsupported ---------------------------------------------------------------------------
 
     def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
-        """Regular expressions cannot be written in KQL."""
-        raise SigmaFeatureNotSupportedByBackendError(
-            f"KQL has no regular expressions (field {cond.field}); use the lucene or eql target"
-        )
+        """A regex whose meaning is a finite union of wildcard values (``backends.regex_globs``)
+        is written as their OR, through the string conversion and its case bookkeeping; any
+        other regex is refused (KQL has no regular expressions)."""
+        from backends.regex_globs import NotGlobs, glob_condition
+
+        try:
+            union = glob_condition(cond)
+        except NotGlobs as reason:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"KQL has no regular expressions (field {cond.field}) and this one is no finite "
+                f"set of wildcard values ({reason}); use the lucene or eql target"
+            ) from None
+        result = self.convert_condition(union, state)
+        if isinstance(union, ConditionOR) and isinstance(result, str):
+            return self.group_expression.format(expr=result)  # one term under not/and
+        return result
 
     def convert_condition_val_re(self, cond: Any, state: ConversionState) -> Any:
         """Regular expressions cannot be written in KQL."""

@@ -117,6 +117,7 @@ def target_traits(spec: TargetSpec) -> TargetTraits:
         eql_category=spec.eql_category,
         caseless_subfields=spec.caseless_subfields,
         caseless_copies=spec.caseless_copies,
+        regex_globs=spec.regex_globs,
     )
 
 

@@ -65,6 +65,7 @@ from converter.mapping.partial import SharedRowsTransformation, UnrecordedFields
 from converter.mapping.transformations import (
     BasenameTransformation,
     CaselessSubfieldTransformation,
+    RegexGlobsTransformation,
     DroppedValueCheck,
     FunctionFieldTransformation,
     SourceVariantsTransformation,
@@ -93,6 +94,7 @@ class TargetTraits:
     eql_category: bool = False
     caseless_subfields: str = "no"
     caseless_copies: bool = False
+    regex_globs: bool = False
 
 
 #: The pipeline for rules that already use ECS field names (e.g. imported Elastic rules).
@@ -114,7 +116,7 @@ def passthrough_pipeline(
 ) -> ProcessingPipeline:
     """The ``ecs`` pipeline: keep the rule's ECS names, only move case-insensitive matches to
     lowercase-normalised multi-fields the way ``ecs-windows`` does."""
-    items = []
+    items = _regex_items(PASSTHROUGH, traits)
     model = field_model or field_model_for(data_source)
     if traits.caseless_subfields != "no" or traits.caseless_copies:
         items.append(
@@ -127,6 +129,15 @@ def passthrough_pipeline(
         name="sigport ecs pass-through", priority=20, items=items,
         vars={"sigport_field_model": model},
     )
+
+
+def _regex_items(prefix: str, traits: TargetTraits) -> list[ProcessingItem]:
+    """The item that writes translatable regexes as wildcard values, for targets without
+    regular expressions (before every other item: renames then apply to the values)."""
+    if not traits.regex_globs:
+        return []
+    return [ProcessingItem(identifier=f"{prefix}-regex-globs",
+                           transformation=RegexGlobsTransformation())]
 
 
 def _caseless_transformation(model: Any, traits: TargetTraits) -> CaselessSubfieldTransformation:
@@ -391,7 +402,7 @@ def build_pipeline(
     for key, value in (options or {}).items():
         opts[key] = table.check_option(key, value)
     data_source = opts.get("data_source")
-    items: list[ProcessingItem] = []
+    items: list[ProcessingItem] = _regex_items(table.name, traits)
     entries = table.entries_for(data_source)
     for entry in entries:
         items.extend(_logsource_items(table, entry, traits, data_source))

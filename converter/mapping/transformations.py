@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends.common import PIPELINE_WARNINGS
+from backends.regex_globs import NotGlobs, sigma_regex_globs
 from sigma.conditions import ConditionAND, ConditionOR
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaTransformationError
@@ -21,7 +22,14 @@ from sigma.processing.transformations.base import (
     PreprocessingTransformation,
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
-from sigma.types import SigmaExists, SigmaExpansion, SigmaNull, SigmaString, SpecialChars
+from sigma.types import (
+    SigmaExists,
+    SigmaExpansion,
+    SigmaNull,
+    SigmaRegularExpression,
+    SigmaString,
+    SpecialChars,
+)
 
 from converter.mapping.table import FieldTarget
 
@@ -82,6 +90,40 @@ class BasenameTransformation(DetectionItemTransformation):
         )
         linking = ConditionAND if detection_item.value_linking is ConditionAND else ConditionOR
         return SigmaDetection([moved, rest], item_linking=linking)
+
+
+@dataclass
+class RegexGlobsTransformation(DetectionItemTransformation):
+    """Write a ``|re`` test whose regex is a finite union of wildcard values as those values.
+
+    For targets without regular expressions (KQL): ``backends.regex_globs`` gives the exactly
+    equivalent Sigma values (case-sensitive unless the regex is ``|i``), so the later steps treat
+    them as any string test (the caseless copies and multi-fields, ``sigport mapping``'s
+    questions). A regex it refuses stays; the emitter refuses it with the reason. Runs before
+    the field renames, which then apply to the new values as to any string.
+    """
+
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetection | SigmaDetectionItem | None:
+        """The item with each regex replaced by its values; None when one does not translate."""
+        values = detection_item.value
+        if detection_item.field is None or not values or not all(
+            isinstance(v, SigmaRegularExpression) for v in values
+        ):
+            return None
+        try:
+            globs = [list(sigma_regex_globs(v)) for v in values]  # type: ignore[arg-type]
+        except NotGlobs:
+            return None
+        field, negated = detection_item.field, detection_item.negated
+        if detection_item.value_linking is ConditionAND and len(globs) > 1:
+            # |all: every regex must match, each one being the OR of its values.
+            parts: list[SigmaDetectionItem | SigmaDetection] = [
+                SigmaDetectionItem(field, [], list(g), negated=negated) for g in globs
+            ]
+            return SigmaDetection(parts, item_linking=ConditionAND)
+        return SigmaDetectionItem(field, [], [v for g in globs for v in g], negated=negated)
 
 
 @dataclass

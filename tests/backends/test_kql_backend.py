@@ -295,12 +295,22 @@ def test_warnings_reset_per_rule() -> None:
 
 def test_regex_unsupported() -> None:
     with pytest.raises(SigmaFeatureNotSupportedByBackendError) as info:
-        convert("  sel: {a|re: 'x.*'}\n  condition: sel")
+        convert("  sel: {a|re: 'x.y'}\n  condition: sel")
     assert "KQL has no regular expressions" in str(info.value)
+    assert "excludes the newline" in str(info.value)
     assert "lucene or eql target" in str(info.value)
     # An unbound regular expression only arises from pipelines; the method refuses it too.
     with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="no regular"):
         _backend().convert_condition_val_re(None, None)  # type: ignore[arg-type]
+
+
+def test_regex_of_wildcard_values() -> None:
+    """A regex that is a finite union of wildcard values is written as their OR, grouped so that
+    a negation covers all of them (backends/regex_globs.py)."""
+    assert convert("  sel: {a|re: '(cmd|pwsh)\\.exe\\Z'}\n  condition: not sel") == (
+        "not (a:(*cmd.exe or *pwsh.exe))", []
+    )
+    assert convert("  sel: {a|re: '^x.*'}\n  condition: sel") == ("a:x*", [])
 
 
 def test_fieldref_unsupported() -> None:
