@@ -161,7 +161,10 @@ TARGETS: dict[str, TargetSpec] = {
                 "one JSON per line",
                 "esql": "ES|QL queries `FROM <data source indices> | WHERE KQL(...)`, one per "
                 "line (an Elastic Security ES|QL rule's query)",
+                "kibana-ndjson": "Elastic Security ES|QL rules (`FROM ... METADATA _id, _index, "
+                "_version | WHERE KQL(...)`), one JSON object per line (Kibana rule import)",
             },
+            kibana_rule=KibanaRuleKind("esql", "esql"),
         ),
         TargetSpec(
             "lucene",

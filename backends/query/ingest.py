@@ -22,7 +22,12 @@ an ingest pipeline (the integration's ``<type>-<dataset>@custom`` pipeline, Winl
   non-``keyword`` field through ``query_string``, which would split ``* -enc *`` into OR-ed terms
   (``query_string_splits_whitespace`` in ``backends/kql/semantics.py``). A swap is a bijection
   on characters, so a pattern matches a value exactly when the swapped pattern matches the
-  swapped value, and a symbol in the data is still told apart from the whitespace.
+  swapped value, and a symbol in the data is still told apart from the whitespace;
+* ``*`` swapped with ``∗`` (U+2217) the same way (``COPY_SWAP``): Elasticsearch's own KQL
+  (``kql-es``) sends a pattern on a non-``keyword`` field through a ``query_string`` in which
+  every ``*`` of the text is live (``query_string_pattern`` in ``backends/kql_es/semantics.py``),
+  so a Sigma value's literal ``*`` (``\\*.lnk``) could not be written on the copy; swapped, it is
+  a plain character there for every target.
 
 Only strings are copied (a string, or the strings of a list); the copy is absent when the source
 holds none. ``apply_copies`` writes the copies into a rendered event, so ``check`` and
@@ -37,14 +42,16 @@ from typing import Any
 from .folding import simple_lower
 
 __all__ = [
-    "COPY_PREFIX", "WHITESPACE_SWAP", "META_KEY", "apply_copies", "caseless_encode",
+    "COPY_PREFIX", "COPY_SWAP", "WHITESPACE_SWAP", "META_KEY", "apply_copies", "caseless_encode",
     "painless_params", "painless_source",
 ]
 
 #: query_string's whitespace -> the visible symbol the copy holds instead (and back).
 WHITESPACE_SWAP = {" ": "\u2420", "\t": "\u2409", "\n": "\u240a", "\r": "\u240d", "\u3000": "\u2423"}
+#: Every character the copy holds swapped (and back): the whitespace and the literal ``*``.
+COPY_SWAP = {**WHITESPACE_SWAP, "*": "\u2217"}
 _SWAP_TABLE = str.maketrans(
-    {**WHITESPACE_SWAP, **{symbol: space for space, symbol in WHITESPACE_SWAP.items()}}
+    {**COPY_SWAP, **{symbol: char for char, symbol in COPY_SWAP.items()}}
 )
 #: Where ``sigport mapping`` has the pipeline write the copy of a field (``<prefix><field>``).
 COPY_PREFIX = "sigport.caseless."
@@ -98,22 +105,22 @@ def apply_copies(event: dict[str, Any], copies: Iterable[tuple[str, str]]) -> di
 
 
 def painless_params(copies: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """The script's ``params``: the ``[source, copy]`` pairs and the whitespace swap."""
-    swap = {**WHITESPACE_SWAP, **{symbol: space for space, symbol in WHITESPACE_SWAP.items()}}
+    """The script's ``params``: the ``[source, copy]`` pairs and the swap (``COPY_SWAP``)."""
+    swap = {**COPY_SWAP, **{symbol: char for char, symbol in COPY_SWAP.items()}}
     return {"copies": [[source, copy] for source, copy in copies], "swap": swap}
 
 
 def painless_source() -> str:
     """The script processor's source: for each ``[source, copy]`` pair in ``params.copies``, write
     the caseless-encoded copy (the same steps as ``caseless_encode``; ``params.swap`` holds
-    ``WHITESPACE_SWAP`` both ways, see ``painless_params``). Every class and method it calls is
+    ``COPY_SWAP`` both ways, see ``painless_params``). Every class and method it calls is
     on Painless's allowlist (``java.lang.txt``, ``java.util.txt``, ``java.util.regex.txt`` in
     https://github.com/elastic/elasticsearch/tree/main/modules/lang-painless/src/main/resources/org/elasticsearch/painless);
     ``Character.toLowerCase(int)`` is not, hence ``String.toLowerCase(Locale.ROOT)``. The swap is
     a regex ``replaceAll`` rather than a loop over the characters: Painless caps the iterations
     of a script's loops (a million), which a document with long values could exceed, while its
     regexes (enabled as ``limited`` by default) are bounded by the input's length."""
-    chars = "".join(f"\\u{ord(c):04x}" for pair in WHITESPACE_SWAP.items() for c in pair)
+    chars = "".join(f"\\u{ord(c):04x}" for pair in COPY_SWAP.items() for c in pair)
     return "\n".join([
         "String sigportEncode(String s, Map swap) {",
         "  String t = s.replace(Character.toString((char) 0x0130), 'i')",

@@ -4,7 +4,15 @@
   (https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-kql-query);
 * ``esql``: ``FROM <indices> | WHERE KQL("<query>", {"case_insensitive": ...})`` with the data
   source's index patterns (https://www.elastic.co/docs/reference/query-languages/esql/
-  functions-operators/search-functions/kql; the options map needs stack 9.3).
+  functions-operators/search-functions/kql; the options map needs stack 9.3);
+* ``kibana-ndjson``: an Elastic Security ES|QL rule (``"type": "esql", "language": "esql"``,
+  the only rule type whose query can carry ``case_insensitive``; a custom query rule's
+  ``language`` is ``kuery`` or ``lucene``, read by Kibana, not by this plugin). Its query is the
+  ``esql`` form with ``METADATA _id, _index, _version`` after the indices: a non-aggregating
+  ES|QL rule needs them to deduplicate alerts before 9.4, where Kibana adds ``_id`` itself
+  (Detection rules API, create an ES|QL rule:
+  https://www.elastic.co/guide/en/security/current/rules-api-create.html; ES|QL rules:
+  https://www.elastic.co/docs/solutions/security/detect-and-alert/esql).
 
 The query text is the emitter's; only the wrapping is done here.
 """
@@ -43,17 +51,31 @@ def render_es_dsl(conversions: list[Conversion], **_: Any) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def esql_query(conv: Conversion, query: str, data_source: str | None = None) -> str:
-    """One ES|QL query reading the data source's indices."""
+#: The metadata fields an ES|QL detection rule's non-aggregating query returns for alert
+#: deduplication (see the module docstring).
+RULE_METADATA = "METADATA _id, _index, _version"
+
+
+def esql_query(
+    conv: Conversion, query: str, data_source: str | None = None, metadata: bool = False
+) -> str:
+    """One ES|QL query reading the data source's indices (with the rule ``METADATA`` when
+    ``metadata``)."""
     from converter.outputs.kibana import _source_facts
 
     kql = _kql(query)
     indices = list(_source_facts(conv.rule, data_source).get("index") or []) or [DEFAULT_INDEX]
     options = {"case_insensitive": bool(kql.get("case_insensitive", False))}
-    return (
-        f"FROM {', '.join(indices)} | WHERE KQL({esql_string(kql['query'])}, "
-        f"{json.dumps(options)})"
-    )
+    source = ", ".join(indices) + (f" {RULE_METADATA}" if metadata else "")
+    return f"FROM {source} | WHERE KQL({esql_string(kql['query'])}, {json.dumps(options)})"
+
+
+def rule_query(conv: Conversion, query: str, data_source: str | None = None) -> str:
+    """The query of the Elastic Security rule for ``query``: a kql-es query object becomes the
+    ES|QL rule query; any other target's query is the rule's as it is."""
+    if conv.target != "kql-es":
+        return query
+    return esql_query(conv, query, data_source, metadata=True)
 
 
 def render_esql(conversions: list[Conversion], data_source: str | None = None, **_: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 from backends import TARGETS
 
 from converter.conversion.convert import Conversion
-from converter.outputs.elasticsearch_kql import render_es_dsl, render_esql
+from converter.outputs.elasticsearch_kql import render_es_dsl, render_esql, rule_query
 from converter.outputs.kibana import kibana_rule, render_kibana_ndjson as _render_kibana
 from converter.outputs.savedsearches import render as _render_savedsearches
 from converter.outputs.sentinel import render_sentinel_yaml
@@ -31,8 +31,11 @@ __all__ = ["FORMATS", "SUFFIXES", "TreeWriter", "kibana_rule",
 def render_kibana_ndjson(
     conversions: list[Conversion], data_source: str | None = None, **_: Any
 ) -> str:
-    """Kibana rule NDJSON (see ``converter/outputs/kibana.py``)."""
-    return _render_kibana(conversions, data_source)
+    """Kibana rule NDJSON (see ``converter/outputs/kibana.py``; kql-es queries become ES|QL
+    rules, ``converter/outputs/elasticsearch_kql.py``)."""
+    return _render_kibana(
+        conversions, data_source, lambda conv, query: rule_query(conv, query, data_source)
+    )
 
 
 def render_savedsearches(conversions: list[Conversion], splunk_es: bool = False, **_: Any) -> str:

@@ -155,12 +155,13 @@ class Proposal:
 
 
 #: The targets that query the caseless copies (``TargetSpec.caseless_copies``); KQL first, the
-#: one ``Proposal.converted`` and ``refused`` count.
-COPY_TARGETS = ("kql", "eql", "lucene")
+#: one ``Proposal.converted`` and ``refused`` count. kql-es is one of them: where its
+#: ``case_insensitive`` does not reach (a ``wildcard`` or text field) it reads the copies too.
+COPY_TARGETS = ("kql", "eql", "lucene", "kql-es")
 
 
 def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
-    """Convert the rules for KQL, EQL and Lucene on ``data_source`` and collect the fields that
+    """Convert the rules for KQL, EQL, Lucene and kql-es on ``data_source`` and collect the fields that
     need a caseless copy or a lowercase-normalised multi-field (those a conversion queried
     through a proposed one): EQL and Lucene also convert rules KQL refuses (regexes), whose
     other tests then read the copies too."""
@@ -391,7 +392,7 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     print(
         f"sigport mapping: {proposal.converted} of {proposal.rules} rules convert for kql on "
         f"{data_source}; {len(proposal.copies)} fields get a caseless copy (a wildcard field the "
-        "ingest pipeline writes, read by kql, eql and lucene): "
+        "ingest pipeline writes, read by kql, kql-es, eql and lucene): "
         + (", ".join(f"{proposal.copies[n]} (of {n})" for n in sorted(proposal.copies)) or "none"),
         file=err,
     )

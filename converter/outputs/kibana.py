@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -160,8 +160,15 @@ def approximations(conv: Conversion) -> list[str]:
     return [w for w in conv.warnings if w not in conv.exact_warnings]
 
 
-def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, Any]:
-    """One Elastic Security detection rule object for Kibana's rule import."""
+#: Rewrites a converted query into the rule's query (the ES|QL wrapping of a kql-es query).
+RuleQuery = Callable[[Conversion, str], str]
+
+
+def kibana_rule(
+    conv: Conversion, data_source: str | None = None, rule_query: RuleQuery | None = None
+) -> dict[str, Any]:
+    """One Elastic Security detection rule object for Kibana's rule import (its query through
+    ``rule_query`` when given)."""
     rule = conv.rule
     elastic = _elastic_attrs(rule)
     facts = _source_facts(rule, data_source)
@@ -179,7 +186,7 @@ def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, A
         "severity": str(elastic.get("severity", severity)),
         "type": rule_type,
         "language": language,
-        "query": conv.queries[0] if conv.queries else "",
+        "query": (rule_query or (lambda _, q: q))(conv, conv.queries[0]) if conv.queries else "",
         "index": list(elastic.get("index") or facts.get("index") or []),
         "interval": str(elastic.get("interval", DEFAULT_INTERVAL)),
         "from": str(elastic.get("from", "now-9m")),
@@ -224,10 +231,13 @@ def kibana_rule(conv: Conversion, data_source: str | None = None) -> dict[str, A
     return obj
 
 
-def render_kibana_ndjson(conversions: list[Conversion], data_source: str | None = None) -> str:
+def render_kibana_ndjson(
+    conversions: list[Conversion], data_source: str | None = None,
+    rule_query: RuleQuery | None = None,
+) -> str:
     """All converted rules as NDJSON (one rule object per line)."""
     lines = [
-        json.dumps(kibana_rule(c, data_source), ensure_ascii=False)
+        json.dumps(kibana_rule(c, data_source, rule_query), ensure_ascii=False)
         for c in conversions
         if c.queries
     ]

@@ -9,6 +9,7 @@ from backends.query.fields import FieldModel, FieldModelError
 from backends.query.folding import simple_lower
 from backends.query.ingest import (
     META_KEY,
+    COPY_SWAP,
     WHITESPACE_SWAP,
     apply_copies,
     caseless_encode,
@@ -31,6 +32,7 @@ from backends.query.ingest import (
         # The symbols in the data become the whitespace: the swap is a bijection.
         ("␠␉␊␍␣", " \t\n\r\u3000"),
         ("a\u00a0b", "a\u00a0b"),  # query_string does not split at a no-break space
+        ("\\*.LNK \u2217", "\\\u2217.lnk\u2420*"),  # the literal * too (kql-es: live in query_string)
         ("𐐀", "𐐨"),  # Deseret: per code point, also beyond the BMP
     ],
 )
@@ -40,10 +42,10 @@ def test_caseless_encode(text: str, encoded: str) -> None:
 
 def test_the_swap_is_the_query_string_whitespace_and_an_involution() -> None:
     assert set(WHITESPACE_SWAP) == set(str(KQL.get("query_string_splits_whitespace")))
-    sample = "".join(WHITESPACE_SWAP) + "".join(WHITESPACE_SWAP.values()) + "x"
+    sample = "".join(COPY_SWAP) + "".join(COPY_SWAP.values()) + "x"
     assert caseless_encode(caseless_encode(sample)) == sample
     # No symbol is cased or whitespace, so lowercasing and swapping commute.
-    for symbol in WHITESPACE_SWAP.values():
+    for symbol in COPY_SWAP.values():
         assert simple_lower(symbol) == symbol and not symbol.isspace()
 
 
@@ -73,11 +75,12 @@ def test_the_painless_script_swaps_the_same_characters() -> None:
     assert params["copies"] == [["process.name", "sigport.caseless.process.name"]]
     # The regex class holds every swapped character, and the map swaps both ways.
     swap = params["swap"]
-    for space, symbol in WHITESPACE_SWAP.items():
+    assert set(COPY_SWAP) == set(WHITESPACE_SWAP) | {"*"}
+    for space, symbol in COPY_SWAP.items():
         assert swap[space] == symbol and swap[symbol] == space
         for char in (space, symbol):
             assert f"\\u{ord(char):04x}" in source
-    assert len(swap) == 2 * len(WHITESPACE_SWAP)
+    assert len(swap) == 2 * len(COPY_SWAP)
     # İ and Σ are mapped before String.toLowerCase(Locale.ROOT), the only code points it maps
     # by SpecialCasing under the root locale.
     assert "(char) 0x0130), 'i')" in source and "(char) 0x03a3)" in source

@@ -204,6 +204,29 @@ def test_formats_wrap_the_same_query() -> None:
         assert parse(text, FieldModel.builtin("windows")) == default
 
 
+def test_kibana_rule_is_an_esql_rule_with_the_same_query() -> None:
+    """-f kibana-ndjson: an Elastic Security ES|QL rule (the rule type whose query carries
+    case_insensitive), FROM the data source's indices with the METADATA alert deduplication
+    needs, read by the interpreter as the default form; approximations go into note and tags."""
+    from converter.outputs.formats import render_kibana_ndjson
+
+    conversion = _convert("    CommandLine|contains: 'whoami'")
+    (line,) = render_kibana_ndjson([conversion], data_source="windows").splitlines()
+    rule = json.loads(line)
+    assert (rule["type"], rule["language"]) == ("esql", "esql")
+    assert "index" not in rule  # the indices are in FROM
+    assert rule["query"].startswith("FROM logs-windows.sysmon_operational-*")
+    assert " METADATA _id, _index, _version | WHERE KQL(" in rule["query"]
+    model = FieldModel.builtin("windows")
+    assert parse(rule["query"], model) == parse(conversion.queries[0], model)
+    assert "sigport: approximate" in rule["tags"] and "case-sensitively" in rule["note"]
+    # Another target's rule keeps its own query.
+    kql = Converter("kql", None, {"data_source": "windows"}).convert(
+        load_text(RULE.format(selection="    CommandLine|contains: 'whoami'"), "t.yml")[0])
+    (line,) = render_kibana_ndjson([kql], data_source="windows").splitlines()
+    assert json.loads(line)["query"] == kql.queries[0]
+
+
 def test_a_quoted_string_ends_at_its_own_quote() -> None:
     # `""` then a later `\"`: the empty string must not run on to the escaped quote.
     node = parse('w:"" or w:*x\\"*', MODEL)
@@ -222,12 +245,25 @@ def test_copy_patterns_get_a_term_no_copy_matches() -> None:
     assert render_pattern(["c:\\windows\\", _MULTI], keyword=True, never="\u0130*") is None
 
 
-def test_literal_star_on_a_copy_is_widened_and_declared() -> None:
+def test_literal_star_on_a_copy_is_a_plain_symbol(tmp_path: Path) -> None:
+    """A query_string keeps every `*` live (query_string_pattern), so the copy holds a literal
+    `*` as U+2217 (backends.query.ingest.COPY_SWAP): written plainly, exact, proven on events."""
+    from converter.checking.checker import Checker
+    from converter.generate.generator import generate_events
+    from converter.outputs.index_template import propose, template_body
+
     mapping = Path(__file__).parents[1] / "data" / "kql_es_copy_template.json"
     conversion = _convert("    CommandLine|contains: ':\\*'", mapping=str(mapping))
     kql = json.loads(conversion.queries[0])["kql"]
-    assert "sigport.caseless.process.command_line:*\\:*" in kql["query"]
-    assert any("literal '*'" in w for w in conversion.warnings)
+    assert "sigport.caseless.process.command_line:*\\:\u2217*" in kql["query"]
+    assert not any("literal '*'" in w for w in conversion.warnings)
+    loaded = load_text(RULE.format(selection="    CommandLine|contains: ':\\*'"), "t.yml")[0]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template_body(propose([loaded], "windows"))), encoding="utf-8")
+    events = generate_events(loaded.rule, seed=0)
+    outcome = Checker(["kql-es", "kql"], data_source="windows", mapping=path).check(loaded, events)
+    for name, target in outcome.targets.items():
+        assert target.equivalent is True, (name, target.reason, target.disagreements)
 
 
 def test_copy_pattern_after_an_escape_is_exact() -> None:

@@ -298,3 +298,22 @@ def test_backtest_with_the_template_sees_the_copies(tmp_path: Path) -> None:
     assert kql["hits"] == 2 and not kql["disagreements"]
     without = CliRunner().invoke(main, args)  # case-sensitive on the keyword fields: misses
     assert without.exit_code == 1
+
+
+def test_the_template_serves_every_target_that_reads_the_copies() -> None:
+    """`sigport mapping` converts the rules for each target whose pipeline moves tests to the
+    copies (kql-es among them), so a field only one of them tests gets its copy too."""
+    from backends import TARGETS
+    from converter.outputs.index_template import COPY_TARGETS
+
+    assert COPY_TARGETS[0] == "kql"  # the one the summary counts
+    assert set(COPY_TARGETS) == {name for name, spec in TARGETS.items() if spec.caseless_copies}
+
+
+def test_a_case_insensitive_regex_gets_its_copy() -> None:
+    """A |re whose regex is a finite union of wildcard values is written as those values before
+    the copies are chosen (RegexGlobsTransformation), so a |i one asks for a copy like a string."""
+    rule = RULE.replace("CommandLine|contains: 'Javascript:'", "CommandLine|re|i: '(?:^|-)ENC\\Z'")
+    rule = rule.replace("sel and not cased", "sel")
+    proposal = propose([load_text(rule, "r.yml")[0]], "windows")
+    assert "process.command_line" in proposal.copies
