@@ -37,6 +37,10 @@ from converter.reference.evaluator import CompiledRule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
 from converter.ruleindex.needs import Condition, conditions_of
 
+#: Why an event counted under ``declared`` is no disagreement.
+DECLARED = ("the data source writes it as an event with a declared field missing or deleted, "
+            "which the rule decides the way the query did")
+
 #: Distinct (Channel, EventID) routing keys remembered; beyond it membership is recomputed.
 ROUTE_MEMO = 4096
 
@@ -175,11 +179,13 @@ class Engine:
         "render_errors": {table: [batch positions, message]},
         "undecided": {rule or (rule, t): [count, first event, reason]},
         "unrendered": {(rule, t): [reference hits the target's data cannot hold, first, why]},
+        "declared": {(rule, t): [events showing only the declared difference, first, why]},
         "prepared": {rule: (reference unsupported, {target: PreparedTarget without tree})},
         "phases": {phase: CPU s}}``."""
         delta: dict[str, Any] = {"events": len(batch), "routed": Counter(), "ref": Counter(),
                                  "hits": Counter(), "dis": {}, "failed": {},
-                                 "render_errors": {}, "undecided": {}, "unrendered": {}}
+                                 "render_errors": {}, "undecided": {}, "unrendered": {},
+                                 "declared": {}}
         started = time.process_time()
         for position, (source, event) in enumerate(batch):
             group = self._group(event)
@@ -269,13 +275,33 @@ class Engine:
                     delta["hits"][slot] += 1
                 if (hit != (slot[0] in matched) and self._reference_ok(slot[0])
                         and slot[0] not in undecided):
+                    if self._declared(slot, event, hit, renderer):
+                        _undecided(delta, slot, source, DECLARED, "declared")
+                        continue
                     tree = self.trees[slot[0]][slot[1]]
                     self._disagree(delta, slot, source, not hit, hit, explain(tree, rendered))
             for i in matched & by_rule.keys():  # reference hits the prefilter ruled out
                 for t in by_rule[i]:
                     if (i, t) not in candidates and (i, t) not in self.failed:
+                        if self._declared((i, t), event, False, renderer):
+                            _undecided(delta, (i, t), source, DECLARED, "declared")
+                            continue
                         why = explain(self.trees[i][t], rendered)
                         self._disagree(delta, (i, t), source, True, False, why)
+
+    def _declared(self, slot: Slot, event: dict[str, Any], hit: bool, renderer: Any) -> bool:
+        """Whether the slot's disagreement on ``event`` is only the deleted-value difference
+        its emitter declared (``converter.checking.dropped``): the data source writes the event
+        as one the rule decides the way the target did."""
+        from converter.checking.dropped import declared_twin
+        from converter.events.render import SampleEvent
+
+        dropped = self.rules[slot[0]].targets[slot[1]].dropped
+        if not dropped:
+            return False
+        compiled = self.compiled[slot[0]]
+        return declared_twin(SampleEvent(event), hit, dropped, renderer,
+                             lambda fields: compiled.evaluate(fields).matched) is not None
 
     def _reference_ok(self, i: int) -> bool:
         return self.compiled[i].unsupported is None
@@ -291,7 +317,8 @@ class Engine:
 def _undecided(delta: dict, key: int | Slot, source: str, reason: str,
                kind: str = "undecided") -> None:
     """Count one event whose verdict (of rule ``key`` or slot ``key``) ran past the time limit
-    (``kind`` "undecided"), or one the rule matches that slot ``key``'s data cannot hold
-    (``kind`` "unrendered"): ``delta[kind][key] = [events, first event, reason]``."""
+    (``kind`` "undecided"), one the rule matches that slot ``key``'s data cannot hold
+    (``kind`` "unrendered"), or one that shows only the difference slot ``key``'s emitter
+    declared (``kind`` "declared"): ``delta[kind][key] = [events, first event, reason]``."""
     entry = delta[kind].setdefault(key, [0, source, reason])
     entry[0] += 1

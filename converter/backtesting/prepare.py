@@ -44,11 +44,14 @@ class PreparedTarget:
     warnings: list[str] = field(default_factory=list)
     #: Whether the query was parsed into a tree (kept when the tree is dropped by ``summary``).
     interpreted: bool = False
+    #: ``Conversion.dropped``: the fields whose deleted values the emitter declared it cannot
+    #: tell from a missing field (an event showing only that is no disagreement).
+    dropped: dict[str, list[str]] = field(default_factory=dict)
 
     def summary(self) -> PreparedTarget:
         """The same without the tree (what the report needs, cheap to send between processes)."""
         return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
-                              self.interpreted)
+                              self.interpreted, self.dropped)
 
 
 @dataclass
@@ -205,7 +208,8 @@ def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
         conversion = next(conversions)
         started = time.process_time()
         clock["convert"] += started - converted
-        target = PreparedTarget(conversion.output, warnings=list(conversion.warnings))
+        target = PreparedTarget(conversion.output, warnings=list(conversion.warnings),
+                                dropped=dict(conversion.dropped))
         item.targets[name] = target
         parse = spec.parse_function()
         if conversion.status != CONVERTED:

@@ -101,6 +101,8 @@ class _Merger:
         self.undecided: dict[Any, list[Any]] = {}
         #: (rule, target) -> [reference hits the target's data cannot hold, first event, why]
         self.unrendered: dict[Any, list[Any]] = {}
+        #: (rule, target) -> [events showing only the declared difference, first event, why]
+        self.declared: dict[Any, list[Any]] = {}
         #: CPU seconds per phase, summed over the shards.
         self.phases: defaultdict[str, float] = defaultdict(float)
 
@@ -128,7 +130,7 @@ class _Merger:
         self.routed.update(delta["routed"])
         self.ref.update(delta["ref"])
         self.hits.update(delta["hits"])
-        for kind in ("undecided", "unrendered"):
+        for kind in ("undecided", "unrendered", "declared"):
             tallies = getattr(self, kind)
             for key, (count, source, reason) in delta[kind].items():
                 entry = tallies.setdefault(key, [0, source, reason])
@@ -194,6 +196,14 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger,
             elif count:
                 t.equivalent, t.disagreements, t.examples = False, count, examples
                 t.reason = f"{count} of {tally.events} events disagree"
+            elif (declared := merged.declared.get((i, name))) is not None:
+                # The difference the emitter declared, which no query on this data avoids:
+                # never "equivalent", and no disagreement either.
+                n, source, why = declared
+                t.reason = ("not proven: the emitter declared its output approximate ("
+                            + "; ".join(target.warnings)
+                            + f"), and {n} of {tally.events} events show that difference "
+                            f"(first {source}: {why})")
             elif (which := undecided if undecided is not None else ref_undecided) is not None:
                 side, (n, source, why) = (name if undecided is not None else "the reference",
                                           which)

@@ -378,3 +378,39 @@ def test_events_a_table_cannot_hold_are_not_rendered_never_disagreements(
     assert report["rules"][0]["reference"]["hits"] == 3
     assert (kusto["hits"], kusto["disagreements"], kusto["equivalent"]) == (1, 0, True)
     assert kusto["not_rendered"]["events"] == 2
+
+
+VSCODE_NULL = """\
+title: Tunnel Without Version Info
+id: 44444444-4444-4444-8444-444444444444
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    OriginalFileName: null
+    CommandLine|endswith: '.exe tunnel'
+  condition: selection
+level: low
+"""
+
+
+@pytest.mark.parametrize("prefilter", [True, False])
+def test_declared_deleted_value_difference_is_not_proven_not_a_disagreement(
+    tmp_path: Path, prefilter: bool
+) -> None:
+    """As in ``check``: on Kusto a string column reads '' where the value is missing, so an event
+    whose OriginalFileName is '' is written like one without it, which the rule matches. The
+    emitter declared that; the backtest counts it apart and calls the target "not proven",
+    never "differs". A kept value the query gets right stays agreed."""
+    rule = tmp_path / "tunnel.yml"
+    rule.write_text(VSCODE_NULL, encoding="utf-8")
+    base = {"Channel": SYSMON, "EventID": 1, "CommandLine": "code.exe tunnel"}
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(e) for e in (
+        base, {**base, "OriginalFileName": "code.exe"}, {**base, "OriginalFileName": ""},
+        {**base, "OriginalFileName": ""})) + "\n", encoding="utf-8")
+    report = run_backtest([rule], [events], targets=["kusto"], workers=1, prefilter=prefilter)
+    target = report.rules[0].targets["kusto"]
+    assert target.disagreements == 0 and target.equivalent is None, target.reason
+    assert "deletes the values" in (target.reason or "")
+    assert "2 of 4 events show that difference" in (target.reason or "")
