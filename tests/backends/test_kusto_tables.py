@@ -194,3 +194,27 @@ def test_registry_outside_asim_is_refused_with_the_reason(source: str, tmp_path:
     assert refused.status != "converted" and "DeviceRegistryEvents" in (refused.reason or "")
     asim = Converter("kusto", options={"data_source": "sentinel-asim"}).convert(loaded)
     assert asim.status == "converted" and asim.queries[0].startswith("imRegistry")
+
+
+def test_security_int_columns_hold_only_canonical_numbers() -> None:
+    """SecurityEvent's EventID and LogonType are int columns filled from numbers Windows writes
+    in canonical decimal: a Sigma event with EventID "04624" (which Sigma's 4624 does not
+    match) is no SecurityEvent row, so it is not rendered instead of read as 4624 (the 97
+    builtin/security rules that "differed" on that near miss)."""
+    from converter.events.render import SampleEvent
+    from converter.rules.load import load_text
+
+    text = (
+        "title: rdp\nid: 5c8e0d8e-9d5e-4a4e-9c57-0f2f9a6b1c01\n"
+        "logsource: {product: windows, service: security}\n"
+        "detection:\n  sel:\n    EventID: 4624\n    LogonType: 10\n  condition: sel\n"
+    )
+    (loaded,) = load_text(text, "inline.yml")
+    base = {"Channel": "Security", "EventID": 4624, "LogonType": "10"}
+    events = [SampleEvent(dict(base)), SampleEvent({**base, "EventID": "04624"}),
+              SampleEvent({**base, "LogonType": "010"}), SampleEvent({**base, "LogonType": "3"}),
+              SampleEvent({**base, "EventID": "4624"})]
+    result = Checker(["kusto"], data_source="sentinel").check(loaded, events).targets["kusto"]
+    assert result.disagreements == [] and result.equivalent is True, result.reason
+    assert result.not_rendered == [1, 2]
+    assert result.matched == [0, 4]

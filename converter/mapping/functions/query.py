@@ -56,7 +56,7 @@ def query_copy(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> Quer
     return rewrite(item, spec, prefix, lambda v: Leaf(prefix + spec.target, v))
 
 
-_DECIMAL = re.compile(r"(?:0|-?[1-9][0-9]*)")
+DECIMAL = re.compile(r"(?:0|-?[1-9][0-9]*)")
 LONG_RANGE = (-(2**63), 2**63 - 1)
 
 
@@ -77,7 +77,7 @@ def query_to_integer(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -
                     f"wildcards (contains/startswith/endswith or * ?) in {value.original!r} "
                     "cannot be tested on a long field"
                 )
-            if not _DECIMAL.fullmatch(text) or not LONG_RANGE[0] <= int(text) <= LONG_RANGE[1]:
+            if not DECIMAL.fullmatch(text) or not LONG_RANGE[0] <= int(text) <= LONG_RANGE[1]:
                 raise NotExact(
                     f"{text!r} is not a canonical decimal integer: a long field holds only numbers"
                 )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from converter.mapping.functions.query import LONG_RANGE, hash_targets
+from converter.mapping.functions.query import DECIMAL, LONG_RANGE, hash_targets
 from converter.mapping.table import FieldTarget
 
 class Alternatives(tuple[Any, ...]):
@@ -88,7 +88,28 @@ def render_to_integer(value: Any, spec: FieldTarget) -> dict[str, Any]:
     Sigma layer already converted by ``hex_to_integer``; reading hex here would make the numeric
     query match a value that Sigma's own number test rejects (``500`` vs ``"0x1f4"``).
     """
+    if spec.param("canonical"):
+        each(value, lambda v: _canonical_integer(v, spec))
     return written(spec.target, each(value, _to_long))
+
+
+def _canonical_integer(value: Any, spec: FieldTarget) -> Any:
+    """``value`` when it is an integer or its canonical decimal text.
+
+    With ``canonical: true`` the table says the record holds the number as the system wrote it
+    (a Windows event's EventID, an event-data UInt32 such as LogonType): never with a leading
+    zero, a sign or spaces. Other text is a value the record cannot hold, which Sigma's test
+    (comparing text) may answer differently from the column's number.
+
+    Raises:
+        ValueError: ``value`` is text that is not canonical decimal.
+    """
+    if isinstance(value, str) and not DECIMAL.fullmatch(value):
+        raise ValueError(
+            f"{spec.sigma}={value!r}: the record holds {spec.target} as a canonical decimal "
+            "number, never as this text"
+        )
+    return value
 
 
 def render_to_string(value: Any, spec: FieldTarget) -> dict[str, Any]:
