@@ -1,7 +1,7 @@
-"""Hostile events inputs, round three: what decodes as JSON but is no text, or no field value.
+"""Hostile events and index-mapping inputs, round three: JSON that decodes but is no text, or
+no mapping Elasticsearch would accept.
 
-Each case was an "internal error" (or a false disagreement); each must be an error naming the
-file and line, or evaluated as the SIEM would store it.
+Each case was an "internal error"; each must be an error naming the file (and line).
 """
 
 from __future__ import annotations
@@ -65,3 +65,25 @@ def test_every_reader_refuses_a_lone_surrogate(tmp_path: Path, text: str) -> Non
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConverterError, match="lone UTF-16 surrogate"):
         list(iter_events(path))
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ({"type": "keyword", "fields": [1]}, "multi-fields ('fields') of 'process.name' must be"),
+    ({"type": "keyword", "fields": {"c": "keyword"}}, "the spec of field 'process.name.c'"),
+    ({"type": "keyword", "ignore_above": -5}, "ignore_above of 'process.name' must be"),
+    ({"type": "keyword", "ignore_above": True}, "ignore_above of 'process.name' must be"),
+    ({"type": "keyword", "normalizer": 5}, "normalizer of 'process.name' must be"),
+])
+def test_a_malformed_field_spec_in_a_mapping_is_an_error_naming_it(
+    tmp_path: Path, spec: dict[str, object], words: str
+) -> None:
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"idx": {"mappings": {"properties": {"process": {
+        "properties": {"name": spec}}}}}}), encoding="utf-8")
+    for command in ("convert", "check"):
+        result = CliRunner().invoke(main, [command, str(ZOOM), "-t", "kql", "--mapping",
+                                           str(mapping)])
+        assert result.exit_code == 2, result.output
+        assert "internal error" not in result.output
+        assert f"sigport: error: {mapping}: unusable index mapping" in result.output
+        assert words in result.output, result.output

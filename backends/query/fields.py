@@ -111,8 +111,16 @@ def _info(name: str, source: str, spec: Mapping[str, Any], where: str) -> FieldI
     if not isinstance(kind, str):
         raise FieldModelError(f"{where}: field {name!r} has no type")
     ignore_above = spec.get("ignore_above")
-    if ignore_above is not None and not isinstance(ignore_above, int):
-        raise FieldModelError(f"{where}: ignore_above of {name!r} must be an integer")
+    if ignore_above is not None and (
+        not isinstance(ignore_above, int) or isinstance(ignore_above, bool) or ignore_above < 0
+    ):  # Elasticsearch refuses a negative one
+        raise FieldModelError(f"{where}: ignore_above of {name!r} must be an integer >= 0")
+    for key in ("normalizer", "analyzer"):
+        if spec.get(key) is not None and not isinstance(spec.get(key), str):
+            raise FieldModelError(f"{where}: {key} of {name!r} must be a name (a string)")
+    if not isinstance(spec.get("fields") or {}, Mapping):
+        raise FieldModelError(f"{where}: the multi-fields ('fields') of {name!r} must be a "
+                              "mapping of sub-field names to specs")
     meta = spec.get("meta")
     caseless_of = meta.get(META_KEY) if isinstance(meta, Mapping) else None
     if caseless_of is not None and (not isinstance(caseless_of, str) or kind != "wildcard"):
