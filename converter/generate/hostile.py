@@ -5,8 +5,10 @@ Every value a rule tests gets, besides the mutations of ``generate_values``:
 * **case partners** of its letters (``partner ...``): the non-ASCII characters whose Unicode
   simple lowercase equals a letter's (İ for i, the Kelvin sign for k, ẞ for ß, Σ for σ, É for é)
   and those that look alike but fold elsewhere (ı for i, ſ for s, ς for σ, a fullwidth letter
-  for an ASCII one). Sigma's folding ("string_case" in ``converter.reference.semantics``) says
-  which match; an engine that folds ASCII only, or with Python's ``str.lower``, differs here;
+  for an ASCII one), and every other code point equal to a letter under one of the foldings
+  the interpreters model (the micro sign for Greek mu: ``backends/query/folding.py``). Sigma's
+  folding ("string_case" in ``converter.reference.semantics``) says which match; an engine
+  that folds ASCII only, or with Python's ``str.lower``, differs here;
 * a **long value** (``long value past every field limit ...``): longer than every value limit the field model knows
   (``ignore_above`` of each field, 1,024 on Defend's ``.caseless`` sub-fields, or a user
   mapping's), so a target that stops indexing a value past its limit shows it;
@@ -52,16 +54,39 @@ MAX_PARTNERS = 4  # case-partner mutations per value
 
 
 def _partners(char: str) -> Iterator[tuple[str, str]]:
-    """(replacement, description) for one character of a literal."""
+    """(replacement, description) for one character of a literal: the named partners, the other
+    case of a non-ASCII letter, every other code point that some engine's folding takes for it
+    (``_reading_partners``), and the fullwidth form of an ASCII letter."""
     folded = fold(char)
-    yield from _PARTNERS.get(folded, ())
+    named = _PARTNERS.get(folded, ())
+    yield from named
+    known = {char, *(c for c, _ in named)}
     if not char.isascii() and char.isalpha():  # É for é and é for É: the other case, if one
         other = char.lower() if fold(char) != char else char.upper()
-        if len(other) == 1 and other != char:
+        if len(other) == 1 and other not in known:
+            known.add(other)
             yield other, f"{other} (other case of {char})"
-    elif char.isascii() and char.isalpha():
+    for other in _reading_partners(char):
+        if other not in known and not (other.isascii() and char.isascii()):
+            known.add(other)
+            yield other, (f"{other} (U+{ord(other):04X}, equal to {char!r} under some engine's "
+                          "folding)")
+    if char.isascii() and char.isalpha():
         wide = chr(ord(char.swapcase()) + _FULLWIDTH)
         yield wide, f"{wide} (fullwidth)"
+
+
+@lru_cache(maxsize=4096)
+def _reading_partners(char: str) -> tuple[str, ...]:
+    """Every code point equal to ``char`` under one of the case foldings the interpreters model
+    (per code point lowercase, Unicode simple case folding, .NET's uppercase: ``folding.py``),
+    in code-point order. ``_PARTNERS`` names the common ones; this finds the rest, such as the
+    micro sign for Greek mu or the symbol ``ϐ`` for beta (equal under case folding only), so an
+    emitter that kept such a letter as a caseless literal meets the event that shows it."""
+    from backends.query.folding import SIMPLE, UNICODE, UPPER, equivalents
+
+    found = set("".join(equivalents(char, reading) for reading in (SIMPLE, UNICODE, UPPER)))
+    return tuple(sorted(found - {char}, key=ord))
 
 
 def _partner_mutations(glob: Glob) -> Iterator[tuple[Glob, bool, str]]:

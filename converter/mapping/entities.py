@@ -126,7 +126,8 @@ def _entity_dependence(value: Any) -> str | None:
             continue  # a placeholder: refused or expanded elsewhere
         special = next((c for c in part if c in _UNKNOWN_ENTITIES), None)
         if special is not None:
-            return f"the value {str(value)!r} holds {special!r}, written {_UNKNOWN_ENTITIES[special]}"
+            return (f"the value {str(value)!r} holds {special!r}, written "
+                    f"{_UNKNOWN_ENTITIES[special]}")
         # Floating, it can begin inside an entity and end past its ';', or lie inside one
         # (unless it ends the value: the text ends with a character or an entity's ';').
         folded, last = part.lower(), index == len(parts) - 1

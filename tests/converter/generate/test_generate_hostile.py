@@ -66,6 +66,20 @@ def test_partners_of_non_ascii_letters() -> None:
     assert mutations(("ß",))["partner ẞ (capital sharp s) for 'ß'"] is True
 
 
+@pytest.mark.parametrize(("literal", "partner", "same"), [
+    ("μs", "\u00b5", False),  # micro sign: Greek mu under case folding and uppercase only
+    ("βeta", "\u03d0", False),  # beta symbol: beta under case folding and uppercase only
+    ("θ", "\u03f4", True),  # capital theta symbol: lowercases to theta, as Sigma folds
+    ("\u00b5", "\u03bc", False),  # and back: mu for a rule's micro sign
+])
+def test_partners_under_every_modelled_folding(literal: str, partner: str, same: bool) -> None:
+    # An emitter that kept such a letter as a caseless literal on an engine that may fold it
+    # otherwise (Kusto's candidates, Elasticsearch's case_insensitive) is shown by this event.
+    found = {what: keep for what, keep in mutations((MULTI, literal, MULTI)).items()
+             if what.startswith(f"partner {partner} ")}
+    assert list(found.values()) == [same], mutations((MULTI, literal, MULTI))
+
+
 def test_long_values_pass_every_known_limit() -> None:
     assert long_value_length() > 1024  # Defend's .caseless sub-fields stop at 1,024
     user = FieldModel.from_dict({"CommandLine": {"type": "keyword", "ignore_above": 50000}})
