@@ -19,6 +19,9 @@ the meaning in several places; each fix below overrides one ClassVar or method a
   unquoted term starting with ``<``/``>`` is a range even when escaped (the doc: they "can't be
   escaped at all"; ES' ``getFieldQuery`` checks the unescaped text). Such values are quoted (a
   phrase on a keyword field is the exact whole value) or, for numbers, escaped.
+* **Keywords.** The stock backend renders a field-less value as a bare term on the default
+  fields, which is not Sigma's case-insensitive substring of any value: such rules are refused
+  with the reason (as on EQL).
 
 Output formats (default, kibana_ndjson, dsl_lucene, siem_rule, siem_rule_ndjson) are inherited.
 """
@@ -219,12 +222,24 @@ class SigportLuceneBackend(
         return self.render_number(value)
 
     def convert_condition_val_str(self, cond: Any, state: ConversionState) -> Any:
-        """Unbound keyword search: kept as the stock backend renders it, with a warning."""
-        self.warn(
-            f"keyword search {cond.value} is matched against the default fields as a "
-            "case-sensitive wildcard term, not Sigma's case-insensitive full-event search"
+        """Unbound (keyword) value: no Lucene query means Sigma's keyword search, so it is refused.
+
+        Sigma matches a keyword case-insensitively as a substring of any value of the event
+        (SIGMA_SEMANTICS "keywords"). A bare Lucene term searches the index's default fields
+        (semantics ``default_field``): on keyword fields a case-sensitive wildcard over the
+        whole value, on text fields the analysed tokens (a phrase for several words), and the
+        default fields also hold values the shipper adds (``event.dataset``, ...). No data
+        source sigport maps keeps the record as one exact text field either.
+        """
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"keyword search {cond.value}: a bare Lucene term searches the default fields as "
+            "case-sensitive whole-value wildcards (keyword fields) or analysed tokens (text "
+            "fields), not Sigma's case-insensitive substring of any value; give the value a field",
+            source=cond.source,
         )
-        return super().convert_condition_val_str(cond, state)
+
+    convert_condition_val_num = convert_condition_val_str
+    convert_condition_val_re = convert_condition_val_str
 
     # --- regular expressions ---------------------------------------------------------------
     def convert_condition_field_eq_val_re(

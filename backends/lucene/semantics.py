@@ -151,6 +151,14 @@ SEMANTICS = Semantics(
             ARRAY_DOC,
             "A field test matches when any value of an array matches; NOT matches when none does.",
         ),
+        "default_field": Rule(
+            "*",
+            QS_DOC,
+            "A term without a field searches the query's default_field, which defaults to the "
+            "index.query.default_field setting, '*': every field eligible for term queries; "
+            "each field reads the term as its type does (a keyword field a whole-value, "
+            "case-sensitive term or wildcard; a text field analysed tokens).",
+        ),
         "empty_query": Rule(
             False, QS_DOC, "An empty or whitespace-only query string matches nothing."
         ),

@@ -334,3 +334,20 @@ def test_dotted_capital_i_class() -> None:
     # The reference folds U+0130 to 'i' too (string_case): the value converts, with that class.
     (query,) = convert("  sel:\n    F: '\u0130stanbul'")
     assert query.startswith("F:/[iI\u0130][sS]"), query
+
+
+@pytest.mark.parametrize(
+    "detection",
+    ["  sel:\n    - 'whoami'", "  sel:\n    - 42", "  sel:\n    '|re': 'who.mi'",
+     "  sel:\n    '|all':\n      - 'a b'\n      - c"],
+)
+def test_keyword_search_is_refused_with_the_reason(detection: str) -> None:
+    # A bare Lucene term searches the default fields (keyword: case-sensitive whole values;
+    # text: analysed tokens), never Sigma's case-insensitive substring of any value.
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="keyword search .*substring"):
+        convert(detection)
+
+
+def test_field_tests_beside_a_keyword_do_not_rescue_it() -> None:
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="keyword search"):
+        convert("  sel:\n    Image: 'x.exe'\n  kw:\n    - 'whoami'", "sel and kw")
