@@ -87,3 +87,20 @@ def test_a_malformed_field_spec_in_a_mapping_is_an_error_naming_it(
         assert "internal error" not in result.output
         assert f"sigport: error: {mapping}: unusable index mapping" in result.output
         assert words in result.output, result.output
+
+
+def test_an_event_with_nested_arrays_is_rendered_flat_as_the_reference_reads_it(
+    tmp_path: Path
+) -> None:
+    # The renderer wrote a nested list's Python repr ("Zoom.exe']") as the value: every target
+    # behind a value function "differed" from the reference, which flattens the lists.
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({
+        "EventID": 1, "Channel": SYSMON, "Image": [["C:\\x\\cmd.exe"]],
+        "ParentImage": [[["C:\\Zoom.exe"]], "C:\\y\\other.exe"],
+    }) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(ZOOM), "--events", str(events), "-t",
+                                       "eql,kusto,splunk", "--format", "json"])
+    (rule,) = json.loads(result.stdout)["rules"]
+    for name, target in rule["targets"].items():
+        assert target["equivalent"] is True, (name, target["reason"])

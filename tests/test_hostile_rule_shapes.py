@@ -148,3 +148,18 @@ def test_a_bug_on_one_rule_costs_check_that_rule_only(
     rules = {Path(r["path"]).name: r for r in json.loads(result.stdout)["rules"]}
     assert rules["a_bug.yml"]["error"].startswith("internal error: TypeError: a bug")
     assert rules["good.yml"]["error"] is None and rules["good.yml"]["targets"]
+
+
+def test_a_broken_link_named_like_a_rule_is_accounted_for(tmp_path: Path) -> None:
+    # A directory's rule-named link to nothing was skipped without a word.
+    (tmp_path / "good.yml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "gone.yml").symlink_to(tmp_path / "nowhere.yml")
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["convert", "-t", "eql", "--no-cache", "--report",
+                                       str(report), str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    entries = {Path(e["path"]).name: e for e in
+               json.loads(report.read_text(encoding="utf-8"))["rules"]}
+    assert entries["good.yml"]["status"] == "converted"
+    assert entries["gone.yml"]["status"] == "error"
+    assert "no such file or directory" in entries["gone.yml"]["reason"]

@@ -73,10 +73,17 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix in RULE_SUFFIXES:
+                # A rule file's name on a link to nothing is yielded too: loading it reports
+                # "cannot read", so the broken link is accounted for instead of skipped.
+                if child.suffix in RULE_SUFFIXES and (
+                    child.is_file() or child.is_symlink() and not child.exists()
+                ):
                     yield str(child)
         elif path.is_file():
             yield str(path)
+        elif path.exists():
+            raise RuleLoadError("not a regular file or directory", path=path,
+                                hint="give rule files or directories, or - for standard input")
         else:
             raise RuleLoadError("no such file or directory", path=path)
 

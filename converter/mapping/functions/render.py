@@ -10,7 +10,7 @@ function ``alias_<function>(values, spec)`` normalises the fields of a non-Sysmo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from converter.mapping.functions.query import DECIMAL, LONG_RANGE, hash_targets
@@ -28,9 +28,27 @@ def each(value: Any, convert: Callable[[Any], Any]) -> Any:
     ``convert`` returns None for "not written"; a list keeps its written elements only.
     """
     if isinstance(value, (list, tuple)):
-        out = [c for c in (convert(v) for v in value if v is not None) if c is not None]
+        # Nested lists are flattened, as the reference reads them ("multi_valued") and as
+        # Elasticsearch indexes an array of arrays; converting a list itself would write its
+        # Python repr ("['C:\\x.exe']") as a value.
+        out = [c for c in (convert(v) for v in _flat(value)) if c is not None]
         return out or None
     return None if value is None else convert(value)
+
+
+def _flat(values: list[Any] | tuple[Any, ...]) -> Iterator[Any]:
+    """The non-null scalars of a list, nested lists flattened (iteratively: events nest at
+    most ``MAX_EVENT_DEPTH`` levels, but nothing here needs recursion)."""
+    stack = [iter(values)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):  # a JSON array (a tuple is a function's own value)
+                stack.append(iter(item))
+                break
+            if item is not None:
+                yield item
+        else:
+            stack.pop()
 
 
 def written(field: str, value: Any) -> dict[str, Any]:
