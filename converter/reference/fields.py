@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Union
 
+from converter.reference.logsources import TAG_CHANNELS
+
 Event = Mapping[str, Any]
 #: A field's texts as compared case-insensitively: one folded string (the common case of a
 #: single string value), or a tuple of them (a list, a number, a boolean; empty when missing).
@@ -150,11 +152,21 @@ def folded_texts(event: Event, name: str, cache: FoldCache) -> Folded:
     return folded
 
 
+def keyword_values(event: Event) -> Iterator[Any]:
+    """The top-level values a keyword search looks at ("keywords"): all of them but a sigport
+    logsource tag in ``Channel`` (``okta/okta``), which the tagged taxonomy events carry by
+    convention and the log record never holds, so a keyword such as ``okta`` is not found in it."""
+    for key, value in event.items():
+        if key == "Channel" and type(value) is str and value in TAG_CHANNELS:
+            continue
+        yield value
+
+
 def keyword_texts(event: Event) -> list[str]:
     """Every text a keyword search looks at ("keywords"), unfolded: each scalar anywhere in the
     event as ``text_of`` renders it (objects inside lists are skipped, as they have no text)."""
     out: list[str] = []
-    for value in event.values():
+    for value in keyword_values(event):
         kind = type(value)
         if kind is str:  # the common cases first, without the generators below
             out.append(value)

@@ -245,6 +245,19 @@ _OTHER_CHANNELS = frozenset(
     for ch in ec.channels
 )
 
+#: The sigport logsource tags (``okta/okta``, ``proxy``, ...) that a tagged taxonomy event carries
+#: as ``Channel``, exactly as written. They are this table's convention, not text of the log
+#: record, so a keyword search never looks at them (``fields.keyword_texts``); Sysmon for Linux's
+#: channel is a real one and stays searchable.
+TAG_CHANNELS = frozenset(
+    ch
+    for table in (OTHER_LOGSOURCES, GENERIC_LOGSOURCES, GENERIC_SERVICES, PRODUCT_LOGSOURCES)
+    for classes in table.values()
+    for ec in classes
+    for ch in ec.channels
+    if ch != LINUX_SYSMON
+)
+
 
 def other_logsource(product: str | None, category: str | None, service: str | None
                     ) -> tuple[EventClass, ...] | None:

@@ -15,6 +15,7 @@ from converter.reference.fields import (
     FoldCache,
     event_scalars,
     field_getter,
+    keyword_values,
     fold,
     folded_texts,
     scalars,
@@ -114,7 +115,7 @@ def keyword_predicate(values: list[SigmaType]) -> Predicate:
     test = tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests))
 
     def predicate(event: Event, cache: FoldCache) -> bool:
-        for value in event.values():
+        for value in keyword_values(event):
             if type(value) is str or not isinstance(value, (Mapping, list, tuple)):
                 if value is not None and test(value):
                     return True

@@ -154,7 +154,9 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
     "keywords": Fact(
         "some scalar value anywhere in the event contains the keyword (wildcards honoured, "
         "case-insensitive)", RULES_SPEC,
-        "'Keywords search': keywords are searched across an entire event.",
+        "'Keywords search': keywords are searched across an entire event. The sigport logsource "
+        "tag a tagged taxonomy event carries as Channel (logsources.TAG_CHANNELS) is not part of "
+        "the event's text and is not searched.",
     ),
     "neq": Fact(
         "not (v1 or v2 ...); a missing field therefore satisfies neq", MODIFIERS_SPEC,

@@ -353,6 +353,21 @@ def test_keyword_wildcards_do_not_span_fields() -> None:
     assert hits(det, {"A": "alpha", "B": "beta"}, {"A": "xalpha-betax"}) == [False, True]
 
 
+def test_keywords_do_not_search_the_logsource_tag() -> None:
+    """A tagged taxonomy event's Channel (``okta/okta``) is sigport's convention, not log text: a
+    keyword found only there does not match (else every such event would); in a field it does,
+    and Sysmon for Linux's real channel stays searchable."""
+    rule = load("keywords:\n  - 'okta'\ncondition: keywords", "product: okta\n  service: okta")
+    compiled = compile_rule(rule)
+    assert compiled.unsupported is None, compiled.unsupported
+    tagged = {"Channel": "okta/okta", "eventType": "user.session.start"}
+    assert compiled.evaluate(tagged).matched is False
+    assert compiled.evaluate({**tagged, "displayMessage": "OKTA login"}).matched is True
+    linux = compile_rule(load("keywords:\n  - 'Sysmon'\ncondition: keywords",
+                              "product: linux\n  category: process_creation"))
+    assert linux.evaluate({"Channel": "Linux-Sysmon/Operational", "EventID": 1}).matched is True
+
+
 # --- conditions -------------------------------------------------------------------------------
 
 
