@@ -8,12 +8,10 @@ target cannot express, a field the pipeline does not map, a logsource it does no
 
 from __future__ import annotations
 
-import bisect
 import copy
 import pickle
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import (
@@ -21,10 +19,7 @@ from sigma.exceptions import (
     SigmaFeatureNotSupportedByBackendError,
     SigmaTransformationError,
 )
-from sigma.processing.conditions import LogsourceCondition
 from sigma.processing.pipeline import ProcessingPipeline
-from sigma.processing.tracking import FieldMappingTracking
-from sigma.rule import SigmaLogSource, SigmaRule
 
 from backends import TARGETS, TargetSpec
 
@@ -32,6 +27,8 @@ from converter.errors import ConverterError, PipelineError, UnknownTargetError, 
 from converter.mapping.partial import EXACT_WARNINGS
 from converter.mapping.transformations import DROPPED_FIELDS
 from converter.mapping.pipeline import TargetTraits, builtin_pipelines, resolve_pipelines
+from converter.conversion.routing import PassState, memoize_logsource_conditions, routed
+from converter.conversion.shared import SharedPass
 from converter.rules.load import LoadedRule
 
 CONVERTED = "converted"
@@ -198,6 +195,25 @@ class Converter:
             )
         # Pipelines mutate the rule they process: every target works on its own copy.
         rule = _copy(loaded.rule) if copy_rule else loaded.rule
+        return self._run(base, rule)
+
+    def resume(self, path: str, rule_id: str, title: str, state: PassState) -> Conversion:
+        """Convert the rule ``state`` holds, its pipeline going on from where a pass shared with
+        other targets left it (``convert_each``); ``path``, ``rule_id`` and ``title`` are the
+        loaded rule's. The outcome is ``convert``'s for the rule before the pass."""
+        base = Conversion(path=path, id=rule_id, title=title, target=self.spec.name,
+                          status=ERROR)
+        route = routed(self.backend.last_processing_pipeline)
+        if route is None:  # never: only routed pipelines share passes
+            raise RuntimeError("a shared pass for a pipeline that is not routed")
+        route.resume = state
+        try:
+            return self._run(base, state.rule)
+        finally:
+            route.resume = None
+
+    def _run(self, base: Conversion, rule: Any) -> Conversion:
+        """``rule`` (consumed) converted by the backend: the outcome on top of ``base``."""
         try:
             queries = self.backend.convert_rule(rule)
         except SigmaFeatureNotSupportedByBackendError as exc:
@@ -235,193 +251,15 @@ class Converter:
         )
 
 
-class _SourceKey:
-    """The memo key of a rule's log source, computed once per ``SigmaLogSource`` object.
-
-    Whether a ``LogsourceCondition`` matches a ``SigmaRule`` depends on the rule's log source
-    alone: its class, category, product, service and definition (what its equality and
-    containment compare). ``SigmaLogSource`` is frozen, and pySigma's transformations replace
-    it rather than change it, so the key of the object last seen is still its key; one key
-    serves every item of the pipeline for the rule.
-    """
-
-    __slots__ = ("source", "key")
-
-    def __init__(self) -> None:
-        """Start with no log source seen."""
-        self.source: Any = _NOTHING
-        self.key: tuple[Any, ...] | None = None
-
-    def of(self, rule: Any) -> tuple[Any, ...] | None:
-        """The key of ``rule``'s log source, or None when pySigma must decide itself."""
-        if type(rule) is not SigmaRule and not isinstance(rule, SigmaRule):
-            return None
-        source = getattr(rule, "logsource", None)
-        if source is self.source:
-            return self.key
-        if not isinstance(source, SigmaLogSource):
-            return None
-        key: tuple[Any, ...] | None = (
-            type(source), source.category, source.product, source.service, source.definition
-        )
-        try:
-            hash(key)
-        except TypeError:  # an unhashable value where a string belongs: pySigma decides
-            key = None
-        self.source, self.key = source, key
-        return key
-
-
-_NOTHING = object()
-
-
-class _LogsourceMemo:
-    """An item's ``match_rule_conditions``, remembered per log source (see ``_SourceKey``).
-
-    pySigma evaluates every item's rule conditions for every rule: about 90 items per rule for
-    ecs-windows, a sixth of EQL conversion time in a profile, although a corpus has few
-    distinct log sources. For an item guarded by log source conditions only, pySigma's answer
-    for a log source is computed once and reused. The key is read at each call, so a
-    transformation that changes a rule's log source is still seen by the items after it.
-    """
-
-    __slots__ = ("original", "keys", "answers")
-
-    #: Distinct log sources remembered per item, a bound on memory for unusual inputs.
-    LIMIT = 4096
-
-    def __init__(self, original: Callable[[Any], bool], keys: _SourceKey) -> None:
-        """Wrap ``original`` (the item's bound ``match_rule_conditions``)."""
-        self.original = original
-        self.keys = keys
-        self.answers: dict[tuple[Any, ...], bool] = {}
-
-    def __call__(self, rule: Any) -> bool:
-        """The item's answer for ``rule``: remembered, or pySigma's."""
-        key = self.keys.of(rule)
-        if key is None:
-            return self.original(rule)
-        answer = self.answers.get(key)
-        if answer is None:
-            answer = self.original(rule)
-            if len(self.answers) < self.LIMIT:
-                self.answers[key] = answer
-        return answer
-
-
-def memoize_logsource_conditions(pipeline: ProcessingPipeline) -> int:
-    """Remember the rule-condition answers of items guarded by log source conditions only, and
-    route the pipeline's ``apply`` past the items that cannot apply to a rule's log source
-    (``_RoutedApply``).
-
-    Items with any other kind of rule condition (or none) are left as they are. Returns how
-    many items remember their answers.
-    """
-    keys = _SourceKey()
-    count = 0
-    guarded = []
-    for item in pipeline.items:
-        conditions = item.rule_conditions
-        listed = list(conditions.values()) if isinstance(conditions, dict) else list(conditions)
-        if not listed or any(type(c) is not LogsourceCondition for c in listed):
-            guarded.append(False)
-            continue
-        if not isinstance(item.__dict__.get("match_rule_conditions"), _LogsourceMemo):
-            # An instance attribute shadows the method that ProcessingItem.apply calls.
-            setattr(item, "match_rule_conditions",
-                    _LogsourceMemo(item.match_rule_conditions, keys))
-        memo = item.__dict__["match_rule_conditions"]
-        guarded.append(True)
-        keys = memo.keys  # one key object for the whole pipeline, even when memoized before
-        count += 1
-    if not isinstance(pipeline.__dict__.get("apply"), _RoutedApply):
-        setattr(pipeline, "apply", _RoutedApply(pipeline, guarded, keys))
-    return count
-
-
-class _RoutedApply:
-    """``ProcessingPipeline.apply`` that calls only the items that may apply to the rule.
-
-    A corpus has few log sources and a built-in pipeline has hundreds of items, each guarded by
-    the log source of one mapping-table entry: calling every item for every rule, only to have
-    nearly all of them decline, was about a third of the pipeline's time. For each log source
-    key (``_SourceKey``) the items worth calling are listed once: the unguarded ones and the
-    guarded ones whose remembered answer (``_LogsourceMemo``) is yes. An item that declines
-    leaves the rule as it was, so the key can change only when an item applies: then it is read
-    again, and the walk goes on with the new key's list past that item. Everything else is
-    what pySigma's ``apply`` does (``applied``, ``applied_ids``, the state and trackers reset).
-    """
-
-    __slots__ = ("pipeline", "items", "size", "guarded", "keys", "plans")
-
-    #: Distinct log sources whose item lists are remembered (as ``_LogsourceMemo.LIMIT``).
-    LIMIT = 4096
-
-    def __init__(self, pipeline: ProcessingPipeline, guarded: list[bool], keys: _SourceKey) -> None:
-        """Route ``pipeline``; ``guarded[i]``: item ``i`` answers through a log source memo."""
-        self.pipeline = pipeline
-        self.items = pipeline.items
-        self.size = len(pipeline.items)
-        self.guarded = guarded
-        self.keys = keys
-        self.plans: dict[tuple[Any, ...], tuple[int, ...]] = {}
-
-    def _plan(self, key: tuple[Any, ...], rule: Any) -> tuple[int, ...]:
-        """The positions of the items worth calling for a rule whose log source has ``key``."""
-        plan = self.plans.get(key)
-        if plan is None:
-            plan = tuple(
-                i for i, item in enumerate(self.items)
-                if not self.guarded[i] or item.match_rule_conditions(rule)
-            )
-            if len(self.plans) < self.LIMIT:
-                self.plans[key] = plan
-        return plan
-
-    def __call__(self, rule: Any) -> Any:
-        """Apply the pipeline to ``rule`` (in place, as pySigma does) and return it."""
-        pipeline = self.pipeline
-        key = self.keys.of(rule)
-        if key is None or pipeline.items is not self.items or len(self.items) != self.size:
-            return ProcessingPipeline.apply(pipeline, rule)  # pySigma decides item by item
-        items = self.items
-        applied = pipeline.applied = [False] * self.size
-        applied_ids = pipeline.applied_ids = set()
-        pipeline.field_name_applied_ids = defaultdict(set)
-        pipeline.field_mappings = FieldMappingTracking()
-        pipeline.state = dict()
-        plan = self._plan(key, rule)
-        position = 0
-        while position < len(plan):
-            index = plan[position]
-            item = items[index]
-            position += 1
-            if not item.apply(rule):
-                continue
-            applied[index] = True
-            if item.identifier:
-                applied_ids.add(item.identifier)
-            now = self.keys.of(rule)
-            if now == key:
-                continue
-            if now is None:  # no key any more: the rest item by item, as pySigma does
-                for later in range(index + 1, self.size):
-                    if items[later].apply(rule):
-                        applied[later] = True
-                        name = items[later].identifier
-                        if name:
-                            applied_ids.add(name)
-                return rule
-            key, plan = now, self._plan(now, rule)
-            position = bisect.bisect_right(plan, index)
-        return rule
-
-
 def convert_each(loaded: LoadedRule, converters: Sequence[Converter]) -> Iterator[Conversion]:
-    """``loaded`` converted by each converter in turn (lazily), the rule copied for all but
-    the last: pipelines mutate the rule they process, so each target before the last works on
-    a copy, and the last one consumes ``loaded.rule`` itself (the caller must not read it
-    after). The copies come from one pickle of the rule, each a ``pickle.loads`` of it."""
+    """``loaded`` converted by each converter in turn (lazily), each on a rule object of its own.
+
+    Pipelines mutate the rule they process, so every target works on its own object: copies
+    made from one pickle of the rule, the last use consuming ``loaded.rule`` itself (the caller
+    must not read it after). Targets whose pipelines apply the same items (EQL, KQL, kql-es and
+    Lucene with ``ecs-windows``) share one pass over the rule up to where their items differ
+    (``converter.conversion.shared``): the same conversions, the common work done once.
+    """
     if loaded.rule is None or len(converters) <= 1:
         for converter in converters:
             yield converter.convert(loaded, copy_rule=False)
@@ -430,15 +268,47 @@ def convert_each(loaded: LoadedRule, converters: Sequence[Converter]) -> Iterato
         blob: bytes | None = pickle.dumps(loaded.rule, pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - an unpicklable custom attribute: copy_rule deep-copies
         blob = None
-    last = len(converters) - 1
+    groups = [] if blob is None else _shared_pass(converters).groups
+    group_of = {index: group for group in groups for index in group}
+    # One use of the loaded rule per target on its own and per group (at its first target);
+    # the last use takes the rule itself, the others a copy.
+    uses = [i for i in range(len(converters)) if i not in group_of or group_of[i][0] == i]
+    path, rule_id, title = loaded.path, loaded.id, loaded.title
+    states: dict[int, PassState] = {}
     for index, converter in enumerate(converters):
-        if index == last:
+        group = group_of.get(index)
+        if group is not None and group[0] == index:
+            assert blob is not None  # groups are formed only when the rule can be copied
+            rule = loaded.rule if index == uses[-1] else pickle.loads(blob)
+            states.update(_shared_pass(converters).run(group, rule) or {})
+        if index in states:
+            yield converter.resume(path, rule_id, title, states.pop(index))
+        elif group is None and index == uses[-1]:
             yield converter.convert(loaded, copy_rule=False)
-        elif blob is None:
-            yield converter.convert(loaded, copy_rule=True)
-        else:
+        elif blob is not None:  # before the last use, or its group's pass gave up
             copied = LoadedRule(loaded.path, pickle.loads(blob), None, loaded.text)
             yield converter.convert(copied, copy_rule=False)
+        else:
+            yield converter.convert(loaded, copy_rule=True)
+
+
+#: The shared passes of recent lists of converters (``SharedPass`` remembers which items of
+#: their pipelines are the same, found on first use).
+_PASSES: dict[tuple[int, ...], tuple[Sequence[Converter], SharedPass]] = {}
+
+
+def _shared_pass(converters: Sequence[Converter]) -> SharedPass:
+    """The ``SharedPass`` of ``converters`` (built once per list of converter objects)."""
+    key = tuple(id(c) for c in converters)
+    found = _PASSES.get(key)
+    if found is None or any(a is not b for a, b in zip(found[0], converters)):
+        if len(_PASSES) >= 16:
+            _PASSES.clear()
+        found = _PASSES[key] = (
+            list(converters),
+            SharedPass([routed(c.backend.last_processing_pipeline) for c in converters]),
+        )
+    return found[1]
 
 
 def _copy(rule: Any) -> Any:

@@ -2,7 +2,7 @@
 
 * ``converter.rules.load``: a document without anchors is built by sigport's direct constructor;
   the result (values, types, key order, errors) is PyYAML's ``construct_document``'s.
-* ``converter.conversion.convert``: pipeline items guarded by log source conditions remember their answer
+* ``converter.conversion.routing``: pipeline items guarded by log source conditions remember their answer
   per log source; conversions are those of the unmodified pySigma items, also when a
   transformation changes the rule's log source half-way through the pipeline.
 """
@@ -24,12 +24,8 @@ from sigma.processing.transformations import (
 )
 
 from converter.rules import bounded_yaml as rules
-from converter.conversion.convert import (
-    Converter,
-    _LogsourceMemo,
-    _SourceKey,
-    memoize_logsource_conditions,
-)
+from converter.conversion.convert import Converter
+from converter.conversion.routing import _LogsourceMemo, _SourceKey, memoize_logsource_conditions
 from converter.rules.load import LoadedRule, load_rules, load_text
 
 ROOT = Path(__file__).resolve().parents[3]
