@@ -83,14 +83,20 @@ from .simplify import base_filter, simplify
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
     SEARCH_MARKER,
+    fill_pattern,
     glob_to_pcre,
     hoist_conjuncts,
-    matches_fill,
     needs_exact_test,
     spl_quote,
     widen,
 )
-from .terms import RegexHazard, remembered_needs_exact_test, shipper_values, spl_field
+from .terms import (
+    RegexHazard,
+    ValueHazard,
+    remembered_needs_exact_test,
+    shipper_values,
+    spl_field,
+)
 
 
 class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
@@ -127,7 +133,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         # be true on a missing BY field, where Sigma's are false (reset per rule). A regex test
         # is recorded undecided (``RegexHazard``); ``_first_fill_hazard`` decides. A dict keeps
         # the order and drops repeats without a search of all recorded so far.
-        self._fill_hazards: dict[str | RegexHazard, None] = {}
+        self._fill_hazards: dict[str | RegexHazard | ValueHazard, None] = {}
         # The shipper's constants of the rule being converted (``shipper_values``), found once.
         self._shipper: frozenset[int] | None = None
         # Whether the rule's values are XML text whose entities the add-on keeps (the state
@@ -279,7 +285,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     # approximate. Values are checked with Sigma's own value semantics, regexes with the shared
     # PCRE translation the interpreter uses (a pattern it cannot translate counts as a hazard).
 
-    def _fill_hazard(self, what: str | RegexHazard) -> None:
+    def _fill_hazard(self, what: str | RegexHazard | ValueHazard) -> None:
         self._fill_hazards.setdefault(what, None)
 
     def _first_fill_hazard(self) -> str | None:
@@ -293,8 +299,8 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         """A search value, noted when the term would be true on the fill string."""
-        if matches_fill(s, self.fill_value):
-            self._fill_hazard(f"the value {str(s)!r} matches {self.fill_value!r}")
+        self._fill_hazard(ValueHazard(f"the value {str(s)!r} matches {self.fill_value!r}",
+                                      fill_pattern(s), self.fill_value))
         return super().convert_value_str(s, state)
 
     def _check_fill_regex(self, spl_regex: str) -> None:

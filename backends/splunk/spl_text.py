@@ -204,6 +204,12 @@ def hoist_conjuncts(search: str, skip_fields: set[str]) -> tuple[str, str]:
 def matches_fill(value: SigmaString, fill: str) -> bool:
     """True when the search term ``field=<value>`` (case-insensitive, ``*`` a wildcard) would be
     true on the string ``fill``; a placeholder, which has no value yet, counts as true."""
+    return fill_pattern_matches(fill_pattern(value), fill)
+
+
+def fill_pattern(value: SigmaString) -> tuple[str, int] | None:
+    """The Python regex (source, flags) that ``matches_fill`` tests the fill string with, not
+    compiled; None for a value holding a placeholder (which counts as true)."""
     pattern: list[str] = []
     for part in value.iter_parts():
         if part is SpecialChars.WILDCARD_MULTI:
@@ -213,9 +219,14 @@ def matches_fill(value: SigmaString, fill: str) -> bool:
         elif isinstance(part, str):
             pattern.append(re.escape(part))
         else:
-            return True
+            return None
     flags = re.S if isinstance(value, SigmaCasedString) else re.S | re.I
-    return _fill_pattern("".join(pattern), flags).fullmatch(fill) is not None
+    return "".join(pattern), flags
+
+
+def fill_pattern_matches(pattern: tuple[str, int] | None, fill: str) -> bool:
+    """``matches_fill`` for a value whose ``fill_pattern`` is ``pattern``."""
+    return pattern is None or _fill_pattern(*pattern).fullmatch(fill) is not None
 
 
 @lru_cache(maxsize=8192)

@@ -18,7 +18,7 @@ from backends.query.errors import QueryError
 from backends.query.matching import pcre_regex
 
 from .semantics import SEMANTICS
-from .spl_text import needs_exact_test
+from .spl_text import fill_pattern_matches, needs_exact_test
 
 
 # Field names: the shape SPL search takes bare, and the words it reserves (semantics table). SPL1
@@ -119,6 +119,24 @@ class RegexHazard:
     def holds(self) -> bool:
         """True when the regex finds a match in the fill string, or cannot be decided here."""
         return regex_finds(self.pattern, self.fill)
+
+
+@dataclass(frozen=True)
+class ValueHazard:
+    """A search value that is a fill hazard if its term is true on the fill string
+    (``spl_text.matches_fill``), decided only when asked, as ``RegexHazard``: deciding every
+    value of every conversion compiled a regex per distinct value, though only the CIM layout
+    reads the hazards. Equal values (the same message and pattern) are one hazard.
+    """
+
+    message: str
+    #: ``spl_text.fill_pattern`` of the value (None: a placeholder, which counts as true).
+    pattern: tuple[str, int] | None
+    fill: str
+
+    def holds(self) -> bool:
+        """True when the value's term is true on the fill string."""
+        return fill_pattern_matches(self.pattern, self.fill)
 
 
 def regex_finds(pattern: str, text: str) -> bool:

@@ -253,6 +253,28 @@ def test_fill_hazards_are_decided_only_when_read(monkeypatch: pytest.MonkeyPatch
     assert compiled == ["ul"]
 
 
+def test_value_fill_hazards_are_decided_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Search values too: the raw target compiles no value's fill pattern, the CIM one only
+    those it reads up to the first hazard that holds (and says the same as before)."""
+    import backends.splunk.spl_text as spl_text
+
+    compiled: list[str] = []
+    real = spl_text._fill_pattern
+
+    def counting(source: str, flags: int):  # type: ignore[no-untyped-def]
+        compiled.append(source)
+        return real(source, flags)
+
+    monkeypatch.setattr(spl_text, "_fill_pattern", counting)
+    detection = ("  a: {Image|re: 'x'}\n  b: {CommandLine|contains: ['qq', 'ul', 'zz']}\n"
+                 "  condition: a or b")
+    assert "qq" in spl(detection) and compiled == []
+    backend = SigportSplunkCimBackend(cim_pipeline())
+    backend.convert(rule(detection))
+    assert [w for w in backend.warnings if "the value '*ul*' matches 'null'" in w]
+    assert compiled == [".*qq.*", ".*ul.*"]
+
+
 def test_cim_fill_warning_is_needed() -> None:
     """The interpreter models the fill: an event lacking the field matches the 'ul' regex after
     tstats (Sigma's rule does not match it), and does not match the 'y' regex."""

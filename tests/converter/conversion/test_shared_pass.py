@@ -18,7 +18,7 @@ from sigma.processing.transformations import (
 from helpers import CORPUS, load_one, rule_text
 
 from converter.conversion import convert as convert_module
-from converter.conversion.batch import RuleMeta
+from converter.conversion.meta import RuleMeta
 from converter.conversion.convert import Conversion, Converter, convert_each
 from converter.conversion.routing import routed
 from converter.conversion.shared import SharedPass, _same
@@ -59,7 +59,7 @@ def _key(conversion: Conversion) -> tuple[Any, ...]:
     meta = RuleMeta.of(rule) if rule is not None else None
     return (conversion.path, conversion.id, conversion.title, conversion.target,
             conversion.status, conversion.reason, conversion.queries, conversion.warnings,
-            conversion.exact_warnings, conversion.pipeline, meta)
+            conversion.exact_warnings, conversion.dropped, conversion.pipeline, meta)
 
 
 def _copy(loaded: LoadedRule) -> LoadedRule:
