@@ -171,7 +171,8 @@ class Converter:
             raise PipelineError(f"target {target}: {format_error(exc)}") from exc
         memoize_logsource_conditions(self.backend.last_processing_pipeline)
 
-    def convert(self, loaded: LoadedRule, *, copy_rule: bool = True) -> Conversion:
+    def convert(self, loaded: LoadedRule, *, copy_rule: bool = True,
+                resume: PassState | None = None) -> Conversion:
         """Convert one loaded rule; never raises.
 
         Args:
@@ -180,6 +181,9 @@ class Converter:
                 hands the rule over: the pipeline mutates it in place. The batch path
                 (``converter/conversion/batch.py``) passes False for the last target of a rule, saving
                 the copy, which costs about as much as the conversion itself.
+            resume: where a pass shared with other targets left ``loaded.rule`` (``convert_each``,
+                ``converter.conversion.shared``): the pipeline goes on from there, and the
+                outcome is the one of the rule before the pass (``copy_rule`` must be False).
         """
         # Every outcome below is this rule and target with its status (replace() copies it).
         base = Conversion(path=loaded.path, id=loaded.id, title=loaded.title,
@@ -193,24 +197,18 @@ class Converter:
                 status=UNSUPPORTED,
                 reason="correlation rules are not supported by sigport yet",
             )
+        if resume is not None:
+            route = routed(self.backend.last_processing_pipeline)
+            if route is None or copy_rule or resume.rule is not loaded.rule:
+                raise ValueError("a shared pass resumes on its own rule, in a routed pipeline")
+            route.resume = resume
+            try:
+                return self._run(base, loaded.rule)
+            finally:
+                route.resume = None
         # Pipelines mutate the rule they process: every target works on its own copy.
         rule = _copy(loaded.rule) if copy_rule else loaded.rule
         return self._run(base, rule)
-
-    def resume(self, path: str, rule_id: str, title: str, state: PassState) -> Conversion:
-        """Convert the rule ``state`` holds, its pipeline going on from where a pass shared with
-        other targets left it (``convert_each``); ``path``, ``rule_id`` and ``title`` are the
-        loaded rule's. The outcome is ``convert``'s for the rule before the pass."""
-        base = Conversion(path=path, id=rule_id, title=title, target=self.spec.name,
-                          status=ERROR)
-        route = routed(self.backend.last_processing_pipeline)
-        if route is None:  # never: only routed pipelines share passes
-            raise RuntimeError("a shared pass for a pipeline that is not routed")
-        route.resume = state
-        try:
-            return self._run(base, state.rule)
-        finally:
-            route.resume = None
 
     def _run(self, base: Conversion, rule: Any) -> Conversion:
         """``rule`` (consumed) converted by the backend: the outcome on top of ``base``."""
@@ -273,7 +271,6 @@ def convert_each(loaded: LoadedRule, converters: Sequence[Converter]) -> Iterato
     # One use of the loaded rule per target on its own and per group (at its first target);
     # the last use takes the rule itself, the others a copy.
     uses = [i for i in range(len(converters)) if i not in group_of or group_of[i][0] == i]
-    path, rule_id, title = loaded.path, loaded.id, loaded.title
     states: dict[int, PassState] = {}
     for index, converter in enumerate(converters):
         group = group_of.get(index)
@@ -282,7 +279,10 @@ def convert_each(loaded: LoadedRule, converters: Sequence[Converter]) -> Iterato
             rule = loaded.rule if index == uses[-1] else pickle.loads(blob)
             states.update(_shared_pass(converters).run(group, rule) or {})
         if index in states:
-            yield converter.resume(path, rule_id, title, states.pop(index))
+            # A pipeline never changes the rule's id or title: they are the loaded rule's.
+            state = states.pop(index)
+            yield converter.convert(LoadedRule(loaded.path, state.rule, None, loaded.text),
+                                    copy_rule=False, resume=state)
         elif group is None and index == uses[-1]:
             yield converter.convert(loaded, copy_rule=False)
         elif blob is not None:  # before the last use, or its group's pass gave up
