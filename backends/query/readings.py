@@ -85,7 +85,9 @@ def folded_test(
 
 
 #: Pattern escapes that can name a non-ASCII character in ASCII text (``\x{212a}``, ``\p{L}``).
-NON_ASCII_ESCAPE = re.compile(r"\\[xuNpP]")
+#: Only a backslash that is itself unescaped starts one: ``\\NTUSER`` is a literal backslash
+#: followed by ``N``; an escape needs an odd run of backslashes before its letter.
+NON_ASCII_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[xuNpP]")
 
 
 def caseless_alike(pattern: str, text: str) -> bool:

@@ -122,6 +122,21 @@ def test_splunk_caseless_regex_is_undecided_on_non_ascii_letters() -> None:
         evaluate(tree, {"Image": "CAF\u00c9.EXE"})
 
 
+def test_splunk_caseless_regex_with_an_escaped_backslash_before_n_is_decided_on_ascii() -> None:
+    """``\\\\NTUSER`` is a literal backslash then ``N``, not the ``\\N{name}`` escape: on an
+    ASCII path the two foldings agree, so the regex decides (it was undecided); a real ``\\N{…}``
+    or ``\\x{…}`` escape still keeps non-ASCII readings apart."""
+    from backends.query.readings import NON_ASCII_ESCAPE
+    from backends.splunk.parser import parse
+
+    tree = parse('* | regex TargetFilename="(?i)\\\\\\\\NTUSER\\.dat$"')
+    assert evaluate(tree, {"TargetFilename": "C:\\Users\\x\\NTUSER.DAT"}) is True
+    assert evaluate(tree, {"TargetFilename": "C:\\Users\\x\\other.dat"}) is False
+    assert not NON_ASCII_ESCAPE.search("\\\\NTUSER")
+    assert NON_ASCII_ESCAPE.search("\\\\\\N{KELVIN SIGN}")
+    assert NON_ASCII_ESCAPE.search("a\\x{212a}")
+
+
 # --- check: emitters exact, never a false "equivalent" ------------------------------------------
 
 RULE = """
