@@ -1,4 +1,5 @@
-"""Load-time checks of the parameters of the mapping tables' vocabulary functions.
+"""Load-time checks of the parameters of the mapping tables' vocabulary functions (and of
+``exact_only_when``, which guards one of them).
 
 ``value_map``, ``value_columns`` and ``any_of``'s ``by`` are exact only on well-formed tables
 (``converter/mapping/tables/README.md``, "Functions"); a malformed one is a PipelineError naming
@@ -86,3 +87,25 @@ def check_by(spec: dict[str, Any], where: str, path: str) -> None:
             "values (ignoring case) to targets of `to`",
             path=path,
         )
+
+
+def check_exact_only_when(raw: Any, where: str, path: str) -> list[dict[str, Any]]:
+    """An entry's ``exact_only_when``: ``[{fields, gate, otherwise, reason}]``."""
+    out = []
+    for rule in raw or []:
+        if not (
+            isinstance(rule, dict)
+            and isinstance(rule.get("fields"), list) and rule["fields"]
+            and isinstance(rule.get("gate"), str)
+            and isinstance(rule.get("otherwise"), list)
+            and all(isinstance(v, str) for v in rule["otherwise"])
+            and isinstance(rule.get("reason"), str)
+        ):
+            raise PipelineError(
+                f"{where}: exact_only_when entries need fields (a list), gate, otherwise (a list "
+                "of strings) and reason",
+                path=path,
+                hint="quote YAML words such as 'true' and 'false'",
+            )
+        out.append(rule)
+    return out

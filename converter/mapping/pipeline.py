@@ -61,6 +61,7 @@ from converter.mapping.table import (
     companion_tables,
     load_table,
 )
+from converter.mapping.conditional import ConditionalFieldsTransformation
 from converter.mapping.partial import SharedRowsTransformation, UnrecordedFieldsTransformation
 from converter.mapping.transformations import (
     BasenameTransformation,
@@ -191,6 +192,20 @@ def _logsource_items(
                     data_source=data_source or "",
                     logsource=entry.id,
                     fields=tuple((name, entry.unmapped.get(name, "")) for name in hidden),
+                ),
+                rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    for n, rule in enumerate(entry.exact_only_when):
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-exact-only-when-{n}",
+                transformation=ConditionalFieldsTransformation(
+                    logsource=entry.id,
+                    fields=tuple(rule["fields"]),
+                    gate=rule["gate"],
+                    otherwise=tuple(rule["otherwise"]),
+                    reason=rule["reason"],
                 ),
                 rule_conditions=[_logsource_condition(entry)],
             )

@@ -23,7 +23,12 @@ from typing import Any
 import yaml
 
 from converter.errors import PipelineError
-from converter.mapping.function_checks import check_by, check_value_columns, check_value_map
+from converter.mapping.function_checks import (
+    check_by,
+    check_exact_only_when,
+    check_value_columns,
+    check_value_map,
+)
 
 #: Named value functions a table may use. Each is implemented in both directions: as a pySigma
 #: transformation (query side) and as an event renderer (event side).
@@ -157,6 +162,9 @@ class LogsourceMapping:
     #: ``SharedRowsTransformation``).
     shared_rows_fields: tuple[str, ...] = ()
     shared_rows_reason: str = ""
+    #: ``exact_only_when``: fields the data source keeps only where a gate field holds some
+    #: values (converter.mapping.conditional ``ConditionalFieldsTransformation``).
+    exact_only_when: tuple[dict[str, Any], ...] = ()
     #: data source -> the index patterns this logsource's events are in, where they differ from
     #: the source's ``index`` (Elastic Defend writes each event kind to its own data stream).
     index: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -362,6 +370,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 event_data=_event_data(entry.get("event_data"), where, path),
                 shared_rows_fields=tuple((entry.get("shared_rows") or {}).get("fields") or ()),
                 shared_rows_reason=str((entry.get("shared_rows") or {}).get("reason") or ""),
+                exact_only_when=tuple(check_exact_only_when(entry.get("exact_only_when"), where, path)),
                 index=_index(entry.get("index"), where, path),
                 value_encoding=_value_encoding(entry.get("value_encoding"), where, path),
                 sources=tuple(entry.get("sources") or ()),

@@ -120,13 +120,15 @@ ASIM_RULES = {
         "  s: {TargetFilename|endswith: '.lnk', Image|contains: '\\Temp\\'}\n  condition: s\n",
     ),
     # Initiated is recorded as the side whose AppType is "Process" (value_columns), the process
-    # columns on that side only (any_of with by / when).
+    # columns on that side only (any_of with by / when); DestinationHostname only on outbound
+    # rows (exact_only_when: the selection pins Initiated).
     "network_connection": (
         "imNetworkSession\n| where (EventType == \"EndpointNetworkSession\" and "
         "EventProduct == \"Sysmon\" and DvcOs == \"Windows\") and ",
         "  s: {Image|endswith: '\\powershell.exe', Initiated: 'true', DestinationPort: 443}\n"
         "  i: {Initiated: 'false', User|contains: 'svc', SourcePort: 3389}\n"
-        "  f: {DestinationIp|startswith: '10.', ProcessId: 4}\n  condition: (s or i) and not f\n",
+        "  h: {Initiated: 'true', DestinationHostname|endswith: ['.ngrok.io', '.onion']}\n"
+        "  f: {DestinationIp|startswith: '10.', ProcessId: 4}\n  condition: (s or i or h) and not f\n",
     ),
     "file_delete": (
         "imFileEvent\n| where (EventType == \"FileDeleted\" and EventOriginalType == \"23\" and "
@@ -174,6 +176,28 @@ def _prove(category: str, prefix: str, detection: str, source: str, tmp_path: Pa
     assert not other, other
     assert target.equivalent is True or target.disagreements, target.reason
     assert target.matched
+
+
+def test_asim_host_name_needs_an_outbound_rule(tmp_path: Path) -> None:
+    """A DestinationHostname test not pinned to outbound connections is refused on ASIM (the
+    parser keeps the name only there), and converted once the selection adds Initiated."""
+    from converter.conversion.convert import Converter
+
+    for pinned in (False, True):
+        path = tmp_path / f"r{pinned}.yml"
+        extra = "Initiated: 'true', " if pinned else ""
+        path.write_text(
+            "title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b2f\nstatus: test\n"
+            "logsource: {product: windows, category: network_connection}\ndetection:\n"
+            f"  s: {{{extra}DestinationHostname|endswith: '.onion'}}\n  condition: s\n",
+            encoding="utf-8",
+        )
+        (loaded,) = load_rules([path])
+        result = Converter("kusto", options={"data_source": "sentinel-asim"}).convert(loaded)
+        if pinned:
+            assert result.status == "converted" and "Hostname" in result.queries[0]
+        else:
+            assert result.status != "converted" and "outbound" in (result.reason or "")
 
 
 @pytest.mark.parametrize("source", ["defender", "sentinel"])

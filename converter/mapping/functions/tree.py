@@ -383,6 +383,19 @@ def value_verdict(test: SigmaType, value: str | None) -> bool:
 MAX_FREE_TESTS = 14
 
 
+def evaluate_condition(node: Any, leaf: Callable[[Any], bool]) -> bool:
+    """A parsed Sigma condition's verdict, each field test (leaf) answered by ``leaf``."""
+    from sigma.conditions import ConditionNOT
+
+    if isinstance(node, ConditionAND):
+        return all(evaluate_condition(a, leaf) for a in node.args)
+    if isinstance(node, ConditionOR):
+        return any(evaluate_condition(a, leaf) for a in node.args)
+    if isinstance(node, ConditionNOT):
+        return not evaluate_condition(node.args[0], leaf)
+    return leaf(node)
+
+
 def condition_tells_apart(rule: Any, name: str, value: str) -> bool:
     """Whether some event gets a different verdict from ``rule`` when field ``name`` holds
     ``value`` than when it is missing (all else equal).
@@ -414,20 +427,13 @@ def condition_tells_apart(rule: Any, name: str, value: str) -> bool:
         if len(free) > MAX_FREE_TESTS:
             return True
 
-        def verdict(node: Any, held: str | None, bits: tuple[bool, ...]) -> bool:
-            if isinstance(node, ConditionAND):
-                return all(verdict(a, held, bits) for a in node.args)
-            if isinstance(node, ConditionOR):
-                return any(verdict(a, held, bits) for a in node.args)
-            if isinstance(node, ConditionNOT):
-                return not verdict(node.args[0], held, bits)
-            if node.field == name:
-                return value_verdict(node.value, held)
-            return bits[free[id(node)]]
+        def verdict(held: str | None, bits: tuple[bool, ...]) -> bool:
+            return evaluate_condition(tree, lambda node: value_verdict(node.value, held)
+                                      if node.field == name else bits[free[id(node)]])
 
         try:
             for bits in product((False, True), repeat=len(free)):
-                if verdict(tree, value, bits) != verdict(tree, None, bits):
+                if verdict(value, bits) != verdict(None, bits):
                     return True
         except NotExact:
             return True

@@ -56,6 +56,7 @@ OPTIONAL_LOGSOURCE_KEYS = (
     "field_prefix",
     "event_data",
     "shared_rows",
+    "exact_only_when",
 )
 SCHEMAS = ("ecs", "splunk", "splunk_cim", "kusto")
 
