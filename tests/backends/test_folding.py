@@ -309,3 +309,33 @@ def test_ascii_view_presents_partners_per_reading() -> None:
     assert ascii_view(text, ASCII) == "\ufffd\ufffd\ufffd\ufffd\u00e9"
     assert ascii_view(text, UNICODE) == "\ufffdks\ufffd\u00e9"
     assert ascii_view(text, UPPER) == "\ufffd\ufffdSI\u00e9"
+
+
+def test_limit_decides_is_false_when_the_unlimited_verdict_is_undecided() -> None:
+    """An over-limit value whose indexed verdict depends on the engine's folding (``ſ`` folds
+    to ``s`` only under Unicode folding) does not show what the limit does: ``limit_decides``
+    says so instead of raising (it was an internal error that dropped the rule from ``check``)."""
+    from dataclasses import replace
+
+    from backends.eql.parser import parse
+    from backends.query.ast import And, Leaf, Not, Or
+    from converter.checking.checker import limit_decides
+
+    tree = parse('process where process.command_line : "*lsass*"', fields=DEFEND)
+    todo: list[Any] = [tree]
+    leaves: list[Any] = []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (And, Or)):
+            todo.extend(node.children)
+        elif isinstance(node, Not):
+            todo.append(node.child)
+        elif isinstance(node, Leaf) and node.field == "process.command_line":
+            leaves.append(node)
+    (leaf,) = leaves
+    limited = replace(leaf, max_length=8)
+    undecided = _process(command_line="l" + LONG_S + "ass" + "x" * 20)
+    with pytest.raises(FoldingUndecided):
+        evaluate(replace(limited, max_length=None), undecided)
+    assert limit_decides(limited, undecided) is False
+    assert limit_decides(limited, _process(command_line="lsass" + "x" * 20)) is True
