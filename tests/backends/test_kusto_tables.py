@@ -242,3 +242,30 @@ def test_security_int_columns_hold_only_canonical_numbers() -> None:
     assert result.disagreements == [] and result.equivalent is True, result.reason
     assert result.not_rendered == [1, 2]
     assert result.matched == [0, 4]
+
+
+@pytest.mark.parametrize(
+    "target, source", [("kusto", "sentinel-asim"), ("kusto", "defender"), ("eql", "windows")]
+)
+def test_network_ports_hold_only_canonical_numbers(target: str, source: str) -> None:
+    """Sysmon writes ports as UInt16, canonical decimal: a Sigma event with DestinationPort
+    "0443" (which Sigma's 443 does not match, but a number column or ``destination.port`` reads
+    as 443) is no record of these sources, so it is not rendered instead of "differing"."""
+    from converter.events.render import SampleEvent
+    from converter.rules.load import load_text
+
+    text = (
+        "title: port\nid: 5c8e0d8e-9d5e-4a4e-9c57-0f2f9a6b1c02\n"
+        "logsource: {product: windows, category: network_connection}\n"
+        "detection:\n  sel:\n    Image|endswith: '\\\\x.exe'\n    DestinationPort: 443\n"
+        "  condition: sel\n"
+    )
+    (loaded,) = load_text(text, "inline.yml")
+    base = {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 3,
+            "Image": "C:\\x.exe", "Initiated": "true", "DestinationPort": 443}
+    events = [SampleEvent(dict(base)), SampleEvent({**base, "DestinationPort": "0443"}),
+              SampleEvent({**base, "DestinationPort": "444"})]
+    result = Checker([target], data_source=source).check(loaded, events).targets[target]
+    assert result.disagreements == [], result.reason
+    assert result.not_rendered == [1]
+    assert result.matched == [0]
