@@ -318,21 +318,11 @@ def test_limit_decides_is_false_when_the_unlimited_verdict_is_undecided() -> Non
     from dataclasses import replace
 
     from backends.eql.parser import parse
-    from backends.query.ast import And, Leaf, Not, Or
+    from backends.query.ast import Leaf, walk
     from converter.checking.checker import limit_decides
 
     tree = parse('process where process.command_line : "*lsass*"', fields=DEFEND)
-    todo: list[Any] = [tree]
-    leaves: list[Any] = []
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (And, Or)):
-            todo.extend(node.children)
-        elif isinstance(node, Not):
-            todo.append(node.child)
-        elif isinstance(node, Leaf) and node.field == "process.command_line":
-            leaves.append(node)
-    (leaf,) = leaves
+    (leaf,) = [n for n in walk(tree) if isinstance(n, Leaf) and n.field == "process.command_line"]
     limited = replace(leaf, max_length=8)
     undecided = _process(command_line="l" + LONG_S + "ass" + "x" * 20)
     with pytest.raises(FoldingUndecided):
