@@ -244,9 +244,7 @@ def test_security_int_columns_hold_only_canonical_numbers() -> None:
     assert result.matched == [0, 4]
 
 
-@pytest.mark.parametrize(
-    "target, source", [("kusto", "sentinel-asim"), ("kusto", "defender"), ("eql", "windows")]
-)
+@pytest.mark.parametrize("target, source", [("kusto", "sentinel-asim"), ("kusto", "defender")])
 def test_network_ports_hold_only_canonical_numbers(target: str, source: str) -> None:
     """Sysmon writes ports as UInt16, canonical decimal: a Sigma event with DestinationPort
     "0443" (which Sigma's 443 does not match, but a number column or ``destination.port`` reads
