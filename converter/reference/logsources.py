@@ -247,7 +247,7 @@ _OTHER_CHANNELS = frozenset(
 
 #: The sigport logsource tags (``okta/okta``, ``proxy``, ...) that a tagged taxonomy event carries
 #: as ``Channel``, exactly as written. They are this table's convention, not text of the log
-#: record, so a keyword search never looks at them (``fields.keyword_texts``); Sysmon for Linux's
+#: record, so a keyword search never looks at them (``fields.keyword_values``); Sysmon for Linux's
 #: channel is a real one and stays searchable.
 TAG_CHANNELS = frozenset(
     ch
