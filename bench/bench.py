@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
 # on sys.path; importing bench.bench from elsewhere needs it added).
 if str(ROOT / "bench") not in sys.path:
     sys.path.insert(0, str(ROOT / "bench"))
-from conversion import conversion_section, driver, targets_section  # noqa: E402
+from conversion import conversion_section, targets_section  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared/corpus/sigmahq/rules/windows/process_creation"
 DEFAULT_SIGMA_CLI = Path("/work/bench-venv/bin/sigma")
@@ -341,13 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         help="time the commands without a bytecode cache (see bench/README.md)",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument(
-        "--driver", nargs=4, metavar=("CORPUS", "TARGET", "OUT", "WORKERS"), help=argparse.SUPPRESS
-    )
     args = parser.parse_args(argv)
-    if args.driver:
-        corpus, target, out, workers = args.driver
-        return driver(corpus, target, out, int(workers))
+    # The timed commands run from the repository's root: a relative corpus must not change
+    # meaning there (it is read relative to where the benchmark was started).
+    args.corpus = args.corpus.resolve()
     if not args.corpus.is_dir():
         parser.error(f"corpus {args.corpus} is not a directory (pass --corpus)")
     if args.runs < 1:

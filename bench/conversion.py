@@ -15,12 +15,13 @@ directory, filled by one untimed warm-up run of each command): an installed tool
 editable mode) would otherwise compile its own modules in every run while sigma-cli's, compiled
 by pip, load from bytecode. ``bytecode=False`` measures without the cache.
 
-Running this file directly is the child side of the phase measurement and of the legacy
-``--driver`` (see ``sigport_convert``).
+Running this file directly is the child side of the phase measurement (``--phases``) and
+prints the whole-tree table (``--whole``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -29,90 +30,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-ROOT = Path(__file__).resolve().parents[1]
+from runs import ROOT, Run, alternate, bytecode_env, cached_env, median_range, run_process
+
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 ALL_TARGETS = ("eql", "kql", "lucene", "esql", "splunk", "splunk-cim")
-
-
-# --- measuring processes -----------------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """One timed process: wall seconds, CPU seconds (it and its waited-for children), peak RSS."""
-
-    wall: float
-    cpu: float
-    maxrss_mb: float
-    returncode: int
-
-
-def run_process(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
-    """Run ``cmd`` with output discarded and measure it with ``wait4`` (this child only)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
-    # ru_maxrss is in KiB on Linux: the largest of the process and its children, not their sum.
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
-
-
-def median_range(values: list[float]) -> str:
-    """``median (min-max)`` with two decimals."""
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
-
-
-def alternate(
-    commands: dict[str, Callable[[], Run]], runs: int, warm_up: bool = True
-) -> dict[str, list[Run]]:
-    """Run every command ``runs`` times, interleaved, rotating which goes first each round.
-
-    With ``warm_up``, each command first runs once untimed (it fills the bytecode cache and the
-    operating system's file cache, as earlier runs of an installed tool would have).
-    """
-    names = list(commands)
-    if warm_up:
-        for name in names:
-            commands[name]()
-    out: dict[str, list[Run]] = {n: [] for n in names}
-    for round_ in range(runs):
-        order = names[round_ % len(names):] + names[: round_ % len(names)]
-        for name in order:
-            out[name].append(commands[name]())
-            print(f"  {name}: run {round_ + 1}/{runs}: {out[name][-1].wall:.2f}s", file=sys.stderr)
-    return out
-
-
-def bytecode_env(tmp: Path, bytecode: bool = True) -> dict[str, str]:
-    """The environment of the timed commands: with a bytecode cache under ``tmp`` (see above)."""
-    env = dict(os.environ)
-    # sigport's persistent cache is off unless a measurement says otherwise (``cached_env``):
-    # a timed run after the warm-up must convert, not read back what the warm-up stored.
-    env["SIGPORT_NO_CACHE"] = "1"
-    if bytecode:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
-    return env
-
-
-def cached_env(env: dict[str, str], folder: Path, fresh: bool) -> dict[str, str]:
-    """``env`` with sigport's persistent cache in ``folder``; ``fresh`` empties it first (a
-    **cold** run: everything converted and stored), else it keeps what earlier runs stored (a
-    **warm** run)."""
-    if fresh:
-        shutil.rmtree(folder, ignore_errors=True)
-    out = {k: v for k, v in env.items() if k != "SIGPORT_NO_CACHE"}
-    out["SIGPORT_CACHE_DIR"] = str(folder)
-    return out
 
 
 # --- sigport and sigma-cli, whole processes ----------------------------------------------------
@@ -123,47 +49,13 @@ def _sigport_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "converter.cli"]
 
 
-def _cli_has_workers() -> bool:
-    help_text = subprocess.run(
-        [*_sigport_command(), "convert", "--help"], capture_output=True, text=True, cwd=ROOT
-    ).stdout
-    return "--workers" in help_text
-
-
 def sigport_convert(
-    corpus: Path, target: str, out: Path, workers: int, wired: bool,
-    env: dict[str, str] | None = None,
+    corpus: Path, target: str, out: Path, workers: int, env: dict[str, str] | None = None,
 ) -> Run:
-    """``sigport convert CORPUS -t TARGET -o OUT/`` with ``workers`` (1: the serial path).
-
-    Without a ``--workers`` option in the CLI (older trees), the parallel path runs through
-    ``--driver`` below, which does what the command does: convert_paths, then the CLI's own
-    writer and summary.
-    """
+    """``sigport convert CORPUS -t TARGET -o OUT/ --workers N`` (1: the serial path), timed."""
     shutil.rmtree(out, ignore_errors=True)
-    if wired:
-        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
-        cmd += ["--workers", str(workers)]
-    elif workers <= 1:
-        cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
-    else:
-        cmd = [sys.executable, str(Path(__file__)), "--driver", str(corpus), target, f"{out}/"]
-        cmd.append(str(workers))
-    return run_process(cmd, env=env)
-
-
-def driver(corpus: str, target: str, out: str, workers: int) -> int:
-    """The parallel ``sigport convert`` for CLIs without ``--workers`` (see ``sigport_convert``)."""
-    from converter import cli
-    from converter.conversion.batch import convert_paths
-
-    _, results = convert_paths([corpus], [target], None, None, workers=workers)
-    cli._write_output(results, [target], "default", out, [Path(corpus)])
-    cli._summary(results, [target])
-    # The command's exit codes: 2 when a rule failed, 3 when one was not converted.
-    if any(r.status == "error" for r in results):
-        return cli.EXIT_INPUT
-    return cli.EXIT_PARTIAL if any(r.status != "converted" for r in results) else cli.EXIT_OK
+    cmd = [*_sigport_command(), "convert", str(corpus), "-t", target, "-o", f"{out}/"]
+    return run_process([*cmd, "--workers", str(workers)], env=env)
 
 
 def _files(corpus: Path) -> int:
@@ -180,14 +72,13 @@ def conversion_section(
     then the CPU time of the serial conversion per phase. Outputs go under ``scratch`` (default:
     the system's temporary directory)."""
     files = _files(corpus)
-    wired = _cli_has_workers()
     tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-", dir=scratch))
     env = bytecode_env(tmp, bytecode)
     commands: dict[str, Callable[[], Run]] = {
         f"sigport, {workers} workers": lambda: sigport_convert(
-            corpus, "eql", tmp / "par", workers, wired, env
+            corpus, "eql", tmp / "par", workers, env
         ),
-        "sigport, serial": lambda: sigport_convert(corpus, "eql", tmp / "ser", 1, wired, env),
+        "sigport, serial": lambda: sigport_convert(corpus, "eql", tmp / "ser", 1, env),
     }
     if sigma is not None:
         commands["sigma-cli"] = lambda: run_process(
@@ -210,13 +101,7 @@ def conversion_section(
             else "Without a bytecode cache: sigport compiled its own modules in every run."
         ),
         "",
-        "sigport's parallel path ran "
-        + (
-            "as `sigport convert --workers N`."
-            if wired
-            else "through `bench/conversion.py --driver` (converter.conversion.batch.convert_paths + the "
-            "CLI's writer and summary; the CLI has no `--workers` yet)."
-        ),
+        "sigport's parallel path ran as `sigport convert --workers N`.",
         "",
         "| command | wall s | CPU s | rules/s (wall) | peak RSS MiB | exit codes |",
         "|---|---|---|---|---|---|",
@@ -285,10 +170,11 @@ def whole_section(
 
         commands: dict[str, Callable[[], Run]] = {
             "sigport cold": sigport,
-            "sigport warm": lambda t=target: sigport(t, fresh=False),
-            "sigma-cli": lambda t=target, p=pipeline: run_process(
-                [str(sigma), "convert", "-t", t, "-p", p, "-s", str(corpus),
-                 "-o", str(tmp / f"sigma-{t}.txt")], env=env),
+            "sigport warm": functools.partial(sigport, target, fresh=False),
+            "sigma-cli": functools.partial(
+                run_process,
+                [str(sigma), "convert", "-t", target, "-p", pipeline, "-s", str(corpus),
+                 "-o", str(tmp / f"sigma-{target}.txt")], env=env),
         }
         print(f"whole tree, {target}: sigport (cold, warm) vs sigma-cli", file=sys.stderr)
         shutil.rmtree(tmp / "cache-warm", ignore_errors=True)
@@ -319,11 +205,10 @@ def targets_section(
 ) -> list[str]:
     """Rules/s for each target, whole process, parallel path."""
     files = _files(corpus)
-    wired = _cli_has_workers()
     tmp = Path(tempfile.mkdtemp(prefix="sigport-bench-", dir=scratch))
     env = bytecode_env(tmp, bytecode)
-    commands = {
-        t: (lambda t=t: sigport_convert(corpus, t, tmp / t, workers, wired, env))
+    commands: dict[str, Callable[[], Run]] = {
+        t: functools.partial(sigport_convert, corpus, t, tmp / t, workers, env)
         for t in ALL_TARGETS
     }
     print("conversion rate per target", file=sys.stderr)
@@ -482,8 +367,7 @@ def phases_section(
 
 
 def _child(argv: list[str]) -> int:
-    """``--phases CORPUS TARGET OUT``, ``--driver CORPUS TARGET OUT WORKERS`` or ``--whole
-    CORPUS SIGMA_CLI RUNS [TARGET,...]``."""
+    """``--phases CORPUS TARGET OUT`` or ``--whole CORPUS SIGMA_CLI RUNS [TARGET,...]``."""
     if argv[:1] == ["--phases"] and len(argv) == 4:
         _, corpus, target, out = argv
         sys.stderr = open(os.devnull, "w")  # the summary table: measured, not shown
@@ -495,9 +379,6 @@ def _child(argv: list[str]) -> int:
         wanted = tuple(chosen[0].split(",")) if chosen else tuple(SIGMA_CLI_PIPELINES)
         print("\n".join(whole_section(Path(corpus), int(runs), Path(sigma), wanted)))
         return 0
-    if argv[:1] == ["--driver"] and len(argv) == 5:
-        _, corpus, target, out, workers = argv
-        return driver(corpus, target, out, int(workers))
     print(__doc__, file=sys.stderr)
     return 2
 
@@ -507,7 +388,6 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "ALL_TARGETS", "PHASES", "Run", "alternate", "bytecode_env", "conversion_section", "driver",
-    "median_range", "phase_times", "phases_section", "run_process", "sigport_convert",
-    "targets_section", "whole_section",
+    "ALL_TARGETS", "PHASES", "conversion_section", "phase_times", "phases_section",
+    "sigport_convert", "targets_section", "whole_section",
 ]

@@ -28,6 +28,7 @@ here, never asserted in tests.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -46,7 +47,7 @@ if str(ROOT) not in sys.path:
 if str(ROOT / "bench") not in sys.path:
     sys.path.insert(0, str(ROOT / "bench"))
 
-from conversion import Run, alternate, bytecode_env, cached_env  # noqa: E402
+from runs import Run, alternate, bytecode_env, cached_env  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 ATOMIC = CORPUS / "events" / "Security-Datasets" / "datasets" / "atomic" / "windows"
@@ -158,7 +159,7 @@ def measure(rules: Path, events: Path, count: int, args: argparse.Namespace,
 
     commands: dict[str, Callable[[], Run]] = {
         "backtest-cold": cold, "backtest-warm": warm,
-        **{name: (lambda cmd=cmd, name=name: run_kept(cmd, env, scratch / f"{name}.json"))
+        **{name: functools.partial(run_kept, cmd, env, scratch / f"{name}.json")
            for name, cmd in (("reference", reference), ("peer", peer))},
     }
     warm()  # untimed, always: fills the warm cache (what an earlier run of these rules left)
