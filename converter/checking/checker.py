@@ -95,6 +95,8 @@ class RuleResult:
     expectation_failures: list[dict[str, Any]] = field(default_factory=list)
     targets: dict[str, TargetResult] = field(default_factory=dict)
     error: str | None = None
+    #: The rule's logsource (``LoadedRule.logsource``), for the per-logsource summary.
+    logsource: str = ""
 
     @property
     def equivalent(self) -> bool:
@@ -112,6 +114,7 @@ class RuleResult:
             "id": self.id,
             "title": self.title,
             "path": self.path,
+            "logsource": self.logsource,
             "events": len(self.events),
             "equivalent": self.equivalent,
             "error": self.error,

@@ -178,6 +178,7 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
             text = " ".join(str(exc).split())
             result.error = f"internal error: {type(exc).__name__}: {text} (please report it)"
             bad = True
+        result.logsource = item.logsource
         results.append(result)
         bad_input = bad_input or bad
     return CheckReport(
@@ -308,7 +309,9 @@ def source_summary(results: list[RuleResult], targets: list[str]) -> list[str]:
 
 def summary_markdown(results: list[RuleResult], targets: list[str]) -> str:
     """A Markdown report: per target, how many rules are equivalent, differ or were not checked,
-    and every rule that is not equivalent with the reason (``check --markdown FILE``)."""
+    the same by logsource (and data source), and every rule that is not equivalent with the
+    reason (``check --markdown FILE``)."""
+    from converter.checking.coverage import coverage_markdown
 
     checked = [r for r in results if not r.error]
     lines = [
@@ -336,6 +339,9 @@ def summary_markdown(results: list[RuleResult], targets: list[str]) -> str:
             f"| {name} | {states['equivalent']} ({states['equivalent'] / total:.1%}) | "
             f"{states['differs']} | {states['not checked']} | {share} |"
         )
+    coverage = coverage_markdown(results, targets)
+    if coverage:
+        lines += ["", *coverage]
     for name in targets:
         reasons = Counter(
             _reason_group(r.targets[name].reason or "")

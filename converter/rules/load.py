@@ -59,6 +59,16 @@ class LoadedRule:
         """The rule's title, or an empty string."""
         return self.rule.title if self.rule is not None and self.rule.title else ""
 
+    @property
+    def logsource(self) -> str:
+        """The rule's logsource as ``product/category/service`` (the parts it names), ``""`` for a
+        rule that did not load or a correlation rule (which has none of its own)."""
+        if not isinstance(self.rule, SigmaRule):
+            return ""
+        source = self.rule.logsource
+        parts = (source.product, source.category, source.service)
+        return "/".join(str(part) for part in parts if part)
+
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
     """Files named, and rule files under directories (recursively, sorted); ``-`` is stdin.
