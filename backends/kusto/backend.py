@@ -56,7 +56,6 @@ from backends.common import ExpansionGroupMixin, WarningsMixin, refuse_placehold
 
 from .text import ci_class, fold_in_doubt, quote, quote_field, re2_literal
 from .regex import sigma_regex_to_re2
-from .semantics import SEMANTICS
 
 _MULTI, _SINGLE = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
 _RE_FLAGS = {
@@ -284,20 +283,19 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
         return f"{self.escape_and_quote_field(cond.field)} matches regex {quote(pattern)}"
 
     def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
-        """``|cidr``: ``ipv4_is_in_range`` for IPv4 networks; IPv6 is refused (not modelled)."""
+        """``|cidr``: ``ipv6_is_match`` with the network, for IPv4 and IPv6 networks alike: it
+        reads an address of either family (IPv4 as its IPv4-mapped IPv6 form, as Sigma's cidr
+        does), where ``ipv4_is_in_range`` converts IPv4 text only (semantics ``ipv6_is_match``,
+        ``ipv4_range_reads_mapped_ipv6``). A value with its own ``/n`` would be compared on that
+        shorter prefix, and is no address to Sigma: the value must hold no "/". The call is null
+        on a value that is no address and not(null) drops the row where Sigma's negated cidr is
+        true, so under a not() it is written ``coalesce(..., false)``."""
         network = cond.value.network
-        if network.version != 4:
-            raise SigmaFeatureNotSupportedByBackendError(
-                "IPv6 cidr is not supported by the Kusto backend", source=cond.source
-            )
         field = self.escape_and_quote_field(cond.field)
-        if not SEMANTICS.get("ipv4_range_reads_mapped_ipv6"):
-            self.warn(
-                f"{cond.field}: ipv4_is_in_range reads IPv4 text only, so an IPv4-mapped IPv6 "
-                f"value (::ffff:{network.network_address}) is null there, where Sigma's cidr "
-                f"takes it as {network.network_address}"
-            )
-        return f"ipv4_is_in_range({field}, {quote(str(network))})"
+        test = f"ipv6_is_match({field}, {quote(str(network))})"
+        if self._negation_depth:
+            test = f"coalesce({test}, false)"
+        return f'({field} !contains "/" and {test})'
 
     def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
         """``fieldref``: refused. Kusto reads a missing string as "", so two missing fields
@@ -329,13 +327,6 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
             self._negation_depth -= 1
         if isinstance(expr, DeferredQueryExpression):  # pragma: no cover - nothing defers here
             raise SigmaFeatureNotSupportedByBackendError("deferred expressions under not")
-        if "ipv4_is_in_range(" in str(expr):
-            # ipv4_is_in_range is null on a value that is not an IPv4 address, and not(null) is
-            # null: Kusto drops the row where Sigma's negated cidr is true.
-            raise SigmaFeatureNotSupportedByBackendError(
-                "a negated cidr is not supported by the Kusto backend (ipv4_is_in_range is null "
-                "on values that are not IPv4 addresses)"
-            )
         return f"not({expr})"
 
     def compare_precedence(

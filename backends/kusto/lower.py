@@ -34,7 +34,7 @@ from ..query.ast import (
     Wildcard,
     walk,
 )
-from ..query.errors import UnsupportedQueryError
+from ..query.errors import QueryError, UnsupportedQueryError
 from .semantics import SEMANTICS, TERM_CHARS
 
 #: The candidate foldings of the case-insensitive operators (semantics nonascii_case_folding).
@@ -105,15 +105,19 @@ def _refuse_number_on_property(column: str, kind: str) -> None:
         )
 
 
-def _has_cidr(node: Node) -> bool:
-    """Whether ``node`` contains an ``ipv4_is_in_range`` test (the only Cidr leaves here)."""
-    return any(isinstance(n, Cidr) for n in walk(node))
+def _has_ipv4_range(node: Node) -> bool:
+    """Whether ``node`` contains an ``ipv4_is_in_range`` test (a Cidr leaf that is not the
+    three-valued ``ipv6_is_match``)."""
+    return any(isinstance(n, Cidr) and not n.prefix_match for n in walk(node))
 
 
 def _null_as_false(node: Node) -> Node:
-    """``node`` with every leaf false (not null) on a missing field; and/or rebuilt around them."""
+    """``node`` with every leaf false (not null) on a missing field, and an ``ipv6_is_match``
+    false on a value that is no address; and/or rebuilt around them."""
     if isinstance(node, (And, Or)):
         return type(node)(tuple(_null_as_false(c) for c in node.children), span=node.span)
+    if isinstance(node, Cidr) and node.invalid is Missing.NULL:
+        node = dataclasses.replace(node, invalid=Missing.FALSE)
     if isinstance(node, Leaf) and node.missing is Missing.NULL:
         return dataclasses.replace(node, missing=Missing.FALSE)
     return node
@@ -164,7 +168,7 @@ class Lowering(Transformer):  # type: ignore[type-arg]
 
     @v_args(meta=True)
     def negation(self, meta: Any, children: list[Node]) -> Node:
-        if _has_cidr(children[0]):
+        if _has_ipv4_range(children[0]):
             raise UnsupportedQueryError(
                 "ipv4_is_in_range under not(): it is null on a value that is not an IPv4 address "
                 "and not(null) drops the row, which the shared tree does not model "
@@ -374,7 +378,26 @@ class Lowering(Transformer):  # type: ignore[type-arg]
                 ipv4_mapped=bool(SEMANTICS.get("ipv4_range_reads_mapped_ipv6")),
                 span=_span(meta),
             )
+        if func == "ipv6_is_match" and len(args) == 1:
+            return self._ipv6_is_match(column, self._text(args[0], func), meta)
         raise UnsupportedQueryError(
             f"{func}() is not evaluated: its meaning depends on the column type "
             "(semantics isnull, string_never_null)"
         )
+
+    @staticmethod
+    def _ipv6_is_match(column: str, text: str, meta: Any) -> Node:
+        """``ipv6_is_match(column, "net/n")`` (semantics ``ipv6_is_match``): three-valued, null
+        on a value that is no address, "" (a missing string) included; only the two-argument
+        form with an IP-prefix literal is evaluated."""
+        from backends.query.matching import ip_prefix_match
+
+        null = SEMANTICS.missing("ipv6_is_match")
+        try:
+            ip_prefix_match("", text, None)
+        except QueryError:
+            raise UnsupportedQueryError(
+                f"ipv6_is_match with {text!r}, which is no IPv4 or IPv6 address in IP-prefix "
+                "notation") from None
+        return Cidr(field=column, network=text, prefix_match=True, invalid=null, missing=null,
+                    span=_span(meta))

@@ -33,6 +33,7 @@ NOT_FN = _Q + "not-function"
 NUMERIC = _Q + "numerical-operators"
 ENTITY_NAMES = _Q + "schema-entities/entity-names"
 IPV4_RANGE = _Q + "ipv4-is-in-range-function"
+IPV6_MATCH = _Q + "ipv6-is-match-function"
 COALESCE = _Q + "coalesce-function"
 TOSTRING = _Q + "tostring-function"
 PARSE_JSON = _Q + "parse-json-function"
@@ -284,7 +285,27 @@ SEMANTICS = Semantics(
             "an IPv6 text, even the IPv4-mapped ::ffff:10.1.2.3 (RFC 4291 2.5.5.2; Defender "
             "reports such RemoteIP values), does not convert, so it is never in an IPv4 range, "
             "where Sigma's cidr (and an Elasticsearch ip field) takes it as 10.1.2.3. The "
-            "emitter declares it.",
+            "emitter therefore writes ipv6_is_match for every cidr; the interpreter still reads "
+            "ipv4_is_in_range.",
+        ),
+        "ipv6_is_match": Rule(
+            Missing.NULL,
+            IPV6_MATCH,
+            "ipv6_is_match(ip1, ip2) 'matches two IPv6 or IPv4 network address strings': both "
+            "are parsed in IP-prefix notation (a.b.c.d/n, n from 0 to 32, is the network with "
+            "n leading mask bits; IPv6 /n from 0 to 128) and compared 'while accounting for the "
+            "combined IP-prefix mask calculated from argument prefixes'; 'IPv4 are compared as "
+            "IPv6 addresses' ('192.168.1.1' equals '::ffff:c0a8:0101', and '::ffff:c0a8:0101' "
+            "matches '192.168.1.255/24': an IPv4 /n is n + 96 bits of the IPv4-mapped form, RFC "
+            "4291 2.5.5.2). The result is null 'if conversion for one of the two IPv6/IPv4 "
+            "strings wasn't successful' (\"\" included: a missing string). So with a network "
+            "literal it is Sigma's cidr for an address of either family, but a value carrying "
+            "its own /n is compared on the shorter prefix, and under not() null drops the row: "
+            "the emitter writes `(F !contains \"/\" and ipv6_is_match(F, \"net\"))`, and "
+            "coalesce(..., false) around the call under not(). The page shows plain address "
+            "text only: whether spaces around an address, a zone index (fe80::1%12) or IPv4 "
+            "octets with leading zeros convert is not documented, so the interpreter leaves an "
+            "event undecided where such a reading would change the verdict.",
         ),
     },
 )

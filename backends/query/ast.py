@@ -244,10 +244,19 @@ class Cidr(Leaf):
     ``ipv4_mapped``: an IPv4-mapped IPv6 text (``::ffff:10.1.2.3``) is that IPv4 address, as in
     an Elasticsearch ``ip`` field; False where the engine reads only IPv4 text for an IPv4
     network (Kusto's ``ipv4_is_in_range``), so such a value is no match.
+
+    ``prefix_match``: both sides are read in IP-prefix notation as one IPv6 space (IPv4 as its
+    IPv4-mapped form) and compared on the shorter of their prefixes, so a value carrying its own
+    ``/n`` widens the test (Kusto's ``ipv6_is_match``); a value only a lenient reading takes as an
+    address (spaces around it, a zone index, leading zeros) is undecided
+    (``matching.ip_prefix_match``). ``invalid``: what a value that is no address gives (False,
+    or null where the engine's function returns null on a failed conversion).
     """
 
     network: str = ""
     ipv4_mapped: bool = True
+    prefix_match: bool = False
+    invalid: Missing = Missing.FALSE
 
 
 @dataclass(frozen=True)

@@ -66,12 +66,23 @@ class UnsupportedQueryError(QueryError, UnsupportedError):
     """
 
 
-class FoldingUndecided(UnsupportedQueryError):
+class VerdictUndecided(UnsupportedQueryError):
+    """An event on which the engine's verdict is not known: its candidate readings (of an
+    undocumented or version-dependent behaviour) disagree, so no equivalence is claimed."""
+
+
+class FoldingUndecided(VerdictUndecided):
     """An event on which the candidate case foldings of a leaf give different verdicts.
 
     Raised where an engine's folding depends on its version or is undocumented (``ast.Fold``
     with several readings): the verdict on that event is not known, so no equivalence is claimed.
     """
+
+
+class AddressUndecided(VerdictUndecided):
+    """An event whose address text the engine documents no reading of (spaces around it, a zone
+    index, leading zeros) and on which the candidate readings give different verdicts: the
+    verdict is not known, so no equivalence is claimed."""
 
 
 def too_deep() -> UnsupportedQueryError:

@@ -41,6 +41,7 @@ from .matching import (
     glob_predicate,
     glob_to_regex,
     globs_to_regex,
+    ip_prefix_match,
     iter_strings,
     lookup,
     lucene_regex,
@@ -293,7 +294,28 @@ class _Compiler(ast.Visitor[Predicate]):
     def _compile_cidr(self, node: ast.Cidr) -> Predicate:
         network, mapped = node.network, node.ipv4_mapped
         parse_network(network)  # reject a bad network at compile time
+        if node.prefix_match:
+            return self._compile_prefix_match(node)
         return self._any_value(node, lambda v: cidr_match(v, network, mapped))
+
+    @staticmethod
+    def _compile_prefix_match(node: ast.Cidr) -> Predicate:
+        """A three-valued cidr test (``ast.Cidr.prefix_match``): null on a value that is no
+        address where ``invalid`` says so; over several values true if any is, else null if
+        any is, else false (an OR of the per-value tests)."""
+        field, max_length, missing = node.field, node.max_length, missing_result(node)
+        network, invalid = node.network, None if node.invalid is ast.Missing.NULL else False
+
+        def run(event: Mapping[str, Any]) -> bool | None:
+            values = indexed_values(event, field, max_length)
+            if values is None:
+                return missing
+            verdicts = [ip_prefix_match(v, network, invalid) for v in values]
+            if True in verdicts:
+                return True
+            return None if None in verdicts else False
+
+        return run
 
     def _compile_compare(self, node: ast.Compare) -> Predicate:
         # NEQ is a per-value test like the others ("some value differs"); parsers lower

@@ -35,6 +35,7 @@ __all__ = [
     "decimal_interval",
     "glob_predicate",
     "glob_to_regex",
+    "ip_prefix_match",
     "globs_to_regex",
     "iter_strings",
     "lookup",
@@ -274,6 +275,79 @@ def cidr_match(value: Any, network: str, ipv4_mapped: bool = True) -> bool:
         else:
             return False
     return addr in net
+
+
+#: ::ffff:0:0/96, the IPv4-mapped IPv6 addresses (RFC 4291 section 2.5.5.2).
+_MAPPED = 0xFFFF << 32
+_PREFIX_LENGTH = re.compile(r"[0-9]{1,3}")
+_ZONE = re.compile(r"%[^/]*")
+_ZERO_PADDED = re.compile(r"(?:0*[0-9]{1,3}\.){3}0*[0-9]{1,3}")
+
+
+def _prefix_form(text: str, lenient: bool = False) -> tuple[int, int] | None:
+    """``text`` in IP-prefix notation as (IPv6 address as an int, prefix length in IPv6 bits),
+    IPv4 as its IPv4-mapped form (a /n of IPv4 is n + 96 bits); None when it is no address.
+
+    The strict reading takes plain address text only; the lenient one also reads spaces around
+    it, a zone index (``fe80::1%12``) and IPv4 octets with leading zeros (``010.0.0.1``), forms
+    no engine documents."""
+    address, slash, length = text.partition("/")
+    if lenient:
+        address = _ZONE.sub("", address.strip())
+        if _ZERO_PADDED.fullmatch(address):
+            address = ".".join(str(int(octet)) for octet in address.split("."))
+        length = length.strip()
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.scope_id is not None:
+        return None  # a zone index: the lenient reading has removed it
+    width = 32 if parsed.version == 4 else 128
+    bits = width
+    if slash:
+        if not _PREFIX_LENGTH.fullmatch(length) or int(length) > width:
+            return None
+        bits = int(length)
+    if parsed.version == 4:
+        return _MAPPED | int(parsed), bits + 96
+    return int(parsed), bits
+
+
+def _same_prefix(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether two prefix forms agree on the shorter of their two prefixes."""
+    shift = 128 - min(a[1], b[1])
+    return (a[0] >> shift) == (b[0] >> shift)
+
+
+def ip_prefix_match(value: Any, network: str, invalid: bool | None) -> bool | None:
+    """Kusto's ``ipv6_is_match(value, network)``: both strings read in IP-prefix notation as IPv6
+    (IPv4 compared as IPv6: ``192.168.1.1`` equals ``::ffff:c0a8:0101``) and equal on the
+    combined prefix, the shorter of the two; null when a conversion fails
+    (https://learn.microsoft.com/kusto/query/ipv6-is-match-function). ``invalid`` is the
+    verdict on a value that is no address (None: null).
+
+    Microsoft documents plain IPv4 and IPv6 text only: a value that only the lenient reading
+    (``_prefix_form``) takes as an address, with a verdict other than the strict reading's,
+    raises ``AddressUndecided`` instead of being decided by a guess.
+    """
+    from .errors import AddressUndecided
+
+    net = _prefix_form(network)
+    if net is None:
+        raise PatternSyntaxError("invalid IP-prefix network", network)
+    if not isinstance(value, str):
+        return invalid
+    strict = _prefix_form(value)
+    verdict = invalid if strict is None else _same_prefix(strict, net)
+    if strict is None:
+        lenient = _prefix_form(value, lenient=True)
+        if lenient is not None and _same_prefix(lenient, net) != verdict:
+            raise AddressUndecided(
+                f"{value[:80]!r} against {network}: Microsoft does not document whether "
+                "ipv6_is_match reads this text as an address (spaces, a zone index or leading "
+                "zeros)")
+    return verdict
 
 
 # --- standard analyzer -------------------------------------------------------------------------

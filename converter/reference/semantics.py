@@ -188,7 +188,9 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
         "(https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ip), so the "
         "Elasticsearch targets match ::ffff:10.1.2.3 against 10.0.0.0/8; the reference does "
         "too (it did not before issue 11). Kusto's ipv4_is_in_range converts IPv4 text only "
-        "and does not (backends/kusto/semantics.py, ipv4_range_reads_mapped_ipv6: declared). A zone index names the link an address is used on, not another "
+        "and does not (backends/kusto/semantics.py, ipv4_range_reads_mapped_ipv6), so the "
+        "Kusto emitter writes ipv6_is_match, which does (semantics ipv6_is_match). A zone "
+        "index names the link an address is used on, not another "
         "address (RFC 4007 section 11, https://www.rfc-editor.org/rfc/rfc4007#section-11), so "
         "fe80::1%12 is in fe80::/10. A value with spaces around the address is read without "
         "them.",

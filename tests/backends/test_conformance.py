@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from backends.query.errors import FoldingUndecided
+from backends.query.errors import VerdictUndecided
 from backends.query.evaluate import matches
 from backends.query.fields import FieldModel
 
@@ -63,7 +63,7 @@ def test_conformance(table_name: str, table: dict[str, Any], case: dict[str, Any
     # its vendor does not document (candidate case foldings that disagree).
     undecided = set(case.get("undecided", ()))
     for i in sorted(undecided):
-        with pytest.raises(FoldingUndecided):
+        with pytest.raises(VerdictUndecided):
             matches(tree, case["events"][i])
     got = [
         i for i, event in enumerate(case["events"]) if i not in undecided and matches(tree, event)

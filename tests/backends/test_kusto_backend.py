@@ -188,11 +188,36 @@ def test_field_names_that_are_not_identifiers_are_bracketed() -> None:
     assert "['a b'] =~" in kusto("  s: {'a b': x}\n  condition: s")
 
 
-def test_negated_cidr_is_refused() -> None:
-    """ipv4_is_in_range is null on a non-address; not(null) drops the row Sigma keeps."""
-    assert "ipv4_is_in_range(f, \"10.0.0.0/8\")" in kusto("  s: {f|cidr: 10.0.0.0/8}\n  condition: s")
-    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
-        kusto("  s: {f|cidr: 10.0.0.0/8}\n  condition: not s")
+#: Address texts for the cidr tests: inside and outside each network, the other family, the
+#: IPv4-mapped IPv6 form, a value carrying its own (shorter) prefix, and no address at all.
+CIDR_VALUES = ["10.1.2.3", "11.0.0.1", "::ffff:10.1.2.3", "::ffff:11.0.0.1", "::10.1.2.3",
+               "fe80::1", "fe7f::1", "FE80::AB", "febf:ffff::1", "::1", "10.1.2.3/4", "11.0.0.1/4",
+               "fe00::1/8", "2001:db8::1/0", "10.1.2", "not an address", ""]
+
+
+@pytest.mark.parametrize(
+    "network", ["10.0.0.0/8", "fe80::/10", "::1/128", "::ffff:0:0/96", "0.0.0.0/0"]
+)
+@pytest.mark.parametrize("condition", ["s", "not s"])
+def test_cidr_of_either_family_is_exact(network: str, condition: str) -> None:
+    """Issue 15: an IPv6 network was refused and every negated cidr too (ipv4_is_in_range is null
+    on a non-address, and not(null) drops the row); an IPv4 network missed the IPv4-mapped form.
+    ipv6_is_match reads both families; the emitter keeps out values with their own /n and writes
+    coalesce(..., false) under not()."""
+    detection = f"  s: {{f|cidr: '{network}'}}\n  condition: {condition}"
+    query = kusto(detection)
+    assert "ipv6_is_match(f, " in query and "ipv4_is_in_range" not in query
+    assert ("coalesce(" in query) == (condition == "not s")
+    verdicts = agree(detection, CIDR_VALUES)
+    assert all(verdicts), [v for v, ok in zip(CIDR_VALUES, verdicts) if not ok]
+
+
+def test_cidr_on_a_missing_column_is_exact() -> None:
+    """A missing string is "" to Kusto, on which ipv6_is_match is null: no match, and a match
+    under not() (coalesce), as Sigma says of a missing field."""
+    for condition, expected in (("s", False), ("not s", True)):
+        query = kusto(f"  s: {{f|cidr: 'fe80::/10'}}\n  condition: {condition}")
+        assert matches(parse(query), {"$table": "T"}) is expected
 
 
 def test_keywords_are_refused() -> None:

@@ -39,6 +39,9 @@ def test_parse_error_names_line_and_column() -> None:
         "isnull(f)",  # meaning depends on the column type
         'f == "a\\rb"',  # an undocumented escape
         'not(ipv4_is_in_range(ip, "10.0.0.0/8"))',  # null on non-addresses, dropped under not
+        'ipv6_is_match(ip, "10.0.0.0/33")',  # no IP-prefix literal
+        'ipv6_is_match(ip, "fe80::1%eth0/64")',  # a zone index: not documented
+        'ipv6_is_match(ip, "10.0.0.0/8", 16)',  # the prefix argument is not evaluated
         "tostring(DeviceDetail.n) == 5",  # tostring() is a string: not the property's number
         "tostring(parse_json(R).n) in (1, 2)",
     ],
