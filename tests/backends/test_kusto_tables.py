@@ -28,11 +28,15 @@ RULES = {
         "  s: {ImageLoaded|endswith: '\\amsi.dll', Image|endswith: ['\\rundll32.exe', '\\x?.exe']}\n"
         "  u: {Signed: 'false'}\n  condition: s or u\n",
     ),
+    # Initiated is the ActionType (value_map); the ports and addresses only on outbound rows
+    # (exact_only_when: the selection pins Initiated 'true'); an inbound selection without them.
     "network_connection": (
         "DeviceNetworkEvents\n| where ",
-        "  s: {Image|endswith: '\\powershell.exe', DestinationPort: [4444, 8080]}\n"
+        "  s: {Image|endswith: '\\powershell.exe', Initiated: 'true', DestinationPort: [4444, 8080]}\n"
         "  f: {DestinationIp|startswith: '10.'}\n  p: {SourcePort|lt: 1024}\n"
-        "  condition: s and not f and not p\n",
+        "  i: {Image|endswith: '\\AnyDesk.exe', Initiated: 'false'}\n"
+        "  c: {Initiated: 'true', DestinationIp|cidr: ['fe80::/10', '127.0.0.0/8']}\n"
+        "  condition: s and not f and not p or i or c\n",
     ),
     "file_delete": (
         "DeviceFileEvents\n| where ActionType == \"FileDeleted\" and ",
@@ -255,8 +259,8 @@ def test_network_ports_hold_only_canonical_numbers(target: str, source: str) -> 
     text = (
         "title: port\nid: 5c8e0d8e-9d5e-4a4e-9c57-0f2f9a6b1c02\n"
         "logsource: {product: windows, category: network_connection}\n"
-        "detection:\n  sel:\n    Image|endswith: '\\\\x.exe'\n    DestinationPort: 443\n"
-        "  condition: sel\n"
+        "detection:\n  sel:\n    Image|endswith: '\\\\x.exe'\n    Initiated: 'true'\n"
+        "    DestinationPort: 443\n  condition: sel\n"
     )
     (loaded,) = load_text(text, "inline.yml")
     base = {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 3,
@@ -267,3 +271,35 @@ def test_network_ports_hold_only_canonical_numbers(target: str, source: str) -> 
     assert result.disagreements == [], result.reason
     assert result.not_rendered == [1]
     assert result.matched == [0]
+
+
+def test_defender_direction_is_the_action_type(tmp_path: Path) -> None:
+    """Issue 15: Initiated was refused on Defender (no documented column). The portal's schema
+    reference and Microsoft's ASIM parser give ConnectionSuccess / ConnectionRequest /
+    ConnectionFailed as outbound and InboundConnectionAccepted as inbound; Sysmon's source and
+    destination are RemoteIP / LocalIP only on outbound rows, so a port or address test not
+    pinned to Initiated 'true' is refused."""
+    from converter.conversion.convert import Converter
+
+    detections = {
+        "out": "  s: {Initiated: 'true', DestinationPort: 4444}\n  condition: s\n",
+        "in": "  s: {Initiated: 'false', Image|endswith: '\\AnyDesk.exe'}\n  condition: s\n",
+        "either": "  s: {DestinationPort: 4444}\n  condition: s\n",
+    }
+    results = {}
+    for name, detection in detections.items():
+        path = tmp_path / f"{name}.yml"
+        path.write_text(
+            "title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b3a\nstatus: test\n"
+            "logsource: {product: windows, category: network_connection}\ndetection:\n"
+            + detection, encoding="utf-8")
+        (loaded,) = load_rules([path])
+        results[name] = Converter("kusto", options={"data_source": "defender"}).convert(loaded)
+    assert results["out"].status == "converted", results["out"].reason
+    assert ('ActionType in ("ConnectionSuccess", "ConnectionRequest", "ConnectionFailed")'
+            in results["out"].queries[0]), results["out"].queries[0]
+    assert "RemotePort == 4444" in results["out"].queries[0]
+    assert results["in"].status == "converted", results["in"].reason
+    assert 'ActionType == "InboundConnectionAccepted"' in results["in"].queries[0]
+    assert results["either"].status != "converted"
+    assert "outbound rows" in (results["either"].reason or "")
