@@ -314,6 +314,10 @@ def _prefix_form(text: str, lenient: bool = False) -> tuple[int, int] | None:
     return int(parsed), bits
 
 
+#: A query's network literal, read once (``_prefix_form`` of it).
+_network_form = functools.lru_cache(maxsize=1024)(_prefix_form)
+
+
 def _same_prefix(a: tuple[int, int], b: tuple[int, int]) -> bool:
     """Whether two prefix forms agree on the shorter of their two prefixes."""
     shift = 128 - min(a[1], b[1])
@@ -333,7 +337,7 @@ def ip_prefix_match(value: Any, network: str, invalid: bool | None) -> bool | No
     """
     from .errors import AddressUndecided
 
-    net = _prefix_form(network)
+    net = _network_form(network)
     if net is None:
         raise PatternSyntaxError("invalid IP-prefix network", network)
     if not isinstance(value, str):
