@@ -323,6 +323,11 @@ class EventRenderer:
                 # The record's other named data, where the shipper writes it (event_data).
                 data = entry.event_data_target(name, self.data_source)
                 if data is not None:
+                    if entry.event_data_template(self.data_source) is not None:
+                        # A property read with tostring(): the row holds its text.
+                        from converter.mapping.functions.render import event_data_text
+
+                        value = event_data_text(name, value)
                     _merge(out, self._strip(data), value)
                 continue
             for key, written in self._render_field(

@@ -68,6 +68,7 @@ from converter.mapping.transformations import (
     CaselessSubfieldTransformation,
     RegexGlobsTransformation,
     DroppedValueCheck,
+    EventDataAccessorTransformation,
     FunctionFieldTransformation,
     SourceVariantsTransformation,
     UnmappedFieldFailure,
@@ -231,22 +232,11 @@ def _logsource_items(
                 known=frozenset(known),
                 reasons=tuple(sorted(entry.unmapped.items())),
                 event_data=entry.event_data_prefix(data_source) is not None,
+                event_data_template=entry.event_data_template(data_source) is not None,
             ),
             rule_conditions=[_logsource_condition(entry)],
         )
     ]
-    event_data = entry.event_data_prefix(data_source)
-    if event_data:
-        # Every other field is the record's named event data (<Data Name='X'>), which the
-        # shipper writes unchanged under the prefix (winlog.event_data.X).
-        items.append(
-            ProcessingItem(
-                identifier=f"{prefix}-event-data",
-                transformation=AddFieldnamePrefixTransformation(event_data + "."),
-                rule_conditions=[_logsource_condition(entry)],
-                field_name_conditions=[ExcludeFieldCondition(fields=sorted(known))],
-            )
-        )
     dropped, exempt = table.dropped(data_source)
     if dropped:
         items.append(
@@ -256,6 +246,32 @@ def _logsource_items(
                     data_source=data_source or "", values=dropped, exempt=exempt
                 ),
                 rule_conditions=[_logsource_condition(entry)],
+            )
+        )
+    event_data = entry.event_data_prefix(data_source)
+    template = entry.event_data_template(data_source)
+    # After the deleted-value check, which names the Sigma field (the key ``check`` looks the
+    # field up by in the events it swaps, converter/checking/dropped.py).
+    if template:
+        # Every other field is a property of the record's event-data object, read as its text
+        # (Kusto WindowsEvent: tostring(EventData.X)).
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-event-data",
+                transformation=EventDataAccessorTransformation(template=template),
+                rule_conditions=[_logsource_condition(entry)],
+                field_name_conditions=[ExcludeFieldCondition(fields=sorted(known))],
+            )
+        )
+    elif event_data:
+        # Every other field is the record's named event data (<Data Name='X'>), which the
+        # shipper writes unchanged under the prefix (winlog.event_data.X).
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-event-data",
+                transformation=AddFieldnamePrefixTransformation(event_data + "."),
+                rule_conditions=[_logsource_condition(entry)],
+                field_name_conditions=[ExcludeFieldCondition(fields=sorted(known))],
             )
         )
     for extra in derived:

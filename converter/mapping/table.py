@@ -60,6 +60,12 @@ FIELD_FUNCTIONS = {
 #: A Windows event's named data (``<Data Name='X'>``) as shippers index it: ASCII letters,
 #: digits and ``_`` (a dotted name would nest, an empty one is no field).
 EVENT_DATA_NAME = re.compile(r"[A-Za-z0-9_]+")
+#: Where ``event_data`` is a template (``tostring(EventData.{name})``, a property of a dynamic
+#: column), the name is written as a property name in the query: it must be an identifier
+#: (a leading digit would need the bracket form, which the template does not write).
+EVENT_DATA_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: The placeholder of an ``event_data`` template.
+EVENT_DATA_PLACEHOLDER = "{name}"
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,9 @@ class LogsourceMapping:
     #: data source (``*``: every source) -> where the shipper writes the record's named event
     #: data (``winlog.event_data``; ``""``: under the name itself, as the Splunk add-ons do).
     #: A Sigma field that ``fields`` does not name and ``unmapped`` does not explain is then the
-    #: event-data field ``<prefix>.<name>``; a source mapped to null has no such catch-all.
+    #: event-data field ``<prefix>.<name>``; a source mapped to null has no such catch-all. A
+    #: prefix holding ``{name}`` is a template instead (``tostring(EventData.{name})``: the
+    #: text of a property of a dynamic column), and the value is written as its text.
     event_data: dict[str, str | None] = field(default_factory=dict)
     #: Sigma fields that the rows of other source events sharing this entry's dataset never
     #: carry, and what the dataset holds (``shared_rows``: converter.mapping.partial
@@ -185,7 +193,17 @@ class LogsourceMapping:
         prefix = self.event_data_prefix(data_source)
         if prefix is None or name in self.unmapped or not EVENT_DATA_NAME.fullmatch(name):
             return None
+        if EVENT_DATA_PLACEHOLDER in prefix:
+            if not EVENT_DATA_IDENTIFIER.fullmatch(name):
+                return None
+            return prefix.replace(EVENT_DATA_PLACEHOLDER, name)
         return f"{prefix}.{name}" if prefix else name
+
+    def event_data_template(self, data_source: str | None) -> str | None:
+        """The ``event_data`` template of ``data_source`` (holding ``{name}``), or None when
+        the catch-all is a plain prefix or absent."""
+        prefix = self.event_data_prefix(data_source)
+        return prefix if prefix is not None and EVENT_DATA_PLACEHOLDER in prefix else None
 
     def unrecorded_fields(self, data_source: str | None) -> tuple[str, ...]:
         """The Sigma fields ``data_source`` never records for this logsource."""
@@ -406,14 +424,29 @@ def _validate(raw: Any, path: str) -> MappingTable:
 
 
 def _event_data(spec: Any, where: str, path: str) -> dict[str, str | None]:
-    """``event_data``: one prefix for every source, or ``{source: prefix or null}``."""
+    """``event_data``: one prefix (or template) for every source, or ``{source: prefix or
+    null}``. A template holds ``{name}`` exactly once and no other brace."""
     if spec is None:
         return {}
     if isinstance(spec, str):
-        return {"*": spec}
-    if isinstance(spec, dict) and all(v is None or isinstance(v, str) for v in spec.values()):
-        return {str(k): v for k, v in spec.items()}
-    raise PipelineError(f"{where}: event_data must be a prefix or {{source: prefix}}", path=path)
+        out: dict[str, str | None] = {"*": spec}
+    elif isinstance(spec, dict) and all(v is None or isinstance(v, str) for v in spec.values()):
+        out = {str(k): v for k, v in spec.items()}
+    else:
+        raise PipelineError(
+            f"{where}: event_data must be a prefix or {{source: prefix}}", path=path
+        )
+    for value in out.values():
+        if value is None or ("{" not in value and "}" not in value):
+            continue
+        rest = value.replace(EVENT_DATA_PLACEHOLDER, "", 1)
+        if EVENT_DATA_PLACEHOLDER not in value or "{" in rest or "}" in rest:
+            raise PipelineError(
+                f"{where}: event_data template {value!r} must hold {EVENT_DATA_PLACEHOLDER} "
+                "once and no other brace",
+                path=path,
+            )
+    return out
 
 
 def _unrecorded(entry: dict[str, Any], where: str, path: str) -> dict[str, tuple[str, ...]]:

@@ -19,6 +19,7 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaTransformationError
 from sigma.processing.transformations.base import (
     DetectionItemTransformation,
+    FieldMappingTransformationBase,
     PreprocessingTransformation,
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
@@ -209,6 +210,23 @@ class FunctionFieldTransformation(DetectionItemTransformation):
         return rewrite(detection_item, self.target, self.prefix)
 
 
+@dataclass
+class EventDataAccessorTransformation(FieldMappingTransformationBase):
+    """Name each field (the record's named event data) by the table's ``event_data`` template:
+    ``ScriptBlockText`` -> ``tostring(EventData.ScriptBlockText)``, the text of that property
+    of the dynamic column (Kusto's WindowsEvent)."""
+
+    template: str = ""
+
+    def apply_field_name(self, field: str | None) -> str | None:
+        """The template with the field's name; unbound keyword items keep no field."""
+        from converter.mapping.table import EVENT_DATA_PLACEHOLDER
+
+        if field is None:
+            return None
+        return self.template.replace(EVENT_DATA_PLACEHOLDER, field)
+
+
 def _encoded(value: Any) -> Any:
     """A plain Sigma string (or each of a ``SigmaExpansion``'s) with its literal parts
     caseless-encoded the way the ingest pipeline writes the copy (``backends.query.ingest``);
@@ -244,19 +262,30 @@ class UnmappedFieldFailure(DetectionItemTransformation):
     #: The logsource's other fields are the record's named event data (``event_data`` in the
     #: table): only the fields with a reason, and names no event data can have, fail.
     event_data: bool = False
+    #: ``event_data`` is a template naming a property (``tostring(EventData.{name})``): the
+    #: name must also be an identifier (no leading digit).
+    event_data_template: bool = False
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Raise for a field outside ``known``; unbound keyword items have no field to map."""
-        from converter.mapping.table import EVENT_DATA_NAME
+        from converter.mapping.table import EVENT_DATA_IDENTIFIER, EVENT_DATA_NAME
 
         name = detection_item.field
         if name is None or name in self.known:
             return None
         why = dict(self.reasons).get(name)
         if self.event_data and why is None:
-            if EVENT_DATA_NAME.fullmatch(name):
+            if self.event_data_template:
+                if EVENT_DATA_IDENTIFIER.fullmatch(name):
+                    return None
+                why = (
+                    "not an event-data property name the query can write (an identifier: "
+                    "letters, digits and '_', not starting with a digit)"
+                )
+            elif EVENT_DATA_NAME.fullmatch(name):
                 return None
-            why = "not an event-data name (letters, digits and '_'), so no field of the record"
+            else:
+                why = "not an event-data name (letters, digits and '_'), so no field of the record"
         raise SigmaTransformationError(
             f"field {name!r} is not mapped by pipeline {self.pipeline} for logsource "
             f"{self.logsource}"

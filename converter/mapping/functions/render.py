@@ -130,6 +130,44 @@ def _canonical_integer(value: Any, spec: FieldTarget) -> Any:
     return value
 
 
+#: Text a parser of the record into a dynamic object might have read as a number (JSON's number
+#: grammar, widened by a sign, leading zeros and spaces), whose tostring() text would then be
+#: the number's canonical text, not this one.
+_NUMBER_LIKE = re.compile(r"\s*[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?\s*")
+
+
+def event_data_text(name: str, value: Any) -> str:
+    """The text of a Windows event's named data as ``tostring(EventData.<name>)`` reads it from
+    the WindowsEvent table's dynamic EventData.
+
+    The record holds each ``<Data Name='X'>`` as one text value. The table reference says only
+    that EventData is the event data "parsed to dynamic type", not whether a numeric text stays
+    a string: tostring() gives back the same text either way when it is a string or a canonical
+    decimal integer; any other numeric-looking text (``010``, ``+5``, ``1.50``, ``1e3``) might
+    come back changed, so such a value is refused as one no row is known to hold.
+
+    Raises:
+        ValueError: a value that is not one scalar text or integer (a list, a boolean, a real),
+            or numeric-looking text that is not canonical.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not LONG_RANGE[0] <= value <= LONG_RANGE[1]:
+            raise ValueError(f"{name}={value!r}: outside the long range of a parsed number")
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(
+            f"{name}={value!r}: a Windows event's named data is one text value"
+        )
+    if _NUMBER_LIKE.fullmatch(value) and not (
+        DECIMAL.fullmatch(value) and LONG_RANGE[0] <= int(value) <= LONG_RANGE[1]
+    ):
+        raise ValueError(
+            f"{name}={value!r}: numeric text in a non-canonical form, which the WindowsEvent "
+            "table may hold as a number (tostring() would give another text)"
+        )
+    return value
+
+
 def render_to_string(value: Any, spec: FieldTarget) -> dict[str, Any]:
     """``str(value)`` (EventID 1 -> event.code "1")."""
     return written(spec.target, each(value, lambda v: v if isinstance(v, str) else str(v)))
