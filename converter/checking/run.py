@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from converter.checking.checker import Checker, RuleResult
 from converter.checking.sources import SourcesChecker
-from converter.errors import ConverterError, EventsError
+from converter.errors import ConverterError
 from converter.events.render import SampleEvent, iter_event_files, read_jsonl, sample_events_path, to_sigma
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.table import load_table

@@ -142,7 +142,7 @@ def _enter(parent: int, name: str, path: Path) -> int:
         raise
     try:
         return os.open(name, flags, dir_fd=parent)
-    except OSError as exc:
+    except OSError:
         if _is_link(name, parent):  # a link swapped in after the mkdir
             raise _link_error(path) from None
         raise

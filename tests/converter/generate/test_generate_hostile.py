@@ -14,7 +14,7 @@ from test_generate import assert_reference_verdicts, rule_of
 from backends.query.fields import FieldModel
 from converter.generate.generator import generate_events
 from converter.generate.hostile import hostile_mutations, long_value_length
-from converter.generate.plan import MULTI, SINGLE, Glob, Lit
+from converter.generate.plan import MULTI, Glob, Lit
 from converter.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -24,7 +24,6 @@ from converter.mapping.functions.tree import (
     NotExact,
     Token,
     glob_matches,
-    to_tokens,
 )
 from converter.mapping.table import FieldTarget
 

@@ -25,7 +25,6 @@ from converter.outputs.index_template import (
     template_body,
 )
 from converter.rules.load import load_text
-from helpers import proven_but_for_length_limits
 
 RULE = """
 title: t
