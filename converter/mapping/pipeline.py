@@ -72,6 +72,7 @@ from converter.mapping.transformations import (
     FunctionFieldTransformation,
     SourceVariantsTransformation,
     UnmappedFieldFailure,
+    UnsupportedLogsourceFailure,
 )
 
 
@@ -483,10 +484,7 @@ def build_pipeline(
     items.append(
         ProcessingItem(
             identifier=f"{table.name}-unsupported-logsource",
-            transformation=RuleFailureTransformation(
-                f"pipeline {table.name} has no mapping for this rule's logsource "
-                f"(it covers: {', '.join(e.id for e in entries)})"
-            ),
+            transformation=UnsupportedLogsourceFailure(table.name, len(entries)),
             rule_conditions=[_logsource_condition(e) for e in entries],
             rule_condition_linking=any,
             rule_condition_negation=True,

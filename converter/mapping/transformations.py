@@ -294,6 +294,35 @@ class UnmappedFieldFailure(DetectionItemTransformation):
         )
 
 
+@dataclass
+class UnsupportedLogsourceFailure(PreprocessingTransformation):
+    """Fail on a rule whose logsource no entry of the table maps, naming that logsource.
+
+    pySigma's ``RuleFailureTransformation`` has one fixed message, and listing every logsource
+    the table does cover made each refusal a paragraph (over 40 of them for ``ecs-windows``);
+    the user needs the logsource that is missing and where to read what is covered.
+    """
+
+    pipeline: str = ""
+    covered: int = 0
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Raise, naming the rule's logsource."""
+        source = getattr(rule, "logsource", None)
+        parts = [
+            f"{key}: {value}" for key in ("product", "category", "service")
+            if (value := getattr(source, key, None))
+        ]
+        raise SigmaTransformationError(
+            # No quote marks: the conversion summary groups reasons with their quoted parts
+            # elided, and an apostrophe would pair with the next one.
+            f"pipeline {self.pipeline} has no mapping for logsource "
+            f"{', '.join(parts) or '(none given)'} (it maps {self.covered} logsources: see "
+            "sigport list pipelines)",
+            source=rule.source,
+        )
+
+
 #: Where a transformation leaves a warning for the backend (``backends.common.WarningsMixin``
 #: reads it): the rule's custom attributes travel with the rule object being converted, while the
 #: pipeline a transformation points to may be a component of the combined one the backend runs.

@@ -93,10 +93,10 @@ def test_every_non_windows_logsource_is_mapped_or_refused_with_a_reason(target: 
     bare = []
     for key, path in _logsources().items():
         result = convert(target, path.read_text("utf-8"))
-        if result.status != "converted" and "has no mapping for this rule's logsource" in (result.reason or ""):
+        if result.status != "converted" and "has no mapping for logsource" in (result.reason or ""):
             bare.append(key)
     # `product: linux` alone (keyword rules over any Linux log) cannot be matched without also
-    # matching every Linux category: it keeps the list of covered logsources as its reason.
+    # matching every Linux category: it keeps the "no mapping for logsource" reason.
     assert sorted(bare) == ["linux"]
 
 
@@ -138,3 +138,16 @@ def test_every_non_windows_rule_gets_generated_events() -> None:
             if not generate_events(loaded.rule):
                 none.append(path.name)
     assert none == []
+
+
+def test_a_logsource_no_table_maps_is_named_in_one_line() -> None:
+    rule = OPENCANARY_RULE.replace("product: opencanary, category: application",
+                                   "product: windows, service: no-such-channel")
+    for target in ("eql", "splunk", "splunk-cim"):
+        result = convert(target, rule)
+        assert result.status == "unsupported", (target, result.reason)
+        reason = result.reason or ""
+        # The rule's own logsource, not the list of the 40-odd logsources the table maps.
+        assert "has no mapping for logsource product: windows, service: no-such-channel" in reason
+        assert "windows-process-creation" not in reason and "\n" not in reason
+        assert "sigport list pipelines" in reason

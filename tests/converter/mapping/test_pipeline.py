@@ -103,7 +103,7 @@ def test_uncovered_logsource_is_unsupported() -> None:
     )
     conv = Converter("eql").convert(loaded)
     assert conv.status == "unsupported"
-    assert "no mapping for this rule's logsource" in conv.reason
+    assert "no mapping for logsource product: windows, category: clipboard_capture" in conv.reason
 
 
 def test_user_pipeline_file_runs_after_the_default(tmp_path: Path) -> None:
