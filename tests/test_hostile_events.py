@@ -32,20 +32,31 @@ GOOD = _event_line("cmd.exe")
 LONE = _event_line("cmd\\ud800.exe")
 PAIR = _event_line("cmd\\ud83d\\ude00.exe")
 
+# Duplicate keys and the non-JSON constants NaN / Infinity: Python's json reads them (the last
+# duplicate wins; NaN becomes a float), Elasticsearch refuses the whole document (duplicate
+# keys since 6.0; RFC 8259 has no NaN), so a proof on such an event would be a proof on an
+# event no Elastic index holds. Every reader refuses them with the file and line.
+_DUPLICATE = ('{"EventID": 1, "Channel": "' + SYSMON + '", "Image": "C:\\\\x\\\\cmd.exe", '
+              '"ParentImage": "C:\\\\Zoom.exe", "Image": "C:\\\\x\\\\calc.exe"}\n')
+_NESTED_DUPLICATE = '{"EventID": 1, "winlog": {"a": 1, "b": {"c": 1, "c": 2}}}\n'
 
+
+@pytest.mark.parametrize(("line", "words"), [
+    (LONE, "a string holds the escape of a lone UTF-16 surrogate (U+D800)"),
+    (_DUPLICATE, "the key 'Image' appears twice in one object"),
+])
 @pytest.mark.parametrize("command", ["check", "backtest"])
-def test_a_lone_surrogate_escape_in_an_event_is_a_positioned_error(
-    tmp_path: Path, command: str
+def test_an_undecodable_event_is_a_positioned_error(
+    tmp_path: Path, command: str, line: str, words: str
 ) -> None:
     events = tmp_path / "events.jsonl"
-    events.write_text(GOOD + LONE, encoding="utf-8")
+    events.write_text(GOOD + line, encoding="utf-8")
     extra = ["--workers", "1", "--no-cache"] if command == "backtest" else []
     result = CliRunner().invoke(main, [command, str(ZOOM), "--events", str(events), "-t", "eql",
                                        *extra])
     assert result.exit_code == 2, result.output
     assert "internal error" not in result.output
-    assert f"{events}:2: a string holds the escape of a lone UTF-16 surrogate (U+D800)" in \
-        result.output
+    assert f"{events}:2: {words}" in result.output
 
 
 def test_a_surrogate_pair_is_one_character_and_reads(tmp_path: Path) -> None:
@@ -104,3 +115,39 @@ def test_an_event_with_nested_arrays_is_rendered_flat_as_the_reference_reads_it(
     (rule,) = json.loads(result.stdout)["rules"]
     for name, target in rule["targets"].items():
         assert target["equivalent"] is True, (name, target["reason"])
+
+
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    (_DUPLICATE, "the key 'Image' appears twice in one object"),
+    (_NESTED_DUPLICATE, "the key 'c' appears twice in one object"),
+    ('{"EventID": 1, "Hashes": NaN}\n', "NaN is not a JSON value"),
+    ('{"EventID": 1, "Size": [1, -Infinity]}\n', "-Infinity is not a JSON value"),
+    ('{"EventID": 1, "Size": Infinity}\n', "Infinity is not a JSON value"),
+])
+@pytest.mark.parametrize("layout", ["jsonl", "array", "pretty"])
+def test_duplicate_keys_and_nan_are_refused_by_every_reader(
+    tmp_path: Path, line: str, words: str, layout: str
+) -> None:
+    text = {"jsonl": GOOD + line,
+            "array": "[" + GOOD.strip() + ",\n" + line.strip() + "]",
+            "pretty": "\n" + line.strip().replace(", ", ",\n  ")}[layout]
+    path = tmp_path / ("e.jsonl" if layout == "jsonl" else "e.json")
+    path.write_text(text, encoding="utf-8")
+    readers = [lambda: list(iter_events(path))]
+    if layout == "jsonl":
+        readers.append(lambda: read_jsonl(path))
+    for read in readers:
+        with pytest.raises(ConverterError) as caught:
+            read()
+        assert words in str(caught.value)
+        assert caught.value.one_line().startswith(f"{path}:2"), caught.value.one_line()
+
+
+def test_equal_keys_in_different_objects_and_nan_in_strings_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"a": {"x": 1}, "b": {"x": 2}, "c": "NaN", "d": "Infinity"}\n',
+                    encoding="utf-8")
+    (event,) = iter_events(path)
+    assert event["c"] == "NaN" and event["d"] == "Infinity"

@@ -128,14 +128,53 @@ def read_lines(
         yield number, line
 
 
+class StrictJSONError(ValueError):
+    """JSON that Python's decoder reads but no Elastic index accepts: a key twice in one object,
+    or the constants ``NaN`` / ``Infinity`` / ``-Infinity``."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's pairs as a dict, refusing a key that appears twice.
+
+    Python keeps the last of duplicate keys; Elasticsearch refuses the whole document ("Duplicate
+    Keys in JSON", https://www.elastic.co/guide/en/elasticsearch/reference/6.0/
+    breaking_60_rest_changes.html) and RFC 8259 leaves their meaning to each reader
+    (https://www.rfc-editor.org/rfc/rfc8259#section-4): an event sigport proves a query on must
+    mean one thing in every store.
+    """
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise StrictJSONError(f"the key {key!r} appears twice in one object")
+            seen.add(key)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which Python's decoder accepts: JSON has
+    no such numbers (https://www.rfc-editor.org/rfc/rfc8259#section-6) and Elasticsearch refuses
+    a document holding one."""
+    raise StrictJSONError(f"{name} is not a JSON value (JSON numbers are finite)")
+
+
+#: The decoder of every events input: Python's, refusing what Elasticsearch refuses.
+STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
 def decode_json(data: bytes | str, path: str, line: int, member: str | None = None) -> Any:
     """``json.loads`` with every failure an ``InputError`` naming the file and line.
 
     Besides malformed JSON: an integer longer than Python converts (``ValueError``), nesting too
-    deep for the decoder (``RecursionError``) or deeper than ``MAX_EVENT_DEPTH``.
+    deep for the decoder (``RecursionError``) or deeper than ``MAX_EVENT_DEPTH``, and what
+    ``STRICT_JSON`` refuses (a key twice in one object, ``NaN``, ``Infinity``).
     """
     try:
-        value = json.loads(data)  # on bytes: UTF-8/16/32 and a UTF-8 BOM are detected
+        # As json.loads: on bytes, UTF-8/16/32 and a UTF-8 BOM are detected.
+        text = data if isinstance(data, str) else \
+            data.decode(json.detect_encoding(data), "surrogatepass")
+        value = STRICT_JSON.decode(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", path=path, line=line + exc.lineno - 1,
                          column=exc.colno,
@@ -156,6 +195,9 @@ def decode_failure(exc: ValueError | RecursionError, path: str, line: int,
     if isinstance(exc, RecursionError):
         return InputError("JSON nested too deeply to read", path=path, line=line, member=member,
                           hint=f"events may nest at most {MAX_EVENT_DEPTH} levels")
+    if isinstance(exc, StrictJSONError):
+        return InputError(str(exc), path=path, line=line, member=member,
+                          hint="Elasticsearch refuses such a document; fix the event")
     text = " ".join(str(exc).split())
     if "integer string conversion" in text:  # CPython's guard against quadratic conversion
         text = f"an integer longer than {sys.get_int_max_str_digits():,} digits"

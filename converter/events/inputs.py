@@ -18,8 +18,8 @@ Formats (``FORMATS``; ``detect_format`` picks one by suffix and a peek at the co
 
 Limits (``InputLimits``, configurable per call): a line (or one JSON object) longer than
 ``max_line_bytes`` is skipped without being held in memory, an archive member is read up to
-``max_member_bytes`` (decompressed), and an event nesting deeper than ``MAX_EVENT_DEPTH`` is an
-error; each skip, and input that reads as fewer events than it should (a truncated ``.evtx``),
+``max_member_bytes`` (decompressed), and an event nesting deeper than ``MAX_EVENT_DEPTH``, a key
+twice in one object or ``NaN`` / ``Infinity`` (``bounded.STRICT_JSON``) is an error; each skip, and input that reads as fewer events than it should (a truncated ``.evtx``),
 is a one-line warning in ``InputLimits.warnings``. A JSON line is held once as bytes and once
 decoded, so memory stays bounded by the line cap whatever a (compressed) input expands to.
 
@@ -46,6 +46,7 @@ from converter.events.bounded import (
     InputError,
     InputLimits,
     check_decoded,
+    STRICT_JSON,
     decode_failure,
     decode_json,
     read_lines,
@@ -272,7 +273,7 @@ def _read_json_values(
     text is read (doubling the read size, so a large object costs O(n) reads) until the object
     is complete or the file ends, when the decoder's error is reported with its line and column.
     """
-    decoder = json.JSONDecoder()
+    decoder = STRICT_JSON
     reader = _text_reader(fh, path)
     buf, pos, base_line, eof, size = "", 0, 1, False, _CHUNK
     in_array = started = False
