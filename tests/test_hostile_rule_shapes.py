@@ -163,3 +163,24 @@ def test_a_broken_link_named_like_a_rule_is_accounted_for(tmp_path: Path) -> Non
     assert entries["good.yml"]["status"] == "converted"
     assert entries["gone.yml"]["status"] == "error"
     assert "no such file or directory" in entries["gone.yml"]["reason"]
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    # pySigma's message named the modifier's class and printed SigmaNull's repr
+    # ("<sigma.types.SigmaNull object at 0x7f...>"), and the error had no line.
+    ("CommandLine|base64offset|contains: null", "the modifier 'base64offset' cannot apply to null"),
+    ("CommandLine|contains: [x, null]", "the modifier 'contains' cannot apply to null"),
+    ("CommandLine|windash: 5", "the modifier 'windash' cannot apply to the number 5"),
+    ("CommandLine|re|cased: abc", "the modifier 'cased' cannot apply to a regular expression"),
+])
+def test_a_modifier_on_a_value_it_cannot_take_is_a_readable_positioned_error(
+    value: str, words: str
+) -> None:
+    message = _error(rule_text(f"sel:\n    Image: a\n    {value}\ncondition: sel"))
+    assert message.startswith("bad.yml:7:") and words in message, message
+    assert "object at 0x" not in message and "Sigma" not in message.split("(see")[0], message
+
+
+def test_a_mapping_as_a_value_is_a_readable_error() -> None:
+    message = _error(rule_text("sel:\n    Image: a\n    CommandLine|contains: {a: 1}\ncondition: sel"))
+    assert "a mapping is no value" in message and "<class" not in message, message

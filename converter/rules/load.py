@@ -149,9 +149,64 @@ def _locate(error: SigmaError, text: str) -> tuple[int | None, int | None]:
     return None, None
 
 
+#: pySigma's message for a modifier given a value type it does not take: it names the modifier's
+#: class and prints the value with ``str``, which for a ``SigmaNull`` (and other types without
+#: ``__str__``) is a repr holding a memory address.
+_INCOMPATIBLE = re.compile(r"Modifier (\w+) incompatible to value type of '(.*)'\Z", re.DOTALL)
+#: The default repr of a pySigma value object (holding a memory address).
+_OBJECT_REPR = re.compile(r"<sigma\.types\.(\w+) object at 0x[0-9a-fA-F]+>")
+#: The repr of a pySigma value object: the default one, or a dataclass's.
+_SIGMA_REPR = re.compile(_OBJECT_REPR.pattern + r"|(Sigma\w+)\(.*\)", re.DOTALL)
+#: pySigma's value types in Sigma's words.
+_SIGMA_KINDS = {
+    "SigmaNull": "null", "SigmaRegularExpression": "a regular expression (|re)",
+    "SigmaExpansion": "the variants of |windash or |base64offset",
+    "SigmaCIDRExpression": "a network (|cidr)", "SigmaFieldReference": "a field reference",
+    "SigmaCompareExpression": "a comparison (|lt, |gt, ...)", "SigmaBool": "a boolean",
+    "SigmaNumber": "a number", "SigmaString": "a string", "SigmaExists": "an |exists test",
+}
+#: pySigma's message for a YAML value that is no Sigma value (a mapping, ...).
+_UNSUPPORTED = re.compile(r"Unsupported type: <class '(\w+)'>")
+_YAML_KINDS = {"dict": "a mapping", "list": "a list", "datetime": "a timestamp", "date": "a date"}
+
+
+def _value_words(shown: str) -> str:
+    """How a value printed in a pySigma message reads: ``null``, a number, a value."""
+    sigma = _SIGMA_REPR.fullmatch(shown)
+    if sigma is not None:
+        kind = sigma.group(1) or sigma.group(2)
+        return _SIGMA_KINDS.get(kind, f"a {kind.removeprefix('Sigma')} value")
+    try:
+        float(shown)
+    except ValueError:
+        return f"the value {shown!r}"
+    return f"the number {shown}"
+
+
+def _readable(message: str, text: str) -> tuple[str, tuple[int, int] | None]:
+    """pySigma's message with its class names and object reprs in Sigma's words, and the
+    position of the modifier it names (``None`` when it names none)."""
+    from sigma.modifiers import reverse_modifier_mapping
+
+    incompatible = _INCOMPATIBLE.match(message)
+    if incompatible is not None:
+        name = reverse_modifier_mapping.get(incompatible.group(1), incompatible.group(1))
+        words = f"the modifier {name!r} cannot apply to {_value_words(incompatible.group(2))}"
+        return words, _line_of(text, r"\|" + re.escape(name) + r"\b")
+    unsupported = _UNSUPPORTED.search(message)
+    if unsupported is not None:
+        kind = _YAML_KINDS.get(unsupported.group(1), f"a {unsupported.group(1)}")
+        return (f"{kind} is no value: a field's value is a string, a number, a boolean, null or a "
+                "list of them"), None
+    return _OBJECT_REPR.sub(lambda m: _value_words(m.group(0)), message), None
+
+
 def _error(path: str, error: SigmaError, text: str) -> RuleLoadError:
     line, column = _locate(error, text)
     message = str(error.args[0]) if error.args else type(error).__name__
+    message, found = _readable(message, text)
+    if found is not None and line is None:
+        line, column = found[0], found[1] + 1  # the modifier's name, after its '|'
     hint = None
     if type(error).__name__ in {"SigmaTitleError", "SigmaLogsourceError", "SigmaDetectionError"}:
         hint = "is this a Sigma rule? see https://sigmahq.io/docs/basics/rules.html"
