@@ -184,3 +184,10 @@ def test_a_modifier_on_a_value_it_cannot_take_is_a_readable_positioned_error(
 def test_a_mapping_as_a_value_is_a_readable_error() -> None:
     message = _error(rule_text("sel:\n    Image: a\n    CommandLine|contains: {a: 1}\ncondition: sel"))
     assert "a mapping is no value" in message and "<class" not in message, message
+
+
+def test_an_empty_regular_expression_under_contains_is_a_rule_error_not_an_internal_one() -> None:
+    # pySigma's |re|contains indexes the pattern's first character: an IndexError at load, which
+    # stopped the file as an "internal error".
+    message = _error(rule_text("sel:\n    CommandLine|re|contains: ''\ncondition: sel"))
+    assert message.startswith("bad.yml") and "not a valid Sigma rule" in message, message

@@ -325,17 +325,14 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
         )
     except SigmaError as exc:
         return [LoadedRule(path, None, _error(path, exc, text), text)]
-    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
-        # pySigma raises plain Python errors on some malformed shapes (e.g. a list where a
-        # mapping belongs); report them as rule errors rather than crash the batch.
-        return [
-            LoadedRule(
-                path,
-                None,
-                RuleLoadError(f"not a valid Sigma rule: {exc}", path=path),
-                text,
-            )
-        ]
+    except (TypeError, ValueError, AttributeError, LookupError, RecursionError) as exc:
+        # pySigma raises plain Python errors on some malformed shapes (a list where a mapping
+        # belongs; an IndexError for an empty |re under |contains); report them as rule errors
+        # rather than crash the batch.
+        detail = str(exc) if isinstance(exc, (TypeError, ValueError)) else \
+            f"pySigma fails on it ({type(exc).__name__}: {exc})"
+        return [LoadedRule(path, None, RuleLoadError(f"not a valid Sigma rule: {detail}",
+                                                     path=path), text)]
     out = []
     for rule in collection.rules:
         problem = _check_rule(rule)
