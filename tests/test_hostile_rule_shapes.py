@@ -191,3 +191,23 @@ def test_an_empty_regular_expression_under_contains_is_a_rule_error_not_an_inter
     # stopped the file as an "internal error".
     message = _error(rule_text("sel:\n    CommandLine|re|contains: ''\ncondition: sel"))
     assert message.startswith("bad.yml") and "not a valid Sigma rule" in message, message
+
+
+@pytest.mark.parametrize("modifiers", [
+    "windash|windash", "windash|base64offset|contains", "base64offset|windash|contains",
+    "base64offset|base64offset|contains",
+])
+def test_two_value_expanding_modifiers_convert_and_are_proven(tmp_path: Path, modifiers: str) -> None:
+    # pySigma nests one expansion in another; every backend failed on it (AttributeError: an
+    # internal error on every target).
+    rule = tmp_path / "r.yml"
+    rule.write_text(rule_text(f"sel:\n    CommandLine|{modifiers}: ' -a /b '\ncondition: sel"),
+                    encoding="utf-8")
+    # Not kql / kql-es: on Defend they miss command lines past 1,024 characters, nested or not.
+    result = CliRunner().invoke(main, ["check", str(rule), "--generate", "--format", "json",
+                                       "-t", "eql,lucene,splunk,splunk-cim,kusto"])
+    report = json.loads(result.stdout)
+    (checked,) = report["rules"]
+    assert checked["error"] is None, checked["error"]
+    assert report["targets"] and all(t["equivalent"] for t in checked["targets"].values()), \
+        {name: t["reason"] for name, t in checked["targets"].items()}

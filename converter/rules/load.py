@@ -21,7 +21,7 @@ from sigma.rule import SigmaRule
 
 from converter.errors import RuleLoadError
 from converter.rules.limits import MAX_CONDITION_DEPTH, LimitExceeded, check_document, check_size
-from converter.rules.shape import ShapeError, check_shape, rule_error
+from converter.rules.shape import ShapeError, check_shape, flatten_expansions, rule_error
 from converter.rules.bounded_yaml import (  # noqa: F401 - MAX_ALIAS_EXPANSION re-exported for callers
     MAX_ALIAS_EXPANSION,
     RefusedYAML,
@@ -335,6 +335,8 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
                                                      path=path), text)]
     out = []
     for rule in collection.rules:
+        if isinstance(rule, SigmaRule):
+            flatten_expansions(rule)
         problem = _check_rule(rule)
         if problem is not None:
             out.append(LoadedRule(path, None, _error(path, problem, text), text))

@@ -16,7 +16,7 @@ from typing import Iterator
 from sigma.conditions import ConditionItem, ConditionSelector
 from sigma.exceptions import SigmaConditionError, SigmaError, SigmaValueError
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaRegularExpression, SigmaString
+from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString, SigmaType
 
 
 class ShapeError(ValueError):
@@ -115,6 +115,36 @@ def _selectors(tree: object) -> Iterator[ConditionSelector]:
             yield node
         elif isinstance(node, ConditionItem):
             stack.extend(node.args)
+
+
+def flatten_expansions(rule: SigmaRule) -> None:
+    """Make every value expansion of the rule flat, in place.
+
+    Two value-expanding modifiers on one field (``|windash|windash``, ``|base64offset|windash``,
+    ...) make pySigma nest one ``SigmaExpansion`` in another: the variants of each variant.
+    Every backend expects the variants to be plain values (a nested one was an
+    ``AttributeError``, an internal error, on every target). An expansion means "any of its
+    variants", so a nested one means any of the variants of the variants: the flat list of them.
+    """
+    for detection in rule.detection.detections.values():
+        for item in detection_items(detection):
+            if any(isinstance(v, SigmaExpansion) for v in item.value):
+                item.value = [_flat(v) for v in item.value]
+
+
+def _flat(value: SigmaType) -> SigmaType:
+    """``value`` with the expansions nested in it replaced by their variants."""
+    if not isinstance(value, SigmaExpansion):
+        return value
+    leaves: list[SigmaType] = []
+    stack = list(reversed(value.values))
+    while stack:  # depth-first, in order: the variants keep pySigma's order
+        item = stack.pop()
+        if isinstance(item, SigmaExpansion):
+            stack.extend(reversed(item.values))
+        else:
+            leaves.append(item)
+    return SigmaExpansion(leaves)
 
 
 def detection_items(detection: SigmaDetection) -> Iterator[SigmaDetectionItem]:
