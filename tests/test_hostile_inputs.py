@@ -466,3 +466,22 @@ def test_a_long_flat_condition_is_refused_before_it_is_parsed() -> None:
 
     (loaded,) = load_text(_rule_text(f"  sel:\n    Image: x\n  condition: {within}"), "r.yml")
     assert loaded.error is None
+
+
+@pytest.mark.parametrize("modifiers", ["windash|windash|contains", "windash|windash|windash"])
+def test_repeated_windash_is_counted_before_it_is_built(modifiers: str) -> None:
+    # 6 dashes: one windash is 5^6 = 15,625 values (under the limit), but a second one expands
+    # every variant again: 13^6 = 4.8 million values, which pySigma built (the count saw one).
+    dashes = " ".join(["-a"] * 6)
+    message = _load_error(_rule_text(f"  sel:\n    CommandLine|{modifiers}: '{dashes}'\n"
+                                     "  condition: sel"))
+    assert message.startswith("r.yml:8:") and "MAX_DETECTION_VALUES" in message
+
+
+def test_windash_after_base64offset_counts_the_dashes_of_the_encoded_values() -> None:
+    # '/' is a base64 digit, and windash rewrites the ones between a non-word and a word
+    # character: U+FFEA is '+/qu' at one offset, so 20 of them are 5^20 values to pySigma.
+    value = "\\uffea" * 20
+    message = _load_error(_rule_text(f'  sel:\n    CommandLine|base64offset|windash|contains: "{value}"\n'
+                                     "  condition: sel"))
+    assert "MAX_DETECTION_VALUES" in message

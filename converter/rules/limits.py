@@ -11,6 +11,7 @@ variants of one value) and turns the hostile case into one error naming the limi
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -136,18 +137,41 @@ def _items(selection: Any) -> list[tuple[str, Any]]:
 
 
 def _expanded_count(key: str, values: Any) -> int:
-    """How many values pySigma builds for one key's value(s), counted without building them."""
+    """How many values pySigma builds for one key's value(s), counted without building them.
+
+    An upper bound, modifier by modifier in order: each ``windash`` multiplies the count by 5 per
+    dash it can rewrite (its variants keep the dashes' places, so a second ``windash`` rewrites
+    as many again), each ``base64offset`` by 3; a ``windash`` after a ``base64`` encoding counts
+    the ``/`` of the encoded texts, which are base64 digits (of the value as written: a
+    ``windash`` before the encoding changes a few bytes of each variant, which this ignores).
+    """
     modifiers = key.split("|")[1:]
     count = 0
     for value in values if isinstance(values, list) else [values]:
         n = 1
-        if "windash" in modifiers and isinstance(value, str):
-            # Capped exponent: the count only has to exceed the limit, not be exact.
-            n = _WINDASH_FORMS ** min(len(_WINDASH.findall(value)), 16)
-        if "base64offset" in modifiers:
-            n *= _BASE64_OFFSETS
+        texts = [value] if isinstance(value, str) else []
+        for modifier in modifiers:
+            if modifier == "windash":
+                dashes = max((len(_WINDASH.findall(t)) for t in texts), default=0)
+                # Capped exponent: the count only has to exceed the limit, not be exact.
+                n *= _WINDASH_FORMS ** min(dashes, 16)
+            elif modifier in ("base64", "base64offset"):
+                n *= _BASE64_OFFSETS if modifier == "base64offset" else 1
+                texts = _encoded(texts)
+            if n > MAX_DETECTION_VALUES:
+                break
         count += n
     return count
+
+
+def _encoded(texts: list[str]) -> list[str]:
+    """The base64 texts a ``base64`` / ``base64offset`` can make of ``texts``: each at the three
+    offsets, from its UTF-8 and UTF-16 bytes (``wide`` / ``utf16*`` before it)."""
+    out: list[str] = []
+    for text in texts:
+        for data in (text.encode("utf-8", "surrogatepass"), text.encode("utf-16-le", "surrogatepass")):
+            out.extend(base64.b64encode(b"\0" * shift + data).decode("ascii") for shift in range(3))
+    return out
 
 
 def _paren_depth(condition: str) -> int:
