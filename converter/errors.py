@@ -9,11 +9,31 @@ only rendered here, not re-wrapped.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from sigma.exceptions import SigmaError
 
 from backends.errors import SigportError
+
+
+#: Set while ``sigport --debug`` runs (worker processes inherit it): a bug that a batch catches
+#: to go on (reported as a one-line "internal error") also prints its traceback.
+DEBUG_ENV = "SIGPORT_DEBUG"
+
+
+def show_traceback(exc: BaseException, where: str) -> None:
+    """Under ``sigport --debug`` (``DEBUG_ENV`` set), print the traceback of a bug caught so that
+    a batch goes on, on stderr, naming ``where`` it happened; nothing otherwise. The batch's
+    result still carries the one-line reason."""
+    if not os.environ.get(DEBUG_ENV):
+        return
+    import traceback
+
+    sys.stderr.write(f"sigport: debug: the internal error {where}:\n"
+                     + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    sys.stderr.flush()
 
 
 class ConverterError(SigportError):

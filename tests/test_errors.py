@@ -4,6 +4,7 @@ printing as one line; the CLI prints any of them as one ``sigport: error:`` line
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from backends import TARGETS
 from backends.errors import SigportError, UnsupportedError
 from backends.query.errors import QueryParseError, UnsupportedQueryError
 from converter.cli import main
-from converter.errors import ConverterError, PipelineError, RuleLoadError, format_error
+from converter.errors import DEBUG_ENV, ConverterError, PipelineError, RuleLoadError, format_error
 from converter.events.bounded import InputError
 from converter.events.render import read_jsonl
 from converter.generate.regex import RegexUnsupported
@@ -128,3 +129,34 @@ def test_rule_limits_and_reference_refusals_are_sigport_errors() -> None:
     assert isinstance(error, SigportError) and isinstance(error, ValueError)
     assert (str(error), error.key) == ("too many values", "detection")
     assert isinstance(ReferenceEvaluationError("not a rule"), SigportError)
+
+
+GOOD_RULE = Path(__file__).parent.parent / "sigma_rules/windows/process_creation/proc_creation_win_zoom_suspicious_child_process.yml"
+
+
+def _buggy(*_: object, **__: object) -> object:
+    raise TypeError("a planted bug")
+
+
+@pytest.mark.parametrize("command", ["convert", "check"])
+def test_debug_shows_the_traceback_of_a_bug_caught_inside_a_batch(
+    monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # A bug in one rule's conversion (or check) is caught so the batch goes on; --debug showed
+    # no traceback for it, only the one-line reason.
+    from backends.eql.backend import SigportEqlBackend
+    from converter.checking.checker import Checker
+
+    if command == "convert":
+        monkeypatch.setattr(SigportEqlBackend, "convert_rule", _buggy)
+        args = ["convert", str(GOOD_RULE), "-t", "eql", "--no-cache", "--workers", "1"]
+    else:
+        monkeypatch.setattr(Checker, "check", _buggy)
+        args = ["check", str(GOOD_RULE), "-t", "eql"]
+    quiet = CliRunner().invoke(main, args)
+    assert "internal error" in quiet.output and "Traceback" not in quiet.output
+    loud = CliRunner().invoke(main, ["--debug", *args])
+    assert "internal error" in loud.output, loud.output
+    assert "Traceback (most recent call last)" in loud.stderr and "_buggy" in loud.stderr
+    assert 'raise TypeError("a planted bug")' in loud.stderr
+    assert os.environ.get(DEBUG_ENV) is None  # --debug lasts as long as its command

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from converter.checking.checker import Checker, RuleResult
 from converter.checking.sources import SourcesChecker
-from converter.errors import ConverterError
+from converter.errors import ConverterError, show_traceback
 from converter.events.render import SampleEvent, iter_event_files, read_jsonl, sample_events_path, to_sigma
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.table import load_table
@@ -174,6 +174,7 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
         except ConverterError:
             raise  # an input that cannot be read stops the run, naming it
         except Exception as exc:  # a bug must cost one rule, not the run (as in convert)
+            show_traceback(exc, f"checking {item.path}")
             result = RuleResult(item.id, item.title, item.path, [])
             text = " ".join(str(exc).split())
             result.error = f"internal error: {type(exc).__name__}: {text} (please report it)"

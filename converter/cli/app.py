@@ -39,9 +39,17 @@ class SigportGroup(click.Group):
         """Run the command; render a ``SigportError`` (any layer's) as one ``sigport: error: ...``
         line, any other exception as an internal error (a bug), and a SIGINT or
         SIGTERM as ``sigport: interrupted by ...`` with exit code 130 / 143."""
+        import os
+
+        from converter.errors import DEBUG_ENV
         from converter.signals import Interrupted, exit_after_interrupt, handle_signals
 
         restore = handle_signals()
+        # The bugs a batch catches to go on print their traceback under --debug, in this
+        # process and in the worker processes it starts (which inherit the environment).
+        debug_before = os.environ.get(DEBUG_ENV)
+        if ctx.params.get("debug"):
+            os.environ[DEBUG_ENV] = "1"
         try:
             return super().invoke(ctx)
         except Interrupted as exc:
@@ -77,6 +85,10 @@ class SigportGroup(click.Group):
             ctx.exit(EXIT_INPUT)
         finally:
             restore()
+            if debug_before is None:
+                os.environ.pop(DEBUG_ENV, None)
+            else:
+                os.environ[DEBUG_ENV] = debug_before
 
 
 @click.group(cls=SigportGroup, context_settings={"help_option_names": ["-h", "--help"]})

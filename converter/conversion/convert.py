@@ -23,7 +23,13 @@ from sigma.processing.pipeline import ProcessingPipeline
 
 from backends import TARGETS, TargetSpec
 
-from converter.errors import ConverterError, PipelineError, UnknownTargetError, format_error
+from converter.errors import (
+    ConverterError,
+    PipelineError,
+    UnknownTargetError,
+    format_error,
+    show_traceback,
+)
 from converter.mapping.partial import EXACT_WARNINGS
 from converter.mapping.transformations import DROPPED_FIELDS
 from converter.mapping.pipeline import TargetTraits, builtin_pipelines, resolve_pipelines
@@ -229,6 +235,7 @@ class Converter:
         except (SigmaError, ConverterError) as exc:
             return replace(base, status=ERROR, reason=_reason(exc), rule=rule)
         except Exception as exc:  # a backend bug must not stop the batch; report it instead
+            show_traceback(exc, f"in the {self.spec.name} backend on {base.path}")
             return replace(
                 base,
                 status=ERROR,

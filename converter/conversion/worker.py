@@ -14,7 +14,7 @@ from converter.conversion.cache import Store, options_context
 from converter.conversion.convert import ERROR, Conversion, Converter, convert_each
 from converter.conversion.datasource import AlternativeSources
 from converter.conversion.meta import RuleMeta, RuleSummary
-from converter.errors import RuleLoadError
+from converter.errors import RuleLoadError, show_traceback
 from converter.rules.load import LoadedRule, load_rules, load_text
 from converter.signals import die_with_parent
 
@@ -161,6 +161,7 @@ def process_file(path: str, text: str | None, state: WorkerState) -> FileResult:
     try:
         result = convert_file(path, text, state)
     except Exception as exc:  # a bug must cost one file, not the batch
+        show_traceback(exc, f"on {path}")
         targets = [c.spec.name for c in state.converters]
         return _failure(path, f"internal error: {type(exc).__name__}: {exc}", targets)
     if key is not None and state.store is not None and not _internal_error(result):

@@ -45,6 +45,7 @@ from backends.query import ast
 from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
 from backends.query.fields import FieldModel
 
+from converter.errors import show_traceback
 from converter.importer.lower import NotImportable, build_detection, check_tree
 from converter.importer.read import (  # noqa: F401 - statuses and readers re-exported
     ERROR,
@@ -309,6 +310,7 @@ def import_rule(item: ElasticRule, outdir: Path, taken: set[Path]) -> ImportEntr
         entry.reason = f"{item.source}: the query nests too deeply to import"
         return entry
     except Exception as exc:  # noqa: BLE001 - a bug on one rule must not stop the batch
+        show_traceback(exc, f"importing {item.source}")
         entry.status, entry.group = ERROR, "internal error"
         entry.reason = (f"{item.source}: internal error while importing (please report): "
                         f"{type(exc).__name__}: {' '.join(str(exc).split())}")
@@ -325,6 +327,7 @@ def import_rule(item: ElasticRule, outdir: Path, taken: set[Path]) -> ImportEntr
     try:
         proof = round_trip(original, loaded, sigma_tree, logsource.taxonomy)
     except Exception as exc:  # a bug in one rule's proof must not stop the batch
+        show_traceback(exc, f"proving the import of {item.source}")
         entry.status, entry.group = IMPORTED, "round trip failed to run"
         entry.reason = f"round trip failed to run: {type(exc).__name__}: {exc}"
         proof = None
