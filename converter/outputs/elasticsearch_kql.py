@@ -4,7 +4,10 @@
   (https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-kql-query);
 * ``esql``: ``FROM <indices> | WHERE KQL("<query>", {"case_insensitive": ...})`` with the data
   source's index patterns (https://www.elastic.co/docs/reference/query-languages/esql/
-  functions-operators/search-functions/kql; the options map needs stack 9.3);
+  functions-operators/search-functions/kql; the options map needs stack 9.3): a standalone
+  query, without ``METADATA``, which only makes metadata fields readable
+  (https://www.elastic.co/docs/reference/query-languages/esql/esql-metadata-fields); the rule
+  form below adds it;
 * ``kibana-ndjson``: an Elastic Security ES|QL rule (``"type": "esql", "language": "esql"``,
   the only rule type whose query can carry ``case_insensitive``; a custom query rule's
   ``language`` is ``kuery`` or ``lucene``, read by Kibana, not by this plugin). Its query is the
