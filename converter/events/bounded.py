@@ -9,6 +9,7 @@ JSON can fail (malformed, an integer past Python's digit limit, nesting too deep
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -96,6 +97,32 @@ class InputError(EventsError):
         parts = [p for p in (where, self.line, self.column) if p is not None]
         return ":".join(str(p) for p in parts)
 
+
+
+class CappedStream(io.RawIOBase):
+    """A binary stream read up to ``cap`` bytes; what lies past it is skipped with a warning
+    (``read_lines`` caps JSON lines itself; this caps the incremental JSON reader)."""
+
+    def __init__(self, stream: IO[bytes], cap: int, where: str, limits: InputLimits) -> None:
+        self._stream, self._cap, self._left = stream, cap, cap
+        self._where, self._limits, self._warned = where, limits, False
+
+    def readable(self) -> bool:
+        """Always: a read-only stream."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Up to ``len(buffer)`` more bytes below the cap; 0 at the cap or the end."""
+        if self._left <= 0:
+            if not self._warned and self._stream.read(1):
+                self._limits.warn(f"{self._where}: the rest skipped: more than {self._cap:,} "
+                                  "bytes decompressed (max_member_bytes)")
+            self._warned = True
+            return 0
+        data = self._stream.read(min(len(buffer), self._left))
+        buffer[:len(data)] = data
+        self._left -= len(data)
+        return len(data)
 
 
 def read_lines(

@@ -14,7 +14,9 @@ Formats (``FORMATS``; ``detect_format`` picks one by suffix and a peek at the co
 * ``archive``: ``.zip``, ``.tar.gz``/``.tgz``/``.tar`` archives of JSON-lines files (the OTRF
   Security-Datasets layout). Members are streamed line by line, never extracted; macOS
   ``__MACOSX/`` entries and ``._*`` AppleDouble files are skipped, as are members without a JSON
-  suffix (``.json``, ``.jsonl``, ``.ndjson``).
+  suffix (``.json``, ``.jsonl``, ``.ndjson``). A gzip file that holds no tar (``.jsonl.gz``,
+  ``.json.gz``, any ``.gz``) is one compressed events file: JSON lines, or the JSON of
+  ``sigma-regression``, streamed and capped like a member.
 
 Limits (``InputLimits``, configurable per call): a line (or one JSON object) longer than
 ``max_line_bytes`` is skipped without being held in memory, an archive member is read up to
@@ -31,13 +33,15 @@ sorted order. Bad input raises ``InputError`` naming the file, the member and th
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from converter.events.bounded import (
     MAX_EVENT_DEPTH,
@@ -47,6 +51,7 @@ from converter.events.bounded import (
     InputLimits,
     check_decoded,
     STRICT_JSON,
+    CappedStream,
     decode_failure,
     decode_json,
     read_lines,
@@ -71,6 +76,7 @@ _SUFFIX_FORMATS: dict[str, str | None] = {
     ".tar.gz": "archive",
     ".tgz": "archive",
     ".tar": "archive",
+    ".gz": "archive",
 }
 #: Archive members holding events (JSON lines).
 _MEMBER_SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -387,8 +393,12 @@ def _evtx_layout(path: Path, limits: InputLimits) -> None:
 
 
 def _read_archive(path: Path, limits: InputLimits) -> Iterator[_Located]:
-    """Every JSON-lines member of a zip or tar archive, streamed."""
+    """Every JSON-lines member of a zip or tar archive, streamed (or the events of a gzip file
+    that holds no tar)."""
     name = str(path)
+    if _plain_gzip(path):
+        yield from _read_gzip(path, limits)
+        return
     if zipfile.is_zipfile(path):
         try:
             zipped = zipfile.ZipFile(path)
@@ -429,6 +439,44 @@ def _read_archive(path: Path, limits: InputLimits) -> Iterator[_Located]:
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise InputError(f"not a readable zip or tar archive: {exc}", path=path,
                          member=member) from exc
+
+
+#: Where a tar header holds its magic (``ustar``, POSIX and GNU alike) and how long the header is.
+_TAR_MAGIC_AT, _TAR_HEADER = 257, 512
+
+
+def _plain_gzip(path: Path) -> bool:
+    """Whether ``path`` is gzip-compressed and its content no tar archive."""
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(2) != b"\x1f\x8b":
+                return False
+        with gzip.open(path, "rb") as unzipped:
+            head = unzipped.read(_TAR_HEADER)
+    except (OSError, EOFError, zlib.error):
+        return False  # the tar reader reports the damage
+    return head[_TAR_MAGIC_AT:_TAR_MAGIC_AT + 5] != b"ustar"
+
+
+def _read_gzip(path: Path, limits: InputLimits) -> Iterator[_Located]:
+    """The events of one gzip-compressed events file (not a tar), streamed: JSON lines, or the
+    JSON objects / array of ``sigma-regression``, told apart by the first decompressed bytes."""
+    name = str(path)
+    try:
+        with gzip.open(path, "rb") as unzipped:
+            head = unzipped.read(_PEEK)
+        fmt = _json_format(head, path)
+        with gzip.open(path, "rb") as gzipped:
+            stream = cast(IO[bytes], gzipped)  # typeshed's GzipFile is no IO[bytes]
+            if fmt == "jsonl":
+                for line, raw in _read_jsonl(stream, name, None, limits, limits.max_member_bytes):
+                    yield name, None, line, raw
+                return
+            capped = io.BufferedReader(CappedStream(stream, limits.max_member_bytes, name, limits))
+            for line, raw in _read_json_values(capped, name, limits):
+                yield name, None, line, raw
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"not a readable gzip file: {exc}", path=path) from exc
 
 
 def _wanted_member(name: str) -> bool:

@@ -208,6 +208,43 @@ def test_uncompressed_tar_and_damaged_archive(tmp_path: Path) -> None:
         list(iter_events(broken))
 
 
+@pytest.mark.parametrize("name", ["events.jsonl.gz", "events.json.gz", "events.gz"])
+def test_a_gzip_compressed_events_file_is_read_line_by_line(tmp_path: Path, name: str) -> None:
+    # A gzip of JSON lines (not a tar) was "not a readable zip or tar archive: truncated
+    # header", and skipped without a word inside a directory.
+    import gzip
+
+    path = tmp_path / "d" / name
+    path.parent.mkdir()
+    path.write_bytes(gzip.compress(lines(FLAT, {"EventID": 3, "Channel": SYSMON})))
+    assert detect_format(path) == "archive"
+    assert [s for s, _ in iter_raw(path)] == [f"{path}:1", f"{path}:2"]
+    assert [e["EventID"] for e in iter_events(path.parent)] == [1, 3]
+
+
+def test_a_gzip_of_a_json_array_and_a_bad_line_in_a_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    array = tmp_path / "regression.json.gz"
+    array.write_bytes(gzip.compress(json.dumps([FLAT, FLAT], indent=2).encode()))
+    assert [e["EventID"] for e in iter_events(array)] == [1, 1]
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(gzip.compress(lines(FLAT) + b"{not json\n"))
+    with pytest.raises(InputError) as info:
+        list(iter_events(bad))
+    assert info.value.location() == f"{bad}:2:2"
+
+
+def test_a_gzip_member_past_its_cap_is_cut_and_reported(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "big.jsonl.gz"
+    path.write_bytes(gzip.compress(lines(*[FLAT] * 100)))
+    limits = inputs.InputLimits(max_member_bytes=len(lines(FLAT)) * 10)
+    assert len(list(iter_raw(path, limits=limits))) == 10
+    assert any("max_member_bytes" in w for w in limits.warnings)
+
+
 # ---------------------------------------------------------------------------------------------
 # Detection, directories, forced formats
 
@@ -546,3 +583,14 @@ def test_otrf_archives(name: str) -> None:
         if event["EventID"] == 4688 and event["Channel"].lower() == "security":
             assert event["Image"] == event["NewProcessName"]
             assert isinstance(event["ParentProcessId"], str)
+
+
+def test_a_gzip_of_json_objects_past_its_cap_is_cut_and_reported(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "big.json.gz"
+    path.write_bytes(gzip.compress(json.dumps([FLAT] * 100, indent=1).encode()))
+    limits = inputs.InputLimits(max_member_bytes=2000)
+    with pytest.raises(InputError, match="not valid JSON"):  # the cut falls inside an object
+        list(iter_raw(path, limits=limits))
+    assert any("max_member_bytes" in w for w in limits.warnings)
