@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
 from . import ast
-from .errors import FoldingUndecided, UnsupportedQueryError
+from .errors import FoldingUndecided, UnsupportedQueryError, VerdictUndecided
 from .folding import ascii_view, simple_lower
 from .indexed import Event, event_values, indexed_values, missing_result, number_reader
 from .matching import (
@@ -124,34 +124,10 @@ class _Compiler(ast.Visitor[Predicate]):
         return self._any_value(first, folded_test(first, functions, make))
 
     def _compile_and(self, node: ast.And) -> Predicate:
-        children = tuple(compile_query(c) for c in node.children)
-
-        def run(event: Mapping[str, Any]) -> bool | None:
-            unknown = False
-            for child in children:
-                result = child(event)
-                if result is False:
-                    return False
-                if result is None:
-                    unknown = True
-            return None if unknown else True
-
-        return run
+        return _junction(tuple(compile_query(c) for c in node.children), decisive=False)
 
     def _compile_or(self, node: ast.Or) -> Predicate:
-        children = tuple(self._or_children(node.children))
-
-        def run(event: Mapping[str, Any]) -> bool | None:
-            unknown = False
-            for child in children:
-                result = child(event)
-                if result is True:
-                    return True
-                if result is None:
-                    unknown = True
-            return None if unknown else False
-
-        return run
+        return _junction(tuple(self._or_children(node.children)), decisive=True)
 
     def _compile_not(self, node: ast.Not) -> Predicate:
         child = compile_query(node.child)
@@ -437,6 +413,35 @@ class _Compiler(ast.Visitor[Predicate]):
 
 
 _COMPILER = _Compiler()
+
+
+def _junction(children: tuple[Predicate, ...], decisive: bool) -> Predicate:
+    """An ``And`` (``decisive`` False) or ``Or`` (True) of ``children`` in three-valued logic.
+
+    A child whose verdict is not known (``VerdictUndecided``: its readings of the engine's case
+    folding or of an address disagree) does not decide the junction when another child does: an
+    ``And`` with a false operand is false, an ``Or`` with a true one true, under every reading.
+    Only when no child decides is the first undecided child's error raised.
+    """
+
+    def run(event: Mapping[str, Any]) -> bool | None:
+        unknown = False
+        undecided: VerdictUndecided | None = None
+        for child in children:
+            try:
+                result = child(event)
+            except VerdictUndecided as exc:
+                undecided = undecided or exc
+                continue
+            if result is decisive:
+                return decisive
+            if result is None:
+                unknown = True
+        if undecided is not None:
+            raise undecided
+        return None if unknown else not decisive
+
+    return run
 
 
 @functools.lru_cache(maxsize=8192)

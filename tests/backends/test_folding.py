@@ -329,3 +329,20 @@ def test_limit_decides_is_false_when_the_unlimited_verdict_is_undecided() -> Non
         evaluate(replace(limited, max_length=None), undecided)
     assert limit_decides(limited, undecided) is False
     assert limit_decides(limited, _process(command_line="lsass" + "x" * 20)) is True
+
+
+def test_an_and_is_false_when_another_operand_is_false_whatever_the_folding() -> None:
+    # splunk-cim's tstats prefilter (case-insensitive, folding undocumented) AND its exact regex:
+    # on the Kelvin sign the prefilter is undecided, but the regex is false under every reading,
+    # so the search is false; the undecided operand made the whole rule "not checked".
+    from backends.splunk.parser import parse
+
+    tree = parse('Image="k.exe" | regex Image="(?s)^k\\\\.exe\\\\z"')
+    assert evaluate(tree, {"Image": "k.exe"}) is True
+    assert evaluate(tree, {"Image": KELVIN + ".exe"}) is False
+    either = parse('Image="k.exe" OR Image="x"')
+    with pytest.raises(FoldingUndecided):
+        evaluate(either, {"Image": KELVIN + ".exe"})  # no operand decides it
+    assert evaluate(parse('Image="k.exe" OR Image="*.exe"'), {"Image": KELVIN + ".exe"}) is True
+    with pytest.raises(FoldingUndecided):  # an undecided operand of an AND that is not false
+        evaluate(parse('Image="k.exe" Image="*.exe"'), {"Image": KELVIN + ".exe"})
