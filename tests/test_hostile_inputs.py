@@ -485,3 +485,38 @@ def test_windash_after_base64offset_counts_the_dashes_of_the_encoded_values() ->
     message = _load_error(_rule_text(f'  sel:\n    CommandLine|base64offset|windash|contains: "{value}"\n'
                                      "  condition: sel"))
     assert "MAX_DETECTION_VALUES" in message
+
+
+_ZOOM = Path(__file__).parent.parent / "sigma_rules/windows/process_creation/proc_creation_win_zoom_suspicious_child_process.yml"
+
+
+@pytest.mark.parametrize(("command", "option"), [
+    ("convert", "-o"), ("convert", "--report"), ("check", "--markdown"), ("mapping", "-o"),
+])
+@pytest.mark.parametrize("which", ["rule", "events", "spelled otherwise"])
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(
+    tmp_path: Path, command: str, option: str, which: str
+) -> None:
+    # `convert r.yml -o r.yml` replaced the rule with its query, silently (exit 0).
+    from click.testing import CliRunner
+
+    from converter.cli import main
+
+    if which == "events" and command in ("convert", "mapping"):
+        pytest.skip(f"{command} reads no events")
+    (tmp_path / "rules").mkdir()
+    rule = tmp_path / "rules" / "r.yml"
+    rule.write_text(_ZOOM.read_text(encoding="utf-8"), encoding="utf-8")
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"EventID": 1, "Image": "C:\\\\x\\\\cmd.exe"}\n', encoding="utf-8")
+    target = {"rule": rule, "events": events,
+              "spelled otherwise": tmp_path / "rules" / ".." / "rules" / "r.yml"}[which]
+    before = {p: p.read_bytes() for p in (rule, events)}
+    args = [command, str(tmp_path / "rules")]
+    args += ["--data-source", "windows"] if command == "mapping" else ["-t", "eql"]
+    if command == "check":
+        args += ["--events", str(events)]
+    result = CliRunner().invoke(main, [*args, option, str(target)])
+    assert result.exit_code == 2, result.output
+    assert "is also an input" in result.stderr and str(target) in result.stderr, result.stderr
+    assert {p: p.read_bytes() for p in (rule, events)} == before

@@ -97,7 +97,13 @@ def check(
     from converter.checking.run import CheckOptions, print_check
     from converter.rules.load import expand_paths
 
-    require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)
+    rule_files = [p for p in expand_paths(paths) if p != "-"]
+    require_inputs(len(rule_files), "Sigma rule files (*.yml, *.yaml)", paths)
+    if markdown is not None:
+        from converter.events.inputs import events_files
+        from converter.outputs.files import refuse_inputs
+
+        refuse_inputs([("--markdown", markdown)], [*rule_files, *events_files(events_paths)])
     report = check(paths, CheckOptions(
         events=tuple(events_paths), schema=schema,
         targets=tuple(parse_targets(targets)) if targets else None, pipelines=tuple(pipelines),

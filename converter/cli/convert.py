@@ -100,7 +100,7 @@ def convert(
     from converter.api import convert as convert_rules
     from converter.conversion.batch import MIN_FILES_FOR_POOL
     from converter.conversion.convert import CONVERTED, ERROR
-    from converter.outputs.files import write_named_file
+    from converter.outputs.files import refuse_inputs, write_named_file
     from converter.outputs.formats import FORMATS
     from converter.rules.load import expand_paths
     from converter.signals import Interrupted, deferred
@@ -121,6 +121,7 @@ def convert(
     inputs = list(expand_paths(paths))
     total = len(inputs)
     require_inputs(total, "Sigma rule files (*.yml, *.yaml)", paths)
+    refuse_inputs([("-o", output), ("--report", report)], [i for i in inputs if i != "-"])
     count = workers if workers is not None else (2 if total >= MIN_FILES_FOR_POOL else 1)
     options = ConvertOptions(tuple(pipelines), data_source, mapping_file, count, cache)
     roots = [Path(p) for p in paths if p != "-"]

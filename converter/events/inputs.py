@@ -59,7 +59,7 @@ from converter.events.bounded import (
 from converter.events.normalise import normalise, normalise_owned
 
 __all__ = ["FORMATS", "MAX_EVENT_DEPTH", "MAX_LINE_BYTES", "MAX_MEMBER_BYTES", "InputError",
-           "InputLimits", "decode_json", "detect_format", "iter_events", "iter_raw", "normalise",
+           "InputLimits", "decode_json", "detect_format", "events_files", "iter_events", "iter_raw", "normalise",
            "read_lines"]
 #: The fixed parts of an .evtx file (the file header block, then 64 KiB chunks).
 _EVTX_HEADER, _EVTX_CHUNK = 4096, 65536
@@ -162,6 +162,16 @@ def iter_events(
         except ValueError as exc:
             raise InputError(f"cannot normalise event: {exc}", path=file_path, line=line,
                              member=member) from exc
+
+
+def events_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files ``iter_raw`` reads for ``paths``: each file named, and the events files under
+    each directory (what ``iter_raw`` walks)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        out.extend(_files(path) if path.is_dir() else [path])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

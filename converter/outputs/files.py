@@ -27,6 +27,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Iterable
 
 from converter.errors import ConverterError
 from converter.signals import deferred
@@ -97,6 +98,40 @@ def refuse_named_link(path: Path) -> None:
     """
     if path.is_symlink():
         raise _link_error(path)
+
+
+def refuse_inputs(outputs: Iterable[tuple[str, Path | str | None]],
+                  inputs: Iterable[Path | str]) -> None:
+    """Refuse an output file the user named that is one of the command's inputs.
+
+    ``convert r.yml -o r.yml`` replaced the rule with its query, and ``check rules/ --events
+    e.jsonl --markdown e.jsonl`` the events with the summary. Files are compared as the system
+    sees them (device and inode), so another spelling of the path (``d/../r.yml``, a hard link)
+    is the same file.
+
+    Args:
+        outputs: (option, path) of each output file named; None and ``-`` are skipped.
+        inputs: the files the command reads (rule files, events files).
+
+    Raises:
+        OutputError: an output is an input, named with the option that names it.
+    """
+    named = [(option, Path(p)) for option, p in outputs if p is not None and str(p) != "-"]
+    existing = [(option, p) for option, p in named if p.is_file()]
+    if not existing:
+        return
+    read: set[tuple[int, int]] = set()
+    for path in inputs:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # the command reports an input it cannot read
+        read.add((info.st_dev, info.st_ino))
+    for option, path in existing:
+        info = os.stat(path)
+        if (info.st_dev, info.st_ino) in read:
+            raise OutputError(f"is also an input of this command: {option} would replace it",
+                              path, hint="choose another output file")
 
 
 def write_named_file(path: Path, text: str) -> None:

@@ -372,8 +372,11 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     """``sigport mapping``: write the template (to ``output`` or stdout), print the requests and
     what is not covered on stderr; return the exit code (0, or 2 when no rule converts and
     nothing is to be added)."""
-    from converter.outputs.files import refuse_named_link, write_named_file
+    from converter.outputs.files import refuse_inputs, refuse_named_link, write_named_file
+    from converter.rules.load import expand_paths
 
+    refuse_inputs([("-o", output), ("-o (its pipeline)", pipeline_path(output) if output else None)],
+                  [p for p in expand_paths(paths) if p != "-"])
     proposal = propose(load_rules(paths), data_source)
     text = json.dumps(template_body(proposal), indent=2, ensure_ascii=False) + "\n"
     pipeline_file = pipeline_path(output) if proposal.copies else None
