@@ -151,3 +151,30 @@ def test_equal_keys_in_different_objects_and_nan_in_strings_still_read(tmp_path:
                     encoding="utf-8")
     (event,) = iter_events(path)
     assert event["c"] == "NaN" and event["d"] == "Infinity"
+
+
+@pytest.mark.parametrize(("event", "path"), [
+    ({"EventID": 1, "a": {"b": "x"}, "a.b": "y"}, "a.b"),
+    ({"EventID": 1, "a.b": {"c": "y"}, "a": {"b": {"c": "x"}}}, "a.b.c"),
+    ({"EventID": 1, "a": [{"b": "x"}], "a.b": ["y"]}, "a.b"),
+    ({"EventID": 1, "x": {"a": {"b.c": 1, "b": {"c": 2}}}}, "x.a.b.c"),
+])
+def test_a_field_written_both_dotted_and_nested_is_refused(
+    tmp_path: Path, event: dict[str, object], path: str
+) -> None:
+    # Elasticsearch indexes both spellings into one field (a.b = [x, y]); the reference and the
+    # interpreters read the dotted key alone, so a proof on such an event would hold for an event
+    # no index stores that way.
+    events = tmp_path / "e.jsonl"
+    events.write_text(json.dumps({"EventID": 1}) + "\n" + json.dumps(event) + "\n",
+                      encoding="utf-8")
+    with pytest.raises(ConverterError) as caught:
+        list(iter_events(events))
+    assert caught.value.one_line().startswith(f"{events}:2: the field {path!r} is written both")
+
+
+def test_arrays_of_objects_and_distinct_dotted_keys_still_read(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    event = {"EventID": 1, "a": [{"b": 1}, {"b": 2}], "c.d": 1, "c": {"e": 2}, "f.g": {"h": 3}}
+    events.write_text(json.dumps(event) + "\n", encoding="utf-8")
+    assert list(iter_events(events)) == [event]

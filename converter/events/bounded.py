@@ -243,6 +243,12 @@ def check_decoded(value: Any, data: bytes | str, path: str, line: int,
     printing fails. Only text with a ``\\u`` escape of the surrogate range is walked.
     """
     check_depth(value, data, path, line, member)
+    collision = dotted_collision(value)
+    if collision is not None:
+        raise InputError(f"the field {collision!r} is written both with a dotted key and as a path "
+                         "of objects: Elasticsearch indexes the two as one field holding both "
+                         "values, while a reader of either spelling sees one", path=path,
+                         line=line, member=member, hint="write each field one way")
     escape = _SURROGATE_ESCAPE if isinstance(data, str) else _SURROGATE_ESCAPE_BYTES
     if escape.search(data) is None:  # type: ignore[arg-type]
         return
@@ -267,6 +273,41 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 #: A code point of the surrogate range in a decoded string.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def dotted_collision(value: Any) -> str | None:
+    """The first field path that ``value`` spells two ways, a key with dots and nested objects
+    (``{"a": {"b": 1}, "a.b": 2}``, at any depth, through arrays), or None.
+
+    Elasticsearch takes a dot in a key as an object path and indexes both spellings into one
+    field holding both values; the reference and the interpreters read the dotted key alone
+    (``field_names``: exact key first). Arrays of objects repeat one spelling, which is no
+    collision. The paths are built only when some key holds a dot.
+    """
+    stack: list[Any] = [value]
+    while stack:  # any dotted key at all?
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any("." in key for key in item):
+                break
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+    else:
+        return None
+    spellings: dict[str, tuple[str, ...]] = {}
+    paths: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while paths:
+        node, keys = paths.pop()
+        if isinstance(node, dict):
+            paths.extend((v, (*keys, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            paths.extend((v, keys) for v in node)
+        elif keys:
+            joined = ".".join(keys)
+            if spellings.setdefault(joined, keys) != keys:
+                return joined
+    return None
 
 
 def check_depth(value: Any, data: bytes | str, path: str, line: int,
