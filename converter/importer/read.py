@@ -86,7 +86,8 @@ def read_rules(paths: Iterable[str | Path]) -> Iterator[ElasticRule | ImportEntr
     for file, relative in _iter_files(paths):
         source = str(file)
         try:
-            text = file.read_text(encoding="utf-8")
+            # utf-8-sig: a byte order mark (which Windows editors write) is no TOML or JSON.
+            text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             yield ImportEntry(source, "", "", ERROR, f"{source}: cannot read: {exc}", group="unreadable file")
             continue

@@ -251,6 +251,20 @@ def test_bad_toml_is_an_error_naming_the_file(tmp_path: Path) -> None:
     assert "invalid TOML" in entry["reason"]
 
 
+@pytest.mark.parametrize("suffix", [".toml", ".ndjson"])
+def test_a_byte_order_mark_and_crlf_lines_import(tmp_path: Path, suffix: str) -> None:
+    # Windows editors write a UTF-8 BOM: "invalid TOML: Invalid statement (at line 1, column 1)"
+    # (and "invalid JSON: Unexpected UTF-8 BOM" on the first NDJSON line).
+    query = 'process where process.name : "a.exe"'
+    text = _rule_toml(query) if suffix == ".toml" else json.dumps(
+        {"rule_id": "a1", "name": "First", "description": "d", "risk_score": 21,
+         "severity": "low", "type": "eql", "language": "eql", "query": query}) + "\n"
+    src = tmp_path / f"rule{suffix}"
+    src.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    report = import_elastic([src], tmp_path / "out")
+    assert [e.status for e in report.entries] == [VERIFIED], [e.reason for e in report.entries]
+
+
 def test_ndjson_export(tmp_path: Path) -> None:
     rules = [
         {"rule_id": "a1", "name": "First", "description": "d", "risk_score": 21, "severity": "low",
