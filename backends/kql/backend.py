@@ -418,8 +418,25 @@ class SigportKqlBackend(
     def convert_condition_field_eq_val_cidr(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str | DeferredQueryExpression:
-        """``field:10.0.0.0/8``; IPv6 colons are escaped. Only ip-typed fields read it as CIDR."""
+        """``field:10.0.0.0/8``; IPv6 colons are escaped. Only ip-typed fields read it as CIDR
+        (semantics ``ip_cidr``): on a field the model types otherwise (a keyword field such as
+        the Security channel's ``winlog.event_data.IpAddress``) the term is the literal text and
+        matches no address, so the test is refused; on a field the model does not know, the
+        index's type decides and the query is declared."""
         assert isinstance(cond.value, SigmaCIDRExpression)
+        info = self.field_model().lookup(cond.field)
+        if info is not None and info.type != "ip":
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"KQL cannot test {cond.field} (a {info.type} field) against the network "
+                f"{cond.value.network}: only an ip field reads CIDR notation, on a {info.type} "
+                "field it is the literal text; use the eql target (cidrMatch)"
+            )
+        if info is None:
+            self.warn(
+                f"KQL reads {cond.value.network} as a network only if {cond.field} is an ip "
+                "field, which the field model does not say (on any other type it is the "
+                "literal text)"
+            )
         network, _ = kql_literal([str(cond.value.network)])
         return self.cidr_expression.format(
             field=self.escape_and_quote_field(cond.field), value=network

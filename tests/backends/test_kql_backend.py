@@ -358,3 +358,50 @@ def test_backend_metadata() -> None:
     assert SigportKqlBackend.name == "Kibana KQL"
     assert set(SigportKqlBackend.formats) == {"default"}
     assert SigportKqlBackend.requires_pipeline is True
+
+
+CIDR_RULE = """
+title: cidr on a keyword field
+id: 6a7b8c9d-0000-4000-8000-0000000000c7
+status: test
+logsource: {product: windows, service: security}
+detection:
+  sel:
+    EventID: 4624
+  private:
+    IpAddress|cidr: ['10.0.0.0/8', '::1/128']
+  condition: sel and not private
+level: low
+"""
+
+
+@pytest.mark.parametrize("target", ["kql", "kql-es"])
+def test_cidr_on_a_field_that_is_not_ip_is_refused(target: str) -> None:
+    """Only an ``ip`` field reads ``a.b.c.d/n`` as a network (``ip_cidr``); on the Security
+    channel's ``winlog.event_data.IpAddress`` (a keyword field) the term is the literal text, so
+    ``not IpAddress:10.0.0.0/8`` would also be true for 10.1.2.3. Refused, with the target that
+    can (EQL's cidrMatch)."""
+    from converter.conversion.convert import Converter
+    from converter.rules.load import load_text
+
+    (loaded,) = load_text(CIDR_RULE, "cidr.yml")
+    conversion = Converter(target, None, {"data_source": "windows"}).convert(loaded)
+    assert conversion.status == "unsupported", conversion.queries
+    assert "winlog.event_data.IpAddress" in (conversion.reason or "")
+    assert "keyword" in (conversion.reason or "") and "eql" in (conversion.reason or "")
+
+
+def test_cidr_on_an_ip_field_is_a_network_term() -> None:
+    from converter.checking.checker import Checker
+    from converter.events.render import SampleEvent
+    from converter.rules.load import load_text
+
+    rule = CIDR_RULE.replace("service: security", "category: network_connection").replace(
+        "EventID: 4624", "Initiated: 'true'").replace("IpAddress|cidr", "DestinationIp|cidr")
+    (loaded,) = load_text(rule, "cidr.yml")
+    events = [SampleEvent({"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                           "Initiated": "true", "DestinationIp": address})
+              for address in ("10.1.2.3", "8.8.8.8", "::1", "2001:db8::1")]
+    result = Checker(["kql"], data_source="windows").check(loaded, events).targets["kql"]
+    assert "destination.ip:10.0.0.0/8" in (result.query or ""), result.reason
+    assert result.equivalent is True, result.reason
