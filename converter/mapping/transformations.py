@@ -152,16 +152,32 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
     #: whose ``:`` is case-insensitive on the field itself).
     multi_fields: bool = True
 
-    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
-        """Rename the item's field when every value is a plain case-insensitive string."""
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetection | SigmaDetectionItem | None:
+        """Rename the item's field when every value is a plain case-insensitive string; with
+        mixed values (``Details: [0, 'DWORD (0x00000000)']``), move the strings as their own
+        item, linked to the rest as the values were (OR, or AND under ``|all``)."""
         if detection_item.field is None or not detection_item.value or self.model is None:
             return None
-        # windash/base64offset variants (SigmaExpansion) are plain strings too.
-        values = [
-            w for v in detection_item.value for w in (v.values if isinstance(v, SigmaExpansion) else [v])
-        ]
-        if not all(type(v) is SigmaString for v in values):
+        plain = [v for v in detection_item.value if _plain_string(v)]
+        if not plain:
             return None
+        if len(plain) < len(detection_item.value):
+            if detection_item.negated:
+                return None  # not(a or b) is no OR of two negated items
+            moved, rest = (
+                SigmaDetectionItem(
+                    detection_item.field, list(detection_item.modifiers), values,
+                    value_linking=detection_item.value_linking, source=detection_item.source,
+                    auto_modifiers=False,  # the values carry the modifiers already
+                )
+                for values in (plain, [v for v in detection_item.value if not _plain_string(v)])
+            )
+            if self.apply_detection_item(moved) is not None or moved.field == rest.field:
+                return None  # nothing to move the strings to
+            linking = ConditionAND if detection_item.value_linking is ConditionAND else ConditionOR
+            return SigmaDetection([moved, rest], item_linking=linking)
         twin = self.model.caseless_copy(detection_item.field) if self.copies else None
         if twin is not None:
             detection_item.field = twin.name
@@ -225,6 +241,14 @@ class EventDataAccessorTransformation(FieldMappingTransformationBase):
         if field is None:
             return None
         return self.template.replace(EVENT_DATA_PLACEHOLDER, field)
+
+
+def _plain_string(value: Any) -> bool:
+    """A case-insensitive string without placeholders or regex: a plain ``SigmaString``, or a
+    ``SigmaExpansion`` (windash, base64offset variants) of them."""
+    if isinstance(value, SigmaExpansion):
+        return all(type(v) is SigmaString for v in value.values)
+    return type(value) is SigmaString
 
 
 def _encoded(value: Any) -> Any:
