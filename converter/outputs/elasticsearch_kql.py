@@ -64,10 +64,10 @@ def esql_query(
 ) -> str:
     """One ES|QL query reading the data source's indices (with the rule ``METADATA`` when
     ``metadata``)."""
-    from converter.outputs.kibana import _source_facts
+    from converter.outputs.kibana import source_facts
 
     kql = _kql(query)
-    indices = list(_source_facts(conv.rule, data_source).get("index") or []) or [DEFAULT_INDEX]
+    indices = list(source_facts(conv.rule, data_source).get("index") or []) or [DEFAULT_INDEX]
     options = {"case_insensitive": bool(kql.get("case_insensitive", False))}
     source = ", ".join(indices) + (f" {RULE_METADATA}" if metadata else "")
     return f"FROM {source} | WHERE KQL({esql_string(kql['query'])}, {json.dumps(options)})"

@@ -26,6 +26,7 @@ Winlogbeat, which composes no ``@custom`` template, an index template whose
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
 from collections.abc import Iterable
@@ -56,6 +57,11 @@ WINLOGBEAT_PRIORITY = 200
 #: https://www.elastic.co/docs/reference/elasticsearch/index-settings/index-modules).
 WINLOGBEAT_PIPELINE = "winlogbeat-sigport"
 PIPELINE_DOC = "https://www.elastic.co/docs/reference/fleet/data-streams-pipeline-tutorial"
+#: Fleet's ``@custom`` hooks: the component templates ``<type>@custom`` and
+#: ``<type>-<dataset>@custom`` every integration index template composes, and the pipelines
+#: ``global@custom``, ``<type>@custom``, ``<type>-<package>.integration@custom`` and
+#: ``<type>-<dataset>@custom`` every integration pipeline calls (8.12+).
+FLEET_CUSTOM_DOC = "https://www.elastic.co/docs/reference/fleet/data-streams"
 
 
 class ProposingModel(FieldModel):
@@ -152,6 +158,10 @@ class Proposal:
     unknown: list[str] = field(default_factory=list)
     lossy: list[str] = field(default_factory=list)
     copies: dict[str, str] = field(default_factory=dict)
+    #: The index patterns the converted rules read (their logsources' data streams, as
+    #: ``-f kibana-ndjson`` names them), in the order first met: where the copies must be
+    #: written and mapped.
+    streams: list[str] = field(default_factory=list)
 
 
 #: The targets that query the caseless copies (``TargetSpec.caseless_copies``); KQL first, the
@@ -176,13 +186,22 @@ def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
         out.rules += 1
         for index, converter in enumerate(converters):
             model.used.clear()
+            known = set(model.unknown)
             conversion = converter.convert(item)
             if conversion.status == CONVERTED:
                 _record_used(out, model, base)
+                for pattern in _streams(item, data_source):
+                    if pattern not in out.streams:
+                        out.streams.append(pattern)
+            else:
+                # A refused rule (an unmapped logsource, ...) needs no copy: its fields, which
+                # may be Sigma names no table renamed, are no gap of the template.
+                model.unknown &= known
             if index:
                 continue
             if conversion.status != CONVERTED:
-                reason = (conversion.reason or conversion.status).split(":")[0]
+                # The whole reason: a part of it (up to a colon) may be a bare field name.
+                reason = conversion.reason or conversion.status
                 out.refused[reason] = out.refused.get(reason, 0) + 1
             else:
                 out.converted += 1
@@ -192,6 +211,15 @@ def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
         if info.ignore_above is None or info.ignore_above > IGNORE_ABOVE
     )
     return out
+
+
+def _streams(item: LoadedRule, data_source: str) -> list[str]:
+    """The index patterns a rule converted on ``data_source`` reads: its logsource's data
+    streams (Defend's registry, file, library, network ones; a cloud integration's), as the
+    Kibana rule export names them."""
+    from converter.outputs.kibana import source_facts
+
+    return [str(p) for p in source_facts(item.rule, data_source).get("index") or ()]
 
 
 def _record_used(out: Proposal, model: ProposingModel, base: FieldModel) -> None:
@@ -250,7 +278,8 @@ def template_body(proposal: Proposal) -> dict[str, Any]:
         "managed_by": "sigport",
         "description": (
             "Caseless copies (wildcard fields written by the ingest pipeline "
-            f"{'/'.join(pipeline_names(proposal.data_source))}) of the fields Sigma rules test "
+            f"{'/'.join(pipeline_names(proposal.data_source, proposal.streams))}) of the fields "
+            "Sigma rules test "
             "case-insensitively, so Kibana KQL matches them exactly at any length"
         ),
     }
@@ -286,12 +315,54 @@ def pipeline_body(proposal: Proposal) -> dict[str, Any]:
     }
 
 
-def pipeline_names(data_source: str) -> list[str]:
-    """The ingest pipelines the copies go into: each Fleet data stream's ``@custom`` pipeline,
-    which its integration pipeline calls (``PIPELINE_DOC``), or Winlogbeat's final pipeline."""
+def _stream_parts(pattern: str) -> tuple[str, str | None]:
+    """``(type, data stream)`` of a Fleet index pattern ``<type>-<dataset>-*``; the data
+    stream is None when the dataset itself is a pattern (``logs-windows.*``: every dataset of
+    the package)."""
+    stream = pattern[:-2] if pattern.endswith("-*") else pattern
+    kind = stream.split("-", 1)[0]
+    return kind, (None if "*" in stream else stream)
+
+
+def _uncovered(streams: Iterable[str]) -> list[str]:
+    """The patterns no other one of ``streams`` covers: a data stream of a package is dropped
+    when the package's pattern (``logs-windows.*``) is there, whose hooks run for it too (the
+    copies would be written twice, the mapping put twice)."""
+    streams = list(dict.fromkeys(streams))
+    wide = [p for p in streams if _stream_parts(p)[1] is None]
+    return [p for p in streams if p in wide or not any(
+        fnmatch.fnmatchcase(p, w) for w in wide)]
+
+
+def pipeline_names(data_source: str, streams: Iterable[str] = ()) -> list[str]:
+    """The ingest pipelines the copies go into: each Fleet data stream's
+    ``<type>-<dataset>@custom`` pipeline, which its integration pipeline calls, or for a
+    pattern over a package's datasets its ``<type>-<package>.integration@custom`` pipeline
+    (Fleet 8.12+; ``FLEET_CUSTOM_DOC``); Winlogbeat's final pipeline."""
     if data_source == "winlogbeat":
         return [WINLOGBEAT_PIPELINE]
-    return [f"{p.rstrip('*').rstrip('-')}@custom" for p in index_patterns(data_source)]
+    out: list[str] = []
+    for pattern in _uncovered(streams) or index_patterns(data_source):
+        kind, stream = _stream_parts(pattern)
+        package = pattern[len(kind) + 1:].split(".", 1)[0]
+        name = f"{stream}@custom" if stream else f"{kind}-{package}.integration@custom"
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def component_names(data_source: str, streams: Iterable[str] = ()) -> list[str]:
+    """The component templates the copies' mapping goes into: each data stream's
+    ``<type>-<dataset>@custom``, or for a pattern over a package's datasets the type's
+    ``<type>@custom``, which every integration index template of that type composes
+    (``FLEET_CUSTOM_DOC``: there is no per-package component template)."""
+    out: list[str] = []
+    for pattern in _uncovered(streams) or index_patterns(data_source):
+        kind, stream = _stream_parts(pattern)
+        name = f"{stream or kind}@custom"
+        if name not in out:
+            out.append(name)
+    return out
 
 
 def index_patterns(data_source: str) -> list[str]:
@@ -300,12 +371,15 @@ def index_patterns(data_source: str) -> list[str]:
     return [str(p) for p in facts.get("index") or ()]
 
 
-def requests(data_source: str, body_name: str, pipeline_name: str | None = None) -> list[str]:
+def requests(data_source: str, body_name: str, pipeline_name: str | None = None,
+             streams: Iterable[str] = ()) -> list[str]:
     """The requests a user runs: the PUT of the ingest pipeline (when the template has copies;
     ``pipeline_name`` says where its body is), of the template (``body_name``) and the rollover
-    that gives the data stream a backing index built with it."""
+    that gives each data stream a backing index built with it. ``streams``: the index patterns
+    the rules read (``Proposal.streams``; default: the data source's)."""
+    streams = _uncovered(streams) or index_patterns(data_source)
     pipelines = [f"PUT _ingest/pipeline/{name}    (body: {pipeline_name})"
-                 for name in pipeline_names(data_source)] if pipeline_name else []
+                 for name in pipeline_names(data_source, streams)] if pipeline_name else []
     if data_source == "winlogbeat":
         return [
             *pipelines,
@@ -314,12 +388,15 @@ def requests(data_source: str, body_name: str, pipeline_name: str | None = None)
             "winlogbeat-8.17.0)",
         ]
     out = list(pipelines)
-    for pattern in index_patterns(data_source):
-        stream = pattern.rstrip("*").rstrip("-")
-        out.append(f"PUT _component_template/{stream}@custom    (body: {body_name})")
-    for pattern in index_patterns(data_source):
-        stream = pattern.rstrip("*").rstrip("-")
-        out.append(f"POST {stream}-default/_rollover    (once per namespace; default: default)")
+    for name in component_names(data_source, streams):
+        out.append(f"PUT _component_template/{name}    (body: {body_name})")
+    for pattern in streams:
+        _, stream = _stream_parts(pattern)
+        if stream:
+            out.append(f"POST {stream}-default/_rollover    (once per namespace; default: default)")
+        else:
+            out.append(f"POST <each data stream of {pattern}>/_rollover    (GET _data_stream/"
+                       f"{pattern} lists them)")
     return out
 
 
@@ -355,6 +432,14 @@ def not_covered(proposal: Proposal) -> list[str]:
         out.append(
             f"fields the {proposal.data_source} field model does not know get no caseless copy: "
             + ", ".join(proposal.unknown)
+        )
+    wide = [p for p in _uncovered(proposal.streams) if _stream_parts(p)[1] is None]
+    if wide and proposal.data_source != "winlogbeat":
+        out.append(
+            f"the rules read {', '.join(wide)}, which spans datasets: the mapping goes into "
+            "logs@custom, which every logs-* integration index template composes (Fleet has no "
+            f"per-package component template, {FLEET_CUSTOM_DOC}); the copies are written only "
+            "where their source field exists"
         )
     if proposal.data_source == "winlogbeat":
         out.append(
@@ -411,7 +496,7 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     pipeline_name = (str(pipeline_file) if pipeline_file is not None
                      else "the pipeline, written only with -o FILE" if proposal.copies else None)
     body_name = str(output) if output is not None else "the JSON above"
-    for line in requests(data_source, body_name, pipeline_name):
+    for line in requests(data_source, body_name, pipeline_name, proposal.streams):
         print(f"  {line}", file=err)
     print("Then convert and check with --mapping "
           f"{output if output is not None else 'FILE'} --data-source {data_source}.", file=err)

@@ -55,7 +55,7 @@ def _level(rule: Any) -> str:
     return level.name.lower() if level is not None else "medium"
 
 
-def _source_facts(rule: Any, data_source: str | None) -> dict[str, Any]:
+def source_facts(rule: Any, data_source: str | None) -> dict[str, Any]:
     """The ``sources`` facts (index, timestamp_override, related_integrations) of the data
     source the rule was converted for: from the table that covers the rule's logsource, the
     ``ecs-windows`` table or one that extends it (``ecs-aws`` for CloudTrail, ...), each with
@@ -171,7 +171,7 @@ def kibana_rule(
     ``rule_query`` when given)."""
     rule = conv.rule
     elastic = _elastic_attrs(rule)
-    facts = _source_facts(rule, data_source)
+    facts = source_facts(rule, data_source)
     severity, risk = ELASTIC_SEVERITY.get(_level(rule), ("medium", 47))
     kind = TARGETS[conv.target].kibana_rule  # the Elastic rule type and query language
     if kind is None:

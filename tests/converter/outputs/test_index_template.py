@@ -21,7 +21,9 @@ from converter.outputs.index_template import (
     STRING_TYPES,
     WINLOGBEAT_PIPELINE,
     pipeline_body,
+    not_covered,
     propose,
+    requests,
     template_body,
 )
 from converter.rules.load import load_text
@@ -316,3 +318,109 @@ def test_a_case_insensitive_regex_gets_its_copy() -> None:
     rule = rule.replace("sel and not cased", "sel")
     proposal = propose([load_text(rule, "r.yml")[0]], "windows")
     assert "process.command_line" in proposal.copies
+
+
+MIXED = """
+title: mixed values
+id: 6a7b8c9d-0000-4000-8000-0000000000c8
+status: test
+logsource: {category: registry_set, product: windows}
+detection:
+  sel:
+    TargetObject|endswith: '\\COMPlus_ETWEnabled'
+    Details:
+      - 0
+      - 'DWORD (0x00000000)'
+  condition: sel
+level: low
+"""
+
+
+@pytest.mark.parametrize("target", ["kql", "kql-es"])
+def test_the_strings_of_a_mixed_value_list_move_to_the_copy(tmp_path: Path, target: str) -> None:
+    """A list holding a number and a string: the string is tested on the copy (case-insensitive,
+    exact), the number stays on the field (digits have no case). Before, the whole item stayed
+    on the keyword field and `DWORD (0x00000000)` matched case-sensitively."""
+    (loaded,) = load_text(MIXED, "m.yml")
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template_body(propose([loaded], "windows"))), encoding="utf-8")
+    conversion = Converter(target, options={"data_source": "windows", "mapping": str(path)}).convert(loaded)
+    query = conversion.output if target == "kql" else json.loads(conversion.output)["kql"]["query"]
+    assert "sigport.caseless.winlog.event_data.Details:dword␠\\(0x00000000\\)" in query
+    assert "winlog.event_data.Details:0" in query
+    assert not [w for w in conversion.warnings if "case" in w and w not in conversion.exact_warnings]
+    events = generate_events(loaded.rule, seed=0)
+    outcome = Checker([target], data_source="windows", mapping=path).check(loaded, events).targets[target]
+    assert outcome.equivalent is True, (outcome.reason, outcome.disagreements)
+
+
+def test_a_negated_mixed_item_is_not_split() -> None:
+    from sigma.rule import SigmaDetectionItem
+    from sigma.types import SigmaNumber, SigmaString
+
+    from converter.mapping.transformations import CaselessSubfieldTransformation
+    from converter.outputs.index_template import ProposingModel
+
+    item = SigmaDetectionItem("winlog.event_data.Details", [],
+                              [SigmaNumber(0), SigmaString("DWORD")], negated=True)
+    step = CaselessSubfieldTransformation(model=ProposingModel(FieldModel.builtin("windows")),
+                                          copies=True)
+    assert step.apply_detection_item(item) is None
+    assert item.field == "winlog.event_data.Details"
+
+
+def test_a_refused_rule_adds_no_unknown_field_and_keeps_its_whole_reason() -> None:
+    """A rule KQL refuses needs no copy: its fields (Sigma names no table renamed, on a
+    logsource the data source does not map) were listed as fields the model does not know;
+    and the reason was cut at its first colon ("... for logsource product")."""
+    rule = RULE.replace("category: process_creation", "category: file_access").replace(
+        "    OriginalFileName: RUNDLL32.EXE\n", "    FileName|contains: Cred\n")
+    proposal = propose(load_text(rule, "r.yml"), "windows")
+    assert proposal.converted == 0 and not proposal.unknown, proposal.unknown
+    (reason,) = proposal.refused
+    assert "category: file_access" in reason, reason
+
+
+CHANNEL = """
+title: a Windows Defender channel rule
+id: 6a7b8c9d-0000-4000-8000-0000000000c9
+status: test
+logsource: {product: windows, service: windefend}
+detection:
+  sel:
+    EventID: 1116
+    Path|contains: '\\Temp\\'
+  condition: sel
+level: low
+"""
+
+FILE_EVENT = """
+title: a file event rule
+id: 6a7b8c9d-0000-4000-8000-0000000000ca
+status: test
+logsource: {product: windows, category: file_event}
+detection:
+  sel:
+    TargetFilename|endswith: '\\Evil.EXE'
+  condition: sel
+level: low
+"""
+
+
+def test_the_requests_name_the_data_streams_the_rules_read() -> None:
+    """The copies must be written where the rules' events are indexed. Before, the requests
+    named only the data source's process streams: a Windows Defender channel rule (indexed in
+    a logs-windows.* or logs-system.* stream) or a Defend file rule (logs-endpoint.events.file)
+    queried copies no pipeline wrote, and an AWS rule got Defend's process stream."""
+    loaded = load_text(CHANNEL, "c.yml") + load_text(RULE, "r.yml")
+    proposal = propose(loaded, "windows")
+    lines = requests("windows", "t.json", "p.json", proposal.streams)
+    assert "PUT _ingest/pipeline/logs-windows.integration@custom    (body: p.json)" in lines
+    assert "PUT _component_template/logs@custom    (body: t.json)" in lines
+    # The process_creation rule's Sysmon stream is inside logs-windows.*: hooked once.
+    assert not [line for line in lines if "sysmon_operational@custom" in line], lines
+    assert any("logs@custom, which every logs-* integration" in n for n in not_covered(proposal))
+    defend = propose(load_text(FILE_EVENT, "f.yml"), "defend")
+    lines = requests("defend", "t.json", "p.json", defend.streams)
+    assert "PUT _ingest/pipeline/logs-endpoint.events.file@custom    (body: p.json)" in lines
+    assert not [line for line in lines if "events.process" in line], lines
