@@ -109,6 +109,8 @@ TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "OktaV2_CL": ("", [_account("FullName", "OriginalActorAlternateId"), _ip("SrcIpAddr")]),
     "GitHubAuditLogsV2_CL": ("", [_account("Name", "Actor"), _ip("ActorIp")]),
     "AKSAudit": ("", [_azure_resource("_ResourceId")]),
+    # IIS logs the Azure Monitor Agent collects (W3CIISLog reference: cIP, the client address).
+    "W3CIISLog": ("", [_ip("cIP")]),
     # ASIM parsers read several tables; Azure-Sentinel's ASIM detections list no connector.
     "imProcessCreate": (
         "",

@@ -46,6 +46,7 @@ LOGSOURCES = {
     "identity/okta": {"product": "okta", "service": "okta"},
     "application/github": {"product": "github", "service": "audit"},
     "application/kubernetes/audit": {"product": "kubernetes", "service": "audit"},
+    "web/webserver_generic": {"category": "webserver"},
 }
 ACCESSOR_JSON = re.compile(r"tostring\(parse_json\((\w+)\)(?:\.\w+)+\)")
 ACCESSOR_DYNAMIC = re.compile(r"tostring\((\w+)(?:\.\w+)+\)")
@@ -88,7 +89,8 @@ def test_m365_events_belong_to_their_logsource_only() -> None:
 
 def test_every_target_is_a_string_column_of_the_cited_table() -> None:
     """Each target, condition and rendered constant is a string column of the Sentinel table
-    that its entry queries, as the Azure Monitor table reference lists it."""
+    that its entry queries, as the Azure Monitor table reference lists it; a `to_integer`
+    target is one of its int / long columns (`integer` in the column lists)."""
     columns = yaml.safe_load(COLUMNS.read_text("utf-8"))
     problems = []
     for entry in raw("kusto-cloud")["logsources"]:
@@ -96,9 +98,13 @@ def test_every_target_is_a_string_column_of_the_cited_table() -> None:
         assert entry["render"]["$table"] == table, entry["id"]
         url = columns[table]["url"] if table in columns else ""
         assert url.endswith(table.lower()) or "/Azure/Azure-Sentinel/" in url, table
-        names = set(flat_targets(list((entry.get("fields") or {}).values())))
+        specs = list((entry.get("fields") or {}).values())
+        integers = set(flat_targets([s for s in specs if isinstance(s, dict) and s.get("function") == "to_integer"]))
+        names = set(flat_targets([s for s in specs if not (isinstance(s, dict) and s.get("function") == "to_integer")]))
         names |= set(entry.get("conditions") or {})
         names |= {key for key in entry.get("render") or {} if key != "$table"}
+        problems += [f"{entry['id']}: {name} reads no integer column of {table}"
+                     for name in sorted(integers) if name not in columns[table].get("integer", [])]
         for name in sorted(names):
             # tostring(parse_json(C).k) reads a JSON text (string) column, tostring(C.k) a
             # dynamic one (semantics dynamic_property_tostring); anything else is a string column.
@@ -143,6 +149,10 @@ def test_signin_result_type_numbers_are_compared_as_the_column_text() -> None:
     ("{product: github, service: audit}",
      "  s: {action: [org.remove_member, 'repo.*']}\n  condition: s\n",
      "GitHubAuditLogsV2_CL\n| where Action"),
+    ("{category: webserver}",
+     "  s: {cs-method: POST, cs-uri-query|contains: 'cmd=', sc-status: [200, 301]}\n"
+     "  f: {cs-user-agent|startswith: curl}\n  condition: s and not f\n",
+     "W3CIISLog\n| where (csMethod"),
 ])
 def test_connector_table_rule_is_proven(logsource: str, detection: str, query: str) -> None:
     """The solutions' connector tables (OktaV2_CL, GitHubAuditLogsV2_CL) on generated events."""

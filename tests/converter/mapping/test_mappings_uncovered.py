@@ -1,10 +1,10 @@
 """Non-Windows logsources no cited data source maps: refused with the reason, never silently.
 
-``ecs-uncovered`` and ``splunk-uncovered`` map nothing; their ``not_covered`` entries join the
-Elastic targets and `splunk`. A rule of such a logsource is refused with the table's reason; an
-entry never shadows a logsource that another table of the same target maps; and every logsource
-of SigmaHQ's non-Windows rules is either mapped or refused with a reason of its own, on every
-Elastic target and on `splunk`.
+``ecs-uncovered``, ``splunk-uncovered`` and ``kusto-uncovered`` map nothing; their ``not_covered``
+entries join the Elastic targets, `splunk` and `kusto`. A rule of such a logsource is refused with
+the table's reason; an entry never shadows a logsource that another table of the same target maps;
+and every logsource of SigmaHQ's non-Windows rules is either mapped or refused with a reason of its
+own, on every Elastic target, on `splunk` and on `kusto`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from test_mappings_corpus import documented_functions, schema_problems
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 #: refusal table -> (the table it extends, a target of that table)
-TABLES = {"ecs-uncovered": ("ecs-windows", "eql"), "splunk-uncovered": ("splunk-sysmon", "splunk")}
+TABLES = {"ecs-uncovered": ("ecs-windows", "eql"), "splunk-uncovered": ("splunk-sysmon", "splunk"),
+          "kusto-uncovered": ("kusto-windows", "kusto")}
 
 OPENCANARY_RULE = """
 title: ftp login attempt on a canary
@@ -59,12 +60,14 @@ def test_no_entry_shadows_a_mapped_logsource(name: str) -> None:
     assert [item["match"] for item in raw(name)["not_covered"] if item["match"] in mapped] == []
 
 
-@pytest.mark.parametrize("target", ["eql", "lucene", "splunk"])
+@pytest.mark.parametrize("target", ["eql", "lucene", "splunk", "kusto"])
 def test_uncovered_rule_is_refused_with_the_reason(target: str) -> None:
     result = convert(target, OPENCANARY_RULE)
     assert result.status != "converted"
     if target == "splunk":
         assert "(splunk-uncovered)" in result.reason and "no security_content data source" in result.reason
+    elif target == "kusto":
+        assert "(kusto-uncovered)" in result.reason and "Microsoft Sentinel data connector" in result.reason
     else:
         assert "(ecs-uncovered)" in result.reason and "OpenCanary" in result.reason
 
@@ -73,6 +76,8 @@ def test_linux_keyword_logsource_names_why() -> None:
     text = OPENCANARY_RULE.replace("{product: opencanary, category: application}", "{product: linux, service: syslog}")
     reason = convert("eql", text).reason or ""
     assert "(ecs-uncovered)" in reason and "keywords" in reason
+    reason = convert("kusto", text).reason or ""
+    assert "(kusto-uncovered)" in reason and "SyslogMessage" in reason
 
 
 def _logsources() -> dict[str, Path]:
@@ -88,7 +93,7 @@ def _logsources() -> dict[str, Path]:
 
 
 @pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
-@pytest.mark.parametrize("target", ["eql", "splunk"])
+@pytest.mark.parametrize("target", ["eql", "splunk", "kusto"])
 def test_every_non_windows_logsource_is_mapped_or_refused_with_a_reason(target: str) -> None:
     bare = []
     for key, path in _logsources().items():
@@ -111,7 +116,7 @@ def test_uncovered_logsource_gets_events_and_each_target_names_its_reason(logsou
                        "rule.yml")[0]
     events = generate_events(loaded.rule)
     assert events and any(e.expect for e in events)
-    result = Checker(["eql", "lucene", "splunk"]).check(loaded, events)
+    result = Checker(["eql", "lucene", "splunk", "kusto"]).check(loaded, events)
     assert result.error is None
     for target, outcome in result.targets.items():
         assert not outcome.equivalent and (outcome.reason or "").startswith("not converted"), target
