@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from backends.kusto.backend import DEVICE_PLATFORMS
 from converter.checking.checker import Checker
 from converter.conversion.convert import Converter
 from converter.generate.generator import generate_events
@@ -32,6 +33,7 @@ from test_mappings_corpus import documented_functions, flat_targets, schema_prob
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 COLUMNS = ROOT / "tests" / "data" / "kusto_cloud_columns.yml"
+DEFENDER_COLUMNS = ROOT / "tests" / "data" / "kusto_defender_columns.yml"
 TABLES = ("kusto-cloud", "kusto-linux", "kusto-macos")
 KUSTO_SOURCES = (None, "defender", "sentinel", "sentinel-asim")
 #: corpus folder -> logsource match of kusto-cloud
@@ -113,6 +115,31 @@ def test_every_target_is_a_string_column_of_the_cited_table() -> None:
                 (dynamic.group(1), "other") if dynamic else (name, "string"))
             if column not in columns[table][kind]:
                 problems.append(f"{entry['id']}: {name} reads no {kind} column of {table}")
+    assert problems == []
+
+
+@pytest.mark.parametrize("name", ["kusto-linux", "kusto-macos"])
+def test_every_defender_target_is_a_column_of_the_cited_table(name: str) -> None:
+    """Each target, condition and rendered constant of the Linux / macOS entries is a column of
+    the Defender XDR table its entry queries (`to_integer` targets: an int / long column, others a
+    string column), and the rendered DeviceInfo rows and the platform test use DeviceInfo's."""
+    columns = yaml.safe_load(DEFENDER_COLUMNS.read_text("utf-8"))
+    platforms = re.findall(r"(\w+) (?:==|startswith)", " ".join(DEVICE_PLATFORMS.values()))
+    problems = [f"DEVICE_PLATFORMS: {c}" for c in platforms if c not in columns["DeviceInfo"]["string"]]
+    for entry in raw(name)["logsources"]:
+        table = entry["state"]["query_table"]
+        assert entry["render"]["$table"] == table, entry["id"]
+        specs = list((entry.get("fields") or {}).values())
+        integer = [s for s in specs if isinstance(s, dict) and s.get("function") == "to_integer"]
+        wanted = {(n, "integer") for n in flat_targets(integer)}
+        wanted |= {(n, "string") for n in flat_targets([s for s in specs if s not in integer])}
+        wanted |= {(n, "string") for n in entry.get("conditions") or {}}
+        wanted |= {(n, "string") for n in entry.get("render") or {} if not n.startswith("$")}
+        problems += [f"{entry['id']}: {n} is no {kind} column of {table}"
+                     for n, kind in sorted(wanted) if n not in columns[table][kind]]
+        problems += [f"{entry['id']}: $DeviceInfo.{key}"
+                     for row in entry["render"].get("$DeviceInfo", []) for key in row
+                     if key not in columns["DeviceInfo"]["string"]]
     assert problems == []
 
 
