@@ -143,6 +143,43 @@ def test_every_defender_target_is_a_column_of_the_cited_table(name: str) -> None
     assert problems == []
 
 
+def rule_text(logsource: str, detection: str) -> str:
+    """A one-rule YAML text with the given logsource and detection lines."""
+    return (f"title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b1c\nlogsource: {logsource}\n"
+            f"detection:\n{detection}")
+
+
+#: An outbound connection to a callback port, outside 10.0.0.0/8.
+LINUX_NETWORK_RULE = rule_text(
+    "{product: linux, category: network_connection}",
+    "  s: {Initiated: 'true', DestinationPort: [4444, 8531]}\n"
+    "  f: {DestinationIp|cidr: 10.0.0.0/8}\n  condition: s and not f\n",
+)
+
+
+def test_linux_connection_direction_is_the_action_type_and_ports_are_canonical() -> None:
+    """Initiated is DeviceNetworkEvents' ActionType (as for Windows); Sysmon for Linux writes
+    ports as canonical decimal text, so a generated "04444" is no record of the table."""
+    rule = load_rule_text(LINUX_NETWORK_RULE)
+    events = generate_events(rule.rule)
+    assert any(str(e.fields.get("DestinationPort", "")).startswith("0") for e in events)
+    outcome = Checker(["kusto"]).check(rule, events).targets["kusto"]
+    assert outcome.query.startswith(
+        'DeviceNetworkEvents\n| where ((ActionType in ("ConnectionSuccess", "ConnectionRequest", '
+        '"ConnectionFailed"))'), outcome.query
+    assert 'OSPlatform == "Linux"' in outcome.query
+    assert outcome.equivalent, (outcome.reason, outcome.disagreements)
+
+
+def test_linux_connection_address_test_without_direction_is_refused() -> None:
+    """RemoteIP is Sysmon's destination on outbound rows only: a rule whose verdict on an
+    inbound row depends on DestinationIp is refused with the reason."""
+    text = LINUX_NETWORK_RULE.replace("Initiated: 'true', ", "")
+    result = Converter("kusto").convert(load_rule_text(text))
+    assert result.status != "converted"
+    assert "outbound rows (Initiated true) only" in (result.reason or ""), result.reason
+
+
 @pytest.mark.parametrize("source", KUSTO_SOURCES)
 def test_cloudtrail_rule_is_proven_on_sentinel_whatever_the_windows_data_source(
         source: str | None) -> None:
@@ -183,10 +220,7 @@ def test_signin_result_type_numbers_are_compared_as_the_column_text() -> None:
 ])
 def test_connector_table_rule_is_proven(logsource: str, detection: str, query: str) -> None:
     """The solutions' connector tables (OktaV2_CL, GitHubAuditLogsV2_CL) on generated events."""
-    rule = load_rule_text(
-        f"title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b1c\nlogsource: {logsource}\n"
-        f"detection:\n{detection}"
-    )
+    rule = load_rule_text(rule_text(logsource, detection))
     outcome = Checker(["kusto"]).check(rule, generate_events(rule.rule)).targets["kusto"]
     assert outcome.query.startswith(query), outcome.query
     assert outcome.equivalent, (outcome.reason, outcome.disagreements)
@@ -232,11 +266,7 @@ def test_errorcode_null_carries_the_empty_string_warning() -> None:
     ("{product: m365, service: threat_management}", "OfficeActivity"),
 ])
 def test_uncovered_logsources_are_refused_with_the_reason(logsource: str, reason: str) -> None:
-    text = (
-        "title: t\nid: 0f5b8f2e-3c1d-4e6a-9b7c-2d4e6f8a0b1c\n"
-        f"logsource: {logsource}\ndetection:\n  s: {{X: y}}\n  condition: s\n"
-    )
-    result = Converter("kusto").convert(load_rule_text(text))
+    result = Converter("kusto").convert(load_rule_text(rule_text(logsource, "  s: {X: y}\n  condition: s\n")))
     assert result.status != "converted"
     assert reason in result.reason, result.reason
 
