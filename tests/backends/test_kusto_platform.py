@@ -116,7 +116,9 @@ def test_linux_file_and_network_rules_convert_to_their_tables(tmp_path: Path) ->
     file_rule = _rule(tmp_path, "linux", "  s: {TargetFilename|startswith: '/etc/cron.d/'}\n",
                       "file_event")
     assert _query(file_rule).startswith('DeviceFileEvents\n| where ActionType == "FileCreated"')
-    net_rule = _rule(tmp_path, "linux", "  s: {DestinationPort: 4444, Image|endswith: '/nc'}\n",
+    # Initiated pins the port test to outbound rows (kusto-linux exact_only_when).
+    net_rule = _rule(tmp_path, "linux",
+                     "  s: {Initiated: 'true', DestinationPort: 4444, Image|endswith: '/nc'}\n",
                      "network_connection")
     query = _query(net_rule)
     assert query.startswith("DeviceNetworkEvents\n| where ")
