@@ -455,6 +455,24 @@ def test_an_undecodable_index_mapping_is_an_error_naming_it(tmp_path: Path, text
     assert f"sigport: error: {mapping}: mapping cannot be read" in result.stderr
 
 
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"mappings": {"properties": {"a": {"type": "keyword"}, "a": {"type": "long"}}}}',
+     "the key 'a' appears twice in one object"),
+    ('{"mappings": {"properties": {"a": {"type": "keyword", "ignore_above": NaN}}}}',
+     "NaN is not a JSON value"),
+])
+def test_a_mapping_elasticsearch_would_refuse_is_an_error_naming_it(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    # Elasticsearch refuses a mapping with a key twice (or NaN); Python read the last 'a' and
+    # proved the queries on a field model no index has.
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(text, encoding="utf-8")
+    result = _cli(["check", str(_simple_rule(tmp_path)), "--mapping", str(mapping)])
+    assert result.exit_code == 2 and "internal error" not in result.stderr
+    assert f"sigport: error: {mapping}: mapping cannot be read: {words}" in result.stderr
+
+
 def test_a_long_flat_condition_is_refused_before_it_is_parsed() -> None:
     from converter.rules.limits import MAX_CONDITION_TOKENS
 

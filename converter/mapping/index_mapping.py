@@ -41,9 +41,12 @@ def field_model_for(data_source: str | None, mapping: str | Path | None = None) 
 @functools.lru_cache(maxsize=8)
 def _read(path: str) -> Any:
     """The parsed JSON of a mapping file; every failure is a ``PipelineError`` naming it."""
+    # Elasticsearch's decoder: a key twice in one object and NaN are refused, as ES refuses them.
+    from converter.events.bounded import STRICT_JSON
+
     where = Path(path)
     try:
-        obj = json.loads(where.read_text(encoding="utf-8"))
+        obj = STRICT_JSON.decode(where.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PipelineError(f"cannot read mapping: {exc.strerror}", path=where) from exc
     except json.JSONDecodeError as exc:
