@@ -117,6 +117,12 @@ def read_rules(paths: Iterable[str | Path]) -> Iterator[ElasticRule | ImportEntr
                           transform if isinstance(transform, dict) else None)
 
 
+def _no_constant(name: str) -> Any:
+    """Refuse ``NaN`` / ``Infinity``, which Python's decoder reads and Kibana's ``JSON.parse``
+    refuses: an export holding one is no rule Kibana wrote."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _read_ndjson(source: str, text: str, relative: Path) -> Iterator[ElasticRule | ImportEntry]:
     """Each line of a Kibana export: a rule, or an ``error`` entry saying why it is none.
 
@@ -128,7 +134,7 @@ def _read_ndjson(source: str, text: str, relative: Path) -> Iterator[ElasticRule
             continue
         where = f"{source}:{number}"
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             yield ImportEntry(where, "", "", ERROR, f"{where}:{exc.colno}: invalid JSON: {exc.msg}",
                               group="invalid JSON")

@@ -265,6 +265,16 @@ def test_a_byte_order_mark_and_crlf_lines_import(tmp_path: Path, suffix: str) ->
     assert [e.status for e in report.entries] == [VERIFIED], [e.reason for e in report.entries]
 
 
+def test_an_ndjson_line_with_nan_is_an_error_entry(tmp_path: Path) -> None:
+    # Kibana's import (JSON.parse) refuses NaN; Python read it and wrote 'risk_score: .nan'.
+    src = tmp_path / "export.ndjson"
+    src.write_text('{"rule_id": "a1", "name": "x", "description": "d", "risk_score": NaN, '
+                   '"severity": "low", "type": "eql", "language": "eql", '
+                   '"query": "process where process.name : \\"a.exe\\""}\n', encoding="utf-8")
+    (entry,) = import_elastic([src], tmp_path / "out").entries
+    assert entry.status == ERROR and f"{src}:1: invalid JSON: NaN is not a JSON value" in entry.reason
+
+
 def test_ndjson_export(tmp_path: Path) -> None:
     rules = [
         {"rule_id": "a1", "name": "First", "description": "d", "risk_score": 21, "severity": "low",
