@@ -415,7 +415,8 @@ def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None
     constants the event carries (e.g. event.category ``process`` and event.type ``start`` mean a
     process-creation event). Function-mapped fields are inverted where the function is one-to-one
     (``to_integer``, ``to_string``, ``split_domain_user``, ``any_of``, ``to_ip``, ``value_map``,
-    ``registry_hive``, ``registry_data``); others are left out of the Sigma view.
+    ``registry_hive``, ``registry_data``; ``trimmed`` as the trimmed text); others are left out of
+    the Sigma view.
     """
     from backends.query.matching import lookup
 
@@ -454,7 +455,9 @@ def to_sigma(event: dict[str, Any], table: MappingTable, data_source: str | None
                 if values is not None:
                     out[name] = values[0]
                     break
-        elif target.function == "to_ip":  # the address text is kept as the shipper got it
+        elif target.function in {"to_ip", "trimmed"}:
+            # to_ip keeps the address text as the shipper got it; trimmed loses only the outer
+            # whitespace, on which no test its query side accepts depends.
             values = lookup(event, target.target)
             if values is not None:
                 out[name] = values if len(values) > 1 else values[0]

@@ -21,7 +21,8 @@ assert which items applied:
    (``process where``) and backend state (Splunk data model);
 6. ``<pipeline>-caseless``: for KQL and Lucene, case-insensitive string matches move to the best
    lowercase-normalised keyword form of the field that the field model offers (Defend's
-   ``.caseless``, or any such multi-field of the user's ``--mapping``);
+   ``.caseless``, or any such multi-field of the user's ``--mapping``); ``<pipeline>-text-fields``:
+   a test left on an analysed ``text`` field is refused (``converter/mapping/text_fields.py``);
 7. ``<pipeline>-unsupported-logsource``: rules whose logsource the table does not cover fail with a
    reason.
 
@@ -63,6 +64,7 @@ from converter.mapping.table import (
 )
 from converter.mapping.conditional import ConditionalFieldsTransformation
 from converter.mapping.partial import SharedRowsTransformation, UnrecordedFieldsTransformation
+from converter.mapping.text_fields import TextFieldFailure
 from converter.mapping.transformations import (
     BasenameTransformation,
     CaselessSubfieldTransformation,
@@ -464,6 +466,14 @@ def build_pipeline(
                 rule_conditions=[_logsource_condition(e) for e in plain],
                 rule_condition_linking=any,
                 rule_condition_negation=True,
+            )
+        )
+    if model is not None:
+        # After the caseless step: a test still on an analysed text field has no exact query.
+        items.append(
+            ProcessingItem(
+                identifier=f"{table.name}-text-fields",
+                transformation=TextFieldFailure(model, table.name, str(data_source or "")),
             )
         )
     # A logsource a table declares `not_covered` (and no entry of the chosen data sources maps)

@@ -54,6 +54,7 @@ FIELD_FUNCTIONS = {
     "path_basename",
     "registry_hive",
     "registry_data",
+    "trimmed",
 }
 
 

@@ -15,8 +15,9 @@ functions), ``function_values`` (closed vocabularies and IP addresses: ``integri
 ``value_map``, ``to_ip``), ``columns`` (``value_columns``: a vocabulary recorded as which
 column is set; ``any_of``'s ``by``), ``registry_path`` / ``registry_hive`` (registry paths whose hives a
 data source spells differently from Sysmon), ``registry_data`` (Sysmon's registry ``Details`` as
-a data source's strings and type). This module only assembles the registries the pipeline, the renderer
-and the source normaliser look functions up in.
+a data source's strings and type), ``trim`` (``trimmed``: a value the shipper trims). This module
+only assembles the registries the pipeline, the renderer and the source normaliser look functions
+up in.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from converter.mapping.functions.registry_path import (
     render_registry_value_path,
 )
 from converter.mapping.functions.tree import QueryFunction
+from converter.mapping.functions.trim import query_trimmed, render_trimmed
 from converter.mapping.functions.values import (
     INTEGRITY_LEVELS,
     invert_value_map,
@@ -99,6 +101,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "path_basename": query_path_basename,
     "registry_hive": query_registry_hive,
     "registry_data": query_registry_data,
+    "trimmed": query_trimmed,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -121,6 +124,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "path_basename": render_path_basename,
     "registry_hive": render_registry_hive,
     "registry_data": render_registry_data,
+    "trimmed": render_trimmed,
 }
 
 #: Render sides that also read other fields of the source event (called ``f(value, spec, event)``):

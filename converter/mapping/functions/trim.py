@@ -1,0 +1,99 @@
+"""``trimmed``: a shipper that strips leading and trailing whitespace from a value, both directions.
+
+The Windows integration's powershell_operational pipeline renames ``ScriptBlockText`` to
+``powershell.file.script_block_text`` and then trims it (a ``trim`` processor; elastic/integrations
+``packages/windows/data_stream/powershell_operational/elasticsearch/ingest_pipeline/default.yml``).
+Elasticsearch's trim processor returns Java's ``String.trim()`` of the value
+(``org.elasticsearch.ingest.common.TrimProcessor``), which removes every leading and trailing
+character whose code is at most U+0020 (the space and the C0 control characters) and nothing else:
+https://docs.oracle.com/en/java/javase/21/docs/api/java.base/java/lang/String.html#trim().
+
+Query side: a glob ``*Q*`` (``contains``, ``contains|all``, a wildcard pattern that starts and ends
+with ``*``) whose first and last tokens inside the outer ``*`` are literal characters above U+0020
+matches a value exactly when it matches the trimmed value: a match of ``Q`` starts and ends at a
+character that trimming never removes, so it lies inside the trimmed value. Sigma's case rule keeps
+this (no character up to U+0020 has a case partner). Every other test depends on the characters
+trimming may remove (an anchored start or end, a whitespace edge, a ``?`` at an edge, a regular
+expression) is refused. ``null`` and ``exists`` are kept: trimming never removes the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sigma.rule import SigmaDetectionItem
+from sigma.types import SigmaExists, SigmaNull, SigmaString, SigmaType
+
+from converter.mapping.functions.render import each, written
+from converter.mapping.functions.tree import (
+    MANY,
+    Leaf,
+    Node,
+    NotExact,
+    QueryResult,
+    Token,
+    describe,
+    make_string,
+    rewrite,
+    to_tokens,
+)
+from converter.mapping.table import FieldTarget
+
+#: Java's ``String.trim()`` removes the characters up to this code point.
+TRIM_MAX = 0x20
+
+
+def java_trim(text: str) -> str:
+    """``text`` without its leading and trailing characters up to U+0020 (``String.trim()``)."""
+    start, end = 0, len(text)
+    while start < end and ord(text[start]) <= TRIM_MAX:
+        start += 1
+    while end > start and ord(text[end - 1]) <= TRIM_MAX:
+        end -= 1
+    return text[start:end]
+
+
+def _kept(token: Token) -> bool:
+    """True for a literal character that trimming never removes."""
+    return isinstance(token, str) and ord(token) > TRIM_MAX
+
+
+def query_trimmed(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
+    """``*Q*`` with literal non-whitespace edges -> the same test on the trimmed field; else refused."""
+    target = prefix + spec.target
+
+    def handle(value: SigmaType) -> Node:
+        if isinstance(value, (SigmaNull, SigmaExists)):
+            # Trimming never removes a value: "" is deleted before it (drop_values), and a value
+            # that trims to "" stays, empty.
+            return Leaf(target, value)
+        if isinstance(value, SigmaString):
+            tokens = to_tokens(value)
+            inner = tokens
+            while inner and inner[0] is MANY:
+                inner = inner[1:]
+            while inner and inner[-1] is MANY:
+                inner = inner[:-1]
+            if (
+                inner
+                and tokens[0] is MANY
+                and tokens[-1] is MANY
+                and _kept(inner[0])
+                and _kept(inner[-1])
+            ):
+                return Leaf(target, value)
+            raise NotExact(
+                f"{make_string(tokens).original!r} is not a contains-style pattern ('*text*') whose text starts "
+                f"and ends with a character above U+0020: the shipper trims the value's leading "
+                f"and trailing whitespace and control characters, so the test could tell them apart"
+            )
+        raise NotExact(
+            f"{describe(value)} could depend on the leading or trailing whitespace the shipper trims"
+        )
+
+    return rewrite(item, spec, prefix, handle)
+
+
+def render_trimmed(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """The value trimmed as ``String.trim()`` does (a value that trims to ``""`` stays, empty)."""
+    return written(spec.target, each(value, lambda v: java_trim(str(v))))

@@ -1,0 +1,170 @@
+"""PowerShell script blocks (``ScriptBlockText``) on the Elastic targets (issue 12).
+
+The Windows integration and Winlogbeat keep the text only as ``powershell.file.script_block_text``,
+an analysed ``text`` field: a test on it is exact only on the caseless copy that ``sigport
+mapping`` adds, and is refused without it. The Windows integration also trims the text (Java's
+``String.trim()``): the ``trimmed`` function accepts only the tests that decide alike on the
+trimmed and the untrimmed value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sigma.types import SigmaString
+
+from converter.cli import main
+from converter.conversion.convert import Converter
+from converter.mapping.functions.trim import java_trim, render_trimmed
+from converter.mapping.functions.tree import MANY, ONE, Token, glob_matches, make_string
+from converter.mapping.functions.registry import QUERY_FUNCTIONS
+from converter.mapping.table import FieldTarget
+from converter.rules.load import load_text
+from sigma.rule import SigmaDetectionItem
+
+TEXT = "powershell.file.script_block_text"
+COPY = "sigport.caseless." + TEXT
+SPEC = FieldTarget("ScriptBlockText", TEXT, "trimmed", (TEXT,), ())
+
+
+def _rule(*values: str, modifier: str = "contains") -> str:
+    listed = "".join(f"      - {json.dumps(v)}\n" for v in values)
+    return (
+        "title: t\nid: 0b8f7a3e-0000-4000-8000-00000000f104\n"
+        "logsource: {product: windows, category: ps_script}\n"
+        f"detection:\n  sel:\n    ScriptBlockText|{modifier}:\n{listed}  condition: sel\n"
+    )
+
+
+def test_java_trim_removes_exactly_the_characters_up_to_u0020() -> None:
+    assert java_trim(" \t\r\n\x00\x1fInvoke-X \x0b\x0c\n") == "Invoke-X"
+    # U+0085, U+00A0 and U+3000 are above U+0020: String.trim() keeps them (strip() would not).
+    assert java_trim("\u00a0x\u3000\u0085") == "\u00a0x\u3000\u0085"
+    assert java_trim("   ") == ""
+    assert render_trimmed(["  a ", "b"], SPEC) == {TEXT: ["a", "b"]}
+    assert render_trimmed("\n", SPEC) == {TEXT: ""}
+
+
+PIECES: list[Token] = ["a", "b", " ", "\t", "\n", "\x01", "\u00a0", MANY, ONE]
+VALUES = ["".join(p) for n in range(0, 5) for p in itertools.product("ab \t\u00a0", repeat=n)]
+
+
+def _random_globs(count: int) -> list[list[Token]]:
+    rng = random.Random(7)
+    return [[rng.choice(PIECES) for _ in range(rng.randint(1, 6))] for _ in range(count)]
+
+
+def _query(tokens: list[Token]) -> Any:
+    item = SigmaDetectionItem("ScriptBlockText", [], [make_string(tokens)])
+    return QUERY_FUNCTIONS["trimmed"](item, SPEC, "")
+
+
+@pytest.mark.parametrize("tokens", _random_globs(400), ids=repr)
+def test_an_accepted_glob_decides_alike_on_the_trimmed_value(tokens: list[Token]) -> None:
+    """Whatever the glob, the query side either refuses it or keeps it on the trimmed field,
+    where it must decide every value as Sigma decides the untrimmed one."""
+    try:
+        result = _query(tokens)
+    except Exception as error:  # noqa: BLE001 - refused: no query, never a loose one
+        assert "trimmed" in str(error)
+        return
+    assert result.field == TEXT
+    for value in VALUES:
+        assert glob_matches(tokens, java_trim(value), False) == glob_matches(tokens, value, False), (
+            tokens, value)
+
+
+def test_contains_patterns_with_visible_edges_are_kept_the_others_refused() -> None:
+    kept = [[MANY, "a", " ", "b", MANY], [MANY, "a", MANY, "b", MANY], [MANY, "a", ONE, "b", MANY]]
+    for tokens in kept:
+        assert isinstance(_query(tokens).value[0], SigmaString)
+    refused = [[MANY, "a", " ", MANY], [MANY, " ", "a", MANY], ["a", MANY], [MANY, "a"], ["a"],
+               [MANY, ONE, "a", MANY], [MANY]]
+    for tokens in refused:
+        with pytest.raises(Exception, match="trims"):
+            _query(tokens)
+
+
+@pytest.mark.parametrize("data_source", ["windows", "winlogbeat"])
+@pytest.mark.parametrize("target", ["eql", "lucene", "kql", "esql"])
+def test_without_the_template_the_text_field_is_refused(target: str, data_source: str) -> None:
+    rule = load_text(_rule("Invoke-Mimikatz"), "r.yml")[0]
+    conversion = Converter(target, options={"data_source": data_source}).convert(rule)
+    assert conversion.status != "converted"
+    assert TEXT in conversion.reason and "text field" in conversion.reason
+    assert f"sigport mapping RULES --data-source {data_source}" in conversion.reason
+
+
+def _template(tmp_path: Path, text: str, data_source: str) -> Path:
+    (tmp_path / "r.yml").write_text(text, encoding="utf-8")
+    template = tmp_path / "t.json"
+    result = CliRunner().invoke(main, [
+        "mapping", str(tmp_path / "r.yml"), "--data-source", data_source, "-o", str(template)])
+    assert result.exit_code == 0, result.output
+    return template
+
+
+def _check(tmp_path: Path, data_source: str, template: Path, *extra: str) -> dict[str, Any]:
+    result = CliRunner().invoke(main, [
+        "check", str(tmp_path / "r.yml"), "-t", "eql", "-t", "lucene", "-t", "kql",
+        "--data-source", data_source, "--mapping", str(template), "--format", "json", *extra])
+    assert result.exit_code in (0, 1), result.output
+    targets: dict[str, Any] = json.loads(result.stdout)["rules"][0]["targets"]
+    return targets
+
+
+@pytest.mark.parametrize("data_source", ["windows", "winlogbeat"])
+def test_with_the_template_the_copy_is_tested_and_proven(tmp_path: Path, data_source: str) -> None:
+    template = _template(tmp_path, _rule("Invoke-Mimikatz", "Get-Process -Name"), data_source)
+    for target, result in _check(tmp_path, data_source, template, "--generate").items():
+        assert result["equivalent"] is True, (target, result)
+        assert COPY in result["query"] and result["warnings"] == []
+
+
+def test_trimmed_text_events(tmp_path: Path) -> None:
+    """Events whose script block starts or ends with whitespace: the integration indexes the
+    trimmed text, and the query decides them as Sigma decides the original."""
+    template = _template(tmp_path, _rule("Invoke-Mimikatz"), "windows")
+    base = {"EventID": 4104, "Channel": "Microsoft-Windows-PowerShell/Operational"}
+    texts = ["\r\n  invoke-mimikatz -x\t\n", "Invoke-Mimikatz", " \tInvoke-Mimikat", "x"]
+    events = tmp_path / "e.jsonl"
+    events.write_text("".join(json.dumps({**base, "ScriptBlockText": t}) + "\n" for t in texts),
+                      encoding="utf-8")
+    for target, result in _check(tmp_path, "windows", template, "--events", str(events)).items():
+        assert result["equivalent"] is True, (target, result)
+        assert result["matched"] == [0, 1]
+
+
+def test_a_whitespace_edge_is_refused_on_the_integration_but_not_on_winlogbeat(
+    tmp_path: Path,
+) -> None:
+    """`contains: 'Import-Module '` cannot be decided on the trimmed text (a script ending in
+    `Import-Module ` loses its last space); Winlogbeat's module does not trim."""
+    text = _rule("Import-Module ")
+    rule = load_text(text, "r.yml")[0]
+    template = _template(tmp_path, text, "winlogbeat")
+    integration = Converter("eql", options={"data_source": "windows"}).convert(rule)
+    assert integration.status != "converted" and "trims" in integration.reason
+    for target, result in _check(tmp_path, "winlogbeat", template, "--generate").items():
+        assert result["equivalent"] is True, (target, result)
+
+
+@pytest.mark.parametrize("modifier,value", [("contains|cased", "Invoke"), ("re", "Invoke-.*")])
+def test_cased_and_regex_tests_stay_refused_with_the_template(
+    tmp_path: Path, modifier: str, value: str
+) -> None:
+    text = _rule(value, modifier=modifier)
+    rule = load_text(text, "r.yml")[0]
+    (tmp_path / "r.yml").write_text(text, encoding="utf-8")
+    template = _template(tmp_path, _rule("Invoke-Mimikatz"), "winlogbeat")
+    conversion = Converter(
+        "lucene", options={"data_source": "winlogbeat", "mapping": str(template)}
+    ).convert(rule)
+    assert conversion.status != "converted"
+    assert "text field" in conversion.reason and COPY in conversion.reason
