@@ -7,7 +7,7 @@ instance, not the class, and are reset at the start of each rule.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sigma.types import SigmaCasedString, SigmaString
 
@@ -310,3 +310,36 @@ class NumberCoercionMixin:
         """``gt``/``gte``/``lt``/``lte``: the number is compared with coerced values."""
         self.warn_number_coercion(cond.field)
         return super().convert_condition_field_compare_op_val(cond, state)  # type: ignore[misc]
+
+
+class CidrOnIpFieldMixin:
+    """Refuse a Sigma ``|cidr`` test on a field the field model types as anything but ``ip``.
+
+    Only an ``ip`` field reads ``a.b.c.d/n`` as a network: a term query on a ``keyword`` field
+    (Lucene ``field:10.0.0.0\\/8``, KQL ``field:10.0.0.0/8``) matches the literal text
+    ``10.0.0.0/8``, never the address ``10.1.2.3`` Sigma's ``cidr`` matches
+    (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ip, "Querying ip
+    fields"), and EQL's ``cidrMatch`` and ES|QL's ``CIDR_MATCH`` reject a non-``ip`` first
+    argument (``CIDRMatch.resolveType``: ``isIPAndExact``), so the whole query fails. Windows
+    event data such as Security's ``IpAddress`` is a keyword (``winlog.event_data.*``). A field
+    the model does not know is left to the emitter.
+    """
+
+    #: How the target reads a network on a non-ip field, for the reason.
+    cidr_on_keyword: ClassVar[str] = "matches the network's text literally"
+
+    def require_ip_field(self, field: str, network: Any) -> None:
+        """Raise when the field model types ``field`` as a known non-``ip`` field."""
+        from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+
+        info = field_model(self).lookup(field)
+        if info is not None and info.type != "ip":
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"cidr {network} on {field}: it is a {info.type} field, on which this target "
+                f"{self.cidr_on_keyword}; only an ip field holds addresses a network can contain"
+            )
+
+    def convert_condition_field_eq_val_cidr(self, cond: Any, state: Any) -> Any:
+        """The emitter's CIDR test, after ``require_ip_field``."""
+        self.require_ip_field(cond.field, cond.value.network)
+        return super().convert_condition_field_eq_val_cidr(cond, state)  # type: ignore[misc]

@@ -48,6 +48,7 @@ from sigma.types import (
 )
 
 from backends.common import (
+    CidrOnIpFieldMixin,
     ExpansionGroupMixin,
     NumberCoercionMixin,
     SubfieldLimitMixin,
@@ -174,6 +175,7 @@ class _ExpansionFixedEqlBackend(EqlBackend):
 
 
 class SigportEqlBackend(
+    CidrOnIpFieldMixin,
     ExpansionGroupMixin,
     WarningsMixin,
     SubfieldLimitMixin,
@@ -183,6 +185,7 @@ class SigportEqlBackend(
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
 
     name: ClassVar[str] = "sigport EQL"
+    cidr_on_keyword: ClassVar[str] = "fails: cidrMatch() takes an ip field only"
     formats: ClassVar[dict[str, str]] = {"default": "one EQL query per rule"}
     # exists: a field has a value. The optional-field prefix keeps the query valid on indices that
     # do not map the field (ES 8 optional fields).

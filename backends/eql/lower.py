@@ -417,6 +417,12 @@ class Lowering(Transformer):
                 f"{call.name}() is evaluated only as {call.name}(<field>, \"<cidr>\", ...)"
             )
         field = call.args[0]
+        info = self._info(field.name)
+        if info is not None and info.type not in SEMANTICS.typed("cidr_field_types", tuple):
+            raise UnsupportedQueryError(
+                f"{call.name}() on {field.name}, a {info.type} field: Elasticsearch rejects the "
+                "query (semantics cidr_field_types)"
+            )
         nodes: list[Node] = []
         for lit in call.args[1:]:
             if not isinstance(lit, Literal) or not isinstance(lit.value, str):

@@ -255,6 +255,13 @@ SEMANTICS = Semantics(
             _FUNCS + "#eql-fn-cidrmatch",
             "cidrMatch(ip, cidr, ...) is true if the address is in any of the listed networks.",
         ),
+        "cidr_field_types": Rule(
+            ("ip",),
+            "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/eql/src/main/java/"
+            "org/elasticsearch/xpack/eql/expression/function/scalar/string/CIDRMatch.java",
+            "cidrMatch's first argument must be an ip field (resolveType: isIPAndExact): on a "
+            "keyword or any other field type the query fails verification and matches nothing.",
+        ),
         "substring_functions": Rule(
             {
                 "startswith": ("", "*"),

@@ -30,6 +30,7 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from backends.common import (
+    CidrOnIpFieldMixin,
     ExpansionGroupMixin,
     NumberCoercionMixin,
     SubfieldLimitMixin,
@@ -91,11 +92,17 @@ def _like_pattern(value: SigmaString, lower: bool) -> str:
 
 
 class SigportEsqlBackend(
-    ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, NumberCoercionMixin, ESQLBackend
+    CidrOnIpFieldMixin,
+    ExpansionGroupMixin,
+    WarningsMixin,
+    SubfieldLimitMixin,
+    NumberCoercionMixin,
+    ESQLBackend,
 ):
     """ES|QL with case-insensitive string matching (see the module docstring)."""
 
     name: ClassVar[str] = "sigport ES|QL"
+    cidr_on_keyword: ClassVar[str] = "fails: CIDR_MATCH() takes an ip field only"
     # pySigma's ESQLBackend redeclares Backend's class variable as an instance attribute.
     formats: ClassVar[dict[str, str]] = {  # type: ignore[misc]
         "default": "one ES|QL query per rule"

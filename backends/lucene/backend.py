@@ -43,6 +43,7 @@ from sigma.types import (
 )
 
 from backends.common import (
+    CidrOnIpFieldMixin,
     ExpansionGroupMixin,
     NumberCoercionMixin,
     SubfieldLimitMixin,
@@ -79,7 +80,12 @@ def _strip_whitespace(chars: str) -> str:
 
 
 class SigportLuceneBackend(
-    ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, NumberCoercionMixin, LuceneBackend
+    CidrOnIpFieldMixin,
+    ExpansionGroupMixin,
+    WarningsMixin,
+    SubfieldLimitMixin,
+    NumberCoercionMixin,
+    LuceneBackend,
 ):
     """Lucene query_string backend whose output matches what the Sigma rule matches.
 
