@@ -56,6 +56,7 @@ from sigma.processing.transformations import (
 from converter.errors import PipelineError
 from converter.mapping.index_mapping import field_model_for, mapping_option
 from converter.mapping.table import (
+    DERIVED_SEPARATORS,
     LogsourceMapping,
     MappingTable,
     builtin_table_names,
@@ -283,7 +284,9 @@ def _logsource_items(
             ProcessingItem(
                 identifier=f"{prefix}-derived-{extra.target}",
                 transformation=BasenameTransformation(
-                    extra.source, entry.field_prefix + extra.target
+                    extra.source,
+                    entry.field_prefix + extra.target,
+                    separator=DERIVED_SEPARATORS[extra.function],
                 ),
                 rule_conditions=[_logsource_condition(entry)],
                 field_name_conditions=[IncludeFieldCondition(fields=[extra.source])],

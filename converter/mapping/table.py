@@ -58,6 +58,13 @@ FIELD_FUNCTIONS = {
 }
 
 
+#: Derived functions that also rewrite queries (``Image|endswith: '<sep><name>'`` -> a test on
+#: the base name field), with the path separator each one splits at: ``basename`` for Windows
+#: paths, ``path_basename`` (its render default, ``converter.mapping.functions.path``) for Linux
+#: and macOS paths.
+DERIVED_SEPARATORS = {"basename": "\\", "path_basename": "/"}
+
+
 #: A Windows event's named data (``<Data Name='X'>``) as shippers index it: ASCII letters,
 #: digits and ``_`` (a dotted name would nest, an empty one is no field).
 EVENT_DATA_NAME = re.compile(r"[A-Za-z0-9_]+")
@@ -510,6 +517,15 @@ def _derived(
                 f"{where}: unknown derived function {d.get('function')!r}",
                 path=path,
                 hint=f"known: {', '.join(sorted(FIELD_FUNCTIONS))}",
+            )
+        if query and d.get("query", True) and d.get("function") not in DERIVED_SEPARATORS:
+            # A queried derivation rewrites `endswith '<separator><name>'` tests: only the two
+            # base-name functions say what the separator is.
+            raise PipelineError(
+                f"{where}: derived function {d.get('function')!r} has no query form",
+                path=path,
+                hint="use render_derived, or `query: false`; queried: "
+                + ", ".join(sorted(DERIVED_SEPARATORS)),
             )
         sources = d.get("sources") or []
         if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):

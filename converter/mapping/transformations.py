@@ -35,12 +35,14 @@ from sigma.types import (
 from converter.mapping.table import FieldTarget
 
 
-def whole_file_name(value: object) -> str | None:
-    """If ``value`` is Sigma's ``endswith '\\<name>'`` of a whole file name, return ``<name>``.
+def whole_file_name(value: object, separator: str = "\\") -> str | None:
+    """If ``value`` is Sigma's ``endswith '<separator><name>'`` of a whole file name, return
+    ``<name>``.
 
-    That is exactly the string ``*\\name`` where ``name`` holds no backslash and no wildcard. Such a
-    test on a path is the same as a whole-value test on the path's base name (the part after the
-    last backslash), which is what ECS ``process.name`` holds.
+    That is exactly the string ``*<separator>name`` where ``name`` holds no separator and no
+    wildcard (``*\\cmd.exe`` on Windows, ``*/curl`` on Linux and macOS). Such a test on a path is
+    the same as a whole-value test on the path's base name (the part after the last separator),
+    which is what ECS ``process.name`` holds.
     """
     if type(value) is not SigmaString:  # cased strings and other types keep their own semantics
         return None
@@ -48,10 +50,10 @@ def whole_file_name(value: object) -> str | None:
     if len(parts) != 2 or parts[0] is not SpecialChars.WILDCARD_MULTI:
         return None
     tail = parts[1]
-    if not isinstance(tail, str) or not tail.startswith("\\"):
+    if not isinstance(tail, str) or not tail.startswith(separator):
         return None
     name = tail[1:]
-    if not name or "\\" in name:
+    if not name or separator in name:
         return None
     return name
 
@@ -60,13 +62,16 @@ def whole_file_name(value: object) -> str | None:
 class BasenameTransformation(DetectionItemTransformation):
     """Turn ``<source>|endswith: '\\name.exe'`` into ``<target>: 'name.exe'`` (e.g. process.name).
 
-    Values that are not whole file names stay on the source field (and are renamed by the field
-    mapping that follows). With mixed values the item becomes a small detection that keeps the
-    item's own AND/OR linking between the two parts.
+    ``separator`` is the path separator of the source field's paths (``\\`` for Windows, ``/``
+    for Linux and macOS: the derived functions ``basename`` and ``path_basename``). Values that
+    are not whole file names stay on the source field (and are renamed by the field mapping that
+    follows). With mixed values the item becomes a small detection that keeps the item's own
+    AND/OR linking between the two parts.
     """
 
     source: str = ""
     target: str = ""
+    separator: str = "\\"
 
     def apply_detection_item(
         self, detection_item: SigmaDetectionItem
@@ -74,7 +79,7 @@ class BasenameTransformation(DetectionItemTransformation):
         """Rewrite one detection item on the source field; None when nothing qualifies."""
         if detection_item.field != self.source:
             return None
-        names = [whole_file_name(v) for v in detection_item.value]
+        names = [whole_file_name(v, self.separator) for v in detection_item.value]
         if not any(n is not None for n in names):
             return None
         kept = [v for v, n in zip(detection_item.value, names) if n is None]

@@ -110,7 +110,7 @@ def test_linux_rule_uses_the_linux_table_for_any_windows_data_source() -> None:
     for source in (None, "defend", "windows"):
         query = to_query("eql", LINUX_RULE, source)
         assert 'host.os.type == "linux"' in query and 'event.action == "exec"' in query
-        assert "process.executable" in query and "LogonId" not in query
+        assert 'process.name : "at"' in query and "LogonId" not in query
 
 
 def test_sysmon_linux_data_source_picks_its_own_entry() -> None:
