@@ -429,7 +429,8 @@ class SigportKqlBackend(
             raise SigmaFeatureNotSupportedByBackendError(
                 f"KQL cannot test {cond.field} (a {info.type} field) against the network "
                 f"{cond.value.network}: only an ip field reads CIDR notation, on a {info.type} "
-                "field it is the literal text; use the eql target (cidrMatch)"
+                "field it is the literal text; no Elasticsearch target tests a network there "
+                "(EQL's cidrMatch and ES|QL's CIDR_MATCH take an ip field only)"
             )
         if info is None:
             self.warn(

@@ -379,8 +379,8 @@ level: low
 def test_cidr_on_a_field_that_is_not_ip_is_refused(target: str) -> None:
     """Only an ``ip`` field reads ``a.b.c.d/n`` as a network (``ip_cidr``); on the Security
     channel's ``winlog.event_data.IpAddress`` (a keyword field) the term is the literal text, so
-    ``not IpAddress:10.0.0.0/8`` would also be true for 10.1.2.3. Refused, with the target that
-    can (EQL's cidrMatch)."""
+    ``not IpAddress:10.0.0.0/8`` would also be true for 10.1.2.3. Refused; the reason does not
+    send the user to EQL, whose cidrMatch rejects a keyword field too (CIDRMatch.resolveType)."""
     from converter.conversion.convert import Converter
     from converter.rules.load import load_text
 
@@ -388,7 +388,7 @@ def test_cidr_on_a_field_that_is_not_ip_is_refused(target: str) -> None:
     conversion = Converter(target, None, {"data_source": "windows"}).convert(loaded)
     assert conversion.status == "unsupported", conversion.queries
     assert "winlog.event_data.IpAddress" in (conversion.reason or "")
-    assert "keyword" in (conversion.reason or "") and "eql" in (conversion.reason or "")
+    assert "keyword" in (conversion.reason or "") and "ip field only" in (conversion.reason or "")
 
 
 def test_cidr_on_an_ip_field_is_a_network_term() -> None:
