@@ -21,9 +21,10 @@ from backends.errors import SigportError
 
 
 #: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
-#: windows, winlogbeat, sysmon_linux; Kusto: defender, sentinel, sentinel-asim).
+#: windows, winlogbeat, sysmon_linux; Kusto: defender, sentinel, sentinel-asim, sentinel-wef).
 DATA_SOURCES = [
-    "defend", "windows", "winlogbeat", "defender", "sentinel", "sentinel-asim", "sysmon_linux",
+    "defend", "windows", "winlogbeat", "defender", "sentinel", "sentinel-asim", "sentinel-wef",
+    "sysmon_linux",
 ]
 
 EXIT_OK = 0

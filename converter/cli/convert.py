@@ -35,8 +35,9 @@ from converter.cli.common import (
     "--data-source", type=click.Choice(DATA_SOURCES), default=None,
     help="Which shipper wrote the Elastic data (ecs-windows pipeline): decides per-source field "
     "names and whether `.caseless` sub-fields exist. Default: defend. For kusto: defender "
-    "(Defender XDR tables, default), sentinel (Sentinel SecurityEvent) or sentinel-asim "
-    "(Sentinel ASIM imProcessCreate). For Linux rules on the Elastic targets: defend (default) "
+    "(Defender XDR tables, default), sentinel (Sentinel SecurityEvent), sentinel-asim "
+    "(Sentinel ASIM imProcessCreate) or sentinel-wef (the Security channel in Sentinel's "
+    "WindowsEvent). For Linux rules on the Elastic targets: defend (default) "
     "or sysmon_linux (Sysmon for Linux integration).",
 )
 @click.option(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.checking.checker import Checker
+from converter.checking.checker import Checker, TargetResult
 from converter.conversion.convert import Converter
 from converter.errors import PipelineError
 from converter.events.render import SampleEvent
@@ -55,6 +55,18 @@ def _rule(tmp_path: Path, kind: str, detection: str) -> object:
     return loaded
 
 
+def _assert_proven(target: TargetResult, events: list[SampleEvent]) -> None:
+    """The query agrees with the rule on every event but the declared Kusto differences: its
+    case-insensitive operators fold ASCII only (semantics), and an int column reads a
+    number-like text ('05001') as a number (the generator's "partner" and "numeric-text" near
+    misses, as in test_kusto_tables); and some event the rule matches was evaluated."""
+    other = [d for d in target.disagreements
+             if not any(k in events[d.event].note for k in ("partner", "numeric-text"))]
+    assert not other, other
+    assert target.equivalent is True or target.disagreements, target.reason
+    assert target.matched
+
+
 @pytest.mark.parametrize("kind", sorted(RULES))
 def test_channel_rule_is_proven_on_windowsevent(kind: str, tmp_path: Path) -> None:
     """Each channel converts to WindowsEvent, its fields are EventData properties read with
@@ -65,14 +77,7 @@ def test_channel_rule_is_proven_on_windowsevent(kind: str, tmp_path: Path) -> No
     target = Checker(["kusto"], data_source="sentinel").check(loaded, events).targets["kusto"]
     assert target.query.startswith(prefix), target.query
     assert "tostring(EventData." in target.query
-    # Kusto's case-insensitive operators fold ASCII only (semantics), and an int column reads a
-    # number-like text ('05001') as a number: the generator's near misses of those two kinds
-    # are the declared Kusto differences (as in test_kusto_tables).
-    other = [d for d in target.disagreements
-             if not any(k in events[d.event].note for k in ("partner", "numeric-text"))]
-    assert not other, other
-    assert target.equivalent is True or target.disagreements, target.reason
-    assert target.matched
+    _assert_proven(target, events)
 
 
 @pytest.mark.parametrize("source", ["sentinel", "sentinel-asim", "defender"])
@@ -177,3 +182,40 @@ def test_event_data_template_is_validated(template: str) -> None:
 
     with pytest.raises(PipelineError, match="event_data template"):
         _event_data(template, "entry x", "t.yml")
+
+
+def test_security_channel_in_windowsevent_has_every_event_data_name(tmp_path: Path) -> None:
+    """SecurityEvent has no AccessList column, so the rule is refused on sentinel; with the
+    Security channel in WindowsEvent (sentinel-wef) AccessList is an EventData property like
+    every other, and the rule is proven on its generated events."""
+    detection = (
+        "  s: {EventID: 5145, ShareName: '\\\\*\\IPC$', RelativeTargetName: 'lsarpc',"
+        " AccessList|contains: '%%4416'}\n  f: {SubjectUserName|endswith: '$'}\n"
+        "  condition: s and not f\n"
+    )
+    loaded = _rule(tmp_path, "service: security", detection)
+    refused = Converter("kusto", options={"data_source": "sentinel"}).convert(loaded)
+    assert refused.status != "converted" and "AccessList" in (refused.reason or "")
+    events = generate_events(loaded.rule)
+    target = Checker(["kusto"], data_source="sentinel-wef").check(loaded, events).targets["kusto"]
+    assert target.query.startswith('WindowsEvent\n| where Channel == "Security" and '), target.query
+    assert "tostring(EventData.AccessList) contains" in target.query
+    _assert_proven(target, events)
+
+
+def test_process_creation_4688_in_windowsevent(tmp_path: Path) -> None:
+    """On sentinel-wef a process creation is the 4688 record in WindowsEvent: the Sysmon names
+    map to its EventData properties (Image -> NewProcessName, the creator's User split into
+    SubjectDomainName and SubjectUserName), and the rule is proven on its generated events."""
+    detection = (
+        "  s: {ParentImage|endswith: '\\winword.exe', Image|endswith: ['\\cmd.exe', '\\mshta.exe']}\n"
+        "  u: {User|contains: 'AUTHORI'}\n  condition: s and not u\n"
+    )
+    loaded = _rule(tmp_path, "category: process_creation", detection)
+    events = generate_events(loaded.rule)
+    target = Checker(["kusto"], data_source="sentinel-wef").check(loaded, events).targets["kusto"]
+    query = target.query
+    assert query.startswith('WindowsEvent\n| where (Channel == "Security" and EventID == 4688)')
+    assert "tostring(EventData.ParentProcessName)" in query
+    assert "tostring(EventData.SubjectDomainName)" in query
+    _assert_proven(target, events)
