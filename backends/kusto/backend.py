@@ -45,6 +45,7 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     SigmaCasedString,
+    SigmaCIDRExpression,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
@@ -290,12 +291,29 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
         shorter prefix, and is no address to Sigma: the value must hold no "/". The call is null
         on a value that is no address and not(null) drops the row where Sigma's negated cidr is
         true, so under a not() it is written ``coalesce(..., false)``."""
-        network = cond.value.network
-        field = self.escape_and_quote_field(cond.field)
-        test = f"ipv6_is_match({field}, {quote(str(network))})"
+        return self._cidr_test(cond.field, [cond.value.network])
+
+    def _cidr_test(self, field_name: str, networks: list[Any]) -> str:
+        """One guard and the OR of the ``ipv6_is_match`` calls (coalesced under a not(): an OR
+        of calls is null only when none is true, so coalescing the OR equals coalescing each)."""
+        field = self.escape_and_quote_field(field_name)
+        test = " or ".join(f"ipv6_is_match({field}, {quote(str(n))})" for n in networks)
         if self._negation_depth:
             test = f"coalesce({test}, false)"
+        elif len(networks) > 1:
+            test = f"({test})"
         return f'({field} !contains "/" and {test})'
+
+    def convert_condition_or(self, cond: ConditionOR, state: ConversionState) -> Any:
+        """A list of cidr networks on one field (``F|cidr: [a, b]``) as one guard and an OR of
+        the calls; anything else as pySigma joins it."""
+        leaves = [a for a in cond.args if isinstance(a, ConditionFieldEqualsValueExpression)
+                  and isinstance(a.value, SigmaCIDRExpression)]
+        if len(cond.args) > 1 and len(leaves) == len(cond.args) and len(
+                {leaf.field for leaf in leaves}) == 1:
+            networks = [cast(SigmaCIDRExpression, leaf.value).network for leaf in leaves]
+            return self._cidr_test(str(leaves[0].field), networks)
+        return super().convert_condition_or(cond, state)
 
     def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
         """``fieldref``: refused. Kusto reads a missing string as "", so two missing fields

@@ -212,6 +212,20 @@ def test_cidr_of_either_family_is_exact(network: str, condition: str) -> None:
     assert all(verdicts), [v for v, ok in zip(CIDR_VALUES, verdicts) if not ok]
 
 
+@pytest.mark.parametrize("condition", ["s", "not s"])
+def test_cidr_list_is_one_guard_and_an_or_of_calls(condition: str) -> None:
+    """A list of networks on one field is written with one "/" guard around the OR of the calls
+    (coalesced as a whole under not(): the OR is null only when no call is true), not one guard
+    per network, and stays exact."""
+    detection = (f"  s: {{f|cidr: ['10.0.0.0/8', 'fe80::/10', '::1/128']}}\n"
+                 f"  condition: {condition}")
+    query = kusto(detection)
+    assert query.count("!contains") == 1 and query.count("ipv6_is_match(") == 3, query
+    assert query.count("coalesce(") == (condition == "not s"), query
+    verdicts = agree(detection, CIDR_VALUES)
+    assert all(verdicts), [v for v, ok in zip(CIDR_VALUES, verdicts) if not ok]
+
+
 def test_cidr_on_a_missing_column_is_exact() -> None:
     """A missing string is "" to Kusto, on which ipv6_is_match is null: no match, and a match
     under not() (coalesce), as Sigma says of a missing field."""
