@@ -32,7 +32,7 @@ import yaml
 
 from .errors import QueryError
 from .es_mapping import mapping_roots
-from .ingest import META_KEY
+from .ingest import CASED_META_KEY, META_KEY
 
 __all__ = [
     "BUILTIN_SOURCES",
@@ -67,7 +67,7 @@ def number_coercion(es_type: str | None) -> str:
 
 # Mapping attributes that change how a field matches; indices that disagree on one of them
 # cannot be modelled as one field.
-_SEMANTIC_ATTRS = ("type", "normalizer", "ignore_above", "analyzer", "caseless_of")
+_SEMANTIC_ATTRS = ("type", "normalizer", "ignore_above", "analyzer", "caseless_of", "cased_of")
 
 
 class FieldModelError(QueryError):
@@ -87,6 +87,7 @@ class FieldInfo:
         analyzer: text analyzer, or None for the default (``standard``).
         caseless_of: for a field an ingest pipeline writes as the caseless-encoded copy of
             another (``ingest.py``; mapping ``meta`` key ``sigport_caseless_of``), that field.
+        cased_of: likewise for a cased copy (only the swaps; ``sigport_cased_of``).
     """
 
     name: str
@@ -96,6 +97,7 @@ class FieldInfo:
     ignore_above: int | None = None
     analyzer: str | None = None
     caseless_of: str | None = None
+    cased_of: str | None = None
 
     @property
     def is_text(self) -> bool:
@@ -122,11 +124,16 @@ def _info(name: str, source: str, spec: Mapping[str, Any], where: str) -> FieldI
         raise FieldModelError(f"{where}: the multi-fields ('fields') of {name!r} must be a "
                               "mapping of sub-field names to specs")
     meta = spec.get("meta")
-    caseless_of = meta.get(META_KEY) if isinstance(meta, Mapping) else None
-    if caseless_of is not None and (not isinstance(caseless_of, str) or kind != "wildcard"):
-        raise FieldModelError(
-            f"{where}: meta {META_KEY} of {name!r} must name a field, on a wildcard field"
-        )
+    caseless_of, cased_of = (
+        meta.get(key) if isinstance(meta, Mapping) else None for key in (META_KEY, CASED_META_KEY)
+    )
+    for key, of in ((META_KEY, caseless_of), (CASED_META_KEY, cased_of)):
+        if of is not None and (not isinstance(of, str) or kind != "wildcard"):
+            raise FieldModelError(
+                f"{where}: meta {key} of {name!r} must name a field, on a wildcard field"
+            )
+    if caseless_of is not None and cased_of is not None:
+        raise FieldModelError(f"{where}: {name!r} cannot be both a caseless and a cased copy")
     return FieldInfo(
         name=name,
         source=source,
@@ -135,6 +142,7 @@ def _info(name: str, source: str, spec: Mapping[str, Any], where: str) -> FieldI
         ignore_above=ignore_above,
         analyzer=spec.get("analyzer"),
         caseless_of=caseless_of,
+        cased_of=cased_of,
     )
 
 
@@ -166,6 +174,8 @@ class FieldModel:
         self._copies = {
             info.caseless_of: info for info in self._fields.values() if info.caseless_of
         }
+        # source field -> the cased copy (only the swaps) an ingest pipeline writes of it.
+        self._cased = {info.cased_of: info for info in self._fields.values() if info.cased_of}
 
     def lookup(self, name: str) -> FieldInfo | None:
         """The FieldInfo for queried field ``name``, or None when the model does not know it."""
@@ -326,6 +336,15 @@ class FieldModel:
     def copies(self) -> list[tuple[str, str]]:
         """Every ``(copy, source)`` pair of caseless-encoded copies the pipeline writes."""
         return sorted((info.name, source) for source, info in self._copies.items())
+
+    def cased_copy(self, name: str) -> FieldInfo | None:
+        """The field an ingest pipeline writes as the cased copy of ``name`` (its value with the
+        swaps only, ``backends.query.ingest.cased_encode``), or None."""
+        return self._cased.get(name)
+
+    def cased_copies(self) -> list[tuple[str, str]]:
+        """Every ``(copy, source)`` pair of cased copies the pipeline writes."""
+        return sorted((info.name, source) for source, info in self._cased.items())
 
     def loses_values(self, name: str) -> bool:
         """True when multi-field ``name`` stops indexing values its source field indexes: its

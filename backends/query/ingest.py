@@ -42,8 +42,8 @@ from typing import Any
 from .folding import simple_lower
 
 __all__ = [
-    "COPY_PREFIX", "COPY_SWAP", "WHITESPACE_SWAP", "META_KEY", "apply_copies", "caseless_encode",
-    "painless_params", "painless_source",
+    "CASED_META_KEY", "CASED_PREFIX", "COPY_PREFIX", "COPY_SWAP", "WHITESPACE_SWAP", "META_KEY",
+    "apply_copies", "cased_encode", "caseless_encode", "painless_params", "painless_source",
 ]
 
 #: query_string's whitespace -> the visible symbol the copy holds instead (and back).
@@ -58,6 +58,17 @@ COPY_PREFIX = "sigport.caseless."
 #: The mapping ``meta`` key naming the field a caseless-encoded copy is written from (ES allows
 #: keys of up to 20 characters: https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/mapping-field-meta).
 META_KEY = "sigport_caseless_of"
+#: The *cased* copy: the value with only the swaps (``COPY_SWAP``), not lowercased. A
+#: case-sensitive test (a regex without ``|i`` written as wildcard values, ``|cased``) whose
+#: pattern holds whitespace cannot be written on a non-``keyword`` field (query_string splits
+#: it) nor on the caseless copy (which has lost the case); on this copy it is exact.
+CASED_PREFIX = "sigport.cased."
+CASED_META_KEY = "sigport_cased_of"
+
+
+def cased_encode(text: str) -> str:
+    """``text`` as the pipeline writes it into a cased copy: only the swaps (``COPY_SWAP``)."""
+    return text.translate(_SWAP_TABLE)
 
 
 def caseless_encode(text: str) -> str:
@@ -80,23 +91,29 @@ def _raw(event: Mapping[str, Any], field: str) -> Any:
     return node
 
 
-def copy_value(value: Any) -> Any:
+def copy_value(value: Any, cased: bool = False) -> Any:
     """The copy of one source value: an encoded string, the encoded strings of a list, or None
-    (nothing is written) for anything else or a list without strings."""
+    (nothing is written) for anything else or a list without strings. ``cased``: a cased copy
+    (``cased_encode``), else a caseless one."""
+    encode = cased_encode if cased else caseless_encode
     if isinstance(value, str):
-        return caseless_encode(value)
+        return encode(value)
     if isinstance(value, list):
-        out = [caseless_encode(v) for v in value if isinstance(v, str)]
+        out = [encode(v) for v in value if isinstance(v, str)]
         return out or None
     return None
 
 
-def apply_copies(event: dict[str, Any], copies: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """``event`` with each ``(copy, source)`` pair's copy written under the dotted name ``copy``
-    (a new dict when any is written; the event itself is never changed)."""
+def apply_copies(event: dict[str, Any], copies: Iterable[tuple[str, str]],
+                 cased: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
+    """``event`` with each ``(copy, source)`` pair's copy written under the dotted name ``copy``,
+    caseless for ``copies``, cased for ``cased`` (a new dict when any is written; the event
+    itself is never changed)."""
     out = event
-    for copy, source in copies:
-        value = copy_value(_raw(event, source))
+    pairs = [(copy, source, False) for copy, source in copies]
+    pairs += [(copy, source, True) for copy, source in cased]
+    for copy, source, is_cased in pairs:
+        value = copy_value(_raw(event, source), is_cased)
         if value is not None:
             if out is event:
                 out = dict(event)
@@ -104,10 +121,14 @@ def apply_copies(event: dict[str, Any], copies: Iterable[tuple[str, str]]) -> di
     return out
 
 
-def painless_params(copies: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """The script's ``params``: the ``[source, copy]`` pairs and the swap (``COPY_SWAP``)."""
+def painless_params(copies: Iterable[tuple[str, str]],
+                    cased: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The script's ``params``: the ``[source, copy, lowercase]`` triples (``lowercase`` false
+    for the cased copies) and the swap (``COPY_SWAP``)."""
     swap = {**COPY_SWAP, **{symbol: char for char, symbol in COPY_SWAP.items()}}
-    return {"copies": [[source, copy] for source, copy in copies], "swap": swap}
+    triples = [[source, copy, True] for source, copy in copies]
+    triples += [[source, copy, False] for source, copy in cased]
+    return {"copies": triples, "swap": swap}
 
 
 def painless_source() -> str:
@@ -122,8 +143,8 @@ def painless_source() -> str:
     regexes (enabled as ``limited`` by default) are bounded by the input's length."""
     chars = "".join(f"\\u{ord(c):04x}" for pair in COPY_SWAP.items() for c in pair)
     return "\n".join([
-        "String sigportEncode(String s, Map swap) {",
-        "  String t = s.replace(Character.toString((char) 0x0130), 'i')",
+        "String sigportEncode(String s, Map swap, boolean lower) {",
+        "  String t = !lower ? s : s.replace(Character.toString((char) 0x0130), 'i')",
         "      .replace(Character.toString((char) 0x03a3), Character.toString((char) 0x03c3))",
         "      .toLowerCase(Locale.ROOT);",
         f"  return t.replaceAll(/[{chars}]/, m -> swap.get(m.group()));",
@@ -150,10 +171,11 @@ def painless_source() -> str:
         "for (def pair : params.copies) {",
         "  def v = sigportGet(ctx, pair[0]);",
         "  def out = null;",
-        "  if (v instanceof String) { out = sigportEncode((String) v, params.swap); }",
+        "  boolean lower = pair.size() < 3 || pair[2] == true;",
+        "  if (v instanceof String) { out = sigportEncode((String) v, params.swap, lower); }",
         "  else if (v instanceof List) {",
         "    List l = new ArrayList();",
-        "    for (def x : v) { if (x instanceof String) { l.add(sigportEncode((String) x, params.swap)); } }",
+        "    for (def x : v) { if (x instanceof String) { l.add(sigportEncode((String) x, params.swap, lower)); } }",
         "    if (!l.isEmpty()) { out = l; }",
         "  }",
         "  if (out != null) { sigportPut(ctx, pair[1], out); }",

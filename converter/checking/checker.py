@@ -203,7 +203,7 @@ class Checker:
                 # The fields the user's ingest pipeline writes (sigport mapping's copies) are in
                 # every document of the index, whichever Elastic target queries it.
                 model = field_model_for(self.renderers[name].data_source, mapping)
-                self.renderers[name].set_copies(model.copies())
+                self.renderers[name].set_copies(model.copies(), model.cased_copies())
 
     def check(self, loaded: LoadedRule, events: list[SampleEvent]) -> RuleResult:
         """Check one rule on its events; never raises for a bad rule (it becomes ``error``)."""

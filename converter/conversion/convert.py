@@ -121,6 +121,9 @@ def target_traits(spec: TargetSpec) -> TargetTraits:
         caseless_subfields=spec.caseless_subfields,
         caseless_copies=spec.caseless_copies,
         regex_globs=spec.regex_globs,
+        # The targets that write regexes as wildcard values (KQL) are those whose wildcard
+        # values on non-keyword fields go through query_string: they need the cased copies.
+        cased_copies=spec.caseless_copies and spec.regex_globs,
     )
 
 

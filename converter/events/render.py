@@ -165,17 +165,23 @@ class EventRenderer:
         #: ``(copy, source)`` fields an ingest pipeline writes into every document
         #: (``backends.query.ingest``; declared by the user's ``--mapping``).
         self.copies: list[tuple[str, str]] = []
+        #: ``(copy, source)`` cased copies (only the swaps), likewise.
+        self.cased: list[tuple[str, str]] = []
 
-    def set_copies(self, copies: list[tuple[str, str]]) -> None:
+    def set_copies(self, copies: list[tuple[str, str]],
+                   cased: list[tuple[str, str]] | None = None) -> None:
         """Render events as the ingest pipeline leaves them: with these caseless-encoded copies
-        (this renderer and its companions)."""
+        and cased copies (this renderer and its companions)."""
         for renderer in (self, *self.companions):
             renderer.copies = list(copies)
+            renderer.cased = list(cased or ())
 
     def _ingested(self, event: dict[str, Any] | None) -> dict[str, Any] | None:
         from backends.query.ingest import apply_copies
 
-        return apply_copies(event, self.copies) if event is not None and self.copies else event
+        if event is None or not (self.copies or self.cased):
+            return event
+        return apply_copies(event, self.copies, self.cased)
 
     @classmethod
     def routed(cls, table: MappingTable, data_source: str | None = None) -> "EventRenderer":

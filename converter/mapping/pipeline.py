@@ -101,6 +101,10 @@ class TargetTraits:
     caseless_subfields: str = "no"
     caseless_copies: bool = False
     regex_globs: bool = False
+    #: Whether a case-sensitive pattern a query_string would split moves to the field's cased
+    #: copy (``FieldModel.cased_copy``): the KQL targets, whose wildcard values on fields that
+    #: are no ``keyword`` fields go through query_string.
+    cased_copies: bool = False
 
 
 #: The pipeline for rules that already use ECS field names (e.g. imported Elastic rules).
@@ -124,7 +128,7 @@ def passthrough_pipeline(
     lowercase-normalised multi-fields the way ``ecs-windows`` does."""
     items = _regex_items(PASSTHROUGH, traits)
     model = field_model or field_model_for(data_source)
-    if traits.caseless_subfields != "no" or traits.caseless_copies:
+    if traits.caseless_subfields != "no" or traits.caseless_copies or traits.cased_copies:
         items.append(
             ProcessingItem(
                 identifier=f"{PASSTHROUGH}-caseless",
@@ -153,6 +157,7 @@ def _caseless_transformation(model: Any, traits: TargetTraits) -> CaselessSubfie
         lossless_only=traits.caseless_subfields == "lossless",
         copies=traits.caseless_copies,
         multi_fields=traits.caseless_subfields != "no",
+        cased_copies=traits.cased_copies,
     )
 
 
@@ -460,7 +465,8 @@ def build_pipeline(
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
         model = field_model or field_model_for(data_source)
-    if (traits.caseless_subfields != "no" or traits.caseless_copies) and model is not None:
+    if (traits.caseless_subfields != "no" or traits.caseless_copies or traits.cased_copies) \
+            and model is not None:
         items.append(
             ProcessingItem(
                 identifier=f"{table.name}-caseless",

@@ -24,6 +24,7 @@ from sigma.processing.transformations.base import (
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
 from sigma.types import (
+    SigmaCasedString,
     SigmaExists,
     SigmaExpansion,
     SigmaNull,
@@ -156,6 +157,10 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
     #: Move to a lowercase-normalised multi-field where there is no copy (KQL, Lucene; not EQL,
     #: whose ``:`` is case-insensitive on the field itself).
     multi_fields: bool = True
+    #: Move a case-sensitive pattern that a query_string would split (whitespace, a literal
+    #: ``*``) off a field that is no ``keyword`` field to its cased copy (``FieldModel.cased_copy``,
+    #: only the swaps): KQL, whose wildcard values on such fields go through query_string.
+    cased_copies: bool = False
 
     def apply_detection_item(
         self, detection_item: SigmaDetectionItem
@@ -164,6 +169,8 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         mixed values (``Details: [0, 'DWORD (0x00000000)']``), move the strings as their own
         item, linked to the rest as the values were (OR, or AND under ``|all``)."""
         if detection_item.field is None or not detection_item.value or self.model is None:
+            return None
+        if self.cased_copies and self._to_cased_copy(detection_item):
             return None
         plain = [v for v in detection_item.value if _plain_string(v)]
         if not plain:
@@ -200,6 +207,25 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         detection_item.field = form.name
         self.processing_item_applied(detection_item)
         return None
+
+    def _to_cased_copy(self, item: SigmaDetectionItem) -> bool:
+        """Move a case-sensitive item whose patterns a query_string would split, on a field
+        that is no ``keyword`` field, to the field's cased copy; True when moved."""
+        values = item.value
+        if not all(type(v) is SigmaCasedString for v in values):
+            return False
+        if not any(_split_by_query_string(v) for v in values):
+            return False
+        info = self.model.lookup(item.field)
+        if info is None or info.type == "keyword":
+            return False  # a keyword field takes the pattern as one wildcard query
+        twin = self.model.cased_copy(item.field)
+        if twin is None:
+            return False
+        item.field = twin.name
+        item.value = [_encoded(v, cased=True) for v in values]
+        self.processing_item_applied(item)
+        return True
 
 
 @dataclass
@@ -248,6 +274,15 @@ class EventDataAccessorTransformation(FieldMappingTransformationBase):
         return self.template.replace(EVENT_DATA_PLACEHOLDER, field)
 
 
+def _split_by_query_string(value: Any) -> bool:
+    """A pattern query_string would not read as one pattern: a wildcard value holding
+    whitespace it splits at, or a literal ``*`` (``backends.query.ingest.COPY_SWAP``)."""
+    from backends.query.ingest import COPY_SWAP
+
+    return value.contains_special() and any(
+        isinstance(p, str) and any(c in COPY_SWAP for c in p) for p in value.s)
+
+
 def _plain_string(value: Any) -> bool:
     """A case-insensitive string without placeholders or regex: a plain ``SigmaString``, or a
     ``SigmaExpansion`` (windash, base64offset variants) of them."""
@@ -256,16 +291,17 @@ def _plain_string(value: Any) -> bool:
     return type(value) is SigmaString
 
 
-def _encoded(value: Any) -> Any:
+def _encoded(value: Any, cased: bool = False) -> Any:
     """A plain Sigma string (or each of a ``SigmaExpansion``'s) with its literal parts
     caseless-encoded the way the ingest pipeline writes the copy (``backends.query.ingest``);
-    wildcards stay wildcards."""
-    from backends.query.ingest import caseless_encode
+    wildcards stay wildcards. ``cased``: a ``|cased`` string encoded for the cased copy."""
+    from backends.query.ingest import cased_encode, caseless_encode
 
     if isinstance(value, SigmaExpansion):
-        return SigmaExpansion([_encoded(v) for v in value.values])
-    out = SigmaString()
-    out.s = [caseless_encode(p) if isinstance(p, str) else p for p in value.s]
+        return SigmaExpansion([_encoded(v, cased) for v in value.values])
+    out = SigmaCasedString() if cased else SigmaString()
+    encode = cased_encode if cased else caseless_encode
+    out.s = [encode(p) if isinstance(p, str) else p for p in value.s]
     return out
 
 

@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from backends.query.fields import FieldInfo, FieldModel
-from backends.query.ingest import COPY_PREFIX, META_KEY, painless_params, painless_source
+from backends.query.ingest import (
+    CASED_META_KEY,
+    CASED_PREFIX,
+    COPY_PREFIX,
+    META_KEY,
+    painless_params,
+    painless_source,
+)
 
 from converter.conversion.convert import CONVERTED, Converter
 from converter.mapping.table import load_table
@@ -106,6 +113,18 @@ class ProposingModel(FieldModel):
         self.used[name] = form.name
         return form
 
+    def cased_copy(self, name: str) -> FieldInfo | None:
+        """The data source's own cased copy of ``name``, else a proposed one for a string field
+        (asked only for a case-sensitive pattern a query_string would split)."""
+        own = super().cased_copy(name)
+        if own is not None or self._string_field(name) is None or len(name) > 50:
+            return own
+        form = FieldInfo(f"{CASED_PREFIX}{name}", f"{CASED_PREFIX}{name}", "wildcard",
+                         cased_of=name)
+        self.proposed[form.name] = form
+        self.used[name + "\0cased"] = form.name
+        return form
+
     def caseless_form(self, name: str) -> FieldInfo | None:
         """The data source's own lowercase form of ``name``, else a proposed one; also a proposed
         one when the own form stops at a shorter length than the proposal while the field
@@ -162,6 +181,9 @@ class Proposal:
     #: ``-f kibana-ndjson`` names them), in the order first met: where the copies must be
     #: written and mapped.
     streams: list[str] = field(default_factory=list)
+    #: field -> its cased copy (``backends.query.ingest.cased_encode``), for the case-sensitive
+    #: patterns a query_string would split.
+    cased: dict[str, str] = field(default_factory=dict)
 
 
 #: The targets that query the caseless copies (``TargetSpec.caseless_copies``); KQL first, the
@@ -225,6 +247,9 @@ def _streams(item: LoadedRule, data_source: str) -> list[str]:
 def _record_used(out: Proposal, model: ProposingModel, base: FieldModel) -> None:
     """Add the copies and multi-fields one conversion queried to the proposal."""
     for name, sub in model.used.items():
+        if sub.startswith(CASED_PREFIX):
+            out.cased[name.split("\0")[0]] = sub
+            continue
         if sub.startswith(COPY_PREFIX):
             out.copies[name] = sub
             continue
@@ -263,6 +288,12 @@ def _properties(proposal: Proposal) -> dict[str, Any]:
         for part in parents:
             node = node.setdefault(part, {"properties": {}})["properties"]
         node[leaf] = {"type": "wildcard", "meta": {META_KEY: name}}
+    for name, copy in sorted(proposal.cased.items()):
+        node = root
+        *parents, leaf = copy.split(".")
+        for part in parents:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        node[leaf] = {"type": "wildcard", "meta": {CASED_META_KEY: name}}
     return root
 
 
@@ -284,7 +315,7 @@ def template_body(proposal: Proposal) -> dict[str, Any]:
         ),
     }
     if proposal.data_source == "winlogbeat":
-        if proposal.copies:
+        if proposal.copies or proposal.cased:
             settings["index"] = {"final_pipeline": WINLOGBEAT_PIPELINE}
         return {"index_patterns": index_patterns("winlogbeat"), "data_stream": {},
                 "priority": WINLOGBEAT_PRIORITY, "template": inner, "_meta": meta}
@@ -304,7 +335,8 @@ def pipeline_body(proposal: Proposal) -> dict[str, Any]:
             "tag": "sigport-caseless",
             "lang": "painless",
             "source": painless_source(),
-            "params": painless_params(sorted(proposal.copies.items())),
+            "params": painless_params(sorted(proposal.copies.items()),
+                                      sorted(proposal.cased.items())),
             # A failure (a script the cluster refuses to run) must not drop the document: it is
             # indexed without copies and says why.
             "on_failure": [{"set": {
@@ -423,7 +455,7 @@ def not_covered(proposal: Proposal) -> list[str]:
             f"{', '.join(proposal.lossy)} the parent field indexes such values and KQL does not "
             "match them there (convert warns, check proves it only on longer values)"
         )
-    if proposal.copies:
+    if proposal.copies or proposal.cased:
         out.append(
             "a PUT replaces an ingest pipeline of that name: add this processor to yours if you "
             f"have one ({PIPELINE_DOC}); documents indexed before it have no copy"
@@ -464,7 +496,7 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
                   [p for p in expand_paths(paths) if p != "-"])
     proposal = propose(load_rules(paths), data_source)
     text = json.dumps(template_body(proposal), indent=2, ensure_ascii=False) + "\n"
-    pipeline_file = pipeline_path(output) if proposal.copies else None
+    pipeline_file = pipeline_path(output) if proposal.copies or proposal.cased else None
     if output is not None:
         # The template maps copies that only the pipeline writes: refuse before writing either.
         for path in (output, pipeline_file):
@@ -484,6 +516,13 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
         + (", ".join(f"{proposal.copies[n]} (of {n})" for n in sorted(proposal.copies)) or "none"),
         file=err,
     )
+    if proposal.cased:
+        print(
+            f"{len(proposal.cased)} fields get a cased copy (the value with the same swaps, not "
+            "lowercased), for case-sensitive patterns that hold whitespace: "
+            + ", ".join(f"{proposal.cased[n]} (of {n})" for n in sorted(proposal.cased)),
+            file=err,
+        )
     if proposal.fields:
         print(
             f"{len(proposal.fields)} fields, whose names are too long for a copy's meta, get a "
@@ -494,7 +533,8 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
         )
     print("Run, in Kibana Dev Tools or with curl:", file=err)
     pipeline_name = (str(pipeline_file) if pipeline_file is not None
-                     else "the pipeline, written only with -o FILE" if proposal.copies else None)
+                     else "the pipeline, written only with -o FILE"
+                     if proposal.copies or proposal.cased else None)
     body_name = str(output) if output is not None else "the JSON above"
     for line in requests(data_source, body_name, pipeline_name, proposal.streams):
         print(f"  {line}", file=err)
@@ -504,7 +544,7 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     for line in not_covered(proposal):
         print(f"  - {line}", file=err)
     # EQL and Lucene may read copies of rules KQL refuses (regexes).
-    return 0 if proposal.converted or proposal.copies or proposal.fields else 2
+    return 0 if proposal.converted or proposal.copies or proposal.cased or proposal.fields else 2
 
 
 def kql_exactness(

@@ -72,7 +72,7 @@ def test_apply_copies_reads_flat_and_nested_and_never_changes_the_event() -> Non
 def test_the_painless_script_swaps_the_same_characters() -> None:
     source = painless_source()
     params = painless_params([("process.name", "sigport.caseless.process.name")])
-    assert params["copies"] == [["process.name", "sigport.caseless.process.name"]]
+    assert params["copies"] == [["process.name", "sigport.caseless.process.name", True]]
     # The regex class holds every swapped character, and the map swaps both ways.
     swap = params["swap"]
     assert set(COPY_SWAP) == set(WHITESPACE_SWAP) | {"*"}
@@ -107,3 +107,23 @@ def test_a_copy_must_be_a_wildcard_field() -> None:
     bad = {"properties": {"x": {"type": "keyword", "meta": {META_KEY: "process.name"}}}}
     with pytest.raises(FieldModelError, match="wildcard"):
         FieldModel.from_es_mapping(bad)
+
+
+def test_a_cased_copy_keeps_the_case_and_swaps_alike() -> None:
+    from backends.query.ingest import CASED_META_KEY
+
+    out = apply_copies({"process": {"command_line": "Curl -C X*"}},
+                       [("sigport.caseless.process.command_line", "process.command_line")],
+                       [("sigport.cased.process.command_line", "process.command_line")])
+    assert out["sigport.cased.process.command_line"] == "Curl␠-C␠X\u2217"
+    assert out["sigport.caseless.process.command_line"] == "curl␠-c␠x\u2217"
+    params = painless_params([("a", "sigport.caseless.a")], [("a", "sigport.cased.a")])
+    assert params["copies"] == [["a", "sigport.caseless.a", True], ["a", "sigport.cased.a", False]]
+    # The script lowercases only where the triple says so.
+    assert "boolean lower = pair.size() < 3 || pair[2] == true;" in painless_source()
+    template = {"template": {"mappings": {"properties": {"c": {
+        "type": "wildcard", "meta": {CASED_META_KEY: "process.command_line"}}}}}}
+    model = FieldModel.from_es_mapping(template, base=FieldModel.builtin("windows"))
+    copy = model.cased_copy("process.command_line")
+    assert copy is not None and copy.name == "c" and model.caseless_copy("process.command_line") is None
+    assert model.cased_copies() == [("c", "process.command_line")] and model.copies() == []

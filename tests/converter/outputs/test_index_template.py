@@ -83,7 +83,8 @@ def test_the_template_is_valid_and_names_only_fields_of_the_data_source(data_sou
     pipeline = json.loads(json.dumps(pipeline_body(proposal)))
     script = pipeline["processors"][0]["script"]
     assert script["lang"] == "painless"
-    assert sorted(map(tuple, script["params"]["copies"])) == sorted(proposal.copies.items())
+    assert sorted(map(tuple, script["params"]["copies"])) == sorted(
+        (source, copy, True) for source, copy in proposal.copies.items())
 
 
 def test_only_case_insensitive_string_tests_get_a_copy() -> None:
@@ -424,3 +425,46 @@ def test_the_requests_name_the_data_streams_the_rules_read() -> None:
     lines = requests("defend", "t.json", "p.json", defend.streams)
     assert "PUT _ingest/pipeline/logs-endpoint.events.file@custom    (body: p.json)" in lines
     assert not [line for line in lines if "events.process" in line], lines
+
+
+CASED_WS = """
+title: a case-sensitive option between spaces
+id: 6a7b8c9d-0000-4000-8000-0000000000cb
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    Image|endswith: '\\curl.exe'
+    CommandLine|re: '\\s-c\\s'
+  condition: sel
+level: low
+"""
+
+
+@pytest.mark.parametrize("target", ["kql", "kql-es"])
+@pytest.mark.parametrize("data_source", ["windows", "winlogbeat"])
+def test_a_case_sensitive_pattern_with_whitespace_is_exact_on_the_cased_copy(
+        tmp_path: Path, target: str, data_source: str) -> None:
+    """`\\s-c\\s` (curl's -c, not -C) is a case-sensitive pattern holding whitespace: on the
+    wildcard field process.command_line query_string would split it, and the caseless copy has
+    lost the case. Before, KQL refused the rule; the cased copy (the value with the swaps only)
+    holds it exactly."""
+    (loaded,) = load_text(CASED_WS, "c.yml")
+    proposal = propose([loaded], data_source)
+    assert proposal.cased == {"process.command_line": "sigport.cased.process.command_line"}
+    body = template_body(proposal)
+    properties = body["template"]["mappings"]["properties"]
+    leaf = _leaves(properties)["sigport.cased.process.command_line"]
+    assert leaf == {"type": "wildcard", "meta": {"sigport_cased_of": "process.command_line"}}
+    triples = pipeline_body(proposal)["processors"][0]["script"]["params"]["copies"]
+    assert ["process.command_line", "sigport.cased.process.command_line", False] in triples
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    conversion = Converter(target, options={"data_source": data_source, "mapping": str(path)}).convert(loaded)
+    assert conversion.status == "converted", conversion.reason
+    query = conversion.output if target == "kql" else json.loads(conversion.output)["kql"]["query"]
+    assert "sigport.cased.process.command_line:" in query and "␠-c␠" in query, query
+    events = generate_events(loaded.rule, seed=0)
+    outcome = Checker([target], data_source=data_source, mapping=path).check(loaded, events)
+    result = outcome.targets[target]
+    assert result.equivalent is True, (result.reason, result.disagreements)
