@@ -222,7 +222,7 @@ def evaluation_section(corpus: Path, runs: int, n_events: int) -> list[str]:
     from backends.eql.parser import parse
     from backends.query.evaluate import compile_query
     from converter.events.render import EventRenderer, SampleEvent
-    from converter.mapping.table import load_table
+    from converter.mapping.loader import load_table
 
     print("evaluation: sigport vs eql", file=sys.stderr)
     queries = _eql_queries(corpus, heavy=4)

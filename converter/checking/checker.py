@@ -27,7 +27,7 @@ from backends.common import is_limit_warning
 from converter.conversion.convert import CONVERTED, Conversion, Converter
 from converter.events.render import EventRenderer, SampleEvent
 from converter.mapping.index_mapping import field_model_for
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.checking.dropped import declared_twin
 from converter.checking.user_pipeline import EventMirror, mirror_for, user_pipelines
 from converter.reference.evaluator import compile_rule

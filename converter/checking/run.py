@@ -18,7 +18,7 @@ from converter.checking.sources import SourcesChecker
 from converter.errors import ConverterError, show_traceback
 from converter.events.render import SampleEvent, iter_event_files, read_jsonl, sample_events_path, to_sigma
 from converter.mapping.index_mapping import field_model_for
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.rules.load import LoadedRule, load_rules
 
 if TYPE_CHECKING:

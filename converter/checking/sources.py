@@ -26,7 +26,7 @@ from backends import TARGETS
 
 from converter.checking.checker import Checker, RuleResult, TargetResult, default_targets
 from converter.events.render import SampleEvent
-from converter.mapping.table import companion_tables, load_table
+from converter.mapping.loader import companion_tables, load_table
 from converter.rules.load import LoadedRule
 
 

@@ -32,7 +32,7 @@ def list_pipelines() -> None:
     """The built-in processing pipelines (mapping tables) and their options."""
     from rich.table import Table
 
-    from converter.mapping.table import builtin_table_names, load_table
+    from converter.mapping.loader import builtin_table_names, load_table
 
     table = Table(title="sigport pipelines")
     for col in ("pipeline", "description", "logsources", "options"):

@@ -16,7 +16,7 @@ from typing import Any
 from backends import TARGETS
 
 from converter.conversion.convert import CONVERTED, UNSUPPORTED, Converter
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.rules.load import load_rules
 
 

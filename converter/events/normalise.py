@@ -269,7 +269,7 @@ def _aliases() -> tuple[_Alias, ...]:
     """The ``source_aliases`` entries of the ``ecs-windows`` table, prepared once."""
     # Imported here: the mapping table (YAML) is only needed once a record could be aliased.
     from converter.mapping.functions.registry import ALIAS_FUNCTIONS
-    from converter.mapping.table import load_table
+    from converter.mapping.loader import load_table
 
     out = []
     for entry in load_table("ecs-windows").source_aliases.values():

@@ -188,7 +188,7 @@ class EventRenderer:
         """A renderer for ``table`` and the tables that extend it, the way a target's pipeline
         covers them: ``data_source`` (the user's choice) applies to each table that offers it;
         the others render for their default."""
-        from converter.mapping.table import companion_tables, load_table
+        from converter.mapping.loader import companion_tables, load_table
 
         def pick(t: MappingTable) -> str | None:
             choices = t.options.get("data_source", {}).get("choices") or []

@@ -42,7 +42,7 @@ from backends.query.fields import FieldModel
 
 from converter.conversion.convert import CONVERTED, Converter, get_target, target_traits
 from converter.events.render import EventRenderer
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.reference.evaluator import compile_rule
 from converter.rules.load import LoadedRule
 from converter.mapping.pipeline import PASSTHROUGH, passthrough_pipeline

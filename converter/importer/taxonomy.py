@@ -10,7 +10,7 @@ from typing import Any
 
 from backends.query import ast
 
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 
 #: The mapping table whose logsources imported rules may be mapped back to.
 TABLE = "ecs-windows"

@@ -26,7 +26,6 @@ Winlogbeat, which composes no ``@custom`` template, an index template whose
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import sys
 from collections.abc import Iterable
@@ -45,7 +44,16 @@ from backends.query.ingest import (
 )
 
 from converter.conversion.convert import CONVERTED, Converter
-from converter.mapping.table import load_table
+from converter.outputs.fleet import (
+    FLEET_CUSTOM_DOC,
+    WINLOGBEAT_PIPELINE,
+    WINLOGBEAT_PRIORITY,
+    index_patterns,
+    pipeline_names,
+    requests,
+    stream_parts,
+    uncovered,
+)
 from converter.rules.load import LoadedRule, load_rules
 
 #: The multi-field name and the normalizer sigport adds.
@@ -57,18 +65,7 @@ IGNORE_ABOVE_DOC = "https://www.elastic.co/docs/reference/elasticsearch/mapping-
 CUSTOM_TEMPLATE_DOC = "https://www.elastic.co/docs/reference/fleet/data-streams#data-streams-index-templates"
 #: Field types that take a keyword multi-field and hold strings a Sigma value is matched against.
 STRING_TYPES = frozenset({"keyword", "wildcard", "text", "match_only_text"})
-#: Winlogbeat 8 loads its own index template (priority 150) for its data stream ``winlogbeat-*``.
-WINLOGBEAT_TEMPLATE = "winlogbeat-sigport"
-WINLOGBEAT_PRIORITY = 200
-#: The Winlogbeat index's final pipeline (an index setting: it runs after any other pipeline,
-#: https://www.elastic.co/docs/reference/elasticsearch/index-settings/index-modules).
-WINLOGBEAT_PIPELINE = "winlogbeat-sigport"
 PIPELINE_DOC = "https://www.elastic.co/docs/reference/fleet/data-streams-pipeline-tutorial"
-#: Fleet's ``@custom`` hooks: the component templates ``<type>@custom`` and
-#: ``<type>-<dataset>@custom`` every integration index template composes, and the pipelines
-#: ``global@custom``, ``<type>@custom``, ``<type>-<package>.integration@custom`` and
-#: ``<type>-<dataset>@custom`` every integration pipeline calls (8.12+).
-FLEET_CUSTOM_DOC = "https://www.elastic.co/docs/reference/fleet/data-streams"
 
 
 class ProposingModel(FieldModel):
@@ -347,91 +344,6 @@ def pipeline_body(proposal: Proposal) -> dict[str, Any]:
     }
 
 
-def _stream_parts(pattern: str) -> tuple[str, str | None]:
-    """``(type, data stream)`` of a Fleet index pattern ``<type>-<dataset>-*``; the data
-    stream is None when the dataset itself is a pattern (``logs-windows.*``: every dataset of
-    the package)."""
-    stream = pattern[:-2] if pattern.endswith("-*") else pattern
-    kind = stream.split("-", 1)[0]
-    return kind, (None if "*" in stream else stream)
-
-
-def _uncovered(streams: Iterable[str]) -> list[str]:
-    """The patterns no other one of ``streams`` covers: a data stream of a package is dropped
-    when the package's pattern (``logs-windows.*``) is there, whose hooks run for it too (the
-    copies would be written twice, the mapping put twice)."""
-    streams = list(dict.fromkeys(streams))
-    wide = [p for p in streams if _stream_parts(p)[1] is None]
-    return [p for p in streams if p in wide or not any(
-        fnmatch.fnmatchcase(p, w) for w in wide)]
-
-
-def pipeline_names(data_source: str, streams: Iterable[str] = ()) -> list[str]:
-    """The ingest pipelines the copies go into: each Fleet data stream's
-    ``<type>-<dataset>@custom`` pipeline, which its integration pipeline calls, or for a
-    pattern over a package's datasets its ``<type>-<package>.integration@custom`` pipeline
-    (Fleet 8.12+; ``FLEET_CUSTOM_DOC``); Winlogbeat's final pipeline."""
-    if data_source == "winlogbeat":
-        return [WINLOGBEAT_PIPELINE]
-    out: list[str] = []
-    for pattern in _uncovered(streams) or index_patterns(data_source):
-        kind, stream = _stream_parts(pattern)
-        package = pattern[len(kind) + 1:].split(".", 1)[0]
-        name = f"{stream}@custom" if stream else f"{kind}-{package}.integration@custom"
-        if name not in out:
-            out.append(name)
-    return out
-
-
-def component_names(data_source: str, streams: Iterable[str] = ()) -> list[str]:
-    """The component templates the copies' mapping goes into: each data stream's
-    ``<type>-<dataset>@custom``, or for a pattern over a package's datasets the type's
-    ``<type>@custom``, which every integration index template of that type composes
-    (``FLEET_CUSTOM_DOC``: there is no per-package component template)."""
-    out: list[str] = []
-    for pattern in _uncovered(streams) or index_patterns(data_source):
-        kind, stream = _stream_parts(pattern)
-        name = f"{stream or kind}@custom"
-        if name not in out:
-            out.append(name)
-    return out
-
-
-def index_patterns(data_source: str) -> list[str]:
-    """The data streams a data source writes (``sources`` of the ``ecs-windows`` table)."""
-    facts = load_table("ecs-windows").sources.get(data_source) or {}
-    return [str(p) for p in facts.get("index") or ()]
-
-
-def requests(data_source: str, body_name: str, pipeline_name: str | None = None,
-             streams: Iterable[str] = ()) -> list[str]:
-    """The requests a user runs: the PUT of the ingest pipeline (when the template has copies;
-    ``pipeline_name`` says where its body is), of the template (``body_name``) and the rollover
-    that gives each data stream a backing index built with it. ``streams``: the index patterns
-    the rules read (``Proposal.streams``; default: the data source's)."""
-    streams = _uncovered(streams) or index_patterns(data_source)
-    pipelines = [f"PUT _ingest/pipeline/{name}    (body: {pipeline_name})"
-                 for name in pipeline_names(data_source, streams)] if pipeline_name else []
-    if data_source == "winlogbeat":
-        return [
-            *pipelines,
-            f"PUT _index_template/{WINLOGBEAT_TEMPLATE}    (body: {body_name})",
-            "POST winlogbeat-<version>/_rollover    (the data stream Winlogbeat writes, e.g. "
-            "winlogbeat-8.17.0)",
-        ]
-    out = list(pipelines)
-    for name in component_names(data_source, streams):
-        out.append(f"PUT _component_template/{name}    (body: {body_name})")
-    for pattern in streams:
-        _, stream = _stream_parts(pattern)
-        if stream:
-            out.append(f"POST {stream}-default/_rollover    (once per namespace; default: default)")
-        else:
-            out.append(f"POST <each data stream of {pattern}>/_rollover    (GET _data_stream/"
-                       f"{pattern} lists them)")
-    return out
-
-
 def pipeline_path(output: Path | None) -> Path | None:
     """Where ``sigport mapping -o FILE`` writes the ingest pipeline: ``FILE`` with
     ``-pipeline`` before its suffix (``caseless.json`` -> ``caseless-pipeline.json``)."""
@@ -465,7 +377,7 @@ def not_covered(proposal: Proposal) -> list[str]:
             f"fields the {proposal.data_source} field model does not know get no caseless copy: "
             + ", ".join(proposal.unknown)
         )
-    wide = [p for p in _uncovered(proposal.streams) if _stream_parts(p)[1] is None]
+    wide = [p for p in uncovered(proposal.streams) if stream_parts(p)[1] is None]
     if wide and proposal.data_source != "winlogbeat":
         out.append(
             f"the rules read {', '.join(wide)}, which spans datasets: the mapping goes into "

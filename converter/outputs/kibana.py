@@ -60,7 +60,8 @@ def source_facts(rule: Any, data_source: str | None) -> dict[str, Any]:
     source the rule was converted for: from the table that covers the rule's logsource, the
     ``ecs-windows`` table or one that extends it (``ecs-aws`` for CloudTrail, ...), each with
     ``data_source`` when it offers it, else its default (as the pipeline chose)."""
-    from converter.mapping.table import MappingTable, companion_tables, load_table
+    from converter.mapping.loader import companion_tables, load_table
+    from converter.mapping.table import MappingTable
 
     def source_of(table: MappingTable) -> str:
         choices = table.options.get("data_source", {}).get("choices") or []

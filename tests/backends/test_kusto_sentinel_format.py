@@ -218,7 +218,7 @@ def test_the_scheduled_query_is_interpreted_like_the_converted_one(source: str) 
     from converter.conversion.convert import Converter
     from converter.events.render import EventRenderer
     from converter.generate.generator import generate_events
-    from converter.mapping.table import load_table
+    from converter.mapping.loader import load_table
     from converter.rules.load import load_rules
 
     (loaded,) = load_rules([ZOOM])

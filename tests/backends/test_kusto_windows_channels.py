@@ -178,7 +178,7 @@ def test_channel_is_a_closed_vocabulary() -> None:
 
 @pytest.mark.parametrize("template", ["tostring(EventData.{name}.{name})", "x{name}}", "EventData{"])
 def test_event_data_template_is_validated(template: str) -> None:
-    from converter.mapping.table import _event_data
+    from converter.mapping.loader import _event_data
 
     with pytest.raises(PipelineError, match="event_data template"):
         _event_data(template, "entry x", "t.yml")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from converter.cli import main
 from converter.checking.checker import Checker
 from converter.events.render import EventRenderer, SampleEvent, read_jsonl, sample_events_path
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.rules.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,7 +8,7 @@ import pytest
 from converter.checking.checker import Checker
 from converter.conversion.convert import Converter
 from converter.events.render import EventRenderer, SampleEvent
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.rules.load import load_text
 
 RULE = """

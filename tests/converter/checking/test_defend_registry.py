@@ -12,7 +12,7 @@ from converter.checking.checker import Checker
 from converter.conversion.convert import Converter
 from converter.events.render import EventRenderer, SampleEvent
 from converter.generate.generator import generate_events
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.rules.load import load_text
 
 RULE = """

@@ -40,7 +40,8 @@ from sigma.types import (
 )
 
 from converter.mapping.functions.registry import ALIAS_FUNCTIONS, QUERY_FUNCTIONS, RENDER_FUNCTIONS
-from converter.mapping.table import FieldTarget, builtin_table_names, load_table
+from converter.mapping.loader import builtin_table_names, load_table
+from converter.mapping.table import FieldTarget
 
 # --- a minimal, backend-independent evaluator for the target side -----------------------------
 

@@ -17,7 +17,8 @@ from test_mapping_values import INITIATED, INITIATED_PATTERNS
 from converter.errors import PipelineError
 from converter.events.render import EventRenderer
 from converter.mapping.functions.registry import QUERY_FUNCTIONS, RENDER_FUNCTIONS
-from converter.mapping.table import FieldTarget, load_table
+from converter.mapping.loader import load_table
+from converter.mapping.table import FieldTarget
 from converter.mapping.function_checks import check_by, check_value_columns
 
 MARKERS = {"true": {"DstAppType": "Process"}, "false": {"SrcAppType": "Process"}}

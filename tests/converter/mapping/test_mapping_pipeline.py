@@ -21,7 +21,7 @@ from sigma.collection import SigmaCollection
 from converter.checking.checker import Checker
 from converter.events.render import EventRenderer, SampleEvent
 from converter.generate.generator import generate_events
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.reference.evaluator import compile_rule
 from converter.rules.load import load_text
 from helpers import convert, proven_but_for_length_limits, rule_text

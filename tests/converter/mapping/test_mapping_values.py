@@ -21,7 +21,8 @@ from test_functions import check_exact, evaluate, item_of, raises_with, sigma_ru
 
 from converter.mapping.functions.values import ip_prefix_networks, sysmon_ip_text
 from converter.mapping.functions.registry import QUERY_FUNCTIONS, RENDER_FUNCTIONS, invert_value_map
-from converter.mapping.table import FieldTarget, load_table
+from converter.mapping.loader import load_table
+from converter.mapping.table import FieldTarget
 
 # --- value_map ---------------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ from converter.conversion.convert import Converter
 from converter.generate.generator import generate_events
 from converter.mapping.functions.registry import QUERY_FUNCTIONS, RENDER_FUNCTIONS
 from converter.mapping.pipeline import build_pipeline, TargetTraits
-from converter.mapping.table import FieldTarget, load_table
+from converter.mapping.loader import load_table
+from converter.mapping.table import FieldTarget
 from converter.rules.load import LoadedRule, load_text
 from test_functions import check_exact, evaluate, item_of, sigma_rule
 

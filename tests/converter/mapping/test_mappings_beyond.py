@@ -24,7 +24,7 @@ from converter.checking.checker import Checker
 from converter.events.render import EventRenderer, SampleEvent
 from converter.generate.generator import generate_events
 from converter.reference.logsources import membership
-from converter.mapping.table import companion_tables, load_table
+from converter.mapping.loader import companion_tables, load_table
 
 from test_mappings_corpus import (
     ELASTIC_ETC,

@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from converter.conversion.convert import Converter
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.mapping.pipeline import TargetTraits, build_pipeline
 from converter.rules.load import LoadedRule, load_rules
 from helpers import proven_but_for_length_limits

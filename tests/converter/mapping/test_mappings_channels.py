@@ -18,7 +18,7 @@ from converter.checking.checker import Checker
 from converter.events.render import EventRenderer, SampleEvent
 from converter.generate.generator import generate_events
 from converter.reference.logsources import WINDOWS_SERVICES
-from converter.mapping.table import companion_tables, load_table
+from converter.mapping.loader import companion_tables, load_table
 from converter.rules.load import LoadedRule, load_text
 from helpers import proven_but_for_length_limits
 from test_mappings_corpus import documented_functions, schema_problems

@@ -24,7 +24,7 @@ from converter.conversion.convert import Converter
 from converter.checking.checker import Checker
 from converter.generate.generator import generate_events
 from converter.reference.logsources import membership
-from converter.mapping.table import companion_tables, load_table
+from converter.mapping.loader import companion_tables, load_table
 from converter.rules.load import LoadedRule, load_text
 from test_mappings_beyond import uncovered_corpus_fields
 from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets, schema_problems

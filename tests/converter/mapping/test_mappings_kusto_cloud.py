@@ -24,7 +24,7 @@ from backends.kusto.backend import DEVICE_PLATFORMS
 from converter.checking.checker import Checker
 from converter.conversion.convert import Converter
 from converter.generate.generator import generate_events
-from converter.mapping.table import companion_tables, load_table
+from converter.mapping.loader import companion_tables, load_table
 from converter.reference.logsources import membership
 from test_mappings_beyond import uncovered_corpus_fields
 from test_mappings_cloud import CLOUDTRAIL_RULE as BASE_CLOUDTRAIL_RULE, load_rule_text, raw

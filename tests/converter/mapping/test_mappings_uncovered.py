@@ -16,7 +16,7 @@ import yaml
 
 from converter.checking.checker import Checker
 from converter.generate.generator import generate_events
-from converter.mapping.table import companion_tables, load_table
+from converter.mapping.loader import companion_tables, load_table
 from converter.reference.logsources import membership
 from converter.rules.load import load_text
 from helpers import convert

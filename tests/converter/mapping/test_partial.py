@@ -17,7 +17,7 @@ from converter.conversion.convert import CONVERTED, UNSUPPORTED
 from converter.checking.checker import Checker
 from converter.errors import PipelineError
 from converter.generate.generator import generate_events
-from converter.mapping.table import _validate
+from converter.mapping.loader import _validate
 from converter.reference.evaluator import compile_rule
 from converter.rules.load import load_text
 from helpers import convert, proven_but_for_length_limits, rule_text

@@ -17,7 +17,7 @@ from sigma.types import SigmaString
 from converter.checking.checker import Checker
 from converter.errors import PipelineError
 from converter.generate.generator import generate_events
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from converter.mapping.transformations import whole_file_name
 from helpers import load_one, to_query
 

@@ -11,7 +11,7 @@ from converter.conversion.convert import Converter
 from converter.errors import PipelineError
 from converter.mapping.pipeline import TargetTraits, build_pipeline, load_user_pipeline
 from converter.rules.load import load_text
-from converter.mapping.transformations import rewrite_condition
+from converter.mapping.variants import rewrite_condition
 from helpers import convert, rule_text
 
 

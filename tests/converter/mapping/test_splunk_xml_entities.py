@@ -17,7 +17,7 @@ import pytest
 
 from converter.checking.checker import Checker
 from converter.events.render import EventRenderer, SampleEvent
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from helpers import convert, load_one
 
 SYSMON_1 = {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}

@@ -19,13 +19,12 @@ from converter.outputs.index_template import (
     COPY_PREFIX,
     IGNORE_ABOVE,
     STRING_TYPES,
-    WINLOGBEAT_PIPELINE,
     pipeline_body,
     not_covered,
     propose,
-    requests,
     template_body,
 )
+from converter.outputs.fleet import WINLOGBEAT_PIPELINE, requests
 from converter.rules.load import load_text
 
 RULE = """
