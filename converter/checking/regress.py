@@ -20,12 +20,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 from sigma.rule import SigmaRule
 
 from converter.checking.checker import Checker, TargetResult
+from converter.checking.sources import SourcesChecker
 from converter.events.render import SampleEvent
 from converter.rules.load import LoadedRule, expand_paths, load_rules
 
@@ -44,6 +45,8 @@ class TargetRow:
     equivalent: bool | None
     reason: str | None
     disagreements: int
+    #: With several ``--data-source`` values: the one whose verdict this is (as for ``check``).
+    data_source: str | None = None
 
     @property
     def agrees(self) -> bool | None:
@@ -59,7 +62,8 @@ class TargetRow:
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
         return {"hits": self.hits, "equivalent": self.equivalent, "agrees": self.agrees,
-                "reason": self.reason, "disagreements": self.disagreements}
+                "reason": self.reason, "disagreements": self.disagreements,
+                "data_source": self.data_source}
 
 
 @dataclass
@@ -159,10 +163,10 @@ def _events_file(regression_dir: Path, info_dir: Path, test: dict[str, Any], use
 
 def _target_row(result: TargetResult) -> TargetRow:
     return TargetRow(len(result.matched), result.equivalent, result.reason,
-                     len(result.disagreements))
+                     len(result.disagreements), result.data_source)
 
 
-def _run_one(row: RegressRow, loaded: LoadedRule, path: Path, checker: Checker) -> None:
+def _run_one(row: RegressRow, loaded: LoadedRule, path: Path, checker: Checker | SourcesChecker) -> None:
     from converter.events.inputs import InputError, iter_events
 
     try:
@@ -188,6 +192,7 @@ def run_regress(
     use_evtx: bool = False,
     *,
     data_source: str | None = None,
+    data_sources: Sequence[str] = (),
 ) -> RegressReport:
     """Check every rule that has regression data.
 
@@ -197,6 +202,9 @@ def run_regress(
         targets: target names (default: every target with an interpreter).
         use_evtx: read the ``.evtx`` files instead of their ``.json`` twins.
         data_source: the Elastic data source, as for ``check``.
+        data_sources: several data sources, as for ``check --data-source A,B``: each target is
+            checked on each one its tables offer and counted on the first that agrees (one that
+            disagrees on any of them disagrees).
 
     Returns:
         A ``RegressReport`` with one row per regression test, in folder order.
@@ -205,7 +213,12 @@ def run_regress(
         UnknownTargetError, PipelineError: a bad target (before any rule is checked).
     """
     regression_dir = Path(regression_dir)
-    checker = Checker(targets, data_source=data_source)
+    sources = list(dict.fromkeys(data_sources))
+    if len(sources) == 1:
+        data_source, sources = sources[0], []
+    checker: Checker | SourcesChecker = (
+        SourcesChecker(targets, None, sources) if sources else Checker(targets, data_source=data_source)
+    )
     report = RegressReport(checker.targets)
     rules = _index_rules(rule_dirs)
     for info_path in sorted(regression_dir.rglob("info.yml")):
@@ -291,7 +304,7 @@ def known_gaps_markdown(report: RegressReport) -> str:
     for name, t in numbers["targets"].items():
         lines.append(f"| {name} | {t['agree']} ({t['agree_share']:.1%}) | {t['disagree']} "
                      f"| {t['not_checked']} | {t['checked_agree_share']:.1%} |")
-    lines.append("")
+    lines += ["", *_by_logsource(report), ""]
     for row in report.results:
         gaps = []
         if row.error:
@@ -304,7 +317,8 @@ def known_gaps_markdown(report: RegressReport) -> str:
                         f"SigmaHQ expects {wanted}")
         for name, t in row.targets.items():
             if t.agrees is not True:
-                gaps.append(f"{name}: {t.reason or 'disagrees'}")
+                where = f" (on {t.data_source})" if t.data_source else ""
+                gaps.append(f"{name}{where}: {t.reason or 'disagrees'}")
         if gaps:
             lines.append(f"## {row.title or row.rule_id} (`{row.rule_id}`)")
             lines.append("")
@@ -314,6 +328,22 @@ def known_gaps_markdown(report: RegressReport) -> str:
             lines.extend(f"- {' '.join(g.split())}" for g in gaps)
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _by_logsource(report: RegressReport) -> list[str]:
+    """Every logsource with regression data: its tests, and per target *agrees / disagrees /
+    not checked* (the acceptance above counts process creation only)."""
+    logsources = sorted({r.logsource for r in report.results if r.logsource})
+    out = [f"Every logsource ({len(report.results)} regression tests): per target, tests where it "
+           "agrees / disagrees / could not be checked.", "",
+           "| logsource | tests | " + " | ".join(report.targets) + " |",
+           "|---|---|" + "---|" * len(report.targets)]
+    for logsource in logsources:
+        numbers = acceptance(report, logsource)
+        cells = [f"{t['agree']} / {t['disagree']} / {t['not_checked']}"
+                 for t in numbers["targets"].values()]
+        out.append(f"| {logsource} | {numbers['rules']} | " + " | ".join(cells) + " |")
+    return out
 
 
 def print_report(report: RegressReport, console: Any = None) -> None:

@@ -132,6 +132,12 @@ def check(
 @click.option("-t", "--target", "targets", multiple=True, help="Target (repeatable, or 'all').")
 @click.option("--evtx", "use_evtx", is_flag=True, help="Read the .evtx files, not their .json twins.")
 @click.option(
+    "--data-source", "data_sources", multiple=True, metavar="SOURCE",
+    help="Which shipper wrote the Elastic data, as for check (default: defend). Several (e.g. "
+    "defend,windows): each target counts on the first data source where it agrees, and "
+    "disagrees if it disagrees on any.",
+)
+@click.option(
     "--known-gaps", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write KNOWN_GAPS.md: every rule where the reference misses match_count or a target "
     "disagrees or cannot be checked, with the reason.",
@@ -145,6 +151,7 @@ def regress(
     rule_dirs: tuple[Path, ...],
     targets: tuple[str, ...],
     use_evtx: bool,
+    data_sources: tuple[str, ...],
     known_gaps: Path | None,
     output_format: str,
 ) -> None:
@@ -165,6 +172,7 @@ def regress(
     report = run_regress(
         regression_dir, list(rule_dirs),
         targets=parse_targets(targets) if targets else None, use_evtx=use_evtx,
+        data_sources=tuple(parse_data_sources(data_sources)),
     )
     if known_gaps is not None:
         from converter.outputs.files import write_named_file

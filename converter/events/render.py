@@ -160,7 +160,7 @@ class EventRenderer:
         self.prefix = str(table.datamodel.get("prefix", ""))
         self._entries = table.entries_for(self.data_source)
         self._targets = {e.id: e.field_targets(self.data_source) for e in self._entries}
-        #: Renderers of the tables that extend this one (``converter.mapping.table.companion_tables``).
+        #: Renderers of the tables that extend this one (``converter.mapping.loader.companion_tables``).
         self.companions: list[EventRenderer] = []
         #: ``(copy, source)`` fields an ingest pipeline writes into every document
         #: (``backends.query.ingest``; declared by the user's ``--mapping``).

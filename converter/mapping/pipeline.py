@@ -27,7 +27,7 @@ assert which items applied (one entry's items: ``converter/mapping/items.py``):
    reason.
 
 A table that ``extends`` another (``ecs-linux`` extends ``ecs-windows``) adds its logsource items to
-that table's pipeline, built for its own data source (``converter.mapping.table.companion_tables``).
+that table's pipeline, built for its own data source (``converter.mapping.loader.companion_tables``).
 
 Users add pipelines with ``-p FILE.yml`` in pySigma's own YAML pipeline format.
 """

@@ -151,6 +151,70 @@ correlation:
     assert row.error == f"rule {corr_id} is a correlation rule: sigport does not check those"
 
 
+SECURITY_ID = "77777777-7777-4777-8777-777777777777"
+SECURITY_RULE = f"""\
+title: Audit Log Cleared
+id: {SECURITY_ID}
+status: test
+logsource: {{product: windows, service: security}}
+detection:
+  selection:
+    EventID: 1102
+  condition: selection
+level: high
+"""
+
+
+def _security_record(event_id: int) -> dict:
+    return {"Event": {
+        "System": {"EventID": event_id, "Channel": "Security", "Computer": "host",
+                   "Provider": {"#attributes": {"Name": "Microsoft-Windows-Eventlog"}}},
+        "EventData": {"SubjectUserName": "bob"},
+    }}
+
+
+def test_several_data_sources_count_each_target_where_it_agrees(tmp_path: Path) -> None:
+    """Defend records no Security channel; with ``defend,windows`` the rule's regression events
+    are checked on the Windows integration, and the row names that data source."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "cleared.yml").write_text(SECURITY_RULE)
+    _folder(tmp_path, "cleared", SECURITY_ID, 1, [_security_record(1102), _security_record(4624)])
+    regression = tmp_path / "regression_data"
+    alone = run_regress(regression, [rules], targets=["eql"], data_sources=["defend"])
+    (row,) = alone.results
+    assert row.targets["eql"].agrees is None and "defend" in (row.targets["eql"].reason or "")
+    both = run_regress(regression, [rules], targets=["eql", "splunk"],
+                       data_sources=["defend", "windows"])
+    (row,) = both.results
+    assert (row.reference_hits, row.targets["eql"].hits, row.targets["eql"].agrees) == (1, 1, True)
+    assert row.targets["eql"].data_source == "windows"
+    assert row.targets["splunk"].agrees is True and row.targets["splunk"].data_source is None
+    gaps = known_gaps_markdown(both)
+    assert "| windows/-/security | 1 | 1 / 0 / 0 | 1 / 0 / 0 |" in gaps
+
+
+def test_regress_cli_takes_data_sources(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from converter.cli import main
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "cleared.yml").write_text(SECURITY_RULE)
+    _folder(tmp_path, "cleared", SECURITY_ID, 1, [_security_record(1102)])
+    result = CliRunner().invoke(main, [
+        "regress", str(tmp_path / "regression_data"), "--rules", str(rules), "-t", "eql",
+        "--data-source", "defend,windows", "--format", "json"])
+    report = json.loads(result.output)
+    assert report["rules"][0]["targets"]["eql"]["data_source"] == "windows"
+    assert report["rules"][0]["targets"]["eql"]["agrees"] is True
+    bad = CliRunner().invoke(main, [
+        "regress", str(tmp_path / "regression_data"), "--rules", str(rules),
+        "--data-source", "nosuch"])
+    assert bad.exit_code == 2 and "unknown data source 'nosuch'" in bad.output
+
+
 @pytest.mark.skipif(not (CORPUS / "regression_data").is_dir(), reason="shared corpus not available")
 def test_sigmahq_process_creation_acceptance() -> None:
     """Issue 4: the reference reaches match_count on every process_creation rule with data, and
