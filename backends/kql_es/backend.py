@@ -11,6 +11,8 @@ differently (``backends/kql_es/semantics.py``) is overridden here:
   some token has no backslash before its first ``*`` (``wildcard_detection``), so a pattern
   that cannot be written that way is widened to a leading ``*`` with a warning;
 * ``and``/``or`` mixes are always parenthesised, value lists are written field by field;
+* a rule holding a regex that no finite set of wildcard values writes is one Query DSL ``bool``
+  tree of ``kql`` and ``regexp`` queries (``backend_dsl.py``);
 * each query carries ``case_insensitive``: true when a case-insensitive Sigma value lands on a
   plain ``keyword`` field (no lowercase copy or normalizer). A letter Elasticsearch folds apart
   from a partner Sigma's lowercase joins (``İ`` and ``i``, the Kelvin sign and ``k``, ``É`` and
@@ -18,8 +20,9 @@ differently (``backends/kql_es/semantics.py``) is overridden here:
   reading joins with one Sigma keeps apart (``ſ`` with ``s`` under Unicode folding) is declared
   (``case_insensitive_folding``).
 
-The default output is the ``kql`` query object, one JSON per query; ``converter/outputs`` wraps it
-as a search request body (``-f es-dsl``) or an ES|QL ``WHERE KQL(...)`` (``-f esql``).
+The default output is the Query DSL query object, one JSON per query: the ``kql`` query, or the
+``bool`` tree; ``converter/outputs`` wraps it as a search request body (``-f es-dsl``) or, for a
+``kql`` query, an ES|QL ``WHERE KQL(...)`` (``-f esql``).
 """
 
 from __future__ import annotations
@@ -35,13 +38,23 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
-from sigma.conditions import ConditionIdentifier
+from sigma.conditions import ConditionAND, ConditionIdentifier, ConditionNOT, ConditionOR
 
 from backends.common import EXACT_WARNINGS, refuse_empty_field
 from backends.kql.backend import SigportKqlBackend
 from backends.query.ast import Fold
 from backends.query.folding import SIMPLE, equivalents, folds_alike, simple_lower
 
+from .backend_dsl import (
+    MAX_REGEX_LENGTH,
+    DslNode,
+    needs_regexp,
+    regexp_query,
+    regexp_too_long,
+    to_query,
+    tree,
+    tree_op,
+)
 from .semantics import JAVA_LINE_TERMINATORS, SEMANTICS, WHITESPACE
 
 #: The readings of ``case_insensitive`` plus Sigma's own (per-code-point simple lowercase).
@@ -213,7 +226,10 @@ class SigportKqlEsBackend(SigportKqlBackend):
     """Convert Sigma rules to Elasticsearch ``kql`` queries (JSON with ``case_insensitive``)."""
 
     name: ClassVar[str] = "Elasticsearch KQL"
-    formats: ClassVar[dict[str, str]] = {"default": "kql query objects with case_insensitive"}
+    formats: ClassVar[dict[str, str]] = {
+        "default": "Query DSL query objects: the kql query with case_insensitive, or a bool tree "
+        "of kql and regexp queries"
+    }
 
     # Value lists become one `field:value` per value (field_value_group).
     convert_or_as_in: ClassVar[bool] = False
@@ -245,6 +261,35 @@ class SigportKqlEsBackend(SigportKqlBackend):
                     for d in items
                 )
         return False
+
+    # --- the Query DSL tree of a rule with regexes (backend_dsl.py) -----------------------------
+
+    def convert_condition(self, cond: Any, state: ConversionState) -> Any:
+        """A boolean node holding a regex without a wildcard form becomes a ``bool`` node over
+        its children's conversions; any other node is KQL text as before."""
+        if isinstance(cond, (ConditionAND, ConditionOR, ConditionNOT)) and needs_regexp(cond):
+            return tree(tree_op(cond), [self.convert_condition(a, state) for a in cond.args])
+        return super().convert_condition(cond, state)
+
+    def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
+        """A regex with a wildcard form is written as its values (KQL); any other is a
+        ``regexp`` query (``regexp_query``)."""
+        if not needs_regexp(cond):
+            return super().convert_condition_field_eq_val_re(cond, state)
+        field = refuse_empty_field(cond.field)
+        self.warn_length_limit(field, cond.value)
+        query = regexp_query(field, cond.value, self.field_model().lookup(field))
+        if regexp_too_long(query):
+            self.warn(
+                f"the regexp query on {field} is longer than {MAX_REGEX_LENGTH:,} characters: "
+                "Elasticsearch rejects it unless the index's index.max_regex_length is raised "
+                "(regexp_max_length)"
+            )
+        return DslNode("regexp", query=query)
+
+    def finish_query(self, rule: Any, query: Any, state: ConversionState) -> Any:
+        """A tree is finished as it is (KQL has no deferred parts); text as in pySigma."""
+        return query if isinstance(query, DslNode) else super().finish_query(rule, query, state)
 
     # --- values --------------------------------------------------------------------------------
 
@@ -403,8 +448,9 @@ class SigportKqlEsBackend(SigportKqlBackend):
     def finalize_query_default(
         self, rule: Any, query: Any, index: int, state: ConversionState
     ) -> Any:
-        """The ``kql`` query object: the query text and its case_insensitive."""
+        """The query object: the ``kql`` query (text and case_insensitive), or the ``bool`` tree
+        whose ``kql`` queries share one case_insensitive."""
         ci = self._case_insensitive()
         self._declare_case(ci)
         self._records = []
-        return json.dumps({"kql": {"query": query, "case_insensitive": ci}}, ensure_ascii=False)
+        return json.dumps(to_query(query, ci), ensure_ascii=False)

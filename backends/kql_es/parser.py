@@ -2,9 +2,9 @@
 
 ``parse(text, fields)`` accepts:
 
-* a ``kql`` query object ``{"kql": {"query": "...", "case_insensitive": true}}`` (the target's
-  default output) or a search request body holding it, alone or as the one clause of
-  ``bool.filter`` / ``bool.must`` (``-f es-dsl``);
+* a Query DSL query object, ``{"kql": {"query": "...", "case_insensitive": true}}`` or a ``bool``
+  tree of ``kql`` and ``regexp`` queries (the target's default output, ``dsl.py``), or a search
+  request body holding one (``-f es-dsl``);
 * an ES|QL query ``FROM <indices> | WHERE KQL("...", {"case_insensitive": true})`` (``-f esql``);
 * a bare KQL string, read with Elasticsearch's default ``case_insensitive: false``.
 
@@ -23,6 +23,7 @@ from lark import Token, Tree
 from ..query.ast import Node
 from ..query.errors import QueryParseError, UnsupportedQueryError, too_deep
 from ..query.syntax import Grammar, SyntaxMessages, run_lowering
+from .dsl import read_query
 from .lower import Lowering
 from .semantics import LANGUAGE, SEMANTICS
 
@@ -79,29 +80,17 @@ def _kql_object(text: str, obj: Any) -> tuple[str, bool]:
     return obj["query"], ci
 
 
-def _from_json(text: str) -> tuple[str, bool]:
-    """A ``kql`` query object or a search request body whose query is one kql query."""
+def _from_json(text: str) -> Any:
+    """The query object of a query object or of a search request body (its ``query``)."""
     try:
         obj = json.loads(text)
     except ValueError as exc:
         raise _form_error(text, f"not JSON: {exc}") from None
     except RecursionError:
         raise too_deep() from None
-    query = obj.get("query") if isinstance(obj, dict) and "kql" not in obj else obj
-    if isinstance(query, dict) and set(query) == {"bool"} and isinstance(query["bool"], dict):
-        clauses = [c for key in ("filter", "must") for c in _as_list(query["bool"].get(key))]
-        if len(clauses) != 1 or set(query["bool"]) - {"filter", "must"}:
-            raise UnsupportedQueryError("a search body evaluates one kql clause in bool.filter")
-        query = clauses[0]
-    if not isinstance(query, dict) or set(query) != {"kql"}:
-        raise UnsupportedQueryError("the JSON holds no kql query")
-    return _kql_object(text, query["kql"])
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+    if isinstance(obj, dict) and "query" in obj:
+        return obj["query"]  # a search request body (its other keys select no documents)
+    return obj
 
 
 def _esql_string(text: str, rest: str) -> tuple[str, str]:
@@ -149,21 +138,29 @@ def _from_esql(text: str, rest: str) -> tuple[str, bool]:
 
 
 def unwrap(text: str) -> tuple[str, bool]:
-    """The KQL string and its ``case_insensitive`` for any of the three forms."""
-    stripped = text.strip()
-    if stripped.startswith("{"):
-        return _from_json(stripped)
+    """The KQL string and its ``case_insensitive`` of an ES|QL ``WHERE KQL(...)`` query or a
+    bare KQL string."""
     match = _ESQL.match(text)
     if match:
         return _from_esql(text, match.group("rest").strip())
     return text, False
 
 
+def _lower_kql(query: str, case_insensitive: bool, fields: FieldModel | None) -> Node:
+    """One KQL string under its ``case_insensitive``, parsed and lowered."""
+    tree = GRAMMAR.parse(query)
+    node = run_lowering(lambda: Lowering(fields, case_insensitive).transform(tree), query, LANGUAGE)
+    assert isinstance(node, Node)
+    return node
+
+
 def parse(text: str, fields: FieldModel | None = None) -> Node:
     """Parse Elasticsearch KQL in any of its forms and lower it to the shared query tree.
 
     Args:
-        text: a kql query / search body JSON, an ES|QL ``WHERE KQL(...)`` query or a KQL string.
+        text: a Query DSL query object or search body (``kql``, or a ``bool`` tree of ``kql``
+            and ``regexp`` queries, ``dsl.py``), an ES|QL ``WHERE KQL(...)`` query or a KQL
+            string.
         fields: the target's field model; without it every field is unmapped (match /
             query_string).
 
@@ -171,8 +168,10 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
         QueryParseError: the text is not valid (line, column and caret in the message).
         UnsupportedQueryError: valid, but sigport cannot evaluate it faithfully.
     """
-    query, case_insensitive = unwrap(text)
-    tree = GRAMMAR.parse(query)
-    node = run_lowering(lambda: Lowering(fields, case_insensitive).transform(tree), query, LANGUAGE)
-    assert isinstance(node, Node)
-    return node
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return read_query(
+            _from_json(stripped), fields,
+            lambda body: _lower_kql(*_kql_object(text, body), fields),
+        )
+    return _lower_kql(*unwrap(text), fields)

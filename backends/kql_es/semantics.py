@@ -32,6 +32,14 @@ ESQL_KQL_DOC = (
     "search-functions/kql"
 )
 ES_REF = "https://www.elastic.co/guide/en/elasticsearch/reference/current"
+BOOL_DOC = "https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-bool-query"
+REGEXP_DOC = (
+    "https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-regexp-query"
+)
+REGEXP_BUILDER = (
+    "https://github.com/elastic/elasticsearch/blob/main/server/src/main/java/org/elasticsearch/"
+    "index/query/RegexpQueryBuilder.java"
+)
 
 #: The language's name in messages.
 LANGUAGE = "Elasticsearch KQL"
@@ -220,6 +228,48 @@ SEMANTICS = Semantics(
             "https://github.com/elastic/elasticsearch/pull/135776",
             "ES|QL's KQL() matched keyword fields case-insensitively by default before 9.2: the "
             "emitter always writes the parameter, true or false.",
+        ),
+        # --- the Query DSL tree a rule with regexes becomes (backend_dsl.py, dsl.py) ----------
+        "query_dsl_bool": Rule(
+            ("filter", "must", "should", "must_not", "minimum_should_match"),
+            BOOL_DOC,
+            "A bool query matches a document when every must and filter clause matches, no "
+            "must_not clause does, and at least minimum_should_match should clauses do; "
+            "minimum_should_match defaults to 1 when the bool has should clauses and no must or "
+            "filter clause, else to 0. The emitter writes and as filter, or as should with "
+            "minimum_should_match 1, not as must_not; the interpreter reads any mix, with "
+            "minimum_should_match 0, 1 or the number of should clauses.",
+        ),
+        "regexp_query": Rule(
+            "the query_string /re/ term",
+            REGEXP_BUILDER,
+            "RegexpQueryBuilder.doToQuery calls the field type's regexpQuery, as "
+            "QueryStringQueryParser.getRegexpQuery does for a /re/ term, with flags ALL (the "
+            f"default, {REGEXP_DOC}) and case_insensitive false: a Lucene RegExp over each whole "
+            "indexed value of a keyword, constant_keyword or wildcard field, not normalised, so "
+            "a value above ignore_above (not indexed) never matches. The Lucene target's entries "
+            "regex_* (backends/lucene/semantics.py) hold for it; other flags and "
+            "case_insensitive true are not evaluated.",
+        ),
+        "regexp_parameters": Rule(
+            ("value", "flags", "case_insensitive", "max_determinized_states", "rewrite", "boost",
+             "_name"),
+            REGEXP_DOC,
+            "The regexp query's parameters; a string instead of the object is the value alone. "
+            "max_determinized_states, rewrite, boost and _name change cost or scores, not which "
+            "documents match.",
+        ),
+        "regexp_max_length": Rule(
+            1000,
+            REGEXP_DOC,
+            "'By default, regular expressions are limited to 1,000 characters' "
+            "(index.max_regex_length); a longer one fails the request.",
+        ),
+        "match_all_none": Rule(
+            ("match_all", "match_none"),
+            "https://www.elastic.co/docs/reference/query-languages/query-dsl/"
+            "query-dsl-match-all-query",
+            "match_all matches every document, match_none none.",
         ),
     },
 )

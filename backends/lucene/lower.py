@@ -99,6 +99,12 @@ def resolve_field(
         raise UnsupportedQueryError(f"field-name pattern {name!r} expands over the mapping")
     if name == EXISTS_FIELD:
         return FieldView(name, name, EXISTS_FIELD)
+    return field_view(name, fields)
+
+
+def field_view(name: str, fields: FieldModel | None) -> FieldView:
+    """Describe the field named exactly ``name`` (no query_string escapes) using the field
+    model; also read by the Query DSL ``regexp`` query of ``backends/kql_es/dsl.py``."""
     info = fields.lookup(name) if fields is not None else None
     if info is None:
         # SEMANTICS "unknown_field": exact, case-sensitive keyword.

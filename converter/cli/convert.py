@@ -101,6 +101,7 @@ def convert(
     from converter.api import convert as convert_rules
     from converter.conversion.batch import MIN_FILES_FOR_POOL
     from converter.conversion.convert import CONVERTED, ERROR
+    from converter.outputs.elasticsearch_kql import unwritable
     from converter.outputs.files import refuse_inputs, write_named_file
     from converter.outputs.formats import FORMATS
     from converter.rules.load import expand_paths
@@ -136,6 +137,7 @@ def convert(
     def on_file(conversions: list[Any]) -> None:
         # A signal waits until the file is written and counted: the report then lists exactly
         # the files on disk.
+        conversions = [unwritable(c, output_format) for c in conversions]
         with deferred():
             if writer is not None:
                 writer.write(conversions)
@@ -158,6 +160,8 @@ def convert(
         interrupted_report(exc, report, done, inputs, files_done[0], writer is not None)
         raise
 
+    # A query the format cannot hold is a refusal in the output, the summary and the report.
+    converted.conversions[:] = [unwritable(c, output_format) for c in converted.conversions]
     results, summaries = converted.conversions, converted.rules
     if writer is None:
         text = write_output(results, names, output_format, output, roots, render_options)

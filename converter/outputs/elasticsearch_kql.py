@@ -1,6 +1,10 @@
-"""The ``es-dsl`` and ``esql`` formats of the ``kql-es`` target: its ``kql`` query objects wrapped.
+"""The ``es-dsl`` and ``esql`` formats of the ``kql-es`` target: its query objects wrapped.
 
-* ``es-dsl``: one search request body per query, ``{"query": {"bool": {"filter": [{"kql": ...}]}}}``
+The target's query is a Query DSL query object: a ``kql`` query, or, for a rule holding a regex
+that no wildcard value writes, a ``bool`` tree of ``kql`` and ``regexp`` queries
+(``backends/kql_es/backend_dsl.py``).
+
+* ``es-dsl``: one search request body per query, ``{"query": {"bool": {"filter": [<query>]}}}``
   (https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-kql-query);
 * ``esql``: ``FROM <indices> | WHERE KQL("<query>", {"case_insensitive": ...})`` with the data
   source's index patterns (https://www.elastic.co/docs/reference/query-languages/esql/
@@ -17,15 +21,19 @@
   https://www.elastic.co/guide/en/security/current/rules-api-create.html; ES|QL rules:
   https://www.elastic.co/docs/solutions/security/detect-and-alert/esql).
 
+The ``esql`` and ``kibana-ndjson`` forms hold one ``KQL()`` call: a ``bool`` tree has no exact
+ES|QL form here (``RLIKE`` returns null on a multi-valued field, where the ``regexp`` query
+matches any value), so ``unwritable`` turns those conversions into refusals with the reason.
 The query text is the emitter's; only the wrapping is done here.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
-from converter.conversion.convert import Conversion
+from converter.conversion.convert import UNSUPPORTED, Conversion
 
 #: ES|QL string escapes (https://www.elastic.co/docs/reference/query-languages/esql/esql-syntax).
 _ESQL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -33,11 +41,37 @@ _ESQL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"
 DEFAULT_INDEX = "logs-*"
 
 
-def _kql(query: str) -> dict[str, Any]:
+def _query(query: str) -> dict[str, Any]:
     obj = json.loads(query)
-    if not isinstance(obj, dict) or "kql" not in obj:
+    if not isinstance(obj, dict) or len(obj) != 1:
         raise ValueError("the es-dsl and esql formats need kql-es queries")
+    return obj
+
+
+def _kql(query: str) -> dict[str, Any]:
+    obj = _query(query)
+    if "kql" not in obj:
+        raise ValueError("the esql format needs kql-es queries that are one kql query")
     return dict(obj["kql"])
+
+
+#: The formats whose query is one ES|QL ``KQL()`` call.
+ESQL_FORMATS = ("esql", "kibana-ndjson")
+
+
+def unwritable(conv: Conversion, output_format: str) -> Conversion:
+    """``conv``, or a refusal when ``output_format`` is an ES|QL form and a query of this
+    kql-es conversion is a ``bool`` tree (a regex without a wildcard form)."""
+    if conv.target != "kql-es" or output_format not in ESQL_FORMATS or not conv.queries:
+        return conv
+    if all("kql" in _query(q) for q in conv.queries):
+        return conv
+    return replace(
+        conv, status=UNSUPPORTED, queries=[],
+        reason="ES|QL's KQL() cannot hold the regexp query of a regex that no wildcard value "
+        "writes; convert with -f es-dsl (a bool of kql and regexp queries) or use the lucene "
+        "or eql target",
+    )
 
 
 def esql_string(text: str) -> str:
@@ -48,7 +82,7 @@ def esql_string(text: str) -> str:
 def render_es_dsl(conversions: list[Conversion], **_: Any) -> str:
     """One search request body per query, one per line."""
     lines = [
-        json.dumps({"query": {"bool": {"filter": [{"kql": _kql(q)}]}}}, ensure_ascii=False)
+        json.dumps({"query": {"bool": {"filter": [_query(q)]}}}, ensure_ascii=False)
         for c in conversions for q in c.queries
     ]
     return "\n".join(lines) + ("\n" if lines else "")

@@ -248,9 +248,13 @@ def test_proven_on_events(pattern: str, tmp_path: Path) -> None:
 
 
 def test_untranslatable_regex_is_refused_with_the_reason(tmp_path: Path) -> None:
-    result = _check(_rule("a.b", "", "CommandLine"), tmp_path)
-    for target in result.targets.values():
-        assert target.query is None and "excludes the newline" in str(target.reason)
+    """Kibana's KQL refuses it; kql-es writes it as a regexp query beside its kql queries
+    (backends/kql_es/backend_dsl.py), proven on the events."""
+    result = _check(_rule("a.b", "", "CommandLine"), tmp_path, ["a.b", "a\nb", "xaZbx", "ab"])
+    kql, kql_es = result.targets["kql"], result.targets["kql-es"]
+    assert kql.query is None and "excludes the newline" in str(kql.reason)
+    assert kql_es.query is not None and '"regexp"' in kql_es.query
+    assert kql_es.equivalent is True, (kql_es.reason, kql_es.disagreements)
 
 
 @settings(max_examples=30, deadline=None,

@@ -1,0 +1,207 @@
+"""kql-es rules holding a regex that no wildcard value writes: a Query DSL bool tree of kql and
+regexp queries (``backends/kql_es/backend_dsl.py``), read back by ``backends/kql_es/dsl.py``.
+
+The emitter's trees are proven on generated events (positives and near misses) by the checker;
+the reader is tested on hand-written trees for the bool and regexp semantics it claims.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backends.kql_es.parser import parse
+from backends.query import ast
+from backends.query.errors import UnsupportedQueryError
+from backends.query.fields import FieldModel
+from converter.checking.checker import Checker
+from converter.conversion.convert import CONVERTED, UNSUPPORTED, Converter
+from converter.generate import generate_events
+from converter.outputs.elasticsearch_kql import render_es_dsl, unwritable
+from converter.rules.load import load_text
+
+RULE = """
+title: t
+id: 11111111-1111-1111-1111-111111111111
+status: test
+logsource: {{category: process_creation, product: windows}}
+detection:
+{detection}
+level: low
+"""
+
+MODEL = FieldModel.from_dict({
+    "k": {"type": "keyword", "ignore_above": 8},
+    "w": {"type": "wildcard"},
+    "t": {"type": "text"},
+    "low": {"type": "keyword", "normalizer": "lowercase"},
+})
+
+
+def _loaded(detection: str) -> object:
+    return load_text(RULE.format(detection=detection), "t.yml")[0]
+
+
+def _proven(detection: str, data_source: str = "windows") -> dict[str, object]:
+    """Check the rule's kql-es query on generated events; return the query object."""
+    loaded = _loaded(detection)
+    checker = Checker(["kql-es"], data_source=data_source)
+    result = checker.check(loaded, generate_events(loaded.rule)).targets["kql-es"]
+    assert result.query is not None, result.reason
+    assert result.equivalent is True, (result.reason, result.warnings, result.query)
+    return json.loads(result.query)
+
+
+def _kinds(obj: object) -> set[str]:
+    """The query types anywhere in a Query DSL object."""
+    if isinstance(obj, list):
+        return set().union(*(_kinds(o) for o in obj)) if obj else set()
+    if not isinstance(obj, dict):
+        return set()
+    out = set()
+    for key, value in obj.items():
+        if key in ("kql", "regexp", "bool"):
+            out.add(key)
+        if key != "kql":
+            out |= _kinds(value)
+    return out
+
+
+@pytest.mark.parametrize(
+    "detection",
+    [
+        pytest.param(
+            "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|re: 'a[^b]c'\n"
+            "  flt:\n    CommandLine|contains: '77'\n  condition: sel and not flt",
+            id="negated-class-beside-kql",
+        ),
+        pytest.param(
+            "  sel:\n    CommandLine|re|i: 'POWERSHELL.+-ENC'\n  condition: sel",
+            id="case-insensitive-unbounded",
+        ),
+        pytest.param(
+            "  a:\n    CommandLine|re: 'x.y'\n  b:\n    ParentImage|endswith: '\\explorer.exe'\n"
+            "  condition: a or b",
+            id="or-of-regexp-and-kql",
+        ),
+        pytest.param(
+            "  a:\n    CommandLine|re: '^[0-9]+$'\n  condition: not a",
+            id="negated-regexp",
+        ),
+    ],
+)
+def test_regex_without_wildcard_form_is_a_proven_bool_tree(detection: str) -> None:
+    query = _proven(detection)
+    assert "regexp" in _kinds(query) and "bool" in _kinds(query), query
+
+
+def test_regex_with_a_wildcard_form_stays_kql() -> None:
+    query = _proven("  sel:\n    CommandLine|re: 'ab(c|d)'\n  condition: sel")
+    assert set(query) == {"kql"}, query
+
+
+def test_es_dsl_wraps_the_tree_and_reads_back_the_same() -> None:
+    conversion = Converter("kql-es", None, {"data_source": "windows"}).convert(
+        _loaded("  sel:\n    CommandLine|re: 'a[^b]c'\n  condition: sel"))
+    assert conversion.status == CONVERTED, conversion.reason
+    model = FieldModel.builtin("windows")
+    body = render_es_dsl([conversion]).strip()
+    assert json.loads(body)["query"]["bool"]["filter"] == [json.loads(conversion.queries[0])]
+    assert parse(body, model) == parse(conversion.queries[0], model)
+
+
+def test_esql_forms_refuse_the_tree_with_the_reason() -> None:
+    conversion = Converter("kql-es", None, {"data_source": "windows"}).convert(
+        _loaded("  sel:\n    CommandLine|re: 'a[^b]c'\n  condition: sel"))
+    for form in ("esql", "kibana-ndjson"):
+        refused = unwritable(conversion, form)
+        assert refused.status == UNSUPPORTED and not refused.queries
+        assert "-f es-dsl" in (refused.reason or "")
+    assert unwritable(conversion, "es-dsl") is conversion
+
+
+def test_case_sensitive_regex_on_a_lowercase_field_is_refused() -> None:
+    from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+    from sigma.types import SigmaRegularExpression
+
+    from backends.kql_es.backend_dsl import regexp_query
+
+    info = MODEL.lookup("low")
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
+        regexp_query("low", SigmaRegularExpression("a[^b]c"), info)
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError):
+        regexp_query("t", SigmaRegularExpression("a[^b]c"), MODEL.lookup("t"))
+
+
+# --- the reader ----------------------------------------------------------------------------
+
+
+def _regexp(field: str, value: str, **extra: object) -> dict[str, object]:
+    return {"regexp": {field: {"value": value, **extra}}}
+
+
+def _kql(query: str) -> dict[str, object]:
+    return {"kql": {"query": query, "case_insensitive": False}}
+
+
+def test_regexp_reads_as_the_lucene_regex_with_the_field_limit() -> None:
+    node = parse(json.dumps(_regexp("k", "a.*")), MODEL)
+    assert isinstance(node, ast.Regex)
+    assert (node.pattern, node.dialect, node.anchored) == ("a.*", ast.RegexDialect.LUCENE, True)
+    assert node.max_length == 8  # a value above ignore_above is not indexed
+    assert parse(json.dumps({"regexp": {"k": "a.*"}}), MODEL) == node  # the short form
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"bool": {"should": [_kql("k:a"), _kql("k:b")]}}, id="should-alone-one"),
+        pytest.param(
+            {"bool": {"should": [_kql("k:a"), _kql("k:b")], "minimum_should_match": 1}},
+            id="explicit-one",
+        ),
+    ],
+)
+def test_should_alone_needs_one(body: dict[str, object]) -> None:
+    node = parse(json.dumps(body), MODEL)
+    assert isinstance(node, ast.Or) and len(node.children) == 2
+
+
+def test_should_beside_filter_is_optional() -> None:
+    """minimum_should_match defaults to 0 when the bool has a filter or must clause."""
+    body = {"bool": {"filter": [_kql("k:a")], "should": [_kql("k:b")]}}
+    assert parse(json.dumps(body), MODEL) == parse(json.dumps(_kql("k:a")), MODEL)
+    body["bool"]["minimum_should_match"] = 1
+    node = parse(json.dumps(body), MODEL)
+    assert isinstance(node, ast.And) and len(node.children) == 2
+
+
+def test_must_not_and_empty_bools() -> None:
+    node = parse(json.dumps({"bool": {"must_not": [_kql("k:a"), _regexp("w", "b")]}}), MODEL)
+    assert isinstance(node, ast.And) and all(isinstance(c, ast.Not) for c in node.children)
+    assert parse('{"bool": {}}', MODEL) == ast.Const(True)
+    assert parse('{"match_none": {}}', MODEL) == ast.Const(False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(_regexp("k", "a", flags="INTERSECTION"), id="other-flags"),
+        pytest.param(_regexp("k", "a", case_insensitive=True), id="case-insensitive"),
+        pytest.param(_regexp("k", "a", fuzzy=1), id="unknown-parameter"),
+        pytest.param(_regexp("k", "a" * 1001), id="over-max-regex-length"),
+        pytest.param(_regexp("t", "a"), id="text-field"),
+        pytest.param({"bool": {"should": [_kql("k:a")] * 3, "minimum_should_match": 2}},
+                     id="two-of-three"),
+        pytest.param({"bool": {"should": [_kql("k:a")], "minimum_should_match": "50%"}},
+                     id="percentage"),
+        pytest.param({"bool": {"should": [_kql("k:a")], "minimum_should_match": 2}},
+                     id="more-than-clauses"),
+        pytest.param({"term": {"k": "a"}}, id="other-query"),
+        pytest.param({"bool": {"filter": []}, "kql": {}}, id="two-query-types"),
+    ],
+)
+def test_reader_refuses_what_it_does_not_evaluate(body: dict[str, object]) -> None:
+    with pytest.raises(UnsupportedQueryError):
+        parse(json.dumps(body), MODEL)
