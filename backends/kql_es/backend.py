@@ -38,24 +38,15 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
-from sigma.conditions import ConditionAND, ConditionIdentifier, ConditionNOT, ConditionOR
+from sigma.conditions import ConditionIdentifier
 
 from backends.common import EXACT_WARNINGS, refuse_empty_field
 from backends.kql.backend import SigportKqlBackend
 from backends.query.ast import Fold
 from backends.query.folding import SIMPLE, equivalents, folds_alike, simple_lower
 
-from .backend_dsl import (
-    MAX_REGEX_LENGTH,
-    DslNode,
-    needs_regexp,
-    regexp_query,
-    regexp_too_long,
-    to_query,
-    tree,
-    tree_op,
-)
-from .semantics import JAVA_LINE_TERMINATORS, SEMANTICS, WHITESPACE
+from .backend_dsl import REGEXP_TYPES, DslTreeMixin, glob_query, to_query
+from .semantics import JAVA_LINE_TERMINATORS, LANGUAGE, SEMANTICS, WHITESPACE
 
 #: The readings of ``case_insensitive`` plus Sigma's own (per-code-point simple lowercase).
 _CI_READINGS = SEMANTICS.typed("case_insensitive_folding", Fold).readings
@@ -222,7 +213,7 @@ def _ci_exact(char: str, normalized: bool) -> bool:
     )
 
 
-class SigportKqlEsBackend(SigportKqlBackend):
+class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
     """Convert Sigma rules to Elasticsearch ``kql`` queries (JSON with ``case_insensitive``)."""
 
     name: ClassVar[str] = "Elasticsearch KQL"
@@ -262,34 +253,31 @@ class SigportKqlEsBackend(SigportKqlBackend):
                 )
         return False
 
-    # --- the Query DSL tree of a rule with regexes (backend_dsl.py) -----------------------------
+    # --- strings KQL cannot write exactly (backend_dsl.py) ---------------------------------------
 
-    def convert_condition(self, cond: Any, state: ConversionState) -> Any:
-        """A boolean node holding a regex without a wildcard form becomes a ``bool`` node over
-        its children's conversions; any other node is KQL text as before."""
-        if isinstance(cond, (ConditionAND, ConditionOR, ConditionNOT)) and needs_regexp(cond):
-            return tree(tree_op(cond), [self.convert_condition(a, state) for a in cond.args])
-        return super().convert_condition(cond, state)
-
-    def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
-        """A regex with a wildcard form is written as its values (KQL); any other is a
-        ``regexp`` query (``regexp_query``)."""
-        if not needs_regexp(cond):
-            return super().convert_condition_field_eq_val_re(cond, state)
-        field = refuse_empty_field(cond.field)
-        self.warn_length_limit(field, cond.value)
-        query = regexp_query(field, cond.value, self.field_model().lookup(field))
-        if regexp_too_long(query):
-            self.warn(
-                f"the regexp query on {field} is longer than {MAX_REGEX_LENGTH:,} characters: "
-                "Elasticsearch rejects it unless the index's index.max_regex_length is raised "
-                "(regexp_max_length)"
-            )
-        return DslNode("regexp", query=query)
-
-    def finish_query(self, rule: Any, query: Any, state: ConversionState) -> Any:
-        """A tree is finished as it is (KQL has no deferred parts); text as in pySigma."""
-        return query if isinstance(query, DslNode) else super().finish_query(rule, query, state)
+    def _string_needs_regexp(self, cond: ConditionFieldEqualsValueExpression) -> bool:
+        """True when the KQL text of this string test would be widened or refused (``_value``,
+        ``_check_wildcard_spaces``) and the field takes a whole-value ``regexp`` query."""
+        value = cond.value
+        assert isinstance(value, SigmaString)
+        parts = list(value.iter_parts())
+        if all(isinstance(p, str) for p in parts):
+            return False
+        info = self.field_model().lookup(cond.field)
+        if info is None or info.type not in REGEXP_TYPES:
+            return False  # unmapped or analysed: the KQL route and its declarations
+        keyword = info.type == "keyword"
+        if not keyword and (SpecialChars.WILDCARD_SINGLE in parts or any(
+            isinstance(p, str) and "*" in p for p in parts
+        )):
+            return True  # '?' escaped, a literal '*' live in a query_string
+        try:
+            self._check_wildcard_spaces(cond.field, value)
+        except SigmaFeatureNotSupportedByBackendError:
+            return True  # whitespace a query_string splits
+        if render_pattern(parts, keyword) is not None:
+            return False
+        return not (info.caseless_of and render_pattern(parts, keyword, never=NEVER_IN_COPY))
 
     # --- values --------------------------------------------------------------------------------
 
@@ -345,9 +333,16 @@ class SigportKqlEsBackend(SigportKqlBackend):
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str | DeferredQueryExpression:
-        """``field:value`` written for Elasticsearch's grammar, with the case bookkeeping."""
+    ) -> Any:
+        """``field:value`` written for Elasticsearch's grammar, with the case bookkeeping; a
+        value KQL cannot write exactly is a ``regexp`` query (``glob_query``)."""
         assert isinstance(cond.value, SigmaString)
+        if self._string_needs_regexp(cond):
+            field = refuse_empty_field(cond.field)
+            self.warn_length_limit(field, cond.value)
+            self.caseless_copy_of(field, cond.value, LANGUAGE)  # warns for a |cased value
+            info = self.field_model().lookup(field)
+            return self._regexp_leaf(field, glob_query(field, cond.value, info))
         self._check_wildcard_spaces(cond.field, cond.value)
         self._shipper = self._from_logsource_conditions(cond)
         before = len(self._records)

@@ -12,6 +12,9 @@ DSL ``bool`` query combines ``kql`` queries with ``regexp`` queries (``query_dsl
   RegExp by the Lucene emitter's translator (``backends.lucene.regex``), letters of a ``|i``
   regex written as classes of their case variants, ``flags`` ``ALL`` and ``case_insensitive``
   false written out;
+* so is a string test whose KQL text would not be exact (a Sigma ``?`` or a literal ``*`` on a
+  field that is no ``keyword`` field, whitespace a ``query_string`` splits, a pattern
+  Elasticsearch would read as plain text): the glob as an anchored Lucene RegExp;
 * ``and`` is ``bool.filter``, ``or`` is ``bool.should`` (``minimum_should_match`` 1 written
   out), ``not`` is ``bool.must_not``.
 
@@ -21,7 +24,7 @@ This module is emitter-side (the interpreter reads the tree in ``dsl.py``, never
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 from sigma.conditions import (
     ConditionAND,
@@ -30,10 +33,18 @@ from sigma.conditions import (
     ConditionNOT,
     ConditionOR,
 )
+from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.types import SigmaRegularExpression, SigmaRegularExpressionFlag
+from sigma.types import (
+    SigmaCasedString,
+    SigmaExpansion,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+)
 
-from backends.lucene.regex import translate_pcre
+from backends.common import refuse_empty_field
+from backends.lucene.regex import glob_pieces, glob_to_lucene, has_case, translate_pcre
 from backends.regex_globs import NotGlobs, glob_condition
 
 from .semantics import SEMANTICS
@@ -73,18 +84,23 @@ def tree(op: str, children: list[str | DslNode]) -> DslNode:
     return DslNode(op, (*texts, *nodes))
 
 
-def needs_regexp(cond: Any) -> bool:
-    """True when ``cond`` holds a field regex that no finite set of wildcard values writes."""
+def needs_regexp(cond: Any, string_needs: Callable[[Any], bool]) -> bool:
+    """True when ``cond`` holds a field regex that no finite set of wildcard values writes, or
+    a string test for which ``string_needs`` says the KQL text would not be exact."""
     if isinstance(cond, ConditionFieldEqualsValueExpression):
-        if not isinstance(cond.value, SigmaRegularExpression):
-            return False
-        try:
-            glob_condition(cond)
-        except NotGlobs:
-            return True
-        return False
+        value = cond.value
+        if isinstance(value, SigmaRegularExpression):
+            try:
+                union = glob_condition(cond)
+            except NotGlobs:
+                return True
+            return needs_regexp(union, string_needs)  # the values it is written as
+        if isinstance(value, SigmaExpansion):
+            return any(string_needs(ConditionFieldEqualsValueExpression(cond.field, v))
+                       for v in value.values)
+        return isinstance(value, SigmaString) and string_needs(cond)
     if isinstance(cond, ConditionItem):
-        return any(needs_regexp(arg) for arg in cond.args)
+        return any(needs_regexp(arg, string_needs) for arg in cond.args)
     return False
 
 
@@ -99,6 +115,28 @@ def tree_op(cond: Any) -> str:
     raise TypeError(f"not a boolean condition: {type(cond).__name__}")
 
 
+def _refuse_type(field: str, info: Any) -> None:
+    if info is not None and info.type not in REGEXP_TYPES:
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"Elasticsearch's regexp query on {info.type} field {field} does not read the whole "
+            "value (regexp_query); use the eql target"
+        )
+
+
+def _regexp(field: str, pattern: str) -> dict[str, Any]:
+    return {"regexp": {field: {"value": pattern, "flags": "ALL", "case_insensitive": False}}}
+
+
+def _refuse_lost_case(field: str, info: Any, what: str) -> None:
+    """The regexp query is not normalised, the indexed values are: a case-sensitive test on a
+    lowercase-normalised field has lost the case it tells apart."""
+    if info is not None and info.normalizer == "lowercase":
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"field {field} is lowercase-normalised, so the case-sensitive {what} cannot be "
+            "matched exactly; query a field without that normalizer"
+        )
+
+
 def regexp_query(field: str, value: SigmaRegularExpression, info: Any) -> dict[str, Any]:
     """The ``regexp`` query testing ``field`` as the Sigma regex ``value`` does.
 
@@ -106,26 +144,31 @@ def regexp_query(field: str, value: SigmaRegularExpression, info: Any) -> dict[s
     the pattern (text, numbers), when a lowercase normalizer has lowered what a case-sensitive
     regex tells apart, or when the regex has no exact Lucene RegExp.
     """
-    if info is not None and info.type not in REGEXP_TYPES:
-        raise SigmaFeatureNotSupportedByBackendError(
-            f"Elasticsearch's regexp query on {info.type} field {field} does not read the whole "
-            "value (regexp_query); use the eql target"
-        )
+    _refuse_type(field, info)
     translation = translate_pcre(
         str(value.regexp),
         case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in value.flags,
         multiline=SigmaRegularExpressionFlag.MULTILINE in value.flags,
         dotall=SigmaRegularExpressionFlag.DOTALL in value.flags,
     )
-    if info is not None and info.normalizer == "lowercase" and translation.case_sensitive:
-        # The regexp query is not normalised, the indexed values are: the case is lost.
-        raise SigmaFeatureNotSupportedByBackendError(
-            f"field {field} is lowercase-normalised, so the case-sensitive regex {value.regexp} "
-            "cannot be matched exactly; query a field without that normalizer or use |re|i"
-        )
-    return {"regexp": {field: {
-        "value": translation.pattern, "flags": "ALL", "case_insensitive": False,
-    }}}
+    if translation.case_sensitive:
+        _refuse_lost_case(field, info, f"regex {value.regexp} (use |re|i)")
+    return _regexp(field, translation.pattern)
+
+
+def glob_query(field: str, value: SigmaString, info: Any) -> dict[str, Any]:
+    """The ``regexp`` query testing ``field`` as the Sigma string ``value`` does (its ``*`` and
+    ``?`` live, the rest literal): a case-insensitive value's letters are classes of every
+    character with the same simple lowercase, so the regexp is exact on any field, a lowercase
+    normalised one included; a caseless copy holds values the pipeline lowercased, as it
+    lowercased ``value``, so there the regexp is case-sensitive."""
+    _refuse_type(field, info)
+    copy = info is not None and bool(info.caseless_of)
+    folded = not isinstance(value, SigmaCasedString) and not copy
+    plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
+    if not folded and not copy and has_case(plain):
+        _refuse_lost_case(field, info, f"value {str(value)!r}")
+    return _regexp(field, glob_to_lucene(glob_pieces(value), case_insensitive=folded))
 
 
 def regexp_too_long(query: dict[str, Any]) -> str | None:
@@ -147,3 +190,54 @@ def to_query(node: str | DslNode, case_insensitive: bool) -> dict[str, Any]:
     if node.op == "or":
         return {"bool": {"should": children, "minimum_should_match": 1}}
     return {"bool": {"must_not": children}}
+
+
+class DslTreeMixin:
+    """The kql-es emitter's tree conversion (put before the KQL emitter in the bases): boolean
+    nodes holding a ``regexp`` leaf become ``DslNode`` trees; the string test the emitter cannot
+    write exactly is decided by its ``_string_needs_regexp``."""
+
+    def convert_condition(self, cond: Any, state: ConversionState) -> Any:
+        """A boolean node holding a regexp leaf (``_needs_regexp``) becomes a ``bool`` node over
+        its children's conversions, as does an expansion holding one (its values OR-ed); any
+        other node is KQL text as before."""
+        if isinstance(cond, (ConditionAND, ConditionOR, ConditionNOT)) and self._needs_regexp(cond):
+            return tree(tree_op(cond), [self.convert_condition(a, state) for a in cond.args])
+        if isinstance(cond, ConditionFieldEqualsValueExpression) and isinstance(
+            cond.value, SigmaExpansion
+        ) and self._needs_regexp(cond):
+            return tree("or", [
+                self.convert_condition(ConditionFieldEqualsValueExpression(cond.field, v), state)
+                for v in cond.value.values
+            ])
+        return super().convert_condition(cond, state)  # type: ignore[misc]
+
+    def _needs_regexp(self, cond: Any) -> bool:
+        """``cond`` holds a regex without a wildcard form, or a string test whose KQL text
+        would not be exact on a field the regexp query reads whole."""
+        return needs_regexp(cond, self._string_needs_regexp)  # type: ignore[attr-defined]
+
+    def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
+        """A regex with a wildcard form is written as its values (KQL); any other is a
+        ``regexp`` query (``regexp_query``)."""
+        if not self._needs_regexp(cond):
+            return super().convert_condition_field_eq_val_re(cond, state)  # type: ignore[misc]
+        field = refuse_empty_field(cond.field)
+        self.warn_length_limit(field, cond.value)  # type: ignore[attr-defined]
+        info = self.field_model().lookup(field)  # type: ignore[attr-defined]
+        return self._regexp_leaf(field, regexp_query(field, cond.value, info))
+
+    def _regexp_leaf(self, field: str, query: dict[str, Any]) -> DslNode:
+        """The tree leaf of a regexp query, declared when Elasticsearch would reject it."""
+        if regexp_too_long(query):
+            self.warn(  # type: ignore[attr-defined]
+                f"the regexp query on {field} is longer than {MAX_REGEX_LENGTH:,} characters: "
+                "Elasticsearch rejects it unless the index's index.max_regex_length is raised "
+                "(regexp_max_length)"
+            )
+        return DslNode("regexp", query=query)
+
+    def finish_query(self, rule: Any, query: Any, state: ConversionState) -> Any:
+        """A tree is finished as it is (KQL has no deferred parts); text as in pySigma."""
+        return query if isinstance(query, DslNode) else super().finish_query(  # type: ignore[misc]
+            rule, query, state)

@@ -183,11 +183,15 @@ def test_wildcard_field_value_stays_case_sensitive_and_declared() -> None:
     assert any("case-sensitively" in w for w in conversion.warnings)
 
 
-def test_unreadable_pattern_is_widened_and_declared() -> None:
+def test_unreadable_pattern_is_a_regexp_query() -> None:
+    """Every token of `C\\:\\\\Windows\\\\Temp\\\\*` has a backslash before its `*`,
+    so Elasticsearch would read it as plain text (wildcard_detection): it is a regexp query
+    beside the kql query (backends/kql_es/backend_dsl.py), no longer a widened pattern."""
     conversion = _convert("    Image|startswith: 'C:\\Windows\\Temp\\'")
-    kql = json.loads(conversion.queries[0])["kql"]
-    assert "process.executable:*C\\:" in kql["query"]
-    assert any("leading '*'" in w for w in conversion.warnings)
+    query = json.loads(conversion.queries[0])
+    (regexp,) = [c["regexp"] for c in query["bool"]["filter"] if "regexp" in c]
+    assert regexp["process.executable"]["value"].startswith("[cC]:\\\\[wW]")
+    assert not any("leading '*'" in w for w in conversion.warnings)
 
 
 def test_formats_wrap_the_same_query() -> None:

@@ -205,3 +205,59 @@ def test_must_not_and_empty_bools() -> None:
 def test_reader_refuses_what_it_does_not_evaluate(body: dict[str, object]) -> None:
     with pytest.raises(UnsupportedQueryError):
         parse(json.dumps(body), MODEL)
+
+
+# --- string values KQL cannot write exactly ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        pytest.param("CommandLine|contains: '>?%APPDATA%\\'", id="question-mark-on-wildcard-field"),
+        pytest.param("CommandLine|contains|cased: ' -sT '", id="cased-whitespace-pattern"),
+        pytest.param("CommandLine|contains: 'a\\*b'", id="literal-star-in-pattern"),
+        pytest.param("CommandLine|windash|contains: '-a?k '", id="expansion-with-question-mark"),
+    ],
+)
+def test_string_kql_cannot_write_is_a_proven_regexp(selection: str) -> None:
+    """Widened or refused before (declared '?' and '*' widenings, query_string splitting,
+    wildcard_detection): a regexp query of the glob is exact, case-insensitive letters as
+    classes of their case variants."""
+    query = _proven(f"  sel:\n    {selection}\n  condition: sel")
+    assert "regexp" in _kinds(query), query
+
+
+def test_question_mark_on_a_caseless_copy_is_a_proven_regexp(tmp_path: object) -> None:
+    """With the template of sigport mapping the value is on the lowercased copy: the regexp
+    there is case-sensitive (the copy and the value were lowercased alike)."""
+    from pathlib import Path
+
+    from converter.outputs.index_template import propose, template_body
+
+    loaded = _loaded("  sel:\n    CommandLine|contains: '>?%APPDATA%\\'\n  condition: sel")
+    path = Path(str(tmp_path)) / "t.json"
+    path.write_text(json.dumps(template_body(propose([loaded], "windows"))), encoding="utf-8")
+    checker = Checker(["kql-es"], data_source="windows", mapping=path)
+    result = checker.check(loaded, generate_events(loaded.rule)).targets["kql-es"]
+    assert result.equivalent is True, (result.reason, result.query)
+    assert '"sigport.caseless.process.command_line": {"value": ".*\\\\>.%appdata%' in str(
+        result.query)
+
+
+def test_keyword_regexp_differs_only_above_ignore_above() -> None:
+    """A pattern Elasticsearch would read as text, on a keyword field: the regexp is exact up
+    to the field's declared ignore_above (1,024), and only longer values disagree."""
+    loaded = _loaded("  sel:\n    Image|startswith: 'C:\\Windows\\Temp\\'\n  condition: sel")
+    result = Checker(["kql-es"], data_source="windows").check(
+        loaded, generate_events(loaded.rule)).targets["kql-es"]
+    assert '"regexp"' in str(result.query)
+    assert any("ignore_above" in w for w in result.warnings)
+    assert result.disagreements and all(
+        "longer than 1024 characters" in d.why for d in result.disagreements)
+
+
+def test_a_regexp_elasticsearch_rejects_by_default_is_declared() -> None:
+    conversion = Converter("kql-es", None, {"data_source": "windows"}).convert(
+        _loaded("  sel:\n    CommandLine|re: 'a[^b]" + "x" * 1000 + "'\n  condition: sel"))
+    assert conversion.status == CONVERTED, conversion.reason
+    assert any("index.max_regex_length" in w for w in conversion.warnings)
