@@ -94,3 +94,20 @@ def test_a_windows_rule_never_matches_a_linux_row_of_the_dataset() -> None:
     assert result.equivalent, result.reason
     assert 'where sourcetype="XmlWinEventLog" ' in result.query
     assert len(events) - 1 not in result.not_rendered
+
+
+MACOS_RULE = """
+title: osascript
+id: 6c0b9d61-1111-4222-8333-944455556668
+logsource: {product: macos, category: process_creation}
+detection:
+    selection:
+        Image|endswith: '/osascript'
+    condition: selection
+"""
+
+
+def test_macos_is_refused_with_the_reason() -> None:
+    """The CrowdStrike rows of Endpoint.Processes have no documented platform field."""
+    with pytest.raises(Exception, match="event_platform"):
+        to_query("splunk-cim", MACOS_RULE)
