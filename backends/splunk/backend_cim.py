@@ -83,6 +83,31 @@ class SigportSplunkCimBackend(SigportSplunkBackend):
         finally:
             self._after_fill = False
 
+    # Keywords (field-less terms) search the raw event text. tstats reads indexed fields only
+    # ("statistical queries on indexed fields in tsidx files", search reference, tstats): a data
+    # model's rows are its fields, and _raw is none of them, so no tstats query on a data model
+    # can hold a keyword test. Refused rather than emitted as a bare term that tests something
+    # else (an indexed token of the event, where the search runs on raw events at all).
+
+    def _no_keywords(self, cond: Any) -> Any:
+        raise SigmaFeatureNotSupportedByBackendError(
+            "keyword (field-less) search terms test the raw event text, which tstats on a data "
+            "model does not have (its rows are the data model's fields only)",
+            source=getattr(cond, "source", None),
+        )
+
+    def convert_condition_val_str(self, cond: Any, state: ConversionState) -> Any:
+        """A keyword: refused (see ``_no_keywords``)."""
+        return self._no_keywords(cond)
+
+    def convert_condition_val_re(self, cond: Any, state: ConversionState) -> Any:
+        """A field-less ``|re`` keyword: refused (see ``_no_keywords``)."""
+        return self._no_keywords(cond)
+
+    def convert_condition_val_num(self, cond: Any, state: ConversionState) -> Any:
+        """A numeric keyword: refused (see ``_no_keywords``)."""
+        return self._no_keywords(cond)
+
     # A null or exists test left in the part tested after tstats (inside an OR with a regex, say)
     # is written for the fill: there a missing BY field reads "null", so `NOT F=*` would be false
     # on every event. `F="null"` is true on those events, and also on a value "null" (any case):

@@ -68,3 +68,23 @@ def test_fields_without_a_documented_web_field_are_refused(field: str, why: str)
     text = PROXY_RULE.replace("cs-host|endswith", f"{field}|endswith")
     with pytest.raises(Exception, match=why):
         to_query("splunk-cim", text)
+
+
+KEYWORD_RULE = """
+title: script tag anywhere in the request
+id: 7d1c0e72-1111-4222-8333-944455556668
+logsource: {category: webserver}
+detection:
+    keywords:
+        - '=<script>'
+    selection:
+        cs-method: GET
+    condition: selection and keywords
+"""
+
+
+def test_keywords_are_refused_on_a_data_model() -> None:
+    """tstats reads the data model's fields; there is no raw text for a keyword to search."""
+    with pytest.raises(Exception, match="keyword .* tstats on a data model"):
+        to_query("splunk-cim", KEYWORD_RULE)
+    assert '"=<script>"' in to_query("splunk", KEYWORD_RULE)
