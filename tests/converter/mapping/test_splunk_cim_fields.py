@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from converter.mapping.table import companion_tables, load_table
+from converter.mapping.loader import companion_tables, load_table
 from test_mappings_beyond import _flat, raw
 
 ROOT = Path(__file__).resolve().parents[3]

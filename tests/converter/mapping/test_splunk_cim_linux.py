@@ -14,7 +14,7 @@ import pytest
 from converter.checking.checker import Checker
 from converter.events.render import SampleEvent
 from converter.generate.generator import generate_events
-from converter.mapping.table import load_table
+from converter.mapping.loader import load_table
 from helpers import load_one, to_query
 
 RULE = """
