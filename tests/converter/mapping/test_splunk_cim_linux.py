@@ -111,3 +111,14 @@ def test_macos_is_refused_with_the_reason() -> None:
     """The CrowdStrike rows of Endpoint.Processes have no documented platform field."""
     with pytest.raises(Exception, match="event_platform"):
         to_query("splunk-cim", MACOS_RULE)
+
+
+@pytest.mark.parametrize("category,why", [
+    ("file_event", "no documented field selects the file creations"),
+    ("network_connection", "no Sysmon for Linux event 3 data source"),
+])
+def test_other_linux_logsources_are_refused_with_the_reason(category: str, why: str) -> None:
+    text = MACOS_RULE.replace("product: macos, category: process_creation",
+                              f"product: linux, category: {category}")
+    with pytest.raises(Exception, match=why):
+        to_query("splunk-cim", text)
