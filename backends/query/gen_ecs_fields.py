@@ -5,7 +5,7 @@ input is the shared corpus next to the project (``../shared/corpus/elastic/etc/e
 absent the script says so and exits 0, so it never breaks a checkout without the corpus.
 
 Only schema facts are kept (field name, type, ignore_above, normalizer, multi-field names and
-types) for the field sets Windows detections use. The hand-written non-ECS sections (winlog,
+types) for the field sets the mapping tables use. The hand-written non-ECS sections (winlog,
 powershell) and the per-source overlays are defined below, each with the document it comes from.
 """
 
@@ -22,9 +22,12 @@ DEFAULT_INPUT = ROOT.parent / "shared" / "corpus" / "elastic" / "etc" / "ecs_fla
 OUTPUT = ROOT / "backends" / "query" / "ecs_fields.yml"
 ECS_VERSION = "9.5.0"  # the version of the corpus copy (shared/corpus/README.md)
 
+# user_agent and http: the cloud, Zeek and proxy tables query user_agent.original (keyword,
+# ignore_above 1024) and http.request.method; a field the model does not know is read as a keyword
+# without a length limit, which would hide that limit.
 FIELD_SETS = (
     "event", "host", "process", "user", "file", "registry", "dll", "source", "destination",
-    "network", "dns", "url", "service", "group", "related",
+    "network", "dns", "url", "service", "group", "related", "user_agent", "http",
 )
 SINGLE_FIELDS = ("@timestamp", "message")
 

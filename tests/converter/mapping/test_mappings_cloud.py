@@ -25,7 +25,9 @@ from converter.checking.checker import Checker
 from converter.generate.generator import generate_events
 from converter.reference.logsources import membership
 from converter.mapping.loader import companion_tables, load_table
+from converter.outputs.index_template import propose, template_body
 from converter.rules.load import LoadedRule, load_text
+from helpers import proven_but_for_length_limits
 from test_mappings_beyond import uncovered_corpus_fields
 from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets, schema_problems
 
@@ -132,12 +134,19 @@ detection:
 
 
 @pytest.mark.parametrize("target", ["eql", "lucene"])
-def test_cloudtrail_rule_is_proven_on_generated_events(target: str) -> None:
+def test_cloudtrail_rule_is_proven_on_generated_events(target: str, tmp_path: Path) -> None:
+    """Proven but for user_agent.original's declared 1,024-character limit (an ECS keyword), and
+    proven outright with `sigport mapping`'s template (the caseless copy has no limit)."""
     rule = load_rule_text(CLOUDTRAIL_RULE)
     events = generate_events(rule.rule)
     assert any(e.fields.get("Channel") == "aws/cloudtrail" for e in events)
-    result = Checker([target]).check(rule, events)
-    assert result.targets[target].equivalent, result.targets[target].reason
+    outcome = Checker([target]).check(rule, events).targets[target]
+    assert proven_but_for_length_limits(outcome), outcome.reason
+    assert any("user_agent.original indexes values of at most 1024" in w for w in outcome.warnings)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template_body(propose([rule], "windows"))), encoding="utf-8")
+    outcome = Checker([target], data_source="windows", mapping=path).check(rule, events).targets[target]
+    assert outcome.equivalent, outcome.reason
 
 
 @needs_corpus
