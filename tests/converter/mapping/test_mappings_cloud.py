@@ -34,7 +34,7 @@ from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets,
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket",
-          "ecs-zeek", "ecs-cisco-duo", "ecs-auditd", "ecs-rpc-firewall")
+          "ecs-zeek", "ecs-cisco-duo", "ecs-auditd", "ecs-rpc-firewall", "ecs-proxy")
 INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
 #: corpus folder -> (table, logsource match)
 LOGSOURCES = {
@@ -51,6 +51,7 @@ LOGSOURCES = {
     "identity/cisco_duo": ("ecs-cisco-duo", {"product": "cisco", "service": "duo"}),
     "linux/auditd": ("ecs-auditd", {"product": "linux", "service": "auditd"}),
     "application/rpc_firewall": ("ecs-rpc-firewall", {"product": "rpc_firewall", "category": "application"}),
+    "web/proxy_generic": ("ecs-proxy", {"category": "proxy"}),
 }
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
