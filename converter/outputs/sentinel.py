@@ -57,7 +57,8 @@ def _azure_resource(column: str) -> dict[str, Any]:
     return {"entityType": "AzureResource", "fieldMappings": [{"identifier": "ResourceId", "columnName": column}]}
 
 
-#: Kusto table -> (connector id, entity mappings). Connector ids from ValidConnectorIds.json;
+#: Kusto table -> (connector id, entity mappings). Connector ids from ValidConnectorIds.json
+#: or the connector's definition in Azure-Sentinel;
 #: columns from each table's reference (Defender XDR advanced hunting DeviceProcessEvents,
 #: Azure Monitor SecurityEvent).
 TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
@@ -88,6 +89,16 @@ TABLES: dict[str, tuple[str, list[dict[str, Any]]]] = {
             {"entityType": "Account", "fieldMappings": [{"identifier": "FullName", "columnName": "SubjectAccount"}]},
             {"entityType": "Process", "fieldMappings": [{"identifier": "CommandLine", "columnName": "CommandLine"}]},
         ],
+    ),
+    # Windows Forwarded Events (--data-source sentinel-wef): the connector's definition,
+    # Azure-Sentinel Solutions/Windows Forwarded Events/Data Connectors/WindowsForwardedEvents.JSON
+    # ("id": "WindowsForwardedEvents", base query WindowsEvent), the id Azure-Sentinel's own
+    # WindowsEvent detections require. Computer is the table's only entity column
+    # (https://learn.microsoft.com/azure/azure-monitor/reference/tables/windowsevent); the
+    # process fields are inside EventData (dynamic), which no entity mapping can name.
+    "WindowsEvent": (
+        "WindowsForwardedEvents",
+        [{"entityType": "Host", "fieldMappings": [{"identifier": "FullName", "columnName": "Computer"}]}],
     ),
     # Cloud and identity tables (converter/mapping/tables/kusto-cloud.yml; columns from the Azure
     # Monitor table reference or the solution's table definition). A connector id is given only

@@ -113,6 +113,21 @@ def test_zoom_rule_file_matches_the_schema(source: str) -> None:
         assert {e["entityType"] for e in rule["entityMappings"]} == {"Host", "Account", "Process"}
 
 
+def test_windows_event_rule_names_the_forwarded_events_connector() -> None:
+    """A rule on Sentinel's WindowsEvent table (``--data-source sentinel-wef``) requires the
+    connector that writes that table: Windows Forwarded Events, id ``WindowsForwardedEvents``
+    (Azure-Sentinel, Solutions/Windows Forwarded Events/Data Connectors/WindowsForwardedEvents.JSON).
+    It was written with no connector at all (``requiredDataConnectors: []``)."""
+    rule = _sentinel_rule("sentinel-wef")
+    assert schema_problems(rule) == []
+    assert rule["query"].startswith("WindowsEvent\n| where ")
+    assert rule["requiredDataConnectors"] == [
+        {"connectorId": "WindowsForwardedEvents", "dataTypes": ["WindowsEvent"]}]
+    # Computer is a column of WindowsEvent; the process fields are inside EventData (dynamic).
+    assert rule["entityMappings"] == [
+        {"entityType": "Host", "fieldMappings": [{"identifier": "FullName", "columnName": "Computer"}]}]
+
+
 def test_schema_check_catches_broken_rules() -> None:
     """The checker itself must fail on a rule that breaks the schema."""
     result = CliRunner().invoke(main, ["convert", str(ZOOM), "-t", "kusto", "-f", "sentinel-yaml"])
@@ -149,7 +164,7 @@ def test_query_longer_than_sentinel_accepts_is_left_out_with_a_comment(tmp_path:
 #: (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time): a row may be
 #: received up to 2 days after its TimeGenerated, which the period must cover.
 TWO_DAYS = 2 * 24 * 60
-SOURCES = ["defender", "sentinel", "sentinel-asim"]
+SOURCES = ["defender", "sentinel", "sentinel-asim", "sentinel-wef"]
 
 
 def _sentinel_rule(source: str, path: Path = ZOOM) -> dict:
