@@ -51,6 +51,33 @@ def test_a_number_as_regular_expression_is_a_rule_error() -> None:
     assert message.startswith("bad.yml:5:") and "a regular expression is a string" in message
 
 
+@pytest.mark.parametrize(("value", "words"), [
+    (".inf", "infinity"),
+    ("-.inf", "infinity"),
+    (".nan", "not a number (NaN)"),
+    ("1.0e+400", "infinity"),
+    ("[a, .NaN]", "not a number (NaN)"),
+])
+@pytest.mark.parametrize("key", ["CommandLine", "ProcessId|lt", "CommandLine|contains"])
+def test_a_number_that_is_not_finite_is_a_positioned_rule_error(
+        key: str, value: str, words: str) -> None:
+    # YAML reads .inf, .nan and 1e400 as floats no Sigma value is: pySigma refused them with
+    # "Invalid number", naming neither the line nor the value.
+    message = _error(rule_text(f"sel:\n    Image: a\nsel2:\n    {key}: {value}\n"
+                               "condition: sel or sel2"))
+    assert message.startswith("bad.yml:8:") and words in message and "quote it" in message, message
+
+
+def test_a_non_finite_keyword_is_a_positioned_rule_error() -> None:
+    message = _error(rule_text("keywords:\n    - a\n    - .inf\ncondition: keywords"))
+    assert message.startswith("bad.yml:5:") and "infinity" in message, message
+
+
+def test_quoted_infinity_and_finite_floats_still_load() -> None:
+    assert load_one(rule_text("sel:\n    CommandLine: '.inf'\n    ProcessId|lt: 1500.5\n"
+                              "condition: sel")).error is None
+
+
 @pytest.mark.parametrize("condition", [
     "1 of foo*", "sel and not 1 of filter*", "all of them and sel",
 ])

@@ -312,7 +312,12 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
                 check_shape(doc)
             except (LimitExceeded, ShapeError) as exc:
                 key = rf"^[\s-]*{re.escape(exc.key)}\s*:" if exc.key else None
-                at_line, column = (_line_of(text, key, line) if key else None) or (line, None)
+                within = getattr(exc, "within", None)
+                start = line
+                if key and within:  # the key under its search identifier, not an earlier one
+                    found = _line_of(text, rf"^[\s-]*{re.escape(within)}\s*:", line)
+                    start = found[0] if found else line
+                at_line, column = (_line_of(text, key, start) if key else None) or (line, None)
                 return _failed(path, text, str(exc), at_line, column,
                                hint="see Limits in the README" if isinstance(exc, LimitExceeded)
                                else "fix the rule")

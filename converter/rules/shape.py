@@ -11,6 +11,7 @@ logsource. Each is refused here, as a rule error naming what is wrong.
 
 from __future__ import annotations
 
+import math
 from typing import Iterator
 
 from sigma.conditions import ConditionItem, ConditionSelector
@@ -26,9 +27,11 @@ class ShapeError(ValueError):
         key: the YAML key whose value is wrong (to find its line), or None.
     """
 
-    def __init__(self, message: str, key: str | None = None) -> None:
+    def __init__(self, message: str, key: str | None = None, within: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+        #: The YAML key under which ``key`` is looked for (its search identifier), or None.
+        self.within = within
 
 
 def check_shape(document: dict[object, object]) -> None:
@@ -56,6 +59,29 @@ def check_shape(document: dict[object, object]) -> None:
                                  f"{'an empty string' if field == '' else _kind(field)}: a "
                                  "field name is a non-empty string (quote it)",
                                  str(name) if isinstance(name, str) else None)
+        for field, value in _values(selection):
+            if isinstance(value, float) and not math.isfinite(value):
+                identifier = str(name) if isinstance(name, str) else None
+                spelled = ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
+                what = "not a number (NaN)" if math.isnan(value) else "infinity"
+                # pySigma refuses it as "Invalid number", naming neither the line nor the value.
+                raise ShapeError(
+                    f"search identifier {name!r}: {field or 'a keyword'} has the value "
+                    f"{spelled}, which YAML reads as {what}: a Sigma number is finite (quote it "
+                    f"for the text {spelled!r})",
+                    field if field is not None else identifier,
+                    identifier if field is not None else None)
+
+
+def _values(selection: object) -> Iterator[tuple[str | None, object]]:
+    """``(field, value)`` of every value of a search identifier (field None for a keyword)."""
+    for item in selection if isinstance(selection, list) else [selection]:
+        if isinstance(item, dict):
+            for field, value in item.items():
+                for one in value if isinstance(value, list) else [value]:
+                    yield (field if isinstance(field, str) else None), one
+        else:
+            yield None, item
 
 
 def _field_names(selection: object) -> Iterator[object]:
