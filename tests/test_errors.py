@@ -160,3 +160,39 @@ def test_debug_shows_the_traceback_of_a_bug_caught_inside_a_batch(
     assert "Traceback (most recent call last)" in loud.stderr and "_buggy" in loud.stderr
     assert 'raise TypeError("a planted bug")' in loud.stderr
     assert os.environ.get(DEBUG_ENV) is None  # --debug lasts as long as its command
+
+
+ZOOM = Path(__file__).resolve().parents[1] / (
+    "sigma_rules/windows/process_creation/proc_creation_win_zoom_suspicious_child_process.yml")
+
+
+@pytest.mark.parametrize("args", [
+    ["convert", str(ZOOM), "-t", "eql", "-o", ""],
+    ["convert", str(ZOOM), "-t", "eql", "--report", ""],
+    ["check", str(ZOOM), "-t", "eql", "--markdown", ""],
+    ["mapping", str(ZOOM), "-o", ""],
+    ["import", "elastic", "RULE", "-o", ""],
+    ["import", "elastic", "RULE", "-o", "OUT", "--report", ""],
+    ["regress", "DIR", "--known-gaps", ""],
+])
+def test_an_empty_output_path_is_refused_before_anything_is_written(
+        args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty output path names no file. It was read as the current directory: ``convert -o ''``
+    and ``import -o ''`` wrote their trees there and exited 0, ``mapping -o ''`` was an internal
+    error, ``--report ''`` and ``--markdown ''`` said '.: is not a path inside the output
+    directory' after the run."""
+    toml = tmp_path / "in" / "zoom_rule.toml"
+    toml.parent.mkdir()
+    toml.write_text(
+        '[metadata]\ncreation_date = "2024/01/01"\n\n[rule]\nauthor = ["x"]\ndescription = "d"\n'
+        'language = "kuery"\nname = "n"\nrisk_score = 1\nrule_id = "r1"\nseverity = "low"\n'
+        'type = "query"\nquery = \'process.name : "cmd.exe"\'\n', encoding="utf-8")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    args = [{"RULE": str(toml), "OUT": str(tmp_path / "out"), "DIR": str(tmp_path)}.get(a, a)
+            for a in args]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "empty" in result.output and "internal error" not in result.output, result.output
+    assert list(work.iterdir()) == [] and not (tmp_path / "out").exists()

@@ -10,6 +10,7 @@ import click
 
 from converter.cli.app import DATA_SOURCES, EXIT_DISAGREE, EXIT_OK, main
 from converter.cli.common import (
+    OutputPath,
     input_limit_options,
     input_limits,
     parse_data_sources,
@@ -67,7 +68,7 @@ from converter.cli.common import (
     show_default=True, help="text: tables and disagreements; json: the machine-readable report.",
 )
 @click.option(
-    "--markdown", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--markdown", type=OutputPath(dir_okay=False, path_type=Path), default=None,
     help="Also write a Markdown summary: per target the share of equivalent rules, and every "
     "rule that is not, with the reason.",
 )
@@ -138,7 +139,7 @@ def check(
     "disagrees if it disagrees on any.",
 )
 @click.option(
-    "--known-gaps", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--known-gaps", type=OutputPath(dir_okay=False, path_type=Path), default=None,
     help="Write KNOWN_GAPS.md: every rule where the reference misses match_count or a target "
     "disagrees or cannot be checked, with the reason.",
 )

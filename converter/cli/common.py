@@ -1,9 +1,10 @@
 """What several ``sigport`` commands share: consoles, progress bars, the parsing of
-``--target`` and ``--data-source`` values, the input-limit options and the one-line exit when the
-inputs hold nothing to work on."""
+``--target`` and ``--data-source`` values, the input-limit options, the output-path type and the
+one-line exit when the inputs hold nothing to work on."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Iterable
@@ -11,6 +12,18 @@ from typing import Any, Iterable
 import click
 
 from converter.cli.app import DATA_SOURCES, EXIT_INPUT
+
+
+class OutputPath(click.Path):
+    """``click.Path`` for a file or directory a command writes: an empty path is refused as a
+    usage error before anything runs (it names nothing; read as the current directory it made
+    ``-o ''`` write a tree there, and ``--report ''`` fail after the run)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error when it is empty."""
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value) == "":
+            self.fail("an empty path names no file to write", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def stderr_console() -> Any:

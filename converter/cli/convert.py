@@ -12,6 +12,7 @@ import click
 
 from converter.cli.app import DATA_SOURCES, EXIT_INPUT, EXIT_PARTIAL, main
 from converter.cli.common import (
+    OutputPath,
     check_mapping,
     parse_targets,
     progress_bar,
@@ -51,12 +52,12 @@ from converter.cli.common import (
     help="Output format; see `sigport list formats`.",
 )
 @click.option(
-    "-o", "--output", type=click.Path(), default=None,
+    "-o", "--output", type=OutputPath(), default=None,
     help="Write to FILE, or to DIR (an existing directory or a path ending in '/'), mirroring the "
     "input tree with one file per rule and target. Default: standard output.",
 )
 @click.option(
-    "--report", type=click.Path(path_type=Path), default=None,
+    "--report", type=OutputPath(path_type=Path), default=None,
     help="Write a JSON report with one entry per rule and target (status and reason).",
 )
 @click.option(

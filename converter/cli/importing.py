@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from converter.cli.app import EXIT_INPUT, main
-from converter.cli.common import require_inputs, stderr_console
+from converter.cli.common import OutputPath, require_inputs, stderr_console
 
 
 @main.group(name="import")
@@ -20,11 +20,11 @@ def import_group() -> None:
 @import_group.command(name="elastic")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+    "-o", "--output", "outdir", required=True, type=OutputPath(file_okay=False, path_type=Path),
     help="Directory for the Sigma rules (mirrors the input tree).",
 )
 @click.option(
-    "--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--report", type=OutputPath(dir_okay=False, path_type=Path), default=None,
     help="Write the JSON report (one entry per rule: verified / imported / not_importable / error).",
 )
 def import_elastic_cmd(paths: tuple[Path, ...], outdir: Path, report: Path | None) -> None:

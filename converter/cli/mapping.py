@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from converter.cli.app import main
-from converter.cli.common import require_inputs
+from converter.cli.common import OutputPath, require_inputs
 
 
 @main.command(name="mapping")
@@ -19,7 +19,7 @@ from converter.cli.common import require_inputs
     show_default=True, help="The Elastic data source whose indices get the caseless copies.",
 )
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "-o", "--output", type=OutputPath(dir_okay=False, path_type=Path), default=None,
     help="Write the template JSON to FILE and the ingest pipeline to FILE-pipeline.json "
     "(default: the template on standard output, no pipeline); convert, check and backtest take "
     "the template as --mapping FILE.",
