@@ -8,6 +8,7 @@ settings are checked against the shapes sigport reads (``malformed``) before any
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,12 @@ def _one_line(exc: BaseException) -> str:
 
 def malformed(rule: dict[str, Any]) -> str | None:
     """Why a rule's settings do not have the shape sigport reads, naming the setting, or None."""
+    found = _non_finite(rule)
+    if found is not None:
+        # TOML's inf/nan literals and a JSON number beyond a double (1e999) read as floats no
+        # Kibana rule holds; imported, they were written back as the non-JSON Infinity / NaN.
+        path, number = found
+        return f"{path} is {'NaN' if math.isnan(number) else 'infinity'}, not a finite number"
     for key, types in _SHAPES.items():
         value = rule.get(key)
         if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
@@ -202,6 +209,20 @@ def malformed(rule: dict[str, Any]) -> str | None:
             subs = tech.get("subtechnique") or []
             if not isinstance(subs, list) or not all(isinstance(s, dict) for s in subs):
                 return f"{where}.technique[{j}].subtechnique must be a list of objects"
+    return None
+
+
+def _non_finite(value: Any, path: str = "") -> tuple[str, float] | None:
+    """``(dotted path, value)`` of the first float in ``value`` that is not finite, or None."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:  # iterative: a hostile rule may nest deeply
+        where, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where, item
+        if isinstance(item, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(item))))
     return None
 
 

@@ -275,6 +275,34 @@ def test_an_ndjson_line_with_nan_is_an_error_entry(tmp_path: Path) -> None:
     assert entry.status == ERROR and f"{src}:1: invalid JSON: NaN is not a JSON value" in entry.reason
 
 
+@pytest.mark.parametrize(("name", "text", "words"), [
+    # Python's decoder reads 1e999 as infinity without a NaN/Infinity literal (JSON.parse too).
+    ("export.ndjson",
+     '{"rule_id": "a1", "name": "x", "description": "d", "risk_score": 1e999, "severity": "low", '
+     '"type": "eql", "language": "eql", "query": "process where process.name : \\"a.exe\\""}\n',
+     "risk_score is infinity"),
+    # TOML has inf and nan literals, anywhere in the rule.
+    ("rule.toml",
+     '[rule]\nrule_id = "a2"\nname = "x"\ndescription = "d"\nrisk_score = inf\nseverity = "low"\n'
+     'type = "query"\nlanguage = "kuery"\nquery = "process.name : a.exe"\n',
+     "risk_score is infinity"),
+    ("rule2.toml",
+     '[rule]\nrule_id = "a3"\nname = "x"\ndescription = "d"\nrisk_score = 1\nseverity = "low"\n'
+     'type = "threshold"\nlanguage = "kuery"\nquery = "process.name : a.exe"\n'
+     '[rule.threshold]\nfield = ["host.name"]\nvalue = nan\n',
+     "threshold.value is NaN"),
+])
+def test_a_setting_that_is_no_finite_number_is_an_error_entry(
+        tmp_path: Path, name: str, text: str, words: str) -> None:
+    # It imported (verified) with 'risk_score: .inf' / '.nan' in the rule's elastic section,
+    # which the Kibana export then wrote as the non-JSON Infinity / NaN.
+    src = tmp_path / name
+    src.write_text(text, encoding="utf-8")
+    (entry,) = import_elastic([src], tmp_path / "out").entries
+    assert entry.status == ERROR and "malformed rule" in str(entry.reason), entry.reason
+    assert words in str(entry.reason) and str(src) in str(entry.reason), entry.reason
+
+
 def test_ndjson_export(tmp_path: Path) -> None:
     rules = [
         {"rule_id": "a1", "name": "First", "description": "d", "risk_score": 21, "severity": "low",
