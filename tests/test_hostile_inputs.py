@@ -165,6 +165,26 @@ def test_a_bad_document_of_several_is_named() -> None:
     assert "YAML document 2 of 2 is a list" in message and message.startswith("r.yml:11:")
 
 
+@pytest.mark.parametrize(("second", "line", "words"), [
+    # pySigma's errors carry no position; sigport looked for the key from the top of the file
+    # and named the first document's 'logsource:' / 'condition:' / 'title:' line.
+    ("title: Two\ndetection:\n  sel:\n    Image: x\n  condition: sel\n", 11, "log source"),
+    ("title: Two\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n"
+     "  condition: sel and\n", 17, "condition"),
+    ("title: [a]\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n"
+     "  condition: sel\n", 11, "title"),
+])
+def test_a_pysigma_error_in_a_later_document_names_that_document(
+        second: str, line: int, words: str) -> None:
+    from converter.rules.load import load_text
+
+    text = _rule_text("  sel:\n    Image: x\n  condition: sel") + "---\n" + second
+    first, other = load_text(text, "r.yml")
+    assert first.error is None and other.rule is None and other.error is not None
+    message = other.error.one_line()
+    assert message.startswith(f"r.yml:{line}:") and words in message.lower(), message
+
+
 # --- defect 12: EQL windash with a literal wildcard -------------------------------------------
 
 

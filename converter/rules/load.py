@@ -112,17 +112,18 @@ def _line_of(text: str, pattern: str, from_line: int = 1) -> tuple[int, int] | N
     return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
 
 
-def _locate(error: SigmaError, text: str) -> tuple[int | None, int | None]:
-    """Best-effort position of a pySigma error in the rule's text (pySigma gives none)."""
+def _locate(error: SigmaError, text: str, start: int = 1) -> tuple[int | None, int | None]:
+    """Best-effort position of a pySigma error in the rule's text (pySigma gives none), looked
+    for from line ``start`` (the first line of the rule's YAML document)."""
     message = str(error.args[0]) if error.args else ""
     if isinstance(error, SigmaModifierError):
         match = re.search(r"'([^']+)'", message)
         if match:
-            pos = _line_of(text, r"\|" + re.escape(match.group(1)) + r"\b")
+            pos = _line_of(text, r"\|" + re.escape(match.group(1)) + r"\b", start)
             if pos:
                 return pos[0], pos[1] + 1
     if isinstance(error, SigmaConditionError):
-        pos = _line_of(text, r"^\s*condition\s*:")
+        pos = _line_of(text, r"^\s*condition\s*:", start)
         if pos:
             line = text.split("\n")[pos[0] - 1]
             value_col = line.index(":") + 2
@@ -140,12 +141,14 @@ def _locate(error: SigmaError, text: str) -> tuple[int | None, int | None]:
         "SigmaDateError": r"^(date|modified)\s*:",
     }.get(type(error).__name__)
     if key:
-        pos = _line_of(text, key)
+        pos = _line_of(text, key, start)
         if pos:
             return pos
     named = re.match(r"search identifier '([^']+)'", message)  # the messages of rules.shape
     if named:
-        return _line_of(text, rf"^\s*{re.escape(named.group(1))}\s*:") or (None, None)
+        return _line_of(text, rf"^\s*{re.escape(named.group(1))}\s*:", start) or (None, None)
+    if start > 1:  # a later document: its first line rather than no line at all
+        return start, None
     return None, None
 
 
@@ -183,7 +186,7 @@ def _value_words(shown: str) -> str:
     return f"the number {shown}"
 
 
-def _readable(message: str, text: str) -> tuple[str, tuple[int, int] | None]:
+def _readable(message: str, text: str, start: int = 1) -> tuple[str, tuple[int, int] | None]:
     """pySigma's message with its class names and object reprs in Sigma's words, and the
     position of the modifier it names (``None`` when it names none)."""
     from sigma.modifiers import reverse_modifier_mapping
@@ -192,7 +195,7 @@ def _readable(message: str, text: str) -> tuple[str, tuple[int, int] | None]:
     if incompatible is not None:
         name = reverse_modifier_mapping.get(incompatible.group(1), incompatible.group(1))
         words = f"the modifier {name!r} cannot apply to {_value_words(incompatible.group(2))}"
-        return words, _line_of(text, r"\|" + re.escape(name) + r"\b")
+        return words, _line_of(text, r"\|" + re.escape(name) + r"\b", start)
     unsupported = _UNSUPPORTED.search(message)
     if unsupported is not None:
         kind = _YAML_KINDS.get(unsupported.group(1), f"a {unsupported.group(1)}")
@@ -201,10 +204,10 @@ def _readable(message: str, text: str) -> tuple[str, tuple[int, int] | None]:
     return _OBJECT_REPR.sub(lambda m: _value_words(m.group(0)), message), None
 
 
-def _error(path: str, error: SigmaError, text: str) -> RuleLoadError:
-    line, column = _locate(error, text)
+def _error(path: str, error: SigmaError, text: str, start: int = 1) -> RuleLoadError:
+    line, column = _locate(error, text, start)
     message = str(error.args[0]) if error.args else type(error).__name__
-    message, found = _readable(message, text)
+    message, found = _readable(message, text, start)
     if found is not None and line is None:
         line, column = found[0], found[1] + 1  # the modifier's name, after its '|'
     hint = None
@@ -338,13 +341,19 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
             f"pySigma fails on it ({type(exc).__name__}: {exc})"
         return [LoadedRule(path, None, RuleLoadError(f"not a valid Sigma rule: {detail}",
                                                      path=path), text)]
+    # The first line of each rule's document: pySigma makes one rule of each document that is no
+    # collection action (``action: global`` ...), in order; positions are looked for from there.
+    starts = [line for doc, line in zip(documents, lines)
+              if isinstance(doc, dict) and doc.get("action") in (None, "repeat")]
+    if len(starts) != len(collection.rules):
+        starts = [1] * len(collection.rules)
     out = []
-    for rule in collection.rules:
+    for rule, start in zip(collection.rules, starts):
         if isinstance(rule, SigmaRule):
             flatten_expansions(rule)
         problem = _check_rule(rule)
         if problem is not None:
-            out.append(LoadedRule(path, None, _error(path, problem, text), text))
+            out.append(LoadedRule(path, None, _error(path, problem, text, start), text))
         else:
             out.append(LoadedRule(path, rule, None, text))
     if not out:
