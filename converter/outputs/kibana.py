@@ -28,6 +28,7 @@ from backends import TARGETS
 from backends.query.ingest import COPY_PREFIX
 
 from converter.outputs.attack import attack_tags, threat
+from converter.outputs.ids import DistinctIds
 from converter.conversion.convert import Conversion
 
 __all__ = ["attack_tags", "kibana_rule", "render_kibana_ndjson", "query_fields"]
@@ -236,10 +237,16 @@ def render_kibana_ndjson(
     conversions: list[Conversion], data_source: str | None = None,
     rule_query: RuleQuery | None = None,
 ) -> str:
-    """All converted rules as NDJSON (one rule object per line)."""
-    lines = [
-        json.dumps(kibana_rule(c, data_source, rule_query), ensure_ascii=False)
-        for c in conversions
-        if c.queries
-    ]
+    """All converted rules as NDJSON (one rule object per line); rules sharing an id get
+    distinct rule_ids (``converter.outputs.ids``)."""
+    ids = DistinctIds()
+    lines = []
+    for conv in conversions:
+        if not conv.queries:
+            continue
+        obj = kibana_rule(conv, data_source, rule_query)
+        obj["rule_id"], note = ids.claim(obj["rule_id"], conv.path, conv.title)
+        if note:
+            obj["description"] = f"{obj['description']} {note}".strip()
+        lines.append(json.dumps(obj, ensure_ascii=False))
     return "\n".join(lines) + ("\n" if lines else "")

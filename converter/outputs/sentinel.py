@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from converter.outputs.attack import attack_tags, table
+from converter.outputs.ids import DistinctIds
 from converter.conversion.convert import Conversion
 
 #: Sigma level -> Sentinel severity (the Severity enum has no Critical).
@@ -290,6 +291,7 @@ def render_sentinel_yaml(conversions: list[Conversion], **_: Any) -> str:
     """
     docs = []
     skipped = []
+    ids = DistinctIds()  # a template id names one analytics rule
     for conv in conversions:
         if not conv.queries:
             continue
@@ -301,6 +303,9 @@ def render_sentinel_yaml(conversions: list[Conversion], **_: Any) -> str:
             )
             continue
         rule = sentinel_rule(conv)
+        rule["id"], note = ids.claim(rule["id"], conv.path, conv.title)
+        if note:
+            rule["description"] = f"{rule['description'][:5000 - len(note) - 1]} {note}"
         if "\n" in rule["query"]:
             rule["query"] = _Literal(rule["query"])
         docs.append(yaml.dump(rule, Dumper=_Dumper, sort_keys=False, allow_unicode=True))

@@ -196,3 +196,40 @@ def test_every_tagged_technique_reaches_threat_over_the_corpus(tmp_path: Path) -
         assert wanted <= got, (path.name, wanted - got)
         checked += 1
     assert checked > 900
+
+
+@pytest.mark.parametrize(("target", "fmt", "key"), [
+    ("eql", "kibana-ndjson", "rule_id"), ("kql-es", "kibana-ndjson", "rule_id"),
+    ("kusto", "sentinel-yaml", "id"),
+])
+def test_rules_sharing_an_id_stay_distinct_rules(
+        tmp_path: Path, target: str, fmt: str, key: str) -> None:
+    """Two rule files with the same Sigma id (a copied rule): Kibana's import refuses the second
+    rule of a file with a rule_id it has seen ('More than one rule with rule-id: ... found',
+    elastic/kibana's rule import and its API tests)
+    and a Sentinel template id names one rule; the second rule was lost without a word."""
+    import yaml
+
+    for name, title in (("a.yml", "Impair defenses"), ("b.yml", "Impair defenses copy")):
+        (tmp_path / name).write_text(RULE.replace("title: Impair defenses", f"title: {title}"),
+                                     encoding="utf-8")
+    (tmp_path / "c.yml").write_text(RULE.replace("0b0b0b0b-0000-4000-8000-000000000001",
+                                                 "0b0b0b0b-0000-4000-8000-000000000002"),
+                                    encoding="utf-8")
+    out = tmp_path / f"rules.{'ndjson' if fmt == 'kibana-ndjson' else 'yaml'}"
+    result = CliRunner().invoke(main, ["convert", str(tmp_path / "a.yml"), str(tmp_path / "b.yml"),
+                                       str(tmp_path / "c.yml"), "-t", target, "-f", fmt,
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    rules = ([json.loads(line) for line in text.splitlines()] if fmt == "kibana-ndjson"
+             else list(yaml.safe_load_all(text)))
+    ids = [r[key] for r in rules]
+    assert len(rules) == 3 and len(set(ids)) == 3, ids
+    # The first keeps the Sigma id; the copy's id is derived from it, the same on every run.
+    assert ids[0] == "0b0b0b0b-0000-4000-8000-000000000001"
+    assert ids[2] == "0b0b0b0b-0000-4000-8000-000000000002"
+    again = CliRunner().invoke(main, ["convert", str(tmp_path / "a.yml"), str(tmp_path / "b.yml"),
+                                      "-t", target, "-f", fmt])
+    assert ids[1] in again.stdout
+    assert "0b0b0b0b-0000-4000-8000-000000000001" in str(rules[1].get("description"))
