@@ -558,3 +558,40 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(
     assert result.exit_code == 2, result.output
     assert "is also an input" in result.stderr and str(target) in result.stderr, result.stderr
     assert {p: p.read_bytes() for p in (rule, events)} == before
+
+
+# --- a regex the pipeline decides on a shipper's deleted values ---------------------------------
+
+#: Backtracks catastrophically in Python's re on the zero GUID Windows shippers delete:
+#: ``sigport convert --data-source windows`` hung on a rule holding it (the regex globs
+#: property test found its family through the checker, which converts first).
+CATASTROPHIC = r"^(?:(\{?0?0?|0{0,3}-?)+)+x"
+ZERO_GUID = "{00000000-0000-0000-0000-000000000000}"
+
+
+def test_the_pipeline_decides_a_regex_with_the_references_bounded_engine() -> None:
+    from sigma.types import SigmaRegularExpression
+
+    from converter.mapping.functions.tree import NotExact, sigma_value_matches
+
+    # The reference's reading: PCRE's \d is ASCII (Python's re matched Arabic-Indic digits).
+    assert sigma_value_matches(SigmaRegularExpression("^\\d$"), "3") is True
+    assert sigma_value_matches(SigmaRegularExpression("^\\d$"), "\u0663") is False
+    # Bounded: a verdict or NotExact, never an endless search.
+    try:
+        verdict: bool | None = sigma_value_matches(SigmaRegularExpression(CATASTROPHIC), ZERO_GUID)
+    except NotExact as exc:
+        verdict = None
+        assert "cannot be decided" in str(exc)
+    assert verdict in (False, None)
+
+
+def test_a_catastrophic_regex_converts_on_a_data_source_that_deletes_values() -> None:
+    from converter.conversion.convert import Converter
+    from converter.rules.load import load_text
+
+    text = _rule_text(f"  sel:\n    CommandLine|re: '{CATASTROPHIC}'\n  condition: sel")
+    (loaded,) = load_text(text, "r.yml")
+    for target in ("eql", "splunk"):
+        conv = Converter(target, options={"data_source": "windows"}).convert(loaded)
+        assert conv.status in ("converted", "unsupported"), (target, conv.reason)

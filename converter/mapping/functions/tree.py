@@ -328,13 +328,20 @@ def sigma_value_matches(value: SigmaType, text: str) -> bool:
     if isinstance(value, SigmaString):
         return glob_matches(to_tokens(value), text, isinstance(value, SigmaCasedString))
     if isinstance(value, SigmaRegularExpression):
+        # The reference's engine: its reading of the pattern (PCRE's ASCII shorthand classes)
+        # and its time limit. A plain re.search backtracked without end on a hostile pattern
+        # ('^(?:(\{?0?0?|0{0,3}-?)+)+x' on a deleted zero GUID): conversion hung.
+        from converter.reference.values import Undecided, Unsupported, compiled_regex
+
         flags = 0
         for flag in value.flags:
             flags |= SigmaRegularExpression.sigma_to_python_flags[flag]
         try:
-            return re.search(regex_text(value), text, flags) is not None
-        except re.error as exc:
+            return compiled_regex(regex_text(value), flags).search(text)
+        except Unsupported as exc:
             raise NotExact(f"the regular expression cannot be evaluated here ({exc})") from None
+        except Undecided as exc:
+            raise NotExact(f"the regular expression cannot be decided on {text!r} ({exc})") from None
     if isinstance(value, SigmaNumber):
         return text.lower() == str(value.number).lower()
     if isinstance(value, SigmaBool):
