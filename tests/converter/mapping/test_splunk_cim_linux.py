@@ -122,3 +122,12 @@ def test_other_linux_logsources_are_refused_with_the_reason(category: str, why: 
                               f"product: linux, category: {category}")
     with pytest.raises(Exception, match=why):
         to_query("splunk-cim", text)
+
+
+def test_ps_script_refusal_names_the_contradicting_data_source() -> None:
+    """4104's security_content field_mappings name Endpoint.Processes; its field list does not."""
+    text = MACOS_RULE.replace("product: macos, category: process_creation",
+                              "product: windows, category: ps_script").replace(
+        "Image|endswith: '/osascript'", "ScriptBlockText|contains: 'Invoke-Mimikatz'")
+    with pytest.raises(Exception, match="powershell_script_block_logging_4104.yml"):
+        to_query("splunk-cim", text)
