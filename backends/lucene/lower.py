@@ -11,7 +11,7 @@ tokens, numeric/ip/boolean fields parse the term. Each branch cites its ``SEMANT
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 from lark import Token, Tree
@@ -69,6 +69,8 @@ class FieldView:
         analyzer: analyzer of a text field.
         known: False when the field model does not know the field (treated as keyword).
         coerce: ``Leaf.coerce`` of a numeric field (``number_coercion``).
+        model: the field model, kept on the ``_exists_`` pseudo-field to describe the field it
+            names (``exists_field``).
     """
 
     name: str
@@ -79,6 +81,7 @@ class FieldView:
     analyzer: str = "standard"
     known: bool = True
     coerce: str = ""
+    model: FieldModel | None = dataclass_field(default=None, compare=False, repr=False)
 
     @property
     def limit(self) -> dict[str, Any]:
@@ -93,12 +96,16 @@ class FieldView:
 def resolve_field(
     name: str, fields: FieldModel | None, error: ErrorFactory, token: Any
 ) -> FieldView:
-    """Describe the field ``name`` (already unescaped) using the field model."""
-    name = unescape(name)
+    """Describe the field ``name`` (as written in the query) using the field model."""
+    return _describe(unescape(name), fields)
+
+
+def _describe(name: str, fields: FieldModel | None) -> FieldView:
+    """Describe the unescaped field ``name`` using the field model."""
     if "*" in name or "?" in name:
         raise UnsupportedQueryError(f"field-name pattern {name!r} expands over the mapping")
     if name == EXISTS_FIELD:
-        return FieldView(name, name, EXISTS_FIELD)
+        return FieldView(name, name, EXISTS_FIELD, model=fields)
     return field_view(name, fields)
 
 
@@ -223,11 +230,21 @@ def _number(text: str, field: FieldView, token: Any) -> int | float:
     return int(value) if value.is_integer() and re.match(r"^[+-]?\d+$", text) else value
 
 
+def _exists(name: str, field: FieldView, span: Span | None) -> Node:
+    """``_exists_:name`` (``name`` unescaped): an exists query on the field it names, which
+    reads its source field's value and, on a keyword field, only values within its
+    ``ignore_above`` (SEMANTICS "exists_field")."""
+    named = _describe(name, field.model)
+    if named.kind == EXISTS_FIELD:
+        raise UnsupportedQueryError(f"{EXISTS_FIELD}:{EXISTS_FIELD} names no field")
+    return Exists(field=named.source, **named.limit, span=span)
+
+
 def _scalar(text: str, field: FieldView, span: Span | None, token: Any) -> Node:
     """Whole-value equality of one unescaped term or phrase text."""
     kind = field.kind
     if kind == EXISTS_FIELD:
-        return Exists(field=text, span=span)
+        return _exists(text, field, span)
     if kind == "numeric":
         return Equals(field=field.source, value=_number(text, field, token), **field.limit,
                       span=span)
@@ -278,7 +295,7 @@ def lower_term(
         # A bare term searches the default fields (index.query.default_field, '*' by default).
         return Keyword(parts=_wildcard_parts(image, False), case_sensitive=True, span=span)
     if field.kind == EXISTS_FIELD:
-        return Exists(field=unescape(image), span=span)
+        return _exists(unescape(image), field, span)
     if image == "*":
         # SEMANTICS "exists_pure_wildcard".
         return Exists(field=field.source, **field.limit, span=span)

@@ -83,7 +83,11 @@ SEMANTICS = Semantics(
             "f:* is rewritten to an exists query: matches '' but not missing or null.",
         ),
         "exists_field": Rule(
-            True, EXISTS_DOC, "_exists_:f matches documents where f has an indexed non-null value."
+            True,
+            EXISTS_DOC,
+            "_exists_:f matches documents where f has an indexed non-null value: a multi-field "
+            "reads its parent's value, and a value longer than a keyword field's ignore_above "
+            "is not indexed, so it does not count (the exists query's own list of reasons).",
         ),
         "wildcards": Rule(
             "*?",

@@ -124,6 +124,9 @@ def test_parse_tree(query: str, tree: object) -> None:
         ("ip:10.0.0.0\\/8", Cidr(field="ip", network="10.0.0.0/8")),
         ("ip:10.0.0.1", Cidr(field="ip", network="10.0.0.1/32")),
         ("ok:true", Equals(field="ok", value=True)),
+        # The exists query reads the named field's source value within its ignore_above.
+        ("_exists_:process.name.caseless", Exists(field="process.name", max_length=1024)),
+        ("_exists_:n", Exists(field="n", coerce="integer")),
     ],
 )
 def test_field_model_lowering(query: str, tree: object) -> None:

@@ -154,16 +154,18 @@ def test_a_fraction_past_a_comparison_limit_is_truncated_on_a_long_field() -> No
     assert "coerces" in " ".join(outcome.warnings)
 
 
-def test_eql_exists_on_a_long_value_is_shown_to_differ() -> None:
-    # `?file.path != null` is an exists query: a value over ignore_above was never indexed, so
-    # EQL reads the field as absent where Sigma's |exists sees it.
+@pytest.mark.parametrize("target", ["eql", "lucene"])
+def test_exists_on_a_long_value_is_shown_to_differ(target: str) -> None:
+    # `?file.path != null` (EQL) and `_exists_:file.path` (Lucene) are exists queries: a value
+    # over ignore_above was never indexed, so they read the field as absent where Sigma's
+    # |exists sees it (the exists query's documented reasons).
     detection = "TargetFilename|exists: true"
-    warned = [w for w in _warnings(FILE_RULE, detection, "eql") if is_limit_warning(w)]
+    warned = [w for w in _warnings(FILE_RULE, detection, target) if is_limit_warning(w)]
     assert warned and "file.path" in warned[0], warned
     short = [{"TargetFilename": "C:\\x.dll"}, {"Image": "C:\\y.exe"}]
     # (Not proven on short values: the windows shipper's deletion of '-' is declared too.)
-    assert _check(FILE_RULE, detection, short, "eql", 11).equivalent is None
-    outcome = _check(FILE_RULE, detection, short + [{"TargetFilename": LONG_DLL}], "eql", 11)
+    assert _check(FILE_RULE, detection, short, target, 11).equivalent is None
+    outcome = _check(FILE_RULE, detection, short + [{"TargetFilename": LONG_DLL}], target, 11)
     assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [2]
 
 
