@@ -49,7 +49,7 @@ from converter.generate.plan import (
     describe,
     solve,
 )
-from converter.generate.hostile import hostile_mutations, long_value_length
+from converter.generate.hostile import hostile_mutations, long_value_length, presence_mutations
 from converter.generate.regex import RegexUnsupported, regex_example
 from converter.generate.values import (
     COMPANIONS,
@@ -269,6 +269,15 @@ class _Generator:
         out: dict[str, list[Item]] = {}
         for j, lit in enumerate(plan):
             if not lit.positive:
+                # A negated null / exists test (`not Image: null`): the field's value made
+                # long, which an exists query misses.
+                for value, keep, what in presence_mutations(lit, self.long_length):
+                    mutated = realize(plan[:j] + (replace(lit, value=value, positive=True),)
+                                      + plan[j + 1:], ctx, key)
+                    if mutated is not None:
+                        tag = "positive" if keep else "near miss"
+                        out.setdefault("long", []).append(
+                            (mutated, f"{tag}: {describe(lit)}: {what}", touched, ctx))
                 continue
             mutations = itertools.chain(
                 _mutations(lit, self.rng, self.vocabulary(lit.field)),

@@ -11,7 +11,8 @@ Every value a rule tests gets, besides the mutations of ``generate_values``:
   that folds ASCII only, or with Python's ``str.lower``, differs here;
 * a **long value** (``long value past every field limit ...``): longer than every value limit the field model knows
   (``ignore_above`` of each field, 1,024 on Defend's ``.caseless`` sub-fields, or a user
-  mapping's), so a target that stops indexing a value past its limit shows it;
+  mapping's), so a target that stops indexing a value past its limit shows it; also where a
+  ``null`` or ``|exists`` test is made, as an exists query misses such a value;
 * a **trailing** ``\\n`` / ``\\r\\n`` (``trailing ...``): a regex ``$`` also matches before a
   final newline;
 * **number-like text** (``numeric-text ...``) for a number or a comparison: ``1_001``,
@@ -30,7 +31,13 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from sigma.types import CompareOperators, SigmaCompareExpression, SigmaNumber
+from sigma.types import (
+    CompareOperators,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaNull,
+    SigmaNumber,
+)
 
 from backends.query.fields import BUILTIN_SOURCES, FieldModel
 
@@ -215,6 +222,24 @@ def hostile_mutations(lit: Lit, length: int, rng: random.Random
         yield from _regex_newline_mutations(value, rng)
     elif isinstance(value, (SigmaNumber, SigmaCompareExpression)):
         yield from _number_mutations(value)
+    else:
+        yield from presence_mutations(lit, length)
+
+
+def presence_mutations(lit: Lit, length: int) -> Iterator[tuple[Fixed, bool, str]]:
+    """A value longer than ``length`` where ``lit`` tests null or presence (``null``,
+    ``|exists``), positive or negated: no keyword field indexes it, so an exists query does not
+    see it, while to Sigma it is a value (not null, present). ``(value, the rule still
+    matches, what)``; nothing for other literals."""
+    value = lit.value
+    if not isinstance(value, (SigmaNull, SigmaExists)) or lit.field in FIELD_FILLERS:
+        return
+    lead = LEADING_FILLERS.get(lit.field or "", ("",))[0]
+    text = (lead + "\\" if lead else "") + "x" * length
+    present_matches = isinstance(value, SigmaExists) and value.exists
+    yield (Fixed(text), present_matches is lit.positive,
+           f"long value past every field limit ({len(text)} characters) where null or "
+           "absence is tested")
 
 
 @lru_cache(maxsize=1)

@@ -162,3 +162,20 @@ def test_check_generate_exercises_every_class_on_the_corpus() -> None:
     numeric = sum(any("numeric-text" in e.note for e in generate_events(rule))
                   for rule in security)
     assert numeric >= len(security) * 2 // 3, numeric
+
+
+@pytest.mark.parametrize(("detection", "expect"), [
+    ("  sel:\n    CommandLine|contains: 'x'\n  f:\n    Image: null\n  condition: sel and not f\n",
+     True),
+    ("  sel:\n    CommandLine|contains: 'x'\n    Image: null\n  condition: sel\n", False),
+    ("  sel:\n    Image|exists: true\n  condition: sel\n", True),
+])
+def test_a_long_value_where_null_or_absence_is_tested(detection: str, expect: bool) -> None:
+    """An exists query misses a value past a keyword field's ignore_above (``Image: null``
+    reads it as absent): a long value where the rule tests null or presence shows it."""
+    rule = rule_of(detection)
+    events = generate_events(rule, count=200)
+    long = [e for e in events if "long value" in e.note and "null or absence" in e.note]
+    assert long and all(len(e.fields["Image"]) > 1024 for e in long)
+    assert {e.expect for e in long} == {expect}
+    assert_reference_verdicts(rule, events)
