@@ -274,6 +274,11 @@ def field_model(backend: Any) -> Any:
 
 #: The words every number-coercion warning carries.
 _COERCE_WORDS = "coerces the event's strings to numbers"
+#: The pipeline state key listing the numeric fields that the data source only ever holds as
+#: numbers written from canonical decimal text (mapping table ``to_integer`` with
+#: ``canonical: true``, e.g. Sysmon's UInt16 ports): Elasticsearch's coercion never reads a
+#: string there, so a number test on them needs no coercion warning.
+CANONICAL_NUMBERS = "canonical_numbers"
 
 
 class NumberCoercionMixin:
@@ -289,11 +294,17 @@ class NumberCoercionMixin:
     """
 
     def warn_number_coercion(self, field: str) -> None:
-        """Warn (once) when ``field`` is numeric in the data source's field model."""
+        """Warn (once) when ``field`` is numeric in the data source's field model, unless the
+        rule's pipeline lists it as holding canonical numbers only (``CANONICAL_NUMBERS``)."""
         from backends.query.fields import INTEGER_TYPES, NUMERIC_TYPES
 
         info = field_model(self).lookup(field)
         if info is None or info.type not in NUMERIC_TYPES:
+            return
+        # The state of the pipeline applied to the rule being converted (pySigma keeps the
+        # applied pipeline on the backend as ``last_processing_pipeline``).
+        pipeline = getattr(self, "last_processing_pipeline", None)
+        if field in ((getattr(pipeline, "state", None) or {}).get(CANONICAL_NUMBERS) or ()):
             return
         self.warn(  # type: ignore[attr-defined]
             f"{field} is a {info.type} field: Elasticsearch {_COERCE_WORDS} ('0888' and "

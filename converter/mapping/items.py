@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from backends.common import CANONICAL_NUMBERS
 from sigma.processing.conditions import (
     ExcludeFieldCondition,
     IncludeFieldCondition,
@@ -294,6 +295,15 @@ def logsource_items(
         numeric |= {k for k, v in entry.conditions.items()
                     if isinstance(v, int) and not isinstance(v, bool)}
         state.setdefault("numeric_columns", sorted(entry.field_prefix + t for t in numeric))
+    else:
+        # Numbers the source only writes as canonical decimal text (``canonical: true``): the
+        # ingest `convert` reads them as Sigma does, and no string reaches Elasticsearch's
+        # coercion, so the Elasticsearch emitters need not declare it.
+        canonical = {t for spec in targets.values()
+                     if spec.function == "to_integer" and spec.param("canonical")
+                     for t in spec.targets}
+        if canonical:
+            state.setdefault(CANONICAL_NUMBERS, sorted(entry.field_prefix + t for t in canonical))
     for key, value in state.items():
         items.append(
             ProcessingItem(

@@ -103,18 +103,36 @@ def test_a_base_keyword_field_is_proven_only_with_a_long_value(target: str) -> N
     assert "not indexed" in outcome.disagreements[0].why
 
 
-def test_the_port_coercion_is_declared_and_shown() -> None:
-    detection = "DestinationPort: 888"
+def test_the_coercion_is_declared_and_shown() -> None:
+    # process.pid is a long field the table fills from any decimal text (no `canonical`).
+    rule = PORT_RULE.replace("network_connection", "process_creation")
+    detection = "ProcessId: 888"
     for target in ("eql", "lucene", "kql", "esql"):
-        warned = [w for w in _warnings(PORT_RULE, detection, target) if "coerces" in w]
-        assert warned and "destination.port" in warned[0], (target, warned)
+        warned = [w for w in _warnings(rule, detection, target) if "coerces" in w]
+        assert warned and "process.pid" in warned[0], (target, warned)
     # Canonical numbers: agreed, but the declared coercion keeps it from "equivalent".
-    events = [{"DestinationPort": "888"}, {"DestinationPort": 999}]
-    outcome = _check(PORT_RULE, detection, events, "eql", 3)
+    events = [{"ProcessId": "888"}, {"ProcessId": 999}]
+    outcome = _check(rule, detection, events, "eql", 1)
     assert outcome.equivalent is None and "coerces" in outcome.reason, outcome.reason
     # '0888' is 888 to Elasticsearch and not 888 to Sigma: the event shows it.
-    outcome = _check(PORT_RULE, detection, events + [{"DestinationPort": "0888"}], "eql", 3)
+    outcome = _check(rule, detection, events + [{"ProcessId": "0888"}], "eql", 1)
     assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [2]
+
+
+@pytest.mark.parametrize("source", ["windows", "winlogbeat", "defend"])
+def test_canonical_ports_are_exact(source: str) -> None:
+    # Sysmon writes ports as UInt16 (canonical decimal text), Defend as numbers: the table says
+    # `canonical: true`, so no coercion is declared, and a Sigma event with '0888' is no record
+    # of the source (not rendered) instead of one on which the long field "differs".
+    detection = "DestinationPort: 888"
+    for target in ("eql", "lucene", "kql", "esql"):
+        assert not [w for w in _warnings(PORT_RULE, detection, target, source)
+                    if "coerces" in w], target
+    events = [{"DestinationPort": "888"}, {"DestinationPort": 999}, {"DestinationPort": "0888"}]
+    for target in ("eql", "lucene"):
+        outcome = _check(PORT_RULE, detection, events, target, 3, source)
+        assert outcome.equivalent is True, (target, outcome.reason)
+        assert outcome.not_rendered == [2] and outcome.matched == [0], target
 
 
 def test_a_number_on_a_keyword_field_needs_no_coercion_caveat() -> None:
