@@ -23,7 +23,9 @@ from sigma.processing.transformations.base import (
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     SigmaCasedString,
+    SigmaExists,
     SigmaExpansion,
+    SigmaNull,
     SigmaRegularExpression,
     SigmaString,
     SpecialChars,
@@ -168,6 +170,10 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
             return None
         if self.cased_copies and self._to_cased_copy(detection_item):
             return None
+        if self.copies:
+            both = self._presence_on_both(detection_item)
+            if both is not None:
+                return both
         plain = [v for v in detection_item.value if _plain_string(v)]
         if not plain:
             return None
@@ -203,6 +209,33 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         detection_item.field = form.name
         self.processing_item_applied(detection_item)
         return None
+
+    def _presence_on_both(self, item: SigmaDetectionItem) -> SigmaDetection | None:
+        """A ``null`` or ``|exists`` test on a length-limited field that has a caseless copy,
+        made on the field and on its copy: the field indexes no value past its
+        ``ignore_above`` and the copy (a ``wildcard`` field the ingest script writes for
+        strings only) no number or boolean, so a value is missing only when neither has it
+        (``null``: both null; ``|exists: true``: either exists). An exists query on one of
+        them alone misses a value (https://www.elastic.co/docs/reference/query-languages/
+        query-dsl/query-dsl-exists-query)."""
+        if getattr(item, "negated", False) or len(item.value) != 1:
+            return None
+        (value,) = item.value
+        if not isinstance(value, (SigmaNull, SigmaExists)):
+            return None
+        info = self.model.lookup(item.field)
+        twin = self.model.caseless_copy(item.field)
+        if info is None or info.ignore_above is None or twin is None:
+            return None
+        on_field, on_copy = (
+            SigmaDetectionItem(name, list(item.modifiers), [value], source=item.source,
+                               auto_modifiers=False)
+            for name in (item.field, twin.name)
+        )
+        present = isinstance(value, SigmaExists) and value.exists
+        self.processing_item_applied(on_copy)
+        return SigmaDetection([on_field, on_copy],
+                              item_linking=ConditionOR if present else ConditionAND)
 
     def _to_cased_copy(self, item: SigmaDetectionItem) -> bool:
         """Move a case-sensitive item whose patterns a query_string would split, on a field

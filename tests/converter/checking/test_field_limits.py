@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,3 +232,32 @@ def test_esql_declares_the_limit_on_exists_and_patterns() -> None:
         assert warned and "file.path" in warned[0], (detection, warned)
     assert not any(is_limit_warning(w) for w in
                    _warnings(FILE_RULE, "TargetFilename: 'C:\\x.dll'", "esql"))
+
+
+COPY_TEMPLATE = Path(__file__).parents[2] / "data" / "kql_es_copy_template.json"
+PROC_RULE = PORT_RULE.replace("network_connection", "process_creation")
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene"])
+@pytest.mark.parametrize("source", ["defend", "windows"])
+def test_null_and_exists_read_the_field_and_its_copy(target: str, source: str) -> None:
+    # process.executable stops at 1,024 characters; its caseless copy (a wildcard field the
+    # ingest script writes for strings) does not, but holds no number: a value is missing only
+    # when neither has it, so the test is made on both and a long value decides it right.
+    long_image = "C:\\" + "x" * 1100 + ".exe"
+    events = [{"CommandLine": "a x b", "Image": "C:\\y.exe"}, {"CommandLine": "a x b"},
+              {"CommandLine": "a x b", "Image": long_image}]
+    cases = {"Image: null": ([1], "=="), "Image|exists: true": ([0, 2], "!=")}
+    for detection, (matched, _) in cases.items():
+        (loaded,) = load_text(PROC_RULE.format(n=5, detection=detection), "copy.yml")
+        samples = [SampleEvent({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                                **e}) for e in events]
+        checker = Checker([target], data_source=source, mapping=COPY_TEMPLATE)
+        outcome = checker.check(loaded, samples).targets[target]
+        assert "sigport.caseless.process.executable" in (outcome.query or ""), outcome.query
+        if source == "defend":  # (the windows shipper's deletion of '-' is declared there)
+            assert outcome.equivalent is True, (detection, outcome.reason)
+        assert outcome.disagreements == [] and outcome.matched == matched, detection
+        # Without the template the exists query misses the long value: the event shows it.
+        plain = Checker([target], data_source=source).check(loaded, samples).targets[target]
+        assert [d.event for d in plain.disagreements] == [2], (detection, plain.reason)
