@@ -358,6 +358,8 @@ SYSMON_RULES = {
     "create_stream_hash": {"sel": {"TargetFilename|endswith": ":Zone.Identifier", "Contents|contains": "blob:"}, "filter": {"Image|endswith": "\\chrome.exe"}},
     "file_delete": {"sel": {"TargetFilename|endswith": "\\x.evtx"}, "filter": {"Image|endswith": "\\svchost.exe"}},
     "raw_access_thread": {"sel": {"Device|contains": "\\Device\\HarddiskVolume"}, "filter": {"Image|endswith": "\\System"}},
+    # The consumer's command (Sysmon 20 Destination) is process.executable on ECS.
+    "wmi_event": {"sel": {"EventID": [19, 20, 21], "Destination|contains": " -enc "}, "filter": {"Operation": "Deleted"}},
 }
 
 
