@@ -80,6 +80,7 @@ from .backend_deferred import (
     attach,
 )
 from .simplify import base_filter, simplify
+from .text_record import is_text_record, keyword_regex
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
     SEARCH_MARKER,
@@ -413,7 +414,13 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     def convert_condition_val_str(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> Any:
-        """Keywords stay bare terms (stock); they match indexed tokens of _raw, not substrings."""
+        """Keywords stay bare terms (stock); they match indexed tokens of _raw, not substrings.
+        Where a record is one text line kept whole as ``_raw`` (state ``text_record``), a
+        keyword is the exact test "``_raw`` contains it" instead (``text_record.py``)."""
+        if isinstance(cond.value, SigmaString) and is_text_record(
+            getattr(self, "last_processing_pipeline", None)
+        ):
+            return self._regex_test(None, keyword_regex(cond.value), cond, state)
         self.warn(
             "keyword values are emitted as bare search terms, which match indexed terms of _raw "
             "(segmented by breakers), not arbitrary substrings"

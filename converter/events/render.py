@@ -304,6 +304,9 @@ class EventRenderer:
         entry = self.logsource_of(event)
         if entry is None:
             return None
+        if entry.state.get("text_record"):
+            constants = {self._strip(k): v for k, v in entry.render.items()}
+            return {**constants, "_raw": text_line(event, entry)}
         for variant in entry.variants:
             if any(_event_matches(event, crit) for crit in variant.events):
                 return self._render_variant(event, variant)
@@ -397,6 +400,25 @@ def _xml_escaped(value: Any) -> Any:
     if isinstance(value, list):
         return [_xml_escaped(v) for v in value]
     return escape(value) if isinstance(value, str) else value
+
+
+def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
+    """The ``_raw`` of a text-line record (an entry with the state ``text_record``): the line,
+    which the Sigma event of such a log holds as its one value (its logsource tag in ``Channel``
+    is no part of it).
+
+    Raises:
+        ValueError: the event holds no value, several, or one that is not a string: no line of
+            the log is that event (the checker then does not ask the query about it).
+    """
+    tags = {crit.get("Channel") for crit in entry.events}
+    values = [v for k, v in event.items() if not (k == "Channel" and v in tags)]
+    if len(values) != 1 or not isinstance(values[0], str):
+        raise ValueError(
+            f"a {entry.id} record is one line of text, and this event holds {len(values)} "
+            "values" + ("" if len(values) != 1 else " (not a string)")
+        )
+    return values[0]
 
 
 def raw_xml(event: dict[str, Any]) -> str:
