@@ -407,7 +407,17 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     def convert_condition_val_re(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> Any:
-        """An unbound ``|re`` keyword is a regex over ``_raw`` (stock emitted it as a bare term)."""
+        """An unbound ``|re`` keyword is a regex over ``_raw`` (stock emitted it as a bare term).
+        Exact only where ``_raw`` is the record's one text line (state ``text_record``):
+        elsewhere ``_raw`` also holds the record's markup (XML tags and attribute names, JSON
+        keys and quoting), which the regex can match although no value does: refused."""
+        if not is_text_record(getattr(self, "last_processing_pipeline", None)):
+            raise SigmaFeatureNotSupportedByBackendError(
+                "a keyword regex would be a regex of _raw, whose text also holds the record's "
+                "markup (XML tags and attribute names, JSON keys and quoting) besides its values: "
+                "no SPL test means 'some value matches' on this data source",
+                source=cond.source,
+            )
         regex = self.convert_value_re(cast(SigmaRegularExpression, cond.value), state)
         return self._regex_test(None, cast(str, regex), cond, state)
 

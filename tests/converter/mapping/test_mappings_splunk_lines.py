@@ -121,3 +121,18 @@ def test_every_corpus_rule_of_these_logsources_is_proven(folder: str) -> None:
         events = generate_events(loaded.rule)
         result = Checker(["splunk"]).check(loaded, events).targets["splunk"]
         assert result.equivalent, (path.name, result.reason)
+
+
+@pytest.mark.parametrize("logsource", [
+    "{product: windows, category: process_creation}", "{product: azure, service: activitylogs}"])
+def test_keyword_regex_on_a_record_with_markup_is_refused(logsource: str) -> None:
+    """Elsewhere ``_raw`` holds XML tags or JSON keys besides the values: ``Data Name`` matched
+    every Sysmon record's XML, which the rule (no value holds it) never matches."""
+    text = sshd_rule("    a:\n        '|re': 'Data Name'\n    condition: a\n").replace(
+        "{product: linux, service: sshd}", logsource)
+    loaded = load_one(text)
+    events = [SampleEvent({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                           "Image": "C:\\x.exe", "CommandLine": "a b"}, expect=False)]
+    result = Checker(["splunk"]).check(loaded, events).targets["splunk"]
+    assert result.equivalent is None
+    assert "markup" in (result.reason or "") and result.reason.startswith("not converted")
