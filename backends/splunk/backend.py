@@ -68,7 +68,13 @@ from sigma.conversion.deferred import DeferredQueryExpression
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
-from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaRegularExpression, SigmaString
+from sigma.types import (
+    SigmaCasedString,
+    SigmaFieldReference,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+)
 
 from backends.common import ExpansionGroupMixin, WarningsMixin
 
@@ -420,6 +426,16 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
             )
         regex = self.convert_value_re(cast(SigmaRegularExpression, cond.value), state)
         return self._regex_test(None, cast(str, regex), cond, state)
+
+    def convert_condition_val_num(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> Any:
+        """A number keyword is a bare term (stock); on a text-line record it is the exact test
+        "``_raw`` contains its decimal text" (the reference's "numbers" fact for keywords)."""
+        if is_text_record(getattr(self, "last_processing_pipeline", None)):
+            text = str(cast(SigmaNumber, cond.value).number).lower()
+            return self._regex_test(None, keyword_regex(SigmaString(text)), cond, state)
+        return super().convert_condition_val_num(cond, state)
 
     def convert_condition_val_str(
         self, cond: ConditionValueExpression, state: ConversionState

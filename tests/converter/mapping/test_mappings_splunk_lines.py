@@ -92,6 +92,8 @@ HOSTILE = [
     "    keywords: ['fa?led * for İnvalid', 'KELVIN']\n    condition: keywords\n",
     # all of several keywords, and a negated one
     "    a:\n        '|all': [':22', 'preauth']\n    b: ['ignored']\n    condition: a and not b\n",
+    # number keywords: their decimal text is contained in the line
+    "    keywords: [179, 1.5]\n    condition: keywords\n",
     # a keyword regex and a cased keyword
     "    a:\n        '|re': 'Did not receive identification string from [0-9.]+$'\n"
     "    b:\n        '|cased': ['RSA']\n    condition: a or b\n",
@@ -104,7 +106,8 @@ def test_hostile_keyword_rules_are_proven(detection: str) -> None:
     events = generate_events(loaded.rule)
     lines = ["x\nsay \"hi\" \\ there", "lit*star", "litXstar", "FAILED x FOR invalid",
              "fa_led  for ınvalid", "\u212aelvin", "a :22 preauth", "a :22 preauth ignored",
-             "Did not receive identification string from 10.0.0.1\n", "rsa", "RSA"]
+             "Did not receive identification string from 10.0.0.1\n", "rsa", "RSA",
+             "peer 10.0.0.1:179", "port 1790", "17 9", "ratio 1.5", "1,5"]
     events += [SampleEvent({"Channel": "linux/sshd", "Message": line}) for line in lines]
     result = Checker(["splunk"]).check(loaded, events).targets["splunk"]
     assert result.equivalent, (result.reason, result.disagreements[:2])
