@@ -408,8 +408,9 @@ def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
     is no part of it).
 
     Raises:
-        ValueError: the event holds no value, several, or one that is not a string: no line of
-            the log is that event (the checker then does not ask the query about it).
+        ValueError: the event holds no value, several, one that is not a string or one with a
+            line break: no line of the log is that event (the checker then does not ask the
+            query about it).
     """
     tags = {crit.get("Channel") for crit in entry.events}
     values = [v for k, v in event.items() if not (k == "Channel" and v in tags)]
@@ -418,6 +419,9 @@ def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
             f"a {entry.id} record is one line of text, and this event holds {len(values)} "
             "values" + ("" if len(values) != 1 else " (not a string)")
         )
+    if "\n" in values[0] or "\r" in values[0]:
+        # Splunk breaks such a log into events at line breaks (LINE_BREAKER): no record holds one.
+        raise ValueError(f"a {entry.id} record is one line of text, and this value holds a line break")
     return values[0]
 
 

@@ -5,9 +5,9 @@
 * a keyword there is the exact test "``_raw`` contains it" (an anchored PCRE under ``| regex`` or
   an eval condition), never a bare search term;
 * events are rendered as the line: ``_raw`` is the Sigma event's one value, and an event holding
-  several values is no line of such a log (not rendered);
+  several values or a line break is no line of such a log (not rendered);
 * proof: hand-written keyword rules with hostile values (quotes, backslashes, wildcards, case
-  partners such as the dotted capital I, newlines) and every corpus rule of these logsources are
+  partners such as the dotted capital I, tabs) and every corpus rule of these logsources are
   proven on generated events; never "differs".
 """
 
@@ -69,7 +69,7 @@ def _renderer() -> EventRenderer:
 
 
 def test_a_line_is_rendered_as_raw_and_nothing_else() -> None:
-    line = 'sshd[1]: error: "Bad protocol" C:\\x\nnext'
+    line = 'sshd[1]: error: "Bad protocol" C:\\x\tnext'
     rendered = _renderer().render_sample(SampleEvent({"Channel": "linux/sshd", "Message": line}))
     assert rendered == {"sourcetype": "linux_secure", "_raw": line}
 
@@ -78,6 +78,8 @@ def test_a_line_is_rendered_as_raw_and_nothing_else() -> None:
     {"Channel": "linux/sshd", "Message": "a", "CommandLine": "b"},
     {"Channel": "linux/sshd"},
     {"Channel": "linux/sshd", "Message": 7},
+    {"Channel": "linux/sshd", "Message": "two\nlines"},
+    {"Channel": "linux/sshd", "Message": "cr\r"},
 ])
 def test_an_event_that_is_no_single_line_is_not_rendered(fields: dict) -> None:
     # The checker reads the ValueError as "the shipper cannot write this event".
@@ -104,9 +106,9 @@ HOSTILE = [
 def test_hostile_keyword_rules_are_proven(detection: str) -> None:
     loaded = load_one(sshd_rule(detection))
     events = generate_events(loaded.rule)
-    lines = ["x\nsay \"hi\" \\ there", "lit*star", "litXstar", "FAILED x FOR invalid",
+    lines = ["x say \"hi\" \\ there", "lit*star", "litXstar", "FAILED x FOR invalid",
              "fa_led  for ınvalid", "\u212aelvin", "a :22 preauth", "a :22 preauth ignored",
-             "Did not receive identification string from 10.0.0.1\n", "rsa", "RSA",
+             "Did not receive identification string from 10.0.0.1", "rsa", "RSA",
              "peer 10.0.0.1:179", "port 1790", "17 9", "ratio 1.5", "1,5"]
     events += [SampleEvent({"Channel": "linux/sshd", "Message": line}) for line in lines]
     result = Checker(["splunk"]).check(loaded, events).targets["splunk"]
