@@ -86,7 +86,7 @@ from .backend_deferred import (
     attach,
 )
 from .simplify import base_filter, simplify
-from .text_record import is_text_record, keyword_regex
+from .backend_text_record import is_text_record, keyword_regex
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
     SEARCH_MARKER,
@@ -442,7 +442,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     ) -> Any:
         """Keywords stay bare terms (stock); they match indexed tokens of _raw, not substrings.
         Where a record is one text line kept whole as ``_raw`` (state ``text_record``), a
-        keyword is the exact test "``_raw`` contains it" instead (``text_record.py``)."""
+        keyword is the exact test "``_raw`` contains it" instead (``backend_text_record.py``)."""
         if isinstance(cond.value, SigmaString) and is_text_record(
             getattr(self, "last_processing_pipeline", None)
         ):
