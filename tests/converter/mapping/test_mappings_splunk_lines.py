@@ -21,7 +21,7 @@ import yaml
 from converter.checking.checker import Checker
 from converter.events.render import EventRenderer, SampleEvent
 from converter.generate.generator import generate_events
-from converter.mapping.table import companion_tables, load_table
+from converter.mapping.loader import companion_tables, load_table
 from helpers import load_one, to_query
 from test_mappings_beyond import SPLUNK_DATA_SOURCES, raw
 from test_mappings_corpus import documented_functions, schema_problems
