@@ -113,6 +113,10 @@ INTEGRATION_KEYWORDS = (
     "auditd.log.syscall", "auditd.log.SYSCALL",
 )
 EXTRA_FIELDS.update({name: KW for name in INTEGRATION_KEYWORDS})
+# Integration fields of another type, as the cited fields.yml declares them:
+# packages/kubernetes/data_stream/audit_logs/fields/fields.yml (responseStatus.code: integer; the
+# pipeline keeps the audit Event's JSON number as it is).
+EXTRA_FIELDS["kubernetes.audit.responseStatus.code"] = {"type": "integer"}
 
 # Elastic Defend adds .caseless (lowercase-normalised keyword) and .text (text) multi-fields:
 # https://github.com/elastic/endpoint-package/blob/main/package/endpoint/data_stream/process/
