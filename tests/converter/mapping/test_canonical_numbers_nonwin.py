@@ -1,10 +1,11 @@
 """Numbers the non-Windows sources write as canonical decimal (``to_integer`` with ``canonical``).
 
 Sysmon (for Linux too) writes its ports as ``win:UInt16`` (the event manifest, ``sysmon -s``),
-which Elastic Defend for Linux indexes as ``long`` numbers, and Zeek's JSON writer writes a port
-as a JSON number: a Sigma event whose port text is not canonical decimal ("04444") is no record
-of these sources, so it is not rendered, and Elasticsearch's coercion of such text never decides
-a verdict there (the rule used to "differ" on the generated "04444").
+which Elastic Defend for Linux indexes as ``long`` numbers, Zeek's JSON writer writes a port as a
+JSON number, and Umbrella's web log holds the HTTP status code: a Sigma event whose number text is
+not canonical decimal ("04444") is no record of these sources, so it is not rendered, and
+Elasticsearch's coercion of such text never decides a verdict there (the Linux callback-port rule
+used to "differ" on the generated "04444").
 """
 
 from __future__ import annotations
@@ -59,5 +60,25 @@ def test_zeek_ports_are_canonical(target: str) -> None:
     base = {"Channel": "zeek/dns", "query": "a.example"}
     events = [{**base, "id.resp_p": 5353}, {**base, "id.resp_p": "53"}, {**base, "id.resp_p": "5353.0"}]
     outcome = _check(ZEEK_PORT_RULE, events, target)
+    assert outcome.equivalent is not False, outcome.disagreements
+    assert outcome.not_rendered == [2] and outcome.matched == [0], (outcome.not_rendered, outcome.matched)
+
+
+PROXY_STATUS_RULE = """
+title: proxy request refused by the server
+id: 61111111-2222-3333-4444-555555555557
+logsource: {category: proxy}
+detection:
+    selection:
+        sc-status: 403
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene"])
+def test_umbrella_status_codes_are_canonical(target: str) -> None:
+    base = {"Channel": "proxy", "cs-method": "GET"}
+    events = [{**base, "sc-status": "403"}, {**base, "sc-status": 200}, {**base, "sc-status": "0403"}]
+    outcome = _check(PROXY_STATUS_RULE, events, target)
     assert outcome.equivalent is not False, outcome.disagreements
     assert outcome.not_rendered == [2] and outcome.matched == [0], (outcome.not_rendered, outcome.matched)
