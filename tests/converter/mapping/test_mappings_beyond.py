@@ -95,7 +95,7 @@ def test_linux_sysmon_and_tagged_events_belong_to_their_logsource_only() -> None
 def test_new_tables_extend_the_ecs_windows_pipeline() -> None:
     assert set(NEW_TABLES) <= set(companion_tables("ecs-windows"))
     # Only the CIM tables join splunk-cim (the ECS tables never do).
-    assert companion_tables("splunk-cim") == ("splunk-cim-linux", "splunk-cim-web")
+    assert companion_tables("splunk-cim") == ("splunk-cim-linux", "splunk-cim-uncovered", "splunk-cim-web")
     for name in NEW_TABLES:
         assert load_table(name).extends == "ecs-windows"
 
