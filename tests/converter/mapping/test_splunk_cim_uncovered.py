@@ -39,6 +39,13 @@ def test_refused_with_the_data_source_that_lacks_a_cim_mapping(logsource: str, f
     assert to_query("splunk", text)
 
 
+def test_a_product_without_any_splunk_add_on_is_refused_with_that_reason() -> None:
+    text = RULE.replace("{LOGSOURCE}", "{product: opencanary, category: application}").replace(
+        "{FIELD}", "logtype")
+    with pytest.raises(Exception, match="no Splunk add-on data source that sigport cites"):
+        to_query("splunk-cim", text)
+
+
 def test_the_table_maps_nothing() -> None:
     table = load_table("splunk-cim-uncovered")
     assert table.extends == "splunk-cim" and not table.logsources
