@@ -41,9 +41,11 @@ def whole_file_name(value: object, separator: str = "\\") -> str | None:
     That is exactly the string ``*<separator>name`` where ``name`` holds no separator and no
     wildcard (``*\\cmd.exe`` on Windows, ``*/curl`` on Linux and macOS). Such a test on a path is
     the same as a whole-value test on the path's base name (the part after the last separator),
-    which is what ECS ``process.name`` holds.
+    which is what ECS ``process.name`` holds. A ``|cased`` value is the same test, case-sensitive
+    on both sides.
     """
-    if type(value) is not SigmaString:  # cased strings and other types keep their own semantics
+    # Plain and |cased strings only: other SigmaString kinds keep their own semantics.
+    if not isinstance(value, SigmaString) or type(value) not in (SigmaString, SigmaCasedString):
         return None
     parts = value.s
     if len(parts) != 2 or parts[0] is not SpecialChars.WILDCARD_MULTI:
@@ -85,7 +87,8 @@ class BasenameTransformation(DetectionItemTransformation):
         moved = SigmaDetectionItem(
             self.target,
             [],
-            [_literal(n) for n in names if n is not None],
+            [_literal(n, isinstance(v, SigmaCasedString))
+             for v, n in zip(detection_item.value, names) if n is not None],
             value_linking=detection_item.value_linking,
         )
         if not kept:
@@ -334,9 +337,10 @@ def _encoded(value: Any, cased: bool = False) -> Any:
     return out
 
 
-def _literal(text: str) -> SigmaString:
-    """A Sigma string holding ``text`` literally (no wildcards, no escape processing)."""
-    out = SigmaString()
+def _literal(text: str, cased: bool = False) -> SigmaString:
+    """A Sigma string holding ``text`` literally (no wildcards, no escape processing);
+    ``cased``: a ``|cased`` one."""
+    out = SigmaCasedString() if cased else SigmaString()
     out.s = [text] if text else []
     return out
 

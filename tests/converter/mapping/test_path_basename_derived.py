@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sigma.types import SigmaString
+from sigma.types import SigmaCasedString, SigmaString
 
 from converter.checking.checker import Checker
 from converter.errors import PipelineError
@@ -102,3 +102,29 @@ def test_a_queried_derivation_needs_a_base_name_function(tmp_path: Path) -> None
     path.write_text(bad, "utf-8")
     with pytest.raises(PipelineError, match="has no query form"):
         load_table(str(path))
+
+
+@pytest.mark.parametrize(("product", "value", "name"), [
+    ("linux", "/curl", "curl"), ("macos", "/curl", "curl"), ("windows", "\\\\cmd.exe", "cmd.exe"),
+])
+@pytest.mark.parametrize("target", ["eql", "lucene"])
+def test_a_cased_file_name_is_a_cased_name_test_and_proven(
+        target: str, product: str, value: str, name: str) -> None:
+    """``Image|endswith|cased: '/curl'`` is the base name ``curl``, case-sensitive on both sides.
+    It stayed a path test on process.executable, which misses a path over its 1,024-character
+    ignore_above where Sigma matches (an Elastic rule's case-sensitive ``process.name == "curl"``
+    imported back to Sigma converted to such a path test)."""
+    rule = (f"title: cased name\nid: 6b8e4a1c-5a47-4f0a-9d53-2d1b6f7a0c13\n"
+            f"logsource: {{product: {product}, category: process_creation}}\n"
+            f"detection:\n    selection:\n        Image|endswith|cased: '{value}'\n"
+            "    condition: selection\n")
+    loaded = load_one(rule)
+    query = to_query(target, rule)
+    assert "process.name" in query and "process.executable" not in query, query
+    assert name in query and name.upper() not in query
+    result = Checker([target]).check(loaded, generate_events(loaded.rule)).targets[target]
+    assert result.equivalent, result.reason
+
+
+def test_a_cased_file_name_keeps_its_case() -> None:
+    assert whole_file_name(SigmaCasedString("*/Curl"), "/") == "Curl"
