@@ -7,8 +7,10 @@ Events come from two places:
   branch an event meant to match, events meant to fail, and per-field mutations of the matching
   events (field removed, letter case swapped, a near-miss value), so case rules, wildcards,
   missing fields and negations are all exercised. For a taxonomy rule these are Sigma events
-  (Sysmon event 1) rendered to ECS with the ``ecs-windows`` table, plus one rendered as a process
-  END (outside the logsource); for an ECS-named rule the events are ECS events themselves, so rules
+  (the record of the rule's logsource: Sysmon event 1 for Windows process creation,
+  ``Linux-Sysmon/Operational`` event 1 for Linux, ...) rendered to ECS with the ``ecs-windows``
+  table and the tables extending it, plus one rendered as event 5 (for process creation a process
+  END, outside the logsource); for an ECS-named rule the events are ECS events themselves, so rules
   whose fields have no taxonomy name are exercised too;
 * ``converter.generate.generator.generate_events(rule, seed=0)`` when that module is installed.
 
@@ -78,7 +80,22 @@ def _converter(target: str, taxonomy: bool) -> Converter:
 
 @lru_cache(maxsize=None)
 def _renderer() -> EventRenderer:
-    return EventRenderer(load_table("ecs-windows"))
+    """The renderer of the importer's table and of the tables extending it (Linux, macOS, ...)."""
+    from converter.importer.taxonomy import TABLE
+
+    return EventRenderer.routed(load_table(TABLE))
+
+
+def _record(rule: Any) -> tuple[EventRenderer, dict[str, Any]]:
+    """The renderer (of the table that covers a taxonomy rule's logsource) and the Sigma-side
+    record kind (``Channel``, ``EventID``) of that logsource: the first ``events`` entry of the
+    table entry (Sysmon event 1 for Windows process creation, ``Linux-Sysmon/Operational``
+    event 1 for Linux, ...)."""
+    logsource = rule.logsource
+    routed = _renderer().route(logsource.product, logsource.category, logsource.service)
+    if routed is None or not routed[1].events:
+        return _renderer(), {"EventID": 1, "Channel": SYSMON}
+    return routed[0], dict(routed[1].events[0])
 
 
 # --- event generation -----------------------------------------------------------------------------
@@ -350,10 +367,10 @@ def _event_pairs(
     pairs = []
     if not taxonomy:
         return [(e, e) for e in raw]
-    renderer = _renderer()
+    renderer, record = _record(loaded.rule)
     seen: list[dict[str, Any]] = []
     for fields_ in raw:
-        sigma_event = {"EventID": 1, "Channel": SYSMON, **fields_}
+        sigma_event = {**record, **fields_}
         candidates = [sigma_event]
         if not seen:
             candidates.append({**sigma_event, "EventID": 5})  # a process END: outside the logsource

@@ -10,9 +10,11 @@ from typing import Any
 
 from backends.query import ast
 
-from converter.mapping.loader import load_table
+from converter.mapping.loader import companion_tables, load_table
+from converter.mapping.table import DERIVED_SEPARATORS, LogsourceMapping
 
-#: The mapping table whose logsources imported rules may be mapped back to.
+#: The mapping table whose logsources imported rules may be mapped back to, with the tables
+#: that extend it (``ecs-linux``, ``ecs-macos``, ...: their logsources join its pipeline).
 TABLE = "ecs-windows"
 #: The data source whose field names the inversion uses (Elastic Defend: the detection rules'
 #: primary source, and the one the renderer writes by default).
@@ -60,6 +62,9 @@ class Logsource:
     category: str
     taxonomy: bool
     definition: str | None = None
+    #: The table entry the rule was mapped to (None for ECS names): its ``events`` say which
+    #: Sigma-side records the round trip renders.
+    entry: LogsourceMapping | None = None
 
     def to_yaml(self) -> dict[str, str]:
         """The ``logsource`` mapping of the Sigma rule."""
@@ -81,14 +86,13 @@ def to_taxonomy(tree: ast.Node) -> tuple[Logsource, ast.Node] | None:
     ``Image|endswith: '\\x.exe'``, the inverse of the pipeline's own rewrite), or a ``to_integer``
     field compared with a number. Anything else returns None: the rule keeps ECS names.
     """
-    table = load_table(TABLE)
     conjuncts = _conjuncts(tree)
     constants: dict[str, list[Any]] = {}
     for item in conjuncts:
         pair = _cased_constant(item)
         if pair is not None:
             constants.setdefault(pair[0], []).append(pair[1])
-    for entry in table.logsources:
+    for entry, source in _entries():
         wanted = dict(entry.conditions)
         if entry.eql_category:
             wanted["event.category"] = entry.eql_category
@@ -97,10 +101,16 @@ def to_taxonomy(tree: ast.Node) -> tuple[Logsource, ast.Node] | None:
         rest = [c for c in conjuncts if (_cased_constant(c) or (None, None))[0] not in wanted]
         if not rest:
             continue
-        targets = entry.field_targets(DATA_SOURCE)
+        targets = entry.field_targets(source)
         renames = {t.target: name for name, t in targets.items() if t.function is None}
         integers = {t.target: name for name, t in targets.items() if t.function == "to_integer"}
-        basenames = {d.target: d.source for d in entry.derived if d.function == "basename"}
+        # Both base-name functions, each with its path separator (``basename``: ``\\`` of
+        # Windows paths, ``path_basename``: ``/`` of Linux and macOS paths).
+        basenames = {
+            d.target: (d.source, DERIVED_SEPARATORS[d.function])
+            for d in entry.derived_for(source)
+            if d.function in DERIVED_SEPARATORS
+        }
         try:
             mapped = _rename(_and(rest), renames, integers, basenames)
         except KeyError:
@@ -108,15 +118,27 @@ def to_taxonomy(tree: ast.Node) -> tuple[Logsource, ast.Node] | None:
         product, category = entry.match.get("product"), entry.match.get("category")
         if category is None:
             continue
-        return Logsource(product, category, True), mapped
+        return Logsource(product, category, True, entry=entry), mapped
     return None
+
+
+def _entries() -> list[tuple[LogsourceMapping, str | None]]:
+    """``(entry, data source)`` of TABLE's logsources and of the tables extending it: DATA_SOURCE
+    where a table offers it, else the table's own default (as a target's pipeline covers them)."""
+    out: list[tuple[LogsourceMapping, str | None]] = []
+    for name in (TABLE, *companion_tables(TABLE)):
+        table = load_table(name)
+        choices = table.options.get("data_source", {}).get("choices") or []
+        source = DATA_SOURCE if DATA_SOURCE in choices else table.option_default("data_source")
+        out.extend((entry, source) for entry in table.entries_for(source))
+    return out
 
 
 def _rename(
     node: ast.Node,
     renames: dict[str, str],
     integers: dict[str, str],
-    basenames: dict[str, str],
+    basenames: dict[str, tuple[str, str]],
 ) -> ast.Node:
     """Rename every leaf's field to Sigma taxonomy; ``KeyError`` when one has no exact inverse."""
     if isinstance(node, (ast.And, ast.Or)):
@@ -130,18 +152,18 @@ def _rename(
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             return replace(node, field=integers[node.field])
     if node.field in basenames:
-        sigma = basenames[node.field]
-        # No Exists inversion: a path ending in a backslash has an empty basename, which the
-        # shipper does not write, so `process.name != null` is not `Image` being present.
+        sigma, separator = basenames[node.field]
+        # No Exists inversion: a path ending in the separator has an empty base name, which
+        # the shipper does not write, so `process.name != null` is not `Image` being present.
         literal = None
         if isinstance(node, ast.Equals) and isinstance(node.value, str):
             literal, cased = node.value, node.case_sensitive and not node.lowercase_value
         elif isinstance(node, ast.Glob) and all(isinstance(p, str) for p in node.parts):
             literal, cased = "".join(node.parts), node.case_sensitive and not node.lowercase_value  # type: ignore[arg-type]
-        # A wildcard could span a backslash and a backslash is no part of a file name: only a
+        # A wildcard could span a separator and a separator is no part of a file name: only a
         # literal file name has an exact path-suffix form.
-        if literal and "\\" not in literal:
-            return ast.Glob(field=sigma, parts=(ast.Wildcard.ANY, "\\" + literal), case_sensitive=cased)
+        if literal and separator not in literal:
+            return ast.Glob(field=sigma, parts=(ast.Wildcard.ANY, separator + literal), case_sensitive=cased)
     raise KeyError(node.field)
 
 

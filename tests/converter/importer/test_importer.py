@@ -149,6 +149,57 @@ def test_zoom_inline_round_trip(tmp_path: Path) -> None:
             assert matches(back, event) == matches(original, event), (parent, name)
 
 
+_UNIX_RULE = """
+[metadata]
+creation_date = "2024/01/01"
+
+[rule]
+author = ["x"]
+description = "d"
+language = "eql"
+name = "curl from a shell"
+risk_score = 21
+rule_id = "0b1e8c5a-1111-4222-8333-9444555566{n}"
+severity = "low"
+type = "eql"
+query = \'\'\'
+process where host.os.type == "{os}" and event.type == "start" and event.action == "exec" and
+  process.name {op} "curl" and process.parent.name {listop} ("node", "perl")
+\'\'\'
+"""
+
+
+@pytest.mark.parametrize("os_type", ["linux", "macos"])
+@pytest.mark.parametrize(("op", "modifier"), [("==", "|cased"), (":", "")])
+def test_linux_and_macos_names_map_back_to_image(
+        tmp_path: Path, os_type: str, op: str, modifier: str) -> None:
+    """process.name on Linux and macOS is the base name of Image after its last '/' (the
+    path_basename derivation of ecs-linux / ecs-macos): ``process.name == "curl"`` is
+    ``Image|endswith|cased: /curl``. Only the Windows ``basename`` derivation was inverted, so
+    these rules kept ECS names (logsource ecs_process)."""
+    text = _UNIX_RULE.format(n="01" if os_type == "linux" else "02", os=os_type, op=op,
+                             listop="in" if op == "==" else op)
+    entry, doc = _import_one(tmp_path, text)
+    assert doc is not None and doc["logsource"] == {"category": "process_creation",
+                                                     "product": os_type}, doc
+    selection = doc["detection"]["selection"]
+    assert selection[f"Image|endswith{modifier}"] == "/curl"
+    assert selection[f"ParentImage|endswith{modifier}"] == ["/node", "/perl"]
+    # Proven on events rendered as the logsource's own record (Linux-Sysmon event 1, the macOS
+    # process_creation record), and back in EQL on the name fields. (Names without s, k or i:
+    # the generated 'ſ'/'K' variants leave a caseless original's verdict to the engine's folding.)
+    assert entry["status"] == VERIFIED, entry["reason"]
+    back = _eql_back(entry["output"])
+    assert "process.name" in back and "process.executable" not in back, back
+
+
+def test_a_name_holding_the_separator_keeps_ecs_names(tmp_path: Path) -> None:
+    text = _UNIX_RULE.format(n="03", os="linux", op="==", listop="in").replace(
+        '"curl"', '"bin/curl"')
+    _entry, doc = _import_one(tmp_path, text)
+    assert doc is not None and doc["logsource"]["category"] == "ecs_process"
+
+
 def test_zoom_inline_exports_back_to_kibana(tmp_path: Path) -> None:
     entry, _ = _import_one(tmp_path, ZOOM_INLINE, "zoom.toml")
     loaded = load_text(Path(entry["output"]).read_text(), entry["output"])[0]
