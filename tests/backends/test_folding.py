@@ -319,7 +319,7 @@ def test_limit_decides_is_false_when_the_unlimited_verdict_is_undecided() -> Non
 
     from backends.eql.parser import parse
     from backends.query.ast import Leaf, walk
-    from converter.checking.checker import limit_decides
+    from converter.checking.limits import limit_decides
 
     tree = parse('process where process.command_line : "*lsass*"', fields=DEFEND)
     (leaf,) = [n for n in walk(tree) if isinstance(n, Leaf) and n.field == "process.command_line"]
