@@ -89,6 +89,23 @@ def test_writes_replace_whole_files_and_leave_no_temporary_file(tmp_path: Path) 
     assert not _leftovers(tmp_path)
 
 
+def test_an_unchanged_file_is_left_alone_and_a_changed_one_replaced(tmp_path: Path) -> None:
+    """Rewriting the text a file already holds renames nothing over it (the same inode), so a
+    rerun over unchanged rules costs no file replacement; other text of the same length, or a
+    different length, replaces it."""
+    target = tmp_path / "eql" / "a.eql"
+    write_file(tmp_path, Path("eql/a.eql"), "same\n")
+    before = os.stat(target).st_ino
+    write_file(tmp_path, Path("eql/a.eql"), "same\n")
+    assert os.stat(target).st_ino == before
+    write_file(tmp_path, Path("eql/a.eql"), "sane\n")
+    assert target.read_text(encoding="utf-8") == "sane\n"
+    assert os.stat(target).st_ino != before
+    write_file(tmp_path, Path("eql/a.eql"), "sane\nand more\n")
+    assert target.read_text(encoding="utf-8") == "sane\nand more\n"
+    assert not _leftovers(tmp_path)
+
+
 def test_a_named_file_link_is_refused_but_a_device_is_written(tmp_path: Path) -> None:
     victim = tmp_path / "victim"
     victim.write_text("precious\n", encoding="utf-8")
