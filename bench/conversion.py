@@ -318,7 +318,7 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
         lap("output files")
         conversions += done
     times["rule objects and checks"] -= times["YAML"]
-    from converter.cli_output import summary
+    from converter.cli.output import summary
     from converter.conversion.datasource import other_data_sources
 
     summary(conversions, [target], stderr_console())

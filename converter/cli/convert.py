@@ -95,7 +95,7 @@ def convert(
     """Convert Sigma rules (files, directories searched recursively, or - for stdin)."""
     from backends import TARGETS
 
-    from converter.cli_output import (
+    from converter.cli.output import (
         interrupted_report, summary, tree_writer, warning_summary, write_output,
     )
     from converter.api import ConvertOptions

@@ -54,7 +54,7 @@ def test_piped_tables_keep_reasons_whole(tmp_path: Path, monkeypatch: pytest.Mon
         line for line in result.stderr.splitlines() if line.startswith(str(folder))
     )
     reason = reason_line.split(": unsupported: ", 1)[1]
-    from converter.cli_output import warning_kind
+    from converter.cli.output import warning_kind
 
     table = result.stderr.split("not converted, by reason", 1)[1].split("warnings, by kind")[0]
     cells = [line.rstrip().rstrip("│").rsplit("│", 1)[-1].strip()

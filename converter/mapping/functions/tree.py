@@ -20,7 +20,6 @@ a test on a closed vocabulary by evaluating it on every value the source can wri
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
