@@ -6,7 +6,7 @@ loaded rule or load failure), both small and picklable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from converter.errors import RuleLoadError
 from converter.rules.load import LoadedRule
@@ -30,6 +30,27 @@ class LogsourceMeta(NamedTuple):
     service: str | None = None
 
 
+def detection_fields(rule: Any) -> list[str]:
+    """The field names of a processed rule's detection items, in order (a ``RuleMeta`` gives the
+    ones it carried across processes): the fields a Kibana rule declares as required."""
+    known = getattr(rule, "query_fields", None)
+    if known is not None:
+        return list(known)
+    detection = getattr(rule, "detection", None)
+    out: list[str] = []
+
+    def walk(items: Iterable[Any]) -> None:
+        for item in items:
+            if hasattr(item, "detection_items"):
+                walk(item.detection_items)
+            elif getattr(item, "field", None) and item.field not in out:
+                out.append(item.field)
+
+    if detection is not None:
+        walk(detection.detections.values())
+    return out
+
+
 @dataclass(frozen=True)
 class RuleMeta:
     """The metadata of a converted rule that the output formats read, in picklable form.
@@ -48,7 +69,7 @@ class RuleMeta:
     references: tuple[str, ...] = ()
     falsepositives: tuple[str, ...] = ()
     license: str | None = None
-    #: The processed rule's detection fields (``converter.outputs.kibana.query_fields``).
+    #: The processed rule's detection fields (``detection_fields``).
     query_fields: tuple[str, ...] = ()
     #: Which mapping table's data source the Kibana rule reads (``converter.outputs.kibana``).
     logsource: LogsourceMeta = LogsourceMeta()
@@ -56,8 +77,6 @@ class RuleMeta:
     @classmethod
     def of(cls, rule: Any) -> RuleMeta:
         """The metadata of a pySigma rule (after the pipeline ran: it may set attributes)."""
-        from converter.outputs.kibana import query_fields
-
         return cls(
             id=str(rule.id) if getattr(rule, "id", None) else "",
             title=getattr(rule, "title", None) or "",
@@ -69,7 +88,7 @@ class RuleMeta:
             references=tuple(getattr(rule, "references", None) or ()),
             falsepositives=tuple(getattr(rule, "falsepositives", None) or ()),
             license=getattr(rule, "license", None),
-            query_fields=query_fields(rule),
+            query_fields=tuple(detection_fields(rule)),
             logsource=LogsourceMeta(
                 *(getattr(getattr(rule, "logsource", None), k, None)
                   for k in ("product", "category", "service"))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from converter.errors import EventsError
+from converter.strict_json import STRICT_JSON, StrictJSONError
 
 #: Read size when skipping through an over-long line.
 _CHUNK = 1 << 16
@@ -153,41 +154,6 @@ def read_lines(
                         "decompressed (max_member_bytes)")
             return
         yield number, line
-
-
-class StrictJSONError(ValueError):
-    """JSON that Python's decoder reads but no Elastic index accepts: a key twice in one object,
-    or the constants ``NaN`` / ``Infinity`` / ``-Infinity``."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object's pairs as a dict, refusing a key that appears twice.
-
-    Python keeps the last of duplicate keys; Elasticsearch refuses the whole document ("Duplicate
-    Keys in JSON", https://www.elastic.co/guide/en/elasticsearch/reference/6.0/
-    breaking_60_rest_changes.html) and RFC 8259 leaves their meaning to each reader
-    (https://www.rfc-editor.org/rfc/rfc8259#section-4): an event sigport proves a query on must
-    mean one thing in every store.
-    """
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise StrictJSONError(f"the key {key!r} appears twice in one object")
-            seen.add(key)
-    return obj
-
-
-def _no_constant(name: str) -> Any:
-    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which Python's decoder accepts: JSON has
-    no such numbers (https://www.rfc-editor.org/rfc/rfc8259#section-6) and Elasticsearch refuses
-    a document holding one."""
-    raise StrictJSONError(f"{name} is not a JSON value (JSON numbers are finite)")
-
-
-#: The decoder of every events input: Python's, refusing what Elasticsearch refuses.
-STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
 
 def decode_json(data: bytes | str, path: str, line: int, member: str | None = None) -> Any:

@@ -21,7 +21,7 @@ Formats (``FORMATS``; ``detect_format`` picks one by suffix and a peek at the co
 Limits (``InputLimits``, configurable per call): a line (or one JSON object) longer than
 ``max_line_bytes`` is skipped without being held in memory, an archive member is read up to
 ``max_member_bytes`` (decompressed), and an event nesting deeper than ``MAX_EVENT_DEPTH``, a key
-twice in one object or ``NaN`` / ``Infinity`` (``bounded.STRICT_JSON``) is an error; each skip, and input that reads as fewer events than it should (a truncated ``.evtx``),
+twice in one object or ``NaN`` / ``Infinity`` (``converter.strict_json.STRICT_JSON``) is an error; each skip, and input that reads as fewer events than it should (a truncated ``.evtx``),
 is a one-line warning in ``InputLimits.warnings``. A JSON line is held once as bytes and once
 decoded, so memory stays bounded by the line cap whatever a (compressed) input expands to.
 
@@ -50,13 +50,13 @@ from converter.events.bounded import (
     InputError,
     InputLimits,
     check_decoded,
-    STRICT_JSON,
     CappedStream,
     decode_failure,
     decode_json,
     read_lines,
 )
 from converter.events.normalise import normalise, normalise_owned
+from converter.strict_json import STRICT_JSON
 
 __all__ = ["FORMATS", "MAX_EVENT_DEPTH", "MAX_LINE_BYTES", "MAX_MEMBER_BYTES", "InputError",
            "InputLimits", "decode_json", "detect_format", "events_files", "iter_events", "iter_raw", "normalise",

@@ -42,7 +42,7 @@ def field_model_for(data_source: str | None, mapping: str | Path | None = None) 
 def _read(path: str) -> Any:
     """The parsed JSON of a mapping file; every failure is a ``PipelineError`` naming it."""
     # Elasticsearch's decoder: a key twice in one object and NaN are refused, as ES refuses them.
-    from converter.events.bounded import STRICT_JSON
+    from converter.strict_json import STRICT_JSON
 
     where = Path(path)
     try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import yaml
 
@@ -30,8 +30,9 @@ from backends.query.ingest import COPY_PREFIX
 from converter.outputs.attack import attack_tags, threat
 from converter.outputs.ids import DistinctIds
 from converter.conversion.convert import Conversion
+from converter.conversion.meta import detection_fields
 
-__all__ = ["attack_tags", "kibana_rule", "render_kibana_ndjson", "query_fields"]
+__all__ = ["attack_tags", "kibana_rule", "render_kibana_ndjson"]
 
 #: Sigma level -> Elastic severity and default risk score (Elastic's prebuilt rules use 21/47/73/99).
 ELASTIC_SEVERITY = {
@@ -98,38 +99,13 @@ def _ecs_types() -> tuple[dict[str, str], dict[str, str]]:
     return ecs, other
 
 
-def _detection_fields(rule: Any) -> list[str]:
-    """The field names of the (processed) rule's detection items, in order."""
-    known = getattr(rule, "query_fields", None)
-    if known is not None:
-        return list(known)
-    detection = getattr(rule, "detection", None)
-    out: list[str] = []
-
-    def walk(items: Iterable[Any]) -> None:
-        for item in items:
-            if hasattr(item, "detection_items"):
-                walk(item.detection_items)
-            elif getattr(item, "field", None) and item.field not in out:
-                out.append(item.field)
-
-    if detection is not None:
-        walk(detection.detections.values())
-    return out
-
-
-def query_fields(rule: Any) -> tuple[str, ...]:
-    """The detection fields of a processed rule (what ``RuleMeta`` carries across processes)."""
-    return tuple(_detection_fields(rule))
-
-
 def required_fields(conv: Conversion) -> list[dict[str, Any]]:
     """``required_fields``: each field the query names, with its ECS type."""
     query = conv.queries[0] if conv.queries else ""
     ecs, other = _ecs_types()
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for name in _detection_fields(conv.rule):
+    for name in detection_fields(conv.rule):
         # A field of the rule that the query does not name (a test decided as a constant for
         # this data source) is not required.
         if name not in query:

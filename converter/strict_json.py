@@ -1,0 +1,46 @@
+"""Strict JSON: Python's decoder, refusing what Elasticsearch refuses.
+
+Every JSON sigport reads as data for a store (events, an index mapping) goes through
+``STRICT_JSON``, so that a document proven on here means one thing in every store: a key twice
+in one object and the constants ``NaN`` / ``Infinity`` are errors, not silently resolved.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class StrictJSONError(ValueError):
+    """JSON that Python's decoder reads but no Elastic index accepts: a key twice in one object,
+    or the constants ``NaN`` / ``Infinity`` / ``-Infinity``."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's pairs as a dict, refusing a key that appears twice.
+
+    Python keeps the last of duplicate keys; Elasticsearch refuses the whole document ("Duplicate
+    Keys in JSON", https://www.elastic.co/guide/en/elasticsearch/reference/6.0/
+    breaking_60_rest_changes.html) and RFC 8259 leaves their meaning to each reader
+    (https://www.rfc-editor.org/rfc/rfc8259#section-4): an event sigport proves a query on must
+    mean one thing in every store.
+    """
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise StrictJSONError(f"the key {key!r} appears twice in one object")
+            seen.add(key)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which Python's decoder accepts: JSON has
+    no such numbers (https://www.rfc-editor.org/rfc/rfc8259#section-6) and Elasticsearch refuses
+    a document holding one."""
+    raise StrictJSONError(f"{name} is not a JSON value (JSON numbers are finite)")
+
+
+#: The decoder of every events input: Python's, refusing what Elasticsearch refuses.
+STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
