@@ -67,6 +67,30 @@ class Missing(enum.Enum):
         return f"Missing.{self.name}"
 
 
+class MultiValued(enum.Enum):
+    """What a field test yields when the field holds several values.
+
+    ``ANY`` is the Query DSL reading (a term, wildcard or regexp query matches a document when
+    any of its values matches). The ``NULL_*`` readings are ES|QL's single-value functions and
+    operators: a field with several values makes the test null (unknown, so also under ``NOT``).
+    They differ in what counts as several: distinct values only (a ``keyword`` field removes
+    duplicates on write), every value (a ``long`` field keeps them), or unknown (duplicates of
+    one value leave the verdict undecided).
+    """
+
+    #: True when any value passes (Query DSL, Lucene, EQL, KQL).
+    ANY = "any"
+    #: Null when the field holds two or more distinct values (duplicates are one value).
+    NULL_DISTINCT = "null-distinct"
+    #: Null when the field holds two or more values, duplicates included.
+    NULL_EVERY = "null-every"
+    #: Null on two or more distinct values; duplicates of one value: undecided.
+    NULL = "null"
+
+    def __repr__(self) -> str:
+        return f"MultiValued.{self.name}"
+
+
 class Fold(enum.Enum):
     """How a case-insensitive leaf folds case: the reading(s) it may be evaluated with.
 
@@ -90,6 +114,10 @@ class Fold(enum.Enum):
     UPPER = "upper"
     #: Undocumented case-insensitive comparison in a .NET engine: any of four readings (Kusto).
     ASCII_OR_SIMPLE_OR_UNICODE_OR_UPPER = "ascii|simple|unicode|upper"
+    #: ES|QL ``TO_LOWER(field) LIKE "lowercase pattern"``: Java ``String.toLowerCase`` (the full
+    #: mapping), or, where the planner rewrites it to a case-insensitive match, Elasticsearch's
+    #: ``case_insensitive`` (ASCII or Unicode, by version).
+    FULL_OR_ASCII_OR_UNICODE = "full|ascii|unicode"
 
     @property
     def readings(self) -> tuple[str, ...]:
@@ -179,12 +207,14 @@ class Leaf(Node):
         coerce: how the field's mapping reads an event value compared with a number: ``""``
             (no numeric mapping known: the value's own number), ``"integer"`` (an ES
             whole-number field: Java's long parsing, a fraction truncated) or ``"float"``.
+        multi_valued: outcome when the field holds several values (``MultiValued``).
     """
 
     field: str = ""
     missing: Missing = Missing.FALSE
     max_length: int | None = None
     coerce: str = ""
+    multi_valued: MultiValued = MultiValued.ANY
     #: The indexed field whose ``ignore_above`` set ``max_length`` (``process.name.caseless``
     #: for a multi-field); informational, so it takes no part in equality.
     limited_by: str = _dataclass_field(default="", compare=False, repr=False)

@@ -9,7 +9,8 @@ Logic is three-valued: a predicate returns True, False or None (unknown). ``And`
 child is False, else None if any child is None, else True; ``Or`` is symmetric; ``Not(None)`` is
 None. A leaf whose field is missing returns what its ``missing`` policy says (``Missing.FALSE``
 gives False, ``Missing.NULL`` gives None). A multi-valued field satisfies a leaf when ANY value
-does, so a negated leaf is true only when NO value matches.
+does, so a negated leaf is true only when NO value matches; unless the leaf's ``multi_valued``
+says otherwise (ES|QL: several values make the test null, ``indexed.is_several``).
 
 Case folding: a case-insensitive leaf folds both sides with the reading its ``fold`` names
 (``folding.py``: per-code-point simple lowercase, ASCII only, or Unicode simple case folding),
@@ -34,7 +35,14 @@ from typing import Any, Optional
 from . import ast
 from .errors import FoldingUndecided, UnsupportedQueryError, VerdictUndecided
 from .folding import ascii_view, simple_lower
-from .indexed import Event, event_values, indexed_values, missing_result, number_reader
+from .indexed import (
+    Event,
+    event_values,
+    indexed_values,
+    is_several,
+    missing_result,
+    number_reader,
+)
 from .matching import (
     analyze,
     cidr_match,
@@ -98,7 +106,7 @@ class _Compiler(ast.Visitor[Predicate]):
             # Globs, and Equals with a string value, merge with their like on the same field.
             if type(child) is ast.Glob or (type(child) is ast.Equals and isinstance(child.value, str)):
                 key = (type(child), child.field, child.case_sensitive, child.lowercase_value,
-                       child.fold, child.missing, child.max_length)
+                       child.fold, child.missing, child.max_length, child.multi_valued)
                 groups.setdefault(key, []).append(child)
             else:
                 out.append(compile_query(child))
@@ -148,6 +156,17 @@ class _Compiler(ast.Visitor[Predicate]):
     def _any_value(leaf: ast.Leaf, test: ValueTest) -> Predicate:
         """Predicate true when any indexed value of the leaf's field passes ``test``."""
         field, max_length, missing = leaf.field, leaf.max_length, missing_result(leaf)
+        if leaf.multi_valued is not ast.MultiValued.ANY:
+
+            def run_single(event: Mapping[str, Any]) -> bool | None:
+                values = indexed_values(event, field, max_length)
+                if values is None:
+                    return missing
+                if len(values) > 1 and is_several(leaf, values):
+                    return None
+                return any(test(v) for v in values)
+
+            return run_single
 
         def run(event: Mapping[str, Any]) -> bool | None:
             values = indexed_values(event, field, max_length)
@@ -286,6 +305,10 @@ class _Compiler(ast.Visitor[Predicate]):
             values = indexed_values(event, field, max_length)
             if values is None:
                 return missing
+            if len(values) > 1 and node.multi_valued is not ast.MultiValued.ANY and is_several(
+                node, values
+            ):
+                return None
             verdicts = [ip_prefix_match(v, network, invalid) for v in values]
             if True in verdicts:
                 return True
@@ -344,6 +367,7 @@ class _Compiler(ast.Visitor[Predicate]):
         field, other, max_length = node.field, node.other, node.max_length
         missing, fold = missing_result(node), not node.case_sensitive
         functions = foldings(node.case_sensitive, False, node.fold)
+        single = node.multi_valued is not ast.MultiValued.ANY
 
         def equal(a: Any, b: Any) -> bool:
             if any(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
@@ -359,6 +383,8 @@ class _Compiler(ast.Visitor[Predicate]):
             right = indexed_values(event, other, max_length)
             if left is None or right is None:
                 return missing
+            if single and any(len(side) > 1 and is_several(node, side) for side in (left, right)):
+                return None
             return any(equal(a, b) for a in left for b in right)
 
         return run

@@ -13,13 +13,19 @@ Three foldings occur in the engines sigport targets, and none of them is Python'
 * ``unicode``: Unicode simple case folding (CaseFolding.txt statuses C and S): two code points
   are equal when they fold to the same code point, so ``ſ`` joins ``s``/``S`` and the Kelvin sign
   joins ``k``/``K`` (Lucene ``CaseFolding.expand``, ES ``case_insensitive`` after #153513).
+* ``full``: Java's ``String.toLowerCase(Locale.ROOT)``, the full lowercase mapping
+  (SpecialCasing.txt's unconditional entries, and ``Σ`` to ``ς`` at the end of a word), which
+  is also Python's ``str.lower``: ``İ`` becomes two code points, so a ``?`` wildcard can see
+  a different length. ES|QL's ``TO_LOWER`` applies it
+  (https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/string-functions).
 * ``upper``: each code point's simple uppercase mapping (UnicodeData.txt field 12), which is
   .NET's ``Char.ToUpperInvariant`` and so ``StringComparison.OrdinalIgnoreCase``
   (https://learn.microsoft.com/dotnet/standard/base-types/best-practices-strings): ``ı`` joins
   ``i``/``I`` and ``ſ`` joins ``s``/``S``, while U+0130 and the Kelvin sign stay apart. A
   candidate wherever an engine built on .NET does not document its folding (Kusto).
 
-None of them changes a string's length, so a ``?`` wildcard stays one code point under each.
+None of them but ``full`` changes a string's length, so a ``?`` wildcard stays one code point
+under each.
 ``Fold`` (in ``ast.py``) names which readings a leaf may be evaluated with; ``fold_function``
 returns the string function of one reading.
 """
@@ -38,6 +44,7 @@ SIMPLE = "simple"
 ASCII = "ascii"
 UNICODE = "unicode"
 UPPER = "upper"
+FULL = "full"
 
 
 def lower1(char: str) -> str:
@@ -128,16 +135,28 @@ def simple_fold(text: str) -> str:
     return text.translate(_simple_fold_table())
 
 
+def full_lower(text: str) -> str:
+    """Java ``String.toLowerCase(Locale.ROOT)``: the full mapping, final sigma by context.
+
+    Python's ``str.lower`` applies the same unconditional SpecialCasing.txt entries (U+0130 to
+    ``i`` + U+0307) and the same Final_Sigma condition that Java's ``toLowerCase`` implements for
+    a locale other than Turkish, Azeri and Lithuanian.
+    """
+    return text.lower()
+
+
 _FUNCTIONS: dict[str, Callable[[str], str]] = {
     SIMPLE: simple_lower,
     ASCII: ascii_lower,
     UNICODE: simple_fold,
     UPPER: simple_upper,
+    FULL: full_lower,
 }
 
 
 def fold_function(reading: str) -> Callable[[str], str]:
-    """The string function of one folding reading (``simple``, ``ascii``, ``unicode``, ``upper``)."""
+    """The string function of one folding reading (``simple``, ``ascii``, ``unicode``, ``upper``,
+    ``full``)."""
     return _FUNCTIONS[reading]
 
 
@@ -148,7 +167,8 @@ def _classes(reading: str) -> dict[str, str]:
     groups: dict[str, list[str]] = {}
     # Only a code point that folds to another one can make a class of two or more.
     changing = {
-        SIMPLE: _simple_lower_table, UNICODE: _simple_fold_table, UPPER: _simple_upper_table
+        SIMPLE: _simple_lower_table, UNICODE: _simple_fold_table, UPPER: _simple_upper_table,
+        FULL: _simple_lower_table,  # the code points full lowercasing changes are the same
     }.get(reading)
     codes = changing().keys() if changing else range(ord("A"), ord("Z") + 1)
     for code in codes:
@@ -210,6 +230,7 @@ def ascii_view(text: str, reading: str) -> str:
 
 __all__ = [
     "ASCII",
+    "FULL",
     "SIMPLE",
     "UNICODE",
     "UPPER",
@@ -218,6 +239,7 @@ __all__ = [
     "equivalents",
     "fold_function",
     "folds_alike",
+    "full_lower",
     "lower1",
     "simple_fold",
     "simple_lower",

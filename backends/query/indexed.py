@@ -1,6 +1,6 @@
 """What a leaf of the shared tree reads from an event: the values of a field that were indexed
 (looked up once per event and field), read as numbers the way the field coerces them, and the
-verdict of a leaf whose field is missing."""
+verdict of a leaf whose field is missing or holds several values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import ast
-from .matching import es_long, lookup, to_number
+from .errors import VerdictUndecided
+from .matching import es_long, lookup, scalar_text, to_number
 
 
 def utf16_length(text: str) -> int:
@@ -67,3 +68,25 @@ def number_reader(leaf: ast.Leaf) -> Callable[[Any], int | float | None]:
 def missing_result(leaf: ast.Leaf) -> bool | None:
     """What a leaf yields when its field is missing."""
     return None if leaf.missing is ast.Missing.NULL else False
+
+
+def is_several(leaf: ast.Leaf, values: list[Any]) -> bool:
+    """True when ``values`` (two or more indexed values) are several values for the leaf's
+    ``multi_valued`` reading, which then makes the leaf null.
+
+    Raises:
+        VerdictUndecided: the reading does not say whether duplicates of one value are one value
+            (``MultiValued.NULL``) and the values are such duplicates.
+    """
+    policy = leaf.multi_valued
+    if policy is ast.MultiValued.NULL_EVERY:
+        return True
+    if len({scalar_text(v) for v in values}) > 1:
+        return True
+    if policy is ast.MultiValued.NULL_DISTINCT:
+        return False
+    raise VerdictUndecided(
+        f"{ast.describe(leaf)} on {len(values)} copies of {scalar_text(values[0])[:80]!r}: "
+        "whether the field keeps duplicate values (and the test is then null) is not documented "
+        "for its type"
+    )
