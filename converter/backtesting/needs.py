@@ -28,7 +28,7 @@ from typing import Any
 
 from converter.ruleindex.needs import ANY_FIELD, Alt, Form
 
-__all__ = ["coarse_fold", "lucene_literal", "tree_form", "tree_texts"]
+__all__ = ["coarse_fold", "regex_literal", "tree_form", "tree_texts"]
 
 #: Code points beyond this have no case partner (``backends/query/folding.py``).
 _CASED_LIMIT = 0x20000
@@ -123,57 +123,179 @@ def tree_form(node: Any) -> Form:
         fold = not node.case_sensitive
         literal = coarse_fold(literal) if fold else literal
         return ("leaf", _alts(node.fields or (ANY_FIELD,), literal, fold))
-    if isinstance(node, ast.Regex) and node.dialect is ast.RegexDialect.LUCENE and not node.flags:
-        literal = lucene_literal(node.pattern)
+    if isinstance(node, ast.Regex):
+        literal = regex_literal(node.pattern, node.dialect.name, node.flags)
         return ("leaf", None if literal is None else _alts((node.field,), literal, True))
     return ("leaf", None)
 
 
 
-#: Lucene RegExp operator characters; any other character is itself
-#: (https://www.elastic.co/guide/en/elasticsearch/reference/current/regexp-syntax.html).
-_LUCENE_OPERATORS = set('.?+*|{}[]()"\\#@&<>~')
+#: Characters that are never a literal of a pattern in any dialect here (syntax, or an anchor).
+_SYNTAX = frozenset(".^$*+?{}[]()|\\")
+#: Lucene RegExp's other operators (https://www.elastic.co/guide/en/elasticsearch/reference/
+#: current/regexp-syntax.html: ``"`` quotes, ``#`` ``@`` ``&`` ``~`` ``<>`` optional operators).
+_LUCENE_OPERATORS = frozenset('"#@&<>~')
+#: Escaped letters that stand for a class or an assertion (never a literal) in PCRE, RE2 and
+#: Python (``\\d \\w \\s \\b \\A \\z`` ...); Lucene's RegExp has the classes ``\\d \\s \\w``
+#: (``backends/query/lucene_regex.py``). Any other escaped letter or digit (``\\x41``, ``\\Q``,
+#: ``\\1``, ``\\p{L}``) makes the pattern give no literal.
+_CLASS_ESCAPES = {"LUCENE": frozenset("dswDSW"), "PCRE": frozenset("dDwWsSbBAzZGhHvVNR"),
+                  "RE2": frozenset("dDwWsSbBAzZ")}
+#: Inline flag letters that keep literal characters literal (``x`` would make spaces syntax).
+_SAFE_FLAGS = frozenset("imsU-")
 
 
-def lucene_literal(pattern: str) -> str | None:
-    """The longest lowercased literal a Lucene regex built of ASCII characters, ``[xX]`` case
-    pairs, ``\\c`` escapes of non-letters, the ``\\d \\s \\w`` classes, ``.`` and ``.*``
-    requires; None for any other construct.
+class _NoLiteral(Exception):
+    """A construct the scanner does not read: the leaf gives no condition."""
 
-    Sound for ``fold=True``: a run of ASCII tokens matches a substring s whose ``str.lower`` is the
-    run's literal, and lowercasing a whole value maps ASCII characters context-free, so the
-    lowered value contains it (also when the evaluator lowercases the value first)."""
-    runs, run, i = [], "", 0
-    while i < len(pattern):
-        ch = pattern[i]
-        token: str | None
-        if ch == ".":
-            token, i = None, i + (2 if pattern[i + 1 : i + 2] == "*" else 1)
-        elif ch == "\\" and i + 1 < len(pattern):
-            token, i = pattern[i + 1], i + 2
-            if token.isalpha():
-                # \d \s \w (and capitals) are character classes in Lucene's RegExp (the
-                # shared evaluator's backends/query/lucene_regex.py); other escaped letters are
-                # refused there. Neither is a literal.
-                if token not in "dswDSW":
-                    return None
-                token = None
-        elif ch == "[" and pattern[i + 3 : i + 4] == "]" and pattern[i + 1 : i + 3].isalpha():
-            low, high = pattern[i + 1], pattern[i + 2]
-            if low.lower() != high.lower():
+
+def _escaped(pattern: str, i: int, dialect: str) -> tuple[str | None, int]:
+    """The character a backslash at ``i`` stands for (None: a class or assertion), and the
+    position after the escape."""
+    if i + 1 >= len(pattern):
+        raise _NoLiteral
+    char = pattern[i + 1]
+    if not char.isalnum():
+        return char, i + 2
+    if char.isascii() and char in _CLASS_ESCAPES[dialect]:
+        return None, i + 2
+    raise _NoLiteral
+
+
+def _class(pattern: str, i: int, dialect: str) -> tuple[str | None, int]:
+    """A bracket class at ``i``: the one ASCII character (coarse-folded) that every member folds
+    to, or None; and the position after the ``]``."""
+    j = i + 1
+    if pattern[j : j + 1] in ("^", "]", ""):
+        raise _NoLiteral  # negation, or a leading ']' that some dialects read as a member
+    members: list[str | None] = []
+    while j < len(pattern) and pattern[j] != "]":
+        char = pattern[j]
+        if char == "[":
+            raise _NoLiteral  # POSIX classes, nested classes
+        if char == "\\":
+            member, j = _escaped(pattern, j, dialect)
+            members.append(member)
+        else:
+            members.append(None if char in "-&~" else char)  # ranges, set operators
+            j += 1
+    if j >= len(pattern):
+        raise _NoLiteral
+    return _one_letter(members), j + 1
+
+
+def _one_letter(members: list[str | None]) -> str | None:
+    """The ASCII representative all ``members`` share under ``coarse_fold``, or None."""
+    folded = {coarse_fold(m) if m is not None else None for m in members}
+    if len(folded) != 1:
+        return None
+    (only,) = folded
+    return only if only is not None and only.isascii() else None
+
+
+def _group(pattern: str, i: int, dialect: str) -> tuple[str | None, int, bool]:
+    """A group at ``i``: the one character a group of one-character alternatives
+    (``(?:k|K|\u212a)``) stands for, or None; the position after it; and whether it is a bare
+    inline flag setting (``(?s)``), which matches nothing."""
+    j = i + 1
+    if pattern.startswith("?", j):
+        if dialect == "LUCENE":
+            raise _NoLiteral
+        k = j + 1
+        while k < len(pattern) and pattern[k] in _SAFE_FLAGS:
+            k += 1
+        if pattern[k : k + 1] == ")":
+            return None, k + 1, True
+        if pattern[k : k + 1] != ":":
+            raise _NoLiteral  # lookarounds, named groups, 'x' and other flags
+        j = k + 1
+    start, depth = j, 1
+    while j < len(pattern):
+        char = pattern[j]
+        if char == "\\":
+            j = _escaped(pattern, j, dialect)[1]
+            continue
+        if char == "[":
+            j = _class(pattern, j, dialect)[1]
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if not depth:
+                break
+        j += 1
+    else:
+        raise _NoLiteral
+    pieces = pattern[start:j].split("|")
+    if all(len(p) == 1 and p not in _SYNTAX for p in pieces):
+        return _one_letter(list(pieces)), j + 1, False
+    return None, j + 1, False
+
+
+def regex_literal(pattern: str, dialect: str, flags: str = "") -> str | None:
+    """The longest run of characters every match of ``pattern`` contains, coarse-folded
+    (``coarse_fold``), or None when the scanner finds none or meets a construct it does not read.
+
+    ``dialect`` is ``ast.RegexDialect``'s name (``LUCENE``, ``PCRE``, ``RE2``). Only the top-level
+    sequence is read: an ASCII character, an escaped non-alphanumeric character, a bracket class
+    or a group of one-character alternatives whose members all fold to one ASCII character
+    extend the run; anything else (``.``, anchors, other classes and groups, a quantified item)
+    ends it. A top-level ``|``, an escape with an argument, lookarounds and Lucene's optional
+    operators give None.
+
+    Sound for every dialect's matching, case-sensitive or caseless under any folding reading: a
+    text character the engine lets match a pattern character (itself, or a case partner under
+    the pattern's or the leaf's caseless matching, or under the ``lowercase`` normalizer) has
+    the same ``coarse_fold``, so the coarse-folded value contains the run. Only ASCII run
+    characters are kept, whose caseless partners in the ``regex`` and RE2 engines are checked
+    against ``coarse_fold`` over all of Unicode (tests/converter/backtesting/
+    test_backtest_prefilter.py).
+    """
+    if "x" in flags or (dialect == "LUCENE" and (flags or _LUCENE_OPERATORS & set(pattern))):
+        return None
+    runs, run, i, last_literal = [], "", 0, False
+    try:
+        while i < len(pattern):
+            char = pattern[i]
+            token: str | None = None
+            flag_only = False
+            if char == "\\":
+                token, i = _escaped(pattern, i, dialect)
+                token = _one_letter([token]) if token is not None else None
+            elif char == "[":
+                token, i = _class(pattern, i, dialect)
+            elif char == "(":
+                token, i, flag_only = _group(pattern, i, dialect)
+            elif char == "|":
                 return None
-            token, i = low.lower(), i + 4
-        elif ch in _LUCENE_OPERATORS:
-            return None
-        else:
-            token, i = ch, i + 1
-        if i < len(pattern) and pattern[i] in "?+*{":
-            return None  # a quantified token is not required
-        if token is None or not token.isascii():
-            runs.append(run)
-            run = ""
-        else:
-            run += token.lower()
+            elif char in "*+?{":
+                # The item before a quantifier is not required (the run keeps what precedes it).
+                if char == "{":
+                    close = pattern.find("}", i)
+                    if close < 0:
+                        raise _NoLiteral
+                    i = close + 1
+                else:
+                    i += 1
+                if run and last_literal:
+                    run = run[:-1]
+                runs.append(run)
+                run, last_literal = "", False
+                continue
+            else:
+                token = None if char in _SYNTAX else _one_letter([char])
+                i += 1
+            if flag_only:
+                continue
+            if token is None:
+                runs.append(run)
+                run = ""
+            else:
+                run += token
+            last_literal = token is not None
+    except _NoLiteral:
+        return None
     runs.append(run)
     best = max(runs, key=len)
     return best or None

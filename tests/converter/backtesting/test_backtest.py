@@ -13,7 +13,7 @@ import pytest
 
 from converter.backtesting import run as backtest
 from converter.backtesting.run import run_backtest
-from converter.backtesting.needs import lucene_literal, tree_form
+from converter.backtesting.needs import regex_literal, tree_form
 from converter.ruleindex.needs import Alt, conditions_of, rule_form
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -283,22 +283,36 @@ def test_bad_rule_is_an_entry(tmp_path: Path, corpus: tuple[Path, Path]) -> None
 
 
 @pytest.mark.parametrize(
-    "pattern, literal",
+    "pattern, dialect, literal",
     [
-        (".*[cC][aA][lL][lL].*", "call"),
-        ("[wW][mM][iI][cC]\\.[eE][xX][eE]", "wmic.exe"),
-        (".*\\\\[cC][mM][dD]\\.[eE][xX][eE]", "\\cmd.exe"),
-        ("ab.cdef", "cdef"),
-        ("a(b|c)d", None),
-        ("ab?c", None),
-        ("[a-z]+x", None),
-        ("~(abc)", None),
-        ("abc\\sde", "abc"),  # \s is whitespace in Lucene's RegExp, not the letter
-        ("x\\ky", None),  # an escaped letter other than d, s, w is refused by the evaluator
+        (".*[cC][aA][lL][lL].*", "LUCENE", "call"),
+        ("[wW][mM][iI][cC]\\.[eE][xX][eE]", "LUCENE", "wmic.exe"),
+        (".*\\\\[cC][mM][dD]\\.[eE][xX][eE]", "LUCENE", "\\cmd.exe"),
+        (".*[kK\u212a][eE][rR][bB]", "LUCENE", "kerb"),  # the Kelvin sign folds to k
+        ("ab.cdef", "LUCENE", "cdef"),
+        ("a(b|c)d", "LUCENE", "a"),  # the group is no one letter: it ends the run
+        ("ab?c", "LUCENE", "a"),  # a quantified item is not required
+        ("[a-z]+x", "LUCENE", "x"),
+        ("~(abc)", "LUCENE", None),  # Lucene's complement
+        ("abc\\sde", "LUCENE", "abc"),  # \s is whitespace in Lucene's RegExp, not the letter
+        ("x\\ky", "LUCENE", None),  # an escaped letter other than d, s, w is refused
+        ('"abc"', "LUCENE", None),
+        ("(?s)^.*\\\\[wW][sS](?:i|I|\u0130)[pP]\\.[eE][xX][eE]\\z", "PCRE", "\\wsip.exe"),
+        ("(?s)^[Ss][Cc][KkK]\\.[Ee]$", "RE2", "sck.e"),
+        ("ab*?cd", "PCRE", "cd"),
+        ("abc|d", "PCRE", None),  # a top-level alternation requires no run
+        ("\\x41bc", "PCRE", None),  # an escape with an argument
+        ("\\Qa|b\\E", "PCRE", None),
+        ("(?=abcd)x", "PCRE", None),
+        ("(?x)ab cd", "PCRE", None),  # extended mode: the space is no literal
+        ("ab{2,3}cd", "RE2", "cd"),
+        ("[^a]bc", "RE2", None),
+        ("a[.]bc", "PCRE", "a.bc"),
+        ("caf\u00e9s", "PCRE", "caf"),  # only ASCII representatives are kept
     ],
 )
-def test_lucene_literal(pattern: str, literal: str | None) -> None:
-    assert lucene_literal(pattern) == literal
+def test_regex_literal(pattern: str, dialect: str, literal: str | None) -> None:
+    assert regex_literal(pattern, dialect) == literal
 
 
 def test_and_picks_the_rarest_literal() -> None:

@@ -96,18 +96,74 @@ def test_keyword_prefilter_is_sound(parts: tuple[ast.GlobPart, ...], text: str,
     _sound(node, {"f": text, "g": "zzz"})
 
 
+#: Case partners a text may put in place of a pattern letter (every reading's, and none).
+PARTNERS = {"a": "aA", "i": "iIİı", "k": "kKK", "s": "sSſ", "x": "xX"}
+
+
+@st.composite
+def _regex_case(draw: Any, dialect: str) -> tuple[str, str]:
+    """A pattern of literal letters, escaped punctuation, case-pair classes, one-letter
+    alternations, ``.``, classes and quantifiers in ``dialect``, and a text built to match it up
+    to case (each letter drawn from its case partners)."""
+    pattern, text = [], []
+    for _ in range(draw(st.integers(1, 6))):
+        letter = draw(st.sampled_from(sorted(PARTNERS)))
+        shown = draw(st.sampled_from(PARTNERS[letter]))
+        kind = draw(st.sampled_from(["plain", "class", "group", "escape", "dot", "digit"]))
+        if kind == "plain":
+            piece, typed = letter, shown
+        elif kind == "class":
+            piece, typed = f"[{PARTNERS[letter][:draw(st.integers(1, 4))]}]", shown
+        elif kind == "group" and dialect != "LUCENE":
+            piece, typed = "(?:" + "|".join(PARTNERS[letter][:3]) + ")", shown
+        elif kind == "escape":
+            piece, typed = draw(st.sampled_from(["\\.", "\\-", "\\\\", "\\/"])), ""
+            typed = piece[1]
+        elif kind == "digit":
+            piece, typed = "\\d", draw(st.sampled_from("07"))
+        else:
+            piece, typed = ".", draw(st.sampled_from("a.İ"))
+        quantifier = draw(st.sampled_from(["", "", "", "?", "*", "+", "{0,2}"]))
+        if quantifier and draw(st.booleans()):
+            typed = ""  # the optional item left out (where the quantifier allows it)
+        pattern.append(piece + quantifier)
+        text.append(typed)
+    return "".join(pattern), draw(st.sampled_from(["", "z"])) + "".join(text)
+
+
+@pytest.mark.parametrize("dialect", ["LUCENE", "PCRE", "RE2"])
 @settings(max_examples=300, deadline=None)
-@given(literal=st.text(alphabet="aiksx.-", min_size=1, max_size=4), text=TEXT,
-       lowercase=st.booleans(), pairs=st.booleans())
-@example(literal="ix", text="İx", lowercase=True, pairs=False)
-@example(literal="s", text=" ", lowercase=False, pairs=False)  # "\\s" is a class, not "s"
-def test_lucene_regex_prefilter_is_sound(literal: str, text: str, lowercase: bool,
-                                         pairs: bool) -> None:
-    # A Lucene regex of escaped literal characters and [xX] case pairs, unanchored by ".*".
-    body = "".join(f"[{c}{c.upper()}]" if pairs and c.isalpha() else "\\" + c for c in literal)
-    node = ast.Regex(field="f", pattern=f".*{body}.*", dialect=ast.RegexDialect.LUCENE,
-                     anchored=True, lowercase_value=lowercase)
+@given(data=st.data(), case_sensitive=st.booleans(), lowercase=st.booleans(), fold=FOLDS,
+       anchored=st.booleans())
+def test_regex_prefilter_is_sound(dialect: str, data: Any, case_sensitive: bool,
+                                  lowercase: bool, fold: ast.Fold, anchored: bool) -> None:
+    # Each dialect's own pattern, under every caseless reading and the lowercase normalizer.
+    pattern, text = data.draw(_regex_case(dialect))
+    if dialect == "LUCENE":
+        pattern, anchored = ".*" + pattern, True
+    node = ast.Regex(field="f", pattern=pattern, dialect=ast.RegexDialect[dialect],
+                     anchored=anchored, case_sensitive=case_sensitive,
+                     lowercase_value=lowercase and dialect == "LUCENE",
+                     fold=fold if dialect == "LUCENE" or not case_sensitive else ast.Fold.SIMPLE)
     _sound(node, {"f": text})
+    _sound(node, {"f": [text.upper(), text]})
+
+
+def test_caseless_partners_of_run_letters_share_their_coarse_fold() -> None:
+    # regex_literal keeps characters whose coarse fold is ASCII; every character the engines
+    # that run the patterns (the regex package for PCRE and Lucene, RE2 for Kusto) let match
+    # one of them caselessly must fold to the same, over all of Unicode.
+    import re2
+    import regex
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    kept = [c for c in every[:0x20000] if coarse_fold(c).isascii() and c.isprintable()]
+    assert len(kept) > 95  # ASCII and its case partners (Kelvin sign, long s, dotted I...)
+    for char in kept:
+        found = set(regex.findall(regex.escape(char), every, regex.IGNORECASE))
+        found |= set(regex.findall(regex.escape(char), every, regex.IGNORECASE | regex.ASCII))
+        found |= set(re2.findall("(?i)" + re2.escape(char), every))
+        assert {coarse_fold(f) for f in found} == {coarse_fold(char)}, char
 
 
 def test_coarse_fold_joins_every_reading() -> None:
