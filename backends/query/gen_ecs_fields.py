@@ -117,6 +117,13 @@ EXTRA_FIELDS.update({name: KW for name in INTEGRATION_KEYWORDS})
 # packages/kubernetes/data_stream/audit_logs/fields/fields.yml (responseStatus.code: integer; the
 # pipeline keeps the audit Event's JSON number as it is).
 EXTRA_FIELDS["kubernetes.audit.responseStatus.code"] = {"type": "integer"}
+# boolean in packages/okta/data_stream/system/fields/fields.yml (security_context.is_proxy) and
+# packages/zeek/data_stream/dns/fields/fields.yml (rejected); the pipelines move the record's
+# JSON boolean there unchanged.
+EXTRA_FIELDS["okta.security_context.is_proxy"] = {"type": "boolean"}
+EXTRA_FIELDS["zeek.dns.rejected"] = {"type": "boolean"}
+# packages/azure/data_stream/signinlogs/fields/fields.yml (device_detail.is_compliant: boolean)
+EXTRA_FIELDS["azure.signinlogs.properties.device_detail.is_compliant"] = {"type": "boolean"}
 
 # Elastic Defend adds .caseless (lowercase-normalised keyword) and .text (text) multi-fields:
 # https://github.com/elastic/endpoint-package/blob/main/package/endpoint/data_stream/process/

@@ -45,6 +45,7 @@ FIELD_FUNCTIONS = {
     "registry_hive",
     "registry_data",
     "trimmed",
+    "to_boolean",
 }
 
 

@@ -15,7 +15,8 @@ functions), ``function_values`` (closed vocabularies and IP addresses: ``integri
 ``value_map``, ``to_ip``), ``columns`` (``value_columns``: a vocabulary recorded as which
 column is set; ``any_of``'s ``by``), ``registry_path`` / ``registry_hive`` (registry paths whose hives a
 data source spells differently from Sysmon), ``registry_data`` (Sysmon's registry ``Details`` as
-a data source's strings and type), ``trim`` (``trimmed``: a value the shipper trims). This module
+a data source's strings and type), ``trim`` (``trimmed``: a value the shipper trims),
+``boolean`` (``to_boolean``: a JSON boolean kept in a ``boolean`` field). This module
 only assembles the registries the pipeline, the renderer and the source normaliser look functions
 up in.
 """
@@ -29,6 +30,7 @@ from converter.mapping.functions.auditd import (
     query_auditd_record_type,
     render_auditd_record_type,
 )
+from converter.mapping.functions.boolean import query_to_boolean, render_to_boolean
 from converter.mapping.functions.columns import query_value_columns, render_value_columns
 from converter.mapping.functions.path import query_path_basename, render_path_basename
 from converter.mapping.functions.query import (
@@ -102,6 +104,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "registry_hive": query_registry_hive,
     "registry_data": query_registry_data,
     "trimmed": query_trimmed,
+    "to_boolean": query_to_boolean,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -125,6 +128,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "registry_hive": render_registry_hive,
     "registry_data": render_registry_data,
     "trimmed": render_trimmed,
+    "to_boolean": render_to_boolean,
 }
 
 #: Render sides that also read other fields of the source event (called ``f(value, spec, event)``):

@@ -225,13 +225,17 @@ detection:
 """
 
 
-def test_signin_rule_is_proven_on_splunk_and_refused_with_the_reason_on_elastic() -> None:
+def test_signin_rule_is_proven_on_splunk_and_on_elastic_but_for_the_user_agent_limit() -> None:
+    """The sign-in pipeline renames properties.userAgent (snake case: user_agent) to
+    user_agent.original, an ECS keyword with a declared 1,024-character limit."""
     rule = load_rule_text(SIGNIN_RULE)
     result = Checker(["splunk", "eql"]).check(rule, generate_events(rule.rule))
     splunk = result.targets["splunk"]
     assert splunk.equivalent, splunk.reason
     assert 'sourcetype="azure:monitor:aad"' in splunk.query and "properties.userAgent" in splunk.query
-    assert "properties.userAgent is not renamed" in (result.targets["eql"].reason or "")
+    eql = result.targets["eql"]
+    assert proven_but_for_length_limits(eql), eql.reason
+    assert "user_agent.original" in (eql.query or "")
 
 
 @pytest.mark.parametrize("name", TABLES)

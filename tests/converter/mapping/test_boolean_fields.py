@@ -1,0 +1,131 @@
+"""``to_boolean``: a record's JSON boolean kept in an Elasticsearch ``boolean`` field (Okta's
+``securityContext.isProxy`` -> ``okta.security_context.is_proxy``, Zeek dns.log's ``rejected``
+-> ``zeek.dns.rejected``, Entra sign-in ``DeviceDetail.isCompliant`` ->
+``azure.signinlogs.properties.device_detail.is_compliant``): the query tests the boolean
+literal, the renderer writes the boolean, and a value no record holds is not rendered."""
+
+from __future__ import annotations
+
+import pytest
+from sigma.exceptions import SigmaTransformationError
+from sigma.rule import SigmaDetectionItem
+from sigma.types import SigmaBool, SigmaExists, SigmaNull
+
+from converter.checking.checker import Checker
+from converter.events.render import SampleEvent
+from converter.conversion.convert import Converter
+from converter.generate.generator import generate_events
+from converter.mapping.functions.boolean import query_to_boolean, render_to_boolean
+from converter.mapping.table import FieldTarget
+from converter.rules.load import LoadedRule, load_text
+
+OKTA_RULE = """
+title: okta session through a proxy
+id: 91111111-2222-3333-4444-555555555561
+logsource: {product: okta, service: okta}
+detection:
+    selection:
+        eventType: user.session.start
+        securityContext.isProxy: 'true'
+    condition: selection
+"""
+
+ZEEK_RULE = """
+title: answered dns query for a pool
+id: 91111111-2222-3333-4444-555555555562
+logsource: {product: zeek, service: dns}
+detection:
+    selection:
+        query: pool.example.org
+    exclude_rejected:
+        rejected: 'true'
+    condition: selection and not exclude_rejected
+"""
+
+COMPLIANT_RULE = """
+title: sign-in from a non-compliant device
+id: 91111111-2222-3333-4444-555555555563
+logsource: {product: azure, service: signinlogs}
+detection:
+    selection:
+        DeviceDetail.isCompliant: 'false'
+    condition: selection
+"""
+
+SPEC = FieldTarget("rejected", "zeek.dns.rejected", "to_boolean", ("zeek.dns.rejected",))
+
+
+def load(text: str) -> LoadedRule:
+    return load_text(text, "rule.yml")[0]
+
+
+def leaves(result: object) -> list[tuple[str, str]]:
+    """(field, repr of the value) of every detection item in a query side's result (SigmaBool
+    compares only with booleans)."""
+    if isinstance(result, SigmaDetectionItem):
+        return [(result.field, "null" if isinstance(v, SigmaNull) else repr(v)) for v in result.value]
+    return [leaf for part in result.detection_items for leaf in leaves(part)]  # type: ignore[attr-defined]
+
+
+def item(*values: object, cased: bool = False) -> SigmaDetectionItem:
+    modifiers = ["cased"] if cased else []
+    return SigmaDetectionItem.from_mapping(
+        "rejected" + "".join(f"|{m}" for m in modifiers), list(values)
+    )
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene"])
+@pytest.mark.parametrize(("text", "field", "value"), [
+    (OKTA_RULE, "okta.security_context.is_proxy", "true"),
+    (ZEEK_RULE, "zeek.dns.rejected", "true"),
+    (COMPLIANT_RULE, "azure.signinlogs.properties.device_detail.is_compliant", "false"),
+])
+def test_rule_on_a_boolean_field_is_proven(target: str, text: str, field: str, value: str) -> None:
+    loaded = load(text)
+    outcome = Checker([target]).check(loaded, generate_events(loaded.rule)).targets[target]
+    assert outcome.equivalent, outcome.reason
+    query = outcome.query or ""
+    assert (f"{field} == {value}" if target == "eql" else f"{field}:{value}") in query
+
+
+def test_query_tests_the_boolean_literal() -> None:
+    assert leaves(query_to_boolean(item("true"), SPEC, "")) == [("zeek.dns.rejected", repr(SigmaBool(True)))]
+    assert leaves(query_to_boolean(item("FALSE"), SPEC, "")) == [("zeek.dns.rejected", repr(SigmaBool(False)))]
+    # a wildcard both texts match: the field exists (it holds nothing else)
+    assert leaves(query_to_boolean(item("*e"), SPEC, "")) == [("zeek.dns.rejected", repr(SigmaExists(True)))]
+    # a value neither text is: never true on a present field, so only a missing one could match
+    assert ("zeek.dns.rejected", repr(SigmaBool(True))) not in leaves(query_to_boolean(item("yes"), SPEC, ""))
+    assert leaves(query_to_boolean(item(None), SPEC, "")) == [("zeek.dns.rejected", "null")]
+
+
+def test_case_sensitive_test_is_refused_with_the_reason() -> None:
+    with pytest.raises(SigmaTransformationError, match="rejected is mapped by function to_boolean"):
+        query_to_boolean(item("true", cased=True), SPEC, "")
+
+
+def test_render_writes_the_boolean_and_refuses_any_other_value() -> None:
+    assert render_to_boolean(True, SPEC) == {"zeek.dns.rejected": True}
+    assert render_to_boolean("false", SPEC) == {"zeek.dns.rejected": False}
+    assert render_to_boolean(None, SPEC) == {}
+    for value in ("TRUE", "", "1", 1, ["true"]):
+        with pytest.raises(ValueError, match="one JSON boolean"):
+            render_to_boolean(value, SPEC)
+
+
+def test_hand_made_records_agree_and_other_texts_are_not_rendered() -> None:
+    """A JSON true is matched and a JSON false is not; a text Sigma folds to 'true' but no Okta
+    record holds ('TRUE') is skipped, not compared."""
+    loaded = load(OKTA_RULE)
+    base = {"Channel": "okta/okta", "eventType": "user.session.start"}
+    events = [dict(base, **{"securityContext.isProxy": v}) for v in (True, False, "TRUE")]
+    result = Checker(["eql", "lucene"]).check(loaded, [SampleEvent(e) for e in events])
+    for target, outcome in result.targets.items():
+        assert outcome.equivalent, f"{target}: {outcome.reason}"
+        assert outcome.matched == [0] and outcome.not_rendered == [2], f"{target}: {outcome}"
+
+
+def test_splunk_and_kusto_still_refuse_with_their_reason() -> None:
+    loaded = load(OKTA_RULE)
+    for target in ("splunk", "kusto"):
+        result = Converter(target).convert(loaded)
+        assert result.status != "converted" and "isProxy" in (result.reason or "")
