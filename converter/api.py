@@ -111,7 +111,7 @@ def convert(
             file, a path that does not exist.
     """
     from converter.conversion.batch import MIN_FILES_FOR_POOL, convert_paths
-    from converter.rules.load import expand_paths
+    from converter.rules.paths import expand_paths
 
     opts = options or ConvertOptions()
     names = [str(p) for p in paths]

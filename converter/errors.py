@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-
-from sigma.exceptions import SigmaError
+from typing import TYPE_CHECKING
 
 from backends.errors import SigportError
+
+if TYPE_CHECKING:  # pySigma is imported by what raises its errors, not by this module
+    from sigma.exceptions import SigmaError
 
 
 #: Set while ``sigport --debug`` runs (worker processes inherit it): a bug that a batch catches
@@ -93,7 +95,10 @@ def format_error(error: BaseException, path: str | Path | None = None) -> str:
         if path is not None and error.path is None:
             error.path = str(path)
         return error.one_line()
-    if isinstance(error, SigmaError):
+    # A pySigma error exists only once pySigma is imported: a run that reads every result from
+    # the cache never imports it (``converter.conversion.batch``).
+    exceptions = sys.modules.get("sigma.exceptions")
+    if exceptions is not None and isinstance(error, exceptions.SigmaError):
         epath, line, column = sigma_error_location(error)
         # pySigma appends its own " in <source>" text; keep only the message.
         message = str(getattr(error, "args", [str(error)])[0]) if error.args else str(error)

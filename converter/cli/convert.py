@@ -101,11 +101,11 @@ def convert(
     from converter.api import ConvertOptions
     from converter.api import convert as convert_rules
     from converter.conversion.batch import MIN_FILES_FOR_POOL
-    from converter.conversion.convert import CONVERTED, ERROR
+    from converter.conversion.result import CONVERTED, ERROR
     from converter.outputs.elasticsearch_kql import unwritable
     from converter.outputs.files import refuse_inputs, write_named_file
     from converter.outputs.formats import FORMATS
-    from converter.rules.load import expand_paths
+    from converter.rules.paths import expand_paths
     from converter.signals import Interrupted, deferred
 
     names = parse_targets(targets)

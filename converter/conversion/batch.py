@@ -23,8 +23,11 @@ What makes it fast, measured on the SigmaHQ Windows process_creation rules (see 
   output files can be written while the workers convert the rest.
 
 - Each file's results are kept in the persistent cache (``converter.conversion.cache``, keyed by
-  the file's path and content and the configuration): a later run reads them back instead of
-  loading and converting the file again (``cache=False`` or ``SIGPORT_NO_CACHE`` turns it off).
+  the file's path and content and the configuration, ``filecache.py``): a later run reads them
+  back instead of loading and converting the file again (``cache=False`` or ``SIGPORT_NO_CACHE``
+  turns it off). The parent reads every stored result back first, before it builds a converter
+  or starts a worker; only the files not found are converted, so a run over unchanged rules
+  imports no pySigma and forks nothing (warm SigmaHQ ``rules/`` to EQL: see BENCHMARKS.md).
 
 One failing rule never stops the batch: a rule that does not load, or a file that breaks a worker,
 becomes entries with status ``error``.
@@ -42,19 +45,17 @@ import pickle
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from converter.conversion.convert import Conversion
+from converter.conversion.filecache import FileResult, WorkItem, open_store, read_back
 from converter.conversion.meta import RuleSummary
-from converter.conversion.worker import (
-    FileResult,
-    WorkItem,
-    ensure_state,
-    init_worker,
-    process_file,
-    run_chunk,
-)
-from converter.rules.load import STDIN, expand_paths
+from converter.conversion.result import Conversion
+from converter.rules.paths import STDIN, expand_paths
+
+# The workers' side (``worker.py``: converters, pySigma) is imported only when some file is not
+# in the cache: a run that reads every result back imports none of it.
+
+T = TypeVar("T")
 
 #: Below this many files the pool costs more than it saves; the batch runs in this process.
 MIN_FILES_FOR_POOL = 16
@@ -94,7 +95,7 @@ def _mp_context() -> Any:
     return multiprocessing.get_context()
 
 
-def _chunks(items: list[WorkItem], workers: int) -> list[list[WorkItem]]:
+def _chunks(items: list[T], workers: int) -> list[list[T]]:
     """Chunks that shrink toward the end of the input ("guided" scheduling).
 
     Each chunk takes about an eighth of a worker's share of the files not yet handed out, at
@@ -140,10 +141,10 @@ class _Results:
         self.on_file = on_file
         self.emitted = 0  # files before this index were handed to on_file
 
-    def put(self, start: int, results: list[FileResult]) -> None:
-        """Store the results of the files from index ``start`` on."""
-        for offset, result in enumerate(results):
-            self.slots[start + offset] = result
+    def put(self, indices: Sequence[int], results: list[FileResult]) -> None:
+        """Store the results of the files at ``indices`` (one result each, in that order)."""
+        for index, result in zip(indices, results, strict=True):
+            self.slots[index] = result
         if self.progress is not None:
             self.progress(len(results))
         if self.on_file is not None:
@@ -203,46 +204,64 @@ def convert_paths(
         UnknownTargetError, PipelineError: before any rule is converted.
         RuleLoadError: a named path does not exist.
     """
-    # Built here first: bad targets or pipelines fail before any work, and forked workers
-    # inherit these converters instead of building their own.
+    items = work_items(paths)
+    results = _Results(len(items), progress, on_file)
+    todo = list(range(len(items)))
     if cache:
         from converter.conversion.cache import code_fingerprint
 
         code_fingerprint()  # hashed once here, before the worker processes fork
+        store = open_store(targets, pipelines, options, alternatives)
+        if store is not None:
+            # Every file an earlier run stored is read back here, before anything is built: a
+            # run over unchanged rules imports no pySigma and starts no worker. An entry exists
+            # only if a run with this configuration and this sigport built its converters, so
+            # the targets and pipelines are known to be good.
+            todo = []
+            for index, (path, text) in enumerate(items):
+                found = read_back(path, text, store)
+                if found is None:
+                    todo.append(index)
+                else:
+                    results.put([index], [found])
+    if not todo:
+        return results.collect()
+    from converter.conversion.worker import ensure_state, process_file
+
+    # Built here first: bad targets or pipelines fail before any work, and forked workers
+    # inherit these converters instead of building their own.
     state = ensure_state(targets, pipelines, options, alternatives, cache)
-    items = work_items(paths)
-    results = _Results(len(items), progress, on_file)
 
-    def run_here(start: int, chunk: list[WorkItem]) -> None:
-        for offset, (path, text) in enumerate(chunk):
-            results.put(start + offset, [process_file(path, text, state)])
+    def run_here(chunk: list[int]) -> None:
+        for index in chunk:
+            path, text = items[index]
+            results.put([index], [process_file(path, text, state)])
 
-    if workers <= 1 or len(items) < MIN_FILES_FOR_POOL:
-        run_here(0, items)
+    if workers <= 1 or len(todo) < MIN_FILES_FOR_POOL:
+        run_here(todo)
     else:
-        _run_pool(items, targets, pipelines, options, workers, results, run_here, alternatives,
-                  cache)
+        _run_pool(items, todo, targets, pipelines, options, workers, results, run_here,
+                  alternatives, cache)
     return results.collect()
 
 
 def _run_pool(
     items: list[WorkItem],
+    todo: list[int],
     targets: Sequence[str],
     pipelines: Sequence[str] | None,
     options: dict[str, Any] | None,
     workers: int,
     results: _Results,
-    run_here: Callable[[int, list[WorkItem]], None],
+    run_here: Callable[[list[int]], None],
     alternatives: bool = False,
     cache: bool = True,
 ) -> None:
-    """Fill ``results`` from a process pool; chunks a dead worker took are redone here."""
-    chunks = _chunks(items, workers)
-    starts = []
-    position = 0
-    for chunk in chunks:
-        starts.append(position)
-        position += len(chunk)
+    """Fill ``results`` for the files at indices ``todo`` from a process pool; chunks a dead
+    worker took are redone here."""
+    from converter.conversion.worker import init_worker, run_chunk
+
+    chunks = _chunks(todo, workers)
     pending: dict[Future[list[FileResult]], int] = {}
     redo: list[int] = []
     pool = ProcessPoolExecutor(
@@ -259,7 +278,7 @@ def _run_pool(
         gc.freeze()
         try:
             for index, chunk in enumerate(chunks):
-                pending[pool.submit(run_chunk, chunk)] = index
+                pending[pool.submit(run_chunk, [items[i] for i in chunk])] = index
         finally:
             gc.unfreeze()
         for future in as_completed(pending):
@@ -272,7 +291,7 @@ def _run_pool(
                 # in this process rather than report innocent files as failed.
                 redo.append(index)
                 continue
-            results.put(starts[index], chunk_results)
+            results.put(chunks[index], chunk_results)
     except BaseException:
         # Interrupted (SIGINT/SIGTERM) or a failure here, e.g. writing an output file: stop the
         # workers now. Leaving the pool by ``with`` would wait for every queued chunk.
@@ -280,4 +299,4 @@ def _run_pool(
         raise
     pool.shutdown(wait=True)
     for index in sorted(redo):
-        run_here(starts[index], chunks[index])
+        run_here(chunks[index])

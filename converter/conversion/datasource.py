@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backends import TARGETS
 
-from converter.conversion.convert import CONVERTED, UNSUPPORTED, Converter
+from converter.conversion.result import CONVERTED, UNSUPPORTED
 from converter.mapping.loader import load_table
-from converter.rules.load import load_rules
+
+if TYPE_CHECKING:
+    from converter.conversion.convert import Converter
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class AlternativeSources:
             key = (result.target, other)
             converter = self.converters.get(key)
             if converter is None:
+                from converter.conversion.convert import Converter
+
                 converter = self.converters[key] = Converter(
                     result.target, self.pipelines, {"data_source": other}
                 )
@@ -142,15 +146,24 @@ def other_data_sources(
     if not tries:
         return []
     wanted = {key for keys in tries.values() for key in keys}
-    loaded = {
-        (rule.path, rule.id): rule
-        for rule in load_rules(sorted({path for path, _ in wanted}))
-        if (rule.path, rule.id) in wanted
-    } if wanted else {}
+    # Loading and converting here is needed only for results the batch did not try
+    # (``alternatives`` None): a run whose results all came back from the cache imports no
+    # pySigma.
+    loaded: dict[tuple[str, str], Any] = {}
+    if wanted:
+        from converter.rules.load import load_rules
+
+        loaded = {
+            (rule.path, rule.id): rule
+            for rule in load_rules(sorted({path for path, _ in wanted}))
+            if (rule.path, rule.id) in wanted
+        }
     out: list[Alternative] = []
     for (target, other), keys in tries.items():
         count = counts[(target, other)]
         if keys:
+            from converter.conversion.convert import Converter
+
             converter = Converter(target, pipelines, {"data_source": other})
             count += sum(
                 key in loaded and converter.convert(loaded[key]).status == CONVERTED

@@ -6,10 +6,12 @@ loaded rule or load failure), both small and picklable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 from converter.errors import RuleLoadError
-from converter.rules.load import LoadedRule
+
+if TYPE_CHECKING:  # loading needs pySigma; a result read back from the cache does not
+    from converter.rules.load import LoadedRule
 
 
 class RuleTag(NamedTuple):
@@ -20,6 +22,13 @@ class RuleTag(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.namespace}.{self.name}"
+
+
+class LevelMeta(NamedTuple):
+    """A rule's level by its name (``SigmaLevel.name``, e.g. ``HIGH``): the output formats read
+    only ``level.name``, and unpickling pySigma's enum would import pySigma."""
+
+    name: str
 
 
 class LogsourceMeta(NamedTuple):
@@ -62,7 +71,7 @@ class RuleMeta:
     id: str = ""
     title: str = ""
     description: str | None = None
-    level: Any = None  # sigma's SigmaLevel enum (pickles by name), or None
+    level: LevelMeta | None = None
     tags: tuple[RuleTag, ...] = ()
     custom_attributes: dict[str, Any] = field(default_factory=dict)
     author: str | None = None
@@ -81,7 +90,7 @@ class RuleMeta:
             id=str(rule.id) if getattr(rule, "id", None) else "",
             title=getattr(rule, "title", None) or "",
             description=getattr(rule, "description", None),
-            level=getattr(rule, "level", None),
+            level=_level(getattr(rule, "level", None)),
             tags=tuple(RuleTag(t.namespace, t.name) for t in getattr(rule, "tags", None) or ()),
             custom_attributes=dict(getattr(rule, "custom_attributes", None) or {}),
             author=getattr(rule, "author", None),
@@ -94,6 +103,10 @@ class RuleMeta:
                   for k in ("product", "category", "service"))
             ),
         )
+
+
+def _level(level: Any) -> LevelMeta | None:
+    return None if level is None else LevelMeta(str(level.name))
 
 
 @dataclass(frozen=True)

@@ -5,24 +5,26 @@ earlier run stored it, never raising). ``converter.conversion.batch`` runs these
 
 from __future__ import annotations
 
-import hashlib
-import io
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from converter.conversion.cache import Store, options_context
+from converter.conversion.cache import Store
 from converter.conversion.convert import ERROR, Conversion, Converter, convert_each
 from converter.conversion.datasource import AlternativeSources
+from converter.conversion.filecache import (
+    FileResult,
+    WorkItem,
+    file_key,
+    is_file_result,
+    open_store,
+    store_context,
+)
 from converter.conversion.meta import RuleMeta, RuleSummary
 from converter.errors import RuleLoadError, show_traceback
 from converter.rules.load import LoadedRule, load_rules, load_text
 from converter.signals import die_with_parent
 
 
-#: One unit of work: (path, text) where text is None for a file the worker reads itself.
-WorkItem = tuple[str, "str | None"]
-#: What a worker returns per file.
-FileResult = tuple[list[RuleSummary], list[Conversion]]
 
 
 @dataclass
@@ -47,7 +49,7 @@ def _key(targets: Sequence[str], pipelines: Sequence[str] | None, options: Any,
     # Pipeline and mapping files count by their content: converters built from an older
     # version of a file are not reused (nor is the cache context that names it).
     return (tuple(targets), tuple(pipelines or ()), repr(sorted((options or {}).items())),
-            tuple(options_context(targets, pipelines or (), options)), alternatives, cache)
+            tuple(store_context(targets, pipelines, options, alternatives)), cache)
 
 
 def ensure_state(
@@ -62,11 +64,8 @@ def ensure_state(
         others = None
         if alternatives:
             others = AlternativeSources(list(targets), pipes, (options or {}).get("data_source"))
-        store = None
-        if cache:
-            store = Store("convert", [*key[3], f"alternatives={alternatives}"])
-        _STATE = WorkerState(key, [Converter(t, pipes, options) for t in targets], others,
-                              store if store is not None and store.enabled else None)
+        store = open_store(targets, pipelines, options, alternatives) if cache else None
+        _STATE = WorkerState(key, [Converter(t, pipes, options) for t in targets], others, store)
     return _STATE
 
 
@@ -118,45 +117,15 @@ def _failure(path: str, message: str, targets: Sequence[str]) -> FileResult:
     return [summary], conversions
 
 
-def _entry(path: str, text: str | None, store: Store) -> tuple[str, str] | None:
-    """The cache key of one input (its path and content) and its text, read once here so that
-    what is converted is what the key names; None when the file cannot be read or decoded here
-    or is too long for the loader (the loader then reads it and reports why, nothing stored)."""
-    from converter.rules.limits import MAX_RULE_CHARS
-
-    if text is None:
-        limit = 4 * MAX_RULE_CHARS  # UTF-8 bytes of the longest text the loader accepts
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
-            if len(data) > limit:
-                return None
-            # As the loader's Path.read_text: UTF-8, universal newlines.
-            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
-        except (OSError, UnicodeDecodeError):
-            return None
-        kind = "file"
-    else:
-        kind = "text"
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return store.key(path, kind, digest), text
-
-
-def _is_file_result(value: Any) -> bool:
-    return (isinstance(value, tuple) and len(value) == 2
-            and isinstance(value[0], list) and all(isinstance(v, RuleSummary) for v in value[0])
-            and isinstance(value[1], list) and all(isinstance(v, Conversion) for v in value[1]))
-
-
 def process_file(path: str, text: str | None, state: WorkerState) -> FileResult:
     """Load one file and convert its rules for every target (or read back what an earlier run
     stored for the same file and configuration); never raises."""
-    entry = None if state.store is None else _entry(path, text, state.store)
+    entry = None if state.store is None else file_key(path, text, state.store)
     key = None
     if entry is not None and state.store is not None:
         key, text = entry
         cached = state.store.get(key)
-        if _is_file_result(cached):
+        if is_file_result(cached):
             return cached
     try:
         result = convert_file(path, text, state)

@@ -33,7 +33,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from converter.conversion.convert import UNSUPPORTED, Conversion
+from converter.conversion.result import UNSUPPORTED, Conversion
 
 #: ES|QL string escapes (https://www.elastic.co/docs/reference/query-languages/esql/esql-syntax).
 _ESQL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}

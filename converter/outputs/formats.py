@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from backends import TARGETS
 
-from converter.conversion.convert import Conversion
+from converter.conversion.result import Conversion
 from converter.outputs.elasticsearch_kql import render_es_dsl, render_esql, rule_query
 from converter.outputs.kibana import kibana_rule, render_kibana_ndjson as _render_kibana
 from converter.outputs.savedsearches import render as _render_savedsearches

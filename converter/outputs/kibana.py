@@ -29,8 +29,8 @@ from backends.query.ingest import COPY_PREFIX
 
 from converter.outputs.attack import attack_tags, threat
 from converter.outputs.ids import DistinctIds
-from converter.conversion.convert import Conversion
 from converter.conversion.meta import detection_fields
+from converter.conversion.result import Conversion
 
 __all__ = ["attack_tags", "kibana_rule", "render_kibana_ndjson"]
 

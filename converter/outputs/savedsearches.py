@@ -43,7 +43,7 @@ import json
 import re
 from typing import Any, Iterable
 
-from converter.conversion.convert import Conversion
+from converter.conversion.result import Conversion
 from converter.errors import ConverterError
 
 #: Sigma level -> Splunk alert.severity (1 debug, 2 info, 3 warn, 4 error, 5 severe, 6 fatal).
@@ -178,7 +178,7 @@ def render(conversions: Iterable[Conversion], es: bool = False) -> str:
     its conversion is marked ``unsupported`` with the reason, so the report and the exit code
     account for it.
     """
-    from converter.conversion.convert import UNSUPPORTED
+    from converter.conversion.result import UNSUPPORTED
 
     stanzas: list[str] = []
     used: set[str] = set()

@@ -32,7 +32,7 @@ import yaml
 
 from converter.outputs.attack import attack_tags, table
 from converter.outputs.ids import DistinctIds
-from converter.conversion.convert import Conversion
+from converter.conversion.result import Conversion
 
 #: Sigma level -> Sentinel severity (the Severity enum has no Critical).
 SEVERITY = {

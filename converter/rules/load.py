@@ -11,7 +11,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, cast
+from typing import Iterable, cast
 
 import yaml
 from sigma.collection import NestedDict, SigmaCollection
@@ -27,10 +27,8 @@ from converter.rules.bounded_yaml import (  # noqa: F401 - MAX_ALIAS_EXPANSION r
     RefusedYAML,
     parse_documents,
 )
-
-#: File suffixes taken as Sigma rules when a directory is given.
-RULE_SUFFIXES = (".yml", ".yaml")
-STDIN = "-"
+# Re-exported: the callers that load rules also list them.
+from converter.rules.paths import RULE_SUFFIXES, STDIN, expand_paths  # noqa: F401
 
 
 @dataclass
@@ -68,34 +66,6 @@ class LoadedRule:
         source = self.rule.logsource
         parts = (source.product, source.category, source.service)
         return "/".join(str(part) for part in parts if part)
-
-
-def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
-    """Files named, and rule files under directories (recursively, sorted); ``-`` is stdin.
-
-    Raises:
-        RuleLoadError: a named path does not exist.
-    """
-    for raw in paths:
-        if str(raw) == STDIN:
-            yield STDIN
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                # A rule file's name on a link to nothing is yielded too: loading it reports
-                # "cannot read", so the broken link is accounted for instead of skipped.
-                if child.suffix in RULE_SUFFIXES and (
-                    child.is_file() or child.is_symlink() and not child.exists()
-                ):
-                    yield str(child)
-        elif path.is_file():
-            yield str(path)
-        elif path.exists():
-            raise RuleLoadError("not a regular file or directory", path=path,
-                                hint="give rule files or directories, or - for standard input")
-        else:
-            raise RuleLoadError("no such file or directory", path=path)
 
 
 def _line_of(text: str, pattern: str, from_line: int = 1) -> tuple[int, int] | None:

@@ -5,6 +5,8 @@ gives a fresh conversion."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,28 @@ def test_the_command_line_switch(rules: Path, tmp_path: Path) -> None:
         for written in (tmp_path / "off").rglob("*"):
             twin = tmp_path / folder / written.relative_to(tmp_path / "off")
             assert written.is_dir() or twin.read_bytes() == written.read_bytes()
+
+
+def test_a_run_whose_every_file_is_cached_builds_nothing(rules: Path, tmp_path: Path) -> None:
+    """The parent reads every stored result back before building converters: a run over
+    unchanged rules writes the same files and prints the same, without importing pySigma, lark
+    or pyparsing (the imports and converters were most of a warm run's CPU)."""
+    args = ["convert", str(rules), "-t", "eql,splunk", "-o", str(tmp_path / "out") + "/",
+            "--report", str(tmp_path / "report.json")]
+    code = ("import sys\nfrom converter.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "print(status, sorted({m.split('.')[0] for m in sys.modules} "
+            "& {'sigma', 'lark', 'pyparsing'}))\n")
+
+    def run() -> tuple[str, str, dict[str, bytes]]:
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                              text=True, env=os.environ, check=False)
+        files = {str(p.relative_to(tmp_path)): p.read_bytes()
+                 for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+        return done.stdout, done.stderr, files
+
+    first = run()
+    assert first[0].startswith("2 ") and "sigma" in first[0]  # broken.yml: exit 2; converted
+    second = run()
+    assert second[0] == "2 []\n"
+    assert second[1] == first[1] and second[2] == first[2]

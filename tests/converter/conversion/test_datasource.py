@@ -62,8 +62,9 @@ def test_the_workers_try_the_refusals_and_the_parent_only_counts(tmp_path, monke
     # The batch path tries each refusal on the other data sources where it converted the rule
     # (in the worker processes); the hints are the same as when the parent converts them again,
     # and the parent reads no rule file for them.
-    from converter.conversion import batch, datasource
+    from converter.conversion import batch
     from converter.conversion.batch import convert_paths
+    from converter.rules import load
 
     write_rule(tmp_path, "desc", {"sel": {"Description": "Foo Tool"}})
     write_rule(tmp_path, "img", {"sel": {"Image|endswith": "\\foo.exe"}})
@@ -87,5 +88,7 @@ def test_the_workers_try_the_refusals_and_the_parent_only_counts(tmp_path, monke
         ]
         assert all(c.alternatives is not None for c in tried)
         with monkeypatch.context() as patched:
-            patched.setattr(datasource, "load_rules", lambda paths: pytest.fail("reloaded"))
+            # Imported when called (from converter.rules.load): a run whose every result is
+            # cached imports no loader.
+            patched.setattr(load, "load_rules", lambda paths: pytest.fail("reloaded"))
             assert other_data_sources(tried, targets, None, None) == expected

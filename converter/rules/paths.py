@@ -1,0 +1,46 @@
+"""Which files a command reads: the rule files named and those under the directories named.
+
+Apart from ``load.py`` (which needs YAML and pySigma) so that a run whose every result is
+cached lists its inputs without importing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from converter.errors import RuleLoadError
+
+__all__ = ["RULE_SUFFIXES", "STDIN", "expand_paths"]
+
+#: File suffixes taken as Sigma rules when a directory is given.
+RULE_SUFFIXES = (".yml", ".yaml")
+STDIN = "-"
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
+    """Files named, and rule files under directories (recursively, sorted); ``-`` is stdin.
+
+    Raises:
+        RuleLoadError: a named path does not exist.
+    """
+    for raw in paths:
+        if str(raw) == STDIN:
+            yield STDIN
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                # A rule file's name on a link to nothing is yielded too: loading it reports
+                # "cannot read", so the broken link is accounted for instead of skipped.
+                if child.suffix in RULE_SUFFIXES and (
+                    child.is_file() or child.is_symlink() and not child.exists()
+                ):
+                    yield str(child)
+        elif path.is_file():
+            yield str(path)
+        elif path.exists():
+            raise RuleLoadError("not a regular file or directory", path=path,
+                                hint="give rule files or directories, or - for standard input")
+        else:
+            raise RuleLoadError("no such file or directory", path=path)
