@@ -53,8 +53,15 @@ def _coarse_table() -> dict[int, str]:
         return char
 
     for reading in readings:
-        for char, folded in zip(every, fold_function(reading)(every)):
-            if char != folded:
+        function = fold_function(reading)
+        folded_all = function(every)
+        # A reading that maps some code point to several (``full``: U+0130 to i + U+0307) is
+        # read one code point at a time; only its one-for-one mappings join classes (leaves
+        # under such a reading give no literal: ``_one_for_one``).
+        pairs = (zip(every, folded_all) if len(folded_all) == len(every)
+                 else ((char, function(char)) for char in every))
+        for char, folded in pairs:
+            if char != folded and len(folded) == 1:
                 a, b = find(char), find(folded)
                 if a != b:
                     parent[max(a, b)] = min(a, b)
@@ -68,6 +75,16 @@ def _coarse_table() -> dict[int, str]:
         representative = lowered[0] if lowered else min(members)
         table.update({ord(c): representative for c in members if c != representative})
     return table
+
+
+@functools.lru_cache(maxsize=None)
+def _one_for_one(fold: Any) -> bool:
+    """Whether every reading of ``fold`` (an ``ast.Fold``) maps each code point to one code
+    point: the containment argument of the module needs it (``full`` lowercasing does not)."""
+    from backends.query.folding import fold_function
+
+    every = "".join(map(chr, range(_CASED_LIMIT)))
+    return all(len(fold_function(reading)(every)) == len(every) for reading in fold.readings)
 
 
 def coarse_fold(text: str) -> str:
@@ -103,6 +120,10 @@ def tree_form(node: Any) -> Form:
         return ("or", [tree_form(c) for c in node.children])
     if isinstance(node, ast.Const) and node.value is False:
         return ("leaf", frozenset())
+    readings = getattr(node, "fold", None)
+    if (readings is not None and not getattr(node, "case_sensitive", True)
+            and not _one_for_one(readings)):
+        return ("leaf", None)
     if isinstance(node, (ast.Glob, ast.Equals)):
         # evaluate.py: fold = not case_sensitive or lowercase_value; the value is str.lower-ed
         # whole and the pattern's literal parts one by one, then compared (fullmatch / ==).
