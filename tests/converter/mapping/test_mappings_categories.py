@@ -61,6 +61,7 @@ CATEGORIES: dict[str, dict[str, str]] = {
     "create_stream_hash": {"product": "windows", "category": "create_stream_hash"},
     "file_delete": {"product": "windows", "category": "file_delete"},
     "raw_access_thread": {"product": "windows", "category": "raw_access_thread"},
+    "wmi_event": {"product": "windows", "category": "wmi_event"},
 }
 
 needs_corpus = pytest.mark.skipif(
