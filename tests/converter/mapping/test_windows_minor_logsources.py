@@ -12,7 +12,11 @@
   of it (``HostApplication``...) are refused rather than sent to a ``winlog.event_data`` name
   the data never has.
 * ``file_access`` / ``file_rename`` (Kernel-File ETW) are refused on every data source.
-* ``splunk-cim`` refuses ``wmi_event`` with its own reason.
+* The same Sysmon events on Splunk raw (``splunk-sysmon``): the add-on's generic extraction of
+  each ``<Data Name='X'>`` as ``X``; the classic PowerShell categories on the Windows add-on with
+  the System fields only.
+* ``splunk-cim`` refuses ``wmi_event``, these Sysmon events, the PowerShell records and the
+  event-log channels with reasons of their own, not the generic "no mapping for logsource".
 """
 
 from __future__ import annotations
@@ -54,14 +58,18 @@ SYSMON_MINOR = {
 }
 
 
-@pytest.mark.parametrize("data_source", ["windows", "winlogbeat"])
+@pytest.mark.parametrize(
+    "targets,data_source", [(["eql", "lucene"], "windows"), (["eql", "lucene"], "winlogbeat"), (["splunk"], None)]
+)
 @pytest.mark.parametrize("category", sorted(SYSMON_MINOR))
-def test_minor_sysmon_categories_are_proven_on_rendered_events(category: str, data_source: str) -> None:
-    """Each category converts for eql and lucene and is equivalent on the events its entry
-    renders (or differs only past a declared keyword length limit)."""
+def test_minor_sysmon_categories_are_proven_on_rendered_events(
+    category: str, targets: list[str], data_source: str | None
+) -> None:
+    """Each category converts for eql and lucene (and Splunk raw) and is equivalent on the events
+    its entry renders (or differs only past a declared keyword length limit)."""
     text = rule_text({"category": category}, {**SYSMON_MINOR[category], "condition": "sel and not filter"})
     (loaded,) = load_text(text, "inline.yml")
-    result = Checker(["eql", "lucene"], data_source=data_source).check(
+    result = Checker(targets, data_source=data_source).check(
         loaded, generate_events(loaded.rule, seed=0)
     )
     for name, target in result.targets.items():
@@ -163,3 +171,30 @@ def test_splunk_cim_refuses_wmi_event_with_its_reason() -> None:
     }))
     assert conversion.status == "unsupported"
     assert "does not cover" in conversion.reason and "sysmon_eventid_20" in conversion.reason
+
+
+@pytest.mark.parametrize(
+    "logsource",
+    [{"category": c} for c in [*sorted(SYSMON_MINOR), "ps_module", "ps_classic_start", "file_access"]]
+    + [{"service": s} for s in ["application", "powershell-classic", "windefend", "sysmon"]],
+    ids=lambda ls: next(iter(ls.values())),
+)
+def test_splunk_cim_refusals_give_their_reason(logsource: dict[str, str]) -> None:
+    """Each Windows logsource splunk-cim does not map is refused with a reason of its own."""
+    conversion = convert("splunk-cim", rule_text(logsource, {"sel": {"EventID": 1}, "condition": "sel"}))
+    assert conversion.status == "unsupported"
+    assert "does not cover" in conversion.reason and "has no mapping" not in conversion.reason
+
+
+@pytest.mark.parametrize("category", ["ps_classic_start", "ps_classic_provider_start"])
+def test_splunk_classic_powershell_maps_system_fields_only(category: str) -> None:
+    """EventCode and source select the record; Data and Data's keys are refused."""
+    query = convert("splunk", rule_text({"category": category}, {
+        "sel": {"Provider_Name": "PowerShell"}, "condition": "sel",
+    })).queries[0]
+    assert 'source="XmlWinEventLog:Windows PowerShell"' in query and "EventCode=" in query
+    for field in ("Data", "HostApplication"):
+        conversion = convert("splunk", rule_text({"category": category}, {
+            "sel": {f"{field}|contains": "powershell"}, "condition": "sel",
+        }))
+        assert conversion.status == "unsupported", field
