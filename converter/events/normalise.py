@@ -24,11 +24,13 @@ with the value functions of ``converter.mapping.functions.registry.ALIAS_FUNCTIO
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-__all__ = ["normalise", "normalise_owned", "is_windows_record"]
+from converter.reference.fields import MISSING, field_getter
+
+__all__ = ["normalise", "normalise_owned", "is_windows_record", "with_nested_fields"]
 
 #: Mask that turns NXLog's signed 64-bit ``Keywords`` into the unsigned bit field Windows shows.
 _U64 = (1 << 64) - 1
@@ -345,3 +347,22 @@ def _apply_aliases(event: dict[str, Any]) -> dict[str, Any]:
             if value is not None:
                 event[target] = _as_string(value)
     return event
+
+
+def with_nested_fields(event: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """``event`` with each dotted Sigma field of ``names`` that is no key of it but a path into
+    its nested objects (``securityContext: {isProxy: true}`` for ``securityContext.isProxy``)
+    added under the dotted name, read as the reference reads a field ("field_names": the exact
+    key, then the path; a list on the way is no object).
+
+    Vendors write these records nested (Okta's System Log, CloudTrail, Kubernetes audit); the
+    renderer (``converter.events.render``) then writes the value the reference tests, where it
+    used to see only flat dotted keys and render nothing.
+    """
+    added: dict[str, Any] = {}
+    for name in names:
+        if name not in event and "." in name:
+            value = field_getter(name)(event)
+            if value is not MISSING:
+                added[name] = value
+    return {**event, **added} if added else event

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from converter.errors import EventsError
 from converter.mapping.table import FieldTarget, LogsourceMapping, MappingTable
+from converter.events.normalise import with_nested_fields
 
 #: Key of the expected verdict in a JSON-lines event; it is not an event field.
 EXPECT_KEY = "_expect"
@@ -160,6 +161,14 @@ class EventRenderer:
         self.prefix = str(table.datamodel.get("prefix", ""))
         self._entries = table.entries_for(self.data_source)
         self._targets = {e.id: e.field_targets(self.data_source) for e in self._entries}
+        #: The dotted Sigma fields each entry renders (mapped or derived from): the ones a nested
+        #: record may hold as a path (``with_nested_fields``); none for the Windows logsources.
+        self._dotted = {
+            e.id: [n for n in (*self._targets[e.id],
+                               *(d.source for d in e.derived_for(self.data_source, render=True)))
+                   if "." in n]
+            for e in self._entries
+        }
         #: Renderers of the tables that extend this one (``converter.mapping.loader.companion_tables``).
         self.companions: list[EventRenderer] = []
         #: ``(copy, source)`` fields an ingest pipeline writes into every document
@@ -227,7 +236,7 @@ class EventRenderer:
 
         out = {self._strip(k): v for k, v in variant.render.items()}
         targets = variant.field_targets()
-        source, event = event, self._as_extracted(event)
+        source, event = event, self._as_extracted(with_nested_fields(event, targets))
         for name, raw in event.items():
             target = targets.get(name)
             value = self._keep(raw, name)
@@ -311,7 +320,8 @@ class EventRenderer:
             if any(_event_matches(event, crit) for crit in variant.events):
                 return self._render_variant(event, variant)
         out: dict[str, Any] = {}
-        source, event = event, self._as_extracted(event)
+        targets = self._targets[entry.id]
+        source, event = event, self._as_extracted(with_nested_fields(event, self._dotted[entry.id]))
         constants = dict(entry.render)
         constants.update(entry.render_by_source.get(self.data_source or "", {}) or {})
         overrides: dict[str, str] = {}
@@ -322,7 +332,6 @@ class EventRenderer:
                 overrides.update(special.get("fields", {}) or {})
         for key, value in constants.items():
             out[self._strip(key)] = value
-        targets = self._targets[entry.id]
         for name, raw in event.items():
             target = targets.get(name)
             value = self._keep(raw, name)
