@@ -1,6 +1,6 @@
-"""Elasticsearch ES|QL: the emitter only.
+"""Elasticsearch ES|QL: the emitter and its interpreter.
 
-``backend.py`` (``SigportEsqlBackend``) and ``semantics.py`` (``SEMANTICS``, ``LANGUAGE``);
-sigport has no ES|QL interpreter yet (no ``grammar.lark``, ``parser.py``, ``lower.py``), so
-``check`` reports the target as not checked.
+``backend.py`` (``SigportEsqlBackend``) writes the queries; ``grammar.lark``, ``parser.py`` and
+``lower.py`` read them back into the shared query tree; ``semantics.py`` (``SEMANTICS``,
+``LANGUAGE``) holds the documented facts both follow. The interpreter never imports the emitter.
 """

@@ -25,9 +25,21 @@ import re
 from typing import Any, ClassVar, cast
 
 from sigma.backends.elasticsearch import ESQLBackend
-from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+)
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaString
+from sigma.types import (
+    SigmaExists,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+)
 
 from backends.common import (
     CidrOnIpFieldMixin,
@@ -39,6 +51,7 @@ from backends.common import (
     refuse_placeholders,
 )
 
+from backends.lucene.regex import pcre_to_lucene
 from backends.query.folding import SIMPLE, equivalents, simple_lower
 
 from .semantics import SEMANTICS
@@ -55,6 +68,7 @@ _RAW_BREAKS = re.compile("[\r\n]")
 #: Letters whose Sigma class holds a character TO_LOWER maps otherwise than Sigma (semantics
 #: ``to_lower_folding``): U+0130 (two code points) and capital sigma (final 'ς' by context).
 _TO_LOWER_HAZARDS = frozenset(x for letter in "iσς" for x in equivalents(letter, SIMPLE))
+_ARRAY_FIELDS = frozenset(SEMANTICS.typed("array_fields", tuple))
 
 
 def esql_field(name: str) -> str:
@@ -74,6 +88,14 @@ def esql_field(name: str) -> str:
 def esql_string(text: str) -> str:
     """``text`` as an ES|QL double-quoted string literal (``string_escapes``)."""
     return _STR_QUOTE + _ESCAPED.sub(lambda m: _ESCAPES[m.group()], text) + _STR_QUOTE
+
+
+def _kql_term(field: str, text: str) -> str:
+    """``KQL("field:\"text\"")``: a quoted KQL value (``\\`` and ``\"`` escaped) is one exact
+    term on a keyword field, true when any of the field's values is it (semantics
+    ``array_fields``)."""
+    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"KQL({esql_string(field + ':' + quoted)})"
 
 
 def _escape_breaks(literal: str) -> str:
@@ -120,6 +142,33 @@ class SigportEsqlBackend(
         """The stock regex text (it sits in a string literal), with CR/LF escaped."""
         return _escape_breaks(cast(str, super().convert_value_re(r, state)))
 
+    def convert_condition_field_eq_val(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """Every field test; under a NOT, guarded by ``field is not null``.
+
+        ES|QL's tests are null on a missing field, and NOT keeps null (semantics
+        ``null_operand``), while Sigma's test is false there and its negation true: ``not
+        (f like "x")`` would drop an event without ``f`` that Sigma matches. ``(f is not null and
+        f like "x")`` is false on it, so its negation is true, as in Sigma.
+        """
+        query = super().convert_condition_field_eq_val(cond, state)
+        value = cond.value
+        if cond.field in _ARRAY_FIELDS and isinstance(query, str) and not query.startswith("KQL("):
+            self.warn(
+                f"{cond.field}: ECS writes it as an array, and this test ("
+                f"{SEMANTICS.entries['multi_valued'].value} on several values) misses an event "
+                "whose other values do not pass it, where Sigma matches any value"
+            )
+        if (
+            not isinstance(query, str) or isinstance(value, (SigmaNull, SigmaExists))
+            or not cond.parent_condition_chain_contains(ConditionNOT)
+        ):
+            return query
+        fields = [cond.field] + ([value.field] if isinstance(value, SigmaFieldReference) else [])
+        guards = " and ".join(f"{self.escape_and_quote_field(f)} is not null" for f in fields)
+        return f"({guards} and {query})"
+
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
@@ -141,17 +190,32 @@ class SigportEsqlBackend(
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """``|cased``: ``field LIKE "pattern"`` on the value as written."""
+        """``|cased``: ``field LIKE "pattern"`` on the value as written; on an array field
+        (``array_fields``) a value without wildcards is a KQL term, which any value can match."""
         self.warn_length_limit(cond.field, cond.value)
+        value = cast(SigmaString, cond.value)
+        if cond.field in _ARRAY_FIELDS and not value.contains_special():
+            refuse_placeholders(value)
+            return _kql_term(cond.field, str(value))
         field = self.escape_and_quote_field(cond.field)
-        return f"{field} like {_like_pattern(cast(SigmaString, cond.value), lower=False)}"
+        return f"{field} like {_like_pattern(value, lower=False)}"
 
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """``field rlike "regex"``; a value over the field's limit reads as null."""
+        """``field rlike "regex"``: RLIKE is a Lucene RegExp over the whole value (semantics
+        ``rlike_dialect``), so the Sigma (PCRE, unanchored) regex is translated as for the other
+        Elastic targets; a value over the field's limit reads as null."""
         self.warn_length_limit(cond.field, cond.value)
-        return super().convert_condition_field_eq_val_re(cond, state)
+        value = cast(SigmaRegularExpression, cond.value)
+        flags = value.flags
+        pattern = pcre_to_lucene(
+            str(value.regexp),
+            case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in flags,
+            multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
+            dotall=SigmaRegularExpressionFlag.DOTALL in flags,
+        )
+        return f"{self.escape_and_quote_field(cond.field)} rlike {esql_string(pattern)}"
 
     def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
         """``field1 == field2`` (Sigma ``fieldref``): two equal values over a field's limit read

@@ -1,16 +1,17 @@
-"""ES|QL lexical rules the emitter follows, one documented entry per fact.
+"""ES|QL semantics, one documented entry per fact, read by the emitter and the interpreter.
 
-sigport has no ES|QL interpreter yet (``check`` reports the target as not checked), so this table
-is read by the emitter only: how a field name is written (bare or back-quoted), how a string
-literal is written (quotes, escapes, characters that may not appear raw), and which values ES|QL
-reads otherwise than Sigma (case folding, ``ignore_above``, numeric coercion), which the
-emitter declares. Sources: the ES|QL
-syntax reference and, where it is silent, Elasticsearch's ANTLR lexer (``Expression.g4``, the
-expression-mode tokens), marked "verified in source".
+The emitter reads how a field name is written (bare or back-quoted), how a string literal is
+written (quotes, escapes, characters that may not appear raw), and which values ES|QL reads
+otherwise than Sigma (case folding, ``ignore_above``, numeric coercion), which it declares. The
+interpreter (``parser.py``, ``lower.py``) reads the same lexical entries and the operator
+semantics below (null operands, multi-valued fields, LIKE wildcards, RLIKE, TO_LOWER, the
+functions). Sources: the ES|QL reference and, where it is silent, Elasticsearch's source (the
+ANTLR lexer ``Expression.g4``, the planner), marked "verified in source".
 """
 
 from __future__ import annotations
 
+from ..query.ast import Fold, Missing, MultiValued, RegexDialect, Wildcard
 from ..query.semantics import IGNORE_ABOVE, NUMERIC_COERCE, Rule, Semantics
 
 _SYNTAX = "https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-syntax.html"
@@ -20,6 +21,21 @@ _FUNCTIONS = (
 _KEYWORD_MAPPER = (
     "https://github.com/elastic/elasticsearch/blob/main/server/src/main/java/org/elasticsearch/"
     "index/mapper/KeywordFieldMapper.java"
+)
+_ESQL = "https://www.elastic.co/docs/reference/query-languages/esql/"
+_OPERATORS = _ESQL + "functions-operators/operators"
+_STRING_FUNCTIONS = _ESQL + "functions-operators/string-functions"
+_MULTIVALUED = _ESQL + "esql-multivalued-fields"
+_WHERE = _ESQL + "commands/where"
+_LIMITATIONS = _ESQL + "limitations"
+_SOURCE = "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/esql/src/main/java/"
+_REGEX_MATCH = (
+    _SOURCE + "org/elasticsearch/xpack/esql/expression/function/scalar/string/regex/RegexMatch.java"
+)
+_TRANSLATOR = _SOURCE + "org/elasticsearch/xpack/esql/planner/TranslatorHandler.java"
+_WILDCARD_LIKE = (
+    _SOURCE
+    + "org/elasticsearch/xpack/esql/expression/function/scalar/string/regex/WildcardLike.java"
 )
 _LEXER = (
     "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/esql/src/main/antlr/"
@@ -109,6 +125,130 @@ SEMANTICS = Semantics(
             True,
             _FUNCTIONS,
             "==, LIKE, starts_with and ends_with compare strings case-sensitively.",
+        ),
+        # --- the interpreter: nulls and multi-valued fields --------------------------------------
+        "null_operand": Rule(
+            Missing.NULL,
+            _WHERE,
+            "WHERE keeps the rows whose condition is true; a missing field is null, a comparison "
+            "with null is null, and `WHERE field != \"value\"` is read as `field != \"value\" "
+            "AND field IS NOT NULL`: a null test drops the row, also under NOT (three-valued "
+            "logic; AND/OR as in SQL, "
+            + _OPERATORS + "#esql-logical-operators).",
+        ),
+        "multi_valued": Rule(
+            "null",
+            _OPERATORS + "#esql-equals",
+            "== 'If either field is multivalued then the result is null'; so do the other "
+            "comparisons (same page). 'Unless otherwise documented functions will return null "
+            "when applied to a multivalued field' (" + _MULTIVALUED + "#esql-multivalued-fields-"
+            "functions; its example is the operator `b + 2`): STARTS_WITH, ENDS_WITH, "
+            "CIDR_MATCH, IN. LIKE and RLIKE: their docs are silent; the source makes them "
+            "single-value operators (RegexMatch implements SingleValueTranslationAware, "
+            + _REGEX_MATCH + ", and TranslatorHandler wraps their pushed-down wildcard/regexp "
+            "query in a SingleValueQuery that rejects multi-valued documents, " + _TRANSLATOR
+            + "; verified in source). IS NULL / IS NOT NULL are not: a field with several values "
+            "is not null.",
+        ),
+        "multi_valued_duplicates": Rule(
+            {
+                "keyword": MultiValued.NULL_DISTINCT,
+                "constant_keyword": MultiValued.NULL_DISTINCT,
+                "long": MultiValued.NULL_EVERY,
+            },
+            _MULTIVALUED + "#esql-multivalued-fields-dups",
+            "'Some field types, like keyword remove duplicate values on write' while 'other "
+            "types, like long don't': [\"a\", \"a\"] on a keyword field is one value, [1, 1] "
+            "on a long field two. For the types the page does not name (wildcard, ip, the other "
+            "numbers) duplicates of one value leave the verdict undecided (MultiValued.NULL).",
+        ),
+        "array_fields": Rule(
+            ("event.category", "event.type"),
+            "https://www.elastic.co/guide/en/ecs/current/ecs-event.html",
+            "ECS: event.category and event.type 'should contain an array of values' (Defend "
+            "writes event.type ['start', 'process_started']; Sysmon network events ['start', "
+            "'connection', 'protocol']). ES|QL's == and LIKE are null on them (multi_valued), so "
+            "the emitter tests a plain value there with KQL(\"field:\\\"value\\\"\"), a "
+            "term query that matches when any value is the term, case-sensitively (kql-es "
+            "semantics).",
+        ),
+        # --- the interpreter: operators ------------------------------------------------------------
+        "like_wildcards": Rule(
+            {"*": Wildcard.ANY, "?": Wildcard.ONE},
+            _OPERATORS + "#esql-like",
+            "LIKE matches the whole value: `*` any run of characters, `?` one character; a "
+            "backslash makes the next character literal (the pattern `foo \\\\* bar` in a "
+            "quoted string). Case-sensitive (string_compare_case_sensitive).",
+        ),
+        "like_escape": Rule(
+            "\\",
+            _WILDCARD_LIKE,
+            "WildcardLike matches with Lucene's WildcardQuery automaton of the pattern (a "
+            "backslash makes the next character literal) after WildcardPattern validated it "
+            "with StringUtils.wildcardToJavaPattern (verified in source). The docs name only "
+            "`\\\\*` and `\\\\?`; sigport reads a backslash before `*`, `?` or `\\\\` "
+            "and refuses any other escape or a trailing backslash rather than guess.",
+        ),
+        "rlike_dialect": Rule(
+            RegexDialect.LUCENE,
+            _OPERATORS + "#esql-rlike",
+            "RLIKE uses the regular expression syntax of the regexp query (Lucene RegExp): the "
+            "pattern matches the whole value, `^` and `$` are not anchors, and a backslash "
+            "escapes the next character. Case-sensitive.",
+        ),
+        "to_lower_readings": Rule(
+            Fold.FULL_OR_ASCII_OR_UNICODE,
+            _WILDCARD_LIKE,
+            "TO_LOWER(field) LIKE/RLIKE/== with a pattern that is already lower case is what "
+            "the planner rewrites to a case-insensitive match on the field "
+            "(optimizeStringCasingWithInsensitiveRegexMatch; ReplaceStringCasingWith"
+            "InsensitiveEquals): Elasticsearch's case_insensitive, ASCII-only or Unicode simple "
+            "folding by version (kql-es case_insensitive_folding). Without the rewrite it is "
+            "String.toLowerCase (to_lower_folding). The three readings are candidates; an event "
+            "on which they disagree is undecided. A pattern with an upper-case letter is "
+            "rewritten to false (never null), unlike the Java reading: refused.",
+        ),
+        "in_operator": Rule(
+            "or of ==",
+            _OPERATORS + "#esql-in-operator",
+            "`f IN (a, b)` tests whether f equals an element of the list: the OR of `f == a`, "
+            "`f == b` (null on a null or multi-valued f).",
+        ),
+        "is_null": Rule(
+            "exists",
+            _OPERATORS + "#esql-is_null",
+            "'If a field is only in some documents it will be NULL in the documents that did not "
+            "contain it': IS NULL is true on a missing field (or one whose values are all over "
+            "ignore_above), IS NOT NULL on a field with at least one value; never null.",
+        ),
+        "starts_ends_with": Rule(
+            "case-sensitive prefix / suffix",
+            _STRING_FUNCTIONS + "#esql-starts_with",
+            "STARTS_WITH(str, prefix) / ENDS_WITH(str, suffix) return whether the string starts "
+            "or ends with the other, case-sensitively; null when either is null.",
+        ),
+        "cidr_match": Rule(
+            "ip field, any block",
+            _ESQL + "functions-operators/ip-functions#esql-cidr_match",
+            "CIDR_MATCH(ip, block1, ...) 'Returns true if the provided IP is contained in one of "
+            "the provided CIDR blocks'; its ip parameter is of type ip (an IPv4-mapped IPv6 "
+            "address is the IPv4 address, as in an ip field).",
+        ),
+        "field_types": Rule(
+            ("keyword", "constant_keyword", "wildcard"),
+            _LIMITATIONS + "#esql-supported-types",
+            "String operators (LIKE, RLIKE, TO_LOWER, STARTS_WITH, ==) take keyword or text; "
+            "ES|QL reads keyword-family fields from doc values (so ignore_above and a lowercase "
+            "normalizer apply). A text field is read from _source while a pushed-down query "
+            "uses its keyword sub-field: sigport does not evaluate tests on text fields, nor a "
+            "string test on a numeric, ip or date field (a verification error in ES|QL).",
+        ),
+        "kql_function": Rule(
+            "kql-es",
+            _ESQL + "functions-operators/search-functions#esql-kql",
+            "KQL(query[, options]) runs Elasticsearch's KQL query on each document (full-text "
+            "function: true or false, never null); sigport hands its string and options to the "
+            "kql-es interpreter (backends/kql_es).",
         ),
     },
 )

@@ -25,30 +25,40 @@ def length_limits(tree: Any) -> list[Any]:
     from backends.query.ast import And, Leaf, Not, Or
 
     found: dict[Any, None] = {}
-    todo = [tree]
+    todo: list[tuple[Any, bool]] = [(tree, False)]
     while todo:
-        node = todo.pop()
+        node, negated = todo.pop()
         if isinstance(node, (And, Or)):
-            todo.extend(node.children)
+            todo.extend((child, negated) for child in node.children)
         elif isinstance(node, Not):
-            todo.append(node.child)
-        elif isinstance(node, Leaf) and node.max_length is not None and limit_matters(node):
+            todo.append((node.child, True))
+        elif (
+            isinstance(node, Leaf) and node.max_length is not None
+            and limit_matters(node, negated)
+        ):
             found[node] = None
     return list(found)
 
 
-def limit_matters(leaf: Any) -> bool:
+def limit_matters(leaf: Any, negated: bool = True) -> bool:
     """True when a value longer than ``leaf.max_length`` could change the leaf's verdict.
 
     A not-indexed value reads as a missing field: that changes an ``exists`` test, a leaf whose
     missing-field outcome is not plain false, and any test a long value can pass (a pattern with
     ``*``, a regex, a range); an exact value no longer than the limit is false either way.
+
+    ``negated``: the leaf may sit under a ``Not``. Where it does not (only ``And`` / ``Or``
+    above it), a null leaf decides the query as a false one would (a monotone three-valued
+    formula is true with the leaf null exactly when it is true with the leaf false), so a
+    null-on-missing leaf then matters only as a plain-false one does.
     """
     from backends.query.ast import Equals, Glob, Missing, Regex, Wildcard
     from backends.query.indexed import utf16_length
 
-    if leaf.missing is not Missing.FALSE or leaf.max_length is None:
-        return leaf.max_length is not None
+    if leaf.max_length is None:
+        return False
+    if leaf.missing is not Missing.FALSE and negated:
+        return True
     if isinstance(leaf, Equals):
         return isinstance(leaf.value, str) and utf16_length(leaf.value) > leaf.max_length
     if isinstance(leaf, Glob):

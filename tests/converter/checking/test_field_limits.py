@@ -261,3 +261,17 @@ def test_null_and_exists_read_the_field_and_its_copy(target: str, source: str) -
         # Without the template the exists query misses the long value: the event shows it.
         plain = Checker([target], data_source=source).check(loaded, samples).targets[target]
         assert [d.event for d in plain.disagreements] == [2], (detection, plain.reason)
+
+
+def test_a_null_leaf_needs_a_long_value_only_where_a_not_can_see_it() -> None:
+    """A leaf null on a missing (or over-limit) field decides a query with no NOT above it as a
+    false one would (And/Or are monotone), so an exact value there needs no long event; under a
+    NOT the null survives (ES|QL drops the row where Sigma keeps it), so it does."""
+    from backends.query.ast import And, Equals, Missing, Not
+    from converter.checking.limits import length_limits
+
+    leaf = Equals(field="f", value="x", missing=Missing.NULL, max_length=8)
+    other = Equals(field="g", value="y")
+    assert length_limits(And((leaf, other))) == []
+    assert length_limits(And((Not(leaf), other))) == [leaf]
+    assert length_limits(Not(And((leaf, other)))) == [leaf]
