@@ -66,6 +66,34 @@ class MatchTimeout(UnsupportedQueryError):
     """A pattern match ran past ``MATCH_TIME_LIMIT`` (catastrophic backtracking)."""
 
 
+#: The most pattern elements the ``regex`` engine may build for one pattern: it writes out the
+#: minimum count of a repeat (``a{100000}``: ~40 MB, 0.15 s to compile) and nested counts
+#: multiply (``((ab{1000}){1000}){1000}`` exhausted the machine's memory). The reference has the
+#: same bound (``converter/reference/engine_gaps.py``, which this layer may not import).
+MAX_EXPANSION = 100_000
+
+
+def _expansion(items: Any) -> int:
+    """An upper bound of the elements ``regex`` builds for ``re``'s parse tree ``items``: a repeat
+    counts its body as often as its minimum (at least once), alternatives and groups add up."""
+    total = 0
+    for op, argument in items:
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) or op.name == "POSSESSIVE_REPEAT":
+            total += max(argument[0], 1) * _expansion(argument[2])
+        else:
+            if op is _sre.BRANCH:
+                bodies = list(argument[1])
+            elif op is _sre.GROUPREF_EXISTS:
+                bodies = [arm for arm in argument[1:] if arm is not None]
+            else:  # groups, lookarounds, atomic groups: the sub-patterns among their arguments
+                parts = argument if isinstance(argument, tuple) else (argument,)
+                bodies = [part for part in parts if isinstance(part, _sre_parse.SubPattern)]
+            total += sum(_expansion(body) for body in bodies) if bodies else 1
+        if total > MAX_EXPANSION:  # enough to refuse: nested products stop growing here
+            return total
+    return total
+
+
 #: An inline flag group that turns caseless matching on (``(?i)``, ``(?si:``).
 _INLINE_CASELESS = re.compile(r"\(\?[a-zA-Z]*i[a-zA-Z]*(?:-[a-zA-Z]*)?[:)]")
 
@@ -123,13 +151,21 @@ class BoundedPattern:
 
         Raises:
             UnsupportedQueryError: a shape the ``regex`` engine misreads (see
-                ``_scoped_case_in_alternative``).
+                ``_scoped_case_in_alternative``), or repeat counts it would write out past
+                ``MAX_EXPANSION`` elements.
         """
-        if _scoped_case_in_alternative(_sre_parse.parse(compiled.pattern, compiled.flags)):
+        parsed = _sre_parse.parse(compiled.pattern, compiled.flags)
+        if _scoped_case_in_alternative(parsed):
             raise UnsupportedQueryError(
                 f"pattern {shown!r}: a scoped (?i:...) or (?-i:...) group inside an alternative, "
                 "which the regex engine that runs it misreads (it applies the case flag to the "
                 "other alternatives)"
+            )
+        if _expansion(parsed) > MAX_EXPANSION:
+            raise UnsupportedQueryError(
+                f"pattern {shown!r}: its repeat counts write out over {MAX_EXPANSION:,} elements "
+                "in the regex engine that runs it (nested counts multiply), more memory than one "
+                "pattern may take"
             )
         bits = 0
         for re_bit, regex_bit in _RE_TO_REGEX_FLAGS:

@@ -1,9 +1,9 @@
 """Generator, part 2: one string that a regular expression matches.
 
 ``regex_example(source, flags, rng)`` builds an example for the PCRE subset Sigma's modifiers
-appendix allows, by recursive descent over the pattern, and checks it with ``re``; constructs it
-does not model (lookarounds, backreferences) raise ``RegexUnsupported``. Used by
-``converter.generate.generator``.
+appendix allows, by recursive descent over the pattern, and checks it with the reference's
+time-bounded engine; constructs it does not model (lookarounds, backreferences), and patterns
+whose example would be huge, raise ``RegexUnsupported``. Used by ``converter.generate.generator``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import string
 
 from backends.errors import UnsupportedError
 
+from converter.reference.values import Undecided, Unsupported, compiled_regex
+
 
 # ---------------------------------------------------------------------------------------------
 # Regular expression -> one matching string (the PCRE subset Sigma's modifiers appendix allows)
@@ -23,6 +25,9 @@ class RegexUnsupported(UnsupportedError):
     """The regex uses a construct the example generator does not model (lookaround, backref)."""
 
 
+#: The most characters building one example may take (its shortest example, and every branch
+#: tried on the way); a pattern needing more is refused with the reason.
+MAX_EXAMPLE_CHARS = 100_000
 _PRINTABLE = string.ascii_letters + string.digits + " -_.,:;/\\'\"=@#%&~"
 _ESCAPES = {"d": "7", "D": "x", "w": "k", "W": "-", "s": " ", "S": "x", "n": "\n", "t": "\t",
             "r": "\r", "f": "\f", "v": "\v", "0": "\0", "b": "", "B": "", "A": "", "Z": "", "z": ""}
@@ -33,6 +38,7 @@ class _Example:
 
     def __init__(self, source: str, flags: int, rng: random.Random) -> None:
         self.s, self.i, self.flags, self.rng = source, 0, flags, rng
+        self.built = 0  # characters built so far, over every branch and repetition
 
     def peek(self, n: int = 1) -> str:
         return self.s[self.i:self.i + n]
@@ -50,7 +56,14 @@ class _Example:
             atom = self.atom()
             low, high = self.quantifier()
             # The fewest repetitions, but at least one when allowed: an empty '*' run shows less.
-            out.append(atom * (max(low, 1) if high is None or high >= 1 else 0))
+            count = max(low, 1) if high is None or high >= 1 else 0
+            # Every string built counts ('a{4000000000}' is a 4 GB string, '(a{9999}|...)'
+            # builds each branch), so a hostile quantifier costs at most this much memory.
+            self.built += len(atom) * count
+            if self.built > MAX_EXAMPLE_CHARS:
+                raise RegexUnsupported(
+                    f"an example needs over {MAX_EXAMPLE_CHARS:,} characters")
+            out.append(atom * count)
         return "".join(out)
 
     def quantifier(self) -> tuple[int, int | None]:
@@ -123,7 +136,7 @@ class _Example:
 
 
 def regex_example(source: str, flags: int, rng: random.Random) -> str:
-    """A string in which ``re.search(source, ..., flags)`` finds a match.
+    """A string in which the reference's search for ``source`` (with ``flags``) finds a match.
 
     Raises:
         RegexUnsupported: lookarounds, backreferences, conditionals, or no example found.
@@ -131,8 +144,9 @@ def regex_example(source: str, flags: int, rng: random.Random) -> str:
     try:
         gen = _Example(source, flags, rng)
         text = gen.alt()
-        ok = gen.i == len(source) and re.search(source, text, flags) is not None
-    except (re.error, ValueError, IndexError) as error:
+        # Checked in the reference's engine: bounded in time, its reading of the pattern.
+        ok = gen.i == len(source) and compiled_regex(source, flags).search(text)
+    except (re.error, ValueError, IndexError, Unsupported, Undecided) as error:
         raise RegexUnsupported(str(error)) from None
     if not ok:
         raise RegexUnsupported(f"no example found for {source!r}")

@@ -31,6 +31,7 @@ from sigma.types import (
 
 from converter.generate.plan import ABSENT, MULTI, SINGLE, Fixed, Glob, Lit, Parts, Plan, Rx
 from converter.generate.regex import RegexUnsupported, regex_example
+from converter.reference.values import Undecided, Unsupported, compiled_regex
 
 
 # Neutral values an event of the logsource carries besides the tested fields.
@@ -139,7 +140,12 @@ def satisfies(candidate: Any, value: Any) -> bool | None:
     if isinstance(value, Glob):
         return _glob_regex(value).fullmatch(text) is not None
     if isinstance(value, Rx):
-        return re.search(value.source, text, value.flags) is not None
+        # The reference's engine (its ASCII shorthand classes, its time limit): a hostile
+        # pattern backtracks without end in a plain re.search on a candidate or near miss.
+        try:
+            return compiled_regex(value.source, value.flags).search(text)
+        except (Unsupported, Undecided):
+            return None
     if isinstance(value, Fixed):
         return candidate == value.value
     if isinstance(value, SigmaNumber):

@@ -22,7 +22,13 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants as _sre  # type: ignore[no-redef]
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
-__all__ = ["scoped_case_in_alternation"]
+__all__ = ["MAX_EXPANSION", "expansion", "scoped_case_in_alternation"]
+
+#: The most pattern elements ``regex`` may build for one pattern: it writes out the minimum count
+#: of a repeat (``a{100000}`` is 100,000 elements, ~40 MB and 0.15 s to compile), nested repeats
+#: multiply, and ``((ab{1000}){1000}){1000}`` (25 characters) exhausted the machine's memory.
+#: SigmaHQ's largest count is 1,000.
+MAX_EXPANSION = 100_000
 
 
 def scoped_case_in_alternation(compiled: re.Pattern[str]) -> bool:
@@ -59,3 +65,32 @@ def _scan(items: Any, in_alternative: bool) -> bool:
         if any(_scan(body, nested) for body in inner):
             return True
     return False
+
+
+def expansion(compiled: re.Pattern[str]) -> int:
+    """An upper bound of the elements ``regex`` builds for ``compiled``: each repeat counts its
+    body as often as its minimum (at least once), alternatives and groups add up."""
+    return _size(_sre_parse.parse(compiled.pattern, compiled.flags))
+
+
+def _size(items: Any) -> int:
+    total = 0
+    for op, argument in items:
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) or op.name == "POSSESSIVE_REPEAT":
+            low, _high, body = argument
+            total += max(low, 1) * _size(body)
+        elif op is _sre.BRANCH:
+            total += 1 + sum(_size(arm) for arm in argument[1])
+        elif op is _sre.GROUPREF_EXISTS:
+            total += 1 + sum(_size(arm) for arm in argument[1:] if arm is not None)
+        elif isinstance(argument, _sre_parse.SubPattern):  # an atomic group
+            total += _size(argument)
+        elif isinstance(argument, tuple) and any(
+            isinstance(part, _sre_parse.SubPattern) for part in argument
+        ):  # groups, lookarounds: their bodies
+            total += sum(_size(part) for part in argument if isinstance(part, _sre_parse.SubPattern))
+        else:
+            total += 1
+        if total > MAX_EXPANSION:  # enough to refuse; the products of nested repeats stop here
+            return total
+    return total

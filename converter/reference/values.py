@@ -43,7 +43,7 @@ from sigma.types import (
 )
 
 from backends.errors import UnsupportedError
-from converter.reference.engine_gaps import scoped_case_in_alternation
+from converter.reference.engine_gaps import MAX_EXPANSION, expansion, scoped_case_in_alternation
 from converter.reference.fields import fold, number_of, text_of
 
 
@@ -287,7 +287,7 @@ def ascii_shorthands(source: str) -> str:
 @lru_cache(maxsize=4096)
 def compiled_regex(source: str, flags: int) -> Bounded:
     """Compile a Sigma ``|re`` pattern once (``re`` syntax, PCRE's ASCII shorthand classes),
-    bounded in time."""
+    bounded in time and in memory (``engine_gaps.MAX_EXPANSION``)."""
     try:
         compiled = re.compile(ascii_shorthands(source), flags)
     except re.error as error:
@@ -297,6 +297,12 @@ def compiled_regex(source: str, flags: int) -> Bounded:
             f"regular expression {source!r}: a scoped (?i:...) or (?-i:...) group inside an "
             "alternative, which the regex engine that runs the reference misreads (it applies the "
             "case flag to the other alternatives)"
+        )
+    if expansion(compiled) > MAX_EXPANSION:
+        raise Unsupported(
+            f"regular expression {source!r}: its repeat counts write out over "
+            f"{MAX_EXPANSION:,} elements in the regex engine that runs the reference (nested "
+            "counts multiply), more memory than one pattern may take"
         )
     return Bounded(compiled, "regular expression")
 
