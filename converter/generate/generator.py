@@ -270,13 +270,14 @@ class _Generator:
         for j, lit in enumerate(plan):
             if not lit.positive:
                 # A negated null / exists test (`not Image: null`): the field's value made
-                # long, which an exists query misses.
+                # long, which an exists query misses, or null, which Sigma's exists counts
+                # as present.
                 for value, keep, what in presence_mutations(lit, self.long_length):
                     mutated = realize(plan[:j] + (replace(lit, value=value, positive=True),)
                                       + plan[j + 1:], ctx, key)
                     if mutated is not None:
                         tag = "positive" if keep else "near miss"
-                        out.setdefault("long", []).append(
+                        out.setdefault(what.split()[0], []).append(
                             (mutated, f"{tag}: {describe(lit)}: {what}", touched, ctx))
                 continue
             mutations = itertools.chain(

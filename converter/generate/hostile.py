@@ -228,10 +228,17 @@ def hostile_mutations(lit: Lit, length: int, rng: random.Random
 def presence_mutations(lit: Lit, length: int) -> Iterator[tuple[Fixed, bool, str]]:
     """A value longer than ``length`` where ``lit`` tests null or presence (``null``,
     ``|exists``), positive or negated: no keyword field indexes it, so an exists query does not
-    see it, while to Sigma it is a value (not null, present). ``(value, the rule still
-    matches, what)``; nothing for other literals."""
+    see it, while to Sigma it is a value (not null, present). A negated literal also gets the
+    field present with a JSON null, which Sigma's ``exists`` counts as present and Elasticsearch
+    and Splunk as absent. ``(value, the rule still matches, what)``; nothing for other literals."""
     value = lit.value
-    if not isinstance(value, (SigmaNull, SigmaExists)) or lit.field in FIELD_FILLERS:
+    if not isinstance(value, (SigmaNull, SigmaExists)):
+        return
+    if not lit.positive:  # a positive literal gets its null event from ``values._mutations``
+        # Present with a JSON null: null to Sigma, and present ('exists' checks presence only).
+        null_matches = not isinstance(value, SigmaExists) or value.exists
+        yield Fixed(None), null_matches is lit.positive, "present with a JSON null"
+    if lit.field in FIELD_FILLERS:
         return
     lead = LEADING_FILLERS.get(lit.field or "", ("",))[0]
     text = (lead + "\\" if lead else "") + "x" * length

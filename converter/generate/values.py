@@ -443,5 +443,8 @@ def _mutations(lit: Lit, rng: random.Random, vocabulary: tuple[str, ...] | None 
     elif isinstance(v, SigmaNull):
         yield Fixed(None), True, "explicit JSON null"
         yield Fixed(""), False, "empty string instead of null"
-    elif isinstance(v, SigmaExists) and v.exists:
-        yield Fixed(None), True, "present with a JSON null"
+    elif isinstance(v, SigmaExists):
+        # Sigma's modifiers appendix: exists "only verifies the presence of a field, not its
+        # value, be it empty or null" (an Elasticsearch exists query and Splunk read null as
+        # absent): the null event shows it for |exists: false as for |exists: true.
+        yield Fixed(None), v.exists, "present with a JSON null"

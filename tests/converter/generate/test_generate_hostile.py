@@ -179,3 +179,27 @@ def test_a_long_value_where_null_or_absence_is_tested(detection: str, expect: bo
     assert long and all(len(e.fields["Image"]) > 1024 for e in long)
     assert {e.expect for e in long} == {expect}
     assert_reference_verdicts(rule, events)
+
+
+@pytest.mark.parametrize(("detection", "expect"), [
+    # Sigma's modifiers appendix: exists "only verifies the presence of a field, not its value,
+    # be it empty or null": a null ParentImage is present.
+    ("  sel:\n    CommandLine|contains: 'x'\n    ParentImage|exists: false\n  condition: sel\n",
+     False),
+    ("  sel:\n    CommandLine|contains: 'x'\n  f:\n    ParentImage|exists: true\n"
+     "  condition: sel and not f\n", False),
+    ("  sel:\n    CommandLine|contains: 'x'\n  f:\n    ParentImage|exists: false\n"
+     "  condition: sel and not f\n", True),
+    ("  sel:\n    CommandLine|contains: 'x'\n  f:\n    ParentImage: null\n"
+     "  condition: sel and not f\n", False),
+])
+def test_a_field_present_with_null_where_presence_is_tested(detection: str, expect: bool) -> None:
+    """Elasticsearch's exists query and Splunk read a JSON null as no value, Sigma's ``exists`` as
+    a present field: every polarity of an exists test gets the null event (only ``exists: true``
+    did, so ``exists: false`` was called equivalent on Splunk without it)."""
+    rule = rule_of(detection)
+    events = generate_events(rule, count=200)
+    null = [e for e in events if "ParentImage" in e.fields and e.fields["ParentImage"] is None]
+    assert null and {e.expect for e in null} == {expect}, [e.note for e in events]
+    assert all("present with a JSON null" in e.note for e in null)
+    assert_reference_verdicts(rule, events)
