@@ -317,7 +317,10 @@ def known_gaps_markdown(report: RegressReport) -> str:
                         f"SigmaHQ expects {wanted}")
         for name, t in row.targets.items():
             if t.agrees is not True:
-                where = f" (on {t.data_source})" if t.data_source else ""
+                # A reason that names every data source's ("on defend: ...; on windows: ...")
+                # needs no "(on defend)" before it.
+                named = (t.reason or "").startswith(f"on {t.data_source}: ")
+                where = f" (on {t.data_source})" if t.data_source and not named else ""
                 gaps.append(f"{name}{where}: {t.reason or 'disagrees'}")
         if gaps:
             lines.append(f"## {row.title or row.rule_id} (`{row.rule_id}`)")

@@ -10,7 +10,8 @@ verdicts per rule and target:
 * *differs* when the target differs on any data source (a false query is never hidden behind a
   data source that proves it);
 * otherwise *equivalent* on the first data source (in the order given) that proves it;
-* otherwise the first data source that converted it, else the first one's reason.
+* otherwise the first data source that converted it, else the first one, with every data
+  source's reason (``on defend: ...; on windows: ...``) when they differ.
 
 The merged target result names the data source that decided it (``data_source``) and every
 data source's verdict (``data_sources``); ``CheckReport`` counts rules once per target, so the
@@ -104,4 +105,10 @@ def _best(candidates: list[tuple[str | None, TargetResult]]) -> TargetResult:
     if source is not None:
         result.data_source = source
         result.data_sources = {str(s): r.equivalent for s, r in candidates}
+    if not converted and len(candidates) > 1:
+        # No data source converts it: each one's reason is the user's to read (the first
+        # alone hides that another data source fails for another, perhaps mendable, reason).
+        reasons = {str(s): r.reason or "not converted" for s, r in candidates}
+        if len(set(reasons.values())) > 1:
+            result.reason = "; ".join(f"on {s}: {why}" for s, why in reasons.items())
     return result

@@ -229,3 +229,20 @@ def test_sigmahq_process_creation_acceptance() -> None:
     assert numbers["rules"] >= 50
     assert numbers["reference_ok_share"] == 1.0
     assert numbers["no_target_disagrees_share"] >= 0.95
+
+
+def test_a_rule_no_data_source_converts_names_every_data_sources_reason(tmp_path: Path) -> None:
+    """Defend ships no Security log; on the Windows integration the field reference meets the
+    values the shipper deletes: the known gap gives both reasons (it gave Defend's alone)."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "fieldref.yml").write_text(SECURITY_RULE.replace(
+        "    EventID: 1102\n", "    EventID: 1102\n    SubjectUserName|fieldref: TargetUserName\n"))
+    _folder(tmp_path, "fieldref", SECURITY_ID, 1, [_security_record(1102)])
+    report = run_regress(tmp_path / "regression_data", [rules], targets=["eql"],
+                         data_sources=["defend", "windows"])
+    reason = report.results[0].targets["eql"].reason or ""
+    assert reason.startswith("on defend: ") and "; on windows: " in reason, reason
+    assert "does not ship the Windows Security event log" in reason and "deletes" in reason
+    gaps = known_gaps_markdown(report)
+    assert "- eql: on defend: " in gaps and "(on defend)" not in gaps, gaps

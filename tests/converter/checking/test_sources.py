@@ -94,3 +94,21 @@ def test_ecs_events_need_one_data_source(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", str(ZOOM), "--events", str(events), "--schema", "ecs",
                                        "--data-source", "defend,windows"])
     assert result.exit_code == 2 and "give one --data-source" in result.output
+
+
+def test_a_rule_no_data_source_converts_gives_every_data_sources_reason() -> None:
+    defend = TargetResult("eql", None, reason="unsupported: Defend records no Security log")
+    windows = TargetResult("eql", None, reason="unsupported: |fieldref meets deleted values")
+    best = _best([("defend", defend), ("windows", windows)])
+    assert best.data_source == "defend" and best.query is None
+    assert best.reason == (
+        "on defend: unsupported: Defend records no Security log; "
+        "on windows: unsupported: |fieldref meets deleted values"
+    )
+    # One reason shared by every data source is given once, as it was.
+    same = [(s, TargetResult("eql", None, reason="unsupported: x")) for s in ("defend", "windows")]
+    assert _best(same).reason == "unsupported: x"
+    # A data source that converts speaks alone, with its own reason.
+    converted = TargetResult("eql", "q", equivalent=None, reason="not proven: y")
+    assert _best([("defend", TargetResult("eql", None, reason="no")), ("windows", converted)]
+                 ).reason == "not proven: y"
