@@ -111,7 +111,8 @@ def warning_kind(text: str) -> str:
     """A message with its particulars (quoted values, numbers) replaced, so that messages of one
     kind group together: ``field 'a' ...`` and ``field 'b' ...`` are one kind."""
     text = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "'…'", text)
-    return re.sub(r"\b\d+\b", "N", text)
+    # A number joined to a word by '-' names something (UTF-8, UTF-16, ISO-8859-1, x86-64).
+    return re.sub(r"(?<!\w-)\b\d+\b", "N", text)
 
 
 def warning_summary(results: list[Any], console: Any) -> None:

@@ -90,3 +90,16 @@ def test_tables_on_a_pipe_are_columns_or_200_wide(monkeypatch: pytest.MonkeyPatc
     assert console().width == 123  # pytest's stdout is not a terminal
     monkeypatch.delenv("COLUMNS")
     assert console(stderr=True).width == PIPE_WIDTH == 200
+
+
+def test_grouped_reasons_keep_the_numbers_that_name_things(tmp_path: Path) -> None:
+    from converter.cli.output import warning_kind
+
+    assert warning_kind("not UTF-8 text at line 3, column 12") == "not UTF-8 text at line N, column N"
+    assert warning_kind("UTF-16 and x86-64 and S-1-5-18") == "UTF-16 and x86-64 and S-1-5-18"
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "latin1.yml").write_bytes(b"title: caf\xe9\n")
+    result = CliRunner().invoke(main, ["convert", str(folder), "-t", "eql"])
+    table = result.stderr.split("not converted, by reason", 1)[1]
+    assert "UTF-8" in table and "UTF-N" not in table, table
