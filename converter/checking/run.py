@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from converter.checking.checker import Checker, RuleResult
 from converter.checking.sources import SourcesChecker
 from converter.errors import ConverterError, show_traceback
-from converter.events.render import SampleEvent, iter_event_files, read_jsonl, sample_events_path, to_sigma
+from converter.events.render import SampleEvent, read_jsonl, sample_events_path, to_sigma
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.loader import load_table
 from converter.rules.load import LoadedRule, load_rules
@@ -34,12 +34,13 @@ def _load_events(
     """Events for every rule: JSON lines keep their ``_expect``; other formats (SigmaHQ regression
     JSON, .evtx, archives) are read and normalised by ``converter.events.inputs``. What the input caps
     skip, and input that reads as no event, is recorded in ``limits`` (an ``InputLimits``)."""
-    from converter.events.inputs import detect_format, iter_events
+    from converter.events.inputs import detect_format, events_files, iter_events
 
     events: list[SampleEvent] = []
     for path in paths:
-        files = iter_event_files([path]) if path.is_dir() else [path]
-        for file in files:
+        # The files ``backtest`` reads too: .evtx and archives under a directory as well, in
+        # any case, hidden entries skipped (only .json/.jsonl were read: the rest was lost).
+        for file in events_files([path]):
             fmt = input_format or detect_format(file)
             before = len(events)
             if fmt == "jsonl":

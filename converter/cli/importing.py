@@ -37,10 +37,11 @@ def import_elastic_cmd(paths: tuple[Path, ...], outdir: Path, report: Path | Non
     from rich.table import Table
 
     from converter.api import import_elastic
+    from converter.importer.read import ELASTIC_SUFFIXES
 
     require_inputs(
         sum(1 for p in paths for f in ([p] if p.is_file() else p.rglob("*"))
-            if f.is_file() and (p.is_file() or f.suffix in {".toml", ".ndjson"})),
+            if f.is_file() and (p.is_file() or f.suffix.lower() in ELASTIC_SUFFIXES)),
         "Elastic rule files (*.toml, *.ndjson)", paths,
     )
     result = import_elastic(list(paths), outdir, report)

@@ -50,7 +50,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 from converter.conversion.filecache import FileResult, WorkItem, open_store, read_back
 from converter.conversion.meta import RuleSummary
 from converter.conversion.result import Conversion
-from converter.rules.paths import STDIN, expand_paths
+from converter.rules.paths import STDIN, expand_paths, read_stdin
 
 # The workers' side (``worker.py``: converters, pySigma) is imported only when some file is not
 # in the cache: a run that reads every result back imports none of it.
@@ -120,7 +120,7 @@ def work_items(paths: Iterable[str]) -> list[WorkItem]:
     items: list[WorkItem] = []
     for path in expand_paths(paths):
         if path == STDIN:
-            items.append(("<stdin>", sys.stdin.read()))
+            items.append(("<stdin>", read_stdin()))
         else:
             items.append((path, None))
     return items

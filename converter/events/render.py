@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
 from converter.errors import EventsError
@@ -526,15 +526,3 @@ def _constant_matches(values: list[Any] | None, expected: Any) -> bool:
         return False
     wanted = _as_list(expected)
     return all(any(str(v) == str(w) for v in values) for w in wanted)
-
-
-def iter_event_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Events files under the given paths (``.jsonl``/``.json`` files, directories recursively)."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in {".jsonl", ".json"})
-        elif path.is_file():
-            yield path
-        else:
-            raise EventsError("no such events file or directory", path=path)

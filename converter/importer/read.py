@@ -23,6 +23,8 @@ VERIFIED = "verified"
 IMPORTED = "imported"
 NOT_IMPORTABLE = "not_importable"
 ERROR = "error"
+#: File suffixes read as Elastic rules when a directory is given, in any case (``.TOML`` too).
+ELASTIC_SUFFIXES = (".toml", ".ndjson")
 
 
 @dataclass
@@ -76,7 +78,7 @@ def _iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path]]:
         path = Path(raw)
         if path.is_dir():
             for file in sorted(path.rglob("*")):
-                if file.suffix in {".toml", ".ndjson"} and file.is_file():
+                if file.suffix.lower() in ELASTIC_SUFFIXES and file.is_file():
                     yield file, file.relative_to(path)
         else:
             yield path, Path(path.name)
@@ -92,7 +94,7 @@ def read_rules(paths: Iterable[str | Path]) -> Iterator[ElasticRule | ImportEntr
         except (OSError, UnicodeDecodeError) as exc:
             yield ImportEntry(source, "", "", ERROR, f"{source}: cannot read: {exc}", group="unreadable file")
             continue
-        if file.suffix == ".ndjson":
+        if file.suffix.lower() == ".ndjson":
             yield from _read_ndjson(source, text, relative)
             continue
         try:

@@ -8,7 +8,6 @@ error naming the file, line and column, never an exception that stops the batch.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, cast
@@ -28,7 +27,10 @@ from converter.rules.bounded_yaml import (  # noqa: F401 - MAX_ALIAS_EXPANSION r
     parse_documents,
 )
 # Re-exported: the callers that load rules also list them.
-from converter.rules.paths import RULE_SUFFIXES, STDIN, expand_paths  # noqa: F401
+from converter.rules.paths import RULE_SUFFIXES, STDIN, decode, expand_paths, read_stdin  # noqa: F401
+
+#: A byte that is no UTF-8, as ``paths.decode`` escapes it (no decoded text holds a lone surrogate).
+_UNDECODED = re.compile("[\udc80-\udcff]")
 
 
 @dataclass
@@ -255,6 +257,12 @@ def _failed(path: str, text: str, message: str, line: int | None = None,
 def load_text(text: str, path: str) -> list[LoadedRule]:
     """Parse one file's text into rules (a file may hold several YAML documents)."""
     lines: list[int] = []
+    undecoded = _UNDECODED.search(text)
+    if undecoded is not None:
+        at = undecoded.start()
+        return _failed(path, "", f"not UTF-8 text (byte 0x{ord(undecoded.group()) - 0xDC00:02x})",
+                       text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at),
+                       "save the rule as UTF-8")
     try:
         check_size(text)
         documents = parse_documents(text, lines)
@@ -263,6 +271,13 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
     except RecursionError:  # PyYAML composes nested collections recursively
         return _failed(path, text, "malformed YAML: collections nested too deeply",
                        hint="a Sigma rule nests a few levels deep")
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, C0 controls)
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return _failed(path, text, f"malformed YAML: character U+{code:04X} is not allowed in "
+                       "YAML text", line, column, "remove it, or write it as an escape in a "
+                       "double-quoted string")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -340,17 +355,12 @@ def load_rules(paths: Iterable[str | Path]) -> list[LoadedRule]:
     out: list[LoadedRule] = []
     for path in expand_paths(paths):
         if path == STDIN:
-            out.extend(load_text(sys.stdin.read(), "<stdin>"))
+            out.extend(load_text(read_stdin(), "<stdin>"))
             continue
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            out.append(
-                LoadedRule(path, None, RuleLoadError(f"not UTF-8 text ({exc.reason})", path=path))
-            )
-            continue
+            data = Path(path).read_bytes()
         except OSError as exc:
             out.append(LoadedRule(path, None, RuleLoadError(f"cannot read: {exc.strerror}", path=path)))
             continue
-        out.extend(load_text(text, path))
+        out.extend(load_text(decode(data), path))
     return out

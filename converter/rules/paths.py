@@ -6,14 +6,17 @@ cached lists its inputs without importing them.
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from converter.errors import RuleLoadError
 
-__all__ = ["RULE_SUFFIXES", "STDIN", "expand_paths"]
+__all__ = ["RULE_SUFFIXES", "STDIN", "decode", "expand_paths", "read_stdin"]
 
-#: File suffixes taken as Sigma rules when a directory is given.
+#: File suffixes taken as Sigma rules when a directory is given, in any case (``.YML`` from a
+#: Windows tool is a rule file too).
 RULE_SUFFIXES = (".yml", ".yaml")
 STDIN = "-"
 
@@ -33,7 +36,7 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
             for child in sorted(path.rglob("*")):
                 # A rule file's name on a link to nothing is yielded too: loading it reports
                 # "cannot read", so the broken link is accounted for instead of skipped.
-                if child.suffix in RULE_SUFFIXES and (
+                if child.suffix.lower() in RULE_SUFFIXES and (
                     child.is_file() or child.is_symlink() and not child.exists()
                 ):
                     yield str(child)
@@ -44,3 +47,17 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
                                 hint="give rule files or directories, or - for standard input")
         else:
             raise RuleLoadError("no such file or directory", path=path)
+
+
+def decode(data: bytes) -> str:
+    """A rule file's text: UTF-8 with universal newlines (as ``Path.read_text``), each byte that
+    is no UTF-8 kept as a surrogate escape, which ``load.load_text`` reports at its line and
+    column."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape").read()
+
+
+def read_stdin() -> str:
+    """Standard input as ``decode`` reads a file (its bytes: the text layer raised on a bad
+    byte, or escaped it by the locale's rules)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    return decode(stream.read()) if stream is not None else sys.stdin.read()

@@ -1,0 +1,115 @@
+"""Input files a user names or a directory holds, whatever the case of their suffix (session 10):
+every command reads the same files, and nothing in a directory given is skipped without a word.
+
+Before: ``*.YML`` / ``*.Yaml`` rules were skipped when a directory was converted or checked,
+``*.TOML`` Elastic rules when a directory was imported, and a named ``export.NDJSON`` was read
+as TOML; ``check --events DIR`` read only ``*.json`` / ``*.jsonl`` (lower case) under it, while
+the README (and ``backtest``) read ``.evtx``, archives and gzip files there too.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from converter.cli import main
+from converter.rules.load import expand_paths
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+RULE = (
+    "title: suffix case {n}\nid: 6a0c3c7e-4444-4a1a-9a9a-00000000000{n}\n"
+    "logsource: {{product: windows, category: process_creation}}\n"
+    "detection:\n  sel:\n    Image|endswith: '\\\\calc.exe'\n  condition: sel\n"
+)
+
+
+def _rules(folder: Path) -> list[Path]:
+    folder.mkdir()
+    names = ["a.yml", "b.YML", "c.Yaml", "d.yaml"]
+    for n, name in enumerate(names, start=1):
+        (folder / name).write_text(RULE.format(n=n), encoding="utf-8")
+    (folder / "notes.txt").write_text("not a rule", encoding="utf-8")
+    return [folder / name for name in names]
+
+
+def test_a_directory_gives_rule_files_of_any_suffix_case(tmp_path: Path) -> None:
+    files = _rules(tmp_path / "rules")
+    assert list(expand_paths([tmp_path / "rules"])) == [str(f) for f in files]
+    result = CliRunner().invoke(main, ["convert", str(tmp_path / "rules"), "-t", "eql",
+                                       "-o", str(tmp_path / "out") + "/"])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert len(written) == 4, written
+
+
+def test_check_events_directory_reads_what_backtest_reads(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rule = _rules(rules)[0]
+    events = tmp_path / "events"
+    events.mkdir()
+    record = {"EventID": 1, "Channel": SYSMON, "Image": "C:\\Windows\\System32\\calc.exe"}
+    miss = dict(record, Image="C:\\Windows\\System32\\notepad.exe")
+    (events / "upper.JSONL").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with gzip.open(events / "more.jsonl.gz", "wt", encoding="utf-8") as out:
+        out.write(json.dumps(miss) + "\n")
+    result = CliRunner().invoke(main, ["check", str(rule), "--events", str(events), "-t", "eql",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (checked,) = json.loads(result.stdout)["rules"]
+    assert checked["events"] == 2 and checked["reference"]["matched"] == [1]  # sorted: more.jsonl.gz first
+
+
+def _toml(name: str) -> str:
+    return ("[metadata]\nmaturity = \"production\"\n[rule]\nname = \"" + name + "\"\n"
+            "description = \"d\"\nrule_id = \"11111111-2222-3333-4444-55555555555" + name[-1]
+            + "\"\nrisk_score = 21\nseverity = \"low\"\nlanguage = \"eql\"\ntype = \"eql\"\n"
+            "query = '''\nprocess where process.name : \"a.exe\"\n'''\n")
+
+
+def test_import_reads_elastic_files_of_any_suffix_case(tmp_path: Path) -> None:
+    from converter.importer.elastic import VERIFIED, import_elastic
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.toml").write_text(_toml("T1"), encoding="utf-8")
+    (src / "b.TOML").write_text(_toml("T2"), encoding="utf-8")
+    ndjson = tmp_path / "export.NDJSON"
+    ndjson.write_text(json.dumps({
+        "rule_id": "r1", "name": "N", "description": "d", "risk_score": 1, "severity": "low",
+        "type": "eql", "language": "eql", "query": 'process where process.name : "a.exe"',
+    }) + "\n", encoding="utf-8")
+    report = import_elastic([src, ndjson], tmp_path / "out")
+    statuses = {Path(e.source.split(":")[0]).name: e.status for e in report.entries}
+    assert statuses == {"a.toml": VERIFIED, "b.TOML": VERIFIED, "export.NDJSON": VERIFIED}, [
+        (e.source, e.status, e.reason) for e in report.entries]
+
+
+def test_a_rule_that_is_no_utf8_is_positioned_in_a_file_and_on_stdin(tmp_path: Path) -> None:
+    """The byte's line and column (before: no position in a file, and an internal error naming
+    a surrogate on standard input)."""
+    from converter.rules.load import load_rules
+
+    rule = tmp_path / "latin1.yml"
+    rule.write_bytes(b"title: t\ndescription: caf\xe9 au lait\n")
+    (loaded,) = load_rules([rule])
+    assert loaded.error is not None
+    assert str(loaded.error).startswith(f"{rule}:2:17: not UTF-8 text (byte 0xe9)"), loaded.error
+    result = CliRunner().invoke(main, ["convert", "-", "-t", "eql"],
+                                input=b"title: t\ndescription: caf\xe9\n")
+    assert result.exit_code == 2, result.output
+    assert "<stdin>:2:17: not UTF-8 text (byte 0xe9)" in result.stderr, result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_a_nul_byte_in_a_rule_is_positioned(tmp_path: Path) -> None:
+    from converter.rules.load import load_rules
+
+    rule = tmp_path / "nul.yml"
+    rule.write_bytes(RULE.format(n=9).replace("calc", "ca\0lc").replace("\n", "\r\n").encode())
+    (loaded,) = load_rules([rule])
+    assert loaded.error is not None
+    assert str(loaded.error).startswith(f"{rule}:6:26: malformed YAML: character U+0000 "), (
+        loaded.error)
