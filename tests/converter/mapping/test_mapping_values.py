@@ -273,3 +273,11 @@ def test_item_stays_a_literal_string_when_not_an_address() -> None:
     item = SigmaDetectionItem("DestinationIp", [], [SigmaString("localhost")])
     with pytest.raises(Exception, match="DestinationIp is mapped by function to_ip"):
         QUERY_FUNCTIONS["to_ip"](item, DEST, "")
+
+
+def test_property_tests_assert_no_speed() -> None:
+    """The property tests here (and everywhere) run without hypothesis's 200 ms per-example
+    deadline, in developer runs as under CI: a garbage collection under load broke it."""
+    from hypothesis import settings
+
+    assert settings().deadline is None
