@@ -253,8 +253,13 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
     def convert_condition_field_eq_val_bool(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """Sigma booleans compare as their text in every sigport target; Kusto bool columns
-        are not mapped by any table, so a boolean is refused rather than guessed."""
+        """A boolean literal on a bool column the pipeline lists (``boolean_columns``: a mapping
+        table's ``to_boolean`` target): ``Column == true``, false on a null column (semantics
+        ``bool_equality``). Elsewhere a Sigma boolean compares as its text, which a bool literal
+        on a string column does not do, so it is refused rather than guessed."""
+        if cond.field in (state.processing_state.get("boolean_columns") or ()):
+            value = "true" if cond.value else "false"
+            return f"{self.escape_and_quote_field(cond.field)} == {value}"
         raise SigmaFeatureNotSupportedByBackendError(
             "boolean values are not supported by the Kusto backend", source=cond.source
         )

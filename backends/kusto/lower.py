@@ -224,6 +224,9 @@ class Lowering(Transformer):  # type: ignore[type-arg]
 
     verbatim = string
 
+    def boolean(self, children: list[Token]) -> tuple[str, bool]:
+        return ("boolean", str(children[0]) == "true")
+
     def number(self, children: list[Token]) -> tuple[str, int | float]:
         text = str(children[0])
         return ("number", float(text) if "." in text else int(text))
@@ -312,6 +315,14 @@ class Lowering(Transformer):  # type: ignore[type-arg]
             if op == "!=":
                 return Not(self._string_test(column, "==", literal), span=_span(meta))
             raise UnsupportedQueryError(f"ordering comparison `{op}` with a string")
+        if kind == "boolean":
+            # `Column == true` (bool_equality): false on a null column, as for numbers
+            # (null_equality), so not() of it is true there.
+            if op not in ("==", "!="):
+                raise UnsupportedQueryError(f"ordering comparison `{op}` with a boolean")
+            test = Equals(field=column, value=literal,
+                          missing=SEMANTICS.missing("bool_equality"), span=_span(meta))
+            return test if op == "==" else Not(test, span=_span(meta))
         # Numbers: `==` with a null is false and `!=` true (null_equality); the ordering
         # comparisons are null on a missing column and stay null under not() (null_comparisons).
         equality = SEMANTICS.missing("null_equality")

@@ -11,6 +11,8 @@ lark's tree into
 * ``==`` between a missing (null) number and a literal is false and ``!=`` true
   (``null_equality``); the ordering comparisons are null there and stay null under ``not``
   (``null_comparisons``); ``coalesce(<predicate>, false)`` reads null as false (``coalesce``);
+* ``Column == true`` / ``== false`` on a bool column is false on a missing one, as for numbers
+  (``bool_equality``); a bool literal has no ordering;
 * ``has`` is a whole-term match, lowered to an RE2 pattern with term boundaries (``has_term``);
 * ``matches regex`` runs with RE2 itself (``regex_dialect``);
 * case-insensitive operators are evaluated under every candidate folding, an event on which the

@@ -17,6 +17,7 @@ _Q = "https://learn.microsoft.com/kusto/query/"
 STRING_OPERATORS = _Q + "datatypes-string-operators"
 STRING_TYPE = _Q + "scalar-data-types/string"
 NULL_VALUES = _Q + "scalar-data-types/null-values"
+BOOL_TYPE = _Q + "scalar-data-types/bool"
 DYNAMIC_TYPE = _Q + "scalar-data-types/dynamic"
 ISEMPTY = _Q + "isempty-function"
 ISNULL = _Q + "isnull-function"
@@ -223,6 +224,15 @@ SEMANTICS = Semantics(
             "non-null value is false and `!=` is true (the page's example `where ival != 5` keeps "
             "the null row); `in` is an OR of `==` and `!in` an AND of `!=`. So a test `X == 5` on "
             "a missing numeric column is false, and not() of it is true.",
+        ),
+        "bool_equality": Rule(
+            Missing.FALSE,
+            BOOL_TYPE + " " + NULL_VALUES,
+            "A bool column holds true, false or null, and the literals true and false compare "
+            "with it by `==` / `!=`. As for numbers (null_equality), `==` between a null and "
+            "a non-null value is false and `!=` true, so `X == true` on a missing bool column is "
+            "false and not() of it is true. The emitter writes a boolean literal only on the "
+            "bool columns the pipeline lists (a mapping table's to_boolean targets).",
         ),
         "null_comparisons": Rule(
             Missing.NULL,

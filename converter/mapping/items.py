@@ -295,6 +295,11 @@ def logsource_items(
         numeric |= {k for k, v in entry.conditions.items()
                     if isinstance(v, int) and not isinstance(v, bool)}
         state.setdefault("numeric_columns", sorted(entry.field_prefix + t for t in numeric))
+        # A bool column compares with the literals true / false only (`to_boolean` targets).
+        boolean = {t for spec in targets.values() if spec.function == "to_boolean"
+                   for t in spec.targets}
+        if boolean:
+            state.setdefault("boolean_columns", sorted(entry.field_prefix + t for t in boolean))
     else:
         # Numbers the source only writes as canonical decimal text (``canonical: true``): the
         # ingest `convert` reads them as Sigma does, and no string reaches Elasticsearch's

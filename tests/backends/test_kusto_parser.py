@@ -149,3 +149,20 @@ def test_generated_events_alone_catch_has(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(checker.converters["kusto"], "convert", with_has)
     assert checker.check(loaded, events).targets["kusto"].equivalent is False
+
+
+@pytest.mark.parametrize(("query", "rows"), [
+    # `==` with a null is false and `!=` true (semantics bool_equality), so not() keeps the row.
+    ("T | where b == true", [True, False, False]),
+    ("T | where b == false", [False, True, False]),
+    ("T | where not(b == true)", [False, True, True]),
+    ("T | where b != true", [False, True, True]),
+])
+def test_bool_literal_on_a_bool_column(query: str, rows: list[bool]) -> None:
+    events = [{"$table": "T", "b": True}, {"$table": "T", "b": False}, {"$table": "T"}]
+    assert [matches(parse(query), e) for e in events] == rows
+
+
+def test_bool_literal_has_no_ordering() -> None:
+    with pytest.raises(UnsupportedQueryError, match="ordering comparison"):
+        parse("T | where b > true")

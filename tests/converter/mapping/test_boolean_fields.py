@@ -124,8 +124,42 @@ def test_hand_made_records_agree_and_other_texts_are_not_rendered() -> None:
         assert outcome.matched == [0] and outcome.not_rendered == [2], f"{target}: {outcome}"
 
 
-def test_splunk_and_kusto_still_refuse_with_their_reason() -> None:
-    loaded = load(OKTA_RULE)
-    for target in ("splunk", "kusto"):
-        result = Converter(target).convert(loaded)
-        assert result.status != "converted" and "isProxy" in (result.reason or "")
+NOT_PROXY_RULE = """
+title: okta session not through a proxy
+id: 91111111-2222-3333-4444-555555555564
+logsource: {product: okta, service: okta}
+detection:
+    selection:
+        eventType: user.session.start
+    proxy:
+        securityContext.isProxy: 'true'
+    condition: selection and not proxy
+"""
+
+
+@pytest.mark.parametrize("text", [OKTA_RULE, NOT_PROXY_RULE])
+def test_kusto_tests_the_bool_column_with_the_literal(text: str) -> None:
+    """OktaV2_CL's SecurityContextIsProxy is a bool column: `== true`, false on a null column,
+    so the negated test keeps the rows without the flag (semantics bool_equality)."""
+    loaded = load(text)
+    events = [SampleEvent({"Channel": "okta/okta", "eventType": "user.session.start", **extra})
+              for extra in ({"securityContext.isProxy": True}, {"securityContext.isProxy": False}, {})]
+    outcome = Checker(["kusto"]).check(loaded, events).targets["kusto"]
+    assert outcome.equivalent, outcome.reason
+    assert "SecurityContextIsProxy == true" in (outcome.query or "")
+    assert outcome.matched == ([0] if text == OKTA_RULE else [1, 2])
+    generated = Checker(["kusto"]).check(loaded, generate_events(loaded.rule)).targets["kusto"]
+    assert generated.equivalent, generated.reason
+
+
+def test_kusto_refuses_a_boolean_on_a_column_that_is_not_bool() -> None:
+    """A Sigma boolean on a string column compares as its text; `== true` would not."""
+    text = OKTA_RULE.replace("securityContext.isProxy: 'true'", "eventType: true").replace(
+        "        eventType: user.session.start\n", "", 1)
+    result = Converter("kusto").convert(load(text))
+    assert result.status != "converted" and "boolean" in (result.reason or "")
+
+
+def test_splunk_still_refuses_with_its_reason() -> None:
+    result = Converter("splunk").convert(load(OKTA_RULE))
+    assert result.status != "converted" and "isProxy" in (result.reason or "")

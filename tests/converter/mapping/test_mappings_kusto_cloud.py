@@ -92,7 +92,8 @@ def test_m365_events_belong_to_their_logsource_only() -> None:
 def test_every_target_is_a_string_column_of_the_cited_table() -> None:
     """Each target, condition and rendered constant is a string column of the Sentinel table
     that its entry queries, as the Azure Monitor table reference lists it; a `to_integer`
-    target is one of its int / long columns (`integer` in the column lists)."""
+    target is one of its int / long columns (`integer` in the column lists), a `to_boolean` one
+    of its bool columns (`boolean`)."""
     columns = yaml.safe_load(COLUMNS.read_text("utf-8"))
     problems = []
     for entry in raw("kusto-cloud")["logsources"]:
@@ -101,12 +102,18 @@ def test_every_target_is_a_string_column_of_the_cited_table() -> None:
         url = columns[table]["url"] if table in columns else ""
         assert url.endswith(table.lower()) or "/Azure/Azure-Sentinel/" in url, table
         specs = list((entry.get("fields") or {}).values())
-        integers = set(flat_targets([s for s in specs if isinstance(s, dict) and s.get("function") == "to_integer"]))
-        names = set(flat_targets([s for s in specs if not (isinstance(s, dict) and s.get("function") == "to_integer")]))
+        def typed(spec: object) -> str | None:
+            return spec.get("function") if isinstance(spec, dict) else None
+
+        integers = set(flat_targets([s for s in specs if typed(s) == "to_integer"]))
+        booleans = set(flat_targets([s for s in specs if typed(s) == "to_boolean"]))
+        names = set(flat_targets([s for s in specs if typed(s) not in ("to_integer", "to_boolean")]))
         names |= set(entry.get("conditions") or {})
         names |= {key for key in entry.get("render") or {} if key != "$table"}
         problems += [f"{entry['id']}: {name} reads no integer column of {table}"
                      for name in sorted(integers) if name not in columns[table].get("integer", [])]
+        problems += [f"{entry['id']}: {name} reads no bool column of {table}"
+                     for name in sorted(booleans) if name not in columns[table].get("boolean", [])]
         for name in sorted(names):
             # tostring(parse_json(C).k) reads a JSON text (string) column, tostring(C.k) a
             # dynamic one (semantics dynamic_property_tostring); anything else is a string column.
