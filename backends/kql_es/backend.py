@@ -27,9 +27,9 @@ The default output is the Query DSL query object, one JSON per query: the ``kql`
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
@@ -40,17 +40,23 @@ from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
 from sigma.conditions import ConditionIdentifier
 
-from backends.common import EXACT_WARNINGS, refuse_empty_field
-from backends.kql.backend import SigportKqlBackend
-from backends.query.ast import Fold
-from backends.query.folding import SIMPLE, equivalents, folds_alike, simple_lower
+from backends.common import EXACT_WARNINGS, can_exceed, refuse_empty_field
+from backends.kql.backend import CASE_WARNING, SigportKqlBackend
+from backends.lucene.regex import has_case
+from backends.query.folding import folds_alike
 
-from .backend_dsl import REGEXP_TYPES, DslTreeMixin, glob_query, to_query
+from . import ONE_QUERY
+from .backend_dsl import (
+    REGEXP_TYPES,
+    DslNode,
+    DslTreeMixin,
+    glob_query,
+    kql_leaves,
+    regexp_too_long,
+    to_query,
+)
+from .case import READINGS, CaseRecord, alternatives, ci_exact, plain_text, query_setting
 from .semantics import JAVA_LINE_TERMINATORS, LANGUAGE, SEMANTICS, WHITESPACE
-
-#: The readings of ``case_insensitive`` plus Sigma's own (per-code-point simple lowercase).
-_CI_READINGS = SEMANTICS.typed("case_insensitive_folding", Fold).readings
-_READINGS = (SIMPLE, *_CI_READINGS)
 _SPECIAL = frozenset('\\():<>"*{}')
 _KEYWORDS = frozenset(SEMANTICS.typed("keywords", tuple))
 #: Characters written as ``\uXXXX``: whitespace (a raw one would end the token; ``\n`` before
@@ -159,60 +165,6 @@ def _live_stars(parts: list[Any]) -> list[Any]:
     return out
 
 
-#: At most this many alternatives per value (the product of each letter's partners).
-MAX_ALTERNATIVES = 8
-
-
-def _partners(char: str) -> str | None:
-    """The characters to write for ``char`` so that case_insensitive matches Sigma's class of
-    it under every reading (``İ`` beside ``i``, the Kelvin sign beside ``k``, ``É`` beside
-    ``é``: each reading folds them apart, Sigma's lowercase joins them), or None when some
-    reading also matches a character Sigma does not (``ſ`` for ``s`` under Unicode folding)."""
-    sigma = set(equivalents(char, SIMPLE))
-    picked, covered = char, set(equivalents(char, _CI_READINGS[0]))
-    for other in sorted(sigma - covered):
-        if other not in covered:
-            picked += other
-            covered |= set(equivalents(other, _CI_READINGS[0]))
-    for reading in _CI_READINGS:
-        if set().union(*(equivalents(x, reading) for x in picked)) != sigma:
-            return None
-    return picked
-
-
-def alternatives(parts: list[Any]) -> list[list[Any]] | None:
-    """``parts`` as the alternatives case_insensitive matches exactly as Sigma's lowercase does
-    (one when every letter folds alike), or None when no set of them does or there would be
-    more than ``MAX_ALTERNATIVES``."""
-    options: list[list[Any]] = []
-    count = 1
-    for part in parts:
-        if not isinstance(part, str):
-            options.append([part])
-            continue
-        for char in part:
-            partners = char if folds_alike(char, _READINGS) else _partners(char)
-            if partners is None:
-                return None
-            options.append(list(partners))
-            count *= len(partners)
-    if count > MAX_ALTERNATIVES:
-        return None
-    return [list(choice) for choice in itertools.product(*options)]
-
-
-def _ci_exact(char: str, normalized: bool) -> bool:
-    """True when ``case_insensitive`` matches ``char`` as Sigma does under every reading: on a
-    plain keyword field the class of ``char`` is the same under Sigma's and ES's readings; on a
-    lowercase-normalised one, the lowercase forms each reading reaches are ``char``'s alone."""
-    if not normalized:
-        return folds_alike(char, _READINGS)
-    lower = simple_lower(char)
-    return all(
-        {x for x in equivalents(lower, r) if simple_lower(x) == x} <= {lower} for r in _CI_READINGS
-    )
-
-
 class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
     """Convert Sigma rules to Elasticsearch ``kql`` queries (JSON with ``case_insensitive``)."""
 
@@ -228,15 +180,18 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # (field, field info, value, written by the data source's logsource conditions, written
-        # with its letters' case partners)
-        self._records: list[tuple[str, Any, SigmaString, bool, bool]] = []
+        # The keyword-field string tests of the text being written (case.CaseRecord).
+        self._records: list[CaseRecord] = []
         self._rule: Any = None
         self._shipper = False
+        # (field, value class, value parts) -> the regexp plan of that string test, per rule.
+        self._plans: dict[Any, tuple[str, dict[str, Any]] | None] = {}
+        # Where exact warnings go while the rule is written as one kql query (ONE_QUERY).
+        self._exact_sink: list[str] | None = None
 
     def convert_rule(self, rule: Any, output_format: str | None = None, *args: Any, **kwargs: Any) -> Any:
         """Convert with a fresh record of the keyword-field values of each query."""
-        self._records, self._rule = [], rule
+        self._records, self._rule, self._plans = [], rule, {}
         return super().convert_rule(rule, output_format, *args, **kwargs)
 
     def _from_logsource_conditions(self, cond: ConditionFieldEqualsValueExpression) -> bool:
@@ -256,28 +211,102 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
     # --- strings KQL cannot write exactly (backend_dsl.py) ---------------------------------------
 
     def _string_needs_regexp(self, cond: ConditionFieldEqualsValueExpression) -> bool:
-        """True when the KQL text of this string test would be widened or refused (``_value``,
-        ``_check_wildcard_spaces``) and the field takes a whole-value ``regexp`` query."""
+        """True when this string test is written as a whole-value ``regexp`` query
+        (``_regexp_plan``)."""
+        return self._regexp_plan(cond) is not None
+
+    def _regexp_plan(
+        self, cond: ConditionFieldEqualsValueExpression
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The field and ``regexp`` query of a string test whose KQL text would not be exact,
+        or None (the KQL route): the text would be widened or refused (``_pattern_inexact``),
+        or its case would not be Sigma's (``_case_field``)."""
         value = cond.value
         assert isinstance(value, SigmaString)
+        if self._single:
+            return None
+        try:
+            key: Any = (cond.field, type(value), tuple(value.s))
+            hash(key)
+        except TypeError:  # a part that does not hash (a placeholder): no cache
+            key = None
+        if key is not None and key in self._plans:
+            return self._plans[key]
+        plan = self._plan(cond.field, value)
+        if key is not None:
+            self._plans[key] = plan
+        return plan
+
+    def _plan(self, field: str, value: SigmaString) -> tuple[str, dict[str, Any]] | None:
+        info = self.field_model().lookup(field)
+        if info is None or info.type not in REGEXP_TYPES:
+            return None  # unmapped or analysed: the KQL route and its declarations
+        if self._pattern_inexact(field, value, info):
+            target = self._case_field(info, value) or info
+            return target.name, glob_query(target.name, value, target)
+        target = self._case_field(info, value)
+        if target is None:
+            return None
+        try:
+            query = glob_query(target.name, value, target)
+        except SigmaFeatureNotSupportedByBackendError:
+            return None  # a letter without a one-to-one case mapping: the KQL route declares it
+        return None if regexp_too_long(query) else (target.name, query)
+
+    def _pattern_inexact(self, field: str, value: SigmaString, info: Any) -> bool:
+        """True when the KQL text of this pattern would be widened or refused (``_value``,
+        ``_check_wildcard_spaces``)."""
         parts = list(value.iter_parts())
         if all(isinstance(p, str) for p in parts):
             return False
-        info = self.field_model().lookup(cond.field)
-        if info is None or info.type not in REGEXP_TYPES:
-            return False  # unmapped or analysed: the KQL route and its declarations
         keyword = info.type == "keyword"
         if not keyword and (SpecialChars.WILDCARD_SINGLE in parts or any(
             isinstance(p, str) and "*" in p for p in parts
         )):
             return True  # '?' escaped, a literal '*' live in a query_string
         try:
-            self._check_wildcard_spaces(cond.field, value)
+            self._check_wildcard_spaces(field, value)
         except SigmaFeatureNotSupportedByBackendError:
             return True  # whitespace a query_string splits
         if render_pattern(parts, keyword) is not None:
             return False
         return not (info.caseless_of and render_pattern(parts, keyword, never=NEVER_IN_COPY))
+
+    def _case_field(self, info: Any, value: SigmaString) -> Any:
+        """The field whose ``regexp`` query (letters as case classes) tests a case-insensitive
+        ``value`` exactly where no ``kql`` query can, or None:
+
+        * a field ``case_insensitive`` does not reach (``case_insensitive_scope``: wildcard,
+          constant_keyword), ``value`` holding letters;
+        * a plain keyword field where a letter folds otherwise than Sigma's lowercase under some
+          reading (``case_insensitive_folding``: ``s`` and ``ſ``) and no ``alternatives`` exist;
+        * a lowercase-normalised multi-field that stops at a shorter length than its source
+          (``FieldModel.loses_values``) when ``value`` can be longer, with letters or not: the
+          source field, which indexes those values (``ignore_above``).
+
+        A caseless copy (matched case-sensitively, exact) and a ``|cased`` value keep the KQL
+        route."""
+        plain = plain_text(value)
+        if isinstance(value, SigmaCasedString) or info.caseless_of:
+            return None
+        model = self.field_model()
+        if info.type == "keyword" and info.normalizer == "lowercase":
+            # Letters or not: the source field also indexes the values past this one's limit.
+            if info.source == info.name or not model.loses_values(info.name) or not (
+                can_exceed(value, info.ignore_above)
+            ):
+                return None
+            source = model.lookup(info.source)
+            if source is None or source.type not in REGEXP_TYPES or source.normalizer:
+                return None
+            return source
+        if not has_case(plain):
+            return None
+        if info.type == "keyword":
+            if info.normalizer is not None or all(folds_alike(c, READINGS) for c in plain):
+                return None
+            return info if alternatives(list(value.iter_parts())) is None else None
+        return info
 
     # --- values --------------------------------------------------------------------------------
 
@@ -337,25 +366,23 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
         """``field:value`` written for Elasticsearch's grammar, with the case bookkeeping; a
         value KQL cannot write exactly is a ``regexp`` query (``glob_query``)."""
         assert isinstance(cond.value, SigmaString)
-        if self._string_needs_regexp(cond):
-            field = refuse_empty_field(cond.field)
+        plan = self._regexp_plan(cond)
+        if plan is not None:
+            field, query = plan
             self.warn_length_limit(field, cond.value)
-            self.caseless_copy_of(field, cond.value, LANGUAGE)  # warns for a |cased value
-            info = self.field_model().lookup(field)
-            return self._regexp_leaf(field, glob_query(field, cond.value, info))
+            self.caseless_copy_of(cond.field, cond.value, LANGUAGE)  # warns for a |cased value
+            return self._regexp_leaf(refuse_empty_field(field), query)
         self._check_wildcard_spaces(cond.field, cond.value)
         self._shipper = self._from_logsource_conditions(cond)
         before = len(self._records)
         self._check_case(cond.field, cond.value)
         field = self.escape_and_quote_field(cond.field)
         record = self._records[-1] if len(self._records) > before else None
-        if record is not None and record[1].normalizer is None and not isinstance(
-            cond.value, SigmaCasedString
-        ):
+        if record is not None and not record.normalized and not record.cased:
             # A plain keyword field under case_insensitive: write each letter's partners.
             choices = alternatives(list(cond.value.iter_parts()))
             if choices is not None:
-                self._records[-1] = (*record[:4], True)
+                self._records[-1] = replace(record, expanded=True)
                 texts = [f"{field}:{self._value(cond.field, cond.value, c)}" for c in choices]
                 return texts[0] if len(texts) == 1 else "(" + " or ".join(texts) + ")"
         return f"{field}:{self._value(cond.field, cond.value)}"
@@ -387,43 +414,41 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
             super()._check_case(field, value)
             return
         self.warn_length_limit(field, value)
-        plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
+        plain = plain_text(value)
         if plain.lower() != plain.upper():
-            self._records.append((field, info, value, self._shipper, False))
+            self._records.append(CaseRecord(field, info, value, self._shipper))
 
-    def _case_insensitive(self) -> bool:
-        """The query needs case_insensitive when a case-insensitive value meets a keyword field
-        that has no lowercase normalizer."""
-        return any(
-            info.normalizer is None and not isinstance(value, SigmaCasedString)
-            for _, info, value, _, _ in self._records
-        )
-
-    def _declare_case(self, ci: bool) -> None:
-        """Warn for each keyword-field value the query's case rule does not match as Sigma."""
-        for field, info, value, shipper, expanded in self._records:
-            plain = "".join(p for p in value.iter_parts() if isinstance(p, str))
-            normalized = info.normalizer == "lowercase"
-            if isinstance(value, SigmaCasedString):
-                if shipper and ci:
+    def _declare_case(self, ci: bool, records: list[CaseRecord] | tuple[CaseRecord, ...]) -> None:
+        """Warn for each keyword-field value that a ``kql`` query with ``case_insensitive``
+        ``ci`` does not match as Sigma."""
+        for record in records:
+            field, plain = record.field, plain_text(record.value)
+            if record.cased:
+                if record.shipper and ci:
                     # The data source writes exactly this value (a logsource condition of the
                     # mapping table), so a case-insensitive term selects the same documents.
                     self._exact_warning(
                         f"Elasticsearch KQL matches {field}:{plain} case-insensitively "
                         "(case_insensitive); the data source writes exactly this value"
                     )
-                elif normalized or ci:
+                elif record.normalized or ci:
                     self.warn(
                         f"Elasticsearch KQL matches {field} case-insensitively "
-                        f"({'lowercase normalizer' if normalized else 'case_insensitive'}); the "
-                        f"Sigma value {plain!r} is |cased"
+                        f"({'lowercase normalizer' if record.normalized else 'case_insensitive'}); "
+                        f"the Sigma value {plain!r} is |cased"
                     )
                 continue
-            if not ci or expanded:
+            if not ci and not record.normalized:
+                self.warn(
+                    f"Elasticsearch KQL matches {field} {CASE_WARNING}; "
+                    + self._caseless_advice(field)
+                )
+                continue
+            if not ci or record.expanded:
                 # A lowercase normalizer alone matches as Sigma (normalizer_lowercase); expanded
                 # values were written with every letter's partners (alternatives).
                 continue
-            odd = sorted({c for c in plain if not _ci_exact(c, normalized)})
+            odd = sorted({c for c in plain if not ci_exact(c, record.normalized)})
             if odd:
                 self.warn(
                     f"Elasticsearch's case_insensitive folds {''.join(odd)!r} in {field}'s value "
@@ -434,6 +459,9 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
     def _exact_warning(self, message: str) -> None:
         """A warning that states a fact of the data source (``EXACT_WARNINGS``)."""
         self.warn(message)
+        if self._exact_sink is not None:
+            self._exact_sink.append(message)
+            return
         attributes = getattr(self._rule, "custom_attributes", None)
         if attributes is not None:
             listed = attributes.setdefault(EXACT_WARNINGS, [])
@@ -444,8 +472,39 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
         self, rule: Any, query: Any, index: int, state: ConversionState
     ) -> Any:
         """The query object: the ``kql`` query (text and case_insensitive), or the ``bool`` tree
-        whose ``kql`` queries share one case_insensitive."""
-        ci = self._case_insensitive()
-        self._declare_case(ci)
+        whose ``kql`` queries each carry the setting their own tests need."""
+        if isinstance(query, DslNode):
+            for leaf in kql_leaves(query):
+                self._declare_case(bool(leaf.ci), leaf.records)
+            ci = False  # a leaf whose tests need neither setting
+            if not self._single:
+                self._write_one_query(rule, index, state)
+        else:
+            ci = query_setting(self._records)
+        self._declare_case(ci, self._records)
         self._records = []
         return json.dumps(to_query(query, ci), ensure_ascii=False)
+
+    def _write_one_query(self, rule: Any, index: int, state: ConversionState) -> None:
+        """Record the rule's condition ``index`` written as one ``kql`` query, as the ES|QL
+        ``KQL()`` forms need it (``ONE_QUERY``): no regexp query, one case_insensitive, each
+        approximation that brings declared; or why there is none."""
+        attributes = getattr(rule, "custom_attributes", None)
+        conditions = getattr(getattr(rule, "detection", None), "parsed_condition", None) or []
+        if attributes is None or index >= len(conditions):
+            return
+        saved = (self.warnings, self._records)
+        self.warnings, self._records, self._single, self._exact_sink = [], [], True, []
+        try:
+            text = self.convert_condition(conditions[index].parsed, state)
+            ci = query_setting(self._records)
+            self._declare_case(ci, self._records)
+            entry: dict[str, Any] = {
+                "query": json.dumps(to_query(text, ci), ensure_ascii=False),
+                "warnings": list(self.warnings), "exact": list(self._exact_sink),
+            }
+        except SigmaFeatureNotSupportedByBackendError as exc:
+            entry = {"reason": str(exc)}
+        finally:
+            (self.warnings, self._records), self._single, self._exact_sink = saved, False, None
+        attributes.setdefault(ONE_QUERY, {})[index] = entry

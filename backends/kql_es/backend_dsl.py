@@ -18,6 +18,11 @@ DSL ``bool`` query combines ``kql`` queries with ``regexp`` queries (``query_dsl
 * ``and`` is ``bool.filter``, ``or`` is ``bool.should`` (``minimum_should_match`` 1 written
   out), ``not`` is ``bool.must_not``.
 
+A rule whose tests need ``case_insensitive`` both true and false (``case.py``: a case-insensitive
+value on a plain keyword field beside a ``|cased`` one, or beside a value on a lowercase-normalised
+field that the folding would widen) is such a tree too: each subtree without that conflict is one
+``kql`` query carrying the setting its own tests need.
+
 This module is emitter-side (the interpreter reads the tree in ``dsl.py``, never this).
 """
 
@@ -47,6 +52,7 @@ from backends.common import refuse_empty_field
 from backends.lucene.regex import glob_pieces, glob_to_lucene, has_case, translate_pcre
 from backends.regex_globs import NotGlobs, glob_condition
 
+from .case import conflict, query_setting
 from .semantics import SEMANTICS
 
 #: Field types whose ``regexp`` query reads the whole value (``regexp_query``).
@@ -57,31 +63,67 @@ MAX_REGEX_LENGTH = int(SEMANTICS.typed("regexp_max_length", int))
 
 @dataclass(frozen=True)
 class DslNode:
-    """One node of the tree: ``op`` is ``and``, ``or`` or ``not`` over ``children`` (KQL text or
-    nodes), or ``regexp`` with the finished query object in ``query``."""
+    """One node of the tree: ``op`` is ``and``, ``or`` or ``not`` over ``children`` (nodes),
+    ``regexp`` with the finished query object in ``query``, or ``kql``: one KQL text (the one
+    child), with the ``case_insensitive`` its tests need (``ci``: None when either setting
+    matches them alike) and those tests (``records``, ``case.CaseRecord``)."""
 
     op: str
     children: tuple[Union[str, "DslNode"], ...] = ()
     query: dict[str, Any] | None = None
+    ci: bool | None = None
+    records: tuple[Any, ...] = ()
 
 
-def tree(op: str, children: list[str | DslNode]) -> DslNode:
-    """An ``and``/``or`` node with same-operator children spliced in and its KQL texts joined
-    into one (each parenthesised), which means the same: the texts share the query's
-    ``case_insensitive``. A ``not`` node keeps its one child."""
+def kql_leaf(text: str, ci: bool | None, records: tuple[Any, ...] = ()) -> DslNode:
+    """The tree leaf of one KQL text."""
+    return DslNode("kql", (text,), ci=ci, records=records)
+
+
+def _joined(op: str, leaves: list[DslNode]) -> list[DslNode]:
+    """KQL leaves of one ``and``/``or`` node joined into as few texts as their settings allow
+    (each parenthesised; the texts then share one ``case_insensitive``): the leaves that need
+    true, and those that need false; a leaf that needs neither joins the false group (where it
+    needs no declaration), else the true one."""
+    groups: dict[bool | None, list[DslNode]] = {}
+    for leaf in leaves:
+        groups.setdefault(leaf.ci, []).append(leaf)
+    free = groups.pop(None, [])
+    host = False if False in groups else True if True in groups else None
+    groups[host] = groups.get(host, []) + free
+    out = []
+    for ci, members in groups.items():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        text = f" {op} ".join(f"({m.children[0]})" for m in members)
+        out.append(kql_leaf(text, ci, tuple(r for m in members for r in m.records)))
+    return out
+
+
+def tree(op: str, children: list[DslNode]) -> DslNode:
+    """An ``and``/``or`` node with same-operator children spliced in and its KQL leaves joined
+    (``_joined``). A ``not`` node keeps its one child."""
     if op == "not":
         return DslNode(op, tuple(children))
-    flat: list[str | DslNode] = []
+    flat: list[DslNode] = []
     for child in children:
-        if isinstance(child, DslNode) and child.op == op:
-            flat.extend(child.children)
+        if child.op == op:
+            flat.extend(c for c in child.children if isinstance(c, DslNode))
         else:
             flat.append(child)
-    texts = [c for c in flat if isinstance(c, str)]
-    nodes = [c for c in flat if not isinstance(c, str)]
-    if len(texts) > 1:
-        texts = [f" {op} ".join(f"({t})" for t in texts)]
-    return DslNode(op, (*texts, *nodes))
+    leaves = [c for c in flat if c.op == "kql"]
+    nodes = [c for c in flat if c.op != "kql"]
+    if len(leaves) > 1:
+        leaves = _joined(op, leaves)
+    return DslNode(op, (*leaves, *nodes))
+
+
+def kql_leaves(node: DslNode) -> list[DslNode]:
+    """Every KQL leaf of ``node``."""
+    if node.op == "kql":
+        return [node]
+    return [leaf for c in node.children if isinstance(c, DslNode) for leaf in kql_leaves(c)]
 
 
 def needs_regexp(cond: Any, string_needs: Callable[[Any], bool]) -> bool:
@@ -178,9 +220,13 @@ def regexp_too_long(query: dict[str, Any]) -> str | None:
 
 
 def to_query(node: str | DslNode, case_insensitive: bool) -> dict[str, Any]:
-    """The Query DSL object of ``node``; KQL text becomes a ``kql`` query."""
+    """The Query DSL object of ``node``; KQL text becomes a ``kql`` query with its leaf's
+    setting, or ``case_insensitive`` (a bare text, a leaf that needs neither)."""
     if isinstance(node, str):
         return {"kql": {"query": node, "case_insensitive": case_insensitive}}
+    if node.op == "kql":
+        ci = case_insensitive if node.ci is None else node.ci
+        return {"kql": {"query": node.children[0], "case_insensitive": ci}}
     if node.op == "regexp":
         assert node.query is not None
         return node.query
@@ -194,27 +240,63 @@ def to_query(node: str | DslNode, case_insensitive: bool) -> dict[str, Any]:
 
 class DslTreeMixin:
     """The kql-es emitter's tree conversion (put before the KQL emitter in the bases): boolean
-    nodes holding a ``regexp`` leaf become ``DslNode`` trees; the string test the emitter cannot
-    write exactly is decided by its ``_string_needs_regexp``."""
+    nodes holding a ``regexp`` leaf, or tests that need different ``case_insensitive`` settings,
+    become ``DslNode`` trees; the string test the emitter cannot write exactly is decided by its
+    ``_string_needs_regexp``, the keyword-field tests of a text are its ``_records``
+    (``case.CaseRecord``)."""
+
+    _records: list[Any]
+    #: Set while a boolean node is converted as one text, to see whether its tests agree.
+    _one_text: bool = False
+    #: Set while the rule is written as one kql query (``ONE_QUERY``): no tree, no regexp.
+    _single: bool = False
 
     def convert_condition(self, cond: Any, state: ConversionState) -> Any:
         """A boolean node holding a regexp leaf (``_needs_regexp``) becomes a ``bool`` node over
-        its children's conversions, as does an expansion holding one (its values OR-ed); any
-        other node is KQL text as before."""
-        if isinstance(cond, (ConditionAND, ConditionOR, ConditionNOT)) and self._needs_regexp(cond):
-            return tree(tree_op(cond), [self.convert_condition(a, state) for a in cond.args])
+        its children's conversions, as does an expansion holding one (its values OR-ed), and a
+        boolean node whose tests need ``case_insensitive`` both true and false (``case.conflict``);
+        any other node is KQL text as before."""
+        boolean = isinstance(cond, (ConditionAND, ConditionOR, ConditionNOT))
+        if boolean and self._needs_regexp(cond):
+            return tree(tree_op(cond), [self._child(a, state) for a in cond.args])
         if isinstance(cond, ConditionFieldEqualsValueExpression) and isinstance(
             cond.value, SigmaExpansion
         ) and self._needs_regexp(cond):
             return tree("or", [
-                self.convert_condition(ConditionFieldEqualsValueExpression(cond.field, v), state)
+                self._child(ConditionFieldEqualsValueExpression(cond.field, v), state)
                 for v in cond.value.values
             ])
-        return super().convert_condition(cond, state)  # type: ignore[misc]
+        if not boolean or self._one_text or self._single:
+            return super().convert_condition(cond, state)  # type: ignore[misc]
+        mark = len(self._records)
+        self._one_text = True
+        try:
+            text = super().convert_condition(cond, state)  # type: ignore[misc]
+        finally:
+            self._one_text = False
+        if not conflict(self._records[mark:]):
+            return text
+        # Warnings are recorded once per message, so converting the children again adds none.
+        del self._records[mark:]
+        return tree(tree_op(cond), [self._child(a, state) for a in cond.args])
+
+    def _child(self, cond: Any, state: ConversionState) -> DslNode:
+        """``cond`` converted as a tree node: a text becomes a KQL leaf holding its records."""
+        mark = len(self._records)
+        result = self.convert_condition(cond, state)
+        if isinstance(result, DslNode):
+            return result
+        records = tuple(self._records[mark:])
+        del self._records[mark:]
+        needs = {record.need() for record in records} - {None}
+        return kql_leaf(str(result), query_setting(records) if needs else None, records)
 
     def _needs_regexp(self, cond: Any) -> bool:
         """``cond`` holds a regex without a wildcard form, or a string test whose KQL text
-        would not be exact on a field the regexp query reads whole."""
+        would not be exact on a field the regexp query reads whole (never while the rule is
+        written as one kql query)."""
+        if self._single:
+            return False
         return needs_regexp(cond, self._string_needs_regexp)  # type: ignore[attr-defined]
 
     def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:

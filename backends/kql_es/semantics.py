@@ -251,6 +251,23 @@ SEMANTICS = Semantics(
             "regex_* (backends/lucene/semantics.py) hold for it; other flags and "
             "case_insensitive true are not evaluated.",
         ),
+        "case_insensitive_per_query": Rule(
+            "one setting per kql query object",
+            KQL_QUERY_DOC,
+            "case_insensitive is a parameter of the kql query object (default false), so it "
+            f"applies to the whole KQL text of that object; a bool query's clauses ({BOOL_DOC}) "
+            "are separate query objects, each kql clause with its own. The emitter splits a rule "
+            "whose tests need both settings (backends/kql_es/case.py) into kql clauses that each "
+            "carry theirs; the reader (dsl.py) reads each kql clause with its own.",
+        ),
+        "regexp_wildcard_field": Rule(
+            "whole value, any length",
+            f"{ES_REF}/keyword.html#wildcard-field-type",
+            "A wildcard field indexes every value whole (no ignore_above by default) and answers "
+            "regexp queries on it: where case_insensitive cannot reach (case_insensitive_scope) "
+            "or a lowercase-normalised multi-field stops at its ignore_above, the emitter tests "
+            "a case-insensitive value with a regexp query whose letters are case classes.",
+        ),
         "regexp_parameters": Rule(
             ("value", "flags", "case_insensitive", "max_determinized_states", "rewrite", "boost",
              "_name"),

@@ -136,6 +136,10 @@ DEFEND_CASELESS = (
     "host.os.name",
 )
 CASELESS = {"type": "keyword", "normalizer": "lowercase", "ignore_above": 1024}
+# Elastic Defend's own (non-ECS) process fields that the mapping tables query (ecs-windows.yml:
+# LogonId, IntegrityLevel), as the same fields.yml declares them (`type: keyword`,
+# `ignore_above: 1024`; the corpus copy endpoint_process.json.gz gives the types).
+DEFEND_KEYWORDS = ("process.Ext.authentication_id", "process.Ext.token.integrity_level_name")
 
 
 def flow(spec: dict[str, Any]) -> str:
@@ -200,6 +204,8 @@ def main(argv: list[str]) -> int:
     for name in DEFEND_CASELESS:
         overlay = {"fields": {"caseless": CASELESS, "text": {"type": "text"}}}
         lines.append(f'    "{name}": {flow(overlay)}')
+    for name in DEFEND_KEYWORDS:
+        lines.append(f'    "{name}": {flow(KW)}')
     lines.append("  windows: {}")
     lines.append("  winlogbeat: {}")
     OUTPUT.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -23,8 +23,12 @@ that no wildcard value writes, a ``bool`` tree of ``kql`` and ``regexp`` queries
 
 The ``esql`` and ``kibana-ndjson`` forms hold one ``KQL()`` call: a ``bool`` tree has no exact
 ES|QL form here (``RLIKE`` returns null on a multi-valued field, where the ``regexp`` query
-matches any value), so ``unwritable`` turns those conversions into refusals with the reason.
-The query text is the emitter's; only the wrapping is done here.
+matches any value; the docs do not say how ``KQL()`` behaves inside OR or NOT). ``unwritable``
+gives those forms the rule written as one ``kql`` query instead, which the emitter records
+beside the tree with its declared approximations (a case-insensitive value tested
+case-sensitively, a ``.caseless`` field's length limit), or a refusal with the reason when there
+is none (a regex that no wildcard value writes). The query text is the emitter's; only the
+wrapping is done here.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from backends.kql_es import ONE_QUERY
 from converter.conversion.result import UNSUPPORTED, Conversion
 
 #: ES|QL string escapes (https://www.elastic.co/docs/reference/query-languages/esql/esql-syntax).
@@ -60,18 +65,32 @@ ESQL_FORMATS = ("esql", "kibana-ndjson")
 
 
 def unwritable(conv: Conversion, output_format: str) -> Conversion:
-    """``conv``, or a refusal when ``output_format`` is an ES|QL form and a query of this
-    kql-es conversion is a ``bool`` tree (a regex without a wildcard form)."""
+    """``conv`` as ``output_format`` can hold it: for an ES|QL form, a ``bool`` tree query is
+    replaced by the rule's condition written as one ``kql`` query (``ONE_QUERY``, recorded by
+    the emitter, with the approximations that brings among the warnings), or the conversion is
+    a refusal with the reason when no such query exists (a regex that no wildcard value
+    writes)."""
     if conv.target != "kql-es" or output_format not in ESQL_FORMATS or not conv.queries:
         return conv
-    if all("kql" in _query(q) for q in conv.queries):
+    trees = [i for i, q in enumerate(conv.queries) if "kql" not in _query(q)]
+    if not trees:
         return conv
-    return replace(
-        conv, status=UNSUPPORTED, queries=[],
-        reason="ES|QL's KQL() cannot hold the regexp query of a regex that no wildcard value "
-        "writes; convert with -f es-dsl (a bool of kql and regexp queries) or use the lucene "
-        "or eql target",
-    )
+    forms = (getattr(conv.rule, "custom_attributes", None) or {}).get(ONE_QUERY) or {}
+    entries = [forms.get(i) or {} for i in trees]
+    if not all("query" in entry for entry in entries):
+        reason = next((e["reason"] for e in entries if "reason" in e), None)
+        return replace(
+            conv, status=UNSUPPORTED, queries=[],
+            reason="ES|QL's KQL() cannot hold the regexp query of a regex that no wildcard value "
+            "writes; convert with -f es-dsl (a bool of kql and regexp queries) or use the lucene "
+            "or eql target" + (f" ({reason})" if reason else ""),
+        )
+    queries, warnings, exact = list(conv.queries), list(conv.warnings), list(conv.exact_warnings)
+    for i, entry in zip(trees, entries):
+        queries[i] = entry["query"]
+        warnings += [w for w in entry["warnings"] if w not in warnings]
+        exact += [w for w in entry["exact"] if w not in exact]
+    return replace(conv, queries=queries, warnings=warnings, exact_warnings=exact)
 
 
 def esql_string(text: str) -> str:

@@ -205,3 +205,23 @@ def test_builtin_types_match_ecs_corpus() -> None:
         assert {k: v["type"] for k, v in spec.get("fields", {}).items()} == subs, name
     for name in data["extra_fields"]:
         assert name.removesuffix(".*") not in ecs, f"{name} is ECS; it belongs in ecs_fields"
+
+
+@pytest.mark.skipif(not ECS_FLAT.exists(), reason="shared corpus (../shared/corpus) is absent")
+def test_defend_own_fields_match_the_endpoint_schema() -> None:
+    """Defend's non-ECS fields in the model (the overlay's whole-field entries) have the type
+    the Defend schema copies in the corpus give them, and a keyword one the 1,024-character
+    ignore_above of the package's fields.yml: a field missing from the model was read as a
+    keyword without a length limit, which hid that limit."""
+    etc = ECS_FLAT.parent
+    with gzip.open(etc / "endpoint_process.json.gz", "rt", encoding="utf-8") as handle:
+        schema = dict(json.load(handle))
+    with open(etc / "non-ecs-schema.json", encoding="utf-8") as handle:
+        schema.update(json.load(handle)["logs-endpoint.events.*"])
+    overlay = yaml.safe_load(ECS_YAML.read_text(encoding="utf-8"))["overlays"]["defend"]
+    own = {name: spec for name, spec in overlay.items() if "type" in spec}
+    assert {"process.Ext.authentication_id", "process.Ext.token.integrity_level_name"} <= set(own)
+    defend = FieldModel.builtin("defend")
+    for name, spec in own.items():
+        assert spec["type"] == schema[name], name
+        assert info(defend, name).ignore_above == (1024 if spec["type"] == "keyword" else None)

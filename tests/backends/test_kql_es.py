@@ -156,9 +156,21 @@ def test_keyword_value_sets_case_insensitive() -> None:
     assert any("event.category:process" in w for w in conversion.exact_warnings)
 
 
-def test_letters_folded_otherwise_are_declared() -> None:
-    # 's' also matches U+017F under Unicode case folding, where Sigma's lowercase does not.
+def test_letters_folded_otherwise_are_a_case_class_regexp() -> None:
+    # 's' also matches U+017F under Unicode case folding, where Sigma's lowercase does not: no
+    # case_insensitive kql query is exact, a regexp with the letter's class is.
     conversion = _convert("    Image|endswith: '\\mshta.exe'")
+    query = json.loads(conversion.queries[0])
+    (regexp,) = [c["regexp"] for c in query["bool"]["filter"] if "regexp" in c]
+    assert regexp["process.name"]["value"] == "[mM][sS][hH][tT][aA]\\.[eE][xX][eE]"
+    assert not any("case_insensitive" in w for w in conversion.warnings), conversion.warnings
+
+
+def test_too_long_for_a_regexp_stays_declared() -> None:
+    # Past index.max_regex_length the kql query is kept, and its folding declared.
+    conversion = _convert("    Image|endswith: '\\" + "s" * 300 + "'")
+    kql = json.loads(conversion.queries[0])["kql"]
+    assert kql["case_insensitive"] is True
     assert any("case_insensitive" in w and "'s'" in w for w in conversion.warnings)
 
 
@@ -176,8 +188,16 @@ def test_letters_with_partners_are_written_with_them() -> None:
     assert result.equivalent is True, (result.reason, result.warnings)
 
 
-def test_wildcard_field_value_stays_case_sensitive_and_declared() -> None:
+def test_wildcard_field_value_is_a_case_class_regexp() -> None:
+    # case_insensitive never reaches a wildcard field (case_insensitive_scope); a regexp query
+    # on it reads the whole value, with no length limit.
     conversion = _convert("    CommandLine|contains: '-enc'")
+    query = json.loads(conversion.queries[0])
+    (regexp,) = [c["regexp"] for c in query["bool"]["filter"] if "regexp" in c]
+    assert regexp["process.command_line"]["value"] == ".*-[eE][nN][cC].*"
+    assert not any("case-sensitively" in w for w in conversion.warnings)
+    # Past index.max_regex_length: the kql query, declared case-sensitive.
+    conversion = _convert("    CommandLine|contains: '" + "e" * 300 + "'")
     kql = json.loads(conversion.queries[0])["kql"]
     assert kql["case_insensitive"] is False
     assert any("case-sensitively" in w for w in conversion.warnings)
@@ -214,7 +234,8 @@ def test_kibana_rule_is_an_esql_rule_with_the_same_query() -> None:
     needs, read by the interpreter as the default form; approximations go into note and tags."""
     from converter.outputs.formats import render_kibana_ndjson
 
-    conversion = _convert("    CommandLine|contains: 'whoami'")
+    # Too long for a case-class regexp (regexp_max_length): one kql query, declared.
+    conversion = _convert("    CommandLine|contains: '" + "whoami" * 60 + "'")
     (line,) = render_kibana_ndjson([conversion], data_source="windows").splitlines()
     rule = json.loads(line)
     assert (rule["type"], rule["language"]) == ("esql", "esql")

@@ -111,6 +111,25 @@ def test_es_dsl_wraps_the_tree_and_reads_back_the_same() -> None:
     assert parse(body, model) == parse(conversion.queries[0], model)
 
 
+def test_esql_forms_hold_the_rule_as_one_declared_kql_query() -> None:
+    """A tree made for exactness alone (case classes on the wildcard process.command_line) has
+    a one-query form the emitter records: the ES|QL forms carry it, with its approximation
+    declared, and read back as that query."""
+    conversion = Converter("kql-es", None, {"data_source": "windows"}).convert(
+        _loaded("  sel:\n    CommandLine|contains: 'whoami'\n  condition: sel"))
+    assert conversion.status == CONVERTED, conversion.reason
+    assert "regexp" in _kinds(json.loads(conversion.queries[0]))
+    assert not any("case-sensitively" in w for w in conversion.warnings)
+    for form in ("esql", "kibana-ndjson"):
+        written = unwritable(conversion, form)
+        assert written.status == CONVERTED
+        (query,) = written.queries
+        kql = json.loads(query)["kql"]
+        assert "process.command_line:*whoami*" in kql["query"], kql
+        assert any("case-sensitively" in w for w in written.warnings), written.warnings
+    assert unwritable(conversion, "es-dsl") is conversion
+
+
 def test_esql_forms_refuse_the_tree_with_the_reason() -> None:
     conversion = Converter("kql-es", None, {"data_source": "windows"}).convert(
         _loaded("  sel:\n    CommandLine|re: 'a[^b]c'\n  condition: sel"))
@@ -132,6 +151,72 @@ def test_case_sensitive_regex_on_a_lowercase_field_is_refused() -> None:
         regexp_query("low", SigmaRegularExpression("a[^b]c"), info)
     with pytest.raises(SigmaFeatureNotSupportedByBackendError):
         regexp_query("t", SigmaRegularExpression("a[^b]c"), MODEL.lookup("t"))
+
+
+def _kql_settings(obj: object) -> list[tuple[str, bool]]:
+    """Every kql query of a Query DSL object: (its text, its case_insensitive)."""
+    if isinstance(obj, list):
+        return [pair for o in obj for pair in _kql_settings(o)]
+    if not isinstance(obj, dict):
+        return []
+    if "kql" in obj:
+        return [(obj["kql"]["query"], obj["kql"]["case_insensitive"])]
+    return [pair for value in obj.values() for pair in _kql_settings(value)]
+
+
+def test_tests_needing_both_settings_get_a_kql_query_each() -> None:
+    """A case-insensitive value on a plain keyword field needs case_insensitive true, a |cased
+    one false (case_insensitive_per_query): one kql query per setting, proven on events."""
+    query = _proven(
+        "  sel:\n    Image|endswith: '\\cmd.exe'\n"
+        "  filter:\n    OriginalFileName|cased: 'Cmd.exe'\n  condition: sel and not filter"
+    )
+    settings = _kql_settings(query)
+    assert {ci for _, ci in settings} == {True, False}, settings
+    (cased,) = [text for text, ci in settings if "original_file_name" in text]
+    assert dict(settings)[cased] is False
+
+
+def test_one_setting_stays_one_kql_query() -> None:
+    query = _proven("  sel:\n    Image|endswith: '\\cmd.exe'\n    OriginalFileName: 'Cmd.exe'\n"
+                    "  condition: sel")
+    assert set(query) == {"kql"} and query["kql"]["case_insensitive"] is True, query
+
+
+def test_caseless_values_need_no_case_insensitive_on_defend() -> None:
+    """On Defend's own mapping a .caseless value holding 's' is exact only without
+    case_insensitive (Unicode folding pairs 's' with U+017F); beside a plain keyword value
+    that needs it, each gets its own kql query."""
+    query = _proven(
+        "  sel:\n    ParentImage|endswith: '\\services.exe'\n    OriginalFileName: 'cmd.exe'\n"
+        "  condition: sel",
+        data_source="defend",
+    )
+    settings = dict(_kql_settings(query))
+    assert any("caseless" in t and ci is False for t, ci in settings.items()), settings
+    assert any("original_file_name" in t and ci is True for t, ci in settings.items()), settings
+
+
+def test_a_lossy_caseless_field_is_left_for_a_regexp_on_its_source() -> None:
+    """Defend's process.command_line.caseless stops at 1,024 characters, process.command_line
+    (a wildcard field) does not: the value is a case-class regexp there, proven with the
+    generator's long command lines."""
+    query = _proven("  sel:\n    CommandLine|contains: '/../x'\n  condition: sel",
+                    data_source="defend")
+    regexps = [f for f in _find(query, "regexp")]
+    assert regexps == [{"process.command_line": {
+        "value": ".*/\\.\\./[xX].*", "flags": "ALL", "case_insensitive": False}}], query
+    assert "caseless" not in json.dumps(query)
+
+
+def _find(obj: object, kind: str) -> list[object]:
+    if isinstance(obj, list):
+        return [x for o in obj for x in _find(o, kind)]
+    if not isinstance(obj, dict):
+        return []
+    if kind in obj:
+        return [obj[kind]]
+    return [x for value in obj.values() for x in _find(value, kind)]
 
 
 # --- the reader ----------------------------------------------------------------------------
