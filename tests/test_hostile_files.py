@@ -13,6 +13,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
@@ -113,3 +114,43 @@ def test_a_nul_byte_in_a_rule_is_positioned(tmp_path: Path) -> None:
     assert loaded.error is not None
     assert str(loaded.error).startswith(f"{rule}:6:26: malformed YAML: character U+0000 "), (
         loaded.error)
+
+
+def test_a_pipeline_file_that_is_no_utf8_is_an_error_naming_it(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rule = _rules(rules)[0]
+    pipeline = tmp_path / "latin1.yml"
+    pipeline.write_bytes(b"name: caf\xe9\n")
+    result = CliRunner().invoke(main, ["convert", str(rule), "-t", "eql", "-p", str(pipeline)])
+    assert result.exit_code == 2
+    assert f"{pipeline}: pipeline file is not UTF-8" in result.stderr, result.stderr
+    assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize(("info", "error"), [
+    (b"- a list\n", "info.yml: not regression data: a list, not a mapping"),
+    (b"a: [unclosed\n", "info.yml:2:1: malformed YAML: expected ',' or ']'"),
+    (b"rule_metadata: 5\n", "info.yml: rule_metadata must be a list of mappings"),
+    (b"regression_tests_info: [{match_count: two}]\n", "match_count must be a whole number"),
+    (b"title: caf\xe9\n", "info.yml: not UTF-8 text"),
+])
+def test_a_bad_info_yml_is_a_row_error_and_regress_goes_on(
+    tmp_path: Path, info: bytes, error: str
+) -> None:
+    """Each was an internal error that ended the whole run."""
+    rules = tmp_path / "rules"
+    _rules(rules)
+    data = tmp_path / "regression_data" / "rules" / "windows"
+    (data / "bad").mkdir(parents=True)
+    (data / "bad" / "info.yml").write_bytes(info)
+    (data / "good").mkdir()
+    (data / "good" / "info.yml").write_text(
+        "rule_metadata: [{id: 6a0c3c7e-4444-4a1a-9a9a-000000000001, title: t}]\n"
+        "regression_tests_info: [{name: n, type: evtx, match_count: 1, path: missing.evtx}]\n",
+        encoding="utf-8")
+    result = CliRunner().invoke(main, ["regress", str(tmp_path / "regression_data"),
+                                       "--rules", str(rules), "-t", "eql", "--format", "json"])
+    assert "internal error" not in result.output, result.output
+    rows = json.loads(result.stdout)["rules"]
+    assert [row["folder"] for row in rows] == ["rules/windows/bad", "rules/windows/good"]
+    assert error in rows[0]["error"], rows[0]["error"]

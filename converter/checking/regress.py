@@ -27,6 +27,7 @@ from sigma.rule import SigmaRule
 
 from converter.checking.checker import Checker, TargetResult
 from converter.checking.sources import SourcesChecker
+from converter.errors import EventsError
 from converter.events.render import SampleEvent
 from converter.rules.load import LoadedRule, expand_paths, load_rules
 
@@ -152,6 +153,41 @@ def _index_rules(rule_dirs: Iterable[str | Path]) -> dict[str, str]:
     return out
 
 
+def _read_info(info_path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``rule_metadata`` and ``regression_tests_info`` of one ``info.yml`` (SigmaHQ's regression
+    data convention: lists of mappings; ``match_count`` a number).
+
+    Raises:
+        EventsError: the file cannot be read, is no YAML, or has another shape (file, line, column).
+    """
+    try:
+        info = yaml.safe_load(info_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise EventsError(f"cannot read: {exc.strerror}", path=info_path) from None
+    except UnicodeDecodeError as exc:
+        raise EventsError(f"not UTF-8 text ({exc.reason})", path=info_path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise EventsError(f"malformed YAML: {getattr(exc, 'problem', None) or exc}",
+                          path=info_path, line=mark.line + 1 if mark else None,
+                          column=mark.column + 1 if mark else None) from None
+    info = {} if info is None else info
+    if not isinstance(info, dict):
+        raise EventsError(f"not regression data: a {type(info).__name__}, not a mapping",
+                          path=info_path)
+    out: list[list[dict[str, Any]]] = []
+    for key in ("rule_metadata", "regression_tests_info"):
+        value = info.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise EventsError(f"{key} must be a list of mappings", path=info_path)
+        out.append(value)
+    for test in out[1]:
+        count = test.get("match_count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise EventsError(f"match_count must be a whole number, not {count!r}", path=info_path)
+    return out[0], out[1]
+
+
 def _events_file(regression_dir: Path, info_dir: Path, test: dict[str, Any], use_evtx: bool) -> Path:
     """The test's events: its ``path`` (relative to the repository holding ``regression_data``),
     else the file of that name in the info folder; the ``.json`` twin unless ``use_evtx``."""
@@ -222,15 +258,19 @@ def run_regress(
     report = RegressReport(checker.targets)
     rules = _index_rules(rule_dirs)
     for info_path in sorted(regression_dir.rglob("info.yml")):
-        info = yaml.safe_load(info_path.read_text(encoding="utf-8")) or {}
         folder = str(info_path.parent.relative_to(regression_dir))
-        for meta in info.get("rule_metadata") or []:
+        try:
+            metas, tests = _read_info(info_path)
+        except EventsError as exc:  # one bad folder is a row, the run goes on
+            report.results.append(RegressRow("", "", folder, error=str(exc)))
+            continue
+        for meta in metas:
             rule_id = str(meta.get("id", ""))
             loaded = None
             rule_path = rules.get(rule_id.lower())
             if rule_path is not None:
                 loaded = next((r for r in load_rules([rule_path]) if r.id == rule_id), None)
-            for test in info.get("regression_tests_info") or []:
+            for test in tests:
                 row = RegressRow(rule_id, str(meta.get("title", "")), folder, rule_path,
                                  expected=test.get("match_count"))
                 report.results.append(row)

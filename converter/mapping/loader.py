@@ -264,6 +264,8 @@ def load_table(name: str) -> MappingTable:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise PipelineError(f"cannot read mapping table: {exc.strerror}", path=path) from exc
+        except UnicodeDecodeError as exc:
+            raise PipelineError(f"mapping table is not UTF-8 ({exc.reason})", path=path) from None
         where = str(path)
     else:
         resource = resources.files("converter.mapping") / "tables" / f"{name}.yml"

@@ -212,6 +212,8 @@ def load_user_pipeline(path: str | Path) -> ProcessingPipeline:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PipelineError(f"cannot read pipeline file: {exc.strerror}", path=path) from exc
+    except UnicodeDecodeError as exc:  # was an internal error
+        raise PipelineError(f"pipeline file is not UTF-8 ({exc.reason})", path=path) from None
     try:
         return ProcessingPipeline.from_yaml(text)
     except SigmaError as exc:
