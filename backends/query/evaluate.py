@@ -48,7 +48,7 @@ from .matching import (
     cidr_match,
     glob_predicate,
     glob_to_regex,
-    globs_to_regex,
+    globs_predicate,
     ip_prefix_match,
     iter_strings,
     lookup,
@@ -212,7 +212,8 @@ class _Compiler(ast.Visitor[Predicate]):
         return self._any_value(node, folded_test(node, functions, make))
 
     def _compile_glob_group(self, leaves: tuple[ast.Glob, ...]) -> Predicate:
-        """Several Globs on one field with the same flags, OR-ed: one alternation regex.
+        """Several Globs on one field with the same flags, OR-ed: one test (``globs_predicate``:
+        string operations for the plain shapes, one alternation regex for the rest).
 
         Exact: each Glob is "some value fullmatches its pattern" with the same field, case rule,
         length limit and missing-field outcome, so their OR is "some value fullmatches one of the
@@ -222,9 +223,7 @@ class _Compiler(ast.Visitor[Predicate]):
         functions = foldings(first.case_sensitive, first.lowercase_value, first.fold)
 
         def make(function: Callable[[str], str]) -> Callable[[str], bool]:
-            globs = tuple(fold_parts(leaf.parts, function) for leaf in leaves)
-            fullmatch = globs_to_regex(globs).fullmatch
-            return lambda text: fullmatch(text) is not None
+            return globs_predicate(tuple(fold_parts(leaf.parts, function) for leaf in leaves))
 
         return self._any_value(first, folded_test(first, functions, make))
 

@@ -34,6 +34,7 @@ __all__ = [
     "cidr_match",
     "decimal_interval",
     "glob_predicate",
+    "globs_predicate",
     "glob_to_regex",
     "ip_prefix_match",
     "globs_to_regex",
@@ -214,29 +215,64 @@ def globs_to_regex(globs: tuple[tuple[GlobPart, ...], ...]) -> BoundedPattern:
     return BoundedPattern(re.compile(source, re.DOTALL), shown)
 
 
+def _glob_shape(parts: tuple[GlobPart, ...]) -> tuple[str, str] | None:
+    """The plain string test a glob is, for the shapes Sigma's modifiers produce: ``("equals",
+    x)`` (also ``x = ""``), ``("startswith", x)``, ``("endswith", x)``, ``("contains", x)``
+    (``*`` alone: contains ""); None for any other glob."""
+    shape = tuple(isinstance(p, str) for p in parts)
+    if shape == ():
+        return ("equals", "")
+    if shape == (True,):
+        return ("equals", cast(str, parts[0]))
+    if shape == (True, False) and parts[1] is Wildcard.ANY:
+        return ("startswith", cast(str, parts[0]))
+    if shape == (False, True) and parts[0] is Wildcard.ANY:
+        return ("endswith", cast(str, parts[1]))
+    if shape == (False, True, False) and parts[0] is Wildcard.ANY and parts[2] is Wildcard.ANY:
+        return ("contains", cast(str, parts[1]))
+    if shape == (False,) and parts[0] is Wildcard.ANY:
+        return ("contains", "")
+    return None
+
+
 @functools.lru_cache(maxsize=4096)
 def glob_predicate(parts: tuple[GlobPart, ...]) -> Callable[[str], bool]:
     """A case-sensitive whole-value test for one glob; plain string operations for the shapes
     Sigma's modifiers produce (``x``, ``x*``, ``*x``, ``*x*``), the bounded regex otherwise."""
-    shape = tuple(isinstance(p, str) for p in parts)
-    if shape == ():
-        return lambda v: v == ""
-    if shape == (True,):
-        literal = parts[0]
-        return lambda v: v == literal
-    if shape == (True, False) and parts[1] is Wildcard.ANY:
-        prefix = cast(str, parts[0])
-        return lambda v: v.startswith(prefix)
-    if shape == (False, True) and parts[0] is Wildcard.ANY:
-        suffix = cast(str, parts[1])
-        return lambda v: v.endswith(suffix)
-    if shape == (False, True, False) and parts[0] is Wildcard.ANY and parts[2] is Wildcard.ANY:
-        inner = cast(str, parts[1])
-        return lambda v: inner in v
-    if shape == (False,) and parts[0] is Wildcard.ANY:
-        return lambda v: True
-    fullmatch = glob_to_regex(parts, True).fullmatch
-    return lambda v: fullmatch(v) is not None
+    return globs_predicate((parts,))
+
+
+@functools.lru_cache(maxsize=1024)
+def globs_predicate(globs: tuple[tuple[GlobPart, ...], ...]) -> Callable[[str], bool]:
+    """A case-sensitive whole-value test true when ANY of the globs matches: plain string
+    operations for the shapes ``_glob_shape`` reads (a set, ``startswith`` / ``endswith`` over
+    a tuple, ``in``), one bounded alternation regex (``globs_to_regex``) for the others. Exact:
+    each shape's test is its glob's fullmatch. A rule's list of 300 ``*x*`` values then needs
+    no regex compiled."""
+    tests: dict[str, list[str]] = {"equals": [], "startswith": [], "endswith": [], "contains": []}
+    rest = []
+    for parts in globs:
+        shape = _glob_shape(parts)
+        if shape is None:
+            rest.append(parts)
+        else:
+            tests[shape[0]].append(shape[1])
+    equal = frozenset(tests["equals"])
+    prefixes, suffixes = tuple(tests["startswith"]), tuple(tests["endswith"])
+    inner = tuple(tests["contains"])
+    if not (prefixes or suffixes or inner or rest):
+        return equal.__contains__
+    fullmatch = globs_to_regex(tuple(rest)).fullmatch if rest else None
+
+    def test(v: str) -> bool:
+        if v in equal or (prefixes and v.startswith(prefixes)) or (
+                suffixes and v.endswith(suffixes)):
+            return True
+        if any(part in v for part in inner):
+            return True
+        return fullmatch is not None and fullmatch(v) is not None
+
+    return test
 
 
 # --- CIDR --------------------------------------------------------------------------------------

@@ -110,6 +110,13 @@ def _longest(parts: Iterable[Any]) -> str | None:
     return best or None
 
 
+#: Leaf forms already derived, by leaf: the targets of a rule, and rules among themselves, repeat
+#: leaves (splunk and splunk-cim the same patterns, every ECS target its category test).
+_LEAF_FORMS: dict[tuple[type, Any], Form] = {}
+#: Leaves remembered before the memo starts over (a bound on its memory).
+_LEAF_MEMO = 1 << 17
+
+
 def tree_form(node: Any) -> Form:
     """Reduce a query tree (``backends/query/ast.py``) to a Form (target side)."""
     from backends.query import ast
@@ -118,6 +125,28 @@ def tree_form(node: Any) -> Form:
         return ("and", [tree_form(c) for c in node.children])
     if isinstance(node, ast.Or):
         return ("or", [tree_form(c) for c in node.children])
+    # Keyed by type and value: equal leaves give equal forms (a Const is not remembered, as
+    # Const(False) == Const(0) would conflate the two).
+    key = (type(node), node)
+    try:
+        return _LEAF_FORMS[key]
+    except (KeyError, TypeError):  # TypeError: a node that does not hash
+        pass
+    form = _leaf_form(node)
+    if not isinstance(node, ast.Const):
+        if len(_LEAF_FORMS) >= _LEAF_MEMO:
+            _LEAF_FORMS.clear()
+        try:
+            _LEAF_FORMS[key] = form
+        except TypeError:
+            pass
+    return form
+
+
+def _leaf_form(node: Any) -> Form:
+    """``tree_form`` of a node that is no ``And`` / ``Or``."""
+    from backends.query import ast
+
     if isinstance(node, ast.Const) and node.value is False:
         return ("leaf", frozenset())
     readings = getattr(node, "fold", None)
@@ -207,7 +236,10 @@ def _class(pattern: str, i: int, dialect: str) -> tuple[str | None, int]:
 
 def _one_letter(members: list[str | None]) -> str | None:
     """The ASCII representative all ``members`` share under ``coarse_fold``, or None."""
-    folded = {coarse_fold(m) if m is not None else None for m in members}
+    if all(m is not None and m.isascii() for m in members):
+        folded: set[str | None] = {m.lower() for m in members if m}  # coarse_fold of ASCII
+    else:
+        folded = {coarse_fold(m) if m is not None else None for m in members}
     if len(folded) != 1:
         return None
     (only,) = folded
@@ -254,6 +286,7 @@ def _group(pattern: str, i: int, dialect: str) -> tuple[str | None, int, bool]:
     return None, j + 1, False
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def regex_literal(pattern: str, dialect: str, flags: str = "") -> str | None:
     """The longest run of characters every match of ``pattern`` contains, coarse-folded
     (``coarse_fold``), or None when the scanner finds none or meets a construct it does not read.
@@ -305,7 +338,8 @@ def regex_literal(pattern: str, dialect: str, flags: str = "") -> str | None:
                 run, last_literal = "", False
                 continue
             else:
-                token = None if char in _SYNTAX else _one_letter([char])
+                token = (None if char in _SYNTAX else char.lower() if char.isascii()
+                         else _one_letter([char]))
                 i += 1
             if flag_only:
                 continue

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from backends.query.ast import Wildcard
@@ -18,6 +18,7 @@ from backends.query.matching import (
     cidr_match,
     decimal_interval,
     glob_to_regex,
+    globs_predicate,
     iter_strings,
     lookup,
     lucene_regex,
@@ -93,6 +94,25 @@ def test_glob_literal_property(s: str, before: str, after: str) -> None:
         assert not exact.fullmatch(before + s + after)
     around = glob_to_regex((Wildcard.ANY, s, Wildcard.ANY), True)
     assert around.fullmatch(before + s + after)
+
+
+_GLOB = st.lists(st.one_of(st.text(alphabet="ab*\n", min_size=1, max_size=3),
+                           st.sampled_from([Wildcard.ANY, Wildcard.ONE])),
+                 max_size=4).map(tuple)
+
+
+@settings(max_examples=300)
+@given(st.lists(_GLOB, min_size=1, max_size=5), st.text(alphabet="ab*\n", max_size=6))
+@example([(Wildcard.ANY, "a")], "ba")
+@example([("a", Wildcard.ANY)], "ab")
+@example([(Wildcard.ANY, "b", Wildcard.ANY), ("a",)], "abb")
+@example([(Wildcard.ANY,), (Wildcard.ONE,)], "")
+@example([("a", Wildcard.ONE), ()], "")
+def test_globs_predicate_is_the_or_of_fullmatches(globs: list[Any], value: str) -> None:
+    # String operations for the plain shapes (x, x*, *x, *x*, *), a regex for the rest: the
+    # verdict is still "some glob fullmatches the value".
+    expected = any(glob_to_regex(parts, True).fullmatch(value) for parts in globs)
+    assert globs_predicate(tuple(globs))(value) == expected
 
 
 # --- Lucene RegExp -----------------------------------------------------------------------------
