@@ -3,9 +3,16 @@
 ES|QL string comparisons (``==``, ``LIKE``, ``starts_with``, ``ends_with``) are case-sensitive
 (https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-functions-operators.html),
 while Sigma's are not. The stock backend emits them as they are; this subclass compares
-``TO_LOWER(field)`` with the lowercased pattern instead, and keeps ``|cased`` values sensitive.
-``LIKE`` treats ``*`` and ``?`` as wildcards and a backslash escapes them, so literal ``*``, ``?``
-and ``\\`` in a value are escaped.
+``TO_LOWER(field)`` with the lowercased pattern where every reading of that (semantics
+``to_lower_readings``) folds the value's letters as Sigma does, and otherwise writes ``field
+rlike`` the value with each letter as the class of its Sigma case partners (``[iIİ]``); ``|cased``
+values stay sensitive. ``LIKE`` treats ``*`` and ``?`` as wildcards and a backslash escapes them,
+so literal ``*``, ``?`` and ``\\`` in a value are escaped.
+
+ES|QL tests are null on a missing field and ``NOT`` keeps them null, so a test under a ``NOT``
+is guarded with ``field is not null``; Sigma regexes are translated to Lucene RegExp for
+``RLIKE``; the ECS array fields ``event.category`` / ``event.type`` are tested with ``KQL()``,
+which matches any value where ``LIKE`` is null on several (semantics ``array_fields``).
 
 Field names and string literals follow the lexical rules in ``semantics.py``: a name that is not
 plain identifiers joined by dots is back-quoted (back-quotes doubled; the stock backend left them
@@ -34,6 +41,7 @@ from sigma.conditions import (
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaExists,
+    SpecialChars,
     SigmaFieldReference,
     SigmaNull,
     SigmaRegularExpression,
@@ -51,8 +59,9 @@ from backends.common import (
     refuse_placeholders,
 )
 
-from backends.lucene.regex import pcre_to_lucene
-from backends.query.folding import SIMPLE, equivalents, simple_lower
+from backends.lucene.regex import glob_pieces, glob_to_lucene, pcre_to_lucene
+from backends.query.ast import Fold
+from backends.query.folding import SIMPLE, equivalents, folds_alike, simple_lower
 
 from .semantics import SEMANTICS
 
@@ -68,6 +77,8 @@ _RAW_BREAKS = re.compile("[\r\n]")
 #: Letters whose Sigma class holds a character TO_LOWER maps otherwise than Sigma (semantics
 #: ``to_lower_folding``): U+0130 (two code points) and capital sigma (final 'ς' by context).
 _TO_LOWER_HAZARDS = frozenset(x for letter in "iσς" for x in equivalents(letter, SIMPLE))
+#: Sigma's folding and every reading ES|QL may give TO_LOWER(field) LIKE (``to_lower_readings``).
+_READINGS = (SIMPLE,) + SEMANTICS.typed("to_lower_readings", Fold).readings
 _ARRAY_FIELDS = frozenset(SEMANTICS.typed("array_fields", tuple))
 
 
@@ -101,6 +112,22 @@ def _kql_term(field: str, text: str) -> str:
 def _escape_breaks(literal: str) -> str:
     """A string literal from the stock escaping, with raw CR/LF written as escapes."""
     return _RAW_BREAKS.sub(lambda m: _ESCAPES[m.group()], literal)
+
+
+def _to_lower_exact(value: SigmaString) -> bool:
+    """True when ``TO_LOWER(field) LIKE`` the lowercased value matches what Sigma matches under
+    every reading ES|QL may give it (``to_lower_readings``: String.toLowerCase, or a
+    case-insensitive match folding ASCII or Unicode): each letter has the same case partners
+    under Sigma's folding and each reading (not ``i``, ``k``, ``s``, most non-ASCII letters), no
+    ``σ``/``ς`` (a final capital sigma lowercases by context) and no ``?`` (U+0130 lowercases to
+    two code points)."""
+    for part in value.s:
+        if isinstance(part, str):
+            if any(c in _TO_LOWER_HAZARDS or not folds_alike(c, _READINGS) for c in part):
+                return False
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            return False
+    return True
 
 
 def _like_pattern(value: SigmaString, lower: bool) -> str:
@@ -172,20 +199,16 @@ class SigportEsqlBackend(
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """``TO_LOWER(field) LIKE "pattern"`` (a LIKE without wildcards is whole-value equality)."""
+        """``TO_LOWER(field) like "pattern"`` where every reading of it agrees with Sigma
+        (``_to_lower_exact``), else ``field rlike`` the value with each letter written as the
+        class of its Sigma case partners (``[iIİ]``), which no ES|QL version folds further."""
         field = self.escape_and_quote_field(cond.field)
         value = cast(SigmaString, cond.value)  # pySigma dispatches string values here
         self.warn_length_limit(cond.field, value)
-        letters = {c for p in value.s if isinstance(p, str) for c in p}
-        hazards = sorted(letters & _TO_LOWER_HAZARDS)
-        if hazards:
-            self.warn(
-                f"{cond.field}: TO_LOWER lowercases as String.toLowerCase does ("
-                f"{SEMANTICS.entries['to_lower_folding'].value}), not per code point as "
-                f"Sigma: values with {', '.join(repr(c) for c in hazards)} can miss events "
-                "Sigma matches (U+0130, a final capital sigma)"
-            )
-        return f"TO_LOWER({field}) like {_like_pattern(value, lower=True)}"
+        if _to_lower_exact(value):
+            return f"TO_LOWER({field}) like {_like_pattern(value, lower=True)}"
+        regex = glob_to_lucene(glob_pieces(value), case_insensitive=True)
+        return f"{field} rlike {esql_string(regex)}"
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

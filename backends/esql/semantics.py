@@ -96,8 +96,10 @@ SEMANTICS = Semantics(
             "https://github.com/elastic/elasticsearch/pull/127772). That is the full mapping of "
             "SpecialCasing.txt, not Sigma's per-code-point simple lowercase: U+0130 becomes two "
             "code points ('i' + U+0307), a final capital sigma becomes 'ς', and a Turkish locale "
-            "lowercases 'I' to 'ı'. A value whose letters include 'i' or 'σ' (in any case) can "
-            "therefore miss events Sigma matches: the emitter declares it.",
+            "lowercases 'I' to 'ı'. With the case-insensitive rewrite (to_lower_readings) 'k' "
+            "and 's' also fold by version. The emitter writes TO_LOWER only for values whose "
+            "letters every reading folds as Sigma does, and RLIKE with Sigma's letter classes "
+            "('[iIİ]') for the others.",
         ),
         # --- values (issue 11) -------------------------------------------------------------------
         "ignore_above": Rule(

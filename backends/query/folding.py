@@ -175,7 +175,8 @@ def _classes(reading: str) -> dict[str, str]:
         char = chr(code)
         folded = function(char)
         if folded != char:
-            groups.setdefault(folded, [folded]).append(char)
+            # A folded form longer than one code point (``full``: U+0130) is no member.
+            groups.setdefault(folded, [folded] if len(folded) == 1 else []).append(char)
     return {key: "".join(sorted(set(chars), key=ord)) for key, chars in groups.items()}
 
 
