@@ -169,10 +169,10 @@ class Lowering(Transformer):  # type: ignore[type-arg]
     # --- boolean structure ---------------------------------------------------------------------
 
     def or_(self, children: list[Any]) -> Node:
-        return _flat(Or, self._condition(children[0]), self._condition(children[-1]))
+        return Or(tuple(self._condition(c) for c in children if not isinstance(c, Token)))
 
     def and_(self, children: list[Any]) -> Node:
-        return _flat(And, self._condition(children[0]), self._condition(children[-1]))
+        return And(tuple(self._condition(c) for c in children if not isinstance(c, Token)))
 
     def not_(self, children: list[Any]) -> Node:
         return Not(self._condition(children[-1]))
@@ -494,12 +494,6 @@ _FUNCTIONS: dict[str, Callable[[Lowering, str, list[Any], Span], Any]] = {
     "CIDR_MATCH": Lowering._cidr_match,
     "KQL": Lowering._kql,
 }
-
-
-def _flat(kind: type[And] | type[Or], left: Node, right: Node) -> Node:
-    """``kind`` of the two, with a nested node of the same kind on the left flattened."""
-    head = left.children if type(left) is kind else (left,)
-    return kind(head + (right,))
 
 
 def _one_or(nodes: list[Node]) -> Node:

@@ -191,6 +191,14 @@ def test_hostile_text_is_read_as_written(text: str) -> None:
     assert matches(node, {"f": "a"}) is text.endswith("true")
 
 
+def test_a_long_chain_of_or_is_one_flat_node() -> None:
+    # A rule's list of 5,000 values: one OR of 5,000 operands, not 5,000 nested ones.
+    text = "FROM x | WHERE " + " or ".join(f'f like "v{i}"' for i in range(5000))
+    node = parse(text)
+    assert isinstance(node, Or) and len(node.children) == 5000
+    assert matches(node, {"f": "v4999"})
+
+
 def test_deep_nesting_is_refused_not_crashed() -> None:
     assert matches(parse("FROM x | WHERE " + "(" * 3000 + 'f like "a"' + ")" * 3000), {"f": "a"})
     with pytest.raises(UnsupportedQueryError, match="nests too deeply"):
