@@ -77,6 +77,7 @@ _RAW_BREAKS = re.compile("[\r\n]")
 #: Letters whose Sigma class holds a character TO_LOWER maps otherwise than Sigma (semantics
 #: ``to_lower_folding``): U+0130 (two code points) and capital sigma (final 'ς' by context).
 _TO_LOWER_HAZARDS = frozenset(x for letter in "iσς" for x in equivalents(letter, SIMPLE))
+_STRING_FIELD_TYPES = frozenset(SEMANTICS.typed("field_types", tuple))
 #: Sigma's folding and every reading ES|QL may give TO_LOWER(field) LIKE (``to_lower_readings``).
 _READINGS = (SIMPLE,) + SEMANTICS.typed("to_lower_readings", Fold).readings
 _ARRAY_FIELDS = frozenset(SEMANTICS.typed("array_fields", tuple))
@@ -195,6 +196,14 @@ class SigportEsqlBackend(
         fields = [cond.field] + ([value.field] if isinstance(value, SigmaFieldReference) else [])
         guards = " and ".join(f"{self.escape_and_quote_field(f)} is not null" for f in fields)
         return f"({guards} and {query})"
+
+    def convert_condition_field_eq_val_num(self, cond: Any, state: ConversionState) -> Any:
+        """A Sigma number on a keyword-family field is its text (ES|QL's == compares a keyword
+        with a keyword only, semantics ``equals_types``); elsewhere the stock number."""
+        info = self.field_model().lookup(cond.field)
+        if info is not None and info.type in _STRING_FIELD_TYPES:
+            return f"{self.escape_and_quote_field(cond.field)} == {esql_string(str(cond.value))}"
+        return super().convert_condition_field_eq_val_num(cond, state)
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

@@ -379,6 +379,11 @@ class Lowering(Transformer):  # type: ignore[type-arg]
                     f"{SEMANTICS.entries['field_types'].note}"
                 )
             raise self._error(f"{what} takes a string; {field.name} is a {es_type} field", field)
+        if number and es_type in _STRING_TYPES:
+            raise self._error(
+                f"{what} compares a number with {field.name}, a {es_type} field "
+                f"({SEMANTICS.entries['equals_types'].doc}: a verification error)", field
+            )
         if number and es_type not in NUMERIC_TYPES:
             raise UnsupportedQueryError(
                 f"ES|QL {what} with a number on {field.name!r} ({es_type or 'unmapped'})"

@@ -245,6 +245,15 @@ SEMANTICS = Semantics(
             "uses its keyword sub-field: sigport does not evaluate tests on text fields, nor a "
             "string test on a numeric, ip or date field (a verification error in ES|QL).",
         ),
+        "equals_types": Rule(
+            "same type family",
+            _OPERATORS + "#esql-equals",
+            "The supported types of == (and the other comparisons) pair keyword/text with "
+            "keyword/text and numbers with numbers: `keyword_field == 4624` is a verification "
+            "error, so the query fails. The emitter writes a Sigma number tested on a keyword "
+            "field as its text (`== \"4624\"`), which is what Sigma compares (the number's "
+            "text, converter/reference/semantics.py numbers).",
+        ),
         "kql_function": Rule(
             "kql-es",
             _ESQL + "functions-operators/search-functions#esql-kql",

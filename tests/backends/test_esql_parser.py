@@ -271,3 +271,49 @@ def test_in_is_an_or_of_equalities() -> None:
     node = _where('f in ("a", "b")')
     assert matches(node, {"f": "b"}) and not matches(node, {"f": "c"})
     assert not matches(Not(node), {"f": ["a", "c"]})
+
+
+# --- what the interpreter found in the emitter -----------------------------------------------
+
+
+def _emitted(detection: str, condition: str = "sel") -> ast.Node:
+    from helpers import rule_text, to_query
+
+    text = to_query("esql", rule_text(f"sel:\n    {detection}\nfilter:\n    CommandLine: 'x'\n"
+                                      f"condition: {condition}"))
+    return parse(text, DEFEND)
+
+
+def _ecs(**fields: Any) -> dict[str, Any]:
+    base = {"event": {"category": ["process"], "type": ["start", "process_started"]},
+            "host": {"os": {"type": "windows"}}}
+    return {**base, **fields}
+
+
+def test_a_test_under_not_is_true_on_a_missing_field_as_in_sigma() -> None:
+    node = _emitted("Image|endswith: '\\cmd.exe'", "sel and not filter")
+    # No command line: the filter is false in Sigma, so its negation is true.
+    assert matches(node, _ecs(process={"name": "cmd.exe"}))
+
+
+def test_a_sigma_regex_is_unanchored_under_rlike() -> None:
+    node = _emitted("CommandLine|re: 'a[0-9]b'")
+    assert matches(node, _ecs(process={"command_line": "xx a1b yy"}))
+
+
+def test_ecs_array_fields_match_any_value() -> None:
+    # event.type ['start', 'process_started']: LIKE would be null; the emitter uses KQL().
+    assert matches(_emitted("Image: 'C:\\a.exe'"), _ecs(process={"executable": "C:\\A.EXE"}))
+
+
+def test_letters_to_lower_folds_unlike_sigma_are_exact_classes() -> None:
+    node = _emitted("Image|endswith: '\\kit.exe'")
+    assert matches(node, _ecs(process={"name": "\u212a\u0130T.exe"}))  # Kelvin sign, U+0130
+    assert not matches(node, _ecs(process={"name": "\u017fit.exe"}))  # long s: no k
+
+
+def test_a_sigma_number_on_a_keyword_field_is_its_text() -> None:
+    with pytest.raises(QueryParseError, match="verification error"):
+        _where("process.name == 4", DEFEND)
+    node = _emitted("CommandLine: 5")
+    assert matches(node, _ecs(process={"command_line": "5"}))
