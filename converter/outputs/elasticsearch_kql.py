@@ -81,9 +81,9 @@ def unwritable(conv: Conversion, output_format: str) -> Conversion:
         reason = next((e["reason"] for e in entries if "reason" in e), None)
         return replace(
             conv, status=UNSUPPORTED, queries=[],
-            reason="ES|QL's KQL() cannot hold the regexp query of a regex that no wildcard value "
-            "writes; convert with -f es-dsl (a bool of kql and regexp queries) or use the lucene "
-            "or eql target" + (f" ({reason})" if reason else ""),
+            reason="ES|QL's KQL() holds one kql query, and this rule needs a regexp query beside "
+            "it" + (f" ({reason})" if reason else "") + "; convert with -f es-dsl (a bool of "
+            "kql and regexp queries) or use the lucene or eql target",
         )
     queries, warnings, exact = list(conv.queries), list(conv.warnings), list(conv.exact_warnings)
     for i, entry in zip(trees, entries):
