@@ -27,7 +27,6 @@ from sigma.conditions import (
     ConditionNOT,
     ConditionOR,
     ConditionSelector,
-    SigmaCondition,
 )
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaTransformationError
@@ -38,6 +37,7 @@ from sigma.types import SigmaFieldReference
 from backends.common import EXACT_WARNINGS  # noqa: F401  (re-exported: its users import it from here)
 
 from converter.mapping.transformations import warn_on_rule
+from converter.rules.conditions import FastCondition, use_fast_conditions
 
 
 def _read_fields(item: SigmaDetectionItem) -> set[str]:
@@ -107,6 +107,7 @@ class UnrecordedFieldsTransformation(PreprocessingTransformation):
             self._warn(rule, name, found, residual.constants.get(name))
         # Constant detections are gone from every condition; the rest keep their names.
         rule.detection = SigmaDetections(residual.kept, residual.conditions, old.source)
+        use_fast_conditions(rule)
         self.processing_item_applied(rule)
 
     def residual(self, old: SigmaDetections) -> "Residual | None":
@@ -139,7 +140,7 @@ class UnrecordedFieldsTransformation(PreprocessingTransformation):
         conditions: list[str] = []
         always = False
         for condition in old.condition:
-            tree = SigmaCondition(condition, old, old.source).parse(postprocess=False)
+            tree = FastCondition(condition, old, old.source).parse(postprocess=False)
             value = _simplify(tree, old, constants)
             if value is True:
                 always = True

@@ -20,6 +20,8 @@ from sigma.processing.transformations.base import PreprocessingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
 from sigma.types import SigmaExists, SigmaNull
 
+from converter.rules.conditions import use_fast_conditions
+
 
 _CONDITION_TOKEN = re.compile(r"\(|\)|[^\s()]+")
 _QUANTIFIERS = {"1", "any", "all"}
@@ -152,4 +154,5 @@ class SourceVariantsTransformation(PreprocessingTransformation):
             for cond in old.condition
         ]
         rule.detection = SigmaDetections(detections, conditions, old.source)
+        use_fast_conditions(rule)
         self.processing_item_applied(rule)

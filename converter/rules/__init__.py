@@ -1,8 +1,9 @@
 """Loading Sigma rules: files, directories and standard input, bounded YAML, per-rule limits.
 
-``load.py`` finds and parses rule files, losing none of them (every failure is a
-``RuleLoadError`` with the file); ``bounded_yaml.py`` reads YAML with libyaml's speed and
-refuses hostile documents; ``limits.py`` caps what one rule may cost before pySigma builds it.
+``load.py`` parses rule files, losing none of them (every failure is a ``RuleLoadError`` with
+the file), and ``paths.py`` finds them (without pySigma); ``bounded_yaml.py`` reads YAML with
+libyaml's speed and refuses hostile documents; ``limits.py`` caps what one rule may cost before
+pySigma builds it; ``conditions.py`` parses conditions into pySigma's objects without pyparsing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from converter.lazy import lazy_getattr
 _EXPORTS = {
     "load_rules": "load",
     "load_text": "load",
-    "expand_paths": "load",
+    "expand_paths": "paths",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -19,6 +19,7 @@ from sigma.exceptions import SigmaConditionError, SigmaError, SigmaModifierError
 from sigma.rule import SigmaRule
 
 from converter.errors import RuleLoadError
+from converter.rules.conditions import use_fast_conditions
 from converter.rules.limits import MAX_CONDITION_DEPTH, LimitExceeded, check_document, check_size
 from converter.rules.shape import ShapeError, check_shape, flatten_expansions, rule_error
 from converter.rules.bounded_yaml import (  # noqa: F401 - MAX_ALIAS_EXPANSION re-exported for callers
@@ -336,6 +337,7 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
     for rule, start in zip(collection.rules, starts):
         if isinstance(rule, SigmaRule):
             flatten_expansions(rule)
+            use_fast_conditions(rule)  # the same trees, without pyparsing (rules/conditions.py)
         problem = _check_rule(rule)
         if problem is not None:
             out.append(LoadedRule(path, None, _error(path, problem, text, start), text))

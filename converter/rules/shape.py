@@ -128,9 +128,9 @@ def rule_error(rule: SigmaRule) -> SigmaError | None:
 
 
 def _parse_tree(condition: str, rule: SigmaRule) -> object:
-    from sigma.conditions import SigmaCondition
+    from converter.rules.conditions import FastCondition
 
-    return SigmaCondition(condition, rule.detection).parse(postprocess=False)
+    return FastCondition(condition, rule.detection).parse(postprocess=False)
 
 
 def _selectors(tree: object) -> Iterator[ConditionSelector]:
