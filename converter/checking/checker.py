@@ -385,6 +385,10 @@ class Checker:
                 f"not proven: no event the rule matches can be written as {spec.schema} data of "
                 f"this data source ({unrenderable})"
             )
+        elif not shown:
+            # No event here is one the rule matches: agreeing on non-matches alone says nothing
+            # of the query's positives (a query matching nothing at all would agree).
+            out.reason = "not proven: no event here is one the rule matches"
         elif approximate:
             # The emitter itself says the query is approximate; agreeing on these events does not
             # make it equivalent, so it is not called so.

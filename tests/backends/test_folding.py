@@ -185,6 +185,8 @@ def test_targets_stay_exact_on_non_ascii_case_partners(detection: str, value: st
             # Agrees on every event; only a value over a keyword field's 1,024-character limit,
             # which no event here has, could show the rest (tests of the limit are below).
             continue
+        if reason == "not proven: no event here is one the rule matches":
+            continue  # the rule matches neither event (ſ is no s to Sigma), and no target did
         assert equivalent is True, (target, reason, query)
 
 
