@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
 from sigma.conversion.deferred import DeferredQueryExpression
 from sigma.conversion.state import ConversionState
-from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
 from sigma.conditions import ConditionIdentifier
@@ -503,7 +503,7 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
                 "query": json.dumps(to_query(text, ci), ensure_ascii=False),
                 "warnings": list(self.warnings), "exact": list(self._exact_sink),
             }
-        except SigmaFeatureNotSupportedByBackendError as exc:
+        except SigmaError as exc:  # refused (or a pySigma error) here: the tree stands alone
             entry = {"reason": str(exc)}
         finally:
             (self.warnings, self._records), self._single, self._exact_sink = saved, False, None
