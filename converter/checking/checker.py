@@ -28,7 +28,7 @@ from converter.events.render import EventRenderer, SampleEvent
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.loader import load_table
 from converter.checking.dropped import declared_twin
-from converter.checking.limits import length_limits, limit_decides
+from converter.checking.limits import length_limits, limit_shows
 from converter.checking.user_pipeline import EventMirror, mirror_for, user_pipelines
 from converter.reference.evaluator import compile_rule
 from converter.rules.load import LoadedRule
@@ -336,7 +336,7 @@ class Checker:
                 shown = True
             for rendered in renderings:
                 for leaf, seen in over_limit.items():
-                    if limit_decides(leaf, rendered):
+                    if limit_shows(tree, leaf, rendered):
                         seen.add(i)
                 try:
                     hit = matches(tree, rendered)
@@ -399,13 +399,14 @@ class Checker:
             )
         elif unproven := [leaf for leaf, seen in over_limit.items() if not seen]:
             # A length-limited field: values over the limit are not indexed, so the target's
-            # verdict on them is only known from an event that has one deciding the leaf (and
-            # agreed on it).
+            # verdict on them is only known from an event where such a value changes the query's
+            # verdict (and the target agreed on it); one deciding the leaf alone may be masked by
+            # the rest of the query.
             leaf = unproven[0]
             out.reason = (
                 f"not proven: {leaf.limited_by or leaf.field} indexes values of at most "
                 f"{leaf.max_length} characters (ignore_above), and no event here has a longer "
-                f"{leaf.field} value that decides {describe(leaf)}"
+                f"{leaf.field} value that decides {describe(leaf)} and with it the query"
             )
         elif unmirrored:
             # The events were not rendered the way the user's pipeline shapes the query.

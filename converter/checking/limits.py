@@ -3,8 +3,9 @@ decide, and which events show it.
 
 Elasticsearch does not index a keyword value longer than the field's ``ignore_above``: such a
 value reads as a missing field. A target whose query tests a limited field is called equivalent
-only when some event holds a value over the limit that decides the leaf and the target still
-agrees on it; these helpers find those leaves and those events for ``checker.Checker``.
+only when some event holds a value over the limit that changes the whole query's verdict and the
+target still agrees on it; these helpers find those leaves and those events for
+``checker.Checker``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ def length_limits(tree: Any) -> list[Any]:
     be true on a value longer than the limit (``limit_matters``).
 
     Values over such a limit are not indexed, so ``check`` calls the target equivalent only when
-    some event has such a value that decides the leaf (``limit_decides``) and the target still
-    agrees on it.
+    some event has such a value that changes the query's verdict (``limit_shows``) and the target
+    still agrees on it.
     """
     from backends.query.ast import And, Leaf, Not, Or
 
@@ -29,7 +30,8 @@ def length_limits(tree: Any) -> list[Any]:
     while todo:
         node, negated = todo.pop()
         if isinstance(node, (And, Or)):
-            todo.extend((child, negated) for child in node.children)
+            paired = _paired_with_copy(node)
+            todo.extend((child, negated) for child in node.children if child not in paired)
         elif isinstance(node, Not):
             todo.append((node.child, True))
         elif (
@@ -38,6 +40,35 @@ def length_limits(tree: Any) -> list[Any]:
         ):
             found[node] = None
     return list(found)
+
+
+def _paired_with_copy(node: Any) -> set[Any]:
+    """The children of ``node`` that test a limited field's presence together with its copy.
+
+    With ``sigport mapping``'s template, ``|exists`` is ``exists(F) or exists(copy of F)`` and
+    null is ``not exists(F) and not exists(copy of F)``, the copy (``sigport.caseless.F``, no
+    ``ignore_above``) being written by the template's ingest pipeline for every string value of
+    F: a value too long for F's index is still present in the copy, so F's limit cannot change
+    the pair's verdict. Only these two shapes count, so a query that combines them otherwise (an
+    ``and`` of the two tests) is still held to its limit.
+    """
+    from backends.query.ast import And, Exists, Not, Or
+    from backends.query.ingest import COPY_PREFIX
+
+    def presence(child: Any) -> Any:
+        inner = child.child if isinstance(node, And) and isinstance(child, Not) else child
+        return inner if isinstance(node, (And, Or)) and isinstance(inner, Exists) else None
+
+    if isinstance(node, And) and not all(
+        isinstance(c, Not) for c in node.children if presence(c) is not None
+    ):
+        return set()
+    tests = {c: presence(c) for c in node.children if presence(c) is not None}
+    if isinstance(node, Or):
+        tests = {c: t for c, t in tests.items() if not isinstance(c, Not)}
+    unlimited = {t.field for t in tests.values() if t.max_length is None}
+    return {c for c, t in tests.items()
+            if t.max_length is not None and COPY_PREFIX + t.field in unlimited}
 
 
 def limit_matters(leaf: Any, negated: bool = True) -> bool:
@@ -112,3 +143,42 @@ def exceeds(event: Any, field_name: str, size: int) -> bool:
     from backends.query.matching import lookup
 
     return any(isinstance(v, str) and utf16_length(v) > size for v in lookup(event, field_name) or ())
+
+
+def limit_shows(tree: Any, leaf: Any, event: Any) -> bool:
+    """True when ``event`` shows what ``leaf``'s length limit does to the whole query: the leaf's
+    field has a value over the limit that decides the leaf (``limit_decides``), and lifting the
+    limit changes the query's verdict on the event.
+
+    The leaf alone is not enough: with ``contains|all`` (``f:*a* and f:*b*``) a long value holding
+    only ``b`` flips the second leaf while the first keeps the query false, so agreeing on that
+    event says nothing of a long value holding both, which the query misses and Sigma matches.
+    """
+    from dataclasses import replace
+
+    from backends.query.errors import QueryError
+    from backends.query.evaluate import matches
+
+    if not limit_decides(leaf, event):
+        return False
+    lifted = _substitute(tree, leaf, replace(leaf, max_length=None))
+    try:
+        return matches(lifted, event) != matches(tree, event)
+    except QueryError:
+        # The verdict without the limit is not known: the event shows nothing (see limit_decides).
+        return False
+
+
+def _substitute(node: Any, old: Any, new: Any) -> Any:
+    """``node`` with every leaf equal to ``old`` replaced by ``new`` (And / Or / Not rebuilt)."""
+    from dataclasses import replace
+
+    from backends.query.ast import And, Not, Or
+
+    if node == old:
+        return new
+    if isinstance(node, (And, Or)):
+        return replace(node, children=tuple(_substitute(c, old, new) for c in node.children))
+    if isinstance(node, Not):
+        return replace(node, child=_substitute(node.child, old, new))
+    return node

@@ -248,21 +248,26 @@ def test_a_long_value_the_leaf_does_not_decide_proves_nothing() -> None:
     assert equivalent is None and "ignore_above" in reason, reason
 
 
-def test_check_calls_a_limited_target_equivalent_when_it_agrees_over_the_limit() -> None:
-    # On each long value the limit decides its leaf, and the rule's outcome does not depend on
-    # it there: the other field already rejects the event, in Sigma and in KQL.
+def test_check_needs_a_long_value_that_decides_the_query_not_only_its_leaf() -> None:
+    # The long command line holds 'echo', so the limit decides its leaf; but the parent already
+    # rejects that event, in Sigma and in KQL, so agreeing on it shows nothing. Counting it as
+    # evidence called this query equivalent, yet it misses a long command line under zz.exe.
     detection = "CommandLine|contains: 'echo'\n    ParentImage|endswith: '\\zz.exe'"
     events = [
         {"CommandLine": "cmd /c echo x", "ParentImage": "C:\\zz.exe"},
         {"CommandLine": "echo " + "x" * 1100, "ParentImage": "C:\\p.exe"},
     ]
     equivalent, reason, query = _check(detection, events, ["kql"])["kql"]
-    assert "process.command_line.caseless:*echo*" in query and equivalent is True, reason
+    assert "process.command_line.caseless:*echo*" in query, query
+    assert equivalent is None and "process.command_line.caseless" in reason, reason
     # The parent is tested as process.parent.name.caseless:zz.exe, an exact value that no long
     # value can match, so its limit needs no event; the command line's does.
     assert "process.parent.name.caseless:zz.exe" in query
-    equivalent, reason, _ = _check(detection, events[:1], ["kql"])["kql"]
-    assert equivalent is None and "process.command_line.caseless" in reason, reason
+    assert "process.parent.name" not in reason, reason
+    # The event that decides the query through the long value shows the difference.
+    events.append({"CommandLine": "echo " + "x" * 1100, "ParentImage": "C:\\zz.exe"})
+    equivalent, reason, _ = _check(detection, events, ["kql"])["kql"]
+    assert equivalent is False, reason
 
 
 def test_esql_writes_letter_classes_where_to_lower_folds_unlike_sigma() -> None:

@@ -275,3 +275,51 @@ def test_a_null_leaf_needs_a_long_value_only_where_a_not_can_see_it() -> None:
     assert length_limits(And((leaf, other))) == []
     assert length_limits(And((Not(leaf), other))) == [leaf]
     assert length_limits(Not(And((leaf, other)))) == [leaf]
+
+
+CONTAINS_ALL_RULE = """
+title: contains all on a limited field
+id: 6a7b8c9d-0000-4000-8000-0000000000c1
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    CommandLine|contains|all: ['--remote-debugging-', '--headless']
+  condition: sel
+level: low
+"""
+
+
+def test_a_long_value_the_rest_of_the_query_masks_proves_nothing() -> None:
+    """On Defend, KQL tests ``process.command_line.caseless`` (1,024 characters) for both values.
+    An event whose long command line holds only one of them flips that leaf but leaves the query
+    false either way: agreeing on it is no evidence. The query misses a long command line holding
+    both, which Sigma matches, so the generated events must not make it "equivalent"."""
+    from converter.checking.limits import limit_shows, length_limits
+
+    (loaded,) = load_text(CONTAINS_ALL_RULE, "r.yml")
+    base = SampleEvent({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                        "Image": "C:\\Windows\\System32\\cmd.exe"})
+    only_one = SampleEvent({**base.fields, "CommandLine": "x" * 1100 + " --headless"})
+    both = SampleEvent({**base.fields, "CommandLine": "x" * 1100 + " --remote-debugging-1 --headless"})
+    checker = Checker(["kql"], data_source="defend")
+    outcome = checker.check(loaded, [only_one]).targets["kql"]
+    assert outcome.equivalent is not True, outcome.reason
+    assert outcome.disagreements == []
+    # The event holding both values shows the difference the one above could not.
+    outcome = checker.check(loaded, [only_one, both]).targets["kql"]
+    assert outcome.equivalent is False and [d.event for d in outcome.disagreements] == [1]
+    # And through the generator's events: never equivalent.
+    from converter.generate import generate_events
+
+    outcome = checker.check(loaded, generate_events(loaded.rule)).targets["kql"]
+    assert outcome.equivalent is not True, outcome.reason
+    # limit_shows itself: the masked event decides a leaf, not the query.
+    from backends import TARGETS
+
+    tree = TARGETS["kql"].parse_function()(
+        outcome.query, fields=checker.models.get("kql")) if outcome.query else None
+    assert tree is not None
+    rendered = checker.renderers["kql"].render_sample_all(only_one)[0]
+    leaves = length_limits(tree)
+    assert leaves and not any(limit_shows(tree, leaf, rendered) for leaf in leaves)
