@@ -217,6 +217,11 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger,
                 n, source, why = unrendered
                 t.reason = (f"not proven: none of the {n} events the rule matches can be "
                             f"written as this target's data (first {source}: {why})")
+            elif not shown:
+                # No event here is one the rule matches: agreeing on non-matches alone says
+                # nothing of the query's positives (a query matching nothing would agree), as
+                # in ``Checker``.
+                t.reason = "not proven: no event here is one the rule matches"
             elif target.warnings:
                 t.reason = ("not proven: the emitter declared its output approximate ("
                             + "; ".join(target.warnings)

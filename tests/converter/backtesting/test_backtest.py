@@ -430,3 +430,27 @@ def test_declared_deleted_value_difference_is_not_proven_not_a_disagreement(
     assert target.disagreements == 0 and target.equivalent is None, target.reason
     assert "deletes the values" in (target.reason or "")
     assert "2 of 4 events show that difference" in (target.reason or "")
+
+
+@pytest.mark.parametrize("prefilter", [True, False])
+def test_agreeing_only_on_events_the_rule_does_not_match_proves_nothing(
+    tmp_path: Path, prefilter: bool
+) -> None:
+    """As in ``check``: events of the rule's logsource, none of which the rule matches, agree with
+    any query that matches nothing at all; the backtest calls the target "not proven", not
+    "equivalent" (it did, for every rule no event of the stream hit)."""
+    rule = tmp_path / "tunnel.yml"
+    rule.write_text(VSCODE_NULL, encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(e) for e in (
+        {"Channel": SYSMON, "EventID": 1, "CommandLine": "code.exe", "OriginalFileName": "a"},
+        {"Channel": SYSMON, "EventID": 1, "CommandLine": "x.exe tunnel",
+         "OriginalFileName": "code.exe"})) + "\n", encoding="utf-8")
+    report = run_backtest([rule], [events], targets=["eql", "splunk"], workers=1,
+                          prefilter=prefilter)
+    tally = report.rules[0]
+    assert tally.reference_hits == 0
+    for name in ("splunk", "eql"):  # splunk declares nothing here: it was "equivalent"
+        target = tally.targets[name]
+        assert target.disagreements == 0 and target.equivalent is None, (name, target.reason)
+        assert target.reason == "not proven: no event here is one the rule matches", target.reason
