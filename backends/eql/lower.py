@@ -24,6 +24,7 @@ from ..query.ast import (
     Fold,
     Glob,
     GlobPart,
+    MIRROR,
     Node,
     Not,
     Or,
@@ -34,7 +35,6 @@ from ..query.ast import (
 from ..query.errors import UnsupportedQueryError
 from ..query.fields import TEXT_TYPES, number_coercion
 from .operands import (
-    MIRROR,
     Call,
     Field,
     Literal,

@@ -18,8 +18,6 @@ from ..query.ast import GlobPart, Span
 from ..query.errors import QueryParseError
 from .semantics import LANGUAGE, SEMANTICS
 
-#: Comparison operators with their operands swapped (``"x" < f`` is ``f > "x"``).
-MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 @dataclass(frozen=True)
 class Field:

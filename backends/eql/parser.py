@@ -23,7 +23,7 @@ from ..query.ast import Node
 from ..query.errors import UnsupportedQueryError
 from ..query.syntax import Grammar, SyntaxMessages, run_lowering
 from .lower import Lowering
-from .operands import MIRROR
+from ..query.ast import MIRROR
 from .semantics import LANGUAGE
 
 if TYPE_CHECKING:  # the field model is optional and only duck-typed here

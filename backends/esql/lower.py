@@ -26,6 +26,7 @@ from ..query.ast import (
     Cidr,
     Compare,
     CompareOp,
+    MIRROR,
     Const,
     Equals,
     Exists,
@@ -59,7 +60,6 @@ _STRING_TYPES = frozenset(SEMANTICS.typed("field_types", tuple))
 #: The character after a backslash in a quoted string -> the character it stands for.
 _STRING_ESCAPES = {v[1]: k for k, v in SEMANTICS.typed("string_escapes", dict).items()}
 _OPS = {op.value: op for op in CompareOp}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ class Lowering(Transformer):  # type: ignore[type-arg]
     def comparison(self, children: list[Any]) -> Node:
         left, op, right = children
         if isinstance(left, Literal) and not isinstance(right, Literal):
-            left, right, op = right, left, _FLIP[op]
+            left, right, op = right, left, MIRROR[op]
         if isinstance(right, Field) and isinstance(left, Field) and op in ("==", "!="):
             node: Node = self._field_equals(left, right)
             return Not(node) if op == "!=" else node

@@ -142,6 +142,11 @@ class CompareOp(enum.Enum):
         return f"CompareOp.{self.name}"
 
 
+#: Comparison operators (their text) with the operands swapped: ``"x" < f`` is ``f > "x"``. EQL
+#: and ES|QL both allow a literal on the left of a comparison.
+MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
 @dataclass(frozen=True)
 class Span:
     """Where a node came from in the query text: character offset and length."""
