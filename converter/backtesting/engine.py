@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from converter.backtesting.needs import coarse_fold, tree_form, tree_texts
 from converter.backtesting.prepare import (
-    BacktestOptions, PreparedRule, backtest_store, checker_for, prepare_rule, routing,
+    BacktestOptions, PreparedRule, PreparedTarget, backtest_store, checker_for, prepare_rule,
+    routing,
 )
 from converter.reference.evaluator import CompiledRule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
@@ -64,14 +65,13 @@ class _Group:
     def __init__(self, engine: Engine, members: tuple[int, ...]) -> None:
         self.members = members
         # The reference over the members alone: positions in `members` map back to rules.
-        self.reference = RuleIndex.build([engine.compiled[i] for i in members], route=False,
-                                         prefilter=engine.prefilter)
+        self.reference = engine.reference_index(members)
         # schema -> (renderer, index over (rule, target) slots, slots by rule)
         self.schemas: dict[Any, tuple[Any, LiteralIndex, dict[int, list[str]]]] = {}
         for schema, renderer in engine.renderers.items():
             items, by_rule = [], {}
             for i in members:
-                names = [t for t in engine.trees[i] if engine.schema_of[t] == schema]
+                names = [t for t in engine.targets[i] if engine.schema_of[t] == schema]
                 for t in names:
                     items.append(((i, t), engine.tree_conditions[(i, t)]))
                 if names:
@@ -96,6 +96,8 @@ class Engine:
         self.checker = checker if checker is not None else checker_for(options)
         #: The persistent cache of prepared targets (None: off, or no usable directory).
         self.store = backtest_store(options)
+        #: Its entries derived from several rules' (``_conditions``, ``reference_index``).
+        self.derived = backtest_store(options, "backtest-index")
         self.rules = rules
         self.max_examples = options.max_examples
         self.prefilter = options.prefilter
@@ -106,7 +108,8 @@ class Engine:
             if member is not None:
                 self.member[i] = member
         self.compiled: dict[int, CompiledRule] = {}
-        self.trees: dict[int, dict[str, Any]] = {}  # rule -> target -> tree
+        #: rule -> target -> the prepared target that has a query tree
+        self.targets: dict[int, dict[str, PreparedTarget]] = {}
         self.tree_conditions: dict[Slot, Optional[Condition]] = {}
         self.preds: dict[Slot, Any] = {}
         self.renderers: dict[Any, Any] = {}
@@ -125,27 +128,63 @@ class Engine:
 
     def prepare(self, members: tuple[int, ...]) -> None:
         """Prepare the members not prepared yet, and derive their trees' required literals."""
-        forms = []
+        fresh = []
         for i in members:
             if i in self.compiled:
                 continue
             item = self.rules[i]
             self.compiled[i] = prepare_rule(item, self.checker, self.phases, self.store)
             self.fresh.append(i)
+            fresh.append(i)
+            self.targets[i] = {name: target for name, target in item.targets.items()
+                               if target.interpreted}
+            self.tree_conditions.update({(i, name): None for name in self.targets[i]})
+        if self.prefilter and fresh:
             started = time.process_time()
-            trees = self.trees[i] = {}
-            for name, target in item.targets.items():
-                if target.tree is None:
-                    continue
-                trees[name] = target.tree
-                self.tree_conditions[(i, name)] = None
-                if self.prefilter:
-                    forms.append(((i, name), tree_form(target.tree)))
+            self._conditions(fresh)
             self.phases["index"] += time.process_time() - started
-        started = time.process_time()
-        found = conditions_of([f for _, f in forms])
-        self.tree_conditions.update({slot: c for (slot, _), c in zip(forms, found)})
-        self.phases["index"] += time.process_time() - started
+
+    def _conditions(self, fresh: list[int]) -> None:
+        """The required literals of the trees of the rules just prepared, costed together: read
+        from the persistent cache when an earlier run derived them for the same rules (their
+        trees then stay unread), else derived from the trees and stored."""
+        slots = [(i, name) for i in fresh for name in self.targets[i]]
+        # An entry names its slots by position among `fresh`, checked before use.
+        local = [(j, name) for j, i in enumerate(fresh) for name in self.targets[i]]
+        key = self._entry("conditions", fresh)
+        found = self.derived.get(key) if key is not None and self.derived is not None else None
+        if isinstance(found, tuple) and len(found) == 2 and found[0] == local:
+            self.tree_conditions.update(zip(slots, found[1]))
+            return
+        conditions = conditions_of([tree_form(self._tree(slot)) for slot in slots])
+        self.tree_conditions.update(zip(slots, conditions))
+        if key is not None and self.derived is not None:
+            self.derived.put(key, (local, conditions))
+
+    def _entry(self, kind: str, rules: Iterable[int]) -> str | None:
+        """The persistent cache's name for what this engine derives from ``rules`` (their own
+        entries' names, in order), or None without a cache or an entry for each rule."""
+        if self.derived is None:
+            return None
+        keys = [self.rules[i].key for i in rules]
+        return self.derived.key(kind, *keys) if all(keys) else None
+
+    def reference_index(self, members: tuple[int, ...]) -> RuleIndex:
+        """The reference's ``RuleIndex`` over ``members`` (prepared), its rules' required
+        literals read from the persistent cache when an earlier run derived them."""
+        rules = [self.compiled[i] for i in members]
+        key = self._entry("reference", members) if self.prefilter else None
+        found = self.derived.get(key) if key is not None and self.derived is not None else None
+        if isinstance(found, tuple) and len(found) == len(rules):
+            return RuleIndex(rules, found, route=False)
+        index = RuleIndex.build(rules, route=False, prefilter=self.prefilter)
+        if key is not None and self.derived is not None:
+            self.derived.put(key, index.conditions)
+        return index
+
+    def _tree(self, slot: Slot) -> Any:
+        """The parsed query tree of a slot (read from its cached bytes on first use)."""
+        return self.targets[slot[0]][slot[1]].parsed()
 
     def _group(self, event: dict[str, Any]) -> _Group | None:
         """The routing group of an event, decided once per (Channel, EventID)."""
@@ -212,7 +251,7 @@ class Engine:
         if pred is None:
             started = time.process_time()
             try:
-                pred = self.preds[slot] = compile_query(self.trees[slot[0]][slot[1]])
+                pred = self.preds[slot] = compile_query(self._tree(slot))
             except Exception as exc:  # noqa: BLE001 - PatternSyntaxError and the like
                 self.failed.add(slot)
                 delta["failed"][slot] = f"not checked: the evaluator cannot compile the query: {exc}"
@@ -278,15 +317,15 @@ class Engine:
                     if self._declared(slot, event, hit, renderer):
                         _undecided(delta, slot, source, DECLARED, "declared")
                         continue
-                    tree = self.trees[slot[0]][slot[1]]
-                    self._disagree(delta, slot, source, not hit, hit, explain(tree, rendered))
+                    self._disagree(delta, slot, source, not hit, hit,
+                                   explain(self._tree(slot), rendered))
             for i in matched & by_rule.keys():  # reference hits the prefilter ruled out
                 for t in by_rule[i]:
                     if (i, t) not in candidates and (i, t) not in self.failed:
                         if self._declared((i, t), event, False, renderer):
                             _undecided(delta, (i, t), source, DECLARED, "declared")
                             continue
-                        why = explain(self.trees[i][t], rendered)
+                        why = explain(self._tree((i, t)), rendered)
                         self._disagree(delta, (i, t), source, True, False, why)
 
     def _declared(self, slot: Slot, event: dict[str, Any], hit: bool, renderer: Any) -> bool:

@@ -16,6 +16,7 @@ them back instead of converting and parsing again. The reference is compiled in 
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -47,11 +48,28 @@ class PreparedTarget:
     #: ``Conversion.dropped``: the fields whose deleted values the emitter declared it cannot
     #: tell from a missing field (an event showing only that is no disagreement).
     dropped: dict[str, list[str]] = field(default_factory=dict)
+    #: The tree pickled on its own, as the persistent cache keeps it: read back from the cache,
+    #: a target holds only these bytes until its tree is first needed (``parsed``), so a run
+    #: does not unpickle the trees that no event gets past the prefilter of.
+    blob: bytes | None = None
 
     def summary(self) -> PreparedTarget:
         """The same without the tree (what the report needs, cheap to send between processes)."""
         return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
                               self.interpreted, self.dropped)
+
+    def parsed(self) -> Any:
+        """The parsed tree (unpickled from ``blob`` on first use), or None without one."""
+        if self.tree is None and self.blob is not None:
+            self.tree, self.blob = pickle.loads(self.blob), None
+        return self.tree
+
+    def stored(self) -> PreparedTarget:
+        """The form kept in the persistent cache: the tree as ``blob`` bytes."""
+        tree = self.parsed()
+        blob = None if tree is None else pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
+        return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
+                              self.interpreted, self.dropped, blob)
 
 
 @dataclass
@@ -68,6 +86,8 @@ class PreparedRule:
     targets: dict[str, PreparedTarget] = field(default_factory=dict)
     #: The rule's position among the rules of its file (a file may hold several).
     position: int = 0
+    #: Its entry name in the persistent cache once prepared with one ("": none).
+    key: str = ""
 
     @property
     def rule(self) -> Any:
@@ -103,18 +123,19 @@ def checker_for(options: BacktestOptions) -> Checker:
     )
 
 
-def backtest_store(options: BacktestOptions) -> Store | None:
+def backtest_store(options: BacktestOptions, namespace: str = "backtest") -> Store | None:
     """The persistent cache of prepared targets for these options, or None when it is off.
 
     The context holds every option a conversion or a parse depends on: the targets (resolved),
     the extra pipelines (a pipeline file by its content), the data source and the mapping file's
     content; the rest (sigport's code and tables, its dependencies) is the cache's own
-    fingerprint."""
+    fingerprint. ``namespace`` ``backtest-index`` holds what the engine derives from several
+    rules' entries (their required literals), apart from the rules' own."""
     if not options.cache:
         return None
     context = options_context(options.targets or (), options.pipelines,
                               {"data_source": options.data_source, "mapping": options.mapping})
-    store = Store("backtest", context)
+    store = Store(namespace, context)
     return store if store.enabled else None
 
 
@@ -148,10 +169,13 @@ def routing(item: PreparedRule) -> tuple[Callable[[dict[str, Any]], bool] | None
 
 
 def _cached(store: Store, key: str, names: list[str]) -> dict[str, PreparedTarget] | None:
-    """The prepared targets stored under ``key``, when they are what this run would make."""
+    """The prepared targets stored under ``key``, when they are what this run would make (each
+    interpreted one with its tree's bytes, still pickled)."""
     value = store.get(key)
     if (isinstance(value, dict) and list(value) == names
-            and all(isinstance(target, PreparedTarget) for target in value.values())):
+            and all(isinstance(target, PreparedTarget)
+                    and (target.blob is not None) == target.interpreted
+                    for target in value.values())):
         return value
     return None
 
@@ -162,7 +186,8 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     ``Checker._check_target`` does; fills ``item.targets`` and returns the compiled rule.
 
     ``phases`` accumulates the CPU seconds of ``reference``, ``convert``, ``parse`` and
-    ``cache`` (reading and writing ``store``, the persistent cache, when given)."""
+    ``cache`` (reading and writing ``store``, the persistent cache, when given). With a store,
+    ``item.key`` is the rule's entry name (what the engine's own entries are keyed by)."""
     loaded = item.loaded
     assert loaded is not None and loaded.rule is not None  # routing() never reaches the others
     clock: defaultdict[str, float] = defaultdict(float) if phases is None else phases
@@ -174,7 +199,7 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     compiled_at = time.process_time()
     clock["reference"] += compiled_at - started
     if store is not None:
-        key = store.key(item.path, loaded.text, str(item.position))
+        key = item.key = store.key(item.path, loaded.text, str(item.position))
         targets = _cached(store, key, list(checker.targets))
         clock["cache"] += time.process_time() - compiled_at
         if targets is not None:
@@ -183,7 +208,7 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     _prepare_targets(item, loaded, checker, clock)
     if store is not None:
         started = time.process_time()
-        store.put(key, item.targets)
+        store.put(key, {name: target.stored() for name, target in item.targets.items()})
         clock["cache"] += time.process_time() - started
     return compiled
 

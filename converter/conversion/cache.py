@@ -45,7 +45,7 @@ ENV_DIR = "SIGPORT_CACHE_DIR"
 #: Set to a non-empty value other than ``0`` to turn the cache off.
 ENV_OFF = "SIGPORT_NO_CACHE"
 #: Bumped whenever what an entry holds changes shape.
-FORMAT = "1"
+FORMAT = "2"
 #: The packages whose files make up sigport (code and data).
 PACKAGES = ("converter", "backends")
 

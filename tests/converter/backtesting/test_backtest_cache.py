@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,11 @@ def _report(rules: Path, events: Path, **options: Any) -> dict[str, Any]:
     return data
 
 
-def _entries() -> list[Path]:
-    return sorted(Path(os.environ[cache.ENV_DIR]).rglob("*.pickle"))
+def _entries(namespace: str = "backtest") -> list[Path]:
+    """The entries of the rules (``backtest``) or of what the engine derives from them
+    (``backtest-index``)."""
+    return sorted(p for p in Path(os.environ[cache.ENV_DIR]).rglob("*.pickle")
+                  if p.parent.parent.name == namespace)
 
 
 def _queries(report: dict[str, Any]) -> dict[str, Any]:
@@ -153,10 +157,10 @@ def test_no_cache_reads_and_writes_nothing(
     rules, events = inputs
     _report(rules, events, targets=["eql"], cache=False)
     _report(rules, events, targets=["eql"], cache=False)
-    assert not _entries() and len(conversions) == 2
+    assert not _entries() and not _entries("backtest-index") and len(conversions) == 2
     monkeypatch.setenv(cache.ENV_OFF, "1")
     _report(rules, events, targets=["eql"])
-    assert not _entries() and len(conversions) == 3
+    assert not _entries() and not _entries("backtest-index") and len(conversions) == 3
 
 
 def test_a_broken_entry_is_a_miss_and_is_rewritten(
@@ -171,6 +175,43 @@ def test_a_broken_entry_is_a_miss_and_is_rewritten(
     assert _report(rules, events) == first
     assert len(conversions) == 3
     assert _report(rules, events) == first and len(conversions) == 3
+
+
+def test_a_warm_run_reads_only_the_trees_an_event_gets_past_the_prefilter_of(
+    inputs: tuple[Path, Path], conversions: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules, events = inputs
+    (rules / "net.yml").write_text(IMAGE_RULE.format(n=1, name="net.exe"), encoding="utf-8")
+    # Targets whose trees of these rules give a required literal (not every target's does).
+    targets = ["eql", "lucene"]
+    first = _report(rules, events, targets=targets)
+    # The rules' entries, and per routing group the literals of their trees and the
+    # reference's: the second run derives nothing again.
+    assert len(_entries()) == 2 and len(_entries("backtest-index")) == 2
+    read: list[str | None] = []
+    real = prepare.PreparedTarget.parsed
+
+    def parsed(self: prepare.PreparedTarget) -> Any:
+        if self.blob is not None:
+            read.append(self.query)
+        return real(self)
+
+    monkeypatch.setattr(prepare.PreparedTarget, "parsed", parsed)
+    assert _report(rules, events, targets=targets) == first and len(conversions) == 2
+    # No event holds "net.exe": the trees of that rule stay pickled; whoami's are read.
+    assert read and not any("net.exe" in (query or "") for query in read)
+    assert any("whoami.exe" in (query or "") for query in read)
+
+
+def test_a_broken_index_entry_is_a_miss(inputs: tuple[Path, Path]) -> None:
+    rules, events = inputs
+    first = _report(rules, events)
+    for entry in _entries("backtest-index"):
+        entry.write_bytes(entry.read_bytes()[:40])
+    assert _report(rules, events) == first
+    for entry in _entries("backtest-index"):  # rewritten whole, then a foreign value
+        entry.write_bytes(pickle.dumps(("not", "conditions")))
+    assert _report(rules, events) == first
 
 
 def test_a_directory_others_may_write_is_not_used(tmp_path: Path) -> None:
