@@ -83,8 +83,12 @@ class CheckOptions:
     #: Several data sources: each rule is proven on each (``converter.checking.sources``), and a
     #: target counts once, on the data source that proves it. Overrides ``data_source``.
     data_sources: tuple[str, ...] = ()
-    #: The user's Elasticsearch mapping file (``--mapping``).
+    #: The user's Elasticsearch mapping file (``--mapping FILE``), for every data source.
     mapping: Path | None = None
+    #: A mapping file per data source (``--mapping SOURCE=FILE``): each named data source is
+    #: proven with its own file (``mapping`` for the others). Every name must be a data source
+    #: of the run.
+    source_mappings: tuple[tuple[str, Path], ...] = ()
     generate: int | None = None
     seed: int = 0
     #: Format of ``events`` (default: detected per file).
@@ -147,6 +151,7 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
     if len(opts.data_sources) == 1:
         opts = replace(opts, data_source=opts.data_sources[0], data_sources=())
     several = bool(opts.data_sources)
+    mappings = _mappings_by_source(opts, several)
     if several and opts.events and opts.schema != "sigma":
         raise ConverterError(
             "--schema ecs reads events written by one data source: give one --data-source"
@@ -161,12 +166,13 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
     events_warnings = list(limits.all_warnings())
     targets = list(opts.targets) if opts.targets is not None else None
     checker: Checker | SourcesChecker = (
-        SourcesChecker(targets, list(opts.pipelines), list(opts.data_sources), opts.mapping)
-        if several else Checker(targets, list(opts.pipelines), opts.data_source, opts.mapping)
+        SourcesChecker(targets, list(opts.pipelines), list(opts.data_sources), opts.mapping,
+                       mappings)
+        if several else
+        Checker(targets, list(opts.pipelines), opts.data_source,
+                mappings.get(opts.data_source or "", opts.mapping))
     )
-    first_source = opts.data_sources[0] if several else opts.data_source
-    # A user's mapping: generated long values also pass its ignore_above limits.
-    model = field_model_for(first_source, opts.mapping) if opts.mapping is not None else None
+    model = _longest_limits(opts, mappings)
     results: list[RuleResult] = []
     bad_input = False
     for item in loaded:
@@ -186,6 +192,31 @@ def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None
     return CheckReport(
         results, checker.targets, limits.all_warnings(), events_warnings, bad_input
     )
+
+
+def _mappings_by_source(opts: CheckOptions, several: bool) -> dict[str, Path]:
+    """``opts.source_mappings`` as a dict, each name checked against the run's data sources."""
+    sources = list(opts.data_sources) if several else [opts.data_source or ""]
+    for source, path in opts.source_mappings:
+        if source not in sources:
+            raise ConverterError(
+                f"--mapping {source}={path}: {source!r} is not a data source of this run "
+                f"({', '.join(s for s in sources if s) or 'none given'})"
+            )
+    return dict(opts.source_mappings)
+
+
+def _longest_limits(opts: CheckOptions, mappings: dict[str, Path]) -> Any:
+    """The field model whose ``ignore_above`` limits are the longest among the user's mappings
+    (None without one): generated long values pass it, so they pass every data source's."""
+    from converter.generate.hostile import long_value_length
+
+    files: list[tuple[str | None, Path]] = list(mappings.items())
+    if opts.mapping is not None:
+        files.append((opts.data_sources[0] if opts.data_sources else opts.data_source,
+                      opts.mapping))
+    models = [field_model_for(source, path) for source, path in files]
+    return max(models, key=long_value_length, default=None)
 
 
 def _check_one(item: LoadedRule, shared: list[Any] | None, events_paths: list[Any],

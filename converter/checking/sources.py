@@ -52,6 +52,7 @@ class SourcesChecker:
         pipelines: list[str] | None,
         data_sources: list[str],
         mapping: str | Path | None = None,
+        source_mappings: dict[str, Path] | None = None,
     ) -> None:
         """Plan which target is checked on which data source and build one checker each.
 
@@ -60,6 +61,7 @@ class SourcesChecker:
             pipelines: extra pipelines, as for ``convert``.
             data_sources: the data sources, in order of preference.
             mapping: the user's Elasticsearch mapping file, for every data source.
+            source_mappings: a mapping file per data source, in place of ``mapping`` there.
         """
         self.targets = targets or default_targets()
         self.data_sources = list(dict.fromkeys(data_sources))
@@ -71,8 +73,10 @@ class SourcesChecker:
             self.sources[name] = mine
             for source in mine:
                 plan.setdefault(source, []).append(name)
+        own = source_mappings or {}
         self.checkers = {
-            source: Checker(names, pipelines, source, mapping) for source, names in plan.items()
+            source: Checker(names, pipelines, source, own.get(source or "", mapping))
+            for source, names in plan.items()
         }
 
     def carries(self, kind: dict[str, Any]) -> bool:

@@ -14,6 +14,7 @@ from converter.cli.common import (
     input_limit_options,
     input_limits,
     parse_data_sources,
+    parse_mappings,
     parse_targets,
     require_inputs,
     rich_console,
@@ -46,11 +47,13 @@ from converter.cli.common import (
     "on the first data source that proves it; one that differs on any data source differs.",
 )
 @click.option(
-    "--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--mapping", "mapping_files", multiple=True, metavar="[SOURCE=]FILE",
     help="Your Elasticsearch mapping (JSON of GET <index>/_mapping), index template or component "
     "template, as for convert: the queries are converted for its fields and the KQL and Lucene "
     "interpreters use its field types and multi-fields (a template completes the data source's "
-    "built-in model; an index mapping replaces it).",
+    "built-in model; an index mapping replaces it). FILE applies to every data source; "
+    "SOURCE=FILE (repeatable) to that --data-source only, e.g. --mapping windows=win.json "
+    "--mapping defend=endpoint.json.",
 )
 @click.option(
     "--generate", "generate", type=int, is_flag=False, flag_value=0, default=None,
@@ -80,7 +83,7 @@ def check(
     targets: tuple[str, ...],
     pipelines: tuple[str, ...],
     data_sources: tuple[str, ...],
-    mapping_file: Path | None,
+    mapping_files: tuple[str, ...],
     generate: int | None,
     seed: int,
     input_format: str | None,
@@ -98,6 +101,8 @@ def check(
     from converter.checking.run import CheckOptions, print_check
     from converter.rules.load import expand_paths
 
+    sources = parse_data_sources(data_sources)
+    mapping_file, source_mappings = parse_mappings(mapping_files, sources)
     rule_files = [p for p in expand_paths(paths) if p != "-"]
     require_inputs(len(rule_files), "Sigma rule files (*.yml, *.yaml)", paths)
     if markdown is not None:
@@ -108,7 +113,8 @@ def check(
     report = check(paths, CheckOptions(
         events=tuple(events_paths), schema=schema,
         targets=tuple(parse_targets(targets)) if targets else None, pipelines=tuple(pipelines),
-        data_sources=tuple(parse_data_sources(data_sources)), mapping=mapping_file, generate=generate,
+        data_sources=tuple(sources), mapping=mapping_file, source_mappings=source_mappings,
+        generate=generate,
         seed=seed, input_format=input_format, limits=input_limits(max_line_bytes, max_member_bytes),
     ))
     for warning in report.events_warnings:

@@ -92,6 +92,52 @@ def parse_data_sources(values: Iterable[str]) -> list[str]:
     return out
 
 
+def parse_mappings(
+    values: Iterable[str], data_sources: list[str]
+) -> tuple[Path | None, tuple[tuple[str, Path], ...]]:
+    """``check --mapping`` values: ``FILE`` (every data source) or ``SOURCE=FILE`` (that data
+    source only, one of ``data_sources``), repeatable.
+
+    Returns the mapping for every data source (at most one) and the per-source ones, in order.
+    A value naming an existing file is a file even when it holds ``=``.
+    """
+    common: Path | None = None
+    per_source: dict[str, Path] = {}
+    for value in values:
+        source, sep, name = value.partition("=")
+        if Path(value).is_file() or not sep:
+            if common is not None:
+                raise click.BadParameter(
+                    f"two mappings for every data source ({common}, {value}); name the data "
+                    "source of each: --mapping SOURCE=FILE", param_hint="--mapping",
+                )
+            common = _existing_file(value)
+            continue
+        source = source.strip()
+        if source not in data_sources:
+            known = ", ".join(data_sources) if data_sources else "none given"
+            raise click.BadParameter(
+                f"{value!r}: {source!r} is not one of this run's data sources ({known}); "
+                "give it with --data-source", param_hint="--mapping",
+            )
+        if source in per_source:
+            raise click.BadParameter(
+                f"two mappings for data source {source!r} ({per_source[source]}, {name})",
+                param_hint="--mapping",
+            )
+        per_source[source] = _existing_file(name)
+    return common, tuple(per_source.items())
+
+
+def _existing_file(name: str) -> Path:
+    """``name`` as a path, which must be a readable file (``--mapping``)."""
+    path = Path(name)
+    if not path.is_file():
+        raise click.BadParameter(f"mapping file {name!r} does not exist or is not a file",
+                                 param_hint="--mapping")
+    return path
+
+
 def parse_targets(values: Iterable[str]) -> list[str]:
     """``-t/--target`` values, repeated or comma-separated, each a known target or ``all``."""
     from backends import TARGETS

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from click.testing import CliRunner
 
@@ -112,3 +115,83 @@ def test_a_rule_no_data_source_converts_gives_every_data_sources_reason() -> Non
     converted = TargetResult("eql", "q", equivalent=None, reason="not proven: y")
     assert _best([("defend", TargetResult("eql", None, reason="no")), ("windows", converted)]
                  ).reason == "not proven: y"
+
+
+CASELESS_RULE = """
+title: rundll32 running javascript
+id: 91111111-2222-3333-4444-555555555555
+logsource: {category: process_creation, product: windows}
+detection:
+    sel:
+        Image|endswith: '\\\\Rundll32.exe'
+        CommandLine|contains: 'Javascript:'
+    condition: sel
+"""
+
+
+def _windows_template(tmp_path: Path) -> tuple[Path, Path]:
+    """The rule file and the template ``sigport mapping`` writes for it on the windows source."""
+    from converter.outputs.index_template import propose, template_body
+    from converter.rules.load import load_text
+
+    rule = tmp_path / "r.yml"
+    rule.write_text(CASELESS_RULE, encoding="utf-8")
+    template = tmp_path / "windows-template.json"
+    body = template_body(propose(load_text(CASELESS_RULE, "r.yml"), "windows"))
+    template.write_text(json.dumps(body), encoding="utf-8")
+    return rule, template
+
+
+def test_a_mapping_per_data_source_proves_each_with_its_own(tmp_path: Path) -> None:
+    """Kibana KQL is case-sensitive on the windows source's keyword fields: only that source's
+    template (its caseless copies) makes the query exact there, and it must not reach Defend."""
+    rule, template = _windows_template(tmp_path)
+
+    def windows_kql(**mappings: Any) -> Any:
+        report = check_rules([rule], CheckOptions(
+            targets=("kql",), data_sources=("windows", "defend"), generate=0, **mappings))
+        return report.results[0].targets["kql"]
+
+    stock = windows_kql()
+    assert stock.data_sources is not None and stock.data_sources["windows"] is not True
+    own = windows_kql(source_mappings=(("windows", template),))
+    assert own.data_sources is not None and own.data_sources["windows"] is True, own.reason
+    # Defend keeps its own verdict (its .caseless stops at 1,024 characters, no template there).
+    assert own.data_sources["defend"] == stock.data_sources["defend"]
+    # The same file named for Defend only: windows is proven as without it.
+    other = windows_kql(source_mappings=(("defend", template),))
+    assert other.data_sources is not None
+    assert other.data_sources["windows"] == stock.data_sources["windows"]
+
+
+def test_cli_mapping_per_data_source_and_its_errors(tmp_path: Path) -> None:
+    rule, template = _windows_template(tmp_path)
+    base = ["check", str(rule), "-t", "kql", "--generate", "--format", "json"]
+    ok = CliRunner().invoke(main, [*base, "--data-source", "windows,defend",
+                                   "--mapping", f"windows={template}"])
+    assert ok.exit_code in (0, 1), ok.output
+    kql = json.loads(ok.stdout)["rules"][0]["targets"]["kql"]
+    assert kql["data_sources"]["windows"] is True, kql["reason"]
+    for args, words in [
+        (["--data-source", "defend", "--mapping", f"windows={template}"],
+         "'windows' is not one of this run's data sources (defend)"),
+        (["--mapping", f"windows={template}"], "none given"),
+        (["--data-source", "windows", "--mapping", f"windows={tmp_path / 'gone.json'}"],
+         "does not exist"),
+        (["--data-source", "windows", "--mapping", f"windows={template}",
+          "--mapping", f"windows={template}"], "two mappings for data source 'windows'"),
+        (["--data-source", "windows", "--mapping", str(template), "--mapping", str(template)],
+         "two mappings for every data source"),
+    ]:
+        bad = CliRunner().invoke(main, [*base, *args])
+        assert bad.exit_code == 2, (args, bad.output)
+        assert words in bad.output and "Traceback" not in bad.output, (args, bad.output)
+
+
+def test_library_refuses_a_mapping_for_a_data_source_not_in_the_run(tmp_path: Path) -> None:
+    from converter.errors import ConverterError
+
+    rule, template = _windows_template(tmp_path)
+    with pytest.raises(ConverterError, match="not a data source of this run"):
+        check_rules([rule], CheckOptions(targets=("kql",), data_source="defend", generate=0,
+                                         source_mappings=(("windows", template),)))
