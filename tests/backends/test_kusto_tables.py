@@ -204,10 +204,10 @@ def test_asim_host_name_needs_an_outbound_rule(tmp_path: Path) -> None:
             assert result.status != "converted" and "outbound" in (result.reason or "")
 
 
-@pytest.mark.parametrize("source", ["defender", "sentinel"])
-def test_registry_outside_asim_is_refused_with_the_reason(source: str, tmp_path: Path) -> None:
+def test_registry_on_defender_is_refused_with_the_reason(tmp_path: Path) -> None:
     """Defender does not document how DeviceRegistryEvents spells hives: a registry rule is
-    refused there (and on SecurityEvent) with that reason, and converted on ASIM's imRegistry."""
+    refused there with that reason, and converted on ASIM's imRegistry and on Sysmon's own
+    records in WindowsEvent (sentinel)."""
     from converter.conversion.convert import Converter
 
     path = tmp_path / "r.yml"
@@ -218,10 +218,12 @@ def test_registry_outside_asim_is_refused_with_the_reason(source: str, tmp_path:
         encoding="utf-8",
     )
     (loaded,) = load_rules([path])
-    refused = Converter("kusto", options={"data_source": source}).convert(loaded)
+    refused = Converter("kusto", options={"data_source": "defender"}).convert(loaded)
     assert refused.status != "converted" and "DeviceRegistryEvents" in (refused.reason or "")
     asim = Converter("kusto", options={"data_source": "sentinel-asim"}).convert(loaded)
     assert asim.status == "converted" and asim.queries[0].startswith("imRegistry")
+    sentinel = Converter("kusto", options={"data_source": "sentinel"}).convert(loaded)
+    assert sentinel.status == "converted" and sentinel.queries[0].startswith("WindowsEvent")
 
 
 def test_security_int_columns_hold_only_canonical_numbers() -> None:
