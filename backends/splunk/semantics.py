@@ -56,6 +56,11 @@ _XML_DATA_SOURCE = (
     "https://github.com/splunk/security_content/blob/develop/data_sources/sysmon_eventid_1.yml"
 )
 _PCRE2_ANCHORS = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC6"
+#: Splunk's own detection that searches a JSON boolean as text (its test runs on attack data).
+_JSON_BOOLEAN = (
+    "https://github.com/splunk/security_content/blob/develop/detections/application/"
+    "m365_copilot_non_compliant_devices_accessing_m365_copilot.yml"
+)
 _SYSMON_LINUX_XML = "https://github.com/Sysinternals/SysmonForLinux/blob/main/outputxml.c"
 
 #: The language's name in messages (parse errors name it).
@@ -127,6 +132,18 @@ SEMANTICS = Semantics(
             _NOT,
             "inferred: field=value is true if any value of a multivalue field matches; "
             "f!=v is lowered with the same any-value test under Not (no value equals)",
+        ),
+        "json_boolean_text": Rule(
+            True,
+            _JSON_BOOLEAN,
+            "a JSON true / false that the add-on's JSON extraction (KV_MODE = json, spath) reads "
+            "is the field value text 'true' / 'false', compared like any other text "
+            "(case-insensitively in search): Splunk's own detection searches the JSON boolean "
+            "deviceDetail.isCompliant of o365:graph:api records with "
+            "'deviceDetail.isCompliant=false', tested on its attack data. So a JSON boolean "
+            "key is a plain rename in every Splunk table (Okta securityContext.isProxy, Zeek "
+            "dns.log rejected, CloudTrail responseElements.publiclyAccessible), and the "
+            "interpreter reads an event's JSON boolean as that text (query.matching.scalar_text)",
         ),
         "search_bare_term_raw": Rule(
             "_raw",

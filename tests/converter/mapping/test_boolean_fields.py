@@ -160,6 +160,42 @@ def test_kusto_refuses_a_boolean_on_a_column_that_is_not_bool() -> None:
     assert result.status != "converted" and "boolean" in (result.reason or "")
 
 
-def test_splunk_still_refuses_with_its_reason() -> None:
-    result = Converter("splunk").convert(load(OKTA_RULE))
-    assert result.status != "converted" and "isProxy" in (result.reason or "")
+PUBLIC_DB_RULE = """
+title: rds instance restored publicly accessible
+id: 91111111-2222-3333-4444-555555555565
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventName: RestoreDBInstanceFromDBSnapshot
+        responseElements.publiclyAccessible: 'true'
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    (OKTA_RULE, "securityContext.isProxy"),
+    (NOT_PROXY_RULE, "securityContext.isProxy"),
+    (ZEEK_RULE, "rejected"),
+    (PUBLIC_DB_RULE, "responseElements.publiclyAccessible"),
+])
+def test_splunk_compares_a_json_boolean_as_its_text(text: str, field: str) -> None:
+    """One rule on every Splunk table (semantics json_boolean_text): the JSON boolean is the
+    extracted text true / false, so the key is a plain rename, proven on generated events."""
+    from backends.splunk.semantics import SEMANTICS
+
+    assert SEMANTICS.get("json_boolean_text") is True
+    loaded = load(text)
+    outcome = Checker(["splunk"]).check(loaded, generate_events(loaded.rule)).targets["splunk"]
+    assert outcome.equivalent, outcome.reason
+    assert f"{field}=" in (outcome.query or ""), outcome.query
+
+
+def test_splunk_agrees_on_hand_made_okta_records() -> None:
+    """JSON true matches, JSON false does not; a text 'TRUE' (no Okta record holds it) is the
+    same text to Splunk's case-insensitive search and to the reference: matched by both."""
+    loaded = load(OKTA_RULE)
+    base = {"Channel": "okta/okta", "eventType": "user.session.start"}
+    events = [dict(base, **{"securityContext.isProxy": v}) for v in (True, False, "TRUE")]
+    outcome = Checker(["splunk"]).check(loaded, [SampleEvent(e) for e in events]).targets["splunk"]
+    assert outcome.equivalent, outcome.reason
+    assert outcome.matched == [0, 2], outcome

@@ -370,10 +370,10 @@ def test_path_basename_renders_the_part_after_the_last_separator() -> None:
 
 
 def test_unmapped_okta_field_is_refused_with_the_reason() -> None:
-    text = OKTA_RULE.replace("outcome.result: SUCCESS", "securityContext.isProxy: 'true'")
+    text = OKTA_RULE.replace("outcome.result: SUCCESS", "target.displayName: Okta Admin")
     result = Checker(["splunk"]).check(load_one(text), [])
     reason = result.targets["splunk"].reason or ""
-    assert "not converted" in reason and "securityContext.isProxy" in reason and "boolean" in reason
+    assert "not converted" in reason and "target.displayName" in reason and "array" in reason
 
 
 @needs_corpus
