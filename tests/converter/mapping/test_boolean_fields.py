@@ -177,6 +177,7 @@ detection:
     (NOT_PROXY_RULE, "securityContext.isProxy"),
     (ZEEK_RULE, "rejected"),
     (PUBLIC_DB_RULE, "responseElements.publiclyAccessible"),
+    (COMPLIANT_RULE, "properties.deviceDetail.isCompliant"),
 ])
 def test_splunk_compares_a_json_boolean_as_its_text(text: str, field: str) -> None:
     """One rule on every Splunk table (semantics json_boolean_text): the JSON boolean is the

@@ -118,6 +118,20 @@ detection:
     condition: selection
 """
 
+KUBERNETES_EXEC_RULE = """
+title: kubernetes exec into a named pod
+id: a3211111-2222-3333-4444-555555555555
+logsource: {product: kubernetes, service: audit}
+detection:
+    selection:
+        verb: create
+        objectRef.resource: pods
+        objectRef.subresource: exec
+    filter:
+        objectRef.name|startswith: 'debug-'
+    condition: selection and not filter
+"""
+
 ACTIVITY_RULE = """
 title: azure key vault modified
 id: a4111111-2222-3333-4444-555555555555
@@ -163,6 +177,8 @@ detection:
         (OKTA_RULE, 'sourcetype="OktaIM2:log"'),
         (GITHUB_RULE, 'sourcetype="github:cloud:audit"'),
         (KUBERNETES_RULE, 'source="kubernetes"'),
+        # objectRef keys the Event reference lists (captured in tests/data/splunk_fields.yml)
+        (KUBERNETES_EXEC_RULE, 'objectRef.subresource="exec"'),
         (ACTIVITY_RULE, 'sourcetype="mscs:azure:audit"'),
     ],
 )
