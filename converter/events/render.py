@@ -308,7 +308,7 @@ class EventRenderer:
         return self._ingested(events[0]) if events else None
 
     def _render(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        from converter.mapping.functions.registry import RENDER_FUNCTIONS
+        from converter.mapping.functions.registry import MISSING_RENDER_FUNCTIONS, RENDER_FUNCTIONS
 
         entry = self.logsource_of(event)
         if entry is None:
@@ -352,6 +352,11 @@ class EventRenderer:
                 target, value, overrides, RENDER_FUNCTIONS, event
             ):
                 _merge(out, self._strip(key), written)
+        for spec in targets.values():  # a field the data model calculates even when missing
+            missing = MISSING_RENDER_FUNCTIONS.get(spec.function or "")
+            if missing is not None:  # setdefault: only where no value was written
+                for key, written in missing(spec).items():
+                    out.setdefault(self._strip(key), written)
         for derived in entry.derived_for(self.data_source, render=True):
             value = self._keep(event.get(derived.source), derived.source)
             if value is None:

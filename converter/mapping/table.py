@@ -46,6 +46,7 @@ FIELD_FUNCTIONS = {
     "registry_data",
     "trimmed",
     "to_boolean",
+    "cim_fillnull",
 }
 
 

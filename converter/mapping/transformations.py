@@ -272,6 +272,16 @@ class FunctionFieldTransformation(DetectionItemTransformation):
     target: FieldTarget | None = None
     prefix: str = ""
 
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Check the whole rule first where the function's exactness depends on it
+        (``RULE_CHECKS``: ``cim_fillnull``), before any item is rewritten."""
+        from converter.mapping.functions.registry import RULE_CHECKS
+
+        check = RULE_CHECKS.get(self.target.function or "") if self.target else None
+        if check is not None and isinstance(rule, SigmaRule):
+            check(rule, self.target, self.prefix)
+        super().apply(rule)
+
     def apply_detection_item(
         self, detection_item: SigmaDetectionItem
     ) -> SigmaDetection | SigmaDetectionItem | None:

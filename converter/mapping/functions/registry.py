@@ -16,7 +16,8 @@ functions), ``function_values`` (closed vocabularies and IP addresses: ``integri
 column is set; ``any_of``'s ``by``), ``registry_path`` / ``registry_hive`` (registry paths whose hives a
 data source spells differently from Sysmon), ``registry_data`` (Sysmon's registry ``Details`` as
 a data source's strings and type), ``trim`` (``trimmed``: a value the shipper trims),
-``boolean`` (``to_boolean``: a JSON boolean kept in a ``boolean`` field). This module
+``boolean`` (``to_boolean``: a JSON boolean kept in a ``boolean`` field), ``cim`` (``cim_fillnull``:
+a CIM data model field the model fills with ``unknown``). This module
 only assembles the registries the pipeline, the renderer and the source normaliser look functions
 up in.
 """
@@ -31,6 +32,12 @@ from converter.mapping.functions.auditd import (
     render_auditd_record_type,
 )
 from converter.mapping.functions.boolean import query_to_boolean, render_to_boolean
+from converter.mapping.functions.cim import (
+    check_cim_fillnull,
+    missing_cim_fillnull,
+    query_cim_fillnull,
+    render_cim_fillnull,
+)
 from converter.mapping.functions.columns import query_value_columns, render_value_columns
 from converter.mapping.functions.path import query_path_basename, render_path_basename
 from converter.mapping.functions.query import (
@@ -80,6 +87,8 @@ __all__ = [
     "ALIAS_FUNCTIONS",
     "EVENT_RENDER_FUNCTIONS",
     "INTEGRITY_LEVELS",
+    "MISSING_RENDER_FUNCTIONS",
+    "RULE_CHECKS",
     "QUERY_FUNCTIONS",
     "RENDER_FUNCTIONS",
     "invert_value_map",
@@ -105,6 +114,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "registry_data": query_registry_data,
     "trimmed": query_trimmed,
     "to_boolean": query_to_boolean,
+    "cim_fillnull": query_cim_fillnull,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -129,6 +139,19 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "registry_data": render_registry_data,
     "trimmed": render_trimmed,
     "to_boolean": render_to_boolean,
+    "cim_fillnull": render_cim_fillnull,
+}
+
+#: Checks of the whole rule that a function's query side relies on, run before its items are
+#: rewritten (called ``f(rule, spec, prefix)``; they raise SigmaTransformationError).
+RULE_CHECKS: dict[str, Callable[[Any, Any, str], None]] = {
+    "cim_fillnull": check_cim_fillnull,
+}
+
+#: Render sides for a field the event lacks (called ``f(spec)``): a data model that calculates the
+#: field writes a value even then (``cim_fillnull``: CIM's ``unknown``).
+MISSING_RENDER_FUNCTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "cim_fillnull": missing_cim_fillnull,
 }
 
 #: Render sides that also read other fields of the source event (called ``f(value, spec, event)``):
