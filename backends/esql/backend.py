@@ -1,18 +1,20 @@
-"""The ES|QL emitter: pySigma's ES|QL backend with Sigma's case-insensitivity restored.
+"""The ES|QL emitter: pySigma's ES|QL backend with every field test written as ``QSTR()``.
 
-ES|QL string comparisons (``==``, ``LIKE``, ``starts_with``, ``ends_with``) are case-sensitive
-(https://www.elastic.co/guide/en/elasticsearch/reference/current/esql-functions-operators.html),
-while Sigma's are not. The stock backend emits them as they are; this subclass compares
-``TO_LOWER(field)`` with the lowercased pattern where every reading of that (semantics
-``to_lower_readings``) folds the value's letters as Sigma does, and otherwise writes ``field
-rlike`` the value with each letter as the class of its Sigma case partners (``[iIİ]``); ``|cased``
-values stay sensitive. ``LIKE`` treats ``*`` and ``?`` as wildcards and a backslash escapes them,
-so literal ``*``, ``?`` and ``\\`` in a value are escaped.
+ES|QL's comparisons and string operators (``==``, ``LIKE``, ``RLIKE``, ``STARTS_WITH``,
+``CIDR_MATCH``...) are single-value: null on a field that holds several values (semantics
+``multi_valued``), while Sigma matches when any value passes. Elasticsearch has no single-value
+field type, so any field of an event may be an array (semantics ``any_value_form``): every value
+test is written as the full-text function ``QSTR()``, a Lucene ``query_string`` query, which
+matches a document when any of its values matches (semantics ``full_text_multi_valued``). The
+``query_string`` text of each test is the lucene target's (``backends/lucene/backend.py``: Sigma's
+case rule as per-letter classes, regexes translated to Lucene RegExp, values that are operators
+quoted), rendered by a ``SigportLuceneBackend`` that shares this backend's pipeline and warnings.
 
-ES|QL tests are null on a missing field and ``NOT`` keeps them null, so a test under a ``NOT``
-is guarded with ``field is not null``; Sigma regexes are translated to Lucene RegExp for
-``RLIKE``; the ECS array fields ``event.category`` / ``event.type`` are tested with ``KQL()``,
-which matches any value where ``LIKE`` is null on several (semantics ``array_fields``).
+Full-text functions are true or false, never null, so a test under ``NOT`` needs no guard; they
+may sit under ``AND``, ``OR`` and ``NOT`` in a ``WHERE`` right after ``FROM`` (semantics
+``full_text_in_boolean``: Elasticsearch 8.18 / 9.0 and later). ``IS NULL`` (Sigma ``null`` and
+``exists``) stays ES|QL: it is not single-value. A Sigma ``fieldref`` stays ES|QL's ``==`` (no
+Lucene query compares two fields) and is declared, as it is null on several values.
 
 Field names and string literals follow the lexical rules in ``semantics.py``: a name that is not
 plain identifiers joined by dots is back-quoted (back-quotes doubled; the stock backend left them
@@ -20,8 +22,8 @@ as they were, so a name could close its quotes and add conditions), an empty nam
 a CR or LF inside a string is written as ``\\r`` / ``\\n`` (raw, they end the token and the
 query does not parse).
 
-ES|QL reads a keyword value longer than the field's ``ignore_above`` as null (semantics
-``ignore_above``), and a numeric field's value as Elasticsearch coerced it at index time
+A keyword value longer than the field's ``ignore_above`` is not indexed (semantics
+``ignore_above``), and a numeric field's value is what Elasticsearch coerced at index time
 (``numeric_coerce``): a test that can meet either is declared, as the other Elasticsearch
 emitters do.
 """
@@ -29,25 +31,17 @@ emitters do.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, cast
+from typing import Any, Callable, ClassVar
 
 from sigma.backends.elasticsearch import ESQLBackend
 from sigma.conditions import (
     ConditionAND,
-    ConditionFieldEqualsValueExpression,
     ConditionNOT,
     ConditionOR,
 )
 from sigma.conversion.state import ConversionState
-from sigma.types import (
-    SigmaExists,
-    SpecialChars,
-    SigmaFieldReference,
-    SigmaNull,
-    SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
-    SigmaString,
-)
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.types import SigmaString
 
 from backends.common import (
     CidrOnIpFieldMixin,
@@ -56,12 +50,8 @@ from backends.common import (
     SubfieldLimitMixin,
     WarningsMixin,
     refuse_empty_field,
-    refuse_placeholders,
 )
-
-from backends.lucene.regex import glob_pieces, glob_to_lucene, pcre_to_lucene
-from backends.query.ast import Fold
-from backends.query.folding import SIMPLE, equivalents, folds_alike, simple_lower
+from backends.lucene.backend import OPERATOR_WORDS, SigportLuceneBackend
 
 from .semantics import SEMANTICS
 
@@ -71,16 +61,10 @@ _ID_QUOTE = str(SEMANTICS.get("identifier_quote"))
 _STR_QUOTE = str(SEMANTICS.get("string_quote"))
 _ESCAPES: dict[str, str] = dict(SEMANTICS.typed("string_escapes", dict))
 _ESCAPED = re.compile("|".join(re.escape(c) for c in _ESCAPES))
-#: The characters a string literal may not hold raw (the stock escaping already handles the
-#: quote and the backslash, so only these remain to be written as escapes after it).
-_RAW_BREAKS = re.compile("[\r\n]")
-#: Letters whose Sigma class holds a character TO_LOWER maps otherwise than Sigma (semantics
-#: ``to_lower_folding``): U+0130 (two code points) and capital sigma (final 'ς' by context).
-_TO_LOWER_HAZARDS = frozenset(x for letter in "iσς" for x in equivalents(letter, SIMPLE))
-_STRING_FIELD_TYPES = frozenset(SEMANTICS.typed("field_types", tuple))
-#: Sigma's folding and every reading ES|QL may give TO_LOWER(field) LIKE (``to_lower_readings``).
-_READINGS = (SIMPLE,) + SEMANTICS.typed("to_lower_readings", Fold).readings
-_ARRAY_FIELDS = frozenset(SEMANTICS.typed("array_fields", tuple))
+#: The full-text function every value test is written with (``any_value_form``).
+_FUNCTION = str(SEMANTICS.get("any_value_form"))
+#: A value of any length, for the ``ignore_above`` declaration of a field compared with another.
+_ANY_LENGTH = SigmaString("*")
 
 
 def esql_field(name: str) -> str:
@@ -102,43 +86,34 @@ def esql_string(text: str) -> str:
     return _STR_QUOTE + _ESCAPED.sub(lambda m: _ESCAPES[m.group()], text) + _STR_QUOTE
 
 
-def _kql_term(field: str, text: str) -> str:
-    """``KQL("field:\"text\"")``: a quoted KQL value (``\\`` and ``\"`` escaped) is one exact
-    term on a keyword field, true when any of the field's values is it (semantics
-    ``array_fields``)."""
-    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"KQL({esql_string(field + ':' + quoted)})"
+class _QueryStringTests(SigportLuceneBackend):
+    """The lucene target's rendering of one field test, for the text of a ``QSTR()`` call.
 
+    It converts no rule itself: the ES|QL backend hands it each test with the pipeline it
+    applied (the field model, the caseless copies and the canonical numbers live there) and
+    receives its warnings.
+    """
 
-def _escape_breaks(literal: str) -> str:
-    """A string literal from the stock escaping, with raw CR/LF written as escapes."""
-    return _RAW_BREAKS.sub(lambda m: _ESCAPES[m.group()], literal)
+    def __init__(self, owner: WarningsMixin) -> None:
+        super().__init__()
+        self._owner = owner
 
+    def warn(self, message: str) -> None:
+        """The ES|QL backend records it, as one of the rule's warnings."""
+        self._owner.warn(message)
 
-def _to_lower_exact(value: SigmaString) -> bool:
-    """True when ``TO_LOWER(field) LIKE`` the lowercased value matches what Sigma matches under
-    every reading ES|QL may give it (``to_lower_readings``: String.toLowerCase, or a
-    case-insensitive match folding ASCII or Unicode): each letter has the same case partners
-    under Sigma's folding and each reading (not ``i``, ``k``, ``s``, most non-ASCII letters), no
-    ``σ``/``ς`` (a final capital sigma lowercases by context) and no ``?`` (U+0130 lowercases to
-    two code points)."""
-    for part in value.s:
-        if isinstance(part, str):
-            if any(c in _TO_LOWER_HAZARDS or not folds_alike(c, _READINGS) for c in part):
-                return False
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            return False
-    return True
-
-
-def _like_pattern(value: SigmaString, lower: bool) -> str:
-    """The value as an ES|QL LIKE pattern inside a double-quoted string literal."""
-    refuse_placeholders(value)
-    if lower:  # Sigma compares each code point's simple lowercase; so does the pattern.
-        value = value.map_parts(lambda part: simple_lower(part) if isinstance(part, str) else part)
-    # LIKE's wildcards are * and ?; a backslash before *, ? or \ makes it literal. The pattern
-    # sits in a string literal, where backslashes and quotes are escaped again.
-    return esql_string(value.convert(escape_char="\\", add_escaped="\\"))
+    def escape_and_quote_field(self, field_name: str) -> str:
+        """The lucene target's escaping; a name that is an operator word gets a backslash (the
+        classic parser reads ``\\OR:`` as the field ``OR``, bare ``OR:`` as an operator), and a
+        name holding ``*`` or ``?`` is refused: query_string unescapes a field name before it
+        expands it as a pattern over the mapping's fields (lucene interpreter, ``_describe``)."""
+        if "*" in field_name or "?" in field_name:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"field name {field_name!r}: query_string reads * and ? in a field name as a "
+                "pattern over the index's fields, even escaped"
+            )
+        escaped = super().escape_and_quote_field(field_name)
+        return "\\" + escaped if escaped in OPERATOR_WORDS else escaped
 
 
 class SigportEsqlBackend(
@@ -149,7 +124,7 @@ class SigportEsqlBackend(
     NumberCoercionMixin,
     ESQLBackend,
 ):
-    """ES|QL with case-insensitive string matching (see the module docstring)."""
+    """ES|QL whose value tests match any value of a field (see the module docstring)."""
 
     name: ClassVar[str] = "sigport ES|QL"
     cidr_on_keyword: ClassVar[str] = "fails: CIDR_MATCH() takes an ip field only"
@@ -158,108 +133,79 @@ class SigportEsqlBackend(
         "default": "one ES|QL query per rule"
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tests = _QueryStringTests(self)
+
     def escape_and_quote_field(self, field_name: str) -> str:
         """Back-quote a field name that is not plain identifiers (see ``esql_field``)."""
         return esql_field(field_name)
 
-    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
-        """The stock string literal, with CR/LF escaped (raw, they break the literal)."""
-        return _escape_breaks(super().convert_value_str(s, state))
+    def _full_text(self, convert: Callable[[Any, ConversionState], Any], cond: Any,
+                   state: ConversionState) -> str:
+        """``QSTR("<the lucene target's test>")``: true when any value of the field passes
+        (``any_value_form``)."""
+        self._tests.last_processing_pipeline = self.last_processing_pipeline
+        return f"{_FUNCTION}({esql_string(str(convert(cond, state)))})"
 
-    def convert_value_re(self, r: Any, state: ConversionState) -> str:
-        """The stock regex text (it sits in a string literal), with CR/LF escaped."""
-        return _escape_breaks(cast(str, super().convert_value_re(r, state)))
-
-    def convert_condition_field_eq_val(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> Any:
-        """Every field test; under a NOT, guarded by ``field is not null``.
-
-        ES|QL's tests are null on a missing field, and NOT keeps null (semantics
-        ``null_operand``), while Sigma's test is false there and its negation true: ``not
-        (f like "x")`` would drop an event without ``f`` that Sigma matches. ``(f is not null and
-        f like "x")`` is false on it, so its negation is true, as in Sigma.
-        """
-        query = super().convert_condition_field_eq_val(cond, state)
-        value = cond.value
-        if cond.field in _ARRAY_FIELDS and isinstance(query, str) and not query.startswith("KQL("):
-            self.warn(
-                f"{cond.field}: ECS writes it as an array, and this test ("
-                f"{SEMANTICS.entries['multi_valued'].value} on several values) misses an event "
-                "whose other values do not pass it, where Sigma matches any value"
-            )
-        if (
-            not isinstance(query, str) or isinstance(value, (SigmaNull, SigmaExists))
-            or not cond.parent_condition_chain_contains(ConditionNOT)
-        ):
-            return query
-        fields = [cond.field] + ([value.field] if isinstance(value, SigmaFieldReference) else [])
-        guards = " and ".join(f"{self.escape_and_quote_field(f)} is not null" for f in fields)
-        return f"({guards} and {query})"
-
-    def convert_condition_field_eq_val_num(self, cond: Any, state: ConversionState) -> Any:
-        """A Sigma number on a keyword-family field is its text (ES|QL's == compares a keyword
-        with a keyword only, semantics ``equals_types``); elsewhere the stock number."""
-        info = self.field_model().lookup(cond.field)
-        if info is not None and info.type in _STRING_FIELD_TYPES:
-            return f"{self.escape_and_quote_field(cond.field)} == {esql_string(str(cond.value))}"
-        return super().convert_condition_field_eq_val_num(cond, state)
-
-    def convert_condition_field_eq_val_str(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> Any:
-        """``TO_LOWER(field) like "pattern"`` where every reading of it agrees with Sigma
-        (``_to_lower_exact``), else ``field rlike`` the value with each letter written as the
-        class of its Sigma case partners (``[iIİ]``), which no ES|QL version folds further."""
-        field = self.escape_and_quote_field(cond.field)
-        value = cast(SigmaString, cond.value)  # pySigma dispatches string values here
-        self.warn_length_limit(cond.field, value)
-        if _to_lower_exact(value):
-            return f"TO_LOWER({field}) like {_like_pattern(value, lower=True)}"
-        regex = glob_to_lucene(glob_pieces(value), case_insensitive=True)
-        return f"{field} rlike {esql_string(regex)}"
+    def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:
+        """A Sigma string (case-insensitive): the lucene target's term or per-letter regex."""
+        return self._full_text(self._tests.convert_condition_field_eq_val_str, cond, state)
 
     def convert_condition_field_eq_val_str_case_sensitive(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+        self, cond: Any, state: ConversionState
     ) -> Any:
-        """``|cased``: ``field LIKE "pattern"`` on the value as written; on an array field
-        (``array_fields``) a value without wildcards is a KQL term, which any value can match."""
-        self.warn_length_limit(cond.field, cond.value)
-        value = cast(SigmaString, cond.value)
-        if cond.field in _ARRAY_FIELDS and not value.contains_special():
-            refuse_placeholders(value)
-            return _kql_term(cond.field, str(value))
-        field = self.escape_and_quote_field(cond.field)
-        return f"{field} like {_like_pattern(value, lower=False)}"
-
-    def convert_condition_field_eq_val_re(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> Any:
-        """``field rlike "regex"``: RLIKE is a Lucene RegExp over the whole value (semantics
-        ``rlike_dialect``), so the Sigma (PCRE, unanchored) regex is translated as for the other
-        Elastic targets; a value over the field's limit reads as null."""
-        self.warn_length_limit(cond.field, cond.value)
-        value = cast(SigmaRegularExpression, cond.value)
-        flags = value.flags
-        pattern = pcre_to_lucene(
-            str(value.regexp),
-            case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in flags,
-            multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
-            dotall=SigmaRegularExpressionFlag.DOTALL in flags,
+        """``|cased``: the lucene target's case-sensitive term."""
+        return self._full_text(
+            self._tests.convert_condition_field_eq_val_str_case_sensitive, cond, state
         )
-        return f"{self.escape_and_quote_field(cond.field)} rlike {esql_string(pattern)}"
+
+    def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
+        """``|re``: the Sigma (PCRE, unanchored) regex translated to a Lucene RegExp."""
+        return self._full_text(self._tests.convert_condition_field_eq_val_re, cond, state)
+
+    def convert_condition_field_eq_val_num(self, cond: Any, state: ConversionState) -> Any:
+        """A Sigma number: a term, on a keyword field its text (no verification error, unlike
+        ES|QL's ``keyword == 4624``: semantics ``equals_types``)."""
+        return self._full_text(self._tests.convert_condition_field_eq_val_num, cond, state)
+
+    def convert_condition_field_compare_op_val(self, cond: Any, state: ConversionState) -> Any:
+        """``gt``/``gte``/``lt``/``lte``: the lucene target's range."""
+        return self._full_text(self._tests.convert_condition_field_compare_op_val, cond, state)
+
+    def convert_condition_field_eq_val_bool(self, cond: Any, state: ConversionState) -> Any:
+        """A Sigma boolean: the lucene target's term."""
+        return self._full_text(self._tests.convert_condition_field_eq_val_bool, cond, state)
+
+    def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
+        """``|cidr``: the lucene target's network term on an ip field (``require_ip_field``)."""
+        self.require_ip_field(cond.field, cond.value.network)
+        return self._full_text(self._tests.convert_condition_field_eq_val_cidr, cond, state)
 
     def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:
-        """``field1 == field2`` (Sigma ``fieldref``): two equal values over a field's limit read
-        as null, so the comparison misses them where Sigma matches."""
-        for name in (cond.field, cond.value.field):
+        """``field1 == field2`` (Sigma ``fieldref``): no Lucene query compares two fields, so
+        this stays ES|QL's ``==``, null when either field holds several values (declared), and
+        when two equal values are over a field's limit (they read as null)."""
+        self.warn(
+            f"{cond.field} == {cond.value.field}: ES|QL's == is "
+            f"{SEMANTICS.entries['multi_valued'].value} when either field holds several values, "
+            "where Sigma compares any value"
+        )
+        fields = (cond.field, cond.value.field)
+        for name in fields:
             info = self.field_model().lookup(name)
             if info is not None and info.ignore_above is not None:
-                self.warn_length_limit(name, SigmaString("*"))
-        return super().convert_condition_field_eq_field(cond, state)
+                self.warn_length_limit(name, _ANY_LENGTH)
+        query = super().convert_condition_field_eq_field(cond, state)
+        if not cond.parent_condition_chain_contains(ConditionNOT):
+            return query
+        # == is null on a missing field and NOT keeps null (semantics null_operand), while
+        # Sigma's negated test is true there: guarded, the test is false there, its NOT true.
+        guards = " and ".join(f"{self.escape_and_quote_field(f)} is not null" for f in fields)
+        return f"({guards} and {query})"
 
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
-        """The stock ``in (...)`` list is case-sensitive: expand to OR-ed LIKEs instead."""
+        """The stock ``in (...)`` list is single-value and case-sensitive: one test per value."""
         return False

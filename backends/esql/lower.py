@@ -8,7 +8,7 @@ the test (``multi_valued``, ``multi_valued_duplicates``). Every leaf is null on 
 (``null_operand``). What the interpreter does not model (text fields, a string test on a
 numeric field, functions beyond the ones below, other processing commands) raises
 ``UnsupportedQueryError`` with the reason; a test ES|QL's verifier rejects raises
-``QueryParseError`` at the operand. ``KQL()`` hands its string to the kql-es interpreter.
+``QueryParseError`` at the operand. ``KQL()`` hands its string to the kql-es interpreter, ``QSTR()`` to the lucene one.
 Nothing here imports the emitter.
 """
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 from lark import Token, Transformer
 
 from ..kql_es.parser import parse as parse_kql
+from ..lucene.parser import parse as parse_lucene
 from ..query.ast import (
     And,
     Cidr,
@@ -341,6 +342,17 @@ class Lowering(Transformer):  # type: ignore[type-arg]
         options = args[1] if len(args) == 2 else {}
         return parse_kql(json.dumps({"kql": {"query": args[0].value, **options}}), self._fields)
 
+    def _qstr(self, name: str, args: list[Any], span: Span) -> Node:
+        """QSTR(query): the query_string query, read by the lucene interpreter (``qstr_function``);
+        like every full-text function it matches when any value of a field does
+        (``full_text_multi_valued``)."""
+        if len(args) != 1 or not isinstance(args[0], Literal) or not isinstance(args[0].value, str):
+            raise UnsupportedQueryError(
+                "QSTR() other than with one string literal (its options map is not evaluated: "
+                f"{SEMANTICS.entries['qstr_function'].note})"
+            )
+        return parse_lucene(args[0].value, self._fields)
+
     # --- leaves --------------------------------------------------------------------------------
 
     def _subject(self, operand: Any, what: str) -> tuple[Field, bool]:
@@ -498,6 +510,7 @@ _FUNCTIONS: dict[str, Callable[[Lowering, str, list[Any], Span], Any]] = {
     "ENDS_WITH": Lowering._affix,
     "CIDR_MATCH": Lowering._cidr_match,
     "KQL": Lowering._kql,
+    "QSTR": Lowering._qstr,
 }
 
 

@@ -37,6 +37,13 @@ _WILDCARD_LIKE = (
     _SOURCE
     + "org/elasticsearch/xpack/esql/expression/function/scalar/string/regex/WildcardLike.java"
 )
+_FULL_TEXT_SOURCE = (
+    _SOURCE + "org/elasticsearch/xpack/esql/expression/function/fulltext/FullTextFunction.java"
+)
+_QSTR_SOURCE = (
+    "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/esql-core/src/main/java/"
+    "org/elasticsearch/xpack/esql/core/querydsl/query/QueryStringQuery.java"
+)
 _LEXER = (
     "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/esql/src/main/antlr/"
     "lexer/Expression.g4"
@@ -164,16 +171,6 @@ SEMANTICS = Semantics(
             "on a long field two. For the types the page does not name (wildcard, ip, the other "
             "numbers) duplicates of one value leave the verdict undecided (MultiValued.NULL).",
         ),
-        "array_fields": Rule(
-            ("event.category", "event.type"),
-            "https://www.elastic.co/guide/en/ecs/current/ecs-event.html",
-            "ECS: event.category and event.type 'should contain an array of values' (Defend "
-            "writes event.type ['start', 'process_started']; Sysmon network events ['start', "
-            "'connection', 'protocol']). ES|QL's == and LIKE are null on them (multi_valued), so "
-            "the emitter tests a plain value there with KQL(\"field:\\\"value\\\"\"), a "
-            "term query that matches when any value is the term, case-sensitively (kql-es "
-            "semantics).",
-        ),
         # --- the interpreter: operators ------------------------------------------------------------
         "like_wildcards": Rule(
             {"*": Wildcard.ANY, "?": Wildcard.ONE},
@@ -256,10 +253,58 @@ SEMANTICS = Semantics(
         ),
         "kql_function": Rule(
             "kql-es",
-            _ESQL + "functions-operators/search-functions#esql-kql",
-            "KQL(query[, options]) runs Elasticsearch's KQL query on each document (full-text "
-            "function: true or false, never null); sigport hands its string and options to the "
-            "kql-es interpreter (backends/kql_es).",
+            _ESQL + "functions-operators/search-functions/kql",
+            "KQL(query[, options]) runs Elasticsearch's KQL query on each document (a full-text "
+            "function: true or false, never null; since 8.18 / 9.0, its options map with "
+            "case_insensitive since 9.3.0); sigport hands its string and options to the kql-es "
+            "interpreter (backends/kql_es).",
+        ),
+        "qstr_function": Rule(
+            "lucene",
+            _ESQL + "functions-operators/search-functions/qstr",
+            "QSTR(query) runs a query_string query with the query as its text and every other "
+            "parameter at its default (QueryStringQuery.asBuilder: queryStringQuery(query) with "
+            "no fields, options only from the optional map, verified in source, "
+            + _QSTR_SOURCE + "); true or false, never null (FullTextFunction.nullable is "
+            "FALSE). sigport hands the string to the lucene interpreter (backends/lucene); the "
+            "options map (9.1 and later) is refused.",
+        ),
+        "full_text_multi_valued": Rule(
+            MultiValued.ANY,
+            _ESQL + "functions-operators/search-functions",
+            "The search functions page states that full-text functions match multi-valued "
+            "fields: a document whose field holds a value that the query matches is a match. "
+            "They run Lucene queries (term, wildcard, regexp...), which match a document when "
+            "any of its values matches, unlike the single-value operators (multi_valued).",
+        ),
+        "full_text_in_boolean": Rule(
+            "and, or, not",
+            _FULL_TEXT_SOURCE,
+            "A full-text function may be an operand of AND, OR, NOT, another full-text function "
+            "or a comparison (FullTextFunction.checkFullTextFunctionsParents; any other parent is "
+            "a verification error, verified in source), in a WHERE command; QSTR and KQL only "
+            "after FROM, WHERE and SORT, and every full-text function must come before LIMIT "
+            "and STATS (checkCommandsBeforeExpression; limitations page, "
+            + _LIMITATIONS + "#esql-limitations-full-text-search: 'directly after the FROM "
+            "source command, or close enough to it'). Inside OR they were refused before "
+            "8.18 / 9.0: elastic/elasticsearch PR 118544 allowed an OR of full-text functions "
+            "only, PR 120291 an OR with any condition (both backported to 8.x in January "
+            "2025). sigport writes FROM ... | WHERE only.",
+        ),
+        "any_value_form": Rule(
+            "QSTR",
+            _ESQL + "esql-multivalued-fields",
+            "Field model of the emitter: no field is known to hold one value. Elasticsearch "
+            "has no single-value field type (any field accepts an array, "
+            "https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/array), ECS "
+            "marks only some fields as arrays (normalize: array) while data sources write "
+            "arrays elsewhere too (the bundled Zoom rule's sample event has two "
+            "process.parent.name values), and the single-value operators are null on them "
+            "(multi_valued). So the emitter writes every value test as QSTR(\"<field>:<value>\") "
+            "in the lucene target's query_string form, which any value can match "
+            "(full_text_multi_valued), and needs Elasticsearch 8.18 / 9.0 or later "
+            "(full_text_in_boolean). IS NULL / IS NOT NULL stay ES|QL (not single-value); a "
+            "Sigma fieldref stays == and is declared.",
         ),
     },
 )
