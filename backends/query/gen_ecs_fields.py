@@ -28,6 +28,8 @@ ECS_VERSION = "9.5.0"  # the version of the corpus copy (shared/corpus/README.md
 FIELD_SETS = (
     "event", "host", "process", "user", "file", "registry", "dll", "source", "destination",
     "network", "dns", "url", "service", "group", "related", "user_agent", "http",
+    # observer.type: the ecs-proxy logsource condition (Cisco Umbrella's web logs)
+    "observer",
 )
 SINGLE_FIELDS = ("@timestamp", "message")
 
@@ -111,6 +113,9 @@ INTEGRATION_KEYWORDS = (
     # dynamic rule maps strings as keyword (ignore_above 1024)
     "auditd.log.a0", "auditd.log.record_type", "auditd.log.unit", "auditd.log.nametype",
     "auditd.log.syscall", "auditd.log.SYSCALL",
+    # packages/o365/data_stream/audit
+    "o365.audit.ResultStatus", "o365.audit.ApplicationId", "o365.audit.Directionality",
+    "o365.audit.DeliveryAction",
 )
 EXTRA_FIELDS.update({name: KW for name in INTEGRATION_KEYWORDS})
 # Integration fields of another type, as the cited fields.yml declares them:
@@ -190,7 +195,7 @@ def main(argv: list[str]) -> int:
         "data_stream/powershell_operational/fields/fields.yml",
         "# defend overlay: https://github.com/elastic/endpoint-package/blob/main/package/endpoint/"
         "data_stream/process/fields/fields.yml",
-        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*, zeek.*, cisco_duo.*, auditd.*: elastic/integrations packages/<package>/data_stream/"
+        "# aws.*, azure.*, okta.*, kubernetes.*, bitbucket.*, zeek.*, cisco_duo.*, auditd.*, o365.*: elastic/integrations packages/<package>/data_stream/"
         "<stream>/fields/fields.yml (keyword)",
         "# Keys ending in '.*' map every sub-field (dynamic templates).",
         f'ecs_version: "{ECS_VERSION}"',

@@ -109,3 +109,17 @@ def check_exact_only_when(raw: Any, where: str, path: str) -> list[dict[str, Any
             )
         out.append(rule)
     return out
+
+
+def check_rewrites(rewrites: Any, where: str, path: str) -> None:
+    """A ``rewritten_values`` table: a non-empty mapping of strings to other strings (the value
+    as written -> the value the shipper may index instead)."""
+    if (
+        not isinstance(rewrites, dict)
+        or not rewrites
+        or not all(isinstance(k, str) and isinstance(v, str) and k != v for k, v in rewrites.items())
+    ):
+        raise PipelineError(
+            f"{where}: rewritten_values needs a non-empty `rewrites` mapping of strings to other strings",
+            path=path,
+        )

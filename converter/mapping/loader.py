@@ -18,6 +18,7 @@ from converter.errors import PipelineError
 from converter.mapping.function_checks import (
     check_by,
     check_exact_only_when,
+    check_rewrites,
     check_value_columns,
     check_value_map,
 )
@@ -60,6 +61,8 @@ def _validate(raw: Any, path: str) -> MappingTable:
                     check_value_map(variant.get("values"), f"{where}: field {name}", path)
                 if isinstance(variant, dict) and variant.get("function") == "value_columns":
                     check_value_columns(variant, f"{where}: field {name}", path)
+                if isinstance(variant, dict) and variant.get("function") == "rewritten_values":
+                    check_rewrites(variant.get("rewrites"), f"{where}: field {name}", path)
                 if isinstance(variant, dict) and variant.get("by") is not None:
                     check_by(variant, f"{where}: field {name}", path)
         logsources.append(

@@ -47,6 +47,7 @@ FIELD_FUNCTIONS = {
     "trimmed",
     "to_boolean",
     "cim_fillnull",
+    "rewritten_values",
 }
 
 

@@ -17,7 +17,8 @@ column is set; ``any_of``'s ``by``), ``registry_path`` / ``registry_hive`` (regi
 data source spells differently from Sysmon), ``registry_data`` (Sysmon's registry ``Details`` as
 a data source's strings and type), ``trim`` (``trimmed``: a value the shipper trims),
 ``boolean`` (``to_boolean``: a JSON boolean kept in a ``boolean`` field), ``cim`` (``cim_fillnull``:
-a CIM data model field the model fills with ``unknown``). This module
+a CIM data model field the model fills with ``unknown``), ``rewritten`` (``rewritten_values``:
+a value the shipper may replace by another on records the Sigma event does not tell apart). This module
 only assembles the registries the pipeline, the renderer and the source normaliser look functions
 up in.
 """
@@ -70,6 +71,10 @@ from converter.mapping.functions.registry_path import (
     render_registry_key_path,
     render_registry_value_path,
 )
+from converter.mapping.functions.rewritten import (
+    query_rewritten_values,
+    render_rewritten_values,
+)
 from converter.mapping.functions.tree import QueryFunction
 from converter.mapping.functions.trim import query_trimmed, render_trimmed
 from converter.mapping.functions.values import (
@@ -115,6 +120,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "trimmed": query_trimmed,
     "to_boolean": query_to_boolean,
     "cim_fillnull": query_cim_fillnull,
+    "rewritten_values": query_rewritten_values,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -140,6 +146,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "trimmed": render_trimmed,
     "to_boolean": render_to_boolean,
     "cim_fillnull": render_cim_fillnull,
+    "rewritten_values": render_rewritten_values,
 }
 
 #: Checks of the whole rule that a function's query side relies on, run before its items are

@@ -45,6 +45,7 @@ from sigma.types import (
 )
 
 from converter.mapping.table import FieldTarget
+from converter.reference.fields import fold
 
 MANY, ONE = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
 Token = str | SpecialChars  # one character or one wildcard
@@ -247,20 +248,25 @@ def make_string(tokens: list[Token], cased: bool = False) -> SigmaString:
 
 
 def glob_matches(tokens: list[Token], text: str, cased: bool) -> bool:
-    """Whole-value Sigma glob match (``*`` any run, ``?`` one character); lower() unless cased.
+    """Whole-value Sigma glob match (``*`` any run, ``?`` one character); folded unless cased.
+
+    Unless ``cased``, both sides are folded as the reference folds them
+    (``converter.reference.fields.fold``, "string_case": simple lowercase per code point, so
+    ``İ`` matches ``i``), not with ``str.lower``, which lowers ``İ`` to two characters: a
+    vocabulary decision must answer as the reference does on the same text.
 
     A greedy two-pointer match with backtracking to the last ``*`` (no regex: the pipeline asks
     this for every value of a rule on a few short texts, and compiling a pattern each time cost
     more than the whole conversion)."""
     if not cased:
-        text = text.lower()
+        text = fold(text)
     # Every character of the pattern's text and every ``?`` takes one character of the text
     # (``*`` takes any run): a pattern needing more than the text has never matches. Decided
     # first, as the texts asked about are mostly short (a shipper's deleted values: "", "-").
     need = 0
     for t in tokens:
         if isinstance(t, str):
-            need += len(t if cased else t.lower())
+            need += len(t)  # fold keeps the length
         elif t is ONE:
             need += 1
     if need > len(text):
@@ -268,7 +274,7 @@ def glob_matches(tokens: list[Token], text: str, cased: bool) -> bool:
     pattern: list[Token] = []
     for t in tokens:
         if isinstance(t, str):
-            pattern.extend(t if cased else t.lower())  # lower() may lengthen: per character
+            pattern.extend(t if cased else fold(t))
         else:
             pattern.append(t)
     i = j = 0

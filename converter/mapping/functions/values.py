@@ -60,6 +60,7 @@ from converter.mapping.functions.tree import (
     to_tokens,
 )
 from converter.mapping.table import FieldTarget
+from converter.reference.fields import fold
 
 # One entry of a closed vocabulary: (target values, source forms). The first target value is the
 # one the render side writes; every source form renders to it.
@@ -156,14 +157,18 @@ def decide_vocabulary(
 
 
 def render_vocabulary(value: Any, spec: FieldTarget, entries: list[Entry]) -> str | None:
-    """The first target value of the entry one of whose forms is ``value`` (case folded)."""
+    """The first target value of the entry one of whose forms is ``value`` (case folded).
+
+    Folded as the reference folds (``converter.reference.fields.fold``): a case variant Sigma
+    matches (``admİn`` for ``admin``) stands for the same value, as the query side decides.
+    """
     if value is None:
         return None
-    text = str(value).lower() if isinstance(value, (str, bool)) else None
+    text = fold(str(value)) if isinstance(value, (str, bool)) else None
     if text is None:
         return None
     for targets, forms in entries:
-        if text in (form.lower() for form in forms):
+        if text in (fold(form) for form in forms):
             return targets[0]
     return None
 

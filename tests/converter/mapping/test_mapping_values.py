@@ -85,6 +85,35 @@ def test_value_map_queries_every_spelling_and_renders_the_first() -> None:
     assert invert_value_map("sideways", DEFEND_DIRECTION) is None
 
 
+WORKSPACE_SERVICE = FieldTarget(
+    "eventService",
+    "event.provider",
+    "value_map",
+    ("event.provider",),
+    (("values", {"admin.googleapis.com": "admin"}),),
+)
+
+
+def test_value_map_folds_case_as_sigma_does() -> None:
+    """U+0130 (İ) folds to i in Sigma's case-insensitive match (the reference's simple lowercase),
+    not to the two characters str.lower() gives: the render side writes the entry for such a case
+    partner, and the query side decides a rule value spelled with it as Sigma does."""
+    from converter.reference.fields import fold
+    from converter.reference.values import folded_matcher, folded_specs
+
+    render = RENDER_FUNCTIONS["value_map"]
+    assert render("adm\u0130n.googleapis.com", WORKSPACE_SERVICE) == {"event.provider": "admin"}
+    values = ["admin.googleapis.com", "adm\u0130n.googleapis.com", "ADMIN.GOOGLEAPIS.COM", "login.googleapis.com"]
+    for pattern in ("admin.googleapis.com", "adm\u0130n.googleapis.com", "*min.google*"):
+        item = item_of(sigma_rule("eventService", pattern))
+        query = QUERY_FUNCTIONS["value_map"](item, WORKSPACE_SERVICE, "")
+        reference = folded_matcher(folded_specs(item.value[0]) or [])
+        for value in values:
+            expected = reference(fold(value))  # the reference evaluator's verdict
+            assert evaluate(query, render(value, WORKSPACE_SERVICE)) == expected, (pattern, value)
+            assert expected is (value != "login.googleapis.com")
+
+
 def test_value_map_nothing_accepted_is_constant_false() -> None:
     query = QUERY_FUNCTIONS["value_map"](item_of(sigma_rule("Initiated", "maybe")), DIRECTION, "")
     assert isinstance(query, SigmaDetection)
@@ -281,3 +310,55 @@ def test_property_tests_assert_no_speed() -> None:
     from hypothesis import settings
 
     assert settings().deadline is None
+
+
+# --- rewritten_values ---------------------------------------------------------------------------
+
+OPERATION = FieldTarget(
+    "Operation",
+    "event.action",
+    "rewritten_values",
+    ("event.action",),
+    (("rewrites", {"Add user.": "added-user-account", "TeamCreated": "added-group-account-to"}),),
+)
+OPERATIONS = ["Add user.", "TeamCreated", "UserLoggedIn", "Disable Strong Authentication.", None]
+
+
+@pytest.mark.parametrize(("key", "pattern"), [
+    ("Operation", "UserLoggedIn"),
+    ("Operation|contains", "Strong Authentication"),
+    ("Operation|contains", "e"),  # every form of both pairs holds it
+    ("Operation|startswith", ["Disable", "User"]),
+    ("Operation|re", "^User"),
+    ("Operation", None),
+    ("Operation|exists", True),
+])
+def test_rewritten_values_exact_on_both_forms(key: str, pattern: Any) -> None:
+    """The same test on the target, answering on each replacement as on the value as written:
+    the document may hold either (the condition is on a key the Sigma event does not carry)."""
+    check_exact(OPERATION, key, pattern, OPERATIONS)
+    item = item_of(sigma_rule(key, pattern))
+    query = QUERY_FUNCTIONS["rewritten_values"](item, OPERATION, "")
+    for original, replacement in dict(OPERATION.params)["rewrites"].items():
+        expected = evaluate(item, {"Operation": original}, sigma=True)
+        assert evaluate(query, {"event.action": replacement}) == expected, (original, replacement)
+
+
+@pytest.mark.parametrize(("key", "pattern", "words"), [
+    ("Operation", "Add user.", "'Add user.' as 'added-user-account'"),
+    ("Operation|contains", "user.", "'Add user.' as 'added-user-account'"),
+    ("Operation|endswith", "Created", "'TeamCreated' as 'added-group-account-to'"),
+    ("Operation|fieldref", "Workload", "field reference"),
+])
+def test_rewritten_values_refuses_a_test_that_tells_a_pair_apart(key: str, pattern: Any, words: str) -> None:
+    raises_with(OPERATION, key, pattern, words)
+
+
+def test_rewritten_values_table_entries_are_validated() -> None:
+    from converter.errors import PipelineError
+    from converter.mapping.function_checks import check_rewrites
+
+    check_rewrites({"Add user.": "added-user-account"}, "w", "p")
+    for bad in (None, {}, {"x": "x"}, {"x": 1}):
+        with pytest.raises(PipelineError):
+            check_rewrites(bad, "w", "p")

@@ -34,7 +34,8 @@ from test_mappings_corpus import ELASTIC_ETC, documented_functions, ecs_targets,
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket",
-          "ecs-zeek", "ecs-cisco-duo", "ecs-auditd", "ecs-rpc-firewall", "ecs-proxy")
+          "ecs-zeek", "ecs-cisco-duo", "ecs-auditd", "ecs-rpc-firewall", "ecs-proxy",
+          "ecs-google-workspace", "ecs-o365")
 INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
 #: corpus folder -> (table, logsource match)
 LOGSOURCES = {
@@ -52,6 +53,9 @@ LOGSOURCES = {
     "linux/auditd": ("ecs-auditd", {"product": "linux", "service": "auditd"}),
     "application/rpc_firewall": ("ecs-rpc-firewall", {"product": "rpc_firewall", "category": "application"}),
     "web/proxy_generic": ("ecs-proxy", {"category": "proxy"}),
+    "cloud/gcp/gworkspace/admin": ("ecs-google-workspace", {"product": "gcp", "service": "google_workspace.admin"}),
+    "cloud/gcp/gworkspace/login": ("ecs-google-workspace", {"product": "gcp", "service": "google_workspace.login"}),
+    "cloud/m365/audit": ("ecs-o365", {"product": "m365", "service": "audit"}),
 }
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 
@@ -285,3 +289,66 @@ def test_kubernetes_response_code_is_an_integer_field_and_proven() -> None:
     text = K8S_STATUS_RULE.replace("- 401\n", "- 'ALLOW'\n")
     refused = Converter("eql").convert(load_rule_text(text))
     assert refused.status != "converted"
+
+
+WORKSPACE_RULE = """
+title: workspace role deleted
+id: 91111111-2222-3333-4444-555555555557
+logsource: {product: gcp, service: google_workspace.admin}
+detection:
+    selection:
+        eventService: admin.googleapis.com
+        eventName: [DELETE_ROLE, RENAME_ROLE]
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene", "kql-es", "esql"])
+def test_workspace_admin_rule_is_proven_on_the_reports_api_data_stream(target: str) -> None:
+    """eventService (Cloud Logging's service name) is the Reports API application the data stream
+    reads (event.provider admin, a vocabulary of one), eventName the event's name (event.action).
+    The generated positives include a case partner of the service name (admİn.googleapis.com),
+    which Sigma matches: the render side writes event.provider for it as the query side decides."""
+    rule = load_rule_text(WORKSPACE_RULE)
+    events = generate_events(rule.rule)
+    assert any("\u0130" in str(e.fields.get("eventService", "")) for e in events)
+    outcome = Checker([target]).check(rule, events).targets[target]
+    assert outcome.equivalent, outcome.reason
+    assert "google_workspace.admin" in (outcome.query or "") and "event.provider" in (outcome.query or "")
+
+
+def test_workspace_parameters_renamed_together_are_refused() -> None:
+    text = WORKSPACE_RULE.replace("eventName: [DELETE_ROLE, RENAME_ROLE]", "new_value: 'false'")
+    result = Converter("eql").convert(load_rule_text(text))
+    assert result.status != "converted" and "DEVICE_NEW_STATE" in (result.reason or "")
+
+
+M365_RULE = """
+title: threat intelligence mail delivered
+id: 91111111-2222-3333-4444-555555555558
+logsource: {product: m365, service: audit}
+detection:
+    selection:
+        Workload: ThreatIntelligence
+        Operation: TIMailData
+        Directionality: Inbound
+    filter:
+        DeliveryAction: Blocked
+    condition: selection and not filter
+"""
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene", "kql-es"])
+def test_m365_audit_rule_is_proven_on_the_o365_data_stream(target: str) -> None:
+    rule = load_rule_text(M365_RULE)
+    outcome = Checker([target]).check(rule, generate_events(rule.rule)).targets[target]
+    assert outcome.equivalent, outcome.reason
+    assert all(f in (outcome.query or "") for f in ("o365.audit", "event.provider", "event.action"))
+
+
+def test_m365_operation_the_pipeline_may_replace_is_refused() -> None:
+    """'Add user.' is indexed as added-user-account on Entra ID records: no test on event.action
+    tells the record's Operation from the replacement."""
+    text = M365_RULE.replace("Operation: TIMailData", "Operation: 'Add user.'")
+    result = Converter("eql").convert(load_rule_text(text))
+    assert result.status != "converted" and "added-user-account" in (result.reason or "")
