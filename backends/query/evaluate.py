@@ -469,10 +469,36 @@ def _junction(children: tuple[Predicate, ...], decisive: bool) -> Predicate:
     return run
 
 
+def _shared(leaf: Predicate) -> Predicate:
+    """``leaf``, its verdict on an ``Event`` remembered in the event's ``verdicts``.
+
+    The memo is keyed by the compiled predicate itself, which ``_compile_cached`` returns for
+    one node's type and ``repr`` only: two leaves that differ in anything that changes a verdict
+    (field, value, folding, missing or multi-valued reading, length limit, whole value or
+    substring) differ in their ``repr`` and never share an entry. An undecided verdict (an
+    exception) is not remembered: the next query asks again."""
+
+    def run(event: Mapping[str, Any]) -> bool | None:
+        if type(event) is not Event:
+            return leaf(event)
+        verdicts = event.verdicts  # type: ignore[attr-defined]
+        try:
+            return verdicts[run]  # type: ignore[no-any-return]
+        except KeyError:
+            verdict = verdicts[run] = leaf(event)
+            return verdict
+
+    return run
+
+
 @functools.lru_cache(maxsize=8192)
 def _compile_cached(key: tuple[type, str], node: ast.Node) -> Predicate:
-    """Cache entry for ``compile_query``; ``key`` keeps apart nodes that ``==`` conflates."""
-    return _COMPILER.visit(node)
+    """Cache entry for ``compile_query``; ``key`` keeps apart nodes that ``==`` conflates.
+    A leaf's predicate shares its verdict per ``Event`` (``_shared``)."""
+    predicate = _COMPILER.visit(node)
+    if isinstance(node, (ast.And, ast.Or, ast.Not)):
+        return predicate
+    return _shared(predicate)
 
 
 def compile_query(node: ast.Node) -> Predicate:

@@ -21,14 +21,18 @@ class Event(dict):  # type: ignore[type-arg]
     """The event being evaluated, with each field's values looked up once.
 
     A query tests the same field in many leaves (a rule's list of 100 command-line fragments);
-    walking nested objects again for each leaf was most of the evaluation time.
+    walking nested objects again for each leaf was most of the evaluation time. ``verdicts``
+    holds the leaf verdicts already computed on this event, by compiled leaf predicate
+    (``evaluate.compile_query``): queries of several languages evaluated on one view share each
+    identical leaf's verdict.
     """
 
-    __slots__ = ("_memo",)
+    __slots__ = ("_memo", "verdicts")
 
     def __init__(self, event: Mapping[str, Any]) -> None:
         super().__init__(event)
         self._memo: dict[str, list[Any] | None] = {}
+        self.verdicts: dict[Any, bool | None] = {}
 
     def values_of(self, field: str) -> list[Any] | None:
         """``matching.lookup`` of ``field``, memoised for this event."""

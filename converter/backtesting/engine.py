@@ -262,6 +262,7 @@ class Engine:
                delta: dict) -> None:
         from backends.query.errors import QueryError
         from backends.query.explain import explain
+        from backends.query.indexed import Event
         from backends.query.patterns import MatchTimeout
 
         members = group.members
@@ -294,7 +295,10 @@ class Engine:
                     for t in by_rule[i]:
                         _undecided(delta, (i, t), source, why, "unrendered")
                 continue
-            candidates = index.candidates(_tree_lookup(rendered))
+            # One view per rendered event: each field is looked up once for the prefilter and
+            # every slot's leaves together (``Event`` memoises ``matching.lookup``).
+            view = Event(rendered)
+            candidates = index.candidates(_tree_lookup(view))
             for slot in candidates:
                 if slot in self.failed:
                     continue
@@ -302,7 +306,7 @@ class Engine:
                 if pred is None:
                     continue
                 try:
-                    hit = pred(rendered) is True
+                    hit = pred(view) is True
                 except MatchTimeout as exc:  # this event is undecided; later ones still count
                     _undecided(delta, slot, source, str(exc))
                     continue

@@ -359,8 +359,10 @@ def regex_literal(pattern: str, dialect: str, flags: str = "") -> str | None:
 def tree_texts(event: dict[str, Any], name: str) -> list[str]:
     """Texts the shared evaluator compares for field ``name`` (``lookup`` + ``scalar_text``;
     ``iter_strings`` of the whole event for keywords)."""
-    from backends.query.matching import iter_strings, lookup, scalar_text
+    from backends.query.indexed import event_values
+    from backends.query.matching import iter_strings, scalar_text
 
     if name == ANY_FIELD:
         return list(iter_strings(event))
-    return [scalar_text(v) for v in lookup(event, name) or ()]
+    # Memoised per event when ``event`` is an ``indexed.Event`` (the engine's view).
+    return [scalar_text(v) for v in event_values(event, name) or ()]

@@ -1,7 +1,9 @@
 """Backtest preparation: rules loaded once by the parent, each rule's targets prepared lazily.
 
-The parent loads every rule (``load``) and nothing more; a rule costs its logsource routing
-(``routing``) until an event of its logsource reaches it. Then the one evaluating process that
+The parent loads every rule (``load``) and nothing more (with the cache, a file an earlier run
+read is not even parsed there: its header, the rules' ids, titles and logsources, is read back,
+and the file is parsed by the process that prepares one of its rules); a rule costs its
+logsource routing (``routing``) until an event of its logsource reaches it. Then the one evaluating process that
 owns the rule (``converter.backtesting.engine``) prepares it once (``prepare_rule``): the reference
 compiled, every target's query converted and parsed into a tree. Conversion and interpretation
 follow ``converter.checking.checker.Checker._check_target`` exactly. What the parent needs for the
@@ -28,10 +30,10 @@ from converter.conversion.convert import CONVERTED, convert_each
 from converter.checking.checker import Checker
 from converter.reference.logsources import LogsourceUnsupported, membership
 from converter.reference.evaluator import CompiledRule, compile_rule
-from converter.rules.load import LoadedRule, load_rules
+from converter.rules.load import LoadedRule, load_rules, load_text
 
 __all__ = ["BacktestOptions", "PreparedRule", "PreparedTarget", "backtest_store", "checker_for", "load",
-           "pool_context", "prepare_rule", "routing"]
+           "pool_context", "prepare_rule", "routing", "rules_store"]
 
 
 @dataclass
@@ -88,6 +90,12 @@ class PreparedRule:
     position: int = 0
     #: Its entry name in the persistent cache once prepared with one ("": none).
     key: str = ""
+    #: Set when ``load`` read what the parent needs from the cache instead of parsing the file
+    #: (``loaded`` is then None until ``prepare_rule`` parses ``text``): the file's text and the
+    #: rule's logsource ``(product, category, service)``, None for a rule that has none.
+    deferred: bool = False
+    text: str = ""
+    logsource: tuple[Any, Any, Any] | None = None
 
     @property
     def rule(self) -> Any:
@@ -139,11 +147,48 @@ def backtest_store(options: BacktestOptions, namespace: str = "backtest") -> Sto
     return store if store.enabled else None
 
 
-def load(rule_paths: list[str]) -> list[PreparedRule]:
-    """Every rule under ``rule_paths``, loaded (YAML and pySigma), not yet prepared."""
+def load(rule_paths: list[str], store: Store | None = None) -> list[PreparedRule]:
+    """Every rule under ``rule_paths``, not yet prepared: loaded (YAML and pySigma), or, for a
+    file ``store`` holds the header of (``rules_store``: id, title, load error and logsource of
+    each of its rules, written by an earlier run), deferred: its text is parsed by the process
+    that prepares it (``prepare_rule``), and a rule no event reaches is never parsed."""
+    if store is None:
+        return _items(load_rules(rule_paths))
+    from converter.conversion.filecache import file_key
+    from converter.rules.paths import STDIN, expand_paths
+
+    out = []
+    for path in expand_paths(rule_paths):
+        entry = None if path == STDIN else file_key(path, None, store)
+        if entry is None:  # stdin, or a file the loader reads and reports itself
+            out.extend(_items(load_rules([path])))
+            continue
+        key, text = entry
+        header = store.get(key)
+        if not _is_header(header):
+            items = _items(load_text(text, path))
+            store.put(key, [(i.id, i.title, i.error, _logsource(i)) for i in items])
+            out.extend(items)
+            continue
+        for position, (rule_id, title, error, logsource) in enumerate(header):
+            out.append(PreparedRule(rule_id, title, path, None, error, position=position,
+                                    deferred=error is None, text=text, logsource=logsource))
+    return out
+
+
+def rules_store(options: BacktestOptions) -> Store | None:
+    """The persistent cache of rule files' headers (``load``), or None when it is off."""
+    if not options.cache:
+        return None
+    store = Store("backtest-rules", [])
+    return store if store.enabled else None
+
+
+def _items(loaded_rules: list[LoadedRule]) -> list[PreparedRule]:
+    """``PreparedRule`` of each loaded rule (its position counted per file)."""
     out = []
     seen: dict[str, int] = defaultdict(int)
-    for loaded in load_rules(rule_paths):
+    for loaded in loaded_rules:
         item = PreparedRule(loaded.id, loaded.title, loaded.path, loaded, position=seen[loaded.path])
         seen[loaded.path] += 1
         if loaded.error is not None or loaded.rule is None:
@@ -153,17 +198,33 @@ def load(rule_paths: list[str]) -> list[PreparedRule]:
     return out
 
 
+def _logsource(item: PreparedRule) -> tuple[Any, Any, Any] | None:
+    """``(product, category, service)`` of a loaded Sigma rule; None for any other."""
+    from sigma.rule import SigmaRule
+
+    if item.error is not None or not isinstance(item.rule, SigmaRule):
+        return None
+    source = item.rule.logsource
+    return (source.product, source.category, source.service)
+
+
+def _is_header(value: Any) -> bool:
+    """Whether ``value`` (read from the cache) has the shape ``load`` stores per file."""
+    return (isinstance(value, list) and bool(value) and all(
+        isinstance(v, tuple) and len(v) == 4 and isinstance(v[0], str) and isinstance(v[1], str)
+        and (v[2] is None or isinstance(v[2], str))
+        and (v[3] is None or (isinstance(v[3], tuple) and len(v[3]) == 3)) for v in value))
+
+
 def routing(item: PreparedRule) -> tuple[Callable[[dict[str, Any]], bool] | None, str | None]:
     """The rule's logsource membership predicate (``compile_rule``'s), or None when no event
     can reach the rule, with the reason when it is its logsource (as ``compile_rule`` says)."""
-    from sigma.rule import SigmaRule
-
-    rule = item.rule
-    if item.error is not None or not isinstance(rule, SigmaRule):
-        return None, None  # compile_rule gives a correlation rule no membership either
-    source = rule.logsource
+    # compile_rule gives a correlation rule (no logsource of its own) no membership either.
+    source = item.logsource if item.deferred else _logsource(item)
+    if source is None:
+        return None, None
     try:
-        return membership(source.product, source.category, source.service), None
+        return membership(*source), None
     except LogsourceUnsupported as error:
         return None, str(error)
 
@@ -188,6 +249,8 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     ``phases`` accumulates the CPU seconds of ``reference``, ``convert``, ``parse`` and
     ``cache`` (reading and writing ``store``, the persistent cache, when given). With a store,
     ``item.key`` is the rule's entry name (what the engine's own entries are keyed by)."""
+    if item.loaded is None and item.deferred:  # parsed here, once, by its owner
+        item.loaded, item.deferred = load_text(item.text, item.path)[item.position], False
     loaded = item.loaded
     assert loaded is not None and loaded.rule is not None  # routing() never reaches the others
     clock: defaultdict[str, float] = defaultdict(float) if phases is None else phases

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from converter.backtesting.engine import Engine
 from converter.backtesting.prepare import (
-    BacktestOptions, PreparedRule, checker_for, load, routing,
+    BacktestOptions, PreparedRule, checker_for, load, routing, rules_store,
 )
 from converter.backtesting.workers import run_sharded
 from converter.backtesting.report import BacktestReport, RuleTally, TargetTally, print_report
@@ -291,7 +291,7 @@ def run_backtest(
         from converter.conversion.cache import code_fingerprint
 
         code_fingerprint()  # hashed once here, before the worker processes fork
-    prepared = load([str(p) for p in rule_paths])
+    prepared = load([str(p) for p in rule_paths], rules_store(options))
     prepare_s = time.perf_counter() - started
     from converter.events.inputs import InputLimits
 

@@ -203,6 +203,37 @@ def test_a_warm_run_reads_only_the_trees_an_event_gets_past_the_prefilter_of(
     assert any("whoami.exe" in (query or "") for query in read)
 
 
+def test_a_warm_run_parses_only_the_rule_files_an_event_reaches(
+    inputs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules, events = inputs
+    registry = IMAGE_RULE.format(n=2, name="reg.exe").replace("process_creation", "registry_set")
+    (rules / "registry.yml").write_text(registry, encoding="utf-8")
+    first = _report(rules, events)
+    assert len(_entries("backtest-rules")) == 2  # one header per file
+    parsed: list[str] = []
+    real = prepare.load_text
+
+    def load_text(text: str, path: str) -> Any:
+        parsed.append(Path(path).name)
+        return real(text, path)
+
+    real_load_rules = prepare.load_rules
+    monkeypatch.setattr(prepare, "load_text", load_text)
+    monkeypatch.setattr(prepare, "load_rules", lambda paths: pytest.fail("parsed in the parent"))
+    second = _report(rules, events)
+    # Only the rule an event reached is parsed (by its owner); the registry rule is reported
+    # from its header alone, as before.
+    assert parsed == ["whoami.yml"] and second == first
+    assert [r["events"] for r in second["rules"]] == [0, 3]
+    (rules / "registry.yml").write_text(registry.replace("reg.exe", "r.exe"), encoding="utf-8")
+    monkeypatch.setattr(prepare, "load_rules", real_load_rules)
+    changed = _report(rules, events)  # a changed file is parsed again, and its header stored
+    assert parsed == ["whoami.yml", "registry.yml", "whoami.yml"]
+    assert len(_entries("backtest-rules")) == 3
+    assert changed["rules"][1] == first["rules"][1]
+
+
 def test_a_broken_index_entry_is_a_miss(inputs: tuple[Path, Path]) -> None:
     rules, events = inputs
     first = _report(rules, events)
