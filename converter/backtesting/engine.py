@@ -333,18 +333,19 @@ class Engine:
                         self._disagree(delta, (i, t), source, True, False, why)
 
     def _declared(self, slot: Slot, event: dict[str, Any], hit: bool, renderer: Any) -> bool:
-        """Whether the slot's disagreement on ``event`` is only the deleted-value difference
-        its emitter declared (``converter.checking.dropped``): the data source writes the event
+        """Whether the slot's disagreement on ``event`` is only the difference (a deleted value,
+        a trimmed edge) its emitter declared (``converter.checking.dropped``): the data source writes the event
         as one the rule decides the way the target did."""
         from converter.checking.dropped import declared_twin
         from converter.events.render import SampleEvent
 
-        dropped = self.rules[slot[0]].targets[slot[1]].dropped
-        if not dropped:
+        target = self.rules[slot[0]].targets[slot[1]]
+        if not (target.dropped or target.trimmed):
             return False
         compiled = self.compiled[slot[0]]
-        return declared_twin(SampleEvent(event), hit, dropped, renderer,
-                             lambda fields: compiled.evaluate(fields).matched) is not None
+        return declared_twin(SampleEvent(event), hit, target.dropped, renderer,
+                             lambda fields: compiled.evaluate(fields).matched,
+                             target.trimmed) is not None
 
     def _reference_ok(self, i: int) -> bool:
         return self.compiled[i].unsupported is None

@@ -54,11 +54,13 @@ class PreparedTarget:
     #: a target holds only these bytes until its tree is first needed (``parsed``), so a run
     #: does not unpickle the trees that no event gets past the prefilter of.
     blob: bytes | None = None
+    #: ``Conversion.trimmed``: the fields whose trimmed edges the emitter declared.
+    trimmed: list[str] = field(default_factory=list)
 
     def summary(self) -> PreparedTarget:
         """The same without the tree (what the report needs, cheap to send between processes)."""
         return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
-                              self.interpreted, self.dropped)
+                              self.interpreted, self.dropped, trimmed=self.trimmed)
 
     def parsed(self) -> Any:
         """The parsed tree (unpickled from ``blob`` on first use), or None without one."""
@@ -71,7 +73,7 @@ class PreparedTarget:
         tree = self.parsed()
         blob = None if tree is None else pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
         return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
-                              self.interpreted, self.dropped, blob)
+                              self.interpreted, self.dropped, blob, self.trimmed)
 
 
 @dataclass
@@ -297,7 +299,8 @@ def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
         started = time.process_time()
         clock["convert"] += started - converted
         target = PreparedTarget(conversion.output, warnings=list(conversion.warnings),
-                                dropped=dict(conversion.dropped))
+                                dropped=dict(conversion.dropped),
+                                trimmed=list(conversion.trimmed))
         item.targets[name] = target
         parse = spec.parse_function()
         if conversion.status != CONVERTED:

@@ -348,11 +348,11 @@ class Checker:
                     out.matched.append(i)
                 if verdict.matched is not None and hit != verdict.matched:
                     if decide is not None and declared_twin(
-                        event, hit, conversion.dropped, renderer, decide
+                        event, hit, conversion.dropped, renderer, decide, conversion.trimmed
                     ) is not None:
                         # The data source writes this event like one the rule decides the other
-                        # way, on a field the pipeline declared (a deleted value): no query can
-                        # answer both, and the emitter said so.
+                        # way, on a field the pipeline declared (a deleted value, a trimmed
+                        # edge): no query can answer both, and the emitter said so.
                         declared.append(i)
                         break
                     out.disagreements.append(

@@ -14,6 +14,10 @@ answer both. ``check`` then reports the target "not proven" with the declared re
 "differs" (nor "equivalent"). Only an event whose rendering is unchanged by the swap, and whose
 swapped event the reference decides as the target did, counts; any other disagreement is still a
 "differs".
+
+A shipper that trims a value's edges (``Conversion.trimmed``, ``functions/trim.py``) writes an
+event just as it writes the same event with that value trimmed: the trimmed twin is tried first,
+under the same two conditions.
 """
 
 from __future__ import annotations
@@ -58,23 +62,43 @@ def twins(fields: Mapping[str, Any], dropped: Mapping[str, Sequence[str]]) -> It
             yield twin
 
 
+def trimmed_twin(fields: Mapping[str, Any], trimmed: Sequence[str]) -> dict[str, Any] | None:
+    """``fields`` with the string values of the ``trimmed`` fields trimmed as Java's
+    ``String.trim()`` does; None when that changes nothing."""
+    from converter.mapping.functions.trim import java_trim
+
+    def trim(value: Any) -> Any:
+        if isinstance(value, str):
+            return java_trim(value)
+        if isinstance(value, list):
+            return [trim(v) for v in value]
+        return value
+
+    twin = {k: trim(v) if k in trimmed else v for k, v in fields.items()}
+    return twin if twin != dict(fields) else None
+
+
 def declared_twin(
     sample: SampleEvent,
     hit: bool,
     dropped: Mapping[str, Sequence[str]],
     renderer: EventRenderer,
     decide: Callable[[dict[str, Any]], bool | None],
+    trimmed: Sequence[str] = (),
 ) -> dict[str, Any] | None:
     """An event the data source writes exactly as ``sample`` (same renderings) on which the
     reference agrees with the target's verdict ``hit``: the disagreement on ``sample`` is then the
-    declared deleted-value difference. None when there is none (a real disagreement).
+    declared difference (a deleted value, or a trimmed edge). None when there is none (a real
+    disagreement).
 
     ``renderer`` is the one that renders the rule's logsource; ``decide`` is the reference's
     verdict on a Sigma event (None when it cannot decide)."""
-    if not dropped or (sample.native and renderer.table.schema in sample.native):
+    if not (dropped or trimmed) or (sample.native and renderer.table.schema in sample.native):
         return None  # an event given in the target's schema is not rendered from its fields
     rendered = renderer.render_sample_all(sample)
-    for fields in twins(sample.fields, dropped):
+    trim = trimmed_twin(sample.fields, trimmed) if trimmed else None
+    candidates = [trim] if trim is not None else []
+    for fields in [*candidates, *twins(sample.fields, dropped)]:
         # The data source must write both alike: a value it keeps (a field read from the
         # record's System section, ``drop_exempt``) or renders otherwise is told apart.
         if renderer.render_sample_all(replace(sample, fields=fields)) != rendered:

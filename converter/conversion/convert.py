@@ -31,7 +31,7 @@ from converter.errors import (
     show_traceback,
 )
 from converter.mapping.partial import EXACT_WARNINGS
-from converter.mapping.transformations import DROPPED_FIELDS
+from converter.mapping.transformations import DROPPED_FIELDS, TRIMMED_FIELDS
 from converter.mapping.pipeline import TargetTraits, builtin_pipelines, resolve_pipelines
 from converter.conversion.routing import PassState, memoize_logsource_conditions, routed
 from converter.conversion.shared import SharedPass
@@ -199,6 +199,7 @@ class Converter:
             warnings=list(getattr(self.backend, "warnings", [])),
             exact_warnings=list((getattr(rule, "custom_attributes", None) or {}).pop(EXACT_WARNINGS, ())),
             dropped=dict((getattr(rule, "custom_attributes", None) or {}).pop(DROPPED_FIELDS, {})),
+            trimmed=list((getattr(rule, "custom_attributes", None) or {}).pop(TRIMMED_FIELDS, [])),
             rule=rule,
             pipeline=applied,
         )

@@ -40,6 +40,8 @@ class Conversion:
             alternatives=True)``); None when nobody tried (``converter.conversion.datasource``).
         dropped: the Sigma fields whose test the shipper's deleted values make approximate
             (``DroppedValueCheck``), each with those values; its warnings are among ``warnings``.
+        trimmed: the Sigma fields whose values the shipper trims, where a test on them was
+            converted as a declared approximation (``functions/trim.py``).
     """
 
     path: str
@@ -55,6 +57,7 @@ class Conversion:
     pipeline: list[str] = field(default_factory=list)
     alternatives: tuple[str, ...] | None = None
     dropped: dict[str, list[str]] = field(default_factory=dict)
+    trimmed: list[str] = field(default_factory=list)
 
     @property
     def output(self) -> str | None:

@@ -274,13 +274,26 @@ class FunctionFieldTransformation(DetectionItemTransformation):
 
     def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
         """Check the whole rule first where the function's exactness depends on it
-        (``RULE_CHECKS``: ``cim_fillnull``), before any item is rewritten."""
+        (``RULE_CHECKS``: ``cim_fillnull``), before any item is rewritten; then map the rule's
+        items, each approximation a function declares (``functions.approximations``) becoming a
+        warning on the rule."""
+        from converter.mapping.functions.approximations import collecting
         from converter.mapping.functions.registry import RULE_CHECKS
 
         check = RULE_CHECKS.get(self.target.function or "") if self.target else None
         if check is not None and isinstance(rule, SigmaRule):
             check(rule, self.target, self.prefix)
-        super().apply(rule)
+        with collecting() as declared:
+            super().apply(rule)
+        for reason, trims in declared:
+            warn_on_rule(rule, reason)
+            attributes = getattr(rule, "custom_attributes", None)
+            if trims is not None and attributes is not None:
+                # As data, for ``check``: an event that differs only by this field's trimmed
+                # edges shows the declared difference (converter/checking/dropped.py).
+                found = attributes.setdefault(TRIMMED_FIELDS, [])
+                if trims not in found:
+                    found.append(trims)
 
     def apply_detection_item(
         self, detection_item: SigmaDetectionItem
@@ -438,6 +451,9 @@ RULE_WARNINGS = PIPELINE_WARNINGS
 #: Where ``DroppedValueCheck`` lists the fields it warned about, with the values the shipper
 #: deletes (``Converter`` moves them to ``Conversion.dropped``).
 DROPPED_FIELDS = "sigport_dropped_fields"
+#: The Sigma fields whose values the shipper trims where a test was converted as a declared
+#: approximation (``functions/trim.py``; ``Converter`` moves them to ``Conversion.trimmed``).
+TRIMMED_FIELDS = "sigport_trimmed_fields"
 
 
 def warn_on_rule(rule: Any, message: str) -> None:

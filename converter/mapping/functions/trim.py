@@ -14,7 +14,10 @@ matches a value exactly when it matches the trimmed value: a match of ``Q`` star
 character that trimming never removes, so it lies inside the trimmed value. Sigma's case rule keeps
 this (no character up to U+0020 has a case partner). Every other test depends on the characters
 trimming may remove (an anchored start or end, a whitespace edge, a ``?`` at an edge, a regular
-expression) is refused. ``null`` and ``exists`` are kept: trimming never removes the field.
+expression): a string test of that kind is converted as the same test on the trimmed value, a
+declared approximation (``approximations.approximate``: a warning, so ``check`` calls it "not
+proven"); a regular expression or any other test is refused. ``null`` and ``exists`` are kept:
+trimming never removes the field.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from sigma.rule import SigmaDetectionItem
 from sigma.types import SigmaExists, SigmaNull, SigmaString, SigmaType
 
+from converter.mapping.functions.approximations import approximate
 from converter.mapping.functions.render import each, written
 from converter.mapping.functions.tree import (
     MANY,
@@ -82,11 +86,18 @@ def query_trimmed(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> Q
                 and _kept(inner[-1])
             ):
                 return Leaf(target, value)
-            raise NotExact(
-                f"{make_string(tokens).original!r} is not a contains-style pattern ('*text*') whose text starts "
-                f"and ends with a character above U+0020: the shipper trims the value's leading "
-                f"and trailing whitespace and control characters, so the test could tell them apart"
+            # The same test on the trimmed value is right wherever the value's edges hold no
+            # character up to U+0020 next to the tested text; no query can see what the shipper
+            # removed, so the test is converted as a declared approximation, not refused.
+            approximate(
+                f"{item.field}: {make_string(tokens).original!r} is not a contains-style pattern "
+                f"('*text*') whose text starts and ends with a character above U+0020, and the "
+                f"shipper trims the leading and trailing whitespace and control characters of "
+                f"{target} (String.trim()): the query tests the trimmed value, so it can miss or "
+                f"match a value whose edges the trimming changed",
+                trims=item.field,
             )
+            return Leaf(target, value)
         raise NotExact(
             f"{describe(value)} could depend on the leading or trailing whitespace the shipper trims"
         )

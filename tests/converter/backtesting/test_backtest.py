@@ -454,3 +454,42 @@ def test_agreeing_only_on_events_the_rule_does_not_match_proves_nothing(
         target = tally.targets[name]
         assert target.disagreements == 0 and target.equivalent is None, (name, target.reason)
         assert target.reason == "not proven: no event here is one the rule matches", target.reason
+
+
+IEX_RULE = """
+title: Invoke Expression With A Space
+id: 55555555-5555-4555-8555-555555555555
+status: test
+logsource: {product: windows, category: ps_script}
+detection:
+  selection:
+    ScriptBlockText|contains: 'IEX '
+  condition: selection
+level: low
+"""
+
+
+@pytest.mark.parametrize("prefilter", [True, False])
+def test_declared_trimmed_edge_difference_is_not_proven_not_a_disagreement(
+    tmp_path: Path, prefilter: bool
+) -> None:
+    """As in ``check``: the Windows integration trims a script block's edges, so a block ending
+    in the tested ``IEX `` is indexed as one ending in ``IEX``, which the rule does not match. The
+    emitter declared that; the backtest counts it apart, never as a disagreement."""
+    from converter.outputs.index_template import propose, template_body
+    from converter.rules.load import load_text
+
+    rule = tmp_path / "iex.yml"
+    rule.write_text(IEX_RULE, encoding="utf-8")
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(template_body(propose(load_text(IEX_RULE, "r.yml"), "windows"))),
+                        encoding="utf-8")
+    base = {"Channel": "Microsoft-Windows-PowerShell/Operational", "EventID": 4104}
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps({**base, "ScriptBlockText": text}) for text in (
+        "iex (x)", "x; IEX \r\n", "iexplore", "x IEX")) + "\n", encoding="utf-8")
+    report = run_backtest([rule], [events], targets=["eql"], workers=1, prefilter=prefilter,
+                          data_source="windows", mapping=template)
+    target = report.rules[0].targets["eql"]
+    assert target.disagreements == 0 and target.equivalent is None, target.reason
+    assert "trims" in (target.reason or "") and "1 of 4 events" in (target.reason or ""), target.reason
