@@ -31,7 +31,7 @@ from converter.errors import (
     show_traceback,
 )
 from converter.mapping.partial import EXACT_WARNINGS
-from converter.mapping.transformations import DROPPED_FIELDS, TRIMMED_FIELDS
+from converter.mapping.declared import DROPPED_FIELDS, TRIMMED_FIELDS
 from converter.mapping.pipeline import TargetTraits, builtin_pipelines, resolve_pipelines
 from converter.conversion.routing import PassState, memoize_logsource_conditions, routed
 from converter.conversion.shared import SharedPass

@@ -23,7 +23,7 @@ from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString, Spe
 
 from backends.splunk.semantics import SEMANTICS
 from backends.splunk.xml_text import NotTranslatable, encode_value, entity_regex
-from converter.mapping.transformations import warn_on_rule
+from converter.mapping.declared import warn_on_rule
 
 
 @dataclass

@@ -28,12 +28,12 @@ from sigma.processing.transformations import (
 )
 
 from converter.mapping.conditional import ConditionalFieldsTransformation
+from converter.mapping.declared import DroppedValueCheck
 from converter.mapping.partial import SharedRowsTransformation, UnrecordedFieldsTransformation
 from converter.mapping.table import DERIVED_SEPARATORS, LogsourceMapping, MappingTable
 from converter.mapping.transformations import (
     BasenameTransformation,
     CaselessSubfieldTransformation,
-    DroppedValueCheck,
     EventDataAccessorTransformation,
     FunctionFieldTransformation,
     RegexGlobsTransformation,

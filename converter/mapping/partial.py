@@ -36,7 +36,7 @@ from sigma.types import SigmaFieldReference
 
 from backends.common import EXACT_WARNINGS  # noqa: F401  (re-exported: its users import it from here)
 
-from converter.mapping.transformations import warn_on_rule
+from converter.mapping.declared import warn_on_rule
 from converter.rules.conditions import FastCondition, use_fast_conditions
 
 
