@@ -145,7 +145,7 @@ TARGETS: dict[str, TargetSpec] = {
             "Elasticsearch's own KQL: the kql query / ES|QL KQL() with case_insensitive "
             "(stack 9.3)",
             "backends.kql_es.backend:SigportKqlEsBackend",
-            "backends.kql_es.parser:parse",
+            "backends.kql_es.forms:parse",
             "backends.kql_es.semantics:SEMANTICS",
             pipeline="ecs-windows",
             schema="ecs",

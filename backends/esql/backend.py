@@ -31,6 +31,7 @@ emitters do.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Callable, ClassVar
 
 from sigma.backends.elasticsearch import ESQLBackend
@@ -51,7 +52,7 @@ from backends.common import (
     WarningsMixin,
     refuse_empty_field,
 )
-from backends.lucene.backend import OPERATOR_WORDS, SigportLuceneBackend
+from backends.lucene.backend import OPERATOR_WORDS, SigportLuceneBackend, embed_regex
 
 from .semantics import SEMANTICS
 
@@ -94,13 +95,16 @@ class _QueryStringTests(SigportLuceneBackend):
     receives its warnings.
     """
 
-    def __init__(self, owner: WarningsMixin) -> None:
+    def __init__(self, owner: WarningsMixin | None = None) -> None:
         super().__init__()
         self._owner = owner
 
     def warn(self, message: str) -> None:
         """The ES|QL backend records it, as one of the rule's warnings."""
-        self._owner.warn(message)
+        if self._owner is not None:
+            self._owner.warn(message)
+        else:
+            super().warn(message)
 
     def escape_and_quote_field(self, field_name: str) -> str:
         """The lucene target's escaping; a name that is an operator word gets a backslash (the
@@ -114,6 +118,23 @@ class _QueryStringTests(SigportLuceneBackend):
             )
         escaped = super().escape_and_quote_field(field_name)
         return "\\" + escaped if escaped in OPERATOR_WORDS else escaped
+
+
+@lru_cache(maxsize=1)
+def _field_writer() -> _QueryStringTests:
+    return _QueryStringTests()
+
+
+def qstr_regexp(field: str, pattern: str) -> str:
+    """``QSTR("<field>:/<pattern>/")``: the Query DSL ``regexp`` query of a Lucene RegExp (flags
+    ALL, case-sensitive, as query_string's regex term is: lucene semantics ``regex_reserved``,
+    ``regex_case_sensitive``) as an ES|QL condition, which any value can match.
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: ``field`` is empty or holds ``*`` or ``?``.
+    """
+    text = _field_writer().escape_and_quote_field(field) + ":" + embed_regex(pattern)
+    return f"{_FUNCTION}({esql_string(text)})"
 
 
 class SigportEsqlBackend(

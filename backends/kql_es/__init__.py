@@ -6,13 +6,6 @@ translation to queries differ from Kibana's in ways that change what a query mat
 ``semantics.py``), so it is a language folder of its own rather than a mode of ``backends/kql``:
 ``backend.py`` (the emitter, a configured subclass of the Kibana KQL emitter), ``grammar.lark``,
 ``parser.py`` (``parse(text, fields)``: the query string, a ``kql`` query / search body JSON or an
-ES|QL ``WHERE KQL(...)``), ``lower.py`` and ``semantics.py``. The interpreter never imports the
+ES|QL query of its ``KQL()`` / ``QSTR()`` tree form, read by the ES|QL interpreter), ``lower.py`` and ``semantics.py``. The interpreter never imports the
 emitter.
 """
-
-#: The rule's ``custom_attributes`` key of its queries written as one ``kql`` query each, for the
-#: forms that hold one (ES|QL ``KQL()``): query index -> ``{"query", "warnings", "exact"}``, or
-#: ``{"reason"}`` when no such query exists. Written by the emitter beside a ``bool`` tree
-#: (``backend.py``), read by ``converter/outputs/elasticsearch_kql.py``; defined here, where
-#: reading it imports no pySigma.
-ONE_QUERY = "sigport_kql_es_one_query"

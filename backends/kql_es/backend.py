@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
 from sigma.conversion.deferred import DeferredQueryExpression
 from sigma.conversion.state import ConversionState
-from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
 from sigma.conditions import ConditionIdentifier
@@ -45,7 +45,6 @@ from backends.kql.backend import CASE_WARNING, SigportKqlBackend
 from backends.lucene.regex import has_case
 from backends.query.folding import folds_alike
 
-from . import ONE_QUERY
 from .backend_dsl import (
     REGEXP_TYPES,
     DslNode,
@@ -186,8 +185,6 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
         self._shipper = False
         # (field, value class, value parts) -> the regexp plan of that string test, per rule.
         self._plans: dict[Any, tuple[str, dict[str, Any]] | None] = {}
-        # Where exact warnings go while the rule is written as one kql query (ONE_QUERY).
-        self._exact_sink: list[str] | None = None
 
     def convert_rule(self, rule: Any, output_format: str | None = None, *args: Any, **kwargs: Any) -> Any:
         """Convert with a fresh record of the keyword-field values of each query."""
@@ -223,8 +220,6 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
         or its case would not be Sigma's (``_case_field``)."""
         value = cond.value
         assert isinstance(value, SigmaString)
-        if self._single:
-            return None
         try:
             key: Any = (cond.field, type(value), tuple(value.s))
             hash(key)
@@ -459,9 +454,6 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
     def _exact_warning(self, message: str) -> None:
         """A warning that states a fact of the data source (``EXACT_WARNINGS``)."""
         self.warn(message)
-        if self._exact_sink is not None:
-            self._exact_sink.append(message)
-            return
         attributes = getattr(self._rule, "custom_attributes", None)
         if attributes is not None:
             listed = attributes.setdefault(EXACT_WARNINGS, [])
@@ -477,34 +469,8 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
             for leaf in kql_leaves(query):
                 self._declare_case(bool(leaf.ci), leaf.records)
             ci = False  # a leaf whose tests need neither setting
-            if not self._single:
-                self._write_one_query(rule, index, state)
         else:
             ci = query_setting(self._records)
         self._declare_case(ci, self._records)
         self._records = []
         return json.dumps(to_query(query, ci), ensure_ascii=False)
-
-    def _write_one_query(self, rule: Any, index: int, state: ConversionState) -> None:
-        """Record the rule's condition ``index`` written as one ``kql`` query, as the ES|QL
-        ``KQL()`` forms need it (``ONE_QUERY``): no regexp query, one case_insensitive, each
-        approximation that brings declared; or why there is none."""
-        attributes = getattr(rule, "custom_attributes", None)
-        conditions = getattr(getattr(rule, "detection", None), "parsed_condition", None) or []
-        if attributes is None or index >= len(conditions):
-            return
-        saved = (self.warnings, self._records)
-        self.warnings, self._records, self._single, self._exact_sink = [], [], True, []
-        try:
-            text = self.convert_condition(conditions[index].parsed, state)
-            ci = query_setting(self._records)
-            self._declare_case(ci, self._records)
-            entry: dict[str, Any] = {
-                "query": json.dumps(to_query(text, ci), ensure_ascii=False),
-                "warnings": list(self.warnings), "exact": list(self._exact_sink),
-            }
-        except SigmaError as exc:  # refused (or a pySigma error) here: the tree stands alone
-            entry = {"reason": str(exc)}
-        finally:
-            (self.warnings, self._records), self._single, self._exact_sink = saved, False, None
-        attributes.setdefault(ONE_QUERY, {})[index] = entry

@@ -248,8 +248,6 @@ class DslTreeMixin:
     _records: list[Any]
     #: Set while a boolean node is converted as one text, to see whether its tests agree.
     _one_text: bool = False
-    #: Set while the rule is written as one kql query (``ONE_QUERY``): no tree, no regexp.
-    _single: bool = False
 
     def convert_condition(self, cond: Any, state: ConversionState) -> Any:
         """A boolean node holding a regexp leaf (``_needs_regexp``) becomes a ``bool`` node over
@@ -266,7 +264,7 @@ class DslTreeMixin:
                 self._child(ConditionFieldEqualsValueExpression(cond.field, v), state)
                 for v in cond.value.values
             ])
-        if not boolean or self._one_text or self._single:
+        if not boolean or self._one_text:
             return super().convert_condition(cond, state)  # type: ignore[misc]
         mark = len(self._records)
         self._one_text = True
@@ -293,10 +291,7 @@ class DslTreeMixin:
 
     def _needs_regexp(self, cond: Any) -> bool:
         """``cond`` holds a regex without a wildcard form, or a string test whose KQL text
-        would not be exact on a field the regexp query reads whole (never while the rule is
-        written as one kql query)."""
-        if self._single:
-            return False
+        would not be exact on a field the regexp query reads whole."""
         return needs_regexp(cond, self._string_needs_regexp)  # type: ignore[attr-defined]
 
     def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:

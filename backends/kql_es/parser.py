@@ -1,11 +1,12 @@
-"""Interpreter for Elasticsearch's KQL in the three forms the ``kql-es`` target writes.
+"""Interpreter for Elasticsearch's KQL in the forms the ``kql-es`` target writes.
 
 ``parse(text, fields)`` accepts:
 
 * a Query DSL query object, ``{"kql": {"query": "...", "case_insensitive": true}}`` or a ``bool``
   tree of ``kql`` and ``regexp`` queries (the target's default output, ``dsl.py``), or a search
   request body holding one (``-f es-dsl``);
-* an ES|QL query ``FROM <indices> | WHERE KQL("...", {"case_insensitive": true})`` (``-f esql``);
+* (through ``forms.py``) an ES|QL query ``FROM <indices> | WHERE <condition>`` (``-f esql``),
+  which the ES|QL interpreter reads, handing each ``KQL()`` to this module;
 * a bare KQL string, read with Elasticsearch's default ``case_insensitive: false``.
 
 The KQL string is parsed by ``grammar.lark`` (a transcription of Elasticsearch's ``KqlBase.g4``)
@@ -15,7 +16,6 @@ and lowered by ``lower.py``. Neither module imports the emitter.
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from lark import Token, Tree
@@ -47,14 +47,6 @@ class _Messages(SyntaxMessages):
 GRAMMAR = Grammar(
     __file__, _Messages(LANGUAGE), parser="lalr", lexer="basic", propagate_positions=True
 )
-
-#: ``FROM <indices> | WHERE KQL(<string>[, <map>])``; the string and the map are read apart.
-_ESQL = re.compile(
-    r"\s*FROM\s+(?P<indices>[^|]+?)\s*\|\s*WHERE\s+KQL\s*\(\s*(?P<rest>.*)\)\s*\Z",
-    re.IGNORECASE | re.DOTALL,
-)
-_ESQL_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
-
 
 def parse_tree(text: str) -> Tree[Token]:
     """Parse a KQL string into lark's concrete tree (for tests and debugging)."""
@@ -93,59 +85,6 @@ def _from_json(text: str) -> Any:
     return obj
 
 
-def _esql_string(text: str, rest: str) -> tuple[str, str]:
-    """An ES|QL string literal at the start of ``rest`` and what follows it."""
-    if rest.startswith('"""'):
-        end = rest.find('"""', 3)
-        if end < 0:
-            raise _form_error(text, "unterminated ES|QL string")
-        return rest[3:end], rest[end + 3:]
-    if not rest.startswith('"'):
-        raise _form_error(text, "KQL() needs a string literal")
-    out: list[str] = []
-    i = 1
-    while i < len(rest):
-        char = rest[i]
-        if char == '"':
-            return "".join(out), rest[i + 1:]
-        if char == "\\":
-            escaped = _ESQL_ESCAPES.get(rest[i + 1:i + 2])
-            if escaped is None:
-                raise _form_error(text, f"invalid ES|QL escape {rest[i:i + 2]!r}")
-            out.append(escaped)
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    raise _form_error(text, "unterminated ES|QL string")
-
-
-def _from_esql(text: str, rest: str) -> tuple[str, bool]:
-    """``KQL(<string>[, {named parameters}])`` of an ES|QL WHERE."""
-    query, after = _esql_string(text, rest)
-    after = after.strip()
-    if not after:
-        return query, False
-    if not after.startswith(","):
-        raise _form_error(text, "KQL() takes a query string and an options map")
-    try:
-        options = json.loads(after[1:])
-    except (ValueError, RecursionError):
-        raise _form_error(text, "the KQL() options must be a map literal") from None
-    if not isinstance(options, dict):
-        raise _form_error(text, "the KQL() options must be a map literal")
-    return _kql_object(text, {"query": query, **options})
-
-
-def unwrap(text: str) -> tuple[str, bool]:
-    """The KQL string and its ``case_insensitive`` of an ES|QL ``WHERE KQL(...)`` query or a
-    bare KQL string."""
-    match = _ESQL.match(text)
-    if match:
-        return _from_esql(text, match.group("rest").strip())
-    return text, False
-
-
 def _lower_kql(query: str, case_insensitive: bool, fields: FieldModel | None) -> Node:
     """One KQL string under its ``case_insensitive``, parsed and lowered."""
     tree = GRAMMAR.parse(query)
@@ -174,4 +113,4 @@ def parse(text: str, fields: FieldModel | None = None) -> Node:
             _from_json(stripped), fields,
             lambda body: _lower_kql(*_kql_object(text, body), fields),
         )
-    return _lower_kql(*unwrap(text), fields)
+    return _lower_kql(text, False, fields)

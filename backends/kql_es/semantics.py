@@ -282,6 +282,22 @@ SEMANTICS = Semantics(
             "'By default, regular expressions are limited to 1,000 characters' "
             "(index.max_regex_length); a longer one fails the request.",
         ),
+        "esql_tree_form": Rule(
+            "KQL() / QSTR() under AND, OR, NOT",
+            "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/esql/src/main/java/"
+            "org/elasticsearch/xpack/esql/expression/function/fulltext/FullTextFunction.java",
+            "The -f esql / kibana-ndjson forms write the query object as an ES|QL condition: a "
+            "kql query is KQL(text, {\"case_insensitive\": ...}) (the options map since 9.3.0, "
+            + ESQL_KQL_DOC + "), a regexp query QSTR(\"field:/regex/\") (query_string's regex "
+            "term: the same Lucene RegExp, flags ALL, case-sensitive, not normalised; lucene "
+            "semantics regex_reserved, regex_case_sensitive), a bool query the AND of its "
+            "filter clauses, the OR of its should clauses (minimum_should_match 1) and NOT of "
+            "each must_not clause. Full-text functions are true or false, never null "
+            "(FullTextFunction.nullable), match when any value does, and may be operands of "
+            "AND, OR and NOT (checkFullTextFunctionsParents, verified in source; OR with them "
+            "since 8.18 / 9.0: esql semantics full_text_in_boolean), so the condition selects "
+            "the documents the bool query selects.",
+        ),
         "match_all_none": Rule(
             ("match_all", "match_none"),
             "https://www.elastic.co/docs/reference/query-languages/query-dsl/"

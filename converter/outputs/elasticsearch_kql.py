@@ -6,7 +6,8 @@ that no wildcard value writes, a ``bool`` tree of ``kql`` and ``regexp`` queries
 
 * ``es-dsl``: one search request body per query, ``{"query": {"bool": {"filter": [<query>]}}}``
   (https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-kql-query);
-* ``esql``: ``FROM <indices> | WHERE KQL("<query>", {"case_insensitive": ...})`` with the data
+* ``esql``: ``FROM <indices> | WHERE <condition>`` (``KQL("<query>", {"case_insensitive": ...})``
+  for a ``kql`` query, see below) with the data
   source's index patterns (https://www.elastic.co/docs/reference/query-languages/esql/
   functions-operators/search-functions/kql; the options map needs stack 9.3): a standalone
   query, without ``METADATA``, which only makes metadata fields readable
@@ -21,14 +22,14 @@ that no wildcard value writes, a ``bool`` tree of ``kql`` and ``regexp`` queries
   https://www.elastic.co/guide/en/security/current/rules-api-create.html; ES|QL rules:
   https://www.elastic.co/docs/solutions/security/detect-and-alert/esql).
 
-The ``esql`` and ``kibana-ndjson`` forms hold one ``KQL()`` call: a ``bool`` tree has no exact
-ES|QL form here (``RLIKE`` returns null on a multi-valued field, where the ``regexp`` query
-matches any value; the docs do not say how ``KQL()`` behaves inside OR or NOT). ``unwritable``
-gives those forms the rule written as one ``kql`` query instead, which the emitter records
-beside the tree with its declared approximations (a case-insensitive value tested
-case-sensitively, a ``.caseless`` field's length limit), or a refusal with the reason when there
-is none (a regex that no wildcard value writes). The query text is the emitter's; only the
-wrapping is done here.
+In the ``esql`` and ``kibana-ndjson`` forms the query object is an ES|QL condition: a ``kql``
+query is ``KQL("<query>", {"case_insensitive": ...})``, a ``regexp`` query ``QSTR("<field>:/<regex>/")``
+(query_string's regex term is the same Lucene RegExp, flags ALL, case-sensitive), a ``bool``
+query ``AND`` of its ``filter``, ``OR`` of its ``should`` and ``NOT`` of each ``must_not``
+(kql-es semantics ``esql_tree_form``: full-text functions are true or false, never null, and
+may sit under AND, OR and NOT since 8.18 / 9.0). ``unwritable`` refuses, with the reason, a
+query with a ``regexp`` on a field whose name query_string cannot hold. The query text is the
+emitter's; only the wrapping is done here.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from backends.kql_es import ONE_QUERY
 from converter.conversion.result import UNSUPPORTED, Conversion
 
 #: ES|QL string escapes (https://www.elastic.co/docs/reference/query-languages/esql/esql-syntax).
@@ -53,44 +53,55 @@ def _query(query: str) -> dict[str, Any]:
     return obj
 
 
-def _kql(query: str) -> dict[str, Any]:
-    obj = _query(query)
-    if "kql" not in obj:
-        raise ValueError("the esql format needs kql-es queries that are one kql query")
-    return dict(obj["kql"])
-
-
-#: The formats whose query is one ES|QL ``KQL()`` call.
+#: The formats whose query is an ES|QL condition (``esql_condition``).
 ESQL_FORMATS = ("esql", "kibana-ndjson")
 
 
 def unwritable(conv: Conversion, output_format: str) -> Conversion:
-    """``conv`` as ``output_format`` can hold it: for an ES|QL form, a ``bool`` tree query is
-    replaced by the rule's condition written as one ``kql`` query (``ONE_QUERY``, recorded by
-    the emitter, with the approximations that brings among the warnings), or the conversion is
-    a refusal with the reason when no such query exists (a regex that no wildcard value
-    writes)."""
+    """``conv`` as ``output_format`` can hold it: for an ES|QL form, a refusal with the reason
+    when a query has no ES|QL condition (a ``regexp`` on a field name query_string reads as a
+    pattern), else ``conv``."""
+    from sigma.exceptions import SigmaError
+
     if conv.target != "kql-es" or output_format not in ESQL_FORMATS or not conv.queries:
         return conv
-    trees = [i for i, q in enumerate(conv.queries) if "kql" not in _query(q)]
-    if not trees:
-        return conv
-    forms = (getattr(conv.rule, "custom_attributes", None) or {}).get(ONE_QUERY) or {}
-    entries = [forms.get(i) or {} for i in trees]
-    if not all("query" in entry for entry in entries):
-        reason = next((e["reason"] for e in entries if "reason" in e), None)
+    try:
+        for query in conv.queries:
+            esql_condition(_query(query))
+    except SigmaError as exc:
         return replace(
             conv, status=UNSUPPORTED, queries=[],
-            reason="ES|QL's KQL() holds one kql query, and this rule needs a regexp query beside "
-            "it" + (f" ({reason})" if reason else "") + "; convert with -f es-dsl (a bool of "
-            "kql and regexp queries) or use the lucene or eql target",
+            reason=f"no ES|QL form: {exc}; convert with -f es-dsl (a bool of kql and regexp "
+            "queries)",
         )
-    queries, warnings, exact = list(conv.queries), list(conv.warnings), list(conv.exact_warnings)
-    for i, entry in zip(trees, entries):
-        queries[i] = entry["query"]
-        warnings += [w for w in entry["warnings"] if w not in warnings]
-        exact += [w for w in entry["exact"] if w not in exact]
-    return replace(conv, queries=queries, warnings=warnings, exact_warnings=exact)
+    return conv
+
+
+def esql_condition(obj: dict[str, Any]) -> str:
+    """A kql-es query object (``kql``, ``regexp`` or a ``bool`` of them) as an ES|QL condition
+    (see the module docstring)."""
+    from backends.esql.backend import qstr_regexp
+
+    if "kql" in obj:
+        kql = obj["kql"]
+        options = {"case_insensitive": bool(kql.get("case_insensitive", False))}
+        return f"KQL({esql_string(kql['query'])}, {json.dumps(options)})"
+    if "regexp" in obj:
+        ((field, spec),) = obj["regexp"].items()
+        return qstr_regexp(field, spec["value"])
+    clauses = obj["bool"]
+    parts = [_operand(child) for child in clauses.get("filter", [])]
+    should = [_operand(child) for child in clauses.get("should", [])]
+    if should:
+        parts.append(should[0] if len(should) == 1 else "(" + " OR ".join(should) + ")")
+    parts += [f"NOT {_operand(child)}" for child in clauses.get("must_not", [])]
+    return " AND ".join(parts)
+
+
+def _operand(obj: dict[str, Any]) -> str:
+    """``esql_condition`` of a child: a ``bool`` child parenthesised."""
+    text = esql_condition(obj)
+    return f"({text})" if "bool" in obj else text
 
 
 def esql_string(text: str) -> str:
@@ -119,11 +130,9 @@ def esql_query(
     ``metadata``)."""
     from converter.outputs.kibana import source_facts
 
-    kql = _kql(query)
     indices = list(source_facts(conv.rule, data_source).get("index") or []) or [DEFAULT_INDEX]
-    options = {"case_insensitive": bool(kql.get("case_insensitive", False))}
     source = ", ".join(indices) + (f" {RULE_METADATA}" if metadata else "")
-    return f"FROM {source} | WHERE KQL({esql_string(kql['query'])}, {json.dumps(options)})"
+    return f"FROM {source} | WHERE {esql_condition(_query(query))}"
 
 
 def rule_query(conv: Conversion, query: str, data_source: str | None = None) -> str:

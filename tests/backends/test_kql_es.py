@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sigma.types import SpecialChars
 
 from backends.kql_es.backend import render_pattern, render_plain
-from backends.kql_es.parser import parse
+from backends.kql_es.forms import parse
 from backends.query import ast
 from backends.query.errors import QueryParseError, UnsupportedQueryError
 from backends.query.fields import FieldModel

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from backends.kql_es.parser import parse
+from backends.kql_es.forms import parse
 from backends.query import ast
 from backends.query.errors import UnsupportedQueryError
 from backends.query.fields import FieldModel
@@ -111,33 +111,66 @@ def test_es_dsl_wraps_the_tree_and_reads_back_the_same() -> None:
     assert parse(body, model) == parse(conversion.queries[0], model)
 
 
-def test_esql_forms_hold_the_rule_as_one_declared_kql_query() -> None:
-    """A tree made for exactness alone (case classes on the wildcard process.command_line) has
-    a one-query form the emitter records: the ES|QL forms carry it, with its approximation
-    declared, and read back as that query."""
-    conversion = Converter("kql-es", None, {"data_source": "windows"}).convert(
-        _loaded("  sel:\n    CommandLine|contains: 'whoami'\n  condition: sel"))
+ESQL_CASES = [
+    # a regexp query beside kql (a regex no wildcard value writes)
+    ("  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|re: 'a[^b]c'\n  condition: sel",
+     [{"process.name": "CMD.exe", "process.command_line": ["x", "zaxcz"]},
+      {"process.name": "cmd.exe", "process.command_line": "abc"},
+      {"process.name": ["a.exe", "cmd.EXE"], "process.command_line": "axc"}]),
+    # case_insensitive true and false in one rule, under NOT (case_insensitive_per_query)
+    ("  sel:\n    Image|endswith: '\\cmd.exe'\n"
+     "  filter:\n    OriginalFileName|cased: 'Cmd.exe'\n  condition: sel and not filter",
+     [{"process.name": "CMD.EXE", "process.pe.original_file_name": "cmd.exe"},
+      {"process.name": "cmd.exe", "process.pe.original_file_name": "Cmd.exe"},
+      {"process.name": ["cmd.exe", "x"], "process.pe.original_file_name": ["Cmd.exe", "y"]},
+      {"process.name": "cmd.exe"}]),
+    # a case-class regexp on the wildcard process.command_line, OR-ed
+    ("  sel:\n    CommandLine|contains: 'whoami'\n  other:\n    Image|endswith: '\\x.exe'\n"
+     "  condition: sel or other",
+     [{"process.command_line": ["a", "WhoAmI /all"]}, {"process.name": "X.EXE"},
+      {"process.command_line": "who ami"}]),
+]
+
+
+@pytest.mark.parametrize("detection, events", ESQL_CASES, ids=["regexp", "both-settings", "or"])
+def test_esql_forms_write_the_tree_as_full_text_functions(
+    detection: str, events: list[dict[str, object]]
+) -> None:
+    """The ES|QL forms write the tree (esql_tree_form): KQL() per setting, QSTR() per regexp,
+    AND / OR / NOT; read back by the ES|QL interpreter, they select the events the Query DSL
+    tree selects, also on fields with several values."""
+    from backends.query.evaluate import matches
+    from converter.outputs.elasticsearch_kql import render_esql
+
+    conversion = Converter("kql-es", None, {"data_source": "windows"}).convert(_loaded(detection))
     assert conversion.status == CONVERTED, conversion.reason
-    assert "regexp" in _kinds(json.loads(conversion.queries[0]))
-    assert not any("case-sensitively" in w for w in conversion.warnings)
+    assert "bool" in json.loads(conversion.queries[0])
     for form in ("esql", "kibana-ndjson"):
-        written = unwritable(conversion, form)
-        assert written.status == CONVERTED
-        (query,) = written.queries
-        kql = json.loads(query)["kql"]
-        assert "process.command_line:*whoami*" in kql["query"], kql
-        assert any("case-sensitively" in w for w in written.warnings), written.warnings
-    assert unwritable(conversion, "es-dsl") is conversion
+        assert unwritable(conversion, form) is conversion
+    text = render_esql([conversion], data_source="windows").strip()
+    assert "| WHERE " in text and ("QSTR(" in text or text.count("KQL(") > 1), text
+    model = FieldModel.builtin("windows")
+    esql, dsl = parse(text, model), parse(conversion.queries[0], model)
+    # The windows data source's logsource conditions, as its events hold them.
+    base = {"event.category": ["process"], "event.type": ["start"], "host.os.type": "windows"}
+    events = [{**base, **e} for e in events]
+    picked = [matches(esql, e) for e in events]
+    assert picked == [matches(dsl, e) for e in events], text
+    assert True in picked and False in picked, (text, picked)
 
 
-def test_esql_forms_refuse_the_tree_with_the_reason() -> None:
+def test_esql_forms_refuse_a_regexp_field_query_string_cannot_name() -> None:
+    from dataclasses import replace as copy
+
     conversion = Converter("kql-es", None, {"data_source": "windows"}).convert(
         _loaded("  sel:\n    CommandLine|re: 'a[^b]c'\n  condition: sel"))
+    starred = copy(conversion, queries=[conversion.queries[0].replace(
+        '"process.command_line"', '"process.command*"')])
     for form in ("esql", "kibana-ndjson"):
-        refused = unwritable(conversion, form)
+        refused = unwritable(starred, form)
         assert refused.status == UNSUPPORTED and not refused.queries
-        assert "-f es-dsl" in (refused.reason or "")
-    assert unwritable(conversion, "es-dsl") is conversion
+        assert "-f es-dsl" in (refused.reason or "") and "pattern" in (refused.reason or "")
+    assert unwritable(starred, "es-dsl") is starred
 
 
 def test_case_sensitive_regex_on_a_lowercase_field_is_refused() -> None:
