@@ -20,14 +20,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 from sigma.rule import SigmaRule
 
 from converter.checking.checker import Checker, TargetResult
 from converter.checking.sources import SourcesChecker
-from converter.errors import EventsError
+from converter.errors import ConverterError, EventsError
 from converter.events.render import SampleEvent
 from converter.rules.load import LoadedRule, expand_paths, load_rules
 
@@ -229,6 +229,8 @@ def run_regress(
     *,
     data_source: str | None = None,
     data_sources: Sequence[str] = (),
+    mapping: str | Path | None = None,
+    source_mappings: Mapping[str, Path] | None = None,
 ) -> RegressReport:
     """Check every rule that has regression data.
 
@@ -241,19 +243,30 @@ def run_regress(
         data_sources: several data sources, as for ``check --data-source A,B``: each target is
             checked on each one its tables offer and counted on the first that agrees (one that
             disagrees on any of them disagrees).
+        mapping: the user's Elasticsearch mapping or template, as for ``check --mapping FILE``.
+        source_mappings: a mapping per data source, as for ``check --mapping SOURCE=FILE``;
+            every name must be one of the run's data sources.
 
     Returns:
         A ``RegressReport`` with one row per regression test, in folder order.
 
     Raises:
-        UnknownTargetError, PipelineError: a bad target (before any rule is checked).
+        UnknownTargetError, PipelineError: a bad target or mapping (before any rule is checked).
+        ConverterError: a per-source mapping names a data source the run does not have.
     """
     regression_dir = Path(regression_dir)
     sources = list(dict.fromkeys(data_sources))
     if len(sources) == 1:
         data_source, sources = sources[0], []
+    own = dict(source_mappings or {})
+    stray = sorted(set(own) - set(sources or [data_source or ""]))
+    if stray:
+        raise ConverterError(f"--mapping {stray[0]}=...: {stray[0]!r} is not a data source of "
+                             f"this run ({', '.join(sources or [data_source or 'none given'])})")
     checker: Checker | SourcesChecker = (
-        SourcesChecker(targets, None, sources) if sources else Checker(targets, data_source=data_source)
+        SourcesChecker(targets, None, sources, mapping, own) if sources
+        else Checker(targets, data_source=data_source,
+                     mapping=own.get(data_source or "", mapping))
     )
     report = RegressReport(checker.targets)
     rules = _index_rules(rule_dirs)

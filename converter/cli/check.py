@@ -145,6 +145,11 @@ def check(
     "disagrees if it disagrees on any.",
 )
 @click.option(
+    "--mapping", "mapping_files", multiple=True, metavar="[SOURCE=]FILE",
+    help="Your Elasticsearch mapping or template, as for check: FILE for every data source, "
+    "SOURCE=FILE (repeatable) for that --data-source only.",
+)
+@click.option(
     "--known-gaps", type=OutputPath(dir_okay=False, path_type=Path), default=None,
     help="Write KNOWN_GAPS.md: every rule where the reference misses match_count or a target "
     "disagrees or cannot be checked, with the reason.",
@@ -159,6 +164,7 @@ def regress(
     targets: tuple[str, ...],
     use_evtx: bool,
     data_sources: tuple[str, ...],
+    mapping_files: tuple[str, ...],
     known_gaps: Path | None,
     output_format: str,
 ) -> None:
@@ -172,6 +178,9 @@ def regress(
 
     from converter.checking.regress import acceptance, known_gaps_markdown, print_report, run_regress
 
+    sources = parse_data_sources(data_sources)
+    mapping_file, source_mappings = parse_mappings(mapping_files, sources)
+
     require_inputs(
         sum(1 for _ in regression_dir.rglob("info.yml")), "regression data (info.yml)",
         [regression_dir],
@@ -179,7 +188,7 @@ def regress(
     report = run_regress(
         regression_dir, list(rule_dirs),
         targets=parse_targets(targets) if targets else None, use_evtx=use_evtx,
-        data_sources=tuple(parse_data_sources(data_sources)),
+        data_sources=tuple(sources), mapping=mapping_file, source_mappings=dict(source_mappings),
     )
     if known_gaps is not None:
         from converter.outputs.files import write_named_file

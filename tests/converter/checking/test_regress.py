@@ -246,3 +246,34 @@ def test_a_rule_no_data_source_converts_names_every_data_sources_reason(tmp_path
     assert "does not ship the Windows Security event log" in reason and "deletes" in reason
     gaps = known_gaps_markdown(report)
     assert "- eql: on defend: " in gaps and "(on defend)" not in gaps, gaps
+
+
+def test_regress_takes_a_mapping_per_data_source(tmp_path: Path) -> None:
+    """Kibana KQL is case-sensitive on the Windows integration's keyword fields: a held-out event
+    in capitals disagrees on the stock mapping and agrees with that data source's template."""
+    from click.testing import CliRunner
+
+    from converter.cli import main
+    from converter.outputs.index_template import propose, template_body
+    from converter.rules.load import load_text
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "certutil.yml").write_text(RULE)
+    upper = _record("C:\\WINDOWS\\SYSTEM32\\CERTUTIL.EXE", "CERTUTIL -DECODE a b")
+    _folder(tmp_path, "certutil_upper", RULE_ID, 1, [upper])
+    template = tmp_path / "windows.json"
+    template.write_text(json.dumps(template_body(propose(load_text(RULE, "r.yml"), "windows"))))
+    regression = tmp_path / "regression_data"
+    stock = run_regress(regression, [rules], targets=["kql"], data_sources=["windows"])
+    assert stock.results[0].targets["kql"].agrees is False
+    own = run_regress(regression, [rules], targets=["kql"], data_sources=["defend", "windows"],
+                      source_mappings={"windows": template})
+    assert own.results[0].targets["kql"].data_source == "windows"
+    assert own.results[0].targets["kql"].agrees is not False
+    args = ["regress", str(regression), "--rules", str(rules), "-t", "kql", "--format", "json",
+            "--data-source", "windows"]
+    result = CliRunner().invoke(main, [*args, "--mapping", f"windows={template}"])
+    assert json.loads(result.output)["rules"][0]["targets"]["kql"]["agrees"] is True, result.output
+    bad = CliRunner().invoke(main, [*args, "--mapping", f"defend={template}"])
+    assert bad.exit_code == 2 and "'defend' is not one of this run's data sources" in bad.output
