@@ -34,7 +34,7 @@ from typing import Any, Optional
 
 from . import ast
 from .errors import FoldingUndecided, UnsupportedQueryError, VerdictUndecided
-from .folding import ascii_view, simple_lower
+from .folding import FULL, ascii_view, simple_lower
 from .indexed import (
     Event,
     event_values,
@@ -68,6 +68,7 @@ from .readings import (
     folded_test,
     foldings,
     identity,
+    lowered_first,
 )
 
 __all__ = ["Predicate", "compile_query", "evaluate", "matches"]
@@ -236,8 +237,13 @@ class _Compiler(ast.Visitor[Predicate]):
             if node.flags:
                 raise UnsupportedQueryError(f"Lucene regex with flags {node.flags!r}")
             readings = ("",) if node.case_sensitive else node.fold.readings
-            matchers = [lucene_regex(node.pattern, node.case_sensitive, r or "ascii").fullmatch
-                        for r in readings]
+            # ``full`` (ES|QL TO_LOWER) lowers the value, which can change its length (U+0130),
+            # and matches the pattern as written; the other readings fold inside the automaton.
+            matchers = [
+                lowered_first(lucene_regex(node.pattern).fullmatch) if r == FULL
+                else lucene_regex(node.pattern, node.case_sensitive, r or "ascii").fullmatch
+                for r in readings
+            ]
             if len(matchers) == 1:
                 match = matchers[0]
                 return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)

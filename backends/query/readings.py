@@ -9,7 +9,7 @@ from typing import Any
 
 from . import ast
 from .errors import FoldingUndecided
-from .folding import ASCII, UNICODE, fold_function, folds_alike, simple_lower
+from .folding import ASCII, UNICODE, fold_function, folds_alike, full_lower, simple_lower
 from .matching import scalar_text
 
 
@@ -46,6 +46,12 @@ def foldings(
 def _after_simple_lower(function: Callable[[str], str]) -> Callable[[str], str]:
     """``function`` applied to the value a lowercase normalizer indexed."""
     return lambda text: function(simple_lower(text))
+
+
+def lowered_first(match: Callable[[str], object]) -> Callable[[str], object]:
+    """``match`` run on the value's full lowercase (Java ``String.toLowerCase``, ES|QL
+    ``TO_LOWER``): a regex under the ``full`` reading matches the lowered value as written."""
+    return lambda text: match(full_lower(text))
 
 
 def fold_parts(parts: tuple[ast.GlobPart, ...], function: Callable[[str], str]) -> tuple[ast.GlobPart, ...]:

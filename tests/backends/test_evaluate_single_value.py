@@ -18,6 +18,8 @@ from backends.query.ast import (
     MultiValued,
     Not,
     Or,
+    Regex,
+    RegexDialect,
     Wildcard,
 )
 from backends.query.errors import FoldingUndecided, VerdictUndecided
@@ -95,3 +97,25 @@ def test_full_reading_is_undecided_where_a_length_changes_a_one_character_wildca
     assert evaluate(leaf, {"f": "AX"}) is True
     with pytest.raises(FoldingUndecided):
         evaluate(leaf, {"f": "\u0130X"})  # full: 'i̇x' (3 code points); ascii/unicode: 2
+
+
+def _lowered_regex(pattern: str) -> Regex:
+    """``TO_LOWER(f) RLIKE pattern``: the value lowered (full) or the planner's caseless regex."""
+    return Regex(
+        field="f", pattern=pattern, dialect=RegexDialect.LUCENE, anchored=True,
+        case_sensitive=False, fold=Fold.FULL_OR_ASCII_OR_UNICODE,
+    )
+
+
+def test_full_reading_of_a_lucene_regex_lowers_the_value_not_the_pattern() -> None:
+    # Under ``full`` the value is lowered first (U+0130 -> 'i' + U+0307, two code points), so
+    # 'a.b' no longer matches it, while a caseless regex (ascii/unicode) sees one character.
+    leaf = _lowered_regex("a.b")
+    assert evaluate(leaf, {"f": "AXB"}) is True
+    with pytest.raises(FoldingUndecided):
+        evaluate(leaf, {"f": "a\u0130b"})
+    # The lowered value holds the combining dot; a caseless regex never does.
+    dotted = _lowered_regex("i\u0307")
+    with pytest.raises(FoldingUndecided):
+        evaluate(dotted, {"f": "\u0130"})
+    assert evaluate(_lowered_regex("ab"), {"f": "AB"}) is True
