@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
-from helpers import load_one, rule_text
+from helpers import load_one, rule_text, to_query
 
 
 def _error(text: str) -> str:
@@ -238,3 +238,21 @@ def test_two_value_expanding_modifiers_convert_and_are_proven(tmp_path: Path, mo
     assert checked["error"] is None, checked["error"]
     assert report["targets"] and all(t["equivalent"] for t in checked["targets"].values()), \
         {name: t["reason"] for name, t in checked["targets"].items()}
+
+
+@pytest.mark.parametrize(("product", "category"), [
+    ("Windows", "Process_Creation"), ("WINDOWS", "process_creation"), ("windows", "PROCESS_CREATION"),
+])
+def test_logsource_values_are_read_in_lower_case_by_every_part(product: str, category: str) -> None:
+    # The Sigma rules specification (LogSource): category, product and service "are in lower
+    # case". pySigma's pipelines compared them as written, so 'Windows' converted on no target
+    # while the reference and the generator (which lower them) gave it Windows events.
+    text = rule_text("sel:\n    CommandLine|contains: abc\ncondition: sel",
+                     category=category, product=product)
+    loaded = load_one(text)
+    assert loaded.rule is not None and loaded.error is None, loaded.error
+    assert (loaded.rule.logsource.product, loaded.rule.logsource.category) == \
+        ("windows", "process_creation")
+    lower = rule_text("sel:\n    CommandLine|contains: abc\ncondition: sel")
+    for target in ("eql", "splunk", "kusto"):
+        assert to_query(target, text) == to_query(target, lower)

@@ -198,5 +198,11 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
     "logsource": Fact(
         "a rule matches only events of its logsource (converter.reference.logsources table)", TAXONOMY_SPEC,
     ),
+    "logsource_case": Fact(
+        "category, product and service are read in lower case", RULES_SPEC,
+        "'LogSource': their values 'are in lower case'. The loader lowers them "
+        "(converter.rules.shape.lower_logsource), so the pipelines, the reference and the "
+        "generator route 'product: Windows' alike.",
+    ),
 }
 

@@ -21,7 +21,13 @@ from sigma.rule import SigmaRule
 from converter.errors import RuleLoadError
 from converter.rules.conditions import use_fast_conditions
 from converter.rules.limits import MAX_CONDITION_DEPTH, LimitExceeded, check_document, check_size
-from converter.rules.shape import ShapeError, check_shape, flatten_expansions, rule_error
+from converter.rules.shape import (
+    ShapeError,
+    check_shape,
+    flatten_expansions,
+    lower_logsource,
+    rule_error,
+)
 from converter.rules.bounded_yaml import (  # noqa: F401 - MAX_ALIAS_EXPANSION re-exported for callers
     MAX_ALIAS_EXPANSION,
     RefusedYAML,
@@ -337,6 +343,7 @@ def load_text(text: str, path: str) -> list[LoadedRule]:
     for rule, start in zip(collection.rules, starts):
         if isinstance(rule, SigmaRule):
             flatten_expansions(rule)
+            lower_logsource(rule)
             use_fast_conditions(rule)  # the same trees, without pyparsing (rules/conditions.py)
         problem = _check_rule(rule)
         if problem is not None:

@@ -11,6 +11,7 @@ logsource. Each is refused here, as a rule error naming what is wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Iterator
 
@@ -141,6 +142,21 @@ def _selectors(tree: object) -> Iterator[ConditionSelector]:
             yield node
         elif isinstance(node, ConditionItem):
             stack.extend(node.args)
+
+
+def lower_logsource(rule: SigmaRule) -> None:
+    """Read the rule's logsource category, product and service in lower case, in place.
+
+    The Sigma rules specification (LogSource) says their values "are in lower case"; pySigma's
+    pipelines compare them as written, while the reference and the event generator look them
+    up in lower case. Lowering them once here makes every part route ``product: Windows`` as
+    ``windows`` (before, it converted on no target while the reference gave it Windows events).
+    """
+    source = rule.logsource
+    lowered = {name: value.lower() for name in ("category", "product", "service")
+               if isinstance(value := getattr(source, name), str) and value.lower() != value}
+    if lowered:
+        rule.logsource = dataclasses.replace(source, **lowered)
 
 
 def flatten_expansions(rule: SigmaRule) -> None:
