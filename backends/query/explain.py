@@ -57,10 +57,13 @@ def explain(node: ast.Node, event: Mapping[str, Any]) -> str:
         kind = "and" if isinstance(node, ast.And) else "or"
         decisive = False if kind == "and" else True
         results = [(c, evaluate(c, event)) for c in node.children]
-        for wanted in (decisive, None):
-            if result is wanted:
-                child = next(c for c, r in results if r is wanted)
-                return explain(child, event)
+        if result is decisive:  # any one such child decides alone
+            return explain(next(c for c, r in results if r is decisive), event)
+        if result is None:
+            # Every unknown child keeps the verdict unknown; the telling one is on a field the
+            # event has (one on a missing field hides why a target reading that field differs).
+            unknown = [c for c, r in results if r is None]
+            return explain(max(unknown, key=lambda c: _relevance(c, event)), event)
         if not results:
             return f"empty {kind} was {_word(result)}"
         quantifier = "every condition" if kind == "and" else "no alternative"

@@ -18,6 +18,7 @@ from backends.query.ast import (
     Glob,
     Keyword,
     Missing,
+    MultiValued,
     Node,
     Not,
     Or,
@@ -337,3 +338,17 @@ def test_explain_messages() -> None:
     assert "longer than 2 characters" in explain(long, {"a": "xyz"})
     assert "b missing" in explain(FieldEquals(field="a", other="b"), {"a": "x"})
     assert explain(Const(True), {}) == "constant true"
+
+
+@pytest.mark.parametrize("kind", [Or, And])
+def test_explain_of_an_unknown_names_the_unknown_operand_the_event_has(kind: type) -> None:
+    # Two operands are unknown: one on a field the event lacks, one on a field holding two
+    # values (ES|QL's single-value operators). The second is why a target that reads the field
+    # misses the event; the explanation named the first, whatever the order.
+    several = Equals(field="p", value="x", missing=Missing.NULL,
+                     multi_valued=MultiValued.NULL_DISTINCT)
+    event = {"p": ["x", "y"]}
+    for children in ((U, several), (several, U)):
+        tree = kind(children)
+        assert evaluate(tree, event) is None
+        assert explain(tree, event).startswith("p == 'x'"), explain(tree, event)
