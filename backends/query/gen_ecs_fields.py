@@ -25,13 +25,19 @@ ECS_VERSION = "9.5.0"  # the version of the corpus copy (shared/corpus/README.md
 # user_agent and http: the cloud, Zeek and proxy tables query user_agent.original (keyword,
 # ignore_above 1024) and http.request.method; a field the model does not know is read as a keyword
 # without a length limit, which would hide that limit.
+# observer, error, data_stream and cloud.provider: the proxy, cloud and Sysmon-error logsources
+# query or render them (the ES|QL interpreter refuses a field the model does not know). A test in
+# tests/converter/mapping/test_mappings_corpus.py checks that every ECS field an ECS table names
+# is here.
 FIELD_SETS = (
     "event", "host", "process", "user", "file", "registry", "dll", "source", "destination",
     "network", "dns", "url", "service", "group", "related", "user_agent", "http",
     # observer.type: the ecs-proxy logsource condition (Cisco Umbrella's web logs)
     "observer",
+    # error.code: Sysmon error (255); data_stream.dataset: every Elastic logsource renders it
+    "error", "data_stream",
 )
-SINGLE_FIELDS = ("@timestamp", "message")
+SINGLE_FIELDS = ("@timestamp", "message", "cloud.provider")
 
 # Not ECS. winlog.*: Winlogbeat / Windows integration fields
 # (https://github.com/elastic/beats/blob/main/winlogbeat/_meta/fields.common.yml): event_data and
