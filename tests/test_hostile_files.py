@@ -154,3 +154,21 @@ def test_a_bad_info_yml_is_a_row_error_and_regress_goes_on(
     rows = json.loads(result.stdout)["rules"]
     assert [row["folder"] for row in rows] == ["rules/windows/bad", "rules/windows/good"]
     assert error in rows[0]["error"], rows[0]["error"]
+
+
+@pytest.mark.parametrize(("output", "blocker"), [
+    ("out/", "out"), ("out/sub/", "out"), ("dir/eql/", "dir/eql"),
+])
+def test_an_output_directory_that_is_a_file_is_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str, blocker: str
+) -> None:
+    # The error named the query file below it ("out/eql/a.eql: cannot write: File exists").
+    monkeypatch.chdir(tmp_path)
+    (rule := tmp_path / "a.yml").write_text(RULE.format(n=1), encoding="utf-8")
+    (tmp_path / "out").write_text("a file", encoding="utf-8")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "eql").write_text("a file", encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", str(rule), "-t", "eql", "-o", output])
+    assert result.exit_code == 2, result.output
+    assert f"error: {blocker}: is not a directory" in result.output, result.output
+    assert (tmp_path / blocker).read_text(encoding="utf-8") == "a file"

@@ -51,7 +51,22 @@ def _link_error(path: Path) -> OutputError:
 
 
 def _os_error(path: Path, exc: OSError) -> OutputError:
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        # A file where a directory of the path belongs (``-o out/`` with ``out`` a file): name
+        # it, not the file that could not be written below it.
+        blocker = _file_on_the_way(path)
+        if blocker is not None:
+            return OutputError("is not a directory, so nothing can be written below it", blocker,
+                               hint="remove it, or choose another output directory")
     return OutputError(f"cannot write: {exc.strerror or exc}", path)
+
+
+def _file_on_the_way(path: Path) -> Path | None:
+    """The first directory of ``path`` (outermost first) that exists and is not one."""
+    for parent in reversed(path.parents):
+        if os.path.lexists(parent) and not os.path.isdir(parent):
+            return parent
+    return None
 
 
 def write_file(root: Path, relative: Path, text: str) -> None:
