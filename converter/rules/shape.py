@@ -153,10 +153,15 @@ def lower_logsource(rule: SigmaRule) -> None:
     ``windows`` (before, it converted on no target while the reference gave it Windows events).
     """
     source = rule.logsource
-    lowered = {name: value.lower() for name in ("category", "product", "service")
-               if isinstance(value := getattr(source, name), str) and value.lower() != value}
-    if lowered:
-        rule.logsource = dataclasses.replace(source, **lowered)
+
+    def lower(value: str | None) -> str | None:
+        return value.lower() if isinstance(value, str) else value
+
+    category, product, service = (lower(source.category), lower(source.product),
+                                  lower(source.service))
+    if (category, product, service) != (source.category, source.product, source.service):
+        rule.logsource = dataclasses.replace(source, category=category, product=product,
+                                             service=service)
 
 
 def flatten_expansions(rule: SigmaRule) -> None:
