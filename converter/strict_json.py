@@ -16,6 +16,16 @@ class StrictJSONError(ValueError):
     or the constants ``NaN`` / ``Infinity`` / ``-Infinity``."""
 
 
+def json_problem(exc: json.JSONDecodeError) -> str:
+    """The decoder's message, readable on its own: the C scanner says "Invalid control character
+    at" (its position goes to line and column) for a raw control character inside a string,
+    which JSON must write as an escape (RFC 8259 section 7)."""
+    if exc.msg.startswith("Invalid control character"):
+        return "a control character (a raw tab, newline, ...) inside a string; write it as an " \
+            "escape (\\t, \\n, \\u0001)"
+    return exc.msg
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object's pairs as a dict, refusing a key that appears twice.
 

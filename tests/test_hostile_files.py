@@ -172,3 +172,20 @@ def test_an_output_directory_that_is_a_file_is_named_in_the_error(
     assert result.exit_code == 2, result.output
     assert f"error: {blocker}: is not a directory" in result.output, result.output
     assert (tmp_path / blocker).read_text(encoding="utf-8") == "a file"
+
+
+@pytest.mark.parametrize("option", ["--events", "--mapping"])
+def test_a_raw_control_character_in_json_is_a_readable_positioned_error(
+    tmp_path: Path, option: str
+) -> None:
+    # Python's decoder says "Invalid control character at" (the position went to line and
+    # column), which the error printed as it was: "... not valid JSON: Invalid control character at".
+    (rule := tmp_path / "a.yml").write_text(RULE.format(n=1), encoding="utf-8")
+    (data := tmp_path / "data.json").write_text('{"CommandLine": "a\tb"}\n', encoding="utf-8")
+    args = ["check", str(rule), "-t", "eql", option, str(data)]
+    if option == "--mapping":
+        args += ["--generate"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    (line,) = [x for x in result.output.splitlines() if "error:" in x]
+    assert f"{data}:1:19:" in line and "a control character" in line and " at" not in line, line

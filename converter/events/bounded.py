@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from converter.errors import EventsError
-from converter.strict_json import STRICT_JSON, StrictJSONError
+from converter.strict_json import STRICT_JSON, StrictJSONError, json_problem
 
 #: Read size when skipping through an over-long line.
 _CHUNK = 1 << 16
@@ -169,7 +169,7 @@ def decode_json(data: bytes | str, path: str, line: int, member: str | None = No
             data.decode(json.detect_encoding(data), "surrogatepass")
         value = STRICT_JSON.decode(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", path=path, line=line + exc.lineno - 1,
+        raise InputError(f"not valid JSON: {json_problem(exc)}", path=path, line=line + exc.lineno - 1,
                          column=exc.colno,
                          member=member, hint="expected one JSON object per line") from None
     except UnicodeDecodeError as exc:

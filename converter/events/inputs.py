@@ -56,7 +56,7 @@ from converter.events.bounded import (
     read_lines,
 )
 from converter.events.normalise import normalise, normalise_owned
-from converter.strict_json import STRICT_JSON
+from converter.strict_json import STRICT_JSON, json_problem
 
 __all__ = ["FORMATS", "MAX_EVENT_DEPTH", "MAX_LINE_BYTES", "MAX_MEMBER_BYTES", "InputError",
            "InputLimits", "decode_json", "detect_format", "events_files", "iter_events", "iter_raw", "normalise",
@@ -324,7 +324,7 @@ def _read_json_values(
                 continue
             line = base_line + buf.count("\n", 0, exc.pos)
             column = exc.pos - buf.rfind("\n", 0, exc.pos)
-            raise InputError(f"not valid JSON: {exc.msg}", path=path, line=line, column=column,
+            raise InputError(f"not valid JSON: {json_problem(exc)}", path=path, line=line, column=column,
                              hint="expected JSON objects (one after another) or an array of "
                              "them") from None
         except (ValueError, RecursionError) as exc:  # a huge integer, deep nesting

@@ -19,6 +19,8 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10 (dependency: tomli>=2)
     import tomli as tomllib  # type: ignore[no-redef]
 
+from converter.strict_json import json_problem
+
 VERIFIED = "verified"
 IMPORTED = "imported"
 NOT_IMPORTABLE = "not_importable"
@@ -139,7 +141,8 @@ def _read_ndjson(source: str, text: str, relative: Path) -> Iterator[ElasticRule
         try:
             obj = json.loads(line, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
-            yield ImportEntry(where, "", "", ERROR, f"{where}:{exc.colno}: invalid JSON: {exc.msg}",
+            yield ImportEntry(where, "", "", ERROR,
+                              f"{where}:{exc.colno}: invalid JSON: {json_problem(exc)}",
                               group="invalid JSON")
             continue
         except (ValueError, RecursionError) as exc:  # huge integers, deep nesting

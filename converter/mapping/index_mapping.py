@@ -42,7 +42,7 @@ def field_model_for(data_source: str | None, mapping: str | Path | None = None) 
 def _read(path: str) -> Any:
     """The parsed JSON of a mapping file; every failure is a ``PipelineError`` naming it."""
     # Elasticsearch's decoder: a key twice in one object and NaN are refused, as ES refuses them.
-    from converter.strict_json import STRICT_JSON
+    from converter.strict_json import STRICT_JSON, json_problem
 
     where = Path(path)
     try:
@@ -51,7 +51,7 @@ def _read(path: str) -> Any:
         raise PipelineError(f"cannot read mapping: {exc.strerror}", path=where) from exc
     except json.JSONDecodeError as exc:
         raise PipelineError(
-            f"mapping is not valid JSON: {exc.msg}", path=where, line=exc.lineno, column=exc.colno
+            f"mapping is not valid JSON: {json_problem(exc)}", path=where, line=exc.lineno, column=exc.colno
         ) from exc
     except UnicodeDecodeError as exc:
         raise PipelineError(f"mapping is not UTF-8 ({exc.reason})", path=where) from exc
