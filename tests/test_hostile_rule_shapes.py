@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
-from helpers import load_one, rule_text, to_query
+from helpers import convert, load_one, rule_text, to_query
 
 
 def _error(text: str) -> str:
@@ -256,3 +256,13 @@ def test_logsource_values_are_read_in_lower_case_by_every_part(product: str, cat
     lower = rule_text("sel:\n    CommandLine|contains: abc\ncondition: sel")
     for target in ("eql", "splunk", "kusto"):
         assert to_query(target, text) == to_query(target, lower)
+
+
+@pytest.mark.parametrize("target", ["eql", "kql", "kql-es", "lucene", "esql", "splunk", "kusto"])
+def test_an_unresolved_placeholder_is_unsupported_on_every_target(target: str) -> None:
+    # kql-es passed the Placeholder object to its pattern writer: "internal error in the kql-es
+    # backend: TypeError: unhashable type: 'Placeholder'".
+    text = rule_text("sel:\n    CommandLine|expand: '%Admins%'\ncondition: sel")
+    conversion = convert(target, text)
+    assert conversion.status == "unsupported", (conversion.status, conversion.reason)
+    assert "placeholder" in str(conversion.reason), conversion.reason

@@ -40,7 +40,7 @@ from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
 from sigma.conditions import ConditionIdentifier
 
-from backends.common import EXACT_WARNINGS, can_exceed, refuse_empty_field
+from backends.common import EXACT_WARNINGS, can_exceed, refuse_empty_field, refuse_placeholders
 from backends.kql.backend import CASE_WARNING, SigportKqlBackend
 from backends.lucene.regex import has_case
 from backends.query.folding import folds_alike
@@ -220,16 +220,14 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
         or its case would not be Sigma's (``_case_field``)."""
         value = cond.value
         assert isinstance(value, SigmaString)
-        try:
-            key: Any = (cond.field, type(value), tuple(value.s))
-            hash(key)
-        except TypeError:  # a part that does not hash (a placeholder): no cache
-            key = None
-        if key is not None and key in self._plans:
+        # A placeholder left over (|expand without a pipeline that resolves it) has no text:
+        # refused as every emitter refuses it (it reached render_pattern: an internal error).
+        refuse_placeholders(value)
+        key = (cond.field, type(value), tuple(value.s))
+        if key in self._plans:
             return self._plans[key]
         plan = self._plan(cond.field, value)
-        if key is not None:
-            self._plans[key] = plan
+        self._plans[key] = plan
         return plan
 
     def _plan(self, field: str, value: SigmaString) -> tuple[str, dict[str, Any]] | None:
