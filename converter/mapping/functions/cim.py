@@ -8,8 +8,12 @@ dataset; the CIM manual lists these fields with their expression):
 
 * Web: ``http_user_agent``, ``http_method``, ``status``, ``http_referrer``, ``url``, ``dest``,
   ``src``: ``if(isnull(f) OR f="" OR f="-","unknown",f)`` (``Web_fillnull_http_user_agent``, ...);
-* Endpoint.Processes: ``process``, ``parent_process``, ``user``, ``parent_user``:
-  ``if(isnull(f) OR f="","unknown",f)`` (``Endpoint_Processes_fillnull_process``, ...).
+* Endpoint.Processes: ``process``, ``parent_process``, ``user``, ``original_file_name``, ``dest``;
+  Endpoint.Registry ``registry_path``, ``registry_value_data``, ``dest``; Endpoint.Filesystem
+  ``file_path``, ``dest``: ``if(isnull(f) OR f="","unknown",f)``
+  (``Endpoint_Processes_fillnull_process``, ...);
+* Network_Traffic.All_Traffic: ``transport`` (``unknown``, and lowercased), ``dest_port`` and
+  ``src_port`` as ``if(isnum(f),f,0)`` (parameter ``numeric``: fill ``0``).
 
 Render side: the value the dataset holds: the fill for a missing value (the renderer calls
 ``missing_cim_fillnull`` for the field when the event lacks it) and for each of the ``empty``
@@ -25,6 +29,7 @@ decides the rule, ``contains: 'kno'``, a field reference): error, naming the fil
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sigma.exceptions import SigmaTransformationError
@@ -122,10 +127,27 @@ def query_cim_fillnull(item: SigmaDetectionItem, spec: FieldTarget, prefix: str)
     return rewrite(item, spec, prefix, same)
 
 
+#: A number as the numeric fills read it (``isnum``): a JSON number or decimal text.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
 def render_cim_fillnull(value: Any, spec: FieldTarget) -> dict[str, Any]:
-    """The value the dataset holds: the fill for an ``empty`` text, else the value itself."""
+    """The value the dataset holds: the fill for an ``empty`` text, else the value itself.
+
+    Raises:
+        ValueError: a ``numeric`` field (``if(isnum(f),f,0)``: ports) given a value that is no
+            number: the source writes numbers there, so no record holds it (not rendered).
+    """
     if value is None or (isinstance(value, str) and value in _empty(spec)):
         return written(spec.target, _fill(spec))
+    if spec.param("numeric") and not (
+        (isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (isinstance(value, str) and _NUMBER.fullmatch(value))
+    ):
+        raise ValueError(
+            f"{spec.sigma}={value!r}: the data model keeps {spec.target} only as a number "
+            f"(else {_fill(spec)!r}), and the source writes numbers there"
+        )
     return written(spec.target, value)
 
 
