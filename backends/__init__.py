@@ -190,6 +190,7 @@ TARGETS: dict[str, TargetSpec] = {
             pipeline="ecs-windows",
             schema="ecs",
             suffix=".esql",
+            caseless_copies=True,
             field_model=True,
             formats=_ELASTIC_FORMATS,
             kibana_rule=KibanaRuleKind("esql", "esql"),

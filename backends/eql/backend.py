@@ -42,7 +42,6 @@ from sigma.types import (
     SigmaCasedString,
     SigmaExpansion,
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
     SpecialChars,
 )
@@ -317,17 +316,13 @@ class SigportEqlBackend(
         (semantics ``regex_insensitive_folding``); otherwise ``regex`` with explicit
         ``[kK\u212a]`` classes, which no version folds further.
         """
-        from backends.lucene.regex import translate_pcre
+        from backends.lucene.regex import translate_sigma_regex
 
         value = cast(SigmaRegularExpression, cond.value)
         self.warn_length_limit(cond.field, value)
-        flags = value.flags
-        translation = translate_pcre(
-            str(value.regexp),
-            case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in flags,
-            multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
-            dotall=SigmaRegularExpressionFlag.DOTALL in flags,
-        )
+        # On a cased copy (a wildcard field, semantics wildcard_field_copy) every character set
+        # is written through the copy's swap.
+        translation = translate_sigma_regex(value, self.field_model().lookup(cond.field))
         field = self.escape_and_quote_field(cond.field)
         if translation.insensitive is not None:
             return f"{field} regex~ {eql_string(translation.insensitive)}"

@@ -123,6 +123,17 @@ SEMANTICS = Semantics(
             "225568). The emitter declares every test on a field with a finite ignore_above that "
             "a longer value could decide (backends.common.SubfieldLimitMixin).",
         ),
+        "wildcard_field_copy": Rule(
+            "the copy, through QSTR()",
+            _LIMITATIONS + "#esql-supported-types",
+            "ES|QL reads the keyword family, wildcard included. With the template of `sigport "
+            "mapping` (--mapping) the pipeline moves a case-insensitive string test to the "
+            "field's caseless copy, and a regex or |cased test on a field with an ignore_above "
+            "to its cased copy (backends/query/ingest.py); QSTR() runs the lucene target's "
+            "query_string test on it (any_value_form), which a wildcard field answers on the "
+            "whole value at any length: its ignore_above defaults to 2147483647 "
+            "(https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/keyword#wildcard-field-type).",
+        ),
         "numeric_coerce": Rule(
             NUMERIC_COERCE.value,
             NUMERIC_COERCE.doc,

@@ -44,12 +44,11 @@ from sigma.types import (
     SigmaCasedString,
     SigmaExpansion,
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
 )
 
 from backends.common import refuse_empty_field
-from backends.lucene.regex import glob_pieces, glob_to_lucene, has_case, translate_pcre
+from backends.lucene.regex import glob_pieces, glob_to_lucene, has_case, translate_sigma_regex
 from backends.regex_globs import NotGlobs, glob_condition
 
 from .case import conflict, query_setting
@@ -187,12 +186,8 @@ def regexp_query(field: str, value: SigmaRegularExpression, info: Any) -> dict[s
     regex tells apart, or when the regex has no exact Lucene RegExp.
     """
     _refuse_type(field, info)
-    translation = translate_pcre(
-        str(value.regexp),
-        case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in value.flags,
-        multiline=SigmaRegularExpressionFlag.MULTILINE in value.flags,
-        dotall=SigmaRegularExpressionFlag.DOTALL in value.flags,
-    )
+    # On a cased copy (regexp_wildcard_field) every character set goes through its swap.
+    translation = translate_sigma_regex(value, info)
     if translation.case_sensitive:
         _refuse_lost_case(field, info, f"regex {value.regexp} (use |re|i)")
     return _regexp(field, translation.pattern)

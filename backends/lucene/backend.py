@@ -38,7 +38,6 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     SigmaCasedString,
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
 )
 
@@ -52,7 +51,7 @@ from backends.common import (
     refuse_placeholders,
 )
 
-from .regex import glob_pieces, glob_to_lucene, has_case, translate_pcre
+from .regex import glob_pieces, glob_to_lucene, has_case, translate_sigma_regex
 
 #: Choices of the ``case_insensitive`` backend option.
 CASE_MODES = ("regex", "none")
@@ -255,12 +254,8 @@ class SigportLuceneBackend(
         value = cond.value
         assert isinstance(value, SigmaRegularExpression)
         self.warn_length_limit(cond.field, value)
-        translation = translate_pcre(
-            str(value.regexp),
-            case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in value.flags,
-            multiline=SigmaRegularExpressionFlag.MULTILINE in value.flags,
-            dotall=SigmaRegularExpressionFlag.DOTALL in value.flags,
-        )
+        # On a cased copy every character set is written through the copy's swap.
+        translation = translate_sigma_regex(value, self.field_model().lookup(cond.field))
         if self.is_lowercase_field(cond.field) and translation.case_sensitive:
             # The normalizer lower-cases the indexed value, and query_string regexes are not
             # normalised: every letter must be matched through its case variants.

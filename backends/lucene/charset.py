@@ -16,7 +16,7 @@ depend on the Unicode version of the engine, which sigport cannot pin, so they a
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from .semantics import SEMANTICS
 
@@ -89,6 +89,16 @@ class CharSet:
         if start <= MAX_CODE_POINT:
             out.append((start, MAX_CODE_POINT))
         return CharSet(out)
+
+    def swapped(self, swap: Mapping[str, str]) -> CharSet:
+        """The image of this set under ``swap``, a bijection of characters given both ways
+        (``backends.query.ingest.COPY_SWAP`` and its inverse): each member that ``swap`` moves
+        is replaced by its image, the others stay."""
+        moved = [char for char in swap if char in self]
+        if not moved:
+            return self
+        kept = (self.complement() | CharSet.of("".join(moved))).complement()
+        return kept | CharSet.of("".join(swap[char] for char in moved))
 
     def size(self) -> int:
         """Number of code points in the set."""

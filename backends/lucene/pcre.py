@@ -21,6 +21,7 @@ entry of ``SEMANTICS`` (``regex_*`` and ``sigma_regex_*``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
@@ -107,11 +108,16 @@ class Translator:
             lower-cased copy of the value would not match the same way.
     """
 
-    def __init__(self, pattern: str, flags: Flags, engine_folding: bool = False) -> None:
+    def __init__(self, pattern: str, flags: Flags, engine_folding: bool = False,
+                 swap: Mapping[str, str] | None = None) -> None:
         self.p = pattern
         self.i = 0
         self.flags = flags
         self.engine = engine_folding
+        # A cased copy's character swap (both ways): every character the pattern matches is
+        # written as its image, so the result matches the swapped value exactly where the
+        # pattern matches the value (a bijection maps matches to matches).
+        self.swap: Mapping[str, str] = swap or {}
         self.folded = False
         self.sensitive_letters = False
 
@@ -162,7 +168,8 @@ class Translator:
             raise self.fail("'^'/'$' with the multi-line flag match at line breaks")
         prefix = "" if start else ".*"
         # 'sigma_regex_dollar': '$' also matches just before a final newline, '\Z' does not.
-        suffix = {"$": "(\n)?", "Z": ""}.get(end, ".*")
+        newline = escape_char(self.swap.get("\n", "\n"))
+        suffix = {"$": f"({newline})?", "Z": ""}.get(end, ".*")
         if not body and prefix == suffix == ".*":
             return ".*"
         return prefix + body + suffix
@@ -234,6 +241,8 @@ class Translator:
 
     def literal(self, char: str) -> str:
         """One literal character, widened to its case variants when case-insensitive."""
+        if char in self.swap:  # whitespace, '*' and their symbols: no case to fold
+            return escape_char(self.swap[char])
         if not self.flags.ci:
             if _has_case(char):
                 self.sensitive_letters = True
@@ -282,6 +291,8 @@ class Translator:
             elif not _engine_stable(folded):
                 raise EngineFoldingUnusable("class")
         result = folded.complement() if negated else folded
+        if self.swap:
+            result = result.swapped(self.swap)
         try:
             return result.render()
         except FoldError as exc:

@@ -19,11 +19,17 @@ regexp-syntax.html). Two translations live here:
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Iterable, Union
+from typing import Any, Iterable, Union
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.types import SigmaString, SpecialChars
+from sigma.types import (
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
 
 from backends.common import refuse_placeholders
 from backends.query.folding import SIMPLE, equivalents, lower1
@@ -133,7 +139,8 @@ class Translation:
 
 
 def translate_pcre(
-    pattern: str, case_insensitive: bool = False, multiline: bool = False, dotall: bool = False
+    pattern: str, case_insensitive: bool = False, multiline: bool = False, dotall: bool = False,
+    swap: Mapping[str, str] | None = None,
 ) -> Translation:
     """Translate a Sigma (PCRE-subset, unanchored) regex into equivalent Lucene RegExps.
 
@@ -143,26 +150,46 @@ def translate_pcre(
         multiline: Sigma ``|m``; accepted when the pattern has no ``^``/``$`` (then it has no
             effect), rejected otherwise.
         dotall: Sigma ``|s``; ``.`` then matches newlines, as Lucene's ``.`` does.
+        swap: for a field that holds each value with these characters swapped (a cased copy,
+            ``backends.query.ingest.regex_swap``): the result matches the swapped value exactly
+            where the pattern matches the value.
 
     Raises:
         SigmaFeatureNotSupportedByBackendError: no exact translation exists (the message names
             the construct and its offset).
     """
     flags = Flags(ci=case_insensitive, dotall=dotall, multiline=multiline)
-    explicit = Translator(pattern, flags)
+    explicit = Translator(pattern, flags, swap=swap)
     text = explicit.translate()
     sensitive = explicit.sensitive_letters
     if not explicit.folded:
         return Translation(text, case_sensitive=sensitive)
     try:
-        engine = Translator(pattern, flags, engine_folding=True).translate()
+        engine = Translator(pattern, flags, engine_folding=True, swap=swap).translate()
     except EngineFoldingUnusable:
         return Translation(text, case_sensitive=sensitive)
     return Translation(text, engine, sensitive)
 
 
+def translate_sigma_regex(value: SigmaRegularExpression, info: Any = None) -> Translation:
+    """``translate_pcre`` of a Sigma ``re`` value with its flags (``|i``, ``|m``, ``|s``), for a
+    test of the field ``info`` (a ``FieldInfo``, or None): on a cased copy every character set
+    goes through the copy's swap (``backends.query.ingest.regex_swap``)."""
+    from backends.query.ingest import regex_swap
+
+    flags = value.flags
+    return translate_pcre(
+        str(value.regexp),
+        case_insensitive=SigmaRegularExpressionFlag.IGNORECASE in flags,
+        multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
+        dotall=SigmaRegularExpressionFlag.DOTALL in flags,
+        swap=regex_swap(info),
+    )
+
+
 def pcre_to_lucene(
-    pattern: str, case_insensitive: bool = False, multiline: bool = False, dotall: bool = False
+    pattern: str, case_insensitive: bool = False, multiline: bool = False, dotall: bool = False,
+    swap: Mapping[str, str] | None = None,
 ) -> str:
     """Translate a Sigma regex for a case-sensitive Lucene RegExp operator (``/.../``).
 
@@ -173,4 +200,4 @@ def pcre_to_lucene(
     Raises:
         SigmaFeatureNotSupportedByBackendError: no exact translation exists.
     """
-    return translate_pcre(pattern, case_insensitive, multiline, dotall).pattern
+    return translate_pcre(pattern, case_insensitive, multiline, dotall, swap).pattern

@@ -34,8 +34,10 @@ def _field_detail(event: Mapping[str, Any], field: str, max_length: int | None) 
 
 def _relevance(node: ast.Node, event: Mapping[str, Any]) -> int:
     """How telling a child is when none decided alone: a test on a field the event has (it
-    nearly matched) beats one on a missing field, and a case-sensitive test beats an insensitive
-    one (case is the classic cross-language difference)."""
+    nearly matched) beats one on a missing field, a case-sensitive test beats an insensitive
+    one (case is the classic cross-language difference), and a test on a value the index drops
+    (over the field's ``ignore_above``) beats them all: it is what a target's verdict turns on
+    where the value decides the query from under a NOT."""
     if isinstance(node, (ast.And, ast.Or)):
         return max((_relevance(c, event) for c in node.children), default=0)
     if isinstance(node, ast.Not):
@@ -43,6 +45,9 @@ def _relevance(node: ast.Node, event: Mapping[str, Any]) -> int:
     if isinstance(node, ast.Leaf):
         if event_values(event, node.field) is None:
             return 0
+        if node.max_length is not None and indexed_values(event, node.field,
+                                                          node.max_length) is None:
+            return 3
         return 2 if getattr(node, "case_sensitive", False) else 1
     return 0
 

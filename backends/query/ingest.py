@@ -44,15 +44,16 @@ from .folding import simple_lower
 __all__ = [
     "CASED_META_KEY", "CASED_PREFIX", "COPY_PREFIX", "COPY_SWAP", "WHITESPACE_SWAP", "META_KEY",
     "apply_copies", "cased_encode", "caseless_encode", "painless_params", "painless_source",
+    "regex_swap",
 ]
 
 #: query_string's whitespace -> the visible symbol the copy holds instead (and back).
 WHITESPACE_SWAP = {" ": "\u2420", "\t": "\u2409", "\n": "\u240a", "\r": "\u240d", "\u3000": "\u2423"}
 #: Every character the copy holds swapped (and back): the whitespace and the literal ``*``.
 COPY_SWAP = {**WHITESPACE_SWAP, "*": "\u2217"}
-_SWAP_TABLE = str.maketrans(
-    {**COPY_SWAP, **{symbol: char for char, symbol in COPY_SWAP.items()}}
-)
+#: ``COPY_SWAP`` both ways: the character a copy holds for each character of the value.
+SWAP_BOTH = {**COPY_SWAP, **{symbol: char for char, symbol in COPY_SWAP.items()}}
+_SWAP_TABLE = str.maketrans(SWAP_BOTH)
 #: Where ``sigport mapping`` has the pipeline write the copy of a field (``<prefix><field>``).
 COPY_PREFIX = "sigport.caseless."
 #: The mapping ``meta`` key naming the field a caseless-encoded copy is written from (ES allows
@@ -64,6 +65,16 @@ META_KEY = "sigport_caseless_of"
 #: it) nor on the caseless copy (which has lost the case); on this copy it is exact.
 CASED_PREFIX = "sigport.cased."
 CASED_META_KEY = "sigport_cased_of"
+
+
+def regex_swap(info: Any) -> dict[str, str] | None:
+    """The character swap a regular expression on field ``info`` (a ``FieldInfo``, or None)
+    must be written through: ``SWAP_BOTH`` on a cased copy, whose values are the source's with
+    those characters swapped and nothing else (a regex on the source field moves there where
+    the source stops at an ``ignore_above``), else None. A swap is a bijection, so a pattern
+    whose every character set is mapped through it matches the copy exactly where the
+    original matches the source, at any length."""
+    return SWAP_BOTH if info is not None and getattr(info, "cased_of", None) else None
 
 
 def cased_encode(text: str) -> str:
@@ -125,7 +136,7 @@ def painless_params(copies: Iterable[tuple[str, str]],
                     cased: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
     """The script's ``params``: the ``[source, copy, lowercase]`` triples (``lowercase`` false
     for the cased copies) and the swap (``COPY_SWAP``)."""
-    swap = {**COPY_SWAP, **{symbol: char for char, symbol in COPY_SWAP.items()}}
+    swap = dict(SWAP_BOTH)
     triples = [[source, copy, True] for source, copy in copies]
     triples += [[source, copy, False] for source, copy in cased]
     return {"copies": triples, "swap": swap}

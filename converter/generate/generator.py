@@ -49,7 +49,12 @@ from converter.generate.plan import (
     describe,
     solve,
 )
-from converter.generate.hostile import hostile_mutations, long_value_length, presence_mutations
+from converter.generate.hostile import (
+    hostile_mutations,
+    long_positives,
+    long_value_length,
+    presence_mutations,
+)
 from converter.generate.regex import RegexUnsupported, regex_example
 from converter.generate.values import (
     COMPANIONS,
@@ -197,6 +202,9 @@ class _Generator:
         self.carrier = next((c for c in KEYWORD_CARRIERS if c in self.companions), "Message")
         self.trees = [c.parsed for c in rule.detection.parsed_condition]  # parsed once
         self.plans = [p for tree in self.trees for p in solve(tree, True)][:MAX_ALTERNATIVES]
+        self.long: list[Item] = []  # the long positives, set by ``ordered``
+        # Near misses that trigger a filter: (merged plan, event, the filter's fields).
+        self.triggered: list[tuple[Plan, Item, frozenset[str | None]]] = []
 
     def context(self, plan: Plan, index: int) -> Context:
         """Process creation: mostly Sysmon 1; every fifth plan Security 4688, when 4688 records
@@ -308,6 +316,8 @@ class _Generator:
                     label = f"near miss: {fplan[0].selection} triggered: {_label(fplan)}"
                     fields = touched | {lit.field for lit in fplan}
                     out.setdefault("filter", []).append((triggered, label, fields, fctx))
+                    self.triggered.append((merged, (triggered, label, fields, fctx),
+                                           frozenset(lit.field for lit in fplan)))
         elsewhere = _wrong_logsource(*self.logsource)
         if elsewhere is not None:
             moved = {k: v for k, v in event.items() if k not in ("EventID", "Channel")}
@@ -327,7 +337,34 @@ class _Generator:
         mutated = _interleave(list(kinds.values()))
         misses = [m for m in mutated if not m[1].startswith("positive")]
         variants = [m for m in mutated if m[1].startswith("positive")]
+        self.long = self.long_positives(positives)
         return _interleave([[item for _, _, item in positives], misses, variants])
+
+    def long_positives(self, positives: list[tuple[int, Plan, Item]]) -> list[Item]:
+        """The positives, and the near misses that trigger a filter, with one field's value past
+        every field limit, every test of the plan on it kept (``hostile.long_positives``): one per
+        field and set of tests of it, over all plans (a list of 40 ``endswith`` values gets one
+        for each value). A triggered filter gets them for the fields the filter tests: with the
+        value not indexed, a target's filter no longer fires where Sigma's does."""
+        entries: list[tuple[Plan, Item, str, frozenset[str | None] | None]] = [
+            (plan, item, "positive", None) for _, plan, item in positives
+        ]
+        entries += [(plan, item, "near miss", fields) for plan, item, fields in self.triggered]
+        out: list[Item] = []
+        seen: set[tuple[str, frozenset[str]]] = set()
+        for plan, (event, label, touched, ctx), tag, fields in entries:
+            for field, value, what in long_positives(plan, event, self.long_length):
+                # The tests of the field, as text: a pySigma value (SigmaNull) is not hashable.
+                key = (field, frozenset(describe(lit) for lit in plan if lit.field == field))
+                if key in seen or self.fixed_spelling(field) or (
+                    fields is not None and field not in fields
+                ):
+                    continue
+                seen.add(key)
+                tests = ", ".join(sorted(key[1]))
+                head = label.split(":", 1)[1].strip() if tag == "near miss" else tests
+                out.append(({**event, field: value}, f"{tag}: {head}: {what}", touched, ctx))
+        return out
 
 
 def generate_events(
@@ -341,7 +378,9 @@ def generate_events(
 
     Args:
         rule: a parsed pySigma rule (before any target pipeline); a correlation rule gets [].
-        count: how many events at most (default ``DEFAULT_COUNT``).
+        count: how many events at most (default ``DEFAULT_COUNT``), besides the long positives
+            (``hostile.long_positives``: at most ``count`` more), which come on top so that no
+            near miss gives way to them.
         seed: fillers and choices are drawn from it; the same seed gives the same events.
         carries: which event kinds (``{"EventID": 4688, "Channel": "Security"}``) the targets'
             data sources can hold; the others are not generated (Sentinel's SecurityEvent holds
@@ -389,20 +428,25 @@ def _generate(rule: SigmaRule, compiled: Any, kinds: list[dict[str, Any]], count
     out: list[SampleEvent] = []
     seen: set[str] = set()
     generator = _Generator(rule, kinds, seed, long_length)
-    for event, label, touched, ctx in generator.ordered(limit):
-        if len(out) >= limit:
-            break
-        key = json.dumps(event, sort_keys=True, default=str)
-        verdict = compiled.evaluate(event)
-        if key in seen or verdict.unsupported is not None:
-            continue
-        seen.add(key)
-        companions = {k: v for k, v in ctx.companions.items() if k not in touched}
-        fields = _with_companions(event, companions, compiled, verdict.matched)
-        intended = label.startswith("positive")
-        note = label if intended == verdict.matched else (
-            f"{label} [reference: {'match' if verdict.matched else 'no match'}]")
-        out.append(SampleEvent(fields, bool(verdict.matched), note, source="generated"))
+    ordered = generator.ordered(limit)
+    # The long positives come on top of the count (at most as many again): each is the event
+    # that shows what a field's length limit does to one test, and none displaces a near miss.
+    for items, extra in ((ordered, limit), (generator.long, min(limit, len(generator.long)))):
+        cap = len(out) + extra
+        for event, label, touched, ctx in items:
+            if len(out) >= cap:
+                break
+            key = json.dumps(event, sort_keys=True, default=str)
+            verdict = compiled.evaluate(event)
+            if key in seen or verdict.unsupported is not None:
+                continue
+            seen.add(key)
+            companions = {k: v for k, v in ctx.companions.items() if k not in touched}
+            fields = _with_companions(event, companions, compiled, verdict.matched)
+            intended = label.startswith("positive")
+            note = label if intended == verdict.matched else (
+                f"{label} [reference: {'match' if verdict.matched else 'no match'}]")
+            out.append(SampleEvent(fields, bool(verdict.matched), note, source="generated"))
     return out
 
 

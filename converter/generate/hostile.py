@@ -13,6 +13,11 @@ Every value a rule tests gets, besides the mutations of ``generate_values``:
   (``ignore_above`` of each field, 1,024 on Defend's ``.caseless`` sub-fields, or a user
   mapping's), so a target that stops indexing a value past its limit shows it; also where a
   ``null`` or ``|exists`` test is made, as an exists query misses such a value;
+* a **long positive** (``long positive ...``, ``long_positives``): for each field a positive
+  tests with a pattern (``*``, a regex), the positive event with that field's value made longer
+  than every limit while every test of the event's plan on that field still holds, so a target
+  whose index drops the value misses an event the rule matches (the limit decides the query,
+  not just one leaf: ``converter.checking.limits.limit_shows``);
 * a **trailing** ``\\n`` / ``\\r\\n`` (``trailing ...``): a regex ``$`` also matches before a
   final newline;
 * **number-like text** (``numeric-text ...``) for a number or a comparison: ``1_001``,
@@ -40,9 +45,15 @@ from sigma.types import (
 
 from backends.query.fields import BUILTIN_SOURCES, FieldModel
 
-from converter.generate.plan import MULTI, SINGLE, Fixed, Glob, Lit, Rx
+from converter.generate.plan import MULTI, SINGLE, Fixed, Glob, Lit, Plan, Rx
 from converter.generate.regex import RegexUnsupported, regex_example
-from converter.generate.values import FIELD_FILLERS, LEADING_FILLERS, STRUCTURED_FIELDS, satisfies
+from converter.generate.values import (
+    FIELD_FILLERS,
+    LEADING_FILLERS,
+    STRUCTURED_FIELDS,
+    VOCABULARIES,
+    satisfies,
+)
 from converter.reference.fields import fold, number_of
 
 #: Non-ASCII characters that fold to the same character as a letter (``True``: the same under
@@ -246,6 +257,70 @@ def presence_mutations(lit: Lit, length: int) -> Iterator[tuple[Fixed, bool, str
     yield (Fixed(text), present_matches is lit.positive,
            f"long value past every field limit ({len(text)} characters) where null or "
            "absence is tested")
+
+
+#: Where padding goes in a value, tried in this order: after a path or word separator (the value
+#: keeps its shape: ``C:\\xxx…\\Windows\\cmd.exe``), at its end, at its start.
+_SEPARATORS = "\\/ "
+#: Padding characters tried in turn (a negated test of the same field may hold the first).
+_PADDING = ("x", "0", "_")
+MAX_PAD_POSITIONS = 32
+
+
+def long_positives(plan: Plan, event: dict[str, Any], length: int
+                   ) -> Iterator[tuple[str, str, str]]:
+    """``(field, value, what)`` per field that ``plan``'s positive literals test with a pattern
+    (a ``*`` or a regex): ``event``'s value of that field (a positive of the plan) made longer
+    than ``length`` so that every positive test of the plan on the field still holds and no
+    negated one does.
+
+    A value over a field's ``ignore_above`` is not indexed: the target's query then misses an
+    event the rule matches. The per-literal long value (``hostile_mutations``) replaces one test's
+    value only, so where a field has several tests (``contains|all``, a filter on it) the rest of
+    the query masks the limit; this one keeps them, so the limit decides the whole query
+    (``converter.checking.limits.limit_shows``) and ``check`` shows the difference, or, with a
+    form of the field that has no limit, proves it. Fields whose values have a structure a
+    shipper parses (``FIELD_FILLERS``, ``STRUCTURED_FIELDS``) or come from a closed list
+    (``VOCABULARIES``) get none: no record holds such a value.
+    """
+    tests: dict[str, tuple[list[Any], list[Any]]] = {}
+    for lit in plan:
+        if lit.field is not None:
+            pos, neg = tests.setdefault(lit.field, ([], []))
+            (pos if lit.positive else neg).append(lit.value)
+    for field, (pos, neg) in tests.items():
+        if field in FIELD_FILLERS or field in STRUCTURED_FIELDS or field in VOCABULARIES:
+            continue
+        if not pos or not all(isinstance(v, (Glob, Rx)) for v in pos):
+            continue  # a number, a Fixed value, null: nothing a padding keeps
+        if not any(isinstance(v, Rx) or MULTI in v.parts for v in pos):
+            continue  # only exact values: a longer value matches none of them
+        value = event.get(field)
+        if not isinstance(value, str):
+            continue
+        padded = _padded(value, pos, neg, length, field in LEADING_FILLERS)
+        if padded is not None:
+            yield (field, padded,
+                   f"long positive: {field} past every field limit ({len(padded)} characters) "
+                   "with every test of it kept")
+
+
+def _padded(value: str, pos: list[Any], neg: list[Any], length: int, fixed_start: bool
+            ) -> str | None:
+    """``value`` with ``length`` padding characters inserted where every ``pos`` value still
+    holds and no ``neg`` value does (``satisfies``), or None. ``fixed_start``: the field's values
+    begin with a fixed kind of prefix (a registry hive), so nothing goes before it."""
+    positions = [i + 1 for i, char in enumerate(value) if char in _SEPARATORS]
+    positions = positions[:MAX_PAD_POSITIONS] + [len(value)] + ([] if fixed_start else [0])
+    for char in _PADDING:
+        pad = char * length
+        for at in dict.fromkeys(positions):
+            candidate = value[:at] + pad + value[at:]
+            if all(satisfies(candidate, p) is not False for p in pos) and not any(
+                satisfies(candidate, n) is True for n in neg
+            ):
+                return candidate
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -171,7 +171,8 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         item, linked to the rest as the values were (OR, or AND under ``|all``)."""
         if detection_item.field is None or not detection_item.value or self.model is None:
             return None
-        if self.cased_copies and self._to_cased_copy(detection_item):
+        if self.copies and (self._to_cased_copy(detection_item)
+                            or self._regex_to_cased_copy(detection_item)):
             return None
         if self.copies:
             both = self._presence_on_both(detection_item)
@@ -213,6 +214,23 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         self.processing_item_applied(detection_item)
         return None
 
+    def _regex_to_cased_copy(self, item: SigmaDetectionItem) -> bool:
+        """Move a regular expression test on a field that stops at an ``ignore_above`` to the
+        field's cased copy, a ``wildcard`` field the ingest pipeline writes with no limit: the
+        emitters write the regex through the copy's character swap
+        (``backends.query.ingest.regex_swap``), so it is exact at any length. True when moved."""
+        if not item.value or not all(isinstance(v, SigmaRegularExpression) for v in item.value):
+            return False
+        info = self.model.lookup(item.field)
+        if info is None or info.ignore_above is None or info.source != item.field:
+            return False  # no limit; or a multi-field (its copy would be of another field)
+        twin = self.model.cased_copy(item.field)
+        if twin is None:
+            return False
+        item.field = twin.name
+        self.processing_item_applied(item)
+        return True
+
     def _presence_on_both(self, item: SigmaDetectionItem) -> SigmaDetection | None:
         """A ``null`` or ``|exists`` test on a length-limited field that has a caseless copy,
         made on the field and on its copy: the field indexes no value past its
@@ -241,16 +259,27 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
                               item_linking=ConditionOR if present else ConditionAND)
 
     def _to_cased_copy(self, item: SigmaDetectionItem) -> bool:
-        """Move a case-sensitive item whose patterns a query_string would split, on a field
-        that is no ``keyword`` field, to the field's cased copy; True when moved."""
+        """Move a case-sensitive item to the field's cased copy (no length limit) where its
+        patterns a query_string would split on a field that is no ``keyword`` field
+        (``cased_copies``: KQL), or where the field stops at an ``ignore_above`` a value of
+        the item can pass (every copy target); True when moved."""
+        from backends.common import can_exceed
+
         values = item.value
-        if not all(type(v) is SigmaCasedString for v in values):
-            return False
-        if not any(_split_by_query_string(v) for v in values):
+        if not values or not all(type(v) is SigmaCasedString for v in values):
             return False
         info = self.model.lookup(item.field)
-        if info is None or info.type == "keyword":
-            return False  # a keyword field takes the pattern as one wildcard query
+        if info is None:
+            return False
+        limited = info.ignore_above is not None and any(
+            can_exceed(v, info.ignore_above) for v in values
+        )
+        # A keyword field takes a pattern as one wildcard query: no split there.
+        split = self.cased_copies and info.type != "keyword" and any(
+            _split_by_query_string(v) for v in values
+        )
+        if not (limited or split):
+            return False
         twin = self.model.cased_copy(item.field)
         if twin is None:
             return False

@@ -179,20 +179,21 @@ class Proposal:
     #: written and mapped.
     streams: list[str] = field(default_factory=list)
     #: field -> its cased copy (``backends.query.ingest.cased_encode``), for the case-sensitive
-    #: patterns a query_string would split.
+    #: patterns a query_string would split, and for the regexes and ``|cased`` values on a field
+    #: with an ``ignore_above`` (a wildcard copy has none).
     cased: dict[str, str] = field(default_factory=dict)
 
 
 #: The targets that query the caseless copies (``TargetSpec.caseless_copies``); KQL first, the
 #: one ``Proposal.converted`` and ``refused`` count. kql-es is one of them: where its
 #: ``case_insensitive`` does not reach (a ``wildcard`` or text field) it reads the copies too.
-COPY_TARGETS = ("kql", "eql", "lucene", "kql-es")
+COPY_TARGETS = ("kql", "eql", "lucene", "kql-es", "esql")
 
 
 def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
-    """Convert the rules for KQL, EQL, Lucene and kql-es on ``data_source`` and collect the fields that
-    need a caseless copy or a lowercase-normalised multi-field (those a conversion queried
-    through a proposed one): EQL and Lucene also convert rules KQL refuses (regexes), whose
+    """Convert the rules for KQL, EQL, Lucene, kql-es and ES|QL on ``data_source`` and collect
+    the fields that need a caseless copy or a lowercase-normalised multi-field (those a conversion
+    queried through a proposed one): EQL and Lucene also convert rules KQL refuses (regexes), whose
     other tests then read the copies too."""
     base = FieldModel.builtin(data_source)
     model = ProposingModel(base)
@@ -424,14 +425,15 @@ def run_mapping(paths: list[str], data_source: str, output: Path | None) -> int:
     print(
         f"sigport mapping: {proposal.converted} of {proposal.rules} rules convert for kql on "
         f"{data_source}; {len(proposal.copies)} fields get a caseless copy (a wildcard field the "
-        "ingest pipeline writes, read by kql, kql-es, eql and lucene): "
+        "ingest pipeline writes, read by kql, kql-es, eql, lucene and esql): "
         + (", ".join(f"{proposal.copies[n]} (of {n})" for n in sorted(proposal.copies)) or "none"),
         file=err,
     )
     if proposal.cased:
         print(
             f"{len(proposal.cased)} fields get a cased copy (the value with the same swaps, not "
-            "lowercased), for case-sensitive patterns that hold whitespace: "
+            "lowercased), for case-sensitive patterns that hold whitespace, and for regular "
+            "expressions and |cased values on fields that stop at an ignore_above: "
             + ", ".join(f"{proposal.cased[n]} (of {n})" for n in sorted(proposal.cased)),
             file=err,
         )

@@ -239,6 +239,42 @@ def test_translation_matches_search(case: tuple[str, str, str], data: st.DataObj
                 pcre, translation.insensitive, subject)
 
 
+#: The characters a cased copy swaps (``backends.query.ingest.COPY_SWAP``) and their symbols.
+SWAPPED_CHARS = " \t\n\r\u3000*\u2420\u2409\u240a\u240d\u2423\u2217"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=patterns(), data=st.data())
+def test_translation_through_a_copy_swap_matches_the_swapped_value(
+    case: tuple[str, str, str], data: st.DataObject
+) -> None:
+    """On a cased copy (``sigport.cased.<field>``) each value is held with whitespace and ``*``
+    swapped with visible symbols (``cased_encode``): the pattern translated through the swap
+    matches the swapped value exactly where the Sigma regex finds a match in the value, in both
+    forms (the characters and their symbols in the subjects on purpose)."""
+    from backends.query.ingest import SWAP_BOTH, cased_encode
+
+    pcre, oracle_text, flags = case
+    oracle = _oracle(oracle_text, flags)
+    assume(oracle is not None)
+    translation = translate_pcre(pcre, "i" in flags, "m" in flags, "s" in flags, swap=SWAP_BOTH)
+    forms = [lucene_regex(translation.pattern, case_sensitive=True)]
+    if translation.insensitive is not None:
+        forms.append(lucene_regex(translation.insensitive, case_sensitive=False))
+    for subject in _subjects(data.draw, pcre, SUBJECT_CHARS + SWAPPED_CHARS) + [" *\n", "\u2420"]:
+        expected = oracle.search(subject) is not None
+        for form in forms:
+            assert (form.fullmatch(cased_encode(subject)) is not None) == expected, (
+                pcre, translation, subject)
+
+
+def test_a_copy_swap_maps_every_character_set() -> None:
+    from backends.query.ingest import SWAP_BOTH
+
+    assert translate_pcre(r"a b\*c$", swap=SWAP_BOTH).pattern == ".*a\u2420b\u2217c(\u240a)?"
+    assert translate_pcre("[^ ]x.", swap=SWAP_BOTH).pattern == ".*[^\u2420]x[^\u240a].*"
+
+
 def test_generator_reaches_the_engine_form() -> None:
     # Guard against a vacuous pass: the regex~ form exists for ordinary case-insensitive input.
     assert translate_pcre("(?i)ab[c-e]+").insensitive == ".*ab[C-Ec-e]+.*"

@@ -238,7 +238,7 @@ COPY_TEMPLATE = Path(__file__).parents[2] / "data" / "kql_es_copy_template.json"
 PROC_RULE = PORT_RULE.replace("network_connection", "process_creation")
 
 
-@pytest.mark.parametrize("target", ["eql", "lucene"])
+@pytest.mark.parametrize("target", ["eql", "lucene", "esql"])
 @pytest.mark.parametrize("source", ["defend", "windows"])
 def test_null_and_exists_read_the_field_and_its_copy(target: str, source: str) -> None:
     # process.executable stops at 1,024 characters; its caseless copy (a wildcard field the
@@ -323,3 +323,77 @@ def test_a_long_value_the_rest_of_the_query_masks_proves_nothing() -> None:
     rendered = checker.renderers["kql"].render_sample_all(only_one)[0]
     leaves = length_limits(tree)
     assert leaves and not any(limit_shows(tree, leaf, rendered) for leaf in leaves)
+
+
+IMAGE_ALL_RULE = CONTAINS_ALL_RULE.replace("c1", "c2").replace(
+    "CommandLine|contains|all: ['--remote-debugging-', '--headless']",
+    "Image|contains|all: ['\\\\Temp\\\\', 'evil']",
+)
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene", "kql-es", "esql"])
+def test_the_generated_long_positive_decides_a_masked_limit(target: str) -> None:
+    """``process.executable`` stops at 1,024 characters; the rule tests it twice. The generator's
+    long positive keeps both tests in one long value, so the limit decides the whole query: on
+    the stock mapping the query misses it (the event shows it), and with the template's caseless
+    copy (a ``wildcard`` field, no limit) the target is proven on it."""
+    from converter.generate import generate_events
+
+    (loaded,) = load_text(IMAGE_ALL_RULE, "r.yml")
+    events = generate_events(loaded.rule)
+    (long,) = [i for i, e in enumerate(events) if "long positive" in e.note]
+    plain = Checker([target], data_source="defend").check(loaded, events).targets[target]
+    assert plain.equivalent is False, plain.reason
+    assert [d.event for d in plain.disagreements] == [long]
+    copied = Checker([target], data_source="defend", mapping=COPY_TEMPLATE)
+    outcome = copied.check(loaded, events).targets[target]
+    assert "sigport.caseless.process.executable" in (outcome.query or ""), outcome.query
+    assert outcome.equivalent is True, outcome.reason
+
+
+REGEX_RULE = """
+title: regex and cased values on limited fields
+id: 6a7b8c9d-0000-4000-8000-0000000000e1
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    Image|re: '.*[A-Za-z]:\\\\Win dows\\\\.*'
+    ParentImage|cased|contains: '\\Temp Dir\\'
+  condition: sel
+level: low
+"""
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene", "kql-es", "esql"])
+def test_regex_and_cased_tests_on_a_limited_field_read_the_cased_copy(
+    target: str, tmp_path: Path
+) -> None:
+    """A regex or a ``|cased`` value on a keyword field that stops at 1,024 characters: the
+    template from ``sigport mapping`` maps a cased copy (a ``wildcard`` field, values with
+    whitespace and ``*`` swapped, not lowercased) of each, the emitters test the copy (a regex
+    written through the swap), and the long positives prove it; without the template the long
+    positives show the difference."""
+    import json
+
+    from converter.generate import generate_events
+    from converter.outputs.index_template import propose, template_body
+
+    (loaded,) = load_text(REGEX_RULE, "r.yml")
+    proposal = propose([loaded], "windows")
+    assert proposal.cased == {
+        "process.executable": "sigport.cased.process.executable",
+        "process.parent.executable": "sigport.cased.process.parent.executable",
+    }
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(template_body(proposal)))
+    events = generate_events(loaded.rule)
+    long = {i for i, e in enumerate(events) if "long positive" in e.note}
+    plain = Checker([target], data_source="windows").check(loaded, events).targets[target]
+    assert plain.equivalent is False and {d.event for d in plain.disagreements} & long
+    assert all("not indexed" in d.why for d in plain.disagreements), plain.disagreements
+    copied = Checker([target], data_source="windows", mapping=template)
+    outcome = copied.check(loaded, events).targets[target]
+    assert "sigport.cased.process.executable" in (outcome.query or ""), outcome.query
+    assert "sigport.cased.process.parent.executable" in (outcome.query or ""), outcome.query
+    assert outcome.equivalent is True, outcome.reason

@@ -96,9 +96,11 @@ def test_the_queries_test_the_encoded_value_case_sensitively(tmp_path: Path) -> 
     assert "[rR]" not in lucene  # no per-letter regex on the copy
 
 
-def test_cased_and_regex_tests_stay_on_the_field(tmp_path: Path) -> None:
-    """|cased values and regexes are not moved (the copy is lowercased; a regex's classes and
-    whitespace would change meaning): the keyword field and its declared limit remain."""
+def test_cased_and_regex_tests_read_the_cased_copy(tmp_path: Path) -> None:
+    """|cased values and regexes do not go to the caseless copy (it is lowercased); on a field
+    that stops at an ignore_above they go to its cased copy (swaps only, no limit), which the
+    template maps: the regex written through the swap, the |cased value encoded with it, and no
+    length limit left to declare."""
     text = RULE.replace("  condition: sel", (
         "  cased:\n    ParentImage|contains|cased: '\\\\Temp\\\\'\n"
         "  rx:\n    ParentImage|re: '\\\\Temp\\s'\n"
@@ -111,11 +113,13 @@ def test_cased_and_regex_tests_stay_on_the_field(tmp_path: Path) -> None:
             target, options={"data_source": "windows", "mapping": str(template)}
         ).convert(rule)
         assert "sigport.caseless.process.parent.executable" in conversion.output
-        # the |cased and the regex test still read the keyword field
-        assert "process.parent.executable" in conversion.output.replace(
-            "sigport.caseless.process.parent.executable", ""
-        )
-        assert any("ignore_above" in w for w in conversion.warnings)
+        # the |cased and the regex test read the cased copy, never the keyword field
+        rest = conversion.output.replace("sigport.caseless.process.parent.executable", "")
+        assert "sigport.cased.process.parent.executable" in rest
+        assert "process.parent.executable" not in rest.replace(
+            "sigport.cased.process.parent.executable", "")
+        assert "\u2420" in rest  # the regex's \s through the swap (a space is \u2420 there)
+        assert not any("ignore_above" in w for w in conversion.warnings), conversion.warnings
 
 
 def test_backtest_finds_long_mixed_case_values_on_the_copies(tmp_path: Path) -> None:
