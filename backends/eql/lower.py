@@ -360,6 +360,10 @@ class Lowering(Transformer):
             raise UnsupportedQueryError(
                 f"field {name!r} is a {info.type} field, which Elasticsearch EQL cannot search"
             )
+        if info.normalizer not in (None, "lowercase"):
+            # What a custom normalizer indexes (and does to a term query's text) is the user's
+            # analysis chain, which sigport does not evaluate.
+            raise UnsupportedQueryError(f"field {name} uses normalizer {info.normalizer!r}")
         return {
             "field": info.source,
             "missing": SEMANTICS.missing(missing_key),

@@ -294,3 +294,18 @@ def test_field_model_applies_source_limit_and_normalizer() -> None:
     )
     with pytest.raises(UnsupportedQueryError, match="match_only_text"):
         parse('any where message : "x"', model)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("query", [
+    'any where process.command_line : "a"', 'any where process.command_line == "a"',
+    'any where startsWith~(process.command_line, "a")', 'any where process.command_line != "a"',
+])
+def test_a_custom_normalizer_is_refused(query: str) -> None:
+    # A normalizer other than lowercase (asciifolding, a char filter ...) changes what the field
+    # indexes and what a term query compares; the leaf ignored it, so `check --mapping` called
+    # EQL equivalent on a field whose normalizer it knew nothing of (the other Elastic
+    # interpreters refused it).
+    model = _Model({"process.command_line": _Info("process.command_line", "keyword",
+                                                  normalizer="my_folding")})
+    with pytest.raises(UnsupportedQueryError, match="my_folding"):
+        parse(query, model)  # type: ignore[arg-type]
