@@ -93,8 +93,13 @@ def read_rules(paths: Iterable[str | Path]) -> Iterator[ElasticRule | ImportEntr
         try:
             # utf-8-sig: a byte order mark (which Windows editors write) is no TOML or JSON.
             text = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            yield ImportEntry(source, "", "", ERROR, f"{source}: cannot read: {exc}", group="unreadable file")
+        except OSError as exc:
+            yield ImportEntry(source, "", "", ERROR, f"{source}: cannot read: {exc.strerror or exc}",
+                              group="unreadable file")
+            continue
+        except UnicodeDecodeError as exc:
+            yield ImportEntry(source, "", "", ERROR, f"{_undecoded(source, exc)}",
+                              group="unreadable file")
             continue
         if file.suffix.lower() == ".ndjson":
             yield from _read_ndjson(source, text, relative)
@@ -103,8 +108,7 @@ def read_rules(paths: Iterable[str | Path]) -> Iterator[ElasticRule | ImportEntr
             doc = tomllib.loads(text)
         except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
             # ValueError: an integer over Python's digit limit; RecursionError: deep nesting.
-            yield ImportEntry(source, "", "", ERROR, f"{source}: invalid TOML: {_one_line(exc)}",
-                              group="invalid TOML")
+            yield ImportEntry(source, "", "", ERROR, _toml_error(source, exc), group="invalid TOML")
             continue
         rule, metadata = doc.get("rule"), doc.get("metadata") or {}
         if not isinstance(rule, dict):
@@ -183,6 +187,28 @@ def _kind(value: Any) -> str:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+#: The position tomllib appends to its message (Python 3.11: "... (at line 1, column 6)").
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _toml_error(source: str, exc: BaseException) -> str:
+    """``file:line:column: invalid TOML: problem`` where tomllib gives the position."""
+    message = _one_line(exc)
+    at = _TOML_AT.search(message)
+    if at is None:
+        return f"{source}: invalid TOML: {message}"
+    return f"{source}:{at.group(1)}:{at.group(2)}: invalid TOML: {message[:at.start()]}"
+
+
+def _undecoded(source: str, exc: UnicodeDecodeError) -> str:
+    """``file:line:column: not UTF-8 text`` at the first byte that does not decode."""
+    data, at = bytes(exc.object), exc.start
+    line = data.count(b"\n", 0, at) + 1
+    column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+    return (f"{source}:{line}:{column}: not UTF-8 text (byte 0x{data[at]:02x}); save the rule as "
+            "UTF-8")
 
 
 def malformed(rule: dict[str, Any]) -> str | None:

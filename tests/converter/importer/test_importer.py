@@ -300,6 +300,19 @@ def test_bad_toml_is_an_error_naming_the_file(tmp_path: Path) -> None:
     entry = report.entries[0].to_json()
     assert entry["status"] == ERROR and "broken.toml" in entry["reason"]
     assert "invalid TOML" in entry["reason"]
+    # The position as file:line:column, as every other error gives it ("... (at line 1,
+    # column 6)" at the end of the message before).
+    assert entry["reason"].startswith(f"{bad}:1:6: invalid TOML: ") and "(at line" not in \
+        entry["reason"], entry["reason"]
+
+
+def test_a_rule_file_that_is_no_utf8_is_positioned(tmp_path: Path) -> None:
+    # It read "cannot read: 'utf-8' codec can't decode byte 0xff in position 19: ...".
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b'[rule]\nname = "caf\xe9"\n')
+    (entry,) = import_elastic([bad], tmp_path / "out").entries
+    assert entry.status == ERROR and entry.reason.startswith(f"{bad}:2:12: not UTF-8 text"), \
+        entry.reason
 
 
 @pytest.mark.parametrize("suffix", [".toml", ".ndjson"])
