@@ -10,13 +10,17 @@ run, never once per worker). Per event (``Engine.run`` over a batch):
 * the first time a group is seen, its members not yet prepared are prepared
   (``converter.backtesting.prepare.prepare_rule``: the reference compiled, every target converted and
   parsed) and the target trees' required literals derived (``converter.backtesting.needs``);
+  with the persistent cache, those literals (and the reference rules') are read back when an
+  earlier run derived them for the same rules, and a tree stays pickled until it is compiled
+  or explains a disagreement (most never are);
 * the reference side: a ``converter.ruleindex.RuleIndex`` over the group evaluates only the rules
   whose required literals occur in the event (the same verdicts as evaluating them all);
 * the target side: the event is rendered once per target schema (``ecs``, ``splunk-sysmon``, ...),
   and each target's query tree is evaluated only when the literals *its own* tree needs occur in
   the rendered event, through a ``LiteralIndex``; a tree is compiled the first time an event gets
   past that filter (a tree no event gets past needs no compiling: the filter already proves it
-  false on every event);
+  false on every event). The targets of a schema read one ``indexed.Event`` view of the rendered
+  event: each field is looked up once, and a leaf several targets' trees hold is decided once;
 * a reference hit whose target query was ruled out is a disagreement too (explained).
 
 With ``prefilter=False`` every rule and query of the logsource is evaluated; the counts are the
