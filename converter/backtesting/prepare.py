@@ -248,15 +248,19 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     """Compile the reference and convert and interpret every target of one loaded rule, as
     ``Checker._check_target`` does; fills ``item.targets`` and returns the compiled rule.
 
-    ``phases`` accumulates the CPU seconds of ``reference``, ``convert``, ``parse`` and
-    ``cache`` (reading and writing ``store``, the persistent cache, when given). With a store,
+    ``phases`` accumulates the CPU seconds of ``load`` (parsing the rule's file when ``load``
+    deferred it), ``reference``, ``convert``, ``parse`` and ``cache`` (reading and writing
+    ``store``, the persistent cache, when given). With a store,
     ``item.key`` is the rule's entry name (what the engine's own entries are keyed by)."""
-    if item.loaded is None and item.deferred:  # parsed here, once, by its owner
-        item.loaded, item.deferred = load_text(item.text, item.path)[item.position], False
-    loaded = item.loaded
-    assert loaded is not None and loaded.rule is not None  # routing() never reaches the others
     clock: defaultdict[str, float] = defaultdict(float) if phases is None else phases
     started = time.process_time()
+    if item.loaded is None and item.deferred:  # parsed here, once, by its owner
+        item.loaded, item.deferred = load_text(item.text, item.path)[item.position], False
+        parsed_at = time.process_time()
+        clock["load"] += parsed_at - started
+        started = parsed_at
+    loaded = item.loaded
+    assert loaded is not None and loaded.rule is not None  # routing() never reaches the others
     compiled = compile_rule(loaded.rule)
     item.unsupported = compiled.unsupported
     item.prepared = True

@@ -221,6 +221,9 @@ def test_a_warm_run_parses_only_the_rule_files_an_event_reaches(
     real_load_rules = prepare.load_rules
     monkeypatch.setattr(prepare, "load_text", load_text)
     monkeypatch.setattr(prepare, "load_rules", lambda paths: pytest.fail("parsed in the parent"))
+    phases = run_backtest([rules], [events], workers=1).phases_s
+    assert parsed == ["whoami.yml"] and "load" in phases  # its own phase, not `evaluate`
+    parsed.clear()
     second = _report(rules, events)
     # Only the rule an event reached is parsed (by its owner); the registry rule is reported
     # from its header alone, as before.
