@@ -61,10 +61,12 @@ def unwritable(conv: Conversion, output_format: str) -> Conversion:
     """``conv`` as ``output_format`` can hold it: for an ES|QL form, a refusal with the reason
     when a query has no ES|QL condition (a ``regexp`` on a field name query_string reads as a
     pattern), else ``conv``."""
-    from sigma.exceptions import SigmaError
-
     if conv.target != "kql-es" or output_format not in ESQL_FORMATS or not conv.queries:
         return conv
+    # Only here: a run whose every result is cached imports no pySigma (the test of that in
+    # tests/converter/conversion/test_convert_cache.py), and this runs for every conversion.
+    from sigma.exceptions import SigmaError
+
     try:
         for query in conv.queries:
             esql_condition(_query(query))
