@@ -322,7 +322,11 @@ class SigportEqlBackend(
         self.warn_length_limit(cond.field, value)
         # On a cased copy (a wildcard field, semantics wildcard_field_copy) every character set
         # is written through the copy's swap.
-        translation = translate_sigma_regex(value, self.field_model().lookup(cond.field))
+        try:
+            translation = translate_sigma_regex(value, self.field_model().lookup(cond.field))
+        except SigmaFeatureNotSupportedByBackendError as exc:
+            # name the field: the pattern alone does not say which test is refused
+            raise SigmaFeatureNotSupportedByBackendError(f"field {cond.field}: {exc}") from exc
         field = self.escape_and_quote_field(cond.field)
         if translation.insensitive is not None:
             return f"{field} regex~ {eql_string(translation.insensitive)}"

@@ -261,7 +261,8 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
             value = "true" if cond.value else "false"
             return f"{self.escape_and_quote_field(cond.field)} == {value}"
         raise SigmaFeatureNotSupportedByBackendError(
-            "boolean values are not supported by the Kusto backend", source=cond.source
+            f"field {cond.field}: boolean values are not supported by the Kusto backend",
+            source=cond.source,
         )
 
     def convert_condition_field_eq_val_null(

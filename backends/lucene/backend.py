@@ -255,7 +255,11 @@ class SigportLuceneBackend(
         assert isinstance(value, SigmaRegularExpression)
         self.warn_length_limit(cond.field, value)
         # On a cased copy every character set is written through the copy's swap.
-        translation = translate_sigma_regex(value, self.field_model().lookup(cond.field))
+        try:
+            translation = translate_sigma_regex(value, self.field_model().lookup(cond.field))
+        except SigmaFeatureNotSupportedByBackendError as exc:
+            # name the field: the pattern alone does not say which test is refused
+            raise SigmaFeatureNotSupportedByBackendError(f"field {cond.field}: {exc}") from exc
         if self.is_lowercase_field(cond.field) and translation.case_sensitive:
             # The normalizer lower-cases the indexed value, and query_string regexes are not
             # normalised: every letter must be matched through its case variants.

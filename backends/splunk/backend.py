@@ -126,7 +126,8 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         network = str(getattr(cond.value, "cidr", "") or cond.value)
         if ":" in network:
             raise SigmaFeatureNotSupportedByBackendError(
-                f"IPv6 CIDR block {network} in an SPL search: matching is documented for IPv4 only"
+                f"field {cond.field}: IPv6 CIDR block {network} in an SPL search: matching is "
+                "documented for IPv4 only"
                 " (an exact form would need eval cidrmatch())",
                 source=cond.source,
             )

@@ -32,6 +32,7 @@ from converter.errors import (
 )
 from converter.mapping.partial import EXACT_WARNINGS
 from converter.mapping.declared import DROPPED_FIELDS, TRIMMED_FIELDS
+from converter.mapping.refusals import with_data_source
 from converter.mapping.pipeline import TargetTraits, builtin_pipelines, resolve_pipelines
 from converter.conversion.routing import PassState, memoize_logsource_conditions, routed
 from converter.conversion.shared import SharedPass
@@ -169,15 +170,18 @@ class Converter:
         try:
             queries = self.backend.convert_rule(rule)
         except SigmaFeatureNotSupportedByBackendError as exc:
-            return replace(base, status=UNSUPPORTED, reason=_reason(exc), rule=rule)
+            # A backend's refusal knows no data source: name the one the rule was mapped for.
+            reason = with_data_source(_reason(exc), rule)
+            return replace(base, status=UNSUPPORTED, reason=reason, rule=rule)
         except SigmaTransformationError as exc:
             # Raised by the pipeline: unmapped field, uncovered logsource, inexpressible value.
-            return replace(base, status=UNSUPPORTED, reason=_reason(exc), rule=rule)
+            reason = with_data_source(_reason(exc), rule)
+            return replace(base, status=UNSUPPORTED, reason=reason, rule=rule)
         except NotImplementedError as exc:
             return replace(
                 base,
                 status=UNSUPPORTED,
-                reason=f"{self.spec.name} cannot express this: {exc}",
+                reason=with_data_source(f"{self.spec.name} cannot express this: {exc}", rule),
                 rule=rule,
             )
         except (SigmaError, ConverterError) as exc:

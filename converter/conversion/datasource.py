@@ -178,9 +178,18 @@ def other_data_sources(
 _UNMAPPED = re.compile(r"field '([^']+)' is not mapped by pipeline \S+ \(data_source=\S+\) for logsource (\S+?):")
 
 
+#: The refusal ``converter.mapping.refusals.UnsupportedLogsourceFailure`` gives for a logsource
+#: the data source does not map, with the other data sources that map it (if any).
+_NO_MAPPING = re.compile(r"has no mapping for logsource .*?(?:; mapped with --data-source (.+))?$")
+
+
 def _may_convert(table: Any, reason: str, other: str) -> bool:
     """False when the refusal names a field that ``other`` neither maps nor never records in
-    the same logsource (the rule is refused there too); True otherwise."""
+    the same logsource, or a logsource that ``other`` does not map (the rule is refused there
+    too); True otherwise."""
+    uncovered = _NO_MAPPING.search(reason)
+    if uncovered is not None:
+        return other in (uncovered.group(1) or "").split(", ")
     found = _UNMAPPED.search(reason)
     if found is None:
         return True

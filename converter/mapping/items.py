@@ -30,6 +30,7 @@ from sigma.processing.transformations import (
 from converter.mapping.conditional import ConditionalFieldsTransformation
 from converter.mapping.declared import DroppedValueCheck
 from converter.mapping.partial import SharedRowsTransformation, UnrecordedFieldsTransformation
+from converter.mapping.refusals import DataSourceStamp
 from converter.mapping.table import DERIVED_SEPARATORS, LogsourceMapping, MappingTable
 from converter.mapping.transformations import (
     BasenameTransformation,
@@ -104,6 +105,15 @@ def logsource_items(
     derived = [d for d in entry.derived_for(data_source) if d.query]
     known = set(targets) | {d.source for d in derived}
     items: list[ProcessingItem] = []
+    if data_source:
+        # Which data source a refusal of this rule holds for (converter/mapping/refusals.py).
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-data-source",
+                transformation=DataSourceStamp(data_source=str(data_source)),
+                rule_conditions=[logsource_condition(entry)],
+            )
+        )
     if entry.variants:
         # One OR branch per kind of source event (Sysmon 1 / Security 4688), each guarded by its
         # own conditions; the variant branches are already in their final field names.

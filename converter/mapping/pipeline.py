@@ -35,7 +35,7 @@ Users add pipelines with ``-p FILE.yml`` in pySigma's own YAML pipeline format.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sigma.exceptions import SigmaError, SigmaTransformationError
 from sigma.processing.conditions import LogsourceCondition
@@ -52,9 +52,9 @@ from converter.mapping.items import (
     regex_items,
 )
 from converter.mapping.loader import builtin_table_names, companion_tables, load_table
+from converter.mapping.refusals import UnsupportedLogsourceFailure
 from converter.mapping.table import LogsourceMapping, MappingTable
 from converter.mapping.text_fields import TextFieldFailure
-from converter.mapping.transformations import UnsupportedLogsourceFailure
 
 
 #: The pipeline for rules that already use ECS field names (e.g. imported Elastic rules).
@@ -124,7 +124,7 @@ def build_pipeline(
         items.extend(logsource_items(table, entry, traits, data_source))
     # Tables that extend this one (non-Windows logsources) add their entries, each built for
     # its own data source: the option value when the table lists it, else the table's default.
-    refusals = [(table, item) for item in table.not_covered]
+    refusals = [(table, item, data_source) for item in table.not_covered]
     plain: list[LogsourceMapping] = []  # entries whose documents lack the .caseless multi-fields
     for other_name in companion_tables(table.name) if not name.endswith((".yml", ".yaml")) else ():
         other = load_table(other_name)
@@ -135,7 +135,7 @@ def build_pipeline(
             entries = (*entries, entry)
             if not other.has_caseless_subfields(source):
                 plain.append(entry)
-        refusals += [(other, item) for item in other.not_covered]
+        refusals += [(other, item, source) for item in other.not_covered]
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
         model = field_model or field_model_for(data_source)
@@ -161,14 +161,15 @@ def build_pipeline(
         )
     # A logsource a table declares `not_covered` (and no entry of the chosen data sources maps)
     # is refused with the table's reason.
-    for i, (owner, refusal) in enumerate(refusals):
+    for i, (owner, refusal, source) in enumerate(refusals):
         if any(e.match == refusal["match"] for e in entries):
             continue
+        where = f" (data_source={source})" if source else ""
         items.append(
             ProcessingItem(
                 identifier=f"{owner.name}-not-covered-{i}",
                 transformation=RuleFailureTransformation(
-                    f"pipeline {table.name} does not cover this rule's logsource "
+                    f"pipeline {table.name}{where} does not cover this rule's logsource "
                     f"({owner.name}): {refusal['reason']}"
                 ),
                 rule_conditions=[LogsourceCondition(**refusal["match"])],
@@ -177,7 +178,10 @@ def build_pipeline(
     items.append(
         ProcessingItem(
             identifier=f"{table.name}-unsupported-logsource",
-            transformation=UnsupportedLogsourceFailure(table.name, len(entries)),
+            transformation=UnsupportedLogsourceFailure(
+                table.name, len(entries), str(data_source or ""),
+                mapped_elsewhere(table, data_source, entries),
+            ),
             rule_conditions=[logsource_condition(e) for e in entries],
             rule_condition_linking=any,
             rule_condition_negation=True,
@@ -189,6 +193,26 @@ def build_pipeline(
         items=items,
         vars={"sigport_table": table.name, "sigport_options": opts, "sigport_field_model": model},
     )
+
+
+def mapped_elsewhere(
+    table: MappingTable, data_source: str | None, entries: Sequence[LogsourceMapping]
+) -> tuple[tuple[tuple[tuple[str, str], ...], str], ...]:
+    """The logsources (as ``match`` items) that ``entries`` lack and another data source of
+    ``table`` maps (in its own entries or a companion table's that lists that data source), each
+    with that data source, for the refusal of an uncovered logsource."""
+    have = [e.match for e in entries]
+    out: list[tuple[tuple[tuple[str, str], ...], str]] = []
+    companions = [load_table(n) for n in companion_tables(table.name)]
+    for other in table.options.get("data_source", {}).get("choices") or []:
+        if other == data_source:
+            continue
+        theirs = list(table.entries_for(other))
+        for companion in companions:
+            if other in (companion.options.get("data_source", {}).get("choices") or []):
+                theirs += companion.entries_for(other)
+        out += [(tuple(sorted(e.match.items())), str(other)) for e in theirs if e.match not in have]
+    return tuple(dict.fromkeys(out))
 
 
 def own_options(table: MappingTable, options: dict[str, Any] | None) -> dict[str, Any]:

@@ -51,7 +51,7 @@ class TextFieldFailure(DetectionItemTransformation):
                 "(convert with --mapping FILE)"
             )
         raise SigmaTransformationError(
-            f"{name} ({self.pipeline}, data source {self.data_source}) is a {info.type} field: "
+            f"field {name} ({self.pipeline}, data_source={self.data_source}) is a {info.type} field: "
             f"Elasticsearch matches its analysed tokens, not the whole value; {how}",
             source=detection_item.source,
         )

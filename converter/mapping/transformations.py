@@ -17,7 +17,6 @@ from sigma.exceptions import SigmaTransformationError
 from sigma.processing.transformations.base import (
     DetectionItemTransformation,
     FieldMappingTransformationBase,
-    PreprocessingTransformation,
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
@@ -443,31 +442,3 @@ class UnmappedFieldFailure(DetectionItemTransformation):
             source=detection_item.source,
         )
 
-
-@dataclass
-class UnsupportedLogsourceFailure(PreprocessingTransformation):
-    """Fail on a rule whose logsource no entry of the table maps, naming that logsource.
-
-    pySigma's ``RuleFailureTransformation`` has one fixed message, and listing every logsource
-    the table does cover made each refusal a paragraph (over 40 of them for ``ecs-windows``);
-    the user needs the logsource that is missing and where to read what is covered.
-    """
-
-    pipeline: str = ""
-    covered: int = 0
-
-    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
-        """Raise, naming the rule's logsource."""
-        source = getattr(rule, "logsource", None)
-        parts = [
-            f"{key}: {value}" for key in ("product", "category", "service")
-            if (value := getattr(source, key, None))
-        ]
-        raise SigmaTransformationError(
-            # No quote marks: the conversion summary groups reasons with their quoted parts
-            # elided, and an apostrophe would pair with the next one.
-            f"pipeline {self.pipeline} has no mapping for logsource "
-            f"{', '.join(parts) or '(none given)'} (it maps {self.covered} logsources: see "
-            "sigport list pipelines)",
-            source=rule.source,
-        )

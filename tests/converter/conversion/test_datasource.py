@@ -92,3 +92,26 @@ def test_the_workers_try_the_refusals_and_the_parent_only_counts(tmp_path, monke
             # cached imports no loader.
             patched.setattr(load, "load_rules", lambda paths: pytest.fail("reloaded"))
             assert other_data_sources(tried, targets, None, None) == expected
+
+
+def test_an_uncovered_logsource_is_counted_only_for_the_data_sources_that_map_it(tmp_path: Path) -> None:
+    """Defender XDR records no Security channel: the refusal names the data source and the
+    ones that map the logsource (SecurityEvent on sentinel, WindowsEvent on sentinel-wef), and
+    the hint tries those alone (not sentinel-asim, which maps no service: security)."""
+    path = tmp_path / "logon.yml"
+    path.write_text(
+        yaml.safe_dump({
+            "title": "logon", "id": "6a4f1c2e-1b3d-4e5f-8a9b-0c1d2e3f4a99",
+            "logsource": {"product": "windows", "service": "security"},
+            "detection": {"sel": {"EventID": 4624, "LogonType": 10}, "condition": "sel"},
+        }),
+        encoding="utf-8",
+    )
+    (loaded,) = load_rules([str(path)])
+    result = Converter("kusto").convert(loaded)
+    assert result.status == "unsupported"
+    assert "(data_source=defender) has no mapping for logsource" in (result.reason or "")
+    assert (result.reason or "").endswith("; mapped with --data-source sentinel, sentinel-wef")
+    hints = other_data_sources([result], ["kusto"], None, None)
+    assert {(h.current, h.data_source, h.count) for h in hints} == {
+        ("defender", "sentinel", 1), ("defender", "sentinel-wef", 1)}
