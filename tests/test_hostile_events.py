@@ -178,3 +178,26 @@ def test_arrays_of_objects_and_distinct_dotted_keys_still_read(tmp_path: Path) -
     event = {"EventID": 1, "a": [{"b": 1}, {"b": 2}], "c.d": 1, "c": {"e": 2}, "f.g": {"h": 3}}
     events.write_text(json.dumps(event) + "\n", encoding="utf-8")
     assert list(iter_events(events)) == [event]
+
+
+@pytest.mark.parametrize("parameter", [
+    {"null_value": "NULL"}, {"index": False}, {"split_queries_on_whitespace": True},
+])
+def test_a_mapping_parameter_no_interpreter_models_leaves_the_field_not_checked(
+    tmp_path: Path, parameter: dict[str, object]
+) -> None:
+    # null_value indexes a JSON null as "NULL" (exists and term queries match it), index: false
+    # makes the field unsearchable: the interpreters read the field as if neither were set, so
+    # a user's --mapping with them got "equivalent" where Elasticsearch differs.
+    rule = tmp_path / "r.yml"
+    rule.write_text("title: t\nlogsource: {product: windows, category: process_creation}\n"
+                    "detection: {sel: {CommandLine: 'NULL'}, condition: sel}\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"idx": {"mappings": {"properties": {"process": {
+        "properties": {"command_line": {"type": "keyword", **parameter}}}}}}}), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(rule), "--generate", "-t", "eql,lucene,esql",
+                                       "--mapping", str(mapping), "--format", "json"])
+    (checked,) = json.loads(result.stdout)["rules"]
+    for name, target in checked["targets"].items():
+        assert target["equivalent"] is None, (name, target["reason"])
+        assert f"sets {next(iter(parameter))}" in target["reason"], (name, target["reason"])

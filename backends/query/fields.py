@@ -22,6 +22,7 @@ source="process.name", ...)``: the value indexed is the parent field's value
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -30,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from .errors import QueryError
+from .errors import QueryError, UnsupportedQueryError
 from .es_mapping import mapping_roots
 from .ingest import CASED_META_KEY, META_KEY
 
@@ -67,7 +68,17 @@ def number_coercion(es_type: str | None) -> str:
 
 # Mapping attributes that change how a field matches; indices that disagree on one of them
 # cannot be modelled as one field.
-_SEMANTIC_ATTRS = ("type", "normalizer", "ignore_above", "analyzer", "caseless_of", "cased_of")
+_SEMANTIC_ATTRS = (
+    "type", "normalizer", "ignore_above", "analyzer", "caseless_of", "cased_of", "unmodelled",
+)
+#: Mapping parameters (and the setting) that change what a query matches, which the interpreters
+#: do not model: ``null_value`` indexes a JSON null as that value (exists and term queries then
+#: match it); ``index: false`` leaves the field unsearchable (or searchable by doc values only);
+#: ``coerce: false`` rejects numeric strings; ``split_queries_on_whitespace`` splits a keyword
+#: field's full-text query (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/
+#: mapping-parameters).
+_UNMODELLED = (("null_value", None), ("index", False), ("coerce", False),
+               ("split_queries_on_whitespace", True))
 
 
 class FieldModelError(QueryError):
@@ -88,6 +99,8 @@ class FieldInfo:
         caseless_of: for a field an ingest pipeline writes as the caseless-encoded copy of
             another (``ingest.py``; mapping ``meta`` key ``sigport_caseless_of``), that field.
         cased_of: likewise for a cased copy (only the swaps; ``sigport_cased_of``).
+        unmodelled: the mapping parameters it sets that change what a query matches and that
+            no interpreter models (``null_value``, ``coerce: false`` ...), or "".
     """
 
     name: str
@@ -98,6 +111,7 @@ class FieldInfo:
     analyzer: str | None = None
     caseless_of: str | None = None
     cased_of: str | None = None
+    unmodelled: str = ""
 
     @property
     def is_text(self) -> bool:
@@ -134,6 +148,10 @@ def _info(name: str, source: str, spec: Mapping[str, Any], where: str) -> FieldI
             )
     if caseless_of is not None and cased_of is not None:
         raise FieldModelError(f"{where}: {name!r} cannot be both a caseless and a cased copy")
+    unmodelled = ", ".join(
+        f"{key}: {json.dumps(spec[key])}" for key, value in _UNMODELLED
+        if key in spec and (spec[key] is not None if value is None else spec[key] is value)
+    )
     return FieldInfo(
         name=name,
         source=source,
@@ -143,6 +161,7 @@ def _info(name: str, source: str, spec: Mapping[str, Any], where: str) -> FieldI
         analyzer=spec.get("analyzer"),
         caseless_of=caseless_of,
         cased_of=cased_of,
+        unmodelled=unmodelled,
     )
 
 
@@ -186,6 +205,15 @@ class FieldModel:
             if name.startswith(prefix + "."):
                 return replace(template, name=name, source=name)
         return None
+
+    def for_interpreters(self) -> FieldModel:
+        """This model as the interpreters read it: ``lookup`` of a field whose mapping sets a
+        parameter they do not model (``FieldInfo.unmodelled``) raises ``UnsupportedQueryError``,
+        so ``check`` says "not checked" instead of evaluating as if it were not set."""
+        infos = [*self._fields.values(), *(template for _, template in self._dynamic)]
+        if not any(info.unmodelled for info in infos):
+            return self
+        return _InterpreterModel(dict(self._fields), dict(self._dynamic), self.name)
 
     def multi_fields(self, name: str) -> tuple[FieldInfo, ...]:
         """The multi-fields indexed from field ``name`` (``.caseless``, ``.text``...)."""
@@ -376,6 +404,22 @@ class FieldModel:
             choices = ", ".join(BUILTIN_SOURCES)
             raise FieldModelError(f"unknown builtin field model {source!r}; choose: {choices}")
         return _builtin(source)
+
+
+class _InterpreterModel(FieldModel):
+    """``FieldModel.for_interpreters``."""
+
+    def lookup(self, name: str) -> FieldInfo | None:
+        info = super().lookup(name)
+        if info is not None and info.unmodelled:
+            raise UnsupportedQueryError(
+                f"field {name} sets {info.unmodelled} in the mapping, which changes what a query "
+                "matches and which sigport's interpreters do not model"
+            )
+        return info
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_InterpreterModel, (dict(self._fields), dict(self._dynamic), self.name))
 
 
 def _resolve_aliases(fields: dict[str, FieldInfo], aliases: Mapping[str, str]) -> None:

@@ -198,7 +198,10 @@ class Checker:
             spec = TARGETS[name]
             self.renderers[name] = EventRenderer.routed(load_table(spec.pipeline), data_source)
             if spec.field_model:
-                self.models[name] = field_model_for(self.renderers[name].data_source, mapping)
+                # Read as the interpreters read it: a field whose mapping sets a parameter they
+                # do not model (null_value, coerce: false ...) is not checked.
+                self.models[name] = field_model_for(
+                    self.renderers[name].data_source, mapping).for_interpreters()
             if mapping is not None and spec.schema == "ecs":
                 # The fields the user's ingest pipeline writes (sigport mapping's copies) are in
                 # every document of the index, whichever Elastic target queries it.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backends.query.errors import QueryError
+from backends.query.errors import QueryError, UnsupportedQueryError
 from backends.query.fields import FieldInfo, FieldModel, FieldModelError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,3 +225,19 @@ def test_defend_own_fields_match_the_endpoint_schema() -> None:
     for name, spec in own.items():
         assert spec["type"] == schema[name], name
         assert info(defend, name).ignore_above == (1024 if spec["type"] == "keyword" else None)
+
+
+def test_interpreters_refuse_fields_with_parameters_they_do_not_model() -> None:
+    model = FieldModel.from_dict({
+        "a": {"type": "keyword", "null_value": "NULL"},
+        "n": {"type": "long", "coerce": False},
+        "b": {"type": "keyword", "index": True, "coerce": True, "null_value": None},
+    })
+    assert model.lookup("a") is not None and model.lookup("a").unmodelled == 'null_value: "NULL"'
+    strict = model.for_interpreters()
+    for name, words in (("a", 'sets null_value: "NULL"'), ("n", "sets coerce: false")):
+        with pytest.raises(UnsupportedQueryError, match=words):
+            strict.lookup(name)
+    assert strict.lookup("b") is not None  # the defaults, written out, change nothing
+    plain = FieldModel.builtin("defend")
+    assert plain.for_interpreters() is plain
