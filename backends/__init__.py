@@ -159,8 +159,9 @@ TARGETS: dict[str, TargetSpec] = {
                 "\"case_insensitive\": ...}})",
                 "es-dsl": "Elasticsearch search request bodies (the kql query in bool.filter), "
                 "one JSON per line",
-                "esql": "ES|QL queries `FROM <data source indices> | WHERE KQL(...)`, one per "
-                "line (an Elastic Security ES|QL rule's query)",
+                "esql": "ES|QL queries `FROM <data source indices> | WHERE KQL(...)` (a tree: "
+                "KQL() and QSTR() under AND/OR/NOT), one per line (an Elastic Security ES|QL "
+                "rule's query)",
                 "kibana-ndjson": "Elastic Security ES|QL rules (`FROM ... METADATA _id, _index, "
                 "_version | WHERE KQL(...)`), one JSON object per line (Kibana rule import)",
             },

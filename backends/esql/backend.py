@@ -45,7 +45,6 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaString
 
 from backends.common import (
-    CidrOnIpFieldMixin,
     ExpansionGroupMixin,
     NumberCoercionMixin,
     SubfieldLimitMixin,
@@ -138,7 +137,6 @@ def qstr_regexp(field: str, pattern: str) -> str:
 
 
 class SigportEsqlBackend(
-    CidrOnIpFieldMixin,
     ExpansionGroupMixin,
     WarningsMixin,
     SubfieldLimitMixin,
@@ -148,7 +146,6 @@ class SigportEsqlBackend(
     """ES|QL whose value tests match any value of a field (see the module docstring)."""
 
     name: ClassVar[str] = "sigport ES|QL"
-    cidr_on_keyword: ClassVar[str] = "fails: CIDR_MATCH() takes an ip field only"
     # pySigma's ESQLBackend redeclares Backend's class variable as an instance attribute.
     formats: ClassVar[dict[str, str]] = {  # type: ignore[misc]
         "default": "one ES|QL query per rule"
@@ -199,8 +196,8 @@ class SigportEsqlBackend(
         return self._full_text(self._tests.convert_condition_field_eq_val_bool, cond, state)
 
     def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
-        """``|cidr``: the lucene target's network term on an ip field (``require_ip_field``)."""
-        self.require_ip_field(cond.field, cond.value.network)
+        """``|cidr``: the lucene target's network term, refused on a field the model does not
+        type ``ip`` (``CidrOnIpFieldMixin``: a term there matches the network's text)."""
         return self._full_text(self._tests.convert_condition_field_eq_val_cidr, cond, state)
 
     def convert_condition_field_eq_field(self, cond: Any, state: ConversionState) -> Any:

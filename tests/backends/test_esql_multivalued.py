@@ -84,3 +84,15 @@ def test_fieldref_stays_single_value_and_is_declared() -> None:
                                                                           "ParentImage": "a"}])
     assert esql.equivalent is not True, (esql.reason, esql.query)
     assert any("several values" in w for w in esql.warnings), esql.warnings
+
+
+def test_cidr_on_an_ip_array_is_proven() -> None:
+    text = RULE.format(n=8, detection="  sel:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: sel")
+    (loaded,) = load_text(text.replace("process_creation", "network_connection"), "mv.yml")
+    sysmon = {"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational"}
+    events = [{"DestinationIp": ["192.168.1.1", "10.1.2.3"]}, {"DestinationIp": "10.9.9.9"},
+              {"DestinationIp": ["8.8.8.8", "1.1.1.1"]}, {"Image": "C:\\a.exe"}]
+    samples = [SampleEvent({**sysmon, **e}) for e in events]
+    esql = Checker(["esql"]).check(loaded, samples).targets["esql"]
+    assert "cidr_match" not in esql.query.lower(), esql.query
+    assert esql.equivalent is True, (esql.reason, esql.query)
