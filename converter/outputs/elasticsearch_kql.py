@@ -61,8 +61,10 @@ def unwritable(conv: Conversion, output_format: str) -> Conversion:
     """``conv`` as ``output_format`` can hold it: for an ES|QL form, a refusal with the reason
     when a query has no ES|QL condition (a ``regexp`` on a field name query_string reads as a
     pattern), else ``conv``."""
-    if conv.target != "kql-es" or output_format not in ESQL_FORMATS or not conv.queries:
+    if conv.target != "kql-es" or output_format not in ESQL_FORMATS:
         return conv
+    if not any('"regexp"' in query for query in conv.queries):
+        return conv  # only a regexp's field can be unwritable
     # Only here: a run whose every result is cached imports no pySigma (the test of that in
     # tests/converter/conversion/test_convert_cache.py), and this runs for every conversion.
     from sigma.exceptions import SigmaError
@@ -82,13 +84,13 @@ def unwritable(conv: Conversion, output_format: str) -> Conversion:
 def esql_condition(obj: dict[str, Any]) -> str:
     """A kql-es query object (``kql``, ``regexp`` or a ``bool`` of them) as an ES|QL condition
     (see the module docstring)."""
-    from backends.esql.backend import qstr_regexp
-
     if "kql" in obj:
         kql = obj["kql"]
         options = {"case_insensitive": bool(kql.get("case_insensitive", False))}
         return f"KQL({esql_string(kql['query'])}, {json.dumps(options)})"
     if "regexp" in obj:
+        from backends.esql.backend import qstr_regexp  # pySigma: imported only for a regexp
+
         ((field, spec),) = obj["regexp"].items()
         return qstr_regexp(field, spec["value"])
     clauses = obj["bool"]
