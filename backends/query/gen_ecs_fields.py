@@ -88,6 +88,7 @@ INTEGRATION_KEYWORDS = (
     "azure.activitylogs.operation_name", "azure.auditlogs.operation_name",
     "azure.auditlogs.properties.activity_display_name",
     "azure.auditlogs.properties.logged_by_service", "azure.auditlogs.properties.category",
+    "azure.auditlogs.properties.result",
     "azure.signinlogs.result_type", "azure.signinlogs.result_description",
     "azure.signinlogs.properties.resource_display_name",
     "azure.signinlogs.properties.conditional_access_status",

@@ -48,6 +48,7 @@ FIELD_FUNCTIONS = {
     "to_boolean",
     "cim_fillnull",
     "rewritten_values",
+    "lowercased_when",
 }
 
 

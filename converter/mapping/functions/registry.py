@@ -18,7 +18,9 @@ data source spells differently from Sysmon), ``registry_data`` (Sysmon's registr
 a data source's strings and type), ``trim`` (``trimmed``: a value the shipper trims),
 ``boolean`` (``to_boolean``: a JSON boolean kept in a ``boolean`` field), ``cim`` (``cim_fillnull``:
 a CIM data model field the model fills with ``unknown``), ``rewritten`` (``rewritten_values``:
-a value the shipper may replace by another on records the Sigma event does not tell apart). This module
+a value the shipper may replace by another on records the Sigma event does not tell apart),
+``lowered`` (``lowercased_when``: a value moved to another field, lowercased, when it is one of a
+few words). This module
 only assembles the registries the pipeline, the renderer and the source normaliser look functions
 up in.
 """
@@ -40,6 +42,7 @@ from converter.mapping.functions.cim import (
     render_cim_fillnull,
 )
 from converter.mapping.functions.columns import query_value_columns, render_value_columns
+from converter.mapping.functions.lowered import query_lowercased_when, render_lowercased_when
 from converter.mapping.functions.path import query_path_basename, render_path_basename
 from converter.mapping.functions.query import (
     query_any_of,
@@ -121,6 +124,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "to_boolean": query_to_boolean,
     "cim_fillnull": query_cim_fillnull,
     "rewritten_values": query_rewritten_values,
+    "lowercased_when": query_lowercased_when,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -147,6 +151,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "to_boolean": render_to_boolean,
     "cim_fillnull": render_cim_fillnull,
     "rewritten_values": render_rewritten_values,
+    "lowercased_when": render_lowercased_when,
 }
 
 #: Checks of the whole rule that a function's query side relies on, run before its items are

@@ -362,3 +362,44 @@ def test_rewritten_values_table_entries_are_validated() -> None:
     for bad in (None, {}, {"x": "x"}, {"x": 1}):
         with pytest.raises(PipelineError):
             check_rewrites(bad, "w", "p")
+
+
+# --- lowercased_when ----------------------------------------------------------------------------
+
+RESULT = FieldTarget(
+    "properties.result",
+    "azure.auditlogs.properties.result",
+    "lowercased_when",
+    ("azure.auditlogs.properties.result", "event.outcome"),
+    (("values", ["success", "failure"]),),
+)
+RESULTS = ["success", "Success", "FAILURE", "timeout", "unknownFutureValue", "Successful", None]
+
+
+@pytest.mark.parametrize(("key", "pattern"), [
+    ("properties.result", "success"),
+    ("properties.result", "Timeout"),
+    ("properties.result|startswith", "succ"),
+    ("properties.result|contains", "U"),
+    ("properties.result|re|i", "^fail"),
+    ("properties.result", None),
+    ("properties.result|exists", True),
+    ("properties.result|neq", "failure"),
+])
+def test_lowercased_when_exact_on_both_shapes(key: str, pattern: Any) -> None:
+    """success / failure (any case) are indexed lowercased in event.outcome, any other result as
+    written in the kept field: the query answers as Sigma on the record's value either way."""
+    verdicts = check_exact(RESULT, key, pattern, RESULTS)
+    assert len(verdicts) == len(RESULTS)
+
+
+def test_lowercased_when_renders_the_pipeline_shapes() -> None:
+    render = RENDER_FUNCTIONS["lowercased_when"]
+    assert render("Success", RESULT) == {"event.outcome": "success"}
+    assert render("timeout", RESULT) == {"azure.auditlogs.properties.result": "timeout"}
+    assert render(0, RESULT) == {"azure.auditlogs.properties.result": 0}  # not a string: kept
+    assert render(None, RESULT) == {}
+
+
+def test_lowercased_when_refuses_a_case_sensitive_test() -> None:
+    raises_with(RESULT, "properties.result|cased", "Success", "case")

@@ -352,3 +352,26 @@ def test_m365_operation_the_pipeline_may_replace_is_refused() -> None:
     text = M365_RULE.replace("Operation: TIMailData", "Operation: 'Add user.'")
     result = Converter("eql").convert(load_rule_text(text))
     assert result.status != "converted" and "added-user-account" in (result.reason or "")
+
+
+AUDIT_RESULT_RULE = """
+title: strong authentication disabled
+id: 91111111-2222-3333-4444-555555555559
+logsource: {product: azure, service: auditlogs}
+detection:
+    selection:
+        operationName: 'Disable Strong Authentication'
+        properties.result: 'success'
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene", "kql-es", "esql"])
+def test_audit_result_is_read_from_both_fields_the_pipeline_writes(target: str) -> None:
+    """properties.result is event.outcome (lowercased) when it is success / failure, and stays in
+    azure.auditlogs.properties.result otherwise: the query tests both shapes."""
+    rule = load_rule_text(AUDIT_RESULT_RULE)
+    outcome = Checker([target]).check(rule, generate_events(rule.rule)).targets[target]
+    assert outcome.equivalent, outcome.reason
+    assert "event.outcome" in (outcome.query or "")
+    assert "azure.auditlogs.properties.result" in (outcome.query or "")

@@ -107,7 +107,7 @@ def test_every_non_windows_logsource_is_mapped_or_refused_with_a_reason(target: 
 
 @pytest.mark.parametrize("logsource", [
     "{product: opencanary, category: application}", "{product: cisco, service: aaa}",
-    "{product: fortigate, service: event}", "{category: antivirus}", "{service: apache}",
+    "{product: fortigate, service: event}", "{product: onelogin, service: onelogin.events}", "{service: apache}",
     "{product: linux}", "{product: m365, service: threat_management}"])
 def test_uncovered_logsource_gets_events_and_each_target_names_its_reason(logsource: str) -> None:
     """The reference makes taxonomy events for every such logsource, so `check --generate`
