@@ -51,7 +51,7 @@ from backends.common import (
     WarningsMixin,
     refuse_empty_field,
 )
-from backends.lucene.backend import OPERATOR_WORDS, SigportLuceneBackend, embed_regex
+from backends.lucene.backend import SigportLuceneBackend, embed_regex
 
 from .semantics import SEMANTICS
 
@@ -106,17 +106,15 @@ class _QueryStringTests(SigportLuceneBackend):
             super().warn(message)
 
     def escape_and_quote_field(self, field_name: str) -> str:
-        """The lucene target's escaping; a name that is an operator word gets a backslash (the
-        classic parser reads ``\\OR:`` as the field ``OR``, bare ``OR:`` as an operator), and a
-        name holding ``*`` or ``?`` is refused: query_string unescapes a field name before it
-        expands it as a pattern over the mapping's fields (lucene interpreter, ``_describe``)."""
+        """The lucene target's escaping (an operator word gets a backslash there), and a name
+        holding ``*`` or ``?`` is refused: query_string unescapes a field name before it expands
+        it as a pattern over the mapping's fields (lucene interpreter, ``_describe``)."""
         if "*" in field_name or "?" in field_name:
             raise SigmaFeatureNotSupportedByBackendError(
                 f"field name {field_name!r}: query_string reads * and ? in a field name as a "
                 "pattern over the index's fields, even escaped"
             )
-        escaped = super().escape_and_quote_field(field_name)
-        return "\\" + escaped if escaped in OPERATOR_WORDS else escaped
+        return super().escape_and_quote_field(field_name)
 
 
 @lru_cache(maxsize=1)

@@ -110,8 +110,11 @@ class SigportLuceneBackend(
     add_escaped: ClassVar[str] = LuceneBackend.add_escaped + "\t\n\r\u3000"
 
     def escape_and_quote_field(self, field_name: str) -> str:
-        """The stock escaping; an empty name (``:value``) is refused."""
-        return super().escape_and_quote_field(refuse_empty_field(field_name))
+        """The stock escaping; an empty name (``:value``) is refused, and a name that is an
+        operator word gets a backslash (the classic parser reads ``\\OR:`` as the field ``OR``,
+        bare ``OR:`` as the operator: a syntax error)."""
+        escaped = super().escape_and_quote_field(refuse_empty_field(field_name))
+        return "\\" + escaped if escaped in OPERATOR_WORDS else escaped
 
     def __init__(
         self,

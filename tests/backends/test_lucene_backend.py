@@ -351,3 +351,13 @@ def test_keyword_search_is_refused_with_the_reason(detection: str) -> None:
 def test_field_tests_beside_a_keyword_do_not_rescue_it() -> None:
     with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="keyword search"):
         convert("  sel:\n    Image: 'x.exe'\n  kw:\n    - 'whoami'", "sel and kw")
+
+
+def test_a_field_named_like_an_operator_is_escaped_and_reads_back() -> None:
+    """`OR:x` is the operator OR followed by `:x` to the classic parser (a syntax error); the
+    field named OR is written `\\OR:x`, which the interpreter reads as that field."""
+    (query,) = convert("  sel:\n    OR: x\n    NOT|contains: y\n    ORDER: z")
+    assert query.startswith("\\OR:") and " AND \\NOT:" in query and " AND ORDER:" in query, query
+    tree = parse(query)
+    assert matches(tree, {"OR": "X", "NOT": "ayb", "ORDER": "z"})
+    assert not matches(tree, {"OR": "y", "NOT": "ayb", "ORDER": "z"})
