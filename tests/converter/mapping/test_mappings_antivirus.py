@@ -91,6 +91,10 @@ def test_table_is_valid_and_its_targets_are_cited(name: str) -> None:
         test_table_schema_is_valid as schema,
     )
 
+    from test_mappings_cloud import ELASTIC_ETC
+
     schema(name)
-    cited(name)
     in_model(name)
+    if not (ELASTIC_ETC / "ecs_flat.json.gz").is_file():
+        pytest.skip("../shared/corpus is absent: no ECS field list to check the citations against")
+    cited(name)
