@@ -16,7 +16,8 @@ this (no character up to U+0020 has a case partner). Every other test depends on
 trimming may remove (an anchored start or end, a whitespace edge, a ``?`` at an edge, a regular
 expression): a string test of that kind is converted as the same test on the trimmed value, a
 declared approximation (``approximations.approximate``: a warning, so ``check`` calls it "not
-proven"); a regular expression or any other test is refused. ``null`` and ``exists`` are kept:
+proven"), unless an anchored edge of the pattern is itself a character trimming removes (``'foo '``
+could then never match); that, a regular expression or any other test is refused. ``null`` and ``exists`` are kept:
 trimming never removes the field.
 """
 
@@ -86,6 +87,16 @@ def query_trimmed(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> Q
                 and _kept(inner[-1])
             ):
                 return Leaf(target, value)
+            if (tokens[0] is not MANY and not _kept(tokens[0])) or (
+                tokens[-1] is not MANY and not _kept(tokens[-1])
+            ):
+                # An anchored edge that trimming removes (`'foo '`, `?foo`): the same test on the
+                # trimmed value could never hold where Sigma's does; no useful query exists.
+                raise NotExact(
+                    f"{make_string(tokens).original!r} begins or ends with whitespace, a control "
+                    f"character or '?', which the shipper's trimming of {target} removes "
+                    f"(String.trim()): no query on the trimmed value can hold where it does"
+                )
             # The same test on the trimmed value is right wherever the value's edges hold no
             # character up to U+0020 next to the tested text; no query can see what the shipper
             # removed, so the test is converted as a declared approximation, not refused.

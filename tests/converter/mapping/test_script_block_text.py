@@ -171,6 +171,24 @@ def test_a_whitespace_edge_is_approximate_on_the_integration_but_exact_on_winlog
         assert result["equivalent"] is True, (target, result)
 
 
+@pytest.mark.parametrize("value", ["Import-Module ", " Import-Module*", "*Import-Module\t"])
+def test_an_anchored_whitespace_edge_is_refused_on_the_integration(
+    tmp_path: Path, value: str
+) -> None:
+    """`'Import-Module '` (equality) can never hold on a trimmed value: refused, not a query that
+    matches nothing; a visible anchored edge (`'Set-Alias x'`) is converted, declared."""
+    def plain(text: str) -> str:
+        return _rule(text).replace("ScriptBlockText|contains:", "ScriptBlockText:")
+
+    template = _template(tmp_path, _rule("Invoke-Mimikatz"), "windows")
+    options = {"data_source": "windows", "mapping": str(template)}
+    refused = Converter("eql", options=options).convert(load_text(plain(value), "r.yml")[0])
+    assert refused.status != "converted" and "trimming" in (refused.reason or ""), refused.reason
+    kept = Converter("eql", options=options).convert(load_text(plain("Set-Alias x"), "r.yml")[0])
+    assert kept.status == "converted", kept.reason
+    assert any("trims" in w for w in kept.warnings), kept.warnings
+
+
 def test_without_a_pipeline_a_whitespace_edge_is_still_refused() -> None:
     """Outside a mapping pipeline nothing collects the declaration: the query side refuses."""
     with pytest.raises(Exception, match="trims"):
