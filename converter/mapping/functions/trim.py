@@ -87,7 +87,7 @@ def query_trimmed(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> Q
                 and _kept(inner[-1])
             ):
                 return Leaf(target, value)
-            if (tokens[0] is not MANY and not _kept(tokens[0])) or (
+            if not tokens or (tokens[0] is not MANY and not _kept(tokens[0])) or (
                 tokens[-1] is not MANY and not _kept(tokens[-1])
             ):
                 # An anchored edge that trimming removes (`'foo '`, `?foo`): the same test on the

@@ -171,7 +171,7 @@ def test_a_whitespace_edge_is_approximate_on_the_integration_but_exact_on_winlog
         assert result["equivalent"] is True, (target, result)
 
 
-@pytest.mark.parametrize("value", ["Import-Module ", " Import-Module*", "*Import-Module\t"])
+@pytest.mark.parametrize("value", ["Import-Module ", " Import-Module*", "*Import-Module\t", ""])
 def test_an_anchored_whitespace_edge_is_refused_on_the_integration(
     tmp_path: Path, value: str
 ) -> None:
