@@ -256,10 +256,15 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
         """A boolean literal on a bool column the pipeline lists (``boolean_columns``: a mapping
         table's ``to_boolean`` target): ``Column == true``, false on a null column (semantics
         ``bool_equality``). Elsewhere a Sigma boolean compares as its text, which a bool literal
-        on a string column does not do, so it is refused rather than guessed."""
+        on a string column does not do, so it is written as that text only where the column is
+        surely a string: a property read with tostring() (semantics ``bool_as_text``), compared
+        with ``=~`` because Sigma compares the text case-insensitively. Elsewhere it is refused
+        rather than guessed (the column's type is not known)."""
+        value = "true" if cond.value else "false"
         if cond.field in (state.processing_state.get("boolean_columns") or ()):
-            value = "true" if cond.value else "false"
             return f"{self.escape_and_quote_field(cond.field)} == {value}"
+        if cond.field.startswith("tostring("):
+            return f"{self.escape_and_quote_field(cond.field)} =~ {quote(value)}"
         raise SigmaFeatureNotSupportedByBackendError(
             f"field {cond.field}: boolean values are not supported by the Kusto backend",
             source=cond.source,

@@ -234,6 +234,17 @@ SEMANTICS = Semantics(
             "false and not() of it is true. The emitter writes a boolean literal only on the "
             "bool columns the pipeline lists (a mapping table's to_boolean targets).",
         ),
+        "bool_as_text": Rule(
+            "text",
+            TOSTRING,
+            "A Sigma boolean on a property read with tostring() is compared as its text: "
+            "tostring() of a dynamic scalar is its text (dynamic_property_tostring), and a "
+            "Windows event's EventData values are XML text in any case, so `tostring(...) =~ "
+            "\"true\"` holds exactly where the value is the text true in any letter case, "
+            "which is what Sigma's boolean means on a text value (" + STRING_OPERATORS + ": "
+            "`=~` is case-insensitive equality). On a column whose type the pipeline does not "
+            "give, the emitter refuses the boolean.",
+        ),
         "null_comparisons": Rule(
             Missing.NULL,
             NULL_VALUES,

@@ -200,3 +200,33 @@ def test_splunk_agrees_on_hand_made_okta_records() -> None:
     outcome = Checker(["splunk"]).check(loaded, [SampleEvent(e) for e in events]).targets["splunk"]
     assert outcome.equivalent, outcome.reason
     assert outcome.matched == [0, 2], outcome
+
+
+SIGNED_RULE = """
+title: unsigned image loaded
+id: 91111111-2222-3333-4444-555555555566
+logsource: {product: windows, category: image_load}
+detection:
+    selection:
+        ImageLoaded|endswith: '\\\\vcruntime140.dll'
+    signed:
+        Signed: true
+    condition: selection and not signed
+"""
+
+
+def test_kusto_compares_a_boolean_on_a_windowsevent_property_as_its_text() -> None:
+    """Sysmon's EventData on Sentinel's WindowsEvent table is text read with tostring(): a Sigma
+    boolean is written `=~ "true"` (semantics bool_as_text), case-insensitive like Sigma's text
+    comparison, and agrees with the reference on each spelling, a JSON boolean and no value."""
+    loaded = load(SIGNED_RULE)
+    checker = Checker(["kusto"], data_source="sentinel")
+    base = {"EventID": 7, "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "ImageLoaded": "C:\\app\\vcruntime140.dll"}
+    values: list[object] = ["true", "True", "TRUE", "false", "", " true", True, False]
+    events = [SampleEvent(dict(base, Signed=v)) for v in values] + [SampleEvent(dict(base))]
+    outcome = checker.check(loaded, events).targets["kusto"]
+    assert outcome.equivalent, outcome.reason
+    assert 'tostring(EventData.Signed) =~ "true"' in (outcome.query or ""), outcome.query
+    generated = checker.check(loaded, generate_events(loaded.rule)).targets["kusto"]
+    assert generated.equivalent, generated.reason
