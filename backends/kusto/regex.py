@@ -6,8 +6,14 @@ ASCII ``\\d \\w \\s \\b``, ASCII-only caseless matching, ``$`` also before a fin
 (https://learn.microsoft.com/kusto/query/re2) differs on exactly those points, so the pattern is
 walked token by token:
 
-* ``|i``: RE2's ``(?i)`` folds by Unicode simple case folding (``k`` would match U+212A), so each
-  ASCII letter is written as a class of its two cases instead, and no ``(?i)`` is emitted;
+* ``|i``: the reference runs a caseless pattern with the regex package, which pairs each ASCII
+  letter with its other case, ``k`` also with the Kelvin sign, ``s`` with ``ſ``, ``i`` with ``İ``
+  and ``I`` with ``ı`` (``backends.lucene.charset.regex_case_variants``, semantics
+  ``sigma_regex_case_folding``); RE2's ``(?i)`` pairs by CaseFolding.txt's simple foldings only
+  (``İ`` and ``ı`` match only themselves: re2/unicode.py reads the C and S lines). So each letter
+  is written as the class of the reference's variants (``[iIİ]``), classes get the variants of
+  their letters, no ``(?i)`` is emitted, and a non-ASCII cased letter (whose variants depend on
+  the Unicode version) is refused;
 * ``\\s``: RE2's lacks the vertical tab that PCRE's has: written as ``[\\t\\n\\x0b\\f\\r ]``;
 * ``$`` without ``|m``: written ``(?:\\n?$)`` where it ends a branch; elsewhere refused;
 * anything RE2 rejects or reads differently (look-around, back-references, possessive and
@@ -22,6 +28,8 @@ import re
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 
+from backends.lucene.charset import FoldError, regex_case_variants
+
 _SPACE = "\\t\\n\\x0b\\f\\r "
 #: A leading inline-flag group (``(?i)`` at the very start), which applies to the whole pattern.
 _LEADING_FLAGS = re.compile(r"\(\?([ims]+)\)")
@@ -35,8 +43,29 @@ def _refuse(pattern: str, why: str) -> SigmaFeatureNotSupportedByBackendError:
     )
 
 
-def _letter_class(char: str) -> str:
-    return f"[{char.lower()}{char.upper()}]" if char.isascii() and char.isalpha() else char
+#: Characters a caseless class range may span without a look at each member: RE2 and the
+#: reference agree on every uncased character; a longer non-ASCII range is refused.
+_MAX_FOLDED_RANGE = 0x400
+
+
+def _variants(pattern: str, char: str) -> str:
+    """The characters the reference's caseless regex matches for ``char`` (``char`` first)."""
+    try:
+        return regex_case_variants(char)
+    except FoldError as exc:
+        raise _refuse(pattern, f"under |i, {exc}") from None
+
+
+#: The non-ASCII characters the reference's caseless regex pairs with ASCII letters.
+_NON_ASCII_LETTER_VARIANTS = "".join(dict.fromkeys(
+    c for letter in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for c in regex_case_variants(letter) if not c.isascii()))
+
+
+def _letter_class(pattern: str, char: str) -> str:
+    """A caseless literal: the class of its variants, or the character itself."""
+    variants = _variants(pattern, char)
+    return f"[{variants}]" if len(variants) > 1 else char
 
 
 def _escape(pattern: str, i: int, in_class: bool, caseless: bool) -> tuple[str, int]:
@@ -61,6 +90,10 @@ def _escape(pattern: str, i: int, in_class: bool, caseless: bool) -> tuple[str, 
         if len(digits) == 2 and all(c in "0123456789abcdefABCDEF" for c in digits):
             return pattern[i : i + 4], i + 4
         raise _refuse(pattern, "\\x needs two hex digits")
+    if ch == "w" and in_class and caseless:
+        # The reference spells \w out as [a-zA-Z0-9_] inside a class (its ASCII shorthands),
+        # which its caseless matching then widens by the letters' non-ASCII variants.
+        return "\\w" + _NON_ASCII_LETTER_VARIANTS, i + 2
     if ch in _SAME_ESCAPES and not (in_class and ch in "bB"):
         return pattern[i : i + 2], i + 2
     if not ch.isascii() or not ch.isalnum():
@@ -91,12 +124,12 @@ def _class(pattern: str, i: int, caseless: bool) -> tuple[str, int]:
             low, high = ch, pattern[j + 2]
             out.append(f"{low}-{high}")
             if caseless:
-                extra.extend(_case_range(low, high))
+                extra.extend(_case_range(pattern, low, high))
             j += 3
             continue
         out.append("\\" + ch if ch in "[" else ch)
-        if caseless and ch.isascii() and ch.isalpha():
-            extra.append(ch.swapcase())
+        if caseless:
+            extra.append(_variants(pattern, ch)[1:])
         j += 1
     if j >= len(pattern):
         raise _refuse(pattern, "unterminated character class")
@@ -105,13 +138,21 @@ def _class(pattern: str, i: int, caseless: bool) -> tuple[str, int]:
     return "".join(out), j + 1
 
 
-def _case_range(low: str, high: str) -> list[str]:
-    """The other-case ranges of the ASCII letters inside ``low-high``."""
+def _case_range(pattern: str, low: str, high: str) -> list[str]:
+    """What a caseless ``low-high`` adds: the other-case ranges of the ASCII letters inside it,
+    the reference's non-ASCII variants of its letters (the Kelvin sign for ``k``), and nothing
+    for uncased non-ASCII members (a cased one is refused)."""
     out = []
     for start, end in (("a", "z"), ("A", "Z")):
         a, b = max(low, start), min(high, end)
         if a <= b:
             out.append(f"{a.swapcase()}-{b.swapcase()}")
+    if ord(high) > 0x7F and ord(high) - max(ord(low), 0x80) >= _MAX_FOLDED_RANGE:
+        raise _refuse(pattern, f"a caseless range {low}-{high} over many non-ASCII characters")
+    for code in range(ord(low), ord(high) + 1):
+        out.extend(c for c in _variants(pattern, chr(code))[1:] if not low <= c <= high
+                   # an ASCII letter whose other case is in the range: in the ranges above
+                   and not (c.isascii() and c.isalpha() and low <= c.swapcase() <= high))
     return out
 
 
@@ -179,7 +220,7 @@ def sigma_regex_to_re2(pattern: str, flags: str) -> str:
             out.append("(?:\\n?$)")
             i += 1
         else:
-            out.append(_letter_class(ch) if caseless else ch)
+            out.append(_letter_class(pattern, ch) if caseless else ch)
             i += 1
     prefix = "".join(f for f in "ms" if f in flags)
     text = (f"(?{prefix})" if prefix else "") + "".join(out)

@@ -191,7 +191,12 @@ SEMANTICS = Semantics(
             MATCHES_REGEX,
             "`LHS matches regex RHS` is true when RHS matches somewhere in LHS; matching is "
             "case-sensitive unless the pattern sets (?i), which RE2 applies by Unicode simple "
-            "case folding (" + RE2_WIKI + ").",
+            "case folding (" + RE2_WIKI + "): its case groups come from the C and S lines of "
+            "CaseFolding.txt only (re2/unicode.py, CaseGroups), so 'i' does not match 'İ' nor "
+            "'I' 'ı', where the reference's regex package pairs them. The emitter writes no "
+            "(?i) for a Sigma |i pattern: each letter becomes the class of the reference's "
+            "variants ([iIİ], [kKK]; backends/kusto/regex.py), and a non-ASCII cased letter is "
+            "refused.",
         ),
         "regex_in_string_literal": Rule(
             "string unescaping first",

@@ -31,6 +31,7 @@ Each is a ``(value, meant to match, what)`` triple as ``generate_values._mutatio
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -171,6 +172,41 @@ def _regex_newline_mutations(rx: Rx, rng: random.Random) -> Iterator[tuple[Fixed
         yield Fixed(example + ending), keep, f"trailing {name} after the regex example"
 
 
+#: An inline flag group that turns caseless matching on somewhere in a pattern (``(?i)``,
+#: ``(?si:``).
+_INLINE_CASELESS = re.compile(r"\(\?[a-zA-Z]*i[a-zA-Z]*[:)]")
+
+
+def _regex_partner_mutations(rx: Rx, rng: random.Random) -> Iterator[tuple[Fixed, bool, str]]:
+    """A caseless regex's example with one character replaced by a case partner (İ or ı for i,
+    the Kelvin sign for k, ſ for s, a fullwidth letter ...), at most ``MAX_PARTNERS``.
+
+    Engines fold differently under ``(?i)``: PCRE2 and RE2 pair only the simple case foldings of
+    CaseFolding.txt (İ matches only itself), Java's Pattern and the reference's regex package
+    also pair i with İ and I with ı, an ASCII-only reading pairs none. An emitter that keeps
+    ``(?i)`` or writes ``[iI]`` is shown on these events, not proven on ASCII examples alone.
+    The reference labels each (``satisfies``, its bounded engine)."""
+    if not (rx.flags & re.IGNORECASE or _INLINE_CASELESS.search(rx.source)):
+        return
+    try:
+        example = regex_example(rx.source, rx.flags, rng)
+    except RegexUnsupported:
+        return
+    # The named partners (İ, ı, the Kelvin sign, ſ ...) first: engines disagree on them most.
+    candidates = sorted(
+        ((replacement not in dict(_PARTNERS.get(fold(char), ())), at, replacement, what)
+         for at, char in enumerate(example) for replacement, what in _partners(char)),
+        key=lambda c: c[:2])
+    seen: set[str] = set()
+    for _, at, replacement, what in candidates:
+        if replacement in seen or len(seen) >= MAX_PARTNERS:
+            continue
+        seen.add(replacement)
+        text = example[:at] + replacement + example[at + 1:]
+        yield (Fixed(text), bool(satisfies(text, rx)),
+               f"partner {what} for {example[at]!r} in the regex example")
+
+
 def _number_texts(number: Any) -> list[tuple[str, str]]:
     """(text, description) of the strings that look like ``number`` and are read differently
     by Python, Java, Elasticsearch's coercion or Sigma ("number_text")."""
@@ -229,6 +265,7 @@ def hostile_mutations(lit: Lit, length: int, rng: random.Random
             yield from _long_mutations(value, length, lead)
         yield from _newline_mutations(value)
     elif isinstance(value, Rx):
+        yield from _regex_partner_mutations(value, rng)
         yield from _regex_newline_mutations(value, rng)
     elif isinstance(value, (SigmaNumber, SigmaCompareExpression)):
         yield from _number_mutations(value)

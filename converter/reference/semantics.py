@@ -80,8 +80,15 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
         "(https://www.pcre.org/current/doc/html/pcre2unicode.html, 'Case-equivalence in UTF "
         "mode'), which relates more characters than string_case does. The reference runs "
         "the pattern with the regex package's IGNORECASE, the same folding except one known "
-        "difference: its i also matches İ (PCRE2 matches İ only with itself). The rule index "
-        "splits |i literal runs at i, s and every non-ASCII character, so it stays sound.",
+        "difference: its i also matches İ and its I also ı. PCRE2 and RE2 build their case "
+        "sets from CaseFolding.txt's C and S lines only (pcre2 maint/GenerateUcd.py, "
+        "get_other_case; re2/unicode.py, CaseGroups), where İ and ı have none, so each matches "
+        "only itself there. Emitters therefore never hand |i to an engine's own caseless mode "
+        "where that differs: the Lucene family and Kusto write the reference's variants as "
+        "classes ([iIİ]), Splunk's interpreter leaves an event with such a letter undecided, "
+        "and check --generate puts İ, ı, the Kelvin sign and ſ into the examples of every |i "
+        "pattern (converter/generate/hostile.py). The rule index splits |i literal runs at i, "
+        "s and every non-ASCII character, so it stays sound.",
     ),
     "regex_shorthand_classes": Fact(
         "ASCII", MODIFIERS_SPEC,

@@ -129,8 +129,8 @@ def test_not_is_one_function_call() -> None:
 
 
 def test_regex_case_insensitive_flag_is_kept() -> None:
-    """Stock drops Sigma's |i; here letters become ASCII case classes (RE2's (?i) would fold
-    more letters than the reference's ASCII caseless matching)."""
+    """Stock drops Sigma's |i; here letters become classes of the reference's case variants
+    (RE2's (?i) would not pair i with İ as the reference's regex package does)."""
     detection = "  s: {f|re|i: 'who?ami'}\n  condition: s"
     query = kusto(detection)
     assert "(?i)" not in query and "[wW]" in query

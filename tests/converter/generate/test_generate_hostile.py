@@ -122,6 +122,23 @@ def test_trailing_newlines_after_an_anchored_end_are_near_misses() -> None:
     assert any("trailing \\n after the regex example" in n for n in notes)
 
 
+def test_caseless_regex_examples_get_case_partners() -> None:
+    """A |i regex is proven on the partners engines fold differently, not on ASCII alone:
+    before, Kusto's '[kK]' passed check --generate on 'mimikatz' where Sigma matches 'mimiKatz'
+    (Kelvin sign). The reference labels each event; a cased regex gets none."""
+    rule = rule_of("  sel:\n    CommandLine|re|i: 'mimikatz'\n  condition: sel\n")
+    events = generate_events(rule, count=200)
+    partners = {e.fields["CommandLine"]: e.expect for e in events
+                if "in the regex example" in e.note and e.note.split(": ")[-1].startswith("partner")}
+    values = "".join(partners)
+    assert "\u0130" in values and "\u212a" in values, partners
+    assert all(expect is True for value, expect in partners.items() if "\u212a" in value)
+    assert_reference_verdicts(rule, events)
+    cased = rule_of("  sel:\n    CommandLine|re: 'mimikatz'\n  condition: sel\n")
+    assert not any("in the regex example" in e.note and "partner" in e.note
+                   for e in generate_events(cased, count=200))
+
+
 @pytest.mark.parametrize(
     ("detection", "texts"),
     [
