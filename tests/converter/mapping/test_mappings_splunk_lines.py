@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 #: corpus folders whose rules are all keyword rules of the table's logsources
 FOLDERS = ("linux/builtin/sshd", "network/cisco/bgp", "network/cisco/ldp", "network/juniper",
-           "web/product/apache")
+           "web/product/apache", "linux/builtin/syslog", "linux/builtin/cron", "linux/builtin/vsftpd",
+           "linux/builtin/clamav", "linux/builtin/guacamole")
 
 
 def sshd_rule(detection: str) -> str:
@@ -51,6 +52,18 @@ def test_sshd_sourcetype_is_the_linux_secure_data_source() -> None:
     (entry,) = [e for e in raw("splunk-lines")["logsources"] if e["id"] == "linux-sshd"]
     assert entry["conditions"]["sourcetype"] == source["sourcetype"] == "linux_secure"
     assert entry["render"]["sourcetype"] == source["sourcetype"]
+
+
+@pytest.mark.parametrize("service", ["syslog", "cron", "vsftpd", "clamav", "guacamole"])
+def test_linux_syslog_lines_are_either_pretrained_syslog_sourcetype(service: str) -> None:
+    text = sshd_rule("    keywords: ['stopping iptables']\n    condition: keywords\n").replace(
+        "service: sshd", f"service: {service}")
+    query = to_query("splunk", text, None)
+    assert query.startswith('sourcetype IN ("syslog", "linux_messages_syslog")'), query
+    assert "| regex _raw=" in query
+    rule = load_one(text)
+    result = Checker(["splunk"]).check(rule, generate_events(rule.rule)).targets["splunk"]
+    assert result.equivalent, result.reason
 
 
 def test_keyword_is_an_exact_regex_of_raw_not_a_bare_term() -> None:
