@@ -129,15 +129,18 @@ def convert(
     return ConvertResult(conversions, summaries)
 
 
-def check(paths: Iterable[str | Path], options: CheckOptions | None = None) -> CheckReport:
+def check(paths: Iterable[str | Path], options: CheckOptions | None = None,
+          progress: Callable[[int], Any] | None = None) -> CheckReport:
     """Prove on events that each target's query matches exactly what each rule matches
-    (``converter.checking.run.check_rules``; ``CheckOptions`` says which events and targets).
+    (``converter.checking.run.check_rules``; ``CheckOptions`` says which events and targets, and
+    on how many worker processes). ``progress`` is called with the number of rule files just
+    checked.
 
     ``CheckReport.equivalent`` is True only when every rule was proven on every target.
     """
     from converter.checking.run import check_rules
 
-    return check_rules(paths, options)
+    return check_rules(paths, options, progress)
 
 
 def backtest(

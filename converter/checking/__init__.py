@@ -2,8 +2,10 @@
 
 ``checker.py`` is the equivalence checker (reference verdict against each target's
 interpreted query, per event); ``run.py`` the command as a library call (load rules and
-events, check, report); ``user_pipeline.py`` mirrors a user's pySigma pipeline on the
-events; ``regress.py`` runs SigmaHQ's regression data as an acceptance test.
+events, check, report), ``context.py`` its options and what checking a rule file needs,
+``workers.py`` the rule files checked in worker processes; ``user_pipeline.py`` mirrors a
+user's pySigma pipeline on the events; ``regress.py`` runs SigmaHQ's regression data as an
+acceptance test.
 """
 
 from __future__ import annotations

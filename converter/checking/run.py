@@ -1,7 +1,9 @@
 """``sigport check`` as a library call: load rules and events, run the checker, report.
 
 ``check_rules`` returns a ``CheckReport`` and prints nothing (``converter.check`` is this
-function); ``print_check`` renders a report the way the command line shows it.
+function); ``print_check`` renders a report the way the command line shows it. What a run is asked
+is ``CheckOptions`` (``context.py``); the rule files are checked by ``workers.py``, on one process
+or several.
 """
 
 from __future__ import annotations
@@ -9,92 +11,17 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Callable, Iterable
 
-from converter.checking.checker import Checker, RuleResult
-from converter.checking.sources import SourcesChecker
-from converter.errors import ConverterError, show_traceback
-from converter.events.render import SampleEvent, read_jsonl, sample_events_path, to_sigma
-from converter.mapping.index_mapping import field_model_for
-from converter.mapping.loader import load_table
-from converter.rules.load import LoadedRule, load_rules
+from converter.checking.checker import RuleResult
+from converter.checking.context import CheckOptions, build_context, validated
 
-if TYPE_CHECKING:
-    from converter.events.inputs import InputLimits
+__all__ = ["CheckOptions", "CheckReport", "check_rules", "print_check", "source_summary",
+           "summary_markdown"]
 
 EXIT_OK, EXIT_DISAGREE, EXIT_INPUT = 0, 1, 2
-
-
-def _load_events(
-    paths: list[Path], schema: str, data_source: str | None, input_format: str | None = None,
-    limits: Any = None,
-) -> list[SampleEvent]:
-    """Events for every rule: JSON lines keep their ``_expect``; other formats (SigmaHQ regression
-    JSON, .evtx, archives) are read and normalised by ``converter.events.inputs``. What the input caps
-    skip, and input that reads as no event, is recorded in ``limits`` (an ``InputLimits``)."""
-    from converter.events.inputs import detect_format, events_files, iter_events
-
-    events: list[SampleEvent] = []
-    for path in paths:
-        # The files ``backtest`` reads too: .evtx and archives under a directory as well, in
-        # any case, hidden entries skipped (only .json/.jsonl were read: the rest was lost).
-        for file in events_files([path]):
-            fmt = input_format or detect_format(file)
-            before = len(events)
-            if fmt == "jsonl":
-                events.extend(read_jsonl(file, limits))
-            else:
-                events.extend(
-                    SampleEvent(event, source=f"{file}")
-                    for event in iter_events(file, fmt, limits)
-                )
-            if len(events) == before and limits is not None:
-                limits.warn(f"{file}: no event read from this file")
-    if schema == "ecs":
-        table = load_table("ecs-windows")
-        for event in events:
-            native = event.fields
-            event.native = {"ecs": native}
-            event.fields = to_sigma(native, table, data_source)
-    return events
-
-
-@dataclass(frozen=True)
-class CheckOptions:
-    """How ``check`` proves the rules (``sigport check``'s options).
-
-    Events: ``events`` for every rule; else generated events (``generate``: about that many per
-    rule, 0 for the default count); else each rule's own sample events, generated ones for a
-    rule that has none.
-    """
-
-    #: JSON-lines files or directories (or other input formats), used for every rule.
-    events: tuple[Path, ...] = ()
-    #: Field names of ``events``: "sigma" (rendered for each target) or "ecs".
-    schema: str = "sigma"
-    #: Targets to check; None: every target that has an interpreter.
-    targets: tuple[str, ...] | None = None
-    #: Extra pipelines (built-in names or pySigma pipeline YAML files), as for ``convert``.
-    pipelines: tuple[str, ...] = ()
-    #: The shipper that wrote the events (a mapping-table option, e.g. "winlogbeat").
-    data_source: str | None = None
-    #: Several data sources: each rule is proven on each (``converter.checking.sources``), and a
-    #: target counts once, on the data source that proves it. Overrides ``data_source``.
-    data_sources: tuple[str, ...] = ()
-    #: The user's Elasticsearch mapping file (``--mapping FILE``), for every data source.
-    mapping: Path | None = None
-    #: A mapping file per data source (``--mapping SOURCE=FILE``): each named data source is
-    #: proven with its own file (``mapping`` for the others). Every name must be a data source
-    #: of the run.
-    source_mappings: tuple[tuple[str, Path], ...] = ()
-    generate: int | None = None
-    seed: int = 0
-    #: Format of ``events`` (default: detected per file).
-    input_format: str | None = None
-    #: Input caps (``converter.events.bounded.InputLimits``); default caps when None.
-    limits: Any = None
 
 
 @dataclass
@@ -137,117 +64,39 @@ class CheckReport:
         return summary_markdown(self.results, self.targets)
 
 
-def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None) -> CheckReport:
+def check_rules(paths: Iterable[str | Path], options: CheckOptions | None = None,
+                progress: Callable[[int], Any] | None = None) -> CheckReport:
     """Prove on events that each target's query matches exactly what each rule matches.
 
-    Prints nothing; the report says what was found (``CheckReport.exit_code`` is the CLI's).
+    Prints nothing; the report says what was found (``CheckReport.exit_code`` is the CLI's). The
+    rule files are checked on ``CheckOptions.workers`` processes (``converter.checking.workers``);
+    the report is the same for any number. ``progress`` is called with the number of rule files
+    just checked (the total is ``len(expand_paths(paths))``), for a progress bar.
 
     Raises:
         converter.errors.ConverterError: an input cannot be read (rules, events, mapping).
     """
-    from converter.events.inputs import InputLimits
+    from converter.checking.workers import check_files
+    from converter.conversion.batch import work_items
 
-    opts = options or CheckOptions()
-    if len(opts.data_sources) == 1:
-        opts = replace(opts, data_source=opts.data_sources[0], data_sources=())
-    several = bool(opts.data_sources)
-    mappings = _mappings_by_source(opts, several)
-    if several and opts.events and opts.schema != "sigma":
-        raise ConverterError(
-            "--schema ecs reads events written by one data source: give one --data-source"
-        )
-    events_paths = list(opts.events)
-    loaded = load_rules([str(p) for p in paths])
-    limits = opts.limits or InputLimits()
-    shared = (
-        _load_events(events_paths, opts.schema, opts.data_source, opts.input_format, limits)
-        if events_paths else None
-    )
+    opts = validated(options or CheckOptions())[0]
+    items = work_items(str(p) for p in paths)
+    context = build_context(opts)
+    limits = context.limits
     events_warnings = list(limits.all_warnings())
-    targets = list(opts.targets) if opts.targets is not None else None
-    checker: Checker | SourcesChecker = (
-        SourcesChecker(targets, list(opts.pipelines), list(opts.data_sources), opts.mapping,
-                       mappings)
-        if several else
-        Checker(targets, list(opts.pipelines), opts.data_source,
-                mappings.get(opts.data_source or "", opts.mapping))
-    )
-    model = _longest_limits(opts, mappings)
     results: list[RuleResult] = []
     bad_input = False
-    for item in loaded:
-        try:
-            result, bad = _check_one(item, shared, events_paths, checker, opts, model, limits)
-        except ConverterError:
-            raise  # an input that cannot be read stops the run, naming it
-        except Exception as exc:  # a bug must cost one rule, not the run (as in convert)
-            show_traceback(exc, f"checking {item.path}")
-            result = RuleResult(item.id, item.title, item.path, [])
-            text = " ".join(str(exc).split())
-            result.error = f"internal error: {type(exc).__name__}: {text} (please report it)"
-            bad = True
-        result.logsource = item.logsource
-        results.append(result)
-        bad_input = bad_input or bad
+    for found in check_files(items, context, opts.workers, progress):
+        # As one process would have recorded them: in input order, up to the same cap.
+        for warning in found.warnings:
+            limits.warn(warning)
+        limits.dropped += found.dropped
+        for result, bad in found.rules:
+            results.append(result)
+            bad_input = bad_input or bad
     return CheckReport(
-        results, checker.targets, limits.all_warnings(), events_warnings, bad_input
+        results, context.checker.targets, limits.all_warnings(), events_warnings, bad_input
     )
-
-
-def _mappings_by_source(opts: CheckOptions, several: bool) -> dict[str, Path]:
-    """``opts.source_mappings`` as a dict, each name checked against the run's data sources."""
-    sources = list(opts.data_sources) if several else [opts.data_source or ""]
-    for source, path in opts.source_mappings:
-        if source not in sources:
-            raise ConverterError(
-                f"--mapping {source}={path}: {source!r} is not a data source of this run "
-                f"({', '.join(s for s in sources if s) or 'none given'})"
-            )
-    return dict(opts.source_mappings)
-
-
-def _longest_limits(opts: CheckOptions, mappings: dict[str, Path]) -> Any:
-    """The field model whose ``ignore_above`` limits are the longest among the user's mappings
-    (None without one): generated long values pass it, so they pass every data source's."""
-    from converter.generate.hostile import long_value_length
-
-    files: list[tuple[str | None, Path]] = list(mappings.items())
-    if opts.mapping is not None:
-        files.append((opts.data_sources[0] if opts.data_sources else opts.data_source,
-                      opts.mapping))
-    models = [field_model_for(source, path) for source, path in files]
-    return max(models, key=long_value_length, default=None)
-
-
-def _check_one(item: LoadedRule, shared: list[Any] | None, events_paths: list[Any],
-               checker: Checker | SourcesChecker, opts: CheckOptions, model: Any,
-               limits: InputLimits) -> tuple[RuleResult, bool]:
-    """One rule's result, and whether it counts as bad input (exit 2)."""
-    own = sample_events_path(item.path)
-    if shared is not None:
-        events = shared
-    elif item.rule is not None and (opts.generate is not None or not own.is_file()):
-        from converter.generate.generator import generate_events
-
-        events = generate_events(item.rule, count=opts.generate or None, seed=opts.seed,
-                                 carries=checker.carries, field_model=model)
-        if not events:
-            result = RuleResult(item.id, item.title, item.path, [])
-            result.error = (
-                "no events: none could be generated for this rule (see its logsource); "
-                f"pass --events, or add sample events in {own.name} beside the rule"
-            )
-            return result, True
-    else:
-        events = read_jsonl(own, limits) if own.is_file() else []
-    if not events and item.error is None:
-        # Nothing to prove anything on: never "equivalent" on zero events.
-        result = RuleResult(item.id, item.title, item.path, [])
-        where = ", ".join(str(p) for p in events_paths) if shared is not None else own.name
-        result.error = f"no events: {where} holds no event for this rule; nothing is proven"
-        return result, True
-    return checker.check(item, events), item.error is not None
-
 
 def print_check(report: CheckReport, output_format: str) -> None:
     """Print a check report on standard output: ``json`` (the machine-readable report) or

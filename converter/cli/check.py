@@ -16,6 +16,7 @@ from converter.cli.common import (
     parse_data_sources,
     parse_mappings,
     parse_targets,
+    progress_bar,
     require_inputs,
     rich_console,
 )
@@ -75,6 +76,11 @@ from converter.cli.common import (
     help="Also write a Markdown summary: per target the share of equivalent rules, and every "
     "rule that is not, with the reason.",
 )
+@click.option(
+    "-w", "--workers", type=click.IntRange(min=1), default=None,
+    help="Worker processes checking the rule files (default: 2 when there are "
+    "4 or more rule files, else 1). The report is the same for any number.",
+)
 @input_limit_options
 def check(
     paths: tuple[str, ...],
@@ -89,6 +95,7 @@ def check(
     input_format: str | None,
     output_format: str,
     markdown: Path | None,
+    workers: int | None,
     max_line_bytes: int,
     max_member_bytes: int,
 ) -> None:
@@ -99,24 +106,38 @@ def check(
     """
     from converter.api import check
     from converter.checking.run import CheckOptions, print_check
+    from converter.checking.workers import MIN_FILES_FOR_POOL
     from converter.rules.load import expand_paths
 
     sources = parse_data_sources(data_sources)
     mapping_file, source_mappings = parse_mappings(mapping_files, sources)
-    rule_files = [p for p in expand_paths(paths) if p != "-"]
+    inputs = list(expand_paths(paths))
+    rule_files = [p for p in inputs if p != "-"]
     require_inputs(len(rule_files), "Sigma rule files (*.yml, *.yaml)", paths)
     if markdown is not None:
         from converter.events.inputs import events_files
         from converter.outputs.files import refuse_inputs
 
         refuse_inputs([("--markdown", markdown)], [*rule_files, *events_files(events_paths)])
-    report = check(paths, CheckOptions(
+    total = len(inputs)
+    count = workers if workers is not None else (2 if total >= MIN_FILES_FOR_POOL else 1)
+    options = CheckOptions(
         events=tuple(events_paths), schema=schema,
         targets=tuple(parse_targets(targets)) if targets else None, pipelines=tuple(pipelines),
         data_sources=tuple(sources), mapping=mapping_file, source_mappings=source_mappings,
         generate=generate,
         seed=seed, input_format=input_format, limits=input_limits(max_line_bytes, max_member_bytes),
-    ))
+        workers=count,
+    )
+    # Not refreshed by a thread: the workers fork while it is shown.
+    bar = progress_bar(total, "checking", auto_refresh=False)
+    if bar is not None:
+        progress, task = bar
+        with progress:
+            report = check(paths, options,
+                           lambda n: (progress.advance(task, n), progress.refresh()))
+    else:
+        report = check(paths, options)
     for warning in report.events_warnings:
         click.echo(f"sigport: warning: {warning}", err=True)
     if markdown is not None:
