@@ -64,8 +64,8 @@ def test_no_entry_shadows_a_mapped_logsource(name: str) -> None:
 def test_uncovered_rule_is_refused_with_the_reason(target: str) -> None:
     text = OPENCANARY_RULE
     if target == "splunk":
-        # OpenCanary's JSON log file is mapped on splunk (splunk-opencanary); Bitbucket is not.
-        text = text.replace("{product: opencanary, category: application}", "{product: bitbucket, service: audit}")
+        # OpenCanary's JSON log file is mapped on splunk (splunk-opencanary); FortiGate is not.
+        text = text.replace("{product: opencanary, category: application}", "{product: fortigate, service: event}")
     result = convert(target, text)
     assert result.status != "converted"
     if target == "splunk":
@@ -110,7 +110,7 @@ def test_every_non_windows_logsource_is_mapped_or_refused_with_a_reason(target: 
 
 
 @pytest.mark.parametrize("logsource", [
-    "{product: bitbucket, service: audit}", "{product: cisco, service: aaa}",
+    "{product: huawei, service: bgp}", "{product: cisco, service: aaa}",
     "{product: fortigate, service: event}", "{product: onelogin, service: onelogin.events}", "{service: apache}",
     "{product: linux}", "{product: m365, service: threat_management}"])
 def test_uncovered_logsource_gets_events_and_each_target_names_its_reason(logsource: str) -> None:
