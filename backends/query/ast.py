@@ -211,7 +211,10 @@ class Leaf(Node):
         limited_by: the field (or multi-field) the limit belongs to.
         coerce: how the field's mapping reads an event value compared with a number: ``""``
             (no numeric mapping known: the value's own number), ``"integer"`` (an ES
-            whole-number field: Java's long parsing, a fraction truncated) or ``"float"``.
+            whole-number field: Java's long parsing, a fraction truncated) or ``"float"``;
+            ``"lexical"`` for an ordering comparison with a number where the engine compares
+            numbers numerically and other values as text (Splunk search:
+            ``indexed.lexical_compare``).
         multi_valued: outcome when the field holds several values (``MultiValued``).
     """
 

@@ -40,6 +40,7 @@ from .indexed import (
     event_values,
     indexed_values,
     is_several,
+    lexical_compare,
     missing_result,
     number_reader,
 )
@@ -326,6 +327,10 @@ class _Compiler(ast.Visitor[Predicate]):
         # language-level inequality to Not(Equals) when that is what the language means.
         order = _ORDER[node.op]
         value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                node.coerce == "lexical":
+            number = value
+            return self._any_value(node, lambda v: lexical_compare(v, number, order))
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             target = value
             read = number_reader(node)

@@ -44,6 +44,7 @@ __all__ = [
     "parse_network",
     "pcre_regex",
     "re2_regex",
+    "es_double",
     "scalar_text",
     "to_number",
 ]
@@ -109,7 +110,9 @@ def lookup(event: Mapping[str, Any], field: str) -> list[Any] | None:
 
 # --- scalar helpers ----------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+#: ASCII digits only: Python's ``\d`` takes any script's decimal digits ('٩'), which no engine
+#: without a documented coercion reads as a number (semantics ``number_text``).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def to_number(value: Any) -> int | float | None:
@@ -126,7 +129,7 @@ def to_number(value: Any) -> int | float | None:
         return None if isinstance(value, float) and math.isnan(value) else value
     if isinstance(value, str) and _NUMBER.fullmatch(value):
         number = float(value)
-        if number.is_integer() and re.fullmatch(r"[+-]?\d+", value):
+        if number.is_integer() and re.fullmatch(r"[+-]?[0-9]+", value):
             return int(value)
         return number
     return None
@@ -164,6 +167,38 @@ def es_long(value: Any) -> int | None:
     else:
         return None
     return number if number in _LONG_RANGE else None
+
+
+#: Java's ``Double.parseDouble`` after its ``trim()`` (FloatingDecimal.readJavaFormatString):
+#: ASCII digits, an optional exponent and type suffix; NaN / Infinity and hexadecimal forms too.
+_JAVA_DOUBLE = re.compile(
+    r"[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?"
+    r"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+[fFdD]?)")
+
+
+def es_double(value: Any) -> float | None:
+    """The number an Elasticsearch floating-point field indexes for an event value, or None when
+    it rejects it (not indexed: ``ignore_malformed`` of the logs templates).
+
+    ``coerce`` reads a string with Java's ``Double.parseDouble``
+    (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/coerce), which trims
+    characters up to U+0020 and takes ASCII digits only: ``' 12 '``, ``'12d'`` and ``'1e3'`` are
+    numbers, ``'١٢'``, ``'1_000'`` are not; a non-finite value is rejected ("supports only finite
+    values", https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/number).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip("".join(map(chr, range(0x21))))
+        if not _JAVA_DOUBLE.fullmatch(text):
+            return None
+        body = text.rstrip("fFdD") if not text.lower().lstrip("+-").startswith("0x") else text
+        number = float.fromhex(body.rstrip("fFdD")) if "x" in body.lower() else float(body)
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def scalar_text(value: Any) -> str:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from backends.query.syntax import Grammar
 
 _CIDR = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _REGEX_ARGS = re.compile(r'^\s*(?:([\w.]+)\s*(!=|=)\s*)?("(?:[^"\\]|\\.)*")\s*$')
 _REX_ARGS = re.compile(r'^\s*field=([\w.]+)\s+("(?:[^"\\]|\\.)*")\s*$')
 _REX_GROUP = re.compile(r"^\(\?<(\w+)>(.*)\)$", re.S)
@@ -258,10 +258,17 @@ class Lowering:
     def _compare(self, name: str, op: str, tree: Tree, base: int) -> Node:
         parts, _, _ = self._value(tree, base)
         text = "".join(p if isinstance(p, str) else "*" for p in parts)
-        value: str | int | float = text
-        if _NUMBER.match(text):
-            value = float(text) if "." in text else int(text)
-        leaf = Compare(field=name, op=CompareOp(op), value=value, span=_span(tree, base))
+        if not _NUMBER.fullmatch(text):
+            leaf = Compare(field=name, op=CompareOp(op), value=text, span=_span(tree, base))
+            return self.fill_leaf(leaf)
+        value = float(text) if "." in text else int(text)
+        if str(value) != text:
+            # Other values compare with the number's text (search_numeric_comparison); the
+            # leaf keeps the number, whose canonical text this is not.
+            raise UnsupportedQueryError(f"the number {text!r} in a comparison is not in its "
+                                        "canonical form, the text other values compare with")
+        leaf = Compare(field=name, op=CompareOp(op), value=value, span=_span(tree, base),
+                       coerce=str(SEMANTICS.get("search_numeric_comparison")))
         return self.fill_leaf(leaf)
 
     def _bare_term(self, tree: Tree, base: int) -> Node:

@@ -40,6 +40,7 @@ _SPL_RE = (
     "expressions-and-predicates/spl-and-regular-expressions"
 )
 _REF = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/"
+_SEARCH_CMD = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/search"
 _TSTATS = _REF + "tstats"
 _EVAL_IF = (
     "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/"
@@ -96,6 +97,17 @@ SEMANTICS = Semantics(
             "(?i) in PCRE folds ASCII (and locale-table) letters without UTF mode, and uses "
             "Unicode case folding (Kelvin sign = k, ſ = s) in UTF mode; Splunk does not document "
             "how its PCRE is compiled. sigport's own regexes never use (?i) for that reason.",
+        ),
+        "search_numeric_comparison": Rule(
+            "lexical",
+            _SEARCH_CMD,
+            "'<comparison-operator>': comparisons with < > <= >= compare two numbers "
+            "numerically and other values lexicographically, so ProcessId>1000 holds on "
+            "'abc', 'inf' and a tstats fill value 'null' (text after '1000'), where Sigma's gt "
+            "needs a number. Which text counts as a number is not documented: a plain decimal "
+            "(-12, 4.5) is one under every reading; text that only some parsers read as a "
+            "number (' 12', '+5', '1e3', '1_000', '٩', '0x10', 'inf', 'nan') is undecided "
+            "where its numeric and its text reading disagree (indexed.lexical_compare).",
         ),
         "case_function_sensitive": Rule(
             True, _CASE, "CASE(term) forces a case-sensitive match, wildcards still allowed"

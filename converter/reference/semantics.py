@@ -127,9 +127,11 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
         f"on a long field ({ES_COERCE}) with Long.parseLong, then BigDecimal, truncating a "
         f"fraction ({ES_NUMBERS_TO_LONG}): '04242' and '4242.0' index as 4242, '4242.9' as "
         "4242, and Java's decimal digits include other scripts' (Character.digit), so '١٠٠١' "
-        "indexes as 1001; ' 1001', '1_001', 'inf', 'nan' and '0x10' are rejected. Splunk "
-        "compares numerically when both sides are numbers and does not document which strings "
-        "count.",
+        "indexes as 1001; ' 1001', '1_001', 'inf', 'nan' and '0x10' are rejected; a float "
+        "field reads text with Java's Double.parseDouble (ASCII digits, ' 12 ' is 12: "
+        "matching.es_double). Splunk's search compares two numbers numerically and other "
+        "values lexicographically, so 'abc' > 1000 there, and does not document which strings "
+        "count as numbers (semantics search_numeric_comparison).",
     ),
     "null": Fact(
         "missing key, JSON null, or an empty list", RULES_SPEC,

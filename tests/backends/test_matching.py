@@ -17,6 +17,7 @@ from backends.query.matching import (
     analyze,
     cidr_match,
     decimal_interval,
+    es_double,
     glob_to_regex,
     globs_predicate,
     iter_strings,
@@ -58,11 +59,26 @@ def test_lookup(event: dict, field: str, expected: list | None) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("4688", 4688), ("-3", -3), ("1.5", 1.5), ("1e3", 1000.0), (7, 7), (2.5, 2.5),
-     ("abc", None), ("1_000", None), (" 12", None), ("", None), (True, None), (None, None)],
+     ("abc", None), ("1_000", None), (" 12", None), ("", None), (True, None), (None, None),
+     # Other scripts' digits are no number (before: Python's \\d read '\u0669' as 9).
+     ("\u0669", None), ("\uff11\uff12", None)],
 )
 def test_to_number(value: object, expected: object) -> None:
     result = to_number(value)
     assert result == expected and type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(" 12 ", 12.0), ("\t12\n", 12.0), ("12d", 12.0), ("1.5F", 1.5), ("1e3", 1000.0),
+     ("0x1p3", 8.0), (".5", 0.5), ("+3", 3.0), (7, 7.0),
+     ("\u0661\u0662", None), ("1_000", None), ("NaN", None), ("Infinity", None), ("inf", None),
+     ("0x10", None), ("12 x", None), ("\u00a012", None), (True, None), (float("inf"), None)],
+)
+def test_es_double_reads_strings_as_java_does(value: object, expected: float | None) -> None:
+    """A float field coerces with Double.parseDouble: before, its leaves read ' 12 ' as no
+    number (Elasticsearch indexes 12) and '\u0661\u0662' as 12 (Elasticsearch rejects it)."""
+    assert es_double(value) == expected
 
 
 def test_scalar_text_and_iter_strings() -> None:
@@ -353,3 +369,13 @@ def test_a_pickled_pattern_matches_as_the_original(make: Any, method: str, value
     assert copy.caseless == original.caseless
     assert (getattr(copy, method)(value) is not None) == hit
     assert (getattr(original, method)(value) is not None) == hit
+
+
+def test_float_field_leaves_read_values_as_elasticsearch_coerces_them() -> None:
+    """coerce="float" (an ES float/double field): ' 12 ' indexes as 12, '\u0661\u0662' not at all."""
+    from backends.query.ast import Compare, CompareOp
+    from backends.query.evaluate import matches
+
+    leaf = Compare(field="f", op=CompareOp.GT, value=10, coerce="float")
+    assert matches(leaf, {"f": " 12 "}) is True
+    assert matches(leaf, {"f": "\u0661\u0662"}) is False

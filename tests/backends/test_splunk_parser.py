@@ -56,7 +56,7 @@ LOWERING = [
     ('A="a?b"', eq("A", "a?b")),
     ('A="x\\"y"', eq("A", 'x"y')),
     ("F IN (a, b*)", Or((eq("F", "a"), glob("F", "b", Wildcard.ANY)))),
-    ("N>=5", Compare(field="N", op=CompareOp.GTE, value=5)),
+    ("N>=5", Compare(field="N", op=CompareOp.GTE, value=5, coerce="lexical")),
     ("ip=192.168.0.0/16", Cidr(field="ip", network="192.168.0.0/16")),
     ("*", Const(True)),
     ("*evil*", Keyword(parts=(Wildcard.ANY, "evil", Wildcard.ANY), fields=("_raw",), fold=SEARCH)),
@@ -169,3 +169,35 @@ def test_dollar_also_matches_before_a_final_newline_and_the_end_of_subject_does_
                                      ("C:\\cmd.exe\r\n", False, False)):
         assert matches(dollar, {"Image": value}) is by_dollar, value
         assert matches(anchored, {"Image": value}) is by_end, value
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1001, True), ("1001", True), ("999", False), ("1000.5", True), ("-5", False),
+     # Not numbers: compared as text with '1000' (before: false, as Sigma's gt says).
+     ("abc", True), ("null", True), ("", False), ("+", False),
+     # Number-like text whose two readings agree.
+     ("\u0661\u0660\u0660\u0661", True), ("inf", True), ("2e3", True), ("1_001", True),
+     # ... and disagree: not decided.
+     (" 1001", None), ("1_000", None), ("0x3e9", None), ("nan", None), ("+1001", None)],
+)
+def test_ordering_comparisons_compare_other_values_as_text(value: object,
+                                                          expected: bool | None) -> None:
+    """Splunk's search compares two numbers numerically and other values lexicographically
+    (semantics search_numeric_comparison): ProcessId>1000 holds on 'abc'. Before, the
+    interpreter read such values as no number (false) and the Arabic-Indic digits as 1001."""
+    from backends.query.errors import VerdictUndecided
+    from backends.query.evaluate import matches
+
+    query = parse("ProcessId>1000")
+    if expected is None:
+        with pytest.raises(VerdictUndecided):
+            matches(query, {"ProcessId": value})
+    else:
+        assert matches(query, {"ProcessId": value}) is expected
+
+
+def test_a_number_in_a_comparison_must_be_canonical() -> None:
+    """Other values compare with the number's text: '01000' would be another comparand."""
+    with pytest.raises(UnsupportedQueryError, match="canonical"):
+        parse("ProcessId>01000")
