@@ -31,7 +31,7 @@ CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 #: corpus folders whose rules are all keyword rules of the table's logsources
 FOLDERS = ("linux/builtin/sshd", "network/cisco/bgp", "network/cisco/ldp", "network/juniper",
            "web/product/apache", "linux/builtin/syslog", "linux/builtin/cron", "linux/builtin/vsftpd",
-           "linux/builtin/clamav", "linux/builtin/guacamole")
+           "linux/builtin/clamav", "linux/builtin/guacamole", "application/jvm", "application/spring")
 
 
 def sshd_rule(detection: str) -> str:
@@ -61,6 +61,18 @@ def test_linux_syslog_lines_are_either_pretrained_syslog_sourcetype(service: str
     query = to_query("splunk", text, None)
     assert query.startswith('sourcetype IN ("syslog", "linux_messages_syslog")'), query
     assert "| regex _raw=" in query
+    rule = load_one(text)
+    result = Checker(["splunk"]).check(rule, generate_events(rule.rule)).targets["splunk"]
+    assert result.equivalent, result.reason
+
+
+@pytest.mark.parametrize("product", ["jvm", "spring"])
+def test_java_application_log_is_the_pretrained_log4j_sourcetype(product: str) -> None:
+    text = sshd_rule("    keywords:\n        '|all': ['FileNotFoundException', '/../..']\n"
+                     "    condition: keywords\n").replace(
+        "{product: linux, service: sshd}", f"{{product: {product}, category: application}}")
+    query = to_query("splunk", text, None)
+    assert query.startswith('sourcetype="log4j"'), query
     rule = load_one(text)
     result = Checker(["splunk"]).check(rule, generate_events(rule.rule)).targets["splunk"]
     assert result.equivalent, result.reason
