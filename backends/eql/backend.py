@@ -218,10 +218,10 @@ class SigportEqlBackend(
         if not case_sensitive and _needs_explicit_case(value):
             # ':' / regex~ fold ASCII only or Unicode-wide depending on the ES version
             # (semantics case_insensitive_folding), neither as Sigma does for these letters.
-            return f"{quoted_field} regex {eql_string(_explicit_case_regex(value))}"
+            return f"{quoted_field} regex {self._regex(field, _explicit_case_regex(value))}"
         if _has_literal_wildcard(value):
             op = "regex" if case_sensitive else "regex~"
-            return f"{quoted_field} {op} {eql_string(_regex_text(value))}"
+            return f"{quoted_field} {op} {self._regex(field, _regex_text(value))}"
         if case_sensitive:
             op = "like" if value.contains_special() else "=="
             return f"{quoted_field} {op} {eql_string(_glob_text(value))}"
@@ -301,7 +301,7 @@ class SigportEqlBackend(
         if plain:
             parts.append(f"{field} : {_eql_list([eql_string(_glob_text(v)) for v in plain])}")
         if explicit:
-            regexes = [eql_string(_explicit_case_regex(v)) for v in explicit]
+            regexes = [self._regex(args[0].field, _explicit_case_regex(v)) for v in explicit]
             parts.append(f"{field} regex {_eql_list(regexes)}")
         # pySigma groups this OR where its context needs it, as it does an OR chain.
         return " or ".join(parts)
@@ -329,8 +329,21 @@ class SigportEqlBackend(
             raise SigmaFeatureNotSupportedByBackendError(f"field {cond.field}: {exc}") from exc
         field = self.escape_and_quote_field(cond.field)
         if translation.insensitive is not None:
-            return f"{field} regex~ {eql_string(translation.insensitive)}"
-        return f"{field} regex {eql_string(translation.pattern)}"
+            return f"{field} regex~ {self._regex(cond.field, translation.insensitive)}"
+        return f"{field} regex {self._regex(cond.field, translation.pattern)}"
+
+    def _regex(self, field: str, pattern: str) -> str:
+        """The EQL string of a ``regex`` pattern, declared when it is longer than
+        ``index.max_regex_length``'s default: Elasticsearch then rejects the query (semantics
+        ``regex_max_length``)."""
+        limit = SEMANTICS.typed("regex_max_length", int)
+        if len(pattern) > limit:
+            self.warn(
+                f"the regex on {field} is {len(pattern):,} characters long: Elasticsearch "
+                f"rejects one longer than {limit:,} unless the index's index.max_regex_length is "
+                "raised (regex_max_length)"
+            )
+        return eql_string(pattern)
 
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> Any:
         """EQL has no full-text search: a keyword (unbound) value cannot be expressed."""

@@ -288,6 +288,12 @@ class Lowering(Transformer):
             kwargs = self._leaf(field.name, "not_missing", lit.span)
             lower = self._lowercased(field.name)
             if op.startswith("regex"):
+                limit = SEMANTICS.typed("regex_max_length", int)
+                if len(lit.value) > limit:
+                    raise UnsupportedQueryError(
+                        f"a regular expression of {len(lit.value):,} characters: Elasticsearch "
+                        f"rejects one longer than index.max_regex_length ({limit:,} by default, "
+                        "regex_max_length)")
                 nodes.append(
                     Regex(
                         pattern=lit.value,

@@ -221,6 +221,16 @@ SEMANTICS = Semantics(
             _REGEXP,
             "EQL regex uses the Lucene regular-expression syntax (linked from the EQL syntax page).",
         ),
+        "regex_max_length": Rule(
+            1000,
+            "https://github.com/elastic/elasticsearch/blob/main/x-pack/plugin/ql/src/main/java/"
+            "org/elasticsearch/xpack/ql/querydsl/query/RegexQuery.java",
+            "A `regex` / `regex~` test on a field is pushed down as a Query DSL regexp query "
+            "(RegexQuery.asBuilder), which applies index.max_regex_length (1,000 characters by "
+            "default: " + _REGEXP + ") to the pattern: a longer one fails the request. The "
+            "emitter declares such a pattern (a long value written with explicit case classes "
+            "is one too); the interpreter refuses it.",
+        ),
         "regex_anchored": Rule(
             True,
             _REGEXP,

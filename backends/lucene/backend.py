@@ -52,6 +52,7 @@ from backends.common import (
 )
 
 from .regex import glob_pieces, glob_to_lucene, has_case, translate_sigma_regex
+from .semantics import SEMANTICS
 
 #: Choices of the ``case_insensitive`` backend option.
 CASE_MODES = ("regex", "none")
@@ -173,7 +174,20 @@ class SigportLuceneBackend(
                 "it misses other letter cases"
             )
             return self.convert_value_str(value, state)
-        return embed_regex(glob_to_lucene(pieces, case_insensitive=True))
+        return self._embedded(field, glob_to_lucene(pieces, case_insensitive=True))
+
+    def _embedded(self, field: str, regex: str) -> str:
+        """``embed_regex``, declared when the term is longer than ``index.max_regex_length``'s
+        default: Elasticsearch then rejects the query (semantics ``regex_max_length``)."""
+        term = embed_regex(regex)
+        limit = SEMANTICS.typed("regex_max_length", int)
+        if len(term) - 2 > limit:
+            self.warn(
+                f"the regex term on {field} is {len(term) - 2:,} characters long: Elasticsearch "
+                f"rejects one longer than {limit:,} unless the index's index.max_regex_length is "
+                "raised (regex_max_length)"
+            )
+        return term
 
     def render_number(self, value: Any) -> str:
         """A number as a term; a leading '-' would be the prohibit operator, so escape it."""
@@ -274,5 +288,5 @@ class SigportLuceneBackend(
         return (
             self.escape_and_quote_field(cond.field)
             + self.eq_token
-            + embed_regex(translation.pattern)
+            + self._embedded(cond.field, translation.pattern)
         )

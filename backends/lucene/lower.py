@@ -349,7 +349,13 @@ def lower_phrase(
 def lower_regex(
     pattern: str, field: FieldView | None, span: Span | None, error: ErrorFactory, token: Any
 ) -> Node:
-    """A ``/regex/`` term: Lucene RegExp over the whole value, never normalised."""
+    """A ``/regex/`` term: Lucene RegExp over the whole value, never normalised; one longer than
+    ``index.max_regex_length``'s default fails the request (``regex_max_length``)."""
+    limit = SEMANTICS.typed("regex_max_length", int)
+    if len(pattern) > limit:
+        raise UnsupportedQueryError(
+            f"a regular expression of {len(pattern):,} characters: Elasticsearch rejects one "
+            f"longer than index.max_regex_length ({limit:,} by default, regex_max_length)")
     if field is None or field.kind != "keyword":
         where = "the default fields" if field is None else f"{field.kind} field {field.name}"
         raise UnsupportedQueryError(f"regular expression on {where}")

@@ -109,6 +109,15 @@ SEMANTICS = Semantics(
             "with < or > and is longer than one character is a one-sided range (verified in "
             "QueryStringQueryParser.getFieldQuery). Quoted phrases and wildcard terms are exempt.",
         ),
+        "regex_max_length": Rule(
+            1000,
+            "https://github.com/elastic/elasticsearch/pull/31136",
+            "query_string applies index.max_regex_length (1,000 characters by default, "
+            + _ES + "index-modules.html) to each regex term, counted between the slashes as "
+            "written (QueryStringQueryParser.getRegexpQuery): a longer one fails the request. "
+            "The emitters declare such a term (a long case-insensitive value written as "
+            "per-letter classes is one too); the interpreter refuses it.",
+        ),
         "regex_anchored": Rule(
             True, REGEX_DOC, "Lucene regular expressions always match the whole value (no ^/$)."
         ),

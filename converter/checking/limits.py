@@ -103,8 +103,9 @@ def limit_matters(leaf: Any, negated: bool = True) -> bool:
 
 #: What lets a regex match a string longer than its own text: repetition (``* + {n,}``), Lucene's
 #: complement ``~``, any-string ``@`` and intervals ``<1-99>``, PCRE's grapheme cluster ``\\X``
-#: and back-references (``\\1``, ``\\g``, ``\\k``).
-_UNBOUNDED = re.compile(r"[*+{~@<]|\\[1-9Xgk]")
+#: and back-references (``\\1``, ``\\g``, ``\\k``). An escaped operator (``\\*``) is a literal
+#: character: the scan takes each escape as one token.
+_UNBOUNDED = re.compile(r"\\[1-9Xgk]|\\.|([*+{~@<])", re.DOTALL)
 
 
 def _regex_bound(pattern: str) -> float:
@@ -114,7 +115,10 @@ def _regex_bound(pattern: str) -> float:
     matches at most once and at most one character (two UTF-16 units) and takes at least one
     character of the pattern, so twice the pattern's length bounds the match.
     """
-    return float("inf") if _UNBOUNDED.search(pattern) else 2 * len(pattern)
+    for token in _UNBOUNDED.finditer(pattern):
+        if token.group(1) or token.group(0)[1:2] in set("123456789Xgk"):
+            return float("inf")
+    return 2 * len(pattern)
 
 
 def limit_decides(leaf: Any, event: Any) -> bool:

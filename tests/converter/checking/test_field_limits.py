@@ -397,3 +397,16 @@ def test_regex_and_cased_tests_on_a_limited_field_read_the_cased_copy(
     assert "sigport.cased.process.executable" in (outcome.query or ""), outcome.query
     assert "sigport.cased.process.parent.executable" in (outcome.query or ""), outcome.query
     assert outcome.equivalent is True, outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("pattern", "bounded"),
+    [("abc", True), ("a\\*b", True), ("a\\+\\{2\\}\\@", True), ("a\\\\\\\\1", True),
+     ("a*b", False), ("a\\\\*", False), ("a\\1", False), ("a{2}", False), ("a\\X", False)],
+)
+def test_an_escaped_operator_does_not_make_a_regex_unbounded(pattern: str, bounded: bool) -> None:
+    """``\\*`` is a literal '*': before, any '*' in the text (also escaped) read as repetition,
+    so an anchored regex matching at most a few characters counted as unbounded."""
+    from converter.checking.limits import _regex_bound
+
+    assert (_regex_bound(pattern) < float("inf")) is bounded
