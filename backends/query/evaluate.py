@@ -53,6 +53,7 @@ from .matching import (
     ip_prefix_match,
     iter_strings,
     lookup,
+    lucene_plain,
     lucene_regex,
     parse_network,
     pcre_regex,
@@ -237,6 +238,10 @@ class _Compiler(ast.Visitor[Predicate]):
         if node.dialect is ast.RegexDialect.LUCENE:
             if node.flags:
                 raise UnsupportedQueryError(f"Lucene regex with flags {node.flags!r}")
+            plain = lucene_plain(node.pattern) if node.case_sensitive else None
+            if plain is not None:  # a literal, maybe opened by .*: a string test, no regex
+                test = plain
+                return self._any_value(node, lambda v: test(normalize(scalar_text(v))))
             readings = ("",) if node.case_sensitive else node.fold.readings
             # ``full`` (ES|QL TO_LOWER) lowers the value, which can change its length (U+0130),
             # and matches the pattern as written; the other readings fold inside the automaton.

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 from .errors import UnsupportedQueryError
 from .folding import ASCII, equivalents
 from .patterns import BoundedPattern, PatternSyntaxError
 
-__all__ = ["decimal_interval", "lucene_regex"]
+__all__ = ["decimal_interval", "lucene_plain", "lucene_regex"]
 
 
 # --- Lucene RegExp -----------------------------------------------------------------------------
@@ -335,4 +336,36 @@ def lucene_regex(pattern: str, case_sensitive: bool = True, reading: str = ASCII
     tree = _LuceneParser(pattern).parse()
     # Lucene runs regexps as automata (linear); the Python translation backtracks, so bound it.
     fold: bool | str = True if case_sensitive else reading
-    return BoundedPattern(re.compile(_emit_lucene(tree, fold, True), re.DOTALL), pattern)
+    return BoundedPattern.compile(_emit_lucene(tree, fold, True), re.DOTALL, pattern)
+
+
+#: Lucene RegExp's reserved characters (every operator of the grammar above, with the optional
+#: ones enabled): a pattern without them is a plain string of literal characters.
+_RESERVED = frozenset('.?+*|{}[]()"\\#@&<>~')
+
+
+@functools.lru_cache(maxsize=8192)
+def lucene_plain(pattern: str) -> Callable[[str], bool] | None:
+    """A string test equal to the case-sensitive ``lucene_regex(pattern).fullmatch`` when the
+    pattern is a literal, optionally opened by ``.*`` on either side (``.*cmd /c.*``: the
+    contains, prefix and suffix shapes emitters write), else None.
+
+    Exact, not a heuristic: such a pattern parses to ``.*``, literal characters, ``.*``, and
+    Lucene's ``.`` is any code point, as Python's ``.`` under DOTALL, so the whole-value match is
+    ``in``, ``startswith``, ``endswith`` or ``==`` on the code points
+    (``tests/backends/test_lucene_plain.py`` compares the two on generated patterns and values).
+    No backtracking regex is compiled or run, so no time limit applies.
+    """
+    start = pattern.startswith(".*")
+    body = pattern[2:] if start else pattern
+    end = body.endswith(".*") and len(body) >= 2
+    literal = body[:-2] if end else body
+    if not literal or not _RESERVED.isdisjoint(literal):
+        return None
+    if start and end:
+        return lambda text: literal in text
+    if start:
+        return lambda text: text.endswith(literal)
+    if end:
+        return lambda text: text.startswith(literal)
+    return literal.__eq__

@@ -20,7 +20,7 @@ from typing import Any, Callable, cast
 
 from .ast import GlobPart, Wildcard, glob_text
 from .folding import lower1, simple_lower
-from .lucene_regex import decimal_interval, lucene_regex
+from .lucene_regex import decimal_interval, lucene_plain, lucene_regex
 from .patterns import MATCH_TIME_LIMIT, BoundedPattern, MatchTimeout, PatternSyntaxError
 from .pcre import pcre_regex
 from .re2 import re2_regex
@@ -40,6 +40,7 @@ __all__ = [
     "globs_to_regex",
     "iter_strings",
     "lookup",
+    "lucene_plain",
     "lucene_regex",
     "parse_network",
     "pcre_regex",
@@ -238,7 +239,7 @@ def glob_to_regex(parts: tuple[GlobPart, ...], case_sensitive: bool = True) -> B
     """
     flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
     # Bounded: a glob with many '*' backtracks polynomially ('*a*a*a*a*a*a*a*b').
-    return BoundedPattern(re.compile(_glob_source(parts), flags), glob_text(parts))
+    return BoundedPattern.compile(_glob_source(parts), flags, glob_text(parts))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -247,7 +248,7 @@ def globs_to_regex(globs: tuple[tuple[GlobPart, ...], ...]) -> BoundedPattern:
     callers fold case themselves). A rule's list of 100 patterns on one field becomes one scan."""
     source = "|".join(f"(?:{_glob_source(parts)})" for parts in globs)
     shown = " or ".join(glob_text(parts) for parts in globs)
-    return BoundedPattern(re.compile(source, re.DOTALL), shown)
+    return BoundedPattern.compile(source, re.DOTALL, shown)
 
 
 def _glob_shape(parts: tuple[GlobPart, ...]) -> tuple[str, str] | None:

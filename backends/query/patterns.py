@@ -13,8 +13,10 @@ from typing import Any, Callable
 import regex
 
 try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
-    from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
+    from re import _compiler as _sre_compile, _constants as _sre  # type: ignore[attr-defined]
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python 3.10
+    import sre_compile as _sre_compile  # type: ignore[no-redef]
     import sre_constants as _sre  # type: ignore[no-redef]
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
@@ -53,13 +55,15 @@ MATCH_TIME_LIMIT = 1.0
 #: can cost a whole run is at most ``MAX_TIMEOUTS * MATCH_TIME_LIMIT``.
 MAX_TIMEOUTS = 3
 
-_RE_TO_REGEX_FLAGS = (
+#: ``re`` flag bits and their ``regex`` counterparts, as plain ints (``enum.Flag``'s ``&`` costs a
+#: Python call per test).
+_RE_TO_REGEX_FLAGS = tuple((int(a), int(b)) for a, b in (
     (re.IGNORECASE, regex.IGNORECASE),
     (re.MULTILINE, regex.MULTILINE),
     (re.DOTALL, regex.DOTALL),
     (re.VERBOSE, regex.VERBOSE),
     (re.ASCII, regex.ASCII),
-)
+))
 
 
 class MatchTimeout(UnsupportedQueryError):
@@ -154,7 +158,34 @@ class BoundedPattern:
                 ``_scoped_case_in_alternative``), or repeat counts it would write out past
                 ``MAX_EXPANSION`` elements.
         """
-        parsed = _sre_parse.parse(compiled.pattern, compiled.flags)
+        self._check(_sre_parse.parse(compiled.pattern, compiled.flags), shown)
+        self._init(shown, compiled.pattern, _regex_bits(compiled.flags))
+
+    @classmethod
+    def compile(cls, source: str, flags: int, shown: str) -> BoundedPattern:
+        """``BoundedPattern(re.compile(source, flags), shown)`` with the pattern parsed once.
+
+        ``re.compile`` parses the text and generates its code; the checks here need the parse
+        tree again, and nothing runs the ``re`` pattern (the ``regex`` engine does). So the text
+        is parsed once, that tree is checked, and ``re``'s code generation runs on the same tree
+        for the errors it alone raises (a look-behind of variable width). Errors, messages and
+        positions are ``re.compile``'s.
+
+        Raises:
+            re.error: ``re`` rejects the pattern.
+            UnsupportedQueryError: as the constructor.
+        """
+        flags = int(flags)
+        parsed = _sre_parse.parse(source, flags)
+        _sre_compile._code(parsed, flags)  # raises what re.compile raises past the parse
+        pattern = cls.__new__(cls)
+        pattern._check(parsed, shown)
+        pattern._init(shown, source, _regex_bits(flags | parsed.state.flags))
+        return pattern
+
+    @staticmethod
+    def _check(parsed: Any, shown: str) -> None:
+        """Refuse a parse tree the ``regex`` engine misreads or would expand past its bound."""
         if _scoped_case_in_alternative(parsed):
             raise UnsupportedQueryError(
                 f"pattern {shown!r}: a scoped (?i:...) or (?-i:...) group inside an alternative, "
@@ -167,11 +198,6 @@ class BoundedPattern:
                 "in the regex engine that runs it (nested counts multiply), more memory than one "
                 "pattern may take"
             )
-        bits = 0
-        for re_bit, regex_bit in _RE_TO_REGEX_FLAGS:
-            if compiled.flags & re_bit:
-                bits |= regex_bit
-        self._init(shown, compiled.pattern, bits)
 
     def _init(self, shown: str, source: str, bits: int) -> None:
         self.pattern = shown
@@ -240,6 +266,15 @@ class BoundedPattern:
 
     def __repr__(self) -> str:
         return f"BoundedPattern({self.pattern!r})"
+
+
+def _regex_bits(flags: int) -> int:
+    """The ``regex`` flags for ``re`` flags (the pattern's own and its inline ones)."""
+    bits = 0
+    for re_bit, regex_bit in _RE_TO_REGEX_FLAGS:
+        if flags & re_bit:
+            bits |= regex_bit
+    return bits
 
 
 def _restore(shown: str, source: str, bits: int) -> BoundedPattern:

@@ -196,8 +196,7 @@ def pcre_regex(
     if not case_sensitive:
         bits |= re.IGNORECASE
     try:
-        compiled = re.compile(text, bits)
+        # Bounded: Python's backtracking must not hang the check on a pathological pattern.
+        return BoundedPattern.compile(text, bits, pattern)
     except re.error as exc:
         raise PatternSyntaxError(f"invalid regular expression: {exc.msg}", pattern, exc.pos or 0)
-    # Bounded: Python's backtracking must not hang the check on a pathological pattern.
-    return BoundedPattern(compiled, pattern)
