@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sigma.types import SigmaCasedString, SigmaString
+from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaString
 
 
 #: The rule attribute where a pipeline transformation leaves warnings for the backend (the
@@ -200,6 +200,26 @@ class SubfieldLimitMixin:
             f"{field} {_LIMIT_WORDS} {info.ignore_above} characters (ignore_above): "
             f"a longer {info.source} value is not matched there, where Sigma matches it"
         )
+
+    def warn_unmodelled(self, field: str) -> None:
+        """Warn (once) when the field model gives ``field`` a mapping parameter that changes
+        what a query matches and that sigport does not model (``FieldInfo.unmodelled``:
+        ``null_value``, ``index: false``, ``coerce: false``, ``split_queries_on_whitespace``):
+        ``check`` leaves such a query not checked, so ``convert`` declares it."""
+        info = self.field_model().lookup(field)
+        if info is not None and info.unmodelled:
+            self.warn(  # type: ignore[attr-defined]
+                f"field {field} sets {info.unmodelled} in the mapping, which changes what the "
+                "query matches in a way sigport does not model: not proven"
+            )
+
+    def convert_condition_field_eq_val(self, cond: Any, state: Any) -> Any:
+        """Every field test (and the field a ``|fieldref`` names) declares an unmodelled
+        mapping parameter of its field, then converts as the backend does."""
+        self.warn_unmodelled(cond.field)
+        if isinstance(cond.value, SigmaFieldReference):
+            self.warn_unmodelled(cond.value.field)
+        return super().convert_condition_field_eq_val(cond, state)  # type: ignore[misc]
 
     def convert_condition_field_eq_val_exists(self, cond: Any, state: Any) -> Any:
         """``|exists``: a value over the field's limit is not indexed, so it does not exist."""

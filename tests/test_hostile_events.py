@@ -201,3 +201,32 @@ def test_a_mapping_parameter_no_interpreter_models_leaves_the_field_not_checked(
     for name, target in checked["targets"].items():
         assert target["equivalent"] is None, (name, target["reason"])
         assert f"sets {next(iter(parameter))}" in target["reason"], (name, target["reason"])
+
+
+@pytest.mark.parametrize("parameter", [
+    {"null_value": "NULL"}, {"index": False}, {"split_queries_on_whitespace": True},
+])
+@pytest.mark.parametrize("detection", [
+    "{sel: {CommandLine: 'NULL'}, condition: sel}",
+    "{sel: {CommandLine: ['a', 'b*']}, condition: sel}",
+    "{sel: {CommandLine|re: 'x.*y'}, condition: sel}",
+    "{sel: {CommandLine: null}, condition: sel}",
+])
+def test_convert_declares_a_mapping_parameter_no_interpreter_models(
+    tmp_path: Path, parameter: dict[str, object], detection: str
+) -> None:
+    # check says "not checked" for such a field (test above); convert was silent, so the query
+    # read as exact. It now warns, naming the field and the parameter, on every Elastic target.
+    rule = tmp_path / "r.yml"
+    rule.write_text("title: t\nlogsource: {product: windows, category: process_creation}\n"
+                    f"detection: {detection}\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"idx": {"mappings": {"properties": {"process": {
+        "properties": {"command_line": {"type": "keyword", **parameter}}}}}}}), encoding="utf-8")
+    for target in ("eql", "kql", "kql-es", "lucene", "esql"):
+        result = CliRunner().invoke(main, ["convert", str(rule), "-t", target, "--mapping",
+                                           str(mapping), "--verbose"])
+        if f"{target}: unsupported" in result.output:
+            continue  # KQL has no regex: nothing converted, nothing to declare
+        words = f"field process.command_line sets {next(iter(parameter))}"
+        assert words in result.output, (target, result.output)

@@ -289,6 +289,7 @@ class SigportEqlBackend(
         # decide_convert_condition_as_in_expression admitted only string tests of one field.
         args = cast("list[ConditionFieldEqualsValueExpression]", cond.args)
         values = [cast(SigmaString, arg.value) for arg in args]
+        self.warn_unmodelled(args[0].field)
         for value in values:
             self.warn_length_limit(args[0].field, value)
         field = self.escape_and_quote_field(args[0].field)

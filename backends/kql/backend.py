@@ -269,6 +269,7 @@ class SigportKqlBackend(
         """``field:(a or b)`` / ``field:(a and b)``; the separator follows the boolean kind."""
         for arg in cond.args:
             assert isinstance(arg, ConditionFieldEqualsValueExpression)
+            self.warn_unmodelled(arg.field)
             self._check_wildcard_spaces(arg.field, arg.value)
             self._check_case(arg.field, arg.value)
             if not isinstance(arg.value, SigmaString):

@@ -226,6 +226,7 @@ class SigportLuceneBackend(
         """``field:(a OR b)`` where each value is rendered like a single comparison."""
         args = [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
         field = args[0].field
+        self.warn_unmodelled(field)
         items = [
             self.render_string(field, arg.value, state)
             if isinstance(arg.value, SigmaString)
