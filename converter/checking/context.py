@@ -43,12 +43,37 @@ def _load_events(
             if len(events) == before and limits is not None:
                 limits.warn(f"{file}: no event read from this file")
     if schema == "ecs":
-        table = load_table("ecs-windows")
+        tables = _ecs_tables()
         for event in events:
             native = event.fields
             event.native = {"ecs": native}
-            event.fields = to_sigma(native, table, data_source)
+            event.fields = _ecs_to_sigma(native, tables, data_source)
     return events
+
+
+def _ecs_tables() -> list[Any]:
+    """Every ECS mapping table, ``ecs-windows`` first (the one ``check`` read alone before)."""
+    from converter.mapping.loader import builtin_table_names
+
+    names = sorted(n for n in builtin_table_names() if n.startswith("ecs-") and n != "ecs-windows")
+    tables = [load_table(name) for name in ["ecs-windows", *names]]
+    return [t for t in tables if t.schema == "ecs"]
+
+
+def _ecs_to_sigma(native: dict[str, Any], tables: list[Any], data_source: str | None
+                  ) -> dict[str, Any]:
+    """An ECS document in Sigma taxonomy names, read back with the first table that has a
+    logsource whose constants the document carries (``to_sigma``): a Linux process start by
+    ``ecs-linux``, a Zeek record by ``ecs-zeek``. Only ``ecs-windows`` was tried, so a rule of any
+    other logsource could not be proven on real ECS documents. A table that does not offer
+    ``data_source`` reads the document with its own default."""
+    for table in tables:
+        choices = table.options.get("data_source", {}).get("choices") or ()
+        source = data_source if data_source is None or data_source in choices else None
+        fields = to_sigma(native, table, source)
+        if fields:
+            return fields
+    return {}
 
 @dataclass(frozen=True)
 class CheckOptions:

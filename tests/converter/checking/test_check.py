@@ -143,6 +143,29 @@ def test_ecs_schema_events(tmp_path: Path) -> None:
     assert report["rules"][0]["reference"]["matched"] == [0]
 
 
+def test_ecs_schema_events_of_a_linux_rule(tmp_path: Path) -> None:
+    """ECS documents are read back with the table of their logsource: before, only ecs-windows
+    was tried, so a Linux document read as no field at all and a Linux rule could not be proven
+    on real ECS data (the reference missed the curl start its _expect says it matches)."""
+    rule = tmp_path / "r.yml"
+    rule.write_text("title: curl\nlogsource: {product: linux, category: process_creation}\n"
+                    "detection: {sel: {Image|endswith: '/curl'}, condition: sel}\n")
+    events = tmp_path / "ecs.jsonl"
+    start = {"event": {"category": ["process"], "type": ["start"], "action": "exec"},
+             "host": {"os": {"type": "linux"}}}
+    docs = [{**start, "process": {"name": "curl", "executable": "/usr/bin/curl"}, "_expect": True},
+            {**start, "process": {"name": "wget", "executable": "/usr/bin/wget"}, "_expect": False}]
+    events.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    result = CliRunner().invoke(
+        main, ["check", str(rule), "--events", str(events), "--schema", "ecs", "-t", "eql,lucene",
+               "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    (checked,) = json.loads(result.stdout)["rules"]
+    assert checked["reference"]["matched"] == [0]
+    assert all(t["equivalent"] is True for t in checked["targets"].values()), checked["targets"]
+
+
 def test_rule_without_events_gets_generated_ones(tmp_path: Path) -> None:
     rule = tmp_path / "r.yml"
     rule.write_text(ZOOM.read_text())
