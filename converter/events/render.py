@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
+from converter.events.unnamed_data import positions, unnamed_data_raw
 from converter.errors import EventsError
 from converter.mapping.table import FieldTarget, LogsourceMapping, MappingTable
 from converter.events.normalise import with_nested_fields
@@ -371,7 +372,10 @@ class EventRenderer:
             for item in _as_list(value):
                 for key, written in RENDER_FUNCTIONS[derived.function](item, spec).items():
                     _merge(out, self._strip(key), written)
-        if self.table.schema.startswith("splunk"):
+        slots = positions(targets)
+        if slots:  # values of unnamed <Data> elements: the query reads them off _raw
+            out["_raw"] = unnamed_data_raw(source, slots, {})
+        elif self.table.schema.startswith("splunk"):
             out.setdefault("_raw", raw_xml(source))
         return out
 

@@ -24,6 +24,7 @@ from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString, Spe
 from backends.splunk.semantics import SEMANTICS
 from backends.splunk.xml_text import NotTranslatable, encode_value, entity_regex
 from converter.mapping.declared import warn_on_rule
+from converter.mapping.functions.unnamed_data import RecordTextRegex
 
 
 @dataclass
@@ -41,6 +42,8 @@ class EntityEncodedValues(DetectionItemTransformation):
             return SigmaExpansion([self._value(v, item) for v in value.values])
         if isinstance(value, SigmaString):
             return encode_value(value)
+        if isinstance(value, RecordTextRegex):
+            return value  # written on the XML text itself (xml_unnamed_data)
         if isinstance(value, SigmaRegularExpression):
             try:
                 return SigmaRegularExpression(entity_regex(str(value.regexp)), value.flags)

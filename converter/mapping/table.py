@@ -49,6 +49,7 @@ FIELD_FUNCTIONS = {
     "cim_fillnull",
     "rewritten_values",
     "lowercased_when",
+    "xml_unnamed_data",
 }
 
 

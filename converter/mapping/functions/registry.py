@@ -80,6 +80,7 @@ from converter.mapping.functions.rewritten import (
 )
 from converter.mapping.functions.tree import QueryFunction
 from converter.mapping.functions.trim import query_trimmed, render_trimmed
+from converter.mapping.functions.unnamed_data import query_xml_unnamed_data, render_xml_unnamed_data
 from converter.mapping.functions.values import (
     INTEGRITY_LEVELS,
     invert_value_map,
@@ -125,6 +126,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "cim_fillnull": query_cim_fillnull,
     "rewritten_values": query_rewritten_values,
     "lowercased_when": query_lowercased_when,
+    "xml_unnamed_data": query_xml_unnamed_data,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -152,6 +154,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "cim_fillnull": render_cim_fillnull,
     "rewritten_values": render_rewritten_values,
     "lowercased_when": render_lowercased_when,
+    "xml_unnamed_data": render_xml_unnamed_data,
 }
 
 #: Checks of the whole rule that a function's query side relies on, run before its items are

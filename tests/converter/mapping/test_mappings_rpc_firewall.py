@@ -82,7 +82,12 @@ def test_rule_is_proven_on_generated_events(text: str, source: str) -> None:
         assert outcome.equivalent, f"{target}: {outcome.reason}"
 
 
-def test_splunk_refuses_with_the_reason() -> None:
-    result = Converter("splunk").convert(rule(RULE))
-    assert result.status != "converted"
-    assert "unnamed <Data>" in (result.reason or "")
+@pytest.mark.parametrize("text", [RULE, NO_LOG_RULE], ids=["with EventLog", "without EventLog"])
+def test_splunk_reads_the_unnamed_data_off_raw(text: str) -> None:
+    # splunk-rpc-firewall: the add-on names no unnamed <Data>; the query tests _raw
+    # (test_mappings_splunk_rpc_firewall.py has the details).
+    result = Converter("splunk").convert(rule(text))
+    assert result.status == "converted" and "<EventData>" in "".join(result.queries), result.reason
+    loaded = rule(text)
+    outcome = Checker(["splunk"]).check(loaded, generate_events(loaded.rule)).targets["splunk"]
+    assert outcome.equivalent, outcome.reason
