@@ -160,6 +160,21 @@ def test_alias_bomb_is_refused_before_expansion() -> None:
     assert "refused YAML: YAML aliases expand" in loaded[0].error.one_line()
 
 
+@pytest.mark.parametrize("number", ["99999999999999999999", "9007199254740993", "-18446744073709551617"])
+def test_an_integer_no_float_holds_is_refused_with_its_location(number: str) -> None:
+    """pySigma keeps a float where int(x) != float(x): the rule's 99999999999999999999 became
+    1e+20 in every query and in the reference (which then matched '1e+20', not the rule's text)."""
+    loaded = load_text(_rule(selection=f"    ProcessId: {number}"), "big.yml")
+    assert loaded[0].rule is None
+    line = loaded[0].error.one_line()
+    assert "big.yml:9:" in line and f"the integer {number} has no exact floating-point form" in line
+
+
+@pytest.mark.parametrize("number", ["9007199254740992", "100000000000000000000", "4294967295"])
+def test_an_integer_a_float_holds_exactly_still_loads(number: str) -> None:
+    assert load_text(_rule(selection=f"    ProcessId: {number}"), "ok.yml")[0].rule is not None
+
+
 def test_alias_cycle_is_refused() -> None:
     loaded = load_text(_rule(extra="x: &a [1, *a]\n"), "cycle.yml")
     assert "contains it" in loaded[0].error.one_line()

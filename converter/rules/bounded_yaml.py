@@ -128,6 +128,7 @@ def _refused_node(root: yaml.Node) -> RefusedYAML | None:
     A duplicate key: YAML requires unique keys, PyYAML keeps the last one silently, and in a rule
     that changes the meaning (a second ``condition:`` replaces the first). An integer longer than
     ``MAX_INT_DIGITS``: Python refuses to convert it (a ``ValueError`` deep in the constructor).
+    A decimal integer past 2**53 that no float holds: pySigma would round it.
     """
     for node in _distinct_nodes(root):
         if isinstance(node, yaml.MappingNode):
@@ -153,6 +154,13 @@ def _refused_node(root: yaml.Node) -> RefusedYAML | None:
                 return RefusedYAML(f"an integer of {len(digits)} digits (at most "
                                    f"{MAX_INT_DIGITS}; quote it to make it a string)",
                                    node.start_mark)
+            if digits.isdigit() and int(digits) > 2**53 and float(int(digits)) != int(digits):
+                value = -int(digits) if node.value.startswith("-") else int(digits)
+                # pySigma's SigmaNumber keeps a float where int and float differ: every query
+                # and the reference would test 1e+20 for 99999999999999999999, not the rule's.
+                return RefusedYAML(f"the integer {node.value} has no exact floating-point form "
+                                   f"and pySigma reads it as {float(value)!r}; quote it "
+                                   "to test its text", node.start_mark)
     return None
 
 
