@@ -37,6 +37,7 @@ from sigma.types import (
     SigmaCompareExpression,
     SigmaExists,
     SigmaNull,
+    SigmaNumber,
     SigmaRegularExpression,
     SigmaString,
     SigmaType,
@@ -164,7 +165,8 @@ def render_vocabulary(value: Any, spec: FieldTarget, entries: list[Entry]) -> st
     """
     if value is None:
         return None
-    text = fold(str(value)) if isinstance(value, (str, bool)) else None
+    # An event id is written as a number (EventID: 4697): Sigma compares its text.
+    text = fold(str(value)) if isinstance(value, (str, bool, int)) else None
     if text is None:
         return None
     for targets, forms in entries:
@@ -240,8 +242,38 @@ def value_map_entries(spec: FieldTarget) -> list[Entry]:
 
 
 def query_value_map(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
-    """The test decided on every Sigma value of the table; the target values of the accepted."""
-    return vocabulary_query(item, spec, prefix, value_map_entries(spec))
+    """The test decided on every Sigma value of the table; the target values of the accepted.
+
+    With the parameter ``open`` (its text says why), the target also holds values the table does
+    not list (Elastic Defend writes Security events of other ids under other ``event.action``
+    values), so a test is exact only when no value outside the table can satisfy it: a positive
+    test whose values are all plain listed values (``EventID: 4697``). Anything else (another id,
+    a wildcard, ``null``, a negated item) could also hold on those events and is refused.
+    """
+    entries = value_map_entries(spec)
+    why = spec.param("open")
+    if why:
+        guarded(item, spec, prefix, lambda: _only_listed(item, entries, str(why)))
+    return vocabulary_query(item, spec, prefix, entries)
+
+
+def _only_listed(item: SigmaDetectionItem, entries: list[Entry], why: str) -> None:
+    """Refuse a test an unlisted value of an open vocabulary could satisfy (``query_value_map``)."""
+    forms = {fold(form) for _, entry_forms in entries for form in entry_forms}
+    listed = ", ".join(form for _, entry_forms in entries for form in entry_forms)
+    if item.negated:
+        raise NotExact(f"a negated test also holds on values outside {listed}: {why}")
+    for value in item.value:
+        text: str | None = None
+        if isinstance(value, SigmaNumber) or (
+            type(value) is SigmaString and not value.contains_special()
+        ):
+            text = str(value)
+        if text is None or fold(text) not in forms:
+            raise NotExact(
+                f"{str(value)!r} ({describe(value)}) is not one of the listed values ({listed}), "
+                f"and the target also holds unlisted ones: {why}"
+            )
 
 
 def render_value_map(value: Any, spec: FieldTarget) -> dict[str, Any]:
