@@ -47,10 +47,11 @@ def _shard_main(rules: list[PreparedRule], options: BacktestOptions, shard: tupl
 
 
 def run_sharded(rules: list[PreparedRule], options: BacktestOptions, shards: int,
-                batches: Iterable[list[Any]], checker: Any = None
+                batches: Iterable[tuple[int, list[Any]]], checker: Any = None
                 ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
-    """Evaluate ``batches`` in ``shards`` processes; yield ``(batch number, events, [delta of
-    each shard])`` for each batch once every shard has answered, in batch order.
+    """Evaluate ``batches`` (``(events read, the events to evaluate)`` pairs) in ``shards``
+    processes; yield ``(batch number, events read, [delta of each shard])`` for each batch once
+    every shard has answered, in batch order.
 
     ``checker`` (the parent's ``Checker``) is handed to forked shards as it is; spawned ones
     build their own rather than unpickle one.
@@ -71,9 +72,9 @@ def run_sharded(rules: list[PreparedRule], options: BacktestOptions, shards: int
         process.start()
     waiting: dict[int, tuple[int, list[Any]]] = {}  # batch -> (events, deltas so far)
     try:
-        for seq, batch in enumerate(batches):
+        for seq, (read, batch) in enumerate(batches):
             payload = pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
-            waiting[seq] = (len(batch), [])
+            waiting[seq] = (read, [])
             for inbox in inboxes:
                 inbox.put((seq, payload))
             while len(waiting) > 2:  # bounded in-flight work: the reader never runs far ahead

@@ -493,3 +493,53 @@ def test_declared_trimmed_edge_difference_is_not_proven_not_a_disagreement(
     target = report.rules[0].targets["eql"]
     assert target.disagreements == 0 and target.equivalent is None, target.reason
     assert "trims" in (target.reason or "") and "1 of 4 events" in (target.reason or ""), target.reason
+
+
+def test_events_no_rule_reaches_are_counted_but_never_sent_to_an_engine(
+    corpus: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event of no rule's logsource (a Sysmon network connection, a Security logon, one
+    whose EventID is unhashable) is read and counted, and evaluated nowhere: the parent drops
+    it from the batch the engines get, with the same counts as evaluating it."""
+    rules, _ = corpus
+    unrouted = [{"EventID": 3, "Channel": SYSMON, "Image": "C:\\whoami.exe"},
+                {"EventID": 4624, "Channel": "Security", "TargetUserName": "whoami"},
+                {"EventID": [1], "Channel": SYSMON, "Image": "C:\\whoami.exe"}]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(json.dumps(e) for e in [*unrouted, *EVENTS, *unrouted]) + "\n")
+    sent: list[list[Any]] = []
+    run = backtest.Engine.run
+    monkeypatch.setattr(backtest.Engine, "run", lambda self, batch: sent.append(batch)
+                        or run(self, batch))
+    report = run_backtest([rules], [mixed], targets=["eql", "splunk"], workers=1)
+    plain = run_backtest([rules], [corpus[1]], targets=["eql", "splunk"], workers=1)
+    assert report.events == len(EVENTS) + 2 * len(unrouted)
+    assert [event for _, event in sent[0]] == EVENTS
+    assert [{k: v for k, v in r.items()} for r in report.to_json()["rules"]] == \
+        [{k: v for k, v in r.items()} for r in plain.to_json()["rules"]]
+    two = run_backtest([rules], [mixed], targets=["eql", "splunk"], workers=2)
+    assert two.events == report.events and two.to_json()["rules"] == report.to_json()["rules"]
+
+
+def test_collector_thresholds_are_raised_during_a_run_and_restored(
+    corpus: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run (and the workers it forks) collects at ``GC_YOUNG``; the caller's thresholds are
+    back afterwards, also when the run fails."""
+    import gc
+
+    rules, events = corpus
+    saved = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+    load = backtest.load
+    monkeypatch.setattr(backtest, "load", lambda *a: seen.append(gc.get_threshold()) or load(*a))
+    try:
+        gc.set_threshold(123, 4, 5)
+        run_backtest([rules], [events], targets=["eql"], workers=1)
+        assert seen == [(backtest.GC_YOUNG, 4, 5)]
+        assert gc.get_threshold() == (123, 4, 5)
+        with pytest.raises(Exception):
+            run_backtest([rules / "missing.yml"], [events], targets=["eql"], workers=1)
+        assert gc.get_threshold() == (123, 4, 5)
+    finally:
+        gc.set_threshold(*saved)
