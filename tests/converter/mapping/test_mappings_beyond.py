@@ -264,6 +264,7 @@ SPLUNK_CITED = {
     "splunk-o365": tuple(sorted(p.name for p in SPLUNK_DATA_SOURCES.glob("o365_*.yml"))),
     "splunk-macos": ("crowdstrike_processrollup2.yml",),
     "splunk-stream": ("splunk_stream_http.yml",),
+    "splunk-google-workspace": ("google_workspace_login_failure.yml", "google_workspace_login_success.yml"),
     # Text lines: only sourcetype and _raw, Splunk's default fields (test_mappings_splunk_lines.py
     # checks the sourcetype against the data source).
     "splunk-lines": ("linux_secure.yml",),
