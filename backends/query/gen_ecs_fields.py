@@ -37,7 +37,8 @@ FIELD_SETS = (
     # error.code: Sysmon error (255); data_stream.dataset: every Elastic logsource renders it
     "error", "data_stream",
 )
-SINGLE_FIELDS = ("@timestamp", "message", "cloud.provider")
+# log.logger: the ecs-opencanary logsource (the OpenCanary integration writes the log type there).
+SINGLE_FIELDS = ("@timestamp", "message", "cloud.provider", "log.logger")
 
 # Not ECS. winlog.*: Winlogbeat / Windows integration fields
 # (https://github.com/elastic/beats/blob/main/winlogbeat/_meta/fields.common.yml): event_data and

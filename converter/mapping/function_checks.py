@@ -38,6 +38,26 @@ def check_value_map(values: Any, where: str, path: str) -> None:
         seen_targets.update(targets)
 
 
+def check_unlisted(spec: dict[str, Any], where: str, path: str) -> None:
+    """``value_map``'s ``unlisted``: absent, or ``kept`` (a code outside the table is written as
+    its decimal text) with every key a canonical decimal code and no target value one (a name
+    equal to an unlisted code's text would make the two indistinguishable)."""
+    from converter.mapping.functions.query import DECIMAL
+
+    unlisted = spec.get("unlisted")
+    if unlisted is None:
+        return
+    values = spec.get("values") or {}
+    targets = [t for v in values.values() for t in (v if isinstance(v, list) else [v])]
+    if unlisted != "kept" or not all(isinstance(k, str) and DECIMAL.fullmatch(k) for k in values) \
+            or any(isinstance(t, str) and DECIMAL.fullmatch(t) for t in targets):
+        raise PipelineError(
+            f"{where}: value_map's unlisted must be `kept`, with canonical decimal keys and no "
+            "target value that is one",
+            path=path,
+        )
+
+
 def check_value_columns(spec: dict[str, Any], where: str, path: str) -> None:
     """A ``value_columns`` table: string keys distinct ignoring case, each mapped to markers
     ``{column of to: string}``; no entry's markers within another's (an event carrying the one

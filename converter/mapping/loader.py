@@ -19,6 +19,7 @@ from converter.mapping.function_checks import (
     check_by,
     check_exact_only_when,
     check_rewrites,
+    check_unlisted,
     check_value_columns,
     check_value_map,
 )
@@ -59,6 +60,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
                     )
                 if isinstance(variant, dict) and variant.get("function") == "value_map":
                     check_value_map(variant.get("values"), f"{where}: field {name}", path)
+                    check_unlisted(variant, f"{where}: field {name}", path)
                 if isinstance(variant, dict) and variant.get("function") == "value_columns":
                     check_value_columns(variant, f"{where}: field {name}", path)
                 if isinstance(variant, dict) and variant.get("function") == "rewritten_values":

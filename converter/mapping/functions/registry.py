@@ -12,7 +12,7 @@ A table entry ``{function: NAME, to: ..., ...params}`` (``converter/mapping/tabl
 The implementations are split by concern: ``function_tree`` (the boolean tree the query sides
 build and Sigma's value semantics), ``function_query`` / ``function_render`` (the string-shaped
 functions), ``function_values`` (closed vocabularies and IP addresses: ``integrity_level_name``,
-``value_map``, ``to_ip``), ``columns`` (``value_columns``: a vocabulary recorded as which
+``value_map``, ``to_ip``; ``unlisted``: ``value_map``'s ``unlisted: kept``), ``columns`` (``value_columns``: a vocabulary recorded as which
 column is set; ``any_of``'s ``by``), ``registry_path`` / ``registry_hive`` (registry paths whose hives a
 data source spells differently from Sysmon), ``registry_data`` (Sysmon's registry ``Details`` as
 a data source's strings and type), ``trim`` (``trimmed``: a value the shipper trims),
@@ -80,16 +80,20 @@ from converter.mapping.functions.rewritten import (
 )
 from converter.mapping.functions.tree import QueryFunction
 from converter.mapping.functions.trim import query_trimmed, render_trimmed
+from converter.mapping.functions.unlisted import (
+    invert_value_map_any as invert_value_map,
+)
+from converter.mapping.functions.unlisted import (
+    query_value_map_any,
+    render_value_map_any,
+)
 from converter.mapping.functions.unnamed_data import query_xml_unnamed_data, render_xml_unnamed_data
 from converter.mapping.functions.values import (
     INTEGRITY_LEVELS,
-    invert_value_map,
     query_integrity_level_name,
     query_to_ip,
-    query_value_map,
     render_integrity_level_name,
     render_to_ip,
-    render_value_map,
 )
 
 __all__ = [
@@ -112,7 +116,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "split_domain_user": query_split_domain_user,
     "hashes": query_hashes,
     "integrity_level_name": query_integrity_level_name,
-    "value_map": query_value_map,
+    "value_map": query_value_map_any,
     "value_columns": query_value_columns,
     "to_ip": query_to_ip,
     "registry_value_path": query_registry_value_path,
@@ -140,7 +144,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "hashes": render_hashes,
     "split_hashes": render_split_hashes,
     "integrity_level_name": render_integrity_level_name,
-    "value_map": render_value_map,
+    "value_map": render_value_map_any,
     "value_columns": render_value_columns,
     "to_ip": render_to_ip,
     "registry_value_path": render_registry_value_path,

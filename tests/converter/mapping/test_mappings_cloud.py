@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[3]
 CORPUS_RULES = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
 TABLES = ("ecs-aws", "ecs-azure", "ecs-okta", "ecs-github", "ecs-gcp", "ecs-kubernetes", "ecs-bitbucket",
           "ecs-zeek", "ecs-cisco-duo", "ecs-auditd", "ecs-rpc-firewall", "ecs-proxy",
-          "ecs-google-workspace", "ecs-o365")
+          "ecs-google-workspace", "ecs-o365", "ecs-opencanary")
 INTEGRATION_FIELDS = ROOT / "tests" / "data" / "integration_fields.yml"
 #: corpus folder -> (table, logsource match)
 LOGSOURCES = {
@@ -56,6 +56,7 @@ LOGSOURCES = {
     "cloud/gcp/gworkspace/admin": ("ecs-google-workspace", {"product": "gcp", "service": "google_workspace.admin"}),
     "cloud/gcp/gworkspace/login": ("ecs-google-workspace", {"product": "gcp", "service": "google_workspace.login"}),
     "cloud/m365/audit": ("ecs-o365", {"product": "m365", "service": "audit"}),
+    "application/opencanary": ("ecs-opencanary", {"product": "opencanary", "category": "application"}),
 }
 needs_corpus = pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus is absent")
 

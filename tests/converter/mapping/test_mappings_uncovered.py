@@ -66,6 +66,10 @@ def test_uncovered_rule_is_refused_with_the_reason(target: str) -> None:
     if target == "splunk":
         # OpenCanary's JSON log file is mapped on splunk (splunk-opencanary); FortiGate is not.
         text = text.replace("{product: opencanary, category: application}", "{product: fortigate, service: event}")
+    elif target in ("eql", "lucene"):
+        # Elastic's OpenCanary integration maps it (ecs-opencanary); OneLogin is not.
+        text = text.replace("{product: opencanary, category: application}",
+                            "{product: onelogin, service: onelogin.events}")
     result = convert(target, text)
     assert result.status != "converted"
     if target == "splunk":
@@ -73,7 +77,7 @@ def test_uncovered_rule_is_refused_with_the_reason(target: str) -> None:
     elif target == "kusto":
         assert "(kusto-uncovered)" in result.reason and "Microsoft Sentinel data connector" in result.reason
     else:
-        assert "(ecs-uncovered)" in result.reason and "OpenCanary" in result.reason
+        assert "(ecs-uncovered)" in result.reason and "OneLogin" in result.reason
 
 
 def test_linux_keyword_logsource_names_why() -> None:
