@@ -96,6 +96,20 @@ def logsource_condition(entry: LogsourceMapping) -> LogsourceCondition:
     return LogsourceCondition(**entry.match)
 
 
+@dataclass
+class ExactLogsourceCondition(LogsourceCondition):
+    """A logsource condition whose unnamed parts must be absent from the rule too: ``product:
+    linux`` alone (keyword rules over any Linux log), not every Linux category and service,
+    which pySigma's condition, treating unnamed parts as wildcards, would also select."""
+
+    def match(self, rule: Any) -> bool:
+        """True for a rule whose logsource is exactly this one (correlations: never)."""
+        source = getattr(rule, "logsource", None)
+        return source is not None and (source.category, source.product, source.service) == (
+            self.category, self.product, self.service
+        )
+
+
 def logsource_items(
     table: MappingTable, entry: LogsourceMapping, traits: TargetTraits, data_source: str | None
 ) -> list[ProcessingItem]:

@@ -117,7 +117,8 @@ def _validate(raw: Any, path: str) -> MappingTable:
         datamodel=dict(raw.get("datamodel") or {}),
         extends=raw.get("extends"),
         not_covered=tuple(
-            {"match": dict(item["match"]), "reason": str(item.get("reason", ""))}
+            {"match": dict(item["match"]), "reason": str(item.get("reason", "")),
+             "exact": bool(item.get("exact", False))}
             for item in raw.get("not_covered") or []
         ),
     )

@@ -45,6 +45,7 @@ from sigma.processing.transformations import RuleFailureTransformation
 from converter.errors import PipelineError
 from converter.mapping.index_mapping import field_model_for, mapping_option
 from converter.mapping.items import (
+    ExactLogsourceCondition,
     TargetTraits,
     caseless_transformation,
     logsource_condition,
@@ -172,7 +173,9 @@ def build_pipeline(
                     f"pipeline {table.name}{where} does not cover this rule's logsource "
                     f"({owner.name}): {refusal['reason']}"
                 ),
-                rule_conditions=[LogsourceCondition(**refusal["match"])],
+                # `exact`: the rule's logsource is this match and names nothing more.
+                rule_conditions=[(ExactLogsourceCondition if refusal.get("exact")
+                                  else LogsourceCondition)(**refusal["match"])],
             )
         )
     items.append(

@@ -108,9 +108,26 @@ def test_every_non_windows_logsource_is_mapped_or_refused_with_a_reason(target: 
         result = convert(target, path.read_text("utf-8"))
         if result.status != "converted" and "has no mapping for logsource" in (result.reason or ""):
             bare.append(key)
-    # `product: linux` alone (keyword rules over any Linux log) cannot be matched without also
-    # matching every Linux category: it keeps the "no mapping for logsource" reason.
-    assert sorted(bare) == ["linux"]
+    # `product: linux` alone (keyword rules over any Linux log): ecs-uncovered refuses it with
+    # its reason through an exact logsource match; the other tables keep the bare reason.
+    assert sorted(bare) == ([] if target == "eql" else ["linux"])
+
+
+@pytest.mark.parametrize("target", ["eql", "lucene"])
+def test_product_alone_is_refused_with_its_reason_and_categories_are_not(target: str) -> None:
+    keywords = """
+title: linux keywords
+id: c1111111-2222-3333-4444-555555555558
+logsource: {product: linux}
+detection:
+    keywords: ['base64 -d']
+    condition: keywords
+"""
+    reason = convert(target, keywords).reason or ""
+    assert "(ecs-uncovered)" in reason and "event.original is not indexed" in reason
+    process = keywords.replace("{product: linux}", "{product: linux, category: process_creation}")
+    process = process.replace("keywords: ['base64 -d']", "selection: {CommandLine|contains: 'base64 -d'}")
+    assert convert(target, process.replace("condition: keywords", "condition: selection")).status == "converted"
 
 
 @pytest.mark.parametrize("logsource", [
