@@ -175,6 +175,16 @@ def test_an_integer_a_float_holds_exactly_still_loads(number: str) -> None:
     assert load_text(_rule(selection=f"    ProcessId: {number}"), "ok.yml")[0].rule is not None
 
 
+@pytest.mark.parametrize(("selection", "where"), [
+    ("    CommandLine|re: 'a(b'", "big.yml:9:22:"),  # the pattern's text
+    ("    CommandLine|cased|re: 'ab'", "big.yml:9:22:"),  # |re after another modifier
+])
+def test_a_bad_regex_is_located(selection: str, where: str) -> None:
+    """pySigma's regex errors carry no position: they were reported with the file alone."""
+    line = load_text(_rule(selection=selection), "big.yml")[0].error.one_line()
+    assert line.startswith(where), line
+
+
 def test_alias_cycle_is_refused() -> None:
     loaded = load_text(_rule(extra="x: &a [1, *a]\n"), "cycle.yml")
     assert "contains it" in loaded[0].error.one_line()

@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
+from sigma.types import SigmaFieldReference
 
 from converter.events.render import SampleEvent
 from converter.generate.plan import (
@@ -210,6 +211,9 @@ class _Generator:
         """Process creation: mostly Sysmon 1; every fifth plan Security 4688, when 4688 records
         carry every field the plan tests."""
         fields = {lit.field for lit in plan if lit.positive}
+        # A |fieldref names a second field the record must carry (OriginalFileName: no 4688).
+        fields |= {lit.value.field for lit in plan
+                   if lit.positive and isinstance(lit.value, SigmaFieldReference)}
         # When 4688 is the only kind, a plan testing fields it lacks keeps it (and ``realize``
         # makes no event for the plan: such a record has no such field).
         usable = [k for k in self.kinds

@@ -18,7 +18,7 @@ from sigma.conditions import ConditionAND, ConditionOR
 from sigma.correlations import SigmaCorrelationRule
 from sigma.processing.transformations.base import PreprocessingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
-from sigma.types import SigmaExists, SigmaNull
+from sigma.types import SigmaExists, SigmaFieldReference, SigmaNull
 
 from converter.rules.conditions import use_fast_conditions
 
@@ -118,6 +118,18 @@ class SourceVariantsTransformation(PreprocessingTransformation):
                 items.append(_constant(item.field, _on_missing_field(item)))
             elif target.function is None:
                 item.field = target.target
+                refs = [v for v in item.value if isinstance(v, SigmaFieldReference)]
+                if any(targets.get(v.field) is None for v in refs):
+                    # A field this variant's events never carry: the comparison is false (the
+                    # reference's fieldref on a missing field), as for a value test above.
+                    items.append(_constant(item.field, bool(getattr(item, "negated", False))))
+                    continue
+                for ref in refs:
+                    # The referenced field is renamed as the tested one (4688's ParentImage is
+                    # ParentProcessName): it was left under its Sysmon name, which 4688 lacks.
+                    ref_target = targets[ref.field]
+                    if ref_target.function is None:
+                        ref.field = ref_target.target
                 items.append(item)
             else:
                 items.append(QUERY_FUNCTIONS[target.function](item, target, ""))

@@ -123,6 +123,14 @@ def _locate(error: SigmaError, text: str, start: int = 1) -> tuple[int | None, i
         pos = _line_of(text, key, start)
         if pos:
             return pos
+    if message.startswith("Regular expression"):
+        # pySigma's SigmaRegularExpressionError / the |re modifier on a modified value: at the
+        # pattern's text when the YAML holds it as written, else at the first |re.
+        pattern = re.match(r"Regular expression '(.*)' is invalid", message)
+        pos = (_line_of(text, re.escape(pattern.group(1)), start) if pattern else None) or \
+            _line_of(text, r"\|re\b", start)
+        if pos:
+            return pos
     named = re.match(r"search identifier '([^']+)'", message)  # the messages of rules.shape
     if named:
         return _line_of(text, rf"^\s*{re.escape(named.group(1))}\s*:", start) or (None, None)

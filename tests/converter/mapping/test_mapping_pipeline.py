@@ -325,3 +325,25 @@ def test_network_rule_is_proven_on_generated_events(source: str) -> None:
         assert proven_but_for_length_limits(outcome), (
             target, outcome.reason, outcome.disagreements[:2]
         )
+
+
+@pytest.mark.parametrize(("other", "security_ref"), [
+    ("ParentImage", "lower('ParentProcessName')"),
+    # 4688 has no OriginalFileName: the Security branch's comparison is false, not a test of a
+    # field the record never holds under its Sysmon name.
+    ("OriginalFileName", None),
+])
+def test_fieldref_names_the_variant_field_of_the_referenced_field(other: str,
+                                                                   security_ref: str | None) -> None:
+    """Splunk's Security 4688 branch renamed the tested field (Image -> NewProcessName) but not
+    the one |fieldref names, so it compared NewProcessName with ParentImage, which 4688 never
+    holds: the branch never matched (shown as 'differs' on the generated 4688 events)."""
+    text = rule_text({"sel": {"Image|fieldref": other}, "condition": "sel"})
+    query = convert("splunk", text).queries[0]
+    assert ("lower('NewProcessName')" in query) is (security_ref is not None), query
+    if security_ref is not None:
+        assert f"lower('NewProcessName')={security_ref}" in query
+    (loaded,) = load_text(text, "r.yml")
+    events = generate_events(loaded.rule)
+    result = Checker(["splunk"]).check(loaded, events)
+    assert result.targets["splunk"].equivalent is True, result.targets["splunk"].reason
