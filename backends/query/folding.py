@@ -123,11 +123,20 @@ def simple_lower(text: str) -> str:
     return text.translate(_simple_lower_table())
 
 
+#: ``A``-``Z`` to ``a``-``z`` on UTF-8 bytes: a byte below 0x80 is always a whole ASCII
+#: character there (every byte of a longer sequence is 0x80 or above), so the bytes can be
+#: translated in C (a per-character Python loop cost most of a check whose event values hold
+#: non-ASCII fillers).
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+
+
 def ascii_lower(text: str) -> str:
     """``text`` with only ASCII letters lowercased."""
     if text.isascii():
         return text.lower()
-    return "".join(c.lower() if c.isascii() else c for c in text)
+    # "surrogatepass": a lone surrogate (which JSON can carry) goes through unchanged.
+    return text.encode("utf-8", "surrogatepass").translate(_ASCII_LOWER).decode(
+        "utf-8", "surrogatepass")
 
 
 def simple_fold(text: str) -> str:

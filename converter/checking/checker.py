@@ -339,7 +339,10 @@ class Checker:
                 shown = True
             for rendered in renderings:
                 for leaf, seen in over_limit.items():
-                    if limit_shows(tree, leaf, rendered):
+                    # One event showing the limit is enough (only "none" counts below): the
+                    # leaves of a contains|all of 200 values were each re-proven on every long
+                    # event, a whole-query evaluation per leaf and event.
+                    if not seen and limit_shows(tree, leaf, rendered):
                         seen.add(i)
                 try:
                     hit = matches(tree, rendered)

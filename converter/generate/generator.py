@@ -26,8 +26,10 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Any, Callable
+from functools import partial
+from typing import Any, Callable, TypeVar
 
 from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
@@ -160,14 +162,65 @@ def _wrong_logsource(product: str | None, category: str | None, service: str | N
 # Public API
 
 
-def _interleave(groups: list[list[Any]]) -> list[Any]:
-    out = []
-    for row in range(max((len(g) for g in groups), default=0)):
-        out += [g[row] for g in groups if row < len(g)]
-    return out
+T = TypeVar("T")
+
+
+def _interleave(groups: Iterable[Iterable[T]]) -> Iterator[T]:
+    """The first item of each group, then the second of each, and so on (a group that runs out
+    drops out), taken from each group only as the output is read."""
+    live = [iter(g) for g in groups]
+    while live:
+        still = []
+        for group in live:
+            for item in group:  # its next item, if any
+                yield item
+                still.append(group)
+                break
+        live = still
 
 
 Item = tuple[dict[str, Any], str, frozenset[Any], Context]  # event, label, touched, context
+#: An ``Item`` not made yet: the event comes from calling the first member (None: no event).
+Pending = tuple[Callable[[], "dict[str, Any] | None"], str, frozenset[Any], Context]
+
+
+def _given(event: dict[str, Any]) -> dict[str, Any]:
+    return event
+
+
+def _by_kind(pending: list[tuple[str, Pending]]) -> Iterator[Item]:
+    """The near misses whose event can be made, interleaved by kind (the kinds in the order of
+    their first such near miss), each event made only when it is read.
+
+    A ``contains|all`` of ``n`` values has about ``20 n`` near misses, each event ``O(n)`` to
+    make, and only the first few tens become events: making them all cost the square of ``n``
+    (200 values: 14 of a rule's 15 CPU s of generation). What is read is what making them all,
+    dropping those without an event and interleaving the rest by kind gave; only the order of
+    the kinds needs an event made ahead of reading: the first of each kind that has one.
+    """
+    made: dict[int, Item | None] = {}
+
+    def make(i: int) -> Item | None:
+        if i not in made:
+            produce, label, touched, ctx = pending[i][1]
+            event = produce()
+            made[i] = None if event is None else (event, label, touched, ctx)
+        return made[i]
+
+    members: dict[str, list[int]] = {}
+    kinds: list[str] = []  # in the order of their first near miss with an event
+    for i, (kind, _) in enumerate(pending):
+        members.setdefault(kind, []).append(i)
+        if kind not in kinds and make(i) is not None:
+            kinds.append(kind)
+
+    def stream(kind: str) -> Iterator[Item]:
+        for i in members[kind]:
+            item = make(i)
+            if item is not None:
+                yield item
+
+    return _interleave(stream(kind) for kind in kinds)
 
 
 def _lacks(kind: dict[str, Any]) -> frozenset[str]:
@@ -274,23 +327,24 @@ class _Generator:
                     out.append((i, plan, (event, label + suffix, touched, ctx)))
         return out
 
-    def near_misses(self, index: int, plan: Plan, base: Item) -> dict[str, list[Item]]:
-        """Mutations of one positive, by kind."""
+    def near_misses(self, index: int, plan: Plan, base: Item) -> list[tuple[str, Pending]]:
+        """Mutations of one positive, each with its kind, events not made yet (``ordered``
+        makes only those it needs). Every choice that draws from the rule's random generator
+        (``_mutations``, ``hostile_mutations``) is made here, in the same order as when every
+        event was made at once, so the events are the same."""
         event, _, touched, ctx = base
         key = f"{self.seed}:{index}"
-        out: dict[str, list[Item]] = {}
+        out: list[tuple[str, Pending]] = []
         for j, lit in enumerate(plan):
             if not lit.positive:
                 # A negated null / exists test (`not Image: null`): the field's value made
                 # long, which an exists query misses, or null, which Sigma's exists counts
                 # as present.
                 for value, keep, what in presence_mutations(lit, self.long_length):
-                    mutated = realize(plan[:j] + (replace(lit, value=value, positive=True),)
-                                      + plan[j + 1:], ctx, key)
-                    if mutated is not None:
-                        tag = "positive" if keep else "near miss"
-                        out.setdefault(what.split()[0], []).append(
-                            (mutated, f"{tag}: {describe(lit)}: {what}", touched, ctx))
+                    mutated = plan[:j] + (replace(lit, value=value, positive=True),) + plan[j + 1:]
+                    tag = "positive" if keep else "near miss"
+                    out.append((what.split()[0], (partial(realize, mutated, ctx, key),
+                                                  f"{tag}: {describe(lit)}: {what}", touched, ctx)))
                 continue
             mutations = itertools.chain(
                 _mutations(lit, self.rng, self.vocabulary(lit.field)),
@@ -299,48 +353,48 @@ class _Generator:
                 () if self.fixed_spelling(lit.field)
                 else hostile_mutations(lit, self.long_length, self.rng))
             for value, keep, what in mutations:
-                mutated = realize(plan[:j] + (replace(lit, value=value),) + plan[j + 1:], ctx, key)
-                if mutated is not None:
-                    kind = "boundary" if what.startswith(("first", "last")) else what.split()[0]
-                    tag = "positive" if keep else "near miss"
-                    out.setdefault(kind, []).append(
-                        (mutated, f"{tag}: {describe(lit)}: {what}", touched, ctx))
+                mutated = plan[:j] + (replace(lit, value=value),) + plan[j + 1:]
+                kind = "boundary" if what.startswith(("first", "last")) else what.split()[0]
+                tag = "positive" if keep else "near miss"
+                out.append((kind, (partial(realize, mutated, ctx, key),
+                                    f"{tag}: {describe(lit)}: {what}", touched, ctx)))
             if lit.field and lit.field not in ("EventID", "Channel") and lit.field in event:
                 dropped = {k: v for k, v in event.items() if k != lit.field}
-                out.setdefault("removed", []).append(
-                    (dropped, f"near miss: {lit.field} removed", touched, ctx))
+                out.append(("removed", (partial(_given, dropped),
+                                        f"near miss: {lit.field} removed", touched, ctx)))
         for node in (n for tree in self.trees for n in _not_nodes(tree)):
             if not any(lit.origin == id(node) for lit in plan):
                 continue  # this positive does not go through that filter
             for fplan in solve(node.args[0], True)[:3]:
                 merged = tuple(lit for lit in plan if lit.origin != id(node)) + fplan
                 fctx = self.switched(ctx, merged)
+                # Made now: ``long_positives`` reads every triggered filter.
                 triggered = realize(merged, fctx, key)
                 if triggered is not None:
                     label = f"near miss: {fplan[0].selection} triggered: {_label(fplan)}"
                     fields = touched | {lit.field for lit in fplan}
-                    out.setdefault("filter", []).append((triggered, label, fields, fctx))
+                    out.append(("filter", (partial(_given, triggered), label, fields, fctx)))
                     self.triggered.append((merged, (triggered, label, fields, fctx),
                                            frozenset(lit.field for lit in fplan)))
         elsewhere = _wrong_logsource(*self.logsource)
         if elsewhere is not None:
             moved = {k: v for k, v in event.items() if k not in ("EventID", "Channel")}
-            out.setdefault("logsource", []).append(
-                ({**moved, **elsewhere}, "near miss: wrong logsource", touched, ctx))
+            out.append(("logsource", (partial(_given, {**moved, **elsewhere}),
+                                      "near miss: wrong logsource", touched, ctx)))
         return out
 
-    def ordered(self, limit: int) -> list[Item]:
-        """A plain positive, a near miss, a still-matching variant (case flip...), and again."""
+    def ordered(self, limit: int) -> Iterator[Item]:
+        """A plain positive, a near miss, a still-matching variant (case flip...), and again;
+        each near miss made as it is read."""
         positives = self.positives(limit)
-        kinds: dict[str, list[Item]] = {}
+        pending: list[tuple[str, Pending]] = []
         # Near misses from a few positives spread over the first plans, whatever the count.
         first = [p for p in positives if p[0] < DEFAULT_COUNT]
         for index, plan, item in first[::max(1, len(first) // NEAR_MISS_BASES)][:NEAR_MISS_BASES]:
-            for kind, items in self.near_misses(index, plan, item).items():
-                kinds.setdefault(kind, []).extend(items)
-        mutated = _interleave(list(kinds.values()))
-        misses = [m for m in mutated if not m[1].startswith("positive")]
-        variants = [m for m in mutated if m[1].startswith("positive")]
+            pending += self.near_misses(index, plan, item)
+        for_misses, for_variants = itertools.tee(_by_kind(pending))
+        misses = (m for m in for_misses if not m[1].startswith("positive"))
+        variants = (m for m in for_variants if m[1].startswith("positive"))
         self.long = self.long_positives(positives)
         return _interleave([[item for _, _, item in positives], misses, variants])
 

@@ -91,3 +91,16 @@ def test_each_reading_is_its_documented_mapping(char: str) -> None:
     title = char.title()
     expected_upper = upper if len(upper) == 1 else (title if len(title) == 1 else char)
     assert fold_function(UPPER)(char) == expected_upper
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF,
+                                      exclude_categories=()), max_size=40))
+def test_ascii_lower_folds_a_to_z_only_and_utf16_length_counts_surrogate_pairs(text: str) -> None:
+    """The C-speed forms (``str.translate``, the UTF-16 codec) agree with the definitions, also
+    on lone surrogates (one UTF-16 unit, as in Java) and code points past U+FFFF (two)."""
+    from backends.query.folding import ascii_lower
+    from backends.query.indexed import utf16_length
+
+    assert ascii_lower(text) == "".join(
+        chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+    assert utf16_length(text) == sum(2 if ord(c) > 0xFFFF else 1 for c in text)
