@@ -178,6 +178,7 @@ def test_an_integer_a_float_holds_exactly_still_loads(number: str) -> None:
 @pytest.mark.parametrize(("selection", "where"), [
     ("    CommandLine|re: 'a(b'", "big.yml:9:22:"),  # the pattern's text
     ("    CommandLine|cased|re: 'ab'", "big.yml:9:22:"),  # |re after another modifier
+    ("    CommandLine|base64offset|contains: 'a*b'", "big.yml:9:16:"),  # pySigma's base64 refusal
 ])
 def test_a_bad_regex_is_located(selection: str, where: str) -> None:
     """pySigma's regex errors carry no position: they were reported with the file alone."""

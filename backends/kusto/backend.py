@@ -211,10 +211,12 @@ class SigportKustoBackend(WarningsMixin, ExpansionGroupMixin, KustoBackend):
         insensitive = all(
             isinstance(v, SigmaString) and not isinstance(v, SigmaCasedString) for v in values
         )
-        if not insensitive and self._textual(cond.args[0].field, state):  # type: ignore[union-attr]
-            items = ", ".join(quote(str(v)) for v in values)  # numbers on a string column
-        else:
-            items = ", ".join(self.convert_value_str(v, state) for v in values)
+        textual = self._textual(cond.args[0].field, state)  # type: ignore[union-attr]
+        # Numbers on a string column are their text; strings (|cased too) their unescaped
+        # value: str() of a SigmaString keeps Sigma's escapes ('\\?' for a literal '?').
+        items = ", ".join(
+            quote(str(v)) if textual and not isinstance(v, SigmaString)
+            else self.convert_value_str(v, state) for v in values)
         return f"{field} {'in~' if insensitive else 'in'} ({items})"
 
     # --- other value kinds -------------------------------------------------------------------

@@ -123,6 +123,10 @@ def _locate(error: SigmaError, text: str, start: int = 1) -> tuple[int | None, i
         pos = _line_of(text, key, start)
         if pos:
             return pos
+    if message.startswith("Base64 encoding of strings with wildcards"):
+        pos = _line_of(text, r"\|base64", start)
+        if pos:
+            return pos
     if message.startswith("Regular expression"):
         # pySigma's SigmaRegularExpressionError / the |re modifier on a modified value: at the
         # pattern's text when the YAML holds it as written, else at the first |re.

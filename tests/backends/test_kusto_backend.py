@@ -353,3 +353,21 @@ def test_number_on_a_string_column_is_compared_as_text() -> None:
             reference.evaluate({**SYSMON_1, **event}).matched), event
     with pytest.raises(SigmaFeatureNotSupportedByBackendError):
         SigportKustoBackend(pipeline).convert(rule("  s: {f|gt: 5}\n  condition: s"))
+
+
+def test_cased_list_keeps_no_sigma_escape() -> None:
+    """A |cased list on a string column of the table: its values were written with str(),
+    which keeps Sigma's escapes, so 'a\\?b' (a literal '?') became the text 'a\\\\?b' in the
+    query and never matched 'a?b' (found by check --generate on a generated rule)."""
+    from converter.checking.checker import Checker
+    from converter.conversion.convert import Converter
+    from converter.generate.generator import generate_events
+    from converter.rules.load import load_text
+
+    text = ("title: t\nlogsource: {product: windows, category: image_load}\n"
+            "detection: {sel: {Image|cased: ['C:\\\\a\\?b.exe', 'x']}, condition: sel}\n")
+    (loaded,) = load_text(text, "r.yml")
+    query = Converter("kusto").convert(loaded).queries[0]
+    assert 'in ("C:\\\\a?b.exe", "x")' in query, query
+    result = Checker(["kusto"]).check(loaded, generate_events(loaded.rule))
+    assert result.targets["kusto"].equivalent is True, result.targets["kusto"].reason
