@@ -166,8 +166,11 @@ def test_a_whitespace_edge_is_approximate_on_the_integration_but_exact_on_winlog
             assert result["equivalent"] is None, (target, result)
             assert "declared its output approximate" in result["reason"], (target, result)
             assert extra[0] == "--generate" or result["matched"] == [0], (target, result)
-    template = _template(tmp_path, text, "winlogbeat")
-    for target, result in _check(tmp_path, "winlogbeat", template, "--generate").items():
+    # A template of its own path: a loaded mapping is kept per path for the whole process.
+    winlogbeat = tmp_path / "winlogbeat"
+    winlogbeat.mkdir()
+    template = _template(winlogbeat, text, "winlogbeat")
+    for target, result in _check(winlogbeat, "winlogbeat", template, "--generate").items():
         assert result["equivalent"] is True, (target, result)
 
 
@@ -208,3 +211,30 @@ def test_cased_and_regex_tests_stay_refused_with_the_template(
     ).convert(rule)
     assert conversion.status != "converted"
     assert "text field" in conversion.reason and COPY in conversion.reason
+
+
+def test_winlogbeat_keeps_a_powershell_core_record_as_the_winlog_input_writes_it(tmp_path: Path) -> None:
+    """Winlogbeat's routing pipeline runs the PowerShell module pipeline only for
+    Microsoft-Windows-PowerShell/Operational: a PowerShellCore/Operational 4104 record keeps its
+    text in winlog.event_data.ScriptBlockText and has no event.category. The query reads each
+    channel's own field (it read powershell.file.script_block_text for both, under `process
+    where`, and missed such records)."""
+    from converter.events.render import EventRenderer
+    from converter.mapping.loader import load_table
+
+    renderer = EventRenderer(load_table("ecs-windows"), "winlogbeat")
+    core = renderer.render({"Channel": "PowerShellCore/Operational", "EventID": 4104,
+                            "ScriptBlockText": "Invoke-Mimikatz", "Path": "C:\\a.ps1"})
+    assert core["winlog.event_data.ScriptBlockText"] == "Invoke-Mimikatz"
+    assert core["winlog.event_data.Path"] == "C:\\a.ps1"
+    assert not {TEXT, "file.path", "event.category"} & core.keys(), core
+    classic = renderer.render({"Channel": "Microsoft-Windows-PowerShell/Operational",
+                               "EventID": 4104, "ScriptBlockText": "Invoke-Mimikatz"})
+    assert classic[TEXT] == "Invoke-Mimikatz" and classic["event.category"] == ["process"]
+    template = _template(tmp_path, _rule("Invoke-Mimikatz"), "winlogbeat")
+    for target, result in _check(tmp_path, "winlogbeat", template, "--generate").items():
+        assert result["equivalent"] is True, (target, result)
+        assert "winlog.event_data.ScriptBlockText" in result["query"], (target, result["query"])
+    eql = Converter("eql", options={"data_source": "winlogbeat", "mapping": str(template)}).convert(
+        load_text(_rule("Invoke-Mimikatz"), "r.yml")[0])
+    assert eql.queries[0].startswith("any where"), eql.queries[0]
