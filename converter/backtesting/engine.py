@@ -102,6 +102,8 @@ class Engine:
         self.store = backtest_store(options)
         #: Its entries derived from several rules' (``_conditions``, ``reference_index``).
         self.derived = backtest_store(options, "backtest-index")
+        #: The parsed rules, read back for the reference when their targets are.
+        self.parsed = backtest_store(options, "backtest-parsed")
         self.rules = rules
         self.max_examples = options.max_examples
         self.prefilter = options.prefilter
@@ -137,7 +139,8 @@ class Engine:
             if i in self.compiled:
                 continue
             item = self.rules[i]
-            self.compiled[i] = prepare_rule(item, self.checker, self.phases, self.store)
+            self.compiled[i] = prepare_rule(item, self.checker, self.phases, self.store,
+                                            self.parsed)
             self.fresh.append(i)
             fresh.append(i)
             self.targets[i] = {name: target for name, target in item.targets.items()

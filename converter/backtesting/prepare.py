@@ -12,7 +12,9 @@ report (each target's query, reason, warnings) comes back with the evaluation re
 
 The targets' conversions and trees are kept in the persistent cache (``backtest_store``,
 ``converter.conversion.cache``): a later run with the same rule file, options and sigport reads
-them back instead of converting and parsing again. The reference is compiled in every run.
+them back instead of converting and parsing again, and reads the parsed pySigma rule back too
+(namespace ``backtest-parsed``) rather than parse the file. The reference is compiled in every
+run.
 """
 
 from __future__ import annotations
@@ -243,37 +245,64 @@ def _cached(store: Store, key: str, names: list[str]) -> dict[str, PreparedTarge
     return None
 
 
+def _stored_rule(store: Store, key: str, item: PreparedRule) -> LoadedRule | None:
+    """The parsed rule ``store`` keeps under ``key`` when it is the rule ``item`` names (its
+    file, text and id), else None (parsed again)."""
+    value = store.get(key)
+    if (isinstance(value, LoadedRule) and value.rule is not None and value.error is None
+            and value.path == item.path and value.text == item.text and value.id == item.id):
+        return value
+    return None
+
+
 def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, float] | None = None,
-                 store: Store | None = None) -> CompiledRule:
+                 store: Store | None = None, parsed: Store | None = None) -> CompiledRule:
     """Compile the reference and convert and interpret every target of one loaded rule, as
     ``Checker._check_target`` does; fills ``item.targets`` and returns the compiled rule.
 
     ``phases`` accumulates the CPU seconds of ``load`` (parsing the rule's file when ``load``
     deferred it), ``reference``, ``convert``, ``parse`` and ``cache`` (reading and writing
     ``store``, the persistent cache, when given). With a store,
-    ``item.key`` is the rule's entry name (what the engine's own entries are keyed by)."""
+    ``item.key`` is the rule's entry name (what the engine's own entries are keyed by).
+    ``parsed`` (namespace ``backtest-parsed``) keeps the parsed rule under the same name: when
+    the targets are read back, the reference's rule is too, and the file is not parsed."""
     clock: defaultdict[str, float] = defaultdict(float) if phases is None else phases
     started = time.process_time()
+    targets = None
+    key = ""
+    from_store = False
+    if store is not None:
+        # A deferred rule's text is the file's, as a loaded rule's is.
+        text = item.text if item.loaded is None else item.loaded.text
+        key = item.key = store.key(item.path, text, str(item.position))
+        targets = _cached(store, key, list(checker.targets))
+        if targets is not None and parsed is not None and item.loaded is None and item.deferred:
+            # Only the reference needs the rule: the pySigma rule an earlier run parsed, read
+            # back (unpickling takes a fifth of the YAML parse and pySigma's checks).
+            item.loaded = _stored_rule(parsed, key, item)
+            from_store = item.loaded is not None
+            item.deferred = not from_store
+        clock["cache"] += time.process_time() - started
+        started = time.process_time()
     if item.loaded is None and item.deferred:  # parsed here, once, by its owner
         item.loaded, item.deferred = load_text(item.text, item.path)[item.position], False
         parsed_at = time.process_time()
         clock["load"] += parsed_at - started
         started = parsed_at
+    if store is not None and parsed is not None and not from_store:
+        # Kept for the next run's reference, before a conversion may change the rule.
+        parsed.put(key, item.loaded)
+        clock["cache"] += time.process_time() - started
+        started = time.process_time()
     loaded = item.loaded
     assert loaded is not None and loaded.rule is not None  # routing() never reaches the others
     compiled = compile_rule(loaded.rule)
     item.unsupported = compiled.unsupported
     item.prepared = True
-    key = ""
-    compiled_at = time.process_time()
-    clock["reference"] += compiled_at - started
-    if store is not None:
-        key = item.key = store.key(item.path, loaded.text, str(item.position))
-        targets = _cached(store, key, list(checker.targets))
-        clock["cache"] += time.process_time() - compiled_at
-        if targets is not None:
-            item.targets = targets
-            return compiled
+    clock["reference"] += time.process_time() - started
+    if targets is not None:
+        item.targets = targets
+        return compiled
     _prepare_targets(item, loaded, checker, clock)
     if store is not None:
         started = time.process_time()

@@ -221,20 +221,48 @@ def test_a_warm_run_parses_only_the_rule_files_an_event_reaches(
     real_load_rules = prepare.load_rules
     monkeypatch.setattr(prepare, "load_text", load_text)
     monkeypatch.setattr(prepare, "load_rules", lambda paths: pytest.fail("parsed in the parent"))
+    for entry in _entries("backtest-parsed"):  # without the parsed rule, its owner parses it
+        entry.unlink()
     phases = run_backtest([rules], [events], workers=1).phases_s
     assert parsed == ["whoami.yml"] and "load" in phases  # its own phase, not `evaluate`
     parsed.clear()
     second = _report(rules, events)
-    # Only the rule an event reached is parsed (by its owner); the registry rule is reported
-    # from its header alone, as before.
-    assert parsed == ["whoami.yml"] and second == first
+    # The rule an event reached is read back parsed (its targets were), the registry rule is
+    # reported from its header alone: no file is parsed.
+    assert parsed == [] and second == first
+    assert len(_entries("backtest-parsed")) == 1
     assert [r["events"] for r in second["rules"]] == [0, 3]
     (rules / "registry.yml").write_text(registry.replace("reg.exe", "r.exe"), encoding="utf-8")
     monkeypatch.setattr(prepare, "load_rules", real_load_rules)
     changed = _report(rules, events)  # a changed file is parsed again, and its header stored
-    assert parsed == ["whoami.yml", "registry.yml", "whoami.yml"]
+    assert parsed == ["registry.yml"]
     assert len(_entries("backtest-rules")) == 3
     assert changed["rules"][1] == first["rules"][1]
+
+
+def test_a_warm_run_reads_the_parsed_rule_back_for_the_reference(
+    inputs: tuple[Path, Path], conversions: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With its targets read back, a rule's reference is compiled from the pySigma rule the
+    first run parsed (stored before any conversion changed it), with the same verdicts; a
+    broken or foreign entry is parsed again and rewritten."""
+    rules, events = inputs
+    first = _report(rules, events)
+    (entry,) = _entries("backtest-parsed")
+    parsed: list[str] = []
+    real = prepare.load_text
+    monkeypatch.setattr(prepare, "load_text",
+                        lambda text, path: parsed.append(path) or real(text, path))
+    assert _report(rules, events) == first and parsed == [] and len(conversions) == 1
+    stored = pickle.loads(entry.read_bytes())
+    assert stored.rule is not None and stored.rule.title == first["rules"][0]["title"]
+    # Conversion mutates the rule it converts last: the stored one is the rule as parsed.
+    assert pickle.dumps(stored.rule) == pickle.dumps(real(stored.text, stored.path)[0].rule)
+    for broken in (b"not a pickle", pickle.dumps("a foreign value")):
+        entry.write_bytes(broken)
+        parsed.clear()
+        assert _report(rules, events) == first and len(parsed) == 1
+        assert pickle.loads(entry.read_bytes()).rule is not None  # rewritten
 
 
 def test_a_broken_index_entry_is_a_miss(inputs: tuple[Path, Path]) -> None:
