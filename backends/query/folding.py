@@ -109,6 +109,28 @@ def _simple_upper_table() -> dict[int, str]:
     return table
 
 
+#: Values this long or longer are folded once per distinct value (``_long_values_once``).
+_ONCE_FROM = 256
+
+
+def _long_values_once(function: Callable[[str], str]) -> Callable[[str], str]:
+    """``function`` remembering its last few results on long values.
+
+    A query that tests one field in many leaves (a ``contains|all`` of 200 values) folds the
+    same value once per leaf: on the long values ``check --generate`` writes (past every
+    ``ignore_above``, thousands of characters) that was the square of the list's length per
+    event. Short values are folded each time (cheaper than the lookup).
+    """
+    remembered = functools.lru_cache(maxsize=64)(function)
+
+    @functools.wraps(function)
+    def fold(text: str) -> str:
+        return remembered(text) if len(text) >= _ONCE_FROM else function(text)
+
+    return fold
+
+
+@_long_values_once
 def simple_upper(text: str) -> str:
     """``text`` with every code point uppercased by ``upper1`` (.NET ``ToUpperInvariant``)."""
     if text.isascii():
@@ -116,6 +138,7 @@ def simple_upper(text: str) -> str:
     return text.translate(_simple_upper_table())
 
 
+@_long_values_once
 def simple_lower(text: str) -> str:
     """``text`` with every code point lowercased by ``lower1`` (LowerCaseFilter, normalizer)."""
     if text.isascii():
@@ -130,6 +153,7 @@ def simple_lower(text: str) -> str:
 _ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 
 
+@_long_values_once
 def ascii_lower(text: str) -> str:
     """``text`` with only ASCII letters lowercased."""
     if text.isascii():
@@ -139,11 +163,13 @@ def ascii_lower(text: str) -> str:
         "utf-8", "surrogatepass")
 
 
+@_long_values_once
 def simple_fold(text: str) -> str:
     """``text`` under Unicode simple case folding (C + S), one code point each."""
     return text.translate(_simple_fold_table())
 
 
+@_long_values_once
 def full_lower(text: str) -> str:
     """Java ``String.toLowerCase(Locale.ROOT)``: the full mapping, final sigma by context.
 

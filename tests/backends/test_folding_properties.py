@@ -104,3 +104,20 @@ def test_ascii_lower_folds_a_to_z_only_and_utf16_length_counts_surrogate_pairs(t
     assert ascii_lower(text) == "".join(
         chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
     assert utf16_length(text) == sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+
+
+@settings(max_examples=30)
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF,
+                                      exclude_categories=()), min_size=1, max_size=8),
+       st.integers(min_value=40, max_value=400))
+def test_long_values_fold_as_short_ones(piece: str, times: int) -> None:
+    """A value long enough to be folded once and remembered folds as its pieces do, also when
+    asked again (the remembered result)."""
+    from backends.query.folding import FULL
+
+    text = piece * times
+    for reading in (ASCII, SIMPLE, UNICODE, UPPER, FULL):
+        function = fold_function(reading)
+        expected = "".join(function(c) for c in text) if reading != FULL else text.lower()
+        assert function(text) == expected
+        assert function(text) == expected
