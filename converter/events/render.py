@@ -353,10 +353,10 @@ class EventRenderer:
                 target, value, overrides, RENDER_FUNCTIONS, event
             ):
                 _merge(out, self._strip(key), written)
-        for spec in targets.values():  # a field the data model calculates even when missing
+        for name, spec in targets.items():  # a field the data model calculates when missing
             missing = MISSING_RENDER_FUNCTIONS.get(spec.function or "")
-            if missing is not None:  # setdefault: only where no value was written
-                for key, written in missing(spec).items():
+            if missing is not None and self._keep(event.get(name), name) is None:
+                for key, written in missing(spec).items():  # (may refuse the event)
                     out.setdefault(self._strip(key), written)
         for derived in entry.derived_for(self.data_source, render=True):
             value = self._keep(event.get(derived.source), derived.source)

@@ -293,9 +293,9 @@ def logsource_items(
         # exact too, so the whole list is cased.
         cased = {
             (
-                f"{entry.field_prefix}{k}|cased"
+                f"{_condition_prefix(table, entry, k)}{k}|cased"
                 if _all_strings(v) and entry.conditions_cased
-                else f"{entry.field_prefix}{k}"
+                else f"{_condition_prefix(table, entry, k)}{k}"
             ): v
             for k, v in conditions.items()
         }
@@ -376,6 +376,19 @@ def logsource_items(
             )
         )
     return items
+
+
+#: The fields every Splunk CIM dataset inherits from BaseEvent (CIM manual, "How to use these
+#: reference tables"): tstats tests them unprefixed, whatever the dataset.
+_CIM_BASE_FIELDS = frozenset({"_time", "host", "source", "sourcetype"})
+
+
+def _condition_prefix(table: Any, entry: LogsourceMapping, name: str) -> str:
+    """The prefix of the condition field ``name``: the entry's ``field_prefix`` (a CIM dataset's
+    ``Registry.``), except for the CIM base fields, which belong to no dataset."""
+    if table.schema == "splunk_cim" and name in _CIM_BASE_FIELDS:
+        return ""
+    return entry.field_prefix
 
 
 def _all_strings(value: Any) -> bool:

@@ -47,6 +47,7 @@ FIELD_FUNCTIONS = {
     "trimmed",
     "to_boolean",
     "cim_fillnull",
+    "cim_full_path",
     "rewritten_values",
     "lowercased_when",
     "xml_unnamed_data",

@@ -12,12 +12,13 @@ dataset; the CIM manual lists these fields with their expression):
   Endpoint.Registry ``registry_path``, ``registry_value_data``, ``dest``; Endpoint.Filesystem
   ``file_path``, ``dest``: ``if(isnull(f) OR f="","unknown",f)``
   (``Endpoint_Processes_fillnull_process``, ...);
-* Network_Traffic.All_Traffic: ``transport`` (``unknown``, and lowercased), ``dest_port`` and
-  ``src_port`` as ``if(isnum(f),f,0)`` (parameter ``numeric``: fill ``0``).
+* Network_Traffic.All_Traffic: ``transport`` (``unknown``, and lowercased: parameter
+  ``lowercase``), ``dest_port`` and ``src_port`` as ``if(isnum(f),f,0)`` (parameter ``numeric``:
+  fill ``0``).
 
 Render side: the value the dataset holds: the fill for a missing value (the renderer calls
 ``missing_cim_fillnull`` for the field when the event lacks it) and for each of the ``empty``
-texts, else the value unchanged.
+texts, else the value unchanged (lowercased with ``lowercase``).
 
 Query side: the same test on the dataset field, exact only where the rule cannot tell the fill
 from what it replaces: each item's verdict on a missing field and on each ``empty`` text is
@@ -36,6 +37,7 @@ from sigma.exceptions import SigmaTransformationError
 from sigma.rule import SigmaDetectionItem
 from sigma.types import SigmaFieldReference, SigmaType
 
+from converter.mapping.functions.query import lowercase_test
 from converter.mapping.functions.render import written
 from converter.mapping.functions.tree import (
     Leaf,
@@ -118,8 +120,12 @@ def _items(rule: Any) -> list[SigmaDetectionItem]:
 
 
 def query_cim_fillnull(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
-    """The item unchanged on the dataset field (``check_cim_fillnull`` has decided the rule)."""
+    """The item unchanged on the dataset field (``check_cim_fillnull`` has decided the rule);
+    with ``lowercase``, the test of the lowercased value (``lowercase_test``: a ``cased`` value
+    with letters or a regex without ``i`` is an error)."""
     target = prefix + spec.targets[0]
+    if spec.param("lowercase"):
+        return rewrite(item, spec, prefix, lambda value: lowercase_test(target, value))
 
     def same(value: SigmaType) -> Leaf:
         return Leaf(target, value)
@@ -140,6 +146,8 @@ def render_cim_fillnull(value: Any, spec: FieldTarget) -> dict[str, Any]:
     """
     if value is None or (isinstance(value, str) and value in _empty(spec)):
         return written(spec.target, _fill(spec))
+    if spec.param("lowercase") and isinstance(value, str):
+        value = value.lower()
     if spec.param("numeric") and not (
         (isinstance(value, (int, float)) and not isinstance(value, bool))
         or (isinstance(value, str) and _NUMBER.fullmatch(value))
@@ -154,3 +162,54 @@ def render_cim_fillnull(value: Any, spec: FieldTarget) -> dict[str, Any]:
 def missing_cim_fillnull(spec: FieldTarget) -> dict[str, Any]:
     """What the dataset holds when the event lacks the field: the fill."""
     return written(spec.target, _fill(spec))
+
+
+# --- cim_full_path -----------------------------------------------------------------------------
+#
+# Endpoint.Processes ``process_name`` is the base name of the image path, which the add-on
+# extracts; where it is empty the data model derives one from the command line (Splunk_SA_CIM
+# Endpoint.json, the Processes calculation of process_name). Sysmon writes the full image path on
+# every process creation (Sysmon's event 1 schema: Image), so the derivation never runs on the
+# source's rows; an event without such a path is no record of the source, and is not rendered
+# (a rendered row without process_name would be false on a process_name test the data model's
+# derived value could make true).
+
+
+def _base_name(value: Any) -> str:
+    """The part after the last backslash ('' when there is none, or nothing after it)."""
+    text = str(value)
+    return text.rsplit("\\", 1)[1] if "\\" in text else ""
+
+
+def query_cim_full_path(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
+    """The item unchanged on the dataset field (a rename: the source writes the path as is)."""
+    target = prefix + spec.targets[0]
+    return rewrite(item, spec, prefix, lambda value: Leaf(target, value))
+
+
+def render_cim_full_path(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """The path unchanged.
+
+    Raises:
+        ValueError: a value without a base name after its last backslash: the source writes
+            full paths, and on a row without a base name the data model would derive one.
+    """
+    if not isinstance(value, str) or not _base_name(value):
+        raise ValueError(
+            f"{spec.sigma}={value!r}: the source writes a full path here, and where its base "
+            f"name is empty the data model derives {spec.param('derives', 'the name')} from "
+            f"another field ({spec.param('calculation', 'a calculation')})"
+        )
+    return written(spec.target, value)
+
+
+def missing_cim_full_path(spec: FieldTarget) -> dict[str, Any]:
+    """No record of the source lacks the path.
+
+    Raises:
+        ValueError: always (the event is not rendered).
+    """
+    raise ValueError(
+        f"{spec.sigma} is missing: the source writes it on every event, and without it the data "
+        f"model derives {spec.param('derives', 'the name')} from another field"
+    )

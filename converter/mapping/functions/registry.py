@@ -38,8 +38,11 @@ from converter.mapping.functions.boolean import query_to_boolean, render_to_bool
 from converter.mapping.functions.cim import (
     check_cim_fillnull,
     missing_cim_fillnull,
+    missing_cim_full_path,
     query_cim_fillnull,
+    query_cim_full_path,
     render_cim_fillnull,
+    render_cim_full_path,
 )
 from converter.mapping.functions.columns import query_value_columns, render_value_columns
 from converter.mapping.functions.lowered import query_lowercased_when, render_lowercased_when
@@ -128,6 +131,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "trimmed": query_trimmed,
     "to_boolean": query_to_boolean,
     "cim_fillnull": query_cim_fillnull,
+    "cim_full_path": query_cim_full_path,
     "rewritten_values": query_rewritten_values,
     "lowercased_when": query_lowercased_when,
     "xml_unnamed_data": query_xml_unnamed_data,
@@ -156,6 +160,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "trimmed": render_trimmed,
     "to_boolean": render_to_boolean,
     "cim_fillnull": render_cim_fillnull,
+    "cim_full_path": render_cim_full_path,
     "rewritten_values": render_rewritten_values,
     "lowercased_when": render_lowercased_when,
     "xml_unnamed_data": render_xml_unnamed_data,
@@ -171,6 +176,7 @@ RULE_CHECKS: dict[str, Callable[[Any, Any, str], None]] = {
 #: field writes a value even then (``cim_fillnull``: CIM's ``unknown``).
 MISSING_RENDER_FUNCTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "cim_fillnull": missing_cim_fillnull,
+    "cim_full_path": missing_cim_full_path,
 }
 
 #: Render sides that also read other fields of the source event (called ``f(value, spec, event)``):

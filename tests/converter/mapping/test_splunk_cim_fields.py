@@ -41,7 +41,9 @@ def named_fields(table: dict[str, Any], entry: dict[str, Any]) -> tuple[str, lis
         if isinstance(spec, dict) and "to" not in spec:  # per data source
             names += [prefix + t for choice in spec.values() for t in _flat(choice)]
     names += [prefix + d["to"] for d in (entry.get("derived") or [])]
-    names += [prefix + k for k in (entry.get("conditions") or {})]
+    # A base field (source, sourcetype, ...) belongs to no dataset: the pipeline leaves it bare.
+    base = cim_fields()["_base"]
+    names += [k if k in base else prefix + k for k in (entry.get("conditions") or {})]
     names += list(entry.get("render") or {})
     for extra in entry.get("event_render") or []:
         for source, values in extra.items():

@@ -59,8 +59,8 @@ def test_the_windows_add_on_and_the_cim_fields_keep_the_entities_too() -> None:
     assert application is not None and application["AppName"] == "&lt;x&gt;"
     cim = EventRenderer(load_table("splunk-cim")).render({**SYSMON_1, "CommandLine": "a & b"})
     assert cim is not None and cim["process"] == "a &amp; b"
-    cim_4688 = EventRenderer(load_table("splunk-cim")).render(security)
-    assert cim_4688 is not None and cim_4688["process"] == "a &amp; b"
+    raw_4688 = EventRenderer(load_table("splunk-sysmon")).render(security)
+    assert raw_4688 is not None and raw_4688["CommandLine"] == "a &amp; b"
 
 
 def test_a_value_with_an_ampersand_is_searched_encoded_and_proven() -> None:
