@@ -49,6 +49,7 @@ tests in ``terms.py``; the trailing-pipe expressions (``| where``, ``| eval``) i
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, ClassVar, cast
 
@@ -106,6 +107,10 @@ from .terms import (
 )
 
 
+#: The IPv4-mapped IPv6 addresses (RFC 4291 section 2.5.5.2).
+_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
 class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     """Splunk SPL for raw events, with exact wildcard, regex, fieldref and precedence handling."""
 
@@ -118,17 +123,16 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     fill_value: ClassVar[str] = "null"
 
     def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
-        """``field="10.0.0.0/8"``: the search command matches a field value against an IPv4
-        CIDR block (semantics entry ``search_cidr``, inferred). For IPv6 blocks no Splunk page
-        we found says the search command does so, and the OTRF backtest showed IPv6 addresses
-        that Sigma's ``cidr`` matches and this form (read as a literal string) does not:
-        refuse rather than emit a query that may not mean the rule."""
-        network = str(getattr(cond.value, "cidr", "") or cond.value)
-        if ":" in network:
+        """``field="10.0.0.0/8"``, ``field="fe80::/10"``: the search command matches a field
+        value against an IPv4 or IPv6 CIDR block (semantics entry ``search_cidr``). An IPv6
+        block that covers IPv4-mapped addresses (``::ffff:0:0/96``) is refused: whether the
+        search command reads an IPv4 text as its mapped IPv6 address no Splunk page says."""
+        network = ipaddress.ip_network(str(getattr(cond.value, "cidr", "") or cond.value), strict=False)
+        if isinstance(network, ipaddress.IPv6Network) and network.overlaps(_IPV4_MAPPED):
             raise SigmaFeatureNotSupportedByBackendError(
-                f"field {cond.field}: IPv6 CIDR block {network} in an SPL search: matching is "
-                "documented for IPv4 only"
-                " (an exact form would need eval cidrmatch())",
+                f"field {cond.field}: IPv6 CIDR block {network} covers IPv4-mapped addresses "
+                f"({_IPV4_MAPPED}): how the search command matches IPv4 text against it is "
+                "not documented",
                 source=cond.source,
             )
         return super().convert_condition_field_eq_val_cidr(cond, state)

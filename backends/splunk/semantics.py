@@ -166,9 +166,10 @@ SEMANTICS = Semantics(
         ),
         "search_cidr": Rule(
             True,
-            _REF + "search",
-            "inferred (not found in the pages searched; pySigma emits it): a field value written "
-            "as an IPv4 CIDR block matches addresses inside it",
+            "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/search",
+            "'The search command supports IPv4 and IPv6 addresses and subnets that use CIDR "
+            "notation': a field value written as a CIDR block (IPv4 or IPv6) matches the "
+            "addresses inside it",
         ),
         "search_field_name": Rule(
             r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*",

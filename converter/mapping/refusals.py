@@ -9,8 +9,8 @@ SecurityEvent does), so every refusal says on which data source it holds (issue 
 * ``DataSourceStamp``: an item of every logsource entry that records, on the rule being
   converted, the data source its entry was built for (a companion table's own, e.g. kusto-cloud's
   ``sentinel`` while the Windows rules use ``defender``); ``with_data_source`` adds it to a
-  refusal that does not name one yet (a backend's, such as Kusto's boolean values or Splunk's
-  IPv6 CIDR blocks, which know nothing of data sources).
+  refusal that does not name one yet (a backend's, such as Kusto's boolean values, which knows
+  nothing of data sources).
 """
 
 from __future__ import annotations

@@ -483,13 +483,16 @@ def test_cim_savedsearches_holds_tstats() -> None:
     assert "\nsearch = " + TSTATS_HEAD + ' where Processes.process_path="x"' + BY in output
 
 
-def test_ipv6_cidr_is_refused_ipv4_kept() -> None:
-    """The OTRF backtest found IPv6 addresses inside a Sigma `cidr` block that the SPL search form
-    did not match; IPv6 blocks are refused, IPv4 blocks stay search terms."""
+def test_ipv6_cidr_is_a_search_term_and_read_as_a_network() -> None:
+    """The search command reads IPv4 and IPv6 CIDR blocks alike (semantics ``search_cidr``, the
+    9.2 search reference): an IPv6 block is a search term as an IPv4 one is (it was refused),
+    and the interpreter reads it as a network, not as literal text (the OTRF backtest had found
+    IPv6 addresses that the literal reading missed)."""
     from sigma.collection import SigmaCollection
     from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
     from sigma.processing.pipeline import ProcessingPipeline
 
+    from backends.query.evaluate import matches
     from backends.splunk.backend import SigportSplunkBackend
 
     def rule(net: str):  # type: ignore[no-untyped-def]
@@ -500,8 +503,15 @@ def test_ipv6_cidr_is_refused_ipv4_kept() -> None:
 
     backend = SigportSplunkBackend(ProcessingPipeline())
     assert backend.convert_rule(rule("10.0.0.0/8")) == ['IpAddress="10.0.0.0/8"']
-    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="IPv6"):
-        backend.convert_rule(rule("fe80::/10"))
+    (query,) = backend.convert_rule(rule("fe80::/10"))
+    assert query == 'IpAddress="fe80::/10"'
+    tree = parse(query)
+    assert matches(tree, {"IpAddress": "fe80:0:0:0:1c2:3:4:5"})
+    assert matches(tree, {"IpAddress": "febf::1"})
+    assert not matches(tree, {"IpAddress": "fec0:0:0:0:0:0:0:1"})
+    # A block covering the IPv4-mapped addresses: how an IPv4 text matches it is undocumented.
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="IPv4-mapped"):
+        backend.convert_rule(rule("::/0"))
 
 
 # --- tests moved into the tstats WHERE clause, where a missing field is still missing ---------

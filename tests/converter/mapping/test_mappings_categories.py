@@ -300,14 +300,12 @@ def test_corpus_rules_convert_without_errors(key: str, target: str, data_source:
     assert errors == []
     assert all(r.reason for r in results if r.status == "unsupported")
     if target == "splunk" and key not in ("security", "system"):
-        # Raw Sysmon searches name every Sigma field verbatim: everything converts, except IPv6
-        # CIDR blocks, which the SPL emitter refuses (search-command CIDR is IPv4 only), and
+        # Raw Sysmon searches name every Sigma field verbatim: everything converts, except
         # fields the add-on's field lists do not show for that event (unmapped with the reason).
         entry = load_table("splunk-sysmon").for_logsource("windows", CATEGORIES[key].get("category"), None)
         assert entry is not None
         assert all(
             r.status == "converted"
-            or "IPv6 CIDR" in (r.reason or "")
             or any(f"field {name!r} is not mapped" in (r.reason or "") for name in entry.unmapped)
             for r in results
         )
