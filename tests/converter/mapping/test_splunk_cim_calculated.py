@@ -59,7 +59,7 @@ def test_a_test_of_the_original_case_is_refused(category: str, detection: str) -
         ("process_creation", "        IntegrityLevel: ['High', 'S-1-16-12288']\n"
                              "        Image|endswith: '\\whoami.exe'\n"),
         ("network_connection", "        Protocol: 'TCP'\n        DestinationPort: 443\n"),
-        ("network_connection", "        Protocol|re|i: '^tc.$'\n"),
+        ("network_connection", "        Protocol|endswith: 'CP'\n"),
     ],
 )
 def test_a_case_insensitive_test_is_proven(category: str, detection: str) -> None:

@@ -20,7 +20,10 @@ from converter.events.render import EventRenderer, SampleEvent
 from converter.mapping.loader import load_table
 from helpers import convert, load_one
 
-SYSMON_1 = {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}
+# A process creation as Sysmon writes it: with the full image path (splunk-cim renders no event
+# without one: cim_full_path).
+SYSMON_1 = {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "Image": "C:\\Windows\\System32\\cmd.exe"}
 
 
 def rule_text(detection: str, logsource: str = "{product: windows, category: process_creation}") -> str:
