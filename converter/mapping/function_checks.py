@@ -8,9 +8,14 @@ the table file and the entry when the table is loaded, not a wrong query later.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from converter.errors import PipelineError
+
+#: Canonical decimal integer text (``converter.mapping.functions.query.DECIMAL``, which imports
+#: pySigma: tables are loaded where a warm cached run must not import it).
+_DECIMAL = re.compile(r"(?:0|-?[1-9][0-9]*)")
 
 
 def check_value_map(values: Any, where: str, path: str) -> None:
@@ -42,15 +47,13 @@ def check_unlisted(spec: dict[str, Any], where: str, path: str) -> None:
     """``value_map``'s ``unlisted``: absent, or ``kept`` (a code outside the table is written as
     its decimal text) with every key a canonical decimal code and no target value one (a name
     equal to an unlisted code's text would make the two indistinguishable)."""
-    from converter.mapping.functions.query import DECIMAL
-
     unlisted = spec.get("unlisted")
     if unlisted is None:
         return
     values = spec.get("values") or {}
     targets = [t for v in values.values() for t in (v if isinstance(v, list) else [v])]
-    if unlisted != "kept" or not all(isinstance(k, str) and DECIMAL.fullmatch(k) for k in values) \
-            or any(isinstance(t, str) and DECIMAL.fullmatch(t) for t in targets):
+    if unlisted != "kept" or not all(isinstance(k, str) and _DECIMAL.fullmatch(k) for k in values) \
+            or any(isinstance(t, str) and _DECIMAL.fullmatch(t) for t in targets):
         raise PipelineError(
             f"{where}: value_map's unlisted must be `kept`, with canonical decimal keys and no "
             "target value that is one",
