@@ -94,6 +94,7 @@ def backtest(
     from contextlib import nullcontext
 
     from converter.api import backtest as run_backtest
+    from converter.backtesting.run import fewer_collections
     from converter.backtesting.report import print_report
     from converter.rules.load import expand_paths
 
@@ -127,8 +128,12 @@ def backtest(
     for warning in report.input_warnings:
         click.echo(f"sigport: warning: {warning}", err=True)
     if output_format == "json":
-        data = {"schema_version": BACKTEST_SCHEMA_VERSION, **report.to_json()}
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        # Built with the collector as during the run (18 MB for the SigmaHQ process_creation
+        # rules): at Python's default thresholds it took a third of the 0.36 CPU s.
+        with fewer_collections():
+            data = {"schema_version": BACKTEST_SCHEMA_VERSION, **report.to_json()}
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+        click.echo(text)
     else:
         print_report(report, rich_console())
     # Nothing was evaluated: no evidence either way, never a pass.
