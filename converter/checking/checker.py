@@ -338,18 +338,18 @@ class Checker:
             if verdict.matched:
                 shown = True
             for rendered in renderings:
-                for leaf, seen in over_limit.items():
-                    # One event showing the limit is enough (only "none" counts below): the
-                    # leaves of a contains|all of 200 values were each re-proven on every long
-                    # event, a whole-query evaluation per leaf and event.
-                    if not seen and limit_shows(tree, leaf, rendered):
-                        seen.add(i)
                 try:
                     hit = matches(tree, rendered)
                 except QueryError as exc:
                     out.reason = f"not checked: evaluating event {i} failed: {exc}"
                     out.disagreements = []
                     return out
+                for leaf, seen in over_limit.items():
+                    # One event showing the limit is enough (only "none" counts below): the
+                    # leaves of a contains|all of 200 values were each re-proven on every long
+                    # event, a whole-query evaluation per leaf and event.
+                    if not seen and limit_shows(tree, leaf, rendered, hit):
+                        seen.add(i)
                 if hit and i not in out.matched:
                     out.matched.append(i)
                 if verdict.matched is not None and hit != verdict.matched:

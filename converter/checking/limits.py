@@ -149,10 +149,11 @@ def exceeds(event: Any, field_name: str, size: int) -> bool:
     return any(isinstance(v, str) and utf16_length(v) > size for v in lookup(event, field_name) or ())
 
 
-def limit_shows(tree: Any, leaf: Any, event: Any) -> bool:
+def limit_shows(tree: Any, leaf: Any, event: Any, verdict: bool | None = None) -> bool:
     """True when ``event`` shows what ``leaf``'s length limit does to the whole query: the leaf's
     field has a value over the limit that decides the leaf (``limit_decides``), and lifting the
-    limit changes the query's verdict on the event.
+    limit changes the query's verdict on the event (``verdict``: ``matches(tree, event)``, when
+    the caller has it: a query of many leaves is then not evaluated again for each).
 
     The leaf alone is not enough: with ``contains|all`` (``f:*a* and f:*b*``) a long value holding
     only ``b`` flips the second leaf while the first keeps the query false, so agreeing on that
@@ -167,7 +168,7 @@ def limit_shows(tree: Any, leaf: Any, event: Any) -> bool:
         return False
     lifted = _substitute(tree, leaf, replace(leaf, max_length=None))
     try:
-        return matches(lifted, event) != matches(tree, event)
+        return matches(lifted, event) != (matches(tree, event) if verdict is None else verdict)
     except QueryError:
         # The verdict without the limit is not known: the event shows nothing (see limit_decides).
         return False
