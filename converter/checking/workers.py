@@ -19,9 +19,9 @@ elsewhere each worker builds its own from the ``CheckOptions`` (``build``). Resu
 without the ``--events`` (every rule's result would carry all of them): the parent puts its own
 list back.
 
-A file whose check raises ``ConverterError`` (an input that cannot be read stops the run) or whose
-worker died is checked again here, in order: the first such error in input order is raised, as
-with one worker.
+A file whose check raises (``ConverterError``: an input that cannot be read stops the run; or a
+bug outside a rule's own check) or whose worker died is checked again here, in order: the first
+such error in input order is raised, as with one worker.
 """
 
 from __future__ import annotations
@@ -163,12 +163,12 @@ def _init_worker(parent: int, options: CheckOptions) -> None:
 
 def _run_file(item: WorkItem) -> FileCheck | None:
     """Worker entry point: one file's check, without the shared events; None when the check
-    raised ``ConverterError`` (the parent redoes the file, and raises it in order)."""
+    raised (the parent redoes the file, and raises the error in input order)."""
     context = _CONTEXT
     assert context is not None, "worker used without its initializer"
     try:
         found = check_file(item, context)
-    except ConverterError:
+    except Exception:  # noqa: BLE001 - raised again by the parent, in input order
         return None
     if context.shared is not None:
         for rule, (result, _) in enumerate(found.rules):

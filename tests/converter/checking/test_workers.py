@@ -4,6 +4,7 @@ process, byte for byte (json, markdown, text, exit code, warnings, errors in ord
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,23 @@ def test_spawned_workers_build_their_own_context(tmp_path: Path, monkeypatch: py
     two = check_rules([rules], replace(options, workers=2))
     assert pools == [2]
     assert json.dumps(one.to_json()) == json.dumps(two.to_json())
+
+
+def test_a_bug_outside_a_rules_check_is_raised_for_the_first_file_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from converter.conversion import worker
+
+    rules = _rule_dir(tmp_path)
+    load_input = worker.load_input
+
+    def failing(path: str, text: Any) -> Any:
+        if Path(path).name in ("r5.yml", "r1.yml"):
+            if Path(path).name == "r1.yml":
+                time.sleep(1.0)  # the later file's error reaches the parent first
+            raise RuntimeError(f"bug on {Path(path).name}")
+        return load_input(path, text)
+
+    monkeypatch.setattr(worker, "load_input", failing)
+    for count in (1, 2):
+        with pytest.raises(RuntimeError, match="bug on r1.yml"):
+            check_rules([rules], CheckOptions(targets=("eql",), generate=0, workers=count))
