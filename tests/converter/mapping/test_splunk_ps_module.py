@@ -43,8 +43,18 @@ def test_payload_and_context_info_are_their_own_fields() -> None:
 def test_sigmahq_module_rules_are_proven_on_splunk() -> None:
     checker = Checker(["splunk"])
     paths = sorted(MODULE_RULES.glob("*.yml"))
+    undecided = []
     for path in paths:
-        loaded = load_text(path.read_text("utf-8"), str(path))[0]
+        text = path.read_text("utf-8")
+        loaded = load_text(text, str(path))[0]
         result = checker.check(loaded, generate_events(loaded.rule)).targets["splunk"]
+        if result.equivalent is None and "a caseless PCRE folds non-ASCII letters only in UTF " \
+                "mode" in (result.reason or ""):
+            # A |re|i rule meets the generated case partners (ſ, the Kelvin sign, İ) on which
+            # Splunk's undocumented PCRE mode decides (semantics regex_caseless_folding): not
+            # proven, where ASCII examples alone made it 'equivalent'.
+            assert "|re|i" in text or "|i|re" in text or "(?i)" in text, path.name
+            undecided.append(path.name)
+            continue
         assert result.equivalent, f"{path.name}: {result.reason}"
-    assert len(paths) >= 30
+    assert len(paths) >= 30 and len(undecided) <= 3, undecided
