@@ -73,7 +73,7 @@ from .readings import (
     lowered_first,
 )
 
-__all__ = ["Predicate", "compile_query", "evaluate", "matches"]
+__all__ = ["Predicate", "compile_once", "compile_query", "evaluate", "matches"]
 
 #: A compiled query: event in, True / False / None (unknown) out.
 Predicate = Callable[[Mapping[str, Any]], Optional[bool]]
@@ -91,10 +91,16 @@ _ORDER = {
 class _Compiler(ast.Visitor[Predicate]):
     """Turns nodes into predicates; one ``_compile_<snake_case_class>`` method per node kind
     (``ast.Visitor``: found through the node class's MRO; a class with no method anywhere in its
-    MRO is an error, never a default). Children go through the cached ``compile_query``.
+    MRO is an error, never a default). Children go through ``child``: the cached
+    ``compile_query``, or ``compile_once`` for a tree compiled a single time.
     """
 
     prefix = "_compile_"
+
+    def child(self, node: ast.Node) -> Predicate:
+        """A child's predicate: ``compile_once`` for the ``_ONCE`` compiler, else the cached
+        ``compile_query``."""
+        return compile_once(node) if self is _ONCE else compile_query(node)
 
     def unknown(self, node: ast.Node) -> Predicate:
         raise UnsupportedQueryError(f"the evaluator has no rule for node type {type(node).__name__}")
@@ -112,10 +118,10 @@ class _Compiler(ast.Visitor[Predicate]):
                        child.fold, child.missing, child.max_length, child.multi_valued)
                 groups.setdefault(key, []).append(child)
             else:
-                out.append(compile_query(child))
+                out.append(self.child(child))
         for key, leaves in groups.items():
             if len(leaves) == 1:
-                out.append(compile_query(leaves[0]))
+                out.append(self.child(leaves[0]))
             elif key[0] is ast.Glob:
                 out.append(self._compile_glob_group(tuple(leaves)))
             else:
@@ -135,13 +141,13 @@ class _Compiler(ast.Visitor[Predicate]):
         return self._any_value(first, folded_test(first, functions, make))
 
     def _compile_and(self, node: ast.And) -> Predicate:
-        return _junction(tuple(compile_query(c) for c in node.children), decisive=False)
+        return _junction(tuple(self.child(c) for c in node.children), decisive=False)
 
     def _compile_or(self, node: ast.Or) -> Predicate:
         return _junction(tuple(self._or_children(node.children)), decisive=True)
 
     def _compile_not(self, node: ast.Not) -> Predicate:
-        child = compile_query(node.child)
+        child = self.child(node.child)
 
         def run(event: Mapping[str, Any]) -> bool | None:
             result = child(event)
@@ -454,6 +460,9 @@ class _Compiler(ast.Visitor[Predicate]):
 
 
 _COMPILER = _Compiler()
+#: Compiles the junctions of a tree ``compile_once`` is given (its leaves still go through the
+#: cache).
+_ONCE = _Compiler()
 
 
 def _junction(children: tuple[Predicate, ...], decisive: bool) -> Predicate:
@@ -528,6 +537,24 @@ def compile_query(node: ast.Node) -> Predicate:
         matching.PatternSyntaxError: a regex or CIDR network the engine would reject.
     """
     return _compile_cached((type(node), repr(node)), node)
+
+
+def compile_once(node: ast.Node) -> Predicate:
+    """``compile_query`` for a tree the caller compiles once and keeps (the backtest engine):
+    its junctions (And, Or, Not) are compiled directly, without the cache, and its leaves
+    through the cache as ever (so their verdicts are still shared per event view).
+
+    The cache's key for a junction is the ``repr`` of its whole subtree, computed again at every
+    level of the tree; for a tree that is compiled once, the keys cost more than the
+    junctions (a warm backtest of the SigmaHQ process_creation rules: compile 1.76 -> 1.14 CPU
+    s). The predicate is the same as ``compile_query``'s.
+
+    Raises:
+        as ``compile_query``.
+    """
+    if isinstance(node, (ast.And, ast.Or, ast.Not)):
+        return _ONCE.visit(node)
+    return compile_query(node)
 
 
 def evaluate(node: ast.Node, event: Mapping[str, Any]) -> bool | None:

@@ -252,13 +252,13 @@ class Engine:
 
     def _pred(self, slot: Slot, delta: dict) -> Any:
         """The slot's compiled predicate (compiled on first use), or None if it cannot be."""
-        from backends.query.evaluate import compile_query
+        from backends.query.evaluate import compile_once
 
         pred = self.preds.get(slot)
         if pred is None:
             started = time.process_time()
             try:
-                pred = self.preds[slot] = compile_query(self._tree(slot))
+                pred = self.preds[slot] = compile_once(self._tree(slot))
             except Exception as exc:  # noqa: BLE001 - PatternSyntaxError and the like
                 self.failed.add(slot)
                 delta["failed"][slot] = f"not checked: the evaluator cannot compile the query: {exc}"
