@@ -40,10 +40,19 @@ def test_refused_with_the_data_source_that_lacks_a_cim_mapping(logsource: str, f
 
 
 def test_a_product_without_any_splunk_add_on_is_refused_with_that_reason() -> None:
-    text = RULE.replace("{LOGSOURCE}", "{product: opencanary, category: application}").replace(
-        "{FIELD}", "logtype")
+    text = RULE.replace("{LOGSOURCE}", "{product: fortigate, service: event}").replace(
+        "{FIELD}", "action")
     with pytest.raises(Exception, match="no Splunk add-on data source that sigport cites"):
         to_query("splunk-cim", text)
+
+
+def test_a_log_the_splunk_target_reads_raw_is_refused_for_lack_of_a_data_model() -> None:
+    # OpenCanary's JSON file is read on splunk (splunk-opencanary.yml), with no CIM tags.
+    text = RULE.replace("{LOGSOURCE}", "{product: opencanary, category: application}").replace(
+        "{FIELD}", "logtype")
+    with pytest.raises(Exception, match="reads this log as raw events"):
+        to_query("splunk-cim", text)
+    assert to_query("splunk", text)
 
 
 def test_the_table_maps_nothing() -> None:
