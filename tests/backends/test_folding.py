@@ -176,7 +176,9 @@ ALL = ["eql", "kql", "lucene", "splunk", "splunk-cim"]
     ],
 )
 def test_targets_stay_exact_on_non_ascii_case_partners(detection: str, value: str) -> None:
-    events = [{"Image": value, "CommandLine": value}, {"Image": "x", "CommandLine": "x"}]
+    # Sysmon writes a full image path (splunk-cim renders no process event without one).
+    image = value if "\\" in value else "C:\\" + value
+    events = [{"Image": image, "CommandLine": value}, {"Image": "C:\\x", "CommandLine": "x"}]
     verdicts = _check(detection, events, ALL)
     for target, (equivalent, reason, query) in verdicts.items():
         if target == "kql" and equivalent is None and "approximate" in (reason or ""):
