@@ -206,7 +206,8 @@ OTHER_LOGSOURCES: dict[tuple[str, str], tuple[EventClass, ...]] = {
        for product, key in (
            ("opencanary", "application"), ("fortigate", "event"), ("onelogin", "onelogin.events"),
            ("gcp", "google_workspace.admin"), ("gcp", "google_workspace.login"),
-           ("cisco", "aaa"), ("cisco", "bgp"), ("cisco", "ldp"), ("huawei", "bgp"), ("juniper", "bgp"),
+           ("cisco", "aaa"), ("cisco", "bgp"), ("cisco", "ldp"), ("cisco", "syslog"), ("huawei", "bgp"),
+           ("juniper", "bgp"),
            ("linux", "syslog"), ("linux", "sshd"), ("linux", "vsftpd"), ("linux", "cron"),
            ("linux", "clamav"), ("linux", "guacamole"),
            ("jvm", "application"), ("spring", "application"), ("python", "application"),

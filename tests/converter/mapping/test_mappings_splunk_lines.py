@@ -78,6 +78,17 @@ def test_java_application_log_is_the_pretrained_log4j_sourcetype(product: str) -
     assert result.equivalent, result.reason
 
 
+def test_cisco_ios_syslog_is_the_cisco_ios_sourcetype() -> None:
+    # SigmaHQ's rules-emerging-threats CVE-2023-20198 rule names Cisco IOS XE's syslog
+    # `service: syslog`: the same device messages as bgp / ldp.
+    text = sshd_rule("    keywords: ['%WEBUI-6-INSTALL_OPERATION_INFO:']\n    condition: keywords\n").replace(
+        "{product: linux, service: sshd}", "{product: cisco, service: syslog}")
+    assert to_query("splunk", text, None).startswith('sourcetype="cisco:ios"')
+    rule = load_one(text)
+    result = Checker(["splunk"]).check(rule, generate_events(rule.rule)).targets["splunk"]
+    assert result.equivalent, result.reason
+
+
 def test_keyword_is_an_exact_regex_of_raw_not_a_bare_term() -> None:
     query = to_query("splunk", sshd_rule("    keywords: ['Bad protocol']\n"
                                          "    condition: keywords\n"), None)
