@@ -139,12 +139,18 @@ def _print_text(results: list[RuleResult], targets: list[str]) -> None:
             escape(r.reference_unsupported or ""),
         )
         for name, t in r.targets.items():
+            note = [t.reason] if t.reason else list(t.warnings)
+            if t.not_rendered:
+                # Those events are left out of the comparison: without this the matched lists
+                # of an "equivalent" target could differ from the reference's with no word why.
+                note.append(f"events {', '.join(map(str, t.not_rendered))} not compared: no "
+                            "record of this data source can hold them")
             table.add_row(
                 name,
                 ", ".join(map(str, t.matched)) or "-",
                 ref,
                 _verdict(t),
-                escape(t.reason or "; ".join(t.warnings)),
+                escape("; ".join(note)),
             )
         console.print(table)
         for failure in r.expectation_failures:
