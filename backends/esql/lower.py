@@ -15,8 +15,7 @@ Nothing here imports the emitter.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable
 
 from lark import Token, Transformer
 
@@ -46,6 +45,7 @@ from ..query.ast import (
 )
 from ..query.errors import QueryParseError, UnsupportedQueryError
 from ..query.fields import NUMERIC_TYPES, number_coercion
+from .operands import Field, Literal, Lowered, Name, decode_string, join_spans, token_span
 from .semantics import LANGUAGE, SEMANTICS
 
 if TYPE_CHECKING:  # the field model is another module's; only its interface is used here
@@ -58,69 +58,7 @@ _ESCAPE = str(SEMANTICS.get("like_escape"))
 _TO_LOWER = SEMANTICS.typed("to_lower_readings", Fold)
 _DIALECT = SEMANTICS.typed("rlike_dialect", RegexDialect)
 _STRING_TYPES = frozenset(SEMANTICS.typed("field_types", tuple))
-#: The character after a backslash in a quoted string -> the character it stands for.
-_STRING_ESCAPES = {v[1]: k for k, v in SEMANTICS.typed("string_escapes", dict).items()}
 _OPS = {op.value: op for op in CompareOp}
-
-
-@dataclass(frozen=True)
-class Name:
-    """An identifier's text and where it was written."""
-
-    text: str
-    span: Span
-
-
-@dataclass(frozen=True)
-class Field:
-    """A column: a field of the event."""
-
-    name: str
-    span: Span
-
-
-@dataclass(frozen=True)
-class Lowered:
-    """``TO_LOWER(field)``."""
-
-    field: Field
-    span: Span
-
-
-@dataclass(frozen=True)
-class Literal:
-    """A constant: string, number, boolean or null."""
-
-    value: Union[str, int, float, bool, None]
-    span: Span
-
-
-Operand = Union[Field, Lowered, Literal]
-
-
-def _span(token: Token) -> Span:
-    return Span(token.start_pos or 0, len(token))
-
-
-def _join(first: Span, last: Span) -> Span:
-    return Span(first.offset, last.offset + last.length - first.offset)
-
-
-def decode_string(raw: str) -> str:
-    """A QUOTED_STRING (escapes ``\\t \\n \\r \\" \\\\``) or TRIPLE_STRING (raw) token's text."""
-    if raw.startswith('"""'):
-        return raw[3:-3]
-    out: list[str] = []
-    i = 1
-    while i < len(raw) - 1:
-        char = raw[i]
-        if char == "\\":
-            out.append(_STRING_ESCAPES[raw[i + 1]])  # the grammar admits only these escapes
-            i += 2
-        else:
-            out.append(char)
-            i += 1
-    return "".join(out)
 
 
 class Lowering(Transformer):  # type: ignore[type-arg]
@@ -134,16 +72,16 @@ class Lowering(Transformer):  # type: ignore[type-arg]
     # --- tokens --------------------------------------------------------------------------------
 
     def QUOTED_STRING(self, token: Token) -> Literal:  # noqa: N802 - lark terminal callback
-        return Literal(decode_string(str(token)), _span(token))
+        return Literal(decode_string(str(token)), token_span(token))
 
     def TRIPLE_STRING(self, token: Token) -> Literal:  # noqa: N802
-        return Literal(decode_string(str(token)), _span(token))
+        return Literal(decode_string(str(token)), token_span(token))
 
     def UNQUOTED_IDENTIFIER(self, token: Token) -> Name:  # noqa: N802
-        return Name(str(token), _span(token))
+        return Name(str(token), token_span(token))
 
     def QUOTED_IDENTIFIER(self, token: Token) -> Name:  # noqa: N802
-        return Name(str(token)[1:-1].replace("``", "`"), _span(token))
+        return Name(str(token)[1:-1].replace("``", "`"), token_span(token))
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -193,22 +131,23 @@ class Lowering(Transformer):  # type: ignore[type-arg]
     # --- operands ------------------------------------------------------------------------------
 
     def field(self, children: list[Name]) -> Field:
-        return Field(".".join(n.text for n in children), _join(children[0].span, children[-1].span))
+        span = join_spans(children[0].span, children[-1].span)
+        return Field(".".join(n.text for n in children), span)
 
     def integer(self, children: list[Token]) -> Literal:
-        return Literal(int(children[0]), _span(children[0]))
+        return Literal(int(children[0]), token_span(children[0]))
 
     def decimal(self, children: list[Token]) -> Literal:
-        return Literal(float(children[0]), _span(children[0]))
+        return Literal(float(children[0]), token_span(children[0]))
 
     def true(self, children: list[Token]) -> Literal:
-        return Literal(True, _span(children[0]))
+        return Literal(True, token_span(children[0]))
 
     def false(self, children: list[Token]) -> Literal:
-        return Literal(False, _span(children[0]))
+        return Literal(False, token_span(children[0]))
 
     def null(self, children: list[Token]) -> Literal:
-        return Literal(None, _span(children[0]))
+        return Literal(None, token_span(children[0]))
 
     def negate(self, children: list[Any]) -> Literal:
         value = children[0]
@@ -300,7 +239,7 @@ class Lowering(Transformer):  # type: ignore[type-arg]
     def _to_lower(self, name: str, args: list[Any], span: Span) -> Lowered:
         if len(args) != 1 or not isinstance(args[0], Field):
             raise UnsupportedQueryError(f"{name}() of anything but one field")
-        return Lowered(args[0], _join(span, args[0].span))
+        return Lowered(args[0], join_spans(span, args[0].span))
 
     def _to_upper(self, name: str, args: list[Any], span: Span) -> Lowered:
         raise UnsupportedQueryError(

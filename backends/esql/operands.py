@@ -1,0 +1,81 @@
+"""The operands of an ES|QL predicate before lowering: fields, ``TO_LOWER`` of a field, literals and
+identifiers, each with the span it was written at, and the decoding of ES|QL's quoted strings.
+
+Split from ``lower.py`` so the transformer there holds only the lowering itself. Nothing here
+imports the emitter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from lark import Token
+
+from ..query.ast import Span
+from .semantics import SEMANTICS
+
+#: The character after a backslash in a quoted string -> the character it stands for.
+_STRING_ESCAPES = {v[1]: k for k, v in SEMANTICS.typed("string_escapes", dict).items()}
+
+
+@dataclass(frozen=True)
+class Name:
+    """An identifier's text and where it was written."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column: a field of the event."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """``TO_LOWER(field)``."""
+
+    field: Field
+    span: Span
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A constant: string, number, boolean or null."""
+
+    value: Union[str, int, float, bool, None]
+    span: Span
+
+
+Operand = Union[Field, Lowered, Literal]
+
+
+def token_span(token: Token) -> Span:
+    """Where a lark token was written."""
+    return Span(token.start_pos or 0, len(token))
+
+
+def join_spans(first: Span, last: Span) -> Span:
+    """The span from the start of ``first`` to the end of ``last``."""
+    return Span(first.offset, last.offset + last.length - first.offset)
+
+
+def decode_string(raw: str) -> str:
+    """A QUOTED_STRING (escapes ``\\t \\n \\r \\" \\\\``) or TRIPLE_STRING (raw) token's text."""
+    if raw.startswith('"""'):
+        return raw[3:-3]
+    out: list[str] = []
+    i = 1
+    while i < len(raw) - 1:
+        char = raw[i]
+        if char == "\\":
+            out.append(_STRING_ESCAPES[raw[i + 1]])  # the grammar admits only these escapes
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
