@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..lucene.lower import field_view, lower_regex
+from ..lucene.fields import field_view
+from ..lucene.lower import lower_regex
 from ..query.ast import And, Const, Node, Not, Or
 from ..query.errors import UnsupportedQueryError
 from .semantics import SEMANTICS
