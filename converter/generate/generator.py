@@ -16,7 +16,7 @@ logsource (``converter.reference.logsources``); a rule whose logsource has no me
 The work is split by concern: ``generate_plan`` (condition tree -> plans), ``generate_regex``
 (an example string for a regex), ``generate_values`` (plans -> events, near-miss mutations),
 ``hostile.py`` (near misses with non-ASCII case partners, values past every field limit,
-trailing newlines, number-like text); this
+trailing newlines, number-like text), ``kinds.py`` (the event kinds of a logsource); this
 module picks the logsource's event kinds and orders positives and near misses. The helpers' public
 names are re-exported here.
 """
@@ -64,8 +64,6 @@ from converter.generate.values import (
     FILLERS,
     KEYWORD_CARRIERS,
     SECURITY_4688_FIELDS,
-    SYSMON_KIND_COMPANIONS,
-    SYSMON_RECORD_LACKS,
     SYSMON_REGISTRY_VOCABULARIES,
     SINGLES,
     VOCABULARIES,
@@ -75,14 +73,8 @@ from converter.generate.values import (
     realize,
     satisfies,
 )
-from converter.reference.logsources import (
-    SYSMON,
-    WINDOWS_CATEGORIES,
-    WINDOWS_SERVICES,
-    LogsourceUnsupported,
-    membership,
-    other_logsource,
-)
+from converter.generate.kinds import kind_companions, logsource_kinds, record_lacks, wrong_logsource
+from converter.reference.logsources import LogsourceUnsupported
 from converter.reference.evaluator import compile_rule
 
 __all__ = [
@@ -113,49 +105,6 @@ __all__ = [
 
 DEFAULT_COUNT = 40
 NEAR_MISS_BASES = 6  # positives whose literals are mutated into near misses
-
-
-# ---------------------------------------------------------------------------------------------
-# Logsource
-
-
-def _logsource_events(product: str | None, category: str | None, service: str | None,
-                      every_id: bool = False) -> list[dict[str, Any]]:
-    """EventID/Channel dicts of the logsource, the main one first; [] when untabled.
-
-    Of an event class with several ids (Sysmon 12, 13, 14 for ``registry_event``) only the
-    first is listed, unless ``every_id``: a data source may record only another one of them
-    (Elastic Defend's registry events are value sets, Sysmon 13)."""
-    other = other_logsource(product, category, service)
-    if other is not None:
-        return [{**({"EventID": ec.event_ids[0]} if ec.event_ids else {}), "Channel": ch}
-                for ec in other for ch in ec.channels]
-    if (product or "").lower() != "windows":
-        return []
-    channels = WINDOWS_SERVICES.get((service or "").lower()) if service else None
-    if category:
-        out = [{"EventID": event_id, "Channel": ch}
-               for ec in WINDOWS_CATEGORIES.get(category.lower(), ())
-               for event_id in (ec.event_ids or (1,))[: None if every_id else 1]
-               for ch in ec.channels
-               if channels is None or ch in channels]
-    elif channels:
-        out = [{"Channel": ch} for ch in channels]
-    else:
-        out = [{"Channel": "Application", "EventID": 1000}]
-    member = membership(product, category, service)
-    return [e for e in out if member(e)]
-
-
-_ELSEWHERE: tuple[dict[str, object], ...] = (
-    {"EventID": 1, "Channel": SYSMON}, {"EventID": 3, "Channel": SYSMON},
-    {"EventID": 4624, "Channel": "Security"}, {"EventID": 7045, "Channel": "System"}, {})
-
-
-def _wrong_logsource(product: str | None, category: str | None, service: str | None
-                     ) -> dict[str, Any] | None:
-    member = membership(product, category, service)
-    return next((dict(e) for e in _ELSEWHERE if not member(e)), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,20 +172,6 @@ def _by_kind(pending: list[tuple[str, Pending]]) -> Iterator[Item]:
     return _interleave(stream(kind) for kind in kinds)
 
 
-def _lacks(kind: dict[str, Any]) -> frozenset[str]:
-    """The fields a Sysmon record of this kind never carries (``SYSMON_RECORD_LACKS``)."""
-    if kind.get("Channel") != SYSMON or not isinstance(kind.get("EventID"), int):
-        return frozenset()
-    return SYSMON_RECORD_LACKS.get(kind["EventID"], frozenset())
-
-
-def _kind_companions(kind: dict[str, Any]) -> dict[str, Any]:
-    """What a Sysmon record of this kind always carries (``SYSMON_KIND_COMPANIONS``)."""
-    if kind.get("Channel") != SYSMON or not isinstance(kind.get("EventID"), int):
-        return {}
-    return SYSMON_KIND_COMPANIONS.get(kind["EventID"], {})
-
-
 class _Generator:
     """One rule's generation state: its logsource kinds, plans, positives and near misses."""
 
@@ -249,7 +184,7 @@ class _Generator:
         # The logsource's other event ids on the same channels (registry_event: 13 and 14 besides
         # 12), for plans testing a field the main id's record lacks.
         channels = {k.get("Channel") for k in kinds}
-        self.other_ids = [k for k in _logsource_events(*self.logsource, every_id=True)
+        self.other_ids = [k for k in logsource_kinds(*self.logsource, every_id=True)
                           if k.get("Channel") in channels and k not in kinds]
         self.rng = random.Random(f"{seed}:{rule.id or rule.title}")
         self.companions = COMPANIONS.get((source.category or "").lower(), {})
@@ -277,14 +212,14 @@ class _Generator:
             companions = {k: v for k, v in companions.items() if k in SECURITY_4688_FIELDS}
             if "IntegrityLevel" in companions:
                 companions["IntegrityLevel"] = "S-1-16-8192"
-        return Context(kind, {**companions, **_kind_companions(kind)}, self.carrier)
+        return Context(kind, {**companions, **kind_companions(kind)}, self.carrier)
 
     def switched(self, ctx: Context, plan: Plan) -> Context:
         """``ctx``, or the context of the logsource's id whose record carries the plan's fields."""
         kind = self.carrying(ctx.base, plan)
         if kind is ctx.base:
             return ctx
-        return replace(ctx, base=kind, companions={**ctx.companions, **_kind_companions(kind)})
+        return replace(ctx, base=kind, companions={**ctx.companions, **kind_companions(kind)})
 
     def fixed_spelling(self, field: str | None) -> bool:
         """Whether the field's values are words of one fixed spelling in this logsource's
@@ -303,9 +238,9 @@ class _Generator:
         not: a negated ``null`` writes it) that the record of ``kind`` never carries (Details in a
         Sysmon 12 record: a 13 record carries it)."""
         fields = {lit.field for lit in plan}
-        if not fields & _lacks(kind):
+        if not fields & record_lacks(kind):
             return kind
-        return next((k for k in self.other_ids if not fields & _lacks(k)), kind)
+        return next((k for k in self.other_ids if not fields & record_lacks(k)), kind)
 
     def positives(self, limit: int) -> list[tuple[int, Plan, Item]]:
         """One event per plan (the first ``limit`` plans: no more can be shown); plans with
@@ -376,7 +311,7 @@ class _Generator:
                     out.append(("filter", (partial(_given, triggered), label, fields, fctx)))
                     self.triggered.append((merged, (triggered, label, fields, fctx),
                                            frozenset(lit.field for lit in fplan)))
-        elsewhere = _wrong_logsource(*self.logsource)
+        elsewhere = wrong_logsource(*self.logsource)
         if elsewhere is not None:
             moved = {k: v for k, v in event.items() if k not in ("EventID", "Channel")}
             out.append(("logsource", (partial(_given, {**moved, **elsewhere}),
@@ -456,7 +391,7 @@ def generate_events(
     if compiled.unsupported is not None or not isinstance(rule, SigmaRule):
         return []
     try:
-        kinds = _logsource_events(rule.logsource.product, rule.logsource.category,
+        kinds = logsource_kinds(rule.logsource.product, rule.logsource.category,
                                   rule.logsource.service)
     except LogsourceUnsupported:
         return []
@@ -465,7 +400,7 @@ def generate_events(
     carried = [k for k in kinds if carries(k)] if carries is not None else kinds
     if carries is not None and not carried:
         # No target holds the logsource's main event ids: the kinds of its other ids they hold.
-        others = [k for k in _logsource_events(rule.logsource.product, rule.logsource.category,
+        others = [k for k in logsource_kinds(rule.logsource.product, rule.logsource.category,
                                                rule.logsource.service, every_id=True)
                   if carries(k)]
         kinds = carried = others or kinds
