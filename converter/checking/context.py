@@ -12,7 +12,8 @@ from typing import Any
 from converter.checking.checker import Checker
 from converter.checking.sources import SourcesChecker
 from converter.errors import ConverterError
-from converter.events.render import SampleEvent, read_jsonl, to_sigma
+from converter.events.inverse import to_sigma
+from converter.events.render import SampleEvent, read_jsonl
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.loader import load_table
 
