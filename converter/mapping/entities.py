@@ -14,17 +14,30 @@ entity are left to the emitter, which tests them token by token (``backends/splu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.rule import SigmaDetectionItem
-from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString, SpecialChars
+from sigma.types import (
+    SigmaExpansion,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
 
 from backends.splunk.semantics import SEMANTICS
 from backends.splunk.xml_text import NotTranslatable, encode_value, entity_regex
 from converter.mapping.declared import warn_on_rule
 from converter.mapping.functions.unnamed_data import RecordTextRegex
+
+try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
+    from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 
 @dataclass
@@ -69,6 +82,9 @@ _UNKNOWN_PAIRS = SEMANTICS.typed("sysmon_linux_values_entities_unknown", tuple)
 _UNKNOWN_ENTITIES = dict(zip(_UNKNOWN_PAIRS[0::2], _UNKNOWN_PAIRS[1::2]))
 #: The text of each entity after its "&": a literal placed freely can match inside one.
 _ENTITY_BODIES = tuple(entity[1:] for entity in _UNKNOWN_ENTITIES.values())
+#: Characters a regex must never match for its verdict to be the same on both texts: the
+#: escaped characters and every character of an entity, in either case (checked caselessly).
+_ENTITY_CHARS = frozenset("".join(_UNKNOWN_ENTITIES) + "".join(_UNKNOWN_ENTITIES.values()))
 
 
 @dataclass
@@ -81,10 +97,12 @@ class UnknownEntityCheck(DetectionItemTransformation):
     decoded (``a & b``). The query tests the decoded value; a test is flagged, with a warning
     that makes ``check`` call the query "not proven", when its verdict could differ between the
     two texts: a value holding one of those characters, a ``?`` (one character, where an entity
-    is several), a literal after a wildcard that could begin inside an entity (it holds ``;``,
-    or lies within ``amp``, ``lt``, ``gt``, ``quot`` or ``#13``, compared case-insensitively as
-    search does, unless it ends the value), and every regular expression. A literal anchored
-    at the start cannot begin inside an entity; other values read the same either way.
+    is several), a literal after a wildcard that could begin inside an entity (a prefix of it
+    ends like an entity, ``mp;`` or ``;``, or it lies within ``amp``, ``lt``, ``gt``, ``quot``
+    or ``#13``, compared case-insensitively as search does, unless it ends the value), and
+    every regular expression that could match one of the escaped characters or an entity's
+    (``_regex_reads_alike``). A literal anchored at the start cannot begin inside an entity;
+    other values read the same either way.
     """
 
     data_source: str = ""
@@ -114,6 +132,9 @@ def _entity_dependence(value: Any) -> str | None:
     if isinstance(value, SigmaExpansion):
         return next((r for r in map(_entity_dependence, value.values) if r is not None), None)
     if isinstance(value, SigmaRegularExpression):
+        multiline = SigmaRegularExpressionFlag.MULTILINE in value.flags
+        if _regex_reads_alike(str(value.regexp), multiline):
+            return None
         return f"the regular expression {str(value.regexp)!r} may match inside an entity"
     if not isinstance(value, SigmaString):
         return None
@@ -131,10 +152,84 @@ def _entity_dependence(value: Any) -> str | None:
         if special is not None:
             return (f"the value {str(value)!r} holds {special!r}, written "
                     f"{_UNKNOWN_ENTITIES[special]}")
-        # Floating, it can begin inside an entity and end past its ';', or lie inside one
-        # (unless it ends the value: the text ends with a character or an entity's ';').
+        # Floating, it can begin inside an entity and end at or past its ';' (a prefix of the
+        # literal is a suffix of an entity), or lie inside one (unless it ends the value: the
+        # text ends with a character or an entity's ';'). The literal holds no '&', so it can
+        # never begin before an entity and reach into it.
         folded, last = part.lower(), index == len(parts) - 1
-        if floating and (";" in part or not last and any(folded in b for b in _ENTITY_BODIES)):
+        if floating and (_prefix_ends_an_entity(folded)
+                         or not last and any(folded in b for b in _ENTITY_BODIES)):
             return f"{part!r} in {str(value)!r} could match inside an entity"
         floating = False
     return None
+
+
+def _prefix_ends_an_entity(folded: str) -> bool:
+    """True when some prefix of the (case-folded) literal is a suffix of an entity's text after
+    its '&' ("mp;", ";", "#13;", ...): placed there, the literal starts inside the entity."""
+    return any(folded[: i + 1] and body.endswith(folded[: i + 1])
+               for i, char in enumerate(folded) if char == ";" for body in _ENTITY_BODIES)
+
+
+#: Regex escapes kept by the analysis: a backslash before punctuation only (a letter or digit
+#: escape is a class, an anchor or a code that PCRE and Python's parser may read differently).
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _regex_reads_alike(pattern: str, multiline: bool = False) -> bool:
+    """True when a regex's verdict cannot differ between a value and its entity-encoded text.
+
+    Sufficient condition, checked on Python's parse of the pattern: every character the regex
+    can match is neither an escaped character nor a character of an entity (compared in both
+    cases), and its only assertion is the start of the text (not of a line, which depends on
+    the engine's newline characters). Then a match lies wholly outside
+    the entities on the encoded text, and each match on one text is a match on the other at
+    the same place among the unescaped characters. Classes such as ``\\s`` (a carriage
+    return), ``\\d`` (the 1 and 3 of ``&#13;``), ``.`` and negations always fail the test.
+    Anything the parse may read otherwise than Splunk's PCRE (letter escapes, ``{,n}``,
+    POSIX classes, inline comments and flags, every group but ``(?:``) fails it too.
+    """
+    if any(not esc.isascii() or esc.isalnum() for esc in _ESCAPE.findall(pattern)):
+        return False
+    if "{," in pattern or "[:" in pattern or "(?" in pattern.replace("(?:", ""):
+        return False
+    try:
+        parsed = _sre_parse.parse(pattern, 0)
+    except Exception:  # noqa: BLE001 - any parse failure: keep the warning
+        return False
+    return _matches_only_safe(parsed, multiline)
+
+
+def _safe_char(code: int) -> bool:
+    char = chr(code)
+    return not {char, char.lower(), char.upper()} & _ENTITY_CHARS
+
+
+def _matches_only_safe(sub: Any, multiline: bool) -> bool:
+    """Walk a parsed pattern; see ``_regex_reads_alike`` for what is kept."""
+    for op, av in sub:
+        if op is _sre.LITERAL:
+            ok = _safe_char(av)
+        elif op is _sre.IN:
+            ok = all(
+                kind is _sre.LITERAL and _safe_char(arg)
+                or kind is _sre.RANGE and all(_safe_char(c) for c in range(arg[0], arg[1] + 1))
+                for kind, arg in av
+            )
+        elif op is _sre.BRANCH:
+            ok = all(_matches_only_safe(branch, multiline) for branch in av[1])
+        elif op is _sre.SUBPATTERN:
+            ok = not av[1] and not av[2] and _matches_only_safe(av[3], multiline)
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) or op is getattr(
+            _sre, "POSSESSIVE_REPEAT", None
+        ):
+            ok = _matches_only_safe(av[2], multiline)
+        elif op is getattr(_sre, "ATOMIC_GROUP", None):
+            ok = _matches_only_safe(av, multiline)
+        elif op is _sre.AT:
+            ok = av is _sre.AT_BEGINNING_STRING or av is _sre.AT_BEGINNING and not multiline
+        else:  # any character, classes, negations, lookarounds, backreferences
+            ok = False
+        if not ok:
+            return False
+    return True

@@ -10,7 +10,11 @@ never calls such a query equivalent. Tests that read the same either way stay pr
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from converter.checking.checker import Checker
 from converter.events.render import SampleEvent
@@ -91,3 +95,63 @@ def test_check_still_proves_a_query_that_reads_alike() -> None:
               for v, want in [("echo x | base64 -d", True), ("a & b", False)]]
     result = Checker(["splunk"]).check(load_one(text), events).targets["splunk"]
     assert result.equivalent is True, result.reason
+
+
+@pytest.mark.parametrize("selection", [
+    "CommandLine|contains: 'p;x'",  # 'p;' ends '&amp;': the literal can begin inside it
+    "CommandLine|re: '\\s-O\\s'",  # \s matches a carriage return, written &#13;
+    "CommandLine|re: '[0-9]{2}'",  # the 1 and 3 of &#13;
+    "CommandLine|re: '-o'",  # 'o' is inside &quot;
+    "CommandLine|re: '(?i)-D'",  # inline flags are not analysed
+    "CommandLine|re|m: '^-D'",  # a line start depends on the engine's newline characters
+    "CommandLine|re: '-D\\b'",  # \b can hold at an entity's letters
+])
+def test_a_regex_or_literal_that_could_meet_an_entity_is_flagged(selection: str) -> None:
+    (warning,) = _warnings(selection)
+    assert "not established" in warning
+
+
+@pytest.mark.parametrize("selection", [
+    "CommandLine|re: '-D'",  # neither '-' nor 'D' (in any case) occurs in an entity
+    "CommandLine|re: '^(?:-D|-R)'",
+    "CommandLine|re: '\\\\-[DR]+'",
+    "CommandLine|contains: 'ProxyCommand=;'",  # no entity ends with '=;'
+    "CommandLine|contains: 'a;b'",  # no entity ends with 'a;'
+])
+def test_a_regex_or_literal_that_never_meets_an_entity_is_not_flagged(selection: str) -> None:
+    assert _warnings(selection) == []
+
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"}
+_PATTERNS = ["-D", "^-D", "^(?:-D|-R)", "[DRx]+-", "x{2}", "-[D-F]", "D;", ";D", "=;", "\\-D",
+             "\\s-D", "[0-9]", "a", "-.", "o", "D\\b", "[^x]"]
+
+
+def _encode(text: str) -> str:
+    return "".join(_ESCAPES.get(c, c) for c in text)
+
+
+@given(st.text(alphabet="&<>\"\r\n-DdRxX =;amplgtquo#13", max_size=12),
+       st.sampled_from(_PATTERNS))
+def test_a_regex_judged_alike_has_one_verdict_on_both_texts(text: str, pattern: str) -> None:
+    from converter.mapping.entities import _regex_reads_alike
+
+    if _regex_reads_alike(pattern):
+        assert bool(re.search(pattern, text)) == bool(re.search(pattern, _encode(text)))
+
+
+_LITERALS = ["*=;*", "*a;b*", "*;d*", "*p;*", "*mp*", "*-d*", "x*", "*x", "*t;", "*d;x*",
+             "*o=*", "*q*"]
+
+
+@given(st.text(alphabet="&<>\"\r-DdxX =;amplgtquo#13", max_size=12),
+       st.sampled_from(_LITERALS))
+def test_a_literal_judged_alike_has_one_verdict_on_both_texts(text: str, value: str) -> None:
+    from sigma.types import SigmaString
+
+    from converter.mapping.entities import _entity_dependence
+
+    if _entity_dependence(SigmaString(value)) is None:
+        glob = "".join(".*" if c == "*" else re.escape(c) for c in value)
+        verdict = [bool(re.fullmatch(glob, t, re.I | re.S)) for t in (text, _encode(text))]
+        assert verdict[0] == verdict[1]
