@@ -171,9 +171,22 @@ detection:
     condition: selection
 """
 
+GUARDDUTY_RULE = """
+title: guardduty detector disabled
+id: 91111111-2222-3333-4444-555555555567
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventSource: guardduty.amazonaws.com
+        eventName: UpdateDetector
+        requestParameters.enable: 'false'
+    condition: selection
+"""
+
 
 @pytest.mark.parametrize(("text", "field"), [
     (OKTA_RULE, "securityContext.isProxy"),
+    (GUARDDUTY_RULE, "requestParameters.enable"),
     (NOT_PROXY_RULE, "securityContext.isProxy"),
     (ZEEK_RULE, "rejected"),
     (PUBLIC_DB_RULE, "responseElements.publiclyAccessible"),
