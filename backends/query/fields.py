@@ -331,6 +331,16 @@ class FieldModel:
         dynamic.update(dict(other._dynamic))
         return FieldModel(fields, dynamic, name or f"{self.name}+{other.name}")
 
+    def without_multi_fields_of(self, other: FieldModel, name: str | None = None) -> FieldModel:
+        """This model without the multi-fields ``other`` also names: a data source's built-in
+        multi-fields (Defend's ``.caseless``) taken out of the user's template laid over it,
+        for the indices that template is composed into but that data source does not write."""
+        fields = {
+            key: info for key, info in self._fields.items()
+            if info.source == key or key not in other._fields
+        }
+        return FieldModel(fields, dict(self._dynamic), name or f"{self.name}-{other.name}")
+
     def is_lowercase(self, name: str) -> bool:
         """True when queries on ``name`` match case-insensitively: a ``keyword`` field with the
         ``lowercase`` normalizer (it lowercases indexed values and query terms alike)."""

@@ -142,16 +142,24 @@ def build_pipeline(
         model = field_model or field_model_for(data_source)
     if (traits.caseless_subfields != "no" or traits.caseless_copies or traits.cased_copies) \
             and model is not None:
-        items.append(
-            ProcessingItem(
-                identifier=f"{table.name}-caseless",
-                transformation=caseless_transformation(model, traits),
-                # not for the logsources whose index has no such multi-fields
-                rule_conditions=[logsource_condition(e) for e in plain],
-                rule_condition_linking=any,
-                rule_condition_negation=True,
+        # The data source's model: not for the logsources whose index has no such multi-fields.
+        steps: list[tuple[str, Any, bool]] = [("caseless", model, True)]
+        if plain and field_model is not None:
+            # The user's template is composed into those indices too (sigport mapping's requests
+            # name their data streams): its copies and multi-fields are there, the data
+            # source's own (Defend's .caseless) are not.
+            steps.append(("caseless-integrations",
+                          model.without_multi_fields_of(field_model_for(data_source)), False))
+        for suffix, step_model, negated in steps:
+            items.append(
+                ProcessingItem(
+                    identifier=f"{table.name}-{suffix}",
+                    transformation=caseless_transformation(step_model, traits),
+                    rule_conditions=[logsource_condition(e) for e in plain],
+                    rule_condition_linking=any,
+                    rule_condition_negation=negated,
+                )
             )
-        )
     if model is not None:
         # After the caseless step: a test still on an analysed text field has no exact query.
         items.append(

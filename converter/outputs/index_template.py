@@ -80,6 +80,13 @@ class ProposingModel(FieldModel):
         self.used: dict[str, str] = {}  # parent -> proposed multi-field, since the last reset
         self.unknown: set[str] = set()  # fields tested that the data source's model lacks
 
+    def without_multi_fields_of(self, other: FieldModel, name: str | None = None) -> FieldModel:
+        """The proposing model of the indices that lack ``other``'s multi-fields (an
+        integration's, beside Defend's): it records into this model's proposals."""
+        twin = ProposingModel(self.base.without_multi_fields_of(other, name))
+        twin.proposed, twin.used, twin.unknown = self.proposed, self.used, self.unknown
+        return twin
+
     def lookup(self, name: str) -> FieldInfo | None:
         """The proposed multi-field or copy, or the data source's field."""
         return self.proposed.get(name) or super().lookup(name)

@@ -146,3 +146,55 @@ def test_backtest_finds_long_mixed_case_values_on_the_copies(tmp_path: Path) -> 
         assert targets[target]["hits"] == 2 and not targets[target]["disagreements"], targets
     without = CliRunner().invoke(main, args)  # the 3,000-character path is not indexed
     assert without.exit_code == 1
+
+
+#: An auditd rule on the Defend data source: its logsource is read from the Auditd Logs
+#: integration's index, which has none of Defend's `.caseless` multi-fields
+#: (`caseless_subfields: false`) but is one of the data streams the template's requests name.
+AUDITD_RULE = """
+title: t
+id: 0b8f7a3e-0000-4000-8000-0000000000c2
+logsource: {product: linux, service: auditd}
+detection:
+  sel:
+    type: EXECVE
+    a0|contains: [chmod, chown]
+  condition: sel
+"""
+
+
+def test_integration_logsources_read_the_template_copies(tmp_path: Path) -> None:
+    """The template's copies are written into the integration's documents too, so an auditd
+    test moves to them (exact past the 1,024-character limit), never to Defend's `.caseless`
+    multi-fields, which that index lacks. The caseless step used to skip these logsources, so
+    the template proposed no copy for `auditd.log.a0` and the rule differed on long values."""
+    template = _template(tmp_path, AUDITD_RULE, data_source="defend")
+    copies = json.loads(template.read_text(encoding="utf-8"))["template"]["mappings"]
+    assert "a0" in copies["properties"]["sigport"]["properties"]["caseless"]["properties"][
+        "auditd"]["properties"]["log"]["properties"]
+    result = CliRunner().invoke(main, [
+        "check", str(tmp_path / "r.yml"), "--generate", "-t", "eql", "-t", "lucene", "-t", "kql",
+        "--data-source", "defend", "--format", "json", "--mapping", f"defend={template}",
+    ])
+    assert result.exit_code == 0, result.output
+    for target, outcome in json.loads(result.stdout)["rules"][0]["targets"].items():
+        assert outcome["equivalent"] is True, (target, outcome)
+        assert "sigport.caseless.auditd.log.a0" in outcome["query"]
+        assert ".caseless " not in outcome["query"] and ".caseless:" not in outcome["query"]
+
+
+def test_integration_logsources_get_no_defend_multi_fields_without_copies(tmp_path: Path) -> None:
+    """A template that maps no copy of a field leaves the integration's test on the field
+    itself: Defend's `process.executable.caseless` is not in the auditd index."""
+    rule = load_text(AUDITD_RULE.replace("a0|contains: [chmod, chown]",
+                                         "a0|endswith: /chmod"), "r.yml")[0]
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps({"template": {"mappings": {"properties": {
+        "auditd": {"properties": {"log": {"properties": {"record_type": {
+            "type": "keyword", "fields": {"lc": {"type": "keyword",
+                                                 "normalizer": "lowercase"}}}}}}}}}}}),
+        encoding="utf-8")
+    lucene = Converter("lucene", options={"data_source": "defend", "mapping": str(template)})
+    output = lucene.convert(rule).output
+    assert "auditd.log.record_type.lc:EXECVE" in output.replace("execve", "EXECVE"), output
+    assert "process.executable.caseless" not in output
