@@ -305,10 +305,14 @@ SEMANTICS = Semantics(
             "(Splunkbase app 6652) extracts fields from that XML is not established (its "
             "props/transforms are in no corpus searched; security_content lists EventData_Xml "
             "among its fields, the name of the Windows add-on's regex extraction, which keeps "
-            "entities). Inferred, undecided: a field may hold either text. The splunk-linux "
-            "table renders values decoded and flags every test whose verdict could differ on "
-            "the encoded text (converter/mapping/entities.py UnknownEntityCheck): check calls "
-            "such a query 'not proven'.",
+            "entities). Inferred, undecided: a field may hold either text. The record itself, "
+            "_raw, holds it as Sysmon wrote it, entities included (<Data Name=\"X\">value</Data> "
+            "elements: security_content sysmon_for_linux_eventid_1.yml example_log), so a "
+            "string test whose verdict could differ on the "
+            "two texts is written as a regex on that element of _raw, entity by entity; a regex "
+            "test with no such form, or one on a System element, is flagged "
+            "(converter/mapping/entities.py UnknownEntityCheck) and check calls its query "
+            "'not proven'.",
         ),
         # --- tstats ----------------------------------------------------------------------------
         "tstats_where_is_search": Rule(

@@ -376,7 +376,8 @@ class EventRenderer:
         if slots:  # values of unnamed <Data> elements: the query reads them off _raw
             out["_raw"] = unnamed_data_raw(source, slots, {})
         elif self.table.schema.startswith("splunk"):
-            out.setdefault("_raw", raw_xml(source))
+            encoding = entry.value_encoding or self.table.value_encoding(self.data_source)
+            out.setdefault("_raw", raw_xml(source, libxml2=encoding == "xml_text_unknown"))
         return out
 
     def _render_field(
@@ -443,10 +444,18 @@ def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
     return values[0]
 
 
-def raw_xml(event: dict[str, Any]) -> str:
-    """A Windows-event-log XML rendering of a Sigma event, as Splunk's ``_raw`` holds it."""
+#: What libxml2's text writer escapes (xmlEncodeSpecialChars, used by Sysmon for Linux's
+#: outputxml.c for every value), beyond the '&', '<' and '>' that Windows escapes too.
+_LIBXML2_MORE = {'"': "&quot;", "\r": "&#13;"}
+
+
+def raw_xml(event: dict[str, Any], libxml2: bool = False) -> str:
+    """A Windows-event-log XML rendering of a Sigma event, as Splunk's ``_raw`` holds it
+    (``libxml2``: a Sysmon for Linux record, whose values also escape '"' and a carriage
+    return)."""
+    extra = _LIBXML2_MORE if libxml2 else {}
     data = "".join(
-        f"<Data Name={quoteattr(str(k))}>{escape(str(v))}</Data>"
+        f"<Data Name={quoteattr(str(k))}>{escape(str(v), extra)}</Data>"
         for k, values in event.items()
         if k not in {"EventID", "Channel"}
         for v in _as_list(values)

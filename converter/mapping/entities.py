@@ -10,10 +10,16 @@ cannot start inside one); a regex with a construct that translation does not han
 with a warning that it is exact only on values without ``&``, ``<`` and ``>`` (``check`` then
 calls the query "not proven", never equivalent). Patterns whose SPL glob could match inside an
 entity are left to the emitter, which tests them token by token (``backends/splunk/xml_text.py``).
+
+``UnknownEntityCheck`` serves a source whose extraction may or may not decode the entities
+(Sysmon for Linux, ``value_encoding: xml_text_unknown``): a test that reads alike on both texts
+stays, a string test that could read otherwise becomes a regex on the record's ``_raw``, and
+anything else is flagged.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +27,7 @@ from typing import Any
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.rule import SigmaDetectionItem
 from sigma.types import (
+    SigmaCasedString,
     SigmaExpansion,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
@@ -29,6 +36,7 @@ from sigma.types import (
 )
 
 from backends.splunk.semantics import SEMANTICS
+from backends.splunk.spl_text import glob_to_pcre
 from backends.splunk.xml_text import NotTranslatable, encode_value, entity_regex
 from converter.mapping.declared import warn_on_rule
 from converter.mapping.functions.unnamed_data import RecordTextRegex
@@ -102,10 +110,16 @@ class UnknownEntityCheck(DetectionItemTransformation):
     or ``#13``, compared case-insensitively as search does, unless it ends the value), and
     every regular expression that could match one of the escaped characters or an entity's
     (``_regex_reads_alike``). A literal anchored at the start cannot begin inside an entity;
-    other values read the same either way.
+    other values read the same either way. With ``raw_data`` (the raw-search target, whose
+    field names are the record's ``<Data Name="X">`` names) a flagged item of string values is
+    rewritten instead as regexes on that element of ``_raw``, which holds the record as written
+    (``_on_raw_element``); only what has no such form keeps the warning.
     """
 
     data_source: str = ""
+    #: The item's field names are the record's ``<Data Name="X">`` names and the query may test
+    #: ``_raw`` (the raw-search target; not the CIM data models, whose names are the model's).
+    raw_data: bool = False
 
     def apply(self, rule: Any) -> None:
         """Remember the rule (warnings go on it), then visit its detection items."""
@@ -113,10 +127,13 @@ class UnknownEntityCheck(DetectionItemTransformation):
         super().apply(rule)
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
-        """Warn once per item whose values could read differently on the entity text."""
+        """Rewrite to ``_raw``, or else warn once, an item whose values could read differently
+        on the entity text."""
         for value in detection_item.value:
             reason = _entity_dependence(value)
             if reason is not None:
+                if self.raw_data and _on_raw_element(detection_item):
+                    return
                 warn_on_rule(
                     self._rule,
                     f"{detection_item.field or 'keyword'}: on data_source={self.data_source} "
@@ -233,3 +250,45 @@ def _matches_only_safe(sub: Any, multiline: bool) -> bool:
         if not ok:
             return False
     return True
+
+
+#: System elements of a Sysmon record (``<System><EventID>``, ...): no ``<Data Name>`` element.
+_SYSTEM_ELEMENTS = frozenset({"EventID", "EventCode", "Channel", "Computer"})
+#: One character of the decoded value in the element's text: an entity, or any character but
+#: ``&`` and ``<`` (the writer escapes both, so a value never holds them raw and a match cannot
+#: run past the element's ``</Data>``).
+_ELEMENT_TOKEN = ("(?:&(?:" + "|".join(re.escape(e[1:-1]) for e in _UNKNOWN_ENTITIES.values())
+                  + ");|[^&<])")
+
+
+def _on_raw_element(item: SigmaDetectionItem) -> bool:
+    """Rewrite the item as regexes on ``_raw``'s ``<Data Name="X">`` element; False (item left
+    as it is) when a value has no such form here.
+
+    ``_raw`` is the record as Sysmon for Linux wrote it, entities included, whatever the add-on's
+    field extraction does with them: a string's literal characters are written as the record
+    holds them, and a wildcard as a run of whole characters of the decoded value (an entity or
+    another character, ``_ELEMENT_TOKEN``), so the test is the Sigma test on the decoded value.
+    """
+    field = item.field
+    if not field or field in _SYSTEM_ELEMENTS or not re.fullmatch(r"\w+", field):
+        return False
+    strings = [v for v in item.value if isinstance(v, SigmaString)]
+    if len(strings) != len(item.value) or any(v.contains_placeholder() for v in strings):
+        return False
+    item.value = [RecordTextRegex(_element_pattern(field, v)) for v in strings]
+    item.field = "_raw"
+    return True
+
+
+def _element_pattern(field: str, value: SigmaString) -> str:
+    """The PCRE of ``<Data Name="field">`` holding exactly ``value`` as entity-encoded text."""
+    encoded = copy.copy(value)
+    encoded.s = tuple(  # type: ignore[assignment]  # pySigma keeps the parts as a tuple
+        "".join(_UNKNOWN_ENTITIES.get(c, c) for c in p) if isinstance(p, str) else p
+        for p in value.s
+    )
+    anchored = glob_to_pcre(encoded, isinstance(value, SigmaCasedString), one=_ELEMENT_TOKEN)
+    head, tail = "(?s)^", SEMANTICS.typed("regex_end_of_subject", str)
+    assert anchored.startswith(head) and anchored.endswith(tail), anchored
+    return f'<Data Name="{field}">' + anchored[len(head):-len(tail)] + "</Data>"

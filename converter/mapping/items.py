@@ -351,7 +351,9 @@ def logsource_items(
         items.append(
             ProcessingItem(
                 identifier=f"{prefix}-entities-unknown",
-                transformation=UnknownEntityCheck(data_source=data_source or ""),
+                transformation=UnknownEntityCheck(
+                    data_source=data_source or "", raw_data=table.schema == "splunk"
+                ),
                 rule_conditions=[logsource_condition(entry)],
             )
         )

@@ -1,11 +1,13 @@
-"""Sysmon for Linux on Splunk: values whose verdict depends on XML entities are "not proven".
+"""Sysmon for Linux on Splunk: values whose verdict depends on XML entities.
 
 Sysmon for Linux writes its events as XML with libxml2, which escapes ``&``, ``<``, ``>``, ``"``
 and a carriage return as entities, and how the Splunk Add-on for Sysmon for Linux extracts
 fields from that XML is not established (semantics entry
-``sysmon_linux_values_entities_unknown``). ``splunk-linux`` renders values decoded; each test
-whose verdict could differ on the encoded text must carry an emitter warning, so that ``check``
-never calls such a query equivalent. Tests that read the same either way stay proven.
+``sysmon_linux_values_entities_unknown``). A string test whose verdict could differ on the
+encoded text is written as a regex on ``_raw``'s ``<Data Name="X">`` element, which holds the
+record as written whatever the extraction does; a regex with no such form keeps an emitter
+warning, so that ``check`` never calls its query equivalent. Tests that read the same either
+way stay field tests.
 """
 
 from __future__ import annotations
@@ -46,11 +48,24 @@ def _warnings(selection: str, **logsource: str | None) -> list[str]:
     "CommandLine|contains: 'amp'",  # inside '&amp;' of a value holding '&'
     "CommandLine|contains: '#1'",  # inside '&#13;'
     "CommandLine|endswith: ';ls'",  # begins at the ';' that ends an entity
+    "CommandLine|contains: 'p;x'",  # 'p;' ends '&amp;': the literal can begin inside it
     "CommandLine|contains|all: ['curl', 'QUOT']",  # search folds case: inside '&quot;'
-    "CommandLine|re: 'a.b'",
     "Image|endswith: ['/curl', '/a&b']",
 ])
-def test_a_test_that_reads_otherwise_on_entity_text_is_flagged(selection: str) -> None:
+def test_a_string_that_reads_otherwise_on_entity_text_is_tested_on_raw(selection: str) -> None:
+    text = _rule(selection)
+    conversion = convert("splunk", text)
+    assert conversion.status == "converted", conversion.reason
+    assert not [w for w in conversion.warnings if "entities" in w]
+    field = selection.split("|")[0].split(":")[0]
+    assert f'<Data Name=\\"{field}\\">' in conversion.queries[0], conversion.queries[0]
+
+
+@pytest.mark.parametrize("selection", [
+    "CommandLine|re: 'a.b'",
+    "Computer|contains: 'a&b'",  # a System element: no <Data Name> element holds it
+])
+def test_a_test_with_no_raw_form_that_reads_otherwise_is_flagged(selection: str) -> None:
     (warning,) = _warnings(selection)
     assert "data_source=splunk_ta_sysmon_linux" in warning and "not established" in warning
 
@@ -81,12 +96,42 @@ def test_windows_sysmon_keeps_its_encoded_values_and_no_such_warning() -> None:
 
 
 def test_check_calls_a_flagged_query_not_proven_even_when_every_event_agrees() -> None:
-    text = _rule("CommandLine|contains: ' && '")
+    text = _rule("CommandLine|re: 'a.b'")
     events = [SampleEvent({**LINUX_1, "CommandLine": v}, expect=want)
-              for v, want in [("a && b", True), ("a & b", False), ("ab", False)]]
+              for v, want in [("axb", True), ("a & b", False), ("ab", False)]]
     result = Checker(["splunk"]).check(load_one(text), events).targets["splunk"]
     assert result.equivalent is not True
     assert "not proven" in result.reason and "not established" in result.reason
+
+
+@pytest.mark.parametrize(("selection", "cases"), [
+    ("CommandLine|contains: ' && '",
+     [("a && b", True), ("a & b", False), ("a &amp;&amp; b", False), ("ab", False)]),
+    ("CommandLine|contains: 'echo 1 >'",
+     [("sh -c echo 1 > /x", True), ("ECHO 1 >", True), ("echo 1 &gt; x", False),
+      ("echo 1 >>", True), ("echo 1", False)]),
+    ("CommandLine|endswith: ';ls'",
+     [("a;ls", True), ("a&ls", False), ("&amp;ls", True), ("a&;ls", True), ("ls", False)]),
+    ("CommandLine: 'a?\"'",
+     [('a""', True), ("a&\"", True), ('a&amp;"', False), ("a\r\"", True), ('a"', False)]),
+    ("CommandLine|contains: \"x\\ry\"",
+     [("1 x\ry 2", True), ("x&#13;y", False), ("x\ny", False)]),
+])
+def test_a_query_on_raw_agrees_with_sigma_on_entity_values(selection: str, cases: list) -> None:
+    """The record's _raw holds each value as libxml2 writes it; the query reads the element."""
+    text = _rule(selection)
+    events = [SampleEvent({**LINUX_1, "CommandLine": v}, expect=want) for v, want in cases]
+    result = Checker(["splunk"]).check(load_one(text), events).targets["splunk"]
+    assert result.equivalent is True, result.reason
+    assert "_raw" in (result.query or ""), result.query
+
+
+def test_the_rendered_raw_escapes_as_libxml2_does() -> None:
+    from converter.events.render import raw_xml
+
+    raw = raw_xml({**LINUX_1, "CommandLine": 'a&b<c>d"e\rf'}, libxml2=True)
+    assert '<Data Name="CommandLine">a&amp;b&lt;c&gt;d&quot;e&#13;f</Data>' in raw
+    assert '"e\rf' in raw_xml({**LINUX_1, "CommandLine": '"e\rf'})  # Windows: text unescaped
 
 
 def test_check_still_proves_a_query_that_reads_alike() -> None:
@@ -98,7 +143,6 @@ def test_check_still_proves_a_query_that_reads_alike() -> None:
 
 
 @pytest.mark.parametrize("selection", [
-    "CommandLine|contains: 'p;x'",  # 'p;' ends '&amp;': the literal can begin inside it
     "CommandLine|re: '\\s-O\\s'",  # \s matches a carriage return, written &#13;
     "CommandLine|re: '[0-9]{2}'",  # the 1 and 3 of &#13;
     "CommandLine|re: '-o'",  # 'o' is inside &quot;
@@ -106,7 +150,7 @@ def test_check_still_proves_a_query_that_reads_alike() -> None:
     "CommandLine|re|m: '^-D'",  # a line start depends on the engine's newline characters
     "CommandLine|re: '-D\\b'",  # \b can hold at an entity's letters
 ])
-def test_a_regex_or_literal_that_could_meet_an_entity_is_flagged(selection: str) -> None:
+def test_a_regex_that_could_meet_an_entity_is_flagged(selection: str) -> None:
     (warning,) = _warnings(selection)
     assert "not established" in warning
 
