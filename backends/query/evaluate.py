@@ -241,6 +241,7 @@ class _Compiler(ast.Visitor[Predicate]):
         # pattern folds case itself (inside the automaton), per candidate reading.
         normalize = simple_lower if node.lowercase_value else identity
         match: Callable[[str], object]  # the pattern's fullmatch or search; None: no match
+        test: Callable[[str], bool]  # the same as a verdict (BoundedPattern.tester)
         if node.dialect is ast.RegexDialect.LUCENE:
             if node.flags:
                 raise UnsupportedQueryError(f"Lucene regex with flags {node.flags!r}")
@@ -251,18 +252,18 @@ class _Compiler(ast.Visitor[Predicate]):
             readings = ("",) if node.case_sensitive else node.fold.readings
             # ``full`` (ES|QL TO_LOWER) lowers the value, which can change its length (U+0130),
             # and matches the pattern as written; the other readings fold inside the automaton.
-            matchers = [
-                lowered_first(lucene_regex(node.pattern).fullmatch) if r == FULL
-                else lucene_regex(node.pattern, node.case_sensitive, r or "ascii").fullmatch
+            testers = [
+                lowered_first(lucene_regex(node.pattern).tester(True)) if r == FULL
+                else lucene_regex(node.pattern, node.case_sensitive, r or "ascii").tester(True)
                 for r in readings
             ]
-            if len(matchers) == 1:
-                match = matchers[0]
-                return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
+            if len(testers) == 1:
+                only = testers[0]
+                return self._any_value(node, lambda v: bool(only(normalize(scalar_text(v)))))
 
             def test_all(v: Any) -> bool:
                 text = normalize(scalar_text(v))
-                return agree(node, text, [m(text) is not None for m in matchers])
+                return agree(node, text, [bool(t(text)) for t in testers])
 
             return self._any_value(node, test_all)
         if node.dialect is ast.RegexDialect.RE2:
@@ -285,7 +286,7 @@ class _Compiler(ast.Visitor[Predicate]):
 
             return self._any_value(node, test_re2)
         compiled = pcre_regex(node.pattern, node.flags, node.case_sensitive, node.anchored)
-        match = compiled.fullmatch if node.anchored else compiled.search
+        test = compiled.tester(node.anchored)
         caseless = not node.case_sensitive or "i" in node.flags or compiled.caseless
         if caseless and node.fold.readings != ("ascii",):
             # Python's regex folds ASCII only here (PCRE without UTF); a caseless PCRE in UTF
@@ -298,10 +299,10 @@ class _Compiler(ast.Visitor[Predicate]):
                         f"{ast.describe(node)} on {text[:80]!r}: a caseless PCRE folds non-ASCII "
                         f"letters only in UTF mode (candidate foldings {node.fold.value})"
                     )
-                return match(text) is not None
+                return test(text)
 
             return self._any_value(node, test_pcre)
-        return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
+        return self._any_value(node, lambda v: test(normalize(scalar_text(v))))
 
     def _compile_cidr(self, node: ast.Cidr) -> Predicate:
         network, mapped = node.network, node.ipv4_mapped

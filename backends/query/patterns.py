@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 from .errors import QueryError, UnsupportedQueryError
+from .plain_regex import PlainShape, plain_shape, plain_test
 
 __all__ = ["MATCH_TIME_LIMIT", "MAX_TIMEOUTS", "BoundedPattern", "MatchTimeout", "PatternSyntaxError"]
 
@@ -144,7 +145,7 @@ class BoundedPattern:
     the cache compiles nothing until it runs), and starts with no timeouts.
     """
 
-    __slots__ = ("pattern", "_source", "_bits", "_compiled", "_refuse_from", "_timeouts")
+    __slots__ = ("pattern", "_source", "_bits", "_plain", "_compiled", "_refuse_from", "_timeouts")
 
     def __init__(self, compiled: re.Pattern[str], shown: str) -> None:
         """Take an ``re`` pattern (already validated) to run with the ``regex`` engine.
@@ -158,8 +159,9 @@ class BoundedPattern:
                 ``_scoped_case_in_alternative``), or repeat counts it would write out past
                 ``MAX_EXPANSION`` elements.
         """
-        self._check(_sre_parse.parse(compiled.pattern, compiled.flags), shown)
-        self._init(shown, compiled.pattern, _regex_bits(compiled.flags))
+        parsed = _sre_parse.parse(compiled.pattern, compiled.flags)
+        self._check(parsed, shown)
+        self._init(shown, compiled.pattern, _regex_bits(compiled.flags), plain_shape(parsed))
 
     @classmethod
     def compile(cls, source: str, flags: int, shown: str) -> BoundedPattern:
@@ -168,8 +170,9 @@ class BoundedPattern:
         ``re.compile`` parses the text and generates its code; the checks here need the parse
         tree again, and nothing runs the ``re`` pattern (the ``regex`` engine does). So the text
         is parsed once, that tree is checked, and ``re``'s code generation runs on the same tree
-        for the errors it alone raises (a look-behind of variable width). Errors, messages and
-        positions are ``re.compile``'s.
+        for the errors it alone raises (a look-behind of variable width), unless the pattern is
+        a string of character sets (``plain_regex``), where it has none to raise. Errors,
+        messages and positions are ``re.compile``'s.
 
         Raises:
             re.error: ``re`` rejects the pattern.
@@ -177,10 +180,12 @@ class BoundedPattern:
         """
         flags = int(flags)
         parsed = _sre_parse.parse(source, flags)
-        _sre_compile._code(parsed, flags)  # raises what re.compile raises past the parse
+        plain = plain_shape(parsed)
+        if plain is None:  # literals, literal classes, .* and anchors: no code error possible
+            _sre_compile._code(parsed, flags)  # raises what re.compile raises past the parse
         pattern = cls.__new__(cls)
         pattern._check(parsed, shown)
-        pattern._init(shown, source, _regex_bits(flags | parsed.state.flags))
+        pattern._init(shown, source, _regex_bits(flags | parsed.state.flags), plain)
         return pattern
 
     @staticmethod
@@ -199,16 +204,17 @@ class BoundedPattern:
                 "pattern may take"
             )
 
-    def _init(self, shown: str, source: str, bits: int) -> None:
+    def _init(self, shown: str, source: str, bits: int, plain: PlainShape | None) -> None:
         self.pattern = shown
         self._source = source
         self._bits = bits
+        self._plain = plain  # the string-test form (plain_regex), or None: the regex runs
         self._compiled: Any = None  # the regex engine's pattern, built on the first match
         self._refuse_from: int | None = None  # the shortest value length that timed out
         self._timeouts = 0
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (self.pattern, self._source, self._bits))
+        return (_restore, (self.pattern, self._source, self._bits, self._plain))
 
     def _engine(self) -> Any:
         """The ``regex`` engine's pattern (compiled on first use).
@@ -229,6 +235,19 @@ class BoundedPattern:
         """True when some part of the pattern matches case-insensitively (a flag or an inline
         ``(?i)``/``(?i:...)`` group)."""
         return bool(self._bits & regex.IGNORECASE) or bool(_INLINE_CASELESS.search(self._source))
+
+    def tester(self, full: bool) -> Callable[[str], bool]:
+        """``fullmatch`` (``full``) or ``search`` as a verdict: a string test when the pattern
+        is a string of character sets (``plain_regex``: no regex compiled or run, no time
+        limit to reach), else the bounded match.
+
+        Raises (from the returned test):
+            MatchTimeout: the regex ran past the time limit.
+        """
+        if self._plain is not None:
+            return plain_test(self._plain, full)
+        method = self.fullmatch if full else self.search
+        return lambda value: method(value) is not None
 
     def search(self, value: str) -> Any:
         """Leftmost match anywhere in ``value``, or None.
@@ -277,8 +296,10 @@ def _regex_bits(flags: int) -> int:
     return bits
 
 
-def _restore(shown: str, source: str, bits: int) -> BoundedPattern:
-    """A ``BoundedPattern`` from its pickled text and flags (not compiled yet, no timeouts)."""
+def _restore(shown: str, source: str, bits: int,
+             plain: PlainShape | None = None) -> BoundedPattern:
+    """A ``BoundedPattern`` from its pickled text, flags and string-test form (not compiled
+    yet, no timeouts)."""
     pattern = BoundedPattern.__new__(BoundedPattern)
-    pattern._init(shown, source, bits)
+    pattern._init(shown, source, bits, plain)
     return pattern
