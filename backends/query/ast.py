@@ -281,7 +281,8 @@ class Cidr(Leaf):
 
     ``ipv4_mapped``: an IPv4-mapped IPv6 text (``::ffff:10.1.2.3``) is that IPv4 address, as in
     an Elasticsearch ``ip`` field; False where the engine reads only IPv4 text for an IPv4
-    network (Kusto's ``ipv4_is_in_range``), so such a value is no match.
+    network (Kusto's ``ipv4_is_in_range``), so such a value is no match; None where the engine
+    documents neither (Splunk's search CIDR): a value the two readings decide apart is undecided.
 
     ``prefix_match``: both sides are read in IP-prefix notation as one IPv6 space (IPv4 as its
     IPv4-mapped form) and compared on the shorter of their prefixes, so a value carrying its own
@@ -292,7 +293,7 @@ class Cidr(Leaf):
     """
 
     network: str = ""
-    ipv4_mapped: bool = True
+    ipv4_mapped: bool | None = True
     prefix_match: bool = False
     invalid: Missing = Missing.FALSE
 

@@ -322,14 +322,15 @@ def parse_network(network: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network
         raise PatternSyntaxError(f"invalid CIDR network: {exc}", network) from exc
 
 
-def cidr_match(value: Any, network: str, ipv4_mapped: bool = True) -> bool:
+def cidr_match(value: Any, network: str, ipv4_mapped: bool | None = True) -> bool:
     """True when ``value`` is an IP address inside ``network``; non-IP values are False.
 
     IPv4 and IPv4-mapped IPv6 (``::ffff:10.0.0.1``) are the same address, as in an Elasticsearch
     ``ip`` field, which stores every address as IPv6
     (https://www.elastic.co/guide/en/elasticsearch/reference/current/ip.html); with
     ``ipv4_mapped=False`` an IPv6 text is never inside an IPv4 network (an engine that parses
-    only IPv4 text there).
+    only IPv4 text there). ``ipv4_mapped=None``: the engine documents neither (Splunk's search
+    CIDR); a value on which the two readings disagree raises ``AddressUndecided``.
     """
     net = parse_network(network)
     if not isinstance(value, str):
@@ -338,14 +339,34 @@ def cidr_match(value: Any, network: str, ipv4_mapped: bool = True) -> bool:
         addr = ipaddress.ip_address(value.strip())
     except ValueError:
         return False
-    if addr.version != net.version:
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None and ipv4_mapped:
-            addr = addr.ipv4_mapped
-        elif isinstance(addr, ipaddress.IPv4Address):
-            addr = ipaddress.IPv6Address("::ffff:" + str(addr))
-        else:
-            return False
-    return addr in net
+    if addr.version == net.version:
+        return addr in net
+    if ipv4_mapped is None:
+        mapped, apart = _cross_version(addr, net, True), _cross_version(addr, net, False)
+        if mapped != apart:
+            from .errors import AddressUndecided
+
+            raise AddressUndecided(
+                f"{value[:80]!r} against {network}: whether the engine reads an IPv4 address and "
+                "its IPv4-mapped IPv6 form (::ffff:a.b.c.d) as one address is not documented")
+        return mapped
+    # An IPv4 text against an IPv6 network is read as its mapped form (Elasticsearch's ip field;
+    # Kusto's IPv4-only functions never take an IPv6 network).
+    return _cross_version(addr, net, ipv4_mapped or isinstance(addr, ipaddress.IPv4Address))
+
+
+def _cross_version(
+    addr: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    net: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    ipv4_mapped: bool,
+) -> bool:
+    """``addr`` inside a network of the other IP version: only as an IPv4-mapped IPv6 address,
+    and only when the engine reads the two forms as one (``ipv4_mapped``)."""
+    if not ipv4_mapped:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        return addr.ipv4_mapped is not None and addr.ipv4_mapped in net
+    return ipaddress.IPv6Address("::ffff:" + str(addr)) in net
 
 
 #: ::ffff:0:0/96, the IPv4-mapped IPv6 addresses (RFC 4291 section 2.5.5.2).

@@ -249,7 +249,10 @@ class Lowering:
                 except ValueError:
                     network = ""
                 if network:
-                    return self.fill_leaf(Cidr(field=name, network=network, span=span))
+                    return self.fill_leaf(Cidr(
+                        field=name, network=network, span=span,
+                        ipv4_mapped=SEMANTICS.typed("search_cidr_ipv4_mapped", type(None)),
+                    ))
             leaf: Node = Equals(field=name, value=value, case_sensitive=case_sensitive,
                                  fold=_search_fold(case_sensitive), span=span)
         else:

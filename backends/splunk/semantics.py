@@ -171,6 +171,15 @@ SEMANTICS = Semantics(
             "notation': a field value written as a CIDR block (IPv4 or IPv6) matches the "
             "addresses inside it",
         ),
+        "search_cidr_ipv4_mapped": Rule(
+            None,
+            "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/search",
+            "Whether the search command reads an IPv4-mapped IPv6 text (::ffff:10.1.2.3, RFC 4291 "
+            "2.5.5.2) as inside an IPv4 block (10.0.0.0/8), as Sigma's cidr and an Elasticsearch "
+            "ip field do, is not documented (the page shows IPv4 and IPv6 blocks only): an event "
+            "on which the two readings disagree is undecided, never proven (the emitter already "
+            "refuses an IPv6 block that covers ::ffff:0:0/96 for the same reason).",
+        ),
         "search_field_name": Rule(
             r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*",
             _FIELD_NAMES,

@@ -314,6 +314,9 @@ class Checker:
         # Whether an event the rule matches reached the target, and why one could not.
         shown, unrenderable = False, None
         declared: list[int] = []
+        #: Why an event could not be evaluated (the first one), reported only when no other
+        #: event disagrees: one event showing a difference makes the target "differs".
+        failed: str | None = None
         for i, (event, verdict) in enumerate(zip(events, verdicts)):
             try:
                 # Every spelling the data source may write the event in (Defend's registry
@@ -341,9 +344,9 @@ class Checker:
                 try:
                     hit = matches(tree, rendered)
                 except QueryError as exc:
-                    out.reason = f"not checked: evaluating event {i} failed: {exc}"
-                    out.disagreements = []
-                    return out
+                    # No verdict on this event; a disagreement on another one still stands.
+                    failed = failed or f"evaluating event {i} failed: {exc}"
+                    break
                 for leaf, seen in over_limit.items():
                     # One event showing the limit is enough (only "none" counts below): the
                     # leaves of a contains|all of 200 values were each re-proven on every long
@@ -365,15 +368,21 @@ class Checker:
                         Disagreement(i, bool(verdict.matched), hit, explain(tree, rendered))
                     )
                     break  # one disagreement per event
-        if reference_unsupported:
-            out.reason = f"not checked: the reference cannot evaluate the rule: {reference_unsupported}"
-            return out
         if out.disagreements:
+            # Before the undecided events: an event the reference decides and the target
+            # answers otherwise is a difference whatever the other events show.
             out.equivalent = False
             out.reason = f"{len(out.disagreements)} of {len(events)} events disagree"
             if unmirrored:
                 out.reason += f" ({unmirrored}: the difference may come from it)"
-        elif declared:
+            return out
+        if failed:
+            out.reason = f"not checked: {failed}"
+            return out
+        if reference_unsupported:
+            out.reason = f"not checked: the reference cannot evaluate the rule: {reference_unsupported}"
+            return out
+        if declared:
             # Never "equivalent", and not "differs" either: the difference these events show is
             # the one the emitter declared, which no query on this data source avoids.
             out.reason = (
@@ -382,7 +391,8 @@ class Checker:
                 + f"), and {'event' if len(declared) == 1 else 'events'} "
                 + ", ".join(map(str, declared))
                 + " show that difference: the data source writes each as it writes an event with "
-                "that value missing or deleted, which the rule decides the other way"
+                "that value missing, deleted or rewritten (trimmed, its line endings), which the "
+                "rule decides the other way"
             )
         elif unrenderable is not None and not shown:
             # Every event the rule matches is one the data source cannot carry: agreeing on the

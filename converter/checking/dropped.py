@@ -17,7 +17,9 @@ swapped event the reference decides as the target did, counts; any other disagre
 
 A shipper that trims a value's edges (``Conversion.trimmed``, ``functions/trim.py``) writes an
 event just as it writes the same event with that value trimmed: the trimmed twin is tried first,
-under the same two conditions.
+under the same two conditions. One that writes every ``\r\n`` as ``\n``
+(``sources.<data source>.line_endings``, ``converter/mapping/line_endings.py``) writes an event as
+its twin with those line endings rewritten, tried next.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from itertools import product
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from converter.events.render import EventRenderer, SampleEvent
+from converter.mapping.table import rewrite_line_endings
 
 #: At most this many swapped events are tried per event (each declared field present on the
 #: event multiplies them by its number of spellings): a rule rarely has more than two such fields.
@@ -93,11 +96,21 @@ def declared_twin(
 
     ``renderer`` is the one that renders the rule's logsource; ``decide`` is the reference's
     verdict on a Sigma event (None when it cannot decide)."""
-    if not (dropped or trimmed) or (sample.native and renderer.table.schema in sample.native):
+    crlf = renderer.crlf_to_lf
+    if not (dropped or trimmed or crlf) or (
+        sample.native and renderer.table.schema in sample.native
+    ):
         return None  # an event given in the target's schema is not rendered from its fields
     rendered = renderer.render_sample_all(sample)
     trim = trimmed_twin(sample.fields, trimmed) if trimmed else None
     candidates = [trim] if trim is not None else []
+    if crlf:
+        # The shipper writes \r\n as \n (``LineEndingCheck`` declared every test that tells them
+        # apart); the System section's fields keep theirs and are left as they are.
+        lf = {k: v if k in renderer.drop_exempt else rewrite_line_endings(v)
+              for k, v in sample.fields.items()}
+        if lf != dict(sample.fields):
+            candidates.append(lf)
     for fields in [*candidates, *twins(sample.fields, dropped)]:
         # The data source must write both alike: a value it keeps (a field read from the
         # record's System section, ``drop_exempt``) or renders otherwise is told apart.

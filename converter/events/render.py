@@ -19,7 +19,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 from converter.events.unnamed_data import positions, unnamed_data_raw
 from converter.errors import EventsError
-from converter.mapping.table import FieldTarget, LogsourceMapping, MappingTable
+from converter.mapping.table import (
+    FieldTarget,
+    LogsourceMapping,
+    MappingTable,
+    rewrite_line_endings,
+)
 from converter.events.normalise import with_nested_fields
 
 #: Key of the expected verdict in a JSON-lines event; it is not an event field.
@@ -156,6 +161,9 @@ class EventRenderer:
         self.data_source = data_source or table.option_default("data_source")
         dropped, self.drop_exempt = table.dropped(self.data_source)
         self.drop_values = set(dropped)
+        #: The shipper writes every ``\r\n`` of an event-data value as ``\n`` (Winlogbeat and
+        #: the winlog input, ``sources.<data source>.line_endings: lf``).
+        self.crlf_to_lf = table.line_endings(self.data_source) == "lf"
         #: The shipper extracts values from the XML record with their entities kept (the Splunk
         #: Windows add-ons, ``sources.<data source>.value_encoding: xml_text``).
         self.xml_text = table.value_encoding(self.data_source) == "xml_text"
@@ -266,9 +274,12 @@ class EventRenderer:
 
     def _keep(self, value: Any, name: str | None = None) -> Any:
         """Drop the values the shipper removes (Windows integration: "", "-", zero GUID) from
-        the event-data field ``name`` (fields of the record's System section are kept)."""
+        the event-data field ``name``, after writing its line endings as the shipper does
+        (fields of the record's System section are kept)."""
         if name is not None and name in self.drop_exempt:
             return value
+        if self.crlf_to_lf:
+            value = rewrite_line_endings(value)
         if isinstance(value, list):
             kept = [v for v in value if not (isinstance(v, str) and v in self.drop_values)]
             return kept if kept else None

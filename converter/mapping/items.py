@@ -29,6 +29,7 @@ from sigma.processing.transformations import (
 
 from converter.mapping.conditional import ConditionalFieldsTransformation
 from converter.mapping.declared import DroppedValueCheck
+from converter.mapping.line_endings import LineEndingCheck
 from converter.mapping.partial import SharedRowsTransformation, UnrecordedFieldsTransformation
 from converter.mapping.refusals import DataSourceStamp
 from converter.mapping.table import DERIVED_SEPARATORS, LogsourceMapping, MappingTable
@@ -208,6 +209,14 @@ def logsource_items(
                 transformation=DroppedValueCheck(
                     data_source=data_source or "", values=dropped, exempt=exempt
                 ),
+                rule_conditions=[logsource_condition(entry)],
+            )
+        )
+    if table.line_endings(data_source):
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-line-endings",
+                transformation=LineEndingCheck(data_source=data_source or "", exempt=exempt),
                 rule_conditions=[logsource_condition(entry)],
             )
         )

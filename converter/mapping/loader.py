@@ -27,6 +27,7 @@ from converter.mapping.table import (
     DERIVED_SEPARATORS,
     EVENT_DATA_PLACEHOLDER,
     FIELD_FUNCTIONS,
+    LINE_ENDINGS,
     Derived,
     LogsourceMapping,
     MappingTable,
@@ -104,6 +105,13 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 ),
             )
         )
+    for source, facts in (raw.get("sources") or {}).items():
+        rewrite = (facts or {}).get("line_endings") if isinstance(facts, dict) else None
+        if rewrite is not None and rewrite not in LINE_ENDINGS:
+            raise PipelineError(
+                f"sources.{source}: line_endings must be one of {', '.join(LINE_ENDINGS)}",
+                path=path,
+            )
     return MappingTable(
         name=raw["name"],
         schema=raw["schema"],

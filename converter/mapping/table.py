@@ -72,6 +72,21 @@ EVENT_DATA_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 EVENT_DATA_PLACEHOLDER = "{name}"
 
 
+#: The rewritings ``sources.<data source>.line_endings`` may name (``lf``: every ``\\r\\n`` as
+#: ``\\n``; ``converter/mapping/line_endings.py``).
+LINE_ENDINGS = ("lf",)
+
+
+def rewrite_line_endings(value: Any) -> Any:
+    """A value as the shipper writes it: ``\\r\\n`` as ``\\n`` in every string (lists item by
+    item); other values unchanged."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
+    if isinstance(value, list):
+        return [rewrite_line_endings(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class FieldTarget:
     """Where one Sigma field goes in the target schema.
@@ -275,6 +290,14 @@ class MappingTable:
         integration's index template, not Elastic Defend's)."""
         facts = self.sources.get(data_source or "", {}) or {}
         return bool(facts.get("caseless_subfields", True))
+
+    def line_endings(self, data_source: str | None) -> str | None:
+        """How the data source's shipper rewrites line endings in event-data values (``lf``:
+        every ``\\r\\n`` as ``\\n``, Winlogbeat and the winlog input), or None when it keeps
+        them (``converter/mapping/line_endings.py``)."""
+        facts = self.sources.get(data_source or "", {}) or {}
+        rewrite = facts.get("line_endings")
+        return str(rewrite) if rewrite else None
 
     def value_encoding(self, data_source: str | None) -> str | None:
         """How the data source's shipper writes field values (``xml_text``: XML text with its

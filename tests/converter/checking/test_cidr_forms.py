@@ -89,3 +89,18 @@ def test_elasticsearch_targets_read_the_mapped_form_as_the_reference(target: str
     outcome = _check(target, ["10.1.2.3", "::ffff:10.1.2.3", "::ffff:11.0.0.1", "fe80::1"])
     assert not outcome.disagreements, (target, outcome.reason)
     assert outcome.matched == [0, 1], (target, outcome.matched)
+
+
+def test_splunk_leaves_the_mapped_form_undecided() -> None:
+    # No Splunk page says whether search reads ::ffff:10.1.2.3 as inside 10.0.0.0/8 (semantics
+    # search_cidr_ipv4_mapped): such an event must never count towards a proof.
+    outcome = _check("splunk", ["10.1.2.3", "::ffff:10.1.2.3", "11.0.0.1"])
+    assert outcome.equivalent is not True, outcome.reason
+    assert not outcome.disagreements, outcome.reason
+    assert "not documented" in outcome.reason, outcome.reason
+
+
+def test_splunk_decides_what_both_readings_decide() -> None:
+    # ::ffff:11.0.0.1 is outside 10.0.0.0/8 under both readings; fe80::1 is no IPv4 address.
+    outcome = _check("splunk", ["10.1.2.3", "::ffff:11.0.0.1", "fe80::1", "11.0.0.1"])
+    assert outcome.equivalent is True, outcome.reason

@@ -1,0 +1,224 @@
+"""Shippers that rewrite a value's Windows line endings (``sources.<data source>.line_endings: lf``).
+
+Winlogbeat and the Elastic Agent's winlog input (the Windows, System and Custom Windows Event Log
+integrations) copy each ``<Data>`` value of a record into ``winlog.event_data`` through
+``AddPairs``, which stores ``sys.RemoveWindowsLineEndings(value)``: every ``\\r\\n`` becomes ``\\n``
+(elastic/beats winlogbeat/sys/winevent/maputil.go; winlogbeat/sys/strings.go). The record's
+System section (EventID, Channel, Provider) is read apart and keeps its text. The renderer writes
+the rewritten value (``converter/events/render.py``); this module decides, per detection item,
+whether a Sigma test answers alike on a value and on its rewriting (``crlf_invariant``). Where it
+may not, no query on the shipped data can be exact (``a\\r\\nb`` and ``a\\nb`` are written alike),
+so ``LineEndingCheck`` keeps the query and declares it approximate: ``check`` then calls the
+target "not proven", never "equivalent".
+
+``crlf_invariant`` is sound, not complete: it answers True only where a proof below holds.
+
+* A Sigma glob (every string modifier ends as one) whose literal characters hold neither ``\\r``
+  nor ``\\n`` and that has no ``?``: the rewriting deletes only a ``\\r`` followed by ``\\n``; both
+  fall inside the runs a ``*`` matches, and deleting or restoring a character inside such a run
+  keeps the match. A ``?`` may match the deleted ``\\r`` (``a?b`` is false on ``a\\r\\nb``, true on
+  ``a\\nb``), so it is not invariant.
+* A regular expression (the reference's ``re.search``) none of whose parts can match ``\\n``, whose
+  parts that can match ``\\r`` are only ``.`` repeated from zero times (without ``|s``), and whose
+  only anchors are ``^`` (without ``|m``), ``\\A`` and ``\\b``: a match on the rewritten value holds
+  no ``\\n``, so it is a run of the original (a deleted ``\\r`` precedes a ``\\n`` outside it);
+  a match on the original may end with a ``\\r`` that the rewriting deletes, consumed last by such
+  a ``.`` run, and the match without it holds too (everything after matched empty, and ``\\b`` is
+  false between ``\\r`` and ``\\n``). ``$`` is not invariant: on ``abc\\n`` it matches before the
+  final newline, on ``abc\\r\\n`` it does not.
+* ``null``, ``exists``, numbers, comparisons, CIDR, booleans: the rewriting never deletes a field
+  and never makes a number or an address of text that was none (both spellings hold a line break).
+* A field reference compares two rewritten values: ``a\\r\\n`` and ``a\\n`` differ, their rewritings
+  do not, so it is not invariant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sigma.processing.transformations.base import DetectionItemTransformation
+from sigma.rule import SigmaDetectionItem
+from sigma.types import (
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+    SpecialChars,
+)
+
+from converter.mapping.declared import warn_on_rule
+from converter.reference.values import ascii_shorthands, regex_flags, regex_source
+
+try:  # Python 3.11 moved the parser; 3.10 and earlier name it sre_parse.
+    from re import _constants as _sre  # type: ignore[attr-defined]
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+
+def crlf_invariant(value: SigmaType) -> bool:
+    """True when the Sigma test ``value`` is proven to answer alike on every value and on that
+    value with each ``\\r\\n`` rewritten as ``\\n`` (module docstring); False when it may not."""
+    if isinstance(value, SigmaExpansion):
+        return all(crlf_invariant(v) for v in value.values)
+    if isinstance(value, SigmaRegularExpression):
+        return _regex_invariant(value)
+    if isinstance(value, SigmaString):
+        for part in value.s:
+            if part is SpecialChars.WILDCARD_SINGLE:
+                return False
+            if isinstance(part, str) and ("\r" in part or "\n" in part):
+                return False
+            if not isinstance(part, (str, SpecialChars)):
+                return False  # an unresolved placeholder: nothing known of its text
+        return True
+    if isinstance(value, SigmaFieldReference):
+        return False
+    return True
+
+
+_BREAKS = frozenset("\r\n")
+_BOTH, _LF, _CR = _BREAKS, frozenset("\n"), frozenset("\r")
+_NONE: frozenset[str] = frozenset()
+#: Which of ``\r`` and ``\n`` each class shorthand matches (Python's ``re``; ``\s`` is ASCII).
+_CATEGORY_BREAKS = {
+    _sre.CATEGORY_SPACE: _BOTH, _sre.CATEGORY_UNI_SPACE: _BOTH,
+    _sre.CATEGORY_NOT_DIGIT: _BOTH, _sre.CATEGORY_UNI_NOT_DIGIT: _BOTH,
+    _sre.CATEGORY_NOT_WORD: _BOTH, _sre.CATEGORY_UNI_NOT_WORD: _BOTH,
+    _sre.CATEGORY_LINEBREAK: _LF, _sre.CATEGORY_UNI_LINEBREAK: _LF,
+    _sre.CATEGORY_NOT_LINEBREAK: _CR, _sre.CATEGORY_UNI_NOT_LINEBREAK: _CR,
+    _sre.CATEGORY_NOT_SPACE: _NONE, _sre.CATEGORY_UNI_NOT_SPACE: _NONE,
+    _sre.CATEGORY_DIGIT: _NONE, _sre.CATEGORY_UNI_DIGIT: _NONE,
+    _sre.CATEGORY_WORD: _NONE, _sre.CATEGORY_UNI_WORD: _NONE,
+}
+#: Anchors whose verdict is the same before a deleted ``\r`` and after it (see the docstring).
+_SAFE_ANCHORS = {_sre.AT_BEGINNING_STRING, _sre.AT_BOUNDARY}
+
+
+def _class_may_match_break(items: list[tuple[Any, Any]]) -> bool:
+    """Whether a character class (``IN``'s items) may match ``\\r`` or ``\\n``."""
+    negated = False
+    listed: set[str] = set()
+    for op, arg in items:
+        if op is _sre.NEGATE:
+            negated = True
+        elif op is _sre.LITERAL:
+            listed |= {chr(arg)} & _BREAKS
+        elif op is _sre.RANGE:
+            listed |= {c for c in _BREAKS if arg[0] <= ord(c) <= arg[1]}
+        elif op is _sre.CATEGORY and arg in _CATEGORY_BREAKS:
+            listed |= _CATEGORY_BREAKS[arg]
+        else:
+            return True  # an item this reading does not know: assume the worst
+    return bool(_BREAKS - listed) if negated else bool(listed)
+
+
+def _regex_invariant(value: SigmaRegularExpression) -> bool:
+    flags = regex_flags(value)
+    try:
+        parsed = _sre_parse.parse(ascii_shorthands(regex_source(value)), flags)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return False
+    flags = parsed.state.flags
+    multiline, dotall = bool(flags & re.MULTILINE), bool(flags & re.DOTALL)
+    return _items_invariant(list(parsed), multiline, dotall)
+
+
+def _consumes_plain(item: tuple[Any, Any] | None) -> bool:
+    """Whether ``item`` always consumes one character that is neither ``\\r`` nor ``\\n``."""
+    if item is None:
+        return False
+    op, arg = item
+    if op is _sre.LITERAL:
+        return chr(arg) not in _BREAKS
+    return op is _sre.IN and not _class_may_match_break(arg)
+
+
+def _any_run(item: tuple[Any, Any]) -> bool:
+    """Whether ``item`` is ``.`` or a greedy or lazy run of ``.``."""
+    op, arg = item
+    if op is _sre.ANY:
+        return True
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+        body = list(arg[2])
+        return len(body) == 1 and body[0][0] is _sre.ANY
+    return False
+
+
+def _items_invariant(items: list[tuple[Any, Any]], multiline: bool, dotall: bool) -> bool:
+    for index, (op, arg) in enumerate(items):
+        following = items[index + 1] if index + 1 < len(items) else None
+        if not dotall and _any_run((op, arg)) and (
+            op is not _sre.ANY and arg[0] == 0 or _consumes_plain(following)
+        ):
+            # A run of `.` never holds \n; it holds a \r the rewriting deletes only as its last
+            # character with nothing after it consuming text: a zero-minimum run may drop it,
+            # and a run followed by a plain character never ends before a \n.
+            continue
+        if op is _sre.LITERAL:
+            if chr(arg) in _BREAKS:
+                return False
+        elif op is _sre.IN:
+            if _class_may_match_break(arg):
+                return False
+        elif op is _sre.AT:
+            if arg not in _SAFE_ANCHORS and not (arg is _sre.AT_BEGINNING and not multiline):
+                return False
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)):
+            body = list(arg[2])
+            if any(b[0] is _sre.ANY for b in body) or not _items_invariant(body, multiline, dotall):
+                return False
+        elif op is _sre.SUBPATTERN:
+            _group, add, remove, body = arg
+            local_multi = (multiline or bool(add & re.MULTILINE)) and not remove & re.MULTILINE
+            local_dot = (dotall or bool(add & re.DOTALL)) and not remove & re.DOTALL
+            if not _items_invariant(list(body), local_multi, local_dot):
+                return False
+        elif op is _sre.BRANCH:
+            if not all(_items_invariant(list(b), multiline, dotall) for b in arg[1]):
+                return False
+        else:
+            # ANY outside a zero-minimum run, NOT_LITERAL, lookarounds, back-references,
+            # conditionals, \B: each may tell a deleted \r apart.
+            return False
+    return True
+
+
+@dataclass
+class LineEndingCheck(DetectionItemTransformation):
+    """Declare approximate every test the shipper's ``\\r\\n`` → ``\\n`` rewriting may change
+    (``crlf_invariant`` is False): a warning on the rule naming the field, so ``check`` reports
+    the target "not proven", and, for ``check``'s events, nothing else (the renderer rewrites
+    the values; ``converter/checking/dropped.py`` knows an event that differs only so)."""
+
+    data_source: str = ""
+    exempt: frozenset[str] = field(default_factory=frozenset)
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Warn for an item whose verdict the rewriting of line endings may change."""
+        name = detection_item.field
+        if name is not None and name in self.exempt:
+            return None
+        if all(crlf_invariant(v) for v in detection_item.value):
+            return None
+        shown = name if name is not None else "keyword"
+        self._warn(
+            f"{shown}: on data_source={self.data_source} the shipper writes every \\r\\n of a "
+            "value as \\n (Winlogbeat's AddPairs, RemoveWindowsLineEndings), and this test may "
+            "answer differently on a value and on its rewriting, which the query cannot tell apart"
+        )
+        return None
+
+    def _warn(self, message: str) -> None:
+        self._messages.append(message)
+
+    def apply(self, rule: Any) -> None:
+        """Visit the rule's detection items, then put each warning on the rule."""
+        self._messages: list[str] = []
+        super().apply(rule)
+        for message in self._messages:
+            warn_on_rule(rule, message)
