@@ -385,14 +385,18 @@ class Checker:
         if declared:
             # Never "equivalent", and not "differs" either: the difference these events show is
             # the one the emitter declared, which no query on this data source avoids.
+            # With no declaration the difference is a JSON null, which every data source writes
+            # as a missing field (``dropped.declared_twin``).
+            said = (
+                "the emitter declared its output approximate (" + "; ".join(approximate) + "), and "
+                if approximate else ""
+            )
             out.reason = (
-                "not proven: the emitter declared its output approximate ("
-                + "; ".join(approximate)
-                + f"), and {'event' if len(declared) == 1 else 'events'} "
+                f"not proven: {said}{'event' if len(declared) == 1 else 'events'} "
                 + ", ".join(map(str, declared))
                 + " show that difference: the data source writes each as it writes an event with "
-                "that value missing, deleted or rewritten (trimmed, its line endings), which the "
-                "rule decides the other way"
+                "that value missing (a null, a deleted value) or rewritten (trimmed, its line "
+                "endings), which the rule decides the other way"
             )
         elif unrenderable is not None and not shown:
             # Every event the rule matches is one the data source cannot carry: agreeing on the

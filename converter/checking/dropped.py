@@ -97,13 +97,18 @@ def declared_twin(
     ``renderer`` is the one that renders the rule's logsource; ``decide`` is the reference's
     verdict on a Sigma event (None when it cannot decide)."""
     crlf = renderer.crlf_to_lf
-    if not (dropped or trimmed or crlf) or (
+    nulls = [k for k, v in sample.fields.items() if v is None]
+    if not (dropped or trimmed or crlf or nulls) or (
         sample.native and renderer.table.schema in sample.native
     ):
         return None  # an event given in the target's schema is not rendered from its fields
     rendered = renderer.render_sample_all(sample)
     trim = trimmed_twin(sample.fields, trimmed) if trimmed else None
     candidates = [trim] if trim is not None else []
+    if nulls:
+        # A JSON null is written as a missing field (no record holds it; Elasticsearch indexes
+        # no null), while Sigma's ``exists`` counts a null key as present.
+        candidates.append({k: v for k, v in sample.fields.items() if v is not None})
     if crlf:
         # The shipper writes \r\n as \n (``LineEndingCheck`` declared every test that tells them
         # apart); the System section's fields keep theirs and are left as they are.

@@ -113,7 +113,8 @@ def check(
     mapping_file, source_mappings = parse_mappings(mapping_files, sources)
     inputs = list(expand_paths(paths))
     rule_files = [p for p in inputs if p != "-"]
-    require_inputs(len(rule_files), "Sigma rule files (*.yml, *.yaml)", paths)
+    # ``-`` is one rule document stream read from standard input (as convert reads it).
+    require_inputs(len(inputs), "Sigma rule files (*.yml, *.yaml)", paths)
     if markdown is not None:
         from converter.events.inputs import events_files
         from converter.outputs.files import refuse_inputs

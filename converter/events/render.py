@@ -465,11 +465,14 @@ def raw_xml(event: dict[str, Any], libxml2: bool = False) -> str:
     (``libxml2``: a Sysmon for Linux record, whose values also escape '"' and a carriage
     return)."""
     extra = _LIBXML2_MORE if libxml2 else {}
+    # A null is no text of the record (every other field of the rendering leaves it out too);
+    # it was written as the word "None", which a keyword search then found.
     data = "".join(
         f"<Data Name={quoteattr(str(k))}>{escape(str(v), extra)}</Data>"
         for k, values in event.items()
         if k not in {"EventID", "Channel"}
         for v in _as_list(values)
+        if v is not None
     )
     system = (
         f"<System><EventID>{escape(str(event.get('EventID', '')))}</EventID>"

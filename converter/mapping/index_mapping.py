@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,24 @@ def field_model_for(data_source: str | None, mapping: str | Path | None = None) 
     source = data_source if data_source in BUILTIN_SOURCES else DEFAULT_SOURCE
     if mapping is None:
         return FieldModel.builtin(source)
-    return _load(str(mapping), source)
+    return _load(str(mapping), source, _stamp(str(mapping)))
+
+
+def _stamp(path: str) -> tuple[int, ...] | None:
+    """What tells one version of the file from another for the caches below: a file rewritten in
+    place (another size, modification time, inode or status change) is read again; None when
+    it cannot be looked at (``_read`` then reports why)."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
 @functools.lru_cache(maxsize=8)
-def _read(path: str) -> Any:
-    """The parsed JSON of a mapping file; every failure is a ``PipelineError`` naming it."""
+def _read(path: str, stamp: tuple[int, ...] | None = None) -> Any:
+    """The parsed JSON of a mapping file (``stamp``: its version, the cache key); every failure
+    is a ``PipelineError`` naming it."""
     # Elasticsearch's decoder: a key twice in one object and NaN are refused, as ES refuses them.
     from converter.strict_json import STRICT_JSON, json_problem
 
@@ -63,12 +76,12 @@ def _read(path: str) -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(path: str, source: str) -> Any:
+def _load(path: str, source: str, stamp: tuple[int, ...] | None) -> Any:
     from backends.query.errors import QueryError
     from backends.query.fields import FieldModel
 
     where = Path(path)
-    obj = _read(path)
+    obj = _read(path, stamp)
     try:
         return FieldModel.from_es_mapping(obj, name=where.name, base=FieldModel.builtin(source))
     except (QueryError, RecursionError) as exc:
@@ -85,7 +98,7 @@ def mapping_is_template(mapping: str | Path) -> bool:
     from backends.query.es_mapping import mapping_roots
 
     field_model_for(None, mapping)
-    return all(root.partial for root in mapping_roots(_read(str(mapping))))
+    return all(root.partial for root in mapping_roots(_read(str(mapping), _stamp(str(mapping)))))
 
 
 def mapping_option(options: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:

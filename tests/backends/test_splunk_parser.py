@@ -57,7 +57,7 @@ LOWERING = [
     ('A="x\\"y"', eq("A", 'x"y')),
     ("F IN (a, b*)", Or((eq("F", "a"), glob("F", "b", Wildcard.ANY)))),
     ("N>=5", Compare(field="N", op=CompareOp.GTE, value=5, coerce="lexical")),
-    ("ip=192.168.0.0/16", Cidr(field="ip", network="192.168.0.0/16")),
+    ("ip=192.168.0.0/16", Cidr(field="ip", network="192.168.0.0/16", ipv4_mapped=None)),
     ("*", Const(True)),
     ("*evil*", Keyword(parts=(Wildcard.ANY, "evil", Wildcard.ANY), fields=("_raw",), fold=SEARCH)),
     ('* | regex A="x\\\\d"', Regex(field="A", pattern="x\\d", fold=PCRE)),

@@ -50,6 +50,21 @@ def test_convert_from_stdin(runner: CliRunner) -> None:
     assert 'process.name regex "[wW][hH][oO][aA][mM][iIİ]\\\\.[eE][xX][eE]"' in result.stdout
 
 
+def test_check_from_stdin(runner: CliRunner) -> None:
+    # ``-`` is one rule document stream, as for convert; it was refused ("no Sigma rule files
+    # found in -").
+    result = runner.invoke(main, ["check", "-", "-t", "splunk", "--format", "json"], input=GOOD)
+    assert result.exit_code == 0, result.output
+    (rule,) = json.loads(result.stdout)["rules"]
+    assert rule["path"] == "<stdin>" and rule["targets"]["splunk"]["equivalent"] is True
+
+
+def test_check_from_empty_stdin_is_bad_input(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["check", "-", "-t", "splunk"], input="")
+    assert result.exit_code == EXIT_INPUT, result.output
+    assert "empty file: no Sigma rule" in result.output
+
+
 def test_list_commands(runner: CliRunner) -> None:
     for what, expected in (
         ("targets", "splunk-cim"),

@@ -245,3 +245,17 @@ def test_convert_refuses_an_unusable_mapping_in_one_line(
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and str(path) in lines[0] and message in lines[0], result.stderr
+
+
+def test_a_mapping_rewritten_in_place_is_read_again(tmp_path: Path) -> None:
+    # The model was cached by path: a file rewritten within one process (a long-lived caller of
+    # the library, a test suite) kept answering with its first version.
+    from converter.mapping.index_mapping import field_model_for
+
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(TEMPLATE), encoding="utf-8")
+    assert field_model_for("windows", path).lookup("process.name.lc") is not None
+    other = json.loads(json.dumps(TEMPLATE))
+    other["template"]["mappings"]["properties"]["process"]["properties"]["name"]["fields"] = {}
+    path.write_text(json.dumps(other) + " " * 40, encoding="utf-8")
+    assert field_model_for("windows", path).lookup("process.name.lc") is None
