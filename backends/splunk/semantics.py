@@ -317,9 +317,9 @@ SEMANTICS = Semantics(
             "entities). Inferred, undecided: a field may hold either text. The record itself, "
             "_raw, holds it as Sysmon wrote it, entities included (<Data Name=\"X\">value</Data> "
             "elements: security_content sysmon_for_linux_eventid_1.yml example_log), so a "
-            "string test whose verdict could differ on the "
-            "two texts is written as a regex on that element of _raw, entity by entity; a regex "
-            "test with no such form, or one on a System element, is flagged "
+            "string or regex test whose verdict could differ on the two texts is written as a "
+            "regex on that element of _raw, one decoded character (entity) at a time; a test "
+            "with no such form, or one on a System element, is flagged "
             "(converter/mapping/entities.py UnknownEntityCheck) and check calls its query "
             "'not proven'.",
         ),

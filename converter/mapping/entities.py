@@ -13,13 +13,12 @@ entity are left to the emitter, which tests them token by token (``backends/splu
 
 ``UnknownEntityCheck`` serves a source whose extraction may or may not decode the entities
 (Sysmon for Linux, ``value_encoding: xml_text_unknown``): a test that reads alike on both texts
-stays, a string test that could read otherwise becomes a regex on the record's ``_raw``, and
-anything else is flagged.
+stays, a string or regex test that could read otherwise becomes a regex on the record's ``_raw``
+(``converter/mapping/raw_element.py``), and anything else is flagged.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,6 @@ from typing import Any
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.rule import SigmaDetectionItem
 from sigma.types import (
-    SigmaCasedString,
     SigmaExpansion,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
@@ -35,17 +33,11 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.splunk.semantics import SEMANTICS
-from backends.splunk.spl_text import glob_to_pcre
 from backends.splunk.xml_text import NotTranslatable, encode_value, entity_regex
 from converter.mapping.declared import warn_on_rule
 from converter.mapping.functions.unnamed_data import RecordTextRegex
-
-try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
-    from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _sre  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+from converter.mapping.raw_element import ENTITIES as _UNKNOWN_ENTITIES
+from converter.mapping.raw_element import SRE as _sre, SRE_PARSE as _sre_parse, on_raw_element
 
 
 @dataclass
@@ -84,10 +76,6 @@ class EntityEncodedValues(DetectionItemTransformation):
         super().apply(rule)
 
 
-#: Character -> entity of a shipper whose XML writer escapes them (semantics
-#: ``sysmon_linux_values_entities_unknown``: libxml2's ``xmlEncodeSpecialChars``).
-_UNKNOWN_PAIRS = SEMANTICS.typed("sysmon_linux_values_entities_unknown", tuple)
-_UNKNOWN_ENTITIES = dict(zip(_UNKNOWN_PAIRS[0::2], _UNKNOWN_PAIRS[1::2]))
 #: The text of each entity after its "&": a literal placed freely can match inside one.
 _ENTITY_BODIES = tuple(entity[1:] for entity in _UNKNOWN_ENTITIES.values())
 #: Characters a regex must never match for its verdict to be the same on both texts: the
@@ -111,9 +99,9 @@ class UnknownEntityCheck(DetectionItemTransformation):
     every regular expression that could match one of the escaped characters or an entity's
     (``_regex_reads_alike``). A literal anchored at the start cannot begin inside an entity;
     other values read the same either way. With ``raw_data`` (the raw-search target, whose
-    field names are the record's ``<Data Name="X">`` names) a flagged item of string values is
-    rewritten instead as regexes on that element of ``_raw``, which holds the record as written
-    (``_on_raw_element``); only what has no such form keeps the warning.
+    field names are the record's ``<Data Name="X">`` names) a flagged item is rewritten
+    instead as regexes on that element of ``_raw``, which holds the record as written
+    (``converter/mapping/raw_element.py``); only what has no such form keeps the warning.
     """
 
     data_source: str = ""
@@ -132,7 +120,7 @@ class UnknownEntityCheck(DetectionItemTransformation):
         for value in detection_item.value:
             reason = _entity_dependence(value)
             if reason is not None:
-                if self.raw_data and _on_raw_element(detection_item):
+                if self.raw_data and on_raw_element(detection_item):
                     return
                 warn_on_rule(
                     self._rule,
@@ -251,44 +239,3 @@ def _matches_only_safe(sub: Any, multiline: bool) -> bool:
             return False
     return True
 
-
-#: System elements of a Sysmon record (``<System><EventID>``, ...): no ``<Data Name>`` element.
-_SYSTEM_ELEMENTS = frozenset({"EventID", "EventCode", "Channel", "Computer"})
-#: One character of the decoded value in the element's text: an entity, or any character but
-#: ``&`` and ``<`` (the writer escapes both, so a value never holds them raw and a match cannot
-#: run past the element's ``</Data>``).
-_ELEMENT_TOKEN = ("(?:&(?:" + "|".join(re.escape(e[1:-1]) for e in _UNKNOWN_ENTITIES.values())
-                  + ");|[^&<])")
-
-
-def _on_raw_element(item: SigmaDetectionItem) -> bool:
-    """Rewrite the item as regexes on ``_raw``'s ``<Data Name="X">`` element; False (item left
-    as it is) when a value has no such form here.
-
-    ``_raw`` is the record as Sysmon for Linux wrote it, entities included, whatever the add-on's
-    field extraction does with them: a string's literal characters are written as the record
-    holds them, and a wildcard as a run of whole characters of the decoded value (an entity or
-    another character, ``_ELEMENT_TOKEN``), so the test is the Sigma test on the decoded value.
-    """
-    field = item.field
-    if not field or field in _SYSTEM_ELEMENTS or not re.fullmatch(r"\w+", field):
-        return False
-    strings = [v for v in item.value if isinstance(v, SigmaString)]
-    if len(strings) != len(item.value) or any(v.contains_placeholder() for v in strings):
-        return False
-    item.value = [RecordTextRegex(_element_pattern(field, v)) for v in strings]
-    item.field = "_raw"
-    return True
-
-
-def _element_pattern(field: str, value: SigmaString) -> str:
-    """The PCRE of ``<Data Name="field">`` holding exactly ``value`` as entity-encoded text."""
-    encoded = copy.copy(value)
-    encoded.s = tuple(  # type: ignore[assignment]  # pySigma keeps the parts as a tuple
-        "".join(_UNKNOWN_ENTITIES.get(c, c) for c in p) if isinstance(p, str) else p
-        for p in value.s
-    )
-    anchored = glob_to_pcre(encoded, isinstance(value, SigmaCasedString), one=_ELEMENT_TOKEN)
-    head, tail = "(?s)^", SEMANTICS.typed("regex_end_of_subject", str)
-    assert anchored.startswith(head) and anchored.endswith(tail), anchored
-    return f'<Data Name="{field}">' + anchored[len(head):-len(tail)] + "</Data>"

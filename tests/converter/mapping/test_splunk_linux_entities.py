@@ -62,7 +62,11 @@ def test_a_string_that_reads_otherwise_on_entity_text_is_tested_on_raw(selection
 
 
 @pytest.mark.parametrize("selection", [
-    "CommandLine|re: 'a.b'",
+    "CommandLine|re|i: 'a.b'",  # regex flags: no element form here
+    "CommandLine|re: '(?i)-D'",  # inline flags
+    "CommandLine|re|m: '^-D'",
+    "CommandLine|re: '-D\\b'",  # \b can hold at an entity's letters: a letter escape
+    "CommandLine|re: '(?=a)b.'",  # a lookahead
     "Computer|contains: 'a&b'",  # a System element: no <Data Name> element holds it
 ])
 def test_a_test_with_no_raw_form_that_reads_otherwise_is_flagged(selection: str) -> None:
@@ -96,7 +100,7 @@ def test_windows_sysmon_keeps_its_encoded_values_and_no_such_warning() -> None:
 
 
 def test_check_calls_a_flagged_query_not_proven_even_when_every_event_agrees() -> None:
-    text = _rule("CommandLine|re: 'a.b'")
+    text = _rule("CommandLine|re|i: 'a.b'")
     events = [SampleEvent({**LINUX_1, "CommandLine": v}, expect=want)
               for v, want in [("axb", True), ("a & b", False), ("ab", False)]]
     result = Checker(["splunk"]).check(load_one(text), events).targets["splunk"]
@@ -146,13 +150,13 @@ def test_check_still_proves_a_query_that_reads_alike() -> None:
     "CommandLine|re: '\\s-O\\s'",  # \s matches a carriage return, written &#13;
     "CommandLine|re: '[0-9]{2}'",  # the 1 and 3 of &#13;
     "CommandLine|re: '-o'",  # 'o' is inside &quot;
-    "CommandLine|re: '(?i)-D'",  # inline flags are not analysed
-    "CommandLine|re|m: '^-D'",  # a line start depends on the engine's newline characters
-    "CommandLine|re: '-D\\b'",  # \b can hold at an entity's letters
+    "CommandLine|re: 'a.b'",
 ])
-def test_a_regex_that_could_meet_an_entity_is_flagged(selection: str) -> None:
-    (warning,) = _warnings(selection)
-    assert "not established" in warning
+def test_a_regex_that_could_meet_an_entity_is_tested_on_raw(selection: str) -> None:
+    conversion = convert("splunk", _rule(selection))
+    assert conversion.status == "converted", conversion.reason
+    assert not [w for w in conversion.warnings if "entities" in w]
+    assert '<Data Name=\\"CommandLine\\">' in conversion.queries[0], conversion.queries[0]
 
 
 @pytest.mark.parametrize("selection", [
@@ -199,3 +203,24 @@ def test_a_literal_judged_alike_has_one_verdict_on_both_texts(text: str, value: 
         glob = "".join(".*" if c == "*" else re.escape(c) for c in value)
         verdict = [bool(re.fullmatch(glob, t, re.I | re.S)) for t in (text, _encode(text))]
         assert verdict[0] == verdict[1]
+
+
+_ELEMENT_REGEXES = ["-D", "\\s-O\\s", "a.b", "[0-9]{2}", "^a", "b$", "[^x]+;", "(?:a|&)b*",
+                    "[<-@]", "\\W\\w", "(.){3,}", "\"q", "x\\S?y", ".\\d"]
+
+
+@given(st.text(alphabet="&<>\"\r\n-DOab13xq;# ", max_size=10), st.sampled_from(_ELEMENT_REGEXES))
+def test_a_regex_on_the_element_has_the_verdict_of_the_regex_on_the_value(
+    text: str, pattern: str
+) -> None:
+    """On the record libxml2 writes, the element regex finds a match exactly where the Sigma
+    regex (ASCII classes, as the reference reads it) finds one in the decoded value."""
+    from sigma.types import SigmaRegularExpression
+
+    from converter.events.render import raw_xml
+    from converter.mapping.raw_element import element_pattern
+
+    element = element_pattern("CommandLine", SigmaRegularExpression(pattern))
+    raw = raw_xml({**LINUX_1, "Image": "/bin/x<y", "CommandLine": text, "User": "a"}, libxml2=True)
+    want = bool(re.search(pattern, text, re.ASCII))
+    assert bool(re.search(element, raw)) == want, (element, raw)
