@@ -90,7 +90,6 @@ def backtest(
     (a disagreement, or an event whose match ran past the time limit), 2 on bad input (also: no
     event read at all).
     """
-    import json
     from contextlib import nullcontext
 
     from converter.api import backtest as run_backtest
@@ -132,7 +131,7 @@ def backtest(
         # rules): at Python's default thresholds it took a third of the 0.36 CPU s.
         with fewer_collections():
             data = {"schema_version": BACKTEST_SCHEMA_VERSION, **report.to_json()}
-            text = json.dumps(data, indent=2, ensure_ascii=False)
+            text = _json_text(data)
         click.echo(text)
     else:
         print_report(report, rich_console())
@@ -140,3 +139,29 @@ def backtest(
     require_inputs(report.events, "events", events_paths)
     disagree = any(t.disagreements for r in report.rules for t in r.targets.values())
     sys.exit(EXIT_DISAGREE if disagree or report.undecided else EXIT_OK)
+
+
+def _json_text(data: dict[str, Any]) -> str:
+    """The JSON report: one top-level key a line, and one rule a line under ``rules``.
+
+    Written by json's C encoder (``indent=`` takes its pure-Python one: 0.20 against 0.12 CPU s
+    for the 18 MB report of the SigmaHQ process_creation rules), and still read by eye or by
+    line tools (a rule's verdicts are on its line)."""
+    import json
+
+    dump = json.JSONEncoder(ensure_ascii=False).encode
+    # One join over all the pieces: each concatenation of the whole text copies it again.
+    pieces = ["{"]
+    for key, value in data.items():
+        if len(pieces) > 1:
+            pieces.append(",\n")
+        pieces += [dump(key), ": "]
+        if key == "rules" and isinstance(value, list) and value:
+            pieces.append("[\n")
+            for i, rule in enumerate(value):
+                pieces += [",\n" if i else "", dump(rule)]
+            pieces.append("\n]")
+        else:
+            pieces.append(dump(value))
+    pieces.append("}")
+    return "".join(pieces)
