@@ -414,7 +414,13 @@ class EventRenderer:
                 if chosen is not None:
                     yield chosen, value
                 return
-            yield overrides.get(target.sigma, target.target), value
+            chosen = overrides.get(target.sigma, target.target)
+            if chosen in (target.param("trimmed") or ()):
+                from converter.mapping.functions.trim import java_trim
+
+                value = [java_trim(str(v)) for v in value] if isinstance(value, list) else (
+                    java_trim(str(value)))
+            yield chosen, value
             return
         from converter.mapping.functions.registry import EVENT_RENDER_FUNCTIONS
 

@@ -112,6 +112,21 @@ def check_by(spec: dict[str, Any], where: str, path: str) -> None:
         )
 
 
+def check_trimmed(spec: dict[str, Any], where: str, path: str) -> None:
+    """``any_of``'s ``trimmed: [target of to]``: the targets where the shipper trims the value."""
+    trimmed, to = spec.get("trimmed"), spec.get("to")
+    columns = set(to) if isinstance(to, list) else {to}
+    if (
+        spec.get("function") != "any_of"
+        or not isinstance(trimmed, list)
+        or not trimmed
+        or not all(isinstance(t, str) and t in columns for t in trimmed)
+    ):
+        raise PipelineError(
+            f"{where}: `trimmed` needs function any_of and lists targets of `to`", path=path
+        )
+
+
 def check_exact_only_when(raw: Any, where: str, path: str) -> list[dict[str, Any]]:
     """An entry's ``exact_only_when``: ``[{fields, gate, otherwise, reason}]``."""
     out = []

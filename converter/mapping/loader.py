@@ -19,6 +19,7 @@ from converter.mapping.function_checks import (
     check_by,
     check_exact_only_when,
     check_rewrites,
+    check_trimmed,
     check_unlisted,
     check_value_columns,
     check_value_map,
@@ -68,6 +69,8 @@ def _validate(raw: Any, path: str) -> MappingTable:
                     check_rewrites(variant.get("rewrites"), f"{where}: field {name}", path)
                 if isinstance(variant, dict) and variant.get("by") is not None:
                     check_by(variant, f"{where}: field {name}", path)
+                if isinstance(variant, dict) and variant.get("trimmed") is not None:
+                    check_trimmed(variant, f"{where}: field {name}", path)
         logsources.append(
             LogsourceMapping(
                 id=entry["id"],

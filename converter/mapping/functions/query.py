@@ -170,17 +170,27 @@ def query_any_of(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> Qu
     only on documents whose ``field`` holds ``value`` exactly, and the target holds something
     else on other documents (Auditd Logs: an EXECVE record's ``a0`` becomes
     ``process.executable``, which a SYSCALL record fills from ``exe``). The test on a guarded
-    target is ANDed with its guard, so its other content never counts.
+    target is ANDed with its guard, so its other content never counts. ``trimmed: [target]``:
+    the shipper writes the value trimmed there (the Windows integration's PowerShell script
+    block), and the test on it is the ``trimmed`` function's.
     """
+    from converter.mapping.functions.trim import trimmed_node
+
     targets = [prefix + t for t in spec.targets]
     guards = {prefix + t: guard_node(conds, prefix) for t, conds in (spec.param("when") or {}).items()}
+    # Targets where the shipper writes the value trimmed (``trimmed``, as the function of that
+    # name): the test on them is ``trimmed_node``'s, exact, approximate or refused.
+    trimmed = {prefix + t for t in spec.param("trimmed") or ()}
+
+    def leaf(target: str, value: SigmaType) -> Node:
+        return trimmed_node(item, target, value) if target in trimmed else Leaf(target, value)
 
     def handle(value: SigmaType) -> Node:
         if isinstance(value, SigmaNull) or (isinstance(value, SigmaExists) and not value.exists):
             # missing = missing from every target where the guard holds
-            return and_(*[or_(negate(guards[t]), Leaf(t, value)) if t in guards else Leaf(t, value)
+            return and_(*[or_(negate(guards[t]), leaf(t, value)) if t in guards else leaf(t, value)
                           for t in targets])
-        return or_(*[and_(guards.get(t, TRUE), Leaf(t, value)) for t in targets])
+        return or_(*[and_(guards.get(t, TRUE), leaf(t, value)) for t in targets])
 
     return rewrite(item, spec, prefix, handle)
 

@@ -66,54 +66,58 @@ def _kept(token: Token) -> bool:
 def query_trimmed(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
     """``*Q*`` with literal non-whitespace edges -> the same test on the trimmed field; else refused."""
     target = prefix + spec.target
+    return rewrite(item, spec, prefix, lambda value: trimmed_node(item, target, value))
 
-    def handle(value: SigmaType) -> Node:
-        if isinstance(value, (SigmaNull, SigmaExists)):
-            # Trimming never removes a value: "" is deleted before it (drop_values), and a value
-            # that trims to "" stays, empty.
+
+def trimmed_node(item: SigmaDetectionItem, target: str, value: SigmaType) -> Node:
+    """The test ``value`` of ``item`` on ``target``, a field holding the value trimmed: exact for
+    ``*Q*`` with literal non-whitespace edges, ``null`` and ``exists``; a declared approximation
+    for another glob; refused otherwise (``NotExact``). Also ``any_of``'s targets listed in its
+    ``trimmed`` parameter (``query.query_any_of``)."""
+    if isinstance(value, (SigmaNull, SigmaExists)):
+        # Trimming never removes a value: "" is deleted before it (drop_values), and a value
+        # that trims to "" stays, empty.
+        return Leaf(target, value)
+    if isinstance(value, SigmaString):
+        tokens = to_tokens(value)
+        inner = tokens
+        while inner and inner[0] is MANY:
+            inner = inner[1:]
+        while inner and inner[-1] is MANY:
+            inner = inner[:-1]
+        if (
+            inner
+            and tokens[0] is MANY
+            and tokens[-1] is MANY
+            and _kept(inner[0])
+            and _kept(inner[-1])
+        ):
             return Leaf(target, value)
-        if isinstance(value, SigmaString):
-            tokens = to_tokens(value)
-            inner = tokens
-            while inner and inner[0] is MANY:
-                inner = inner[1:]
-            while inner and inner[-1] is MANY:
-                inner = inner[:-1]
-            if (
-                inner
-                and tokens[0] is MANY
-                and tokens[-1] is MANY
-                and _kept(inner[0])
-                and _kept(inner[-1])
-            ):
-                return Leaf(target, value)
-            if not tokens or (tokens[0] is not MANY and not _kept(tokens[0])) or (
-                tokens[-1] is not MANY and not _kept(tokens[-1])
-            ):
-                # An anchored edge that trimming removes (`'foo '`, `?foo`): the same test on the
-                # trimmed value could never hold where Sigma's does; no useful query exists.
-                raise NotExact(
-                    f"{make_string(tokens).original!r} begins or ends with whitespace, a control "
-                    f"character or '?', which the shipper's trimming of {target} removes "
-                    f"(String.trim()): no query on the trimmed value can hold where it does"
-                )
-            # The same test on the trimmed value is right wherever the value's edges hold no
-            # character up to U+0020 next to the tested text; no query can see what the shipper
-            # removed, so the test is converted as a declared approximation, not refused.
-            approximate(
-                f"{item.field}: {make_string(tokens).original!r} is not a contains-style pattern "
-                f"('*text*') whose text starts and ends with a character above U+0020, and the "
-                f"shipper trims the leading and trailing whitespace and control characters of "
-                f"{target} (String.trim()): the query tests the trimmed value, so it can miss or "
-                f"match a value whose edges the trimming changed",
-                trims=item.field,
+        if not tokens or (tokens[0] is not MANY and not _kept(tokens[0])) or (
+            tokens[-1] is not MANY and not _kept(tokens[-1])
+        ):
+            # An anchored edge that trimming removes (`'foo '`, `?foo`): the same test on the
+            # trimmed value could never hold where Sigma's does; no useful query exists.
+            raise NotExact(
+                f"{make_string(tokens).original!r} begins or ends with whitespace, a control "
+                f"character or '?', which the shipper's trimming of {target} removes "
+                f"(String.trim()): no query on the trimmed value can hold where it does"
             )
-            return Leaf(target, value)
-        raise NotExact(
-            f"{describe(value)} could depend on the leading or trailing whitespace the shipper trims"
+        # The same test on the trimmed value is right wherever the value's edges hold no
+        # character up to U+0020 next to the tested text; no query can see what the shipper
+        # removed, so the test is converted as a declared approximation, not refused.
+        approximate(
+            f"{item.field}: {make_string(tokens).original!r} is not a contains-style pattern "
+            f"('*text*') whose text starts and ends with a character above U+0020, and the "
+            f"shipper trims the leading and trailing whitespace and control characters of "
+            f"{target} (String.trim()): the query tests the trimmed value, so it can miss or "
+            f"match a value whose edges the trimming changed",
+            trims=item.field,
         )
-
-    return rewrite(item, spec, prefix, handle)
+        return Leaf(target, value)
+    raise NotExact(
+        f"{describe(value)} could depend on the leading or trailing whitespace the shipper trims"
+    )
 
 
 def render_trimmed(value: Any, spec: FieldTarget) -> dict[str, Any]:

@@ -238,3 +238,44 @@ def test_winlogbeat_keeps_a_powershell_core_record_as_the_winlog_input_writes_it
     eql = Converter("eql", options={"data_source": "winlogbeat", "mapping": str(template)}).convert(
         load_text(_rule("Invoke-Mimikatz"), "r.yml")[0])
     assert eql.queries[0].startswith("any where"), eql.queries[0]
+
+
+def test_powershell_core_records_keep_their_raw_text_on_the_integration(tmp_path: Path) -> None:
+    """The Windows integration's powershell_operational stream reads only the
+    Microsoft-Windows-PowerShell/Operational channel; PowerShellCore/Operational records come
+    through Custom Windows Event Logs, which keep winlog.event_data.ScriptBlockText untrimmed.
+    They were rendered as trimmed powershell.file.script_block_text, the only field queried: a
+    proof on events the data source never holds."""
+    from converter.events.render import EventRenderer, SampleEvent
+    from converter.mapping.loader import load_table
+
+    core = {"EventID": 4104, "Channel": "PowerShellCore/Operational"}
+    renderer = EventRenderer(load_table("ecs-windows"), "windows")
+    (rendered,) = renderer.render_sample_all(SampleEvent({**core, "ScriptBlockText": " IEX x "}))
+    assert rendered["winlog.event_data.ScriptBlockText"] == " IEX x "
+    assert TEXT not in rendered and rendered["event.dataset"] == "winlog.winlog"
+    template = _template(tmp_path, _rule("Invoke-Mimikatz"), "windows")
+    query = Converter("eql", options={"data_source": "windows", "mapping": str(template)}
+                      ).convert(load_text(_rule("Invoke-Mimikatz"), "r.yml")[0])
+    assert query.status == "converted", query.reason
+    assert "winlog.event_data.ScriptBlockText" in query.output, query.output
+    events = tmp_path / "e.jsonl"
+    texts = [" Invoke-Mimikatz", "x", "Invoke-Mimikatz\t"]
+    events.write_text("".join(json.dumps({**core, "ScriptBlockText": t}) + "\n" for t in texts),
+                      encoding="utf-8")
+    for target, result in _check(tmp_path, "windows", template, "--events", str(events)).items():
+        assert result["equivalent"] is True, (target, result)
+        assert result["matched"] == [0, 2], (target, result)
+
+
+def test_an_edge_test_is_exact_on_the_raw_channel_and_declared_on_the_trimmed_one() -> None:
+    from converter.mapping.functions.approximations import collecting
+    from converter.mapping.functions.query import query_any_of
+
+    raw = "winlog.event_data.ScriptBlockText"
+    spec = FieldTarget("ScriptBlockText", TEXT, "any_of", (TEXT, raw),
+                       (("trimmed", [TEXT]),))
+    item = SigmaDetectionItem("ScriptBlockText", [], [SigmaString("*Import-Module *")])
+    with collecting() as declared:
+        query_any_of(item, spec, "")
+    assert len(declared) == 1 and TEXT in declared[0][0]
