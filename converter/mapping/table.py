@@ -45,6 +45,7 @@ FIELD_FUNCTIONS = {
     "registry_hive",
     "registry_data",
     "trimmed",
+    "mandatory_label",
     "to_boolean",
     "cim_fillnull",
     "cim_full_path",

@@ -94,8 +94,10 @@ from converter.mapping.functions.unnamed_data import query_xml_unnamed_data, ren
 from converter.mapping.functions.values import (
     INTEGRITY_LEVELS,
     query_integrity_level_name,
+    query_mandatory_label,
     query_to_ip,
     render_integrity_level_name,
+    render_mandatory_label,
     render_to_ip,
 )
 
@@ -119,6 +121,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "split_domain_user": query_split_domain_user,
     "hashes": query_hashes,
     "integrity_level_name": query_integrity_level_name,
+    "mandatory_label": query_mandatory_label,
     "value_map": query_value_map_any,
     "value_columns": query_value_columns,
     "to_ip": query_to_ip,
@@ -148,6 +151,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "hashes": render_hashes,
     "split_hashes": render_split_hashes,
     "integrity_level_name": render_integrity_level_name,
+    "mandatory_label": render_mandatory_label,
     "value_map": render_value_map_any,
     "value_columns": render_value_columns,
     "to_ip": render_to_ip,

@@ -216,6 +216,55 @@ def render_integrity_level_name(value: Any, spec: FieldTarget) -> dict[str, Any]
     return {spec.target: name}
 
 
+# The mandatory-label SIDs (S-1-16-<RID>) with the account name LookupAccountSid gives them
+# (Microsoft "Well-known SIDs": https://learn.microsoft.com/windows/win32/secauthz/well-known-sids;
+# `whoami /groups` shows the domain part "Mandatory Label").
+MANDATORY_LABELS = (
+    ("S-1-16-0", "Untrusted"),
+    ("S-1-16-4096", "Low"),
+    ("S-1-16-8192", "Medium"),
+    ("S-1-16-8448", "Medium Plus"),
+    ("S-1-16-12288", "High"),
+    ("S-1-16-16384", "System"),
+    ("S-1-16-20480", "Protected Process"),
+    ("S-1-16-28672", "Secure Process"),
+)
+_LABELS: list[Entry] = [
+    ((sid, f"Mandatory Label\\{name} Mandatory Level"), (sid,)) for sid, name in MANDATORY_LABELS
+]
+
+
+def query_mandatory_label(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
+    """Security 4688's ``MandatoryLabel`` on a shipper that may write the SID (the record's
+    ``<Data>``) or its resolved name (``Mandatory Label\\High Mandatory Level``): the test is
+    decided on the SID, the record's value, and the query lists both spellings of each accepted
+    label, so it is exact whichever the shipper writes."""
+    return vocabulary_query(item, spec, prefix, _LABELS, noun="mandatory label",
+                            all_means_exists=True)
+
+
+def render_mandatory_label(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """A label SID in both spellings the shipper may write (``Alternatives``: check proves on
+    each).
+
+    Raises:
+        ValueError: the value is no mandatory-label SID (a Sysmon name such as ``High`` is no
+            value of a 4688 record).
+    """
+    from converter.mapping.functions.render import Alternatives
+
+    text = scalar_string(value, spec)
+    if text is None:
+        return {}
+    for targets, forms in _LABELS:
+        if fold(text) in (fold(f) for f in forms):
+            return {spec.target: Alternatives(targets)}
+    raise ValueError(
+        f"{spec.sigma}: {text!r} is no mandatory-label SID "
+        f"({', '.join(sid for sid, _ in MANDATORY_LABELS)})"
+    )
+
+
 def value_map_entries(spec: FieldTarget) -> list[Entry]:
     """The ``values`` parameter of a ``value_map`` entry as vocabulary entries.
 
