@@ -65,6 +65,16 @@ def test_check_from_empty_stdin_is_bad_input(runner: CliRunner) -> None:
     assert "empty file: no Sigma rule" in result.output
 
 
+def test_check_says_why_no_event_was_generated(runner: CliRunner) -> None:
+    # The reference refuses a placeholder, so the generator makes no event: the error blamed the
+    # rule's logsource.
+    rule = GOOD.replace("Image|endswith: '\\\\whoami.exe'", "CommandLine|expand: '%foo%'")
+    assert rule != GOOD
+    result = runner.invoke(main, ["check", "-", "-t", "eql", "--generate"], input=rule)
+    assert result.exit_code == EXIT_INPUT, result.output
+    assert "the reference cannot evaluate the rule (placeholder %foo%" in result.output
+
+
 def test_list_commands(runner: CliRunner) -> None:
     for what, expected in (
         ("targets", "splunk-cim"),

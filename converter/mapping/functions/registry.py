@@ -64,6 +64,7 @@ from converter.mapping.functions.render import (
     render_copy,
     render_hashes,
     render_lowercase,
+    render_trimmed,
     render_split_domain_user,
     render_split_hashes,
     render_to_integer,
@@ -82,7 +83,7 @@ from converter.mapping.functions.rewritten import (
     render_rewritten_values,
 )
 from converter.mapping.functions.tree import QueryFunction
-from converter.mapping.functions.trim import query_trimmed, render_trimmed
+from converter.mapping.functions.trim import query_trimmed
 from converter.mapping.functions.unlisted import (
     invert_value_map_any as invert_value_map,
 )

@@ -292,3 +292,11 @@ def alias_join_domain_user(values: list[Any], spec: dict[str, Any]) -> str | Non
     if "\\" in domain or "\\" in name:
         raise ValueError(f"join_domain_user: {domain!r} / {name!r} contains a backslash")
     return f"{domain}\\{name}"
+
+
+def render_trimmed(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """The value trimmed as ``String.trim()`` does (a value that trims to ``""`` stays, empty;
+    ``trim.py``)."""
+    from converter.mapping.functions.trim import java_trim
+
+    return written(spec.target, each(value, lambda v: java_trim(str(v))))

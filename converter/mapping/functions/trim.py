@@ -1,4 +1,5 @@
-"""``trimmed``: a shipper that strips leading and trailing whitespace from a value, both directions.
+"""``trimmed``: a shipper that strips leading and trailing whitespace from a value (the query side;
+the render side, ``render_trimmed``, is in ``render.py``, which reads ``java_trim`` from here).
 
 The Windows integration's powershell_operational pipeline renames ``ScriptBlockText`` to
 ``powershell.file.script_block_text`` and then trims it (a ``trim`` processor; elastic/integrations
@@ -23,13 +24,10 @@ trimming never removes the field.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sigma.rule import SigmaDetectionItem
 from sigma.types import SigmaExists, SigmaNull, SigmaString, SigmaType
 
 from converter.mapping.functions.approximations import approximate
-from converter.mapping.functions.render import each, written
 from converter.mapping.functions.tree import (
     MANY,
     Leaf,
@@ -118,8 +116,3 @@ def trimmed_node(item: SigmaDetectionItem, target: str, value: SigmaType) -> Nod
     raise NotExact(
         f"{describe(value)} could depend on the leading or trailing whitespace the shipper trims"
     )
-
-
-def render_trimmed(value: Any, spec: FieldTarget) -> dict[str, Any]:
-    """The value trimmed as ``String.trim()`` does (a value that trims to ``""`` stays, empty)."""
-    return written(spec.target, each(value, lambda v: java_trim(str(v))))

@@ -21,7 +21,8 @@ from sigma.types import SigmaString
 
 from converter.cli import main
 from converter.conversion.convert import Converter
-from converter.mapping.functions.trim import java_trim, render_trimmed
+from converter.mapping.functions.render import render_trimmed
+from converter.mapping.functions.trim import java_trim
 from converter.mapping.functions.tree import MANY, ONE, Token, glob_matches, make_string
 from converter.mapping.functions.registry import QUERY_FUNCTIONS
 from converter.mapping.table import FieldTarget
