@@ -70,7 +70,7 @@ def _worth_trying(plan: tuple[Any, str, list[str]], result: Any) -> list[str]:
 class AlternativeSources:
     """Tries refused rules on the other data sources in the process that converted them.
 
-    The batch path (``converter.conversion.batch``) calls ``try_rule`` right after a rule's
+    The batch path (``converter.conversion.batch``) calls ``try_rules`` right after a rule's
     conversions, so the retries run in the worker processes and the rule file is not read
     again by the parent; ``other_data_sources`` then counts ``Conversion.alternatives``.
     """
@@ -87,22 +87,28 @@ class AlternativeSources:
         plan = self.plans.get(result.target)
         return [] if plan is None else _worth_trying(plan, result)
 
-    def try_rule(self, result: Any, loaded: Any) -> tuple[str, ...]:
-        """The other data sources on which ``loaded`` (the rule of ``result``, as loaded)
-        converts; ``loaded`` is not changed (each conversion works on a copy)."""
-        out = []
-        for other in self.wanted(result):
-            key = (result.target, other)
+    def try_rules(self, results: list[Any], loaded: Any) -> list[tuple[str, ...]]:
+        """For each of ``results`` (conversions of ``loaded``, one rule), the other data sources
+        on which the rule converts. ``loaded.rule`` is consumed: the conversions go through
+        ``convert_each``, which copies the rule once for all but the last of them (and shares
+        the pass of targets whose pipelines agree), instead of a copy per conversion."""
+        from converter.conversion.convert import Converter, convert_each
+
+        pairs = [(k, other) for k, result in enumerate(results) for other in self.wanted(result)]
+        converters = []
+        for k, other in pairs:
+            key = (results[k].target, other)
             converter = self.converters.get(key)
             if converter is None:
-                from converter.conversion.convert import Converter
-
                 converter = self.converters[key] = Converter(
-                    result.target, self.pipelines, {"data_source": other}
+                    results[k].target, self.pipelines, {"data_source": other}
                 )
-            if converter.convert(loaded).status == CONVERTED:
-                out.append(other)
-        return tuple(out)
+            converters.append(converter)
+        out: list[list[str]] = [[] for _ in results]
+        for (k, other), conversion in zip(pairs, convert_each(loaded, converters)):
+            if conversion.status == CONVERTED:
+                out[k].append(other)
+        return [tuple(found) for found in out]
 
 
 def other_data_sources(

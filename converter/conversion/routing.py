@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from sigma.exceptions import SigmaError
 from sigma.processing.conditions import LogsourceCondition
-from sigma.processing.pipeline import ProcessingPipeline
+from sigma.processing.pipeline import ProcessingItemBase, ProcessingPipeline
 from sigma.processing.tracking import FieldMappingTracking
 from sigma.rule import SigmaLogSource, SigmaRule
 
@@ -106,6 +106,10 @@ def memoize_logsource_conditions(pipeline: ProcessingPipeline) -> int:
     keys = _SourceKey()
     count = 0
     guarded = []
+    # Items guarded alike share one memo: a table's entries guard hundreds of items with a few
+    # dozen distinct log sources, so a log source new to the pipeline asks pySigma once per
+    # distinct guard, not once per item (the routed plan asks every guarded item).
+    memos: dict[tuple[Any, ...], _LogsourceMemo] = {}
     for item in pipeline.items:
         conditions = item.rule_conditions
         listed = list(conditions.values()) if isinstance(conditions, dict) else list(conditions)
@@ -113,9 +117,14 @@ def memoize_logsource_conditions(pipeline: ProcessingPipeline) -> int:
             guarded.append(False)
             continue
         if not isinstance(item.__dict__.get("match_rule_conditions"), _LogsourceMemo):
+            guard = _guard(item)
+            shared = None if guard is None else memos.get(guard)
+            if shared is None:
+                shared = _LogsourceMemo(item.match_rule_conditions, keys)
+                if guard is not None:
+                    memos[guard] = shared
             # An instance attribute shadows the method that ProcessingItem.apply calls.
-            setattr(item, "match_rule_conditions",
-                    _LogsourceMemo(item.match_rule_conditions, keys))
+            setattr(item, "match_rule_conditions", shared)
         memo = item.__dict__["match_rule_conditions"]
         guarded.append(True)
         keys = memo.keys  # one key object for the whole pipeline, even when memoized before
@@ -123,6 +132,35 @@ def memoize_logsource_conditions(pipeline: ProcessingPipeline) -> int:
     if not isinstance(pipeline.__dict__.get("apply"), _RoutedApply):
         setattr(pipeline, "apply", _RoutedApply(pipeline, guarded, keys))
     return count
+
+
+def _guard(item: Any) -> tuple[Any, ...] | None:
+    """What pySigma's ``match_rule_conditions`` reads of an item guarded by log source
+    conditions only, or None when the answer may depend on more.
+
+    pySigma links the conditions' answers (``rule_condition_linking``, e.g. ``all``) and may
+    negate the result; a ``LogsourceCondition`` answers from its ``logsource`` alone (containment
+    of the rule's log source, which compares category, product, service and definition: the
+    fields that make ``SigmaLogSource`` equal and hashable). Two items with equal guards give
+    the same answer for every rule. An item of a class that overrides ``match_rule_conditions``,
+    or with a condition expression, is left with a memo of its own.
+    """
+    if getattr(type(item), "match_rule_conditions", None) is not \
+            ProcessingItemBase.match_rule_conditions:
+        return None
+    conditions = item.rule_conditions
+    if getattr(item, "rule_condition_expression", None) is not None or \
+            not isinstance(conditions, list):
+        return None
+    try:
+        guard = (item.rule_condition_linking, bool(item.rule_condition_negation),
+                 tuple(c.logsource for c in conditions))
+        hash(guard)
+    except (AttributeError, TypeError):  # an unhashable definition: a memo of its own
+        return None
+    if any(type(c.logsource) is not SigmaLogSource for c in conditions):
+        return None
+    return guard
 
 
 class Tracking:
@@ -213,7 +251,8 @@ class _RoutedApply:
     by the call, whatever the rule).
     """
 
-    __slots__ = ("pipeline", "items", "size", "guarded", "keys", "plans", "resume")
+    __slots__ = ("pipeline", "items", "size", "guarded", "keys", "plans", "resume", "unguarded",
+                 "groups")
 
     #: Distinct log sources whose item lists are remembered (as ``_LogsourceMemo.LIMIT``).
     LIMIT = 4096
@@ -227,6 +266,14 @@ class _RoutedApply:
         self.keys = keys
         self.plans: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self.resume: PassState | None = None
+        # The guarded items by the memo they answer through (items guarded alike share one,
+        # ``_guard``): a plan asks each memo once, not each item.
+        self.unguarded = [i for i, flag in enumerate(guarded) if not flag]
+        by_memo: dict[int, list[int]] = {}
+        for i, flag in enumerate(guarded):
+            if flag:
+                by_memo.setdefault(id(self.items[i].__dict__["match_rule_conditions"]), []).append(i)
+        self.groups = list(by_memo.values())
 
     def routable(self) -> bool:
         """Whether the pipeline still has the items it was routed with (nobody changed them)."""
@@ -236,10 +283,12 @@ class _RoutedApply:
         """The positions of the items worth calling for a rule whose log source has ``key``."""
         plan = self.plans.get(key)
         if plan is None:
-            plan = tuple(
-                i for i, item in enumerate(self.items)
-                if not self.guarded[i] or item.match_rule_conditions(rule)
-            )
+            items = self.items
+            chosen = list(self.unguarded)
+            for group in self.groups:
+                if items[group[0]].match_rule_conditions(rule):
+                    chosen.extend(group)
+            plan = tuple(sorted(chosen))
             if len(self.plans) < self.LIMIT:
                 self.plans[key] = plan
         return plan

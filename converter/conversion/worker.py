@@ -5,6 +5,8 @@ earlier run stored it, never raising). ``converter.conversion.batch`` runs these
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -22,6 +24,7 @@ from converter.conversion.filecache import (
 from converter.conversion.meta import RuleMeta, RuleSummary
 from converter.errors import RuleLoadError, show_traceback
 from converter.rules.load import LoadedRule, load_rules, load_text
+from converter.rules.paths import decode
 from converter.signals import die_with_parent
 
 
@@ -100,10 +103,34 @@ def load_input(path: str, text: str | None) -> list[LoadedRule]:
     """The rules of one input, as ``load_rules`` gives them."""
     if text is not None:
         return load_text(text, path)
+    data = _read_regular_file(path)
+    if data is not None:
+        # What load_rules does for a regular file, without expanding the one path again (two
+        # stat calls and pathlib objects per file).
+        return load_text(decode(data), path)
     try:
         return load_rules([path])
     except RuleLoadError as exc:  # the file vanished since the paths were expanded
         return [LoadedRule(path, None, exc)]
+
+
+def _read_regular_file(path: str) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file that can be read, else None (then
+    ``load_rules`` reads it, or reports why it cannot). Opened without blocking, so a path that
+    became a FIFO since it was listed is not waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _failure(path: str, message: str, targets: Sequence[str]) -> FileResult:
@@ -174,9 +201,14 @@ def try_alternatives(path: str, text: str | None, conversions: list[Conversion],
     if not todo:
         return
     fresh = load_input(path, text)
+    by_rule: dict[int, list[int]] = {}
     for i in todo:
-        loaded = fresh[i // per_rule]
-        conversions[i].alternatives = others.try_rule(conversions[i], loaded)
+        by_rule.setdefault(i // per_rule, []).append(i)
+    for number, indices in by_rule.items():
+        # Each reloaded rule is used here once, for all its refusals: it may be consumed.
+        found = others.try_rules([conversions[i] for i in indices], fresh[number])
+        for i, alternatives in zip(indices, found):
+            conversions[i].alternatives = alternatives
 
 
 def run_chunk(chunk: list[WorkItem]) -> list[FileResult]:

@@ -115,3 +115,26 @@ def test_an_uncovered_logsource_is_counted_only_for_the_data_sources_that_map_it
     hints = other_data_sources([result], ["kusto"], None, None)
     assert {(h.current, h.data_source, h.count) for h in hints} == {
         ("defender", "sentinel", 1), ("defender", "sentinel-wef", 1)}
+
+
+def test_a_refusal_is_copied_once_for_all_the_other_data_sources(tmp_path, monkeypatch) -> None:
+    # Defend never records Description: the rule is tried on windows and winlogbeat, from one
+    # reloaded rule copied once (the last try takes the rule itself), not once per try.
+    import pickle
+    import types
+
+    from converter.conversion import convert as convert_module
+    from converter.conversion.batch import convert_paths
+
+    write_rule(tmp_path, "desc", {"sel": {"Description": "Foo Tool"}})
+    dumped: list[object] = []
+
+    def dumps(obj: object, protocol: int | None = None) -> bytes:
+        dumped.append(obj)
+        return pickle.dumps(obj, protocol)
+
+    monkeypatch.setattr(convert_module, "pickle", types.SimpleNamespace(
+        dumps=dumps, loads=pickle.loads, HIGHEST_PROTOCOL=pickle.HIGHEST_PROTOCOL))
+    _, tried = convert_paths([str(tmp_path)], ["eql"], workers=1, alternatives=True, cache=False)
+    assert [(c.status, c.alternatives) for c in tried] == [("unsupported", ("windows", "winlogbeat"))]
+    assert len(dumped) == 1

@@ -309,3 +309,36 @@ def test_routed_apply_calls_only_the_items_of_the_rules_log_source() -> None:
         assert routed.applied == plain.applied == [False, True, False, True]
         assert routed.applied_ids == plain.applied_ids == {"any", "proc"}
         assert rules_[0].detection.condition == rules_[1].detection.condition
+
+
+def test_items_guarded_alike_ask_pysigma_once_per_log_source(monkeypatch: Any) -> None:
+    # Three items behind equal (but distinct) conditions and one behind another: a log source
+    # new to the pipeline is put to pySigma once per distinct guard, and the outcome is pySigma's.
+    def pipeline() -> ProcessingPipeline:
+        def item(name: str, category: str, product: str | None = None) -> ProcessingItem:
+            return ProcessingItem(identifier=name,
+                                  rule_conditions=[LogsourceCondition(category, product)],
+                                  transformation=AddConditionTransformation({name: "1"}))
+        return ProcessingPipeline(items=[
+            item("a", "process_creation", "windows"), item("b", "process_creation", "windows"),
+            item("p", "proxy"), item("c", "process_creation", "windows"),
+            ProcessingItem(identifier="neg", rule_conditions=[
+                LogsourceCondition("process_creation", "windows")], rule_condition_negation=True,
+                transformation=AddConditionTransformation({"neg": "1"})),
+        ])
+
+    routed, plain = pipeline(), pipeline()
+    memoize_logsource_conditions(routed)
+    asked: list[object] = []
+    original = LogsourceCondition.match
+    monkeypatch.setattr(LogsourceCondition, "match",
+                        lambda self, rule: asked.append(self) or original(self, rule))
+    for text in (PROCESS_RULE, PROXY_RULE, PROCESS_RULE):
+        rules_ = [load_text(text, "rule.yml")[0].rule for _ in range(2)]
+        routed.apply(rules_[0])
+        plain.apply(rules_[1])
+        assert routed.applied == plain.applied and routed.applied_ids == plain.applied_ids
+        assert rules_[0].detection.condition == rules_[1].detection.condition
+    # plain: 5 items x 3 rules; routed: 3 guards (windows, negated windows, proxy) x 2 sources
+    assert len(asked) == 15 + 6
+    assert routed.applied_ids == {"a", "b", "c"}
