@@ -127,6 +127,7 @@ def build_pipeline(
     # its own data source: the option value when the table lists it, else the table's default.
     refusals = [(table, item, data_source) for item in table.not_covered]
     plain: list[LogsourceMapping] = []  # entries whose documents lack the .caseless multi-fields
+    templated: list[LogsourceMapping] = []  # those of them whose streams get the user's template
     for other_name in companion_tables(table.name) if not name.endswith((".yml", ".yaml")) else ():
         other = load_table(other_name)
         own = own_options(other, options if all_options is None else all_options)
@@ -136,6 +137,10 @@ def build_pipeline(
             entries = (*entries, entry)
             if not other.has_caseless_subfields(source):
                 plain.append(entry)
+                if source == other.option_default("data_source"):
+                    # sigport mapping converts with each table's default data source, so only
+                    # its streams are named in the requests that install the copies.
+                    templated.append(entry)
         refusals += [(other, item, source) for item in other.not_covered]
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
@@ -143,19 +148,22 @@ def build_pipeline(
     if (traits.caseless_subfields != "no" or traits.caseless_copies or traits.cased_copies) \
             and model is not None:
         # The data source's model: not for the logsources whose index has no such multi-fields.
-        steps: list[tuple[str, Any, bool]] = [("caseless", model, True)]
-        if plain and field_model is not None:
+        steps: list[tuple[str, Any, list[LogsourceMapping], bool]] = [
+            ("caseless", model, plain, True)
+        ]
+        if templated and field_model is not None:
             # The user's template is composed into those indices too (sigport mapping's requests
             # name their data streams): its copies and multi-fields are there, the data
             # source's own (Defend's .caseless) are not.
             steps.append(("caseless-integrations",
-                          model.without_multi_fields_of(field_model_for(data_source)), False))
-        for suffix, step_model, negated in steps:
+                          model.without_multi_fields_of(field_model_for(data_source)), templated,
+                          False))
+        for suffix, step_model, scope, negated in steps:
             items.append(
                 ProcessingItem(
                     identifier=f"{table.name}-{suffix}",
                     transformation=caseless_transformation(step_model, traits),
-                    rule_conditions=[logsource_condition(e) for e in plain],
+                    rule_conditions=[logsource_condition(e) for e in scope],
                     rule_condition_linking=any,
                     rule_condition_negation=negated,
                 )

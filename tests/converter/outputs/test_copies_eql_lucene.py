@@ -198,3 +198,30 @@ def test_integration_logsources_get_no_defend_multi_fields_without_copies(tmp_pa
     output = lucene.convert(rule).output
     assert "auditd.log.record_type.lc:EXECVE" in output.replace("execve", "EXECVE"), output
     assert "process.executable.caseless" not in output
+
+
+LINUX_RULE = """
+title: t
+id: 0b8f7a3e-0000-4000-8000-0000000000c3
+logsource: {category: process_creation, product: linux}
+detection:
+  sel:
+    CommandLine|contains: ' -Enc '
+  condition: sel
+"""
+
+
+def test_a_data_source_sigport_mapping_does_not_serve_reads_no_copy(tmp_path: Path) -> None:
+    """sigport mapping converts each companion table on its default data source, so its requests
+    install the copies on Defend's Linux streams, never on the Sysmon for Linux integration's:
+    on --data-source sysmon_linux the template's copies are not read there."""
+    text = LINUX_RULE
+    template = _template(tmp_path, text, data_source="defend")
+    assert '"sigport_caseless_of": "process.command_line"' in template.read_text(encoding="utf-8")
+    rule = load_text(text, "r.yml")[0]
+    for source, copied in (("defend", True), ("sysmon_linux", False)):
+        for target in ("eql", "lucene"):
+            output = Converter(
+                target, options={"data_source": source, "mapping": str(template)}
+            ).convert(rule).output
+            assert ("sigport.caseless.process.command_line" in output) is copied, (source, output)
