@@ -263,10 +263,25 @@ detection:
     condition: selection
 """
 
+M365_MAIL_RULE = """
+title: inbound mail delivered despite a detection
+id: ac111111-2222-3333-4444-555555555555
+logsource: {product: m365, service: audit}
+detection:
+    selection:
+        Workload: ThreatIntelligence
+        Operation: TIMailData
+        Directionality: Inbound
+    filter:
+        DeliveryAction: Blocked
+    condition: selection and not filter
+"""
+
 
 @pytest.mark.parametrize(
     "text,selector",
     [
+        (M365_MAIL_RULE, 'Directionality="*nbound"'),
         (PROXY_RULE, 'sourcetype="stream:http"'),
         (WEBSERVER_RULE, 'sourcetype="stream:http"'),
         (ZEEK_DNS_RULE, 'sourcetype="bro:dns:json"'),
