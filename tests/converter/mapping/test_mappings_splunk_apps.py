@@ -24,6 +24,7 @@ from converter.generate.generator import generate_events
 from converter.mapping.loader import companion_tables, load_table
 from helpers import load_one, to_query
 from test_mappings_beyond import _flat, raw
+from test_mappings_cloud import M365_RULE
 from test_mappings_corpus import documented_functions, schema_problems
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -263,25 +264,11 @@ detection:
     condition: selection
 """
 
-M365_MAIL_RULE = """
-title: inbound mail delivered despite a detection
-id: ac111111-2222-3333-4444-555555555555
-logsource: {product: m365, service: audit}
-detection:
-    selection:
-        Workload: ThreatIntelligence
-        Operation: TIMailData
-        Directionality: Inbound
-    filter:
-        DeliveryAction: Blocked
-    condition: selection and not filter
-"""
-
 
 @pytest.mark.parametrize(
     "text,selector",
     [
-        (M365_MAIL_RULE, 'Directionality="*nbound"'),
+        (M365_RULE, 'Directionality="*nbound"'),
         (PROXY_RULE, 'sourcetype="stream:http"'),
         (WEBSERVER_RULE, 'sourcetype="stream:http"'),
         (ZEEK_DNS_RULE, 'sourcetype="bro:dns:json"'),
