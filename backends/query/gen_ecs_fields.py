@@ -221,6 +221,7 @@ def main(argv: list[str]) -> int:
         lines.append(f'    "{name}": {flow(KW)}')
     lines.append("  windows: {}")
     lines.append("  winlogbeat: {}")
+    lines.append("  winlog: {}")
     OUTPUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(fields)} ECS fields and {len(EXTRA_FIELDS)} extra fields to {OUTPUT}")
     return 0

@@ -21,9 +21,9 @@ from backends.errors import SigportError
 
 
 #: --data-source values: each applies to the mapping tables that offer it (Elastic: defend,
-#: windows, winlogbeat, sysmon_linux; Kusto: defender, sentinel, sentinel-asim, sentinel-wef).
+#: windows, winlogbeat, winlog, sysmon_linux; Kusto: defender, sentinel, sentinel-asim, sentinel-wef).
 DATA_SOURCES = [
-    "defend", "windows", "winlogbeat", "defender", "sentinel", "sentinel-asim", "sentinel-wef",
+    "defend", "windows", "winlogbeat", "winlog", "defender", "sentinel", "sentinel-asim", "sentinel-wef",
     "sysmon_linux",
 ]
 

@@ -15,7 +15,7 @@ from converter.cli.common import OutputPath, require_inputs
 @main.command(name="mapping")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @click.option(
-    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat"]), default="defend",
+    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat", "winlog"]), default="defend",
     show_default=True, help="The Elastic data source whose indices get the caseless copies.",
 )
 @click.option(

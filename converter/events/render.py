@@ -422,8 +422,11 @@ class EventRenderer:
                     java_trim(str(value)))
             yield chosen, value
             return
-        from converter.mapping.functions.registry import EVENT_RENDER_FUNCTIONS
+        from converter.mapping.functions.registry import EVENT_RENDER_FUNCTIONS, WHOLE_RENDER_FUNCTIONS
 
+        if target.function in WHOLE_RENDER_FUNCTIONS:
+            yield from functions[target.function](value, target).items()
+            return
         for item in _as_list(value):
             if target.function in EVENT_RENDER_FUNCTIONS:
                 yield from functions[target.function](item, target, event).items()

@@ -25,7 +25,9 @@ target "not proven", never "equivalent".
   a match on the original may end with a ``\\r`` that the rewriting deletes, consumed last by such
   a ``.`` run, and the match without it holds too (everything after matched empty, and ``\\b`` is
   false between ``\\r`` and ``\\n``). ``$`` is not invariant: on ``abc\\n`` it matches before the
-  final newline, on ``abc\\r\\n`` it does not.
+  final newline, on ``abc\\r\\n`` it does not. Or a regular expression of one of the two shapes
+  ``line_break_regex.regex_problem`` accepts (``\\s*`` / ``\\s+`` runs between parts that never
+  match a line break, ``.`` wherever no match can end with it), proven there.
 * ``null``, ``exists``, numbers, comparisons, CIDR, booleans: the rewriting never deletes a field
   and never makes a number or an address of text that was none (both spellings hold a line break).
 * A field reference compares two rewritten values: ``a\\r\\n`` and ``a\\n`` differ, their rewritings
@@ -50,6 +52,7 @@ from sigma.types import (
 )
 
 from converter.mapping.declared import warn_on_rule
+from converter.mapping.line_break_regex import regex_problem
 from converter.reference.values import ascii_shorthands, regex_flags, regex_source
 
 try:  # Python 3.11 moved the parser; 3.10 and earlier name it sre_parse.
@@ -118,14 +121,17 @@ def _class_may_match_break(items: list[tuple[Any, Any]]) -> bool:
 
 
 def _regex_invariant(value: SigmaRegularExpression) -> bool:
-    flags = regex_flags(value)
+    given = regex_flags(value)
     try:
-        parsed = _sre_parse.parse(ascii_shorthands(regex_source(value)), flags)
+        source = ascii_shorthands(regex_source(value))
+        parsed = _sre_parse.parse(source, given)
     except (re.error, OverflowError, RecursionError, ValueError):
         return False
     flags = parsed.state.flags
     multiline, dotall = bool(flags & re.MULTILINE), bool(flags & re.DOTALL)
-    return _items_invariant(list(parsed), multiline, dotall)
+    # Either reading's proof suffices: line_break_regex also takes `\s*` / `\s+` runs between
+    # parts that never match a line break, and `.` wherever a match cannot end with it.
+    return _items_invariant(list(parsed), multiline, dotall) or regex_problem(source, given) is None
 
 
 def _consumes_plain(item: tuple[Any, Any] | None) -> bool:

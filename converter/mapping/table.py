@@ -52,6 +52,7 @@ FIELD_FUNCTIONS = {
     "rewritten_values",
     "lowercased_when",
     "xml_unnamed_data",
+    "unnamed_params",
 }
 
 

@@ -79,9 +79,15 @@ def component_names(data_source: str, streams: Iterable[str] = ()) -> list[str]:
 
 
 def index_patterns(data_source: str) -> list[str]:
-    """The data streams a data source writes (``sources`` of the ``ecs-windows`` table)."""
-    facts = load_table("ecs-windows").sources.get(data_source) or {}
-    return [str(p) for p in facts.get("index") or ()]
+    """The data streams a data source writes (``sources`` of the ``ecs-windows`` table, or of
+    the first table extending it that offers the source: ``winlog``, the event log channels)."""
+    from converter.mapping.loader import companion_tables
+
+    for name in ("ecs-windows", *companion_tables("ecs-windows")):
+        facts = load_table(name).sources.get(data_source) or {}
+        if facts.get("index"):
+            return [str(p) for p in facts["index"]]
+    return []
 
 
 def requests(data_source: str, body_name: str, pipeline_name: str | None = None,

@@ -487,7 +487,7 @@ def kql_exactness(
     exact = [r for r in converted
              if not [w for w in set(r.warnings) - set(r.exact_warnings) if not is_limit_warning(w)]]
     other = len(converted) - len(exact) - len(cased)
-    source = data_source if data_source in ("defend", "windows", "winlogbeat") else "defend"
+    source = data_source if data_source in ("defend", "windows", "winlogbeat", "winlog") else "defend"
     command = shlex.join(["sigport", "mapping", *paths, "--data-source", source,
                           "-o", "caseless.json"])
     text = (

@@ -20,7 +20,8 @@ a data source's strings and type), ``trim`` (``trimmed``: a value the shipper tr
 a CIM data model field the model fills with ``unknown``), ``rewritten`` (``rewritten_values``:
 a value the shipper may replace by another on records the Sigma event does not tell apart),
 ``lowered`` (``lowercased_when``: a value moved to another field, lowercased, when it is one of a
-few words). This module
+few words), ``unnamed_params`` (Sigma's ``Data``, a record's unnamed ``<Data>`` values, as
+``param1..N``). This module
 only assembles the registries the pipeline, the renderer and the source normaliser look functions
 up in.
 """
@@ -92,6 +93,7 @@ from converter.mapping.functions.unlisted import (
     render_value_map_any,
 )
 from converter.mapping.functions.unnamed_data import query_xml_unnamed_data, render_xml_unnamed_data
+from converter.mapping.functions.unnamed_params import query_unnamed_params, render_unnamed_params
 from converter.mapping.functions.values import (
     INTEGRITY_LEVELS,
     query_integrity_level_name,
@@ -105,6 +107,7 @@ from converter.mapping.functions.values import (
 __all__ = [
     "ALIAS_FUNCTIONS",
     "EVENT_RENDER_FUNCTIONS",
+    "WHOLE_RENDER_FUNCTIONS",
     "INTEGRITY_LEVELS",
     "MISSING_RENDER_FUNCTIONS",
     "RULE_CHECKS",
@@ -139,6 +142,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "rewritten_values": query_rewritten_values,
     "lowercased_when": query_lowercased_when,
     "xml_unnamed_data": query_xml_unnamed_data,
+    "unnamed_params": query_unnamed_params,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -169,6 +173,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "rewritten_values": render_rewritten_values,
     "lowercased_when": render_lowercased_when,
     "xml_unnamed_data": render_xml_unnamed_data,
+    "unnamed_params": render_unnamed_params,
 }
 
 #: Checks of the whole rule that a function's query side relies on, run before its items are
@@ -187,6 +192,10 @@ MISSING_RENDER_FUNCTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
 #: Render sides that also read other fields of the source event (called ``f(value, spec, event)``):
 #: the shape of ``registry_key_path``'s output depends on the event's EventType.
 EVENT_RENDER_FUNCTIONS = frozenset({"registry_key_path"})
+
+#: Render sides that read a multi-valued field whole (called ``f(value, spec)`` once, not per
+#: element): ``unnamed_params`` writes a list's values to its ``to`` fields in order.
+WHOLE_RENDER_FUNCTIONS = frozenset({"unnamed_params"})
 
 ALIAS_FUNCTIONS: dict[str, Callable[[list[Any], dict[str, Any]], Any]] = {
     "hex_to_integer": alias_hex_to_integer,
