@@ -15,9 +15,11 @@ exactly the stanzas and values sigport meant, whatever the rule's text holds:
   is kept in the value (savedsearches.conf.spec, ``search``, on multi-line search strings:
   https://docs.splunk.com/Documentation/Splunk/latest/Admin/Savedsearchesconf). A newline in a
   value is therefore written as backslash + newline (no added space), and ``\\r`` as a newline.
-  A value whose last character is a backslash would swallow the next setting as a continuation:
-  a free-text value (description, label) loses its trailing backslashes, and a search ending in a
-  backslash is refused (the rule is reported unsupported), since dropping it would change the query.
+  A value whose last character is a backslash would swallow the next setting as a continuation,
+  and a line of a multi-line value ending in one (before the added continuation) could read as an
+  escaped backslash that ends the value early: a free-text value (description, label) loses the
+  trailing backslashes of each line, and a search with such a line is refused (the rule is
+  reported unsupported), since dropping them would change the query.
 
 The alert settings (all from savedsearches.conf.spec, link above): ``enableSched`` and
 ``cron_schedule`` run the search on the rule's interval; ``dispatch.earliest_time`` /
@@ -98,14 +100,20 @@ def conf_value(text: str, free_text: bool, what: str = "value") -> str:
         SavedSearchError: a value that is not free text (a search) ends with a backslash.
     """
     value = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if value.endswith("\\"):
-        if not free_text:
-            raise SavedSearchError(
-                f"the {what} ends with a backslash, which savedsearches.conf reads as a line "
-                "continuation"
-            )
-        value = value.rstrip("\\").rstrip()
-    return "\\\n".join(value.split("\n"))
+    lines = value.split("\n")
+    # Every line that a continuation follows, and the last one, must not end with a backslash of
+    # the value's own: "x\\" + continuation could read as an escaped backslash that ends the
+    # value, and the next line ("action.script = 1" in a description) as a setting of its own.
+    for i, line in enumerate(lines):
+        if line.endswith("\\"):
+            if not free_text:
+                where = "ends" if i == len(lines) - 1 else f"has a line ({i + 1}) that ends"
+                raise SavedSearchError(
+                    f"the {what} {where} with a backslash, which savedsearches.conf reads as a "
+                    "line continuation"
+                )
+            lines[i] = line.rstrip("\\").rstrip()
+    return "\\\n".join(lines)
 
 
 def _level(rule: Any) -> str:

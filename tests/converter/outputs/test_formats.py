@@ -97,3 +97,24 @@ def test_savedsearches_for_a_directory_is_one_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (out / "savedsearches.conf").read_text().count("\n[") + 1 == 1
+
+
+def test_savedsearches_no_line_ends_with_the_values_own_backslash(tmp_path: Path) -> None:
+    """A description line ending with a backslash was written as ``x\\\\`` + continuation: a
+    reader taking ``\\\\`` for an escaped backslash ends the value there and reads the next line
+    (``action.script = 1``) as a setting of the alert."""
+    from splunk_conf import read_conf
+
+    rule = tmp_path / "r.yml"
+    rule.write_text(
+        'title: t\nid: 0b8f7a3e-0000-4000-8000-00000000f301\n'
+        'description: "line1\\nline2 \\\\\\naction.script = 1"\n'
+        'logsource: {product: windows, category: process_creation}\n'
+        'detection:\n  sel:\n    Image|endswith: "\\\\a.exe"\n  condition: sel\n',
+        encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", str(rule), "-t", "splunk", "-f", "savedsearches"])
+    assert result.exit_code == 0, result.output
+    assert not any(line.endswith("\\\\") for line in result.stdout.split("\n")), result.stdout
+    settings = read_conf(result.stdout)["t"]
+    assert "action.script" not in settings
+    assert settings["description"] == "line1\nline2\naction.script = 1"
