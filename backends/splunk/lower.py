@@ -41,16 +41,15 @@ from backends.query.ast import (
 )
 from backends.query.errors import QueryParseError, UnsupportedQueryError
 
-from .semantics import LANGUAGE, SEMANTICS
+from .semantics import LANGUAGE, SEARCH_CIDR_SHAPE, SEMANTICS
 from .where import WhereLowering, unescape
 
 if TYPE_CHECKING:
     from backends.query.fields import FieldModel
     from backends.query.syntax import Grammar
 
-#: A value in CIDR notation, IPv4 or IPv6 (the search command reads both: semantics
-#: ``search_cidr``); ``ipaddress`` then decides whether it is a network.
-_CIDR = re.compile(r"^(?:\d{1,3}(\.\d{1,3}){3}/\d{1,2}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*/\d{1,3})$")
+#: A value in CIDR notation (``semantics.SEARCH_CIDR_SHAPE``).
+_CIDR = SEARCH_CIDR_SHAPE
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _REGEX_ARGS = re.compile(r'^\s*(?:([\w.]+)\s*(!=|=)\s*)?("(?:[^"\\]|\\.)*")\s*$')
 _REX_ARGS = re.compile(r'^\s*field=([\w.]+)\s+("(?:[^"\\]|\\.)*")\s*$')

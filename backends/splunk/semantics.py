@@ -16,6 +16,9 @@ eval/where; ``like()`` uses ``%`` and ``_``).
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from backends.query.ast import Fold, Missing
 from backends.query.semantics import Rule, Semantics
 
@@ -338,3 +341,23 @@ SEMANTICS = Semantics(
         ),
     },
 )
+
+
+#: A value in CIDR notation, IPv4 or IPv6 (the search command reads both: semantics
+#: ``search_cidr``); ``ipaddress`` then decides whether it is a network. Shared by the interpreter
+#: (``lower.py``) and the emitter (``spl_text.needs_exact_test``), which must never write a string
+#: equality as such a term.
+SEARCH_CIDR_SHAPE = re.compile(
+    r"^(?:\d{1,3}(\.\d{1,3}){3}/\d{1,2}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*/\d{1,3})$"
+)
+
+
+def search_reads_as_cidr(text: str) -> bool:
+    """True when ``field=<text>`` in SPL search is a CIDR match, not a text comparison."""
+    if not SEARCH_CIDR_SHAPE.match(text) or not SEMANTICS.get("search_cidr"):
+        return False
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True

@@ -19,7 +19,7 @@ from backends.lucene.regex import case_variants
 from backends.query.ast import Fold
 from backends.query.folding import SIMPLE, folds_alike
 
-from .semantics import SEMANTICS
+from .semantics import SEMANTICS, search_reads_as_cidr
 
 #: Sigma's reading and the candidate readings of SPL search (semantics ``search_folding``).
 _SEARCH_READINGS = (SIMPLE, *SEMANTICS.typed("search_folding", Fold).readings)
@@ -158,6 +158,12 @@ def widen(value: SigmaString) -> SigmaString:
                 push(char if exact else SpecialChars.WILDCARD_MULTI)
         else:
             push(part)
+    if all(isinstance(p, str) for p in parts) and search_reads_as_cidr("".join(map(str, parts))):
+        # Written as is, the pre-filter would be a CIDR match (search_cidr), no superset of the
+        # text: its '/' becomes '*', a glob.
+        text = "".join(map(str, parts))
+        head, _, tail = text.rpartition("/")
+        parts = [head, SpecialChars.WILDCARD_MULTI, tail]
     widened = SigmaString()
     widened.s = tuple(parts)  # type: ignore[assignment]  # pySigma keeps parts as a tuple
     return widened
@@ -165,10 +171,15 @@ def widen(value: SigmaString) -> SigmaString:
 
 def needs_exact_test(value: SigmaString, folding: bool = True) -> bool:
     """True when ``value`` has no exact rendering in SPL search: ``?``, literal ``*``, ``|cased``,
-    or (with ``folding``) a letter whose folding in search is not documented to be Sigma's
+    text that search reads as a CIDR block, or (with ``folding``) a letter whose folding in search is not documented to be Sigma's
     (``search_folding``). ``folding=False`` is for values compared with a shipper's constant
     (``source="XmlWinEventLog:..."``), which the shipper writes in one spelling only."""
     if isinstance(value, SigmaCasedString):
+        return True
+    if all(isinstance(p, str) for p in value.iter_parts()) and search_reads_as_cidr(
+        "".join(p for p in value.iter_parts() if isinstance(p, str))
+    ):
+        # ``field="10.0.0.0/8"`` is a CIDR match in search (search_cidr), not this text.
         return True
     return any(
         part is SpecialChars.WILDCARD_SINGLE

@@ -92,6 +92,26 @@ def caseless_transformation(model: Any, traits: TargetTraits) -> CaselessSubfiel
     )
 
 
+def line_ending_items(
+    table: MappingTable, entry: LogsourceMapping, data_source: str | None
+) -> list[ProcessingItem]:
+    """The item that declares the tests a shipper's line-ending rewriting may change
+    (``sources.<data source>.line_endings``). It must see the rule's own values, so the
+    pipeline puts it before every other item (the regex-to-wildcards step would otherwise hand
+    it `\\s-c\\s` as globs spelling each whitespace character, line breaks among them)."""
+    if not table.line_endings(data_source):
+        return []
+    _, exempt = table.dropped(data_source)
+    prefix = f"{table.name}-{entry.id}"
+    return [
+        ProcessingItem(
+            identifier=f"{prefix}-line-endings",
+            transformation=LineEndingCheck(data_source=data_source or "", exempt=exempt),
+            rule_conditions=[logsource_condition(entry)],
+        )
+    ]
+
+
 def logsource_condition(entry: LogsourceMapping) -> LogsourceCondition:
     """The pySigma rule condition that selects the rules of one table entry's logsource."""
     return LogsourceCondition(**entry.match)
@@ -209,14 +229,6 @@ def logsource_items(
                 transformation=DroppedValueCheck(
                     data_source=data_source or "", values=dropped, exempt=exempt
                 ),
-                rule_conditions=[logsource_condition(entry)],
-            )
-        )
-    if table.line_endings(data_source):
-        items.append(
-            ProcessingItem(
-                identifier=f"{prefix}-line-endings",
-                transformation=LineEndingCheck(data_source=data_source or "", exempt=exempt),
                 rule_conditions=[logsource_condition(entry)],
             )
         )

@@ -98,6 +98,7 @@ _CATEGORY_BREAKS = {
     _sre.CATEGORY_DIGIT: _NONE, _sre.CATEGORY_UNI_DIGIT: _NONE,
     _sre.CATEGORY_WORD: _NONE, _sre.CATEGORY_UNI_WORD: _NONE,
 }
+_MAXREPEAT = getattr(_sre, "MAXREPEAT", None) or _sre_parse.MAXREPEAT
 #: Anchors whose verdict is the same before a deleted ``\r`` and after it (see the docstring).
 _SAFE_ANCHORS = {_sre.AT_BEGINNING_STRING, _sre.AT_BOUNDARY}
 
@@ -131,7 +132,10 @@ def _regex_invariant(value: SigmaRegularExpression) -> bool:
     multiline, dotall = bool(flags & re.MULTILINE), bool(flags & re.DOTALL)
     # Either reading's proof suffices: line_break_regex also takes `\s*` / `\s+` runs between
     # parts that never match a line break, and `.` wherever a match cannot end with it.
-    return _items_invariant(list(parsed), multiline, dotall) or regex_problem(source, given) is None
+    return (
+        _items_invariant(list(parsed), multiline, dotall, top=True)
+        or regex_problem(source, given) is None
+    )
 
 
 def _consumes_plain(item: tuple[Any, Any] | None) -> bool:
@@ -155,9 +159,53 @@ def _any_run(item: tuple[Any, Any]) -> bool:
     return False
 
 
-def _items_invariant(items: list[tuple[Any, Any]], multiline: bool, dotall: bool) -> bool:
+def _takes_either_break(item: tuple[Any, Any], dotall: bool) -> bool:
+    """Whether ``item`` consumes exactly one character and accepts both ``\\r`` and ``\\n``
+    (``\\s``, ``[^x]``, ``.`` under ``|s``), seen through a group around it alone."""
+    op, arg = item
+    if op is _sre.SUBPATTERN and len(arg[3]) == 1:
+        return _takes_either_break(arg[3][0], dotall)
+    if op is _sre.ANY:
+        return dotall
+    if op is _sre.NOT_LITERAL:  # `[^x]`
+        return chr(arg) not in _BREAKS
+    if op is not _sre.IN:
+        return False
+    negated = any(o is _sre.NEGATE for o, _ in arg)
+    listed: set[str] = set()
+    for o, a in arg:
+        if o is _sre.LITERAL and chr(a) in _BREAKS:
+            listed.add(chr(a))
+        elif o is _sre.RANGE:
+            listed |= {c for c in _BREAKS if a[0] <= ord(c) <= a[1]}
+        elif o is _sre.CATEGORY and a in _CATEGORY_BREAKS:
+            listed |= _CATEGORY_BREAKS[a]
+        elif o is not _sre.NEGATE:
+            return False
+    return not listed if negated else listed == set(_BREAKS)
+
+
+def _items_invariant(
+    items: list[tuple[Any, Any]], multiline: bool, dotall: bool, top: bool = False
+) -> bool:
     for index, (op, arg) in enumerate(items):
         following = items[index + 1] if index + 1 < len(items) else None
+        neighbour = None if len(items) == 1 else items[1] if index == 0 else items[index - 1]
+        if (
+            top and index in (0, len(items) - 1) and _takes_either_break((op, arg), dotall)
+            and (len(items) == 1 or _consumes_plain(neighbour))
+        ):
+            # First or last item of an unanchored search, next to a character that is no break:
+            # a line break it takes in one value it takes in the other (\n where the \r was
+            # deleted before it, or \r where the match ended before the \n); in the middle it
+            # is not (`a\sb`: true on "a\nb" only), nor beside another break (`\s\s`).
+            continue
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and arg[0] <= 1 and arg[1] == _MAXREPEAT and (
+            len(arg[2]) == 1 and _takes_either_break(arg[2][0], dotall)
+        ):
+            # An unbounded run of a class holding both breaks (`\s+`, `\s*`): deleting or
+            # restoring a \r next to its \n keeps the run, and it never empties.
+            continue
         if not dotall and _any_run((op, arg)) and (
             op is not _sre.ANY and arg[0] == 0 or _consumes_plain(following)
         ):

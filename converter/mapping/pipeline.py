@@ -48,6 +48,7 @@ from converter.mapping.items import (
     ExactLogsourceCondition,
     TargetTraits,
     caseless_transformation,
+    line_ending_items,
     logsource_condition,
     logsource_items,
     regex_items,
@@ -121,8 +122,11 @@ def build_pipeline(
     data_source = opts.get("data_source")
     items: list[ProcessingItem] = regex_items(table.name, traits)
     entries = table.entries_for(data_source)
+    # Run first, on the rule's own values (``line_ending_items``).
+    first: list[ProcessingItem] = []
     for entry in entries:
         items.extend(logsource_items(table, entry, traits, data_source))
+        first.extend(line_ending_items(table, entry, data_source))
     # Tables that extend this one (non-Windows logsources) add their entries, each built for
     # its own data source: the option value when the table lists it, else the table's default.
     refusals = [(table, item, data_source) for item in table.not_covered]
@@ -134,6 +138,7 @@ def build_pipeline(
         source = own.get("data_source", other.option_default("data_source"))
         for entry in other.entries_for(source):
             items.extend(logsource_items(other, entry, traits, source))
+            first.extend(line_ending_items(other, entry, source))
             entries = (*entries, entry)
             if not other.has_caseless_subfields(source):
                 plain.append(entry)
@@ -142,6 +147,7 @@ def build_pipeline(
                     # its streams are named in the requests that install the copies.
                     templated.append(entry)
         refusals += [(other, item, source) for item in other.not_covered]
+    items[0:0] = first
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
         model = field_model or field_model_for(data_source)

@@ -416,10 +416,19 @@ class UnmappedFieldFailure(DetectionItemTransformation):
     event_data_template: bool = False
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
-        """Raise for a field outside ``known``; unbound keyword items have no field to map."""
+        """Raise for a field outside ``known``, the item's own or one a ``fieldref`` value names
+        (the query would compare with a field the data source never writes); unbound keyword
+        items have no field to map."""
+        from sigma.types import SigmaFieldReference
+
+        for value in detection_item.value:
+            if isinstance(value, SigmaFieldReference):
+                self._check(value.field, detection_item)
+        self._check(detection_item.field, detection_item)
+
+    def _check(self, name: str | None, detection_item: SigmaDetectionItem) -> None:
         from converter.mapping.table import EVENT_DATA_IDENTIFIER, EVENT_DATA_NAME
 
-        name = detection_item.field
         if name is None or name in self.known:
             return None
         why = dict(self.reasons).get(name)

@@ -9,6 +9,8 @@ declares such a test approximate (``LineEndingCheck``): "not proven", never "equ
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sigma.types import SigmaRegularExpression, SigmaString
 
@@ -83,10 +85,13 @@ def test_an_invariant_test_keeps_its_proof(source: str) -> None:
 GLOBS = ["abc", "*abc*", "a*b", "*", "a?b", "a\r\nb", "a\nb*", "\r*"]
 REGEXES = [r"a.*b", r"a.+", r"a.b", r"\s-O\s", r"abc$", r"^abc", r"[^x]y", r"x[^\r\n]", r"\bab\b",
            r"cmd.{0,5}(?:/c|/r).+p", r"(?m)^a", r"a.*?", r"(?s)a.*b", r"a(?=\r)", r"[a-z]{2}\.t",
-           r"a\B", r"(a.)+b", r"\D\d", r"x\Z"]
+           r"a\B", r"(a.)+b", r"\D\d", r"x\Z", r"\s-c\s", r"a\sb", r"a\s+b\s+", r"\s+", r"a\s*",
+           r"\s", r"^\s-c", r"-c\s$", r"[^x]-", r"-[^x]", r"a.*\s", r"\s.*a", r"(?s).-",
+           r"a\s{2,}", r"\s{0,2}a", r"(\s)-c", r"\s*-c\s*", r"a[\r\n]", r"[\r\n]a",
+           r"a[\r\n]+c", r"\sx\s", r"[^a]+c", r"a[^x]+", r"a\s?b", r"\s\s", r"a|\s"]
 TEXTS = ["", "a", "ab", "a\r\nb", "a\nb", "a\r\n", "a\n", "abc\r\n", "abc\n", "\r\nabc", "\nabc",
          "x\r\ny", "a\r\r\nb", "ab\r\n", "cmd /c\r\np", "cmd /cxp", "a.t\r\n", "-O\r\n-O\r\n", "x\r\n",
-         "a\r\n-O ", " -O\r\n", "a\r\n7", "x"]
+         "a\r\n-O ", " -O\r\n", "a\r\n7", "x", "\r\n-c", "a\r\n"]
 
 
 @pytest.mark.parametrize("pattern", GLOBS)
@@ -102,17 +107,22 @@ def test_a_glob_said_invariant_is_invariant(pattern: str) -> None:
             tokens, text.replace("\r\n", "\n"), False), (pattern, text)
 
 
+#: Every text of up to four characters over an alphabet holding both breaks, with the lists above.
+SMALL = TEXTS + ["".join(p) for n in range(5) for p in itertools.product("ab-c \r\nx", repeat=n)]
+
+
 @pytest.mark.parametrize("pattern", REGEXES)
 def test_a_regex_said_invariant_is_invariant(pattern: str) -> None:
     value = SigmaRegularExpression(pattern)
     search = compiled_regex(regex_source(value), regex_flags(value))
     verdicts = [(t, bool(search.search(t)), bool(search.search(t.replace("\r\n", "\n"))))
-                for t in TEXTS]
+                for t in SMALL]
     if crlf_invariant(value):
         assert all(a == b for _, a, b in verdicts), (pattern, verdicts)
 
 
-@pytest.mark.parametrize("pattern", [r"a.+", r"a\sb", r"abc$", r"a(?=\r)", r"a\D\d"])
+@pytest.mark.parametrize("pattern", [r"a.+", r"a\sb", r"abc$", r"a(?=\r)", r"a\D\d", r"^\s-c",
+                                     r"a\s{2,}"])
 def test_the_variant_regexes_are_found(pattern: str) -> None:
     assert not crlf_invariant(SigmaRegularExpression(pattern))
     assert any(
