@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sigma.types import SigmaCasedString, SigmaFieldReference, SigmaString
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.types import (
+    Placeholder,
+    SigmaCasedString,
+    SigmaExists,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaRegularExpression,
+    SigmaString,
+    SpecialChars,
+)
 
 
 #: The rule attribute where a pipeline transformation leaves warnings for the backend (the
@@ -33,8 +43,6 @@ def refuse_empty_field(name: str) -> str:
         SigmaFeatureNotSupportedByBackendError: the name is empty.
     """
     if not name:
-        from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-
         raise SigmaFeatureNotSupportedByBackendError(
             "empty field name (a processing pipeline mapped a field to ''): no query can name it"
         )
@@ -51,9 +59,8 @@ def refuse_placeholders(value: SigmaString) -> SigmaString:
     Raises:
         SigmaFeatureNotSupportedByBackendError: ``value`` holds a placeholder.
     """
-    from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-    from sigma.types import Placeholder
-
+    # Imported at module level: this runs for every value of every rule (a function-level
+    # import cost about as much as the loop).
     for part in value.s:
         if isinstance(part, Placeholder):
             raise SigmaFeatureNotSupportedByBackendError(
@@ -166,8 +173,6 @@ def can_exceed(value: Any, limit: int) -> bool:
     character); a regex can; so can ``|exists`` and ``null`` (a value that is not indexed reads
     as no value). Numbers, booleans and CIDR ranges never test long strings.
     """
-    from sigma.types import SigmaExists, SigmaNull, SigmaRegularExpression, SigmaString, SpecialChars
-
     if isinstance(value, (SigmaRegularExpression, SigmaExists, SigmaNull)):
         return True
     if not isinstance(value, SigmaString):
@@ -282,12 +287,12 @@ def field_model(backend: Any) -> Any:
     """The Elasticsearch field model the rule's pipeline was built for: the user's mapping
     (``--mapping``) or the data source's built-in model, recorded in the pipeline vars;
     Defend's built-in model when the pipeline records none."""
-    from backends.query.fields import BUILTIN_SOURCES, FieldModel
-
     pipeline = getattr(backend, "last_processing_pipeline", None)
     model = (getattr(pipeline, "vars", None) or {}).get("sigport_field_model")
     if model is not None:
         return model
+    from backends.query.fields import BUILTIN_SOURCES, FieldModel
+
     source = data_source_name(backend)
     return FieldModel.builtin(source if source in BUILTIN_SOURCES else "defend")
 
@@ -361,8 +366,6 @@ class CidrOnIpFieldMixin:
 
     def require_ip_field(self, field: str, network: Any) -> None:
         """Raise when the field model types ``field`` as a known non-``ip`` field."""
-        from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-
         info = field_model(self).lookup(field)
         if info is not None and info.type != "ip":
             raise SigmaFeatureNotSupportedByBackendError(

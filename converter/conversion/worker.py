@@ -6,7 +6,6 @@ earlier run stored it, never raising). ``converter.conversion.batch`` runs these
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -23,6 +22,7 @@ from converter.conversion.filecache import (
 )
 from converter.conversion.meta import RuleMeta, RuleSummary
 from converter.errors import RuleLoadError, show_traceback
+from converter.outputs.files import read_regular_file
 from converter.rules.load import LoadedRule, load_rules, load_text
 from converter.rules.paths import decode
 from converter.signals import die_with_parent
@@ -103,7 +103,8 @@ def load_input(path: str, text: str | None) -> list[LoadedRule]:
     """The rules of one input, as ``load_rules`` gives them."""
     if text is not None:
         return load_text(text, path)
-    data = _read_regular_file(path)
+    # Opened without blocking, so a path that became a FIFO since it was listed is not waited on.
+    data = read_regular_file(path, os.O_NONBLOCK)
     if data is not None:
         # What load_rules does for a regular file, without expanding the one path again (two
         # stat calls and pathlib objects per file).
@@ -112,25 +113,6 @@ def load_input(path: str, text: str | None) -> list[LoadedRule]:
         return load_rules([path])
     except RuleLoadError as exc:  # the file vanished since the paths were expanded
         return [LoadedRule(path, None, exc)]
-
-
-def _read_regular_file(path: str) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file that can be read, else None (then
-    ``load_rules`` reads it, or reports why it cannot). Opened without blocking, so a path that
-    became a FIFO since it was listed is not waited on."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _failure(path: str, message: str, targets: Sequence[str]) -> FileResult:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from backends.common import can_exceed
 from backends.regex_globs import NotGlobs, sigma_regex_globs
 from sigma.conditions import ConditionAND, ConditionOR
 from sigma.correlations import SigmaCorrelationRule
@@ -23,6 +24,7 @@ from sigma.types import (
     SigmaCasedString,
     SigmaExists,
     SigmaExpansion,
+    SigmaFieldReference,
     SigmaNull,
     SigmaRegularExpression,
     SigmaString,
@@ -30,7 +32,9 @@ from sigma.types import (
 )
 
 from converter.mapping.declared import TRIMMED_FIELDS, warn_on_rule
-from converter.mapping.table import FieldTarget
+from converter.mapping.functions.approximations import collecting
+from converter.mapping.functions.registry import QUERY_FUNCTIONS, RULE_CHECKS
+from converter.mapping.table import EVENT_DATA_IDENTIFIER, EVENT_DATA_NAME, FieldTarget
 
 
 def whole_file_name(value: object, separator: str = "\\") -> str | None:
@@ -262,8 +266,6 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         patterns a query_string would split on a field that is no ``keyword`` field
         (``cased_copies``: KQL), or where the field stops at an ``ignore_above`` a value of
         the item can pass (every copy target); True when moved."""
-        from backends.common import can_exceed
-
         values = item.value
         if not values or not all(type(v) is SigmaCasedString for v in values):
             return False
@@ -305,9 +307,6 @@ class FunctionFieldTransformation(DetectionItemTransformation):
         (``RULE_CHECKS``: ``cim_fillnull``), before any item is rewritten; then map the rule's
         items, each approximation a function declares (``functions.approximations``) becoming a
         warning on the rule."""
-        from converter.mapping.functions.approximations import collecting
-        from converter.mapping.functions.registry import RULE_CHECKS
-
         check = RULE_CHECKS.get(self.target.function or "") if self.target else None
         if check is not None and isinstance(rule, SigmaRule):
             check(rule, self.target, self.prefix)
@@ -327,8 +326,6 @@ class FunctionFieldTransformation(DetectionItemTransformation):
         self, detection_item: SigmaDetectionItem
     ) -> SigmaDetection | SigmaDetectionItem | None:
         """Rewrite one item according to the function."""
-        from converter.mapping.functions.registry import QUERY_FUNCTIONS
-
         assert self.target is not None and self.target.function is not None
         try:
             rewrite = QUERY_FUNCTIONS[self.target.function]
@@ -419,16 +416,13 @@ class UnmappedFieldFailure(DetectionItemTransformation):
         """Raise for a field outside ``known``, the item's own or one a ``fieldref`` value names
         (the query would compare with a field the data source never writes); unbound keyword
         items have no field to map."""
-        from sigma.types import SigmaFieldReference
-
         for value in detection_item.value:
             if isinstance(value, SigmaFieldReference):
                 self._check(value.field, detection_item)
         self._check(detection_item.field, detection_item)
 
     def _check(self, name: str | None, detection_item: SigmaDetectionItem) -> None:
-        from converter.mapping.table import EVENT_DATA_IDENTIFIER, EVENT_DATA_NAME
-
+        """Raise when ``name`` is a field outside ``known`` (see ``apply_detection_item``)."""
         if name is None or name in self.known:
             return None
         why = dict(self.reasons).get(name)

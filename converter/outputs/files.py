@@ -245,17 +245,24 @@ def _replace(dir_fd: int, name: str, text: str, path: Path) -> None:
 def _holds(dir_fd: int, name: str, data: bytes) -> bool:
     """Whether the regular file ``name`` in ``dir_fd`` holds exactly ``data`` (opened without
     following a link; False when it cannot be read)."""
+    return read_regular_file(name, os.O_NOFOLLOW, dir_fd=dir_fd, limit=len(data) + 1) == data
+
+
+def read_regular_file(name: str, flags: int = 0, dir_fd: int | None = None,
+                      limit: int = -1) -> bytes | None:
+    """The bytes of ``name`` (at most ``limit``; -1: all) if it opens with ``flags`` added to
+    read-only and is a regular file; None otherwise or when it cannot be read."""
     try:
-        handle = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+        handle = os.open(name, os.O_RDONLY | flags | _CLOEXEC, dir_fd=dir_fd)
     except OSError:
-        return False
+        return None
     try:
         if not stat.S_ISREG(os.fstat(handle).st_mode):
-            return False
+            return None
         with os.fdopen(handle, "rb", closefd=False) as reader:
-            return reader.read(len(data) + 1) == data
+            return reader.read(limit)
     except OSError:
-        return False
+        return None
     finally:
         os.close(handle)
 
