@@ -92,8 +92,30 @@ def _kinds(obj: object) -> set[str]:
     ],
 )
 def test_regex_without_wildcard_form_is_a_proven_bool_tree(detection: str) -> None:
-    query = _proven(detection)
+    """Proven on Elastic Defend, which indexes values as the process reported them: on the
+    winlog-input data sources a ``[^b]``, ``$`` or ``.`` may answer otherwise on a value whose
+    ``\\r\\n`` the shipper wrote as ``\\n`` (``test_line_ending_rewriting_is_not_proven``)."""
+    query = _proven(detection, "defend")
     assert "regexp" in _kinds(query) and "bool" in _kinds(query), query
+
+
+@pytest.mark.parametrize(
+    "detection",
+    [
+        "  sel:\n    CommandLine|re: 'a[^b]c'\n  condition: sel",
+        "  a:\n    CommandLine|re: '^[0-9]+$'\n  condition: not a",
+        "  sel:\n    CommandLine|contains: '>?%APPDATA%\\'\n  condition: sel",
+    ],
+)
+def test_line_ending_rewriting_is_not_proven(detection: str) -> None:
+    """On data source windows the same queries are declared approximate (Winlogbeat's AddPairs
+    writes ``\\r\\n`` as ``\\n``): 'not proven' with that reason, and no generated event
+    disagrees."""
+    loaded = _loaded(detection)
+    result = Checker(["kql-es"], data_source="windows").check(
+        loaded, generate_events(loaded.rule)).targets["kql-es"]
+    assert result.query is not None and result.equivalent is None, result.reason
+    assert "RemoveWindowsLineEndings" in str(result.reason) and not result.disagreements
 
 
 def test_regex_with_a_wildcard_form_stays_kql() -> None:
@@ -340,12 +362,13 @@ def test_reader_refuses_what_it_does_not_evaluate(body: dict[str, object]) -> No
 def test_string_kql_cannot_write_is_a_proven_regexp(selection: str) -> None:
     """Widened or refused before (declared '?' and '*' widenings, query_string splitting,
     wildcard_detection): a regexp query of the glob is exact, case-insensitive letters as
-    classes of their case variants."""
-    query = _proven(f"  sel:\n    {selection}\n  condition: sel")
+    classes of their case variants. On Defend: a ``?`` may meet the ``\\n`` a winlog-input
+    shipper writes for ``\\r\\n``."""
+    query = _proven(f"  sel:\n    {selection}\n  condition: sel", "defend")
     assert "regexp" in _kinds(query), query
 
 
-def test_question_mark_on_a_caseless_copy_is_a_proven_regexp(tmp_path: object) -> None:
+def test_question_mark_on_a_caseless_copy_is_a_regexp(tmp_path: object) -> None:
     """With the template of sigport mapping the value is on the lowercased copy: the regexp
     there is case-sensitive (the copy and the value were lowercased alike)."""
     from pathlib import Path
@@ -357,7 +380,9 @@ def test_question_mark_on_a_caseless_copy_is_a_proven_regexp(tmp_path: object) -
     path.write_text(json.dumps(template_body(propose([loaded], "windows"))), encoding="utf-8")
     checker = Checker(["kql-es"], data_source="windows", mapping=path)
     result = checker.check(loaded, generate_events(loaded.rule)).targets["kql-es"]
-    assert result.equivalent is True, (result.reason, result.query)
+    # '?' may meet the '\\n' Winlogbeat writes for '\\r\\n': declared, and no event differs.
+    assert result.equivalent is None and not result.disagreements, (result.reason, result.query)
+    assert "RemoveWindowsLineEndings" in str(result.reason)
     assert '"sigport.caseless.process.command_line": {"value": ".*\\\\>.%appdata%' in str(
         result.query)
 

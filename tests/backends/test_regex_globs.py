@@ -233,18 +233,30 @@ def _check(text: str, tmp_path: Path, values: list[str] | None = None,
 
 
 @pytest.mark.parametrize(
-    "pattern",
-    ["(?i)\\\\cmd\\.exe$", "(?i)\\\\(cmd|pwsh)\\.exe", "(?i)^C:\\\\[a-c]", "(?im)^x\\s[0-2]"],
+    ("pattern", "line_endings"),
+    [
+        ("(?i)\\\\cmd\\.exe$", True),
+        ("(?i)\\\\(cmd|pwsh)\\.exe", False),
+        ("(?i)^C:\\\\[a-c]", False),
+        ("(?im)^x\\s[0-2]", True),
+    ],
 )
-def test_proven_on_events(pattern: str, tmp_path: Path) -> None:
+def test_proven_on_events(pattern: str, line_endings: bool, tmp_path: Path) -> None:
     """Case-insensitive regexes land on the caseless copies (no length limit, whitespace kept
-    as symbols): both KQL targets are proven equivalent, the over-limit values included."""
+    as symbols): both KQL targets are proven equivalent, the over-limit values included. A
+    ``$`` (also before a final newline) or a ``\\s`` may answer otherwise on a value whose
+    ``\\r\\n`` Winlogbeat wrote as ``\\n``: declared, 'not proven', and no event differs."""
     values = ["C:\\cmd.exe", "C:\\CMD.EXE", "C:\\cmd.exe\n", "c:\\b\\pwsh.exe x", "C:\\d",
               "c:\\A", "\\cmd.exe\n\n", "x\\pw\u017fh.exe", "y\nX\t5", "x 1", "", "C:\\" + "a" * 1100]
     result = _check(_rule(pattern, "", "Image"), tmp_path, values)
     assert result.reference_unsupported is None
     for name, target in result.targets.items():
-        assert target.equivalent is True, (name, target.query, target.reason, target.disagreements)
+        assert not target.disagreements, (name, target.query, target.disagreements)
+        if line_endings:
+            assert target.equivalent is None, (name, target.query)
+            assert "RemoveWindowsLineEndings" in str(target.reason), (name, target.reason)
+        else:
+            assert target.equivalent is True, (name, target.query, target.reason)
 
 
 def test_untranslatable_regex_is_refused_with_the_reason(tmp_path: Path) -> None:
