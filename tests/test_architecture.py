@@ -72,7 +72,7 @@ EMITTER_HELPERS = {
     "backends.lucene.regex", "backends.lucene.pcre", "backends.lucene.charset",
     "backends.splunk.spl_text", "backends.splunk.terms", "backends.regex_globs",
     "backends.kql.literals",
-    "backends.kusto.regex",
+    "backends.kusto.regex", "backends.splunk.regex_case",
 }
 
 

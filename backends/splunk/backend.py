@@ -74,6 +74,7 @@ from sigma.types import (
     SigmaFieldReference,
     SigmaNumber,
     SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
 )
 
@@ -86,6 +87,7 @@ from .backend_deferred import (
     SplDeferredWhereFieldRef,
     attach,
 )
+from .regex_case import is_caseless, splunk_caseless
 from .simplify import base_filter, simplify
 from .backend_text_record import is_text_record, keyword_regex
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
@@ -407,6 +409,22 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
     ) -> Any:
         """``|cased``: insensitive pre-filter plus a case-sensitive anchored regex."""
         return self._exact_string(cond, state)
+
+    def convert_value_re(
+        self, r: SigmaRegularExpression, state: ConversionState
+    ) -> str | DeferredQueryExpression:
+        """The stock escaping of the regex; a caseless one is first written case-sensitively
+        with the letter variants of Sigma's reference (``regex_case.splunk_caseless``)."""
+        flag = SigmaRegularExpressionFlag.IGNORECASE in r.flags
+        if is_caseless(str(r.regexp), flag):
+            # A new value: the rule's own is shared with the other targets of a shared pass.
+            r = SigmaRegularExpression(
+                splunk_caseless(str(r.regexp), flag),
+                {f for f in r.flags if f is not SigmaRegularExpressionFlag.IGNORECASE},
+            )
+        else:
+            splunk_caseless(str(r.regexp), flag)  # refuses an i option inside the pattern
+        return super().convert_value_re(r, state)
 
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

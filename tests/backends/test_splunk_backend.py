@@ -87,7 +87,7 @@ EXACT = [
     ),
     pytest.param(
         "  sel: {A|re|i|m|s: 'a.b'}\n  condition: sel",
-        '*\n| regex A="(?ims)a.b"',
+        '*\n| regex A="(?ms)[aA].[bB]"',
         id="re-flags",
     ),
     pytest.param(
