@@ -94,14 +94,13 @@ from converter.mapping.functions.unlisted import (
 )
 from converter.mapping.functions.unnamed_data import query_xml_unnamed_data, render_xml_unnamed_data
 from converter.mapping.functions.unnamed_params import query_unnamed_params, render_unnamed_params
+from converter.mapping.functions.ip import query_to_ip, render_to_ip
 from converter.mapping.functions.values import (
     INTEGRITY_LEVELS,
     query_integrity_level_name,
     query_mandatory_label,
-    query_to_ip,
     render_integrity_level_name,
     render_mandatory_label,
-    render_to_ip,
 )
 
 __all__ = [

@@ -19,7 +19,7 @@ from sigma.rule import SigmaDetection, SigmaDetectionItem
 from sigma.types import SigmaCIDRExpression, SigmaString
 from test_functions import check_exact, evaluate, item_of, raises_with, sigma_rule
 
-from converter.mapping.functions.values import ip_prefix_networks, sysmon_ip_text
+from converter.mapping.functions.ip import ip_prefix_networks, sysmon_ip_text
 from converter.mapping.functions.registry import QUERY_FUNCTIONS, RENDER_FUNCTIONS, invert_value_map
 from converter.mapping.loader import load_table
 from converter.mapping.table import FieldTarget

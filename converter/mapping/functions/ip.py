@@ -1,0 +1,235 @@
+"""``to_ip``: a Sysmon address string -> an Elasticsearch ``ip`` field, in both directions.
+
+Exact on the text forms Sysmon writes (its ``DestinationIp`` / ``SourceIp``): IPv4 dotted
+decimal, and IPv6 as eight lowercase hexadecimal groups without leading zeros and without ``::``
+compression (``0:0:0:0:0:0:0:1``, ``fe80:0:0:0:3b31:a8fa:5adc:7b9e``). Every one of the 5,050
+addresses in the OTRF Security-Datasets Sysmon events of ../shared/corpus (3,124 IPv4, 1,926 IPv6)
+has that form; none is IPv4-mapped. On that domain one address has one text, so a whole-value
+Sigma string test is the same as an address test, which is what an ``ip`` field answers
+(https://www.elastic.co/guide/en/elasticsearch/reference/current/ip.html: term queries and CIDR
+notation, every address stored as IPv6 with IPv4 addresses IPv4-mapped). A prefix or wildcard
+test becomes the union of the CIDR blocks its addresses fill.
+
+Split from ``values.py`` (closed vocabularies), which shares none of this.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from sigma.rule import SigmaDetectionItem
+from sigma.types import (
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaExists,
+    SigmaNull,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+)
+
+from converter.mapping.functions.render import each, written
+from converter.mapping.functions.tree import (
+    MANY,
+    Leaf,
+    Node,
+    NotExact,
+    QueryResult,
+    describe,
+    or_,
+    rewrite,
+    to_tokens,
+)
+from converter.mapping.table import FieldTarget
+
+# Elasticsearch stores IPv4 addresses as IPv4-mapped IPv6 (ip field docs), so a query on a
+# network inside ::ffff:0:0/96 also matches IPv4 addresses, which Sigma's text never does.
+_V4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+_MAX_BLOCKS = 64  # a prefix whose CIDR union is longer than this is refused (query size)
+
+
+def sysmon_ip_text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The text Sysmon writes for an address (module docstring): IPv6 uncompressed, no zeros."""
+    if address.version == 4:
+        return str(address)
+    packed = address.packed
+    return ":".join(format(int.from_bytes(packed[i : i + 2], "big"), "x") for i in range(0, 16, 2))
+
+
+def _cidr(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> SigmaCIDRExpression:
+    """A Sigma cidr value for a network."""
+    return SigmaCIDRExpression(str(network))
+
+
+def _check_network(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> None:
+    """Refuse an IPv6 network an ip field would also match IPv4 addresses in."""
+    if network.version == 6 and network.overlaps(_V4_MAPPED):
+        raise NotExact(
+            f"{network} overlaps the IPv4-mapped range ::ffff:0:0/96: an ip field stores IPv4 "
+            "addresses there, so the query would also match IPv4 addresses, which Sigma's cidr "
+            "does not"
+        )
+
+
+def _address(text: str, cased: bool) -> SigmaCIDRExpression:
+    """Whole-value equality with one address text, as a one-address CIDR block."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise NotExact(
+            f"{text!r} is not an IP address: the ip field holds only addresses (the shipper's "
+            "convert to ip drops any other text), so no query tests this text"
+        ) from None
+    form = sysmon_ip_text(address)
+    if (text if cased else text.lower()) != form:
+        raise NotExact(
+            f"{text!r} is not the text Sysmon writes for this address ({form!r}): Sigma compares "
+            f"the text, so the rule never matches Sysmon's value, while an ip field compares "
+            f"addresses; write {form!r} or use the cidr modifier"
+        )
+    network = ipaddress.ip_network(address)
+    _check_network(network)
+    return _cidr(network)
+
+
+def _field_ranges(text: str, base: int, top: int) -> list[tuple[int, int]]:
+    """Values of one address field (octet or group) whose canonical text starts with ``text``.
+
+    Canonical texts have no leading zeros; IPv6 groups are lowercase hexadecimal.
+    """
+    digits = "0123456789" if base == 10 else "0123456789abcdef"
+    if not text:
+        return [(0, top)]
+    if any(c not in digits for c in text) or (text[0] == "0" and len(text) > 1):
+        return []
+    if text == "0":
+        return [(0, 0)]
+    value, scale, out = int(text, base), 1, []
+    while value * scale <= top:  # the text itself, then one, two, ... more digits
+        out.append((value * scale, min((value + 1) * scale - 1, top)))
+        scale *= base
+    return out
+
+
+def _family_prefix(text: str, version: int) -> list[Any]:
+    """CIDR blocks holding exactly the addresses of one family whose Sysmon text starts so."""
+    sep, count, base, top, width = (
+        (".", 4, 10, 255, 8) if version == 4 else (":", 8, 16, 0xFFFF, 16)
+    )
+    *full, partial = text.split(sep)
+    if len(full) >= count:
+        return []
+    fixed = []
+    for part in full:  # every complete field must be a canonical field text
+        ranges = _field_ranges(part, base, top) if part else []
+        if not ranges or ranges[0] != (int(part, base), int(part, base)):
+            return []
+        fixed.append(int(part, base))
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    rest = count - len(fixed) - 1
+    blocks: list[Any] = []
+    for low, high in _field_ranges(partial, base, top):
+        start = _join([*fixed, low, *([0] * rest)], width)
+        end = _join([*fixed, high, *([top] * rest)], width)
+        blocks += ipaddress.summarize_address_range(cls(start), cls(end))
+    return blocks
+
+
+def _join(fields: list[int], width: int) -> int:
+    """The integer of an address from its fields (octets or groups)."""
+    number = 0
+    for value in fields:
+        number = (number << width) | value
+    return number
+
+
+def ip_prefix_networks(text: str, cased: bool = False) -> list[Any]:
+    """CIDR blocks holding exactly the addresses whose Sysmon text starts with ``text``.
+
+    ``10.`` is 10.0.0.0/8; ``172.1`` is 172.1.0.0/16 and 172.10.0.0-172.19.255.255 and
+    172.100.0.0-172.199.255.255; ``fe80:0:0:0:`` is fe80::/64. A prefix without ``.`` or ``:``
+    can start texts of both families. Sigma compares case-insensitively (IPv6 hex is lowercased
+    first); a ``cased`` prefix with upper-case letters matches no Sysmon IPv6 text.
+    """
+    blocks: list[Any] = []
+    if ":" not in text:
+        blocks += _family_prefix(text, 4)
+    if "." not in text:
+        lowered = text.lower()
+        if not cased or lowered == text:
+            blocks += _family_prefix(lowered, 6)
+    return list(ipaddress.collapse_addresses([b for b in blocks if b.version == 4])) + list(
+        ipaddress.collapse_addresses([b for b in blocks if b.version == 6])
+    )
+
+
+def query_to_ip(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
+    """Sigma tests on an address string as tests on an ``ip`` field (term queries with CIDR).
+
+    Exact: ``null``/``exists``; ``cidr`` (IPv6 blocks inside the IPv4-mapped range refused);
+    whole-value equality with Sysmon's text of an address (a /32 or /128 block); ``startswith``
+    a literal (the CIDR blocks of every address whose text has that prefix); ``*`` (exists).
+    Refused with the reason: any other wildcard (Elasticsearch runs no wildcard query on an ip
+    field), regular expressions, numbers, comparisons, text that is not an address or not
+    Sysmon's text of it, and prefixes that need more than 64 blocks.
+    """
+    target = prefix + spec.target
+
+    def handle(value: SigmaType) -> Node:
+        if isinstance(value, (SigmaNull, SigmaExists)):
+            return Leaf(target, value)
+        if isinstance(value, SigmaCIDRExpression):
+            _check_network(value.network)
+            return Leaf(target, value)
+        if isinstance(value, SigmaString):
+            cased = isinstance(value, SigmaCasedString)
+            tokens = to_tokens(value)
+            literal = [t for t in tokens if isinstance(t, str)]
+            if len(literal) == len(tokens):
+                return Leaf(target, _address("".join(literal), cased))
+            if tokens == [MANY]:  # the field holds a value: on the domain, an address
+                return Leaf(target, SigmaExists(True))
+            if tokens[-1] is MANY and len(literal) == len(tokens) - 1:
+                text = "".join(literal)
+                blocks = ip_prefix_networks(text, cased)
+                if not blocks:
+                    raise NotExact(f"no address text Sysmon writes starts with {text!r}")
+                if len(blocks) > _MAX_BLOCKS:
+                    raise NotExact(
+                        f"startswith {text!r} needs {len(blocks)} CIDR blocks (at most "
+                        f"{_MAX_BLOCKS} are emitted)"
+                    )
+                for block in blocks:
+                    _check_network(block)
+                return or_(*[Leaf(target, _cidr(b)) for b in blocks])
+            raise NotExact(
+                f"{value.original!r}: Elasticsearch runs no wildcard query on an ip field, and "
+                "only a literal prefix (startswith) can be rewritten as CIDR blocks"
+            )
+        if isinstance(value, SigmaRegularExpression):
+            raise NotExact("Elasticsearch runs no regexp query on an ip field")
+        raise NotExact(f"{describe(value)} cannot be tested on an ip field")
+
+    return rewrite(item, spec, prefix, handle)
+
+
+def render_to_ip(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """The address string unchanged when it parses as an IP address; anything else: nothing.
+
+    Elastic's ``convert`` to ``ip`` keeps a valid address as it is and, with ``ignore_failure``,
+    writes nothing for other text
+    (https://www.elastic.co/docs/reference/enrich-processor/convert-processor). Scope ids
+    (``%eth0``) are not written: whether Elasticsearch parses them is not documented.
+    """
+
+    def address(v: Any) -> str | None:
+        if not isinstance(v, str) or "%" in v:
+            return None
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            return None
+        return v
+
+    return written(spec.target, each(value, address))
