@@ -38,13 +38,13 @@ from converter.backtesting.prepare import (
     BacktestOptions, PreparedRule, PreparedTarget, backtest_store, checker_for, prepare_rule,
     routing,
 )
+from converter.checking.dropped import WRITTEN_ALIKE
 from converter.reference.evaluator import CompiledRule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
 from converter.ruleindex.needs import Condition, conditions_of
 
-#: Why an event counted under ``declared`` is no disagreement.
-DECLARED = ("the data source writes it as an event with a declared field missing or deleted, "
-            "which the rule decides the way the query did")
+#: Why an event counted under ``declared`` is no disagreement (worded as ``check`` words it).
+DECLARED = WRITTEN_ALIKE
 
 #: Distinct (Channel, EventID) routing keys remembered; beyond it membership is recomputed.
 ROUTE_MEMO = 4096
@@ -340,15 +340,14 @@ class Engine:
                         self._disagree(delta, (i, t), source, True, False, why)
 
     def _declared(self, slot: Slot, event: dict[str, Any], hit: bool, renderer: Any) -> bool:
-        """Whether the slot's disagreement on ``event`` is only the difference (a deleted value,
-        a trimmed edge) its emitter declared (``converter.checking.dropped``): the data source writes the event
-        as one the rule decides the way the target did."""
+        """Whether the slot's disagreement on ``event`` is only a declared difference (a deleted
+        value, a trimmed edge, rewritten line endings, a JSON null): the same classification as
+        ``check``'s (``converter.checking.dropped.declared_twin``), asked on every
+        disagreement, whatever the target declared."""
         from converter.checking.dropped import declared_twin
         from converter.events.render import SampleEvent
 
         target = self.rules[slot[0]].targets[slot[1]]
-        if not (target.dropped or target.trimmed):
-            return False
         compiled = self.compiled[slot[0]]
         return declared_twin(SampleEvent(event), hit, target.dropped, renderer,
                              lambda fields: compiled.evaluate(fields).matched,

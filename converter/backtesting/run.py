@@ -47,6 +47,7 @@ from converter.backtesting.prepare import (
 )
 from converter.backtesting.workers import run_sharded
 from converter.backtesting.report import BacktestReport, RuleTally, TargetTally, print_report
+from converter.checking.dropped import declared_reason
 
 __all__ = ["BacktestReport", "RuleTally", "TargetTally", "print_report", "run_backtest"]
 
@@ -255,10 +256,8 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger,
                 # The difference the emitter declared, which no query on this data avoids:
                 # never "equivalent", and no disagreement either.
                 n, source, why = declared
-                t.reason = ("not proven: the emitter declared its output approximate ("
-                            + "; ".join(target.warnings)
-                            + f"), and {n} of {tally.events} events show that difference "
-                            f"(first {source}: {why})")
+                t.reason = declared_reason(target.warnings, f"{n} of {tally.events} events",
+                                           f" (first {source}: {why})")
             elif (which := undecided if undecided is not None else ref_undecided) is not None:
                 side, (n, source, why) = (name if undecided is not None else "the reference",
                                           which)

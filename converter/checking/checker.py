@@ -27,7 +27,7 @@ from converter.conversion.convert import CONVERTED, Conversion, Converter
 from converter.events.render import EventRenderer, SampleEvent
 from converter.mapping.index_mapping import field_model_for
 from converter.mapping.loader import load_table
-from converter.checking.dropped import declared_twin
+from converter.checking.dropped import WRITTEN_ALIKE, declared_reason, declared_twin
 from converter.checking.limits import length_limits, limit_shows
 from converter.checking.user_pipeline import EventMirror, mirror_for, user_pipelines
 from converter.reference.evaluator import compile_rule
@@ -410,16 +410,10 @@ class Checker:
             # the one the emitter declared, which no query on this data source avoids.
             # With no declaration the difference is a JSON null, which every data source writes
             # as a missing field (``dropped.declared_twin``).
-            said = (
-                "the emitter declared its output approximate (" + "; ".join(approximate) + "), and "
-                if approximate else ""
-            )
-            out.reason = (
-                f"not proven: {said}{'event' if len(declared) == 1 else 'events'} "
-                + ", ".join(map(str, declared))
-                + " show that difference: the data source writes each as it writes an event with "
-                "that value missing (a null, a deleted value) or rewritten (trimmed, its line "
-                "endings), which the rule decides the other way"
+            out.reason = declared_reason(
+                approximate,
+                f"{'event' if len(declared) == 1 else 'events'} " + ", ".join(map(str, declared)),
+                f": {WRITTEN_ALIKE}",
             )
         elif unrenderable is not None and not shown:
             # Every event the rule matches is one the data source cannot carry: agreeing on the

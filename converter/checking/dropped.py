@@ -19,7 +19,12 @@ A shipper that trims a value's edges (``Conversion.trimmed``, ``functions/trim.p
 event just as it writes the same event with that value trimmed: the trimmed twin is tried first,
 under the same two conditions. One that writes every ``\r\n`` as ``\n``
 (``sources.<data source>.line_endings``, ``converter/mapping/line_endings.py``) writes an event as
-its twin with those line endings rewritten, tried next.
+its twin with those line endings rewritten, tried next. A JSON null is written as a missing
+field by every data source, with or without a declaration.
+
+``check`` and ``backtest`` classify a disagreeing event with the same function
+(``declared_twin``, asked whenever the reference and the target disagree) and word the verdict
+with the same ``declared_reason``: the two commands describe one event alike.
 """
 
 from __future__ import annotations
@@ -37,6 +42,25 @@ MAX_TWINS = 256
 
 #: A Sigma field that is absent from the event.
 _MISSING = object()
+
+
+#: Why an event showing only the declared difference is no disagreement.
+WRITTEN_ALIKE = (
+    "the data source writes such an event as it writes one with that value missing (a null, a "
+    "deleted value) or rewritten (trimmed, its line endings), which the rule decides the other way"
+)
+
+
+def declared_reason(approximate: Sequence[str], shown: str, detail: str) -> str:
+    """The "not proven" reason of a target whose only disagreements are declared differences
+    (``declared_twin``), worded alike by ``check`` and ``backtest``: ``approximate`` are the
+    emitter's declared approximations (none for a JSON null), ``shown`` names the events and
+    ``detail`` follows."""
+    said = (
+        "the emitter declared its output approximate (" + "; ".join(approximate) + "), and "
+        if approximate else ""
+    )
+    return f"not proven: {said}{shown} show that difference{detail}"
 
 
 def twins(fields: Mapping[str, Any], dropped: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:

@@ -543,3 +543,70 @@ def test_collector_thresholds_are_raised_during_a_run_and_restored(
         assert gc.get_threshold() == (123, 4, 5)
     finally:
         gc.set_threshold(*saved)
+
+
+NULL_RULE = """\
+title: Has Command Line
+id: 66666666-6666-4666-8666-666666666666
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\\\\a.exe'
+    CommandLine|exists: true
+  condition: selection
+level: low
+"""
+
+CRLF_RULE = """\
+title: Two Lines
+id: 77777777-7777-4777-8777-777777777777
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    CommandLine|contains: "IEX\\r\\nx"
+  condition: selection
+level: low
+"""
+
+_A = {"Channel": SYSMON, "EventID": 1, "Image": "C:\\\\a.exe"}
+
+
+@pytest.mark.parametrize(("rule_text", "events", "target", "data_source", "shown"), [
+    # A JSON null: every data source writes it as a missing field, which ``exists`` tells apart.
+    # Kusto declares nothing on this rule: the backtest asked about declared differences only
+    # when a target declared deleted or trimmed values, and reported "differs".
+    (NULL_RULE, [{**_A, "CommandLine": None}, {**_A, "CommandLine": "x"}, _A], "kusto", None,
+     [0]),
+    (NULL_RULE, [{**_A, "CommandLine": None}, {**_A, "CommandLine": "x"}, _A], "splunk", None,
+     [0]),
+    # The windows integration writes \r\n as \n: the emitter declared it (line endings).
+    (CRLF_RULE, [{**_A, "CommandLine": "a IEX\r\nx"}, {**_A, "CommandLine": "a IEX\nx"}, _A],
+     "eql", "windows", [0]),
+])
+def test_backtest_and_check_classify_a_declared_difference_alike(
+    tmp_path: Path, rule_text: str, events: list[dict[str, Any]], target: str,
+    data_source: str | None, shown: list[int]
+) -> None:
+    """The same event is "not proven" (the declared difference) in both commands, never
+    "differs" in one of them."""
+    from converter.checking.checker import Checker
+    from converter.events.render import SampleEvent
+    from converter.rules.load import load_text
+
+    (loaded,) = load_text(rule_text, "r.yml")
+    checked = Checker([target], data_source=data_source).check(
+        loaded, [SampleEvent(e) for e in events]).targets[target]
+    assert checked.disagreements == [] and checked.equivalent is None, checked.reason
+    assert f"event {shown[0]} show that difference" in checked.reason, checked.reason
+    rule = tmp_path / "r.yml"
+    rule.write_text(rule_text, encoding="utf-8")
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    report = run_backtest([rule], [path], targets=[target], workers=1, data_source=data_source)
+    tally = report.rules[0].targets[target]
+    assert tally.disagreements == 0 and tally.equivalent is None, tally.reason
+    assert f"{len(shown)} of {len(events)} events show that difference" in tally.reason
+    # One wording of why: the check's and the backtest's reasons end alike.
+    assert checked.reason.endswith(tally.reason.rsplit(": ", 1)[-1].rstrip(")"))
