@@ -325,8 +325,10 @@ class EventRenderer:
         entry = self.logsource_of(event)
         if entry is None:
             return None
-        if entry.state.get("text_record"):
+        if entry.state.get("text_record") or entry.text_field:
             constants = {self._strip(k): v for k, v in entry.render.items()}
+            if entry.text_field:
+                return {**constants, entry.text_field: filestream_line(event, entry)}
             return {**constants, "_raw": text_line(event, entry)}
         for variant in entry.variants:
             if any(_event_matches(event, crit) for crit in variant.events):
@@ -462,6 +464,26 @@ def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
         # Splunk breaks such a log into events at line breaks (LINE_BREAKER): no record holds one.
         raise ValueError(f"a {entry.id} record is one line of text, and this value holds a line break")
     return values[0]
+
+
+#: The filestream input's ``message_max_bytes`` default (10 MiB): a longer line is cut there
+#: (https://www.elastic.co/docs/reference/beats/filebeat/filebeat-input-filestream).
+FILESTREAM_MAX_BYTES = 10_485_760
+
+
+def filestream_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
+    """The ``message`` of a line that Elastic Agent's filestream input reads whole (an entry with
+    a ``text_field``): the line, as ``text_line`` takes it from the Sigma event.
+
+    Raises:
+        ValueError: as ``text_line`` (the input splits the file at line breaks too), the line
+            is longer than the input keeps, or it holds a lone surrogate (no record holds it).
+    """
+    line = text_line(event, entry)
+    # A lone surrogate is no text of a UTF-8 file: UnicodeEncodeError is a ValueError too.
+    if len(line.encode("utf-8")) > FILESTREAM_MAX_BYTES:
+        raise ValueError(f"a {entry.id} line longer than {FILESTREAM_MAX_BYTES} bytes is cut by the input")
+    return line
 
 
 #: What libxml2's text writer escapes (xmlEncodeSpecialChars, used by Sysmon for Linux's

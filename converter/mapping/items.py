@@ -33,6 +33,7 @@ from converter.mapping.line_endings import LineEndingCheck
 from converter.mapping.partial import SharedRowsTransformation, UnrecordedFieldsTransformation
 from converter.mapping.refusals import DataSourceStamp
 from converter.mapping.table import DERIVED_SEPARATORS, LogsourceMapping, MappingTable
+from converter.mapping.text_fields import KeywordTextField
 from converter.mapping.transformations import (
     BasenameTransformation,
     CaselessSubfieldTransformation,
@@ -221,6 +222,16 @@ def logsource_items(
             rule_conditions=[logsource_condition(entry)],
         )
     ]
+    if entry.text_field:
+        # After the unmapped check (the line's field is no Sigma field of the rule), before the
+        # table's caseless and text-field steps, which then treat it as any other test.
+        items.append(
+            ProcessingItem(
+                identifier=f"{prefix}-keywords",
+                transformation=KeywordTextField(entry.field_prefix + entry.text_field),
+                rule_conditions=[logsource_condition(entry)],
+            )
+        )
     dropped, exempt = table.dropped(data_source)
     if dropped:
         items.append(

@@ -95,6 +95,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 exact_only_when=tuple(check_exact_only_when(entry.get("exact_only_when"), where, path)),
                 index=_index(entry.get("index"), where, path),
                 value_encoding=_value_encoding(entry.get("value_encoding"), where, path),
+                text_field=entry.get("text_field"),
                 sources=tuple(entry.get("sources") or ()),
                 variants=tuple(
                     Variant(

@@ -200,6 +200,11 @@ class LogsourceMapping:
     #: How this logsource's records write field values, where it differs from the data source's
     #: ``value_encoding`` (``xml_text_unknown``: XML text with entities, extraction not known).
     value_encoding: str | None = None
+    #: ``text_field``: the target field that holds each record of this logsource whole (one line
+    #: of a plain-text log); a keyword (field-less value) becomes the test "this field contains
+    #: it" (``converter.mapping.text_fields.KeywordTextField``), and a rendered event is that
+    #: field holding the line (``converter.events.render.text_line``).
+    text_field: str | None = None
 
     def event_data_prefix(self, data_source: str | None) -> str | None:
         """Where ``data_source`` writes the record's named event data, or None (no catch-all)."""

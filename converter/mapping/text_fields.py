@@ -11,6 +11,13 @@ which the ``-caseless`` step moves every case-insensitive string test. This step
 refuses what stayed on the text field (``|cased`` values, regular expressions, ``null``,
 ``exists``, or every test when no ``--mapping`` names the copy), naming the field and the data
 source.
+
+``KeywordTextField`` serves the logsources whose record is one line of a plain-text log kept
+whole in one field (a table entry's ``text_field``: the Custom Logs integration's ``message``):
+the Sigma event of such a log holds the line as its one value, so a keyword (a field-less value)
+means "the line contains it" (the reference's "keywords" fact), which is the test "the field
+contains it" with the same wildcards and case. The steps above then apply to that test as to any
+other: on a ``match_only_text`` field only the caseless copy makes it exact.
 """
 
 from __future__ import annotations
@@ -21,6 +28,14 @@ from typing import Any
 from sigma.exceptions import SigmaTransformationError
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.rule import SigmaDetectionItem
+from sigma.types import (
+    SigmaExpansion,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+    SpecialChars,
+)
 
 
 @dataclass
@@ -55,3 +70,51 @@ class TextFieldFailure(DetectionItemTransformation):
             f"Elasticsearch matches its analysed tokens, not the whole value; {how}",
             source=detection_item.source,
         )
+
+
+def _contained(value: SigmaType) -> SigmaType:
+    """The field value that tests "the line contains ``value``" as the keyword ``value`` does
+    (converter/reference/values.py ``value_test`` with ``keyword=True``).
+
+    Raises:
+        SigmaTransformationError: a value a keyword search cannot hold (a boolean, null, a
+            comparison, a field reference, ...).
+    """
+    if isinstance(value, SigmaExpansion):  # windash, base64offset: OR-ed variants
+        return SigmaExpansion([_contained(v) for v in value.values])
+    if isinstance(value, SigmaString):
+        # The same class (a |cased keyword stays case-sensitive), a '*' on each side.
+        star = SpecialChars.WILDCARD_MULTI
+        parts = list(value.s)
+        wrapped = value.__class__()
+        wrapped.s = [star] if not parts else ([] if parts[:1] == [star] else [star]) + parts + (
+            [] if parts[-1:] == [star] else [star])
+        return wrapped
+    if isinstance(value, SigmaRegularExpression):
+        return value  # a regular expression searches the line as it searches a field's value
+    if isinstance(value, SigmaNumber) and type(value) is SigmaNumber:
+        # A number keyword is its decimal text found in the line ("numbers": str(), lowered).
+        return SigmaString(f"*{str(value.number).lower()}*")
+    raise SigmaTransformationError(
+        f"keyword of type {type(value).__name__}: a keyword search finds text in the line, "
+        "and no text stands for this value"
+    )
+
+
+@dataclass
+class KeywordTextField(DetectionItemTransformation):
+    """Turn each keyword (a detection item without a field) into a test of ``field``, the field
+    that holds the record's whole line: "``field`` contains the keyword"."""
+
+    field: str = "message"
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
+        """Give a field-less item the line's field and wrap each value as a substring."""
+        if detection_item.field is not None:
+            return None
+        try:
+            values = [_contained(v) for v in detection_item.value]
+        except SigmaTransformationError as exc:
+            raise SigmaTransformationError(str(exc), source=detection_item.source) from None
+        detection_item.field = self.field
+        detection_item.value = values

@@ -57,6 +57,7 @@ OPTIONAL_LOGSOURCE_KEYS = (
     "event_data",
     "shared_rows",
     "exact_only_when",
+    "text_field",
 )
 SCHEMAS = ("ecs", "splunk", "splunk_cim", "kusto")
 
