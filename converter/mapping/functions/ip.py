@@ -221,15 +221,44 @@ def render_to_ip(value: Any, spec: FieldTarget) -> dict[str, Any]:
     writes nothing for other text
     (https://www.elastic.co/docs/reference/enrich-processor/convert-processor). Scope ids
     (``%eth0``) are not written: whether Elasticsearch parses them is not documented.
+
+    With ``canonical: true`` the table says the record holds an address there and nothing
+    else (Sysmon's ``DestinationIp`` / ``SourceIp``): other text (``""``, a host name) is a value
+    the record cannot hold, which the shipper would write as no address at all, so a test that
+    holds on any text (``*``, a prefix) and the query (exact on addresses) would answer apart.
+    As with ``to_integer``'s ``canonical``, such an event is refused (not rendered) rather than
+    written as a missing field. Other spellings of an address stay written: the ``ip`` field
+    reads them as addresses, and the interpreters model that.
+
+    Raises:
+        ValueError: with ``canonical: true``, a string that is not an IP address.
     """
+    if spec.param("canonical"):
+        each(value, lambda v: _an_address(v, spec))
+    return written(spec.target, each(value, _address_text))
 
-    def address(v: Any) -> str | None:
-        if not isinstance(v, str) or "%" in v:
-            return None
-        try:
-            ipaddress.ip_address(v)
-        except ValueError:
-            return None
-        return v
 
-    return written(spec.target, each(value, address))
+def _address_text(value: Any) -> str | None:
+    """The address string as ``convert`` writes it, None when it writes nothing (module
+    docstring; scope ids are not written: whether Elasticsearch parses them is undocumented)."""
+    if not isinstance(value, str) or "%" in value:
+        return None
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    return value
+
+
+def _an_address(value: Any, spec: FieldTarget) -> Any:
+    """``value`` when it is the text of an address ``convert`` writes.
+
+    Raises:
+        ValueError: anything else (other text, a scope id, a number, a boolean).
+    """
+    if _address_text(value) is None:
+        raise ValueError(
+            f"{spec.sigma}={value!r}: the record holds {spec.sigma} as an IP address, never as "
+            "text that is not one"
+        )
+    return value

@@ -104,3 +104,26 @@ def test_splunk_decides_what_both_readings_decide() -> None:
     # ::ffff:11.0.0.1 is outside 10.0.0.0/8 under both readings; fe80::1 is no IPv4 address.
     outcome = _check("splunk", ["10.1.2.3", "::ffff:11.0.0.1", "fe80::1", "11.0.0.1"])
     assert outcome.equivalent is True, outcome.reason
+
+
+@pytest.mark.parametrize("target", ["eql", "kql", "lucene", "esql"])
+@pytest.mark.parametrize(("test", "texts"), [
+    ("DestinationIp|endswith: ''", ["", " 'q' ", "10.1.2.3"]),
+    ("DestinationIp|startswith: '10.'", ["10.x", "10.1.2.3", "11.1.2.3"]),
+    ("DestinationIp: null", ["host", "10.1.2.3"]),
+])
+def test_text_sysmon_never_writes_as_an_address_is_no_evidence(
+    target: str, test: str, texts: list[str]
+) -> None:
+    """The shipper's ``convert`` to ``ip`` writes no destination.ip for text that is no address,
+    where Sigma's test may still hold (``endswith ''`` on ``""``): the events were rendered
+    without the field and reported as differences. Sysmon writes an address there
+    (``canonical``): such an event is not one the data source writes, and the addresses prove
+    the query."""
+    (loaded,) = load_text(RULE.replace("DestinationIp|cidr: 10.0.0.0/8", test), "ip.yml")
+    sysmon = {"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational"}
+    events = [SampleEvent({**sysmon, "DestinationIp": text}) for text in texts]
+    events.append(SampleEvent(dict(sysmon)))
+    outcome = Checker([target]).check(loaded, events).targets[target]
+    assert not outcome.disagreements, (target, outcome.reason)
+    assert outcome.equivalent is True, outcome.reason

@@ -247,6 +247,36 @@ def test_to_ip_render() -> None:
     assert render(["10.0.0.1", "x"], DEST) == {"destination.ip": ["10.0.0.1"]}
 
 
+SYSMON_DEST = FieldTarget("DestinationIp", "destination.ip", "to_ip", ("destination.ip",),
+                          (("canonical", True),))
+
+
+def test_to_ip_canonical_refuses_text_the_record_cannot_hold() -> None:
+    """Sysmon's record holds an address: on other text (``""``, a host name) the query, exact on
+    addresses, and Sigma's string test may answer apart (``DestinationIp|endswith: ''`` matches
+    ``" 'q' "``, which the shipper writes as no destination.ip), so such an event is not one the
+    data source writes. Other spellings of an address are written (the ip field reads them)."""
+    render = RENDER_FUNCTIONS["to_ip"]
+    assert render("10.0.0.1", SYSMON_DEST) == {"destination.ip": "10.0.0.1"}
+    assert render(["0:0:0:0:0:0:0:1"], SYSMON_DEST) == {"destination.ip": ["0:0:0:0:0:0:0:1"]}
+    assert render("::ffff:10.1.2.3", SYSMON_DEST) == {"destination.ip": "::ffff:10.1.2.3"}
+    for outside in ("", " 'q' ", "host", "10.0.0.256", "010.1.2.3", "fe80::1%4", 5):
+        with pytest.raises(ValueError, match="never as text that is not one"):
+            render(outside, SYSMON_DEST)
+    with pytest.raises(ValueError):
+        render(["10.0.0.1", "x"], SYSMON_DEST)
+    check_exact(SYSMON_DEST, "DestinationIp", "*", ADDRESSES, prefix="P.")
+
+
+def test_the_windows_table_declares_sysmon_addresses_canonical() -> None:
+    entry = load_table("ecs-windows").for_logsource("windows", "network_connection", None)
+    assert entry is not None
+    for source in ("defend", "windows", "winlogbeat"):
+        for name in ("DestinationIp", "SourceIp"):
+            spec = entry.field_targets(source)[name]
+            assert spec.function == "to_ip" and spec.param("canonical") is True, (source, spec)
+
+
 def test_sysmon_ip_text() -> None:
     assert sysmon_ip_text(ipaddress.ip_address("::1")) == "0:0:0:0:0:0:0:1"
     assert sysmon_ip_text(ipaddress.ip_address("fe80::a:b")) == "fe80:0:0:0:0:0:a:b"

@@ -225,7 +225,8 @@ def test_ecs_event_data_fields_are_exact_renames_where_the_ingest_keeps_them() -
     assert initiated["windows"]["function"] == "value_map"
     assert initiated["windows"]["values"] == {"true": "egress", "false": "ingress"}
     assert initiated["defend"]["values"]["true"] == ["egress", "outgoing"]
-    assert network["fields"]["DestinationIp"] == {"function": "to_ip", "to": "destination.ip"}
+    assert network["fields"]["DestinationIp"] == {"function": "to_ip", "to": "destination.ip",
+                                                  "canonical": True}
 
 
 # --------------------------------------------------------------------------------------------
