@@ -70,6 +70,35 @@ def refuse_placeholders(value: SigmaString) -> SigmaString:
     return value
 
 
+def refuse_nul(cond: Any, language: str, values: bool = True) -> None:
+    """Refuse a test whose field name (or, with ``values``, value) holds U+0000 (NUL): no
+    language documents a way to write one in a query (nor how its parser and engine read a raw
+    one), except EQL in a string.
+
+    A rule writes NUL only as an escape in a double-quoted YAML string (``"a\\0b"``); the
+    query would hold it raw, and what the engine then does with it (end the string, reject the
+    query, match it) is not documented, so no verdict on events would say what the real engine
+    does. An emitter whose language documents an escape for it (EQL's ``\\u{00}``) writes that
+    instead (``WarningsMixin.writes_nul``).
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: the value or the field name holds NUL.
+    """
+    value = getattr(cond, "value", None)
+    texts = [getattr(cond, "field", None) or ""]
+    if not values:
+        pass
+    elif isinstance(value, SigmaString):
+        texts += [part for part in value.s if isinstance(part, str)]
+    elif isinstance(value, SigmaRegularExpression):
+        texts.append(value.regexp)
+    if any("\0" in text for text in texts):
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"{'a value or field name' if values else 'a field name'} holds U+0000 (NUL): "
+            f"{language} documents no way to write it in a query, nor how a raw one is read"
+        )
+
+
 class WarningsMixin:
     """Collects conversion warnings for the rule being converted.
 
@@ -78,6 +107,9 @@ class WarningsMixin:
     """
 
     warnings: list[str]
+    #: Whether the language documents an escape for U+0000 (NUL) that the emitter writes; False:
+    #: a test holding one is refused (``refuse_nul``).
+    writes_nul: ClassVar[bool] = False
 
     def warn(self, message: str) -> None:
         """Record a warning for the current rule (duplicates are dropped)."""
@@ -103,12 +135,14 @@ class WarningsMixin:
         emitter, the same message), then convert as the backend does."""
         if isinstance(cond.value, SigmaString):
             refuse_placeholders(cond.value)
+        refuse_nul(cond, getattr(self, "name", type(self).__name__), not self.writes_nul)
         return super().convert_condition_field_eq_val(cond, state)  # type: ignore[misc]
 
     def convert_condition_val(self, cond: Any, state: Any) -> Any:
         """An unbound value (keyword): placeholders refused as for field values."""
         if isinstance(cond.value, SigmaString):
             refuse_placeholders(cond.value)
+        refuse_nul(cond, getattr(self, "name", type(self).__name__), not self.writes_nul)
         return super().convert_condition_val(cond, state)  # type: ignore[misc]
 
 

@@ -68,9 +68,11 @@ LUCENE_REGEX_RESERVED = frozenset('.?+*|{}[]()"\\#@&<>~')
 
 
 def eql_string(text: str) -> str:
-    """Quote ``text`` as an EQL string literal (``\\`` and ``"`` escaped, controls as escapes)."""
+    """Quote ``text`` as an EQL string literal (``\\`` and ``"`` escaped, controls as escapes;
+    NUL as ``\\u{00}``, semantics ``unicode_escape_digits``: no doc says how a raw one is read)."""
     out = text.replace("\\", "\\\\").replace('"', '\\"')
     out = out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    out = out.replace("\0", "\\u{00}")
     return f'"{out}"'
 
 
@@ -184,6 +186,8 @@ class SigportEqlBackend(
     """Elasticsearch EQL with Sigma's semantics preserved (see the module docstring)."""
 
     name: ClassVar[str] = "sigport EQL"
+    #: Every string value is written by ``eql_string``, which escapes NUL (``\\u{00}``).
+    writes_nul: ClassVar[bool] = True
     cidr_on_keyword: ClassVar[str] = "fails: cidrMatch() takes an ip field only"
     formats: ClassVar[dict[str, str]] = {"default": "one EQL query per rule"}
     # exists: a field has a value. The optional-field prefix keeps the query valid on indices that
