@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
+from converter.events.text_lines import filestream_line, text_line
 from converter.events.unnamed_data import positions, unnamed_data_raw
 from converter.errors import EventsError
 from converter.mapping.table import (
@@ -441,49 +442,6 @@ def _xml_escaped(value: Any) -> Any:
     if isinstance(value, list):
         return [_xml_escaped(v) for v in value]
     return escape(value) if isinstance(value, str) else value
-
-
-def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
-    """The ``_raw`` of a text-line record (an entry with the state ``text_record``): the line,
-    which the Sigma event of such a log holds as its one value (its logsource tag in ``Channel``
-    is no part of it).
-
-    Raises:
-        ValueError: the event holds no value, several, one that is not a string or one with a
-            line break: no line of the log is that event (the checker then does not ask the
-            query about it).
-    """
-    tags = {crit.get("Channel") for crit in entry.events}
-    values = [v for k, v in event.items() if not (k == "Channel" and v in tags)]
-    if len(values) != 1 or not isinstance(values[0], str):
-        raise ValueError(
-            f"a {entry.id} record is one line of text, and this event holds {len(values)} "
-            "values" + ("" if len(values) != 1 else " (not a string)")
-        )
-    if "\n" in values[0] or "\r" in values[0]:
-        # Splunk breaks such a log into events at line breaks (LINE_BREAKER): no record holds one.
-        raise ValueError(f"a {entry.id} record is one line of text, and this value holds a line break")
-    return values[0]
-
-
-#: The filestream input's ``message_max_bytes`` default (10 MiB): a longer line is cut there
-#: (https://www.elastic.co/docs/reference/beats/filebeat/filebeat-input-filestream).
-FILESTREAM_MAX_BYTES = 10_485_760
-
-
-def filestream_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
-    """The ``message`` of a line that Elastic Agent's filestream input reads whole (an entry with
-    a ``text_field``): the line, as ``text_line`` takes it from the Sigma event.
-
-    Raises:
-        ValueError: as ``text_line`` (the input splits the file at line breaks too), the line
-            is longer than the input keeps, or it holds a lone surrogate (no record holds it).
-    """
-    line = text_line(event, entry)
-    # A lone surrogate is no text of a UTF-8 file: UnicodeEncodeError is a ValueError too.
-    if len(line.encode("utf-8")) > FILESTREAM_MAX_BYTES:
-        raise ValueError(f"a {entry.id} line longer than {FILESTREAM_MAX_BYTES} bytes is cut by the input")
-    return line
 
 
 #: What libxml2's text writer escapes (xmlEncodeSpecialChars, used by Sysmon for Linux's

@@ -203,7 +203,7 @@ class LogsourceMapping:
     #: ``text_field``: the target field that holds each record of this logsource whole (one line
     #: of a plain-text log); a keyword (field-less value) becomes the test "this field contains
     #: it" (``converter.mapping.text_fields.KeywordTextField``), and a rendered event is that
-    #: field holding the line (``converter.events.render.text_line``).
+    #: field holding the line (``converter.events.text_lines.filestream_line``).
     text_field: str | None = None
 
     def event_data_prefix(self, data_source: str | None) -> str | None:

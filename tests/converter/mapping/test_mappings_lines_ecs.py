@@ -14,7 +14,8 @@ from sigma.types import SigmaBool, SigmaCasedString, SigmaNumber, SigmaRegularEx
 
 from converter.checking.checker import Checker
 from converter.conversion.convert import Converter
-from converter.events.render import FILESTREAM_MAX_BYTES, EventRenderer, SampleEvent
+from converter.events.render import EventRenderer, SampleEvent
+from converter.events.text_lines import FILESTREAM_MAX_BYTES
 from converter.generate.generator import generate_events
 from converter.mapping.loader import load_table
 from converter.mapping.text_fields import _contained
