@@ -89,6 +89,9 @@ WINDOWS_CATEGORIES: dict[str, tuple[EventClass, ...]] = {
     "ps_script": (EventClass(POWERSHELL, (4104,)),),
 }
 
+#: The taxonomy appendix's servicebus-client channels.
+SERVICEBUS_CLIENT = ("Microsoft-ServiceBus-Client/Operational", "Microsoft-ServiceBus-Client/Admin")
+
 # Windows services -> event log channels (taxonomy appendix, "Windows Folder / Service").
 WINDOWS_SERVICES: dict[str, tuple[str, ...]] = {
     "application": ("Application",),
@@ -145,12 +148,17 @@ WINDOWS_SERVICES: dict[str, tuple[str, ...]] = {
         "Microsoft-Windows-Security-Mitigations/User Mode",
     ),
     "sense": ("Microsoft-Windows-SENSE/Operational",),
-    "servicebus-client": (
-        "Microsoft-ServiceBus-Client/Operational",
-        "Microsoft-ServiceBus-Client/Admin",
-    ),
+    "servicebus-client": SERVICEBUS_CLIENT,
+    # SigmaHQ's rule writes the same service as microsoft-servicebus-client ("Change to
+    # servicebus-client once validators are up to date", win_hybridconnectionmgr_svc_running.yml);
+    # taxonomy appendix v2.2.0 lists it among the services the rules use, and pySigma's
+    # windows_logsource_mapping (sigma/pipelines/common.py) names the same provider.
+    "microsoft-servicebus-client": SERVICEBUS_CLIENT,
     "shell-core": ("Microsoft-Windows-Shell-Core/Operational",),
     "smbclient-security": ("Microsoft-Windows-SmbClient/Security",),
+    # Taxonomy appendix v2.2.0 (windows_smbserver-connectivity.md: "Connectivity events of the
+    # SMB server"); the channel is the SMB server's Connectivity log, as wevtutil names it.
+    "smbserver-connectivity": ("Microsoft-Windows-SMBServer/Connectivity",),
     "sysmon": (SYSMON,),
     "system": ("System",),
     "taskscheduler": ("Microsoft-Windows-TaskScheduler/Operational",),

@@ -144,3 +144,33 @@ def test_splunk_named_fields_are_in_the_cited_data_source() -> None:
         assert targets <= set(data["fields"]), entry.id
         sources = entry.conditions["source"]
         assert all(s.startswith("XmlWinEventLog:") for s in ([sources] if isinstance(sources, str) else sources))
+
+
+SMB_RULE = """
+title: smb share without signing
+id: 61111111-2222-3333-4444-555555555557
+logsource: {product: windows, service: smbserver-connectivity}
+detection:
+    selection:
+        EventID: 4000
+        ShareName|contains: 'ADMIN$'
+        SigningUsed: 'false'
+    condition: selection
+"""
+
+
+@pytest.mark.parametrize(("service", "channel"), [
+    ("smbserver-connectivity", "Microsoft-Windows-SMBServer/Connectivity"),
+    ("microsoft-servicebus-client", "Microsoft-ServiceBus-Client/Operational"),
+])
+def test_services_of_sigmahq_rules_have_their_channel(service: str, channel: str) -> None:
+    """Both services had no channel: their SigmaHQ rules got no event, so no target was proven
+    (servicebus-client's rule spells it microsoft-servicebus-client, taxonomy appendix v2.2.0)."""
+    assert channel in WINDOWS_SERVICES[service]
+    rule = SMB_RULE.replace("smbserver-connectivity", service)
+    events = generate_events(load_rule_text(rule).rule)
+    assert any(e.expect and e.fields["Channel"] in WINDOWS_SERVICES[service] for e in events)
+    for target, source in (("eql", "windows"), ("splunk", None), ("kusto", "sentinel")):
+        result = Checker([target], data_source=source).check(load_rule_text(rule), events)
+        outcome = result.targets[target]
+        assert proven_but_for_length_limits(outcome), (target, outcome.reason)
