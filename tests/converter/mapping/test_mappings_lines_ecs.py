@@ -5,10 +5,12 @@ on the caseless copy ``sigport mapping`` adds (``message`` is ``match_only_text`
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 from sigma.exceptions import SigmaTransformationError
 from sigma.types import SigmaBool, SigmaCasedString, SigmaNumber, SigmaRegularExpression, SigmaString
 
@@ -17,10 +19,11 @@ from converter.conversion.convert import Converter
 from converter.events.render import EventRenderer, SampleEvent
 from converter.events.text_lines import FILESTREAM_MAX_BYTES
 from converter.generate.generator import generate_events
-from converter.mapping.loader import load_table
+from converter.mapping.loader import companion_tables, load_table
 from converter.mapping.text_fields import _contained
 from converter.outputs.index_template import propose, template_body
 from converter.rules.load import LoadedRule, load_text
+from test_mappings_corpus import ELASTIC_ETC, MAPPINGS, documented_functions, schema_problems
 
 SSHD_RULE = """
 title: sshd keywords
@@ -138,3 +141,42 @@ def test_no_record_holds_a_line_the_input_splits_cuts_or_cannot_read(line: str) 
     renderer = EventRenderer.routed(load_table("ecs-windows"))
     with pytest.raises(ValueError):
         renderer.render_sample(SampleEvent({"Channel": "linux/sshd", "line": line}))
+
+
+def test_table_schema_is_valid() -> None:
+    raw = yaml.safe_load((MAPPINGS / "ecs-lines.yml").read_text("utf-8"))
+    assert schema_problems(raw, documented_functions()) == []
+    assert "ecs-lines" in companion_tables("ecs-windows")
+
+
+@pytest.mark.skipif(not (ELASTIC_ETC / "ecs_flat.json.gz").is_file(), reason="../shared/corpus/elastic/etc is absent")
+def test_every_text_field_is_the_ecs_field_the_table_says() -> None:
+    # The integration declares message `external: ecs` (packages/filestream/fields/ecs.yml): its
+    # ECS type is what makes the caseless copy necessary.
+    with gzip.open(ELASTIC_ETC / "ecs_flat.json.gz", "rt", encoding="utf-8") as handle:
+        ecs = json.load(handle)
+    entries = load_table("ecs-lines").logsources
+    assert entries and all(e.text_field == "message" for e in entries)
+    assert ecs["message"]["type"] == "match_only_text"
+
+
+CORPUS_RULES = MAPPINGS.parents[2].parent / "shared" / "corpus" / "sigmahq" / "rules"
+LINE_FOLDERS = ("linux/builtin/sshd", "linux/builtin/syslog", "linux/builtin/cron", "application/jvm",
+                "application/python", "network/cisco/aaa", "network/juniper", "web/product/apache",
+                "web/product/nginx", "category/database")
+
+
+@pytest.mark.skipif(not CORPUS_RULES.is_dir(), reason="../shared/corpus (SigmaHQ rules) is absent")
+def test_sigmahq_keyword_rules_of_plain_text_logs_are_proven_with_the_template(tmp_path: Path) -> None:
+    loaded = [item for folder in LINE_FOLDERS for path in sorted((CORPUS_RULES / folder).rglob("*.yml"))
+              for item in load_text(path.read_text("utf-8"), str(path))]
+    assert len(loaded) >= 20
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template_body(propose(loaded, "defend"))), encoding="utf-8")
+    checker = Checker(["eql", "lucene"], mapping=path)
+    failed = []
+    for item in loaded:
+        for target, outcome in checker.check(item, generate_events(item.rule)).targets.items():
+            if not outcome.equivalent:
+                failed.append(f"{Path(item.path).name} {target}: {outcome.reason}")
+    assert failed == []
