@@ -38,8 +38,8 @@ def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
     return values[0]
 
 
-#: The filestream input's ``message_max_bytes`` default (10 MiB): a longer line is cut there
-#: (https://www.elastic.co/docs/reference/beats/filebeat/filebeat-input-filestream).
+#: The filestream input's ``message_max_bytes`` default: "All bytes after message_max_bytes are
+#: discarded" (elastic/integrations packages/filestream/data_stream/generic/manifest.yml: 10485760).
 FILESTREAM_MAX_BYTES = 10_485_760
 
 
@@ -49,9 +49,12 @@ def filestream_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
 
     Raises:
         ValueError: as ``text_line`` (the input splits the file at line breaks too), the line
-            is longer than the input keeps, or it holds a lone surrogate (no record holds it).
+            is empty (the input sends no event for it: the same manifest, "Empty lines are
+            ignored"), longer than the input keeps, or holds a lone surrogate (no record holds it).
     """
     line = text_line(event, entry)
+    if not line:
+        raise ValueError(f"a {entry.id} line is empty: the input sends no event for it")
     # A lone surrogate is no text of a UTF-8 file: UnicodeEncodeError is a ValueError too.
     if len(line.encode("utf-8")) > FILESTREAM_MAX_BYTES:
         raise ValueError(f"a {entry.id} line longer than {FILESTREAM_MAX_BYTES} bytes is cut by the input")

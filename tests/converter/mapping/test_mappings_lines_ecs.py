@@ -135,8 +135,8 @@ def test_renderer_writes_the_line_as_message_and_nothing_else_of_the_event() -> 
     assert out["data_stream.dataset"] == "filestream.generic" and "Channel" not in out
 
 
-@pytest.mark.parametrize("line", ["two\nlines", "cr\rinside", "x" * (FILESTREAM_MAX_BYTES + 1), "lone \ud800"],
-                         ids=["lf", "cr", "too long", "surrogate"])
+@pytest.mark.parametrize("line", ["two\nlines", "cr\rinside", "x" * (FILESTREAM_MAX_BYTES + 1), "lone \ud800", ""],
+                         ids=["lf", "cr", "too long", "surrogate", "empty"])
 def test_no_record_holds_a_line_the_input_splits_cuts_or_cannot_read(line: str) -> None:
     renderer = EventRenderer.routed(load_table("ecs-windows"))
     with pytest.raises(ValueError):
