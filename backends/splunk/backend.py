@@ -103,6 +103,7 @@ from .spl_text import (
 from .terms import (
     RegexHazard,
     ValueHazard,
+    multivalued,
     remembered_needs_exact_test,
     shipper_values,
     spl_field,
@@ -350,11 +351,11 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         self._check_fill_regex(spl_regex)
         if field is not None:
             spl_field(field)
-        if self._pipe_context():
+        if self._pipe_context() and not multivalued(field):
             return attach(SplunkDeferredRegularExpression(state, field, spl_regex), cond)
         target = field or SplunkDeferredORRegularExpression.default_field
         attach(SplDeferredEvalRegex(state, target, spl_regex), cond)
-        return f'{SplunkDeferredORRegularExpression.get_field_condition(target)}="true"'
+        return f'{SplDeferredEvalRegex.get_field_condition(target)}="true"'
 
     def _exact_string(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -367,7 +368,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         one = TOKEN if self._entity_text() and has_entity_hazard(value) else "."
         regex = spl_quote(glob_to_pcre(value, isinstance(value, SigmaCasedString), one))
         exact = self._regex_test(cond.field, regex, cond, state)
-        if not self._pipe_context():
+        if not self._pipe_context() or multivalued(cond.field):
             # Under NOT a widened pre-filter would narrow the result: the condition field alone.
             return exact
         prefilter = self.eq_expression.format(
@@ -489,6 +490,12 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         if ref.starts_with or ref.ends_with:
             raise SigmaFeatureNotSupportedByBackendError(
                 "fieldref with startswith/endswith/contains is not supported by the Splunk backend",
+                source=cond.source,
+            )
+        if multivalued(cond.field) or multivalued(ref.field):
+            raise SigmaFeatureNotSupportedByBackendError(
+                "fieldref on a field of a JSON array (multivalue, semantics json_array_fields): "
+                "what eval's lower() and = do with several values is not documented",
                 source=cond.source,
             )
         spl_field(cond.field)

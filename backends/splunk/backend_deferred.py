@@ -90,6 +90,12 @@ class SplDeferredEvalRegex(SplunkDeferredORRegularExpression):
         """Render the eval command computed in ``__init__``."""
         return self.rendered
 
+    @staticmethod
+    def clean_field(field: str) -> str:
+        """The stock condition-field stem (the last dotted part) without a JSON array's ``{}``
+        (``target{}.type`` -> ``type``), so the eval result is a plain field name."""
+        return str(SplunkDeferredORRegularExpression.clean_field(field)).replace("{}", "")
+
 
 _Deferred = TypeVar("_Deferred", bound=DeferredQueryExpression)
 

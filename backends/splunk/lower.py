@@ -51,8 +51,11 @@ if TYPE_CHECKING:
 #: A value in CIDR notation (``semantics.SEARCH_CIDR_SHAPE``).
 _CIDR = SEARCH_CIDR_SHAPE
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-_REGEX_ARGS = re.compile(r'^\s*(?:([\w.]+)\s*(!=|=)\s*)?("(?:[^"\\]|\\.)*")\s*$')
-_REX_ARGS = re.compile(r'^\s*field=([\w.]+)\s+("(?:[^"\\]|\\.)*")\s*$')
+#: A field name of the regex / rex commands: word characters, '.', and a JSON array's '{}'
+#: (semantics json_array_fields).
+_ARG_FIELD = r"((?:[\w.]|\{\})+)"
+_REGEX_ARGS = re.compile(r'^\s*(?:' + _ARG_FIELD + r'\s*(!=|=)\s*)?("(?:[^"\\]|\\.)*")\s*$')
+_REX_ARGS = re.compile(r'^\s*field=' + _ARG_FIELD + r'\s+("(?:[^"\\]|\\.)*")\s*$')
 _REX_GROUP = re.compile(r"^\(\?<(\w+)>(.*)\)$", re.S)
 _EVAL_IF = re.compile(
     r'^\s*([\w.]+)\s*=\s*if\((.*),\s*"true"\s*,\s*"false"\s*\)\s*$', re.S

@@ -55,6 +55,7 @@ _EVAL_TEXT = _EVAL_FUNCS + "text-functions"
 _FIELD_NAMES = (
     "https://docs.splunk.com/Documentation/Splunk/latest/Data/Configureindex-timefieldextraction"
 )
+_SPATH = "https://help.splunk.com/splunk-enterprise/spl-search-reference/9.0/search-commands/spath"
 _PCRE2_CASE = "https://www.pcre.org/current/doc/html/pcre2pattern.html#SEC8"
 _XML_DATA_SOURCE = (
     "https://github.com/splunk/security_content/blob/develop/data_sources/sysmon_eventid_1.yml"
@@ -184,15 +185,34 @@ SEMANTICS = Semantics(
             "refuses an IPv6 block that covers ::ffff:0:0/96 for the same reason).",
         ),
         "search_field_name": Rule(
-            r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*",
+            r"[A-Za-z_][A-Za-z0-9_]*(?:\{\})*(?:\.[A-Za-z0-9_]+(?:\{\})*)*",
             _FIELD_NAMES,
             "'Valid characters for field names are a-z, A-Z, 0-9, or _' (search-time extractions "
             "are cleaned to the same set by CLEAN_KEYS), joined by '.' as in data-model fields "
-            "(Processes.process_name, see the tstats page). SPL1's search command documents no "
+            "(Processes.process_name, see the tstats page). A JSON record's fields keep their "
+            "path: an object key is followed by '.', an array by '{}' (json_array_fields), and "
+            "Splunk's own detections search such names bare (security_content's 'AWS AMI "
+            "Attribute Modification for Exfiltration': requestParameters.launchPermission.add."
+            "items{}.userId = *). SPL1's search command documents no "
             "quoting for any other field name (the single quotes of the SPL2 manual are not SPL1 "
             "search syntax): the emitters refuse other names (a quote, space, '=', '|', newline "
             "or an empty name could change the query's meaning) and the interpreter reads search "
             "field names of this shape only",
+        ),
+        "json_array_fields": Rule(
+            "{}",
+            _SPATH,
+            "JSON extraction (KV_MODE = json, INDEXED_EXTRACTIONS = json, spath without a path) "
+            "names a value inside an array by the array's path with '{}' and one field per leaf: "
+            "'a location step is composed of a field name and an optional index surrounded by "
+            "curly brackets', and the leaves of an array of objects are read with an empty index "
+            "(the page's commits{}.author.name). All elements' values of one leaf are one "
+            "multivalue field, in the order of the array; the field holds no mark of which "
+            "element a value came from, so two tests on two leaves may be met by two elements, "
+            "as Sigma's reading of the path is (reference semantics object_lists). The field "
+            "lists of splunk/security_content's data sources name them so "
+            "(properties.targetResources{}.modifiedProperties{}.newValue, azure_active_directory_add_member_to_role.yml). "
+            "Search compares a multivalue field by search_multivalue_any",
         ),
         "search_reserved_words": Rule(
             frozenset({"AND", "OR", "NOT", "IN", "CASE", "TERM"}),

@@ -47,6 +47,13 @@ def spl_field(name: str) -> str:
     return name
 
 
+def multivalued(name: str | None) -> bool:
+    """True for a field named with a JSON array's ``{}`` (semantics json_array_fields): one
+    value per element, so a test on it must read every value (``mvfind``, not ``| regex``,
+    whose reading of several values is not documented)."""
+    return name is not None and "{}" in name
+
+
 def remembered_needs_exact_test(value: SigmaString, folding: bool) -> bool:
     """``needs_exact_test``, remembered per value text: it folds every letter of the value
     under several readings, and a corpus tests the same values again and again (each rule's

@@ -24,13 +24,18 @@ with the value functions of ``converter.mapping.functions.registry.ALIAS_FUNCTIO
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from converter.reference.fields import MISSING, field_getter
 
-__all__ = ["normalise", "normalise_owned", "is_windows_record", "with_nested_fields"]
+if TYPE_CHECKING:
+    from converter.mapping.table import FieldTarget
+
+__all__ = [
+    "array_fields", "normalise", "normalise_owned", "is_windows_record", "with_nested_fields",
+]
 
 #: Mask that turns NXLog's signed 64-bit ``Keywords`` into the unsigned bit field Windows shows.
 _U64 = (1 << 64) - 1
@@ -349,20 +354,77 @@ def _apply_aliases(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def with_nested_fields(event: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+def with_nested_fields(event: dict[str, Any], names: Iterable[str],
+                       lists: Collection[str] = ()) -> dict[str, Any]:
     """``event`` with each dotted Sigma field of ``names`` that is no key of it but a path into
     its nested objects (``securityContext: {isProxy: true}`` for ``securityContext.isProxy``)
     added under the dotted name, read as the reference reads a field ("field_names": the exact
-    key, then the path; a list on the way is no object).
+    key, then the path).
+
+    A list on the path is read element by element ("object_lists") only for the names in
+    ``lists``: the fields whose target the shipper writes from every element (a Splunk JSON
+    field named with ``{}``, ``json_array_fields``), which get the flat list of the leaves
+    found. For any other name a list on the path ends it: the target field names no array, so
+    the value is not written where the query looks, as the engine would not find it there.
 
     Vendors write these records nested (Okta's System Log, CloudTrail, Kubernetes audit); the
     renderer (``converter.events.render``) then writes the value the reference tests, where it
     used to see only flat dotted keys and render nothing.
+
+    Raises:
+        ValueError: a name of ``lists`` meets a null, an object or an empty list as a leaf, whose
+            extracted form the vendor does not document (the checker then does not ask the
+            query about the event).
     """
     added: dict[str, Any] = {}
     for name in names:
         if name not in event and "." in name:
-            value = field_getter(name)(event)
+            if name in lists:
+                value = field_getter(name)(event)
+                if value is not MISSING:
+                    added[name] = _array_leaves(name, value)
+                continue
+            value = _object_path(event, name.split("."))
             if value is not MISSING:
                 added[name] = value
     return {**event, **added} if added else event
+
+
+def array_fields(targets: Mapping[str, "FieldTarget"]) -> frozenset[str]:
+    """The dotted Sigma fields whose every target names an array element's leaf with ``{}``
+    (Splunk's JSON naming, ``json_array_fields``): read across the lists of a nested record."""
+    return frozenset(
+        name for name, spec in targets.items()
+        if "." in name and all("{}" in t for t in (spec.targets or (spec.target,)))
+    )
+
+
+def _object_path(node: Any, path: list[str]) -> Any:
+    """The value at ``path`` through objects only (a list on the way ends it), or ``MISSING``."""
+    for part in path:
+        if not isinstance(node, Mapping):
+            return MISSING
+        node = node.get(part, MISSING)
+        if node is MISSING:
+            return MISSING
+    return node
+
+
+def _array_leaves(name: str, value: Any) -> Any:
+    """The scalar leaves of a value read across arrays, in order: one value alone, else a list."""
+    leaves: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            if not node:
+                raise ValueError(f"{name}: an empty array as a leaf")
+            for item in node:
+                walk(item)
+        elif node is None or isinstance(node, Mapping):
+            raise ValueError(f"{name}: a {'null' if node is None else 'JSON object'} as a leaf "
+                             "of an array field, whose extraction is not documented")
+        else:
+            leaves.append(node)
+
+    walk(value)
+    return leaves[0] if len(leaves) == 1 else leaves

@@ -26,7 +26,7 @@ from converter.mapping.table import (
     MappingTable,
     rewrite_line_endings,
 )
-from converter.events.normalise import with_nested_fields
+from converter.events.normalise import array_fields, with_nested_fields
 
 #: Key of the expected verdict in a JSON-lines event; it is not an event field.
 EXPECT_KEY = "_expect"
@@ -179,6 +179,8 @@ class EventRenderer:
                    if "." in n]
             for e in self._entries
         }
+        #: Of those, the ones written from every element of an array on their path.
+        self._arrays = {e.id: array_fields(self._targets[e.id]) for e in self._entries}
         #: Renderers of the tables that extend this one (``converter.mapping.loader.companion_tables``).
         self.companions: list[EventRenderer] = []
         #: ``(copy, source)`` fields an ingest pipeline writes into every document
@@ -246,7 +248,8 @@ class EventRenderer:
 
         out = {self._strip(k): v for k, v in variant.render.items()}
         targets = variant.field_targets()
-        source, event = event, self._as_extracted(with_nested_fields(event, targets))
+        source, event = event, self._as_extracted(
+            with_nested_fields(event, targets, array_fields(targets)))
         for name, raw in event.items():
             target = targets.get(name)
             value = self._keep(raw, name)
@@ -336,7 +339,8 @@ class EventRenderer:
                 return self._render_variant(event, variant)
         out: dict[str, Any] = {}
         targets = self._targets[entry.id]
-        source, event = event, self._as_extracted(with_nested_fields(event, self._dotted[entry.id]))
+        source, event = event, self._as_extracted(
+            with_nested_fields(event, self._dotted[entry.id], self._arrays[entry.id]))
         constants = dict(entry.render)
         constants.update(entry.render_by_source.get(self.data_source or "", {}) or {})
         overrides: dict[str, str] = {}

@@ -1,8 +1,8 @@
 """Event access for the reference evaluator: reading a field, its scalars and its texts.
 
 Every reading follows an entry of ``SIGMA_SEMANTICS`` (``converter.reference.semantics``):
-"field_names" (exact key, then a dotted path into nested objects), "multi_valued" (lists are
-flattened), "numbers" (numbers and booleans compare as their text; ``number_of`` reads a string as a
+"field_names" (exact key, then a dotted path into nested objects), "object_lists" (a list on
+that path is read element by element), "multi_valued" (lists are flattened), "numbers" (numbers and booleans compare as their text; ``number_of`` reads a string as a
 number only when it is an ASCII decimal), "string_case" (``fold``), "keywords" (every scalar anywhere in the event).
 
 Case folding is ``fold`` ("string_case"): each code point's Unicode simple lowercase mapping, so a
@@ -49,25 +49,39 @@ def fold(text: str) -> str:
 
 
 def field_getter(name: str) -> Callable[[Event], Any]:
-    """Return a reader for field ``name`` ("field_names": exact key, then the dotted path)."""
+    """Return a reader for field ``name`` ("field_names": exact key, then the dotted path; a
+    list on the path is read element by element, "object_lists")."""
     if "." not in name:
         return lambda event: event.get(name, MISSING)
-    path = name.split(".")
+    path = tuple(name.split("."))
 
     def get(event: Event) -> Any:
         value = event.get(name, MISSING)
         if value is not MISSING:
             return value
-        node: Any = event
-        for part in path:
-            if not isinstance(node, Mapping):
-                return MISSING
-            node = node.get(part, MISSING)
-            if node is MISSING:
-                return MISSING
-        return node
+        return path_value(event, path)
 
     return get
+
+
+def path_value(node: Any, path: tuple[str, ...], start: int = 0) -> Any:
+    """The value at ``path[start:]`` below ``node`` ("object_lists"), or ``MISSING``.
+
+    Objects are entered by key. A list met on the way is read element by element: each element
+    (a nested list again element by element) continues the rest of the path, a scalar element
+    has no keys and adds nothing, and the values found are returned as one list (``MISSING``
+    when no element holds the rest of the path, so an empty list holds no field below it).
+    """
+    for i in range(start, len(path)):
+        if isinstance(node, (list, tuple)):
+            found = [v for item in node if (v := path_value(item, path, i)) is not MISSING]
+            return found if found else MISSING
+        if not isinstance(node, Mapping):
+            return MISSING
+        node = node.get(path[i], MISSING)
+        if node is MISSING:
+            return MISSING
+    return node
 
 
 def scalars(value: Any) -> Iterator[Any]:

@@ -160,6 +160,31 @@ SIGMA_SEMANTICS: dict[str, Fact] = {
         "exact, case-sensitive keys; a dotted name falls back to nested objects", TAXONOMY_SPEC,
         "Sigma Windows events are flat (Image, CommandLine).",
     ),
+    "object_lists": Fact(
+        "a dotted name whose path meets a list reads every element: the field's values are the "
+        "values of all elements that hold the rest of the path (nested lists likewise, scalar "
+        "elements and elements without the key add none); each test of a selection reads them "
+        "on its own, with no notion of one element", RULES_SPEC,
+        "The spec defines no path syntax into arrays and no way to tie two detection items to "
+        "one element (a selection's items are AND-ed, each item a test on the event). Rule "
+        "authors write the path through the array as if it were an object: SigmaHQ's okta rules "
+        "test target.displayName, where the System Log's LogEvent.target is an array of Target "
+        "objects (https://developer.okta.com/docs/reference/api/system-log/#logevent-object); "
+        "gcp_access_policy_deleted tests protoPayload.authorizationInfo.permission and .granted, "
+        "where AuditLog.authorizationInfo is an array of AuthorizationInfo objects "
+        "(https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/"
+        "AuditLog). Only the any-element reading lets such a rule match at all, and it is what "
+        "the engines these rules are written for do: Elasticsearch flattens an array of objects "
+        "into one multi-valued field per leaf, 'the association between' the fields of one "
+        "object 'is lost' (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/"
+        "nested), and Splunk's JSON extraction gives each leaf of an array one multivalue field "
+        "named with {} (spath, https://help.splunk.com/splunk-enterprise/spl-search-reference/"
+        "9.0/search-commands/spath). So target.type: A and target.id: B hold when one element "
+        "has type A and another id B. A test of a path that ends on objects (an object has no "
+        "text) reads no value from them. 'multi_valued' then applies to the values found; "
+        "'null' holds when they hold no non-null scalar, 'exists' when some element holds the "
+        "key.",
+    ),
     "keywords": Fact(
         "some scalar value anywhere in the event contains the keyword (wildcards honoured, "
         "case-insensitive)", RULES_SPEC,
