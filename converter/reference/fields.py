@@ -94,12 +94,16 @@ def scalars(value: Any) -> Iterator[Any]:
 
 
 def event_scalars(value: Any) -> Iterator[Any]:
-    """Yield every scalar anywhere in an event, for keyword searches."""
+    """Yield every scalar anywhere in an event, for keyword searches (the objects inside a list
+    included: "keywords" reads the whole event, "object_lists")."""
     if isinstance(value, Mapping):
         for item in value.values():
             yield from event_scalars(item)
-    else:
-        yield from scalars(value)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from event_scalars(item)
+    elif value is not None and value is not MISSING:
+        yield value
 
 
 def text_of(value: Any) -> str | None:
@@ -178,7 +182,7 @@ def keyword_values(event: Event) -> Iterator[Any]:
 
 def keyword_texts(event: Event) -> list[str]:
     """Every text a keyword search looks at ("keywords"), unfolded: each scalar anywhere in the
-    event as ``text_of`` renders it (objects inside lists are skipped, as they have no text)."""
+    event (inside the objects of a list too) as ``text_of`` renders it."""
     out: list[str] = []
     for value in keyword_values(event):
         kind = type(value)

@@ -141,3 +141,12 @@ def test_path_reading_equals_the_enumeration_of_key_paths(event: dict[str, Any],
     assert (got is not MISSING) == bool(found)  # "exists"
     got_leaves = sorted(repr(v) for v in scalars(got) if not isinstance(v, dict))
     assert got_leaves == _leaves(found)
+
+
+def test_keywords_read_the_objects_inside_lists() -> None:
+    # "keywords": searched across the entire event, the elements of target[] included.
+    rule = "keywords:\n  - 'admin console'\ncondition: keywords"
+    assert matched(rule, okta(target=[{"type": "App"}, {"displayName": "Okta Admin Console"}]),
+                   okta(target=[{"displayName": "Okta"}])) == [True, False]
+    index = RuleIndex.build([compile_rule(okta_rule(rule))])
+    assert index.matches(okta(target=[[{"x": {"y": ["Admin Console!"]}}]])) == [0]
