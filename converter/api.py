@@ -95,6 +95,7 @@ def convert(
     progress: Callable[[int], Any] | None = None,
     on_file: Callable[[list[Conversion]], Any] | None = None,
     alternatives: bool = False,
+    listed: bool = False,
 ) -> ConvertResult:
     """Convert the Sigma rules under ``paths`` (files, directories, ``-`` for stdin) for every
     target.
@@ -105,6 +106,8 @@ def convert(
             it are done (in input order), e.g. to write output while the rest converts.
         alternatives: also try the rules refused on the data source in force on the other
             data sources (``Conversion.alternatives``; the command line's summary hint).
+        listed: ``paths`` are the files ``converter.rules.paths.expand_paths`` listed (the
+            caller listed them already; they are not listed again).
 
     Raises:
         converter.errors.ConverterError: an unknown target, an unusable pipeline or mapping
@@ -121,10 +124,11 @@ def convert(
         field_model_for(opts.data_source, opts.mapping)  # an unusable file: one error, before any work
     workers = opts.workers
     if workers is None:
-        workers = 2 if sum(1 for _ in expand_paths(names)) >= MIN_FILES_FOR_POOL else 1
+        count = len(names) if listed else sum(1 for _ in expand_paths(names))
+        workers = 2 if count >= MIN_FILES_FOR_POOL else 1
     summaries, conversions = convert_paths(
         names, list(targets), list(opts.pipelines), opts.table_options(), workers, progress,
-        on_file=on_file, alternatives=alternatives, cache=opts.cache,
+        on_file=on_file, alternatives=alternatives, cache=opts.cache, listed=listed,
     )
     return ConvertResult(conversions, summaries)
 

@@ -151,12 +151,13 @@ def convert(
             progress, task = bar
             with progress:
                 converted = convert_rules(
-                    paths, names, options,
+                    inputs, names, options,
                     progress=lambda n: (progress.advance(task, n), progress.refresh()),
-                    on_file=on_file, alternatives=True,
+                    on_file=on_file, alternatives=True, listed=True,
                 )
         else:
-            converted = convert_rules(paths, names, options, on_file=on_file, alternatives=True)
+            converted = convert_rules(inputs, names, options, on_file=on_file,
+                                      alternatives=True, listed=True)
     except Interrupted as exc:
         interrupted_report(exc, report, done, inputs, files_done[0], writer is not None)
         raise

@@ -111,14 +111,23 @@ def _chunks(items: list[T], workers: int) -> list[list[T]]:
     return out
 
 
-def work_items(paths: Iterable[str]) -> list[WorkItem]:
+#: Files the parent reads back from the cache before it hands the rest to the workers unread: a
+#: run that misses this many files in a row is taken for a cold one (see ``_read_back``).
+MISSES_BEFORE_POOL = 16
+
+
+def work_items(paths: Iterable[str], listed: bool = False) -> list[WorkItem]:
     """The inputs as work items, standard input read here (workers cannot read it).
+
+    ``listed``: ``paths`` is already ``expand_paths``' list (the command line lists its inputs
+    for the progress bar; a second listing costs the parent 0.05 s on SigmaHQ ``rules/`` before
+    any worker starts, and could see other files than the first).
 
     Raises:
         RuleLoadError: a named path does not exist.
     """
     items: list[WorkItem] = []
-    for path in expand_paths(paths):
+    for path in (paths if listed else expand_paths(paths)):
         if path == STDIN:
             items.append(("<stdin>", read_stdin()))
         else:
@@ -176,6 +185,7 @@ def convert_paths(
     on_file: Callable[[list[Conversion]], Any] | None = None,
     alternatives: bool = False,
     cache: bool = True,
+    listed: bool = False,
 ) -> tuple[list[RuleSummary], list[Conversion]]:
     """Load and convert every rule under ``paths`` for every target, on ``workers`` processes.
 
@@ -199,12 +209,13 @@ def convert_paths(
             (``Conversion.alternatives``, read by ``other_data_sources`` for the summary hint).
         cache: read and write each file's results in the persistent cache
             (``converter.conversion.cache``; also off when ``SIGPORT_NO_CACHE`` is set).
+        listed: ``paths`` is ``expand_paths``' list already (``work_items``).
 
     Raises:
         UnknownTargetError, PipelineError: before any rule is converted.
         RuleLoadError: a named path does not exist.
     """
-    items = work_items(paths)
+    items = work_items(paths, listed)
     results = _Results(len(items), progress, on_file)
     todo = list(range(len(items)))
     if cache:
@@ -213,17 +224,7 @@ def convert_paths(
         code_fingerprint()  # hashed once here, before the worker processes fork
         store = open_store(targets, pipelines, options, alternatives)
         if store is not None:
-            # Every file an earlier run stored is read back here, before anything is built: a
-            # run over unchanged rules imports no pySigma and starts no worker. An entry exists
-            # only if a run with this configuration and this sigport built its converters, so
-            # the targets and pipelines are known to be good.
-            todo = []
-            for index, (path, text) in enumerate(items):
-                found = read_back(path, text, store)
-                if found is None:
-                    todo.append(index)
-                else:
-                    results.put([index], [found])
+            todo = _read_back(items, store, results)
     if not todo:
         return results.collect()
     from converter.conversion.worker import ensure_state, process_file
@@ -243,6 +244,34 @@ def convert_paths(
         _run_pool(items, todo, targets, pipelines, options, workers, results, run_here,
                   alternatives, cache)
     return results.collect()
+
+
+def _read_back(items: list[WorkItem], store: Any, results: _Results) -> list[int]:
+    """Put the results an earlier run stored into ``results``; the indices of the files left.
+
+    Every file an earlier run stored is read back here, before anything is built: a run over
+    unchanged rules imports no pySigma and starts no worker. An entry exists only if a run with
+    this configuration and this sigport built its converters, so the targets and pipelines are
+    known to be good. After ``MISSES_BEFORE_POOL`` files in a row not found, the run is taken
+    for a cold one and the files after them are left unread: each is looked up by the process
+    that converts it (``worker.process_file``, which returns a stored result as this loop
+    would), so a cold run does not read and hash every file here once more, serially, before
+    the first worker starts (0.23 CPU s over SigmaHQ ``rules/``, see BENCHMARKS.md).
+    """
+    todo: list[int] = []
+    misses = 0
+    for index, (path, text) in enumerate(items):
+        if misses >= MISSES_BEFORE_POOL:
+            todo.extend(range(index, len(items)))
+            break
+        found = read_back(path, text, store)
+        if found is None:
+            todo.append(index)
+            misses += 1
+        else:
+            results.put([index], [found])
+            misses = 0
+    return todo
 
 
 def _run_pool(

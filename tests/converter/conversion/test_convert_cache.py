@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
-from converter.conversion import worker
+from converter.conversion import batch, worker
 from converter.conversion.batch import convert_paths
 from converter.conversion.cache import ENV_DIR
 from helpers import IMAGE_RULE, PREFIX_PIPELINE
@@ -35,18 +35,23 @@ def rules(tmp_path: Path) -> Path:
     return folder
 
 
+def _files_passed(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[str]:
+    """The names of the files ``module.name(path, ...)`` is called with, in order."""
+    seen: list[str] = []
+    real = getattr(module, name)
+
+    def counting(path: str, *rest: Any) -> Any:
+        seen.append(Path(path).name)
+        return real(path, *rest)
+
+    monkeypatch.setattr(module, name, counting)
+    return seen
+
+
 @pytest.fixture
 def converted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths of the files ``convert_paths`` loads and converts, in order."""
-    seen: list[str] = []
-    real = worker.convert_file
-
-    def counting(path: str, text: Any, state: Any) -> Any:
-        seen.append(Path(path).name)
-        return real(path, text, state)
-
-    monkeypatch.setattr(worker, "convert_file", counting)
-    return seen
+    return _files_passed(monkeypatch, worker, "convert_file")
 
 
 def _run(rules: Path, **options: Any) -> list[dict[str, Any]]:
@@ -158,3 +163,56 @@ def test_a_run_whose_every_file_is_cached_builds_nothing(rules: Path, tmp_path: 
     second = run()
     assert second[0] == "2 []\n"
     assert second[1] == first[1] and second[2] == first[2]
+
+
+def test_a_cold_run_leaves_the_lookups_to_the_converting_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, converted: list[str]
+) -> None:
+    """After ``MISSES_BEFORE_POOL`` files in a row not found, the parent stops reading files back
+    (it read and hashed every file, serially, before the first worker started); a file stored
+    after those misses is still read back, by the process that would convert it, not converted
+    again, and every result is what a run over an empty cache gives."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    count = batch.MISSES_BEFORE_POOL + 4
+    for n in range(count):
+        (folder / f"r{n:02}.yml").write_text(IMAGE_RULE.format(n=n, name=f"p{n}.exe"),
+                                             encoding="utf-8")
+    lookups = _files_passed(monkeypatch, batch, "read_back")
+    last = f"r{count - 1:02}.yml"
+    lone = folder.parent / "lone"
+    lone.mkdir()
+    (lone / last).write_text((folder / last).read_text(encoding="utf-8"), encoding="utf-8")
+    convert_paths([str(folder / last)], ["eql"], workers=1)  # stores the last file alone
+    assert converted == [last]
+    fresh = convert_paths([str(folder)], ["eql"], workers=1, cache=False)
+    del converted[:], lookups[:]
+    summaries, conversions = convert_paths([str(folder)], ["eql"], workers=1)
+    assert len(lookups) == batch.MISSES_BEFORE_POOL
+    assert converted == [f"r{n:02}.yml" for n in range(count - 1)]  # not the stored one
+    assert [c.to_report() for c in conversions] == [c.to_report() for c in fresh[1]]
+    assert [(s.path, s.id) for s in summaries] == [(s.path, s.id) for s in fresh[0]]
+
+
+def test_the_command_line_lists_its_inputs_once(
+    rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``convert`` lists its inputs for the progress bar and hands that list on: the batch
+    lists nothing again (a second listing was serial work before the workers started)."""
+    from converter.rules import paths as rule_paths
+
+    calls: list[tuple[str, ...]] = []
+    real = rule_paths.expand_paths
+
+    def counting(paths: Any) -> Any:
+        names = tuple(str(p) for p in paths)
+        calls.append(names)
+        return real(names)
+
+    monkeypatch.setattr(rule_paths, "expand_paths", counting)
+    monkeypatch.setattr(batch, "expand_paths", counting)
+    result = CliRunner().invoke(main, ["convert", str(rules), "-t", "eql", "--no-cache",
+                                       "-o", str(tmp_path / "out") + "/"])
+    assert result.exit_code == 2, result.output  # broken.yml
+    assert calls == [(str(rules),)]
+    assert len(list((tmp_path / "out").rglob("*.eql"))) == 4
