@@ -59,7 +59,7 @@ from backends.common import (
 from backends.eql.semantics import SEMANTICS
 from backends.lucene.regex import glob_pieces, glob_to_lucene
 from backends.query.ast import Fold
-from backends.query.folding import SIMPLE, folds_alike
+from backends.query.folding import SIMPLE, text_folds_alike
 
 #: Characters with a meaning in Lucene regular expressions (the optional operators ``@ # & < > ~``
 #: are on by default in Elasticsearch), escaped with a backslash to be literal.
@@ -94,7 +94,7 @@ def _needs_explicit_case(value: SigmaString) -> bool:
     readings of EQL's case-insensitive operators: ``i`` (Sigma also takes ``İ``), ``k`` (the
     Kelvin sign), ``s`` (``ſ`` under Unicode folding) and every non-ASCII cased letter."""
     return any(
-        isinstance(p, str) and not all(folds_alike(c, _READINGS) for c in p) for p in value.s
+        isinstance(p, str) and not text_folds_alike(p, _READINGS) for p in value.s
     )
 
 

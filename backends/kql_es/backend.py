@@ -43,7 +43,7 @@ from sigma.conditions import ConditionIdentifier
 from backends.common import EXACT_WARNINGS, can_exceed, refuse_empty_field, refuse_placeholders
 from backends.kql.backend import CASE_WARNING, SigportKqlBackend
 from backends.lucene.regex import has_case
-from backends.query.folding import folds_alike
+from backends.query.folding import text_folds_alike
 
 from .backend_dsl import (
     REGEXP_TYPES,
@@ -296,7 +296,7 @@ class SigportKqlEsBackend(DslTreeMixin, SigportKqlBackend):
         if not has_case(plain):
             return None
         if info.type == "keyword":
-            if info.normalizer is not None or all(folds_alike(c, READINGS) for c in plain):
+            if info.normalizer is not None or text_folds_alike(plain, READINGS):
                 return None
             return info if alternatives(list(value.iter_parts())) is None else None
         return info

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 
-from backends.query.folding import folds_alike
+from backends.query.folding import text_folds_alike
 
 from .semantics import CANDIDATE_READINGS
 
@@ -79,7 +79,7 @@ def fold_in_doubt(text: str) -> bool:
     ``nonascii_case_folding``). That is every cased non-ASCII letter, and the ASCII letters with a
     non-ASCII partner under some reading (``i``: İ, ``k``: the Kelvin sign, ``s``: ſ), so such a
     value is matched with an explicit class regex instead, exact whatever Kusto's folding is."""
-    return any(not folds_alike(ch, CANDIDATE_READINGS) for ch in text)
+    return not text_folds_alike(text, CANDIDATE_READINGS)
 
 
 def re2_literal(char: str) -> str:

@@ -230,6 +230,23 @@ def folds_alike(char: str, readings: tuple[str, ...]) -> bool:
     return all(equivalents(char, r) == first for r in readings[1:])
 
 
+@functools.lru_cache(maxsize=None)
+def _ascii_unalike(readings: tuple[str, ...]) -> frozenset[str]:
+    """The ASCII characters that ``folds_alike`` says do not fold alike under ``readings``."""
+    return frozenset(c for c in map(chr, range(128)) if not folds_alike(c, readings))
+
+
+def text_folds_alike(text: str, readings: tuple[str, ...]) -> bool:
+    """True when every character of ``text`` folds alike under ``readings`` (``folds_alike``).
+
+    An ASCII text is answered by one set lookup of its characters: emitters ask this of every
+    value they write, and a cached call per character was 4% of an EQL conversion's CPU.
+    """
+    if text.isascii():
+        return _ascii_unalike(readings).isdisjoint(text)
+    return all(folds_alike(c, readings) for c in text)
+
+
 @functools.lru_cache(maxsize=1)
 def _ascii_partners() -> frozenset[str]:
     """Non-ASCII code points that fold to an ASCII letter under some reading: U+0130 (simple
@@ -275,6 +292,7 @@ __all__ = [
     "equivalents",
     "fold_function",
     "folds_alike",
+    "text_folds_alike",
     "full_lower",
     "lower1",
     "simple_fold",

@@ -17,7 +17,7 @@ from sigma.types import Placeholder, SigmaCasedString, SigmaString, SpecialChars
 
 from backends.lucene.regex import case_variants
 from backends.query.ast import Fold
-from backends.query.folding import SIMPLE, folds_alike
+from backends.query.folding import SIMPLE, folds_alike, text_folds_alike
 
 from .semantics import SEMANTICS, search_reads_as_cidr
 
@@ -185,7 +185,7 @@ def needs_exact_test(value: SigmaString, folding: bool = True) -> bool:
         part is SpecialChars.WILDCARD_SINGLE
         or (
             isinstance(part, str)
-            and ("*" in part or (folding and not all(map(_search_folds_alike, part))))
+            and ("*" in part or (folding and not text_folds_alike(part, _SEARCH_READINGS)))
         )
         for part in value.iter_parts()
     )

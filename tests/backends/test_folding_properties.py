@@ -28,6 +28,7 @@ from backends.query.folding import (
     equivalents,
     fold_function,
     folds_alike,
+    text_folds_alike,
 )
 from converter.reference.fields import fold as sigma_fold
 
@@ -121,3 +122,22 @@ def test_long_values_fold_as_short_ones(piece: str, times: int) -> None:
         expected = "".join(function(c) for c in text) if reading != FULL else text.lower()
         assert function(text) == expected
         assert function(text) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.sampled_from(TRICKY) | st.characters(max_codepoint=0x7F) | chars, max_size=12),
+       st.lists(st.sampled_from(READINGS), min_size=1, max_size=4, unique=True))
+def test_a_text_folds_alike_when_each_of_its_characters_does(text: str,
+                                                             readings: list[str]) -> None:
+    """``text_folds_alike`` (one set lookup for an ASCII text) is ``folds_alike`` per character."""
+    chosen = tuple(readings)
+    assert text_folds_alike(text, chosen) == all(folds_alike(c, chosen) for c in text)
+
+
+def test_the_ascii_letters_that_fold_apart() -> None:
+    """Under Sigma's reading and Unicode folding, the ASCII letters with a non-ASCII partner
+    (``k``: the Kelvin sign, ``s``: ``ſ``) are the ones an ASCII text is refused for."""
+    assert not text_folds_alike("desk", (SIMPLE, UNICODE))
+    assert text_folds_alike("cmd.exe", (SIMPLE, UNICODE))
+    assert [c for c in map(chr, range(128)) if not text_folds_alike(c, (SIMPLE, UNICODE))] \
+        == [c for c in map(chr, range(128)) if not folds_alike(c, (SIMPLE, UNICODE))]
