@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
 from . import ast
-from .errors import FoldingUndecided, UnsupportedQueryError, VerdictUndecided
-from .folding import FULL, ascii_view, simple_lower
+from .errors import UnsupportedQueryError, VerdictUndecided
+from .folding import simple_lower
 from .indexed import (
     Event,
     event_values,
@@ -34,24 +34,18 @@ from .matching import (
     ip_prefix_match,
     iter_strings,
     lookup,
-    lucene_plain,
-    lucene_regex,
     parse_network,
-    pcre_regex,
-    re2_regex,
     scalar_text,
     to_number,
 )
+from .plain_regex import PlainForm
+from .regex_leaf import regex_form, regex_group_test, regex_test
 from .readings import (
-    NON_ASCII_ESCAPE,
     ValueTest,
     agree,
-    caseless_alike,
     fold_parts,
     folded_test,
     foldings,
-    identity,
-    lowered_first,
 )
 
 __all__ = ["Compiler", "Predicate", "junction"]
@@ -92,15 +86,25 @@ class Compiler(ast.Visitor[Predicate]):
     # --- boolean structure -------------------------------------------------------------------
 
     def _or_children(self, nodes: tuple[ast.Node, ...]) -> list[Predicate]:
-        """OR children compiled, with Globs of one field and the same flags merged into one."""
+        """OR children compiled, the children of OR children among them (``Or`` is associative in
+        three-valued logic), with leaves of one field and the same flags merged into one test:
+        Globs, string Equals, and Regexes that are string tests (``regex_leaf.regex_form``)."""
         groups: dict[tuple[Any, ...], list[Any]] = {}
+        forms: dict[tuple[Any, ...], list[PlainForm]] = {}
         out: list[Predicate] = []
-        for child in nodes:
+        key: tuple[Any, ...]
+        for child in _or_operands(nodes):
             # Globs, and Equals with a string value, merge with their like on the same field.
             if type(child) is ast.Glob or (type(child) is ast.Equals and isinstance(child.value, str)):
                 key = (type(child), child.field, child.case_sensitive, child.lowercase_value,
                        child.fold, child.missing, child.max_length, child.multi_valued)
                 groups.setdefault(key, []).append(child)
+            elif (type(child) is ast.Regex and child.multi_valued is ast.MultiValued.ANY
+                  and (form := regex_form(child)) is not None):
+                key = (ast.Regex, child.field, child.lowercase_value, child.missing,
+                       child.max_length)
+                groups.setdefault(key, []).append(child)
+                forms.setdefault(key, []).append(form)
             else:
                 out.append(self.child(child))
         for key, leaves in groups.items():
@@ -108,9 +112,19 @@ class Compiler(ast.Visitor[Predicate]):
                 out.append(self.child(leaves[0]))
             elif key[0] is ast.Glob:
                 out.append(self._compile_glob_group(tuple(leaves)))
+            elif key[0] is ast.Regex:
+                out.append(self._compile_regex_group(leaves[0], tuple(forms[key])))
             else:
                 out.append(self._compile_equals_group(tuple(leaves)))
         return out
+
+    def _compile_regex_group(self, first: ast.Regex, forms: tuple[PlainForm, ...]) -> Predicate:
+        """OR-ed Regexes on one field whose tests are string tests (``regex_leaf.regex_form``),
+        with the same value normalizer, missing-field outcome and length limit, each value read
+        as any of them (``MultiValued.ANY``): one test. Exact for the reason
+        ``_compile_glob_group`` is: some value passes one test exactly when one test passes
+        some value."""
+        return self._any_value(first, regex_group_test(first.lowercase_value, forms))
 
     def _compile_equals_group(self, leaves: tuple[ast.Equals, ...]) -> Predicate:
         """OR-ed string Equals on one field with the same flags: one set membership test (exact
@@ -221,72 +235,7 @@ class Compiler(ast.Visitor[Predicate]):
         return self._any_value(first, folded_test(first, functions, make))
 
     def _compile_regex(self, node: ast.Regex) -> Predicate:
-        # A lowercase normalizer lowercases the indexed value but not the regex pattern; the
-        # pattern folds case itself (inside the automaton), per candidate reading.
-        normalize = simple_lower if node.lowercase_value else identity
-        match: Callable[[str], object]  # the pattern's fullmatch or search; None: no match
-        test: Callable[[str], bool]  # the same as a verdict (BoundedPattern.tester)
-        if node.dialect is ast.RegexDialect.LUCENE:
-            if node.flags:
-                raise UnsupportedQueryError(f"Lucene regex with flags {node.flags!r}")
-            plain = lucene_plain(node.pattern) if node.case_sensitive else None
-            if plain is not None:  # a literal, maybe opened by .*: a string test, no regex
-                test = plain
-                return self._any_value(node, lambda v: test(normalize(scalar_text(v))))
-            readings = ("",) if node.case_sensitive else node.fold.readings
-            # ``full`` (ES|QL TO_LOWER) lowers the value, which can change its length (U+0130),
-            # and matches the pattern as written; the other readings fold inside the automaton.
-            testers = [
-                lowered_first(lucene_regex(node.pattern).tester(True)) if r == FULL
-                else lucene_regex(node.pattern, node.case_sensitive, r or "ascii").tester(True)
-                for r in readings
-            ]
-            if len(testers) == 1:
-                only = testers[0]
-                return self._any_value(node, lambda v: bool(only(normalize(scalar_text(v)))))
-
-            def test_all(v: Any) -> bool:
-                text = normalize(scalar_text(v))
-                return agree(node, text, [bool(t(text)) for t in testers])
-
-            return self._any_value(node, test_all)
-        if node.dialect is ast.RegexDialect.RE2:
-            # RE2's (?i) is Unicode simple case folding, one documented reading (Kusto semantics).
-            compiled_re2 = re2_regex(node.pattern, node.flags, node.case_sensitive)
-            match = compiled_re2.fullmatch if node.anchored else compiled_re2.search
-            readings = () if node.case_sensitive else node.fold.readings
-            if len(readings) < 2:
-                return self._any_value(node, lambda v: match(normalize(scalar_text(v))) is not None)
-            # A leaf whose engine folding is undocumented (Kusto `has`): each reading is the
-            # ASCII-only pattern's match on the value as that reading presents it.
-            if not node.pattern.isascii() or NON_ASCII_ESCAPE.search(node.pattern):
-                raise UnsupportedQueryError(
-                    f"{ast.describe(node)}: candidate foldings need an ASCII-only pattern"
-                )
-
-            def test_re2(v: Any) -> bool:
-                text = normalize(scalar_text(v))
-                return agree(node, text, [match(ascii_view(text, r)) is not None for r in readings])
-
-            return self._any_value(node, test_re2)
-        compiled = pcre_regex(node.pattern, node.flags, node.case_sensitive, node.anchored)
-        test = compiled.tester(node.anchored)
-        caseless = not node.case_sensitive or "i" in node.flags or compiled.caseless
-        if caseless and node.fold.readings != ("ascii",):
-            # Python's regex folds ASCII only here (PCRE without UTF); a caseless PCRE in UTF
-            # mode folds Unicode-wide. They agree on a value none of whose characters has a
-            # case partner under one reading that it lacks under the other.
-            def test_pcre(v: Any) -> bool:
-                text = normalize(scalar_text(v))
-                if not caseless_alike(node.pattern, text):
-                    raise FoldingUndecided(
-                        f"{ast.describe(node)} on {text[:80]!r}: a caseless PCRE folds non-ASCII "
-                        f"letters only in UTF mode (candidate foldings {node.fold.value})"
-                    )
-                return test(text)
-
-            return self._any_value(node, test_pcre)
-        return self._any_value(node, lambda v: test(normalize(scalar_text(v))))
+        return self._any_value(node, regex_test(node))
 
     def _compile_cidr(self, node: ast.Cidr) -> Predicate:
         network, mapped = node.network, node.ipv4_mapped
@@ -442,6 +391,17 @@ class Compiler(ast.Visitor[Predicate]):
             return any(test(text) for text in texts(event))
 
         return run
+
+
+def _or_operands(nodes: tuple[ast.Node, ...]) -> list[ast.Node]:
+    """``nodes`` with every ``Or`` among them replaced by its own operands, recursively."""
+    out: list[ast.Node] = []
+    for node in nodes:
+        if type(node) is ast.Or:
+            out.extend(_or_operands(node.children))
+        else:
+            out.append(node)
+    return out
 
 
 def junction(children: tuple[Predicate, ...], decisive: bool) -> Predicate:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from .errors import UnsupportedQueryError
 from .folding import ASCII, equivalents
 from .patterns import BoundedPattern, PatternSyntaxError
+from .plain_regex import PlainForm, forms_test
 
-__all__ = ["decimal_interval", "lucene_plain", "lucene_regex"]
+__all__ = ["decimal_interval", "lucene_plain", "lucene_plain_form", "lucene_regex"]
 
 
 # --- Lucene RegExp -----------------------------------------------------------------------------
@@ -356,16 +357,18 @@ def lucene_plain(pattern: str) -> Callable[[str], bool] | None:
     (``tests/backends/test_lucene_plain.py`` compares the two on generated patterns and values).
     No backtracking regex is compiled or run, so no time limit applies.
     """
+    form = lucene_plain_form(pattern)
+    return None if form is None else forms_test((form,))
+
+
+def lucene_plain_form(pattern: str) -> PlainForm | None:
+    """``lucene_plain``'s test as a ``plain_regex.PlainForm`` (no table), or None."""
     start = pattern.startswith(".*")
     body = pattern[2:] if start else pattern
     end = body.endswith(".*") and len(body) >= 2
     literal = body[:-2] if end else body
     if not literal or not _RESERVED.isdisjoint(literal):
         return None
-    if start and end:
-        return lambda text: literal in text
-    if start:
-        return lambda text: text.endswith(literal)
-    if end:
-        return lambda text: text.startswith(literal)
-    return literal.__eq__
+    kind = ("contains" if start and end else "endswith" if start else "startswith" if end
+            else "equals")
+    return kind, literal, None, False

@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 from .errors import QueryError, UnsupportedQueryError
-from .plain_regex import PlainShape, plain_shape, plain_test
+from .plain_regex import PlainForm, PlainShape, plain_form, plain_shape, plain_test
 
 __all__ = ["MATCH_TIME_LIMIT", "MAX_TIMEOUTS", "BoundedPattern", "MatchTimeout", "PatternSyntaxError"]
 
@@ -248,6 +248,11 @@ class BoundedPattern:
             return plain_test(self._plain, full)
         method = self.fullmatch if full else self.search
         return lambda value: method(value) is not None
+
+    def plain_form(self, full: bool) -> PlainForm | None:
+        """``tester(full)`` as a string test (``plain_regex.PlainForm``) when the pattern is a
+        string of character sets, else None (the regex runs)."""
+        return None if self._plain is None else plain_form(self._plain, full)
 
     def search(self, value: str) -> Any:
         """Leftmost match anywhere in ``value``, or None.

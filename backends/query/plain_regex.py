@@ -29,7 +29,7 @@ try:  # Python 3.11+: the regex parser's constants live in re._constants.
 except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants as _sre  # type: ignore[no-redef]
 
-__all__ = ["PlainShape", "plain_shape", "plain_test"]
+__all__ = ["PlainForm", "PlainShape", "forms_test", "plain_form", "plain_shape", "plain_test"]
 
 #: The shared folding: ASCII letters to lower case, and the two non-ASCII characters whose
 #: simple lower case is an ASCII letter (U+0130 to ``i``, the Kelvin sign to ``k``): the case
@@ -153,24 +153,82 @@ def _shared_fold(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_SHARED_TABLE)
 
 
-def plain_test(shape: PlainShape, full: bool) -> Callable[[str], bool]:
+#: A string test: ``(kind, body, table, shared)``: ``kind`` (``equals``, ``startswith``,
+#: ``endswith``, ``contains``) of ``body`` on the value mapped by ``table`` (None: unchanged;
+#: ``shared``: the shared folding).
+PlainForm = tuple[str, str, Any, bool]
+
+
+def plain_form(shape: PlainShape, full: bool) -> PlainForm:
     """The string test equal to the pattern's ``fullmatch`` (``full``) or ``search`` verdict."""
     body, start, end, table, shared = shape
     anchored_start = full if start is None else start
     anchored_end = full if end is None else end
-    if anchored_start and anchored_end:
-        test: Callable[[str], bool] = body.__eq__
-    elif anchored_start:
-        def test(text: str) -> bool:
-            return text.startswith(body)
-    elif anchored_end:
-        def test(text: str) -> bool:
-            return text.endswith(body)
-    else:
-        def test(text: str) -> bool:
-            return body in text
+    kind = ("equals" if anchored_start and anchored_end else "startswith" if anchored_start
+            else "endswith" if anchored_end else "contains")
+    return kind, body, table, shared
+
+
+def plain_test(shape: PlainShape, full: bool) -> Callable[[str], bool]:
+    """The string test equal to the pattern's ``fullmatch`` (``full``) or ``search`` verdict."""
+    return forms_test((plain_form(shape, full),))
+
+
+def _mapper(table: Any, shared: bool) -> Callable[[str], str] | None:
     if table is None:
-        return test
+        return None
     if shared:
-        return lambda text: test(_shared_fold(text))
-    return lambda text: test(text.translate(table))
+        return _shared_fold
+    return lambda text: text.translate(table)
+
+
+def forms_test(forms: tuple[PlainForm, ...]) -> Callable[[str], bool]:
+    """A test true when ANY of the string tests ``forms`` holds: the value mapped once per
+    distinct table, then a set (equals), ``startswith`` / ``endswith`` over a tuple and ``in``
+    (the OR of each form's own test, exactly)."""
+    by_map: dict[Any, tuple[Callable[[str], str] | None, dict[str, list[str]]]] = {}
+    for kind, body, table, shared in forms:
+        # The shared folding is one table; any other table by its content.
+        key = None if table is None else "shared" if shared else tuple(sorted(table.items()))
+        entry = by_map.setdefault(key, (_mapper(table, shared), {}))
+        entry[1].setdefault(kind, []).append(body)
+    if len(by_map) == 1 and len(forms) == 1:
+        ((mapper, kinds),) = by_map.values()
+        ((kind, (body,)),) = kinds.items()
+        test = _one(kind, body)
+        if mapper is None:
+            return test
+        apply = mapper
+        return lambda text: test(apply(text))
+    tests: list[tuple[Callable[[str], str] | None, frozenset[str], tuple[str, ...],
+                      tuple[str, ...], tuple[str, ...]]] = []
+    for mapper, kinds in by_map.values():
+        equal = frozenset(kinds.get("equals", ()))
+        prefixes = tuple(kinds.get("startswith", ()))
+        suffixes = tuple(kinds.get("endswith", ()))
+        inner = tuple(kinds.get("contains", ()))
+        tests.append((mapper, equal, prefixes, suffixes, inner))
+
+    def test_any(text: str) -> bool:
+        for mapper, equal, prefixes, suffixes, inner in tests:
+            value = text if mapper is None else mapper(text)
+            if (value in equal or (prefixes and value.startswith(prefixes))
+                    or (suffixes and value.endswith(suffixes))):
+                return True
+            for body in inner:
+                if body in value:
+                    return True
+        return False
+
+    return test_any
+
+
+def _one(kind: str, body: str) -> Callable[[str], bool]:
+    """One string test on an already mapped value."""
+    if kind == "equals":
+        return body.__eq__
+    if kind == "startswith":
+        return lambda text: text.startswith(body)
+    if kind == "endswith":
+        return lambda text: text.endswith(body)
+    return lambda text: body in text

@@ -11,12 +11,19 @@ needed. Split out of ``matching.py``, which re-exports ``re2_regex``.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from .errors import UnsupportedQueryError
 from .patterns import PatternSyntaxError
+from .plain_regex import PlainShape, plain_shape
 
-__all__ = ["re2_regex"]
+try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+__all__ = ["re2_plain_shape", "re2_regex"]
 
 #: RE2 inline flag letters a caller may pass (https://github.com/google/re2/wiki/Syntax, "Flags").
 _FLAGS = frozenset("ims")
@@ -65,3 +72,74 @@ def re2_regex(pattern: str, flags: str = "", case_sensitive: bool = True) -> _Re
         return _Re2Pattern(re2.compile(prefix + pattern, options))
     except re2.error as exc:
         raise PatternSyntaxError(f"RE2 rejects the pattern: {exc}", pattern, 0) from exc
+
+
+#: Characters with a meaning in RE2 syntax outside a class (https://github.com/google/re2/wiki/
+#: Syntax); ``re2_plain_shape`` reads ``\\``, ``[``, ``^``, ``$``, ``.`` and ``*`` itself and
+#: refuses the others.
+_RE2_META = frozenset("\\[]^$.*+?{}()|")
+#: Characters a class read by ``re2_plain_shape`` may not hold (escapes, ranges, negation,
+#: nested and POSIX classes, and what Python reads as a possible set operation).
+_CLASS_SPECIAL = frozenset("\\[]^-:&~|")
+
+
+@functools.lru_cache(maxsize=4096)
+def re2_plain_shape(pattern: str, flags: str = "") -> PlainShape | None:
+    """The string-test form (``plain_regex.plain_shape``) of a case-sensitive RE2 pattern made of
+    literal characters and classes of literal characters, optionally opened or closed by
+    ``.*``, ``^`` and ``$``, or None.
+
+    Only a subset where RE2's syntax and Python's agree is read: flag groups ``(?s)`` at the
+    start, literal characters, a backslash before ASCII punctuation (a literal in both,
+    https://github.com/google/re2/wiki/Syntax "Escape sequences"), ``[...]`` of literal
+    characters, ``.`` and ``*``. Outside multi-line mode RE2's ``^`` is the beginning of the text
+    and ``$`` its very end ("like ``\\z`` not ``\\Z``"), so they are read as Python's ``\\A`` and
+    ``\\Z``; the result is parsed by Python's parser and its shape taken as ``plain_shape`` takes
+    it (``tests/backends/test_re2_plain.py`` compares the string test with RE2 itself).
+    """
+    letters = set(flags)
+    i = 0
+    while pattern.startswith("(?", i):
+        close = pattern.find(")", i)
+        if close < i + 3:  # no closing parenthesis, or "(?)"
+            return None
+        letters |= set(pattern[i + 2 : close])
+        i = close + 1
+    if not letters <= {"s"}:
+        return None
+    out: list[str] = []
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            escaped = pattern[i + 1 : i + 2]
+            if not (escaped.isascii() and escaped and not escaped.isalnum() and escaped.isprintable()
+                    and not escaped.isspace()):
+                return None
+            out.append("\\" + escaped)
+            i += 2
+        elif char == "[":
+            close = pattern.find("]", i + 1)
+            members = pattern[i + 1 : close] if close > 0 else ""
+            if not members or not _CLASS_SPECIAL.isdisjoint(members):
+                return None
+            out.append("[" + members + "]")
+            i = close + 1
+        elif char == "^":
+            out.append("\\A")
+            i += 1
+        elif char == "$":
+            out.append("\\Z")
+            i += 1
+        elif char in ".*":
+            out.append(char)
+            i += 1
+        elif char in _RE2_META:
+            return None
+        else:
+            out.append(char)
+            i += 1
+    try:
+        parsed = _sre_parse.parse("".join(out), re.DOTALL if "s" in letters else 0)
+    except re.error:
+        return None
+    return plain_shape(parsed)
