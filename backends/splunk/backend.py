@@ -43,14 +43,14 @@ What the stock backend gets wrong and how it is fixed here (facts cited in ``sem
 
 String-level helpers (SPL quoting, exact PCRE for Sigma strings, widening, quote-aware cuts) are
 in ``spl_text.py``; field names, the remembered per-value decisions and the fill hazards of regex
-tests in ``terms.py``; the trailing-pipe expressions (``| where``, ``| eval``) in
+tests in ``terms.py``; the recording of the tests true on the tstats fill string in
+``backend_fill.py``; the trailing-pipe expressions (``| where``, ``| eval``) in
 ``backend_deferred.py``.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any, ClassVar, cast
 
 from sigma.backends.splunk import SplunkBackend
@@ -93,13 +93,13 @@ from .backend_text_record import is_text_record, keyword_regex
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
     SEARCH_MARKER,
-    fill_pattern,
     glob_to_pcre,
     hoist_conjuncts,
     needs_exact_test,
     spl_quote,
     widen,
 )
+from .backend_fill import FillHazardMixin
 from .terms import (
     RegexHazard,
     ValueHazard,
@@ -114,7 +114,7 @@ from .terms import (
 _IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 
-class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
+class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, SplunkBackend):
     """Splunk SPL for raw events, with exact wildcard, regex, fieldref and precedence handling."""
 
     name: ClassVar[str] = "sigport Splunk SPL (exact)"
@@ -290,54 +290,6 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, SplunkBackend):
         ):
             return False
         return super().decide_convert_condition_as_in_expression(cond, state)
-
-    # --- tests true on the tstats fill string ------------------------------------------------
-    #
-    # After tstats a missing BY field holds ``fill_value``. A test that is false on that string
-    # behaves as on a missing field under either polarity (``NOT f=v`` and a "false" condition
-    # field are then true, as Sigma's negation of a missing field is); only tests true on it
-    # differ. They are collected here so the CIM layout can say exactly when its pipes are
-    # approximate. Values are checked with Sigma's own value semantics, regexes with the shared
-    # PCRE translation the interpreter uses (a pattern it cannot translate counts as a hazard).
-
-    def _fill_hazard(self, what: str | RegexHazard | ValueHazard) -> None:
-        self._fill_hazards.setdefault(what, None)
-
-    def _first_fill_hazard(self) -> str | None:
-        """The text of the first recorded fill hazard that holds, or None."""
-        for hazard in self._fill_hazards:
-            if isinstance(hazard, str):
-                return hazard
-            if hazard.holds():
-                return hazard.message
-        return None
-
-    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
-        """A search value, noted when the term would be true on the fill string."""
-        self._fill_hazard(ValueHazard(f"the value {str(s)!r} matches {self.fill_value!r}",
-                                      fill_pattern(s), self.fill_value))
-        return super().convert_value_str(s, state)
-
-    def _check_fill_regex(self, spl_regex: str) -> None:
-        """Note a regex test (``| regex``, ``mvfind``) that may find a match in the fill string
-        (decided when the hazards are read, ``_first_fill_hazard``)."""
-        pattern = re.sub(r'\\([\\"])', r"\1", spl_regex)  # the one SPL string level
-        self._fill_hazard(RegexHazard(pattern, self.fill_value))
-
-    def convert_condition_field_eq_val_null(self, cond: Any, state: ConversionState) -> Any:
-        """``NOT field=*``: true on a missing field, false on the fill string."""
-        self._fill_hazard(f"the null test of {cond.field}")
-        return super().convert_condition_field_eq_val_null(cond, state)
-
-    def convert_condition_field_eq_val_exists(self, cond: Any, state: ConversionState) -> Any:
-        """``field=*`` / ``NOT field=*``: the fill string exists where the field does not."""
-        self._fill_hazard(f"the exists test of {cond.field}")
-        return super().convert_condition_field_eq_val_exists(cond, state)
-
-    def convert_condition_field_compare_op_val(self, cond: Any, state: ConversionState) -> Any:
-        """``field>n``: how search compares the non-numeric fill string is not documented."""
-        self._fill_hazard(f"the comparison of {cond.field}")
-        return super().convert_condition_field_compare_op_val(cond, state)
 
     # --- regex-backed tests ------------------------------------------------------------------
 
