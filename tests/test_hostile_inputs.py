@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from backends.query import patterns
-from converter.reference import values as reference_values
+from converter.reference import regex as reference_values
 from converter.backtesting.run import run_backtest
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"

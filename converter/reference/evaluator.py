@@ -60,8 +60,8 @@ from converter.reference.predicates import (
     folded_predicate,
     keyword_predicate,
 )
+from converter.reference.regex import MATCH_TIME_LIMIT
 from converter.reference.values import (
-    MATCH_TIME_LIMIT,
     FoldedSpec,
     Undecided,
     Unsupported,

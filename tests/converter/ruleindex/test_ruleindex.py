@@ -245,7 +245,7 @@ def test_prefilter_off_makes_every_rule_a_candidate(rules: list[CompiledRule]) -
 def test_undecided_verdicts_are_reported() -> None:
     slow = compiled("sel: {CommandLine|re: '^(q+)+$'}\ncondition: sel")
     event = {"EventID": 1, "Channel": SYSMON, "CommandLine": "q" * 50_000 + "b"}
-    from converter.reference import values as reference_values
+    from converter.reference import regex as reference_values
 
     limit = reference_values.MATCH_TIME_LIMIT
     reference_values.MATCH_TIME_LIMIT = 0.01
