@@ -29,7 +29,7 @@ def mapping_cmd(paths: tuple[str, ...], data_source: str, output: Path | None) -
     (lowercased, query_string whitespace swapped for symbols) of every field they test
     case-insensitively, and the template mapping those copies as wildcard fields. The requests
     to run and what it does not cover go to stderr."""
-    from converter.outputs.index_template import run_mapping
+    from converter.outputs.mapping_command import run_mapping
     from converter.rules.load import expand_paths
 
     require_inputs(len(list(expand_paths(paths))), "Sigma rule files (*.yml, *.yaml)", paths)

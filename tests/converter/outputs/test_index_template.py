@@ -20,10 +20,10 @@ from converter.outputs.index_template import (
     IGNORE_ABOVE,
     STRING_TYPES,
     pipeline_body,
-    not_covered,
     propose,
     template_body,
 )
+from converter.outputs.mapping_command import not_covered
 from converter.outputs.fleet import WINLOGBEAT_PIPELINE, requests
 from converter.rules.load import load_text
 
