@@ -69,7 +69,8 @@ def test_interpreters_never_import_emitters(path: Path) -> None:
 #: Emitter-side helpers that live beside the interpreter (translation and escaping for the
 #: backend): an interpreter reusing them would check the emitter against itself.
 EMITTER_HELPERS = {
-    "backends.lucene.regex", "backends.lucene.pcre", "backends.lucene.charset",
+    "backends.lucene.regex", "backends.lucene.pcre", "backends.lucene.pcre_case",
+    "backends.lucene.charset",
     "backends.splunk.spl_text", "backends.splunk.terms", "backends.regex_globs",
     "backends.kql.literals",
     "backends.kusto.regex", "backends.splunk.regex_case",

@@ -15,7 +15,8 @@ whole values and has no flags, assertions or lazy quantifiers, so the translator
 
 Whatever has no exact Lucene spelling raises ``SigmaFeatureNotSupportedByBackendError`` naming the
 construct: an approximate regex would make the equivalence proof lie. Each fact used here is an
-entry of ``SEMANTICS`` (``regex_*`` and ``sigma_regex_*``).
+entry of ``SEMANTICS`` (``regex_*`` and ``sigma_regex_*``). Which letters and classes have case
+variants, and which of them every Elasticsearch ``regex~`` folds alike, is in ``pcre_case.py``.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from .charset import (
     FoldError,
     escape_char,
     literal_variants,
-    regex_case_variants,
     variant_class,
 )
+from .pcre_case import ENGINE_SAFE, case_variants, engine_stable, has_case, non_ascii_cased
 from .semantics import SEMANTICS
 
 #: Python's brace quantifiers (``sigma_regex_quantifier_braces``): ``{m}``, ``{m,}``, ``{m,n}``,
@@ -47,10 +48,6 @@ _LEADING_FLAGS = re.compile(r"\(\?([a-zA-Z]+)\)")
 _SCOPED_FLAGS = re.compile(r"\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?:")
 _SIMPLE_ESCAPES = {"a": "\x07", "f": "\x0c", "n": "\n", "r": "\r", "t": "\t", "v": "\x0b"}
 _SHORTHAND = {"d": DIGIT, "w": WORD, "s": SPACE}
-#: ASCII letters whose case variants are exactly the ASCII pair in the reference and in every
-#: Elasticsearch ``regex~`` (ASCII-only before, Unicode simple folding after
-#: elastic/elasticsearch#153513): the others (i k s) gain non-ASCII variants somewhere.
-_ENGINE_SAFE = frozenset(c for c in "abcdefghjlmnopqrtuvwxyz" for c in (c, c.upper()))
 
 
 class EngineFoldingUnusable(Exception):
@@ -244,26 +241,26 @@ class Translator:
         if char in self.swap:  # whitespace, '*' and their symbols: no case to fold
             return escape_char(self.swap[char])
         if not self.flags.ci:
-            if _has_case(char):
+            if has_case(char):
                 self.sensitive_letters = True
                 if self.engine:
                     raise EngineFoldingUnusable(char)
             return escape_char(char)
         try:
-            variants = _variants(char, self.flags.ascii)
+            variants = case_variants(char, self.flags.ascii)
         except FoldError as exc:
             raise self.fail(f"case-insensitive {exc}") from None
         if len(variants) == 1:
-            if _has_case(char):  # a non-ASCII letter under the ASCII flag stays case-sensitive
+            if has_case(char):  # a non-ASCII letter under the ASCII flag stays case-sensitive
                 self.sensitive_letters = True
                 if self.engine:
                     raise EngineFoldingUnusable(char)  # the engine would fold what Python does not
             return escape_char(char)
         self.folded = True
         if self.engine:
-            if char in _ENGINE_SAFE:
+            if char in ENGINE_SAFE:
                 return char  # regex~ folds exactly this pair in every version
-            if not _engine_stable(CharSet.of(variants)):
+            if not engine_stable(CharSet.of(variants)):
                 raise EngineFoldingUnusable(char)
         return variant_class(variants if self.flags.ascii else literal_variants(char))
 
@@ -272,7 +269,7 @@ class Translator:
         folded = members
         if not self.flags.ci and members.has_cased():
             self.sensitive_letters = True
-        elif self.flags.ascii and _non_ascii_cased(members):
+        elif self.flags.ascii and non_ascii_cased(members):
             self.sensitive_letters = True  # non-ASCII letters are not folded under (?a)
         if self.flags.ci:
             try:
@@ -288,7 +285,7 @@ class Translator:
             if negated or not self.flags.ci:
                 if folded.has_cased():
                     raise EngineFoldingUnusable("class")
-            elif not _engine_stable(folded):
+            elif not engine_stable(folded):
                 raise EngineFoldingUnusable("class")
         result = folded.complement() if negated else folded
         if self.swap:
@@ -449,53 +446,6 @@ class Translator:
         if esc.isalnum():
             raise self.fail(f"escape '\\{esc}' inside a class has no Lucene equivalent")
         return esc
-
-
-def _variants(char: str, ascii_only: bool) -> str:
-    if ascii_only:
-        return char + char.swapcase() if char.isascii() and char.isalpha() else char
-    return regex_case_variants(char)
-
-
-def _has_case(char: str) -> bool:
-    """True when some Elasticsearch ``regex~`` could match another character for ``char``."""
-    try:
-        return len(regex_case_variants(char)) > 1
-    except FoldError:
-        return True
-
-
-def _non_ascii_cased(members: CharSet) -> bool:
-    """True when ``members`` may hold a non-ASCII letter with case (wide sets count as such)."""
-    if members.size() > 0x3000:
-        return True
-    return any(not c.isascii() and _has_case(c) for c in members.chars())
-
-
-def _engine_stable(members: CharSet) -> bool:
-    """True when every Elasticsearch version's ``regex~`` folding leaves ``members`` unchanged.
-
-    Before elastic/elasticsearch#153513 ``case_insensitive`` folds ASCII letters in pairs; after
-    it Lucene's CaseFolding.expand adds the variants of SEMANTICS
-    "regex_case_insensitive_expand". The set is stable when it holds every variant either adds
-    for each member, and no other letter with case.
-    """
-    table = SEMANTICS.get("regex_case_insensitive_expand")
-    assert isinstance(table, dict)
-    if members.size() > 0x3000:
-        return False
-    for char in members.chars():
-        if char in table:
-            variants = str(table[char])
-        elif char.isascii():
-            variants = char.swapcase()
-        elif _has_case(char):
-            return False
-        else:
-            continue
-        if any(v not in members for v in variants):
-            return False
-    return True
 
 
 __all__ = ["EngineFoldingUnusable", "Flags", "Translator", "unsupported"]
