@@ -61,6 +61,7 @@ from converter.generate.hostile import (
 from converter.generate.regex import RegexUnsupported, regex_example
 from converter.generate.values import (
     COMPANIONS,
+    PRODUCT_COMPANIONS,
     FILLERS,
     KEYWORD_CARRIERS,
     SECURITY_4688_FIELDS,
@@ -187,7 +188,9 @@ class _Generator:
         self.other_ids = [k for k in logsource_kinds(*self.logsource, every_id=True)
                           if k.get("Channel") in channels and k not in kinds]
         self.rng = random.Random(f"{seed}:{rule.id or rule.title}")
-        self.companions = COMPANIONS.get((source.category or "").lower(), {})
+        category = (source.category or "").lower()
+        self.companions = {**COMPANIONS.get(category, {}),
+                           **PRODUCT_COMPANIONS.get(((source.product or "").lower(), category), {})}
         self.carrier = next((c for c in KEYWORD_CARRIERS if c in self.companions), "Message")
         self.trees = [c.parsed for c in rule.detection.parsed_condition]  # parsed once
         self.plans = [p for tree in self.trees for p in solve(tree, True)][:MAX_ALTERNATIVES]

@@ -56,6 +56,13 @@ COMPANIONS: dict[str, dict[str, Any]] = {
                      "Details": "DWORD (0x00000001)", "EventType": "SetValue"},
     "ps_script": {"ScriptBlockText": "Get-Date"},
 }
+# A product whose process records name executables by absolute POSIX paths: its neutral parent
+# is one (a macOS process's parent is launchd, /sbin/launchd, when no other is tested). The
+# Windows companion path is no path such a record holds (splunk-macos's path_basename with
+# `absolute` does not render it).
+PRODUCT_COMPANIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("macos", "process_creation"): {"ParentImage": "/sbin/launchd"},
+}
 # Fields a Security 4688 record carries (Microsoft's 4688 schema: NewProcessName, ParentProcessName,
 # CommandLine, Subject*, MandatoryLabel); others (Hashes, OriginalFileName...) are Sysmon-only.
 SECURITY_4688_FIELDS = frozenset({"Image", "ParentImage", "CommandLine", "User", "LogonId",

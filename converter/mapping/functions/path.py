@@ -8,6 +8,13 @@ path's base name is ``<name>`` (Sigma's case rule applies to both). Every other 
 on a whole path, ``contains``, wildcards inside the name, regular expressions, ``exists``) needs
 the directory, which the record does not keep: it is refused (``converter/mapping/tables/README.md``,
 "Functions").
+
+With the parameter ``absolute`` (every path the source names holds the separator: a macOS
+sensor names an executable by its absolute POSIX path), ``endswith '<name>'`` where ``<name>`` is a
+literal without the separator is exact too: the path's last ``len(name)`` characters hold no
+separator, so they are the last characters of its base name, and the base name ends with
+``<name>`` exactly when the path does. A path without the separator is then no record of the
+source (not rendered), since its base name would be nothing while the path may end with the name.
 """
 
 from __future__ import annotations
@@ -58,6 +65,17 @@ def query_path_basename(item: SigmaDetectionItem, spec: FieldTarget, prefix: str
                 and all(isinstance(t, str) and t != separator for t in name)
             ):
                 return Leaf(target, make_string(name, cased=isinstance(value, SigmaCasedString)))
+            suffix = tokens[1:]
+            if (
+                spec.param("absolute", False) is True
+                and len(tokens) > 1
+                and tokens[0] is MANY
+                and all(isinstance(t, str) and t != separator for t in suffix)
+            ):
+                # A path holds the separator, so a suffix without one is a suffix of its base name.
+                return Leaf(
+                    target, make_string(tokens[:1] + suffix, cased=isinstance(value, SigmaCasedString))
+                )
             raise NotExact(
                 f"{value.original!r} is not endswith '{separator}<name>' with a literal name: "
                 f"only the base name ({target}) is recorded, not the directory"
@@ -68,11 +86,18 @@ def query_path_basename(item: SigmaDetectionItem, spec: FieldTarget, prefix: str
 
 
 def render_path_basename(value: Any, spec: FieldTarget) -> dict[str, Any]:
-    """The part after the last separator; nothing when there is none or nothing after it."""
+    """The part after the last separator; nothing when there is none or nothing after it.
+
+    Raises:
+        ValueError: with the parameter ``absolute``, a path without the separator (no record of
+            the source names one; the checker then does not ask the query about it).
+    """
     separator = spec.param("separator", DEFAULT_SEPARATOR)
 
     def base(v: Any) -> str | None:
         text = str(v)
+        if spec.param("absolute", False) is True and separator not in text:
+            raise ValueError(f"{spec.sigma}: {text!r} is no absolute path (no {separator!r})")
         return text.rsplit(separator, 1)[1] or None if separator in text else None
 
     return written(spec.target, each(value, base))

@@ -345,12 +345,30 @@ def test_macos_rule_reads_the_crowdstrike_process_event() -> None:
     assert "OriginalFileName" not in query
 
 
-def test_macos_parent_base_name_decides_endswith_a_path_separator_and_name() -> None:
-    # ProcessRollup2 records the parent's base name only: `endswith '/bash'` is exactly
-    # ParentBaseFileName=bash, negated too, and is proven on generated events.
-    text = MACOS_RULE.replace("OriginalFileName: 'osascript'", "ParentImage|endswith: '/bash'")
+def test_macos_events_without_a_parent_test_are_crowdstrike_records() -> None:
+    # The generator's neutral parent of a macOS process is an absolute path (/sbin/launchd): a
+    # Windows one is no path ProcessRollup2 names (not rendered), and no event would reach Splunk.
+    rule = load_one(MACOS_RULE)
+    result = Checker(["splunk"]).check(rule, generate_events(rule.rule)).targets["splunk"]
+    assert result.equivalent, result.reason
+
+
+@pytest.mark.parametrize(
+    "test,expected",
+    [
+        # ProcessRollup2 records the parent's base name only: `endswith '/bash'` is exactly
+        # ParentBaseFileName=bash, negated too.
+        ("ParentImage|endswith: '/bash'", 'ParentBaseFileName="bash"'),
+        # The sensor names macOS executables by absolute paths (`absolute`): a suffix without
+        # '/' lies inside the base name (SigmaHQ's osascript rules filter on `'opencode'`).
+        ("ParentImage|endswith: 'opencode'", 'ParentBaseFileName="*opencode"'),
+    ],
+)
+def test_macos_parent_base_name_decides_endswith(test: str, expected: str) -> None:
+    # Both are proven on generated events.
+    text = MACOS_RULE.replace("OriginalFileName: 'osascript'", test)
     query = to_query("splunk", text, None)
-    assert 'ParentBaseFileName="bash"' in query and "ParentImage" not in query
+    assert expected in query and "ParentImage" not in query
     rule = load_one(text)
     result = Checker(["splunk"]).check(rule, generate_events(rule.rule)).targets["splunk"]
     assert result.equivalent, result.reason
@@ -359,7 +377,8 @@ def test_macos_parent_base_name_decides_endswith_a_path_separator_and_name() -> 
 @pytest.mark.parametrize(
     "test",
     [
-        "ParentImage|endswith: 'bash'",  # no separator: 'xbash' would match too
+        "ParentImage|endswith: 'b*sh'",  # a wildcard could stand for a separator
+        "ParentImage|endswith: 'bin/bash'",  # a separator inside the suffix needs the directory
         "ParentImage|contains: '/Microsoft Edge'",  # needs the directory
         "ParentImage: '/bin/bash'",  # a whole path
         "ParentImage|endswith: '/b*sh'",  # a wildcard inside the name
@@ -385,6 +404,19 @@ def test_path_basename_renders_the_part_after_the_last_separator() -> None:
     assert render_path_basename(None, spec) == {}
     windows = FieldTarget("X", "Y", "path_basename", ("Y",), (("separator", "\\"),))
     assert render_path_basename("C:\\a\\b.exe", windows) == {"Y": "b.exe"}
+
+
+def test_path_basename_absolute_renders_no_record_for_a_path_without_separator() -> None:
+    # With `absolute`, "opencode" (no '/') would end with 'opencode' while its base name is
+    # nothing: no record of the source names such a path, so it is not rendered.
+    from converter.mapping.functions.path import render_path_basename
+    from converter.mapping.table import FieldTarget
+
+    spec = FieldTarget("ParentImage", "ParentBaseFileName", "path_basename",
+                       ("ParentBaseFileName",), (("separator", "/"), ("absolute", True)))
+    assert render_path_basename("/usr/bin/opencode", spec) == {"ParentBaseFileName": "opencode"}
+    with pytest.raises(ValueError, match="no absolute path"):
+        render_path_basename("opencode", spec)
 
 
 def test_okta_target_field_is_the_multivalue_field_of_the_array() -> None:
