@@ -89,7 +89,7 @@ from .backend_deferred import (
 )
 from .regex_case import is_caseless, splunk_caseless
 from .simplify import base_filter, simplify
-from .backend_text_record import is_text_record, keyword_regex
+from .backend_text_record import is_text_record, raw_keyword_regex
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
     SEARCH_MARKER,
@@ -406,11 +406,12 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
     def convert_condition_val_num(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> Any:
-        """A number keyword is a bare term (stock); on a text-line record it is the exact test
-        "``_raw`` contains its decimal text" (the reference's "numbers" fact for keywords)."""
-        if is_text_record(getattr(self, "last_processing_pipeline", None)):
-            text = str(cast(SigmaNumber, cond.value).number).lower()
-            return self._regex_test(None, keyword_regex(SigmaString(text)), cond, state)
+        """A number keyword is a bare term (stock); on a text-line or audit record it is the
+        exact test of its decimal text (the reference's "numbers" fact for keywords)."""
+        text = str(cast(SigmaNumber, cond.value).number).lower()
+        regex = raw_keyword_regex(getattr(self, "last_processing_pipeline", None), SigmaString(text))
+        if regex is not None:
+            return self._regex_test(None, regex, cond, state)
         return super().convert_condition_val_num(cond, state)
 
     def convert_condition_val_str(
@@ -418,11 +419,12 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
     ) -> Any:
         """Keywords stay bare terms (stock); they match indexed tokens of _raw, not substrings.
         Where a record is one text line kept whole as ``_raw`` (state ``text_record``), a
-        keyword is the exact test "``_raw`` contains it" instead (``backend_text_record.py``)."""
-        if isinstance(cond.value, SigmaString) and is_text_record(
-            getattr(self, "last_processing_pipeline", None)
-        ):
-            return self._regex_test(None, keyword_regex(cond.value), cond, state)
+        keyword is the exact test "``_raw`` contains it" instead, and on a Linux audit line "some
+        value contains it" (``backend_text_record.py``)."""
+        regex = (raw_keyword_regex(getattr(self, "last_processing_pipeline", None), cond.value)
+                 if isinstance(cond.value, SigmaString) else None)
+        if regex is not None:
+            return self._regex_test(None, regex, cond, state)
         self.warn(
             "keyword values are emitted as bare search terms, which match indexed terms of _raw "
             "(segmented by breakers), not arbitrary substrings"

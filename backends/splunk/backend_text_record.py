@@ -1,25 +1,51 @@
-"""Keywords on logs whose record is one line of text, kept whole as Splunk's ``_raw``.
+"""Keywords on logs whose record Splunk keeps as ``_raw`` in a shape that tells values apart.
 
-A table entry declares such a logsource with the pipeline state ``text_record: true``
-(``converter/mapping/tables/splunk-lines.yml``: sshd lines of /var/log/secure, Cisco IOS and
-JunOS syslog messages, the Apache error log). The Sigma event of such a log holds the line as its
-one value, so a keyword means "the line contains it" (the reference's "keywords" fact): a
-substring of ``_raw`` under Sigma's wildcards and case folding. A bare SPL term does not say that
-(it matches the indexed segments of ``_raw``, semantics ``search_bare_term_raw``); an anchored PCRE
-over all of ``_raw`` does (``| regex`` without a field reads ``_raw``, semantics
-``regex_default_field``), written with ``glob_to_pcre``'s explicit case partners.
+A table entry declares such a logsource with a pipeline state:
+
+* ``text_record: true``: the record is one line of text
+  (``converter/mapping/tables/splunk-lines.yml``: sshd lines of /var/log/secure, Cisco IOS and
+  JunOS syslog messages, the Apache error log). The Sigma event of such a log holds the line as
+  its one value, so a keyword means "the line contains it" (the reference's "keywords" fact): a
+  substring of ``_raw`` under Sigma's wildcards and case folding.
+* ``auditd_record: true``: the record is a Linux audit line of ``key=value`` pairs
+  (``splunk-linux.yml``, sourcetype ``linux:audit``), each value written between double quotes
+  (never holding one: auditd writes such a string as hex) or bare (no space, no quote); the
+  header's ``msg=audit(<time>:<serial>):`` stamp is no value. A keyword means "some value
+  contains it": a PCRE that reads the line from its start, pair by pair, and finds the keyword
+  inside one value (``auditd_keyword_regex``).
+
+A bare SPL term says neither (it matches the indexed segments of ``_raw``, semantics
+``search_bare_term_raw``); a PCRE over ``_raw`` does (``| regex`` without a field reads ``_raw``,
+semantics ``regex_default_field``), written with ``glob_to_pcre``'s explicit case partners.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaString
 
-from .spl_text import glob_to_pcre, spl_quote
+from .spl_text import glob_pcre_body, glob_to_pcre, spl_quote
 
 #: The pipeline state that marks a logsource's records as text lines searched on ``_raw``.
 TEXT_RECORD = "text_record"
+#: The pipeline state that marks a logsource's records as Linux audit lines (``key=value``).
+AUDITD_RECORD = "auditd_record"
+
+#: Outside a quoted value: any character but a double quote, or a whole quoted value.
+_OUTSIDE = '(?:[^"]|"[^"]*")*'
+#: What starts a pair: the line's start, the separating space, the single quote that opens a
+#: user-space record's msg='...' pairs, or the group separator before an enriched record's
+#: interpreted pairs.
+_PAIR_START = "[ '\\x1d]"
+#: From the line's start to a pair's key (the line's first pair, or one after a pair start
+#: outside every quoted value).
+AUDITD_LINE_START = f"(?s)^(?:{_OUTSIDE}{_PAIR_START})?"
+#: A key (one word up to its '='), not the header's msg=audit(...): stamp.
+_KEY = "(?!msg=audit\\()[^ =\"'\\x1d]+="
+#: One character of a bare value.
+AUDITD_BARE = "[^ \"'\\x1d]"
 
 
 def is_text_record(pipeline: Any) -> bool:
@@ -32,3 +58,40 @@ def keyword_regex(value: SigmaString) -> str:
     """The SPL-quoted PCRE for "``_raw`` contains ``value``" (wildcards and case as Sigma's)."""
     contained = SigmaString("*") + value + SigmaString("*")  # the sum is a plain SigmaString
     return spl_quote(glob_to_pcre(contained, isinstance(value, SigmaCasedString)))
+
+
+def auditd_keyword_regex(value: SigmaString) -> str:
+    """The SPL-quoted PCRE for "some value of the audit line contains ``value``".
+
+    The line is read from its start over whole quoted values (``_OUTSIDE``), so a pair is only
+    ever found where one starts; the keyword is then matched inside that pair's quoted value
+    (wildcards within it) or, when it holds no space or quote, inside its bare value.
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: the keyword holds a double quote, which no
+            value of the line holds as written (its test would need the hex form).
+    """
+    text = "".join(p for p in value.s if isinstance(p, str))
+    if '"' in text:
+        raise SigmaFeatureNotSupportedByBackendError(
+            f"the keyword {value.original!r} holds a double quote: auditd writes a value holding "
+            "one as hex, so no value of the audit line contains it as written"
+        )
+    cased = isinstance(value, SigmaCasedString)
+    quoted = '"[^"]*' + glob_pcre_body(value, cased, '[^"]') + '[^"]*"'
+    branches = [quoted]
+    if not set(text) & set(" '\x1d"):
+        bare = AUDITD_BARE
+        branches.append(f"{bare}*" + glob_pcre_body(value, cased, bare) + f"{bare}*")
+    regex = f"{AUDITD_LINE_START}{_KEY}(?:{'|'.join(branches)})"
+    return spl_quote(regex)
+
+
+def raw_keyword_regex(pipeline: Any, value: SigmaString) -> str | None:
+    """The exact ``_raw`` PCRE of a keyword on this pipeline's records, or None (no state)."""
+    state = getattr(pipeline, "state", None) or {}
+    if state.get(TEXT_RECORD):
+        return keyword_regex(value)
+    if state.get(AUDITD_RECORD):
+        return auditd_keyword_regex(value)
+    return None

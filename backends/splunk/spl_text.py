@@ -111,7 +111,13 @@ def glob_to_pcre(value: SigmaString, case_sensitive: bool, one: str = ".") -> st
     one character of the value is in the field's text (an entity or a character where the
     add-on keeps XML entities, ``xml_text.TOKEN``).
     """
-    out = ["(?s)", "^"]
+    return "(?s)^" + glob_pcre_body(value, case_sensitive, one) + _END_OF_SUBJECT
+
+
+def glob_pcre_body(value: SigmaString, case_sensitive: bool, one: str = ".") -> str:
+    """The PCRE of ``value`` without anchors (``glob_to_pcre``'s body): a wildcard is ``one``
+    repeated (``*``) or once (``?``), letters carry their case partners."""
+    out = []
     for part in value.iter_parts():
         if part is SpecialChars.WILDCARD_MULTI:
             out.append(one + "*")
@@ -121,7 +127,6 @@ def glob_to_pcre(value: SigmaString, case_sensitive: bool, one: str = ".") -> st
             out.append("".join(_pcre_char(c, case_sensitive) for c in part))
         else:
             raise SigmaFeatureNotSupportedByBackendError(f"unexpected string part {part!r}")
-    out.append(_END_OF_SUBJECT)
     return "".join(out)
 
 

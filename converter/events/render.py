@@ -393,6 +393,10 @@ class EventRenderer:
         slots = positions(targets)
         if slots:  # values of unnamed <Data> elements: the query reads them off _raw
             out["_raw"] = unnamed_data_raw(source, slots, {})
+        elif entry.state.get("auditd_record"):  # keywords read the audit line's values
+            from converter.events.auditd_line import auditd_line
+
+            out["_raw"] = auditd_line(source, {crit.get("Channel") for crit in entry.events})
         elif self.table.schema.startswith("splunk"):
             encoding = entry.value_encoding or self.table.value_encoding(self.data_source)
             out.setdefault("_raw", raw_xml(source, libxml2=encoding == "xml_text_unknown"))

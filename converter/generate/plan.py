@@ -135,7 +135,10 @@ def _clash(plan: Plan, chosen: list[Lit]) -> int:
     for lit in plan:
         for other in chosen:
             if lit.field == other.field and lit.positive != other.positive:
-                score += 100 if lit.value == other.value else 1
+                # Values of two kinds are never the same test (pySigma's SigmaNumber raises
+                # when compared with anything but a number: number keywords beside strings).
+                same = type(lit.value) is type(other.value) and lit.value == other.value
+                score += 100 if same else 1
     return score
 
 

@@ -53,6 +53,7 @@ FIELD_FUNCTIONS = {
     "lowercased_when",
     "xml_unnamed_data",
     "unnamed_params",
+    "auditd_pair",
 }
 
 

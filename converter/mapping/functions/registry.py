@@ -93,6 +93,7 @@ from converter.mapping.functions.unlisted import (
     render_value_map_any,
 )
 from converter.mapping.functions.unnamed_data import query_xml_unnamed_data, render_xml_unnamed_data
+from converter.mapping.functions.auditd_pair import query_auditd_pair, render_auditd_pair
 from converter.mapping.functions.unnamed_params import query_unnamed_params, render_unnamed_params
 from converter.mapping.functions.ip import query_to_ip, render_to_ip
 from converter.mapping.functions.values import (
@@ -142,6 +143,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "lowercased_when": query_lowercased_when,
     "xml_unnamed_data": query_xml_unnamed_data,
     "unnamed_params": query_unnamed_params,
+    "auditd_pair": query_auditd_pair,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -173,6 +175,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "lowercased_when": render_lowercased_when,
     "xml_unnamed_data": render_xml_unnamed_data,
     "unnamed_params": render_unnamed_params,
+    "auditd_pair": render_auditd_pair,
 }
 
 #: Checks of the whole rule that a function's query side relies on, run before its items are

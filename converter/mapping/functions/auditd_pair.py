@@ -1,0 +1,69 @@
+"""``auditd_pair``: a value the Linux audit line holds as a ``key=value`` pair that Splunk's
+extraction does not name.
+
+A user-space record writes its own pairs inside ``msg='...'`` (security_content
+``data_sources/linux_auditd_service_stop.yml`` example_log: ``msg='unit=atd comm="systemd" ...'``),
+and the search-time extraction reads ``msg='unit=atd`` as the field ``msg``: ``unit`` has no field
+(the data source lists none). The line itself is ``_raw``, so a test of the pair's value is a PCRE
+of ``_raw`` read from the line's start over whole quoted values (as keywords are,
+``backends/splunk/backend_text_record.py``): a pair start (the line's start, a space, the ``'`` of
+``msg='``, or the 0x1D of an enriched record), the key (parameter ``key``, default the Sigma
+field), then the whole value between double quotes or bare up to the next separator.
+
+Query side: a string (wildcards within the value, letters with their case partners) or a number
+(its decimal text) -> that regex; a value with a double quote never matches as written (auditd
+writes such a value as hex) and is refused, as are regexes, ``null`` / ``exists`` and field
+references. Render side: nothing; the renderer writes the pair in the line
+(``converter/events/auditd_line.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sigma.rule import SigmaDetectionItem
+from sigma.types import SigmaCasedString, SigmaNumber, SigmaString, SigmaType
+
+from backends.splunk.backend_text_record import AUDITD_BARE, AUDITD_LINE_START
+from backends.splunk.spl_text import glob_pcre_body
+
+from converter.mapping.functions.tree import Leaf, Node, NotExact, QueryResult, describe, rewrite
+from converter.mapping.functions.unnamed_data import RecordTextRegex
+from converter.mapping.table import FieldTarget
+
+
+def _string(value: SigmaType) -> SigmaString:
+    """The string a pair's whole value is compared with, or NotExact."""
+    if isinstance(value, SigmaNumber) and not isinstance(value.number, bool):
+        return SigmaString(str(value.number).lower())  # "numbers": compared as text
+    if isinstance(value, SigmaString) and not value.contains_placeholder():
+        if '"' in "".join(p for p in value.s if isinstance(p, str)):
+            raise NotExact(
+                f"{value.original!r} holds a double quote: auditd writes such a value as hex"
+            )
+        return value
+    raise NotExact(f"{describe(value)} is no plain value of an audit record's pair")
+
+
+def query_auditd_pair(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
+    """A value -> a regex of ``_raw`` matching the pair ``key=<value>`` of the audit line."""
+    key = str(spec.param("key") or item.field)
+    target = prefix + spec.target
+
+    def handle(value: SigmaType) -> Node:
+        text = _string(value)
+        cased = isinstance(text, SigmaCasedString)
+        branches = ['"' + glob_pcre_body(text, cased, '[^"]') + '"']
+        if not set("".join(p for p in text.s if isinstance(p, str))) & set(" '\x1d"):
+            # The bare value ends at a separator or at the end of the line ((?![\s\S]): \z,
+            # which Python's re, validating the pattern, does not know).
+            branches.append(glob_pcre_body(text, cased, AUDITD_BARE) + "(?=[ '\\x1d]|(?![\\s\\S]))")
+        pattern = f"{AUDITD_LINE_START}{key}=(?:{'|'.join(branches)})"
+        return Leaf(target, RecordTextRegex(pattern))
+
+    return rewrite(item, spec, prefix, handle)
+
+
+def render_auditd_pair(value: Any, spec: FieldTarget) -> dict[str, Any]:
+    """Nothing: the pair is written in the record's ``_raw`` (``converter/events/auditd_line.py``)."""
+    return {}
