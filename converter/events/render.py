@@ -397,6 +397,10 @@ class EventRenderer:
             from converter.events.auditd_line import auditd_line
 
             out["_raw"] = auditd_line(source, {crit.get("Channel") for crit in entry.events})
+        elif entry.state.get("json_record"):  # keywords read the JSON object's string values
+            from converter.events.json_line import json_line
+
+            out["_raw"] = json_line(source, {crit.get("Channel") for crit in entry.events})
         elif self.table.schema.startswith("splunk"):
             encoding = entry.value_encoding or self.table.value_encoding(self.data_source)
             out.setdefault("_raw", raw_xml(source, libxml2=encoding == "xml_text_unknown"))

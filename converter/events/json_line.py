@@ -1,0 +1,27 @@
+"""The ``_raw`` of a record a source writes as one JSON object keyed by the Sigma names.
+
+Zeek's JSON logs (``splunk-zeek.yml``: one object per log line, the log's column names as keys,
+nested records flattened with dots) are what the Splunk Add-on for Zeek indexes as ``_raw``. The
+Sigma event of such a record holds its keys and values as they are, so the line is the event as a
+JSON object (its sigport logsource tag in ``Channel`` is no part of it). Written with Python's
+encoder, which escapes non-ASCII characters as ``\\uXXXX``: the keyword regexes are exact on that
+spelling and on raw UTF-8 alike (``backends/splunk/backend_text_record.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def json_line(event: dict[str, Any], tags: set[Any]) -> str:
+    """The JSON object of a Sigma event, without its logsource tag.
+
+    Raises:
+        ValueError: a value JSON cannot hold (the checker then does not ask the query about it).
+    """
+    record = {k: v for k, v in event.items() if not (k == "Channel" and v in tags)}
+    try:
+        return json.dumps(record, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the record is no JSON object: {exc}") from exc
