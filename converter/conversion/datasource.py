@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from backends import TARGETS
 
 from converter.conversion.result import CONVERTED, UNSUPPORTED
-from converter.mapping.loader import load_table
+from converter.mapping.loader import load_table, offered_by_companion
 
 if TYPE_CHECKING:
     from converter.conversion.convert import Converter
@@ -49,7 +49,10 @@ def _plans(targets: list[str], data_source: str | None) -> dict[str, tuple[Any, 
         choices = list(table.options.get("data_source", {}).get("choices") or [])
         if len(choices) < 2:
             continue
-        now = (data_source if data_source is not None and data_source in choices
+        # A data source only a companion table offers (winlog) is the one the table's own
+        # logsources are refused on (``offered_by_companion``).
+        now = (data_source if data_source is not None and (
+                   data_source in choices or offered_by_companion(table.name, data_source))
                else str(table.option_default("data_source")))
         plans[target] = (table, now, choices)
     return plans

@@ -156,10 +156,14 @@ def _merge(out: dict[str, Any], key: str, value: Any) -> None:
 class EventRenderer:
     """Renders Sigma-taxonomy events in one table's target schema, for one data source."""
 
-    def __init__(self, table: MappingTable, data_source: str | None = None) -> None:
-        """Prepare the renderer; ``data_source`` defaults to the table's default."""
+    def __init__(self, table: MappingTable, data_source: str | None = None,
+                 covers: bool = True) -> None:
+        """Prepare the renderer; ``data_source`` defaults to the table's default. ``covers``
+        False: no logsource of the table is rendered (a data source only a companion table
+        offers, ``routed``)."""
         self.table = table
         self.data_source = data_source or table.option_default("data_source")
+        self.covers = covers
         dropped, self.drop_exempt = table.dropped(self.data_source)
         self.drop_values = set(dropped)
         #: The shipper writes every ``\r\n`` of an event-data value as ``\n`` (Winlogbeat and
@@ -169,7 +173,7 @@ class EventRenderer:
         #: Windows add-ons, ``sources.<data source>.value_encoding: xml_text``).
         self.xml_text = table.value_encoding(self.data_source) == "xml_text"
         self.prefix = str(table.datamodel.get("prefix", ""))
-        self._entries = table.entries_for(self.data_source)
+        self._entries = table.entries_for(self.data_source) if covers else ()
         self._targets = {e.id: e.field_targets(self.data_source) for e in self._entries}
         #: The dotted Sigma fields each entry renders (mapped or derived from): the ones a nested
         #: record may hold as a path (``with_nested_fields``); none for the Windows logsources.
@@ -208,14 +212,21 @@ class EventRenderer:
     def routed(cls, table: MappingTable, data_source: str | None = None) -> "EventRenderer":
         """A renderer for ``table`` and the tables that extend it, the way a target's pipeline
         covers them: ``data_source`` (the user's choice) applies to each table that offers it;
-        the others render for their default."""
-        from converter.mapping.loader import companion_tables, load_table
+        the others render for their default, except ``table`` itself when only a companion
+        offers it (``offered_by_companion``): then it renders nothing, as its pipeline refuses
+        its logsources."""
+        from converter.mapping.loader import companion_tables, load_table, offered_by_companion
 
         def pick(t: MappingTable) -> str | None:
             choices = t.options.get("data_source", {}).get("choices") or []
             return data_source if data_source in choices else None
 
-        out = cls(table, pick(table))
+        if offered_by_companion(table.name, data_source):
+            # Its own logsources render nothing; ``data_source`` names the documents that the
+            # checker's field model describes (``converter.checking.checker``).
+            out = cls(table, data_source, covers=False)
+        else:
+            out = cls(table, pick(table))
         out.companions = [cls(load_table(n), pick(load_table(n))) for n in companion_tables(table.name)]
         return out
 
@@ -223,6 +234,8 @@ class EventRenderer:
               ) -> tuple["EventRenderer", LogsourceMapping] | None:
         """The renderer (this one or a companion) and entry that cover a rule's logsource."""
         for renderer in (self, *self.companions):
+            if not renderer.covers:
+                continue
             entry = renderer.table.for_logsource(product, category, service, renderer.data_source)
             if entry is not None:
                 return renderer, entry

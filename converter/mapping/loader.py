@@ -273,6 +273,28 @@ def companion_tables(name: str) -> tuple[str, ...]:
     )
 
 
+def offered_by_companion(name: str, data_source: str | None) -> bool:
+    """True when ``data_source`` is no value the built-in table ``name`` offers and a table that
+    extends it takes that data source over (``options.data_source.takes_over``: ``winlog``,
+    Custom Windows Event Logs, in ``ecs-windows-channels``).
+
+    The user then said how their records of the base table's product arrive, and it is none of
+    the base table's shippers: its logsources map nothing (the pipeline refuses them naming
+    that data source, and the renderer renders none of their events). Converting them for the
+    base table's default instead gave Elastic Defend registry queries, checked on the raw Sysmon
+    records the companion's channel entry rendered. A data source of another product (``okta``
+    for ``ecs-okta``) takes nothing over: the Windows rules stay at their table's default.
+    """
+    if data_source is None or name.endswith((".yml", ".yaml")) or "/" in name:
+        return False
+    if data_source in (load_table(name).options.get("data_source", {}).get("choices") or []):
+        return False
+    return any(
+        data_source in (load_table(other).options.get("data_source", {}).get("takes_over") or [])
+        for other in companion_tables(name)
+    )
+
+
 @lru_cache(maxsize=None)
 def load_table(name: str) -> MappingTable:
     """Load a built-in mapping table by name (``ecs-windows``) or a table file by path."""

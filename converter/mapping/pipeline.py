@@ -53,7 +53,12 @@ from converter.mapping.items import (
     logsource_items,
     regex_items,
 )
-from converter.mapping.loader import builtin_table_names, companion_tables, load_table
+from converter.mapping.loader import (
+    builtin_table_names,
+    companion_tables,
+    load_table,
+    offered_by_companion,
+)
 from converter.mapping.refusals import UnsupportedLogsourceFailure
 from converter.mapping.table import LogsourceMapping, MappingTable
 from converter.mapping.text_fields import TextFieldFailure
@@ -121,7 +126,10 @@ def build_pipeline(
         opts[key] = table.check_option(key, value)
     data_source = opts.get("data_source")
     items: list[ProcessingItem] = regex_items(table.name, traits)
-    entries = table.entries_for(data_source)
+    chosen = ((options if all_options is None else all_options) or {}).get("data_source")
+    # A data source only a companion table offers (winlog): this table's logsources map nothing.
+    foreign = chosen if offered_by_companion(name, chosen) else None
+    entries: tuple[LogsourceMapping, ...] = () if foreign else table.entries_for(data_source)
     # Run first, on the rule's own values (``line_ending_items``).
     first: list[ProcessingItem] = []
     for entry in entries:
@@ -129,7 +137,7 @@ def build_pipeline(
         first.extend(line_ending_items(table, entry, data_source))
     # Tables that extend this one (non-Windows logsources) add their entries, each built for
     # its own data source: the option value when the table lists it, else the table's default.
-    refusals = [(table, item, data_source) for item in table.not_covered]
+    refusals = [] if foreign else [(table, item, data_source) for item in table.not_covered]
     plain: list[LogsourceMapping] = []  # entries whose documents lack the .caseless multi-fields
     templated: list[LogsourceMapping] = []  # those of them whose streams get the user's template
     for other_name in companion_tables(table.name) if not name.endswith((".yml", ".yaml")) else ():
@@ -150,7 +158,8 @@ def build_pipeline(
     items[0:0] = first
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
-        model = field_model or field_model_for(data_source)
+        # On a data source a companion takes over, its documents are the only ones queried.
+        model = field_model or field_model_for(foreign or data_source)
     if (traits.caseless_subfields != "no" or traits.caseless_copies or traits.cased_copies) \
             and model is not None:
         # The data source's model: not for the logsources whose index has no such multi-fields.
@@ -204,8 +213,8 @@ def build_pipeline(
         ProcessingItem(
             identifier=f"{table.name}-unsupported-logsource",
             transformation=UnsupportedLogsourceFailure(
-                table.name, len(entries), str(data_source or ""),
-                mapped_elsewhere(table, data_source, entries),
+                table.name, len(entries), str(foreign or data_source or ""),
+                mapped_elsewhere(table, foreign or data_source, entries),
             ),
             rule_conditions=[logsource_condition(e) for e in entries],
             rule_condition_linking=any,

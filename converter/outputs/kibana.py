@@ -62,7 +62,7 @@ def source_facts(rule: Any, data_source: str | None) -> dict[str, Any]:
     source the rule was converted for: from the table that covers the rule's logsource, the
     ``ecs-windows`` table or one that extends it (``ecs-aws`` for CloudTrail, ...), each with
     ``data_source`` when it offers it, else its default (as the pipeline chose)."""
-    from converter.mapping.loader import companion_tables, load_table
+    from converter.mapping.loader import companion_tables, load_table, offered_by_companion
     from converter.mapping.table import MappingTable
 
     def source_of(table: MappingTable) -> str:
@@ -73,7 +73,12 @@ def source_facts(rule: Any, data_source: str | None) -> dict[str, Any]:
     logsource = getattr(rule, "logsource", None)
     if logsource is not None:
         given = (logsource.product, logsource.category, logsource.service)
+        # A data source only a companion offers (winlog): the pipeline mapped no logsource of
+        # the main table, so its entries (Defend's security events ...) are not the rule's.
+        skip_main = offered_by_companion(main.name, data_source)
         for table in (main, *(load_table(n) for n in companion_tables(main.name))):
+            if table is main and skip_main:
+                continue
             entry = table.for_logsource(*given, source_of(table))
             if entry is not None:
                 facts = dict(table.sources.get(source_of(table)) or {})

@@ -161,3 +161,120 @@ def test_a_line_break_value_is_not_proven() -> None:
     outcome = Checker(["eql"], data_source="winlog").check(
         loaded, generate_events(loaded.rule)).targets["eql"]
     assert not outcome.equivalent
+
+
+# --- logsources only ecs-windows maps: none of them on winlog -------------------------------------
+
+REGISTRY = """
+title: run key written
+id: 81111111-2222-3333-4444-777777777777
+logsource: {product: windows, category: registry_event}
+detection:
+    selection:
+        TargetObject|contains: '\\CurrentVersion\\Run\\'
+    condition: selection
+"""
+
+SECURITY = """
+title: service installed
+id: 81111111-2222-3333-4444-888888888888
+logsource: {product: windows, service: security}
+detection:
+    selection:
+        EventID: 4697
+        ServiceFileName|contains: '\\Temp\\'
+    condition: selection
+"""
+
+SCRIPT = """
+title: script block download
+id: 81111111-2222-3333-4444-999999999999
+logsource: {product: windows, category: ps_script}
+detection:
+    selection:
+        ScriptBlockText|contains: 'Net.WebClient'
+    condition: selection
+"""
+
+
+def test_a_sysmon_logsource_is_refused_on_winlog_naming_it() -> None:
+    # ecs-windows does not offer winlog: its registry entries (Defend's, the integrations') are
+    # no model of raw records, so the rule is refused there instead of converted for Defend.
+    refused = Converter("eql", options={"data_source": "winlog"}).convert(rule(REGISTRY))
+    assert refused.status == "unsupported"
+    assert "(data_source=winlog) has no mapping for logsource" in (refused.reason or "")
+    assert "mapped with --data-source defend, windows, winlogbeat" in (refused.reason or "")
+    assert Converter("eql", options={"data_source": "windows"}).convert(
+        rule(REGISTRY)).status == "converted"
+
+
+def test_the_renderer_renders_no_base_logsource_on_winlog() -> None:
+    renderer = EventRenderer.routed(load_table("ecs-windows"), "winlog")
+    assert renderer.route("windows", "registry_event", None) is None
+    # The Sysmon channel entry still renders the record for `service: sysmon` rules.
+    routed = renderer.route("windows", None, "sysmon")
+    assert routed is not None and routed[1].id == "windows-sysmon"
+    defend = EventRenderer.routed(load_table("ecs-windows"), "defend")
+    assert defend.route("windows", "registry_event", None) is not None
+
+
+def test_check_reports_a_refusal_on_winlog_not_a_difference() -> None:
+    loaded = rule(REGISTRY)
+    assert loaded.rule is not None
+    result = Checker(["eql", "lucene"], None, "winlog").check(loaded, generate_events(loaded.rule))
+    for target in ("eql", "lucene"):
+        assert result.targets[target].equivalent is None, result.targets[target].reason
+        assert "data_source=winlog" in (result.targets[target].reason or "")
+
+
+@pytest.mark.parametrize("text", [SECURITY, SCRIPT], ids=["security", "ps_script"])
+def test_security_and_script_blocks_are_the_raw_event_data_on_winlog(text: str) -> None:
+    converted = Converter("lucene", options={"data_source": "winlog"}).convert(rule(text))
+    assert converted.status == "converted", converted.reason
+    query = "\n".join(converted.queries)
+    assert "winlog.event_data." in query
+    assert "powershell.file.script_block_text" not in query
+    assert "endpoint" not in query  # no Defend dataset
+
+
+@pytest.mark.parametrize("text", [SECURITY, SCRIPT], ids=["security", "ps_script"])
+def test_converted_rules_are_proven_on_winlog(tmp_path: Path, text: str) -> None:
+    (tmp_path / "r.yml").write_text(text, encoding="utf-8")
+    template = tmp_path / "t.json"
+    made = CliRunner().invoke(main, ["mapping", str(tmp_path / "r.yml"), "--data-source",
+                                     "winlog", "-o", str(template)])
+    assert made.exit_code == 0, made.output
+    checked = CliRunner().invoke(main, [
+        "check", str(tmp_path / "r.yml"), "--generate", "-t", "eql", "-t", "lucene",
+        "--data-source", "winlog", "--mapping", str(template), "--format", "json"])
+    assert checked.exit_code == 0, checked.output
+    for target, result in json.loads(checked.stdout)["rules"][0]["targets"].items():
+        assert result["equivalent"] is True, (target, result["reason"])
+
+
+def test_the_summary_names_the_data_sources_that_convert_a_refused_rule(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text(REGISTRY, encoding="utf-8")
+    out = CliRunner().invoke(main, ["convert", str(tmp_path / "r.yml"), "-t", "eql",
+                                    "--data-source", "winlog", "-o", str(tmp_path / "out")])
+    assert "1 more rule converts with --data-source windows (refused on winlog" in out.output
+
+
+def test_kibana_rules_on_winlog_read_the_winlog_stream() -> None:
+    from converter.outputs.kibana import source_facts
+
+    loaded = rule(SECURITY)
+    assert source_facts(loaded.rule, "winlog")["index"] == ["logs-winlog.winlog-*"]
+    assert source_facts(loaded.rule, "defend")["index"] == ["logs-endpoint.events.security-*"]
+
+
+def test_only_a_declared_data_source_takes_the_base_tables_logsources_over() -> None:
+    from converter.mapping.loader import offered_by_companion
+
+    assert offered_by_companion("ecs-windows", "winlog")
+    # Another product's data source (ecs-okta's) leaves the Windows rules at their default;
+    # the base table's own data sources and other targets' tables take nothing over.
+    assert not offered_by_companion("ecs-windows", "okta")
+    assert not offered_by_companion("ecs-windows", "windows")
+    assert not offered_by_companion("splunk-sysmon", "splunk_ta_windows")
+    assert Converter("eql", options={"data_source": "okta"}).convert(
+        rule(REGISTRY)).status == "converted"
