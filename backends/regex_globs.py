@@ -47,11 +47,7 @@ from backends.query.folding import SIMPLE, equivalents
 
 import re
 
-try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
-    from re import _constants as _c, _parser as _parser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _parser  # type: ignore[no-redef]
+from backends.query.sre import sre_constants as _c, sre_parse as _parser
 
 #: At most this many wildcard values for one regex (beyond it the query is refused: an OR of
 #: hundreds of terms helps nobody and slows the cluster).

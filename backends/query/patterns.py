@@ -12,13 +12,7 @@ from typing import Any, Callable
 
 import regex
 
-try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
-    from re import _compiler as _sre_compile, _constants as _sre  # type: ignore[attr-defined]
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_compile as _sre_compile  # type: ignore[no-redef]
-    import sre_constants as _sre  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+from backends.query.sre import sre_compile as _sre_compile, sre_constants as _sre, sre_parse as _sre_parse
 
 from .errors import QueryError, UnsupportedQueryError
 from .plain_regex import PlainForm, PlainShape, plain_form, plain_shape, plain_test

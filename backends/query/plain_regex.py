@@ -24,10 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-try:  # Python 3.11+: the regex parser's constants live in re._constants.
-    from re import _constants as _sre  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _sre  # type: ignore[no-redef]
+from backends.query.sre import sre_constants as _sre
 
 __all__ = ["PlainForm", "PlainShape", "forms_test", "plain_form", "plain_shape", "plain_test"]
 

@@ -18,10 +18,7 @@ from .errors import UnsupportedQueryError
 from .patterns import PatternSyntaxError
 from .plain_regex import PlainShape, plain_shape
 
-try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+from backends.query.sre import sre_parse as _sre_parse
 
 __all__ = ["re2_plain_shape", "re2_regex"]
 

@@ -37,7 +37,8 @@ from backends.splunk.xml_text import NotTranslatable, encode_value, entity_regex
 from converter.mapping.declared import warn_on_rule
 from converter.mapping.functions.unnamed_data import RecordTextRegex
 from converter.mapping.raw_element import ENTITIES as _UNKNOWN_ENTITIES
-from converter.mapping.raw_element import SRE as _sre, SRE_PARSE as _sre_parse, on_raw_element
+from backends.query.sre import sre_constants as _sre, sre_parse as _sre_parse
+from converter.mapping.raw_element import on_raw_element
 
 
 @dataclass

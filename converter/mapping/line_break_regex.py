@@ -29,12 +29,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-try:  # Python 3.11+: the parser the re module itself uses
-    from re import _constants as _sre
-    from re import _parser as _sre_parse
-except ImportError:  # pragma: no cover - older Pythons
-    import sre_constants as _sre  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+from backends.query.sre import sre_constants as _sre, sre_parse as _sre_parse
 
 CR, LF = 13, 10
 #: What a class category matches of (CR, LF); an unlisted category counts as matching both.

@@ -55,12 +55,7 @@ from converter.mapping.declared import warn_on_rule
 from converter.mapping.line_break_regex import regex_problem
 from converter.reference.values import ascii_shorthands, regex_flags, regex_source
 
-try:  # Python 3.11 moved the parser; 3.10 and earlier name it sre_parse.
-    from re import _constants as _sre  # type: ignore[attr-defined]
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older Pythons
-    import sre_constants as _sre  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+from backends.query.sre import sre_constants as _sre, sre_parse as _sre_parse
 
 
 def crlf_invariant(value: SigmaType) -> bool:

@@ -30,13 +30,7 @@ from backends.splunk.semantics import SEMANTICS
 from backends.splunk.spl_text import glob_to_pcre
 from converter.mapping.functions.unnamed_data import RecordTextRegex
 
-try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
-    from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _sre  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
-#: Python's regex parser and its constants, for entities.py's analysis too.
-SRE, SRE_PARSE = _sre, _sre_parse
+from backends.query.sre import sre_constants as _sre, sre_parse as _sre_parse
 
 _PAIRS = SEMANTICS.typed("sysmon_linux_values_entities_unknown", tuple)
 #: Character -> entity of libxml2's ``xmlEncodeSpecialChars``.

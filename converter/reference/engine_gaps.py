@@ -16,11 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
-    from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _sre  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+from backends.query.sre import sre_constants as _sre, sre_parse as _sre_parse
 
 __all__ = ["MAX_EXPANSION", "expansion", "scoped_case_in_alternation"]
 

@@ -58,11 +58,7 @@ from sigma.types import (
 from converter.reference.fields import fold
 from converter.reference.values import Unsupported, regex_flags, regex_source, string_parts
 
-try:  # Python 3.11+: the regex parser lives in re._parser; 3.10 has it as sre_parse.
-    from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _sre  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+from backends.query.sre import sre_constants as _sre, sre_parse as _sre_parse
 
 #: The pseudo-field of keyword (unbound) searches: every text of the event. A NUL cannot occur
 #: in a Sigma field name, so it never clashes with one.
