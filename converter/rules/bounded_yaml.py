@@ -117,20 +117,36 @@ def _distinct_nodes(root: yaml.Node) -> Iterator[yaml.Node]:
         stack.extend(_children(node))
 
 
+def _tree_nodes(root: yaml.Node) -> Iterator[yaml.Node]:
+    """Every node of a document without aliases, in ``_distinct_nodes``' order: no node is
+    shared, so none needs remembering (the set of seen nodes and the child lists were most of
+    the walk's cost, which every rule file pays)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, yaml.MappingNode):
+            for pair in node.value:
+                stack.extend(pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
 def _written_size(root: yaml.Node) -> int:
     """Number of distinct nodes in the document (each alias target counted once)."""
     return sum(1 for _ in _distinct_nodes(root))
 
 
-def _refused_node(root: yaml.Node) -> RefusedYAML | None:
-    """The first node sigport refuses in a document (each node visited once, iteratively).
+def _refused_node(root: yaml.Node, shared: bool = True) -> RefusedYAML | None:
+    """The first node sigport refuses in a document (each node visited once, iteratively;
+    ``shared``: the document may hold aliases, so a node may be reached twice).
 
     A duplicate key: YAML requires unique keys, PyYAML keeps the last one silently, and in a rule
     that changes the meaning (a second ``condition:`` replaces the first). An integer longer than
     ``MAX_INT_DIGITS``: Python refuses to convert it (a ``ValueError`` deep in the constructor).
     A decimal integer past 2**53 that no float holds: pySigma would round it.
     """
-    for node in _distinct_nodes(root):
+    for node in (_distinct_nodes(root) if shared else _tree_nodes(root)):
         if isinstance(node, yaml.MappingNode):
             keys: set[tuple[str, str]] = set()
             for key_node, _ in node.value:
@@ -181,7 +197,7 @@ def _load_bounded(text: str, loader_class: type, lines: list[int] | None = None)
     try:
         while loader.check_node():
             node = loader.get_node()
-            refused = _refused_node(node)
+            refused = _refused_node(node, aliases_possible)
             if refused is not None:
                 raise refused
             if lines is not None:

@@ -29,7 +29,7 @@ field references, it is refused as not exact.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -98,10 +98,25 @@ def _step(tokens: tuple[Token, ...], states: frozenset[int], char: str, cased: b
     return _closure(tokens, out)
 
 
-def template_matches(tokens: list[Token], cased: bool, template: Template) -> Iterator[str]:
-    """Every text of ``template`` the glob matches, in order (a generator: the caller stops
-    early); each position's characters are tried only where the glob can still match."""
-    glob = tuple(tokens)
+@lru_cache(maxsize=64)
+def _stepper(glob: tuple[Token, ...], cased: bool) -> Callable[[frozenset[int], str], frozenset[int]]:
+    """``_step`` on ``glob``, remembered per state set and character: the template walks ask
+    the same few steps at every hex position (16 characters each), and the DWORD and QWORD
+    walks of one value ask the same ones again."""
+
+    @lru_cache(maxsize=None)
+    def step(states: frozenset[int], char: str) -> frozenset[int]:
+        return _step(glob, states, char, cased)
+
+    return step
+
+
+@lru_cache(maxsize=64)
+def _alive(glob: tuple[Token, ...], cased: bool, template: Template
+           ) -> Callable[[int, frozenset[int]], bool]:
+    """Whether the glob in ``states`` at template position ``pos`` can still match, remembered
+    per glob: every data source's pipeline, and many rules, test the same ``Details`` value."""
+    step = _stepper(glob, cased)
 
     @lru_cache(maxsize=None)
     def alive(pos: int, states: frozenset[int]) -> bool:
@@ -109,14 +124,24 @@ def template_matches(tokens: list[Token], cased: bool, template: Template) -> It
             return False
         if pos == len(template):
             return len(glob) in states
-        return any(alive(pos + 1, _step(glob, states, c, cased)) for c in template[pos])
+        return any(alive(pos + 1, step(states, c)) for c in template[pos])
+
+    return alive
+
+
+def template_matches(tokens: list[Token], cased: bool, template: Template) -> Iterator[str]:
+    """Every text of ``template`` the glob matches, in order (a generator: the caller stops
+    early); each position's characters are tried only where the glob can still match."""
+    glob = tuple(tokens)
+    step = _stepper(glob, cased)
+    alive = _alive(glob, cased, template)
 
     def walk(pos: int, states: frozenset[int], prefix: str) -> Iterator[str]:
         if pos == len(template):
             yield prefix
             return
         for char in template[pos]:
-            after = _step(glob, states, char, cased)
+            after = step(states, char)
             if alive(pos + 1, after):
                 yield from walk(pos + 1, after, prefix + char)
 
@@ -142,13 +167,13 @@ def matched_dwords(tokens: list[Token], cased: bool) -> list[int] | None:
 def _matches_all_dwords(tokens: list[Token], cased: bool) -> bool:
     """True when the glob matches every DWORD text: no reachable state set rejects."""
     glob = tuple(tokens)
+    step = _stepper(glob, cased)
 
     @lru_cache(maxsize=None)
     def all_accept(pos: int, states: frozenset[int]) -> bool:
         if pos == len(_DWORD_TEMPLATE):
             return len(glob) in states
-        return all(all_accept(pos + 1, _step(glob, states, c, cased))
-                   for c in _DWORD_TEMPLATE[pos])
+        return all(all_accept(pos + 1, step(states, c)) for c in _DWORD_TEMPLATE[pos])
 
     return all_accept(0, _closure(glob, {0}))
 
