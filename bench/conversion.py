@@ -366,12 +366,71 @@ def phases_section(
     return lines
 
 
+def split_times(corpus: str, target: str, out: str, workers: int = 2) -> dict[str, float]:
+    """Who spends the CPU of one cold ``sigport convert CORPUS -t TARGET -o OUT/ -w WORKERS``
+    (an empty cache directory, as the whole-tree table's cold rows), measured in this (fresh)
+    process: the parent before the pool starts (imports, listing, building the converters:
+    serial, no worker runs yet), the parent while the pool runs (results, output files), the
+    workers, and the parent after (summary, hint). On an idle machine with as many cores as
+    workers, wall time is at least ``before + (workers + parent during) / cores + after``."""
+    import resource
+
+    from converter.cli import main
+    from converter.conversion import batch
+
+    marks: list[tuple[float, float, float]] = []  # wall, parent CPU, waited-for children CPU
+
+    def mark() -> None:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        marks.append((time.perf_counter(), own.ru_utime + own.ru_stime,
+                      children.ru_utime + children.ru_stime))
+
+    pool = batch._run_pool
+
+    def timed_pool(*args: object, **kwargs: object) -> None:
+        mark()
+        try:
+            pool(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            mark()
+
+    cache = tempfile.mkdtemp(prefix="sigport-split-cache-")
+    os.environ["SIGPORT_CACHE_DIR"] = cache
+    os.environ.pop("SIGPORT_NO_CACHE", None)
+    batch._run_pool = timed_pool  # type: ignore[assignment]
+    mark()
+    try:
+        main(["convert", corpus, "-t", target, "-o", out, "-w", str(workers)],
+             standalone_mode=False)
+    except SystemExit as exc:  # exit 3: some rule was not converted for some target
+        if exc.code not in (0, 3, None):
+            raise
+    finally:
+        batch._run_pool = pool
+        shutil.rmtree(cache, ignore_errors=True)
+    mark()
+    if len(marks) != 4:
+        raise RuntimeError("the conversion ran no worker pool (too few files, or all cached)")
+    (w0, p0, _), (w1, p1, c1), (w2, p2, c2), (w3, p3, _) = marks
+    return {"parent before pool": p1 - p0, "parent during pool": p2 - p1,
+            "workers": c2 - c1, "parent after pool": p3 - p2, "wall": w3 - w0,
+            "load": os.getloadavg()[0]}
+
+
 def _child(argv: list[str]) -> int:
-    """``--phases CORPUS TARGET OUT`` or ``--whole CORPUS SIGMA_CLI RUNS [TARGET,...]``."""
+    """``--phases CORPUS TARGET OUT``, ``--split CORPUS TARGET OUT [WORKERS]`` or ``--whole
+    CORPUS SIGMA_CLI RUNS [TARGET,...]``."""
     if argv[:1] == ["--phases"] and len(argv) == 4:
         _, corpus, target, out = argv
         sys.stderr = open(os.devnull, "w")  # the summary table: measured, not shown
         print(json.dumps(phase_times(corpus, target, out)))
+        return 0
+    if argv[:1] == ["--split"] and len(argv) in (4, 5):
+        _, corpus, target, out, *count = argv
+        sys.stderr = open(os.devnull, "w")  # the summary table: measured, not shown
+        times = split_times(corpus, target, out, int(count[0]) if count else 2)
+        print(json.dumps({k: round(v, 2) for k, v in times.items()}))
         return 0
     if argv[:1] == ["--whole"] and len(argv) in (4, 5):
         # --whole CORPUS SIGMA_CLI RUNS [TARGETS,...]: the whole-tree table, printed
@@ -389,5 +448,5 @@ if __name__ == "__main__":
 
 __all__ = [
     "ALL_TARGETS", "PHASES", "conversion_section", "phase_times", "phases_section",
-    "sigport_convert", "targets_section", "whole_section",
+    "sigport_convert", "split_times", "targets_section", "whole_section",
 ]
