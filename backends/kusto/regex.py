@@ -28,7 +28,7 @@ import re
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 
-from backends.lucene.charset import FoldError, regex_case_variants
+from backends.lucene.charset import case_variants_or, regex_case_variants
 
 _SPACE = "\\t\\n\\x0b\\f\\r "
 #: A leading inline-flag group (``(?i)`` at the very start), which applies to the whole pattern.
@@ -50,10 +50,7 @@ _MAX_FOLDED_RANGE = 0x400
 
 def _variants(pattern: str, char: str) -> str:
     """The characters the reference's caseless regex matches for ``char`` (``char`` first)."""
-    try:
-        return regex_case_variants(char)
-    except FoldError as exc:
-        raise _refuse(pattern, f"under |i, {exc}") from None
+    return case_variants_or(char, lambda why: _refuse(pattern, f"under |i, {why}"))
 
 
 #: The non-ASCII characters the reference's caseless regex pairs with ASCII letters.

@@ -16,7 +16,7 @@ depend on the Unicode version of the engine, which sigport cannot pin, so they a
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from .semantics import SEMANTICS
 
@@ -244,6 +244,15 @@ def regex_case_variants(char: str) -> str:
     if unicodedata.category(char) in _CASED_CATEGORIES:
         raise FoldError(f"{char!r} may have case variants in a newer Unicode version")
     return char
+
+
+def case_variants_or(char: str, refuse: Callable[[str], Exception]) -> str:
+    """``regex_case_variants(char)``, or the emitter's refusal ``refuse(reason)`` when its
+    variants depend on the Unicode version (the Kusto and Splunk case rewriters share this)."""
+    try:
+        return regex_case_variants(char)
+    except FoldError as exc:
+        raise refuse(str(exc)) from None
 
 
 def literal_variants(char: str) -> str:

@@ -26,7 +26,7 @@ import re
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 
-from backends.lucene.charset import FoldError, regex_case_variants
+from backends.lucene.charset import case_variants_or
 
 #: A leading inline-option group, which applies to the whole pattern.
 _LEADING_FLAGS = re.compile(r"\(\?([a-zA-Z]+)\)")
@@ -49,10 +49,7 @@ def _refuse(pattern: str, why: str) -> SigmaFeatureNotSupportedByBackendError:
 
 
 def _variants(pattern: str, char: str) -> str:
-    try:
-        return regex_case_variants(char)
-    except FoldError as exc:
-        raise _refuse(pattern, str(exc)) from None
+    return case_variants_or(char, lambda why: _refuse(pattern, why))
 
 
 def is_caseless(pattern: str, flag: bool) -> bool:
