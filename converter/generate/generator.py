@@ -36,6 +36,7 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
 from converter.events.render import SampleEvent
+from converter.generate.arrays import array_variants
 from converter.generate.plan import (
     ABSENT,
     MAX_ALTERNATIVES,
@@ -443,7 +444,9 @@ def _generate(rule: SigmaRule, compiled: Any, kinds: list[dict[str, Any]], count
             note = label if intended == verdict.matched else (
                 f"{label} [reference: {'match' if verdict.matched else 'no match'}]")
             out.append(SampleEvent(fields, bool(verdict.matched), note, source="generated"))
-    return out
+    # The same events as records with arrays of objects hold them (Okta target[], ...).
+    return out + array_variants(out, rule.logsource.product, rule.logsource.service,
+                                compiled.evaluate)
 
 
 def _with_companions(event: dict[str, Any], companions: dict[str, Any], compiled: Any,
