@@ -210,7 +210,29 @@ def test_a_modifier_on_a_value_it_cannot_take_is_a_readable_positioned_error(
 
 def test_a_mapping_as_a_value_is_a_readable_error() -> None:
     message = _error(rule_text("sel:\n    Image: a\n    CommandLine|contains: {a: 1}\ncondition: sel"))
-    assert "a mapping is no value" in message and "<class" not in message, message
+    assert "YAML reads as a mapping" in message and "<class" not in message, message
+    assert message.startswith("bad.yml:7:"), message
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    # pySigma said "Unsupported type: <class 'datetime.date'>", with no position.
+    ("2024-01-01", "YAML reads as a date: a Sigma value is a string, a number, a boolean or "
+                   "null (quote it for the text '2024-01-01')"),
+    ("[a, 2024-01-01 10:00:00]", "YAML reads as a timestamp"),
+    ("!!binary aGVsbG8=", "YAML reads as binary data (!!binary)"),
+])
+def test_a_date_or_binary_value_is_a_positioned_readable_error(value: str, words: str) -> None:
+    message = _error(rule_text(f"sel:\n    Image: a\n    CommandLine: {value}\ncondition: sel"))
+    assert message.startswith("bad.yml:7:") and words in message, message
+    assert "<class" not in message, message
+    if not value.startswith("["):
+        keyword = _error(rule_text(f"sel:\n    - {value}\ncondition: sel"))
+        assert words in keyword and keyword.startswith("bad.yml:5:"), keyword
+
+
+def test_a_timestamp_in_a_nested_keyword_list_is_named_in_sigma_words() -> None:
+    message = _error(rule_text("sel:\n    - [a, 2024-01-01 10:00:00]\ncondition: sel"))
+    assert "a timestamp is no value" in message and "<class" not in message, message
 
 
 def test_an_empty_regular_expression_under_contains_is_a_rule_error_not_an_internal_one() -> None:

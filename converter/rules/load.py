@@ -160,8 +160,9 @@ _SIGMA_KINDS = {
     "SigmaNumber": "a number", "SigmaString": "a string", "SigmaExists": "an |exists test",
 }
 #: pySigma's message for a YAML value that is no Sigma value (a mapping, ...).
-_UNSUPPORTED = re.compile(r"Unsupported type: <class '(\w+)'>")
-_YAML_KINDS = {"dict": "a mapping", "list": "a list", "datetime": "a timestamp", "date": "a date"}
+_UNSUPPORTED = re.compile(r"Unsupported (?:detection definition )?type: <class '(?:[\w.]+\.)?(\w+)'>")
+_YAML_KINDS = {"dict": "a mapping", "list": "a list", "datetime": "a timestamp", "date": "a date",
+               "bytes": "binary data (!!binary)"}
 
 
 def _value_words(shown: str) -> str:

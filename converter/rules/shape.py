@@ -12,6 +12,7 @@ logsource. Each is refused here, as a rule error naming what is wrong.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 from typing import Iterator
 
@@ -61,6 +62,17 @@ def check_shape(document: dict[object, object]) -> None:
                                  "field name is a non-empty string (quote it)",
                                  str(name) if isinstance(name, str) else None)
         for field, value in _values(selection):
+            if isinstance(value, (datetime.date, bytes, dict)):
+                # pySigma refuses these as "Unsupported type: <class 'datetime.date'>", with no
+                # line; YAML reads an unquoted 2024-01-01 as a date and !!binary as bytes.
+                identifier = str(name) if isinstance(name, str) else None
+                what, shown = _YAML_READS[next(t for t in _YAML_READS if isinstance(value, t))]
+                raise ShapeError(
+                    f"search identifier {name!r}: {field or 'a keyword'} has a value YAML reads "
+                    f"as {what}: a Sigma value is a string, a number, a boolean or null"
+                    + (f" (quote it for the text {str(value)!r})" if shown else ""),
+                    field if field is not None else identifier,
+                    identifier if field is not None else None)
             if isinstance(value, float) and not math.isfinite(value):
                 identifier = str(name) if isinstance(name, str) else None
                 spelled = ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
@@ -72,6 +84,16 @@ def check_shape(document: dict[object, object]) -> None:
                     f"for the text {spelled!r})",
                     field if field is not None else identifier,
                     identifier if field is not None else None)
+
+
+#: Values YAML reads from plain scalars or tags that are no Sigma value: what each is, and
+#: whether quoting the scalar gives the text the author meant (a date, a timestamp).
+_YAML_READS: dict[type, tuple[str, bool]] = {
+    datetime.datetime: ("a timestamp", True),
+    datetime.date: ("a date", True),
+    bytes: ("binary data (!!binary)", False),
+    dict: ("a mapping", False),
+}
 
 
 def _values(selection: object) -> Iterator[tuple[str | None, object]]:
