@@ -15,8 +15,8 @@ run, never once per worker). Per event (``Engine.run`` over a batch):
   or explains a disagreement (most never are);
 * the reference side: a ``converter.ruleindex.RuleIndex`` over the group evaluates only the rules
   whose required literals occur in the event (the same verdicts as evaluating them all);
-* the target side: the event is rendered once per target schema (``ecs``, ``splunk-sysmon``, ...),
-  and each target's query tree is evaluated only when the literals *its own* tree needs occur in
+* the target side: the event is rendered once per target schema (``ecs``, ``splunk-sysmon``, ...;
+  with several shards, once by the parent for all of them: ``render_schemas``), and each target's query tree is evaluated only when the literals *its own* tree needs occur in
   the rendered event, through a ``LiteralIndex``; a tree is compiled the first time an event gets
   past that filter (a tree no event gets past needs no compiling: the filter already proves it
   false on every event). The targets of a schema read one ``indexed.Event`` view of the rendered
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, NamedTuple, Optional
 
 from converter.backtesting.needs import coarse_fold, tree_form, tree_texts
 from converter.backtesting.prepare import (
@@ -50,6 +50,56 @@ DECLARED = WRITTEN_ALIKE
 ROUTE_MEMO = 4096
 
 Slot = tuple[int, str]
+
+
+class Unrenderable(NamedTuple):
+    """An event a renderer refused (``ValueError``), carried to the shards as its message."""
+
+    message: str
+
+
+#: A batch item's renderings: schema -> the rendered event, None (no logsource of the table
+#: covers it) or ``Unrenderable``.
+Renderings = dict[Any, Any]
+
+
+def schema_renderers(checker: Any) -> tuple[dict[Any, Any], dict[str, Any]]:
+    """One renderer per target schema (``(table name, data source)``: targets with the same
+    table and data source render alike) and each target's schema."""
+    renderers: dict[Any, Any] = {}
+    schema_of: dict[str, Any] = {}
+    for name, renderer in checker.renderers.items():
+        key = (renderer.table.name, renderer.data_source)
+        renderers.setdefault(key, renderer)
+        schema_of[name] = key
+    return renderers, schema_of
+
+
+def render_schemas(renderers: dict[Any, Any], event: dict[str, Any]) -> Renderings:
+    """The event rendered for every schema (what ``Engine`` would render for each), computed
+    once by the parent for all shards."""
+    out: Renderings = {}
+    for key, renderer in renderers.items():
+        try:
+            out[key] = renderer.render(event)
+        except ValueError as exc:
+            out[key] = Unrenderable(str(exc))
+    return out
+
+
+def _render(renderer: Any, event: dict[str, Any], given: Renderings | None, schema: Any) -> Any:
+    """The event in ``schema`` (None: no logsource covers it), from ``given`` when the parent
+    rendered it.
+
+    Raises:
+        ValueError: the renderer refuses the event (the same message either way).
+    """
+    if given is None or schema not in given:
+        return renderer.render(event)
+    found = given[schema]
+    if isinstance(found, Unrenderable):
+        raise ValueError(found.message)
+    return found
 
 
 def _tree_lookup(event: dict[str, Any]) -> Any:
@@ -118,12 +168,7 @@ class Engine:
         self.targets: dict[int, dict[str, PreparedTarget]] = {}
         self.tree_conditions: dict[Slot, Optional[Condition]] = {}
         self.preds: dict[Slot, Any] = {}
-        self.renderers: dict[Any, Any] = {}
-        self.schema_of: dict[str, Any] = {}
-        for name, renderer in self.checker.renderers.items():
-            key = (renderer.table.name, renderer.data_source)
-            self.renderers.setdefault(key, renderer)
-            self.schema_of[name] = key
+        self.renderers, self.schema_of = schema_renderers(self.checker)
         self.routes: dict[Any, _Group | None] = {}
         self.groups: dict[tuple[int, ...], _Group] = {}
         self.failed: set[Slot] = set()
@@ -152,8 +197,8 @@ class Engine:
             self.phases["index"] += time.process_time() - started
 
     def _conditions(self, fresh: list[int]) -> None:
-        """The required literals of the trees of the rules just prepared, costed together: read
-        from the persistent cache when an earlier run derived them for the same rules (their
+        """The required literals of the trees of the rules just prepared, costed together per
+        target: read from the persistent cache when an earlier run derived them for the same rules (their
         trees then stay unread), else derived from the trees and stored."""
         slots = [(i, name) for i in fresh for name in self.targets[i]]
         # An entry names its slots by position among `fresh`, checked before use.
@@ -163,7 +208,16 @@ class Engine:
         if isinstance(found, tuple) and len(found) == 2 and found[0] == local:
             self.tree_conditions.update(zip(slots, found[1]))
             return
-        conditions = conditions_of([tree_form(self._tree(slot)) for slot in slots])
+        # Costed among the trees of one target: a literal that target's trees all test (its
+        # logsource's constant: Splunk's source, Kusto's table and ActionType) is then known
+        # as common, which among every target's trees it was not.
+        by_target: dict[str, list[Slot]] = {}
+        for slot in slots:
+            by_target.setdefault(slot[1], []).append(slot)
+        found_for: dict[Slot, Optional[Condition]] = {}
+        for mine in by_target.values():
+            found_for.update(zip(mine, conditions_of([tree_form(self._tree(s)) for s in mine])))
+        conditions = [found_for[slot] for slot in slots]
         self.tree_conditions.update(zip(slots, conditions))
         if key is not None and self.derived is not None:
             self.derived.put(key, (local, conditions))
@@ -219,8 +273,10 @@ class Engine:
             self.phases["index"] += time.process_time() - started
         return group
 
-    def run(self, batch: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-        """Evaluate a batch; return ``{"events", "routed": {rule: n}, "ref": {rule: hits},
+    def run(self, batch: list[tuple[Any, ...]]) -> dict[str, Any]:
+        """Evaluate a batch of ``(source, event)`` pairs, or ``(source, event, renderings)``
+        triples whose renderings (``render_schemas``) the parent made; return ``{"events",
+        "routed": {rule: n}, "ref": {rule: hits},
         "hits": {(rule, t): n}, "dis": {(rule, t): [count, examples]}, "failed": {...},
         "render_errors": {table: [batch positions, message]},
         "undecided": {rule or (rule, t): [count, first event, reason]},
@@ -233,10 +289,12 @@ class Engine:
                                  "render_errors": {}, "undecided": {}, "unrendered": {},
                                  "declared": {}}
         started = time.process_time()
-        for position, (source, event) in enumerate(batch):
+        for position, item in enumerate(batch):
+            source, event = item[0], item[1]
             group = self._group(event)
             if group is not None:
-                self._event(group, position, source, event, delta)
+                self._event(group, position, source, event, delta,
+                            item[2] if len(item) > 2 else None)
         self.phases["evaluate"] += time.process_time() - started
         fresh, self.fresh = self.fresh, []
         delta["prepared"] = {
@@ -266,7 +324,7 @@ class Engine:
         return pred
 
     def _event(self, group: _Group, position: int, source: str, event: dict[str, Any],
-               delta: dict) -> None:
+               delta: dict, given: Renderings | None = None) -> None:
         from backends.query.errors import QueryError
         from backends.query.explain import explain
         from backends.query.indexed import Event
@@ -280,9 +338,9 @@ class Engine:
         delta["ref"].update(matched)
         for i, verdict in undecided.items():  # counted, never a silent non-match
             _undecided(delta, i, source, verdict.unsupported)
-        for _schema, (renderer, index, by_rule) in group.schemas.items():
+        for schema, (renderer, index, by_rule) in group.schemas.items():
             try:
-                rendered = renderer.render(event)
+                rendered = _render(renderer, event, given, schema)
                 why = (f"the {renderer.table.schema} data has no such event: no logsource "
                        f"of mapping table {renderer.table.name} covers its EventID/Channel")
             except ValueError as exc:

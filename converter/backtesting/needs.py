@@ -6,18 +6,17 @@ cannot be true, filing each under the literals it needs in a ``converter.ruleind
 The literals come from the target's own tree, never from the rule: a target that matches where
 the reference does not is what the backtest exists to find.
 
-A tree leaf gives ``contains`` alternatives: the pattern's longest literal run occurs in the value
-as the evaluator compares it. A case-insensitive leaf compares both sides folded by one of its
-engine's readings (``backends/query/folding.py``: per-code-point simple lowercase, ASCII only,
-Unicode simple case folding, simple uppercase; a ``lowercase`` normalizer lowercases the value
-first). The filter
-folds literal and texts with ``coarse_fold``, which maps every code point to one representative
-of its class under the union of all those readings: whenever a reading makes two code points
-equal, so does ``coarse_fold``, and since every reading is one code point for one code point,
-a match under any reading implies the coarse-folded value contains the coarse-folded literal.
-(Python's ``str.lower`` would not do: it maps ``İ`` to two code points, lowercases a final ``Σ``
-by context, and leaves ``ſ`` and other Unicode fold partners apart.) ``tree_texts`` gives the
-texts the evaluator compares for a field.
+A tree leaf gives ``contains`` alternatives: each literal run of the pattern (a glob's, and a
+regex's longest) occurs in the value as the evaluator compares it. A case-insensitive leaf
+compares both sides folded by one of its engine's readings (``backends/query/folding.py``:
+per-code-point simple lowercase, ASCII only, Unicode simple case folding, simple uppercase; a
+``lowercase`` normalizer lowercases the value first). The filter folds literal and texts with
+``coarse_fold``, which maps every code point to one representative of its class under the union
+of all those readings: whenever a reading makes two code points equal, so does ``coarse_fold``,
+and since every reading is one code point for one code point, a match under any reading implies
+the coarse-folded value contains the coarse-folded literal. (Python's ``str.lower`` would not do:
+it maps ``İ`` to two code points, lowercases a final ``Σ`` by context, and leaves ``ſ`` and other
+Unicode fold partners apart.) ``tree_texts`` gives the texts the evaluator compares for a field.
 """
 
 from __future__ import annotations
@@ -98,16 +97,28 @@ def _alts(fields: Iterable[str], literal: str, fold: bool) -> frozenset[Alt]:
     return frozenset(Alt(name, "contains", literal, not fold) for name in fields)
 
 
-def _longest(parts: Iterable[Any]) -> str | None:
-    """The longest literal run of merged glob parts (wildcards break runs)."""
-    best, run = "", ""
+def _runs(parts: Iterable[Any]) -> list[str]:
+    """The literal runs of merged glob parts (wildcards break runs), longest first."""
+    runs, run = [], ""
     for part in parts:
         if isinstance(part, str):
             run += part
         else:
-            best, run = max(best, run, key=len), ""
-    best = max(best, run, key=len)
-    return best or None
+            runs.append(run)
+            run = ""
+    runs.append(run)
+    return sorted((r for r in runs if r), key=len, reverse=True)
+
+
+def _glob_form(fields: Iterable[str], parts: Iterable[Any], fold: bool) -> Form:
+    """A glob's form: each of its literal runs must occur in a text of ``fields`` (an AND of
+    one leaf per run, so the cost estimate may pick a rare run over the longest one)."""
+    fields = tuple(fields)
+    leaves: list[Form] = [("leaf", _alts(fields, coarse_fold(run) if fold else run, fold))
+                          for run in _runs(parts)]
+    if not leaves:
+        return ("leaf", None)
+    return leaves[0] if len(leaves) == 1 else ("and", leaves)
 
 
 #: Leaf forms already derived, by leaf: the targets of a rule, and rules among themselves, repeat
@@ -158,21 +169,15 @@ def _leaf_form(node: Any) -> Form:
         # whole and the pattern's literal parts one by one, then compared (fullmatch / ==).
         fold = (not node.case_sensitive) or node.lowercase_value
         if isinstance(node, ast.Glob):
-            literal = _longest(node.parts)
-        else:
-            literal = node.value if type(node.value) is str else None
+            return _glob_form((node.field,), node.parts, fold)
+        literal = node.value if type(node.value) is str else None
         if not literal:
             return ("leaf", None)
         return ("leaf", _alts((node.field,), coarse_fold(literal) if fold else literal, fold))
     if isinstance(node, ast.Keyword):
         # evaluate.py: fullmatch of the (folded) glob on each text of the event or of the
         # listed fields, so each literal run occurs in one of them.
-        literal = _longest(node.parts)
-        if not literal:
-            return ("leaf", None)
-        fold = not node.case_sensitive
-        literal = coarse_fold(literal) if fold else literal
-        return ("leaf", _alts(node.fields or (ANY_FIELD,), literal, fold))
+        return _glob_form(node.fields or (ANY_FIELD,), node.parts, not node.case_sensitive)
     if isinstance(node, ast.Regex):
         literal = regex_literal(node.pattern, node.dialect.name, node.flags)
         return ("leaf", None if literal is None else _alts((node.field,), literal, True))

@@ -41,7 +41,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from converter.backtesting.engine import ROUTE_MEMO, Engine
+from converter.backtesting.engine import (
+    ROUTE_MEMO, Engine, Renderings, render_schemas, schema_renderers,
+)
 from converter.backtesting.prepare import (
     BacktestOptions, PreparedRule, checker_for, load, routing, rules_store,
 )
@@ -138,6 +140,19 @@ def _routed(batches: Iterable[list[tuple[str, dict[str, Any]]]], rules: list[Pre
 
     for batch in batches:
         yield len(batch), [pair for pair in batch if reached(pair[1])]
+
+
+def _rendered(batches: Iterable[tuple[int, list[tuple[str, dict[str, Any]]]]], checker: Any,
+              phases: defaultdict[str, float]
+              ) -> Iterator[tuple[int, list[tuple[str, dict[str, Any], Renderings]]]]:
+    """The batches with each event's renderings for every target schema (``render_schemas``),
+    made once here rather than once in each shard (their CPU seconds in ``phases["render"]``)."""
+    renderers, _ = schema_renderers(checker)
+    for read, batch in batches:
+        started = time.process_time()
+        out = [(source, event, render_schemas(renderers, event)) for source, event in batch]
+        phases["render"] += time.process_time() - started
+        yield read, out
 
 
 class _Merger:
@@ -358,7 +373,9 @@ def run_backtest(
         done: Iterable[tuple[int, int, list[dict[str, Any]]]] = (
             (seq, read, [engine.run(batch)]) for seq, (read, batch) in enumerate(batches))
     else:
-        done = run_sharded(prepared, options, workers, batches, checker)
+        # Every shard sees every event: the parent renders each one once for all of them.
+        rendered = _rendered(batches, checker, merged.phases)
+        done = run_sharded(prepared, options, workers, rendered, checker)
     for _seq, events, deltas in done:
         merged.add(events, deltas)
         if progress is not None:

@@ -1,0 +1,102 @@
+"""With several shards the parent renders each event once for every target schema
+(``engine.render_schemas``) and the shards read those renderings: the counts, disagreements and
+render errors are the ones each shard finds rendering the events itself."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from converter.backtesting.engine import Engine, render_schemas, schema_renderers
+from converter.backtesting.prepare import BacktestOptions, checker_for, load, rules_store
+from converter.backtesting.run import BATCH_SIZE, run_backtest
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+RULE = """\
+title: Whoami From Cmd
+id: 11111111-1111-4111-8111-111111111111
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\\\\whoami.exe'
+    ParentImage|endswith: '\\\\cmd.exe'
+  filter:
+    CommandLine|contains: '/help'
+  condition: selection and not filter
+level: low
+"""
+KEYWORD = """\
+title: Whoami Keyword
+id: 33333333-3333-4333-8333-333333333333
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  keywords: ['WHOAMI /ALL']
+  condition: keywords
+level: low
+"""
+
+
+def _proc(image: str, parent: str, cmd: str, **more: Any) -> dict[str, Any]:
+    return {"EventID": 1, "Channel": SYSMON, "Image": image, "ParentImage": parent,
+            "CommandLine": cmd, "User": "CORP\\alice", **more}
+
+
+EVENTS = [
+    _proc("C:\\Windows\\System32\\whoami.exe", "C:\\Windows\\System32\\cmd.exe", "whoami /all"),
+    _proc("C:\\Windows\\System32\\WHOAMI.EXE", "C:\\Windows\\System32\\CMD.exe", "WHOAMI"),
+    _proc("C:\\Windows\\System32\\whoami.exe", "C:\\Windows\\System32\\cmd.exe", "whoami /help"),
+    # Elastic Defend has no such integrity level: the ECS schema cannot render the event.
+    _proc("C:\\Windows\\System32\\whoami.exe", "C:\\Windows\\System32\\cmd.exe", "whoami",
+          IntegrityLevel="AppContainer"),
+    {"EventID": 13, "Channel": SYSMON, "EventType": "SetValue", "Image": "C:\\reg.exe",
+     "TargetObject": "HKLM\\Software\\Other", "Details": "1"},
+]
+TARGETS = ["eql", "kql", "splunk", "splunk-cim", "kusto"]
+
+
+def _rules(tmp_path: Path) -> Path:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "whoami.yml").write_text(RULE)
+    (rules / "keyword.yml").write_text(KEYWORD)
+    return rules
+
+
+def test_two_shards_with_parent_renderings_count_like_one(tmp_path: Path) -> None:
+    rules = _rules(tmp_path)
+    events = tmp_path / "events.jsonl"
+    lines = [json.dumps(EVENTS[i % len(EVENTS)]) for i in range(BATCH_SIZE * 2 + 3)]
+    events.write_text("\n".join(lines) + "\n")
+    one = run_backtest([rules], [events], targets=TARGETS, workers=1, cache=False).to_json()
+    two = run_backtest([rules], [events], targets=TARGETS, workers=2, cache=False).to_json()
+    assert one["rules"] == two["rules"]
+    assert one["render_errors"] == two["render_errors"]
+    assert two["render_errors"]["ecs-windows"]["events"] == (BATCH_SIZE * 2 + 3) // len(EVENTS)
+    assert "render" in two["phases_s"] and "render" not in one["phases_s"]
+
+
+def test_an_engine_reads_the_given_renderings(tmp_path: Path) -> None:
+    """The same delta from renderings made beforehand as from rendering in the engine, and the
+    engine renders nothing itself when they are given."""
+    options = BacktestOptions(tuple(TARGETS), (), None, None, 5, True, False)
+    checker = checker_for(options)
+    options = replace(options, targets=tuple(checker.targets))
+    rules = str(_rules(tmp_path))
+    batch = [(f"e{i}", dict(event)) for i, event in enumerate(EVENTS)]
+    # Each engine prepares its own loaded rules (as each shard process does).
+    plain = Engine(load([rules], rules_store(options)), options, checker=checker).run(batch)
+    renderers, _ = schema_renderers(checker)
+    given = [(source, event, render_schemas(renderers, event)) for source, event in batch]
+    calls: list[Any] = []
+    for renderer in renderers.values():
+        renderer.render = lambda event, calls=calls: calls.append(event)  # type: ignore[method-assign]
+    from_parent = Engine(load([rules], rules_store(options)), options, checker=checker).run(given)
+    assert not calls
+    for key in ("routed", "ref", "hits", "dis", "render_errors", "undecided", "unrendered",
+                "declared", "failed"):
+        assert plain[key] == from_parent[key], key
+    assert plain["render_errors"]["ecs-windows"][0] == {3: "e3"}
