@@ -156,6 +156,21 @@ def read_lines(
         yield number, line
 
 
+def json_kind(value: Any) -> str:
+    """What a decoded JSON value is, in JSON's words (``an array``, ``null``), for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a value"
+
+
 def decode_json(data: bytes | str, path: str, line: int, member: str | None = None) -> Any:
     """``json.loads`` with every failure an ``InputError`` naming the file and line.
 

@@ -53,6 +53,7 @@ from converter.events.bounded import (
     CappedStream,
     decode_failure,
     decode_json,
+    json_kind,
     read_lines,
 )
 from converter.events.normalise import normalise, normalise_owned
@@ -275,7 +276,7 @@ def _read_jsonl(
             continue
         obj = decode_json(stripped, path, number, member)
         if not isinstance(obj, dict):
-            raise InputError(f"a line must hold a JSON object, not {type(obj).__name__}",
+            raise InputError(f"a line must hold a JSON object, not {json_kind(obj)}",
                              path=path, line=number, member=member)
         yield number, obj
 

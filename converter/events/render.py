@@ -59,7 +59,7 @@ def read_jsonl(path: str | Path, limits: Any = None) -> list[SampleEvent]:
     Raises:
         EventsError: naming the file, line and column of a line that is not a JSON object.
     """
-    from converter.events.bounded import InputLimits, decode_json, read_lines
+    from converter.events.bounded import InputLimits, decode_json, json_kind, read_lines
 
     path = Path(path)
     limits = limits if limits is not None else InputLimits()
@@ -83,7 +83,7 @@ def read_jsonl(path: str | Path, limits: Any = None) -> list[SampleEvent]:
             obj = decode_json(line, str(path), number)
             if not isinstance(obj, dict):
                 raise EventsError(
-                    f"a line must hold a JSON object, not {type(obj).__name__}", path=path,
+                    f"a line must hold a JSON object, not {json_kind(obj)}", path=path,
                     line=number,
                 )
             expect = obj.pop(EXPECT_KEY, None)

@@ -80,9 +80,22 @@ def test_jsonl_bad_line_names_file_line_and_column(tmp_path: Path) -> None:
 def test_jsonl_line_that_is_not_an_object(tmp_path: Path) -> None:
     path = tmp_path / "ev.jsonl"
     path.write_bytes(b"[1, 2]\n")
-    with pytest.raises(InputError, match="JSON object, not list") as info:
+    with pytest.raises(InputError, match="JSON object, not an array") as info:
         list(iter_raw(path))
     assert info.value.line == 1
+
+
+@pytest.mark.parametrize(("line", "kind"), [(b"null", "null"), (b'"s"', "a string"),
+                                            (b"1.5", "a number"), (b"true", "a boolean")])
+def test_a_line_that_is_no_object_is_named_in_json_words(tmp_path: Path, line: bytes,
+                                                         kind: str) -> None:
+    # The message named Python's types: "not NoneType", "not str".
+    path = tmp_path / "ev.jsonl"
+    path.write_bytes(line + b"\n")
+    with pytest.raises(InputError) as info:
+        list(iter_raw(path))
+    assert f"a line must hold a JSON object, not {kind}" in str(info.value), str(info.value)
+    assert "NoneType" not in str(info.value) and not str(info.value).endswith(" str")
 
 
 # ---------------------------------------------------------------------------------------------
