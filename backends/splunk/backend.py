@@ -90,6 +90,7 @@ from .backend_deferred import (
 from .regex_case import is_caseless, splunk_caseless
 from .simplify import base_filter, simplify
 from .backend_text_record import is_text_record, raw_keyword_regex
+from .backend_record_kinds import kind_regexes
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
     SEARCH_MARKER,
@@ -408,11 +409,24 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
     ) -> Any:
         """A number keyword is a bare term (stock); on a text-line or audit record it is the
         exact test of its decimal text (the reference's "numbers" fact for keywords)."""
-        text = str(cast(SigmaNumber, cond.value).number).lower()
-        regex = raw_keyword_regex(getattr(self, "last_processing_pipeline", None), SigmaString(text))
-        if regex is not None:
-            return self._regex_test(None, regex, cond, state)
-        return super().convert_condition_val_num(cond, state)
+        exact = self._keyword_test(SigmaString(str(cast(SigmaNumber, cond.value).number).lower()),
+                                   cond, state)
+        return exact if exact is not None else super().convert_condition_val_num(cond, state)
+
+    def _keyword_test(self, value: SigmaString, cond: Any, state: ConversionState) -> Any:
+        """The exact ``_raw`` test of a keyword where the records say how (``backend_record_kinds.py``:
+        the OR over the record kinds, each guarded; ``backend_text_record.py``), else None."""
+        pipeline = getattr(self, "last_processing_pipeline", None)
+        kinds = kind_regexes(pipeline, value)
+        if kinds is None:
+            regex = raw_keyword_regex(pipeline, value)
+            return None if regex is None else self._regex_test(None, regex, cond, state)
+        target, parts = SplunkDeferredORRegularExpression.default_field, []
+        for guard, regex in kinds:
+            self._check_fill_regex(regex)
+            attach(SplDeferredEvalRegex(state, target, regex), cond)
+            parts.append(f'({guard} {SplDeferredEvalRegex.get_field_condition(target)}="true")')
+        return "(" + " OR ".join(parts) + ")"
 
     def convert_condition_val_str(
         self, cond: ConditionValueExpression, state: ConversionState
@@ -421,10 +435,10 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
         Where a record is one text line kept whole as ``_raw`` (state ``text_record``), a
         keyword is the exact test "``_raw`` contains it" instead, and on a Linux audit line "some
         value contains it" (``backend_text_record.py``)."""
-        regex = (raw_keyword_regex(getattr(self, "last_processing_pipeline", None), cond.value)
+        exact = (self._keyword_test(cond.value, cond, state)
                  if isinstance(cond.value, SigmaString) else None)
-        if regex is not None:
-            return self._regex_test(None, regex, cond, state)
+        if exact is not None:
+            return exact
         self.warn(
             "keyword values are emitted as bare search terms, which match indexed terms of _raw "
             "(segmented by breakers), not arbitrary substrings"

@@ -114,7 +114,10 @@ def line_ending_items(
 
 
 def logsource_condition(entry: LogsourceMapping) -> LogsourceCondition:
-    """The pySigma rule condition that selects the rules of one table entry's logsource."""
+    """The pySigma rule condition that selects the rules of one table entry's logsource
+    (``exact``: only rules whose logsource names exactly the entry's ``match`` parts)."""
+    if entry.exact:
+        return ExactLogsourceCondition(**entry.match)
     return LogsourceCondition(**entry.match)
 
 

@@ -75,6 +75,7 @@ def _validate(raw: Any, path: str) -> MappingTable:
             LogsourceMapping(
                 id=entry["id"],
                 match=dict(entry["match"]),
+                exact=bool(entry.get("exact", False)),
                 conditions=dict(entry.get("conditions") or {}),
                 events=tuple(entry.get("events") or ()),
                 render=dict(entry.get("render") or {}),

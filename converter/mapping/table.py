@@ -206,6 +206,10 @@ class LogsourceMapping:
     #: it" (``converter.mapping.text_fields.KeywordTextField``), and a rendered event is that
     #: field holding the line (``converter.events.text_lines.filestream_line``).
     text_field: str | None = None
+    #: ``exact: true``: the entry selects only rules whose logsource names exactly its ``match``
+    #: parts (``product: linux`` alone: keyword rules over any Linux log), not every rule whose
+    #: logsource names more (the Linux categories and services have entries of their own).
+    exact: bool = False
 
     def event_data_prefix(self, data_source: str | None) -> str | None:
         """Where ``data_source`` writes the record's named event data, or None (no catch-all)."""
@@ -247,6 +251,8 @@ class LogsourceMapping:
     def matches_logsource(self, product: str | None, category: str | None, service: str | None) -> bool:
         """True when a rule's logsource is this entry's (every key the entry names must agree)."""
         given = {"product": product, "category": category, "service": service}
+        if self.exact:
+            return all(given[k] == self.match.get(k) for k in given)
         return all(given.get(k) == v for k, v in self.match.items())
 
     def derived_for(self, data_source: str | None, render: bool = False) -> tuple[Derived, ...]:

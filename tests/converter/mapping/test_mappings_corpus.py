@@ -58,6 +58,7 @@ OPTIONAL_LOGSOURCE_KEYS = (
     "shared_rows",
     "exact_only_when",
     "text_field",
+    "exact",
 )
 SCHEMAS = ("ecs", "splunk", "splunk_cim", "kusto")
 
