@@ -407,15 +407,15 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
     def convert_condition_val_num(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> Any:
-        """A number keyword is a bare term (stock); on a text-line or audit record it is the
-        exact test of its decimal text (the reference's "numbers" fact for keywords)."""
-        exact = self._keyword_test(SigmaString(str(cast(SigmaNumber, cond.value).number).lower()),
-                                   cond, state)
+        """A number keyword: a bare term (stock), or ``_keyword_test`` of its decimal text."""
+        text = SigmaString(str(cast(SigmaNumber, cond.value).number).lower())
+        exact = self._keyword_test(text, cond, state)
         return exact if exact is not None else super().convert_condition_val_num(cond, state)
 
     def _keyword_test(self, value: SigmaString, cond: Any, state: ConversionState) -> Any:
-        """The exact ``_raw`` test of a keyword where the records say how (``backend_record_kinds.py``:
-        the OR over the record kinds, each guarded; ``backend_text_record.py``), else None."""
+        """The exact ``_raw`` test of a keyword where the records say how, else None: the OR
+        over the record kinds, each guarded (``backend_record_kinds.py``), or one regex
+        (``backend_text_record.py``: text lines, audit lines, JSON objects)."""
         pipeline = getattr(self, "last_processing_pipeline", None)
         kinds = kind_regexes(pipeline, value)
         if kinds is None:
@@ -431,13 +431,10 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
     def convert_condition_val_str(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> Any:
-        """Keywords stay bare terms (stock); they match indexed tokens of _raw, not substrings.
-        Where a record is one text line kept whole as ``_raw`` (state ``text_record``), a
-        keyword is the exact test "``_raw`` contains it" instead, and on a Linux audit line "some
-        value contains it" (``backend_text_record.py``)."""
-        exact = (self._keyword_test(cond.value, cond, state)
-                 if isinstance(cond.value, SigmaString) else None)
-        if exact is not None:
+        """Keywords stay bare terms (stock: indexed tokens of _raw, not substrings), except where
+        the records say how to test them exactly (``_keyword_test``)."""
+        exact = isinstance(cond.value, SigmaString) and self._keyword_test(cond.value, cond, state)
+        if exact:
             return exact
         self.warn(
             "keyword values are emitted as bare search terms, which match indexed terms of _raw "
