@@ -70,9 +70,10 @@ def _inner(value: SigmaString) -> SigmaString:
 
 
 def is_text_record(pipeline: Any) -> bool:
-    """True when the rule's processing pipeline set the state ``text_record``."""
+    """True when the rule's processing pipeline set the state ``text_record`` and every record
+    of its logsource is a text line (not several record kinds: ``backend_record_kinds.py``)."""
     state = getattr(pipeline, "state", None) or {}
-    return bool(state.get(TEXT_RECORD))
+    return bool(state.get(TEXT_RECORD)) and not state.get("record_kinds")
 
 
 def keyword_regex(value: SigmaString) -> str:

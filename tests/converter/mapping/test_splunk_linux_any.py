@@ -113,3 +113,10 @@ def test_sigmahq_linux_builtin_rules_are_proven_or_refused() -> None:
             path.name, result.reason)
         proven += bool(result.equivalent)
     assert proven >= 12
+
+
+def test_keyword_regex_is_refused_on_records_with_markup() -> None:
+    # A regex of _raw would also read the audit line's keys and the XML record's tags.
+    text = linux_rule("    a:\n        '|re': 'Data Name'\n    condition: a\n")
+    reason = Checker(["splunk"]).check(load_one(text), []).targets["splunk"].reason or ""
+    assert reason.startswith("not converted") and "markup" in reason, reason
