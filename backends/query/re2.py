@@ -14,7 +14,7 @@ import functools
 import re
 from typing import Any
 
-from .errors import UnsupportedQueryError
+from .errors import UnsupportedQueryError, VerdictUndecided
 from .patterns import PatternSyntaxError
 from .plain_regex import PlainShape, plain_shape
 
@@ -34,11 +34,27 @@ class _Re2Pattern:
 
     def search(self, text: str) -> Any:
         """The first match anywhere in ``text``, or None."""
-        return self._compiled.search(text)
+        try:
+            return self._compiled.search(text)
+        except UnicodeEncodeError:
+            raise _lone_surrogate() from None
 
     def fullmatch(self, text: str) -> Any:
         """A match of the whole of ``text``, or None."""
-        return self._compiled.fullmatch(text)
+        try:
+            return self._compiled.fullmatch(text)
+        except UnicodeEncodeError:
+            raise _lone_surrogate() from None
+
+
+def _lone_surrogate() -> VerdictUndecided:
+    """RE2 matches UTF-8 text, and a lone surrogate (which a JSON event can carry) has no UTF-8
+    form: the binding cannot pass the value, and what Kusto stores for it (replaced, dropped,
+    refused at ingestion) is not documented, so the verdict on such an event is unknown."""
+    return VerdictUndecided(
+        "RE2 reads UTF-8 text and the value holds a lone surrogate, which has none; what Kusto "
+        "stores for it is not documented"
+    )
 
 
 @functools.lru_cache(maxsize=4096)

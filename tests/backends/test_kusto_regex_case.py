@@ -36,3 +36,15 @@ def test_caseless_regex_with_a_non_ascii_cased_letter_is_refused(pattern: str) -
     """Their variants depend on the Unicode version: no exact class can be written."""
     with pytest.raises(SigmaFeatureNotSupportedByBackendError):
         sigma_regex_to_re2(pattern, "i")
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["search", "fullmatch"])
+def test_a_lone_surrogate_value_is_an_undecided_verdict_not_a_crash(full: bool) -> None:
+    """RE2 reads UTF-8 and a JSON value can hold a lone surrogate, which has none: the binding
+    raised UnicodeEncodeError, which check and backtest did not catch."""
+    from backends.query.errors import VerdictUndecided
+
+    engine = re2_regex("a\\d+b")
+    with pytest.raises(VerdictUndecided, match="lone surrogate"):
+        (engine.fullmatch if full else engine.search)("a1\ud800b")
+    assert engine.search("xa12b") is not None
