@@ -113,7 +113,8 @@ def test_plain_dotted_names_stay_bare(tmp_path: Path) -> None:
     assert "@ts.x_1 is null" in _renamed("@ts.x_1", tmp_path, "Image: null")
 
 
-VALUES = ["a\nb", "a\r\nb", "\n", "tab\there", 'q"uote', "back\\slash\\", "\x00\x0b\x1f", "é\n"]
+# NUL is refused by the emitter (no ES|QL document defines its escape: tests/backends/test_nul.py).
+VALUES = ["a\nb", "a\r\nb", "\n", "tab\there", 'q"uote', "back\\slash\\", "\x01\x0b\x1f", "é\n"]
 
 
 def _query_string(detection: str) -> Any:
