@@ -24,6 +24,7 @@ from .indexed import (
     lexical_compare,
     missing_result,
     number_reader,
+    undecided_values,
 )
 from .matching import (
     analyze,
@@ -163,6 +164,18 @@ class Compiler(ast.Visitor[Predicate]):
     def _any_value(leaf: ast.Leaf, test: ValueTest) -> Predicate:
         """Predicate true when any indexed value of the leaf's field passes ``test``."""
         field, max_length, missing = leaf.field, leaf.max_length, missing_result(leaf)
+        if leaf.multi_valued is ast.MultiValued.UNDECIDED:
+
+            def run_agreeing(event: Mapping[str, Any]) -> bool | None:
+                values = indexed_values(event, field, max_length)
+                if values is None:
+                    return missing
+                verdicts = {bool(test(v)) for v in values}
+                if len(verdicts) > 1:
+                    raise undecided_values(leaf, values)
+                return verdicts.pop()
+
+            return run_agreeing
         if leaf.multi_valued is not ast.MultiValued.ANY:
 
             def run_single(event: Mapping[str, Any]) -> bool | None:

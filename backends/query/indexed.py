@@ -145,6 +145,8 @@ def is_several(leaf: ast.Leaf, values: list[Any]) -> bool:
             (``MultiValued.NULL``) and the values are such duplicates.
     """
     policy = leaf.multi_valued
+    if policy is ast.MultiValued.UNDECIDED:
+        raise undecided_values(leaf, values)
     if policy is ast.MultiValued.NULL_EVERY:
         return True
     if len({scalar_text(v) for v in values}) > 1:
@@ -155,4 +157,13 @@ def is_several(leaf: ast.Leaf, values: list[Any]) -> bool:
         f"{ast.describe(leaf)} on {len(values)} copies of {scalar_text(values[0])[:80]!r}: "
         "whether the field keeps duplicate values (and the test is then null) is not documented "
         "for its type"
+    )
+
+
+def undecided_values(leaf: ast.Leaf, values: list[Any]) -> VerdictUndecided:
+    """The error for a leaf whose engine documents no reading of several values
+    (``MultiValued.UNDECIDED``) on an event where the values' verdicts differ."""
+    return VerdictUndecided(
+        f"{ast.describe(leaf)} on {len(values)} values that it does not judge alike: which of "
+        "several values the engine reads here is not documented"
     )

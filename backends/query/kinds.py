@@ -77,6 +77,9 @@ class MultiValued(enum.Enum):
     NULL_EVERY = "null-every"
     #: Null on two or more distinct values; duplicates of one value: undecided.
     NULL = "null"
+    #: Several values: the engine's reading is not documented (Splunk's ``| regex`` on a
+    #: multivalue field), so the verdict is known only when every value gives the same one.
+    UNDECIDED = "undecided"
 
     def __repr__(self) -> str:
         return f"MultiValued.{self.name}"

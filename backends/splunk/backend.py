@@ -104,6 +104,7 @@ from .backend_fill import FillHazardMixin
 from .terms import (
     RegexHazard,
     ValueHazard,
+    declared_multivalue,
     multivalued,
     remembered_needs_exact_test,
     shipper_values,
@@ -304,7 +305,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
         self._check_fill_regex(spl_regex)
         if field is not None:
             spl_field(field)
-        if self._pipe_context() and not multivalued(field):
+        if self._pipe_context() and not multivalued(field, declared_multivalue(self)):
             return attach(SplunkDeferredRegularExpression(state, field, spl_regex), cond)
         target = field or SplunkDeferredORRegularExpression.default_field
         attach(SplDeferredEvalRegex(state, target, spl_regex), cond)
@@ -321,7 +322,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
         one = TOKEN if self._entity_text() and has_entity_hazard(value) else "."
         regex = spl_quote(glob_to_pcre(value, isinstance(value, SigmaCasedString), one))
         exact = self._regex_test(cond.field, regex, cond, state)
-        if not self._pipe_context() or multivalued(cond.field):
+        if not self._pipe_context() or multivalued(cond.field, declared_multivalue(self)):
             # Under NOT a widened pre-filter would narrow the result: the condition field alone.
             return exact
         prefilter = self.eq_expression.format(
@@ -457,7 +458,8 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
                 "fieldref with startswith/endswith/contains is not supported by the Splunk backend",
                 source=cond.source,
             )
-        if multivalued(cond.field) or multivalued(ref.field):
+        many = declared_multivalue(self)
+        if multivalued(cond.field, many) or multivalued(ref.field, many):
             raise SigmaFeatureNotSupportedByBackendError(
                 "fieldref on a field of a JSON array (multivalue, semantics json_array_fields): "
                 "what eval's lower() and = do with several values is not documented",

@@ -31,6 +31,7 @@ from backends.query.ast import (
     Keyword,
     Leaf,
     Missing,
+    MultiValued,
     Node,
     Not,
     Or,
@@ -385,7 +386,9 @@ def _search_fold(case_sensitive: bool) -> Any:
 
 
 def _pcre(name: str, pattern: str, missing: Missing) -> Regex:
-    """An unanchored PCRE leaf (regex/rex/match() are unanchored, case-sensitive unless (?i))."""
+    """An unanchored PCRE leaf of the regex and rex commands (unanchored, case-sensitive unless
+    (?i)); which values of a multivalue field they read is not documented (regex_multivalue,
+    rex_multivalue), so on several values the leaf is decided only when all agree."""
     return Regex(
         field=name,
         pattern=pattern,
@@ -394,6 +397,7 @@ def _pcre(name: str, pattern: str, missing: Missing) -> Regex:
         case_sensitive=bool(SEMANTICS.get("regex_case_sensitive")),
         fold=SEMANTICS.typed("regex_caseless_folding", Fold),
         missing=missing,
+        multi_valued=MultiValued.UNDECIDED,
     )
 
 

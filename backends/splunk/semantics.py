@@ -272,6 +272,15 @@ SEMANTICS = Semantics(
         ),
         # --- regex / rex -----------------------------------------------------------------------
         "regex_anchored": Rule(False, _REGEX, "the regex command's expression is unanchored PCRE"),
+        "regex_multivalue": Rule(
+            None,
+            _REGEX,
+            "undocumented: the regex command's page describes matching a field's value and says "
+            "nothing of a multivalue field, so the emitters test multivalue fields (JSON array "
+            "'{}' names, and the fields a mapping entry declares: state multivalue_fields) with "
+            "mvfind(); the interpreter's regex leaf decides an event with several values only "
+            "when every value gives the same verdict (MultiValued.UNDECIDED)",
+        ),
         "regex_dollar_before_newline": Rule(
             True,
             _PCRE2_ANCHORS,

@@ -47,11 +47,19 @@ def spl_field(name: str) -> str:
     return name
 
 
-def multivalued(name: str | None) -> bool:
-    """True for a field named with a JSON array's ``{}`` (semantics json_array_fields): one
-    value per element, so a test on it must read every value (``mvfind``, not ``| regex``,
-    whose reading of several values is not documented)."""
-    return name is not None and "{}" in name
+def multivalued(name: str | None, declared: frozenset[str] = frozenset()) -> bool:
+    """True for a field named with a JSON array's ``{}`` (semantics json_array_fields), or one
+    the rule's mapping entry declares multivalue (``declared``: state ``multivalue_fields``,
+    e.g. Zeek's ``answers``, which the add-on aliases from ``answers{}``): one value per
+    element, so a test on it must read every value (``mvfind``, not ``| regex``, whose reading
+    of several values is not documented)."""
+    return name is not None and ("{}" in name or name in declared)
+
+
+def declared_multivalue(backend: Any) -> frozenset[str]:
+    """The multivalue fields the rule's pipeline declares (state ``multivalue_fields``)."""
+    state = getattr(getattr(backend, "last_processing_pipeline", None), "state", None) or {}
+    return frozenset(state.get("multivalue_fields") or ())
 
 
 def remembered_needs_exact_test(value: SigmaString, folding: bool) -> bool:
