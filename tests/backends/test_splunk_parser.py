@@ -19,6 +19,7 @@ from backends.query.ast import (
     Keyword,
     Fold,
     Missing,
+    MultiValued,
     Not,
     Or,
     Regex,
@@ -32,6 +33,7 @@ CONFORMANCE = Path(__file__).parents[1] / "data" / "conformance" / "splunk.yml"
 
 SEARCH = Fold.ASCII_OR_SIMPLE  # semantics search_folding / eval_lower_folding
 PCRE = Fold.ASCII_OR_UNICODE  # semantics regex_caseless_folding
+REGEX_MV = MultiValued.UNDECIDED  # semantics regex_multivalue
 
 
 def eq(field: str, value: str, cs: bool = False) -> Equals:
@@ -60,8 +62,8 @@ LOWERING = [
     ("ip=192.168.0.0/16", Cidr(field="ip", network="192.168.0.0/16", ipv4_mapped=None)),
     ("*", Const(True)),
     ("*evil*", Keyword(parts=(Wildcard.ANY, "evil", Wildcard.ANY), fields=("_raw",), fold=SEARCH)),
-    ('* | regex A="x\\\\d"', Regex(field="A", pattern="x\\d", fold=PCRE)),
-    ('* | regex A!="x"', Not(Regex(field="A", pattern="x", fold=PCRE))),
+    ('* | regex A="x\\\\d"', Regex(field="A", pattern="x\\d", fold=PCRE, multi_valued=REGEX_MV)),
+    ('* | regex A!="x"', Not(Regex(field="A", pattern="x", fold=PCRE, multi_valued=REGEX_MV))),
     (
         "* | where lower('A')=lower('B')",
         FieldEquals(field="A", other="B", case_sensitive=False, missing=Missing.NULL, fold=SEARCH),
@@ -103,7 +105,8 @@ def test_tstats_strips_dataset_prefix_and_fills_null() -> None:
     assert tree == And(
         (
             eq("process_name", "cmd.exe"),
-            Not(And((Exists(field="process"), Regex(field="process", pattern="x", fold=PCRE)))),
+            Not(And((Exists(field="process"),
+                     Regex(field="process", pattern="x", fold=PCRE, multi_valued=REGEX_MV)))),
         )
     )
 
