@@ -108,24 +108,6 @@ def test_more_values_than_the_record_holds_is_no_record() -> None:
         }))
 
 
-@pytest.mark.parametrize("text", [MODULE, CLASSIC], ids=["ps_module", "ps_classic_start"])
-def test_rules_are_proven_on_winlog_with_its_template(tmp_path: Path, text: str) -> None:
-    # The template `sigport mapping --data-source winlog` writes (caseless copies without a
-    # length limit) makes the long positive events matchable: every target is proven.
-    (tmp_path / "r.yml").write_text(text, encoding="utf-8")
-    template = tmp_path / "t.json"
-    made = CliRunner().invoke(main, ["mapping", str(tmp_path / "r.yml"), "--data-source",
-                                     "winlog", "-o", str(template)])
-    assert made.exit_code == 0, made.output
-    assert "logs-winlog.winlog@custom" in made.output  # the package's Fleet hooks
-    checked = CliRunner().invoke(main, [
-        "check", str(tmp_path / "r.yml"), "--generate", "-t", "eql", "-t", "lucene", "-t",
-        "esql", "--data-source", "winlog", "--mapping", str(template), "--format", "json"])
-    assert checked.exit_code == 0, checked.output
-    for target, result in json.loads(checked.stdout)["rules"][0]["targets"].items():
-        assert result["equivalent"] is True, (target, result["reason"])
-
-
 @pytest.mark.parametrize(
     ("old", "new"),
     [
@@ -237,21 +219,6 @@ def test_security_and_script_blocks_are_the_raw_event_data_on_winlog(text: str) 
     assert "endpoint" not in query  # no Defend dataset
 
 
-@pytest.mark.parametrize("text", [SECURITY, SCRIPT], ids=["security", "ps_script"])
-def test_converted_rules_are_proven_on_winlog(tmp_path: Path, text: str) -> None:
-    (tmp_path / "r.yml").write_text(text, encoding="utf-8")
-    template = tmp_path / "t.json"
-    made = CliRunner().invoke(main, ["mapping", str(tmp_path / "r.yml"), "--data-source",
-                                     "winlog", "-o", str(template)])
-    assert made.exit_code == 0, made.output
-    checked = CliRunner().invoke(main, [
-        "check", str(tmp_path / "r.yml"), "--generate", "-t", "eql", "-t", "lucene",
-        "--data-source", "winlog", "--mapping", str(template), "--format", "json"])
-    assert checked.exit_code == 0, checked.output
-    for target, result in json.loads(checked.stdout)["rules"][0]["targets"].items():
-        assert result["equivalent"] is True, (target, result["reason"])
-
-
 def test_the_summary_names_the_data_sources_that_convert_a_refused_rule(tmp_path: Path) -> None:
     (tmp_path / "r.yml").write_text(REGISTRY, encoding="utf-8")
     out = CliRunner().invoke(main, ["convert", str(tmp_path / "r.yml"), "-t", "eql",
@@ -278,3 +245,22 @@ def test_only_a_declared_data_source_takes_the_base_tables_logsources_over() -> 
     assert not offered_by_companion("splunk-sysmon", "splunk_ta_windows")
     assert Converter("eql", options={"data_source": "okta"}).convert(
         rule(REGISTRY)).status == "converted"
+
+
+@pytest.mark.parametrize("text", [MODULE, CLASSIC, SECURITY, SCRIPT],
+                         ids=["ps_module", "ps_classic_start", "security", "ps_script"])
+def test_rules_are_proven_on_winlog_with_its_template(tmp_path: Path, text: str) -> None:
+    # The template `sigport mapping --data-source winlog` writes (caseless copies without a
+    # length limit) makes the long positive events matchable: every target is proven.
+    (tmp_path / "r.yml").write_text(text, encoding="utf-8")
+    template = tmp_path / "t.json"
+    made = CliRunner().invoke(main, ["mapping", str(tmp_path / "r.yml"), "--data-source",
+                                     "winlog", "-o", str(template)])
+    assert made.exit_code == 0, made.output
+    assert "logs-winlog.winlog@custom" in made.output  # the package's Fleet hooks
+    checked = CliRunner().invoke(main, [
+        "check", str(tmp_path / "r.yml"), "--generate", "-t", "eql", "-t", "lucene", "-t",
+        "esql", "--data-source", "winlog", "--mapping", str(template), "--format", "json"])
+    assert checked.exit_code == 0, checked.output
+    for target, result in json.loads(checked.stdout)["rules"][0]["targets"].items():
+        assert result["equivalent"] is True, (target, result["reason"])
