@@ -458,8 +458,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
                 "fieldref with startswith/endswith/contains is not supported by the Splunk backend",
                 source=cond.source,
             )
-        many = declared_multivalue(self)
-        if multivalued(cond.field, many) or multivalued(ref.field, many):
+        if any(multivalued(f, declared_multivalue(self)) for f in (cond.field, ref.field)):
             raise SigmaFeatureNotSupportedByBackendError(
                 "fieldref on a field of a JSON array (multivalue, semantics json_array_fields): "
                 "what eval's lower() and = do with several values is not documented",

@@ -22,7 +22,7 @@ from converter.conversion.filecache import (
 )
 from converter.conversion.meta import RuleMeta, RuleSummary
 from converter.errors import RuleLoadError, show_traceback
-from converter.outputs.files import read_regular_file
+from converter.rules.paths import read_regular_file
 from converter.rules.load import LoadedRule, load_rules, load_text
 from converter.rules.paths import decode
 from converter.signals import die_with_parent

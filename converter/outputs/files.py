@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterable
 
 from converter.errors import ConverterError
+from converter.rules.paths import read_regular_file
 from converter.signals import deferred
 
 #: Directory descriptors and no-follow opens relative to them (Linux, macOS, BSD).
@@ -246,25 +247,6 @@ def _holds(dir_fd: int, name: str, data: bytes) -> bool:
     """Whether the regular file ``name`` in ``dir_fd`` holds exactly ``data`` (opened without
     following a link; False when it cannot be read)."""
     return read_regular_file(name, os.O_NOFOLLOW, dir_fd=dir_fd, limit=len(data) + 1) == data
-
-
-def read_regular_file(name: str, flags: int = 0, dir_fd: int | None = None,
-                      limit: int = -1) -> bytes | None:
-    """The bytes of ``name`` (at most ``limit``; -1: all) if it opens with ``flags`` added to
-    read-only and is a regular file; None otherwise or when it cannot be read."""
-    try:
-        handle = os.open(name, os.O_RDONLY | flags | _CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            return None
-        with os.fdopen(handle, "rb", closefd=False) as reader:
-            return reader.read(limit)
-    except OSError:
-        return None
-    finally:
-        os.close(handle)
 
 
 def _write_all(handle: int, data: bytes) -> None:

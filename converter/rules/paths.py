@@ -7,13 +7,15 @@ cached lists its inputs without importing them.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from converter.errors import RuleLoadError
 
-__all__ = ["RULE_SUFFIXES", "STDIN", "decode", "expand_paths", "read_stdin"]
+__all__ = ["RULE_SUFFIXES", "STDIN", "decode", "expand_paths", "read_regular_file", "read_stdin"]
 
 #: File suffixes taken as Sigma rules when a directory is given, in any case (``.YML`` from a
 #: Windows tool is a rule file too).
@@ -61,3 +63,22 @@ def read_stdin() -> str:
     byte, or escaped it by the locale's rules)."""
     stream = getattr(sys.stdin, "buffer", None)
     return decode(stream.read()) if stream is not None else sys.stdin.read()
+
+
+def read_regular_file(name: str, flags: int = 0, dir_fd: int | None = None,
+                      limit: int = -1) -> bytes | None:
+    """The bytes of ``name`` (at most ``limit``; -1: all) if it opens with ``flags`` added to
+    read-only and is a regular file; None otherwise or when it cannot be read."""
+    try:
+        handle = os.open(name, os.O_RDONLY | flags | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return None
+        with os.fdopen(handle, "rb", closefd=False) as reader:
+            return reader.read(limit)
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
