@@ -49,7 +49,7 @@ def _plans(targets: list[str], data_source: str | None) -> dict[str, tuple[Any, 
         choices = list(table.options.get("data_source", {}).get("choices") or [])
         if len(choices) < 2:
             continue
-        # A data source only a companion table offers (winlog) is the one the table's own
+        # A data source a companion table takes over (winlog) is the one the table's own
         # logsources are refused on (``offered_by_companion``).
         now = (data_source if data_source is not None and (
                    data_source in choices or offered_by_companion(table.name, data_source))

@@ -159,8 +159,8 @@ class EventRenderer:
     def __init__(self, table: MappingTable, data_source: str | None = None,
                  covers: bool = True) -> None:
         """Prepare the renderer; ``data_source`` defaults to the table's default. ``covers``
-        False: no logsource of the table is rendered (a data source only a companion table
-        offers, ``routed``)."""
+        False: no logsource of the table is rendered (a data source a companion table takes
+        over, ``routed``)."""
         self.table = table
         self.data_source = data_source or table.option_default("data_source")
         self.covers = covers
@@ -212,9 +212,9 @@ class EventRenderer:
     def routed(cls, table: MappingTable, data_source: str | None = None) -> "EventRenderer":
         """A renderer for ``table`` and the tables that extend it, the way a target's pipeline
         covers them: ``data_source`` (the user's choice) applies to each table that offers it;
-        the others render for their default, except ``table`` itself when only a companion
-        offers it (``offered_by_companion``): then it renders nothing, as its pipeline refuses
-        its logsources."""
+        the others render for their default, except ``table`` itself when a companion takes
+        the data source over (``offered_by_companion``): then it renders nothing, as its
+        pipeline refuses its logsources."""
         from converter.mapping.loader import companion_tables, load_table, offered_by_companion
 
         def pick(t: MappingTable) -> str | None:

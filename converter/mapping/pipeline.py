@@ -127,7 +127,7 @@ def build_pipeline(
     data_source = opts.get("data_source")
     items: list[ProcessingItem] = regex_items(table.name, traits)
     chosen = ((options if all_options is None else all_options) or {}).get("data_source")
-    # A data source only a companion table offers (winlog): this table's logsources map nothing.
+    # A data source a companion table takes over (winlog): this table's logsources map nothing.
     foreign = chosen if offered_by_companion(name, chosen) else None
     entries: tuple[LogsourceMapping, ...] = () if foreign else table.entries_for(data_source)
     # Run first, on the rule's own values (``line_ending_items``).
