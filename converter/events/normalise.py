@@ -24,11 +24,11 @@ with the value functions of ``converter.mapping.functions.registry.ALIAS_FUNCTIO
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from converter.reference.fields import MISSING, field_getter
+from converter.reference.fields import MISSING
 
 if TYPE_CHECKING:
     from converter.mapping.table import FieldTarget
@@ -355,7 +355,7 @@ def _apply_aliases(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_nested_fields(event: dict[str, Any], names: Iterable[str],
-                       lists: Collection[str] = ()) -> dict[str, Any]:
+                       lists: Mapping[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
     """``event`` with each dotted Sigma field of ``names`` that is no key of it but a path into
     its nested objects (``securityContext: {isProxy: true}`` for ``securityContext.isProxy``)
     added under the dotted name, read as the reference reads a field ("field_names": the exact
@@ -366,6 +366,10 @@ def with_nested_fields(event: dict[str, Any], names: Iterable[str],
     field named with ``{}``, ``json_array_fields``), which get the flat list of the leaves
     found. For any other name a list on the path ends it: the target field names no array, so
     the value is not written where the query looks, as the engine would not find it there.
+    Likewise a name of ``lists`` reads only the values at the array depth its target names
+    (``lists[name]``, from ``array_fields``): Splunk names an object's key ``a.b`` and a nested
+    array's ``a{}{}.b``, so an object where the target says ``a{}.b``, a list inside the list,
+    or an array leaf where the target names a scalar holds no value of that field.
 
     Vendors write these records nested (Okta's System Log, CloudTrail, Kubernetes audit); the
     renderer (``converter.events.render``) then writes the value the reference tests, where it
@@ -377,12 +381,13 @@ def with_nested_fields(event: dict[str, Any], names: Iterable[str],
             query about the event).
     """
     added: dict[str, Any] = {}
+    lists = lists or {}
     for name in names:
         if name not in event and "." in name:
             if name in lists:
-                value = field_getter(name)(event)
+                value = _shaped_leaves(name, event, lists[name])
                 if value is not MISSING:
-                    added[name] = _array_leaves(name, value)
+                    added[name] = value
                 continue
             value = _object_path(event, name.split("."))
             if value is not MISSING:
@@ -390,13 +395,24 @@ def with_nested_fields(event: dict[str, Any], names: Iterable[str],
     return {**event, **added} if added else event
 
 
-def array_fields(targets: Mapping[str, "FieldTarget"]) -> frozenset[str]:
+def array_fields(targets: Mapping[str, "FieldTarget"]) -> dict[str, tuple[int, ...]]:
     """The dotted Sigma fields whose every target names an array element's leaf with ``{}``
-    (Splunk's JSON naming, ``json_array_fields``): read across the lists of a nested record."""
-    return frozenset(
-        name for name, spec in targets.items()
-        if "." in name and all("{}" in t for t in (spec.targets or (spec.target,)))
-    )
+    (Splunk's JSON naming, ``json_array_fields``): read across the lists of a nested record.
+
+    Each maps to the number of array levels its target names after each part of the Sigma
+    path (``target{}.type`` for ``target.type``: ``(1, 0)``), the parts aligned from the leaf
+    (the target may add a prefix: ``properties.targetResources{}.type`` for ``targetResources.type``).
+    """
+    out: dict[str, tuple[int, ...]] = {}
+    for name, spec in targets.items():
+        named = spec.targets or (spec.target,)
+        if "." in name and all("{}" in t for t in named):
+            parts, target_parts = name.split("."), spec.target.split(".")
+            depths = [0] * len(parts)
+            for back in range(1, min(len(parts), len(target_parts)) + 1):
+                depths[-back] = target_parts[-back].count("{}")
+            out[name] = tuple(depths)
+    return out
 
 
 def _object_path(node: Any, path: list[str]) -> Any:
@@ -408,6 +424,44 @@ def _object_path(node: Any, path: list[str]) -> Any:
         if node is MISSING:
             return MISSING
     return node
+
+
+def _shaped_leaves(name: str, event: Mapping[str, Any], depths: tuple[int, ...]) -> Any:
+    """The leaves of ``name`` read as the target names them: the exact key as given (every
+    element of a list value), else the path with ``depths[i]`` array levels after part ``i``
+    (``array_fields``); ``MISSING`` when no value sits where the name points."""
+    value = event.get(name, MISSING)
+    if value is not MISSING:
+        return _array_leaves(name, value)
+    path = name.split(".")
+    leaves: list[Any] = []
+
+    def enter(node: Any, i: int) -> None:
+        # A scalar or a list where the name has an object holds no key of it.
+        if isinstance(node, Mapping) and (value := node.get(path[i], MISSING)) is not MISSING:
+            unwrap(value, i, depths[i])
+
+    def unwrap(node: Any, i: int, depth: int) -> None:
+        if depth:
+            if isinstance(node, list):  # not a list: named without {} here, another field
+                if not node and depth == 1 and i == len(path) - 1:
+                    raise ValueError(f"{name}: an empty array as a leaf")
+                for item in node:
+                    unwrap(item, i, depth - 1)
+        elif isinstance(node, list):
+            return  # one more array level: named with another {}, another field
+        elif i < len(path) - 1:
+            enter(node, i + 1)
+        elif node is None or isinstance(node, Mapping):
+            raise ValueError(f"{name}: a {'null' if node is None else 'JSON object'} as a leaf "
+                             "of an array field, whose extraction is not documented")
+        else:
+            leaves.append(node)
+
+    enter(event, 0)
+    if not leaves:
+        return MISSING
+    return leaves[0] if len(leaves) == 1 else leaves
 
 
 def _array_leaves(name: str, value: Any) -> Any:

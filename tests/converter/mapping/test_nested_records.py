@@ -174,12 +174,52 @@ def test_splunk_renders_an_array_leaf_as_one_multivalue_field() -> None:
     assert rendered["target{}.displayName"] == "Okta Admin Console"
 
 
-@pytest.mark.parametrize("leaf", [None, {"k": 1}, []])
+@pytest.mark.parametrize("leaf", [None, {"k": 1}])
 def test_an_array_leaf_of_undocumented_extraction_is_not_rendered(leaf: object) -> None:
     renderer = EventRenderer.routed(load_table("splunk-sysmon"))
     event = {"Channel": "okta/okta", "target": [{"type": "User"}, {"type": leaf}]}
     with pytest.raises(ValueError, match="target.type"):
         renderer.render_sample(SampleEvent(event))
+
+
+@pytest.mark.parametrize(("target", "sigma_matched"), [
+    ({"type": "User"}, [0]),                 # an object: Splunk names it target.type
+    ([[{"type": "User"}]], [0]),             # a list in the list: target{}{}.type
+    ([{"type": ["User"]}], [0]),             # an array leaf: target{}.type{}
+    ([{"type": []}], []),
+    ("User", []),
+])
+def test_a_value_off_the_array_depth_the_name_gives_is_no_value_of_it(
+        target: object, sigma_matched: list[int]) -> None:
+    # target{}.type holds the values of `type` keys of the objects that are elements of the
+    # array `target` (json_array_fields); other shapes are other Splunk fields, so the query
+    # on target{}.type does not see them, though Sigma's path reads them (object_lists).
+    renderer = EventRenderer.routed(load_table("splunk-sysmon"))
+    rendered = renderer.render_sample(SampleEvent({"Channel": "okta/okta", "target": target}))
+    assert rendered is not None and "target{}.type" not in rendered
+    event = {"Channel": "okta/okta", "target": target}
+    rule = OKTA_TARGET_RULE.replace("target.displayName: Okta Admin Console", "target.type: User")
+    result = Checker(["splunk"]).check(load(rule), [SampleEvent(event)])
+    assert result.reference_matched == sigma_matched
+    assert result.targets["splunk"].matched == []
+
+
+def test_only_the_elements_at_the_named_depth_are_values() -> None:
+    renderer = EventRenderer.routed(load_table("splunk-sysmon"))
+    event = {"Channel": "okta/okta",
+             "target": [{"type": "User"}, [{"type": "Group"}], "x", None, {"type": ["App"]}]}
+    rendered = renderer.render_sample(SampleEvent(event))
+    assert rendered is not None and rendered["target{}.type"] == "User"
+    # two array levels (requestParameters.containerDefinitions{}.command{}): the leaf list's
+    # elements are the values, a scalar command is requestParameters.containerDefinitions{}.command
+    trail = load_table("splunk-cloud")
+    cloud = EventRenderer.routed(trail)
+    definitions = [{"command": ["sh", "-c"]}, {"command": "curl"}]
+    rendered = cloud.render_sample(SampleEvent({
+        "Channel": "aws/cloudtrail", "eventSource": "ecs.amazonaws.com",
+        "requestParameters": {"containerDefinitions": definitions}}))
+    assert rendered is not None
+    assert rendered["requestParameters.containerDefinitions{}.command{}"] == ["sh", "-c"]
 
 
 def test_a_regex_on_an_array_field_reads_every_value() -> None:
