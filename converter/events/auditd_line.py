@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from converter.events.text_lines import splunk_raw_line
+
 #: The record header's stamp (any fixed time and serial: no Sigma value holds it).
 HEADER_STAMP = "audit(1700000000.000:1):"
 #: Characters no bare value holds: the pair separator, both quotes, and the group separator
@@ -54,7 +56,8 @@ def auditd_line(event: dict[str, Any], tags: set[Any]) -> str:
 
     Raises:
         ValueError: a value auditd writes as hex or cannot hold (see the module docstring), or a
-            key that is not one word; the checker then does not ask the query about the event.
+            key that is not one word, or a line Splunk cuts (``splunk_raw_line``); the checker
+            then does not ask the query about the event.
     """
     pairs = []
     for key, values in event.items():
@@ -67,4 +70,5 @@ def auditd_line(event: dict[str, Any], tags: set[Any]) -> str:
     # The record type leads (an event without one, a near miss, gets no type pair).
     first = next((i for i, (k, _) in enumerate(pairs) if k == "type"), None)
     head = [] if first is None else [_pair(*pairs.pop(first))]
-    return " ".join([*head, f"msg={HEADER_STAMP}", *(_pair(k, v) for k, v in pairs)])
+    line = " ".join([*head, f"msg={HEADER_STAMP}", *(_pair(k, v) for k, v in pairs)])
+    return splunk_raw_line(line, "linux:audit")

@@ -13,15 +13,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from converter.events.text_lines import splunk_raw_line
+
 
 def json_line(event: dict[str, Any], tags: set[Any]) -> str:
     """The JSON object of a Sigma event, without its logsource tag.
 
     Raises:
-        ValueError: a value JSON cannot hold (the checker then does not ask the query about it).
+        ValueError: a value JSON cannot hold, or a line Splunk cuts (``splunk_raw_line``); the
+            checker then does not ask the query about it.
     """
     record = {k: v for k, v in event.items() if not (k == "Channel" and v in tags)}
     try:
-        return json.dumps(record, allow_nan=False)
+        line = json.dumps(record, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"the record is no JSON object: {exc}") from exc
+    return splunk_raw_line(line, "JSON")

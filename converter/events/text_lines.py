@@ -15,6 +15,28 @@ from typing import Any
 from converter.mapping.table import LogsourceMapping
 
 
+#: props.conf ``TRUNCATE``: "The default maximum line length, in bytes ... Default: 10000"
+#: (Splunk Admin Manual, props.conf.spec, "Line breaking"): Splunk cuts a longer line, so a value
+#: past the cut is in no ``_raw`` a search reads. The sourcetypes sigport writes lines for
+#: (``splunk-lines.yml``, ``linux:audit``, Zeek's JSON lines) are not documented to set another
+#: limit, so a longer line is not rendered: which bytes the index keeps is the props.conf's.
+SPLUNK_TRUNCATE_BYTES = 10_000
+
+
+def splunk_raw_line(line: str, what: str) -> str:
+    """``line`` as the ``_raw`` of a Splunk event, when Splunk indexes it whole.
+
+    Raises:
+        ValueError: the line is longer than ``SPLUNK_TRUNCATE_BYTES`` in UTF-8 (Splunk keeps a
+            cut of it; the checker then does not ask the query about the event).
+    """
+    # A lone surrogate is no text of a UTF-8 log: its UnicodeEncodeError is a ValueError too.
+    if len(line.encode("utf-8")) > SPLUNK_TRUNCATE_BYTES:
+        raise ValueError(f"a {what} line longer than {SPLUNK_TRUNCATE_BYTES:,} bytes is cut by "
+                         "Splunk (props.conf TRUNCATE default)")
+    return line
+
+
 def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
     """The ``_raw`` of a text-line record (an entry with the state ``text_record``): the line,
     which the Sigma event of such a log holds as its one value (its logsource tag in ``Channel``
@@ -22,9 +44,14 @@ def text_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
 
     Raises:
         ValueError: the event holds no value, several, one that is not a string or one with a
-            line break: no line of the log is that event (the checker then does not ask the
-            query about it).
+            line break: no line of the log is that event; or a line Splunk cuts
+            (``splunk_raw_line``). The checker then does not ask the query about it.
     """
+    return splunk_raw_line(_line(event, entry), entry.id)
+
+
+def _line(event: dict[str, Any], entry: LogsourceMapping) -> str:
+    """The one line a text-line event holds (see ``text_line``)."""
     tags = {crit.get("Channel") for crit in entry.events}
     values = [v for k, v in event.items() if not (k == "Channel" and v in tags)]
     if len(values) != 1 or not isinstance(values[0], str):
@@ -48,11 +75,12 @@ def filestream_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
     a ``text_field``): the line, as ``text_line`` takes it from the Sigma event.
 
     Raises:
-        ValueError: as ``text_line`` (the input splits the file at line breaks too), the line
-            is empty (the input sends no event for it: the same manifest, "Empty lines are
-            ignored"), longer than the input keeps, or holds a lone surrogate (no record holds it).
+        ValueError: as ``text_line`` (the input splits the file at line breaks too; its cut is
+            ``FILESTREAM_MAX_BYTES``, not Splunk's), the line is empty (the input sends no event
+            for it: the same manifest, "Empty lines are ignored"), longer than the input keeps,
+            or holds a lone surrogate (no record holds it).
     """
-    line = text_line(event, entry)
+    line = _line(event, entry)
     if not line:
         raise ValueError(f"a {entry.id} line is empty: the input sends no event for it")
     # A lone surrogate is no text of a UTF-8 file: UnicodeEncodeError is a ValueError too.
