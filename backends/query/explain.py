@@ -1,18 +1,43 @@
 """One-line explanations of a query's verdict on an event, naming the leaf that decided it
-(``explain``), for the checker's and the backtest's disagreement reports."""
+(``explain``), for the checker's and the backtest's disagreement reports.
+
+A part of the query may have no verdict of its own (``VerdictUndecided``: the engine's readings
+of the event disagree) where the whole has one (an ``or`` with a true operand): it is explained
+as "undecided", never re-raised, since the report is about a verdict the query did reach."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Union
 
 from . import ast
+from .errors import VerdictUndecided
 from .evaluate import evaluate
 from .indexed import event_values, indexed_values
 from .matching import lookup
 
 
-def _word(result: bool | None) -> str:
+class _Undecided:
+    """A part's outcome when the engine's readings of the event disagree (``VerdictUndecided``)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+Outcome = Union[bool, None, _Undecided]
+
+
+def _outcome(node: ast.Node, event: Mapping[str, Any]) -> Outcome:
+    """``evaluate``, with an undecided part's reason kept instead of raised."""
+    try:
+        return evaluate(node, event)
+    except VerdictUndecided as exc:
+        return _Undecided(" ".join(str(exc).split()))
+
+
+def _word(result: Outcome) -> str:
+    if isinstance(result, _Undecided):
+        return "undecided"
     return "unknown" if result is None else str(result).lower()
 
 
@@ -57,13 +82,15 @@ def explain(node: ast.Node, event: Mapping[str, Any]) -> str:
 
     Example: ``process.name == 'cmd.exe' (case-sensitive) was false: process.name is 'CMD.EXE'``.
     """
-    result = evaluate(node, event)
+    result = _outcome(node, event)
     if isinstance(node, (ast.And, ast.Or)):
         kind = "and" if isinstance(node, ast.And) else "or"
         decisive = False if kind == "and" else True
-        results = [(c, evaluate(c, event)) for c in node.children]
+        results = [(c, _outcome(c, event)) for c in node.children]
         if result is decisive:  # any one such child decides alone
             return explain(next(c for c, r in results if r is decisive), event)
+        if isinstance(result, _Undecided):  # no child decides, an undecided one keeps it open
+            return explain(next(c for c, r in results if isinstance(r, _Undecided)), event)
         if result is None:
             # Every unknown child keeps the verdict unknown; the telling one is on a field the
             # event has (one on a missing field hides why a target reading that field differs).
@@ -82,6 +109,8 @@ def explain(node: ast.Node, event: Mapping[str, Any]) -> str:
     if isinstance(node, ast.Const):
         return f"constant {_word(result)}"
     head = f"{ast.describe(node)} was {_word(result)}"
+    if isinstance(result, _Undecided):
+        return f"{head}: {result.reason}"
     if isinstance(node, ast.Keyword):
         scope = ", ".join(node.fields) if node.fields else "any field"
         return f"{head}: searched {scope}"

@@ -39,3 +39,24 @@ def test_a_declared_multivalue_field_is_tested_with_mvfind() -> None:
     query = "\n".join(Converter("splunk").convert(rule).queries)
     assert "mvfind('answers'" in query
     assert "| regex answers" not in query
+
+
+
+def test_a_verdict_reached_past_an_undecided_part_is_explained() -> None:
+    # The or is true whatever the regex reads; the disagreement report explains it without
+    # re-raising the regex's VerdictUndecided (which made `check` report an "internal error"
+    # and drop the rule: splunk-cim, category proxy, `c-useragent|windash: qu?m` and a `not`).
+    from backends.query.ast import Equals, MultiValued, Not, Or, Regex
+    from backends.query.explain import explain
+
+    regex = Regex(field="answers", pattern="^10\\.0\\.0\\.1$", multi_valued=MultiValued.UNDECIDED)
+    event = {"uid": "C1", "answers": ["10.0.0.1", "8.8.8.8"]}
+    with pytest.raises(VerdictUndecided):
+        evaluate(regex, event)
+    tree = Or((regex, Equals(field="uid", value="C1")))
+    assert evaluate(tree, event) is True
+    assert explain(tree, event) == "uid == 'C1' (case-sensitive) was true: uid is 'C1'"
+    assert explain(Not(tree), event).startswith("not(...) was false because uid == 'C1'")
+    # alone, the undecided part says so, with the reason
+    assert explain(regex, event).startswith("answers regex ")
+    assert "was undecided: " in explain(regex, event) and "not documented" in explain(regex, event)
