@@ -16,6 +16,8 @@ from converter.errors import PipelineError
 #: Canonical decimal integer text (``converter.mapping.functions.query.DECIMAL``, which imports
 #: pySigma: tables are loaded where a warm cached run must not import it).
 _DECIMAL = re.compile(r"(?:0|-?[1-9][0-9]*)")
+#: The ``ipv6_text`` values a ``to_ip`` entry takes (``converter/mapping/functions/ip.py``).
+IPV6_TEXTS = ("sysmon", "compressed", "unknown")
 
 
 def check_value_map(values: Any, where: str, path: str) -> None:
@@ -159,5 +161,16 @@ def check_rewrites(rewrites: Any, where: str, path: str) -> None:
     ):
         raise PipelineError(
             f"{where}: rewritten_values needs a non-empty `rewrites` mapping of strings to other strings",
+            path=path,
+        )
+
+
+def check_ipv6_text(spec: dict[str, Any], where: str, path: str) -> None:
+    """``to_ip``'s ``ipv6_text``: how the data source writes IPv6 addresses, always said (a
+    whole-value or prefix test is exact only on the one text per address it writes)."""
+    if spec.get("ipv6_text") not in IPV6_TEXTS:
+        raise PipelineError(
+            f"{where}: to_ip needs `ipv6_text`: one of {', '.join(IPV6_TEXTS)} (how the data "
+            "source writes IPv6 addresses)",
             path=path,
         )

@@ -18,6 +18,7 @@ from converter.errors import PipelineError
 from converter.mapping.function_checks import (
     check_by,
     check_exact_only_when,
+    check_ipv6_text,
     check_rewrites,
     check_trimmed,
     check_unlisted,
@@ -71,6 +72,8 @@ def _validate(raw: Any, path: str) -> MappingTable:
                     check_by(variant, f"{where}: field {name}", path)
                 if isinstance(variant, dict) and variant.get("trimmed") is not None:
                     check_trimmed(variant, f"{where}: field {name}", path)
+                if isinstance(variant, dict) and variant.get("function") == "to_ip":
+                    check_ipv6_text(variant, f"{where}: field {name}", path)
         logsources.append(
             LogsourceMapping(
                 id=entry["id"],

@@ -10,16 +10,21 @@ Elasticsearch does; Sigma mode: text, and cidr as the reference evaluator reads 
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from sigma.rule import SigmaDetection, SigmaDetectionItem
 from sigma.types import SigmaCIDRExpression, SigmaString
 from test_functions import check_exact, evaluate, item_of, raises_with, sigma_rule
 
-from converter.mapping.functions.ip import ip_prefix_networks, sysmon_ip_text
+from converter.mapping.functions.ip import ip_prefix_networks, source_ip_text, sysmon_ip_text
+from converter.mapping.functions.tree import NotExact
+import converter.mapping
+from converter.errors import PipelineError
 from converter.mapping.functions.registry import QUERY_FUNCTIONS, RENDER_FUNCTIONS, invert_value_map
 from converter.mapping.loader import load_table
 from converter.mapping.table import FieldTarget
@@ -147,7 +152,8 @@ def test_value_map_table_entries_are_validated() -> None:
 
 # --- to_ip -------------------------------------------------------------------------------------
 
-DEST = FieldTarget("DestinationIp", "destination.ip", "to_ip", ("destination.ip",))
+DEST = FieldTarget("DestinationIp", "destination.ip", "to_ip", ("destination.ip",),
+                   (("ipv6_text", "sysmon"),))
 # Sysmon's texts: IPv4 dotted decimal; IPv6 eight lowercase groups, no leading zeros, no "::".
 ADDRESSES = [
     "10.0.0.1",
@@ -248,7 +254,7 @@ def test_to_ip_render() -> None:
 
 
 SYSMON_DEST = FieldTarget("DestinationIp", "destination.ip", "to_ip", ("destination.ip",),
-                          (("canonical", True),))
+                          (("canonical", True), ("ipv6_text", "sysmon")))
 
 
 def test_to_ip_canonical_refuses_text_the_record_cannot_hold() -> None:
@@ -325,6 +331,112 @@ def test_prefix_blocks_examples() -> None:
     assert len(ip_prefix_networks("172.1")) == 9
     # a cased upper-case prefix matches no (lowercase) Sysmon IPv6 text
     assert ip_prefix_networks("FE80:", cased=True) == []
+
+
+# Zeek's addr text (IPAddr::AsString: inet_ntop): IPv6 compressed as RFC 5952 writes it.
+ZEEK_DEST = FieldTarget("id.resp_h", "destination.ip", "to_ip", ("destination.ip",),
+                        (("canonical", True), ("ipv6_text", "compressed")))
+ZEEK_ADDRESSES = [
+    "10.0.0.1", "172.16.5.4", "0.0.0.0", "::1", "::", "fe80::1", "fe80::3b31:a8fa:5adc:7b9e",
+    "fe80:1::1", "fe8:0:1::", "2001:db8::1", "2001:db8:0:1:1:1:1:1", "fc00::", "1::1:0:0:1:1",
+    "fe80:0:0:1::1", None,
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "pattern"),
+    [
+        ("id.resp_h", "fe80::1"),
+        ("id.resp_h", ["::1", "10.0.0.1", "2001:db8::1"]),
+        ("id.resp_h", "FE80::3B31:A8FA:5ADC:7B9E"),
+        ("id.resp_h|startswith", "fe80:"),
+        ("id.resp_h|startswith", "fe8"),
+        ("id.resp_h|startswith", "2001:db8:"),
+        ("id.resp_h|startswith", "1"),
+        ("id.resp_h|startswith", "10."),
+        ("id.resp_h|cidr", ["fe80::/10", "10.0.0.0/8"]),
+    ],
+)
+def test_to_ip_exact_on_compressed_ipv6_text(key: str, pattern: Any) -> None:
+    """On Zeek's text a Sysmon-form value or prefix would test addresses Zeek never writes so
+    (``fe80:0:`` starts no Zeek text of fe80::1, which is in fe80::/32): the query follows the
+    table's ``ipv6_text``."""
+    check_exact(ZEEK_DEST, key, pattern, ZEEK_ADDRESSES, prefix="P.")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [
+        ("fe80:0:0:0:0:0:0:1", "not the text the data source writes.*'fe80::1'"),
+        ("::ffff:10.0.0.1", "IPv4-mapped|not documented"),
+        ("::10.0.0.1", "not documented"),
+    ],
+)
+def test_to_ip_compressed_refuses_other_spellings(pattern: str, words: str) -> None:
+    raises_with(ZEEK_DEST, "id.resp_h", pattern, words)
+
+
+@pytest.mark.parametrize("prefix", ["fe80:0:", "fe80::", "0", "::", "fe80:0"])
+def test_to_ip_compressed_refuses_prefixes_a_zero_run_decides(prefix: str) -> None:
+    """``fe80:0:`` starts Zeek's text of fe80:0:1:: but not of fe80::1 (both in fe80::/32)."""
+    raises_with(ZEEK_DEST, "id.resp_h|startswith", prefix, "zero run|no address text")
+
+
+UNKNOWN_DEST = FieldTarget("dst_ip", "destination.ip", "to_ip", ("destination.ip",),
+                           (("ipv6_text", "unknown"),))
+
+
+def test_to_ip_unknown_ipv6_text_keeps_ipv4_and_cidr_and_refuses_ipv6_text() -> None:
+    check_exact(UNKNOWN_DEST, "dst_ip", ["10.0.0.1", "192.168.1.1"], ADDRESSES, prefix="P.")
+    check_exact(UNKNOWN_DEST, "dst_ip|startswith", "192.168.", ADDRESSES, prefix="P.")
+    check_exact(UNKNOWN_DEST, "dst_ip|cidr", ["::1/128", "fe80::/10"], ADDRESSES, prefix="P.")
+    raises_with(UNKNOWN_DEST, "dst_ip", "::1", "not documented")
+    raises_with(UNKNOWN_DEST, "dst_ip|startswith", "fe80:", "not documented")
+    raises_with(UNKNOWN_DEST, "dst_ip|startswith", "1", "not documented")
+
+
+@given(base=_ADDRESS, cut=st.integers(0, 40), probes=st.lists(_ADDRESS, min_size=1, max_size=20))
+def test_compressed_prefix_blocks_hold_exactly_the_addresses_with_that_text_prefix(
+    base: Any, cut: int, probes: list[Any]
+) -> None:
+    """startswith P on RFC 5952 text == membership in the blocks, whenever P is accepted."""
+    text = source_ip_text(base, "compressed")
+    if text is None:
+        return
+    text = text[:cut]
+    try:
+        blocks = ip_prefix_networks(text, form="compressed")
+    except NotExact:
+        return
+    for address in [*probes, base]:
+        written = source_ip_text(address, "compressed")
+        if written is None:
+            continue
+        got = any(address.version == b.version and address in b for b in blocks)
+        assert got == written.startswith(text), (text, str(address), blocks)
+
+
+def test_every_to_ip_entry_says_how_its_source_writes_ipv6() -> None:
+    expected = {"ecs-windows": "sysmon", "ecs-zeek": "compressed", "ecs-linux": "unknown",
+                "ecs-proxy": "unknown"}
+    tables = Path(converter.mapping.__file__).parent / "tables"
+    for name, form in expected.items():
+        raw = yaml.safe_load((tables / f"{name}.yml").read_text(encoding="utf-8"))
+        specs = [spec for entry in raw["logsources"] for spec in (entry.get("fields") or {}).values()
+                 if isinstance(spec, dict) and spec.get("function") == "to_ip"]
+        assert specs and {spec["ipv6_text"] for spec in specs} == {form}, name
+        # Zeek's addr fields hold an address and nothing else (canonical), as Sysmon's do.
+        assert all(spec.get("canonical") is True for spec in specs) == (name != "ecs-proxy"), name
+
+
+def test_a_to_ip_entry_without_ipv6_text_is_refused(tmp_path: Path) -> None:
+    raw = {"name": "t", "schema": "ecs", "description": "d", "logsources": [
+        {"id": "x", "match": {"category": "network_connection"},
+         "fields": {"DestinationIp": {"function": "to_ip", "to": "destination.ip"}}}]}
+    path = tmp_path / "t.yml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(PipelineError, match="to_ip needs `ipv6_text`"):
+        load_table(str(path))
 
 
 def test_item_stays_a_literal_string_when_not_an_address() -> None:

@@ -226,7 +226,7 @@ def test_ecs_event_data_fields_are_exact_renames_where_the_ingest_keeps_them() -
     assert initiated["windows"]["values"] == {"true": "egress", "false": "ingress"}
     assert initiated["defend"]["values"]["true"] == ["egress", "outgoing"]
     assert network["fields"]["DestinationIp"] == {"function": "to_ip", "to": "destination.ip",
-                                                  "canonical": True}
+                                                  "canonical": True, "ipv6_text": "sysmon"}
 
 
 # --------------------------------------------------------------------------------------------
