@@ -2,18 +2,25 @@
 
 Every JSON sigport reads as data for a store (events, an index mapping) goes through
 ``STRICT_JSON``, so that a document proven on here means one thing in every store: a key twice
-in one object and the constants ``NaN`` / ``Infinity`` are errors, not silently resolved.
+in one object, the constants ``NaN`` / ``Infinity`` and a number past a double's range are
+errors, not silently resolved.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
 class StrictJSONError(ValueError):
     """JSON that Python's decoder reads but no Elastic index accepts: a key twice in one object,
-    or the constants ``NaN`` / ``Infinity`` / ``-Infinity``."""
+    or the constants ``NaN`` / ``Infinity`` / ``-Infinity``; or a number every reader reads
+    differently (``hint`` then says what to do, else the event is one Elasticsearch refuses)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def json_problem(exc: json.JSONDecodeError) -> str:
@@ -52,5 +59,21 @@ def _no_constant(name: str) -> Any:
     raise StrictJSONError(f"{name} is not a JSON value (JSON numbers are finite)")
 
 
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent as a double, refusing one past its range.
+
+    Python's decoder reads ``1e400`` as infinity, whose text ("inf") a rule could test while a
+    keyword field or Splunk's ``_raw`` keeps "1e400" and a double field refuses the document
+    (RFC 8259 section 6 leaves the range to each reader): no store reads what the reference would.
+    """
+    value = float(text)
+    if math.isinf(value):
+        raise StrictJSONError(f"the number {text} is past a double's range (decoders read "
+                              "infinity, text fields keep the digits)",
+                              hint="quote long numbers as strings")
+    return value
+
+
 #: The decoder of every events input: Python's, refusing what Elasticsearch refuses.
-STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant,
+                               parse_float=_finite)

@@ -125,6 +125,9 @@ def test_an_event_with_nested_arrays_is_rendered_flat_as_the_reference_reads_it(
     ('{"EventID": 1, "Hashes": NaN}\n', "NaN is not a JSON value"),
     ('{"EventID": 1, "Size": [1, -Infinity]}\n', "-Infinity is not a JSON value"),
     ('{"EventID": 1, "Size": Infinity}\n', "Infinity is not a JSON value"),
+    # Python reads 1e400 as infinity (text "inf"); a keyword field and Splunk's _raw keep 1e400
+    ('{"EventID": 1, "Size": 1e400}\n', "the number 1e400 is past a double's range"),
+    ('{"EventID": 1, "Size": [1, -2.5E+999]}\n', "the number -2.5E+999 is past"),
 ])
 @pytest.mark.parametrize("layout", ["jsonl", "array", "pretty"])
 def test_duplicate_keys_and_nan_are_refused_by_every_reader(
@@ -147,10 +150,25 @@ def test_duplicate_keys_and_nan_are_refused_by_every_reader(
 
 def test_equal_keys_in_different_objects_and_nan_in_strings_still_read(tmp_path: Path) -> None:
     path = tmp_path / "e.jsonl"
-    path.write_text('{"a": {"x": 1}, "b": {"x": 2}, "c": "NaN", "d": "Infinity"}\n',
-                    encoding="utf-8")
+    path.write_text('{"a": {"x": 1}, "b": {"x": 2}, "c": "NaN", "d": "Infinity", "e": "1e400", '
+                    '"f": 1.7976931348623157e308}\n', encoding="utf-8")
     (event,) = iter_events(path)
-    assert event["c"] == "NaN" and event["d"] == "Infinity"
+    assert event["c"] == "NaN" and event["d"] == "Infinity" and event["e"] == "1e400"
+    assert event["f"] == 1.7976931348623157e308  # the largest double is in range
+
+
+def test_an_overflowing_number_proves_no_query(tmp_path: Path) -> None:
+    # Before: `eventType: 'inf'` was "equivalent" on every target on {"eventType": 1e400}, the
+    # reference and each interpreter reading Python's infinity, no store its text "1e400".
+    rule = tmp_path / "r.yml"
+    rule.write_text("title: t\nid: 2da54a07-d6ae-4cae-bfc2-47155b5b46c1\n"
+                    "logsource: {product: okta, service: okta}\n"
+                    "detection:\n  sel:\n    eventType: 'inf'\n  condition: sel\n", encoding="utf-8")
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"Channel": "okta/okta", "eventType": 1e400}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(rule), "--events", str(events), "-t", "splunk"])
+    assert result.exit_code == 2, result.output
+    assert "e.jsonl:1: the number 1e400 is past a double's range" in result.output
 
 
 @pytest.mark.parametrize(("event", "path"), [

@@ -205,7 +205,7 @@ def decode_failure(exc: ValueError | RecursionError, path: str, line: int,
                           hint=f"events may nest at most {MAX_EVENT_DEPTH} levels")
     if isinstance(exc, StrictJSONError):
         return InputError(str(exc), path=path, line=line, member=member,
-                          hint="Elasticsearch refuses such a document; fix the event")
+                          hint=exc.hint or "Elasticsearch refuses such a document; fix the event")
     text = " ".join(str(exc).split())
     if "integer string conversion" in text:  # CPython's guard against quadratic conversion
         text = f"an integer longer than {sys.get_int_max_str_digits():,} digits"
