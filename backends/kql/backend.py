@@ -56,6 +56,20 @@ __all__ = ["CASE_WARNING", "SigportKqlBackend", "kql_literal", "quote"]
 CASE_WARNING = "case-sensitively; Sigma's match is case-insensitive"
 
 
+def refuse_single(value: SigmaString) -> None:
+    """Refuse a Sigma ``?`` (exactly one character): Kibana KQL's only wildcard is ``*`` (zero or
+    more characters) and ``?`` is a plain character (semantics ``single_wildcard``), so no KQL
+    value matches what it matches; widening it to ``*`` would match more than the rule.
+
+    Raises:
+        SigmaFeatureNotSupportedByBackendError: always.
+    """
+    raise SigmaFeatureNotSupportedByBackendError(
+        f"Sigma '?' (exactly one character) in {str(value)!r} has no Kibana KQL form: KQL's "
+        "only wildcard is '*' (zero or more characters); use the kql-es, lucene or eql target"
+    )
+
+
 class SigportKqlBackend(
     ExpansionGroupMixin, WarningsMixin, SubfieldLimitMixin, NumberCoercionMixin, TextQueryBackend
 ):
@@ -161,13 +175,10 @@ class SigportKqlBackend(
         return text
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
-        """Render a Sigma string as a KQL value; widening ``?`` to ``*`` is recorded."""
+        """Render a Sigma string as a KQL value; a Sigma ``?`` is refused (``refuse_single``)."""
         text, widened = kql_literal(s.iter_parts())
         if widened:
-            self.warn(
-                f"Sigma '?' (single-character wildcard) in {str(s)!r} has no KQL equivalent; "
-                "emitted '*' which also matches zero or several characters"
-            )
+            refuse_single(s)
         return text
 
     def _check_wildcard_spaces(self, field: str, value: Any) -> None:
@@ -350,7 +361,7 @@ class SigportKqlBackend(
             parts.append(SpecialChars.WILDCARD_MULTI)
         text, widened = kql_literal(parts)
         if widened:
-            self.warn(f"Sigma '?' in {str(value)!r} has no KQL equivalent; emitted '*'")
+            refuse_single(value)
         self.warn(
             f"KQL free text {text} searches Kibana's default fields (index.query.default_field); "
             "the result depends on each field's mapping and case rules"

@@ -144,7 +144,6 @@ def test_convert(detection: str, expected: str) -> None:
         pytest.param("null", '"null"', id="typed-null-quoted"),
         pytest.param("true", '"true"', id="typed-true-quoted"),
         pytest.param("a\u00a0or b", "a\\u00a0or b", id="nbsp"),
-        pytest.param("?", "*", id="question-widened"),
     ],
 )
 def test_value_escaping(value: str, expected: str) -> None:
@@ -182,10 +181,20 @@ def test_wildcard_with_inner_space_on_keyword_fields_is_one_term() -> None:
     assert query == "process.command_line.caseless:*net user*"
 
 
-def test_question_mark_warns() -> None:
-    query, warnings = convert("  sel: {a|cased: 'x?y'}\n  condition: sel")
-    assert query == "a:x*y"
-    assert len(warnings) == 1 and "single-character wildcard" in warnings[0]
+@pytest.mark.parametrize(
+    "detection",
+    [
+        "  sel: {a|cased: 'x?y'}\n  condition: sel",
+        "  sel: {a: '?'}\n  condition: sel",
+        "  sel: {a|contains: 'x?y'}\n  condition: sel",
+        "  keywords: ['x?y']\n  condition: keywords",
+    ],
+)
+def test_question_mark_is_refused(detection: str) -> None:
+    """Kibana KQL has no one-character wildcard (semantics ``single_wildcard``): widening '?' to
+    '*' matched more than the rule (check said "differs"), so the value is refused."""
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="exactly one character"):
+        convert(detection)
 
 
 def test_case_warning_and_caseless_field() -> None:
@@ -341,15 +350,15 @@ def test_warnings_are_per_rule_and_deduplicated() -> None:
 
     backend = SigportKqlBackend(ProcessingPipeline())
     widened = SigmaCollection.from_yaml(
-        "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n"
-        "    a: ['1?2', '3?4']\n  condition: sel\n"
+        "title: t\nlogsource: {product: windows}\ndetection:\n"
+        "  keywords: ['x1', 'y2', 'y2']\n  condition: keywords\n"
     ).rules[0]
     plain = SigmaCollection.from_yaml(
         "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n"
         "    a: '12'\n  condition: sel\n"
     ).rules[0]
     backend.convert_rule(widened)
-    assert len(backend.warnings) == 2 and all("'?'" in w for w in backend.warnings)
+    assert len(backend.warnings) == 2 and all("free text" in w for w in backend.warnings)
     backend.convert_rule(plain)
     assert backend.warnings == []
 
