@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
-from xml.sax.saxutils import escape, quoteattr
 
+from converter.events.record_xml import raw_xml, xml_escaped
 from converter.events.text_lines import filestream_line, text_line
 from converter.events.unnamed_data import positions, unnamed_data_raw
 from converter.errors import EventsError
@@ -30,6 +30,8 @@ from converter.events.normalise import array_fields, with_nested_fields
 
 #: Key of the expected verdict in a JSON-lines event; it is not an event field.
 EXPECT_KEY = "_expect"
+#: Routes and event-data targets an ``EventRenderer`` remembers (beyond: computed each time).
+MEMO = 4096
 #: Optional human label of a sample event; not an event field either.
 NOTE_KEY = "_note"
 #: Optional per-schema extra values the shipper writes beyond the Sigma fields, e.g.
@@ -192,6 +194,13 @@ class EventRenderer:
         self.copies: list[tuple[str, str]] = []
         #: ``(copy, source)`` cased copies (only the swaps), likewise.
         self.cased: list[tuple[str, str]] = []
+        #: The fields the entries' and variants' source-event criteria name: the entry (and
+        #: variant) that renders an event depends on their values alone (``_route``).
+        self._criteria_keys = tuple(sorted({key for e in self._entries for crit in (
+            *e.events, *(c for v in e.variants for c in v.events)) for key in crit}))
+        self._routes: dict[tuple[str | None, ...], tuple[Any, Any]] = {}
+        #: (entry id, Sigma field) -> ``event_data_target`` for this data source.
+        self._event_data: dict[tuple[str, str], str | None] = {}
 
     def set_copies(self, copies: list[tuple[str, str]],
                    cased: list[tuple[str, str]] | None = None) -> None:
@@ -249,11 +258,39 @@ class EventRenderer:
 
     def logsource_of(self, event: dict[str, Any]) -> LogsourceMapping | None:
         """The table's logsource entry whose source events (or variants' events) include this one."""
+        return self._route(event)[0]
+
+    def _route(self, event: dict[str, Any]) -> tuple[LogsourceMapping | None, Any]:
+        """The entry that covers the event (or None) and its variant that does (or None),
+        remembered per value of the criteria's fields (a scan of every entry otherwise)."""
+        # What ``_event_matches`` compares of each (None: absent or null, which never matches).
+        key = tuple(None if (v := event.get(n)) is None else str(v).lower() if n == "Channel"
+                    else str(v) for n in self._criteria_keys)
+        found = self._routes.get(key)
+        if found is None:
+            found = self._scan(event)
+            if len(self._routes) < MEMO:
+                self._routes[key] = found
+        return found
+
+    def _scan(self, event: dict[str, Any]) -> tuple[LogsourceMapping | None, Any]:
         for entry in self._entries:
             kinds = [*entry.events, *(c for v in entry.variants for c in v.events)]
             if any(_event_matches(event, crit) for crit in kinds):
-                return entry
-        return None
+                for variant in entry.variants:
+                    if any(_event_matches(event, crit) for crit in variant.events):
+                        return entry, variant
+                return entry, None
+        return None, None
+
+    def _event_data_target(self, entry: LogsourceMapping, name: str) -> str | None:
+        """``entry.event_data_target`` for this data source, remembered per (entry, field)."""
+        key = (entry.id, name)
+        if key not in self._event_data:
+            if len(self._event_data) >= MEMO:
+                return entry.event_data_target(name, self.data_source)
+            self._event_data[key] = entry.event_data_target(name, self.data_source)
+        return self._event_data[key]
 
     def _render_variant(self, event: dict[str, Any], variant: Any) -> dict[str, Any]:
         """Render an event of a variant kind (e.g. Security 4688) with the variant's names."""
@@ -282,7 +319,7 @@ class EventRenderer:
         if not self.xml_text:
             return event
         return {
-            k: v if k in ("EventID", "Channel") else _xml_escaped(v) for k, v in event.items()
+            k: v if k in ("EventID", "Channel") else xml_escaped(v) for k, v in event.items()
         }
 
     def _strip(self, name: str) -> str:
@@ -339,7 +376,7 @@ class EventRenderer:
     def _render(self, event: dict[str, Any]) -> dict[str, Any] | None:
         from converter.mapping.functions.registry import MISSING_RENDER_FUNCTIONS, RENDER_FUNCTIONS
 
-        entry = self.logsource_of(event)
+        entry, variant = self._route(event)
         if entry is None:
             return None
         if entry.state.get("text_record") or entry.text_field:
@@ -347,9 +384,8 @@ class EventRenderer:
             if entry.text_field:
                 return {**constants, entry.text_field: filestream_line(event, entry)}
             return {**constants, "_raw": text_line(event, entry)}
-        for variant in entry.variants:
-            if any(_event_matches(event, crit) for crit in variant.events):
-                return self._render_variant(event, variant)
+        if variant is not None:
+            return self._render_variant(event, variant)
         out: dict[str, Any] = {}
         targets = self._targets[entry.id]
         source, event = event, self._as_extracted(
@@ -371,7 +407,7 @@ class EventRenderer:
                 continue
             if target is None:
                 # The record's other named data, where the shipper writes it (event_data).
-                data = entry.event_data_target(name, self.data_source)
+                data = self._event_data_target(entry, name)
                 if data is not None:
                     if entry.event_data_template(self.data_source) is not None:
                         # A property read with tostring(): the row holds its text.
@@ -460,36 +496,3 @@ class EventRenderer:
                 yield from functions[target.function](item, target, event).items()
             else:
                 yield from functions[target.function](item, target).items()
-
-
-def _xml_escaped(value: Any) -> Any:
-    """A string (or each string of a list) as XML text: ``&``, ``<``, ``>`` as entities."""
-    if isinstance(value, list):
-        return [_xml_escaped(v) for v in value]
-    return escape(value) if isinstance(value, str) else value
-
-
-#: What libxml2's text writer escapes (xmlEncodeSpecialChars, used by Sysmon for Linux's
-#: outputxml.c for every value), beyond the '&', '<' and '>' that Windows escapes too.
-_LIBXML2_MORE = {'"': "&quot;", "\r": "&#13;"}
-
-
-def raw_xml(event: dict[str, Any], libxml2: bool = False) -> str:
-    """A Windows-event-log XML rendering of a Sigma event, as Splunk's ``_raw`` holds it
-    (``libxml2``: a Sysmon for Linux record, whose values also escape '"' and a carriage
-    return)."""
-    extra = _LIBXML2_MORE if libxml2 else {}
-    # A null is no text of the record (every other field of the rendering leaves it out too);
-    # it was written as the word "None", which a keyword search then found.
-    data = "".join(
-        f"<Data Name={quoteattr(str(k))}>{escape(str(v), extra)}</Data>"
-        for k, values in event.items()
-        if k not in {"EventID", "Channel"}
-        for v in _as_list(values)
-        if v is not None
-    )
-    system = (
-        f"<System><EventID>{escape(str(event.get('EventID', '')))}</EventID>"
-        f"<Channel>{escape(str(event.get('Channel', '')))}</Channel></System>"
-    )
-    return f"<Event>{system}<EventData>{data}</EventData></Event>"

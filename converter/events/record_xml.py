@@ -1,0 +1,72 @@
+"""Splunk's ``_raw`` of a Windows event-log record: the record's XML text, as the Splunk add-ons
+read it, written from a Sigma event (``raw_xml``), and its values as XML text (``xml_escaped``).
+
+Every Splunk rendering of a Windows event writes this text, so it is on the renderer's hot path:
+values with nothing to escape skip the replacements, and field names are quoted once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+#: Distinct field names whose quoted form is remembered.
+NAME_MEMO = 65536
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def xml_escaped(value: Any) -> Any:
+    """A string (or each string of a list) as XML text: ``&``, ``<``, ``>`` as entities."""
+    if isinstance(value, list):
+        return [xml_escaped(v) for v in value]
+    return _escaped(value) if isinstance(value, str) else value
+
+
+def _escaped(text: str, extra: dict[str, str] | None = None) -> str:
+    """``escape(text, extra)``, skipping its replacements on text that holds nothing to escape
+    (most values: the rendering of a Splunk record escapes every value of the event)."""
+    if extra or type(text) is not str or "&" in text or "<" in text or ">" in text:
+        return escape(text, extra or {})
+    return text
+
+
+#: ``quoteattr`` of the event's field names (a handful of names, quoted for every event).
+_NAME_ATTRS: dict[str, str] = {}
+
+
+def _name_attr(name: str) -> str:
+    found = _NAME_ATTRS.get(name)
+    if found is None:
+        found = quoteattr(name)
+        if len(_NAME_ATTRS) < NAME_MEMO:
+            _NAME_ATTRS[name] = found
+    return found
+
+
+#: What libxml2's text writer escapes (xmlEncodeSpecialChars, used by Sysmon for Linux's
+#: outputxml.c for every value), beyond the '&', '<' and '>' that Windows escapes too.
+_LIBXML2_MORE = {'"': "&quot;", "\r": "&#13;"}
+
+
+def raw_xml(event: dict[str, Any], libxml2: bool = False) -> str:
+    """A Windows-event-log XML rendering of a Sigma event, as Splunk's ``_raw`` holds it
+    (``libxml2``: a Sysmon for Linux record, whose values also escape '"' and a carriage
+    return)."""
+    extra = _LIBXML2_MORE if libxml2 else {}
+    # A null is no text of the record (every other field of the rendering leaves it out too);
+    # it was written as the word "None", which a keyword search then found.
+    data = "".join(
+        f"<Data Name={_name_attr(str(k))}>{_escaped(str(v), extra)}</Data>"
+        for k, values in event.items()
+        if k not in {"EventID", "Channel"}
+        for v in _as_list(values)
+        if v is not None
+    )
+    system = (
+        f"<System><EventID>{escape(str(event.get('EventID', '')))}</EventID>"
+        f"<Channel>{escape(str(event.get('Channel', '')))}</Channel></System>"
+    )
+    return f"<Event>{system}<EventData>{data}</EventData></Event>"

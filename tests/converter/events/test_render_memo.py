@@ -1,0 +1,80 @@
+"""The renderer's remembered routes and escapes give what scanning and escaping every time give.
+
+``EventRenderer`` remembers, per value of the fields its entries' criteria name, which entry and
+variant render an event, and ``raw_xml`` skips XML escaping on text with nothing to escape: both
+are speed only. Generated events (``Channel`` in any case, ``EventID`` as number, text, list or
+null, values with and without XML specials) are rendered twice by one renderer and once by a
+fresh one, and compared with the entry scan and with ``xml.sax.saxutils`` itself.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from converter.events.record_xml import raw_xml, xml_escaped
+from converter.events.render import EventRenderer
+from converter.mapping.loader import load_table
+
+TABLES = ("ecs-windows", "splunk-sysmon", "splunk-cim", "kusto-windows")
+CHANNELS = ("Microsoft-Windows-Sysmon/Operational", "microsoft-windows-sysmon/operational",
+            "Security", "security", "SECURITY", "System", "Windows PowerShell", "Other")
+TEXT = st.text(alphabet=st.sampled_from('ab&<>"\r\n é\x00'), max_size=8)
+
+events = st.fixed_dictionaries(
+    {},
+    optional={
+        "Channel": st.sampled_from(CHANNELS),
+        "EventID": st.one_of(st.integers(0, 4700), st.sampled_from(["1", "4688", "01", "x"]),
+                             st.none(), st.lists(st.integers(1, 3), max_size=2)),
+        "Image": TEXT, "CommandLine": TEXT, "User": st.lists(TEXT, max_size=2),
+        "Provider_Name": TEXT,
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def renderers() -> list[EventRenderer]:
+    return [EventRenderer.routed(load_table(name)) for name in TABLES]
+
+
+@settings(max_examples=300, deadline=None)
+@given(batch=st.lists(events, min_size=1, max_size=6))
+def test_remembered_route_is_the_scan(renderers: list[EventRenderer],
+                                      batch: list[dict]) -> None:
+    for renderer in renderers:
+        fresh = EventRenderer.routed(renderer.table)
+        for event in batch:
+            assert renderer._route(event) == renderer._scan(event)
+            assert renderer.logsource_of(event) == renderer._scan(event)[0]
+            try:
+                first = repr(renderer.render(event))
+            except ValueError as exc:
+                first = f"refused {exc}"
+            try:
+                again = repr(fresh.render(event))
+            except ValueError as exc:
+                again = f"refused {exc}"
+            assert first == again
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=TEXT, libxml2=st.booleans())
+def test_escapes_are_saxutils(value: str, libxml2: bool) -> None:
+    assert xml_escaped(value) == escape(value)
+    assert xml_escaped([value, 1]) == [escape(value), 1]
+    extra = {'"': "&quot;", "\r": "&#13;"} if libxml2 else {}
+    raw = raw_xml({"EventID": 1, "Channel": "c", "a&b": value}, libxml2=libxml2)
+    assert raw == ('<Event><System><EventID>1</EventID><Channel>c</Channel></System><EventData>'
+                   f'<Data Name="a&amp;b">{escape(value, extra)}</Data></EventData></Event>')
+
+
+def test_route_memo_is_bounded(renderers: list[EventRenderer]) -> None:
+    from converter.events import render
+
+    renderer = EventRenderer.routed(load_table("ecs-windows"))
+    for n in range(render.MEMO + 50):
+        renderer.logsource_of({"Channel": "Security", "EventID": n})
+    assert len(renderer._routes) == render.MEMO
