@@ -59,8 +59,35 @@ def _no_constant(name: str) -> Any:
     raise StrictJSONError(f"{name} is not a JSON value (JSON numbers are finite)")
 
 
+class WrittenFloat(float):
+    """A JSON number whose text is not the one Python writes for its double (``1E5``, ``1.50``,
+    ``2e-7``): the double, spelled as the event wrote it.
+
+    A number's text is what a rule's string test reads (reference semantics "numbers"), and the
+    stores that keep text keep the event's spelling (a keyword field, Splunk's ``_raw`` and the
+    fields extracted from it): ``str`` gives that spelling, not Python's ``100000.0``.
+    """
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> "WrittenFloat":
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return (WrittenFloat, (self.text,))
+
+
 def _finite(text: str) -> float:
-    """A JSON number with a fraction or exponent as a double, refusing one past its range.
+    """A JSON number with a fraction or exponent as a double (a ``WrittenFloat`` when Python
+    would spell it otherwise), refusing one past its range.
 
     Python's decoder reads ``1e400`` as infinity, whose text ("inf") a rule could test while a
     keyword field or Splunk's ``_raw`` keeps "1e400" and a double field refuses the document
@@ -71,7 +98,7 @@ def _finite(text: str) -> float:
         raise StrictJSONError(f"the number {text} is past a double's range (decoders read "
                               "infinity, text fields keep the digits)",
                               hint="quote long numbers as strings")
-    return value
+    return value if repr(value) == text else WrittenFloat(text)
 
 
 #: The decoder of every events input: Python's, refusing what Elasticsearch refuses.

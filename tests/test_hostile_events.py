@@ -248,3 +248,32 @@ def test_convert_declares_a_mapping_parameter_no_interpreter_models(
             continue  # KQL has no regex: nothing converted, nothing to declare
         words = f"field process.command_line sets {next(iter(parameter))}"
         assert words in result.output, (target, result.output)
+
+
+def test_a_number_keeps_the_spelling_the_event_wrote(tmp_path: Path) -> None:
+    # A rule's string test reads a number's text (reference semantics "numbers"); a keyword field
+    # and Splunk's _raw keep the event's spelling. Before: Python's text, so `eventType:
+    # '100000.0'` was "equivalent" on every target on {"eventType": 1E5}, which no store reads
+    # as 100000.0, and `eventType: '1e5'` never matched it.
+    import pickle
+
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"a": 1E5, "b": 1.5, "c": 1.50, "d": [2e-7, -0.0], "e": 7}\n', encoding="utf-8")
+    (event,) = iter_events(path)
+    assert [str(event[k]) for k in "abc"] == ["1E5", "1.5", "1.50"]
+    assert [str(v) for v in event["d"]] == ["2e-7", "-0.0"] and event["e"] == 7
+    assert event["a"] == 100000 and pickle.loads(pickle.dumps(event["a"])).text == "1E5"
+    rule = tmp_path / "r.yml"
+    events = tmp_path / "o.jsonl"
+    events.write_text('{"Channel": "okta/okta", "eventType": 1E5}\n'
+                      '{"Channel": "okta/okta", "eventType": "100000.0"}\n', encoding="utf-8")
+    for value, matched in (("100000.0", [1]), ("1e5", [0])):
+        rule.write_text("title: t\nid: 2da54a07-d6ae-4cae-bfc2-47155b5b46c2\n"
+                        "logsource: {product: okta, service: okta}\n"
+                        f"detection:\n  sel:\n    eventType: '{value}'\n  condition: sel\n",
+                        encoding="utf-8")
+        result = CliRunner().invoke(main, ["check", str(rule), "--events", str(events), "-t",
+                                           "splunk,eql", "--format", "json"])
+        (checked,) = json.loads(result.stdout)["rules"]
+        assert checked["reference"]["matched"] == matched, value
+        assert checked["targets"]["splunk"]["matched"] == matched, value
