@@ -294,6 +294,8 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
     writer = formats.TreeWriter(Path(out), [Path(corpus)], "default")
     lap("pipeline and backend")
     conversions = []
+    collector = worker.fewer_collections()  # as in the command's batch
+    collector.__enter__()
     for path in rules.expand_paths([corpus]):
         text = Path(path).read_text(encoding="utf-8")
         lap("read files")
@@ -317,6 +319,7 @@ def phase_times(corpus: str, target: str, out: str) -> dict[str, float]:
         writer.write(done)
         lap("output files")
         conversions += done
+    collector.__exit__(None, None, None)
     times["rule objects and checks"] -= times["YAML"]
     from converter.cli.output import summary
     from converter.conversion.datasource import other_data_sources

@@ -227,7 +227,7 @@ def convert_paths(
             todo = _read_back(items, store, results)
     if not todo:
         return results.collect()
-    from converter.conversion.worker import ensure_state, process_file
+    from converter.conversion.worker import ensure_state, fewer_collections, process_file
 
     # Built here first: bad targets or pipelines fail before any work, and forked workers
     # inherit these converters instead of building their own.
@@ -238,11 +238,13 @@ def convert_paths(
             path, text = items[index]
             results.put([index], [process_file(path, text, state)])
 
-    if workers <= 1 or len(todo) < MIN_FILES_FOR_POOL:
-        run_here(todo)
-    else:
-        _run_pool(items, todo, targets, pipelines, options, workers, results, run_here,
-                  alternatives, cache)
+    # Forked workers inherit the collector's thresholds of this block.
+    with fewer_collections():
+        if workers <= 1 or len(todo) < MIN_FILES_FOR_POOL:
+            run_here(todo)
+        else:
+            _run_pool(items, todo, targets, pipelines, options, workers, results, run_here,
+                      alternatives, cache)
     return results.collect()
 
 

@@ -218,6 +218,45 @@ def test_the_pool_leaves_no_object_frozen(rules_dir: Path, small_pool: None) -> 
     assert gc.get_freeze_count() == 0
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_batch_collects_less_often_and_restores_the_thresholds(
+    rules_dir: Path, small_pool: None, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files are converted with the collector's first threshold at ``YOUNG_COLLECTIONS``
+    (forked workers inherit it); the caller's thresholds come back afterwards, and a collector
+    the caller turned off stays off."""
+    import gc
+    import multiprocessing
+
+    seen = multiprocessing.get_context("fork").Queue()  # from the workers
+    here: list[int] = []
+    original = worker.process_file
+
+    def spy(path: str, text: str | None, state: worker.WorkerState) -> object:
+        threshold = gc.get_threshold()[0]
+        if multiprocessing.parent_process() is None:
+            here.append(threshold)
+        else:
+            seen.put(threshold)
+        return original(path, text, state)
+
+    monkeypatch.setattr(worker, "process_file", spy)
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        convert_paths([str(rules_dir)], ["eql"], workers=workers, cache=False)
+        assert gc.get_threshold() == (700, 10, 10)
+        while not seen.empty():
+            here.append(seen.get())
+        assert here and set(here) == {worker.YOUNG_COLLECTIONS}
+        gc.set_threshold(0, 10, 10)
+        here.clear()
+        convert_paths([str(rules_dir)], ["eql"], workers=1, cache=False)
+        assert set(here) == {0} and gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
