@@ -85,6 +85,7 @@ from .backend_deferred import (
     SplDeferredEvalFieldRef,
     SplDeferredEvalRegex,
     SplDeferredWhereFieldRef,
+    all_condition_fields,
     attach,
 )
 from .regex_case import is_caseless, splunk_caseless
@@ -470,7 +471,7 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
         if self._pipe_context():
             return attach(SplDeferredWhereFieldRef(state, cond.field, ref.field), cond)
         attach(SplDeferredEvalFieldRef(state, cond.field, ref.field), cond)
-        return f'{SplunkDeferredORRegularExpression.get_field_condition(cond.field)}="true"'
+        return f'{SplDeferredEvalFieldRef.get_field_condition(cond.field)}="true"'
 
     # --- query layout ------------------------------------------------------------------------
 
@@ -478,8 +479,13 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
         """Stock layout; then hoist real top-level conjuncts before ``| rex`` (else start ``*``)."""
         if isinstance(query, DeferredQueryExpression):
             query = self.deferred_only_query
+        # The stock finish_query names the condition fields with the stock stems and resets the
+        # counter: the names the deferred expressions wrote come from the counter before it.
+        counts = dict(SplunkDeferredORRegularExpression.field_counts)
         query = super().finish_query(rule, query, state)
-        condition_fields = state.processing_state.get("deferred_or_condition_fields")
+        condition_fields = state.processing_state.get("deferred_or_condition_fields") and (
+            all_condition_fields(counts)
+        )
         if not (condition_fields and isinstance(query, str) and query.startswith("\n| ")):
             return query
         marker = query.index(SEARCH_MARKER)

@@ -5,7 +5,7 @@ and the marker for an AND that left nothing to the search command.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Iterable, TypeVar
 
 from sigma.backends.splunk.splunk import SplunkDeferredORRegularExpression
 from sigma.conversion.deferred import DeferredQueryExpression, DeferredTextQueryExpression
@@ -40,7 +40,53 @@ class SplDeferredWhereFieldRef(DeferredTextQueryExpression):
         return self.template.format(field=self.field, value=self.value)
 
 
-class SplDeferredEvalFieldRef(SplunkDeferredORRegularExpression):
+def condition_stems(fields: Iterable[str]) -> dict[str, str]:
+    """The stem of each field's ``<stem>Condition<n>`` eval field, unique within the rule.
+
+    The stock stem is the last dotted part, so ``userIdentity.type`` and
+    ``userIdentity.sessionContext.sessionIssuer.type`` (or ``target{}.type`` and ``type``) both
+    wrote ``typeCondition``: the second eval overwrote the first and the search read one test
+    for both. Here the readable stem (last dotted part, no ``{}``) is kept for the first field
+    that has it and later ones get ``_2``, ``_3``, ... skipping any stem already taken. ``fields``
+    is the stock counter in insertion order, so a field's stem never changes as fields are added.
+    ``<stem>Condition<n>`` stays unique: ``n`` is digits (or nothing), so the last ``Condition``
+    the name holds ends the stem.
+    """
+    stems: dict[str, str] = {}
+    used: set[str] = set()
+    for field in fields:
+        base = str(SplunkDeferredORRegularExpression.clean_field(field)).replace("{}", "")
+        stem, n = base, 1
+        while stem in used:
+            n += 1
+            stem = f"{base}_{n}"
+        used.add(stem)
+        stems[field] = stem
+    return stems
+
+
+def all_condition_fields(counts: dict[str, int]) -> set[str]:
+    """Every ``<stem>Condition<n>`` name the deferred expressions of ``counts`` wrote (the stock
+    ``get_all_condition_fields`` with the unique stems)."""
+    stems = condition_stems(counts)
+    return {
+        f"{stems[field]}Condition{'' if i == 1 else i}"
+        for field, count in counts.items()
+        for i in range(1, count + 1)
+    }
+
+
+class UniqueConditionNames(SplunkDeferredORRegularExpression):
+    """The stock OR-regex deferred with a unique condition-field stem per field
+    (``condition_stems``); the counter it shares with the stock class keeps the order."""
+
+    @classmethod
+    def clean_field(cls, field: str) -> str:  # type: ignore[override]
+        """The field's unique stem among the rule's condition fields so far."""
+        return condition_stems(SplunkDeferredORRegularExpression.field_counts)[field]
+
+
+class SplDeferredEvalFieldRef(UniqueConditionNames):
     """``| eval <F>Condition=if(lower('a')=lower('b'), "true", "false")`` for OR/NOT contexts.
 
     A subclass of the stock OR-regex deferred so the stock ``finish_query`` collects it with the
@@ -62,7 +108,7 @@ class SplDeferredEvalFieldRef(SplunkDeferredORRegularExpression):
         return self.rendered
 
 
-class SplDeferredEvalRegex(SplunkDeferredORRegularExpression):
+class SplDeferredEvalRegex(UniqueConditionNames):
     """``| eval <F>Condition=if(isnotnull(mvfind('<F>', "<pcre>")), "true", "false")``.
 
     The exact regex test for OR/NOT contexts. ``mvfind`` returns the index of the first value of
@@ -89,12 +135,6 @@ class SplDeferredEvalRegex(SplunkDeferredORRegularExpression):
     def finalize_expression(self) -> str:
         """Render the eval command computed in ``__init__``."""
         return self.rendered
-
-    @staticmethod
-    def clean_field(field: str) -> str:
-        """The stock condition-field stem (the last dotted part) without a JSON array's ``{}``
-        (``target{}.type`` -> ``type``), so the eval result is a plain field name."""
-        return str(SplunkDeferredORRegularExpression.clean_field(field)).replace("{}", "")
 
 
 _Deferred = TypeVar("_Deferred", bound=DeferredQueryExpression)
