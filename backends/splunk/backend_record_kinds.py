@@ -26,7 +26,8 @@ from typing import Any
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaString
 
-from .backend_text_record import _inner, auditd_keyword_regex, keyword_regex
+from ..auditd_text import without_outer_stars
+from .backend_text_record import auditd_keyword_regex, keyword_regex
 from .semantics import SEMANTICS
 from .spl_text import glob_pcre_body, spl_quote
 
@@ -57,7 +58,7 @@ def xml_keyword_regex(value: SigmaString) -> str:
             "elements (Version, Level, Task, Opcode, Keywords, EventRecordID), which no Sigma "
             "field holds"
         )
-    inner = _inner(value)
+    inner = without_outer_stars(value)
     encoded = SigmaString()
     encoded.s = tuple(  # type: ignore[assignment]  # pySigma keeps the parts as a tuple
         "".join(_ENTITIES.get(c, c) for c in p) if isinstance(p, str) else p for p in inner.s

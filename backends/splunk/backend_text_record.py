@@ -28,12 +28,12 @@ semantics ``regex_default_field``), written with ``glob_to_pcre``'s explicit cas
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import SigmaCasedString, SigmaString, SpecialChars
 
+from ..auditd_text import auditd_keyword_bodies, keyword_pattern, without_outer_stars
 from .spl_text import glob_pcre_body, glob_to_pcre, spl_quote
 
 #: The pipeline state that marks a logsource's records as text lines searched on ``_raw``.
@@ -41,33 +41,8 @@ TEXT_RECORD = "text_record"
 #: The pipeline state that marks a logsource's records as Linux audit lines (``key=value``).
 AUDITD_RECORD = "auditd_record"
 
-#: Outside a quoted value: any character but a double quote, or a whole quoted value.
-_OUTSIDE = '(?:[^"]|"[^"]*")*'
-#: What starts a pair: the line's start, the separating space, the single quote that opens a
-#: user-space record's msg='...' pairs, or the group separator before an enriched record's
-#: interpreted pairs.
-_PAIR_START = "[ '\\x1d]"
-#: From the line's start to a pair's key (the line's first pair, or one after a pair start
-#: outside every quoted value).
-AUDITD_LINE_START = f"(?s)^(?:{_OUTSIDE}{_PAIR_START})?"
-#: A key (one word up to its '='), not the header's msg=audit(...): stamp.
-_KEY = "(?!msg=audit\\()[^ =\"'\\x1d]+="
-#: One character of a bare value.
-AUDITD_BARE = "[^ \"'\\x1d]"
-
-
-def _inner(value: SigmaString) -> SigmaString:
-    """``value`` without its leading and trailing ``*`` (the regexes put a run of value
-    characters on both sides already; two adjacent runs would only make the match slower)."""
-    parts = list(value.s)
-    while parts and parts[0] is SpecialChars.WILDCARD_MULTI:
-        parts.pop(0)
-    while parts and parts[-1] is SpecialChars.WILDCARD_MULTI:
-        parts.pop()
-    inner = copy.copy(value)
-    inner.s = tuple(parts)  # type: ignore[assignment]  # pySigma keeps the parts as a tuple
-    return inner
-
+# The audit line's grammar (pair starts, bare values, the header's stamp) is shared with the
+# mapping functions that test a pair on the line: backends/auditd_text.py.
 
 def is_text_record(pipeline: Any) -> bool:
     """True when the rule's processing pipeline set the state ``text_record`` and every record
@@ -85,7 +60,7 @@ def keyword_regex(value: SigmaString) -> str:
 def auditd_keyword_regex(value: SigmaString) -> str:
     """The SPL-quoted PCRE for "some value of the audit line contains ``value``".
 
-    The line is read from its start over whole quoted values (``_OUTSIDE``), so a pair is only
+    The line is read from its start over whole quoted values (``backends.auditd_text.OUTSIDE``), so a pair is only
     ever found where one starts; the keyword is then matched inside that pair's quoted value
     (wildcards within it) or, when it holds no space or quote, inside its bare value.
 
@@ -99,14 +74,8 @@ def auditd_keyword_regex(value: SigmaString) -> str:
             f"the keyword {value.original!r} holds a double quote: auditd writes a value holding "
             "one as hex, so no value of the audit line contains it as written"
         )
-    cased, inner = isinstance(value, SigmaCasedString), _inner(value)
-    quoted = '"[^"]*' + glob_pcre_body(inner, cased, '[^"]') + '[^"]*"'
-    branches = [quoted]
-    if not set(text) & set(" '\x1d"):
-        bare = AUDITD_BARE
-        branches.append(f"{bare}*" + glob_pcre_body(inner, cased, bare) + f"{bare}*")
-    regex = f"{AUDITD_LINE_START}{_KEY}(?:{'|'.join(branches)})"
-    return spl_quote(regex)
+    cased, inner = isinstance(value, SigmaCasedString), without_outer_stars(value)
+    return spl_quote(keyword_pattern(*auditd_keyword_bodies(inner, cased, text), lookaround=True))
 
 
 #: The pipeline state that marks a logsource's records as JSON objects keyed by Sigma names.
@@ -157,7 +126,7 @@ def json_keyword_regex(value: SigmaString) -> str:
             "which the JSON record writes unquoted: the PCRE reads string values only"
         )
     body = _json_partners(
-        glob_pcre_body(_inner(value), isinstance(value, SigmaCasedString), _JSON_UNIT))
+        glob_pcre_body(without_outer_stars(value), isinstance(value, SigmaCasedString), _JSON_UNIT))
     regex = (f'(?s)^(?:[^"]|"{_JSON_UNIT}*")*"{_JSON_UNIT}*{body}{_JSON_UNIT}*"'
              "(?![ \\t\\r\\n]*:)")
     return spl_quote(regex)

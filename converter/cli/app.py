@@ -24,7 +24,7 @@ from backends.errors import SigportError
 #: windows, winlogbeat, winlog, sysmon_linux; Kusto: defender, sentinel, sentinel-asim, sentinel-wef).
 DATA_SOURCES = [
     "defend", "windows", "winlogbeat", "winlog", "defender", "sentinel", "sentinel-asim", "sentinel-wef",
-    "sysmon_linux",
+    "sysmon_linux", "auditd", "filestream",
 ]
 
 EXIT_OK = 0

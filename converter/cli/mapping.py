@@ -10,12 +10,13 @@ import click
 
 from converter.cli.app import main
 from converter.cli.common import OutputPath, require_inputs
+from converter.mapping.index_mapping import TEMPLATE_SOURCES
 
 
 @main.command(name="mapping")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @click.option(
-    "--data-source", type=click.Choice(["defend", "windows", "winlogbeat", "winlog"]), default="defend",
+    "--data-source", type=click.Choice(TEMPLATE_SOURCES), default="defend",
     show_default=True, help="The Elastic data source whose indices get the caseless copies.",
 )
 @click.option(

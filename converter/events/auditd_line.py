@@ -1,4 +1,5 @@
-"""The ``_raw`` of a Linux audit record as Splunk indexes it (sourcetype ``linux:audit``).
+"""The line of a Linux audit record: the ``_raw`` Splunk indexes (sourcetype ``linux:audit``)
+and the ``message`` of the Custom Logs (Filestream) integration's document (``auditd_message``).
 
 auditd writes one line per record: ``type=<TYPE> msg=audit(<seconds>.<ms>:<serial>):`` and then
 the record's ``key=value`` pairs separated by spaces (security_content
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from converter.events.text_lines import splunk_raw_line
+from converter.events.text_lines import filestream_message, splunk_raw_line
+from converter.mapping.table import LogsourceMapping
 
 #: The record header's stamp (any fixed time and serial: no Sigma value holds it).
 HEADER_STAMP = "audit(1700000000.000:1):"
@@ -48,7 +50,7 @@ def _pair(key: str, value: Any) -> str:
     return f'{key}="{text}"'
 
 
-def auditd_line(event: dict[str, Any], tags: set[Any]) -> str:
+def record_line(event: dict[str, Any], tags: set[Any]) -> str:
     """The audit record line of a Sigma auditd event: ``type`` first, the header stamp, then
     every other value as a pair (a list: one pair per item, as auditd repeats no key but the
     Sigma event may hold several values). ``tags``: the sigport logsource tags in ``Channel``,
@@ -56,8 +58,7 @@ def auditd_line(event: dict[str, Any], tags: set[Any]) -> str:
 
     Raises:
         ValueError: a value auditd writes as hex or cannot hold (see the module docstring), or a
-            key that is not one word, or a line Splunk cuts (``splunk_raw_line``); the checker
-            then does not ask the query about the event.
+            key that is not one word; the checker then does not ask the query about the event.
     """
     pairs = []
     for key, values in event.items():
@@ -70,5 +71,33 @@ def auditd_line(event: dict[str, Any], tags: set[Any]) -> str:
     # The record type leads (an event without one, a near miss, gets no type pair).
     first = next((i for i, (k, _) in enumerate(pairs) if k == "type"), None)
     head = [] if first is None else [_pair(*pairs.pop(first))]
-    line = " ".join([*head, f"msg={HEADER_STAMP}", *(_pair(k, v) for k, v in pairs)])
-    return splunk_raw_line(line, "linux:audit")
+    return " ".join([*head, f"msg={HEADER_STAMP}", *(_pair(k, v) for k, v in pairs)])
+
+
+def auditd_line(event: dict[str, Any], tags: set[Any]) -> str:
+    """The ``_raw`` of a Sigma auditd event for Splunk: ``record_line``, when Splunk indexes it
+    whole.
+
+    Raises:
+        ValueError: as ``record_line``, or a line Splunk cuts (``splunk_raw_line``); the checker
+            then does not ask the query about the event.
+    """
+    return splunk_raw_line(record_line(event, tags), "linux:audit")
+
+
+def auditd_message(event: dict[str, Any], entry: LogsourceMapping) -> str:
+    """The ``message`` of a Sigma auditd event whose audit.log line the Custom Logs (Filestream)
+    integration reads whole (``ecs-auditd.yml`` ``linux-auditd-lines``).
+
+    Raises:
+        ValueError: as ``record_line``; a line the input does not send whole
+            (``filestream_message``); also an event with a ``msg`` value: auditd writes ``msg``
+            only as the header's stamp and as a user-space record's message, never as a pair of
+            its own, and the Elastic keyword regex reads no ``msg`` pair as a value
+            (``backends/auditd_text.py`` ``KEY_NOT_MSG``).
+    """
+    if "msg" in event:
+        raise ValueError("an audit record has no msg pair but its header's stamp and a user "
+                         "record's message")
+    line = record_line(event, {crit.get("Channel") for crit in entry.events})
+    return filestream_message(line, entry.id)

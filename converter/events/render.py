@@ -382,6 +382,10 @@ class EventRenderer:
         if entry.state.get("text_record") or entry.text_field:
             constants = {self._strip(k): v for k, v in entry.render.items()}
             if entry.text_field:
+                if entry.state.get("auditd_record"):  # audit.log lines (ecs-auditd filestream)
+                    from converter.events.auditd_line import auditd_message
+
+                    return {**constants, entry.text_field: auditd_message(event, entry)}
                 return {**constants, entry.text_field: filestream_line(event, entry)}
             return {**constants, "_raw": text_line(event, entry)}
         if variant is not None:

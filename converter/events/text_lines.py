@@ -80,10 +80,19 @@ def filestream_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
             for it: the same manifest, "Empty lines are ignored"), longer than the input keeps,
             or holds a lone surrogate (no record holds it).
     """
-    line = _line(event, entry)
+    return filestream_message(_line(event, entry), entry.id)
+
+
+def filestream_message(line: str, what: str) -> str:
+    """``line`` as the ``message`` of the document the filestream input sends for it.
+
+    Raises:
+        ValueError: the line is empty, longer than the input keeps or holds a lone surrogate
+            (see ``filestream_line``).
+    """
     if not line:
-        raise ValueError(f"a {entry.id} line is empty: the input sends no event for it")
+        raise ValueError(f"a {what} line is empty: the input sends no event for it")
     # A lone surrogate is no text of a UTF-8 file: UnicodeEncodeError is a ValueError too.
     if len(line.encode("utf-8")) > FILESTREAM_MAX_BYTES:
-        raise ValueError(f"a {entry.id} line longer than {FILESTREAM_MAX_BYTES} bytes is cut by the input")
+        raise ValueError(f"a {what} line longer than {FILESTREAM_MAX_BYTES} bytes is cut by the input")
     return line

@@ -22,6 +22,11 @@ from converter.errors import PipelineError
 
 #: The data source whose built-in model a template completes when none is chosen.
 DEFAULT_SOURCE = "defend"
+#: The data sources ``sigport mapping`` writes a template for: the base tables' and the companion
+#: tables' that are no table's default (``auditd``, ``filestream``: the Linux audit log read by
+#: the Auditd Logs or the Custom Logs integration); a data source without a built-in model reads
+#: Defend's (``field_model_for``).
+TEMPLATE_SOURCES = ("defend", "windows", "winlogbeat", "winlog", "auditd", "filestream")
 
 
 def field_model_for(data_source: str | None, mapping: str | Path | None = None) -> Any:

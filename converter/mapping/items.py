@@ -231,7 +231,8 @@ def logsource_items(
         items.append(
             ProcessingItem(
                 identifier=f"{prefix}-keywords",
-                transformation=KeywordTextField(entry.field_prefix + entry.text_field),
+                transformation=KeywordTextField(entry.field_prefix + entry.text_field,
+                                                auditd=bool(entry.state.get("auditd_record"))),
                 rule_conditions=[logsource_condition(entry)],
             )
         )

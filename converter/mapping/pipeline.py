@@ -43,7 +43,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import RuleFailureTransformation
 
 from converter.errors import PipelineError
-from converter.mapping.index_mapping import field_model_for, mapping_option
+from converter.mapping.index_mapping import TEMPLATE_SOURCES, field_model_for, mapping_option
 from converter.mapping.items import (
     ExactLogsourceCondition,
     TargetTraits,
@@ -150,9 +150,12 @@ def build_pipeline(
             entries = (*entries, entry)
             if not other.has_caseless_subfields(source):
                 plain.append(entry)
-                if source == other.option_default("data_source"):
-                    # sigport mapping converts with each table's default data source, so only
-                    # its streams are named in the requests that install the copies.
+                if source == other.option_default("data_source") or (
+                    source == own.get("data_source") and source in TEMPLATE_SOURCES
+                ):
+                    # sigport mapping converts with each table's default data source, or the
+                    # one it is given, so only those streams are named in the requests that
+                    # install the copies.
                     templated.append(entry)
         refusals += [(other, item, source) for item in other.not_covered]
     items[0:0] = first

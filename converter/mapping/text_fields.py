@@ -29,6 +29,7 @@ from sigma.exceptions import SigmaTransformationError
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.rule import SigmaDetectionItem
 from sigma.types import (
+    SigmaCasedString,
     SigmaExpansion,
     SigmaNumber,
     SigmaRegularExpression,
@@ -56,14 +57,15 @@ class TextFieldFailure(DetectionItemTransformation):
         copy = self.model.caseless_copy(name)
         if copy is not None:
             how = (
-                f"only a case-insensitive string test moves to its caseless copy {copy.name} "
-                f"(|cased values, regular expressions, null and exists stay on it)"
+                f"only a case-insensitive string test moves to its caseless copy {copy.name}, "
+                "and a regular expression to its cased copy where it has one (|cased values, "
+                "null and exists stay on it)"
             )
         else:
             how = (
                 "a case-insensitive string test is exact on the caseless copy that "
-                f"`sigport mapping RULES --data-source {self.data_source} -o FILE` adds "
-                "(convert with --mapping FILE)"
+                f"`sigport mapping RULES --data-source {self.data_source} -o FILE` adds, a "
+                "regular expression on its cased copy (convert with --mapping FILE)"
             )
         raise SigmaTransformationError(
             f"field {name} ({self.pipeline}, data_source={self.data_source}) is a {info.type} field: "
@@ -101,19 +103,56 @@ def _contained(value: SigmaType) -> SigmaType:
     )
 
 
+def _in_audit_value(value: SigmaType) -> SigmaType:
+    """The regex of the audit line that tests "some value of the line contains ``value``" as the
+    keyword ``value`` does: the values of a Linux audit record are its pairs' values, not the
+    header's stamp nor the keys (``backends/auditd_text.py``, the same reading as Splunk's
+    ``auditd_keyword_regex``, spelled without look-arounds for a Lucene RegExp).
+
+    Raises:
+        SigmaTransformationError: a value no pair holds as written (a double quote: auditd
+            writes such a string as hex), a regular expression (no regex of the line says "some
+            value matches it" for every pattern), or a value a keyword cannot hold.
+    """
+    from backends.auditd_text import auditd_keyword_bodies, keyword_pattern, without_outer_stars
+
+    from converter.mapping.functions.unnamed_data import RecordTextRegex
+
+    if isinstance(value, SigmaExpansion):
+        return SigmaExpansion([_in_audit_value(v) for v in value.values])
+    if isinstance(value, SigmaNumber) and type(value) is SigmaNumber:
+        value = SigmaString(str(value.number).lower())  # "numbers": its decimal text
+    if not isinstance(value, SigmaString) or value.contains_placeholder():
+        raise SigmaTransformationError(
+            f"keyword of type {type(value).__name__} on an audit line: only a string or a "
+            "number is found inside one of the line's values"
+        )
+    text = "".join(p for p in value.s if isinstance(p, str))
+    if '"' in text:
+        raise SigmaTransformationError(
+            f"the keyword {value.original!r} holds a double quote: auditd writes a value holding "
+            "one as hex, so no value of the audit line contains it as written"
+        )
+    bodies = auditd_keyword_bodies(without_outer_stars(value), isinstance(value, SigmaCasedString), text)
+    return RecordTextRegex(keyword_pattern(*bodies, lookaround=False))
+
+
 @dataclass
 class KeywordTextField(DetectionItemTransformation):
     """Turn each keyword (a detection item without a field) into a test of ``field``, the field
-    that holds the record's whole line: "``field`` contains the keyword"."""
+    that holds the record's whole line: "``field`` contains the keyword"; with ``auditd``, the
+    line is a Linux audit record's and the test "some value of the line contains it"."""
 
     field: str = "message"
+    auditd: bool = False
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Give a field-less item the line's field and wrap each value as a substring."""
         if detection_item.field is not None:
             return None
+        wrap = _in_audit_value if self.auditd else _contained
         try:
-            values = [_contained(v) for v in detection_item.value]
+            values = [wrap(v) for v in detection_item.value]
         except SigmaTransformationError as exc:
             raise SigmaTransformationError(str(exc), source=detection_item.source) from None
         detection_item.field = self.field

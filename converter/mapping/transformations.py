@@ -218,15 +218,18 @@ class CaselessSubfieldTransformation(DetectionItemTransformation):
         return None
 
     def _regex_to_cased_copy(self, item: SigmaDetectionItem) -> bool:
-        """Move a regular expression test on a field that stops at an ``ignore_above`` to the
-        field's cased copy, a ``wildcard`` field the ingest pipeline writes with no limit: the
+        """Move a regular expression test on a field that stops at an ``ignore_above``, or on an
+        analysed text field (whose tokens no regex query reads as the value), to the field's
+        cased copy, a ``wildcard`` field the ingest pipeline writes whole with no limit: the
         emitters write the regex through the copy's character swap
         (``backends.query.ingest.regex_swap``), so it is exact at any length. True when moved."""
         if not item.value or not all(isinstance(v, SigmaRegularExpression) for v in item.value):
             return False
         info = self.model.lookup(item.field)
-        if info is None or info.ignore_above is None or info.source != item.field:
-            return False  # no limit; or a multi-field (its copy would be of another field)
+        if info is None or info.source != item.field:
+            return False  # a multi-field (its copy would be of another field)
+        if info.ignore_above is None and not info.is_text:
+            return False  # the field itself holds every value whole
         twin = self.model.cased_copy(item.field)
         if twin is None:
             return False

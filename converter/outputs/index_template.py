@@ -45,6 +45,7 @@ from backends.query.ingest import (
 )
 
 from converter.conversion.convert import CONVERTED, Converter
+from converter.mapping.index_mapping import field_model_for
 from converter.outputs.fleet import (
     WINLOGBEAT_PIPELINE,
     WINLOGBEAT_PRIORITY,
@@ -199,7 +200,8 @@ def propose(loaded: Iterable[LoadedRule], data_source: str) -> Proposal:
     the fields that need a caseless copy or a lowercase-normalised multi-field (those a conversion
     queried through a proposed one): EQL and Lucene also convert rules KQL refuses (regexes), whose
     other tests then read the copies too."""
-    base = FieldModel.builtin(data_source)
+    # A data source of a companion table only (auditd, filestream) reads the base table's model.
+    base = field_model_for(data_source)
     model = ProposingModel(base)
     converters = [
         Converter(target, options={"data_source": data_source}, field_model=model)
@@ -270,7 +272,7 @@ def _spec(info: FieldInfo) -> dict[str, Any]:
 
 def _properties(proposal: Proposal) -> dict[str, Any]:
     """The nested ``properties`` object: each field with its own definition plus ``caseless``."""
-    base = FieldModel.builtin(proposal.data_source)
+    base = field_model_for(proposal.data_source)
     root: dict[str, Any] = {}
     for name in sorted(proposal.fields):
         spec = _spec(proposal.fields[name])

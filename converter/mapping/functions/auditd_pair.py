@@ -24,7 +24,7 @@ from typing import Any
 from sigma.rule import SigmaDetectionItem
 from sigma.types import SigmaCasedString, SigmaNumber, SigmaString, SigmaType
 
-from backends.splunk.backend_text_record import AUDITD_BARE, AUDITD_LINE_START
+from backends.auditd_text import BARE, NOT_BARE, pair_pattern
 from backends.splunk.spl_text import glob_pcre_body
 
 from converter.mapping.functions.tree import Leaf, Node, NotExact, QueryResult, describe, rewrite
@@ -48,18 +48,18 @@ def _string(value: SigmaType) -> SigmaString:
 def query_auditd_pair(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
     """A value -> a regex of ``_raw`` matching the pair ``key=<value>`` of the audit line."""
     key = str(spec.param("key") or item.field)
+    # Parameter lookaround: false spells the test without look-ahead assertions, for the
+    # Elastic targets' Lucene RegExp (backends/auditd_text.py).
+    lookaround = spec.param("lookaround") is not False
     target = prefix + spec.target
 
     def handle(value: SigmaType) -> Node:
         text = _string(value)
         cased = isinstance(text, SigmaCasedString)
-        branches = ['"' + glob_pcre_body(text, cased, '[^"]') + '"']
-        if not set("".join(p for p in text.s if isinstance(p, str))) & set(" '\x1d"):
-            # The bare value ends at a separator or at the end of the line ((?![\s\S]): \z,
-            # which Python's re, validating the pattern, does not know).
-            branches.append(glob_pcre_body(text, cased, AUDITD_BARE) + "(?=[ '\\x1d]|(?![\\s\\S]))")
-        pattern = f"{AUDITD_LINE_START}{key}=(?:{'|'.join(branches)})"
-        return Leaf(target, RecordTextRegex(pattern))
+        quoted = glob_pcre_body(text, cased, '[^"]')
+        literal = set("".join(p for p in text.s if isinstance(p, str)))
+        bare = None if literal & NOT_BARE else glob_pcre_body(text, cased, BARE)
+        return Leaf(target, RecordTextRegex(pair_pattern(key, quoted, bare, lookaround)))
 
     return rewrite(item, spec, prefix, handle)
 
