@@ -22,6 +22,30 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 #: The id of every inline test rule (a conversion does not depend on it).
 RULE_ID = "0b8f7a3e-0000-4000-8000-000000000001"
 
+#: Sysmon's channel, and the process-creation rule the backtest tests replay events against
+#: (whoami.exe started by cmd.exe, unless its command line asks for help).
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+WHOAMI_RULE = """\
+title: Whoami From Cmd
+id: 11111111-1111-4111-8111-111111111111
+status: test
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\\whoami.exe'
+    ParentImage|endswith: '\\cmd.exe'
+  filter:
+    CommandLine|contains: '/help'
+  condition: selection and not filter
+level: low
+"""
+
+
+def sysmon_process(image: str, parent: str, cmd: str, **more: Any) -> dict[str, Any]:
+    """A Sysmon process-creation event (EventID 1) of CORP\\alice with these values."""
+    return {"EventID": 1, "Channel": SYSMON, "Image": image, "ParentImage": parent,
+            "CommandLine": cmd, "User": "CORP\\alice", **more}
+
 
 def rule_text(
     detection: str | dict[str, Any],

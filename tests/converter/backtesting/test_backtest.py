@@ -15,23 +15,8 @@ from converter.backtesting import run as backtest
 from converter.backtesting.run import run_backtest
 from converter.backtesting.needs import regex_literal, tree_form
 from converter.ruleindex.needs import Alt, conditions_of, rule_form
-
-SYSMON = "Microsoft-Windows-Sysmon/Operational"
-
-WHOAMI = """\
-title: Whoami From Cmd
-id: 11111111-1111-4111-8111-111111111111
-status: test
-logsource: {product: windows, category: process_creation}
-detection:
-  selection:
-    Image|endswith: '\\whoami.exe'
-    ParentImage|endswith: '\\cmd.exe'
-  filter:
-    CommandLine|contains: '/help'
-  condition: selection and not filter
-level: low
-"""
+from helpers import SYSMON, WHOAMI_RULE
+from helpers import sysmon_process as _proc
 
 REGRUN = """\
 title: Run Key Set
@@ -59,11 +44,6 @@ level: low
 """
 
 
-def _proc(image: str, parent: str, cmd: str) -> dict[str, Any]:
-    return {"EventID": 1, "Channel": SYSMON, "Image": image, "ParentImage": parent,
-            "CommandLine": cmd, "User": "CORP\\alice"}
-
-
 EVENTS: list[dict[str, Any]] = [
     _proc("C:\\Windows\\System32\\whoami.exe", "C:\\Windows\\System32\\cmd.exe", "whoami /all"),
     _proc("C:\\Windows\\System32\\WHOAMI.EXE", "C:\\Windows\\System32\\CMD.exe", "WHOAMI"),
@@ -84,7 +64,7 @@ EVENTS: list[dict[str, Any]] = [
 def corpus(tmp_path: Path) -> tuple[Path, Path]:
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "whoami.yml").write_text(WHOAMI)
+    (rules / "whoami.yml").write_text(WHOAMI_RULE)
     (rules / "regrun.yml").write_text(REGRUN)
     (rules / "whoami_cmd.yml").write_text(WHOAMI_CMD)
     events = tmp_path / "events.jsonl"
@@ -206,7 +186,7 @@ def test_examples_are_capped_but_counted(
 
 def test_unconvertible_target_is_reported(tmp_path: Path, corpus: tuple[Path, Path]) -> None:
     rule = tmp_path / "re.yml"
-    rule.write_text(WHOAMI.replace("CommandLine|contains: '/help'", "CommandLine|re: 'h.lp'"))
+    rule.write_text(WHOAMI_RULE.replace("CommandLine|contains: '/help'", "CommandLine|re: 'h.lp'"))
     _, events = corpus
     report = run_backtest([rule], [events], targets=["kql", "esql"], workers=1)
     targets = report.to_json()["rules"][0]["targets"]

@@ -12,22 +12,9 @@ from typing import Any
 from converter.backtesting.engine import Engine, render_schemas, schema_renderers
 from converter.backtesting.prepare import BacktestOptions, checker_for, load, rules_store
 from converter.backtesting.run import BATCH_SIZE, run_backtest
+from helpers import SYSMON, WHOAMI_RULE
+from helpers import sysmon_process as _proc
 
-SYSMON = "Microsoft-Windows-Sysmon/Operational"
-RULE = """\
-title: Whoami From Cmd
-id: 11111111-1111-4111-8111-111111111111
-status: test
-logsource: {product: windows, category: process_creation}
-detection:
-  selection:
-    Image|endswith: '\\\\whoami.exe'
-    ParentImage|endswith: '\\\\cmd.exe'
-  filter:
-    CommandLine|contains: '/help'
-  condition: selection and not filter
-level: low
-"""
 KEYWORD = """\
 title: Whoami Keyword
 id: 33333333-3333-4333-8333-333333333333
@@ -38,11 +25,6 @@ detection:
   condition: keywords
 level: low
 """
-
-
-def _proc(image: str, parent: str, cmd: str, **more: Any) -> dict[str, Any]:
-    return {"EventID": 1, "Channel": SYSMON, "Image": image, "ParentImage": parent,
-            "CommandLine": cmd, "User": "CORP\\alice", **more}
 
 
 EVENTS = [
@@ -61,7 +43,7 @@ TARGETS = ["eql", "kql", "splunk", "splunk-cim", "kusto"]
 def _rules(tmp_path: Path) -> Path:
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "whoami.yml").write_text(RULE)
+    (rules / "whoami.yml").write_text(WHOAMI_RULE)
     (rules / "keyword.yml").write_text(KEYWORD)
     return rules
 
