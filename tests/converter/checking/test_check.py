@@ -249,16 +249,18 @@ def test_renderer_writes_ecs_from_the_table() -> None:
 
 
 def test_declared_approximation_is_never_called_equivalent(tmp_path: Path) -> None:
-    """KQL has no single-character wildcard: even when the events agree, it is not 'equivalent'."""
+    """KQL matches a keyword field case-sensitively where Sigma does not (declared): even when
+    the events agree, it is not 'equivalent'."""
     rule = tmp_path / "q.yml"
     rule.write_text(
         "title: q\nid: 7d0e4a52-0000-4000-8000-000000000002\n"
         "logsource: {product: windows, category: process_creation}\n"
-        "detection:\n  sel:\n    Image|endswith: '\\\\cm?.exe'\n  condition: sel\n"
+        "detection:\n  sel:\n    OriginalFileName: 'cmd.exe'\n  condition: sel\n"
     )
     (tmp_path / "q.events.jsonl").write_text(
         json.dumps({"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
-                    "Image": "C:\\Windows\\cmd.exe", "_expect": True}) + "\n"
+                    "Image": "C:\\Windows\\cmd.exe", "OriginalFileName": "cmd.exe",
+                    "_expect": True}) + "\n"
     )
     (loaded,) = load_rules([rule])
     checker = Checker(["kql", "splunk"])
@@ -266,7 +268,7 @@ def test_declared_approximation_is_never_called_equivalent(tmp_path: Path) -> No
     kql = result.targets["kql"]
     assert kql.disagreements == [] and kql.equivalent is None
     assert "approximate" in (kql.reason or "")
-    # SPL keeps the pattern exact with a regex, so the events agree there too.
+    # SPL compares case-insensitively, as Sigma does, so the events agree there too.
     assert result.targets["splunk"].disagreements == []
 
 
