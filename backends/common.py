@@ -7,7 +7,7 @@ instance, not the class, and are reset at the start of each rule.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Collection, Sequence
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
@@ -198,6 +198,14 @@ def is_limit_warning(message: str) -> bool:
     """True for a ``SubfieldLimitMixin`` warning: ``check`` proves those from the events (a value
     over the limit on which the target still agrees) instead of counting them as approximations."""
     return _LIMIT_WORDS in message
+
+
+def declared_approximations(warnings: Sequence[str], exact: Collection[str]) -> list[str]:
+    """The warnings that declare the output approximate, as ``check`` and ``backtest`` both read
+    them: not the facts of the data source the query relies on (``exact``,
+    ``Conversion.exact_warnings``) and not the length limits, which are decided apart
+    (``is_limit_warning``)."""
+    return [w for w in warnings if w not in exact and not is_limit_warning(w)]
 
 
 def can_exceed(value: Any, limit: int) -> bool:

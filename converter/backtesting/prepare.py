@@ -58,11 +58,15 @@ class PreparedTarget:
     blob: bytes | None = None
     #: ``Conversion.trimmed``: the fields whose trimmed edges the emitter declared.
     trimmed: list[str] = field(default_factory=list)
+    #: ``Conversion.exact_warnings``: warnings that state facts of the data source, which
+    #: declare no approximation (``backends.common.declared_approximations``).
+    exact_warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> PreparedTarget:
         """The same without the tree (what the report needs, cheap to send between processes)."""
         return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
-                              self.interpreted, self.dropped, trimmed=self.trimmed)
+                              self.interpreted, self.dropped, trimmed=self.trimmed,
+                              exact_warnings=self.exact_warnings)
 
     def parsed(self) -> Any:
         """The parsed tree (unpickled from ``blob`` on first use), or None without one."""
@@ -75,7 +79,8 @@ class PreparedTarget:
         tree = self.parsed()
         blob = None if tree is None else pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
         return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
-                              self.interpreted, self.dropped, blob, self.trimmed)
+                              self.interpreted, self.dropped, blob, self.trimmed,
+                              self.exact_warnings)
 
 
 @dataclass
@@ -333,7 +338,8 @@ def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
         clock["convert"] += started - converted
         target = PreparedTarget(conversion.output, warnings=list(conversion.warnings),
                                 dropped=dict(conversion.dropped),
-                                trimmed=list(conversion.trimmed))
+                                trimmed=list(conversion.trimmed),
+                                exact_warnings=list(conversion.exact_warnings))
         item.targets[name] = target
         parse = spec.parse_function()
         if conversion.status != CONVERTED:

@@ -41,6 +41,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from backends.common import declared_approximations, is_limit_warning
 from converter.backtesting.engine import (
     ROUTE_MEMO, Engine, Renderings, render_schemas, schema_renderers,
 )
@@ -247,6 +248,7 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger,
         for name, target in item.targets.items():
             t = TargetTally(target.query, merged.hits[(i, name)], reason=target.reason,
                             warnings=target.warnings)
+            approximate = declared_approximations(target.warnings, target.exact_warnings)
             tally.targets[name] = t
             count, examples = merged.dis.get((i, name), (0, []))
             undecided = merged.undecided.get((i, name))
@@ -271,7 +273,7 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger,
                 # The difference the emitter declared, which no query on this data avoids:
                 # never "equivalent", and no disagreement either.
                 n, source, why = declared
-                t.reason = declared_reason(target.warnings, f"{n} of {tally.events} events",
+                t.reason = declared_reason(approximate, f"{n} of {tally.events} events",
                                            f" (first {source}: {why})")
             elif (which := undecided if undecided is not None else ref_undecided) is not None:
                 side, (n, source, why) = (name if undecided is not None else "the reference",
@@ -291,10 +293,17 @@ def _tallies(prepared: list[PreparedRule], merged: _Merger,
                 # nothing of the query's positives (a query matching nothing would agree), as
                 # in ``Checker``.
                 t.reason = "not proven: no event here is one the rule matches"
-            elif target.warnings:
+            elif approximate:
+                # Worded as check words it: only the approximations, never a fact of the data
+                # source (``exact_warnings``) nor a length limit.
                 t.reason = ("not proven: the emitter declared its output approximate ("
-                            + "; ".join(target.warnings)
+                            + "; ".join(approximate)
                             + "), and no event here shows the difference")
+            elif limits := [w for w in target.warnings if is_limit_warning(w)]:
+                # check proves a length limit from an event whose longer value decides the
+                # query; the backtest does not look for one, so the limit stays open.
+                t.reason = (f"not proven: {limits[0]}; the backtest does not look for an event "
+                            "whose longer value decides the query (check does)")
             else:
                 t.equivalent = True
     return out

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from backends import TARGETS, TargetSpec
-from backends.common import is_limit_warning
+from backends.common import declared_approximations
 
 from converter.conversion.convert import CONVERTED, Conversion, Converter
 from converter.events.render import EventRenderer, SampleEvent
@@ -306,10 +306,7 @@ class Checker:
         # Warnings that state a fact of the data source (partial evaluation) leave the query
         # exact on that data: only the others are the emitter's declared approximations.
         # A length-limit warning is proven from the events instead (see ``length_limits``).
-        approximate = [
-            w for w in out.warnings
-            if w not in conversion.exact_warnings and not is_limit_warning(w)
-        ]
+        approximate = declared_approximations(out.warnings, conversion.exact_warnings)
         unmirrored = mirror.approximation()
         if conversion.status != CONVERTED:
             out.reason = f"not converted ({conversion.status}): {conversion.reason}"
