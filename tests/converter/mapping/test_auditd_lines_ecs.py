@@ -245,3 +245,31 @@ def test_sigmahq_auditd_rules_are_proven_on_filestream(tmp_path: Path) -> None:
         text = (CORPUS_RULES / "execve" / name).read_text("utf-8")
         for target, result in check(text, [], tmp_path).items():
             assert result.equivalent, (name, target, result.reason)
+
+
+REGEX_KEYWORD_RULE = """
+title: a regex keyword on a plain-text log
+id: 91111111-2222-3333-4444-555555555559
+logsource: {product: linux, service: sshd}
+detection:
+    keywords:
+        '|re': 'Invalid user [a-z]+ from'
+    condition: keywords
+"""
+
+
+def test_a_regex_on_message_moves_to_its_cased_copy_and_is_proven(tmp_path: Path) -> None:
+    # message is match_only_text: a regex on it had no exact query (refused); the cased copy
+    # holds the line whole (only the query_string swaps), where the regex is exact.
+    loaded = load_one(REGEX_KEYWORD_RULE)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template_body(propose([loaded], "defend"))), encoding="utf-8")
+    conversion = Converter("lucene", field_model=_model(path)).convert(loaded)
+    assert conversion.status == "converted", conversion.reason
+    assert "sigport.cased.message:/" in conversion.queries[0]
+    events = [SampleEvent({"Channel": "linux/sshd", "x": line}) for line in (
+        "Invalid user bob from 10.0.0.1", "invalid user bob from x", "Invalid user Bob from x",
+        "Invalid user  from x", "x Invalid user b\u2420ob from y", "Invalid user bob  from x")]
+    result = Checker(ELASTIC, mapping=path).check(loaded, generate_events(loaded.rule) + events)
+    for target, outcome in result.targets.items():
+        assert outcome.equivalent, (target, outcome.reason, outcome.disagreements[:2])
