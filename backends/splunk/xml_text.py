@@ -64,6 +64,8 @@ def has_entity_hazard(value: SigmaString) -> bool:
     value's: it has a ``?``, or a literal part after a wildcard could begin inside an entity
     (it starts with an entity's rest, or is a start of one and a wildcard follows it)."""
     parts = list(value.iter_parts())
+    if SpecialChars.WILDCARD_MULTI not in parts and SpecialChars.WILDCARD_SINGLE not in parts:
+        return False  # no wildcard (most values): nothing below can answer True
     for k, part in enumerate(parts):
         if part is SpecialChars.WILDCARD_SINGLE:
             return True
