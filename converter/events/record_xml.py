@@ -57,13 +57,15 @@ def raw_xml(event: dict[str, Any], libxml2: bool = False) -> str:
     return)."""
     extra = _LIBXML2_MORE if libxml2 else {}
     # A null is no text of the record (every other field of the rendering leaves it out too);
-    # it was written as the word "None", which a keyword search then found.
+    # it was written as the word "None", which a keyword search then found. A JSON object, or
+    # an array inside the field's array, has no text in a <Data> element (the record's values
+    # are texts): nothing is written, never its Python repr ("[['a']]", "{'b': 1}").
     data = "".join(
         f"<Data Name={_name_attr(str(k))}>{_escaped(str(v), extra)}</Data>"
         for k, values in event.items()
         if k not in {"EventID", "Channel"}
         for v in _as_list(values)
-        if v is not None
+        if v is not None and not isinstance(v, (list, dict))
     )
     system = (
         f"<System><EventID>{escape(str(event.get('EventID', '')))}</EventID>"

@@ -56,3 +56,14 @@ def test_splunk_raw_holds_no_null_as_text() -> None:
 
     raw = raw_xml({"EventID": 1, "Channel": SYSMON, "CommandLine": None, "User": [None, "u"]})
     assert "None" not in raw and 'CommandLine' not in raw and '<Data Name="User">u</Data>' in raw
+
+
+def test_splunk_raw_holds_no_python_repr_of_nested_values() -> None:
+    """A JSON object, or an array inside a field's array, has no text in the record's <Data>
+    elements: it is left out, where its Python repr ("[['a']]", "{'b': 1}") was written."""
+    from converter.events.record_xml import raw_xml
+
+    raw = raw_xml({"EventID": 1, "Channel": SYSMON, "Tags": [["a"], "b"], "Obj": {"b": 1},
+                   "User": "u"})
+    assert "[" not in raw and "{" not in raw and "Obj" not in raw
+    assert '<Data Name="Tags">b</Data>' in raw and '<Data Name="User">u</Data>' in raw
