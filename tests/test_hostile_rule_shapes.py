@@ -230,9 +230,18 @@ def test_a_date_or_binary_value_is_a_positioned_readable_error(value: str, words
         assert words in keyword and keyword.startswith("bad.yml:5:"), keyword
 
 
-def test_a_timestamp_in_a_nested_keyword_list_is_named_in_sigma_words() -> None:
-    message = _error(rule_text("sel:\n    - [a, 2024-01-01 10:00:00]\ncondition: sel"))
-    assert "a timestamp is no value" in message and "<class" not in message, message
+@pytest.mark.parametrize("selection", [
+    "sel:\n    - [a, 2024-01-01 10:00:00]",
+    "sel:\n    - - mimikatz",
+    "sel:\n    CommandLine:\n        - a\n        - [b, c]",
+])
+def test_a_list_inside_a_list_is_a_positioned_rule_error(selection: str) -> None:
+    """The specification's detection schema: a search identifier is a map or a list of
+    keywords or maps, a field's values one list. pySigma flattened ``sel: [[a]]`` into the
+    keyword ``a`` silently (and named a list inside a field's list without a position)."""
+    message = _error(rule_text(f"{selection}\ncondition: sel"))
+    assert "has a list inside a list" in message and "<class" not in message, message
+    assert message.startswith(("bad.yml:5:", "bad.yml:6:")), message
 
 
 def test_an_empty_regular_expression_under_contains_is_a_rule_error_not_an_internal_one() -> None:

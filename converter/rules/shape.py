@@ -62,6 +62,17 @@ def check_shape(document: dict[object, object]) -> None:
                                  "field name is a non-empty string (quote it)",
                                  str(name) if isinstance(name, str) else None)
         for field, value in _values(selection):
+            if isinstance(value, list):
+                # pySigma flattened it silently (sel: [[a]] became the keyword a); the
+                # specification's detection schema allows no list inside a search identifier's
+                # list nor inside a field's list of values.
+                identifier = str(name) if isinstance(name, str) else None
+                raise ShapeError(
+                    f"search identifier {name!r}: {field or 'a keyword'} has a list inside a list "
+                    f"({value!r:.60}): a search identifier is a map, or a list of keywords or of "
+                    "maps, and a field's values are one list",
+                    field if field is not None else identifier,
+                    identifier if field is not None else None)
             if isinstance(value, (datetime.date, bytes, dict)):
                 # pySigma refuses these as "Unsupported type: <class 'datetime.date'>", with no
                 # line; YAML reads an unquoted 2024-01-01 as a date and !!binary as bytes.
