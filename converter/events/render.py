@@ -370,6 +370,12 @@ class EventRenderer:
         """The event in the target schema (with the ingest pipeline's copies), or None when no
         logsource of the table covers it; values spelled in several ways in their primary
         spelling."""
+        if self.companions and self._route(event)[0] is None:
+            # A logsource of a table that extends this one (Okta, CloudTrail, ...), as
+            # ``render_sample`` routes it: the backtest renders through here.
+            for other in self.companions:
+                if other.covers and other._route(event)[0] is not None:
+                    return other.render(event)
         events = expand_alternatives(self._render(event))
         return self._ingested(events[0]) if events else None
 
