@@ -27,14 +27,15 @@ level: low
 """
 
 TRAIL = """\
-title: Root console login
+title: Trail stopped by an assumed role
 id: 77777777-7777-4777-8777-777777777772
 status: test
 logsource: {product: aws, service: cloudtrail}
 detection:
   selection:
-    eventName: ConsoleLogin
-    userIdentity.type: Root
+    eventSource: cloudtrail.amazonaws.com
+    eventName: [StopLogging, DeleteTrail]
+    userIdentity.type: AssumedRole
   condition: selection
 level: low
 """
@@ -43,10 +44,10 @@ EVENTS = [
     {"Channel": "okta/okta", "eventType": "user.session.start", "securityContext": {"isProxy": True}},
     {"Channel": "okta/okta", "eventType": "USER.SESSION.END", "securityContext": {"isProxy": True}},
     {"Channel": "okta/okta", "eventType": "user.session.start", "securityContext": {"isProxy": False}},
-    {"Channel": "aws/cloudtrail", "eventSource": "signin.amazonaws.com",
-     "eventName": "ConsoleLogin", "userIdentity": {"type": "Root"}},
-    {"Channel": "aws/cloudtrail", "eventSource": "signin.amazonaws.com",
-     "eventName": "ConsoleLogin", "userIdentity": {"type": "IAMUser"}},
+    {"Channel": "aws/cloudtrail", "eventSource": "cloudtrail.amazonaws.com",
+     "eventName": "StopLogging", "userIdentity": {"type": "AssumedRole"}},
+    {"Channel": "aws/cloudtrail", "eventSource": "cloudtrail.amazonaws.com",
+     "eventName": "DeleteTrail", "userIdentity": {"type": "Root"}},
 ]
 TARGETS = ["eql", "splunk", "kusto"]
 
