@@ -270,10 +270,38 @@ def _glob_shape(parts: tuple[GlobPart, ...]) -> tuple[str, str] | None:
     return None
 
 
+def _ordered_runs(parts: tuple[GlobPart, ...]) -> tuple[str, tuple[str, ...], str] | None:
+    """A glob of text and ``*`` only (at least one) as ``(first, middle, last)``: the text before
+    its first ``*``, the non-empty runs between, the text after its last; else None."""
+    if Wildcard.ONE in parts or Wildcard.ANY not in parts:
+        return None
+    runs = [""]
+    for part in parts:
+        if part is Wildcard.ANY:
+            runs.append("")
+        else:
+            runs[-1] += cast(str, part)
+    return runs[0], tuple(r for r in runs[1:-1] if r), runs[-1]
+
+
+def _runs_match(value: str, first: str, middle: tuple[str, ...], last: str) -> bool:
+    """Whole-value match of ``first*m1*...*last`` (``_ordered_runs``) without a regex: the
+    middle runs in order between ``first`` and ``last``, each leftmost (leaving most room)."""
+    end = len(value) - len(last)
+    pos = len(first)
+    if end < pos or not value.startswith(first) or not value.endswith(last):
+        return False
+    for run in middle:
+        found = value.find(run, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(run)
+    return True
+
+
 @functools.lru_cache(maxsize=4096)
 def glob_predicate(parts: tuple[GlobPart, ...]) -> Callable[[str], bool]:
-    """A case-sensitive whole-value test for one glob; plain string operations for the shapes
-    Sigma's modifiers produce (``x``, ``x*``, ``*x``, ``*x*``), the bounded regex otherwise."""
+    """A case-sensitive whole-value test for one glob (``globs_predicate`` of it alone)."""
     return globs_predicate((parts,))
 
 
@@ -281,7 +309,8 @@ def glob_predicate(parts: tuple[GlobPart, ...]) -> Callable[[str], bool]:
 def globs_predicate(globs: tuple[tuple[GlobPart, ...], ...]) -> Callable[[str], bool]:
     """A case-sensitive whole-value test true when ANY of the globs matches: plain string
     operations for the shapes ``_glob_shape`` reads (a set, ``startswith`` / ``endswith`` over
-    a tuple, ``in``), one bounded alternation regex (``globs_to_regex``) for the others. Exact:
+    a tuple, ``in``) and for globs of literal runs and ``*`` only (``_runs_match``), one
+    bounded alternation regex (``globs_to_regex``) for the others (a ``?``). Exact:
     each shape's test is its glob's fullmatch. A rule's list of 300 ``*x*`` values then needs
     no regex compiled."""
     tests: dict[str, list[str]] = {"equals": [], "startswith": [], "endswith": [], "contains": []}
@@ -297,13 +326,18 @@ def globs_predicate(globs: tuple[tuple[GlobPart, ...], ...]) -> Callable[[str], 
     inner = tuple(tests["contains"])
     if not (prefixes or suffixes or inner or rest):
         return equal.__contains__
-    fullmatch = globs_to_regex(tuple(rest)).fullmatch if rest else None
+    runs = [_ordered_runs(parts) for parts in rest]
+    ordered = [r for r in runs if r is not None]
+    regexed = tuple(parts for parts, r in zip(rest, runs) if r is None)
+    fullmatch = globs_to_regex(regexed).fullmatch if regexed else None
 
     def test(v: str) -> bool:
         if v in equal or (prefixes and v.startswith(prefixes)) or (
                 suffixes and v.endswith(suffixes)):
             return True
         if any(part in v for part in inner):
+            return True
+        if ordered and any(_runs_match(v, *runs) for runs in ordered):
             return True
         return fullmatch is not None and fullmatch(v) is not None
 

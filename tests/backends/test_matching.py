@@ -131,6 +131,23 @@ def test_globs_predicate_is_the_or_of_fullmatches(globs: list[Any], value: str) 
     assert globs_predicate(tuple(globs))(value) == expected
 
 
+_STAR_GLOB = st.lists(st.one_of(st.text(alphabet="ab", min_size=1, max_size=3),
+                                st.just(Wildcard.ANY)), min_size=1, max_size=7).map(tuple)
+
+
+@settings(max_examples=500)
+@given(st.lists(_STAR_GLOB, min_size=1, max_size=3), st.text(alphabet="ab\n", max_size=10))
+@example([("ab", Wildcard.ANY, "ba")], "aba")  # first and last may not overlap
+@example([(Wildcard.ANY, "aa", Wildcard.ANY, "a")], "aaa")
+@example([(Wildcard.ANY, "ab", Wildcard.ANY, "b")], "ab")  # a middle run may not eat the last
+@example([("a", Wildcard.ANY, "b", "a", Wildcard.ANY, Wildcard.ANY)], "aba")
+def test_star_globs_without_regex(globs: list[Any], value: str) -> None:
+    # Globs of text and '*' only are decided by ordered string search (_runs_match), no regex:
+    # long run lists and overlapping runs against the glob's own regex.
+    expected = any(glob_to_regex(parts, True).fullmatch(value) for parts in globs)
+    assert globs_predicate(tuple(globs))(value) == expected
+
+
 # --- Lucene RegExp -----------------------------------------------------------------------------
 
 LUCENE_CASES = [
