@@ -143,15 +143,57 @@ def _routed(batches: Iterable[list[tuple[str, dict[str, Any]]]], rules: list[Pre
         yield len(batch), [pair for pair in batch if reached(pair[1])]
 
 
+class _Needed:
+    """The target schemas an event's renderings are needed in: those of the parsed targets of
+    the rules its logsource reaches, once the shards have prepared them all (``_Merger`` keeps
+    their summaries); every schema until then. A shard evaluates a schema only for a rule with
+    a parsed target in it (``engine._Group``), so the others are never read; a shard renders
+    for itself any schema it is not given (``engine._render``). Decided once per
+    (``Channel``, ``EventID``) pair, as the engine routes."""
+
+    def __init__(self, rules: list[PreparedRule], schema_of: dict[str, Any],
+                 every: Iterable[Any]) -> None:
+        self.rules = rules
+        self.schema_of = schema_of
+        self.every = frozenset(every)
+        self.member = [(i, m) for i, (m, _) in enumerate(map(routing, rules)) if m is not None]
+        self.reached: dict[Any, tuple[int, ...]] = {}
+        self.schemas: dict[Any, frozenset[Any]] = {}
+
+    def __call__(self, event: dict[str, Any]) -> frozenset[Any]:
+        key = (event.get("Channel"), event.get("EventID"))
+        try:
+            return self.schemas[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable Channel/EventID: every schema, as before
+            return self.every
+        members = self.reached.get(key)
+        if members is None:
+            members = tuple(i for i, member in self.member if member(event))
+            if len(self.reached) < ROUTE_MEMO:
+                self.reached[key] = members
+        if not all(self.rules[i].prepared for i in members):
+            return self.every
+        found = frozenset(self.schema_of[name] for i in members
+                          for name, target in self.rules[i].targets.items() if target.interpreted)
+        if len(self.schemas) < ROUTE_MEMO:
+            self.schemas[key] = found
+        return found
+
+
 def _rendered(batches: Iterable[tuple[int, list[tuple[str, dict[str, Any]]]]], checker: Any,
-              phases: defaultdict[str, float]
+              phases: defaultdict[str, float], rules: list[PreparedRule]
               ) -> Iterator[tuple[int, list[tuple[str, dict[str, Any], Renderings]]]]:
-    """The batches with each event's renderings for every target schema (``render_schemas``),
-    made once here rather than once in each shard (their CPU seconds in ``phases["render"]``)."""
-    renderers, _ = schema_renderers(checker)
+    """The batches with each event's renderings for the target schemas its rules need
+    (``render_schemas``, ``_Needed``), made once here rather than once in each shard (their CPU
+    seconds in ``phases["render"]``)."""
+    renderers, schema_of = schema_renderers(checker)
+    needed = _Needed(rules, schema_of, renderers)
     for read, batch in batches:
         started = time.process_time()
-        out = [(source, event, render_schemas(renderers, event)) for source, event in batch]
+        out = [(source, event, render_schemas(renderers, event, needed(event)))
+               for source, event in batch]
         phases["render"] += time.process_time() - started
         yield read, out
 
@@ -383,7 +425,7 @@ def run_backtest(
             (seq, read, [engine.run(batch)]) for seq, (read, batch) in enumerate(batches))
     else:
         # Every shard sees every event: the parent renders each one once for all of them.
-        rendered = _rendered(batches, checker, merged.phases)
+        rendered = _rendered(batches, checker, merged.phases, prepared)
         done = run_sharded(prepared, options, workers, rendered, checker)
     for _seq, events, deltas in done:
         merged.add(events, deltas)

@@ -15,7 +15,7 @@ import pickle
 import queue
 from typing import Any, Iterable, Iterator
 
-from converter.backtesting.engine import Engine
+from converter.backtesting.engine import Engine, before_fork
 from converter.backtesting.prepare import BacktestOptions, PreparedRule, pool_context
 
 #: Seconds between liveness checks of the shards while waiting for a result.
@@ -62,6 +62,8 @@ def run_sharded(rules: list[PreparedRule], options: BacktestOptions, shards: int
     context = pool_context()
     if context.get_start_method() != "fork":
         checker = None
+    else:
+        before_fork()
     outbox = context.Queue()
     inboxes = [context.Queue() for _ in range(shards)]
     processes = [context.Process(target=_shard_main, args=(rules, options, (k, shards),

@@ -82,3 +82,27 @@ def test_an_engine_reads_the_given_renderings(tmp_path: Path) -> None:
                 "declared", "failed"):
         assert plain[key] == from_parent[key], key
     assert plain["render_errors"]["ecs-windows"][0] == {3: "e3"}
+
+
+def test_the_parent_renders_only_the_schemas_parsed_targets_need(tmp_path: Path) -> None:
+    """Once the shards have prepared every rule an event's logsource reaches, the parent renders
+    it only in the schemas of those rules' parsed targets (``run._Needed``); before, in all."""
+    from converter.backtesting.prepare import PreparedTarget
+    from converter.backtesting.run import _Needed
+
+    options = BacktestOptions(tuple(TARGETS), (), None, None, 5, True, False)
+    checker = checker_for(options)
+    renderers, schema_of = schema_renderers(checker)
+    rules = load([str(_rules(tmp_path))], rules_store(options))
+    needed = _Needed(rules, schema_of, renderers)
+    process, registry = EVENTS[0], EVENTS[-1]
+    assert needed(process) == frozenset(renderers)  # not prepared yet: every schema
+    for item in rules:  # as the merger records the shards' summaries
+        item.prepared = True
+        item.targets = {"eql": PreparedTarget("q", interpreted=True),
+                        "splunk": PreparedTarget(None, reason="refused")}
+    assert needed(process) == {schema_of["eql"]}
+    assert needed(registry) == frozenset()  # no rule's logsource reaches it
+    rules[0].targets["kusto"] = PreparedTarget("q", interpreted=True)  # decided once per key
+    assert needed(process) == {schema_of["eql"]}
+    assert set(render_schemas(renderers, process, needed(process))) == {schema_of["eql"]}
