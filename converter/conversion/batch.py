@@ -293,7 +293,7 @@ def _run_pool(
     from converter.conversion.worker import init_worker, run_chunk
 
     chunks = _chunks(todo, workers)
-    pending: dict[Future[list[FileResult]], int] = {}
+    pending: dict[Future[list[bytes]], int] = {}
     redo: list[int] = []
     pool = ProcessPoolExecutor(
         max_workers=workers,
@@ -315,8 +315,9 @@ def _run_pool(
         for future in as_completed(pending):
             index = pending[future]
             try:
-                chunk_results = future.result()
-            except (BrokenProcessPool, pickle.PicklingError, OSError):
+                # Each file's result comes pickled (``worker.run_chunk``).
+                chunk_results = [pickle.loads(data) for data in future.result()]
+            except (BrokenProcessPool, pickle.PicklingError, pickle.UnpicklingError, OSError):
                 # A worker died (killed, out of memory, a crash in a C extension), taking every
                 # chunk it had not returned, or a result could not travel back. Redo those chunks
                 # in this process rather than report innocent files as failed.

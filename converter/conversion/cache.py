@@ -206,15 +206,22 @@ class Store:
             return None
         return value
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Any) -> bytes | None:
         """Store ``value`` under ``key`` (atomic; a value that cannot be pickled or written is
-        simply not kept)."""
+        simply not kept). Returns the pickle of ``value`` when one was made (even if it could
+        not be written), for a caller that sends the value on as a pickle too."""
         if self.folder is None:
-            return
+            return None
         try:
             data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - e.g. a value holding a compiled closure
-            return
+            return None
+        self._write(key, data)
+        return data
+
+    def _write(self, key: str, data: bytes) -> None:
+        """Write ``data`` as the entry ``key`` (a temporary file renamed over its name)."""
+        assert self.folder is not None
         try:
             fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".part-")
         except OSError:

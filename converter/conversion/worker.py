@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -165,22 +166,28 @@ def _failure(path: str, message: str, targets: Sequence[str]) -> FileResult:
 def process_file(path: str, text: str | None, state: WorkerState) -> FileResult:
     """Load one file and convert its rules for every target (or read back what an earlier run
     stored for the same file and configuration); never raises."""
+    return _process(path, text, state)[0]
+
+
+def _process(path: str, text: str | None, state: WorkerState) -> tuple[FileResult, bytes | None]:
+    """``process_file``'s result, and its pickle when one was made to store it (else None)."""
     entry = None if state.store is None else file_key(path, text, state.store)
     key = None
     if entry is not None and state.store is not None:
         key, text = entry
         cached = state.store.get(key)
         if is_file_result(cached):
-            return cached
+            return cached, None
     try:
         result = convert_file(path, text, state)
     except Exception as exc:  # a bug must cost one file, not the batch
         show_traceback(exc, f"on {path}")
         targets = [c.spec.name for c in state.converters]
-        return _failure(path, f"internal error: {type(exc).__name__}: {exc}", targets)
+        return _failure(path, f"internal error: {type(exc).__name__}: {exc}", targets), None
+    data = None
     if key is not None and state.store is not None and not _internal_error(result):
-        state.store.put(key, result)
-    return result
+        data = state.store.put(key, result)
+    return result, data
 
 
 def _internal_error(result: FileResult) -> bool:
@@ -229,7 +236,17 @@ def try_alternatives(path: str, text: str | None, conversions: list[Conversion],
             conversions[i].alternatives = alternatives
 
 
-def run_chunk(chunk: list[WorkItem]) -> list[FileResult]:
-    """Worker entry point: every file of a chunk, in order."""
+def run_chunk(chunk: list[WorkItem]) -> list[bytes]:
+    """Worker entry point: every file of a chunk, in order, each result pickled (the parent
+    unpickles each with ``pickle.loads``).
+
+    A result the cache stored travels as the very pickle stored: pickled once for both, where
+    the pool would pickle the results again to send them (a sixth of a cold run's pickling
+    and storing cost, see BENCHMARKS.md).
+    """
     assert _STATE is not None, "worker used without its initializer"
-    return [process_file(path, text, _STATE) for path, text in chunk]
+    out = []
+    for path, text in chunk:
+        result, data = _process(path, text, _STATE)
+        out.append(data if data is not None else pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
+    return out

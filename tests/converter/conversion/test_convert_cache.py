@@ -216,3 +216,17 @@ def test_the_command_line_lists_its_inputs_once(
     assert result.exit_code == 2, result.output  # broken.yml
     assert calls == [(str(rules),)]
     assert len(list((tmp_path / "out").rglob("*.eql"))) == 4
+
+
+def test_a_worker_sends_the_pickle_the_cache_stored(rules: Path) -> None:
+    """A worker pickles a cold file's result once: the entry it stores is what it sends."""
+    import pickle
+
+    worker.ensure_state(["eql", "splunk"], None, None)
+    path = str(rules / "r0.yml")
+    (sent,) = worker.run_chunk([(path, None)])
+    (entry,) = _entries()
+    assert isinstance(sent, bytes) and sent == entry.read_bytes()
+    (again,) = worker.run_chunk([(path, None)])  # read back: the same result, pickled here
+    assert pickle.loads(again)[1] == pickle.loads(sent)[1]
+    assert [c.status for c in pickle.loads(sent)[1]] == ["converted", "converted"]

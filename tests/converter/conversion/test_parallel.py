@@ -230,7 +230,7 @@ def test_the_batch_collects_less_often_and_restores_the_thresholds(
 
     seen = multiprocessing.get_context("fork").Queue()  # from the workers
     here: list[int] = []
-    original = worker.process_file
+    original = worker.convert_file
 
     def spy(path: str, text: str | None, state: worker.WorkerState) -> object:
         threshold = gc.get_threshold()[0]
@@ -240,7 +240,7 @@ def test_the_batch_collects_less_often_and_restores_the_thresholds(
             seen.put(threshold)
         return original(path, text, state)
 
-    monkeypatch.setattr(worker, "process_file", spy)
+    monkeypatch.setattr(worker, "convert_file", spy)
     saved = gc.get_threshold()
     try:
         gc.set_threshold(700, 10, 10)
