@@ -60,9 +60,28 @@ COMPANIONS: dict[str, dict[str, Any]] = {
 # is one (a macOS process's parent is launchd, /sbin/launchd, when no other is tested). The
 # Windows companion path is no path such a record holds (splunk-macos's path_basename with
 # `absolute` does not render it).
-PRODUCT_COMPANIONS: dict[tuple[str, str], dict[str, Any]] = {
-    ("macos", "process_creation"): {"ParentImage": "/sbin/launchd"},
+_MACOS_PROCESS = {
+    "Image": "/System/Applications/TextEdit.app/Contents/MacOS/TextEdit",
+    "CommandLine": "/System/Applications/TextEdit.app/Contents/MacOS/TextEdit "
+                   "/Users/alice/notes.txt",
+    "CurrentDirectory": "/Users/alice", "ParentImage": "/sbin/launchd",
+    "ParentCommandLine": "/sbin/launchd",
 }
+PRODUCT_COMPANIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("macos", "process_creation"): _MACOS_PROCESS,
+    ("macos", "file_event"): {"Image": _MACOS_PROCESS["Image"],
+                              "TargetFilename": "/Users/alice/notes.txt"},
+}
+#: Fields that hold an IP address and nothing else in the records that have them (Sysmon's
+#: DestinationIp / SourceIp, Zeek's addr fields: ``to_ip`` with ``canonical`` in the tables):
+#: candidates that are addresses are tried first, so a test any text passes (``endswith: ''``)
+#: gets an event the data source can write. A sample in each text form (Sysmon's, RFC 5952's).
+ADDRESS_FIELDS = frozenset({"DestinationIp", "SourceIp", "id.orig_h", "id.resp_h"})
+_ADDRESSES = ("192.0.2.10", "10.0.0.1", "0:0:0:0:0:0:0:1", "fe80:0:0:0:0:0:0:1", "::1",
+              "fe80::1", "2001:db8::1")
+#: Completions of a candidate's text into an address (``10.`` -> ``10.0.0.1``, ``fe80:`` -> ...).
+_ADDRESS_TAILS = ("", "1", ".1", "0.1", ".0.1", "0.0.1", ".0.0.1", "1.1.1", ":1", "0:0:0:1",
+                  ":0:0:0:0:0:0:1", "0:0:0:0:0:0:1")
 # Fields a Security 4688 record carries (Microsoft's 4688 schema: NewProcessName, ParentProcessName,
 # CommandLine, Subject*, MandatoryLabel); others (Hashes, OriginalFileName...) are Sysmon-only.
 SECURITY_4688_FIELDS = frozenset({"Image", "ParentImage", "CommandLine", "User", "LogonId",
@@ -266,7 +285,25 @@ def _candidates(values: list[Any], rng: random.Random, field: str) -> list[Any]:
         out.append("present value")
     if field in USER_FIELDS:  # a Windows account is DOMAIN\name: one backslash, preferably
         out = [f"CORP\\{c}" for c in out if isinstance(c, str) and "\\" not in c] + out
+    if field in ADDRESS_FIELDS:
+        out = _addresses(out, values) + out
     return out
+
+
+def _addresses(candidates: list[Any], values: list[Any]) -> list[str]:
+    """Address texts that pass all ``values``: the samples, then each text candidate completed
+    (``_ADDRESS_TAILS``)."""
+    texts = [*_ADDRESSES,
+             *(c + t for c in candidates if isinstance(c, str) for t in _ADDRESS_TAILS)]
+    found: list[str] = []
+    for text in texts:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        if text not in found and all(satisfies(text, v) is not False for v in values):
+            found.append(text)
+    return found
 
 
 def _pick(candidates: list[Any], pos: list[Any], neg: list[Any]) -> Any:
