@@ -105,6 +105,28 @@ def trimmed_twin(fields: Mapping[str, Any], trimmed: Sequence[str]) -> dict[str,
     return twin if twin != dict(fields) else None
 
 
+def without_nulls(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with every JSON null left out, at the top and inside objects and arrays: a
+    key holding null is dropped, as is an array that held only nulls (no value is left to
+    write); other values are kept as they are."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: strip(v) for k, v in value.items() if not _only_nulls(v)}
+        if isinstance(value, list):
+            return [strip(v) for v in value if not _only_nulls(v)]
+        return value
+
+    return {k: strip(v) for k, v in fields.items() if not _only_nulls(v)}
+
+
+def _only_nulls(value: Any) -> bool:
+    """A null, or an array of nulls only (at any depth)."""
+    if value is None:
+        return True
+    return isinstance(value, list) and bool(value) and all(_only_nulls(v) for v in value)
+
+
 def declared_twin(
     sample: SampleEvent,
     hit: bool,
@@ -121,7 +143,8 @@ def declared_twin(
     ``renderer`` is the one that renders the rule's logsource; ``decide`` is the reference's
     verdict on a Sigma event (None when it cannot decide)."""
     crlf = renderer.crlf_to_lf
-    nulls = [k for k, v in sample.fields.items() if v is None]
+    unnulled = without_nulls(sample.fields)
+    nulls = unnulled != sample.fields
     if not (dropped or trimmed or crlf or nulls) or (
         sample.native and renderer.table.schema in sample.native
     ):
@@ -131,8 +154,9 @@ def declared_twin(
     candidates = [trim] if trim is not None else []
     if nulls:
         # A JSON null is written as a missing field (no record holds it; Elasticsearch indexes
-        # no null), while Sigma's ``exists`` counts a null key as present.
-        candidates.append({k: v for k, v in sample.fields.items() if v is not None})
+        # no null), while Sigma's ``exists`` counts a null key as present; so is one inside an
+        # object or an array (``without_nulls``).
+        candidates.append(unnulled)
     if crlf:
         # The shipper writes \r\n as \n (``LineEndingCheck`` declared every test that tells them
         # apart); the System section's fields keep theirs and are left as they are.

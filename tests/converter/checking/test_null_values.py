@@ -67,3 +67,38 @@ def test_splunk_raw_holds_no_python_repr_of_nested_values() -> None:
                    "User": "u"})
     assert "[" not in raw and "{" not in raw and "Obj" not in raw
     assert '<Data Name="Tags">b</Data>' in raw and '<Data Name="User">u</Data>' in raw
+
+
+NESTED_RULE = """
+title: t
+id: 0b8f7a3e-0000-4000-8000-00000000e302
+logsource: {product: okta, service: okta}
+detection:
+  sel:
+    eventType: 'user.session.start'
+    actor.alternateId|exists: true
+  condition: sel
+"""
+
+
+@pytest.mark.parametrize("target", ["eql", "splunk", "kusto"])
+def test_a_null_inside_an_object_is_the_declared_difference_too(target: str) -> None:
+    """``{"actor": {"alternateId": null}}`` is written as ``{"actor.alternateId": null}`` is
+    (the null as a missing key): only the top-level null was classified so, and the nested one
+    was reported "differs"."""
+    (loaded,) = load_text(NESTED_RULE, "r.yml")
+    base = {"Channel": "okta/okta", "eventType": "user.session.start"}
+    events = [SampleEvent({**base, "actor": {"alternateId": None}}),
+              SampleEvent({**base, "actor": {"alternateId": "bob"}})]
+    result = Checker([target]).check(loaded, events).targets[target]
+    assert result.disagreements == [], result.reason
+    assert result.equivalent is None and "event 0 show that difference" in result.reason, (
+        result.reason)
+
+
+def test_without_nulls_leaves_out_every_null() -> None:
+    from converter.checking.dropped import without_nulls
+
+    fields = {"a": None, "b": {"c": None, "d": 1}, "e": [None, "x", [None]], "f": [None], "g": 0}
+    assert without_nulls(fields) == {"b": {"d": 1}, "e": ["x"], "g": 0}
+    assert without_nulls({"a": "x"}) == {"a": "x"}
