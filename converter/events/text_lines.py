@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from converter.events.access_line import access_columns, access_line
 from converter.mapping.table import LogsourceMapping
 
 
@@ -72,14 +73,20 @@ FILESTREAM_MAX_BYTES = 10_485_760
 
 def filestream_line(event: dict[str, Any], entry: LogsourceMapping) -> str:
     """The ``message`` of a line that Elastic Agent's filestream input reads whole (an entry with
-    a ``text_field``): the line, as ``text_line`` takes it from the Sigma event.
+    a ``text_field``): the line, as ``text_line`` takes it from the Sigma event; for a web server
+    access log's entry (state ``access_log``) and an event holding its columns, the access line
+    written from them (``converter/events/access_line.py``).
 
     Raises:
-        ValueError: as ``text_line`` (the input splits the file at line breaks too; its cut is
-            ``FILESTREAM_MAX_BYTES``, not Splunk's), the line is empty (the input sends no event
-            for it: the same manifest, "Empty lines are ignored"), longer than the input keeps,
-            or holds a lone surrogate (no record holds it).
+        ValueError: as ``text_line`` or ``access_line`` (the input splits the file at line breaks
+            too; its cut is ``FILESTREAM_MAX_BYTES``, not Splunk's), the line is empty (the input
+            sends no event for it: the same manifest, "Empty lines are ignored"), longer than the
+            input keeps, or holds a lone surrogate (no record holds it).
     """
+    if entry.state.get("access_log"):
+        columns = access_columns(entry)
+        if not columns.keys().isdisjoint(event):
+            return filestream_message(access_line(event, entry, columns), entry.id)
     return filestream_message(_line(event, entry), entry.id)
 
 

@@ -232,7 +232,8 @@ def logsource_items(
             ProcessingItem(
                 identifier=f"{prefix}-keywords",
                 transformation=KeywordTextField(entry.field_prefix + entry.text_field,
-                                                auditd=bool(entry.state.get("auditd_record"))),
+                                                auditd=bool(entry.state.get("auditd_record")),
+                                                columns=_access_columns(entry, data_source)),
                 rule_conditions=[logsource_condition(entry)],
             )
         )
@@ -434,3 +435,11 @@ def _all_strings(value: Any) -> bool:
     if isinstance(value, list):
         return bool(value) and all(isinstance(v, str) for v in value)
     return isinstance(value, str)
+
+
+def _access_columns(entry: LogsourceMapping, data_source: str | None) -> tuple[str, ...]:
+    """The Sigma fields of an access line's columns (state ``access_log``), else none."""
+    if not entry.state.get("access_log"):
+        return ()
+    return tuple(name for name, spec in entry.field_targets(data_source).items()
+                 if spec.function == "access_column")

@@ -54,6 +54,7 @@ FIELD_FUNCTIONS = {
     "xml_unnamed_data",
     "unnamed_params",
     "auditd_pair",
+    "access_column",
 }
 
 

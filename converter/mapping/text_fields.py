@@ -23,11 +23,12 @@ other: on a ``match_only_text`` field only the caseless copy makes it exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from sigma.exceptions import SigmaTransformationError
 from sigma.processing.transformations.base import DetectionItemTransformation
-from sigma.rule import SigmaDetectionItem
+from sigma.correlations import SigmaCorrelationRule
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     SigmaCasedString,
     SigmaExpansion,
@@ -145,6 +146,25 @@ class KeywordTextField(DetectionItemTransformation):
 
     field: str = "message"
     auditd: bool = False
+    #: The Sigma fields of a web server access line's columns that the entry maps (state
+    #: ``access_log``): a rule testing keywords and any of them is refused. Its event holds the
+    #: columns, in each of which the reference looks for a keyword, where "the line contains it"
+    #: also reads the line's fixed parts and across columns ('GET /' is in the line, in no column).
+    columns: tuple[str, ...] = ()
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Refuse keywords next to column tests (``columns``), then wrap each keyword."""
+        if self.columns and isinstance(rule, SigmaRule):
+            items = list(_detection_items(rule.detection.detections.values()))
+            if any(i.field is None for i in items) and any(i.field in self.columns for i in items):
+                raise SigmaTransformationError(
+                    "keywords next to tests of the access line's columns: a keyword is found in "
+                    "the whole line, while the event of such a line holds its columns, in each of "
+                    "which the rule's keyword reading looks (the line's fixed parts and a text "
+                    "across two columns are in no column)",
+                    source=rule.source,
+                )
+        super().apply(rule)
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Give a field-less item the line's field and wrap each value as a substring."""
@@ -157,3 +177,12 @@ class KeywordTextField(DetectionItemTransformation):
             raise SigmaTransformationError(str(exc), source=detection_item.source) from None
         detection_item.field = self.field
         detection_item.value = values
+
+
+def _detection_items(detections: Iterable[SigmaDetection | SigmaDetectionItem]) -> Iterator[SigmaDetectionItem]:
+    """Every detection item under ``detections`` (nested detections walked)."""
+    for detection in detections:
+        if isinstance(detection, SigmaDetectionItem):
+            yield detection
+        else:
+            yield from _detection_items(detection.detection_items)

@@ -94,6 +94,7 @@ from converter.mapping.functions.unlisted import (
 )
 from converter.mapping.functions.unnamed_data import query_xml_unnamed_data, render_xml_unnamed_data
 from converter.mapping.functions.auditd_pair import query_auditd_pair, render_auditd_pair
+from converter.mapping.functions.access_column import query_access_column, render_access_column
 from converter.mapping.functions.unnamed_params import query_unnamed_params, render_unnamed_params
 from converter.mapping.functions.ip import query_to_ip, render_to_ip
 from converter.mapping.functions.values import (
@@ -144,6 +145,7 @@ QUERY_FUNCTIONS: dict[str, QueryFunction] = {
     "xml_unnamed_data": query_xml_unnamed_data,
     "unnamed_params": query_unnamed_params,
     "auditd_pair": query_auditd_pair,
+    "access_column": query_access_column,
 }
 
 RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -176,6 +178,7 @@ RENDER_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "xml_unnamed_data": render_xml_unnamed_data,
     "unnamed_params": render_unnamed_params,
     "auditd_pair": render_auditd_pair,
+    "access_column": render_access_column,
 }
 
 #: Checks of the whole rule that a function's query side relies on, run before its items are
