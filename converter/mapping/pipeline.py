@@ -59,7 +59,7 @@ from converter.mapping.loader import (
     load_table,
     offered_by_companion,
 )
-from converter.mapping.refusals import UnsupportedLogsourceFailure
+from converter.mapping.refusals import AmbiguousLogsourceFailure, UnsupportedLogsourceFailure
 from converter.mapping.table import LogsourceMapping, MappingTable
 from converter.mapping.text_fields import TextFieldFailure
 
@@ -132,6 +132,8 @@ def build_pipeline(
     entries: tuple[LogsourceMapping, ...] = () if foreign else table.entries_for(data_source)
     # Run first, on the rule's own values (``line_ending_items``).
     first: list[ProcessingItem] = []
+    # (table, data source, entry) of each entry, for the refusal of a rule two of them select.
+    owned = [(table.name, str(data_source or ""), entry) for entry in entries]
     for entry in entries:
         items.extend(logsource_items(table, entry, traits, data_source))
         first.extend(line_ending_items(table, entry, data_source))
@@ -148,6 +150,7 @@ def build_pipeline(
             items.extend(logsource_items(other, entry, traits, source))
             first.extend(line_ending_items(other, entry, source))
             entries = (*entries, entry)
+            owned.append((other.name, str(source or ""), entry))
             if not other.has_caseless_subfields(source):
                 plain.append(entry)
                 if source == other.option_default("data_source") or (
@@ -159,6 +162,15 @@ def build_pipeline(
                     templated.append(entry)
         refusals += [(other, item, source) for item in other.not_covered]
     items[0:0] = first
+    if len(owned) > 1:
+        # Before every entry's renames and refusals: a rule two entries select is refused
+        # naming them (each would refuse the fields only the other maps).
+        items.insert(0, ProcessingItem(
+            identifier=f"{table.name}-ambiguous-logsource",
+            transformation=AmbiguousLogsourceFailure(table.name, tuple(
+                (owner, entry.id, source, logsource_condition(entry)) for owner, source, entry in owned
+            )),
+        ))
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
         # On a data source a companion takes over, its documents are the only ones queried.

@@ -10,12 +10,13 @@ SecurityEvent does), so every refusal says on which data source it holds (issue 
   converted, the data source its entry was built for (a companion table's own, e.g. kusto-cloud's
   ``sentinel`` while the Windows rules use ``defender``); ``with_data_source`` adds it to a
   refusal that does not name one yet (a backend's, such as Kusto's boolean values, which knows
-  nothing of data sources).
+  nothing of data sources);
+* ``AmbiguousLogsourceFailure``: a logsource two entries of the pipeline map, naming both.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sigma.correlations import SigmaCorrelationRule
@@ -89,5 +90,60 @@ class UnsupportedLogsourceFailure(PreprocessingTransformation):
             f"{', '.join(parts) or '(none given)'} (it maps {self.covered} logsources: see "
             "sigport list pipelines)"
             + (f"; mapped with --data-source {', '.join(others)}" if others else ""),
+            source=rule.source,
+        )
+
+
+@dataclass
+class AmbiguousLogsourceFailure(PreprocessingTransformation):
+    """Fail on a rule whose logsource two or more entries of the pipeline map, naming them.
+
+    Each entry renames the rule's fields and refuses those it does not map, so a rule selected
+    by two entries (``category: webserver`` with ``service: apache`` on Elastic: ecs-lines'
+    ``apache-error`` and ``webserver-access``) was refused by one entry's table for a field the
+    other maps ("field 'message' is not mapped"), or converted with both entries' conditions,
+    which no record meets. No entry is chosen over another (no table documents a precedence):
+    the refusal says the logsource is ambiguous. ``entries``: (table, entry id, data source,
+    rule condition) of every entry of the pipeline.
+    """
+
+    pipeline: str = ""
+    entries: tuple[tuple[str, str, str, LogsourceCondition], ...] = ()
+    #: The entries by the (category, product, service) their condition names (None: any).
+    _by_parts: dict[tuple[str | None, ...], list[int]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Raise when the rule's logsource selects two or more entries."""
+        if not isinstance(rule, SigmaRule):
+            return
+        if self._by_parts is None:
+            self._by_parts = {}
+            for position, item in enumerate(self.entries):
+                selects = item[3].logsource
+                key = (selects.category, selects.product, selects.service)
+                self._by_parts.setdefault(key, []).append(position)
+        source = rule.logsource
+        parts = (source.category, source.product, source.service)
+        # A condition selects the rule when each part it names is the rule's: look up the eight
+        # ways of naming some of the rule's parts, then ask each candidate's own condition.
+        keys = {tuple(part if mask >> i & 1 else None for i, part in enumerate(parts)) for mask in range(8)}
+        hits = [
+            self.entries[position][:3]
+            for position in sorted(p for key in keys for p in self._by_parts.get(key, ()))
+            if self.entries[position][3].match(rule)
+        ]
+        if len(hits) < 2:
+            return
+        named = ", ".join(
+            f"{entry} of {table}" + (f" (data_source={data_source})" if data_source else "")
+            for table, entry, data_source in hits
+        )
+        given = ", ".join(f"{key}: {value}" for key in ("product", "category", "service")
+                          if (value := getattr(source, key, None)))
+        raise SigmaTransformationError(
+            f"pipeline {self.pipeline}: the logsource {given} is ambiguous: it selects "
+            f"{len(hits)} entries, {named}, each with its own fields and conditions, and none is "
+            "chosen over another",
             source=rule.source,
         )
