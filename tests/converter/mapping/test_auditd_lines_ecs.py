@@ -273,3 +273,17 @@ def test_a_regex_on_message_moves_to_its_cased_copy_and_is_proven(tmp_path: Path
     result = Checker(ELASTIC, mapping=path).check(loaded, generate_events(loaded.rule) + events)
     for target, outcome in result.targets.items():
         assert outcome.equivalent, (target, outcome.reason, outcome.disagreements[:2])
+
+
+def test_values_with_lucene_and_regex_operators_are_proven(tmp_path: Path) -> None:
+    # '#', '@', '&', '~', '<', '>' are Lucene RegExp operators, '\\', '?', '*', '{', '[', '('
+    # the regex's own: each must be a literal of the pair's or the keyword's value.
+    detection = ("    sel:\n        a0|contains: ['#@&', '~<>', 'a\\\\b', 'x?y', 'p*q', '{1}', '[a]']\n"
+                 "    kw:\n        - '#@&'\n        - '~<>'\n        - '(.)'\n        - 'x\\\\y'\n"
+                 "    condition: sel or kw\n")
+    values = ["#@&", "z#@&z", "~<>", "#@", "a\\b", "a\\\\b", "xzy", "x?y", "pq", "p*q", "pzzq",
+              "{1}", "[a]", "a", "(.)", "(x)", "x\\y", "two #@& words"]
+    events = [SampleEvent({"Channel": "linux/auditd", "type": "EXECVE", "a0": v, "a1": w})
+              for v in values for w in values[:4]]
+    for target, result in check(auditd_rule(detection), events, tmp_path).items():
+        assert result.equivalent, (target, result.reason, result.disagreements[:2])
