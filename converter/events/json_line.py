@@ -25,7 +25,10 @@ def json_line(event: dict[str, Any], tags: set[Any]) -> str:
             (``WrittenFloat``), or a line Splunk cuts (``splunk_raw_line``); the checker then
             does not ask the query about it.
     """
-    record = {k: v for k, v in event.items() if not (k == "Channel" and v in tags)}
+    # A top-level JSON null is written as a missing key, as every data source writes it
+    # (converter/checking/dropped.py): the line holds no key the extracted fields lack.
+    record = {k: v for k, v in event.items()
+              if v is not None and not (k == "Channel" and v in tags)}
     written = _written_number(record)
     if written is not None:
         # Python's encoder would spell it as its double (1E5 as 100000.0), not as the log does.
