@@ -287,3 +287,13 @@ def test_values_with_lucene_and_regex_operators_are_proven(tmp_path: Path) -> No
               for v in values for w in values[:4]]
     for target, result in check(auditd_rule(detection), events, tmp_path).items():
         assert result.equivalent, (target, result.reason, result.disagreements[:2])
+
+
+@pytest.mark.parametrize("test", ["a1: x", "exe: /bin/x", "key: k", "euid: 0", "argc: 2",
+                                  "success: 'yes'"])
+def test_refusals_on_the_auditd_data_source_name_filestream(test: str) -> None:
+    # The Auditd Logs integration rewrites these keys; the audit line itself keeps them.
+    text = auditd_rule(f"    selection:\n        {test}\n    condition: selection\n")
+    conversion = Converter("eql", options={"data_source": "auditd"}).convert(load_one(text))
+    assert conversion.status != "converted"
+    assert "--data-source filestream" in (conversion.reason or ""), conversion.reason
