@@ -113,16 +113,26 @@ class AmbiguousLogsourceFailure(PreprocessingTransformation):
     _by_parts: dict[tuple[str | None, ...], list[int]] | None = field(
         default=None, init=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        """Index the entries now, not at the first rule: two targets' pipelines share this item
+        (``converter.conversion.shared`` compares every attribute) only while their copies are
+        alike, and one filled at its first rule differed from the other's, so EQL, KQL, kql-es
+        and Lucene shared no item of any rule after it (tests/converter/conversion/
+        test_shared_pass.py)."""
+        by_parts: dict[tuple[str | None, ...], list[int]] = {}
+        for position, item in enumerate(self.entries):
+            selects = item[3].logsource
+            key = (selects.category, selects.product, selects.service)
+            by_parts.setdefault(key, []).append(position)
+        self._by_parts = by_parts
+
     def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
         """Raise when the rule's logsource selects two or more entries."""
         if not isinstance(rule, SigmaRule):
             return
-        if self._by_parts is None:
-            self._by_parts = {}
-            for position, item in enumerate(self.entries):
-                selects = item[3].logsource
-                key = (selects.category, selects.product, selects.service)
-                self._by_parts.setdefault(key, []).append(position)
+        if self._by_parts is None:  # an instance built without __post_init__ (unpickled)
+            self.__post_init__()
+        assert self._by_parts is not None
         source = rule.logsource
         parts = (source.category, source.product, source.service)
         # A condition selects the rule when each part it names is the rule's: look up the eight
