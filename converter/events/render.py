@@ -392,6 +392,10 @@ class EventRenderer:
                     from converter.events.auditd_line import auditd_message
 
                     return {**constants, entry.text_field: auditd_message(event, entry)}
+                if entry.state.get("fortios_record"):  # FortiGate log lines (ecs-lines)
+                    from converter.events.fortios_line import fortios_message
+
+                    return {**constants, entry.text_field: fortios_message(event, entry)}
                 return {**constants, entry.text_field: filestream_line(event, entry)}
             return {**constants, "_raw": text_line(event, entry)}
         if variant is not None:

@@ -233,6 +233,7 @@ def logsource_items(
                 identifier=f"{prefix}-keywords",
                 transformation=KeywordTextField(entry.field_prefix + entry.text_field,
                                                 auditd=bool(entry.state.get("auditd_record")),
+                                                no_keywords=_no_keywords(entry),
                                                 columns=_access_columns(entry, data_source)),
                 rule_conditions=[logsource_condition(entry)],
             )
@@ -443,3 +444,12 @@ def _access_columns(entry: LogsourceMapping, data_source: str | None) -> tuple[s
         return ()
     return tuple(name for name, spec in entry.field_targets(data_source).items()
                  if spec.function == "access_column")
+
+
+def _no_keywords(entry: LogsourceMapping) -> str:
+    """Why the entry's line cannot test a keyword as Sigma reads one, or "" when it can."""
+    if entry.state.get("fortios_record"):
+        return (f"keywords on {entry.id}: the FortiOS log line holds keys and header pairs "
+                "besides the event's values, so 'the line contains it' is not 'some value "
+                "contains it'")
+    return ""

@@ -151,6 +151,9 @@ class KeywordTextField(DetectionItemTransformation):
     #: columns, in each of which the reference looks for a keyword, where "the line contains it"
     #: also reads the line's fixed parts and across columns ('GET /' is in the line, in no column).
     columns: tuple[str, ...] = ()
+    #: Why a keyword is refused on this line (empty: keywords are tests of the line): a
+    #: FortiOS log line holds keys and a header besides the Sigma event's values.
+    no_keywords: str = ""
 
     def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
         """Refuse keywords next to column tests (``columns``), then wrap each keyword."""
@@ -170,6 +173,8 @@ class KeywordTextField(DetectionItemTransformation):
         """Give a field-less item the line's field and wrap each value as a substring."""
         if detection_item.field is not None:
             return None
+        if self.no_keywords:
+            raise SigmaTransformationError(self.no_keywords, source=detection_item.source)
         wrap = _in_audit_value if self.auditd else _contained
         try:
             values = [wrap(v) for v in detection_item.value]

@@ -15,16 +15,24 @@ Query side: a string (wildcards within the value, letters with their case partne
 writes such a value as hex) and is refused, as are regexes, ``null`` / ``exists`` and field
 references. Render side: nothing; the renderer writes the pair in the line
 (``converter/events/auditd_line.py``).
+
+Parameter ``grammar: fortios``: the line is a FortiOS log message instead (a FortiGate event
+log's line kept whole in ``message``), whose string values are always quoted; the test is
+``backends/fortios_text.py``'s, for a whole plain value only (a wildcard could run across an
+escaped quote, whose writing the Log Message Reference does not state), and the renderer is
+``converter/events/fortios_line.py``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sigma.rule import SigmaDetectionItem
 from sigma.types import SigmaCasedString, SigmaNumber, SigmaString, SigmaType
 
 from backends.auditd_text import BARE, NOT_BARE, pair_pattern
+from backends.fortios_text import UNREADABLE, fortios_pair_pattern
 from backends.splunk.spl_text import glob_pcre_body
 
 from converter.mapping.functions.tree import Leaf, Node, NotExact, QueryResult, describe, rewrite
@@ -45,6 +53,30 @@ def _string(value: SigmaType) -> SigmaString:
     raise NotExact(f"{describe(value)} is no plain value of an audit record's pair")
 
 
+def _fortios_string(value: SigmaType) -> SigmaString:
+    """The whole string value a FortiOS pair is compared with, or NotExact
+    (``backends/fortios_text.py`` states which values the test reads exactly)."""
+    if isinstance(value, SigmaNumber) and not isinstance(value.number, bool):
+        return SigmaString(str(value.number).lower())  # "numbers": compared as text
+    if not isinstance(value, SigmaString) or value.contains_placeholder():
+        raise NotExact(f"{describe(value)} is no plain value of a FortiOS log line's pair")
+    text = value
+    if text.contains_special():
+        raise NotExact(
+            f"{text.original!r} has a wildcard: on a FortiOS line it could run across a quote "
+            "escaped inside the value, whose writing the FortiOS Log Message Reference does not "
+            "state; only a whole plain value is exact"
+        )
+    plain = str(text)
+    if not plain or plain.startswith(" ") or UNREADABLE.search(plain):
+        raise NotExact(
+            f"{plain!r} is empty, starts with a space or holds a double quote, a backslash or a "
+            "control character: the test of a FortiOS line's pair does not read it exactly "
+            "(backends/fortios_text.py)"
+        )
+    return text
+
+
 def query_auditd_pair(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) -> QueryResult:
     """A value -> a regex of ``_raw`` matching the pair ``key=<value>`` of the audit line."""
     key = str(spec.param("key") or item.field)
@@ -52,6 +84,14 @@ def query_auditd_pair(item: SigmaDetectionItem, spec: FieldTarget, prefix: str) 
     # Elastic targets' Lucene RegExp (backends/auditd_text.py).
     lookaround = spec.param("lookaround") is not False
     target = prefix + spec.target
+
+    if spec.param("grammar") == "fortios":
+        def fortios(value: SigmaType) -> Node:
+            text = _fortios_string(value)
+            body = glob_pcre_body(text, isinstance(text, SigmaCasedString), '[^"]')
+            return Leaf(target, RecordTextRegex(fortios_pair_pattern(re.escape(key), body)))
+
+        return rewrite(item, spec, prefix, fortios)
 
     def handle(value: SigmaType) -> Node:
         text = _string(value)
