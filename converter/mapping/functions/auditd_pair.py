@@ -63,11 +63,11 @@ def _fortios_string(value: SigmaType) -> SigmaString:
     text = value
     if text.contains_special():
         raise NotExact(
-            f"{text.original!r} has a wildcard: on a FortiOS line it could run across a quote "
+            f"{str(text)!r} has a wildcard: on a FortiOS line it could run across a quote "
             "escaped inside the value, whose writing the FortiOS Log Message Reference does not "
             "state; only a whole plain value is exact"
         )
-    plain = str(text)
+    plain = "".join(p for p in text.s if isinstance(p, str))  # no wildcard: the whole value
     if not plain or plain.startswith(" ") or UNREADABLE.search(plain):
         raise NotExact(
             f"{plain!r} is empty, starts with a space or holds a double quote, a backslash or a "

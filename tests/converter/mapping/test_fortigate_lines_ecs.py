@@ -142,7 +142,7 @@ def test_the_pair_regex_reads_each_line_as_fortios_writes_it() -> None:
 
 
 @pytest.mark.parametrize("test,needle", [
-    ("cfgpath|startswith: system", "wildcard"), ("cfgpath: 'a\"b'", "double quote"),
+    ("cfgpath|startswith: system", "'system*' has a wildcard"), ("cfgpath: 'a*b'", "wildcard"), ("cfgpath: 'a\"b'", "double quote"),
     ("cfgpath: 'a\\b'", "backslash"), ("cfgpath: ''", "empty"), ("cfgpath: ' a'", "space"),
     ("cfgpath|re: 'a.*'", "cfgpath"), ("cfgpath: null", "cfgpath"), ("cfgtid: 1", "cfgtid"),
 ])
@@ -153,6 +153,16 @@ def test_tests_without_an_exact_form_on_the_line_are_refused(test: str, needle: 
         reason = result.reason or ""
         assert reason.startswith("not converted") and needle in reason, (target, reason)
         assert "filestream" in reason, (target, reason)
+
+
+def test_escaped_wildcards_are_plain_values(tmp_path: Path) -> None:
+    text = fortigate_rule("    selection:\n        cfgpath: 'a\\*b\\?'\n    condition: selection\n")
+    assert _query_on_line(text, 'cfgpath="a*B?"', tmp_path) == dict.fromkeys(ELASTIC, True)
+    assert _query_on_line(text, 'cfgpath="axb?"', tmp_path) == dict.fromkeys(ELASTIC, False)
+    events = [SampleEvent({"Channel": "fortigate/event", "cfgpath": v})
+              for v in ["a*b?", "a*bx", "axb?", "A*B?", "a\\*b?"]]
+    for target, result in check(text, events, tmp_path).items():
+        assert result.equivalent, (target, result.reason, result.disagreements[:2])
 
 
 def test_keywords_are_refused(tmp_path: Path) -> None:
