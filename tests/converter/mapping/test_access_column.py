@@ -14,7 +14,7 @@ import re
 from fnmatch import fnmatchcase
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sigma.types import SigmaString
 
@@ -95,12 +95,14 @@ def event(draw: st.DrawFn) -> dict[str, object]:
 
 @settings(max_examples=300, deadline=None)
 @given(event(), st.sampled_from(list(FIELDS.values())), st.one_of(st.none(), text))
+@example({"Channel": "webserver", "cs-user-agent": None}, "method", "? ")
 def test_each_column_pattern_reads_the_column_the_line_holds(sample, column, glob) -> None:
     line = access_line(sample, entry(), access_columns(entry()))
+    if glob is not None and column in ("method", "status"):
+        # No space in a method or status token; the function refuses an empty one.
+        glob = glob.replace(" ", "") or "a*"
     if glob is not None and (glob == "-" or (column != "query" and fnmatchcase("-", glob))):
         glob = "a*"  # the function refuses such values ('-' is a missing value)
-    if glob is not None and column in ("method", "status") and " " in glob:
-        glob = glob.replace(" ", "")
     assert matches(line, column, glob) == holds(line, column, glob), (line, column, glob)
 
 
