@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from .errors import UnsupportedQueryError
 from .folding import ASCII, equivalents
+from .pattern_memo import remembered
 from .patterns import BoundedPattern, PatternSyntaxError
 from .plain_regex import PlainForm, forms_test
 
@@ -319,7 +320,7 @@ def _emit_lucene(node: tuple, case_sensitive: bool | str, top: bool) -> str:
     return f"(?:{decimal_interval(node[1], node[2], node[3])})"  # interval
 
 
-@functools.lru_cache(maxsize=2048)
+@remembered("lucene_regex")
 def lucene_regex(pattern: str, case_sensitive: bool = True, reading: str = ASCII) -> BoundedPattern:
     """Compile a Lucene RegExp to a Python regex meant for ``fullmatch`` (whole-value match).
 

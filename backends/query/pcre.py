@@ -6,10 +6,10 @@ faithful equivalent. Split out of ``matching.py``, which re-exports ``pcre_regex
 
 from __future__ import annotations
 
-import functools
 import re
 
 from .errors import UnsupportedQueryError
+from .pattern_memo import remembered
 from .patterns import BoundedPattern, PatternSyntaxError
 
 __all__ = ["pcre_regex"]
@@ -163,7 +163,7 @@ def _copy_pcre_class(pattern: str, i: int, out: list[str]) -> int:
     raise PatternSyntaxError("missing ] at end of character class", pattern, i)
 
 
-@functools.lru_cache(maxsize=2048)
+@remembered("pcre_regex")
 def pcre_regex(
     pattern: str, flags: str = "", case_sensitive: bool = True, anchored: bool = False
 ) -> BoundedPattern:

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from .errors import UnsupportedQueryError, VerdictUndecided
+from .pattern_memo import remembered
 from .patterns import PatternSyntaxError
 from .plain_regex import PlainShape, plain_shape
 
@@ -96,7 +97,7 @@ _RE2_META = frozenset("\\[]^$.*+?{}()|")
 _CLASS_SPECIAL = frozenset("\\[]^-:&~|")
 
 
-@functools.lru_cache(maxsize=4096)
+@remembered("re2_plain_shape")
 def re2_plain_shape(pattern: str, flags: str = "") -> PlainShape | None:
     """The string-test form (``plain_regex.plain_shape``) of a case-sensitive RE2 pattern made of
     literal characters and classes of literal characters, optionally opened or closed by

@@ -19,8 +19,9 @@ run, never once per worker). Per event (``Engine.run`` over a batch):
   with several shards, once by the parent for all of them: ``render_schemas``), and each target's query tree is evaluated only when the literals *its own* tree needs occur in
   the rendered event, through a ``LiteralIndex``; a tree is compiled the first time an event gets
   past that filter (a tree no event gets past needs no compiling: the filter already proves it
-  false on every event). The targets of a schema read one ``indexed.Event`` view of the rendered
-  event: each field is looked up once, and a leaf several targets' trees hold is decided once;
+  false on every event; with the persistent cache, the regex translations a tree's compilation
+  used are kept per rule and target and read back by a later run, ``_pred``). The targets of a
+  schema read one ``indexed.Event`` view of the rendered event: each field is looked up once, and a leaf several targets' trees hold is decided once;
 * a reference hit whose target query was ruled out is a disagreement too (explained).
 
 With ``prefilter=False`` every rule and query of the logsource is evaluated; the counts are the
@@ -169,6 +170,8 @@ class Engine:
         self.derived = backtest_store(options, "backtest-index")
         #: The parsed rules, read back for the reference when their targets are.
         self.parsed = backtest_store(options, "backtest-parsed")
+        #: Per slot, the regex translations its tree's compilation used (``_pred``).
+        self.patterns = backtest_store(options, "backtest-patterns")
         self.rules = rules
         self.max_examples = options.max_examples
         self.prefilter = options.prefilter
@@ -326,16 +329,31 @@ class Engine:
     def _pred(self, slot: Slot, delta: dict) -> Any:
         """The slot's compiled predicate (compiled on first use), or None if it cannot be."""
         from backends.query.evaluate import compile_once
+        from backends.query.pattern_memo import recording, seed
 
         pred = self.preds.get(slot)
         if pred is None:
             started = time.process_time()
+            # The regex translations the tree's compilation used, kept beside the tree in the
+            # persistent cache: a later run seeds them instead of translating again.
+            store, rule_key = self.patterns, self.rules[slot[0]].key
+            key = store.key(rule_key, slot[1]) if store is not None and rule_key else None
+            stored = store.get(key) if store is not None and key is not None else None
+            seeded = seed(stored)
+            read = time.process_time()
+            self.phases["cache"] += read - started
             try:
-                pred = self.preds[slot] = compile_once(self._tree(slot))
+                with recording() as used:
+                    pred = self.preds[slot] = compile_once(self._tree(slot))
             except Exception as exc:  # noqa: BLE001 - PatternSyntaxError and the like
                 self.failed.add(slot)
                 delta["failed"][slot] = f"not checked: the evaluator cannot compile the query: {exc}"
-            self.phases["compile"] += time.process_time() - started
+            compiled = time.process_time()
+            self.phases["compile"] += compiled - read
+            if (pred is not None and store is not None and key is not None and used
+                    and not (seeded and isinstance(stored, dict) and used.keys() <= stored.keys())):
+                store.put(key, used)
+                self.phases["cache"] += time.process_time() - compiled
         return pred
 
     def _event(self, group: _Group, position: int, source: str, event: dict[str, Any],
