@@ -277,3 +277,31 @@ def test_a_number_keeps_the_spelling_the_event_wrote(tmp_path: Path) -> None:
         (checked,) = json.loads(result.stdout)["rules"]
         assert checked["reference"]["matched"] == matched, value
         assert checked["targets"]["splunk"]["matched"] == matched, value
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("lines", [1, 2])
+@pytest.mark.parametrize("command", ["check", "backtest"])
+def test_an_events_file_in_utf16_or_utf32_is_refused_by_every_reader(
+    tmp_path: Path, command: str, lines: int, encoding: str
+) -> None:
+    """Events are UTF-8 (JSON lines, RFC 8259 section 8.1): ``check`` refused a UTF-16 file while
+    ``backtest`` proved on it (its reader took ``json.loads``'s detection of UTF-16/32 on bytes),
+    and a second line of it was "not valid JSON" rather than not UTF-8."""
+    events = tmp_path / "events.jsonl"
+    events.write_bytes((GOOD * lines).encode(encoding))
+    extra = ["--workers", "1", "--no-cache"] if command == "backtest" else []
+    result = CliRunner().invoke(main, [command, str(ZOOM), "--events", str(events), "-t", "eql",
+                                       *extra])
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output
+    assert f"{events}:1: " in result.output and "not UTF-8" in result.output, result.output
+    with pytest.raises(ConverterError, match="not UTF-8"):
+        list(iter_events(events))
+
+
+def test_a_utf8_bom_on_the_first_line_still_reads(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\xef\xbb\xbf" + (GOOD * 2).encode("utf-8"))
+    assert len(list(iter_events(events))) == 2
+    assert len(read_jsonl(events)) == 2

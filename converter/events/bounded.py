@@ -179,9 +179,9 @@ def decode_json(data: bytes | str, path: str, line: int, member: str | None = No
     ``STRICT_JSON`` refuses (a key twice in one object, ``NaN``, ``Infinity``).
     """
     try:
-        # As json.loads: on bytes, UTF-8/16/32 and a UTF-8 BOM are detected.
-        text = data if isinstance(data, str) else \
-            data.decode(json.detect_encoding(data), "surrogatepass")
+        # UTF-8 only, a BOM allowed (json.loads would also take UTF-16/32 from the bytes, which
+        # check's reader refuses: every reader must read the same events; RFC 8259 8.1).
+        text = data if isinstance(data, str) else _utf8(data)
         value = STRICT_JSON.decode(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {json_problem(exc)}", path=path, line=line + exc.lineno - 1,
@@ -194,6 +194,17 @@ def decode_json(data: bytes | str, path: str, line: int, member: str | None = No
         raise decode_failure(exc, path, line, member) from None
     check_decoded(value, data, path, line, member)
     return value
+
+
+def _utf8(data: bytes) -> str:
+    """The UTF-8 text of ``data`` (a leading BOM dropped); UTF-16/32 raise UnicodeDecodeError.
+
+    ``surrogatepass`` lets an encoded surrogate through to ``check_decoded``, which names it.
+    """
+    encoding = json.detect_encoding(data)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        raise UnicodeDecodeError(encoding, data, 0, len(data), f"the bytes are {encoding.upper()}")
+    return data.decode(encoding, "surrogatepass")
 
 
 def decode_failure(exc: ValueError | RecursionError, path: str, line: int,
