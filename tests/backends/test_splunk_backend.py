@@ -585,3 +585,28 @@ def test_cim_exists_test_inside_an_or_with_a_regex_reads_the_fill() -> None:
     tree = parse(query)
     events = [{"user": "u"}, {"user": "u", "process": "c"}, {"process_path": "y"}]
     assert [i for i, event in enumerate(events) if matches(tree, event)] == [1, 2]
+
+
+@pytest.mark.parametrize("pattern, text", [
+    ("ul", "null"), ("^ul", "null"), ("ll$", "null"), ("(?i)NU", "null"), ("n.*l", "null"),
+    ("x", "null"), ("(a|u)l", "null"), ("(a|b)l", "null"), ("[^n]ull", "null"), ("nul+$", "null"),
+    ("\\bnull\\b", "null"), ("N", "null"),
+])
+def test_regex_finds_is_the_engine_search(monkeypatch: pytest.MonkeyPatch, pattern: str,
+                                          text: str) -> None:
+    """The fill-hazard answer is the regex engine's search on the fill string, whether the
+    pattern is tested as strings (a string of character sets) or run as a regex; a string of
+    character sets compiles no regex."""
+    import regex
+
+    import backends.splunk.terms as splunk
+
+    monkeypatch.setattr(splunk, "_REGEX_FINDS", {})
+    compiled = splunk.pcre_regex(pattern)
+    expected = regex.compile(compiled._source, compiled._bits).search(text) is not None
+    plain = compiled._plain is not None
+    assert plain or pattern not in ("ul", "x", "N")  # these are strings of sets
+    compiled._compiled = None
+    assert splunk.regex_finds(pattern, text) is expected
+    if plain:
+        assert compiled._compiled is None
