@@ -11,6 +11,7 @@ the interpreters (session 10): each test fails on the code before its fix.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import subprocess
@@ -87,3 +88,35 @@ def test_counts_within_the_bound_still_run(pattern: str) -> None:
     assert engine_gaps.MAX_EXPANSION == MAX_EXPANSION  # one bound for both layers
     compiled_regex(pattern, 0).search("b")
     BoundedPattern(re.compile(pattern), pattern).search("b")
+
+
+@pytest.mark.parametrize(("pattern", "words"), [
+    (r"(a)\1x", "backreference"),
+    (r"(?=ab)a", "group construct '(?=a'"),
+    (r"(?<=a)b", "group construct '(?<='"),
+])
+def test_a_rule_without_generated_events_names_the_regex_not_its_logsource(
+    tmp_path: Path, pattern: str, words: str
+) -> None:
+    """A regex the example generator does not model left ``check --generate`` with no event and
+    the error "(see its logsource)", which pointed at a sound logsource; it now names the
+    regular expression, its field and the construct."""
+    from click.testing import CliRunner
+
+    from converter.cli import main
+
+    rule = tmp_path / "lookaround.yml"
+    rule.write_text(
+        "title: lookaround\nid: 6a0c3c7e-3333-4a1a-9a9a-000000000002\n"
+        "logsource: {product: windows, category: process_creation}\n"
+        "detection:\n  sel:\n    Image|endswith: '\\a.exe'\n"
+        f"  re:\n    CommandLine|re: '{pattern}'\n  condition: sel and re\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", str(rule), "--generate", "-t", "eql",
+                                       "--format", "json"])
+    assert result.exit_code == 2, result.output
+    (checked,) = json.loads(result.stdout)["rules"]
+    assert "see its logsource" not in checked["error"], checked["error"]
+    assert f"no example of the regular expression {pattern!r} of CommandLine" in checked["error"]
+    assert words in checked["error"], checked["error"]

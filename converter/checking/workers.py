@@ -97,16 +97,14 @@ def _check_one(item: LoadedRule, context: CheckContext, limits: Any) -> tuple[Ru
         events = generate_events(item.rule, count=opts.generate or None, seed=opts.seed,
                                  carries=checker.carries, field_model=context.model)
         if not events:
-            from converter.reference.evaluator import compile_rule
+            from converter.generate.generator import why_none_generated
 
             result = RuleResult(item.id, item.title, item.path, [])
             # The generator builds events the reference decides: a rule it cannot evaluate (a
             # placeholder, a regex it refuses) gets none, whatever its logsource.
-            refused = compile_rule(item.rule).unsupported
-            why = (f"the reference cannot evaluate the rule ({refused})" if refused
-                   else "see its logsource")
             result.error = (
-                f"no events: none could be generated for this rule ({why}); "
+                f"no events: none could be generated for this rule "
+                f"({why_none_generated(item.rule)}); "
                 f"pass --events, or add sample events in {own.name} beside the rule"
             )
             return result, True

@@ -51,6 +51,7 @@ from converter.generate.plan import (
     _label,
     _not_nodes,
     describe,
+    regexes,
     solve,
 )
 from converter.generate.hostile import (
@@ -416,6 +417,23 @@ def generate_events(
             rule, compiled, kinds, count, seed, long_length
         )
     return _generate(rule, compiled, kinds, count, seed, long_length)
+
+
+def why_none_generated(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    """Why ``generate_events`` made no event for ``rule``, for the error that says so: the
+    reference refuses it, a regular expression has no example (a construct the generator does
+    not model), or its logsource."""
+    refused = compile_rule(rule).unsupported
+    if refused:
+        return f"the reference cannot evaluate the rule ({refused})"
+    if isinstance(rule, SigmaRule):
+        for field, rx in regexes(rule.detection.detections):
+            try:
+                regex_example(rx.source, rx.flags, random.Random(0))
+            except RegexUnsupported as exc:
+                return (f"the generator writes no example of the regular expression "
+                        f"{rx.source!r} of {field or 'a keyword'}: {exc}")
+    return "see its logsource"
 
 
 def _generate(rule: SigmaRule, compiled: Any, kinds: list[dict[str, Any]], count: int | None,

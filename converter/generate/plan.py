@@ -22,6 +22,7 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
+from sigma.rule import SigmaDetection, SigmaDetectionItem
 from sigma.types import (
     Placeholder,
     SigmaCasedString,
@@ -126,6 +127,21 @@ def _lit_values(value: Any, keyword: bool) -> list[Any]:
             flags |= _RX_FLAGS[flag]
         return [Rx(source, flags)]
     return [value]
+
+
+def regexes(detections: Any) -> Iterator[tuple[str, Rx]]:
+    """(field, Rx) of each regular expression of a rule's detections (``rule.detection.
+    detections``), as the generator reads it; a keyword's field is ''."""
+    stack = list(detections.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, SigmaDetection):
+            stack.extend(node.detection_items)
+        elif isinstance(node, SigmaDetectionItem):
+            for value in node.value:
+                if isinstance(value, SigmaRegularExpression):
+                    yield from ((node.field or "", rx) for rx in _lit_values(value, False)
+                                if isinstance(rx, Rx))
 
 
 def _clash(plan: Plan, chosen: list[Lit]) -> int:
