@@ -14,10 +14,6 @@ from xml.sax.saxutils import escape, quoteattr
 NAME_MEMO = 65536
 
 
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else [value]
-
-
 def xml_escaped(value: Any) -> Any:
     """A string (or each string of a list) as XML text: ``&``, ``<``, ``>`` as entities."""
     if isinstance(value, list):
@@ -33,17 +29,21 @@ def _escaped(text: str, extra: dict[str, str] | None = None) -> str:
     return text
 
 
-#: ``quoteattr`` of the event's field names (a handful of names, quoted for every event).
-_NAME_ATTRS: dict[str, str] = {}
+#: ``<Data Name="...">`` of the event's field names (a handful of names, for every event).
+_DATA_OPEN: dict[str, str] = {}
 
 
-def _name_attr(name: str) -> str:
-    found = _NAME_ATTRS.get(name)
+def _data_open(name: str) -> str:
+    found = _DATA_OPEN.get(name)
     if found is None:
-        found = quoteattr(name)
-        if len(_NAME_ATTRS) < NAME_MEMO:
-            _NAME_ATTRS[name] = found
+        found = f"<Data Name={quoteattr(name)}>"
+        if len(_DATA_OPEN) < NAME_MEMO:
+            _DATA_OPEN[name] = found
     return found
+
+
+#: The record's ``<System>`` fields: not written as ``<Data>``.
+_SYSTEM = frozenset({"EventID", "Channel"})
 
 
 #: What libxml2's text writer escapes (xmlEncodeSpecialChars, used by Sysmon for Linux's
@@ -60,13 +60,20 @@ def raw_xml(event: dict[str, Any], libxml2: bool = False) -> str:
     # it was written as the word "None", which a keyword search then found. A JSON object, or
     # an array inside the field's array, has no text in a <Data> element (the record's values
     # are texts): nothing is written, never its Python repr ("[['a']]", "{'b': 1}").
-    data = "".join(
-        f"<Data Name={_name_attr(str(k))}>{_escaped(str(v), extra)}</Data>"
-        for k, values in event.items()
-        if k not in {"EventID", "Channel"}
-        for v in _as_list(values)
-        if v is not None and not isinstance(v, (list, dict))
-    )
+    parts: list[str] = []
+    for k, values in event.items():
+        if k in _SYSTEM:
+            continue
+        head = _data_open(k if type(k) is str else str(k))
+        for v in values if isinstance(values, list) else (values,):
+            if v is None or isinstance(v, (list, dict)):
+                continue
+            text = str(v)
+            # ``_escaped`` inlined (every value of every Splunk rendering passes here).
+            if extra or type(text) is not str or "&" in text or "<" in text or ">" in text:
+                text = escape(text, extra)
+            parts += (head, text, "</Data>")
+    data = "".join(parts)
     system = (
         f"<System><EventID>{escape(str(event.get('EventID', '')))}</EventID>"
         f"<Channel>{escape(str(event.get('Channel', '')))}</Channel></System>"

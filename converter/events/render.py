@@ -1,4 +1,6 @@
-"""Events: read them, and render Sigma-taxonomy events for each target with the mapping tables.
+"""Render Sigma-taxonomy events for each target with the mapping tables (sample events are read
+by ``converter.events.samples``, whose names this module re-exports; the per-entry plan of a
+rendering is ``converter.events.render_plan``).
 
 Sample events are written once, in the rule's own field names (Sysmon-style flat JSON: ``EventID``,
 ``Channel``, ``Image``, ...). ``EventRenderer`` writes them in a target's schema (ECS, Splunk
@@ -12,14 +14,16 @@ target (``None``): the checker reports it as not evaluated rather than guessing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
+from xml.sax.saxutils import escape
 
 from converter.events.record_xml import raw_xml, xml_escaped
+from converter.events.render_plan import EntryPlan, criteria_values
+from converter.events.samples import (  # noqa: F401 - re-exported: read with the renderer
+    EXPECT_KEY, NOTE_KEY, RENDER_KEY, SampleEvent, read_jsonl, sample_events_path,
+)
 from converter.events.text_lines import filestream_line, text_line
-from converter.events.unnamed_data import positions, unnamed_data_raw
-from converter.errors import EventsError
+from converter.events.unnamed_data import unnamed_data_raw
 from converter.mapping.table import (
     FieldTarget,
     LogsourceMapping,
@@ -28,85 +32,8 @@ from converter.mapping.table import (
 )
 from converter.events.normalise import array_fields, with_nested_fields
 
-#: Key of the expected verdict in a JSON-lines event; it is not an event field.
-EXPECT_KEY = "_expect"
 #: Routes and event-data targets an ``EventRenderer`` remembers (beyond: computed each time).
 MEMO = 4096
-#: Optional human label of a sample event; not an event field either.
-NOTE_KEY = "_note"
-#: Optional per-schema extra values the shipper writes beyond the Sigma fields, e.g.
-#: ``{"ecs": {"event.type": ["start", "process_started"]}}``; merged into the rendered event.
-RENDER_KEY = "_render"
-
-
-@dataclass
-class SampleEvent:
-    """One event with its optional expected verdict and label."""
-
-    fields: dict[str, Any]
-    expect: bool | None = None
-    note: str | None = None
-    source: str = ""
-    render: dict[str, dict[str, Any]] | None = None
-    #: The event as given in a target schema (``--schema ecs``): used as is for that schema.
-    native: dict[str, dict[str, Any]] | None = None
-
-
-def read_jsonl(path: str | Path, limits: Any = None) -> list[SampleEvent]:
-    """Read a JSON-lines events file (one JSON object per line; blank lines and ``#`` skipped).
-
-    Lines are read through ``converter.events.bounded`` (a line over ``max_line_bytes`` is
-    skipped with a warning in ``limits``; JSON that cannot be decoded is a positioned error).
-
-    Raises:
-        EventsError: naming the file, line and column of a line that is not a JSON object.
-    """
-    from converter.events.bounded import InputLimits, decode_json, json_kind, read_lines
-
-    path = Path(path)
-    limits = limits if limits is not None else InputLimits()
-    out = []
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise EventsError(f"cannot read events: {exc.strerror}", path=path) from exc
-    with fh:
-        for number, raw in read_lines(fh, str(path), limits):
-            line = raw.strip()
-            if line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM on the first line
-                line = line[3:].strip()
-            if not line or line.startswith(b"#"):
-                continue
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise EventsError(f"events file is not UTF-8 ({exc.reason})", path=path,
-                                  line=number) from exc
-            obj = decode_json(line, str(path), number)
-            if not isinstance(obj, dict):
-                raise EventsError(
-                    f"a line must hold a JSON object, not {json_kind(obj)}", path=path,
-                    line=number,
-                )
-            expect = obj.pop(EXPECT_KEY, None)
-            if expect is not None and not isinstance(expect, bool):
-                raise EventsError(f"{EXPECT_KEY} must be true or false", path=path, line=number)
-            note = obj.pop(NOTE_KEY, None)
-            render = obj.pop(RENDER_KEY, None)
-            if render is not None and not (
-                isinstance(render, dict) and all(isinstance(v, dict) for v in render.values())
-            ):
-                raise EventsError(
-                    f"{RENDER_KEY} must map a schema name to field values", path=path, line=number
-                )
-            out.append(SampleEvent(obj, expect, note, f"{path}:{number}", render))
-    return out
-
-
-def sample_events_path(rule_path: str | Path) -> Path:
-    """Where a bundled rule's own sample events live: beside it, ``<rule>.events.jsonl``."""
-    rule_path = Path(rule_path)
-    return rule_path.with_name(rule_path.stem + ".events.jsonl")
 
 
 def _event_matches(event: dict[str, Any], criteria: dict[str, Any]) -> bool:
@@ -126,6 +53,21 @@ def _event_matches(event: dict[str, Any], criteria: dict[str, Any]) -> bool:
 
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
+
+
+def _primary(event: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``expand_alternatives(event)[0]`` (None when it is empty) of an event no one else holds:
+    each ``Alternatives`` value replaced by its first spelling, in place, without the copies."""
+    from converter.mapping.functions.render import Alternatives
+
+    if event is None:
+        return None
+    for key, value in event.items():
+        if isinstance(value, Alternatives):
+            if not value:
+                return None
+            event[key] = value[0]
+    return event
 
 
 def expand_alternatives(event: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -187,8 +129,7 @@ class EventRenderer:
         }
         #: Of those, the ones written from every element of an array on their path.
         self._arrays = {e.id: array_fields(self._targets[e.id]) for e in self._entries}
-        #: Renderers of the tables that extend this one (``converter.mapping.loader.companion_tables``).
-        self.companions: list[EventRenderer] = []
+        self._companions: list[EventRenderer] = []
         #: ``(copy, source)`` fields an ingest pipeline writes into every document
         #: (``backends.query.ingest``; declared by the user's ``--mapping``).
         self.copies: list[tuple[str, str]] = []
@@ -199,8 +140,23 @@ class EventRenderer:
         self._criteria_keys = tuple(sorted({key for e in self._entries for crit in (
             *e.events, *(c for v in e.variants for c in v.events)) for key in crit}))
         self._routes: dict[tuple[str | None, ...], tuple[Any, Any]] = {}
-        #: (entry id, Sigma field) -> ``event_data_target`` for this data source.
-        self._event_data: dict[tuple[str, str], str | None] = {}
+        #: The same for ``_resolve``, over this renderer's and its companions' criteria.
+        self._all_keys = self._criteria_keys
+        self._resolved: dict[tuple[str | None, ...], Any] = {}
+        #: Entry id -> what rendering its events needs besides the event (``EntryPlan``).
+        self._plans: dict[str, EntryPlan] = {}
+
+    @property
+    def companions(self) -> list["EventRenderer"]:
+        """Renderers of the tables that extend this one (``converter.mapping.loader.companion_tables``)."""
+        return self._companions
+
+    @companions.setter
+    def companions(self, renderers: list["EventRenderer"]) -> None:
+        self._companions = renderers
+        self._all_keys = tuple(sorted({*self._criteria_keys,
+                                       *(k for r in renderers for k in r._criteria_keys)}))
+        self._resolved = {}
 
     def set_copies(self, copies: list[tuple[str, str]],
                    cased: list[tuple[str, str]] | None = None) -> None:
@@ -263,9 +219,7 @@ class EventRenderer:
     def _route(self, event: dict[str, Any]) -> tuple[LogsourceMapping | None, Any]:
         """The entry that covers the event (or None) and its variant that does (or None),
         remembered per value of the criteria's fields (a scan of every entry otherwise)."""
-        # What ``_event_matches`` compares of each (None: absent or null, which never matches).
-        key = tuple(None if (v := event.get(n)) is None else str(v).lower() if n == "Channel"
-                    else str(v) for n in self._criteria_keys)
+        key = criteria_values(event, self._criteria_keys)
         found = self._routes.get(key)
         if found is None:
             found = self._scan(event)
@@ -282,15 +236,6 @@ class EventRenderer:
                         return entry, variant
                 return entry, None
         return None, None
-
-    def _event_data_target(self, entry: LogsourceMapping, name: str) -> str | None:
-        """``entry.event_data_target`` for this data source, remembered per (entry, field)."""
-        key = (entry.id, name)
-        if key not in self._event_data:
-            if len(self._event_data) >= MEMO:
-                return entry.event_data_target(name, self.data_source)
-            self._event_data[key] = entry.event_data_target(name, self.data_source)
-        return self._event_data[key]
 
     def _render_variant(self, event: dict[str, Any], variant: Any) -> dict[str, Any]:
         """Render an event of a variant kind (e.g. Security 4688) with the variant's names."""
@@ -318,9 +263,15 @@ class EventRenderer:
         never hold them)."""
         if not self.xml_text:
             return event
-        return {
-            k: v if k in ("EventID", "Channel") else xml_escaped(v) for k, v in event.items()
-        }
+        out = {}
+        for k, v in event.items():
+            if k in ("EventID", "Channel"):
+                out[k] = v
+            elif type(v) is str:  # most values: ``xml_escaped``'s test inlined
+                out[k] = escape(v) if "&" in v or "<" in v or ">" in v else v
+            else:
+                out[k] = xml_escaped(v)
+        return out
 
     def _strip(self, name: str) -> str:
         # Data model fields are queried as `Processes.process_name` but read as `process_name`.
@@ -370,19 +321,40 @@ class EventRenderer:
         """The event in the target schema (with the ingest pipeline's copies), or None when no
         logsource of the table covers it; values spelled in several ways in their primary
         spelling."""
-        if self.companions and self._route(event)[0] is None:
-            # A logsource of a table that extends this one (Okta, CloudTrail, ...), as
-            # ``render_sample`` routes it: the backtest renders through here.
+        found = self._resolve(event)
+        if found is None:
+            return None
+        renderer, route = found
+        return renderer._ingested(_primary(renderer._render(event, route)))
+
+    def _resolve(self, event: dict[str, Any]) -> tuple["EventRenderer", tuple[Any, Any]] | None:
+        """The renderer (this one, else the first companion that covers the event: a
+        logsource of a table that extends this one, Okta, CloudTrail, ..., as ``render_sample``
+        routes it) and its route for the event, or None when none covers it; remembered per
+        value of the fields any of their criteria name (each route depends on those alone)."""
+        key = criteria_values(event, self._all_keys)
+        try:
+            return self._resolved[key]
+        except KeyError:
+            pass
+        route = self._route(event)
+        found: tuple[EventRenderer, tuple[Any, Any]] | None = None
+        if route[0] is not None:
+            found = self, route
+        else:
             for other in self.companions:
-                if other.covers and other._route(event)[0] is not None:
-                    return other.render(event)
-        events = expand_alternatives(self._render(event))
-        return self._ingested(events[0]) if events else None
+                if other.covers and (route := other._route(event))[0] is not None:
+                    found = other, route
+                    break
+        if len(self._resolved) < MEMO:
+            self._resolved[key] = found
+        return found
 
-    def _render(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        from converter.mapping.functions.registry import MISSING_RENDER_FUNCTIONS, RENDER_FUNCTIONS
+    def _render(self, event: dict[str, Any], route: tuple[Any, Any] | None = None
+                ) -> dict[str, Any] | None:
+        from converter.mapping.functions.registry import RENDER_FUNCTIONS
 
-        entry, variant = self._route(event)
+        entry, variant = route if route is not None else self._route(event)
         if entry is None:
             return None
         if entry.state.get("text_record") or entry.text_field:
@@ -400,60 +372,85 @@ class EventRenderer:
             return {**constants, "_raw": text_line(event, entry)}
         if variant is not None:
             return self._render_variant(event, variant)
-        out: dict[str, Any] = {}
-        targets = self._targets[entry.id]
+        plan = self._plans.get(entry.id)
+        if plan is None:
+            plan = self._plans[entry.id] = EntryPlan(self, entry)
+        targets = plan.targets
         source, event = event, self._as_extracted(
-            with_nested_fields(event, self._dotted[entry.id], self._arrays[entry.id]))
-        constants = dict(entry.render)
-        constants.update(entry.render_by_source.get(self.data_source or "", {}) or {})
-        overrides: dict[str, str] = {}
-        for special in entry.event_render:
-            if _event_matches(event, special.get("match", {})):
-                per_source = special.get(self.data_source or "", {}) or {}
-                constants.update(per_source)
-                overrides.update(special.get("fields", {}) or {})
-        for key, value in constants.items():
-            out[self._strip(key)] = value
+            with_nested_fields(event, plan.dotted, plan.arrays))
+        if entry.event_render:
+            constants = dict(entry.render)
+            constants.update(entry.render_by_source.get(self.data_source or "", {}) or {})
+            overrides: dict[str, str] = {}
+            for special in entry.event_render:
+                if _event_matches(event, special.get("match", {})):
+                    per_source = special.get(self.data_source or "", {}) or {}
+                    constants.update(per_source)
+                    overrides.update(special.get("fields", {}) or {})
+            out = {self._strip(key): value for key, value in constants.items()}
+        else:
+            out, overrides = dict(plan.constants), {}
+        # ``_keep`` and ``_merge`` inlined: this loop runs for every field of every event.
+        strip = self._strip if self.prefix else None
+        exempt, drop, crlf = self.drop_exempt, self.drop_values, self.crlf_to_lf
+        event_data = plan.event_data
         for name, raw in event.items():
-            target = targets.get(name)
-            value = self._keep(raw, name)
+            value = raw
+            if name not in exempt:
+                if crlf:
+                    value = rewrite_line_endings(value)
+                if isinstance(value, list):
+                    value = [v for v in value if not (isinstance(v, str) and v in drop)]
+                    if not value:
+                        continue
+                elif isinstance(value, str) and value in drop:
+                    continue
             if value is None:
                 continue
+            target = targets.get(name)
             if target is None:
                 # The record's other named data, where the shipper writes it (event_data).
-                data = self._event_data_target(entry, name)
+                try:
+                    data = event_data[name]
+                except KeyError:
+                    data = entry.event_data_target(name, self.data_source)
+                    if len(event_data) < MEMO:
+                        event_data[name] = data
                 if data is not None:
-                    if entry.event_data_template(self.data_source) is not None:
+                    if plan.template:
                         # A property read with tostring(): the row holds its text.
                         from converter.mapping.functions.render import event_data_text
 
                         value = event_data_text(name, value)
-                    _merge(out, self._strip(data), value)
+                    key = strip(data) if strip else data
+                    if key in out:
+                        _merge(out, key, value)
+                    else:
+                        out[key] = value
+                continue
+            if target.function is None:
+                key = strip(target.target) if strip else target.target
+                if key in out:
+                    _merge(out, key, value)
+                else:
+                    out[key] = value
                 continue
             for key, written in self._render_field(
                 target, value, overrides, RENDER_FUNCTIONS, event
             ):
                 _merge(out, self._strip(key), written)
-        for name, spec in targets.items():  # a field the data model calculates when missing
-            missing = MISSING_RENDER_FUNCTIONS.get(spec.function or "")
-            if missing is not None and self._keep(event.get(name), name) is None:
+        for name, spec, missing in plan.missing:  # a field the data model calculates when missing
+            if self._keep(event.get(name), name) is None:
                 for key, written in missing(spec).items():  # (may refuse the event)
                     out.setdefault(self._strip(key), written)
-        for derived in entry.derived_for(self.data_source, render=True):
+        for derived, spec in plan.derived:
             value = self._keep(event.get(derived.source), derived.source)
             if value is None:
                 continue
-            spec = FieldTarget(
-                derived.source,
-                derived.target if isinstance(derived.target, str) else "",
-                derived.function,
-                (derived.target,) if isinstance(derived.target, str) else tuple(derived.target.values()),
-                (("to", derived.target),),
-            )
             for item in _as_list(value):
                 for key, written in RENDER_FUNCTIONS[derived.function](item, spec).items():
                     _merge(out, self._strip(key), written)
-        slots = positions(targets)
+        slots = plan.slots
         if slots:  # values of unnamed <Data> elements: the query reads them off _raw
             out["_raw"] = unnamed_data_raw(source, slots, {})
         elif entry.state.get("auditd_record"):  # keywords read the audit line's values
