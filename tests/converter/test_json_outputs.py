@@ -51,3 +51,20 @@ def test_backtest_json_has_a_schema_version(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["schema_version"] == BACKTEST_SCHEMA_VERSION == 1
     assert data["rules"][0]["reference"]["hits"] == 1
+
+
+def test_backtest_json_layout() -> None:
+    """One top-level key a line, one rule a line under ``rules``, a newline at the end; JSON
+    escapes every control character (ESC too), so nothing is left for a terminal to read."""
+    from io import StringIO
+
+    from converter.cli.backtest import _write_json
+
+    out = StringIO()
+    _write_json({"a": 1, "rules": [{"t": "x\x1b\u2028é"}, {"t": 2}], "b": [], "c": {"d": None}},
+                out.write)
+    assert out.getvalue() == ('{"a": 1,\n"rules": [\n{"t": "x\\u001b\u2028é"},\n{"t": 2}\n],\n'
+                              '"b": [],\n"c": {"d": null}}\n')
+    empty = StringIO()
+    _write_json({"rules": []}, empty.write)
+    assert empty.getvalue() == '{"rules": []}\n'
