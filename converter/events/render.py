@@ -24,6 +24,7 @@ from converter.events.samples import (  # noqa: F401 - re-exported: read with th
 )
 from converter.events.text_lines import filestream_line, text_line
 from converter.events.unnamed_data import unnamed_data_raw
+from converter.mapping.precedence import preferred
 from converter.mapping.table import (
     FieldTarget,
     LogsourceMapping,
@@ -197,14 +198,11 @@ class EventRenderer:
 
     def route(self, product: str | None, category: str | None, service: str | None
               ) -> tuple["EventRenderer", LogsourceMapping] | None:
-        """The renderer (this one or a companion) and entry that cover a rule's logsource."""
-        for renderer in (self, *self.companions):
-            if not renderer.covers:
-                continue
-            entry = renderer.table.for_logsource(product, category, service, renderer.data_source)
-            if entry is not None:
-                return renderer, entry
-        return None
+        """The renderer (this one or a companion) and entry that cover a rule's logsource: of
+        several, the one the pipeline converts the rule with (``converter.mapping.precedence``)."""
+        found = [(r, e) for r in (self, *self.companions) if r.covers
+                 for e in r.table.entries_for(r.data_source) if e.matches_logsource(product, category, service)]
+        return found[preferred([(r.table, r.data_source, e) for r, e in found])] if found else None
 
     def carries(self, event: dict[str, Any]) -> bool:
         """True when this table (or a companion table) has a logsource entry for the event."""

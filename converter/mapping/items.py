@@ -149,7 +149,7 @@ def logsource_items(
         items.append(
             ProcessingItem(
                 identifier=f"{prefix}-data-source",
-                transformation=DataSourceStamp(data_source=str(data_source)),
+                transformation=DataSourceStamp(data_source=str(data_source), table=table.name),
                 rule_conditions=[logsource_condition(entry)],
             )
         )

@@ -59,6 +59,7 @@ from converter.mapping.loader import (
     load_table,
     offered_by_companion,
 )
+from converter.mapping.precedence import Owned, yield_to_narrower
 from converter.mapping.refusals import AmbiguousLogsourceFailure, UnsupportedLogsourceFailure
 from converter.mapping.table import LogsourceMapping, MappingTable
 from converter.mapping.text_fields import TextFieldFailure
@@ -133,10 +134,11 @@ def build_pipeline(
     # Run first, on the rule's own values (``line_ending_items``).
     first: list[ProcessingItem] = []
     # (table, data source, entry) of each entry, for the refusal of a rule two of them select.
-    owned = [(table.name, str(data_source or ""), entry) for entry in entries]
+    owned: list[Owned] = [(table, data_source, entry) for entry in entries]
+    # Each entry's items (its logsource guard yields to a narrower entry: converter.mapping.precedence).
+    guarded: list[list[ProcessingItem]] = []
     for entry in entries:
-        items.extend(logsource_items(table, entry, traits, data_source))
-        first.extend(line_ending_items(table, entry, data_source))
+        guarded.append(_entry_items(table, entry, traits, data_source, items, first))
     # Tables that extend this one (non-Windows logsources) add their entries, each built for
     # its own data source: the option value when the table lists it, else the table's default.
     refusals = [] if foreign else [(table, item, data_source) for item in table.not_covered]
@@ -147,10 +149,9 @@ def build_pipeline(
         own = own_options(other, options if all_options is None else all_options)
         source = own.get("data_source", other.option_default("data_source"))
         for entry in other.entries_for(source):
-            items.extend(logsource_items(other, entry, traits, source))
-            first.extend(line_ending_items(other, entry, source))
+            guarded.append(_entry_items(other, entry, traits, source, items, first))
             entries = (*entries, entry)
-            owned.append((other.name, str(source or ""), entry))
+            owned.append((other, source, entry))
             if not other.has_caseless_subfields(source):
                 plain.append(entry)
                 if source == other.option_default("data_source") or (
@@ -163,13 +164,17 @@ def build_pipeline(
         refusals += [(other, item, source) for item in other.not_covered]
     items[0:0] = first
     if len(owned) > 1:
-        # Before every entry's renames and refusals: a rule two entries select is refused
-        # naming them (each would refuse the fields only the other maps).
+        # A rule two entries select is converted with the narrower one when one is (its items
+        # yield), else refused naming them, before every entry's renames and refusals (each
+        # would refuse the fields only the other maps).
+        selects = [logsource_condition(entry) for _, _, entry in owned]
+        pairs = yield_to_narrower(owned, selects, guarded, items)
         items.insert(0, ProcessingItem(
             identifier=f"{table.name}-ambiguous-logsource",
             transformation=AmbiguousLogsourceFailure(table.name, tuple(
-                (owner, entry.id, source, logsource_condition(entry)) for owner, source, entry in owned
-            )),
+                (owner.name, entry.id, str(source or ""), logsource_condition(entry))
+                for owner, source, entry in owned
+            ), pairs),
         ))
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
@@ -242,6 +247,19 @@ def build_pipeline(
         items=items,
         vars={"sigport_table": table.name, "sigport_options": opts, "sigport_field_model": model},
     )
+
+
+def _entry_items(
+    table: MappingTable, entry: LogsourceMapping, traits: TargetTraits, data_source: Any,
+    items: list[ProcessingItem], first: list[ProcessingItem],
+) -> list[ProcessingItem]:
+    """Add one entry's items to ``items`` (its line-ending check to ``first``: it must see the
+    rule's own values) and return them all."""
+    own = logsource_items(table, entry, traits, data_source)
+    early = line_ending_items(table, entry, data_source)
+    items.extend(own)
+    first.extend(early)
+    return own + early
 
 
 def mapped_elsewhere(

@@ -7,7 +7,7 @@ SecurityEvent does), so every refusal says on which data source it holds (issue 
 * ``UnsupportedLogsourceFailure``: a logsource no entry of the chosen data source maps, naming
   the data source and the other data sources of the table that do map it;
 * ``DataSourceStamp``: an item of every logsource entry that records, on the rule being
-  converted, the data source its entry was built for (a companion table's own, e.g. kusto-cloud's
+  converted, the data source its entry was built for and its table (``stamped`` reads both) (a companion table's own, e.g. kusto-cloud's
   ``sentinel`` while the Windows rules use ``defender``); ``with_data_source`` adds it to a
   refusal that does not name one yet (a backend's, such as Kusto's boolean values, which knows
   nothing of data sources);
@@ -25,21 +25,37 @@ from sigma.processing.conditions import LogsourceCondition
 from sigma.processing.transformations.base import PreprocessingTransformation
 from sigma.rule import SigmaRule
 
+from converter.mapping.precedence import chosen
+
 #: The rule's ``custom_attributes`` key of the data source its logsource entry was built for.
 DATA_SOURCE = "sigport_data_source"
+#: The rule's ``custom_attributes`` key of the table its logsource entry comes from.
+TABLE = "sigport_table"
 
 
 @dataclass
 class DataSourceStamp(PreprocessingTransformation):
-    """Record on the rule the data source of the logsource entry that maps it."""
+    """Record on the rule the data source and the table of the logsource entry that maps it."""
 
     data_source: str = ""
+    table: str = ""
 
     def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
-        """Set the rule's data source attribute (read back by ``with_data_source``)."""
+        """Set the rule's data source and table attributes (read back by ``with_data_source``
+        and ``stamped``)."""
         attributes = getattr(rule, "custom_attributes", None)
         if attributes is not None:
             attributes[DATA_SOURCE] = self.data_source
+            if self.table:
+                attributes[TABLE] = self.table
+
+
+def stamped(rule: Any, table: str, data_source: str) -> tuple[str, str]:
+    """The table and data source of the entry that maps ``rule`` (``DataSourceStamp``), else
+    the given ones (the pipeline's): a companion table's entry (``ecs-lines``, ``filestream``)
+    is named, not the base table it joins."""
+    attributes = getattr(rule, "custom_attributes", None) or {}
+    return str(attributes.get(TABLE) or table), str(attributes.get(DATA_SOURCE) or data_source)
 
 
 def with_data_source(reason: str, rule: Any) -> str:
@@ -102,13 +118,16 @@ class AmbiguousLogsourceFailure(PreprocessingTransformation):
     by two entries (``category: webserver`` with ``service: apache`` on Elastic: ecs-lines'
     ``apache-error`` and ``webserver-access``) was refused by one entry's table for a field the
     other maps ("field 'message' is not mapped"), or converted with both entries' conditions,
-    which no record meets. No entry is chosen over another (no table documents a precedence):
-    the refusal says the logsource is ambiguous. ``entries``: (table, entry id, data source,
-    rule condition) of every entry of the pipeline.
+    which no record meets. An entry whose records are provably among another's is chosen over
+    it (``converter.mapping.precedence``: the rule's records are then that entry's); otherwise
+    the refusal says the logsource is ambiguous, naming the entries none is narrower than.
+    ``entries``: (table, entry id, data source, rule condition) of every entry of the pipeline.
     """
 
     pipeline: str = ""
     entries: tuple[tuple[str, str, str, LogsourceCondition], ...] = ()
+    #: ``(i, j)``: entry ``i`` is narrower than entry ``j`` (``converter.mapping.precedence``).
+    narrower: tuple[tuple[int, int], ...] = ()
     #: The entries by the (category, product, service) their condition names (None: any).
     _by_parts: dict[tuple[str | None, ...], list[int]] | None = field(
         default=None, init=False, repr=False, compare=False)
@@ -138,11 +157,16 @@ class AmbiguousLogsourceFailure(PreprocessingTransformation):
         # A condition selects the rule when each part it names is the rule's: look up the eight
         # ways of naming some of the rule's parts, then ask each candidate's own condition.
         keys = {tuple(part if mask >> i & 1 else None for i, part in enumerate(parts)) for mask in range(8)}
-        hits = [
-            self.entries[position][:3]
+        found = [
+            position
             for position in sorted(p for key in keys for p in self._by_parts.get(key, ()))
             if self.entries[position][3].match(rule)
         ]
+        # An entry narrower than another hit converts the rule alone (its items run, the
+        # other's yield): the rule's records are the narrower entry's.
+        if len(found) < 2:
+            return
+        hits = [self.entries[position][:3] for position in chosen(found, self.narrower)]
         if len(hits) < 2:
             return
         named = ", ".join(

@@ -22,7 +22,7 @@ other: on a ``match_only_text`` field only the caseless copy makes it exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from sigma.exceptions import SigmaTransformationError
@@ -39,6 +39,8 @@ from sigma.types import (
     SpecialChars,
 )
 
+from converter.mapping.refusals import stamped
+
 
 @dataclass
 class TextFieldFailure(DetectionItemTransformation):
@@ -48,6 +50,14 @@ class TextFieldFailure(DetectionItemTransformation):
     model: Any = None
     pipeline: str = ""
     data_source: str = ""
+    #: The table and data source of the rule being converted's entry (``apply``).
+    _where: tuple[str, str] = field(default=("", ""), init=False, repr=False, compare=False)
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        """Check every detection item of ``rule``, whose refusal names the table and data source
+        of the entry that maps the rule (a companion's: ``ecs-lines``, not ``ecs-windows``)."""
+        self._where = stamped(rule, self.pipeline, self.data_source)
+        super().apply(rule)
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> None:
         """Raise for an item on a ``text`` / ``match_only_text`` field; pass every other item."""
@@ -55,6 +65,7 @@ class TextFieldFailure(DetectionItemTransformation):
         info = self.model.lookup(name) if name is not None and self.model is not None else None
         if info is None or not info.is_text:
             return None
+        table, source = self._where if self._where[0] else (self.pipeline, self.data_source)
         copy = self.model.caseless_copy(name)
         if copy is not None:
             how = (
@@ -65,11 +76,11 @@ class TextFieldFailure(DetectionItemTransformation):
         else:
             how = (
                 "a case-insensitive string test is exact on the caseless copy that "
-                f"`sigport mapping RULES --data-source {self.data_source} -o FILE` adds, a "
+                f"`sigport mapping RULES --data-source {source} -o FILE` adds, a "
                 "regular expression on its cased copy (convert with --mapping FILE)"
             )
         raise SigmaTransformationError(
-            f"field {name} ({self.pipeline}, data_source={self.data_source}) is a {info.type} field: "
+            f"field {name} ({table}, data_source={source}) is a {info.type} field: "
             f"Elasticsearch matches its analysed tokens, not the whole value; {how}",
             source=detection_item.source,
         )

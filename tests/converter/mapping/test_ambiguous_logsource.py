@@ -3,14 +3,20 @@
 Before, every selecting entry applied its renames and refusals, so the rule was refused by one
 entry for a field the other maps ("field 'message' is not mapped", "'Image' is not mapped") or
 converted with both entries' conditions. No corpus rule selects two entries
-(``converter/mapping/refusals.py`` ``AmbiguousLogsourceFailure``).
+(``converter/mapping/refusals.py`` ``AmbiguousLogsourceFailure``). When one entry's records
+are provably among the other's, that entry converts the rule (``converter/mapping/precedence.py``).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from converter.checking.run import CheckOptions, check_rules
 from converter.conversion.convert import Converter
+from converter.mapping.loader import load_table
+from converter.mapping.precedence import narrower, preferred
 from converter.rules.load import load_text
 
 
@@ -55,3 +61,64 @@ def test_a_logsource_two_entries_select_is_refused_naming_them(
 def test_a_logsource_one_entry_selects_is_not_called_ambiguous(target: str, logsource: str, detection: str) -> None:
     result = Converter(target).convert(rule(logsource, detection))
     assert "ambiguous" not in (result.reason or ""), result.reason
+
+
+SYSMON_PROCESS = "{category: process_creation, product: windows, service: sysmon}"
+PROCESS_RULE = IMAGE.replace("condition: selection", "filter:\n        CommandLine|contains: 'abc'\n"
+                             "    condition: selection and not filter")
+
+
+def test_the_narrower_entry_converts_a_rule_both_select() -> None:
+    """Splunk: Sysmon event 1 (the process-creation entry's first kind of event) lies in the
+    Sysmon channel entry; its Security 4688 kind lies outside it. The rule's records are Sysmon
+    event 1: converted with that branch alone, not refused as ambiguous (it was since 64ddc8d)."""
+    result = Converter("splunk").convert(rule(SYSMON_PROCESS, PROCESS_RULE))
+    assert result.status == "converted", result.reason
+    query = " ".join(result.queries)
+    assert "EventCode=1" in query and "Sysmon" in query, query
+    assert "4688" not in query and "Security" not in query and "NewProcessName" not in query, query
+
+
+@pytest.mark.parametrize("target", ["kusto"])
+def test_entries_of_other_tables_stay_ambiguous(target: str) -> None:
+    """Kusto: Defender's DeviceProcessEvents and Sentinel's WindowsEvent are other records: no
+    entry is narrower, the rule is refused naming both."""
+    result = Converter(target).convert(rule(SYSMON_PROCESS, PROCESS_RULE))
+    assert result.status == "unsupported"
+    assert "is ambiguous" in (result.reason or ""), result.reason
+
+
+def test_check_proves_the_narrower_entry_on_generated_events(tmp_path: Path) -> None:
+    """Proven on splunk with generated events (the renderer routes to the same entry); every other
+    target still refuses or, as before, differs."""
+    path = tmp_path / "sysmon_process.yml"
+    path.write_text(
+        "title: ambiguous\nid: 92111111-2222-3333-4444-555555555561\nstatus: test\n"
+        f"logsource: {SYSMON_PROCESS}\ndetection:\n{PROCESS_RULE}level: low\n", encoding="utf-8")
+    report = check_rules([path], CheckOptions(targets=("splunk", "kusto", "eql"), generate=0))
+    targets = report.results[0].targets
+    assert targets["splunk"].equivalent is True, targets["splunk"].reason
+    assert targets["kusto"].query is None and targets["eql"].query is None
+
+
+def test_a_rule_of_the_wider_entry_alone_keeps_its_conversion() -> None:
+    """The Sysmon channel entry still converts a rule of its own logsource, and the process
+    entry a rule of its own, with both kinds of event."""
+    channel = Converter("splunk").convert(rule("{product: windows, service: sysmon}", PROCESS_RULE))
+    assert channel.status == "converted" and "EventCode" not in " ".join(channel.queries), channel.queries
+    process = Converter("splunk").convert(
+        rule("{category: process_creation, product: windows}", PROCESS_RULE))
+    text = " ".join(process.queries)
+    assert "4688" in text and "EventCode=1" in text, text
+
+
+def test_the_renderer_routes_to_the_narrower_entry_whatever_the_table_order() -> None:
+    """``check`` renders a rule's events with the entry the pipeline converts it with, whichever
+    table comes first."""
+    sysmon, channels = load_table("splunk-sysmon"), load_table("splunk-windows-channels")
+    process = sysmon.for_logsource("windows", "process_creation", None, "splunk_ta_sysmon")
+    channel = channels.for_logsource("windows", None, "sysmon", "splunk_ta_windows")
+    assert process is not None and channel is not None
+    owned = [(channels, "splunk_ta_windows", channel), (sysmon, "splunk_ta_sysmon", process)]
+    assert preferred(owned) == 1 and preferred(owned[::-1]) == 0
+    assert not narrower(owned[0], owned[1])

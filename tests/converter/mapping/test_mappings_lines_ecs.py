@@ -100,6 +100,10 @@ def test_without_the_template_the_keyword_is_refused_naming_the_text_field() -> 
         assert result.status != "converted"
         assert "field message" in (result.reason or "") and "match_only_text" in (result.reason or "")
         assert "sigport mapping" in (result.reason or "")
+        # The entry's own table and data source (a companion of ecs-windows), not the base
+        # pipeline's: was "(ecs-windows, data_source=defend)" and "--data-source defend".
+        assert "(ecs-lines, data_source=filestream)" in (result.reason or ""), result.reason
+        assert "--data-source filestream" in (result.reason or ""), result.reason
 
 
 def test_a_cased_keyword_stays_on_message_and_is_refused(tmp_path: Path) -> None:
