@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from converter.api import BACKTEST_SCHEMA_VERSION
-from converter.cli.app import DATA_SOURCES, EXIT_DISAGREE, EXIT_OK, main
+from converter.cli.app import DataSourceChoice, EXIT_DISAGREE, EXIT_OK, main
 from converter.cli.common import (
     check_mapping,
     input_limit_options,
@@ -36,7 +36,7 @@ from converter.cli.common import (
 )
 @click.option("-p", "--pipeline", "pipelines", multiple=True, help="Extra pipelines, as for convert.")
 @click.option(
-    "--data-source", type=click.Choice(DATA_SOURCES), default=None,
+    "--data-source", type=DataSourceChoice(), default=None,
     help="Which shipper wrote the Elastic data (default: defend).",
 )
 @click.option(

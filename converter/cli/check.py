@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from converter.cli.app import DATA_SOURCES, EXIT_DISAGREE, EXIT_OK, main
+from converter.cli.app import DataSourceOption, EXIT_DISAGREE, EXIT_OK, main
 from converter.cli.common import (
     OutputPath,
     input_limit_options,
@@ -41,9 +41,9 @@ from converter.cli.common import (
 )
 @click.option("-p", "--pipeline", "pipelines", multiple=True, help="Extra pipelines, as for convert.")
 @click.option(
-    "--data-source", "data_sources", multiple=True, metavar="SOURCE",
+    "--data-source", "data_sources", multiple=True, metavar="SOURCE", cls=DataSourceOption,
     help="Which shipper wrote the Elastic data (default: defend; one of "
-    + ", ".join(DATA_SOURCES) + "). Several (repeated or comma-separated, e.g. defend,windows): "
+    "{data_sources}). Several (repeated or comma-separated, e.g. defend,windows): "
     "each rule is proven on each data source its targets' tables offer, and a target counts once, "
     "on the first data source that proves it; one that differs on any data source differs.",
 )

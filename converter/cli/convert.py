@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from converter.cli.app import DATA_SOURCES, EXIT_INPUT, EXIT_PARTIAL, main
+from converter.cli.app import DataSourceChoice, EXIT_INPUT, EXIT_PARTIAL, main
 from converter.cli.common import (
     OutputPath,
     check_mapping,
@@ -33,7 +33,7 @@ from converter.cli.common import (
     "Files run after the target's default pipeline; naming a built-in replaces the default.",
 )
 @click.option(
-    "--data-source", type=click.Choice(DATA_SOURCES), default=None,
+    "--data-source", type=DataSourceChoice(), default=None,
     help="Which shipper wrote the Elastic data (ecs-windows pipeline): decides per-source field "
     "names and whether `.caseless` sub-fields exist. Default: defend. For kusto: defender "
     "(Defender XDR tables, default), sentinel (Sentinel SecurityEvent), sentinel-asim "

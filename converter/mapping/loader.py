@@ -299,6 +299,23 @@ def offered_by_companion(name: str, data_source: str | None) -> bool:
     )
 
 
+def declared_data_sources() -> list[str]:
+    """Every data source a built-in table with logsource entries declares
+    (``options.data_source.choices``): each base table's (``extends`` none), then those of the
+    tables that extend it, by name; a table of ``not_covered`` refusals only (``none``) adds
+    nothing. A new table's data source is a ``--data-source`` value with no CLI edit."""
+    out: dict[str, None] = {}
+    names = builtin_table_names()
+    bases = [n for n in names if load_table(n).extends is None]
+    for base in bases:
+        for name in (base, *companion_tables(base)):
+            table = load_table(name)
+            if table.logsources:
+                out.update(dict.fromkeys(
+                    str(c) for c in table.options.get("data_source", {}).get("choices") or []))
+    return list(out)
+
+
 @lru_cache(maxsize=None)
 def load_table(name: str) -> MappingTable:
     """Load a built-in mapping table by name (``ecs-windows``) or a table file by path."""
