@@ -55,9 +55,20 @@ DEFAULT_EVENTS = (ATOMIC / "collection" / "host" / "msf_record_mic.zip",
                   ATOMIC / "credential_access" / "host" / "cmd_dumping_ntds_dit_file_ntdsutil.zip")
 DEFAULT_RULES = (CORPUS / "sigmahq" / "rules" / "windows" / "process_creation",
                  CORPUS / "sigmahq" / "rules" / "windows")
+#: The peer's interpreter bench/README.md sets up; ``$SIGPORT_PEER_PYTHON`` (a peer virtualenv
+#: made elsewhere) and ``--peer-python`` take precedence (``peer_python``).
 PEER_PYTHON = ROOT / "bench" / ".peer-venv" / "bin" / "python"
+PEER_ENV = "SIGPORT_PEER_PYTHON"
 #: The report's timing fields (the rest must not depend on the cache).
 TIMING = ("elapsed_s", "prepare_s", "events_per_s", "phases_s")
+
+
+def peer_python(given: Path | None = None) -> Path:
+    """The peer's interpreter: ``given`` (``--peer-python``), else ``$SIGPORT_PEER_PYTHON``, else
+    ``PEER_PYTHON``."""
+    if given is not None:
+        return given
+    return Path(os.environ.get(PEER_ENV) or PEER_PYTHON)
 
 
 def export_events(paths: list[Path], out: Path) -> int:
@@ -221,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rules", type=Path, action="append")
     parser.add_argument("--events", type=Path, action="append")
-    parser.add_argument("--peer-python", type=Path, default=PEER_PYTHON)
+    parser.add_argument("--peer-python", type=Path, default=None,
+                        help=f"the peer's Python (default: ${PEER_ENV}, else {PEER_PYTHON})")
     parser.add_argument("--scratch", type=Path, default=None)
     parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
                         help="no untimed first run of each command (runs of minutes)")
@@ -229,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child_reference:
         return child_reference(*args.child_reference)
+    args.peer_python = peer_python(args.peer_python)
     if not args.peer_python.exists():
         print(f"the peer's virtualenv is missing ({args.peer_python}); see bench/README.md",
               file=sys.stderr)
