@@ -45,7 +45,7 @@ String-level helpers (SPL quoting, exact PCRE for Sigma strings, widening, quote
 in ``spl_text.py``; field names, the remembered per-value decisions and the fill hazards of regex
 tests in ``terms.py``; the recording of the tests true on the tstats fill string in
 ``backend_fill.py``; the trailing-pipe expressions (``| where``, ``| eval``) in
-``backend_deferred.py``.
+``backend_deferred.py``; keywords (bare terms, or exact ``_raw`` tests) in ``backend_keywords.py``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,6 @@ from sigma.rule import SigmaRule
 from sigma.types import (
     SigmaCasedString,
     SigmaFieldReference,
-    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -90,18 +89,17 @@ from .backend_deferred import (
 )
 from .regex_case import is_caseless, splunk_caseless
 from .simplify import base_filter, simplify
-from .backend_text_record import is_text_record, raw_keyword_regex
-from .backend_record_kinds import kind_regexes
+from .backend_text_record import is_text_record
 from .xml_text import TOKEN, XML_TEXT, has_entity_hazard
 from .spl_text import (
     SEARCH_MARKER,
     glob_to_pcre,
     hoist_conjuncts,
-    needs_exact_test,
     spl_quote,
     widen,
 )
 from .backend_fill import FillHazardMixin
+from .backend_keywords import KeywordMixin
 from .terms import (
     RegexHazard,
     ValueHazard,
@@ -117,7 +115,9 @@ from .terms import (
 _IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 
-class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, SplunkBackend):
+class SigportSplunkBackend(
+    ExpansionGroupMixin, WarningsMixin, KeywordMixin, FillHazardMixin, SplunkBackend
+):
     """Splunk SPL for raw events, with exact wildcard, regex, fieldref and precedence handling."""
 
     name: ClassVar[str] = "sigport Splunk SPL (exact)"
@@ -405,46 +405,6 @@ class SigportSplunkBackend(ExpansionGroupMixin, WarningsMixin, FillHazardMixin, 
             )
         regex = self.convert_value_re(cast(SigmaRegularExpression, cond.value), state)
         return self._regex_test(None, cast(str, regex), cond, state)
-
-    def convert_condition_val_num(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> Any:
-        """A number keyword: a bare term (stock), or ``_keyword_test`` of its decimal text."""
-        text = SigmaString(str(cast(SigmaNumber, cond.value).number).lower())
-        exact = self._keyword_test(text, cond, state)
-        return exact if exact is not None else super().convert_condition_val_num(cond, state)
-
-    def _keyword_test(self, value: SigmaString, cond: Any, state: ConversionState) -> Any:
-        """The exact ``_raw`` test of a keyword where the records say how, else None: the OR
-        over the record kinds, each guarded (``backend_record_kinds.py``), or one regex
-        (``backend_text_record.py``: text lines, audit lines, JSON objects)."""
-        pipeline = getattr(self, "last_processing_pipeline", None)
-        kinds = kind_regexes(pipeline, value)
-        if kinds is None:
-            regex = raw_keyword_regex(pipeline, value)
-            return None if regex is None else self._regex_test(None, regex, cond, state)
-        target, parts = SplunkDeferredORRegularExpression.default_field, []
-        for guard, regex in kinds:
-            self._check_fill_regex(regex)
-            attach(SplDeferredEvalRegex(state, target, regex), cond)
-            parts.append(f'({guard} {SplDeferredEvalRegex.get_field_condition(target)}="true")')
-        return "(" + " OR ".join(parts) + ")"
-
-    def convert_condition_val_str(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> Any:
-        """Keywords stay bare terms (stock: indexed tokens of _raw, not substrings), except where
-        the records say how to test them exactly (``_keyword_test``)."""
-        exact = isinstance(cond.value, SigmaString) and self._keyword_test(cond.value, cond, state)
-        if exact:
-            return exact
-        self.warn(
-            "keyword values are emitted as bare search terms, which match indexed terms of _raw "
-            "(segmented by breakers), not arbitrary substrings"
-        )
-        if isinstance(cond.value, SigmaString) and needs_exact_test(cond.value):
-            self.warn("a keyword with '?' or a literal '*' is widened to '*'")
-        return super().convert_condition_val_str(cond, state)
 
     # --- field references --------------------------------------------------------------------
 
