@@ -7,6 +7,7 @@ imports the emitter.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Union
 
@@ -68,14 +69,12 @@ def decode_string(raw: str) -> str:
     """A QUOTED_STRING (escapes ``\\t \\n \\r \\" \\\\``) or TRIPLE_STRING (raw) token's text."""
     if raw.startswith('"""'):
         return raw[3:-3]
-    out: list[str] = []
-    i = 1
-    while i < len(raw) - 1:
-        char = raw[i]
-        if char == "\\":
-            out.append(_STRING_ESCAPES[raw[i + 1]])  # the grammar admits only these escapes
-            i += 2
-        else:
-            out.append(char)
-            i += 1
-    return "".join(out)
+    body = raw[1:-1]
+    if "\\" not in body:
+        return body
+    # Each backslash and the character after it, left to right; the grammar admits only the
+    # escapes of the table (and no lone backslash before the closing quote).
+    return _ESCAPE.sub(lambda found: _STRING_ESCAPES[found.group(1)], body)
+
+
+_ESCAPE = re.compile(r"\\(.)", re.S)

@@ -57,11 +57,18 @@ def _followed_by_space(flat: list[Any], index: int) -> bool:
     return index >= len(flat) or flat[index] == " "
 
 
+#: The characters an operator word can start with: no other character's lowercase begins with
+#: the first letter of ``not``, ``and`` or ``or`` (checked over every code point by a test).
+_WORD_STARTS = frozenset("nNaAoO")
+
+
 def _keyword_escape(flat: list[Any], i: int) -> tuple[str, int] | None:
     """If an operator word starts at ``flat[i]`` and the grammar would read it as one, escape it.
 
     Returns the escaped text and the number of characters consumed, or None.
     """
+    if flat[i] not in _WORD_STARTS:  # most characters: no word can start there
+        return None
     for word in ("not", "and", "or"):
         end = i + len(word)
         chunk = flat[i:end]

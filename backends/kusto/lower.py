@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from typing import Any
 
 from lark import Token, Transformer, v_args
@@ -59,22 +60,26 @@ def unquote(token: Token, source: str) -> str:
     if raw.startswith("@"):
         quote = raw[1]
         return raw[2:-1].replace(quote * 2, quote)
-    body, out, i = raw[1:-1], [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\":
-            nxt = body[i + 1]
-            if nxt not in _ESCAPES:
-                raise UnsupportedQueryError(
-                    f"the escape \\{nxt} at offset {(token.start_pos or 0) + 1 + i} is not "
-                    "documented for Kusto string literals"
-                )
-            out.append(_ESCAPES[nxt])
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
+    body = raw[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    for escape in _ESCAPE.finditer(body):  # left to right, the text between kept as it is
+        nxt = escape.group(1)
+        if nxt not in _ESCAPES:
+            raise UnsupportedQueryError(
+                f"the escape \\{nxt} at offset {(token.start_pos or 0) + 1 + escape.start()} is "
+                "not documented for Kusto string literals"
+            )
+        out += (body[i:escape.start()], _ESCAPES[nxt])
+        i = escape.end()
+    out.append(body[i:])
     return "".join(out)
+
+
+#: A backslash and the character it escapes.
+_ESCAPE = re.compile(r"\\(.)", re.S)
 
 
 def _span(meta_or_token: Any) -> Span | None:

@@ -9,6 +9,7 @@ The interpreter never imports an emitter.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -203,32 +204,34 @@ class Lowering:
         raw = str(token)[1:-1] if kind == "quoted" else str(token)
         parts: list[GlobPart] = []
         literal: list[str] = []
+        # Only an escape (a backslash and the next character) or the wildcard does anything; the
+        # text between them is literal ('?' included: search has no single-character wildcard).
         i = 0
-        while i < len(raw):
-            ch = raw[i]
-            if ch == "\\" and i + 1 < len(raw):
-                nxt = raw[i + 1]
-                if nxt == "*":
-                    # The Backslashes page: a backslash cannot escape '*'; what '\*' then means
-                    # is not documented, so it is not guessed.
-                    raise UnsupportedQueryError(
-                        f"'\\*' in a search value at offset {base + (token.start_pos or 0) + i}: a "
-                        "backslash cannot escape '*' in SPL search"
-                    )
-                literal.append(nxt if nxt in '\\"' else ch + nxt)
-                i += 2
-                continue
-            if ch == SEMANTICS.get("search_wildcard_any"):
-                if literal:
-                    parts.append("".join(literal))
-                    literal = []
+        for special in _value_syntax().finditer(raw):
+            literal.append(raw[i:special.start()])
+            i = special.end()
+            nxt = special.group(1)
+            if nxt is None:  # the wildcard
+                text = "".join(literal)
+                if text:
+                    parts.append(text)
+                literal = []
                 if not (parts and parts[-1] is Wildcard.ANY):
                     parts.append(Wildcard.ANY)
+            elif nxt == "*":
+                # The Backslashes page: a backslash cannot escape '*'; what '\*' then means
+                # is not documented, so it is not guessed.
+                offset = base + (token.start_pos or 0) + special.start()
+                raise UnsupportedQueryError(
+                    f"'\\*' in a search value at offset {offset}: a "
+                    "backslash cannot escape '*' in SPL search"
+                )
             else:
-                literal.append(ch)  # '?' included: search has no single-character wildcard
-            i += 1
-        if literal:
-            parts.append("".join(literal))
+                literal.append(nxt if nxt in '\\"' else "\\" + nxt)
+        literal.append(raw[i:])
+        text = "".join(literal)
+        if text:
+            parts.append(text)
         return tuple(parts), bool(SEMANTICS.get("search_case_sensitive")), kind == "quoted"
 
     def _value_test(self, name: str, tree: Tree, base: int) -> Node:
@@ -408,3 +411,10 @@ def _span(tree: Tree | Token, base: int) -> Span:
     if meta is not None and not meta.empty:
         return Span(base + meta.start_pos, meta.end_pos - meta.start_pos)
     return Span(base, 0)
+
+
+@functools.lru_cache(maxsize=1)
+def _value_syntax() -> re.Pattern[str]:
+    """A search value's escape (a backslash and the character after it, group 1) or its
+    wildcard (``search_wildcard_any``)."""
+    return re.compile(r"\\(.)|" + re.escape(str(SEMANTICS.get("search_wildcard_any"))), re.S)

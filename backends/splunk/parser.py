@@ -67,14 +67,26 @@ GRAMMAR = Grammar(
 )
 
 
+#: The characters ``split_pipes`` acts on; the text between them is skipped in one search.
+_PIPE_SYNTAX = re.compile(r'[\\"`|]')
+
+
 def split_pipes(text: str) -> list[tuple[int, str]]:
-    """Split a query on ``|`` outside double quotes and backticks; (offset, segment) pairs."""
+    """Split a query on ``|`` outside double quotes and backticks; (offset, segment) pairs.
+
+    Only a backslash, a quote, a backtick or a pipe changes anything, so the scan jumps from one
+    to the next (a query is mostly values between them)."""
     segments: list[tuple[int, str]] = []
     start, quote, tick, i = 0, False, False, 0
-    while i < len(text):
+    search = _PIPE_SYNTAX.search
+    while True:
+        found = search(text, i)
+        if found is None:
+            break
+        i = found.start()
         ch = text[i]
-        if quote and ch == "\\":
-            i += 2
+        if ch == "\\":
+            i += 2 if quote else 1  # inside a string it escapes the next character
             continue
         if ch == '"' and not tick:
             quote = not quote

@@ -414,3 +414,16 @@ def test_cidr_on_an_ip_field_is_a_network_term() -> None:
     result = Checker(["kql"], data_source="windows").check(loaded, events).targets["kql"]
     assert "destination.ip:10.0.0.0/8" in (result.query or ""), result.reason
     assert result.equivalent is True, result.reason
+
+
+def test_operator_words_start_only_with_their_letters() -> None:
+    """``_keyword_escape`` looks for an operator word only where a character of
+    ``_WORD_STARTS`` stands: every code point whose lowercase begins with the first letter of
+    ``not``, ``and`` or ``or`` must be in it, or a word spelt with it would go unescaped."""
+    import sys
+
+    from backends.kql.literals import _WORD_STARTS
+
+    firsts = {word[0] for word in ("not", "and", "or")}
+    starts = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).lower()[:1] in firsts}
+    assert starts <= _WORD_STARTS
