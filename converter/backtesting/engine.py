@@ -339,7 +339,11 @@ class Engine:
             store, rule_key = self.patterns, self.rules[slot[0]].key
             key = store.key(rule_key, slot[1]) if store is not None and rule_key else None
             stored = store.get(key) if store is not None and key is not None else None
-            seeded = seed(stored)
+            # With those the query's parse used (a parser that checks leaves compiles them).
+            known: dict[Any, Any] = {}
+            for found in (self.targets[slot[0]][slot[1]].translations, stored):
+                if seed(found) and isinstance(found, dict):
+                    known.update(found)
             read = time.process_time()
             self.phases["cache"] += read - started
             try:
@@ -350,8 +354,8 @@ class Engine:
                 delta["failed"][slot] = f"not checked: the evaluator cannot compile the query: {exc}"
             compiled = time.process_time()
             self.phases["compile"] += compiled - read
-            if (pred is not None and store is not None and key is not None and used
-                    and not (seeded and isinstance(stored, dict) and used.keys() <= stored.keys())):
+            if (pred is not None and store is not None and key is not None
+                    and not used.keys() <= known.keys()):
                 store.put(key, used)
                 self.phases["cache"] += time.process_time() - compiled
         return pred

@@ -61,6 +61,10 @@ class PreparedTarget:
     #: ``Conversion.exact_warnings``: warnings that state facts of the data source, which
     #: declare no approximation (``backends.common.declared_approximations``).
     exact_warnings: list[str] = field(default_factory=list)
+    #: The regex translations parsing the query used (``backends.query.pattern_memo``; a
+    #: parser that checks leaves as it lowers them compiles them, and the engine's compilation
+    #: of the tree then finds those leaves compiled): seeded before the tree is compiled.
+    translations: dict[Any, Any] = field(default_factory=dict)
 
     def summary(self) -> PreparedTarget:
         """The same without the tree (what the report needs, cheap to send between processes)."""
@@ -80,7 +84,7 @@ class PreparedTarget:
         blob = None if tree is None else pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
         return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
                               self.interpreted, self.dropped, blob, self.trimmed,
-                              self.exact_warnings)
+                              self.exact_warnings, self.translations)
 
 
 @dataclass
@@ -323,6 +327,7 @@ def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
     from backends import TARGETS
     from backends.query.ast import Or
     from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
+    from backends.query.pattern_memo import recording
 
     # The last target may consume the loaded rule (its pipeline mutates it): the reference is
     # compiled and nothing reads the rule again, so it saves one copy per rule; the others
@@ -349,7 +354,8 @@ def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
             target.reason = f"not checked: {spec.no_interpreter_reason}"
             continue
         try:
-            trees = [parse(q, fields=checker.models.get(name)) for q in conversion.queries]
+            with recording() as used:
+                trees = [parse(q, fields=checker.models.get(name)) for q in conversion.queries]
         except QueryParseError as exc:
             target.parse_failed = True
             target.reason = (f"the emitted query does not parse: {exc.reason} "
@@ -364,6 +370,7 @@ def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
         # Compiled by the engine when an event first gets past its prefilter.
         target.tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
         target.interpreted = True
+        target.translations = used
     clock["parse"] += time.process_time() - started
 
 

@@ -61,10 +61,31 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+@pytest.fixture
+def seeded(monkeypatch: pytest.MonkeyPatch) -> set[Any]:
+    """The translations read back (``pattern_memo.seed``)."""
+    keys: set[Any] = set()
+    real = pattern_memo.seed
+
+    def seed(results: Any) -> bool:
+        done = real(results)
+        if done:
+            keys.update(results)
+        return done
+
+    monkeypatch.setattr(pattern_memo, "seed", seed)
+    return keys
+
+
 def _forget(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new process's memory: no translation nor compiled leaf remembered."""
     monkeypatch.setattr(pattern_memo, "_RESULTS", {})
     evaluate._compile_cached.cache_clear()
+
+
+def _translated(seeded: set[Any]) -> set[Any]:
+    """The translations this process made itself (not read back)."""
+    return set(pattern_memo._RESULTS) - seeded
 
 
 def _report(rules: Path, events: Path) -> dict[str, Any]:
@@ -80,30 +101,37 @@ def _entries() -> list[Path]:
 
 
 def test_a_warm_run_translates_no_regex_and_reports_the_same(
-    inputs: tuple[Path, Path], parses: list[str], monkeypatch: pytest.MonkeyPatch
+    inputs: tuple[Path, Path], parses: list[str], seeded: set[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rules, events = inputs
     _forget(monkeypatch)
     first = _report(rules, events)
     assert {t: first["rules"][0]["targets"][t]["hits"] for t in TARGETS} == {
         t: 2 for t in TARGETS}  # every target's tree was compiled and ran
-    # A leaf a parser compiled already (Kusto and Splunk check leaves as they lower them) was
-    # not translated by the engine in that run: the next run records it.
-    _forget(monkeypatch)
-    assert _report(rules, events) == first
-    assert len(_entries()) == len(TARGETS)
+    # Kept beside the rule's targets (what parsing a query used: the Kusto and Splunk parsers
+    # check leaves as they lower them, which compiles them) or in an entry of their own.
+    assert _entries()
+    assert {key[0] for key in pattern_memo._RESULTS} == {
+        "pcre_regex", "lucene_regex", "re2_plain_shape"}
     _forget(monkeypatch)
     parses.clear()
+    seeded.clear()
     assert _report(rules, events) == first
-    assert parses == []  # the translations were read back, not made again
+    # The translations were read back, not made again.
+    assert parses == [] and not _translated(seeded) and len(seeded) == 3
     # Entries that are not what a recording holds are a miss: translated again, rewritten.
     for entry in _entries():
         entry.write_bytes(b"not a pickle")
     _forget(monkeypatch)
+    seeded.clear()
     assert _report(rules, events) == first and parses
+    # Kusto's is read from the rule's entry (its parser compiled the leaf).
+    assert {key[0] for key in _translated(seeded)} == {"lucene_regex", "pcre_regex"}
     _forget(monkeypatch)
     parses.clear()
-    assert _report(rules, events) == first and parses == []
+    seeded.clear()
+    assert _report(rules, events) == first and parses == [] and not _translated(seeded)
 
 
 def test_a_change_to_sigport_does_not_read_the_translations(
