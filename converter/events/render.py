@@ -18,6 +18,9 @@ from typing import Any, Iterator
 from xml.sax.saxutils import escape
 
 from converter.events.record_xml import raw_xml, xml_escaped
+from converter.events.spellings import (  # noqa: F401 - expand_alternatives: re-exported
+    as_list, merge_write, first_spellings, expand_alternatives,
+)
 from converter.events.render_plan import EntryPlan, criteria_values
 from converter.events.samples import (  # noqa: F401 - re-exported: read with the renderer
     EXPECT_KEY, NOTE_KEY, RENDER_KEY, SampleEvent, read_jsonl, sample_events_path,
@@ -50,52 +53,6 @@ def _event_matches(event: dict[str, Any], criteria: dict[str, Any]) -> bool:
         elif str(got) != str(value):
             return False
     return True
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _primary(event: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``expand_alternatives(event)[0]`` (None when it is empty) of an event no one else holds:
-    each ``Alternatives`` value replaced by its first spelling, in place, without the copies."""
-    from converter.mapping.functions.render import Alternatives
-
-    if event is None:
-        return None
-    for key, value in event.items():
-        if isinstance(value, Alternatives):
-            if not value:
-                return None
-            event[key] = value[0]
-    return event
-
-
-def expand_alternatives(event: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """One event per combination of the ``Alternatives`` values a render function wrote (a
-    shipper that spells a value in several ways, such as Elastic Defend's registry hives); the
-    first event holds every primary spelling. An event without alternatives is returned alone."""
-    from converter.mapping.functions.render import Alternatives
-
-    if event is None:
-        return []
-    out = [dict(event)]
-    for key, value in event.items():
-        if isinstance(value, Alternatives):
-            out = [{**e, key: choice} for e in out for choice in value]
-    return out
-
-
-def _merge(out: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``out[key]``, turning repeated writes into a list (arrays stay arrays)."""
-    if key not in out:
-        out[key] = value
-        return
-    current = _as_list(out[key])
-    for item in _as_list(value):
-        if item not in current:
-            current.append(item)
-    out[key] = current if len(current) > 1 else current[0]
 
 
 class EventRenderer:
@@ -249,7 +206,7 @@ class EventRenderer:
             if target is None or value is None:
                 continue
             for key, written in self._render_field(target, value, {}, RENDER_FUNCTIONS, event):
-                _merge(out, self._strip(key), written)
+                merge_write(out, self._strip(key), written)
         if self.table.schema.startswith("splunk"):
             out.setdefault("_raw", raw_xml(source))
         return out
@@ -323,7 +280,7 @@ class EventRenderer:
         if found is None:
             return None
         renderer, route = found
-        return renderer._ingested(_primary(renderer._render(event, route)))
+        return renderer._ingested(first_spellings(renderer._render(event, route)))
 
     def _resolve(self, event: dict[str, Any]) -> tuple["EventRenderer", tuple[Any, Any]] | None:
         """The renderer (this one, else the first companion that covers the event: a
@@ -388,7 +345,7 @@ class EventRenderer:
             out = {self._strip(key): value for key, value in constants.items()}
         else:
             out, overrides = dict(plan.constants), {}
-        # ``_keep`` and ``_merge`` inlined: this loop runs for every field of every event.
+        # ``_keep`` and ``merge_write`` inlined: this loop runs for every field of every event.
         strip = self._strip if self.prefix else None
         exempt, drop, crlf = self.drop_exempt, self.drop_values, self.crlf_to_lf
         event_data = plan.event_data
@@ -422,21 +379,21 @@ class EventRenderer:
                         value = event_data_text(name, value)
                     key = strip(data) if strip else data
                     if key in out:
-                        _merge(out, key, value)
+                        merge_write(out, key, value)
                     else:
                         out[key] = value
                 continue
             if target.function is None:
                 key = strip(target.target) if strip else target.target
                 if key in out:
-                    _merge(out, key, value)
+                    merge_write(out, key, value)
                 else:
                     out[key] = value
                 continue
             for key, written in self._render_field(
                 target, value, overrides, RENDER_FUNCTIONS, event
             ):
-                _merge(out, self._strip(key), written)
+                merge_write(out, self._strip(key), written)
         for name, spec, missing in plan.missing:  # a field the data model calculates when missing
             if self._keep(event.get(name), name) is None:
                 for key, written in missing(spec).items():  # (may refuse the event)
@@ -445,9 +402,9 @@ class EventRenderer:
             value = self._keep(event.get(derived.source), derived.source)
             if value is None:
                 continue
-            for item in _as_list(value):
+            for item in as_list(value):
                 for key, written in RENDER_FUNCTIONS[derived.function](item, spec).items():
-                    _merge(out, self._strip(key), written)
+                    merge_write(out, self._strip(key), written)
         slots = plan.slots
         if slots:  # values of unnamed <Data> elements: the query reads them off _raw
             out["_raw"] = unnamed_data_raw(source, slots, {})
@@ -500,7 +457,7 @@ class EventRenderer:
         if target.function in WHOLE_RENDER_FUNCTIONS:
             yield from functions[target.function](value, target).items()
             return
-        for item in _as_list(value):
+        for item in as_list(value):
             if target.function in EVENT_RENDER_FUNCTIONS:
                 yield from functions[target.function](item, target, event).items()
             else:
