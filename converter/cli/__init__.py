@@ -21,5 +21,6 @@ from __future__ import annotations
 # Imported for their effect: each module registers its commands on ``main``.
 from converter.cli import backtest, check, convert, importing, listing, mapping  # noqa: F401
 from converter.cli.app import main
+from converter.cli.process import run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -11,6 +11,7 @@ import click
 
 from converter.api import BACKTEST_SCHEMA_VERSION
 from converter.cli.app import DataSourceChoice, EXIT_DISAGREE, EXIT_OK, main
+from converter.cli.process import request_fast_exit
 from converter.cli.common import (
     check_mapping,
     input_limit_options,
@@ -137,6 +138,8 @@ def backtest(
     # Nothing was evaluated: no evidence either way, never a pass.
     require_inputs(report.events, "events", events_paths)
     disagree = any(t.disagreements for r in report.rules for t in r.targets.values())
+    # Everything is written: the process may end without freeing the run's objects.
+    request_fast_exit()
     sys.exit(EXIT_DISAGREE if disagree or report.undecided else EXIT_OK)
 
 

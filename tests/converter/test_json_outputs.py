@@ -68,3 +68,38 @@ def test_backtest_json_layout() -> None:
     empty = StringIO()
     _write_json({"rules": []}, empty.write)
     assert empty.getvalue() == '{"rules": []}\n'
+
+
+def test_backtest_as_a_program_writes_its_whole_report_and_exit_code(tmp_path: Path) -> None:
+    """``python -m converter.cli backtest`` ends through ``converter.cli.process.run``'s fast
+    exit (no teardown): the report is whole on a pipe, the exit code the command's, with two
+    worker processes (their queues' feeders joined by the atexit handlers) and with none."""
+    import os
+    import subprocess
+    import sys
+
+    rule = tmp_path / "r.yml"
+    rule.write_text(RULE, encoding="utf-8")
+    events = tmp_path / "e.jsonl"
+    events.write_text("".join(
+        json.dumps({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+                    "Image": f"C:\\Windows\\System32\\{name}.exe"}) + "\n"
+        for name in ("whoami", "cmd") * 600), encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "SIGPORT_NO_CACHE": "1"}
+    for workers in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "converter.cli", "backtest", str(rule), "--events", str(events),
+             "-t", "eql", "--format", "json", "--workers", workers],
+            cwd=root, env=env, capture_output=True, timeout=600)
+        assert done.returncode == 0, done.stderr.decode()
+        assert done.stdout.endswith(b"}\n")
+        data = json.loads(done.stdout)
+        assert data["events"] == 1200 and data["rules"][0]["reference"]["hits"] == 600
+    empty = tmp_path / "none.jsonl"
+    empty.write_text("", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "converter.cli", "backtest", str(rule), "--events", str(empty),
+         "-t", "eql", "--format", "json", "--workers", "1"],
+        cwd=root, env=env, capture_output=True, timeout=600)
+    assert done.returncode == 2 and b"no events found" in done.stderr
