@@ -63,11 +63,16 @@ def find_unquoted(text: str, needle: str) -> int:
 
 def one_line(text: str) -> str:
     """``text`` with its newlines outside quoted strings turned into spaces."""
-    chars = list(text)
-    for i in _unquoted_offsets(text):
-        if chars[i] == "\n":
-            chars[i] = " "
-    return "".join(chars)
+    # One substitution: a quoted string (escapes skipped, as _unquoted_offsets reads them; an
+    # unterminated one runs to the end) is kept whole, a newline elsewhere becomes a space.
+    return _QUOTED_OR_NEWLINE.sub(_one_line_part, text) if "\n" in text else text
+
+
+_QUOTED_OR_NEWLINE = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|\n', re.S)
+
+
+def _one_line_part(found: re.Match[str]) -> str:
+    return " " if found.group() == "\n" else found.group()
 
 
 def spl_quote(text: str) -> str:

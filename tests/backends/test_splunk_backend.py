@@ -7,6 +7,8 @@ way pySigma's splunk_cim_data_model pipeline does), so the strings show only bac
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
@@ -610,3 +612,16 @@ def test_regex_finds_is_the_engine_search(monkeypatch: pytest.MonkeyPatch, patte
     assert splunk.regex_finds(pattern, text) is expected
     if plain:
         assert compiled._compiled is None
+
+
+@given(st.text(alphabet='a"\\\n |', max_size=16))
+@example('"a\\"\n"\nb')
+@example('"\n\\')
+def test_one_line_spaces_the_newlines_outside_strings(text: str) -> None:
+    """``one_line`` (one regex substitution) turns exactly the newlines at the offsets
+    ``_unquoted_offsets`` reads as outside SPL strings into spaces."""
+    from backends.splunk.spl_text import _unquoted_offsets, one_line
+
+    outside = set(_unquoted_offsets(text))
+    expected = "".join(" " if ch == "\n" and i in outside else ch for i, ch in enumerate(text))
+    assert one_line(text) == expected
