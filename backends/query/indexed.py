@@ -24,6 +24,10 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+#: ``Event.values_of``'s memo has no entry for the field yet (None is a missing field's entry).
+_UNSEEN: Any = object()
+
+
 class Event(dict):  # type: ignore[type-arg]
     """The event being evaluated, with each field's values looked up once.
 
@@ -43,11 +47,11 @@ class Event(dict):  # type: ignore[type-arg]
 
     def values_of(self, field: str) -> list[Any] | None:
         """``matching.lookup`` of ``field``, memoised for this event."""
-        try:
-            return self._memo[field]
-        except KeyError:
+        # Most fields are asked first here, once per event: ``get`` spares raising KeyError.
+        values = self._memo.get(field, _UNSEEN)
+        if values is _UNSEEN:
             values = self._memo[field] = lookup(self, field)
-            return values
+        return values  # type: ignore[return-value]
 
 
 def event_values(event: Mapping[str, Any], field: str) -> list[Any] | None:

@@ -97,10 +97,16 @@ def lookup(event: Mapping[str, Any], field: str) -> list[Any] | None:
     JSON nulls (also inside lists) are dropped and an all-null or empty list counts as missing,
     as Elasticsearch indexes no value for them. Field names are case-sensitive.
     """
-    raw: list[Any] = []
+    raw: list[Any]
     if field in event:
-        raw.append(event[field])
+        value = event[field]
+        if type(value) is str:  # the common case, as _flatten would give it
+            return [value]
+        raw = [value]
+    elif "." not in field:
+        return None  # _walk of a one-part path finds only the key itself, absent here
     else:
+        raw = []
         _walk(event, field.split("."), raw)
     values: list[Any] = []
     for item in raw:

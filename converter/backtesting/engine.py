@@ -42,7 +42,7 @@ from converter.backtesting.prepare import (
 from converter.checking.dropped import WRITTEN_ALIKE
 from converter.reference.evaluator import CompiledRule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
-from converter.ruleindex.needs import Condition, conditions_of
+from converter.ruleindex.needs import ANY_FIELD, Condition, conditions_of
 
 #: Why an event counted under ``declared`` is no disagreement (worded as ``check`` words it).
 DECLARED = WRITTEN_ALIKE
@@ -128,6 +128,25 @@ def _tree_lookup(event: dict[str, Any]) -> Any:
     return texts
 
 
+def tree_candidates(index: LiteralIndex[Any], view: Any) -> set[Any]:
+    """The slots of ``index`` (built with ``folding=coarse_fold``) worth evaluating on a
+    rendered event's ``indexed.Event`` view: ``index.candidates(_tree_lookup(view))``, with a
+    field that holds one string read as that text itself (``scalar_text`` of a string is the
+    string), so the index finds its literals by the raw text without copying or folding it."""
+    values_of = view.values_of
+
+    def raw(name: str) -> Any:
+        if name != ANY_FIELD:
+            values = values_of(name)
+            if values is None:
+                return None
+            if len(values) == 1 and type(values[0]) is str:
+                return values[0]
+        return tree_texts(view, name)
+
+    return index.candidates_of(raw)
+
+
 class _Group:
     """The owned rules of one set of logsources: the reference index and, per target schema,
     the candidate index of the target trees."""
@@ -147,7 +166,8 @@ class _Group:
                 if names:
                     by_rule[i] = names
             if items:
-                self.schemas[schema] = (renderer, LiteralIndex(items), by_rule)
+                self.schemas[schema] = (renderer, LiteralIndex(items, folding=coarse_fold),
+                                        by_rule)
 
 
 class Engine:
@@ -400,7 +420,7 @@ class Engine:
             # One view per rendered event: each field is looked up once for the prefilter and
             # every slot's leaves together (``Event`` memoises ``matching.lookup``).
             view = Event(rendered)
-            candidates = index.candidates(_tree_lookup(view))
+            candidates = tree_candidates(index, view)
             for slot in candidates:
                 if slot in self.failed:
                     continue

@@ -20,9 +20,9 @@ Both matchers give the same slots (tests/converter/ruleindex/test_ruleindex.py r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Optional, TypeVar
+from typing import Any, Generic, Optional, TypeVar, Union
 
 from converter.reference.fields import Folded, fold, scalars
 from converter.ruleindex.needs import KINDS, Condition
@@ -38,6 +38,8 @@ __all__ = ["LiteralIndex", "MEMO_CHARS", "MatchOptions", "Slot", "automaton_avai
 Slot = Hashable
 #: The caller's slot type of one ``LiteralIndex`` (a rule position, a (rule, target) pair).
 S = TypeVar("S", bound=Hashable)
+#: What ``LiteralIndex.candidates_of`` reads of a field: its one text, or its texts.
+Raw = Union[str, Sequence[str]]
 
 
 #: Substring buckets of the pure-Python matcher are keyed by one n-gram of each literal.
@@ -87,12 +89,14 @@ class MatchOptions:
 class _FieldMatcher:
     """The alternatives on one (field, cased): which slots' literals hold on a text."""
 
-    __slots__ = ("cased", "equals", "numbers", "present", "automaton", "prefixes", "suffixes",
-                 "buckets", "gram_keys", "short", "memo", "raw_memo", "budget", "limit")
+    __slots__ = ("cased", "fold", "equals", "numbers", "present", "automaton", "prefixes",
+                 "suffixes", "buckets", "gram_keys", "short", "memo", "raw_memo", "budget", "limit")
 
     def __init__(self, alts: list[tuple[str, str, Slot]], options: MatchOptions,
-                 cased: bool = False) -> None:
+                 cased: bool = False, folding: Callable[[str], str] = fold) -> None:
         self.cased = cased
+        #: How a raw text is folded before its literals are looked for (``raw_lookup``).
+        self.fold = folding
         memo = options.memo
         automaton = automaton_available() if options.automaton is None else options.automaton
         self.memo: dict[str, tuple[Slot, ...]] = {}  # by text as given
@@ -203,9 +207,10 @@ class _FieldMatcher:
         return found
 
     def raw_lookup(self, raw: str) -> tuple[Slot, ...]:
-        """The slots of a folded field's raw text: folded here, remembered under the raw text
-        (``raw_memo``), so that a text seen before is found without folding it again."""
-        found = self._text(fold(raw))
+        """The slots of a folded field's raw text: folded here (with the matcher's ``fold``),
+        remembered under the raw text (``raw_memo``), so that a text seen before is found
+        without folding it again."""
+        found = self._text(self.fold(raw))
         self._remember(self.raw_memo, raw, found)
         return found
 
@@ -272,15 +277,18 @@ class LiteralIndex(Generic[S]):
         items: ``(slot, condition)`` pairs; a condition of None makes the slot always a
             candidate.
         options: how fields are matched (``MatchOptions``).
+        folding: how the literals' folded fields fold a raw text (``candidates_of``; the
+            reference's ``fold`` unless the literals were folded otherwise).
     """
 
     def __init__(self, items: Iterable[tuple[S, Optional[Condition]]],
-                 options: MatchOptions | None = None) -> None:
+                 options: MatchOptions | None = None,
+                 folding: Callable[[str], str] = fold) -> None:
         options = options or MatchOptions()
         always: list[S] = []
         by_field: dict[tuple[str, bool], list[tuple[str, str, Slot]]] = {}
-        #: First-clause key of each slot filed under several clauses -> (slot, other keys).
-        self.first: dict[Any, tuple[S, tuple[Any, ...]]] = {}
+        # Per number of clauses, per clause number: the clause keys -> their slots.
+        joins: dict[int, list[dict[Any, S]]] = {}
         multi: set[Any] = set()
         self.literals = 0
         for slot, condition in items:
@@ -290,7 +298,8 @@ class LiteralIndex(Generic[S]):
             keys = [slot] if len(condition) == 1 else [(_CLAUSE, slot, n) for n in
                                                        range(len(condition))]
             if len(keys) > 1:
-                self.first[keys[0]] = (slot, tuple(keys[1:]))
+                for slot_of, key in zip(joins.setdefault(len(keys), [{} for _ in keys]), keys):
+                    slot_of[key] = slot
                 multi.update(keys)
             for key, clause in zip(keys, condition):
                 for alt in clause:
@@ -299,9 +308,14 @@ class LiteralIndex(Generic[S]):
                     self.literals += 1
         self.always = tuple(always)
         self.multi = frozenset(multi)
+        #: The slots filed under several clauses, grouped by their number of clauses: per
+        #: clause number, (its keys, key -> slot). A slot is a candidate when it is found under
+        #: every clause number of its group (``settle``).
+        self.joins: tuple[tuple[tuple[frozenset[Any], dict[Any, S]], ...], ...] = tuple(
+            tuple((frozenset(slot_of), slot_of) for slot_of in maps) for maps in joins.values())
         #: (field, cased, matcher), the folded fields first.
         self.fields = tuple(
-            (name, cased, _FieldMatcher(alts, options, cased))
+            (name, cased, _FieldMatcher(alts, options, cased, folding))
             for (name, cased), alts in sorted(by_field.items(), key=lambda kv: kv[0][1])
         )
 
@@ -312,15 +326,17 @@ class LiteralIndex(Generic[S]):
             clauses = found & self.multi
             if clauses:
                 found -= clauses
-                first = self.first
-                for key in clauses:
-                    entry = first.get(key)
-                    if entry is not None:
-                        for other in entry[1]:
-                            if other not in clauses:
-                                break
-                        else:
-                            found.add(entry[0])
+                # Set operations rather than a loop over the clauses hit: a clause every event
+                # of a logsource meets (Splunk's source) is hit for nearly every slot.
+                for maps in self.joins:
+                    slots: set[Any] | None = None
+                    for keys, slot_of in maps:
+                        hit = set(map(slot_of.__getitem__, clauses & keys))
+                        slots = hit if slots is None else slots & hit
+                        if not slots:
+                            break
+                    if slots:
+                        found |= slots
         found.update(self.always)
         return found
 
@@ -347,6 +363,33 @@ class LiteralIndex(Generic[S]):
                     matcher.number_hits(values(name), found)
         return self.settle(found)
 
+    def candidates_of(self, raw: Callable[[str], Optional[Raw]]) -> set[S]:
+        """``candidates`` on an event whose texts ``raw(field)`` gives unfolded: the field's one
+        text (a ``str``), its texts (a sequence) or None. Folded fields fold them with the
+        index's ``folding``; a field's one text is looked up in the memo by the text as given
+        (the common case: the literals found without folding or copying it again). Number
+        alternatives are always candidates, as in ``candidates`` without ``values``.
+        """
+        found: set[Any] = set()
+        for name, cased, matcher in self.fields:
+            texts = raw(name)
+            if type(texts) is str:
+                if cased:
+                    hit = matcher.memo.get(texts)
+                    if hit is None:
+                        hit = matcher.lookup(texts)
+                else:
+                    hit = matcher.raw_memo.get(texts)
+                    if hit is None:
+                        hit = matcher.raw_lookup(texts)
+                if hit:
+                    found.update(hit)
+            elif texts:
+                matcher.hits(tuple(texts) if cased else tuple(map(matcher.fold, texts)), found)
+            if matcher.numbers:
+                for slots in matcher.numbers.values():
+                    found.update(slots)
+        return self.settle(found)
 
 #: First item of the key ``(_CLAUSE, slot, number)`` of one clause of a slot filed under several
 #: clauses: a private object, so no caller's slot (a tuple too, possibly) can equal such a key.

@@ -23,7 +23,8 @@ from backends.query.errors import QueryError
 from backends.query.evaluate import compile_query
 from backends.query.patterns import MatchTimeout
 from converter.backtesting.run import run_backtest
-from converter.backtesting.engine import _tree_lookup
+from backends.query.indexed import Event
+from converter.backtesting.engine import _tree_lookup, tree_candidates
 from converter.backtesting.needs import coarse_fold, tree_form
 from converter.ruleindex.index import LiteralIndex
 from converter.ruleindex.needs import conditions_of
@@ -38,9 +39,12 @@ PARTS = st.lists(st.one_of(LITERAL, st.sampled_from([ast.Wildcard.ANY, ast.Wildc
 
 
 def _candidate(node: ast.Node, event: dict[str, Any]) -> bool:
-    """Whether the prefilter lets ``event`` reach ``node``."""
-    index = LiteralIndex([("slot", conditions_of([tree_form(node)])[0])])
-    return "slot" in index.candidates(_tree_lookup(event))
+    """Whether the prefilter lets ``event`` reach ``node``, through both of the engine's paths
+    (``tree_candidates``, which the engine runs, and the plain ``candidates``), which agree."""
+    index = LiteralIndex([("slot", conditions_of([tree_form(node)])[0])], folding=coarse_fold)
+    fast = "slot" in tree_candidates(index, Event(event))
+    assert fast == ("slot" in index.candidates(_tree_lookup(event))), (node, event)
+    return fast
 
 
 def _matches(node: ast.Node, event: dict[str, Any]) -> bool | None:
@@ -94,6 +98,30 @@ def test_keyword_prefilter_is_sound(parts: tuple[ast.GlobPart, ...], text: str,
                                     fields: tuple[str, ...]) -> None:
     node = ast.Keyword(parts=parts, case_sensitive=case_sensitive, fields=fields, fold=fold)
     _sound(node, {"f": text, "g": "zzz"})
+
+
+#: Event values of every shape a rendered event holds: text, numbers, booleans, nulls, lists.
+SHAPES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-2, 2), TEXT),
+                      lambda inner: st.lists(inner, max_size=3), max_leaves=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=LITERAL, parts=PARTS, plain=SHAPES, nested=SHAPES, flat=st.booleans(),
+       case_sensitive=st.booleans(), fold=FOLDS, both=st.booleans())
+@example(value="1", parts=("true",), plain=1, nested=True, flat=False, case_sensitive=True,
+         fold=ast.Fold.SIMPLE, both=False)
+def test_engine_candidates_on_every_value_shape(value: str, parts: tuple[ast.GlobPart, ...],
+                                                plain: Any, nested: Any, flat: bool,
+                                                case_sensitive: bool, fold: ast.Fold,
+                                                both: bool) -> None:
+    # ``tree_candidates`` reads a field holding one string as is, anything else as
+    # ``tree_texts`` gives it: both paths agree (``_candidate``) and stay sound.
+    leaves = (ast.Equals(field="f", value=value, case_sensitive=case_sensitive, fold=fold),
+              ast.Glob(field="p.q", parts=parts, case_sensitive=case_sensitive, fold=fold))
+    node = ast.And(leaves) if both else ast.Or(leaves)
+    event = {"f": plain, **({"p.q": nested} if flat else {"p": {"q": nested}})}
+    _candidate(node, event)
+    _sound(node, event)
 
 
 #: Case partners a text may put in place of a pattern letter (every reading's, and none).
