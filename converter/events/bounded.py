@@ -277,16 +277,30 @@ def dotted_collision(value: Any) -> str | None:
     collision. The paths are built only when some key holds a dot.
     """
     stack: list[Any] = [value]
-    while stack:  # any dotted key at all?
+    nested = (dict, list)
+    while stack:  # any dotted key at all? (on every event read: loops, no generators)
         item = stack.pop()
         if isinstance(item, dict):
-            if any("." in key for key in item):
+            try:  # one search of the keys joined: no key can make a "." with the next one
+                dotted = "." in "\0".join(item)
+            except TypeError:  # a key that is no text (a reader's dict, not JSON's)
+                dotted = any("." in key for key in item)
+            if dotted:
                 break
-            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+            for v in item.values():
+                if isinstance(v, nested):
+                    stack.append(v)
         elif isinstance(item, list):
-            stack.extend(v for v in item if isinstance(v, (dict, list)))
+            for v in item:
+                if isinstance(v, nested):
+                    stack.append(v)
     else:
         return None
+    return path_collision(value)
+
+
+def path_collision(value: Any) -> str | None:
+    """``dotted_collision`` by walking every leaf's path (no search for a dotted key first)."""
     spellings: dict[str, tuple[str, ...]] = {}
     paths: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
     while paths:

@@ -607,3 +607,24 @@ def test_a_gzip_of_json_objects_past_its_cap_is_cut_and_reported(tmp_path: Path)
     with pytest.raises(InputError, match="not valid JSON"):  # the cut falls inside an object
         list(iter_raw(path, limits=limits))
     assert any("max_member_bytes" in w for w in limits.warnings)
+
+
+def test_dotted_collision_is_the_path_walk() -> None:
+    """The search for a dotted key (the keys joined, a loop over the values) decides only
+    whether the walk runs: without a dotted key no two paths spell one field."""
+    from hypothesis import given, settings, strategies as st
+
+    from converter.events.bounded import dotted_collision, path_collision
+
+    keys = st.text(alphabet="ab.", max_size=3)
+    values = st.recursive(st.one_of(st.none(), st.integers(0, 2), st.text("x", max_size=1)),
+                          lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                  st.dictionaries(keys, inner, max_size=4)),
+                          max_leaves=12)
+
+    @settings(max_examples=500, deadline=None)
+    @given(value=st.dictionaries(keys, values, max_size=5))
+    def check(value: dict[str, Any]) -> None:
+        assert dotted_collision(value) == path_collision(value)
+
+    check()
