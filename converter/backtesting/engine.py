@@ -19,8 +19,8 @@ run, never once per worker). Per event (``Engine.run`` over a batch):
   with several shards, once by the parent for all of them: ``render_schemas``), and each target's query tree is evaluated only when the literals *its own* tree needs occur in
   the rendered event, through a ``LiteralIndex``; a tree is compiled the first time an event gets
   past that filter (a tree no event gets past needs no compiling: the filter already proves it
-  false on every event; with the persistent cache, the regex translations a tree's compilation
-  used are kept per rule and target and read back by a later run, ``_pred``). The targets of a
+  false on every event; with the persistent cache, the regex translations the compilation of a
+  group's trees used are kept per group and read back by a later run, ``_pred``). The targets of a
   schema read one ``indexed.Event`` view of the rendered event: each field is looked up once, and a leaf several targets' trees hold is decided once;
 * a reference hit whose target query was ruled out is a disagreement too (explained).
 
@@ -155,6 +155,10 @@ class _Group:
         self.members = members
         # The reference over the members alone: positions in `members` map back to rules.
         self.reference = engine.reference_index(members)
+        #: The regex translations the compilation of the group's trees used (``Engine._pred``)
+        #: and the persistent cache's name for them (None: no cache).
+        self.translations: dict[Any, Any] = {}
+        self.translations_key: str | None = None
         # schema -> (renderer, index over (rule, target) slots, slots by rule)
         self.schemas: dict[Any, tuple[Any, LiteralIndex, dict[int, list[str]]]] = {}
         for schema, renderer in engine.renderers.items():
@@ -190,8 +194,10 @@ class Engine:
         self.derived = backtest_store(options, "backtest-index")
         #: The parsed rules, read back for the reference when their targets are.
         self.parsed = backtest_store(options, "backtest-parsed")
-        #: Per slot, the regex translations its tree's compilation used (``_pred``).
+        #: Per routing group, the regex translations its trees' compilation used (``_pred``).
         self.patterns = backtest_store(options, "backtest-patterns")
+        #: Groups whose translations grew since the last batch (written at its end).
+        self.grown: dict[int, _Group] = {}
         self.rules = rules
         self.max_examples = options.max_examples
         self.prefilter = options.prefilter
@@ -309,7 +315,24 @@ class Engine:
             started = time.process_time()
             group = self.groups[members] = _Group(self, members)
             self.phases["index"] += time.process_time() - started
+            self._read_translations(group)
         return group
+
+    def _read_translations(self, group: _Group) -> None:
+        """Seed the regex translations an earlier run's compilation of the group's trees used
+        (``backends.query.pattern_memo``), kept under the names of the group's rules' entries."""
+        from backends.query.pattern_memo import seed
+
+        if self.patterns is None:
+            return
+        started = time.process_time()
+        keys = [self.rules[i].key for i in group.members]
+        if all(keys):
+            group.translations_key = self.patterns.key("translations", *keys)
+            stored = self.patterns.get(group.translations_key)
+            if seed(stored) and isinstance(stored, dict):
+                group.translations = stored
+        self.phases["cache"] += time.process_time() - started
 
     def run(self, batch: list[tuple[Any, ...]]) -> dict[str, Any]:
         """Evaluate a batch of ``(source, event)`` pairs, or ``(source, event, renderings)``
@@ -333,6 +356,7 @@ class Engine:
             if group is not None:
                 self._event(group, position, source, event, delta,
                             item[2] if len(item) > 2 else None)
+        self._write_translations()
         self.phases["evaluate"] += time.process_time() - started
         fresh, self.fresh = self.fresh, []
         delta["prepared"] = {
@@ -346,38 +370,46 @@ class Engine:
         delta["phases"]["evaluate"] -= spent
         return delta
 
-    def _pred(self, slot: Slot, delta: dict) -> Any:
-        """The slot's compiled predicate (compiled on first use), or None if it cannot be."""
+    def _write_translations(self) -> None:
+        """Store the translations of the groups whose compilations used new ones."""
+        if not self.grown or self.patterns is None:
+            return
+        started = time.process_time()
+        for group in self.grown.values():
+            if group.translations_key is not None:
+                self.patterns.put(group.translations_key, group.translations)
+        self.grown.clear()
+        self.phases["cache"] += time.process_time() - started
+
+    def _pred(self, slot: Slot, delta: dict, group: _Group) -> Any:
+        """The slot's compiled predicate (compiled on first use, for an event of ``group``), or
+        None if it cannot be.
+
+        The regex translations the compilation uses are kept with the group's in the
+        persistent cache (``_read_translations``: a later run seeds them instead of translating
+        again), less those the query's parse used, which its prepared target keeps (a parser
+        that checks leaves as it lowers them compiles them)."""
         from backends.query.evaluate import compile_once
         from backends.query.pattern_memo import recording, seed
 
         pred = self.preds.get(slot)
         if pred is None:
             started = time.process_time()
-            # The regex translations the tree's compilation used, kept beside the tree in the
-            # persistent cache: a later run seeds them instead of translating again.
-            store, rule_key = self.patterns, self.rules[slot[0]].key
-            key = store.key(rule_key, slot[1]) if store is not None and rule_key else None
-            stored = store.get(key) if store is not None and key is not None else None
-            # With those the query's parse used (a parser that checks leaves compiles them).
-            known: dict[Any, Any] = {}
-            for found in (self.targets[slot[0]][slot[1]].translations, stored):
-                if seed(found) and isinstance(found, dict):
-                    known.update(found)
-            read = time.process_time()
-            self.phases["cache"] += read - started
+            parsed = self.targets[slot[0]][slot[1]].translations
+            seed(parsed)
             try:
                 with recording() as used:
                     pred = self.preds[slot] = compile_once(self._tree(slot))
             except Exception as exc:  # noqa: BLE001 - PatternSyntaxError and the like
                 self.failed.add(slot)
                 delta["failed"][slot] = f"not checked: the evaluator cannot compile the query: {exc}"
-            compiled = time.process_time()
-            self.phases["compile"] += compiled - read
-            if (pred is not None and store is not None and key is not None
-                    and not used.keys() <= known.keys()):
-                store.put(key, used)
-                self.phases["cache"] += time.process_time() - compiled
+            if pred is not None and group.translations_key is not None:
+                new = {k: v for k, v in used.items()
+                       if k not in group.translations and k not in parsed}
+                if new:
+                    group.translations.update(new)
+                    self.grown[id(group)] = group
+            self.phases["compile"] += time.process_time() - started
         return pred
 
     def _event(self, group: _Group, position: int, source: str, event: dict[str, Any],
@@ -424,7 +456,7 @@ class Engine:
             for slot in candidates:
                 if slot in self.failed:
                     continue
-                pred = self._pred(slot, delta)
+                pred = self._pred(slot, delta, group)
                 if pred is None:
                     continue
                 try:
