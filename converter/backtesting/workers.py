@@ -90,6 +90,13 @@ def run_sharded(rules: list[PreparedRule], options: BacktestOptions, shards: int
             process.join(timeout=5)
             if process.is_alive():
                 process.terminate()
+        # Every shard has ended: what is still queued for one (the batches after a shard's
+        # error, which it never reads) is dropped. Left queued, the queues' feeder threads
+        # stayed blocked writing to pipes no one reads, and the process hung at exit, where
+        # multiprocessing joins them.
+        for inbox in inboxes:
+            inbox.cancel_join_thread()
+            inbox.close()
 
 
 def _drain(outbox: Any, waiting: dict[int, tuple[int, list[Any]]], processes: list[Any],
