@@ -188,13 +188,30 @@ class Compiler(ast.Visitor[Predicate]):
 
             return run_single
 
-        def run(event: Mapping[str, Any]) -> bool | None:
-            values = indexed_values(event, field, max_length)
+        if max_length is not None:
+
+            def run(event: Mapping[str, Any]) -> bool | None:
+                values = indexed_values(event, field, max_length)
+                if values is None:
+                    return missing
+                return any(test(v) for v in values)
+
+            return run
+
+        # No length limit: every value is indexed (``indexed_values`` is ``event_values``); the
+        # common shapes, an ``Event`` view and one value, are read without the calls around them.
+        def run_any(event: Mapping[str, Any]) -> bool | None:
+            if type(event) is Event:
+                values = event.values_of(field)
+            else:
+                values = event_values(event, field)
             if values is None:
                 return missing
+            if len(values) == 1:
+                return True if test(values[0]) else False
             return any(test(v) for v in values)
 
-        return run
+        return run_any
 
     def _compile_exists(self, node: ast.Exists) -> Predicate:
         # An existence test is never unknown: a missing field is simply "does not exist", whatever

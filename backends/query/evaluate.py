@@ -38,6 +38,10 @@ from .indexed import Event
 __all__ = ["Predicate", "compile_once", "compile_query", "evaluate", "matches"]
 
 
+#: No verdict remembered yet (None is the verdict "unknown").
+_UNSEEN: Any = object()
+
+
 def _shared(leaf: Predicate) -> Predicate:
     """``leaf``, its verdict on an ``Event`` remembered in the event's ``verdicts``.
 
@@ -51,11 +55,11 @@ def _shared(leaf: Predicate) -> Predicate:
         if type(event) is not Event:
             return leaf(event)
         verdicts = event.verdicts  # type: ignore[attr-defined]
-        try:
-            return verdicts[run]  # type: ignore[no-any-return]
-        except KeyError:
+        # Most leaves are asked once per event: ``get`` spares raising KeyError.
+        verdict = verdicts.get(run, _UNSEEN)
+        if verdict is _UNSEEN:
             verdict = verdicts[run] = leaf(event)
-            return verdict
+        return verdict  # type: ignore[no-any-return]
 
     return run
 
