@@ -1,7 +1,8 @@
 """``sigport backtest``: every rule and every target's query over a large stream of real events.
 
 ``prepare.py`` loads, converts and interprets every rule once (in parallel); ``engine.py``
-evaluates events in each worker; ``needs.py`` derives the target queries' necessary
+evaluates events in each worker; ``renderings.py`` carries the events the parent rendered once
+per target schema to the shards; ``needs.py`` derives the target queries' necessary
 literals for the prefilter; ``report.py`` tallies and renders; ``run.py`` drives it.
 """
 

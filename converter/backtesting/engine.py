@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from typing import Any, Callable, Iterable, NamedTuple, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from converter.backtesting.needs import coarse_fold, tree_form, tree_texts
 from converter.backtesting.prepare import (
     BacktestOptions, PreparedRule, PreparedTarget, backtest_store, checker_for, prepare_rule,
     routing,
 )
+from converter.backtesting.renderings import Renderings, rendered_for, schema_renderers
 from converter.checking.dropped import WRITTEN_ALIKE
 from converter.reference.evaluator import CompiledRule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
@@ -53,44 +54,6 @@ ROUTE_MEMO = 4096
 Slot = tuple[int, str]
 
 
-class Unrenderable(NamedTuple):
-    """An event a renderer refused (``ValueError``), carried to the shards as its message."""
-
-    message: str
-
-
-#: A batch item's renderings: schema -> the rendered event, None (no logsource of the table
-#: covers it) or ``Unrenderable``.
-Renderings = dict[Any, Any]
-
-
-def schema_renderers(checker: Any) -> tuple[dict[Any, Any], dict[str, Any]]:
-    """One renderer per target schema (``(table name, data source)``: targets with the same
-    table and data source render alike) and each target's schema."""
-    renderers: dict[Any, Any] = {}
-    schema_of: dict[str, Any] = {}
-    for name, renderer in checker.renderers.items():
-        key = (renderer.table.name, renderer.data_source)
-        renderers.setdefault(key, renderer)
-        schema_of[name] = key
-    return renderers, schema_of
-
-
-def render_schemas(renderers: dict[Any, Any], event: dict[str, Any],
-                   only: Iterable[Any] | None = None) -> Renderings:
-    """The event rendered for every schema (or those in ``only``), as ``Engine`` would render
-    it for each, computed once by the parent for all shards."""
-    out: Renderings = {}
-    for key, renderer in renderers.items():
-        if only is not None and key not in only:
-            continue
-        try:
-            out[key] = renderer.render(event)
-        except ValueError as exc:
-            out[key] = Unrenderable(str(exc))
-    return out
-
-
 def before_fork() -> None:
     """Build in the parent, before its shards fork, what each shard would otherwise build alone
     on its first events: the evaluator's modules and the prefilter's case-folding tables (all
@@ -101,21 +64,6 @@ def before_fork() -> None:
     import backends.query.indexed  # noqa: F401
 
     coarse_fold("\u0130")  # a non-ASCII text: the table of every folding reading united
-
-
-def _render(renderer: Any, event: dict[str, Any], given: Renderings | None, schema: Any) -> Any:
-    """The event in ``schema`` (None: no logsource covers it), from ``given`` when the parent
-    rendered it.
-
-    Raises:
-        ValueError: the renderer refuses the event (the same message either way).
-    """
-    if given is None or schema not in given:
-        return renderer.render(event)
-    found = given[schema]
-    if isinstance(found, Unrenderable):
-        raise ValueError(found.message)
-    return found
 
 
 def _tree_lookup(event: dict[str, Any]) -> Any:
@@ -429,7 +377,7 @@ class Engine:
             _undecided(delta, i, source, verdict.unsupported)
         for schema, (renderer, index, by_rule) in group.schemas.items():
             try:
-                rendered = _render(renderer, event, given, schema)
+                rendered = rendered_for(renderer, event, given, schema)
                 why = (f"the {renderer.table.schema} data has no such event: no logsource "
                        f"of mapping table {renderer.table.name} covers its EventID/Channel")
             except ValueError as exc:

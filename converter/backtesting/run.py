@@ -42,9 +42,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from backends.common import declared_approximations, is_limit_warning
-from converter.backtesting.engine import (
-    ROUTE_MEMO, Engine, Renderings, render_schemas, schema_renderers,
-)
+from converter.backtesting.engine import ROUTE_MEMO, Engine
+from converter.backtesting.renderings import Renderings, render_schemas, schema_renderers
 from converter.backtesting.prepare import (
     BacktestOptions, PreparedRule, checker_for, load, routing, rules_store,
 )
@@ -148,7 +147,7 @@ class _Needed:
     the rules its logsource reaches, once the shards have prepared them all (``_Merger`` keeps
     their summaries); every schema until then. A shard evaluates a schema only for a rule with
     a parsed target in it (``engine._Group``), so the others are never read; a shard renders
-    for itself any schema it is not given (``engine._render``). Decided once per
+    for itself any schema it is not given (``renderings.rendered_for``). Decided once per
     (``Channel``, ``EventID``) pair, as the engine routes."""
 
     def __init__(self, rules: list[PreparedRule], schema_of: dict[str, Any],

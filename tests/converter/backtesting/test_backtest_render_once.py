@@ -1,5 +1,5 @@
 """With several shards the parent renders each event once for every target schema
-(``engine.render_schemas``) and the shards read those renderings: the counts, disagreements and
+(``renderings.render_schemas``) and the shards read those renderings: the counts, disagreements and
 render errors are the ones each shard finds rendering the events itself."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from converter.backtesting.engine import Engine, render_schemas, schema_renderers
+from converter.backtesting.engine import Engine
+from converter.backtesting.renderings import render_schemas, schema_renderers
 from converter.backtesting.prepare import BacktestOptions, checker_for, load, rules_store
 from converter.backtesting.run import BATCH_SIZE, run_backtest
 from helpers import SYSMON, WHOAMI_RULE
