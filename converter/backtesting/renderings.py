@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, NamedTuple
 
+from converter.events.record_xml import one_record
+
 
 class Unrenderable(NamedTuple):
     """An event a renderer refused (``ValueError``), carried to the shards as its message."""
@@ -38,15 +40,17 @@ def schema_renderers(checker: Any) -> tuple[dict[Any, Any], dict[str, Any]]:
 def render_schemas(renderers: dict[Any, Any], event: dict[str, Any],
                    only: Iterable[Any] | None = None) -> Renderings:
     """The event rendered for every schema (or those in ``only``), as ``Engine`` would render
-    it for each, computed once by the parent for all shards."""
+    it for each, computed once by the parent for all shards; the record text several schemas
+    hold (Splunk's ``_raw``) is written once and shared (``one_record``)."""
     out: Renderings = {}
-    for key, renderer in renderers.items():
-        if only is not None and key not in only:
-            continue
-        try:
-            out[key] = renderer.render(event)
-        except ValueError as exc:
-            out[key] = Unrenderable(str(exc))
+    with one_record():
+        for key, renderer in renderers.items():
+            if only is not None and key not in only:
+                continue
+            try:
+                out[key] = renderer.render(event)
+            except ValueError as exc:
+                out[key] = Unrenderable(str(exc))
     return out
 
 

@@ -107,3 +107,24 @@ def test_the_parent_renders_only_the_schemas_parsed_targets_need(tmp_path: Path)
     rules[0].targets["kusto"] = PreparedTarget("q", interpreted=True)  # decided once per key
     assert needed(process) == {schema_of["eql"]}
     assert set(render_schemas(renderers, process, needed(process))) == {schema_of["eql"]}
+
+
+def test_schemas_share_one_record_text() -> None:
+    """The record text several schemas hold (Splunk's ``_raw`` in ``splunk`` and ``splunk-cim``)
+    is written once per event and shared, so it is pickled to the shards once; the text is the
+    one each renderer writes alone, and another event (or another ``libxml2``) gets its own."""
+    from converter.events.record_xml import one_record, raw_xml
+
+    options = BacktestOptions(tuple(TARGETS), (), None, None, 5, True, False)
+    renderers, schema_of = schema_renderers(checker_for(options))
+    splunk, cim = schema_of["splunk"], schema_of["splunk-cim"]
+    for event in EVENTS[:3]:
+        out = render_schemas(renderers, event)
+        assert out[splunk]["_raw"] is out[cim]["_raw"]
+        assert out[splunk]["_raw"] == renderers[splunk].render(event)["_raw"]
+        assert out[cim] == renderers[cim].render(event)
+    first, second = dict(EVENTS[0]), dict(EVENTS[1])
+    with one_record():
+        texts = [raw_xml(first), raw_xml(second), raw_xml(first, libxml2=True), raw_xml(first)]
+    assert texts == [raw_xml(first), raw_xml(second), raw_xml(first, libxml2=True), raw_xml(first)]
+    assert texts[0] != texts[1]
