@@ -174,7 +174,10 @@ def build_pipeline(
             transformation=AmbiguousLogsourceFailure(table.name, tuple(
                 (owner.name, entry.id, str(source or ""), logsource_condition(entry))
                 for owner, source, entry in owned
-            ), pairs),
+            ), pairs, tuple(tuple(tuple(sorted(criterion.items())) for criterion in entry.events)
+                            for _, _, entry in owned), tuple(
+                _refusal_condition(refusal) for _, refusal, _ in refusals
+                if not any(e.match == refusal["match"] for e in entries))),
         ))
     model = None
     if table.schema == "ecs" and (data_source is not None or field_model is not None):
@@ -225,8 +228,7 @@ def build_pipeline(
                     f"({owner.name}): {refusal['reason']}"
                 ),
                 # `exact`: the rule's logsource is this match and names nothing more.
-                rule_conditions=[(ExactLogsourceCondition if refusal.get("exact")
-                                  else LogsourceCondition)(**refusal["match"])],
+                rule_conditions=[_refusal_condition(refusal)],
             )
         )
     items.append(
@@ -247,6 +249,13 @@ def build_pipeline(
         items=items,
         vars={"sigport_table": table.name, "sigport_options": opts, "sigport_field_model": model},
     )
+
+
+def _refusal_condition(refusal: dict[str, Any]) -> LogsourceCondition:
+    """The rule condition of a ``not_covered`` refusal (``exact``: the rule's logsource is its
+    match and names nothing more)."""
+    return (ExactLogsourceCondition if refusal.get("exact") else LogsourceCondition)(
+        **refusal["match"])
 
 
 def _entry_items(

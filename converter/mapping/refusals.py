@@ -122,12 +122,25 @@ class AmbiguousLogsourceFailure(PreprocessingTransformation):
     it (``converter.mapping.precedence``: the rule's records are then that entry's); otherwise
     the refusal says the logsource is ambiguous, naming the entries none is narrower than.
     ``entries``: (table, entry id, data source, rule condition) of every entry of the pipeline.
+
+    A Windows rule whose logsource names a part its one entry does not (``service: security``
+    beside ``category: process_creation``, which Defender XDR's process-creation entry selects
+    alone) asks for the records of both parts; when some event the entry covers (``records``: its
+    ``events`` criteria) is outside them (Sysmon 1 beside Security 4688 in DeviceProcessEvents,
+    whose rows name neither channel nor event id), the entry's query would match those records
+    too: the rule is refused, naming the entry and the events (``membership`` of the reference
+    decides which events a logsource holds).
     """
 
     pipeline: str = ""
     entries: tuple[tuple[str, str, str, LogsourceCondition], ...] = ()
     #: ``(i, j)``: entry ``i`` is narrower than entry ``j`` (``converter.mapping.precedence``).
     narrower: tuple[tuple[int, int], ...] = ()
+    #: Each entry's ``events`` criteria (sorted key/value pairs), by position in ``entries``.
+    records: tuple[tuple[tuple[tuple[str, Any], ...], ...], ...] = ()
+    #: The pipeline's ``not_covered`` refusals in force: a rule one of them selects is left to
+    #: it (its reason names the data source's own gap, e.g. Defend's missing event logs).
+    uncovered: tuple[LogsourceCondition, ...] = ()
     #: The entries by the (category, product, service) their condition names (None: any).
     _by_parts: dict[tuple[str | None, ...], list[int]] | None = field(
         default=None, init=False, repr=False, compare=False)
@@ -164,6 +177,8 @@ class AmbiguousLogsourceFailure(PreprocessingTransformation):
         ]
         # An entry narrower than another hit converts the rule alone (its items run, the
         # other's yield): the rule's records are the narrower entry's.
+        if len(found) == 1:
+            self._refuse_wider(rule, found[0])
         if len(found) < 2:
             return
         hits = [self.entries[position][:3] for position in chosen(found, self.narrower)]
@@ -179,5 +194,37 @@ class AmbiguousLogsourceFailure(PreprocessingTransformation):
             f"pipeline {self.pipeline}: the logsource {given} is ambiguous: it selects "
             f"{len(hits)} entries, {named}, each with its own fields and conditions, and none is "
             "chosen over another",
+            source=rule.source,
+        )
+
+    def _refuse_wider(self, rule: SigmaRule, position: int) -> None:
+        """Raise when the one entry selecting ``rule`` covers events outside the rule's
+        logsource (class docstring); a logsource the reference does not table is left alone."""
+        source = rule.logsource
+        selects = self.entries[position][3].logsource
+        if (source.product or "").lower() != "windows" or position >= len(self.records) or not (
+                source.category and not selects.category or source.service and not selects.service):
+            return
+        if any(condition.match(rule) for condition in self.uncovered):
+            return
+        from converter.reference.logsources import LogsourceUnsupported, membership
+
+        try:
+            member = membership(source.product, source.category, source.service)
+        except LogsourceUnsupported:
+            return
+        outside = [dict(criterion) for criterion in self.records[position]
+                   if not member(dict(criterion))]
+        if not self.records[position] or not outside:
+            return
+        table, entry, data_source = self.entries[position][:3]
+        given = ", ".join(f"{key}: {value}" for key in ("product", "category", "service")
+                          if (value := getattr(source, key, None)))
+        shown = "; ".join(", ".join(f"{k} {v}" for k, v in each.items()) for each in outside)
+        raise SigmaTransformationError(
+            f"pipeline {self.pipeline}: the logsource {given} asks for the records of each part; "
+            f"the one entry that selects it, {entry} of {table}"
+            + (f" (data_source={data_source})" if data_source else "")
+            + f", also covers events outside it ({shown}), which its query cannot tell apart",
             source=rule.source,
         )

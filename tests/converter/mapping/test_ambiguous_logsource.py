@@ -122,3 +122,51 @@ def test_the_renderer_routes_to_the_narrower_entry_whatever_the_table_order() ->
     owned = [(channels, "splunk_ta_windows", channel), (sysmon, "splunk_ta_sysmon", process)]
     assert preferred(owned) == 1 and preferred(owned[::-1]) == 0
     assert not narrower(owned[0], owned[1])
+
+
+SECURITY_PROCESS = "{category: process_creation, product: windows, service: security}"
+
+
+@pytest.mark.parametrize("data_source", ["defender", "sentinel-asim"])
+def test_one_entry_covering_events_outside_the_logsource_refuses(data_source: str) -> None:
+    """Kusto: ``service: security`` asks for Security 4688 records; the one entry that selects
+    the rule (Defender XDR's DeviceProcessEvents, ASIM's imProcessCreate) holds Sysmon 1 too and
+    no column it maps tells them apart. Refused naming the entry and the events outside (it was
+    converted to the whole table and differed on the generated Sysmon events)."""
+    result = Converter("kusto", options={"data_source": data_source}).convert(
+        rule(SECURITY_PROCESS, PROCESS_RULE))
+    assert result.status == "unsupported", result.queries
+    reason = result.reason or ""
+    assert "also covers events outside it" in reason, reason
+    assert "Channel Microsoft-Windows-Sysmon/Operational, EventID 1" in reason, reason
+    assert f"data_source={data_source}" in reason and "process-creation of kusto-windows" in reason
+
+
+def test_one_entry_within_the_logsource_still_converts(tmp_path: Path) -> None:
+    """Where the entry's events all lie in the rule's logsource the rule converts and is proven:
+    Sentinel's WindowsEvent 4688 entry (sentinel-wef) beside its Security entry (the narrower),
+    and a logsource naming only the entry's own parts."""
+    path = tmp_path / "security_process.yml"
+    path.write_text(
+        "title: within\nid: 92111111-2222-3333-4444-555555555562\nstatus: test\n"
+        f"logsource: {SECURITY_PROCESS}\ndetection:\n{PROCESS_RULE}level: low\n", encoding="utf-8")
+    report = check_rules([path], CheckOptions(targets=("kusto",), generate=0,
+                                              data_source="sentinel-wef"))
+    outcome = report.results[0].targets["kusto"]
+    assert outcome.equivalent is True, outcome.reason
+    plain = Converter("kusto", options={"data_source": "defender"}).convert(
+        rule("{category: process_creation, product: windows}", PROCESS_RULE))
+    assert plain.status == "converted", plain.reason
+
+
+@pytest.mark.parametrize("category", ["file_event", "process_creation", "registry_set"])
+def test_a_channel_entry_alone_does_not_convert_a_category_of_its_channel(category: str) -> None:
+    """winlog: ``{<category>, service: sysmon}`` selects only the Sysmon channel entry, whose
+    query (the channel) holds every Sysmon event: it was converted without the category's event
+    id and differed on generated events; it is refused naming the entry."""
+    result = Converter("eql", options={"data_source": "winlog"}).convert(
+        rule(f"{{category: {category}, product: windows, service: sysmon}}", PROCESS_RULE))
+    assert result.status == "unsupported", result.queries
+    reason = result.reason or ""
+    assert "windows-sysmon of ecs-windows-channels (data_source=winlog)" in reason, reason
+    assert "also covers events outside it" in reason, reason
