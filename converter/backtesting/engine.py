@@ -34,7 +34,9 @@ import time
 from collections import Counter, defaultdict
 from typing import Any, Callable, Iterable, Optional
 
-from converter.backtesting.needs import coarse_fold, tree_form, tree_texts
+from converter.backtesting.needs import (
+    coarse_fold, tree_form, tree_texts, use_prebuilt_coarse_table,
+)
 from converter.backtesting.prepare import (
     BacktestOptions, PreparedRule, PreparedTarget, backtest_store, checker_for, prepare_rule,
     routing,
@@ -54,16 +56,18 @@ ROUTE_MEMO = 4096
 Slot = tuple[int, str]
 
 
-def before_fork() -> None:
+def before_fork(store: Any = None) -> None:
     """Build in the parent, before its shards fork, what each shard would otherwise build alone
-    on its first events: the evaluator's modules and the prefilter's case-folding tables (all
-    Windows, warm, 2 shards: about 0.2-0.3 CPU s of each shard's, spent once instead)."""
+    on its first events: the evaluator's modules and the prefilter's case-folding table (all
+    Windows, warm, 2 shards: about 0.2-0.3 CPU s of each shard's, spent once instead), the
+    table read back from ``store`` (the persistent cache's prebuilt values, None when it is
+    off) when an earlier run built it."""
     import backends.query.errors  # noqa: F401 - imported for the shards (see above)
     import backends.query.evaluate  # noqa: F401
     import backends.query.explain  # noqa: F401
     import backends.query.indexed  # noqa: F401
 
-    coarse_fold("\u0130")  # a non-ASCII text: the table of every folding reading united
+    use_prebuilt_coarse_table(store)
 
 
 def _tree_lookup(event: dict[str, Any]) -> Any:

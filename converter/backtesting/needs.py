@@ -27,14 +27,40 @@ from typing import Any
 
 from converter.ruleindex.needs import ANY_FIELD, Alt, Form
 
-__all__ = ["coarse_fold", "regex_literal", "tree_form", "tree_texts"]
+__all__ = ["coarse_fold", "regex_literal", "tree_form", "tree_texts", "use_prebuilt_coarse_table"]
 
 #: Code points beyond this have no case partner (``backends/query/folding.py``).
 _CASED_LIMIT = 0x20000
 
 
-@functools.lru_cache(maxsize=1)
+#: The table, once built or read back (``_coarse_table``, ``use_prebuilt_coarse_table``).
+_COARSE: list[dict[int, str]] = []
+
+
 def _coarse_table() -> dict[int, str]:
+    """The table of ``coarse_fold`` (built on first use)."""
+    if not _COARSE:
+        _COARSE.append(_build_coarse_table())
+    return _COARSE[0]
+
+
+def use_prebuilt_coarse_table(store: Any) -> None:
+    """Make the table of ``coarse_fold`` now: read back from ``store`` (a
+    ``converter.conversion.cache.Store``, or None when the cache is off) when an earlier run
+    stored it, else built and stored. Built, it took 0.12 CPU s before the backtest's shards
+    could start (``engine.before_fork``); the store's fingerprint covers this code and the
+    Python version, whose Unicode data the readings come from."""
+    from converter.conversion.cache import prebuilt
+
+    def valid(value: Any) -> bool:
+        return isinstance(value, dict) and all(
+            type(k) is int and type(v) is str and len(v) == 1 for k, v in value.items())
+
+    if not _COARSE:
+        _COARSE.append(prebuilt(store, "coarse fold table", _build_coarse_table, valid))
+
+
+def _build_coarse_table() -> dict[int, str]:
     """Code point -> the representative of its class under every folding reading united
     (union-find over the pairs each reading makes); the ASCII lowercase letter where the class
     has one (so ASCII text folds as ``str.lower``), else the lowest code point."""

@@ -404,13 +404,17 @@ def run_backtest(
         tuple(targets) if targets is not None else None, tuple(pipelines or ()), data_source,
         mapping, max_examples, prefilter, cache,
     )
+    prebuilt = None
+    if cache:
+        from converter.conversion.cache import Store
+        from converter.mapping.loader import use_prebuilt_tables
+
+        # Also hashes sigport's files once here (``code_fingerprint``), before the shards fork.
+        prebuilt = Store("prebuilt", [])
+        use_prebuilt_tables(prebuilt)
     checker = checker_for(options)  # validates targets and pipelines up front
     target_names = checker.targets
     options = replace(options, targets=tuple(target_names))
-    if cache:
-        from converter.conversion.cache import code_fingerprint
-
-        code_fingerprint()  # hashed once here, before the worker processes fork
     prepared = load([str(p) for p in rule_paths], rules_store(options))
     prepare_s = time.perf_counter() - started
     from converter.events.inputs import InputLimits
@@ -425,7 +429,7 @@ def run_backtest(
     else:
         # Every shard sees every event: the parent renders each one once for all of them.
         rendered = _rendered(batches, checker, merged.phases, prepared)
-        done = run_sharded(prepared, options, workers, rendered, checker)
+        done = run_sharded(prepared, options, workers, rendered, checker, prebuilt)
     for _seq, events, deltas in done:
         merged.add(events, deltas)
         if progress is not None:

@@ -47,14 +47,15 @@ def _shard_main(rules: list[PreparedRule], options: BacktestOptions, shard: tupl
 
 
 def run_sharded(rules: list[PreparedRule], options: BacktestOptions, shards: int,
-                batches: Iterable[tuple[int, list[Any]]], checker: Any = None
-                ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
+                batches: Iterable[tuple[int, list[Any]]], checker: Any = None,
+                prebuilt: Any = None) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
     """Evaluate ``batches`` (``(events read, the events to evaluate)`` pairs) in ``shards``
     processes; yield ``(batch number, events read, [delta of each shard])`` for each batch once
     every shard has answered, in batch order.
 
     ``checker`` (the parent's ``Checker``) is handed to forked shards as it is; spawned ones
-    build their own rather than unpickle one.
+    build their own rather than unpickle one. ``prebuilt`` is the persistent cache's store of
+    prebuilt values (``engine.before_fork``; None when the cache is off).
 
     Raises:
         whatever a shard raised while evaluating (the first one).
@@ -63,7 +64,7 @@ def run_sharded(rules: list[PreparedRule], options: BacktestOptions, shards: int
     if context.get_start_method() != "fork":
         checker = None
     else:
-        before_fork()
+        before_fork(prebuilt)
     outbox = context.Queue()
     inboxes = [context.Queue() for _ in range(shards)]
     processes = [context.Process(target=_shard_main, args=(rules, options, (k, shards),

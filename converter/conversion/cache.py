@@ -35,10 +35,10 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 __all__ = ["ENV_DIR", "ENV_OFF", "Store", "cache_root", "code_fingerprint", "file_digest",
-           "options_context"]
+           "options_context", "prebuilt"]
 
 #: Where the cache lives (overrides the user cache directory).
 ENV_DIR = "SIGPORT_CACHE_DIR"
@@ -235,3 +235,26 @@ class Store:
                 os.unlink(temporary)
             except OSError:
                 pass
+
+
+T = TypeVar("T")
+
+
+def prebuilt(store: Store | None, name: str, build: Callable[[], T],
+             valid: Callable[[Any], bool]) -> T:
+    """``build()``, read back from ``store`` when an earlier run stored it under ``name`` (and
+    it is ``valid``), else built and stored there; built alone when ``store`` is None.
+
+    For values that depend on nothing but sigport's own files and the Python that runs it (the
+    mapping tables in their typed form, tables derived from the Unicode data): the store's
+    ``code_fingerprint`` covers both, so an entry is never read across versions; ``store`` is
+    the caller's (None when the cache is off: ``--no-cache``, ``SIGPORT_NO_CACHE``)."""
+    if store is None or not store.enabled:
+        return build()
+    key = store.key("prebuilt", name)
+    found = store.get(key)
+    if found is not None and valid(found):
+        return found  # type: ignore[no-any-return]
+    value = build()
+    store.put(key, value)
+    return value
