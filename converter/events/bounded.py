@@ -156,6 +156,30 @@ def read_lines(
         yield number, line
 
 
+#: The UTF-8 encoding of U+FEFF, the byte order mark an editor may write at a file's start.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def stripped_line(line: bytes, number: int, path: str | Path, member: str | None = None) -> bytes:
+    """A JSON-lines line without its surrounding white space and, on the first line only, the
+    BOM that opens the file (RFC 8259 8.1 lets a parser ignore it there).
+
+    Raises:
+        InputError: a BOM opening any other line, or after white space: a byte-level defect of
+            the input (files joined together, each with its BOM), named by line and column.
+    """
+    start = len(UTF8_BOM) if number == 1 and line.startswith(UTF8_BOM) else 0
+    rest = line[start:]
+    stripped = rest.strip()
+    if stripped.startswith(UTF8_BOM):
+        # Columns count characters: the first line's BOM is one, the white space one each.
+        column = (1 if start else 0) + len(rest) - len(rest.lstrip()) + 1
+        raise InputError("a UTF-8 byte order mark (EF BB BF) inside the file: only its first "
+                         "bytes may hold one", path=path, line=number, column=column,
+                         member=member, hint="remove it; files joined together keep each one's")
+    return stripped
+
+
 def json_kind(value: Any) -> str:
     """What a decoded JSON value is, in JSON's words (``an array``, ``null``), for messages."""
     if value is None:
@@ -179,8 +203,9 @@ def decode_json(data: bytes | str, path: str, line: int, member: str | None = No
     ``STRICT_JSON`` refuses (a key twice in one object, ``NaN``, ``Infinity``).
     """
     try:
-        # UTF-8 only, a BOM allowed (json.loads would also take UTF-16/32 from the bytes, which
-        # check's reader refuses: every reader must read the same events; RFC 8259 8.1).
+        # UTF-8 only (json.loads would also take UTF-16/32 from the bytes, which check's reader
+        # refuses: every reader must read the same events; RFC 8259 8.1). The line readers drop
+        # the BOM that opens a file and refuse any other (``stripped_line``).
         text = data if isinstance(data, str) else _utf8(data)
         value = STRICT_JSON.decode(text)
     except json.JSONDecodeError as exc:

@@ -55,6 +55,7 @@ from converter.events.bounded import (
     decode_json,
     json_kind,
     read_lines,
+    stripped_line,
 )
 from converter.events.normalise import normalise, normalise_owned
 from converter.strict_json import STRICT_JSON, json_problem
@@ -271,7 +272,7 @@ def _read_jsonl(
     """(line number, object) for each JSON-lines line; reads one bounded line at a time."""
     where = f"{path}!{member}" if member is not None else path
     for number, line in read_lines(fh, where, limits, cap):
-        stripped = line.strip()
+        stripped = stripped_line(line, number, path, member)
         if not stripped or stripped.startswith(b"#"):
             continue
         obj = decode_json(stripped, path, number, member)

@@ -41,7 +41,9 @@ def read_jsonl(path: str | Path, limits: Any = None) -> list[SampleEvent]:
     Raises:
         EventsError: naming the file, line and column of a line that is not a JSON object.
     """
-    from converter.events.bounded import InputLimits, decode_json, json_kind, read_lines
+    from converter.events.bounded import (
+        InputLimits, decode_json, json_kind, read_lines, stripped_line,
+    )
 
     path = Path(path)
     limits = limits if limits is not None else InputLimits()
@@ -52,9 +54,7 @@ def read_jsonl(path: str | Path, limits: Any = None) -> list[SampleEvent]:
         raise EventsError(f"cannot read events: {exc.strerror}", path=path) from exc
     with fh:
         for number, raw in read_lines(fh, str(path), limits):
-            line = raw.strip()
-            if line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM on the first line
-                line = line[3:].strip()
+            line = stripped_line(raw, number, path)  # a UTF-8 BOM on the first line only
             if not line or line.startswith(b"#"):
                 continue
             try:
