@@ -9,10 +9,14 @@ run, never once per worker). Per event (``Engine.run`` over a batch):
   logsource routing only;
 * the first time a group is seen, its members not yet prepared are prepared
   (``converter.backtesting.prepare.prepare_rule``: the reference compiled, every target converted and
-  parsed) and the target trees' required literals derived (``converter.backtesting.needs``);
-  with the persistent cache, those literals (and the reference rules') are read back when an
-  earlier run derived them for the same rules, and a tree stays pickled until it is compiled
-  or explains a disagreement (most never are);
+  parsed, and the necessary clauses of each target tree and of the reference derived, each
+  rule on its own: ``converter.backtesting.needs``, ``converter.ruleindex.needs.own_clauses``);
+  with the persistent cache, the rule's entry holds them, and a tree stays pickled until it is
+  compiled or explains a disagreement (most never are). Per group, the literals each tree and
+  rule is filed under are chosen among those clauses (``choose_conditions``: the most
+  selective, leaving out literals most of the group's trees of a target test, which hold on
+  nearly every event the group routes), so nothing derived depends on which rules were
+  prepared or routed together, nor on the number of shards;
 * the reference side: a ``converter.ruleindex.RuleIndex`` over the group evaluates only the rules
   whose required literals occur in the event (the same verdicts as evaluating them all);
 * the target side: the event is rendered once per target schema (``ecs``, ``splunk-sysmon``, ...;
@@ -32,11 +36,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
-from converter.backtesting.needs import (
-    coarse_fold, tree_form, tree_texts, use_prebuilt_coarse_table,
-)
+from converter.backtesting.needs import coarse_fold, tree_texts, use_prebuilt_coarse_table
 from converter.backtesting.prepare import (
     BacktestOptions, PreparedRule, PreparedTarget, backtest_store, checker_for, prepare_rule,
     routing,
@@ -45,7 +47,7 @@ from converter.backtesting.renderings import Renderings, rendered_for, schema_re
 from converter.checking.dropped import WRITTEN_ALIKE
 from converter.reference.evaluator import CompiledRule
 from converter.ruleindex.index import LiteralIndex, RuleIndex
-from converter.ruleindex.needs import ANY_FIELD, Condition, conditions_of
+from converter.ruleindex.needs import ANY_FIELD, Condition, choose_conditions
 
 #: Why an event counted under ``declared`` is no disagreement (worded as ``check`` words it).
 DECLARED = WRITTEN_ALIKE
@@ -111,16 +113,28 @@ class _Group:
         #: and the persistent cache's name for them (None: no cache).
         self.translations: dict[Any, Any] = {}
         self.translations_key: str | None = None
+        #: The condition each slot is filed under (None: a candidate on every event).
+        self.conditions: dict[Slot, Optional[Condition]] = {}
         # schema -> (renderer, index over (rule, target) slots, slots by rule)
         self.schemas: dict[Any, tuple[Any, LiteralIndex, dict[int, list[str]]]] = {}
         for schema, renderer in engine.renderers.items():
-            items, by_rule = [], {}
+            by_target: dict[str, list[Slot]] = {}
+            by_rule = {}
             for i in members:
                 names = [t for t in engine.targets[i] if engine.schema_of[t] == schema]
                 for t in names:
-                    items.append(((i, t), engine.tree_conditions[(i, t)]))
+                    by_target.setdefault(t, []).append((i, t))
                 if names:
                     by_rule[i] = names
+            # Chosen among the group's trees of one target: a literal most of them test (their
+            # logsource's constant: Splunk's source, Kusto's table and ActionType) holds on
+            # nearly every event the group routes.
+            items: list[tuple[Slot, Optional[Condition]]] = []
+            for slots in by_target.values():
+                owns = [engine.targets[i][t].clauses if engine.prefilter else None
+                        for i, t in slots]
+                items.extend(zip(slots, choose_conditions(owns)))
+            self.conditions.update(items)
             if items:
                 self.schemas[schema] = (renderer, LiteralIndex(items, folding=coarse_fold),
                                         by_rule)
@@ -142,8 +156,6 @@ class Engine:
         self.checker = checker if checker is not None else checker_for(options)
         #: The persistent cache of prepared targets (None: off, or no usable directory).
         self.store = backtest_store(options)
-        #: Its entries derived from several rules' (``_conditions``, ``reference_index``).
-        self.derived = backtest_store(options, "backtest-index")
         #: The parsed rules, read back for the reference when their targets are.
         self.parsed = backtest_store(options, "backtest-parsed")
         #: Per routing group, the regex translations its trees' compilation used (``_pred``).
@@ -162,7 +174,6 @@ class Engine:
         self.compiled: dict[int, CompiledRule] = {}
         #: rule -> target -> the prepared target that has a query tree
         self.targets: dict[int, dict[str, PreparedTarget]] = {}
-        self.tree_conditions: dict[Slot, Optional[Condition]] = {}
         self.preds: dict[Slot, Any] = {}
         self.renderers, self.schema_of = schema_renderers(self.checker)
         self.routes: dict[Any, _Group | None] = {}
@@ -174,8 +185,8 @@ class Engine:
         self.phases: defaultdict[str, float] = defaultdict(float)
 
     def prepare(self, members: tuple[int, ...]) -> None:
-        """Prepare the members not prepared yet, and derive their trees' required literals."""
-        fresh = []
+        """Prepare the members not prepared yet (their trees' and the reference's necessary
+        clauses come with them: ``PreparedTarget.clauses``, ``PreparedRule.clauses``)."""
         for i in members:
             if i in self.compiled:
                 continue
@@ -183,61 +194,17 @@ class Engine:
             self.compiled[i] = prepare_rule(item, self.checker, self.phases, self.store,
                                             self.parsed)
             self.fresh.append(i)
-            fresh.append(i)
             self.targets[i] = {name: target for name, target in item.targets.items()
                                if target.interpreted}
-            self.tree_conditions.update({(i, name): None for name in self.targets[i]})
-        if self.prefilter and fresh:
-            started = time.process_time()
-            self._conditions(fresh)
-            self.phases["index"] += time.process_time() - started
-
-    def _conditions(self, fresh: list[int]) -> None:
-        """The required literals of the trees of the rules just prepared, costed together per
-        target: read from the persistent cache when an earlier run derived them for the same rules (their
-        trees then stay unread), else derived from the trees and stored."""
-        slots = [(i, name) for i in fresh for name in self.targets[i]]
-        # An entry names its slots by position among `fresh`, checked before use.
-        local = [(j, name) for j, i in enumerate(fresh) for name in self.targets[i]]
-        key = self._entry("conditions", fresh)
-        found = self.derived.get(key) if key is not None and self.derived is not None else None
-        if isinstance(found, tuple) and len(found) == 2 and found[0] == local:
-            self.tree_conditions.update(zip(slots, found[1]))
-            return
-        # Costed among the trees of one target: a literal that target's trees all test (its
-        # logsource's constant: Splunk's source, Kusto's table and ActionType) is then known
-        # as common, which among every target's trees it was not.
-        by_target: dict[str, list[Slot]] = {}
-        for slot in slots:
-            by_target.setdefault(slot[1], []).append(slot)
-        found_for: dict[Slot, Optional[Condition]] = {}
-        for mine in by_target.values():
-            found_for.update(zip(mine, conditions_of([tree_form(self._tree(s)) for s in mine])))
-        conditions = [found_for[slot] for slot in slots]
-        self.tree_conditions.update(zip(slots, conditions))
-        if key is not None and self.derived is not None:
-            self.derived.put(key, (local, conditions))
-
-    def _entry(self, kind: str, rules: Iterable[int]) -> str | None:
-        """The persistent cache's name for what this engine derives from ``rules`` (their own
-        entries' names, in order), or None without a cache or an entry for each rule."""
-        if self.derived is None:
-            return None
-        keys = [self.rules[i].key for i in rules]
-        return self.derived.key(kind, *keys) if all(keys) else None
 
     def reference_index(self, members: tuple[int, ...]) -> RuleIndex:
-        """The reference's ``RuleIndex`` over ``members`` (prepared), its rules' required
-        literals read from the persistent cache when an earlier run derived them."""
+        """The reference's ``RuleIndex`` over ``members`` (prepared), its conditions chosen
+        among the members' own clauses (``choose_conditions``)."""
         rules = [self.compiled[i] for i in members]
-        key = self._entry("reference", members) if self.prefilter else None
-        found = self.derived.get(key) if key is not None and self.derived is not None else None
-        if isinstance(found, tuple) and len(found) == len(rules):
-            return RuleIndex(rules, found, route=False)
-        index = RuleIndex.build(rules, route=False, prefilter=self.prefilter)
-        if key is not None and self.derived is not None:
-            self.derived.put(key, index.conditions)
-        return index
+        if not self.prefilter:
+            return RuleIndex.build(rules, route=False, prefilter=False)
+        return RuleIndex(rules, choose_conditions([self.rules[i].clauses for i in members]),
+                         route=False)
 
     def _tree(self, slot: Slot) -> Any:
         """The parsed query tree of a slot (read from its cached bytes on first use)."""

@@ -65,6 +65,11 @@ class PreparedTarget:
     #: parser that checks leaves as it lowers them compiles them, and the engine's compilation
     #: of the tree then finds those leaves compiled): seeded before the tree is compiled.
     translations: dict[Any, Any] = field(default_factory=dict)
+    #: The necessary clauses of the tree on its own (``converter.ruleindex.needs.own_clauses``
+    #: of ``converter.backtesting.needs.tree_form``), from which the engine chooses the literals
+    #: the prefilter files the tree under: kept with the entry, so a warm run reads no tree for
+    #: them; None when the tree needs no literal.
+    clauses: tuple[Any, ...] | None = None
 
     def summary(self) -> PreparedTarget:
         """The same without the tree (what the report needs, cheap to send between processes)."""
@@ -84,7 +89,7 @@ class PreparedTarget:
         blob = None if tree is None else pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
         return PreparedTarget(self.query, None, self.reason, self.parse_failed, self.warnings,
                               self.interpreted, self.dropped, blob, self.trimmed,
-                              self.exact_warnings, self.translations)
+                              self.exact_warnings, self.translations, self.clauses)
 
 
 @dataclass
@@ -109,6 +114,9 @@ class PreparedRule:
     deferred: bool = False
     text: str = ""
     logsource: tuple[Any, Any, Any] | None = None
+    #: The necessary clauses of the reference's detection on its own (``own_clauses``), set by
+    #: ``prepare_rule`` and kept with the rule's entry; None when it needs no literal.
+    clauses: tuple[Any, ...] | None = None
 
     @property
     def rule(self) -> Any:
@@ -150,8 +158,7 @@ def backtest_store(options: BacktestOptions, namespace: str = "backtest") -> Sto
     The context holds every option a conversion or a parse depends on: the targets (resolved),
     the extra pipelines (a pipeline file by its content), the data source and the mapping file's
     content; the rest (sigport's code and tables, its dependencies) is the cache's own
-    fingerprint. ``namespace`` ``backtest-index`` holds what the engine derives from several
-    rules' entries (their required literals), apart from the rules' own."""
+    fingerprint."""
     if not options.cache:
         return None
     context = options_context(options.targets or (), options.pipelines,
@@ -242,16 +249,31 @@ def routing(item: PreparedRule) -> tuple[Callable[[dict[str, Any]], bool] | None
         return None, str(error)
 
 
-def _cached(store: Store, key: str, names: list[str]) -> dict[str, PreparedTarget] | None:
-    """The prepared targets stored under ``key``, when they are what this run would make (each
-    interpreted one with its tree's bytes, still pickled)."""
+def _cached(store: Store, key: str, names: list[str]
+            ) -> tuple[dict[str, PreparedTarget], tuple[Any, ...] | None] | None:
+    """The prepared targets and the reference's clauses stored under ``key``, when they are
+    what this run would make (each interpreted target with its tree's bytes, still pickled)."""
     value = store.get(key)
-    if (isinstance(value, dict) and list(value) == names
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return None
+    targets, clauses = value
+    if (isinstance(targets, dict) and list(targets) == names
             and all(isinstance(target, PreparedTarget)
                     and (target.blob is not None) == target.interpreted
-                    for target in value.values())):
-        return value
+                    and _is_clauses(target.clauses)
+                    for target in targets.values())
+            and _is_clauses(clauses)):
+        return targets, clauses
     return None
+
+
+def _is_clauses(value: Any) -> bool:
+    """Whether ``value`` has the shape of ``own_clauses``' result."""
+    from converter.ruleindex.needs import Alt
+
+    return value is None or (isinstance(value, tuple) and all(
+        isinstance(need, frozenset) and all(isinstance(alt, Alt) for alt in need)
+        for need in value))
 
 
 def _stored_rule(store: Store, key: str, item: PreparedRule) -> LoadedRule | None:
@@ -270,7 +292,9 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     ``Checker._check_target`` does; fills ``item.targets`` and returns the compiled rule.
 
     ``phases`` accumulates the CPU seconds of ``load`` (parsing the rule's file when ``load``
-    deferred it), ``reference``, ``convert``, ``parse`` and ``cache`` (reading and writing
+    deferred it), ``reference``, ``convert``, ``parse``, ``index`` (the reference's and each
+    tree's own necessary clauses: ``PreparedRule.clauses``, ``PreparedTarget.clauses``, kept
+    in the rule's entry) and ``cache`` (reading and writing
     ``store``, the persistent cache, when given). With a store,
     ``item.key`` is the rule's entry name (what the engine's own entries are keyed by).
     ``parsed`` (namespace ``backtest-parsed``) keeps the parsed rule under the same name: when
@@ -310,14 +334,28 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     item.prepared = True
     clock["reference"] += time.process_time() - started
     if targets is not None:
-        item.targets = targets
+        item.targets, item.clauses = targets
         return compiled
+    started = time.process_time()
+    item.clauses = _reference_clauses(compiled)
+    clock["index"] += time.process_time() - started
     _prepare_targets(item, loaded, checker, clock)
     if store is not None:
         started = time.process_time()
-        store.put(key, {name: target.stored() for name, target in item.targets.items()})
+        store.put(key, ({name: target.stored() for name, target in item.targets.items()},
+                        item.clauses))
         clock["cache"] += time.process_time() - started
     return compiled
+
+
+def _reference_clauses(compiled: CompiledRule) -> tuple[Any, ...] | None:
+    """The reference's own necessary clauses (what ``RuleIndex.build`` derives its conditions
+    from), None for a rule it cannot evaluate."""
+    from converter.ruleindex.needs import own_clauses, rule_form
+
+    if compiled.unsupported is not None or not compiled.conditions:
+        return None
+    return own_clauses(rule_form(compiled.conditions))
 
 
 def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
@@ -328,6 +366,8 @@ def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
     from backends.query.ast import Or
     from backends.query.errors import QueryError, QueryParseError, UnsupportedQueryError
     from backends.query.pattern_memo import recording
+    from converter.backtesting.needs import tree_form
+    from converter.ruleindex.needs import own_clauses
 
     # The last target may consume the loaded rule (its pipeline mutates it): the reference is
     # compiled and nothing reads the rule again, so it saves one copy per rule; the others
@@ -371,6 +411,11 @@ def _prepare_targets(item: PreparedRule, loaded: LoadedRule, checker: Checker,
         target.tree = trees[0] if len(trees) == 1 else Or(tuple(trees))
         target.interpreted = True
         target.translations = used
+        indexed = time.process_time()
+        clock["parse"] += indexed - started
+        target.clauses = own_clauses(tree_form(target.tree))
+        started = time.process_time()
+        clock["index"] += started - indexed
     clock["parse"] += time.process_time() - started
 
 

@@ -336,6 +336,85 @@ def literal_frequency(forms: Iterable[Optional[Form]]) -> Counter:
     return freq
 
 
+#: Clauses a tree keeps on its own (``own_clauses``), among which a group chooses
+#: (``choose_conditions``).
+OWN_CLAUSES = 8
+#: A clause more than this share of a group's slots have is taken for a constant of their
+#: logsource (Splunk's ``source``, Kusto's ``$table``, an ECS ``event.category``): it holds on
+#: (nearly) every event the group routes, and is chosen only when a slot has no other.
+COMMON_SHARE = 0.5
+#: Fewer slots than this tell nothing about what is common.
+COMMON_MIN = 4
+#: Clauses a slot is filed under by ``choose_conditions``: a slot is a candidate when each holds,
+#: so each one more is a sharper filter (at the price of one key more per event it holds on).
+GROUP_CLAUSES = 3
+
+
+def own_clauses(form: Optional[Form], limit: int = OWN_CLAUSES) -> Optional[tuple[Need, ...]]:
+    """The necessary clauses of one Form costed on their own (no other rule's literals count),
+    cheapest first, at most ``limit``; None without any. What a rule's own entry can keep: it
+    does not depend on which rules are prepared or routed together."""
+    if form is None:
+        return None
+    freq: Counter = Counter()
+    kept: list[Need] = []
+    for clause in sorted(clauses_of(form, freq), key=lambda n: need_cost(n, freq)):
+        # A clause that another one implies adds nothing to it (``ndows\\system32\\`` beside
+        # ``:\\windows\\system32\\kernelbase.dll+``, which the cost estimate ranks alike as
+        # it counts at most ``LENGTH_CAP`` characters): the place goes to another clause.
+        if not any(_implies(other, clause) for other in kept):
+            kept = [other for other in kept if not _implies(clause, other)]
+            kept.append(clause)
+    return tuple(kept[:limit]) or None
+
+
+def _implies(need: Need, other: Need) -> bool:
+    """Whether ``other`` holds whenever ``need`` does: each alternative of ``need`` implies one
+    of ``other``'s (same field and casing, hence literals folded alike)."""
+    return all(any(_alt_implies(a, b) for b in other) for a in need)
+
+
+def _alt_implies(a: Alt, b: Alt) -> bool:
+    """Whether a text holding ``a`` holds ``b``."""
+    if a.field != b.field or a.cased != b.cased:
+        return False
+    if a.kind == "number" or b.kind == "number":
+        return a == b
+    if b.kind == "contains":
+        return b.literal in a.literal
+    if b.kind == "startswith":
+        return a.kind in ("startswith", "equals") and a.literal.startswith(b.literal)
+    if b.kind == "endswith":
+        return a.kind in ("endswith", "equals") and a.literal.endswith(b.literal)
+    return a.kind == "equals" and a.literal == b.literal
+
+
+def choose_conditions(owns: list[Optional[tuple[Need, ...]]],
+                      max_clauses: int = GROUP_CLAUSES) -> list[Optional[Condition]]:
+    """Conditions for slots that a group evaluates together, from each slot's ``own_clauses``
+    (cheapest first).
+
+    A clause more than ``COMMON_SHARE`` of the slots have (with ``COMMON_MIN`` slots or more) is
+    taken for a constant of their logsource and left out while the slot has another; a slot is
+    filed under its first ``max_clauses`` of the rest. Any subset of a slot's necessary clauses
+    is a sound condition: the choice changes which events are evaluated, never a verdict."""
+    counts: Counter = Counter()
+    total = 0
+    for clauses in owns:
+        if clauses is not None:
+            counts.update(clauses)
+            total += 1
+    limit = COMMON_SHARE * total if total >= COMMON_MIN else float("inf")
+    out: list[Optional[Condition]] = []
+    for clauses in owns:
+        if clauses is None:
+            out.append(None)
+            continue
+        rare = tuple(c for c in clauses if counts[c] <= limit)[:max_clauses]
+        out.append(rare or clauses[:1])
+    return out
+
+
 def conditions_of(forms: list[Optional[Form]],
                   max_clauses: int = MAX_CLAUSES) -> list[Optional[Condition]]:
     """Necessary conditions of several Forms, costed with literal frequencies across them."""

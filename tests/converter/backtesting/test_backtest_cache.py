@@ -50,8 +50,8 @@ def conversions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def _report(rules: Path, events: Path, **options: Any) -> dict[str, Any]:
-    data = run_backtest([rules], [events], workers=1, **options).to_json()
+def _report(rules: Path, events: Path, workers: int = 1, **options: Any) -> dict[str, Any]:
+    data = run_backtest([rules], [events], workers=workers, **options).to_json()
     for key in TIMING:
         data.pop(key, None)
     return data
@@ -185,9 +185,9 @@ def test_a_warm_run_reads_only_the_trees_an_event_gets_past_the_prefilter_of(
     # Targets whose trees of these rules give a required literal (not every target's does).
     targets = ["eql", "lucene"]
     first = _report(rules, events, targets=targets)
-    # The rules' entries, and per routing group the literals of their trees and the
-    # reference's: the second run derives nothing again.
-    assert len(_entries()) == 2 and len(_entries("backtest-index")) == 2
+    # The rules' entries, which hold the necessary clauses of their trees and of the
+    # reference too: the second run derives nothing again.
+    assert len(_entries()) == 2 and not _entries("backtest-index")
     read: list[str | None] = []
     real = prepare.PreparedTarget.parsed
 
@@ -265,15 +265,24 @@ def test_a_warm_run_reads_the_parsed_rule_back_for_the_reference(
         assert pickle.loads(entry.read_bytes()).rule is not None  # rewritten
 
 
-def test_a_broken_index_entry_is_a_miss(inputs: tuple[Path, Path]) -> None:
+def test_an_entry_with_foreign_clauses_is_a_miss(
+    inputs: tuple[Path, Path], conversions: list[str]
+) -> None:
+    """The necessary clauses kept in a rule's entry (its trees' and the reference's) are checked
+    before use: a value of another shape, or an entry of the shape before they were kept (the
+    targets alone), is a miss and the entry is rewritten."""
     rules, events = inputs
     first = _report(rules, events)
-    for entry in _entries("backtest-index"):
-        entry.write_bytes(entry.read_bytes()[:40])
-    assert _report(rules, events) == first
-    for entry in _entries("backtest-index"):  # rewritten whole, then a foreign value
-        entry.write_bytes(pickle.dumps(("not", "conditions")))
-    assert _report(rules, events) == first
+    (entry,) = _entries()
+    targets, clauses = pickle.loads(entry.read_bytes())
+    assert clauses and all(t.clauses for t in targets.values() if t.interpreted)
+    broken_tree = {name: prepare.PreparedTarget(**{**vars(t), "clauses": ("not", "clauses")})
+                   for name, t in targets.items()}
+    for foreign in (targets, (targets, ["a list"]), (broken_tree, clauses)):
+        entry.write_bytes(pickle.dumps(foreign))
+        converted = len(conversions)
+        assert _report(rules, events) == first and len(conversions) == converted + 1
+        assert pickle.loads(entry.read_bytes())[1] == clauses  # rewritten
 
 
 def test_a_directory_others_may_write_is_not_used(tmp_path: Path) -> None:
@@ -328,3 +337,25 @@ def test_old_caches_are_deleted_beyond_keep(tmp_path: Path, monkeypatch: pytest.
     assert newest.get(newest.key("k")) == 3
     assert stores[0].get(stores[0].key("k")) is None  # deleted: a miss, never an error
     stores[0].put(stores[0].key("k"), 0)  # writing into a deleted folder fails quietly
+
+
+def test_a_warm_run_with_other_shards_derives_no_literals_anew(
+    inputs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the prefilter files trees and rules under comes from each rule's own entry: a warm
+    run with another number of workers (other routing groups, other rules prepared together)
+    converts, parses and derives nothing, and reports the same."""
+    from converter.ruleindex import needs
+
+    rules, events = inputs
+    for n, name in enumerate(("net.exe", "hostname.exe", "reg.exe"), start=1):
+        (rules / f"r{n}.yml").write_text(IMAGE_RULE.format(n=n, name=name), encoding="utf-8")
+    first = {**_report(rules, events, workers=2), "workers": 1}
+    assert len(_entries()) == 4
+
+    def derived(*args: Any) -> Any:
+        raise AssertionError("derived anew")
+
+    monkeypatch.setattr(needs, "clauses_of", derived)
+    monkeypatch.setattr(prepare, "_prepare_targets", derived)
+    assert _report(rules, events) == first

@@ -1,7 +1,7 @@
 """Which literals the backtest files each target's tree under (``converter.backtesting.needs``,
-``Engine._conditions``): every literal run of a glob is offered, and the trees of one target are
-costed among themselves, so that a literal all of them test (their logsource's constant) counts
-as common. Soundness (a skipped event is one the tree finds false) is
+``converter.ruleindex.needs.own_clauses``, ``choose_conditions``): every literal run of a glob is
+offered, each tree keeps its necessary clauses on its own, and a group files the trees of one
+target under their clauses but those most of them have (their logsource's constant). Soundness (a skipped event is one the tree finds false) is
 ``test_backtest_prefilter.py``'s subject; these tests check the choice."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from backends.query import ast
-from converter.backtesting.engine import Engine
+from converter.backtesting.engine import Engine, _Group
 from converter.backtesting.needs import tree_form
 from converter.backtesting.prepare import BacktestOptions, checker_for, load, rules_store
-from converter.ruleindex.needs import Alt, conditions_of
+from converter.ruleindex.needs import Alt, choose_conditions, conditions_of, own_clauses
 
 RULE = """\
 title: Tool {n}
@@ -46,23 +46,78 @@ def test_a_glob_offers_every_literal_run() -> None:
         assert frozenset({Alt("f", "contains", f"x{n}.dll", True)}) in condition
 
 
-def test_trees_are_costed_per_target(tmp_path: Path) -> None:
-    """The engine's conditions are ``conditions_of`` over each target's trees alone."""
-    for n in range(1, 6):
-        (tmp_path / f"r{n}.yml").write_text(RULE.format(n=n))
-    options = BacktestOptions(("eql", "splunk", "kusto"), (), None, None, 5, True, False)
+def _engine(rules: Path, targets: tuple[str, ...]) -> Engine:
+    options = BacktestOptions(targets, (), None, None, 5, True, False)
     checker = checker_for(options)
     options = replace(options, targets=tuple(checker.targets))
-    engine = Engine(load([str(tmp_path)], rules_store(options)), options, checker=checker)
+    return Engine(load([str(rules)], rules_store(options)), options, checker=checker)
+
+
+def test_conditions_are_chosen_per_group_among_each_trees_own_clauses(tmp_path: Path) -> None:
+    """Each tree's clauses are derived from it alone (the same whichever rules are prepared
+    with it); a group files each tree under its clauses but those most of the group's trees of
+    that target have: Kusto's table, Splunk's source, which every routed event holds."""
+    for n in range(1, 6):
+        (tmp_path / f"r{n}.yml").write_text(RULE.format(n=n))
+    targets = ("eql", "splunk", "kusto")
+    engine = _engine(tmp_path, targets)
     members = tuple(range(5))
     engine.prepare(members)
-    for target in ("eql", "splunk", "kusto"):
+    alone = _engine(tmp_path, targets)
+    alone.prepare((3,))
+    for target in targets:
         slots = [(i, target) for i in members]
-        expected = conditions_of([tree_form(engine._tree(slot)) for slot in slots])
-        assert [engine.tree_conditions[slot] for slot in slots] == expected, target
-    # Kusto's table is a literal every Kusto tree tests: not the first clause a tree is filed
-    # under (among every target's trees it looked rare, and came first).
-    for i in members:
-        condition = engine.tree_conditions[(i, "kusto")]
-        assert condition is not None
-        assert all(alt.field != "$table" for alt in condition[0]), condition
+        owns = [engine.targets[i][t].clauses for i, t in slots]
+        assert owns == [own_clauses(tree_form(engine._tree(slot))) for slot in slots], target
+        assert alone.targets[3][target].clauses == owns[3]
+    group = _Group(engine, members)
+    for target, field in (("kusto", "$table"), ("splunk", "source")):
+        slots = [(i, target) for i in members]
+        chosen = choose_conditions([engine.targets[i][target].clauses for i in members])
+        assert [group.conditions[slot] for slot in slots] == chosen
+        shared = set.intersection(*(set(engine.targets[i][target].clauses or ())
+                                    for i in members))
+        assert any(alt.field == field for clause in shared for alt in clause), shared
+        for i, condition in zip(members, chosen):
+            # Left out: each tree is filed under clauses naming its rule's own image or
+            # command line.
+            assert condition is not None and not shared & set(condition), condition
+            assert all(any(f"tool{i + 1}.exe" in alt.literal or f"-x{i + 1}" in alt.literal
+                           for alt in clause) for clause in condition), condition
+
+
+def _need(*literals: str, field: str = "f") -> frozenset[Alt]:
+    return frozenset(Alt(field, "contains", literal, False) for literal in literals)
+
+
+def test_own_clauses_leave_out_clauses_another_implies() -> None:
+    shared, longer, other = _need("ndows\\system32\\"), _need(":\\windows\\system32\\k.dll+"), _need("q")
+    form = ("and", [("leaf", shared), ("leaf", other), ("leaf", longer)])
+    assert own_clauses(form) == (longer, other)
+    # An alternative on another field, or cased, implies nothing here.
+    assert set(own_clauses(("and", [("leaf", shared), ("leaf", _need(":\\windows\\system32\\k",
+                                                                     field="g"))])) or ()) == {
+        shared, _need(":\\windows\\system32\\k", field="g")}
+    # A clause of alternatives is implied when each of the other's alternatives implies one.
+    either = _need("abc", "xyz")
+    assert own_clauses(("and", [("leaf", either), ("leaf", _need("xxabcxx", "yxyzy"))])) == (
+        _need("xxabcxx", "yxyzy"),)
+    assert len(own_clauses(("and", [("leaf", either), ("leaf", _need("xxabcxx", "nope"))])) or ()) == 2
+    starts = frozenset({Alt("f", "startswith", "ab", False)})
+    equals = frozenset({Alt("f", "equals", "abc", False)})
+    ends = frozenset({Alt("f", "endswith", "bc", False)})
+    assert own_clauses(("and", [("leaf", starts), ("leaf", ends), ("leaf", equals)])) == (equals,)
+    assert own_clauses(None) is None and own_clauses(("leaf", None)) is None
+
+
+def test_choose_conditions_leaves_out_what_most_slots_have() -> None:
+    common, rare = _need("source"), [_need(f"r{n}") for n in range(6)]
+    owns: list = [(common, rare[n], _need(f"s{n}"), _need(f"t{n}")) for n in range(5)]
+    owns += [(common,), None]
+    chosen = choose_conditions(owns)
+    for n in range(5):
+        assert chosen[n] == (rare[n], _need(f"s{n}"), _need(f"t{n}"))
+    assert chosen[5] == (common,) and chosen[6] is None  # no other clause: kept
+    # Too few slots to tell: every clause is a candidate for the first places.
+    assert choose_conditions(owns[:3])[0] == (common, rare[0], _need("s0"))
+    assert choose_conditions(owns[:3], max_clauses=1)[0] == (common,)

@@ -27,7 +27,7 @@ from backends.query.indexed import Event
 from converter.backtesting.engine import _tree_lookup, tree_candidates
 from converter.backtesting.needs import coarse_fold, tree_form
 from converter.ruleindex.index import LiteralIndex
-from converter.ruleindex.needs import conditions_of
+from converter.ruleindex.needs import choose_conditions, conditions_of, own_clauses
 
 #: Letters whose case partners differ between the engines' folding readings, and plain ones.
 ALPHABET = "aiksIKSxİıſKΣσςßẞ\\ .-"
@@ -40,11 +40,17 @@ PARTS = st.lists(st.one_of(LITERAL, st.sampled_from([ast.Wildcard.ANY, ast.Wildc
 
 def _candidate(node: ast.Node, event: dict[str, Any]) -> bool:
     """Whether the prefilter lets ``event`` reach ``node``, through both of the engine's paths
-    (``tree_candidates``, which the engine runs, and the plain ``candidates``), which agree."""
-    index = LiteralIndex([("slot", conditions_of([tree_form(node)])[0])], folding=coarse_fold)
-    fast = "slot" in tree_candidates(index, Event(event))
-    assert fast == ("slot" in index.candidates(_tree_lookup(event))), (node, event)
-    return fast
+    (``tree_candidates``, which the engine runs, and the plain ``candidates``), which agree;
+    filed under the clauses the engine chooses (``own_clauses``, ``choose_conditions``) and
+    under ``conditions_of``'s, both of which must let it through."""
+    through = []
+    for condition in (choose_conditions([own_clauses(tree_form(node))])[0],
+                      conditions_of([tree_form(node)])[0]):
+        index = LiteralIndex([("slot", condition)], folding=coarse_fold)
+        fast = "slot" in tree_candidates(index, Event(event))
+        assert fast == ("slot" in index.candidates(_tree_lookup(event))), (node, event)
+        through.append(fast)
+    return all(through)
 
 
 def _matches(node: ast.Node, event: dict[str, Any]) -> bool | None:
@@ -98,6 +104,34 @@ def test_keyword_prefilter_is_sound(parts: tuple[ast.GlobPart, ...], text: str,
                                     fields: tuple[str, ...]) -> None:
     node = ast.Keyword(parts=parts, case_sensitive=case_sensitive, fields=fields, fold=fold)
     _sound(node, {"f": text, "g": "zzz"})
+
+
+#: Leaves a group's trees share or not: one every tree holds is common in the group.
+GROUP_LEAVES = st.lists(st.tuples(st.sampled_from(["f", "g"]), LITERAL, st.booleans()),
+                        min_size=1, max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(shared=st.tuples(st.sampled_from(["f", "g"]), LITERAL, st.booleans()),
+       trees=st.lists(st.tuples(GROUP_LEAVES, st.booleans()), min_size=1, max_size=7),
+       event=st.fixed_dictionaries({"f": TEXT, "g": TEXT}))
+def test_group_choice_is_sound(shared: tuple[str, str, bool],
+                               trees: list[tuple[list[tuple[str, str, bool]], bool]],
+                               event: dict[str, Any]) -> None:
+    # Trees filed together (the engine's per-group choice, which leaves out the clauses most
+    # of them have): every tree that matches the event is a candidate.
+    def leaf(field: str, value: str, cased: bool) -> ast.Node:
+        return ast.Glob(field=field, parts=(ast.Wildcard.ANY, value, ast.Wildcard.ANY),
+                        case_sensitive=cased)
+
+    nodes = [ast.And((leaf(*shared), (ast.Or if either else ast.And)(
+        tuple(leaf(*spec) for spec in leaves)))) for leaves, either in trees]
+    owns = [own_clauses(tree_form(node)) for node in nodes]
+    index = LiteralIndex(list(enumerate(choose_conditions(owns))), folding=coarse_fold)
+    candidates = tree_candidates(index, Event(event))
+    for position, node in enumerate(nodes):
+        if _matches(node, event):
+            assert position in candidates, (node, event)
 
 
 #: Event values of every shape a rendered event holds: text, numbers, booleans, nulls, lists.
@@ -269,3 +303,29 @@ def test_prefiltered_backtest_equals_exhaustive(tmp_path: Path, image: str, comm
     assert fast.to_json()["rules"] == slow.to_json()["rules"]
     targets = fast.to_json()["rules"][0]["targets"]
     assert set(targets) == set(fast.targets) and len(targets) >= 5
+
+
+def test_a_too_sharp_prefilter_fails_the_comparison(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison above catches an unsound prefilter: a mutant that reads an OR's first
+    branch alone (its clauses are not necessary for the others) loses hits of the keyword
+    branch, so prefiltered and exhaustive reports differ."""
+    import converter.ruleindex.needs as needs
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "tricky.yml").write_text(RULE.format(image="\\\\schtasks.exe", command="/create",
+                                                  keyword="mimikatz"), encoding="utf-8")
+    events = _events(rules)
+    slow = run_backtest([rules], [events], workers=1, prefilter=False, cache=False)
+    fast = run_backtest([rules], [events], workers=1, cache=False)
+    assert fast.to_json()["rules"] == slow.to_json()["rules"]
+    real = needs.clauses_of
+
+    def first_branch(form: Any, freq: Any) -> Any:
+        kind, payload = form
+        return real(payload[0], freq) if kind == "or" and payload else real(form, freq)
+
+    monkeypatch.setattr(needs, "clauses_of", first_branch)
+    mutant = run_backtest([rules], [events], workers=1, cache=False)
+    assert mutant.to_json()["rules"] != slow.to_json()["rules"]
