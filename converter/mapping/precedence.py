@@ -22,6 +22,15 @@ Entry A is **narrower** than entry B when, as the tables state them:
 * every event A covers (its ``events`` criteria) is one B covers: each criterion of A holds all
   of some criterion of B.
 
+Entry A is also narrower than B through **one of its variants** V (Security 4688 beside Sysmon 1 in
+Splunk's process-creation entry, against the Security channel entry) when, in one scope, B has no
+variants, V's conditions hold every condition of B with the same value and more, each of V's
+``events`` criteria holds all of some criterion of B, and A's first kind and every other variant
+lie outside B (as above). The rule is then converted with V alone (``variant_only``).
+
+The case-sensitivity of conditions decides the scope only where B has a string condition A must
+hold alike (Sentinel's SecurityEvent: the Security channel entry has no condition at all).
+
 Equal entries (each narrower than the other by these tests) are not ordered: the rule stays
 refused. Nothing else (the order of the tables, an entry's data source) chooses an entry.
 """
@@ -51,8 +60,15 @@ def _scope(table: MappingTable, data_source: Any, entry: LogsourceMapping) -> tu
         repr(facts.get("index")),
         repr(sorted(entry.state.items())),
         entry.field_prefix,
-        entry.conditions_cased,
     )
+
+
+def _cased_alike(entry_a: LogsourceMapping, entry_b: LogsourceMapping) -> bool:
+    """Whether B's string conditions, which A must hold, compare alike in both entries (B
+    without any string condition: nothing to compare)."""
+    strings = any(isinstance(v, str) or isinstance(v, list) and any(isinstance(x, str) for x in v)
+                  for v in entry_b.conditions.values())
+    return not strings or entry_a.conditions_cased == entry_b.conditions_cased
 
 
 def _holds(wider: dict[str, Any], narrower: dict[str, Any]) -> bool:
@@ -67,8 +83,56 @@ def narrower(a: Owned, b: Owned) -> bool:
 
 
 def _narrower_query(entry_a: LogsourceMapping, entry_b: LogsourceMapping) -> bool:
-    """``narrower`` for two entries of one scope (``_scope``)."""
+    """``narrower`` for two entries of one scope (``_scope``): through A's first kind of event
+    or one of its variants (``kind_within``)."""
+    return _primary_within(entry_a, entry_b) or _variant_within(entry_a, entry_b) is not None
+
+
+def kind_within(entry_a: LogsourceMapping, entry_b: LogsourceMapping) -> int | None:
+    """For an entry A narrower than B: None when A's first kind of event lies within B, else the
+    position of the variant that does (module docstring)."""
+    return None if _primary_within(entry_a, entry_b) else _variant_within(entry_a, entry_b)
+
+
+def _variant_within(entry_a: LogsourceMapping, entry_b: LogsourceMapping) -> int | None:
+    """The position of A's one variant whose records lie within B's, A's first kind and other
+    variants lying outside B; None when there is no such single variant."""
+    if entry_a is entry_b or not entry_a.variants or entry_b.variants or entry_a.exact \
+            or entry_b.exact or not entry_b.events or not _cased_alike(entry_a, entry_b):
+        return None
+    if entry_b.eql_category is not None and entry_a.eql_category != entry_b.eql_category:
+        return None
+    query_b = dict(entry_b.conditions)
+    if entry_b.eql_category is not None:
+        query_b["\0category"] = entry_b.eql_category
+
+    def within(conditions: dict[str, Any], events: Sequence[dict[str, Any]]) -> bool:
+        query = dict(conditions)
+        if entry_a.eql_category is not None:
+            query["\0category"] = entry_a.eql_category
+        return (_holds(query_b, query) and not _holds(query, query_b) and bool(events)
+                and all(any(_holds(wide, each) for wide in entry_b.events) for each in events))
+
+    def outside(conditions: dict[str, Any], events: Sequence[dict[str, Any]]) -> bool:
+        return _disjoint(conditions, entry_b.conditions) and all(
+            _disjoint(each, wide) for each in events for wide in entry_b.events)
+
+    inside = [n for n, v in enumerate(entry_a.variants) if within(dict(v.conditions), v.events)]
+    if len(inside) != 1:
+        return None
+    (chosen_kind,) = inside
+    others = [(dict(v.conditions), v.events) for n, v in enumerate(entry_a.variants)
+              if n != chosen_kind]
+    if not all(outside(c, e) for c, e in [(dict(entry_a.conditions), entry_a.events), *others]):
+        return None
+    return chosen_kind
+
+
+def _primary_within(entry_a: LogsourceMapping, entry_b: LogsourceMapping) -> bool:
+    """``narrower`` through A's first kind of event (module docstring)."""
     if entry_a is entry_b or entry_b.variants or entry_a.exact or entry_b.exact:
+        return False
+    if not _cased_alike(entry_a, entry_b):
         return False
     if entry_b.eql_category is not None and entry_a.eql_category != entry_b.eql_category:
         return False
@@ -136,6 +200,14 @@ def primary_only(variants: SourceVariantsTransformation) -> SourceVariantsTransf
     )
 
 
+def variant_only(variants: SourceVariantsTransformation, kind: int) -> SourceVariantsTransformation:
+    """An entry's variants step with its variant at position ``kind`` alone (no first kind)."""
+    return SourceVariantsTransformation(
+        primary=variants.primary, primary_conditions=variants.primary_conditions,
+        variants=(variants.variants[kind],), cased=variants.cased, primary_branch=False,
+    )
+
+
 def chosen(hits: Sequence[int], pairs: Sequence[tuple[int, int]]) -> list[int]:
     """The entries of ``hits`` (positions) that no other hit is narrower than."""
     beaten = {j for i, j in pairs if i in hits and j in hits}
@@ -174,14 +246,22 @@ def yield_to_narrower(owned: Sequence[Owned], selects: Sequence[LogsourceConditi
             item.rule_conditions = [
                 _yielding(entry, unless) if c == own else c for c in item.rule_conditions]
             if kinds is not None:
-                # With a wider entry, the rule's records are this entry's first kind of source
-                # event alone (its other kinds lie outside the wider entry).
+                # With a wider entry, the rule's records are this entry's one kind of source
+                # event that lies within it (its other kinds lie outside the wider entry).
                 at = next(n for n, i in enumerate(items) if i is item)
-                items.insert(at + 1, ProcessingItem(
-                    identifier=f"{item.identifier}-within",
-                    transformation=primary_only(kinds),
-                    rule_conditions=[_yielding(entry, yields, wider)],
-                ))
+                by_kind: dict[int | None, list[LogsourceCondition]] = {}
+                for i, j in pairs:
+                    if i == position:
+                        by_kind.setdefault(kind_within(entry, owned[j][2]), []).append(selects[j])
+                for offset, (kind, selecting) in enumerate(sorted(
+                        by_kind.items(), key=lambda pair: -1 if pair[0] is None else pair[0])):
+                    items.insert(at + 1 + offset, ProcessingItem(
+                        identifier=f"{item.identifier}-within"
+                                   + ("" if kind is None else f"-{kind}"),
+                        transformation=primary_only(kinds) if kind is None
+                        else variant_only(kinds, kind),
+                        rule_conditions=[_yielding(entry, yields, tuple(selecting))],
+                    ))
     return pairs
 
 

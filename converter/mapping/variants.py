@@ -92,6 +92,9 @@ class SourceVariantsTransformation(PreprocessingTransformation):
     primary_conditions: tuple[tuple[str, Any], ...] = ()
     variants: tuple[Any, ...] = ()
     cased: bool = False
+    #: False: no branch of the first kind (a rule whose records are one variant's alone,
+    #: ``converter.mapping.precedence.variant_only``).
+    primary_branch: bool = True
 
     def _guard(self, conditions: tuple[tuple[str, Any], ...]) -> SigmaDetection:
         suffix = "|cased" if self.cased else ""
@@ -141,7 +144,7 @@ class SourceVariantsTransformation(PreprocessingTransformation):
         if not isinstance(rule, SigmaRule):
             return
         old = rule.detection
-        branches = [(f"{self.primary}__", self.primary_conditions, None)] + [
+        branches = [(f"{self.primary}__", self.primary_conditions, None)] * self.primary_branch + [
             (f"{v.id.replace('-', '_')}__", tuple(v.conditions.items()), v) for v in self.variants
         ]
         detections: dict[str, SigmaDetection] = {}

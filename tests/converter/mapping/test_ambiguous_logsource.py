@@ -37,8 +37,6 @@ IMAGE = "    selection:\n        Image|endswith: '\\\\x.exe'\n    condition: sel
     ("eql", "{category: webserver, service: apache}", KEYWORD, ["apache-error of ecs-lines", "webserver-access of ecs-lines"]),
     ("eql", "{category: webserver, service: nginx}", KEYWORD, ["nginx-error of ecs-lines", "webserver-access of ecs-lines"]),
     ("splunk", "{category: webserver, service: apache}", KEYWORD, ["apache-error of splunk-lines", "webserver of splunk-stream"]),
-    ("splunk", "{category: process_creation, product: windows, service: security}", IMAGE,
-     ["windows-process-creation of splunk-sysmon", "windows-security of splunk-sysmon"]),
     ("eql", "{category: process_creation, product: windows, service: security}", IMAGE,
      ["windows-process-creation of ecs-windows", "windows-security-defend of ecs-windows"]),
 ])
@@ -170,3 +168,42 @@ def test_a_channel_entry_alone_does_not_convert_a_category_of_its_channel(catego
     reason = result.reason or ""
     assert "windows-sysmon of ecs-windows-channels (data_source=winlog)" in reason, reason
     assert "also covers events outside it" in reason, reason
+
+
+@pytest.mark.parametrize(("target", "data_source", "kept", "dropped"), [
+    ("splunk", None, ["EventCode=4688", "NewProcessName", "XmlW*nEventLog:Secur*ty"],
+     ["Sysmon", "EventCode=1 "]),
+    ("kusto", "sentinel", ["SecurityEvent", "EventID == 4688"], ["WindowsEvent", "Sysmon"]),
+])
+def test_the_4688_variant_converts_process_creation_of_the_security_service(
+    tmp_path: Path, target: str, data_source: str | None, kept: list[str], dropped: list[str]
+) -> None:
+    """``{process_creation, service: security}``: Splunk's process-creation entry has a Security
+    4688 variant whose conditions hold the Security channel entry's and whose Sysmon 1 kind lies
+    outside it, so the rule converts with the 4688 branch alone; Sentinel's SecurityEvent 4688
+    entry is narrower than the Security entry (which has no condition, so case does not
+    matter). Both were refused as ambiguous; both are proven on generated events."""
+    options = {"data_source": data_source} if data_source else None
+    result = Converter(target, options=options).convert(rule(SECURITY_PROCESS, PROCESS_RULE))
+    assert result.status == "converted", result.reason
+    query = " ".join(result.queries)
+    assert all(part in query for part in kept), query
+    assert not any(part in query for part in dropped), query
+    path = tmp_path / "security_process.yml"
+    path.write_text(
+        "title: variant\nid: 92111111-2222-3333-4444-555555555563\nstatus: test\n"
+        f"logsource: {SECURITY_PROCESS}\ndetection:\n{PROCESS_RULE}level: low\n", encoding="utf-8")
+    report = check_rules([path], CheckOptions(targets=(target,), generate=0,
+                                              data_source=data_source))
+    outcome = report.results[0].targets[target]
+    assert outcome.equivalent is True, (outcome.reason, outcome.disagreements[:2])
+
+
+@pytest.mark.parametrize("data_source", ["windows", "winlogbeat"])
+def test_elastic_process_creation_of_the_security_service_stays_refused(data_source: str) -> None:
+    """Elastic's process-creation entry has no variant: Sysmon 1 and Security 4688 documents meet
+    the same conditions (no channel), so no part of it is shown narrower than the Security entry."""
+    result = Converter("eql", options={"data_source": data_source}).convert(
+        rule(SECURITY_PROCESS, PROCESS_RULE))
+    assert result.status == "unsupported"
+    assert "is ambiguous" in (result.reason or ""), result.reason
