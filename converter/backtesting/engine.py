@@ -36,16 +36,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from converter.backtesting.needs import coarse_fold, tree_texts, use_prebuilt_coarse_table
 from converter.backtesting.prepare import (
-    BacktestOptions, PreparedRule, PreparedTarget, backtest_store, checker_for, prepare_rule,
-    routing,
+    BacktestOptions, PreparedRule, PreparedTarget, backtest_store, checker_for, compile_reference,
+    prepare_rule, routing,
 )
 from converter.backtesting.renderings import Renderings, rendered_for, schema_renderers
 from converter.checking.dropped import WRITTEN_ALIKE
-from converter.reference.evaluator import CompiledRule
+from converter.reference.evaluator import CompiledRule, Verdict
+from converter.reference.fields import FoldCache
+from converter.reference.values import Undecided
 from converter.ruleindex.index import LiteralIndex, RuleIndex
 from converter.ruleindex.needs import ANY_FIELD, Condition, choose_conditions
 
@@ -99,6 +101,30 @@ def tree_candidates(index: LiteralIndex[Any], view: Any) -> set[Any]:
         return tree_texts(view, name)
 
     return index.candidates_of(raw)
+
+
+class _LazyReference(CompiledRule):
+    """Stands for a prepared rule's compiled reference in a group's ``RuleIndex`` until the
+    index first makes it a candidate (``Engine.reference`` then compiles it): an event reaches
+    most rules without any being a candidate. ``unsupported`` is the entry's (the compiled
+    rule's own, kept by an earlier run)."""
+
+    __slots__ = ("engine", "position")
+
+    def __init__(self, engine: Engine, position: int, unsupported: str | None) -> None:
+        super().__init__(None, "", "", unsupported, None,
+                         self._detection if unsupported is None else None)
+        self.engine = engine
+        self.position = position
+
+    def _detection(self, event: Mapping[str, Any], cache: FoldCache) -> bool:
+        detection = self.engine.reference(self.position).detection
+        assert detection is not None  # the same code compiled the entry's rule supported
+        return detection(event, cache)
+
+    def undecided(self, error: Undecided) -> Verdict:
+        """The compiled rule's verdict for a match past the time limit."""
+        return self.engine.reference(self.position).undecided(error)
 
 
 class _Group:
@@ -188,11 +214,12 @@ class Engine:
         """Prepare the members not prepared yet (their trees' and the reference's necessary
         clauses come with them: ``PreparedTarget.clauses``, ``PreparedRule.clauses``)."""
         for i in members:
-            if i in self.compiled:
+            if i in self.targets:
                 continue
             item = self.rules[i]
-            self.compiled[i] = prepare_rule(item, self.checker, self.phases, self.store,
-                                            self.parsed)
+            compiled = prepare_rule(item, self.checker, self.phases, self.store, self.parsed)
+            if compiled is not None:  # else read back: compiled when first a candidate
+                self.compiled[i] = compiled
             self.fresh.append(i)
             self.targets[i] = {name: target for name, target in item.targets.items()
                                if target.interpreted}
@@ -200,11 +227,20 @@ class Engine:
     def reference_index(self, members: tuple[int, ...]) -> RuleIndex:
         """The reference's ``RuleIndex`` over ``members`` (prepared), its conditions chosen
         among the members' own clauses (``choose_conditions``)."""
-        rules = [self.compiled[i] for i in members]
+        rules = [self.compiled[i] if i in self.compiled
+                 else _LazyReference(self, i, self.rules[i].unsupported) for i in members]
         if not self.prefilter:
             return RuleIndex.build(rules, route=False, prefilter=False)
         return RuleIndex(rules, choose_conditions([self.rules[i].clauses for i in members]),
                          route=False)
+
+    def reference(self, i: int) -> CompiledRule:
+        """Rule ``i``'s compiled reference (prepared), compiled on first use."""
+        compiled = self.compiled.get(i)
+        if compiled is None:
+            compiled = self.compiled[i] = compile_reference(self.rules[i], self.phases,
+                                                            self.parsed)
+        return compiled
 
     def _tree(self, slot: Slot) -> Any:
         """The parsed query tree of a slot (read from its cached bytes on first use)."""
@@ -414,13 +450,13 @@ class Engine:
         from converter.events.render import SampleEvent
 
         target = self.rules[slot[0]].targets[slot[1]]
-        compiled = self.compiled[slot[0]]
+        compiled = self.reference(slot[0])
         return declared_twin(SampleEvent(event), hit, target.dropped, renderer,
                              lambda fields: compiled.evaluate(fields).matched,
                              target.trimmed) is not None
 
     def _reference_ok(self, i: int) -> bool:
-        return self.compiled[i].unsupported is None
+        return self.rules[i].unsupported is None
 
     def _disagree(self, delta: dict, slot: Slot, source: str, ref: bool, hit: bool,
                   why: str) -> None:

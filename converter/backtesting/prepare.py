@@ -12,9 +12,10 @@ report (each target's query, reason, warnings) comes back with the evaluation re
 
 The targets' conversions and trees are kept in the persistent cache (``backtest_store``,
 ``converter.conversion.cache``): a later run with the same rule file, options and sigport reads
-them back instead of converting and parsing again, and reads the parsed pySigma rule back too
-(namespace ``backtest-parsed``) rather than parse the file. The reference is compiled in every
-run.
+them back instead of converting and parsing again; the entry holds what the engine needs of the
+reference too (its necessary clauses, why it cannot evaluate the rule), which is then compiled
+only for a rule an event makes a candidate (``compile_reference``), from the parsed pySigma rule
+read back (namespace ``backtest-parsed``) rather than from the file.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from converter.reference.logsources import LogsourceUnsupported, membership
 from converter.reference.evaluator import CompiledRule, compile_rule
 from converter.rules.load import LoadedRule, load_rules, load_text
 
-__all__ = ["BacktestOptions", "PreparedRule", "PreparedTarget", "backtest_store", "checker_for", "load",
-           "pool_context", "prepare_rule", "routing", "rules_store"]
+__all__ = ["BacktestOptions", "PreparedRule", "PreparedTarget", "backtest_store", "checker_for",
+           "compile_reference", "load", "pool_context", "prepare_rule", "routing", "rules_store"]
 
 
 @dataclass
@@ -250,20 +251,21 @@ def routing(item: PreparedRule) -> tuple[Callable[[dict[str, Any]], bool] | None
 
 
 def _cached(store: Store, key: str, names: list[str]
-            ) -> tuple[dict[str, PreparedTarget], tuple[Any, ...] | None] | None:
-    """The prepared targets and the reference's clauses stored under ``key``, when they are
-    what this run would make (each interpreted target with its tree's bytes, still pickled)."""
+            ) -> tuple[dict[str, PreparedTarget], tuple[Any, ...] | None, str | None] | None:
+    """The prepared targets, the reference's clauses and why the reference cannot evaluate the
+    rule (None: it can) stored under ``key``, when they are what this run would make (each
+    interpreted target with its tree's bytes, still pickled)."""
     value = store.get(key)
-    if not (isinstance(value, tuple) and len(value) == 2):
+    if not (isinstance(value, tuple) and len(value) == 3):
         return None
-    targets, clauses = value
+    targets, clauses, unsupported = value
     if (isinstance(targets, dict) and list(targets) == names
             and all(isinstance(target, PreparedTarget)
                     and (target.blob is not None) == target.interpreted
                     and _is_clauses(target.clauses)
                     for target in targets.values())
-            and _is_clauses(clauses)):
-        return targets, clauses
+            and _is_clauses(clauses) and (unsupported is None or isinstance(unsupported, str))):
+        return targets, clauses, unsupported
     return None
 
 
@@ -287,9 +289,12 @@ def _stored_rule(store: Store, key: str, item: PreparedRule) -> LoadedRule | Non
 
 
 def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, float] | None = None,
-                 store: Store | None = None, parsed: Store | None = None) -> CompiledRule:
+                 store: Store | None = None, parsed: Store | None = None) -> CompiledRule | None:
     """Compile the reference and convert and interpret every target of one loaded rule, as
-    ``Checker._check_target`` does; fills ``item.targets`` and returns the compiled rule.
+    ``Checker._check_target`` does; fills ``item.targets`` and returns the compiled rule, or None
+    when ``store`` gave the rule's entry back: the targets, the reference's clauses and
+    ``unsupported`` are read from it, and the reference is compiled only if an event makes it a
+    candidate (``compile_reference``; most rules an event reaches never are).
 
     ``phases`` accumulates the CPU seconds of ``load`` (parsing the rule's file when ``load``
     deferred it), ``reference``, ``convert``, ``parse``, ``index`` (the reference's and each
@@ -297,32 +302,28 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     in the rule's entry) and ``cache`` (reading and writing
     ``store``, the persistent cache, when given). With a store,
     ``item.key`` is the rule's entry name (what the engine's own entries are keyed by).
-    ``parsed`` (namespace ``backtest-parsed``) keeps the parsed rule under the same name: when
-    the targets are read back, the reference's rule is too, and the file is not parsed."""
+    ``parsed`` (namespace ``backtest-parsed``) keeps the parsed rule under the same name, for
+    ``compile_reference`` in a later run: the file is then not parsed."""
     clock: defaultdict[str, float] = defaultdict(float) if phases is None else phases
     started = time.process_time()
-    targets = None
     key = ""
-    from_store = False
     if store is not None:
         # A deferred rule's text is the file's, as a loaded rule's is.
         text = item.text if item.loaded is None else item.loaded.text
         key = item.key = store.key(item.path, text, str(item.position))
-        targets = _cached(store, key, list(checker.targets))
-        if targets is not None and parsed is not None and item.loaded is None and item.deferred:
-            # Only the reference needs the rule: the pySigma rule an earlier run parsed, read
-            # back (unpickling takes a fifth of the YAML parse and pySigma's checks).
-            item.loaded = _stored_rule(parsed, key, item)
-            from_store = item.loaded is not None
-            item.deferred = not from_store
+        cached = _cached(store, key, list(checker.targets))
         clock["cache"] += time.process_time() - started
         started = time.process_time()
+        if cached is not None:
+            item.targets, item.clauses, item.unsupported = cached
+            item.prepared = True
+            return None
     if item.loaded is None and item.deferred:  # parsed here, once, by its owner
         item.loaded, item.deferred = load_text(item.text, item.path)[item.position], False
         parsed_at = time.process_time()
         clock["load"] += parsed_at - started
         started = parsed_at
-    if store is not None and parsed is not None and not from_store:
+    if store is not None and parsed is not None:
         # Kept for the next run's reference, before a conversion may change the rule.
         parsed.put(key, item.loaded)
         clock["cache"] += time.process_time() - started
@@ -333,9 +334,6 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     item.unsupported = compiled.unsupported
     item.prepared = True
     clock["reference"] += time.process_time() - started
-    if targets is not None:
-        item.targets, item.clauses = targets
-        return compiled
     started = time.process_time()
     item.clauses = _reference_clauses(compiled)
     clock["index"] += time.process_time() - started
@@ -343,8 +341,36 @@ def prepare_rule(item: PreparedRule, checker: Checker, phases: defaultdict[str, 
     if store is not None:
         started = time.process_time()
         store.put(key, ({name: target.stored() for name, target in item.targets.items()},
-                        item.clauses))
+                        item.clauses, item.unsupported))
         clock["cache"] += time.process_time() - started
+    return compiled
+
+
+def compile_reference(item: PreparedRule, phases: defaultdict[str, float] | None = None,
+                      parsed: Store | None = None) -> CompiledRule:
+    """The reference compiled for a rule ``prepare_rule`` read back from the persistent cache:
+    its pySigma rule read from ``parsed`` (an earlier run's parse), else its file's text parsed
+    (and kept in ``parsed`` for the next run). CPU seconds into ``phases``' ``cache``, ``load``
+    and ``reference``."""
+    clock: defaultdict[str, float] = defaultdict(float) if phases is None else phases
+    started = time.process_time()
+    if item.loaded is None and item.deferred and parsed is not None and item.key:
+        item.loaded = _stored_rule(parsed, item.key, item)
+        item.deferred = item.loaded is None
+        clock["cache"] += time.process_time() - started
+        started = time.process_time()
+    if item.loaded is None and item.deferred:
+        item.loaded, item.deferred = load_text(item.text, item.path)[item.position], False
+        parsed_at = time.process_time()
+        clock["load"] += parsed_at - started
+        if parsed is not None and item.key:
+            parsed.put(item.key, item.loaded)
+        started = time.process_time()
+        clock["cache"] += started - parsed_at
+    loaded = item.loaded
+    assert loaded is not None and loaded.rule is not None  # routing() never reaches the others
+    compiled = compile_rule(loaded.rule)
+    clock["reference"] += time.process_time() - started
     return compiled
 
 

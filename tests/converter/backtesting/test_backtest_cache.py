@@ -274,11 +274,13 @@ def test_an_entry_with_foreign_clauses_is_a_miss(
     rules, events = inputs
     first = _report(rules, events)
     (entry,) = _entries()
-    targets, clauses = pickle.loads(entry.read_bytes())
+    targets, clauses, unsupported = pickle.loads(entry.read_bytes())
     assert clauses and all(t.clauses for t in targets.values() if t.interpreted)
+    assert unsupported is None
     broken_tree = {name: prepare.PreparedTarget(**{**vars(t), "clauses": ("not", "clauses")})
                    for name, t in targets.items()}
-    for foreign in (targets, (targets, ["a list"]), (broken_tree, clauses)):
+    for foreign in (targets, (targets, clauses), (targets, ["a list"], None),
+                    (broken_tree, clauses, None), (targets, clauses, 3)):
         entry.write_bytes(pickle.dumps(foreign))
         converted = len(conversions)
         assert _report(rules, events) == first and len(conversions) == converted + 1
@@ -359,3 +361,29 @@ def test_a_warm_run_with_other_shards_derives_no_literals_anew(
     monkeypatch.setattr(needs, "clauses_of", derived)
     monkeypatch.setattr(prepare, "_prepare_targets", derived)
     assert _report(rules, events) == first
+
+
+def test_a_warm_run_compiles_the_reference_only_of_candidate_rules(
+    inputs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule read back from its entry is compiled for the reference only when an event makes
+    it a candidate (its required literals occur); an unsupported rule never is, its reason read
+    from the entry. The reports are the same as the cold run's."""
+    rules, events = inputs
+    (rules / "net.yml").write_text(IMAGE_RULE.format(n=1, name="net.exe"), encoding="utf-8")
+    unsupported = IMAGE_RULE.format(n=2, name="x.exe").replace(
+        "Image|endswith: '\\\\x.exe'", "Image|expand: '%x%'")  # a placeholder: unsupported
+    (rules / "old.yml").write_text(unsupported, encoding="utf-8")
+    first = _report(rules, events)
+    assert {r["reference"]["unsupported"] is not None for r in first["rules"]} == {True, False}
+    compiled: list[str] = []
+    real = prepare.compile_rule
+
+    def counting(rule: Any) -> Any:
+        compiled.append(str(rule.id))
+        return real(rule)
+
+    monkeypatch.setattr(prepare, "compile_rule", counting)
+    assert _report(rules, events) == first
+    # whoami.exe is in the events; net.exe in none; the placeholder rule cannot be evaluated.
+    assert compiled == ["11111111-1111-4111-8111-111111111100"]
