@@ -21,7 +21,7 @@ from converter.events.record_xml import raw_xml, xml_escaped
 from converter.events.spellings import (  # noqa: F401 - expand_alternatives: re-exported
     as_list, merge_write, first_spellings, expand_alternatives,
 )
-from converter.events.render_plan import EntryPlan, criteria_values
+from converter.events.render_plan import EVENT_DATA, PLAIN, SKIP, EntryPlan, criteria_values
 from converter.events.samples import (  # noqa: F401 - re-exported: read with the renderer
     EXPECT_KEY, NOTE_KEY, RENDER_KEY, SampleEvent, read_jsonl, sample_events_path,
 )
@@ -330,7 +330,6 @@ class EventRenderer:
         plan = self._plans.get(entry.id)
         if plan is None:
             plan = self._plans[entry.id] = EntryPlan(self, entry)
-        targets = plan.targets
         source, event = event, self._as_extracted(
             with_nested_fields(event, plan.dotted, plan.arrays))
         if entry.event_render:
@@ -346,10 +345,16 @@ class EventRenderer:
         else:
             out, overrides = dict(plan.constants), {}
         # ``_keep`` and ``merge_write`` inlined: this loop runs for every field of every event.
-        strip = self._strip if self.prefix else None
         exempt, drop, crlf = self.drop_exempt, self.drop_values, self.crlf_to_lf
-        event_data = plan.event_data
+        fields = plan.fields
         for name, raw in event.items():
+            # What the field is written as, decided once per name (``EntryPlan.field``).
+            try:
+                kind, key, target = fields[name]
+            except KeyError:
+                kind, key, target = plan.field(name, entry, self)
+            if kind is SKIP:  # no target and no event-data field: nothing is written
+                continue
             value = raw
             if name not in exempt:
                 if crlf:
@@ -362,38 +367,26 @@ class EventRenderer:
                     continue
             if value is None:
                 continue
-            target = targets.get(name)
-            if target is None:
-                # The record's other named data, where the shipper writes it (event_data).
-                try:
-                    data = event_data[name]
-                except KeyError:
-                    data = entry.event_data_target(name, self.data_source)
-                    if len(event_data) < MEMO:
-                        event_data[name] = data
-                if data is not None:
-                    if plan.template:
-                        # A property read with tostring(): the row holds its text.
-                        from converter.mapping.functions.render import event_data_text
-
-                        value = event_data_text(name, value)
-                    key = strip(data) if strip else data
-                    if key in out:
-                        merge_write(out, key, value)
-                    else:
-                        out[key] = value
-                continue
-            if target.function is None:
-                key = strip(target.target) if strip else target.target
+            if kind is PLAIN:
                 if key in out:
                     merge_write(out, key, value)
                 else:
                     out[key] = value
-                continue
-            for key, written in self._render_field(
-                target, value, overrides, RENDER_FUNCTIONS, event
-            ):
-                merge_write(out, self._strip(key), written)
+            elif kind is EVENT_DATA:  # the record's other named data (event_data)
+                if plan.template:
+                    # A property read with tostring(): the row holds its text.
+                    from converter.mapping.functions.render import event_data_text
+
+                    value = event_data_text(name, value)
+                if key in out:
+                    merge_write(out, key, value)
+                else:
+                    out[key] = value
+            else:
+                for key, written in self._render_field(
+                    target, value, overrides, RENDER_FUNCTIONS, event
+                ):
+                    merge_write(out, self._strip(key), written)
         for name, spec, missing in plan.missing:  # a field the data model calculates when missing
             if self._keep(event.get(name), name) is None:
                 for key, written in missing(spec).items():  # (may refuse the event)

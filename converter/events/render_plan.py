@@ -22,6 +22,14 @@ def criteria_values(event: dict[str, Any], keys: tuple[str, ...]) -> tuple[str |
     return tuple(out)
 
 
+#: How ``EventRenderer._render`` writes a field of the event (``EntryPlan.field``): under its
+#: mapped name as it is, through its mapping's function, as the record's other named data
+#: (``event_data``), or not at all.
+PLAIN, FUNCTION, EVENT_DATA, SKIP = "plain", "function", "event_data", "skip"
+#: Field names an ``EntryPlan`` remembers how to write (beyond: decided each time).
+FIELDS_MEMO = 4096
+
+
 class EntryPlan:
     """What rendering an event of one logsource entry reads besides the event, for one
     renderer (its data source), computed at the entry's first event: the field table, the
@@ -39,8 +47,9 @@ class EntryPlan:
         self.constants = {renderer._strip(key): value for key, value in constants.items()}
         #: The catch-all is a template (``event_data_text`` writes the value).
         self.template = entry.event_data_template(source) is not None
-        #: Sigma field -> ``event_data_target`` (at most ``MEMO``; beyond, computed each time).
-        self.event_data: dict[str, str | None] = {}
+        #: Sigma field -> how it is written (``field``; at most ``FIELDS_MEMO`` names, beyond
+        #: them decided each time).
+        self.fields: dict[str, tuple[str, Any, Any]] = {}
         self.missing = [(name, spec, missing) for name, spec in self.targets.items()
                         if (missing := MISSING_RENDER_FUNCTIONS.get(spec.function or ""))
                         is not None]
@@ -52,3 +61,22 @@ class EntryPlan:
             (("to", derived.target),),
         )) for derived in entry.derived_for(source, render=True)]
         self.slots = positions(self.targets)
+
+    def field(self, name: str, entry: LogsourceMapping, renderer: Any) -> tuple[str, Any, Any]:
+        """How the renderer writes the Sigma field ``name`` of this entry's events: ``(PLAIN,
+        key, target)`` (its mapping's target, no function), ``(FUNCTION, None, target)``,
+        ``(EVENT_DATA, key, None)`` (no mapping: the catch-all's field) or ``(SKIP, None,
+        None)``; a key as the event holds it (a data model's prefix stripped). Remembered for
+        at most ``FIELDS_MEMO`` names."""
+        target = self.targets.get(name)
+        found: tuple[str, Any, Any]
+        if target is None:
+            data = entry.event_data_target(name, renderer.data_source)
+            found = (SKIP, None, None) if data is None else (EVENT_DATA, renderer._strip(data), None)
+        elif target.function is None:
+            found = (PLAIN, renderer._strip(target.target), target)
+        else:
+            found = (FUNCTION, None, target)
+        if len(self.fields) < FIELDS_MEMO:
+            self.fields[name] = found
+        return found

@@ -153,3 +153,21 @@ def test_render_is_the_sample_path(routed: list[EventRenderer], batch: list[dict
             sample = _outcome(lambda: (renderer.render_sample_all(SampleEvent(dict(event)))
                                        or [None])[0])
             assert fast == sample, (renderer.table.name, renderer.data_source, event)
+
+
+@pytest.mark.parametrize("name", ["splunk-sysmon", "kusto-windows", "splunk-cim"])
+def test_field_decisions_are_bounded_and_decided_alike(name: str) -> None:
+    """How a field is written is remembered per name (``EntryPlan.field``) for at most
+    ``FIELDS_MEMO`` names; past the bound it is decided each time, with the same rendering as
+    a renderer that never saw the earlier names."""
+    from converter.events import render_plan
+
+    renderer = EventRenderer.routed(load_table(name))
+    base = {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "Image": "C:\\a.exe", "CommandLine": "a&b"}
+    for n in range(render_plan.FIELDS_MEMO + 20):
+        renderer.render({**base, f"Extra{n}": "v"})
+    plans = [plan for plan in renderer._plans.values() if plan.fields]
+    assert plans and all(len(plan.fields) == render_plan.FIELDS_MEMO for plan in plans)
+    late = {**base, f"Extra{render_plan.FIELDS_MEMO + 5}": "v", "Extra3": "w"}
+    assert renderer.render(late) == EventRenderer.routed(load_table(name)).render(late)
