@@ -135,9 +135,8 @@ def backtest(
             # Written to the stream as it is, flushed once: ``click.echo`` flushed after
             # every piece (one write call per rule) and searched each for ANSI escapes,
             # which JSON never holds (the encoder writes ESC as \\u001b).
-            out = click.get_text_stream("stdout")
-            _write_json(data, out.write)
-            out.flush()
+            _write_json(data, sys.stdout.write)
+            sys.stdout.flush()
     else:
         print_report(report, rich_console())
     # Nothing was evaluated: no evidence either way, never a pass.
