@@ -92,3 +92,16 @@ def test_uncovered_logsources_still_convert_where_recorded(logsource: str, data_
     text = rule_text(parts, {"sel": {"EventID": 4104}, "condition": "sel"})
     conversion = convert("eql", text, data_source)
     assert conversion.status == "converted", conversion.reason
+
+
+@pytest.mark.parametrize("data_source", ["defend", "windows", "winlogbeat"])
+def test_powershell_module_logging_is_refused_naming_the_data_source(data_source: str) -> None:
+    """``ps_module`` is refused on every Elastic source but winlog; the reason says why for each
+    (Defend collects no PowerShell log; the integrations delete Payload and ContextInfo), so a
+    Defend user is not told about a pipeline Defend does not run."""
+    text = rule_text({"category": "ps_module"}, {"keywords": ["mimikatz"], "condition": "keywords"})
+    reasons = {convert(target, text, data_source).reason for target in ELASTIC}
+    (reason,) = reasons
+    assert reason is not None and "does not cover this rule's logsource" in reason
+    assert "defend: Elastic Defend collects no PowerShell logs" in reason
+    assert "windows, winlogbeat: the Windows integration's powershell_operational" in reason
