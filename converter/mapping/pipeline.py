@@ -163,10 +163,12 @@ def build_pipeline(
                     templated.append(entry)
         refusals += [(other, item, source) for item in other.not_covered]
     items[0:0] = first
-    if len(owned) > 1:
+    if owned:
         # A rule two entries select is converted with the narrower one when one is (its items
         # yield), else refused naming them, before every entry's renames and refusals (each
-        # would refuse the fields only the other maps).
+        # would refuse the fields only the other maps). With one entry too (a user's table of
+        # one logsource): a rule it selects whose logsource names a part the entry does not,
+        # while the entry's events lie partly outside it, is refused the same way.
         selects = [logsource_condition(entry) for _, _, entry in owned]
         pairs = yield_to_narrower(owned, selects, guarded, items)
         items.insert(0, ProcessingItem(

@@ -12,10 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sigma.exceptions import SigmaTransformationError
 
 from converter.checking.run import CheckOptions, check_rules
 from converter.conversion.convert import Converter
+from converter.mapping.items import TargetTraits
 from converter.mapping.loader import load_table
+from converter.mapping.pipeline import build_pipeline
 from converter.mapping.precedence import narrower, preferred
 from converter.rules.load import load_text
 
@@ -207,3 +210,39 @@ def test_elastic_process_creation_of_the_security_service_stays_refused(data_sou
         rule(SECURITY_PROCESS, PROCESS_RULE))
     assert result.status == "unsupported"
     assert "is ambiguous" in (result.reason or ""), result.reason
+
+
+ONE_ENTRY_TABLE = """\
+name: one-entry
+schema: ecs
+options:
+  data_source: {default: defend, choices: [defend]}
+logsources:
+  - id: every-process-start
+    match: {product: windows, category: process_creation}
+    eql_category: process
+    conditions: {host.os.type: windows, event.type: start}
+    events:
+      - {Channel: Microsoft-Windows-Sysmon/Operational, EventID: 1}
+      - {Channel: Security, EventID: 4688}
+    fields:
+      Image: process.executable
+      CommandLine: process.command_line
+"""
+
+
+def test_a_one_entry_user_table_refuses_a_logsource_its_entry_covers_partly(tmp_path: Path) -> None:
+    """A user's table of one entry: ``service: security`` asks for Security 4688 records, the
+    entry's events hold Sysmon 1 too. Refused naming the entry, as with a built-in table of
+    several entries (the check was added only to pipelines of two entries or more, so this
+    rule was converted to the entry's whole query)."""
+    path = tmp_path / "one-entry.yml"
+    path.write_text(ONE_ENTRY_TABLE, encoding="utf-8")
+    pipeline = build_pipeline(str(path), TargetTraits(eql_category=True))
+    with pytest.raises(SigmaTransformationError, match="also covers events outside it") as caught:
+        pipeline.apply(rule(SECURITY_PROCESS, PROCESS_RULE).rule)  # type: ignore[attr-defined]
+    assert "every-process-start of one-entry" in str(caught.value)
+    assert "Channel Microsoft-Windows-Sysmon/Operational, EventID 1" in str(caught.value)
+    # The entry's own logsource names no part the entry lacks: not refused.
+    plain = build_pipeline(str(path), TargetTraits(eql_category=True))
+    plain.apply(rule("{category: process_creation, product: windows}", PROCESS_RULE).rule)  # type: ignore[attr-defined]
