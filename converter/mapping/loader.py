@@ -113,6 +113,11 @@ def _validate(raw: Any, path: str) -> MappingTable:
                 ),
             )
         )
+    not_with = ((raw.get("options") or {}).get("data_source") or {}).get("not_with")
+    if not_with is not None and not (isinstance(not_with, dict) and all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in not_with.items())):
+        raise PipelineError("options.data_source.not_with must map a data source to a reason",
+                            path=path)
     for source, facts in (raw.get("sources") or {}).items():
         rewrite = (facts or {}).get("line_endings") if isinstance(facts, dict) else None
         if rewrite is not None and rewrite not in LINE_ENDINGS:
@@ -297,6 +302,24 @@ def offered_by_companion(name: str, data_source: str | None) -> bool:
         data_source in (load_table(other).options.get("data_source", {}).get("takes_over") or [])
         for other in companion_tables(name)
     )
+
+
+def left_out_on(name: str, data_source: str | None) -> str | None:
+    """Why the companion table ``name`` does not apply beside its base table's data source
+    ``data_source`` (``options.data_source.not_with``: {base data source: reason}), else None.
+
+    A companion not listing the data source in force is built for its own default; where that
+    default names records the chosen data source's engine does not hold (Sentinel's WindowsEvent
+    table beside Defender XDR advanced hunting), its entries would select rules and convert them
+    for another data source than the one the user chose. Its logsources are then refused with
+    the reason instead."""
+    if data_source is None:
+        return None
+    table = load_table(name)
+    if data_source in (table.options.get("data_source", {}).get("choices") or []):
+        return None
+    reason = (table.options.get("data_source", {}).get("not_with") or {}).get(data_source)
+    return None if reason is None else str(reason)
 
 
 def declared_data_sources() -> list[str]:

@@ -56,6 +56,7 @@ from converter.mapping.items import (
 from converter.mapping.loader import (
     builtin_table_names,
     companion_tables,
+    left_out_on,
     load_table,
     offered_by_companion,
 )
@@ -148,6 +149,13 @@ def build_pipeline(
         other = load_table(other_name)
         own = own_options(other, options if all_options is None else all_options)
         source = own.get("data_source", other.option_default("data_source"))
+        left_out = left_out_on(other_name, foreign or data_source)
+        if left_out is not None:
+            # Its default's records are not in the data source in force: each logsource it
+            # maps is refused with the reason, not converted for that other data source.
+            refusals += [(other, {"match": entry.match, "reason": left_out, "exact": False},
+                          foreign or data_source) for entry in other.entries_for(source)]
+            continue
         for entry in other.entries_for(source):
             guarded.append(_entry_items(other, entry, traits, source, items, first))
             entries = (*entries, entry)

@@ -80,11 +80,11 @@ def test_every_windows_refusal_names_the_field_and_the_data_source(
 def test_a_backend_refusal_names_the_data_source_of_a_companion_table() -> None:
     """A backend's refusal names the data source the rule's own entry was built for: a keyword
     rule of a channel on WindowsEvent (kusto-windows-channels, sentinel) while the Windows rules
-    use defender."""
+    use sentinel-asim."""
     from helpers import load_one, rule_text
 
     loaded = load_one(rule_text("  k: ['Mimikatz']\n  condition: k\n", None)
                       .replace("logsource: {product: windows}", "logsource: {product: windows, service: system}"))
-    result = Converter("kusto", options={"data_source": "defender"}).convert(loaded)
+    result = Converter("kusto", options={"data_source": "sentinel-asim"}).convert(loaded)
     assert result.status == UNSUPPORTED
     assert "keyword" in (result.reason or "") and "(data_source=sentinel)" in (result.reason or "")
