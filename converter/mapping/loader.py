@@ -339,29 +339,23 @@ def declared_data_sources() -> list[str]:
     return list(out)
 
 
-#: Built-in tables read back whole from the persistent cache (``use_prebuilt_tables``), by name.
+#: Built-in tables given by ``use_tables`` (read back whole from the persistent cache), by name.
 _PREBUILT: dict[str, MappingTable] = {}
 
 
-def use_prebuilt_tables(store: Any) -> None:
-    """Take every built-in table from ``store`` (a ``converter.conversion.cache.Store``, or None
-    when the cache is off) from now on: read back in their typed form when an earlier run
-    stored them, else loaded here and stored.
+def builtin_tables() -> dict[str, MappingTable]:
+    """Every built-in table by name, loaded as ``load_table`` loads it."""
+    return {name: load_table(name) for name in builtin_table_names()}
 
-    A warm backtest with every target loads all 53 (each target's table and the tables that
-    extend it): parsing and validating their YAML took 0.09 CPU s before the shards could
-    start, reading them back 0.004. The store's fingerprint covers every table file and this
-    code, so an edited table is loaded from its file again."""
-    from converter.conversion.cache import prebuilt
 
-    def every() -> dict[str, MappingTable]:
-        return {name: load_table(name) for name in builtin_table_names()}
+def use_tables(tables: dict[str, MappingTable]) -> None:
+    """Answer ``load_table`` for these built-in tables' names with them from now on.
 
-    def valid(value: Any) -> bool:
-        return isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, MappingTable) for k, v in value.items())
-
-    _PREBUILT.update(prebuilt(store, "builtin mapping tables", every, valid))
+    For tables an earlier run loaded, which a caller above this package read back from the
+    persistent cache (``converter.backtesting.run.use_prebuilt_tables``): that cache's
+    fingerprint covers every table file and this code, so they are what loading gives. The
+    mapping package itself knows no cache."""
+    _PREBUILT.update(tables)
 
 
 @lru_cache(maxsize=None)

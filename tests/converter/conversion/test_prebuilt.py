@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from converter.backtesting import needs
+from converter.backtesting import needs, run
 from converter.conversion.cache import Store, prebuilt
 from converter.mapping import loader
 
@@ -38,14 +38,14 @@ def test_builtin_tables_are_read_back_without_their_yaml(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store("prebuilt", [], root=tmp_path)
     monkeypatch.setattr(loader, "_PREBUILT", {})
-    loader.use_prebuilt_tables(store)  # loads every built-in table and stores them
+    run.use_prebuilt_tables(store)  # loads every built-in table and stores them
     monkeypatch.setattr(loader, "_PREBUILT", {})
 
     def no_yaml(text: str) -> Any:
         raise AssertionError("a built-in table was parsed again")
 
     monkeypatch.setattr(loader, "_parse_yaml", no_yaml)
-    loader.use_prebuilt_tables(store)
+    run.use_prebuilt_tables(store)
     names = loader.builtin_table_names()
     assert sorted(loader._PREBUILT) == names
     load = loader.load_table.__wrapped__  # past the in-process memo
